@@ -1,0 +1,45 @@
+# Makefile for gtm_clarity (PGXS)
+#
+# make && make install            build and install into the server of PG_CONFIG
+# bash test/run.sh                everything: packages, build, throwaway server, all tests
+
+EXTENSION  = gtm_clarity
+MODULE_big = gtm_clarity
+PGFILEDESC = "gtm_clarity - tenant provisioning, settings and tenant-scope enforcement"
+
+# One object per capability.
+OBJS = \
+	src/init.o \
+	src/provision.o
+
+DATA = $(wildcard sql/gtm_clarity--*.sql)
+
+PG_CPPFLAGS = -I$(srcdir)/include
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
+	-Wno-missing-field-initializers -Wno-cast-function-type
+
+# pg_regress: sql/NAME.sql -> expected/NAME.out
+REGRESS_PROVISION = preload provision members
+REGRESS_SETTINGS =
+REGRESS_ENFORCE =
+REGRESS = $(REGRESS_PROVISION) $(REGRESS_SETTINGS) $(REGRESS_ENFORCE)
+
+# isolationtester: test/specs/NAME.spec -> test/expected/NAME.out
+ISOLATION_PROVISION = signin_race slug_race last_admin_race
+ISOLATION_SETTINGS =
+ISOLATION_ENFORCE =
+ISOLATION = $(ISOLATION_PROVISION) $(ISOLATION_SETTINGS) $(ISOLATION_ENFORCE)
+ISOLATION_OPTS = --inputdir=test
+
+EXTRA_CLEAN = results regression.diffs regression.out
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# The two halves of installcheck, so test/suite.sh can log them apart.
+.PHONY: installcheck-regress installcheck-isolation
+installcheck-regress: submake $(REGRESS_PREP)
+	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
+installcheck-isolation: submake
+	$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) $(ISOLATION)

@@ -1,0 +1,163 @@
+/* gtm_clarity--1.0.0.sql */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION gtm_clarity" to load this file. \quit
+
+--------------------------------------------------------------------------
+-- Provisioning: tenants, members, first sign-in                (src/provision.c)
+--------------------------------------------------------------------------
+
+-- Validators shared by the table constraints and the functions, so a row is
+-- held to the same rule whatever path writes it.
+CREATE FUNCTION @extschema@.gtm_is_valid_clerk_org_id(text) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'gtm_is_valid_clerk_org_id'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.gtm_is_valid_clerk_user_id(text) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'gtm_is_valid_clerk_user_id'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.gtm_is_valid_tenant_name(text) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'gtm_is_valid_tenant_name'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.gtm_is_valid_slug(text) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'gtm_is_valid_slug'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.gtm_slugify(text) RETURNS text
+	AS 'MODULE_PATHNAME', 'gtm_slugify'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE TYPE @extschema@.gtm_role AS ENUM ('admin', 'manager', 'viewer');
+COMMENT ON TYPE @extschema@.gtm_role IS
+	'Role of a user inside one tenant: admin > manager > viewer';
+
+CREATE FUNCTION @extschema@.gtm_role_from_clerk(text) RETURNS @extschema@.gtm_role
+	AS 'MODULE_PATHNAME', 'gtm_role_from_clerk'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE TABLE @extschema@.tenants (
+	id				text NOT NULL DEFAULT (pg_catalog.gen_random_uuid())::text,
+	clerk_org_id	text NOT NULL,
+	name			text NOT NULL,
+	slug			text COLLATE "C" NOT NULL,
+	settings		jsonb NOT NULL DEFAULT '{}'::jsonb,
+	created_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	updated_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	CONSTRAINT tenants_pkey PRIMARY KEY (id),
+	CONSTRAINT tenants_clerk_org_id_key UNIQUE (clerk_org_id),
+	CONSTRAINT tenants_slug_key UNIQUE (slug),
+	CONSTRAINT tenants_id_check
+		CHECK (id OPERATOR(pg_catalog.~) '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'),
+	CONSTRAINT tenants_clerk_org_id_check
+		CHECK (@extschema@.gtm_is_valid_clerk_org_id(clerk_org_id)),
+	CONSTRAINT tenants_name_check
+		CHECK (@extschema@.gtm_is_valid_tenant_name(name)),
+	CONSTRAINT tenants_slug_check
+		CHECK (@extschema@.gtm_is_valid_slug(slug)),
+	CONSTRAINT tenants_settings_check
+		CHECK (pg_catalog.jsonb_typeof(settings) OPERATOR(pg_catalog.=) 'object')
+);
+COMMENT ON TABLE @extschema@.tenants IS
+	'One row per Clerk organization: the root isolation boundary';
+
+CREATE TABLE @extschema@.tenant_members (
+	tenant_id		text NOT NULL,
+	clerk_user_id	text NOT NULL,
+	role			@extschema@.gtm_role NOT NULL DEFAULT 'viewer',
+	created_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	updated_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	CONSTRAINT tenant_members_pkey PRIMARY KEY (tenant_id, clerk_user_id),
+	CONSTRAINT tenant_members_tenant_id_fkey FOREIGN KEY (tenant_id)
+		REFERENCES @extschema@.tenants (id) ON DELETE CASCADE,
+	CONSTRAINT tenant_members_clerk_user_id_check
+		CHECK (@extschema@.gtm_is_valid_clerk_user_id(clerk_user_id))
+);
+CREATE INDEX tenant_members_clerk_user_id_idx
+	ON @extschema@.tenant_members (clerk_user_id);
+COMMENT ON TABLE @extschema@.tenant_members IS
+	'Users of a tenant with their role; one row per user per tenant';
+
+-- pg_dump keeps the rows (the tables themselves come from CREATE EXTENSION).
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.tenants', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.tenant_members', '');
+
+-- updated_at maintained on every UPDATE, whatever path writes the row.
+CREATE FUNCTION @extschema@.gtm_touch_updated_at() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'gtm_touch_updated_at'
+	LANGUAGE C;
+CREATE TRIGGER tenants_touch_updated_at
+	BEFORE UPDATE ON @extschema@.tenants
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.gtm_touch_updated_at();
+CREATE TRIGGER tenant_members_touch_updated_at
+	BEFORE UPDATE ON @extschema@.tenant_members
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.gtm_touch_updated_at();
+
+-- A tenant never loses its last admin, whatever path writes the rows.
+CREATE FUNCTION @extschema@.gtm_guard_last_admin() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'gtm_guard_last_admin'
+	LANGUAGE C SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp;
+CREATE TRIGGER tenant_members_guard_last_admin
+	AFTER UPDATE OR DELETE ON @extschema@.tenant_members
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.gtm_guard_last_admin();
+
+CREATE FUNCTION @extschema@.gtm_provision_tenant(
+	clerk_org_id text,
+	name text,
+	slug text DEFAULT NULL,
+	settings jsonb DEFAULT '{}'::jsonb)
+RETURNS @extschema@.tenants
+	AS 'MODULE_PATHNAME', 'gtm_provision_tenant'
+	LANGUAGE C VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION @extschema@.gtm_sign_in(
+	clerk_org_id text,
+	clerk_user_id text,
+	org_name text,
+	org_slug text DEFAULT NULL,
+	clerk_role text DEFAULT NULL,
+	OUT tenant_id text,
+	OUT role @extschema@.gtm_role,
+	OUT tenant_created boolean,
+	OUT member_created boolean)
+RETURNS record
+	AS 'MODULE_PATHNAME', 'gtm_sign_in'
+	LANGUAGE C VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION @extschema@.gtm_set_member_role(
+	tenant_id text,
+	clerk_user_id text,
+	role @extschema@.gtm_role)
+RETURNS @extschema@.tenant_members
+	AS 'MODULE_PATHNAME', 'gtm_set_member_role'
+	LANGUAGE C VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION @extschema@.gtm_remove_member(
+	tenant_id text,
+	clerk_user_id text)
+RETURNS @extschema@.tenant_members
+	AS 'MODULE_PATHNAME', 'gtm_remove_member'
+	LANGUAGE C VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp;
+
+REVOKE ALL ON FUNCTION
+	@extschema@.gtm_provision_tenant(text, text, text, jsonb),
+	@extschema@.gtm_sign_in(text, text, text, text, text),
+	@extschema@.gtm_set_member_role(text, text, @extschema@.gtm_role),
+	@extschema@.gtm_remove_member(text, text),
+	@extschema@.gtm_touch_updated_at(),
+	@extschema@.gtm_guard_last_admin()
+FROM PUBLIC;
+
+--------------------------------------------------------------------------
+-- Settings: defaults, deep merge, validation                    (src/settings.c)
+--------------------------------------------------------------------------
+
+
+
+--------------------------------------------------------------------------
+-- Enforcement: tenant-scope check, session tenant, checker      (src/enforce.c)
+--------------------------------------------------------------------------
+
+
