@@ -17,5 +17,8 @@
 
 #include "postgres.h"
 
+/* src/enforce.c: tenant-scope enforcement (GUCs, hooks) */
+extern void gtm_enforce_init(void);
+
 
 #endif							/* GTM_CLARITY_H */

@@ -161,3 +161,61 @@ FROM PUBLIC;
 --------------------------------------------------------------------------
 
 
+-- Deliberate exceptions to the tenant-scope rule.  Written only through
+-- gtm_exempt_table / gtm_unexempt_table, which also invalidate the cached
+-- facts and plans of the table in every session.
+CREATE TABLE @extschema@.tenant_scope_exemptions (
+	relid			pg_catalog.regclass NOT NULL,
+	exempted_by		name NOT NULL DEFAULT CURRENT_USER,
+	exempted_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	CONSTRAINT tenant_scope_exemptions_pkey PRIMARY KEY (relid)
+);
+COMMENT ON TABLE @extschema@.tenant_scope_exemptions IS
+	'Tables exempted from the tenant-scope check (use gtm_exempt_table)';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.tenant_scope_exemptions', '');
+REVOKE ALL ON @extschema@.tenant_scope_exemptions FROM PUBLIC;
+
+CREATE VIEW @extschema@.gtm_exempt_tables AS
+	SELECT e.relid AS "table",
+		   n.nspname AS schema_name,
+		   c.relname AS table_name,
+		   e.exempted_by,
+		   e.exempted_at
+	  FROM @extschema@.tenant_scope_exemptions e
+	  LEFT JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) e.relid
+	  LEFT JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace;
+COMMENT ON VIEW @extschema@.gtm_exempt_tables IS
+	'Tenant-scoped tables exempted from enforcement';
+GRANT SELECT ON @extschema@.gtm_exempt_tables TO PUBLIC;
+
+CREATE FUNCTION @extschema@.gtm_exempt_table(pg_catalog.regclass) RETURNS void
+	AS 'MODULE_PATHNAME', 'gtm_exempt_table'
+	LANGUAGE C VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp;
+CREATE FUNCTION @extschema@.gtm_unexempt_table(pg_catalog.regclass) RETURNS void
+	AS 'MODULE_PATHNAME', 'gtm_unexempt_table'
+	LANGUAGE C VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION
+	@extschema@.gtm_exempt_table(pg_catalog.regclass),
+	@extschema@.gtm_unexempt_table(pg_catalog.regclass)
+FROM PUBLIC;
+
+-- Session tenant: gtm_set_tenant checks the tenant exists and sets
+-- gtm.tenant (superuser-only to SET directly) for the session or, with
+-- is_local, the transaction.  gtm_current_tenant() is stable, so
+-- "WHERE tenant_id = gtm_current_tenant()" pins a statement.
+CREATE FUNCTION @extschema@.gtm_set_tenant(tenant_id text, is_local boolean DEFAULT false)
+RETURNS text
+	AS 'MODULE_PATHNAME', 'gtm_set_tenant'
+	LANGUAGE C VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp;
+CREATE FUNCTION @extschema@.gtm_current_tenant() RETURNS text
+	AS 'MODULE_PATHNAME', 'gtm_current_tenant'
+	LANGUAGE C STABLE PARALLEL SAFE;
+
+-- Checker for application CI: plans without executing, same verdicts.
+CREATE FUNCTION @extschema@.gtm_check_statement(sql text)
+RETURNS TABLE ("table" pg_catalog.regclass, alias text, pinned boolean, reason text)
+	AS 'MODULE_PATHNAME', 'gtm_check_statement'
+	LANGUAGE C VOLATILE;
