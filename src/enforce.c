@@ -568,8 +568,10 @@ rel_pin(PlannerInfo *root, RelOptInfo *rel, Index varno, AttrNumber attno,
 				r = PR_FUNCTION_OF_COLUMN;
 			else if (contain_volatile_functions(other))
 				r = PR_VOLATILE;
-			else if (rinfo->mergeopfamilies == NIL)
-				r = PR_NOT_EQUALITY;
+			else if (rinfo->mergeopfamilies == NIL &&
+					 !(op_mergejoinable(op->opno, exprType(l)) &&
+					   get_mergejoin_opfamilies(op->opno) != NIL))
+				r = PR_NOT_EQUALITY;	/* (child rels' clauses lack the cache) */
 			else if (OidIsValid(op->inputcollid) &&
 					 !get_collation_isdeterministic(op->inputcollid))
 				r = PR_NONDETERMINISTIC;
@@ -888,19 +890,32 @@ gtm_create_upper_paths(PlannerInfo *root, UpperRelationKind stage,
 		foreach(lc, parse->mergeActionList)
 		{
 			MergeAction *action = lfirst_node(MergeAction, lc);
-			TargetEntry *t = tlist_member_resno(action->targetList, f->attnum);
 
 			if (action->commandType == CMD_INSERT)
 			{
+				TargetEntry *t = tlist_member_resno(action->targetList, f->attnum);
 				Node	   *e = t ? strip_relabel((Node *) t->expr) : NULL;
 
 				if (e && IsA(e, Const) && ((Const *) e)->constisnull)
 					e = NULL;
 				record_value(st, REF_INSERT, f, alias, root, e);
 			}
-			else if (action->commandType == CMD_UPDATE && t != NULL)
-				record_assignment(st, f, alias, root, parse->resultRelation, 0,
-								  (Node *) t->expr);
+			else if (action->commandType == CMD_UPDATE)
+			{
+				ListCell   *lc1,
+						   *lc2;
+
+				/* resnos were renumbered; updateColnos holds the columns */
+				forboth(lc1, action->targetList, lc2, action->updateColnos)
+				{
+					TargetEntry *t = lfirst_node(TargetEntry, lc1);
+
+					if (lfirst_int(lc2) == f->attnum)
+						record_assignment(st, f, alias, root,
+										  parse->resultRelation, 0,
+										  (Node *) t->expr);
+				}
+			}
 		}
 	}
 }
