@@ -182,8 +182,10 @@ typedef struct TenantRef
 	PlannerInfo *outer_root;
 	Index		outer_varno;
 	AttrNumber	outer_attno;
-	/* PR_TWO_TENANTS / PR_MOVES_ROW: the other reference */
+	/* PR_TWO_TENANTS / PR_MOVES_ROW: the other reference and both values */
 	struct TenantRef *other;
+	Node	   *mine;
+	Node	   *theirs;
 	char	   *index_name;		/* PR_ARBITER */
 	bool		judged;
 } TenantRef;
@@ -1114,8 +1116,8 @@ report_ref(TenantRef *ref, int elevel)
 	if (ref->reason == PR_TWO_TENANTS || ref->reason == PR_MOVES_ROW)
 	{
 		TenantRef  *o = ref->other;
-		char	   *v1 = value_text(linitial(o->values));
-		char	   *v2 = value_text(linitial(ref->values));
+		char	   *v1 = value_text(ref->theirs);
+		char	   *v2 = value_text(ref->mine);
 
 		if (ref->reason == PR_MOVES_ROW)
 			ereport(elevel,
@@ -1314,8 +1316,8 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 					ref->reason = (ref->kind == REF_SET || cref->kind == REF_SET) ?
 						PR_MOVES_ROW : PR_TWO_TENANTS;
 					ref->other = cref;
-					ref->values = list_make1(v);
-					cref->values = list_make1(cv);
+					ref->mine = v;
+					ref->theirs = cv;
 					same = true;
 					break;
 				}
@@ -1750,12 +1752,10 @@ reason_text(TenantRef *ref)
 			return "assigned tenant value not pinned";
 		case PR_TWO_TENANTS:
 			return psprintf("two tenants: %s and %s",
-							value_text(linitial(ref->other->values)),
-							value_text(linitial(ref->values)));
+							value_text(ref->theirs), value_text(ref->mine));
 		case PR_MOVES_ROW:
 			return psprintf("moves rows from %s to %s",
-							value_text(linitial(ref->other->values)),
-							value_text(linitial(ref->values)));
+							value_text(ref->theirs), value_text(ref->mine));
 		case PR_ARBITER:
 			return psprintf("arbiter index \"%s\" lacks the tenant column",
 							ref->index_name);

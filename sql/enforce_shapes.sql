@@ -1,0 +1,252 @@
+-- enforce_shapes: the rule on every statement path the issue names, run as
+-- an ordinary role.  T1 = 'aaaaaaaa-...', T2 = 'bbbbbbbb-...'.
+CREATE EXTENSION IF NOT EXISTS gtm_clarity;
+CREATE SCHEMA enforce_shapes;
+SET search_path = enforce_shapes, public;
+CREATE ROLE regress_enforce_shapes;
+GRANT USAGE, CREATE ON SCHEMA enforce_shapes TO regress_enforce_shapes;
+
+CREATE TABLE deals (tenant_id text NOT NULL, id int NOT NULL, stage text,
+                    PRIMARY KEY (tenant_id, id));
+CREATE TABLE contacts (tenant_id text NOT NULL, id int NOT NULL, deal_id int, email text,
+                       PRIMARY KEY (tenant_id, id));
+CREATE TABLE audit (tenant_id text NOT NULL, what text);
+CREATE TABLE codes (tenant_id text NOT NULL, code int NOT NULL, CONSTRAINT codes_code_key UNIQUE (code));
+CREATE TABLE notes (tenant_id text NOT NULL DEFAULT gtm_current_tenant(), body text);
+CREATE TABLE events (tenant_id text NOT NULL, id int) PARTITION BY LIST (tenant_id);
+CREATE TABLE events_t1 PARTITION OF events FOR VALUES IN ('aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa');
+CREATE TABLE events_t2 PARTITION OF events FOR VALUES IN ('bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb');
+CREATE TABLE things (id int);                       -- no tenant column
+CREATE TABLE things_of_tenant (tenant_id text) INHERITS (things);
+GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA enforce_shapes
+  TO regress_enforce_shapes;
+INSERT INTO deals VALUES ('aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 1, 'open'),
+                         ('aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 2, 'won'),
+                         ('bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb', 1, 'open');
+INSERT INTO contacts VALUES ('aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 1, 1, 'a@t1'),
+                            ('bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb', 1, 1, 'b@t2');
+INSERT INTO events VALUES ('aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 1), ('bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb', 2);
+
+-- functions and triggers (created by the owner; they run as the caller)
+CREATE FUNCTION deals_of(p text) RETURNS SETOF deals LANGUAGE sql STABLE
+  AS $$ SELECT * FROM deals WHERE tenant_id = p $$;                      -- inlined
+CREATE FUNCTION all_deals() RETURNS SETOF deals LANGUAGE sql STABLE
+  AS $$ SELECT * FROM deals $$;                                          -- inlined
+CREATE FUNCTION deals_count_vol(p text) RETURNS bigint LANGUAGE sql VOLATILE
+  AS $$ SELECT count(*) FROM deals WHERE tenant_id = p $$;               -- not inlined
+CREATE FUNCTION deals_count_vol_all() RETURNS bigint LANGUAGE sql VOLATILE
+  AS $$ SELECT count(*) FROM deals $$;                                   -- not inlined
+CREATE FUNCTION dyn_count(p text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN EXECUTE 'SELECT count(*) FROM deals WHERE tenant_id = $1' INTO n USING p; RETURN n; END $$;
+CREATE FUNCTION dyn_count_all() RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN EXECUTE 'SELECT count(*) FROM deals' INTO n; RETURN n; END $$;
+CREATE FUNCTION audit_ok() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO audit SELECT NEW.tenant_id, 'contacts: ' || count(*) FROM contacts WHERE tenant_id = NEW.tenant_id;
+  RETURN NEW;
+END $$;
+CREATE FUNCTION audit_bad() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO audit SELECT NEW.tenant_id, 'contacts: ' || count(*) FROM contacts;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER deals_audit AFTER INSERT ON deals FOR EACH ROW EXECUTE FUNCTION audit_ok();
+CREATE RULE contacts_log AS ON UPDATE TO contacts
+  DO ALSO INSERT INTO audit VALUES (NEW.tenant_id, 'contact ' || NEW.id);
+
+\set T1 '''aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa'''
+\set T2 '''bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb'''
+SET ROLE regress_enforce_shapes;
+
+-- ---------------------------------------------------------------- CTEs
+WITH w AS MATERIALIZED (SELECT * FROM deals WHERE tenant_id = :T1) SELECT count(*) FROM w;
+WITH w AS NOT MATERIALIZED (SELECT * FROM deals) SELECT count(*) FROM w WHERE tenant_id = :T1;
+WITH w AS MATERIALIZED (SELECT * FROM deals) SELECT count(*) FROM w WHERE tenant_id = :T1;
+WITH u AS (UPDATE deals SET stage = 'open' WHERE tenant_id = :T1 AND id = 1 RETURNING id)
+  SELECT count(*) FROM u;
+WITH u AS (UPDATE deals SET stage = 'open' WHERE id = 1 RETURNING id) SELECT count(*) FROM u;
+WITH i AS (INSERT INTO audit VALUES (:T1, 'cte') RETURNING *) SELECT what FROM i;
+WITH i AS (INSERT INTO audit VALUES (:T2, 'cte') RETURNING *) SELECT * FROM deals WHERE tenant_id = :T1;
+
+-- ---------------------------------------------------------------- subqueries
+SELECT count(*) FROM (SELECT * FROM deals WHERE tenant_id = :T1 LIMIT 10) s;
+SELECT count(*) FROM (SELECT * FROM deals LIMIT 10) s WHERE tenant_id = :T1;
+SELECT d.id, (SELECT count(*) FROM contacts c WHERE c.tenant_id = d.tenant_id AND c.deal_id = d.id)
+  FROM deals d WHERE d.tenant_id = :T1 ORDER BY d.id;
+SELECT d.id, (SELECT count(*) FROM contacts c WHERE c.tenant_id = d.tenant_id) FROM deals d;
+SELECT d.id, (SELECT count(*) FROM contacts c WHERE c.deal_id = d.id) FROM deals d WHERE d.tenant_id = :T1;
+SELECT id FROM deals d WHERE d.tenant_id = :T1
+  AND EXISTS (SELECT 1 FROM contacts c WHERE c.tenant_id = d.tenant_id AND c.deal_id = d.id);
+SELECT id FROM deals d WHERE d.tenant_id = :T1
+  AND EXISTS (SELECT 1 FROM contacts c WHERE c.deal_id = d.id);
+SELECT id FROM deals d WHERE d.tenant_id = :T1
+  AND d.id IN (SELECT deal_id FROM contacts c WHERE c.tenant_id = d.tenant_id);
+SELECT id FROM deals d WHERE d.tenant_id = :T1
+  AND d.id NOT IN (SELECT deal_id FROM contacts c WHERE c.tenant_id = :T1 AND deal_id IS NOT NULL);
+SELECT d.id, x.n FROM deals d,
+  LATERAL (SELECT count(*) AS n FROM contacts c WHERE c.tenant_id = d.tenant_id AND c.deal_id = d.id) x
+  WHERE d.tenant_id = :T1 ORDER BY d.id;
+SELECT d.id, x.email FROM deals d,
+  LATERAL (SELECT email FROM contacts c WHERE c.tenant_id = d.tenant_id ORDER BY c.id LIMIT 1) x
+  WHERE d.tenant_id = :T1 ORDER BY d.id;
+SELECT d.id, x.email FROM deals d,
+  LATERAL (SELECT email FROM contacts c WHERE c.tenant_id = d.tenant_id ORDER BY c.id LIMIT 1) x;
+SELECT * FROM deals WHERE tenant_id = (SELECT :T1::text);
+
+-- ---------------------------------------------------------------- set operations
+SELECT id FROM deals WHERE tenant_id = :T1 UNION SELECT id FROM contacts WHERE tenant_id = :T1 ORDER BY 1;
+SELECT id FROM deals WHERE tenant_id = :T1 UNION SELECT id FROM deals WHERE tenant_id = :T2;
+SELECT id FROM deals WHERE tenant_id = :T1 INTERSECT SELECT id FROM contacts;
+
+-- ---------------------------------------------------------------- functions
+SELECT count(*) FROM deals_of(:T1);
+SELECT count(*) FROM all_deals();
+SELECT deals_count_vol(:T1);
+SELECT deals_count_vol_all();
+SELECT dyn_count(:T1);
+SELECT dyn_count_all();
+DO $$ BEGIN PERFORM count(*) FROM deals; END $$;
+
+-- ---------------------------------------------------------------- triggers and rules
+INSERT INTO deals VALUES (:T1, 3, 'new');
+SELECT what FROM audit WHERE tenant_id = :T1 ORDER BY what;
+RESET ROLE;
+CREATE OR REPLACE TRIGGER deals_audit AFTER INSERT ON deals FOR EACH ROW EXECUTE FUNCTION audit_bad();
+SET ROLE regress_enforce_shapes;
+INSERT INTO deals VALUES (:T1, 4, 'new');
+SELECT count(*) FROM deals WHERE tenant_id = :T1 AND id = 4;
+UPDATE contacts SET email = 'a2@t1' WHERE tenant_id = :T1 AND id = 1;
+SELECT what FROM audit WHERE tenant_id = :T1 ORDER BY what;
+
+-- ---------------------------------------------------------------- cursors, prepared statements
+BEGIN;
+DECLARE c1 CURSOR FOR SELECT id FROM deals WHERE tenant_id = :T1 ORDER BY id;
+FETCH 2 FROM c1;
+DECLARE c2 CURSOR FOR SELECT id FROM deals;
+ROLLBACK;
+-- two parameters: checked with the bound values, custom and generic plans
+PREPARE two(text, text) AS
+  SELECT d.id, c.email FROM deals d JOIN contacts c ON c.deal_id = d.id
+   WHERE d.tenant_id = $1 AND c.tenant_id = $2;
+EXECUTE two(:T1, :T1);
+EXECUTE two(:T1, :T2);
+EXECUTE two(:T1, :T1);
+EXECUTE two(:T1, :T1);
+EXECUTE two(:T1, :T1);
+EXECUTE two(:T1, :T1);
+EXECUTE two(:T1, :T1);
+EXPLAIN (COSTS OFF) EXECUTE two(:T1, :T1);
+EXECUTE two(:T1, :T2);
+EXECUTE two(:T1, NULL);
+DEALLOCATE two;
+PREPARE one(text) AS SELECT count(*) FROM deals WHERE tenant_id = $1;
+EXECUTE one(NULL);
+
+-- ---------------------------------------------------------------- EXPLAIN, CTAS, matviews
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT * FROM deals WHERE tenant_id = :T1 AND id = 1;
+EXPLAIN (COSTS OFF) SELECT * FROM deals;
+CREATE TABLE t1_deals AS SELECT * FROM deals WHERE tenant_id = :T1;
+CREATE TABLE all_deals_copy AS SELECT * FROM deals;
+SELECT * INTO all_deals_copy FROM deals;
+CREATE MATERIALIZED VIEW mv_all AS SELECT * FROM deals;
+CREATE MATERIALIZED VIEW mv_t1 AS SELECT * FROM deals WHERE tenant_id = :T1;
+REFRESH MATERIALIZED VIEW mv_t1;
+SELECT count(*) FROM mv_t1;
+SELECT count(*) FROM mv_t1 WHERE tenant_id = :T1;
+DROP MATERIALIZED VIEW mv_t1;
+DROP TABLE t1_deals;
+
+-- ---------------------------------------------------------------- locking
+SELECT id FROM deals WHERE tenant_id = :T1 AND id = 1 FOR SHARE;
+SELECT id FROM deals WHERE id = 1 FOR UPDATE;
+SELECT d.id FROM deals d JOIN contacts c ON c.deal_id = d.id
+  WHERE d.tenant_id = :T1 AND c.tenant_id = d.tenant_id FOR UPDATE OF d;
+
+-- ---------------------------------------------------------------- partitions and inheritance
+SELECT count(*) FROM events WHERE tenant_id = :T1;
+SELECT count(*) FROM events;
+SELECT count(*) FROM events_t2;
+SELECT count(*) FROM events_t2 WHERE tenant_id = :T2;
+SELECT count(*) FROM things;
+SELECT count(*) FROM ONLY things;
+SELECT count(*) FROM things_of_tenant WHERE tenant_id = :T1;
+
+-- ---------------------------------------------------------------- the value
+SELECT count(*) FROM deals WHERE tenant_id = current_setting('app.missing', true);
+SELECT count(*) FROM deals WHERE NOT (tenant_id <> :T1);
+SELECT count(*) FROM deals WHERE tenant_id = :T1 AND tenant_id = :T2;
+SELECT count(*) FROM deals d JOIN contacts c ON c.deal_id = d.id WHERE d.tenant_id = :T1 AND c.tenant_id = :T2;
+SELECT count(*) FROM deals WHERE tenant_id = random()::text;
+SELECT count(*) FROM deals WHERE lower(tenant_id) = :T1;
+SELECT count(*) FROM deals WHERE tenant_id = stage;
+SELECT count(*) FROM deals WHERE tenant_id = ANY (ARRAY[:T1]);
+SELECT count(*) FROM deals WHERE tenant_id LIKE 'aaaa%';
+SELECT count(*) FROM deals WHERE tenant_id = NULL;
+SELECT count(*) FROM deals d LEFT JOIN contacts c ON c.tenant_id = :T1 AND c.deal_id = d.id;
+SELECT count(*) FROM deals d FULL JOIN contacts c ON c.tenant_id = d.tenant_id AND c.deal_id = d.id
+  WHERE d.tenant_id = :T1;
+
+-- ---------------------------------------------------------------- writes
+INSERT INTO audit VALUES (:T1, 'a'), (:T1, 'b');
+INSERT INTO audit VALUES (:T1, 'a'), (:T2, 'b');
+INSERT INTO audit (what) VALUES ('no tenant');
+INSERT INTO audit VALUES (lower(:T1), 'stable expression');
+INSERT INTO audit VALUES (random()::text, 'volatile');
+INSERT INTO audit SELECT tenant_id, 'grouped ' || count(*) FROM contacts WHERE tenant_id = :T1 GROUP BY tenant_id;
+INSERT INTO audit SELECT tenant_id, 'all' FROM contacts GROUP BY tenant_id;
+INSERT INTO audit SELECT :T2, email FROM contacts WHERE tenant_id = :T1;
+INSERT INTO audit SELECT c.tenant_id, d.stage FROM contacts c JOIN deals d ON d.tenant_id = c.tenant_id AND d.id = c.deal_id
+  WHERE c.tenant_id = :T1;
+INSERT INTO notes (body) VALUES ('uses the default');
+INSERT INTO codes VALUES (:T1, 1) ON CONFLICT (code) DO UPDATE SET tenant_id = excluded.tenant_id;
+INSERT INTO codes VALUES (:T1, 1) ON CONFLICT ON CONSTRAINT codes_code_key DO UPDATE SET code = 2;
+INSERT INTO codes VALUES (:T1, 1) ON CONFLICT DO NOTHING;
+INSERT INTO deals VALUES (:T1, 1) ON CONFLICT (tenant_id, id) DO UPDATE SET tenant_id = :T2;
+INSERT INTO deals VALUES (:T1, 1) ON CONFLICT (tenant_id, id) DO UPDATE SET tenant_id = excluded.tenant_id;
+UPDATE deals SET tenant_id = tenant_id WHERE tenant_id = :T1 AND id = 1;
+UPDATE deals SET tenant_id = upper(tenant_id) WHERE tenant_id = :T1 AND id = 1;
+UPDATE deals SET tenant_id = :T1 WHERE tenant_id = :T1 AND id = 1;
+UPDATE deals d SET stage = c.email FROM contacts c WHERE d.tenant_id = :T1 AND c.deal_id = d.id;
+UPDATE deals d SET stage = 'x' FROM contacts c
+  WHERE d.tenant_id = :T1 AND c.tenant_id = d.tenant_id AND c.deal_id = d.id;
+DELETE FROM contacts c USING deals d WHERE c.tenant_id = :T1 AND d.id = c.deal_id AND d.stage = 'none';
+DELETE FROM contacts c USING deals d
+  WHERE c.tenant_id = :T1 AND d.tenant_id = c.tenant_id AND d.id = c.deal_id AND d.stage = 'none';
+MERGE INTO deals d USING (VALUES (1, 'merged')) s(i, st) ON d.tenant_id = :T1 AND d.id = s.i
+  WHEN MATCHED THEN UPDATE SET stage = s.st
+  WHEN NOT MATCHED THEN INSERT VALUES (:T1, s.i, s.st);
+MERGE INTO deals d USING (VALUES (1, 'merged')) s(i, st) ON d.id = s.i
+  WHEN MATCHED THEN UPDATE SET stage = s.st;
+MERGE INTO deals d USING (VALUES (9, 'merged')) s(i, st) ON d.tenant_id = :T1 AND d.id = s.i
+  WHEN NOT MATCHED THEN INSERT VALUES (:T2, s.i, s.st);
+MERGE INTO deals d USING contacts c ON d.tenant_id = :T1 AND d.id = c.deal_id
+  WHEN MATCHED THEN UPDATE SET stage = 'x';
+MERGE INTO deals d USING (VALUES (1, 'merged')) s(i, st) ON d.tenant_id = :T1 AND d.id = s.i
+  WHEN MATCHED THEN UPDATE SET tenant_id = :T2;
+
+-- ---------------------------------------------------------------- COPY and TRUNCATE
+COPY deals FROM PROGRAM 'true';
+COPY (SELECT id FROM deals WHERE tenant_id = :T1 ORDER BY id) TO STDOUT;
+COPY (SELECT id FROM deals) TO STDOUT;
+COPY things TO STDOUT;
+TRUNCATE ONLY things;
+TRUNCATE things;
+TRUNCATE events;
+
+-- ---------------------------------------------------------------- no tenant table: not checked
+SELECT 1 + 1;
+SELECT count(*) FROM ONLY things;
+SELECT count(*) FROM pg_class WHERE relname = 'deals';
+
+-- nothing written by the rejected statements above
+RESET ROLE;
+SELECT tenant_id = :T1 AS t1, id, stage FROM deals ORDER BY tenant_id, id;
+SELECT tenant_id = :T1 AS t1, what FROM audit ORDER BY 1 DESC, 2;
+SELECT tenant_id = :T1 AS t1, code FROM codes;
+SELECT count(*) FROM events;
+
+DROP SCHEMA enforce_shapes CASCADE;
+DROP OWNED BY regress_enforce_shapes;
+DROP ROLE regress_enforce_shapes;
