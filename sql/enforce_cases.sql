@@ -1,6 +1,8 @@
 -- enforce_cases: the 36 conformance cases of shared/spec/tenant-scope-cases.md,
 -- run as an ordinary role (neither superuser nor BYPASSRLS).
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS gtm_clarity;
+RESET client_min_messages;
 CREATE SCHEMA enforce_cases;
 SET search_path = enforce_cases, public;
 CREATE ROLE regress_enforce_app;

@@ -1,6 +1,8 @@
 -- enforce_shapes: the rule on every statement path the issue names, run as
 -- an ordinary role.  T1 = 'aaaaaaaa-...', T2 = 'bbbbbbbb-...'.
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS gtm_clarity;
+RESET client_min_messages;
 CREATE SCHEMA enforce_shapes;
 SET search_path = enforce_shapes, public;
 CREATE ROLE regress_enforce_shapes;
