@@ -22,7 +22,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 # pg_regress: sql/NAME.sql -> expected/NAME.out
 REGRESS_PROVISION = preload provision members
 REGRESS_SETTINGS =
-REGRESS_ENFORCE = enforce_cases enforce_shapes
+REGRESS_ENFORCE = enforce_cases enforce_shapes enforce_modes
 REGRESS = $(REGRESS_PROVISION) $(REGRESS_SETTINGS) $(REGRESS_ENFORCE)
 
 # isolationtester: test/specs/NAME.spec -> test/expected/NAME.out

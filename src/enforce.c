@@ -198,6 +198,9 @@ typedef struct EnforceState
 
 static EnforceState *cur_state = NULL;
 
+/* > 0 while the planner runs (it evaluates stable functions to estimate) */
+static int	planning_depth = 0;
+
 /* Set by gtm_check_statement for the planner call it makes. */
 static bool collect_next_plan = false;
 static List *collected_refs = NIL;
@@ -1490,6 +1493,7 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	else
 		cur_state = &st;
 
+	planning_depth++;
 	PG_TRY();
 	{
 		if (prev_planner_hook)
@@ -1502,6 +1506,7 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	PG_FINALLY();
 	{
 		cur_state = saved;
+		planning_depth--;
 	}
 	PG_END_TRY();
 
@@ -1700,10 +1705,18 @@ Datum
 gtm_current_tenant(PG_FUNCTION_ARGS)
 {
 	if (gtm_session_tenant == NULL || gtm_session_tenant[0] == '\0')
+	{
+		/*
+		 * The planner evaluates stable functions to estimate selectivity;
+		 * only the execution of the statement reports the missing tenant.
+		 */
+		if (planning_depth > 0)
+			PG_RETURN_NULL();
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("no tenant is set in this session"),
 				 errhint("Call gtm_set_tenant(tenant_id) first.")));
+	}
 	PG_RETURN_TEXT_P(cstring_to_text(gtm_session_tenant));
 }
 

@@ -1,0 +1,211 @@
+-- enforce_modes: who is exempt, the modes and their delegation, exempted
+-- tables, plans reused across roles, the session tenant and the checker.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS gtm_clarity;
+RESET client_min_messages;
+CREATE SCHEMA enforce_modes;
+SET search_path = enforce_modes, public;
+CREATE ROLE regress_enforce_owner;          -- owns the tables: not superuser
+CREATE ROLE regress_enforce_app;            -- the application
+CREATE ROLE regress_enforce_bypass BYPASSRLS;
+CREATE ROLE regress_enforce_ops;            -- may change gtm.enforcement (delegated)
+GRANT USAGE, CREATE ON SCHEMA enforce_modes TO regress_enforce_owner;
+GRANT USAGE ON SCHEMA enforce_modes
+  TO regress_enforce_app, regress_enforce_bypass, regress_enforce_ops;
+
+SET ROLE regress_enforce_owner;
+CREATE TABLE deals (tenant_id text NOT NULL, id int NOT NULL, stage text, PRIMARY KEY (tenant_id, id));
+CREATE TABLE contacts (tenant_id text NOT NULL, id int NOT NULL, deal_id int,
+                       PRIMARY KEY (tenant_id, id),
+                       FOREIGN KEY (tenant_id, deal_id) REFERENCES deals (tenant_id, id) ON DELETE CASCADE);
+CREATE TABLE activities (tenant_id text NOT NULL, kind text);
+CREATE TABLE countries (code text PRIMARY KEY);
+CREATE TABLE orgs_things (org_id text, n int);
+CREATE FUNCTION count_deals() RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN RETURN (SELECT count(*) FROM deals); END $$;
+GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA enforce_modes
+  TO regress_enforce_app, regress_enforce_bypass, regress_enforce_ops;
+RESET ROLE;
+INSERT INTO deals VALUES ('t-1', 1, 'open'), ('t-1', 2, 'open'), ('t-2', 1, 'open');
+INSERT INTO contacts VALUES ('t-1', 1, 1), ('t-1', 2, 2), ('t-2', 1, 1);
+INSERT INTO activities VALUES ('t-1', 'call'), ('t-2', 'mail');
+
+-- ---------------------------------------------------------------- exempt roles
+-- a superuser is exempt (as from row-level security)
+SELECT count(*) FROM deals;
+COPY (SELECT count(*) FROM activities) TO STDOUT;
+-- so is a role with BYPASSRLS
+SET ROLE regress_enforce_bypass;
+SELECT count(*) FROM deals;
+COPY activities TO STDOUT;
+RESET ROLE;
+-- an ordinary role is not
+SET ROLE regress_enforce_app;
+SELECT count(*) FROM deals;
+
+-- ---------------------------------------------------------------- foreign keys
+-- the check's own query (SELECT 1 FROM ONLY deals x WHERE ... FOR KEY SHARE)
+INSERT INTO contacts VALUES ('t-1', 3, 2);
+INSERT INTO contacts VALUES ('t-1', 4, 99);
+-- the cascade's own query (DELETE FROM ONLY contacts WHERE ...)
+DELETE FROM deals WHERE tenant_id = 't-1' AND id = 2;
+SELECT id, deal_id FROM contacts WHERE tenant_id = 't-1' ORDER BY id;
+RESET ROLE;
+
+-- ---------------------------------------------------------------- plans across roles
+-- a plan made for an exempt role is not reused for another role
+PREPARE all_deals AS SELECT count(*) FROM deals;
+EXECUTE all_deals;
+SET ROLE regress_enforce_app;
+EXECUTE all_deals;
+RESET ROLE;
+EXECUTE all_deals;
+DEALLOCATE all_deals;
+-- the same for PL/pgSQL's cached plans
+SELECT count_deals();
+SET ROLE regress_enforce_app;
+SELECT count_deals();
+RESET ROLE;
+
+-- ---------------------------------------------------------------- modes
+SHOW gtm.enforcement;
+SELECT context, vartype, enumvals FROM pg_settings WHERE name = 'gtm.enforcement';
+SET gtm.enforcement = 'strict';
+SET ROLE regress_enforce_app;
+SET gtm.enforcement = off;
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+-- warn: the statement runs and a WARNING names the table
+SET gtm.enforcement = warn;
+SET ROLE regress_enforce_app;
+SELECT count(*) FROM deals;
+UPDATE deals SET stage = 'warned' WHERE id = 1;
+SELECT count(*) FROM deals WHERE tenant_id = 't-1';
+BEGIN;
+TRUNCATE activities;
+ROLLBACK;
+RESET ROLE;
+-- off: nothing is checked
+SET gtm.enforcement = off;
+SET ROLE regress_enforce_app;
+SELECT count(*) FROM deals;
+PREPARE unpinned AS SELECT count(*) FROM deals;
+EXECUTE unpinned;
+RESET ROLE;
+-- back to error: the plan cached while off is checked again
+SET gtm.enforcement = error;
+SET ROLE regress_enforce_app;
+EXECUTE unpinned;
+DEALLOCATE unpinned;
+RESET ROLE;
+-- delegation with PostgreSQL 15's GRANT SET ON PARAMETER
+GRANT SET ON PARAMETER gtm.enforcement TO regress_enforce_ops;
+SET ROLE regress_enforce_ops;
+SET gtm.enforcement = warn;
+SELECT count(*) FROM deals;
+RESET gtm.enforcement;
+SHOW gtm.enforcement;
+RESET ROLE;
+REVOKE SET ON PARAMETER gtm.enforcement FROM regress_enforce_ops;
+SET ROLE regress_enforce_ops;
+SET gtm.enforcement = warn;
+RESET ROLE;
+-- gtm.tenant_column names the column (superuser only)
+SET ROLE regress_enforce_app;
+SET gtm.tenant_column = 'org_id';
+RESET ROLE;
+SET gtm.tenant_column = '';
+SET gtm.tenant_column = 'org_id';
+SET ROLE regress_enforce_app;
+SELECT count(*) FROM deals;
+SELECT count(*) FROM orgs_things;
+SELECT count(*) FROM orgs_things WHERE org_id = 'o-1';
+RESET ROLE;
+RESET gtm.tenant_column;
+
+-- ---------------------------------------------------------------- exempted tables
+SET ROLE regress_enforce_app;
+SELECT gtm_exempt_table('activities');
+RESET ROLE;
+SELECT gtm_exempt_table('countries');
+SELECT gtm_exempt_table(NULL);
+SET ROLE regress_enforce_app;
+PREPARE acts AS SELECT count(*) FROM activities;
+RESET ROLE;
+SELECT gtm_exempt_table('activities');
+SELECT gtm_exempt_table('activities');       -- again: no change
+SELECT schema_name, table_name, exempted_by FROM gtm_exempt_tables;
+SET ROLE regress_enforce_app;
+SELECT count(*) FROM activities;
+EXECUTE acts;
+TRUNCATE activities;
+RESET ROLE;
+SELECT gtm_unexempt_table('activities');
+SELECT count(*) FROM gtm_exempt_tables;
+SET ROLE regress_enforce_app;
+EXECUTE acts;
+DEALLOCATE acts;
+RESET ROLE;
+INSERT INTO activities VALUES ('t-1', 'call'), ('t-2', 'mail');
+
+-- ---------------------------------------------------------------- session tenant
+SELECT id AS tenant_a FROM gtm_provision_tenant('org_enforceModesA', 'Enforce A') \gset
+SELECT id AS tenant_b FROM gtm_provision_tenant('org_enforceModesB', 'Enforce B') \gset
+INSERT INTO deals VALUES (:'tenant_a', 1, 'a1'), (:'tenant_a', 2, 'a2'), (:'tenant_b', 1, 'b1');
+SET ROLE regress_enforce_app;
+SELECT gtm_current_tenant();
+\echo :LAST_ERROR_SQLSTATE
+SELECT gtm_set_tenant('no-such-tenant');
+\echo :LAST_ERROR_SQLSTATE
+SELECT gtm_set_tenant(NULL);
+SELECT gtm_set_tenant(:'tenant_a', NULL);
+SELECT gtm_set_tenant(:'tenant_a') = :'tenant_a' AS set;
+SELECT gtm_current_tenant() = :'tenant_a' AS current;
+SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
+SELECT d.stage, c.id FROM deals d LEFT JOIN contacts c ON c.tenant_id = d.tenant_id AND c.deal_id = d.id
+  WHERE d.tenant_id = gtm_current_tenant() ORDER BY d.id;
+-- a stable value and a constant: compared when the statement starts
+SELECT count(*) FROM deals d JOIN contacts c ON c.deal_id = d.id
+  WHERE d.tenant_id = gtm_current_tenant() AND c.tenant_id = 't-1';
+-- transaction scope
+BEGIN;
+SELECT gtm_set_tenant(:'tenant_b', true) = :'tenant_b' AS set_local;
+SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant();
+COMMIT;
+SELECT gtm_current_tenant() = :'tenant_a' AS back_to_session;
+-- only gtm_set_tenant sets it
+SET gtm.tenant = 'anything';
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+RESET gtm.tenant;
+
+-- ---------------------------------------------------------------- checker
+SET ROLE regress_enforce_app;
+SELECT * FROM gtm_check_statement('SELECT * FROM deals WHERE tenant_id = ''t-1''');
+SELECT * FROM gtm_check_statement($$
+  SELECT d.id FROM deals d JOIN contacts c ON c.tenant_id = d.tenant_id AND c.deal_id = d.id
+   WHERE d.tenant_id = gtm_current_tenant();
+  SELECT * FROM deals WHERE tenant_id IN ('t-1', 't-2');
+  INSERT INTO activities SELECT tenant_id, 'x' FROM contacts;
+  INSERT INTO activities VALUES ($1, 'x');
+  UPDATE deals SET tenant_id = 't-2' WHERE tenant_id = 't-1';
+  COPY deals TO STDOUT;
+  TRUNCATE activities;
+  EXPLAIN ANALYZE SELECT * FROM deals;
+  SELECT count(*) FROM countries;
+$$);
+-- it plans but does not execute: nothing was written
+SELECT count(*) FROM activities WHERE tenant_id = 't-1';
+SELECT * FROM gtm_check_statement('SELEC 1');
+SELECT * FROM gtm_check_statement(NULL);
+RESET ROLE;
+-- verdicts regardless of the caller's exemption and of the mode
+SET gtm.enforcement = off;
+SELECT "table", pinned FROM gtm_check_statement('DELETE FROM deals');
+RESET gtm.enforcement;
+
+-- ---------------------------------------------------------------- clean up
+DELETE FROM tenants WHERE clerk_org_id IN ('org_enforceModesA', 'org_enforceModesB');
+DROP SCHEMA enforce_modes CASCADE;
+DROP OWNED BY regress_enforce_owner, regress_enforce_app, regress_enforce_bypass, regress_enforce_ops;
+DROP ROLE regress_enforce_owner, regress_enforce_app, regress_enforce_bypass, regress_enforce_ops;
