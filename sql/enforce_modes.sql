@@ -165,8 +165,14 @@ SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
 SELECT d.stage, c.id FROM deals d LEFT JOIN contacts c ON c.tenant_id = d.tenant_id AND c.deal_id = d.id
   WHERE d.tenant_id = gtm_current_tenant() ORDER BY d.id;
 -- a stable value and a constant: compared when the statement starts
+-- (terse: the detail shows the random tenant id)
+\set VERBOSITY terse
 SELECT count(*) FROM deals d JOIN contacts c ON c.deal_id = d.id
   WHERE d.tenant_id = gtm_current_tenant() AND c.tenant_id = 't-1';
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
+SELECT count(*) FROM deals d JOIN contacts c ON c.tenant_id = d.tenant_id AND c.deal_id = d.id
+  WHERE d.tenant_id = gtm_current_tenant() AND c.tenant_id = gtm_current_tenant();
 -- transaction scope
 BEGIN;
 SELECT gtm_set_tenant(:'tenant_b', true) = :'tenant_b' AS set_local;
