@@ -162,16 +162,25 @@ for r in $(seq 1 "$ROUNDS"); do
        "  join =$(for v in plain gtm rls; do echo -n " $(echo ${runs[join.$v]} | awk '{print $NF}')"; done)"
 done
 
+# per-round ratios (each round's runs are seconds apart, so a change in the
+# machine's load moves both sides of a ratio)
+ratios() {  # workload a b
+  paste -d' ' <(echo ${runs[$1.$2]} | tr ' ' '\n') <(echo ${runs[$1.$3]} | tr ' ' '\n') \
+    | awk '{printf "%.6f\n", $1 / $2}' | median
+}
+
 echo
-echo "== median TPS (higher is better)"
-printf "%-28s %12s %12s %12s %12s %12s\n" workload "(1) plain" "(2) gtm" "(3) rls" "(2)/(1)" "(2)/(3)"
+echo "== median TPS (higher is better) and median of the per-round ratios"
+printf "%-28s %11s %11s %11s %9s %9s %14s %14s\n" workload "(1) plain" "(2) gtm" "(3) rls" \
+  "(2)/(1)" "(2)/(3)" "rounds (2)/(1)" "rounds (2)/(3)"
 for w in point join; do
   p=$(echo ${runs[$w.plain]} | tr ' ' '\n' | median)
   g=$(echo ${runs[$w.gtm]} | tr ' ' '\n' | median)
   l=$(echo ${runs[$w.rls]} | tr ' ' '\n' | median)
   label="point select, -M prepared"; [ $w = join ] && label="3-way join, -M simple"
-  printf "%-28s %12.1f %12.1f %12.1f %12.3f %12.3f\n" "$label" "$p" "$g" "$l" \
-    "$(echo "$g / $p" | bc -l)" "$(echo "$g / $l" | bc -l)"
+  printf "%-28s %11.1f %11.1f %11.1f %9.3f %9.3f %14.3f %14.3f\n" "$label" "$p" "$g" "$l" \
+    "$(echo "$g / $p" | bc -l)" "$(echo "$g / $l" | bc -l)" \
+    "$(ratios $w gtm plain)" "$(ratios $w gtm rls)"
 done
 echo "goals: (2)/(1) >= 0.99 point, >= 0.98 join; (2)/(3) > 1 on both"
 
@@ -188,14 +197,42 @@ DO \$\$ BEGIN
 END \$\$;
 SQL
 done
-declare -A plan
 for r in $(seq 1 "$ROUNDS"); do
   for n in "$TABLES_SMALL" "$TABLES_LARGE"; do
-    plan[$n]="${plan[$n]:-} $(tps "$PORT_GTM" "bench_tables_$n" "$work/join.sql" simple)"
+    runs[plan.$n]="${runs[plan.$n]:-} $(tps "$PORT_GTM" "bench_tables_$n" "$work/join.sql" simple)"
   done
 done
-s=$(echo ${plan[$TABLES_SMALL]} | tr ' ' '\n' | median)
-l=$(echo ${plan[$TABLES_LARGE]} | tr ' ' '\n' | median)
-printf "%-40s %12.1f\n" "join -M simple, $TABLES_SMALL tenant tables" "$s"
-printf "%-40s %12.1f\n" "join -M simple, $TABLES_LARGE tenant tables" "$l"
-printf "%-40s %12.3f\n" "ratio ($TABLES_LARGE / $TABLES_SMALL)" "$(echo "$l / $s" | bc -l)"
+s=$(echo ${runs[plan.$TABLES_SMALL]} | tr ' ' '\n' | median)
+l=$(echo ${runs[plan.$TABLES_LARGE]} | tr ' ' '\n' | median)
+printf "%-44s %12.1f\n" "join -M simple TPS, $TABLES_SMALL tenant tables" "$s"
+printf "%-44s %12.1f\n" "join -M simple TPS, $TABLES_LARGE tenant tables" "$l"
+printf "%-44s %12.3f\n" "ratio ($TABLES_LARGE / $TABLES_SMALL)" "$(echo "$l / $s" | bc -l)"
+printf "%-44s %12.3f\n" "median of per-round ratios" "$(ratios plan $TABLES_LARGE $TABLES_SMALL)"
+# planning time itself, from EXPLAIN's summary: median of 500 plannings
+for n in "$TABLES_SMALL" "$TABLES_LARGE"; do
+  psql_ -p "$PORT_GTM" -d "bench_tables_$n" <<'SQL'
+CREATE FUNCTION planning_ms(runs int) RETURNS float8 LANGUAGE plpgsql AS $f$
+DECLARE j json; t float8[] := '{}';
+BEGIN
+  FOR i IN 1..runs LOOP
+    EXECUTE $q$EXPLAIN (SUMMARY, FORMAT JSON)
+      SELECT d.id, c.email, count(a.*) FROM deals d
+        JOIN contacts c ON c.tenant_id = d.tenant_id AND c.deal_id = d.id
+        LEFT JOIN activities a ON a.tenant_id = c.tenant_id AND a.contact_id = c.id
+       WHERE d.tenant_id = '42' AND d.id = 7 GROUP BY d.id, c.email$q$ INTO j;
+    t := t || (j->0->>'Planning Time')::float8;
+  END LOOP;
+  RETURN (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM unnest(t) x);
+END $f$;
+SQL
+done
+for r in $(seq 1 "$ROUNDS"); do
+  for n in "$TABLES_SMALL" "$TABLES_LARGE"; do
+    runs[ms.$n]="${runs[ms.$n]:-} $(psql_ -p "$PORT_GTM" -d "bench_tables_$n" -U bench_app -At -c 'SELECT planning_ms(500)')"
+  done
+done
+s=$(echo ${runs[ms.$TABLES_SMALL]} | tr ' ' '\n' | median)
+l=$(echo ${runs[ms.$TABLES_LARGE]} | tr ' ' '\n' | median)
+printf "%-44s %12.4f\n" "join planning time ms, $TABLES_SMALL tenant tables" "$s"
+printf "%-44s %12.4f\n" "join planning time ms, $TABLES_LARGE tenant tables" "$l"
+printf "%-44s %12.3f\n" "ratio ($TABLES_LARGE / $TABLES_SMALL)" "$(echo "$l / $s" | bc -l)"

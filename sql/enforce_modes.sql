@@ -179,6 +179,21 @@ SELECT gtm_set_tenant(:'tenant_b', true) = :'tenant_b' AS set_local;
 SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant();
 COMMIT;
 SELECT gtm_current_tenant() = :'tenant_a' AS back_to_session;
+-- not while a statement pinned by it runs, nor while a cursor is open
+SELECT gtm_set_tenant(:'tenant_b'), stage FROM deals WHERE tenant_id = gtm_current_tenant();
+\echo :LAST_ERROR_SQLSTATE
+BEGIN;
+DECLARE c CURSOR FOR SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
+FETCH 1 FROM c;
+SELECT gtm_set_tenant(:'tenant_b');
+ROLLBACK;
+BEGIN;
+DECLARE c CURSOR FOR SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
+FETCH 1 FROM c;
+CLOSE c;
+SELECT gtm_set_tenant(:'tenant_b') = :'tenant_b' AS set_after_close;
+COMMIT;
+SELECT gtm_set_tenant(:'tenant_a') = :'tenant_a' AS set_again;
 -- only gtm_set_tenant sets it
 SET gtm.tenant = 'anything';
 \echo :LAST_ERROR_SQLSTATE

@@ -148,7 +148,12 @@ EXECUTE one(NULL);
 
 -- ---------------------------------------------------------------- EXPLAIN, CTAS, matviews
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT * FROM deals WHERE tenant_id = :T1 AND id = 1;
+-- plain EXPLAIN executes nothing: the verdict comes as a warning
 EXPLAIN (COSTS OFF) SELECT * FROM deals;
+-- EXPLAIN EXECUTE plans into the plan cache: checked like EXECUTE
+PREPARE unpinned AS SELECT * FROM deals;
+EXPLAIN (COSTS OFF) EXECUTE unpinned;
+EXECUTE unpinned;
 CREATE TABLE t1_deals AS SELECT * FROM deals WHERE tenant_id = :T1;
 CREATE TABLE all_deals_copy AS SELECT * FROM deals;
 SELECT * INTO all_deals_copy FROM deals;
@@ -189,6 +194,20 @@ SELECT count(*) FROM deals WHERE tenant_id = NULL;
 SELECT count(*) FROM deals d LEFT JOIN contacts c ON c.tenant_id = :T1 AND c.deal_id = d.id;
 SELECT count(*) FROM deals d FULL JOIN contacts c ON c.tenant_id = d.tenant_id AND c.deal_id = d.id
   WHERE d.tenant_id = :T1;
+
+-- values from functions: built-in and inlined SQL ones are trusted, a
+-- user-defined function could return another tenant on the next row
+RESET ROLE;
+CREATE FUNCTION sql_tenant() RETURNS text LANGUAGE sql STABLE
+  AS $$ SELECT current_setting('app.tenant', true) $$;
+CREATE FUNCTION plpgsql_tenant() RETURNS text LANGUAGE plpgsql STABLE
+  AS $$ BEGIN RETURN 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa'; END $$;
+CREATE COLLATION case_insensitive (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+SET ROLE regress_enforce_shapes;
+SELECT count(*) FROM deals WHERE tenant_id = sql_tenant();
+SELECT count(*) FROM deals WHERE tenant_id = plpgsql_tenant();
+SELECT count(*) FROM deals WHERE tenant_id = :T1 COLLATE case_insensitive;
+INSERT INTO audit VALUES (plpgsql_tenant(), 'user function');
 
 -- ---------------------------------------------------------------- writes
 INSERT INTO audit VALUES (:T1, 'a'), (:T1, 'b');

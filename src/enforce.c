@@ -46,12 +46,17 @@
 #include "access/htup_details.h"
 #include "access/parallel.h"
 #include "access/table.h"
+#include "access/transam.h"
+#include "access/xact.h"
 #include "catalog/catalog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
 #include "commands/copy.h"
+#include "commands/defrem.h"
 #include "commands/extension.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
@@ -148,6 +153,7 @@ typedef enum PinReason
 	PR_FUNCTION_OF_COLUMN,
 	PR_TAUTOLOGY,
 	PR_VOLATILE,
+	PR_USER_FUNCTION,
 	PR_OTHER_COLUMN,
 	PR_SUBQUERY_VALUE,
 	PR_NULL,
@@ -201,6 +207,17 @@ static EnforceState *cur_state = NULL;
 /* > 0 while the planner runs (it evaluates stable functions to estimate) */
 static int	planning_depth = 0;
 
+/*
+ * Executors started, and not yet ended, for plans touching a tenant table
+ * (dependsOnRole).  gtm_set_tenant() refuses while any is running, so a
+ * statement or open cursor pinned by gtm_current_tenant() keeps one tenant.
+ * Reset at transaction end (an aborted portal skips ExecutorEnd).
+ */
+static int	tenant_executors = 0;
+
+/* Set by ProcessUtility for the planner call of a plain EXPLAIN. */
+static bool explain_only_next = false;
+
 /* Set by gtm_check_statement for the planner call it makes. */
 static bool collect_next_plan = false;
 static List *collected_refs = NIL;
@@ -220,6 +237,7 @@ static planner_hook_type prev_planner_hook = NULL;
 static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
 static create_upper_paths_hook_type prev_create_upper_paths_hook = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart_hook = NULL;
+static ExecutorEnd_hook_type prev_ExecutorEnd_hook = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility_hook = NULL;
 
 /* ----------------------------------------------------------------
@@ -483,6 +501,70 @@ unfixed_walker(Node *node, void *ctx)
 }
 
 /*
+ * Is funcid gtm_current_tenant()?  Its OID depends on the installation, so
+ * it is recognised by its C symbol and cached.
+ */
+static Oid	current_tenant_fn_oid = InvalidOid;
+
+static bool
+is_current_tenant_fn(Oid funcid)
+{
+	HeapTuple	tup;
+	bool		match = false;
+
+	if (funcid == current_tenant_fn_oid)
+		return true;
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	if (HeapTupleIsValid(tup))
+	{
+		Form_pg_proc proc = (Form_pg_proc) GETSTRUCT(tup);
+		bool		isnull;
+		Datum		src = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_prosrc, &isnull);
+		Datum		bin;
+
+		if (proc->prolang == ClanguageId && !isnull &&
+			strcmp(TextDatumGetCString(src), "gtm_current_tenant") == 0)
+		{
+			bin = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_probin, &isnull);
+			if (!isnull)
+			{
+				char	   *b = TextDatumGetCString(bin);
+				size_t		len = strlen(b);
+
+				match = len >= 11 && strcmp(b + len - 11, "gtm_clarity") == 0;
+			}
+		}
+		ReleaseSysCache(tup);
+	}
+	if (match)
+		current_tenant_fn_oid = funcid;
+	return match;
+}
+
+/*
+ * A stable value is evaluated once when the statement starts but may be
+ * evaluated again for every row a scan filters.  Only functions whose
+ * stability is known (built-in ones and gtm_current_tenant()) are trusted
+ * to give the same value each time: a user-defined function could be
+ * marked STABLE and return another tenant on the next row.
+ */
+static bool
+untrusted_function(Oid funcid, void *context)
+{
+	return funcid >= FirstNormalObjectId && !is_current_tenant_fn(funcid);
+}
+
+static bool
+untrusted_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (check_functions_in_node(node, untrusted_function, context))
+		return true;
+	return expression_tree_walker(node, untrusted_walker, context);
+}
+
+/*
  * Classify a value compared with the tenant column.  Returns PR_PINNED for
  * a value fixed before execution (constant, parameter, stable expression).
  */
@@ -504,6 +586,8 @@ classify_value(Node *val)
 		return PR_OTHER_COLUMN;
 	if (unfixed_walker(val, NULL))
 		return PR_SUBQUERY_VALUE;
+	if (untrusted_walker(val, NULL))
+		return PR_USER_FUNCTION;
 	return PR_PINNED;
 }
 
@@ -1074,6 +1158,9 @@ report_detail(TenantRef *ref)
 		case PR_VOLATILE:
 			errdetail("%s is compared with a volatile expression, whose value is not fixed before the statement runs.", col);
 			break;
+		case PR_USER_FUNCTION:
+			errdetail("%s is compared with a value computed by a user-defined function, which the check cannot trust to give the same tenant for every row.", col);
+			break;
 		case PR_OTHER_COLUMN:
 			errdetail("%s is compared with a column that is not itself pinned to one tenant.", col);
 			break;
@@ -1468,6 +1555,31 @@ gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		prev_ExecutorStart_hook(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
+
+	if (stmt->dependsOnRole && !IsParallelWorker())
+		tenant_executors++;
+}
+
+static void
+gtm_ExecutorEnd(QueryDesc *queryDesc)
+{
+	if (queryDesc->plannedstmt->dependsOnRole && !IsParallelWorker() &&
+		tenant_executors > 0)
+		tenant_executors--;
+
+	if (prev_ExecutorEnd_hook)
+		prev_ExecutorEnd_hook(queryDesc);
+	else
+		standard_ExecutorEnd(queryDesc);
+}
+
+static void
+enforce_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PREPARE || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PARALLEL_ABORT)
+		tenant_executors = 0;
 }
 
 /* ----------------------------------------------------------------
@@ -1484,9 +1596,12 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	ListCell   *lc;
 	bool		touches = false;
 
+	bool		explain_only = explain_only_next;
+
 	st.collect = collect_next_plan;
 	st.refs = NIL;
 	collect_next_plan = false;
+	explain_only_next = false;
 
 	if (gtm_enforcement == GTM_ENFORCE_OFF && !st.collect)
 		cur_state = NULL;
@@ -1537,7 +1652,8 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 
 	{
 		List	   *judged = judge_plan(&st, result);
-		int			elevel = gtm_enforcement == GTM_ENFORCE_WARN ? WARNING : ERROR;
+		int			elevel = (gtm_enforcement == GTM_ENFORCE_WARN || explain_only) ?
+			WARNING : ERROR;
 
 		foreach(lc, judged)
 		{
@@ -1634,12 +1750,42 @@ gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 			reject_utility(what, relid, false);
 	}
 
-	if (prev_ProcessUtility_hook)
-		prev_ProcessUtility_hook(pstmt, queryString, readOnlyTree, context,
-								 params, queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
+	/*
+	 * A plain EXPLAIN executes nothing: its verdicts are shown as warnings.
+	 * Not for EXPLAIN EXECUTE, whose plan goes into the plan cache.
+	 */
+	if (IsA(parsetree, ExplainStmt) && gtm_enforcement != GTM_ENFORCE_OFF)
+	{
+		ExplainStmt *es = (ExplainStmt *) parsetree;
+		Query	   *q = (Query *) es->query;
+		bool		analyze = false;
+		ListCell   *lc;
+
+		foreach(lc, es->options)
+		{
+			DefElem    *opt = lfirst_node(DefElem, lc);
+
+			if (strcmp(opt->defname, "analyze") == 0)
+				analyze = defGetBoolean(opt);
+		}
+		explain_only_next = !analyze && IsA(q, Query) &&
+			!(q->commandType == CMD_UTILITY && IsA(q->utilityStmt, ExecuteStmt));
+	}
+
+	PG_TRY();
+	{
+		if (prev_ProcessUtility_hook)
+			prev_ProcessUtility_hook(pstmt, queryString, readOnlyTree, context,
+									 params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		explain_only_next = false;
+	}
+	PG_END_TRY();
 }
 
 /* ----------------------------------------------------------------
@@ -1677,6 +1823,13 @@ gtm_set_tenant(PG_FUNCTION_ARGS)
 				 errhint("Pass true for the current transaction, false for the session.")));
 	tenant = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	is_local = PG_GETARG_BOOL(1);
+
+	if (tenant_executors > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot change the session tenant while a statement on tenant-scoped tables is running"),
+				 errdetail("A running statement or an open cursor may be pinned by gtm_current_tenant()."),
+				 errhint("Call gtm_set_tenant() in a statement of its own, after closing open cursors.")));
 
 	values[0] = PG_GETARG_DATUM(0);
 	sql = psprintf("SELECT 1 FROM %s.tenants WHERE id OPERATOR(pg_catalog.=) $1",
@@ -1747,6 +1900,8 @@ reason_text(TenantRef *ref)
 			return "compared with itself";
 		case PR_VOLATILE:
 			return "compared with a volatile value";
+		case PR_USER_FUNCTION:
+			return "compared with a user-defined function's value";
 		case PR_OTHER_COLUMN:
 			return "compared with an unpinned column";
 		case PR_SUBQUERY_VALUE:
@@ -2007,6 +2162,9 @@ gtm_enforce_init(void)
 	create_upper_paths_hook = gtm_create_upper_paths;
 	prev_ExecutorStart_hook = ExecutorStart_hook;
 	ExecutorStart_hook = gtm_ExecutorStart;
+	prev_ExecutorEnd_hook = ExecutorEnd_hook;
+	ExecutorEnd_hook = gtm_ExecutorEnd;
+	RegisterXactCallback(enforce_xact_callback, NULL);
 	prev_ProcessUtility_hook = ProcessUtility_hook;
 	ProcessUtility_hook = gtm_ProcessUtility;
 }
