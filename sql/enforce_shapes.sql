@@ -220,6 +220,10 @@ INSERT INTO audit SELECT tenant_id, 'all' FROM contacts GROUP BY tenant_id;
 INSERT INTO audit SELECT :T2, email FROM contacts WHERE tenant_id = :T1;
 INSERT INTO audit SELECT c.tenant_id, d.stage FROM contacts c JOIN deals d ON d.tenant_id = c.tenant_id AND d.id = c.deal_id
   WHERE c.tenant_id = :T1;
+WITH src AS MATERIALIZED (SELECT tenant_id, email FROM contacts WHERE tenant_id = :T1)
+  INSERT INTO audit SELECT tenant_id, 'from cte ' || email FROM src;
+WITH src AS MATERIALIZED (SELECT tenant_id, email FROM contacts WHERE tenant_id = :T1)
+  INSERT INTO audit SELECT :T2, 'from cte ' || email FROM src;
 INSERT INTO notes (body) VALUES ('uses the default');
 INSERT INTO codes VALUES (:T1, 1) ON CONFLICT (code) DO UPDATE SET tenant_id = excluded.tenant_id;
 INSERT INTO codes VALUES (:T1, 1) ON CONFLICT ON CONSTRAINT codes_code_key DO UPDATE SET code = 2;

@@ -772,6 +772,41 @@ var_values(PlannerInfo *root, Index varno, AttrNumber attno, int depth,
 				return expr_values(rel->subroot, (Node *) tle->expr, depth + 1, why);
 		}
 	}
+	else if (rte->rtekind == RTE_CTE && !rte->self_reference)
+	{
+		/* the column of the CTE's own (already planned) query */
+		PlannerInfo *cteroot = root;
+		Index		levelsup = rte->ctelevelsup;
+		int			ndx = 0;
+		ListCell   *lc;
+
+		while (levelsup-- > 0 && cteroot)
+			cteroot = cteroot->parent_root;
+		if (cteroot == NULL)
+			return NIL;
+		foreach(lc, cteroot->parse->cteList)
+		{
+			if (strcmp(((CommonTableExpr *) lfirst(lc))->ctename, rte->ctename) == 0)
+				break;
+			ndx++;
+		}
+		if (lc != NULL && ndx < list_length(cteroot->cte_plan_ids))
+		{
+			int			plan_id = list_nth_int(cteroot->cte_plan_ids, ndx);
+			PlannerInfo *subroot;
+
+			if (plan_id <= 0 || plan_id > list_length(root->glob->subroots))
+				return NIL;
+			subroot = list_nth(root->glob->subroots, plan_id - 1);
+			foreach(lc, subroot->processed_tlist)
+			{
+				TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+				if (tle->resno == attno && !tle->resjunk)
+					return expr_values(subroot, (Node *) tle->expr, depth + 1, why);
+			}
+		}
+	}
 	else if (rte->rtekind == RTE_VALUES)
 	{
 		List	   *result = NIL;
