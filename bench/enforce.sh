@@ -23,9 +23,9 @@ cd "$(dirname "$0")/.."
 
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 BIN=$("$PG_CONFIG" --bindir)
-ROUNDS=${ROUNDS:-5}
-SECS=${SECONDS_PER_RUN:-10}
-CLIENTS=${CLIENTS:-2}
+ROUNDS=${ROUNDS:-9}
+SECS=${SECONDS_PER_RUN:-6}
+CLIENTS=${CLIENTS:-1}
 TABLES_SMALL=${TABLES_SMALL:-10}
 TABLES_LARGE=${TABLES_LARGE:-10000}
 PORT_PLAIN=${PORT_PLAIN:-5591}
@@ -183,6 +183,62 @@ for w in point join; do
     "$(ratios $w gtm plain)" "$(ratios $w gtm rls)"
 done
 echo "goals: (2)/(1) >= 0.99 point, >= 0.98 join; (2)/(3) > 1 on both"
+
+# The same two statements timed inside one backend (no client round trips,
+# so less exposed to the scheduler on a busy machine): microseconds per
+# statement, the join planned every time (EXECUTE), the point select from
+# PL/pgSQL's cached plan.  Lower is better; the ratios are inverted so that,
+# as above, > 1 means (2) is faster.
+for db in "$PORT_PLAIN bench_plain" "$PORT_PLAIN bench_rls" "$PORT_GTM bench_gtm"; do
+  set -- $db
+  psql_ -p "$1" -d "$2" <<'SQL'
+CREATE FUNCTION us_per_stmt(workload text, runs int) RETURNS float8 LANGUAGE plpgsql AS $f$
+DECLARE t0 timestamptz; n numeric; tid text := '42';
+BEGIN
+  t0 := clock_timestamp();
+  FOR i IN 1..runs LOOP
+    IF workload = 'point' THEN
+      SELECT amount INTO n FROM deals WHERE tenant_id = tid AND id = 1 + i % 1000;
+    ELSE
+      EXECUTE format($q$SELECT count(*) FROM (SELECT d.id, c.email, count(a.*) FROM deals d
+        JOIN contacts c ON c.tenant_id = d.tenant_id AND c.deal_id = d.id
+        LEFT JOIN activities a ON a.tenant_id = c.tenant_id AND a.contact_id = c.id
+       WHERE d.tenant_id = '42' AND d.id = %s GROUP BY d.id, c.email) s$q$, 1 + i % 1000) INTO n;
+    END IF;
+  END LOOP;
+  RETURN extract(epoch FROM clock_timestamp() - t0) * 1e6 / runs;
+END $f$;
+SQL
+done
+us() {  # port db workload runs
+  PGOPTIONS="-c app.tenant_id=42" psql_ -p "$1" -d "$2" -U bench_app -At -c "SELECT us_per_stmt('$3', $4)"
+}
+for r in $(seq 1 "$ROUNDS"); do
+  for w in point join; do
+    n=20000; [ $w = join ] && n=2000
+    for v in plain gtm rls; do
+      case $v in
+        plain) t=$(us "$PORT_PLAIN" bench_plain $w $n);;
+        gtm)   t=$(us "$PORT_GTM" bench_gtm $w $n);;
+        rls)   t=$(us "$PORT_PLAIN" bench_rls $w $n);;
+      esac
+      runs[us$w.$v]="${runs[us$w.$v]:-} $t"
+    done
+  done
+done
+echo
+echo "== in one backend: median microseconds per statement (lower is better)"
+printf "%-28s %11s %11s %11s %9s %9s %14s %14s\n" workload "(1) plain" "(2) gtm" "(3) rls" \
+  "(1)/(2)" "(3)/(2)" "rounds (1)/(2)" "rounds (3)/(2)"
+for w in point join; do
+  p=$(echo ${runs[us$w.plain]} | tr ' ' '\n' | median)
+  g=$(echo ${runs[us$w.gtm]} | tr ' ' '\n' | median)
+  l=$(echo ${runs[us$w.rls]} | tr ' ' '\n' | median)
+  label="point select, cached plan"; [ $w = join ] && label="3-way join, planned each time"
+  printf "%-28s %11.2f %11.2f %11.2f %9.3f %9.3f %14.3f %14.3f\n" "$label" "$p" "$g" "$l" \
+    "$(echo "$p / $g" | bc -l)" "$(echo "$l / $g" | bc -l)" \
+    "$(ratios us$w plain gtm)" "$(ratios us$w rls gtm)"
+done
 
 echo
 echo "== planning cost: $TABLES_SMALL vs $TABLES_LARGE tenant tables in the database (gtm server)"
