@@ -52,6 +52,31 @@ DELETE FROM deals WHERE tenant_id = 't-1' AND id = 2;
 SELECT id, deal_id FROM contacts WHERE tenant_id = 't-1' ORDER BY id;
 RESET ROLE;
 
+-- ALTER TABLE's own check of existing rows (run as the current user)
+SET ROLE regress_enforce_owner;
+CREATE TABLE notes (tenant_id text NOT NULL, deal_id int);
+INSERT INTO notes VALUES ('t-1', 1);
+ALTER TABLE notes ADD FOREIGN KEY (tenant_id, deal_id) REFERENCES deals (tenant_id, id);
+ALTER TABLE notes ADD CONSTRAINT notes_deal CHECK (deal_id > 0) NOT VALID;
+ALTER TABLE notes VALIDATE CONSTRAINT notes_deal;
+-- the aliases are no way out elsewhere
+SELECT count(*) FROM notes fk;
+-- REFRESH ... CONCURRENTLY: the definition is checked, the internal
+-- comparison of old and new contents is not
+CREATE MATERIALIZED VIEW deals_t1 AS SELECT * FROM deals WHERE tenant_id = 't-1';
+CREATE UNIQUE INDEX ON deals_t1 (tenant_id, id);
+REFRESH MATERIALIZED VIEW CONCURRENTLY deals_t1;
+SELECT id FROM deals_t1 WHERE tenant_id = 't-1';
+RESET ROLE;
+CREATE MATERIALIZED VIEW deals_all AS SELECT * FROM deals;
+CREATE UNIQUE INDEX ON deals_all (tenant_id, id);
+ALTER MATERIALIZED VIEW deals_all OWNER TO regress_enforce_owner;
+SET ROLE regress_enforce_owner;
+REFRESH MATERIALIZED VIEW CONCURRENTLY deals_all;
+REFRESH MATERIALIZED VIEW deals_all;
+RESET ROLE;
+DROP MATERIALIZED VIEW deals_all;
+
 -- ---------------------------------------------------------------- plans across roles
 -- a plan made for an exempt role is not reused for another role
 PREPARE all_deals AS SELECT count(*) FROM deals;

@@ -215,6 +215,17 @@ static int	planning_depth = 0;
  */
 static int	tenant_executors = 0;
 
+/*
+ * REFRESH MATERIALIZED VIEW CONCURRENTLY: 1 while its definition query is
+ * yet to be planned (checked as usual), 2 afterwards, while its internal
+ * SPI queries compare the old contents with the new (not checked: both come
+ * from the definition query, like the internal queries of foreign keys).
+ */
+static int	refresh_state = 0;
+
+/* > 0 while ALTER TABLE runs (see is_alter_table_fk_check) */
+static int	alter_table_depth = 0;
+
 /* Set by ProcessUtility for the planner call of a plain EXPLAIN. */
 static bool explain_only_next = false;
 
@@ -1621,28 +1632,18 @@ enforce_xact_callback(XactEvent event, void *arg)
  *		planner_hook
  * ----------------------------------------------------------------
  */
+/* Run the next planner with st as the current state; restore on error. */
 static PlannedStmt *
-gtm_planner(Query *parse, const char *query_string, int cursorOptions,
-			ParamListInfo boundParams)
+plan_with_state(EnforceState *st, int rstate, Query *parse,
+				const char *query_string, int cursorOptions,
+				ParamListInfo boundParams)
 {
-	EnforceState st;
 	EnforceState *saved = cur_state;
 	PlannedStmt *result;
-	ListCell   *lc;
-	bool		touches = false;
 
-	bool		explain_only = explain_only_next;
-
-	st.collect = collect_next_plan;
-	st.refs = NIL;
-	collect_next_plan = false;
-	explain_only_next = false;
-
-	if (gtm_enforcement == GTM_ENFORCE_OFF && !st.collect)
-		cur_state = NULL;
-	else
-		cur_state = &st;
-
+	cur_state = st;
+	if (rstate == 1)
+		refresh_state = 3;		/* planning the definition query */
 	planning_depth++;
 	PG_TRY();
 	{
@@ -1657,8 +1658,64 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	{
 		cur_state = saved;
 		planning_depth--;
+		if (rstate == 1)
+			refresh_state = 2;
 	}
 	PG_END_TRY();
+	return result;
+}
+
+/*
+ * The foreign-key check ALTER TABLE runs when it adds or validates a
+ * constraint (RI_Initial_Check, RI_PartitionRemove_Check) runs as the
+ * current user, not under SECURITY_NOFORCE_RLS like the per-row checks.
+ * Recognise it: during ALTER TABLE, a query whose relations are exactly
+ * the "fk" and "pk" aliases that ri_triggers.c writes.
+ */
+static bool
+is_alter_table_fk_check(Query *parse)
+{
+	ListCell   *lc;
+	bool		fk = false;
+
+	if (alter_table_depth == 0 || parse->commandType != CMD_SELECT)
+		return false;
+	foreach(lc, parse->rtable)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+
+		if (rte->rtekind == RTE_JOIN)
+			continue;
+		if (rte->rtekind != RTE_RELATION || rte->alias == NULL)
+			return false;
+		if (strcmp(rte->alias->aliasname, "fk") == 0)
+			fk = true;
+		else if (strcmp(rte->alias->aliasname, "pk") != 0)
+			return false;
+	}
+	return fk;
+}
+
+static PlannedStmt *
+gtm_planner(Query *parse, const char *query_string, int cursorOptions,
+			ParamListInfo boundParams)
+{
+	EnforceState st;
+	PlannedStmt *result;
+	ListCell   *lc;
+	bool		touches = false;
+	bool		explain_only = explain_only_next;
+	int			rstate = refresh_state;
+
+	st.collect = collect_next_plan;
+	st.refs = NIL;
+	collect_next_plan = false;
+	explain_only_next = false;
+
+	result = plan_with_state((gtm_enforcement == GTM_ENFORCE_OFF && !st.collect) ?
+							 NULL : &st,
+							 rstate, parse, query_string, cursorOptions,
+							 boundParams);
 
 	/* leave at once when the statement names no tenant table */
 	foreach(lc, result->rtable)
@@ -1682,7 +1739,8 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 		collected_refs = judge_plan(&st, result);
 		return result;
 	}
-	if (gtm_enforcement == GTM_ENFORCE_OFF || role_is_exempt())
+	if (gtm_enforcement == GTM_ENFORCE_OFF || rstate == 2 || role_is_exempt() ||
+		is_alter_table_fk_check(parse))
 		return result;
 
 	{
@@ -1773,6 +1831,8 @@ gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 				   DestReceiver *dest, QueryCompletion *qc)
 {
 	Node	   *parsetree = pstmt->utilityStmt;
+	int			saved_refresh;
+	int			saved_alter;
 
 	if (gtm_enforcement != GTM_ENFORCE_OFF &&
 		(IsA(parsetree, CopyStmt) || IsA(parsetree, TruncateStmt)) &&
@@ -1807,6 +1867,14 @@ gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 			!(q->commandType == CMD_UTILITY && IsA(q->utilityStmt, ExecuteStmt));
 	}
 
+	saved_refresh = refresh_state;
+	saved_alter = alter_table_depth;
+	if (IsA(parsetree, RefreshMatViewStmt) &&
+		((RefreshMatViewStmt *) parsetree)->concurrent)
+		refresh_state = 1;
+	if (IsA(parsetree, AlterTableStmt))
+		alter_table_depth++;
+
 	PG_TRY();
 	{
 		if (prev_ProcessUtility_hook)
@@ -1819,6 +1887,8 @@ gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	PG_FINALLY();
 	{
 		explain_only_next = false;
+		refresh_state = saved_refresh;
+		alter_table_depth = saved_alter;
 	}
 	PG_END_TRY();
 }
