@@ -179,6 +179,21 @@ SELECT count(*) FROM events_t2 WHERE tenant_id = :T2;
 SELECT count(*) FROM things;
 SELECT count(*) FROM ONLY things;
 SELECT count(*) FROM things_of_tenant WHERE tenant_id = :T1;
+-- foreign tables
+RESET ROLE;
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS file_fdw;
+RESET client_min_messages;
+CREATE SERVER enforce_files FOREIGN DATA WRAPPER file_fdw;
+CREATE FOREIGN TABLE imported (tenant_id text, n int) SERVER enforce_files
+  OPTIONS (filename '/dev/null', format 'csv');
+GRANT SELECT ON imported TO regress_enforce_shapes;
+SET ROLE regress_enforce_shapes;
+SELECT count(*) FROM imported;
+SELECT count(*) FROM imported WHERE tenant_id = :T1;
+RESET ROLE;
+DROP SERVER enforce_files CASCADE;
+SET ROLE regress_enforce_shapes;
 
 -- ---------------------------------------------------------------- the value
 SELECT count(*) FROM deals WHERE tenant_id = current_setting('app.missing', true);
