@@ -15,8 +15,8 @@ q -d postgres -c "DROP ROLE IF EXISTS regress_enforce_dump_app" -c "DROP ROLE IF
 createdb "$db"
 q -d "$db" >/dev/null <<'SQL'
 CREATE EXTENSION gtm_clarity;
-CREATE ROLE regress_enforce_dump_app LOGIN;
-CREATE ROLE regress_enforce_dump_bypass LOGIN BYPASSRLS;
+CREATE ROLE regress_enforce_dump_app LOGIN PASSWORD 'enforce-dump';
+CREATE ROLE regress_enforce_dump_bypass LOGIN BYPASSRLS PASSWORD 'enforce-dump';
 CREATE TABLE deals (tenant_id text NOT NULL, id int, PRIMARY KEY (tenant_id, id));
 INSERT INTO deals VALUES ('t-1', 1), ('t-2', 2);
 GRANT SELECT ON deals TO regress_enforce_dump_app, regress_enforce_dump_bypass;
@@ -32,12 +32,12 @@ if pg_dump -d "$db" > "$out" 2>/dev/null && grep -q "^t-2	2" "$out"; then
 else
   nok "a superuser dumps every tenant's rows"
 fi
-if pg_dump -d "$db" -U regress_enforce_dump_bypass -t deals > "$out" 2>/dev/null && grep -q "^t-1	1" "$out"; then
+if PGPASSWORD=enforce-dump pg_dump -d "$db" -U regress_enforce_dump_bypass -t deals > "$out" 2>/dev/null && grep -q "^t-1	1" "$out"; then
   ok "a BYPASSRLS role dumps a tenant table"
 else
   nok "a BYPASSRLS role dumps a tenant table"
 fi
-if err=$(pg_dump -d "$db" -U regress_enforce_dump_app -t deals 2>&1 >/dev/null); then
+if err=$(PGPASSWORD=enforce-dump pg_dump -d "$db" -U regress_enforce_dump_app -t deals 2>&1 >/dev/null); then
   nok "an ordinary role cannot dump a tenant table"
 else
   echo "$err" | grep -q 'COPY on tenant-scoped table "deals" is not allowed' \
