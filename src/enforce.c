@@ -27,9 +27,16 @@
  *	  tenant table are marked dependsOnRole, as row-level security does.
  *	- ProcessUtility_hook rejects COPY to/from a tenant table and TRUNCATE.
  *
+ * A stable value is trusted only when built from built-in functions and
+ * gtm_current_tenant(): a user-defined function marked STABLE could return
+ * another tenant for the next row a scan filters.
+ *
  * Exempt, as from row-level security: superusers, BYPASSRLS roles and the
- * internal queries of foreign-key checks (InNoForceRLSOperation()); and
- * tables recorded with gtm_exempt_table().
+ * internal queries of foreign-key checks (InNoForceRLSOperation()); also
+ * the validation query of ALTER TABLE ... FOREIGN KEY (run as the current
+ * user) and the internal comparison of REFRESH MATERIALIZED VIEW
+ * CONCURRENTLY (whose definition query is checked); and tables recorded
+ * with gtm_exempt_table().
  *
  * Per-relation facts live in a backend-local hash keyed by OID and
  * invalidated by a relcache callback, so a statement costs one hash probe
@@ -1764,7 +1771,7 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
  * ----------------------------------------------------------------
  */
 static void
-reject_utility(const char *what, Oid relid, bool collect_only)
+reject_utility(const char *what, Oid relid)
 {
 	int			elevel = gtm_enforcement == GTM_ENFORCE_WARN ? WARNING : ERROR;
 
@@ -1842,7 +1849,7 @@ gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		Oid			relid = utility_tenant_table(parsetree, &what);
 
 		if (OidIsValid(relid))
-			reject_utility(what, relid, false);
+			reject_utility(what, relid);
 	}
 
 	/*
