@@ -240,6 +240,40 @@ for w in point join; do
     "$(ratios us$w plain gtm)" "$(ratios us$w rls gtm)"
 done
 
+# What the check itself costs the planner: the same join planned in one
+# backend of the gtm server with gtm.enforcement off and error, alternately
+# (bench_app may set it: PG15 GRANT SET ON PARAMETER).
+psql_ -p "$PORT_GTM" -d bench_gtm <<'SQL'
+GRANT SET ON PARAMETER gtm.enforcement TO bench_app;
+CREATE FUNCTION planning_us(runs int) RETURNS float8 LANGUAGE plpgsql AS $f$
+DECLARE j json; t float8[] := '{}';
+BEGIN
+  FOR i IN 1..runs LOOP
+    EXECUTE $q$EXPLAIN (SUMMARY, FORMAT JSON)
+      SELECT d.id, c.email, count(a.*) FROM deals d
+        JOIN contacts c ON c.tenant_id = d.tenant_id AND c.deal_id = d.id
+        LEFT JOIN activities a ON a.tenant_id = c.tenant_id AND a.contact_id = c.id
+       WHERE d.tenant_id = '42' AND d.id = 7 GROUP BY d.id, c.email$q$ INTO j;
+    t := t || (j->0->>'Planning Time')::float8;
+  END LOOP;
+  RETURN 1000 * (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM unnest(t) x);
+END $f$;
+SQL
+for r in $(seq 1 "$ROUNDS"); do
+  for mode in off error; do
+    runs[ab.$mode]="${runs[ab.$mode]:-} $(psql_ -p "$PORT_GTM" -d bench_gtm -U bench_app -At \
+      -c "SET gtm.enforcement = $mode" -c "SELECT planning_us(1000)")"
+  done
+done
+o=$(echo ${runs[ab.off]} | tr ' ' '\n' | median)
+e=$(echo ${runs[ab.error]} | tr ' ' '\n' | median)
+echo
+echo "== the check's own planning cost (gtm server, one backend, median of 1000 plannings x $ROUNDS rounds)"
+printf "%-44s %12.1f\n" "join planning us, gtm.enforcement = off" "$o"
+printf "%-44s %12.1f\n" "join planning us, gtm.enforcement = error" "$e"
+printf "%-44s %12.3f\n" "ratio off / error" "$(echo "$o / $e" | bc -l)"
+printf "%-44s %12.3f\n" "median of per-round ratios" "$(ratios ab off error)"
+
 echo
 echo "== planning cost: $TABLES_SMALL vs $TABLES_LARGE tenant tables in the database (gtm server)"
 for n in "$TABLES_SMALL" "$TABLES_LARGE"; do
