@@ -143,6 +143,16 @@ EXPLAIN (COSTS OFF) EXECUTE two(:T1, :T1);
 EXECUTE two(:T1, :T2);
 EXECUTE two(:T1, NULL);
 DEALLOCATE two;
+-- the same in PL/pgSQL: its variables are parameters of a cached plan
+RESET ROLE;
+CREATE FUNCTION emails_of(t1 text, t2 text) RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN (SELECT count(*) FROM deals d JOIN contacts c ON c.deal_id = d.id
+           WHERE d.tenant_id = t1 AND c.tenant_id = t2);
+END $$;
+SET ROLE regress_enforce_shapes;
+SELECT emails_of(:T1, :T1) FROM generate_series(1, 7);
+SELECT emails_of(:T1, :T2);
 PREPARE one(text) AS SELECT count(*) FROM deals WHERE tenant_id = $1;
 EXECUTE one(NULL);
 
@@ -176,6 +186,10 @@ SELECT count(*) FROM events WHERE tenant_id = :T1;
 SELECT count(*) FROM events;
 SELECT count(*) FROM events_t2;
 SELECT count(*) FROM events_t2 WHERE tenant_id = :T2;
+INSERT INTO events VALUES (:T1, 10);
+UPDATE events SET id = 11 WHERE tenant_id = :T1 AND id = 10;
+UPDATE events SET tenant_id = :T2 WHERE tenant_id = :T1 AND id = 11;
+DELETE FROM events WHERE tenant_id = :T1 AND id = 11;
 SELECT count(*) FROM things;
 SELECT count(*) FROM ONLY things;
 SELECT count(*) FROM things_of_tenant WHERE tenant_id = :T1;
