@@ -172,6 +172,24 @@ EXECUTE acts;
 DEALLOCATE acts;
 RESET ROLE;
 INSERT INTO activities VALUES ('t-1', 'call'), ('t-2', 'mail');
+-- exempting a partitioned table exempts its partitions
+CREATE TABLE calls (tenant_id text NOT NULL, n int) PARTITION BY HASH (n);
+CREATE TABLE calls_0 PARTITION OF calls FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE calls_0 PARTITION OF calls FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+INSERT INTO calls VALUES ('t-1', 1), ('t-2', 2);
+GRANT SELECT ON calls, calls_0, calls_0 TO regress_enforce_app;
+SET ROLE regress_enforce_app;
+SELECT count(*) FROM calls;
+RESET ROLE;
+SELECT gtm_exempt_table('calls');
+SET ROLE regress_enforce_app;
+SELECT count(*) FROM calls;
+SELECT count(*) FROM calls_0;
+RESET ROLE;
+SELECT gtm_unexempt_table('calls');
+SET ROLE regress_enforce_app;
+SELECT count(*) FROM calls_0;
+RESET ROLE;
 
 -- ---------------------------------------------------------------- session tenant
 SELECT id AS tenant_a FROM gtm_provision_tenant('org_enforceModesA', 'Enforce A') \gset

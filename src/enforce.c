@@ -59,6 +59,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_index.h"
+#include "catalog/partition.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_language.h"
 #include "catalog/pg_proc.h"
@@ -440,6 +441,15 @@ rel_facts(Oid relid)
 			{
 				tmp.tenant = true;
 				tmp.exempt = lookup_exemption(relid);
+				/* a partition is exempt with its partitioned ancestors */
+				if (!tmp.exempt && get_rel_relispartition(relid))
+				{
+					ListCell   *lc;
+
+					foreach(lc, get_partition_ancestors(relid))
+						if (lookup_exemption(lfirst_oid(lc)))
+							tmp.exempt = true;
+				}
 			}
 			else
 				tmp.attnum = InvalidAttrNumber;
@@ -2213,8 +2223,16 @@ change_exemption(FunctionCallInfo fcinfo, bool exempt)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
 	SPI_finish();
 
-	/* every backend forgets the facts and cached plans of that table */
-	CacheInvalidateRelcacheByRelid(relid);
+	/*
+	 * Every backend forgets the facts and cached plans of that table and of
+	 * its partitions (which follow their partitioned ancestors).
+	 */
+	{
+		ListCell   *lc;
+
+		foreach(lc, find_all_inheritors(relid, NoLock, NULL))
+			CacheInvalidateRelcacheByRelid(lfirst_oid(lc));
+	}
 }
 
 Datum
