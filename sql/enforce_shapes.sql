@@ -81,6 +81,13 @@ SELECT d.id, (SELECT count(*) FROM contacts c WHERE c.tenant_id = d.tenant_id) F
 SELECT d.id, (SELECT count(*) FROM contacts c WHERE c.deal_id = d.id) FROM deals d WHERE d.tenant_id = :T1;
 SELECT id FROM deals d WHERE d.tenant_id = :T1
   AND EXISTS (SELECT 1 FROM contacts c WHERE c.tenant_id = d.tenant_id AND c.deal_id = d.id);
+-- two levels of correlation: audit is pinned through contacts, through deals
+SELECT d.id, (SELECT (SELECT count(*) FROM audit a WHERE a.tenant_id = c.tenant_id)
+                FROM contacts c WHERE c.tenant_id = d.tenant_id ORDER BY c.id LIMIT 1)
+  FROM deals d WHERE d.tenant_id = :T1 ORDER BY d.id;
+SELECT d.id, (SELECT (SELECT count(*) FROM audit a WHERE a.tenant_id = c.tenant_id)
+                FROM contacts c WHERE c.deal_id = d.id ORDER BY c.id LIMIT 1)
+  FROM deals d WHERE d.tenant_id = :T1 ORDER BY d.id;
 SELECT id FROM deals d WHERE d.tenant_id = :T1
   AND EXISTS (SELECT 1 FROM contacts c WHERE c.deal_id = d.id);
 SELECT id FROM deals d WHERE d.tenant_id = :T1

@@ -204,11 +204,28 @@ typedef struct TenantRef
 	bool		judged;
 } TenantRef;
 
+/* A PARAM_EXEC that stands for a Var of an outer query level */
+typedef struct OuterParam
+{
+	int			paramid;
+	PlannerInfo *root;			/* the level the Var belongs to */
+	Index		varno;
+	AttrNumber	varattno;
+} OuterParam;
+
 typedef struct EnforceState
 {
 	bool		collect;		/* gtm_check_statement: report, don't raise */
 	List	   *refs;			/* TenantRef * */
+	List	   *outer_params;	/* OuterParam *, captured while planning */
 } EnforceState;
+
+/*
+ * The state rel_pin() records outer parameters into and looks them up in:
+ * the outer levels' plan_params lists are emptied once a subquery is
+ * planned, so what they held is kept here for the end of planning.
+ */
+static EnforceState *pin_state = NULL;
 
 static EnforceState *cur_state = NULL;
 
@@ -636,6 +653,8 @@ reason_rank(PinReason r)
 	}
 }
 
+static OuterParam *find_outer_param(PlannerInfo *root, int paramid);
+
 typedef struct PinResult
 {
 	PinReason	reason;
@@ -644,6 +663,63 @@ typedef struct PinResult
 	Index		outer_varno;
 	AttrNumber	outer_attno;
 } PinResult;
+
+/*
+ * Keep the outer Vars the PARAM_EXECs of root's level stand for (from the
+ * outer levels' plan_params, live while root is being planned).
+ */
+static void
+capture_outer_params(PlannerInfo *root)
+{
+	PlannerInfo *pr;
+
+	if (pin_state == NULL)
+		return;
+	for (pr = root->parent_root; pr; pr = pr->parent_root)
+	{
+		ListCell   *lc;
+
+		foreach(lc, pr->plan_params)
+		{
+			PlannerParamItem *item = lfirst(lc);
+			ListCell   *lc2;
+			bool		known = false;
+			OuterParam *op;
+
+			if (!IsA(item->item, Var))
+				continue;
+			foreach(lc2, pin_state->outer_params)
+				if (((OuterParam *) lfirst(lc2))->paramid == item->paramId)
+					known = true;
+			if (known)
+				continue;
+			op = palloc(sizeof(OuterParam));
+			op->paramid = item->paramId;
+			op->root = pr;
+			op->varno = ((Var *) item->item)->varno;
+			op->varattno = ((Var *) item->item)->varattno;
+			pin_state->outer_params = lappend(pin_state->outer_params, op);
+		}
+	}
+}
+
+static OuterParam *
+find_outer_param(PlannerInfo *root, int paramid)
+{
+	ListCell   *lc;
+
+	capture_outer_params(root);
+	if (pin_state == NULL)
+		return NULL;
+	foreach(lc, pin_state->outer_params)
+	{
+		OuterParam *op = lfirst(lc);
+
+		if (op->paramid == paramid)
+			return op;
+	}
+	return NULL;
+}
 
 /*
  * What do rel's restriction clauses pin the column (varno, attno) to?
@@ -700,37 +776,19 @@ rel_pin(PlannerInfo *root, RelOptInfo *rel, Index varno, AttrNumber attno,
 				if (IsA(sv, Param) && ((Param *) sv)->paramkind == PARAM_EXEC)
 				{
 					/* correlated / LATERAL: find the outer Var it stands for */
-					PlannerInfo *pr;
+					OuterParam *op = find_outer_param(root, ((Param *) sv)->paramid);
 
-					for (pr = root->parent_root; pr; pr = pr->parent_root)
+					if (op != NULL)
 					{
-						ListCell   *lc2;
-
-						foreach(lc2, pr->plan_params)
+						if (reason_rank(res->reason) < reason_rank(PR_DEFERRED))
 						{
-							PlannerParamItem *item = lfirst(lc2);
-
-							if (item->paramId == ((Param *) sv)->paramid &&
-								IsA(item->item, Var))
-							{
-								Var		   *ov = (Var *) item->item;
-
-								if (reason_rank(res->reason) < reason_rank(PR_DEFERRED))
-								{
-									res->reason = PR_DEFERRED;
-									res->outer_root = pr;
-									res->outer_varno = ov->varno;
-									res->outer_attno = ov->varattno;
-								}
-								r = PR_DEFERRED;
-								break;
-							}
+							res->reason = PR_DEFERRED;
+							res->outer_root = op->root;
+							res->outer_varno = op->varno;
+							res->outer_attno = op->varattno;
 						}
-						if (r == PR_DEFERRED)
-							break;
-					}
-					if (r == PR_DEFERRED)
 						continue;
+					}
 				}
 				if (r == PR_PINNED)
 				{
@@ -906,7 +964,12 @@ gtm_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	if (prev_set_rel_pathlist_hook)
 		prev_set_rel_pathlist_hook(root, rel, rti, rte);
 
-	if (st == NULL || rte->rtekind != RTE_RELATION)
+	if (st == NULL)
+		return;
+	pin_state = st;
+	if (root->parent_root != NULL)
+		capture_outer_params(root);
+	if (rte->rtekind != RTE_RELATION)
 		return;
 	f = rel_facts(rte->relid);
 	if (!f->tenant || f->exempt)
@@ -989,6 +1052,7 @@ gtm_create_upper_paths(PlannerInfo *root, UpperRelationKind stage,
 
 	if (st == NULL || stage != UPPERREL_FINAL || parse->resultRelation <= 0)
 		return;
+	pin_state = st;
 	rte = rt_fetch(parse->resultRelation, parse->rtable);
 	if (rte->rtekind != RTE_RELATION)
 		return;
@@ -1341,6 +1405,7 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 	bool		has_nonconst = false;
 	int			i;
 
+	pin_state = st;
 	walk_plan(stmt->planTree, &w);
 	foreach(lc, stmt->subplans)
 		walk_plan((Plan *) lfirst(lc), &w);
@@ -1713,9 +1778,29 @@ is_alter_table_fk_check(Query *parse)
 	return fk;
 }
 
+static PlannedStmt *gtm_planner_checked(Query *parse, const char *query_string,
+										int cursorOptions,
+										ParamListInfo boundParams);
+
+/*
+ * planner_hook.  pin_state points into the frame of the innermost planner
+ * call; it is set again by every hook before use, and put back here.
+ */
 static PlannedStmt *
 gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 			ParamListInfo boundParams)
+{
+	EnforceState *saved_pin = pin_state;
+	PlannedStmt *result;
+
+	result = gtm_planner_checked(parse, query_string, cursorOptions, boundParams);
+	pin_state = saved_pin;
+	return result;
+}
+
+static PlannedStmt *
+gtm_planner_checked(Query *parse, const char *query_string, int cursorOptions,
+					ParamListInfo boundParams)
 {
 	EnforceState st;
 	PlannedStmt *result;
@@ -1726,6 +1811,7 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 
 	st.collect = collect_next_plan;
 	st.refs = NIL;
+	st.outer_params = NIL;
 	collect_next_plan = false;
 	explain_only_next = false;
 
