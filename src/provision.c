@@ -27,15 +27,24 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
@@ -443,7 +452,6 @@ typedef enum ProvisionQuery
 	Q_FIND_TENANT_BY_ORG,
 	Q_INSERT_TENANT,
 	Q_SLUGS_LIKE,
-	Q_SIGN_IN_LOOKUP,
 	Q_LOCK_TENANT,
 	Q_HAS_MEMBERS,
 	Q_FIND_MEMBER,
@@ -476,13 +484,6 @@ static const QueryDef query_defs[NUM_PROVISION_QUERIES] = {
 		"SELECT slug FROM %1$s.tenants WHERE slug = $1 "
 		"OR (slug > $1 || '-' AND slug < $1 || '.')",
 		1, {TEXTOID}
-	},
-	[Q_SIGN_IN_LOOKUP] = {
-		"SELECT t.id, m.role FROM %1$s.tenants t "
-		"LEFT JOIN %1$s.tenant_members m "
-		"ON m.tenant_id = t.id AND m.clerk_user_id = $2 "
-		"WHERE t.clerk_org_id = $1",
-		2, {TEXTOID, TEXTOID}
 	},
 	[Q_LOCK_TENANT] = {
 		"SELECT 1 FROM %1$s.tenants WHERE id = $1 FOR NO KEY UPDATE",
@@ -612,6 +613,75 @@ static Datum
 result_datum(int col, bool *isnull)
 {
 	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, isnull);
+}
+
+/* ----------------------------------------------------------------
+ *		Repeat sign-in fast path
+ *
+ * A repeat sign-in is the hot path of every session start: it reads the
+ * unique index on tenants.clerk_org_id and the primary key of
+ * tenant_members directly (two index probes under the statement's
+ * snapshot), without SPI, a plan or an executor.
+ * ----------------------------------------------------------------
+ */
+
+static Oid
+extension_relid(const char *relname, Oid nsp)
+{
+	Oid			relid = get_relname_relid(relname, nsp);
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"%s\" of extension gtm_clarity does not exist", relname),
+				 errhint("Reinstall the extension: DROP EXTENSION gtm_clarity; CREATE EXTENSION gtm_clarity;")));
+	return relid;
+}
+
+/*
+ * Probe a unique index on text columns with nkeys equality keys; when a
+ * live row is found, return true and its column "want" in result and isnull
+ * (copied into the current memory context).
+ */
+static bool
+index_probe(Oid nsp, const char *relname, const char *indexname,
+			int nkeys, Datum *keys, const char *want, Datum *result, bool *isnull)
+{
+	Relation	rel = table_open(extension_relid(relname, nsp), AccessShareLock);
+	Relation	idx = index_open(extension_relid(indexname, nsp), AccessShareLock);
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	AttrNumber	attnum = InvalidAttrNumber;
+	ScanKeyData skey[INDEX_MAX_KEYS];
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	bool		found;
+
+	for (int i = 0; i < tupdesc->natts; i++)
+		if (strcmp(NameStr(TupleDescAttr(tupdesc, i)->attname), want) == 0)
+			attnum = i + 1;
+	if (attnum == InvalidAttrNumber)
+		elog(ERROR, "column \"%s\" of relation \"%s\" does not exist", want, relname);
+
+	for (int i = 0; i < nkeys; i++)
+		ScanKeyEntryInitialize(&skey[i], 0, i + 1, BTEqualStrategyNumber, InvalidOid,
+							   idx->rd_indcollation[i], F_TEXTEQ, keys[i]);
+	scan = index_beginscan(rel, idx, GetActiveSnapshot(), nkeys, 0);
+	index_rescan(scan, skey, nkeys, NULL, 0);
+	slot = table_slot_create(rel, NULL);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	if (found)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, attnum - 1);
+
+		*result = slot_getattr(slot, attnum, isnull);
+		if (!*isnull)
+			*result = datumCopy(*result, att->attbyval, att->attlen);
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(idx, NoLock);
+	table_close(rel, NoLock);
+	return found;
 }
 
 /* ----------------------------------------------------------------
@@ -766,24 +836,27 @@ gtm_sign_in(PG_FUNCTION_ARGS)
 		elog(ERROR, "return type must be a row type");
 	rettupdesc = BlessTupleDesc(rettupdesc);
 
-	SPI_connect();
-
-	/* Repeat sign-in: one read, no write, no lock. */
+	/* Repeat sign-in: two index probes; no write, no lock, no SPI. */
 	args[0] = text_datum(org_id);
 	args[1] = text_datum(user_id);
-	if (run(Q_SIGN_IN_LOOKUP, nsp, args, true) == 1)
+	if (index_probe(nsp, "tenants", "tenants_clerk_org_id_key", 1, args,
+					"id", &args[2], &isnull))
 	{
-		Datum		role = result_datum(2, &isnull);
-
-		tenant_id = result_text(1);
-		if (!isnull)
+		tenant_id = TextDatumGetCString(args[2]);
+		args[0] = args[2];
+		if (index_probe(nsp, "tenant_members", "tenant_members_pkey", 2, args,
+						"role", &values[1], &isnull))
 		{
-			values[1] = role;
-			goto done;
+			values[0] = args[0];
+			values[2] = BoolGetDatum(false);
+			values[3] = BoolGetDatum(false);
+			PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(rettupdesc, values, nulls)));
 		}
+		SPI_connect();
 	}
 	else
 	{
+		SPI_connect();
 		provision_tenant(nsp, org_id, name, slug,
 						 DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"))),
 						 &tenant_created);
@@ -808,7 +881,6 @@ gtm_sign_in(PG_FUNCTION_ARGS)
 		run(Q_FIND_MEMBER, nsp, args, false);	/* signed in concurrently */
 	values[1] = result_datum(1, &isnull);
 
-done:
 	values[0] = text_datum(tenant_id);
 	values[2] = BoolGetDatum(tenant_created);
 	values[3] = BoolGetDatum(member_created);
