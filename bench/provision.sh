@@ -3,9 +3,9 @@
 #
 #   bash bench/provision.sh [seconds-per-run] [rounds]
 #
-# Starts a throwaway server with gtm_clarity preloaded (pg_virtualenv; the
-# extension must be installed: `make install`, or run test/run.sh once) and
-# runs pgbench with 16 clients, -M prepared, on three workloads, interleaved
+# Installs what is missing, builds and installs gtm_clarity, starts a throwaway
+# server with it preloaded (pg_virtualenv) and runs pgbench with 16 clients,
+# -M prepared, on three workloads, interleaved
 # round by round (a b c a b c ...), reporting the median TPS of each:
 #   (a) first sign-ins of distinct new organizations (creates tenant + member)
 #   (b) repeat sign-ins of existing organizations (must not write or lock)
@@ -14,12 +14,15 @@
 set -euo pipefail
 secs=${1:-5}
 rounds=${2:-5}
-export PATH="/usr/lib/postgresql/15/bin:$PATH"
 
 if [ -z "${GTM_BENCH_INSIDE:-}" ]; then
+  cd "$(dirname "$0")/.."
+  . test/lib/setup.sh
+  gtm_install_packages
+  gtm_build_install
   export GTM_BENCH_INSIDE=1
   exec pg_virtualenv -v 15 -o shared_preload_libraries=gtm_clarity \
-       -o max_connections=50 bash "$0" "$@"
+       -o max_connections=50 bash bench/provision.sh "$@"
 fi
 
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
