@@ -10,7 +10,8 @@ PGFILEDESC = "gtm_clarity - tenant provisioning, settings and tenant-scope enfor
 # One object per capability.
 OBJS = \
 	src/init.o \
-	src/provision.o
+	src/provision.o \
+	src/settings.o
 
 DATA = $(wildcard sql/gtm_clarity--*.sql)
 
