@@ -81,61 +81,105 @@ key_cmp(const JsonbValue *a, const JsonbValue *b)
 }
 
 /*
+ * One object being merged: base (may be absent) and patch, each walked by
+ * its own iterator, with the current key of each.
+ */
+typedef struct MergeLevel
+{
+	JsonbIterator *itb;			/* NULL when there is no base object */
+	JsonbIterator *itp;
+	JsonbIteratorToken rb;		/* WJB_KEY while kb holds a key */
+	JsonbIteratorToken rp;		/* WJB_KEY while kp holds a key */
+	JsonbValue	kb;
+	JsonbValue	kp;
+	bool		shared;			/* the key being merged is in both */
+} MergeLevel;
+
+static void
+start_level(MergeLevel *l, JsonbContainer *base, JsonbContainer *patch,
+			JsonbParseState **st)
+{
+	pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
+	l->itb = NULL;
+	l->rb = WJB_END_OBJECT;
+	if (base != NULL)
+	{
+		l->itb = JsonbIteratorInit(base);
+		(void) JsonbIteratorNext(&l->itb, &l->kb, true);	/* WJB_BEGIN_OBJECT */
+		l->rb = JsonbIteratorNext(&l->itb, &l->kb, true);
+	}
+	l->itp = JsonbIteratorInit(patch);
+	(void) JsonbIteratorNext(&l->itp, &l->kp, true);	/* WJB_BEGIN_OBJECT */
+	l->rp = JsonbIteratorNext(&l->itp, &l->kp, true);
+	l->shared = false;
+}
+
+/* Step past the key just merged. */
+static inline void
+next_key(MergeLevel *l)
+{
+	if (l->shared)
+		l->rb = JsonbIteratorNext(&l->itb, &l->kb, true);
+	l->rp = JsonbIteratorNext(&l->itp, &l->kp, true);
+}
+
+/*
  * Push onto *st the object that is base (NULL: no object) patched by patch.
+ *
  * Both walks hand out keys in storage order, which is sorted, so one pass
- * over each object finds the keys they share.
+ * over each object finds the keys they share.  Nested objects present in
+ * the patch are merged with an explicit stack of levels instead of
+ * recursion, so the depth of a document costs heap, not C stack.
  */
 static JsonbValue *
 merge_objects(JsonbContainer *base, JsonbContainer *patch, JsonbParseState **st)
 {
-	JsonbIterator *itb = NULL;
-	JsonbIterator *itp;
-	JsonbValue	kb,
-				kp,
-				vb,
-				vp;
-	JsonbIteratorToken rb = WJB_END_OBJECT;
-	JsonbIteratorToken rp;
+	MergeLevel	fixed[16];
+	MergeLevel *levels = fixed;
+	int			maxlevels = lengthof(fixed);
+	int			depth = 0;
 
-	check_stack_depth();
-	CHECK_FOR_INTERRUPTS();
-
-	pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
-
-	if (base != NULL)
-	{
-		itb = JsonbIteratorInit(base);
-		(void) JsonbIteratorNext(&itb, &kb, true);	/* WJB_BEGIN_OBJECT */
-		rb = JsonbIteratorNext(&itb, &kb, true);
-	}
-	itp = JsonbIteratorInit(patch);
-	(void) JsonbIteratorNext(&itp, &kp, true);	/* WJB_BEGIN_OBJECT */
-	rp = JsonbIteratorNext(&itp, &kp, true);
-
+	start_level(&levels[0], base, patch, st);
 	for (;;)
 	{
+		MergeLevel *l = &levels[depth];
+		JsonbValue	vb,
+					vp;
 		int			cmp;
 
-		if (rb == WJB_KEY)
-			cmp = (rp == WJB_KEY) ? key_cmp(&kb, &kp) : -1;
-		else if (rp == WJB_KEY)
+		if (l->rb == WJB_KEY)
+			cmp = (l->rp == WJB_KEY) ? key_cmp(&l->kb, &l->kp) : -1;
+		else if (l->rp == WJB_KEY)
 			cmp = 1;
 		else
-			break;
+		{
+			/* this object is done */
+			JsonbValue *res = pushJsonbValue(st, WJB_END_OBJECT, NULL);
+
+			if (depth == 0)
+			{
+				if (levels != fixed)
+					pfree(levels);
+				return res;
+			}
+			next_key(&levels[--depth]);
+			continue;
+		}
 
 		if (cmp < 0)
 		{
 			/* only in base: kept as it is */
-			(void) JsonbIteratorNext(&itb, &vb, true);
-			pushJsonbValue(st, WJB_KEY, &kb);
+			(void) JsonbIteratorNext(&l->itb, &vb, true);
+			pushJsonbValue(st, WJB_KEY, &l->kb);
 			pushJsonbValue(st, WJB_VALUE, &vb);
-			rb = JsonbIteratorNext(&itb, &kb, true);
+			l->rb = JsonbIteratorNext(&l->itb, &l->kb, true);
 			continue;
 		}
 
-		(void) JsonbIteratorNext(&itp, &vp, true);
-		if (cmp == 0)
-			(void) JsonbIteratorNext(&itb, &vb, true);
+		l->shared = (cmp == 0);
+		(void) JsonbIteratorNext(&l->itp, &vp, true);
+		if (l->shared)
+			(void) JsonbIteratorNext(&l->itb, &vb, true);
 
 		if (vp.type == jbvNull)
 		{
@@ -143,23 +187,34 @@ merge_objects(JsonbContainer *base, JsonbContainer *patch, JsonbParseState **st)
 		}
 		else if (IS_OBJECT_VALUE(&vp))
 		{
-			pushJsonbValue(st, WJB_KEY, &kp);
-			merge_objects(cmp == 0 && IS_OBJECT_VALUE(&vb) ? vb.val.binary.data : NULL,
-						  vp.val.binary.data, st);
+			/* an object merges into the base's object (or into nothing) */
+			JsonbContainer *sub = (l->shared && IS_OBJECT_VALUE(&vb)) ?
+				vb.val.binary.data : NULL;
+
+			CHECK_FOR_INTERRUPTS();
+			pushJsonbValue(st, WJB_KEY, &l->kp);
+			if (depth + 1 == maxlevels)
+			{
+				if (levels == fixed)
+				{
+					levels = palloc(sizeof(MergeLevel) * maxlevels * 2);
+					memcpy(levels, fixed, sizeof(fixed));
+				}
+				else
+					levels = repalloc(levels, sizeof(MergeLevel) * maxlevels * 2);
+				maxlevels *= 2;
+			}
+			start_level(&levels[++depth], sub, vp.val.binary.data, st);
+			continue;			/* next_key() when that object is done */
 		}
 		else
 		{
 			/* arrays and scalars replace */
-			pushJsonbValue(st, WJB_KEY, &kp);
+			pushJsonbValue(st, WJB_KEY, &l->kp);
 			pushJsonbValue(st, WJB_VALUE, &vp);
 		}
-
-		if (cmp == 0)
-			rb = JsonbIteratorNext(&itb, &kb, true);
-		rp = JsonbIteratorNext(&itp, &kp, true);
+		next_key(l);
 	}
-
-	return pushJsonbValue(st, WJB_END_OBJECT, NULL);
 }
 
 static bool
