@@ -1,5 +1,7 @@
 -- gtm_jsonb_merge: RFC 7396 JSON Merge Patch
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS gtm_clarity;
+RESET client_min_messages;
 \set VERBOSITY default
 
 -- RFC 7396 section 3 example

@@ -421,10 +421,10 @@ is_zone_file_name(const char *canonical)
 #define TIMEZONE_HINT "Use an IANA time zone name such as \"America/New_York\" or \"UTC\" (see pg_timezone_names)."
 
 static SettingsProblem *
-timezone_problem(const char *path, JsonbValue *v)
+timezone_problem(const char *what, const char *path, JsonbValue *v)
 {
 	char	   *name = pnstrdup(v->val.string.val, v->val.string.len);
-	char	   *msg = psprintf("invalid time zone \"%s\" in tenant setting \"%s\"", name, path);
+	char	   *msg = psprintf("invalid time zone \"%s\" in %s \"%s\"", name, what, path);
 	pg_tz	   *tz = NULL;
 	const char *canonical;
 
@@ -446,7 +446,7 @@ timezone_problem(const char *path, JsonbValue *v)
 }
 
 static SettingsProblem *
-scoring_version_problem(const char *path, JsonbValue *v)
+scoring_version_problem(const char *what, const char *path, JsonbValue *v)
 {
 	bool		ok = false;
 
@@ -463,21 +463,24 @@ scoring_version_problem(const char *path, JsonbValue *v)
 	}
 	if (ok)
 		return NULL;
-	return problem(psprintf("tenant setting \"%s\" must be a positive integer", path),
+	return problem(psprintf("%s \"%s\" must be a positive integer", what, path),
 				   psprintf("The value given is %s.", value_text(v)),
 				   psprintf("Use a whole number from 1 to %d.", PG_INT32_MAX));
 }
 
-/* Rules that hold whatever the defaults say (top-level keys only). */
+/*
+ * Rules that hold whatever the defaults say (top-level keys only); what is
+ * "tenant setting" or "default setting", for the message.
+ */
 static SettingsProblem *
-value_problem(const char *parent, const char *path, JsonbValue *v)
+value_problem(const char *what, const char *parent, const char *path, JsonbValue *v)
 {
 	if (parent != NULL)
 		return NULL;
 	if (strcmp(path, "timezone") == 0 && v->type == jbvString)
-		return timezone_problem(path, v);
+		return timezone_problem(what, path, v);
 	if (strcmp(path, "defaultScoringVersion") == 0 && v->type == jbvNumeric)
-		return scoring_version_problem(path, v);
+		return scoring_version_problem(what, path, v);
 	return NULL;
 }
 
@@ -541,7 +544,7 @@ overrides_problem(JsonbContainer *over, JsonbContainer *defs, const char *parent
 			if ((p = overrides_problem(v.val.binary.data, dv.val.binary.data, path)) != NULL)
 				return p;
 		}
-		else if ((p = value_problem(parent, path, &v)) != NULL)
+		else if ((p = value_problem("tenant setting", parent, path, &v)) != NULL)
 			return p;
 	}
 	return NULL;
@@ -606,11 +609,8 @@ defaults_problem(JsonbContainer *defs, const char *parent)
 			if ((p = defaults_problem(v.val.binary.data, path)) != NULL)
 				return p;
 		}
-		else if ((p = value_problem(parent, path, &v)) != NULL)
-		{
-			p->message = psprintf("default %s", p->message + strlen("tenant "));
+		else if ((p = value_problem("default setting", parent, path, &v)) != NULL)
 			return p;
-		}
 	}
 	return NULL;
 }
