@@ -178,9 +178,9 @@ CREATE TABLE @extschema@.settings_defaults (
 );
 COMMENT ON TABLE @extschema@.settings_defaults IS
 	'System default tenant settings, one row per version; the highest version is in force';
-INSERT INTO @extschema@.settings_defaults (version, settings, set_by) VALUES (0,
+INSERT INTO @extschema@.settings_defaults (version, settings, set_at, set_by) VALUES (0,
 	'{"timezone": "UTC", "defaultScoringVersion": 1, "features": {"buyingGroups": false, "writeback": false}}',
-	'gtm_clarity');
+	'-infinity', 'gtm_clarity');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.settings_defaults',
 	'WHERE version OPERATOR(pg_catalog.>) 0');
 -- Defaults are configuration, not tenant data: anyone may read them.
