@@ -57,7 +57,7 @@ check "exactly one factory row (version 0) after restore" \
 	'[ "$(q $dst -c "SELECT count(*) FROM settings_defaults WHERE version = 0")" = 1 ]'
 versions=$(q "$dst" -c "SELECT string_agg(version::text, ',' ORDER BY version) FROM settings_defaults")
 check "three versions of the defaults after restore" '[ "$versions" = "0,1,2" ]'
-invalid=$(q "$dst" -c "SELECT string_agg(t.clerk_org_id, ',' ORDER BY 1) FROM gtm_invalid_tenant_settings() i JOIN tenants t ON t.id = i.tenant_id")
+invalid=$(q "$dst" -c "SELECT string_agg(t.clerk_org_id, ',' ORDER BY t.clerk_org_id) FROM gtm_invalid_tenant_settings() i JOIN tenants t ON t.id = i.tenant_id")
 check "the invalid tenants are still listed after restore" '[ "$invalid" = "org_dumpA,org_dumpC" ]'
 pg_dump -d "$dst" -f "$tmp/plain2.sql"
 # pg_dump brackets its script with \restrict KEY / \unrestrict KEY, a random key
