@@ -806,6 +806,7 @@ gtm_validate_tenant_settings(PG_FUNCTION_ARGS)
 	HeapTuple	newtup;
 	int			attnum;
 	Datum		newval;
+	Jsonb	   *newjb;
 	bool		isnull;
 	Oid			nsp;
 	Oid			defaults_relid;
@@ -860,6 +861,11 @@ gtm_validate_tenant_settings(PG_FUNCTION_ARGS)
 		}
 	}
 
+	/* Not an object: constraint tenants_settings_check reports that. */
+	newjb = DatumGetJsonbP(newval);
+	if (!jsonb_is_object(newjb))
+		return PointerGetDatum(newtup);
+
 	/*
 	 * Keep the defaults from changing until this transaction ends, so that
 	 * what is checked now is what is in force at commit.
@@ -874,7 +880,7 @@ gtm_validate_tenant_settings(PG_FUNCTION_ARGS)
 	defs = current_defaults(nsp);
 	SPI_finish();
 
-	if ((p = tenant_settings_problem(DatumGetJsonbP(newval), defs)) != NULL)
+	if ((p = tenant_settings_problem(newjb, defs)) != NULL)
 		report_problem(p);
 	return PointerGetDatum(newtup);
 }
