@@ -20,7 +20,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers -Wno-cast-function-type
 
 # pg_regress: sql/NAME.sql -> expected/NAME.out
-REGRESS_PROVISION = preload provision members
+REGRESS_PROVISION = provision members
 REGRESS_SETTINGS = settings_merge settings_validation settings_api
 REGRESS_ENFORCE =
 REGRESS = $(REGRESS_PROVISION) $(REGRESS_SETTINGS) $(REGRESS_ENFORCE)

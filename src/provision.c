@@ -38,6 +38,7 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "gtm_clarity.h"
@@ -444,6 +445,7 @@ typedef enum ProvisionQuery
 	Q_SLUGS_LIKE,
 	Q_SIGN_IN_LOOKUP,
 	Q_LOCK_TENANT,
+	Q_HAS_MEMBERS,
 	Q_FIND_MEMBER,
 	Q_INSERT_MEMBER,
 	Q_SET_ROLE,
@@ -483,8 +485,11 @@ static const QueryDef query_defs[NUM_PROVISION_QUERIES] = {
 		2, {TEXTOID, TEXTOID}
 	},
 	[Q_LOCK_TENANT] = {
-		"SELECT EXISTS (SELECT 1 FROM %1$s.tenant_members WHERE tenant_id = t.id) "
-		"FROM %1$s.tenants t WHERE t.id = $1 FOR NO KEY UPDATE OF t",
+		"SELECT 1 FROM %1$s.tenants WHERE id = $1 FOR NO KEY UPDATE",
+		1, {TEXTOID}
+	},
+	[Q_HAS_MEMBERS] = {
+		"SELECT EXISTS (SELECT 1 FROM %1$s.tenant_members WHERE tenant_id = $1)",
 		1, {TEXTOID}
 	},
 	[Q_FIND_MEMBER] = {
@@ -507,10 +512,8 @@ static const QueryDef query_defs[NUM_PROVISION_QUERIES] = {
 		2, {TEXTOID, TEXTOID}
 	},
 	[Q_ADMIN_LEFT] = {
-		/* NULL: the tenant is gone (being deleted); else is an admin left? */
 		"SELECT EXISTS (SELECT 1 FROM %1$s.tenant_members "
-		"               WHERE tenant_id = t.id AND role = 'admin') "
-		"FROM %1$s.tenants t WHERE t.id = $1 FOR NO KEY UPDATE OF t",
+		"               WHERE tenant_id = $1 AND role = 'admin')",
 		1, {TEXTOID}
 	},
 };
@@ -563,6 +566,28 @@ run(ProvisionQuery q, Oid nsp, Datum *values, bool read_only)
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
 	return SPI_processed;
+}
+
+/*
+ * Run a read-only check with a snapshot taken now, after the caller has
+ * acquired its lock on the tenant row: it sees every transaction that
+ * committed while we waited, at any isolation level (as the foreign-key
+ * triggers do for the same reason).  Returns the boolean in column 1.
+ */
+static bool
+check_latest(ProvisionQuery q, Oid nsp, Datum *values)
+{
+	int			rc;
+	bool		isnull;
+	Datum		d;
+
+	rc = SPI_execute_snapshot(get_plan(q, nsp), values, NULL,
+							  GetLatestSnapshot(), InvalidSnapshot,
+							  false, false, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "SPI_execute_snapshot failed: %s", SPI_result_code_string(rc));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return !isnull && DatumGetBool(d);
 }
 
 static Oid
@@ -775,12 +800,8 @@ gtm_sign_in(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				 errmsg("tenant of organization \"%s\" was deleted during sign-in", org_id),
 				 errhint("Retry the sign-in.")));
-	{
-		bool		has_members = DatumGetBool(result_datum(1, &isnull));
-
-		args[1] = text_datum(user_id);
-		args[2] = text_datum(has_members ? asked_role : "admin");
-	}
+	args[1] = text_datum(user_id);
+	args[2] = text_datum(check_latest(Q_HAS_MEMBERS, nsp, args) ? asked_role : "admin");
 	if (run(Q_INSERT_MEMBER, nsp, args, false) == 1)
 		member_created = true;
 	else
@@ -934,7 +955,6 @@ gtm_guard_last_admin(PG_FUNCTION_ARGS)
 	char	   *user_id = SPI_getvalue(oldtup, tupdesc, SPI_fnumber(tupdesc, "clerk_user_id"));
 	Oid			nsp = extension_namespace(fcinfo);
 	Datum		args[1];
-	bool		isnull;
 	bool		admin_left;
 
 	if (old_role == NULL || strcmp(old_role, "admin") != 0)
@@ -952,10 +972,10 @@ gtm_guard_last_admin(PG_FUNCTION_ARGS)
 
 	args[0] = text_datum(tenant_id);
 	SPI_connect();
-	if (run(Q_ADMIN_LEFT, nsp, args, false) == 0)
+	if (run(Q_LOCK_TENANT, nsp, args, false) == 0)
 		admin_left = true;		/* the tenant is being deleted */
 	else
-		admin_left = DatumGetBool(result_datum(1, &isnull));
+		admin_left = check_latest(Q_ADMIN_LEFT, nsp, args);
 	SPI_finish();
 
 	if (!admin_left)
