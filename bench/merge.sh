@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # bench/merge.sh -- gtm_jsonb_merge against the alternatives, side by side.
 #
-#   PGHOST=... PGPORT=... PGUSER=... bash bench/merge.sh [rounds]
+#   bash bench/merge.sh [rounds]
 #
-# Needs a server that preloads gtm_clarity with the extension installed.
-# Creates (and drops) the database gtm_bench_merge, loads 20,000 realistic
+# Installs what is missing, builds and installs gtm_clarity and runs itself in
+# a throwaway server that preloads it (pg_virtualenv); with GTM_BENCH_INSIDE=1
+# set it uses the server that PGHOST/PGPORT/PGUSER name instead.  Creates (and drops) the database gtm_bench_merge, loads 20,000 realistic
 # pairs (bench/merge_reference.sql), checks that gtm_jsonb_merge agrees with
 # the SQL and PL/pgSQL references on every pair, then times, in one session,
 # interleaved, best of N rounds:
@@ -19,6 +20,14 @@
 # peak equals the 100,000-pair peak.  Needs the server on this machine.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+if [ -z "${GTM_BENCH_INSIDE:-}" ]; then
+  cd "$here/.."
+  . test/lib/setup.sh
+  gtm_install_packages
+  gtm_build_install
+  export GTM_BENCH_INSIDE=1
+  exec pg_virtualenv -v 15 -o shared_preload_libraries=gtm_clarity bash bench/merge.sh "$@"
+fi
 rounds=${1:-7}
 db=gtm_bench_merge
 psql_db() { psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
