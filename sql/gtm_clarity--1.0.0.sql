@@ -109,17 +109,22 @@ RETURNS @extschema@.tenants
 	LANGUAGE C VOLATILE SECURITY DEFINER
 	SET search_path = pg_catalog, pg_temp;
 
+-- A named row type (rather than OUT parameters): the executor finds its
+-- descriptor in the type cache instead of rebuilding it on every call.
+CREATE TYPE @extschema@.gtm_sign_in_result AS (
+	tenant_id		text,
+	role			@extschema@.gtm_role,
+	tenant_created	boolean,
+	member_created	boolean
+);
+
 CREATE FUNCTION @extschema@.gtm_sign_in(
 	clerk_org_id text,
 	clerk_user_id text,
 	org_name text,
 	org_slug text DEFAULT NULL,
-	clerk_role text DEFAULT NULL,
-	OUT tenant_id text,
-	OUT role @extschema@.gtm_role,
-	OUT tenant_created boolean,
-	OUT member_created boolean)
-RETURNS record
+	clerk_role text DEFAULT NULL)
+RETURNS @extschema@.gtm_sign_in_result
 	AS 'MODULE_PATHNAME', 'gtm_sign_in'
 	LANGUAGE C VOLATILE SECURITY DEFINER
 	SET search_path = pg_catalog, pg_temp;

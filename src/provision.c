@@ -834,7 +834,6 @@ gtm_sign_in(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &rettupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	rettupdesc = BlessTupleDesc(rettupdesc);
 
 	/* Repeat sign-in: two index probes; no write, no lock, no SPI. */
 	args[0] = text_datum(org_id);
