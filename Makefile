@@ -10,6 +10,7 @@ PGFILEDESC = "gtm_clarity - tenant provisioning, settings and tenant-scope enfor
 # One object per capability.
 OBJS = \
 	src/init.o \
+	src/query.o \
 	src/provision.o \
 	src/settings.o
 

@@ -462,14 +462,7 @@ typedef enum ProvisionQuery
 	NUM_PROVISION_QUERIES
 } ProvisionQuery;
 
-typedef struct QueryDef
-{
-	const char *sql;			/* %1$s is the quoted schema name */
-	int			nargs;
-	Oid			argtypes[4];
-} QueryDef;
-
-static const QueryDef query_defs[NUM_PROVISION_QUERIES] = {
+static const GtmQueryDef query_defs[NUM_PROVISION_QUERIES] = {
 	[Q_FIND_TENANT_BY_ORG] = {
 		"SELECT * FROM %1$s.tenants WHERE clerk_org_id = $1",
 		1, {TEXTOID}
@@ -519,54 +512,14 @@ static const QueryDef query_defs[NUM_PROVISION_QUERIES] = {
 	},
 };
 
-static Oid	plans_namespace = InvalidOid;
 static SPIPlanPtr plans[NUM_PROVISION_QUERIES];
-
-/* Call between SPI_connect and SPI_finish. */
-static SPIPlanPtr
-get_plan(ProvisionQuery q, Oid nsp)
-{
-	if (nsp != plans_namespace)
-	{
-		for (int i = 0; i < NUM_PROVISION_QUERIES; i++)
-		{
-			if (plans[i])
-				SPI_freeplan(plans[i]);
-			plans[i] = NULL;
-		}
-		plans_namespace = nsp;
-	}
-	if (plans[q] == NULL)
-	{
-		const QueryDef *def = &query_defs[q];
-		char	   *nspname = get_namespace_name(nsp);
-		char	   *sql;
-		SPIPlanPtr	plan;
-
-		if (nspname == NULL)
-			elog(ERROR, "cache lookup failed for namespace %u", nsp);
-		sql = psprintf(def->sql, quote_identifier(nspname));
-		plan = SPI_prepare(sql, def->nargs, (Oid *) def->argtypes);
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed for \"%s\": %s",
-				 sql, SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "SPI_keepplan failed");
-		plans[q] = plan;
-	}
-	return plans[q];
-}
+static GtmQuerySet queries = GTM_QUERY_SET(query_defs, plans);
 
 /* Run a prepared statement; returns SPI_processed. */
-static uint64
+static inline uint64
 run(ProvisionQuery q, Oid nsp, Datum *values, bool read_only)
 {
-	int			rc;
-
-	rc = SPI_execute_plan(get_plan(q, nsp), values, NULL, read_only, 0);
-	if (rc < 0)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
-	return SPI_processed;
+	return gtm_query_run(&queries, q, nsp, values, read_only);
 }
 
 /*
@@ -582,19 +535,13 @@ check_latest(ProvisionQuery q, Oid nsp, Datum *values)
 	bool		isnull;
 	Datum		d;
 
-	rc = SPI_execute_snapshot(get_plan(q, nsp), values, NULL,
+	rc = SPI_execute_snapshot(gtm_query_plan(&queries, q, nsp), values, NULL,
 							  GetLatestSnapshot(), InvalidSnapshot,
 							  false, false, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "SPI_execute_snapshot failed: %s", SPI_result_code_string(rc));
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return !isnull && DatumGetBool(d);
-}
-
-static Oid
-extension_namespace(FunctionCallInfo fcinfo)
-{
-	return get_func_namespace(fcinfo->flinfo->fn_oid);
 }
 
 static Datum
@@ -792,7 +739,7 @@ gtm_provision_tenant(PG_FUNCTION_ARGS)
 	char	   *name = arg_tenant_name(fcinfo, 1, "name");
 	char	   *slug = arg_slug(fcinfo, 2);
 	Jsonb	   *settings = arg_settings(fcinfo, 3, "settings");
-	Oid			nsp = extension_namespace(fcinfo);
+	Oid			nsp = gtm_extension_namespace(fcinfo);
 	TupleDesc	rettupdesc;
 	bool		created;
 	HeapTupleHeader result;
@@ -821,7 +768,7 @@ gtm_sign_in(PG_FUNCTION_ARGS)
 	char	   *slug = arg_slug(fcinfo, 3);
 	const char *asked_role = PG_ARGISNULL(4) ? "viewer" :
 		clerk_role_or_error(text_to_cstring(PG_GETARG_TEXT_PP(4)));
-	Oid			nsp = extension_namespace(fcinfo);
+	Oid			nsp = gtm_extension_namespace(fcinfo);
 	TupleDesc	rettupdesc;
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
@@ -899,7 +846,7 @@ gtm_sign_in(PG_FUNCTION_ARGS)
 Datum
 gtm_set_member_role(PG_FUNCTION_ARGS)
 {
-	Oid			nsp = extension_namespace(fcinfo);
+	Oid			nsp = gtm_extension_namespace(fcinfo);
 	TupleDesc	rettupdesc;
 	Datum		args[3];
 	HeapTupleHeader result;
@@ -935,7 +882,7 @@ gtm_set_member_role(PG_FUNCTION_ARGS)
 Datum
 gtm_remove_member(PG_FUNCTION_ARGS)
 {
-	Oid			nsp = extension_namespace(fcinfo);
+	Oid			nsp = gtm_extension_namespace(fcinfo);
 	TupleDesc	rettupdesc;
 	Datum		args[2];
 	HeapTupleHeader result;
@@ -1024,7 +971,7 @@ gtm_guard_last_admin(PG_FUNCTION_ARGS)
 	char	   *old_role = SPI_getvalue(oldtup, tupdesc, SPI_fnumber(tupdesc, "role"));
 	char	   *tenant_id = SPI_getvalue(oldtup, tupdesc, SPI_fnumber(tupdesc, "tenant_id"));
 	char	   *user_id = SPI_getvalue(oldtup, tupdesc, SPI_fnumber(tupdesc, "clerk_user_id"));
-	Oid			nsp = extension_namespace(fcinfo);
+	Oid			nsp = gtm_extension_namespace(fcinfo);
 	Datum		args[1];
 	bool		admin_left;
 

@@ -632,14 +632,7 @@ typedef enum SettingsQuery
 	NUM_SETTINGS_QUERIES
 } SettingsQuery;
 
-typedef struct QueryDef
-{
-	const char *sql;			/* %1$s is the quoted schema name */
-	int			nargs;
-	Oid			argtypes[2];
-} QueryDef;
-
-static const QueryDef query_defs[NUM_SETTINGS_QUERIES] = {
+static const GtmQueryDef query_defs[NUM_SETTINGS_QUERIES] = {
 	[Q_DEFAULTS] = {
 		"SELECT settings FROM %1$s.settings_defaults ORDER BY version DESC LIMIT 1",
 		0, {InvalidOid}
@@ -665,60 +658,14 @@ static const QueryDef query_defs[NUM_SETTINGS_QUERIES] = {
 	},
 };
 
-static Oid	plans_namespace = InvalidOid;
 static SPIPlanPtr plans[NUM_SETTINGS_QUERIES];
-
-/* Call between SPI_connect and SPI_finish. */
-static SPIPlanPtr
-get_plan(SettingsQuery q, Oid nsp)
-{
-	if (nsp != plans_namespace)
-	{
-		for (int i = 0; i < NUM_SETTINGS_QUERIES; i++)
-		{
-			if (plans[i])
-				SPI_freeplan(plans[i]);
-			plans[i] = NULL;
-		}
-		plans_namespace = nsp;
-	}
-	if (plans[q] == NULL)
-	{
-		const QueryDef *def = &query_defs[q];
-		char	   *nspname = get_namespace_name(nsp);
-		char	   *sql;
-		SPIPlanPtr	plan;
-
-		if (nspname == NULL)
-			elog(ERROR, "cache lookup failed for namespace %u", nsp);
-		sql = psprintf(def->sql, quote_identifier(nspname));
-		plan = SPI_prepare(sql, def->nargs, (Oid *) def->argtypes);
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed for \"%s\": %s",
-				 sql, SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "SPI_keepplan failed");
-		plans[q] = plan;
-	}
-	return plans[q];
-}
+static GtmQuerySet queries = GTM_QUERY_SET(query_defs, plans);
 
 /* Run a prepared statement; returns SPI_processed. */
-static uint64
+static inline uint64
 run(SettingsQuery q, Oid nsp, Datum *values, bool read_only)
 {
-	int			rc;
-
-	rc = SPI_execute_plan(get_plan(q, nsp), values, NULL, read_only, 0);
-	if (rc < 0)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
-	return SPI_processed;
-}
-
-static Oid
-extension_namespace(FunctionCallInfo fcinfo)
-{
-	return get_func_namespace(fcinfo->flinfo->fn_oid);
+	return gtm_query_run(&queries, q, nsp, values, read_only);
 }
 
 /* Column col of result row row as jsonb, copied out of SPI memory. */
@@ -872,7 +819,7 @@ gtm_validate_tenant_settings(PG_FUNCTION_ARGS)
 	 * Keep the defaults from changing until this transaction ends, so that
 	 * what is checked now is what is in force at commit.
 	 */
-	nsp = extension_namespace(fcinfo);
+	nsp = gtm_extension_namespace(fcinfo);
 	defaults_relid = get_relname_relid("settings_defaults", nsp);
 	if (!OidIsValid(defaults_relid))
 		elog(ERROR, "relation \"settings_defaults\" does not exist");
@@ -896,7 +843,7 @@ gtm_validate_tenant_settings(PG_FUNCTION_ARGS)
 Datum
 gtm_set_default_settings(PG_FUNCTION_ARGS)
 {
-	Oid			nsp = extension_namespace(fcinfo);
+	Oid			nsp = gtm_extension_namespace(fcinfo);
 	Jsonb	   *defs;
 	SettingsProblem *p;
 	Datum		args[1];
@@ -961,7 +908,7 @@ gtm_tenant_settings(PG_FUNCTION_ARGS)
 {
 	char	   *tenant_id = arg_tenant_id(fcinfo);
 
-	PG_RETURN_JSONB_P(effective_settings(extension_namespace(fcinfo), tenant_id));
+	PG_RETURN_JSONB_P(effective_settings(gtm_extension_namespace(fcinfo), tenant_id));
 }
 
 static void
@@ -1007,7 +954,7 @@ gtm_tenant_setting(PG_FUNCTION_ARGS)
 				 errmsg("path must be a one-dimensional array")));
 	deconstruct_array(patharr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &nelems);
 
-	eff = effective_settings(extension_namespace(fcinfo), tenant_id);
+	eff = effective_settings(gtm_extension_namespace(fcinfo), tenant_id);
 	v.type = jbvBinary;
 	v.val.binary.data = &eff->root;
 	v.val.binary.len = VARSIZE(eff) - VARHDRSZ;
@@ -1056,7 +1003,7 @@ gtm_feature_enabled(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("feature must not be null")));
 	feature = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	eff = effective_settings(extension_namespace(fcinfo), tenant_id);
+	eff = effective_settings(gtm_extension_namespace(fcinfo), tenant_id);
 
 	if (getKeyJsonValueFromContainer(&eff->root, "features", strlen("features"), &features) == NULL ||
 		!IS_OBJECT_VALUE(&features))
@@ -1096,7 +1043,7 @@ Datum
 gtm_update_tenant_settings(PG_FUNCTION_ARGS)
 {
 	char	   *tenant_id = arg_tenant_id(fcinfo);
-	Oid			nsp = extension_namespace(fcinfo);
+	Oid			nsp = gtm_extension_namespace(fcinfo);
 	Jsonb	   *patch;
 	Jsonb	   *over;
 	Jsonb	   *defs;
@@ -1142,7 +1089,7 @@ Datum
 gtm_invalid_tenant_settings(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Oid			nsp = extension_namespace(fcinfo);
+	Oid			nsp = gtm_extension_namespace(fcinfo);
 	MemoryContext callcxt = CurrentMemoryContext;
 	Jsonb	   *defs;
 	uint64		ntenants;
