@@ -51,6 +51,18 @@ if [ "$completed" -ne 1 ]; then
   echo "the suite did not run to its end (see $log/suite.log)"
   failed=$((failed + 1))
 fi
+# A runner that exited non-zero without reporting a failed test (a pgTAP
+# file that died mid-plan, say) is a failure too.
+while read -r name code; do
+  if [ "$code" -ne 0 ]; then
+    echo "$name exited with status $code"
+    case "$name" in
+      pg_regress) [ "$reg_bad" -gt 0 ] || failed=$((failed + 1)) ;;
+      isolation)  [ "$iso_bad" -gt 0 ] || failed=$((failed + 1)) ;;
+      *)          [ "$tap_bad" -gt 0 ] || failed=$((failed + 1)) ;;
+    esac
+  fi
+done < <(cat "$log/status" 2>/dev/null)
 for f in regression.diffs output_iso/regression.diffs; do
   [ -s "$f" ] && { echo "--- $f"; cat "$f"; }
 done
