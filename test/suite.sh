@@ -10,14 +10,14 @@ cd "$(dirname "$0")/.."
 step() { local name=$1; shift; "$@"; echo "$name $?" >> "$log/status"; }
 
 echo "-- pg_regress"
-step pg_regress bash -c 'make -s installcheck-regress 2>&1 | tee "$0/regress.log"' "$log"
+step pg_regress bash -o pipefail -c 'make -s installcheck-regress 2>&1 | tee "$0/regress.log"' "$log"
 echo "-- isolationtester"
-step isolation bash -c 'make -s installcheck-isolation 2>&1 | tee "$0/isolation.log"' "$log"
+step isolation bash -o pipefail -c 'make -s installcheck-isolation 2>&1 | tee "$0/isolation.log"' "$log"
 
 echo "-- pgTAP"
 dropdb --if-exists gtm_tap >/dev/null 2>&1
 createdb gtm_tap
-step pgtap bash -c 'PGDATABASE=gtm_tap pg_prove --verbose --failures test/pgtap/*.sql 2>&1 | tee "$0/tap.log"' "$log"
+step pgtap bash -o pipefail -c 'PGDATABASE=gtm_tap pg_prove --verbose --failures test/pgtap/*.sql 2>&1 | tee "$0/tap.log"' "$log"
 echo "-- shell TAP tests"
-step shell bash -c 'prove --verbose --exec bash test/shell/*.sh 2>&1 | tee -a "$0/tap.log"' "$log"
+step shell bash -o pipefail -c 'prove --verbose --exec bash test/shell/*.sh 2>&1 | tee -a "$0/tap.log"' "$log"
 echo "SUITE COMPLETE"
