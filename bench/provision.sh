@@ -11,6 +11,10 @@
 #   (b) repeat sign-ins of existing organizations (must not write or lock)
 #   (c) the floor: SELECT * FROM tenants WHERE clerk_org_id = $1
 # Goal: (b) >= 0.8 x (c).
+# First, a correctness burst: 16 clients sign users in to 20 brand-new
+# organizations at once (random choice, so each organization's first
+# sign-ins race); it must give 20 tenants, exactly one admin each, one
+# membership per user, and no error.
 set -euo pipefail
 secs=${1:-5}
 rounds=${2:-5}
@@ -48,6 +52,24 @@ cat > "$work/c.sql" <<'SQL'
 \set r random(1, 10000)
 SELECT * FROM tenants WHERE clerk_org_id = 'org_b' || :r;
 SQL
+
+cat > "$work/burst.sql" <<'SQL'
+\set o random(1, 20)
+\set u random(1, 1000000000)
+SELECT * FROM gtm_sign_in('org_burst' || :o, 'user_' || :u, 'Burst Org');
+SQL
+burst=$(pgbench -n -M prepared -c 16 -j 2 -t 40 -f "$work/burst.sql" 2>&1)
+echo "burst: 16 clients x 40 first/repeat sign-ins over 20 new organizations"
+echo "$burst" | grep -E "processed|failed|aborted" | sed 's/^/  pgbench: /'
+psql -X -At -F ' ' -c "
+  SELECT 'tenants: ' || count(DISTINCT t.id) || ', members: ' || count(m.*) ||
+         ', tenants with exactly one admin: ' ||
+         count(DISTINCT t.id) FILTER (WHERE (SELECT count(*) FROM tenant_members a
+                                             WHERE a.tenant_id = t.id AND a.role = 'admin') = 1) ||
+         ', distinct slugs: ' || count(DISTINCT t.slug)
+  FROM tenants t JOIN tenant_members m ON m.tenant_id = t.id
+  WHERE t.clerk_org_id LIKE 'org_burst%'" | sed 's/^/  /'
+echo
 
 tps() { pgbench -n -M prepared -c 16 -j 2 -T "$secs" -f "$work/$1.sql" 2>&1 |
         sed -n 's/^tps = \([0-9.]*\) .*/\1/p'; }

@@ -42,7 +42,7 @@ CREATE TABLE @extschema@.tenants (
 	created_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	updated_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	CONSTRAINT tenants_pkey PRIMARY KEY (id),
-	CONSTRAINT tenants_clerk_org_id_key UNIQUE (clerk_org_id),
+	CONSTRAINT tenants_clerk_org_id_key UNIQUE (clerk_org_id) INCLUDE (id),
 	CONSTRAINT tenants_slug_key UNIQUE (slug),
 	CONSTRAINT tenants_id_check
 		CHECK (id OPERATOR(pg_catalog.~) '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'),
@@ -64,7 +64,7 @@ CREATE TABLE @extschema@.tenant_members (
 	role			@extschema@.gtm_role NOT NULL DEFAULT 'viewer',
 	created_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	updated_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
-	CONSTRAINT tenant_members_pkey PRIMARY KEY (tenant_id, clerk_user_id),
+	CONSTRAINT tenant_members_pkey PRIMARY KEY (tenant_id, clerk_user_id) INCLUDE (role),
 	CONSTRAINT tenant_members_tenant_id_fkey FOREIGN KEY (tenant_id)
 		REFERENCES @extschema@.tenants (id) ON DELETE CASCADE,
 	CONSTRAINT tenant_members_clerk_user_id_check

@@ -29,10 +29,12 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/itup.h"
 #include "access/relscan.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/visibilitymap.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -41,6 +43,8 @@
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/predicate.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
@@ -587,8 +591,11 @@ extension_relid(const char *relname, Oid nsp)
 
 /*
  * Probe a unique index on text columns with nkeys equality keys; when a
- * live row is found, return true and its column "want" in result and isnull
- * (copied into the current memory context).
+ * row visible to the statement's snapshot is found, return true and its
+ * column "want" in result and isnull (copied into the current memory
+ * context).  "want" is one of the index's columns (a key or an INCLUDE
+ * column), so that, as in an index-only scan, a heap page that the
+ * visibility map marks all-visible is not read at all.
  */
 static bool
 index_probe(Oid nsp, const char *relname, const char *indexname,
@@ -596,34 +603,57 @@ index_probe(Oid nsp, const char *relname, const char *indexname,
 {
 	Relation	rel = table_open(extension_relid(relname, nsp), AccessShareLock);
 	Relation	idx = index_open(extension_relid(indexname, nsp), AccessShareLock);
+	Snapshot	snapshot = GetActiveSnapshot();
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	AttrNumber	attnum = InvalidAttrNumber;
+	int			idxcol = -1;
 	ScanKeyData skey[INDEX_MAX_KEYS];
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
-	bool		found;
+	Buffer		vmbuffer = InvalidBuffer;
+	ItemPointer tid;
+	bool		found = false;
+	Form_pg_attribute att;
 
 	for (int i = 0; i < tupdesc->natts; i++)
 		if (strcmp(NameStr(TupleDescAttr(tupdesc, i)->attname), want) == 0)
 			attnum = i + 1;
-	if (attnum == InvalidAttrNumber)
-		elog(ERROR, "column \"%s\" of relation \"%s\" does not exist", want, relname);
+	for (int i = 0; i < idx->rd_index->indnatts; i++)
+		if (idx->rd_index->indkey.values[i] == attnum)
+			idxcol = i;
+	if (attnum == InvalidAttrNumber || idxcol < 0)
+		elog(ERROR, "column \"%s\" of relation \"%s\" is not in index \"%s\"",
+			 want, relname, indexname);
+	att = TupleDescAttr(tupdesc, attnum - 1);
 
 	for (int i = 0; i < nkeys; i++)
 		ScanKeyEntryInitialize(&skey[i], 0, i + 1, BTEqualStrategyNumber, InvalidOid,
 							   idx->rd_indcollation[i], F_TEXTEQ, keys[i]);
-	scan = index_beginscan(rel, idx, GetActiveSnapshot(), nkeys, 0);
+	scan = index_beginscan(rel, idx, snapshot, nkeys, 0);
+	scan->xs_want_itup = true;
 	index_rescan(scan, skey, nkeys, NULL, 0);
 	slot = table_slot_create(rel, NULL);
-	found = index_getnext_slot(scan, ForwardScanDirection, slot);
-	if (found)
-	{
-		Form_pg_attribute att = TupleDescAttr(tupdesc, attnum - 1);
 
-		*result = slot_getattr(slot, attnum, isnull);
+	while ((tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (VM_ALL_VISIBLE(rel, ItemPointerGetBlockNumber(tid), &vmbuffer))
+		{
+			/* every tuple on the page is visible to everyone */
+			*result = index_getattr(scan->xs_itup, idxcol + 1, scan->xs_itupdesc, isnull);
+			PredicateLockPage(rel, ItemPointerGetBlockNumber(tid), snapshot);
+		}
+		else if (index_fetch_heap(scan, slot))
+			*result = slot_getattr(slot, attnum, isnull);
+		else
+			continue;			/* not visible to us */
 		if (!*isnull)
 			*result = datumCopy(*result, att->attbyval, att->attlen);
+		found = true;
+		break;
 	}
+	if (BufferIsValid(vmbuffer))
+		ReleaseBuffer(vmbuffer);
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(idx, NoLock);
