@@ -17,6 +17,31 @@
 
 #include "postgres.h"
 
+#include "executor/spi.h"
+#include "fmgr.h"
+
+/* src/query.c: prepared statements on the extension's own tables */
+typedef struct GtmQueryDef
+{
+	const char *sql;			/* %1$s stands for the quoted schema name */
+	int			nargs;
+	Oid			argtypes[4];
+} GtmQueryDef;
+
+typedef struct GtmQuerySet
+{
+	const GtmQueryDef *defs;
+	int			count;
+	Oid			nsp;			/* schema the plans were prepared for */
+	SPIPlanPtr *plans;			/* count entries, NULL until first use */
+} GtmQuerySet;
+
+#define GTM_QUERY_SET(defs, plans) {(defs), lengthof(defs), InvalidOid, (plans)}
+
+extern SPIPlanPtr gtm_query_plan(GtmQuerySet *set, int q, Oid nsp);
+extern uint64 gtm_query_run(GtmQuerySet *set, int q, Oid nsp, Datum *values, bool read_only);
+extern Oid	gtm_extension_namespace(FunctionCallInfo fcinfo);
+
 /* src/enforce.c: tenant-scope enforcement (GUCs, hooks) */
 extern void gtm_enforce_init(void);
 

@@ -34,15 +34,15 @@ CREATE FUNCTION @extschema@.gtm_role_from_clerk(text) RETURNS @extschema@.gtm_ro
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 CREATE TABLE @extschema@.tenants (
-	id				text NOT NULL DEFAULT (pg_catalog.gen_random_uuid())::text,
-	clerk_org_id	text NOT NULL,
+	id				text COLLATE "C" NOT NULL DEFAULT (pg_catalog.gen_random_uuid())::text,
+	clerk_org_id	text COLLATE "C" NOT NULL,
 	name			text NOT NULL,
 	slug			text COLLATE "C" NOT NULL,
 	settings		jsonb NOT NULL DEFAULT '{}'::jsonb,
 	created_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	updated_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	CONSTRAINT tenants_pkey PRIMARY KEY (id),
-	CONSTRAINT tenants_clerk_org_id_key UNIQUE (clerk_org_id),
+	CONSTRAINT tenants_clerk_org_id_key UNIQUE (clerk_org_id) INCLUDE (id),
 	CONSTRAINT tenants_slug_key UNIQUE (slug),
 	CONSTRAINT tenants_id_check
 		CHECK (id OPERATOR(pg_catalog.~) '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'),
@@ -59,12 +59,12 @@ COMMENT ON TABLE @extschema@.tenants IS
 	'One row per Clerk organization: the root isolation boundary';
 
 CREATE TABLE @extschema@.tenant_members (
-	tenant_id		text NOT NULL,
-	clerk_user_id	text NOT NULL,
+	tenant_id		text COLLATE "C" NOT NULL,
+	clerk_user_id	text COLLATE "C" NOT NULL,
 	role			@extschema@.gtm_role NOT NULL DEFAULT 'viewer',
 	created_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	updated_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
-	CONSTRAINT tenant_members_pkey PRIMARY KEY (tenant_id, clerk_user_id),
+	CONSTRAINT tenant_members_pkey PRIMARY KEY (tenant_id, clerk_user_id) INCLUDE (role),
 	CONSTRAINT tenant_members_tenant_id_fkey FOREIGN KEY (tenant_id)
 		REFERENCES @extschema@.tenants (id) ON DELETE CASCADE,
 	CONSTRAINT tenant_members_clerk_user_id_check
@@ -109,17 +109,22 @@ RETURNS @extschema@.tenants
 	LANGUAGE C VOLATILE SECURITY DEFINER
 	SET search_path = pg_catalog, pg_temp;
 
+-- A named row type (rather than OUT parameters): the executor finds its
+-- descriptor in the type cache instead of rebuilding it on every call.
+CREATE TYPE @extschema@.gtm_sign_in_result AS (
+	tenant_id		text,
+	role			@extschema@.gtm_role,
+	tenant_created	boolean,
+	member_created	boolean
+);
+
 CREATE FUNCTION @extschema@.gtm_sign_in(
 	clerk_org_id text,
 	clerk_user_id text,
 	org_name text,
 	org_slug text DEFAULT NULL,
-	clerk_role text DEFAULT NULL,
-	OUT tenant_id text,
-	OUT role @extschema@.gtm_role,
-	OUT tenant_created boolean,
-	OUT member_created boolean)
-RETURNS record
+	clerk_role text DEFAULT NULL)
+RETURNS @extschema@.gtm_sign_in_result
 	AS 'MODULE_PATHNAME', 'gtm_sign_in'
 	LANGUAGE C VOLATILE SECURITY DEFINER
 	SET search_path = pg_catalog, pg_temp;
@@ -153,6 +158,102 @@ FROM PUBLIC;
 --------------------------------------------------------------------------
 -- Settings: defaults, deep merge, validation                    (src/settings.c)
 --------------------------------------------------------------------------
+
+-- RFC 7396 JSON Merge Patch: objects merge key by key, null removes a key,
+-- anything else in the patch replaces.
+CREATE FUNCTION @extschema@.gtm_jsonb_merge(base jsonb, patch jsonb) RETURNS jsonb
+	AS 'MODULE_PATHNAME', 'gtm_jsonb_merge'
+	LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.gtm_jsonb_merge(jsonb, jsonb) IS
+	'RFC 7396 JSON Merge Patch of base by patch; a SQL NULL patch returns base';
+
+-- System defaults, one row per version; the highest version is in force.
+-- Version 0 is written here; pg_dump keeps only the later ones, so a
+-- restore (which runs this script again) ends with the same rows.
+CREATE TABLE @extschema@.settings_defaults (
+	version			integer NOT NULL,
+	settings		jsonb NOT NULL,
+	set_at			timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	set_by			text NOT NULL DEFAULT SESSION_USER,
+	CONSTRAINT settings_defaults_pkey PRIMARY KEY (version),
+	CONSTRAINT settings_defaults_version_check
+		CHECK (version OPERATOR(pg_catalog.>=) 0),
+	CONSTRAINT settings_defaults_settings_check
+		CHECK (pg_catalog.jsonb_typeof(settings) OPERATOR(pg_catalog.=) 'object')
+);
+COMMENT ON TABLE @extschema@.settings_defaults IS
+	'System default tenant settings, one row per version; the highest version is in force';
+INSERT INTO @extschema@.settings_defaults (version, settings, set_at, set_by) VALUES (0,
+	'{"timezone": "UTC", "defaultScoringVersion": 1, "features": {"buyingGroups": false, "writeback": false}}',
+	'-infinity', 'gtm_clarity');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.settings_defaults',
+	'WHERE version OPERATOR(pg_catalog.>) 0');
+-- Defaults are configuration, not tenant data: anyone may read them.
+GRANT SELECT ON @extschema@.settings_defaults TO PUBLIC;
+
+CREATE FUNCTION @extschema@.gtm_default_settings() RETURNS jsonb
+	LANGUAGE sql STABLE PARALLEL SAFE
+	RETURN (SELECT d.settings FROM @extschema@.settings_defaults d
+			ORDER BY d.version DESC LIMIT 1);
+COMMENT ON FUNCTION @extschema@.gtm_default_settings() IS
+	'The system default tenant settings in force';
+
+CREATE FUNCTION @extschema@.gtm_set_default_settings(settings jsonb) RETURNS jsonb
+	AS 'MODULE_PATHNAME', 'gtm_set_default_settings'
+	LANGUAGE C VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.gtm_set_default_settings(jsonb) IS
+	'Replace the system default tenant settings (writes a new version)';
+
+-- Every write of tenants.settings is checked against the defaults.
+CREATE FUNCTION @extschema@.gtm_validate_tenant_settings() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'gtm_validate_tenant_settings'
+	LANGUAGE C;
+CREATE TRIGGER tenants_settings_validate
+	BEFORE INSERT OR UPDATE OF settings ON @extschema@.tenants
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.gtm_validate_tenant_settings();
+
+CREATE FUNCTION @extschema@.gtm_tenant_settings(tenant_id text) RETURNS jsonb
+	AS 'MODULE_PATHNAME', 'gtm_tenant_settings'
+	LANGUAGE C STABLE;
+COMMENT ON FUNCTION @extschema@.gtm_tenant_settings(text) IS
+	'Effective settings of a tenant: the defaults merged with its overrides';
+
+CREATE FUNCTION @extschema@.gtm_tenant_setting(tenant_id text, path text[]) RETURNS jsonb
+	AS 'MODULE_PATHNAME', 'gtm_tenant_setting'
+	LANGUAGE C STABLE;
+COMMENT ON FUNCTION @extschema@.gtm_tenant_setting(text, text[]) IS
+	'One value of the effective settings of a tenant, by key path';
+
+CREATE FUNCTION @extschema@.gtm_feature_enabled(tenant_id text, feature text) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'gtm_feature_enabled'
+	LANGUAGE C STABLE;
+COMMENT ON FUNCTION @extschema@.gtm_feature_enabled(text, text) IS
+	'Whether a feature flag is on for a tenant';
+
+CREATE FUNCTION @extschema@.gtm_update_tenant_settings(tenant_id text, patch jsonb) RETURNS jsonb
+	AS 'MODULE_PATHNAME', 'gtm_update_tenant_settings'
+	LANGUAGE C VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.gtm_update_tenant_settings(text, jsonb) IS
+	'Merge-patch the overrides of a tenant (null restores a default); returns the effective settings';
+
+CREATE FUNCTION @extschema@.gtm_invalid_tenant_settings(
+	OUT tenant_id text,
+	OUT message text,
+	OUT detail text,
+	OUT hint text)
+RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'gtm_invalid_tenant_settings'
+	LANGUAGE C STABLE;
+COMMENT ON FUNCTION @extschema@.gtm_invalid_tenant_settings() IS
+	'Tenants whose stored overrides do not pass against the defaults in force';
+
+REVOKE ALL ON FUNCTION
+	@extschema@.gtm_set_default_settings(jsonb),
+	@extschema@.gtm_update_tenant_settings(text, jsonb),
+	@extschema@.gtm_validate_tenant_settings()
+FROM PUBLIC;
 
 
 

@@ -45,9 +45,23 @@ SELECT * FROM pg_temp.expect_error(format($$UPDATE tenant_members SET role = 'ma
 SELECT * FROM pg_temp.expect_error(format($$DELETE FROM tenant_members WHERE tenant_id = %L AND role = 'admin'$$, :'tid'));
 SELECT clerk_user_id, role FROM tenant_members WHERE tenant_id = :'tid' ORDER BY clerk_user_id;
 
+-- A repeat sign-in reads the indexes (index-only when VACUUM has marked the
+-- pages all-visible): it sees every committed change either way.
+VACUUM tenants, tenant_members;
+SELECT role, member_created FROM gtm_sign_in('org_umbrella', 'user_carol', 'Umbrella');
+SELECT role FROM gtm_set_member_role(:'tid', 'user_carol', 'viewer');
+SELECT role, member_created FROM gtm_sign_in('org_umbrella', 'user_carol', 'Umbrella');
+VACUUM tenants, tenant_members;
+SELECT role, member_created FROM gtm_sign_in('org_umbrella', 'user_carol', 'Umbrella');
+SELECT role FROM gtm_set_member_role(:'tid', 'user_carol', 'manager');
+SELECT role, member_created FROM gtm_sign_in('org_umbrella', 'user_carol', 'Umbrella');
+
 -- Removing members: returns the removed row.
 SELECT clerk_user_id, role FROM gtm_remove_member(:'tid', 'user_carol');
 SELECT * FROM pg_temp.expect_error(format($$SELECT gtm_remove_member(%L, 'user_carol')$$, :'tid'));
+-- a removed member who signs in again is a new member (no stale index read)
+SELECT role, member_created FROM gtm_sign_in('org_umbrella', 'user_carol', 'Umbrella');
+SELECT clerk_user_id FROM gtm_remove_member(:'tid', 'user_carol');
 SELECT * FROM pg_temp.expect_error(format($$SELECT gtm_set_member_role(%L, 'user_nobody', 'viewer')$$, :'tid'));
 SELECT * FROM pg_temp.expect_error($$SELECT gtm_set_member_role('no-such-tenant', 'user_bob', 'viewer')$$);
 SELECT * FROM pg_temp.expect_error(format($$SELECT gtm_set_member_role(%L, 'user_bob', 'owner')$$, :'tid'));

@@ -27,17 +27,31 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/itup.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/visibilitymap.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/predicate.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "gtm_clarity.h"
@@ -442,8 +456,8 @@ typedef enum ProvisionQuery
 	Q_FIND_TENANT_BY_ORG,
 	Q_INSERT_TENANT,
 	Q_SLUGS_LIKE,
-	Q_SIGN_IN_LOOKUP,
 	Q_LOCK_TENANT,
+	Q_HAS_MEMBERS,
 	Q_FIND_MEMBER,
 	Q_INSERT_MEMBER,
 	Q_SET_ROLE,
@@ -452,14 +466,7 @@ typedef enum ProvisionQuery
 	NUM_PROVISION_QUERIES
 } ProvisionQuery;
 
-typedef struct QueryDef
-{
-	const char *sql;			/* %1$s is the quoted schema name */
-	int			nargs;
-	Oid			argtypes[4];
-} QueryDef;
-
-static const QueryDef query_defs[NUM_PROVISION_QUERIES] = {
+static const GtmQueryDef query_defs[NUM_PROVISION_QUERIES] = {
 	[Q_FIND_TENANT_BY_ORG] = {
 		"SELECT * FROM %1$s.tenants WHERE clerk_org_id = $1",
 		1, {TEXTOID}
@@ -475,16 +482,12 @@ static const QueryDef query_defs[NUM_PROVISION_QUERIES] = {
 		"OR (slug > $1 || '-' AND slug < $1 || '.')",
 		1, {TEXTOID}
 	},
-	[Q_SIGN_IN_LOOKUP] = {
-		"SELECT t.id, m.role FROM %1$s.tenants t "
-		"LEFT JOIN %1$s.tenant_members m "
-		"ON m.tenant_id = t.id AND m.clerk_user_id = $2 "
-		"WHERE t.clerk_org_id = $1",
-		2, {TEXTOID, TEXTOID}
-	},
 	[Q_LOCK_TENANT] = {
-		"SELECT EXISTS (SELECT 1 FROM %1$s.tenant_members WHERE tenant_id = t.id) "
-		"FROM %1$s.tenants t WHERE t.id = $1 FOR NO KEY UPDATE OF t",
+		"SELECT 1 FROM %1$s.tenants WHERE id = $1 FOR NO KEY UPDATE",
+		1, {TEXTOID}
+	},
+	[Q_HAS_MEMBERS] = {
+		"SELECT EXISTS (SELECT 1 FROM %1$s.tenant_members WHERE tenant_id = $1)",
 		1, {TEXTOID}
 	},
 	[Q_FIND_MEMBER] = {
@@ -507,68 +510,42 @@ static const QueryDef query_defs[NUM_PROVISION_QUERIES] = {
 		2, {TEXTOID, TEXTOID}
 	},
 	[Q_ADMIN_LEFT] = {
-		/* NULL: the tenant is gone (being deleted); else is an admin left? */
 		"SELECT EXISTS (SELECT 1 FROM %1$s.tenant_members "
-		"               WHERE tenant_id = t.id AND role = 'admin') "
-		"FROM %1$s.tenants t WHERE t.id = $1 FOR NO KEY UPDATE OF t",
+		"               WHERE tenant_id = $1 AND role = 'admin')",
 		1, {TEXTOID}
 	},
 };
 
-static Oid	plans_namespace = InvalidOid;
 static SPIPlanPtr plans[NUM_PROVISION_QUERIES];
-
-/* Call between SPI_connect and SPI_finish. */
-static SPIPlanPtr
-get_plan(ProvisionQuery q, Oid nsp)
-{
-	if (nsp != plans_namespace)
-	{
-		for (int i = 0; i < NUM_PROVISION_QUERIES; i++)
-		{
-			if (plans[i])
-				SPI_freeplan(plans[i]);
-			plans[i] = NULL;
-		}
-		plans_namespace = nsp;
-	}
-	if (plans[q] == NULL)
-	{
-		const QueryDef *def = &query_defs[q];
-		char	   *nspname = get_namespace_name(nsp);
-		char	   *sql;
-		SPIPlanPtr	plan;
-
-		if (nspname == NULL)
-			elog(ERROR, "cache lookup failed for namespace %u", nsp);
-		sql = psprintf(def->sql, quote_identifier(nspname));
-		plan = SPI_prepare(sql, def->nargs, (Oid *) def->argtypes);
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed for \"%s\": %s",
-				 sql, SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "SPI_keepplan failed");
-		plans[q] = plan;
-	}
-	return plans[q];
-}
+static GtmQuerySet queries = GTM_QUERY_SET(query_defs, plans);
 
 /* Run a prepared statement; returns SPI_processed. */
-static uint64
+static inline uint64
 run(ProvisionQuery q, Oid nsp, Datum *values, bool read_only)
 {
-	int			rc;
-
-	rc = SPI_execute_plan(get_plan(q, nsp), values, NULL, read_only, 0);
-	if (rc < 0)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
-	return SPI_processed;
+	return gtm_query_run(&queries, q, nsp, values, read_only);
 }
 
-static Oid
-extension_namespace(FunctionCallInfo fcinfo)
+/*
+ * Run a read-only check with a snapshot taken now, after the caller has
+ * acquired its lock on the tenant row: it sees every transaction that
+ * committed while we waited, at any isolation level (as the foreign-key
+ * triggers do for the same reason).  Returns the boolean in column 1.
+ */
+static bool
+check_latest(ProvisionQuery q, Oid nsp, Datum *values)
 {
-	return get_func_namespace(fcinfo->flinfo->fn_oid);
+	int			rc;
+	bool		isnull;
+	Datum		d;
+
+	rc = SPI_execute_snapshot(gtm_query_plan(&queries, q, nsp), values, NULL,
+							  GetLatestSnapshot(), InvalidSnapshot,
+							  false, false, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "SPI_execute_snapshot failed: %s", SPI_result_code_string(rc));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return !isnull && DatumGetBool(d);
 }
 
 static Datum
@@ -587,6 +564,101 @@ static Datum
 result_datum(int col, bool *isnull)
 {
 	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, isnull);
+}
+
+/* ----------------------------------------------------------------
+ *		Repeat sign-in fast path
+ *
+ * A repeat sign-in is the hot path of every session start: it reads the
+ * unique index on tenants.clerk_org_id and the primary key of
+ * tenant_members directly (two index probes under the statement's
+ * snapshot), without SPI, a plan or an executor.
+ * ----------------------------------------------------------------
+ */
+
+static Oid
+extension_relid(const char *relname, Oid nsp)
+{
+	Oid			relid = get_relname_relid(relname, nsp);
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"%s\" of extension gtm_clarity does not exist", relname),
+				 errhint("Reinstall the extension: DROP EXTENSION gtm_clarity; CREATE EXTENSION gtm_clarity;")));
+	return relid;
+}
+
+/*
+ * Probe a unique index on text columns with nkeys equality keys; when a
+ * row visible to the statement's snapshot is found, return true and its
+ * column "want" in result and isnull (copied into the current memory
+ * context).  "want" is one of the index's columns (a key or an INCLUDE
+ * column), so that, as in an index-only scan, a heap page that the
+ * visibility map marks all-visible is not read at all.
+ */
+static bool
+index_probe(Oid nsp, const char *relname, const char *indexname,
+			int nkeys, Datum *keys, const char *want, Datum *result, bool *isnull)
+{
+	Relation	rel = table_open(extension_relid(relname, nsp), AccessShareLock);
+	Relation	idx = index_open(extension_relid(indexname, nsp), AccessShareLock);
+	Snapshot	snapshot = GetActiveSnapshot();
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	AttrNumber	attnum = InvalidAttrNumber;
+	int			idxcol = -1;
+	ScanKeyData skey[INDEX_MAX_KEYS];
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	Buffer		vmbuffer = InvalidBuffer;
+	ItemPointer tid;
+	bool		found = false;
+	Form_pg_attribute att;
+
+	for (int i = 0; i < tupdesc->natts; i++)
+		if (strcmp(NameStr(TupleDescAttr(tupdesc, i)->attname), want) == 0)
+			attnum = i + 1;
+	for (int i = 0; i < idx->rd_index->indnatts; i++)
+		if (idx->rd_index->indkey.values[i] == attnum)
+			idxcol = i;
+	if (attnum == InvalidAttrNumber || idxcol < 0)
+		elog(ERROR, "column \"%s\" of relation \"%s\" is not in index \"%s\"",
+			 want, relname, indexname);
+	att = TupleDescAttr(tupdesc, attnum - 1);
+
+	for (int i = 0; i < nkeys; i++)
+		ScanKeyEntryInitialize(&skey[i], 0, i + 1, BTEqualStrategyNumber, InvalidOid,
+							   idx->rd_indcollation[i], F_TEXTEQ, keys[i]);
+	scan = index_beginscan(rel, idx, snapshot, nkeys, 0);
+	scan->xs_want_itup = true;
+	index_rescan(scan, skey, nkeys, NULL, 0);
+	slot = table_slot_create(rel, NULL);
+
+	while ((tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (VM_ALL_VISIBLE(rel, ItemPointerGetBlockNumber(tid), &vmbuffer))
+		{
+			/* every tuple on the page is visible to everyone */
+			*result = index_getattr(scan->xs_itup, idxcol + 1, scan->xs_itupdesc, isnull);
+			PredicateLockPage(rel, ItemPointerGetBlockNumber(tid), snapshot);
+		}
+		else if (index_fetch_heap(scan, slot))
+			*result = slot_getattr(slot, attnum, isnull);
+		else
+			continue;			/* not visible to us */
+		if (!*isnull)
+			*result = datumCopy(*result, att->attbyval, att->attlen);
+		found = true;
+		break;
+	}
+	if (BufferIsValid(vmbuffer))
+		ReleaseBuffer(vmbuffer);
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(idx, NoLock);
+	table_close(rel, NoLock);
+	return found;
 }
 
 /* ----------------------------------------------------------------
@@ -697,7 +769,7 @@ gtm_provision_tenant(PG_FUNCTION_ARGS)
 	char	   *name = arg_tenant_name(fcinfo, 1, "name");
 	char	   *slug = arg_slug(fcinfo, 2);
 	Jsonb	   *settings = arg_settings(fcinfo, 3, "settings");
-	Oid			nsp = extension_namespace(fcinfo);
+	Oid			nsp = gtm_extension_namespace(fcinfo);
 	TupleDesc	rettupdesc;
 	bool		created;
 	HeapTupleHeader result;
@@ -726,7 +798,7 @@ gtm_sign_in(PG_FUNCTION_ARGS)
 	char	   *slug = arg_slug(fcinfo, 3);
 	const char *asked_role = PG_ARGISNULL(4) ? "viewer" :
 		clerk_role_or_error(text_to_cstring(PG_GETARG_TEXT_PP(4)));
-	Oid			nsp = extension_namespace(fcinfo);
+	Oid			nsp = gtm_extension_namespace(fcinfo);
 	TupleDesc	rettupdesc;
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
@@ -739,26 +811,28 @@ gtm_sign_in(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &rettupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	rettupdesc = BlessTupleDesc(rettupdesc);
 
-	SPI_connect();
-
-	/* Repeat sign-in: one read, no write, no lock. */
+	/* Repeat sign-in: two index probes; no write, no lock, no SPI. */
 	args[0] = text_datum(org_id);
 	args[1] = text_datum(user_id);
-	if (run(Q_SIGN_IN_LOOKUP, nsp, args, true) == 1)
+	if (index_probe(nsp, "tenants", "tenants_clerk_org_id_key", 1, args,
+					"id", &args[2], &isnull))
 	{
-		Datum		role = result_datum(2, &isnull);
-
-		tenant_id = result_text(1);
-		if (!isnull)
+		tenant_id = TextDatumGetCString(args[2]);
+		args[0] = args[2];
+		if (index_probe(nsp, "tenant_members", "tenant_members_pkey", 2, args,
+						"role", &values[1], &isnull))
 		{
-			values[1] = role;
-			goto done;
+			values[0] = args[0];
+			values[2] = BoolGetDatum(false);
+			values[3] = BoolGetDatum(false);
+			PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(rettupdesc, values, nulls)));
 		}
+		SPI_connect();
 	}
 	else
 	{
+		SPI_connect();
 		provision_tenant(nsp, org_id, name, slug,
 						 DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"))),
 						 &tenant_created);
@@ -775,19 +849,14 @@ gtm_sign_in(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				 errmsg("tenant of organization \"%s\" was deleted during sign-in", org_id),
 				 errhint("Retry the sign-in.")));
-	{
-		bool		has_members = DatumGetBool(result_datum(1, &isnull));
-
-		args[1] = text_datum(user_id);
-		args[2] = text_datum(has_members ? asked_role : "admin");
-	}
+	args[1] = text_datum(user_id);
+	args[2] = text_datum(check_latest(Q_HAS_MEMBERS, nsp, args) ? asked_role : "admin");
 	if (run(Q_INSERT_MEMBER, nsp, args, false) == 1)
 		member_created = true;
 	else
 		run(Q_FIND_MEMBER, nsp, args, false);	/* signed in concurrently */
 	values[1] = result_datum(1, &isnull);
 
-done:
 	values[0] = text_datum(tenant_id);
 	values[2] = BoolGetDatum(tenant_created);
 	values[3] = BoolGetDatum(member_created);
@@ -807,7 +876,7 @@ done:
 Datum
 gtm_set_member_role(PG_FUNCTION_ARGS)
 {
-	Oid			nsp = extension_namespace(fcinfo);
+	Oid			nsp = gtm_extension_namespace(fcinfo);
 	TupleDesc	rettupdesc;
 	Datum		args[3];
 	HeapTupleHeader result;
@@ -843,7 +912,7 @@ gtm_set_member_role(PG_FUNCTION_ARGS)
 Datum
 gtm_remove_member(PG_FUNCTION_ARGS)
 {
-	Oid			nsp = extension_namespace(fcinfo);
+	Oid			nsp = gtm_extension_namespace(fcinfo);
 	TupleDesc	rettupdesc;
 	Datum		args[2];
 	HeapTupleHeader result;
@@ -932,9 +1001,8 @@ gtm_guard_last_admin(PG_FUNCTION_ARGS)
 	char	   *old_role = SPI_getvalue(oldtup, tupdesc, SPI_fnumber(tupdesc, "role"));
 	char	   *tenant_id = SPI_getvalue(oldtup, tupdesc, SPI_fnumber(tupdesc, "tenant_id"));
 	char	   *user_id = SPI_getvalue(oldtup, tupdesc, SPI_fnumber(tupdesc, "clerk_user_id"));
-	Oid			nsp = extension_namespace(fcinfo);
+	Oid			nsp = gtm_extension_namespace(fcinfo);
 	Datum		args[1];
-	bool		isnull;
 	bool		admin_left;
 
 	if (old_role == NULL || strcmp(old_role, "admin") != 0)
@@ -952,10 +1020,10 @@ gtm_guard_last_admin(PG_FUNCTION_ARGS)
 
 	args[0] = text_datum(tenant_id);
 	SPI_connect();
-	if (run(Q_ADMIN_LEFT, nsp, args, false) == 0)
+	if (run(Q_LOCK_TENANT, nsp, args, false) == 0)
 		admin_left = true;		/* the tenant is being deleted */
 	else
-		admin_left = DatumGetBool(result_datum(1, &isnull));
+		admin_left = check_latest(Q_ADMIN_LEFT, nsp, args);
 	SPI_finish();
 
 	if (!admin_left)

@@ -14,32 +14,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 
-export DEBIAN_FRONTEND=noninteractive
-SUDO=
-if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
-
-need=()
-for p in make gcc postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap \
-         libtap-parser-sourcehandler-pgtap-perl; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  echo "== installing: ${need[*]}"
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq "${need[@]}" </dev/null
-fi
-
-PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
-export PG_CONFIG PATH="/usr/lib/postgresql/15/bin:$PATH"
-
-# One build installed at a time on this machine (several checkouts may test).
-exec 9>/tmp/gtm_clarity-test.lock
-flock 9
-
-echo "== building"
-make -s clean >/dev/null
-make -s PG_CONFIG="$PG_CONFIG"
-$SUDO make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
+. test/lib/setup.sh
+gtm_install_packages
+gtm_build_install
 
 log=$(mktemp -d /tmp/gtm_clarity-test.XXXXXX)
 chmod 755 "$log"
@@ -74,6 +51,18 @@ if [ "$completed" -ne 1 ]; then
   echo "the suite did not run to its end (see $log/suite.log)"
   failed=$((failed + 1))
 fi
+# A runner that exited non-zero without reporting a failed test (a pgTAP
+# file that died mid-plan, say) is a failure too.
+while read -r name code; do
+  if [ "$code" -ne 0 ]; then
+    echo "$name exited with status $code"
+    case "$name" in
+      pg_regress) [ "$reg_bad" -gt 0 ] || failed=$((failed + 1)) ;;
+      isolation)  [ "$iso_bad" -gt 0 ] || failed=$((failed + 1)) ;;
+      *)          [ "$tap_bad" -gt 0 ] || failed=$((failed + 1)) ;;
+    esac
+  fi
+done < <(cat "$log/status" 2>/dev/null)
 for f in regression.diffs output_iso/regression.diffs; do
   [ -s "$f" ] && { echo "--- $f"; cat "$f"; }
 done

@@ -1,0 +1,26 @@
+\pset footer off
+\echo '== CREATE EXTENSION gtm_clarity'
+CREATE EXTENSION gtm_clarity;
+
+\echo '== Ada signs in first under the new Clerk organization org_2acme: tenant created, she is admin'
+SELECT * FROM gtm_sign_in('org_2acme', 'user_2ada', 'Acme Analytics, Inc.');
+
+\echo '== Grace signs in under the same organization with Clerk role org:member: she joins as viewer'
+SELECT * FROM gtm_sign_in('org_2acme', 'user_2grace', 'Acme Analytics, Inc.', NULL, 'org:member');
+
+\echo '== Ada signs in again: same tenant, nothing written'
+SELECT * FROM gtm_sign_in('org_2acme', 'user_2ada', 'Acme Analytics, Inc.');
+
+\echo '== Another organization with a name that slugifies the same gets its own slug'
+SELECT * FROM gtm_sign_in('org_2other', 'user_2linus', 'ACME analytics inc');
+
+\echo '== tenants'
+SELECT id, clerk_org_id, name, slug, settings, created_at FROM tenants ORDER BY created_at, slug;
+\echo '== tenant_members'
+SELECT t.slug, m.clerk_user_id, m.role FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
+ORDER BY t.slug, m.created_at, m.clerk_user_id;
+
+\echo '== A tenant never loses its last admin'
+\set ON_ERROR_STOP 0
+SELECT gtm_set_member_role(id, 'user_2ada', 'viewer') FROM tenants WHERE clerk_org_id = 'org_2acme';
+\set ON_ERROR_STOP 1

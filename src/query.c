@@ -1,0 +1,80 @@
+/*-------------------------------------------------------------------------
+ *
+ * query.c
+ *	  Prepared SPI statements on the extension's own tables.
+ *
+ * Each capability keeps its statements in a GtmQuerySet: SQL texts in which
+ * %1$s stands for the quoted schema of the extension.  A statement is
+ * prepared on first use and kept for the life of the backend; the plan
+ * cache revalidates it when the tables change.  The schema is taken from
+ * the calling function, so a set whose schema changes (the extension
+ * dropped and created elsewhere) is prepared again.
+ *
+ * IDENTIFICATION
+ *	  src/query.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "gtm_clarity.h"
+
+/* Call between SPI_connect and SPI_finish. */
+SPIPlanPtr
+gtm_query_plan(GtmQuerySet *set, int q, Oid nsp)
+{
+	Assert(q >= 0 && q < set->count);
+
+	if (nsp != set->nsp)
+	{
+		for (int i = 0; i < set->count; i++)
+		{
+			if (set->plans[i])
+				SPI_freeplan(set->plans[i]);
+			set->plans[i] = NULL;
+		}
+		set->nsp = nsp;
+	}
+	if (set->plans[q] == NULL)
+	{
+		const GtmQueryDef *def = &set->defs[q];
+		char	   *nspname = get_namespace_name(nsp);
+		char	   *sql;
+		SPIPlanPtr	plan;
+
+		if (nspname == NULL)
+			elog(ERROR, "cache lookup failed for namespace %u", nsp);
+		sql = psprintf(def->sql, quote_identifier(nspname));
+		plan = SPI_prepare(sql, def->nargs, (Oid *) def->argtypes);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s",
+				 sql, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		set->plans[q] = plan;
+	}
+	return set->plans[q];
+}
+
+/* Run statement q of set; returns SPI_processed. */
+uint64
+gtm_query_run(GtmQuerySet *set, int q, Oid nsp, Datum *values, bool read_only)
+{
+	int			rc;
+
+	rc = SPI_execute_plan(gtm_query_plan(set, q, nsp), values, NULL, read_only, 0);
+	if (rc < 0)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+/* The extension's schema: that of the function being called. */
+Oid
+gtm_extension_namespace(FunctionCallInfo fcinfo)
+{
+	return get_func_namespace(fcinfo->flinfo->fn_oid);
+}

@@ -1,0 +1,35 @@
+# test/lib/setup.sh -- sourced by test/run.sh, examples/demo.sh and bench/*.sh:
+# installs what a fresh Debian 12 machine lacks, then builds and installs
+# gtm_clarity into the system PostgreSQL 15.  Needs root (or sudo).
+
+export DEBIAN_FRONTEND=noninteractive
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+
+gtm_install_packages() {
+  local need=() p
+  for p in make gcc postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap \
+           libtap-parser-sourcehandler-pgtap-perl "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+  done
+  if [ ${#need[@]} -gt 0 ]; then
+    echo "== installing: ${need[*]}"
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq "${need[@]}" </dev/null
+  fi
+}
+
+PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+export PG_CONFIG PATH="/usr/lib/postgresql/15/bin:$PATH"
+
+# Build and install; one build installed at a time on this machine (several
+# checkouts may test on it), so the caller keeps file descriptor 9 locked
+# for as long as it uses the installed files.
+gtm_build_install() {
+  exec 9>/tmp/gtm_clarity-test.lock
+  flock 9
+  echo "== building"
+  make -s clean >/dev/null
+  make -s PG_CONFIG="$PG_CONFIG"
+  $SUDO make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
+}
