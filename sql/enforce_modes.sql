@@ -258,6 +258,9 @@ SELECT * FROM gtm_check_statement($$
   EXPLAIN ANALYZE SELECT * FROM deals;
   SELECT count(*) FROM countries;
 $$);
+-- parameters are compared when the statement starts; the checker says so
+SELECT * FROM gtm_check_statement(
+  'INSERT INTO deals VALUES ($1, 1) ON CONFLICT (tenant_id, id) DO UPDATE SET tenant_id = $2');
 -- it plans but does not execute: nothing was written
 SELECT count(*) FROM activities WHERE tenant_id = 't-1';
 SELECT * FROM gtm_check_statement('SELEC 1');

@@ -173,6 +173,7 @@ typedef enum PinReason
 	PR_TWO_TENANTS,
 	PR_MOVES_ROW,
 	PR_ARBITER,
+	PR_AT_START,				/* checker: values compared at execution */
 	PR_DEFERRED					/* PARAM_EXEC: resolved after planning */
 } PinReason;
 
@@ -1552,7 +1553,17 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 		}
 	}
 
-	if (!st->collect && list_length(classes) > 1 && has_nonconst)
+	if (st->collect && list_length(classes) > 1 && has_nonconst)
+	{
+		/* tell the checker which values will be compared */
+		TenantRef  *last = llast(classes);
+		TenantRef  *ref = new_ref(last->kind, rel_facts(last->relid), last->alias);
+
+		ref->reason = PR_AT_START;
+		ref->values = class_values;
+		judged = lappend(judged, ref);
+	}
+	else if (list_length(classes) > 1 && has_nonconst)
 	{
 		/* compare with the bound values when the statement starts */
 		List	   *labels = NIL;
@@ -2135,6 +2146,18 @@ reason_text(TenantRef *ref)
 		case PR_ARBITER:
 			return psprintf("arbiter index \"%s\" lacks the tenant column",
 							ref->index_name);
+		case PR_AT_START:
+			{
+				StringInfoData buf;
+				ListCell   *lc;
+
+				initStringInfo(&buf);
+				appendStringInfoString(&buf, "must be one tenant when the statement starts:");
+				foreach(lc, ref->values)
+					appendStringInfo(&buf, "%s %s", lc == list_head(ref->values) ? "" : ",",
+									 value_text(lfirst(lc)));
+				return buf.data;
+			}
 		case PR_DEFERRED:
 			return "equated with an unpinned outer column";
 	}
@@ -2190,7 +2213,8 @@ check_one_query(ReturnSetInfo *rsinfo, Query *query, const char *sql)
 	{
 		TenantRef  *ref = lfirst(lc);
 
-		checker_row(rsinfo, ref->relid, ref->alias, ref->reason == PR_PINNED,
+		checker_row(rsinfo, ref->relid, ref->alias,
+					ref->reason == PR_PINNED || ref->reason == PR_AT_START,
 					reason_text(ref));
 	}
 	collected_refs = NIL;
