@@ -1832,7 +1832,8 @@ gtm_planner_checked(Query *parse, const char *query_string, int cursorOptions,
 							 boundParams);
 
 	/* leave at once when the statement names no tenant table */
-	foreach(lc, result->rtable)
+	touches = st.refs != NIL;
+	foreach(lc, touches ? NIL : result->rtable)
 	{
 		RangeTblEntry *rte = lfirst(lc);
 
