@@ -33,9 +33,12 @@ fi
 
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 chmod 755 "$work"
+# (a) runs in a database of its own, so that the tenants it creates do not
+# change the tables that (b) and (c) read from round to round.
+createdb bench_new
+psql -X -q -v ON_ERROR_STOP=1 -d bench_new -c "CREATE EXTENSION gtm_clarity" -c "CREATE SEQUENCE bench_new_org"
 psql -X -q -v ON_ERROR_STOP=1 <<'SQL'
 CREATE EXTENSION gtm_clarity;
-CREATE SEQUENCE bench_new_org;
 -- 10,000 existing organizations with one member each
 SELECT count(*) FROM (SELECT gtm_sign_in('org_b' || i, 'user_' || i, 'Existing Org ' || i)
                       FROM generate_series(1, 10000) i) s;
@@ -73,7 +76,7 @@ psql -X -At -F ' ' -c "
   WHERE t.clerk_org_id LIKE 'org_burst%'" | sed 's/^/  /'
 echo
 
-tps() { pgbench -n -M prepared -c 16 -j 2 -T "$secs" -f "$work/$1.sql" 2>&1 |
+tps() { pgbench -n -M prepared -c 16 -j 2 -T "$secs" -f "$work/$1.sql" ${2:-} 2>&1 |
         sed -n 's/^tps = \([0-9.]*\) .*/\1/p'; }
 median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 writes() { psql -X -At -c "SELECT n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_xact_user_tables WHERE false
@@ -91,8 +94,8 @@ for r in $(seq 1 "$rounds"); do
     tc=$(tps c); w0=$(writes); tb=$(tps b); sleep 1; w1=$(writes)
   fi
   wb=$((wb + w1 - w0))
-  ta=$(tps a)
-  psql -X -q -c "VACUUM ANALYZE tenants, tenant_members" -c "CHECKPOINT"
+  ta=$(tps a bench_new)
+  psql -X -q -d bench_new -c "VACUUM ANALYZE tenants, tenant_members" -c "CHECKPOINT"
   echo "$ta" >> "$work/a.tps"; echo "$tb" >> "$work/b.tps"; echo "$tc" >> "$work/c.tps"
   awk -v a="$tb" -v b="$tc" 'BEGIN{print a/b}' >> "$work/bc.ratio"
   printf 'round %d: (a) %10.0f  (b) %10.0f  (c) %10.0f tps   (b)/(c) %.3f\n' "$r" "$ta" "$tb" "$tc" \
@@ -107,4 +110,4 @@ printf 'ratio (b)/(c) = %.3f   median of the per-round ratios (b and c measured 
 printf 'ratio (b)/(c) = %.3f   ratio of the medians\n' "$(awk -v a="$mb" -v b="$mc" 'BEGIN{print a/b}')"
 printf 'ratio (a)/(c) = %.3f\n' "$(awk -v a="$ma" -v b="$mc" 'BEGIN{print a/b}')"
 echo "rows written to tenants/tenant_members during all (b) runs: $wb"
-psql -X -At -c "SELECT 'tenants: ' || count(*) || ', distinct slugs: ' || count(DISTINCT slug) FROM tenants"
+psql -X -At -d bench_new -c "SELECT '(a) created ' || count(*) || ' tenants, distinct slugs: ' || count(DISTINCT slug) FROM tenants"

@@ -24,3 +24,17 @@ ORDER BY t.slug, m.created_at, m.clerk_user_id;
 \set ON_ERROR_STOP 0
 SELECT gtm_set_member_role(id, 'user_2ada', 'viewer') FROM tenants WHERE clerk_org_id = 'org_2acme';
 \set ON_ERROR_STOP 1
+
+SELECT id AS acme FROM tenants WHERE clerk_org_id = 'org_2acme' \gset
+\echo '== Settings: the system defaults'
+SELECT gtm_default_settings();
+\echo '== Acme overrides its time zone and turns on buying groups; the effective settings are the deep merge'
+SELECT gtm_update_tenant_settings(:'acme', '{"timezone": "America/New_York", "features": {"buyingGroups": true}}');
+SELECT settings AS stored_overrides FROM tenants WHERE id = :'acme';
+SELECT gtm_feature_enabled(:'acme', 'buyingGroups') AS buying_groups,
+       gtm_tenant_setting(:'acme', '{features,writeback}') AS writeback;
+\echo '== A broken setting is never stored'
+\set ON_ERROR_STOP 0
+SELECT gtm_update_tenant_settings(:'acme', '{"timzone": "Europe/Paris"}');
+UPDATE tenants SET settings = '{"timezone": "UTC+5"}' WHERE id = :'acme';
+\set ON_ERROR_STOP 1

@@ -118,6 +118,9 @@ CREATE TYPE @extschema@.gtm_sign_in_result AS (
 	member_created	boolean
 );
 
+-- gtm_sign_in runs with the caller's rights: a repeat sign-in is answered
+-- from two index probes.  What it has to create, it leaves to
+-- gtm_sign_in_write (SECURITY DEFINER), which it calls directly.
 CREATE FUNCTION @extschema@.gtm_sign_in(
 	clerk_org_id text,
 	clerk_user_id text,
@@ -126,6 +129,16 @@ CREATE FUNCTION @extschema@.gtm_sign_in(
 	clerk_role text DEFAULT NULL)
 RETURNS @extschema@.gtm_sign_in_result
 	AS 'MODULE_PATHNAME', 'gtm_sign_in'
+	LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.gtm_sign_in_write(
+	clerk_org_id text,
+	clerk_user_id text,
+	org_name text,
+	org_slug text DEFAULT NULL,
+	clerk_role text DEFAULT NULL)
+RETURNS @extschema@.gtm_sign_in_result
+	AS 'MODULE_PATHNAME', 'gtm_sign_in_write'
 	LANGUAGE C VOLATILE SECURITY DEFINER
 	SET search_path = pg_catalog, pg_temp;
 
@@ -149,6 +162,7 @@ RETURNS @extschema@.tenant_members
 REVOKE ALL ON FUNCTION
 	@extschema@.gtm_provision_tenant(text, text, text, jsonb),
 	@extschema@.gtm_sign_in(text, text, text, text, text),
+	@extschema@.gtm_sign_in_write(text, text, text, text, text),
 	@extschema@.gtm_set_member_role(text, text, @extschema@.gtm_role),
 	@extschema@.gtm_remove_member(text, text),
 	@extschema@.gtm_touch_updated_at(),

@@ -83,6 +83,7 @@ CREATE ROLE gtm_regress_app LOGIN;
 SET ROLE gtm_regress_app;
 SELECT * FROM pg_temp.expect_error($$SELECT gtm_sign_in('org_priv', 'user_1', 'Priv')$$);
 SELECT * FROM pg_temp.expect_error($$SELECT gtm_provision_tenant('org_priv', 'Priv')$$);
+SELECT * FROM pg_temp.expect_error($$SELECT gtm_sign_in_write('org_priv', 'user_1', 'Priv')$$);
 SELECT * FROM pg_temp.expect_error($$SELECT gtm_set_member_role('x', 'user_1', 'admin')$$);
 SELECT * FROM pg_temp.expect_error($$SELECT gtm_remove_member('x', 'user_1')$$);
 SELECT * FROM pg_temp.expect_error($$SELECT count(*) FROM tenants$$);
@@ -96,6 +97,8 @@ SET ROLE gtm_regress_app;
 SELECT role, tenant_created, member_created FROM gtm_sign_in('org_priv', 'user_1', 'Priv');
 SELECT role, tenant_created, member_created FROM gtm_sign_in('org_priv', 'user_2', 'Priv');
 SELECT clerk_user_id, role FROM gtm_remove_member((SELECT id FROM tenants WHERE clerk_org_id = 'org_priv'), 'user_2');
+-- gtm_sign_in's writing half stays out of reach when called directly
+SELECT * FROM pg_temp.expect_error($$SELECT gtm_sign_in_write('org_priv', 'user_3', 'Priv')$$);
 -- still no direct writes
 SELECT * FROM pg_temp.expect_error($$DELETE FROM tenants WHERE clerk_org_id = 'org_priv'$$);
 RESET ROLE;

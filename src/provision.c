@@ -35,6 +35,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/visibilitymap.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -52,6 +53,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "gtm_clarity.h"
@@ -72,6 +74,7 @@ PG_FUNCTION_INFO_V1(gtm_touch_updated_at);
 PG_FUNCTION_INFO_V1(gtm_guard_last_admin);
 PG_FUNCTION_INFO_V1(gtm_provision_tenant);
 PG_FUNCTION_INFO_V1(gtm_sign_in);
+PG_FUNCTION_INFO_V1(gtm_sign_in_write);
 PG_FUNCTION_INFO_V1(gtm_set_member_role);
 PG_FUNCTION_INFO_V1(gtm_remove_member);
 
@@ -786,11 +789,101 @@ gtm_provision_tenant(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Where a sign-in stands: the tenant of the organization and the user's
+ * role in it, read from the two unique indexes.
+ */
+typedef enum SignInState
+{
+	SIGN_IN_NOTHING,			/* no tenant for the organization */
+	SIGN_IN_TENANT_ONLY,		/* *tenant_id set; the user is no member */
+	SIGN_IN_MEMBER				/* *tenant_id and *role set */
+} SignInState;
+
+static SignInState
+lookup_sign_in(Oid nsp, const char *org_id, const char *user_id,
+			   Datum *tenant_id, Datum *role)
+{
+	Datum		keys[2];
+	bool		isnull;
+
+	keys[0] = text_datum(org_id);
+	if (!index_probe(nsp, "tenants", "tenants_clerk_org_id_key", 1, keys,
+					 "id", tenant_id, &isnull))
+		return SIGN_IN_NOTHING;
+	keys[0] = *tenant_id;
+	keys[1] = text_datum(user_id);
+	if (!index_probe(nsp, "tenant_members", "tenant_members_pkey", 2, keys,
+					 "role", role, &isnull))
+		return SIGN_IN_TENANT_ONLY;
+	return SIGN_IN_MEMBER;
+}
+
+/*
  * gtm_sign_in(clerk_org_id, clerk_user_id, org_name, org_slug, clerk_role)
  *	 -> (tenant_id, role, tenant_created, member_created)
+ *
+ * Runs with the caller's rights (EXECUTE is granted, not PUBLIC): it checks
+ * the input and, for a repeat sign-in, answers from two index probes -- no
+ * write, no lock, no SPI, and none of the cost of switching user and
+ * search_path.  Anything to create is done by gtm_sign_in_write(), which is
+ * SECURITY DEFINER with a pinned search_path; it is called here through
+ * fmgr, so the caller needs no privilege on it.
  */
 Datum
 gtm_sign_in(PG_FUNCTION_ARGS)
+{
+	char	   *org_id = arg_clerk_org_id(fcinfo, 0, "clerk_org_id");
+	char	   *user_id = arg_clerk_user_id(fcinfo, 1, "clerk_user_id");
+	Oid			nsp = gtm_extension_namespace(fcinfo);
+	TupleDesc	rettupdesc;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+	Oid			argtypes[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Oid			writer;
+	FmgrInfo	flinfo;
+	LOCAL_FCINFO(call, 5);
+	Datum		result;
+
+	/* the same checks as the writer's, so a bad input fails either way */
+	(void) arg_tenant_name(fcinfo, 2, "org_name");
+	(void) arg_slug(fcinfo, 3);
+	if (!PG_ARGISNULL(4))
+		(void) clerk_role_or_error(text_to_cstring(PG_GETARG_TEXT_PP(4)));
+
+	if (get_call_result_type(fcinfo, NULL, &rettupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	if (lookup_sign_in(nsp, org_id, user_id, &values[0], &values[1]) == SIGN_IN_MEMBER)
+	{
+		values[2] = BoolGetDatum(false);
+		values[3] = BoolGetDatum(false);
+		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(rettupdesc, values, nulls)));
+	}
+
+	writer = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+							 CStringGetDatum("gtm_sign_in_write"),
+							 PointerGetDatum(buildoidvector(argtypes, 5)),
+							 ObjectIdGetDatum(nsp));
+	if (!OidIsValid(writer))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("function gtm_sign_in_write of extension gtm_clarity does not exist"),
+				 errhint("Reinstall the extension: DROP EXTENSION gtm_clarity; CREATE EXTENSION gtm_clarity;")));
+	fmgr_info(writer, &flinfo);
+	InitFunctionCallInfoData(*call, &flinfo, 5, PG_GET_COLLATION(), NULL, NULL);
+	for (int i = 0; i < 5; i++)
+		call->args[i] = fcinfo->args[i];
+	result = FunctionCallInvoke(call);
+	if (call->isnull)
+		elog(ERROR, "gtm_sign_in_write returned NULL");
+	PG_RETURN_DATUM(result);
+}
+
+/*
+ * gtm_sign_in_write(): the writing half of gtm_sign_in (SECURITY DEFINER).
+ */
+Datum
+gtm_sign_in_write(PG_FUNCTION_ARGS)
 {
 	char	   *org_id = arg_clerk_org_id(fcinfo, 0, "clerk_org_id");
 	char	   *user_id = arg_clerk_user_id(fcinfo, 1, "clerk_user_id");
@@ -812,31 +905,25 @@ gtm_sign_in(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &rettupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	/* Repeat sign-in: two index probes; no write, no lock, no SPI. */
-	args[0] = text_datum(org_id);
-	args[1] = text_datum(user_id);
-	if (index_probe(nsp, "tenants", "tenants_clerk_org_id_key", 1, args,
-					"id", &args[2], &isnull))
+	/* Signed in since gtm_sign_in() looked? */
+	switch (lookup_sign_in(nsp, org_id, user_id, &values[0], &values[1]))
 	{
-		tenant_id = TextDatumGetCString(args[2]);
-		args[0] = args[2];
-		if (index_probe(nsp, "tenant_members", "tenant_members_pkey", 2, args,
-						"role", &values[1], &isnull))
-		{
-			values[0] = args[0];
+		case SIGN_IN_MEMBER:
 			values[2] = BoolGetDatum(false);
 			values[3] = BoolGetDatum(false);
 			PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(rettupdesc, values, nulls)));
-		}
-		SPI_connect();
-	}
-	else
-	{
-		SPI_connect();
-		provision_tenant(nsp, org_id, name, slug,
-						 DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"))),
-						 &tenant_created);
-		tenant_id = result_text(1);
+		case SIGN_IN_TENANT_ONLY:
+			tenant_id = TextDatumGetCString(values[0]);
+			SPI_connect();
+			break;
+		case SIGN_IN_NOTHING:
+		default:
+			SPI_connect();
+			provision_tenant(nsp, org_id, name, slug,
+							 DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"))),
+							 &tenant_created);
+			tenant_id = result_text(1);
+			break;
 	}
 
 	/*

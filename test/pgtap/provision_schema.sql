@@ -3,7 +3,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS gtm_clarity;
-SELECT plan(62);
+SELECT plan(64);
 
 -- tenants, exactly as the product page lists it
 SELECT has_table('tenants');
@@ -54,13 +54,15 @@ SELECT ok(ARRAY['tenants', 'tenant_members'] <@
           'tenants and tenant_members are configuration tables dumped by pg_dump');
 
 -- functions: writers are SECURITY DEFINER with a pinned search_path, not executable by PUBLIC
-SELECT is_definer(f) FROM unnest(ARRAY['gtm_provision_tenant', 'gtm_sign_in', 'gtm_set_member_role', 'gtm_remove_member']) f;
+SELECT is_definer(f) FROM unnest(ARRAY['gtm_provision_tenant', 'gtm_sign_in_write', 'gtm_set_member_role', 'gtm_remove_member']) f;
+-- the repeat-sign-in path runs with the caller's rights and writes nothing itself
+SELECT isnt_definer('gtm_sign_in');
 SELECT ok(NOT has_function_privilege('public', p.oid, 'EXECUTE'), p.proname || ' is not executable by PUBLIC')
-  FROM pg_proc p WHERE p.proname IN ('gtm_provision_tenant', 'gtm_sign_in', 'gtm_set_member_role', 'gtm_remove_member')
+  FROM pg_proc p WHERE p.proname IN ('gtm_provision_tenant', 'gtm_sign_in', 'gtm_sign_in_write', 'gtm_set_member_role', 'gtm_remove_member')
   ORDER BY p.proname;
 SELECT is(p.proconfig, ARRAY['search_path=pg_catalog, pg_temp'], p.proname || ' pins search_path')
   FROM pg_proc p WHERE p.prosecdef AND p.pronamespace = (SELECT extnamespace FROM pg_extension WHERE extname = 'gtm_clarity')
-  AND p.proname IN ('gtm_provision_tenant', 'gtm_sign_in', 'gtm_set_member_role', 'gtm_remove_member', 'gtm_guard_last_admin')
+  AND p.proname IN ('gtm_provision_tenant', 'gtm_sign_in_write', 'gtm_set_member_role', 'gtm_remove_member', 'gtm_guard_last_admin')
   ORDER BY p.proname;
 SELECT volatility_is(f, 'immutable') FROM unnest(ARRAY['gtm_slugify', 'gtm_is_valid_slug', 'gtm_is_valid_clerk_org_id',
   'gtm_is_valid_clerk_user_id', 'gtm_is_valid_tenant_name']) f;
