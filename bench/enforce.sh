@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # bench/enforce.sh -- what tenant-scope enforcement costs, side by side.
 #
-#   bash bench/enforce.sh            (PG_CONFIG, ROUNDS, SECONDS_PER_RUN, CLIENTS,
+#   bash bench/enforce.sh            (ROUNDS, SECONDS_PER_RUN, CLIENTS,
 #                                     TABLES_SMALL, TABLES_LARGE may be set)
 #
+# Installs what is missing (as root or with sudo), builds and installs the
+# extension, then:
 # Two throwaway PostgreSQL 15 servers from the same binaries and settings:
 #   plain  -- no library preloaded
 #   gtm    -- shared_preload_libraries = gtm_clarity, gtm.enforcement = error
@@ -20,6 +22,9 @@
 # join, -M simple, on the gtm server).  Prints the ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. test/lib/setup.sh
+gtm_install_packages bc
+gtm_build_install
 
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 BIN=$("$PG_CONFIG" --bindir)
