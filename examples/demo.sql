@@ -38,3 +38,23 @@ SELECT gtm_feature_enabled(:'acme', 'buyingGroups') AS buying_groups,
 SELECT gtm_update_tenant_settings(:'acme', '{"timzone": "Europe/Paris"}');
 UPDATE tenants SET settings = '{"timezone": "UTC+5"}' WHERE id = :'acme';
 \set ON_ERROR_STOP 1
+
+\echo '== Enforcement: an application table with a tenant_id column is tenant-scoped'
+CREATE TABLE deals (tenant_id text NOT NULL REFERENCES tenants (id), id int NOT NULL,
+                    stage text, amount numeric, PRIMARY KEY (tenant_id, id));
+CREATE ROLE demo_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON deals TO demo_app;
+GRANT SELECT ON tenants, tenant_members TO demo_app;
+GRANT EXECUTE ON FUNCTION gtm_sign_in(text, text, text, text, text) TO demo_app;
+SET ROLE demo_app;
+SELECT gtm_set_tenant(:'acme') IS NOT NULL AS tenant_set;
+INSERT INTO deals VALUES (gtm_current_tenant(), 1, 'new', 5000), (gtm_current_tenant(), 2, 'won', 12000);
+SELECT id, stage, amount FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
+\echo '== ... and a statement not pinned to one tenant is rejected before it reads anything'
+\set ON_ERROR_STOP 0
+SELECT id, stage, amount FROM deals WHERE stage = 'won';
+UPDATE deals SET stage = 'lost' WHERE id = 1;
+\set ON_ERROR_STOP 1
+\echo '== The checker tells CI which references are pinned, without running anything'
+SELECT * FROM gtm_check_statement($$SELECT * FROM deals d JOIN tenant_members m ON m.tenant_id = d.tenant_id WHERE d.tenant_id = $1$$);
+RESET ROLE;

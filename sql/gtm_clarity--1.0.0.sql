@@ -34,7 +34,7 @@ CREATE FUNCTION @extschema@.gtm_role_from_clerk(text) RETURNS @extschema@.gtm_ro
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 CREATE TABLE @extschema@.tenants (
-	id				text COLLATE "C" NOT NULL DEFAULT (pg_catalog.gen_random_uuid())::text,
+	id				text NOT NULL DEFAULT (pg_catalog.gen_random_uuid())::text,
 	clerk_org_id	text COLLATE "C" NOT NULL,
 	name			text NOT NULL,
 	slug			text COLLATE "C" NOT NULL,
@@ -59,7 +59,7 @@ COMMENT ON TABLE @extschema@.tenants IS
 	'One row per Clerk organization: the root isolation boundary';
 
 CREATE TABLE @extschema@.tenant_members (
-	tenant_id		text COLLATE "C" NOT NULL,
+	tenant_id		text NOT NULL,
 	clerk_user_id	text COLLATE "C" NOT NULL,
 	role			@extschema@.gtm_role NOT NULL DEFAULT 'viewer',
 	created_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),

@@ -108,3 +108,14 @@ REVOKE ALL ON FUNCTION gtm_sign_in(text, text, text, text, text),
                        gtm_set_member_role(text, text, gtm_role),
                        gtm_remove_member(text, text) FROM gtm_regress_app;
 DROP ROLE gtm_regress_app;
+
+-- tenant_members is tenant-scoped like an application table, and a join on
+-- tenant_id carries the pin to it (same collation as application columns).
+CREATE TABLE members_probe (tenant_id text NOT NULL, note text);
+SELECT "table", alias, pinned, reason FROM gtm_check_statement($$
+  SELECT * FROM members_probe p JOIN tenant_members m ON m.tenant_id = p.tenant_id
+   WHERE p.tenant_id = $1$$);
+SELECT "table", alias, pinned, reason FROM gtm_check_statement($$
+  SELECT m.role FROM tenants t JOIN tenant_members m ON m.tenant_id = t.id
+   WHERE m.tenant_id = $1 AND m.clerk_user_id = $2$$);
+DROP TABLE members_probe;
