@@ -3,16 +3,7 @@
 --
 CREATE EXTENSION IF NOT EXISTS gtm_clarity;
 
-CREATE FUNCTION pg_temp.expect_error(stmt text,
-	OUT state text, OUT message text, OUT detail text, OUT hint text)
-LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE stmt;
-	state := 'no error';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT,
-		detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-END $$;
+\i test/lib/expect_error.sql
 \pset null '<null>'
 \x auto
 
