@@ -265,8 +265,10 @@ done
 # What the check itself costs the planner: the same join planned in one
 # backend of the gtm server with gtm.enforcement off and error, alternately
 # (bench_app may set it: PG15 GRANT SET ON PARAMETER).
-psql_ -p "$PORT_GTM" -d bench_gtm <<'SQL'
-GRANT SET ON PARAMETER gtm.enforcement TO bench_app;
+# planning_us(runs): median planning time of the join, in microseconds, from
+# EXPLAIN's summary (nothing executes).  Created in each database that needs it.
+add_planning_fn() {  # port db
+  psql_ -p "$1" -d "$2" <<'SQL'
 CREATE FUNCTION planning_us(runs int) RETURNS float8 LANGUAGE plpgsql AS $f$
 DECLARE j json; t float8[] := '{}';
 BEGIN
@@ -281,6 +283,9 @@ BEGIN
   RETURN 1000 * (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM unnest(t) x);
 END $f$;
 SQL
+}
+psql_ -p "$PORT_GTM" -d bench_gtm -c "GRANT SET ON PARAMETER gtm.enforcement TO bench_app"
+add_planning_fn "$PORT_GTM" bench_gtm
 for r in $(seq 1 "$ROUNDS"); do
   for mode in off error; do
     runs[ab.$mode]="${runs[ab.$mode]:-} $(psql_ -p "$PORT_GTM" -d bench_gtm -U bench_app -At \
@@ -322,25 +327,11 @@ printf "%-44s %12.3f\n" "ratio ($TABLES_LARGE / $TABLES_SMALL)" "$(echo "$l / $s
 printf "%-44s %12.3f\n" "median of per-round ratios" "$(ratios plan $TABLES_LARGE $TABLES_SMALL)"
 # planning time itself, from EXPLAIN's summary: median of 500 plannings
 for n in "$TABLES_SMALL" "$TABLES_LARGE"; do
-  psql_ -p "$PORT_GTM" -d "bench_tables_$n" <<'SQL'
-CREATE FUNCTION planning_ms(runs int) RETURNS float8 LANGUAGE plpgsql AS $f$
-DECLARE j json; t float8[] := '{}';
-BEGIN
-  FOR i IN 1..runs LOOP
-    EXECUTE $q$EXPLAIN (SUMMARY, FORMAT JSON)
-      SELECT d.id, c.email, count(a.*) FROM deals d
-        JOIN contacts c ON c.tenant_id = d.tenant_id AND c.deal_id = d.id
-        LEFT JOIN activities a ON a.tenant_id = c.tenant_id AND a.contact_id = c.id
-       WHERE d.tenant_id = '42' AND d.id = 7 GROUP BY d.id, c.email$q$ INTO j;
-    t := t || (j->0->>'Planning Time')::float8;
-  END LOOP;
-  RETURN (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM unnest(t) x);
-END $f$;
-SQL
+  add_planning_fn "$PORT_GTM" "bench_tables_$n"
 done
 for r in $(seq 1 "$ROUNDS"); do
   for n in "$TABLES_SMALL" "$TABLES_LARGE"; do
-    runs[ms.$n]="${runs[ms.$n]:-} $(psql_ -p "$PORT_GTM" -d "bench_tables_$n" -U bench_app -At -c 'SELECT planning_ms(500)')"
+    runs[ms.$n]="${runs[ms.$n]:-} $(psql_ -p "$PORT_GTM" -d "bench_tables_$n" -U bench_app -At -c 'SELECT planning_us(500) / 1000')"
   done
 done
 s=$(echo ${runs[ms.$TABLES_SMALL]} | tr ' ' '\n' | median)
