@@ -42,7 +42,19 @@ RESET ROLE;
 -- an ordinary role is not
 SET ROLE regress_enforce_app;
 SELECT count(*) FROM deals;
-
+RESET ROLE;
+-- the answer follows ALTER ROLE at once, within the role's own session
+CREATE FUNCTION grant_bypass(b bool) RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog AS $$
+BEGIN
+  EXECUTE format('ALTER ROLE regress_enforce_app %s', CASE WHEN b THEN 'BYPASSRLS' ELSE 'NOBYPASSRLS' END);
+END $$;
+GRANT EXECUTE ON FUNCTION grant_bypass(bool) TO regress_enforce_app;
+SET ROLE regress_enforce_app;
+SELECT grant_bypass(true);
+SELECT count(*) FROM deals;
+SELECT grant_bypass(false);
+SELECT count(*) FROM deals;
 -- ---------------------------------------------------------------- foreign keys
 -- the check's own query (SELECT 1 FROM ONLY deals x WHERE ... FOR KEY SHARE)
 INSERT INTO contacts VALUES ('t-1', 3, 2);

@@ -57,6 +57,7 @@
 #include "access/xact.h"
 #include "catalog/catalog.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_index.h"
 #include "catalog/partition.h"
@@ -146,6 +147,14 @@ typedef struct RelFacts
 } RelFacts;
 
 static HTAB *rel_facts_hash = NULL;
+
+/*
+ * The entries found last, by relid modulo RECENT_FACTS, in front of the
+ * hash table: a statement looks its few tables up several times.  Cleared
+ * whenever an entry leaves the hash table.
+ */
+#define RECENT_FACTS 16
+static RelFacts *recent_facts[RECENT_FACTS];
 
 /* ----------------------------------------------------------------
  *		Per-statement state
@@ -300,6 +309,7 @@ check_tenant_column(char **newval, void **extra, GucSource source)
 static void
 forget_rel_facts(void)
 {
+	memset(recent_facts, 0, sizeof(recent_facts));
 	if (rel_facts_hash != NULL)
 	{
 		hash_destroy(rel_facts_hash);
@@ -356,7 +366,10 @@ rel_facts_inval(Datum arg, Oid relid)
 	if (!OidIsValid(relid))
 		forget_rel_facts();
 	else
+	{
+		memset(recent_facts, 0, sizeof(recent_facts));
 		hash_search(rel_facts_hash, &relid, HASH_REMOVE, NULL);
+	}
 }
 
 /* Schema of an extension (extension.c keeps its own lookup static). */
@@ -423,9 +436,11 @@ lookup_exemption(Oid relid)
 static RelFacts *
 rel_facts(Oid relid)
 {
-	RelFacts   *f;
+	RelFacts   *f = recent_facts[relid % RECENT_FACTS];
 	bool		found;
 
+	if (f != NULL && f->relid == relid)
+		return f;
 	if (rel_facts_hash == NULL)
 	{
 		HASHCTL		ctl;
@@ -438,7 +453,10 @@ rel_facts(Oid relid)
 	}
 	f = hash_search(rel_facts_hash, &relid, HASH_FIND, NULL);
 	if (f)
+	{
+		recent_facts[relid % RECENT_FACTS] = f;
 		return f;
+	}
 
 	{
 		RelFacts	tmp;
@@ -475,18 +493,37 @@ rel_facts(Oid relid)
 		/* the lookups above may have run invalidations: insert afterwards */
 		f = hash_search(rel_facts_hash, &relid, HASH_ENTER, &found);
 		*f = tmp;
+		recent_facts[relid % RECENT_FACTS] = f;
 	}
 	return f;
 }
 
-/* Exempt like row-level security: superuser, BYPASSRLS, RI checks. */
+/*
+ * Exempt like row-level security: superuser, BYPASSRLS, RI checks.  The
+ * answer for the last role asked is kept until pg_authid changes.
+ */
+static Oid	exempt_cache_role = InvalidOid;
+static bool exempt_cache_value = false;
+
+static void
+exempt_cache_inval(Datum arg, int cacheid, uint32 hashvalue)
+{
+	exempt_cache_role = InvalidOid;
+}
+
 static bool
 role_is_exempt(void)
 {
 	Oid			role = GetUserId();
 
-	return superuser_arg(role) || has_bypassrls_privilege(role) ||
-		InNoForceRLSOperation();
+	if (InNoForceRLSOperation())
+		return true;
+	if (role != exempt_cache_role)
+	{
+		exempt_cache_value = superuser_arg(role) || has_bypassrls_privilege(role);
+		exempt_cache_role = role;
+	}
+	return exempt_cache_value;
 }
 
 /* ----------------------------------------------------------------
@@ -767,6 +804,9 @@ rel_pin(PlannerInfo *root, RelOptInfo *rel, Index varno, AttrNumber attno,
 					   get_mergejoin_opfamilies(op->opno) != NIL))
 				r = PR_NOT_EQUALITY;	/* (child rels' clauses lack the cache) */
 			else if (OidIsValid(op->inputcollid) &&
+					 op->inputcollid != DEFAULT_COLLATION_OID &&
+					 op->inputcollid != C_COLLATION_OID &&
+					 op->inputcollid != POSIX_COLLATION_OID &&
 					 !get_collation_isdeterministic(op->inputcollid))
 				r = PR_NONDETERMINISTIC;
 			else
@@ -1424,9 +1464,6 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 		rte = rt_fetch(i, stmt->rtable);
 		if (rte->rtekind != RTE_RELATION)
 			continue;
-		f = rel_facts(rte->relid);
-		if (!f->tenant || f->exempt)
-			continue;
 		foreach(lc, st->refs)
 		{
 			TenantRef  *ref = lfirst(lc);
@@ -1439,6 +1476,9 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 		}
 		if (found == NULL)
 		{
+			f = rel_facts(rte->relid);
+			if (!f->tenant || f->exempt)
+				continue;
 			found = new_ref(REF_SCAN, f, rte->eref->aliasname);
 			found->reason = PR_NOT_ANALYSED;
 			st->refs = lappend(st->refs, found);
@@ -2394,6 +2434,7 @@ gtm_enforce_init(void)
 							   check_session_tenant, NULL, NULL);
 
 	CacheRegisterRelcacheCallback(rel_facts_inval, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHOID, exempt_cache_inval, (Datum) 0);
 
 	prev_planner_hook = planner_hook;
 	planner_hook = gtm_planner;
