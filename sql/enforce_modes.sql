@@ -248,6 +248,20 @@ FETCH 1 FROM c;
 CLOSE c;
 SELECT gtm_set_tenant(:'tenant_b') = :'tenant_b' AS set_after_close;
 COMMIT;
+-- a statement that failed is no longer running: neither a PL/pgSQL
+-- exception block nor a rolled-back savepoint leaves it counted
+BEGIN;
+DO $$
+BEGIN
+  PERFORM 1 / (stage = 'none')::int FROM deals WHERE tenant_id = gtm_current_tenant();
+EXCEPTION WHEN division_by_zero THEN
+  RAISE NOTICE 'caught %', SQLERRM;
+END $$;
+SAVEPOINT s;
+SELECT 1 / (stage = 'none')::int FROM deals WHERE tenant_id = gtm_current_tenant();
+ROLLBACK TO SAVEPOINT s;
+SELECT gtm_set_tenant(:'tenant_b') = :'tenant_b' AS set_after_failures;
+COMMIT;
 SELECT gtm_set_tenant(:'tenant_a') = :'tenant_a' AS set_again;
 -- only gtm_set_tenant sets it
 SET gtm.tenant = 'anything';

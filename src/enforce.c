@@ -246,7 +246,11 @@ static int	planning_depth = 0;
  * Executors started, and not yet ended, for plans touching a tenant table
  * (dependsOnRole).  gtm_set_tenant() refuses while any is running, so a
  * statement or open cursor pinned by gtm_current_tenant() keeps one tenant.
- * Reset at transaction end (an aborted portal skips ExecutorEnd).
+ * An executor is counted off when its memory (es_query_cxt) goes away: at
+ * ExecutorEnd, or when an aborted (sub)transaction releases it, since an
+ * aborted portal never reaches ExecutorEnd.  This needs no ExecutorEnd hook
+ * or transaction callback, so a statement on no tenant table pays for one
+ * hook call only.
  */
 static int	tenant_executors = 0;
 
@@ -283,7 +287,6 @@ static planner_hook_type prev_planner_hook = NULL;
 static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
 static create_upper_paths_hook_type prev_create_upper_paths_hook = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart_hook = NULL;
-static ExecutorEnd_hook_type prev_ExecutorEnd_hook = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility_hook = NULL;
 
 /* ----------------------------------------------------------------
@@ -1707,6 +1710,14 @@ run_runtime_check(RuntimeCheck *rc, ParamListInfo params)
 	FreeExprContext(econtext, true);
 }
 
+/* The memory of a counted executor is going away: count it off. */
+static void
+tenant_executor_done(void *arg)
+{
+	if (tenant_executors > 0)
+		tenant_executors--;
+}
+
 static void
 gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
@@ -1736,29 +1747,15 @@ gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		standard_ExecutorStart(queryDesc, eflags);
 
 	if (stmt->dependsOnRole && !IsParallelWorker())
+	{
+		MemoryContext cxt = queryDesc->estate->es_query_cxt;
+		MemoryContextCallback *cb = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
+
+		cb->func = tenant_executor_done;
+		cb->arg = NULL;
+		MemoryContextRegisterResetCallback(cxt, cb);
 		tenant_executors++;
-}
-
-static void
-gtm_ExecutorEnd(QueryDesc *queryDesc)
-{
-	if (queryDesc->plannedstmt->dependsOnRole && !IsParallelWorker() &&
-		tenant_executors > 0)
-		tenant_executors--;
-
-	if (prev_ExecutorEnd_hook)
-		prev_ExecutorEnd_hook(queryDesc);
-	else
-		standard_ExecutorEnd(queryDesc);
-}
-
-static void
-enforce_xact_callback(XactEvent event, void *arg)
-{
-	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
-		event == XACT_EVENT_PREPARE || event == XACT_EVENT_PARALLEL_COMMIT ||
-		event == XACT_EVENT_PARALLEL_ABORT)
-		tenant_executors = 0;
+	}
 }
 
 /* ----------------------------------------------------------------
@@ -2444,9 +2441,6 @@ gtm_enforce_init(void)
 	create_upper_paths_hook = gtm_create_upper_paths;
 	prev_ExecutorStart_hook = ExecutorStart_hook;
 	ExecutorStart_hook = gtm_ExecutorStart;
-	prev_ExecutorEnd_hook = ExecutorEnd_hook;
-	ExecutorEnd_hook = gtm_ExecutorEnd;
-	RegisterXactCallback(enforce_xact_callback, NULL);
 	prev_ProcessUtility_hook = ProcessUtility_hook;
 	ProcessUtility_hook = gtm_ProcessUtility;
 }
