@@ -262,6 +262,24 @@ SELECT 1 / (stage = 'none')::int FROM deals WHERE tenant_id = gtm_current_tenant
 ROLLBACK TO SAVEPOINT s;
 SELECT gtm_set_tenant(:'tenant_b') = :'tenant_b' AS set_after_failures;
 COMMIT;
+-- a cursor opened in a rolled-back savepoint is gone; one opened before it
+-- is still open
+BEGIN;
+DECLARE outer_c CURSOR FOR SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
+SAVEPOINT s;
+DECLARE inner_c CURSOR FOR SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
+FETCH 1 FROM inner_c;
+ROLLBACK TO SAVEPOINT s;
+FETCH 1 FROM outer_c;
+SELECT gtm_set_tenant(:'tenant_b');
+ROLLBACK;
+BEGIN;
+SAVEPOINT s;
+DECLARE inner_c CURSOR FOR SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
+FETCH 1 FROM inner_c;
+ROLLBACK TO SAVEPOINT s;
+SELECT gtm_set_tenant(:'tenant_b') = :'tenant_b' AS set_after_savepoint_cursor;
+COMMIT;
 SELECT gtm_set_tenant(:'tenant_a') = :'tenant_a' AS set_again;
 -- only gtm_set_tenant sets it
 SET gtm.tenant = 'anything';
