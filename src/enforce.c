@@ -1854,6 +1854,7 @@ gtm_planner_checked(Query *parse, const char *query_string, int cursorOptions,
 	PlannedStmt *result;
 	ListCell   *lc;
 	bool		touches = false;
+	bool		judge;
 	bool		explain_only = explain_only_next;
 	int			rstate = refresh_state;
 
@@ -1863,10 +1864,17 @@ gtm_planner_checked(Query *parse, const char *query_string, int cursorOptions,
 	collect_next_plan = false;
 	explain_only_next = false;
 
-	result = plan_with_state((gtm_enforcement == GTM_ENFORCE_OFF && !st.collect) ?
-							 NULL : &st,
-							 rstate, parse, query_string, cursorOptions,
-							 boundParams);
+	/*
+	 * Analyse only a statement that will be judged: the checker's, or one
+	 * enforced for a role that is not exempt (decided before planning, so
+	 * that exempt sessions such as migrations and pg_dump skip the work).
+	 */
+	judge = st.collect ||
+		(gtm_enforcement != GTM_ENFORCE_OFF && rstate != 2 &&
+		 !role_is_exempt() && !is_alter_table_fk_check(parse));
+
+	result = plan_with_state(judge ? &st : NULL, rstate, parse, query_string,
+							 cursorOptions, boundParams);
 
 	/* leave at once when the statement names no tenant table */
 	touches = st.refs != NIL;
@@ -1891,8 +1899,7 @@ gtm_planner_checked(Query *parse, const char *query_string, int cursorOptions,
 		collected_refs = judge_plan(&st, result);
 		return result;
 	}
-	if (gtm_enforcement == GTM_ENFORCE_OFF || rstate == 2 || role_is_exempt() ||
-		is_alter_table_fk_check(parse))
+	if (!judge)
 		return result;
 
 	{
