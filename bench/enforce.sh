@@ -221,8 +221,25 @@ spread() {  # key a b: 10th and 90th percentile of the per-round ratios
   printf "%.3f-%.3f" "$(pct "$1" "$2" "$3" 0.1)" "$(pct "$1" "$2" "$3" 0.9)"
 }
 med() { echo ${runs[$1]} | tr ' ' '\n' | median; }
+mean() { echo ${runs[$1]} | tr ' ' '\n' | awk '{s+=$1} END {print s/NR}'; }
 label_of() { [ "$1" = point ] && echo "point select, -M prepared" || echo "3-way join, -M simple"; }
 mode_of() { [ "$1" = point ] && echo prepared || echo simple; }
+# The table of a part: TPS of each variant by stat (med or mean) of its
+# runs, their ratios, the median and the 10th-90th percentile spread of
+# the per-run ratios.
+summary() {  # part title stat runs-label run-label
+  local w p g l
+  printf "%-27s %10s %10s %10s %8s %8s %13s %13s\n" "$2" "(1) plain" "(2) gtm" "(3) rls" \
+    "(2)/(1)" "(2)/(3)" "$4 (2)/(1)" "$4 (2)/(3)"
+  for w in point join; do
+    p=$($3 $1$w.plain); g=$($3 $1$w.gtm); l=$($3 $1$w.rls)
+    printf "%-27s %10.1f %10.1f %10.1f %8.3f %8.3f %14.3f %14.3f\n" "$(label_of $w)" "$p" "$g" "$l" \
+      "$(echo "$g / $p" | bc -l)" "$(echo "$g / $l" | bc -l)" "$(ratios $1$w gtm plain)" "$(ratios $1$w gtm rls)"
+  done
+  for w in point join; do
+    echo "   $w: per-$5 (2)/(1) from $(spread $1$w gtm plain), (2)/(3) from $(spread $1$w gtm rls) (10th-90th percentile)"
+  done
+}
 
 # ---------------------------------------------------------------- part A
 tps() {  # server workload
@@ -243,16 +260,7 @@ for r in $(seq 1 "$ROUNDS"); do
   echo "$line"
 done
 echo
-printf "%-27s %10s %10s %10s %8s %8s %13s %13s\n" "pgbench TPS (median)" "(1) plain" "(2) gtm" "(3) rls" \
-  "(2)/(1)" "(2)/(3)" "rounds (2)/(1)" "rounds (2)/(3)"
-for w in point join; do
-  p=$(med A$w.plain); g=$(med A$w.gtm); l=$(med A$w.rls)
-  printf "%-27s %10.1f %10.1f %10.1f %8.3f %8.3f %14.3f %14.3f\n" "$(label_of $w)" "$p" "$g" "$l" \
-    "$(echo "$g / $p" | bc -l)" "$(echo "$g / $l" | bc -l)" "$(ratios A$w gtm plain)" "$(ratios A$w gtm rls)"
-done
-for w in point join; do
-  echo "   $w: per-round (2)/(1) from $(spread A$w gtm plain), (2)/(3) from $(spread A$w gtm rls) (10th-90th percentile)"
-done
+summary A "pgbench TPS (median)" med rounds round
 
 # ---------------------------------------------------------------- part B
 conninfo() {  # server [extra options]
@@ -283,17 +291,7 @@ for e in $(seq 1 "$EPOCHS"); do
   echo "$line"
 done
 echo
-printf "%-27s %10s %10s %10s %8s %8s %13s %13s\n" "interleaved TPS (mean)" "(1) plain" "(2) gtm" "(3) rls" \
-  "(2)/(1)" "(2)/(3)" "epochs (2)/(1)" "epochs (2)/(3)"
-mean() { echo ${runs[$1]} | tr ' ' '\n' | awk '{s+=$1} END {print s/NR}'; }
-for w in point join; do
-  p=$(mean B$w.plain); g=$(mean B$w.gtm); l=$(mean B$w.rls)
-  printf "%-27s %10.1f %10.1f %10.1f %8.3f %8.3f %14.3f %14.3f\n" "$(label_of $w)" "$p" "$g" "$l" \
-    "$(echo "$g / $p" | bc -l)" "$(echo "$g / $l" | bc -l)" "$(ratios B$w gtm plain)" "$(ratios B$w gtm rls)"
-done
-for w in point join; do
-  echo "   $w: per-epoch (2)/(1) from $(spread B$w gtm plain), (2)/(3) from $(spread B$w gtm rls) (10th-90th percentile)"
-done
+summary B "interleaved TPS (mean)" mean epochs epoch
 
 # The goals.  A statistic decides a goal only if the measurement can
 # resolve it: the 10th-90th percentile spread of its per-round (A) or
