@@ -495,61 +495,74 @@ not_an_object_problem(const char *what, JsonbValue *v, const char *hint)
 }
 
 /*
- * Overrides (an object) against the defaults (an object) at the same
- * depth.  parent is the path of both, NULL at the top.
+ * The first problem among the keys of an object: check is called for each
+ * key with the key's path ("features.writeback"; parent is the object's own
+ * path, NULL at the top), its value and arg.  Checks recurse into objects
+ * through walk_keys.
  */
+typedef SettingsProblem *(*KeyCheck) (const char *parent, const char *path,
+									  JsonbValue *key, JsonbValue *value,
+									  void *arg);
+
 static SettingsProblem *
-overrides_problem(JsonbContainer *over, JsonbContainer *defs, const char *parent)
+walk_keys(JsonbContainer *object, const char *parent, KeyCheck check, void *arg)
 {
 	JsonbIterator *it;
 	JsonbValue	k,
 				v;
 	JsonbIteratorToken r;
+	SettingsProblem *p;
 
 	check_stack_depth();
 
-	it = JsonbIteratorInit(over);
+	it = JsonbIteratorInit(object);
 	while ((r = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
 	{
-		JsonbValue	dv;
-		char	   *path;
-		SettingsProblem *p;
-
 		if (r != WJB_KEY)
 			continue;
 		(void) JsonbIteratorNext(&it, &v, true);
-		path = setting_path(parent, &k);
-
-		if (getKeyJsonValueFromContainer(defs, k.val.string.val, k.val.string.len, &dv) == NULL)
-		{
-			char	   *near = nearest_key(defs, k.val.string.val, k.val.string.len);
-
-			return problem(psprintf("unknown tenant setting \"%s\"", path),
-						   parent == NULL ?
-						   pstrdup("The system defaults have no such key (see gtm_default_settings()).") :
-						   psprintf("The system defaults have no such key in \"%s\" (see gtm_default_settings()).", parent),
-						   near == NULL ? NULL :
-						   parent == NULL ? psprintf("Did you mean \"%s\"?", near) :
-						   psprintf("Did you mean \"%s.%s\"?", parent, near));
-		}
-		if (v.type == jbvNull)
-			return problem(psprintf("tenant setting \"%s\" must not be null", path),
-						   pstrdup("A stored override cannot be null."),
-						   pstrdup("Leave the key out to use the default; a null in the patch given to gtm_update_tenant_settings() removes the override."));
-		if (strcmp(JsonbTypeName(&v), JsonbTypeName(&dv)) != 0)
-			return problem(psprintf("tenant setting \"%s\" must be a JSON %s, not a JSON %s",
-									path, JsonbTypeName(&dv), JsonbTypeName(&v)),
-						   psprintf("The system default is %s.", value_text(&dv)),
-						   NULL);
-		if (IS_OBJECT_VALUE(&v))
-		{
-			if ((p = overrides_problem(v.val.binary.data, dv.val.binary.data, path)) != NULL)
-				return p;
-		}
-		else if ((p = value_problem("tenant setting", parent, path, &v)) != NULL)
+		if ((p = check(parent, setting_path(parent, &k), &k, &v, arg)) != NULL)
 			return p;
 	}
 	return NULL;
+}
+
+/*
+ * One key of the overrides against the defaults (arg, a JsonbContainer *)
+ * at the same depth.
+ */
+static SettingsProblem *
+override_key_problem(const char *parent, const char *path, JsonbValue *k,
+					 JsonbValue *v, void *arg)
+{
+	JsonbContainer *defs = arg;
+	JsonbValue	dv;
+
+	if (getKeyJsonValueFromContainer(defs, k->val.string.val, k->val.string.len, &dv) == NULL)
+	{
+		char	   *near = nearest_key(defs, k->val.string.val, k->val.string.len);
+
+		return problem(psprintf("unknown tenant setting \"%s\"", path),
+					   parent == NULL ?
+					   pstrdup("The system defaults have no such key (see gtm_default_settings()).") :
+					   psprintf("The system defaults have no such key in \"%s\" (see gtm_default_settings()).", parent),
+					   near == NULL ? NULL :
+					   parent == NULL ? psprintf("Did you mean \"%s\"?", near) :
+					   psprintf("Did you mean \"%s.%s\"?", parent, near));
+	}
+	if (v->type == jbvNull)
+		return problem(psprintf("tenant setting \"%s\" must not be null", path),
+					   pstrdup("A stored override cannot be null."),
+					   pstrdup("Leave the key out to use the default; a null in the patch given to gtm_update_tenant_settings() removes the override."));
+	if (strcmp(JsonbTypeName(v), JsonbTypeName(&dv)) != 0)
+		return problem(psprintf("tenant setting \"%s\" must be a JSON %s, not a JSON %s",
+								path, JsonbTypeName(&dv), JsonbTypeName(v)),
+					   psprintf("The system default is %s.", value_text(&dv)),
+					   NULL);
+	if (IS_OBJECT_VALUE(v))
+		return walk_keys(v->val.binary.data, path, override_key_problem,
+						 dv.val.binary.data);
+	return value_problem("tenant setting", parent, path, v);
 }
 
 static SettingsProblem *
@@ -564,57 +577,34 @@ tenant_settings_problem(Jsonb *over, Jsonb *defs)
 			(void) JsonbExtractScalar(&over->root, &v);
 		return not_an_object_problem("tenant settings", &v, "Pass '{}' for no overrides.");
 	}
-	return overrides_problem(&over->root, &defs->root, NULL);
+	return walk_keys(&over->root, NULL, override_key_problem, &defs->root);
 }
 
-/* The defaults themselves: no nulls, the value rules, features all booleans. */
+/* One key of the defaults: no nulls, the value rules, features all booleans. */
 static SettingsProblem *
-defaults_problem(JsonbContainer *defs, const char *parent)
+default_key_problem(const char *parent, const char *path, JsonbValue *k,
+					JsonbValue *v, void *arg)
 {
-	JsonbIterator *it;
-	JsonbValue	k,
-				v;
-	JsonbIteratorToken r;
-
-	check_stack_depth();
-
-	it = JsonbIteratorInit(defs);
-	while ((r = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
-	{
-		char	   *path;
-		SettingsProblem *p;
-
-		if (r != WJB_KEY)
-			continue;
-		(void) JsonbIteratorNext(&it, &v, true);
-		path = setting_path(parent, &k);
-
-		if (v.type == jbvNull)
-			return problem(psprintf("default setting \"%s\" must not be null", path),
-						   pstrdup("A default gives the value and the JSON type that overrides of the setting must have."),
-						   NULL);
-		if (parent == NULL && strcmp(path, "timezone") == 0 && v.type != jbvString)
-			return problem(pstrdup("default setting \"timezone\" must be a JSON string"),
-						   psprintf("The value given is a JSON %s.", JsonbTypeName(&v)), NULL);
-		if (parent == NULL && strcmp(path, "defaultScoringVersion") == 0 && v.type != jbvNumeric)
-			return problem(pstrdup("default setting \"defaultScoringVersion\" must be a JSON number"),
-						   psprintf("The value given is a JSON %s.", JsonbTypeName(&v)), NULL);
-		if (parent == NULL && strcmp(path, "features") == 0 && !IS_OBJECT_VALUE(&v))
-			return problem(pstrdup("default setting \"features\" must be a JSON object"),
-						   psprintf("The value given is a JSON %s.", JsonbTypeName(&v)), NULL);
-		if (parent != NULL && strcmp(parent, "features") == 0 && v.type != jbvBool)
-			return problem(psprintf("default setting \"%s\" must be a JSON boolean", path),
-						   psprintf("The value given is a JSON %s; every feature flag is true or false.",
-									JsonbTypeName(&v)), NULL);
-		if (IS_OBJECT_VALUE(&v))
-		{
-			if ((p = defaults_problem(v.val.binary.data, path)) != NULL)
-				return p;
-		}
-		else if ((p = value_problem("default setting", parent, path, &v)) != NULL)
-			return p;
-	}
-	return NULL;
+	if (v->type == jbvNull)
+		return problem(psprintf("default setting \"%s\" must not be null", path),
+					   pstrdup("A default gives the value and the JSON type that overrides of the setting must have."),
+					   NULL);
+	if (parent == NULL && strcmp(path, "timezone") == 0 && v->type != jbvString)
+		return problem(pstrdup("default setting \"timezone\" must be a JSON string"),
+					   psprintf("The value given is a JSON %s.", JsonbTypeName(v)), NULL);
+	if (parent == NULL && strcmp(path, "defaultScoringVersion") == 0 && v->type != jbvNumeric)
+		return problem(pstrdup("default setting \"defaultScoringVersion\" must be a JSON number"),
+					   psprintf("The value given is a JSON %s.", JsonbTypeName(v)), NULL);
+	if (parent == NULL && strcmp(path, "features") == 0 && !IS_OBJECT_VALUE(v))
+		return problem(pstrdup("default setting \"features\" must be a JSON object"),
+					   psprintf("The value given is a JSON %s.", JsonbTypeName(v)), NULL);
+	if (parent != NULL && strcmp(parent, "features") == 0 && v->type != jbvBool)
+		return problem(psprintf("default setting \"%s\" must be a JSON boolean", path),
+					   psprintf("The value given is a JSON %s; every feature flag is true or false.",
+								JsonbTypeName(v)), NULL);
+	if (IS_OBJECT_VALUE(v))
+		return walk_keys(v->val.binary.data, path, default_key_problem, NULL);
+	return value_problem("default setting", parent, path, v);
 }
 
 /* ----------------------------------------------------------------
@@ -865,7 +855,7 @@ gtm_set_default_settings(PG_FUNCTION_ARGS)
 			(void) JsonbExtractScalar(&defs->root, &v);
 		report_problem(not_an_object_problem("default settings", &v, NULL));
 	}
-	if ((p = defaults_problem(&defs->root, NULL)) != NULL)
+	if ((p = walk_keys(&defs->root, NULL, default_key_problem, NULL)) != NULL)
 		report_problem(p);
 
 	/* One writer at a time; waits for transactions that checked tenants. */
