@@ -10,10 +10,19 @@ PGFILEDESC = "gtm_clarity - tenant provisioning, settings and tenant-scope enfor
 # One object per capability.
 OBJS = \
 	src/init.o \
-	src/query.o \
+	src/extension.o \
 	src/provision.o \
 	src/settings.o \
-	src/enforce.o
+	src/enforce_hooks.o \
+	src/relfacts.o \
+	src/enforce_pin.o \
+	src/enforce_record.o \
+	src/enforce_judge.o \
+	src/enforce_runtime.o \
+	src/enforce_report.o \
+	src/exemptions.o \
+	src/tenant_session.o \
+	src/checker.o
 
 DATA = $(wildcard sql/gtm_clarity--*.sql)
 

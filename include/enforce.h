@@ -1,0 +1,280 @@
+/*-------------------------------------------------------------------------
+ *
+ * enforce.h
+ *	  Declarations shared by the files of tenant-scope enforcement.
+ *
+ * The check runs in three phases, each in its own file (src/README.md
+ * follows one statement through them):
+ *
+ *	record	(enforce_record.c, with enforce_pin.c)  while the planner runs,
+ *			what each reference to a tenant table is pinned to;
+ *	judge	(enforce_judge.c)  when the planner returns, the verdict on the
+ *			finished plan;
+ *	runtime	(enforce_runtime.c)  when the executor starts, the comparison
+ *			of values known only then.
+ *
+ * enforce_hooks.c holds the GUCs and the hook entry points, which only
+ * dispatch; enforce_report.c every message; relfacts.c the per-relation
+ * cache.  The SQL-facing features have a file each: tenant_session.c,
+ * checker.c, exemptions.c.
+ *
+ * IDENTIFICATION
+ *	  include/enforce.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GTM_ENFORCE_H
+#define GTM_ENFORCE_H
+
+#include "postgres.h"
+
+#include "executor/execdesc.h"
+#include "funcapi.h"
+#include "nodes/params.h"
+#include "nodes/pathnodes.h"
+#include "nodes/plannodes.h"
+
+/* The one SQLSTATE of a rejected statement (documented in the README). */
+#define GTM_ERRCODE_NOT_PINNED	ERRCODE_INSUFFICIENT_PRIVILEGE
+
+/* ----------------------------------------------------------------
+ *		Configuration (enforce_hooks.c)
+ * ----------------------------------------------------------------
+ */
+typedef enum GtmEnforcement
+{
+	GTM_ENFORCE_OFF,
+	GTM_ENFORCE_WARN,
+	GTM_ENFORCE_ERROR
+} GtmEnforcement;
+
+extern int	gtm_enforcement;		/* gtm.enforcement */
+extern char *gtm_tenant_column;		/* gtm.tenant_column */
+extern char *gtm_session_tenant;	/* gtm.tenant */
+
+/* ERROR, or WARNING in warn mode */
+#define ENFORCE_ELEVEL() \
+	(gtm_enforcement == GTM_ENFORCE_WARN ? WARNING : ERROR)
+
+/* ----------------------------------------------------------------
+ *		Control state (enforce_hooks.c)
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * What the caller of the planner asks of the next planner call, and
+ * nothing after it: gtm_planner() copies the request and clears it before
+ * planning, so statements planned inside (SPI, functions evaluated while
+ * estimating) are not affected.  Each setter also clears its flag in a
+ * PG_FINALLY block, so an error between setting and planning leaves
+ * nothing behind.
+ */
+typedef struct NextPlanRequest
+{
+	/*
+	 * Set by gtm_ProcessUtility for a plain EXPLAIN (nothing executes):
+	 * verdicts are raised as warnings.
+	 */
+	bool		explain_only;
+
+	/*
+	 * Set by gtm_check_statement: judge whatever the mode and role, report
+	 * nothing, and leave the references judged in "collected".
+	 */
+	bool		collect;
+
+	/*
+	 * Output of a collecting call (in the planner's memory context); the
+	 * checker reads it and sets it back to NIL.
+	 */
+	List	   *collected;
+} NextPlanRequest;
+
+extern NextPlanRequest next_plan;
+
+/*
+ * The phases of REFRESH MATERIALIZED VIEW CONCURRENTLY, whose definition
+ * query is checked as usual but whose internal SPI queries, comparing the
+ * old contents with the new (both from the definition query, like the
+ * internal queries of foreign keys), are not.
+ */
+typedef enum RefreshPhase
+{
+	REFRESH_NONE = 0,			/* no REFRESH ... CONCURRENTLY running */
+	REFRESH_BEFORE_DEFINITION,	/* started, definition query not planned yet */
+	REFRESH_COMPARING,			/* definition planned; diff queries run */
+	REFRESH_PLANNING_DEFINITION /* the definition query is being planned */
+} RefreshPhase;
+
+extern RefreshPhase refresh_phase;
+extern int	alter_table_depth;
+extern int	planning_depth;
+
+/* ----------------------------------------------------------------
+ *		Per-relation facts (relfacts.c)
+ * ----------------------------------------------------------------
+ */
+typedef struct RelFacts
+{
+	Oid			relid;			/* hash key */
+	bool		tenant;			/* has the tenant column, not a system table */
+	bool		exempt;			/* recorded by gtm_exempt_table() */
+	AttrNumber	attnum;			/* the tenant column, if tenant */
+} RelFacts;
+
+extern RelFacts *rel_facts(Oid relid);
+extern void forget_rel_facts(void);
+extern void rel_facts_init(void);
+
+/* ----------------------------------------------------------------
+ *		Per-statement state
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Why a reference is or is not pinned.  enforce_report.c has one table
+ * with the message detail and the checker's text of each.
+ */
+typedef enum PinReason
+{
+	PR_PINNED,
+	PR_NO_CONDITION,
+	PR_OR,
+	PR_LIST,
+	PR_NOT_EQUALITY,
+	PR_FUNCTION_OF_COLUMN,
+	PR_TAUTOLOGY,
+	PR_VOLATILE,
+	PR_USER_FUNCTION,
+	PR_OTHER_COLUMN,
+	PR_SUBQUERY_VALUE,
+	PR_NULL,
+	PR_NONDETERMINISTIC,
+	PR_NOT_ANALYSED,
+	PR_INSERT_NO_VALUE,
+	PR_INSERT_UNPINNED,
+	PR_SET_UNPINNED,
+	PR_TWO_TENANTS,
+	PR_MOVES_ROW,
+	PR_ARBITER,
+	PR_AT_START,				/* checker: values compared at execution */
+	PR_DEFERRED					/* PARAM_EXEC: resolved after planning */
+} PinReason;
+
+#define PR_COUNT (PR_DEFERRED + 1)
+
+typedef enum RefKind
+{
+	REF_SCAN,					/* a base relation the plan reads */
+	REF_INSERT,					/* the tenant value an INSERT writes */
+	REF_SET						/* a new tenant value of UPDATE / DO UPDATE */
+} RefKind;
+
+typedef struct TenantRef
+{
+	RefKind		kind;
+	Oid			relid;
+	AttrNumber	attnum;
+	const char *alias;
+	Alias	   *eref;			/* identifies a REF_SCAN in the flat rtable */
+	PinReason	reason;
+	List	   *values;			/* pinned: the value expression(s) */
+	/* PR_DEFERRED: the outer Var the PARAM_EXEC stands for */
+	PlannerInfo *outer_root;
+	Index		outer_varno;
+	AttrNumber	outer_attno;
+	/* PR_TWO_TENANTS / PR_MOVES_ROW: the other reference and both values */
+	struct TenantRef *other;
+	Node	   *mine;
+	Node	   *theirs;
+	char	   *index_name;		/* PR_ARBITER */
+	bool		judged;
+} TenantRef;
+
+/* A PARAM_EXEC that stands for a Var of an outer query level */
+typedef struct OuterParam
+{
+	int			paramid;
+	PlannerInfo *root;			/* the level the Var belongs to */
+	Index		varno;
+	AttrNumber	varattno;
+} OuterParam;
+
+/*
+ * The state of one planner call, on gtm_planner()'s stack; the planner
+ * hooks reach it through cur_state, everything else takes it as a
+ * parameter.
+ */
+typedef struct EnforceState
+{
+	bool		collect;		/* gtm_check_statement: report, don't raise */
+	List	   *refs;			/* TenantRef * */
+
+	/*
+	 * OuterParam *, captured while planning: the outer levels' plan_params
+	 * lists are emptied once a subquery is planned, so what they held is
+	 * kept here for the end of planning.
+	 */
+	List	   *outer_params;
+} EnforceState;
+
+extern EnforceState *cur_state;
+
+/* What a relation's restriction clauses pin its tenant column to */
+typedef struct PinResult
+{
+	PinReason	reason;
+	Node	   *value;
+	PlannerInfo *outer_root;
+	Index		outer_varno;
+	AttrNumber	outer_attno;
+} PinResult;
+
+/* enforce_pin.c: analysing clauses and values */
+extern Node *strip_relabel(Node *n);
+extern void capture_outer_params(EnforceState *st, PlannerInfo *root);
+extern void rel_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
+					Index varno, AttrNumber attno, PinResult *res);
+extern List *var_values(EnforceState *st, PlannerInfo *root, Index varno,
+						AttrNumber attno, int depth, PinReason *why);
+extern List *expr_values(EnforceState *st, PlannerInfo *root, Node *expr,
+						 int depth, PinReason *why);
+
+/* enforce_record.c: what the planner hooks record */
+extern TenantRef *new_ref(RefKind kind, RelFacts *f, const char *alias);
+extern void record_scan(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
+						Index rti, RangeTblEntry *rte);
+extern void record_writes(EnforceState *st, PlannerInfo *root);
+
+/* enforce_judge.c: the verdict */
+extern bool plan_touches_tenant_table(EnforceState *st, PlannedStmt *stmt);
+extern List *judge_plan(EnforceState *st, PlannedStmt *stmt);
+extern Oid	utility_tenant_table(Node *parsetree, const char **what);
+
+/* enforce_runtime.c: the comparison when the statement starts */
+extern void add_runtime_check(PlannedStmt *stmt, List *values, List *labels);
+extern void run_runtime_checks(QueryDesc *queryDesc, int eflags);
+
+/* enforce_report.c: messages */
+extern char *ref_label(TenantRef *ref);
+extern char *value_text(Node *value);
+extern void report_ref(TenantRef *ref, int elevel);
+extern void report_verdicts(List *judged, int elevel);
+extern void report_utility(const char *what, Oid relid);
+extern void report_runtime_null(const char *label, Node *value, int elevel);
+extern void report_runtime_two_tenants(const char *label1, const char *value1,
+									   const char *label2, const char *value2,
+									   int elevel);
+extern const char *reason_text(TenantRef *ref);
+extern void enforce_report_init(void);
+
+/* exemptions.c */
+extern bool role_is_exempt(void);
+extern bool statement_is_exempt(Query *parse, RefreshPhase phase);
+extern bool exemption_recorded(Oid relid);
+extern void exemptions_init(void);
+
+/* tenant_session.c */
+extern void tenant_executor_started(QueryDesc *queryDesc);
+
+#endif							/* GTM_ENFORCE_H */

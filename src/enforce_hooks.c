@@ -1,0 +1,425 @@
+/*-------------------------------------------------------------------------
+ *
+ * enforce_hooks.c
+ *	  GUCs and hook entry points of tenant-scope enforcement.
+ *
+ * No statement reads, locks, changes or inserts rows of a tenant-scoped
+ * table unless the planner can prove they belong to one tenant.  A table is
+ * tenant-scoped when it has a column named by gtm.tenant_column (default
+ * tenant_id) and lives outside the system schemas (relfacts.c).
+ *
+ * The hooks here only dispatch, in the order a statement meets them:
+ *
+ *	planner_hook			gtm_planner: decides whether the statement will be
+ *							judged (exemptions.c), runs the planner with an
+ *							EnforceState, then judges the finished plan
+ *							(enforce_judge.c) and reports (enforce_report.c);
+ *	  set_rel_pathlist_hook		record_scan (enforce_record.c);
+ *	  create_upper_paths_hook	record_writes (enforce_record.c);
+ *	ExecutorStart_hook		run_runtime_checks (enforce_runtime.c), then the
+ *							executor count of tenant_session.c;
+ *	ProcessUtility_hook		COPY and TRUNCATE (enforce_judge.c), and the
+ *							control state of EXPLAIN, REFRESH ... CONCURRENTLY
+ *							and ALTER TABLE.
+ *
+ * Plans touching a tenant table are marked dependsOnRole, as row-level
+ * security does, so a plan made for an exempt role never serves another.
+ *
+ * This file also owns the control state that passes between hooks (the
+ * globals below, each saying who sets and resets it).
+ *
+ * IDENTIFICATION
+ *	  src/enforce_hooks.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "commands/defrem.h"
+#include "executor/executor.h"
+#include "optimizer/paths.h"
+#include "optimizer/planner.h"
+#include "tcop/utility.h"
+#include "utils/guc.h"
+#include "utils/plancache.h"
+
+#include "enforce.h"
+#include "gtm_clarity.h"
+
+/* ----------------------------------------------------------------
+ *		GUCs
+ * ----------------------------------------------------------------
+ */
+static const struct config_enum_entry enforcement_options[] = {
+	{"error", GTM_ENFORCE_ERROR, false},
+	{"warn", GTM_ENFORCE_WARN, false},
+	{"off", GTM_ENFORCE_OFF, false},
+	{NULL, 0, false}
+};
+
+/* gtm.enforcement: error, warn or off (superuser; GRANT SET delegates it) */
+int			gtm_enforcement = GTM_ENFORCE_ERROR;
+
+/* gtm.tenant_column: the column that makes a table tenant-scoped */
+char	   *gtm_tenant_column = NULL;
+
+/* gtm.tenant: the session tenant, set through gtm_set_tenant() */
+char	   *gtm_session_tenant = NULL;
+
+static bool
+check_tenant_column(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0')
+	{
+		GUC_check_errdetail("gtm.tenant_column must name a column.");
+		return false;
+	}
+	if (strlen(*newval) >= NAMEDATALEN)
+	{
+		GUC_check_errdetail("A column name has at most %d bytes.", NAMEDATALEN - 1);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * A change of mode or column changes verdicts: cached plans must be
+ * re-checked, so drop them (they are rebuilt on next use).
+ */
+static void
+assign_tenant_column(const char *newval, void *extra)
+{
+	forget_rel_facts();
+	ResetPlanCache();
+}
+
+static void
+assign_enforcement(int newval, void *extra)
+{
+	if (newval != gtm_enforcement)
+		ResetPlanCache();
+}
+
+static bool
+check_enforcement(int *newval, void **extra, GucSource source)
+{
+	/* Parallel workers take the leader's value; nothing else to refuse. */
+	return *newval == GTM_ENFORCE_OFF || *newval == GTM_ENFORCE_WARN ||
+		*newval == GTM_ENFORCE_ERROR;
+}
+
+static bool
+check_session_tenant(char **newval, void **extra, GucSource source)
+{
+	if (*newval != NULL && strlen(*newval) > 128)
+	{
+		GUC_check_errdetail("A tenant id has at most 128 bytes.");
+		return false;
+	}
+	return true;
+}
+
+/* ----------------------------------------------------------------
+ *		Control state
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * The request for the next planner call (see NextPlanRequest).  Set by
+ * gtm_ProcessUtility (explain_only) and gtm_check_statement (collect), each
+ * clearing its flag in PG_FINALLY; cleared by gtm_planner when it takes it.
+ */
+NextPlanRequest next_plan = {false, false, NIL};
+
+/*
+ * The state of the innermost planner call that judges, for the planner
+ * hooks (which take no argument of ours); NULL when no such call is
+ * running.  Set and restored by plan_with_state(), also on error.
+ */
+EnforceState *cur_state = NULL;
+
+/*
+ * > 0 while the planner runs (it evaluates stable functions to estimate;
+ * gtm_current_tenant() answers NULL then instead of raising).  Incremented
+ * and decremented by plan_with_state(), also on error.
+ */
+int			planning_depth = 0;
+
+/*
+ * Where REFRESH MATERIALIZED VIEW CONCURRENTLY is (see RefreshPhase).  Set
+ * by gtm_ProcessUtility (BEFORE_DEFINITION) and plan_with_state (the two
+ * others); gtm_ProcessUtility puts back the value it found, also on error.
+ */
+RefreshPhase refresh_phase = REFRESH_NONE;
+
+/*
+ * > 0 while ALTER TABLE runs (see is_alter_table_fk_check).  Incremented by
+ * gtm_ProcessUtility, which puts back the value it found, also on error.
+ */
+int			alter_table_depth = 0;
+
+/* Saved hook values */
+static planner_hook_type prev_planner_hook = NULL;
+static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
+static create_upper_paths_hook_type prev_create_upper_paths_hook = NULL;
+static ExecutorStart_hook_type prev_ExecutorStart_hook = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility_hook = NULL;
+
+/* ----------------------------------------------------------------
+ *		Planner hooks
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Run the next planner with st as the current state (NULL: record
+ * nothing); phase is the REFRESH phase when planning began.  Everything set
+ * here is restored on error.
+ */
+static PlannedStmt *
+plan_with_state(EnforceState *st, RefreshPhase phase, Query *parse,
+				const char *query_string, int cursorOptions,
+				ParamListInfo boundParams)
+{
+	EnforceState *saved = cur_state;
+	PlannedStmt *result;
+
+	cur_state = st;
+	if (phase == REFRESH_BEFORE_DEFINITION)
+		refresh_phase = REFRESH_PLANNING_DEFINITION;
+	planning_depth++;
+	PG_TRY();
+	{
+		if (prev_planner_hook)
+			result = prev_planner_hook(parse, query_string, cursorOptions,
+									   boundParams);
+		else
+			result = standard_planner(parse, query_string, cursorOptions,
+									  boundParams);
+	}
+	PG_FINALLY();
+	{
+		cur_state = saved;
+		planning_depth--;
+		if (phase == REFRESH_BEFORE_DEFINITION)
+			refresh_phase = REFRESH_COMPARING;
+	}
+	PG_END_TRY();
+	return result;
+}
+
+/*
+ * planner_hook: take the request for this call, decide before planning
+ * whether the statement will be judged (the checker's always; otherwise
+ * when enforcing and not exempt), plan, and judge the plan if it touches a
+ * tenant table: raise (or warn) for the checker's caller or hand the
+ * verdicts to the checker.
+ */
+static PlannedStmt *
+gtm_planner(Query *parse, const char *query_string, int cursorOptions,
+			ParamListInfo boundParams)
+{
+	NextPlanRequest req = next_plan;
+	RefreshPhase phase = refresh_phase;
+	EnforceState st;
+	PlannedStmt *result;
+	bool		judge;
+
+	next_plan.explain_only = false;
+	next_plan.collect = false;
+	st.collect = req.collect;
+	st.refs = NIL;
+	st.outer_params = NIL;
+
+	judge = req.collect ||
+		(gtm_enforcement != GTM_ENFORCE_OFF && !statement_is_exempt(parse, phase));
+
+	result = plan_with_state(judge ? &st : NULL, phase, parse, query_string,
+							 cursorOptions, boundParams);
+
+	if (!plan_touches_tenant_table(&st, result))
+		return result;
+
+	/* a plan made for an exempt role must not serve another role */
+	result->dependsOnRole = true;
+
+	if (req.collect)
+		next_plan.collected = judge_plan(&st, result);
+	else if (judge)
+		report_verdicts(judge_plan(&st, result),
+						(gtm_enforcement == GTM_ENFORCE_WARN || req.explain_only) ?
+						WARNING : ERROR);
+	return result;
+}
+
+/* set_rel_pathlist_hook: record a base relation's pin. */
+static void
+gtm_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
+					 RangeTblEntry *rte)
+{
+	if (prev_set_rel_pathlist_hook)
+		prev_set_rel_pathlist_hook(root, rel, rti, rte);
+
+	if (cur_state != NULL)
+		record_scan(cur_state, root, rel, rti, rte);
+}
+
+/* create_upper_paths_hook: record the values a write puts in (final rel). */
+static void
+gtm_create_upper_paths(PlannerInfo *root, UpperRelationKind stage,
+					   RelOptInfo *input_rel, RelOptInfo *output_rel,
+					   void *extra)
+{
+	if (prev_create_upper_paths_hook)
+		prev_create_upper_paths_hook(root, stage, input_rel, output_rel, extra);
+
+	if (cur_state != NULL && stage == UPPERREL_FINAL)
+		record_writes(cur_state, root);
+}
+
+/* ----------------------------------------------------------------
+ *		Executor and utility hooks
+ * ----------------------------------------------------------------
+ */
+
+/* ExecutorStart_hook: compare runtime pins, then count the executor. */
+static void
+gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	run_runtime_checks(queryDesc, eflags);
+
+	if (prev_ExecutorStart_hook)
+		prev_ExecutorStart_hook(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+
+	tenant_executor_started(queryDesc);
+}
+
+/*
+ * A plain EXPLAIN executes nothing: its verdicts are shown as warnings.
+ * Not for EXPLAIN ANALYZE, nor for EXPLAIN EXECUTE, whose plan goes into
+ * the plan cache.
+ */
+static bool
+explain_is_plan_only(ExplainStmt *es)
+{
+	Query	   *q = (Query *) es->query;
+	bool		analyze = false;
+	ListCell   *lc;
+
+	foreach(lc, es->options)
+	{
+		DefElem    *opt = lfirst_node(DefElem, lc);
+
+		if (strcmp(opt->defname, "analyze") == 0)
+			analyze = defGetBoolean(opt);
+	}
+	return !analyze && IsA(q, Query) &&
+		!(q->commandType == CMD_UTILITY && IsA(q->utilityStmt, ExecuteStmt));
+}
+
+/*
+ * ProcessUtility_hook: reject COPY to/from and TRUNCATE of a tenant table;
+ * set the control state of EXPLAIN, REFRESH ... CONCURRENTLY and ALTER
+ * TABLE for the planner calls they make, and put it back on every path out.
+ */
+static void
+gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+				   bool readOnlyTree, ProcessUtilityContext context,
+				   ParamListInfo params, QueryEnvironment *queryEnv,
+				   DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+	RefreshPhase saved_refresh;
+	int			saved_alter;
+
+	if (gtm_enforcement != GTM_ENFORCE_OFF &&
+		(IsA(parsetree, CopyStmt) || IsA(parsetree, TruncateStmt)) &&
+		!role_is_exempt())
+	{
+		const char *what = NULL;
+		Oid			relid = utility_tenant_table(parsetree, &what);
+
+		if (OidIsValid(relid))
+			report_utility(what, relid);
+	}
+
+	if (IsA(parsetree, ExplainStmt) && gtm_enforcement != GTM_ENFORCE_OFF)
+		next_plan.explain_only = explain_is_plan_only((ExplainStmt *) parsetree);
+
+	saved_refresh = refresh_phase;
+	saved_alter = alter_table_depth;
+	if (IsA(parsetree, RefreshMatViewStmt) &&
+		((RefreshMatViewStmt *) parsetree)->concurrent)
+		refresh_phase = REFRESH_BEFORE_DEFINITION;
+	if (IsA(parsetree, AlterTableStmt))
+		alter_table_depth++;
+
+	PG_TRY();
+	{
+		if (prev_ProcessUtility_hook)
+			prev_ProcessUtility_hook(pstmt, queryString, readOnlyTree, context,
+									 params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		next_plan.explain_only = false;
+		refresh_phase = saved_refresh;
+		alter_table_depth = saved_alter;
+	}
+	PG_END_TRY();
+}
+
+/* ----------------------------------------------------------------
+ *		Initialisation
+ * ----------------------------------------------------------------
+ */
+
+/* Called by _PG_init: GUCs, cache callbacks, then the hooks, chained. */
+void
+gtm_enforce_init(void)
+{
+	DefineCustomEnumVariable("gtm.enforcement",
+							 "What to do with a statement not pinned to one tenant.",
+							 "error rejects it, warn runs it with a WARNING, off does not check.",
+							 &gtm_enforcement,
+							 GTM_ENFORCE_ERROR,
+							 enforcement_options,
+							 PGC_SUSET,
+							 0,
+							 check_enforcement, assign_enforcement, NULL);
+	DefineCustomStringVariable("gtm.tenant_column",
+							   "Name of the column that makes a table tenant-scoped.",
+							   NULL,
+							   &gtm_tenant_column,
+							   "tenant_id",
+							   PGC_SUSET,
+							   0,
+							   check_tenant_column, assign_tenant_column, NULL);
+	DefineCustomStringVariable("gtm.tenant",
+							   "Tenant of the session, set by gtm_set_tenant().",
+							   NULL,
+							   &gtm_session_tenant,
+							   "",
+							   PGC_SUSET,
+							   GUC_NOT_IN_SAMPLE,
+							   check_session_tenant, NULL, NULL);
+
+	enforce_report_init();
+	rel_facts_init();
+	exemptions_init();
+
+	prev_planner_hook = planner_hook;
+	planner_hook = gtm_planner;
+	prev_set_rel_pathlist_hook = set_rel_pathlist_hook;
+	set_rel_pathlist_hook = gtm_set_rel_pathlist;
+	prev_create_upper_paths_hook = create_upper_paths_hook;
+	create_upper_paths_hook = gtm_create_upper_paths;
+	prev_ExecutorStart_hook = ExecutorStart_hook;
+	ExecutorStart_hook = gtm_ExecutorStart;
+	prev_ProcessUtility_hook = ProcessUtility_hook;
+	ProcessUtility_hook = gtm_ProcessUtility;
+}

@@ -1,0 +1,472 @@
+/*-------------------------------------------------------------------------
+ *
+ * enforce_judge.c
+ *	  The verdict on a finished plan, and on COPY and TRUNCATE.
+ *
+ * When the standard planner returns, judge_plan() decides from what the
+ * planner hooks recorded (enforce_record.c) and from the finished plan, in
+ * four steps:
+ *
+ *	1. judge_scans: every tenant table the plan scans (walk_plan over the
+ *	   plan tree and its subplans) must have been recorded; one that was not
+ *	   is PR_NOT_ANALYSED.  References recorded for relations the plan does
+ *	   not read (removed joins, pruned partitions) are not judged.
+ *	2. judge_arbiters: an ON CONFLICT DO UPDATE arbiter index must include
+ *	   the tenant column.
+ *	3. judged_refs: the references to judge, with correlated pins
+ *	   (PR_DEFERRED) resolved through the outer Var they stand for.
+ *	4. judge_one_tenant: all pins must denote one tenant.  Two different
+ *	   constants are rejected now; when a parameter or stable expression is
+ *	   among several values, the comparison is left to enforce_runtime.c.
+ *
+ * utility_tenant_table() is the judgement of COPY and TRUNCATE, which reach
+ * every row of a table (ProcessUtility_hook and the checker use it).
+ *
+ * Messages are enforce_report.c's; this file only sets reasons.
+ *
+ * IDENTIFICATION
+ *	  src/enforce_judge.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_index.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/namespace.h"
+#include "miscadmin.h"
+#include "nodes/nodes.h"
+#include "parser/parsetree.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+#include "enforce.h"
+
+/* What walk_plan found in a plan tree */
+typedef struct PlanWalk
+{
+	Bitmapset  *scanned;		/* flat rtable indexes read by a scan */
+	List	   *modifytables;
+} PlanWalk;
+
+/*
+ * Collect the range-table indexes the plan scans and its ModifyTable nodes.
+ * Scans of subqueries, CTEs, functions and VALUES read no table and are
+ * passed over; a custom or foreign scan counts every relation it covers.
+ */
+static void
+walk_plan(Plan *plan, PlanWalk *w)
+{
+	ListCell   *lc;
+
+	if (plan == NULL)
+		return;
+	check_stack_depth();
+
+	switch (nodeTag(plan))
+	{
+		case T_SeqScan:
+		case T_SampleScan:
+		case T_IndexScan:
+		case T_IndexOnlyScan:
+		case T_BitmapHeapScan:
+		case T_TidScan:
+		case T_TidRangeScan:
+			w->scanned = bms_add_member(w->scanned, ((Scan *) plan)->scanrelid);
+			break;
+		case T_ForeignScan:
+			{
+				ForeignScan *fs = (ForeignScan *) plan;
+
+				if (fs->scan.scanrelid > 0)
+					w->scanned = bms_add_member(w->scanned, fs->scan.scanrelid);
+				w->scanned = bms_add_members(w->scanned, fs->fs_relids);
+			}
+			break;
+		case T_CustomScan:
+			{
+				CustomScan *cs = (CustomScan *) plan;
+
+				if (cs->scan.scanrelid > 0)
+					w->scanned = bms_add_member(w->scanned, cs->scan.scanrelid);
+				w->scanned = bms_add_members(w->scanned, cs->custom_relids);
+				foreach(lc, cs->custom_plans)
+					walk_plan(lfirst(lc), w);
+			}
+			break;
+		case T_Append:
+			foreach(lc, ((Append *) plan)->appendplans)
+				walk_plan(lfirst(lc), w);
+			break;
+		case T_MergeAppend:
+			foreach(lc, ((MergeAppend *) plan)->mergeplans)
+				walk_plan(lfirst(lc), w);
+			break;
+		case T_BitmapAnd:
+			foreach(lc, ((BitmapAnd *) plan)->bitmapplans)
+				walk_plan(lfirst(lc), w);
+			break;
+		case T_BitmapOr:
+			foreach(lc, ((BitmapOr *) plan)->bitmapplans)
+				walk_plan(lfirst(lc), w);
+			break;
+		case T_SubqueryScan:
+			walk_plan(((SubqueryScan *) plan)->subplan, w);
+			break;
+		case T_ModifyTable:
+			w->modifytables = lappend(w->modifytables, plan);
+			break;
+		default:
+			break;
+	}
+	walk_plan(plan->lefttree, w);
+	walk_plan(plan->righttree, w);
+}
+
+/* Are two constant pins the same tenant?  Compared as text. */
+static bool
+consts_equal(Const *a, Const *b)
+{
+	Oid			fa,
+				fb;
+	bool		va,
+				vb;
+	char	   *sa,
+			   *sb;
+
+	if (a->consttype == b->consttype &&
+		datumIsEqual(a->constvalue, b->constvalue, a->constbyval, a->constlen))
+		return true;
+	getTypeOutputInfo(a->consttype, &fa, &va);
+	getTypeOutputInfo(b->consttype, &fb, &vb);
+	sa = OidOutputFunctionCall(fa, a->constvalue);
+	sb = OidOutputFunctionCall(fb, b->constvalue);
+	return strcmp(sa, sb) == 0;
+}
+
+
+/* Does the arbiter index include the tenant column as a key column? */
+static bool
+index_has_column(Oid indexoid, AttrNumber attnum, char **name)
+{
+	HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
+	Form_pg_index idx;
+	bool		found = false;
+
+	*name = get_rel_name(indexoid);
+	if (!HeapTupleIsValid(tup))
+		return false;
+	idx = (Form_pg_index) GETSTRUCT(tup);
+	for (int i = 0; i < idx->indnkeyatts; i++)
+		if (idx->indkey.values[i] == attnum)
+			found = true;
+	ReleaseSysCache(tup);
+	return found;
+}
+
+/*
+ * Is any relation of the finished plan a tenant table?  Also true when a
+ * reference was recorded while planning, although the plan no longer names
+ * it.  The common statement touches none and leaves here.
+ */
+bool
+plan_touches_tenant_table(EnforceState *st, PlannedStmt *stmt)
+{
+	ListCell   *lc;
+
+	if (st->refs != NIL)
+		return true;
+	foreach(lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+
+		if (rte->rtekind == RTE_RELATION && rel_facts(rte->relid)->tenant)
+			return true;
+	}
+	return false;
+}
+
+/* Step 1: every tenant table the plan scans must have a recorded verdict. */
+static void
+judge_scans(EnforceState *st, PlannedStmt *stmt, Bitmapset *scanned)
+{
+	int			i = -1;
+
+	while ((i = bms_next_member(scanned, i)) >= 0)
+	{
+		RangeTblEntry *rte;
+		RelFacts   *f;
+		TenantRef  *found = NULL;
+		ListCell   *lc;
+
+		if (i < 1 || i > list_length(stmt->rtable))
+			continue;
+		rte = rt_fetch(i, stmt->rtable);
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		foreach(lc, st->refs)
+		{
+			TenantRef  *ref = lfirst(lc);
+
+			if (ref->kind == REF_SCAN && ref->eref == rte->eref)
+			{
+				found = ref;
+				break;
+			}
+		}
+		if (found == NULL)
+		{
+			f = rel_facts(rte->relid);
+			if (!f->tenant || f->exempt)
+				continue;
+			found = new_ref(REF_SCAN, f, rte->eref->aliasname);
+			found->reason = PR_NOT_ANALYSED;
+			st->refs = lappend(st->refs, found);
+		}
+		found->judged = true;
+	}
+}
+
+/* Step 2: ON CONFLICT DO UPDATE arbiters must include the tenant column. */
+static void
+judge_arbiters(EnforceState *st, PlannedStmt *stmt, List *modifytables)
+{
+	ListCell   *lc;
+
+	foreach(lc, modifytables)
+	{
+		ModifyTable *mt = lfirst(lc);
+		RangeTblEntry *rte;
+		RelFacts   *f;
+		ListCell   *lc2;
+
+		if (mt->onConflictAction != ONCONFLICT_UPDATE)
+			continue;
+		rte = rt_fetch(mt->nominalRelation, stmt->rtable);
+		f = rel_facts(rte->relid);
+		if (!f->tenant || f->exempt)
+			continue;
+		foreach(lc2, mt->arbiterIndexes)
+		{
+			char	   *name;
+
+			if (!index_has_column(lfirst_oid(lc2), f->attnum, &name))
+			{
+				TenantRef  *ref = new_ref(REF_SET, f, rte->eref->aliasname);
+
+				ref->reason = PR_ARBITER;
+				ref->index_name = name;
+				ref->judged = true;
+				st->refs = lappend(st->refs, ref);
+			}
+		}
+	}
+}
+
+/*
+ * Step 3: the references to judge (writes always, scans when the plan
+ * reads them), with correlated pins resolved now that every level of the
+ * statement is planned.
+ */
+static List *
+judged_refs(EnforceState *st)
+{
+	List	   *judged = NIL;
+	ListCell   *lc;
+
+	foreach(lc, st->refs)
+	{
+		TenantRef  *ref = lfirst(lc);
+
+		if (ref->kind != REF_SCAN)
+			ref->judged = true;
+		if (!ref->judged)
+			continue;
+		if (ref->reason == PR_DEFERRED)
+		{
+			PinReason	why;
+			List	   *v = var_values(st, ref->outer_root, ref->outer_varno,
+									   ref->outer_attno, 0, &why);
+
+			if (v != NIL)
+			{
+				ref->values = v;
+				ref->reason = PR_PINNED;
+			}
+		}
+		judged = lappend(judged, ref);
+	}
+	return judged;
+}
+
+/*
+ * Step 4: one statement, one tenant.  Sorts the values of the pinned
+ * references into classes of equal values (*classes holds the first
+ * reference of each, *class_values its value); a reference whose constant
+ * differs from another class's constant becomes PR_TWO_TENANTS, or
+ * PR_MOVES_ROW when one of the two is a new value assigned by an update.
+ * Returns whether any class value is not a constant (then the classes are
+ * compared when the statement starts).
+ */
+static bool
+judge_one_tenant(List *judged, List **classes, List **class_values)
+{
+	bool		has_nonconst = false;
+	ListCell   *lc;
+
+	foreach(lc, judged)
+	{
+		TenantRef  *ref = lfirst(lc);
+		ListCell   *lv;
+
+		if (ref->reason != PR_PINNED)
+			continue;
+		foreach(lv, ref->values)
+		{
+			Node	   *v = lfirst(lv);
+			ListCell   *lc3,
+					   *lc4;
+			bool		same = false;
+
+			forboth(lc3, *classes, lc4, *class_values)
+			{
+				Node	   *cv = lfirst(lc4);
+				TenantRef  *cref = lfirst(lc3);
+
+				if (equal(v, cv))
+				{
+					same = true;
+					break;
+				}
+				if (IsA(v, Const) && IsA(cv, Const))
+				{
+					if (consts_equal((Const *) v, (Const *) cv))
+					{
+						same = true;
+						break;
+					}
+					/* two different constants: rejected now */
+					ref->reason = (ref->kind == REF_SET || cref->kind == REF_SET) ?
+						PR_MOVES_ROW : PR_TWO_TENANTS;
+					ref->other = cref;
+					ref->mine = v;
+					ref->theirs = cv;
+					same = true;
+					break;
+				}
+			}
+			if (ref->reason != PR_PINNED)
+				break;
+			if (!same)
+			{
+				*classes = lappend(*classes, ref);
+				*class_values = lappend(*class_values, v);
+				if (!IsA(v, Const))
+					has_nonconst = true;
+			}
+		}
+	}
+	return has_nonconst;
+}
+
+/*
+ * Decide the verdict of a planned statement.  Returns the references
+ * judged, each with its reason; the caller reports those not PR_PINNED (or
+ * hands them to the checker).  When several values must be compared at
+ * execution, the checker gets a PR_AT_START reference listing them, and an
+ * enforcing plan a runtime check (enforce_runtime.c).
+ */
+List *
+judge_plan(EnforceState *st, PlannedStmt *stmt)
+{
+	PlanWalk	w = {NULL, NIL};
+	ListCell   *lc;
+	List	   *judged;
+	List	   *classes = NIL;	/* first TenantRef of each pin class */
+	List	   *class_values = NIL; /* its value */
+	bool		has_nonconst;
+
+	walk_plan(stmt->planTree, &w);
+	foreach(lc, stmt->subplans)
+		walk_plan((Plan *) lfirst(lc), &w);
+
+	judge_scans(st, stmt, w.scanned);
+	judge_arbiters(st, stmt, w.modifytables);
+	judged = judged_refs(st);
+	has_nonconst = judge_one_tenant(judged, &classes, &class_values);
+
+	if (list_length(classes) > 1 && has_nonconst)
+	{
+		if (st->collect)
+		{
+			/* tell the checker which values will be compared */
+			TenantRef  *last = llast(classes);
+			TenantRef  *ref = new_ref(last->kind, rel_facts(last->relid),
+									  last->alias);
+
+			ref->reason = PR_AT_START;
+			ref->values = class_values;
+			judged = lappend(judged, ref);
+		}
+		else
+		{
+			/* compare with the bound values when the statement starts */
+			List	   *labels = NIL;
+
+			foreach(lc, classes)
+				labels = lappend(labels, ref_label(lfirst(lc)));
+			add_runtime_check(stmt, class_values, labels);
+		}
+	}
+	return judged;
+}
+
+/*
+ * The tenant table a COPY or TRUNCATE would reach, or InvalidOid; *what
+ * names the command.  COPY (query) is judged by the planner; TRUNCATE
+ * reaches the descendants of a table named without ONLY.
+ */
+Oid
+utility_tenant_table(Node *parsetree, const char **what)
+{
+	if (IsA(parsetree, CopyStmt))
+	{
+		CopyStmt   *cs = (CopyStmt *) parsetree;
+		Oid			relid;
+
+		*what = "COPY";
+		if (cs->relation == NULL)
+			return InvalidOid;	/* COPY (query): the planner checks it */
+		relid = RangeVarGetRelid(cs->relation, NoLock, true);
+		if (OidIsValid(relid) && rel_facts(relid)->tenant && !rel_facts(relid)->exempt)
+			return relid;
+	}
+	else if (IsA(parsetree, TruncateStmt))
+	{
+		ListCell   *lc;
+
+		*what = "TRUNCATE";
+		foreach(lc, ((TruncateStmt *) parsetree)->relations)
+		{
+			RangeVar   *rv = lfirst(lc);
+			Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+			List	   *rels;
+			ListCell   *lc2;
+
+			if (!OidIsValid(relid))
+				continue;
+			rels = rv->inh ? find_all_inheritors(relid, NoLock, NULL) :
+				list_make1_oid(relid);
+			foreach(lc2, rels)
+			{
+				RelFacts   *f = rel_facts(lfirst_oid(lc2));
+
+				if (f->tenant && !f->exempt)
+					return f->relid;
+			}
+		}
+	}
+	return InvalidOid;
+}
+

@@ -1,0 +1,490 @@
+/*-------------------------------------------------------------------------
+ *
+ * enforce_pin.c
+ *	  What a clause or an expression pins a tenant column to.
+ *
+ * A reference to a tenant table is pinned when its restriction clauses,
+ * as the planner holds them after equivalence-class derivation
+ * (rel->baserestrictinfo), contain a btree equality "tenant_col = v" with
+ * v fixed before execution: a non-null constant, a bound parameter, or a
+ * stable expression without column references built from trusted
+ * functions (built-in ones and gtm_current_tenant(); a user-defined
+ * function marked STABLE could return another tenant for the next row a
+ * scan filters).  Correlated subqueries see the outer column as a
+ * PARAM_EXEC parameter; its outer Var is resolved through the outer
+ * level's plan_params (captured into the EnforceState while planning) and
+ * must itself be pinned.
+ *
+ * The same analysis gives the tenant values a written column receives
+ * (var_values, expr_values): through subqueries, CTEs and VALUES lists.
+ *
+ * This file only analyses: enforce_record.c decides what to record and
+ * enforce_judge.c what follows from it.
+ *
+ * IDENTIFICATION
+ *	  src/enforce_pin.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_collation.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
+#include "access/transam.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+#include "enforce.h"
+
+Node *
+strip_relabel(Node *n)
+{
+	while (n && IsA(n, RelabelType))
+		n = (Node *) ((RelabelType *) n)->arg;
+	return n;
+}
+
+static bool
+is_the_var(Node *n, Index varno, AttrNumber attno)
+{
+	n = strip_relabel(n);
+	return n && IsA(n, Var) && ((Var *) n)->varno == varno &&
+		((Var *) n)->varattno == attno && ((Var *) n)->varlevelsup == 0;
+}
+
+typedef struct MentionCtx
+{
+	Index		varno;
+	AttrNumber	attno;
+} MentionCtx;
+
+static bool
+mentions_var_walker(Node *node, MentionCtx *ctx)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+	{
+		Var		   *v = (Var *) node;
+
+		return v->varno == ctx->varno && v->varlevelsup == 0 &&
+			(v->varattno == ctx->attno || v->varattno == 0);
+	}
+	return expression_tree_walker(node, mentions_var_walker, (void *) ctx);
+}
+
+/* True for nodes that make a value depend on more than the statement. */
+static bool
+unfixed_walker(Node *node, void *ctx)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var) || IsA(node, PlaceHolderVar) || IsA(node, SubLink) ||
+		IsA(node, SubPlan) || IsA(node, AlternativeSubPlan) ||
+		IsA(node, Aggref) || IsA(node, WindowFunc) || IsA(node, GroupingFunc) ||
+		IsA(node, CurrentOfExpr) || IsA(node, NextValueExpr))
+		return true;
+	if (IsA(node, Param) && ((Param *) node)->paramkind != PARAM_EXTERN)
+		return true;
+	return expression_tree_walker(node, unfixed_walker, ctx);
+}
+
+/*
+ * Is funcid gtm_current_tenant()?  Its OID depends on the installation, so
+ * it is recognised by its C symbol and cached.
+ */
+static Oid	current_tenant_fn_oid = InvalidOid;
+
+static bool
+is_current_tenant_fn(Oid funcid)
+{
+	HeapTuple	tup;
+	bool		match = false;
+
+	if (funcid == current_tenant_fn_oid)
+		return true;
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	if (HeapTupleIsValid(tup))
+	{
+		Form_pg_proc proc = (Form_pg_proc) GETSTRUCT(tup);
+		bool		isnull;
+		Datum		src = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_prosrc, &isnull);
+		Datum		bin;
+
+		if (proc->prolang == ClanguageId && !isnull &&
+			strcmp(TextDatumGetCString(src), "gtm_current_tenant") == 0)
+		{
+			bin = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_probin, &isnull);
+			if (!isnull)
+			{
+				char	   *b = TextDatumGetCString(bin);
+				size_t		len = strlen(b);
+
+				match = len >= 11 && strcmp(b + len - 11, "gtm_clarity") == 0;
+			}
+		}
+		ReleaseSysCache(tup);
+	}
+	if (match)
+		current_tenant_fn_oid = funcid;
+	return match;
+}
+
+/*
+ * A stable value is evaluated once when the statement starts but may be
+ * evaluated again for every row a scan filters.  Only functions whose
+ * stability is known (built-in ones and gtm_current_tenant()) are trusted
+ * to give the same value each time: a user-defined function could be
+ * marked STABLE and return another tenant on the next row.
+ */
+static bool
+untrusted_function(Oid funcid, void *context)
+{
+	return funcid >= FirstNormalObjectId && !is_current_tenant_fn(funcid);
+}
+
+static bool
+untrusted_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (check_functions_in_node(node, untrusted_function, context))
+		return true;
+	return expression_tree_walker(node, untrusted_walker, context);
+}
+
+/*
+ * Classify a value compared with the tenant column.  Returns PR_PINNED for
+ * a value fixed before execution (constant, parameter, stable expression).
+ */
+static PinReason
+classify_value(Node *val)
+{
+	val = strip_relabel(val);
+	if (IsA(val, Const))
+		return ((Const *) val)->constisnull ? PR_NULL : PR_PINNED;
+	if (IsA(val, Param))
+	{
+		Param	   *p = (Param *) val;
+
+		return p->paramkind == PARAM_EXTERN ? PR_PINNED : PR_SUBQUERY_VALUE;
+	}
+	if (contain_volatile_functions(val))
+		return PR_VOLATILE;
+	if (contain_var_clause(val))
+		return PR_OTHER_COLUMN;
+	if (unfixed_walker(val, NULL))
+		return PR_SUBQUERY_VALUE;
+	if (untrusted_walker(val, NULL))
+		return PR_USER_FUNCTION;
+	return PR_PINNED;
+}
+
+/* Rank of a failure reason: the most telling one is reported. */
+static int
+reason_rank(PinReason r)
+{
+	switch (r)
+	{
+		case PR_PINNED:
+			return 100;
+		case PR_DEFERRED:
+			return 90;
+		case PR_NO_CONDITION:
+			return 0;
+		default:
+			return 10;
+	}
+}
+
+/*
+ * Keep in st the outer Vars the PARAM_EXECs of root's level stand for (from
+ * the outer levels' plan_params, live while root is being planned).
+ */
+void
+capture_outer_params(EnforceState *st, PlannerInfo *root)
+{
+	PlannerInfo *pr;
+
+	if (st == NULL)
+		return;
+	for (pr = root->parent_root; pr; pr = pr->parent_root)
+	{
+		ListCell   *lc;
+
+		foreach(lc, pr->plan_params)
+		{
+			PlannerParamItem *item = lfirst(lc);
+			ListCell   *lc2;
+			bool		known = false;
+			OuterParam *op;
+
+			if (!IsA(item->item, Var))
+				continue;
+			foreach(lc2, st->outer_params)
+				if (((OuterParam *) lfirst(lc2))->paramid == item->paramId)
+					known = true;
+			if (known)
+				continue;
+			op = palloc(sizeof(OuterParam));
+			op->paramid = item->paramId;
+			op->root = pr;
+			op->varno = ((Var *) item->item)->varno;
+			op->varattno = ((Var *) item->item)->varattno;
+			st->outer_params = lappend(st->outer_params, op);
+		}
+	}
+}
+
+/* The outer Var that PARAM_EXEC paramid of root's level stands for. */
+static OuterParam *
+find_outer_param(EnforceState *st, PlannerInfo *root, int paramid)
+{
+	ListCell   *lc;
+
+	capture_outer_params(st, root);
+	if (st == NULL)
+		return NULL;
+	foreach(lc, st->outer_params)
+	{
+		OuterParam *op = lfirst(lc);
+
+		if (op->paramid == paramid)
+			return op;
+	}
+	return NULL;
+}
+
+/*
+ * What do rel's restriction clauses pin the column (varno, attno) to?
+ *
+ * The first clause that pins it to a value fixed before execution wins
+ * (PR_PINNED, res->value).  Otherwise res->reason is the most telling
+ * failure (reason_rank); an equality with a correlated outer column gives
+ * PR_DEFERRED and the outer Var, for judge_plan to resolve once every
+ * level is planned.
+ */
+void
+rel_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel, Index varno,
+		AttrNumber attno, PinResult *res)
+{
+	ListCell   *lc;
+	MentionCtx	mctx;
+
+	mctx.varno = varno;
+	mctx.attno = attno;
+	memset(res, 0, sizeof(PinResult));
+	res->reason = PR_NO_CONDITION;
+
+	foreach(lc, rel->baserestrictinfo)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+		Node	   *clause = (Node *) rinfo->clause;
+		PinReason	r;
+		Node	   *other = NULL;
+
+		if (!mentions_var_walker(clause, &mctx))
+			continue;
+
+		if (IsA(clause, OpExpr) && list_length(((OpExpr *) clause)->args) == 2)
+		{
+			OpExpr	   *op = (OpExpr *) clause;
+			Node	   *l = linitial(op->args);
+			Node	   *rt = lsecond(op->args);
+
+			if (is_the_var(l, varno, attno) && !mentions_var_walker(rt, &mctx))
+				other = rt;
+			else if (is_the_var(rt, varno, attno) && !mentions_var_walker(l, &mctx))
+				other = l;
+
+			if (other == NULL)
+				r = PR_FUNCTION_OF_COLUMN;
+			else if (contain_volatile_functions(other))
+				r = PR_VOLATILE;
+			else if (rinfo->mergeopfamilies == NIL &&
+					 !(op_mergejoinable(op->opno, exprType(l)) &&
+					   get_mergejoin_opfamilies(op->opno) != NIL))
+				r = PR_NOT_EQUALITY;	/* (child rels' clauses lack the cache) */
+			else if (OidIsValid(op->inputcollid) &&
+					 op->inputcollid != DEFAULT_COLLATION_OID &&
+					 op->inputcollid != C_COLLATION_OID &&
+					 op->inputcollid != POSIX_COLLATION_OID &&
+					 !get_collation_isdeterministic(op->inputcollid))
+				r = PR_NONDETERMINISTIC;
+			else
+			{
+				Node	   *sv = strip_relabel(other);
+
+				r = classify_value(other);
+				if (IsA(sv, Param) && ((Param *) sv)->paramkind == PARAM_EXEC)
+				{
+					/* correlated / LATERAL: find the outer Var it stands for */
+					OuterParam *op = find_outer_param(st, root,
+													  ((Param *) sv)->paramid);
+
+					if (op != NULL)
+					{
+						if (reason_rank(res->reason) < reason_rank(PR_DEFERRED))
+						{
+							res->reason = PR_DEFERRED;
+							res->outer_root = op->root;
+							res->outer_varno = op->varno;
+							res->outer_attno = op->varattno;
+						}
+						continue;
+					}
+				}
+				if (r == PR_PINNED)
+				{
+					res->reason = PR_PINNED;
+					res->value = sv;
+					return;
+				}
+			}
+		}
+		else if (IsA(clause, NullTest) &&
+				 ((NullTest *) clause)->nulltesttype == IS_NOT_NULL &&
+				 is_the_var((Node *) ((NullTest *) clause)->arg, varno, attno))
+			r = PR_TAUTOLOGY;
+		else if (is_orclause(clause))
+			r = PR_OR;
+		else if (IsA(clause, ScalarArrayOpExpr))
+			r = PR_LIST;
+		else
+			r = PR_NOT_EQUALITY;
+
+		if (reason_rank(r) > reason_rank(res->reason))
+			res->reason = r;
+	}
+}
+
+/*
+ * The tenant values a column (varno, attno) of root can hold, or NIL with
+ * *why set.  Used for outer Vars of correlated subqueries and for the
+ * source of inserted values: a pinned base relation gives its pin; a
+ * subquery, CTE or VALUES list the values of its output column.
+ */
+List *
+var_values(EnforceState *st, PlannerInfo *root, Index varno, AttrNumber attno,
+		   int depth, PinReason *why)
+{
+	RelOptInfo *rel;
+	RangeTblEntry *rte;
+	PinResult	pr;
+
+	check_stack_depth();
+	*why = PR_OTHER_COLUMN;
+	if (depth > 16 || varno < 1 || varno >= root->simple_rel_array_size ||
+		attno <= 0)
+		return NIL;
+	rel = root->simple_rel_array[varno];
+	rte = root->simple_rte_array[varno];
+	if (rel == NULL || rte == NULL)
+		return NIL;
+
+	rel_pin(st, root, rel, varno, attno, &pr);
+	if (pr.reason == PR_PINNED)
+		return list_make1(pr.value);
+	if (pr.reason == PR_DEFERRED)
+		return var_values(st, pr.outer_root, pr.outer_varno, pr.outer_attno,
+						  depth + 1, why);
+
+	if (rte->rtekind == RTE_SUBQUERY && rel->subroot != NULL)
+	{
+		ListCell   *lc;
+
+		foreach(lc, rel->subroot->processed_tlist)
+		{
+			TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+			if (tle->resno == attno && !tle->resjunk)
+				return expr_values(st, rel->subroot, (Node *) tle->expr,
+								   depth + 1, why);
+		}
+	}
+	else if (rte->rtekind == RTE_CTE && !rte->self_reference)
+	{
+		/* the column of the CTE's own (already planned) query */
+		PlannerInfo *cteroot = root;
+		Index		levelsup = rte->ctelevelsup;
+		int			ndx = 0;
+		ListCell   *lc;
+
+		while (levelsup-- > 0 && cteroot)
+			cteroot = cteroot->parent_root;
+		if (cteroot == NULL)
+			return NIL;
+		foreach(lc, cteroot->parse->cteList)
+		{
+			if (strcmp(((CommonTableExpr *) lfirst(lc))->ctename, rte->ctename) == 0)
+				break;
+			ndx++;
+		}
+		if (lc != NULL && ndx < list_length(cteroot->cte_plan_ids))
+		{
+			int			plan_id = list_nth_int(cteroot->cte_plan_ids, ndx);
+			PlannerInfo *subroot;
+
+			if (plan_id <= 0 || plan_id > list_length(root->glob->subroots))
+				return NIL;
+			subroot = list_nth(root->glob->subroots, plan_id - 1);
+			foreach(lc, subroot->processed_tlist)
+			{
+				TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+				if (tle->resno == attno && !tle->resjunk)
+					return expr_values(st, subroot, (Node *) tle->expr,
+									   depth + 1, why);
+			}
+		}
+	}
+	else if (rte->rtekind == RTE_VALUES)
+	{
+		List	   *result = NIL;
+		ListCell   *lc;
+
+		foreach(lc, rte->values_lists)
+		{
+			List	   *row = lfirst(lc);
+			List	   *v;
+
+			if (attno > list_length(row))
+				return NIL;
+			v = expr_values(st, root, list_nth(row, attno - 1), depth + 1, why);
+			if (v == NIL)
+				return NIL;
+			result = list_concat(result, v);
+		}
+		return result;
+	}
+	return NIL;
+}
+
+/* The tenant values expr can hold, or NIL with *why set (see var_values). */
+List *
+expr_values(EnforceState *st, PlannerInfo *root, Node *expr, int depth,
+			PinReason *why)
+{
+	Node	   *e = strip_relabel(expr);
+	PinReason	r;
+
+	if (e == NULL)
+	{
+		*why = PR_NULL;
+		return NIL;
+	}
+	if (IsA(e, Var) && ((Var *) e)->varlevelsup == 0)
+		return var_values(st, root, ((Var *) e)->varno, ((Var *) e)->varattno,
+						  depth, why);
+	r = classify_value(e);
+	if (r == PR_PINNED)
+		return list_make1(e);
+	*why = r;
+	return NIL;
+}
+

@@ -1,0 +1,308 @@
+/*-------------------------------------------------------------------------
+ *
+ * enforce_report.c
+ *	  Every message of tenant-scope enforcement, and the checker's reasons.
+ *
+ * pin_reasons[] is the one table of pin reasons: for each PinReason, the
+ * errdetail of a rejected statement and the text of the "reason" column of
+ * gtm_check_statement().  A reason that is not a failure (PR_PINNED,
+ * PR_AT_START) has no detail.  To add a reason: a value in enum PinReason
+ * (enforce.h), a row here (the table is checked against the enum when the
+ * library loads), the code that sets it (enforce_pin.c, enforce_record.c or
+ * enforce_judge.c), a regression test, and a line in the README's list.
+ *
+ * The three shapes of a rejection share SQLSTATE 42501
+ * (GTM_ERRCODE_NOT_PINNED): "tenant-scoped table ... is not pinned to one
+ * tenant" (report_ref, report_runtime_null), "statement touches more than
+ * one tenant" (PR_TWO_TENANTS, report_runtime_two_tenants) and "statement
+ * would move rows ... to another tenant" (PR_MOVES_ROW); COPY and TRUNCATE
+ * have their own (report_utility).
+ *
+ * IDENTIFICATION
+ *	  src/enforce_report.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/ruleutils.h"
+
+#include "enforce.h"
+
+typedef struct PinReasonInfo
+{
+	PinReason	reason;
+
+	/*
+	 * errdetail: %1$s is the column ("alias"."tenant_id"), %2$s the arbiter
+	 * index (PR_ARBITER); NULL for reasons reported otherwise.
+	 */
+	const char *detail;
+
+	/*
+	 * The checker's text; a format whose %s are the values (see
+	 * reason_text) for the reasons that carry values.
+	 */
+	const char *checker;
+} PinReasonInfo;
+
+static const PinReasonInfo pin_reasons[PR_COUNT] = {
+	{PR_PINNED, NULL,
+	"pinned to %s"},
+	{PR_NO_CONDITION,
+		"No condition of the statement restricts %1$s to one value.",
+	"no condition on the tenant column"},
+	{PR_OR,
+		"The condition on %1$s is part of an OR, which lets rows of other tenants in.",
+	"the tenant condition is part of an OR"},
+	{PR_LIST,
+		"%1$s is compared with a list or array of values, not with one value.",
+	"compared with a list of values"},
+	{PR_NOT_EQUALITY,
+		"%1$s is compared with an operator that is not an equality.",
+	"not an equality"},
+	{PR_FUNCTION_OF_COLUMN,
+		"The condition applies a function or operator to %1$s instead of comparing the column itself.",
+	"a function of the tenant column"},
+	{PR_TAUTOLOGY,
+		"%1$s is only required to equal itself or to be non-null, which every row satisfies.",
+	"compared with itself"},
+	{PR_VOLATILE,
+		"%1$s is compared with a volatile expression, whose value is not fixed before the statement runs.",
+	"compared with a volatile value"},
+	{PR_USER_FUNCTION,
+		"%1$s is compared with a value computed by a user-defined function, which the check cannot trust to give the same tenant for every row.",
+	"compared with a user-defined function's value"},
+	{PR_OTHER_COLUMN,
+		"%1$s is compared with a column that is not itself pinned to one tenant.",
+	"compared with an unpinned column"},
+	{PR_SUBQUERY_VALUE,
+		"%1$s is compared with the result of a subquery, which is not fixed before the statement runs.",
+	"compared with a subquery result"},
+	{PR_NULL,
+		"%1$s is compared with NULL.",
+	"compared with NULL"},
+	{PR_NONDETERMINISTIC,
+		"%1$s is compared under a nondeterministic collation, which can match several tenants.",
+	"nondeterministic collation"},
+	{PR_NOT_ANALYSED,
+		"The plan reads %1$s without the tenant check having seen its conditions.",
+	"read without being analysed"},
+	{PR_INSERT_NO_VALUE,
+		"The statement inserts rows without a value for %1$s.",
+	"insert without a tenant value"},
+	{PR_INSERT_UNPINNED,
+		"The value inserted into %1$s is neither a constant, a parameter or a stable expression, nor a column pinned to one tenant.",
+	"inserted tenant value not pinned"},
+	{PR_SET_UNPINNED,
+		"The statement assigns %1$s a value that is not pinned to one tenant.",
+	"assigned tenant value not pinned"},
+	{PR_TWO_TENANTS, NULL,
+	"two tenants: %s and %s"},
+	{PR_MOVES_ROW, NULL,
+	"moves rows from %s to %s"},
+	{PR_ARBITER,
+		"The ON CONFLICT arbiter index \"%2$s\" does not include %1$s, so the conflicting row may belong to another tenant.",
+	"arbiter index \"%s\" lacks the tenant column"},
+	{PR_AT_START, NULL,
+	"must be one tenant when the statement starts:"},
+	{PR_DEFERRED,
+		"%1$s is equated with a column of an outer query that is not itself pinned to one tenant.",
+	"equated with an unpinned outer column"},
+};
+
+/* The table row of reason (rows are in enum order, checked at load). */
+static const PinReasonInfo *
+reason_info(PinReason reason)
+{
+	Assert(reason >= 0 && reason < PR_COUNT);
+	return &pin_reasons[reason];
+}
+
+/* Called once from _PG_init: the table must follow the enum. */
+void
+enforce_report_init(void)
+{
+	for (int i = 0; i < PR_COUNT; i++)
+		if (pin_reasons[i].reason != (PinReason) i)
+			elog(FATAL, "gtm_clarity: pin reason table out of order at %d", i);
+}
+
+/* "table" (alias "alias") */
+char *
+ref_label(TenantRef *ref)
+{
+	char	   *relname = get_rel_name(ref->relid);
+
+	return psprintf("\"%s\" (alias \"%s\")", relname ? relname : "?", ref->alias);
+}
+
+/* A pin value as SQL text. */
+char *
+value_text(Node *value)
+{
+	return deparse_expression(value, NIL, false, false);
+}
+
+/* "alias"."tenant_id" */
+static const char *
+column_label(TenantRef *ref)
+{
+	return psprintf("%s.%s", quote_identifier(ref->alias),
+					quote_identifier(gtm_tenant_column));
+}
+
+/* errdetail of a reference not pinned (see pin_reasons) */
+static int
+report_detail(TenantRef *ref)
+{
+	const char *fmt = reason_info(ref->reason)->detail;
+
+	if (fmt != NULL)
+		errdetail(fmt, column_label(ref),
+				  ref->index_name ? ref->index_name : "");
+	return 0;
+}
+
+/*
+ * Raise (or warn about) one reference whose reason is not PR_PINNED: the
+ * table is not pinned to one tenant, or (PR_TWO_TENANTS, PR_MOVES_ROW) two
+ * of the statement's pins differ.
+ */
+void
+report_ref(TenantRef *ref, int elevel)
+{
+	char	   *col = (char *) column_label(ref);
+
+	if (ref->reason == PR_TWO_TENANTS || ref->reason == PR_MOVES_ROW)
+	{
+		TenantRef  *o = ref->other;
+		char	   *v1 = value_text(ref->theirs);
+		char	   *v2 = value_text(ref->mine);
+
+		if (ref->reason == PR_MOVES_ROW)
+			ereport(elevel,
+					(errcode(GTM_ERRCODE_NOT_PINNED),
+					 errmsg("statement would move rows of tenant-scoped table %s to another tenant",
+							ref_label(ref)),
+					 errdetail("The rows are pinned to %s and %s is set to %s.",
+							   v1, col, v2),
+					 errhint("The tenant of an existing row cannot change; insert a copy for the other tenant instead.")));
+		else
+			ereport(elevel,
+					(errcode(GTM_ERRCODE_NOT_PINNED),
+					 errmsg("statement touches more than one tenant"),
+					 errdetail("Table %s is pinned to %s and table %s to %s.",
+							   ref_label(o), v1, ref_label(ref), v2),
+					 errhint("Use one tenant value per statement.")));
+		return;
+	}
+
+	ereport(elevel,
+			(errcode(GTM_ERRCODE_NOT_PINNED),
+			 errmsg("tenant-scoped table %s is not pinned to one tenant",
+					ref_label(ref)),
+			 report_detail(ref),
+			 ref->reason == PR_ARBITER ?
+			 errhint("Name a unique index or constraint that includes %s in ON CONFLICT.",
+					 quote_identifier(gtm_tenant_column)) :
+			 (ref->kind == REF_SCAN ?
+			  errhint("Add \"%s = <value>\" to the statement, where <value> is a constant, a parameter or gtm_current_tenant(), or join it on %s to a reference that has one.",
+					  col, quote_identifier(gtm_tenant_column)) :
+			  errhint("Write a constant, a parameter or gtm_current_tenant() into %s, or select it from a table pinned to one tenant.",
+					  quote_identifier(gtm_tenant_column)))));
+}
+
+/* Report every judged reference that is not pinned, in order. */
+void
+report_verdicts(List *judged, int elevel)
+{
+	ListCell   *lc;
+
+	foreach(lc, judged)
+	{
+		TenantRef  *ref = lfirst(lc);
+
+		if (ref->reason != PR_PINNED)
+			report_ref(ref, elevel);
+	}
+}
+
+/* COPY to/from a tenant table, or TRUNCATE of one (what names which). */
+void
+report_utility(const char *what, Oid relid)
+{
+	ereport(ENFORCE_ELEVEL(),
+			(errcode(GTM_ERRCODE_NOT_PINNED),
+			 errmsg("%s on tenant-scoped table \"%s\" is not allowed",
+					what, get_rel_name(relid)),
+			 errdetail("%s reaches the rows of every tenant.", what),
+			 strcmp(what, "COPY") == 0 ?
+			 errhint("Use COPY (SELECT ... WHERE %s = <value>) TO, or run it as a role with BYPASSRLS.",
+					 quote_identifier(gtm_tenant_column)) :
+			 errhint("Use DELETE ... WHERE %s = <value>, or run it as a role with BYPASSRLS.",
+					 quote_identifier(gtm_tenant_column))));
+}
+
+/* A runtime check's value is NULL when the statement starts. */
+void
+report_runtime_null(const char *label, Node *value, int elevel)
+{
+	ereport(elevel,
+			(errcode(GTM_ERRCODE_NOT_PINNED),
+			 errmsg("tenant-scoped table %s is not pinned to one tenant",
+					label),
+			 errdetail("Its tenant value %s is NULL when the statement starts.",
+					   value_text(value)),
+			 errhint("Bind a tenant id, or call gtm_set_tenant() first.")));
+}
+
+/* Two of a runtime check's values differ when the statement starts. */
+void
+report_runtime_two_tenants(const char *label1, const char *value1,
+						   const char *label2, const char *value2, int elevel)
+{
+	ereport(elevel,
+			(errcode(GTM_ERRCODE_NOT_PINNED),
+			 errmsg("statement touches more than one tenant"),
+			 errdetail("Table %s is pinned to '%s' and table %s to '%s' when the statement starts.",
+					   label1, value1, label2, value2),
+			 errhint("Use one tenant value per statement.")));
+}
+
+/* The "reason" column of gtm_check_statement() for ref. */
+const char *
+reason_text(TenantRef *ref)
+{
+	const char *fmt = reason_info(ref->reason)->checker;
+
+	switch (ref->reason)
+	{
+		case PR_PINNED:
+			if (ref->values == NIL)
+				return "pinned";
+			return psprintf(fmt, value_text(linitial(ref->values)));
+		case PR_TWO_TENANTS:
+		case PR_MOVES_ROW:
+			return psprintf(fmt, value_text(ref->theirs), value_text(ref->mine));
+		case PR_ARBITER:
+			return psprintf(fmt, ref->index_name);
+		case PR_AT_START:
+			{
+				StringInfoData buf;
+				ListCell   *lc;
+
+				initStringInfo(&buf);
+				appendStringInfoString(&buf, fmt);
+				foreach(lc, ref->values)
+					appendStringInfo(&buf, "%s %s", lc == list_head(ref->values) ? "" : ",",
+									 value_text(lfirst(lc)));
+				return buf.data;
+			}
+		default:
+			return fmt;
+	}
+}
