@@ -158,10 +158,10 @@ typedef enum PinReason
 	PR_MOVES_ROW,
 	PR_ARBITER,
 	PR_AT_START,				/* checker: values compared at execution */
-	PR_DEFERRED					/* PARAM_EXEC: resolved after planning */
-} PinReason;
+	PR_DEFERRED,				/* PARAM_EXEC: resolved after planning */
 
-#define PR_COUNT (PR_DEFERRED + 1)
+	PR_COUNT					/* number of reasons; keep last */
+} PinReason;
 
 typedef enum RefKind
 {
@@ -239,6 +239,7 @@ extern List *var_values(EnforceState *st, PlannerInfo *root, Index varno,
 						AttrNumber attno, int depth, PinReason *why);
 extern List *expr_values(EnforceState *st, PlannerInfo *root, Node *expr,
 						 int depth, PinReason *why);
+extern void enforce_pin_init(void);
 
 /* enforce_record.c: what the planner hooks record */
 extern TenantRef *new_ref(RefKind kind, RelFacts *f, const char *alias);

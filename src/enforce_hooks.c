@@ -410,6 +410,7 @@ gtm_enforce_init(void)
 
 	enforce_report_init();
 	rel_facts_init();
+	enforce_pin_init();
 	exemptions_init();
 
 	prev_planner_hook = planner_hook;

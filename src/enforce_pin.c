@@ -36,11 +36,13 @@
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
 #include "enforce.h"
 
+/* n without its binary-compatible casts (RelabelType) */
 Node *
 strip_relabel(Node *n)
 {
@@ -95,11 +97,22 @@ unfixed_walker(Node *node, void *ctx)
 }
 
 /*
- * Is funcid gtm_current_tenant()?  Its OID depends on the installation, so
- * it is recognised by its C symbol and cached.
+ * The OID of gtm_current_tenant() once recognised; reset by any pg_proc
+ * invalidation (the extension dropped and created again), so an OID that
+ * comes to name another function is never trusted.
  */
 static Oid	current_tenant_fn_oid = InvalidOid;
 
+static void
+current_tenant_fn_inval(Datum arg, int cacheid, uint32 hashvalue)
+{
+	current_tenant_fn_oid = InvalidOid;
+}
+
+/*
+ * Is funcid gtm_current_tenant()?  Its OID depends on the installation, so
+ * it is recognised by its C symbol in this library and cached.
+ */
 static bool
 is_current_tenant_fn(Oid funcid)
 {
@@ -488,3 +501,10 @@ expr_values(EnforceState *st, PlannerInfo *root, Node *expr, int depth,
 	return NIL;
 }
 
+
+/* Called once from _PG_init (through gtm_enforce_init). */
+void
+enforce_pin_init(void)
+{
+	CacheRegisterSyscacheCallback(PROCOID, current_tenant_fn_inval, (Datum) 0);
+}
