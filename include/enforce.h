@@ -159,6 +159,8 @@ typedef enum PinReason
 	PR_ARBITER,
 	PR_AT_START,				/* checker: values compared at execution */
 	PR_DEFERRED,				/* PARAM_EXEC: resolved after planning */
+	PR_SET_RETURNING,			/* a set-returning function: several values */
+	PR_MUTABLE,					/* a value that can change during the statement */
 
 	PR_COUNT					/* number of reasons; keep last */
 } PinReason;
@@ -220,6 +222,14 @@ typedef struct EnforceState
 
 extern EnforceState *cur_state;
 
+/* The references of a statement pinned to one value (enforce_judge.c) */
+typedef struct PinClass
+{
+	TenantRef  *first;			/* the first reference pinned to it */
+	Node	   *value;			/* the value */
+	bool		written;		/* a reference writes it (INSERT, SET) */
+} PinClass;
+
 /* What a relation's restriction clauses pin its tenant column to */
 typedef struct PinResult
 {
@@ -240,6 +250,12 @@ extern List *var_values(EnforceState *st, PlannerInfo *root, Index varno,
 extern List *expr_values(EnforceState *st, PlannerInfo *root, Node *expr,
 						 int depth, PinReason *why);
 extern void enforce_pin_init(void);
+extern bool value_is_mutable(Node *val);
+extern Oid	pin_function_oid(void);
+extern bool is_freezable_value(Node *val);
+
+/* enforce_freeze.c: one value per statement for stable built-in pins */
+extern void freeze_mutable_pins(Query *parse);
 
 /* enforce_record.c: what the planner hooks record */
 extern TenantRef *new_ref(RefKind kind, RelFacts *f, const char *alias);
@@ -253,8 +269,8 @@ extern List *judge_plan(EnforceState *st, PlannedStmt *stmt);
 extern Oid	utility_tenant_table(Node *parsetree, const char **what);
 
 /* enforce_runtime.c: the comparison when the statement starts */
-extern void add_runtime_check(PlannedStmt *stmt, List *values, List *labels);
-extern void run_runtime_checks(QueryDesc *queryDesc, int eflags);
+extern void attach_statement_pins(PlannedStmt *stmt, List *classes);
+extern void run_statement_pins(QueryDesc *queryDesc, int eflags);
 
 /* enforce_report.c: messages */
 extern char *ref_label(TenantRef *ref);
@@ -266,6 +282,9 @@ extern void report_runtime_null(const char *label, Node *value, int elevel);
 extern void report_runtime_two_tenants(const char *label1, const char *value1,
 									   const char *label2, const char *value2,
 									   int elevel);
+extern void report_scope_two_tenants(const char *label1, const char *value1,
+									 const char *label2, const char *value2,
+									 int elevel);
 extern const char *reason_text(TenantRef *ref);
 extern void enforce_report_init(void);
 
@@ -275,7 +294,11 @@ extern bool statement_is_exempt(Query *parse, RefreshPhase phase);
 extern bool exemption_recorded(Oid relid);
 extern void exemptions_init(void);
 
-/* tenant_session.c */
-extern void tenant_executor_started(QueryDesc *queryDesc);
+/* tenant_session.c: the running top-level statement and its tenant */
+extern void statement_scope_executor_started(QueryDesc *queryDesc);
+extern void statement_scope_utility_enter(void);
+extern void statement_scope_utility_exit(void);
+extern void statement_scope_check(const char *tenant, const char *label,
+								  int elevel);
 
 #endif							/* GTM_ENFORCE_H */

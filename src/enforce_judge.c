@@ -302,19 +302,19 @@ judged_refs(EnforceState *st)
 
 /*
  * Step 4: one statement, one tenant.  Sorts the values of the pinned
- * references into classes of equal values (*classes holds the first
- * reference of each, *class_values its value); a reference whose constant
- * differs from another class's constant becomes PR_TWO_TENANTS, or
- * PR_MOVES_ROW when one of the two is a new value assigned by an update.
- * Returns whether any class value is not a constant (then the classes are
- * compared when the statement starts).
+ * references into classes of equal values (PinClass); a reference whose
+ * constant differs from another class's constant becomes PR_TWO_TENANTS,
+ * or PR_MOVES_ROW when one of the two is a new value assigned by an update.
+ * Returns the classes; *has_nonconst tells whether any class value is not
+ * a constant (then the classes are compared when the statement starts).
  */
-static bool
-judge_one_tenant(List *judged, List **classes, List **class_values)
+static List *
+judge_one_tenant(List *judged, bool *has_nonconst)
 {
-	bool		has_nonconst = false;
+	List	   *classes = NIL;
 	ListCell   *lc;
 
+	*has_nonconst = false;
 	foreach(lc, judged)
 	{
 		TenantRef  *ref = lfirst(lc);
@@ -325,57 +325,60 @@ judge_one_tenant(List *judged, List **classes, List **class_values)
 		foreach(lv, ref->values)
 		{
 			Node	   *v = lfirst(lv);
-			ListCell   *lc3,
-					   *lc4;
-			bool		same = false;
+			PinClass   *same = NULL;
+			ListCell   *lc3;
 
-			forboth(lc3, *classes, lc4, *class_values)
+			foreach(lc3, classes)
 			{
-				Node	   *cv = lfirst(lc4);
-				TenantRef  *cref = lfirst(lc3);
+				PinClass   *pc = lfirst(lc3);
 
-				if (equal(v, cv))
+				if (equal(v, pc->value))
 				{
-					same = true;
+					same = pc;
 					break;
 				}
-				if (IsA(v, Const) && IsA(cv, Const))
+				if (IsA(v, Const) && IsA(pc->value, Const))
 				{
-					if (consts_equal((Const *) v, (Const *) cv))
+					if (consts_equal((Const *) v, (Const *) pc->value))
 					{
-						same = true;
+						same = pc;
 						break;
 					}
 					/* two different constants: rejected now */
-					ref->reason = (ref->kind == REF_SET || cref->kind == REF_SET) ?
+					ref->reason = (ref->kind == REF_SET || pc->first->kind == REF_SET) ?
 						PR_MOVES_ROW : PR_TWO_TENANTS;
-					ref->other = cref;
+					ref->other = pc->first;
 					ref->mine = v;
-					ref->theirs = cv;
-					same = true;
+					ref->theirs = pc->value;
 					break;
 				}
 			}
 			if (ref->reason != PR_PINNED)
 				break;
-			if (!same)
+			if (same == NULL)
 			{
-				*classes = lappend(*classes, ref);
-				*class_values = lappend(*class_values, v);
+				same = palloc0(sizeof(PinClass));
+				same->first = ref;
+				same->value = v;
+				classes = lappend(classes, same);
 				if (!IsA(v, Const))
-					has_nonconst = true;
+					*has_nonconst = true;
 			}
+			if (ref->kind != REF_SCAN)
+				same->written = true;
 		}
 	}
-	return has_nonconst;
+	return classes;
 }
 
 /*
  * Decide the verdict of a planned statement.  Returns the references
  * judged, each with its reason; the caller reports those not PR_PINNED (or
- * hands them to the checker).  When several values must be compared at
- * execution, the checker gets a PR_AT_START reference listing them, and an
- * enforcing plan a runtime check (enforce_runtime.c).
+ * hands them to the checker).  The checker gets a PR_AT_START reference
+ * listing the values to compare when several are not all constants; an
+ * enforcing plan gets its classes' values attached (enforce_runtime.c), to
+ * be compared with each other and with the tenant of the running top-level
+ * statement when it starts.
  */
 List *
 judge_plan(EnforceState *st, PlannedStmt *stmt)
@@ -383,8 +386,7 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 	PlanWalk	w = {NULL, NIL};
 	ListCell   *lc;
 	List	   *judged;
-	List	   *classes = NIL;	/* first TenantRef of each pin class */
-	List	   *class_values = NIL; /* its value */
+	List	   *classes;
 	bool		has_nonconst;
 
 	walk_plan(stmt->planTree, &w);
@@ -394,31 +396,26 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 	judge_scans(st, stmt, w.scanned);
 	judge_arbiters(st, stmt, w.modifytables);
 	judged = judged_refs(st);
-	has_nonconst = judge_one_tenant(judged, &classes, &class_values);
+	classes = judge_one_tenant(judged, &has_nonconst);
 
-	if (list_length(classes) > 1 && has_nonconst)
+	if (st->collect)
 	{
-		if (st->collect)
+		if (list_length(classes) > 1 && has_nonconst)
 		{
 			/* tell the checker which values will be compared */
-			TenantRef  *last = llast(classes);
-			TenantRef  *ref = new_ref(last->kind, rel_facts(last->relid),
-									  last->alias);
+			PinClass   *last = llast(classes);
+			TenantRef  *ref = new_ref(last->first->kind,
+									  rel_facts(last->first->relid),
+									  last->first->alias);
 
 			ref->reason = PR_AT_START;
-			ref->values = class_values;
+			foreach(lc, classes)
+				ref->values = lappend(ref->values, ((PinClass *) lfirst(lc))->value);
 			judged = lappend(judged, ref);
 		}
-		else
-		{
-			/* compare with the bound values when the statement starts */
-			List	   *labels = NIL;
-
-			foreach(lc, classes)
-				labels = lappend(labels, ref_label(lfirst(lc)));
-			add_runtime_check(stmt, class_values, labels);
-		}
 	}
+	else if (classes != NIL)
+		attach_statement_pins(stmt, classes);
 	return judged;
 }
 

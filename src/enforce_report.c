@@ -112,6 +112,12 @@ static const PinReasonInfo pin_reasons[PR_COUNT] = {
 	{PR_DEFERRED,
 		"%1$s is equated with a column of an outer query that is not itself pinned to one tenant.",
 	"equated with an unpinned outer column"},
+	{PR_SET_RETURNING,
+		"%1$s is compared with a set-returning function, which yields several values.",
+	"compared with a set-returning function"},
+	{PR_MUTABLE,
+		"%1$s is compared with a value that can change while the statement runs.",
+	"compared with a value that can change during the statement"},
 };
 
 /* The table row of reason (rows are in enum order, checked at load). */
@@ -271,6 +277,31 @@ report_runtime_two_tenants(const char *label1, const char *value1,
 			 errdetail("Table %s is pinned to '%s' and table %s to '%s' when the statement starts.",
 					   label1, value1, label2, value2),
 			 errhint("Use one tenant value per statement.")));
+}
+
+/*
+ * A statement run by the running top-level statement (a function, trigger,
+ * cursor or DO block) is pinned to another tenant than the one it reached
+ * first.  label2 is NULL for a value of gtm_pin().
+ */
+void
+report_scope_two_tenants(const char *label1, const char *value1,
+						 const char *label2, const char *value2, int elevel)
+{
+	if (label2 == NULL)
+		ereport(elevel,
+				(errcode(GTM_ERRCODE_NOT_PINNED),
+				 errmsg("statement touches more than one tenant"),
+				 errdetail("The running statement reached tenant '%s' (table %s), and a pin value is now '%s'.",
+						   value1, label1 ? label1 : "?", value2),
+				 errhint("Do not change the value a statement is pinned to while it runs.")));
+	else
+		ereport(elevel,
+				(errcode(GTM_ERRCODE_NOT_PINNED),
+				 errmsg("statement touches more than one tenant"),
+				 errdetail("The running statement reached tenant '%s' (table %s), and table %s is pinned to '%s'.",
+						   value1, label1 ? label1 : "?", label2, value2),
+				 errhint("A statement, with the functions, triggers and cursors it runs, may reach one tenant: run each tenant's work in a statement of its own.")));
 }
 
 /* The "reason" column of gtm_check_statement() for ref. */
