@@ -167,6 +167,8 @@ statement_scope_check(const char *tenant, const char *label, int elevel)
 	if (strcmp(scope_tenant, tenant) != 0)
 		report_scope_two_tenants(scope_label, scope_tenant, label, tenant,
 								 elevel);
+	else if (scope_label == NULL && label != NULL)
+		scope_label = MemoryContextStrdup(TopMemoryContext, label);
 }
 
 /* gtm_pin(value anyelement) RETURNS anyelement STABLE PARALLEL RESTRICTED */
