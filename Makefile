@@ -34,7 +34,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 # pg_regress: sql/NAME.sql -> expected/NAME.out
 REGRESS_PROVISION = provision members
 REGRESS_SETTINGS = settings_merge settings_validation settings_api
-REGRESS_ENFORCE = enforce_cases enforce_shapes enforce_modes enforce_scope
+REGRESS_ENFORCE = enforce_cases enforce_shapes enforce_modes enforce_scope enforce_fail_closed
 REGRESS = $(REGRESS_PROVISION) $(REGRESS_SETTINGS) $(REGRESS_ENFORCE)
 
 # isolationtester: test/specs/NAME.spec -> test/expected/NAME.out

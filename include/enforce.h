@@ -161,6 +161,7 @@ typedef enum PinReason
 	PR_DEFERRED,				/* PARAM_EXEC: resolved after planning */
 	PR_SET_RETURNING,			/* a set-returning function: several values */
 	PR_MUTABLE,					/* a value that can change during the statement */
+	PR_OPAQUE_NODE,				/* read by a plan node the check cannot see into */
 
 	PR_COUNT					/* number of reasons; keep last */
 } PinReason;
@@ -190,6 +191,7 @@ typedef struct TenantRef
 	Node	   *mine;
 	Node	   *theirs;
 	char	   *index_name;		/* PR_ARBITER */
+	const char *node_name;		/* PR_OPAQUE_NODE */
 	bool		judged;
 } TenantRef;
 
@@ -218,6 +220,9 @@ typedef struct EnforceState
 	 * kept here for the end of planning.
 	 */
 	List	   *outer_params;
+
+	/* Oid: the tenant tables the statement names, before planning */
+	List	   *query_relids;
 } EnforceState;
 
 extern EnforceState *cur_state;
@@ -255,7 +260,7 @@ extern Oid	pin_function_oid(void);
 extern bool is_freezable_value(Node *val);
 
 /* enforce_freeze.c: one value per statement for stable built-in pins */
-extern void freeze_mutable_pins(Query *parse);
+extern void freeze_mutable_pins(Query *parse, List **tenant_relids);
 
 /* enforce_record.c: what the planner hooks record */
 extern TenantRef *new_ref(RefKind kind, RelFacts *f, const char *alias);

@@ -41,7 +41,8 @@
 typedef struct FreezeContext
 {
 	List	   *queries;		/* the query levels, innermost first */
-	Oid			pin_fn;			/* gtm_pin(anyelement) */
+	Oid			pin_fn;			/* gtm_pin(anyelement), or InvalidOid */
+	List	   *tenant_relids;	/* Oid: tenant tables named at any level */
 } FreezeContext;
 
 static bool freeze_walker(Node *node, FreezeContext *ctx);
@@ -195,8 +196,19 @@ freeze_walker(Node *node, FreezeContext *ctx)
 	{
 		Query	   *q = (Query *) node;
 
+		ListCell   *lc;
+
+		foreach(lc, q->rtable)
+		{
+			RangeTblEntry *rte = lfirst(lc);
+
+			if (rte->rtekind == RTE_RELATION && rel_facts(rte->relid)->tenant)
+				ctx->tenant_relids = list_append_unique_oid(ctx->tenant_relids,
+															rte->relid);
+		}
 		ctx->queries = lcons(q, ctx->queries);
-		freeze_jointree((Node *) q->jointree, ctx);
+		if (OidIsValid(ctx->pin_fn))
+			freeze_jointree((Node *) q->jointree, ctx);
 		(void) query_tree_walker(q, freeze_walker, ctx, QTW_IGNORE_JOINALIASES);
 		ctx->queries = list_delete_first(ctx->queries);
 		return false;
@@ -206,19 +218,21 @@ freeze_walker(Node *node, FreezeContext *ctx)
 
 /*
  * Before planning: wrap each stable built-in value compared with a tenant
- * column in a qual in gtm_pin().  The planner scribbles on its input
- * anyway; callers that keep the query (plan cache) pass a copy.
+ * column in a qual in gtm_pin(), and list in *tenant_relids the tenant
+ * tables the statement names at any level (for judge_scans to fail
+ * closed).  The planner scribbles on its input anyway; callers that keep
+ * the query (plan cache) pass a copy.
  */
 void
-freeze_mutable_pins(Query *parse)
+freeze_mutable_pins(Query *parse, List **tenant_relids)
 {
 	FreezeContext ctx;
 
 	if (parse->commandType == CMD_UTILITY)
 		return;
 	ctx.pin_fn = pin_function_oid();
-	if (!OidIsValid(ctx.pin_fn))
-		return;
 	ctx.queries = NIL;
+	ctx.tenant_relids = NIL;
 	(void) freeze_walker((Node *) parse, &ctx);
+	*tenant_relids = ctx.tenant_relids;
 }

@@ -35,6 +35,7 @@
 #include "catalog/pg_inherits.h"
 #include "catalog/namespace.h"
 #include "miscadmin.h"
+#include "nodes/extensible.h"
 #include "nodes/nodes.h"
 #include "parser/parsetree.h"
 #include "utils/datum.h"
@@ -46,14 +47,20 @@
 /* What walk_plan found in a plan tree */
 typedef struct PlanWalk
 {
-	Bitmapset  *scanned;		/* flat rtable indexes read by a scan */
+	Bitmapset  *scanned;		/* flat rtable indexes read by a known scan */
 	List	   *modifytables;
+	const char *opaque;			/* a node the walk cannot see into, or NULL */
 } PlanWalk;
 
 /*
  * Collect the range-table indexes the plan scans and its ModifyTable nodes.
- * Scans of subqueries, CTEs, functions and VALUES read no table and are
- * passed over; a custom or foreign scan counts every relation it covers.
+ * Every node type of PostgreSQL's executor is known here: a scan of a
+ * table counts its relation; scans of subqueries, CTEs, functions and
+ * VALUES read no table; the others only have children.  A node that is not
+ * known (another extension's Custom Scan, a node of a newer PostgreSQL)
+ * makes the plan opaque: what it reads cannot be seen, and judge_scans()
+ * then rejects every tenant table the statement names outside the known
+ * scans (fail closed).  Its subtree is not entered.
  */
 static void
 walk_plan(Plan *plan, PlanWalk *w)
@@ -85,16 +92,10 @@ walk_plan(Plan *plan, PlanWalk *w)
 			}
 			break;
 		case T_CustomScan:
-			{
-				CustomScan *cs = (CustomScan *) plan;
-
-				if (cs->scan.scanrelid > 0)
-					w->scanned = bms_add_member(w->scanned, cs->scan.scanrelid);
-				w->scanned = bms_add_members(w->scanned, cs->custom_relids);
-				foreach(lc, cs->custom_plans)
-					walk_plan(lfirst(lc), w);
-			}
-			break;
+			if (w->opaque == NULL)
+				w->opaque = psprintf("Custom Scan (%s)",
+									 ((CustomScan *) plan)->methods->CustomName);
+			return;
 		case T_Append:
 			foreach(lc, ((Append *) plan)->appendplans)
 				walk_plan(lfirst(lc), w);
@@ -117,8 +118,38 @@ walk_plan(Plan *plan, PlanWalk *w)
 		case T_ModifyTable:
 			w->modifytables = lappend(w->modifytables, plan);
 			break;
-		default:
+		case T_Result:
+		case T_ProjectSet:
+		case T_RecursiveUnion:
+		case T_BitmapIndexScan:
+		case T_FunctionScan:
+		case T_ValuesScan:
+		case T_TableFuncScan:
+		case T_CteScan:
+		case T_NamedTuplestoreScan:
+		case T_WorkTableScan:
+		case T_NestLoop:
+		case T_MergeJoin:
+		case T_HashJoin:
+		case T_Material:
+		case T_Memoize:
+		case T_Sort:
+		case T_IncrementalSort:
+		case T_Group:
+		case T_Agg:
+		case T_WindowAgg:
+		case T_Unique:
+		case T_Gather:
+		case T_GatherMerge:
+		case T_Hash:
+		case T_SetOp:
+		case T_LockRows:
+		case T_Limit:
 			break;
+		default:
+			if (w->opaque == NULL)
+				w->opaque = psprintf("plan node %d", (int) nodeTag(plan));
+			return;
 	}
 	walk_plan(plan->lefttree, w);
 	walk_plan(plan->righttree, w);
@@ -187,18 +218,50 @@ plan_touches_tenant_table(EnforceState *st, PlannedStmt *stmt)
 	return false;
 }
 
-/* Step 1: every tenant table the plan scans must have a recorded verdict. */
+/* A reference the plan reads without the check having seen its conditions */
 static void
-judge_scans(EnforceState *st, PlannedStmt *stmt, Bitmapset *scanned)
+add_not_analysed(EnforceState *st, RelFacts *f, const char *alias,
+				 const char *opaque)
+{
+	TenantRef  *ref = new_ref(REF_SCAN, f, alias);
+
+	ref->reason = opaque ? PR_OPAQUE_NODE : PR_NOT_ANALYSED;
+	ref->node_name = opaque;
+	ref->judged = true;
+	st->refs = lappend(st->refs, ref);
+}
+
+/* Does st hold a reference recorded for relid (a scan or a write)? */
+static bool
+relid_recorded(EnforceState *st, Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, st->refs)
+		if (((TenantRef *) lfirst(lc))->relid == relid)
+			return true;
+	return false;
+}
+
+/*
+ * Step 1: every tenant table the plan scans must have a recorded verdict.
+ * When the plan holds a node the walk cannot see into, fail closed: every
+ * tenant table of the final range table that no known scan reads, and
+ * every tenant table the statement named (st->query_relids, collected
+ * before planning: a planner that bypasses the hooks leaves it out of the
+ * range table) that was never recorded, is rejected.
+ */
+static void
+judge_scans(EnforceState *st, PlannedStmt *stmt, PlanWalk *w)
 {
 	int			i = -1;
+	ListCell   *lc;
 
-	while ((i = bms_next_member(scanned, i)) >= 0)
+	while ((i = bms_next_member(w->scanned, i)) >= 0)
 	{
 		RangeTblEntry *rte;
 		RelFacts   *f;
 		TenantRef  *found = NULL;
-		ListCell   *lc;
 
 		if (i < 1 || i > list_length(stmt->rtable))
 			continue;
@@ -220,11 +283,33 @@ judge_scans(EnforceState *st, PlannedStmt *stmt, Bitmapset *scanned)
 			f = rel_facts(rte->relid);
 			if (!f->tenant || f->exempt)
 				continue;
-			found = new_ref(REF_SCAN, f, rte->eref->aliasname);
-			found->reason = PR_NOT_ANALYSED;
-			st->refs = lappend(st->refs, found);
+			add_not_analysed(st, f, rte->eref->aliasname, NULL);
 		}
-		found->judged = true;
+		else
+			found->judged = true;
+	}
+
+	if (w->opaque == NULL)
+		return;
+	i = 0;
+	foreach(lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+		RelFacts   *f;
+
+		i++;
+		if (rte->rtekind != RTE_RELATION || bms_is_member(i, w->scanned))
+			continue;
+		f = rel_facts(rte->relid);
+		if (f->tenant && !f->exempt)
+			add_not_analysed(st, f, rte->eref->aliasname, w->opaque);
+	}
+	foreach(lc, st->query_relids)
+	{
+		RelFacts   *f = rel_facts(lfirst_oid(lc));
+
+		if (f->tenant && !f->exempt && !relid_recorded(st, f->relid))
+			add_not_analysed(st, f, get_rel_name(f->relid), w->opaque);
 	}
 }
 
@@ -383,7 +468,7 @@ judge_one_tenant(List *judged, bool *has_nonconst)
 List *
 judge_plan(EnforceState *st, PlannedStmt *stmt)
 {
-	PlanWalk	w = {NULL, NIL};
+	PlanWalk	w = {NULL, NIL, NULL};
 	ListCell   *lc;
 	List	   *judged;
 	List	   *classes;
@@ -393,7 +478,7 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 	foreach(lc, stmt->subplans)
 		walk_plan((Plan *) lfirst(lc), &w);
 
-	judge_scans(st, stmt, w.scanned);
+	judge_scans(st, stmt, &w);
 	judge_arbiters(st, stmt, w.modifytables);
 	judged = judged_refs(st);
 	classes = judge_one_tenant(judged, &has_nonconst);

@@ -118,6 +118,9 @@ static const PinReasonInfo pin_reasons[PR_COUNT] = {
 	{PR_MUTABLE,
 		"%1$s is compared with a value that can change while the statement runs.",
 	"compared with a value that can change during the statement"},
+	{PR_OPAQUE_NODE,
+		"The plan reads %1$s through %2$s, which the tenant check cannot see into.",
+	"read through %s"},
 };
 
 /* The table row of reason (rows are in enum order, checked at load). */
@@ -169,7 +172,8 @@ report_detail(TenantRef *ref)
 
 	if (fmt != NULL)
 		errdetail(fmt, column_label(ref),
-				  ref->index_name ? ref->index_name : "");
+				  ref->index_name ? ref->index_name :
+				  ref->node_name ? ref->node_name : "");
 	return 0;
 }
 
@@ -321,6 +325,8 @@ reason_text(TenantRef *ref)
 			return psprintf(fmt, value_text(ref->theirs), value_text(ref->mine));
 		case PR_ARBITER:
 			return psprintf(fmt, ref->index_name);
+		case PR_OPAQUE_NODE:
+			return psprintf(fmt, ref->node_name);
 		case PR_AT_START:
 			{
 				StringInfoData buf;
