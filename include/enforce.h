@@ -223,8 +223,8 @@ typedef struct EnforceState
 	 */
 	List	   *outer_params;
 
-	/* Oid: the tenant tables the statement names, before planning */
-	List	   *query_relids;
+	/* the statement being planned (judge_scans reads what it names) */
+	Query	   *parse;
 } EnforceState;
 
 extern EnforceState *cur_state;
@@ -262,7 +262,7 @@ extern Oid	pin_function_oid(void);
 extern bool is_freezable_value(Node *val);
 
 /* enforce_freeze.c: one value per statement for stable built-in pins */
-extern void freeze_mutable_pins(Query *parse, List **tenant_relids);
+extern void freeze_mutable_pins(Query *parse);
 
 /* enforce_record.c: what the planner hooks record */
 extern TenantRef *new_ref(RefKind kind, RelFacts *f, const char *alias);

@@ -41,11 +41,8 @@
 typedef struct FreezeContext
 {
 	List	   *queries;		/* the query levels, innermost first */
-	Oid			pin_fn;			/* gtm_pin(anyelement), or InvalidOid */
-	List	   *tenant_relids;	/* Oid: tenant tables named at any level */
+	Oid			pin_fn;			/* gtm_pin(anyelement) */
 } FreezeContext;
-
-static bool freeze_walker(Node *node, FreezeContext *ctx);
 
 /*
  * Is var, seen in the query levels "queries" (innermost first), a tenant
@@ -127,23 +124,34 @@ wrap_in_pin(Node *val, Oid pin_fn)
 static bool
 needs_pin(FreezeContext *ctx, OpExpr *op, Node *col, Node *val)
 {
+	Node	   *v = strip_relabel(val);
+
+	/* constants and parameters are pins already: the common case, first */
 	col = strip_relabel(col);
-	if (col == NULL || !IsA(col, Var) || IsA(strip_relabel(val), Var))
+	if (col == NULL || !IsA(col, Var) || v == NULL ||
+		IsA(v, Const) || IsA(v, Param) || IsA(v, Var))
 		return false;
 	return is_tenant_column(ctx->queries, (Var *) col, 0) &&
 		op_mergejoinable(op->opno, exprType((Node *) linitial(op->args))) &&
 		is_freezable_value(val);
 }
 
+static void freeze_query(Query *q, FreezeContext *ctx);
+
 /*
- * Rewrite the equalities of one qual expression.  Sublinks are not entered
- * here: freeze_walker reaches their queries as levels of their own.
+ * Rewrite the equalities of one qual expression; the query of a sublink is
+ * a level of its own.
  */
 static bool
 freeze_qual_walker(Node *node, FreezeContext *ctx)
 {
-	if (node == NULL || IsA(node, SubLink) || IsA(node, Query))
+	if (node == NULL)
 		return false;
+	if (IsA(node, SubLink))
+	{
+		freeze_query((Query *) ((SubLink *) node)->subselect, ctx);
+		return false;
+	}
 	if (IsA(node, OpExpr) && list_length(((OpExpr *) node)->args) == 2)
 	{
 		OpExpr	   *op = (OpExpr *) node;
@@ -182,57 +190,76 @@ freeze_jointree(Node *jt, FreezeContext *ctx)
 	}
 }
 
-/*
- * Find every query level (sublinks, subqueries in FROM, CTEs) and rewrite
- * the quals of each.
- */
+/* Outside quals, only look for the sublinks of a query level. */
 static bool
-freeze_walker(Node *node, FreezeContext *ctx)
+sublink_walker(Node *node, FreezeContext *ctx)
 {
 	if (node == NULL)
 		return false;
-	check_stack_depth();
-	if (IsA(node, Query))
+	if (IsA(node, SubLink))
 	{
-		Query	   *q = (Query *) node;
-
-		ListCell   *lc;
-
-		foreach(lc, q->rtable)
-		{
-			RangeTblEntry *rte = lfirst(lc);
-
-			if (rte->rtekind == RTE_RELATION && rel_facts(rte->relid)->tenant)
-				ctx->tenant_relids = list_append_unique_oid(ctx->tenant_relids,
-															rte->relid);
-		}
-		ctx->queries = lcons(q, ctx->queries);
-		if (OidIsValid(ctx->pin_fn))
-			freeze_jointree((Node *) q->jointree, ctx);
-		(void) query_tree_walker(q, freeze_walker, ctx, QTW_IGNORE_JOINALIASES);
-		ctx->queries = list_delete_first(ctx->queries);
+		freeze_query((Query *) ((SubLink *) node)->subselect, ctx);
 		return false;
 	}
-	return expression_tree_walker(node, freeze_walker, ctx);
+	return expression_tree_walker(node, sublink_walker, ctx);
+}
+
+/*
+ * Rewrite the quals of one query level, then of the levels below it:
+ * subqueries in FROM (views among them), CTEs, and sublinks (those of the
+ * quals are reached by freeze_qual_walker; the others are looked for only
+ * when the level has any, as the whole tree is not walked for nothing).
+ */
+static void
+freeze_query(Query *q, FreezeContext *ctx)
+{
+	ListCell   *lc;
+
+	check_stack_depth();
+	ctx->queries = lcons(q, ctx->queries);
+	freeze_jointree((Node *) q->jointree, ctx);
+	foreach(lc, q->rtable)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+
+		if (rte->rtekind == RTE_SUBQUERY && rte->subquery != NULL)
+			freeze_query(rte->subquery, ctx);
+		else if (q->hasSubLinks &&
+				 (rte->rtekind == RTE_FUNCTION || rte->rtekind == RTE_VALUES ||
+				  rte->rtekind == RTE_TABLEFUNC))
+			(void) range_table_entry_walker(rte, sublink_walker, ctx, 0);
+	}
+	foreach(lc, q->cteList)
+		freeze_query((Query *) ((CommonTableExpr *) lfirst(lc))->ctequery, ctx);
+	if (q->hasSubLinks)
+	{
+		(void) sublink_walker((Node *) q->targetList, ctx);
+		(void) sublink_walker(q->havingQual, ctx);
+		(void) sublink_walker((Node *) q->returningList, ctx);
+		(void) sublink_walker((Node *) q->onConflict, ctx);
+		(void) sublink_walker((Node *) q->mergeActionList, ctx);
+		(void) sublink_walker(q->limitOffset, ctx);
+		(void) sublink_walker(q->limitCount, ctx);
+		(void) sublink_walker((Node *) q->windowClause, ctx);
+	}
+	ctx->queries = list_delete_first(ctx->queries);
 }
 
 /*
  * Before planning: wrap each stable built-in value compared with a tenant
- * column in a qual in gtm_pin(), and list in *tenant_relids the tenant
- * tables the statement names at any level (for judge_scans to fail
- * closed).  The planner scribbles on its input anyway; callers that keep
- * the query (plan cache) pass a copy.
+ * column in a qual in gtm_pin().  The planner scribbles on its input
+ * anyway; callers that keep the query (plan cache) pass a copy.
  */
 void
-freeze_mutable_pins(Query *parse, List **tenant_relids)
+freeze_mutable_pins(Query *parse)
 {
 	FreezeContext ctx;
 
 	if (parse->commandType == CMD_UTILITY)
 		return;
 	ctx.pin_fn = pin_function_oid();
+	if (!OidIsValid(ctx.pin_fn))
+		return;
 	ctx.queries = NIL;
-	ctx.tenant_relids = NIL;
-	(void) freeze_walker((Node *) parse, &ctx);
-	*tenant_relids = ctx.tenant_relids;
+	freeze_query(parse, &ctx);
 }

@@ -231,12 +231,12 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	st.collect = req.collect;
 	st.refs = NIL;
 	st.outer_params = NIL;
-	st.query_relids = NIL;
+	st.parse = parse;
 
 	judge = req.collect ||
 		(gtm_enforcement != GTM_ENFORCE_OFF && !statement_is_exempt(parse, phase));
 	if (judge)
-		freeze_mutable_pins(parse, &st.query_relids);
+		freeze_mutable_pins(parse);
 
 	result = plan_with_state(judge ? &st : NULL, phase, parse, query_string,
 							 cursorOptions, boundParams);

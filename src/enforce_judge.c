@@ -36,6 +36,7 @@
 #include "catalog/namespace.h"
 #include "miscadmin.h"
 #include "nodes/extensible.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/nodes.h"
 #include "parser/parsetree.h"
 #include "utils/datum.h"
@@ -243,13 +244,49 @@ relid_recorded(EnforceState *st, Oid relid)
 	return false;
 }
 
+/* Collect the relations of every level of a (planned) query. */
+static bool
+relids_walker(Node *node, List **relids)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((Query *) node)->rtable)
+		{
+			RangeTblEntry *rte = lfirst(lc);
+
+			if (rte->rtekind == RTE_RELATION)
+				*relids = list_append_unique_oid(*relids, rte->relid);
+		}
+		return query_tree_walker((Query *) node, relids_walker, relids, 0);
+	}
+	return expression_tree_walker(node, relids_walker, relids);
+}
+
+/*
+ * Every relation the statement names: those left in its query tree at any
+ * level (a planner that bypasses the hooks leaves them out of the plan's
+ * range table) and those the plan depends on.
+ */
+static List *
+statement_relids(EnforceState *st, PlannedStmt *stmt)
+{
+	List	   *relids = list_copy(stmt->relationOids);
+
+	if (st->parse != NULL)
+		(void) relids_walker((Node *) st->parse, &relids);
+	return relids;
+}
+
 /*
  * Step 1: every tenant table the plan scans must have a recorded verdict.
  * When the plan holds a node the walk cannot see into, fail closed: every
  * tenant table of the final range table that no known scan reads, and
- * every tenant table the statement named (st->query_relids, collected
- * before planning: a planner that bypasses the hooks leaves it out of the
- * range table) that was never recorded, is rejected.
+ * every tenant table the statement names (statement_relids) that was
+ * never recorded, is rejected.
  */
 static void
 judge_scans(EnforceState *st, PlannedStmt *stmt, PlanWalk *w)
@@ -304,7 +341,7 @@ judge_scans(EnforceState *st, PlannedStmt *stmt, PlanWalk *w)
 		if (f->tenant && !f->exempt)
 			add_not_analysed(st, f, rte->eref->aliasname, w->opaque);
 	}
-	foreach(lc, st->query_relids)
+	foreach(lc, statement_relids(st, stmt))
 	{
 		RelFacts   *f = rel_facts(lfirst_oid(lc));
 

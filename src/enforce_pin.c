@@ -107,12 +107,14 @@ unfixed_walker(Node *node, void *ctx)
  */
 static Oid	current_tenant_fn_oid = InvalidOid;
 static Oid	pin_fn_oid = InvalidOid;
+static bool pin_fn_looked_up = false;	/* pin_fn_oid is the answer */
 
 static void
 our_fn_oids_inval(Datum arg, int cacheid, uint32 hashvalue)
 {
 	current_tenant_fn_oid = InvalidOid;
 	pin_fn_oid = InvalidOid;
+	pin_fn_looked_up = false;
 }
 
 /*
@@ -186,16 +188,23 @@ pin_function_oid(void)
 	Oid			argtype = ANYELEMENTOID;
 	Oid			funcid;
 
-	if (OidIsValid(pin_fn_oid))
+	if (pin_fn_looked_up)
 		return pin_fn_oid;
 	nsp = gtm_installed_namespace();
-	if (!OidIsValid(nsp))
-		return InvalidOid;
-	funcid = LookupFuncName(list_make2(makeString(get_namespace_name(nsp)),
-									   makeString("gtm_pin")),
-							1, &argtype, true);
-	if (!OidIsValid(funcid) || !is_pin_fn(funcid))
-		return InvalidOid;
+	funcid = !OidIsValid(nsp) ? InvalidOid :
+		LookupFuncName(list_make2(makeString(get_namespace_name(nsp)),
+								  makeString("gtm_pin")),
+					   1, &argtype, true);
+	if (OidIsValid(funcid) && !is_pin_fn(funcid))
+		funcid = InvalidOid;
+
+	/*
+	 * Keep the answer, also "none", until pg_proc changes (installing or
+	 * updating the extension creates functions); the lookups above may have
+	 * processed such an invalidation already, so store only now.
+	 */
+	pin_fn_oid = funcid;
+	pin_fn_looked_up = true;
 	return funcid;
 }
 

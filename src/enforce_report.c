@@ -149,6 +149,21 @@ ref_label(TenantRef *ref)
 	return psprintf("\"%s\" (alias \"%s\")", relname ? relname : "?", ref->alias);
 }
 
+/*
+ * "table" (alias "alias") from the "relid:alias" form the plan's payload
+ * keeps (enforce_runtime.c).
+ */
+static char *
+label_text(const char *raw)
+{
+	Oid			relid = (Oid) strtoul(raw, NULL, 10);
+	const char *colon = strchr(raw, ':');
+	char	   *relname = get_rel_name(relid);
+
+	return psprintf("\"%s\" (alias \"%s\")", relname ? relname : "?",
+					colon ? colon + 1 : "?");
+}
+
 /* A pin value as SQL text. */
 char *
 value_text(Node *value)
@@ -264,7 +279,7 @@ report_runtime_null(const char *label, Node *value, int elevel)
 	ereport(elevel,
 			(errcode(GTM_ERRCODE_NOT_PINNED),
 			 errmsg("tenant-scoped table %s is not pinned to one tenant",
-					label),
+					label_text(label)),
 			 errdetail("Its tenant value %s is NULL when the statement starts.",
 					   value_text(value)),
 			 errhint("Bind a tenant id, or call gtm_set_tenant() first.")));
@@ -279,7 +294,7 @@ report_runtime_two_tenants(const char *label1, const char *value1,
 			(errcode(GTM_ERRCODE_NOT_PINNED),
 			 errmsg("statement touches more than one tenant"),
 			 errdetail("Table %s is pinned to '%s' and table %s to '%s' when the statement starts.",
-					   label1, value1, label2, value2),
+					   label_text(label1), value1, label_text(label2), value2),
 			 errhint("Use one tenant value per statement.")));
 }
 
@@ -297,14 +312,14 @@ report_scope_two_tenants(const char *label1, const char *value1,
 				(errcode(GTM_ERRCODE_NOT_PINNED),
 				 errmsg("statement touches more than one tenant"),
 				 errdetail("The running statement reached tenant '%s' (table %s), and a pin value is now '%s'.",
-						   value1, label1 ? label1 : "?", value2),
+						   value1, label1 ? label_text(label1) : "?", value2),
 				 errhint("Do not change the value a statement is pinned to while it runs.")));
 	else
 		ereport(elevel,
 				(errcode(GTM_ERRCODE_NOT_PINNED),
 				 errmsg("statement touches more than one tenant"),
 				 errdetail("The running statement reached tenant '%s' (table %s), and table %s is pinned to '%s'.",
-						   value1, label1 ? label1 : "?", label2, value2),
+						   value1, label1 ? label_text(label1) : "?", label_text(label2), value2),
 				 errhint("A statement, with the functions, triggers and cursors it runs, may reach one tenant: run each tenant's work in a statement of its own.")));
 }
 

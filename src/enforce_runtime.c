@@ -17,11 +17,12 @@
  * PlannedStmt has no field for an extension.  attach_statement_pins()
  * writes them as a payload into the plan's invalItems: PlanInvalItems whose
  * cacheId no syscache has (so no invalidation ever matches them), the first
- * carrying the payload's length in its hashValue and the next ones four
+ * carrying the payload's length in its hashValue and the next ones seven
  * bytes of it each.  The payload is copied and freed with the plan, so
  * nothing is kept per statement in this backend, and nothing else changes
  * (the range table, and so EXPLAIN, stays as it was).  Its form:
- *	"C" tenant NUL label NUL   one class, a constant: no parsing at all;
+ *	"C" tenant NUL label NUL   one class, a constant: no parsing at all
+ *	  (a label is "relid:alias", made readable only for a message);
  *	"N" nodeToString(list(values, labels, written))   otherwise, where a
  *	  value is a String (a constant's text) or an expression.
  *
@@ -53,9 +54,16 @@
 
 #include "enforce.h"
 
-/* PlanInvalItem.cacheIds of the payload (no syscache has them). */
-#define GTM_PINS_CACHEID		(-7243)	/* hashValue: payload length */
-#define GTM_PINS_DATA_CACHEID	(-7244)	/* hashValue: 4 bytes of payload */
+/*
+ * PlanInvalItem.cacheIds of the payload, none a syscache id (those are
+ * small and non-negative, so no invalidation ever matches an item).  The
+ * header carries the payload's length in its hashValue; each data item
+ * carries 7 bytes: 3 in its cacheId, within [GTM_PINS_DATA_BASE,
+ * GTM_PINS_DATA_BASE + 2^24), and 4 in its hashValue.
+ */
+#define GTM_PINS_CACHEID		(-7243)
+#define GTM_PINS_DATA_BASE		(PG_INT32_MIN)
+#define IS_PINS_DATA(id)		((id) < GTM_PINS_DATA_BASE + (1 << 24))
 
 /* The text a constant is compared by */
 static char *
@@ -64,8 +72,21 @@ const_text(Const *c)
 	Oid			outfn;
 	bool		varlena;
 
+	if (c->consttype == TEXTOID)	/* the common tenant column type */
+		return TextDatumGetCString(c->constvalue);
 	getTypeOutputInfo(c->consttype, &outfn, &varlena);
 	return OidOutputFunctionCall(outfn, c->constvalue);
+}
+
+/*
+ * The label of a reference as the payload keeps it, "relid:alias"; turned
+ * into "table" (alias "alias") only for a message (enforce_report.c,
+ * label_text), so planning pays no catalog lookup for it.
+ */
+static char *
+raw_label(TenantRef *ref)
+{
+	return psprintf("%u:%s", ref->relid, ref->alias);
 }
 
 /* Append payload (len bytes, NUL included) to the plan's invalItems. */
@@ -77,14 +98,16 @@ write_payload(PlannedStmt *stmt, const char *payload, int len)
 	item->cacheId = GTM_PINS_CACHEID;
 	item->hashValue = (uint32) len;
 	stmt->invalItems = lappend(stmt->invalItems, item);
-	for (int i = 0; i < len; i += 4)
+	for (int i = 0; i < len; i += 7)
 	{
-		uint32		word = 0;
+		unsigned char bytes[7] = {0};
 
-		memcpy(&word, payload + i, Min(4, len - i));
+		memcpy(bytes, payload + i, Min(7, len - i));
 		item = makeNode(PlanInvalItem);
-		item->cacheId = GTM_PINS_DATA_CACHEID;
-		item->hashValue = word;
+		item->cacheId = GTM_PINS_DATA_BASE +
+			(int) (bytes[0] | (bytes[1] << 8) | (bytes[2] << 16));
+		item->hashValue = (uint32) bytes[3] | ((uint32) bytes[4] << 8) |
+			((uint32) bytes[5] << 16) | ((uint32) bytes[6] << 24);
 		stmt->invalItems = lappend(stmt->invalItems, item);
 	}
 }
@@ -109,7 +132,7 @@ attach_statement_pins(PlannedStmt *stmt, List *classes)
 		appendStringInfoChar(&buf, 'C');
 		appendStringInfoString(&buf, const_text((Const *) pc->value));
 		appendStringInfoChar(&buf, '\0');
-		appendStringInfoString(&buf, ref_label(pc->first));
+		appendStringInfoString(&buf, raw_label(pc->first));
 		write_payload(stmt, buf.data, buf.len + 1);
 		return;
 	}
@@ -126,7 +149,7 @@ attach_statement_pins(PlannedStmt *stmt, List *classes)
 			fix_opfuncids(v);
 		}
 		values = lappend(values, v);
-		labels = lappend(labels, makeString(ref_label(pc->first)));
+		labels = lappend(labels, makeString(raw_label(pc->first)));
 		written = lappend(written, makeInteger(pc->written ? 1 : 0));
 	}
 	appendStringInfoChar(&buf, 'N');
@@ -152,12 +175,22 @@ read_payload(List *invalItems, StringInfo into)
 		{
 			len = (int) item->hashValue;
 			resetStringInfo(into);
+			enlargeStringInfo(into, len + 7);
 		}
-		else if (item->cacheId == GTM_PINS_DATA_CACHEID && len > into->len)
+		else if (IS_PINS_DATA(item->cacheId) && len > into->len)
 		{
-			uint32		word = item->hashValue;
+			uint32		lo = (uint32) (item->cacheId - GTM_PINS_DATA_BASE);
+			uint32		hi = item->hashValue;
+			char	   *d = into->data + into->len;
 
-			appendBinaryStringInfo(into, (char *) &word, Min(4, len - into->len));
+			d[0] = lo & 0xff;
+			d[1] = (lo >> 8) & 0xff;
+			d[2] = (lo >> 16) & 0xff;
+			d[3] = hi & 0xff;
+			d[4] = (hi >> 8) & 0xff;
+			d[5] = (hi >> 16) & 0xff;
+			d[6] = (hi >> 24) & 0xff;
+			into->len += Min(7, len - into->len);
 		}
 	}
 	if (len <= 1 || into->len != len || into->data[len - 1] != '\0')
