@@ -17,6 +17,8 @@ OBJS = \
 	src/relfacts.o \
 	src/enforce_pin.o \
 	src/enforce_record.o \
+	src/enforce_values.o \
+	src/enforce_cascade.o \
 	src/enforce_judge.o \
 	src/enforce_runtime.o \
 	src/enforce_report.o \

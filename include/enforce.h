@@ -159,6 +159,12 @@ typedef enum PinReason
 	PR_ARBITER,
 	PR_AT_START,				/* checker: values compared at execution */
 	PR_DEFERRED,				/* PARAM_EXEC: resolved after planning */
+	PR_NOT_IDENTITY,			/* equal values need not be identical */
+	PR_NOT_DISTINCT_NULL,		/* IS NOT DISTINCT FROM a value that may be NULL */
+	PR_NULLABLE,				/* written value from an outer join's nullable side */
+	PR_CASCADE,					/* a foreign-key action would change the tenant */
+	PR_GENERATED,				/* the tenant column is generated from others */
+	PR_ARBITER_IDENTITY,		/* arbiter compares the tenant without identity */
 
 	PR_COUNT					/* number of reasons; keep last */
 } PinReason;
@@ -187,7 +193,9 @@ typedef struct TenantRef
 	struct TenantRef *other;
 	Node	   *mine;
 	Node	   *theirs;
-	char	   *index_name;		/* PR_ARBITER */
+	char	   *index_name;		/* PR_ARBITER*, PR_CASCADE: index, constraint */
+	/* a written value may be NULL when the statement starts (nullable column) */
+	bool		null_check;
 	bool		judged;
 } TenantRef;
 
@@ -230,22 +238,38 @@ typedef struct PinResult
 	AttrNumber	outer_attno;
 } PinResult;
 
-/* enforce_pin.c: analysing clauses and values */
+/* enforce_pin.c: analysing clauses */
 extern Node *strip_relabel(Node *n);
+extern PinReason classify_value(Node *val);
 extern void capture_outer_params(EnforceState *st, PlannerInfo *root);
 extern void rel_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
 					Index varno, AttrNumber attno, PinResult *res);
+extern bool column_not_null(Oid relid, AttrNumber attnum);
+extern bool opfamily_is_identity(Oid family, Oid type, Oid collid);
+extern bool equality_is_identity(Oid opno, List *opfamilies, bool col_on_left,
+								 Oid collid);
+extern bool unbounded_bpchar(Oid type, int32 typmod);
+extern void enforce_pin_init(void);
+
+/* enforce_values.c: the values a column or an expression can hold */
 extern List *var_values(EnforceState *st, PlannerInfo *root, Index varno,
 						AttrNumber attno, int depth, PinReason *why);
 extern List *expr_values(EnforceState *st, PlannerInfo *root, Node *expr,
 						 int depth, PinReason *why);
-extern void enforce_pin_init(void);
+extern List *written_values(EnforceState *st, PlannerInfo *root, Node *expr,
+							PinReason *why, bool *may_be_null);
+extern bool row_may_differ_from_written(Oid relid, bool inh, CmdType cmd);
 
 /* enforce_record.c: what the planner hooks record */
 extern TenantRef *new_ref(RefKind kind, RelFacts *f, const char *alias);
 extern void record_scan(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
 						Index rti, RangeTblEntry *rte);
 extern void record_writes(EnforceState *st, PlannerInfo *root);
+
+/* enforce_cascade.c: tenant values PostgreSQL writes on a statement's behalf */
+extern void record_cascades(EnforceState *st, PlannerInfo *root);
+extern bool tenant_column_generated(RelFacts *f, bool inserting, List *tlist,
+									List *colnos, Index target);
 
 /* enforce_judge.c: the verdict */
 extern bool plan_touches_tenant_table(EnforceState *st, PlannedStmt *stmt);

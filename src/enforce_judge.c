@@ -146,23 +146,62 @@ consts_equal(Const *a, Const *b)
 }
 
 
-/* Does the arbiter index include the tenant column as a key column? */
-static bool
-index_has_column(Oid indexoid, AttrNumber attnum, char **name)
+/* How an arbiter index holds the tenant column */
+typedef enum ArbiterTenant
+{
+	ARBITER_NO_TENANT,			/* not a key column */
+	ARBITER_NOT_IDENTITY,		/* a key column whose equality is no identity */
+	ARBITER_TENANT				/* a key column compared by identity */
+} ArbiterTenant;
+
+/*
+ * Does the arbiter index include the tenant column (attnum of relid) as a
+ * key column, compared by identity (its opclass's equalimage function says
+ * equal values are identical under the index's collation)?  Otherwise a
+ * conflicting row may hold a tenant that merely equals the inserted one.
+ */
+static ArbiterTenant
+index_has_column(Oid indexoid, Oid relid, AttrNumber attnum, char **name)
 {
 	HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
 	Form_pg_index idx;
-	bool		found = false;
+	ArbiterTenant result = ARBITER_NO_TENANT;
+	Datum		d;
+	bool		isnull;
+	oidvector  *classes,
+			   *colls;
 
 	*name = get_rel_name(indexoid);
 	if (!HeapTupleIsValid(tup))
-		return false;
+		return ARBITER_NO_TENANT;
 	idx = (Form_pg_index) GETSTRUCT(tup);
+	d = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indclass, &isnull);
+	classes = isnull ? NULL : (oidvector *) DatumGetPointer(d);
+	d = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indcollation, &isnull);
+	colls = isnull ? NULL : (oidvector *) DatumGetPointer(d);
 	for (int i = 0; i < idx->indnkeyatts; i++)
-		if (idx->indkey.values[i] == attnum)
-			found = true;
+	{
+		Oid			type;
+		int32		typmod;
+		Oid			coll;
+
+		if (idx->indkey.values[i] != attnum)
+			continue;
+		result = ARBITER_NOT_IDENTITY;
+		if (classes == NULL || colls == NULL)
+			break;
+		get_atttypetypmodcoll(relid, attnum, &type, &typmod, &coll);
+		if (opfamily_is_identity(get_opclass_family(classes->values[i]),
+								 get_opclass_input_type(classes->values[i]),
+								 colls->values[i]) &&
+			!unbounded_bpchar(type, typmod))
+		{
+			result = ARBITER_TENANT;
+			break;
+		}
+	}
 	ReleaseSysCache(tup);
-	return found;
+	return result;
 }
 
 /*
@@ -228,7 +267,10 @@ judge_scans(EnforceState *st, PlannedStmt *stmt, Bitmapset *scanned)
 	}
 }
 
-/* Step 2: ON CONFLICT DO UPDATE arbiters must include the tenant column. */
+/*
+ * Step 2: ON CONFLICT DO UPDATE arbiters must include the tenant column,
+ * compared by identity.
+ */
 static void
 judge_arbiters(EnforceState *st, PlannedStmt *stmt, List *modifytables)
 {
@@ -250,12 +292,15 @@ judge_arbiters(EnforceState *st, PlannedStmt *stmt, List *modifytables)
 		foreach(lc2, mt->arbiterIndexes)
 		{
 			char	   *name;
+			ArbiterTenant at = index_has_column(lfirst_oid(lc2), f->relid,
+												f->attnum, &name);
 
-			if (!index_has_column(lfirst_oid(lc2), f->attnum, &name))
+			if (at != ARBITER_TENANT)
 			{
 				TenantRef  *ref = new_ref(REF_SET, f, rte->eref->aliasname);
 
-				ref->reason = PR_ARBITER;
+				ref->reason = at == ARBITER_NO_TENANT ? PR_ARBITER :
+					PR_ARBITER_IDENTITY;
 				ref->index_name = name;
 				ref->judged = true;
 				st->refs = lappend(st->refs, ref);
@@ -307,14 +352,17 @@ judged_refs(EnforceState *st)
  * differs from another class's constant becomes PR_TWO_TENANTS, or
  * PR_MOVES_ROW when one of the two is a new value assigned by an update.
  * Returns whether any class value is not a constant (then the classes are
- * compared when the statement starts).
+ * compared when the statement starts); *null_check: a written value must
+ * also be found non-null then (TenantRef.null_check).
  */
 static bool
-judge_one_tenant(List *judged, List **classes, List **class_values)
+judge_one_tenant(List *judged, List **classes, List **class_values,
+				 bool *null_check)
 {
 	bool		has_nonconst = false;
 	ListCell   *lc;
 
+	*null_check = false;
 	foreach(lc, judged)
 	{
 		TenantRef  *ref = lfirst(lc);
@@ -322,6 +370,8 @@ judge_one_tenant(List *judged, List **classes, List **class_values)
 
 		if (ref->reason != PR_PINNED)
 			continue;
+		if (ref->null_check)
+			*null_check = true;
 		foreach(lv, ref->values)
 		{
 			Node	   *v = lfirst(lv);
@@ -386,6 +436,7 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 	List	   *classes = NIL;	/* first TenantRef of each pin class */
 	List	   *class_values = NIL; /* its value */
 	bool		has_nonconst;
+	bool		null_check;
 
 	walk_plan(stmt->planTree, &w);
 	foreach(lc, stmt->subplans)
@@ -394,9 +445,15 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 	judge_scans(st, stmt, w.scanned);
 	judge_arbiters(st, stmt, w.modifytables);
 	judged = judged_refs(st);
-	has_nonconst = judge_one_tenant(judged, &classes, &class_values);
+	has_nonconst = judge_one_tenant(judged, &classes, &class_values,
+									&null_check);
 
-	if (list_length(classes) > 1 && has_nonconst)
+	/*
+	 * Compared at the start: several values not all constants, or one that
+	 * is written into a column admitting NULL and may be NULL (the check
+	 * rejects a NULL value).
+	 */
+	if (has_nonconst && (list_length(classes) > 1 || null_check))
 	{
 		if (st->collect)
 		{

@@ -28,9 +28,12 @@
  */
 #include "postgres.h"
 
+#include "access/nbtree.h"
+#include "catalog/pg_attribute.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_language.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
 #include "access/transam.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
@@ -175,7 +178,7 @@ untrusted_walker(Node *node, void *context)
  * Classify a value compared with the tenant column.  Returns PR_PINNED for
  * a value fixed before execution (constant, parameter, stable expression).
  */
-static PinReason
+PinReason
 classify_value(Node *val)
 {
 	val = strip_relabel(val);
@@ -274,6 +277,256 @@ find_outer_param(EnforceState *st, PlannerInfo *root, int paramid)
 }
 
 /*
+ * Identity of equalities.  An equality pins a tenant only when "equal"
+ * means "identical" for the compared type and collation: numeric 1.0 =
+ * 1.00, float -0 = 0, interval '1 day' = '24 hours', citext 'A' = 'a' and
+ * strings under a nondeterministic collation compare equal although they
+ * are distinct values, hence possibly distinct tenants.  PostgreSQL says
+ * which equalities are identities with the btree "equalimage" support
+ * function (BTEQUALIMAGE_PROC), which nbtree deduplication relies on: an
+ * opclass without one, or whose function answers false for the collation,
+ * has equal values that are not interchangeable.
+ *
+ * The answers are cached by (operator, side, collation); any change to
+ * pg_amproc or pg_amop empties the cache.
+ */
+typedef struct IdentityEntry
+{
+	Oid			opno;
+	Oid			collid;
+	bool		col_on_left;
+	bool		identity;
+} IdentityEntry;
+
+#define IDENTITY_CACHE_SIZE 16
+static IdentityEntry identity_cache[IDENTITY_CACHE_SIZE];
+static int	identity_cache_used = 0;
+static int	identity_cache_next = 0;
+
+static void
+identity_cache_inval(Datum arg, int cacheid, uint32 hashvalue)
+{
+	identity_cache_used = 0;
+	identity_cache_next = 0;
+}
+
+/*
+ * Are equal values of type (an input type of the btree opfamily family)
+ * identical under collation collid?  Asks the opfamily's equalimage
+ * function, as nbtree deduplication does (_bt_allequalimage).
+ */
+bool
+opfamily_is_identity(Oid family, Oid type, Oid collid)
+{
+	Oid			proc = get_opfamily_proc(family, type, type, BTEQUALIMAGE_PROC);
+
+	if (!OidIsValid(proc))
+		return false;
+	if (type_is_collatable(type) && !OidIsValid(collid))
+		return false;
+	return DatumGetBool(OidFunctionCall1Coll(proc, collid,
+											 ObjectIdGetDatum(type)));
+}
+
+/*
+ * Does "col = v" under the btree equality opno (opfamilies: its btree
+ * families if the caller has them, else NIL) and collation collid imply
+ * that the column holds exactly v's value?  col_on_left says on which side
+ * of the operator the column is, which decides the input type whose
+ * equalimage function is asked (cross-type operators: int4 = int8 asks
+ * int4's).
+ */
+bool
+equality_is_identity(Oid opno, List *opfamilies, bool col_on_left, Oid collid)
+{
+	ListCell   *lc;
+	bool		identity = false;
+	IdentityEntry *ent;
+
+	for (int i = 0; i < identity_cache_used; i++)
+	{
+		ent = &identity_cache[i];
+		if (ent->opno == opno && ent->collid == collid &&
+			ent->col_on_left == col_on_left)
+			return ent->identity;
+	}
+
+	if (opfamilies == NIL)
+		opfamilies = get_mergejoin_opfamilies(opno);
+	foreach(lc, opfamilies)
+	{
+		Oid			family = lfirst_oid(lc);
+		int			strategy;
+		Oid			lefttype,
+					righttype,
+					side;
+
+		if (!op_in_opfamily(opno, family))
+			continue;
+		get_op_opfamily_properties(opno, family, false, &strategy,
+								   &lefttype, &righttype);
+		if (strategy != BTEqualStrategyNumber)
+			continue;
+		side = col_on_left ? lefttype : righttype;
+		if (opfamily_is_identity(family, side, collid))
+		{
+			identity = true;
+			break;
+		}
+	}
+
+	ent = &identity_cache[identity_cache_next];
+	ent->opno = opno;
+	ent->collid = collid;
+	ent->col_on_left = col_on_left;
+	ent->identity = identity;
+	identity_cache_next = (identity_cache_next + 1) % IDENTITY_CACHE_SIZE;
+	if (identity_cache_used < IDENTITY_CACHE_SIZE)
+		identity_cache_used++;
+	return identity;
+}
+
+/*
+ * Unbounded bpchar (a column declared "bpchar" without a length) stores
+ * trailing spaces that its equality ignores: 'T1' and 'T1 ' are equal and
+ * distinct.  char(n) pads every value to n, so its equal values are
+ * identical.  btvarstrequalimage does not look at the typmod, hence this.
+ */
+bool
+unbounded_bpchar(Oid type, int32 typmod)
+{
+	Oid			base = getBaseTypeAndTypmod(type, &typmod);
+
+	return base == BPCHAROID && typmod < 0;
+}
+
+/* Is the column declared NOT NULL?  (false if it cannot tell) */
+bool
+column_not_null(Oid relid, AttrNumber attnum)
+{
+	HeapTuple	tup;
+	bool		result = false;
+
+	if (!OidIsValid(relid))
+		return false;
+	tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid),
+						  Int16GetDatum(attnum));
+	if (HeapTupleIsValid(tup))
+	{
+		result = ((Form_pg_attribute) GETSTRUCT(tup))->attnotnull;
+		ReleaseSysCache(tup);
+	}
+	return result;
+}
+
+/*
+ * The equality a clause states, if it is one: "a = b" (an OpExpr of two
+ * arguments) or "a IS NOT DISTINCT FROM b" (NOT over a DistinctExpr, whose
+ * opno is the "=" operator).  The latter differs only when a value is NULL,
+ * which the caller checks.
+ */
+static bool
+clause_equality(Node *clause, Oid *opno, Oid *collid, Node **l, Node **r,
+				bool *not_distinct)
+{
+	OpExpr	   *op = NULL;
+
+	*not_distinct = false;
+	if (IsA(clause, OpExpr))
+		op = (OpExpr *) clause;
+	else if (is_notclause(clause) &&
+			 IsA(get_notclausearg((Expr *) clause), DistinctExpr))
+	{
+		op = (OpExpr *) get_notclausearg((Expr *) clause);
+		*not_distinct = true;
+	}
+	if (op == NULL || list_length(op->args) != 2)
+		return false;
+	*opno = op->opno;
+	*collid = op->inputcollid;
+	*l = linitial(op->args);
+	*r = lsecond(op->args);
+	return true;
+}
+
+/*
+ * What does one equality clause (see clause_equality) pin the column
+ * (varno, attno) of rel to?  Returns the reason; *value is the value when
+ * PR_PINNED, and *outer the outer column of a correlated equality
+ * (PR_DEFERRED).
+ */
+static PinReason
+equality_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
+			 RestrictInfo *rinfo, MentionCtx *mctx, Node **value,
+			 OuterParam **outer)
+{
+	Node	   *clause = (Node *) rinfo->clause;
+	Oid			opno,
+				collid;
+	Node	   *l,
+			   *rt,
+			   *other = NULL,
+			   *col = NULL,
+			   *sv;
+	bool		not_distinct;
+	PinReason	r;
+
+	if (!clause_equality(clause, &opno, &collid, &l, &rt, &not_distinct))
+		return PR_NOT_EQUALITY;
+
+	if (is_the_var(l, mctx->varno, mctx->attno) && !mentions_var_walker(rt, mctx))
+		other = rt, col = l;
+	else if (is_the_var(rt, mctx->varno, mctx->attno) && !mentions_var_walker(l, mctx))
+		other = l, col = rt;
+
+	if (other == NULL)
+		return PR_FUNCTION_OF_COLUMN;
+	if (contain_volatile_functions(other))
+		return PR_VOLATILE;
+	if ((not_distinct || rinfo->mergeopfamilies == NIL) &&
+		!(op_mergejoinable(opno, exprType(l)) &&
+		  get_mergejoin_opfamilies(opno) != NIL))
+		return PR_NOT_EQUALITY; /* (child rels' clauses lack the cache) */
+	if (OidIsValid(collid) &&
+		collid != DEFAULT_COLLATION_OID &&
+		collid != C_COLLATION_OID &&
+		collid != POSIX_COLLATION_OID &&
+		!get_collation_isdeterministic(collid))
+		return PR_NONDETERMINISTIC;
+	if (!equality_is_identity(opno, not_distinct ? NIL : rinfo->mergeopfamilies,
+							  col == l, collid) ||
+		(IsA(strip_relabel(col), Var) &&
+		 unbounded_bpchar(((Var *) strip_relabel(col))->vartype,
+						  ((Var *) strip_relabel(col))->vartypmod)))
+		return PR_NOT_IDENTITY;
+
+	sv = strip_relabel(other);
+	r = classify_value(other);
+	if (IsA(sv, Param) && ((Param *) sv)->paramkind == PARAM_EXEC)
+	{
+		/* correlated / LATERAL: find the outer Var it stands for */
+		*outer = find_outer_param(st, root, ((Param *) sv)->paramid);
+		if (*outer != NULL)
+			r = PR_DEFERRED;
+	}
+
+	/*
+	 * IS NOT DISTINCT FROM a NULL value selects the rows without a tenant:
+	 * a pin only if the value is a non-null constant or the column admits
+	 * no NULL.
+	 */
+	if (not_distinct && (r == PR_PINNED || r == PR_DEFERRED) &&
+		!IsA(sv, Const) &&
+		!(root->simple_rte_array[rel->relid]->rtekind == RTE_RELATION &&
+		  column_not_null(root->simple_rte_array[rel->relid]->relid,
+						  mctx->attno)))
+		return PR_NOT_DISTINCT_NULL;
+
+	*value = sv;
+	return r;
+}
+
+/*
  * What do rel's restriction clauses pin the column (varno, attno) to?
  *
  * The first clause that pins it to a value fixed before execution wins
@@ -299,65 +552,34 @@ rel_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel, Index varno,
 		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
 		Node	   *clause = (Node *) rinfo->clause;
 		PinReason	r;
-		Node	   *other = NULL;
 
 		if (!mentions_var_walker(clause, &mctx))
 			continue;
 
-		if (IsA(clause, OpExpr) && list_length(((OpExpr *) clause)->args) == 2)
+		if (IsA(clause, OpExpr) ||
+			(is_notclause(clause) &&
+			 IsA(get_notclausearg((Expr *) clause), DistinctExpr)))
 		{
-			OpExpr	   *op = (OpExpr *) clause;
-			Node	   *l = linitial(op->args);
-			Node	   *rt = lsecond(op->args);
+			Node	   *value = NULL;
+			OuterParam *op = NULL;
 
-			if (is_the_var(l, varno, attno) && !mentions_var_walker(rt, &mctx))
-				other = rt;
-			else if (is_the_var(rt, varno, attno) && !mentions_var_walker(l, &mctx))
-				other = l;
-
-			if (other == NULL)
-				r = PR_FUNCTION_OF_COLUMN;
-			else if (contain_volatile_functions(other))
-				r = PR_VOLATILE;
-			else if (rinfo->mergeopfamilies == NIL &&
-					 !(op_mergejoinable(op->opno, exprType(l)) &&
-					   get_mergejoin_opfamilies(op->opno) != NIL))
-				r = PR_NOT_EQUALITY;	/* (child rels' clauses lack the cache) */
-			else if (OidIsValid(op->inputcollid) &&
-					 op->inputcollid != DEFAULT_COLLATION_OID &&
-					 op->inputcollid != C_COLLATION_OID &&
-					 op->inputcollid != POSIX_COLLATION_OID &&
-					 !get_collation_isdeterministic(op->inputcollid))
-				r = PR_NONDETERMINISTIC;
-			else
+			r = equality_pin(st, root, rel, rinfo, &mctx, &value, &op);
+			if (r == PR_DEFERRED)
 			{
-				Node	   *sv = strip_relabel(other);
-
-				r = classify_value(other);
-				if (IsA(sv, Param) && ((Param *) sv)->paramkind == PARAM_EXEC)
+				if (reason_rank(res->reason) < reason_rank(PR_DEFERRED))
 				{
-					/* correlated / LATERAL: find the outer Var it stands for */
-					OuterParam *op = find_outer_param(st, root,
-													  ((Param *) sv)->paramid);
-
-					if (op != NULL)
-					{
-						if (reason_rank(res->reason) < reason_rank(PR_DEFERRED))
-						{
-							res->reason = PR_DEFERRED;
-							res->outer_root = op->root;
-							res->outer_varno = op->varno;
-							res->outer_attno = op->varattno;
-						}
-						continue;
-					}
+					res->reason = PR_DEFERRED;
+					res->outer_root = op->root;
+					res->outer_varno = op->varno;
+					res->outer_attno = op->varattno;
 				}
-				if (r == PR_PINNED)
-				{
-					res->reason = PR_PINNED;
-					res->value = sv;
-					return;
-				}
+				continue;
+			}
+			if (r == PR_PINNED)
+			{
+				res->reason = PR_PINNED;
+				res->value = value;
+				return;
 			}
 		}
 		else if (IsA(clause, NullTest) &&
@@ -376,135 +598,11 @@ rel_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel, Index varno,
 	}
 }
 
-/*
- * The tenant values a column (varno, attno) of root can hold, or NIL with
- * *why set.  Used for outer Vars of correlated subqueries and for the
- * source of inserted values: a pinned base relation gives its pin; a
- * subquery, CTE or VALUES list the values of its output column.
- */
-List *
-var_values(EnforceState *st, PlannerInfo *root, Index varno, AttrNumber attno,
-		   int depth, PinReason *why)
-{
-	RelOptInfo *rel;
-	RangeTblEntry *rte;
-	PinResult	pr;
-
-	check_stack_depth();
-	*why = PR_OTHER_COLUMN;
-	if (depth > 16 || varno < 1 || varno >= root->simple_rel_array_size ||
-		attno <= 0)
-		return NIL;
-	rel = root->simple_rel_array[varno];
-	rte = root->simple_rte_array[varno];
-	if (rel == NULL || rte == NULL)
-		return NIL;
-
-	rel_pin(st, root, rel, varno, attno, &pr);
-	if (pr.reason == PR_PINNED)
-		return list_make1(pr.value);
-	if (pr.reason == PR_DEFERRED)
-		return var_values(st, pr.outer_root, pr.outer_varno, pr.outer_attno,
-						  depth + 1, why);
-
-	if (rte->rtekind == RTE_SUBQUERY && rel->subroot != NULL)
-	{
-		ListCell   *lc;
-
-		foreach(lc, rel->subroot->processed_tlist)
-		{
-			TargetEntry *tle = lfirst_node(TargetEntry, lc);
-
-			if (tle->resno == attno && !tle->resjunk)
-				return expr_values(st, rel->subroot, (Node *) tle->expr,
-								   depth + 1, why);
-		}
-	}
-	else if (rte->rtekind == RTE_CTE && !rte->self_reference)
-	{
-		/* the column of the CTE's own (already planned) query */
-		PlannerInfo *cteroot = root;
-		Index		levelsup = rte->ctelevelsup;
-		int			ndx = 0;
-		ListCell   *lc;
-
-		while (levelsup-- > 0 && cteroot)
-			cteroot = cteroot->parent_root;
-		if (cteroot == NULL)
-			return NIL;
-		foreach(lc, cteroot->parse->cteList)
-		{
-			if (strcmp(((CommonTableExpr *) lfirst(lc))->ctename, rte->ctename) == 0)
-				break;
-			ndx++;
-		}
-		if (lc != NULL && ndx < list_length(cteroot->cte_plan_ids))
-		{
-			int			plan_id = list_nth_int(cteroot->cte_plan_ids, ndx);
-			PlannerInfo *subroot;
-
-			if (plan_id <= 0 || plan_id > list_length(root->glob->subroots))
-				return NIL;
-			subroot = list_nth(root->glob->subroots, plan_id - 1);
-			foreach(lc, subroot->processed_tlist)
-			{
-				TargetEntry *tle = lfirst_node(TargetEntry, lc);
-
-				if (tle->resno == attno && !tle->resjunk)
-					return expr_values(st, subroot, (Node *) tle->expr,
-									   depth + 1, why);
-			}
-		}
-	}
-	else if (rte->rtekind == RTE_VALUES)
-	{
-		List	   *result = NIL;
-		ListCell   *lc;
-
-		foreach(lc, rte->values_lists)
-		{
-			List	   *row = lfirst(lc);
-			List	   *v;
-
-			if (attno > list_length(row))
-				return NIL;
-			v = expr_values(st, root, list_nth(row, attno - 1), depth + 1, why);
-			if (v == NIL)
-				return NIL;
-			result = list_concat(result, v);
-		}
-		return result;
-	}
-	return NIL;
-}
-
-/* The tenant values expr can hold, or NIL with *why set (see var_values). */
-List *
-expr_values(EnforceState *st, PlannerInfo *root, Node *expr, int depth,
-			PinReason *why)
-{
-	Node	   *e = strip_relabel(expr);
-	PinReason	r;
-
-	if (e == NULL)
-	{
-		*why = PR_NULL;
-		return NIL;
-	}
-	if (IsA(e, Var) && ((Var *) e)->varlevelsup == 0)
-		return var_values(st, root, ((Var *) e)->varno, ((Var *) e)->varattno,
-						  depth, why);
-	r = classify_value(e);
-	if (r == PR_PINNED)
-		return list_make1(e);
-	*why = r;
-	return NIL;
-}
-
-
 /* Called once from _PG_init (through gtm_enforce_init). */
 void
 enforce_pin_init(void)
 {
 	CacheRegisterSyscacheCallback(PROCOID, current_tenant_fn_inval, (Datum) 0);
+	CacheRegisterSyscacheCallback(AMPROCNUM, identity_cache_inval, (Datum) 0);
+	CacheRegisterSyscacheCallback(AMOPOPID, identity_cache_inval, (Datum) 0);
 }

@@ -77,22 +77,45 @@ record_scan(EnforceState *st, PlannerInfo *root, RelOptInfo *rel, Index rti,
 	st->refs = lappend(st->refs, ref);
 }
 
-/* Record the tenant value(s) a write puts into the tenant column. */
+/*
+ * Record the tenant value(s) a write puts into the tenant column.  A value
+ * from the nullable side of an outer join is no value (PR_NULLABLE); one
+ * that may be NULL when the statement starts, written into a column that
+ * admits NULL, is compared at the start (null_check).
+ */
 static void
 record_value(EnforceState *st, RefKind kind, RelFacts *f, const char *alias,
 			 PlannerInfo *root, Node *expr)
 {
 	TenantRef  *ref = new_ref(kind, f, alias);
 	PinReason	why = PR_NULL;
+	bool		may_be_null = false;
 
 	if (expr == NULL)
 		ref->reason = PR_INSERT_NO_VALUE;
 	else
 	{
-		ref->values = expr_values(st, root, expr, 0, &why);
-		ref->reason = ref->values != NIL ? PR_PINNED :
-			(kind == REF_INSERT ? PR_INSERT_UNPINNED : PR_SET_UNPINNED);
+		ref->values = written_values(st, root, expr, &why, &may_be_null);
+		if (ref->values != NIL)
+			ref->reason = PR_PINNED;
+		else if (why == PR_NULLABLE)
+			ref->reason = PR_NULLABLE;
+		else
+			ref->reason = kind == REF_INSERT ? PR_INSERT_UNPINNED : PR_SET_UNPINNED;
+		ref->null_check = ref->values != NIL && may_be_null &&
+			!column_not_null(f->relid, f->attnum);
 	}
+	st->refs = lappend(st->refs, ref);
+}
+
+/* Record that a write computes a generated tenant column. */
+static void
+record_generated(EnforceState *st, RefKind kind, RelFacts *f,
+				 const char *alias)
+{
+	TenantRef  *ref = new_ref(kind, f, alias);
+
+	ref->reason = PR_GENERATED;
 	st->refs = lappend(st->refs, ref);
 }
 
@@ -108,6 +131,11 @@ record_inserted_value(EnforceState *st, RelFacts *f, const char *alias,
 	ListCell   *lc;
 	Node	   *e = NULL;
 
+	if (tenant_column_generated(f, true, NIL, NIL, 0))
+	{
+		record_generated(st, REF_INSERT, f, alias);
+		return;
+	}
 	foreach(lc, tlist)
 	{
 		TargetEntry *tle = lfirst_node(TargetEntry, lc);
@@ -139,6 +167,12 @@ record_assignments(EnforceState *st, RelFacts *f, const char *alias,
 {
 	ListCell   *lc;
 
+	if (tenant_column_generated(f, false, tlist, by_resno ? NIL : colnos,
+								target))
+	{
+		record_generated(st, REF_SET, f, alias);
+		return;
+	}
 	foreach(lc, tlist)
 	{
 		TargetEntry *t = lfirst_node(TargetEntry, lc);
@@ -161,7 +195,8 @@ record_assignments(EnforceState *st, RelFacts *f, const char *alias,
 /*
  * create_upper_paths_hook's part (UPPERREL_FINAL): record the tenant values
  * an INSERT, UPDATE, ON CONFLICT DO UPDATE or MERGE writes into a tenant
- * table.
+ * table, and those its foreign-key actions write into other tables
+ * (record_cascades, enforce_cascade.c; any result relation).
  */
 void
 record_writes(EnforceState *st, PlannerInfo *root)
@@ -178,6 +213,7 @@ record_writes(EnforceState *st, PlannerInfo *root)
 	rte = rt_fetch(target, parse->rtable);
 	if (rte->rtekind != RTE_RELATION)
 		return;
+	record_cascades(st, root);
 	f = rel_facts(rte->relid);
 	if (!f->tenant || f->exempt)
 		return;
