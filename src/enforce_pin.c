@@ -389,8 +389,9 @@ equality_is_identity(Oid opno, List *opfamilies, bool col_on_left, Oid collid)
 /*
  * Unbounded bpchar (a column declared "bpchar" without a length) stores
  * trailing spaces that its equality ignores: 'T1' and 'T1 ' are equal and
- * distinct.  char(n) pads every value to n, so its equal values are
- * identical.  btvarstrequalimage does not look at the typmod, hence this.
+ * distinct.  Recent minor releases of PostgreSQL 15 answer so for every
+ * bpchar in btequalimage/btvarstrequalimage; earlier ones answered that
+ * equal values are identical, hence this check of our own.
  */
 bool
 unbounded_bpchar(Oid type, int32 typmod)
@@ -470,6 +471,7 @@ equality_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
 			   *sv;
 	bool		not_distinct;
 	PinReason	r;
+	Var		   *colvar;
 
 	if (!clause_equality(clause, &opno, &collid, &l, &rt, &not_distinct))
 		return PR_NOT_EQUALITY;
@@ -493,11 +495,10 @@ equality_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
 		collid != POSIX_COLLATION_OID &&
 		!get_collation_isdeterministic(collid))
 		return PR_NONDETERMINISTIC;
+	colvar = (Var *) strip_relabel(col);	/* is_the_var() said so */
 	if (!equality_is_identity(opno, not_distinct ? NIL : rinfo->mergeopfamilies,
 							  col == l, collid) ||
-		(IsA(strip_relabel(col), Var) &&
-		 unbounded_bpchar(((Var *) strip_relabel(col))->vartype,
-						  ((Var *) strip_relabel(col))->vartypmod)))
+		unbounded_bpchar(colvar->vartype, colvar->vartypmod))
 		return PR_NOT_IDENTITY;
 
 	sv = strip_relabel(other);
@@ -583,9 +584,9 @@ rel_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel, Index varno,
 			}
 		}
 		else if (IsA(clause, NullTest) &&
-				 ((NullTest *) clause)->nulltesttype == IS_NOT_NULL &&
 				 is_the_var((Node *) ((NullTest *) clause)->arg, varno, attno))
-			r = PR_TAUTOLOGY;
+			r = ((NullTest *) clause)->nulltesttype == IS_NOT_NULL ?
+				PR_TAUTOLOGY : PR_NULL; /* IS NULL: the rows of no tenant */
 		else if (is_orclause(clause))
 			r = PR_OR;
 		else if (IsA(clause, ScalarArrayOpExpr))
