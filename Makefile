@@ -19,6 +19,7 @@ OBJS = \
 	src/enforce_record.o \
 	src/enforce_values.o \
 	src/enforce_cascade.o \
+	src/enforce_key.o \
 	src/enforce_judge.o \
 	src/enforce_runtime.o \
 	src/enforce_report.o \

@@ -165,6 +165,8 @@ typedef enum PinReason
 	PR_CASCADE,					/* a foreign-key action would change the tenant */
 	PR_GENERATED,				/* the tenant column is generated from others */
 	PR_ARBITER_IDENTITY,		/* arbiter compares the tenant without identity */
+	PR_KEY_NOT_UNIQUE,			/* equated with a table's column, no unique key */
+	PR_KEY_UNKNOWN,				/* key pin mixed with other tenant values */
 
 	PR_COUNT					/* number of reasons; keep last */
 } PinReason;
@@ -196,6 +198,10 @@ typedef struct TenantRef
 	char	   *index_name;		/* PR_ARBITER*, PR_CASCADE: index, constraint */
 	/* a written value may be NULL when the statement starts (nullable column) */
 	bool		null_check;
+	/* pinned through a unique key (enforce_key.c): values is NIL */
+	PlannerInfo *key_root;
+	struct EquivalenceClass *key_ec;
+	char	   *key_label;
 	bool		judged;
 } TenantRef;
 
@@ -265,6 +271,10 @@ extern TenantRef *new_ref(RefKind kind, RelFacts *f, const char *alias);
 extern void record_scan(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
 						Index rti, RangeTblEntry *rte);
 extern void record_writes(EnforceState *st, PlannerInfo *root);
+
+/* enforce_key.c: pins through a unique key of a non-tenant table */
+extern PinReason key_pin(PlannerInfo *root, RelOptInfo *rel, Index varno,
+						 AttrNumber attno, TenantRef *ref);
 
 /* enforce_cascade.c: tenant values PostgreSQL writes on a statement's behalf */
 extern void record_cascades(EnforceState *st, PlannerInfo *root);

@@ -346,6 +346,32 @@ judged_refs(EnforceState *st)
 }
 
 /*
+ * Part of step 4: references pinned through a unique key (enforce_key.c)
+ * have a tenant known only at execution.  They are one tenant when they
+ * share the equivalence class of one query level and no other value pins
+ * the statement; otherwise they cannot be compared now (PR_KEY_UNKNOWN).
+ */
+static void
+judge_key_pins(List *judged, List *classes)
+{
+	TenantRef  *first = NULL;
+	ListCell   *lc;
+
+	foreach(lc, judged)
+	{
+		TenantRef  *ref = lfirst(lc);
+
+		if (ref->reason != PR_PINNED || ref->key_ec == NULL)
+			continue;
+		if (first == NULL && classes == NIL)
+			first = ref;
+		else if (classes != NIL || ref->key_ec != first->key_ec ||
+				 ref->key_root != first->key_root)
+			ref->reason = PR_KEY_UNKNOWN;
+	}
+}
+
+/*
  * Step 4: one statement, one tenant.  Sorts the values of the pinned
  * references into classes of equal values (*classes holds the first
  * reference of each, *class_values its value); a reference whose constant
@@ -417,6 +443,7 @@ judge_one_tenant(List *judged, List **classes, List **class_values,
 			}
 		}
 	}
+	judge_key_pins(judged, *classes);
 	return has_nonconst;
 }
 

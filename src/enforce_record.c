@@ -46,7 +46,8 @@ new_ref(RefKind kind, RelFacts *f, const char *alias)
 
 /*
  * set_rel_pathlist_hook's part: record what the restriction clauses of a
- * base relation of a tenant table pin its tenant column to.  Also keeps the
+ * base relation of a tenant table pin its tenant column to (or, without
+ * any, a unique key of a joined table: enforce_key.c).  Also keeps the
  * outer parameters of a subquery level while they are still listed.
  */
 void
@@ -71,6 +72,8 @@ record_scan(EnforceState *st, PlannerInfo *root, RelOptInfo *rel, Index rti,
 	ref->reason = pr.reason;
 	if (pr.reason == PR_PINNED)
 		ref->values = list_make1(pr.value);
+	else if (pr.reason == PR_NO_CONDITION)
+		ref->reason = key_pin(root, rel, rti, f->attnum, ref);
 	ref->outer_root = pr.outer_root;
 	ref->outer_varno = pr.outer_varno;
 	ref->outer_attno = pr.outer_attno;

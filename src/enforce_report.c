@@ -130,6 +130,12 @@ static const PinReasonInfo pin_reasons[PR_COUNT] = {
 	{PR_ARBITER_IDENTITY,
 		"The ON CONFLICT arbiter index \"%2$s\" compares %1$s with an equality under which distinct values are equal, so the conflicting row may belong to another tenant.",
 	"arbiter index \"%s\" does not compare the tenant column by identity"},
+	{PR_KEY_NOT_UNIQUE,
+		"%1$s is equated with a column of another table whose conditions do not cover a unique key of it, so its rows, and those of %1$s joined to them, can be of several tenants.",
+	"equated with a column of a table not fixed to one row by a unique key"},
+	{PR_KEY_UNKNOWN,
+		"%1$s is pinned to the row a unique key of another table finds, a tenant known only when the statement runs, which cannot be compared with the statement's other tenant values before it runs.",
+	"pinned by a unique key, alongside other tenant values"},
 };
 
 /* The table row of reason (rows are in enum order, checked at load). */
@@ -208,6 +214,11 @@ report_hint(TenantRef *ref, const char *col)
 		case PR_GENERATED:
 			return errhint("Make %s an ordinary column and write the tenant into it.",
 						   tc);
+		case PR_KEY_NOT_UNIQUE:
+			return errhint("Give every column of a unique key of the joined table a value, or add \"%s = <value>\".",
+						   col);
+		case PR_KEY_UNKNOWN:
+			return errhint("Use the unique key for every table of the statement, or pin them all to the same value.");
 		case PR_NULLABLE:
 			return errhint("Take %s from a table that is not on the nullable side of an outer join, or use an inner join.",
 						   tc);
@@ -329,6 +340,8 @@ reason_text(TenantRef *ref)
 	switch (ref->reason)
 	{
 		case PR_PINNED:
+			if (ref->key_label != NULL)
+				return psprintf(fmt, ref->key_label);
 			if (ref->values == NIL)
 				return "pinned";
 			return psprintf(fmt, value_text(linitial(ref->values)));
