@@ -131,7 +131,7 @@ static const PinReasonInfo pin_reasons[PR_COUNT] = {
 		"The ON CONFLICT arbiter index \"%2$s\" compares %1$s with an equality under which distinct values are equal, so the conflicting row may belong to another tenant.",
 	"arbiter index \"%s\" does not compare the tenant column by identity"},
 	{PR_KEY_NOT_UNIQUE,
-		"%1$s is equated with a column of another table whose conditions do not cover a unique key of it, so its rows, and those of %1$s joined to them, can be of several tenants.",
+		"%1$s is equated with a column of another table whose conditions do not fix one row of it before the statement runs (no unique key has all its columns equated with fixed values), so %1$s can hold several tenants.",
 	"equated with a column of a table not fixed to one row by a unique key"},
 	{PR_KEY_UNKNOWN,
 		"%1$s is pinned to the row a unique key of another table finds, a tenant known only when the statement runs, which cannot be compared with the statement's other tenant values before it runs.",
