@@ -12,12 +12,14 @@
  *	   is PR_NOT_ANALYSED.  References recorded for relations the plan does
  *	   not read (removed joins, pruned partitions) are not judged.
  *	2. judge_arbiters: an ON CONFLICT DO UPDATE arbiter index must include
- *	   the tenant column.
+ *	   the tenant column, compared by identity.
  *	3. judged_refs: the references to judge, with correlated pins
  *	   (PR_DEFERRED) resolved through the outer Var they stand for.
  *	4. judge_one_tenant: all pins must denote one tenant.  Two different
  *	   constants are rejected now; when a parameter or stable expression is
- *	   among several values, the comparison is left to enforce_runtime.c.
+ *	   among several values, or a value written into a column admitting
+ *	   NULL may be NULL, the comparison is left to enforce_runtime.c.  Pins
+ *	   through a unique key (enforce_key.c) must be alone (judge_key_pins).
  *
  * utility_tenant_table() is the judgement of COPY and TRUNCATE, which reach
  * every row of a table (ProcessUtility_hook and the checker use it).

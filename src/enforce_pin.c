@@ -5,18 +5,21 @@
  *
  * A reference to a tenant table is pinned when its restriction clauses,
  * as the planner holds them after equivalence-class derivation
- * (rel->baserestrictinfo), contain a btree equality "tenant_col = v" with
- * v fixed before execution: a non-null constant, a bound parameter, or a
- * stable expression without column references built from trusted
- * functions (built-in ones and gtm_current_tenant(); a user-defined
- * function marked STABLE could return another tenant for the next row a
- * scan filters).  Correlated subqueries see the outer column as a
- * PARAM_EXEC parameter; its outer Var is resolved through the outer
- * level's plan_params (captured into the EnforceState while planning) and
- * must itself be pinned.
+ * (rel->baserestrictinfo), contain a btree equality "tenant_col = v" (or
+ * "tenant_col IS NOT DISTINCT FROM v" where v cannot be NULL or the column
+ * cannot) with v fixed before execution: a non-null constant, a bound
+ * parameter, or a stable expression without column references built from
+ * trusted functions (built-in ones and gtm_current_tenant(); a
+ * user-defined function marked STABLE could return another tenant for the
+ * next row a scan filters).  The equality must be an identity for the
+ * compared type and collation (equality_is_identity: equal values are
+ * identical, or two tenants could compare equal).  Correlated subqueries
+ * see the outer column as a PARAM_EXEC parameter; its outer Var is
+ * resolved through the outer level's plan_params (captured into the
+ * EnforceState while planning) and must itself be pinned.
  *
- * The same analysis gives the tenant values a written column receives
- * (var_values, expr_values): through subqueries, CTEs and VALUES lists.
+ * The values a column or expression can hold (the outer column of a
+ * correlated pin, a written value) are enforce_values.c's.
  *
  * This file only analyses: enforce_record.c decides what to record and
  * enforce_judge.c what follows from it.
@@ -498,8 +501,10 @@ equality_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
 	colvar = (Var *) strip_relabel(col);	/* is_the_var() said so */
 	if (!equality_is_identity(opno, not_distinct ? NIL : rinfo->mergeopfamilies,
 							  col == l, collid) ||
-		unbounded_bpchar(colvar->vartype, colvar->vartypmod))
-		return PR_NOT_IDENTITY;
+		(getBaseType(exprType(col)) == BPCHAROID &&
+		 (getBaseType(colvar->vartype) != BPCHAROID ||
+		  unbounded_bpchar(colvar->vartype, colvar->vartypmod))))
+		return PR_NOT_IDENTITY; /* compared as bpchar, stored unpadded */
 
 	sv = strip_relabel(other);
 	r = classify_value(other);

@@ -14,7 +14,9 @@
  *	  INSERT, UPDATE SET, ON CONFLICT DO UPDATE SET and the actions of MERGE
  *	  go through two helpers: the value a row is inserted with
  *	  (record_inserted_value) and the new values assigned to the tenant
- *	  column (record_assignments).
+ *	  column (record_assignments), followed by written_values
+ *	  (enforce_values.c); the tenant values foreign-key actions and
+ *	  generated columns write are enforce_cascade.c's.
  *
  * Nothing here decides a verdict; enforce_judge.c does, once the plan is
  * finished and every level's outer parameters are known.
