@@ -167,6 +167,7 @@ typedef enum PinReason
 	PR_ARBITER_IDENTITY,		/* arbiter compares the tenant without identity */
 	PR_KEY_NOT_UNIQUE,			/* equated with a table's column, no unique key */
 	PR_KEY_UNKNOWN,				/* key pin mixed with other tenant values */
+	PR_KEY_LEAKY,				/* key pin with a condition not leakproof */
 
 	PR_COUNT					/* number of reasons; keep last */
 } PinReason;

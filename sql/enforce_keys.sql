@@ -28,6 +28,9 @@ INSERT INTO workspaces VALUES ('eu', 'acme', 't-1', 'A'), ('eu', 'bolt', 't-2', 
 INSERT INTO projects VALUES ('t-1', 'p1'), ('t-2', 'p2'), ('t-2', 'p3');
 INSERT INTO tasks VALUES ('t-1', 'x1'), ('t-2', 'x2');
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA enforce_keys TO regress_enforce_keys;
+-- shows every value it is given
+CREATE FUNCTION shows(text) RETURNS bool LANGUAGE plpgsql COST 0.0001
+  AS $$ BEGIN RAISE NOTICE 'shows %', $1; RETURN true; END $$;
 SET ROLE regress_enforce_keys;
 
 -- ---------------------------------------------------------------- accepted
@@ -78,6 +81,18 @@ SELECT m.clerk_user_id FROM tenant_members m
   LEFT JOIN tenants t ON t.id = m.tenant_id AND t.clerk_org_id = 'org_keysB';
 SELECT m.clerk_user_id FROM tenant_members m
   WHERE NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = m.tenant_id AND t.clerk_org_id = 'org_keysB');
+-- the scan of m reads every tenant's rows before the join: a condition on
+-- it that is not leakproof would see them (no NOTICE for user_ann below)
+SELECT m.clerk_user_id FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
+  WHERE t.clerk_org_id = 'org_keysB' AND shows(m.clerk_user_id);
+SELECT m.clerk_user_id FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
+  JOIN workspaces w ON shows(w.label || m.clerk_user_id)
+  WHERE t.clerk_org_id = 'org_keysB';
+-- leakproof conditions are fine (text equality is; enum equality is not)
+SELECT m.clerk_user_id FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
+  WHERE t.clerk_org_id = 'org_keysB' AND m.clerk_user_id = 'user_cid';
+SELECT m.clerk_user_id FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
+  WHERE t.clerk_org_id = 'org_keysB' AND m.role = 'viewer';
 -- the row's tenant is known only at execution: it cannot be compared with
 -- another value, nor with another key's row
 SELECT p.name FROM projects p JOIN workspaces w ON w.tenant_id_of = p.tenant_id, tasks k

@@ -25,7 +25,10 @@
  *	  without inheritance;
  *	- p's restriction clauses equate each key column of one of p's unique,
  *	  immediately enforced, non-partial indexes with a value fixed before
- *	  execution (classify_value), under the index's equality and collation.
+ *	  execution (classify_value), under the index's equality and collation;
+ *	- every condition on m is leakproof (m's scan reads every tenant's rows
+ *	  and the join keeps those of the key's row: a function that is not
+ *	  leakproof could see the others first), else PR_KEY_LEAKY.
  *
  * Two references pinned through the same class of the same query level
  * denote one tenant; any other combination (another class, a value pin)
@@ -43,6 +46,7 @@
 #include "access/stratnum.h"
 #include "catalog/pg_class.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/paths.h"
 #include "utils/builtins.h"
@@ -163,6 +167,27 @@ has_value_condition(RelOptInfo *rel)
 }
 
 /*
+ * Are all of rel's own conditions and join conditions leakproof?  Nothing
+ * restricts rel's scan to one tenant: its rows of every tenant reach the
+ * join with the key's row, and a function that is not leakproof evaluated
+ * on them before (a qual of rel, a join with another table first) could
+ * show them, as row-level security knows.
+ */
+static bool
+conditions_leakproof(RelOptInfo *rel)
+{
+	ListCell   *lc;
+
+	foreach(lc, rel->baserestrictinfo)
+		if (contain_leaked_vars((Node *) ((RestrictInfo *) lfirst(lc))->clause))
+			return false;
+	foreach(lc, rel->joininfo)
+		if (contain_leaked_vars((Node *) ((RestrictInfo *) lfirst(lc))->clause))
+			return false;
+	return true;
+}
+
+/*
  * Can the tenant column (varno, attno) of rel, which rel_pin found no
  * condition on, be pinned through a unique key (see the file header)?
  * Returns PR_PINNED with ref->key_root, key_ec and key_label set,
@@ -228,6 +253,8 @@ key_pin(PlannerInfo *root, RelOptInfo *rel, Index varno, AttrNumber attno,
 			if (pf->tenant && !pf->exempt)
 				continue;
 			ind = fixed_by_unique_key(prel);
+			if (ind != NULL && !conditions_leakproof(rel))
+				return PR_KEY_LEAKY;
 			if (ind != NULL)
 			{
 				char	   *col = get_attname(prte->relid, v->varattno, true);

@@ -136,6 +136,9 @@ static const PinReasonInfo pin_reasons[PR_COUNT] = {
 	{PR_KEY_UNKNOWN,
 		"%1$s is pinned to the row a unique key of another table finds, a tenant known only when the statement runs, which cannot be compared with the statement's other tenant values before it runs.",
 	"pinned by a unique key, alongside other tenant values"},
+	{PR_KEY_LEAKY,
+		"%1$s is pinned only by joining the row a unique key of another table finds, and a condition on it that is not leakproof could see the rows of other tenants before that join.",
+	"pinned by a unique key, with a condition that is not leakproof"},
 };
 
 /* The table row of reason (rows are in enum order, checked at load). */
@@ -219,6 +222,9 @@ report_hint(TenantRef *ref, const char *col)
 						   col);
 		case PR_KEY_UNKNOWN:
 			return errhint("Use the unique key for every table of the statement, or pin them all to the same value.");
+		case PR_KEY_LEAKY:
+			return errhint("Add \"%s = <value>\", or use only leakproof functions in the conditions on it.",
+						   col);
 		case PR_NULLABLE:
 			return errhint("Take %s from a table that is not on the nullable side of an outer join, or use an inner join.",
 						   tc);
