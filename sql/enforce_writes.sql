@@ -102,6 +102,16 @@ PREPARE cte_param(text, text) AS
 EXECUTE cte_param(:T1, :T2);
 EXECUTE cte_param(:T1, :T1);
 DEALLOCATE cte_param;
+-- an exempt table's new tenant is what RETURNING shows (nothing compares it)
+RESET ROLE;
+CREATE TABLE audit_log (tenant_id text NOT NULL, what text);
+INSERT INTO audit_log VALUES (:T1, 'x');
+SELECT gtm_exempt_table('audit_log');
+GRANT SELECT, INSERT, UPDATE, DELETE ON audit_log TO regress_enforce_writes;
+SET ROLE regress_enforce_writes;
+WITH u AS (UPDATE audit_log SET tenant_id = :T2 WHERE tenant_id = :T1 RETURNING tenant_id)
+  INSERT INTO activities (tenant_id, kind) SELECT tenant_id, 'from exempt' FROM u
+  RETURNING tenant_id;
 -- a correlated subquery in RETURNING sees the new value as well as the old
 UPDATE deals SET stage = :T2 WHERE tenant_id = :T1 AND stage = :T1
   RETURNING (SELECT count(*) FROM contacts c WHERE c.tenant_id = deals.stage);
@@ -245,6 +255,10 @@ WITH s AS (SELECT c.tenant_id FROM countries k LEFT JOIN contacts c ON c.tenant_
   INSERT INTO notes SELECT tenant_id, 'cte' FROM s;
 UPDATE notes n SET tenant_id = c.tenant_id
   FROM countries k LEFT JOIN contacts c ON c.tenant_id = :T1 AND c.email = k.name WHERE n.tenant_id = :T1;
+MERGE INTO notes n
+  USING (SELECT k.name, c.tenant_id FROM countries k LEFT JOIN contacts c ON c.tenant_id = :T1 AND c.email = k.name) s
+  ON n.tenant_id = :T1 AND n.body = s.name
+  WHEN NOT MATCHED THEN INSERT VALUES (s.tenant_id, 'merge');
 -- grouping sets: the grand total row has a NULL tenant_id
 INSERT INTO notes (tenant_id, body) SELECT tenant_id, 'rollup'
   FROM contacts WHERE tenant_id = :T1 GROUP BY ROLLUP (tenant_id);
@@ -304,6 +318,7 @@ RESET ROLE;
 SELECT tenant_id, id, stage, amount FROM deals ORDER BY 1, 2;
 
 SET client_min_messages = warning;
+SELECT gtm_unexempt_table('audit_log');
 DROP SCHEMA enforce_writes CASCADE;
 DROP OWNED BY regress_enforce_writes;
 DROP ROLE regress_enforce_writes;

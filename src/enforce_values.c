@@ -230,7 +230,8 @@ target_values(ValueWalk *vw, PlannerInfo *root, AttrNumber attno, int depth,
 	Index		target = parse->resultRelation;
 	RangeTblEntry *rte = rt_fetch(target, parse->rtable);
 	RelFacts   *f = rel_facts(rte->relid);
-	bool		tenant_col = f->tenant && f->attnum == attno;
+	/* (an exempt table's new tenant values are not recorded nor compared) */
+	bool		tenant_col = f->tenant && !f->exempt && f->attnum == attno;
 	RelOptInfo *rel;
 	PinResult	pr;
 	Node	   *set;
