@@ -501,7 +501,7 @@ equality_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
 	colvar = (Var *) strip_relabel(col);	/* is_the_var() said so */
 	if (!equality_is_identity(opno, not_distinct ? NIL : rinfo->mergeopfamilies,
 							  col == l, collid) ||
-		(getBaseType(exprType(col)) == BPCHAROID &&
+		(exprType(col) == BPCHAROID &&	/* (a domain's is relabelled) */
 		 (getBaseType(colvar->vartype) != BPCHAROID ||
 		  unbounded_bpchar(colvar->vartype, colvar->vartypmod))))
 		return PR_NOT_IDENTITY; /* compared as bpchar, stored unpadded */
