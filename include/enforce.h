@@ -159,6 +159,9 @@ typedef enum PinReason
 	PR_ARBITER,
 	PR_AT_START,				/* checker: values compared at execution */
 	PR_DEFERRED,				/* PARAM_EXEC: resolved after planning */
+	PR_SET_RETURNING,			/* a set-returning function: several values */
+	PR_MUTABLE,					/* a value that can change during the statement */
+	PR_OPAQUE_NODE,				/* read by a plan node the check cannot see into */
 	PR_NOT_IDENTITY,			/* equal values need not be identical */
 	PR_NOT_DISTINCT_NULL,		/* IS NOT DISTINCT FROM a value that may be NULL */
 	PR_NULLABLE,				/* written value from an outer join's nullable side */
@@ -197,8 +200,7 @@ typedef struct TenantRef
 	Node	   *mine;
 	Node	   *theirs;
 	char	   *index_name;		/* PR_ARBITER*, PR_CASCADE: index, constraint */
-	/* a written value may be NULL when the statement starts (nullable column) */
-	bool		null_check;
+	const char *node_name;		/* PR_OPAQUE_NODE */
 	/* pinned through a unique key (enforce_key.c): values is NIL */
 	PlannerInfo *key_root;
 	struct EquivalenceClass *key_ec;
@@ -231,9 +233,20 @@ typedef struct EnforceState
 	 * kept here for the end of planning.
 	 */
 	List	   *outer_params;
+
+	/* Oid: the tenant tables the statement names, before planning */
+	List	   *query_relids;
 } EnforceState;
 
 extern EnforceState *cur_state;
+
+/* The references of a statement pinned to one value (enforce_judge.c) */
+typedef struct PinClass
+{
+	TenantRef  *first;			/* the first reference pinned to it */
+	Node	   *value;			/* the value */
+	bool		written;		/* a reference writes it (INSERT, SET) */
+} PinClass;
 
 /* What a relation's restriction clauses pin its tenant column to */
 typedef struct PinResult
@@ -257,6 +270,9 @@ extern bool equality_is_identity(Oid opno, List *opfamilies, bool col_on_left,
 								 Oid collid);
 extern bool unbounded_bpchar(Oid type, int32 typmod);
 extern void enforce_pin_init(void);
+extern bool value_is_mutable(Node *val);
+extern Oid	pin_function_oid(void);
+extern bool is_freezable_value(Node *val);
 
 /* enforce_values.c: the values a column or an expression can hold */
 extern List *var_values(EnforceState *st, PlannerInfo *root, Index varno,
@@ -264,8 +280,11 @@ extern List *var_values(EnforceState *st, PlannerInfo *root, Index varno,
 extern List *expr_values(EnforceState *st, PlannerInfo *root, Node *expr,
 						 int depth, PinReason *why);
 extern List *written_values(EnforceState *st, PlannerInfo *root, Node *expr,
-							PinReason *why, bool *may_be_null);
+							PinReason *why);
 extern bool row_may_differ_from_written(Oid relid, bool inh, CmdType cmd);
+
+/* enforce_freeze.c: one value per statement for stable built-in pins */
+extern void freeze_mutable_pins(Query *parse, List **tenant_relids);
 
 /* enforce_record.c: what the planner hooks record */
 extern TenantRef *new_ref(RefKind kind, RelFacts *f, const char *alias);
@@ -288,8 +307,8 @@ extern List *judge_plan(EnforceState *st, PlannedStmt *stmt);
 extern Oid	utility_tenant_table(Node *parsetree, const char **what);
 
 /* enforce_runtime.c: the comparison when the statement starts */
-extern void add_runtime_check(PlannedStmt *stmt, List *values, List *labels);
-extern void run_runtime_checks(QueryDesc *queryDesc, int eflags);
+extern void attach_statement_pins(PlannedStmt *stmt, List *classes);
+extern void run_statement_pins(QueryDesc *queryDesc, int eflags);
 
 /* enforce_report.c: messages */
 extern char *ref_label(TenantRef *ref);
@@ -301,6 +320,9 @@ extern void report_runtime_null(const char *label, Node *value, int elevel);
 extern void report_runtime_two_tenants(const char *label1, const char *value1,
 									   const char *label2, const char *value2,
 									   int elevel);
+extern void report_scope_two_tenants(const char *label1, const char *value1,
+									 const char *label2, const char *value2,
+									 int elevel);
 extern const char *reason_text(TenantRef *ref);
 extern void enforce_report_init(void);
 
@@ -310,7 +332,11 @@ extern bool statement_is_exempt(Query *parse, RefreshPhase phase);
 extern bool exemption_recorded(Oid relid);
 extern void exemptions_init(void);
 
-/* tenant_session.c */
-extern void tenant_executor_started(QueryDesc *queryDesc);
+/* tenant_session.c: the running top-level statement and its tenant */
+extern void statement_scope_executor_started(QueryDesc *queryDesc);
+extern void statement_scope_utility_enter(void);
+extern void statement_scope_utility_exit(void);
+extern void statement_scope_check(const char *tenant, const char *label,
+								  int elevel);
 
 #endif							/* GTM_ENFORCE_H */

@@ -229,9 +229,12 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	st.collect = req.collect;
 	st.refs = NIL;
 	st.outer_params = NIL;
+	st.query_relids = NIL;
 
 	judge = req.collect ||
 		(gtm_enforcement != GTM_ENFORCE_OFF && !statement_is_exempt(parse, phase));
+	if (judge)
+		freeze_mutable_pins(parse, &st.query_relids);
 
 	result = plan_with_state(judge ? &st : NULL, phase, parse, query_string,
 							 cursorOptions, boundParams);
@@ -281,18 +284,23 @@ gtm_create_upper_paths(PlannerInfo *root, UpperRelationKind stage,
  * ----------------------------------------------------------------
  */
 
-/* ExecutorStart_hook: compare runtime pins, then count the executor. */
+/*
+ * ExecutorStart_hook: once the executor has started (nothing is read before
+ * ExecutorRun), count it as part of the running top-level statement, then
+ * check the statement's pins, which may fix that statement's tenant.  In
+ * this order, an error in either leaves nothing behind: the count goes
+ * with the executor's memory.
+ */
 static void
 gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
-	run_runtime_checks(queryDesc, eflags);
-
 	if (prev_ExecutorStart_hook)
 		prev_ExecutorStart_hook(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
 
-	tenant_executor_started(queryDesc);
+	statement_scope_executor_started(queryDesc);
+	run_statement_pins(queryDesc, eflags);
 }
 
 /*
@@ -354,6 +362,7 @@ gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		refresh_phase = REFRESH_BEFORE_DEFINITION;
 	if (IsA(parsetree, AlterTableStmt))
 		alter_table_depth++;
+	statement_scope_utility_enter();
 
 	PG_TRY();
 	{
@@ -369,6 +378,7 @@ gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		next_plan.explain_only = false;
 		refresh_phase = saved_refresh;
 		alter_table_depth = saved_alter;
+		statement_scope_utility_exit();
 	}
 	PG_END_TRY();
 }

@@ -84,9 +84,7 @@ record_scan(EnforceState *st, PlannerInfo *root, RelOptInfo *rel, Index rti,
 
 /*
  * Record the tenant value(s) a write puts into the tenant column.  A value
- * from the nullable side of an outer join is no value (PR_NULLABLE); one
- * that may be NULL when the statement starts, written into a column that
- * admits NULL, is compared at the start (null_check).
+ * from the nullable side of an outer join is no value (PR_NULLABLE).
  */
 static void
 record_value(EnforceState *st, RefKind kind, RelFacts *f, const char *alias,
@@ -94,21 +92,18 @@ record_value(EnforceState *st, RefKind kind, RelFacts *f, const char *alias,
 {
 	TenantRef  *ref = new_ref(kind, f, alias);
 	PinReason	why = PR_NULL;
-	bool		may_be_null = false;
 
 	if (expr == NULL)
 		ref->reason = PR_INSERT_NO_VALUE;
 	else
 	{
-		ref->values = written_values(st, root, expr, &why, &may_be_null);
+		ref->values = written_values(st, root, expr, &why);
 		if (ref->values != NIL)
 			ref->reason = PR_PINNED;
 		else if (why == PR_NULLABLE)
 			ref->reason = PR_NULLABLE;
 		else
 			ref->reason = kind == REF_INSERT ? PR_INSERT_UNPINNED : PR_SET_UNPINNED;
-		ref->null_check = ref->values != NIL && may_be_null &&
-			!column_not_null(f->relid, f->attnum);
 	}
 	st->refs = lappend(st->refs, ref);
 }

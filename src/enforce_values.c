@@ -26,10 +26,10 @@
  *
  * For a written value NULL matters: a column from the nullable side of an
  * outer join, or of a query with grouping sets, can be NULL whatever its
- * pin (PR_NULLABLE); an expression (a parameter, a stable expression) may
- * evaluate to NULL when the statement starts (*may_be_null, for which
- * judge_plan adds a runtime check if the column admits NULL).  Values
- * coming from a pin are never NULL: a row satisfying "col = v" is not.
+ * pin (PR_NULLABLE).  An expression (a parameter, a stable expression)
+ * that is NULL when the statement starts is rejected then, as every
+ * written value is (enforce_runtime.c).  Values coming from a pin are
+ * never NULL: a row satisfying "col = v" is not.
  *
  * IDENTIFICATION
  *	  src/enforce_values.c
@@ -56,7 +56,6 @@ typedef struct ValueWalk
 {
 	EnforceState *st;
 	bool		write;			/* values written into a tenant column */
-	bool		may_be_null;	/* out: an expression value may be NULL */
 	PinReason	why;			/* out: why NIL was returned */
 } ValueWalk;
 
@@ -373,14 +372,12 @@ column_values(ValueWalk *vw, PlannerInfo *root, Index varno, AttrNumber attno,
 		 * matter.
 		 */
 		bool		write = vw->write;
-		bool		may_be_null = vw->may_be_null;
 		List	   *vals;
 
 		vw->write = false;
 		vals = column_values(vw, pr.outer_root, pr.outer_varno,
 							 pr.outer_attno, depth + 1);
 		vw->write = write;
-		vw->may_be_null = may_be_null;
 		return vals;
 	}
 
@@ -438,11 +435,7 @@ expression_values(ValueWalk *vw, PlannerInfo *root, Node *expr, int depth)
 	}
 	r = classify_value(e);
 	if (r == PR_PINNED)
-	{
-		if (!IsA(e, Const))
-			vw->may_be_null = true;
 		return list_make1(e);
-	}
 	vw->why = r;
 	return NIL;
 }
@@ -455,7 +448,7 @@ List *
 var_values(EnforceState *st, PlannerInfo *root, Index varno, AttrNumber attno,
 		   int depth, PinReason *why)
 {
-	ValueWalk	vw = {st, false, false, PR_OTHER_COLUMN};
+	ValueWalk	vw = {st, false, PR_OTHER_COLUMN};
 	List	   *result = column_values(&vw, root, varno, attno, depth);
 
 	*why = vw.why;
@@ -467,26 +460,20 @@ List *
 expr_values(EnforceState *st, PlannerInfo *root, Node *expr, int depth,
 			PinReason *why)
 {
-	ValueWalk	vw = {st, false, false, PR_OTHER_COLUMN};
+	ValueWalk	vw = {st, false, PR_OTHER_COLUMN};
 	List	   *result = expression_values(&vw, root, expr, depth);
 
 	*why = vw.why;
 	return result;
 }
 
-/*
- * The tenant values written where a write puts expr, or NIL with *why set.
- * *may_be_null: a value is an expression (parameter, stable expression)
- * that can be NULL when the statement starts.
- */
+/* The tenant values written where a write puts expr, or NIL with *why set. */
 List *
-written_values(EnforceState *st, PlannerInfo *root, Node *expr,
-			   PinReason *why, bool *may_be_null)
+written_values(EnforceState *st, PlannerInfo *root, Node *expr, PinReason *why)
 {
-	ValueWalk	vw = {st, true, false, PR_OTHER_COLUMN};
+	ValueWalk	vw = {st, true, PR_OTHER_COLUMN};
 	List	   *result = expression_values(&vw, root, expr, 0);
 
 	*why = vw.why;
-	*may_be_null = vw.may_be_null;
 	return result;
 }
