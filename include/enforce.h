@@ -169,7 +169,6 @@ typedef enum PinReason
 	PR_GENERATED,				/* the tenant column is generated from others */
 	PR_ARBITER_IDENTITY,		/* arbiter compares the tenant without identity */
 	PR_KEY_NOT_UNIQUE,			/* equated with a table's column, no unique key */
-	PR_KEY_UNKNOWN,				/* key pin mixed with other tenant values */
 	PR_KEY_LEAKY,				/* key pin with a condition not leakproof */
 
 	PR_COUNT					/* number of reasons; keep last */
@@ -202,9 +201,8 @@ typedef struct TenantRef
 	char	   *index_name;		/* PR_ARBITER*, PR_CASCADE: index, constraint */
 	const char *node_name;		/* PR_OPAQUE_NODE */
 	/* pinned through a unique key (enforce_key.c): values is NIL */
-	PlannerInfo *key_root;
-	struct EquivalenceClass *key_ec;
-	char	   *key_label;
+	List	   *key_lookup;		/* how to find the key's row at execution */
+	char	   *key_label;		/* the column of that row, for the checker */
 	bool		judged;
 } TenantRef;
 
@@ -295,6 +293,8 @@ extern void record_writes(EnforceState *st, PlannerInfo *root);
 /* enforce_key.c: pins through a unique key of a non-tenant table */
 extern PinReason key_pin(PlannerInfo *root, RelOptInfo *rel, Index varno,
 						 AttrNumber attno, TenantRef *ref);
+extern void attach_key_pins(PlannedStmt *stmt, List *judged);
+extern void run_key_pins(QueryDesc *queryDesc, int eflags);
 
 /* enforce_cascade.c: tenant values PostgreSQL writes on a statement's behalf */
 extern void record_cascades(EnforceState *st, PlannerInfo *root);

@@ -31,6 +31,10 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA enforce_keys TO reg
 -- shows every value it is given
 CREATE FUNCTION shows(text) RETURNS bool LANGUAGE plpgsql COST 0.0001
   AS $$ BEGIN RAISE NOTICE 'shows %', $1; RETURN true; END $$;
+-- the members of an organization, as a function called per row
+CREATE FUNCTION member_count(org text) RETURNS bigint LANGUAGE sql STABLE
+  AS $$ SELECT count(*) FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
+        WHERE t.clerk_org_id = org $$;
 SET ROLE regress_enforce_keys;
 
 -- ---------------------------------------------------------------- accepted
@@ -93,13 +97,30 @@ SELECT m.clerk_user_id FROM tenant_members m JOIN tenants t ON t.id = m.tenant_i
   WHERE t.clerk_org_id = 'org_keysB' AND m.clerk_user_id = 'user_cid';
 SELECT m.clerk_user_id FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
   WHERE t.clerk_org_id = 'org_keysB' AND m.role = 'viewer';
--- the row's tenant is known only at execution: it cannot be compared with
--- another value, nor with another key's row
+-- the row's tenant is found when the statement starts and compared with
+-- the statement's other pins and the running top-level statement's tenant
 SELECT p.name FROM projects p JOIN workspaces w ON w.tenant_id_of = p.tenant_id, tasks k
   WHERE w.region = 'eu' AND w.handle = 'acme' AND k.tenant_id = 't-2';
+\echo :LAST_ERROR_SQLSTATE
 SELECT p.name FROM projects p JOIN workspaces w ON w.tenant_id_of = p.tenant_id,
        tasks k JOIN workspaces w2 ON w2.tenant_id_of = k.tenant_id
   WHERE w.region = 'eu' AND w.handle = 'acme' AND w2.region = 'eu' AND w2.handle = 'bolt';
+PREPARE key_and_value(text, text) AS
+  SELECT p.name, k.title FROM projects p JOIN workspaces w ON w.tenant_id_of = p.tenant_id, tasks k
+  WHERE w.region = 'eu' AND w.handle = $1 AND k.tenant_id = $2 ORDER BY 1;
+SET plan_cache_mode = force_generic_plan;
+EXECUTE key_and_value('bolt', 't-2');
+EXECUTE key_and_value('bolt', 't-1');
+SET plan_cache_mode = force_custom_plan;
+EXECUTE key_and_value('bolt', 't-1');
+EXECUTE key_and_value('nothing', 't-1');
+RESET plan_cache_mode;
+DEALLOCATE key_and_value;
+-- one top-level statement, one tenant: a function run for every row
+SELECT member_count('org_keysB');
+SELECT t.clerk_org_id, member_count(t.clerk_org_id) FROM tenants t
+  WHERE t.clerk_org_id IN ('org_keysA', 'org_keysB') ORDER BY 1;
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM gtm_check_statement($$SELECT m.* FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
   WHERE t.name = $1$$);
 RESET ROLE;

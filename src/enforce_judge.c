@@ -16,10 +16,9 @@
  *	3. judged_refs: the references to judge, with correlated pins
  *	   (PR_DEFERRED) resolved through the outer Var they stand for.
  *	4. judge_one_tenant: all pins must denote one tenant.  Two different
- *	   constants are rejected now; when a parameter or stable expression is
- *	   among several values, or a value written into a column admitting
- *	   NULL may be NULL, the comparison is left to enforce_runtime.c.  Pins
- *	   through a unique key (enforce_key.c) must be alone (judge_key_pins).
+ *	   constants are rejected now; the values known only when the statement
+ *	   starts are compared then (enforce_runtime.c), and so is the tenant of
+ *	   the row a unique-key pin finds (enforce_key.c).
  *
  * utility_tenant_table() is the judgement of COPY and TRUNCATE, which reach
  * every row of a table (ProcessUtility_hook and the checker use it).
@@ -433,32 +432,6 @@ judged_refs(EnforceState *st)
 }
 
 /*
- * Part of step 4: references pinned through a unique key (enforce_key.c)
- * have a tenant known only at execution.  They are one tenant when they
- * share the equivalence class of one query level and no other value pins
- * the statement; otherwise they cannot be compared now (PR_KEY_UNKNOWN).
- */
-static void
-judge_key_pins(List *judged, List *classes)
-{
-	TenantRef  *first = NULL;
-	ListCell   *lc;
-
-	foreach(lc, judged)
-	{
-		TenantRef  *ref = lfirst(lc);
-
-		if (ref->reason != PR_PINNED || ref->key_ec == NULL)
-			continue;
-		if (first == NULL && classes == NIL)
-			first = ref;
-		else if (classes != NIL || ref->key_ec != first->key_ec ||
-				 ref->key_root != first->key_root)
-			ref->reason = PR_KEY_UNKNOWN;
-	}
-}
-
-/*
  * Step 4: one statement, one tenant.  Sorts the values of the pinned
  * references into classes of equal values (PinClass); a reference whose
  * constant differs from another class's constant becomes PR_TWO_TENANTS,
@@ -526,7 +499,6 @@ judge_one_tenant(List *judged, bool *has_nonconst)
 				same->written = true;
 		}
 	}
-	judge_key_pins(judged, classes);
 	return classes;
 }
 
@@ -573,8 +545,12 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 			judged = lappend(judged, ref);
 		}
 	}
-	else if (classes != NIL)
-		attach_statement_pins(stmt, classes);
+	else
+	{
+		if (classes != NIL)
+			attach_statement_pins(stmt, classes);
+		attach_key_pins(stmt, judged);	/* unique-key pins: enforce_key.c */
+	}
 	return judged;
 }
 

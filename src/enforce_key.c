@@ -30,11 +30,18 @@
  *	  and the join keeps those of the key's row: a function that is not
  *	  leakproof could see the others first), else PR_KEY_LEAKY.
  *
- * Two references pinned through the same class of the same query level
- * denote one tenant; any other combination (another class, a value pin)
- * cannot be compared before execution and is rejected (PR_KEY_UNKNOWN,
- * judge_one_tenant).  When p's conditions cover no unique key, the
- * reference is reported as PR_KEY_NOT_UNIQUE instead of "no condition".
+ * Which tenant it is is decided when the statement starts: the plan
+ * carries, for each such key, the index, the key's values and the column
+ * equated with the tenant column (attach_key_pins: a payload in the plan's
+ * invalItems, like enforce_runtime.c's), and ExecutorStart looks the row
+ * up with the statement's snapshot, the one the executor will read it
+ * with (run_key_pins).  Its tenant is then checked like any other pin of
+ * the statement: against the statement's other pins and the tenant of the
+ * running top-level statement (statement_scope_check).  No row: the
+ * statement reads nothing through the key.
+ *
+ * When p's conditions cover no unique key, the reference is reported as
+ * PR_KEY_NOT_UNIQUE instead of "no condition".
  *
  * IDENTIFICATION
  *	  src/enforce_key.c
@@ -43,9 +50,18 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/parallel.h"
+#include "access/relscan.h"
 #include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
+#include "executor/executor.h"
+#include "lib/stringinfo.h"
 #include "nodes/nodeFuncs.h"
+#include "nodes/readfuncs.h"
 #include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/paths.h"
@@ -80,44 +96,61 @@ class_is_identity(EquivalenceClass *ec, EquivalenceMember *em)
 /*
  * Does restriction clause rinfo of rel equate index column c of ind with a
  * value fixed before execution, under the index's equality and collation?
+ * If so, returns how to look the value up in the index: list(strategy,
+ * right type, operator function, collation, value).
  */
-static bool
+static List *
 clause_fixes_index_column(RestrictInfo *rinfo, RelOptInfo *rel,
 						  IndexOptInfo *ind, int c)
 {
 	OpExpr	   *op = (OpExpr *) rinfo->clause;
 	Node	   *key,
 			   *value;
+	Oid			opno;
+	int			strategy;
+	Oid			lefttype,
+				righttype;
 
 	if (!IsA(op, OpExpr) || list_length(op->args) != 2 ||
 		!list_member_oid(rinfo->mergeopfamilies, ind->opfamily[c]))
-		return false;
+		return NIL;
 	if (OidIsValid(ind->indexcollations[c]) &&
 		ind->indexcollations[c] != op->inputcollid)
-		return false;
+		return NIL;
 	if (bms_is_empty(rinfo->left_relids))
 	{
 		value = linitial(op->args);
 		key = lsecond(op->args);
+		opno = get_commutator(op->opno);
 	}
 	else if (bms_is_empty(rinfo->right_relids))
 	{
 		key = linitial(op->args);
 		value = lsecond(op->args);
+		opno = op->opno;
 	}
 	else
-		return false;
-	return match_index_to_operand(key, c, ind) &&
-		classify_value(value) == PR_PINNED;
+		return NIL;
+	if (!OidIsValid(opno) || !op_in_opfamily(opno, ind->opfamily[c]) ||
+		!match_index_to_operand(key, c, ind) ||
+		classify_value(value) != PR_PINNED)
+		return NIL;
+	get_op_opfamily_properties(opno, ind->opfamily[c], false, &strategy,
+							   &lefttype, &righttype);
+	value = copyObject(value);
+	fix_opfuncids(value);
+	return list_make5(makeInteger(strategy), makeInteger((int) righttype),
+					  makeInteger((int) get_opcode(opno)),
+					  makeInteger((int) op->inputcollid), value);
 }
 
 /*
  * Do rel's restriction clauses give every key column of one of its unique
  * indexes a value fixed before execution (so rel yields at most one row)?
- * Returns the index, or NULL.
+ * Returns the index, or NULL; *keys: the lookup of each key column.
  */
 static IndexOptInfo *
-fixed_by_unique_key(RelOptInfo *rel)
+fixed_by_unique_key(RelOptInfo *rel, List **keys)
 {
 	ListCell   *li;
 
@@ -126,25 +159,26 @@ fixed_by_unique_key(RelOptInfo *rel)
 		IndexOptInfo *ind = lfirst(li);
 		int			c;
 
-		if (!ind->unique || !ind->immediate || ind->indpred != NIL)
+		if (!ind->unique || !ind->immediate || ind->indpred != NIL ||
+			ind->relam != BTREE_AM_OID)
 			continue;
+		*keys = NIL;
 		for (c = 0; c < ind->nkeycolumns; c++)
 		{
 			ListCell   *lr;
-			bool		fixed = false;
+			List	   *key = NIL;
 
 			foreach(lr, rel->baserestrictinfo)
-				if (clause_fixes_index_column(lfirst(lr), rel, ind, c))
-				{
-					fixed = true;
+				if ((key = clause_fixes_index_column(lfirst(lr), rel, ind, c)) != NIL)
 					break;
-				}
-			if (!fixed)
+			if (key == NIL)
 				break;
+			*keys = lappend(*keys, key);
 		}
 		if (c == ind->nkeycolumns)
 			return ind;
 	}
+	*keys = NIL;
 	return NULL;
 }
 
@@ -190,9 +224,11 @@ conditions_leakproof(RelOptInfo *rel)
 /*
  * Can the tenant column (varno, attno) of rel, which rel_pin found no
  * condition on, be pinned through a unique key (see the file header)?
- * Returns PR_PINNED with ref->key_root, key_ec and key_label set,
- * PR_KEY_NOT_UNIQUE when it is equated with a column of a non-tenant table
- * that has conditions covering no unique key, or PR_NO_CONDITION.
+ * Returns PR_PINNED with ref->key_lookup and key_label set (see
+ * attach_key_pins), PR_KEY_LEAKY when a condition on rel is not
+ * leakproof, PR_KEY_NOT_UNIQUE when the tenant column is equated with a
+ * column of a non-tenant table that has conditions covering no unique key,
+ * or PR_NO_CONDITION.
  */
 PinReason
 key_pin(PlannerInfo *root, RelOptInfo *rel, Index varno, AttrNumber attno,
@@ -233,6 +269,7 @@ key_pin(PlannerInfo *root, RelOptInfo *rel, Index varno, AttrNumber attno,
 			RangeTblEntry *prte;
 			IndexOptInfo *ind;
 			RelFacts   *pf;
+			List	   *keys;
 
 			if (em->em_is_child || em->em_is_const || n == NULL ||
 				!IsA(n, Var) || ((Var *) n)->varlevelsup != 0)
@@ -252,20 +289,23 @@ key_pin(PlannerInfo *root, RelOptInfo *rel, Index varno, AttrNumber attno,
 			pf = rel_facts(prte->relid);
 			if (pf->tenant && !pf->exempt)
 				continue;
-			ind = fixed_by_unique_key(prel);
+			ind = fixed_by_unique_key(prel, &keys);
 			if (ind != NULL && !conditions_leakproof(rel))
 				return PR_KEY_LEAKY;
 			if (ind != NULL)
 			{
 				char	   *col = get_attname(prte->relid, v->varattno, true);
 
-				ref->key_root = root;
-				ref->key_ec = ec;
 				ref->key_label = psprintf("%s.%s (the one row of \"%s\" its unique key \"%s\" finds)",
 										  quote_identifier(prte->eref->aliasname),
 										  quote_identifier(col ? col : "?"),
 										  get_rel_name(prte->relid),
 										  get_rel_name(ind->indexoid));
+				ref->key_lookup = list_make5(makeInteger((int) prte->relid),
+											 makeInteger((int) ind->indexoid),
+											 makeInteger(v->varattno),
+											 makeString(ref_label(ref)),
+											 keys);
 				return PR_PINNED;
 			}
 			if (has_value_condition(prel))
@@ -273,4 +313,187 @@ key_pin(PlannerInfo *root, RelOptInfo *rel, Index varno, AttrNumber attno,
 		}
 	}
 	return result;
+}
+
+/* ----------------------------------------------------------------
+ *		At execution: the tenant of the key's row
+ * ----------------------------------------------------------------
+ */
+
+/* PlanInvalItem.cacheIds of the payload (no syscache has them). */
+#define GTM_KEYS_CACHEID		(-7245)	/* hashValue: payload length */
+#define GTM_KEYS_DATA_CACHEID	(-7246)	/* hashValue: 4 bytes of payload */
+
+/*
+ * Attach to an enforcing plan the lookups of its references pinned through
+ * a unique key: nodeToString of the list of distinct key_lookups, written
+ * four bytes per PlanInvalItem (the plan cache copies invalItems with the
+ * plan; no syscache has these ids, so no invalidation matches them).
+ */
+void
+attach_key_pins(PlannedStmt *stmt, List *judged)
+{
+	List	   *lookups = NIL;
+	ListCell   *lc;
+	char	   *payload;
+	int			len;
+	PlanInvalItem *item;
+
+	foreach(lc, judged)
+	{
+		TenantRef  *ref = lfirst(lc);
+
+		if (ref->reason == PR_PINNED && ref->key_lookup != NIL &&
+			!list_member(lookups, ref->key_lookup))
+			lookups = lappend(lookups, ref->key_lookup);
+	}
+	if (lookups == NIL)
+		return;
+	payload = nodeToString(lookups);
+	len = strlen(payload) + 1;
+	item = makeNode(PlanInvalItem);
+	item->cacheId = GTM_KEYS_CACHEID;
+	item->hashValue = (uint32) len;
+	stmt->invalItems = lappend(stmt->invalItems, item);
+	for (int i = 0; i < len; i += 4)
+	{
+		uint32		word = 0;
+
+		memcpy(&word, payload + i, Min(4, len - i));
+		item = makeNode(PlanInvalItem);
+		item->cacheId = GTM_KEYS_DATA_CACHEID;
+		item->hashValue = word;
+		stmt->invalItems = lappend(stmt->invalItems, item);
+	}
+}
+
+/* The payload attach_key_pins wrote, or NULL (palloc'd). */
+static char *
+read_key_payload(List *invalItems)
+{
+	ListCell   *lc;
+	StringInfoData buf;
+	int			len = -1;
+
+	foreach(lc, invalItems)
+	{
+		PlanInvalItem *item = lfirst(lc);
+
+		if (item->cacheId == GTM_KEYS_CACHEID)
+		{
+			len = (int) item->hashValue;
+			initStringInfo(&buf);
+		}
+		else if (item->cacheId == GTM_KEYS_DATA_CACHEID && len > buf.len)
+		{
+			uint32		word = item->hashValue;
+
+			appendBinaryStringInfo(&buf, (char *) &word, Min(4, len - buf.len));
+		}
+	}
+	if (len <= 1 || buf.len != len || buf.data[len - 1] != '\0')
+		return NULL;
+	return buf.data;
+}
+
+/*
+ * The text of the column of the row a key lookup (see key_pin) finds with
+ * the statement's snapshot and parameters, or NULL when there is none.
+ */
+static char *
+lookup_key_row(List *lookup, QueryDesc *queryDesc)
+{
+	Oid			relid = (Oid) intVal(linitial(lookup));
+	Oid			indexoid = (Oid) intVal(lsecond(lookup));
+	AttrNumber	attno = (AttrNumber) intVal(lthird(lookup));
+	List	   *keys = (List *) list_nth(lookup, 4);
+	int			nkeys = list_length(keys);
+	ScanKeyData skeys[INDEX_MAX_KEYS];
+	ExprContext *econtext = CreateStandaloneExprContext();
+	char	   *result = NULL;
+	ListCell   *lc;
+	Relation	heap,
+				index;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+
+	econtext->ecxt_param_list_info = queryDesc->params;
+	foreach(lc, keys)
+	{
+		List	   *key = lfirst(lc);
+		int			i = foreach_current_index(lc);
+		ExprState  *es = ExecInitExprWithParams((Expr *) list_nth(key, 4),
+												queryDesc->params);
+		bool		isnull;
+		Datum		d = ExecEvalExprSwitchContext(es, econtext, &isnull);
+
+		if (isnull)
+		{
+			FreeExprContext(econtext, true);
+			return NULL;		/* equal to nothing: no row */
+		}
+		ScanKeyEntryInitialize(&skeys[i], 0, i + 1,
+							   (StrategyNumber) intVal(linitial(key)),
+							   (Oid) intVal(lsecond(key)),
+							   (Oid) intVal(lfourth(key)),
+							   (RegProcedure) intVal(lthird(key)), d);
+	}
+
+	heap = table_open(relid, AccessShareLock);
+	index = index_open(indexoid, AccessShareLock);
+	scan = index_beginscan(heap, index, queryDesc->snapshot, nkeys, 0);
+	index_rescan(scan, skeys, nkeys, NULL, 0);
+	slot = table_slot_create(heap, NULL);
+	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		Datum		d = slot_getattr(slot, attno, &isnull);
+
+		if (!isnull)
+		{
+			Oid			outfn;
+			bool		varlena;
+
+			getTypeOutputInfo(TupleDescAttr(RelationGetDescr(heap), attno - 1)->atttypid,
+							  &outfn, &varlena);
+			result = OidOutputFunctionCall(outfn, d);
+		}
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(scan);
+	index_close(index, AccessShareLock);
+	table_close(heap, AccessShareLock);
+	FreeExprContext(econtext, true);
+	return result;
+}
+
+/*
+ * ExecutorStart_hook's part, once the executor has started (after
+ * run_statement_pins): look up the row of each unique-key pin of the plan
+ * and check its tenant against the statement's (statement_scope_check).
+ * Not in parallel workers, nor for EXPLAIN without ANALYZE, nor for exempt
+ * roles.
+ */
+void
+run_key_pins(QueryDesc *queryDesc, int eflags)
+{
+	PlannedStmt *stmt = queryDesc->plannedstmt;
+	char	   *payload;
+	ListCell   *lc;
+
+	if (stmt->invalItems == NIL || gtm_enforcement == GTM_ENFORCE_OFF ||
+		IsParallelWorker() || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
+		return;
+	payload = read_key_payload(stmt->invalItems);
+	if (payload == NULL || role_is_exempt())
+		return;
+	foreach(lc, (List *) stringToNode(payload))
+	{
+		List	   *lookup = lfirst(lc);
+		char	   *tenant = lookup_key_row(lookup, queryDesc);
+
+		if (tenant != NULL)
+			statement_scope_check(tenant, strVal(lfourth(lookup)),
+								  ENFORCE_ELEVEL());
+	}
 }

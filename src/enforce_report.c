@@ -142,9 +142,6 @@ static const PinReasonInfo pin_reasons[PR_COUNT] = {
 	{PR_KEY_NOT_UNIQUE,
 		"%1$s is equated with a column of another table whose conditions do not fix one row of it before the statement runs (no unique key has all its columns equated with fixed values), so %1$s can hold several tenants.",
 	"equated with a column of a table not fixed to one row by a unique key"},
-	{PR_KEY_UNKNOWN,
-		"%1$s is pinned to the row a unique key of another table finds, a tenant known only when the statement runs, which cannot be compared with the statement's other tenant values before it runs.",
-	"pinned by a unique key, alongside other tenant values"},
 	{PR_KEY_LEAKY,
 		"%1$s is pinned only by joining the row a unique key of another table finds, and a condition on it that is not leakproof could see the rows of other tenants before that join.",
 	"pinned by a unique key, with a condition that is not leakproof"},
@@ -230,8 +227,6 @@ report_hint(TenantRef *ref, const char *col)
 		case PR_KEY_NOT_UNIQUE:
 			return errhint("Give every column of a unique key of the joined table a value, or add \"%s = <value>\".",
 						   col);
-		case PR_KEY_UNKNOWN:
-			return errhint("Use the unique key for every table of the statement, or pin them all to the same value.");
 		case PR_KEY_LEAKY:
 			return errhint("Add \"%s = <value>\", or use only leakproof functions in the conditions on it.",
 						   col);
