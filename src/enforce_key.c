@@ -372,19 +372,20 @@ static char *
 read_key_payload(List *invalItems)
 {
 	ListCell   *lc;
-	StringInfoData buf;
+	StringInfoData buf = {NULL, 0, 0, 0};
 	int			len = -1;
 
 	foreach(lc, invalItems)
 	{
 		PlanInvalItem *item = lfirst(lc);
 
-		if (item->cacheId == GTM_KEYS_CACHEID)
+		if (item->cacheId == GTM_KEYS_CACHEID && buf.data == NULL)
 		{
 			len = (int) item->hashValue;
 			initStringInfo(&buf);
 		}
-		else if (item->cacheId == GTM_KEYS_DATA_CACHEID && len > buf.len)
+		else if (item->cacheId == GTM_KEYS_DATA_CACHEID && buf.data != NULL &&
+				 len > buf.len)
 		{
 			uint32		word = item->hashValue;
 
