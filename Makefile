@@ -60,3 +60,7 @@ installcheck-regress: submake $(REGRESS_PREP)
 	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
 installcheck-isolation: submake
 	$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) $(ISOLATION)
+
+# Every object depends on the shared headers (PGXS tracks no dependencies
+# unless PostgreSQL was configured with --enable-depend).
+$(OBJS): $(wildcard include/*.h)

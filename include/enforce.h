@@ -117,6 +117,7 @@ extern int	planning_depth;
 typedef struct RelFacts
 {
 	Oid			relid;			/* hash key */
+	bool		valid;			/* false once invalidated: compute again */
 	bool		tenant;			/* has the tenant column, not a system table */
 	bool		exempt;			/* recorded by gtm_exempt_table() */
 	AttrNumber	attnum;			/* the tenant column, if tenant */
@@ -124,6 +125,7 @@ typedef struct RelFacts
 
 extern RelFacts *rel_facts(Oid relid);
 extern void forget_rel_facts(void);
+extern void rel_facts_sweep(void);
 extern void rel_facts_init(void);
 
 /* ----------------------------------------------------------------

@@ -226,6 +226,8 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 
 	next_plan.explain_only = false;
 	next_plan.collect = false;
+	if (planning_depth == 0)
+		rel_facts_sweep();	/* no pointer into the facts cache is held */
 	st.collect = req.collect;
 	st.refs = NIL;
 	st.outer_params = NIL;
