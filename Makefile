@@ -16,6 +16,7 @@ OBJS = \
 	src/enforce_hooks.o \
 	src/relfacts.o \
 	src/enforce_pin.o \
+	src/enforce_identity.o \
 	src/enforce_freeze.o \
 	src/enforce_record.o \
 	src/enforce_values.o \

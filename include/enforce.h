@@ -265,14 +265,17 @@ extern void capture_outer_params(EnforceState *st, PlannerInfo *root);
 extern void rel_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
 					Index varno, AttrNumber attno, PinResult *res);
 extern bool column_not_null(Oid relid, AttrNumber attnum);
-extern bool opfamily_is_identity(Oid family, Oid type, Oid collid);
-extern bool equality_is_identity(Oid opno, List *opfamilies, bool col_on_left,
-								 Oid collid);
-extern bool unbounded_bpchar(Oid type, int32 typmod);
 extern void enforce_pin_init(void);
 extern bool value_is_mutable(Node *val);
 extern Oid	pin_function_oid(void);
 extern bool is_freezable_value(Node *val);
+
+/* enforce_identity.c: which equalities are identities */
+extern bool opfamily_is_identity(Oid family, Oid type, Oid collid);
+extern bool equality_is_identity(Oid opno, List *opfamilies, bool col_on_left,
+								 Oid collid);
+extern bool unbounded_bpchar(Oid type, int32 typmod);
+extern void enforce_identity_init(void);
 
 /* enforce_values.c: the values a column or an expression can hold */
 extern List *var_values(EnforceState *st, PlannerInfo *root, Index varno,
