@@ -16,8 +16,12 @@ OBJS = \
 	src/enforce_hooks.o \
 	src/relfacts.o \
 	src/enforce_pin.o \
+	src/enforce_identity.o \
 	src/enforce_freeze.o \
 	src/enforce_record.o \
+	src/enforce_values.o \
+	src/enforce_cascade.o \
+	src/enforce_key.o \
 	src/enforce_judge.o \
 	src/enforce_runtime.o \
 	src/enforce_report.o \
@@ -34,7 +38,8 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 # pg_regress: sql/NAME.sql -> expected/NAME.out
 REGRESS_PROVISION = provision members
 REGRESS_SETTINGS = settings_merge settings_validation settings_api
-REGRESS_ENFORCE = enforce_cases enforce_shapes enforce_modes enforce_scope enforce_fail_closed
+REGRESS_ENFORCE = enforce_cases enforce_shapes enforce_modes enforce_scope enforce_fail_closed \
+	enforce_writes enforce_identity enforce_keys
 REGRESS = $(REGRESS_PROVISION) $(REGRESS_SETTINGS) $(REGRESS_ENFORCE)
 
 # isolationtester: test/specs/NAME.spec -> test/expected/NAME.out

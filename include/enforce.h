@@ -164,6 +164,14 @@ typedef enum PinReason
 	PR_SET_RETURNING,			/* a set-returning function: several values */
 	PR_MUTABLE,					/* a value that can change during the statement */
 	PR_OPAQUE_NODE,				/* read by a plan node the check cannot see into */
+	PR_NOT_IDENTITY,			/* equal values need not be identical */
+	PR_NOT_DISTINCT_NULL,		/* IS NOT DISTINCT FROM a value that may be NULL */
+	PR_NULLABLE,				/* written value from an outer join's nullable side */
+	PR_CASCADE,					/* a foreign-key action would change the tenant */
+	PR_GENERATED,				/* the tenant column is generated from others */
+	PR_ARBITER_IDENTITY,		/* arbiter compares the tenant without identity */
+	PR_KEY_NOT_UNIQUE,			/* equated with a table's column, no unique key */
+	PR_KEY_LEAKY,				/* key pin with a condition not leakproof */
 
 	PR_COUNT					/* number of reasons; keep last */
 } PinReason;
@@ -192,8 +200,11 @@ typedef struct TenantRef
 	struct TenantRef *other;
 	Node	   *mine;
 	Node	   *theirs;
-	char	   *index_name;		/* PR_ARBITER */
+	char	   *index_name;		/* PR_ARBITER*, PR_CASCADE: index, constraint */
 	const char *node_name;		/* PR_OPAQUE_NODE */
+	/* pinned through a unique key (enforce_key.c): values is NIL */
+	List	   *key_lookup;		/* how to find the key's row at execution */
+	char	   *key_label;		/* the column of that row, for the checker */
 	bool		judged;
 } TenantRef;
 
@@ -247,19 +258,33 @@ typedef struct PinResult
 	AttrNumber	outer_attno;
 } PinResult;
 
-/* enforce_pin.c: analysing clauses and values */
+/* enforce_pin.c: analysing clauses */
 extern Node *strip_relabel(Node *n);
+extern PinReason classify_value(Node *val);
 extern void capture_outer_params(EnforceState *st, PlannerInfo *root);
 extern void rel_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
 					Index varno, AttrNumber attno, PinResult *res);
-extern List *var_values(EnforceState *st, PlannerInfo *root, Index varno,
-						AttrNumber attno, int depth, PinReason *why);
-extern List *expr_values(EnforceState *st, PlannerInfo *root, Node *expr,
-						 int depth, PinReason *why);
+extern bool column_not_null(Oid relid, AttrNumber attnum);
 extern void enforce_pin_init(void);
 extern bool value_is_mutable(Node *val);
 extern Oid	pin_function_oid(void);
 extern bool is_freezable_value(Node *val);
+
+/* enforce_identity.c: which equalities are identities */
+extern bool opfamily_is_identity(Oid family, Oid type, Oid collid);
+extern bool equality_is_identity(Oid opno, List *opfamilies, bool col_on_left,
+								 Oid collid);
+extern bool unbounded_bpchar(Oid type, int32 typmod);
+extern void enforce_identity_init(void);
+
+/* enforce_values.c: the values a column or an expression can hold */
+extern List *var_values(EnforceState *st, PlannerInfo *root, Index varno,
+						AttrNumber attno, int depth, PinReason *why);
+extern List *expr_values(EnforceState *st, PlannerInfo *root, Node *expr,
+						 int depth, PinReason *why);
+extern List *written_values(EnforceState *st, PlannerInfo *root, Node *expr,
+							PinReason *why);
+extern bool row_may_differ_from_written(Oid relid, bool inh, CmdType cmd);
 
 /* enforce_freeze.c: one value per statement for stable built-in pins */
 extern void freeze_mutable_pins(Query *parse);
@@ -269,6 +294,17 @@ extern TenantRef *new_ref(RefKind kind, RelFacts *f, const char *alias);
 extern void record_scan(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
 						Index rti, RangeTblEntry *rte);
 extern void record_writes(EnforceState *st, PlannerInfo *root);
+
+/* enforce_key.c: pins through a unique key of a non-tenant table */
+extern PinReason key_pin(PlannerInfo *root, RelOptInfo *rel, Index varno,
+						 AttrNumber attno, TenantRef *ref);
+extern void attach_key_pins(PlannedStmt *stmt, List *judged);
+extern void run_key_pins(QueryDesc *queryDesc, int eflags);
+
+/* enforce_cascade.c: tenant values PostgreSQL writes on a statement's behalf */
+extern void record_cascades(EnforceState *st, PlannerInfo *root);
+extern bool tenant_column_generated(RelFacts *f, bool inserting, List *tlist,
+									List *colnos, Index target);
 
 /* enforce_judge.c: the verdict */
 extern bool plan_touches_tenant_table(EnforceState *st, PlannedStmt *stmt);

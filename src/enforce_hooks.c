@@ -303,6 +303,7 @@ gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 	statement_scope_executor_started(queryDesc);
 	run_statement_pins(queryDesc, eflags);
+	run_key_pins(queryDesc, eflags);
 }
 
 /*

@@ -12,12 +12,13 @@
  *	   is PR_NOT_ANALYSED.  References recorded for relations the plan does
  *	   not read (removed joins, pruned partitions) are not judged.
  *	2. judge_arbiters: an ON CONFLICT DO UPDATE arbiter index must include
- *	   the tenant column.
+ *	   the tenant column, compared by identity.
  *	3. judged_refs: the references to judge, with correlated pins
  *	   (PR_DEFERRED) resolved through the outer Var they stand for.
  *	4. judge_one_tenant: all pins must denote one tenant.  Two different
- *	   constants are rejected now; when a parameter or stable expression is
- *	   among several values, the comparison is left to enforce_runtime.c.
+ *	   constants are rejected now; the values known only when the statement
+ *	   starts are compared then (enforce_runtime.c), and so is the tenant of
+ *	   the row a unique-key pin finds (enforce_key.c).
  *
  * utility_tenant_table() is the judgement of COPY and TRUNCATE, which reach
  * every row of a table (ProcessUtility_hook and the checker use it).
@@ -178,23 +179,62 @@ consts_equal(Const *a, Const *b)
 }
 
 
-/* Does the arbiter index include the tenant column as a key column? */
-static bool
-index_has_column(Oid indexoid, AttrNumber attnum, char **name)
+/* How an arbiter index holds the tenant column */
+typedef enum ArbiterTenant
+{
+	ARBITER_NO_TENANT,			/* not a key column */
+	ARBITER_NOT_IDENTITY,		/* a key column whose equality is no identity */
+	ARBITER_TENANT				/* a key column compared by identity */
+} ArbiterTenant;
+
+/*
+ * Does the arbiter index include the tenant column (attnum of relid) as a
+ * key column, compared by identity (its opclass's equalimage function says
+ * equal values are identical under the index's collation)?  Otherwise a
+ * conflicting row may hold a tenant that merely equals the inserted one.
+ */
+static ArbiterTenant
+index_has_column(Oid indexoid, Oid relid, AttrNumber attnum, char **name)
 {
 	HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
 	Form_pg_index idx;
-	bool		found = false;
+	ArbiterTenant result = ARBITER_NO_TENANT;
+	Datum		d;
+	bool		isnull;
+	oidvector  *classes,
+			   *colls;
 
 	*name = get_rel_name(indexoid);
 	if (!HeapTupleIsValid(tup))
-		return false;
+		return ARBITER_NO_TENANT;
 	idx = (Form_pg_index) GETSTRUCT(tup);
+	d = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indclass, &isnull);
+	classes = isnull ? NULL : (oidvector *) DatumGetPointer(d);
+	d = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indcollation, &isnull);
+	colls = isnull ? NULL : (oidvector *) DatumGetPointer(d);
 	for (int i = 0; i < idx->indnkeyatts; i++)
-		if (idx->indkey.values[i] == attnum)
-			found = true;
+	{
+		Oid			type;
+		int32		typmod;
+		Oid			coll;
+
+		if (idx->indkey.values[i] != attnum)
+			continue;
+		result = ARBITER_NOT_IDENTITY;
+		if (classes == NULL || colls == NULL)
+			break;
+		get_atttypetypmodcoll(relid, attnum, &type, &typmod, &coll);
+		if (opfamily_is_identity(get_opclass_family(classes->values[i]),
+								 get_opclass_input_type(classes->values[i]),
+								 colls->values[i]) &&
+			!unbounded_bpchar(type, typmod))
+		{
+			result = ARBITER_TENANT;
+			break;
+		}
+	}
 	ReleaseSysCache(tup);
-	return found;
+	return result;
 }
 
 /*
@@ -350,7 +390,10 @@ judge_scans(EnforceState *st, PlannedStmt *stmt, PlanWalk *w)
 	}
 }
 
-/* Step 2: ON CONFLICT DO UPDATE arbiters must include the tenant column. */
+/*
+ * Step 2: ON CONFLICT DO UPDATE arbiters must include the tenant column,
+ * compared by identity.
+ */
 static void
 judge_arbiters(EnforceState *st, PlannedStmt *stmt, List *modifytables)
 {
@@ -372,12 +415,15 @@ judge_arbiters(EnforceState *st, PlannedStmt *stmt, List *modifytables)
 		foreach(lc2, mt->arbiterIndexes)
 		{
 			char	   *name;
+			ArbiterTenant at = index_has_column(lfirst_oid(lc2), f->relid,
+												f->attnum, &name);
 
-			if (!index_has_column(lfirst_oid(lc2), f->attnum, &name))
+			if (at != ARBITER_TENANT)
 			{
 				TenantRef  *ref = new_ref(REF_SET, f, rte->eref->aliasname);
 
-				ref->reason = PR_ARBITER;
+				ref->reason = at == ARBITER_NO_TENANT ? PR_ARBITER :
+					PR_ARBITER_IDENTITY;
 				ref->index_name = name;
 				ref->judged = true;
 				st->refs = lappend(st->refs, ref);
@@ -536,8 +582,12 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 			judged = lappend(judged, ref);
 		}
 	}
-	else if (classes != NIL)
-		attach_statement_pins(stmt, classes);
+	else
+	{
+		if (classes != NIL)
+			attach_statement_pins(stmt, classes);
+		attach_key_pins(stmt, judged);	/* unique-key pins: enforce_key.c */
+	}
 	return judged;
 }
 

@@ -5,18 +5,21 @@
  *
  * A reference to a tenant table is pinned when its restriction clauses,
  * as the planner holds them after equivalence-class derivation
- * (rel->baserestrictinfo), contain a btree equality "tenant_col = v" with
- * v fixed before execution: a non-null constant, a bound parameter, or a
- * stable expression without column references built from trusted
- * functions (built-in ones and gtm_current_tenant(); a user-defined
- * function marked STABLE could return another tenant for the next row a
- * scan filters).  Correlated subqueries see the outer column as a
- * PARAM_EXEC parameter; its outer Var is resolved through the outer
- * level's plan_params (captured into the EnforceState while planning) and
- * must itself be pinned.
+ * (rel->baserestrictinfo), contain a btree equality "tenant_col = v" (or
+ * "tenant_col IS NOT DISTINCT FROM v" where v cannot be NULL or the column
+ * cannot) with v fixed before execution: a non-null constant, a bound
+ * parameter, or a stable expression without column references built from
+ * trusted functions (built-in ones and gtm_current_tenant(); a
+ * user-defined function marked STABLE could return another tenant for the
+ * next row a scan filters).  The equality must be an identity for the
+ * compared type and collation (equality_is_identity: equal values are
+ * identical, or two tenants could compare equal).  Correlated subqueries
+ * see the outer column as a PARAM_EXEC parameter; its outer Var is
+ * resolved through the outer level's plan_params (captured into the
+ * EnforceState while planning) and must itself be pinned.
  *
- * The same analysis gives the tenant values a written column receives
- * (var_values, expr_values): through subqueries, CTEs and VALUES lists.
+ * The values a column or expression can hold (the outer column of a
+ * correlated pin, a written value) are enforce_values.c's.
  *
  * This file only analyses: enforce_record.c decides what to record and
  * enforce_judge.c what follows from it.
@@ -28,6 +31,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_attribute.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_language.h"
 #include "catalog/pg_proc.h"
@@ -270,7 +274,7 @@ value_is_mutable(Node *val)
  * functions, gtm_current_tenant() and gtm_pin() (which the check wraps
  * around a stable built-in value before planning; see enforce_freeze.c).
  */
-static PinReason
+PinReason
 classify_value(Node *val)
 {
 	val = strip_relabel(val);
@@ -372,6 +376,134 @@ find_outer_param(EnforceState *st, PlannerInfo *root, int paramid)
 	return NULL;
 }
 
+/* Is the column declared NOT NULL?  (false if it cannot tell) */
+bool
+column_not_null(Oid relid, AttrNumber attnum)
+{
+	HeapTuple	tup;
+	bool		result = false;
+
+	if (!OidIsValid(relid))
+		return false;
+	tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid),
+						  Int16GetDatum(attnum));
+	if (HeapTupleIsValid(tup))
+	{
+		result = ((Form_pg_attribute) GETSTRUCT(tup))->attnotnull;
+		ReleaseSysCache(tup);
+	}
+	return result;
+}
+
+/*
+ * The equality a clause states, if it is one: "a = b" (an OpExpr of two
+ * arguments) or "a IS NOT DISTINCT FROM b" (NOT over a DistinctExpr, whose
+ * opno is the "=" operator).  The latter differs only when a value is NULL,
+ * which the caller checks.
+ */
+static bool
+clause_equality(Node *clause, Oid *opno, Oid *collid, Node **l, Node **r,
+				bool *not_distinct)
+{
+	OpExpr	   *op = NULL;
+
+	*not_distinct = false;
+	if (IsA(clause, OpExpr))
+		op = (OpExpr *) clause;
+	else if (is_notclause(clause) &&
+			 IsA(get_notclausearg((Expr *) clause), DistinctExpr))
+	{
+		op = (OpExpr *) get_notclausearg((Expr *) clause);
+		*not_distinct = true;
+	}
+	if (op == NULL || list_length(op->args) != 2)
+		return false;
+	*opno = op->opno;
+	*collid = op->inputcollid;
+	*l = linitial(op->args);
+	*r = lsecond(op->args);
+	return true;
+}
+
+/*
+ * What does one equality clause (see clause_equality) pin the column
+ * (varno, attno) of rel to?  Returns the reason; *value is the value when
+ * PR_PINNED, and *outer the outer column of a correlated equality
+ * (PR_DEFERRED).
+ */
+static PinReason
+equality_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
+			 RestrictInfo *rinfo, MentionCtx *mctx, Node **value,
+			 OuterParam **outer)
+{
+	Node	   *clause = (Node *) rinfo->clause;
+	Oid			opno,
+				collid;
+	Node	   *l,
+			   *rt,
+			   *other = NULL,
+			   *col = NULL,
+			   *sv;
+	bool		not_distinct;
+	PinReason	r;
+	Var		   *colvar;
+
+	if (!clause_equality(clause, &opno, &collid, &l, &rt, &not_distinct))
+		return PR_NOT_EQUALITY;
+
+	if (is_the_var(l, mctx->varno, mctx->attno) && !mentions_var_walker(rt, mctx))
+		other = rt, col = l;
+	else if (is_the_var(rt, mctx->varno, mctx->attno) && !mentions_var_walker(l, mctx))
+		other = l, col = rt;
+
+	if (other == NULL)
+		return PR_FUNCTION_OF_COLUMN;
+	if (contain_volatile_functions(other))
+		return PR_VOLATILE;
+	if ((not_distinct || rinfo->mergeopfamilies == NIL) &&
+		!(op_mergejoinable(opno, exprType(l)) &&
+		  get_mergejoin_opfamilies(opno) != NIL))
+		return PR_NOT_EQUALITY; /* (child rels' clauses lack the cache) */
+	if (OidIsValid(collid) &&
+		collid != DEFAULT_COLLATION_OID &&
+		collid != C_COLLATION_OID &&
+		collid != POSIX_COLLATION_OID &&
+		!get_collation_isdeterministic(collid))
+		return PR_NONDETERMINISTIC;
+	colvar = (Var *) strip_relabel(col);	/* is_the_var() said so */
+	if (!equality_is_identity(opno, not_distinct ? NIL : rinfo->mergeopfamilies,
+							  col == l, collid) ||
+		(exprType(col) == BPCHAROID &&	/* (a domain's is relabelled) */
+		 (getBaseType(colvar->vartype) != BPCHAROID ||
+		  unbounded_bpchar(colvar->vartype, colvar->vartypmod))))
+		return PR_NOT_IDENTITY; /* compared as bpchar, stored unpadded */
+
+	sv = strip_relabel(other);
+	r = classify_value(other);
+	if (IsA(sv, Param) && ((Param *) sv)->paramkind == PARAM_EXEC)
+	{
+		/* correlated / LATERAL: find the outer Var it stands for */
+		*outer = find_outer_param(st, root, ((Param *) sv)->paramid);
+		if (*outer != NULL)
+			r = PR_DEFERRED;
+	}
+
+	/*
+	 * IS NOT DISTINCT FROM a NULL value selects the rows without a tenant:
+	 * a pin only if the value is a non-null constant or the column admits
+	 * no NULL.
+	 */
+	if (not_distinct && (r == PR_PINNED || r == PR_DEFERRED) &&
+		!IsA(sv, Const) &&
+		!(root->simple_rte_array[rel->relid]->rtekind == RTE_RELATION &&
+		  column_not_null(root->simple_rte_array[rel->relid]->relid,
+						  mctx->attno)))
+		return PR_NOT_DISTINCT_NULL;
+
+	*value = sv;
+	return r;
+}
+
 /*
  * What do rel's restriction clauses pin the column (varno, attno) to?
  *
@@ -398,71 +530,40 @@ rel_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel, Index varno,
 		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
 		Node	   *clause = (Node *) rinfo->clause;
 		PinReason	r;
-		Node	   *other = NULL;
 
 		if (!mentions_var_walker(clause, &mctx))
 			continue;
 
-		if (IsA(clause, OpExpr) && list_length(((OpExpr *) clause)->args) == 2)
+		if (IsA(clause, OpExpr) ||
+			(is_notclause(clause) &&
+			 IsA(get_notclausearg((Expr *) clause), DistinctExpr)))
 		{
-			OpExpr	   *op = (OpExpr *) clause;
-			Node	   *l = linitial(op->args);
-			Node	   *rt = lsecond(op->args);
+			Node	   *value = NULL;
+			OuterParam *op = NULL;
 
-			if (is_the_var(l, varno, attno) && !mentions_var_walker(rt, &mctx))
-				other = rt;
-			else if (is_the_var(rt, varno, attno) && !mentions_var_walker(l, &mctx))
-				other = l;
-
-			if (other == NULL)
-				r = PR_FUNCTION_OF_COLUMN;
-			else if (contain_volatile_functions(other))
-				r = PR_VOLATILE;
-			else if (rinfo->mergeopfamilies == NIL &&
-					 !(op_mergejoinable(op->opno, exprType(l)) &&
-					   get_mergejoin_opfamilies(op->opno) != NIL))
-				r = PR_NOT_EQUALITY;	/* (child rels' clauses lack the cache) */
-			else if (OidIsValid(op->inputcollid) &&
-					 op->inputcollid != DEFAULT_COLLATION_OID &&
-					 op->inputcollid != C_COLLATION_OID &&
-					 op->inputcollid != POSIX_COLLATION_OID &&
-					 !get_collation_isdeterministic(op->inputcollid))
-				r = PR_NONDETERMINISTIC;
-			else
+			r = equality_pin(st, root, rel, rinfo, &mctx, &value, &op);
+			if (r == PR_DEFERRED)
 			{
-				Node	   *sv = strip_relabel(other);
-
-				r = classify_value(other);
-				if (IsA(sv, Param) && ((Param *) sv)->paramkind == PARAM_EXEC)
+				if (reason_rank(res->reason) < reason_rank(PR_DEFERRED))
 				{
-					/* correlated / LATERAL: find the outer Var it stands for */
-					OuterParam *op = find_outer_param(st, root,
-													  ((Param *) sv)->paramid);
-
-					if (op != NULL)
-					{
-						if (reason_rank(res->reason) < reason_rank(PR_DEFERRED))
-						{
-							res->reason = PR_DEFERRED;
-							res->outer_root = op->root;
-							res->outer_varno = op->varno;
-							res->outer_attno = op->varattno;
-						}
-						continue;
-					}
+					res->reason = PR_DEFERRED;
+					res->outer_root = op->root;
+					res->outer_varno = op->varno;
+					res->outer_attno = op->varattno;
 				}
-				if (r == PR_PINNED)
-				{
-					res->reason = PR_PINNED;
-					res->value = sv;
-					return;
-				}
+				continue;
+			}
+			if (r == PR_PINNED)
+			{
+				res->reason = PR_PINNED;
+				res->value = value;
+				return;
 			}
 		}
 		else if (IsA(clause, NullTest) &&
-				 ((NullTest *) clause)->nulltesttype == IS_NOT_NULL &&
 				 is_the_var((Node *) ((NullTest *) clause)->arg, varno, attno))
-			r = PR_TAUTOLOGY;
+			r = ((NullTest *) clause)->nulltesttype == IS_NOT_NULL ?
+				PR_TAUTOLOGY : PR_NULL; /* IS NULL: the rows of no tenant */
 		else if (is_orclause(clause))
 			r = PR_OR;
 		else if (IsA(clause, ScalarArrayOpExpr))
@@ -475,137 +576,12 @@ rel_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel, Index varno,
 	}
 }
 
-/*
- * The tenant values a column (varno, attno) of root can hold, or NIL with
- * *why set.  Used for outer Vars of correlated subqueries and for the
- * source of inserted values: a pinned base relation gives its pin; a
- * subquery, CTE or VALUES list the values of its output column.
- */
-List *
-var_values(EnforceState *st, PlannerInfo *root, Index varno, AttrNumber attno,
-		   int depth, PinReason *why)
-{
-	RelOptInfo *rel;
-	RangeTblEntry *rte;
-	PinResult	pr;
-
-	check_stack_depth();
-	*why = PR_OTHER_COLUMN;
-	if (depth > 16 || varno < 1 || varno >= root->simple_rel_array_size ||
-		attno <= 0)
-		return NIL;
-	rel = root->simple_rel_array[varno];
-	rte = root->simple_rte_array[varno];
-	if (rel == NULL || rte == NULL)
-		return NIL;
-
-	rel_pin(st, root, rel, varno, attno, &pr);
-	if (pr.reason == PR_PINNED)
-		return list_make1(pr.value);
-	if (pr.reason == PR_DEFERRED)
-		return var_values(st, pr.outer_root, pr.outer_varno, pr.outer_attno,
-						  depth + 1, why);
-
-	if (rte->rtekind == RTE_SUBQUERY && rel->subroot != NULL)
-	{
-		ListCell   *lc;
-
-		foreach(lc, rel->subroot->processed_tlist)
-		{
-			TargetEntry *tle = lfirst_node(TargetEntry, lc);
-
-			if (tle->resno == attno && !tle->resjunk)
-				return expr_values(st, rel->subroot, (Node *) tle->expr,
-								   depth + 1, why);
-		}
-	}
-	else if (rte->rtekind == RTE_CTE && !rte->self_reference)
-	{
-		/* the column of the CTE's own (already planned) query */
-		PlannerInfo *cteroot = root;
-		Index		levelsup = rte->ctelevelsup;
-		int			ndx = 0;
-		ListCell   *lc;
-
-		while (levelsup-- > 0 && cteroot)
-			cteroot = cteroot->parent_root;
-		if (cteroot == NULL)
-			return NIL;
-		foreach(lc, cteroot->parse->cteList)
-		{
-			if (strcmp(((CommonTableExpr *) lfirst(lc))->ctename, rte->ctename) == 0)
-				break;
-			ndx++;
-		}
-		if (lc != NULL && ndx < list_length(cteroot->cte_plan_ids))
-		{
-			int			plan_id = list_nth_int(cteroot->cte_plan_ids, ndx);
-			PlannerInfo *subroot;
-
-			if (plan_id <= 0 || plan_id > list_length(root->glob->subroots))
-				return NIL;
-			subroot = list_nth(root->glob->subroots, plan_id - 1);
-			foreach(lc, subroot->processed_tlist)
-			{
-				TargetEntry *tle = lfirst_node(TargetEntry, lc);
-
-				if (tle->resno == attno && !tle->resjunk)
-					return expr_values(st, subroot, (Node *) tle->expr,
-									   depth + 1, why);
-			}
-		}
-	}
-	else if (rte->rtekind == RTE_VALUES)
-	{
-		List	   *result = NIL;
-		ListCell   *lc;
-
-		foreach(lc, rte->values_lists)
-		{
-			List	   *row = lfirst(lc);
-			List	   *v;
-
-			if (attno > list_length(row))
-				return NIL;
-			v = expr_values(st, root, list_nth(row, attno - 1), depth + 1, why);
-			if (v == NIL)
-				return NIL;
-			result = list_concat(result, v);
-		}
-		return result;
-	}
-	return NIL;
-}
-
-/* The tenant values expr can hold, or NIL with *why set (see var_values). */
-List *
-expr_values(EnforceState *st, PlannerInfo *root, Node *expr, int depth,
-			PinReason *why)
-{
-	Node	   *e = strip_relabel(expr);
-	PinReason	r;
-
-	if (e == NULL)
-	{
-		*why = PR_NULL;
-		return NIL;
-	}
-	if (IsA(e, Var) && ((Var *) e)->varlevelsup == 0)
-		return var_values(st, root, ((Var *) e)->varno, ((Var *) e)->varattno,
-						  depth, why);
-	r = classify_value(e);
-	if (r == PR_PINNED)
-		return list_make1(e);
-	*why = r;
-	return NIL;
-}
-
-
 /* Called once from _PG_init (through gtm_enforce_init). */
 void
 enforce_pin_init(void)
 {
 	CacheRegisterSyscacheCallback(PROCOID, our_fn_oids_inval, (Datum) 0);
+	enforce_identity_init();
 }
 
 /*

@@ -14,7 +14,9 @@
  *	  INSERT, UPDATE SET, ON CONFLICT DO UPDATE SET and the actions of MERGE
  *	  go through two helpers: the value a row is inserted with
  *	  (record_inserted_value) and the new values assigned to the tenant
- *	  column (record_assignments).
+ *	  column (record_assignments), followed by written_values
+ *	  (enforce_values.c); the tenant values foreign-key actions and
+ *	  generated columns write are enforce_cascade.c's.
  *
  * Nothing here decides a verdict; enforce_judge.c does, once the plan is
  * finished and every level's outer parameters are known.
@@ -46,7 +48,8 @@ new_ref(RefKind kind, RelFacts *f, const char *alias)
 
 /*
  * set_rel_pathlist_hook's part: record what the restriction clauses of a
- * base relation of a tenant table pin its tenant column to.  Also keeps the
+ * base relation of a tenant table pin its tenant column to (or, without
+ * any, a unique key of a joined table: enforce_key.c).  Also keeps the
  * outer parameters of a subquery level while they are still listed.
  */
 void
@@ -71,13 +74,18 @@ record_scan(EnforceState *st, PlannerInfo *root, RelOptInfo *rel, Index rti,
 	ref->reason = pr.reason;
 	if (pr.reason == PR_PINNED)
 		ref->values = list_make1(pr.value);
+	else if (pr.reason == PR_NO_CONDITION)
+		ref->reason = key_pin(root, rel, rti, f->attnum, ref);
 	ref->outer_root = pr.outer_root;
 	ref->outer_varno = pr.outer_varno;
 	ref->outer_attno = pr.outer_attno;
 	st->refs = lappend(st->refs, ref);
 }
 
-/* Record the tenant value(s) a write puts into the tenant column. */
+/*
+ * Record the tenant value(s) a write puts into the tenant column.  A value
+ * from the nullable side of an outer join is no value (PR_NULLABLE).
+ */
 static void
 record_value(EnforceState *st, RefKind kind, RelFacts *f, const char *alias,
 			 PlannerInfo *root, Node *expr)
@@ -89,10 +97,25 @@ record_value(EnforceState *st, RefKind kind, RelFacts *f, const char *alias,
 		ref->reason = PR_INSERT_NO_VALUE;
 	else
 	{
-		ref->values = expr_values(st, root, expr, 0, &why);
-		ref->reason = ref->values != NIL ? PR_PINNED :
-			(kind == REF_INSERT ? PR_INSERT_UNPINNED : PR_SET_UNPINNED);
+		ref->values = written_values(st, root, expr, &why);
+		if (ref->values != NIL)
+			ref->reason = PR_PINNED;
+		else if (why == PR_NULLABLE)
+			ref->reason = PR_NULLABLE;
+		else
+			ref->reason = kind == REF_INSERT ? PR_INSERT_UNPINNED : PR_SET_UNPINNED;
 	}
+	st->refs = lappend(st->refs, ref);
+}
+
+/* Record that a write computes a generated tenant column. */
+static void
+record_generated(EnforceState *st, RefKind kind, RelFacts *f,
+				 const char *alias)
+{
+	TenantRef  *ref = new_ref(kind, f, alias);
+
+	ref->reason = PR_GENERATED;
 	st->refs = lappend(st->refs, ref);
 }
 
@@ -108,6 +131,11 @@ record_inserted_value(EnforceState *st, RelFacts *f, const char *alias,
 	ListCell   *lc;
 	Node	   *e = NULL;
 
+	if (tenant_column_generated(f, true, NIL, NIL, 0))
+	{
+		record_generated(st, REF_INSERT, f, alias);
+		return;
+	}
 	foreach(lc, tlist)
 	{
 		TargetEntry *tle = lfirst_node(TargetEntry, lc);
@@ -139,6 +167,12 @@ record_assignments(EnforceState *st, RelFacts *f, const char *alias,
 {
 	ListCell   *lc;
 
+	if (tenant_column_generated(f, false, tlist, by_resno ? NIL : colnos,
+								target))
+	{
+		record_generated(st, REF_SET, f, alias);
+		return;
+	}
 	foreach(lc, tlist)
 	{
 		TargetEntry *t = lfirst_node(TargetEntry, lc);
@@ -161,7 +195,8 @@ record_assignments(EnforceState *st, RelFacts *f, const char *alias,
 /*
  * create_upper_paths_hook's part (UPPERREL_FINAL): record the tenant values
  * an INSERT, UPDATE, ON CONFLICT DO UPDATE or MERGE writes into a tenant
- * table.
+ * table, and those its foreign-key actions write into other tables
+ * (record_cascades, enforce_cascade.c; any result relation).
  */
 void
 record_writes(EnforceState *st, PlannerInfo *root)
@@ -178,6 +213,7 @@ record_writes(EnforceState *st, PlannerInfo *root)
 	rte = rt_fetch(target, parse->rtable);
 	if (rte->rtekind != RTE_RELATION)
 		return;
+	record_cascades(st, root);
 	f = rel_facts(rte->relid);
 	if (!f->tenant || f->exempt)
 		return;

@@ -121,6 +121,30 @@ static const PinReasonInfo pin_reasons[PR_COUNT] = {
 	{PR_OPAQUE_NODE,
 		"The plan reads %1$s through %2$s, which the tenant check cannot see into.",
 	"read through %s"},
+	{PR_NOT_IDENTITY,
+		"%1$s is compared with an equality under which distinct values are equal (such as numeric 1.0 and 1.00, float -0 and 0, or case-insensitive text), which can match several tenants.",
+	"equality is not identity"},
+	{PR_NOT_DISTINCT_NULL,
+		"%1$s is compared with IS NOT DISTINCT FROM a value that may be NULL, which would match the rows without a tenant.",
+	"IS NOT DISTINCT FROM a value that may be NULL"},
+	{PR_NULLABLE,
+		"The value written into %1$s comes from the nullable side of an outer join or from a grouping set, so it can be NULL.",
+	"written tenant value can be NULL (outer join)"},
+	{PR_CASCADE,
+		"The foreign key \"%2$s\" would change %1$s of the rows that reference the rows the statement updates or deletes (ON UPDATE CASCADE, SET NULL or SET DEFAULT).",
+	"foreign key \"%s\" would change the tenant of referencing rows"},
+	{PR_GENERATED,
+		"%1$s is a generated column: the statement writes a tenant computed from other columns, which the check cannot pin.",
+	"the tenant column is generated"},
+	{PR_ARBITER_IDENTITY,
+		"The ON CONFLICT arbiter index \"%2$s\" compares %1$s with an equality under which distinct values are equal, so the conflicting row may belong to another tenant.",
+	"arbiter index \"%s\" does not compare the tenant column by identity"},
+	{PR_KEY_NOT_UNIQUE,
+		"%1$s is equated with a column of another table whose conditions do not fix one row of it before the statement runs (no unique key has all its columns equated with fixed values), so %1$s can hold several tenants.",
+	"equated with a column of a table not fixed to one row by a unique key"},
+	{PR_KEY_LEAKY,
+		"%1$s is pinned only by joining the row a unique key of another table finds, and a condition on it that is not leakproof could see the rows of other tenants before that join.",
+	"pinned by a unique key, with a condition that is not leakproof"},
 };
 
 /* The table row of reason (rows are in enum order, checked at load). */
@@ -192,6 +216,48 @@ report_detail(TenantRef *ref)
 	return 0;
 }
 
+/* errhint of a reference not pinned */
+static int
+report_hint(TenantRef *ref, const char *col)
+{
+	const char *tc = quote_identifier(gtm_tenant_column);
+
+	switch (ref->reason)
+	{
+		case PR_ARBITER:
+			return errhint("Name a unique index or constraint that includes %s in ON CONFLICT.",
+						   tc);
+		case PR_ARBITER_IDENTITY:
+			return errhint("Name a unique index or constraint whose %s column has a type and collation under which equal values are identical (text with a deterministic collation, uuid, integers).",
+						   tc);
+		case PR_NOT_IDENTITY:
+			return errhint("Give %s a type and collation under which equal values are identical (text with a deterministic collation, uuid, integers), or compare it under such a collation (COLLATE \"C\").",
+						   tc);
+		case PR_CASCADE:
+			return errhint("The tenant of an existing row cannot change: do not change the referenced key, or make the foreign key ON UPDATE/DELETE RESTRICT or NO ACTION, or SET NULL (columns) without %s.",
+						   tc);
+		case PR_GENERATED:
+			return errhint("Make %s an ordinary column and write the tenant into it.",
+						   tc);
+		case PR_KEY_NOT_UNIQUE:
+			return errhint("Give every column of a unique key of the joined table a value, or add \"%s = <value>\".",
+						   col);
+		case PR_KEY_LEAKY:
+			return errhint("Add \"%s = <value>\", or use only leakproof functions in the conditions on it.",
+						   col);
+		case PR_NULLABLE:
+			return errhint("Take %s from a table that is not on the nullable side of an outer join, or use an inner join.",
+						   tc);
+		default:
+			break;
+	}
+	if (ref->kind == REF_SCAN)
+		return errhint("Add \"%s = <value>\" to the statement, where <value> is a constant, a parameter or gtm_current_tenant(), or join it on %s to a reference that has one.",
+					   col, tc);
+	return errhint("Write a constant, a parameter or gtm_current_tenant() into %s, or select it from a table pinned to one tenant.",
+				   tc);
+}
+
 /*
  * Raise (or warn about) one reference whose reason is not PR_PINNED: the
  * table is not pinned to one tenant, or (PR_TWO_TENANTS, PR_MOVES_ROW) two
@@ -231,14 +297,7 @@ report_ref(TenantRef *ref, int elevel)
 			 errmsg("tenant-scoped table %s is not pinned to one tenant",
 					ref_label(ref)),
 			 report_detail(ref),
-			 ref->reason == PR_ARBITER ?
-			 errhint("Name a unique index or constraint that includes %s in ON CONFLICT.",
-					 quote_identifier(gtm_tenant_column)) :
-			 (ref->kind == REF_SCAN ?
-			  errhint("Add \"%s = <value>\" to the statement, where <value> is a constant, a parameter or gtm_current_tenant(), or join it on %s to a reference that has one.",
-					  col, quote_identifier(gtm_tenant_column)) :
-			  errhint("Write a constant, a parameter or gtm_current_tenant() into %s, or select it from a table pinned to one tenant.",
-					  quote_identifier(gtm_tenant_column)))));
+			 report_hint(ref, col)));
 }
 
 /* Report every judged reference that is not pinned, in order. */
@@ -332,6 +391,8 @@ reason_text(TenantRef *ref)
 	switch (ref->reason)
 	{
 		case PR_PINNED:
+			if (ref->key_label != NULL)
+				return psprintf(fmt, ref->key_label);
 			if (ref->values == NIL)
 				return "pinned";
 			return psprintf(fmt, value_text(linitial(ref->values)));
@@ -339,6 +400,8 @@ reason_text(TenantRef *ref)
 		case PR_MOVES_ROW:
 			return psprintf(fmt, value_text(ref->theirs), value_text(ref->mine));
 		case PR_ARBITER:
+		case PR_ARBITER_IDENTITY:
+		case PR_CASCADE:
 			return psprintf(fmt, ref->index_name);
 		case PR_OPAQUE_NODE:
 			return psprintf(fmt, ref->node_name);
