@@ -30,6 +30,7 @@
 
 #include "executor/execdesc.h"
 #include "funcapi.h"
+#include "lib/stringinfo.h"
 #include "nodes/params.h"
 #include "nodes/pathnodes.h"
 #include "nodes/plannodes.h"
@@ -313,6 +314,14 @@ extern Oid	utility_tenant_table(Node *parsetree, const char **what);
 
 /* enforce_runtime.c: the comparison when the statement starts */
 extern void attach_statement_pins(PlannedStmt *stmt, List *classes);
+extern void write_plan_payload(PlannedStmt *stmt, int kind, const char *payload,
+							   int len);
+extern char *read_plan_payload(List *invalItems, int kind, StringInfo into);
+extern char *raw_label(TenantRef *ref);
+
+/* Header ids of the payloads a plan carries in its invalItems */
+#define GTM_PINS_CACHEID		(-7243)	/* the statement's pins */
+#define GTM_KEYS_CACHEID		(-7245)	/* its unique-key lookups */
 extern void run_statement_pins(QueryDesc *queryDesc, int eflags);
 
 /* enforce_report.c: messages */

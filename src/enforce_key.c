@@ -304,7 +304,7 @@ key_pin(PlannerInfo *root, RelOptInfo *rel, Index varno, AttrNumber attno,
 				ref->key_lookup = list_make5(makeInteger((int) prte->relid),
 											 makeInteger((int) ind->indexoid),
 											 makeInteger(v->varattno),
-											 makeString(ref_label(ref)),
+											 makeString(raw_label(ref)),
 											 keys);
 				return PR_PINNED;
 			}
@@ -320,15 +320,10 @@ key_pin(PlannerInfo *root, RelOptInfo *rel, Index varno, AttrNumber attno,
  * ----------------------------------------------------------------
  */
 
-/* PlanInvalItem.cacheIds of the payload (no syscache has them). */
-#define GTM_KEYS_CACHEID		(-7245)	/* hashValue: payload length */
-#define GTM_KEYS_DATA_CACHEID	(-7246)	/* hashValue: 4 bytes of payload */
-
 /*
  * Attach to an enforcing plan the lookups of its references pinned through
- * a unique key: nodeToString of the list of distinct key_lookups, written
- * four bytes per PlanInvalItem (the plan cache copies invalItems with the
- * plan; no syscache has these ids, so no invalidation matches them).
+ * a unique key: nodeToString of the list of distinct key_lookups, as a
+ * payload in the plan's invalItems (write_plan_payload, enforce_runtime.c).
  */
 void
 attach_key_pins(PlannedStmt *stmt, List *judged)
@@ -336,8 +331,6 @@ attach_key_pins(PlannedStmt *stmt, List *judged)
 	List	   *lookups = NIL;
 	ListCell   *lc;
 	char	   *payload;
-	int			len;
-	PlanInvalItem *item;
 
 	foreach(lc, judged)
 	{
@@ -350,51 +343,7 @@ attach_key_pins(PlannedStmt *stmt, List *judged)
 	if (lookups == NIL)
 		return;
 	payload = nodeToString(lookups);
-	len = strlen(payload) + 1;
-	item = makeNode(PlanInvalItem);
-	item->cacheId = GTM_KEYS_CACHEID;
-	item->hashValue = (uint32) len;
-	stmt->invalItems = lappend(stmt->invalItems, item);
-	for (int i = 0; i < len; i += 4)
-	{
-		uint32		word = 0;
-
-		memcpy(&word, payload + i, Min(4, len - i));
-		item = makeNode(PlanInvalItem);
-		item->cacheId = GTM_KEYS_DATA_CACHEID;
-		item->hashValue = word;
-		stmt->invalItems = lappend(stmt->invalItems, item);
-	}
-}
-
-/* The payload attach_key_pins wrote, or NULL (palloc'd). */
-static char *
-read_key_payload(List *invalItems)
-{
-	ListCell   *lc;
-	StringInfoData buf = {NULL, 0, 0, 0};
-	int			len = -1;
-
-	foreach(lc, invalItems)
-	{
-		PlanInvalItem *item = lfirst(lc);
-
-		if (item->cacheId == GTM_KEYS_CACHEID && buf.data == NULL)
-		{
-			len = (int) item->hashValue;
-			initStringInfo(&buf);
-		}
-		else if (item->cacheId == GTM_KEYS_DATA_CACHEID && buf.data != NULL &&
-				 len > buf.len)
-		{
-			uint32		word = item->hashValue;
-
-			appendBinaryStringInfo(&buf, (char *) &word, Min(4, len - buf.len));
-		}
-	}
-	if (len <= 1 || buf.len != len || buf.data[len - 1] != '\0')
-		return NULL;
-	return buf.data;
+	write_plan_payload(stmt, GTM_KEYS_CACHEID, payload, strlen(payload) + 1);
 }
 
 /*
@@ -479,13 +428,15 @@ void
 run_key_pins(QueryDesc *queryDesc, int eflags)
 {
 	PlannedStmt *stmt = queryDesc->plannedstmt;
+	StringInfoData buf;
 	char	   *payload;
 	ListCell   *lc;
 
 	if (stmt->invalItems == NIL || gtm_enforcement == GTM_ENFORCE_OFF ||
 		IsParallelWorker() || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
 		return;
-	payload = read_key_payload(stmt->invalItems);
+	initStringInfo(&buf);
+	payload = read_plan_payload(stmt->invalItems, GTM_KEYS_CACHEID, &buf);
 	if (payload == NULL || role_is_exempt())
 		return;
 	foreach(lc, (List *) stringToNode(payload))

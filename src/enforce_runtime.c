@@ -61,7 +61,6 @@
  * carries 7 bytes: 3 in its cacheId, within [GTM_PINS_DATA_BASE,
  * GTM_PINS_DATA_BASE + 2^24), and 4 in its hashValue.
  */
-#define GTM_PINS_CACHEID		(-7243)
 #define GTM_PINS_DATA_BASE		(PG_INT32_MIN)
 #define IS_PINS_DATA(id)		((id) < GTM_PINS_DATA_BASE + (1 << 24))
 
@@ -83,19 +82,23 @@ const_text(Const *c)
  * into "table" (alias "alias") only for a message (enforce_report.c,
  * label_text), so planning pays no catalog lookup for it.
  */
-static char *
+char *
 raw_label(TenantRef *ref)
 {
 	return psprintf("%u:%s", ref->relid, ref->alias);
 }
 
-/* Append payload (len bytes, NUL included) to the plan's invalItems. */
-static void
-write_payload(PlannedStmt *stmt, const char *payload, int len)
+/*
+ * Append a payload (len bytes, NUL included) to the plan's invalItems
+ * under the header id "kind" (GTM_PINS_CACHEID here, GTM_KEYS_CACHEID for
+ * enforce_key.c's lookups).
+ */
+void
+write_plan_payload(PlannedStmt *stmt, int kind, const char *payload, int len)
 {
 	PlanInvalItem *item = makeNode(PlanInvalItem);
 
-	item->cacheId = GTM_PINS_CACHEID;
+	item->cacheId = kind;
 	item->hashValue = (uint32) len;
 	stmt->invalItems = lappend(stmt->invalItems, item);
 	for (int i = 0; i < len; i += 7)
@@ -133,7 +136,7 @@ attach_statement_pins(PlannedStmt *stmt, List *classes)
 		appendStringInfoString(&buf, const_text((Const *) pc->value));
 		appendStringInfoChar(&buf, '\0');
 		appendStringInfoString(&buf, raw_label(pc->first));
-		write_payload(stmt, buf.data, buf.len + 1);
+		write_plan_payload(stmt, GTM_PINS_CACHEID, buf.data, buf.len + 1);
 		return;
 	}
 	foreach(lc, classes)
@@ -154,15 +157,16 @@ attach_statement_pins(PlannedStmt *stmt, List *classes)
 	}
 	appendStringInfoChar(&buf, 'N');
 	appendStringInfoString(&buf, nodeToString(list_make3(values, labels, written)));
-	write_payload(stmt, buf.data, buf.len + 1);
+	write_plan_payload(stmt, GTM_PINS_CACHEID, buf.data, buf.len + 1);
 }
 
 /*
- * The payload of a plan, gathered from its invalItems into "into" (at least
- * its length), or NULL when it has none.
+ * The payload of header id "kind" of a plan, gathered from its invalItems
+ * into "into", or NULL when the plan has none.  A payload's data items
+ * follow its header.
  */
-static char *
-read_payload(List *invalItems, StringInfo into)
+char *
+read_plan_payload(List *invalItems, int kind, StringInfo into)
 {
 	ListCell   *lc;
 	int			len = -1;
@@ -171,7 +175,7 @@ read_payload(List *invalItems, StringInfo into)
 	{
 		PlanInvalItem *item = lfirst(lc);
 
-		if (item->cacheId == GTM_PINS_CACHEID)
+		if (item->cacheId == kind && len < 0)
 		{
 			len = (int) item->hashValue;
 			resetStringInfo(into);
@@ -330,7 +334,7 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 		initStringInfo(&payload_buf);
 		MemoryContextSwitchTo(old);
 	}
-	payload = read_payload(stmt->invalItems, &payload_buf);
+	payload = read_plan_payload(stmt->invalItems, GTM_PINS_CACHEID, &payload_buf);
 	if (payload == NULL || role_is_exempt())
 		return;
 	if (payload[0] == 'C')
