@@ -33,13 +33,13 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 # pg_regress: sql/NAME.sql -> expected/NAME.out
 REGRESS_PROVISION = provision members
 REGRESS_SETTINGS = settings_merge settings_validation settings_api
-REGRESS_ENFORCE = enforce_cases enforce_shapes enforce_modes
+REGRESS_ENFORCE = enforce_cases enforce_shapes enforce_modes enforce_exemptions enforce_utility
 REGRESS = $(REGRESS_PROVISION) $(REGRESS_SETTINGS) $(REGRESS_ENFORCE)
 
 # isolationtester: test/specs/NAME.spec -> test/expected/NAME.out
 ISOLATION_PROVISION = signin_race slug_race last_admin_race
 ISOLATION_SETTINGS = settings_update_race
-ISOLATION_ENFORCE = enforce_exempt enforce_session_tenant
+ISOLATION_ENFORCE = enforce_exempt enforce_session_tenant enforce_lock
 ISOLATION = $(ISOLATION_PROVISION) $(ISOLATION_SETTINGS) $(ISOLATION_ENFORCE)
 ISOLATION_OPTS = --inputdir=test
 
