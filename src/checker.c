@@ -111,22 +111,23 @@ check_planned(Checker *ck, Query *query)
 }
 
 /*
- * Analyse and rewrite a raw statement (a copy: analysis may scribble on
- * it) with parameters of the types given, or of types inferred from their
- * use when varparams, and check each query.
+ * Analyse and rewrite a raw statement of source (a copy: analysis may
+ * scribble on it) with parameters of the types given, or of types inferred
+ * from their use when varparams, and check each query.
  */
 static void
-check_raw(Checker *ck, RawStmt *raw, Oid **types, int *ntypes, bool varparams)
+check_raw(Checker *ck, RawStmt *raw, const char *source, Oid **types,
+		  int *ntypes, bool varparams)
 {
 	RawStmt    *copy = copyObject(raw);
 	List	   *queries;
 	ListCell   *lc;
 
 	if (varparams)
-		queries = pg_analyze_and_rewrite_varparams(copy, ck->sql, types, ntypes,
+		queries = pg_analyze_and_rewrite_varparams(copy, source, types, ntypes,
 												   NULL);
 	else
-		queries = pg_analyze_and_rewrite_fixedparams(copy, ck->sql, *types,
+		queries = pg_analyze_and_rewrite_fixedparams(copy, source, *types,
 													 *ntypes, NULL);
 	foreach(lc, queries)
 		check_query(ck, lfirst_node(Query, lc));
@@ -161,7 +162,7 @@ check_prepare(Checker *ck, PrepareStmt *ps)
 	cp->types = palloc0(sizeof(Oid) * Max(cp->ntypes, 1));
 	foreach(lc, ps->argtypes)
 		cp->types[i++] = typenameTypeId(NULL, lfirst_node(TypeName, lc));
-	check_raw(ck, cp->raw, &cp->types, &cp->ntypes, true);
+	check_raw(ck, cp->raw, ck->sql, &cp->types, &cp->ntypes, true);
 	ck->prepared = lappend(ck->prepared, cp);
 }
 
@@ -190,7 +191,7 @@ check_execute(Checker *ck, ExecuteStmt *es)
 	{
 		types = found->types;
 		ntypes = found->ntypes;
-		check_raw(ck, found->raw, &types, &ntypes, false);
+		check_raw(ck, found->raw, ck->sql, &types, &ntypes, false);
 		return;
 	}
 	session = FetchPreparedStatement(es->name, true);
@@ -198,7 +199,8 @@ check_execute(Checker *ck, ExecuteStmt *es)
 		return;					/* nothing to plan (an empty statement) */
 	types = session->plansource->param_types;
 	ntypes = session->plansource->num_params;
-	check_raw(ck, session->plansource->raw_parse_tree, &types, &ntypes, false);
+	check_raw(ck, session->plansource->raw_parse_tree,
+			  session->plansource->query_string, &types, &ntypes, false);
 }
 
 /*
@@ -232,7 +234,8 @@ check_utility_query(Checker *ck, Node *u)
 		Oid		   *types = NULL;
 		int			ntypes = 0;
 
-		check_raw(ck, make_raw(((CopyStmt *) u)->query), &types, &ntypes, true);
+		check_raw(ck, make_raw(((CopyStmt *) u)->query), ck->sql, &types,
+				  &ntypes, true);
 		return;
 	}
 	if (IsA(u, PrepareStmt))
@@ -284,7 +287,7 @@ gtm_check_statement(PG_FUNCTION_ARGS)
 
 		if (IsA(rs->stmt, TransactionStmt))
 			continue;
-		check_raw(&ck, rs, &ptypes, &nparams, true);
+		check_raw(&ck, rs, ck.sql, &ptypes, &nparams, true);
 	}
 	return (Datum) 0;
 }
