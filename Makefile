@@ -16,6 +16,7 @@ OBJS = \
 	src/enforce_hooks.o \
 	src/relfacts.o \
 	src/enforce_pin.o \
+	src/enforce_freeze.o \
 	src/enforce_record.o \
 	src/enforce_judge.o \
 	src/enforce_runtime.o \
@@ -33,7 +34,8 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 # pg_regress: sql/NAME.sql -> expected/NAME.out
 REGRESS_PROVISION = provision members
 REGRESS_SETTINGS = settings_merge settings_validation settings_api
-REGRESS_ENFORCE = enforce_cases enforce_shapes enforce_modes enforce_exemptions enforce_utility
+REGRESS_ENFORCE = enforce_cases enforce_shapes enforce_modes enforce_scope enforce_fail_closed \
+	enforce_exemptions enforce_utility
 REGRESS = $(REGRESS_PROVISION) $(REGRESS_SETTINGS) $(REGRESS_ENFORCE)
 
 # isolationtester: test/specs/NAME.spec -> test/expected/NAME.out
@@ -55,3 +57,7 @@ installcheck-regress: submake $(REGRESS_PREP)
 	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
 installcheck-isolation: submake
 	$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) $(ISOLATION)
+
+# Every object depends on the shared headers (PGXS tracks no dependencies
+# unless PostgreSQL was configured with --enable-depend).
+$(OBJS): $(wildcard include/*.h)

@@ -102,10 +102,10 @@ extern NextPlanRequest next_plan;
  * anything deeper runs inside it and is user code.
  */
 extern int	planning_depth;
-extern int	executor_depth;
-extern int	utility_depth;
+extern int	executor_nesting;
+extern int	utility_nesting;
 
-#define NESTING_LEVEL()	(planning_depth + executor_depth + utility_depth)
+#define NESTING_LEVEL()	(planning_depth + executor_nesting + utility_nesting)
 
 /*
  * Planner and executor frames entered while InNoForceRLSOperation() was
@@ -151,6 +151,7 @@ extern int	detach_level;
 typedef struct RelFacts
 {
 	Oid			relid;			/* hash key */
+	bool		valid;			/* false once invalidated: compute again */
 	bool		tenant;			/* has the tenant column, not a system table */
 	bool		exempt;			/* recorded by gtm_exempt_table() */
 	AttrNumber	attnum;			/* the tenant column, if tenant */
@@ -158,6 +159,7 @@ typedef struct RelFacts
 
 extern RelFacts *rel_facts(Oid relid);
 extern void forget_rel_facts(void);
+extern void rel_facts_sweep(void);
 extern void rel_facts_init(void);
 
 /* ----------------------------------------------------------------
@@ -193,6 +195,9 @@ typedef enum PinReason
 	PR_ARBITER,
 	PR_AT_START,				/* checker: values compared at execution */
 	PR_DEFERRED,				/* PARAM_EXEC: resolved after planning */
+	PR_SET_RETURNING,			/* a set-returning function: several values */
+	PR_MUTABLE,					/* a value that can change during the statement */
+	PR_OPAQUE_NODE,				/* read by a plan node the check cannot see into */
 
 	PR_COUNT					/* number of reasons; keep last */
 } PinReason;
@@ -222,6 +227,7 @@ typedef struct TenantRef
 	Node	   *mine;
 	Node	   *theirs;
 	char	   *index_name;		/* PR_ARBITER */
+	const char *node_name;		/* PR_OPAQUE_NODE */
 	bool		judged;
 } TenantRef;
 
@@ -250,9 +256,20 @@ typedef struct EnforceState
 	 * kept here for the end of planning.
 	 */
 	List	   *outer_params;
+
+	/* Oid: the tenant tables the statement names, before planning */
+	List	   *query_relids;
 } EnforceState;
 
 extern EnforceState *cur_state;
+
+/* The references of a statement pinned to one value (enforce_judge.c) */
+typedef struct PinClass
+{
+	TenantRef  *first;			/* the first reference pinned to it */
+	Node	   *value;			/* the value */
+	bool		written;		/* a reference writes it (INSERT, SET) */
+} PinClass;
 
 /* What a relation's restriction clauses pin its tenant column to */
 typedef struct PinResult
@@ -274,6 +291,12 @@ extern List *var_values(EnforceState *st, PlannerInfo *root, Index varno,
 extern List *expr_values(EnforceState *st, PlannerInfo *root, Node *expr,
 						 int depth, PinReason *why);
 extern void enforce_pin_init(void);
+extern bool value_is_mutable(Node *val);
+extern Oid	pin_function_oid(void);
+extern bool is_freezable_value(Node *val);
+
+/* enforce_freeze.c: one value per statement for stable built-in pins */
+extern void freeze_mutable_pins(Query *parse, List **tenant_relids);
 
 /* enforce_record.c: what the planner hooks record */
 extern TenantRef *new_ref(RefKind kind, RelFacts *f, const char *alias);
@@ -302,8 +325,8 @@ extern bool judge_utility(Node *parsetree, UtilityVerdict *v);
 extern bool lock_mode_allowed(int lockmode);
 
 /* enforce_runtime.c: the comparison when the statement starts */
-extern void add_runtime_check(PlannedStmt *stmt, List *values, List *labels);
-extern void run_runtime_checks(QueryDesc *queryDesc, int eflags);
+extern void attach_statement_pins(PlannedStmt *stmt, List *classes);
+extern void run_statement_pins(QueryDesc *queryDesc, int eflags);
 
 /* enforce_report.c: messages */
 extern char *ref_label(TenantRef *ref);
@@ -317,6 +340,9 @@ extern void report_runtime_null(const char *label, Node *value, int elevel);
 extern void report_runtime_two_tenants(const char *label1, const char *value1,
 									   const char *label2, const char *value2,
 									   int elevel);
+extern void report_scope_two_tenants(const char *label1, const char *value1,
+									 const char *label2, const char *value2,
+									 int elevel);
 extern const char *reason_text(TenantRef *ref);
 extern void enforce_report_init(void);
 
@@ -329,7 +355,11 @@ extern Oid	detach_partition_of(Node *parsetree);
 extern bool exemption_recorded(Oid relid);
 extern void exemptions_init(void);
 
-/* tenant_session.c */
-extern void tenant_executor_started(QueryDesc *queryDesc);
+/* tenant_session.c: the running top-level statement and its tenant */
+extern void statement_scope_executor_started(QueryDesc *queryDesc);
+extern void statement_scope_utility_enter(void);
+extern void statement_scope_utility_exit(void);
+extern void statement_scope_check(const char *tenant, const char *label,
+								  int elevel);
 
 #endif							/* GTM_ENFORCE_H */

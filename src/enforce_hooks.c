@@ -157,8 +157,8 @@ int			planning_depth = 0;
  * by gtm_ExecutorRun, gtm_ExecutorFinish and gtm_ProcessUtility, which put
  * back the value they found, also on error.
  */
-int			executor_depth = 0;
-int			utility_depth = 0;
+int			executor_nesting = 0;
+int			utility_nesting = 0;
 
 /*
  * Planner calls and executor runs entered inside a foreign-key query (see
@@ -253,12 +253,17 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 
 	next_plan.explain_only = false;
 	next_plan.collect = false;
+	if (planning_depth == 0)
+		rel_facts_sweep();	/* no pointer into the facts cache is held */
 	st.collect = req.collect;
 	st.refs = NIL;
 	st.outer_params = NIL;
+	st.query_relids = NIL;
 
 	judge = req.collect ||
 		(gtm_enforcement != GTM_ENFORCE_OFF && !statement_is_exempt(parse, phase));
+	if (judge)
+		freeze_mutable_pins(parse, &st.query_relids);
 
 	result = plan_with_state(judge ? &st : NULL, phase, parse, query_string,
 							 cursorOptions, boundParams);
@@ -308,18 +313,23 @@ gtm_create_upper_paths(PlannerInfo *root, UpperRelationKind stage,
  * ----------------------------------------------------------------
  */
 
-/* ExecutorStart_hook: compare runtime pins, then count the executor. */
+/*
+ * ExecutorStart_hook: once the executor has started (nothing is read before
+ * ExecutorRun), count it as part of the running top-level statement, then
+ * check the statement's pins, which may fix that statement's tenant.  In
+ * this order, an error in either leaves nothing behind: the count goes
+ * with the executor's memory.
+ */
 static void
 gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
-	run_runtime_checks(queryDesc, eflags);
-
 	if (prev_ExecutorStart_hook)
 		prev_ExecutorStart_hook(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
 
-	tenant_executor_started(queryDesc);
+	statement_scope_executor_started(queryDesc);
+	run_statement_pins(queryDesc, eflags);
 }
 
 /*
@@ -331,10 +341,10 @@ static void
 gtm_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 				bool execute_once)
 {
-	int			saved_depth = executor_depth;
+	int			saved_depth = executor_nesting;
 	int			saved_noforce = noforce_depth;
 
-	executor_depth++;
+	executor_nesting++;
 	if (InNoForceRLSOperation())
 		noforce_depth++;
 	PG_TRY();
@@ -346,7 +356,7 @@ gtm_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	}
 	PG_FINALLY();
 	{
-		executor_depth = saved_depth;
+		executor_nesting = saved_depth;
 		noforce_depth = saved_noforce;
 	}
 	PG_END_TRY();
@@ -355,10 +365,10 @@ gtm_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 static void
 gtm_ExecutorFinish(QueryDesc *queryDesc)
 {
-	int			saved_depth = executor_depth;
+	int			saved_depth = executor_nesting;
 	int			saved_noforce = noforce_depth;
 
-	executor_depth++;
+	executor_nesting++;
 	if (InNoForceRLSOperation())
 		noforce_depth++;
 	PG_TRY();
@@ -370,7 +380,7 @@ gtm_ExecutorFinish(QueryDesc *queryDesc)
 	}
 	PG_FINALLY();
 	{
-		executor_depth = saved_depth;
+		executor_nesting = saved_depth;
 		noforce_depth = saved_noforce;
 	}
 	PG_END_TRY();
@@ -449,7 +459,7 @@ gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 				   DestReceiver *dest, QueryCompletion *qc)
 {
 	Node	   *parsetree = pstmt->utilityStmt;
-	int			saved_utility = utility_depth;
+	int			saved_utility = utility_nesting;
 	RefreshPhase saved_phase;
 	Oid			saved_matview = refresh_matview;
 	Oid			saved_transient;
@@ -474,7 +484,7 @@ gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	saved_phase = refresh_phase;
 	saved_transient = refresh_transient;
 
-	utility_depth++;
+	utility_nesting++;
 	if (IsA(parsetree, RefreshMatViewStmt) &&
 		((RefreshMatViewStmt *) parsetree)->concurrent)
 	{
@@ -487,6 +497,7 @@ gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	detach_partition = detach_partition_of(parsetree);
 	if (OidIsValid(detach_partition))
 		detach_level = NESTING_LEVEL();
+	statement_scope_utility_enter();
 
 	PG_TRY();
 	{
@@ -500,13 +511,14 @@ gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	PG_FINALLY();
 	{
 		next_plan.explain_only = false;
-		utility_depth = saved_utility;
+		utility_nesting = saved_utility;
 		refresh_phase = saved_phase;
 		refresh_matview = saved_matview;
 		refresh_transient = saved_transient;
 		refresh_level = saved_refresh_level;
 		detach_partition = saved_partition;
 		detach_level = saved_detach_level;
+		statement_scope_utility_exit();
 	}
 	PG_END_TRY();
 

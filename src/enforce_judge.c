@@ -39,6 +39,7 @@
 #include "catalog/pg_inherits.h"
 #include "catalog/namespace.h"
 #include "miscadmin.h"
+#include "nodes/extensible.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/nodes.h"
 #include "parser/parsetree.h"
@@ -54,14 +55,20 @@
 /* What walk_plan found in a plan tree */
 typedef struct PlanWalk
 {
-	Bitmapset  *scanned;		/* flat rtable indexes read by a scan */
+	Bitmapset  *scanned;		/* flat rtable indexes read by a known scan */
 	List	   *modifytables;
+	const char *opaque;			/* a node the walk cannot see into, or NULL */
 } PlanWalk;
 
 /*
  * Collect the range-table indexes the plan scans and its ModifyTable nodes.
- * Scans of subqueries, CTEs, functions and VALUES read no table and are
- * passed over; a custom or foreign scan counts every relation it covers.
+ * Every node type of PostgreSQL's executor is known here: a scan of a
+ * table counts its relation; scans of subqueries, CTEs, functions and
+ * VALUES read no table; the others only have children.  A node that is not
+ * known (another extension's Custom Scan, a node of a newer PostgreSQL)
+ * makes the plan opaque: what it reads cannot be seen, and judge_scans()
+ * then rejects every tenant table the statement names outside the known
+ * scans (fail closed).  Its subtree is not entered.
  */
 static void
 walk_plan(Plan *plan, PlanWalk *w)
@@ -93,16 +100,10 @@ walk_plan(Plan *plan, PlanWalk *w)
 			}
 			break;
 		case T_CustomScan:
-			{
-				CustomScan *cs = (CustomScan *) plan;
-
-				if (cs->scan.scanrelid > 0)
-					w->scanned = bms_add_member(w->scanned, cs->scan.scanrelid);
-				w->scanned = bms_add_members(w->scanned, cs->custom_relids);
-				foreach(lc, cs->custom_plans)
-					walk_plan(lfirst(lc), w);
-			}
-			break;
+			if (w->opaque == NULL)
+				w->opaque = psprintf("Custom Scan (%s)",
+									 ((CustomScan *) plan)->methods->CustomName);
+			return;
 		case T_Append:
 			foreach(lc, ((Append *) plan)->appendplans)
 				walk_plan(lfirst(lc), w);
@@ -125,8 +126,38 @@ walk_plan(Plan *plan, PlanWalk *w)
 		case T_ModifyTable:
 			w->modifytables = lappend(w->modifytables, plan);
 			break;
-		default:
+		case T_Result:
+		case T_ProjectSet:
+		case T_RecursiveUnion:
+		case T_BitmapIndexScan:
+		case T_FunctionScan:
+		case T_ValuesScan:
+		case T_TableFuncScan:
+		case T_CteScan:
+		case T_NamedTuplestoreScan:
+		case T_WorkTableScan:
+		case T_NestLoop:
+		case T_MergeJoin:
+		case T_HashJoin:
+		case T_Material:
+		case T_Memoize:
+		case T_Sort:
+		case T_IncrementalSort:
+		case T_Group:
+		case T_Agg:
+		case T_WindowAgg:
+		case T_Unique:
+		case T_Gather:
+		case T_GatherMerge:
+		case T_Hash:
+		case T_SetOp:
+		case T_LockRows:
+		case T_Limit:
 			break;
+		default:
+			if (w->opaque == NULL)
+				w->opaque = psprintf("plan node %d", (int) nodeTag(plan));
+			return;
 	}
 	walk_plan(plan->lefttree, w);
 	walk_plan(plan->righttree, w);
@@ -195,18 +226,50 @@ plan_touches_tenant_table(EnforceState *st, PlannedStmt *stmt)
 	return false;
 }
 
-/* Step 1: every tenant table the plan scans must have a recorded verdict. */
+/* A reference the plan reads without the check having seen its conditions */
 static void
-judge_scans(EnforceState *st, PlannedStmt *stmt, Bitmapset *scanned)
+add_not_analysed(EnforceState *st, RelFacts *f, const char *alias,
+				 const char *opaque)
+{
+	TenantRef  *ref = new_ref(REF_SCAN, f, alias);
+
+	ref->reason = opaque ? PR_OPAQUE_NODE : PR_NOT_ANALYSED;
+	ref->node_name = opaque;
+	ref->judged = true;
+	st->refs = lappend(st->refs, ref);
+}
+
+/* Does st hold a reference recorded for relid (a scan or a write)? */
+static bool
+relid_recorded(EnforceState *st, Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, st->refs)
+		if (((TenantRef *) lfirst(lc))->relid == relid)
+			return true;
+	return false;
+}
+
+/*
+ * Step 1: every tenant table the plan scans must have a recorded verdict.
+ * When the plan holds a node the walk cannot see into, fail closed: every
+ * tenant table of the final range table that no known scan reads, and
+ * every tenant table the statement named (st->query_relids, collected
+ * before planning: a planner that bypasses the hooks leaves it out of the
+ * range table) that was never recorded, is rejected.
+ */
+static void
+judge_scans(EnforceState *st, PlannedStmt *stmt, PlanWalk *w)
 {
 	int			i = -1;
+	ListCell   *lc;
 
-	while ((i = bms_next_member(scanned, i)) >= 0)
+	while ((i = bms_next_member(w->scanned, i)) >= 0)
 	{
 		RangeTblEntry *rte;
 		RelFacts   *f;
 		TenantRef  *found = NULL;
-		ListCell   *lc;
 
 		if (i < 1 || i > list_length(stmt->rtable))
 			continue;
@@ -228,11 +291,33 @@ judge_scans(EnforceState *st, PlannedStmt *stmt, Bitmapset *scanned)
 			f = rel_facts(rte->relid);
 			if (!f->tenant || f->exempt)
 				continue;
-			found = new_ref(REF_SCAN, f, rte->eref->aliasname);
-			found->reason = PR_NOT_ANALYSED;
-			st->refs = lappend(st->refs, found);
+			add_not_analysed(st, f, rte->eref->aliasname, NULL);
 		}
-		found->judged = true;
+		else
+			found->judged = true;
+	}
+
+	if (w->opaque == NULL)
+		return;
+	i = 0;
+	foreach(lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+		RelFacts   *f;
+
+		i++;
+		if (rte->rtekind != RTE_RELATION || bms_is_member(i, w->scanned))
+			continue;
+		f = rel_facts(rte->relid);
+		if (f->tenant && !f->exempt)
+			add_not_analysed(st, f, rte->eref->aliasname, w->opaque);
+	}
+	foreach(lc, st->query_relids)
+	{
+		RelFacts   *f = rel_facts(lfirst_oid(lc));
+
+		if (f->tenant && !f->exempt && !relid_recorded(st, f->relid))
+			add_not_analysed(st, f, get_rel_name(f->relid), w->opaque);
 	}
 }
 
@@ -310,19 +395,19 @@ judged_refs(EnforceState *st)
 
 /*
  * Step 4: one statement, one tenant.  Sorts the values of the pinned
- * references into classes of equal values (*classes holds the first
- * reference of each, *class_values its value); a reference whose constant
- * differs from another class's constant becomes PR_TWO_TENANTS, or
- * PR_MOVES_ROW when one of the two is a new value assigned by an update.
- * Returns whether any class value is not a constant (then the classes are
- * compared when the statement starts).
+ * references into classes of equal values (PinClass); a reference whose
+ * constant differs from another class's constant becomes PR_TWO_TENANTS,
+ * or PR_MOVES_ROW when one of the two is a new value assigned by an update.
+ * Returns the classes; *has_nonconst tells whether any class value is not
+ * a constant (then the classes are compared when the statement starts).
  */
-static bool
-judge_one_tenant(List *judged, List **classes, List **class_values)
+static List *
+judge_one_tenant(List *judged, bool *has_nonconst)
 {
-	bool		has_nonconst = false;
+	List	   *classes = NIL;
 	ListCell   *lc;
 
+	*has_nonconst = false;
 	foreach(lc, judged)
 	{
 		TenantRef  *ref = lfirst(lc);
@@ -333,100 +418,97 @@ judge_one_tenant(List *judged, List **classes, List **class_values)
 		foreach(lv, ref->values)
 		{
 			Node	   *v = lfirst(lv);
-			ListCell   *lc3,
-					   *lc4;
-			bool		same = false;
+			PinClass   *same = NULL;
+			ListCell   *lc3;
 
-			forboth(lc3, *classes, lc4, *class_values)
+			foreach(lc3, classes)
 			{
-				Node	   *cv = lfirst(lc4);
-				TenantRef  *cref = lfirst(lc3);
+				PinClass   *pc = lfirst(lc3);
 
-				if (equal(v, cv))
+				if (equal(v, pc->value))
 				{
-					same = true;
+					same = pc;
 					break;
 				}
-				if (IsA(v, Const) && IsA(cv, Const))
+				if (IsA(v, Const) && IsA(pc->value, Const))
 				{
-					if (consts_equal((Const *) v, (Const *) cv))
+					if (consts_equal((Const *) v, (Const *) pc->value))
 					{
-						same = true;
+						same = pc;
 						break;
 					}
 					/* two different constants: rejected now */
-					ref->reason = (ref->kind == REF_SET || cref->kind == REF_SET) ?
+					ref->reason = (ref->kind == REF_SET || pc->first->kind == REF_SET) ?
 						PR_MOVES_ROW : PR_TWO_TENANTS;
-					ref->other = cref;
+					ref->other = pc->first;
 					ref->mine = v;
-					ref->theirs = cv;
-					same = true;
+					ref->theirs = pc->value;
 					break;
 				}
 			}
 			if (ref->reason != PR_PINNED)
 				break;
-			if (!same)
+			if (same == NULL)
 			{
-				*classes = lappend(*classes, ref);
-				*class_values = lappend(*class_values, v);
+				same = palloc0(sizeof(PinClass));
+				same->first = ref;
+				same->value = v;
+				classes = lappend(classes, same);
 				if (!IsA(v, Const))
-					has_nonconst = true;
+					*has_nonconst = true;
 			}
+			if (ref->kind != REF_SCAN)
+				same->written = true;
 		}
 	}
-	return has_nonconst;
+	return classes;
 }
 
 /*
  * Decide the verdict of a planned statement.  Returns the references
  * judged, each with its reason; the caller reports those not PR_PINNED (or
- * hands them to the checker).  When several values must be compared at
- * execution, the checker gets a PR_AT_START reference listing them, and an
- * enforcing plan a runtime check (enforce_runtime.c).
+ * hands them to the checker).  The checker gets a PR_AT_START reference
+ * listing the values to compare when several are not all constants; an
+ * enforcing plan gets its classes' values attached (enforce_runtime.c), to
+ * be compared with each other and with the tenant of the running top-level
+ * statement when it starts.
  */
 List *
 judge_plan(EnforceState *st, PlannedStmt *stmt)
 {
-	PlanWalk	w = {NULL, NIL};
+	PlanWalk	w = {NULL, NIL, NULL};
 	ListCell   *lc;
 	List	   *judged;
-	List	   *classes = NIL;	/* first TenantRef of each pin class */
-	List	   *class_values = NIL; /* its value */
+	List	   *classes;
 	bool		has_nonconst;
 
 	walk_plan(stmt->planTree, &w);
 	foreach(lc, stmt->subplans)
 		walk_plan((Plan *) lfirst(lc), &w);
 
-	judge_scans(st, stmt, w.scanned);
+	judge_scans(st, stmt, &w);
 	judge_arbiters(st, stmt, w.modifytables);
 	judged = judged_refs(st);
-	has_nonconst = judge_one_tenant(judged, &classes, &class_values);
+	classes = judge_one_tenant(judged, &has_nonconst);
 
-	if (list_length(classes) > 1 && has_nonconst)
+	if (st->collect)
 	{
-		if (st->collect)
+		if (list_length(classes) > 1 && has_nonconst)
 		{
 			/* tell the checker which values will be compared */
-			TenantRef  *last = llast(classes);
-			TenantRef  *ref = new_ref(last->kind, rel_facts(last->relid),
-									  last->alias);
+			PinClass   *last = llast(classes);
+			TenantRef  *ref = new_ref(last->first->kind,
+									  rel_facts(last->first->relid),
+									  last->first->alias);
 
 			ref->reason = PR_AT_START;
-			ref->values = class_values;
+			foreach(lc, classes)
+				ref->values = lappend(ref->values, ((PinClass *) lfirst(lc))->value);
 			judged = lappend(judged, ref);
 		}
-		else
-		{
-			/* compare with the bound values when the statement starts */
-			List	   *labels = NIL;
-
-			foreach(lc, classes)
-				labels = lappend(labels, ref_label(lfirst(lc)));
-			add_runtime_check(stmt, class_values, labels);
-		}
 	}
+	else if (classes != NIL)
+		attach_statement_pins(stmt, classes);
 	return judged;
 }
 

@@ -31,6 +31,9 @@
 #include "catalog/pg_collation.h"
 #include "catalog/pg_language.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
 #include "access/transam.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
@@ -41,6 +44,7 @@
 #include "utils/syscache.h"
 
 #include "enforce.h"
+#include "gtm_clarity.h"
 
 /* n without its binary-compatible casts (RelabelType) */
 Node *
@@ -97,30 +101,31 @@ unfixed_walker(Node *node, void *ctx)
 }
 
 /*
- * The OID of gtm_current_tenant() once recognised; reset by any pg_proc
- * invalidation (the extension dropped and created again), so an OID that
- * comes to name another function is never trusted.
+ * The OIDs of gtm_current_tenant() and gtm_pin() once recognised; reset by
+ * any pg_proc invalidation (the extension dropped and created again), so
+ * an OID that comes to name another function is never trusted.
  */
 static Oid	current_tenant_fn_oid = InvalidOid;
+static Oid	pin_fn_oid = InvalidOid;
 
 static void
-current_tenant_fn_inval(Datum arg, int cacheid, uint32 hashvalue)
+our_fn_oids_inval(Datum arg, int cacheid, uint32 hashvalue)
 {
 	current_tenant_fn_oid = InvalidOid;
+	pin_fn_oid = InvalidOid;
 }
 
 /*
- * Is funcid gtm_current_tenant()?  Its OID depends on the installation, so
- * it is recognised by its C symbol in this library and cached.
+ * Is funcid the C function "symbol" of this library?  Our functions' OIDs
+ * depend on the installation, so they are recognised by their C symbol
+ * (pg_proc.prosrc) and library (probin).
  */
 static bool
-is_current_tenant_fn(Oid funcid)
+is_our_c_function(Oid funcid, const char *symbol)
 {
 	HeapTuple	tup;
 	bool		match = false;
 
-	if (funcid == current_tenant_fn_oid)
-		return true;
 	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
 	if (HeapTupleIsValid(tup))
 	{
@@ -130,7 +135,7 @@ is_current_tenant_fn(Oid funcid)
 		Datum		bin;
 
 		if (proc->prolang == ClanguageId && !isnull &&
-			strcmp(TextDatumGetCString(src), "gtm_current_tenant") == 0)
+			strcmp(TextDatumGetCString(src), symbol) == 0)
 		{
 			bin = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_probin, &isnull);
 			if (!isnull)
@@ -143,22 +148,69 @@ is_current_tenant_fn(Oid funcid)
 		}
 		ReleaseSysCache(tup);
 	}
-	if (match)
-		current_tenant_fn_oid = funcid;
 	return match;
+}
+
+/* Is funcid gtm_current_tenant()? */
+static bool
+is_current_tenant_fn(Oid funcid)
+{
+	if (funcid == current_tenant_fn_oid)
+		return true;
+	if (funcid < FirstNormalObjectId || !is_our_c_function(funcid, "gtm_current_tenant"))
+		return false;
+	current_tenant_fn_oid = funcid;
+	return true;
+}
+
+/* Is funcid gtm_pin()? */
+static bool
+is_pin_fn(Oid funcid)
+{
+	if (funcid == pin_fn_oid)
+		return true;
+	if (funcid < FirstNormalObjectId || !is_our_c_function(funcid, "gtm_pin"))
+		return false;
+	pin_fn_oid = funcid;
+	return true;
+}
+
+/*
+ * The OID of gtm_pin(anyelement) of the installed extension, or InvalidOid
+ * (extension not installed here, or still at version 1.0.0).
+ */
+Oid
+pin_function_oid(void)
+{
+	Oid			nsp;
+	Oid			argtype = ANYELEMENTOID;
+	Oid			funcid;
+
+	if (OidIsValid(pin_fn_oid))
+		return pin_fn_oid;
+	nsp = gtm_installed_namespace();
+	if (!OidIsValid(nsp))
+		return InvalidOid;
+	funcid = LookupFuncName(list_make2(makeString(get_namespace_name(nsp)),
+									   makeString("gtm_pin")),
+							1, &argtype, true);
+	if (!OidIsValid(funcid) || !is_pin_fn(funcid))
+		return InvalidOid;
+	return funcid;
 }
 
 /*
  * A stable value is evaluated once when the statement starts but may be
  * evaluated again for every row a scan filters.  Only functions whose
- * stability is known (built-in ones and gtm_current_tenant()) are trusted
- * to give the same value each time: a user-defined function could be
- * marked STABLE and return another tenant on the next row.
+ * behaviour is known (built-in ones, gtm_current_tenant() and gtm_pin())
+ * are trusted: a user-defined function could be marked STABLE, or even
+ * IMMUTABLE, and return another tenant on the next row.
  */
 static bool
 untrusted_function(Oid funcid, void *context)
 {
-	return funcid >= FirstNormalObjectId && !is_current_tenant_fn(funcid);
+	return funcid >= FirstNormalObjectId && !is_current_tenant_fn(funcid) &&
+		!is_pin_fn(funcid);
 }
 
 static bool
@@ -172,8 +224,42 @@ untrusted_walker(Node *node, void *context)
 }
 
 /*
+ * expr with each call of gtm_current_tenant() and gtm_pin() replaced by a
+ * NULL constant of its type: what is left must be immutable for the value
+ * to stay the same for the whole statement.  (gtm_current_tenant() cannot
+ * change while a statement on tenant tables runs; gtm_pin() checks every
+ * value it returns.)
+ */
+static Node *
+without_our_calls_mutator(Node *node, void *context)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, FuncExpr) &&
+		(is_current_tenant_fn(((FuncExpr *) node)->funcid) ||
+		 is_pin_fn(((FuncExpr *) node)->funcid)))
+		return (Node *) makeNullConst(exprType(node), exprTypmod(node),
+									  exprCollation(node));
+	return expression_tree_mutator(node, without_our_calls_mutator, context);
+}
+
+/*
+ * Can the value of val change while a statement runs?  True when a
+ * function other than ours is not IMMUTABLE (current_setting(), now(),
+ * txid_current_if_assigned() ...), using PostgreSQL's own test.
+ */
+bool
+value_is_mutable(Node *val)
+{
+	return contain_mutable_functions(without_our_calls_mutator(val, NULL));
+}
+
+/*
  * Classify a value compared with the tenant column.  Returns PR_PINNED for
- * a value fixed before execution (constant, parameter, stable expression).
+ * a value fixed for the whole statement: a non-null constant, a bound
+ * parameter, or an expression of those built from immutable built-in
+ * functions, gtm_current_tenant() and gtm_pin() (which the check wraps
+ * around a stable built-in value before planning; see enforce_freeze.c).
  */
 static PinReason
 classify_value(Node *val)
@@ -193,8 +279,12 @@ classify_value(Node *val)
 		return PR_OTHER_COLUMN;
 	if (unfixed_walker(val, NULL))
 		return PR_SUBQUERY_VALUE;
+	if (expression_returns_set(val))
+		return PR_SET_RETURNING;
 	if (untrusted_walker(val, NULL))
 		return PR_USER_FUNCTION;
+	if (value_is_mutable(val))
+		return PR_MUTABLE;
 	return PR_PINNED;
 }
 
@@ -506,5 +596,15 @@ expr_values(EnforceState *st, PlannerInfo *root, Node *expr, int depth,
 void
 enforce_pin_init(void)
 {
-	CacheRegisterSyscacheCallback(PROCOID, current_tenant_fn_inval, (Datum) 0);
+	CacheRegisterSyscacheCallback(PROCOID, our_fn_oids_inval, (Datum) 0);
+}
+
+/*
+ * Would val be a pin once wrapped in gtm_pin()?  True for a value that
+ * only fails because it can change while the statement runs.
+ */
+bool
+is_freezable_value(Node *val)
+{
+	return classify_value(val) == PR_MUTABLE;
 }

@@ -113,6 +113,15 @@ static const PinReasonInfo pin_reasons[PR_COUNT] = {
 	{PR_DEFERRED,
 		"%1$s is equated with a column of an outer query that is not itself pinned to one tenant.",
 	"equated with an unpinned outer column"},
+	{PR_SET_RETURNING,
+		"%1$s is compared with a set-returning function, which yields several values.",
+	"compared with a set-returning function"},
+	{PR_MUTABLE,
+		"%1$s is compared with a value that can change while the statement runs.",
+	"compared with a value that can change during the statement"},
+	{PR_OPAQUE_NODE,
+		"The plan reads %1$s through %2$s, which the tenant check cannot see into.",
+	"read through %s"},
 };
 
 /* The table row of reason (rows are in enum order, checked at load). */
@@ -164,7 +173,8 @@ report_detail(TenantRef *ref)
 
 	if (fmt != NULL)
 		errdetail(fmt, column_label(ref),
-				  ref->index_name ? ref->index_name : "");
+				  ref->index_name ? ref->index_name :
+				  ref->node_name ? ref->node_name : "");
 	return 0;
 }
 
@@ -371,6 +381,31 @@ report_runtime_two_tenants(const char *label1, const char *value1,
 			 errhint("Use one tenant value per statement.")));
 }
 
+/*
+ * A statement run by the running top-level statement (a function, trigger,
+ * cursor or DO block) is pinned to another tenant than the one it reached
+ * first.  label2 is NULL for a value of gtm_pin().
+ */
+void
+report_scope_two_tenants(const char *label1, const char *value1,
+						 const char *label2, const char *value2, int elevel)
+{
+	if (label2 == NULL)
+		ereport(elevel,
+				(errcode(GTM_ERRCODE_NOT_PINNED),
+				 errmsg("statement touches more than one tenant"),
+				 errdetail("The running statement reached tenant '%s' (table %s), and a pin value is now '%s'.",
+						   value1, label1 ? label1 : "?", value2),
+				 errhint("Do not change the value a statement is pinned to while it runs.")));
+	else
+		ereport(elevel,
+				(errcode(GTM_ERRCODE_NOT_PINNED),
+				 errmsg("statement touches more than one tenant"),
+				 errdetail("The running statement reached tenant '%s' (table %s), and table %s is pinned to '%s'.",
+						   value1, label1 ? label1 : "?", label2, value2),
+				 errhint("A statement, with the functions, triggers and cursors it runs, may reach one tenant: run each tenant's work in a statement of its own.")));
+}
+
 /* The "reason" column of gtm_check_statement() for ref. */
 const char *
 reason_text(TenantRef *ref)
@@ -388,6 +423,8 @@ reason_text(TenantRef *ref)
 			return psprintf(fmt, value_text(ref->theirs), value_text(ref->mine));
 		case PR_ARBITER:
 			return psprintf(fmt, ref->index_name);
+		case PR_OPAQUE_NODE:
+			return psprintf(fmt, ref->node_name);
 		case PR_AT_START:
 			{
 				StringInfoData buf;

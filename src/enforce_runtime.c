@@ -1,25 +1,33 @@
 /*-------------------------------------------------------------------------
  *
  * enforce_runtime.c
- *	  The one-tenant comparison of values known only when a statement starts.
+ *	  The tenant of a statement, checked when it starts.
  *
- * A statement pinned by several values that are not all constants
- * (parameters $n, stable expressions such as gtm_current_tenant()) is one
- * tenant only if those values are equal when it runs.  judge_plan() hands
- * such a set of values to add_runtime_check(), and ExecutorStart_hook
- * evaluates them with the bound parameters (run_runtime_checks) before the
- * executor reads a row.
+ * judge_plan() sorts the pins of an accepted statement into classes of
+ * equal values (PinClass).  Constants were compared at planning; the
+ * values known only when the statement starts (parameters $n,
+ * gtm_current_tenant(), gtm_pin(...)) are compared here, with the bound
+ * parameters, before the executor reads a row: all must be one tenant.  The
+ * tenant found is then checked against the tenant of the running top-level
+ * statement (statement_scope_check, tenant_session.c), so functions,
+ * triggers and cursors cannot make one top-level statement span tenants.
  *
- * The generic-plan mechanism: the check must travel with the plan, which
- * the plan cache keeps and re-executes (a prepared statement's generic plan
- * is built once and run with new parameters each time), and PlannedStmt has
- * no field for an extension.  So add_runtime_check() appends to the plan's
- * invalItems a PlanInvalItem whose cacheId is GTM_CHECK_CACHEID, an id no
- * syscache has (so no invalidation ever matches it), and whose hashValue is
- * the number of the check in this backend's registry (runtime_checks).  A
- * registered check is never removed, and an identical set of values (same
- * nodeToString) reuses its number, so the registry grows only with the
- * number of distinct statement shapes that need a check.
+ * How the values travel with the plan: the plan cache keeps plans and runs
+ * them again with new parameters (a generic plan is built once), and
+ * PlannedStmt has no field for an extension.  attach_statement_pins()
+ * writes them as a payload into the plan's invalItems: PlanInvalItems whose
+ * cacheId no syscache has (so no invalidation ever matches them), the first
+ * carrying the payload's length in its hashValue and the next ones four
+ * bytes of it each.  The payload is copied and freed with the plan, so
+ * nothing is kept per statement in this backend, and nothing else changes
+ * (the range table, and so EXPLAIN, stays as it was).  Its form:
+ *	"C" tenant NUL label NUL   one class, a constant: no parsing at all;
+ *	"N" nodeToString(list(values, labels, written))   otherwise, where a
+ *	  value is a String (a constant's text) or an expression.
+ *
+ * A NULL value is a pin that matches no row: a scan pinned to it reads
+ * nothing, as it does when a custom plan folds the NULL parameter, while a
+ * NULL written into the tenant column is rejected.
  *
  * Messages are enforce_report.c's.
  *
@@ -31,145 +39,270 @@
 #include "postgres.h"
 
 #include "access/parallel.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
 #include "executor/executor.h"
+#include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
-#include "nodes/plannodes.h"
 #include "optimizer/optimizer.h"
+#include "lib/stringinfo.h"
+#include "nodes/readfuncs.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "enforce.h"
 
-/* PlanInvalItem.cacheId marking a runtime tenant check (no syscache id). */
-#define GTM_CHECK_CACHEID		(-7243)
+/* PlanInvalItem.cacheIds of the payload (no syscache has them). */
+#define GTM_PINS_CACHEID		(-7243)	/* hashValue: payload length */
+#define GTM_PINS_DATA_CACHEID	(-7244)	/* hashValue: 4 bytes of payload */
 
-/* One registered comparison */
-typedef struct RuntimeCheck
+/* The text a constant is compared by */
+static char *
+const_text(Const *c)
 {
-	char	   *key;			/* nodeToString of values, for reuse */
-	List	   *values;			/* Expr * */
-	List	   *labels;			/* char *: "table (alias)" */
-} RuntimeCheck;
+	Oid			outfn;
+	bool		varlena;
 
-/*
- * The registry, in TopMemoryContext: appended to by add_runtime_check()
- * (an error while appending leaves at most an unreferenced allocation),
- * never reset; numbers are list positions from 1.
- */
-static List *runtime_checks = NIL;
-
-/* The number of the check of values, registering it if new. */
-static int
-register_runtime_check(List *values, List *labels)
-{
-	char	   *key = nodeToString(values);
-	ListCell   *lc;
-	int			id = 0;
-	MemoryContext old;
-	RuntimeCheck *rc;
-
-	foreach(lc, runtime_checks)
-	{
-		id++;
-		if (strcmp(((RuntimeCheck *) lfirst(lc))->key, key) == 0)
-			return id;
-	}
-	old = MemoryContextSwitchTo(TopMemoryContext);
-	rc = palloc(sizeof(RuntimeCheck));
-	rc->key = pstrdup(key);
-	rc->values = copyObject(values);
-	fix_opfuncids((Node *) rc->values);
-	rc->labels = NIL;
-	foreach(lc, labels)
-		rc->labels = lappend(rc->labels, pstrdup(lfirst(lc)));
-	runtime_checks = lappend(runtime_checks, rc);
-	MemoryContextSwitchTo(old);
-	return list_length(runtime_checks);
+	getTypeOutputInfo(c->consttype, &outfn, &varlena);
+	return OidOutputFunctionCall(outfn, c->constvalue);
 }
 
-/*
- * Attach to stmt the check that values (labelled with the references they
- * pin) are one tenant when the statement starts.
- */
-void
-add_runtime_check(PlannedStmt *stmt, List *values, List *labels)
+/* Append payload (len bytes, NUL included) to the plan's invalItems. */
+static void
+write_payload(PlannedStmt *stmt, const char *payload, int len)
 {
 	PlanInvalItem *item = makeNode(PlanInvalItem);
 
-	item->cacheId = GTM_CHECK_CACHEID;
-	item->hashValue = (uint32) register_runtime_check(values, labels);
+	item->cacheId = GTM_PINS_CACHEID;
+	item->hashValue = (uint32) len;
 	stmt->invalItems = lappend(stmt->invalItems, item);
+	for (int i = 0; i < len; i += 4)
+	{
+		uint32		word = 0;
+
+		memcpy(&word, payload + i, Min(4, len - i));
+		item = makeNode(PlanInvalItem);
+		item->cacheId = GTM_PINS_DATA_CACHEID;
+		item->hashValue = word;
+		stmt->invalItems = lappend(stmt->invalItems, item);
+	}
 }
 
 /*
- * Evaluate the values of rc with the bound parameters: each must be
- * non-null and all must have the same text.
+ * Attach the pin classes of an accepted statement to its plan (see the
+ * file header): values, labels, and whether each is written.
+ */
+void
+attach_statement_pins(PlannedStmt *stmt, List *classes)
+{
+	PinClass   *pc = linitial(classes);
+	List	   *values = NIL;
+	List	   *labels = NIL;
+	List	   *written = NIL;
+	ListCell   *lc;
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	if (list_length(classes) == 1 && IsA(pc->value, Const))
+	{
+		appendStringInfoChar(&buf, 'C');
+		appendStringInfoString(&buf, const_text((Const *) pc->value));
+		appendStringInfoChar(&buf, '\0');
+		appendStringInfoString(&buf, ref_label(pc->first));
+		write_payload(stmt, buf.data, buf.len + 1);
+		return;
+	}
+	foreach(lc, classes)
+	{
+		Node	   *v;
+
+		pc = lfirst(lc);
+		if (IsA(pc->value, Const))
+			v = (Node *) makeString(const_text((Const *) pc->value));
+		else
+		{
+			v = (Node *) copyObject(pc->value);
+			fix_opfuncids(v);
+		}
+		values = lappend(values, v);
+		labels = lappend(labels, makeString(ref_label(pc->first)));
+		written = lappend(written, makeInteger(pc->written ? 1 : 0));
+	}
+	appendStringInfoChar(&buf, 'N');
+	appendStringInfoString(&buf, nodeToString(list_make3(values, labels, written)));
+	write_payload(stmt, buf.data, buf.len + 1);
+}
+
+/*
+ * The payload of a plan, gathered from its invalItems into "into" (at least
+ * its length), or NULL when it has none.
+ */
+static char *
+read_payload(List *invalItems, StringInfo into)
+{
+	ListCell   *lc;
+	int			len = -1;
+
+	foreach(lc, invalItems)
+	{
+		PlanInvalItem *item = lfirst(lc);
+
+		if (item->cacheId == GTM_PINS_CACHEID)
+		{
+			len = (int) item->hashValue;
+			resetStringInfo(into);
+		}
+		else if (item->cacheId == GTM_PINS_DATA_CACHEID && len > into->len)
+		{
+			uint32		word = item->hashValue;
+
+			appendBinaryStringInfo(into, (char *) &word, Min(4, len - into->len));
+		}
+	}
+	if (len <= 1 || into->len != len || into->data[len - 1] != '\0')
+		return NULL;
+	return into->data;
+}
+
+/*
+ * The last "N" payload parsed, and its pins, in their own context under
+ * TopMemoryContext, reset when another payload replaces them; compared
+ * byte for byte, so a generic plan run again is not parsed again.  Nothing
+ * between parsing and the end of check_statement_pins() can run another
+ * statement's check, so replacing them never pulls pins from under a user.
+ */
+static MemoryContext pins_cxt = NULL;
+static char *parsed_payload = NULL;
+static List *parsed_pins = NIL;
+
+/* The pins of an "N" payload: list(values, labels, written). */
+static List *
+payload_pins(const char *payload)
+{
+	MemoryContext old;
+
+	if (parsed_payload != NULL && strcmp(parsed_payload, payload) == 0)
+		return parsed_pins;
+	if (pins_cxt == NULL)
+		pins_cxt = AllocSetContextCreate(TopMemoryContext,
+										 "gtm_clarity statement pins",
+										 ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(pins_cxt);
+	parsed_payload = NULL;
+	old = MemoryContextSwitchTo(pins_cxt);
+	parsed_pins = (List *) stringToNode(payload + 1);
+	parsed_payload = pstrdup(payload);
+	MemoryContextSwitchTo(old);
+	return parsed_pins;
+}
+
+/* The text of one pin value, evaluated with the bound parameters. */
+static char *
+pin_value_text(Node *value, ParamListInfo params, ExprContext **econtext)
+{
+	ExprState  *es;
+	bool		isnull;
+	Datum		d;
+	Oid			outfn;
+	bool		varlena;
+
+	if (IsA(value, String))		/* a constant, turned into text */
+		return strVal(value);
+	if (*econtext == NULL)
+	{
+		*econtext = CreateStandaloneExprContext();
+		(*econtext)->ecxt_param_list_info = params;
+	}
+	es = ExecInitExprWithParams((Expr *) value, params);
+	d = ExecEvalExprSwitchContext(es, *econtext, &isnull);
+	if (isnull)
+		return NULL;
+	getTypeOutputInfo(exprType(value), &outfn, &varlena);
+	return OidOutputFunctionCall(outfn, d);
+}
+
+/*
+ * Compare the pins of one statement: each non-null, all the same; then the
+ * tenant found against the running top-level statement.
  */
 static void
-run_runtime_check(RuntimeCheck *rc, ParamListInfo params)
+check_statement_pins(List *pins, ParamListInfo params)
 {
-	ExprContext *econtext = CreateStandaloneExprContext();
+	ExprContext *econtext = NULL;
 	ListCell   *lv,
-			   *ll;
+			   *ll,
+			   *lw;
 	char	   *first = NULL;
 	const char *first_label = NULL;
+	int			elevel = ENFORCE_ELEVEL();
 
-	econtext->ecxt_param_list_info = params;
-	forboth(lv, rc->values, ll, rc->labels)
+	forthree(lv, linitial(pins), ll, lsecond(pins), lw, lthird(pins))
 	{
-		Expr	   *e = lfirst(lv);
-		ExprState  *es = ExecInitExprWithParams(e, params);
-		bool		isnull;
-		Datum		d = ExecEvalExprSwitchContext(es, econtext, &isnull);
-		char	   *s;
-		Oid			outfn;
-		bool		varlena;
+		Node	   *value = lfirst(lv);
+		char	   *label = strVal(lfirst(ll));
+		bool		written = intVal(lfirst(lw)) != 0;
+		char	   *s = pin_value_text(value, params, &econtext);
 
-		if (isnull)
+		if (s == NULL)
 		{
-			report_runtime_null(lfirst(ll), (Node *) e, ENFORCE_ELEVEL());
-			break;
+			if (written)
+			{
+				report_runtime_null(label, value, elevel);
+				break;
+			}
+			continue;			/* the scan matches no row */
 		}
-		getTypeOutputInfo(exprType((Node *) e), &outfn, &varlena);
-		s = OidOutputFunctionCall(outfn, d);
 		if (first == NULL)
 		{
 			first = s;
-			first_label = lfirst(ll);
+			first_label = label;
 		}
 		else if (strcmp(first, s) != 0)
 		{
-			report_runtime_two_tenants(first_label, first, lfirst(ll), s,
-									   ENFORCE_ELEVEL());
+			report_runtime_two_tenants(first_label, first, label, s, elevel);
 			break;
 		}
 	}
-	FreeExprContext(econtext, true);
+	if (econtext != NULL)
+		FreeExprContext(econtext, true);
+	if (first != NULL)
+		statement_scope_check(first, first_label, elevel);
 }
 
 /*
- * ExecutorStart_hook's part, before the executor starts: run the checks
- * attached to the plan.  Not in parallel workers (the leader ran them), nor
- * for EXPLAIN without ANALYZE, nor for exempt roles.
+ * The buffer payloads are read into, in TopMemoryContext: a payload is
+ * consumed (copied or parsed) before another statement can start.
+ */
+static StringInfoData payload_buf = {NULL, 0, 0, 0};
+
+/*
+ * ExecutorStart_hook's part, once the executor has started: check the pins
+ * attached to the plan.  Not in parallel workers (the leader did), nor for
+ * EXPLAIN without ANALYZE, nor for exempt roles.
  */
 void
-run_runtime_checks(QueryDesc *queryDesc, int eflags)
+run_statement_pins(QueryDesc *queryDesc, int eflags)
 {
 	PlannedStmt *stmt = queryDesc->plannedstmt;
-	ListCell   *lc;
+	char	   *payload;
 
 	if (stmt->invalItems == NIL || gtm_enforcement == GTM_ENFORCE_OFF ||
 		IsParallelWorker() || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
 		return;
-	foreach(lc, stmt->invalItems)
+	if (payload_buf.data == NULL)
 	{
-		PlanInvalItem *item = lfirst(lc);
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 
-		if (item->cacheId == GTM_CHECK_CACHEID &&
-			item->hashValue >= 1 &&
-			item->hashValue <= (uint32) list_length(runtime_checks) &&
-			!role_is_exempt())
-			run_runtime_check(list_nth(runtime_checks, item->hashValue - 1),
-							  queryDesc->params);
+		initStringInfo(&payload_buf);
+		MemoryContextSwitchTo(old);
 	}
+	payload = read_payload(stmt->invalItems, &payload_buf);
+	if (payload == NULL || role_is_exempt())
+		return;
+	if (payload[0] == 'C')
+		statement_scope_check(payload + 1, payload + strlen(payload) + 1,
+							  ENFORCE_ELEVEL());
+	else if (payload[0] == 'N')
+		check_statement_pins(payload_pins(payload), queryDesc->params);
 }

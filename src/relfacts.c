@@ -14,11 +14,16 @@
  *
  * This file owns the cache only: it decides nothing about statements.
  *
- * Invalidation: a relcache callback drops the entry of the relation named
- * (the whole cache for InvalidOid); a change of gtm.tenant_column drops the
- * whole cache (forget_rel_facts, from enforce_hooks.c).  An entry is
- * computed completely before it enters the hash, because the catalog
- * lookups that compute it may themselves process invalidations.
+ * Invalidation: a relcache callback marks the entry of the relation named
+ * invalid (every entry for InvalidOid, a cache reset); a change of
+ * gtm.tenant_column marks every entry (forget_rel_facts).  An invalid entry
+ * is computed again, in place, when next looked up.  Entries are never
+ * freed while enforcement code may hold a pointer to one: an invalidation
+ * can arrive during any catalog access, also while an entry is being
+ * computed or used, and a marked entry stays readable memory.  The entries
+ * of dropped relations are swept out by rel_facts_sweep(), which the
+ * planner hook calls before planning a top-level statement, when no such
+ * pointer exists.
  *
  * IDENTIFICATION
  *	  src/relfacts.c
@@ -36,42 +41,78 @@
 
 #include "enforce.h"
 
-/* The cache, in TopMemoryContext; NULL until first use and after a reset. */
+/* The cache, in TopMemoryContext; NULL until first use, never destroyed. */
 static HTAB *rel_facts_hash = NULL;
+
+/* Entries marked invalid since the last sweep */
+static int	invalid_facts = 0;
 
 /*
  * The entries found last, by relid modulo RECENT_FACTS, in front of the
  * hash table: a statement looks its few tables up several times.  Cleared
- * whenever an entry leaves the hash table.
+ * by a sweep, the only time entries leave the hash table.
  */
 #define RECENT_FACTS 16
 static RelFacts *recent_facts[RECENT_FACTS];
 
-/* Drop the whole cache (a change of gtm.tenant_column, or a full reset). */
+/* Mark every entry invalid (a change of gtm.tenant_column, a cache reset). */
 void
 forget_rel_facts(void)
 {
-	memset(recent_facts, 0, sizeof(recent_facts));
-	if (rel_facts_hash != NULL)
+	HASH_SEQ_STATUS seq;
+	RelFacts   *f;
+
+	if (rel_facts_hash == NULL)
+		return;
+	hash_seq_init(&seq, rel_facts_hash);
+	while ((f = hash_seq_search(&seq)) != NULL)
 	{
-		hash_destroy(rel_facts_hash);
-		rel_facts_hash = NULL;
+		if (f->valid)
+			invalid_facts++;
+		f->valid = false;
 	}
 }
 
-/* Relcache invalidation callback. */
+/* Relcache invalidation callback: mark, never free. */
 static void
 rel_facts_inval(Datum arg, Oid relid)
 {
+	RelFacts   *f;
+
 	if (rel_facts_hash == NULL)
 		return;
 	if (!OidIsValid(relid))
-		forget_rel_facts();
-	else
 	{
-		memset(recent_facts, 0, sizeof(recent_facts));
-		hash_search(rel_facts_hash, &relid, HASH_REMOVE, NULL);
+		forget_rel_facts();
+		return;
 	}
+	f = hash_search(rel_facts_hash, &relid, HASH_FIND, NULL);
+	if (f != NULL && f->valid)
+	{
+		f->valid = false;
+		invalid_facts++;
+	}
+}
+
+/*
+ * Free the entries marked invalid, when there are many of them (relations
+ * created and dropped, temporary tables).  Only where no pointer to an
+ * entry is held: before a top-level statement is planned.
+ */
+void
+rel_facts_sweep(void)
+{
+	HASH_SEQ_STATUS seq;
+	RelFacts   *f;
+
+	if (rel_facts_hash == NULL || invalid_facts < 256)
+		return;
+	memset(recent_facts, 0, sizeof(recent_facts));
+	hash_seq_init(&seq, rel_facts_hash);
+	while ((f = hash_seq_search(&seq)) != NULL)
+		if (!f->valid)
+			hash_search(rel_facts_hash, &f->relid, HASH_REMOVE, NULL);
+	invalid_facts = 0;
 }
 
 /* Compute the facts of relid from the catalogs into *f. */
@@ -82,6 +123,7 @@ compute_rel_facts(Oid relid, RelFacts *f)
 	Oid			nsp = get_rel_namespace(relid);
 
 	f->relid = relid;
+	f->valid = true;
 	f->tenant = false;
 	f->exempt = false;
 	f->attnum = InvalidAttrNumber;
@@ -111,9 +153,9 @@ compute_rel_facts(Oid relid, RelFacts *f)
 }
 
 /*
- * The facts of relid, from the cache or computed.  The pointer is valid
- * until the next invalidation is processed: use it before any catalog
- * access, or copy what you need.
+ * The facts of relid, from the cache or computed.  The pointer stays valid
+ * until the next rel_facts_sweep(); its facts may be marked invalid and
+ * computed again meanwhile, never freed.
  */
 RelFacts *
 rel_facts(Oid relid)
@@ -122,24 +164,8 @@ rel_facts(Oid relid)
 	RelFacts	tmp;
 	bool		found;
 
-	if (f != NULL && f->relid == relid)
+	if (f != NULL && f->relid == relid && f->valid)
 		return f;
-	if (rel_facts_hash != NULL)
-	{
-		f = hash_search(rel_facts_hash, &relid, HASH_FIND, NULL);
-		if (f)
-		{
-			recent_facts[relid % RECENT_FACTS] = f;
-			return f;
-		}
-	}
-
-	compute_rel_facts(relid, &tmp);
-
-	/*
-	 * The lookups above may have processed invalidations, even one that
-	 * dropped the whole cache: create the table and insert only now.
-	 */
 	if (rel_facts_hash == NULL)
 	{
 		HASHCTL		ctl;
@@ -150,7 +176,22 @@ rel_facts(Oid relid)
 		rel_facts_hash = hash_create("gtm_clarity relation facts", 256, &ctl,
 									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
+	f = hash_search(rel_facts_hash, &relid, HASH_FIND, NULL);
+	if (f != NULL && f->valid)
+	{
+		recent_facts[relid % RECENT_FACTS] = f;
+		return f;
+	}
+
+	/*
+	 * Compute into a local copy: the catalog lookups may process
+	 * invalidations, which mark entries (this one too, if present) but
+	 * free none.
+	 */
+	compute_rel_facts(relid, &tmp);
 	f = hash_search(rel_facts_hash, &relid, HASH_ENTER, &found);
+	if (found && !f->valid && invalid_facts > 0)
+		invalid_facts--;
 	*f = tmp;
 	recent_facts[relid % RECENT_FACTS] = f;
 	return f;

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * tenant_session.c
- *	  The session tenant: gtm_set_tenant() and gtm_current_tenant().
+ *	  The session tenant, and the one tenant of a running top-level statement.
  *
  * gtm.tenant holds the tenant of the session (or of the transaction, with
  * is_local); only superusers may SET it, so an application role sets it
@@ -9,14 +9,24 @@
  * exists.  gtm_current_tenant() is a STABLE function the check trusts as a
  * pin value (enforce_pin.c recognises it by its C symbol).
  *
- * A statement pinned by gtm_current_tenant() must see one tenant while it
- * runs, and so must an open cursor: gtm_set_tenant() refuses while an
- * executor of a plan touching a tenant table is running.  Such executors
- * are counted here (tenant_executor_started, from ExecutorStart_hook) and
- * counted off when their memory (es_query_cxt) goes away: at ExecutorEnd,
- * or when an aborted (sub)transaction releases it, since an aborted portal
- * never reaches ExecutorEnd.  This needs no ExecutorEnd hook or transaction
- * callback, so a statement on no tenant table pays for one hook call only.
+ * One top-level statement, one tenant, including everything it runs:
+ * functions called per row, triggers, the statements of a DO block or a
+ * procedure, and the FETCHes of an open cursor.  Each statement on tenant
+ * tables has its tenant checked when it starts (enforce_runtime.c calls
+ * statement_scope_check); the first fixes the tenant of the top-level
+ * statement, any other is rejected.  The top-level statement lasts while an
+ * executor or a utility statement of it is alive: executors are counted
+ * here (statement_scope_executor_started, from ExecutorStart_hook) and
+ * counted off when their memory (es_query_cxt) goes away, at ExecutorEnd or
+ * when an aborted (sub)transaction or a dropped portal releases it; utility
+ * statements are counted by gtm_ProcessUtility.  No ExecutorEnd hook or
+ * transaction callback is needed.
+ *
+ * gtm_set_tenant() refuses while the running statement has reached a
+ * tenant, or while an executor of a plan touching a tenant table runs (an
+ * open cursor included), so gtm_current_tenant() cannot change under it.
+ * gtm_pin() checks a value against the statement's tenant every time it is
+ * evaluated (see enforce_freeze.c).
  *
  * IDENTIFICATION
  *	  src/tenant_session.c
@@ -30,6 +40,7 @@
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "enforce.h"
@@ -37,38 +48,151 @@
 
 PG_FUNCTION_INFO_V1(gtm_set_tenant);
 PG_FUNCTION_INFO_V1(gtm_current_tenant);
+PG_FUNCTION_INFO_V1(gtm_pin);
+
+/* ----------------------------------------------------------------
+ *		The running top-level statement and its tenant
+ * ----------------------------------------------------------------
+ */
 
 /*
- * Executors started, and not yet ended, for plans touching a tenant table
- * (dependsOnRole).  Incremented by tenant_executor_started(), decremented by
- * the reset callback of the executor's memory, which runs on every path out
- * of the executor, error and abort included.
+ * Executors alive in this backend (all plans, while enforcement is not
+ * off), and among them those of plans touching a tenant table
+ * (dependsOnRole).  Incremented by statement_scope_executor_started(),
+ * decremented by the reset callback of the executor's memory, which runs on
+ * every path out of the executor: ExecutorEnd, error, (sub)transaction
+ * abort, portal drop.
  */
+static int	live_executors = 0;
 static int	tenant_executors = 0;
+
+/*
+ * Utility statements running (ProcessUtility nesting: DO, CALL, EXPLAIN
+ * ANALYZE, CREATE TABLE AS ...).  Incremented and decremented by
+ * gtm_ProcessUtility around the standard call, also on error.
+ */
+static int	utility_depth = 0;
+
+/*
+ * The tenant the running top-level statement has reached, with the label
+ * of the first table pinned to it; NULL when it has reached none.  Set by
+ * statement_scope_check() (from a statement's pins when it starts, and by
+ * gtm_pin()); cleared when the last executor and utility statement of the
+ * top-level statement is gone (an open cursor keeps it), including on
+ * error.  In TopMemoryContext.
+ */
+static char *scope_tenant = NULL;
+static char *scope_label = NULL;
+
+/* Forget the tenant once nothing of the top-level statement runs. */
+static void
+maybe_end_scope(void)
+{
+	if (live_executors > 0 || utility_depth > 0 || scope_tenant == NULL)
+		return;
+	pfree(scope_tenant);
+	if (scope_label)
+		pfree(scope_label);
+	scope_tenant = NULL;
+	scope_label = NULL;
+}
 
 /* The memory of a counted executor is going away: count it off. */
 static void
-tenant_executor_done(void *arg)
+executor_done(void *arg)
 {
-	if (tenant_executors > 0)
+	if (arg != NULL && tenant_executors > 0)
 		tenant_executors--;
+	if (live_executors > 0)
+		live_executors--;
+	maybe_end_scope();
 }
 
-/* ExecutorStart_hook's part, after the executor started. */
+/*
+ * ExecutorStart_hook's part, once the executor has started: count it for
+ * as long as its memory lives.  Not in parallel workers (the leader's
+ * executor stands for them).
+ */
 void
-tenant_executor_started(QueryDesc *queryDesc)
+statement_scope_executor_started(QueryDesc *queryDesc)
 {
 	MemoryContext cxt;
 	MemoryContextCallback *cb;
+	bool		tenant = queryDesc->plannedstmt->dependsOnRole;
 
-	if (!queryDesc->plannedstmt->dependsOnRole || IsParallelWorker())
+	if (gtm_enforcement == GTM_ENFORCE_OFF || IsParallelWorker())
 		return;
 	cxt = queryDesc->estate->es_query_cxt;
 	cb = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
-	cb->func = tenant_executor_done;
-	cb->arg = NULL;
+	cb->func = executor_done;
+	cb->arg = tenant ? (void *) cb : NULL;
 	MemoryContextRegisterResetCallback(cxt, cb);
-	tenant_executors++;
+	live_executors++;
+	if (tenant)
+		tenant_executors++;
+}
+
+/* gtm_ProcessUtility: a utility statement starts and ends (also on error). */
+void
+statement_scope_utility_enter(void)
+{
+	utility_depth++;
+}
+
+void
+statement_scope_utility_exit(void)
+{
+	if (utility_depth > 0)
+		utility_depth--;
+	maybe_end_scope();
+}
+
+/*
+ * A statement of the running top-level statement is pinned to tenant
+ * (label: its first table): the first fixes the top-level statement's
+ * tenant, any other tenant is rejected.  Nothing is fixed outside a
+ * statement (no executor and no utility statement running).
+ */
+void
+statement_scope_check(const char *tenant, const char *label, int elevel)
+{
+	if (scope_tenant == NULL)
+	{
+		if (live_executors == 0 && utility_depth == 0)
+			return;
+		scope_tenant = MemoryContextStrdup(TopMemoryContext, tenant);
+		scope_label = label ? MemoryContextStrdup(TopMemoryContext, label) : NULL;
+		return;
+	}
+	if (strcmp(scope_tenant, tenant) != 0)
+		report_scope_two_tenants(scope_label, scope_tenant, label, tenant,
+								 elevel);
+	else if (scope_label == NULL && label != NULL)
+		scope_label = MemoryContextStrdup(TopMemoryContext, label);
+}
+
+/* gtm_pin(value anyelement) RETURNS anyelement STABLE PARALLEL RESTRICTED */
+Datum
+gtm_pin(PG_FUNCTION_ARGS)
+{
+	Oid			outfn;
+	bool		varlena;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+
+	/*
+	 * The planner evaluates stable functions to estimate selectivity: only
+	 * execution fixes the tenant.
+	 */
+	if (planning_depth == 0 && gtm_enforcement != GTM_ENFORCE_OFF &&
+		!IsParallelWorker() && !role_is_exempt())
+	{
+		getTypeOutputInfo(get_fn_expr_argtype(fcinfo->flinfo, 0), &outfn, &varlena);
+		statement_scope_check(OidOutputFunctionCall(outfn, PG_GETARG_DATUM(0)),
+							  NULL, ENFORCE_ELEVEL());
+	}
+	PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 }
 
 enum
@@ -104,7 +228,7 @@ gtm_set_tenant(PG_FUNCTION_ARGS)
 	tenant = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	is_local = PG_GETARG_BOOL(1);
 
-	if (tenant_executors > 0)
+	if (tenant_executors > 0 || scope_tenant != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cannot change the session tenant while a statement on tenant-scoped tables is running"),
