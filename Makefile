@@ -19,6 +19,7 @@ OBJS = \
 	src/enforce_freeze.o \
 	src/enforce_record.o \
 	src/enforce_judge.o \
+	src/enforce_utility.o \
 	src/enforce_runtime.o \
 	src/enforce_report.o \
 	src/exemptions.o \

@@ -308,6 +308,8 @@ extern void record_writes(EnforceState *st, PlannerInfo *root);
 extern bool plan_touches_tenant_table(EnforceState *st, PlannedStmt *stmt);
 extern List *judge_plan(EnforceState *st, PlannedStmt *stmt);
 
+/* enforce_utility.c: COPY, TRUNCATE, LOCK TABLE */
+
 /*
  * The verdict on a utility statement (judge_utility): the tenant table it
  * would reach, and through what.

@@ -22,7 +22,7 @@
  *	ExecutorFinish_hook
  *	ExecutorCheckPerms_hook	fk_initial_check_allowed (exemptions.c);
  *	ProcessUtility_hook		COPY, TRUNCATE and LOCK TABLE (judge_utility,
- *							enforce_judge.c), and the control state of
+ *							enforce_utility.c), and the control state of
  *							EXPLAIN, REFRESH ... CONCURRENTLY and ALTER TABLE
  *							... DETACH PARTITION.
  *
