@@ -177,7 +177,11 @@ lock_reach(Oid relid, bool inh, LockReach *r)
 	r->relids = lappend_oid(r->relids, relid);
 	if (get_rel_relkind(relid) == RELKIND_VIEW)
 	{
-		Relation	view = relation_open(relid, NoLock);
+		/*
+		 * The view is read under ACCESS SHARE, kept to the end of the
+		 * transaction: the LOCK TABLE locks it anyway unless rejected.
+		 */
+		Relation	view = relation_open(relid, AccessShareLock);
 		Query	   *q = copyObject(get_view_query(view));
 
 		relation_close(view, NoLock);
