@@ -254,6 +254,9 @@ SELECT * FROM gtm_check_statement($$
   EXECUTE everything;
   EXPLAIN EXECUTE two('t-1', 't-2');
 $$);
+-- a DEALLOCATE of the text is followed
+SELECT * FROM gtm_check_statement('PREPARE gone AS SELECT * FROM deals; DEALLOCATE gone; EXECUTE gone');
+\echo :LAST_ERROR_SQLSTATE
 -- nothing was prepared by the checker
 SELECT name FROM pg_prepared_statements;
 -- the session's prepared statements

@@ -11,7 +11,8 @@
  * what CASCADE reaches) and LOCK TABLE get their row from judge_utility();
  * EXPLAIN, CREATE TABLE AS, DECLARE CURSOR, COPY (query) and PREPARE are
  * looked inside, and EXECUTE checks the prepared statement's query (one
- * PREPAREd earlier in the text, else the session's).  The reasons' texts
+ * PREPAREd earlier in the text, else the session's; a DEALLOCATE of the
+ * text is followed).  The reasons' texts
  * are enforce_report.c's.
  *
  * Nothing is executed, but parse analysis and planning run some code:
@@ -64,13 +65,17 @@ typedef struct Checker
 	ReturnSetInfo *rsinfo;
 	const char *sql;
 	List	   *prepared;		/* CheckedPrepare *, PREPAREd in the text */
+	bool		deallocated_all;	/* a DEALLOCATE ALL in the text */
 } Checker;
 
-/* A PREPARE of the text: nothing is prepared, EXECUTE finds it here. */
+/*
+ * A PREPARE of the text: nothing is prepared, EXECUTE finds it here.  A
+ * DEALLOCATE of the text adds an entry without a statement.
+ */
 typedef struct CheckedPrepare
 {
 	char	   *name;
-	RawStmt    *raw;
+	RawStmt    *raw;			/* NULL: deallocated */
 	Oid		   *types;
 	int			ntypes;
 } CheckedPrepare;
@@ -187,6 +192,10 @@ check_execute(Checker *ck, ExecuteStmt *es)
 		if (strcmp(cp->name, es->name) == 0)
 			found = cp;
 	}
+	if (found != NULL ? found->raw == NULL : ck->deallocated_all)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_PSTATEMENT),
+				 errmsg("prepared statement \"%s\" does not exist", es->name)));
 	if (found != NULL)
 	{
 		types = found->types;
@@ -240,6 +249,22 @@ check_utility_query(Checker *ck, Node *u)
 	}
 	if (IsA(u, PrepareStmt))
 		check_prepare(ck, (PrepareStmt *) u);
+	else if (IsA(u, DeallocateStmt))
+	{
+		DeallocateStmt *ds = (DeallocateStmt *) u;
+		CheckedPrepare *cp = palloc0(sizeof(CheckedPrepare));
+
+		if (ds->name == NULL)
+		{
+			ck->deallocated_all = true;
+			ck->prepared = NIL;
+		}
+		else
+		{
+			cp->name = ds->name;
+			ck->prepared = lappend(ck->prepared, cp);
+		}
+	}
 	else if (IsA(u, ExecuteStmt))
 		check_execute(ck, (ExecuteStmt *) u);
 	else if (judge_utility(u, &v))
@@ -275,6 +300,7 @@ gtm_check_statement(PG_FUNCTION_ARGS)
 	gtm_require_arg(fcinfo, 0, "statement", NULL);
 	ck.sql = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	ck.prepared = NIL;
+	ck.deallocated_all = false;
 	InitMaterializedSRF(fcinfo, 0);
 	ck.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
