@@ -138,9 +138,12 @@ is_plain_original(Query *parse)
  *	- noforce_depth is 0: no planner call or executor run was entered
  *	  while it was set.  The triggers, DEFAULT expressions, CHECK
  *	  constraints, generated columns and index expressions of the rows a
- *	  cascade changes run inside the executor of its query, and the
+ *	  cascade changes run inside the executor run of its query, and the
  *	  functions folded while planning it inside that planner call, so all
- *	  they plan sees noforce_depth > 0 and is checked;
+ *	  they plan sees noforce_depth > 0 and is checked.  (Its ExecutorStart
+ *	  runs no user code: the query has no stable expression to prune
+ *	  with.  Its AFTER triggers are queued for the statement that fired
+ *	  the cascade and run there, once SECURITY_NOFORCE_RLS is cleared.);
  *	- the query is the plain statement ri_triggers.c wrote: one relation,
  *	  without rules (which would rewrite it into the rule's actions or add
  *	  the rule's condition) and without row-level security quals.
