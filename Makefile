@@ -23,6 +23,7 @@ OBJS = \
 	src/enforce_cascade.o \
 	src/enforce_key.o \
 	src/enforce_judge.o \
+	src/enforce_utility.o \
 	src/enforce_runtime.o \
 	src/enforce_report.o \
 	src/exemptions.o \
@@ -39,13 +40,13 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 REGRESS_PROVISION = provision members
 REGRESS_SETTINGS = settings_merge settings_validation settings_api
 REGRESS_ENFORCE = enforce_cases enforce_shapes enforce_modes enforce_scope enforce_fail_closed \
-	enforce_writes enforce_identity enforce_keys
+	enforce_writes enforce_identity enforce_keys enforce_exemptions enforce_utility
 REGRESS = $(REGRESS_PROVISION) $(REGRESS_SETTINGS) $(REGRESS_ENFORCE)
 
 # isolationtester: test/specs/NAME.spec -> test/expected/NAME.out
 ISOLATION_PROVISION = signin_race slug_race last_admin_race
 ISOLATION_SETTINGS = settings_update_race
-ISOLATION_ENFORCE = enforce_exempt enforce_session_tenant
+ISOLATION_ENFORCE = enforce_exempt enforce_session_tenant enforce_lock
 ISOLATION = $(ISOLATION_PROVISION) $(ISOLATION_SETTINGS) $(ISOLATION_ENFORCE)
 ISOLATION_OPTS = --inputdir=test
 

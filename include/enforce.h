@@ -94,22 +94,56 @@ typedef struct NextPlanRequest
 extern NextPlanRequest next_plan;
 
 /*
- * The phases of REFRESH MATERIALIZED VIEW CONCURRENTLY, whose definition
- * query is checked as usual but whose internal SPI queries, comparing the
- * old contents with the new (both from the definition query, like the
- * internal queries of foreign keys), are not.
+ * Nesting of the frames that can run user code: planner calls
+ * (plan_with_state), executor runs (ExecutorRun and ExecutorFinish, where
+ * triggers, defaults, CHECK constraints and called functions run) and
+ * utility statements (gtm_ProcessUtility).  Each is incremented on entry
+ * and put back on every path out, also on error.  An internal query is
+ * recognised at the level its command started at (NESTING_LEVEL below):
+ * anything deeper runs inside it and is user code.
+ */
+extern int	planning_depth;
+extern int	executor_nesting;
+extern int	utility_nesting;
+
+#define NESTING_LEVEL()	(planning_depth + executor_nesting + utility_nesting)
+
+/*
+ * Planner and executor frames entered while InNoForceRLSOperation() was
+ * already true, i.e. inside a query of ri_triggers.c: the user code a
+ * foreign-key action runs (triggers, defaults, CHECK constraints of the
+ * rows it changes) sees a value > 0; ri_triggers.c's own next query, 0.
+ */
+extern int	noforce_depth;
+
+/*
+ * REFRESH MATERIALIZED VIEW CONCURRENTLY: its definition query (and all it
+ * runs) is checked as usual; the internal queries of refresh_by_match_merge
+ * that compare the old contents with the new and apply the difference are
+ * not (see exemptions.c, is_refresh_internal).
  */
 typedef enum RefreshPhase
 {
-	REFRESH_NONE = 0,			/* no REFRESH ... CONCURRENTLY running */
-	REFRESH_BEFORE_DEFINITION,	/* started, definition query not planned yet */
-	REFRESH_COMPARING,			/* definition planned; diff queries run */
-	REFRESH_PLANNING_DEFINITION /* the definition query is being planned */
+	REFRESH_NONE = 0,			/* no REFRESH ... CONCURRENTLY at this level */
+	REFRESH_DEFINITION,			/* started: nothing is exempt */
+	REFRESH_COMPARING			/* the transient table was analysed: the
+								 * comparison queries run */
 } RefreshPhase;
 
+/*
+ * The innermost REFRESH ... CONCURRENTLY and ALTER TABLE ... DETACH
+ * PARTITION running, set by gtm_ProcessUtility around the standard call and
+ * put back on every path out; the *_level is NESTING_LEVEL() inside that
+ * call.  refresh_phase moves to REFRESH_COMPARING (and refresh_transient is
+ * set) when gtm_ProcessUtility sees, at that level, the ANALYZE of the
+ * transient table with which refresh_by_match_merge() begins.
+ */
 extern RefreshPhase refresh_phase;
-extern int	alter_table_depth;
-extern int	planning_depth;
+extern Oid	refresh_matview;
+extern Oid	refresh_transient;
+extern int	refresh_level;
+extern Oid	detach_partition;
+extern int	detach_level;
 
 /* ----------------------------------------------------------------
  *		Per-relation facts (relfacts.c)
@@ -310,7 +344,24 @@ extern bool tenant_column_generated(RelFacts *f, bool inserting, List *tlist,
 /* enforce_judge.c: the verdict */
 extern bool plan_touches_tenant_table(EnforceState *st, PlannedStmt *stmt);
 extern List *judge_plan(EnforceState *st, PlannedStmt *stmt);
-extern Oid	utility_tenant_table(Node *parsetree, const char **what);
+
+/* enforce_utility.c: COPY, TRUNCATE, LOCK TABLE */
+
+/*
+ * The verdict on a utility statement (judge_utility): the tenant table it
+ * would reach, and through what.
+ */
+typedef struct UtilityVerdict
+{
+	const char *what;			/* "COPY", "TRUNCATE", "LOCK TABLE" */
+	Oid			relid;			/* the tenant table reached */
+	Oid			named;			/* the relation the statement names */
+	bool		cascaded;		/* TRUNCATE: reached through a foreign key */
+	int			lockmode;		/* LOCK TABLE: the mode asked for */
+} UtilityVerdict;
+
+extern bool judge_utility(Node *parsetree, UtilityVerdict *v);
+extern bool lock_mode_allowed(int lockmode);
 
 /* enforce_runtime.c: the comparison when the statement starts */
 extern void attach_statement_pins(PlannedStmt *stmt, List *classes);
@@ -330,6 +381,8 @@ extern char *value_text(Node *value);
 extern void report_ref(TenantRef *ref, int elevel);
 extern void report_verdicts(List *judged, int elevel);
 extern void report_utility(const char *what, Oid relid);
+extern void report_utility_verdict(UtilityVerdict *v, int elevel);
+extern const char *utility_reason_text(UtilityVerdict *v);
 extern void report_runtime_null(const char *label, Node *value, int elevel);
 extern void report_runtime_two_tenants(const char *label1, const char *value1,
 									   const char *label2, const char *value2,
@@ -343,6 +396,9 @@ extern void enforce_report_init(void);
 /* exemptions.c */
 extern bool role_is_exempt(void);
 extern bool statement_is_exempt(Query *parse, RefreshPhase phase);
+extern bool fk_initial_check_allowed(List *rangeTable);
+extern Oid	refresh_transient_analyzed(Node *parsetree);
+extern Oid	detach_partition_of(Node *parsetree);
 extern bool exemption_recorded(Oid relid);
 extern void exemptions_init(void);
 

@@ -18,9 +18,13 @@
  *	  create_upper_paths_hook	record_writes (enforce_record.c);
  *	ExecutorStart_hook		run_runtime_checks (enforce_runtime.c), then the
  *							executor count of tenant_session.c;
- *	ProcessUtility_hook		COPY and TRUNCATE (enforce_judge.c), and the
- *							control state of EXPLAIN, REFRESH ... CONCURRENTLY
- *							and ALTER TABLE.
+ *	ExecutorRun_hook,		the nesting of executors, for exemptions.c;
+ *	ExecutorFinish_hook
+ *	ExecutorCheckPerms_hook	fk_initial_check_allowed (exemptions.c);
+ *	ProcessUtility_hook		COPY, TRUNCATE and LOCK TABLE (judge_utility,
+ *							enforce_utility.c), and the control state of
+ *							EXPLAIN, REFRESH ... CONCURRENTLY and ALTER TABLE
+ *							... DETACH PARTITION.
  *
  * Plans touching a tenant table are marked dependsOnRole, as row-level
  * security does, so a plan made for an exempt role never serves another.
@@ -35,8 +39,10 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "commands/defrem.h"
 #include "executor/executor.h"
+#include "miscadmin.h"
 #include "optimizer/paths.h"
 #include "optimizer/planner.h"
 #include "tcop/utility.h"
@@ -146,23 +152,43 @@ EnforceState *cur_state = NULL;
 int			planning_depth = 0;
 
 /*
- * Where REFRESH MATERIALIZED VIEW CONCURRENTLY is (see RefreshPhase).  Set
- * by gtm_ProcessUtility (BEFORE_DEFINITION) and plan_with_state (the two
- * others); gtm_ProcessUtility puts back the value it found, also on error.
+ * Executor runs (ExecutorRun, ExecutorFinish) and utility statements on
+ * the stack; with planning_depth they make NESTING_LEVEL().  Incremented
+ * by gtm_ExecutorRun, gtm_ExecutorFinish and gtm_ProcessUtility, which put
+ * back the value they found, also on error.
  */
-RefreshPhase refresh_phase = REFRESH_NONE;
+int			executor_nesting = 0;
+int			utility_nesting = 0;
 
 /*
- * > 0 while ALTER TABLE runs (see is_alter_table_fk_check).  Incremented by
- * gtm_ProcessUtility, which puts back the value it found, also on error.
+ * Planner calls and executor runs entered inside a foreign-key query (see
+ * is_ri_query).  Incremented by plan_with_state, gtm_ExecutorRun and
+ * gtm_ExecutorFinish when InNoForceRLSOperation(); put back, also on error.
  */
-int			alter_table_depth = 0;
+int			noforce_depth = 0;
+
+/*
+ * The innermost REFRESH MATERIALIZED VIEW CONCURRENTLY (see RefreshPhase)
+ * and ALTER TABLE ... DETACH PARTITION.  Set by gtm_ProcessUtility around
+ * the standard call, which puts back the values it found, also on error;
+ * refresh_phase moves to REFRESH_COMPARING when gtm_ProcessUtility sees
+ * the ANALYZE that begins the comparison (refresh_transient_analyzed).
+ */
+RefreshPhase refresh_phase = REFRESH_NONE;
+Oid			refresh_matview = InvalidOid;
+Oid			refresh_transient = InvalidOid;
+int			refresh_level = -1;
+Oid			detach_partition = InvalidOid;
+int			detach_level = -1;
 
 /* Saved hook values */
 static planner_hook_type prev_planner_hook = NULL;
 static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
 static create_upper_paths_hook_type prev_create_upper_paths_hook = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart_hook = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun_hook = NULL;
+static ExecutorFinish_hook_type prev_ExecutorFinish_hook = NULL;
+static ExecutorCheckPerms_hook_type prev_ExecutorCheckPerms_hook = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility_hook = NULL;
 
 /* ----------------------------------------------------------------
@@ -172,7 +198,8 @@ static ProcessUtility_hook_type prev_ProcessUtility_hook = NULL;
 
 /*
  * Run the next planner with st as the current state (NULL: record
- * nothing); phase is the REFRESH phase when planning began.  Everything set
+ * nothing).  phase, the REFRESH phase when planning began, is not needed
+ * here any more: the phases move in gtm_ProcessUtility.  Everything set
  * here is restored on error.
  */
 static PlannedStmt *
@@ -181,12 +208,13 @@ plan_with_state(EnforceState *st, RefreshPhase phase, Query *parse,
 				ParamListInfo boundParams)
 {
 	EnforceState *saved = cur_state;
+	int			saved_noforce = noforce_depth;
 	PlannedStmt *result;
 
 	cur_state = st;
-	if (phase == REFRESH_BEFORE_DEFINITION)
-		refresh_phase = REFRESH_PLANNING_DEFINITION;
 	planning_depth++;
+	if (InNoForceRLSOperation())
+		noforce_depth++;
 	PG_TRY();
 	{
 		if (prev_planner_hook)
@@ -200,8 +228,7 @@ plan_with_state(EnforceState *st, RefreshPhase phase, Query *parse,
 	{
 		cur_state = saved;
 		planning_depth--;
-		if (phase == REFRESH_BEFORE_DEFINITION)
-			refresh_phase = REFRESH_COMPARING;
+		noforce_depth = saved_noforce;
 	}
 	PG_END_TRY();
 	return result;
@@ -307,6 +334,73 @@ gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
 }
 
 /*
+ * ExecutorRun_hook and ExecutorFinish_hook: count the executor frame (user
+ * code of a statement runs inside them: triggers, defaults, constraints,
+ * functions), and whether it was entered inside a foreign-key query.
+ */
+static void
+gtm_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
+				bool execute_once)
+{
+	int			saved_depth = executor_nesting;
+	int			saved_noforce = noforce_depth;
+
+	executor_nesting++;
+	if (InNoForceRLSOperation())
+		noforce_depth++;
+	PG_TRY();
+	{
+		if (prev_ExecutorRun_hook)
+			prev_ExecutorRun_hook(queryDesc, direction, count, execute_once);
+		else
+			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+	}
+	PG_FINALLY();
+	{
+		executor_nesting = saved_depth;
+		noforce_depth = saved_noforce;
+	}
+	PG_END_TRY();
+}
+
+static void
+gtm_ExecutorFinish(QueryDesc *queryDesc)
+{
+	int			saved_depth = executor_nesting;
+	int			saved_noforce = noforce_depth;
+
+	executor_nesting++;
+	if (InNoForceRLSOperation())
+		noforce_depth++;
+	PG_TRY();
+	{
+		if (prev_ExecutorFinish_hook)
+			prev_ExecutorFinish_hook(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+	}
+	PG_FINALLY();
+	{
+		executor_nesting = saved_depth;
+		noforce_depth = saved_noforce;
+	}
+	PG_END_TRY();
+}
+
+/*
+ * ExecutorCheckPerms_hook: the permission check without raising that
+ * RI_Initial_Check asks for (see fk_initial_check_allowed).
+ */
+static bool
+gtm_ExecutorCheckPerms(List *rangeTable, bool ereport_on_violation)
+{
+	if (prev_ExecutorCheckPerms_hook &&
+		!prev_ExecutorCheckPerms_hook(rangeTable, ereport_on_violation))
+		return false;
+	return ereport_on_violation || fk_initial_check_allowed(rangeTable);
+}
+
+/*
  * A plain EXPLAIN executes nothing: its verdicts are shown as warnings.
  * Not for EXPLAIN ANALYZE, nor for EXPLAIN EXECUTE, whose plan goes into
  * the plan cache.
@@ -330,9 +424,34 @@ explain_is_plan_only(ExplainStmt *es)
 }
 
 /*
- * ProcessUtility_hook: reject COPY to/from and TRUNCATE of a tenant table;
- * set the control state of EXPLAIN, REFRESH ... CONCURRENTLY and ALTER
- * TABLE for the planner calls they make, and put it back on every path out.
+ * Judge a COPY, TRUNCATE or LOCK TABLE (judge_utility) and raise or warn.
+ * Called before the standard call, so that a rejected statement takes no
+ * lock, and for TRUNCATE and LOCK TABLE again after it, when the locks it
+ * holds keep the foreign keys, inheritance and views it reached from
+ * changing (a change committed in between could have widened its reach;
+ * raising then rolls it back).
+ */
+static bool
+check_utility(Node *parsetree)
+{
+	UtilityVerdict v;
+
+	if (gtm_enforcement != GTM_ENFORCE_OFF &&
+		(IsA(parsetree, CopyStmt) || IsA(parsetree, TruncateStmt) ||
+		 IsA(parsetree, LockStmt)) &&
+		!role_is_exempt() && judge_utility(parsetree, &v))
+	{
+		report_utility_verdict(&v, ENFORCE_ELEVEL());
+		return true;			/* warned */
+	}
+	return false;
+}
+
+/*
+ * ProcessUtility_hook: judge COPY, TRUNCATE and LOCK TABLE; count the
+ * utility frame; set the control state of EXPLAIN, REFRESH ...
+ * CONCURRENTLY and ALTER TABLE ... DETACH PARTITION for the planner calls
+ * they make, and put it back on every path out.
  */
 static void
 gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
@@ -341,30 +460,44 @@ gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 				   DestReceiver *dest, QueryCompletion *qc)
 {
 	Node	   *parsetree = pstmt->utilityStmt;
-	RefreshPhase saved_refresh;
-	int			saved_alter;
+	int			saved_utility = utility_nesting;
+	RefreshPhase saved_phase;
+	Oid			saved_matview = refresh_matview;
+	Oid			saved_transient;
+	int			saved_refresh_level = refresh_level;
+	Oid			saved_partition = detach_partition;
+	int			saved_detach_level = detach_level;
+	Oid			transient;
+	bool		warned;
 
-	if (gtm_enforcement != GTM_ENFORCE_OFF &&
-		(IsA(parsetree, CopyStmt) || IsA(parsetree, TruncateStmt)) &&
-		!role_is_exempt())
-	{
-		const char *what = NULL;
-		Oid			relid = utility_tenant_table(parsetree, &what);
-
-		if (OidIsValid(relid))
-			report_utility(what, relid);
-	}
+	warned = check_utility(parsetree);
 
 	if (IsA(parsetree, ExplainStmt) && gtm_enforcement != GTM_ENFORCE_OFF)
 		next_plan.explain_only = explain_is_plan_only((ExplainStmt *) parsetree);
 
-	saved_refresh = refresh_phase;
-	saved_alter = alter_table_depth;
+	/* the REFRESH running at this level starts comparing */
+	transient = refresh_transient_analyzed(parsetree);
+	if (OidIsValid(transient))
+	{
+		refresh_phase = REFRESH_COMPARING;
+		refresh_transient = transient;
+	}
+	saved_phase = refresh_phase;
+	saved_transient = refresh_transient;
+
+	utility_nesting++;
 	if (IsA(parsetree, RefreshMatViewStmt) &&
 		((RefreshMatViewStmt *) parsetree)->concurrent)
-		refresh_phase = REFRESH_BEFORE_DEFINITION;
-	if (IsA(parsetree, AlterTableStmt))
-		alter_table_depth++;
+	{
+		refresh_phase = REFRESH_DEFINITION;
+		refresh_matview = RangeVarGetRelid(((RefreshMatViewStmt *) parsetree)->relation,
+										   NoLock, true);
+		refresh_transient = InvalidOid;
+		refresh_level = NESTING_LEVEL();
+	}
+	detach_partition = detach_partition_of(parsetree);
+	if (OidIsValid(detach_partition))
+		detach_level = NESTING_LEVEL();
 	statement_scope_utility_enter();
 
 	PG_TRY();
@@ -379,11 +512,19 @@ gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	PG_FINALLY();
 	{
 		next_plan.explain_only = false;
-		refresh_phase = saved_refresh;
-		alter_table_depth = saved_alter;
+		utility_nesting = saved_utility;
+		refresh_phase = saved_phase;
+		refresh_matview = saved_matview;
+		refresh_transient = saved_transient;
+		refresh_level = saved_refresh_level;
+		detach_partition = saved_partition;
+		detach_level = saved_detach_level;
 		statement_scope_utility_exit();
 	}
 	PG_END_TRY();
+
+	if (!warned && (IsA(parsetree, TruncateStmt) || IsA(parsetree, LockStmt)))
+		(void) check_utility(parsetree);
 }
 
 /* ----------------------------------------------------------------
@@ -434,6 +575,12 @@ gtm_enforce_init(void)
 	create_upper_paths_hook = gtm_create_upper_paths;
 	prev_ExecutorStart_hook = ExecutorStart_hook;
 	ExecutorStart_hook = gtm_ExecutorStart;
+	prev_ExecutorRun_hook = ExecutorRun_hook;
+	ExecutorRun_hook = gtm_ExecutorRun;
+	prev_ExecutorFinish_hook = ExecutorFinish_hook;
+	ExecutorFinish_hook = gtm_ExecutorFinish;
+	prev_ExecutorCheckPerms_hook = ExecutorCheckPerms_hook;
+	ExecutorCheckPerms_hook = gtm_ExecutorCheckPerms;
 	prev_ProcessUtility_hook = ProcessUtility_hook;
 	ProcessUtility_hook = gtm_ProcessUtility;
 }

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * enforce_judge.c
- *	  The verdict on a finished plan, and on COPY and TRUNCATE.
+ *	  The verdict on a finished plan.
  *
  * When the standard planner returns, judge_plan() decides from what the
  * planner hooks recorded (enforce_record.c) and from the finished plan, in
@@ -20,8 +20,7 @@
  *	   starts are compared then (enforce_runtime.c), and so is the tenant of
  *	   the row a unique-key pin finds (enforce_key.c).
  *
- * utility_tenant_table() is the judgement of COPY and TRUNCATE, which reach
- * every row of a table (ProcessUtility_hook and the checker use it).
+ * The judgement of COPY, TRUNCATE and LOCK TABLE is enforce_utility.c's.
  *
  * Messages are enforce_report.c's; this file only sets reasons.
  *
@@ -590,52 +589,3 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 	}
 	return judged;
 }
-
-/*
- * The tenant table a COPY or TRUNCATE would reach, or InvalidOid; *what
- * names the command.  COPY (query) is judged by the planner; TRUNCATE
- * reaches the descendants of a table named without ONLY.
- */
-Oid
-utility_tenant_table(Node *parsetree, const char **what)
-{
-	if (IsA(parsetree, CopyStmt))
-	{
-		CopyStmt   *cs = (CopyStmt *) parsetree;
-		Oid			relid;
-
-		*what = "COPY";
-		if (cs->relation == NULL)
-			return InvalidOid;	/* COPY (query): the planner checks it */
-		relid = RangeVarGetRelid(cs->relation, NoLock, true);
-		if (OidIsValid(relid) && rel_facts(relid)->tenant && !rel_facts(relid)->exempt)
-			return relid;
-	}
-	else if (IsA(parsetree, TruncateStmt))
-	{
-		ListCell   *lc;
-
-		*what = "TRUNCATE";
-		foreach(lc, ((TruncateStmt *) parsetree)->relations)
-		{
-			RangeVar   *rv = lfirst(lc);
-			Oid			relid = RangeVarGetRelid(rv, NoLock, true);
-			List	   *rels;
-			ListCell   *lc2;
-
-			if (!OidIsValid(relid))
-				continue;
-			rels = rv->inh ? find_all_inheritors(relid, NoLock, NULL) :
-				list_make1_oid(relid);
-			foreach(lc2, rels)
-			{
-				RelFacts   *f = rel_facts(lfirst_oid(lc2));
-
-				if (f->tenant && !f->exempt)
-					return f->relid;
-			}
-		}
-	}
-	return InvalidOid;
-}
-

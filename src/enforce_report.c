@@ -15,8 +15,8 @@
  * (GTM_ERRCODE_NOT_PINNED): "tenant-scoped table ... is not pinned to one
  * tenant" (report_ref, report_runtime_null), "statement touches more than
  * one tenant" (PR_TWO_TENANTS, report_runtime_two_tenants) and "statement
- * would move rows ... to another tenant" (PR_MOVES_ROW); COPY and TRUNCATE
- * have their own (report_utility).
+ * would move rows ... to another tenant" (PR_MOVES_ROW); COPY, TRUNCATE and
+ * LOCK TABLE have their own (report_utility, report_utility_verdict).
  *
  * IDENTIFICATION
  *	  src/enforce_report.c
@@ -26,6 +26,7 @@
 #include "postgres.h"
 
 #include "lib/stringinfo.h"
+#include "storage/lockdefs.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/ruleutils.h"
@@ -329,6 +330,103 @@ report_utility(const char *what, Oid relid)
 					 quote_identifier(gtm_tenant_column)) :
 			 errhint("Use DELETE ... WHERE %s = <value>, or run it as a role with BYPASSRLS.",
 					 quote_identifier(gtm_tenant_column))));
+}
+
+/* The SQL name of a lock mode, as LOCK TABLE writes it. */
+static const char *
+lock_mode_sql(int mode)
+{
+	static const char *const names[] = {
+		[AccessShareLock] = "ACCESS SHARE",
+		[RowShareLock] = "ROW SHARE",
+		[RowExclusiveLock] = "ROW EXCLUSIVE",
+		[ShareUpdateExclusiveLock] = "SHARE UPDATE EXCLUSIVE",
+		[ShareLock] = "SHARE",
+		[ShareRowExclusiveLock] = "SHARE ROW EXCLUSIVE",
+		[ExclusiveLock] = "EXCLUSIVE",
+		[AccessExclusiveLock] = "ACCESS EXCLUSIVE",
+	};
+
+	if (mode < AccessShareLock || mode > AccessExclusiveLock)
+		return "?";
+	return names[mode];
+}
+
+/* What a lock mode not allowed would block (see lock_mode_allowed). */
+static const char *
+lock_mode_blocks(int mode)
+{
+	switch (mode)
+	{
+		case ShareUpdateExclusiveLock:
+			return "conflicts with itself, so one tenant's session would wait for another's";
+		case ShareLock:
+		case ShareRowExclusiveLock:
+			return "blocks the INSERT, UPDATE and DELETE of every tenant";
+		case ExclusiveLock:
+			return "blocks the INSERT, UPDATE, DELETE and SELECT ... FOR UPDATE of every tenant";
+		default:
+			return "blocks every statement of every tenant on it";
+	}
+}
+
+/*
+ * Reject (or warn about) a utility statement judge_utility found reaching
+ * a tenant table: COPY, TRUNCATE (also through CASCADE or a parent) and
+ * LOCK TABLE in a mode that would block other tenants.
+ */
+void
+report_utility_verdict(UtilityVerdict *v, int elevel)
+{
+	const char *rel = get_rel_name(v->relid);
+	const char *named = get_rel_name(v->named);
+	const char *col = quote_identifier(gtm_tenant_column);
+
+	if (rel == NULL)
+		rel = "?";
+	if (named == NULL)
+		named = "?";
+	if (strcmp(v->what, "LOCK TABLE") == 0)
+		ereport(elevel,
+				(errcode(GTM_ERRCODE_NOT_PINNED),
+				 errmsg("LOCK TABLE in %s MODE on tenant-scoped table \"%s\" is not allowed",
+						lock_mode_sql(v->lockmode), rel),
+				 v->named != v->relid ?
+				 errdetail("Locking \"%s\" locks \"%s\", and a lock in %s MODE %s.",
+						   named, rel, lock_mode_sql(v->lockmode),
+						   lock_mode_blocks(v->lockmode)) :
+				 errdetail("A lock in %s MODE %s.",
+						   lock_mode_sql(v->lockmode),
+						   lock_mode_blocks(v->lockmode)),
+				 errhint("Lock one tenant's rows with SELECT ... WHERE %s = <value> FOR UPDATE, use ACCESS SHARE, ROW SHARE or ROW EXCLUSIVE MODE, or run it as a role with BYPASSRLS.",
+						 col)));
+	else if (strcmp(v->what, "TRUNCATE") == 0 && v->cascaded)
+		ereport(elevel,
+				(errcode(GTM_ERRCODE_NOT_PINNED),
+				 errmsg("TRUNCATE on tenant-scoped table \"%s\" is not allowed", rel),
+				 errdetail("TRUNCATE \"%s\" CASCADE reaches \"%s\" through foreign keys, and empties it for every tenant.",
+						   named, rel),
+				 errhint("Use DELETE ... WHERE %s = <value>, or run it as a role with BYPASSRLS.",
+						 col)));
+	else
+		report_utility(v->what, v->relid);
+}
+
+/* The "reason" column of gtm_check_statement() for a utility verdict. */
+const char *
+utility_reason_text(UtilityVerdict *v)
+{
+	if (strcmp(v->what, "LOCK TABLE") == 0)
+		return psprintf("LOCK TABLE in %s MODE blocks other tenants",
+						lock_mode_sql(v->lockmode));
+	if (v->cascaded)
+	{
+		const char *named = get_rel_name(v->named);
+
+		return psprintf("TRUNCATE ... CASCADE reaches every tenant (from \"%s\")",
+						named ? named : "?");
+	}
+	return psprintf("%s reaches every tenant", v->what);
 }
 
 /* A runtime check's value is NULL when the statement starts. */
