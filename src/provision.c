@@ -557,16 +557,34 @@ text_datum(const char *s)
 	return PointerGetDatum(cstring_to_text(s));
 }
 
+/*
+ * Column col of the first result row, as text or as a Datum, copied into the
+ * memory of the caller of SPI_connect (SPI_palloc, SPI_datumTransfer): what
+ * SPI_getvalue and SPI_getbinval return lives in SPI's memory, which
+ * SPI_finish frees, and these values are used after it.
+ */
 static char *
 result_text(int col)
 {
-	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col);
+	char	   *s = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col);
+	char	   *copy;
+
+	if (s == NULL)
+		return NULL;
+	copy = SPI_palloc(strlen(s) + 1);
+	strcpy(copy, s);
+	return copy;
 }
 
 static Datum
 result_datum(int col, bool *isnull)
 {
-	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, isnull);
+	Form_pg_attribute att = TupleDescAttr(SPI_tuptable->tupdesc, col - 1);
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, isnull);
+
+	if (*isnull)
+		return (Datum) 0;
+	return SPI_datumTransfer(d, att->attbyval, att->attlen);
 }
 
 /* ----------------------------------------------------------------
@@ -898,7 +916,6 @@ gtm_sign_in_write(PG_FUNCTION_ARGS)
 	Datum		args[3];
 	bool		tenant_created = false;
 	bool		member_created = false;
-	bool		isnull;
 	char	   *tenant_id;
 	HeapTuple	tuple;
 
@@ -942,15 +959,13 @@ gtm_sign_in_write(PG_FUNCTION_ARGS)
 		member_created = true;
 	else
 		run(Q_FIND_MEMBER, nsp, args, false);	/* signed in concurrently */
-	values[1] = result_datum(1, &isnull);
+	values[1] = result_datum(1, &nulls[1]);
+	SPI_finish();
 
+	/* tenant_id and values[1] are in the caller's memory, not SPI's */
 	values[0] = text_datum(tenant_id);
 	values[2] = BoolGetDatum(tenant_created);
 	values[3] = BoolGetDatum(member_created);
-	SPI_finish();
-
-	/* values[0] was made in SPI memory: rebuild it in the caller's context */
-	values[0] = text_datum(tenant_id);
 	tuple = heap_form_tuple(rettupdesc, values, nulls);
 	PG_RETURN_DATUM(HeapTupleGetDatum(tuple));
 }
