@@ -42,6 +42,13 @@ extern SPIPlanPtr gtm_query_plan(GtmQuerySet *set, int q, Oid nsp);
 extern uint64 gtm_query_run(GtmQuerySet *set, int q, Oid nsp, Datum *values, bool read_only);
 extern Oid	gtm_extension_namespace(FunctionCallInfo fcinfo);
 
+/*
+ * src/query.c: a value quoted in an error message, cut to at most
+ * GTM_MSG_VALUE_CHARS characters with its length when longer.
+ */
+#define GTM_MSG_VALUE_CHARS 64
+extern char *gtm_msg_value(const char *s, int len, bool quote);
+
 /* src/enforce.c: tenant-scope enforcement (GUCs, hooks) */
 extern void gtm_enforce_init(void);
 

@@ -6,7 +6,9 @@
 -- returned to the system: here 10,000 slugs that share the base "test",
 -- then a new session's first sign-in under the name "Test" (issue 17).
 --
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS gtm_clarity;
+RESET client_min_messages;
 
 INSERT INTO tenants (clerk_org_id, name, slug)
 SELECT 'org_spimem' || i, 'Test Org ' || i, 'test-org-' || i FROM generate_series(1, 10000) i;

@@ -63,6 +63,7 @@
 #define MAX_SLUG_LEN		100
 /* a derived slug leaves room for a "-NNNNNNNNN" suffix */
 #define MAX_DERIVED_SLUG_LEN 90
+#define MAX_SLUG_SUFFIX		999999999
 
 PG_FUNCTION_INFO_V1(gtm_is_valid_clerk_org_id);
 PG_FUNCTION_INFO_V1(gtm_is_valid_clerk_user_id);
@@ -458,7 +459,6 @@ typedef enum ProvisionQuery
 {
 	Q_FIND_TENANT_BY_ORG,
 	Q_INSERT_TENANT,
-	Q_SLUGS_LIKE,
 	Q_LOCK_TENANT,
 	Q_HAS_MEMBERS,
 	Q_FIND_MEMBER,
@@ -478,12 +478,6 @@ static const GtmQueryDef query_defs[NUM_PROVISION_QUERIES] = {
 		"INSERT INTO %1$s.tenants (clerk_org_id, name, slug, settings) "
 		"VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING *",
 		4, {TEXTOID, TEXTOID, TEXTOID, JSONBOID}
-	},
-	[Q_SLUGS_LIKE] = {
-		/* slug is COLLATE "C": this is a range scan of tenants_slug_key */
-		"SELECT slug FROM %1$s.tenants WHERE slug = $1 "
-		"OR (slug > $1 || '-' AND slug < $1 || '.')",
-		1, {TEXTOID}
 	},
 	[Q_LOCK_TENANT] = {
 		"SELECT 1 FROM %1$s.tenants WHERE id = $1 FOR NO KEY UPDATE",
@@ -683,6 +677,121 @@ index_probe(Oid nsp, const char *relname, const char *indexname,
 }
 
 /* ----------------------------------------------------------------
+ *		Free derived slugs
+ *
+ * A derived slug is its base ("acme") or the base with a suffix ("acme-2",
+ * "acme-3", ...).  The suffixes in use cannot be read in numeric order from
+ * tenants_slug_key (a COLLATE "C" text index puts "acme-10" before
+ * "acme-2"), and reading all of them costs as much as there are tenants of
+ * that name.  Instead each probe asks the index whether one exact slug is
+ * taken: one descent of the B-tree.  The search doubles the suffix while it
+ * is taken (2, 4, 8, ...) and then bisects between the last taken and the
+ * first free one, so it ends on a free suffix whose predecessor is taken
+ * after at most 2 * log2(n) + 2 probes for n tenants of the same base:
+ * with suffixes used without gaps that is the next one, n + 1.
+ *
+ * The probes read a snapshot taken when the search starts, so a slug that
+ * a concurrent sign-in committed while our INSERT ... ON CONFLICT waited for
+ * it is seen by the next search.
+ * ----------------------------------------------------------------
+ */
+typedef struct SlugSearch
+{
+	Relation	rel;
+	Relation	idx;
+	Snapshot	snapshot;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	StringInfoData slug;		/* the base, then the candidate */
+	int			baselen;
+} SlugSearch;
+
+/* Is base-n (n = 1: the base itself) the slug of a row we can see? */
+static bool
+slug_taken(SlugSearch *ss, int n)
+{
+	ScanKeyData skey;
+	text	   *key;
+	bool		found;
+
+	CHECK_FOR_INTERRUPTS();
+	ss->slug.len = ss->baselen;
+	ss->slug.data[ss->baselen] = '\0';
+	if (n > 1)
+		appendStringInfo(&ss->slug, "-%d", n);
+	key = cstring_to_text_with_len(ss->slug.data, ss->slug.len);
+	ScanKeyEntryInitialize(&skey, 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   ss->idx->rd_indcollation[0], F_TEXTEQ,
+						   PointerGetDatum(key));
+	index_rescan(ss->scan, &skey, 1, NULL, 0);
+	found = index_getnext_slot(ss->scan, ForwardScanDirection, ss->slot);
+	ExecClearTuple(ss->slot);
+	pfree(key);
+	return found;
+}
+
+/* The slug of the row to insert next: base or base-n, free when we looked. */
+static char *
+free_derived_slug(Oid nsp, const char *base)
+{
+	SlugSearch	ss;
+	int			lo,
+				hi;
+	char	   *result;
+
+	ss.rel = table_open(extension_relid("tenants", nsp), AccessShareLock);
+	ss.idx = index_open(extension_relid("tenants_slug_key", nsp), AccessShareLock);
+	ss.snapshot = RegisterSnapshot(GetLatestSnapshot());
+	ss.scan = index_beginscan(ss.rel, ss.idx, ss.snapshot, 1, 0);
+	ss.slot = table_slot_create(ss.rel, NULL);
+	initStringInfo(&ss.slug);
+	appendStringInfoString(&ss.slug, base);
+	ss.baselen = ss.slug.len;
+
+	if (!slug_taken(&ss, 1))
+		hi = 1;
+	else if (!slug_taken(&ss, 2))
+		hi = 2;
+	else
+	{
+		/* invariant: lo is taken, hi is free (or past the last suffix) */
+		lo = 2;
+		hi = 4;
+		while (hi <= MAX_SLUG_SUFFIX && slug_taken(&ss, hi))
+		{
+			lo = hi;
+			hi = (hi > MAX_SLUG_SUFFIX / 2) ? MAX_SLUG_SUFFIX + 1 : hi * 2;
+		}
+		if (hi > MAX_SLUG_SUFFIX)
+			hi = MAX_SLUG_SUFFIX + 1;
+		while (hi - lo > 1)
+		{
+			int			mid = lo + (hi - lo) / 2;
+
+			if (slug_taken(&ss, mid))
+				lo = mid;
+			else
+				hi = mid;
+		}
+	}
+
+	ExecDropSingleTupleTableSlot(ss.slot);
+	index_endscan(ss.scan);
+	UnregisterSnapshot(ss.snapshot);
+	index_close(ss.idx, NoLock);
+	table_close(ss.rel, NoLock);
+
+	if (hi > MAX_SLUG_SUFFIX)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("no free slug derived from %s", gtm_msg_value(base, -1, true)),
+				 errhint("Pass an explicit slug.")));
+	result = hi == 1 ? pstrdup(base) : psprintf("%s-%d", base, hi);
+	pfree(ss.slug.data);
+	return result;
+}
+
+/* ----------------------------------------------------------------
  *		Provisioning
  * ----------------------------------------------------------------
  */
@@ -697,9 +806,7 @@ provision_tenant(Oid nsp, const char *org_id, const char *name,
 				 const char *slug, Jsonb *settings, bool *created)
 {
 	Datum		args[4];
-	char	   *base;
-	List	   *taken = NIL;
-	bool		fetched_taken = false;
+	char	   *base = NULL;
 
 	args[0] = text_datum(org_id);
 
@@ -710,46 +817,22 @@ provision_tenant(Oid nsp, const char *org_id, const char *name,
 		return;
 	}
 
-	base = slug ? pstrdup(slug) : slugify(name);
-	if (base[0] == '\0')
+	if (slug == NULL)
 	{
-		/* nothing usable in the name: fall back on the organization id */
-		base = slugify(psprintf("org %s", org_id + strlen("org_")));
+		base = slugify(name);
+		if (base[0] == '\0')
+		{
+			/* nothing usable in the name: fall back on the organization id */
+			base = slugify(psprintf("org %s", org_id + strlen("org_")));
+		}
 	}
 
 	args[1] = text_datum(name);
 	args[3] = JsonbPGetDatum(settings);
 
-	for (int n = 1;; n++)
+	for (;;)
 	{
-		char	   *candidate;
-
-		CHECK_FOR_INTERRUPTS();
-
-		candidate = (n == 1) ? base : psprintf("%s-%d", base, n);
-
-		if (slug == NULL && !fetched_taken)
-		{
-			Datum		sarg[1] = {text_datum(base)};
-
-			/* Skip the suffixes already in use (a snapshot; races retried). */
-			run(Q_SLUGS_LIKE, nsp, sarg, true);
-			for (uint64 i = 0; i < SPI_processed; i++)
-				taken = lappend(taken, SPI_getvalue(SPI_tuptable->vals[i],
-													SPI_tuptable->tupdesc, 1));
-			fetched_taken = true;
-		}
-		if (slug == NULL)
-		{
-			ListCell   *lc;
-			bool		in_use = false;
-
-			foreach(lc, taken)
-				if (strcmp((char *) lfirst(lc), candidate) == 0)
-					in_use = true;
-			if (in_use)
-				continue;
-		}
+		char	   *candidate = slug ? (char *) slug : free_derived_slug(nsp, base);
 
 		args[2] = text_datum(candidate);
 		if (run(Q_INSERT_TENANT, nsp, args, false) == 1)
@@ -761,7 +844,8 @@ provision_tenant(Oid nsp, const char *org_id, const char *name,
 		/*
 		 * Conflict.  Either a concurrent sign-in created the organization
 		 * (ON CONFLICT waited for it to commit; this query sees it) or the
-		 * slug belongs to another organization.
+		 * slug belongs to another organization: then a derived slug is
+		 * searched again, with a snapshot that sees the new owner.
 		 */
 		if (run(Q_FIND_TENANT_BY_ORG, nsp, args, false) == 1)
 		{
@@ -771,12 +855,13 @@ provision_tenant(Oid nsp, const char *org_id, const char *name,
 		if (slug != NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNIQUE_VIOLATION),
-					 errmsg("slug \"%s\" is already used by another tenant", slug),
+					 errmsg("slug %s is already used by another tenant",
+							gtm_msg_value(slug, -1, true)),
 					 errhint("Choose another slug, or pass NULL to derive a free one from the name.")));
-		if (n >= 1000000000)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNIQUE_VIOLATION),
-					 errmsg("no free slug derived from \"%s\"", base)));
+		SPI_freetuptable(SPI_tuptable);
+		pfree(DatumGetPointer(args[2]));
+		pfree(candidate);
+		CHECK_FOR_INTERRUPTS();
 	}
 }
 
