@@ -108,57 +108,108 @@ clerk_id_problem(const char *s, const char *prefix)
 	return NULL;
 }
 
-/* Is the (UTF-8) character at p a space?  Returns its byte length or 0. */
-static int
-space_len(const unsigned char *p)
+/*
+ * Code point classes for tenant names, from the Unicode Character Database
+ * (version 14.0, as PostgreSQL 15's own Unicode tables): sorted, disjoint
+ * ranges.
+ */
+typedef struct CodeRange
 {
-	if (*p == ' ' || (*p >= '\t' && *p <= '\r'))
-		return 1;
-	if (GetDatabaseEncoding() != PG_UTF8)
-		return 0;
-	/* U+00A0, U+1680, U+2000..U+200B, U+2028/9, U+202F, U+205F, U+3000, U+FEFF */
-	if (p[0] == 0xC2 && p[1] == 0xA0)
-		return 2;
-	if (p[0] == 0xE1 && p[1] == 0x9A && p[2] == 0x80)
-		return 3;
-	if (p[0] == 0xE2 && p[1] == 0x80 &&
-		(p[2] <= 0x8B || p[2] == 0xA8 || p[2] == 0xA9 || p[2] == 0xAF))
-		return 3;
-	if (p[0] == 0xE2 && p[1] == 0x81 && p[2] == 0x9F)
-		return 3;
-	if (p[0] == 0xE3 && p[1] == 0x80 && p[2] == 0x80)
-		return 3;
-	if (p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
-		return 3;
-	return 0;
+	pg_wchar	first;
+	pg_wchar	last;
+} CodeRange;
+
+/* White_Space (PropList.txt) */
+static const CodeRange white_space[] = {
+	{0x0009, 0x000D}, {0x0020, 0x0020}, {0x0085, 0x0085}, {0x00A0, 0x00A0},
+	{0x1680, 0x1680}, {0x2000, 0x200A}, {0x2028, 0x2029}, {0x202F, 0x202F},
+	{0x205F, 0x205F}, {0x3000, 0x3000}
+};
+
+/*
+ * Characters drawn as nothing: Default_Ignorable_Code_Point
+ * (DerivedCoreProperties.txt: soft hyphen, joiners, fillers such as U+3164,
+ * variation selectors, tags, ...) and U+2800 BRAILLE PATTERN BLANK.
+ */
+static const CodeRange invisible[] = {
+	{0x00AD, 0x00AD}, {0x034F, 0x034F}, {0x061C, 0x061C}, {0x115F, 0x1160},
+	{0x17B4, 0x17B5}, {0x180B, 0x180F}, {0x200B, 0x200F}, {0x202A, 0x202E},
+	{0x2060, 0x206F}, {0x2800, 0x2800}, {0x3164, 0x3164}, {0xFE00, 0xFE0F},
+	{0xFEFF, 0xFEFF}, {0xFFA0, 0xFFA0}, {0xFFF0, 0xFFF8}, {0x1BCA0, 0x1BCA3},
+	{0x1D173, 0x1D17A}, {0xE0000, 0xE0FFF}
+};
+
+/*
+ * Bidi_Control (PropList.txt): marks, embeddings, overrides and isolates
+ * that reorder how the text around them is displayed.
+ */
+static const CodeRange bidi_control[] = {
+	{0x061C, 0x061C}, {0x200E, 0x200F}, {0x202A, 0x202E}, {0x2066, 0x2069}
+};
+
+static bool
+in_ranges(pg_wchar c, const CodeRange *r, int n)
+{
+	int			lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (c < r[mid].first)
+			hi = mid - 1;
+		else if (c > r[mid].last)
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
 }
 
+/*
+ * A tenant name is shown to people: it has at least one visible character
+ * and nothing that changes how the characters around it are displayed.
+ * Only in a UTF-8 database are characters beyond ASCII classified.
+ */
 static const char *
 tenant_name_problem(const char *s)
 {
 	const unsigned char *p = (const unsigned char *) s;
-	bool		visible = false;
-	int			nchars = 0;
 	bool		utf8 = (GetDatabaseEncoding() == PG_UTF8);
+	bool		visible = false;
+	pg_wchar	first_invisible = 0;	/* not white space */
+	int			nchars = 0;
 
 	while (*p)
 	{
-		int			sl;
+		int			len = pg_mblen((const char *) p);
+		pg_wchar	c = (utf8 && *p >= 0x80) ? utf8_to_unicode(p) : *p;
 
 		nchars++;
-		if (*p < 0x20 || *p == 0x7F ||
-			(utf8 && p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F))
+		if (c < 0x20 || (c >= 0x7F && c <= 0x9F && (utf8 || c == 0x7F)))
 			return psprintf("It contains a control character at position %d.", nchars);
-		sl = space_len(p);
-		if (sl == 0)
+		if (utf8 && in_ranges(c, bidi_control, lengthof(bidi_control)))
+			return psprintf("It contains a bidirectional control character (U+%04X) at position %d.",
+							c, nchars);
+		if (!in_ranges(c, white_space, lengthof(white_space)) || (!utf8 && c >= 0x80))
 		{
-			visible = true;
-			sl = pg_mblen((const char *) p);
+			if (!utf8 || !in_ranges(c, invisible, lengthof(invisible)))
+				visible = true;
+			else if (first_invisible == 0)
+				first_invisible = c;
 		}
-		p += sl;
+		p += len;
 	}
 	if (!visible)
-		return nchars == 0 ? "It is empty." : "It contains only whitespace.";
+	{
+		if (nchars == 0)
+			return "It is empty.";
+		if (first_invisible == 0)
+			return "It contains only whitespace.";
+		return psprintf("It contains no visible character (U+%04X is drawn as nothing).",
+						first_invisible);
+	}
 	if (nchars > MAX_NAME_CHARS)
 		return psprintf("It is %d characters long; the limit is %d.", nchars, MAX_NAME_CHARS);
 	return NULL;
@@ -188,9 +239,18 @@ slug_problem(const char *s)
 #define SLUG_RULE "A slug is 1 to 100 lowercase letters (a-z), digits and single dashes, not starting or ending with a dash."
 
 /*
- * Latin-1 letters (the second byte of the UTF-8 sequence C3 xx) folded to
- * ASCII for slugs: "Café Müller" -> "cafe-muller".  NULL: not a letter.
+ * Latin-1 letters folded to ASCII for slugs: "Café Müller" -> "cafe-muller".
+ * Indexed by the second byte of the UTF-8 sequence, minus 0x80: C2 xx
+ * (U+0080..U+00BF, where the letters are ª, µ and º) and C3 xx
+ * (U+00C0..U+00FF).  NULL: not a letter.
  */
+static const char *const latin1_fold_c2[64] = {
+	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "a", NULL, NULL, NULL, NULL, NULL,
+	NULL, NULL, NULL, NULL, NULL, "u", NULL, NULL, NULL, NULL, "o", NULL, NULL, NULL, NULL, NULL
+};
+
 static const char *const latin1_fold[64] = {
 	"a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
 	"d", "n", "o", "o", "o", "o", "o", NULL, "o", "u", "u", "u", "u", "y", "th", "ss",
@@ -226,8 +286,13 @@ slugify(const char *name)
 		else if (*p >= 0x80)
 		{
 			adv = pg_mblen((const char *) p);
-			if (utf8 && p[0] == 0xC3 && adv == 2 && p[1] >= 0x80 && p[1] <= 0xBF)
-				piece = latin1_fold[p[1] - 0x80];
+			if (utf8 && adv == 2 && p[1] >= 0x80 && p[1] <= 0xBF)
+			{
+				if (p[0] == 0xC2)
+					piece = latin1_fold_c2[p[1] - 0x80];
+				else if (p[0] == 0xC3)
+					piece = latin1_fold[p[1] - 0x80];
+			}
 		}
 
 		if (piece == NULL)
@@ -299,7 +364,7 @@ arg_clerk_org_id(FunctionCallInfo fcinfo, int argno, const char *argname)
 	if ((why = clerk_id_problem(s, "org_")) != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid Clerk organization id: \"%s\"", s),
+				 errmsg("invalid Clerk organization id: %s", gtm_msg_value(s, -1, true)),
 				 errdetail("%s", why),
 				 errhint("A Clerk organization id is \"org_\" followed by letters and digits, as in \"org_2abcDEF123\".")));
 	return s;
@@ -316,7 +381,7 @@ arg_clerk_user_id(FunctionCallInfo fcinfo, int argno, const char *argname)
 	if ((why = clerk_id_problem(s, "user_")) != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid Clerk user id: \"%s\"", s),
+				 errmsg("invalid Clerk user id: %s", gtm_msg_value(s, -1, true)),
 				 errdetail("%s", why),
 				 errhint("A Clerk user id is \"user_\" followed by letters and digits, as in \"user_2abcDEF123\".")));
 	return s;
@@ -335,7 +400,7 @@ arg_tenant_name(FunctionCallInfo fcinfo, int argno, const char *argname)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid tenant name"),
 				 errdetail("%s", why),
-				 errhint("A tenant name is 1 to %d characters, not only whitespace, without control characters.",
+				 errhint("A tenant name is 1 to %d characters, at least one of them visible, without control characters or bidirectional controls.",
 						 MAX_NAME_CHARS)));
 	return s;
 }
@@ -353,7 +418,7 @@ arg_slug(FunctionCallInfo fcinfo, int argno)
 	if ((why = slug_problem(s)) != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid slug: \"%s\"", s),
+				 errmsg("invalid slug: %s", gtm_msg_value(s, -1, true)),
 				 errdetail("%s", why),
 				 errhint("%s Pass NULL to derive one from the name.", SLUG_RULE)));
 	return s;
@@ -432,7 +497,7 @@ clerk_role_or_error(const char *key)
 	if (role == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown Clerk role \"%s\"", key),
+				 errmsg("unknown Clerk role %s", gtm_msg_value(key, -1, true)),
 				 errdetail("Accepted role keys: " CLERK_ROLE_KEYS "."),
 				 errhint("Map custom Clerk roles to one of these keys in the application, or pass NULL for viewer.")));
 	return role;
@@ -1036,7 +1101,8 @@ gtm_sign_in_write(PG_FUNCTION_ARGS)
 	if (run(Q_LOCK_TENANT, nsp, args, false) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("tenant of organization \"%s\" was deleted during sign-in", org_id),
+				 errmsg("tenant of organization %s was deleted during sign-in",
+						gtm_msg_value(org_id, -1, true)),
 				 errhint("Retry the sign-in.")));
 	args[1] = text_datum(user_id);
 	args[2] = text_datum(check_latest(Q_HAS_MEMBERS, nsp, args) ? asked_role : "admin");
@@ -1087,7 +1153,8 @@ gtm_set_member_role(PG_FUNCTION_ARGS)
 	if (run(Q_SET_ROLE, nsp, args, false) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("user \"%s\" is not a member of tenant \"%s\"", user_id, tenant_id)));
+				 errmsg("user %s is not a member of tenant %s",
+						gtm_msg_value(user_id, -1, true), gtm_msg_value(tenant_id, -1, true))));
 	result = SPI_returntuple(SPI_tuptable->vals[0], rettupdesc);
 	SPI_finish();
 	PG_RETURN_HEAPTUPLEHEADER(result);
@@ -1120,7 +1187,8 @@ gtm_remove_member(PG_FUNCTION_ARGS)
 	if (run(Q_REMOVE_MEMBER, nsp, args, false) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("user \"%s\" is not a member of tenant \"%s\"", user_id, tenant_id)));
+				 errmsg("user %s is not a member of tenant %s",
+						gtm_msg_value(user_id, -1, true), gtm_msg_value(tenant_id, -1, true))));
 	result = SPI_returntuple(SPI_tuptable->vals[0], rettupdesc);
 	SPI_finish();
 	PG_RETURN_HEAPTUPLEHEADER(result);
@@ -1216,8 +1284,9 @@ gtm_guard_last_admin(PG_FUNCTION_ARGS)
 	if (!admin_left)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
-				 errmsg("tenant \"%s\" must keep at least one admin", tenant_id),
-				 errdetail("User \"%s\" is its last admin.", user_id),
+				 errmsg("tenant %s must keep at least one admin",
+						gtm_msg_value(tenant_id, -1, true)),
+				 errdetail("User %s is its last admin.", gtm_msg_value(user_id, -1, true)),
 				 errhint("Make another member admin first with gtm_set_member_role(), or delete the tenant.")));
 	return PointerGetDatum(NULL);
 }
