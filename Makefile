@@ -23,7 +23,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 
 # pg_regress: sql/NAME.sql -> expected/NAME.out
 REGRESS_PROVISION = provision members provision_input signin_spi_memory slug_search
-REGRESS_SETTINGS = settings_merge settings_validation settings_api
+REGRESS_SETTINGS = settings_merge settings_validation settings_api settings_limits
 REGRESS_ENFORCE = enforce_cases enforce_shapes enforce_modes
 REGRESS = $(REGRESS_PROVISION) $(REGRESS_SETTINGS) $(REGRESS_ENFORCE)
 
