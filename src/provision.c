@@ -20,6 +20,11 @@
  * once, here, and used both by the SQL functions and by the CHECK
  * constraints of the tables, so that a row obeys them whatever writes it.
  *
+ * A free derived slug is found with a few exact probes of the slug index,
+ * however many tenants share the name (see free_derived_slug).  Whatever an
+ * SPI query returns and is used after SPI_finish() is copied out of SPI's
+ * memory first (result_text, result_datum).
+ *
  * IDENTIFICATION
  *	  src/provision.c
  *

@@ -25,7 +25,11 @@
  * that PostgreSQL can load, "defaultScoringVersion" a positive integer.
  * The checks are written once and report a problem instead of raising it,
  * so gtm_invalid_tenant_settings() can list every tenant whose overrides no
- * longer pass after the defaults changed.
+ * longer pass after the defaults changed.  They are one pass of the Jsonb
+ * iterator over a document (walk_settings), linear in its size, within the
+ * limits of a settings document: 1 MB as jsonb and 32 levels of nesting.
+ * A time-zone name is checked without loading anything that pg_tzset()
+ * would keep for a name we reject (see timezone_problem).
  *
  * IDENTIFICATION
  *	  src/settings.c
