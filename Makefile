@@ -28,7 +28,7 @@ REGRESS_ENFORCE = enforce_cases enforce_shapes enforce_modes
 REGRESS = $(REGRESS_PROVISION) $(REGRESS_SETTINGS) $(REGRESS_ENFORCE)
 
 # isolationtester: test/specs/NAME.spec -> test/expected/NAME.out
-ISOLATION_PROVISION = signin_race slug_race last_admin_race
+ISOLATION_PROVISION = signin_race slug_race slug_search_race last_admin_race
 ISOLATION_SETTINGS = settings_update_race
 ISOLATION_ENFORCE = enforce_exempt enforce_session_tenant
 ISOLATION = $(ISOLATION_PROVISION) $(ISOLATION_SETTINGS) $(ISOLATION_ENFORCE)
