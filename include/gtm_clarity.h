@@ -45,6 +45,13 @@ extern Oid	gtm_installed_namespace(void);
 extern void gtm_require_arg(FunctionCallInfo fcinfo, int argno,
 							const char *argname, const char *hint);
 
+/*
+ * A value quoted in an error message, cut to at most GTM_MSG_VALUE_CHARS
+ * characters with its length when longer.
+ */
+#define GTM_MSG_VALUE_CHARS 64
+extern char *gtm_msg_value(const char *s, int len, bool quote);
+
 /* src/enforce_hooks.c: tenant-scope enforcement (GUCs, hooks) */
 extern void gtm_enforce_init(void);
 

@@ -18,6 +18,10 @@
  * the calling function, so a set whose schema changes (the extension
  * dropped and created elsewhere) is prepared again.
  *
+ * It also holds gtm_msg_value(), which every capability uses to quote a
+ * value in an error message: an input of any length gives a message of
+ * bounded length.
+ *
  * IDENTIFICATION
  *	  src/extension.c
  *
@@ -32,6 +36,8 @@
 #include "catalog/pg_extension.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -136,4 +142,35 @@ gtm_require_arg(FunctionCallInfo fcinfo, int argno, const char *argname,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s must not be null", argname),
 				 hint ? errhint("%s", hint) : 0));
+}
+
+/*
+ * A value for an error message: s (len bytes, or up to its NUL when len is
+ * negative) in double quotes when quote is set, as it is when it has at
+ * most GTM_MSG_VALUE_CHARS characters; else its first GTM_MSG_VALUE_CHARS - 4
+ * characters, "..." and its length in characters:
+ *
+ *		"org_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa..." (1048576 characters)
+ *
+ * so that a rejected input of any size writes a message of bounded size to
+ * the client and the server log.  s must be valid in the server encoding.
+ */
+char *
+gtm_msg_value(const char *s, int len, bool quote)
+{
+	StringInfoData buf;
+	int			nchars;
+	const char *q = quote ? "\"" : "";
+
+	if (len < 0)
+		len = strlen(s);
+	nchars = len <= GTM_MSG_VALUE_CHARS ? len : pg_mbstrlen_with_len(s, len);
+	initStringInfo(&buf);
+	if (nchars <= GTM_MSG_VALUE_CHARS)
+		appendStringInfo(&buf, "%s%.*s%s", q, len, s, q);
+	else
+		appendStringInfo(&buf, "%s%.*s...%s (%d characters)", q,
+						 pg_mbcharcliplen(s, len, GTM_MSG_VALUE_CHARS - 4), s,
+						 q, nchars);
+	return buf.data;
 }

@@ -20,6 +20,11 @@
  * once, here, and used both by the SQL functions and by the CHECK
  * constraints of the tables, so that a row obeys them whatever writes it.
  *
+ * A free derived slug is found with a few exact probes of the slug index,
+ * however many tenants share the name (see free_derived_slug).  Whatever an
+ * SPI query returns and is used after SPI_finish() is copied out of SPI's
+ * memory first (result_text, result_datum).
+ *
  * IDENTIFICATION
  *	  src/provision.c
  *
@@ -63,6 +68,7 @@
 #define MAX_SLUG_LEN		100
 /* a derived slug leaves room for a "-NNNNNNNNN" suffix */
 #define MAX_DERIVED_SLUG_LEN 90
+#define MAX_SLUG_SUFFIX		999999999
 
 PG_FUNCTION_INFO_V1(gtm_is_valid_clerk_org_id);
 PG_FUNCTION_INFO_V1(gtm_is_valid_clerk_user_id);
@@ -107,57 +113,108 @@ clerk_id_problem(const char *s, const char *prefix)
 	return NULL;
 }
 
-/* Is the (UTF-8) character at p a space?  Returns its byte length or 0. */
-static int
-space_len(const unsigned char *p)
+/*
+ * Code point classes for tenant names, from the Unicode Character Database
+ * (version 14.0, as PostgreSQL 15's own Unicode tables): sorted, disjoint
+ * ranges.
+ */
+typedef struct CodeRange
 {
-	if (*p == ' ' || (*p >= '\t' && *p <= '\r'))
-		return 1;
-	if (GetDatabaseEncoding() != PG_UTF8)
-		return 0;
-	/* U+00A0, U+1680, U+2000..U+200B, U+2028/9, U+202F, U+205F, U+3000, U+FEFF */
-	if (p[0] == 0xC2 && p[1] == 0xA0)
-		return 2;
-	if (p[0] == 0xE1 && p[1] == 0x9A && p[2] == 0x80)
-		return 3;
-	if (p[0] == 0xE2 && p[1] == 0x80 &&
-		(p[2] <= 0x8B || p[2] == 0xA8 || p[2] == 0xA9 || p[2] == 0xAF))
-		return 3;
-	if (p[0] == 0xE2 && p[1] == 0x81 && p[2] == 0x9F)
-		return 3;
-	if (p[0] == 0xE3 && p[1] == 0x80 && p[2] == 0x80)
-		return 3;
-	if (p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
-		return 3;
-	return 0;
+	pg_wchar	first;
+	pg_wchar	last;
+} CodeRange;
+
+/* White_Space (PropList.txt) */
+static const CodeRange white_space[] = {
+	{0x0009, 0x000D}, {0x0020, 0x0020}, {0x0085, 0x0085}, {0x00A0, 0x00A0},
+	{0x1680, 0x1680}, {0x2000, 0x200A}, {0x2028, 0x2029}, {0x202F, 0x202F},
+	{0x205F, 0x205F}, {0x3000, 0x3000}
+};
+
+/*
+ * Characters drawn as nothing: Default_Ignorable_Code_Point
+ * (DerivedCoreProperties.txt: soft hyphen, joiners, fillers such as U+3164,
+ * variation selectors, tags, ...) and U+2800 BRAILLE PATTERN BLANK.
+ */
+static const CodeRange invisible[] = {
+	{0x00AD, 0x00AD}, {0x034F, 0x034F}, {0x061C, 0x061C}, {0x115F, 0x1160},
+	{0x17B4, 0x17B5}, {0x180B, 0x180F}, {0x200B, 0x200F}, {0x202A, 0x202E},
+	{0x2060, 0x206F}, {0x2800, 0x2800}, {0x3164, 0x3164}, {0xFE00, 0xFE0F},
+	{0xFEFF, 0xFEFF}, {0xFFA0, 0xFFA0}, {0xFFF0, 0xFFF8}, {0x1BCA0, 0x1BCA3},
+	{0x1D173, 0x1D17A}, {0xE0000, 0xE0FFF}
+};
+
+/*
+ * Bidi_Control (PropList.txt): marks, embeddings, overrides and isolates
+ * that reorder how the text around them is displayed.
+ */
+static const CodeRange bidi_control[] = {
+	{0x061C, 0x061C}, {0x200E, 0x200F}, {0x202A, 0x202E}, {0x2066, 0x2069}
+};
+
+static bool
+in_ranges(pg_wchar c, const CodeRange *r, int n)
+{
+	int			lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (c < r[mid].first)
+			hi = mid - 1;
+		else if (c > r[mid].last)
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
 }
 
+/*
+ * A tenant name is shown to people: it has at least one visible character
+ * and nothing that changes how the characters around it are displayed.
+ * Only in a UTF-8 database are characters beyond ASCII classified.
+ */
 static const char *
 tenant_name_problem(const char *s)
 {
 	const unsigned char *p = (const unsigned char *) s;
-	bool		visible = false;
-	int			nchars = 0;
 	bool		utf8 = (GetDatabaseEncoding() == PG_UTF8);
+	bool		visible = false;
+	pg_wchar	first_invisible = 0;	/* not white space */
+	int			nchars = 0;
 
 	while (*p)
 	{
-		int			sl;
+		int			len = pg_mblen((const char *) p);
+		pg_wchar	c = (utf8 && *p >= 0x80) ? utf8_to_unicode(p) : *p;
 
 		nchars++;
-		if (*p < 0x20 || *p == 0x7F ||
-			(utf8 && p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F))
+		if (c < 0x20 || (c >= 0x7F && c <= 0x9F && (utf8 || c == 0x7F)))
 			return psprintf("It contains a control character at position %d.", nchars);
-		sl = space_len(p);
-		if (sl == 0)
+		if (utf8 && in_ranges(c, bidi_control, lengthof(bidi_control)))
+			return psprintf("It contains a bidirectional control character (U+%04X) at position %d.",
+							c, nchars);
+		if (!in_ranges(c, white_space, lengthof(white_space)) || (!utf8 && c >= 0x80))
 		{
-			visible = true;
-			sl = pg_mblen((const char *) p);
+			if (!utf8 || !in_ranges(c, invisible, lengthof(invisible)))
+				visible = true;
+			else if (first_invisible == 0)
+				first_invisible = c;
 		}
-		p += sl;
+		p += len;
 	}
 	if (!visible)
-		return nchars == 0 ? "It is empty." : "It contains only whitespace.";
+	{
+		if (nchars == 0)
+			return "It is empty.";
+		if (first_invisible == 0)
+			return "It contains only whitespace.";
+		return psprintf("It contains no visible character (U+%04X is drawn as nothing).",
+						first_invisible);
+	}
 	if (nchars > MAX_NAME_CHARS)
 		return psprintf("It is %d characters long; the limit is %d.", nchars, MAX_NAME_CHARS);
 	return NULL;
@@ -187,9 +244,18 @@ slug_problem(const char *s)
 #define SLUG_RULE "A slug is 1 to 100 lowercase letters (a-z), digits and single dashes, not starting or ending with a dash."
 
 /*
- * Latin-1 letters (the second byte of the UTF-8 sequence C3 xx) folded to
- * ASCII for slugs: "Café Müller" -> "cafe-muller".  NULL: not a letter.
+ * Latin-1 letters folded to ASCII for slugs: "Café Müller" -> "cafe-muller".
+ * Indexed by the second byte of the UTF-8 sequence, minus 0x80: C2 xx
+ * (U+0080..U+00BF, where the letters are ª, µ and º) and C3 xx
+ * (U+00C0..U+00FF).  NULL: not a letter.
  */
+static const char *const latin1_fold_c2[64] = {
+	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "a", NULL, NULL, NULL, NULL, NULL,
+	NULL, NULL, NULL, NULL, NULL, "u", NULL, NULL, NULL, NULL, "o", NULL, NULL, NULL, NULL, NULL
+};
+
 static const char *const latin1_fold[64] = {
 	"a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
 	"d", "n", "o", "o", "o", "o", "o", NULL, "o", "u", "u", "u", "u", "y", "th", "ss",
@@ -225,8 +291,13 @@ slugify(const char *name)
 		else if (*p >= 0x80)
 		{
 			adv = pg_mblen((const char *) p);
-			if (utf8 && p[0] == 0xC3 && adv == 2 && p[1] >= 0x80 && p[1] <= 0xBF)
-				piece = latin1_fold[p[1] - 0x80];
+			if (utf8 && adv == 2 && p[1] >= 0x80 && p[1] <= 0xBF)
+			{
+				if (p[0] == 0xC2)
+					piece = latin1_fold_c2[p[1] - 0x80];
+				else if (p[0] == 0xC3)
+					piece = latin1_fold[p[1] - 0x80];
+			}
 		}
 
 		if (piece == NULL)
@@ -298,7 +369,7 @@ arg_clerk_org_id(FunctionCallInfo fcinfo, int argno, const char *argname)
 	if ((why = clerk_id_problem(s, "org_")) != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid Clerk organization id: \"%s\"", s),
+				 errmsg("invalid Clerk organization id: %s", gtm_msg_value(s, -1, true)),
 				 errdetail("%s", why),
 				 errhint("A Clerk organization id is \"org_\" followed by letters and digits, as in \"org_2abcDEF123\".")));
 	return s;
@@ -315,7 +386,7 @@ arg_clerk_user_id(FunctionCallInfo fcinfo, int argno, const char *argname)
 	if ((why = clerk_id_problem(s, "user_")) != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid Clerk user id: \"%s\"", s),
+				 errmsg("invalid Clerk user id: %s", gtm_msg_value(s, -1, true)),
 				 errdetail("%s", why),
 				 errhint("A Clerk user id is \"user_\" followed by letters and digits, as in \"user_2abcDEF123\".")));
 	return s;
@@ -334,7 +405,7 @@ arg_tenant_name(FunctionCallInfo fcinfo, int argno, const char *argname)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid tenant name"),
 				 errdetail("%s", why),
-				 errhint("A tenant name is 1 to %d characters, not only whitespace, without control characters.",
+				 errhint("A tenant name is 1 to %d characters, at least one of them visible, without control characters or bidirectional controls.",
 						 MAX_NAME_CHARS)));
 	return s;
 }
@@ -352,7 +423,7 @@ arg_slug(FunctionCallInfo fcinfo, int argno)
 	if ((why = slug_problem(s)) != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid slug: \"%s\"", s),
+				 errmsg("invalid slug: %s", gtm_msg_value(s, -1, true)),
 				 errdetail("%s", why),
 				 errhint("%s Pass NULL to derive one from the name.", SLUG_RULE)));
 	return s;
@@ -431,7 +502,7 @@ clerk_role_or_error(const char *key)
 	if (role == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown Clerk role \"%s\"", key),
+				 errmsg("unknown Clerk role %s", gtm_msg_value(key, -1, true)),
 				 errdetail("Accepted role keys: " CLERK_ROLE_KEYS "."),
 				 errhint("Map custom Clerk roles to one of these keys in the application, or pass NULL for viewer.")));
 	return role;
@@ -458,7 +529,6 @@ typedef enum ProvisionQuery
 {
 	Q_FIND_TENANT_BY_ORG,
 	Q_INSERT_TENANT,
-	Q_SLUGS_LIKE,
 	Q_LOCK_TENANT,
 	Q_HAS_MEMBERS,
 	Q_FIND_MEMBER,
@@ -478,12 +548,6 @@ static const GtmQueryDef query_defs[NUM_PROVISION_QUERIES] = {
 		"INSERT INTO %1$s.tenants (clerk_org_id, name, slug, settings) "
 		"VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING *",
 		4, {TEXTOID, TEXTOID, TEXTOID, JSONBOID}
-	},
-	[Q_SLUGS_LIKE] = {
-		/* slug is COLLATE "C": this is a range scan of tenants_slug_key */
-		"SELECT slug FROM %1$s.tenants WHERE slug = $1 "
-		"OR (slug > $1 || '-' AND slug < $1 || '.')",
-		1, {TEXTOID}
 	},
 	[Q_LOCK_TENANT] = {
 		"SELECT 1 FROM %1$s.tenants WHERE id = $1 FOR NO KEY UPDATE",
@@ -557,16 +621,34 @@ text_datum(const char *s)
 	return PointerGetDatum(cstring_to_text(s));
 }
 
+/*
+ * Column col of the first result row, as text or as a Datum, copied into the
+ * memory of the caller of SPI_connect (SPI_palloc, SPI_datumTransfer): what
+ * SPI_getvalue and SPI_getbinval return lives in SPI's memory, which
+ * SPI_finish frees, and these values are used after it.
+ */
 static char *
 result_text(int col)
 {
-	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col);
+	char	   *s = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col);
+	char	   *copy;
+
+	if (s == NULL)
+		return NULL;
+	copy = SPI_palloc(strlen(s) + 1);
+	strcpy(copy, s);
+	return copy;
 }
 
 static Datum
 result_datum(int col, bool *isnull)
 {
-	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, isnull);
+	Form_pg_attribute att = TupleDescAttr(SPI_tuptable->tupdesc, col - 1);
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, isnull);
+
+	if (*isnull)
+		return (Datum) 0;
+	return SPI_datumTransfer(d, att->attbyval, att->attlen);
 }
 
 /* ----------------------------------------------------------------
@@ -665,6 +747,121 @@ index_probe(Oid nsp, const char *relname, const char *indexname,
 }
 
 /* ----------------------------------------------------------------
+ *		Free derived slugs
+ *
+ * A derived slug is its base ("acme") or the base with a suffix ("acme-2",
+ * "acme-3", ...).  The suffixes in use cannot be read in numeric order from
+ * tenants_slug_key (a COLLATE "C" text index puts "acme-10" before
+ * "acme-2"), and reading all of them costs as much as there are tenants of
+ * that name.  Instead each probe asks the index whether one exact slug is
+ * taken: one descent of the B-tree.  The search doubles the suffix while it
+ * is taken (2, 4, 8, ...) and then bisects between the last taken and the
+ * first free one, so it ends on a free suffix whose predecessor is taken
+ * after at most 2 * log2(n) + 2 probes for n tenants of the same base:
+ * with suffixes used without gaps that is the next one, n + 1.
+ *
+ * The probes read a snapshot taken when the search starts, so a slug that
+ * a concurrent sign-in committed while our INSERT ... ON CONFLICT waited for
+ * it is seen by the next search.
+ * ----------------------------------------------------------------
+ */
+typedef struct SlugSearch
+{
+	Relation	rel;
+	Relation	idx;
+	Snapshot	snapshot;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	StringInfoData slug;		/* the base, then the candidate */
+	int			baselen;
+} SlugSearch;
+
+/* Is base-n (n = 1: the base itself) the slug of a row we can see? */
+static bool
+slug_taken(SlugSearch *ss, int n)
+{
+	ScanKeyData skey;
+	text	   *key;
+	bool		found;
+
+	CHECK_FOR_INTERRUPTS();
+	ss->slug.len = ss->baselen;
+	ss->slug.data[ss->baselen] = '\0';
+	if (n > 1)
+		appendStringInfo(&ss->slug, "-%d", n);
+	key = cstring_to_text_with_len(ss->slug.data, ss->slug.len);
+	ScanKeyEntryInitialize(&skey, 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   ss->idx->rd_indcollation[0], F_TEXTEQ,
+						   PointerGetDatum(key));
+	index_rescan(ss->scan, &skey, 1, NULL, 0);
+	found = index_getnext_slot(ss->scan, ForwardScanDirection, ss->slot);
+	ExecClearTuple(ss->slot);
+	pfree(key);
+	return found;
+}
+
+/* The slug of the row to insert next: base or base-n, free when we looked. */
+static char *
+free_derived_slug(Oid nsp, const char *base)
+{
+	SlugSearch	ss;
+	int			lo,
+				hi;
+	char	   *result;
+
+	ss.rel = table_open(extension_relid("tenants", nsp), AccessShareLock);
+	ss.idx = index_open(extension_relid("tenants_slug_key", nsp), AccessShareLock);
+	ss.snapshot = RegisterSnapshot(GetLatestSnapshot());
+	ss.scan = index_beginscan(ss.rel, ss.idx, ss.snapshot, 1, 0);
+	ss.slot = table_slot_create(ss.rel, NULL);
+	initStringInfo(&ss.slug);
+	appendStringInfoString(&ss.slug, base);
+	ss.baselen = ss.slug.len;
+
+	if (!slug_taken(&ss, 1))
+		hi = 1;
+	else if (!slug_taken(&ss, 2))
+		hi = 2;
+	else
+	{
+		/* invariant: lo is taken, hi is free (or past the last suffix) */
+		lo = 2;
+		hi = 4;
+		while (hi <= MAX_SLUG_SUFFIX && slug_taken(&ss, hi))
+		{
+			lo = hi;
+			hi = (hi > MAX_SLUG_SUFFIX / 2) ? MAX_SLUG_SUFFIX + 1 : hi * 2;
+		}
+		if (hi > MAX_SLUG_SUFFIX)
+			hi = MAX_SLUG_SUFFIX + 1;
+		while (hi - lo > 1)
+		{
+			int			mid = lo + (hi - lo) / 2;
+
+			if (slug_taken(&ss, mid))
+				lo = mid;
+			else
+				hi = mid;
+		}
+	}
+
+	ExecDropSingleTupleTableSlot(ss.slot);
+	index_endscan(ss.scan);
+	UnregisterSnapshot(ss.snapshot);
+	index_close(ss.idx, NoLock);
+	table_close(ss.rel, NoLock);
+
+	if (hi > MAX_SLUG_SUFFIX)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("no free slug derived from %s", gtm_msg_value(base, -1, true)),
+				 errhint("Pass an explicit slug.")));
+	result = hi == 1 ? pstrdup(base) : psprintf("%s-%d", base, hi);
+	pfree(ss.slug.data);
+	return result;
+}
+
+/* ----------------------------------------------------------------
  *		Provisioning
  * ----------------------------------------------------------------
  */
@@ -679,9 +876,7 @@ provision_tenant(Oid nsp, const char *org_id, const char *name,
 				 const char *slug, Jsonb *settings, bool *created)
 {
 	Datum		args[4];
-	char	   *base;
-	List	   *taken = NIL;
-	bool		fetched_taken = false;
+	char	   *base = NULL;
 
 	args[0] = text_datum(org_id);
 
@@ -692,46 +887,22 @@ provision_tenant(Oid nsp, const char *org_id, const char *name,
 		return;
 	}
 
-	base = slug ? pstrdup(slug) : slugify(name);
-	if (base[0] == '\0')
+	if (slug == NULL)
 	{
-		/* nothing usable in the name: fall back on the organization id */
-		base = slugify(psprintf("org %s", org_id + strlen("org_")));
+		base = slugify(name);
+		if (base[0] == '\0')
+		{
+			/* nothing usable in the name: fall back on the organization id */
+			base = slugify(psprintf("org %s", org_id + strlen("org_")));
+		}
 	}
 
 	args[1] = text_datum(name);
 	args[3] = JsonbPGetDatum(settings);
 
-	for (int n = 1;; n++)
+	for (;;)
 	{
-		char	   *candidate;
-
-		CHECK_FOR_INTERRUPTS();
-
-		candidate = (n == 1) ? base : psprintf("%s-%d", base, n);
-
-		if (slug == NULL && !fetched_taken)
-		{
-			Datum		sarg[1] = {text_datum(base)};
-
-			/* Skip the suffixes already in use (a snapshot; races retried). */
-			run(Q_SLUGS_LIKE, nsp, sarg, true);
-			for (uint64 i = 0; i < SPI_processed; i++)
-				taken = lappend(taken, SPI_getvalue(SPI_tuptable->vals[i],
-													SPI_tuptable->tupdesc, 1));
-			fetched_taken = true;
-		}
-		if (slug == NULL)
-		{
-			ListCell   *lc;
-			bool		in_use = false;
-
-			foreach(lc, taken)
-				if (strcmp((char *) lfirst(lc), candidate) == 0)
-					in_use = true;
-			if (in_use)
-				continue;
-		}
+		char	   *candidate = slug ? (char *) slug : free_derived_slug(nsp, base);
 
 		args[2] = text_datum(candidate);
 		if (run(Q_INSERT_TENANT, nsp, args, false) == 1)
@@ -743,7 +914,8 @@ provision_tenant(Oid nsp, const char *org_id, const char *name,
 		/*
 		 * Conflict.  Either a concurrent sign-in created the organization
 		 * (ON CONFLICT waited for it to commit; this query sees it) or the
-		 * slug belongs to another organization.
+		 * slug belongs to another organization: then a derived slug is
+		 * searched again, with a snapshot that sees the new owner.
 		 */
 		if (run(Q_FIND_TENANT_BY_ORG, nsp, args, false) == 1)
 		{
@@ -753,12 +925,13 @@ provision_tenant(Oid nsp, const char *org_id, const char *name,
 		if (slug != NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNIQUE_VIOLATION),
-					 errmsg("slug \"%s\" is already used by another tenant", slug),
+					 errmsg("slug %s is already used by another tenant",
+							gtm_msg_value(slug, -1, true)),
 					 errhint("Choose another slug, or pass NULL to derive a free one from the name.")));
-		if (n >= 1000000000)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNIQUE_VIOLATION),
-					 errmsg("no free slug derived from \"%s\"", base)));
+		SPI_freetuptable(SPI_tuptable);
+		pfree(DatumGetPointer(args[2]));
+		pfree(candidate);
+		CHECK_FOR_INTERRUPTS();
 	}
 }
 
@@ -898,7 +1071,6 @@ gtm_sign_in_write(PG_FUNCTION_ARGS)
 	Datum		args[3];
 	bool		tenant_created = false;
 	bool		member_created = false;
-	bool		isnull;
 	char	   *tenant_id;
 	HeapTuple	tuple;
 
@@ -934,7 +1106,8 @@ gtm_sign_in_write(PG_FUNCTION_ARGS)
 	if (run(Q_LOCK_TENANT, nsp, args, false) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("tenant of organization \"%s\" was deleted during sign-in", org_id),
+				 errmsg("tenant of organization %s was deleted during sign-in",
+						gtm_msg_value(org_id, -1, true)),
 				 errhint("Retry the sign-in.")));
 	args[1] = text_datum(user_id);
 	args[2] = text_datum(check_latest(Q_HAS_MEMBERS, nsp, args) ? asked_role : "admin");
@@ -942,15 +1115,13 @@ gtm_sign_in_write(PG_FUNCTION_ARGS)
 		member_created = true;
 	else
 		run(Q_FIND_MEMBER, nsp, args, false);	/* signed in concurrently */
-	values[1] = result_datum(1, &isnull);
+	values[1] = result_datum(1, &nulls[1]);
+	SPI_finish();
 
+	/* tenant_id and values[1] are in the caller's memory, not SPI's */
 	values[0] = text_datum(tenant_id);
 	values[2] = BoolGetDatum(tenant_created);
 	values[3] = BoolGetDatum(member_created);
-	SPI_finish();
-
-	/* values[0] was made in SPI memory: rebuild it in the caller's context */
-	values[0] = text_datum(tenant_id);
 	tuple = heap_form_tuple(rettupdesc, values, nulls);
 	PG_RETURN_DATUM(HeapTupleGetDatum(tuple));
 }
@@ -987,7 +1158,8 @@ gtm_set_member_role(PG_FUNCTION_ARGS)
 	if (run(Q_SET_ROLE, nsp, args, false) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("user \"%s\" is not a member of tenant \"%s\"", user_id, tenant_id)));
+				 errmsg("user %s is not a member of tenant %s",
+						gtm_msg_value(user_id, -1, true), gtm_msg_value(tenant_id, -1, true))));
 	result = SPI_returntuple(SPI_tuptable->vals[0], rettupdesc);
 	SPI_finish();
 	PG_RETURN_HEAPTUPLEHEADER(result);
@@ -1020,7 +1192,8 @@ gtm_remove_member(PG_FUNCTION_ARGS)
 	if (run(Q_REMOVE_MEMBER, nsp, args, false) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("user \"%s\" is not a member of tenant \"%s\"", user_id, tenant_id)));
+				 errmsg("user %s is not a member of tenant %s",
+						gtm_msg_value(user_id, -1, true), gtm_msg_value(tenant_id, -1, true))));
 	result = SPI_returntuple(SPI_tuptable->vals[0], rettupdesc);
 	SPI_finish();
 	PG_RETURN_HEAPTUPLEHEADER(result);
@@ -1116,8 +1289,9 @@ gtm_guard_last_admin(PG_FUNCTION_ARGS)
 	if (!admin_left)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
-				 errmsg("tenant \"%s\" must keep at least one admin", tenant_id),
-				 errdetail("User \"%s\" is its last admin.", user_id),
+				 errmsg("tenant %s must keep at least one admin",
+						gtm_msg_value(tenant_id, -1, true)),
+				 errdetail("User %s is its last admin.", gtm_msg_value(user_id, -1, true)),
 				 errhint("Make another member admin first with gtm_set_member_role(), or delete the tenant.")));
 	return PointerGetDatum(NULL);
 }

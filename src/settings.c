@@ -25,7 +25,11 @@
  * that PostgreSQL can load, "defaultScoringVersion" a positive integer.
  * The checks are written once and report a problem instead of raising it,
  * so gtm_invalid_tenant_settings() can list every tenant whose overrides no
- * longer pass after the defaults changed.
+ * longer pass after the defaults changed.  They are one pass of the Jsonb
+ * iterator over a document (walk_settings), linear in its size, within the
+ * limits of a settings document: 1 MB as jsonb and 32 levels of nesting.
+ * A time-zone name is checked without loading anything that pg_tzset()
+ * would keep for a name we reject (see timezone_problem).
  *
  * IDENTIFICATION
  *	  src/settings.c
@@ -149,6 +153,7 @@ merge_objects(JsonbContainer *base, JsonbContainer *patch, JsonbParseState **st)
 					vp;
 		int			cmp;
 
+		CHECK_FOR_INTERRUPTS();
 		if (l->rb == WJB_KEY)
 			cmp = (l->rp == WJB_KEY) ? key_cmp(&l->kb, &l->kp) : -1;
 		else if (l->rp == WJB_KEY)
@@ -193,7 +198,6 @@ merge_objects(JsonbContainer *base, JsonbContainer *patch, JsonbParseState **st)
 			JsonbContainer *sub = (l->shared && IS_OBJECT_VALUE(&vb)) ?
 				vb.val.binary.data : NULL;
 
-			CHECK_FOR_INTERRUPTS();
 			pushJsonbValue(st, WJB_KEY, &l->kp);
 			if (depth + 1 == maxlevels)
 			{
@@ -269,6 +273,17 @@ gtm_jsonb_merge(PG_FUNCTION_ARGS)
  * ----------------------------------------------------------------
  */
 
+/*
+ * Limits of a settings document (the defaults, the overrides of a tenant):
+ * its size in jsonb's binary form, and how deeply it nests, the top-level
+ * object being level 1 and every object or array inside a value one level
+ * more.  Checking and merging are linear in the size of a document; the
+ * limits keep one that is read on every request small, and bound the work
+ * and the memory of a check whatever is sent.
+ */
+#define SETTINGS_MAX_BYTES	(1024 * 1024)
+#define SETTINGS_MAX_DEPTH	32
+
 typedef struct SettingsProblem
 {
 	int			sqlstate;
@@ -299,29 +314,27 @@ report_problem(SettingsProblem *p)
 			 p->hint ? errhint("%s", p->hint) : 0));
 }
 
-/* "features.writeback" */
+/* A value quoted for a message, cut when long (see gtm_msg_value). */
 static char *
-setting_path(const char *parent, const JsonbValue *key)
+quoted(const char *s, int len)
 {
-	if (parent == NULL)
-		return pnstrdup(key->val.string.val, key->val.string.len);
-	return psprintf("%s.%.*s", parent, key->val.string.len, key->val.string.val);
+	return gtm_msg_value(s, len, true);
 }
 
 /* The JSON text of a value, for messages; long values are cut. */
 static char *
 value_text(JsonbValue *v)
 {
-	StringInfoData buf;
 	Jsonb	   *j = JsonbValueToJsonb(v);
-	char	   *s = JsonbToCString(NULL, &j->root, VARSIZE(j));
 
-	if (strlen(s) <= 60)
-		return s;
-	initStringInfo(&buf);
-	appendBinaryStringInfo(&buf, s, pg_mbcliplen(s, strlen(s), 57));
-	appendStringInfoString(&buf, "...");
-	return buf.data;
+	return gtm_msg_value(JsonbToCString(NULL, &j->root, VARSIZE(j)), -1, false);
+}
+
+static bool
+key_is(const JsonbValue *key, const char *s)
+{
+	return key->val.string.len == strlen(s) &&
+		memcmp(key->val.string.val, s, key->val.string.len) == 0;
 }
 
 /*
@@ -345,6 +358,7 @@ nearest_key(JsonbContainer *object, const char *key, int keylen)
 		int			d,
 					maxlen;
 
+		CHECK_FOR_INTERRUPTS();
 		if (r != WJB_KEY || v.val.string.len > 255)
 			continue;
 		d = varstr_levenshtein(key, keylen, v.val.string.val, v.val.string.len,
@@ -360,64 +374,54 @@ nearest_key(JsonbContainer *object, const char *key, int keylen)
 }
 
 /*
- * Zone names that are all upper case and contain a digit (EST5EDT, GMT+0,
- * ...) are the only ones a POSIX time zone string can look like, so only
- * for those do we look at the list of zone files; it is read once per
- * backend.
+ * Time zones.
+ *
+ * pg_tzset() keeps every zone it loads for the life of the backend, and it
+ * loads not only zone files but any POSIX time zone specification
+ * ("EST5", "<+0530>-5:30", "XYZ7"): each distinct string would stay, about
+ * 24 kB, although we reject it.  A POSIX specification always contains a
+ * digit (its UTC offset), so a name with a digit is only ever looked up in
+ * the list of zone names that contain one (Etc/GMT+5, EST5EDT, ...), read
+ * once per backend with pg_tzenumerate(), which loads the zone files
+ * without caching them.  Only a name without a digit goes to pg_tzset(),
+ * which then loads a zone file or nothing.
  */
-static List *upper_digit_zones = NIL;
-static bool upper_digit_zones_loaded = false;
+static char **digit_zones = NULL;
+static int	num_digit_zones = -1;	/* not read yet */
 
 static bool
-is_upper_digit(const char *s)
+has_digit(const char *s)
 {
-	bool		digit = false;
-
-	for (; *s; s++)
-	{
-		if (*s >= 'a' && *s <= 'z')
-			return false;
-		if (*s >= '0' && *s <= '9')
-			digit = true;
-	}
-	return digit;
+	return strpbrk(s, "0123456789") != NULL;
 }
 
-static bool
-is_zone_file_name(const char *canonical)
+static void
+read_digit_zones(void)
 {
+	pg_tzenum  *tzenum;
+	pg_tz	   *tz;
+	List	   *names = NIL;
 	ListCell   *lc;
+	char	  **array;
+	int			n = 0;
 
-	if (!is_upper_digit(canonical))
-		return true;			/* a POSIX string never loads as this */
-
-	if (!upper_digit_zones_loaded)
+	tzenum = pg_tzenumerate_start();
+	while ((tz = pg_tzenumerate_next(tzenum)) != NULL)
 	{
-		pg_tzenum  *tzenum = pg_tzenumerate_start();
-		pg_tz	   *tz;
-		List	   *names = NIL;
+		const char *name = pg_get_timezone_name(tz);
 
-		while ((tz = pg_tzenumerate_next(tzenum)) != NULL)
-		{
-			const char *name = pg_get_timezone_name(tz);
-
-			if (is_upper_digit(name))
-				names = lappend(names, MemoryContextStrdup(TopMemoryContext, name));
-		}
-		pg_tzenumerate_end(tzenum);
-		{
-			MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-
-			upper_digit_zones = list_copy(names);
-			MemoryContextSwitchTo(old);
-		}
-		upper_digit_zones_loaded = true;
+		CHECK_FOR_INTERRUPTS();
+		if (has_digit(name))
+			names = lappend(names, pstrdup(name));
 	}
+	pg_tzenumerate_end(tzenum);
 
-	foreach(lc, upper_digit_zones)
-		if (strcmp((char *) lfirst(lc), canonical) == 0)
-			return true;
-	return false;
+	array = MemoryContextAlloc(TopMemoryContext,
+							   Max(list_length(names), 1) * sizeof(char *));
+	foreach(lc, names)
+		array[n++] = MemoryContextStrdup(TopMemoryContext, lfirst(lc));
+	digit_zones = array;
+	num_digit_zones = n;
 }
 
 #define TIMEZONE_HINT "Use an IANA time zone name such as \"America/New_York\" or \"UTC\" (see pg_timezone_names)."
@@ -425,26 +429,44 @@ is_zone_file_name(const char *canonical)
 static SettingsProblem *
 timezone_problem(const char *what, const char *path, JsonbValue *v)
 {
-	char	   *name = pnstrdup(v->val.string.val, v->val.string.len);
-	char	   *msg = psprintf("invalid time zone \"%s\" in %s \"%s\"", name, what, path);
-	pg_tz	   *tz = NULL;
-	const char *canonical;
+	const char *val = v->val.string.val;
+	int			len = v->val.string.len;
+	char	   *name = pnstrdup(val, len);
+	char	   *msg = psprintf("invalid time zone %s in %s \"%s\"", quoted(val, len), what, path);
+	const char *canonical = NULL;
+	pg_tz	   *tz;
 
-	if (strlen(name) == v->val.string.len && name[0] != '\0' &&
-		strlen(name) < TZ_STRLEN_MAX)
-		tz = pg_tzset(name);
-	if (tz == NULL || !pg_tz_acceptable(tz))
+	if (len == 0 || strlen(name) != len || len > TZ_STRLEN_MAX)
 		return problem(msg, pstrdup("PostgreSQL does not know a time zone of that name."),
 					   pstrdup(TIMEZONE_HINT));
 
-	canonical = pg_get_timezone_name(tz);
-	if (!is_zone_file_name(canonical))
-		return problem(msg, pstrdup("It is a POSIX time zone specification or a UTC offset, not the name of a time zone."),
-					   pstrdup(TIMEZONE_HINT));
-	if (strcmp(canonical, name) != 0)
-		return problem(msg, pstrdup("Time zone names are case-sensitive here."),
-					   psprintf("Did you mean \"%s\"?", canonical));
-	return NULL;
+	if (has_digit(name))
+	{
+		if (num_digit_zones < 0)
+			read_digit_zones();
+		for (int i = 0; i < num_digit_zones; i++)
+		{
+			if (strcmp(digit_zones[i], name) == 0)
+				return NULL;
+			if (canonical == NULL && pg_strcasecmp(digit_zones[i], name) == 0)
+				canonical = digit_zones[i];
+		}
+		if (canonical == NULL)
+			return problem(msg, pstrdup("It is not the name of a time zone: POSIX time zone specifications and UTC offsets are not accepted."),
+						   pstrdup(TIMEZONE_HINT));
+	}
+	else
+	{
+		tz = pg_tzset(name);
+		if (tz == NULL || !pg_tz_acceptable(tz))
+			return problem(msg, pstrdup("PostgreSQL does not know a time zone of that name."),
+						   pstrdup(TIMEZONE_HINT));
+		canonical = pg_get_timezone_name(tz);
+		if (strcmp(canonical, name) == 0)
+			return NULL;
+	}
+	return problem(msg, pstrdup("Time zone names are case-sensitive here."),
+				   psprintf("Did you mean \"%s\"?", canonical));
 }
 
 static SettingsProblem *
@@ -457,11 +479,13 @@ scoring_version_problem(const char *what, const char *path, JsonbValue *v)
 		Datum		n = NumericGetDatum(v->val.numeric);
 		Datum		one = DirectFunctionCall1(int4_numeric, Int32GetDatum(1));
 		Datum		max = DirectFunctionCall1(int4_numeric, Int32GetDatum(PG_INT32_MAX));
-		Datum		rounded = DirectFunctionCall2(numeric_round, n, Int32GetDatum(0));
 
-		ok = DatumGetBool(DirectFunctionCall2(numeric_eq, n, rounded)) &&
-			DatumGetBool(DirectFunctionCall2(numeric_ge, n, one)) &&
-			DatumGetBool(DirectFunctionCall2(numeric_le, n, max));
+		/* compare first: rounding a number of a million digits costs */
+		ok = DatumGetBool(DirectFunctionCall2(numeric_ge, n, one)) &&
+			DatumGetBool(DirectFunctionCall2(numeric_le, n, max)) &&
+			DatumGetBool(DirectFunctionCall2(numeric_eq, n,
+											 DirectFunctionCall2(numeric_round, n,
+																 Int32GetDatum(0))));
 	}
 	if (ok)
 		return NULL;
@@ -471,18 +495,16 @@ scoring_version_problem(const char *what, const char *path, JsonbValue *v)
 }
 
 /*
- * Rules that hold whatever the defaults say (top-level keys only); what is
- * "tenant setting" or "default setting", for the message.
+ * Rules that hold whatever the defaults say, for the scalar value v of the
+ * top-level key "key"; what is "tenant setting" or "default setting".
  */
 static SettingsProblem *
-value_problem(const char *what, const char *parent, const char *path, JsonbValue *v)
+value_problem(const char *what, const JsonbValue *key, JsonbValue *v)
 {
-	if (parent != NULL)
-		return NULL;
-	if (strcmp(path, "timezone") == 0 && v->type == jbvString)
-		return timezone_problem(what, path, v);
-	if (strcmp(path, "defaultScoringVersion") == 0 && v->type == jbvNumeric)
-		return scoring_version_problem(what, path, v);
+	if (key_is(key, "timezone") && v->type == jbvString)
+		return timezone_problem(what, "timezone", v);
+	if (key_is(key, "defaultScoringVersion") && v->type == jbvNumeric)
+		return scoring_version_problem(what, "defaultScoringVersion", v);
 	return NULL;
 }
 
@@ -495,74 +517,263 @@ not_an_object_problem(const char *what, JsonbValue *v, const char *hint)
 }
 
 /*
- * The first problem among the keys of an object: check is called for each
- * key with the key's path ("features.writeback"; parent is the object's own
- * path, NULL at the top), its value and arg.  Checks recurse into objects
- * through walk_keys.
+ * Walking a settings document.
+ *
+ * One pass of the Jsonb iterator over every key, value and array element,
+ * in storage order, with the path held as a stack of frames, one per open
+ * object or array: no recursion and no string per key, so the work is
+ * linear in the size of the document at any depth.  A path is written out
+ * ("features.writeback", "tags[2]") only for a problem.
  */
-typedef SettingsProblem *(*KeyCheck) (const char *parent, const char *path,
-									  JsonbValue *key, JsonbValue *value,
-									  void *arg);
+typedef struct WalkFrame
+{
+	bool		is_array;
+	int			index;			/* array: the current element, from 0 */
+	JsonbValue	key;			/* object: the current key */
+	JsonbContainer *defs;		/* overrides: the default object at this
+								 * path; NULL where nothing is checked */
+	JsonbValue	dv;				/* overrides: the default of key */
+	bool		features;		/* defaults: the top-level "features" */
+} WalkFrame;
+
+typedef struct SettingsWalk
+{
+	bool		defaults;		/* checking defaults, else overrides */
+	int			depth;			/* frames in use */
+	WalkFrame	frames[SETTINGS_MAX_DEPTH];
+} SettingsWalk;
+
+/* The path of frames[0..upto], each at its current key or element. */
+static char *
+walk_path(SettingsWalk *w, int upto)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i <= upto; i++)
+	{
+		WalkFrame  *f = &w->frames[i];
+
+		if (f->is_array)
+			appendStringInfo(&buf, "[%d]", f->index);
+		else
+		{
+			if (i > 0)
+				appendStringInfoChar(&buf, '.');
+			appendBinaryStringInfo(&buf, f->key.val.string.val, f->key.val.string.len);
+		}
+	}
+	return buf.data;
+}
+
+static char *
+quoted_path(SettingsWalk *w, int upto)
+{
+	return quoted(walk_path(w, upto), -1);
+}
+
+/* The JSON type of the value that token r (with v) starts. */
+static const char *
+token_type_name(JsonbIteratorToken r, JsonbValue *v)
+{
+	if (r == WJB_BEGIN_OBJECT)
+		return "object";
+	if (r == WJB_BEGIN_ARRAY)
+		return "array";
+	return JsonbTypeName(v);
+}
 
 static SettingsProblem *
-walk_keys(JsonbContainer *object, const char *parent, KeyCheck check, void *arg)
+too_large_problem(const char *what, Size size)
 {
-	JsonbIterator *it;
-	JsonbValue	k,
-				v;
-	JsonbIteratorToken r;
 	SettingsProblem *p;
 
-	check_stack_depth();
+	p = problem(psprintf("%s are too large", what),
+				psprintf("They take %zu bytes as jsonb; the limit is %d bytes.",
+						 size, SETTINGS_MAX_BYTES),
+				pstrdup("Keep bulky data in tables of its own and settings small."));
+	p->sqlstate = ERRCODE_PROGRAM_LIMIT_EXCEEDED;
+	return p;
+}
 
-	it = JsonbIteratorInit(object);
-	while ((r = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
-	{
-		if (r != WJB_KEY)
-			continue;
-		(void) JsonbIteratorNext(&it, &v, true);
-		if ((p = check(parent, setting_path(parent, &k), &k, &v, arg)) != NULL)
-			return p;
-	}
+static SettingsProblem *
+too_deep_problem(SettingsWalk *w, const char *what)
+{
+	SettingsProblem *p;
+
+	p = problem(psprintf("%s nest more than %d levels deep", what, SETTINGS_MAX_DEPTH),
+				psprintf("The value of %s is at level %d, the top-level object being level 1.",
+						 quoted_path(w, w->depth - 1), w->depth + 1),
+				psprintf("Settings may nest objects and arrays at most %d levels deep.",
+						 SETTINGS_MAX_DEPTH));
+	p->sqlstate = ERRCODE_PROGRAM_LIMIT_EXCEEDED;
+	return p;
+}
+
+/* Overrides: the key just read must exist in the defaults at this path. */
+static SettingsProblem *
+override_key_problem(SettingsWalk *w, WalkFrame *f)
+{
+	int			d = w->depth - 1;
+	char	   *parent;
+	char	   *near;
+
+	if (getKeyJsonValueFromContainer(f->defs, f->key.val.string.val,
+									 f->key.val.string.len, &f->dv) != NULL)
+		return NULL;
+
+	parent = d > 0 ? walk_path(w, d - 1) : NULL;
+	near = nearest_key(f->defs, f->key.val.string.val, f->key.val.string.len);
+	return problem(psprintf("unknown tenant setting %s", quoted_path(w, d)),
+				   parent == NULL ?
+				   pstrdup("The system defaults have no such key (see gtm_default_settings()).") :
+				   psprintf("The system defaults have no such key in %s (see gtm_default_settings()).",
+							quoted(parent, -1)),
+				   near == NULL ? NULL :
+				   psprintf("Did you mean %s?",
+							parent == NULL ? quoted(near, -1) :
+							quoted(psprintf("%s.%s", parent, near), -1)));
+}
+
+/* Overrides: the value of the key just checked (token r, v). */
+static SettingsProblem *
+override_value_problem(SettingsWalk *w, WalkFrame *f, JsonbIteratorToken r,
+					   JsonbValue *v, JsonbContainer **child_defs)
+{
+	int			d = w->depth - 1;
+	const char *type = token_type_name(r, v);
+
+	if (r == WJB_VALUE && v->type == jbvNull)
+		return problem(psprintf("tenant setting %s must not be null", quoted_path(w, d)),
+					   pstrdup("A stored override cannot be null."),
+					   pstrdup("Leave the key out to use the default; a null in the patch given to gtm_update_tenant_settings() removes the override."));
+	if (strcmp(type, JsonbTypeName(&f->dv)) != 0)
+		return problem(psprintf("tenant setting %s must be a JSON %s, not a JSON %s",
+								quoted_path(w, d), JsonbTypeName(&f->dv), type),
+					   psprintf("The system default is %s.", value_text(&f->dv)),
+					   NULL);
+	if (r == WJB_BEGIN_OBJECT)
+		*child_defs = f->dv.val.binary.data;
+	else if (r == WJB_VALUE && d == 0)
+		return value_problem("tenant setting", &f->key, v);
 	return NULL;
 }
 
 /*
- * One key of the overrides against the defaults (arg, a JsonbContainer *)
- * at the same depth.
+ * Defaults: no null anywhere (arrays included), the value rules, and
+ * "features" an object of booleans.  f is the object or array holding the
+ * value that token r (with v) starts.
  */
 static SettingsProblem *
-override_key_problem(const char *parent, const char *path, JsonbValue *k,
-					 JsonbValue *v, void *arg)
+default_value_problem(SettingsWalk *w, WalkFrame *f, JsonbIteratorToken r,
+					  JsonbValue *v, bool *child_features)
 {
-	JsonbContainer *defs = arg;
-	JsonbValue	dv;
+	int			d = w->depth - 1;
+	bool		scalar = (r == WJB_VALUE || r == WJB_ELEM);
+	const char *type = token_type_name(r, v);
 
-	if (getKeyJsonValueFromContainer(defs, k->val.string.val, k->val.string.len, &dv) == NULL)
-	{
-		char	   *near = nearest_key(defs, k->val.string.val, k->val.string.len);
-
-		return problem(psprintf("unknown tenant setting \"%s\"", path),
-					   parent == NULL ?
-					   pstrdup("The system defaults have no such key (see gtm_default_settings()).") :
-					   psprintf("The system defaults have no such key in \"%s\" (see gtm_default_settings()).", parent),
-					   near == NULL ? NULL :
-					   parent == NULL ? psprintf("Did you mean \"%s\"?", near) :
-					   psprintf("Did you mean \"%s.%s\"?", parent, near));
-	}
-	if (v->type == jbvNull)
-		return problem(psprintf("tenant setting \"%s\" must not be null", path),
-					   pstrdup("A stored override cannot be null."),
-					   pstrdup("Leave the key out to use the default; a null in the patch given to gtm_update_tenant_settings() removes the override."));
-	if (strcmp(JsonbTypeName(v), JsonbTypeName(&dv)) != 0)
-		return problem(psprintf("tenant setting \"%s\" must be a JSON %s, not a JSON %s",
-								path, JsonbTypeName(&dv), JsonbTypeName(v)),
-					   psprintf("The system default is %s.", value_text(&dv)),
+	if (scalar && v->type == jbvNull)
+		return problem(psprintf("default setting %s must not be null", quoted_path(w, d)),
+					   f->is_array ?
+					   pstrdup("No JSON null is allowed anywhere in the defaults, not even in an array.") :
+					   pstrdup("A default gives the value and the JSON type that overrides of the setting must have."),
 					   NULL);
-	if (IS_OBJECT_VALUE(v))
-		return walk_keys(v->val.binary.data, path, override_key_problem,
-						 dv.val.binary.data);
-	return value_problem("tenant setting", parent, path, v);
+	if (f->is_array)
+		return NULL;
+	if (d == 0 && key_is(&f->key, "timezone") && !(scalar && v->type == jbvString))
+		return problem(pstrdup("default setting \"timezone\" must be a JSON string"),
+					   psprintf("The value given is a JSON %s.", type), NULL);
+	if (d == 0 && key_is(&f->key, "defaultScoringVersion") && !(scalar && v->type == jbvNumeric))
+		return problem(pstrdup("default setting \"defaultScoringVersion\" must be a JSON number"),
+					   psprintf("The value given is a JSON %s.", type), NULL);
+	if (d == 0 && key_is(&f->key, "features"))
+	{
+		if (r != WJB_BEGIN_OBJECT)
+			return problem(pstrdup("default setting \"features\" must be a JSON object"),
+						   psprintf("The value given is a JSON %s.", type), NULL);
+		*child_features = true;
+	}
+	if (f->features && !(scalar && v->type == jbvBool))
+		return problem(psprintf("default setting %s must be a JSON boolean", quoted_path(w, d)),
+					   psprintf("The value given is a JSON %s; every feature flag is true or false.",
+								type), NULL);
+	if (scalar && d == 0)
+		return value_problem("default setting", &f->key, v);
+	return NULL;
+}
+
+/*
+ * The first problem of a settings object, in storage order: the defaults
+ * (defs NULL) or overrides checked against the defaults defs.
+ */
+static SettingsProblem *
+walk_settings(Jsonb *doc, Jsonb *defs)
+{
+	SettingsWalk *w = palloc(sizeof(SettingsWalk));
+	const char *what = defs ? "tenant settings" : "default settings";
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken r;
+	SettingsProblem *p = NULL;
+	Size		size = VARSIZE(doc) - VARHDRSZ;
+
+	if (size > SETTINGS_MAX_BYTES)
+		return too_large_problem(what, size);
+
+	w->defaults = (defs == NULL);
+	w->depth = 0;
+	it = JsonbIteratorInit(&doc->root);
+	while (p == NULL && (r = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		WalkFrame  *f = w->depth > 0 ? &w->frames[w->depth - 1] : NULL;
+		JsonbContainer *child_defs = NULL;
+		bool		child_features = false;
+
+		CHECK_FOR_INTERRUPTS();
+		switch (r)
+		{
+			case WJB_KEY:
+				f->key = v;
+				if (f->defs != NULL)
+					p = override_key_problem(w, f);
+				break;
+			case WJB_VALUE:
+			case WJB_ELEM:
+			case WJB_BEGIN_OBJECT:
+			case WJB_BEGIN_ARRAY:
+				if (f == NULL)
+					child_defs = defs ? &defs->root : NULL; /* the top level */
+				else
+				{
+					if (f->is_array)
+						f->index++;
+					if (w->defaults)
+						p = default_value_problem(w, f, r, &v, &child_features);
+					else if (f->defs != NULL)
+						p = override_value_problem(w, f, r, &v, &child_defs);
+				}
+				if (p != NULL || (r != WJB_BEGIN_OBJECT && r != WJB_BEGIN_ARRAY))
+					break;
+				if (w->depth == SETTINGS_MAX_DEPTH)
+				{
+					p = too_deep_problem(w, what);
+					break;
+				}
+				f = &w->frames[w->depth++];
+				f->is_array = (r == WJB_BEGIN_ARRAY);
+				f->index = -1;
+				f->defs = child_defs;
+				f->features = child_features;
+				break;
+			case WJB_END_OBJECT:
+			case WJB_END_ARRAY:
+				w->depth--;
+				break;
+			case WJB_DONE:
+				break;
+		}
+	}
+	return p;
 }
 
 static SettingsProblem *
@@ -577,34 +788,13 @@ tenant_settings_problem(Jsonb *over, Jsonb *defs)
 			(void) JsonbExtractScalar(&over->root, &v);
 		return not_an_object_problem("tenant settings", &v, "Pass '{}' for no overrides.");
 	}
-	return walk_keys(&over->root, NULL, override_key_problem, &defs->root);
+	return walk_settings(over, defs);
 }
 
-/* One key of the defaults: no nulls, the value rules, features all booleans. */
 static SettingsProblem *
-default_key_problem(const char *parent, const char *path, JsonbValue *k,
-					JsonbValue *v, void *arg)
+default_settings_problem(Jsonb *defs)
 {
-	if (v->type == jbvNull)
-		return problem(psprintf("default setting \"%s\" must not be null", path),
-					   pstrdup("A default gives the value and the JSON type that overrides of the setting must have."),
-					   NULL);
-	if (parent == NULL && strcmp(path, "timezone") == 0 && v->type != jbvString)
-		return problem(pstrdup("default setting \"timezone\" must be a JSON string"),
-					   psprintf("The value given is a JSON %s.", JsonbTypeName(v)), NULL);
-	if (parent == NULL && strcmp(path, "defaultScoringVersion") == 0 && v->type != jbvNumeric)
-		return problem(pstrdup("default setting \"defaultScoringVersion\" must be a JSON number"),
-					   psprintf("The value given is a JSON %s.", JsonbTypeName(v)), NULL);
-	if (parent == NULL && strcmp(path, "features") == 0 && !IS_OBJECT_VALUE(v))
-		return problem(pstrdup("default setting \"features\" must be a JSON object"),
-					   psprintf("The value given is a JSON %s.", JsonbTypeName(v)), NULL);
-	if (parent != NULL && strcmp(parent, "features") == 0 && v->type != jbvBool)
-		return problem(psprintf("default setting \"%s\" must be a JSON boolean", path),
-					   psprintf("The value given is a JSON %s; every feature flag is true or false.",
-								JsonbTypeName(v)), NULL);
-	if (IS_OBJECT_VALUE(v))
-		return walk_keys(v->val.binary.data, path, default_key_problem, NULL);
-	return value_problem("default setting", parent, path, v);
+	return walk_settings(defs, NULL);
 }
 
 /* ----------------------------------------------------------------
@@ -686,12 +876,66 @@ current_defaults(Oid nsp)
 	return defs;
 }
 
+/*
+ * Checks the overrides of every tenant against defs and calls found() for
+ * each tenant whose overrides do not pass; call between SPI_connect and
+ * SPI_finish.  The rows come through a cursor, 1,000 at a time, and each is
+ * checked in a memory context that is reset after it, so that memory stays
+ * flat however many tenants there are.
+ */
+typedef void (*OverrideProblemFound) (HeapTuple row, TupleDesc desc,
+									  SettingsProblem *p, void *arg);
+
+static void
+check_all_overrides(Oid nsp, bool read_only, Jsonb *defs,
+					OverrideProblemFound found, void *arg)
+{
+	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext,
+												 "gtm_clarity overrides check",
+												 ALLOCSET_DEFAULT_SIZES);
+	Portal		portal;
+
+	portal = SPI_cursor_open(NULL, gtm_query_plan(&queries, Q_ALL_OVERRIDES, nsp),
+							 NULL, NULL, read_only);
+	for (;;)
+	{
+		SPITupleTable *rows;
+		uint64		nrows;
+
+		SPI_cursor_fetch(portal, true, 1000);
+		rows = SPI_tuptable;
+		nrows = SPI_processed;
+		if (nrows == 0)
+			break;
+		for (uint64 i = 0; i < nrows; i++)
+		{
+			bool		isnull;
+			Datum		over = SPI_getbinval(rows->vals[i], rows->tupdesc, 2, &isnull);
+			MemoryContext old;
+			SettingsProblem *p;
+
+			CHECK_FOR_INTERRUPTS();
+			if (isnull)
+				continue;
+			old = MemoryContextSwitchTo(rowcxt);
+			p = tenant_settings_problem(DatumGetJsonbP(over), defs);
+			if (p != NULL)
+				found(rows->vals[i], rows->tupdesc, p, arg);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(rowcxt);
+		}
+		SPI_freetuptable(rows);
+	}
+	SPI_cursor_close(portal);
+	MemoryContextDelete(rowcxt);
+}
+
 static void
 tenant_not_found(const char *tenant_id)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_NO_DATA_FOUND),
-			 errmsg("tenant \"%s\" does not exist", tenant_id)));
+			 errmsg("tenant %s does not exist", quoted(tenant_id, -1))));
 }
 
 static char *
@@ -824,6 +1068,12 @@ gtm_validate_tenant_settings(PG_FUNCTION_ARGS)
 	return PointerGetDatum(newtup);
 }
 
+static void
+count_problem(HeapTuple row, TupleDesc desc, SettingsProblem *p, void *arg)
+{
+	(*(int64 *) arg)++;
+}
+
 /*
  * gtm_set_default_settings(settings jsonb) RETURNS jsonb
  *
@@ -838,7 +1088,6 @@ gtm_set_default_settings(PG_FUNCTION_ARGS)
 	SettingsProblem *p;
 	Datum		args[1];
 	Oid			defaults_relid;
-	uint64		ntenants;
 	int64		ninvalid = 0;
 
 	if (PG_ARGISNULL(0))
@@ -855,7 +1104,7 @@ gtm_set_default_settings(PG_FUNCTION_ARGS)
 			(void) JsonbExtractScalar(&defs->root, &v);
 		report_problem(not_an_object_problem("default settings", &v, NULL));
 	}
-	if ((p = walk_keys(&defs->root, NULL, default_key_problem, NULL)) != NULL)
+	if ((p = default_settings_problem(defs)) != NULL)
 		report_problem(p);
 
 	/* One writer at a time; waits for transactions that checked tenants. */
@@ -867,15 +1116,7 @@ gtm_set_default_settings(PG_FUNCTION_ARGS)
 	args[0] = JsonbPGetDatum(defs);
 	SPI_connect();
 	run(Q_INSERT_DEFAULTS, nsp, args, false);
-	ntenants = run(Q_ALL_OVERRIDES, nsp, NULL, false);
-	for (uint64 i = 0; i < ntenants; i++)
-	{
-		Jsonb	   *over = result_jsonb(i, 2);
-
-		CHECK_FOR_INTERRUPTS();
-		if (over && tenant_settings_problem(over, defs) != NULL)
-			ninvalid++;
-	}
+	check_all_overrides(nsp, false, defs, count_problem, &ninvalid);
 	SPI_finish();
 
 	if (ninvalid > 0)
@@ -901,18 +1142,37 @@ gtm_tenant_settings(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(effective_settings(gtm_extension_namespace(fcinfo), tenant_id));
 }
 
-static void
-unknown_path(JsonbContainer *object, const char *parent, const char *path,
-			 const char *key, int keylen)
+/* The first n elements of a path array, dotted: "features.writeback". */
+static char *
+path_text(Datum *elems, int n)
 {
-	char	   *near = nearest_key(object, key, keylen);
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < n; i++)
+	{
+		text	   *t = DatumGetTextPP(elems[i]);
+
+		if (i > 0)
+			appendStringInfoChar(&buf, '.');
+		appendBinaryStringInfo(&buf, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	}
+	return buf.data;
+}
+
+static void
+unknown_path(JsonbContainer *object, Datum *elems, int i, const char *key)
+{
+	char	   *near = nearest_key(object, key, strlen(key));
+	char	   *parent = i > 0 ? path_text(elems, i) : NULL;
 
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("unknown tenant setting \"%s\"", path),
+			 errmsg("unknown tenant setting %s", quoted(path_text(elems, i + 1), -1)),
 			 near == NULL ? 0 :
-			 parent == NULL ? errhint("Did you mean \"%s\"?", near) :
-			 errhint("Did you mean \"%s.%s\"?", parent, near)));
+			 errhint("Did you mean %s?",
+					 parent == NULL ? quoted(near, -1) :
+					 quoted(psprintf("%s.%s", parent, near), -1))));
 }
 
 /*
@@ -931,7 +1191,6 @@ gtm_tenant_setting(PG_FUNCTION_ARGS)
 	int			nelems;
 	Jsonb	   *eff;
 	JsonbValue	v;
-	char	   *path = NULL;
 
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -952,24 +1211,24 @@ gtm_tenant_setting(PG_FUNCTION_ARGS)
 	for (int i = 0; i < nelems; i++)
 	{
 		char	   *key;
-		char	   *parent = path;
 		JsonbContainer *object;
 
+		CHECK_FOR_INTERRUPTS();
 		if (nulls[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("path element %d is null", i + 1)));
 		key = TextDatumGetCString(elems[i]);
-		path = parent ? psprintf("%s.%s", parent, key) : key;
 		if (!IS_OBJECT_VALUE(&v))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("tenant setting \"%s\" is a JSON %s, not an object", parent,
-							JsonbTypeName(&v)),
-					 errdetail("So it has no \"%s\".", key)));
+					 errmsg("tenant setting %s is a JSON %s, not an object",
+							quoted(path_text(elems, i), -1), JsonbTypeName(&v)),
+					 errdetail("So it has no %s.", quoted(key, -1))));
 		object = v.val.binary.data;
 		if (getKeyJsonValueFromContainer(object, key, strlen(key), &v) == NULL)
-			unknown_path(object, parent, path, key, strlen(key));
+			unknown_path(object, elems, i, key);
+		pfree(key);
 	}
 	if (v.type == jbvBinary && v.val.binary.data == &eff->root)
 		PG_RETURN_JSONB_P(eff);
@@ -999,7 +1258,8 @@ gtm_feature_enabled(PG_FUNCTION_ARGS)
 		!IS_OBJECT_VALUE(&features))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the settings of tenant \"%s\" have no \"features\" object", tenant_id),
+				 errmsg("the settings of tenant %s have no \"features\" object",
+						quoted(tenant_id, -1)),
 				 errhint("Check gtm_default_settings() and SELECT * FROM gtm_invalid_tenant_settings().")));
 	if (getKeyJsonValueFromContainer(features.val.binary.data, feature, strlen(feature), &v) == NULL)
 	{
@@ -1007,15 +1267,15 @@ gtm_feature_enabled(PG_FUNCTION_ARGS)
 
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown feature \"%s\"", feature),
+				 errmsg("unknown feature %s", quoted(feature, -1)),
 				 errdetail("The features are the keys of \"features\" in gtm_default_settings()."),
-				 near ? errhint("Did you mean \"%s\"?", near) : 0));
+				 near ? errhint("Did you mean %s?", quoted(near, -1)) : 0));
 	}
 	if (v.type != jbvBool)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("feature \"%s\" of tenant \"%s\" is a JSON %s, not a boolean",
-						feature, tenant_id, JsonbTypeName(&v)),
+				 errmsg("feature %s of tenant %s is a JSON %s, not a boolean",
+						quoted(feature, -1), quoted(tenant_id, -1), JsonbTypeName(&v)),
 				 errhint("Check SELECT * FROM gtm_invalid_tenant_settings().")));
 	PG_RETURN_BOOL(v.val.boolean);
 }
@@ -1075,48 +1335,34 @@ gtm_update_tenant_settings(PG_FUNCTION_ARGS)
  * The tenants whose stored overrides do not pass against the defaults in
  * force, with the error a write of them would raise.
  */
+/* Called in a memory context reset after each row; the tuplestore copies. */
+static void
+list_problem(HeapTuple row, TupleDesc desc, SettingsProblem *p, void *arg)
+{
+	ReturnSetInfo *rsinfo = arg;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+
+	values[0] = CStringGetTextDatum(SPI_getvalue(row, desc, 1));
+	values[1] = CStringGetTextDatum(p->message);
+	nulls[2] = (p->detail == NULL);
+	values[2] = p->detail ? CStringGetTextDatum(p->detail) : (Datum) 0;
+	nulls[3] = (p->hint == NULL);
+	values[3] = p->hint ? CStringGetTextDatum(p->hint) : (Datum) 0;
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
 Datum
 gtm_invalid_tenant_settings(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid			nsp = gtm_extension_namespace(fcinfo);
-	MemoryContext callcxt = CurrentMemoryContext;
 	Jsonb	   *defs;
-	uint64		ntenants;
 
 	InitMaterializedSRF(fcinfo, 0);
 
 	SPI_connect();
 	defs = current_defaults(nsp);
-	ntenants = run(Q_ALL_OVERRIDES, nsp, NULL, true);
-	for (uint64 i = 0; i < ntenants; i++)
-	{
-		bool		isnull;
-		Datum		over = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
-		SettingsProblem *p;
-		MemoryContext spicxt;
-
-		CHECK_FOR_INTERRUPTS();
-		if (isnull)
-			continue;
-		p = tenant_settings_problem(DatumGetJsonbP(over), defs);
-		if (p != NULL)
-		{
-			Datum		values[4];
-			bool		nulls[4] = {false, false, false, false};
-
-			spicxt = MemoryContextSwitchTo(callcxt);
-			values[0] = CStringGetTextDatum(SPI_getvalue(SPI_tuptable->vals[i],
-														 SPI_tuptable->tupdesc, 1));
-			values[1] = CStringGetTextDatum(p->message);
-			nulls[2] = (p->detail == NULL);
-			values[2] = p->detail ? CStringGetTextDatum(p->detail) : (Datum) 0;
-			nulls[3] = (p->hint == NULL);
-			values[3] = p->hint ? CStringGetTextDatum(p->hint) : (Datum) 0;
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-			MemoryContextSwitchTo(spicxt);
-		}
-	}
+	check_all_overrides(nsp, true, defs, list_problem, fcinfo->resultinfo);
 	SPI_finish();
 	return (Datum) 0;
 }
