@@ -129,16 +129,29 @@ attach_statement_pins(PlannedStmt *stmt, List *classes)
 	ListCell   *lc;
 	StringInfoData buf;
 
-	initStringInfo(&buf);
 	if (list_length(classes) == 1 && IsA(pc->value, Const))
 	{
-		appendStringInfoChar(&buf, 'C');
-		appendStringInfoString(&buf, const_text((Const *) pc->value));
-		appendStringInfoChar(&buf, '\0');
-		appendStringInfoString(&buf, raw_label(pc->first));
-		write_plan_payload(stmt, GTM_PINS_CACHEID, buf.data, buf.len + 1);
+		/* the common case, built without a StringInfo */
+		const char *tenant = const_text((Const *) pc->value);
+		char		relid[12];
+		int			tlen = strlen(tenant);
+		int			rlen = pg_ultoa_n(pc->first->relid, relid);
+		int			alen = strlen(pc->first->alias);
+		int			len = 1 + tlen + 1 + rlen + 1 + alen + 1;
+		char	   *payload = palloc(len);
+		char	   *p = payload;
+
+		*p++ = 'C';
+		memcpy(p, tenant, tlen + 1);
+		p += tlen + 1;
+		memcpy(p, relid, rlen);
+		p += rlen;
+		*p++ = ':';
+		memcpy(p, pc->first->alias, alen + 1);
+		write_plan_payload(stmt, GTM_PINS_CACHEID, payload, len);
 		return;
 	}
+	initStringInfo(&buf);
 	foreach(lc, classes)
 	{
 		Node	   *v;
@@ -162,8 +175,8 @@ attach_statement_pins(PlannedStmt *stmt, List *classes)
 
 /*
  * The payload of header id "kind" of a plan, gathered from its invalItems
- * into "into", or NULL when the plan has none.  A payload's data items
- * follow its header.
+ * into "into" (initialised here if its data is NULL), or NULL when the plan
+ * has none.  A payload's data items follow its header.
  */
 char *
 read_plan_payload(List *invalItems, int kind, StringInfo into)
@@ -178,6 +191,8 @@ read_plan_payload(List *invalItems, int kind, StringInfo into)
 		if (item->cacheId == kind && len < 0)
 		{
 			len = (int) item->hashValue;
+			if (into->data == NULL)
+				initStringInfo(into);
 			resetStringInfo(into);
 			enlargeStringInfo(into, len + 7);
 		}

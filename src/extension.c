@@ -7,8 +7,11 @@
  *	- the extension's schema: from the function being called
  *	  (gtm_extension_namespace), or from pg_extension when no function of
  *	  ours is running (gtm_installed_namespace, for the planner hooks);
+ *	- the extension's relations, with the reinstall hint when one is missing
+ *	  (gtm_extension_relid);
  *	- the argument checks every SQL-callable function makes
- *	  (gtm_require_arg);
+ *	  (gtm_require_arg, gtm_jsonb_is_object) and the quoting of a value in
+ *	  an error message (gtm_msg_value);
  *	- prepared SPI statements on the extension's tables (GtmQuerySet).
  *
  * Each capability keeps its statements in a GtmQuerySet: SQL texts in which
@@ -40,6 +43,7 @@
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 
 #include "gtm_clarity.h"
@@ -127,6 +131,30 @@ gtm_installed_namespace(void)
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	return nsp;
+}
+
+/*
+ * The OID of relation relname of the extension (schema nsp); a missing one
+ * (dropped by hand) is reported with the reinstall hint, 42P01.
+ */
+Oid
+gtm_extension_relid(const char *relname, Oid nsp)
+{
+	Oid			relid = get_relname_relid(relname, nsp);
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"%s\" of extension gtm_clarity does not exist", relname),
+				 errhint("Reinstall the extension: DROP EXTENSION gtm_clarity; CREATE EXTENSION gtm_clarity;")));
+	return relid;
+}
+
+/* Is j a JSON object (not an array, not a scalar)? */
+bool
+gtm_jsonb_is_object(Jsonb *j)
+{
+	return JB_ROOT_IS_OBJECT(j) && !JB_ROOT_IS_SCALAR(j);
 }
 
 /*

@@ -92,6 +92,7 @@ PG_FUNCTION_INFO_V1(gtm_remove_member);
  * ----------------------------------------------------------------
  */
 
+/* Why s is not a Clerk id with prefix, or NULL when it is one. */
 static const char *
 clerk_id_problem(const char *s, const char *prefix)
 {
@@ -152,6 +153,7 @@ static const CodeRange bidi_control[] = {
 	{0x061C, 0x061C}, {0x200E, 0x200F}, {0x202A, 0x202E}, {0x2066, 0x2069}
 };
 
+/* Is c in one of the n sorted, disjoint ranges r?  (binary search) */
 static bool
 in_ranges(pg_wchar c, const CodeRange *r, int n)
 {
@@ -220,6 +222,7 @@ tenant_name_problem(const char *s)
 	return NULL;
 }
 
+/* Why s is not a valid slug (SLUG_RULE), or NULL when it is one. */
 static const char *
 slug_problem(const char *s)
 {
@@ -349,47 +352,40 @@ role_from_clerk(const char *key)
  * ----------------------------------------------------------------
  */
 
-static void
-require_not_null(FunctionCallInfo fcinfo, int argno, const char *argname)
+
+/*
+ * A Clerk id argument: not null, and prefix ("org_", "user_") followed by
+ * letters and digits; "what" names the kind in the error.
+ */
+static char *
+arg_clerk_id(FunctionCallInfo fcinfo, int argno, const char *argname,
+			 const char *prefix, const char *what)
 {
-	if (PG_ARGISNULL(argno))
+	char	   *s;
+	const char *why;
+
+	gtm_require_arg(fcinfo, argno, argname, NULL);
+	s = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	if ((why = clerk_id_problem(s, prefix)) != NULL)
 		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", argname)));
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid Clerk %s id: %s", what, gtm_msg_value(s, -1, true)),
+				 errdetail("%s", why),
+				 errhint("A Clerk %s id is \"%s\" followed by letters and digits, as in \"%s2abcDEF123\".",
+						 what, prefix, prefix)));
+	return s;
 }
 
 static char *
 arg_clerk_org_id(FunctionCallInfo fcinfo, int argno, const char *argname)
 {
-	char	   *s;
-	const char *why;
-
-	require_not_null(fcinfo, argno, argname);
-	s = text_to_cstring(PG_GETARG_TEXT_PP(argno));
-	if ((why = clerk_id_problem(s, "org_")) != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid Clerk organization id: %s", gtm_msg_value(s, -1, true)),
-				 errdetail("%s", why),
-				 errhint("A Clerk organization id is \"org_\" followed by letters and digits, as in \"org_2abcDEF123\".")));
-	return s;
+	return arg_clerk_id(fcinfo, argno, argname, "org_", "organization");
 }
 
 static char *
 arg_clerk_user_id(FunctionCallInfo fcinfo, int argno, const char *argname)
 {
-	char	   *s;
-	const char *why;
-
-	require_not_null(fcinfo, argno, argname);
-	s = text_to_cstring(PG_GETARG_TEXT_PP(argno));
-	if ((why = clerk_id_problem(s, "user_")) != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid Clerk user id: %s", gtm_msg_value(s, -1, true)),
-				 errdetail("%s", why),
-				 errhint("A Clerk user id is \"user_\" followed by letters and digits, as in \"user_2abcDEF123\".")));
-	return s;
+	return arg_clerk_id(fcinfo, argno, argname, "user_", "user");
 }
 
 static char *
@@ -398,7 +394,7 @@ arg_tenant_name(FunctionCallInfo fcinfo, int argno, const char *argname)
 	char	   *s;
 	const char *why;
 
-	require_not_null(fcinfo, argno, argname);
+	gtm_require_arg(fcinfo, argno, argname, NULL);
 	s = text_to_cstring(PG_GETARG_TEXT_PP(argno));
 	if ((why = tenant_name_problem(s)) != NULL)
 		ereport(ERROR,
@@ -434,9 +430,9 @@ arg_settings(FunctionCallInfo fcinfo, int argno, const char *argname)
 {
 	Jsonb	   *j;
 
-	require_not_null(fcinfo, argno, argname);
+	gtm_require_arg(fcinfo, argno, argname, NULL);
 	j = PG_GETARG_JSONB_P(argno);
-	if (!JB_ROOT_IS_OBJECT(j) || JB_ROOT_IS_SCALAR(j))
+	if (!gtm_jsonb_is_object(j))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("tenant settings must be a JSON object"),
@@ -661,18 +657,6 @@ result_datum(int col, bool *isnull)
  * ----------------------------------------------------------------
  */
 
-static Oid
-extension_relid(const char *relname, Oid nsp)
-{
-	Oid			relid = get_relname_relid(relname, nsp);
-
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation \"%s\" of extension gtm_clarity does not exist", relname),
-				 errhint("Reinstall the extension: DROP EXTENSION gtm_clarity; CREATE EXTENSION gtm_clarity;")));
-	return relid;
-}
 
 /*
  * Probe a unique index on text columns with nkeys equality keys; when a
@@ -686,8 +670,8 @@ static bool
 index_probe(Oid nsp, const char *relname, const char *indexname,
 			int nkeys, Datum *keys, const char *want, Datum *result, bool *isnull)
 {
-	Relation	rel = table_open(extension_relid(relname, nsp), AccessShareLock);
-	Relation	idx = index_open(extension_relid(indexname, nsp), AccessShareLock);
+	Relation	rel = table_open(gtm_extension_relid(relname, nsp), AccessShareLock);
+	Relation	idx = index_open(gtm_extension_relid(indexname, nsp), AccessShareLock);
 	Snapshot	snapshot = GetActiveSnapshot();
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	AttrNumber	attnum = InvalidAttrNumber;
@@ -809,8 +793,8 @@ free_derived_slug(Oid nsp, const char *base)
 				hi;
 	char	   *result;
 
-	ss.rel = table_open(extension_relid("tenants", nsp), AccessShareLock);
-	ss.idx = index_open(extension_relid("tenants_slug_key", nsp), AccessShareLock);
+	ss.rel = table_open(gtm_extension_relid("tenants", nsp), AccessShareLock);
+	ss.idx = index_open(gtm_extension_relid("tenants_slug_key", nsp), AccessShareLock);
 	ss.snapshot = RegisterSnapshot(GetLatestSnapshot());
 	ss.scan = index_beginscan(ss.rel, ss.idx, ss.snapshot, 1, 0);
 	ss.slot = table_slot_create(ss.rel, NULL);
@@ -972,6 +956,11 @@ typedef enum SignInState
 	SIGN_IN_MEMBER				/* *tenant_id and *role set */
 } SignInState;
 
+/*
+ * The repeat sign-in's read path: the tenant of org_id and the role of
+ * user_id in it, by two index probes (see index_probe); says which of the
+ * two exist.
+ */
 static SignInState
 lookup_sign_in(Oid nsp, const char *org_id, const char *user_id,
 			   Datum *tenant_id, Datum *role)
@@ -1127,6 +1116,28 @@ gtm_sign_in_write(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Run q, which changes one tenant_members row and returns it, and return
+ * that row as the function's result (copied out of SPI memory); no row
+ * raises 02000 "user ... is not a member of tenant ...".
+ */
+static HeapTupleHeader
+member_row_query(ProvisionQuery q, Oid nsp, Datum *args, TupleDesc rettupdesc,
+				 const char *tenant_id, const char *user_id)
+{
+	HeapTupleHeader result;
+
+	SPI_connect();
+	if (run(q, nsp, args, false) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("user %s is not a member of tenant %s",
+						gtm_msg_value(user_id, -1, true), gtm_msg_value(tenant_id, -1, true))));
+	result = SPI_returntuple(SPI_tuptable->vals[0], rettupdesc);
+	SPI_finish();
+	return result;
+}
+
+/*
  * gtm_set_member_role(tenant_id, clerk_user_id, role) -> tenant_members row
  *
  * The last-admin rule is the guard trigger's (it holds for plain UPDATEs too).
@@ -1137,13 +1148,12 @@ gtm_set_member_role(PG_FUNCTION_ARGS)
 	Oid			nsp = gtm_extension_namespace(fcinfo);
 	TupleDesc	rettupdesc;
 	Datum		args[3];
-	HeapTupleHeader result;
 	char	   *tenant_id;
 	char	   *user_id;
 
-	require_not_null(fcinfo, 0, "tenant_id");
+	gtm_require_arg(fcinfo, 0, "tenant_id", NULL);
 	user_id = arg_clerk_user_id(fcinfo, 1, "clerk_user_id");
-	require_not_null(fcinfo, 2, "role");
+	gtm_require_arg(fcinfo, 2, "role", NULL);
 	tenant_id = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
 	if (get_call_result_type(fcinfo, NULL, &rettupdesc) != TYPEFUNC_COMPOSITE)
@@ -1154,15 +1164,8 @@ gtm_set_member_role(PG_FUNCTION_ARGS)
 	args[2] = DirectFunctionCall1(enum_out, PG_GETARG_DATUM(2));
 	args[2] = text_datum(DatumGetCString(args[2]));
 
-	SPI_connect();
-	if (run(Q_SET_ROLE, nsp, args, false) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("user %s is not a member of tenant %s",
-						gtm_msg_value(user_id, -1, true), gtm_msg_value(tenant_id, -1, true))));
-	result = SPI_returntuple(SPI_tuptable->vals[0], rettupdesc);
-	SPI_finish();
-	PG_RETURN_HEAPTUPLEHEADER(result);
+	PG_RETURN_HEAPTUPLEHEADER(member_row_query(Q_SET_ROLE, nsp, args, rettupdesc,
+											   tenant_id, user_id));
 }
 
 /*
@@ -1174,11 +1177,10 @@ gtm_remove_member(PG_FUNCTION_ARGS)
 	Oid			nsp = gtm_extension_namespace(fcinfo);
 	TupleDesc	rettupdesc;
 	Datum		args[2];
-	HeapTupleHeader result;
 	char	   *tenant_id;
 	char	   *user_id;
 
-	require_not_null(fcinfo, 0, "tenant_id");
+	gtm_require_arg(fcinfo, 0, "tenant_id", NULL);
 	user_id = arg_clerk_user_id(fcinfo, 1, "clerk_user_id");
 	tenant_id = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
@@ -1188,15 +1190,8 @@ gtm_remove_member(PG_FUNCTION_ARGS)
 	args[0] = text_datum(tenant_id);
 	args[1] = text_datum(user_id);
 
-	SPI_connect();
-	if (run(Q_REMOVE_MEMBER, nsp, args, false) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("user %s is not a member of tenant %s",
-						gtm_msg_value(user_id, -1, true), gtm_msg_value(tenant_id, -1, true))));
-	result = SPI_returntuple(SPI_tuptable->vals[0], rettupdesc);
-	SPI_finish();
-	PG_RETURN_HEAPTUPLEHEADER(result);
+	PG_RETURN_HEAPTUPLEHEADER(member_row_query(Q_REMOVE_MEMBER, nsp, args, rettupdesc,
+											   tenant_id, user_id));
 }
 
 /* ----------------------------------------------------------------

@@ -101,6 +101,10 @@ typedef struct MergeLevel
 	bool		shared;			/* the key being merged is in both */
 } MergeLevel;
 
+/*
+ * Begin merging one object level: open the output object and position
+ * iterators on the first key of base and of patch.
+ */
 static void
 start_level(MergeLevel *l, JsonbContainer *base, JsonbContainer *patch,
 			JsonbParseState **st)
@@ -223,11 +227,6 @@ merge_objects(JsonbContainer *base, JsonbContainer *patch, JsonbParseState **st)
 	}
 }
 
-static bool
-jsonb_is_object(Jsonb *j)
-{
-	return JB_ROOT_IS_OBJECT(j) && !JB_ROOT_IS_SCALAR(j);
-}
 
 /*
  * MergePatch(base, patch).  base may be NULL (treated like a non-object).
@@ -236,9 +235,9 @@ static Jsonb *
 jsonb_merge_patch(Jsonb *base, Jsonb *patch)
 {
 	JsonbParseState *st = NULL;
-	bool		base_is_object = (base != NULL && jsonb_is_object(base));
+	bool		base_is_object = (base != NULL && gtm_jsonb_is_object(base));
 
-	if (!jsonb_is_object(patch))
+	if (!gtm_jsonb_is_object(patch))
 		return patch;
 	if (JB_ROOT_COUNT(patch) == 0)
 		return base_is_object ? base : patch;
@@ -395,6 +394,10 @@ has_digit(const char *s)
 	return strpbrk(s, "0123456789") != NULL;
 }
 
+/*
+ * Read once per backend the names of the time zones that contain a digit
+ * (pg_tzenumerate, which loads nothing into the time-zone cache).
+ */
 static void
 read_digit_zones(void)
 {
@@ -426,6 +429,11 @@ read_digit_zones(void)
 
 #define TIMEZONE_HINT "Use an IANA time zone name such as \"America/New_York\" or \"UTC\" (see pg_timezone_names)."
 
+/*
+ * The problem with a time-zone setting v at path, or NULL for an IANA zone
+ * name: a value with a digit is looked up among the digit zone names only,
+ * so a POSIX-style string never reaches pg_tzset.
+ */
 static SettingsProblem *
 timezone_problem(const char *what, const char *path, JsonbValue *v)
 {
@@ -469,6 +477,7 @@ timezone_problem(const char *what, const char *path, JsonbValue *v)
 				   psprintf("Did you mean \"%s\"?", canonical));
 }
 
+/* The problem with defaultScoringVersion v (a positive integer), or NULL. */
 static SettingsProblem *
 scoring_version_problem(const char *what, const char *path, JsonbValue *v)
 {
@@ -514,6 +523,23 @@ not_an_object_problem(const char *what, JsonbValue *v, const char *hint)
 	return problem(psprintf("%s must be a JSON object", what),
 				   psprintf("The value given is a JSON %s.", JsonbTypeName(v)),
 				   hint ? pstrdup(hint) : NULL);
+}
+
+/*
+ * The problem "<what> must be a JSON object" for j, with the JSON type it
+ * is, or NULL when j is an object.
+ */
+static SettingsProblem *
+root_not_object_problem(Jsonb *j, const char *what, const char *hint)
+{
+	JsonbValue	v;
+
+	if (gtm_jsonb_is_object(j))
+		return NULL;
+	JsonbToJsonbValue(j, &v);
+	if (JB_ROOT_IS_SCALAR(j))
+		(void) JsonbExtractScalar(&j->root, &v);
+	return not_an_object_problem(what, &v, hint);
 }
 
 /*
@@ -779,15 +805,8 @@ walk_settings(Jsonb *doc, Jsonb *defs)
 static SettingsProblem *
 tenant_settings_problem(Jsonb *over, Jsonb *defs)
 {
-	if (!jsonb_is_object(over))
-	{
-		JsonbValue	v;
-
-		JsonbToJsonbValue(over, &v);
-		if (JB_ROOT_IS_SCALAR(over))
-			(void) JsonbExtractScalar(&over->root, &v);
-		return not_an_object_problem("tenant settings", &v, "Pass '{}' for no overrides.");
-	}
+	if (!gtm_jsonb_is_object(over))
+		return root_not_object_problem(over, "tenant settings", "Pass '{}' for no overrides.");
 	return walk_settings(over, defs);
 }
 
@@ -886,6 +905,11 @@ current_defaults(Oid nsp)
 typedef void (*OverrideProblemFound) (HeapTuple row, TupleDesc desc,
 									  SettingsProblem *p, void *arg);
 
+/*
+ * Check every tenant's overrides against defs, reading tenants through a
+ * cursor 1,000 rows at a time and each row in a context reset after it;
+ * calls found() for each tenant whose overrides have a problem.
+ */
 static void
 check_all_overrides(Oid nsp, bool read_only, Jsonb *defs,
 					OverrideProblemFound found, void *arg)
@@ -941,10 +965,7 @@ tenant_not_found(const char *tenant_id)
 static char *
 arg_tenant_id(FunctionCallInfo fcinfo)
 {
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("tenant_id must not be null")));
+	gtm_require_arg(fcinfo, 0, "tenant_id", NULL);
 	return text_to_cstring(PG_GETARG_TEXT_PP(0));
 }
 
@@ -1046,7 +1067,7 @@ gtm_validate_tenant_settings(PG_FUNCTION_ARGS)
 
 	/* Not an object: constraint tenants_settings_check reports that. */
 	newjb = DatumGetJsonbP(newval);
-	if (!jsonb_is_object(newjb))
+	if (!gtm_jsonb_is_object(newjb))
 		return PointerGetDatum(newtup);
 
 	/*
@@ -1054,9 +1075,7 @@ gtm_validate_tenant_settings(PG_FUNCTION_ARGS)
 	 * what is checked now is what is in force at commit.
 	 */
 	nsp = gtm_extension_namespace(fcinfo);
-	defaults_relid = get_relname_relid("settings_defaults", nsp);
-	if (!OidIsValid(defaults_relid))
-		elog(ERROR, "relation \"settings_defaults\" does not exist");
+	defaults_relid = gtm_extension_relid("settings_defaults", nsp);
 	LockRelationOid(defaults_relid, RowShareLock);
 
 	SPI_connect();
@@ -1090,27 +1109,15 @@ gtm_set_default_settings(PG_FUNCTION_ARGS)
 	Oid			defaults_relid;
 	int64		ninvalid = 0;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("default settings must not be null")));
+	gtm_require_arg(fcinfo, 0, "default settings", NULL);
 	defs = PG_GETARG_JSONB_P(0);
-	if (!jsonb_is_object(defs))
-	{
-		JsonbValue	v;
-
-		JsonbToJsonbValue(defs, &v);
-		if (JB_ROOT_IS_SCALAR(defs))
-			(void) JsonbExtractScalar(&defs->root, &v);
-		report_problem(not_an_object_problem("default settings", &v, NULL));
-	}
+	if (!gtm_jsonb_is_object(defs))
+		report_problem(root_not_object_problem(defs, "default settings", NULL));
 	if ((p = default_settings_problem(defs)) != NULL)
 		report_problem(p);
 
 	/* One writer at a time; waits for transactions that checked tenants. */
-	defaults_relid = get_relname_relid("settings_defaults", nsp);
-	if (!OidIsValid(defaults_relid))
-		elog(ERROR, "relation \"settings_defaults\" does not exist");
+	defaults_relid = gtm_extension_relid("settings_defaults", nsp);
 	LockRelationOid(defaults_relid, ExclusiveLock);
 
 	args[0] = JsonbPGetDatum(defs);
@@ -1192,10 +1199,7 @@ gtm_tenant_setting(PG_FUNCTION_ARGS)
 	Jsonb	   *eff;
 	JsonbValue	v;
 
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("path must not be null")));
+	gtm_require_arg(fcinfo, 1, "path", NULL);
 	patharr = PG_GETARG_ARRAYTYPE_P(1);
 	if (ARR_NDIM(patharr) > 1)
 		ereport(ERROR,
@@ -1247,10 +1251,7 @@ gtm_feature_enabled(PG_FUNCTION_ARGS)
 	JsonbValue	features;
 	JsonbValue	v;
 
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("feature must not be null")));
+	gtm_require_arg(fcinfo, 1, "feature", NULL);
 	feature = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	eff = effective_settings(gtm_extension_namespace(fcinfo), tenant_id);
 
@@ -1299,22 +1300,11 @@ gtm_update_tenant_settings(PG_FUNCTION_ARGS)
 	Jsonb	   *defs;
 	Datum		args[2];
 
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("patch must not be null"),
-				 errhint("Pass '{}' to change nothing.")));
+	gtm_require_arg(fcinfo, 1, "patch", "Pass '{}' to change nothing.");
 	patch = PG_GETARG_JSONB_P(1);
-	if (!jsonb_is_object(patch))
-	{
-		JsonbValue	v;
-
-		JsonbToJsonbValue(patch, &v);
-		if (JB_ROOT_IS_SCALAR(patch))
-			(void) JsonbExtractScalar(&patch->root, &v);
-		report_problem(not_an_object_problem("settings patch", &v,
-											 "A patch is an object of the settings to change; null as a value restores the default."));
-	}
+	if (!gtm_jsonb_is_object(patch))
+		report_problem(root_not_object_problem(patch, "settings patch",
+											   "A patch is an object of the settings to change; null as a value restores the default."));
 
 	args[0] = CStringGetTextDatum(tenant_id);
 	args[1] = JsonbPGetDatum(patch);
