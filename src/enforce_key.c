@@ -436,6 +436,7 @@ run_key_pins(QueryDesc *queryDesc, int eflags)
 		IsParallelWorker() || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
 		return;
 	buf.data = NULL;
+	buf.len = 0;
 	payload = read_plan_payload(stmt->invalItems, GTM_KEYS_CACHEID, &buf);
 	if (payload == NULL || role_is_exempt())
 		return;

@@ -196,7 +196,7 @@ read_plan_payload(List *invalItems, int kind, StringInfo into)
 			resetStringInfo(into);
 			enlargeStringInfo(into, len + 7);
 		}
-		else if (IS_PINS_DATA(item->cacheId) && len > into->len)
+		else if (IS_PINS_DATA(item->cacheId) && len >= 0 && len > into->len)
 		{
 			uint32		lo = (uint32) (item->cacheId - GTM_PINS_DATA_BASE);
 			uint32		hi = item->hashValue;
