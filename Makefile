@@ -12,7 +12,11 @@ OBJS = \
 	src/init.o \
 	src/extension.o \
 	src/provision.o \
+	src/provision_input.o \
+	src/provision_index.o \
 	src/settings.o \
+	src/settings_merge.o \
+	src/settings_check.o \
 	src/enforce_hooks.o \
 	src/relfacts.o \
 	src/enforce_pin.o \
