@@ -437,8 +437,12 @@ explain_is_plan_only(ExplainStmt *es)
 		if (strcmp(opt->defname, "analyze") == 0)
 			analyze = defGetBoolean(opt);
 	}
-	return !analyze && IsA(q, Query) &&
-		!(q->commandType == CMD_UTILITY && IsA(q->utilityStmt, ExecuteStmt));
+	/*
+	 * Only a query planned for the EXPLAIN itself: not a utility statement
+	 * (EXECUTE, CREATE TABLE AS EXECUTE ...), whose next planner call may be
+	 * a plan that is cached, or a function that runs.
+	 */
+	return !analyze && IsA(q, Query) && q->commandType != CMD_UTILITY;
 }
 
 /*

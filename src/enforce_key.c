@@ -159,8 +159,13 @@ fixed_by_unique_key(RelOptInfo *rel, List **keys)
 		IndexOptInfo *ind = lfirst(li);
 		int			c;
 
+		/*
+		 * Only indexes of plain columns: an expression index may rest on a
+		 * user function marked IMMUTABLE that is not, and then be unique
+		 * for values it no longer computes.
+		 */
 		if (!ind->unique || !ind->immediate || ind->indpred != NIL ||
-			ind->relam != BTREE_AM_OID)
+			ind->relam != BTREE_AM_OID || ind->indexprs != NIL)
 			continue;
 		*keys = NIL;
 		for (c = 0; c < ind->nkeycolumns; c++)
@@ -212,6 +217,9 @@ conditions_leakproof(RelOptInfo *rel)
 {
 	ListCell   *lc;
 
+	/* a LATERAL reference passes rel's rows to a function before the join */
+	if (!bms_is_empty(rel->lateral_referencers))
+		return false;
 	foreach(lc, rel->baserestrictinfo)
 		if (contain_leaked_vars((Node *) ((RestrictInfo *) lfirst(lc))->clause))
 			return false;

@@ -64,6 +64,7 @@
  * GTM_PINS_DATA_BASE + 2^24), and 4 in its hashValue.
  */
 #define GTM_PINS_DATA_BASE		(PG_INT32_MIN)
+#define GTM_MAX_PAYLOAD			65536
 #define IS_PINS_DATA(id)		((id) < GTM_PINS_DATA_BASE + (1 << 24))
 
 /* The text a constant is compared by */
@@ -98,7 +99,19 @@ raw_label(TenantRef *ref)
 void
 write_plan_payload(PlannedStmt *stmt, int kind, const char *payload, int len)
 {
-	PlanInvalItem *item = makeNode(PlanInvalItem);
+	PlanInvalItem *item;
+
+	/*
+	 * A tenant value is an id: one of many kilobytes is a way to make every
+	 * plan of it huge (one item per 7 bytes), not a tenant.
+	 */
+	if (len > GTM_MAX_PAYLOAD)
+		ereport(ERROR,
+				(errcode(GTM_ERRCODE_NOT_PINNED),
+				 errmsg("tenant values of the statement are too long"),
+				 errdetail("They take %d bytes; the limit is %d.", len, GTM_MAX_PAYLOAD),
+				 errhint("Pin tenant-scoped tables to tenant ids.")));
+	item = makeNode(PlanInvalItem);
 
 	item->cacheId = kind;
 	item->hashValue = (uint32) len;
@@ -245,6 +258,13 @@ static MemoryContext pins_cxt = NULL;
 static char *parsed_payload = NULL;
 static List *parsed_pins = NIL;
 
+/*
+ * > 0 while check_statement_pins() iterates the cached pins: evaluating a
+ * pin value can run a statement (a built-in such as table_to_xml runs
+ * SQL), whose own check must then not replace the cache under it.
+ */
+static int	pins_in_use = 0;
+
 /* The pins of an "N" payload: list(values, labels, written). */
 static List *
 payload_pins(const char *payload)
@@ -253,6 +273,8 @@ payload_pins(const char *payload)
 
 	if (parsed_payload != NULL && strcmp(parsed_payload, payload) == 0)
 		return parsed_pins;
+	if (pins_in_use > 0)
+		return (List *) stringToNode(payload + 1);	/* nested: not cached */
 	if (pins_cxt == NULL)
 		pins_cxt = AllocSetContextCreate(TopMemoryContext,
 										 "gtm_clarity statement pins",
@@ -432,5 +454,18 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 								  ENFORCE_ELEVEL());
 	}
 	else if (payload[0] == 'N')
-		check_statement_pins(payload_pins(payload), queryDesc->params);
+	{
+		List	   *pins = payload_pins(payload);
+
+		pins_in_use++;
+		PG_TRY();
+		{
+			check_statement_pins(pins, queryDesc->params);
+		}
+		PG_FINALLY();
+		{
+			pins_in_use--;
+		}
+		PG_END_TRY();
+	}
 }

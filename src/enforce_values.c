@@ -218,8 +218,9 @@ inserted_values(ValueWalk *vw, PlannerInfo *root, AttrNumber attno, int depth)
  * may return or update a conflicting row, whose values are unknown (and
  * whose SET list create_plan has renumbered by now); an UPDATE's pin and
  * the value assigned.  A row that a trigger or a foreign server may
- * change is not trusted, except for the tenant column (README, known
- * limits: a trigger written by the table's owner can change it).
+ * change is not trusted; the tenant column of such a row is trusted only
+ * for the table's own write (README, known limits: a trigger written by
+ * the table's owner can change it), never when read through RETURNING.
  */
 static List *
 target_values(ValueWalk *vw, PlannerInfo *root, AttrNumber attno, int depth,
@@ -238,7 +239,14 @@ target_values(ValueWalk *vw, PlannerInfo *root, AttrNumber attno, int depth,
 	List	   *more;
 
 	vw->why = PR_OTHER_COLUMN;
-	if (!tenant_col &&
+
+	/*
+	 * Not even the tenant column is followed through RETURNING when a
+	 * trigger or a foreign server may change the row: a BEFORE trigger on a
+	 * table of the caller's own can put another tenant there and hand it to
+	 * a write into a tenant table.
+	 */
+	if ((returning || !tenant_col) &&
 		row_may_differ_from_written(rte->relid, rte->inh, parse->commandType))
 		return NIL;
 

@@ -38,6 +38,7 @@
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "access/genam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
@@ -419,7 +420,9 @@ exemption_recorded(Oid relid)
 		return false;
 
 	rel = table_open(tableoid, AccessShareLock);
-	snap = RegisterSnapshot(GetLatestSnapshot());
+	/* a parallel worker may not take a new snapshot: the active one */
+	snap = RegisterSnapshot(IsInParallelMode() ? GetActiveSnapshot() :
+							GetLatestSnapshot());
 	scan = systable_beginscan(rel, InvalidOid, false, snap, 0, NULL);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
