@@ -4,7 +4,9 @@
 
 _gtm_pass='\.\.\. ok|^ok [0-9]+ '
 _gtm_fail='\.\.\. FAILED|\.\.\. failed|^not ok [0-9]+ '
-_gtm_count() { grep -cE "$1" "$2" 2>/dev/null || true; }
+_gtm_count() {
+  if [ -f "$2" ]; then grep -cE "$1" "$2" || true; else echo 0; fi
+}
 
 gtm_tally() {
   local v=$1 log=$2 reg_ok reg_bad iso_ok iso_bad tap_ok tap_bad np_ok np_bad completed name code f
@@ -30,8 +32,8 @@ gtm_tally() {
   tally_failed=$((reg_bad + iso_bad + tap_bad + np_bad))
   if grep -q '^BUILD FAILED' "$log/run.log" 2>/dev/null; then
     echo "the build failed (see $log/build.log)"
-  fi
-  if [ "$completed" -ne 1 ]; then
+    tally_failed=$((tally_failed + 1))
+  elif [ "$completed" -ne 1 ]; then
     echo "the suite did not run to its end (see $log/suite.log)"
     tally_failed=$((tally_failed + 1))
   fi

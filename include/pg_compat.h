@@ -1,0 +1,155 @@
+/*-------------------------------------------------------------------------
+ *
+ * pg_compat.h
+ *	  Differences between the PostgreSQL major versions gtm_clarity builds
+ *	  against (15, 17 and 18; 16 falls between and is covered by the same
+ *	  thresholds), in one place.  The rest of the code calls the names below
+ *	  and never tests PG_VERSION_NUM itself.
+ *
+ * Include it after "postgres.h" and after the PostgreSQL headers whose
+ * symbols it wraps (access/genam.h, nodes/primnodes.h, executor/executor.h,
+ * catalog/pg_collation.h), e.g. from gtm_clarity.h.  Each block names the
+ * PostgreSQL change it absorbs; doc/pg-versions-porting.md says where in
+ * src/ each one is needed and why.
+ *
+ * IDENTIFICATION
+ *	  include/pg_compat.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GTM_PG_COMPAT_H
+#define GTM_PG_COMPAT_H
+
+#if PG_VERSION_NUM < 150000 || PG_VERSION_NUM >= 190000
+#error "gtm_clarity supports PostgreSQL 15, 17 and 18"
+#endif
+
+/*
+ * index_beginscan() gained an IndexScanInstrumentation * argument (4th) in
+ * PostgreSQL 18 (commit 0fbceae84, "Show index search count in EXPLAIN
+ * ANALYZE"; access/genam.h).  NULL means "no instrumentation", which is what
+ * a scan outside EXPLAIN ANALYZE wants.
+ */
+#if PG_VERSION_NUM >= 180000
+#define gtm_index_beginscan(heap, index, snapshot, nkeys, norderbys) \
+	index_beginscan((heap), (index), (snapshot), NULL, (nkeys), (norderbys))
+#else
+#define gtm_index_beginscan(heap, index, snapshot, nkeys, norderbys) \
+	index_beginscan((heap), (index), (snapshot), (nkeys), (norderbys))
+#endif
+
+/*
+ * POSIX_COLLATION_OID: PostgreSQL 18's pg_collation.dat no longer gives the
+ * "POSIX" collation an oid_symbol, so catalog/pg_collation_d.h stops
+ * defining the macro.  The collation itself is unchanged and keeps the
+ * fixed OID 951 (pg_collation.dat).  Defined here only for 18, with the
+ * same tokens as before, so the order of includes does not matter.
+ */
+#if PG_VERSION_NUM >= 180000 && !defined(POSIX_COLLATION_OID)
+#define POSIX_COLLATION_OID 951
+#endif
+
+/*
+ * MERGE actions: PostgreSQL 17 (commit 0294df2f1, "Add support for MERGE ...
+ * WHEN NOT MATCHED BY SOURCE"; nodes/primnodes.h) replaced
+ * MergeAction.matched (bool) with MergeAction.matchKind, which adds a third
+ * kind: NOT MATCHED BY SOURCE, an UPDATE or DELETE of target rows that no
+ * source row joins.  Before 17 that kind does not exist.
+ */
+#if PG_VERSION_NUM >= 170000
+#define GTM_MERGE_MATCHED(action) \
+	((action)->matchKind == MERGE_WHEN_MATCHED)
+#define GTM_MERGE_NOT_MATCHED_BY_SOURCE(action) \
+	((action)->matchKind == MERGE_WHEN_NOT_MATCHED_BY_SOURCE)
+#define GTM_MERGE_NOT_MATCHED_BY_TARGET(action) \
+	((action)->matchKind == MERGE_WHEN_NOT_MATCHED_BY_TARGET)
+#else
+#define GTM_MERGE_MATCHED(action)				((action)->matched)
+#define GTM_MERGE_NOT_MATCHED_BY_SOURCE(action)	((void) (action), false)
+#define GTM_MERGE_NOT_MATCHED_BY_TARGET(action)	(!(action)->matched)
+#endif
+
+/*
+ * MERGE ... RETURNING (PostgreSQL 17, commit c649fa24a): Query.returningList
+ * and ModifyTable.returningLists may now be set for CMD_MERGE, and the
+ * merge_action() function may appear in them.
+ */
+#define GTM_HAS_MERGE_RETURNING (PG_VERSION_NUM >= 170000)
+
+/*
+ * RTE_GROUP (PostgreSQL 18, commit 247dea89f, "Introduce an RTE for the
+ * grouping step"; nodes/parsenodes.h): a parse tree with GROUP BY has one
+ * more range-table entry, and Vars above the grouping step point at it
+ * until the planner flattens them (flatten_group_exprs).  Code that walks
+ * a Query's rtable or resolves Vars before planning must skip it.
+ */
+#if PG_VERSION_NUM >= 180000
+#define GTM_RTE_IS_GROUP(rte)	((rte)->rtekind == RTE_GROUP)
+#else
+#define GTM_RTE_IS_GROUP(rte)	((void) (rte), false)
+#endif
+
+/*
+ * ExecutorStart_hook: void in 15, 17 and 18.  PostgreSQL 18 development
+ * briefly made it return bool (commit 525392d57, "Don't lock partitions
+ * pruned by initial pruning": false meant "the cached plan went stale, replan
+ * it"), but that was reverted before 18.0 (commit 1722d5eb0); 18.x
+ * executor/executor.h declares
+ *	typedef void (*ExecutorStart_hook_type) (QueryDesc *queryDesc, int eflags);
+ * The names below keep one spelling in the hook should a later version
+ * bring the bool back: write
+ *	static GTM_EXECUTOR_START_RESULT
+ *	gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
+ *	{ ...; GTM_EXECUTOR_START_CALL(prev_ExecutorStart_hook, queryDesc, eflags); }
+ */
+#define GTM_EXECUTOR_START_RESULT void
+#define GTM_EXECUTOR_START_CALL(prev, queryDesc, eflags) \
+	do { \
+		if (prev) \
+			(prev) ((queryDesc), (eflags)); \
+		else \
+			standard_ExecutorStart((queryDesc), (eflags)); \
+	} while (0)
+
+/*
+ * ExecutorRun_hook lost its "execute_once" argument in PostgreSQL 18 (commit
+ * 3eea7a0c9; executor/executor.h).  gtm_clarity hooks no ExecutorRun today;
+ * a hook written with these names compiles on every version:
+ *	static void gtm_ExecutorRun(QueryDesc *qd, ScanDirection dir, uint64 count
+ *								GTM_EXECUTOR_RUN_EXTRA_PARAM)
+ *	{ ... standard_ExecutorRun(qd, dir, count GTM_EXECUTOR_RUN_EXTRA_ARG); }
+ */
+#if PG_VERSION_NUM >= 180000
+#define GTM_EXECUTOR_RUN_EXTRA_PARAM
+#define GTM_EXECUTOR_RUN_EXTRA_ARG
+#else
+#define GTM_EXECUTOR_RUN_EXTRA_PARAM	, bool execute_once
+#define GTM_EXECUTOR_RUN_EXTRA_ARG		, execute_once
+#endif
+
+/*
+ * ExecutorCheckPerms_hook (PostgreSQL 16, commit a61b1f748, RTEPermissionInfo):
+ * (List *rangeTable, bool ereport) became (List *rangeTable, List
+ * *rtePermInfos, bool ereport); RangeTblEntry lost requiredPerms,
+ * checkAsUser, selectedCols, insertedCols and updatedCols, which moved to
+ * RTEPermissionInfo (PlannedStmt.permInfos, Query.rteperminfos).  Not used
+ * by gtm_clarity today.
+ */
+#if PG_VERSION_NUM >= 160000
+#define GTM_HAS_RTEPERMINFO 1
+#else
+#define GTM_HAS_RTEPERMINFO 0
+#endif
+
+/*
+ * Module magic: PostgreSQL 18 adds PG_MODULE_MAGIC_EXT (commit 9324c8c58),
+ * which records the library's name and version for pg_get_loaded_modules().
+ * Use GTM_MODULE_MAGIC in place of PG_MODULE_MAGIC.
+ */
+#ifdef PG_MODULE_MAGIC_EXT
+#define GTM_MODULE_MAGIC PG_MODULE_MAGIC_EXT(.name = "gtm_clarity", .version = "1.0.0")
+#else
+#define GTM_MODULE_MAGIC PG_MODULE_MAGIC
+#endif
+
+#endif							/* GTM_PG_COMPAT_H */
