@@ -121,6 +121,7 @@ gtm_chroot_ensure() {
     printf '%s\n' 'APT::Install-Recommends "false";' 'APT::Install-Suggests "false";' \
       'Acquire::Check-Valid-Until "false";' > "$root.new/etc/apt/apt.conf.d/90gtm_clarity"
     cp -L /etc/resolv.conf "$root.new/etc/resolv.conf" 2>/dev/null || true
+    echo "== PostgreSQL $v: debootstrap took $(( $(date +%s) - t0 ))s"
   else
     mv "$root" "$root.new"   # package list changed or refresh asked: update in place
   fi
@@ -137,5 +138,5 @@ gtm_chroot_ensure() {
   fi
   echo "$want" > "$root.new/.gtm_clarity-ready"
   mv "$root.new" "$root"
-  echo "== PostgreSQL $v: root ready in $(( $(date +%s) - t0 ))s"
+  echo "== PostgreSQL $v: root ready in $(( $(date +%s) - t0 ))s ($(du -sh "$root" | cut -f1))"
 }
