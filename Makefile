@@ -46,3 +46,9 @@ installcheck-regress: submake $(REGRESS_PREP)
 	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
 installcheck-isolation: submake
 	$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) $(ISOLATION)
+
+# include/pg_compat.h must compile, with -Werror, against every supported
+# server: test/lib/version_suite.sh runs this on each version it tests.
+.PHONY: check-compat
+check-compat:
+	$(CC) $(CFLAGS) $(CPPFLAGS) -c -o /dev/null test/lib/pg_compat_check.c

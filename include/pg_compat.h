@@ -90,6 +90,21 @@
 #endif
 
 /*
+ * Virtual generated columns (PostgreSQL 18, commits 83ea6c540 and 1e4351af3;
+ * catalog/pg_attribute.h ATTRIBUTE_GENERATED_VIRTUAL, the default kind of
+ * GENERATED column from 18 on).  The planner replaces such a column by its
+ * expression before set_rel_pathlist_hook, so a tenant column that is
+ * virtual can never be pinned; rel_facts() can tell with this test on the
+ * column's Form_pg_attribute.
+ */
+#if PG_VERSION_NUM >= 180000
+#define GTM_ATTR_IS_VIRTUAL_GENERATED(att) \
+	((att)->attgenerated == ATTRIBUTE_GENERATED_VIRTUAL)
+#else
+#define GTM_ATTR_IS_VIRTUAL_GENERATED(att)	((void) (att), false)
+#endif
+
+/*
  * ExecutorStart_hook: void in 15, 17 and 18.  PostgreSQL 18 development
  * briefly made it return bool (commit 525392d57, "Don't lock partitions
  * pruned by initial pruning": false meant "the cached plan went stale, replan

@@ -9,7 +9,8 @@ _gtm_count() {
 }
 
 gtm_tally() {
-  local v=$1 log=$2 reg_ok reg_bad iso_ok iso_bad tap_ok tap_bad np_ok np_bad completed name code f
+  local v=$1 log=$2 reg_ok reg_bad iso_ok iso_bad tap_ok tap_bad np_ok np_bad compat_ok compat_bad
+  local completed name code f
   # pg_regress and isolationtester print "name ... ok" up to PostgreSQL 15
   # and TAP-like "ok 1 - name" / "not ok 1 - name" from 16 on.
   reg_ok=$(_gtm_count "$_gtm_pass" "$log/regress.log")
@@ -20,6 +21,8 @@ gtm_tally() {
   tap_bad=$(_gtm_count '^not ok ' "$log/tap.log")
   np_ok=$(_gtm_count '^ok ' "$log/not_preloaded.log")
   np_bad=$(_gtm_count '^not ok ' "$log/not_preloaded.log")
+  compat_ok=$(_gtm_count '^ok ' "$log/compat.log")
+  compat_bad=$(_gtm_count '^not ok ' "$log/compat.log")
   completed=$(_gtm_count '^SUITE COMPLETE' "$log/suite.log")
 
   echo
@@ -28,8 +31,9 @@ gtm_tally() {
   echo "isolation:      $iso_ok passed, $iso_bad failed"
   echo "pgTAP + shell:  $tap_ok passed, $tap_bad failed"
   echo "not preloaded:  $np_ok passed, $np_bad failed"
-  tally_passed=$((reg_ok + iso_ok + tap_ok + np_ok))
-  tally_failed=$((reg_bad + iso_bad + tap_bad + np_bad))
+  echo "pg_compat.h:    $compat_ok passed, $compat_bad failed"
+  tally_passed=$((reg_ok + iso_ok + tap_ok + np_ok + compat_ok))
+  tally_failed=$((reg_bad + iso_bad + tap_bad + np_bad + compat_bad))
   if grep -q '^BUILD FAILED' "$log/run.log" 2>/dev/null; then
     echo "the build failed (see $log/build.log)"
     tally_failed=$((tally_failed + 1))

@@ -4,8 +4,8 @@
 # that server's tree, then throwaway pg_virtualenv servers:
 #   - one WITHOUT the library preloaded (test/not_preloaded.sh),
 #   - one with shared_preload_libraries = gtm_clarity (test/suite.sh).
-# Logs go to LOGDIR (build.log, not_preloaded.log, suite.log and the files
-# test/suite.sh writes); test/run.sh tallies them.  Run natively by test/run.sh
+# Logs go to LOGDIR (build.log, compat.log, not_preloaded.log, suite.log and
+# the files test/suite.sh writes); test/run.sh tallies them.  Run natively by test/run.sh
 # for PostgreSQL 15, and inside the Debian 13 / unstable roots
 # (test/lib/chroot.sh) for 17 and 18.  GTM_PGPORT, when set, is the port of
 # the throwaway servers (the roots share the host's network).
@@ -19,6 +19,14 @@ chmod 755 "$log"
 GTM_PG_VERSION=$v
 . test/lib/setup.sh
 gtm_install_packages
+
+# include/pg_compat.h, every macro of it, against this server with -Werror.
+if make -s check-compat PG_CONFIG="$PG_CONFIG" >"$log/compat.log" 2>&1; then
+  echo "ok - include/pg_compat.h compiles with -Werror on PostgreSQL $v" | tee -a "$log/compat.log"
+else
+  cat "$log/compat.log"
+  echo "not ok - include/pg_compat.h compiles with -Werror on PostgreSQL $v" | tee -a "$log/compat.log"
+fi
 
 # gtm_build_install takes the install lock (fd 9) and keeps it for as long as
 # this script runs, i.e. while the servers below use the installed library.
