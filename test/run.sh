@@ -59,10 +59,22 @@ run_version() {
       # gtm_chroot_ensure keeps fd 8 locked: this run owns the root until
       # the subshell ends (another checkout testing the same version waits).
       (
+        if [ "$(id -u)" -ne 0 ]; then
+          echo "PostgreSQL $v runs in a debootstrap root: run test/run.sh as root"
+          exit 1
+        fi
         gtm_chroot_ensure "$v" || exit 1
         root=$(gtm_chroot_root "$v")
         copy_tree "$root/build/gtm_clarity"
         rm -rf "$root/build/log"
+        # A run killed before pg_virtualenv cleaned up leaves its cluster
+        # (and maybe its server) behind; this run owns the root, so drop it.
+        gtm_chroot_exec "$v" /bin/sh -c "
+          if [ -d /etc/postgresql/$v/regress ]; then
+            echo '== PostgreSQL $v: dropping a cluster left by an interrupted run'
+            pg_ctlcluster --mode immediate $v regress stop 2>/dev/null || true
+            pg_dropcluster $v regress || true
+          fi"
         gtm_chroot_exec "$v" /usr/bin/env GTM_PGPORT="57$v" \
           bash /build/gtm_clarity/test/lib/version_suite.sh "$v" /build/log || true
         cp -r "$root/build/log/." "$vlog/"
