@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# enforce_new_shapes: statement shapes PostgreSQL 17 and 18 added, against the
+# tenant-scope check (doc/pg-versions-porting.md, "New statement shapes").
+# TAP output; the 17 checks are skipped on 15, the 18 checks on 15 and 17,
+# since those statements do not parse there.  Runs against the server of the
+# environment (PGHOST/PGPORT/PGUSER), as an ordinary role.
+set -u
+db=gtm_enforce_new_shapes
+role=regress_enforce_new_shapes
+T1=11111111-1111-4111-8111-111111111111
+T2=22222222-2222-4222-8222-222222222222
+n=0 failed=0
+ok() { n=$((n + 1)); if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=1; fi; }
+skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
+# run SQL as the ordinary role; prints the output (errors with their SQLSTATE)
+as_app() {
+  psql -X -q -At -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -d "$db" \
+    -c "SET ROLE $role" -c "$1" 2>&1
+}
+rejected() { grep -q "ERROR:  42501: tenant-scoped table" <<<"$1"; }
+
+ver=$(psql -X -At -d postgres -c "SHOW server_version_num")
+echo "1..21"
+
+dropdb --if-exists "$db" >/dev/null 2>&1
+psql -X -q -d postgres -c "DROP ROLE IF EXISTS $role" >/dev/null 2>&1
+createdb "$db"
+psql -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION gtm_clarity;
+CREATE ROLE $role;
+CREATE TABLE deals (tenant_id text NOT NULL, id int NOT NULL, stage text,
+                    PRIMARY KEY (tenant_id, id));
+CREATE VIEW open_deals AS SELECT * FROM deals WHERE stage <> 'closed';
+INSERT INTO deals VALUES ('$T1', 7, 'open'), ('$T1', 8, 'closed'), ('$T2', 7, 'open');
+GRANT SELECT, INSERT, UPDATE, DELETE ON deals, open_deals TO $role;
+CREATE FUNCTION sql_count(t text) RETURNS bigint LANGUAGE sql
+  AS \$\$ SELECT count(*) FROM deals WHERE tenant_id = t \$\$;
+SQL
+
+# ---------------------------------------------------------------- PostgreSQL 17
+if [ "$ver" -ge 170000 ]; then
+  out=$(as_app "MERGE INTO deals d USING (VALUES (7, 'x')) s(i, st) ON d.tenant_id = '$T1' AND d.id = s.i
+                WHEN MATCHED THEN UPDATE SET stage = s.st RETURNING merge_action(), d.id")
+  ok "MERGE ... RETURNING pinned in ON runs and returns its row" '[ "$out" = "UPDATE|7" ]'
+  out=$(as_app "MERGE INTO deals d USING (VALUES (7, 'x')) s(i, st) ON d.id = s.i
+                WHEN MATCHED THEN UPDATE SET stage = s.st RETURNING merge_action(), d.*")
+  ok "MERGE ... RETURNING without a pin is rejected" 'rejected "$out"'
+  out=$(as_app "MERGE INTO deals d USING (SELECT * FROM deals WHERE tenant_id = '$T1' AND id = 7) s
+                ON d.tenant_id = '$T1' AND d.id = s.id WHEN NOT MATCHED BY SOURCE THEN DELETE")
+  ok "MERGE ... WHEN NOT MATCHED BY SOURCE with the pin only in ON is rejected" 'rejected "$out"'
+  ok "... and the other tenant's rows are all still there" \
+    '[ "$(psql -X -At -d "$db" -c "SELECT count(*) FROM deals WHERE tenant_id = '"'$T2'"'")" = 1 ]'
+  out=$(as_app "MERGE INTO deals d USING (SELECT * FROM deals WHERE tenant_id = '$T1' AND id = 7) s
+                ON d.tenant_id = '$T1' AND d.id = s.id
+                WHEN NOT MATCHED BY SOURCE AND d.tenant_id = '$T1' THEN DELETE")
+  ok "MERGE ... WHEN NOT MATCHED BY SOURCE AND <pin> is rejected (an action condition is no scan pin)" 'rejected "$out"'
+  out=$(as_app "MERGE INTO open_deals d USING (VALUES (7, 'y')) s(i, st) ON d.tenant_id = '$T1' AND d.id = s.i
+                WHEN MATCHED THEN UPDATE SET stage = s.st RETURNING d.tenant_id")
+  ok "MERGE into an updatable view, pinned, runs" '[ "$out" = "$T1" ]'
+  out=$(as_app "MERGE INTO open_deals d USING (VALUES (7, 'z')) s(i, st) ON d.id = s.i
+                WHEN MATCHED THEN UPDATE SET stage = s.st")
+  ok "MERGE into an updatable view without a pin is rejected" 'rejected "$out"'
+  out=$(as_app "SELECT count(*) FROM deals d, JSON_TABLE(to_jsonb(d), '\$' COLUMNS (t text PATH '\$.tenant_id')) jt")
+  ok "JSON_TABLE over an unpinned tenant table is rejected" 'rejected "$out"'
+  out=$(as_app "SELECT string_agg(jt.t, ',') FROM deals d,
+                JSON_TABLE(to_jsonb(d), '\$' COLUMNS (t text PATH '\$.tenant_id')) jt WHERE d.tenant_id = '$T1'")
+  ok "JSON_TABLE over a pinned tenant table returns only that tenant's rows" '[ "$out" = "$T1,$T1" ]'
+  out=$(as_app "EXPLAIN (MEMORY, COSTS OFF) SELECT * FROM deals")
+  ok "EXPLAIN (MEMORY) of an unpinned statement only warns, like plain EXPLAIN" \
+    'grep -q "WARNING:  42501: tenant-scoped table" <<<"$out" && ! grep -q ERROR <<<"$out"'
+  out=$(as_app "EXPLAIN (ANALYZE, SERIALIZE, COSTS OFF) SELECT * FROM deals")
+  ok "EXPLAIN (ANALYZE, SERIALIZE) of an unpinned statement is rejected" 'rejected "$out"'
+else
+  for i in $(seq 11); do skip "PostgreSQL 17 syntax (server is $ver)"; done
+fi
+
+# ---------------------------------------------------------------- PostgreSQL 18
+if [ "$ver" -ge 180000 ]; then
+  out=$(as_app "UPDATE deals SET stage = 'w' WHERE tenant_id = '$T1' AND id = 8 RETURNING old.stage, new.stage")
+  ok "UPDATE ... RETURNING old/new, pinned, runs" '[ "$out" = "closed|w" ]'
+  out=$(as_app "UPDATE deals SET tenant_id = '$T2' WHERE tenant_id = '$T1' AND id = 8
+                RETURNING old.tenant_id, new.tenant_id")
+  ok "UPDATE moving a row to another tenant with RETURNING old/new is rejected" \
+    'grep -q "ERROR:  42501: statement would move rows" <<<"$out"'
+  out=$(as_app "DELETE FROM deals WHERE id = 8 RETURNING old.*")
+  ok "DELETE ... RETURNING old.* without a pin is rejected" 'rejected "$out"'
+  out=$(as_app "SELECT string_agg(a.id::text, ',' ORDER BY a.id) FROM deals a
+                JOIN deals b ON a.tenant_id = b.tenant_id AND a.id = b.id WHERE a.tenant_id = '$T1'")
+  ok "a self-join on the key (self-join elimination) pinned on one side runs" '[ "$out" = "7,8" ]'
+  out=$(as_app "SELECT count(*) FROM deals a JOIN deals b ON a.tenant_id = b.tenant_id AND a.id = b.id
+                WHERE a.tenant_id = '$T1' AND b.tenant_id = '$T2'")
+  ok "a self-join pinned to two tenants returns nothing" '[ "$out" = 0 ] || rejected "$out" || grep -q "ERROR:  42501" <<<"$out"'
+  out=$(as_app "SELECT count(*) FROM deals WHERE tenant_id IN (VALUES ('$T1'), ('$T2'))")
+  ok "IN (VALUES two tenants), now = ANY, is rejected" 'rejected "$out"'
+  out=$(as_app "SELECT * FROM (SELECT tenant_id, count(*) FROM deals GROUP BY tenant_id) s WHERE s.tenant_id = '$T1'")
+  ok "a grouped subquery pinned from outside (RTE_GROUP) returns one tenant" '[ "$out" = "$T1|2" ]'
+  out=$(as_app "SELECT sql_count('$T1'), sql_count('$T2')")
+  ok "a SQL function (plan cache) pinned by its argument counts each tenant" '[ "$out" = "2|1" ]'
+  psql -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null <<SQL
+CREATE TABLE vg (k text NOT NULL, tenant_id text GENERATED ALWAYS AS (split_part(k, ':', 1)) VIRTUAL, v int);
+INSERT INTO vg (k, v) VALUES ('$T1:1', 1), ('$T2:1', 2);
+GRANT SELECT ON vg TO $role;
+SQL
+  out=$(as_app "SELECT string_agg(v::text, ',') FROM vg WHERE tenant_id = '$T1'")
+  ok "a virtual generated tenant column never yields another tenant's rows" '[ "$out" = 1 ] || rejected "$out"'
+  out=$(as_app "SELECT count(*) FROM vg")
+  ok "a table with a virtual generated tenant column, unpinned, is rejected" 'rejected "$out"'
+else
+  for i in $(seq 10); do skip "PostgreSQL 18 syntax (server is $ver)"; done
+fi
+
+dropdb --if-exists "$db" >/dev/null 2>&1
+psql -X -q -d postgres -c "DROP ROLE IF EXISTS $role" >/dev/null 2>&1
+exit $failed
