@@ -15,6 +15,9 @@
 #   GTM_CHROOT_REFRESH=1 apt-get update + upgrade a cached root before use
 
 : "${GTM_CHROOT_CACHE:=/var/cache/gtm_clarity/chroots}"
+# debootstrap and chroot live in /usr/sbin, which a non-login root shell may
+# not have on its PATH.
+case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/sbin:/sbin ;; esac
 
 # Which Debian suite carries which PostgreSQL major version.
 gtm_chroot_suite() {
