@@ -79,8 +79,9 @@ gtm_chroot_exec() { local v=$1; shift; _gtm_chroot_in "$(gtm_chroot_root "$v")" 
 
 # Create (or reuse) the root for PostgreSQL $1.  Concurrent runs wait on a
 # lock (file descriptor 8), which stays held on success so that the caller
-# owns the root (its /etc/postgresql) until it closes fd 8; a half-made root (interrupted debootstrap) is never used: the root is
-# built under NAME.new and renamed when complete.
+# owns the root (its /etc/postgresql) until it closes fd 8.  A half-made root
+# (interrupted debootstrap or apt-get) is never used: the root is built under
+# NAME.new and renamed when complete.
 gtm_chroot_ensure() {
   local v=$1 suite root mirror pkgs want have t0
   suite=$(gtm_chroot_suite "$v")
@@ -103,9 +104,13 @@ gtm_chroot_ensure() {
       apt-get update -qq && apt-get install -y -qq debootstrap </dev/null
     }
     echo "== PostgreSQL $v: debootstrap Debian $suite from $mirror into $root (first run only)"
-    rm -rf "$root.new"
-    if ! debootstrap --variant=minbase --components=main "$suite" "$root.new" "$mirror" \
-           >"$GTM_CHROOT_CACHE/debootstrap-pg$v.log" 2>&1; then
+    # two tries: a mirror hiccup should not cost a CI run
+    if ! { rm -rf "$root.new"
+           debootstrap --variant=minbase --components=main "$suite" "$root.new" "$mirror" \
+             >"$GTM_CHROOT_CACHE/debootstrap-pg$v.log" 2>&1 ||
+           { sleep 5; rm -rf "$root.new"
+             debootstrap --variant=minbase --components=main "$suite" "$root.new" "$mirror" \
+               >"$GTM_CHROOT_CACHE/debootstrap-pg$v.log" 2>&1; }; }; then
       echo "debootstrap failed; last lines of $GTM_CHROOT_CACHE/debootstrap-pg$v.log:" >&2
       tail -n 30 "$GTM_CHROOT_CACHE/debootstrap-pg$v.log" >&2
       exec 8>&-
@@ -122,7 +127,8 @@ gtm_chroot_ensure() {
     # lags (or a snapshot) would make apt refuse it.  Signatures are still
     # checked.
     printf '%s\n' 'APT::Install-Recommends "false";' 'APT::Install-Suggests "false";' \
-      'Acquire::Check-Valid-Until "false";' > "$root.new/etc/apt/apt.conf.d/90gtm_clarity"
+      'Acquire::Check-Valid-Until "false";' 'Acquire::Retries "3";' \
+      > "$root.new/etc/apt/apt.conf.d/90gtm_clarity"
     cp -L /etc/resolv.conf "$root.new/etc/resolv.conf" 2>/dev/null || true
     echo "== PostgreSQL $v: debootstrap took $(( $(date +%s) - t0 ))s"
   else
