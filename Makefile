@@ -10,10 +10,25 @@ PGFILEDESC = "gtm_clarity - tenant provisioning, settings and tenant-scope enfor
 # One object per capability.
 OBJS = \
 	src/init.o \
-	src/query.o \
+	src/extension.o \
 	src/provision.o \
 	src/settings.o \
-	src/enforce.o
+	src/enforce_hooks.o \
+	src/relfacts.o \
+	src/enforce_pin.o \
+	src/enforce_identity.o \
+	src/enforce_freeze.o \
+	src/enforce_record.o \
+	src/enforce_values.o \
+	src/enforce_cascade.o \
+	src/enforce_key.o \
+	src/enforce_judge.o \
+	src/enforce_utility.o \
+	src/enforce_runtime.o \
+	src/enforce_report.o \
+	src/exemptions.o \
+	src/tenant_session.o \
+	src/checker.o
 
 DATA = $(wildcard sql/gtm_clarity--*.sql)
 
@@ -24,13 +39,14 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 # pg_regress: sql/NAME.sql -> expected/NAME.out
 REGRESS_PROVISION = provision members
 REGRESS_SETTINGS = settings_merge settings_validation settings_api
-REGRESS_ENFORCE = enforce_cases enforce_shapes enforce_modes
+REGRESS_ENFORCE = enforce_cases enforce_shapes enforce_modes enforce_scope enforce_fail_closed \
+	enforce_writes enforce_identity enforce_keys enforce_exemptions enforce_utility
 REGRESS = $(REGRESS_PROVISION) $(REGRESS_SETTINGS) $(REGRESS_ENFORCE)
 
 # isolationtester: test/specs/NAME.spec -> test/expected/NAME.out
 ISOLATION_PROVISION = signin_race slug_race last_admin_race
 ISOLATION_SETTINGS = settings_update_race
-ISOLATION_ENFORCE = enforce_exempt enforce_session_tenant
+ISOLATION_ENFORCE = enforce_exempt enforce_session_tenant enforce_lock
 ISOLATION = $(ISOLATION_PROVISION) $(ISOLATION_SETTINGS) $(ISOLATION_ENFORCE)
 ISOLATION_OPTS = --inputdir=test
 
@@ -52,3 +68,7 @@ installcheck-isolation: submake
 .PHONY: check-compat
 check-compat:
 	$(CC) $(CFLAGS) $(CPPFLAGS) -c -o /dev/null test/lib/pg_compat_check.c
+
+# Every object depends on the shared headers (PGXS tracks no dependencies
+# unless PostgreSQL was configured with --enable-depend).
+$(OBJS): $(wildcard include/*.h)

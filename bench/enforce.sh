@@ -3,7 +3,8 @@
 #
 #   bash bench/enforce.sh     (ROUNDS, SECONDS_PER_RUN, CLIENTS, EPOCHS,
 #                              SECONDS_PER_EPOCH, TABLES_SMALL, TABLES_LARGE
-#                              may be set)
+#                              may be set; PARTS="C" runs only part C,
+#                              default "A B C D")
 #
 # Installs what is missing (as root or with sudo), builds and installs the
 # extension, then starts three throwaway PostgreSQL 15 servers from the same
@@ -63,6 +64,8 @@ EPOCHS=${EPOCHS:-10}
 EPOCH_SECS=${SECONDS_PER_EPOCH:-14}
 TABLES_SMALL=${TABLES_SMALL:-10}
 TABLES_LARGE=${TABLES_LARGE:-10000}
+PARTS=${PARTS:-A B C D}
+part() { case " $PARTS " in *" $1 "*) return 0;; esac; return 1; }
 PORT_PLAIN=${PORT_PLAIN:-5591}
 PORT_GTM=${PORT_GTM:-5592}
 PORT_RLS=${PORT_RLS:-5593}
@@ -247,6 +250,7 @@ tps() {  # server workload
     -M "$(mode_of "$2")" -c "$CLIENTS" -j 1 -T "$SECS" -f "$work/$2.pgbench" "$(db_of "$1")" 2>&1 \
     | sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
 }
+if part A; then
 echo
 echo "== A. pgbench: $ROUNDS interleaved rounds of ${SECS}s per variant and workload, $CLIENTS clients"
 for r in $(seq 1 "$ROUNDS"); do
@@ -261,6 +265,7 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 echo
 summary A "pgbench TPS (median)" med rounds round
+fi
 
 # ---------------------------------------------------------------- part B
 conninfo() {  # server [extra options]
@@ -272,6 +277,7 @@ interleave() {  # workload seconds turns-per-connection conninfo...
   pin "$work/interleave" -M "$(mode_of "$w")" -T "$secs" -r "$turns" -f "$work/$w.sql" "$@"
 }
 turns_of() { [ "$1" = point ] && echo 1000 || echo 200; }
+if part B; then
 echo
 echo "== B. transaction by transaction: $EPOCHS epochs of ${EPOCH_SECS}s per workload, servers restarted before each"
 for e in $(seq 1 "$EPOCHS"); do
@@ -292,6 +298,7 @@ for e in $(seq 1 "$EPOCHS"); do
 done
 echo
 summary B "interleaved TPS (mean)" mean epochs epoch
+fi
 
 # The goals.  A statistic decides a goal only if the measurement can
 # resolve it: the 10th-90th percentile spread of its per-round (A) or
@@ -310,6 +317,7 @@ verdict() {  # key workload statistic-label (2)/(1) (2)/(3) goal
   printf "   %-26s %-27s (2)/(1) %.3f (goal >= %s)  (2)/(3) %.3f (goal > 1)  %s\n" \
     "$(label_of $2)" "$3" "$4" "$6" "$5" "$v"
 }
+if part A && part B; then
 echo
 echo "== goals (decided only by statistics whose runs spread less than +-2%)"
 for w in point join; do
@@ -321,12 +329,14 @@ for w in point join; do
     "$(echo "$(mean B$w.gtm) / $(mean B$w.rls)" | bc -l)" $goal
   verdict B$w $w "B median of epochs" "$(ratios B$w gtm plain)" "$(ratios B$w gtm rls)" $goal
 done
+fi
 
 # ---------------------------------------------------------------- part C
 # What the check itself costs: one server, the same statement, enforcement
 # off and error on two connections alternating (bench_app may set it: PG15
 # GRANT SET ON PARAMETER).  And the join's planning time from EXPLAIN's
 # summary in one backend, switching between off and error.
+if part C; then
 echo
 echo "== C. the check alone (gtm server): gtm.enforcement = off vs error"
 out=$(interleave join "$((EPOCH_SECS * 2))" 200 "$(conninfo gtm '-c gtm.enforcement=off')" "$(conninfo gtm)")
@@ -380,8 +390,10 @@ done
 printf "%-48s %10.1f\n" "join planning us, off (median, $ROUNDS x 1000)" "$(med C.off)"
 printf "%-48s %10.1f\n" "join planning us, error" "$(med C.error)"
 printf "%-48s %10.3f\n" "median of per-round ratios error / off" "$(ratios C error off)"
+fi
 
 # ---------------------------------------------------------------- part D
+part D || exit 0
 echo
 echo "== D. planning cost: $TABLES_SMALL vs $TABLES_LARGE tenant tables in the database (gtm server)"
 for n in "$TABLES_SMALL" "$TABLES_LARGE"; do

@@ -20,7 +20,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 
-/* src/query.c: prepared statements on the extension's own tables */
+/* src/extension.c: the extension's own objects */
 typedef struct GtmQueryDef
 {
 	const char *sql;			/* %1$s stands for the quoted schema name */
@@ -41,8 +41,11 @@ typedef struct GtmQuerySet
 extern SPIPlanPtr gtm_query_plan(GtmQuerySet *set, int q, Oid nsp);
 extern uint64 gtm_query_run(GtmQuerySet *set, int q, Oid nsp, Datum *values, bool read_only);
 extern Oid	gtm_extension_namespace(FunctionCallInfo fcinfo);
+extern Oid	gtm_installed_namespace(void);
+extern void gtm_require_arg(FunctionCallInfo fcinfo, int argno,
+							const char *argname, const char *hint);
 
-/* src/enforce.c: tenant-scope enforcement (GUCs, hooks) */
+/* src/enforce_hooks.c: tenant-scope enforcement (GUCs, hooks) */
 extern void gtm_enforce_init(void);
 
 

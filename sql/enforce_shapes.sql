@@ -231,8 +231,9 @@ SELECT count(*) FROM deals d LEFT JOIN contacts c ON c.tenant_id = :T1 AND c.dea
 SELECT count(*) FROM deals d FULL JOIN contacts c ON c.tenant_id = d.tenant_id AND c.deal_id = d.id
   WHERE d.tenant_id = :T1;
 
--- values from functions: built-in and inlined SQL ones are trusted, a
--- user-defined function could return another tenant on the next row
+-- values from functions: a user-defined function could return another
+-- tenant on the next row; an inlined SQL function is judged by its body
+-- (here a setting, which can change while the statement runs: rejected)
 RESET ROLE;
 CREATE FUNCTION sql_tenant() RETURNS text LANGUAGE sql STABLE
   AS $$ SELECT current_setting('app.tenant', true) $$;

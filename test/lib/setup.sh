@@ -36,4 +36,8 @@ gtm_build_install() {
   make -s clean >/dev/null
   make -s PG_CONFIG="$PG_CONFIG"
   $SUDO make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
+  # the test module of the fail-closed tests (not part of the extension)
+  make -s -C test/modules/custom_scan_probe clean >/dev/null
+  make -s -C test/modules/custom_scan_probe PG_CONFIG="$PG_CONFIG"
+  $SUDO make -s -C test/modules/custom_scan_probe install PG_CONFIG="$PG_CONFIG" >/dev/null
 }

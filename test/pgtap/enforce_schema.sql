@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS gtm_clarity;
-SELECT plan(27);
+SELECT plan(32);
 
 CREATE ROLE regress_enforce_tap;
 
@@ -18,6 +18,13 @@ SELECT is_definer('gtm_unexempt_table', ARRAY['regclass']);
 SELECT isnt_definer('gtm_current_tenant', ARRAY[]::text[]);
 SELECT isnt_definer('gtm_check_statement', ARRAY['text']);
 SELECT volatility_is('gtm_current_tenant', ARRAY[]::text[], 'stable');
+SELECT has_function('gtm_pin', ARRAY['anyelement']);
+SELECT isnt_definer('gtm_pin', ARRAY['anyelement']);
+SELECT volatility_is('gtm_pin', ARRAY['anyelement'], 'stable');
+SELECT is((SELECT proparallel::text FROM pg_proc WHERE proname = 'gtm_pin'), 'r',
+          'gtm_pin is parallel restricted (the leader holds the statement''s tenant)');
+SELECT ok(has_function_privilege('regress_enforce_tap', 'gtm_pin(anyelement)', 'EXECUTE'),
+          'any role may call gtm_pin (it only checks)');
 
 SELECT is((SELECT count(*)::int FROM pg_proc
             WHERE proname IN ('gtm_set_tenant', 'gtm_exempt_table', 'gtm_unexempt_table')

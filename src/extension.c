@@ -1,7 +1,15 @@
 /*-------------------------------------------------------------------------
  *
- * query.c
- *	  Prepared SPI statements on the extension's own tables.
+ * extension.c
+ *	  The extension's own objects, as every capability reaches them.
+ *
+ * Shared by provisioning, settings and enforcement:
+ *	- the extension's schema: from the function being called
+ *	  (gtm_extension_namespace), or from pg_extension when no function of
+ *	  ours is running (gtm_installed_namespace, for the planner hooks);
+ *	- the argument checks every SQL-callable function makes
+ *	  (gtm_require_arg);
+ *	- prepared SPI statements on the extension's tables (GtmQuerySet).
  *
  * Each capability keeps its statements in a GtmQuerySet: SQL texts in which
  * %1$s stands for the quoted schema of the extension.  A statement is
@@ -11,14 +19,21 @@
  * dropped and created elsewhere) is prepared again.
  *
  * IDENTIFICATION
- *	  src/query.c
+ *	  src/extension.c
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 
 #include "gtm_clarity.h"
@@ -77,4 +92,48 @@ Oid
 gtm_extension_namespace(FunctionCallInfo fcinfo)
 {
 	return get_func_namespace(fcinfo->flinfo->fn_oid);
+}
+
+/*
+ * The schema gtm_clarity is installed in, from pg_extension, or InvalidOid
+ * when it is not installed in this database.  (PostgreSQL's own lookup,
+ * get_extension_schema, is static in commands/extension.c.)
+ */
+Oid
+gtm_installed_namespace(void)
+{
+	Oid			extoid = get_extension_oid("gtm_clarity", true);
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			nsp = InvalidOid;
+
+	if (!OidIsValid(extoid))
+		return InvalidOid;
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(extoid));
+	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return nsp;
+}
+
+/*
+ * Raise the documented error for a NULL argument argno: "<argname> must
+ * not be null" (22004), with hint when not NULL.
+ */
+void
+gtm_require_arg(FunctionCallInfo fcinfo, int argno, const char *argname,
+				const char *hint)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", argname),
+				 hint ? errhint("%s", hint) : 0));
 }

@@ -1,0 +1,412 @@
+/*-------------------------------------------------------------------------
+ *
+ * enforce.h
+ *	  Declarations shared by the files of tenant-scope enforcement.
+ *
+ * The check runs in three phases, each in its own file (src/README.md
+ * follows one statement through them):
+ *
+ *	record	(enforce_record.c, with enforce_pin.c)  while the planner runs,
+ *			what each reference to a tenant table is pinned to;
+ *	judge	(enforce_judge.c)  when the planner returns, the verdict on the
+ *			finished plan;
+ *	runtime	(enforce_runtime.c)  when the executor starts, the comparison
+ *			of values known only then.
+ *
+ * enforce_hooks.c holds the GUCs and the hook entry points, which only
+ * dispatch; enforce_report.c every message; relfacts.c the per-relation
+ * cache.  The SQL-facing features have a file each: tenant_session.c,
+ * checker.c, exemptions.c.
+ *
+ * IDENTIFICATION
+ *	  include/enforce.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GTM_ENFORCE_H
+#define GTM_ENFORCE_H
+
+#include "postgres.h"
+
+#include "executor/execdesc.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "nodes/params.h"
+#include "nodes/pathnodes.h"
+#include "nodes/plannodes.h"
+
+/* The one SQLSTATE of a rejected statement (documented in the README). */
+#define GTM_ERRCODE_NOT_PINNED	ERRCODE_INSUFFICIENT_PRIVILEGE
+
+/* ----------------------------------------------------------------
+ *		Configuration (enforce_hooks.c)
+ * ----------------------------------------------------------------
+ */
+typedef enum GtmEnforcement
+{
+	GTM_ENFORCE_OFF,
+	GTM_ENFORCE_WARN,
+	GTM_ENFORCE_ERROR
+} GtmEnforcement;
+
+extern int	gtm_enforcement;		/* gtm.enforcement */
+extern char *gtm_tenant_column;		/* gtm.tenant_column */
+extern char *gtm_session_tenant;	/* gtm.tenant */
+
+/* ERROR, or WARNING in warn mode */
+#define ENFORCE_ELEVEL() \
+	(gtm_enforcement == GTM_ENFORCE_WARN ? WARNING : ERROR)
+
+/* ----------------------------------------------------------------
+ *		Control state (enforce_hooks.c)
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * What the caller of the planner asks of the next planner call, and
+ * nothing after it: gtm_planner() copies the request and clears it before
+ * planning, so statements planned inside (SPI, functions evaluated while
+ * estimating) are not affected.  Each setter also clears its flag in a
+ * PG_FINALLY block, so an error between setting and planning leaves
+ * nothing behind.
+ */
+typedef struct NextPlanRequest
+{
+	/*
+	 * Set by gtm_ProcessUtility for a plain EXPLAIN (nothing executes):
+	 * verdicts are raised as warnings.
+	 */
+	bool		explain_only;
+
+	/*
+	 * Set by gtm_check_statement: judge whatever the mode and role, report
+	 * nothing, and leave the references judged in "collected".
+	 */
+	bool		collect;
+
+	/*
+	 * Output of a collecting call (in the planner's memory context); the
+	 * checker reads it and sets it back to NIL.
+	 */
+	List	   *collected;
+} NextPlanRequest;
+
+extern NextPlanRequest next_plan;
+
+/*
+ * Nesting of the frames that can run user code: planner calls
+ * (plan_with_state), executor runs (ExecutorRun and ExecutorFinish, where
+ * triggers, defaults, CHECK constraints and called functions run) and
+ * utility statements (gtm_ProcessUtility).  Each is incremented on entry
+ * and put back on every path out, also on error.  An internal query is
+ * recognised at the level its command started at (NESTING_LEVEL below):
+ * anything deeper runs inside it and is user code.
+ */
+extern int	planning_depth;
+extern int	executor_nesting;
+extern int	utility_nesting;
+
+#define NESTING_LEVEL()	(planning_depth + executor_nesting + utility_nesting)
+
+/*
+ * Planner and executor frames entered while InNoForceRLSOperation() was
+ * already true, i.e. inside a query of ri_triggers.c: the user code a
+ * foreign-key action runs (triggers, defaults, CHECK constraints of the
+ * rows it changes) sees a value > 0; ri_triggers.c's own next query, 0.
+ */
+extern int	noforce_depth;
+
+/*
+ * REFRESH MATERIALIZED VIEW CONCURRENTLY: its definition query (and all it
+ * runs) is checked as usual; the internal queries of refresh_by_match_merge
+ * that compare the old contents with the new and apply the difference are
+ * not (see exemptions.c, is_refresh_internal).
+ */
+typedef enum RefreshPhase
+{
+	REFRESH_NONE = 0,			/* no REFRESH ... CONCURRENTLY at this level */
+	REFRESH_DEFINITION,			/* started: nothing is exempt */
+	REFRESH_COMPARING			/* the transient table was analysed: the
+								 * comparison queries run */
+} RefreshPhase;
+
+/*
+ * The innermost REFRESH ... CONCURRENTLY and ALTER TABLE ... DETACH
+ * PARTITION running, set by gtm_ProcessUtility around the standard call and
+ * put back on every path out; the *_level is NESTING_LEVEL() inside that
+ * call.  refresh_phase moves to REFRESH_COMPARING (and refresh_transient is
+ * set) when gtm_ProcessUtility sees, at that level, the ANALYZE of the
+ * transient table with which refresh_by_match_merge() begins.
+ */
+extern RefreshPhase refresh_phase;
+extern Oid	refresh_matview;
+extern Oid	refresh_transient;
+extern int	refresh_level;
+extern Oid	detach_partition;
+extern int	detach_level;
+
+/* ----------------------------------------------------------------
+ *		Per-relation facts (relfacts.c)
+ * ----------------------------------------------------------------
+ */
+typedef struct RelFacts
+{
+	Oid			relid;			/* hash key */
+	bool		valid;			/* false once invalidated: compute again */
+	bool		tenant;			/* has the tenant column, not a system table */
+	bool		exempt;			/* recorded by gtm_exempt_table() */
+	AttrNumber	attnum;			/* the tenant column, if tenant */
+} RelFacts;
+
+extern RelFacts *rel_facts(Oid relid);
+extern void forget_rel_facts(void);
+extern void rel_facts_sweep(void);
+extern void rel_facts_init(void);
+
+/* ----------------------------------------------------------------
+ *		Per-statement state
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Why a reference is or is not pinned.  enforce_report.c has one table
+ * with the message detail and the checker's text of each.
+ */
+typedef enum PinReason
+{
+	PR_PINNED,
+	PR_NO_CONDITION,
+	PR_OR,
+	PR_LIST,
+	PR_NOT_EQUALITY,
+	PR_FUNCTION_OF_COLUMN,
+	PR_TAUTOLOGY,
+	PR_VOLATILE,
+	PR_USER_FUNCTION,
+	PR_OTHER_COLUMN,
+	PR_SUBQUERY_VALUE,
+	PR_NULL,
+	PR_NONDETERMINISTIC,
+	PR_NOT_ANALYSED,
+	PR_INSERT_NO_VALUE,
+	PR_INSERT_UNPINNED,
+	PR_SET_UNPINNED,
+	PR_TWO_TENANTS,
+	PR_MOVES_ROW,
+	PR_ARBITER,
+	PR_AT_START,				/* checker: values compared at execution */
+	PR_DEFERRED,				/* PARAM_EXEC: resolved after planning */
+	PR_SET_RETURNING,			/* a set-returning function: several values */
+	PR_MUTABLE,					/* a value that can change during the statement */
+	PR_OPAQUE_NODE,				/* read by a plan node the check cannot see into */
+	PR_NOT_IDENTITY,			/* equal values need not be identical */
+	PR_NOT_DISTINCT_NULL,		/* IS NOT DISTINCT FROM a value that may be NULL */
+	PR_NULLABLE,				/* written value from an outer join's nullable side */
+	PR_CASCADE,					/* a foreign-key action would change the tenant */
+	PR_GENERATED,				/* the tenant column is generated from others */
+	PR_ARBITER_IDENTITY,		/* arbiter compares the tenant without identity */
+	PR_KEY_NOT_UNIQUE,			/* equated with a table's column, no unique key */
+	PR_KEY_LEAKY,				/* key pin with a condition not leakproof */
+
+	PR_COUNT					/* number of reasons; keep last */
+} PinReason;
+
+typedef enum RefKind
+{
+	REF_SCAN,					/* a base relation the plan reads */
+	REF_INSERT,					/* the tenant value an INSERT writes */
+	REF_SET						/* a new tenant value of UPDATE / DO UPDATE */
+} RefKind;
+
+typedef struct TenantRef
+{
+	RefKind		kind;
+	Oid			relid;
+	AttrNumber	attnum;
+	const char *alias;
+	Alias	   *eref;			/* identifies a REF_SCAN in the flat rtable */
+	PinReason	reason;
+	List	   *values;			/* pinned: the value expression(s) */
+	/* PR_DEFERRED: the outer Var the PARAM_EXEC stands for */
+	PlannerInfo *outer_root;
+	Index		outer_varno;
+	AttrNumber	outer_attno;
+	/* PR_TWO_TENANTS / PR_MOVES_ROW: the other reference and both values */
+	struct TenantRef *other;
+	Node	   *mine;
+	Node	   *theirs;
+	char	   *index_name;		/* PR_ARBITER*, PR_CASCADE: index, constraint */
+	const char *node_name;		/* PR_OPAQUE_NODE */
+	/* pinned through a unique key (enforce_key.c): values is NIL */
+	List	   *key_lookup;		/* how to find the key's row at execution */
+	char	   *key_label;		/* the column of that row, for the checker */
+	bool		judged;
+} TenantRef;
+
+/* A PARAM_EXEC that stands for a Var of an outer query level */
+typedef struct OuterParam
+{
+	int			paramid;
+	PlannerInfo *root;			/* the level the Var belongs to */
+	Index		varno;
+	AttrNumber	varattno;
+} OuterParam;
+
+/*
+ * The state of one planner call, on gtm_planner()'s stack; the planner
+ * hooks reach it through cur_state, everything else takes it as a
+ * parameter.
+ */
+typedef struct EnforceState
+{
+	bool		collect;		/* gtm_check_statement: report, don't raise */
+	List	   *refs;			/* TenantRef * */
+
+	/*
+	 * OuterParam *, captured while planning: the outer levels' plan_params
+	 * lists are emptied once a subquery is planned, so what they held is
+	 * kept here for the end of planning.
+	 */
+	List	   *outer_params;
+
+	/* the statement being planned (judge_scans reads what it names) */
+	Query	   *parse;
+} EnforceState;
+
+extern EnforceState *cur_state;
+
+/* The references of a statement pinned to one value (enforce_judge.c) */
+typedef struct PinClass
+{
+	TenantRef  *first;			/* the first reference pinned to it */
+	Node	   *value;			/* the value */
+	bool		written;		/* a reference writes it (INSERT, SET) */
+} PinClass;
+
+/* What a relation's restriction clauses pin its tenant column to */
+typedef struct PinResult
+{
+	PinReason	reason;
+	Node	   *value;
+	PlannerInfo *outer_root;
+	Index		outer_varno;
+	AttrNumber	outer_attno;
+} PinResult;
+
+/* enforce_pin.c: analysing clauses */
+extern Node *strip_relabel(Node *n);
+extern PinReason classify_value(Node *val);
+extern void capture_outer_params(EnforceState *st, PlannerInfo *root);
+extern void rel_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
+					Index varno, AttrNumber attno, PinResult *res);
+extern bool column_not_null(Oid relid, AttrNumber attnum);
+extern void enforce_pin_init(void);
+extern bool value_is_mutable(Node *val);
+extern Oid	pin_function_oid(void);
+extern bool is_freezable_value(Node *val);
+
+/* enforce_identity.c: which equalities are identities */
+extern bool opfamily_is_identity(Oid family, Oid type, Oid collid);
+extern bool equality_is_identity(Oid opno, List *opfamilies, bool col_on_left,
+								 Oid collid);
+extern bool unbounded_bpchar(Oid type, int32 typmod);
+extern void enforce_identity_init(void);
+
+/* enforce_values.c: the values a column or an expression can hold */
+extern List *var_values(EnforceState *st, PlannerInfo *root, Index varno,
+						AttrNumber attno, int depth, PinReason *why);
+extern List *expr_values(EnforceState *st, PlannerInfo *root, Node *expr,
+						 int depth, PinReason *why);
+extern List *written_values(EnforceState *st, PlannerInfo *root, Node *expr,
+							PinReason *why);
+extern bool row_may_differ_from_written(Oid relid, bool inh, CmdType cmd);
+
+/* enforce_freeze.c: one value per statement for stable built-in pins */
+extern void freeze_mutable_pins(Query *parse);
+
+/* enforce_record.c: what the planner hooks record */
+extern TenantRef *new_ref(RefKind kind, RelFacts *f, const char *alias);
+extern void record_scan(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
+						Index rti, RangeTblEntry *rte);
+extern void record_writes(EnforceState *st, PlannerInfo *root);
+
+/* enforce_key.c: pins through a unique key of a non-tenant table */
+extern PinReason key_pin(PlannerInfo *root, RelOptInfo *rel, Index varno,
+						 AttrNumber attno, TenantRef *ref);
+extern void attach_key_pins(PlannedStmt *stmt, List *judged);
+extern void run_key_pins(QueryDesc *queryDesc, int eflags);
+
+/* enforce_cascade.c: tenant values PostgreSQL writes on a statement's behalf */
+extern void record_cascades(EnforceState *st, PlannerInfo *root);
+extern bool tenant_column_generated(RelFacts *f, bool inserting, List *tlist,
+									List *colnos, Index target);
+
+/* enforce_judge.c: the verdict */
+extern bool plan_touches_tenant_table(EnforceState *st, PlannedStmt *stmt);
+extern List *judge_plan(EnforceState *st, PlannedStmt *stmt);
+
+/* enforce_utility.c: COPY, TRUNCATE, LOCK TABLE */
+
+/*
+ * The verdict on a utility statement (judge_utility): the tenant table it
+ * would reach, and through what.
+ */
+typedef struct UtilityVerdict
+{
+	const char *what;			/* "COPY", "TRUNCATE", "LOCK TABLE" */
+	Oid			relid;			/* the tenant table reached */
+	Oid			named;			/* the relation the statement names */
+	bool		cascaded;		/* TRUNCATE: reached through a foreign key */
+	int			lockmode;		/* LOCK TABLE: the mode asked for */
+} UtilityVerdict;
+
+extern bool judge_utility(Node *parsetree, UtilityVerdict *v);
+extern bool lock_mode_allowed(int lockmode);
+
+/* enforce_runtime.c: the comparison when the statement starts */
+extern void attach_statement_pins(PlannedStmt *stmt, List *classes);
+extern void write_plan_payload(PlannedStmt *stmt, int kind, const char *payload,
+							   int len);
+extern char *read_plan_payload(List *invalItems, int kind, StringInfo into);
+extern char *raw_label(TenantRef *ref);
+
+/* Header ids of the payloads a plan carries in its invalItems */
+#define GTM_PINS_CACHEID		(-7243)	/* the statement's pins */
+#define GTM_KEYS_CACHEID		(-7245)	/* its unique-key lookups */
+extern void run_statement_pins(QueryDesc *queryDesc, int eflags);
+
+/* enforce_report.c: messages */
+extern char *ref_label(TenantRef *ref);
+extern char *value_text(Node *value);
+extern void report_ref(TenantRef *ref, int elevel);
+extern void report_verdicts(List *judged, int elevel);
+extern void report_utility(const char *what, Oid relid);
+extern void report_utility_verdict(UtilityVerdict *v, int elevel);
+extern const char *utility_reason_text(UtilityVerdict *v);
+extern void report_runtime_null(const char *label, Node *value, int elevel);
+extern void report_runtime_two_tenants(const char *label1, const char *value1,
+									   const char *label2, const char *value2,
+									   int elevel);
+extern void report_scope_two_tenants(const char *label1, const char *value1,
+									 const char *label2, const char *value2,
+									 int elevel);
+extern const char *reason_text(TenantRef *ref);
+extern void enforce_report_init(void);
+
+/* exemptions.c */
+extern bool role_is_exempt(void);
+extern bool statement_is_exempt(Query *parse, RefreshPhase phase);
+extern bool fk_initial_check_allowed(List *rangeTable);
+extern Oid	refresh_transient_analyzed(Node *parsetree);
+extern Oid	detach_partition_of(Node *parsetree);
+extern bool exemption_recorded(Oid relid);
+extern void exemptions_init(void);
+
+/* tenant_session.c: the running top-level statement and its tenant */
+extern void statement_scope_executor_started(QueryDesc *queryDesc);
+extern void statement_scope_utility_enter(void);
+extern void statement_scope_utility_exit(void);
+extern void statement_scope_check(const char *tenant, const char *label,
+								  int elevel);
+
+#endif							/* GTM_ENFORCE_H */

@@ -1,0 +1,149 @@
+-- enforce_identity: an equality pins only when "equal" means "identical"
+-- for the compared type and collation (issue 16, item 7), and IS NOT
+-- DISTINCT FROM pins (item 8); run as an ordinary role.  Each table holds
+-- two distinct tenants that compare equal; a statement that reads either
+-- must be rejected, and the rows returned show what an accepted one read.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS gtm_clarity;
+CREATE EXTENSION IF NOT EXISTS citext;
+RESET client_min_messages;
+CREATE SCHEMA enforce_identity;
+SET search_path = enforce_identity, public;
+CREATE ROLE regress_enforce_identity;
+GRANT USAGE ON SCHEMA enforce_identity TO regress_enforce_identity;
+CREATE COLLATION nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+
+-- equal but distinct: numeric scale, float zero signs, interval units,
+-- case (citext, nondeterministic collation), trailing blanks (bpchar),
+-- jsonb numbers, arrays of them
+CREATE TABLE by_numeric (tenant_id numeric NOT NULL, v text);
+CREATE TABLE by_float (tenant_id float8 NOT NULL, v text);
+CREATE TABLE by_interval (tenant_id interval NOT NULL, v text);
+CREATE TABLE by_citext (tenant_id citext NOT NULL, v text, UNIQUE (tenant_id, v));
+CREATE TABLE by_nocase (tenant_id text COLLATE nocase NOT NULL, v text);
+CREATE TABLE by_bpchar (tenant_id bpchar NOT NULL, v text);
+CREATE TABLE by_jsonb (tenant_id jsonb NOT NULL, v text);
+CREATE TABLE by_array (tenant_id numeric[] NOT NULL, v text);
+INSERT INTO by_numeric VALUES (1.0, 'one-point-zero'), (1.00, 'one-point-zero-zero');
+INSERT INTO by_float VALUES (0, 'zero'), ('-0', 'minus zero');
+INSERT INTO by_interval VALUES ('1 day', 'day'), ('24 hours', 'hours');
+INSERT INTO by_citext VALUES ('acme', 'lower'), ('ACME', 'upper');
+INSERT INTO by_nocase VALUES ('acme', 'lower'), ('ACME', 'upper');
+INSERT INTO by_bpchar VALUES ('t-1', 'bare'), ('t-1 ', 'blank');
+INSERT INTO by_jsonb VALUES ('1.0', 'a'), ('1.00', 'b');
+INSERT INTO by_array VALUES ('{1.0}', 'a'), ('{1.00}', 'b');
+-- identity: text with a deterministic collation (also varchar and domains
+-- over it), integers across widths, uuid, enums
+CREATE DOMAIN tenant_text AS text;
+CREATE TYPE tier AS ENUM ('gold', 'silver');
+CREATE TABLE by_text (tenant_id text NOT NULL, v text);
+CREATE TABLE by_varchar (tenant_id varchar(40) NOT NULL, v text);
+CREATE TABLE by_domain (tenant_id tenant_text NOT NULL, v text);
+CREATE TABLE by_int (tenant_id int NOT NULL, v text);
+CREATE TABLE by_uuid (tenant_id uuid NOT NULL, v text);
+CREATE TABLE by_enum (tenant_id tier NOT NULL, v text);
+CREATE TABLE maybe (tenant_id text, v text);                    -- admits NULL
+INSERT INTO by_text VALUES ('t-1', 'a'), ('T-1', 'b');
+INSERT INTO by_varchar VALUES ('t-1', 'a'), ('t-1 ', 'b');
+INSERT INTO by_domain VALUES ('t-1', 'a'), ('t-2', 'b');
+INSERT INTO by_int VALUES (1, 'a'), (2, 'b');
+INSERT INTO by_uuid VALUES ('11111111-1111-4111-8111-111111111111', 'a'),
+                           ('22222222-2222-4222-8222-222222222222', 'b');
+INSERT INTO by_enum VALUES ('gold', 'a'), ('silver', 'b');
+INSERT INTO maybe VALUES ('t-1', 'a'), (NULL, 'no tenant'), ('t-2', 'b');
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA enforce_identity
+  TO regress_enforce_identity;
+SET ROLE regress_enforce_identity;
+
+-- ---------------------------------------------------------------- rejected
+SELECT v FROM by_numeric WHERE tenant_id = 1.0;
+\echo :LAST_ERROR_SQLSTATE
+SELECT v FROM by_numeric WHERE tenant_id = 1;
+SELECT v FROM by_float WHERE tenant_id = 0;
+SELECT v FROM by_interval WHERE tenant_id = '1 day';
+SELECT v FROM by_citext WHERE tenant_id = 'acme';
+SELECT v FROM by_nocase WHERE tenant_id = 'acme';
+SELECT v FROM by_bpchar WHERE tenant_id = 't-1';
+SELECT v FROM by_jsonb WHERE tenant_id = '1.0';
+SELECT v FROM by_array WHERE tenant_id = '{1.0}';
+-- derived through a join: the joined table is pinned without identity too
+SELECT a.v, b.v FROM by_numeric a JOIN by_numeric b ON b.tenant_id = a.tenant_id WHERE a.tenant_id = 1.0;
+-- parameters, custom and generic plans
+PREPARE num(numeric) AS SELECT v FROM by_numeric WHERE tenant_id = $1;
+SET plan_cache_mode = force_custom_plan;
+EXECUTE num(1.0);
+SET plan_cache_mode = force_generic_plan;
+EXECUTE num(1.0);
+RESET plan_cache_mode;
+DEALLOCATE num;
+-- writes keyed by such an equality
+UPDATE by_citext SET v = v || '!' WHERE tenant_id = 'acme';
+DELETE FROM by_numeric WHERE tenant_id = 1;
+-- an ON CONFLICT arbiter comparing the tenant without identity: the
+-- conflicting row may be another tenant's ('ACME' for 'acme')
+INSERT INTO by_citext VALUES ('acme', 'upper') ON CONFLICT (tenant_id, v) DO UPDATE SET v = 'taken';
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO by_citext VALUES ('acme', 'upper') ON CONFLICT (tenant_id, v) DO NOTHING;
+SELECT * FROM gtm_check_statement($$SELECT v FROM by_numeric WHERE tenant_id = 1.0$$);
+SELECT * FROM gtm_check_statement($$INSERT INTO by_citext VALUES ('acme', 'x')
+  ON CONFLICT (tenant_id, v) DO UPDATE SET v = 'y'$$);
+
+-- ---------------------------------------------------------------- accepted
+SELECT v FROM by_text WHERE tenant_id = 't-1';
+SELECT v FROM by_varchar WHERE tenant_id = 't-1';
+SELECT v FROM by_domain WHERE tenant_id = 't-1';
+SELECT v FROM by_int WHERE tenant_id = 1;
+SELECT v FROM by_int WHERE tenant_id = 1::bigint;
+SELECT v FROM by_uuid WHERE tenant_id = '11111111-1111-4111-8111-111111111111';
+SELECT v FROM by_enum WHERE tenant_id = 'gold';
+-- compared as identical text: a binary-compatible cast, an explicit collation
+SELECT v FROM by_citext WHERE tenant_id::text = 'acme';
+SELECT v FROM by_nocase WHERE tenant_id = 'acme' COLLATE "C";
+SELECT v FROM by_nocase WHERE tenant_id COLLATE "C" = 'ACME';
+
+-- ---------------------------------------------------------------- IS NOT DISTINCT FROM
+SELECT v FROM by_text WHERE tenant_id IS NOT DISTINCT FROM 't-1';
+SELECT v FROM by_text WHERE NOT (tenant_id IS DISTINCT FROM 't-1');
+SELECT v FROM maybe WHERE tenant_id IS NOT DISTINCT FROM 't-1';
+-- a value that may be NULL: on a NOT NULL column it matches nothing, on a
+-- column admitting NULL it would match the rows without a tenant
+PREPARE nd_text(text) AS SELECT v FROM by_text WHERE tenant_id IS NOT DISTINCT FROM $1;
+PREPARE nd_maybe(text) AS SELECT v FROM maybe WHERE tenant_id IS NOT DISTINCT FROM $1;
+SET plan_cache_mode = force_generic_plan;
+EXECUTE nd_text('t-1');
+EXECUTE nd_maybe(NULL);
+\echo :LAST_ERROR_SQLSTATE
+SET plan_cache_mode = force_custom_plan;
+EXECUTE nd_text('t-1');
+EXECUTE nd_maybe(NULL);
+EXECUTE nd_maybe('t-1');
+RESET plan_cache_mode;
+DEALLOCATE nd_text;
+DEALLOCATE nd_maybe;
+SELECT v FROM maybe WHERE tenant_id IS NOT DISTINCT FROM NULL;
+SELECT v FROM maybe WHERE tenant_id IS NOT DISTINCT FROM current_setting('app.no_such', true);
+-- rejected as before: IS DISTINCT FROM, and equality without identity
+SELECT v FROM by_text WHERE tenant_id IS DISTINCT FROM 't-2';
+SELECT v FROM by_numeric WHERE tenant_id IS NOT DISTINCT FROM 1.0;
+-- correlated
+SELECT t.v, (SELECT count(*) FROM by_domain d WHERE d.tenant_id IS NOT DISTINCT FROM t.tenant_id)
+  FROM by_text t WHERE t.tenant_id = 't-1';
+-- the planner derives nothing from IS NOT DISTINCT FROM: each table needs its own
+SELECT t.v FROM by_text t JOIN by_domain d ON d.tenant_id = t.tenant_id
+  WHERE t.tenant_id IS NOT DISTINCT FROM 't-1';
+SELECT t.v FROM by_text t JOIN by_domain d ON d.tenant_id = t.tenant_id
+  WHERE t.tenant_id IS NOT DISTINCT FROM 't-1' AND d.tenant_id IS NOT DISTINCT FROM 't-1';
+UPDATE maybe SET v = v WHERE tenant_id IS NOT DISTINCT FROM 't-1';
+SELECT * FROM gtm_check_statement($$SELECT v FROM maybe WHERE tenant_id IS NOT DISTINCT FROM $1$$);
+SELECT * FROM gtm_check_statement($$SELECT v FROM by_text WHERE tenant_id IS NOT DISTINCT FROM $1$$);
+RESET ROLE;
+
+-- nothing was changed by the rejected writes
+SELECT tenant_id, v FROM by_citext ORDER BY v;
+SELECT tenant_id, v FROM by_numeric ORDER BY v;
+
+SET client_min_messages = warning;
+DROP SCHEMA enforce_identity CASCADE;
+DROP EXTENSION citext;
+DROP OWNED BY regress_enforce_identity;
+DROP ROLE regress_enforce_identity;

@@ -1,0 +1,134 @@
+-- enforce_keys: a tenant column equated with a column of a non-tenant
+-- table whose unique key the statement fixes is pinned to that one row's
+-- value ("the members of organization X", issue 16, item 8), run as an
+-- ordinary role; rows read and changed are checked.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS gtm_clarity;
+RESET client_min_messages;
+CREATE SCHEMA enforce_keys;
+SET search_path = enforce_keys, public;
+CREATE ROLE regress_enforce_keys;
+GRANT USAGE ON SCHEMA enforce_keys TO regress_enforce_keys;
+GRANT SELECT ON tenants, tenant_members TO regress_enforce_keys;
+
+-- the extension's tables: two organizations, three members
+INSERT INTO tenants (id, clerk_org_id, name, slug) VALUES
+  ('00000000-0000-4000-8000-00000000000a', 'org_keysA', 'Keys A', 'keys-a'),
+  ('00000000-0000-4000-8000-00000000000b', 'org_keysB', 'Keys B', 'keys-b');
+INSERT INTO tenant_members (tenant_id, clerk_user_id, role) VALUES
+  ('00000000-0000-4000-8000-00000000000a', 'user_ann', 'admin'),
+  ('00000000-0000-4000-8000-00000000000b', 'user_bob', 'admin'),
+  ('00000000-0000-4000-8000-00000000000b', 'user_cid', 'viewer');
+-- an application's own lookup table: global, unique on two columns
+CREATE TABLE workspaces (region text NOT NULL, handle text NOT NULL, tenant_id_of text NOT NULL,
+                         label text, UNIQUE (region, handle));
+CREATE TABLE projects (tenant_id text NOT NULL, name text);
+CREATE TABLE tasks (tenant_id text NOT NULL, title text);
+INSERT INTO workspaces VALUES ('eu', 'acme', 't-1', 'A'), ('eu', 'bolt', 't-2', 'B'), ('us', 'acme', 't-2', 'C');
+INSERT INTO projects VALUES ('t-1', 'p1'), ('t-2', 'p2'), ('t-2', 'p3');
+INSERT INTO tasks VALUES ('t-1', 'x1'), ('t-2', 'x2');
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA enforce_keys TO regress_enforce_keys;
+-- shows every value it is given
+CREATE FUNCTION shows(text) RETURNS bool LANGUAGE plpgsql COST 0.0001
+  AS $$ BEGIN RAISE NOTICE 'shows %', $1; RETURN true; END $$;
+-- the members of an organization, as a function called per row
+CREATE FUNCTION member_count(org text) RETURNS bigint LANGUAGE sql STABLE
+  AS $$ SELECT count(*) FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
+        WHERE t.clerk_org_id = org $$;
+SET ROLE regress_enforce_keys;
+
+-- ---------------------------------------------------------------- accepted
+SELECT m.clerk_user_id FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
+  WHERE t.clerk_org_id = 'org_keysB' ORDER BY 1;
+PREPARE members_of(text) AS
+  SELECT m.clerk_user_id, m.role FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
+  WHERE t.clerk_org_id = $1 ORDER BY 1;
+SET plan_cache_mode = force_custom_plan;
+EXECUTE members_of('org_keysB');
+SET plan_cache_mode = force_generic_plan;
+EXECUTE members_of('org_keysB');
+EXECUTE members_of('org_keysA');
+EXECUTE members_of('org_none');
+RESET plan_cache_mode;
+DEALLOCATE members_of;
+-- IN and EXISTS (semijoins), and the slug, another unique key
+SELECT clerk_user_id FROM tenant_members
+  WHERE tenant_id IN (SELECT id FROM tenants WHERE clerk_org_id = 'org_keysB') ORDER BY 1;
+SELECT clerk_user_id FROM tenant_members m
+  WHERE EXISTS (SELECT 1 FROM tenants t WHERE t.id = m.tenant_id AND t.slug = 'keys-a');
+-- a key of two columns; two tables through the same row
+SELECT p.name FROM projects p JOIN workspaces w ON w.tenant_id_of = p.tenant_id
+  WHERE w.region = 'us' AND w.handle = 'acme' ORDER BY 1;
+SELECT p.name, k.title FROM projects p JOIN workspaces w ON w.tenant_id_of = p.tenant_id
+  JOIN tasks k ON k.tenant_id = p.tenant_id
+  WHERE w.region = 'eu' AND w.handle = 'acme' ORDER BY 1;
+-- writes keyed the same way change that tenant's rows only
+UPDATE projects p SET name = name || '*' FROM workspaces w
+  WHERE w.tenant_id_of = p.tenant_id AND w.region = 'eu' AND w.handle = 'bolt';
+DELETE FROM tasks k USING workspaces w
+  WHERE w.tenant_id_of = k.tenant_id AND w.region = 'eu' AND w.handle = 'acme';
+SELECT * FROM gtm_check_statement($$SELECT m.* FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
+  WHERE t.clerk_org_id = $1$$);
+
+-- ---------------------------------------------------------------- rejected
+-- not a unique key: name, one column of a two-column key
+SELECT m.clerk_user_id FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id WHERE t.name = 'Keys B';
+\echo :LAST_ERROR_SQLSTATE
+SELECT p.name FROM projects p JOIN workspaces w ON w.tenant_id_of = p.tenant_id WHERE w.handle = 'acme';
+-- the key's value is not fixed before execution: an OR, a correlated value
+SELECT m.clerk_user_id FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
+  WHERE t.clerk_org_id = 'org_keysB' OR t.slug = 'keys-a';
+SELECT o.c, (SELECT count(*) FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id WHERE t.clerk_org_id = o.c)
+  FROM (VALUES ('org_keysA'), ('org_keysB')) o(c);
+-- outer and anti joins equate nothing
+SELECT m.clerk_user_id FROM tenant_members m
+  LEFT JOIN tenants t ON t.id = m.tenant_id AND t.clerk_org_id = 'org_keysB';
+SELECT m.clerk_user_id FROM tenant_members m
+  WHERE NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = m.tenant_id AND t.clerk_org_id = 'org_keysB');
+-- the scan of m reads every tenant's rows before the join: a condition on
+-- it that is not leakproof would see them (no NOTICE for user_ann below)
+SELECT m.clerk_user_id FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
+  WHERE t.clerk_org_id = 'org_keysB' AND shows(m.clerk_user_id);
+SELECT m.clerk_user_id FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
+  JOIN workspaces w ON shows(w.label || m.clerk_user_id)
+  WHERE t.clerk_org_id = 'org_keysB';
+-- leakproof conditions are fine (text equality is; enum equality is not)
+SELECT m.clerk_user_id FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
+  WHERE t.clerk_org_id = 'org_keysB' AND m.clerk_user_id = 'user_cid';
+SELECT m.clerk_user_id FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
+  WHERE t.clerk_org_id = 'org_keysB' AND m.role = 'viewer';
+-- the row's tenant is found when the statement starts and compared with
+-- the statement's other pins and the running top-level statement's tenant
+SELECT p.name FROM projects p JOIN workspaces w ON w.tenant_id_of = p.tenant_id, tasks k
+  WHERE w.region = 'eu' AND w.handle = 'acme' AND k.tenant_id = 't-2';
+\echo :LAST_ERROR_SQLSTATE
+SELECT p.name FROM projects p JOIN workspaces w ON w.tenant_id_of = p.tenant_id,
+       tasks k JOIN workspaces w2 ON w2.tenant_id_of = k.tenant_id
+  WHERE w.region = 'eu' AND w.handle = 'acme' AND w2.region = 'eu' AND w2.handle = 'bolt';
+PREPARE key_and_value(text, text) AS
+  SELECT p.name, k.title FROM projects p JOIN workspaces w ON w.tenant_id_of = p.tenant_id, tasks k
+  WHERE w.region = 'eu' AND w.handle = $1 AND k.tenant_id = $2 ORDER BY 1;
+SET plan_cache_mode = force_generic_plan;
+EXECUTE key_and_value('bolt', 't-2');
+EXECUTE key_and_value('bolt', 't-1');
+SET plan_cache_mode = force_custom_plan;
+EXECUTE key_and_value('bolt', 't-1');
+EXECUTE key_and_value('nothing', 't-1');
+RESET plan_cache_mode;
+DEALLOCATE key_and_value;
+-- one top-level statement, one tenant: a function run for every row
+SELECT member_count('org_keysB');
+SELECT t.clerk_org_id, member_count(t.clerk_org_id) FROM tenants t
+  WHERE t.clerk_org_id IN ('org_keysA', 'org_keysB') ORDER BY 1;
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM gtm_check_statement($$SELECT m.* FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
+  WHERE t.name = $1$$);
+RESET ROLE;
+SELECT tenant_id, name FROM projects ORDER BY 1, 2;
+SELECT tenant_id, title FROM tasks ORDER BY 1, 2;
+
+SET client_min_messages = warning;
+DELETE FROM tenants WHERE clerk_org_id IN ('org_keysA', 'org_keysB');
+DROP SCHEMA enforce_keys CASCADE;
+DROP OWNED BY regress_enforce_keys;
+DROP ROLE regress_enforce_keys;

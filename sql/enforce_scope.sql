@@ -1,0 +1,179 @@
+-- enforce_scope: a pin is one value for the whole statement, and one
+-- top-level statement (with the functions, triggers, DO blocks and cursors
+-- it runs) reaches one tenant.  Run as an ordinary role; every case checks
+-- the rows read, written or left, as the superuser, not only the error.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS gtm_clarity;
+RESET client_min_messages;
+CREATE SCHEMA enforce_scope;
+SET search_path = enforce_scope, public;
+CREATE ROLE regress_enforce_scope;
+GRANT USAGE, CREATE ON SCHEMA enforce_scope TO regress_enforce_scope;
+\set T1 '''11111111-1111-4111-8111-111111111111'''
+\set T2 '''22222222-2222-4222-8222-222222222222'''
+
+CREATE TABLE deals (tenant_id text NOT NULL, id int NOT NULL, stage text,
+                    PRIMARY KEY (tenant_id, id));
+CREATE TABLE activities (tenant_id text NOT NULL, contact_id int, kind text);
+CREATE TABLE notes (tenant_id text NOT NULL, body text);
+GRANT SELECT, INSERT, UPDATE, DELETE ON deals, activities, notes TO regress_enforce_scope;
+INSERT INTO deals VALUES (:T1, 1, 'a1'), (:T1, 2, 'a2'), (:T2, 1, 'b1'), (:T2, 2, 'b2');
+INSERT INTO activities VALUES (:T1, 1, 'call'), (:T2, 1, 'mail');
+INSERT INTO tenants (id, clerk_org_id, name, slug)
+  VALUES (:T1, 'org_scope1', 'Scope One', 'scope-one'), (:T2, 'org_scope2', 'Scope Two', 'scope-two');
+GRANT SELECT (id, clerk_org_id) ON tenants TO regress_enforce_scope;
+-- the caller may create functions and temp tables, as any role
+SET ROLE regress_enforce_scope;
+CREATE TEMP TABLE log (x int);
+CREATE FUNCTION f_writes() RETURNS bool LANGUAGE plpgsql COST 10000
+  AS $$ BEGIN INSERT INTO log VALUES (1); RETURN true; END $$;
+CREATE FUNCTION stages_of(t text) RETURNS text LANGUAGE sql STABLE
+  AS $$ SELECT string_agg(stage, ',' ORDER BY id) FROM deals WHERE tenant_id = t $$;
+CREATE FUNCTION my_stages() RETURNS text LANGUAGE plpgsql
+  AS $$ BEGIN RETURN (SELECT string_agg(stage, ',' ORDER BY id) FROM deals
+                      WHERE tenant_id = gtm_current_tenant()); END $$;
+CREATE FUNCTION count_of(t text) RETURNS bigint LANGUAGE plpgsql
+  AS $$ BEGIN RETURN (SELECT count(*) FROM deals WHERE tenant_id = t); END $$;
+CREATE FUNCTION note_for(t text) RETURNS void LANGUAGE plpgsql
+  AS $$ BEGIN INSERT INTO notes VALUES (t, 'from a function'); END $$;
+SET enable_indexscan = off;
+SET enable_bitmapscan = off;
+
+-- ---------------------------------------------------------------- 1. one value
+-- a built-in whose value changes during the statement: the first value
+-- fixes the statement's tenant, the second is rejected (no T2 row comes back)
+SELECT tenant_id, kind FROM activities
+ WHERE tenant_id = CASE WHEN txid_current_if_assigned() IS NULL THEN :T1 ELSE :T2 END
+   AND f_writes();
+-- current_setting() is frozen: set_config() in the same statement
+SET app.tenant_id = :T1;
+SELECT tenant_id, kind FROM activities
+ WHERE tenant_id = current_setting('app.tenant_id')
+   AND set_config('app.tenant_id', :T2, false) IS NOT NULL;
+SET app.tenant_id = :T1;
+EXPLAIN (COSTS OFF) SELECT * FROM deals WHERE tenant_id = current_setting('app.tenant_id');
+SELECT stage FROM deals WHERE tenant_id = current_setting('app.tenant_id') ORDER BY id;
+SELECT * FROM gtm_check_statement($$SELECT * FROM deals WHERE tenant_id = current_setting('app.tenant_id')$$);
+-- ... and between the FETCHes of a cursor
+BEGIN;
+DECLARE c CURSOR FOR SELECT stage FROM deals WHERE tenant_id = current_setting('app.tenant_id');
+FETCH 1 FROM c;
+SELECT set_config('app.tenant_id', :T2, false) IS NOT NULL AS changed;
+FETCH 1 FROM c;
+ROLLBACK;
+SET app.tenant_id = :T1;
+-- a setting compared in an output column is no pin and fixes nothing
+SELECT tenant_id = current_setting('app.tenant_id') AS mine, stage
+  FROM deals WHERE tenant_id = :T1 ORDER BY id;
+-- a subquery's value is not a pin, even a setting's
+SELECT count(*) FROM deals WHERE tenant_id = (SELECT current_setting('app.tenant_id'));
+-- a set-returning function is never a pin: nothing is written
+INSERT INTO activities (tenant_id, kind) SELECT unnest(ARRAY[:T1, :T2]), 'x';
+SELECT * FROM gtm_check_statement($$INSERT INTO activities (tenant_id, kind) SELECT unnest(ARRAY['a', 'b']), 'x'$$);
+SELECT count(*) FROM deals d WHERE d.tenant_id = :T1
+   AND d.tenant_id IN (SELECT unnest(ARRAY[:T1, :T2]));
+RESET ROLE;
+SELECT tenant_id, kind FROM activities ORDER BY 1, 2;
+SELECT count(*) AS writes_logged FROM pg_temp.log;
+SET ROLE regress_enforce_scope;
+
+-- ---------------------------------------------------------------- 2. one top-level statement
+-- a function called per row reads a second tenant
+SELECT id, stages_of(id) FROM tenants
+ WHERE clerk_org_id IN ('org_scope1', 'org_scope2') ORDER BY clerk_org_id;
+SELECT count_of(:T1), count_of(:T2);
+SELECT count_of(:T1), count_of(:T1);
+-- in a DO block
+DO $$ BEGIN
+  PERFORM count(*) FROM deals WHERE tenant_id = '11111111-1111-4111-8111-111111111111';
+  PERFORM count(*) FROM deals WHERE tenant_id = '22222222-2222-4222-8222-222222222222';
+END $$;
+-- writes through functions: the first tenant's row would be written, the
+-- second rejected, so the statement changes nothing
+SELECT note_for(t) FROM (VALUES (:T1), (:T2)) v(t);
+-- a statement pinned to T1 whose function writes for T2
+SELECT count(*), note_for(:T2) FROM deals WHERE tenant_id = :T1;
+-- two top-level statements, one tenant each: accepted
+SELECT count_of(:T1);
+SELECT count_of(:T2);
+SELECT note_for(:T1);
+RESET ROLE;
+SELECT tenant_id, body FROM notes ORDER BY 1, 2;
+SET ROLE regress_enforce_scope;
+
+-- ---------------------------------------------------------------- 3. cursors and the session tenant
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+BEGIN;
+DECLARE c CURSOR FOR SELECT i, my_stages() FROM generate_series(1, 4) i;
+FETCH 2 FROM c;
+SELECT gtm_set_tenant(:T2);
+ROLLBACK;
+-- the tenant changed by a rolled-back savepoint: the cursor's next rows
+-- would belong to another tenant
+BEGIN;
+DECLARE c CURSOR FOR SELECT i, my_stages() FROM generate_series(1, 4) i;
+SAVEPOINT s;
+SELECT gtm_set_tenant(:T2, true) = :T2 AS set_in_savepoint;
+FETCH 2 FROM c;
+ROLLBACK TO s;
+FETCH 2 FROM c;
+ROLLBACK;
+-- a cursor over another tenant's rows keeps the statement open: a second
+-- tenant in between is rejected, the same tenant is fine
+BEGIN;
+DECLARE c CURSOR FOR SELECT stage FROM deals WHERE tenant_id = :T1 ORDER BY id;
+FETCH 1 FROM c;
+SELECT count(*) FROM deals WHERE tenant_id = :T1;
+SELECT count(*) FROM deals WHERE tenant_id = :T2;
+ROLLBACK;
+-- once the cursor is closed, the next statement may reach another tenant
+BEGIN;
+DECLARE c CURSOR FOR SELECT stage FROM deals WHERE tenant_id = :T1 ORDER BY id;
+FETCH 1 FROM c;
+CLOSE c;
+SELECT count(*) FROM deals WHERE tenant_id = :T2;
+COMMIT;
+-- an error in the middle leaves nothing behind
+SELECT count_of(:T1), 1 / 0;
+SELECT count_of(:T2);
+
+-- ---------------------------------------------------------------- 4. NULL tenant values
+-- a scan pinned to NULL reads nothing, in custom and generic plans alike
+PREPARE two(text, text) AS
+  SELECT d.id, a.kind FROM deals d JOIN activities a ON a.contact_id = d.id
+   WHERE d.tenant_id = $1 AND a.tenant_id = $2;
+SET plan_cache_mode = force_custom_plan;
+EXECUTE two(:T1, NULL);
+EXECUTE two(:T1, :T1);
+SET plan_cache_mode = force_generic_plan;
+EXECUTE two(:T1, NULL);
+EXECUTE two(:T1, :T1);
+EXECUTE two(:T1, :T2);
+DEALLOCATE two;
+-- a NULL written into the tenant column is rejected, custom or generic
+PREPARE ins(text, text) AS
+  INSERT INTO notes SELECT $2, 'copy of ' || stage FROM deals WHERE tenant_id = $1 AND id = 1;
+SET plan_cache_mode = force_custom_plan;
+EXECUTE ins(:T1, NULL);
+SET plan_cache_mode = force_generic_plan;
+EXECUTE ins(:T1, NULL);
+EXECUTE ins(:T1, :T2);
+EXECUTE ins(:T1, :T1);
+DEALLOCATE ins;
+RESET plan_cache_mode;
+RESET ROLE;
+SELECT tenant_id, body FROM notes ORDER BY 1, 2;
+
+-- ---------------------------------------------------------------- 5. exempt roles are unaffected
+SELECT count_of(:T1), count_of(:T2);
+DO $$ BEGIN
+  PERFORM count(*) FROM deals WHERE tenant_id = '11111111-1111-4111-8111-111111111111';
+  PERFORM count(*) FROM deals WHERE tenant_id = '22222222-2222-4222-8222-222222222222';
+END $$;
+
+RESET enable_indexscan;
+RESET enable_bitmapscan;
+DROP SCHEMA enforce_scope CASCADE;
+DROP OWNED BY regress_enforce_scope;
+DROP ROLE regress_enforce_scope;
+DELETE FROM tenants WHERE clerk_org_id IN ('org_scope1', 'org_scope2');

@@ -1,0 +1,320 @@
+-- enforce_writes: what a write puts into a tenant column (issue 16, items 3,
+-- 6 and 8), run as an ordinary role; the data is checked as superuser after
+-- each group.  T1 = 't-1', T2 = 't-2'.
+--   1. values followed through data-modifying CTEs to their RETURNING list
+--   2. every path by which a write can change tenant_id
+--   3. a written tenant is never NULL
+--   4. ON CONFLICT DO UPDATE reading EXCLUDED and the conflicting row
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS gtm_clarity;
+RESET client_min_messages;
+CREATE SCHEMA enforce_writes;
+SET search_path = enforce_writes, public;
+CREATE ROLE regress_enforce_writes;
+GRANT USAGE ON SCHEMA enforce_writes TO regress_enforce_writes;
+
+CREATE TABLE deals (tenant_id text NOT NULL, id int NOT NULL, stage text, amount numeric,
+                    PRIMARY KEY (tenant_id, id));
+CREATE TABLE deals_archive (LIKE deals);
+CREATE TABLE contacts (tenant_id text NOT NULL, id int NOT NULL, deal_id int, email text,
+                       PRIMARY KEY (tenant_id, id));
+CREATE TABLE activities (tenant_id text NOT NULL, contact_id int, kind text);
+CREATE TABLE countries (code text PRIMARY KEY, name text);       -- global
+CREATE TABLE notes (tenant_id text, body text);                  -- tenant_id admits NULL
+CREATE TABLE stamped (tenant_id text NOT NULL, id int, stage text);
+CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.stage := 't-2'; RETURN NEW; END $$;
+CREATE TRIGGER stamped_stamp BEFORE INSERT OR UPDATE ON stamped
+  FOR EACH ROW EXECUTE FUNCTION stamp();
+INSERT INTO deals VALUES ('t-1', 7, 'open', 100), ('t-1', 8, 'closed', 50),
+                         ('t-1', 10, 'old', 1), ('t-2', 7, 'open', 900);
+INSERT INTO contacts VALUES ('t-1', 3, 7, 'ann@t1'), ('t-2', 3, 7, 'bob@t2');
+INSERT INTO activities VALUES ('t-1', 3, 'call'), ('t-2', 3, 'mail');
+INSERT INTO countries VALUES ('open', 'Openland'), ('zz', 'ann@t1'), ('yy', 'nobody');
+
+\set T1 '''t-1'''
+\set T2 '''t-2'''
+-- the rows of each tenant in the tables written below
+CREATE VIEW census AS
+  SELECT 'deals' AS tab, tenant_id, count(*) FROM deals GROUP BY tenant_id
+  UNION ALL SELECT 'deals_archive', tenant_id, count(*) FROM deals_archive GROUP BY tenant_id
+  UNION ALL SELECT 'contacts', tenant_id, count(*) FROM contacts GROUP BY tenant_id
+  UNION ALL SELECT 'activities', tenant_id, count(*) FROM activities GROUP BY tenant_id
+  UNION ALL SELECT 'notes', tenant_id, count(*) FROM notes GROUP BY tenant_id
+  ORDER BY 1, 2;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA enforce_writes
+  TO regress_enforce_writes;
+SET ROLE regress_enforce_writes;
+SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user;
+
+-- ================================================================ 1. RETURNING
+-- the inserted row's stage is 't-2': the activity would belong to T2
+WITH i AS (INSERT INTO deals (tenant_id, id, stage) VALUES (:T1, 900, :T2) RETURNING stage)
+  INSERT INTO activities (tenant_id, contact_id, kind) SELECT stage, 1, 'x' FROM i;
+\echo :LAST_ERROR_SQLSTATE
+-- the same with a stage of T1 is one tenant
+WITH i AS (INSERT INTO deals (tenant_id, id, stage) VALUES (:T1, 901, :T1) RETURNING stage)
+  INSERT INTO activities (tenant_id, contact_id, kind) SELECT stage, 1, 'cte-stage' FROM i;
+-- the RETURNING list's own columns, not the table's (was "pinned to 903")
+WITH i AS (INSERT INTO deals (tenant_id, id, stage) VALUES (:T1, 903, 'n') RETURNING id, tenant_id)
+  INSERT INTO contacts (tenant_id, id, deal_id) SELECT tenant_id, 903, id FROM i;
+-- archiving: DELETE ... RETURNING * gives the deleted rows' own values
+WITH m AS (DELETE FROM deals WHERE tenant_id = :T1 AND id = 10 RETURNING *)
+  INSERT INTO deals_archive SELECT * FROM m;
+WITH m AS (DELETE FROM deals WHERE id = 10 RETURNING *) INSERT INTO deals_archive SELECT * FROM m;
+\echo :LAST_ERROR_SQLSTATE
+-- a deleted row's other column is not pinned
+WITH m AS (DELETE FROM deals WHERE tenant_id = :T1 AND id = 8 RETURNING stage)
+  INSERT INTO activities (tenant_id, kind) SELECT stage, 'deleted stage' FROM m;
+-- UPDATE ... RETURNING: the new value of an assigned column, the pin of another
+WITH u AS (UPDATE deals SET stage = :T2 WHERE tenant_id = :T1 AND id = 7 RETURNING stage)
+  INSERT INTO activities (tenant_id, kind) SELECT stage, 'u' FROM u;
+WITH u AS (UPDATE deals SET amount = 1 WHERE tenant_id = :T1 AND stage = :T2 RETURNING stage)
+  INSERT INTO activities (tenant_id, kind) SELECT stage, 'u' FROM u;
+WITH u AS (UPDATE deals SET amount = 2 WHERE tenant_id = :T1 AND id = 8 RETURNING tenant_id, id)
+  INSERT INTO activities (tenant_id, contact_id, kind) SELECT tenant_id, id, 'cte-update' FROM u;
+-- nested data-modifying CTEs
+WITH i AS (INSERT INTO deals VALUES (:T1, 950, 'n') RETURNING *),
+     j AS (INSERT INTO contacts (tenant_id, id, deal_id) SELECT tenant_id, 950, id FROM i RETURNING tenant_id)
+  INSERT INTO activities (tenant_id, kind) SELECT tenant_id, 'cte-nested' FROM j;
+-- INSERT ... SELECT inside the CTE
+WITH i AS (INSERT INTO deals SELECT tenant_id, 960, email FROM contacts WHERE tenant_id = :T1 AND id = 3
+           RETURNING tenant_id)
+  INSERT INTO activities (tenant_id, kind) SELECT tenant_id, 'cte-insert-select' FROM i;
+-- an expression of the RETURNING list is not followed
+WITH i AS (INSERT INTO deals VALUES (:T1, 961, 'x') RETURNING lower(tenant_id) AS t)
+  INSERT INTO activities (tenant_id, kind) SELECT t, 'expr' FROM i;
+-- a BEFORE trigger may change the row returned: its other columns are not trusted
+WITH i AS (INSERT INTO stamped VALUES (:T1, 1, :T1) RETURNING stage)
+  INSERT INTO activities (tenant_id, kind) SELECT stage, 'trigger' FROM i;
+-- ON CONFLICT DO UPDATE may return the conflicting row: its tenant is the
+-- inserted one (the arbiter includes it), its other columns are unknown
+WITH i AS (INSERT INTO deals VALUES (:T1, 7, :T1) ON CONFLICT (tenant_id, id) DO UPDATE SET amount = 5
+           RETURNING tenant_id)
+  INSERT INTO activities (tenant_id, kind) SELECT tenant_id, 'cte-upsert' FROM i;
+WITH i AS (INSERT INTO deals VALUES (:T1, 7, :T1) ON CONFLICT (tenant_id, id) DO UPDATE SET amount = 5
+           RETURNING stage)
+  INSERT INTO activities (tenant_id, kind) SELECT stage, 'upsert stage' FROM i;
+-- parameters: compared when the statement starts
+PREPARE cte_param(text, text) AS
+  WITH i AS (INSERT INTO deals VALUES ($1, 962, $2) RETURNING stage)
+  INSERT INTO activities (tenant_id, kind) SELECT stage, 'cte-param' FROM i;
+EXECUTE cte_param(:T1, :T2);
+EXECUTE cte_param(:T1, :T1);
+DEALLOCATE cte_param;
+-- an exempt table's new tenant is what RETURNING shows (nothing compares it)
+RESET ROLE;
+CREATE TABLE audit_log (tenant_id text NOT NULL, what text);
+INSERT INTO audit_log VALUES (:T1, 'x');
+SELECT gtm_exempt_table('audit_log');
+GRANT SELECT, INSERT, UPDATE, DELETE ON audit_log TO regress_enforce_writes;
+SET ROLE regress_enforce_writes;
+WITH u AS (UPDATE audit_log SET tenant_id = :T2 WHERE tenant_id = :T1 RETURNING tenant_id)
+  INSERT INTO activities (tenant_id, kind) SELECT tenant_id, 'from exempt' FROM u
+  RETURNING tenant_id;
+-- a correlated subquery in RETURNING sees the new value as well as the old
+UPDATE deals SET stage = :T2 WHERE tenant_id = :T1 AND stage = :T1
+  RETURNING (SELECT count(*) FROM contacts c WHERE c.tenant_id = deals.stage);
+SELECT * FROM gtm_check_statement($$
+  WITH i AS (INSERT INTO deals (tenant_id, id, stage) VALUES ('t-1', 900, 't-2') RETURNING stage)
+  INSERT INTO activities (tenant_id, contact_id, kind) SELECT stage, 1, 'x' FROM i$$);
+SELECT * FROM gtm_check_statement($$
+  WITH m AS (DELETE FROM deals WHERE tenant_id = $1 AND id = 10 RETURNING *)
+  INSERT INTO deals_archive SELECT * FROM m$$);
+RESET ROLE;
+SELECT * FROM census;
+SELECT tenant_id, id, stage FROM deals ORDER BY 1, 2;
+SELECT tenant_id, kind FROM activities ORDER BY 1, 2;
+SELECT tenant_id, id FROM deals_archive;
+
+-- ================================================================ 2. tenant changes
+-- Every way a write changes a tenant column:
+--   a. UPDATE SET tenant_id (a value, DEFAULT, a multiple assignment, through
+--      an updatable view that renames it, through a rule);
+--   b. ON CONFLICT DO UPDATE SET tenant_id, and an arbiter without the tenant
+--      column (enforce_shapes; an arbiter comparing it without identity:
+--      enforce_identity);
+--   c. MERGE ... UPDATE SET tenant_id (enforce_shapes);
+--   d. a partitioned table's row moving to another partition (an UPDATE
+--      of tenant_id, as in a);
+--   e. foreign-key actions: ON UPDATE CASCADE, ON UPDATE/DELETE SET NULL and
+--      SET DEFAULT write the referencing columns;
+--   f. a generated tenant column recomputed from the columns it depends on;
+--   g. a BEFORE row trigger assigning NEW.tenant_id (written by the table's
+--      owner: README, known limits).
+CREATE TABLE events (tenant_id text NOT NULL, id int) PARTITION BY LIST (tenant_id);
+CREATE TABLE events_t1 PARTITION OF events FOR VALUES IN ('t-1');
+CREATE TABLE events_t2 PARTITION OF events FOR VALUES IN ('t-2');
+INSERT INTO events VALUES ('t-1', 1), ('t-2', 2);
+CREATE VIEW deals_by_org AS SELECT tenant_id AS org, id, stage FROM deals;
+CREATE VIEW deals_rule AS SELECT tenant_id, id, stage FROM deals;
+CREATE RULE deals_rule_upd AS ON UPDATE TO deals_rule DO INSTEAD
+  UPDATE deals SET tenant_id = NEW.stage WHERE tenant_id = OLD.tenant_id AND id = OLD.id;
+CREATE TABLE defaulted (tenant_id text NOT NULL DEFAULT 't-2', v int);
+INSERT INTO defaulted VALUES ('t-1', 1), ('t-2', 1);
+-- e: a global table referenced by tenant columns
+CREATE TABLE regions (code text PRIMARY KEY);
+INSERT INTO regions VALUES ('t-1'), ('t-2'), ('none');
+CREATE TABLE reg_cascade (tenant_id text NOT NULL REFERENCES regions ON UPDATE CASCADE, v int);
+CREATE TABLE reg_setnull (tenant_id text REFERENCES regions ON DELETE SET NULL ON UPDATE SET NULL, v int);
+CREATE TABLE reg_setnull_nn (tenant_id text NOT NULL REFERENCES regions ON DELETE SET NULL, v int);
+CREATE TABLE zones (code text PRIMARY KEY);
+INSERT INTO zones VALUES ('t-2'), ('none');
+CREATE TABLE zone_default (tenant_id text NOT NULL DEFAULT 't-2'
+                           REFERENCES zones ON DELETE SET DEFAULT, v int);
+INSERT INTO reg_cascade VALUES ('t-1', 1), ('t-2', 2);
+INSERT INTO reg_setnull VALUES ('none', 3);
+INSERT INTO zone_default VALUES ('none', 4);
+-- e: a tenant table referenced on its tenant column and key
+CREATE TABLE parents (tenant_id text NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id));
+CREATE TABLE children (tenant_id text NOT NULL, pid int,
+                       FOREIGN KEY (tenant_id, pid) REFERENCES parents ON UPDATE CASCADE);
+CREATE TABLE orphans (tenant_id text NOT NULL, pid int,
+                      FOREIGN KEY (tenant_id, pid) REFERENCES parents ON DELETE SET NULL (pid));
+INSERT INTO parents VALUES ('t-1', 1), ('t-1', 2), ('t-2', 1);
+INSERT INTO children VALUES ('t-1', 1), ('t-2', 1);
+INSERT INTO orphans VALUES ('t-1', 2);
+-- f
+CREATE TABLE generated (org text NOT NULL, tenant_id text GENERATED ALWAYS AS ('t-' || org) STORED, v int);
+INSERT INTO generated (org, v) VALUES ('1', 1), ('2', 2);
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA enforce_writes
+  TO regress_enforce_writes;
+SET ROLE regress_enforce_writes;
+-- a
+UPDATE deals SET tenant_id = :T2 WHERE tenant_id = :T1 AND id = 7;
+\echo :LAST_ERROR_SQLSTATE
+UPDATE defaulted SET tenant_id = DEFAULT WHERE tenant_id = :T1;
+UPDATE defaulted SET tenant_id = DEFAULT, v = 2 WHERE tenant_id = :T2;
+UPDATE deals SET (tenant_id, stage) = (SELECT :T2, 'multi') WHERE tenant_id = :T1 AND id = 7;
+UPDATE deals SET (tenant_id, stage) = (SELECT tenant_id, 'multi' FROM contacts WHERE tenant_id = :T2 AND id = 3)
+  WHERE tenant_id = :T1 AND id = 7;
+UPDATE deals_by_org SET org = :T2 WHERE org = :T1 AND id = 7;
+UPDATE deals_rule SET stage = :T2 WHERE tenant_id = :T1 AND id = 7;
+-- d
+UPDATE events SET tenant_id = :T2 WHERE tenant_id = :T1;
+-- e: ON UPDATE CASCADE from a global key would move reg_cascade's rows to T9
+UPDATE regions SET code = 't-9' WHERE code = :T1;
+\echo :LAST_ERROR_SQLSTATE
+UPDATE regions SET code = code WHERE code = :T1;
+-- ON DELETE / UPDATE SET NULL into a column admitting NULL (a NOT NULL one
+-- fails by itself: reg_setnull_nn is not reported)
+DELETE FROM regions WHERE code = 'none';
+SELECT * FROM gtm_check_statement($$UPDATE regions SET code = 'nothing' WHERE code = 'none'$$);
+-- SET DEFAULT writes the default tenant
+DELETE FROM zones WHERE code = 'none';
+-- ON UPDATE CASCADE from a tenant table: its key (same tenant) is fine, its
+-- tenant column only to the rows' own tenant
+UPDATE parents SET id = 5 WHERE tenant_id = :T1 AND id = 1;
+UPDATE parents SET tenant_id = :T1 WHERE tenant_id = :T1 AND id = 5;
+UPDATE parents SET tenant_id = :T2 WHERE tenant_id = :T1 AND id = 5;
+-- ON DELETE SET NULL (pid): the tenant column is not written
+DELETE FROM parents WHERE tenant_id = :T1 AND id = 2;
+-- ON CONFLICT DO UPDATE and MERGE fire the same actions
+INSERT INTO regions VALUES (:T1) ON CONFLICT (code) DO UPDATE SET code = 't-9';
+MERGE INTO regions r USING (VALUES ('t-2')) s(c) ON r.code = s.c
+  WHEN MATCHED THEN UPDATE SET code = 't-9';
+MERGE INTO regions r USING (VALUES ('none')) s(c) ON r.code = s.c
+  WHEN MATCHED THEN DELETE;
+-- f
+INSERT INTO generated (org, v) VALUES ('1', 3);
+UPDATE generated SET org = '2' WHERE tenant_id = :T1;
+UPDATE generated SET v = 10 WHERE tenant_id = :T1;
+SELECT * FROM gtm_check_statement($$UPDATE regions SET code = 't-9' WHERE code = 't-1'$$);
+SELECT * FROM gtm_check_statement($$UPDATE generated SET org = '2' WHERE tenant_id = 't-1'$$);
+RESET ROLE;
+SELECT tenant_id, id, stage FROM deals ORDER BY 1, 2;
+SELECT tenant_id, v FROM defaulted ORDER BY 1;
+SELECT tenant_id, id FROM events ORDER BY 1;
+SELECT code FROM regions ORDER BY 1;
+SELECT tenant_id, v FROM reg_cascade ORDER BY v;
+SELECT tenant_id, v FROM reg_setnull ORDER BY v;
+SELECT code FROM zones ORDER BY 1;
+SELECT tenant_id, v FROM zone_default ORDER BY v;
+SELECT tenant_id, id FROM parents ORDER BY 1, 2;
+SELECT tenant_id, pid FROM children ORDER BY 1, 2;
+SELECT tenant_id, pid FROM orphans ORDER BY 1, 2;
+SELECT org, tenant_id, v FROM generated ORDER BY v;
+
+-- ================================================================ 3. never NULL
+SET ROLE regress_enforce_writes;
+-- the nullable side of an outer join: c.tenant_id is NULL for unmatched rows
+INSERT INTO notes (tenant_id, body) SELECT c.tenant_id, 'left'
+  FROM countries k LEFT JOIN contacts c ON c.tenant_id = :T1 AND c.email = k.name;
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO notes (tenant_id, body) SELECT c.tenant_id, 'right'
+  FROM contacts c RIGHT JOIN countries k ON c.tenant_id = :T1 AND c.email = k.name;
+INSERT INTO notes (tenant_id, body) SELECT c.tenant_id, 'full'
+  FROM countries k FULL JOIN (SELECT * FROM contacts WHERE tenant_id = :T1) c ON c.email = k.name;
+INSERT INTO notes (tenant_id, body) SELECT s.t, 'pulled-up subquery'
+  FROM countries k LEFT JOIN (SELECT 't-1'::text AS t) s ON k.name = 'zz';
+INSERT INTO notes (tenant_id, body) SELECT s.t, 'subquery'
+  FROM countries k LEFT JOIN (SELECT tenant_id AS t FROM contacts WHERE tenant_id = :T1 LIMIT 1) s ON k.code = 'yy';
+WITH s AS (SELECT c.tenant_id FROM countries k LEFT JOIN contacts c ON c.tenant_id = :T1 AND c.email = k.name)
+  INSERT INTO notes SELECT tenant_id, 'cte' FROM s;
+UPDATE notes n SET tenant_id = c.tenant_id
+  FROM countries k LEFT JOIN contacts c ON c.tenant_id = :T1 AND c.email = k.name WHERE n.tenant_id = :T1;
+MERGE INTO notes n
+  USING (SELECT k.name, c.tenant_id FROM countries k LEFT JOIN contacts c ON c.tenant_id = :T1 AND c.email = k.name) s
+  ON n.tenant_id = :T1 AND n.body = s.name
+  WHEN NOT MATCHED THEN INSERT VALUES (s.tenant_id, 'merge');
+-- grouping sets: the grand total row has a NULL tenant_id
+INSERT INTO notes (tenant_id, body) SELECT tenant_id, 'rollup'
+  FROM contacts WHERE tenant_id = :T1 GROUP BY ROLLUP (tenant_id);
+-- accepted: an inner join, or an outer join the WHERE clause makes inner
+INSERT INTO notes (tenant_id, body) SELECT c.tenant_id, 'inner'
+  FROM countries k JOIN contacts c ON c.tenant_id = :T1 AND c.email = k.name;
+INSERT INTO notes (tenant_id, body) SELECT c.tenant_id, 'left, not null'
+  FROM countries k LEFT JOIN contacts c ON c.tenant_id = :T1 AND c.email = k.name
+  WHERE c.tenant_id IS NOT NULL;
+-- a NULL value, written or bound (custom and generic plans)
+INSERT INTO notes VALUES ('t-1', 'values'), (NULL, 'values');
+SET plan_cache_mode = force_custom_plan;
+PREPARE ins_note(text) AS INSERT INTO notes VALUES ($1, 'param');
+EXECUTE ins_note(NULL);
+SET plan_cache_mode = force_generic_plan;
+EXECUTE ins_note(NULL);
+EXECUTE ins_note(:T1);
+DEALLOCATE ins_note;
+RESET plan_cache_mode;
+SELECT * FROM gtm_check_statement($$INSERT INTO notes (tenant_id, body) SELECT c.tenant_id, 'x'
+  FROM countries k LEFT JOIN contacts c ON c.tenant_id = 't-1' AND c.email = k.name$$);
+SELECT * FROM gtm_check_statement('INSERT INTO notes VALUES ($1, ''x'')');
+RESET ROLE;
+SELECT tenant_id, body FROM notes ORDER BY 1, 2;
+SELECT count(*) AS notes_without_tenant FROM notes WHERE tenant_id IS NULL;
+
+-- ================================================================ 4. ON CONFLICT
+SET ROLE regress_enforce_writes;
+-- EXCLUDED and the conflicting row have the inserted tenant: the arbiter
+-- includes tenant_id (issue 16, item 8)
+INSERT INTO deals VALUES (:T1, 7) ON CONFLICT (tenant_id, id) DO UPDATE
+  SET stage = (SELECT c.email FROM contacts c WHERE c.tenant_id = excluded.tenant_id AND c.id = 3);
+INSERT INTO deals VALUES (:T1, 8) ON CONFLICT (tenant_id, id) DO UPDATE
+  SET stage = (SELECT c.email || '!' FROM contacts c WHERE c.tenant_id = deals.tenant_id AND c.id = 3);
+INSERT INTO deals VALUES (:T1, 7) ON CONFLICT (tenant_id, id) DO UPDATE SET amount = 0
+  WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.tenant_id = deals.tenant_id);
+INSERT INTO deals VALUES (:T1, 970) RETURNING (SELECT count(*) FROM contacts c WHERE c.tenant_id = deals.tenant_id);
+-- other columns are not the tenant
+INSERT INTO deals VALUES (:T1, 7, :T2) ON CONFLICT (tenant_id, id) DO UPDATE
+  SET stage = (SELECT c.email FROM contacts c WHERE c.tenant_id = excluded.stage);
+INSERT INTO deals VALUES (:T1, 7) ON CONFLICT (tenant_id, id) DO UPDATE
+  SET stage = (SELECT c.email FROM contacts c WHERE c.tenant_id = deals.stage);
+-- parameters, custom and generic plans
+PREPARE upsert(text) AS INSERT INTO deals VALUES ($1, 7) ON CONFLICT (tenant_id, id) DO UPDATE
+  SET stage = (SELECT c.email FROM contacts c WHERE c.tenant_id = excluded.tenant_id AND c.id = 3);
+SET plan_cache_mode = force_custom_plan;
+EXECUTE upsert(:T2);
+SET plan_cache_mode = force_generic_plan;
+EXECUTE upsert(:T2);
+RESET plan_cache_mode;
+DEALLOCATE upsert;
+SELECT * FROM gtm_check_statement($$INSERT INTO deals VALUES ('t-1', 7) ON CONFLICT (tenant_id, id) DO UPDATE
+  SET stage = (SELECT c.email FROM contacts c WHERE c.tenant_id = excluded.tenant_id AND c.id = 3)$$);
+RESET ROLE;
+SELECT tenant_id, id, stage, amount FROM deals ORDER BY 1, 2;
+
+SET client_min_messages = warning;
+SELECT gtm_unexempt_table('audit_log');
+DROP SCHEMA enforce_writes CASCADE;
+DROP OWNED BY regress_enforce_writes;
+DROP ROLE regress_enforce_writes;

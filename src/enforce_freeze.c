@@ -1,0 +1,265 @@
+/*-------------------------------------------------------------------------
+ *
+ * enforce_freeze.c
+ *	  One value per statement for stable built-in pins: wrap them in gtm_pin().
+ *
+ * A pin must denote one tenant for the whole statement, but a stable
+ * built-in value such as current_setting('app.tenant_id') is evaluated again
+ * for every row a scan filters and can change on the way (set_config() in
+ * the same statement or between the FETCHes of a cursor).  Before planning,
+ * every qual "tenant_col = v" of the statement whose v is such a value
+ * (is_freezable_value: no column, subquery or user function; only fails
+ * because it is not immutable) becomes "tenant_col = gtm_pin(v)".  gtm_pin()
+ * (tenant_session.c) checks every value it returns against the tenant the
+ * running top-level statement has reached, so the value compared when the
+ * statement starts is the value used for every row: any other raises 42501.
+ * The planner then carries gtm_pin(v) through equivalence classes like any
+ * stable expression, and enforce_pin.c accepts it as a pin.
+ *
+ * Only quals are rewritten (WHERE and JOIN ... ON of every query level):
+ * an output column comparing the tenant column with a setting is not a pin
+ * and must not fix the statement's tenant.  A tenant column is found
+ * through views, subqueries in FROM and join aliases.  When the installed
+ * extension has no gtm_pin() (version 1.0.0), nothing is rewritten and such
+ * values are rejected as mutable.
+ *
+ * IDENTIFICATION
+ *	  src/enforce_freeze.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "parser/parsetree.h"
+#include "utils/lsyscache.h"
+
+#include "enforce.h"
+
+typedef struct FreezeContext
+{
+	List	   *queries;		/* the query levels, innermost first */
+	Oid			pin_fn;			/* gtm_pin(anyelement) */
+} FreezeContext;
+
+/*
+ * Is var, seen in the query levels "queries" (innermost first), a tenant
+ * column of a base relation, through subqueries and join aliases?
+ */
+static bool
+is_tenant_column(List *queries, Var *var, int depth)
+{
+	Query	   *q;
+	RangeTblEntry *rte;
+
+	check_stack_depth();
+	if (depth > 16 || var->varlevelsup >= (Index) list_length(queries) ||
+		var->varattno <= 0)
+		return false;
+	q = list_nth(queries, var->varlevelsup);
+	if (var->varno < 1 || var->varno > (Index) list_length(q->rtable))
+		return false;
+	rte = rt_fetch(var->varno, q->rtable);
+	switch (rte->rtekind)
+	{
+		case RTE_RELATION:
+			{
+				RelFacts   *f = rel_facts(rte->relid);
+
+				return f->tenant && !f->exempt && var->varattno == f->attnum;
+			}
+		case RTE_SUBQUERY:
+			{
+				ListCell   *lc;
+
+				foreach(lc, rte->subquery->targetList)
+				{
+					TargetEntry *tle = lfirst_node(TargetEntry, lc);
+					Node	   *e = strip_relabel((Node *) tle->expr);
+
+					if (tle->resno != var->varattno)
+						continue;
+					if (e == NULL || !IsA(e, Var))
+						return false;
+					return is_tenant_column(lcons(rte->subquery,
+												  list_copy_tail(queries, var->varlevelsup)),
+											(Var *) e, depth + 1);
+				}
+				return false;
+			}
+		case RTE_JOIN:
+			{
+				Node	   *e;
+				Var			v;
+
+				if (var->varattno > list_length(rte->joinaliasvars))
+					return false;
+				e = strip_relabel(list_nth(rte->joinaliasvars, var->varattno - 1));
+				if (e == NULL || !IsA(e, Var))
+					return false;
+				v = *(Var *) e;
+				v.varlevelsup += var->varlevelsup;
+				return is_tenant_column(queries, &v, depth + 1);
+			}
+		default:
+			return false;
+	}
+}
+
+/* gtm_pin(val) */
+static Node *
+wrap_in_pin(Node *val, Oid pin_fn)
+{
+	return (Node *) makeFuncExpr(pin_fn, exprType(val), list_make1(val),
+								 InvalidOid, exprCollation(val),
+								 COERCE_EXPLICIT_CALL);
+}
+
+/*
+ * Should "col op val" have val wrapped?  col must be a tenant column, op an
+ * equality, val a value that only fails to pin because it is mutable.
+ */
+static bool
+needs_pin(FreezeContext *ctx, OpExpr *op, Node *col, Node *val)
+{
+	Node	   *v = strip_relabel(val);
+
+	/* constants and parameters are pins already: the common case, first */
+	col = strip_relabel(col);
+	if (col == NULL || !IsA(col, Var) || v == NULL ||
+		IsA(v, Const) || IsA(v, Param) || IsA(v, Var))
+		return false;
+	return is_tenant_column(ctx->queries, (Var *) col, 0) &&
+		op_mergejoinable(op->opno, exprType((Node *) linitial(op->args))) &&
+		is_freezable_value(val);
+}
+
+static void freeze_query(Query *q, FreezeContext *ctx);
+
+/*
+ * Rewrite the equalities of one qual expression; the query of a sublink is
+ * a level of its own.
+ */
+static bool
+freeze_qual_walker(Node *node, FreezeContext *ctx)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubLink))
+	{
+		freeze_query((Query *) ((SubLink *) node)->subselect, ctx);
+		return false;
+	}
+	if (IsA(node, OpExpr) && list_length(((OpExpr *) node)->args) == 2)
+	{
+		OpExpr	   *op = (OpExpr *) node;
+		ListCell   *l = list_nth_cell(op->args, 0);
+		ListCell   *r = list_nth_cell(op->args, 1);
+
+		if (needs_pin(ctx, op, lfirst(l), lfirst(r)))
+			lfirst(r) = wrap_in_pin(lfirst(r), ctx->pin_fn);
+		else if (needs_pin(ctx, op, lfirst(r), lfirst(l)))
+			lfirst(l) = wrap_in_pin(lfirst(l), ctx->pin_fn);
+	}
+	return expression_tree_walker(node, freeze_qual_walker, ctx);
+}
+
+/* Rewrite the quals of a join tree (FromExpr and JoinExpr nodes). */
+static void
+freeze_jointree(Node *jt, FreezeContext *ctx)
+{
+	if (jt == NULL)
+		return;
+	if (IsA(jt, FromExpr))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((FromExpr *) jt)->fromlist)
+			freeze_jointree(lfirst(lc), ctx);
+		(void) freeze_qual_walker(((FromExpr *) jt)->quals, ctx);
+	}
+	else if (IsA(jt, JoinExpr))
+	{
+		JoinExpr   *j = (JoinExpr *) jt;
+
+		freeze_jointree(j->larg, ctx);
+		freeze_jointree(j->rarg, ctx);
+		(void) freeze_qual_walker(j->quals, ctx);
+	}
+}
+
+/* Outside quals, only look for the sublinks of a query level. */
+static bool
+sublink_walker(Node *node, FreezeContext *ctx)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubLink))
+	{
+		freeze_query((Query *) ((SubLink *) node)->subselect, ctx);
+		return false;
+	}
+	return expression_tree_walker(node, sublink_walker, ctx);
+}
+
+/*
+ * Rewrite the quals of one query level, then of the levels below it:
+ * subqueries in FROM (views among them), CTEs, and sublinks (those of the
+ * quals are reached by freeze_qual_walker; the others are looked for only
+ * when the level has any, as the whole tree is not walked for nothing).
+ */
+static void
+freeze_query(Query *q, FreezeContext *ctx)
+{
+	ListCell   *lc;
+
+	check_stack_depth();
+	ctx->queries = lcons(q, ctx->queries);
+	freeze_jointree((Node *) q->jointree, ctx);
+	foreach(lc, q->rtable)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+
+		if (rte->rtekind == RTE_SUBQUERY && rte->subquery != NULL)
+			freeze_query(rte->subquery, ctx);
+		else if (q->hasSubLinks &&
+				 (rte->rtekind == RTE_FUNCTION || rte->rtekind == RTE_VALUES ||
+				  rte->rtekind == RTE_TABLEFUNC))
+			(void) range_table_entry_walker(rte, sublink_walker, ctx, 0);
+	}
+	foreach(lc, q->cteList)
+		freeze_query((Query *) ((CommonTableExpr *) lfirst(lc))->ctequery, ctx);
+	if (q->hasSubLinks)
+	{
+		(void) sublink_walker((Node *) q->targetList, ctx);
+		(void) sublink_walker(q->havingQual, ctx);
+		(void) sublink_walker((Node *) q->returningList, ctx);
+		(void) sublink_walker((Node *) q->onConflict, ctx);
+		(void) sublink_walker((Node *) q->mergeActionList, ctx);
+		(void) sublink_walker(q->limitOffset, ctx);
+		(void) sublink_walker(q->limitCount, ctx);
+		(void) sublink_walker((Node *) q->windowClause, ctx);
+	}
+	ctx->queries = list_delete_first(ctx->queries);
+}
+
+/*
+ * Before planning: wrap each stable built-in value compared with a tenant
+ * column in a qual in gtm_pin().  The planner scribbles on its input
+ * anyway; callers that keep the query (plan cache) pass a copy.
+ */
+void
+freeze_mutable_pins(Query *parse)
+{
+	FreezeContext ctx;
+
+	if (parse->commandType == CMD_UTILITY)
+		return;
+	ctx.pin_fn = pin_function_oid();
+	if (!OidIsValid(ctx.pin_fn))
+		return;
+	ctx.queries = NIL;
+	freeze_query(parse, &ctx);
+}

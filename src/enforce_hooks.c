@@ -1,0 +1,586 @@
+/*-------------------------------------------------------------------------
+ *
+ * enforce_hooks.c
+ *	  GUCs and hook entry points of tenant-scope enforcement.
+ *
+ * No statement reads, locks, changes or inserts rows of a tenant-scoped
+ * table unless the planner can prove they belong to one tenant.  A table is
+ * tenant-scoped when it has a column named by gtm.tenant_column (default
+ * tenant_id) and lives outside the system schemas (relfacts.c).
+ *
+ * The hooks here only dispatch, in the order a statement meets them:
+ *
+ *	planner_hook			gtm_planner: decides whether the statement will be
+ *							judged (exemptions.c), runs the planner with an
+ *							EnforceState, then judges the finished plan
+ *							(enforce_judge.c) and reports (enforce_report.c);
+ *	  set_rel_pathlist_hook		record_scan (enforce_record.c);
+ *	  create_upper_paths_hook	record_writes (enforce_record.c);
+ *	ExecutorStart_hook		run_runtime_checks (enforce_runtime.c), then the
+ *							executor count of tenant_session.c;
+ *	ExecutorRun_hook,		the nesting of executors, for exemptions.c;
+ *	ExecutorFinish_hook
+ *	ExecutorCheckPerms_hook	fk_initial_check_allowed (exemptions.c);
+ *	ProcessUtility_hook		COPY, TRUNCATE and LOCK TABLE (judge_utility,
+ *							enforce_utility.c), and the control state of
+ *							EXPLAIN, REFRESH ... CONCURRENTLY and ALTER TABLE
+ *							... DETACH PARTITION.
+ *
+ * Plans touching a tenant table are marked dependsOnRole, as row-level
+ * security does, so a plan made for an exempt role never serves another.
+ *
+ * This file also owns the control state that passes between hooks (the
+ * globals below, each saying who sets and resets it).
+ *
+ * IDENTIFICATION
+ *	  src/enforce_hooks.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "commands/defrem.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "optimizer/paths.h"
+#include "optimizer/planner.h"
+#include "tcop/utility.h"
+#include "utils/guc.h"
+#include "utils/plancache.h"
+
+#include "enforce.h"
+#include "gtm_clarity.h"
+
+/* ----------------------------------------------------------------
+ *		GUCs
+ * ----------------------------------------------------------------
+ */
+static const struct config_enum_entry enforcement_options[] = {
+	{"error", GTM_ENFORCE_ERROR, false},
+	{"warn", GTM_ENFORCE_WARN, false},
+	{"off", GTM_ENFORCE_OFF, false},
+	{NULL, 0, false}
+};
+
+/* gtm.enforcement: error, warn or off (superuser; GRANT SET delegates it) */
+int			gtm_enforcement = GTM_ENFORCE_ERROR;
+
+/* gtm.tenant_column: the column that makes a table tenant-scoped */
+char	   *gtm_tenant_column = NULL;
+
+/* gtm.tenant: the session tenant, set through gtm_set_tenant() */
+char	   *gtm_session_tenant = NULL;
+
+static bool
+check_tenant_column(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0')
+	{
+		GUC_check_errdetail("gtm.tenant_column must name a column.");
+		return false;
+	}
+	if (strlen(*newval) >= NAMEDATALEN)
+	{
+		GUC_check_errdetail("A column name has at most %d bytes.", NAMEDATALEN - 1);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * A change of mode or column changes verdicts: cached plans must be
+ * re-checked, so drop them (they are rebuilt on next use).
+ */
+static void
+assign_tenant_column(const char *newval, void *extra)
+{
+	forget_rel_facts();
+	ResetPlanCache();
+}
+
+static void
+assign_enforcement(int newval, void *extra)
+{
+	if (newval != gtm_enforcement)
+		ResetPlanCache();
+}
+
+static bool
+check_enforcement(int *newval, void **extra, GucSource source)
+{
+	/* Parallel workers take the leader's value; nothing else to refuse. */
+	return *newval == GTM_ENFORCE_OFF || *newval == GTM_ENFORCE_WARN ||
+		*newval == GTM_ENFORCE_ERROR;
+}
+
+static bool
+check_session_tenant(char **newval, void **extra, GucSource source)
+{
+	if (*newval != NULL && strlen(*newval) > 128)
+	{
+		GUC_check_errdetail("A tenant id has at most 128 bytes.");
+		return false;
+	}
+	return true;
+}
+
+/* ----------------------------------------------------------------
+ *		Control state
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * The request for the next planner call (see NextPlanRequest).  Set by
+ * gtm_ProcessUtility (explain_only) and gtm_check_statement (collect), each
+ * clearing its flag in PG_FINALLY; cleared by gtm_planner when it takes it.
+ */
+NextPlanRequest next_plan = {false, false, NIL};
+
+/*
+ * The state of the innermost planner call that judges, for the planner
+ * hooks (which take no argument of ours); NULL when no such call is
+ * running.  Set and restored by plan_with_state(), also on error.
+ */
+EnforceState *cur_state = NULL;
+
+/*
+ * > 0 while the planner runs (it evaluates stable functions to estimate;
+ * gtm_current_tenant() answers NULL then instead of raising).  Incremented
+ * and decremented by plan_with_state(), also on error.
+ */
+int			planning_depth = 0;
+
+/*
+ * Executor runs (ExecutorRun, ExecutorFinish) and utility statements on
+ * the stack; with planning_depth they make NESTING_LEVEL().  Incremented
+ * by gtm_ExecutorRun, gtm_ExecutorFinish and gtm_ProcessUtility, which put
+ * back the value they found, also on error.
+ */
+int			executor_nesting = 0;
+int			utility_nesting = 0;
+
+/*
+ * Planner calls and executor runs entered inside a foreign-key query (see
+ * is_ri_query).  Incremented by plan_with_state, gtm_ExecutorRun and
+ * gtm_ExecutorFinish when InNoForceRLSOperation(); put back, also on error.
+ */
+int			noforce_depth = 0;
+
+/*
+ * The innermost REFRESH MATERIALIZED VIEW CONCURRENTLY (see RefreshPhase)
+ * and ALTER TABLE ... DETACH PARTITION.  Set by gtm_ProcessUtility around
+ * the standard call, which puts back the values it found, also on error;
+ * refresh_phase moves to REFRESH_COMPARING when gtm_ProcessUtility sees
+ * the ANALYZE that begins the comparison (refresh_transient_analyzed).
+ */
+RefreshPhase refresh_phase = REFRESH_NONE;
+Oid			refresh_matview = InvalidOid;
+Oid			refresh_transient = InvalidOid;
+int			refresh_level = -1;
+Oid			detach_partition = InvalidOid;
+int			detach_level = -1;
+
+/* Saved hook values */
+static planner_hook_type prev_planner_hook = NULL;
+static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
+static create_upper_paths_hook_type prev_create_upper_paths_hook = NULL;
+static ExecutorStart_hook_type prev_ExecutorStart_hook = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun_hook = NULL;
+static ExecutorFinish_hook_type prev_ExecutorFinish_hook = NULL;
+static ExecutorCheckPerms_hook_type prev_ExecutorCheckPerms_hook = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility_hook = NULL;
+
+/* ----------------------------------------------------------------
+ *		Planner hooks
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Run the next planner with st as the current state (NULL: record
+ * nothing).  phase, the REFRESH phase when planning began, is not needed
+ * here any more: the phases move in gtm_ProcessUtility.  Everything set
+ * here is restored on error.
+ */
+static PlannedStmt *
+plan_with_state(EnforceState *st, RefreshPhase phase, Query *parse,
+				const char *query_string, int cursorOptions,
+				ParamListInfo boundParams)
+{
+	EnforceState *saved = cur_state;
+	int			saved_noforce = noforce_depth;
+	PlannedStmt *result;
+
+	cur_state = st;
+	planning_depth++;
+	if (InNoForceRLSOperation())
+		noforce_depth++;
+	PG_TRY();
+	{
+		if (prev_planner_hook)
+			result = prev_planner_hook(parse, query_string, cursorOptions,
+									   boundParams);
+		else
+			result = standard_planner(parse, query_string, cursorOptions,
+									  boundParams);
+	}
+	PG_FINALLY();
+	{
+		cur_state = saved;
+		planning_depth--;
+		noforce_depth = saved_noforce;
+	}
+	PG_END_TRY();
+	return result;
+}
+
+/*
+ * planner_hook: take the request for this call, decide before planning
+ * whether the statement will be judged (the checker's always; otherwise
+ * when enforcing and not exempt), plan, and judge the plan if it touches a
+ * tenant table: raise (or warn) for the checker's caller or hand the
+ * verdicts to the checker.
+ */
+static PlannedStmt *
+gtm_planner(Query *parse, const char *query_string, int cursorOptions,
+			ParamListInfo boundParams)
+{
+	NextPlanRequest req = next_plan;
+	RefreshPhase phase = refresh_phase;
+	EnforceState st;
+	PlannedStmt *result;
+	bool		judge;
+
+	next_plan.explain_only = false;
+	next_plan.collect = false;
+	if (planning_depth == 0)
+		rel_facts_sweep();	/* no pointer into the facts cache is held */
+	st.collect = req.collect;
+	st.refs = NIL;
+	st.outer_params = NIL;
+	st.parse = parse;
+
+	judge = req.collect ||
+		(gtm_enforcement != GTM_ENFORCE_OFF && !statement_is_exempt(parse, phase));
+	if (judge)
+		freeze_mutable_pins(parse);
+
+	result = plan_with_state(judge ? &st : NULL, phase, parse, query_string,
+							 cursorOptions, boundParams);
+
+	if (!plan_touches_tenant_table(&st, result))
+		return result;
+
+	/* a plan made for an exempt role must not serve another role */
+	result->dependsOnRole = true;
+
+	if (req.collect)
+		next_plan.collected = judge_plan(&st, result);
+	else if (judge)
+		report_verdicts(judge_plan(&st, result),
+						(gtm_enforcement == GTM_ENFORCE_WARN || req.explain_only) ?
+						WARNING : ERROR);
+	return result;
+}
+
+/* set_rel_pathlist_hook: record a base relation's pin. */
+static void
+gtm_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
+					 RangeTblEntry *rte)
+{
+	if (prev_set_rel_pathlist_hook)
+		prev_set_rel_pathlist_hook(root, rel, rti, rte);
+
+	if (cur_state != NULL)
+		record_scan(cur_state, root, rel, rti, rte);
+}
+
+/* create_upper_paths_hook: record the values a write puts in (final rel). */
+static void
+gtm_create_upper_paths(PlannerInfo *root, UpperRelationKind stage,
+					   RelOptInfo *input_rel, RelOptInfo *output_rel,
+					   void *extra)
+{
+	if (prev_create_upper_paths_hook)
+		prev_create_upper_paths_hook(root, stage, input_rel, output_rel, extra);
+
+	if (cur_state != NULL && stage == UPPERREL_FINAL)
+		record_writes(cur_state, root);
+}
+
+/* ----------------------------------------------------------------
+ *		Executor and utility hooks
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * ExecutorStart_hook: once the executor has started (nothing is read before
+ * ExecutorRun), count it as part of the running top-level statement, then
+ * check the statement's pins, which may fix that statement's tenant.  In
+ * this order, an error in either leaves nothing behind: the count goes
+ * with the executor's memory.
+ */
+static void
+gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	if (prev_ExecutorStart_hook)
+		prev_ExecutorStart_hook(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+
+	statement_scope_executor_started(queryDesc);
+	run_statement_pins(queryDesc, eflags);
+	run_key_pins(queryDesc, eflags);
+}
+
+/*
+ * ExecutorRun_hook and ExecutorFinish_hook: count the executor frame (user
+ * code of a statement runs inside them: triggers, defaults, constraints,
+ * functions), and whether it was entered inside a foreign-key query.
+ */
+static void
+gtm_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
+				bool execute_once)
+{
+	int			saved_depth = executor_nesting;
+	int			saved_noforce = noforce_depth;
+
+	executor_nesting++;
+	if (InNoForceRLSOperation())
+		noforce_depth++;
+	PG_TRY();
+	{
+		if (prev_ExecutorRun_hook)
+			prev_ExecutorRun_hook(queryDesc, direction, count, execute_once);
+		else
+			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+	}
+	PG_FINALLY();
+	{
+		executor_nesting = saved_depth;
+		noforce_depth = saved_noforce;
+	}
+	PG_END_TRY();
+}
+
+static void
+gtm_ExecutorFinish(QueryDesc *queryDesc)
+{
+	int			saved_depth = executor_nesting;
+	int			saved_noforce = noforce_depth;
+
+	executor_nesting++;
+	if (InNoForceRLSOperation())
+		noforce_depth++;
+	PG_TRY();
+	{
+		if (prev_ExecutorFinish_hook)
+			prev_ExecutorFinish_hook(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+	}
+	PG_FINALLY();
+	{
+		executor_nesting = saved_depth;
+		noforce_depth = saved_noforce;
+	}
+	PG_END_TRY();
+}
+
+/*
+ * ExecutorCheckPerms_hook: the permission check without raising that
+ * RI_Initial_Check asks for (see fk_initial_check_allowed).
+ */
+static bool
+gtm_ExecutorCheckPerms(List *rangeTable, bool ereport_on_violation)
+{
+	if (prev_ExecutorCheckPerms_hook &&
+		!prev_ExecutorCheckPerms_hook(rangeTable, ereport_on_violation))
+		return false;
+	return ereport_on_violation || fk_initial_check_allowed(rangeTable);
+}
+
+/*
+ * A plain EXPLAIN executes nothing: its verdicts are shown as warnings.
+ * Not for EXPLAIN ANALYZE, nor for EXPLAIN EXECUTE, whose plan goes into
+ * the plan cache.
+ */
+static bool
+explain_is_plan_only(ExplainStmt *es)
+{
+	Query	   *q = (Query *) es->query;
+	bool		analyze = false;
+	ListCell   *lc;
+
+	foreach(lc, es->options)
+	{
+		DefElem    *opt = lfirst_node(DefElem, lc);
+
+		if (strcmp(opt->defname, "analyze") == 0)
+			analyze = defGetBoolean(opt);
+	}
+	return !analyze && IsA(q, Query) &&
+		!(q->commandType == CMD_UTILITY && IsA(q->utilityStmt, ExecuteStmt));
+}
+
+/*
+ * Judge a COPY, TRUNCATE or LOCK TABLE (judge_utility) and raise or warn.
+ * Called before the standard call, so that a rejected statement takes no
+ * lock, and for TRUNCATE and LOCK TABLE again after it, when the locks it
+ * holds keep the foreign keys, inheritance and views it reached from
+ * changing (a change committed in between could have widened its reach;
+ * raising then rolls it back).
+ */
+static bool
+check_utility(Node *parsetree)
+{
+	UtilityVerdict v;
+
+	if (gtm_enforcement != GTM_ENFORCE_OFF &&
+		(IsA(parsetree, CopyStmt) || IsA(parsetree, TruncateStmt) ||
+		 IsA(parsetree, LockStmt)) &&
+		!role_is_exempt() && judge_utility(parsetree, &v))
+	{
+		report_utility_verdict(&v, ENFORCE_ELEVEL());
+		return true;			/* warned */
+	}
+	return false;
+}
+
+/*
+ * ProcessUtility_hook: judge COPY, TRUNCATE and LOCK TABLE; count the
+ * utility frame; set the control state of EXPLAIN, REFRESH ...
+ * CONCURRENTLY and ALTER TABLE ... DETACH PARTITION for the planner calls
+ * they make, and put it back on every path out.
+ */
+static void
+gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+				   bool readOnlyTree, ProcessUtilityContext context,
+				   ParamListInfo params, QueryEnvironment *queryEnv,
+				   DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+	int			saved_utility = utility_nesting;
+	RefreshPhase saved_phase;
+	Oid			saved_matview = refresh_matview;
+	Oid			saved_transient;
+	int			saved_refresh_level = refresh_level;
+	Oid			saved_partition = detach_partition;
+	int			saved_detach_level = detach_level;
+	Oid			transient;
+	bool		warned;
+
+	warned = check_utility(parsetree);
+
+	if (IsA(parsetree, ExplainStmt) && gtm_enforcement != GTM_ENFORCE_OFF)
+		next_plan.explain_only = explain_is_plan_only((ExplainStmt *) parsetree);
+
+	/* the REFRESH running at this level starts comparing */
+	transient = refresh_transient_analyzed(parsetree);
+	if (OidIsValid(transient))
+	{
+		refresh_phase = REFRESH_COMPARING;
+		refresh_transient = transient;
+	}
+	saved_phase = refresh_phase;
+	saved_transient = refresh_transient;
+
+	utility_nesting++;
+	if (IsA(parsetree, RefreshMatViewStmt) &&
+		((RefreshMatViewStmt *) parsetree)->concurrent)
+	{
+		refresh_phase = REFRESH_DEFINITION;
+		refresh_matview = RangeVarGetRelid(((RefreshMatViewStmt *) parsetree)->relation,
+										   NoLock, true);
+		refresh_transient = InvalidOid;
+		refresh_level = NESTING_LEVEL();
+	}
+	detach_partition = detach_partition_of(parsetree);
+	if (OidIsValid(detach_partition))
+		detach_level = NESTING_LEVEL();
+	statement_scope_utility_enter();
+
+	PG_TRY();
+	{
+		if (prev_ProcessUtility_hook)
+			prev_ProcessUtility_hook(pstmt, queryString, readOnlyTree, context,
+									 params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		next_plan.explain_only = false;
+		utility_nesting = saved_utility;
+		refresh_phase = saved_phase;
+		refresh_matview = saved_matview;
+		refresh_transient = saved_transient;
+		refresh_level = saved_refresh_level;
+		detach_partition = saved_partition;
+		detach_level = saved_detach_level;
+		statement_scope_utility_exit();
+	}
+	PG_END_TRY();
+
+	if (!warned && (IsA(parsetree, TruncateStmt) || IsA(parsetree, LockStmt)))
+		(void) check_utility(parsetree);
+}
+
+/* ----------------------------------------------------------------
+ *		Initialisation
+ * ----------------------------------------------------------------
+ */
+
+/* Called by _PG_init: GUCs, cache callbacks, then the hooks, chained. */
+void
+gtm_enforce_init(void)
+{
+	DefineCustomEnumVariable("gtm.enforcement",
+							 "What to do with a statement not pinned to one tenant.",
+							 "error rejects it, warn runs it with a WARNING, off does not check.",
+							 &gtm_enforcement,
+							 GTM_ENFORCE_ERROR,
+							 enforcement_options,
+							 PGC_SUSET,
+							 0,
+							 check_enforcement, assign_enforcement, NULL);
+	DefineCustomStringVariable("gtm.tenant_column",
+							   "Name of the column that makes a table tenant-scoped.",
+							   NULL,
+							   &gtm_tenant_column,
+							   "tenant_id",
+							   PGC_SUSET,
+							   0,
+							   check_tenant_column, assign_tenant_column, NULL);
+	DefineCustomStringVariable("gtm.tenant",
+							   "Tenant of the session, set by gtm_set_tenant().",
+							   NULL,
+							   &gtm_session_tenant,
+							   "",
+							   PGC_SUSET,
+							   GUC_NOT_IN_SAMPLE,
+							   check_session_tenant, NULL, NULL);
+
+	enforce_report_init();
+	rel_facts_init();
+	enforce_pin_init();
+	exemptions_init();
+
+	prev_planner_hook = planner_hook;
+	planner_hook = gtm_planner;
+	prev_set_rel_pathlist_hook = set_rel_pathlist_hook;
+	set_rel_pathlist_hook = gtm_set_rel_pathlist;
+	prev_create_upper_paths_hook = create_upper_paths_hook;
+	create_upper_paths_hook = gtm_create_upper_paths;
+	prev_ExecutorStart_hook = ExecutorStart_hook;
+	ExecutorStart_hook = gtm_ExecutorStart;
+	prev_ExecutorRun_hook = ExecutorRun_hook;
+	ExecutorRun_hook = gtm_ExecutorRun;
+	prev_ExecutorFinish_hook = ExecutorFinish_hook;
+	ExecutorFinish_hook = gtm_ExecutorFinish;
+	prev_ExecutorCheckPerms_hook = ExecutorCheckPerms_hook;
+	ExecutorCheckPerms_hook = gtm_ExecutorCheckPerms;
+	prev_ProcessUtility_hook = ProcessUtility_hook;
+	ProcessUtility_hook = gtm_ProcessUtility;
+}

@@ -1,0 +1,591 @@
+/*-------------------------------------------------------------------------
+ *
+ * enforce_judge.c
+ *	  The verdict on a finished plan.
+ *
+ * When the standard planner returns, judge_plan() decides from what the
+ * planner hooks recorded (enforce_record.c) and from the finished plan, in
+ * four steps:
+ *
+ *	1. judge_scans: every tenant table the plan scans (walk_plan over the
+ *	   plan tree and its subplans) must have been recorded; one that was not
+ *	   is PR_NOT_ANALYSED.  References recorded for relations the plan does
+ *	   not read (removed joins, pruned partitions) are not judged.
+ *	2. judge_arbiters: an ON CONFLICT DO UPDATE arbiter index must include
+ *	   the tenant column, compared by identity.
+ *	3. judged_refs: the references to judge, with correlated pins
+ *	   (PR_DEFERRED) resolved through the outer Var they stand for.
+ *	4. judge_one_tenant: all pins must denote one tenant.  Two different
+ *	   constants are rejected now; the values known only when the statement
+ *	   starts are compared then (enforce_runtime.c), and so is the tenant of
+ *	   the row a unique-key pin finds (enforce_key.c).
+ *
+ * The judgement of COPY, TRUNCATE and LOCK TABLE is enforce_utility.c's.
+ *
+ * Messages are enforce_report.c's; this file only sets reasons.
+ *
+ * IDENTIFICATION
+ *	  src/enforce_judge.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_index.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/namespace.h"
+#include "miscadmin.h"
+#include "nodes/extensible.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/nodes.h"
+#include "parser/parsetree.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+#include "enforce.h"
+
+/* What walk_plan found in a plan tree */
+typedef struct PlanWalk
+{
+	Bitmapset  *scanned;		/* flat rtable indexes read by a known scan */
+	List	   *modifytables;
+	const char *opaque;			/* a node the walk cannot see into, or NULL */
+} PlanWalk;
+
+/*
+ * Collect the range-table indexes the plan scans and its ModifyTable nodes.
+ * Every node type of PostgreSQL's executor is known here: a scan of a
+ * table counts its relation; scans of subqueries, CTEs, functions and
+ * VALUES read no table; the others only have children.  A node that is not
+ * known (another extension's Custom Scan, a node of a newer PostgreSQL)
+ * makes the plan opaque: what it reads cannot be seen, and judge_scans()
+ * then rejects every tenant table the statement names outside the known
+ * scans (fail closed).  Its subtree is not entered.
+ */
+static void
+walk_plan(Plan *plan, PlanWalk *w)
+{
+	ListCell   *lc;
+
+	if (plan == NULL)
+		return;
+	check_stack_depth();
+
+	switch (nodeTag(plan))
+	{
+		case T_SeqScan:
+		case T_SampleScan:
+		case T_IndexScan:
+		case T_IndexOnlyScan:
+		case T_BitmapHeapScan:
+		case T_TidScan:
+		case T_TidRangeScan:
+			w->scanned = bms_add_member(w->scanned, ((Scan *) plan)->scanrelid);
+			break;
+		case T_ForeignScan:
+			{
+				ForeignScan *fs = (ForeignScan *) plan;
+
+				if (fs->scan.scanrelid > 0)
+					w->scanned = bms_add_member(w->scanned, fs->scan.scanrelid);
+				w->scanned = bms_add_members(w->scanned, fs->fs_relids);
+			}
+			break;
+		case T_CustomScan:
+			if (w->opaque == NULL)
+				w->opaque = psprintf("Custom Scan (%s)",
+									 ((CustomScan *) plan)->methods->CustomName);
+			return;
+		case T_Append:
+			foreach(lc, ((Append *) plan)->appendplans)
+				walk_plan(lfirst(lc), w);
+			break;
+		case T_MergeAppend:
+			foreach(lc, ((MergeAppend *) plan)->mergeplans)
+				walk_plan(lfirst(lc), w);
+			break;
+		case T_BitmapAnd:
+			foreach(lc, ((BitmapAnd *) plan)->bitmapplans)
+				walk_plan(lfirst(lc), w);
+			break;
+		case T_BitmapOr:
+			foreach(lc, ((BitmapOr *) plan)->bitmapplans)
+				walk_plan(lfirst(lc), w);
+			break;
+		case T_SubqueryScan:
+			walk_plan(((SubqueryScan *) plan)->subplan, w);
+			break;
+		case T_ModifyTable:
+			w->modifytables = lappend(w->modifytables, plan);
+			break;
+		case T_Result:
+		case T_ProjectSet:
+		case T_RecursiveUnion:
+		case T_BitmapIndexScan:
+		case T_FunctionScan:
+		case T_ValuesScan:
+		case T_TableFuncScan:
+		case T_CteScan:
+		case T_NamedTuplestoreScan:
+		case T_WorkTableScan:
+		case T_NestLoop:
+		case T_MergeJoin:
+		case T_HashJoin:
+		case T_Material:
+		case T_Memoize:
+		case T_Sort:
+		case T_IncrementalSort:
+		case T_Group:
+		case T_Agg:
+		case T_WindowAgg:
+		case T_Unique:
+		case T_Gather:
+		case T_GatherMerge:
+		case T_Hash:
+		case T_SetOp:
+		case T_LockRows:
+		case T_Limit:
+			break;
+		default:
+			if (w->opaque == NULL)
+				w->opaque = psprintf("plan node %d", (int) nodeTag(plan));
+			return;
+	}
+	walk_plan(plan->lefttree, w);
+	walk_plan(plan->righttree, w);
+}
+
+/* Are two constant pins the same tenant?  Compared as text. */
+static bool
+consts_equal(Const *a, Const *b)
+{
+	Oid			fa,
+				fb;
+	bool		va,
+				vb;
+	char	   *sa,
+			   *sb;
+
+	if (a->consttype == b->consttype &&
+		datumIsEqual(a->constvalue, b->constvalue, a->constbyval, a->constlen))
+		return true;
+	getTypeOutputInfo(a->consttype, &fa, &va);
+	getTypeOutputInfo(b->consttype, &fb, &vb);
+	sa = OidOutputFunctionCall(fa, a->constvalue);
+	sb = OidOutputFunctionCall(fb, b->constvalue);
+	return strcmp(sa, sb) == 0;
+}
+
+
+/* How an arbiter index holds the tenant column */
+typedef enum ArbiterTenant
+{
+	ARBITER_NO_TENANT,			/* not a key column */
+	ARBITER_NOT_IDENTITY,		/* a key column whose equality is no identity */
+	ARBITER_TENANT				/* a key column compared by identity */
+} ArbiterTenant;
+
+/*
+ * Does the arbiter index include the tenant column (attnum of relid) as a
+ * key column, compared by identity (its opclass's equalimage function says
+ * equal values are identical under the index's collation)?  Otherwise a
+ * conflicting row may hold a tenant that merely equals the inserted one.
+ */
+static ArbiterTenant
+index_has_column(Oid indexoid, Oid relid, AttrNumber attnum, char **name)
+{
+	HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
+	Form_pg_index idx;
+	ArbiterTenant result = ARBITER_NO_TENANT;
+	Datum		d;
+	bool		isnull;
+	oidvector  *classes,
+			   *colls;
+
+	*name = get_rel_name(indexoid);
+	if (!HeapTupleIsValid(tup))
+		return ARBITER_NO_TENANT;
+	idx = (Form_pg_index) GETSTRUCT(tup);
+	d = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indclass, &isnull);
+	classes = isnull ? NULL : (oidvector *) DatumGetPointer(d);
+	d = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indcollation, &isnull);
+	colls = isnull ? NULL : (oidvector *) DatumGetPointer(d);
+	for (int i = 0; i < idx->indnkeyatts; i++)
+	{
+		Oid			type;
+		int32		typmod;
+		Oid			coll;
+
+		if (idx->indkey.values[i] != attnum)
+			continue;
+		result = ARBITER_NOT_IDENTITY;
+		if (classes == NULL || colls == NULL)
+			break;
+		get_atttypetypmodcoll(relid, attnum, &type, &typmod, &coll);
+		if (opfamily_is_identity(get_opclass_family(classes->values[i]),
+								 get_opclass_input_type(classes->values[i]),
+								 colls->values[i]) &&
+			!unbounded_bpchar(type, typmod))
+		{
+			result = ARBITER_TENANT;
+			break;
+		}
+	}
+	ReleaseSysCache(tup);
+	return result;
+}
+
+/*
+ * Is any relation of the finished plan a tenant table?  Also true when a
+ * reference was recorded while planning, although the plan no longer names
+ * it.  The common statement touches none and leaves here.
+ */
+bool
+plan_touches_tenant_table(EnforceState *st, PlannedStmt *stmt)
+{
+	ListCell   *lc;
+
+	if (st->refs != NIL)
+		return true;
+	foreach(lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+
+		if (rte->rtekind == RTE_RELATION && rel_facts(rte->relid)->tenant)
+			return true;
+	}
+	return false;
+}
+
+/* A reference the plan reads without the check having seen its conditions */
+static void
+add_not_analysed(EnforceState *st, RelFacts *f, const char *alias,
+				 const char *opaque)
+{
+	TenantRef  *ref = new_ref(REF_SCAN, f, alias);
+
+	ref->reason = opaque ? PR_OPAQUE_NODE : PR_NOT_ANALYSED;
+	ref->node_name = opaque;
+	ref->judged = true;
+	st->refs = lappend(st->refs, ref);
+}
+
+/* Does st hold a reference recorded for relid (a scan or a write)? */
+static bool
+relid_recorded(EnforceState *st, Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, st->refs)
+		if (((TenantRef *) lfirst(lc))->relid == relid)
+			return true;
+	return false;
+}
+
+/* Collect the relations of every level of a (planned) query. */
+static bool
+relids_walker(Node *node, List **relids)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((Query *) node)->rtable)
+		{
+			RangeTblEntry *rte = lfirst(lc);
+
+			if (rte->rtekind == RTE_RELATION)
+				*relids = list_append_unique_oid(*relids, rte->relid);
+		}
+		return query_tree_walker((Query *) node, relids_walker, relids, 0);
+	}
+	return expression_tree_walker(node, relids_walker, relids);
+}
+
+/*
+ * Every relation the statement names: those left in its query tree at any
+ * level (a planner that bypasses the hooks leaves them out of the plan's
+ * range table) and those the plan depends on.
+ */
+static List *
+statement_relids(EnforceState *st, PlannedStmt *stmt)
+{
+	List	   *relids = list_copy(stmt->relationOids);
+
+	if (st->parse != NULL)
+		(void) relids_walker((Node *) st->parse, &relids);
+	return relids;
+}
+
+/*
+ * Step 1: every tenant table the plan scans must have a recorded verdict.
+ * When the plan holds a node the walk cannot see into, fail closed: every
+ * tenant table of the final range table that no known scan reads, and
+ * every tenant table the statement names (statement_relids) that was
+ * never recorded, is rejected.
+ */
+static void
+judge_scans(EnforceState *st, PlannedStmt *stmt, PlanWalk *w)
+{
+	int			i = -1;
+	ListCell   *lc;
+
+	while ((i = bms_next_member(w->scanned, i)) >= 0)
+	{
+		RangeTblEntry *rte;
+		RelFacts   *f;
+		TenantRef  *found = NULL;
+
+		if (i < 1 || i > list_length(stmt->rtable))
+			continue;
+		rte = rt_fetch(i, stmt->rtable);
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		foreach(lc, st->refs)
+		{
+			TenantRef  *ref = lfirst(lc);
+
+			if (ref->kind == REF_SCAN && ref->eref == rte->eref)
+			{
+				found = ref;
+				break;
+			}
+		}
+		if (found == NULL)
+		{
+			f = rel_facts(rte->relid);
+			if (!f->tenant || f->exempt)
+				continue;
+			add_not_analysed(st, f, rte->eref->aliasname, NULL);
+		}
+		else
+			found->judged = true;
+	}
+
+	if (w->opaque == NULL)
+		return;
+	i = 0;
+	foreach(lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+		RelFacts   *f;
+
+		i++;
+		if (rte->rtekind != RTE_RELATION || bms_is_member(i, w->scanned))
+			continue;
+		f = rel_facts(rte->relid);
+		if (f->tenant && !f->exempt)
+			add_not_analysed(st, f, rte->eref->aliasname, w->opaque);
+	}
+	foreach(lc, statement_relids(st, stmt))
+	{
+		RelFacts   *f = rel_facts(lfirst_oid(lc));
+
+		if (f->tenant && !f->exempt && !relid_recorded(st, f->relid))
+			add_not_analysed(st, f, get_rel_name(f->relid), w->opaque);
+	}
+}
+
+/*
+ * Step 2: ON CONFLICT DO UPDATE arbiters must include the tenant column,
+ * compared by identity.
+ */
+static void
+judge_arbiters(EnforceState *st, PlannedStmt *stmt, List *modifytables)
+{
+	ListCell   *lc;
+
+	foreach(lc, modifytables)
+	{
+		ModifyTable *mt = lfirst(lc);
+		RangeTblEntry *rte;
+		RelFacts   *f;
+		ListCell   *lc2;
+
+		if (mt->onConflictAction != ONCONFLICT_UPDATE)
+			continue;
+		rte = rt_fetch(mt->nominalRelation, stmt->rtable);
+		f = rel_facts(rte->relid);
+		if (!f->tenant || f->exempt)
+			continue;
+		foreach(lc2, mt->arbiterIndexes)
+		{
+			char	   *name;
+			ArbiterTenant at = index_has_column(lfirst_oid(lc2), f->relid,
+												f->attnum, &name);
+
+			if (at != ARBITER_TENANT)
+			{
+				TenantRef  *ref = new_ref(REF_SET, f, rte->eref->aliasname);
+
+				ref->reason = at == ARBITER_NO_TENANT ? PR_ARBITER :
+					PR_ARBITER_IDENTITY;
+				ref->index_name = name;
+				ref->judged = true;
+				st->refs = lappend(st->refs, ref);
+			}
+		}
+	}
+}
+
+/*
+ * Step 3: the references to judge (writes always, scans when the plan
+ * reads them), with correlated pins resolved now that every level of the
+ * statement is planned.
+ */
+static List *
+judged_refs(EnforceState *st)
+{
+	List	   *judged = NIL;
+	ListCell   *lc;
+
+	foreach(lc, st->refs)
+	{
+		TenantRef  *ref = lfirst(lc);
+
+		if (ref->kind != REF_SCAN)
+			ref->judged = true;
+		if (!ref->judged)
+			continue;
+		if (ref->reason == PR_DEFERRED)
+		{
+			PinReason	why;
+			List	   *v = var_values(st, ref->outer_root, ref->outer_varno,
+									   ref->outer_attno, 0, &why);
+
+			if (v != NIL)
+			{
+				ref->values = v;
+				ref->reason = PR_PINNED;
+			}
+		}
+		judged = lappend(judged, ref);
+	}
+	return judged;
+}
+
+/*
+ * Step 4: one statement, one tenant.  Sorts the values of the pinned
+ * references into classes of equal values (PinClass); a reference whose
+ * constant differs from another class's constant becomes PR_TWO_TENANTS,
+ * or PR_MOVES_ROW when one of the two is a new value assigned by an update.
+ * Returns the classes; *has_nonconst tells whether any class value is not
+ * a constant (then the classes are compared when the statement starts).
+ */
+static List *
+judge_one_tenant(List *judged, bool *has_nonconst)
+{
+	List	   *classes = NIL;
+	ListCell   *lc;
+
+	*has_nonconst = false;
+	foreach(lc, judged)
+	{
+		TenantRef  *ref = lfirst(lc);
+		ListCell   *lv;
+
+		if (ref->reason != PR_PINNED)
+			continue;
+		foreach(lv, ref->values)
+		{
+			Node	   *v = lfirst(lv);
+			PinClass   *same = NULL;
+			ListCell   *lc3;
+
+			foreach(lc3, classes)
+			{
+				PinClass   *pc = lfirst(lc3);
+
+				if (equal(v, pc->value))
+				{
+					same = pc;
+					break;
+				}
+				if (IsA(v, Const) && IsA(pc->value, Const))
+				{
+					if (consts_equal((Const *) v, (Const *) pc->value))
+					{
+						same = pc;
+						break;
+					}
+					/* two different constants: rejected now */
+					ref->reason = (ref->kind == REF_SET || pc->first->kind == REF_SET) ?
+						PR_MOVES_ROW : PR_TWO_TENANTS;
+					ref->other = pc->first;
+					ref->mine = v;
+					ref->theirs = pc->value;
+					break;
+				}
+			}
+			if (ref->reason != PR_PINNED)
+				break;
+			if (same == NULL)
+			{
+				same = palloc0(sizeof(PinClass));
+				same->first = ref;
+				same->value = v;
+				classes = lappend(classes, same);
+				if (!IsA(v, Const))
+					*has_nonconst = true;
+			}
+			if (ref->kind != REF_SCAN)
+				same->written = true;
+		}
+	}
+	return classes;
+}
+
+/*
+ * Decide the verdict of a planned statement.  Returns the references
+ * judged, each with its reason; the caller reports those not PR_PINNED (or
+ * hands them to the checker).  The checker gets a PR_AT_START reference
+ * listing the values to compare when several are not all constants; an
+ * enforcing plan gets its classes' values attached (enforce_runtime.c), to
+ * be compared with each other and with the tenant of the running top-level
+ * statement when it starts.
+ */
+List *
+judge_plan(EnforceState *st, PlannedStmt *stmt)
+{
+	PlanWalk	w = {NULL, NIL, NULL};
+	ListCell   *lc;
+	List	   *judged;
+	List	   *classes;
+	bool		has_nonconst;
+
+	walk_plan(stmt->planTree, &w);
+	foreach(lc, stmt->subplans)
+		walk_plan((Plan *) lfirst(lc), &w);
+
+	judge_scans(st, stmt, &w);
+	judge_arbiters(st, stmt, w.modifytables);
+	judged = judged_refs(st);
+	classes = judge_one_tenant(judged, &has_nonconst);
+
+	if (st->collect)
+	{
+		if (list_length(classes) > 1 && has_nonconst)
+		{
+			/* tell the checker which values will be compared */
+			PinClass   *last = llast(classes);
+			TenantRef  *ref = new_ref(last->first->kind,
+									  rel_facts(last->first->relid),
+									  last->first->alias);
+
+			ref->reason = PR_AT_START;
+			foreach(lc, classes)
+				ref->values = lappend(ref->values, ((PinClass *) lfirst(lc))->value);
+			judged = lappend(judged, ref);
+		}
+	}
+	else
+	{
+		if (classes != NIL)
+			attach_statement_pins(stmt, classes);
+		attach_key_pins(stmt, judged);	/* unique-key pins: enforce_key.c */
+	}
+	return judged;
+}

@@ -1,0 +1,451 @@
+/*-------------------------------------------------------------------------
+ *
+ * enforce_key.c
+ *	  Tenant columns pinned through a unique key of a non-tenant table.
+ *
+ * "The members of organization X":
+ *
+ *	SELECT m.* FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
+ *	 WHERE t.clerk_org_id = $1
+ *
+ * m.tenant_id is equated with t.id (one equivalence class), and t's
+ * conditions give every column of a unique index of tenants a value fixed
+ * before execution, so t contributes at most one row: every row of m the
+ * statement returns, locks or changes has that row's id as its tenant.
+ * Which tenant that is is known only when the row is found, at execution;
+ * that it is one tenant is known now.  So m is pinned ("key pin") when
+ *
+ *	- its tenant column has no pin of its own (rel_pin) and is a member of
+ *	  an equivalence class whose equality is an identity for it (the class
+ *	  of an inner join or semijoin condition; outer and anti joins form
+ *	  none), with no constant;
+ *	- another member is a column of a base relation p at the same level,
+ *	  not itself a tenant table (a tenant table's rows are judged on their
+ *	  own pin: one row of it is not one tenant the statement chose), read
+ *	  without inheritance;
+ *	- p's restriction clauses equate each key column of one of p's unique,
+ *	  immediately enforced, non-partial indexes with a value fixed before
+ *	  execution (classify_value), under the index's equality and collation;
+ *	- every condition on m is leakproof (m's scan reads every tenant's rows
+ *	  and the join keeps those of the key's row: a function that is not
+ *	  leakproof could see the others first), else PR_KEY_LEAKY.
+ *
+ * Which tenant it is is decided when the statement starts: the plan
+ * carries, for each such key, the index, the key's values and the column
+ * equated with the tenant column (attach_key_pins: a payload in the plan's
+ * invalItems, like enforce_runtime.c's), and ExecutorStart looks the row
+ * up with the statement's snapshot, the one the executor will read it
+ * with (run_key_pins).  Its tenant is then checked like any other pin of
+ * the statement: against the statement's other pins and the tenant of the
+ * running top-level statement (statement_scope_check).  No row: the
+ * statement reads nothing through the key.
+ *
+ * When p's conditions cover no unique key, the reference is reported as
+ * PR_KEY_NOT_UNIQUE instead of "no condition".
+ *
+ * IDENTIFICATION
+ *	  src/enforce_key.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/parallel.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
+#include "executor/executor.h"
+#include "lib/stringinfo.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/readfuncs.h"
+#include "optimizer/clauses.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/paths.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "enforce.h"
+
+/* Is e (a member of an equivalence class) the column (varno, attno)? */
+static bool
+member_is_column(Expr *e, Index varno, AttrNumber attno)
+{
+	Node	   *n = strip_relabel((Node *) e);
+
+	return n && IsA(n, Var) && ((Var *) n)->varno == varno &&
+		((Var *) n)->varattno == attno && ((Var *) n)->varlevelsup == 0;
+}
+
+/* Does the class compare member em by identity (see enforce_pin.c)? */
+static bool
+class_is_identity(EquivalenceClass *ec, EquivalenceMember *em)
+{
+	ListCell   *lc;
+
+	foreach(lc, ec->ec_opfamilies)
+		if (opfamily_is_identity(lfirst_oid(lc), em->em_datatype,
+								 ec->ec_collation))
+			return true;
+	return false;
+}
+
+/*
+ * Does restriction clause rinfo of rel equate index column c of ind with a
+ * value fixed before execution, under the index's equality and collation?
+ * If so, returns how to look the value up in the index: list(strategy,
+ * right type, operator function, collation, value).
+ */
+static List *
+clause_fixes_index_column(RestrictInfo *rinfo, RelOptInfo *rel,
+						  IndexOptInfo *ind, int c)
+{
+	OpExpr	   *op = (OpExpr *) rinfo->clause;
+	Node	   *key,
+			   *value;
+	Oid			opno;
+	int			strategy;
+	Oid			lefttype,
+				righttype;
+
+	if (!IsA(op, OpExpr) || list_length(op->args) != 2 ||
+		!list_member_oid(rinfo->mergeopfamilies, ind->opfamily[c]))
+		return NIL;
+	if (OidIsValid(ind->indexcollations[c]) &&
+		ind->indexcollations[c] != op->inputcollid)
+		return NIL;
+	if (bms_is_empty(rinfo->left_relids))
+	{
+		value = linitial(op->args);
+		key = lsecond(op->args);
+		opno = get_commutator(op->opno);
+	}
+	else if (bms_is_empty(rinfo->right_relids))
+	{
+		key = linitial(op->args);
+		value = lsecond(op->args);
+		opno = op->opno;
+	}
+	else
+		return NIL;
+	if (!OidIsValid(opno) || !op_in_opfamily(opno, ind->opfamily[c]) ||
+		!match_index_to_operand(key, c, ind) ||
+		classify_value(value) != PR_PINNED)
+		return NIL;
+	get_op_opfamily_properties(opno, ind->opfamily[c], false, &strategy,
+							   &lefttype, &righttype);
+	value = copyObject(value);
+	fix_opfuncids(value);
+	return list_make5(makeInteger(strategy), makeInteger((int) righttype),
+					  makeInteger((int) get_opcode(opno)),
+					  makeInteger((int) op->inputcollid), value);
+}
+
+/*
+ * Do rel's restriction clauses give every key column of one of its unique
+ * indexes a value fixed before execution (so rel yields at most one row)?
+ * Returns the index, or NULL; *keys: the lookup of each key column.
+ */
+static IndexOptInfo *
+fixed_by_unique_key(RelOptInfo *rel, List **keys)
+{
+	ListCell   *li;
+
+	foreach(li, rel->indexlist)
+	{
+		IndexOptInfo *ind = lfirst(li);
+		int			c;
+
+		if (!ind->unique || !ind->immediate || ind->indpred != NIL ||
+			ind->relam != BTREE_AM_OID)
+			continue;
+		*keys = NIL;
+		for (c = 0; c < ind->nkeycolumns; c++)
+		{
+			ListCell   *lr;
+			List	   *key = NIL;
+
+			foreach(lr, rel->baserestrictinfo)
+				if ((key = clause_fixes_index_column(lfirst(lr), rel, ind, c)) != NIL)
+					break;
+			if (key == NIL)
+				break;
+			*keys = lappend(*keys, key);
+		}
+		if (c == ind->nkeycolumns)
+			return ind;
+	}
+	*keys = NIL;
+	return NULL;
+}
+
+/* Does rel have a restriction clause equating a column with a value? */
+static bool
+has_value_condition(RelOptInfo *rel)
+{
+	ListCell   *lr;
+
+	foreach(lr, rel->baserestrictinfo)
+	{
+		RestrictInfo *rinfo = lfirst(lr);
+
+		if (rinfo->mergeopfamilies != NIL &&
+			(bms_is_empty(rinfo->left_relids) ||
+			 bms_is_empty(rinfo->right_relids)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Are all of rel's own conditions and join conditions leakproof?  Nothing
+ * restricts rel's scan to one tenant: its rows of every tenant reach the
+ * join with the key's row, and a function that is not leakproof evaluated
+ * on them before (a qual of rel, a join with another table first) could
+ * show them, as row-level security knows.
+ */
+static bool
+conditions_leakproof(RelOptInfo *rel)
+{
+	ListCell   *lc;
+
+	foreach(lc, rel->baserestrictinfo)
+		if (contain_leaked_vars((Node *) ((RestrictInfo *) lfirst(lc))->clause))
+			return false;
+	foreach(lc, rel->joininfo)
+		if (contain_leaked_vars((Node *) ((RestrictInfo *) lfirst(lc))->clause))
+			return false;
+	return true;
+}
+
+/*
+ * Can the tenant column (varno, attno) of rel, which rel_pin found no
+ * condition on, be pinned through a unique key (see the file header)?
+ * Returns PR_PINNED with ref->key_lookup and key_label set (see
+ * attach_key_pins), PR_KEY_LEAKY when a condition on rel is not
+ * leakproof, PR_KEY_NOT_UNIQUE when the tenant column is equated with a
+ * column of a non-tenant table that has conditions covering no unique key,
+ * or PR_NO_CONDITION.
+ */
+PinReason
+key_pin(PlannerInfo *root, RelOptInfo *rel, Index varno, AttrNumber attno,
+		TenantRef *ref)
+{
+	PinReason	result = PR_NO_CONDITION;
+	int			i = -1;
+	Index		parent = 0;
+
+	if (root->append_rel_array && root->append_rel_array[varno])
+		parent = root->append_rel_array[varno]->parent_relid;
+
+	while ((i = bms_next_member(rel->eclass_indexes, i)) >= 0)
+	{
+		EquivalenceClass *ec = list_nth(root->eq_classes, i);
+		EquivalenceMember *mine = NULL;
+		ListCell   *lc;
+
+		if (ec->ec_has_const || ec->ec_has_volatile || ec->ec_broken ||
+			ec->ec_merged != NULL)
+			continue;
+		foreach(lc, ec->ec_members)
+		{
+			EquivalenceMember *em = lfirst(lc);
+
+			if (member_is_column(em->em_expr, varno, attno))
+				mine = em;
+		}
+		if (mine == NULL || !class_is_identity(ec, mine))
+			continue;
+
+		foreach(lc, ec->ec_members)
+		{
+			EquivalenceMember *em = lfirst(lc);
+			Node	   *n = strip_relabel((Node *) em->em_expr);
+			Var		   *v;
+			RelOptInfo *prel;
+			RangeTblEntry *prte;
+			IndexOptInfo *ind;
+			RelFacts   *pf;
+			List	   *keys;
+
+			if (em->em_is_child || em->em_is_const || n == NULL ||
+				!IsA(n, Var) || ((Var *) n)->varlevelsup != 0)
+				continue;
+			v = (Var *) n;
+			if (v->varno == varno || v->varno == parent ||
+				v->varno >= root->simple_rel_array_size)
+				continue;
+			prel = root->simple_rel_array[v->varno];
+			prte = root->simple_rte_array[v->varno];
+			if (prel == NULL || prte == NULL ||
+				prel->reloptkind != RELOPT_BASEREL ||
+				prte->rtekind != RTE_RELATION || prte->inh ||
+				(prte->relkind != RELKIND_RELATION &&
+				 prte->relkind != RELKIND_MATVIEW))
+				continue;
+			pf = rel_facts(prte->relid);
+			if (pf->tenant && !pf->exempt)
+				continue;
+			ind = fixed_by_unique_key(prel, &keys);
+			if (ind != NULL && !conditions_leakproof(rel))
+				return PR_KEY_LEAKY;
+			if (ind != NULL)
+			{
+				char	   *col = get_attname(prte->relid, v->varattno, true);
+
+				ref->key_label = psprintf("%s.%s (the one row of \"%s\" its unique key \"%s\" finds)",
+										  quote_identifier(prte->eref->aliasname),
+										  quote_identifier(col ? col : "?"),
+										  get_rel_name(prte->relid),
+										  get_rel_name(ind->indexoid));
+				ref->key_lookup = list_make5(makeInteger((int) prte->relid),
+											 makeInteger((int) ind->indexoid),
+											 makeInteger(v->varattno),
+											 makeString(raw_label(ref)),
+											 keys);
+				return PR_PINNED;
+			}
+			if (has_value_condition(prel))
+				result = PR_KEY_NOT_UNIQUE;
+		}
+	}
+	return result;
+}
+
+/* ----------------------------------------------------------------
+ *		At execution: the tenant of the key's row
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Attach to an enforcing plan the lookups of its references pinned through
+ * a unique key: nodeToString of the list of distinct key_lookups, as a
+ * payload in the plan's invalItems (write_plan_payload, enforce_runtime.c).
+ */
+void
+attach_key_pins(PlannedStmt *stmt, List *judged)
+{
+	List	   *lookups = NIL;
+	ListCell   *lc;
+	char	   *payload;
+
+	foreach(lc, judged)
+	{
+		TenantRef  *ref = lfirst(lc);
+
+		if (ref->reason == PR_PINNED && ref->key_lookup != NIL &&
+			!list_member(lookups, ref->key_lookup))
+			lookups = lappend(lookups, ref->key_lookup);
+	}
+	if (lookups == NIL)
+		return;
+	payload = nodeToString(lookups);
+	write_plan_payload(stmt, GTM_KEYS_CACHEID, payload, strlen(payload) + 1);
+}
+
+/*
+ * The text of the column of the row a key lookup (see key_pin) finds with
+ * the statement's snapshot and parameters, or NULL when there is none.
+ */
+static char *
+lookup_key_row(List *lookup, QueryDesc *queryDesc)
+{
+	Oid			relid = (Oid) intVal(linitial(lookup));
+	Oid			indexoid = (Oid) intVal(lsecond(lookup));
+	AttrNumber	attno = (AttrNumber) intVal(lthird(lookup));
+	List	   *keys = (List *) list_nth(lookup, 4);
+	int			nkeys = list_length(keys);
+	ScanKeyData skeys[INDEX_MAX_KEYS];
+	ExprContext *econtext = CreateStandaloneExprContext();
+	char	   *result = NULL;
+	ListCell   *lc;
+	Relation	heap,
+				index;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+
+	econtext->ecxt_param_list_info = queryDesc->params;
+	foreach(lc, keys)
+	{
+		List	   *key = lfirst(lc);
+		int			i = foreach_current_index(lc);
+		ExprState  *es = ExecInitExprWithParams((Expr *) list_nth(key, 4),
+												queryDesc->params);
+		bool		isnull;
+		Datum		d = ExecEvalExprSwitchContext(es, econtext, &isnull);
+
+		if (isnull)
+		{
+			FreeExprContext(econtext, true);
+			return NULL;		/* equal to nothing: no row */
+		}
+		ScanKeyEntryInitialize(&skeys[i], 0, i + 1,
+							   (StrategyNumber) intVal(linitial(key)),
+							   (Oid) intVal(lsecond(key)),
+							   (Oid) intVal(lfourth(key)),
+							   (RegProcedure) intVal(lthird(key)), d);
+	}
+
+	heap = table_open(relid, AccessShareLock);
+	index = index_open(indexoid, AccessShareLock);
+	scan = index_beginscan(heap, index, queryDesc->snapshot, nkeys, 0);
+	index_rescan(scan, skeys, nkeys, NULL, 0);
+	slot = table_slot_create(heap, NULL);
+	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		Datum		d = slot_getattr(slot, attno, &isnull);
+
+		if (!isnull)
+		{
+			Oid			outfn;
+			bool		varlena;
+
+			getTypeOutputInfo(TupleDescAttr(RelationGetDescr(heap), attno - 1)->atttypid,
+							  &outfn, &varlena);
+			result = OidOutputFunctionCall(outfn, d);
+		}
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(scan);
+	index_close(index, AccessShareLock);
+	table_close(heap, AccessShareLock);
+	FreeExprContext(econtext, true);
+	return result;
+}
+
+/*
+ * ExecutorStart_hook's part, once the executor has started (after
+ * run_statement_pins): look up the row of each unique-key pin of the plan
+ * and check its tenant against the statement's (statement_scope_check).
+ * Not in parallel workers, nor for EXPLAIN without ANALYZE, nor for exempt
+ * roles.
+ */
+void
+run_key_pins(QueryDesc *queryDesc, int eflags)
+{
+	PlannedStmt *stmt = queryDesc->plannedstmt;
+	StringInfoData buf;
+	char	   *payload;
+	ListCell   *lc;
+
+	if (stmt->invalItems == NIL || gtm_enforcement == GTM_ENFORCE_OFF ||
+		IsParallelWorker() || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
+		return;
+	initStringInfo(&buf);
+	payload = read_plan_payload(stmt->invalItems, GTM_KEYS_CACHEID, &buf);
+	if (payload == NULL || role_is_exempt())
+		return;
+	foreach(lc, (List *) stringToNode(payload))
+	{
+		List	   *lookup = lfirst(lc);
+		char	   *tenant = lookup_key_row(lookup, queryDesc);
+
+		if (tenant != NULL)
+			statement_scope_check(tenant, strVal(lfourth(lookup)),
+								  ENFORCE_ELEVEL());
+	}
+}

@@ -1,0 +1,595 @@
+/*-------------------------------------------------------------------------
+ *
+ * enforce_pin.c
+ *	  What a clause or an expression pins a tenant column to.
+ *
+ * A reference to a tenant table is pinned when its restriction clauses,
+ * as the planner holds them after equivalence-class derivation
+ * (rel->baserestrictinfo), contain a btree equality "tenant_col = v" (or
+ * "tenant_col IS NOT DISTINCT FROM v" where v cannot be NULL or the column
+ * cannot) with v fixed before execution: a non-null constant, a bound
+ * parameter, or a stable expression without column references built from
+ * trusted functions (built-in ones and gtm_current_tenant(); a
+ * user-defined function marked STABLE could return another tenant for the
+ * next row a scan filters).  The equality must be an identity for the
+ * compared type and collation (equality_is_identity: equal values are
+ * identical, or two tenants could compare equal).  Correlated subqueries
+ * see the outer column as a PARAM_EXEC parameter; its outer Var is
+ * resolved through the outer level's plan_params (captured into the
+ * EnforceState while planning) and must itself be pinned.
+ *
+ * The values a column or expression can hold (the outer column of a
+ * correlated pin, a written value) are enforce_values.c's.
+ *
+ * This file only analyses: enforce_record.c decides what to record and
+ * enforce_judge.c what follows from it.
+ *
+ * IDENTIFICATION
+ *	  src/enforce_pin.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_attribute.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
+#include "access/transam.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+#include "enforce.h"
+#include "gtm_clarity.h"
+
+/* n without its binary-compatible casts (RelabelType) */
+Node *
+strip_relabel(Node *n)
+{
+	while (n && IsA(n, RelabelType))
+		n = (Node *) ((RelabelType *) n)->arg;
+	return n;
+}
+
+static bool
+is_the_var(Node *n, Index varno, AttrNumber attno)
+{
+	n = strip_relabel(n);
+	return n && IsA(n, Var) && ((Var *) n)->varno == varno &&
+		((Var *) n)->varattno == attno && ((Var *) n)->varlevelsup == 0;
+}
+
+typedef struct MentionCtx
+{
+	Index		varno;
+	AttrNumber	attno;
+} MentionCtx;
+
+static bool
+mentions_var_walker(Node *node, MentionCtx *ctx)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+	{
+		Var		   *v = (Var *) node;
+
+		return v->varno == ctx->varno && v->varlevelsup == 0 &&
+			(v->varattno == ctx->attno || v->varattno == 0);
+	}
+	return expression_tree_walker(node, mentions_var_walker, (void *) ctx);
+}
+
+/* True for nodes that make a value depend on more than the statement. */
+static bool
+unfixed_walker(Node *node, void *ctx)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var) || IsA(node, PlaceHolderVar) || IsA(node, SubLink) ||
+		IsA(node, SubPlan) || IsA(node, AlternativeSubPlan) ||
+		IsA(node, Aggref) || IsA(node, WindowFunc) || IsA(node, GroupingFunc) ||
+		IsA(node, CurrentOfExpr) || IsA(node, NextValueExpr))
+		return true;
+	if (IsA(node, Param) && ((Param *) node)->paramkind != PARAM_EXTERN)
+		return true;
+	return expression_tree_walker(node, unfixed_walker, ctx);
+}
+
+/*
+ * The OIDs of gtm_current_tenant() and gtm_pin() once recognised; reset by
+ * any pg_proc invalidation (the extension dropped and created again), so
+ * an OID that comes to name another function is never trusted.
+ */
+static Oid	current_tenant_fn_oid = InvalidOid;
+static Oid	pin_fn_oid = InvalidOid;
+static bool pin_fn_looked_up = false;	/* pin_fn_oid is the answer */
+
+static void
+our_fn_oids_inval(Datum arg, int cacheid, uint32 hashvalue)
+{
+	current_tenant_fn_oid = InvalidOid;
+	pin_fn_oid = InvalidOid;
+	pin_fn_looked_up = false;
+}
+
+/*
+ * Is funcid the C function "symbol" of this library?  Our functions' OIDs
+ * depend on the installation, so they are recognised by their C symbol
+ * (pg_proc.prosrc) and library (probin).
+ */
+static bool
+is_our_c_function(Oid funcid, const char *symbol)
+{
+	HeapTuple	tup;
+	bool		match = false;
+
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	if (HeapTupleIsValid(tup))
+	{
+		Form_pg_proc proc = (Form_pg_proc) GETSTRUCT(tup);
+		bool		isnull;
+		Datum		src = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_prosrc, &isnull);
+		Datum		bin;
+
+		if (proc->prolang == ClanguageId && !isnull &&
+			strcmp(TextDatumGetCString(src), symbol) == 0)
+		{
+			bin = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_probin, &isnull);
+			if (!isnull)
+			{
+				char	   *b = TextDatumGetCString(bin);
+				size_t		len = strlen(b);
+
+				match = len >= 11 && strcmp(b + len - 11, "gtm_clarity") == 0;
+			}
+		}
+		ReleaseSysCache(tup);
+	}
+	return match;
+}
+
+/* Is funcid gtm_current_tenant()? */
+static bool
+is_current_tenant_fn(Oid funcid)
+{
+	if (funcid == current_tenant_fn_oid)
+		return true;
+	if (funcid < FirstNormalObjectId || !is_our_c_function(funcid, "gtm_current_tenant"))
+		return false;
+	current_tenant_fn_oid = funcid;
+	return true;
+}
+
+/* Is funcid gtm_pin()? */
+static bool
+is_pin_fn(Oid funcid)
+{
+	if (funcid == pin_fn_oid)
+		return true;
+	if (funcid < FirstNormalObjectId || !is_our_c_function(funcid, "gtm_pin"))
+		return false;
+	pin_fn_oid = funcid;
+	return true;
+}
+
+/*
+ * The OID of gtm_pin(anyelement) of the installed extension, or InvalidOid
+ * (extension not installed here, or still at version 1.0.0).
+ */
+Oid
+pin_function_oid(void)
+{
+	Oid			nsp;
+	Oid			argtype = ANYELEMENTOID;
+	Oid			funcid;
+
+	if (pin_fn_looked_up)
+		return pin_fn_oid;
+	nsp = gtm_installed_namespace();
+	funcid = !OidIsValid(nsp) ? InvalidOid :
+		LookupFuncName(list_make2(makeString(get_namespace_name(nsp)),
+								  makeString("gtm_pin")),
+					   1, &argtype, true);
+	if (OidIsValid(funcid) && !is_pin_fn(funcid))
+		funcid = InvalidOid;
+
+	/*
+	 * Keep the answer, also "none", until pg_proc changes (installing or
+	 * updating the extension creates functions); the lookups above may have
+	 * processed such an invalidation already, so store only now.
+	 */
+	pin_fn_oid = funcid;
+	pin_fn_looked_up = true;
+	return funcid;
+}
+
+/*
+ * A stable value is evaluated once when the statement starts but may be
+ * evaluated again for every row a scan filters.  Only functions whose
+ * behaviour is known (built-in ones, gtm_current_tenant() and gtm_pin())
+ * are trusted: a user-defined function could be marked STABLE, or even
+ * IMMUTABLE, and return another tenant on the next row.
+ */
+static bool
+untrusted_function(Oid funcid, void *context)
+{
+	return funcid >= FirstNormalObjectId && !is_current_tenant_fn(funcid) &&
+		!is_pin_fn(funcid);
+}
+
+static bool
+untrusted_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (check_functions_in_node(node, untrusted_function, context))
+		return true;
+	return expression_tree_walker(node, untrusted_walker, context);
+}
+
+/*
+ * expr with each call of gtm_current_tenant() and gtm_pin() replaced by a
+ * NULL constant of its type: what is left must be immutable for the value
+ * to stay the same for the whole statement.  (gtm_current_tenant() cannot
+ * change while a statement on tenant tables runs; gtm_pin() checks every
+ * value it returns.)
+ */
+static Node *
+without_our_calls_mutator(Node *node, void *context)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, FuncExpr) &&
+		(is_current_tenant_fn(((FuncExpr *) node)->funcid) ||
+		 is_pin_fn(((FuncExpr *) node)->funcid)))
+		return (Node *) makeNullConst(exprType(node), exprTypmod(node),
+									  exprCollation(node));
+	return expression_tree_mutator(node, without_our_calls_mutator, context);
+}
+
+/*
+ * Can the value of val change while a statement runs?  True when a
+ * function other than ours is not IMMUTABLE (current_setting(), now(),
+ * txid_current_if_assigned() ...), using PostgreSQL's own test.
+ */
+bool
+value_is_mutable(Node *val)
+{
+	return contain_mutable_functions(without_our_calls_mutator(val, NULL));
+}
+
+/*
+ * Classify a value compared with the tenant column.  Returns PR_PINNED for
+ * a value fixed for the whole statement: a non-null constant, a bound
+ * parameter, or an expression of those built from immutable built-in
+ * functions, gtm_current_tenant() and gtm_pin() (which the check wraps
+ * around a stable built-in value before planning; see enforce_freeze.c).
+ */
+PinReason
+classify_value(Node *val)
+{
+	val = strip_relabel(val);
+	if (IsA(val, Const))
+		return ((Const *) val)->constisnull ? PR_NULL : PR_PINNED;
+	if (IsA(val, Param))
+	{
+		Param	   *p = (Param *) val;
+
+		return p->paramkind == PARAM_EXTERN ? PR_PINNED : PR_SUBQUERY_VALUE;
+	}
+	if (contain_volatile_functions(val))
+		return PR_VOLATILE;
+	if (contain_var_clause(val))
+		return PR_OTHER_COLUMN;
+	if (unfixed_walker(val, NULL))
+		return PR_SUBQUERY_VALUE;
+	if (expression_returns_set(val))
+		return PR_SET_RETURNING;
+	if (untrusted_walker(val, NULL))
+		return PR_USER_FUNCTION;
+	if (value_is_mutable(val))
+		return PR_MUTABLE;
+	return PR_PINNED;
+}
+
+/* Rank of a failure reason: the most telling one is reported. */
+static int
+reason_rank(PinReason r)
+{
+	switch (r)
+	{
+		case PR_PINNED:
+			return 100;
+		case PR_DEFERRED:
+			return 90;
+		case PR_NO_CONDITION:
+			return 0;
+		default:
+			return 10;
+	}
+}
+
+/*
+ * Keep in st the outer Vars the PARAM_EXECs of root's level stand for (from
+ * the outer levels' plan_params, live while root is being planned).
+ */
+void
+capture_outer_params(EnforceState *st, PlannerInfo *root)
+{
+	PlannerInfo *pr;
+
+	if (st == NULL)
+		return;
+	for (pr = root->parent_root; pr; pr = pr->parent_root)
+	{
+		ListCell   *lc;
+
+		foreach(lc, pr->plan_params)
+		{
+			PlannerParamItem *item = lfirst(lc);
+			ListCell   *lc2;
+			bool		known = false;
+			OuterParam *op;
+
+			if (!IsA(item->item, Var))
+				continue;
+			foreach(lc2, st->outer_params)
+				if (((OuterParam *) lfirst(lc2))->paramid == item->paramId)
+					known = true;
+			if (known)
+				continue;
+			op = palloc(sizeof(OuterParam));
+			op->paramid = item->paramId;
+			op->root = pr;
+			op->varno = ((Var *) item->item)->varno;
+			op->varattno = ((Var *) item->item)->varattno;
+			st->outer_params = lappend(st->outer_params, op);
+		}
+	}
+}
+
+/* The outer Var that PARAM_EXEC paramid of root's level stands for. */
+static OuterParam *
+find_outer_param(EnforceState *st, PlannerInfo *root, int paramid)
+{
+	ListCell   *lc;
+
+	capture_outer_params(st, root);
+	if (st == NULL)
+		return NULL;
+	foreach(lc, st->outer_params)
+	{
+		OuterParam *op = lfirst(lc);
+
+		if (op->paramid == paramid)
+			return op;
+	}
+	return NULL;
+}
+
+/* Is the column declared NOT NULL?  (false if it cannot tell) */
+bool
+column_not_null(Oid relid, AttrNumber attnum)
+{
+	HeapTuple	tup;
+	bool		result = false;
+
+	if (!OidIsValid(relid))
+		return false;
+	tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid),
+						  Int16GetDatum(attnum));
+	if (HeapTupleIsValid(tup))
+	{
+		result = ((Form_pg_attribute) GETSTRUCT(tup))->attnotnull;
+		ReleaseSysCache(tup);
+	}
+	return result;
+}
+
+/*
+ * The equality a clause states, if it is one: "a = b" (an OpExpr of two
+ * arguments) or "a IS NOT DISTINCT FROM b" (NOT over a DistinctExpr, whose
+ * opno is the "=" operator).  The latter differs only when a value is NULL,
+ * which the caller checks.
+ */
+static bool
+clause_equality(Node *clause, Oid *opno, Oid *collid, Node **l, Node **r,
+				bool *not_distinct)
+{
+	OpExpr	   *op = NULL;
+
+	*not_distinct = false;
+	if (IsA(clause, OpExpr))
+		op = (OpExpr *) clause;
+	else if (is_notclause(clause) &&
+			 IsA(get_notclausearg((Expr *) clause), DistinctExpr))
+	{
+		op = (OpExpr *) get_notclausearg((Expr *) clause);
+		*not_distinct = true;
+	}
+	if (op == NULL || list_length(op->args) != 2)
+		return false;
+	*opno = op->opno;
+	*collid = op->inputcollid;
+	*l = linitial(op->args);
+	*r = lsecond(op->args);
+	return true;
+}
+
+/*
+ * What does one equality clause (see clause_equality) pin the column
+ * (varno, attno) of rel to?  Returns the reason; *value is the value when
+ * PR_PINNED, and *outer the outer column of a correlated equality
+ * (PR_DEFERRED).
+ */
+static PinReason
+equality_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
+			 RestrictInfo *rinfo, MentionCtx *mctx, Node **value,
+			 OuterParam **outer)
+{
+	Node	   *clause = (Node *) rinfo->clause;
+	Oid			opno,
+				collid;
+	Node	   *l,
+			   *rt,
+			   *other = NULL,
+			   *col = NULL,
+			   *sv;
+	bool		not_distinct;
+	PinReason	r;
+	Var		   *colvar;
+
+	if (!clause_equality(clause, &opno, &collid, &l, &rt, &not_distinct))
+		return PR_NOT_EQUALITY;
+
+	if (is_the_var(l, mctx->varno, mctx->attno) && !mentions_var_walker(rt, mctx))
+		other = rt, col = l;
+	else if (is_the_var(rt, mctx->varno, mctx->attno) && !mentions_var_walker(l, mctx))
+		other = l, col = rt;
+
+	if (other == NULL)
+		return PR_FUNCTION_OF_COLUMN;
+	if (contain_volatile_functions(other))
+		return PR_VOLATILE;
+	if ((not_distinct || rinfo->mergeopfamilies == NIL) &&
+		!(op_mergejoinable(opno, exprType(l)) &&
+		  get_mergejoin_opfamilies(opno) != NIL))
+		return PR_NOT_EQUALITY; /* (child rels' clauses lack the cache) */
+	if (OidIsValid(collid) &&
+		collid != DEFAULT_COLLATION_OID &&
+		collid != C_COLLATION_OID &&
+		collid != POSIX_COLLATION_OID &&
+		!get_collation_isdeterministic(collid))
+		return PR_NONDETERMINISTIC;
+	colvar = (Var *) strip_relabel(col);	/* is_the_var() said so */
+	if (!equality_is_identity(opno, not_distinct ? NIL : rinfo->mergeopfamilies,
+							  col == l, collid) ||
+		(exprType(col) == BPCHAROID &&	/* (a domain's is relabelled) */
+		 (getBaseType(colvar->vartype) != BPCHAROID ||
+		  unbounded_bpchar(colvar->vartype, colvar->vartypmod))))
+		return PR_NOT_IDENTITY; /* compared as bpchar, stored unpadded */
+
+	sv = strip_relabel(other);
+	r = classify_value(other);
+	if (IsA(sv, Param) && ((Param *) sv)->paramkind == PARAM_EXEC)
+	{
+		/* correlated / LATERAL: find the outer Var it stands for */
+		*outer = find_outer_param(st, root, ((Param *) sv)->paramid);
+		if (*outer != NULL)
+			r = PR_DEFERRED;
+	}
+
+	/*
+	 * IS NOT DISTINCT FROM a NULL value selects the rows without a tenant:
+	 * a pin only if the value is a non-null constant or the column admits
+	 * no NULL.
+	 */
+	if (not_distinct && (r == PR_PINNED || r == PR_DEFERRED) &&
+		!IsA(sv, Const) &&
+		!(root->simple_rte_array[rel->relid]->rtekind == RTE_RELATION &&
+		  column_not_null(root->simple_rte_array[rel->relid]->relid,
+						  mctx->attno)))
+		return PR_NOT_DISTINCT_NULL;
+
+	*value = sv;
+	return r;
+}
+
+/*
+ * What do rel's restriction clauses pin the column (varno, attno) to?
+ *
+ * The first clause that pins it to a value fixed before execution wins
+ * (PR_PINNED, res->value).  Otherwise res->reason is the most telling
+ * failure (reason_rank); an equality with a correlated outer column gives
+ * PR_DEFERRED and the outer Var, for judge_plan to resolve once every
+ * level is planned.
+ */
+void
+rel_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel, Index varno,
+		AttrNumber attno, PinResult *res)
+{
+	ListCell   *lc;
+	MentionCtx	mctx;
+
+	mctx.varno = varno;
+	mctx.attno = attno;
+	memset(res, 0, sizeof(PinResult));
+	res->reason = PR_NO_CONDITION;
+
+	foreach(lc, rel->baserestrictinfo)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+		Node	   *clause = (Node *) rinfo->clause;
+		PinReason	r;
+
+		if (!mentions_var_walker(clause, &mctx))
+			continue;
+
+		if (IsA(clause, OpExpr) ||
+			(is_notclause(clause) &&
+			 IsA(get_notclausearg((Expr *) clause), DistinctExpr)))
+		{
+			Node	   *value = NULL;
+			OuterParam *op = NULL;
+
+			r = equality_pin(st, root, rel, rinfo, &mctx, &value, &op);
+			if (r == PR_DEFERRED)
+			{
+				if (reason_rank(res->reason) < reason_rank(PR_DEFERRED))
+				{
+					res->reason = PR_DEFERRED;
+					res->outer_root = op->root;
+					res->outer_varno = op->varno;
+					res->outer_attno = op->varattno;
+				}
+				continue;
+			}
+			if (r == PR_PINNED)
+			{
+				res->reason = PR_PINNED;
+				res->value = value;
+				return;
+			}
+		}
+		else if (IsA(clause, NullTest) &&
+				 is_the_var((Node *) ((NullTest *) clause)->arg, varno, attno))
+			r = ((NullTest *) clause)->nulltesttype == IS_NOT_NULL ?
+				PR_TAUTOLOGY : PR_NULL; /* IS NULL: the rows of no tenant */
+		else if (is_orclause(clause))
+			r = PR_OR;
+		else if (IsA(clause, ScalarArrayOpExpr))
+			r = PR_LIST;
+		else
+			r = PR_NOT_EQUALITY;
+
+		if (reason_rank(r) > reason_rank(res->reason))
+			res->reason = r;
+	}
+}
+
+/* Called once from _PG_init (through gtm_enforce_init). */
+void
+enforce_pin_init(void)
+{
+	CacheRegisterSyscacheCallback(PROCOID, our_fn_oids_inval, (Datum) 0);
+	enforce_identity_init();
+}
+
+/*
+ * Would val be a pin once wrapped in gtm_pin()?  True for a value that
+ * only fails because it can change while the statement runs.
+ */
+bool
+is_freezable_value(Node *val)
+{
+	return classify_value(val) == PR_MUTABLE;
+}

@@ -1,0 +1,521 @@
+/*-------------------------------------------------------------------------
+ *
+ * enforce_report.c
+ *	  Every message of tenant-scope enforcement, and the checker's reasons.
+ *
+ * pin_reasons[] is the one table of pin reasons: for each PinReason, the
+ * errdetail of a rejected statement and the text of the "reason" column of
+ * gtm_check_statement().  A reason that is not a failure (PR_PINNED,
+ * PR_AT_START) has no detail.  To add a reason: a value in enum PinReason
+ * (enforce.h), a row here (the table is checked against the enum when the
+ * library loads), the code that sets it (enforce_pin.c, enforce_record.c or
+ * enforce_judge.c), a regression test, and a line in the README's list.
+ *
+ * The three shapes of a rejection share SQLSTATE 42501
+ * (GTM_ERRCODE_NOT_PINNED): "tenant-scoped table ... is not pinned to one
+ * tenant" (report_ref, report_runtime_null), "statement touches more than
+ * one tenant" (PR_TWO_TENANTS, report_runtime_two_tenants) and "statement
+ * would move rows ... to another tenant" (PR_MOVES_ROW); COPY, TRUNCATE and
+ * LOCK TABLE have their own (report_utility, report_utility_verdict).
+ *
+ * IDENTIFICATION
+ *	  src/enforce_report.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+#include "storage/lockdefs.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/ruleutils.h"
+
+#include "enforce.h"
+
+typedef struct PinReasonInfo
+{
+	PinReason	reason;
+
+	/*
+	 * errdetail: %1$s is the column ("alias"."tenant_id"), %2$s the arbiter
+	 * index (PR_ARBITER); NULL for reasons reported otherwise.
+	 */
+	const char *detail;
+
+	/*
+	 * The checker's text; a format whose %s are the values (see
+	 * reason_text) for the reasons that carry values.
+	 */
+	const char *checker;
+} PinReasonInfo;
+
+static const PinReasonInfo pin_reasons[PR_COUNT] = {
+	{PR_PINNED, NULL,
+	"pinned to %s"},
+	{PR_NO_CONDITION,
+		"No condition of the statement restricts %1$s to one value.",
+	"no condition on the tenant column"},
+	{PR_OR,
+		"The condition on %1$s is part of an OR, which lets rows of other tenants in.",
+	"the tenant condition is part of an OR"},
+	{PR_LIST,
+		"%1$s is compared with a list or array of values, not with one value.",
+	"compared with a list of values"},
+	{PR_NOT_EQUALITY,
+		"%1$s is compared with an operator that is not an equality.",
+	"not an equality"},
+	{PR_FUNCTION_OF_COLUMN,
+		"The condition applies a function or operator to %1$s instead of comparing the column itself.",
+	"a function of the tenant column"},
+	{PR_TAUTOLOGY,
+		"%1$s is only required to equal itself or to be non-null, which every row satisfies.",
+	"compared with itself"},
+	{PR_VOLATILE,
+		"%1$s is compared with a volatile expression, whose value is not fixed before the statement runs.",
+	"compared with a volatile value"},
+	{PR_USER_FUNCTION,
+		"%1$s is compared with a value computed by a user-defined function, which the check cannot trust to give the same tenant for every row.",
+	"compared with a user-defined function's value"},
+	{PR_OTHER_COLUMN,
+		"%1$s is compared with a column that is not itself pinned to one tenant.",
+	"compared with an unpinned column"},
+	{PR_SUBQUERY_VALUE,
+		"%1$s is compared with the result of a subquery, which is not fixed before the statement runs.",
+	"compared with a subquery result"},
+	{PR_NULL,
+		"%1$s is compared with NULL.",
+	"compared with NULL"},
+	{PR_NONDETERMINISTIC,
+		"%1$s is compared under a nondeterministic collation, which can match several tenants.",
+	"nondeterministic collation"},
+	{PR_NOT_ANALYSED,
+		"The plan reads %1$s without the tenant check having seen its conditions.",
+	"read without being analysed"},
+	{PR_INSERT_NO_VALUE,
+		"The statement inserts rows without a value for %1$s.",
+	"insert without a tenant value"},
+	{PR_INSERT_UNPINNED,
+		"The value inserted into %1$s is neither a constant, a parameter or a stable expression, nor a column pinned to one tenant.",
+	"inserted tenant value not pinned"},
+	{PR_SET_UNPINNED,
+		"The statement assigns %1$s a value that is not pinned to one tenant.",
+	"assigned tenant value not pinned"},
+	{PR_TWO_TENANTS, NULL,
+	"two tenants: %s and %s"},
+	{PR_MOVES_ROW, NULL,
+	"moves rows from %s to %s"},
+	{PR_ARBITER,
+		"The ON CONFLICT arbiter index \"%2$s\" does not include %1$s, so the conflicting row may belong to another tenant.",
+	"arbiter index \"%s\" lacks the tenant column"},
+	{PR_AT_START, NULL,
+	"must be one tenant when the statement starts:"},
+	{PR_DEFERRED,
+		"%1$s is equated with a column of an outer query that is not itself pinned to one tenant.",
+	"equated with an unpinned outer column"},
+	{PR_SET_RETURNING,
+		"%1$s is compared with a set-returning function, which yields several values.",
+	"compared with a set-returning function"},
+	{PR_MUTABLE,
+		"%1$s is compared with a value that can change while the statement runs.",
+	"compared with a value that can change during the statement"},
+	{PR_OPAQUE_NODE,
+		"The plan reads %1$s through %2$s, which the tenant check cannot see into.",
+	"read through %s"},
+	{PR_NOT_IDENTITY,
+		"%1$s is compared with an equality under which distinct values are equal (such as numeric 1.0 and 1.00, float -0 and 0, or case-insensitive text), which can match several tenants.",
+	"equality is not identity"},
+	{PR_NOT_DISTINCT_NULL,
+		"%1$s is compared with IS NOT DISTINCT FROM a value that may be NULL, which would match the rows without a tenant.",
+	"IS NOT DISTINCT FROM a value that may be NULL"},
+	{PR_NULLABLE,
+		"The value written into %1$s comes from the nullable side of an outer join or from a grouping set, so it can be NULL.",
+	"written tenant value can be NULL (outer join)"},
+	{PR_CASCADE,
+		"The foreign key \"%2$s\" would change %1$s of the rows that reference the rows the statement updates or deletes (ON UPDATE CASCADE, SET NULL or SET DEFAULT).",
+	"foreign key \"%s\" would change the tenant of referencing rows"},
+	{PR_GENERATED,
+		"%1$s is a generated column: the statement writes a tenant computed from other columns, which the check cannot pin.",
+	"the tenant column is generated"},
+	{PR_ARBITER_IDENTITY,
+		"The ON CONFLICT arbiter index \"%2$s\" compares %1$s with an equality under which distinct values are equal, so the conflicting row may belong to another tenant.",
+	"arbiter index \"%s\" does not compare the tenant column by identity"},
+	{PR_KEY_NOT_UNIQUE,
+		"%1$s is equated with a column of another table whose conditions do not fix one row of it before the statement runs (no unique key has all its columns equated with fixed values), so %1$s can hold several tenants.",
+	"equated with a column of a table not fixed to one row by a unique key"},
+	{PR_KEY_LEAKY,
+		"%1$s is pinned only by joining the row a unique key of another table finds, and a condition on it that is not leakproof could see the rows of other tenants before that join.",
+	"pinned by a unique key, with a condition that is not leakproof"},
+};
+
+/* The table row of reason (rows are in enum order, checked at load). */
+static const PinReasonInfo *
+reason_info(PinReason reason)
+{
+	Assert(reason >= 0 && reason < PR_COUNT);
+	return &pin_reasons[reason];
+}
+
+/* Called once from _PG_init: the table must follow the enum. */
+void
+enforce_report_init(void)
+{
+	for (int i = 0; i < PR_COUNT; i++)
+		if (pin_reasons[i].reason != (PinReason) i)
+			elog(FATAL, "gtm_clarity: pin reason table out of order at %d", i);
+}
+
+/* "table" (alias "alias") */
+char *
+ref_label(TenantRef *ref)
+{
+	char	   *relname = get_rel_name(ref->relid);
+
+	return psprintf("\"%s\" (alias \"%s\")", relname ? relname : "?", ref->alias);
+}
+
+/*
+ * "table" (alias "alias") from the "relid:alias" form the plan's payload
+ * keeps (enforce_runtime.c).
+ */
+static char *
+label_text(const char *raw)
+{
+	Oid			relid = (Oid) strtoul(raw, NULL, 10);
+	const char *colon = strchr(raw, ':');
+	char	   *relname = get_rel_name(relid);
+
+	return psprintf("\"%s\" (alias \"%s\")", relname ? relname : "?",
+					colon ? colon + 1 : "?");
+}
+
+/* A pin value as SQL text. */
+char *
+value_text(Node *value)
+{
+	return deparse_expression(value, NIL, false, false);
+}
+
+/* "alias"."tenant_id" */
+static const char *
+column_label(TenantRef *ref)
+{
+	return psprintf("%s.%s", quote_identifier(ref->alias),
+					quote_identifier(gtm_tenant_column));
+}
+
+/* errdetail of a reference not pinned (see pin_reasons) */
+static int
+report_detail(TenantRef *ref)
+{
+	const char *fmt = reason_info(ref->reason)->detail;
+
+	if (fmt != NULL)
+		errdetail(fmt, column_label(ref),
+				  ref->index_name ? ref->index_name :
+				  ref->node_name ? ref->node_name : "");
+	return 0;
+}
+
+/* errhint of a reference not pinned */
+static int
+report_hint(TenantRef *ref, const char *col)
+{
+	const char *tc = quote_identifier(gtm_tenant_column);
+
+	switch (ref->reason)
+	{
+		case PR_ARBITER:
+			return errhint("Name a unique index or constraint that includes %s in ON CONFLICT.",
+						   tc);
+		case PR_ARBITER_IDENTITY:
+			return errhint("Name a unique index or constraint whose %s column has a type and collation under which equal values are identical (text with a deterministic collation, uuid, integers).",
+						   tc);
+		case PR_NOT_IDENTITY:
+			return errhint("Give %s a type and collation under which equal values are identical (text with a deterministic collation, uuid, integers), or compare it under such a collation (COLLATE \"C\").",
+						   tc);
+		case PR_CASCADE:
+			return errhint("The tenant of an existing row cannot change: do not change the referenced key, or make the foreign key ON UPDATE/DELETE RESTRICT or NO ACTION, or SET NULL (columns) without %s.",
+						   tc);
+		case PR_GENERATED:
+			return errhint("Make %s an ordinary column and write the tenant into it.",
+						   tc);
+		case PR_KEY_NOT_UNIQUE:
+			return errhint("Give every column of a unique key of the joined table a value, or add \"%s = <value>\".",
+						   col);
+		case PR_KEY_LEAKY:
+			return errhint("Add \"%s = <value>\", or use only leakproof functions in the conditions on it.",
+						   col);
+		case PR_NULLABLE:
+			return errhint("Take %s from a table that is not on the nullable side of an outer join, or use an inner join.",
+						   tc);
+		default:
+			break;
+	}
+	if (ref->kind == REF_SCAN)
+		return errhint("Add \"%s = <value>\" to the statement, where <value> is a constant, a parameter or gtm_current_tenant(), or join it on %s to a reference that has one.",
+					   col, tc);
+	return errhint("Write a constant, a parameter or gtm_current_tenant() into %s, or select it from a table pinned to one tenant.",
+				   tc);
+}
+
+/*
+ * Raise (or warn about) one reference whose reason is not PR_PINNED: the
+ * table is not pinned to one tenant, or (PR_TWO_TENANTS, PR_MOVES_ROW) two
+ * of the statement's pins differ.
+ */
+void
+report_ref(TenantRef *ref, int elevel)
+{
+	char	   *col = (char *) column_label(ref);
+
+	if (ref->reason == PR_TWO_TENANTS || ref->reason == PR_MOVES_ROW)
+	{
+		TenantRef  *o = ref->other;
+		char	   *v1 = value_text(ref->theirs);
+		char	   *v2 = value_text(ref->mine);
+
+		if (ref->reason == PR_MOVES_ROW)
+			ereport(elevel,
+					(errcode(GTM_ERRCODE_NOT_PINNED),
+					 errmsg("statement would move rows of tenant-scoped table %s to another tenant",
+							ref_label(ref)),
+					 errdetail("The rows are pinned to %s and %s is set to %s.",
+							   v1, col, v2),
+					 errhint("The tenant of an existing row cannot change; insert a copy for the other tenant instead.")));
+		else
+			ereport(elevel,
+					(errcode(GTM_ERRCODE_NOT_PINNED),
+					 errmsg("statement touches more than one tenant"),
+					 errdetail("Table %s is pinned to %s and table %s to %s.",
+							   ref_label(o), v1, ref_label(ref), v2),
+					 errhint("Use one tenant value per statement.")));
+		return;
+	}
+
+	ereport(elevel,
+			(errcode(GTM_ERRCODE_NOT_PINNED),
+			 errmsg("tenant-scoped table %s is not pinned to one tenant",
+					ref_label(ref)),
+			 report_detail(ref),
+			 report_hint(ref, col)));
+}
+
+/* Report every judged reference that is not pinned, in order. */
+void
+report_verdicts(List *judged, int elevel)
+{
+	ListCell   *lc;
+
+	foreach(lc, judged)
+	{
+		TenantRef  *ref = lfirst(lc);
+
+		if (ref->reason != PR_PINNED)
+			report_ref(ref, elevel);
+	}
+}
+
+/* COPY to/from a tenant table, or TRUNCATE of one (what names which). */
+void
+report_utility(const char *what, Oid relid)
+{
+	ereport(ENFORCE_ELEVEL(),
+			(errcode(GTM_ERRCODE_NOT_PINNED),
+			 errmsg("%s on tenant-scoped table \"%s\" is not allowed",
+					what, get_rel_name(relid)),
+			 errdetail("%s reaches the rows of every tenant.", what),
+			 strcmp(what, "COPY") == 0 ?
+			 errhint("Use COPY (SELECT ... WHERE %s = <value>) TO, or run it as a role with BYPASSRLS.",
+					 quote_identifier(gtm_tenant_column)) :
+			 errhint("Use DELETE ... WHERE %s = <value>, or run it as a role with BYPASSRLS.",
+					 quote_identifier(gtm_tenant_column))));
+}
+
+/* The SQL name of a lock mode, as LOCK TABLE writes it. */
+static const char *
+lock_mode_sql(int mode)
+{
+	static const char *const names[] = {
+		[AccessShareLock] = "ACCESS SHARE",
+		[RowShareLock] = "ROW SHARE",
+		[RowExclusiveLock] = "ROW EXCLUSIVE",
+		[ShareUpdateExclusiveLock] = "SHARE UPDATE EXCLUSIVE",
+		[ShareLock] = "SHARE",
+		[ShareRowExclusiveLock] = "SHARE ROW EXCLUSIVE",
+		[ExclusiveLock] = "EXCLUSIVE",
+		[AccessExclusiveLock] = "ACCESS EXCLUSIVE",
+	};
+
+	if (mode < AccessShareLock || mode > AccessExclusiveLock)
+		return "?";
+	return names[mode];
+}
+
+/* What a lock mode not allowed would block (see lock_mode_allowed). */
+static const char *
+lock_mode_blocks(int mode)
+{
+	switch (mode)
+	{
+		case ShareUpdateExclusiveLock:
+			return "conflicts with itself, so one tenant's session would wait for another's";
+		case ShareLock:
+		case ShareRowExclusiveLock:
+			return "blocks the INSERT, UPDATE and DELETE of every tenant";
+		case ExclusiveLock:
+			return "blocks the INSERT, UPDATE, DELETE and SELECT ... FOR UPDATE of every tenant";
+		default:
+			return "blocks every statement of every tenant on it";
+	}
+}
+
+/*
+ * Reject (or warn about) a utility statement judge_utility found reaching
+ * a tenant table: COPY, TRUNCATE (also through CASCADE or a parent) and
+ * LOCK TABLE in a mode that would block other tenants.
+ */
+void
+report_utility_verdict(UtilityVerdict *v, int elevel)
+{
+	const char *rel = get_rel_name(v->relid);
+	const char *named = get_rel_name(v->named);
+	const char *col = quote_identifier(gtm_tenant_column);
+
+	if (rel == NULL)
+		rel = "?";
+	if (named == NULL)
+		named = "?";
+	if (strcmp(v->what, "LOCK TABLE") == 0)
+		ereport(elevel,
+				(errcode(GTM_ERRCODE_NOT_PINNED),
+				 errmsg("LOCK TABLE in %s MODE on tenant-scoped table \"%s\" is not allowed",
+						lock_mode_sql(v->lockmode), rel),
+				 v->named != v->relid ?
+				 errdetail("Locking \"%s\" locks \"%s\", and a lock in %s MODE %s.",
+						   named, rel, lock_mode_sql(v->lockmode),
+						   lock_mode_blocks(v->lockmode)) :
+				 errdetail("A lock in %s MODE %s.",
+						   lock_mode_sql(v->lockmode),
+						   lock_mode_blocks(v->lockmode)),
+				 errhint("Lock one tenant's rows with SELECT ... WHERE %s = <value> FOR UPDATE, use ACCESS SHARE, ROW SHARE or ROW EXCLUSIVE MODE, or run it as a role with BYPASSRLS.",
+						 col)));
+	else if (strcmp(v->what, "TRUNCATE") == 0 && v->cascaded)
+		ereport(elevel,
+				(errcode(GTM_ERRCODE_NOT_PINNED),
+				 errmsg("TRUNCATE on tenant-scoped table \"%s\" is not allowed", rel),
+				 errdetail("TRUNCATE \"%s\" CASCADE reaches \"%s\" through foreign keys, and empties it for every tenant.",
+						   named, rel),
+				 errhint("Use DELETE ... WHERE %s = <value>, or run it as a role with BYPASSRLS.",
+						 col)));
+	else
+		report_utility(v->what, v->relid);
+}
+
+/* The "reason" column of gtm_check_statement() for a utility verdict. */
+const char *
+utility_reason_text(UtilityVerdict *v)
+{
+	if (strcmp(v->what, "LOCK TABLE") == 0)
+		return psprintf("LOCK TABLE in %s MODE blocks other tenants",
+						lock_mode_sql(v->lockmode));
+	if (v->cascaded)
+	{
+		const char *named = get_rel_name(v->named);
+
+		return psprintf("TRUNCATE ... CASCADE reaches every tenant (from \"%s\")",
+						named ? named : "?");
+	}
+	return psprintf("%s reaches every tenant", v->what);
+}
+
+/* A runtime check's value is NULL when the statement starts. */
+void
+report_runtime_null(const char *label, Node *value, int elevel)
+{
+	ereport(elevel,
+			(errcode(GTM_ERRCODE_NOT_PINNED),
+			 errmsg("tenant-scoped table %s is not pinned to one tenant",
+					label_text(label)),
+			 errdetail("Its tenant value %s is NULL when the statement starts.",
+					   value_text(value)),
+			 errhint("Bind a tenant id, or call gtm_set_tenant() first.")));
+}
+
+/* Two of a runtime check's values differ when the statement starts. */
+void
+report_runtime_two_tenants(const char *label1, const char *value1,
+						   const char *label2, const char *value2, int elevel)
+{
+	ereport(elevel,
+			(errcode(GTM_ERRCODE_NOT_PINNED),
+			 errmsg("statement touches more than one tenant"),
+			 errdetail("Table %s is pinned to '%s' and table %s to '%s' when the statement starts.",
+					   label_text(label1), value1, label_text(label2), value2),
+			 errhint("Use one tenant value per statement.")));
+}
+
+/*
+ * A statement run by the running top-level statement (a function, trigger,
+ * cursor or DO block) is pinned to another tenant than the one it reached
+ * first.  label2 is NULL for a value of gtm_pin().
+ */
+void
+report_scope_two_tenants(const char *label1, const char *value1,
+						 const char *label2, const char *value2, int elevel)
+{
+	if (label2 == NULL)
+		ereport(elevel,
+				(errcode(GTM_ERRCODE_NOT_PINNED),
+				 errmsg("statement touches more than one tenant"),
+				 errdetail("The running statement reached tenant '%s' (table %s), and a pin value is now '%s'.",
+						   value1, label1 ? label_text(label1) : "?", value2),
+				 errhint("Do not change the value a statement is pinned to while it runs.")));
+	else
+		ereport(elevel,
+				(errcode(GTM_ERRCODE_NOT_PINNED),
+				 errmsg("statement touches more than one tenant"),
+				 errdetail("The running statement reached tenant '%s' (table %s), and table %s is pinned to '%s'.",
+						   value1, label1 ? label_text(label1) : "?", label_text(label2), value2),
+				 errhint("A statement, with the functions, triggers and cursors it runs, may reach one tenant: run each tenant's work in a statement of its own.")));
+}
+
+/* The "reason" column of gtm_check_statement() for ref. */
+const char *
+reason_text(TenantRef *ref)
+{
+	const char *fmt = reason_info(ref->reason)->checker;
+
+	switch (ref->reason)
+	{
+		case PR_PINNED:
+			if (ref->key_label != NULL)
+				return psprintf(fmt, ref->key_label);
+			if (ref->values == NIL)
+				return "pinned";
+			return psprintf(fmt, value_text(linitial(ref->values)));
+		case PR_TWO_TENANTS:
+		case PR_MOVES_ROW:
+			return psprintf(fmt, value_text(ref->theirs), value_text(ref->mine));
+		case PR_ARBITER:
+		case PR_ARBITER_IDENTITY:
+		case PR_CASCADE:
+			return psprintf(fmt, ref->index_name);
+		case PR_OPAQUE_NODE:
+			return psprintf(fmt, ref->node_name);
+		case PR_AT_START:
+			{
+				StringInfoData buf;
+				ListCell   *lc;
+
+				initStringInfo(&buf);
+				appendStringInfoString(&buf, fmt);
+				foreach(lc, ref->values)
+					appendStringInfo(&buf, "%s %s", lc == list_head(ref->values) ? "" : ",",
+									 value_text(lfirst(lc)));
+				return buf.data;
+			}
+		default:
+			return fmt;
+	}
+}

@@ -1,0 +1,345 @@
+/*-------------------------------------------------------------------------
+ *
+ * enforce_runtime.c
+ *	  The tenant of a statement, checked when it starts.
+ *
+ * judge_plan() sorts the pins of an accepted statement into classes of
+ * equal values (PinClass).  Constants were compared at planning; the
+ * values known only when the statement starts (parameters $n,
+ * gtm_current_tenant(), gtm_pin(...)) are compared here, with the bound
+ * parameters, before the executor reads a row: all must be one tenant.  The
+ * tenant found is then checked against the tenant of the running top-level
+ * statement (statement_scope_check, tenant_session.c), so functions,
+ * triggers and cursors cannot make one top-level statement span tenants.
+ *
+ * How the values travel with the plan: the plan cache keeps plans and runs
+ * them again with new parameters (a generic plan is built once), and
+ * PlannedStmt has no field for an extension.  attach_statement_pins()
+ * writes them as a payload into the plan's invalItems: PlanInvalItems whose
+ * cacheId no syscache has (so no invalidation ever matches them), the first
+ * carrying the payload's length in its hashValue and the next ones seven
+ * bytes of it each.  The payload is copied and freed with the plan, so
+ * nothing is kept per statement in this backend, and nothing else changes
+ * (the range table, and so EXPLAIN, stays as it was).  Its form:
+ *	"C" tenant NUL label NUL   one class, a constant: no parsing at all
+ *	  (a label is "relid:alias", made readable only for a message);
+ *	"N" nodeToString(list(values, labels, written))   otherwise, where a
+ *	  value is a String (a constant's text) or an expression.
+ *
+ * A NULL value is a pin that matches no row: a scan pinned to it reads
+ * nothing, as it does when a custom plan folds the NULL parameter, while a
+ * NULL written into the tenant column is rejected.
+ *
+ * Messages are enforce_report.c's.
+ *
+ * IDENTIFICATION
+ *	  src/enforce_runtime.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "lib/stringinfo.h"
+#include "nodes/readfuncs.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "enforce.h"
+
+/*
+ * PlanInvalItem.cacheIds of the payload, none a syscache id (those are
+ * small and non-negative, so no invalidation ever matches an item).  The
+ * header carries the payload's length in its hashValue; each data item
+ * carries 7 bytes: 3 in its cacheId, within [GTM_PINS_DATA_BASE,
+ * GTM_PINS_DATA_BASE + 2^24), and 4 in its hashValue.
+ */
+#define GTM_PINS_DATA_BASE		(PG_INT32_MIN)
+#define IS_PINS_DATA(id)		((id) < GTM_PINS_DATA_BASE + (1 << 24))
+
+/* The text a constant is compared by */
+static char *
+const_text(Const *c)
+{
+	Oid			outfn;
+	bool		varlena;
+
+	if (c->consttype == TEXTOID)	/* the common tenant column type */
+		return TextDatumGetCString(c->constvalue);
+	getTypeOutputInfo(c->consttype, &outfn, &varlena);
+	return OidOutputFunctionCall(outfn, c->constvalue);
+}
+
+/*
+ * The label of a reference as the payload keeps it, "relid:alias"; turned
+ * into "table" (alias "alias") only for a message (enforce_report.c,
+ * label_text), so planning pays no catalog lookup for it.
+ */
+char *
+raw_label(TenantRef *ref)
+{
+	return psprintf("%u:%s", ref->relid, ref->alias);
+}
+
+/*
+ * Append a payload (len bytes, NUL included) to the plan's invalItems
+ * under the header id "kind" (GTM_PINS_CACHEID here, GTM_KEYS_CACHEID for
+ * enforce_key.c's lookups).
+ */
+void
+write_plan_payload(PlannedStmt *stmt, int kind, const char *payload, int len)
+{
+	PlanInvalItem *item = makeNode(PlanInvalItem);
+
+	item->cacheId = kind;
+	item->hashValue = (uint32) len;
+	stmt->invalItems = lappend(stmt->invalItems, item);
+	for (int i = 0; i < len; i += 7)
+	{
+		unsigned char bytes[7] = {0};
+
+		memcpy(bytes, payload + i, Min(7, len - i));
+		item = makeNode(PlanInvalItem);
+		item->cacheId = GTM_PINS_DATA_BASE +
+			(int) (bytes[0] | (bytes[1] << 8) | (bytes[2] << 16));
+		item->hashValue = (uint32) bytes[3] | ((uint32) bytes[4] << 8) |
+			((uint32) bytes[5] << 16) | ((uint32) bytes[6] << 24);
+		stmt->invalItems = lappend(stmt->invalItems, item);
+	}
+}
+
+/*
+ * Attach the pin classes of an accepted statement to its plan (see the
+ * file header): values, labels, and whether each is written.
+ */
+void
+attach_statement_pins(PlannedStmt *stmt, List *classes)
+{
+	PinClass   *pc = linitial(classes);
+	List	   *values = NIL;
+	List	   *labels = NIL;
+	List	   *written = NIL;
+	ListCell   *lc;
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	if (list_length(classes) == 1 && IsA(pc->value, Const))
+	{
+		appendStringInfoChar(&buf, 'C');
+		appendStringInfoString(&buf, const_text((Const *) pc->value));
+		appendStringInfoChar(&buf, '\0');
+		appendStringInfoString(&buf, raw_label(pc->first));
+		write_plan_payload(stmt, GTM_PINS_CACHEID, buf.data, buf.len + 1);
+		return;
+	}
+	foreach(lc, classes)
+	{
+		Node	   *v;
+
+		pc = lfirst(lc);
+		if (IsA(pc->value, Const))
+			v = (Node *) makeString(const_text((Const *) pc->value));
+		else
+		{
+			v = (Node *) copyObject(pc->value);
+			fix_opfuncids(v);
+		}
+		values = lappend(values, v);
+		labels = lappend(labels, makeString(raw_label(pc->first)));
+		written = lappend(written, makeInteger(pc->written ? 1 : 0));
+	}
+	appendStringInfoChar(&buf, 'N');
+	appendStringInfoString(&buf, nodeToString(list_make3(values, labels, written)));
+	write_plan_payload(stmt, GTM_PINS_CACHEID, buf.data, buf.len + 1);
+}
+
+/*
+ * The payload of header id "kind" of a plan, gathered from its invalItems
+ * into "into", or NULL when the plan has none.  A payload's data items
+ * follow its header.
+ */
+char *
+read_plan_payload(List *invalItems, int kind, StringInfo into)
+{
+	ListCell   *lc;
+	int			len = -1;
+
+	foreach(lc, invalItems)
+	{
+		PlanInvalItem *item = lfirst(lc);
+
+		if (item->cacheId == kind && len < 0)
+		{
+			len = (int) item->hashValue;
+			resetStringInfo(into);
+			enlargeStringInfo(into, len + 7);
+		}
+		else if (IS_PINS_DATA(item->cacheId) && len > into->len)
+		{
+			uint32		lo = (uint32) (item->cacheId - GTM_PINS_DATA_BASE);
+			uint32		hi = item->hashValue;
+			char	   *d = into->data + into->len;
+
+			d[0] = lo & 0xff;
+			d[1] = (lo >> 8) & 0xff;
+			d[2] = (lo >> 16) & 0xff;
+			d[3] = hi & 0xff;
+			d[4] = (hi >> 8) & 0xff;
+			d[5] = (hi >> 16) & 0xff;
+			d[6] = (hi >> 24) & 0xff;
+			into->len += Min(7, len - into->len);
+		}
+	}
+	if (len <= 1 || into->len != len || into->data[len - 1] != '\0')
+		return NULL;
+	return into->data;
+}
+
+/*
+ * The last "N" payload parsed, and its pins, in their own context under
+ * TopMemoryContext, reset when another payload replaces them; compared
+ * byte for byte, so a generic plan run again is not parsed again.  Nothing
+ * between parsing and the end of check_statement_pins() can run another
+ * statement's check, so replacing them never pulls pins from under a user.
+ */
+static MemoryContext pins_cxt = NULL;
+static char *parsed_payload = NULL;
+static List *parsed_pins = NIL;
+
+/* The pins of an "N" payload: list(values, labels, written). */
+static List *
+payload_pins(const char *payload)
+{
+	MemoryContext old;
+
+	if (parsed_payload != NULL && strcmp(parsed_payload, payload) == 0)
+		return parsed_pins;
+	if (pins_cxt == NULL)
+		pins_cxt = AllocSetContextCreate(TopMemoryContext,
+										 "gtm_clarity statement pins",
+										 ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(pins_cxt);
+	parsed_payload = NULL;
+	old = MemoryContextSwitchTo(pins_cxt);
+	parsed_pins = (List *) stringToNode(payload + 1);
+	parsed_payload = pstrdup(payload);
+	MemoryContextSwitchTo(old);
+	return parsed_pins;
+}
+
+/* The text of one pin value, evaluated with the bound parameters. */
+static char *
+pin_value_text(Node *value, ParamListInfo params, ExprContext **econtext)
+{
+	ExprState  *es;
+	bool		isnull;
+	Datum		d;
+	Oid			outfn;
+	bool		varlena;
+
+	if (IsA(value, String))		/* a constant, turned into text */
+		return strVal(value);
+	if (*econtext == NULL)
+	{
+		*econtext = CreateStandaloneExprContext();
+		(*econtext)->ecxt_param_list_info = params;
+	}
+	es = ExecInitExprWithParams((Expr *) value, params);
+	d = ExecEvalExprSwitchContext(es, *econtext, &isnull);
+	if (isnull)
+		return NULL;
+	getTypeOutputInfo(exprType(value), &outfn, &varlena);
+	return OidOutputFunctionCall(outfn, d);
+}
+
+/*
+ * Compare the pins of one statement: each non-null, all the same; then the
+ * tenant found against the running top-level statement.
+ */
+static void
+check_statement_pins(List *pins, ParamListInfo params)
+{
+	ExprContext *econtext = NULL;
+	ListCell   *lv,
+			   *ll,
+			   *lw;
+	char	   *first = NULL;
+	const char *first_label = NULL;
+	int			elevel = ENFORCE_ELEVEL();
+
+	forthree(lv, linitial(pins), ll, lsecond(pins), lw, lthird(pins))
+	{
+		Node	   *value = lfirst(lv);
+		char	   *label = strVal(lfirst(ll));
+		bool		written = intVal(lfirst(lw)) != 0;
+		char	   *s = pin_value_text(value, params, &econtext);
+
+		if (s == NULL)
+		{
+			if (written)
+			{
+				report_runtime_null(label, value, elevel);
+				break;
+			}
+			continue;			/* the scan matches no row */
+		}
+		if (first == NULL)
+		{
+			first = s;
+			first_label = label;
+		}
+		else if (strcmp(first, s) != 0)
+		{
+			report_runtime_two_tenants(first_label, first, label, s, elevel);
+			break;
+		}
+	}
+	if (econtext != NULL)
+		FreeExprContext(econtext, true);
+	if (first != NULL)
+		statement_scope_check(first, first_label, elevel);
+}
+
+/*
+ * The buffer payloads are read into, in TopMemoryContext: a payload is
+ * consumed (copied or parsed) before another statement can start.
+ */
+static StringInfoData payload_buf = {NULL, 0, 0, 0};
+
+/*
+ * ExecutorStart_hook's part, once the executor has started: check the pins
+ * attached to the plan.  Not in parallel workers (the leader did), nor for
+ * EXPLAIN without ANALYZE, nor for exempt roles.
+ */
+void
+run_statement_pins(QueryDesc *queryDesc, int eflags)
+{
+	PlannedStmt *stmt = queryDesc->plannedstmt;
+	char	   *payload;
+
+	if (stmt->invalItems == NIL || gtm_enforcement == GTM_ENFORCE_OFF ||
+		IsParallelWorker() || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
+		return;
+	if (payload_buf.data == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		initStringInfo(&payload_buf);
+		MemoryContextSwitchTo(old);
+	}
+	payload = read_plan_payload(stmt->invalItems, GTM_PINS_CACHEID, &payload_buf);
+	if (payload == NULL || role_is_exempt())
+		return;
+	if (payload[0] == 'C')
+		statement_scope_check(payload + 1, payload + strlen(payload) + 1,
+							  ENFORCE_ELEVEL());
+	else if (payload[0] == 'N')
+		check_statement_pins(payload_pins(payload), queryDesc->params);
+}

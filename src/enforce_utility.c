@@ -1,0 +1,252 @@
+/*-------------------------------------------------------------------------
+ *
+ * enforce_utility.c
+ *	  The verdict on COPY, TRUNCATE and LOCK TABLE.
+ *
+ * Utility statements are not planned: judge_utility() decides from the
+ * catalogs which tenant table a statement would reach, as PostgreSQL
+ * itself would find it.
+ *	COPY table		reaches every row of it (COPY (query) is planned, and
+ *					judged as a query);
+ *	TRUNCATE		the tables named, their descendants unless ONLY, and with
+ *					CASCADE every table referencing them through foreign
+ *					keys, to the closure (judge_truncate);
+ *	LOCK TABLE		the tables named, their descendants unless ONLY, the
+ *					tables of a view's query (judge_lock), in a mode stronger
+ *					than the three an application's statements take
+ *					(lock_mode_allowed).
+ * gtm_ProcessUtility (enforce_hooks.c) asks before the standard call and,
+ * for TRUNCATE and LOCK TABLE, again after it; gtm_check_statement
+ * (checker.c) reports the verdict.  Messages are enforce_report.c's.
+ *
+ * IDENTIFICATION
+ *	  src/enforce_utility.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relation.h"
+#include "catalog/heap.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
+#include "nodes/nodeFuncs.h"
+#include "rewrite/rewriteHandler.h"
+#include "storage/lockdefs.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "enforce.h"
+
+/* The first tenant table of relids that is not exempt, or InvalidOid. */
+static Oid
+first_tenant_table(List *relids)
+{
+	ListCell   *lc;
+
+	foreach(lc, relids)
+	{
+		RelFacts   *f = rel_facts(lfirst_oid(lc));
+
+		if (f->tenant && !f->exempt)
+			return f->relid;
+	}
+	return InvalidOid;
+}
+
+/*
+ * TRUNCATE empties the tables it names, their descendants unless ONLY,
+ * and with CASCADE every table that references one of these through a
+ * foreign key, to the closure (ExecuteTruncate, heap_truncate_find_FKs).
+ * The first tenant table among them goes into v, with the table named
+ * that reaches it.
+ */
+static bool
+judge_truncate(TruncateStmt *stmt, UtilityVerdict *v)
+{
+	ListCell   *lc;
+
+	v->what = "TRUNCATE";
+	foreach(lc, stmt->relations)
+	{
+		RangeVar   *rv = lfirst(lc);
+		Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+		List	   *rels;
+		Oid			found;
+
+		if (!OidIsValid(relid))
+			continue;
+		rels = rv->inh ? find_all_inheritors(relid, NoLock, NULL) :
+			list_make1_oid(relid);
+		v->named = relid;
+		v->cascaded = false;
+		if (OidIsValid(found = first_tenant_table(rels)))
+		{
+			v->relid = found;
+			return true;
+		}
+		if (stmt->behavior != DROP_CASCADE)
+			continue;
+		for (;;)
+		{
+			List	   *more = heap_truncate_find_FKs(rels);
+			List	   *added = NIL;
+			ListCell   *lc2;
+
+			foreach(lc2, more)
+				if (!list_member_oid(rels, lfirst_oid(lc2)))
+					added = lappend_oid(added, lfirst_oid(lc2));
+			if (added == NIL)
+				break;
+			v->cascaded = true;
+			if (OidIsValid(found = first_tenant_table(added)))
+			{
+				v->relid = found;
+				return true;
+			}
+			rels = list_concat(rels, added);
+		}
+	}
+	return false;
+}
+
+/*
+ * The lock modes a role that is not exempt may take on a tenant table with
+ * LOCK TABLE: those PostgreSQL's own SELECT, SELECT ... FOR UPDATE/SHARE
+ * and INSERT/UPDATE/DELETE take, which conflict with none of each other,
+ * so no tenant's lock waits for another's statements.  Every stronger mode
+ * conflicts with itself (SHARE UPDATE EXCLUSIVE) or with the writes of
+ * every tenant (SHARE and above).  README, "LOCK TABLE".
+ */
+bool
+lock_mode_allowed(int lockmode)
+{
+	return lockmode == AccessShareLock || lockmode == RowShareLock ||
+		lockmode == RowExclusiveLock;
+}
+
+typedef struct LockReach
+{
+	List	   *relids;			/* tables and views reached */
+} LockReach;
+
+static void lock_reach(Oid relid, bool inh, LockReach *r);
+
+/* The relations of a view's query, as LockViewRecurse_walker finds them. */
+static bool
+lock_reach_walker(Node *node, LockReach *r)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		Query	   *q = (Query *) node;
+		ListCell   *lc;
+
+		foreach(lc, q->rtable)
+		{
+			RangeTblEntry *rte = lfirst(lc);
+
+			/* LockViewRecurse_walker locks tables and views only */
+			if (rte->rtekind == RTE_RELATION &&
+				(rte->relkind == RELKIND_RELATION ||
+				 rte->relkind == RELKIND_PARTITIONED_TABLE ||
+				 rte->relkind == RELKIND_VIEW))
+				lock_reach(rte->relid, rte->inh, r);
+		}
+		return query_tree_walker(q, lock_reach_walker, r,
+								 QTW_IGNORE_JOINALIASES);
+	}
+	return expression_tree_walker(node, lock_reach_walker, r);
+}
+
+/*
+ * What LOCK TABLE locks for one relation (LockTableCommand): the relation,
+ * its descendants unless ONLY, and for a view the relations of its query,
+ * recursively.  A relation reached twice (a view's OLD and NEW entries, a
+ * view on itself) is passed over.
+ */
+static void
+lock_reach(Oid relid, bool inh, LockReach *r)
+{
+	ListCell   *lc;
+
+	if (list_member_oid(r->relids, relid))
+		return;
+	r->relids = lappend_oid(r->relids, relid);
+	if (get_rel_relkind(relid) == RELKIND_VIEW)
+	{
+		/*
+		 * The view is read under ACCESS SHARE, kept to the end of the
+		 * transaction: the LOCK TABLE locks it anyway unless rejected.
+		 */
+		Relation	view = relation_open(relid, AccessShareLock);
+		Query	   *q = copyObject(get_view_query(view));
+
+		relation_close(view, NoLock);
+		(void) lock_reach_walker((Node *) q, r);
+	}
+	else if (inh)
+	{
+		foreach(lc, find_all_inheritors(relid, NoLock, NULL))
+			if (!list_member_oid(r->relids, lfirst_oid(lc)))
+				r->relids = lappend_oid(r->relids, lfirst_oid(lc));
+	}
+}
+
+/* LOCK TABLE in a mode not allowed on a tenant table it reaches. */
+static bool
+judge_lock(LockStmt *stmt, UtilityVerdict *v)
+{
+	ListCell   *lc;
+
+	v->what = "LOCK TABLE";
+	v->lockmode = stmt->mode;
+	if (lock_mode_allowed(stmt->mode))
+		return false;
+	foreach(lc, stmt->relations)
+	{
+		RangeVar   *rv = lfirst(lc);
+		Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+		LockReach	r = {NIL};
+
+		if (!OidIsValid(relid))
+			continue;
+		lock_reach(relid, rv->inh, &r);
+		v->named = relid;
+		if (OidIsValid(v->relid = first_tenant_table(r.relids)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The verdict on a COPY, TRUNCATE or LOCK TABLE: true, with v filled in,
+ * when it would reach a tenant table; used by gtm_ProcessUtility (before
+ * and after the standard call) and by the checker.  COPY table reaches
+ * every row of it (COPY (query) is judged by the planner); TRUNCATE see
+ * judge_truncate; LOCK TABLE see lock_mode_allowed.
+ */
+bool
+judge_utility(Node *parsetree, UtilityVerdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	if (IsA(parsetree, CopyStmt))
+	{
+		CopyStmt   *cs = (CopyStmt *) parsetree;
+
+		v->what = "COPY";
+		if (cs->relation == NULL)
+			return false;		/* COPY (query): the planner checks it */
+		v->named = RangeVarGetRelid(cs->relation, NoLock, true);
+		if (OidIsValid(v->named))
+			v->relid = first_tenant_table(list_make1_oid(v->named));
+		return OidIsValid(v->relid);
+	}
+	if (IsA(parsetree, TruncateStmt))
+		return judge_truncate((TruncateStmt *) parsetree, v);
+	if (IsA(parsetree, LockStmt))
+		return judge_lock((LockStmt *) parsetree, v);
+	return false;
+}

@@ -1,0 +1,479 @@
+/*-------------------------------------------------------------------------
+ *
+ * enforce_values.c
+ *	  The tenant values a column or an expression can hold.
+ *
+ * Two uses:
+ *
+ *	- the outer column of a correlated pin (PR_DEFERRED): the rows of the
+ *	  inner reference carry the values of that outer column (var_values);
+ *	- a value written into a tenant column by INSERT, UPDATE, ON CONFLICT
+ *	  DO UPDATE or MERGE (written_values): every row written must carry one
+ *	  of the values found, and none may be NULL.
+ *
+ * A value is followed through
+ *	  - a base relation: its pin (rel_pin);
+ *	  - a subquery, a CTE or a VALUES list: the values of its output column;
+ *	  - a data-modifying CTE: its RETURNING list, whose columns of the
+ *		result relation are the values written (INSERT, UPDATE) or the
+ *		rows' own values (DELETE; UPDATE of another column);
+ *	  - the result relation of an INSERT (a correlated subquery in ON
+ *		CONFLICT DO UPDATE or RETURNING): the inserted values, and for the
+ *		tenant column of a conflicting row the same, since the arbiter
+ *		includes the tenant column (judge_arbiters) and compares it by
+ *		identity;
+ *	  - EXCLUDED: the values proposed for insertion.
+ *
+ * For a written value NULL matters: a column from the nullable side of an
+ * outer join, or of a query with grouping sets, can be NULL whatever its
+ * pin (PR_NULLABLE).  An expression (a parameter, a stable expression)
+ * that is NULL when the statement starts is rejected then, as every
+ * written value is (enforce_runtime.c).  Values coming from a pin are
+ * never NULL: a row satisfying "col = v" is not.
+ *
+ * IDENTIFICATION
+ *	  src/enforce_values.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
+#include "commands/trigger.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "parser/parsetree.h"
+#include "storage/lockdefs.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "enforce.h"
+
+/* The state of one walk through values */
+typedef struct ValueWalk
+{
+	EnforceState *st;
+	bool		write;			/* values written into a tenant column */
+	PinReason	why;			/* out: why NIL was returned */
+} ValueWalk;
+
+#define MAX_VALUE_DEPTH 16
+
+static List *column_values(ValueWalk *vw, PlannerInfo *root, Index varno,
+						   AttrNumber attno, int depth);
+static List *expression_values(ValueWalk *vw, PlannerInfo *root, Node *expr,
+							   int depth);
+
+/* Is e a Var of this level naming (varno, attno)? */
+static bool
+is_column(Node *e, Index varno, AttrNumber attno)
+{
+	e = strip_relabel(e);
+	return e && IsA(e, Var) && ((Var *) e)->varlevelsup == 0 &&
+		((Var *) e)->varno == varno && ((Var *) e)->varattno == attno;
+}
+
+/*
+ * Can a column of relation varno be NULL in root's output although the
+ * relation's own rows are pinned?  It can on the nullable side of an outer
+ * join (as the planner keeps them after reducing outer joins: the inner
+ * side of LEFT and ANTI joins, both sides of FULL ones), and in a query
+ * with grouping sets, whose rows of a larger set carry NULL for the
+ * columns they group over.
+ */
+static bool
+nullable_in_output(PlannerInfo *root, Index varno)
+{
+	ListCell   *lc;
+
+	if (root->parse->groupingSets != NIL)
+		return true;
+	foreach(lc, root->join_info_list)
+	{
+		SpecialJoinInfo *sj = lfirst_node(SpecialJoinInfo, lc);
+
+		if ((sj->jointype == JOIN_LEFT || sj->jointype == JOIN_ANTI ||
+			 sj->jointype == JOIN_FULL) &&
+			bms_is_member(varno, sj->syn_righthand))
+			return true;
+		if (sj->jointype == JOIN_FULL && bms_is_member(varno, sj->syn_lefthand))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * May the row a command writes into relid (or into its descendants, with
+ * inh) differ from the values the statement gives?  A BEFORE or INSTEAD
+ * OF row trigger can change it, and a foreign table returns what the
+ * remote server stored.  DELETE returns the rows as they were.
+ */
+bool
+row_may_differ_from_written(Oid relid, bool inh, CmdType cmd)
+{
+	List	   *rels;
+	ListCell   *lc;
+	bool		result = false;
+
+	if (cmd != CMD_INSERT && cmd != CMD_UPDATE && cmd != CMD_DELETE)
+		return true;
+	/* an INSERT into a partitioned table writes into its partitions */
+	if (inh || get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+		rels = find_all_inheritors(relid, AccessShareLock, NULL);
+	else
+		rels = list_make1_oid(relid);
+	foreach(lc, rels)
+	{
+		Relation	rel = table_open(lfirst_oid(lc), AccessShareLock);
+		TriggerDesc *td = rel->trigdesc;
+
+		if (rel->rd_rel->relkind == RELKIND_FOREIGN_TABLE)
+			result = true;
+		else if (td != NULL)
+		{
+			if (cmd == CMD_INSERT)
+				result = td->trig_insert_before_row || td->trig_insert_instead_row;
+			else if (cmd == CMD_UPDATE)
+				result = td->trig_update_before_row || td->trig_update_instead_row;
+			else
+				result = td->trig_delete_instead_row;
+		}
+		table_close(rel, AccessShareLock);
+		if (result)
+			break;
+	}
+	return result;
+}
+
+/* The expression of tlist's non-junk entry for column attno, or NULL. */
+static Node *
+tlist_column(List *tlist, AttrNumber attno)
+{
+	ListCell   *lc;
+
+	foreach(lc, tlist)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (tle->resno == attno && !tle->resjunk)
+			return (Node *) tle->expr;
+	}
+	return NULL;
+}
+
+/*
+ * The new value an UPDATE assigns to column attno, or NULL: the leading
+ * entries of processed_tlist are the new values of the columns listed in
+ * update_colnos.  An assignment of the column to itself is no change.
+ */
+static Node *
+update_assignment(PlannerInfo *root, AttrNumber attno)
+{
+	ListCell   *lc;
+	int			i = 0;
+
+	foreach(lc, root->update_colnos)
+	{
+		if (lfirst_int(lc) == attno && i < list_length(root->processed_tlist))
+		{
+			Node	   *e = (Node *) ((TargetEntry *) list_nth(root->processed_tlist, i))->expr;
+
+			return is_column(e, root->parse->resultRelation, attno) ? NULL : e;
+		}
+		i++;
+	}
+	return NULL;
+}
+
+/* The values proposed for column attno by the INSERT of root. */
+static List *
+inserted_values(ValueWalk *vw, PlannerInfo *root, AttrNumber attno, int depth)
+{
+	Node	   *e = tlist_column(root->processed_tlist, attno);
+
+	if (e == NULL)
+	{
+		vw->why = PR_NULL;
+		return NIL;
+	}
+	return expression_values(vw, root, e, depth + 1);
+}
+
+/*
+ * The values column attno of the result relation of root (an INSERT or
+ * UPDATE) can hold where a correlated subquery or the RETURNING list sees
+ * it.  returning: only where RETURNING sees it (the new row of an UPDATE);
+ * otherwise both the row as read and as written.
+ *
+ * The tenant column: an INSERT's inserted value, an UPDATE's pin.  A new
+ * value assigned to it (UPDATE SET, ON CONFLICT DO UPDATE SET) is recorded
+ * on its own and must be the same tenant (judge_one_tenant), and the
+ * conflicting row of ON CONFLICT DO UPDATE has the inserted tenant (the
+ * arbiter includes the tenant column, compared by identity:
+ * judge_arbiters).
+ *
+ * Another column: an INSERT's inserted value, unless ON CONFLICT DO UPDATE
+ * may return or update a conflicting row, whose values are unknown (and
+ * whose SET list create_plan has renumbered by now); an UPDATE's pin and
+ * the value assigned.  A row that a trigger or a foreign server may
+ * change is not trusted, except for the tenant column (README, known
+ * limits: a trigger written by the table's owner can change it).
+ */
+static List *
+target_values(ValueWalk *vw, PlannerInfo *root, AttrNumber attno, int depth,
+			  bool returning)
+{
+	Query	   *parse = root->parse;
+	Index		target = parse->resultRelation;
+	RangeTblEntry *rte = rt_fetch(target, parse->rtable);
+	RelFacts   *f = rel_facts(rte->relid);
+	/* (an exempt table's new tenant values are not recorded nor compared) */
+	bool		tenant_col = f->tenant && !f->exempt && f->attnum == attno;
+	RelOptInfo *rel;
+	PinResult	pr;
+	Node	   *set;
+	List	   *vals;
+	List	   *more;
+
+	vw->why = PR_OTHER_COLUMN;
+	if (!tenant_col &&
+		row_may_differ_from_written(rte->relid, rte->inh, parse->commandType))
+		return NIL;
+
+	if (parse->commandType == CMD_INSERT)
+	{
+		if (!tenant_col && parse->onConflict &&
+			parse->onConflict->action == ONCONFLICT_UPDATE)
+			return NIL;
+		return inserted_values(vw, root, attno, depth);
+	}
+
+	Assert(parse->commandType == CMD_UPDATE);
+	set = tenant_col ? NULL : update_assignment(root, attno);
+	if (set != NULL && returning)
+		return expression_values(vw, root, set, depth + 1);
+	rel = root->simple_rel_array[target];
+	if (rel == NULL)
+		return NIL;
+	rel_pin(vw->st, root, rel, target, attno, &pr);
+	if (pr.reason != PR_PINNED)
+	{
+		vw->why = pr.reason;
+		return NIL;
+	}
+	vals = list_make1(pr.value);
+	if (set == NULL)
+		return vals;
+	more = expression_values(vw, root, set, depth + 1);
+	return more ? list_concat(vals, more) : NIL;
+}
+
+/* The values of output column attno of a data-modifying CTE's query. */
+static List *
+returning_values(ValueWalk *vw, PlannerInfo *root, AttrNumber attno, int depth)
+{
+	Query	   *parse = root->parse;
+	Node	   *e = tlist_column(parse->returningList, attno);
+	Node	   *s = strip_relabel(e);
+
+	vw->why = PR_OTHER_COLUMN;
+	if (e == NULL)
+		return NIL;
+	if (IsA(s, Var) && ((Var *) s)->varlevelsup == 0 &&
+		((Var *) s)->varno == parse->resultRelation &&
+		(parse->commandType == CMD_INSERT || parse->commandType == CMD_UPDATE))
+		return target_values(vw, root, ((Var *) s)->varattno, depth + 1, true);
+	return expression_values(vw, root, e, depth + 1);
+}
+
+/*
+ * The values of column attno of a CTE named by rte at root's level: of its
+ * query's output, through RETURNING for a data-modifying one.
+ */
+static List *
+cte_values(ValueWalk *vw, PlannerInfo *root, RangeTblEntry *rte,
+		   AttrNumber attno, int depth)
+{
+	PlannerInfo *cteroot = root;
+	Index		levelsup = rte->ctelevelsup;
+	int			ndx = 0;
+	ListCell   *lc;
+	int			plan_id;
+	PlannerInfo *subroot;
+
+	while (levelsup-- > 0 && cteroot)
+		cteroot = cteroot->parent_root;
+	if (cteroot == NULL)
+		return NIL;
+	foreach(lc, cteroot->parse->cteList)
+	{
+		if (strcmp(((CommonTableExpr *) lfirst(lc))->ctename, rte->ctename) == 0)
+			break;
+		ndx++;
+	}
+	if (lc == NULL || ndx >= list_length(cteroot->cte_plan_ids))
+		return NIL;
+	plan_id = list_nth_int(cteroot->cte_plan_ids, ndx);
+	if (plan_id <= 0 || plan_id > list_length(root->glob->subroots))
+		return NIL;
+	subroot = list_nth(root->glob->subroots, plan_id - 1);
+	if (subroot->parse->commandType != CMD_SELECT)
+		return returning_values(vw, subroot, attno, depth + 1);
+	{
+		Node	   *e = tlist_column(subroot->processed_tlist, attno);
+
+		return e ? expression_values(vw, subroot, e, depth + 1) : NIL;
+	}
+}
+
+/*
+ * The values of column (varno, attno) of root, or NIL with vw->why set.
+ */
+static List *
+column_values(ValueWalk *vw, PlannerInfo *root, Index varno, AttrNumber attno,
+			  int depth)
+{
+	Query	   *parse = root->parse;
+	RelOptInfo *rel;
+	RangeTblEntry *rte;
+	PinResult	pr;
+
+	check_stack_depth();
+	vw->why = PR_OTHER_COLUMN;
+	if (depth > MAX_VALUE_DEPTH || varno < 1 ||
+		varno >= root->simple_rel_array_size || attno <= 0)
+		return NIL;
+	if (vw->write && nullable_in_output(root, varno))
+	{
+		vw->why = PR_NULLABLE;
+		return NIL;
+	}
+	if (parse->onConflict && varno == parse->onConflict->exclRelIndex)
+		return inserted_values(vw, root, attno, depth);
+	if (varno == parse->resultRelation &&
+		(parse->commandType == CMD_INSERT || parse->commandType == CMD_UPDATE))
+		return target_values(vw, root, attno, depth + 1, false);
+
+	rel = root->simple_rel_array[varno];
+	rte = root->simple_rte_array[varno];
+	if (rel == NULL || rte == NULL)
+		return NIL;
+
+	rel_pin(vw->st, root, rel, varno, attno, &pr);
+	if (pr.reason == PR_PINNED)
+		return list_make1(pr.value);
+	if (pr.reason == PR_DEFERRED)
+	{
+		/*
+		 * The rows carry the outer column's value and exist only where it
+		 * is not NULL: whether the outer column can be NULL does not
+		 * matter.
+		 */
+		bool		write = vw->write;
+		List	   *vals;
+
+		vw->write = false;
+		vals = column_values(vw, pr.outer_root, pr.outer_varno,
+							 pr.outer_attno, depth + 1);
+		vw->write = write;
+		return vals;
+	}
+
+	if (rte->rtekind == RTE_SUBQUERY && rel->subroot != NULL)
+	{
+		Node	   *e = tlist_column(rel->subroot->processed_tlist, attno);
+
+		if (e != NULL)
+			return expression_values(vw, rel->subroot, e, depth + 1);
+	}
+	else if (rte->rtekind == RTE_CTE && !rte->self_reference)
+		return cte_values(vw, root, rte, attno, depth);
+	else if (rte->rtekind == RTE_VALUES)
+	{
+		List	   *result = NIL;
+		ListCell   *lc;
+
+		foreach(lc, rte->values_lists)
+		{
+			List	   *row = lfirst(lc);
+			List	   *v;
+
+			if (attno > list_length(row))
+				return NIL;
+			v = expression_values(vw, root, list_nth(row, attno - 1), depth + 1);
+			if (v == NIL)
+				return NIL;
+			result = list_concat(result, v);
+		}
+		return result;
+	}
+	return NIL;
+}
+
+/* The values expr can hold, or NIL with vw->why set. */
+static List *
+expression_values(ValueWalk *vw, PlannerInfo *root, Node *expr, int depth)
+{
+	Node	   *e = strip_relabel(expr);
+	PinReason	r;
+
+	if (e == NULL)
+	{
+		vw->why = PR_NULL;
+		return NIL;
+	}
+	if (IsA(e, Var) && ((Var *) e)->varlevelsup == 0)
+		return column_values(vw, root, ((Var *) e)->varno, ((Var *) e)->varattno,
+							 depth);
+	if (vw->write && IsA(e, PlaceHolderVar))
+	{
+		/* a pulled-up subquery's output below an outer join */
+		vw->why = PR_NULLABLE;
+		return NIL;
+	}
+	r = classify_value(e);
+	if (r == PR_PINNED)
+		return list_make1(e);
+	vw->why = r;
+	return NIL;
+}
+
+/*
+ * The tenant values a column (varno, attno) of root can hold, or NIL with
+ * *why set.  For the outer Vars of correlated pins.
+ */
+List *
+var_values(EnforceState *st, PlannerInfo *root, Index varno, AttrNumber attno,
+		   int depth, PinReason *why)
+{
+	ValueWalk	vw = {st, false, PR_OTHER_COLUMN};
+	List	   *result = column_values(&vw, root, varno, attno, depth);
+
+	*why = vw.why;
+	return result;
+}
+
+/* The tenant values expr can hold, or NIL with *why set (see var_values). */
+List *
+expr_values(EnforceState *st, PlannerInfo *root, Node *expr, int depth,
+			PinReason *why)
+{
+	ValueWalk	vw = {st, false, PR_OTHER_COLUMN};
+	List	   *result = expression_values(&vw, root, expr, depth);
+
+	*why = vw.why;
+	return result;
+}
+
+/* The tenant values written where a write puts expr, or NIL with *why set. */
+List *
+written_values(EnforceState *st, PlannerInfo *root, Node *expr, PinReason *why)
+{
+	ValueWalk	vw = {st, true, PR_OTHER_COLUMN};
+	List	   *result = expression_values(&vw, root, expr, 0);
+
+	*why = vw.why;
+	return result;
+}

@@ -1,0 +1,205 @@
+/*-------------------------------------------------------------------------
+ *
+ * relfacts.c
+ *	  The per-relation facts cache of tenant-scope enforcement.
+ *
+ * For each relation a statement names, enforcement needs three facts: is
+ * it a tenant table (a table, partitioned table, foreign table or
+ * materialized view outside the system schemas with a column named by
+ * gtm.tenant_column), which attribute is that column, and is the table
+ * exempt (recorded with gtm_exempt_table(), itself or a partitioned
+ * ancestor).  They live in a backend-local hash keyed by relation OID, with
+ * a small array of the entries found last in front of it, so a statement
+ * costs one probe per relation it names and no catalog access once warm.
+ *
+ * This file owns the cache only: it decides nothing about statements.
+ *
+ * Invalidation: a relcache callback marks the entry of the relation named
+ * invalid (every entry for InvalidOid, a cache reset); a change of
+ * gtm.tenant_column marks every entry (forget_rel_facts).  An invalid entry
+ * is computed again, in place, when next looked up.  Entries are never
+ * freed while enforcement code may hold a pointer to one: an invalidation
+ * can arrive during any catalog access, also while an entry is being
+ * computed or used, and a marked entry stays readable memory.  The entries
+ * of dropped relations are swept out by rel_facts_sweep(), which the
+ * planner hook calls before planning a top-level statement, when no such
+ * pointer exists.
+ *
+ * IDENTIFICATION
+ *	  src/relfacts.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/catalog.h"
+#include "catalog/partition.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "enforce.h"
+
+/* The cache, in TopMemoryContext; NULL until first use, never destroyed. */
+static HTAB *rel_facts_hash = NULL;
+
+/* Entries marked invalid since the last sweep */
+static int	invalid_facts = 0;
+
+/*
+ * The entries found last, by relid modulo RECENT_FACTS, in front of the
+ * hash table: a statement looks its few tables up several times.  Cleared
+ * by a sweep, the only time entries leave the hash table.
+ */
+#define RECENT_FACTS 16
+static RelFacts *recent_facts[RECENT_FACTS];
+
+/* Mark every entry invalid (a change of gtm.tenant_column, a cache reset). */
+void
+forget_rel_facts(void)
+{
+	HASH_SEQ_STATUS seq;
+	RelFacts   *f;
+
+	if (rel_facts_hash == NULL)
+		return;
+	hash_seq_init(&seq, rel_facts_hash);
+	while ((f = hash_seq_search(&seq)) != NULL)
+	{
+		if (f->valid)
+			invalid_facts++;
+		f->valid = false;
+	}
+}
+
+/* Relcache invalidation callback: mark, never free. */
+static void
+rel_facts_inval(Datum arg, Oid relid)
+{
+	RelFacts   *f;
+
+	if (rel_facts_hash == NULL)
+		return;
+	if (!OidIsValid(relid))
+	{
+		forget_rel_facts();
+		return;
+	}
+	f = hash_search(rel_facts_hash, &relid, HASH_FIND, NULL);
+	if (f != NULL && f->valid)
+	{
+		f->valid = false;
+		invalid_facts++;
+	}
+}
+
+/*
+ * Free the entries marked invalid, when there are many of them (relations
+ * created and dropped, temporary tables).  Only where no pointer to an
+ * entry is held: before a top-level statement is planned.
+ */
+void
+rel_facts_sweep(void)
+{
+	HASH_SEQ_STATUS seq;
+	RelFacts   *f;
+
+	if (rel_facts_hash == NULL || invalid_facts < 256)
+		return;
+	memset(recent_facts, 0, sizeof(recent_facts));
+	hash_seq_init(&seq, rel_facts_hash);
+	while ((f = hash_seq_search(&seq)) != NULL)
+		if (!f->valid)
+			hash_search(rel_facts_hash, &f->relid, HASH_REMOVE, NULL);
+	invalid_facts = 0;
+}
+
+/* Compute the facts of relid from the catalogs into *f. */
+static void
+compute_rel_facts(Oid relid, RelFacts *f)
+{
+	char		relkind = get_rel_relkind(relid);
+	Oid			nsp = get_rel_namespace(relid);
+
+	f->relid = relid;
+	f->valid = true;
+	f->tenant = false;
+	f->exempt = false;
+	f->attnum = InvalidAttrNumber;
+	if ((relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE ||
+		 relkind == RELKIND_FOREIGN_TABLE || relkind == RELKIND_MATVIEW) &&
+		OidIsValid(nsp) && !IsCatalogNamespace(nsp) && !IsToastNamespace(nsp) &&
+		strcmp(get_namespace_name(nsp), "information_schema") != 0)
+	{
+		f->attnum = get_attnum(relid, gtm_tenant_column);
+		if (f->attnum > 0)
+		{
+			f->tenant = true;
+			f->exempt = exemption_recorded(relid);
+			/* a partition is exempt with its partitioned ancestors */
+			if (!f->exempt && get_rel_relispartition(relid))
+			{
+				ListCell   *lc;
+
+				foreach(lc, get_partition_ancestors(relid))
+					if (exemption_recorded(lfirst_oid(lc)))
+						f->exempt = true;
+			}
+		}
+		else
+			f->attnum = InvalidAttrNumber;
+	}
+}
+
+/*
+ * The facts of relid, from the cache or computed.  The pointer stays valid
+ * until the next rel_facts_sweep(); its facts may be marked invalid and
+ * computed again meanwhile, never freed.
+ */
+RelFacts *
+rel_facts(Oid relid)
+{
+	RelFacts   *f = recent_facts[relid % RECENT_FACTS];
+	RelFacts	tmp;
+	bool		found;
+
+	if (f != NULL && f->relid == relid && f->valid)
+		return f;
+	if (rel_facts_hash == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(RelFacts);
+		ctl.hcxt = TopMemoryContext;
+		rel_facts_hash = hash_create("gtm_clarity relation facts", 256, &ctl,
+									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	f = hash_search(rel_facts_hash, &relid, HASH_FIND, NULL);
+	if (f != NULL && f->valid)
+	{
+		recent_facts[relid % RECENT_FACTS] = f;
+		return f;
+	}
+
+	/*
+	 * Compute into a local copy: the catalog lookups may process
+	 * invalidations, which mark entries (this one too, if present) but
+	 * free none.
+	 */
+	compute_rel_facts(relid, &tmp);
+	f = hash_search(rel_facts_hash, &relid, HASH_ENTER, &found);
+	if (found && !f->valid && invalid_facts > 0)
+		invalid_facts--;
+	*f = tmp;
+	recent_facts[relid % RECENT_FACTS] = f;
+	return f;
+}
+
+/* Called once from _PG_init (through gtm_enforce_init). */
+void
+rel_facts_init(void)
+{
+	CacheRegisterRelcacheCallback(rel_facts_inval, (Datum) 0);
+}

@@ -1,0 +1,273 @@
+/*-------------------------------------------------------------------------
+ *
+ * tenant_session.c
+ *	  The session tenant, and the one tenant of a running top-level statement.
+ *
+ * gtm.tenant holds the tenant of the session (or of the transaction, with
+ * is_local); only superusers may SET it, so an application role sets it
+ * through gtm_set_tenant(), SECURITY DEFINER, which checks that the tenant
+ * exists.  gtm_current_tenant() is a STABLE function the check trusts as a
+ * pin value (enforce_pin.c recognises it by its C symbol).
+ *
+ * One top-level statement, one tenant, including everything it runs:
+ * functions called per row, triggers, the statements of a DO block or a
+ * procedure, and the FETCHes of an open cursor.  Each statement on tenant
+ * tables has its tenant checked when it starts (enforce_runtime.c calls
+ * statement_scope_check); the first fixes the tenant of the top-level
+ * statement, any other is rejected.  The top-level statement lasts while an
+ * executor or a utility statement of it is alive: executors are counted
+ * here (statement_scope_executor_started, from ExecutorStart_hook) and
+ * counted off when their memory (es_query_cxt) goes away, at ExecutorEnd or
+ * when an aborted (sub)transaction or a dropped portal releases it; utility
+ * statements are counted by gtm_ProcessUtility.  No ExecutorEnd hook or
+ * transaction callback is needed.
+ *
+ * gtm_set_tenant() refuses while the running statement has reached a
+ * tenant, or while an executor of a plan touching a tenant table runs (an
+ * open cursor included), so gtm_current_tenant() cannot change under it.
+ * gtm_pin() checks a value against the statement's tenant every time it is
+ * evaluated (see enforce_freeze.c).
+ *
+ * IDENTIFICATION
+ *	  src/tenant_session.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "enforce.h"
+#include "gtm_clarity.h"
+
+PG_FUNCTION_INFO_V1(gtm_set_tenant);
+PG_FUNCTION_INFO_V1(gtm_current_tenant);
+PG_FUNCTION_INFO_V1(gtm_pin);
+
+/* ----------------------------------------------------------------
+ *		The running top-level statement and its tenant
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Executors alive in this backend (all plans, while enforcement is not
+ * off), and among them those of plans touching a tenant table
+ * (dependsOnRole).  Incremented by statement_scope_executor_started(),
+ * decremented by the reset callback of the executor's memory, which runs on
+ * every path out of the executor: ExecutorEnd, error, (sub)transaction
+ * abort, portal drop.
+ */
+static int	live_executors = 0;
+static int	tenant_executors = 0;
+
+/*
+ * Utility statements running (ProcessUtility nesting: DO, CALL, EXPLAIN
+ * ANALYZE, CREATE TABLE AS ...).  Incremented and decremented by
+ * gtm_ProcessUtility around the standard call, also on error.
+ */
+static int	utility_depth = 0;
+
+/*
+ * The tenant the running top-level statement has reached, with the label
+ * of the first table pinned to it; NULL when it has reached none.  Set by
+ * statement_scope_check() (from a statement's pins when it starts, and by
+ * gtm_pin()); cleared when the last executor and utility statement of the
+ * top-level statement is gone (an open cursor keeps it), including on
+ * error.  In TopMemoryContext.
+ */
+static char *scope_tenant = NULL;
+static char *scope_label = NULL;
+
+/* Forget the tenant once nothing of the top-level statement runs. */
+static void
+maybe_end_scope(void)
+{
+	if (live_executors > 0 || utility_depth > 0 || scope_tenant == NULL)
+		return;
+	pfree(scope_tenant);
+	if (scope_label)
+		pfree(scope_label);
+	scope_tenant = NULL;
+	scope_label = NULL;
+}
+
+/* The memory of a counted executor is going away: count it off. */
+static void
+executor_done(void *arg)
+{
+	if (arg != NULL && tenant_executors > 0)
+		tenant_executors--;
+	if (live_executors > 0)
+		live_executors--;
+	maybe_end_scope();
+}
+
+/*
+ * ExecutorStart_hook's part, once the executor has started: count it for
+ * as long as its memory lives.  Not in parallel workers (the leader's
+ * executor stands for them).
+ */
+void
+statement_scope_executor_started(QueryDesc *queryDesc)
+{
+	MemoryContext cxt;
+	MemoryContextCallback *cb;
+	bool		tenant = queryDesc->plannedstmt->dependsOnRole;
+
+	if (gtm_enforcement == GTM_ENFORCE_OFF || IsParallelWorker())
+		return;
+	cxt = queryDesc->estate->es_query_cxt;
+	cb = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
+	cb->func = executor_done;
+	cb->arg = tenant ? (void *) cb : NULL;
+	MemoryContextRegisterResetCallback(cxt, cb);
+	live_executors++;
+	if (tenant)
+		tenant_executors++;
+}
+
+/* gtm_ProcessUtility: a utility statement starts and ends (also on error). */
+void
+statement_scope_utility_enter(void)
+{
+	utility_depth++;
+}
+
+void
+statement_scope_utility_exit(void)
+{
+	if (utility_depth > 0)
+		utility_depth--;
+	maybe_end_scope();
+}
+
+/*
+ * A statement of the running top-level statement is pinned to tenant
+ * (label: its first table): the first fixes the top-level statement's
+ * tenant, any other tenant is rejected.  Nothing is fixed outside a
+ * statement (no executor and no utility statement running).
+ */
+void
+statement_scope_check(const char *tenant, const char *label, int elevel)
+{
+	if (scope_tenant == NULL)
+	{
+		if (live_executors == 0 && utility_depth == 0)
+			return;
+		scope_tenant = MemoryContextStrdup(TopMemoryContext, tenant);
+		scope_label = label ? MemoryContextStrdup(TopMemoryContext, label) : NULL;
+		return;
+	}
+	if (strcmp(scope_tenant, tenant) != 0)
+		report_scope_two_tenants(scope_label, scope_tenant, label, tenant,
+								 elevel);
+	else if (scope_label == NULL && label != NULL)
+		scope_label = MemoryContextStrdup(TopMemoryContext, label);
+}
+
+/* gtm_pin(value anyelement) RETURNS anyelement STABLE PARALLEL RESTRICTED */
+Datum
+gtm_pin(PG_FUNCTION_ARGS)
+{
+	Oid			outfn;
+	bool		varlena;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+
+	/*
+	 * The planner evaluates stable functions to estimate selectivity: only
+	 * execution fixes the tenant.
+	 */
+	if (planning_depth == 0 && gtm_enforcement != GTM_ENFORCE_OFF &&
+		!IsParallelWorker() && !role_is_exempt())
+	{
+		getTypeOutputInfo(get_fn_expr_argtype(fcinfo->flinfo, 0), &outfn, &varlena);
+		statement_scope_check(OidOutputFunctionCall(outfn, PG_GETARG_DATUM(0)),
+							  NULL, ENFORCE_ELEVEL());
+	}
+	PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+}
+
+enum
+{
+	Q_TENANT_EXISTS
+};
+
+static const GtmQueryDef query_defs[] = {
+	[Q_TENANT_EXISTS] = {"SELECT 1 FROM %1$s.tenants WHERE id OPERATOR(pg_catalog.=) $1",
+	1, {TEXTOID}},
+};
+static SPIPlanPtr plans[lengthof(query_defs)];
+static GtmQuerySet queries = GTM_QUERY_SET(query_defs, plans);
+
+/*
+ * gtm_set_tenant(tenant_id text, is_local boolean DEFAULT false) RETURNS text
+ *
+ * SECURITY DEFINER: checks the tenant exists, then sets gtm.tenant (which
+ * only superusers may SET directly) for the session or the transaction.
+ */
+Datum
+gtm_set_tenant(PG_FUNCTION_ARGS)
+{
+	char	   *tenant;
+	bool		is_local;
+	Oid			nsp = gtm_extension_namespace(fcinfo);
+	Datum		values[1];
+	bool		exists;
+
+	gtm_require_arg(fcinfo, 0, "tenant id", "Pass the id of a row of tenants.");
+	gtm_require_arg(fcinfo, 1, "is_local",
+					"Pass true for the current transaction, false for the session.");
+	tenant = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	is_local = PG_GETARG_BOOL(1);
+
+	if (tenant_executors > 0 || scope_tenant != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot change the session tenant while a statement on tenant-scoped tables is running"),
+				 errdetail("A running statement or an open cursor may be pinned by gtm_current_tenant()."),
+				 errhint("Call gtm_set_tenant() in a statement of its own, after closing open cursors.")));
+
+	values[0] = PG_GETARG_DATUM(0);
+	SPI_connect();
+	exists = gtm_query_run(&queries, Q_TENANT_EXISTS, nsp, values, true) > 0;
+	SPI_finish();
+
+	if (!exists)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("tenant \"%s\" does not exist", tenant),
+				 errhint("Pass the id of a row of tenants (gtm_sign_in returns it).")));
+
+	(void) set_config_option("gtm.tenant", tenant, PGC_SUSET, PGC_S_SESSION,
+							 is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET,
+							 true, 0, false);
+	PG_RETURN_TEXT_P(cstring_to_text(tenant));
+}
+
+/* gtm_current_tenant() RETURNS text STABLE */
+Datum
+gtm_current_tenant(PG_FUNCTION_ARGS)
+{
+	if (gtm_session_tenant == NULL || gtm_session_tenant[0] == '\0')
+	{
+		/*
+		 * The planner evaluates stable functions to estimate selectivity;
+		 * only the execution of the statement reports the missing tenant.
+		 */
+		if (planning_depth > 0)
+			PG_RETURN_NULL();
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no tenant is set in this session"),
+				 errhint("Call gtm_set_tenant(tenant_id) first.")));
+	}
+	PG_RETURN_TEXT_P(cstring_to_text(gtm_session_tenant));
+}
