@@ -32,7 +32,10 @@ OBJS = \
 
 DATA = $(wildcard sql/gtm_clarity--*.sql)
 
-PG_CPPFLAGS = -I$(srcdir)/include
+# GTM_CLARITY_VERSION: the control file's default_version, which
+# PostgreSQL 18 reports in pg_get_loaded_modules() (include/pg_compat.h).
+GTM_CLARITY_VERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(srcdir)/gtm_clarity.control)
+PG_CPPFLAGS = -I$(srcdir)/include -DGTM_CLARITY_VERSION='"$(GTM_CLARITY_VERSION)"'
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers -Wno-cast-function-type
 

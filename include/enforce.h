@@ -35,6 +35,8 @@
 #include "nodes/pathnodes.h"
 #include "nodes/plannodes.h"
 
+#include "pg_compat.h"
+
 /* The one SQLSTATE of a rejected statement (documented in the README). */
 #define GTM_ERRCODE_NOT_PINNED	ERRCODE_INSUFFICIENT_PRIVILEGE
 

@@ -20,6 +20,8 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 
+#include "pg_compat.h"
+
 /* src/extension.c: the extension's own objects */
 typedef struct GtmQueryDef
 {

@@ -128,8 +128,8 @@
 
 /*
  * ExecutorRun_hook lost its "execute_once" argument in PostgreSQL 18 (commit
- * 3eea7a0c9; executor/executor.h).  gtm_clarity hooks no ExecutorRun today;
- * a hook written with these names compiles on every version:
+ * 3eea7a0c9; executor/executor.h).  gtm_ExecutorRun (enforce_hooks.c) is
+ * written with these names, so it compiles on every version:
  *	static void gtm_ExecutorRun(QueryDesc *qd, ScanDirection dir, uint64 count
  *								GTM_EXECUTOR_RUN_EXTRA_PARAM)
  *	{ ... standard_ExecutorRun(qd, dir, count GTM_EXECUTOR_RUN_EXTRA_ARG); }
@@ -147,22 +147,37 @@
  * (List *rangeTable, bool ereport) became (List *rangeTable, List
  * *rtePermInfos, bool ereport); RangeTblEntry lost requiredPerms,
  * checkAsUser, selectedCols, insertedCols and updatedCols, which moved to
- * RTEPermissionInfo (PlannedStmt.permInfos, Query.rteperminfos).  Not used
- * by gtm_clarity today.
+ * RTEPermissionInfo (PlannedStmt.permInfos, Query.rteperminfos).  The range
+ * table still lists the relations checked (RI_Initial_Check passes its two
+ * RTE_RELATION entries on every version), which is all gtm_ExecutorCheckPerms
+ * reads; the permission infos are only passed on to the previous hook:
+ *	static bool gtm_ExecutorCheckPerms(List *rangeTable
+ *									   GTM_CHECK_PERMS_EXTRA_PARAM, bool ereport)
+ *	{ ... prev(rangeTable GTM_CHECK_PERMS_EXTRA_ARG, ereport) ... }
  */
 #if PG_VERSION_NUM >= 160000
 #define GTM_HAS_RTEPERMINFO 1
+#define GTM_CHECK_PERMS_EXTRA_PARAM		, List *rtePermInfos
+#define GTM_CHECK_PERMS_EXTRA_ARG		, rtePermInfos
 #else
 #define GTM_HAS_RTEPERMINFO 0
+#define GTM_CHECK_PERMS_EXTRA_PARAM
+#define GTM_CHECK_PERMS_EXTRA_ARG
 #endif
 
 /*
  * Module magic: PostgreSQL 18 adds PG_MODULE_MAGIC_EXT (commit 9324c8c58),
  * which records the library's name and version for pg_get_loaded_modules().
- * Use GTM_MODULE_MAGIC in place of PG_MODULE_MAGIC.
+ * Use GTM_MODULE_MAGIC in place of PG_MODULE_MAGIC (src/init.c).  The
+ * Makefile passes GTM_CLARITY_VERSION, the control file's default_version.
+ * Needs fmgr.h included before this header.
  */
+#ifndef GTM_CLARITY_VERSION
+#define GTM_CLARITY_VERSION "unknown"
+#endif
 #ifdef PG_MODULE_MAGIC_EXT
-#define GTM_MODULE_MAGIC PG_MODULE_MAGIC_EXT(.name = "gtm_clarity", .version = "1.0.0")
+#define GTM_MODULE_MAGIC \
+	PG_MODULE_MAGIC_EXT(.name = "gtm_clarity", .version = GTM_CLARITY_VERSION)
 #else
 #define GTM_MODULE_MAGIC PG_MODULE_MAGIC
 #endif

@@ -339,8 +339,8 @@ gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
  * functions), and whether it was entered inside a foreign-key query.
  */
 static void
-gtm_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
-				bool execute_once)
+gtm_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count
+				GTM_EXECUTOR_RUN_EXTRA_PARAM)
 {
 	int			saved_depth = executor_nesting;
 	int			saved_noforce = noforce_depth;
@@ -351,9 +351,11 @@ gtm_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	PG_TRY();
 	{
 		if (prev_ExecutorRun_hook)
-			prev_ExecutorRun_hook(queryDesc, direction, count, execute_once);
+			prev_ExecutorRun_hook(queryDesc, direction, count
+								  GTM_EXECUTOR_RUN_EXTRA_ARG);
 		else
-			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+			standard_ExecutorRun(queryDesc, direction, count
+								 GTM_EXECUTOR_RUN_EXTRA_ARG);
 	}
 	PG_FINALLY();
 	{
@@ -392,10 +394,12 @@ gtm_ExecutorFinish(QueryDesc *queryDesc)
  * RI_Initial_Check asks for (see fk_initial_check_allowed).
  */
 static bool
-gtm_ExecutorCheckPerms(List *rangeTable, bool ereport_on_violation)
+gtm_ExecutorCheckPerms(List *rangeTable GTM_CHECK_PERMS_EXTRA_PARAM,
+					   bool ereport_on_violation)
 {
 	if (prev_ExecutorCheckPerms_hook &&
-		!prev_ExecutorCheckPerms_hook(rangeTable, ereport_on_violation))
+		!prev_ExecutorCheckPerms_hook(rangeTable GTM_CHECK_PERMS_EXTRA_ARG,
+									  ereport_on_violation))
 		return false;
 	return ereport_on_violation || fk_initial_check_allowed(rangeTable);
 }

@@ -632,7 +632,7 @@ index_probe(Oid nsp, const char *relname, const char *indexname,
 	for (int i = 0; i < nkeys; i++)
 		ScanKeyEntryInitialize(&skey[i], 0, i + 1, BTEqualStrategyNumber, InvalidOid,
 							   idx->rd_indcollation[i], F_TEXTEQ, keys[i]);
-	scan = index_beginscan(rel, idx, snapshot, nkeys, 0);
+	scan = gtm_index_beginscan(rel, idx, snapshot, nkeys, 0);
 	scan->xs_want_itup = true;
 	index_rescan(scan, skey, nkeys, NULL, 0);
 	slot = table_slot_create(rel, NULL);
