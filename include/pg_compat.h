@@ -94,15 +94,19 @@
  * catalog/pg_attribute.h ATTRIBUTE_GENERATED_VIRTUAL, the default kind of
  * GENERATED column from 18 on).  The planner replaces such a column by its
  * expression before set_rel_pathlist_hook, so a tenant column that is
- * virtual can never be pinned; rel_facts() can tell with this test on the
- * column's Form_pg_attribute.
+ * virtual can never be pinned; compute_rel_facts() (relfacts.c) tells with
+ * GTM_ATTGENERATED_IS_VIRTUAL(get_attgenerated(relid, attnum)), and every
+ * reference to such a table is rejected with its own reason
+ * (PR_VIRTUAL_GENERATED).  Always false before 18.
  */
 #if PG_VERSION_NUM >= 180000
-#define GTM_ATTR_IS_VIRTUAL_GENERATED(att) \
-	((att)->attgenerated == ATTRIBUTE_GENERATED_VIRTUAL)
+#define GTM_ATTGENERATED_IS_VIRTUAL(attgenerated) \
+	((attgenerated) == ATTRIBUTE_GENERATED_VIRTUAL)
 #else
-#define GTM_ATTR_IS_VIRTUAL_GENERATED(att)	((void) (att), false)
+#define GTM_ATTGENERATED_IS_VIRTUAL(attgenerated)	((void) (attgenerated), false)
 #endif
+#define GTM_ATTR_IS_VIRTUAL_GENERATED(att) \
+	GTM_ATTGENERATED_IS_VIRTUAL((att)->attgenerated)
 
 /*
  * ExecutorStart_hook: void in 15, 17 and 18.  PostgreSQL 18 development

@@ -23,6 +23,9 @@ extern bool gtm_compat_merge(MergeAction *action);
 extern bool gtm_compat_rte(RangeTblEntry *rte);
 extern bool gtm_compat_collation(Oid collid);
 extern bool gtm_compat_attr(Form_pg_attribute att);
+extern bool gtm_compat_attgenerated(char attgenerated);
+extern bool gtm_compat_ExecutorCheckPerms(List *rangeTable GTM_CHECK_PERMS_EXTRA_PARAM,
+										  bool ereport_on_violation);
 extern GTM_EXECUTOR_START_RESULT gtm_compat_ExecutorStart(QueryDesc *queryDesc, int eflags);
 extern void gtm_compat_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
 								   uint64 count GTM_EXECUTOR_RUN_EXTRA_PARAM);
@@ -59,7 +62,22 @@ gtm_compat_attr(Form_pg_attribute att)
 	return GTM_ATTR_IS_VIRTUAL_GENERATED(att);
 }
 
+bool
+gtm_compat_attgenerated(char attgenerated)
+{
+	return GTM_ATTGENERATED_IS_VIRTUAL(attgenerated);
+}
+
 static ExecutorStart_hook_type prev_start = NULL;
+static ExecutorCheckPerms_hook_type prev_check_perms = NULL;
+
+bool
+gtm_compat_ExecutorCheckPerms(List *rangeTable GTM_CHECK_PERMS_EXTRA_PARAM,
+							  bool ereport_on_violation)
+{
+	return prev_check_perms == NULL ||
+		prev_check_perms(rangeTable GTM_CHECK_PERMS_EXTRA_ARG, ereport_on_violation);
+}
 
 GTM_EXECUTOR_START_RESULT
 gtm_compat_ExecutorStart(QueryDesc *queryDesc, int eflags)
