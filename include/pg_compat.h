@@ -81,12 +81,18 @@
  * grouping step"; nodes/parsenodes.h): a parse tree with GROUP BY has one
  * more range-table entry, and Vars above the grouping step point at it
  * until the planner flattens them (flatten_group_exprs).  Code that walks
- * a Query's rtable or resolves Vars before planning must skip it.
+ * a Query's rtable or resolves Vars before planning must skip it or, like
+ * is_tenant_column() (enforce_freeze.c), follow such a Var to the grouped
+ * expression: GTM_RTE_GROUPEXPRS(rte) is RTE_GROUP's groupexprs (varattno
+ * N is its Nth member), NIL for any other entry and before 18.
  */
 #if PG_VERSION_NUM >= 180000
 #define GTM_RTE_IS_GROUP(rte)	((rte)->rtekind == RTE_GROUP)
+#define GTM_RTE_GROUPEXPRS(rte) \
+	((rte)->rtekind == RTE_GROUP ? (rte)->groupexprs : NIL)
 #else
 #define GTM_RTE_IS_GROUP(rte)	((void) (rte), false)
+#define GTM_RTE_GROUPEXPRS(rte)	((void) (rte), (List *) NIL)
 #endif
 
 /*

@@ -65,6 +65,10 @@ SET app.tenant_id = :T1;
 -- a setting compared in an output column is no pin and fixes nothing
 SELECT tenant_id = current_setting('app.tenant_id') AS mine, stage
   FROM deals WHERE tenant_id = :T1 ORDER BY id;
+-- a grouped subquery pinned from outside by a setting: frozen through the
+-- grouping step (its own range-table entry, RTE_GROUP, from PostgreSQL 18 on)
+SELECT * FROM (SELECT tenant_id, count(*) FROM deals GROUP BY tenant_id) s
+ WHERE s.tenant_id = current_setting('app.tenant_id');
 -- a subquery's value is not a pin, even a setting's
 SELECT count(*) FROM deals WHERE tenant_id = (SELECT current_setting('app.tenant_id'));
 -- a set-returning function is never a pin: nothing is written

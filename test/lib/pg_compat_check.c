@@ -47,7 +47,7 @@ gtm_compat_merge(MergeAction *action)
 bool
 gtm_compat_rte(RangeTblEntry *rte)
 {
-	return GTM_RTE_IS_GROUP(rte);
+	return GTM_RTE_IS_GROUP(rte) && GTM_RTE_GROUPEXPRS(rte) != NIL;
 }
 
 bool
