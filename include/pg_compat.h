@@ -96,6 +96,25 @@
 #endif
 
 /*
+ * RETURNING old / new (PostgreSQL 18, commit 80feb727c; nodes/primnodes.h):
+ * a Var of the result relation in RETURNING may name the old row
+ * (varreturningtype VAR_RETURNING_OLD) or the new one (VAR_RETURNING_NEW),
+ * and a view's column that is no plain column comes back wrapped in a
+ * ReturningExpr.  The old row of an INSERT (without a conflict) and the
+ * new row of a DELETE do not exist: such a value is NULL.  Before 18 every
+ * Var is VAR_RETURNING_DEFAULT and there is no ReturningExpr.
+ */
+#if PG_VERSION_NUM >= 180000
+#define GTM_VAR_RETURNS_OLD(var)	((var)->varreturningtype == VAR_RETURNING_OLD)
+#define GTM_VAR_RETURNS_NEW(var)	((var)->varreturningtype == VAR_RETURNING_NEW)
+#define GTM_IS_RETURNING_EXPR(node)	IsA((node), ReturningExpr)
+#else
+#define GTM_VAR_RETURNS_OLD(var)	((void) (var), false)
+#define GTM_VAR_RETURNS_NEW(var)	((void) (var), false)
+#define GTM_IS_RETURNING_EXPR(node)	((void) (node), false)
+#endif
+
+/*
  * Virtual generated columns (PostgreSQL 18, commits 83ea6c540 and 1e4351af3;
  * catalog/pg_attribute.h ATTRIBUTE_GENERATED_VIRTUAL, the default kind of
  * GENERATED column from 18 on).  The planner replaces such a column by its

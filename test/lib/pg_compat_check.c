@@ -24,6 +24,7 @@ extern bool gtm_compat_rte(RangeTblEntry *rte);
 extern bool gtm_compat_collation(Oid collid);
 extern bool gtm_compat_attr(Form_pg_attribute att);
 extern bool gtm_compat_attgenerated(char attgenerated);
+extern bool gtm_compat_returning(Var *var, Node *node);
 extern bool gtm_compat_ExecutorCheckPerms(List *rangeTable GTM_CHECK_PERMS_EXTRA_PARAM,
 										  bool ereport_on_violation);
 extern GTM_EXECUTOR_START_RESULT gtm_compat_ExecutorStart(QueryDesc *queryDesc, int eflags);
@@ -66,6 +67,13 @@ bool
 gtm_compat_attgenerated(char attgenerated)
 {
 	return GTM_ATTGENERATED_IS_VIRTUAL(attgenerated);
+}
+
+bool
+gtm_compat_returning(Var *var, Node *node)
+{
+	return GTM_VAR_RETURNS_OLD(var) || GTM_VAR_RETURNS_NEW(var) ||
+		GTM_IS_RETURNING_EXPR(node);
 }
 
 static ExecutorStart_hook_type prev_start = NULL;

@@ -20,7 +20,7 @@ as_app() {
 rejected() { grep -q "ERROR:  42501: tenant-scoped table" <<<"$1"; }
 
 ver=$(psql -X -At -d postgres -c "SHOW server_version_num")
-echo "1..29"
+echo "1..36"
 
 dropdb --if-exists "$db" >/dev/null 2>&1
 psql -X -q -d postgres -c "DROP ROLE IF EXISTS $role" >/dev/null 2>&1
@@ -34,6 +34,12 @@ CREATE TABLE deals (tenant_id text NOT NULL, id int NOT NULL, stage text,
 CREATE VIEW open_deals AS SELECT * FROM deals WHERE stage <> 'closed';
 CREATE VIEW t1_deals AS SELECT * FROM deals WHERE tenant_id = '$T1';
 INSERT INTO deals VALUES ('$T1', 7, 'open'), ('$T1', 8, 'closed'), ('$T2', 7, 'open');
+-- a label is any text a tenant chooses, here another tenant's id
+CREATE TABLE labels (tenant_id text NOT NULL, id int NOT NULL, label text,
+                     PRIMARY KEY (tenant_id, id));
+INSERT INTO labels VALUES ('$T1', 1, '$T2');
+CREATE TABLE notes (tenant_id text, body text);
+GRANT SELECT, INSERT, UPDATE, DELETE ON labels, notes TO $role;
 GRANT SELECT, INSERT, UPDATE, DELETE ON deals, open_deals, t1_deals TO $role;
 CREATE FUNCTION sql_count(t text) RETURNS bigint LANGUAGE sql
   AS \$\$ SELECT count(*) FROM deals WHERE tenant_id = t \$\$;
@@ -83,8 +89,19 @@ if [ "$ver" -ge 170000 ]; then
     'grep -q "WARNING:  42501: tenant-scoped table" <<<"$out" && ! grep -q ERROR <<<"$out"'
   out=$(as_app "EXPLAIN (ANALYZE, SERIALIZE, COSTS OFF) SELECT * FROM deals")
   ok "EXPLAIN (ANALYZE, SERIALIZE) of an unpinned statement is rejected" 'rejected "$out"'
+  # MERGE ... RETURNING in a data-modifying CTE whose rows are written
+  # elsewhere: a column an action updates returns its new value, not the
+  # one the ON clause pinned (labels row 1 of T1 holds T2's id as its label)
+  out=$(as_app "WITH m AS (MERGE INTO labels l USING (VALUES (1)) s(i) ON l.tenant_id = '$T1' AND l.id = s.i AND l.label = '$T1'
+                WHEN MATCHED THEN UPDATE SET label = 'x' RETURNING l.label)
+                INSERT INTO notes (tenant_id, body) SELECT label, 'merge' FROM m")
+  ok "a MERGE's RETURNING of a column it updates is no tenant value for a write (rejected)" 'rejected "$out"'
+  out=$(as_app "WITH m AS (MERGE INTO labels l USING (VALUES (1)) s(i) ON l.tenant_id = '$T1' AND l.id = s.i
+                WHEN MATCHED THEN UPDATE SET label = l.label RETURNING l.tenant_id)
+                INSERT INTO notes (tenant_id, body) SELECT tenant_id, 'merge' FROM m RETURNING tenant_id")
+  ok "a MERGE's RETURNING of its pinned tenant column may be written (its tenant)" '[ "$out" = "$T1" ]'
 else
-  for i in $(seq 13); do skip "PostgreSQL 17 syntax (server is $ver)"; done
+  for i in $(seq 15); do skip "PostgreSQL 17 syntax (server is $ver)"; done
 fi
 
 # ---------------------------------------------------------------- PostgreSQL 18
@@ -140,8 +157,24 @@ SQL
     'rejected "$out" && grep -q "DETAIL:  vg.tenant_id is a generated column" <<<"$out"'
   out=$(as_app "SELECT reason FROM gtm_check_statement('SELECT v FROM vg WHERE tenant_id = ''$T1''')")
   ok "gtm_check_statement gives the reason" '[ "$out" = "the tenant column is a virtual generated column" ]'
+  # RETURNING old/new in a data-modifying CTE whose rows are written elsewhere
+  out=$(as_app "WITH u AS (UPDATE labels SET label = '$T1' WHERE tenant_id = '$T1' AND id = 1 RETURNING old.label AS t)
+                INSERT INTO notes (tenant_id, body) SELECT t, 'old' FROM u")
+  ok "an UPDATE's RETURNING old.col is the row as read, not the value set (rejected)" 'rejected "$out"'
+  out=$(as_app "WITH u AS (UPDATE labels SET label = label WHERE tenant_id = '$T1' AND id = 1 RETURNING old.tenant_id AS t)
+                INSERT INTO notes (tenant_id, body) SELECT t, 'old' FROM u RETURNING tenant_id")
+  ok "an UPDATE's RETURNING old.tenant_id may be written (its tenant)" '[ "$out" = "$T1" ]'
+  out=$(as_app "WITH i AS (INSERT INTO labels VALUES ('$T1', 2, 'y') RETURNING old.tenant_id AS t)
+                INSERT INTO notes (tenant_id, body) SELECT t, 'ins-old' FROM i")
+  ok "an INSERT's RETURNING old.tenant_id (NULL) is no tenant value (rejected)" \
+    'rejected "$out" && grep -q "DETAIL:  .* can be NULL" <<<"$out"'
+  out=$(as_app "WITH d AS (DELETE FROM labels WHERE tenant_id = '$T1' AND id = 1 RETURNING new.tenant_id AS t)
+                INSERT INTO notes (tenant_id, body) SELECT t, 'del-new' FROM d")
+  ok "a DELETE's RETURNING new.tenant_id (NULL) is no tenant value (rejected)" 'rejected "$out"'
+  ok "... and no note was written by any of them but the two allowed" \
+    '[ "$(psql -X -At -d "$db" -c "SELECT string_agg(coalesce(tenant_id, '"'NULL'"') || '"':'"' || body, '"','"' ORDER BY body) FROM notes")" = "$T1:merge,$T1:old" ]'
 else
-  for i in $(seq 16); do skip "PostgreSQL 18 syntax (server is $ver)"; done
+  for i in $(seq 21); do skip "PostgreSQL 18 syntax (server is $ver)"; done
 fi
 
 dropdb --if-exists "$db" >/dev/null 2>&1
