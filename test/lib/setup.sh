@@ -30,8 +30,12 @@ export PG_CONFIG PATH="/usr/lib/postgresql/$GTM_PG_VERSION/bin:$PATH"
 # checkouts may test on it), so the caller keeps file descriptor 9 locked
 # for as long as it uses the installed files.
 gtm_build_install() {
+  local t0=$SECONDS
   exec 9>/tmp/gtm_clarity-test.lock
   flock 9
+  if [ $((SECONDS - t0)) -gt 1 ]; then
+    echo "== waited $((SECONDS - t0))s for the install lock (another checkout was testing)"
+  fi
   echo "== building"
   make -s clean >/dev/null
   make -s PG_CONFIG="$PG_CONFIG"

@@ -35,6 +35,7 @@ if ! gtm_build_install >"$log/build.log" 2>&1; then
   echo "BUILD FAILED on PostgreSQL $v"
   exit 1
 fi
+grep '^== waited' "$log/build.log" || true
 echo "== built and installed for PostgreSQL $v ($(pg_config --version))"
 if [ -n "${GTM_PGPORT:-}" ]; then export PGPORT=$GTM_PGPORT; fi
 
