@@ -12,7 +12,11 @@ OBJS = \
 	src/init.o \
 	src/extension.o \
 	src/provision.o \
+	src/provision_input.o \
+	src/provision_index.o \
 	src/settings.o \
+	src/settings_merge.o \
+	src/settings_check.o \
 	src/enforce_hooks.o \
 	src/relfacts.o \
 	src/enforce_pin.o \
@@ -40,14 +44,14 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers -Wno-cast-function-type
 
 # pg_regress: sql/NAME.sql -> expected/NAME.out
-REGRESS_PROVISION = provision members
-REGRESS_SETTINGS = settings_merge settings_validation settings_api
+REGRESS_PROVISION = provision members provision_input signin_spi_memory slug_search
+REGRESS_SETTINGS = settings_merge settings_validation settings_api settings_limits
 REGRESS_ENFORCE = enforce_cases enforce_shapes enforce_modes enforce_scope enforce_fail_closed \
 	enforce_writes enforce_identity enforce_keys enforce_exemptions enforce_utility
 REGRESS = $(REGRESS_PROVISION) $(REGRESS_SETTINGS) $(REGRESS_ENFORCE)
 
 # isolationtester: test/specs/NAME.spec -> test/expected/NAME.out
-ISOLATION_PROVISION = signin_race slug_race last_admin_race
+ISOLATION_PROVISION = signin_race slug_race slug_search_race last_admin_race
 ISOLATION_SETTINGS = settings_update_race
 ISOLATION_ENFORCE = enforce_exempt enforce_session_tenant enforce_lock
 ISOLATION = $(ISOLATION_PROVISION) $(ISOLATION_SETTINGS) $(ISOLATION_ENFORCE)

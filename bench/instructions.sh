@@ -16,6 +16,9 @@
 #   mixed -- point select, 3-way join, UPDATE by key, single-row INSERT, and
 #            an ORM-style query with a correlated json_agg subquery
 #   reads -- the point select, the join and the ORM query
+#   prepared -- EXECUTE of a prepared point select, 10 x repeats times (its
+#            generic plan after the fifth run: the executor's side of the
+#            check alone)
 # Each count has the startup subtracted (the same variant run with no
 # statement), and is divided by the number of statements.  Goal: (2)/(1)
 # <= 1.010 on the mixed workload.
@@ -31,7 +34,7 @@ work=$(mktemp -d /tmp/gtm_instr.XXXXXX)
 chmod 755 "$work"
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 [ "$(id -u)" -eq 0 ] && chown postgres "$work"
-trap 'as_pg "$BIN/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true; [ -n "${KEEP_CALLGRIND:-}" ] && cp "$work"/cg.gtm.mixed.* /tmp/ ; rm -rf "$work"' EXIT
+trap 'as_pg "$BIN/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true; [ -n "${KEEP_CALLGRIND:-}" ] && cp "$work"/cg.gtm.* /tmp/ ; rm -rf "$work"' EXIT
 
 as_pg "$BIN/initdb" -D "$work/data" -A trust -U postgres >/dev/null
 cat >> "$work/data/postgresql.conf" <<CONF
@@ -80,9 +83,13 @@ ORM="SELECT d.id, d.stage, (SELECT json_agg(json_build_object('id', c.id, 'email
 script() {  # workload repeats
   echo "SET ROLE bench_app;"
   echo "SET app.tenant_id = '7';"
+  [ "$1" = prepared ] && echo "PREPARE point(text, int) AS SELECT * FROM deals WHERE tenant_id = \$1 AND id = \$2;"
   for i in $(seq 1 "$2"); do
-    if [ "$1" = mixed ]; then printf '%s\n' "$POINT" "$JOIN" "$UPDATE" "$INSERT" "$ORM"
-    else printf '%s\n' "$POINT" "$JOIN" "$ORM"; fi
+    case $1 in
+      mixed) printf '%s\n' "$POINT" "$JOIN" "$UPDATE" "$INSERT" "$ORM" ;;
+      reads) printf '%s\n' "$POINT" "$JOIN" "$ORM" ;;
+      prepared) echo "EXECUTE point('7', $(( i % 500 + 1 )));" ;;
+    esac
   done
 }
 # instructions (Ir) of one single-user run of variant with the script
@@ -101,13 +108,14 @@ instructions() {  # variant workload repeats
 }
 echo "== instructions per statement (callgrind, single-user backend, startup subtracted), $repeats repeats"
 printf "%-8s %14s %14s %14s %9s %9s\n" workload "(1) plain" "(2) gtm" "(3) rls" "(2)/(1)" "(3)/(1)"
-for w in mixed reads; do
-  per=5; [ $w = reads ] && per=3
+for w in ${WORKLOADS:-mixed reads prepared}; do
+  per=5; [ $w = reads ] && per=3; [ $w = prepared ] && per=1
   declare -A c
+  n=$repeats; [ $w = prepared ] && n=$((repeats * 10))  # the first runs plan: spread them
   for v in plain gtm rls; do
     base=$(instructions $v $w 0)
-    full=$(instructions $v $w "$repeats")
-    c[$v]=$(( (full - base) / (repeats * per) ))
+    full=$(instructions $v $w "$n")
+    c[$v]=$(( (full - base) / (n * per) ))
   done
   printf "%-8s %14d %14d %14d %9.4f %9.4f\n" $w "${c[plain]}" "${c[gtm]}" "${c[rls]}" \
     "$(echo "${c[gtm]} / ${c[plain]}" | bc -l)" "$(echo "${c[rls]} / ${c[plain]}" | bc -l)"

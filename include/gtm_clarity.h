@@ -19,6 +19,7 @@
 
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "utils/jsonb.h"
 
 #include "pg_compat.h"
 
@@ -44,8 +45,17 @@ extern SPIPlanPtr gtm_query_plan(GtmQuerySet *set, int q, Oid nsp);
 extern uint64 gtm_query_run(GtmQuerySet *set, int q, Oid nsp, Datum *values, bool read_only);
 extern Oid	gtm_extension_namespace(FunctionCallInfo fcinfo);
 extern Oid	gtm_installed_namespace(void);
+extern Oid	gtm_extension_relid(const char *relname, Oid nsp);
 extern void gtm_require_arg(FunctionCallInfo fcinfo, int argno,
 							const char *argname, const char *hint);
+extern bool gtm_jsonb_is_object(Jsonb *j);
+
+/*
+ * A value quoted in an error message, cut to at most GTM_MSG_VALUE_CHARS
+ * characters with its length when longer.
+ */
+#define GTM_MSG_VALUE_CHARS 64
+extern char *gtm_msg_value(const char *s, int len, bool quote);
 
 /* src/enforce_hooks.c: tenant-scope enforcement (GUCs, hooks) */
 extern void gtm_enforce_init(void);

@@ -333,21 +333,44 @@ gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	run_key_pins(queryDesc, eflags);
 }
 
-/*
- * ExecutorRun_hook and ExecutorFinish_hook: count the executor frame (user
- * code of a statement runs inside them: triggers, defaults, constraints,
- * functions), and whether it was entered inside a foreign-key query.
- */
-static void
-gtm_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count
-				GTM_EXECUTOR_RUN_EXTRA_PARAM)
+/* The frame counters an executor frame saves and puts back */
+typedef struct ExecutorFrame
 {
-	int			saved_depth = executor_nesting;
-	int			saved_noforce = noforce_depth;
+	int			executor_nesting;
+	int			noforce_depth;
+} ExecutorFrame;
+
+/*
+ * Enter an executor frame (user code of a statement runs inside ExecutorRun
+ * and ExecutorFinish: triggers, defaults, constraints, functions), noting
+ * whether it was entered inside a foreign-key query.
+ */
+static ExecutorFrame
+executor_frame_enter(void)
+{
+	ExecutorFrame saved = {executor_nesting, noforce_depth};
 
 	executor_nesting++;
 	if (InNoForceRLSOperation())
 		noforce_depth++;
+	return saved;
+}
+
+/* Leave it, on every path out (called in PG_FINALLY). */
+static void
+executor_frame_exit(ExecutorFrame saved)
+{
+	executor_nesting = saved.executor_nesting;
+	noforce_depth = saved.noforce_depth;
+}
+
+/* ExecutorRun_hook: the standard run inside an executor frame. */
+static void
+gtm_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count
+				GTM_EXECUTOR_RUN_EXTRA_PARAM)
+{
+	ExecutorFrame saved = executor_frame_enter();
+
 	PG_TRY();
 	{
 		if (prev_ExecutorRun_hook)
@@ -359,21 +382,17 @@ gtm_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count
 	}
 	PG_FINALLY();
 	{
-		executor_nesting = saved_depth;
-		noforce_depth = saved_noforce;
+		executor_frame_exit(saved);
 	}
 	PG_END_TRY();
 }
 
+/* ExecutorFinish_hook: the standard finish (AFTER triggers) in a frame. */
 static void
 gtm_ExecutorFinish(QueryDesc *queryDesc)
 {
-	int			saved_depth = executor_nesting;
-	int			saved_noforce = noforce_depth;
+	ExecutorFrame saved = executor_frame_enter();
 
-	executor_nesting++;
-	if (InNoForceRLSOperation())
-		noforce_depth++;
 	PG_TRY();
 	{
 		if (prev_ExecutorFinish_hook)
@@ -383,8 +402,7 @@ gtm_ExecutorFinish(QueryDesc *queryDesc)
 	}
 	PG_FINALLY();
 	{
-		executor_nesting = saved_depth;
-		noforce_depth = saved_noforce;
+		executor_frame_exit(saved);
 	}
 	PG_END_TRY();
 }

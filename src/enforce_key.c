@@ -435,7 +435,8 @@ run_key_pins(QueryDesc *queryDesc, int eflags)
 	if (stmt->invalItems == NIL || gtm_enforcement == GTM_ENFORCE_OFF ||
 		IsParallelWorker() || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
 		return;
-	initStringInfo(&buf);
+	buf.data = NULL;
+	buf.len = 0;
 	payload = read_plan_payload(stmt->invalItems, GTM_KEYS_CACHEID, &buf);
 	if (payload == NULL || role_is_exempt())
 		return;

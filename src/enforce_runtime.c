@@ -23,6 +23,8 @@
  * (the range table, and so EXPLAIN, stays as it was).  Its form:
  *	"C" tenant NUL label NUL   one class, a constant: no parsing at all
  *	  (a label is "relid:alias", made readable only for a message);
+ *	"P" paramid ":" typeoid NUL label NUL   one class, a bound parameter
+ *	  only read (generic plans): fetched as the executor fetches it;
  *	"N" nodeToString(list(values, labels, written))   otherwise, where a
  *	  value is a String (a constant's text) or an expression.
  *
@@ -128,17 +130,45 @@ attach_statement_pins(PlannedStmt *stmt, List *classes)
 	List	   *written = NIL;
 	ListCell   *lc;
 	StringInfoData buf;
+	char	   *payload_str;
 
-	initStringInfo(&buf);
-	if (list_length(classes) == 1 && IsA(pc->value, Const))
+	if (list_length(classes) == 1 && IsA(pc->value, Param) &&
+		((Param *) pc->value)->paramkind == PARAM_EXTERN && !pc->written)
 	{
-		appendStringInfoChar(&buf, 'C');
-		appendStringInfoString(&buf, const_text((Const *) pc->value));
-		appendStringInfoChar(&buf, '\0');
-		appendStringInfoString(&buf, raw_label(pc->first));
-		write_plan_payload(stmt, GTM_PINS_CACHEID, buf.data, buf.len + 1);
+		/* one parameter ($n), as generic plans have: "P" n:type NUL label */
+		Param	   *prm = (Param *) pc->value;
+		char	   *label = raw_label(pc->first);
+		int			head;
+
+		payload_str = psprintf("P%d:%u%c%s", prm->paramid, prm->paramtype, '\0', label);
+		head = strlen(payload_str);
+		write_plan_payload(stmt, GTM_PINS_CACHEID, payload_str,
+						   head + 1 + strlen(label) + 1);
 		return;
 	}
+	if (list_length(classes) == 1 && IsA(pc->value, Const))
+	{
+		/* the common case, built without a StringInfo */
+		const char *tenant = const_text((Const *) pc->value);
+		char		relid[12];
+		int			tlen = strlen(tenant);
+		int			rlen = pg_ultoa_n(pc->first->relid, relid);
+		int			alen = strlen(pc->first->alias);
+		int			len = 1 + tlen + 1 + rlen + 1 + alen + 1;
+		char	   *payload = palloc(len);
+		char	   *p = payload;
+
+		*p++ = 'C';
+		memcpy(p, tenant, tlen + 1);
+		p += tlen + 1;
+		memcpy(p, relid, rlen);
+		p += rlen;
+		*p++ = ':';
+		memcpy(p, pc->first->alias, alen + 1);
+		write_plan_payload(stmt, GTM_PINS_CACHEID, payload, len);
+		return;
+	}
+	initStringInfo(&buf);
 	foreach(lc, classes)
 	{
 		Node	   *v;
@@ -162,8 +192,8 @@ attach_statement_pins(PlannedStmt *stmt, List *classes)
 
 /*
  * The payload of header id "kind" of a plan, gathered from its invalItems
- * into "into", or NULL when the plan has none.  A payload's data items
- * follow its header.
+ * into "into" (initialised here if its data is NULL), or NULL when the plan
+ * has none.  A payload's data items follow its header.
  */
 char *
 read_plan_payload(List *invalItems, int kind, StringInfo into)
@@ -178,10 +208,12 @@ read_plan_payload(List *invalItems, int kind, StringInfo into)
 		if (item->cacheId == kind && len < 0)
 		{
 			len = (int) item->hashValue;
+			if (into->data == NULL)
+				initStringInfo(into);
 			resetStringInfo(into);
 			enlargeStringInfo(into, len + 7);
 		}
-		else if (IS_PINS_DATA(item->cacheId) && len > into->len)
+		else if (IS_PINS_DATA(item->cacheId) && len >= 0 && len > into->len)
 		{
 			uint32		lo = (uint32) (item->cacheId - GTM_PINS_DATA_BASE);
 			uint32		hi = item->hashValue;
@@ -234,6 +266,43 @@ payload_pins(const char *payload)
 	return parsed_pins;
 }
 
+/* The text of a datum of type typid. */
+static char *
+datum_text(Datum d, Oid typid)
+{
+	Oid			outfn;
+	bool		varlena;
+
+	if (typid == TEXTOID)		/* the common tenant column type */
+		return TextDatumGetCString(d);
+	getTypeOutputInfo(typid, &outfn, &varlena);
+	return OidOutputFunctionCall(outfn, d);
+}
+
+/*
+ * The text of bound parameter paramid of type typid, fetched as
+ * ExecEvalParamExtern does; NULL when it is NULL.  *found is false when
+ * there is no such parameter of that type (the caller evaluates then).
+ */
+static char *
+param_text(ParamListInfo params, int paramid, Oid typid, bool *found)
+{
+	ParamExternData prmdata;
+	ParamExternData *prm;
+
+	*found = false;
+	if (params == NULL || paramid <= 0 || paramid > params->numParams)
+		return NULL;
+	if (params->paramFetch != NULL)
+		prm = params->paramFetch(params, paramid, false, &prmdata);
+	else
+		prm = &params->params[paramid - 1];
+	if (prm->ptype != typid)
+		return NULL;
+	*found = true;
+	return prm->isnull ? NULL : datum_text(prm->value, typid);
+}
+
 /* The text of one pin value, evaluated with the bound parameters. */
 static char *
 pin_value_text(Node *value, ParamListInfo params, ExprContext **econtext)
@@ -241,11 +310,18 @@ pin_value_text(Node *value, ParamListInfo params, ExprContext **econtext)
 	ExprState  *es;
 	bool		isnull;
 	Datum		d;
-	Oid			outfn;
-	bool		varlena;
 
 	if (IsA(value, String))		/* a constant, turned into text */
 		return strVal(value);
+	if (IsA(value, Param) && ((Param *) value)->paramkind == PARAM_EXTERN)
+	{
+		bool		found;
+		char	   *s = param_text(params, ((Param *) value)->paramid,
+								   ((Param *) value)->paramtype, &found);
+
+		if (found)
+			return s;
+	}
 	if (*econtext == NULL)
 	{
 		*econtext = CreateStandaloneExprContext();
@@ -255,8 +331,7 @@ pin_value_text(Node *value, ParamListInfo params, ExprContext **econtext)
 	d = ExecEvalExprSwitchContext(es, *econtext, &isnull);
 	if (isnull)
 		return NULL;
-	getTypeOutputInfo(exprType(value), &outfn, &varlena);
-	return OidOutputFunctionCall(outfn, d);
+	return datum_text(d, exprType(value));
 }
 
 /*
@@ -340,6 +415,22 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 	if (payload[0] == 'C')
 		statement_scope_check(payload + 1, payload + strlen(payload) + 1,
 							  ENFORCE_ELEVEL());
+	else if (payload[0] == 'P')
+	{
+		int			paramid = atoi(payload + 1);
+		Oid			typid = (Oid) strtoul(strchr(payload, ':') + 1, NULL, 10);
+		bool		found;
+		char	   *tenant = param_text(queryDesc->params, paramid, typid, &found);
+
+		/* fail closed on a parameter that cannot be read as planned */
+		if (!found)
+			elog(ERROR, "gtm_clarity: parameter $%d of the tenant pin is not bound as type %u",
+				 paramid, typid);
+		/* a NULL parameter matches no row */
+		if (tenant != NULL)
+			statement_scope_check(tenant, payload + strlen(payload) + 1,
+								  ENFORCE_ELEVEL());
+	}
 	else if (payload[0] == 'N')
 		check_statement_pins(payload_pins(payload), queryDesc->params);
 }

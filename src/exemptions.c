@@ -236,6 +236,10 @@ typedef struct RefreshRels
 	bool		other;			/* anything else */
 } RefreshRels;
 
+/*
+ * Sort the relations a query names, at every level, into the REFRESH's
+ * own temporary tables and anything else.
+ */
 static bool
 refresh_rels_walker(Node *node, RefreshRels *r)
 {

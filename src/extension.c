@@ -7,8 +7,11 @@
  *	- the extension's schema: from the function being called
  *	  (gtm_extension_namespace), or from pg_extension when no function of
  *	  ours is running (gtm_installed_namespace, for the planner hooks);
+ *	- the extension's relations, with the reinstall hint when one is missing
+ *	  (gtm_extension_relid);
  *	- the argument checks every SQL-callable function makes
- *	  (gtm_require_arg);
+ *	  (gtm_require_arg, gtm_jsonb_is_object) and the quoting of a value in
+ *	  an error message (gtm_msg_value);
  *	- prepared SPI statements on the extension's tables (GtmQuerySet).
  *
  * Each capability keeps its statements in a GtmQuerySet: SQL texts in which
@@ -17,6 +20,10 @@
  * cache revalidates it when the tables change.  The schema is taken from
  * the calling function, so a set whose schema changes (the extension
  * dropped and created elsewhere) is prepared again.
+ *
+ * It also holds gtm_msg_value(), which every capability uses to quote a
+ * value in an error message: an input of any length gives a message of
+ * bounded length.
  *
  * IDENTIFICATION
  *	  src/extension.c
@@ -32,8 +39,11 @@
 #include "catalog/pg_extension.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 
 #include "gtm_clarity.h"
@@ -124,6 +134,30 @@ gtm_installed_namespace(void)
 }
 
 /*
+ * The OID of relation relname of the extension (schema nsp); a missing one
+ * (dropped by hand) is reported with the reinstall hint, 42P01.
+ */
+Oid
+gtm_extension_relid(const char *relname, Oid nsp)
+{
+	Oid			relid = get_relname_relid(relname, nsp);
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"%s\" of extension gtm_clarity does not exist", relname),
+				 errhint("Reinstall the extension: DROP EXTENSION gtm_clarity; CREATE EXTENSION gtm_clarity;")));
+	return relid;
+}
+
+/* Is j a JSON object (not an array, not a scalar)? */
+bool
+gtm_jsonb_is_object(Jsonb *j)
+{
+	return JB_ROOT_IS_OBJECT(j) && !JB_ROOT_IS_SCALAR(j);
+}
+
+/*
  * Raise the documented error for a NULL argument argno: "<argname> must
  * not be null" (22004), with hint when not NULL.
  */
@@ -136,4 +170,35 @@ gtm_require_arg(FunctionCallInfo fcinfo, int argno, const char *argname,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s must not be null", argname),
 				 hint ? errhint("%s", hint) : 0));
+}
+
+/*
+ * A value for an error message: s (len bytes, or up to its NUL when len is
+ * negative) in double quotes when quote is set, as it is when it has at
+ * most GTM_MSG_VALUE_CHARS characters; else its first GTM_MSG_VALUE_CHARS - 4
+ * characters, "..." and its length in characters:
+ *
+ *		"org_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa..." (1048576 characters)
+ *
+ * so that a rejected input of any size writes a message of bounded size to
+ * the client and the server log.  s must be valid in the server encoding.
+ */
+char *
+gtm_msg_value(const char *s, int len, bool quote)
+{
+	StringInfoData buf;
+	int			nchars;
+	const char *q = quote ? "\"" : "";
+
+	if (len < 0)
+		len = strlen(s);
+	nchars = len <= GTM_MSG_VALUE_CHARS ? len : pg_mbstrlen_with_len(s, len);
+	initStringInfo(&buf);
+	if (nchars <= GTM_MSG_VALUE_CHARS)
+		appendStringInfo(&buf, "%s%.*s%s", q, len, s, q);
+	else
+		appendStringInfo(&buf, "%s%.*s...%s (%d characters)", q,
+						 pg_mbcharcliplen(s, len, GTM_MSG_VALUE_CHARS - 4), s,
+						 q, nchars);
+	return buf.data;
 }

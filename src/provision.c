@@ -16,9 +16,13 @@
  * removed, is decided while holding FOR NO KEY UPDATE on the tenant row, so
  * those decisions are serialised per tenant.
  *
- * The input rules (organization and user ids, names, slugs) are written
- * once, here, and used both by the SQL functions and by the CHECK
- * constraints of the tables, so that a row obeys them whatever writes it.
+ * The input rules (organization and user ids, names, slugs) are in
+ * provision_input.c.
+ *
+ * A free derived slug is found with a few exact probes of the slug index,
+ * however many tenants share the name (see free_derived_slug).  Whatever an
+ * SPI query returns and is used after SPI_finish() is copied out of SPI's
+ * memory first (result_text, result_datum).
  *
  * IDENTIFICATION
  *	  src/provision.c
@@ -57,19 +61,9 @@
 #include "utils/timestamp.h"
 
 #include "gtm_clarity.h"
+#include "provision.h"
 
-#define MAX_CLERK_ID_LEN	128
-#define MAX_NAME_CHARS		256
-#define MAX_SLUG_LEN		100
-/* a derived slug leaves room for a "-NNNNNNNNN" suffix */
-#define MAX_DERIVED_SLUG_LEN 90
 
-PG_FUNCTION_INFO_V1(gtm_is_valid_clerk_org_id);
-PG_FUNCTION_INFO_V1(gtm_is_valid_clerk_user_id);
-PG_FUNCTION_INFO_V1(gtm_is_valid_tenant_name);
-PG_FUNCTION_INFO_V1(gtm_is_valid_slug);
-PG_FUNCTION_INFO_V1(gtm_slugify);
-PG_FUNCTION_INFO_V1(gtm_role_from_clerk);
 PG_FUNCTION_INFO_V1(gtm_touch_updated_at);
 PG_FUNCTION_INFO_V1(gtm_guard_last_admin);
 PG_FUNCTION_INFO_V1(gtm_provision_tenant);
@@ -77,373 +71,6 @@ PG_FUNCTION_INFO_V1(gtm_sign_in);
 PG_FUNCTION_INFO_V1(gtm_sign_in_write);
 PG_FUNCTION_INFO_V1(gtm_set_member_role);
 PG_FUNCTION_INFO_V1(gtm_remove_member);
-
-/* ----------------------------------------------------------------
- *		Input rules
- *
- * Each returns NULL when the value is acceptable, else a sentence saying
- * what is wrong (used as errdetail).
- * ----------------------------------------------------------------
- */
-
-static const char *
-clerk_id_problem(const char *s, const char *prefix)
-{
-	size_t		plen = strlen(prefix);
-	size_t		len = strlen(s);
-
-	if (strncmp(s, prefix, plen) != 0)
-		return psprintf("It does not start with \"%s\".", prefix);
-	if (len == plen)
-		return psprintf("Nothing follows \"%s\".", prefix);
-	if (len > MAX_CLERK_ID_LEN)
-		return psprintf("It is longer than %d characters.", MAX_CLERK_ID_LEN);
-	for (const char *p = s + plen; *p; p++)
-	{
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			  (*p >= '0' && *p <= '9')))
-			return psprintf("Only letters and digits may follow \"%s\".", prefix);
-	}
-	return NULL;
-}
-
-/* Is the (UTF-8) character at p a space?  Returns its byte length or 0. */
-static int
-space_len(const unsigned char *p)
-{
-	if (*p == ' ' || (*p >= '\t' && *p <= '\r'))
-		return 1;
-	if (GetDatabaseEncoding() != PG_UTF8)
-		return 0;
-	/* U+00A0, U+1680, U+2000..U+200B, U+2028/9, U+202F, U+205F, U+3000, U+FEFF */
-	if (p[0] == 0xC2 && p[1] == 0xA0)
-		return 2;
-	if (p[0] == 0xE1 && p[1] == 0x9A && p[2] == 0x80)
-		return 3;
-	if (p[0] == 0xE2 && p[1] == 0x80 &&
-		(p[2] <= 0x8B || p[2] == 0xA8 || p[2] == 0xA9 || p[2] == 0xAF))
-		return 3;
-	if (p[0] == 0xE2 && p[1] == 0x81 && p[2] == 0x9F)
-		return 3;
-	if (p[0] == 0xE3 && p[1] == 0x80 && p[2] == 0x80)
-		return 3;
-	if (p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
-		return 3;
-	return 0;
-}
-
-static const char *
-tenant_name_problem(const char *s)
-{
-	const unsigned char *p = (const unsigned char *) s;
-	bool		visible = false;
-	int			nchars = 0;
-	bool		utf8 = (GetDatabaseEncoding() == PG_UTF8);
-
-	while (*p)
-	{
-		int			sl;
-
-		nchars++;
-		if (*p < 0x20 || *p == 0x7F ||
-			(utf8 && p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F))
-			return psprintf("It contains a control character at position %d.", nchars);
-		sl = space_len(p);
-		if (sl == 0)
-		{
-			visible = true;
-			sl = pg_mblen((const char *) p);
-		}
-		p += sl;
-	}
-	if (!visible)
-		return nchars == 0 ? "It is empty." : "It contains only whitespace.";
-	if (nchars > MAX_NAME_CHARS)
-		return psprintf("It is %d characters long; the limit is %d.", nchars, MAX_NAME_CHARS);
-	return NULL;
-}
-
-static const char *
-slug_problem(const char *s)
-{
-	size_t		len = strlen(s);
-
-	if (len == 0)
-		return "It is empty.";
-	if (len > MAX_SLUG_LEN)
-		return psprintf("It is longer than %d characters.", MAX_SLUG_LEN);
-	if (s[0] == '-' || s[len - 1] == '-')
-		return "It starts or ends with a dash.";
-	for (const char *p = s; *p; p++)
-	{
-		if (*p == '-' && p[1] == '-')
-			return "It contains two dashes in a row.";
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
-			return "Only lowercase letters, digits and dashes are allowed.";
-	}
-	return NULL;
-}
-
-#define SLUG_RULE "A slug is 1 to 100 lowercase letters (a-z), digits and single dashes, not starting or ending with a dash."
-
-/*
- * Latin-1 letters (the second byte of the UTF-8 sequence C3 xx) folded to
- * ASCII for slugs: "Café Müller" -> "cafe-muller".  NULL: not a letter.
- */
-static const char *const latin1_fold[64] = {
-	"a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
-	"d", "n", "o", "o", "o", "o", "o", NULL, "o", "u", "u", "u", "u", "y", "th", "ss",
-	"a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
-	"d", "n", "o", "o", "o", "o", "o", NULL, "o", "u", "u", "u", "u", "y", "th", "y"
-};
-
-/*
- * Derive a slug from a display name: ASCII letters and digits lowercased,
- * Latin-1 letters folded, every other run of characters one dash, no dash
- * at either end, at most MAX_DERIVED_SLUG_LEN bytes.  Returns "" when the
- * name has no usable character.
- */
-static char *
-slugify(const char *name)
-{
-	StringInfoData buf;
-	bool		pending_dash = false;
-	bool		utf8 = (GetDatabaseEncoding() == PG_UTF8);
-	const unsigned char *p = (const unsigned char *) name;
-
-	initStringInfo(&buf);
-	while (*p && buf.len < MAX_DERIVED_SLUG_LEN)
-	{
-		const char *piece = NULL;
-		char		one[2] = {0, 0};
-		int			adv = 1;
-
-		if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))
-			one[0] = (char) *p, piece = one;
-		else if (*p >= 'A' && *p <= 'Z')
-			one[0] = (char) (*p - 'A' + 'a'), piece = one;
-		else if (*p >= 0x80)
-		{
-			adv = pg_mblen((const char *) p);
-			if (utf8 && p[0] == 0xC3 && adv == 2 && p[1] >= 0x80 && p[1] <= 0xBF)
-				piece = latin1_fold[p[1] - 0x80];
-		}
-
-		if (piece == NULL)
-			pending_dash = (buf.len > 0);
-		else
-		{
-			if (pending_dash)
-				appendStringInfoChar(&buf, '-');
-			appendStringInfoString(&buf, piece);
-			pending_dash = false;
-		}
-		p += adv;
-	}
-	if (buf.len > MAX_DERIVED_SLUG_LEN)
-		buf.len = MAX_DERIVED_SLUG_LEN;
-	while (buf.len > 0 && buf.data[buf.len - 1] == '-')
-		buf.len--;
-	buf.data[buf.len] = '\0';
-	return buf.data;
-}
-
-/*
- * Clerk role keys mapped to ours; NULL when the key is unknown.
- */
-static const char *
-role_from_clerk(const char *key)
-{
-	static const struct
-	{
-		const char *key;
-		const char *role;
-	}			map[] = {
-		{"org:admin", "admin"}, {"admin", "admin"},
-		{"org:manager", "manager"}, {"manager", "manager"},
-		{"org:member", "viewer"}, {"basic_member", "viewer"},
-		{"org:viewer", "viewer"}, {"viewer", "viewer"},
-	};
-
-	for (int i = 0; i < lengthof(map); i++)
-		if (strcmp(key, map[i].key) == 0)
-			return map[i].role;
-	return NULL;
-}
-
-#define CLERK_ROLE_KEYS "org:admin, admin, org:manager, manager, org:member, basic_member, org:viewer, viewer"
-
-/* ----------------------------------------------------------------
- *		Argument checks that raise the documented errors
- * ----------------------------------------------------------------
- */
-
-static void
-require_not_null(FunctionCallInfo fcinfo, int argno, const char *argname)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", argname)));
-}
-
-static char *
-arg_clerk_org_id(FunctionCallInfo fcinfo, int argno, const char *argname)
-{
-	char	   *s;
-	const char *why;
-
-	require_not_null(fcinfo, argno, argname);
-	s = text_to_cstring(PG_GETARG_TEXT_PP(argno));
-	if ((why = clerk_id_problem(s, "org_")) != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid Clerk organization id: \"%s\"", s),
-				 errdetail("%s", why),
-				 errhint("A Clerk organization id is \"org_\" followed by letters and digits, as in \"org_2abcDEF123\".")));
-	return s;
-}
-
-static char *
-arg_clerk_user_id(FunctionCallInfo fcinfo, int argno, const char *argname)
-{
-	char	   *s;
-	const char *why;
-
-	require_not_null(fcinfo, argno, argname);
-	s = text_to_cstring(PG_GETARG_TEXT_PP(argno));
-	if ((why = clerk_id_problem(s, "user_")) != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid Clerk user id: \"%s\"", s),
-				 errdetail("%s", why),
-				 errhint("A Clerk user id is \"user_\" followed by letters and digits, as in \"user_2abcDEF123\".")));
-	return s;
-}
-
-static char *
-arg_tenant_name(FunctionCallInfo fcinfo, int argno, const char *argname)
-{
-	char	   *s;
-	const char *why;
-
-	require_not_null(fcinfo, argno, argname);
-	s = text_to_cstring(PG_GETARG_TEXT_PP(argno));
-	if ((why = tenant_name_problem(s)) != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid tenant name"),
-				 errdetail("%s", why),
-				 errhint("A tenant name is 1 to %d characters, not only whitespace, without control characters.",
-						 MAX_NAME_CHARS)));
-	return s;
-}
-
-/* NULL argument means "derive the slug". */
-static char *
-arg_slug(FunctionCallInfo fcinfo, int argno)
-{
-	char	   *s;
-	const char *why;
-
-	if (PG_ARGISNULL(argno))
-		return NULL;
-	s = text_to_cstring(PG_GETARG_TEXT_PP(argno));
-	if ((why = slug_problem(s)) != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid slug: \"%s\"", s),
-				 errdetail("%s", why),
-				 errhint("%s Pass NULL to derive one from the name.", SLUG_RULE)));
-	return s;
-}
-
-static Jsonb *
-arg_settings(FunctionCallInfo fcinfo, int argno, const char *argname)
-{
-	Jsonb	   *j;
-
-	require_not_null(fcinfo, argno, argname);
-	j = PG_GETARG_JSONB_P(argno);
-	if (!JB_ROOT_IS_OBJECT(j) || JB_ROOT_IS_SCALAR(j))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("tenant settings must be a JSON object"),
-				 errdetail("The value given is a JSON %s.",
-						   JB_ROOT_IS_SCALAR(j) ? "scalar" : "array"),
-				 errhint("Pass '{}' for no overrides.")));
-	return j;
-}
-
-/* ----------------------------------------------------------------
- *		SQL-callable validators (used by the CHECK constraints)
- * ----------------------------------------------------------------
- */
-
-Datum
-gtm_is_valid_clerk_org_id(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(clerk_id_problem(text_to_cstring(PG_GETARG_TEXT_PP(0)), "org_") == NULL);
-}
-
-Datum
-gtm_is_valid_clerk_user_id(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(clerk_id_problem(text_to_cstring(PG_GETARG_TEXT_PP(0)), "user_") == NULL);
-}
-
-Datum
-gtm_is_valid_tenant_name(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(tenant_name_problem(text_to_cstring(PG_GETARG_TEXT_PP(0))) == NULL);
-}
-
-Datum
-gtm_is_valid_slug(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(slug_problem(text_to_cstring(PG_GETARG_TEXT_PP(0))) == NULL);
-}
-
-Datum
-gtm_slugify(PG_FUNCTION_ARGS)
-{
-	char	   *slug = slugify(text_to_cstring(PG_GETARG_TEXT_PP(0)));
-
-	if (slug[0] == '\0')
-		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(cstring_to_text(slug));
-}
-
-static Datum
-role_datum(FunctionCallInfo fcinfo, const char *role)
-{
-	Oid			enumtype = get_fn_expr_rettype(fcinfo->flinfo);
-
-	return DirectFunctionCall2(enum_in, CStringGetDatum(role),
-							   ObjectIdGetDatum(enumtype));
-}
-
-static const char *
-clerk_role_or_error(const char *key)
-{
-	const char *role = role_from_clerk(key);
-
-	if (role == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown Clerk role \"%s\"", key),
-				 errdetail("Accepted role keys: " CLERK_ROLE_KEYS "."),
-				 errhint("Map custom Clerk roles to one of these keys in the application, or pass NULL for viewer.")));
-	return role;
-}
-
-Datum
-gtm_role_from_clerk(PG_FUNCTION_ARGS)
-{
-	const char *role = clerk_role_or_error(text_to_cstring(PG_GETARG_TEXT_PP(0)));
-
-	PG_RETURN_DATUM(role_datum(fcinfo, role));
-}
 
 /* ----------------------------------------------------------------
  *		Prepared statements
@@ -458,7 +85,6 @@ typedef enum ProvisionQuery
 {
 	Q_FIND_TENANT_BY_ORG,
 	Q_INSERT_TENANT,
-	Q_SLUGS_LIKE,
 	Q_LOCK_TENANT,
 	Q_HAS_MEMBERS,
 	Q_FIND_MEMBER,
@@ -478,12 +104,6 @@ static const GtmQueryDef query_defs[NUM_PROVISION_QUERIES] = {
 		"INSERT INTO %1$s.tenants (clerk_org_id, name, slug, settings) "
 		"VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING *",
 		4, {TEXTOID, TEXTOID, TEXTOID, JSONBOID}
-	},
-	[Q_SLUGS_LIKE] = {
-		/* slug is COLLATE "C": this is a range scan of tenants_slug_key */
-		"SELECT slug FROM %1$s.tenants WHERE slug = $1 "
-		"OR (slug > $1 || '-' AND slug < $1 || '.')",
-		1, {TEXTOID}
 	},
 	[Q_LOCK_TENANT] = {
 		"SELECT 1 FROM %1$s.tenants WHERE id = $1 FOR NO KEY UPDATE",
@@ -557,111 +177,34 @@ text_datum(const char *s)
 	return PointerGetDatum(cstring_to_text(s));
 }
 
+/*
+ * Column col of the first result row, as text or as a Datum, copied into the
+ * memory of the caller of SPI_connect (SPI_palloc, SPI_datumTransfer): what
+ * SPI_getvalue and SPI_getbinval return lives in SPI's memory, which
+ * SPI_finish frees, and these values are used after it.
+ */
 static char *
 result_text(int col)
 {
-	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col);
+	char	   *s = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col);
+	char	   *copy;
+
+	if (s == NULL)
+		return NULL;
+	copy = SPI_palloc(strlen(s) + 1);
+	strcpy(copy, s);
+	return copy;
 }
 
 static Datum
 result_datum(int col, bool *isnull)
 {
-	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, isnull);
-}
+	Form_pg_attribute att = TupleDescAttr(SPI_tuptable->tupdesc, col - 1);
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, isnull);
 
-/* ----------------------------------------------------------------
- *		Repeat sign-in fast path
- *
- * A repeat sign-in is the hot path of every session start: it reads the
- * unique index on tenants.clerk_org_id and the primary key of
- * tenant_members directly (two index probes under the statement's
- * snapshot), without SPI, a plan or an executor.
- * ----------------------------------------------------------------
- */
-
-static Oid
-extension_relid(const char *relname, Oid nsp)
-{
-	Oid			relid = get_relname_relid(relname, nsp);
-
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation \"%s\" of extension gtm_clarity does not exist", relname),
-				 errhint("Reinstall the extension: DROP EXTENSION gtm_clarity; CREATE EXTENSION gtm_clarity;")));
-	return relid;
-}
-
-/*
- * Probe a unique index on text columns with nkeys equality keys; when a
- * row visible to the statement's snapshot is found, return true and its
- * column "want" in result and isnull (copied into the current memory
- * context).  "want" is one of the index's columns (a key or an INCLUDE
- * column), so that, as in an index-only scan, a heap page that the
- * visibility map marks all-visible is not read at all.
- */
-static bool
-index_probe(Oid nsp, const char *relname, const char *indexname,
-			int nkeys, Datum *keys, const char *want, Datum *result, bool *isnull)
-{
-	Relation	rel = table_open(extension_relid(relname, nsp), AccessShareLock);
-	Relation	idx = index_open(extension_relid(indexname, nsp), AccessShareLock);
-	Snapshot	snapshot = GetActiveSnapshot();
-	TupleDesc	tupdesc = RelationGetDescr(rel);
-	AttrNumber	attnum = InvalidAttrNumber;
-	int			idxcol = -1;
-	ScanKeyData skey[INDEX_MAX_KEYS];
-	IndexScanDesc scan;
-	TupleTableSlot *slot;
-	Buffer		vmbuffer = InvalidBuffer;
-	ItemPointer tid;
-	bool		found = false;
-	Form_pg_attribute att;
-
-	for (int i = 0; i < tupdesc->natts; i++)
-		if (strcmp(NameStr(TupleDescAttr(tupdesc, i)->attname), want) == 0)
-			attnum = i + 1;
-	for (int i = 0; i < idx->rd_index->indnatts; i++)
-		if (idx->rd_index->indkey.values[i] == attnum)
-			idxcol = i;
-	if (attnum == InvalidAttrNumber || idxcol < 0)
-		elog(ERROR, "column \"%s\" of relation \"%s\" is not in index \"%s\"",
-			 want, relname, indexname);
-	att = TupleDescAttr(tupdesc, attnum - 1);
-
-	for (int i = 0; i < nkeys; i++)
-		ScanKeyEntryInitialize(&skey[i], 0, i + 1, BTEqualStrategyNumber, InvalidOid,
-							   idx->rd_indcollation[i], F_TEXTEQ, keys[i]);
-	scan = gtm_index_beginscan(rel, idx, snapshot, nkeys, 0);
-	scan->xs_want_itup = true;
-	index_rescan(scan, skey, nkeys, NULL, 0);
-	slot = table_slot_create(rel, NULL);
-
-	while ((tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
-	{
-		CHECK_FOR_INTERRUPTS();
-		if (VM_ALL_VISIBLE(rel, ItemPointerGetBlockNumber(tid), &vmbuffer))
-		{
-			/* every tuple on the page is visible to everyone */
-			*result = index_getattr(scan->xs_itup, idxcol + 1, scan->xs_itupdesc, isnull);
-			PredicateLockPage(rel, ItemPointerGetBlockNumber(tid), snapshot);
-		}
-		else if (index_fetch_heap(scan, slot))
-			*result = slot_getattr(slot, attnum, isnull);
-		else
-			continue;			/* not visible to us */
-		if (!*isnull)
-			*result = datumCopy(*result, att->attbyval, att->attlen);
-		found = true;
-		break;
-	}
-	if (BufferIsValid(vmbuffer))
-		ReleaseBuffer(vmbuffer);
-	index_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	index_close(idx, NoLock);
-	table_close(rel, NoLock);
-	return found;
+	if (*isnull)
+		return (Datum) 0;
+	return SPI_datumTransfer(d, att->attbyval, att->attlen);
 }
 
 /* ----------------------------------------------------------------
@@ -679,9 +222,7 @@ provision_tenant(Oid nsp, const char *org_id, const char *name,
 				 const char *slug, Jsonb *settings, bool *created)
 {
 	Datum		args[4];
-	char	   *base;
-	List	   *taken = NIL;
-	bool		fetched_taken = false;
+	char	   *base = NULL;
 
 	args[0] = text_datum(org_id);
 
@@ -692,46 +233,22 @@ provision_tenant(Oid nsp, const char *org_id, const char *name,
 		return;
 	}
 
-	base = slug ? pstrdup(slug) : slugify(name);
-	if (base[0] == '\0')
+	if (slug == NULL)
 	{
-		/* nothing usable in the name: fall back on the organization id */
-		base = slugify(psprintf("org %s", org_id + strlen("org_")));
+		base = slugify(name);
+		if (base[0] == '\0')
+		{
+			/* nothing usable in the name: fall back on the organization id */
+			base = slugify(psprintf("org %s", org_id + strlen("org_")));
+		}
 	}
 
 	args[1] = text_datum(name);
 	args[3] = JsonbPGetDatum(settings);
 
-	for (int n = 1;; n++)
+	for (;;)
 	{
-		char	   *candidate;
-
-		CHECK_FOR_INTERRUPTS();
-
-		candidate = (n == 1) ? base : psprintf("%s-%d", base, n);
-
-		if (slug == NULL && !fetched_taken)
-		{
-			Datum		sarg[1] = {text_datum(base)};
-
-			/* Skip the suffixes already in use (a snapshot; races retried). */
-			run(Q_SLUGS_LIKE, nsp, sarg, true);
-			for (uint64 i = 0; i < SPI_processed; i++)
-				taken = lappend(taken, SPI_getvalue(SPI_tuptable->vals[i],
-													SPI_tuptable->tupdesc, 1));
-			fetched_taken = true;
-		}
-		if (slug == NULL)
-		{
-			ListCell   *lc;
-			bool		in_use = false;
-
-			foreach(lc, taken)
-				if (strcmp((char *) lfirst(lc), candidate) == 0)
-					in_use = true;
-			if (in_use)
-				continue;
-		}
+		char	   *candidate = slug ? (char *) slug : free_derived_slug(nsp, base);
 
 		args[2] = text_datum(candidate);
 		if (run(Q_INSERT_TENANT, nsp, args, false) == 1)
@@ -743,7 +260,8 @@ provision_tenant(Oid nsp, const char *org_id, const char *name,
 		/*
 		 * Conflict.  Either a concurrent sign-in created the organization
 		 * (ON CONFLICT waited for it to commit; this query sees it) or the
-		 * slug belongs to another organization.
+		 * slug belongs to another organization: then a derived slug is
+		 * searched again, with a snapshot that sees the new owner.
 		 */
 		if (run(Q_FIND_TENANT_BY_ORG, nsp, args, false) == 1)
 		{
@@ -753,12 +271,13 @@ provision_tenant(Oid nsp, const char *org_id, const char *name,
 		if (slug != NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNIQUE_VIOLATION),
-					 errmsg("slug \"%s\" is already used by another tenant", slug),
+					 errmsg("slug %s is already used by another tenant",
+							gtm_msg_value(slug, -1, true)),
 					 errhint("Choose another slug, or pass NULL to derive a free one from the name.")));
-		if (n >= 1000000000)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNIQUE_VIOLATION),
-					 errmsg("no free slug derived from \"%s\"", base)));
+		SPI_freetuptable(SPI_tuptable);
+		pfree(DatumGetPointer(args[2]));
+		pfree(candidate);
+		CHECK_FOR_INTERRUPTS();
 	}
 }
 
@@ -799,6 +318,11 @@ typedef enum SignInState
 	SIGN_IN_MEMBER				/* *tenant_id and *role set */
 } SignInState;
 
+/*
+ * The repeat sign-in's read path: the tenant of org_id and the role of
+ * user_id in it, by two index probes (see index_probe); says which of the
+ * two exist.
+ */
 static SignInState
 lookup_sign_in(Oid nsp, const char *org_id, const char *user_id,
 			   Datum *tenant_id, Datum *role)
@@ -898,7 +422,6 @@ gtm_sign_in_write(PG_FUNCTION_ARGS)
 	Datum		args[3];
 	bool		tenant_created = false;
 	bool		member_created = false;
-	bool		isnull;
 	char	   *tenant_id;
 	HeapTuple	tuple;
 
@@ -934,7 +457,8 @@ gtm_sign_in_write(PG_FUNCTION_ARGS)
 	if (run(Q_LOCK_TENANT, nsp, args, false) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("tenant of organization \"%s\" was deleted during sign-in", org_id),
+				 errmsg("tenant of organization %s was deleted during sign-in",
+						gtm_msg_value(org_id, -1, true)),
 				 errhint("Retry the sign-in.")));
 	args[1] = text_datum(user_id);
 	args[2] = text_datum(check_latest(Q_HAS_MEMBERS, nsp, args) ? asked_role : "admin");
@@ -942,17 +466,37 @@ gtm_sign_in_write(PG_FUNCTION_ARGS)
 		member_created = true;
 	else
 		run(Q_FIND_MEMBER, nsp, args, false);	/* signed in concurrently */
-	values[1] = result_datum(1, &isnull);
+	values[1] = result_datum(1, &nulls[1]);
+	SPI_finish();
 
+	/* tenant_id and values[1] are in the caller's memory, not SPI's */
 	values[0] = text_datum(tenant_id);
 	values[2] = BoolGetDatum(tenant_created);
 	values[3] = BoolGetDatum(member_created);
-	SPI_finish();
-
-	/* values[0] was made in SPI memory: rebuild it in the caller's context */
-	values[0] = text_datum(tenant_id);
 	tuple = heap_form_tuple(rettupdesc, values, nulls);
 	PG_RETURN_DATUM(HeapTupleGetDatum(tuple));
+}
+
+/*
+ * Run q, which changes one tenant_members row and returns it, and return
+ * that row as the function's result (copied out of SPI memory); no row
+ * raises 02000 "user ... is not a member of tenant ...".
+ */
+static HeapTupleHeader
+member_row_query(ProvisionQuery q, Oid nsp, Datum *args, TupleDesc rettupdesc,
+				 const char *tenant_id, const char *user_id)
+{
+	HeapTupleHeader result;
+
+	SPI_connect();
+	if (run(q, nsp, args, false) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("user %s is not a member of tenant %s",
+						gtm_msg_value(user_id, -1, true), gtm_msg_value(tenant_id, -1, true))));
+	result = SPI_returntuple(SPI_tuptable->vals[0], rettupdesc);
+	SPI_finish();
+	return result;
 }
 
 /*
@@ -966,13 +510,12 @@ gtm_set_member_role(PG_FUNCTION_ARGS)
 	Oid			nsp = gtm_extension_namespace(fcinfo);
 	TupleDesc	rettupdesc;
 	Datum		args[3];
-	HeapTupleHeader result;
 	char	   *tenant_id;
 	char	   *user_id;
 
-	require_not_null(fcinfo, 0, "tenant_id");
+	gtm_require_arg(fcinfo, 0, "tenant_id", NULL);
 	user_id = arg_clerk_user_id(fcinfo, 1, "clerk_user_id");
-	require_not_null(fcinfo, 2, "role");
+	gtm_require_arg(fcinfo, 2, "role", NULL);
 	tenant_id = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
 	if (get_call_result_type(fcinfo, NULL, &rettupdesc) != TYPEFUNC_COMPOSITE)
@@ -983,14 +526,8 @@ gtm_set_member_role(PG_FUNCTION_ARGS)
 	args[2] = DirectFunctionCall1(enum_out, PG_GETARG_DATUM(2));
 	args[2] = text_datum(DatumGetCString(args[2]));
 
-	SPI_connect();
-	if (run(Q_SET_ROLE, nsp, args, false) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("user \"%s\" is not a member of tenant \"%s\"", user_id, tenant_id)));
-	result = SPI_returntuple(SPI_tuptable->vals[0], rettupdesc);
-	SPI_finish();
-	PG_RETURN_HEAPTUPLEHEADER(result);
+	PG_RETURN_HEAPTUPLEHEADER(member_row_query(Q_SET_ROLE, nsp, args, rettupdesc,
+											   tenant_id, user_id));
 }
 
 /*
@@ -1002,11 +539,10 @@ gtm_remove_member(PG_FUNCTION_ARGS)
 	Oid			nsp = gtm_extension_namespace(fcinfo);
 	TupleDesc	rettupdesc;
 	Datum		args[2];
-	HeapTupleHeader result;
 	char	   *tenant_id;
 	char	   *user_id;
 
-	require_not_null(fcinfo, 0, "tenant_id");
+	gtm_require_arg(fcinfo, 0, "tenant_id", NULL);
 	user_id = arg_clerk_user_id(fcinfo, 1, "clerk_user_id");
 	tenant_id = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
@@ -1016,14 +552,8 @@ gtm_remove_member(PG_FUNCTION_ARGS)
 	args[0] = text_datum(tenant_id);
 	args[1] = text_datum(user_id);
 
-	SPI_connect();
-	if (run(Q_REMOVE_MEMBER, nsp, args, false) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("user \"%s\" is not a member of tenant \"%s\"", user_id, tenant_id)));
-	result = SPI_returntuple(SPI_tuptable->vals[0], rettupdesc);
-	SPI_finish();
-	PG_RETURN_HEAPTUPLEHEADER(result);
+	PG_RETURN_HEAPTUPLEHEADER(member_row_query(Q_REMOVE_MEMBER, nsp, args, rettupdesc,
+											   tenant_id, user_id));
 }
 
 /* ----------------------------------------------------------------
@@ -1116,8 +646,9 @@ gtm_guard_last_admin(PG_FUNCTION_ARGS)
 	if (!admin_left)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
-				 errmsg("tenant \"%s\" must keep at least one admin", tenant_id),
-				 errdetail("User \"%s\" is its last admin.", user_id),
+				 errmsg("tenant %s must keep at least one admin",
+						gtm_msg_value(tenant_id, -1, true)),
+				 errdetail("User %s is its last admin.", gtm_msg_value(user_id, -1, true)),
 				 errhint("Make another member admin first with gtm_set_member_role(), or delete the tenant.")));
 	return PointerGetDatum(NULL);
 }

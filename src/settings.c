@@ -25,7 +25,11 @@
  * that PostgreSQL can load, "defaultScoringVersion" a positive integer.
  * The checks are written once and report a problem instead of raising it,
  * so gtm_invalid_tenant_settings() can list every tenant whose overrides no
- * longer pass after the defaults changed.
+ * longer pass after the defaults changed.  They are one pass of the Jsonb
+ * iterator over a document (walk_settings), linear in its size, within the
+ * limits of a settings document: 1 MB as jsonb and 32 levels of nesting.
+ * A time-zone name is checked without loading anything that pg_tzset()
+ * would keep for a name we reject (see timezone_problem).
  *
  * IDENTIFICATION
  *	  src/settings.c
@@ -55,8 +59,8 @@
 #include "utils/varlena.h"
 
 #include "gtm_clarity.h"
+#include "settings.h"
 
-PG_FUNCTION_INFO_V1(gtm_jsonb_merge);
 PG_FUNCTION_INFO_V1(gtm_validate_tenant_settings);
 PG_FUNCTION_INFO_V1(gtm_set_default_settings);
 PG_FUNCTION_INFO_V1(gtm_tenant_settings);
@@ -64,548 +68,6 @@ PG_FUNCTION_INFO_V1(gtm_tenant_setting);
 PG_FUNCTION_INFO_V1(gtm_feature_enabled);
 PG_FUNCTION_INFO_V1(gtm_update_tenant_settings);
 PG_FUNCTION_INFO_V1(gtm_invalid_tenant_settings);
-
-/* ----------------------------------------------------------------
- *		JSON Merge Patch (RFC 7396)
- * ----------------------------------------------------------------
- */
-
-#define IS_OBJECT_VALUE(v) \
-	((v)->type == jbvBinary && JsonContainerIsObject((v)->val.binary.data))
-
-/* The order in which Jsonb stores object keys: length first, then bytes. */
-static inline int
-key_cmp(const JsonbValue *a, const JsonbValue *b)
-{
-	if (a->val.string.len != b->val.string.len)
-		return a->val.string.len < b->val.string.len ? -1 : 1;
-	return memcmp(a->val.string.val, b->val.string.val, a->val.string.len);
-}
-
-/*
- * One object being merged: base (may be absent) and patch, each walked by
- * its own iterator, with the current key of each.
- */
-typedef struct MergeLevel
-{
-	JsonbIterator *itb;			/* NULL when there is no base object */
-	JsonbIterator *itp;
-	JsonbIteratorToken rb;		/* WJB_KEY while kb holds a key */
-	JsonbIteratorToken rp;		/* WJB_KEY while kp holds a key */
-	JsonbValue	kb;
-	JsonbValue	kp;
-	bool		shared;			/* the key being merged is in both */
-} MergeLevel;
-
-static void
-start_level(MergeLevel *l, JsonbContainer *base, JsonbContainer *patch,
-			JsonbParseState **st)
-{
-	pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
-	l->itb = NULL;
-	l->rb = WJB_END_OBJECT;
-	if (base != NULL)
-	{
-		l->itb = JsonbIteratorInit(base);
-		(void) JsonbIteratorNext(&l->itb, &l->kb, true);	/* WJB_BEGIN_OBJECT */
-		l->rb = JsonbIteratorNext(&l->itb, &l->kb, true);
-	}
-	l->itp = JsonbIteratorInit(patch);
-	(void) JsonbIteratorNext(&l->itp, &l->kp, true);	/* WJB_BEGIN_OBJECT */
-	l->rp = JsonbIteratorNext(&l->itp, &l->kp, true);
-	l->shared = false;
-}
-
-/* Step past the key just merged. */
-static inline void
-next_key(MergeLevel *l)
-{
-	if (l->shared)
-		l->rb = JsonbIteratorNext(&l->itb, &l->kb, true);
-	l->rp = JsonbIteratorNext(&l->itp, &l->kp, true);
-}
-
-/*
- * Push onto *st the object that is base (NULL: no object) patched by patch.
- *
- * Both walks hand out keys in storage order, which is sorted, so one pass
- * over each object finds the keys they share.  Nested objects present in
- * the patch are merged with an explicit stack of levels instead of
- * recursion, so the depth of a document costs heap, not C stack.
- */
-static JsonbValue *
-merge_objects(JsonbContainer *base, JsonbContainer *patch, JsonbParseState **st)
-{
-	MergeLevel	fixed[16];
-	MergeLevel *levels = fixed;
-	int			maxlevels = lengthof(fixed);
-	int			depth = 0;
-
-	start_level(&levels[0], base, patch, st);
-	for (;;)
-	{
-		MergeLevel *l = &levels[depth];
-		JsonbValue	vb,
-					vp;
-		int			cmp;
-
-		if (l->rb == WJB_KEY)
-			cmp = (l->rp == WJB_KEY) ? key_cmp(&l->kb, &l->kp) : -1;
-		else if (l->rp == WJB_KEY)
-			cmp = 1;
-		else
-		{
-			/* this object is done */
-			JsonbValue *res = pushJsonbValue(st, WJB_END_OBJECT, NULL);
-
-			if (depth == 0)
-			{
-				if (levels != fixed)
-					pfree(levels);
-				return res;
-			}
-			next_key(&levels[--depth]);
-			continue;
-		}
-
-		if (cmp < 0)
-		{
-			/* only in base: kept as it is */
-			(void) JsonbIteratorNext(&l->itb, &vb, true);
-			pushJsonbValue(st, WJB_KEY, &l->kb);
-			pushJsonbValue(st, WJB_VALUE, &vb);
-			l->rb = JsonbIteratorNext(&l->itb, &l->kb, true);
-			continue;
-		}
-
-		l->shared = (cmp == 0);
-		(void) JsonbIteratorNext(&l->itp, &vp, true);
-		if (l->shared)
-			(void) JsonbIteratorNext(&l->itb, &vb, true);
-
-		if (vp.type == jbvNull)
-		{
-			/* null removes the key */
-		}
-		else if (IS_OBJECT_VALUE(&vp))
-		{
-			/* an object merges into the base's object (or into nothing) */
-			JsonbContainer *sub = (l->shared && IS_OBJECT_VALUE(&vb)) ?
-				vb.val.binary.data : NULL;
-
-			CHECK_FOR_INTERRUPTS();
-			pushJsonbValue(st, WJB_KEY, &l->kp);
-			if (depth + 1 == maxlevels)
-			{
-				if (levels == fixed)
-				{
-					levels = palloc(sizeof(MergeLevel) * maxlevels * 2);
-					memcpy(levels, fixed, sizeof(fixed));
-				}
-				else
-					levels = repalloc(levels, sizeof(MergeLevel) * maxlevels * 2);
-				maxlevels *= 2;
-			}
-			start_level(&levels[++depth], sub, vp.val.binary.data, st);
-			continue;			/* next_key() when that object is done */
-		}
-		else
-		{
-			/* arrays and scalars replace */
-			pushJsonbValue(st, WJB_KEY, &l->kp);
-			pushJsonbValue(st, WJB_VALUE, &vp);
-		}
-		next_key(l);
-	}
-}
-
-static bool
-jsonb_is_object(Jsonb *j)
-{
-	return JB_ROOT_IS_OBJECT(j) && !JB_ROOT_IS_SCALAR(j);
-}
-
-/*
- * MergePatch(base, patch).  base may be NULL (treated like a non-object).
- */
-static Jsonb *
-jsonb_merge_patch(Jsonb *base, Jsonb *patch)
-{
-	JsonbParseState *st = NULL;
-	bool		base_is_object = (base != NULL && jsonb_is_object(base));
-
-	if (!jsonb_is_object(patch))
-		return patch;
-	if (JB_ROOT_COUNT(patch) == 0)
-		return base_is_object ? base : patch;
-	return JsonbValueToJsonb(merge_objects(base_is_object ? &base->root : NULL,
-										   &patch->root, &st));
-}
-
-/*
- * gtm_jsonb_merge(base jsonb, patch jsonb) RETURNS jsonb
- *
- * Not strict: a SQL NULL patch returns base; a SQL NULL base is patched
- * like any non-object.
- */
-Datum
-gtm_jsonb_merge(PG_FUNCTION_ARGS)
-{
-	if (PG_ARGISNULL(1))
-	{
-		if (PG_ARGISNULL(0))
-			PG_RETURN_NULL();
-		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
-	}
-	PG_RETURN_JSONB_P(jsonb_merge_patch(PG_ARGISNULL(0) ? NULL : PG_GETARG_JSONB_P(0),
-										PG_GETARG_JSONB_P(1)));
-}
-
-/* ----------------------------------------------------------------
- *		Rules for settings
- *
- * Each check returns NULL when the value passes, else the problem, which
- * report_problem() raises and gtm_invalid_tenant_settings() lists.
- * ----------------------------------------------------------------
- */
-
-typedef struct SettingsProblem
-{
-	int			sqlstate;
-	char	   *message;
-	char	   *detail;
-	char	   *hint;
-} SettingsProblem;
-
-static SettingsProblem *
-problem(char *message, char *detail, char *hint)
-{
-	SettingsProblem *p = palloc(sizeof(SettingsProblem));
-
-	p->sqlstate = ERRCODE_INVALID_PARAMETER_VALUE;
-	p->message = message;
-	p->detail = detail;
-	p->hint = hint;
-	return p;
-}
-
-static void
-report_problem(SettingsProblem *p)
-{
-	ereport(ERROR,
-			(errcode(p->sqlstate),
-			 errmsg_internal("%s", p->message),
-			 p->detail ? errdetail_internal("%s", p->detail) : 0,
-			 p->hint ? errhint("%s", p->hint) : 0));
-}
-
-/* "features.writeback" */
-static char *
-setting_path(const char *parent, const JsonbValue *key)
-{
-	if (parent == NULL)
-		return pnstrdup(key->val.string.val, key->val.string.len);
-	return psprintf("%s.%.*s", parent, key->val.string.len, key->val.string.val);
-}
-
-/* The JSON text of a value, for messages; long values are cut. */
-static char *
-value_text(JsonbValue *v)
-{
-	StringInfoData buf;
-	Jsonb	   *j = JsonbValueToJsonb(v);
-	char	   *s = JsonbToCString(NULL, &j->root, VARSIZE(j));
-
-	if (strlen(s) <= 60)
-		return s;
-	initStringInfo(&buf);
-	appendBinaryStringInfo(&buf, s, pg_mbcliplen(s, strlen(s), 57));
-	appendStringInfoString(&buf, "...");
-	return buf.data;
-}
-
-/*
- * The key of object that is nearest to key (Levenshtein distance), if it is
- * near enough to be a likely typo; else NULL.
- */
-static char *
-nearest_key(JsonbContainer *object, const char *key, int keylen)
-{
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken r;
-	char	   *best = NULL;
-	int			best_d = INT_MAX;
-
-	if (keylen > 255)
-		return NULL;
-	it = JsonbIteratorInit(object);
-	while ((r = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-	{
-		int			d,
-					maxlen;
-
-		if (r != WJB_KEY || v.val.string.len > 255)
-			continue;
-		d = varstr_levenshtein(key, keylen, v.val.string.val, v.val.string.len,
-							   1, 1, 1, true);
-		maxlen = Max(keylen, v.val.string.len);
-		if (d < best_d && d <= Max(2, maxlen / 3))
-		{
-			best_d = d;
-			best = pnstrdup(v.val.string.val, v.val.string.len);
-		}
-	}
-	return best;
-}
-
-/*
- * Zone names that are all upper case and contain a digit (EST5EDT, GMT+0,
- * ...) are the only ones a POSIX time zone string can look like, so only
- * for those do we look at the list of zone files; it is read once per
- * backend.
- */
-static List *upper_digit_zones = NIL;
-static bool upper_digit_zones_loaded = false;
-
-static bool
-is_upper_digit(const char *s)
-{
-	bool		digit = false;
-
-	for (; *s; s++)
-	{
-		if (*s >= 'a' && *s <= 'z')
-			return false;
-		if (*s >= '0' && *s <= '9')
-			digit = true;
-	}
-	return digit;
-}
-
-static bool
-is_zone_file_name(const char *canonical)
-{
-	ListCell   *lc;
-
-	if (!is_upper_digit(canonical))
-		return true;			/* a POSIX string never loads as this */
-
-	if (!upper_digit_zones_loaded)
-	{
-		pg_tzenum  *tzenum = pg_tzenumerate_start();
-		pg_tz	   *tz;
-		List	   *names = NIL;
-
-		while ((tz = pg_tzenumerate_next(tzenum)) != NULL)
-		{
-			const char *name = pg_get_timezone_name(tz);
-
-			if (is_upper_digit(name))
-				names = lappend(names, MemoryContextStrdup(TopMemoryContext, name));
-		}
-		pg_tzenumerate_end(tzenum);
-		{
-			MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-
-			upper_digit_zones = list_copy(names);
-			MemoryContextSwitchTo(old);
-		}
-		upper_digit_zones_loaded = true;
-	}
-
-	foreach(lc, upper_digit_zones)
-		if (strcmp((char *) lfirst(lc), canonical) == 0)
-			return true;
-	return false;
-}
-
-#define TIMEZONE_HINT "Use an IANA time zone name such as \"America/New_York\" or \"UTC\" (see pg_timezone_names)."
-
-static SettingsProblem *
-timezone_problem(const char *what, const char *path, JsonbValue *v)
-{
-	char	   *name = pnstrdup(v->val.string.val, v->val.string.len);
-	char	   *msg = psprintf("invalid time zone \"%s\" in %s \"%s\"", name, what, path);
-	pg_tz	   *tz = NULL;
-	const char *canonical;
-
-	if (strlen(name) == v->val.string.len && name[0] != '\0' &&
-		strlen(name) < TZ_STRLEN_MAX)
-		tz = pg_tzset(name);
-	if (tz == NULL || !pg_tz_acceptable(tz))
-		return problem(msg, pstrdup("PostgreSQL does not know a time zone of that name."),
-					   pstrdup(TIMEZONE_HINT));
-
-	canonical = pg_get_timezone_name(tz);
-	if (!is_zone_file_name(canonical))
-		return problem(msg, pstrdup("It is a POSIX time zone specification or a UTC offset, not the name of a time zone."),
-					   pstrdup(TIMEZONE_HINT));
-	if (strcmp(canonical, name) != 0)
-		return problem(msg, pstrdup("Time zone names are case-sensitive here."),
-					   psprintf("Did you mean \"%s\"?", canonical));
-	return NULL;
-}
-
-static SettingsProblem *
-scoring_version_problem(const char *what, const char *path, JsonbValue *v)
-{
-	bool		ok = false;
-
-	if (!numeric_is_nan(v->val.numeric) && !numeric_is_inf(v->val.numeric))
-	{
-		Datum		n = NumericGetDatum(v->val.numeric);
-		Datum		one = DirectFunctionCall1(int4_numeric, Int32GetDatum(1));
-		Datum		max = DirectFunctionCall1(int4_numeric, Int32GetDatum(PG_INT32_MAX));
-		Datum		rounded = DirectFunctionCall2(numeric_round, n, Int32GetDatum(0));
-
-		ok = DatumGetBool(DirectFunctionCall2(numeric_eq, n, rounded)) &&
-			DatumGetBool(DirectFunctionCall2(numeric_ge, n, one)) &&
-			DatumGetBool(DirectFunctionCall2(numeric_le, n, max));
-	}
-	if (ok)
-		return NULL;
-	return problem(psprintf("%s \"%s\" must be a positive integer", what, path),
-				   psprintf("The value given is %s.", value_text(v)),
-				   psprintf("Use a whole number from 1 to %d.", PG_INT32_MAX));
-}
-
-/*
- * Rules that hold whatever the defaults say (top-level keys only); what is
- * "tenant setting" or "default setting", for the message.
- */
-static SettingsProblem *
-value_problem(const char *what, const char *parent, const char *path, JsonbValue *v)
-{
-	if (parent != NULL)
-		return NULL;
-	if (strcmp(path, "timezone") == 0 && v->type == jbvString)
-		return timezone_problem(what, path, v);
-	if (strcmp(path, "defaultScoringVersion") == 0 && v->type == jbvNumeric)
-		return scoring_version_problem(what, path, v);
-	return NULL;
-}
-
-static SettingsProblem *
-not_an_object_problem(const char *what, JsonbValue *v, const char *hint)
-{
-	return problem(psprintf("%s must be a JSON object", what),
-				   psprintf("The value given is a JSON %s.", JsonbTypeName(v)),
-				   hint ? pstrdup(hint) : NULL);
-}
-
-/*
- * The first problem among the keys of an object: check is called for each
- * key with the key's path ("features.writeback"; parent is the object's own
- * path, NULL at the top), its value and arg.  Checks recurse into objects
- * through walk_keys.
- */
-typedef SettingsProblem *(*KeyCheck) (const char *parent, const char *path,
-									  JsonbValue *key, JsonbValue *value,
-									  void *arg);
-
-static SettingsProblem *
-walk_keys(JsonbContainer *object, const char *parent, KeyCheck check, void *arg)
-{
-	JsonbIterator *it;
-	JsonbValue	k,
-				v;
-	JsonbIteratorToken r;
-	SettingsProblem *p;
-
-	check_stack_depth();
-
-	it = JsonbIteratorInit(object);
-	while ((r = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
-	{
-		if (r != WJB_KEY)
-			continue;
-		(void) JsonbIteratorNext(&it, &v, true);
-		if ((p = check(parent, setting_path(parent, &k), &k, &v, arg)) != NULL)
-			return p;
-	}
-	return NULL;
-}
-
-/*
- * One key of the overrides against the defaults (arg, a JsonbContainer *)
- * at the same depth.
- */
-static SettingsProblem *
-override_key_problem(const char *parent, const char *path, JsonbValue *k,
-					 JsonbValue *v, void *arg)
-{
-	JsonbContainer *defs = arg;
-	JsonbValue	dv;
-
-	if (getKeyJsonValueFromContainer(defs, k->val.string.val, k->val.string.len, &dv) == NULL)
-	{
-		char	   *near = nearest_key(defs, k->val.string.val, k->val.string.len);
-
-		return problem(psprintf("unknown tenant setting \"%s\"", path),
-					   parent == NULL ?
-					   pstrdup("The system defaults have no such key (see gtm_default_settings()).") :
-					   psprintf("The system defaults have no such key in \"%s\" (see gtm_default_settings()).", parent),
-					   near == NULL ? NULL :
-					   parent == NULL ? psprintf("Did you mean \"%s\"?", near) :
-					   psprintf("Did you mean \"%s.%s\"?", parent, near));
-	}
-	if (v->type == jbvNull)
-		return problem(psprintf("tenant setting \"%s\" must not be null", path),
-					   pstrdup("A stored override cannot be null."),
-					   pstrdup("Leave the key out to use the default; a null in the patch given to gtm_update_tenant_settings() removes the override."));
-	if (strcmp(JsonbTypeName(v), JsonbTypeName(&dv)) != 0)
-		return problem(psprintf("tenant setting \"%s\" must be a JSON %s, not a JSON %s",
-								path, JsonbTypeName(&dv), JsonbTypeName(v)),
-					   psprintf("The system default is %s.", value_text(&dv)),
-					   NULL);
-	if (IS_OBJECT_VALUE(v))
-		return walk_keys(v->val.binary.data, path, override_key_problem,
-						 dv.val.binary.data);
-	return value_problem("tenant setting", parent, path, v);
-}
-
-static SettingsProblem *
-tenant_settings_problem(Jsonb *over, Jsonb *defs)
-{
-	if (!jsonb_is_object(over))
-	{
-		JsonbValue	v;
-
-		JsonbToJsonbValue(over, &v);
-		if (JB_ROOT_IS_SCALAR(over))
-			(void) JsonbExtractScalar(&over->root, &v);
-		return not_an_object_problem("tenant settings", &v, "Pass '{}' for no overrides.");
-	}
-	return walk_keys(&over->root, NULL, override_key_problem, &defs->root);
-}
-
-/* One key of the defaults: no nulls, the value rules, features all booleans. */
-static SettingsProblem *
-default_key_problem(const char *parent, const char *path, JsonbValue *k,
-					JsonbValue *v, void *arg)
-{
-	if (v->type == jbvNull)
-		return problem(psprintf("default setting \"%s\" must not be null", path),
-					   pstrdup("A default gives the value and the JSON type that overrides of the setting must have."),
-					   NULL);
-	if (parent == NULL && strcmp(path, "timezone") == 0 && v->type != jbvString)
-		return problem(pstrdup("default setting \"timezone\" must be a JSON string"),
-					   psprintf("The value given is a JSON %s.", JsonbTypeName(v)), NULL);
-	if (parent == NULL && strcmp(path, "defaultScoringVersion") == 0 && v->type != jbvNumeric)
-		return problem(pstrdup("default setting \"defaultScoringVersion\" must be a JSON number"),
-					   psprintf("The value given is a JSON %s.", JsonbTypeName(v)), NULL);
-	if (parent == NULL && strcmp(path, "features") == 0 && !IS_OBJECT_VALUE(v))
-		return problem(pstrdup("default setting \"features\" must be a JSON object"),
-					   psprintf("The value given is a JSON %s.", JsonbTypeName(v)), NULL);
-	if (parent != NULL && strcmp(parent, "features") == 0 && v->type != jbvBool)
-		return problem(psprintf("default setting \"%s\" must be a JSON boolean", path),
-					   psprintf("The value given is a JSON %s; every feature flag is true or false.",
-								JsonbTypeName(v)), NULL);
-	if (IS_OBJECT_VALUE(v))
-		return walk_keys(v->val.binary.data, path, default_key_problem, NULL);
-	return value_problem("default setting", parent, path, v);
-}
 
 /* ----------------------------------------------------------------
  *		Prepared statements (kept for the life of the backend)
@@ -686,21 +148,77 @@ current_defaults(Oid nsp)
 	return defs;
 }
 
+/*
+ * Checks the overrides of every tenant against defs and calls found() for
+ * each tenant whose overrides do not pass; call between SPI_connect and
+ * SPI_finish.  The rows come through a cursor, 1,000 at a time, and each is
+ * checked in a memory context that is reset after it, so that memory stays
+ * flat however many tenants there are.
+ */
+typedef void (*OverrideProblemFound) (HeapTuple row, TupleDesc desc,
+									  SettingsProblem *p, void *arg);
+
+/*
+ * Check every tenant's overrides against defs, reading tenants through a
+ * cursor 1,000 rows at a time and each row in a context reset after it;
+ * calls found() for each tenant whose overrides have a problem.
+ */
+static void
+check_all_overrides(Oid nsp, bool read_only, Jsonb *defs,
+					OverrideProblemFound found, void *arg)
+{
+	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext,
+												 "gtm_clarity overrides check",
+												 ALLOCSET_DEFAULT_SIZES);
+	Portal		portal;
+
+	portal = SPI_cursor_open(NULL, gtm_query_plan(&queries, Q_ALL_OVERRIDES, nsp),
+							 NULL, NULL, read_only);
+	for (;;)
+	{
+		SPITupleTable *rows;
+		uint64		nrows;
+
+		SPI_cursor_fetch(portal, true, 1000);
+		rows = SPI_tuptable;
+		nrows = SPI_processed;
+		if (nrows == 0)
+			break;
+		for (uint64 i = 0; i < nrows; i++)
+		{
+			bool		isnull;
+			Datum		over = SPI_getbinval(rows->vals[i], rows->tupdesc, 2, &isnull);
+			MemoryContext old;
+			SettingsProblem *p;
+
+			CHECK_FOR_INTERRUPTS();
+			if (isnull)
+				continue;
+			old = MemoryContextSwitchTo(rowcxt);
+			p = tenant_settings_problem(DatumGetJsonbP(over), defs);
+			if (p != NULL)
+				found(rows->vals[i], rows->tupdesc, p, arg);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(rowcxt);
+		}
+		SPI_freetuptable(rows);
+	}
+	SPI_cursor_close(portal);
+	MemoryContextDelete(rowcxt);
+}
+
 static void
 tenant_not_found(const char *tenant_id)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_NO_DATA_FOUND),
-			 errmsg("tenant \"%s\" does not exist", tenant_id)));
+			 errmsg("tenant %s does not exist", quoted(tenant_id, -1))));
 }
 
 static char *
 arg_tenant_id(FunctionCallInfo fcinfo)
 {
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("tenant_id must not be null")));
+	gtm_require_arg(fcinfo, 0, "tenant_id", NULL);
 	return text_to_cstring(PG_GETARG_TEXT_PP(0));
 }
 
@@ -802,7 +320,7 @@ gtm_validate_tenant_settings(PG_FUNCTION_ARGS)
 
 	/* Not an object: constraint tenants_settings_check reports that. */
 	newjb = DatumGetJsonbP(newval);
-	if (!jsonb_is_object(newjb))
+	if (!gtm_jsonb_is_object(newjb))
 		return PointerGetDatum(newtup);
 
 	/*
@@ -810,9 +328,7 @@ gtm_validate_tenant_settings(PG_FUNCTION_ARGS)
 	 * what is checked now is what is in force at commit.
 	 */
 	nsp = gtm_extension_namespace(fcinfo);
-	defaults_relid = get_relname_relid("settings_defaults", nsp);
-	if (!OidIsValid(defaults_relid))
-		elog(ERROR, "relation \"settings_defaults\" does not exist");
+	defaults_relid = gtm_extension_relid("settings_defaults", nsp);
 	LockRelationOid(defaults_relid, RowShareLock);
 
 	SPI_connect();
@@ -822,6 +338,12 @@ gtm_validate_tenant_settings(PG_FUNCTION_ARGS)
 	if ((p = tenant_settings_problem(newjb, defs)) != NULL)
 		report_problem(p);
 	return PointerGetDatum(newtup);
+}
+
+static void
+count_problem(HeapTuple row, TupleDesc desc, SettingsProblem *p, void *arg)
+{
+	(*(int64 *) arg)++;
 }
 
 /*
@@ -838,44 +360,23 @@ gtm_set_default_settings(PG_FUNCTION_ARGS)
 	SettingsProblem *p;
 	Datum		args[1];
 	Oid			defaults_relid;
-	uint64		ntenants;
 	int64		ninvalid = 0;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("default settings must not be null")));
+	gtm_require_arg(fcinfo, 0, "default settings", NULL);
 	defs = PG_GETARG_JSONB_P(0);
-	if (!jsonb_is_object(defs))
-	{
-		JsonbValue	v;
-
-		JsonbToJsonbValue(defs, &v);
-		if (JB_ROOT_IS_SCALAR(defs))
-			(void) JsonbExtractScalar(&defs->root, &v);
-		report_problem(not_an_object_problem("default settings", &v, NULL));
-	}
-	if ((p = walk_keys(&defs->root, NULL, default_key_problem, NULL)) != NULL)
+	if (!gtm_jsonb_is_object(defs))
+		report_problem(root_not_object_problem(defs, "default settings", NULL));
+	if ((p = default_settings_problem(defs)) != NULL)
 		report_problem(p);
 
 	/* One writer at a time; waits for transactions that checked tenants. */
-	defaults_relid = get_relname_relid("settings_defaults", nsp);
-	if (!OidIsValid(defaults_relid))
-		elog(ERROR, "relation \"settings_defaults\" does not exist");
+	defaults_relid = gtm_extension_relid("settings_defaults", nsp);
 	LockRelationOid(defaults_relid, ExclusiveLock);
 
 	args[0] = JsonbPGetDatum(defs);
 	SPI_connect();
 	run(Q_INSERT_DEFAULTS, nsp, args, false);
-	ntenants = run(Q_ALL_OVERRIDES, nsp, NULL, false);
-	for (uint64 i = 0; i < ntenants; i++)
-	{
-		Jsonb	   *over = result_jsonb(i, 2);
-
-		CHECK_FOR_INTERRUPTS();
-		if (over && tenant_settings_problem(over, defs) != NULL)
-			ninvalid++;
-	}
+	check_all_overrides(nsp, false, defs, count_problem, &ninvalid);
 	SPI_finish();
 
 	if (ninvalid > 0)
@@ -901,18 +402,37 @@ gtm_tenant_settings(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(effective_settings(gtm_extension_namespace(fcinfo), tenant_id));
 }
 
-static void
-unknown_path(JsonbContainer *object, const char *parent, const char *path,
-			 const char *key, int keylen)
+/* The first n elements of a path array, dotted: "features.writeback". */
+static char *
+path_text(Datum *elems, int n)
 {
-	char	   *near = nearest_key(object, key, keylen);
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < n; i++)
+	{
+		text	   *t = DatumGetTextPP(elems[i]);
+
+		if (i > 0)
+			appendStringInfoChar(&buf, '.');
+		appendBinaryStringInfo(&buf, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	}
+	return buf.data;
+}
+
+static void
+unknown_path(JsonbContainer *object, Datum *elems, int i, const char *key)
+{
+	char	   *near = nearest_key(object, key, strlen(key));
+	char	   *parent = i > 0 ? path_text(elems, i) : NULL;
 
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("unknown tenant setting \"%s\"", path),
+			 errmsg("unknown tenant setting %s", quoted(path_text(elems, i + 1), -1)),
 			 near == NULL ? 0 :
-			 parent == NULL ? errhint("Did you mean \"%s\"?", near) :
-			 errhint("Did you mean \"%s.%s\"?", parent, near)));
+			 errhint("Did you mean %s?",
+					 parent == NULL ? quoted(near, -1) :
+					 quoted(psprintf("%s.%s", parent, near), -1))));
 }
 
 /*
@@ -931,12 +451,8 @@ gtm_tenant_setting(PG_FUNCTION_ARGS)
 	int			nelems;
 	Jsonb	   *eff;
 	JsonbValue	v;
-	char	   *path = NULL;
 
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("path must not be null")));
+	gtm_require_arg(fcinfo, 1, "path", NULL);
 	patharr = PG_GETARG_ARRAYTYPE_P(1);
 	if (ARR_NDIM(patharr) > 1)
 		ereport(ERROR,
@@ -952,24 +468,24 @@ gtm_tenant_setting(PG_FUNCTION_ARGS)
 	for (int i = 0; i < nelems; i++)
 	{
 		char	   *key;
-		char	   *parent = path;
 		JsonbContainer *object;
 
+		CHECK_FOR_INTERRUPTS();
 		if (nulls[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("path element %d is null", i + 1)));
 		key = TextDatumGetCString(elems[i]);
-		path = parent ? psprintf("%s.%s", parent, key) : key;
 		if (!IS_OBJECT_VALUE(&v))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("tenant setting \"%s\" is a JSON %s, not an object", parent,
-							JsonbTypeName(&v)),
-					 errdetail("So it has no \"%s\".", key)));
+					 errmsg("tenant setting %s is a JSON %s, not an object",
+							quoted(path_text(elems, i), -1), JsonbTypeName(&v)),
+					 errdetail("So it has no %s.", quoted(key, -1))));
 		object = v.val.binary.data;
 		if (getKeyJsonValueFromContainer(object, key, strlen(key), &v) == NULL)
-			unknown_path(object, parent, path, key, strlen(key));
+			unknown_path(object, elems, i, key);
+		pfree(key);
 	}
 	if (v.type == jbvBinary && v.val.binary.data == &eff->root)
 		PG_RETURN_JSONB_P(eff);
@@ -988,10 +504,7 @@ gtm_feature_enabled(PG_FUNCTION_ARGS)
 	JsonbValue	features;
 	JsonbValue	v;
 
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("feature must not be null")));
+	gtm_require_arg(fcinfo, 1, "feature", NULL);
 	feature = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	eff = effective_settings(gtm_extension_namespace(fcinfo), tenant_id);
 
@@ -999,7 +512,8 @@ gtm_feature_enabled(PG_FUNCTION_ARGS)
 		!IS_OBJECT_VALUE(&features))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the settings of tenant \"%s\" have no \"features\" object", tenant_id),
+				 errmsg("the settings of tenant %s have no \"features\" object",
+						quoted(tenant_id, -1)),
 				 errhint("Check gtm_default_settings() and SELECT * FROM gtm_invalid_tenant_settings().")));
 	if (getKeyJsonValueFromContainer(features.val.binary.data, feature, strlen(feature), &v) == NULL)
 	{
@@ -1007,15 +521,15 @@ gtm_feature_enabled(PG_FUNCTION_ARGS)
 
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown feature \"%s\"", feature),
+				 errmsg("unknown feature %s", quoted(feature, -1)),
 				 errdetail("The features are the keys of \"features\" in gtm_default_settings()."),
-				 near ? errhint("Did you mean \"%s\"?", near) : 0));
+				 near ? errhint("Did you mean %s?", quoted(near, -1)) : 0));
 	}
 	if (v.type != jbvBool)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("feature \"%s\" of tenant \"%s\" is a JSON %s, not a boolean",
-						feature, tenant_id, JsonbTypeName(&v)),
+				 errmsg("feature %s of tenant %s is a JSON %s, not a boolean",
+						quoted(feature, -1), quoted(tenant_id, -1), JsonbTypeName(&v)),
 				 errhint("Check SELECT * FROM gtm_invalid_tenant_settings().")));
 	PG_RETURN_BOOL(v.val.boolean);
 }
@@ -1039,22 +553,11 @@ gtm_update_tenant_settings(PG_FUNCTION_ARGS)
 	Jsonb	   *defs;
 	Datum		args[2];
 
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("patch must not be null"),
-				 errhint("Pass '{}' to change nothing.")));
+	gtm_require_arg(fcinfo, 1, "patch", "Pass '{}' to change nothing.");
 	patch = PG_GETARG_JSONB_P(1);
-	if (!jsonb_is_object(patch))
-	{
-		JsonbValue	v;
-
-		JsonbToJsonbValue(patch, &v);
-		if (JB_ROOT_IS_SCALAR(patch))
-			(void) JsonbExtractScalar(&patch->root, &v);
-		report_problem(not_an_object_problem("settings patch", &v,
-											 "A patch is an object of the settings to change; null as a value restores the default."));
-	}
+	if (!gtm_jsonb_is_object(patch))
+		report_problem(root_not_object_problem(patch, "settings patch",
+											   "A patch is an object of the settings to change; null as a value restores the default."));
 
 	args[0] = CStringGetTextDatum(tenant_id);
 	args[1] = JsonbPGetDatum(patch);
@@ -1075,48 +578,34 @@ gtm_update_tenant_settings(PG_FUNCTION_ARGS)
  * The tenants whose stored overrides do not pass against the defaults in
  * force, with the error a write of them would raise.
  */
+/* Called in a memory context reset after each row; the tuplestore copies. */
+static void
+list_problem(HeapTuple row, TupleDesc desc, SettingsProblem *p, void *arg)
+{
+	ReturnSetInfo *rsinfo = arg;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+
+	values[0] = CStringGetTextDatum(SPI_getvalue(row, desc, 1));
+	values[1] = CStringGetTextDatum(p->message);
+	nulls[2] = (p->detail == NULL);
+	values[2] = p->detail ? CStringGetTextDatum(p->detail) : (Datum) 0;
+	nulls[3] = (p->hint == NULL);
+	values[3] = p->hint ? CStringGetTextDatum(p->hint) : (Datum) 0;
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
 Datum
 gtm_invalid_tenant_settings(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid			nsp = gtm_extension_namespace(fcinfo);
-	MemoryContext callcxt = CurrentMemoryContext;
 	Jsonb	   *defs;
-	uint64		ntenants;
 
 	InitMaterializedSRF(fcinfo, 0);
 
 	SPI_connect();
 	defs = current_defaults(nsp);
-	ntenants = run(Q_ALL_OVERRIDES, nsp, NULL, true);
-	for (uint64 i = 0; i < ntenants; i++)
-	{
-		bool		isnull;
-		Datum		over = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
-		SettingsProblem *p;
-		MemoryContext spicxt;
-
-		CHECK_FOR_INTERRUPTS();
-		if (isnull)
-			continue;
-		p = tenant_settings_problem(DatumGetJsonbP(over), defs);
-		if (p != NULL)
-		{
-			Datum		values[4];
-			bool		nulls[4] = {false, false, false, false};
-
-			spicxt = MemoryContextSwitchTo(callcxt);
-			values[0] = CStringGetTextDatum(SPI_getvalue(SPI_tuptable->vals[i],
-														 SPI_tuptable->tupdesc, 1));
-			values[1] = CStringGetTextDatum(p->message);
-			nulls[2] = (p->detail == NULL);
-			values[2] = p->detail ? CStringGetTextDatum(p->detail) : (Datum) 0;
-			nulls[3] = (p->hint == NULL);
-			values[3] = p->hint ? CStringGetTextDatum(p->hint) : (Datum) 0;
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-			MemoryContextSwitchTo(spicxt);
-		}
-	}
+	check_all_overrides(nsp, true, defs, list_problem, fcinfo->resultinfo);
 	SPI_finish();
 	return (Datum) 0;
 }

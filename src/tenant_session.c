@@ -79,10 +79,36 @@ static int	utility_depth = 0;
  * statement_scope_check() (from a statement's pins when it starts, and by
  * gtm_pin()); cleared when the last executor and utility statement of the
  * top-level statement is gone (an open cursor keeps it), including on
- * error.  In TopMemoryContext.
+ * error.  Kept in static buffers (every statement sets them), or in
+ * TopMemoryContext when longer.
  */
+#define SCOPE_BUF_SIZE 256
 static char *scope_tenant = NULL;
 static char *scope_label = NULL;
+static char scope_tenant_buf[SCOPE_BUF_SIZE];
+static char scope_label_buf[SCOPE_BUF_SIZE];
+
+/* Keep s in buf when it fits, else in TopMemoryContext. */
+static char *
+scope_copy(const char *s, char *buf)
+{
+	size_t		len = strlen(s);
+
+	if (len < SCOPE_BUF_SIZE)
+	{
+		memcpy(buf, s, len + 1);
+		return buf;
+	}
+	return MemoryContextStrdup(TopMemoryContext, s);
+}
+
+/* Forget a copy made by scope_copy. */
+static void
+scope_free(char *s, char *buf)
+{
+	if (s != NULL && s != buf)
+		pfree(s);
+}
 
 /* Forget the tenant once nothing of the top-level statement runs. */
 static void
@@ -90,9 +116,8 @@ maybe_end_scope(void)
 {
 	if (live_executors > 0 || utility_depth > 0 || scope_tenant == NULL)
 		return;
-	pfree(scope_tenant);
-	if (scope_label)
-		pfree(scope_label);
+	scope_free(scope_tenant, scope_tenant_buf);
+	scope_free(scope_label, scope_label_buf);
 	scope_tenant = NULL;
 	scope_label = NULL;
 }
@@ -160,15 +185,15 @@ statement_scope_check(const char *tenant, const char *label, int elevel)
 	{
 		if (live_executors == 0 && utility_depth == 0)
 			return;
-		scope_tenant = MemoryContextStrdup(TopMemoryContext, tenant);
-		scope_label = label ? MemoryContextStrdup(TopMemoryContext, label) : NULL;
+		scope_tenant = scope_copy(tenant, scope_tenant_buf);
+		scope_label = label ? scope_copy(label, scope_label_buf) : NULL;
 		return;
 	}
 	if (strcmp(scope_tenant, tenant) != 0)
 		report_scope_two_tenants(scope_label, scope_tenant, label, tenant,
 								 elevel);
 	else if (scope_label == NULL && label != NULL)
-		scope_label = MemoryContextStrdup(TopMemoryContext, label);
+		scope_label = scope_copy(label, scope_label_buf);
 }
 
 /* gtm_pin(value anyelement) RETURNS anyelement STABLE PARALLEL RESTRICTED */
