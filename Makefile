@@ -36,7 +36,10 @@ OBJS = \
 
 DATA = $(wildcard sql/gtm_clarity--*.sql)
 
-PG_CPPFLAGS = -I$(srcdir)/include
+# GTM_CLARITY_VERSION: the control file's default_version, which
+# PostgreSQL 18 reports in pg_get_loaded_modules() (include/pg_compat.h).
+GTM_CLARITY_VERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(srcdir)/gtm_clarity.control)
+PG_CPPFLAGS = -I$(srcdir)/include -DGTM_CLARITY_VERSION='"$(GTM_CLARITY_VERSION)"'
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers -Wno-cast-function-type
 
@@ -66,6 +69,12 @@ installcheck-regress: submake $(REGRESS_PREP)
 	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
 installcheck-isolation: submake
 	$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) $(ISOLATION)
+
+# include/pg_compat.h must compile, with -Werror, against every supported
+# server: test/lib/version_suite.sh runs this on each version it tests.
+.PHONY: check-compat
+check-compat:
+	$(CC) $(CFLAGS) $(CPPFLAGS) -c -o /dev/null test/lib/pg_compat_check.c
 
 # Every object depends on the shared headers (PGXS tracks no dependencies
 # unless PostgreSQL was configured with --enable-depend).

@@ -35,6 +35,8 @@
 #include "nodes/pathnodes.h"
 #include "nodes/plannodes.h"
 
+#include "pg_compat.h"
+
 /* The one SQLSTATE of a rejected statement (documented in the README). */
 #define GTM_ERRCODE_NOT_PINNED	ERRCODE_INSUFFICIENT_PRIVILEGE
 
@@ -156,6 +158,7 @@ typedef struct RelFacts
 	bool		tenant;			/* has the tenant column, not a system table */
 	bool		exempt;			/* recorded by gtm_exempt_table() */
 	AttrNumber	attnum;			/* the tenant column, if tenant */
+	bool		virtual_tenant; /* it is a virtual generated column (18+) */
 } RelFacts;
 
 extern RelFacts *rel_facts(Oid relid);
@@ -207,6 +210,7 @@ typedef enum PinReason
 	PR_ARBITER_IDENTITY,		/* arbiter compares the tenant without identity */
 	PR_KEY_NOT_UNIQUE,			/* equated with a table's column, no unique key */
 	PR_KEY_LEAKY,				/* key pin with a condition not leakproof */
+	PR_VIRTUAL_GENERATED,		/* the tenant column is virtual (PostgreSQL 18) */
 
 	PR_COUNT					/* number of reasons; keep last */
 } PinReason;

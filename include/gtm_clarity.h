@@ -21,6 +21,8 @@
 #include "fmgr.h"
 #include "utils/jsonb.h"
 
+#include "pg_compat.h"
+
 /* src/extension.c: the extension's own objects */
 typedef struct GtmQueryDef
 {

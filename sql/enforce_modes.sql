@@ -101,7 +101,10 @@ DEALLOCATE all_deals;
 -- the same for PL/pgSQL's cached plans
 SELECT count_deals();
 SET ROLE regress_enforce_app;
+-- (no CONTEXT: PostgreSQL 18 says "PL/pgSQL expression", 15 and 17 "SQL expression")
+\set SHOW_CONTEXT never
 SELECT count_deals();
+\set SHOW_CONTEXT errors
 RESET ROLE;
 
 -- ---------------------------------------------------------------- modes

@@ -65,6 +65,10 @@ SET app.tenant_id = :T1;
 -- a setting compared in an output column is no pin and fixes nothing
 SELECT tenant_id = current_setting('app.tenant_id') AS mine, stage
   FROM deals WHERE tenant_id = :T1 ORDER BY id;
+-- a grouped subquery pinned from outside by a setting: frozen through the
+-- grouping step (its own range-table entry, RTE_GROUP, from PostgreSQL 18 on)
+SELECT * FROM (SELECT tenant_id, count(*) FROM deals GROUP BY tenant_id) s
+ WHERE s.tenant_id = current_setting('app.tenant_id');
 -- a subquery's value is not a pin, even a setting's
 SELECT count(*) FROM deals WHERE tenant_id = (SELECT current_setting('app.tenant_id'));
 -- a set-returning function is never a pin: nothing is written
@@ -81,7 +85,11 @@ SET ROLE regress_enforce_scope;
 -- a function called per row reads a second tenant
 SELECT id, stages_of(id) FROM tenants
  WHERE clerk_org_id IN ('org_scope1', 'org_scope2') ORDER BY clerk_org_id;
+-- (no CONTEXT here and below: PostgreSQL 18 says "PL/pgSQL expression"
+-- where 15 and 17 say "SQL expression")
+\set SHOW_CONTEXT never
 SELECT count_of(:T1), count_of(:T2);
+\set SHOW_CONTEXT errors
 SELECT count_of(:T1), count_of(:T1);
 -- in a DO block
 DO $$ BEGIN
@@ -116,7 +124,9 @@ SAVEPOINT s;
 SELECT gtm_set_tenant(:T2, true) = :T2 AS set_in_savepoint;
 FETCH 2 FROM c;
 ROLLBACK TO s;
+\set SHOW_CONTEXT never
 FETCH 2 FROM c;
+\set SHOW_CONTEXT errors
 ROLLBACK;
 -- a cursor over another tenant's rows keeps the statement open: a second
 -- tenant in between is rejected, the same tenant is fine

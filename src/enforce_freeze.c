@@ -19,7 +19,8 @@
  * Only quals are rewritten (WHERE and JOIN ... ON of every query level):
  * an output column comparing the tenant column with a setting is not a pin
  * and must not fix the statement's tenant.  A tenant column is found
- * through views, subqueries in FROM and join aliases.  When the installed
+ * through views, subqueries in FROM, join aliases and (PostgreSQL 18) the
+ * grouping step of a grouped subquery.  When the installed
  * extension has no gtm_pin() (version 1.0.0), nothing is rewritten and such
  * values are rejected as mutable.
  *
@@ -104,7 +105,25 @@ is_tenant_column(List *queries, Var *var, int depth)
 				return is_tenant_column(queries, &v, depth + 1);
 			}
 		default:
-			return false;
+			{
+				/*
+				 * RTE_GROUP (PostgreSQL 18): above GROUP BY, a grouped
+				 * column is a Var of the grouping step; follow it to the
+				 * grouped expression, as for a join alias.
+				 */
+				List	   *groupexprs = GTM_RTE_GROUPEXPRS(rte);
+				Node	   *e;
+				Var			v;
+
+				if (var->varattno > list_length(groupexprs))
+					return false;
+				e = strip_relabel(list_nth(groupexprs, var->varattno - 1));
+				if (e == NULL || !IsA(e, Var))
+					return false;
+				v = *(Var *) e;
+				v.varlevelsup += var->varlevelsup;
+				return is_tenant_column(queries, &v, depth + 1);
+			}
 	}
 }
 

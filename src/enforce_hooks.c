@@ -366,17 +366,19 @@ executor_frame_exit(ExecutorFrame saved)
 
 /* ExecutorRun_hook: the standard run inside an executor frame. */
 static void
-gtm_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
-				bool execute_once)
+gtm_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count
+				GTM_EXECUTOR_RUN_EXTRA_PARAM)
 {
 	ExecutorFrame saved = executor_frame_enter();
 
 	PG_TRY();
 	{
 		if (prev_ExecutorRun_hook)
-			prev_ExecutorRun_hook(queryDesc, direction, count, execute_once);
+			prev_ExecutorRun_hook(queryDesc, direction, count
+								  GTM_EXECUTOR_RUN_EXTRA_ARG);
 		else
-			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+			standard_ExecutorRun(queryDesc, direction, count
+								 GTM_EXECUTOR_RUN_EXTRA_ARG);
 	}
 	PG_FINALLY();
 	{
@@ -410,10 +412,12 @@ gtm_ExecutorFinish(QueryDesc *queryDesc)
  * RI_Initial_Check asks for (see fk_initial_check_allowed).
  */
 static bool
-gtm_ExecutorCheckPerms(List *rangeTable, bool ereport_on_violation)
+gtm_ExecutorCheckPerms(List *rangeTable GTM_CHECK_PERMS_EXTRA_PARAM,
+					   bool ereport_on_violation)
 {
 	if (prev_ExecutorCheckPerms_hook &&
-		!prev_ExecutorCheckPerms_hook(rangeTable, ereport_on_violation))
+		!prev_ExecutorCheckPerms_hook(rangeTable GTM_CHECK_PERMS_EXTRA_ARG,
+									  ereport_on_violation))
 		return false;
 	return ereport_on_violation || fk_initial_check_allowed(rangeTable);
 }

@@ -399,7 +399,7 @@ lookup_key_row(List *lookup, QueryDesc *queryDesc)
 
 	heap = table_open(relid, AccessShareLock);
 	index = index_open(indexoid, AccessShareLock);
-	scan = index_beginscan(heap, index, queryDesc->snapshot, nkeys, 0);
+	scan = gtm_index_beginscan(heap, index, queryDesc->snapshot, nkeys, 0);
 	index_rescan(scan, skeys, nkeys, NULL, 0);
 	slot = table_slot_create(heap, NULL);
 	if (index_getnext_slot(scan, ForwardScanDirection, slot))

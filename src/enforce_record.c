@@ -70,6 +70,13 @@ record_scan(EnforceState *st, PlannerInfo *root, RelOptInfo *rel, Index rti,
 
 	ref = new_ref(REF_SCAN, f, rte->eref->aliasname);
 	ref->eref = rte->eref;
+	if (f->virtual_tenant)
+	{
+		/* its conditions name the generation expression, not the column */
+		ref->reason = PR_VIRTUAL_GENERATED;
+		st->refs = lappend(st->refs, ref);
+		return;
+	}
 	rel_pin(st, root, rel, rti, f->attnum, &pr);
 	ref->reason = pr.reason;
 	if (pr.reason == PR_PINNED)

@@ -146,6 +146,9 @@ static const PinReasonInfo pin_reasons[PR_COUNT] = {
 	{PR_KEY_LEAKY,
 		"%1$s is pinned only by joining the row a unique key of another table finds, and a condition on it that is not leakproof could see the rows of other tenants before that join.",
 	"pinned by a unique key, with a condition that is not leakproof"},
+	{PR_VIRTUAL_GENERATED,
+		"%1$s is a virtual generated column: its value is computed from other columns when a row is read, and the planner replaces the column by that expression before the check sees the statement's conditions, so no condition can pin it.",
+	"the tenant column is a virtual generated column"},
 };
 
 /* The table row of reason (rows are in enum order, checked at load). */
@@ -240,6 +243,9 @@ report_hint(TenantRef *ref, const char *col)
 		case PR_GENERATED:
 			return errhint("Make %s an ordinary column and write the tenant into it.",
 						   tc);
+		case PR_VIRTUAL_GENERATED:
+			return errhint("Make %s an ordinary column (or a STORED generated column) of table \"%s\".",
+						   tc, get_rel_name(ref->relid));
 		case PR_KEY_NOT_UNIQUE:
 			return errhint("Give every column of a unique key of the joined table a value, or add \"%s = <value>\".",
 						   col);

@@ -16,7 +16,12 @@
  *	  - a subquery, a CTE or a VALUES list: the values of its output column;
  *	  - a data-modifying CTE: its RETURNING list, whose columns of the
  *		result relation are the values written (INSERT, UPDATE) or the
- *		rows' own values (DELETE; UPDATE of another column);
+ *		rows' own values (DELETE; UPDATE of another column); RETURNING
+ *		old.col of an UPDATE (PostgreSQL 18) is the row as read, and old
+ *		of an INSERT or new of a DELETE, which is NULL, is no value; of a
+ *		MERGE (RETURNING from PostgreSQL 17) only the tenant column is
+ *		followed (the target's pin: what its actions write into it is
+ *		judged on its own), since which action returned a row is unknown;
  *	  - the result relation of an INSERT (a correlated subquery in ON
  *		CONFLICT DO UPDATE or RETURNING): the inserted values, and for the
  *		tenant column of a conflicting row the same, since the arbiter
@@ -50,6 +55,14 @@
 #include "utils/rel.h"
 
 #include "enforce.h"
+
+/* Which row of an UPDATE's target target_values follows */
+typedef enum TargetRow
+{
+	ROW_READ_OR_WRITTEN,		/* either: a correlated subquery sees both */
+	ROW_RETURNED,				/* the new row, as RETURNING (new.) sees it */
+	ROW_OLD						/* RETURNING old. (PostgreSQL 18): as read */
+} TargetRow;
 
 /* The state of one walk through values */
 typedef struct ValueWalk
@@ -204,8 +217,9 @@ inserted_values(ValueWalk *vw, PlannerInfo *root, AttrNumber attno, int depth)
 /*
  * The values column attno of the result relation of root (an INSERT or
  * UPDATE) can hold where a correlated subquery or the RETURNING list sees
- * it.  returning: only where RETURNING sees it (the new row of an UPDATE);
- * otherwise both the row as read and as written.
+ * it.  which: ROW_RETURNED only where RETURNING sees it (the new row of an
+ * UPDATE); ROW_OLD the row as read (RETURNING old. of an UPDATE, never
+ * asked of an INSERT); ROW_READ_OR_WRITTEN both.
  *
  * The tenant column: an INSERT's inserted value, an UPDATE's pin.  A new
  * value assigned to it (UPDATE SET, ON CONFLICT DO UPDATE SET) is recorded
@@ -224,7 +238,7 @@ inserted_values(ValueWalk *vw, PlannerInfo *root, AttrNumber attno, int depth)
  */
 static List *
 target_values(ValueWalk *vw, PlannerInfo *root, AttrNumber attno, int depth,
-			  bool returning)
+			  TargetRow which)
 {
 	Query	   *parse = root->parse;
 	Index		target = parse->resultRelation;
@@ -259,8 +273,8 @@ target_values(ValueWalk *vw, PlannerInfo *root, AttrNumber attno, int depth,
 	}
 
 	Assert(parse->commandType == CMD_UPDATE);
-	set = tenant_col ? NULL : update_assignment(root, attno);
-	if (set != NULL && returning)
+	set = (tenant_col || which == ROW_OLD) ? NULL : update_assignment(root, attno);
+	if (set != NULL && which == ROW_RETURNED)
 		return expression_values(vw, root, set, depth + 1);
 	rel = root->simple_rel_array[target];
 	if (rel == NULL)
@@ -278,11 +292,30 @@ target_values(ValueWalk *vw, PlannerInfo *root, AttrNumber attno, int depth,
 	return more ? list_concat(vals, more) : NIL;
 }
 
+/*
+ * Does expr name the old or new row of RETURNING (PostgreSQL 18: a Var with
+ * a returning type, or a ReturningExpr the rewriter put in for a view's
+ * column)?  Such a value is NULL where that row does not exist.
+ */
+static bool
+returns_old_or_new_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var) &&
+		(GTM_VAR_RETURNS_OLD((Var *) node) || GTM_VAR_RETURNS_NEW((Var *) node)))
+		return true;
+	if (GTM_IS_RETURNING_EXPR(node))
+		return true;
+	return expression_tree_walker(node, returns_old_or_new_walker, context);
+}
+
 /* The values of output column attno of a data-modifying CTE's query. */
 static List *
 returning_values(ValueWalk *vw, PlannerInfo *root, AttrNumber attno, int depth)
 {
 	Query	   *parse = root->parse;
+	CmdType		cmd = parse->commandType;
 	Node	   *e = tlist_column(parse->returningList, attno);
 	Node	   *s = strip_relabel(e);
 
@@ -290,9 +323,43 @@ returning_values(ValueWalk *vw, PlannerInfo *root, AttrNumber attno, int depth)
 	if (e == NULL)
 		return NIL;
 	if (IsA(s, Var) && ((Var *) s)->varlevelsup == 0 &&
-		((Var *) s)->varno == parse->resultRelation &&
-		(parse->commandType == CMD_INSERT || parse->commandType == CMD_UPDATE))
-		return target_values(vw, root, ((Var *) s)->varattno, depth + 1, true);
+		((Var *) s)->varno == parse->resultRelation)
+	{
+		Var		   *v = (Var *) s;
+		bool		old = GTM_VAR_RETURNS_OLD(v);
+		bool		new = GTM_VAR_RETURNS_NEW(v);
+		RelFacts   *f;
+
+		/* the old row of an INSERT, the new row of a DELETE: NULL */
+		if ((old && cmd == CMD_INSERT) || (new && cmd == CMD_DELETE))
+		{
+			vw->why = PR_NULLABLE;
+			return NIL;
+		}
+		if (cmd == CMD_INSERT || cmd == CMD_UPDATE)
+			return target_values(vw, root, v->varattno, depth + 1,
+								 old ? ROW_OLD : ROW_RETURNED);
+		if (cmd == CMD_MERGE)
+		{
+			/*
+			 * A returned row is the one an action read, updated or
+			 * inserted; old or new may not exist.  Only the tenant column
+			 * is followed: to the target's pin, the one tenant every
+			 * action must keep or write (judge_plan).
+			 */
+			f = rel_facts(rt_fetch(parse->resultRelation, parse->rtable)->relid);
+			if (old || new || !f->tenant || f->exempt ||
+				f->attnum != v->varattno)
+				return NIL;
+		}
+		/* DELETE, a MERGE's tenant column: the row as read */
+		return expression_values(vw, root, e, depth + 1);
+	}
+	if (returns_old_or_new_walker(e, NULL))
+	{
+		vw->why = PR_NULLABLE;
+		return NIL;
+	}
 	return expression_values(vw, root, e, depth + 1);
 }
 
@@ -362,7 +429,7 @@ column_values(ValueWalk *vw, PlannerInfo *root, Index varno, AttrNumber attno,
 		return inserted_values(vw, root, attno, depth);
 	if (varno == parse->resultRelation &&
 		(parse->commandType == CMD_INSERT || parse->commandType == CMD_UPDATE))
-		return target_values(vw, root, attno, depth + 1, false);
+		return target_values(vw, root, attno, depth + 1, ROW_READ_OR_WRITTEN);
 
 	rel = root->simple_rel_array[varno];
 	rte = root->simple_rte_array[varno];

@@ -22,7 +22,7 @@
 
 #include "gtm_clarity.h"
 
-PG_MODULE_MAGIC;
+GTM_MODULE_MAGIC;
 
 void		_PG_init(void);
 

@@ -98,7 +98,7 @@ index_probe(Oid nsp, const char *relname, const char *indexname,
 	for (int i = 0; i < nkeys; i++)
 		ScanKeyEntryInitialize(&skey[i], 0, i + 1, BTEqualStrategyNumber, InvalidOid,
 							   idx->rd_indcollation[i], F_TEXTEQ, keys[i]);
-	scan = index_beginscan(rel, idx, snapshot, nkeys, 0);
+	scan = gtm_index_beginscan(rel, idx, snapshot, nkeys, 0);
 	scan->xs_want_itup = true;
 	index_rescan(scan, skey, nkeys, NULL, 0);
 	slot = table_slot_create(rel, NULL);
@@ -196,7 +196,7 @@ free_derived_slug(Oid nsp, const char *base)
 	ss.rel = table_open(gtm_extension_relid("tenants", nsp), AccessShareLock);
 	ss.idx = index_open(gtm_extension_relid("tenants_slug_key", nsp), AccessShareLock);
 	ss.snapshot = RegisterSnapshot(GetLatestSnapshot());
-	ss.scan = index_beginscan(ss.rel, ss.idx, ss.snapshot, 1, 0);
+	ss.scan = gtm_index_beginscan(ss.rel, ss.idx, ss.snapshot, 1, 0);
 	ss.slot = table_slot_create(ss.rel, NULL);
 	initStringInfo(&ss.slug);
 	appendStringInfoString(&ss.slug, base);

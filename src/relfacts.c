@@ -33,6 +33,7 @@
 #include "postgres.h"
 
 #include "catalog/catalog.h"
+#include "catalog/pg_attribute.h"
 #include "catalog/partition.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -127,6 +128,7 @@ compute_rel_facts(Oid relid, RelFacts *f)
 	f->tenant = false;
 	f->exempt = false;
 	f->attnum = InvalidAttrNumber;
+	f->virtual_tenant = false;
 	if ((relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE ||
 		 relkind == RELKIND_FOREIGN_TABLE || relkind == RELKIND_MATVIEW) &&
 		OidIsValid(nsp) && !IsCatalogNamespace(nsp) && !IsToastNamespace(nsp) &&
@@ -136,6 +138,8 @@ compute_rel_facts(Oid relid, RelFacts *f)
 		if (f->attnum > 0)
 		{
 			f->tenant = true;
+			f->virtual_tenant =
+				GTM_ATTGENERATED_IS_VIRTUAL(get_attgenerated(relid, f->attnum));
 			f->exempt = exemption_recorded(relid);
 			/* a partition is exempt with its partitioned ancestors */
 			if (!f->exempt && get_rel_relispartition(relid))

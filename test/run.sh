@@ -1,70 +1,105 @@
 #!/usr/bin/env bash
 # test/run.sh -- the whole gtm_clarity test suite, from a fresh Debian 12 machine.
 #
-#   bash test/run.sh
+#   bash test/run.sh                      every version in PG_VERSIONS (default below)
+#   PG_VERSIONS=15 bash test/run.sh       one version, for a quick local run
+#   PG_VERSIONS="15 17 18" bash test/run.sh
 #
-# As root (or a user with sudo): installs the packages it needs when they are
-# missing, builds and installs the extension, then runs every suite against
-# throwaway PostgreSQL 15 servers made by pg_virtualenv:
+# As root (or a user with sudo).  For each PostgreSQL major version it builds
+# the extension with -Werror, installs it and runs every suite against
+# throwaway servers made by pg_virtualenv (test/lib/version_suite.sh):
 #   - a server WITHOUT the library preloaded (CREATE EXTENSION must refuse),
 #   - a server with shared_preload_libraries = gtm_clarity for pg_regress,
 #     isolationtester, pgTAP and the dump/restore round trip.
-# It ends with one line "N passed, N failed" and exits non-zero on any failure.
+# PostgreSQL 15 is Debian 12's own and runs natively (installing the packages
+# it lacks).  17 and 18 run inside Debian 13 "trixie" and Debian unstable
+# "sid" root filesystems, made with debootstrap from the Debian mirror apt uses
+# here on the first run and cached in /var/cache/gtm_clarity/chroots
+# (test/lib/chroot.sh); the source tree is copied into them, so nothing is
+# installed into the host's PostgreSQL for them.
+# Each version's result is printed on its own; the last line is the total
+# "N passed, N failed" over all versions, and the exit status is non-zero on
+# any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 
-. test/lib/setup.sh
-gtm_install_packages
-gtm_build_install
+# Versions run when PG_VERSIONS is not set (CI runs this): every version
+# gtm_clarity supports and this script can get (doc/pg-versions-porting.md).
+PG_VERSIONS_DEFAULT="15 17 18"
+PG_VERSIONS=${PG_VERSIONS:-$PG_VERSIONS_DEFAULT}
+
+. test/lib/tally.sh
+. test/lib/chroot.sh
 
 log=$(mktemp -d /tmp/gtm_clarity-test.XXXXXX)
 chmod 755 "$log"
+t_start=$(date +%s)
+passed=0 failed=0 results=()
 
-echo "== server without the library preloaded"
-pg_virtualenv -v 15 bash "$top/test/not_preloaded.sh" 2>&1 | tee "$log/not_preloaded.log" || true
+# The source tree as a chroot sees it: a copy, without build products.
+copy_tree() {
+  local dest=$1
+  rm -rf "$dest"
+  mkdir -p "$dest"
+  tar -C "$top" --exclude=./.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
+      --exclude=./results --exclude=./output_iso --exclude=./log --exclude=./bench/out \
+      --exclude=./regression.diffs --exclude=./regression.out -cf - . | tar -C "$dest" -xf -
+}
 
-echo "== server with shared_preload_libraries = gtm_clarity"
-pg_virtualenv -v 15 -o shared_preload_libraries=gtm_clarity \
-  bash "$top/test/suite.sh" "$log" 2>&1 | tee "$log/suite.log" || true
+run_version() {
+  local v=$1 vlog=$log/pg$1 root rc=0
+  mkdir -p "$vlog"
+  case $v in
+    15)
+      bash test/lib/version_suite.sh "$v" "$vlog" 2>&1 | tee "$vlog/run.log" || rc=$?
+      ;;
+    17|18)
+      # gtm_chroot_ensure keeps fd 8 locked: this run owns the root until
+      # the subshell ends (another checkout testing the same version waits).
+      (
+        if [ "$(id -u)" -ne 0 ]; then
+          echo "PostgreSQL $v runs in a debootstrap root: run test/run.sh as root"
+          exit 1
+        fi
+        gtm_chroot_ensure "$v" || exit 1
+        root=$(gtm_chroot_root "$v")
+        copy_tree "$root/build/gtm_clarity"
+        rm -rf "$root/build/log"
+        # A run killed before pg_virtualenv cleaned up leaves its cluster
+        # (and maybe its server) behind; this run owns the root, so drop it.
+        gtm_chroot_exec "$v" /bin/sh -c "
+          if [ -d /etc/postgresql/$v/regress ]; then
+            echo '== PostgreSQL $v: dropping a cluster left by an interrupted run'
+            pg_ctlcluster --mode immediate $v regress stop 2>/dev/null || true
+            pg_dropcluster $v regress || true
+          fi"
+        gtm_chroot_exec "$v" /usr/bin/env GTM_PGPORT="57$v" \
+          bash /build/gtm_clarity/test/lib/version_suite.sh "$v" /build/log || true
+        cp -r "$root/build/log/." "$vlog/"
+      ) 2>&1 | tee "$vlog/run.log" || rc=$?
+      ;;
+    *)
+      echo "PostgreSQL $v: not supported by test/run.sh (15, 17 and 18 are)" | tee "$vlog/run.log"
+      rc=1
+      ;;
+  esac
+  gtm_tally "$v" "$vlog"
+  if [ "$rc" -ne 0 ]; then echo "PostgreSQL $v: the run exited with status $rc"; fi
+  passed=$((passed + tally_passed))
+  failed=$((failed + tally_failed))
+  results+=("PostgreSQL $v (total of its runners) - $tally_passed passed, $tally_failed failed")
+}
 
-# Tally what each runner reported.
-reg_ok=$(grep -cE '\.\.\. ok' "$log/regress.log" 2>/dev/null || true)
-reg_bad=$(grep -cE '\.\.\. FAILED|\.\.\. failed' "$log/regress.log" 2>/dev/null || true)
-iso_ok=$(grep -cE '\.\.\. ok' "$log/isolation.log" 2>/dev/null || true)
-iso_bad=$(grep -cE '\.\.\. FAILED|\.\.\. failed' "$log/isolation.log" 2>/dev/null || true)
-tap_ok=$(grep -cE '^ok ' "$log/tap.log" 2>/dev/null || true)
-tap_bad=$(grep -cE '^not ok ' "$log/tap.log" 2>/dev/null || true)
-np_ok=$(grep -cE '^ok ' "$log/not_preloaded.log" 2>/dev/null || true)
-np_bad=$(grep -cE '^not ok ' "$log/not_preloaded.log" 2>/dev/null || true)
-completed=$(grep -c '^SUITE COMPLETE' "$log/suite.log" || true)
+for v in $PG_VERSIONS; do
+  t0=$(date +%s)
+  echo "==== PostgreSQL $v"
+  run_version "$v"
+  echo "==== PostgreSQL $v took $(( $(date +%s) - t0 ))s"
+done
 
 echo
-echo "== summary"
-echo "pg_regress:     $reg_ok passed, $reg_bad failed"
-echo "isolation:      $iso_ok passed, $iso_bad failed"
-echo "pgTAP + shell:  $tap_ok passed, $tap_bad failed"
-echo "not preloaded:  $np_ok passed, $np_bad failed"
-passed=$((reg_ok + iso_ok + tap_ok + np_ok))
-failed=$((reg_bad + iso_bad + tap_bad + np_bad))
-if [ "$completed" -ne 1 ]; then
-  echo "the suite did not run to its end (see $log/suite.log)"
-  failed=$((failed + 1))
-fi
-# A runner that exited non-zero without reporting a failed test (a pgTAP
-# file that died mid-plan, say) is a failure too.
-while read -r name code; do
-  if [ "$code" -ne 0 ]; then
-    echo "$name exited with status $code"
-    case "$name" in
-      pg_regress) [ "$reg_bad" -gt 0 ] || failed=$((failed + 1)) ;;
-      isolation)  [ "$iso_bad" -gt 0 ] || failed=$((failed + 1)) ;;
-      *)          [ "$tap_bad" -gt 0 ] || failed=$((failed + 1)) ;;
-    esac
-  fi
-done < <(cat "$log/status" 2>/dev/null)
-for f in regression.diffs output_iso/regression.diffs; do
-  [ -s "$f" ] && { echo "--- $f"; cat "$f"; }
-done
+echo "== all versions ($(( $(date +%s) - t_start ))s, logs in $log)"
+for r in "${results[@]}"; do echo "$r"; done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,6 +1,8 @@
 # test/lib/setup.sh -- sourced by test/run.sh, examples/demo.sh and bench/*.sh:
 # installs what a fresh Debian 12 machine lacks, then builds and installs
 # gtm_clarity into the system PostgreSQL 15.  Needs root (or sudo).
+# GTM_PG_VERSION (default 15) picks another installed major version: test/run.sh
+# sets it inside the Debian 13 / unstable roots for PostgreSQL 17 and 18.
 
 export DEBIAN_FRONTEND=noninteractive
 SUDO=
@@ -8,7 +10,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
 
 gtm_install_packages() {
   local need=() p
-  for p in make gcc postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap \
+  for p in make gcc "postgresql-$GTM_PG_VERSION" "postgresql-server-dev-$GTM_PG_VERSION" \
+           "postgresql-$GTM_PG_VERSION-pgtap" \
            libtap-parser-sourcehandler-pgtap-perl "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
   done
@@ -19,15 +22,20 @@ gtm_install_packages() {
   fi
 }
 
-PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
-export PG_CONFIG PATH="/usr/lib/postgresql/15/bin:$PATH"
+GTM_PG_VERSION=${GTM_PG_VERSION:-15}
+PG_CONFIG=/usr/lib/postgresql/$GTM_PG_VERSION/bin/pg_config
+export PG_CONFIG PATH="/usr/lib/postgresql/$GTM_PG_VERSION/bin:$PATH"
 
 # Build and install; one build installed at a time on this machine (several
 # checkouts may test on it), so the caller keeps file descriptor 9 locked
 # for as long as it uses the installed files.
 gtm_build_install() {
+  local t0=$SECONDS
   exec 9>/tmp/gtm_clarity-test.lock
   flock 9
+  if [ $((SECONDS - t0)) -gt 1 ]; then
+    echo "== waited $((SECONDS - t0))s for the install lock (another checkout was testing)"
+  fi
   echo "== building"
   make -s clean >/dev/null
   make -s PG_CONFIG="$PG_CONFIG"
