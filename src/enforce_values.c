@@ -260,7 +260,7 @@ target_values(ValueWalk *vw, PlannerInfo *root, AttrNumber attno, int depth,
 	 * table of the caller's own can put another tenant there and hand it to
 	 * a write into a tenant table.
 	 */
-	if ((returning || !tenant_col) &&
+	if ((which == ROW_RETURNED || !tenant_col) &&
 		row_may_differ_from_written(rte->relid, rte->inh, parse->commandType))
 		return NIL;
 

@@ -36,12 +36,14 @@
 #include "postgres.h"
 
 #include "access/parallel.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "enforce.h"
 #include "gtm_clarity.h"
@@ -110,50 +112,86 @@ scope_free(char *s, char *buf)
 		pfree(s);
 }
 
-/* Forget the tenant once nothing of the top-level statement runs. */
-static void
-maybe_end_scope(void)
+/*
+ * The top-level statement is a generation: it begins with the first
+ * executor or utility statement of a client message (statement_timestamp)
+ * when nothing of the previous one is alive, and lasts while an executor
+ * that started in it (an open cursor among them) or a utility statement
+ * runs, or while the same client message is being processed (what the
+ * planner, the rules of a statement, Bind or COMMIT run between its
+ * executors).  scope_live counts the generation's live executors.
+ */
+static uint64 scope_gen = 1;
+static int	scope_live = 0;
+static TimestampTz scope_started = 0;
+
+/* Per counted executor: its generation, and whether it touches tenants */
+typedef struct ScopeExecutor
 {
-	if (live_executors > 0 || utility_depth > 0 || scope_tenant == NULL)
-		return;
+	MemoryContextCallback cb;
+	uint64		gen;
+	bool		tenant;
+} ScopeExecutor;
+
+/*
+ * Is the current top-level statement still the one scope_gen stands for?
+ * If not, forget its tenant and begin a new generation.
+ */
+static bool
+scope_alive(void)
+{
+	TimestampTz now = GetCurrentStatementStartTimestamp();
+
+	if (scope_live > 0 || utility_depth > 0 || now == scope_started)
+		return true;
 	scope_free(scope_tenant, scope_tenant_buf);
 	scope_free(scope_label, scope_label_buf);
 	scope_tenant = NULL;
 	scope_label = NULL;
+	scope_gen++;
+	scope_live = 0;
+	scope_started = now;
+	return false;
 }
 
 /* The memory of a counted executor is going away: count it off. */
 static void
 executor_done(void *arg)
 {
-	if (arg != NULL && tenant_executors > 0)
+	ScopeExecutor *se = (ScopeExecutor *) arg;
+
+	if (se->tenant && tenant_executors > 0)
 		tenant_executors--;
 	if (live_executors > 0)
 		live_executors--;
-	maybe_end_scope();
+	if (se->gen == scope_gen && scope_live > 0)
+		scope_live--;
 }
 
 /*
- * ExecutorStart_hook's part, once the executor has started: count it for
- * as long as its memory lives.  Not in parallel workers (the leader's
- * executor stands for them).
+ * ExecutorStart_hook's part, once the executor has started: count it, in
+ * the running top-level statement, for as long as its memory lives.  Not
+ * in parallel workers (the leader's executor stands for them).
  */
 void
 statement_scope_executor_started(QueryDesc *queryDesc)
 {
 	MemoryContext cxt;
-	MemoryContextCallback *cb;
-	bool		tenant = queryDesc->plannedstmt->dependsOnRole;
+	ScopeExecutor *se;
 
 	if (gtm_enforcement == GTM_ENFORCE_OFF || IsParallelWorker())
 		return;
+	(void) scope_alive();
 	cxt = queryDesc->estate->es_query_cxt;
-	cb = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
-	cb->func = executor_done;
-	cb->arg = tenant ? (void *) cb : NULL;
-	MemoryContextRegisterResetCallback(cxt, cb);
+	se = MemoryContextAlloc(cxt, sizeof(ScopeExecutor));
+	se->cb.func = executor_done;
+	se->cb.arg = se;
+	se->gen = scope_gen;
+	se->tenant = queryDesc->plannedstmt->dependsOnRole;
+	MemoryContextRegisterResetCallback(cxt, &se->cb);
 	live_executors++;
-	if (tenant)
+	scope_live++;
+	if (se->tenant)
 		tenant_executors++;
 }
 
@@ -161,6 +199,8 @@ statement_scope_executor_started(QueryDesc *queryDesc)
 void
 statement_scope_utility_enter(void)
 {
+	if (utility_depth == 0)
+		(void) scope_alive();
 	utility_depth++;
 }
 
@@ -169,22 +209,25 @@ statement_scope_utility_exit(void)
 {
 	if (utility_depth > 0)
 		utility_depth--;
-	maybe_end_scope();
+}
+
+/* Has the running top-level statement reached a tenant? */
+static bool
+scope_has_tenant(void)
+{
+	return scope_alive() && scope_tenant != NULL;
 }
 
 /*
  * A statement of the running top-level statement is pinned to tenant
  * (label: its first table): the first fixes the top-level statement's
- * tenant, any other tenant is rejected.  Nothing is fixed outside a
- * statement (no executor and no utility statement running).
+ * tenant, any other tenant is rejected.
  */
 void
 statement_scope_check(const char *tenant, const char *label, int elevel)
 {
-	if (scope_tenant == NULL)
+	if (!scope_has_tenant())
 	{
-		if (live_executors == 0 && utility_depth == 0)
-			return;
 		scope_tenant = scope_copy(tenant, scope_tenant_buf);
 		scope_label = label ? scope_copy(label, scope_label_buf) : NULL;
 		return;
@@ -253,7 +296,7 @@ gtm_set_tenant(PG_FUNCTION_ARGS)
 	tenant = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	is_local = PG_GETARG_BOOL(1);
 
-	if (tenant_executors > 0 || scope_tenant != NULL)
+	if (tenant_executors > 0 || scope_has_tenant())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cannot change the session tenant while a statement on tenant-scoped tables is running"),
