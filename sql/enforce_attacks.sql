@@ -1,0 +1,93 @@
+-- enforce_attacks: shapes found by attacking the rule (issue 16), each
+-- run as an ordinary role with the data checked as superuser afterwards.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS gtm_clarity;
+RESET client_min_messages;
+\set VERBOSITY terse
+CREATE SCHEMA enforce_attacks;
+SET search_path = enforce_attacks, public;
+CREATE ROLE regress_enforce_attacks;
+GRANT USAGE, CREATE ON SCHEMA enforce_attacks TO regress_enforce_attacks;
+\set T1 '''11111111-1111-4111-8111-111111111111'''
+\set T2 '''22222222-2222-4222-8222-222222222222'''
+CREATE TABLE deals (tenant_id text NOT NULL, id int NOT NULL, stage text, PRIMARY KEY (tenant_id, id));
+CREATE TABLE activities (tenant_id text NOT NULL, contact_id int, kind text);
+CREATE TABLE notes (tenant_id text NOT NULL, body text);
+INSERT INTO deals VALUES (:T1, 1, 'a1'), (:T2, 1, 'b1-secret');
+INSERT INTO activities VALUES (:T1, 1, 'call'), (:T2, 1, 'mail-secret');
+GRANT SELECT, INSERT, UPDATE, DELETE ON deals, activities, notes TO regress_enforce_attacks;
+SET ROLE regress_enforce_attacks;
+
+-- a function that runs while the planner works (IMMUTABLE, folded) may not
+-- reach two tenants in one top-level statement
+CREATE FUNCTION both_imm() RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+  RETURN (SELECT string_agg(stage, ',') FROM deals WHERE tenant_id = '11111111-1111-4111-8111-111111111111')
+      || ' | ' || (SELECT string_agg(stage, ',') FROM deals WHERE tenant_id = '22222222-2222-4222-8222-222222222222');
+END $$;
+SELECT both_imm();
+-- nor a rule that runs two statements for one
+CREATE TEMP TABLE trig (x int);
+CREATE RULE r_also AS ON INSERT TO trig DO ALSO
+  INSERT INTO notes SELECT tenant_id, 'via rule ' || stage FROM deals WHERE tenant_id = '22222222-2222-4222-8222-222222222222';
+INSERT INTO trig SELECT 1 FROM deals WHERE tenant_id = :T1;
+DROP RULE r_also ON trig;
+-- nor a deferred constraint trigger, which fires at COMMIT
+CREATE FUNCTION copy_both() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO notes SELECT tenant_id, 'deferred ' || stage FROM deals WHERE tenant_id = '11111111-1111-4111-8111-111111111111';
+  INSERT INTO notes SELECT tenant_id, 'deferred ' || stage FROM deals WHERE tenant_id = '22222222-2222-4222-8222-222222222222';
+  RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER later AFTER INSERT ON trig INITIALLY DEFERRED
+  FOR EACH ROW EXECUTE FUNCTION copy_both();
+INSERT INTO trig VALUES (1);
+DROP TRIGGER later ON trig;
+
+-- EXPLAIN of a utility statement is not "plan only": the prepared plan it
+-- makes is cached and runs later
+PREPARE q2(int) AS SELECT tenant_id, stage FROM deals WHERE id = $1;
+SET plan_cache_mode = force_generic_plan;
+EXPLAIN (COSTS OFF) CREATE TEMP TABLE x2 AS EXECUTE q2(1);
+EXECUTE q2(1);
+RESET plan_cache_mode;
+DEALLOCATE q2;
+
+-- a built-in that runs SQL (table_to_xml) evaluated as a pin runs a nested
+-- statement while the pins are checked: no crash, one tenant
+CREATE TEMP VIEW vnull AS SELECT stage FROM deals WHERE tenant_id = current_setting('app.none', true);
+SELECT d.stage, (SELECT count(*) FROM activities a
+                  WHERE a.tenant_id = table_to_xml('vnull', false, false, '')::text)
+  FROM deals d WHERE d.tenant_id = :T2;
+SELECT 1 AS still_connected;
+
+-- a BEFORE trigger of the caller's own table changes the tenant column:
+-- its RETURNING does not vouch for a write into a tenant table
+CREATE TEMP TABLE mine (tenant_id text, n int);
+CREATE FUNCTION to_t2() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.tenant_id := '22222222-2222-4222-8222-222222222222'; RETURN NEW; END $$;
+CREATE TRIGGER t BEFORE INSERT ON mine FOR EACH ROW EXECUTE FUNCTION to_t2();
+WITH i AS (INSERT INTO mine VALUES (:T1, 1) RETURNING tenant_id)
+INSERT INTO activities (tenant_id, contact_id, kind) SELECT tenant_id, 3, 'planted' FROM i;
+
+-- a unique key through an expression index over a lying IMMUTABLE
+-- function is not a key pin
+CREATE TABLE k (x int, t text);
+CREATE FUNCTION lie(x int) RETURNS int LANGUAGE plpgsql IMMUTABLE
+  AS $$ BEGIN RETURN x * current_setting('app.m')::int; END $$;
+SET app.m = 1;
+INSERT INTO k VALUES (1, :T1), (2, :T2);
+CREATE UNIQUE INDEX k_lie ON k (lie(x));
+SET app.m = 0;
+SELECT a.tenant_id, a.kind FROM activities a JOIN k ON k.t = a.tenant_id WHERE lie(k.x) = 0;
+
+-- a tenant value of many kilobytes is not a tenant id
+SELECT count(*) FROM deals WHERE tenant_id = repeat('x', 70000);
+
+RESET ROLE;
+SELECT tenant_id, body FROM notes ORDER BY 1, 2;
+SELECT tenant_id, kind FROM activities ORDER BY 1, 2;
+SELECT tenant_id, stage FROM deals ORDER BY 1, 2;
+DROP SCHEMA enforce_attacks CASCADE;
+DROP OWNED BY regress_enforce_attacks;
+DROP ROLE regress_enforce_attacks;
