@@ -367,6 +367,9 @@ typedef struct UtilityVerdict
 extern bool judge_utility(Node *parsetree, UtilityVerdict *v);
 extern bool lock_mode_allowed(int lockmode);
 
+/* enforce_order.c: the tenant condition first in every scan */
+extern void tenant_quals_first(PlannedStmt *stmt, List *scans);
+
 /* enforce_runtime.c: the comparison when the statement starts */
 extern void attach_statement_pins(PlannedStmt *stmt, List *classes);
 extern void write_plan_payload(PlannedStmt *stmt, int kind, const char *payload,

@@ -15,6 +15,7 @@ CREATE TABLE activities (tenant_id text NOT NULL, contact_id int, kind text);
 CREATE TABLE notes (tenant_id text NOT NULL, body text);
 INSERT INTO deals VALUES (:T1, 1, 'a1'), (:T2, 1, 'b1-secret');
 INSERT INTO activities VALUES (:T1, 1, 'call'), (:T2, 1, 'mail-secret');
+CREATE INDEX activities_kind ON activities (kind);
 GRANT SELECT, INSERT, UPDATE, DELETE ON deals, activities, notes TO regress_enforce_attacks;
 SET ROLE regress_enforce_attacks;
 
@@ -80,6 +81,25 @@ INSERT INTO k VALUES (1, :T1), (2, :T2);
 CREATE UNIQUE INDEX k_lie ON k (lie(x));
 SET app.m = 0;
 SELECT a.tenant_id, a.kind FROM activities a JOIN k ON k.t = a.tenant_id WHERE lie(k.x) = 0;
+
+-- the tenant condition is evaluated first in every scan: a cheaper
+-- condition of the caller's own never sees another tenant's row
+CREATE FUNCTION peek(t text, v text) RETURNS bool LANGUAGE plpgsql COST 0.0000001
+  AS $$ BEGIN RAISE NOTICE 'peek saw % %', t, v; RETURN true; END $$;
+SET enable_indexscan = off;
+SET enable_bitmapscan = off;
+SELECT count(*) FROM deals WHERE tenant_id = :T1 AND peek(tenant_id, stage);
+SELECT count(*) FROM activities WHERE tenant_id = :T1 AND peek(tenant_id, kind);
+SELECT count(*) FROM activities WHERE tenant_id = current_setting('app.none', true) AND peek(tenant_id, kind);
+SELECT count(*) FROM activities WHERE peek(tenant_id, kind) AND tenant_id = :T1 AND peek(kind, tenant_id);
+-- nor does a built-in that would quote the value in its error
+SELECT count(*) FROM activities WHERE tenant_id = :T1 AND kind::int > 0;
+RESET enable_indexscan;
+RESET enable_bitmapscan;
+-- also through an index scan whose condition is not the tenant's
+SET enable_seqscan = off;
+SELECT count(*) FROM activities WHERE tenant_id = :T1 AND kind > '' AND peek(tenant_id, kind);
+RESET enable_seqscan;
 
 -- a tenant value of many kilobytes is not a tenant id
 SELECT count(*) FROM deals WHERE tenant_id = repeat('x', 70000);

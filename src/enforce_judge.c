@@ -49,6 +49,7 @@
 typedef struct PlanWalk
 {
 	Bitmapset  *scanned;		/* flat rtable indexes read by a known scan */
+	List	   *scans;			/* those scans' Scan nodes */
 	List	   *modifytables;
 	const char *opaque;			/* a node the walk cannot see into, or NULL */
 } PlanWalk;
@@ -82,6 +83,7 @@ walk_plan(Plan *plan, PlanWalk *w)
 		case T_TidScan:
 		case T_TidRangeScan:
 			w->scanned = bms_add_member(w->scanned, ((Scan *) plan)->scanrelid);
+			w->scans = lappend(w->scans, plan);
 			break;
 		case T_ForeignScan:
 			{
@@ -550,7 +552,7 @@ judge_one_tenant(List *judged, bool *has_nonconst)
 List *
 judge_plan(EnforceState *st, PlannedStmt *stmt)
 {
-	PlanWalk	w = {NULL, NIL, NULL};
+	PlanWalk	w = {NULL, NIL, NIL, NULL};
 	ListCell   *lc;
 	List	   *judged;
 	List	   *classes;
@@ -587,5 +589,6 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 			attach_statement_pins(stmt, classes);
 		attach_key_pins(stmt, judged);	/* unique-key pins: enforce_key.c */
 	}
+	tenant_quals_first(stmt, w.scans);
 	return judged;
 }

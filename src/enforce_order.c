@@ -1,0 +1,116 @@
+/*-------------------------------------------------------------------------
+ *
+ * enforce_order.c
+ *	  The tenant condition first in every scan of a tenant table.
+ *
+ * A scan filters each row with its conditions in the order the planner
+ * chose, cheapest first (order_qual_clauses).  A condition cheaper than the
+ * tenant condition would see the rows of every tenant before the tenant
+ * condition removes them: a function of the caller's own with a low COST
+ * can show them (RAISE NOTICE), a built-in can quote them in an error.
+ * Row-level security avoids this by evaluating its quals first; so does
+ * this file, after planning: in every scan of a tenant table, the equality
+ * of the tenant column with a value is moved before every other condition
+ * of the same list (the filter, and the index or bitmap recheck
+ * conditions), keeping the relative order of the others.  A row of another
+ * tenant then fails the first test and no other condition sees it; an
+ * index condition on the tenant column already keeps such rows out.
+ *
+ * Rearranging an AND list changes no result.  The plan is rearranged
+ * before it is cached or sent to parallel workers, so every execution and
+ * every worker evaluates it in this order.
+ *
+ * IDENTIFICATION
+ *	  src/enforce_order.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "nodes/nodeFuncs.h"
+#include "nodes/plannodes.h"
+#include "optimizer/optimizer.h"
+#include "parser/parsetree.h"
+
+#include "enforce.h"
+
+/* Is clause "tenant column of scanrelid = value" (either side)? */
+static bool
+is_tenant_equality(Node *clause, Index scanrelid, AttrNumber attnum)
+{
+	OpExpr	   *op;
+	int			side;
+
+	if (clause == NULL || !IsA(clause, OpExpr) ||
+		list_length(((OpExpr *) clause)->args) != 2)
+		return false;
+	op = (OpExpr *) clause;
+	for (side = 0; side < 2; side++)
+	{
+		Node	   *col = strip_relabel(list_nth(op->args, side));
+		Node	   *val = list_nth(op->args, 1 - side);
+
+		if (col != NULL && IsA(col, Var) &&
+			((Var *) col)->varno == scanrelid &&
+			((Var *) col)->varattno == attnum &&
+			((Var *) col)->varlevelsup == 0 &&
+			!contain_var_clause(val))
+			return true;
+	}
+	return false;
+}
+
+/* quals with the tenant equalities moved to the front */
+static List *
+tenant_first(List *quals, Index scanrelid, AttrNumber attnum)
+{
+	List	   *first = NIL;
+	List	   *rest = NIL;
+	ListCell   *lc;
+
+	if (list_length(quals) < 2)
+		return quals;
+	foreach(lc, quals)
+	{
+		if (is_tenant_equality(lfirst(lc), scanrelid, attnum))
+			first = lappend(first, lfirst(lc));
+		else
+			rest = lappend(rest, lfirst(lc));
+	}
+	if (first == NIL)
+		return quals;
+	return list_concat(first, rest);
+}
+
+/*
+ * Rearrange the conditions of every scan of a tenant table in the plan
+ * (scans: the scan nodes walk_plan found).
+ */
+void
+tenant_quals_first(PlannedStmt *stmt, List *scans)
+{
+	ListCell   *lc;
+
+	foreach(lc, scans)
+	{
+		Scan	   *scan = lfirst(lc);
+		RangeTblEntry *rte;
+		RelFacts   *f;
+
+		if (scan->scanrelid < 1 || scan->scanrelid > (Index) list_length(stmt->rtable))
+			continue;
+		rte = rt_fetch(scan->scanrelid, stmt->rtable);
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		f = rel_facts(rte->relid);
+		if (!f->tenant || f->exempt)
+			continue;
+		scan->plan.qual = tenant_first(scan->plan.qual, scan->scanrelid, f->attnum);
+		if (IsA(scan, IndexScan))
+			((IndexScan *) scan)->indexqualorig =
+				tenant_first(((IndexScan *) scan)->indexqualorig, scan->scanrelid, f->attnum);
+		else if (IsA(scan, BitmapHeapScan))
+			((BitmapHeapScan *) scan)->bitmapqualorig =
+				tenant_first(((BitmapHeapScan *) scan)->bitmapqualorig, scan->scanrelid, f->attnum);
+	}
+}
