@@ -105,6 +105,7 @@ extern NextPlanRequest next_plan;
  * anything deeper runs inside it and is user code.
  */
 extern int	planning_depth;
+extern bool innermost_planning;
 extern int	executor_nesting;
 extern int	utility_nesting;
 

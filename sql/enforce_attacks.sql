@@ -45,6 +45,34 @@ CREATE CONSTRAINT TRIGGER later AFTER INSERT ON trig INITIALLY DEFERRED
 INSERT INTO trig VALUES (1);
 DROP TRIGGER later ON trig;
 
+-- a statement executed while another is planned (an IMMUTABLE function
+-- folded) is checked as execution: its frozen setting may not move
+CREATE FUNCTION flip() RETURNS bool LANGUAGE plpgsql COST 10000 AS $$
+BEGIN PERFORM set_config('app.t', '22222222-2222-4222-8222-222222222222', false); RETURN true; END $$;
+CREATE FUNCTION one_stmt() RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE r text;
+BEGIN
+  SELECT string_agg(kind, ',') INTO r FROM activities WHERE tenant_id = current_setting('app.t') AND flip();
+  RETURN r;
+END $$;
+SET app.t = :T1;
+SET enable_indexscan = off;
+SELECT one_stmt();
+RESET enable_indexscan;
+
+-- a statement that a PARALLEL SAFE function runs inside a parallel worker
+-- cannot be checked there: refused
+CREATE FUNCTION stages_of(t text) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN RETURN (SELECT string_agg(stage, ',') FROM deals WHERE tenant_id = t); END $$;
+SELECT count(*) > 0 AS parallel_forced FROM (
+  SELECT set_config(name, 'on', false) FROM pg_settings
+   WHERE name IN ('force_parallel_mode', 'debug_parallel_query')) s;
+SELECT t, stages_of(t) FROM (VALUES (:T1), (:T2)) v(t);
+SELECT stages_of(:T1);
+SELECT count(*) > 0 AS parallel_reset FROM (
+  SELECT set_config(name, 'off', false) FROM pg_settings
+   WHERE name IN ('force_parallel_mode', 'debug_parallel_query')) s;
+
 -- EXPLAIN of a utility statement is not "plan only": the prepared plan it
 -- makes is cached and runs later
 PREPARE q2(int) AS SELECT tenant_id, stage FROM deals WHERE id = $1;

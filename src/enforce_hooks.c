@@ -152,6 +152,15 @@ EnforceState *cur_state = NULL;
 int			planning_depth = 0;
 
 /*
+ * Is the innermost activity planning (true) or an executor run (false)?
+ * A statement executed while an outer statement is planned (a function
+ * folded or called to estimate) runs in an executor frame: what it
+ * evaluates is checked as execution.  Set by plan_with_state and the
+ * executor frames, each putting back the value it found, also on error.
+ */
+bool		innermost_planning = false;
+
+/*
  * Executor runs (ExecutorRun, ExecutorFinish) and utility statements on
  * the stack; with planning_depth they make NESTING_LEVEL().  Incremented
  * by gtm_ExecutorRun, gtm_ExecutorFinish and gtm_ProcessUtility, which put
@@ -211,8 +220,11 @@ plan_with_state(EnforceState *st, RefreshPhase phase, Query *parse,
 	int			saved_noforce = noforce_depth;
 	PlannedStmt *result;
 
+	bool		saved_innermost = innermost_planning;
+
 	cur_state = st;
 	planning_depth++;
+	innermost_planning = true;
 	if (InNoForceRLSOperation())
 		noforce_depth++;
 	PG_TRY();
@@ -228,6 +240,7 @@ plan_with_state(EnforceState *st, RefreshPhase phase, Query *parse,
 	{
 		cur_state = saved;
 		planning_depth--;
+		innermost_planning = saved_innermost;
 		noforce_depth = saved_noforce;
 	}
 	PG_END_TRY();
@@ -338,6 +351,7 @@ typedef struct ExecutorFrame
 {
 	int			executor_nesting;
 	int			noforce_depth;
+	bool		innermost_planning;
 } ExecutorFrame;
 
 /*
@@ -348,9 +362,10 @@ typedef struct ExecutorFrame
 static ExecutorFrame
 executor_frame_enter(void)
 {
-	ExecutorFrame saved = {executor_nesting, noforce_depth};
+	ExecutorFrame saved = {executor_nesting, noforce_depth, innermost_planning};
 
 	executor_nesting++;
+	innermost_planning = false;
 	if (InNoForceRLSOperation())
 		noforce_depth++;
 	return saved;
@@ -362,6 +377,7 @@ executor_frame_exit(ExecutorFrame saved)
 {
 	executor_nesting = saved.executor_nesting;
 	noforce_depth = saved.noforce_depth;
+	innermost_planning = saved.innermost_planning;
 }
 
 /* ExecutorRun_hook: the standard run inside an executor frame. */

@@ -169,6 +169,42 @@ executor_done(void *arg)
 }
 
 /*
+ * In a parallel worker: executors of the worker besides its part of the
+ * leader's plan (worker_executors > 0) are statements that user code
+ * (a function marked PARALLEL SAFE) runs there.  The tenant of the running
+ * top-level statement is the leader's, which the worker does not share:
+ * such a statement on tenant tables is refused (fail closed).
+ */
+static int	worker_executors = 0;
+
+static void
+worker_executor_done(void *arg)
+{
+	if (worker_executors > 0)
+		worker_executors--;
+}
+
+static void
+worker_statement_started(QueryDesc *queryDesc)
+{
+	MemoryContext cxt = queryDesc->estate->es_query_cxt;
+	MemoryContextCallback *cb;
+
+	if (worker_executors > 0 && queryDesc->plannedstmt->dependsOnRole &&
+		!role_is_exempt())
+		ereport(ERROR,
+				(errcode(GTM_ERRCODE_NOT_PINNED),
+				 errmsg("a statement on tenant-scoped tables cannot run inside a parallel worker"),
+				 errdetail("The tenant of the running statement is checked in the leader process."),
+				 errhint("Mark the function that runs it PARALLEL RESTRICTED.")));
+	cb = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
+	cb->func = worker_executor_done;
+	cb->arg = NULL;
+	MemoryContextRegisterResetCallback(cxt, cb);
+	worker_executors++;
+}
+
+/*
  * ExecutorStart_hook's part, once the executor has started: count it, in
  * the running top-level statement, for as long as its memory lives.  Not
  * in parallel workers (the leader's executor stands for them).
@@ -179,8 +215,13 @@ statement_scope_executor_started(QueryDesc *queryDesc)
 	MemoryContext cxt;
 	ScopeExecutor *se;
 
-	if (gtm_enforcement == GTM_ENFORCE_OFF || IsParallelWorker())
+	if (gtm_enforcement == GTM_ENFORCE_OFF)
 		return;
+	if (IsParallelWorker())
+	{
+		worker_statement_started(queryDesc);
+		return;
+	}
 	(void) scope_alive();
 	cxt = queryDesc->estate->es_query_cxt;
 	se = MemoryContextAlloc(cxt, sizeof(ScopeExecutor));
@@ -253,7 +294,7 @@ gtm_pin(PG_FUNCTION_ARGS)
 	 * The planner evaluates stable functions to estimate selectivity: only
 	 * execution fixes the tenant.
 	 */
-	if (planning_depth == 0 && gtm_enforcement != GTM_ENFORCE_OFF &&
+	if (!innermost_planning && gtm_enforcement != GTM_ENFORCE_OFF &&
 		!IsParallelWorker() && !role_is_exempt())
 	{
 		getTypeOutputInfo(get_fn_expr_argtype(fcinfo->flinfo, 0), &outfn, &varlena);
@@ -330,7 +371,7 @@ gtm_current_tenant(PG_FUNCTION_ARGS)
 		 * The planner evaluates stable functions to estimate selectivity;
 		 * only the execution of the statement reports the missing tenant.
 		 */
-		if (planning_depth > 0)
+		if (innermost_planning)
 			PG_RETURN_NULL();
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
