@@ -57,6 +57,10 @@ extern bool gtm_jsonb_is_object(Jsonb *j);
 #define GTM_MSG_VALUE_CHARS 64
 extern char *gtm_msg_value(const char *s, int len, bool quote);
 
+/* src/tenant_session.c: a function reaches a tenant for its caller */
+extern void statement_scope_reach(const char *tenant_id, const char *what,
+								  bool definer);
+
 /* src/enforce_hooks.c: tenant-scope enforcement (GUCs, hooks) */
 extern void gtm_enforce_init(void);
 

@@ -17,7 +17,18 @@ INSERT INTO deals VALUES (:T1, 1, 'a1'), (:T2, 1, 'b1-secret');
 INSERT INTO activities VALUES (:T1, 1, 'call'), (:T2, 1, 'mail-secret');
 CREATE INDEX activities_kind ON activities (kind);
 GRANT SELECT, INSERT, UPDATE, DELETE ON deals, activities, notes TO regress_enforce_attacks;
+INSERT INTO tenants (id, clerk_org_id, name, slug)
+  VALUES (:T1, 'org_attacks1', 'Attacks One', 'attacks-one'), (:T2, 'org_attacks2', 'Attacks Two', 'attacks-two');
+GRANT SELECT ON tenants TO regress_enforce_attacks;
 SET ROLE regress_enforce_attacks;
+
+-- the settings functions reach the tenant they are given, for their caller:
+-- one statement may not read two tenants' settings, nor one tenant's rows
+-- and another's settings
+SELECT gtm_tenant_settings(:T2) ->> 'timezone' AS one_tenant_is_fine;
+SELECT gtm_tenant_settings(:T1) ->> 'timezone', gtm_tenant_settings(:T2) ->> 'timezone';
+SELECT gtm_feature_enabled(id, 'writeback') FROM tenants WHERE clerk_org_id LIKE 'org_attacks%';
+SELECT count(*), gtm_tenant_setting(:T2, ARRAY['timezone']) FROM deals WHERE tenant_id = :T1;
 
 -- a function that runs while the planner works (IMMUTABLE, folded) may not
 -- reach two tenants in one top-level statement
@@ -136,6 +147,7 @@ RESET ROLE;
 SELECT tenant_id, body FROM notes ORDER BY 1, 2;
 SELECT tenant_id, kind FROM activities ORDER BY 1, 2;
 SELECT tenant_id, stage FROM deals ORDER BY 1, 2;
+DELETE FROM tenants WHERE clerk_org_id LIKE 'org_attacks%';
 DROP SCHEMA enforce_attacks CASCADE;
 DROP OWNED BY regress_enforce_attacks;
 DROP ROLE regress_enforce_attacks;

@@ -186,7 +186,12 @@ label_text(const char *raw)
 {
 	Oid			relid = (Oid) strtoul(raw, NULL, 10);
 	const char *colon = strchr(raw, ':');
-	char	   *relname = get_rel_name(relid);
+	char	   *relname;
+
+	/* relid 0: an access that is not a scan, described in full */
+	if (relid == InvalidOid && colon != NULL)
+		return pstrdup(colon + 1);
+	relname = get_rel_name(relid);
 
 	return psprintf("\"%s\" (alias \"%s\")", relname ? relname : "?",
 					colon ? colon + 1 : "?");

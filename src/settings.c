@@ -399,6 +399,7 @@ gtm_tenant_settings(PG_FUNCTION_ARGS)
 {
 	char	   *tenant_id = arg_tenant_id(fcinfo);
 
+	statement_scope_reach(tenant_id, "\"tenants\" (through gtm_tenant_settings())", false);
 	PG_RETURN_JSONB_P(effective_settings(gtm_extension_namespace(fcinfo), tenant_id));
 }
 
@@ -452,6 +453,8 @@ gtm_tenant_setting(PG_FUNCTION_ARGS)
 	Jsonb	   *eff;
 	JsonbValue	v;
 
+	statement_scope_reach(tenant_id, "\"tenants\" (through gtm_tenant_setting())", false);
+
 	gtm_require_arg(fcinfo, 1, "path", NULL);
 	patharr = PG_GETARG_ARRAYTYPE_P(1);
 	if (ARR_NDIM(patharr) > 1)
@@ -504,6 +507,8 @@ gtm_feature_enabled(PG_FUNCTION_ARGS)
 	JsonbValue	features;
 	JsonbValue	v;
 
+	statement_scope_reach(tenant_id, "\"tenants\" (through gtm_feature_enabled())", false);
+
 	gtm_require_arg(fcinfo, 1, "feature", NULL);
 	feature = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	eff = effective_settings(gtm_extension_namespace(fcinfo), tenant_id);
@@ -552,6 +557,8 @@ gtm_update_tenant_settings(PG_FUNCTION_ARGS)
 	Jsonb	   *over;
 	Jsonb	   *defs;
 	Datum		args[2];
+
+	statement_scope_reach(tenant_id, "\"tenants\" (through gtm_update_tenant_settings())", true);
 
 	gtm_require_arg(fcinfo, 1, "patch", "Pass '{}' to change nothing.");
 	patch = PG_GETARG_JSONB_P(1);

@@ -39,6 +39,8 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -278,6 +280,25 @@ statement_scope_check(const char *tenant, const char *label, int elevel)
 								 elevel);
 	else if (scope_label == NULL && label != NULL)
 		scope_label = scope_copy(label, scope_label_buf);
+}
+
+/*
+ * A function of the extension reads or changes the data of tenant_id for
+ * its caller (the settings functions): that reaches tenant_id, as a pinned
+ * statement would.  what names the access in a message.  definer: the
+ * function is SECURITY DEFINER, so its caller is the outer user.  Exempt
+ * callers are not checked, nor calls the planner makes to estimate.
+ */
+void
+statement_scope_reach(const char *tenant_id, const char *what, bool definer)
+{
+	Oid			caller = definer ? GetOuterUserId() : GetUserId();
+
+	if (gtm_enforcement == GTM_ENFORCE_OFF || innermost_planning ||
+		IsParallelWorker() || InNoForceRLSOperation() ||
+		superuser_arg(caller) || has_bypassrls_privilege(caller))
+		return;
+	statement_scope_check(tenant_id, psprintf("0:%s", what), ENFORCE_ELEVEL());
 }
 
 /* gtm_pin(value anyelement) RETURNS anyelement STABLE PARALLEL RESTRICTED */
