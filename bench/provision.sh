@@ -21,15 +21,9 @@ set -euo pipefail
 secs=${1:-5}
 rounds=${2:-5}
 
-if [ -z "${GTM_BENCH_INSIDE:-}" ]; then
-  cd "$(dirname "$0")/.."
-  . test/lib/setup.sh
-  gtm_install_packages
-  gtm_build_install
-  export GTM_BENCH_INSIDE=1
-  exec pg_virtualenv -v 15 -o shared_preload_libraries=gtm_clarity \
-       -o max_connections=50 -o autovacuum=off bash bench/provision.sh "$@"
-fi
+cd "$(dirname "$0")/.."
+. test/lib/setup.sh
+gtm_bench_reexec bench/provision.sh "-o max_connections=50 -o autovacuum=off" "$@"
 
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 chmod 755 "$work"

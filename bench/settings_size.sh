@@ -34,22 +34,11 @@
 # its size, or for 300-character keys (0.9 MB) by its depth.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-if [ -z "${GTM_BENCH_INSIDE:-}" ]; then
-  cd "$here/.."
-  . test/lib/setup.sh
-  gtm_install_packages
-  gtm_build_install
-  export GTM_BENCH_INSIDE=1
-  exec pg_virtualenv -v 15 -o shared_preload_libraries=gtm_clarity -o autovacuum=off \
-       bash bench/settings_size.sh "$@"
-fi
+cd "$here/.."
+. test/lib/setup.sh
+gtm_bench_reexec bench/settings_size.sh "-o autovacuum=off" "$@"
 rounds=${1:-7}
-db=gtm_bench_settings
-psql_db() { psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
-
-psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "SET client_min_messages = warning" \
-	-c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
-trap 'psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true' EXIT
+gtm_bench_db gtm_bench_settings
 
 psql_db <<'SQL'
 CREATE EXTENSION gtm_clarity;

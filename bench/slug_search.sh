@@ -29,22 +29,11 @@
 # SPI memory; this one allocates the same few kB whatever n is.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-if [ -z "${GTM_BENCH_INSIDE:-}" ]; then
-  cd "$here/.."
-  . test/lib/setup.sh
-  gtm_install_packages
-  gtm_build_install
-  export GTM_BENCH_INSIDE=1
-  exec pg_virtualenv -v 15 -o shared_preload_libraries=gtm_clarity -o autovacuum=off \
-       bash bench/slug_search.sh "$@"
-fi
+cd "$here/.."
+. test/lib/setup.sh
+gtm_bench_reexec bench/slug_search.sh "-o autovacuum=off" "$@"
 rounds=${1:-9}
-db=gtm_bench_slug
-psql_db() { psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
-
-psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "SET client_min_messages = warning" \
-	-c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
-trap 'psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true' EXIT
+gtm_bench_db gtm_bench_slug
 
 echo "== loading 210,000 tenants (10,000 + 40,000 + 160,000 of three names)"
 psql_db <<'SQL'

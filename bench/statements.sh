@@ -18,15 +18,9 @@ set -euo pipefail
 n=${1:-100000}
 block=${2:-10000}
 
-if [ -z "${GTM_BENCH_INSIDE:-}" ]; then
-  cd "$(dirname "$0")/.."
-  . test/lib/setup.sh
-  gtm_install_packages
-  gtm_build_install
-  export GTM_BENCH_INSIDE=1
-  exec pg_virtualenv -v 15 -o shared_preload_libraries=gtm_clarity \
-       -o autovacuum=off bash bench/statements.sh "$@"
-fi
+cd "$(dirname "$0")/.."
+. test/lib/setup.sh
+gtm_bench_reexec bench/statements.sh "-o autovacuum=off" "$@"
 
 psql -X -q -v ON_ERROR_STOP=1 <<'SQL'
 CREATE EXTENSION IF NOT EXISTS gtm_clarity;

@@ -27,20 +27,10 @@
 # before: 240 MB).  SET is PostgreSQL's own behaviour, shown as the reference.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-if [ -z "${GTM_BENCH_INSIDE:-}" ]; then
-  cd "$here/.."
-  . test/lib/setup.sh
-  gtm_install_packages
-  gtm_build_install
-  export GTM_BENCH_INSIDE=1
-  exec pg_virtualenv -v 15 -o shared_preload_libraries=gtm_clarity bash bench/timezone_cache.sh "$@"
-fi
-db=gtm_bench_tz
-psql_db() { psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
-
-psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "SET client_min_messages = warning" \
-	-c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
-trap 'psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true' EXIT
+cd "$here/.."
+. test/lib/setup.sh
+gtm_bench_reexec bench/timezone_cache.sh "" "$@"
+gtm_bench_db gtm_bench_tz
 
 psql_db <<'SQL'
 CREATE EXTENSION gtm_clarity;

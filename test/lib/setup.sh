@@ -45,3 +45,26 @@ gtm_build_install() {
   make -s -C test/modules/custom_scan_probe PG_CONFIG="$PG_CONFIG"
   $SUDO make -s -C test/modules/custom_scan_probe install PG_CONFIG="$PG_CONFIG" >/dev/null
 }
+
+# bench/*.sh that run inside a throwaway server: the first pass installs,
+# builds, and runs SCRIPT again in a pg_virtualenv server that preloads
+# gtm_clarity (OPTS: more -o settings); the second pass returns at once.
+gtm_bench_reexec() {  # script "opts" script-args...
+  local script=$1 opts=$2
+  shift 2
+  [ -n "${GTM_BENCH_INSIDE:-}" ] && return 0
+  gtm_install_packages
+  gtm_build_install
+  export GTM_BENCH_INSIDE=1
+  # shellcheck disable=SC2086
+  exec pg_virtualenv -v 15 -o shared_preload_libraries=gtm_clarity $opts bash "$script" "$@"
+}
+
+# A fresh database NAME for a bench (dropped at exit); psql_db runs psql in it.
+gtm_bench_db() {  # name
+  db=$1
+  psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "SET client_min_messages = warning" \
+    -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+  trap 'psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true' EXIT
+}
+psql_db() { psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
