@@ -308,6 +308,7 @@ extern bool column_not_null(Oid relid, AttrNumber attnum);
 extern void enforce_pin_init(void);
 extern bool value_is_mutable(Node *val);
 extern Oid	pin_function_oid(void);
+extern bool is_current_tenant_fn(Oid funcid);
 extern bool is_freezable_value(Node *val);
 
 /* enforce_identity.c: which equalities are identities */
@@ -349,6 +350,20 @@ extern bool tenant_column_generated(RelFacts *f, bool inserting, List *tlist,
 /* enforce_judge.c: the verdict */
 extern bool plan_touches_tenant_table(EnforceState *st, PlannedStmt *stmt);
 extern List *judge_plan(EnforceState *st, PlannedStmt *stmt);
+
+/* enforce_distributed.c */
+extern int	shadow_planning;
+extern bool distributed_planner_loaded(void);
+extern bool plan_is_distributed(PlannedStmt *stmt);
+extern const char *distributed_scan_name(PlannedStmt *stmt);
+extern int	shadow_suspend(void);
+extern Query *fold_current_tenant(Query *parse);
+extern Oid	distributed_table_of_shard(Oid relid);
+extern void session_tenant_changing(const char *newval);
+extern void shadow_resume(int depth);
+extern List *judge_distributed(EnforceState *st, Query *parse,
+							   const char *query_string, int cursorOptions,
+							   ParamListInfo boundParams, PlannedStmt *dist);
 
 /* enforce_utility.c: COPY, TRUNCATE, LOCK TABLE */
 

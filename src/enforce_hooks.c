@@ -114,6 +114,13 @@ check_enforcement(int *newval, void **extra, GucSource source)
 		*newval == GTM_ENFORCE_ERROR;
 }
 
+/* plans made with the old tenant folded in go (enforce_distributed.c) */
+static void
+assign_session_tenant(const char *newval, void *extra)
+{
+	session_tenant_changing(newval);
+}
+
 static bool
 check_session_tenant(char **newval, void **extra, GucSource source)
 {
@@ -218,9 +225,12 @@ plan_with_state(EnforceState *st, RefreshPhase phase, Query *parse,
 {
 	EnforceState *saved = cur_state;
 	int			saved_noforce = noforce_depth;
-	PlannedStmt *result;
+	PlannedStmt *volatile result = NULL;
 
 	bool		saved_innermost = innermost_planning;
+
+	/* the other extensions' hooks run for real, also inside a shadow plan */
+	int			shadow_depth = shadow_suspend();
 
 	cur_state = st;
 	planning_depth++;
@@ -242,6 +252,7 @@ plan_with_state(EnforceState *st, RefreshPhase phase, Query *parse,
 		planning_depth--;
 		innermost_planning = saved_innermost;
 		noforce_depth = saved_noforce;
+		shadow_resume(shadow_depth);
 	}
 	PG_END_TRY();
 	return result;
@@ -263,6 +274,9 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	EnforceState st;
 	PlannedStmt *result;
 	bool		judge;
+	Query	   *original = NULL;
+	List	   *judged = NIL;
+	bool		distributed = false;
 
 	next_plan.explain_only = false;
 	next_plan.collect = false;
@@ -278,19 +292,40 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	if (judge)
 		freeze_mutable_pins(parse);
 
+	/*
+	 * A distributed planner rewrites the query tree: keep the client's for
+	 * a shadow plan (enforce_distributed.c).
+	 */
+	if (judge && distributed_planner_loaded())
+	{
+		original = copyObject(parse);
+		parse = fold_current_tenant(parse);
+	}
 	result = plan_with_state(judge ? &st : NULL, phase, parse, query_string,
 							 cursorOptions, boundParams);
 
-	if (!plan_touches_tenant_table(&st, result))
+	if (original != NULL && plan_is_distributed(result))
+	{
+		/* what the distributed planner's calls recorded is not judged */
+		st.refs = NIL;
+		st.outer_params = NIL;
+		st.parse = original;
+		judged = judge_distributed(&st, original, query_string,
+								   cursorOptions, boundParams, result);
+		distributed = true;
+	}
+	else if (!plan_touches_tenant_table(&st, result))
 		return result;
 
 	/* a plan made for an exempt role must not serve another role */
 	result->dependsOnRole = true;
 
+	if (!distributed && judge)
+		judged = judge_plan(&st, result);
 	if (req.collect)
-		next_plan.collected = judge_plan(&st, result);
+		next_plan.collected = judged;
 	else if (judge)
-		report_verdicts(judge_plan(&st, result),
+		report_verdicts(judged,
 						(gtm_enforcement == GTM_ENFORCE_WARN || req.explain_only) ?
 						WARNING : ERROR);
 	return result;
@@ -301,7 +336,7 @@ static void
 gtm_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 					 RangeTblEntry *rte)
 {
-	if (prev_set_rel_pathlist_hook)
+	if (prev_set_rel_pathlist_hook && shadow_planning == 0)
 		prev_set_rel_pathlist_hook(root, rel, rti, rte);
 
 	if (cur_state != NULL)
@@ -314,7 +349,7 @@ gtm_create_upper_paths(PlannerInfo *root, UpperRelationKind stage,
 					   RelOptInfo *input_rel, RelOptInfo *output_rel,
 					   void *extra)
 {
-	if (prev_create_upper_paths_hook)
+	if (prev_create_upper_paths_hook && shadow_planning == 0)
 		prev_create_upper_paths_hook(root, stage, input_rel, output_rel, extra);
 
 	if (cur_state != NULL && stage == UPPERREL_FINAL)
@@ -602,7 +637,7 @@ gtm_enforce_init(void)
 							   "",
 							   PGC_SUSET,
 							   GUC_NOT_IN_SAMPLE,
-							   check_session_tenant, NULL, NULL);
+							   check_session_tenant, assign_session_tenant, NULL);
 
 	enforce_report_init();
 	rel_facts_init();

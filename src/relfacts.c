@@ -150,6 +150,14 @@ compute_rel_facts(Oid relid, RelFacts *f)
 					if (exemption_recorded(lfirst_oid(lc)))
 						f->exempt = true;
 			}
+			/* a shard of Citus, on a worker, with its distributed table */
+			if (!f->exempt)
+			{
+				Oid			table = distributed_table_of_shard(relid);
+
+				if (OidIsValid(table) && exemption_recorded(table))
+					f->exempt = true;
+			}
 		}
 		else
 			f->attnum = InvalidAttrNumber;
