@@ -160,6 +160,7 @@ typedef struct RelFacts
 	bool		exempt;			/* recorded by gtm_exempt_table() */
 	AttrNumber	attnum;			/* the tenant column, if tenant */
 	bool		virtual_tenant; /* it is a virtual generated column (18+) */
+	bool		distributed;	/* a Citus table (enforce_distributed.c) */
 } RelFacts;
 
 extern RelFacts *rel_facts(Oid relid);
@@ -359,6 +360,8 @@ extern const char *distributed_scan_name(PlannedStmt *stmt);
 extern int	shadow_suspend(void);
 extern Query *fold_current_tenant(Query *parse);
 extern Oid	distributed_table_of_shard(Oid relid);
+extern bool relation_is_distributed(Oid relid);
+extern bool query_names_distributed(Query *parse);
 extern void session_tenant_changing(const char *newval);
 extern void shadow_resume(int depth);
 extern List *judge_distributed(EnforceState *st, Query *parse,

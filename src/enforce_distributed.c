@@ -440,3 +440,77 @@ distributed_table_of_shard(Oid relid)
 	table_close(rel, AccessShareLock);
 	return result;
 }
+
+/*
+ * Is relid a Citus table (distributed or reference: a row of
+ * pg_dist_partition)?  For relfacts.c, which caches it; Citus invalidates
+ * the relation's cache entry when it changes that.
+ */
+bool
+relation_is_distributed(Oid relid)
+{
+	Oid			catalog;
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
+
+	if (!distributed_planner_loaded())
+		return false;
+	catalog = get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE);
+	if (!OidIsValid(catalog))
+		return false;
+	rel = table_open(catalog, AccessShareLock);
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, 1, RelationGetDescr(rel), &isnull);
+
+		if (!isnull && DatumGetObjectId(d) == relid)
+		{
+			found = true;
+			break;
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+static bool
+names_distributed_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+		if (rte->rtekind == RTE_RELATION)
+		{
+			RelFacts   *f = rel_facts(rte->relid);
+
+			return f->tenant && f->distributed;
+		}
+		return false;
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, names_distributed_walker,
+								 context, QTW_EXAMINE_RTES_BEFORE);
+	return expression_tree_walker(node, names_distributed_walker, context);
+}
+
+/*
+ * Does the statement name a tenant table that is a Citus table, at any
+ * level?  Only then does gtm_planner keep a copy for the shadow plan (a
+ * worker's shard queries name shards, which are not).  A relation reached
+ * only through a view is named by the rewritten query too.
+ */
+bool
+query_names_distributed(Query *parse)
+{
+	if (!distributed_planner_loaded())
+		return false;
+	return names_distributed_walker((Node *) parse, NULL);
+}

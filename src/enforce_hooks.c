@@ -296,7 +296,7 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	 * A distributed planner rewrites the query tree: keep the client's for
 	 * a shadow plan (enforce_distributed.c).
 	 */
-	if (judge && distributed_planner_loaded())
+	if (judge && query_names_distributed(parse))
 	{
 		original = copyObject(parse);
 		parse = fold_current_tenant(parse);

@@ -129,6 +129,7 @@ compute_rel_facts(Oid relid, RelFacts *f)
 	f->exempt = false;
 	f->attnum = InvalidAttrNumber;
 	f->virtual_tenant = false;
+	f->distributed = false;
 	if ((relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE ||
 		 relkind == RELKIND_FOREIGN_TABLE || relkind == RELKIND_MATVIEW) &&
 		OidIsValid(nsp) && !IsCatalogNamespace(nsp) && !IsToastNamespace(nsp) &&
@@ -150,8 +151,9 @@ compute_rel_facts(Oid relid, RelFacts *f)
 					if (exemption_recorded(lfirst_oid(lc)))
 						f->exempt = true;
 			}
+			f->distributed = relation_is_distributed(relid);
 			/* a shard of Citus, on a worker, with its distributed table */
-			if (!f->exempt)
+			if (!f->exempt && !f->distributed)
 			{
 				Oid			table = distributed_table_of_shard(relid);
 
