@@ -118,7 +118,7 @@ fingerprint() {
 }
 before=$(fingerprint)
 
-echo "1..39"
+echo "1..41"
 
 # --- fail closed and the rule on the coordinator: statements that cross tenants
 rejected "unpinned UPDATE of a distributed table is rejected" "$NOT_PINNED" "UPDATE deals SET stage = 'lost'"
@@ -227,5 +227,23 @@ check "exempted on every node: not checked, shards follow their table" "12" \
 cq "$C" -c "SELECT run_command_on_all_nodes(\$\$SELECT gtm_unexempt_table('deals')\$\$)" >/dev/null
 rejected "unexempted on every node: checked again" "$NOT_PINNED" "SELECT count(*) FROM deals WHERE amount >= 0"
 
-[ "$n" = 39 ] || echo "# ran $n tests, planned 39"
+# --- the table owner and Citus' table-management functions
+cq "$C" -o /dev/null -c "CREATE ROLE regress_citus_owner LOGIN" -c "GRANT CREATE ON SCHEMA public TO regress_citus_owner"
+owner() { psql -X -q -At -h 127.0.0.1 -p "$C" -U regress_citus_owner -d gtm -f - <<<"$1" 2>&1 | sed 's/^psql:<stdin>:[0-9]*: //'; }
+owner "CREATE TABLE owned (tenant_id text NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id));" >/dev/null
+cq "$C" -c "INSERT INTO owned VALUES ('$t1', 1), ('$t2', 2)" >/dev/null
+out=$(owner "SELECT create_distributed_table('owned', 'tenant_id');")
+check "an owner that is not exempt cannot distribute a table with rows (Citus' own query is checked); it stays local" \
+  "ERROR:  tenant-scoped table \"owned\" (alias \"owned\") $NOT_PINNED|0" \
+  "$(echo "$out" | head -n 1)|$(cq "$C" -At -c "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'owned'::regclass")"
+cq "$C" -c "ALTER ROLE regress_citus_owner BYPASSRLS" >/dev/null
+check "a BYPASSRLS owner distributes and undistributes a table with rows" "|2||2" \
+  "$(owner "CREATE TABLE owned2 (tenant_id text NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id));
+INSERT INTO owned2 VALUES ('$t1', 1), ('$t2', 2);
+SELECT create_distributed_table('owned2', 'tenant_id');
+SELECT count(*) FROM owned2;
+SELECT undistribute_table('owned2');
+SELECT count(*) FROM owned2;" | grep -v '^NOTICE\|^DETAIL\|^HINT' | paste -sd'|')"
+
+[ "$n" = 41 ] || echo "# ran $n tests, planned 41"
 exit $((failed > 0))
