@@ -277,6 +277,15 @@ typedef struct EnforceState
 
 	/* the statement being planned (judge_scans reads what it names) */
 	Query	   *parse;
+
+	/*
+	 * Under a distributed planner (enforce_distributed.c): the standard
+	 * planner call whose records are kept (the first; NULL before it), so
+	 * that the calls of the distributed planner's own later steps are not
+	 * mixed in.  Unused (NULL, false) otherwise.
+	 */
+	bool		first_call_only;
+	struct PlannerGlobal *glob;
 } EnforceState;
 
 extern EnforceState *cur_state;
@@ -351,6 +360,7 @@ extern bool tenant_column_generated(RelFacts *f, bool inserting, List *tlist,
 /* enforce_judge.c: the verdict */
 extern bool plan_touches_tenant_table(EnforceState *st, PlannedStmt *stmt);
 extern List *judge_plan(EnforceState *st, PlannedStmt *stmt);
+extern List *judge_recorded(EnforceState *st, Query *parse, PlannedStmt *dist);
 
 /* enforce_distributed.c */
 extern int	shadow_planning;
@@ -362,6 +372,7 @@ extern Query *fold_current_tenant(Query *parse);
 extern Oid	distributed_table_of_shard(Oid relid);
 extern bool relation_is_distributed(Oid relid);
 extern bool query_names_distributed(Query *parse);
+extern bool record_this_call(EnforceState *st, PlannerInfo *root);
 extern void session_tenant_changing(const char *newval);
 extern void shadow_resume(int depth);
 extern List *judge_distributed(EnforceState *st, Query *parse,

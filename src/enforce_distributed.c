@@ -25,6 +25,17 @@
  * moved to Citus' plan, so it travels with that plan into the plan cache and
  * is checked when Citus' plan starts.
  *
+ * Before the shadow plan, a cheaper way: unless Citus' fast-path planner
+ * took the statement, Citus first runs the standard planner on the client's
+ * query, and the recording hooks see that call like any other (only the
+ * first call is kept: record_this_call).  judge_recorded accepts the
+ * statement from those records when every tenant table the statement
+ * names was recorded, every reference is pinned (not through a unique
+ * key) and all pins denote one tenant; this is stricter than judge_plan
+ * (every reference counts, also of a relation the plan would not read), so
+ * an acceptance here is one the shadow plan would give.  Anything else,
+ * and every call of gtm_check_statement, gets the shadow plan's verdict.
+ *
  * A pin through a unique key of a joined non-tenant table (enforce_key.c)
  * is checked by reading that row when the statement starts; on a
  * coordinator the row of a distributed or reference table is on a worker,
@@ -513,4 +524,19 @@ query_names_distributed(Query *parse)
 	if (!distributed_planner_loaded())
 		return false;
 	return names_distributed_walker((Node *) parse, NULL);
+}
+
+/*
+ * Record what this planner call sees into st?  Always, except under a
+ * distributed planner, where only its first call of the standard planner
+ * (on the client's query: Citus plans it so before its own steps) is kept.
+ */
+bool
+record_this_call(EnforceState *st, PlannerInfo *root)
+{
+	if (!st->first_call_only)
+		return true;
+	if (st->glob == NULL)
+		st->glob = root->glob;
+	return st->glob == root->glob;
 }

@@ -286,6 +286,8 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	st.refs = NIL;
 	st.outer_params = NIL;
 	st.parse = parse;
+	st.first_call_only = false;
+	st.glob = NULL;
 
 	judge = req.collect ||
 		(gtm_enforcement != GTM_ENFORCE_OFF && !statement_is_exempt(parse, phase));
@@ -300,18 +302,29 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	{
 		original = copyObject(parse);
 		parse = fold_current_tenant(parse);
+		st.first_call_only = true;
 	}
 	result = plan_with_state(judge ? &st : NULL, phase, parse, query_string,
 							 cursorOptions, boundParams);
 
 	if (original != NULL && plan_is_distributed(result))
 	{
-		/* what the distributed planner's calls recorded is not judged */
-		st.refs = NIL;
-		st.outer_params = NIL;
-		st.parse = original;
-		judged = judge_distributed(&st, original, query_string,
-								   cursorOptions, boundParams, result);
+		/*
+		 * Accepted from what the distributed planner's first call of the
+		 * standard planner recorded, if that suffices; else the shadow
+		 * plan's verdict (enforce_distributed.c).
+		 */
+		if (req.collect || st.glob == NULL ||
+			(judged = judge_recorded(&st, original, result)) == NIL)
+		{
+			st.refs = NIL;
+			st.outer_params = NIL;
+			st.parse = original;
+			st.first_call_only = false;
+			st.glob = NULL;
+			judged = judge_distributed(&st, original, query_string,
+									   cursorOptions, boundParams, result);
+		}
 		distributed = true;
 	}
 	else if (!plan_touches_tenant_table(&st, result))
@@ -339,7 +352,7 @@ gtm_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 	if (prev_set_rel_pathlist_hook && shadow_planning == 0)
 		prev_set_rel_pathlist_hook(root, rel, rti, rte);
 
-	if (cur_state != NULL)
+	if (cur_state != NULL && record_this_call(cur_state, root))
 		record_scan(cur_state, root, rel, rti, rte);
 }
 
@@ -352,7 +365,8 @@ gtm_create_upper_paths(PlannerInfo *root, UpperRelationKind stage,
 	if (prev_create_upper_paths_hook && shadow_planning == 0)
 		prev_create_upper_paths_hook(root, stage, input_rel, output_rel, extra);
 
-	if (cur_state != NULL && stage == UPPERREL_FINAL)
+	if (cur_state != NULL && stage == UPPERREL_FINAL &&
+		record_this_call(cur_state, root))
 		record_writes(cur_state, root);
 }
 
