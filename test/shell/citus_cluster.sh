@@ -27,11 +27,10 @@ GTM_PG_VERSION=$pgv
 PG_CONFIG=${GTM_CLUSTER_PG_CONFIG:-$PG_CONFIG}
 
 why=$(gtm_citus_ensure 2>&1 | tail -n 1)
-rc=${PIPESTATUS[0]}
 if ! gtm_citus_installed || [ "$pgv" != 15 ]; then
   case $why in
     SKIP:*) echo "1..0 # ${why}"; exit 0 ;;
-    *) echo "$why"; echo "Bail out! Citus could not be made ready (status $rc)"; exit 1 ;;
+    *) echo "# $why"; echo "Bail out! Citus could not be made ready"; exit 1 ;;
   esac
 fi
 
