@@ -328,6 +328,7 @@ contains_current_tenant(Node *node, void *context)
 {
 	if (node == NULL)
 		return false;
+	check_stack_depth();
 	if (IsA(node, FuncExpr) && is_current_tenant_fn(((FuncExpr *) node)->funcid))
 		return true;
 	if (IsA(node, Query))
@@ -341,6 +342,7 @@ fold_mutator(Node *node, void *context)
 {
 	if (node == NULL)
 		return NULL;
+	check_stack_depth();
 	if (IsA(node, FuncExpr) && is_current_tenant_fn(((FuncExpr *) node)->funcid))
 	{
 		FuncExpr   *f = (FuncExpr *) node;
@@ -434,6 +436,7 @@ distributed_table_of_shard(Oid relid)
 		Datum		logical = heap_getattr(tup, 1, RelationGetDescr(rel), &null1);
 		Datum		id = heap_getattr(tup, 2, RelationGetDescr(rel), &null2);
 
+		CHECK_FOR_INTERRUPTS();
 		if (!null1 && !null2 && DatumGetInt64(id) == shardid)
 		{
 			Oid			table = DatumGetObjectId(logical);
@@ -478,6 +481,7 @@ relation_is_distributed(Oid relid)
 		bool		isnull;
 		Datum		d = heap_getattr(tup, 1, RelationGetDescr(rel), &isnull);
 
+		CHECK_FOR_INTERRUPTS();
 		if (!isnull && DatumGetObjectId(d) == relid)
 		{
 			found = true;
@@ -494,6 +498,7 @@ names_distributed_walker(Node *node, void *context)
 {
 	if (node == NULL)
 		return false;
+	check_stack_depth();
 	if (IsA(node, RangeTblEntry))
 	{
 		RangeTblEntry *rte = (RangeTblEntry *) node;

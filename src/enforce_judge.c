@@ -608,6 +608,7 @@ on_conflict_walker(Node *node, void *context)
 {
 	if (node == NULL)
 		return false;
+	check_stack_depth();
 	if (IsA(node, Query))
 	{
 		if (((Query *) node)->onConflict != NULL)
