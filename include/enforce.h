@@ -162,6 +162,10 @@ typedef struct RelFacts
 	bool		virtual_tenant; /* it is a virtual generated column (18+) */
 	bool		root;			/* the extension's tenants table: its tenant
 								 * column is id */
+	bool		generated_tenant;	/* the tenant column is generated */
+	bool		fk_actions_known;	/* fk_actions computed (record_cascades) */
+	bool		fk_actions;		/* its triggers include a foreign-key action
+								 * that writes referencing rows */
 } RelFacts;
 
 extern RelFacts *rel_facts(Oid relid);

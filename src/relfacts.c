@@ -160,6 +160,9 @@ compute_rel_facts(Oid relid, RelFacts *f)
 	f->attnum = InvalidAttrNumber;
 	f->virtual_tenant = false;
 	f->root = false;
+	f->generated_tenant = false;
+	f->fk_actions_known = false;
+	f->fk_actions = false;
 	if ((relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE ||
 		 relkind == RELKIND_FOREIGN_TABLE || relkind == RELKIND_MATVIEW) &&
 		OidIsValid(nsp) && !IsCatalogNamespace(nsp) && !IsToastNamespace(nsp) &&
@@ -173,9 +176,11 @@ compute_rel_facts(Oid relid, RelFacts *f)
 		}
 		if (f->attnum > 0)
 		{
+			char		gen = get_attgenerated(relid, f->attnum);
+
 			f->tenant = true;
-			f->virtual_tenant =
-				GTM_ATTGENERATED_IS_VIRTUAL(get_attgenerated(relid, f->attnum));
+			f->generated_tenant = gen != '\0';
+			f->virtual_tenant = GTM_ATTGENERATED_IS_VIRTUAL(gen);
 			f->exempt = exemption_recorded(relid);
 			/* a partition is exempt with its partitioned ancestors */
 			if (!f->exempt && get_rel_relispartition(relid))
