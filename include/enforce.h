@@ -160,9 +160,16 @@ typedef struct RelFacts
 	bool		exempt;			/* recorded by gtm_exempt_table() */
 	AttrNumber	attnum;			/* the tenant column, if tenant */
 	bool		virtual_tenant; /* it is a virtual generated column (18+) */
+	bool		root;			/* the extension's tenants table: its tenant
+								 * column is id */
+	bool		generated_tenant;	/* the tenant column is generated */
+	bool		fk_actions_known;	/* fk_actions computed (record_cascades) */
+	bool		fk_actions;		/* its triggers include a foreign-key action
+								 * that writes referencing rows */
 } RelFacts;
 
 extern RelFacts *rel_facts(Oid relid);
+extern const char *tenant_column_name(Oid relid);
 extern void forget_rel_facts(void);
 extern void rel_facts_sweep(void);
 extern void rel_facts_init(void);
@@ -212,6 +219,8 @@ typedef enum PinReason
 	PR_KEY_NOT_UNIQUE,			/* equated with a table's column, no unique key */
 	PR_KEY_LEAKY,				/* key pin with a condition not leakproof */
 	PR_VIRTUAL_GENERATED,		/* the tenant column is virtual (PostgreSQL 18) */
+	PR_ROOT_NOT_UNIQUE,			/* tenants: conditions fix no unique key */
+	PR_ROOT_LEAKY,				/* tenants: by a unique key, a leaky condition */
 
 	PR_COUNT					/* number of reasons; keep last */
 } PinReason;
