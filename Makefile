@@ -14,6 +14,8 @@ OBJS = \
 	src/provision.o \
 	src/provision_input.o \
 	src/provision_index.o \
+	src/provision_lifecycle.o \
+	src/member_session.o \
 	src/settings.o \
 	src/settings_merge.o \
 	src/settings_check.o \
