@@ -47,7 +47,8 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers -Wno-cast-function-type
 
 # pg_regress: sql/NAME.sql -> expected/NAME.out
-REGRESS_PROVISION = provision members provision_input signin_spi_memory slug_search
+REGRESS_PROVISION = provision members provision_input signin_spi_memory slug_search \
+	clerk_signin clerk_events tenant_lifecycle member_session
 REGRESS_SETTINGS = settings_merge settings_validation settings_api settings_limits
 REGRESS_ENFORCE = enforce_cases enforce_shapes enforce_modes enforce_scope enforce_fail_closed \
 	enforce_writes enforce_identity enforce_keys enforce_exemptions enforce_utility enforce_attacks

@@ -28,6 +28,12 @@ CREATE FUNCTION pg_temp.mem_event(type text, org text, usr text, role text, upda
 				'name', org_name, 'slug', lower(org_name), 'created_at', 900, 'updated_at', org_updated),
 			'public_user_data', jsonb_build_object('user_id', usr, 'identifier', usr || '@example.com')))
 $$;
+-- The result without the tenant ids (random), checked once below.
+CREATE FUNCTION pg_temp.apply(e jsonb) RETURNS jsonb LANGUAGE sql AS $$
+	SELECT jsonb_set(r, '{changes}', coalesce((SELECT jsonb_agg(c - 'tenant_id')
+		FROM jsonb_array_elements(r->'changes') c), '[]'))
+	FROM (SELECT gtm_apply_clerk_event(e) AS r) s
+$$;
 CREATE VIEW pg_temp.state AS
 	SELECT t.clerk_org_id, t.name, t.slug, m.clerk_user_id, m.role
 	FROM tenants t LEFT JOIN tenant_members m ON m.tenant_id = t.id
@@ -36,55 +42,60 @@ CREATE VIEW pg_temp.state AS
 -- The reported fault: the invited viewer's membership arrives before the
 -- creator's.  The viewer stays a viewer (no first-member rule here), the
 -- creator is admin: the roles Clerk sends.
-SELECT gtm_apply_clerk_event(pg_temp.mem_event('organizationMembership.created', 'org_ev1', 'user_viewer', 'org:member', 1002));
-SELECT gtm_apply_clerk_event(pg_temp.mem_event('organizationMembership.created', 'org_ev1', 'user_creator', 'org:admin', 1001));
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_ev1', 'user_viewer', 'org:member', 1002));
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_ev1', 'user_creator', 'org:admin', 1001));
 SELECT * FROM pg_temp.state;
+-- the changes name the tenant they changed
+SELECT r->'changes'->0->>'tenant_id' = (SELECT id FROM tenants WHERE clerk_org_id = 'org_ev1') AS names_tenant
+FROM gtm_apply_clerk_event(pg_temp.mem_event('organizationMembership.created', 'org_ev1', 'user_late', 'org:member', 1003)) r;
 -- organization.created arrives last: older than the snapshot the
 -- memberships carried?  No: same version, nothing to change.
-SELECT gtm_apply_clerk_event(pg_temp.org_event('organization.created', 'org_ev1', 'Beta', 'beta', 900))->>'outcome' AS outcome;
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_ev1', 'Beta', 'beta', 900))->>'outcome' AS outcome;
 
 -- Idempotent: the same event again changes nothing (not even updated_at).
 SELECT updated_at AS before FROM tenant_members WHERE clerk_user_id = 'user_creator' \gset
-SELECT gtm_apply_clerk_event(pg_temp.mem_event('organizationMembership.created', 'org_ev1', 'user_creator', 'org:admin', 1001));
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_ev1', 'user_creator', 'org:admin', 1001));
 SELECT updated_at = :'before' AS untouched FROM tenant_members WHERE clerk_user_id = 'user_creator';
 
 -- A role change, then a late, older update: the older one is stale.
-SELECT gtm_apply_clerk_event(pg_temp.mem_event('organizationMembership.updated', 'org_ev1', 'user_viewer', 'org:admin', 1010))->'changes';
-SELECT gtm_apply_clerk_event(pg_temp.mem_event('organizationMembership.updated', 'org_ev1', 'user_viewer', 'org:member', 1005))->>'outcome' AS outcome;
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.updated', 'org_ev1', 'user_viewer', 'org:admin', 1010))->'changes';
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.updated', 'org_ev1', 'user_viewer', 'org:member', 1005))->>'outcome' AS outcome;
 SELECT * FROM pg_temp.state;
 
 -- The last-admin rule does not hold Clerk back: Clerk demotes the creator
 -- and removes the other admin (in that order here), leaving no admin for a
 -- while; a later event brings one.
-SELECT gtm_apply_clerk_event(pg_temp.mem_event('organizationMembership.updated', 'org_ev1', 'user_creator', 'org:member', 1020))->'changes';
-SELECT gtm_apply_clerk_event(pg_temp.mem_event('organizationMembership.deleted', 'org_ev1', 'user_viewer', 'org:admin', 1010, ts => 1021))->'changes';
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.updated', 'org_ev1', 'user_creator', 'org:member', 1020))->'changes';
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.deleted', 'org_ev1', 'user_viewer', 'org:admin', 1010, ts => 1021))->'changes';
 SELECT * FROM pg_temp.state;
-SELECT gtm_apply_clerk_event(pg_temp.mem_event('organizationMembership.updated', 'org_ev1', 'user_creator', 'org:admin', 1030))->'changes';
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.updated', 'org_ev1', 'user_creator', 'org:admin', 1030))->'changes';
 -- every other path still keeps the rule
-SELECT state, message FROM pg_temp.expect_error($$SELECT gtm_remove_member((SELECT id FROM tenants WHERE clerk_org_id = 'org_ev1'), 'user_creator')$$);
+SELECT state, message = format('tenant "%s" must keep at least one admin', (SELECT id FROM tenants WHERE clerk_org_id = 'org_ev1')) AS last_admin_error
+FROM pg_temp.expect_error($$SELECT gtm_remove_member((SELECT id FROM tenants WHERE clerk_org_id = 'org_ev1'), 'user_creator')$$);
+SELECT count(*) AS creator_kept FROM tenant_members WHERE clerk_user_id = 'user_creator';
 SELECT current_setting('gtm.clerk_sync') AS clerk_sync_outside;
 
 -- A removed member's late created event does not resurrect it; a newer one
 -- (invited again) does.
-SELECT gtm_apply_clerk_event(pg_temp.mem_event('organizationMembership.created', 'org_ev1', 'user_viewer', 'org:member', 1002))->>'outcome' AS outcome;
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_ev1', 'user_viewer', 'org:member', 1002))->>'outcome' AS outcome;
 SELECT count(*) AS viewer_rows FROM tenant_members WHERE clerk_user_id = 'user_viewer';
-SELECT gtm_apply_clerk_event(pg_temp.mem_event('organizationMembership.created', 'org_ev1', 'user_viewer', 'org:member', 1100))->'changes';
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_ev1', 'user_viewer', 'org:member', 1100))->'changes';
 
 -- Rename and slug change (a slug our rule rejects is normalised), and an
 -- older rename arriving late.
-SELECT gtm_apply_clerk_event(pg_temp.org_event('organization.updated', 'org_ev1', 'Beta Corp', 'Beta_Corp', 1200))->'changes';
-SELECT gtm_apply_clerk_event(pg_temp.org_event('organization.updated', 'org_ev1', 'Beta Old', 'beta-old', 1150))->>'outcome' AS outcome;
+SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_ev1', 'Beta Corp', 'Beta_Corp', 1200))->'changes';
+SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_ev1', 'Beta Old', 'beta-old', 1150))->>'outcome' AS outcome;
 -- a membership carrying an older snapshot of the organization leaves it
-SELECT gtm_apply_clerk_event(pg_temp.mem_event('organizationMembership.created', 'org_ev1', 'user_third', 'org:member', 1201, 'Beta', 900))->'changes';
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_ev1', 'user_third', 'org:member', 1201, 'Beta', 900))->'changes';
 SELECT DISTINCT name, slug FROM pg_temp.state;
 
 -- Deleted: the tenant and its rows go, and it stays deleted.
-SELECT gtm_apply_clerk_event(pg_temp.org_event('organization.deleted', 'org_ev1', NULL, NULL, NULL, ts => 1300))->'changes';
+SELECT pg_temp.apply(pg_temp.org_event('organization.deleted', 'org_ev1', NULL, NULL, NULL, ts => 1300))->'changes';
 SELECT count(*) AS tenants_left FROM tenants WHERE clerk_org_id = 'org_ev1';
 SELECT count(*) AS members_left FROM tenant_members m WHERE clerk_user_id IN ('user_creator', 'user_viewer', 'user_third');
-SELECT gtm_apply_clerk_event(pg_temp.org_event('organization.updated', 'org_ev1', 'Zombie', 'zombie', 9999));
-SELECT gtm_apply_clerk_event(pg_temp.mem_event('organizationMembership.created', 'org_ev1', 'user_zombie', 'org:admin', 9999))->>'outcome' AS outcome;
-SELECT gtm_apply_clerk_event(pg_temp.org_event('organization.deleted', 'org_ev1', NULL, NULL, NULL, ts => 1300))->>'outcome' AS outcome;
+SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_ev1', 'Zombie', 'zombie', 9999));
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_ev1', 'user_zombie', 'org:admin', 9999))->>'outcome' AS outcome;
+SELECT pg_temp.apply(pg_temp.org_event('organization.deleted', 'org_ev1', NULL, NULL, NULL, ts => 1300))->>'outcome' AS outcome;
 SELECT count(*) AS still_deleted FROM tenants WHERE clerk_org_id = 'org_ev1';
 
 -- Unknown event types are ignored and reported, whatever their data.
@@ -130,13 +141,13 @@ SELECT (SELECT count(*) FROM tenants) = :tenants_before AS no_tenant_written,
 
 -- A membership of an organization never seen, without the organization's
 -- name, is malformed; its deletion is recorded (a late created stays out).
-SELECT gtm_apply_clerk_event('{"type": "organizationMembership.deleted", "timestamp": 50, "data": {"organization": {"id": "org_ev9"}, "public_user_data": {"user_id": "user_ev9"}}}')->>'outcome' AS outcome;
-SELECT gtm_apply_clerk_event(pg_temp.mem_event('organizationMembership.created', 'org_ev9', 'user_ev9', 'org:admin', 40, 'Nine', 40))->'changes';
+SELECT pg_temp.apply('{"type": "organizationMembership.deleted", "timestamp": 50, "data": {"organization": {"id": "org_ev9"}, "public_user_data": {"user_id": "user_ev9"}}}')->>'outcome' AS outcome;
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_ev9', 'user_ev9', 'org:admin', 40, 'Nine', 40))->'changes';
 SELECT * FROM pg_temp.state WHERE clerk_org_id = 'org_ev9';
 
 -- A slug held by another tenant: a free one derived from Clerk's.
-SELECT gtm_apply_clerk_event(pg_temp.org_event('organization.created', 'org_ev10', 'Ten', 'nine', 60))->'changes'->0->>'slug' AS slug;
-SELECT gtm_apply_clerk_event(pg_temp.org_event('organization.updated', 'org_ev10', 'Ten', 'nine', 61))->'changes' AS unchanged_slug;
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_ev10', 'Ten', 'nine', 60))->'changes'->0->>'slug' AS slug;
+SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_ev10', 'Ten', 'nine', 61))->'changes' AS unchanged_slug;
 
 -- Who may call it: not PUBLIC.
 CREATE ROLE clerk_app_role;

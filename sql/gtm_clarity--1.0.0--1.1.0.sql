@@ -169,10 +169,12 @@ BEGIN ATOMIC
 		  FROM depth JOIN edge e ON e.child OPERATOR(pg_catalog.=) depth.relid
 		 WHERE depth.d OPERATOR(pg_catalog.<) (SELECT pg_catalog.count(*) FROM t)
 	)
-	SELECT t.relid::pg_catalog.regclass, t.attname, t.coltype,
-		   (SELECT pg_catalog.max(d) FROM depth WHERE depth.relid OPERATOR(pg_catalog.=) t.relid)::integer
-	  FROM t
-	 ORDER BY 4, 1::pg_catalog.regclass::text;
+	SELECT s.relid::pg_catalog.regclass, s.attname, s.coltype, s.d
+	  FROM (SELECT t.relid, t.attname, t.coltype,
+				   (SELECT pg_catalog.max(depth.d) FROM depth
+					 WHERE depth.relid OPERATOR(pg_catalog.=) t.relid)::integer AS d
+			  FROM t) s
+	 ORDER BY s.d, s.relid::pg_catalog.regclass::text;
 END;
 COMMENT ON FUNCTION @extschema@.gtm_tenant_tables() IS
 	'Tenant-scoped tables in the order their rows can be deleted (referencing tables first)';
