@@ -193,6 +193,7 @@ DECLARE
 	n bigint;
 	total bigint := 0;
 	done bigint;
+	lim bigint;
 BEGIN
 	IF tenant_id IS NULL THEN
 		RAISE EXCEPTION 'tenant_id must not be null' USING ERRCODE = '22004';
@@ -208,18 +209,20 @@ BEGIN
 	FOR t IN SELECT * FROM @extschema@.gtm_tenant_tables() LOOP
 		done := 0;
 		LOOP
+			lim := CASE WHEN max_rows IS NULL THEN batch_size
+						ELSE least(batch_size::bigint, max_rows - total) END;
 			-- a parent's rows include its partitions' and children's
 			EXECUTE format('DELETE FROM %1$s WHERE %2$I OPERATOR(pg_catalog.=) CAST($1 AS %3$s) '
 						   'AND ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT ctid FROM %1$s '
 						   'WHERE %2$I OPERATOR(pg_catalog.=) CAST($1 AS %3$s) LIMIT $2))',
 						   t.table_name, t.tenant_column, t.column_type)
-				USING tenant_id,
-					  CASE WHEN max_rows IS NULL THEN batch_size
-						   ELSE least(batch_size::bigint, max_rows - total) END;
+				USING tenant_id, lim;
 			GET DIAGNOSTICS n = ROW_COUNT;
 			done := done + n;
 			total := total + n;
-			EXIT WHEN n = 0 OR (max_rows IS NOT NULL AND total >= max_rows);
+			-- fewer rows than asked for: none is left (a parent's DELETE
+			-- may remove more rows than its ctids, never fewer)
+			EXIT WHEN n < lim OR (max_rows IS NOT NULL AND total >= max_rows);
 		END LOOP;
 		IF done > 0 THEN
 			table_name := t.table_name;
