@@ -308,6 +308,11 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.gtm_export_tenant(text, integer) IS
 	'Every row of a tenant from every tenant-scoped table: one JSON document per table (or per rows_per_document rows)';
 
+-- The four internal helpers below run only inside gtm_apply_clerk_event
+-- (EXECUTE is revoked from PUBLIC), whose search_path is pinned: they
+-- inherit it rather than set their own, which would cost a GUC save and
+-- restore on each of the dozen calls an event makes.
+--
 -- Internal to gtm_apply_clerk_event: the value at path in a Clerk event,
 -- of the JSON type kind ('string', 'number', 'object'; with nullable, JSON
 -- null or a missing key gives NULL), else 22023 naming the path.
@@ -315,7 +320,6 @@ CREATE FUNCTION @extschema@.gtm_clerk_event_field(
 	event jsonb, path text[], kind text, nullable boolean DEFAULT false)
 RETURNS jsonb
 	LANGUAGE plpgsql IMMUTABLE
-	SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
 	v jsonb := event #> path;
@@ -341,7 +345,6 @@ COMMENT ON FUNCTION @extschema@.gtm_clerk_event_field(jsonb, text[], text, boole
 CREATE FUNCTION @extschema@.gtm_clerk_event_id(event jsonb, path text[], prefix text)
 RETURNS text
 	LANGUAGE plpgsql IMMUTABLE
-	SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
 	v text := @extschema@.gtm_clerk_event_field(event, path, 'string') #>> '{}';
@@ -363,7 +366,6 @@ COMMENT ON FUNCTION @extschema@.gtm_clerk_event_id(jsonb, text[], text) IS
 CREATE FUNCTION @extschema@.gtm_clerk_event_ms(event jsonb, path text[])
 RETURNS bigint
 	LANGUAGE plpgsql IMMUTABLE
-	SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
 	v numeric := (@extschema@.gtm_clerk_event_field(event, path, 'number') #>> '{}')::numeric;
@@ -388,7 +390,6 @@ CREATE FUNCTION @extschema@.gtm_clerk_apply_org(
 	org_id text, org jsonb, prefix text[], svix text)
 RETURNS jsonb
 	LANGUAGE plpgsql VOLATILE
-	SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
 	ver bigint := @extschema@.gtm_clerk_event_ms(org, prefix || '{updated_at}');
@@ -516,7 +517,8 @@ BEGIN
 		-- A membership: the organization it carries first (it may come
 		-- before organization.created).
 		IF jsonb_typeof(event #> '{data,organization,name}') = 'string'
-		   AND jsonb_typeof(event #> '{data,organization,updated_at}') = 'number' THEN
+		   AND jsonb_typeof(event #> '{data,organization,updated_at}') = 'number'
+		   AND NOT coalesce(st.version >= (event #>> '{data,organization,updated_at}')::numeric, false) THEN
 			changes := @extschema@.gtm_clerk_apply_org(org_id, event, '{data,organization}', svix);
 		END IF;
 		SELECT t.id INTO tid FROM @extschema@.tenants t WHERE t.clerk_org_id = org_id;
