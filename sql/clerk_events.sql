@@ -157,4 +157,17 @@ SELECT state, message FROM pg_temp.expect_error($$SELECT gtm_apply_clerk_event('
 SELECT state, message FROM pg_temp.expect_error($$SET gtm.clerk_sync = on$$);
 SELECT state, message FROM pg_temp.expect_error($$SELECT set_config('gtm.clerk_sync', 'on', true)$$);
 RESET ROLE;
+-- the webhook handler's role, granted EXECUTE, applies events as the owner:
+-- the guard steps aside for it too, and the rows change
+GRANT EXECUTE ON FUNCTION gtm_apply_clerk_event(jsonb) TO clerk_app_role;
+SET ROLE clerk_app_role;
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.updated', 'org_ev9', 'user_ev9', 'org:admin', 60, 'Nine', 40))->'changes';
+RESET ROLE;
+SELECT m.role AS ev9_role FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id WHERE t.clerk_org_id = 'org_ev9';
+SET ROLE clerk_app_role;
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.deleted', 'org_ev9', 'user_ev9', 'org:admin', 60, 'Nine', 40, ts => 70))->'changes';
+SELECT has_table_privilege('tenant_members', 'SELECT') AS app_reads_members_directly;
+RESET ROLE;
+SELECT count(*) AS ev9_members FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id WHERE t.clerk_org_id = 'org_ev9';
+REVOKE EXECUTE ON FUNCTION gtm_apply_clerk_event(jsonb) FROM clerk_app_role;
 DROP ROLE clerk_app_role;
