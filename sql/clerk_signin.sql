@@ -76,4 +76,5 @@ SELECT state, message FROM pg_temp.expect_error($$INSERT INTO clerk_role_map (cl
 SELECT state, message FROM pg_temp.expect_error($$INSERT INTO clerk_role_map (clerk_role, role) VALUES ('', 'admin')$$);
 SELECT clerk_role, role FROM clerk_role_map WHERE builtin AND clerk_role IN ('org:member', 'org:admin') ORDER BY 1;
 -- only the operator's rows are dumped
-SELECT extcondition FROM pg_extension WHERE extname = 'gtm_clarity';
+SELECT extcondition[array_position(extconfig, 'clerk_role_map'::regclass)] AS dumped_rows
+FROM pg_extension WHERE extname = 'gtm_clarity';
