@@ -541,10 +541,24 @@ BEGIN
 					changes := changes || jsonb_build_object('change', 'member_removed', 'tenant_id', tid,
 						'clerk_user_id', user_id, 'old_role', old_role);
 				ELSIF NOT is_del AND old_role IS NULL THEN
+					-- a sign-in may be adding the same member at this moment
 					INSERT INTO @extschema@.tenant_members (tenant_id, clerk_user_id, role)
-					VALUES (tid, user_id, new_role);
-					changes := changes || jsonb_build_object('change', 'member_added', 'tenant_id', tid,
-						'clerk_user_id', user_id, 'role', new_role);
+					VALUES (tid, user_id, new_role)
+					ON CONFLICT (tenant_id, clerk_user_id) DO NOTHING;
+					IF FOUND THEN
+						changes := changes || jsonb_build_object('change', 'member_added', 'tenant_id', tid,
+							'clerk_user_id', user_id, 'role', new_role);
+					ELSE
+						-- the row the sign-in committed (FOR UPDATE reads the latest)
+						SELECT m.role INTO old_role FROM @extschema@.tenant_members m
+						 WHERE m.tenant_id = tid AND m.clerk_user_id = user_id FOR UPDATE;
+						IF old_role <> new_role THEN
+							UPDATE @extschema@.tenant_members m SET role = new_role
+							 WHERE m.tenant_id = tid AND m.clerk_user_id = user_id;
+							changes := changes || jsonb_build_object('change', 'role_changed', 'tenant_id', tid,
+								'clerk_user_id', user_id, 'role', new_role, 'old_role', old_role);
+						END IF;
+					END IF;
 				ELSIF NOT is_del AND old_role <> new_role THEN
 					UPDATE @extschema@.tenant_members m SET role = new_role
 					 WHERE m.tenant_id = tid AND m.clerk_user_id = user_id;
