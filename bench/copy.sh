@@ -31,6 +31,8 @@ cd "$here/.."
 . test/lib/setup.sh
 gtm_bench_reexec bench/copy.sh "" "$@"
 gtm_bench_db gtm_bench_copy
+# the roles of an earlier run (its database is gone)
+psql -X -q -d postgres -c "DROP ROLE IF EXISTS bench_copy_app" -c "DROP ROLE IF EXISTS bench_copy_bypass"
 ROWS=${ROWS:-200000}
 ROUNDS=${ROUNDS:-11}
 file=$(psql_db -At -c "SHOW data_directory")/gtm_bench_copy.txt

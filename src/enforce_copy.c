@@ -209,8 +209,18 @@ gtm_copy_check_row(PG_FUNCTION_ARGS)
 	want = PG_GETARG_TEXT_PP(1);
 	if (!PG_ARGISNULL(0))
 	{
-		Oid			type = get_fn_expr_argtype(fcinfo->flinfo, 0);
+		Oid			type;
 
+		/* the argument's type, looked up on the first row of the COPY */
+		if (fcinfo->flinfo->fn_extra == NULL)
+		{
+			Oid		   *cached = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt,
+													sizeof(Oid));
+
+			*cached = get_fn_expr_argtype(fcinfo->flinfo, 0);
+			fcinfo->flinfo->fn_extra = cached;
+		}
+		type = *(Oid *) fcinfo->flinfo->fn_extra;
 		if (type == TEXTOID || type == VARCHAROID)
 		{
 			text	   *have = PG_GETARG_TEXT_PP(0);
