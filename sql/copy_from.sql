@@ -285,6 +285,37 @@ RESET ROLE;
 SELECT * FROM data();
 SELECT name, count(*) FROM accounts GROUP BY name HAVING count(*) > 1 ORDER BY name;
 
+-- ================================================================ one top-level statement
+-- a COPY run by a statement that already reached another tenant
+COPY (SELECT :T1::text, 100 + g, 'c' || g FROM generate_series(1, 3) g) TO :'f_ok';
+SET ROLE regress_copy_app;
+SELECT set_config('copy_from.file', :'f_ok', false) IS NOT NULL AS set;
+DO $$
+BEGIN
+  PERFORM count(*) FROM copy_from.accounts WHERE tenant_id = '22222222-2222-4222-8222-222222222222';
+  EXECUTE format('COPY copy_from.contacts FROM %L', current_setting('copy_from.file'));
+END $$;
+\echo :LAST_ERROR_SQLSTATE
+-- the same COPY alone is accepted
+DO $$
+BEGIN
+  EXECUTE format('COPY copy_from.contacts FROM %L', current_setting('copy_from.file'));
+END $$;
+RESET ROLE;
+SELECT tenant_id = :T1 AS t1, count(*) FROM contacts WHERE id > 100 GROUP BY 1;
+
+-- ================================================================ exempt table
+-- a table exempted with gtm_exempt_table: not checked
+SELECT gtm_exempt_table('copy_from.audit');
+SET ROLE regress_copy_app;
+COPY audit FROM STDIN;
+11111111-1111-4111-8111-111111111111	exempt 1
+22222222-2222-4222-8222-222222222222	exempt 2
+\.
+RESET ROLE;
+SELECT gtm_unexempt_table('copy_from.audit');
+SELECT * FROM data() WHERE tbl = 'audit';
+
 -- ================================================================ warn mode
 -- the COPY runs; one warning for the first wrong row
 SET gtm.enforcement = warn;
@@ -296,7 +327,7 @@ COPY contacts FROM STDIN;
 \.
 RESET ROLE;
 RESET gtm.enforcement;
-SELECT id FROM contacts WHERE id >= 30 ORDER BY id;
+SELECT id FROM contacts WHERE id BETWEEN 30 AND 39 ORDER BY id;
 
 -- ================================================================ exempt role
 -- BYPASSRLS: not checked, any tenant
