@@ -111,7 +111,7 @@ SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) AS type, a.att
  WHERE c.relname IN ('deals', 'notes', 'tasks', 'events_2026') AND c.relnamespace = 'tk'::regnamespace
  ORDER BY c.relname, a.attnum;
 SELECT conrelid::regclass, conname, pg_get_constraintdef(oid)
-  FROM pg_constraint WHERE connamespace = 'tk'::regnamespace
+  FROM pg_constraint WHERE connamespace = 'tk'::regnamespace AND contype <> 'n'  -- NOT NULL: 18+
  ORDER BY conrelid::regclass::text, conname;
 SELECT tgrelid::regclass, tgname, tgfoid::regproc FROM pg_trigger
  WHERE tgrelid IN ('deals'::regclass, 'notes'::regclass, 'tasks'::regclass, 'events'::regclass) AND NOT tgisinternal

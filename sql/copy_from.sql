@@ -87,7 +87,6 @@ SET ROLE regress_copy_app;
 COPY accounts FROM STDIN;
 11111111-1111-4111-8111-111111111111	1	a	10
 \.
-\echo :LAST_ERROR_SQLSTATE
 -- COPY TO stays refused (use COPY (SELECT ... WHERE tenant_id = ...) TO)
 COPY accounts TO STDOUT;
 \echo :LAST_ERROR_SQLSTATE
@@ -110,7 +109,6 @@ COPY accounts FROM STDIN;
 11111111-1111-4111-8111-111111111111	6	f	60
 \.
 \set SHOW_CONTEXT never
-\echo :LAST_ERROR_SQLSTATE
 -- a tenant that differs only in case, or by a trailing blank, is another
 COPY accounts FROM STDIN;
 11111111-1111-4111-8111-111111111111	4	d	40
@@ -125,7 +123,6 @@ COPY accounts FROM STDIN;
 11111111-1111-4111-8111-111111111111	5	e	50
 \N	6	f	60
 \.
-\echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 SELECT * FROM data();
 SET ROLE regress_copy_app;
@@ -144,7 +141,6 @@ j	22222222-2222-4222-8222-222222222222	10
 COPY contacts (id, email) FROM STDIN;
 1	a@example.com
 \.
-\echo :LAST_ERROR_SQLSTATE
 -- CSV with a header line: the line numbers count it
 COPY contacts FROM STDIN WITH (FORMAT csv, HEADER true);
 tenant_id,id,email
@@ -217,13 +213,11 @@ COPY accounts_trig FROM STDIN;
 11111111-1111-4111-8111-111111111111	3	x
 11111111-1111-4111-8111-111111111111	4	peek
 \.
-\echo :LAST_ERROR_SQLSTATE
 -- a trigger changing the session tenant while the COPY runs
 COPY accounts_trig FROM STDIN;
 11111111-1111-4111-8111-111111111111	5	switch
 11111111-1111-4111-8111-111111111111	6	y
 \.
-\echo :LAST_ERROR_SQLSTATE
 SELECT gtm_current_tenant() = :T1 AS still_t1;
 -- a view's INSTEAD OF trigger: the view is not a tenant table, its
 -- trigger's statements are checked, one tenant for the whole COPY
@@ -231,7 +225,6 @@ COPY contact_import FROM STDIN;
 11111111-1111-4111-8111-111111111111	20	v@example.com
 22222222-2222-4222-8222-222222222222	21	w@example.com
 \.
-\echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 SELECT * FROM data();
 SET ROLE regress_copy_app;
@@ -240,7 +233,6 @@ SET ROLE regress_copy_app;
 COPY derived (code) FROM STDIN;
 11111111-1111-4111-8111-111111111111/1
 \.
-\echo :LAST_ERROR_SQLSTATE
 
 -- ================================================================ FREEZE
 -- a table created in the transaction, COPY ... FREEZE: checked the same
@@ -284,6 +276,20 @@ COPY accounts FROM :'f_many_ok';
 RESET ROLE;
 SELECT * FROM data();
 SELECT name, count(*) FROM accounts GROUP BY name HAVING count(*) > 1 ORDER BY name;
+
+-- the SQLSTATE of a rejected row, and nothing written (psql before 17 does
+-- not keep the SQLSTATE of an error raised while COPY data is sent, so it is
+-- caught here, in a DO block, for every version)
+SET ROLE regress_copy_app;
+SELECT set_config('copy_from.bad', :'f_bad', false) IS NOT NULL AS set;
+DO $$
+BEGIN
+  EXECUTE format('COPY copy_from.accounts FROM %L WITH (FORMAT binary)', current_setting('copy_from.bad'));
+EXCEPTION WHEN OTHERS THEN
+  RAISE NOTICE 'caught % %', SQLSTATE, SQLERRM;
+END $$;
+RESET ROLE;
+SELECT count(*) FROM accounts WHERE id BETWEEN 200 AND 299;
 
 -- ================================================================ one top-level statement
 -- a COPY run by a statement that already reached another tenant
