@@ -40,7 +40,7 @@ BEGIN
   IF NEW.name = 'peek' THEN   -- reads another tenant's rows
     PERFORM count(*) FROM copy_from.audit WHERE tenant_id = '22222222-2222-4222-8222-222222222222';
   ELSIF NEW.name = 'switch' THEN   -- moves the session to another tenant
-    PERFORM gtm_set_tenant('22222222-2222-4222-8222-222222222222');
+    PERFORM gtm_set_tenant('22222222-2222-4222-8222-222222222222', false);
   END IF;
   RETURN NEW;
 END $$;
@@ -93,7 +93,7 @@ COPY accounts TO STDOUT;
 SELECT * FROM gtm_check_statement('COPY accounts FROM STDIN');
 
 -- ================================================================ tenant T1
-SELECT gtm_set_tenant(:T1) IS NOT NULL AS set;
+SELECT gtm_set_tenant(:T1, false) IS NOT NULL AS set;
 -- text format, every column: accepted
 COPY accounts FROM STDIN;
 11111111-1111-4111-8111-111111111111	1	a	10
