@@ -83,6 +83,8 @@ CREATE TABLE loose (tenant_id text, id int);
 INSERT INTO loose VALUES (NULL, 1);
 SELECT * FROM gtm_make_tenant_table('loose');
 \echo :LAST_ERROR_SQLSTATE
+SELECT * FROM gtm_make_tenant_table(NULL);
+\echo :LAST_ERROR_SQLSTATE
 -- refused: another type, a generated column, a view, a key others reference
 CREATE TABLE typed (tenant_id uuid NOT NULL, id int);
 SELECT * FROM gtm_make_tenant_table('typed');

@@ -344,6 +344,16 @@ COPY contacts FROM STDIN;
 RESET ROLE;
 SELECT tenant_id = :T2 AS t2 FROM contacts WHERE id = 40;
 
+-- ================================================================ the row check called directly
+SELECT gtm_copy_check_row('11111111-1111-4111-8111-111111111111'::text, :T1) AS same;
+SELECT gtm_copy_check_row('11111111-1111-4111-8111-111111111111'::uuid, :T1) AS same_uuid;
+SELECT gtm_copy_check_row(:T2::text, :T1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT gtm_copy_check_row(NULL::text, :T1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT gtm_copy_check_row(:T1::text, NULL);
+\echo :LAST_ERROR_SQLSTATE
+
 -- ---------------------------------------------------------------- clean up
 SELECT gtm_set_tenant(:T1, false) IS NOT NULL AS set;
 RESET gtm.tenant;

@@ -187,7 +187,7 @@ running_copy(void)
  *
  * The condition copy_from_checked gives a COPY FROM: true when value (the
  * row's tenant column) is tenant, else 42501 naming the line (a WARNING,
- * once per COPY, in warn mode).  A value of another type than text is
+ * once per COPY, in warn mode); called outside a COPY, 42501 without one.  A value of another type than text is
  * compared in its text form (a uuid column's canonical text).
  */
 Datum
@@ -246,8 +246,16 @@ gtm_copy_check_row(PG_FUNCTION_ARGS)
 		PG_RETURN_BOOL(true);
 	copy_warned = true;
 	cstate = running_copy();
+	if (cstate == NULL)
+		ereport(elevel,			/* called directly, not by a COPY */
+				(errcode(GTM_ERRCODE_NOT_PINNED),
+				 errmsg("tenant value %s is not '%s'",
+						got ? psprintf("'%s'", gtm_msg_value(got, -1, false)) : "NULL",
+						gtm_msg_value(VARDATA_ANY(want), VARSIZE_ANY_EXHDR(want), false))));
 	relname = cstate ? RelationGetRelationName(cstate->rel) : "?";
 	line = cstate ? cstate->cur_lineno : 0;
+	if (cstate == NULL)
+		PG_RETURN_BOOL(true);	/* warn mode */
 	if (got == NULL)
 		ereport(elevel,
 				(errcode(GTM_ERRCODE_NOT_PINNED),
