@@ -31,6 +31,7 @@ OBJS = \
 	src/enforce_judge.o \
 	src/enforce_order.o \
 	src/enforce_utility.o \
+	src/enforce_copy.o \
 	src/enforce_runtime.o \
 	src/enforce_report.o \
 	src/exemptions.o \
@@ -52,13 +53,13 @@ REGRESS_PROVISION = provision members provision_input signin_spi_memory slug_sea
 REGRESS_SETTINGS = settings_merge settings_validation settings_api settings_limits
 REGRESS_ENFORCE = enforce_cases enforce_shapes enforce_modes enforce_scope enforce_fail_closed \
 	enforce_writes enforce_identity enforce_keys enforce_exemptions enforce_utility enforce_attacks \
-	enforce_tenant_row
+	enforce_tenant_row copy_from app_toolkit
 REGRESS = $(REGRESS_PROVISION) $(REGRESS_SETTINGS) $(REGRESS_ENFORCE)
 
 # isolationtester: test/specs/NAME.spec -> test/expected/NAME.out
 ISOLATION_PROVISION = signin_race slug_race slug_search_race last_admin_race clerk_event_race
 ISOLATION_SETTINGS = settings_update_race
-ISOLATION_ENFORCE = enforce_exempt enforce_session_tenant enforce_lock
+ISOLATION_ENFORCE = enforce_exempt enforce_session_tenant enforce_lock copy_concurrent
 ISOLATION = $(ISOLATION_PROVISION) $(ISOLATION_SETTINGS) $(ISOLATION_ENFORCE)
 ISOLATION_OPTS = --inputdir=test
 

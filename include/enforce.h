@@ -372,10 +372,25 @@ typedef struct UtilityVerdict
 	Oid			named;			/* the relation the statement names */
 	bool		cascaded;		/* TRUNCATE: reached through a foreign key */
 	int			lockmode;		/* LOCK TABLE: the mode asked for */
+	bool		copy_from;		/* COPY: FROM (else TO) */
+	int			copy_refusal;	/* COPY FROM: a CopyRefusal */
+	bool		copy_checked;	/* COPY FROM runs with its rows checked */
 } UtilityVerdict;
 
 extern bool judge_utility(Node *parsetree, UtilityVerdict *v);
 extern bool lock_mode_allowed(int lockmode);
+
+/* enforce_copy.c: COPY FROM with every row checked */
+typedef enum CopyRefusal
+{
+	COPY_REFUSED_NONE,
+	COPY_REFUSED_NO_TENANT,		/* the session has no tenant */
+	COPY_REFUSED_GENERATED,		/* the tenant column is generated */
+	COPY_REFUSED_OLD_VERSION	/* the extension's SQL has no check function */
+} CopyRefusal;
+
+extern bool copy_from_allowed(Oid relid, CopyRefusal *why);
+extern PlannedStmt *copy_from_checked(PlannedStmt *pstmt);
 
 /* enforce_order.c: the tenant condition first in every scan */
 extern void tenant_quals_first(PlannedStmt *stmt, List *scans);

@@ -615,3 +615,477 @@ REVOKE ALL ON FUNCTION
 	@extschema@.gtm_guard_builtin_role_keys(),
 	@extschema@.gtm_tenant_tables()
 FROM PUBLIC;
+
+--------------------------------------------------------------------------
+-- Issue 11: application toolkit                    (src/enforce_copy.c, ...)
+--------------------------------------------------------------------------
+
+-- COPY table FROM into a tenant table, by a role that is not exempt, while
+-- the session has a tenant: the check gives the COPY this first WHERE
+-- condition, evaluated on every row read (after column defaults, before
+-- triggers and the insert).  True for a row of tenant, else 42501 naming
+-- the line.  STABLE, so COPY keeps its multi-insert buffers.  Harmless to
+-- call directly (it reads and writes nothing), so PUBLIC keeps EXECUTE:
+-- every role that may COPY needs it.
+CREATE FUNCTION @extschema@.gtm_copy_check_row(value anyelement, tenant text)
+RETURNS boolean
+	AS 'MODULE_PATHNAME', 'gtm_copy_check_row'
+	LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.gtm_copy_check_row(anyelement, text) IS
+	'Row check of COPY FROM into a tenant table: true when value is tenant, else 42501 naming the line';
+
+-- The touch trigger is usable by application tables (gtm_make_tenant_table
+-- attaches it): it only sets the row's updated_at (or the column named by
+-- its argument) to now() in a BEFORE UPDATE row trigger; CREATE TRIGGER
+-- needs EXECUTE on it.
+GRANT EXECUTE ON FUNCTION @extschema@.gtm_touch_updated_at() TO PUBLIC;
+COMMENT ON FUNCTION @extschema@.gtm_touch_updated_at() IS
+	'BEFORE UPDATE row trigger: sets updated_at (or the column named by its argument) to now()';
+
+-- gtm_make_tenant_table: the tenant columns of a table, added or checked
+-- and completed; returns the statements it ran (none when the table is
+-- already complete).  doc/app-toolkit.md.
+CREATE FUNCTION @extschema@.gtm_make_tenant_table(
+	tbl pg_catalog.regclass,
+	lead_keys boolean DEFAULT false,
+	backfill_tenant text DEFAULT NULL)
+RETURNS SETOF text
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	col name := pg_catalog.current_setting('gtm.tenant_column');
+	tenants_rel pg_catalog.regclass := '@extschema@.tenants'::pg_catalog.regclass;
+	touch_fn pg_catalog.regprocedure := '@extschema@.gtm_touch_updated_at()'::pg_catalog.regprocedure;
+	current_fn pg_catalog.regprocedure := '@extschema@.gtm_current_tenant()'::pg_catalog.regprocedure;
+	id_att record;
+	att record;
+	kind "char";
+	coll text;
+	has_rows boolean;
+	stmt text;
+	k record;
+	def text;
+BEGIN
+	IF tbl IS NULL THEN
+		RAISE EXCEPTION 'table must not be null' USING ERRCODE = '22004';
+	END IF;
+	SELECT c.relkind INTO kind FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) tbl;
+	IF kind NOT IN ('r', 'p') THEN
+		RAISE EXCEPTION '"%" is not a table', tbl
+			USING ERRCODE = '42809',
+				  HINT = 'Pass an ordinary or partitioned table.';
+	END IF;
+	SELECT a.attnum, a.atttypid, a.attcollation INTO id_att
+	  FROM pg_catalog.pg_attribute a
+	 WHERE a.attrelid OPERATOR(pg_catalog.=) tenants_rel AND a.attname OPERATOR(pg_catalog.=) 'id';
+	SELECT pg_catalog.format('%I.%I', n.nspname, c.collname) INTO coll
+	  FROM pg_catalog.pg_collation c
+	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.collnamespace
+	 WHERE c.oid OPERATOR(pg_catalog.=) id_att.attcollation;
+	SELECT a.attnum, a.atttypid, a.attcollation, a.attnotnull, a.attgenerated,
+		   d.adbin::text AS def
+	  INTO att
+	  FROM pg_catalog.pg_attribute a
+	  LEFT JOIN pg_catalog.pg_attrdef d
+		ON d.adrelid OPERATOR(pg_catalog.=) a.attrelid AND d.adnum OPERATOR(pg_catalog.=) a.attnum
+	 WHERE a.attrelid OPERATOR(pg_catalog.=) tbl AND a.attname OPERATOR(pg_catalog.=) col
+	   AND NOT a.attisdropped;
+
+	-- the tenant column
+	IF NOT FOUND THEN
+		EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM %s)', tbl) INTO has_rows;
+		IF has_rows AND backfill_tenant IS NULL THEN
+			RAISE EXCEPTION 'table "%" has rows and no column %', tbl, pg_catalog.quote_ident(col)
+				USING ERRCODE = '55000',
+					  DETAIL = 'The existing rows need a tenant.',
+					  HINT = 'Pass backfill_tenant => the id of the tenant the existing rows belong to.';
+		END IF;
+		IF has_rows AND NOT EXISTS (SELECT FROM @extschema@.tenants t
+									 WHERE t.id OPERATOR(pg_catalog.=) backfill_tenant) THEN
+			RAISE EXCEPTION 'tenant "%" does not exist', backfill_tenant
+				USING ERRCODE = '22023',
+					  HINT = 'Pass the id of a row of tenants.';
+		END IF;
+		-- with rows: the backfill tenant as a constant default (no rewrite:
+		-- PostgreSQL keeps it as the value of the existing rows), then the
+		-- session tenant as the default of new rows
+		stmt := pg_catalog.format('ALTER TABLE %s ADD COLUMN %I %s COLLATE %s NOT NULL%s',
+				tbl, col, pg_catalog.format_type(id_att.atttypid, NULL), coll,
+				CASE WHEN has_rows THEN pg_catalog.format(' DEFAULT %L', backfill_tenant) ELSE '' END);
+		EXECUTE stmt;
+		RETURN NEXT stmt;
+		def := NULL;
+	ELSE
+		def := att.def;
+		IF att.attgenerated <> '' THEN
+			RAISE EXCEPTION 'column % of table "%" is a generated column', pg_catalog.quote_ident(col), tbl
+				USING ERRCODE = '42P16',
+					  DETAIL = 'A generated tenant column is computed, not set per tenant.',
+					  HINT = pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I DROP EXPRESSION', tbl, col);
+		END IF;
+		IF att.atttypid OPERATOR(pg_catalog.<>) id_att.atttypid
+		   OR att.attcollation OPERATOR(pg_catalog.<>) id_att.attcollation THEN
+			RAISE EXCEPTION 'column % of table "%" is of another type or collation than tenants.id', pg_catalog.quote_ident(col), tbl
+				USING ERRCODE = '42804',
+					  DETAIL = pg_catalog.format('It is %s, tenants.id is %s COLLATE %s: a pin does not carry across the equality.',
+							pg_catalog.format_type(att.atttypid, NULL), pg_catalog.format_type(id_att.atttypid, NULL), coll),
+					  HINT = pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I TYPE %s COLLATE %s',
+							tbl, col, pg_catalog.format_type(id_att.atttypid, NULL), coll);
+		END IF;
+		IF NOT att.attnotnull THEN
+			stmt := pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL', tbl, col);
+			EXECUTE stmt;
+			RETURN NEXT stmt;
+		END IF;
+	END IF;
+	IF def IS NULL OR def NOT LIKE ('{FUNCEXPR :funcid ' || current_fn::oid || ' %') THEN
+		stmt := pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', tbl, col, current_fn::oid::pg_catalog.regproc);
+		stmt := stmt || '()';
+		EXECUTE stmt;
+		RETURN NEXT stmt;
+	END IF;
+
+	-- the foreign key to tenants
+	IF NOT EXISTS (
+		SELECT FROM pg_catalog.pg_constraint c
+		 WHERE c.conrelid OPERATOR(pg_catalog.=) tbl AND c.contype OPERATOR(pg_catalog.=) 'f'
+		   AND c.confrelid OPERATOR(pg_catalog.=) tenants_rel
+		   AND c.conkey OPERATOR(pg_catalog.=) ARRAY[(SELECT a.attnum FROM pg_catalog.pg_attribute a
+												WHERE a.attrelid OPERATOR(pg_catalog.=) tbl
+												  AND a.attname OPERATOR(pg_catalog.=) col)]
+		   AND c.confkey OPERATOR(pg_catalog.=) ARRAY[id_att.attnum]) THEN
+		stmt := pg_catalog.format('ALTER TABLE %s ADD FOREIGN KEY (%I) REFERENCES %s (id) ON DELETE CASCADE',
+				tbl, col, tenants_rel);
+		EXECUTE stmt;
+		RETURN NEXT stmt;
+	END IF;
+
+	-- created_at, updated_at and the touch trigger
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) tbl
+				   AND a.attname OPERATOR(pg_catalog.=) 'created_at' AND NOT a.attisdropped) THEN
+		stmt := pg_catalog.format('ALTER TABLE %s ADD COLUMN created_at timestamptz NOT NULL DEFAULT pg_catalog.now()', tbl);
+		EXECUTE stmt;
+		RETURN NEXT stmt;
+	END IF;
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) tbl
+				   AND a.attname OPERATOR(pg_catalog.=) 'updated_at' AND NOT a.attisdropped) THEN
+		stmt := pg_catalog.format('ALTER TABLE %s ADD COLUMN updated_at timestamptz NOT NULL DEFAULT pg_catalog.now()', tbl);
+		EXECUTE stmt;
+		RETURN NEXT stmt;
+	END IF;
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE t.tgrelid OPERATOR(pg_catalog.=) tbl
+				   AND t.tgfoid OPERATOR(pg_catalog.=) touch_fn AND NOT t.tgisinternal) THEN
+		stmt := pg_catalog.format('CREATE TRIGGER %I BEFORE UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION %s()',
+				pg_catalog.left((SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) tbl), 48) || '_touch_updated_at',
+				tbl, touch_fn::oid::pg_catalog.regproc);
+		EXECUTE stmt;
+		RETURN NEXT stmt;
+	END IF;
+
+	-- primary key and unique constraints leading with the tenant column
+	IF lead_keys THEN
+		FOR k IN
+			SELECT c.conname, c.contype, c.conkey,
+				   (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY u.ord)
+					  FROM pg_catalog.unnest(c.conkey) WITH ORDINALITY u(attnum, ord)
+					  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) tbl
+						AND a.attnum OPERATOR(pg_catalog.=) u.attnum) AS cols
+			  FROM pg_catalog.pg_constraint c
+			 WHERE c.conrelid OPERATOR(pg_catalog.=) tbl AND c.contype IN ('p', 'u')
+			   AND NOT (SELECT a.attnum FROM pg_catalog.pg_attribute a
+						 WHERE a.attrelid OPERATOR(pg_catalog.=) tbl AND a.attname OPERATOR(pg_catalog.=) col)
+				   OPERATOR(pg_catalog.=) ANY (c.conkey)
+			 ORDER BY c.contype, c.conname
+		LOOP
+			IF EXISTS (SELECT FROM pg_catalog.pg_constraint f
+						WHERE f.contype OPERATOR(pg_catalog.=) 'f'
+						  AND f.confrelid OPERATOR(pg_catalog.=) tbl
+						  AND f.conindid OPERATOR(pg_catalog.=) (SELECT c2.conindid FROM pg_catalog.pg_constraint c2
+															 WHERE c2.conrelid OPERATOR(pg_catalog.=) tbl
+															   AND c2.conname OPERATOR(pg_catalog.=) k.conname)) THEN
+				RAISE EXCEPTION 'constraint "%" of table "%" is referenced by a foreign key', k.conname, tbl
+					USING ERRCODE = '2BP01',
+						  DETAIL = 'Leading it with the tenant column drops it, and the foreign keys that reference it.',
+						  HINT = pg_catalog.format('Make the referencing foreign keys (%I, ...) REFERENCES %s (%I, %s) first, or call with lead_keys => false.',
+								col, tbl, col, k.cols);
+			END IF;
+			stmt := pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I, ADD CONSTRAINT %I %s (%I, %s)',
+					tbl, k.conname, k.conname,
+					CASE k.contype WHEN 'p' THEN 'PRIMARY KEY' ELSE 'UNIQUE' END, col, k.cols);
+			EXECUTE stmt;
+			RETURN NEXT stmt;
+		END LOOP;
+	END IF;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.gtm_make_tenant_table(pg_catalog.regclass, boolean, text) IS
+	'Adds or completes the tenant columns of a table (tenant_id, foreign key, created_at/updated_at, touch trigger); returns the statements run';
+
+-- gtm_lint_schema: one row per problem of the tenant tables of the
+-- database (ordinary and partitioned tables with the tenant column, outside
+-- the system schemas and not members of an extension; partitions are
+-- reported through their root).  app_roles: the roles that serve requests,
+-- checked for privileges that change what the check sees.
+-- doc/app-toolkit.md lists the problems.
+CREATE FUNCTION @extschema@.gtm_lint_schema(
+	app_roles pg_catalog.regrole[] DEFAULT '{}',
+	schemas name[] DEFAULT NULL)
+RETURNS TABLE ("table" pg_catalog.regclass, problem text, detail text, fix text)
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+AS $fn$
+WITH setting AS (
+	SELECT pg_catalog.current_setting('gtm.tenant_column')::name AS col,
+		   '@extschema@.tenants'::pg_catalog.regclass AS tenants_rel,
+		   '@extschema@.gtm_current_tenant()'::pg_catalog.regprocedure::oid AS current_fn
+), id_att AS (
+	SELECT a.attnum, a.atttypid, a.attcollation,
+		   (SELECT pg_catalog.format('%I.%I', n.nspname, c.collname)
+			  FROM pg_catalog.pg_collation c
+			  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.collnamespace
+			 WHERE c.oid OPERATOR(pg_catalog.=) a.attcollation) AS coll
+	  FROM pg_catalog.pg_attribute a, setting s
+	 WHERE a.attrelid OPERATOR(pg_catalog.=) s.tenants_rel AND a.attname OPERATOR(pg_catalog.=) 'id'
+), tt AS (			-- the tenant tables, with their tenant column
+	SELECT c.oid::pg_catalog.regclass AS rel, c.relowner, a.attnum, a.atttypid, a.attcollation,
+		   a.attnotnull, a.attgenerated, d.adbin::text AS def, s.col
+	  FROM pg_catalog.pg_class c
+	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+	  CROSS JOIN setting s
+	  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid
+		AND a.attname OPERATOR(pg_catalog.=) s.col AND NOT a.attisdropped
+	  LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid OPERATOR(pg_catalog.=) c.oid
+		AND d.adnum OPERATOR(pg_catalog.=) a.attnum
+	 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+	   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+	   AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'
+	   AND (schemas IS NULL OR n.nspname OPERATOR(pg_catalog.=) ANY (schemas))
+	   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend dep
+						WHERE dep.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+						  AND dep.objid OPERATOR(pg_catalog.=) c.oid
+						  AND dep.deptype OPERATOR(pg_catalog.=) 'e')
+), keys AS (		-- constraints and unique indexes, with their column lists
+	SELECT tt.rel, tt.col, tt.attnum AS tattnum, con.conname, con.contype, con.conkey,
+		   con.confrelid, con.confkey,
+		   (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY u.ord)
+			  FROM pg_catalog.unnest(con.conkey) WITH ORDINALITY u(attnum, ord)
+			  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) tt.rel
+				AND a.attnum OPERATOR(pg_catalog.=) u.attnum) AS cols,
+		   (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY u.ord)
+			  FROM pg_catalog.unnest(con.confkey) WITH ORDINALITY u(attnum, ord)
+			  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) con.confrelid
+				AND a.attnum OPERATOR(pg_catalog.=) u.attnum) AS refcols
+	  FROM tt
+	  JOIN pg_catalog.pg_constraint con ON con.conrelid OPERATOR(pg_catalog.=) tt.rel
+)
+-- 1. a foreign key between tenant tables without the tenant column
+SELECT k.rel, 'foreign key without tenant column',
+	   pg_catalog.format('Foreign key %I references tenant table %s by (%s) alone: a row of one tenant can reference a row of another, and a join on it carries no pin.',
+			k.conname, k.confrelid::pg_catalog.regclass, k.refcols),
+	   pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I, ADD CONSTRAINT %I FOREIGN KEY (%I, %s) REFERENCES %s (%I, %s);',
+			k.rel, k.conname, k.conname, k.col, k.cols, k.confrelid::pg_catalog.regclass, k.col, k.refcols)
+  FROM keys k
+ WHERE k.contype OPERATOR(pg_catalog.=) 'f'
+   AND k.confrelid IN (SELECT tt.rel FROM tt)
+   AND NOT k.tattnum OPERATOR(pg_catalog.=) ANY (k.conkey)
+UNION ALL
+-- 2. a unique or exclusion constraint without the tenant column
+SELECT k.rel, 'unique constraint without tenant column',
+	   pg_catalog.format('%s %I on (%s) is unique across tenants: one tenant''s value blocks another''s, and the violation message shows the other tenant''s values.',
+			CASE k.contype WHEN 'p' THEN 'Primary key' WHEN 'u' THEN 'Unique constraint' ELSE 'Exclusion constraint' END,
+			k.conname, k.cols),
+	   CASE WHEN k.contype IN ('p', 'u') THEN
+			pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I, ADD CONSTRAINT %I %s (%I, %s);',
+				k.rel, k.conname, k.conname, CASE k.contype WHEN 'p' THEN 'PRIMARY KEY' ELSE 'UNIQUE' END, k.col, k.cols)
+	   ELSE pg_catalog.format('-- recreate exclusion constraint %I with (%I WITH =) added', k.conname, k.col) END
+  FROM keys k
+ WHERE k.contype IN ('p', 'u', 'x')
+   AND NOT k.tattnum OPERATOR(pg_catalog.=) ANY (k.conkey)
+UNION ALL
+SELECT tt.rel, 'unique index without tenant column',
+	   pg_catalog.format('Unique index %I is unique across tenants.', ic.relname),
+	   pg_catalog.format('DROP INDEX %s; CREATE UNIQUE INDEX %I ON %s (%I, %s);',
+			ic.oid::pg_catalog.regclass, ic.relname, tt.rel, tt.col,
+			pg_catalog.regexp_replace(pg_catalog.pg_get_indexdef(i.indexrelid), '^.*\((.*)\).*$', '\1'))
+  FROM tt
+  JOIN pg_catalog.pg_index i ON i.indrelid OPERATOR(pg_catalog.=) tt.rel AND i.indisunique
+  JOIN pg_catalog.pg_class ic ON ic.oid OPERATOR(pg_catalog.=) i.indexrelid
+ WHERE NOT tt.attnum OPERATOR(pg_catalog.=) ANY (i.indkey::int2[])
+   AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint con
+					WHERE con.conindid OPERATOR(pg_catalog.=) i.indexrelid
+					  AND con.conrelid OPERATOR(pg_catalog.=) tt.rel)
+UNION ALL
+-- 3. the tenant column nullable, without a foreign key to tenants, of another type or collation
+SELECT tt.rel, 'tenant column nullable',
+	   pg_catalog.format('%I admits NULL: a row without a tenant.', tt.col),
+	   pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL;', tt.rel, tt.col)
+  FROM tt WHERE NOT tt.attnotnull
+UNION ALL
+SELECT tt.rel, 'tenant column without foreign key to tenants',
+	   pg_catalog.format('No foreign key makes %I a tenant of %s.', tt.col, s.tenants_rel),
+	   pg_catalog.format('ALTER TABLE %s ADD FOREIGN KEY (%I) REFERENCES %s (id) ON DELETE CASCADE;', tt.rel, tt.col, s.tenants_rel)
+  FROM tt, setting s
+ WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_constraint con, id_att
+					WHERE con.conrelid OPERATOR(pg_catalog.=) tt.rel
+					  AND con.contype OPERATOR(pg_catalog.=) 'f'
+					  AND con.confrelid OPERATOR(pg_catalog.=) s.tenants_rel
+					  AND con.conkey OPERATOR(pg_catalog.=) ARRAY[tt.attnum]
+					  AND con.confkey OPERATOR(pg_catalog.=) ARRAY[id_att.attnum])
+UNION ALL
+SELECT tt.rel, 'tenant column type differs from tenants.id',
+	   pg_catalog.format('%I is %s%s, tenants.id is %s COLLATE %s: a pin does not carry across an equality of two types or collations.',
+			tt.col, pg_catalog.format_type(tt.atttypid, NULL),
+			CASE WHEN tt.attcollation OPERATOR(pg_catalog.<>) 0 THEN
+				(SELECT ' COLLATE ' || pg_catalog.quote_ident(c.collname) FROM pg_catalog.pg_collation c
+				  WHERE c.oid OPERATOR(pg_catalog.=) tt.attcollation) ELSE '' END,
+			pg_catalog.format_type(id_att.atttypid, NULL), id_att.coll),
+	   pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I TYPE %s COLLATE %s;',
+			tt.rel, tt.col, pg_catalog.format_type(id_att.atttypid, NULL), id_att.coll)
+  FROM tt, id_att
+ WHERE tt.atttypid OPERATOR(pg_catalog.<>) id_att.atttypid
+	OR tt.attcollation OPERATOR(pg_catalog.<>) id_att.attcollation
+UNION ALL
+-- 4. the tenant column generated, or with a non-constant default other than gtm_current_tenant()
+SELECT tt.rel, 'tenant column generated',
+	   pg_catalog.format('%I is computed from other columns, not set to one tenant.', tt.col),
+	   pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I DROP EXPRESSION;', tt.rel, tt.col)
+  FROM tt WHERE tt.attgenerated OPERATOR(pg_catalog.<>) ''
+UNION ALL
+SELECT tt.rel, 'tenant column default',
+	   pg_catalog.format('The default of %I is %s, which is not pinned to the session tenant.',
+			tt.col, pg_catalog.pg_get_expr(d.adbin, d.adrelid)),
+	   pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s();', tt.rel, tt.col, s.current_fn::pg_catalog.regproc)
+  FROM tt, setting s, pg_catalog.pg_attrdef d
+ WHERE tt.attgenerated OPERATOR(pg_catalog.=) '' AND tt.def IS NOT NULL
+   AND d.adrelid OPERATOR(pg_catalog.=) tt.rel AND d.adnum OPERATOR(pg_catalog.=) tt.attnum
+   AND tt.def NOT LIKE '{CONST %'
+   AND tt.def NOT LIKE ('{FUNCEXPR :funcid ' || s.current_fn || ' %')
+UNION ALL
+-- 5. an application role that can change what the check sees
+SELECT tt.rel, 'application role may change the table',
+	   pg_catalog.format('Role %s %s.', r.role,
+			pg_catalog.concat_ws(', ',
+				CASE WHEN pg_catalog.pg_has_role(r.role::oid, tt.relowner, 'USAGE') THEN 'owns the table (or acts as its owner): it can alter it, disable triggers, drop constraints' END,
+				CASE WHEN pg_catalog.has_table_privilege(r.role::oid, tt.rel::oid, 'TRIGGER') THEN 'may create triggers on it (code that runs on every tenant''s rows)' END,
+				CASE WHEN pg_catalog.has_table_privilege(r.role::oid, tt.rel::oid, 'TRUNCATE') THEN 'may TRUNCATE it (every tenant''s rows)' END)),
+	   CASE WHEN pg_catalog.pg_has_role(r.role::oid, tt.relowner, 'USAGE')
+			THEN pg_catalog.format('ALTER TABLE %s OWNER TO <migration role>; REVOKE TRIGGER, TRUNCATE ON %s FROM %s;', tt.rel, tt.rel, r.role)
+			ELSE pg_catalog.format('REVOKE TRIGGER, TRUNCATE ON %s FROM %s;', tt.rel, r.role) END
+  FROM tt, pg_catalog.unnest(app_roles) r(role)
+ WHERE pg_catalog.pg_has_role(r.role::oid, tt.relowner, 'USAGE')
+	OR pg_catalog.has_table_privilege(r.role::oid, tt.rel::oid, 'TRIGGER')
+	OR pg_catalog.has_table_privilege(r.role::oid, tt.rel::oid, 'TRUNCATE')
+UNION ALL
+-- 6. no ON CONFLICT target an upsert needs: no unique index with the tenant column
+SELECT tt.rel, 'no ON CONFLICT target with tenant column',
+	   pg_catalog.format('No unique index includes %I, so INSERT ... ON CONFLICT (%I, ...) DO UPDATE has no arbiter (and one without %I is rejected).',
+			tt.col, tt.col, tt.col),
+	   COALESCE((SELECT pg_catalog.format('CREATE UNIQUE INDEX ON %s (%I, %s);', tt.rel, tt.col, k.cols)
+				   FROM keys k WHERE k.rel OPERATOR(pg_catalog.=) tt.rel AND k.contype IN ('p', 'u')
+				  ORDER BY k.contype LIMIT 1),
+				pg_catalog.format('ALTER TABLE %s ADD PRIMARY KEY (%I, <key column>);', tt.rel, tt.col))
+  FROM tt
+ WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_index i
+					WHERE i.indrelid OPERATOR(pg_catalog.=) tt.rel AND i.indisunique AND i.indisvalid
+					  AND i.indpred IS NULL
+					  AND tt.attnum OPERATOR(pg_catalog.=) ANY (i.indkey::int2[]))
+ORDER BY 1, 2, 3
+$fn$;
+COMMENT ON FUNCTION @extschema@.gtm_lint_schema(pg_catalog.regrole[], name[]) IS
+	'Problems of the tenant tables of the database, one row each: table, problem, detail, fix (SQL)';
+
+CREATE FUNCTION @extschema@.gtm_schema_is_clean(
+	app_roles pg_catalog.regrole[] DEFAULT '{}',
+	schemas name[] DEFAULT NULL)
+RETURNS boolean
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	RETURN NOT EXISTS (SELECT FROM @extschema@.gtm_lint_schema(app_roles, schemas));
+COMMENT ON FUNCTION @extschema@.gtm_schema_is_clean(pg_catalog.regrole[], name[]) IS
+	'True when gtm_lint_schema(app_roles, schemas) finds no problem (for a test suite)';
+
+-- Roles for an application and its migrations (doc/roles.md).
+-- gtm_grant_app: what a role serving requests needs, and nothing that lets
+-- it change what the check sees.  Refused for a role that is exempt from
+-- the check (superuser, BYPASSRLS): requests must be checked.
+CREATE FUNCTION @extschema@.gtm_grant_app(role pg_catalog.regrole) RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	r record;
+BEGIN
+	IF role IS NULL THEN
+		RAISE EXCEPTION 'role must not be null' USING ERRCODE = '22004';
+	END IF;
+	SELECT a.rolsuper, a.rolbypassrls INTO r FROM pg_catalog.pg_authid a
+	 WHERE a.oid OPERATOR(pg_catalog.=) role::oid;
+	IF r.rolsuper OR r.rolbypassrls THEN
+		RAISE EXCEPTION 'role % is exempt from the tenant-scope check', role
+			USING ERRCODE = '42501',
+				  DETAIL = 'Superusers and BYPASSRLS roles are not checked: a request served by it could touch any tenant.',
+				  HINT = 'Serve requests with a role without SUPERUSER and BYPASSRLS; migrate with another (gtm_grant_migrator).';
+	END IF;
+	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA @extschema@ TO %s', role);
+	EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s',
+		'@extschema@.gtm_set_tenant(text, boolean), @extschema@.gtm_current_tenant(), '
+		'@extschema@.gtm_pin(anyelement), @extschema@.gtm_copy_check_row(anyelement, text), '
+		'@extschema@.gtm_sign_in(text, text, text, text, text), '
+		'@extschema@.gtm_tenant_settings(text), @extschema@.gtm_tenant_setting(text, text[]), '
+		'@extschema@.gtm_feature_enabled(text, text), @extschema@.gtm_default_settings(), '
+		'@extschema@.gtm_check_statement(text)', role);
+	-- the columns of tenants an application shows (not settings: read them
+	-- through gtm_tenant_settings, which merges the defaults)
+	EXECUTE pg_catalog.format('GRANT SELECT (id, clerk_org_id, name, slug, created_at, updated_at) ON %s TO %s',
+		'@extschema@.tenants', role);
+	EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %s', '@extschema@.tenant_members', role);
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.gtm_grant_app(pg_catalog.regrole) IS
+	'Grants a role serving requests what it needs of the extension (functions, the readable columns of tenants)';
+
+-- gtm_grant_migrator: what a role that owns the application's tables and
+-- runs migrations needs: REFERENCES on tenants(id) for the foreign keys,
+-- the toolkit functions, and (bypass => true) BYPASSRLS, which exempts it
+-- from the check for backfills that touch every tenant.  Refused while
+-- another role is a member of it (a request role could SET ROLE to it).
+CREATE FUNCTION @extschema@.gtm_grant_migrator(role pg_catalog.regrole, bypass boolean DEFAULT true)
+RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	member pg_catalog.regrole;
+BEGIN
+	IF role IS NULL OR bypass IS NULL THEN
+		RAISE EXCEPTION 'role and bypass must not be null' USING ERRCODE = '22004';
+	END IF;
+	SELECT m.member::pg_catalog.regrole INTO member FROM pg_catalog.pg_auth_members m
+	 WHERE m.roleid OPERATOR(pg_catalog.=) role::oid ORDER BY m.member LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'role % has member %', role, member
+			USING ERRCODE = '42501',
+				  DETAIL = 'A member can act as the migration role, which is exempt from the tenant-scope check.',
+				  HINT = pg_catalog.format('REVOKE %s FROM %s, and log in as the migration role itself (only in CI/deploys).', role, member);
+	END IF;
+	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA @extschema@ TO %s', role);
+	EXECUTE pg_catalog.format('GRANT SELECT (id), REFERENCES (id) ON %s TO %s', '@extschema@.tenants', role);
+	EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s',
+		'@extschema@.gtm_current_tenant(), @extschema@.gtm_set_tenant(text, boolean), '
+		'@extschema@.gtm_copy_check_row(anyelement, text), @extschema@.gtm_touch_updated_at(), '
+		'@extschema@.gtm_make_tenant_table(pg_catalog.regclass, boolean, text), '
+		'@extschema@.gtm_lint_schema(pg_catalog.regrole[], name[]), @extschema@.gtm_schema_is_clean(pg_catalog.regrole[], name[]), '
+		'@extschema@.gtm_check_statement(text)', role);
+	IF bypass THEN
+		EXECUTE pg_catalog.format('ALTER ROLE %s BYPASSRLS', role);
+	END IF;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.gtm_grant_migrator(pg_catalog.regrole, boolean) IS
+	'Grants a migration role what it needs to create tenant tables and backfill (REFERENCES on tenants(id), BYPASSRLS)';
+REVOKE ALL ON FUNCTION
+	@extschema@.gtm_grant_app(pg_catalog.regrole),
+	@extschema@.gtm_grant_migrator(pg_catalog.regrole, boolean),
+	@extschema@.gtm_make_tenant_table(pg_catalog.regclass, boolean, text)
+FROM PUBLIC;

@@ -429,6 +429,22 @@ report_utility_verdict(UtilityVerdict *v, int elevel)
 						   named, rel),
 				 errhint("Use DELETE ... WHERE %s = <value>, or run it as a role with BYPASSRLS.",
 						 col)));
+	else if (strcmp(v->what, "COPY") == 0 && v->copy_from)
+		ereport(elevel,
+				(errcode(GTM_ERRCODE_NOT_PINNED),
+				 v->copy_refusal == COPY_REFUSED_NO_TENANT ?
+				 errmsg("COPY FROM into tenant-scoped table \"%s\" needs a session tenant", rel) :
+				 errmsg("COPY FROM into tenant-scoped table \"%s\" is not allowed", rel),
+				 v->copy_refusal == COPY_REFUSED_NO_TENANT ?
+				 errdetail("Every row's %s is checked against the session tenant, and none is set.", col) :
+				 v->copy_refusal == COPY_REFUSED_GENERATED ?
+				 errdetail("Its %s is a generated column, computed after the rows are checked.", col) :
+				 errdetail("The installed version of gtm_clarity does not check the rows of COPY FROM."),
+				 v->copy_refusal == COPY_REFUSED_NO_TENANT ?
+				 errhint("Call gtm_set_tenant(tenant_id) first, or run it as a role with BYPASSRLS.") :
+				 v->copy_refusal == COPY_REFUSED_GENERATED ?
+				 errhint("Run it as a role with BYPASSRLS.") :
+				 errhint("Run ALTER EXTENSION gtm_clarity UPDATE.")));
 	else
 		report_utility(v->what, v->relid);
 }
@@ -447,6 +463,13 @@ utility_reason_text(UtilityVerdict *v)
 		return psprintf("TRUNCATE ... CASCADE reaches every tenant (from \"%s\")",
 						named ? named : "?");
 	}
+	if (v->copy_checked)
+		return psprintf("every row's %s checked against the session tenant",
+						quote_identifier(tenant_column_name(v->relid)));
+	if (v->copy_refusal == COPY_REFUSED_NO_TENANT)
+		return "COPY FROM needs a session tenant";
+	if (v->copy_refusal != COPY_REFUSED_NONE)
+		return "COPY FROM of this table is not checked";
 	return psprintf("%s reaches every tenant", v->what);
 }
 
