@@ -37,6 +37,8 @@ _PG_init(void)
 				 errhint("Add gtm_clarity to shared_preload_libraries in postgresql.conf and restart the server, then run CREATE EXTENSION gtm_clarity.")));
 
 	gtm_enforce_init();
+	gtm_provision_init();
+	gtm_member_init();
 
 	MarkGUCPrefixReserved("gtm");
 }
