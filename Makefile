@@ -17,6 +17,10 @@ OBJS = \
 	src/settings.o \
 	src/settings_merge.o \
 	src/settings_check.o \
+	src/settings_schema.o \
+	src/settings_schema_meta.o \
+	src/settings_defaults.o \
+	src/setup_checklist.o \
 	src/enforce_hooks.o \
 	src/relfacts.o \
 	src/enforce_pin.o \
@@ -46,7 +50,8 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 
 # pg_regress: sql/NAME.sql -> expected/NAME.out
 REGRESS_PROVISION = provision members provision_input signin_spi_memory slug_search
-REGRESS_SETTINGS = settings_merge settings_validation settings_api settings_limits
+REGRESS_SETTINGS = settings_merge settings_validation settings_api settings_limits \
+	settings_schema setup_checklist
 REGRESS_ENFORCE = enforce_cases enforce_shapes enforce_modes enforce_scope enforce_fail_closed \
 	enforce_writes enforce_identity enforce_keys enforce_exemptions enforce_utility enforce_attacks
 REGRESS = $(REGRESS_PROVISION) $(REGRESS_SETTINGS) $(REGRESS_ENFORCE)

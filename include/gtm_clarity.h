@@ -61,6 +61,9 @@ extern char *gtm_msg_value(const char *s, int len, bool quote);
 extern void statement_scope_reach(const char *tenant_id, const char *what,
 								  bool definer);
 
+/* src/settings_defaults.c: the defaults kept per backend */
+extern void gtm_settings_init(void);
+
 /* src/enforce_hooks.c: tenant-scope enforcement (GUCs, hooks) */
 extern void gtm_enforce_init(void);
 

@@ -37,6 +37,7 @@ _PG_init(void)
 				 errhint("Add gtm_clarity to shared_preload_libraries in postgresql.conf and restart the server, then run CREATE EXTENSION gtm_clarity.")));
 
 	gtm_enforce_init();
+	gtm_settings_init();
 
 	MarkGUCPrefixReserved("gtm");
 }
