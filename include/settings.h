@@ -92,6 +92,7 @@ extern SettingsProblem *schema_settings_problem(Jsonb *doc, Jsonb *schema, Jsonb
 
 /* settings_defaults.c */
 extern Jsonb *current_defaults(Oid nsp, Jsonb **schema);
+extern bool defaults_have_schema(Oid relid);
 
 /* settings_schema_meta.c */
 extern SettingsProblem *settings_schema_problem(Jsonb *schema);

@@ -81,6 +81,7 @@ typedef enum SettingsQuery
 	Q_PATCH_OVERRIDES,
 	Q_ALL_OVERRIDES,
 	Q_INSERT_DEFAULTS,
+	Q_INSERT_DEFAULTS_1_0,
 	NUM_SETTINGS_QUERIES
 } SettingsQuery;
 
@@ -98,6 +99,12 @@ static const GtmQueryDef query_defs[NUM_SETTINGS_QUERIES] = {
 	[Q_ALL_OVERRIDES] = {
 		"SELECT id, settings FROM %1$s.tenants ORDER BY id",
 		0, {InvalidOid}
+	},
+	[Q_INSERT_DEFAULTS_1_0] = {
+		/* a database still at 1.0.0 (see settings_defaults.c) */
+		"INSERT INTO %1$s.settings_defaults (version, settings) "
+		"SELECT pg_catalog.max(version) + 1, $1 FROM %1$s.settings_defaults",
+		1, {JSONBOID}
 	},
 	[Q_INSERT_DEFAULTS] = {
 		"INSERT INTO %1$s.settings_defaults (version, settings, schema) "
@@ -375,7 +382,8 @@ gtm_set_default_settings(PG_FUNCTION_ARGS)
 	SPI_connect();
 	args[0] = JsonbPGetDatum(defs);
 	args[1] = JsonbPGetDatum(schema);
-	run(Q_INSERT_DEFAULTS, nsp, args, false);
+	run(defaults_have_schema(defaults_relid) ? Q_INSERT_DEFAULTS : Q_INSERT_DEFAULTS_1_0,
+		nsp, args, false);
 	defs = current_defaults(nsp, &schema);
 	check_all_overrides(nsp, false, defs, schema, count_problem, &ninvalid);
 	SPI_finish();

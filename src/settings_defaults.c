@@ -34,6 +34,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/inval.h"
+#include "utils/lsyscache.h"
 #include "utils/datum.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
@@ -57,9 +58,18 @@ static Jsonb *kept_defaults = NULL;
 static Jsonb *kept_schema = NULL;
 static uint64 defaults_generation = 0;	/* bumped by every invalidation */
 
+/*
+ * The second query serves a database still at 1.0.0 (no schema column)
+ * between the installation of this library and ALTER EXTENSION UPDATE:
+ * the 1.0.0 rules apply there (tenant_settings_problem without a schema).
+ */
 static const GtmQueryDef query_defs[] = {
 	{
 		"SELECT settings, schema FROM %1$s.settings_defaults ORDER BY version DESC LIMIT 1",
+		0, {InvalidOid}
+	},
+	{
+		"SELECT settings, NULL::jsonb FROM %1$s.settings_defaults ORDER BY version DESC LIMIT 1",
 		0, {InvalidOid}
 	},
 };
@@ -92,6 +102,13 @@ gtm_settings_init(void)
 	CacheRegisterRelcacheCallback(defaults_inval, (Datum) 0);
 }
 
+/* Has settings_defaults (relid) the schema column of 1.1.0? */
+bool
+defaults_have_schema(Oid relid)
+{
+	return get_attnum(relid, "schema") != InvalidAttrNumber;
+}
+
 /* Column col of row as jsonb, copied into the current memory context. */
 static Jsonb *
 copy_jsonb(HeapTuple row, TupleDesc desc, int col)
@@ -120,11 +137,14 @@ current_defaults(Oid nsp, Jsonb **schema)
 	Jsonb	   *sch;
 	MemoryContext old;
 	int			rc;
+	bool		has_schema;
 
 	if (!(OidIsValid(kept_nsp) && kept_nsp == nsp))
 	{
 		relid = gtm_extension_relid("settings_defaults", nsp);
-		rc = SPI_execute_snapshot(gtm_query_plan(&queries, 0, nsp), NULL, NULL,
+		has_schema = defaults_have_schema(relid);
+		rc = SPI_execute_snapshot(gtm_query_plan(&queries, has_schema ? 0 : 1, nsp),
+								  NULL, NULL,
 								  GetLatestSnapshot(), InvalidSnapshot, true, false, 1);
 		if (rc < 0)
 			elog(ERROR, "SPI_execute_snapshot failed: %s", SPI_result_code_string(rc));
@@ -144,9 +164,13 @@ current_defaults(Oid nsp, Jsonb **schema)
 		sch = copy_jsonb(row, desc, 2);
 		MemoryContextSwitchTo(old);
 		SPI_freetuptable(SPI_tuptable);
-		if (generation != defaults_generation)
+		if (generation != defaults_generation || !has_schema)
 		{
-			/* invalidated while reading: hand out what was read, keep nothing */
+			/*
+			 * Invalidated while reading, or a database still at 1.0.0, whose
+			 * table has no trigger to tell of changes: hand out what was
+			 * read, keep nothing.
+			 */
 			defs = DatumGetJsonbP(SPI_datumTransfer(PointerGetDatum(defs), false, -1));
 			if (sch)
 				sch = DatumGetJsonbP(SPI_datumTransfer(PointerGetDatum(sch), false, -1));
