@@ -58,7 +58,7 @@ REGRESS = $(REGRESS_PROVISION) $(REGRESS_SETTINGS) $(REGRESS_ENFORCE)
 
 # isolationtester: test/specs/NAME.spec -> test/expected/NAME.out
 ISOLATION_PROVISION = signin_race slug_race slug_search_race last_admin_race
-ISOLATION_SETTINGS = settings_update_race
+ISOLATION_SETTINGS = settings_update_race settings_defaults_kept
 ISOLATION_ENFORCE = enforce_exempt enforce_session_tenant enforce_lock
 ISOLATION = $(ISOLATION_PROVISION) $(ISOLATION_SETTINGS) $(ISOLATION_ENFORCE)
 ISOLATION_OPTS = --inputdir=test
