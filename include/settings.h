@@ -93,6 +93,7 @@ extern SettingsProblem *schema_settings_problem(Jsonb *doc, Jsonb *schema, Jsonb
 /* settings_defaults.c */
 extern Jsonb *current_defaults(Oid nsp, Jsonb **schema);
 extern bool defaults_have_schema(Oid relid);
+extern Jsonb *effective_settings_fast(Oid nsp, const char *tenant_id);
 
 /* settings_schema_meta.c */
 extern SettingsProblem *settings_schema_problem(Jsonb *schema);

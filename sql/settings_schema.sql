@@ -173,6 +173,45 @@ SELECT gtm_set_default_settings(gtm_default_settings(),
 	jsonb_set(gtm_settings_schema(), '{properties,digest,properties,teams}', 'false'));
 SELECT message FROM gtm_invalid_tenant_settings();
 
+-- the read at request speed (one probe of tenants_pkey, the last merge
+-- kept) reads what the query would: after a change of the overrides, of
+-- the defaults, for another tenant; and not at all where privileges or
+-- row-level security decide (then the query runs)
+\set t2 44444444-4444-4444-8444-444444444444
+INSERT INTO tenants (id, clerk_org_id, name, slug, settings)
+VALUES (:'t2', 'org_schemaS4', 'Schema Four', 'schema-s4', '{"timezone": "Asia/Tokyo"}');
+SELECT gtm_tenant_settings(:'t') ->> 'timezone' AS t_tz, gtm_tenant_settings(:'t') ->> 'timezone' AS again;
+SELECT gtm_tenant_settings(:'t2') ->> 'timezone' AS t2_tz;
+UPDATE tenants SET settings = settings || '{"timezone": "Europe/Rome"}' WHERE id = :'t2';
+SELECT gtm_tenant_settings(:'t2') ->> 'timezone' AS t2_changed;
+SELECT gtm_set_default_settings(gtm_default_settings() || '{"defaultScoringVersion": 4}', gtm_settings_schema())
+	-> 'defaultScoringVersion' AS new_default;
+SELECT gtm_tenant_settings(:'t2') -> 'defaultScoringVersion' AS t2_new_default;
+BEGIN;
+UPDATE tenants SET settings = '{}' WHERE id = :'t2';
+SELECT gtm_tenant_settings(:'t2') ->> 'timezone' AS in_transaction;
+ROLLBACK;
+SELECT gtm_tenant_settings(:'t2') ->> 'timezone' AS after_rollback;
+SELECT gtm_tenant_settings('00000000-0000-0000-0000-000000000000');
+CREATE ROLE schema_reader;
+GRANT SELECT (id) ON tenants TO schema_reader;
+SET ROLE schema_reader;
+SELECT gtm_tenant_settings(:'t2');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+GRANT SELECT ON tenants TO schema_reader;
+ALTER TABLE tenants ENABLE ROW LEVEL SECURITY;
+CREATE POLICY schema_reader_sees_t ON tenants FOR SELECT TO schema_reader USING (id = :'t');
+SET ROLE schema_reader;
+SELECT gtm_tenant_settings(:'t') ->> 'timezone' AS visible_row;
+SELECT gtm_tenant_settings(:'t2');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+DROP POLICY schema_reader_sees_t ON tenants;
+ALTER TABLE tenants DISABLE ROW LEVEL SECURITY;
+REVOKE ALL ON tenants FROM schema_reader;
+DROP ROLE schema_reader;
+
 -- clean up
 DELETE FROM tenants WHERE clerk_org_id LIKE 'org_schemaS%';
 DELETE FROM settings_defaults WHERE version > 0;

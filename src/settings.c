@@ -217,6 +217,8 @@ effective_settings(Oid nsp, const char *tenant_id)
 	Jsonb	   *defs;
 	Jsonb	   *over;
 
+	if ((defs = effective_settings_fast(nsp, tenant_id)) != NULL)
+		return defs;
 	args[0] = CStringGetTextDatum(tenant_id);
 	SPI_connect();
 	defs = current_defaults(nsp, NULL);

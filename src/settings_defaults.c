@@ -33,15 +33,19 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/datum.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
 
 #include "gtm_clarity.h"
+#include "provision.h"
 #include "settings.h"
 
 PG_FUNCTION_INFO_V1(gtm_settings_defaults_row);
@@ -281,4 +285,86 @@ gtm_settings_defaults_changed(PG_FUNCTION_ARGS)
 				 errmsg("gtm_settings_defaults_changed() must be fired AFTER ... FOR EACH STATEMENT")));
 	CacheInvalidateRelcache(trigdata->tg_relation);
 	return PointerGetDatum(NULL);
+}
+
+/* ----------------------------------------------------------------
+ *		The effective settings of a tenant at request speed
+ *
+ * A request reads its tenant's settings again and again.  The fast path is
+ * one probe of tenants_pkey (index_probe: no SPI, plan or executor) under
+ * the statement's snapshot, and the last tenant's merged settings are kept
+ * with the bytes of the overrides and the generation of the defaults they
+ * were merged from: while both are unchanged, the merge is not redone.
+ * It is taken only where it reads what the SQL query would: the caller
+ * holds SELECT on the whole of tenants, which has no row-level security,
+ * and the database has the 1.1.0 objects (the defaults are kept).
+ * Otherwise effective_settings_fast returns NULL and the caller runs the
+ * query.
+ * ----------------------------------------------------------------
+ */
+static MemoryContext effective_cxt = NULL;
+static char *last_tenant = NULL;
+static Jsonb *last_overrides = NULL;
+static Jsonb *last_effective = NULL;
+static uint64 last_generation = 0;
+
+static Jsonb *
+copy_out(Jsonb *j)
+{
+	Jsonb	   *c = palloc(VARSIZE(j));
+
+	memcpy(c, j, VARSIZE(j));
+	return c;
+}
+
+Jsonb *
+effective_settings_fast(Oid nsp, const char *tenant_id)
+{
+	Oid			relid = gtm_extension_relid("tenants", nsp);
+	Datum		key;
+	Datum		value;
+	bool		isnull;
+	Jsonb	   *over;
+	Jsonb	   *merged;
+	MemoryContext old;
+
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
+		check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+		return NULL;
+	key = CStringGetTextDatum(tenant_id);
+	if (!index_probe(nsp, "tenants", "tenants_pkey", 1, &key, "settings", &value, &isnull))
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("tenant %s does not exist", quoted(tenant_id, -1))));
+	over = isnull ? NULL : DatumGetJsonbP(value);
+
+	/* the defaults kept now; nothing below may accept invalidations */
+	if (!(OidIsValid(kept_nsp) && kept_nsp == nsp))
+	{
+		SPI_connect();
+		(void) current_defaults(nsp, NULL);
+		SPI_finish();
+		if (!(OidIsValid(kept_nsp) && kept_nsp == nsp))
+			return NULL;		/* cannot be kept: let the caller query */
+	}
+
+	if (last_tenant != NULL && last_generation == defaults_generation &&
+		strcmp(last_tenant, tenant_id) == 0 &&
+		(over == NULL ? last_overrides == NULL :
+		 (last_overrides != NULL && VARSIZE(over) == VARSIZE(last_overrides) &&
+		  memcmp(over, last_overrides, VARSIZE(over)) == 0)))
+		return copy_out(last_effective);
+
+	merged = over ? jsonb_merge_patch(kept_defaults, over) : kept_defaults;
+	if (effective_cxt == NULL)
+		effective_cxt = AllocSetContextCreate(TopMemoryContext, "gtm_clarity effective settings",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(effective_cxt);
+	old = MemoryContextSwitchTo(effective_cxt);
+	last_tenant = pstrdup(tenant_id);
+	last_overrides = over ? copy_out(over) : NULL;
+	last_effective = copy_out(merged);
+	last_generation = defaults_generation;
+	MemoryContextSwitchTo(old);
+	return merged == kept_defaults ? copy_out(merged) : merged;
 }
