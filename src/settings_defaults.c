@@ -145,6 +145,9 @@ current_defaults(Oid nsp, Jsonb **schema)
 
 	if (!(OidIsValid(kept_nsp) && kept_nsp == nsp))
 	{
+		/* what was kept (of another schema of the extension) goes */
+		forget_defaults();
+		generation = ++defaults_generation;
 		relid = gtm_extension_relid("settings_defaults", nsp);
 		has_schema = defaults_have_schema(relid);
 		rc = SPI_execute_snapshot(gtm_query_plan(&queries, has_schema ? 0 : 1, nsp),
