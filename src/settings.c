@@ -20,9 +20,11 @@
  * with.
  *
  * Overrides are checked by a trigger on tenants, so every path that writes
- * tenants.settings is covered: a key must exist in the defaults (at the
- * same depth) with the same JSON type, "timezone" must be an IANA zone name
- * that PostgreSQL can load, "defaultScoringVersion" a positive integer.
+ * tenants.settings is covered, against the settings schema stored with the
+ * defaults in force (settings_schema.c; doc/settings-schema.md).  A
+ * database still at 1.0.0 has no schema: there a key must exist in the
+ * defaults (at the same depth) with the same JSON type, "timezone" must be
+ * an IANA zone name, "defaultScoringVersion" a positive integer.
  * The checks are written once and report a problem instead of raising it,
  * so gtm_invalid_tenant_settings() can list every tenant whose overrides no
  * longer pass after the defaults changed.  They are one pass of the Jsonb

@@ -462,11 +462,15 @@ Datum
 gtm_settings_schema_from(PG_FUNCTION_ARGS)
 {
 	Jsonb	   *defs;
+	SettingsProblem *p;
 
 	gtm_require_arg(fcinfo, 0, "defaults", NULL);
 	defs = PG_GETARG_JSONB_P(0);
 	if (!gtm_jsonb_is_object(defs))
 		report_problem(root_not_object_problem(defs, "default settings", NULL));
+	/* the rules and limits of defaults first: the derivation recurses */
+	if ((p = default_settings_problem(defs, NULL)) != NULL)
+		report_problem(p);
 	PG_RETURN_JSONB_P(settings_schema_from_defaults(defs));
 }
 
