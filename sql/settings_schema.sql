@@ -212,6 +212,13 @@ ALTER TABLE tenants DISABLE ROW LEVEL SECURITY;
 REVOKE ALL ON tenants FROM schema_reader;
 DROP ROLE schema_reader;
 
+-- gtm_settings_schema_from: the 1.0.0 rules as a schema; bad input
+SELECT jsonb_pretty(gtm_settings_schema_from('{"timezone": "UTC", "defaultScoringVersion": 1, "tags": ["a"], "features": {"x": true}}'));
+SELECT gtm_settings_schema_from(NULL);
+SELECT gtm_settings_schema_from('[]');
+SELECT gtm_settings_schema_from('{"a": null}');
+SELECT gtm_settings_schema_from(('{"a": ' || repeat('{"a": ', 32) || '1' || repeat('}', 32) || '}')::jsonb);
+
 -- clean up
 DELETE FROM tenants WHERE clerk_org_id LIKE 'org_schemaS%';
 DELETE FROM settings_defaults WHERE version > 0;
