@@ -184,7 +184,7 @@ CREATE FUNCTION @extschema@.gtm_delete_tenant(
 	batch_size integer DEFAULT 10000,
 	max_rows bigint DEFAULT NULL)
 RETURNS TABLE (table_name pg_catalog.regclass, rows_deleted bigint)
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	SET gtm.clerk_sync = on
 AS $fn$
@@ -249,7 +249,7 @@ CREATE FUNCTION @extschema@.gtm_export_tenant(
 	tenant_id text,
 	rows_per_document integer DEFAULT NULL)
 RETURNS TABLE (table_name pg_catalog.regclass, part integer, document jsonb)
-	LANGUAGE plpgsql STABLE SECURITY DEFINER
+	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -444,7 +444,7 @@ DECLARE
 	changes jsonb := '[]';
 	outcome text := 'applied';
 	reason text;
-	d record;
+	n bigint;
 BEGIN
 	IF event IS NULL OR jsonb_typeof(event) <> 'object' THEN
 		RAISE EXCEPTION 'malformed Clerk event'
@@ -499,10 +499,22 @@ BEGIN
 	IF etype = 'organization.deleted' THEN
 		SELECT t.id INTO tid FROM @extschema@.tenants t WHERE t.clerk_org_id = org_id;
 		IF tid IS NOT NULL THEN
-			FOR d IN SELECT * FROM @extschema@.gtm_delete_tenant(tid) LOOP
+			-- only the tenant's row: its members and the rows of tables whose
+			-- foreign keys cascade go with it, each deleted by PostgreSQL as
+			-- the owner of its table (never as this function's owner, whose
+			-- rights would run the triggers of tables anyone may create);
+			-- the rest is gtm_delete_tenant's, run by an operator
+			SELECT pg_catalog.count(*) INTO n FROM @extschema@.tenant_members m
+			 WHERE m.tenant_id = tid;
+			DELETE FROM @extschema@.tenants t WHERE t.id = tid;
+			IF n > 0 THEN
 				changes := changes || jsonb_build_object('change', 'rows_deleted', 'tenant_id', tid,
-														 'table', d.table_name::text, 'rows', d.rows_deleted);
-			END LOOP;
+														 'table', '@extschema@.tenant_members'::pg_catalog.regclass::text,
+														 'rows', n);
+			END IF;
+			changes := changes || jsonb_build_object('change', 'rows_deleted', 'tenant_id', tid,
+													 'table', '@extschema@.tenants'::pg_catalog.regclass::text,
+													 'rows', 1);
 		END IF;
 		DELETE FROM @extschema@.clerk_sync_state s WHERE s.clerk_org_id = org_id;
 		INSERT INTO @extschema@.clerk_sync_state (clerk_org_id, clerk_user_id, version, deleted, svix_id)
@@ -626,12 +638,15 @@ FROM PUBLIC;
 -- triggers and the insert).  True for a row of tenant, else 42501 naming
 -- the line.  STABLE, so COPY keeps its multi-insert buffers.  Harmless to
 -- call directly (it reads and writes nothing), so PUBLIC keeps EXECUTE:
--- every role that may COPY needs it.
-CREATE FUNCTION @extschema@.gtm_copy_check_row(value anyelement, tenant text)
+-- every role that may COPY needs it.  In pg_catalog, where only a superuser
+-- can create functions: the COPY names it there, so no role can place an
+-- overload the call would resolve to instead (a function of the extension's
+-- schema could be shadowed by any role with CREATE on that schema).
+CREATE FUNCTION pg_catalog.gtm_copy_check_row(value anyelement, tenant text)
 RETURNS boolean
 	AS 'MODULE_PATHNAME', 'gtm_copy_check_row'
 	LANGUAGE C STABLE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION @extschema@.gtm_copy_check_row(anyelement, text) IS
+COMMENT ON FUNCTION pg_catalog.gtm_copy_check_row(anyelement, text) IS
 	'Row check of COPY FROM into a tenant table: true when value is tenant, else 42501 naming the line';
 
 -- The touch trigger is usable by application tables (gtm_make_tenant_table
@@ -898,16 +913,24 @@ SELECT k.rel, 'unique constraint without tenant column',
 	   CASE WHEN k.contype IN ('p', 'u') THEN
 			pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I, ADD CONSTRAINT %I %s (%I, %s);',
 				k.rel, k.conname, k.conname, CASE k.contype WHEN 'p' THEN 'PRIMARY KEY' ELSE 'UNIQUE' END, k.col, k.cols)
-	   ELSE pg_catalog.format('-- recreate exclusion constraint %I with (%I WITH =) added', k.conname, k.col) END
+	   -- a comment: no line break of a name may end it (the fix is run as SQL)
+	   ELSE pg_catalog.translate(pg_catalog.format('-- recreate exclusion constraint %I with (%I WITH =) added',
+													k.conname, k.col), E'\n\r', '  ') END
   FROM keys k
  WHERE k.contype IN ('p', 'u', 'x')
    AND NOT k.tattnum OPERATOR(pg_catalog.=) ANY (k.conkey)
 UNION ALL
 SELECT tt.rel, 'unique index without tenant column',
 	   pg_catalog.format('Unique index %I is unique across tenants.', ic.relname),
-	   pg_catalog.format('DROP INDEX %s; CREATE UNIQUE INDEX %I ON %s (%I, %s);',
+	   -- each key column and the predicate deparsed by PostgreSQL, quoted as
+	   -- SQL (never cut out of the index's text: a name or a literal may
+	   -- hold parentheses)
+	   pg_catalog.format('DROP INDEX %s; CREATE UNIQUE INDEX %I ON %s (%I, %s)%s;',
 			ic.oid::pg_catalog.regclass, ic.relname, tt.rel, tt.col,
-			pg_catalog.regexp_replace(pg_catalog.pg_get_indexdef(i.indexrelid), '^.*\((.*)\).*$', '\1'))
+			(SELECT pg_catalog.string_agg(pg_catalog.pg_get_indexdef(i.indexrelid, n, false), ', ' ORDER BY n)
+			   FROM pg_catalog.generate_series(1, i.indnkeyatts::integer) AS n),
+			CASE WHEN i.indpred IS NULL THEN ''
+				 ELSE ' WHERE ' OPERATOR(pg_catalog.||) pg_catalog.pg_get_expr(i.indpred, i.indrelid) END)
   FROM tt
   JOIN pg_catalog.pg_index i ON i.indrelid OPERATOR(pg_catalog.=) tt.rel AND i.indisunique
   JOIN pg_catalog.pg_class ic ON ic.oid OPERATOR(pg_catalog.=) i.indexrelid
@@ -1030,7 +1053,7 @@ BEGIN
 	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA @extschema@ TO %s', role);
 	EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s',
 		'@extschema@.gtm_set_tenant(text, boolean), @extschema@.gtm_current_tenant(), '
-		'@extschema@.gtm_pin(anyelement), @extschema@.gtm_copy_check_row(anyelement, text), '
+		'@extschema@.gtm_pin(anyelement), pg_catalog.gtm_copy_check_row(anyelement, text), '
 		'@extschema@.gtm_sign_in(text, text, text, text, text), '
 		'@extschema@.gtm_tenant_settings(text), @extschema@.gtm_tenant_setting(text, text[]), '
 		'@extschema@.gtm_feature_enabled(text, text), @extschema@.gtm_default_settings(), '
@@ -1073,7 +1096,7 @@ BEGIN
 	EXECUTE pg_catalog.format('GRANT SELECT (id), REFERENCES (id) ON %s TO %s', '@extschema@.tenants', role);
 	EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s',
 		'@extschema@.gtm_current_tenant(), @extschema@.gtm_set_tenant(text, boolean), '
-		'@extschema@.gtm_copy_check_row(anyelement, text), @extschema@.gtm_touch_updated_at(), '
+		'pg_catalog.gtm_copy_check_row(anyelement, text), @extschema@.gtm_touch_updated_at(), '
 		'@extschema@.gtm_make_tenant_table(pg_catalog.regclass, boolean, text), '
 		'@extschema@.gtm_lint_schema(pg_catalog.regrole[], name[]), @extschema@.gtm_schema_is_clean(pg_catalog.regrole[], name[]), '
 		'@extschema@.gtm_check_statement(text)', role);

@@ -204,7 +204,9 @@ ALTER TABLE tenants ENABLE ROW LEVEL SECURITY;
 CREATE POLICY schema_reader_sees_t ON tenants FOR SELECT TO schema_reader USING (id = :'t');
 SET ROLE schema_reader;
 SELECT gtm_tenant_settings(:'t') ->> 'timezone' AS visible_row;
+\set VERBOSITY terse
 SELECT gtm_tenant_settings(:'t2');
+\set VERBOSITY default
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 DROP POLICY schema_reader_sees_t ON tenants;
