@@ -445,6 +445,7 @@ DECLARE
 	outcome text := 'applied';
 	reason text;
 	n bigint;
+	guarded text;
 BEGIN
 	IF event IS NULL OR jsonb_typeof(event) <> 'object' THEN
 		RAISE EXCEPTION 'malformed Clerk event'
@@ -504,17 +505,60 @@ BEGIN
 			-- the owner of its table (never as this function's owner, whose
 			-- rights would run the triggers of tables anyone may create);
 			-- the rest is gtm_delete_tenant's, run by an operator
+			--
+			-- A foreign-key action fires the triggers and rules of the
+			-- tables it reaches, and this function runs as the extension's
+			-- owner: when a table the deletion would reach (other than the
+			-- extension's own) has triggers or rules of its own, or is reached
+			-- by SET NULL or SET DEFAULT (defaults, checks and index
+			-- expressions evaluated), the tenant's row is kept for an
+			-- operator's gtm_delete_tenant; its members go in any case.
+			WITH RECURSIVE reach (rel, action) AS (
+				SELECT co.conrelid, co.confdeltype FROM pg_catalog.pg_constraint co
+				 WHERE co.contype OPERATOR(pg_catalog.=) 'f'
+				   AND co.confrelid OPERATOR(pg_catalog.=) '@extschema@.tenants'::pg_catalog.regclass
+				   AND co.confdeltype IN ('c', 'n', 'd')
+				UNION
+				SELECT co.conrelid, co.confdeltype FROM reach
+				  JOIN pg_catalog.pg_constraint co ON co.confrelid OPERATOR(pg_catalog.=) reach.rel
+				 WHERE co.contype OPERATOR(pg_catalog.=) 'f' AND co.confdeltype IN ('c', 'n', 'd')
+			)
+			SELECT pg_catalog.string_agg(DISTINCT r.rel::pg_catalog.regclass::text, ', ') INTO guarded
+			  FROM reach r
+			 WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_depend dep
+								WHERE dep.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+								  AND dep.objid OPERATOR(pg_catalog.=) r.rel
+								  AND dep.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+								  AND dep.deptype OPERATOR(pg_catalog.=) 'e')
+			   AND (r.action OPERATOR(pg_catalog.<>) 'c'
+					OR EXISTS (SELECT FROM pg_catalog.pg_trigger tg
+								WHERE tg.tgrelid OPERATOR(pg_catalog.=) r.rel AND NOT tg.tgisinternal)
+					OR EXISTS (SELECT FROM pg_catalog.pg_rewrite rw
+								WHERE rw.ev_class OPERATOR(pg_catalog.=) r.rel
+								  AND rw.rulename OPERATOR(pg_catalog.<>) '_RETURN'));
 			SELECT pg_catalog.count(*) INTO n FROM @extschema@.tenant_members m
 			 WHERE m.tenant_id = tid;
-			DELETE FROM @extschema@.tenants t WHERE t.id = tid;
+			IF guarded IS NULL THEN
+				DELETE FROM @extschema@.tenants t WHERE t.id = tid;
+			ELSE
+				DELETE FROM @extschema@.tenant_members m WHERE m.tenant_id = tid;
+			END IF;
 			IF n > 0 THEN
 				changes := changes || jsonb_build_object('change', 'rows_deleted', 'tenant_id', tid,
 														 'table', '@extschema@.tenant_members'::pg_catalog.regclass::text,
 														 'rows', n);
 			END IF;
-			changes := changes || jsonb_build_object('change', 'rows_deleted', 'tenant_id', tid,
-													 'table', '@extschema@.tenants'::pg_catalog.regclass::text,
-													 'rows', 1);
+			IF guarded IS NULL THEN
+				changes := changes || jsonb_build_object('change', 'rows_deleted', 'tenant_id', tid,
+														 'table', '@extschema@.tenants'::pg_catalog.regclass::text,
+														 'rows', 1);
+			ELSE
+				changes := changes || jsonb_build_object('change', 'tenant_kept', 'tenant_id', tid,
+														 'reason', 'tables with triggers, rules or SET NULL/DEFAULT actions: ' OPERATOR(pg_catalog.||) guarded);
+				RAISE WARNING 'the rows of deleted organization % are kept', org_id
+					USING DETAIL = pg_catalog.format('Deleting tenant %s would run the triggers, rules or foreign-key actions of %s with the rights of the extension''s owner.', tid, guarded),
+						  HINT = pg_catalog.format('Run SELECT * FROM gtm_delete_tenant(%L) as a role that may run them.', tid);
+			END IF;
 		END IF;
 		DELETE FROM @extschema@.clerk_sync_state s WHERE s.clerk_org_id = org_id;
 		INSERT INTO @extschema@.clerk_sync_state (clerk_org_id, clerk_user_id, version, deleted, svix_id)
