@@ -19,6 +19,10 @@ OBJS = \
 	src/settings.o \
 	src/settings_merge.o \
 	src/settings_check.o \
+	src/settings_schema.o \
+	src/settings_schema_meta.o \
+	src/settings_defaults.o \
+	src/setup_checklist.o \
 	src/enforce_hooks.o \
 	src/relfacts.o \
 	src/enforce_pin.o \
@@ -51,7 +55,8 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 # pg_regress: sql/NAME.sql -> expected/NAME.out
 REGRESS_PROVISION = provision members provision_input signin_spi_memory slug_search \
 	clerk_signin clerk_events tenant_lifecycle member_session
-REGRESS_SETTINGS = settings_merge settings_validation settings_api settings_limits
+REGRESS_SETTINGS = settings_merge settings_validation settings_api settings_limits \
+	settings_schema setup_checklist
 REGRESS_ENFORCE = enforce_cases enforce_shapes enforce_modes enforce_scope enforce_fail_closed \
 	enforce_writes enforce_identity enforce_keys enforce_exemptions enforce_utility enforce_attacks \
 	enforce_tenant_row copy_from app_toolkit
@@ -59,7 +64,7 @@ REGRESS = $(REGRESS_PROVISION) $(REGRESS_SETTINGS) $(REGRESS_ENFORCE)
 
 # isolationtester: test/specs/NAME.spec -> test/expected/NAME.out
 ISOLATION_PROVISION = signin_race slug_race slug_search_race last_admin_race clerk_event_race
-ISOLATION_SETTINGS = settings_update_race
+ISOLATION_SETTINGS = settings_update_race settings_defaults_kept
 ISOLATION_ENFORCE = enforce_exempt enforce_session_tenant enforce_lock copy_concurrent
 ISOLATION = $(ISOLATION_PROVISION) $(ISOLATION_SETTINGS) $(ISOLATION_ENFORCE)
 ISOLATION_OPTS = --inputdir=test

@@ -164,6 +164,7 @@ typedef struct RelFacts
 	bool		root;			/* the extension's tenants table: its tenant
 								 * column is id */
 	bool		generated_tenant;	/* the tenant column is generated */
+	bool		has_children;	/* relhassubclass: partitions or children */
 	bool		fk_actions_known;	/* fk_actions computed (record_cascades) */
 	bool		fk_actions;		/* its triggers include a foreign-key action
 								 * that writes referencing rows */

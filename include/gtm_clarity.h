@@ -73,6 +73,9 @@ extern void gtm_member_init(void);
 extern void gtm_member_forget(bool is_local);
 extern Datum gtm_set_tenant(PG_FUNCTION_ARGS);
 
+/* src/settings_defaults.c: the defaults kept per backend */
+extern void gtm_settings_init(void);
+
 /* src/enforce_hooks.c: tenant-scope enforcement (GUCs, hooks) */
 extern void gtm_enforce_init(void);
 

@@ -14,6 +14,7 @@
 #include "postgres.h"
 
 #include "utils/jsonb.h"
+#include "utils/numeric.h"
 
 /*
  * Limits of a settings document (the defaults, the overrides of a tenant):
@@ -48,7 +49,54 @@ extern char *quoted(const char *s, int len);
 extern char *nearest_key(JsonbContainer *object, const char *key, int keylen);
 extern SettingsProblem *root_not_object_problem(Jsonb *j, const char *what,
 												const char *hint);
-extern SettingsProblem *tenant_settings_problem(Jsonb *over, Jsonb *defs);
-extern SettingsProblem *default_settings_problem(Jsonb *defs);
+extern char *jsonb_value_text(JsonbValue *v);
+extern SettingsProblem *timezone_problem(const char *what, const char *path, JsonbValue *v);
+extern SettingsProblem *tenant_settings_problem(Jsonb *over, Jsonb *defs, Jsonb *schema);
+extern SettingsProblem *default_settings_problem(Jsonb *defs, Jsonb *schema);
+
+
+/*
+ * The settings schema (settings_schema.c, settings_schema_meta.c): a walk
+ * over a document or a schema, with the path of the value at hand (keys and
+ * array indexes), written out only for a message.
+ */
+#define FORMAT_TIME_ZONE "iana-time-zone"
+
+typedef struct PathElem
+{
+	const char *key;			/* NULL: an array index */
+	int			keylen;
+	int			index;
+} PathElem;
+
+typedef struct Walk
+{
+	const char *what;			/* "tenant setting", "default setting" */
+	bool		overrides;
+	int			depth;
+	PathElem	path[SETTINGS_MAX_DEPTH * 3 + 2];
+} Walk;
+
+extern void push_key(Walk *w, const char *key, int len);
+extern void push_index(Walk *w, int i);
+extern char *path_upto(Walk *w, int upto);
+extern char *schema_path(Walk *w);
+extern bool get_kw(JsonbContainer *schema, const char *kw, JsonbValue *out);
+extern const char *type_of(JsonbValue *v);
+extern bool numeric_is_integral(Numeric n);
+extern int	num_cmp(Numeric a, Numeric b);
+extern char *num_text(Numeric n);
+extern const char *nearest_word(const char *word, int len,
+								const char *const *words, int n);
+extern SettingsProblem *schema_settings_problem(Jsonb *doc, Jsonb *schema, Jsonb *defs);
+
+/* settings_defaults.c */
+extern Jsonb *current_defaults(Oid nsp, Jsonb **schema);
+extern bool defaults_have_schema(Oid relid);
+extern Jsonb *effective_settings_fast(Oid nsp, const char *tenant_id);
+
+/* settings_schema_meta.c */
+extern SettingsProblem *settings_schema_problem(Jsonb *schema);
+extern Jsonb *settings_schema_from_defaults(Jsonb *defs);
 
 #endif							/* GTM_SETTINGS_H */

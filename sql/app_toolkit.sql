@@ -207,6 +207,40 @@ BEGIN
 END $$;
 SELECT "table", problem FROM gtm_lint_schema('{regress_tk_app}', '{lint_bad}');
 
+-- names and predicates written by a table's owner cannot carry SQL into
+-- the fixes (which an administrator runs): each key column and predicate is
+-- deparsed by PostgreSQL, and no name's line break ends a comment
+CREATE SCHEMA lint_names;
+CREATE TABLE lint_names.evil (tenant_id text NOT NULL, a int,
+  "x(a); GRANT ALL ON lint_bad.accounts TO regress_tk_other; --" int);
+CREATE UNIQUE INDEX evil_u ON lint_names.evil ("x(a); GRANT ALL ON lint_bad.accounts TO regress_tk_other; --");
+CREATE TABLE lint_names.evil3 (tenant_id text NOT NULL, a int, name text);
+CREATE UNIQUE INDEX evil3_u ON lint_names.evil3 (a)
+  WHERE name <> '(a); GRANT DELETE ON lint_bad.accounts TO regress_tk_other; --';
+CREATE TABLE lint_names.evil2 (tenant_id text NOT NULL, n int, CONSTRAINT "x
+GRANT TRUNCATE ON lint_bad.accounts TO regress_tk_other;
+--" EXCLUDE USING btree (n WITH =));
+SELECT problem, fix FROM gtm_lint_schema('{}', '{lint_names}')
+ WHERE problem IN ('unique index without tenant column', 'unique constraint without tenant column')
+ ORDER BY 1, 2;
+DO $$
+DECLARE f text;
+BEGIN
+  FOR f IN SELECT l.fix FROM gtm_lint_schema('{}', '{lint_names}') l
+            WHERE l.problem IN ('unique index without tenant column', 'unique constraint without tenant column')
+  LOOP
+    EXECUTE f;
+  END LOOP;
+END $$;
+SELECT has_table_privilege('regress_tk_other', 'lint_bad.accounts', 'UPDATE') AS upd,
+       has_table_privilege('regress_tk_other', 'lint_bad.accounts', 'DELETE') AS del,
+       has_table_privilege('regress_tk_other', 'lint_bad.accounts', 'TRUNCATE') AS trunc;
+SELECT indexrelid::regclass, pg_get_indexdef(indexrelid) FROM pg_index
+ WHERE indrelid IN ('lint_names.evil'::regclass, 'lint_names.evil3'::regclass) ORDER BY 1;
+SET client_min_messages = warning;
+DROP SCHEMA lint_names CASCADE;
+RESET client_min_messages;
+
 -- ---------------------------------------------------------------- clean up
 RESET search_path;
 DROP SCHEMA tk CASCADE;

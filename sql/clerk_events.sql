@@ -169,5 +169,13 @@ SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.deleted', 'org_ev
 SELECT has_table_privilege('tenant_members', 'SELECT') AS app_reads_members_directly;
 RESET ROLE;
 SELECT count(*) AS ev9_members FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id WHERE t.clerk_org_id = 'org_ev9';
+-- a sign-in with a token issued before the organization was deleted does
+-- not create it again (the tombstone of org_ev1, deleted above)
+GRANT EXECUTE ON FUNCTION gtm_sign_in(text, text, text, text, text) TO clerk_app_role;
+SET ROLE clerk_app_role;
+SELECT * FROM pg_temp.expect_error($$SELECT gtm_sign_in('org_ev1', 'user_zombie', 'Back Again', 'back-again', 'org:member')$$);
+RESET ROLE;
+SELECT count(*) AS ev1_tenants FROM tenants WHERE clerk_org_id = 'org_ev1';
+REVOKE EXECUTE ON FUNCTION gtm_sign_in(text, text, text, text, text) FROM clerk_app_role;
 REVOKE EXECUTE ON FUNCTION gtm_apply_clerk_event(jsonb) FROM clerk_app_role;
 DROP ROLE clerk_app_role;

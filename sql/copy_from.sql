@@ -344,6 +344,48 @@ COPY contacts FROM STDIN;
 RESET ROLE;
 SELECT tenant_id = :T2 AS t2 FROM contacts WHERE id = 40;
 
+-- ================================================================ attacks on the row check
+-- an overload of the row check with the column's exact types, in a schema
+-- the role may create in (here the extension's own, public): the COPY names
+-- pg_catalog.gtm_copy_check_row, which no such overload can shadow
+GRANT CREATE ON SCHEMA public TO regress_copy_app;
+SET ROLE regress_copy_app;
+CREATE FUNCTION public.gtm_copy_check_row(value text, tenant text) RETURNS boolean
+  LANGUAGE sql IMMUTABLE AS 'SELECT true';
+CREATE FUNCTION copy_from.gtm_copy_check_row(value text, tenant text) RETURNS boolean
+  LANGUAGE sql IMMUTABLE AS 'SELECT true';
+SELECT gtm_set_tenant(:T1, false) IS NOT NULL AS set;
+SET search_path = copy_from, public, pg_catalog;
+COPY accounts (tenant_id, id, name) FROM STDIN;
+22222222-2222-4222-8222-222222222222	60	t2 row through a shadowed check
+\.
+\echo :LAST_ERROR_SQLSTATE
+SET search_path = copy_from, public;
+DROP FUNCTION public.gtm_copy_check_row(text, text);
+DROP FUNCTION copy_from.gtm_copy_check_row(text, text);
+RESET ROLE;
+REVOKE CREATE ON SCHEMA public FROM regress_copy_app;
+SELECT count(*) AS rows_60 FROM accounts WHERE id = 60;
+-- a partition that computes its tenant column under a parent whose column
+-- is plain: a COPY (or INSERT) through the parent could store a tenant no
+-- row gave, so it is refused before any row is read
+CREATE TABLE mixed (n int, tenant_id text NOT NULL) PARTITION BY RANGE (n);
+CREATE TABLE mixed_plain PARTITION OF mixed FOR VALUES FROM (0) TO (100);
+CREATE TABLE mixed_gen (n int, tenant_id text NOT NULL
+  GENERATED ALWAYS AS ('22222222-2222-4222-8222-222222222222') STORED);
+ALTER TABLE mixed ATTACH PARTITION mixed_gen FOR VALUES FROM (100) TO (200);
+GRANT SELECT, INSERT ON mixed TO regress_copy_app;
+SET ROLE regress_copy_app;
+COPY mixed (n, tenant_id) FROM STDIN;
+50	11111111-1111-4111-8111-111111111111
+160	11111111-1111-4111-8111-111111111111
+\.
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO mixed VALUES (151, :T1);
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SELECT tableoid::regclass, n, tenant_id FROM mixed ORDER BY n;
+
 -- ================================================================ the row check called directly
 SELECT gtm_copy_check_row('11111111-1111-4111-8111-111111111111'::text, :T1) AS same;
 SELECT gtm_copy_check_row('11111111-1111-4111-8111-111111111111'::uuid, :T1) AS same_uuid;

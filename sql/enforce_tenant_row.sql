@@ -20,6 +20,9 @@ INSERT INTO tenant_members VALUES (:A, 'user_rowann', 'admin'), (:B, 'user_rowbo
 CREATE TABLE deals (tenant_id text NOT NULL, id int, stage text);
 INSERT INTO deals VALUES (:A, 1, 'a1'), (:B, 2, 'b2');
 GRANT SELECT ON deals TO regress_tenant_row;
+CREATE TABLE one (n int);
+INSERT INTO one VALUES (1);
+GRANT SELECT ON one TO regress_tenant_row;
 -- shows every value it is given (not leakproof)
 CREATE FUNCTION shows(text) RETURNS bool LANGUAGE plpgsql COST 0.0001
   AS $$ BEGIN RAISE NOTICE 'shows %', $1; RETURN true; END $$;
@@ -69,6 +72,45 @@ SELECT name FROM tenants WHERE slug = 'row-a' AND shows(name);
 -- the key's row is one tenant, a literal another
 SELECT t.name, (SELECT count(*) FROM deals WHERE tenant_id = :A) FROM tenants t
   WHERE t.slug = 'row-b';
+-- through a key, every tenant's rows reach the join with the key's row:
+-- nothing that is not leakproof may be computed from them before it, not
+-- only conditions (no error message and no NOTICE shows tenant B's data)
+SET join_collapse_limit = 1;
+SELECT t2.name FROM tenants t2
+  JOIN one ON one.n = CASE WHEN t2.slug <> 'row-a' THEN (t2.name || ' ' || t2.slug)::int ELSE 1 END
+  JOIN tenants t ON t.id = t2.id
+ WHERE t.slug = 'row-a';
+SELECT d.stage FROM deals d
+  JOIN one ON one.n = CASE WHEN d.tenant_id <> :A THEN d.stage::int ELSE 1 END
+  JOIN tenants t ON t.id = d.tenant_id
+ WHERE t.slug = 'row-a';
+RESET join_collapse_limit;
+SET enable_nestloop = off;
+SET enable_mergejoin = off;
+SELECT u.n FROM tenants t
+  JOIN (SELECT id, CASE WHEN slug <> 'row-a' THEN (name || ' ' || slug)::int END AS n FROM tenants
+        UNION ALL SELECT tenant_id, 0 FROM tenant_members) u ON u.id = t.id
+ WHERE t.slug = 'row-a';
+SELECT u.g FROM tenants t
+  JOIN (SELECT id, shows(name) AS g FROM tenants
+        UNION ALL SELECT tenant_id, shows(clerk_user_id) FROM tenant_members) u ON u.id = t.id
+ WHERE t.slug = 'row-a';
+SET enable_indexscan = off;
+SET enable_bitmapscan = off;
+SELECT ss.name, ss.n FROM (SELECT 1) d LEFT JOIN
+  (tenants t JOIN (SELECT x.*, CASE WHEN x.slug <> 'row-a' THEN x.name::int END AS n FROM tenants x) ss
+     ON ss.id = t.id AND t.slug = 'row-a') ON true;
+-- the same shapes computing only columns are accepted, and read tenant A
+SELECT u.id = :A AS tenant_a, count(*) FROM tenants t
+  JOIN (SELECT id FROM tenants UNION ALL SELECT tenant_id FROM tenant_members) u ON u.id = t.id
+ WHERE t.slug = 'row-a' GROUP BY 1;
+RESET enable_nestloop;
+RESET enable_mergejoin;
+RESET enable_indexscan;
+RESET enable_bitmapscan;
+SELECT * FROM gtm_check_statement($$SELECT d.stage FROM deals d
+  JOIN one ON one.n = CASE WHEN d.tenant_id <> 'x' THEN d.stage::int ELSE 1 END
+  JOIN tenants t ON t.id = d.tenant_id WHERE t.slug = 'row-a'$$);
 -- writes of every row, a non-unique condition, a change of the tenant column
 UPDATE tenants SET name = 'Taken';
 UPDATE tenants SET settings = '{}' WHERE name LIKE 'Row%';

@@ -184,7 +184,7 @@ CREATE FUNCTION @extschema@.gtm_delete_tenant(
 	batch_size integer DEFAULT 10000,
 	max_rows bigint DEFAULT NULL)
 RETURNS TABLE (table_name pg_catalog.regclass, rows_deleted bigint)
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
 	SET gtm.clerk_sync = on
 AS $fn$
@@ -249,7 +249,7 @@ CREATE FUNCTION @extschema@.gtm_export_tenant(
 	tenant_id text,
 	rows_per_document integer DEFAULT NULL)
 RETURNS TABLE (table_name pg_catalog.regclass, part integer, document jsonb)
-	LANGUAGE plpgsql STABLE SECURITY DEFINER
+	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -444,7 +444,8 @@ DECLARE
 	changes jsonb := '[]';
 	outcome text := 'applied';
 	reason text;
-	d record;
+	n bigint;
+	guarded text;
 BEGIN
 	IF event IS NULL OR jsonb_typeof(event) <> 'object' THEN
 		RAISE EXCEPTION 'malformed Clerk event'
@@ -499,10 +500,65 @@ BEGIN
 	IF etype = 'organization.deleted' THEN
 		SELECT t.id INTO tid FROM @extschema@.tenants t WHERE t.clerk_org_id = org_id;
 		IF tid IS NOT NULL THEN
-			FOR d IN SELECT * FROM @extschema@.gtm_delete_tenant(tid) LOOP
+			-- only the tenant's row: its members and the rows of tables whose
+			-- foreign keys cascade go with it, each deleted by PostgreSQL as
+			-- the owner of its table (never as this function's owner, whose
+			-- rights would run the triggers of tables anyone may create);
+			-- the rest is gtm_delete_tenant's, run by an operator
+			--
+			-- A foreign-key action fires the triggers and rules of the
+			-- tables it reaches, and this function runs as the extension's
+			-- owner: when a table the deletion would reach (other than the
+			-- extension's own) has triggers or rules of its own, or is reached
+			-- by SET NULL or SET DEFAULT (defaults, checks and index
+			-- expressions evaluated), the tenant's row is kept for an
+			-- operator's gtm_delete_tenant; its members go in any case.
+			WITH RECURSIVE reach (rel, action) AS (
+				SELECT co.conrelid, co.confdeltype FROM pg_catalog.pg_constraint co
+				 WHERE co.contype OPERATOR(pg_catalog.=) 'f'
+				   AND co.confrelid OPERATOR(pg_catalog.=) '@extschema@.tenants'::pg_catalog.regclass
+				   AND co.confdeltype IN ('c', 'n', 'd')
+				UNION
+				SELECT co.conrelid, co.confdeltype FROM reach
+				  JOIN pg_catalog.pg_constraint co ON co.confrelid OPERATOR(pg_catalog.=) reach.rel
+				 WHERE co.contype OPERATOR(pg_catalog.=) 'f' AND co.confdeltype IN ('c', 'n', 'd')
+			)
+			SELECT pg_catalog.string_agg(DISTINCT r.rel::pg_catalog.regclass::text, ', ') INTO guarded
+			  FROM reach r
+			 WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_depend dep
+								WHERE dep.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+								  AND dep.objid OPERATOR(pg_catalog.=) r.rel
+								  AND dep.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+								  AND dep.deptype OPERATOR(pg_catalog.=) 'e')
+			   AND (r.action OPERATOR(pg_catalog.<>) 'c'
+					OR EXISTS (SELECT FROM pg_catalog.pg_trigger tg
+								WHERE tg.tgrelid OPERATOR(pg_catalog.=) r.rel AND NOT tg.tgisinternal)
+					OR EXISTS (SELECT FROM pg_catalog.pg_rewrite rw
+								WHERE rw.ev_class OPERATOR(pg_catalog.=) r.rel
+								  AND rw.rulename OPERATOR(pg_catalog.<>) '_RETURN'));
+			SELECT pg_catalog.count(*) INTO n FROM @extschema@.tenant_members m
+			 WHERE m.tenant_id = tid;
+			IF guarded IS NULL THEN
+				DELETE FROM @extschema@.tenants t WHERE t.id = tid;
+			ELSE
+				DELETE FROM @extschema@.tenant_members m WHERE m.tenant_id = tid;
+			END IF;
+			IF n > 0 THEN
 				changes := changes || jsonb_build_object('change', 'rows_deleted', 'tenant_id', tid,
-														 'table', d.table_name::text, 'rows', d.rows_deleted);
-			END LOOP;
+														 'table', '@extschema@.tenant_members'::pg_catalog.regclass::text,
+														 'rows', n);
+			END IF;
+			IF guarded IS NULL THEN
+				changes := changes || jsonb_build_object('change', 'rows_deleted', 'tenant_id', tid,
+														 'table', '@extschema@.tenants'::pg_catalog.regclass::text,
+														 'rows', 1);
+			ELSE
+				changes := changes || jsonb_build_object('change', 'tenant_kept', 'tenant_id', tid,
+														 'reason', 'tables with triggers, rules or SET NULL/DEFAULT actions: ' OPERATOR(pg_catalog.||) guarded);
+				RAISE WARNING 'the rows of deleted organization % are kept', org_id
+					USING DETAIL = pg_catalog.format('Deleting tenant %s would run the triggers, rules or foreign-key actions of %s with the rights of the extension''s owner.', tid, guarded),
+						  HINT = pg_catalog.format('Run SELECT * FROM gtm_delete_tenant(%L) as a role that may run them.', tid);
+			END IF;
 		END IF;
 		DELETE FROM @extschema@.clerk_sync_state s WHERE s.clerk_org_id = org_id;
 		INSERT INTO @extschema@.clerk_sync_state (clerk_org_id, clerk_user_id, version, deleted, svix_id)
@@ -626,12 +682,15 @@ FROM PUBLIC;
 -- triggers and the insert).  True for a row of tenant, else 42501 naming
 -- the line.  STABLE, so COPY keeps its multi-insert buffers.  Harmless to
 -- call directly (it reads and writes nothing), so PUBLIC keeps EXECUTE:
--- every role that may COPY needs it.
-CREATE FUNCTION @extschema@.gtm_copy_check_row(value anyelement, tenant text)
+-- every role that may COPY needs it.  In pg_catalog, where only a superuser
+-- can create functions: the COPY names it there, so no role can place an
+-- overload the call would resolve to instead (a function of the extension's
+-- schema could be shadowed by any role with CREATE on that schema).
+CREATE FUNCTION pg_catalog.gtm_copy_check_row(value anyelement, tenant text)
 RETURNS boolean
 	AS 'MODULE_PATHNAME', 'gtm_copy_check_row'
 	LANGUAGE C STABLE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION @extschema@.gtm_copy_check_row(anyelement, text) IS
+COMMENT ON FUNCTION pg_catalog.gtm_copy_check_row(anyelement, text) IS
 	'Row check of COPY FROM into a tenant table: true when value is tenant, else 42501 naming the line';
 
 -- The touch trigger is usable by application tables (gtm_make_tenant_table
@@ -898,16 +957,24 @@ SELECT k.rel, 'unique constraint without tenant column',
 	   CASE WHEN k.contype IN ('p', 'u') THEN
 			pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I, ADD CONSTRAINT %I %s (%I, %s);',
 				k.rel, k.conname, k.conname, CASE k.contype WHEN 'p' THEN 'PRIMARY KEY' ELSE 'UNIQUE' END, k.col, k.cols)
-	   ELSE pg_catalog.format('-- recreate exclusion constraint %I with (%I WITH =) added', k.conname, k.col) END
+	   -- a comment: no line break of a name may end it (the fix is run as SQL)
+	   ELSE pg_catalog.translate(pg_catalog.format('-- recreate exclusion constraint %I with (%I WITH =) added',
+													k.conname, k.col), E'\n\r', '  ') END
   FROM keys k
  WHERE k.contype IN ('p', 'u', 'x')
    AND NOT k.tattnum OPERATOR(pg_catalog.=) ANY (k.conkey)
 UNION ALL
 SELECT tt.rel, 'unique index without tenant column',
 	   pg_catalog.format('Unique index %I is unique across tenants.', ic.relname),
-	   pg_catalog.format('DROP INDEX %s; CREATE UNIQUE INDEX %I ON %s (%I, %s);',
+	   -- each key column and the predicate deparsed by PostgreSQL, quoted as
+	   -- SQL (never cut out of the index's text: a name or a literal may
+	   -- hold parentheses)
+	   pg_catalog.format('DROP INDEX %s; CREATE UNIQUE INDEX %I ON %s (%I, %s)%s;',
 			ic.oid::pg_catalog.regclass, ic.relname, tt.rel, tt.col,
-			pg_catalog.regexp_replace(pg_catalog.pg_get_indexdef(i.indexrelid), '^.*\((.*)\).*$', '\1'))
+			(SELECT pg_catalog.string_agg(pg_catalog.pg_get_indexdef(i.indexrelid, n, false), ', ' ORDER BY n)
+			   FROM pg_catalog.generate_series(1, i.indnkeyatts::integer) AS n),
+			CASE WHEN i.indpred IS NULL THEN ''
+				 ELSE ' WHERE ' OPERATOR(pg_catalog.||) pg_catalog.pg_get_expr(i.indpred, i.indrelid) END)
   FROM tt
   JOIN pg_catalog.pg_index i ON i.indrelid OPERATOR(pg_catalog.=) tt.rel AND i.indisunique
   JOIN pg_catalog.pg_class ic ON ic.oid OPERATOR(pg_catalog.=) i.indexrelid
@@ -1030,7 +1097,7 @@ BEGIN
 	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA @extschema@ TO %s', role);
 	EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s',
 		'@extschema@.gtm_set_tenant(text, boolean), @extschema@.gtm_current_tenant(), '
-		'@extschema@.gtm_pin(anyelement), @extschema@.gtm_copy_check_row(anyelement, text), '
+		'@extschema@.gtm_pin(anyelement), pg_catalog.gtm_copy_check_row(anyelement, text), '
 		'@extschema@.gtm_sign_in(text, text, text, text, text), '
 		'@extschema@.gtm_tenant_settings(text), @extschema@.gtm_tenant_setting(text, text[]), '
 		'@extschema@.gtm_feature_enabled(text, text), @extschema@.gtm_default_settings(), '
@@ -1073,7 +1140,7 @@ BEGIN
 	EXECUTE pg_catalog.format('GRANT SELECT (id), REFERENCES (id) ON %s TO %s', '@extschema@.tenants', role);
 	EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s',
 		'@extschema@.gtm_current_tenant(), @extschema@.gtm_set_tenant(text, boolean), '
-		'@extschema@.gtm_copy_check_row(anyelement, text), @extschema@.gtm_touch_updated_at(), '
+		'pg_catalog.gtm_copy_check_row(anyelement, text), @extschema@.gtm_touch_updated_at(), '
 		'@extschema@.gtm_make_tenant_table(pg_catalog.regclass, boolean, text), '
 		'@extschema@.gtm_lint_schema(pg_catalog.regrole[], name[]), @extschema@.gtm_schema_is_clean(pg_catalog.regrole[], name[]), '
 		'@extschema@.gtm_check_statement(text)', role);
@@ -1088,4 +1155,411 @@ REVOKE ALL ON FUNCTION
 	@extschema@.gtm_grant_app(pg_catalog.regrole),
 	@extschema@.gtm_grant_migrator(pg_catalog.regrole, boolean),
 	@extschema@.gtm_make_tenant_table(pg_catalog.regclass, boolean, text)
+FROM PUBLIC;
+
+--------------------------------------------------------------------------
+-- Issue 12: the settings schema, the defaults kept per backend, and the
+-- setup checklist       (src/settings_schema.c, src/settings_schema_meta.c,
+--                        src/settings_defaults.c, src/setup_checklist.c;
+--                        doc/settings-schema.md, doc/setup-checklist.md)
+--------------------------------------------------------------------------
+
+-- The schema that holds overrides to the rules of 1.0.0 for given defaults.
+CREATE FUNCTION @extschema@.gtm_settings_schema_from(defaults jsonb) RETURNS jsonb
+	AS 'MODULE_PATHNAME', 'gtm_settings_schema_from'
+	LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.gtm_settings_schema_from(jsonb) IS
+	'The settings schema equivalent to the 1.0.0 rules for the defaults given';
+
+-- Every version of the defaults carries its schema.  A row written without
+-- one (a row of a dump taken at 1.0.0) gets the schema equivalent to the
+-- 1.0.0 rules for its defaults; the row trigger refuses an invalid schema
+-- and defaults that do not pass it.  The statement trigger makes every
+-- backend forget the defaults it keeps.
+ALTER TABLE @extschema@.settings_defaults ADD COLUMN schema jsonb;
+COMMENT ON COLUMN @extschema@.settings_defaults.schema IS
+	'The settings schema of this version (doc/settings-schema.md)';
+
+CREATE FUNCTION @extschema@.gtm_settings_defaults_row() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'gtm_settings_defaults_row'
+	LANGUAGE C;
+CREATE TRIGGER settings_defaults_check
+	BEFORE INSERT OR UPDATE ON @extschema@.settings_defaults
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.gtm_settings_defaults_row();
+CREATE FUNCTION @extschema@.gtm_settings_defaults_changed() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'gtm_settings_defaults_changed'
+	LANGUAGE C;
+CREATE TRIGGER settings_defaults_changed
+	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.settings_defaults
+	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.gtm_settings_defaults_changed();
+
+-- Existing versions: the schema equivalent to what 1.0.0 checked.
+UPDATE @extschema@.settings_defaults
+   SET schema = @extschema@.gtm_settings_schema_from(settings);
+ALTER TABLE @extschema@.settings_defaults ALTER COLUMN schema SET NOT NULL;
+ALTER TABLE @extschema@.settings_defaults ADD CONSTRAINT settings_defaults_schema_check
+	CHECK (pg_catalog.jsonb_typeof(schema) OPERATOR(pg_catalog.=) 'object');
+
+-- The factory defaults and schema (version 0, never dumped): the product
+-- page's example and the sections of the setup checklist.  They keep every
+-- key, type and rule of the 1.0.0 factory defaults, so overrides stored
+-- under 1.0.0 still pass.
+UPDATE @extschema@.settings_defaults SET
+	settings = '{
+		"timezone": "UTC",
+		"defaultScoringVersion": 1,
+		"features": {"buyingGroups": false, "writeback": false},
+		"scoring": {
+			"versions": [],
+			"fit": {"industries": [], "companySize": {"minEmployees": 1, "maxEmployees": 1000000},
+					"regions": [], "jobTitles": []},
+			"engagement": {"halfLifeDays": 30, "lookbackDays": 180, "signalWeights": {}}
+		},
+		"connectors": {},
+		"fieldMappings": {},
+		"buyingGroups": {"roleTemplates": []}
+	}',
+	schema = '{
+		"description": "Tenant settings of GTM Clarity: these defaults deep-merged with the overrides of each tenant",
+		"type": "object",
+		"additionalProperties": false,
+		"required": ["timezone", "defaultScoringVersion", "features", "scoring", "connectors",
+					 "fieldMappings", "buyingGroups"],
+		"properties": {
+			"timezone": {"type": "string", "format": "iana-time-zone", "default": "UTC",
+						 "description": "IANA time zone of the tenant: dates, schedules, digests"},
+			"defaultScoringVersion": {"type": "integer", "minimum": 1, "maximum": 2147483647, "default": 1,
+									  "description": "Scoring version used when a request names none"},
+			"features": {
+				"type": "object", "additionalProperties": false,
+				"required": ["buyingGroups", "writeback"],
+				"description": "Feature flags (gtm_feature_enabled)",
+				"properties": {
+					"buyingGroups": {"type": "boolean", "description": "Buying-group detection"},
+					"writeback": {"type": "boolean", "description": "Scores written back to the CRM"}
+				}
+			},
+			"scoring": {
+				"type": "object", "additionalProperties": false,
+				"required": ["versions", "fit", "engagement"],
+				"description": "Settings > Scoring",
+				"properties": {
+					"versions": {
+						"type": "array", "maxItems": 50,
+						"description": "Scoring configurations, one per version",
+						"items": {
+							"type": "object", "additionalProperties": false,
+							"required": ["version", "name", "weights"],
+							"properties": {
+								"version": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+								"name": {"type": "string", "minLength": 1, "maxLength": 100},
+								"weights": {
+									"type": "object", "additionalProperties": false,
+									"required": ["fit", "engagement"],
+									"properties": {
+										"fit": {"type": "number", "minimum": 0, "maximum": 1},
+										"engagement": {"type": "number", "minimum": 0, "maximum": 1}
+									}
+								},
+								"mqlThreshold": {"type": "number", "minimum": 0, "maximum": 100}
+							}
+						}
+					},
+					"fit": {
+						"type": "object", "additionalProperties": false,
+						"description": "Settings > Scoring > Fit: the ideal customer profile",
+						"properties": {
+							"industries": {"type": "array", "uniqueItems": true, "maxItems": 100,
+										   "items": {"type": "string", "minLength": 1, "maxLength": 100}},
+							"companySize": {
+								"type": "object", "additionalProperties": false,
+								"properties": {
+									"minEmployees": {"type": "integer", "minimum": 1},
+									"maxEmployees": {"type": "integer", "minimum": 1}
+								}
+							},
+							"regions": {"type": "array", "uniqueItems": true,
+										"items": {"type": "string", "pattern": "^[A-Z]{2}$",
+												  "description": "ISO 3166-1 alpha-2 country code"}},
+							"jobTitles": {"type": "array", "uniqueItems": true, "maxItems": 200,
+										  "items": {"type": "string", "minLength": 1, "maxLength": 200}}
+						}
+					},
+					"engagement": {
+						"type": "object", "additionalProperties": false,
+						"description": "Settings > Scoring > Engagement: decay of engagement signals",
+						"properties": {
+							"halfLifeDays": {"type": "number", "exclusiveMinimum": 0, "maximum": 3650},
+							"lookbackDays": {"type": "integer", "minimum": 1, "maximum": 3650},
+							"signalWeights": {"type": "object",
+											  "additionalProperties": {"type": "number", "minimum": 0, "maximum": 100}}
+						}
+					}
+				}
+			},
+			"connectors": {
+				"type": "object",
+				"description": "Settings > Connectors: one entry per connected data source, by a name the tenant chooses",
+				"additionalProperties": {
+					"type": "object", "additionalProperties": false, "required": ["type"],
+					"properties": {
+						"type": {"enum": ["hubspot", "salesforce", "pipedrive", "segment", "csv"]},
+						"enabled": {"type": "boolean"},
+						"syncIntervalMinutes": {"type": "integer", "minimum": 5, "maximum": 1440}
+					}
+				}
+			},
+			"fieldMappings": {
+				"type": "object",
+				"description": "Settings > Connectors > Mappings: per connector, source field to GTM Clarity field",
+				"additionalProperties": {
+					"type": "object",
+					"additionalProperties": {"type": "string", "minLength": 1, "maxLength": 200}
+				}
+			},
+			"buyingGroups": {
+				"type": "object", "additionalProperties": false,
+				"description": "Settings > Buying Groups",
+				"properties": {
+					"roleTemplates": {
+						"type": "array", "maxItems": 50,
+						"items": {
+							"type": "object", "additionalProperties": false,
+							"required": ["role", "titlePatterns"],
+							"properties": {
+								"role": {"enum": ["economic_buyer", "decision_maker", "champion",
+												  "influencer", "user", "blocker"]},
+								"titlePatterns": {"type": "array", "minItems": 1, "uniqueItems": true,
+												  "items": {"type": "string", "minLength": 1, "maxLength": 200}},
+								"required": {"type": "boolean"}
+							}
+						}
+					}
+				}
+			}
+		}
+	}'
+ WHERE version = 0;
+
+CREATE FUNCTION @extschema@.gtm_settings_schema() RETURNS jsonb
+	LANGUAGE sql STABLE PARALLEL SAFE
+	RETURN (SELECT d.schema FROM @extschema@.settings_defaults d
+			ORDER BY d.version DESC LIMIT 1);
+COMMENT ON FUNCTION @extschema@.gtm_settings_schema() IS
+	'The settings schema in force (that of the defaults in force)';
+
+-- gtm_set_default_settings gains the schema (NULL: the one equivalent to the
+-- 1.0.0 rules for the defaults given, gtm_settings_schema_from).
+DROP FUNCTION @extschema@.gtm_set_default_settings(jsonb);
+CREATE FUNCTION @extschema@.gtm_set_default_settings(settings jsonb, schema jsonb DEFAULT NULL)
+RETURNS jsonb
+	AS 'MODULE_PATHNAME', 'gtm_set_default_settings'
+	LANGUAGE C VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.gtm_set_default_settings(jsonb, jsonb) IS
+	'Replace the system default tenant settings and their schema (writes a new version)';
+
+CREATE FUNCTION @extschema@.gtm_check_settings(overrides jsonb) RETURNS jsonb
+	AS 'MODULE_PATHNAME', 'gtm_check_settings'
+	LANGUAGE C STABLE;
+COMMENT ON FUNCTION @extschema@.gtm_check_settings(jsonb) IS
+	'The overrides given if a tenant could store them, else the error such a write raises';
+
+REVOKE ALL ON FUNCTION
+	@extschema@.gtm_set_default_settings(jsonb, jsonb),
+	@extschema@.gtm_settings_defaults_row(),
+	@extschema@.gtm_settings_defaults_changed()
+FROM PUBLIC;
+
+-- The setup checklist: the tasks (seven of the product page, built in, and
+-- the operator's), and the tasks each tenant marked done.
+CREATE TYPE @extschema@.gtm_setup_level AS ENUM ('required', 'recommended', 'optional');
+COMMENT ON TYPE @extschema@.gtm_setup_level IS
+	'Level of a setup task: a tenant is ready when every required task is done';
+CREATE TYPE @extschema@.gtm_setup_condition AS ENUM
+	('marked', 'settings_path', 'member_count', 'function');
+COMMENT ON TYPE @extschema@.gtm_setup_condition IS
+	'What makes a setup task done besides a mark: a settings path, a member count, a function';
+
+CREATE TABLE @extschema@.setup_tasks (
+	key					text COLLATE "C" NOT NULL,
+	title				text NOT NULL,
+	ui_location			text NOT NULL,
+	level				@extschema@.gtm_setup_level NOT NULL,
+	position			integer NOT NULL DEFAULT 1000,
+	condition			@extschema@.gtm_setup_condition NOT NULL DEFAULT 'marked',
+	settings_path		text[],
+	min_members			integer,
+	condition_function	pg_catalog.regprocedure,
+	built_in			boolean NOT NULL DEFAULT false,
+	CONSTRAINT setup_tasks_pkey PRIMARY KEY (key),
+	CONSTRAINT setup_tasks_key_check
+		CHECK (key OPERATOR(pg_catalog.~) '^[a-z][a-z0-9_]{0,62}$'),
+	CONSTRAINT setup_tasks_title_check
+		CHECK (pg_catalog.length(title) OPERATOR(pg_catalog.<=) 200
+			   AND title OPERATOR(pg_catalog.~) '[^[:space:]]'),
+	CONSTRAINT setup_tasks_ui_location_check
+		CHECK (pg_catalog.length(ui_location) OPERATOR(pg_catalog.<=) 200
+			   AND ui_location OPERATOR(pg_catalog.~) '[^[:space:]]'),
+	CONSTRAINT setup_tasks_condition_check CHECK (
+		(condition OPERATOR(pg_catalog.=) 'settings_path') OPERATOR(pg_catalog.=)
+			(settings_path IS NOT NULL)
+		AND (condition OPERATOR(pg_catalog.=) 'member_count') OPERATOR(pg_catalog.=)
+			(min_members IS NOT NULL)
+		AND (condition OPERATOR(pg_catalog.=) 'function') OPERATOR(pg_catalog.=)
+			(condition_function IS NOT NULL)
+		AND coalesce(pg_catalog.cardinality(settings_path), 1) OPERATOR(pg_catalog.>=) 1
+		AND coalesce(min_members, 1) OPERATOR(pg_catalog.>=) 1)
+);
+COMMENT ON TABLE @extschema@.setup_tasks IS
+	'Tasks of the initial-configuration checklist of every tenant (gtm_register_setup_task)';
+INSERT INTO @extschema@.setup_tasks
+	(key, title, ui_location, level, position, condition, settings_path, min_members, built_in)
+VALUES
+	('scoring_configuration', 'Set up scoring configuration', 'Settings > Scoring',
+	 'required', 10, 'settings_path', '{scoring,versions}', NULL, true),
+	('data_source', 'Connect at least one data source', 'Settings > Connectors',
+	 'required', 20, 'settings_path', '{connectors}', NULL, true),
+	('icp_profile', 'Configure ICP profile', 'Settings > Scoring > Fit',
+	 'required', 30, 'settings_path', '{scoring,fit}', NULL, true),
+	('engagement_decay', 'Set engagement decay parameters', 'Settings > Scoring > Engagement',
+	 'recommended', 40, 'settings_path', '{scoring,engagement}', NULL, true),
+	('team_members', 'Invite team members', 'Settings > Team',
+	 'recommended', 50, 'member_count', NULL, 2, true),
+	('field_mappings', 'Configure field mappings', 'Settings > Connectors > Mappings',
+	 'optional', 60, 'settings_path', '{fieldMappings}', NULL, true),
+	('buying_group_roles', 'Set up buying group role templates', 'Settings > Buying Groups',
+	 'optional', 70, 'settings_path', '{buyingGroups,roleTemplates}', NULL, true);
+-- The built-in tasks come from CREATE EXTENSION; pg_dump keeps the others.
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.setup_tasks', 'WHERE NOT built_in');
+-- Configuration, not tenant data: anyone may read the tasks.
+GRANT SELECT ON @extschema@.setup_tasks TO PUBLIC;
+
+CREATE TABLE @extschema@.tenant_setup_progress (
+	tenant_id		text NOT NULL,
+	task_key		text COLLATE "C" NOT NULL,
+	completed_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	completed_by	text NOT NULL,
+	CONSTRAINT tenant_setup_progress_pkey PRIMARY KEY (tenant_id, task_key),
+	CONSTRAINT tenant_setup_progress_tenant_id_fkey FOREIGN KEY (tenant_id)
+		REFERENCES @extschema@.tenants (id) ON DELETE CASCADE,
+	CONSTRAINT tenant_setup_progress_task_key_fkey FOREIGN KEY (task_key)
+		REFERENCES @extschema@.setup_tasks (key) ON DELETE CASCADE
+);
+CREATE INDEX tenant_setup_progress_task_key_idx
+	ON @extschema@.tenant_setup_progress (task_key);
+COMMENT ON TABLE @extschema@.tenant_setup_progress IS
+	'Setup tasks a tenant marked done (gtm_complete_setup_task), when and by whom';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.tenant_setup_progress', '');
+
+CREATE FUNCTION @extschema@.gtm_register_setup_task(
+	key text,
+	title text,
+	ui_location text,
+	level @extschema@.gtm_setup_level,
+	condition @extschema@.gtm_setup_condition DEFAULT 'marked',
+	settings_path text[] DEFAULT NULL,
+	min_members integer DEFAULT NULL,
+	condition_function pg_catalog.regprocedure DEFAULT NULL,
+	"position" integer DEFAULT 1000)
+RETURNS @extschema@.setup_tasks
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	r @extschema@.setup_tasks;
+	what text := CASE condition
+		WHEN 'settings_path' THEN 'settings_path'
+		WHEN 'member_count' THEN 'min_members'
+		WHEN 'function' THEN 'condition_function' END;
+BEGIN
+	IF key IS NULL OR title IS NULL OR ui_location IS NULL OR level IS NULL
+	   OR condition IS NULL OR "position" IS NULL THEN
+		RAISE EXCEPTION 'key, title, ui_location, level, condition and position must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF (settings_path IS NOT NULL AND condition <> 'settings_path')
+	   OR (min_members IS NOT NULL AND condition <> 'member_count')
+	   OR (condition_function IS NOT NULL AND condition <> 'function') THEN
+		RAISE EXCEPTION 'a setup task with condition "%" takes no %', condition,
+			CASE WHEN settings_path IS NOT NULL AND condition <> 'settings_path' THEN 'settings_path'
+				 WHEN min_members IS NOT NULL AND condition <> 'member_count' THEN 'min_members'
+				 ELSE 'condition_function' END
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'settings_path goes with condition ''settings_path'', min_members with ''member_count'', condition_function with ''function''.';
+	END IF;
+	IF what IS NOT NULL AND ((what = 'settings_path' AND coalesce(cardinality(settings_path), 0) = 0)
+	   OR (what = 'min_members' AND coalesce(min_members, 0) < 1)
+	   OR (what = 'condition_function' AND condition_function IS NULL)) THEN
+		RAISE EXCEPTION 'a setup task with condition "%" needs %', condition,
+			CASE what WHEN 'settings_path' THEN 'a non-empty settings_path'
+					  WHEN 'min_members' THEN 'min_members of 1 or more'
+					  ELSE 'a condition_function' END
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF condition_function IS NOT NULL AND NOT EXISTS (
+		SELECT 1 FROM pg_catalog.pg_proc p
+		 WHERE p.oid = condition_function AND p.prorettype = 'pg_catalog.bool'::pg_catalog.regtype
+		   AND p.proargtypes = '25'::pg_catalog.oidvector AND p.prokind = 'f') THEN
+		RAISE EXCEPTION 'condition function % must take one text argument and return boolean',
+			condition_function
+			USING ERRCODE = 'invalid_function_definition',
+				  DETAIL = 'It is called with the tenant id and says whether the task is done.';
+	END IF;
+	IF EXISTS (SELECT 1 FROM @extschema@.setup_tasks t
+				WHERE t.key = gtm_register_setup_task.key AND t.built_in) THEN
+		RAISE EXCEPTION 'setup task "%" is built in', key
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Register your task under a key of its own.';
+	END IF;
+	INSERT INTO @extschema@.setup_tasks AS t
+		(key, title, ui_location, level, position, condition, settings_path, min_members,
+		 condition_function)
+	VALUES (key, title, ui_location, level, "position", condition, settings_path, min_members,
+			condition_function)
+	ON CONFLICT ON CONSTRAINT setup_tasks_pkey DO UPDATE SET
+		title = EXCLUDED.title, ui_location = EXCLUDED.ui_location, level = EXCLUDED.level,
+		position = EXCLUDED.position, condition = EXCLUDED.condition,
+		settings_path = EXCLUDED.settings_path, min_members = EXCLUDED.min_members,
+		condition_function = EXCLUDED.condition_function
+	RETURNING t.* INTO r;
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.gtm_register_setup_task(text, text, text,
+	@extschema@.gtm_setup_level, @extschema@.gtm_setup_condition, text[], integer,
+	pg_catalog.regprocedure, integer) IS
+	'Add (or change) an operator''s task of the setup checklist';
+
+CREATE FUNCTION @extschema@.gtm_setup_checklist(tenant_id text)
+RETURNS TABLE (task_key text, title text, ui_location text,
+			   level @extschema@.gtm_setup_level, done boolean,
+			   completed_at timestamptz, completed_by text, done_by text)
+	AS 'MODULE_PATHNAME', 'gtm_setup_checklist'
+	LANGUAGE C STABLE;
+COMMENT ON FUNCTION @extschema@.gtm_setup_checklist(text) IS
+	'The setup checklist of a tenant: every task with its level, whether it is done, when and by whom';
+
+CREATE FUNCTION @extschema@.gtm_tenant_ready(tenant_id text) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'gtm_tenant_ready'
+	LANGUAGE C STABLE;
+COMMENT ON FUNCTION @extschema@.gtm_tenant_ready(text) IS
+	'Whether every required task of the tenant''s setup checklist is done';
+
+CREATE FUNCTION @extschema@.gtm_complete_setup_task(
+	tenant_id text,
+	task_key text,
+	done boolean DEFAULT true,
+	clerk_user_id text DEFAULT NULL)
+RETURNS boolean
+	AS 'MODULE_PATHNAME', 'gtm_complete_setup_task'
+	LANGUAGE C VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.gtm_complete_setup_task(text, text, boolean, text) IS
+	'Mark a setup task done for a tenant (false removes the mark); returns whether it is marked';
+
+REVOKE ALL ON FUNCTION
+	@extschema@.gtm_register_setup_task(text, text, text, @extschema@.gtm_setup_level,
+		@extschema@.gtm_setup_condition, text[], integer, pg_catalog.regprocedure, integer),
+	@extschema@.gtm_complete_setup_task(text, text, boolean, text)
 FROM PUBLIC;

@@ -74,6 +74,15 @@ SELECT gtm_set_tenant('00000000-0000-4000-8000-00000000b001', false);
 SELECT gtm_current_member_role();
 SELECT * FROM pg_temp.expect_error($$SELECT gtm_require_role('viewer')$$);
 
+-- a session-scope set without a member forgets the session's member, also
+-- when a transaction-local set without one hid it
+SELECT gtm_set_tenant('00000000-0000-4000-8000-00000000b001', false, 'user_boss') IS NOT NULL AS set;
+BEGIN;
+SELECT gtm_set_tenant('00000000-0000-4000-8000-00000000b001', true) IS NOT NULL AS set;
+SELECT gtm_set_tenant('00000000-0000-4000-8000-00000000b001', false) IS NOT NULL AS set;
+COMMIT;
+SELECT current_setting('gtm.member') AS member, gtm_current_member_role();
+
 -- the member cannot be forged with SET
 SELECT state, message FROM pg_temp.expect_error($$SET gtm.member = '00000000-0000-4000-8000-00000000b001/user_boss'$$);
 SELECT state, message FROM pg_temp.expect_error($$SELECT set_config('gtm.member', '00000000-0000-4000-8000-00000000b001/user_boss', false)$$);

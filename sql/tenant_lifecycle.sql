@@ -114,7 +114,37 @@ SELECT count(*) AS accounts_kept FROM app.accounts WHERE tenant_id = '00000000-0
 SELECT * FROM pg_temp.expect_error($$SELECT gtm_delete_tenant('00000000-0000-4000-8000-00000000a002', 0)$$);
 SELECT * FROM pg_temp.expect_error($$SELECT gtm_delete_tenant(NULL)$$);
 
--- Who may call them: not PUBLIC (they run as the extension's owner).
+-- No table's code runs with the extension owner's rights: a table owner's
+-- trigger fires as that owner when organization.deleted removes the tenant
+-- (a foreign key's cascade), and gtm_delete_tenant / gtm_export_tenant run
+-- with the caller's rights.
+CREATE ROLE lifecycle_owner;
+GRANT USAGE, CREATE ON SCHEMA app TO lifecycle_owner;
+GRANT REFERENCES ON tenants TO lifecycle_owner;
+SET ROLE lifecycle_owner;
+CREATE TABLE app.owned (tenant_id text NOT NULL REFERENCES tenants (id) ON DELETE CASCADE, n int);
+CREATE FUNCTION app.escalate() RETURNS trigger LANGUAGE plpgsql AS
+  $$BEGIN EXECUTE 'ALTER ROLE lifecycle_owner SUPERUSER'; RETURN NULL; END$$;
+CREATE TRIGGER escalate AFTER DELETE ON app.owned FOR EACH STATEMENT EXECUTE FUNCTION app.escalate();
+RESET ROLE;
+SELECT gtm_apply_clerk_event('{"type": "organization.created", "timestamp": 100,
+  "data": {"id": "org_lifeEsc", "name": "Esc", "slug": "life-esc", "updated_at": 100}}') ->> 'outcome' AS created;
+\set VERBOSITY terse
+SELECT gtm_apply_clerk_event('{"type": "organization.deleted", "timestamp": 200, "data": {"id": "org_lifeEsc"}}')
+  -> 'changes' -> 0 ->> 'change' AS change;
+\set VERBOSITY default
+SELECT rolsuper FROM pg_roles WHERE rolname = 'lifecycle_owner';
+SELECT count(*) AS still_there FROM tenants WHERE clerk_org_id = 'org_lifeEsc';
+SELECT p.proname, p.prosecdef FROM pg_proc p
+ WHERE p.proname IN ('gtm_delete_tenant', 'gtm_export_tenant') ORDER BY 1;
+DROP TABLE app.owned;
+DROP FUNCTION app.escalate();
+DELETE FROM tenants WHERE clerk_org_id = 'org_lifeEsc';
+REVOKE ALL ON SCHEMA app FROM lifecycle_owner;
+REVOKE ALL ON tenants FROM lifecycle_owner;
+DROP ROLE lifecycle_owner;
+
+-- Who may call them: not PUBLIC.
 CREATE ROLE lifecycle_app;
 SET ROLE lifecycle_app;
 SELECT state, message FROM pg_temp.expect_error($$SELECT gtm_delete_tenant('00000000-0000-4000-8000-00000000a002')$$);

@@ -349,7 +349,25 @@ tenant_column_generated(RelFacts *f, bool inserting, List *tlist,
 	int			col = -1;
 
 	if (!f->generated_tenant)
+	{
+		Oid			relid = f->relid;
+		ListCell   *lc;
+
+		/*
+		 * A partition or inheritance child may compute its tenant column
+		 * (a generated column of its own, allowed under a parent whose
+		 * column is plain): a write through the parent can then store a
+		 * tenant no value of the statement gave.  Any write may reach it.
+		 * (f may be computed again during the lookups: relid is read
+		 * first.)
+		 */
+		if (!f->has_children)
+			return false;
+		foreach(lc, find_all_inheritors(relid, AccessShareLock, NULL))
+			if (lfirst_oid(lc) != relid && rel_facts(lfirst_oid(lc))->generated_tenant)
+				return true;
 		return false;
+	}
 	if (inserting)
 		return true;
 	rel = table_open(f->relid, AccessShareLock);

@@ -9,7 +9,7 @@
  * session has a tenant (gtm_current_tenant()), gtm_ProcessUtility gives the
  * COPY a first condition of its own (copy_from_checked):
  *
- *		COPY t ... FROM ... WHERE gtm_copy_check_row(tenant_id, 'T1')
+ *		COPY t ... FROM ... WHERE pg_catalog.gtm_copy_check_row(tenant_id, 'T1')
  *							  [AND the caller's own WHERE condition]
  *
  * PostgreSQL's CopyFrom evaluates it on every row it reads, after the
@@ -61,15 +61,19 @@ PG_FUNCTION_INFO_V1(gtm_copy_check_row);
 /* In warn mode, one warning per COPY (reset by copy_from_checked). */
 static bool copy_warned = false;
 
-/* The OID of gtm_copy_check_row(anyelement, text), or InvalidOid (1.0.0). */
+/*
+ * The OID of pg_catalog.gtm_copy_check_row(anyelement, text), or InvalidOid
+ * (1.0.0).  It lives in pg_catalog, where only a superuser creates
+ * functions, because the COPY's WHERE clause names it and PostgreSQL
+ * resolves that name when the COPY runs: in a schema where others may
+ * create functions, an overload with the column's exact types would win.
+ */
 static Oid
-copy_check_fn(Oid nsp)
+copy_check_fn(void)
 {
 	Oid			argtypes[2] = {ANYELEMENTOID, TEXTOID};
 
-	if (!OidIsValid(nsp))
-		return InvalidOid;
-	return LookupFuncName(list_make2(makeString(get_namespace_name(nsp)),
+	return LookupFuncName(list_make2(makeString("pg_catalog"),
 									 makeString(COPY_CHECK_FN)),
 						  2, argtypes, true);
 }
@@ -88,9 +92,9 @@ copy_from_allowed(Oid relid, CopyRefusal *why)
 	*why = COPY_REFUSED_NONE;
 	if (gtm_session_tenant == NULL || gtm_session_tenant[0] == '\0')
 		*why = COPY_REFUSED_NO_TENANT;
-	else if (get_attgenerated(relid, f->attnum) != '\0')
+	else if (tenant_column_generated(f, true, NIL, NIL, 0))
 		*why = COPY_REFUSED_GENERATED;
-	else if (!OidIsValid(copy_check_fn(gtm_installed_namespace())))
+	else if (!OidIsValid(copy_check_fn()))
 		*why = COPY_REFUSED_OLD_VERSION;
 	return *why == COPY_REFUSED_NONE;
 }
@@ -140,8 +144,6 @@ copy_from_checked(PlannedStmt *pstmt)
 	f = rel_facts(relid);
 	if (f->tenant && !f->exempt && copy_from_allowed(relid, &why))
 	{
-		Oid			nsp = gtm_installed_namespace();
-
 		col = makeNode(ColumnRef);
 		col->fields = list_make1(makeString(pstrdup(tenant_column_name(relid))));
 		col->location = -1;
@@ -149,7 +151,7 @@ copy_from_checked(PlannedStmt *pstmt)
 		tenant->val.sval.type = T_String;
 		tenant->val.sval.sval = pstrdup(gtm_session_tenant);
 		tenant->location = -1;
-		call = makeFuncCall(list_make2(makeString(get_namespace_name(nsp)),
+		call = makeFuncCall(list_make2(makeString("pg_catalog"),
 									   makeString(COPY_CHECK_FN)),
 							list_make2(col, tenant), COERCE_EXPLICIT_CALL, -1);
 		checked->whereClause = stmt->whereClause == NULL ? (Node *) call :

@@ -26,7 +26,10 @@
  *	- p's restriction clauses equate each key column of one of p's unique,
  *	  immediately enforced, non-partial indexes with a value fixed before
  *	  execution (classify_value), under the index's equality and collation;
- *	- every condition on m is leakproof (m's scan reads every tenant's rows
+ *	- every condition on m, and everything computed from m's rows before the
+ *	  join (its projection: a flattened UNION ALL branch, a placeholder;
+ *	  every equivalence-class member over m, which becomes join clauses and
+ *	  sort or hash keys), is leakproof (m's scan reads every tenant's rows
  *	  and the join keeps those of the key's row: a function that is not
  *	  leakproof could see the others first), else PR_KEY_LEAKY.
  *
@@ -239,6 +242,42 @@ conditions_leakproof(RelOptInfo *rel)
 }
 
 /*
+ * Is nothing that is not leakproof computed from rel's rows before they
+ * are joined with the key's row?  Beyond rel's own conditions
+ * (conditions_leakproof): what rel's scan projects (the branch of a
+ * flattened UNION ALL, a placeholder of a pulled-up subquery), and every
+ * equivalence-class member over rel, from which the planner makes join
+ * clauses, sort and hash keys evaluated in whatever join order it picks,
+ * possibly with another table before the key's.
+ */
+static bool
+scan_leakproof(PlannerInfo *root, RelOptInfo *rel)
+{
+	ListCell   *lc;
+	int			i = -1;
+
+	if (!conditions_leakproof(rel))
+		return false;
+	foreach(lc, rel->reltarget->exprs)
+		if (contain_leaked_vars((Node *) lfirst(lc)))
+			return false;
+	while ((i = bms_next_member(rel->eclass_indexes, i)) >= 0)
+	{
+		EquivalenceClass *ec = list_nth(root->eq_classes, i);
+
+		foreach(lc, ec->ec_members)
+		{
+			EquivalenceMember *em = lfirst(lc);
+
+			if (bms_is_member(rel->relid, em->em_relids) &&
+				contain_leaked_vars((Node *) em->em_expr))
+				return false;
+		}
+	}
+	return true;
+}
+
+/*
  * Pin ref through the row of relid (alias) that unique index ind finds
  * with keys: its column attno is the tenant (see attach_key_pins).
  */
@@ -353,7 +392,7 @@ key_pin(PlannerInfo *root, RelOptInfo *rel, Index varno, AttrNumber attno,
 				!(pf->root && v->varattno == pf->attnum))
 				continue;
 			ind = fixed_by_unique_key(prel, &keys);
-			if (ind != NULL && !conditions_leakproof(rel))
+			if (ind != NULL && !scan_leakproof(root, rel))
 				return PR_KEY_LEAKY;
 			if (ind != NULL)
 			{

@@ -144,7 +144,7 @@ static const PinReasonInfo pin_reasons[PR_COUNT] = {
 		"%1$s is equated with a column of another table whose conditions do not fix one row of it before the statement runs (no unique key has all its columns equated with fixed values), so %1$s can hold several tenants.",
 	"equated with a column of a table not fixed to one row by a unique key"},
 	{PR_KEY_LEAKY,
-		"%1$s is pinned only by joining the row a unique key of another table finds, and a condition on it that is not leakproof could see the rows of other tenants before that join.",
+		"%1$s is pinned only by joining the row a unique key of another table finds, and a condition on it, or an expression computed from its rows before that join (a join key, an output of a subquery or UNION ALL branch), is not leakproof: it could see the rows of other tenants first.",
 	"pinned by a unique key, with a condition that is not leakproof"},
 	{PR_VIRTUAL_GENERATED,
 		"%1$s is a virtual generated column: its value is computed from other columns when a row is read, and the planner replaces the column by that expression before the check sees the statement's conditions, so no condition can pin it.",

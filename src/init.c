@@ -39,6 +39,7 @@ _PG_init(void)
 	gtm_enforce_init();
 	gtm_provision_init();
 	gtm_member_init();
+	gtm_settings_init();
 
 	MarkGUCPrefixReserved("gtm");
 }

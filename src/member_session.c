@@ -82,11 +82,15 @@ set_member(const char *value, bool is_local)
 							 true, 0, false);
 }
 
-/* The tenant was set without a member: forget the member, in that scope. */
+/*
+ * The tenant was set without a member: forget the member, in that scope.
+ * For the session scope always: a transaction-local empty value may hide
+ * a session member that would come back when the transaction ends.
+ */
 void
 gtm_member_forget(bool is_local)
 {
-	if (gtm_member != NULL && gtm_member[0] != '\0')
+	if (!is_local || (gtm_member != NULL && gtm_member[0] != '\0'))
 		set_member("", is_local);
 }
 

@@ -84,6 +84,7 @@ PG_FUNCTION_INFO_V1(gtm_remove_member);
 typedef enum ProvisionQuery
 {
 	Q_FIND_TENANT_BY_ORG,
+	Q_ORG_DELETED,
 	Q_INSERT_TENANT,
 	Q_LOCK_TENANT,
 	Q_HAS_MEMBERS,
@@ -98,6 +99,11 @@ typedef enum ProvisionQuery
 static const GtmQueryDef query_defs[NUM_PROVISION_QUERIES] = {
 	[Q_FIND_TENANT_BY_ORG] = {
 		"SELECT * FROM %1$s.tenants WHERE clerk_org_id = $1",
+		1, {TEXTOID}
+	},
+	[Q_ORG_DELETED] = {
+		"SELECT 1 FROM %1$s.clerk_sync_state "
+		"WHERE clerk_org_id = $1 AND clerk_user_id = '' AND deleted",
 		1, {TEXTOID}
 	},
 	[Q_INSERT_TENANT] = {
@@ -245,6 +251,19 @@ provision_tenant(Oid nsp, const char *org_id, const char *name,
 			base = slugify(psprintf("org %s", org_id + strlen("org_")));
 		}
 	}
+
+	/*
+	 * An organization Clerk deleted (its organization.deleted applied:
+	 * gtm_apply_clerk_event's tombstone, 1.1.0) is not created again by a
+	 * sign-in with a token issued before the deletion.
+	 */
+	if (OidIsValid(get_relname_relid("clerk_sync_state", nsp)) &&
+		run(Q_ORG_DELETED, nsp, args, true) == 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("organization \"%s\" was deleted", org_id),
+				 errdetail("Clerk's organization.deleted event for it was applied; a deleted organization is not created again."),
+				 errhint("Sign the user in to an organization that exists in Clerk.")));
 
 	args[1] = text_datum(name);
 	args[3] = JsonbPGetDatum(settings);

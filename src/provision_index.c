@@ -62,9 +62,10 @@
  * Probe a unique index on text columns with nkeys equality keys; when a
  * row visible to the statement's snapshot is found, return true and its
  * column "want" in result and isnull (copied into the current memory
- * context).  "want" is one of the index's columns (a key or an INCLUDE
- * column), so that, as in an index-only scan, a heap page that the
- * visibility map marks all-visible is not read at all.
+ * context, detoasted).  When "want" is one of the index's columns (a key or
+ * an INCLUDE column), a heap page that the visibility map marks all-visible
+ * is not read at all, as in an index-only scan; any other column is read
+ * from the heap (the settings of a tenant, settings_defaults.c).
  */
 bool
 index_probe(Oid nsp, const char *relname, const char *indexname,
@@ -90,23 +91,22 @@ index_probe(Oid nsp, const char *relname, const char *indexname,
 	for (int i = 0; i < idx->rd_index->indnatts; i++)
 		if (idx->rd_index->indkey.values[i] == attnum)
 			idxcol = i;
-	if (attnum == InvalidAttrNumber || idxcol < 0)
-		elog(ERROR, "column \"%s\" of relation \"%s\" is not in index \"%s\"",
-			 want, relname, indexname);
+	if (attnum == InvalidAttrNumber)
+		elog(ERROR, "relation \"%s\" has no column \"%s\"", relname, want);
 	att = TupleDescAttr(tupdesc, attnum - 1);
 
 	for (int i = 0; i < nkeys; i++)
 		ScanKeyEntryInitialize(&skey[i], 0, i + 1, BTEqualStrategyNumber, InvalidOid,
 							   idx->rd_indcollation[i], F_TEXTEQ, keys[i]);
 	scan = gtm_index_beginscan(rel, idx, snapshot, nkeys, 0);
-	scan->xs_want_itup = true;
+	scan->xs_want_itup = (idxcol >= 0);
 	index_rescan(scan, skey, nkeys, NULL, 0);
 	slot = table_slot_create(rel, NULL);
 
 	while ((tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (VM_ALL_VISIBLE(rel, ItemPointerGetBlockNumber(tid), &vmbuffer))
+		if (idxcol >= 0 && VM_ALL_VISIBLE(rel, ItemPointerGetBlockNumber(tid), &vmbuffer))
 		{
 			/* every tuple on the page is visible to everyone */
 			*result = index_getattr(scan->xs_itup, idxcol + 1, scan->xs_itupdesc, isnull);
@@ -116,7 +116,9 @@ index_probe(Oid nsp, const char *relname, const char *indexname,
 			*result = slot_getattr(slot, attnum, isnull);
 		else
 			continue;			/* not visible to us */
-		if (!*isnull)
+		if (!*isnull && att->attlen == -1)
+			*result = PointerGetDatum(PG_DETOAST_DATUM_COPY(*result));
+		else if (!*isnull)
 			*result = datumCopy(*result, att->attbyval, att->attlen);
 		found = true;
 		break;

@@ -36,6 +36,7 @@
 #include "catalog/catalog.h"
 #include "catalog/pg_attribute.h"
 #include "catalog/partition.h"
+#include "catalog/pg_inherits.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -162,6 +163,7 @@ compute_rel_facts(Oid relid, RelFacts *f)
 	f->distributed = false;
 	f->root = false;
 	f->generated_tenant = false;
+	f->has_children = false;
 	f->fk_actions_known = false;
 	f->fk_actions = false;
 	if ((relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE ||
@@ -181,6 +183,7 @@ compute_rel_facts(Oid relid, RelFacts *f)
 
 			f->tenant = true;
 			f->generated_tenant = gen != '\0';
+			f->has_children = has_subclass(relid);
 			f->virtual_tenant = GTM_ATTGENERATED_IS_VIRTUAL(gen);
 			f->exempt = exemption_recorded(relid);
 			/* a partition is exempt with its partitioned ancestors */

@@ -20,9 +20,11 @@
  * with.
  *
  * Overrides are checked by a trigger on tenants, so every path that writes
- * tenants.settings is covered: a key must exist in the defaults (at the
- * same depth) with the same JSON type, "timezone" must be an IANA zone name
- * that PostgreSQL can load, "defaultScoringVersion" a positive integer.
+ * tenants.settings is covered, against the settings schema stored with the
+ * defaults in force (settings_schema.c; doc/settings-schema.md).  A
+ * database still at 1.0.0 has no schema: there a key must exist in the
+ * defaults (at the same depth) with the same JSON type, "timezone" must be
+ * an IANA zone name, "defaultScoringVersion" a positive integer.
  * The checks are written once and report a problem instead of raising it,
  * so gtm_invalid_tenant_settings() can list every tenant whose overrides no
  * longer pass after the defaults changed.  They are one pass of the Jsonb
@@ -63,6 +65,7 @@
 
 PG_FUNCTION_INFO_V1(gtm_validate_tenant_settings);
 PG_FUNCTION_INFO_V1(gtm_set_default_settings);
+PG_FUNCTION_INFO_V1(gtm_check_settings);
 PG_FUNCTION_INFO_V1(gtm_tenant_settings);
 PG_FUNCTION_INFO_V1(gtm_tenant_setting);
 PG_FUNCTION_INFO_V1(gtm_feature_enabled);
@@ -76,19 +79,15 @@ PG_FUNCTION_INFO_V1(gtm_invalid_tenant_settings);
 
 typedef enum SettingsQuery
 {
-	Q_DEFAULTS,
 	Q_OVERRIDES,
 	Q_PATCH_OVERRIDES,
 	Q_ALL_OVERRIDES,
 	Q_INSERT_DEFAULTS,
+	Q_INSERT_DEFAULTS_1_0,
 	NUM_SETTINGS_QUERIES
 } SettingsQuery;
 
 static const GtmQueryDef query_defs[NUM_SETTINGS_QUERIES] = {
-	[Q_DEFAULTS] = {
-		"SELECT settings FROM %1$s.settings_defaults ORDER BY version DESC LIMIT 1",
-		0, {InvalidOid}
-	},
 	[Q_OVERRIDES] = {
 		"SELECT settings FROM %1$s.tenants WHERE id = $1",
 		1, {TEXTOID}
@@ -103,10 +102,16 @@ static const GtmQueryDef query_defs[NUM_SETTINGS_QUERIES] = {
 		"SELECT id, settings FROM %1$s.tenants ORDER BY id",
 		0, {InvalidOid}
 	},
-	[Q_INSERT_DEFAULTS] = {
+	[Q_INSERT_DEFAULTS_1_0] = {
+		/* a database still at 1.0.0 (see settings_defaults.c) */
 		"INSERT INTO %1$s.settings_defaults (version, settings) "
 		"SELECT pg_catalog.max(version) + 1, $1 FROM %1$s.settings_defaults",
 		1, {JSONBOID}
+	},
+	[Q_INSERT_DEFAULTS] = {
+		"INSERT INTO %1$s.settings_defaults (version, settings, schema) "
+		"SELECT pg_catalog.max(version) + 1, $1, $2 FROM %1$s.settings_defaults",
+		2, {JSONBOID, JSONBOID}
 	},
 };
 
@@ -132,22 +137,6 @@ result_jsonb(uint64 row, int col)
 	return DatumGetJsonbP(SPI_datumTransfer(PointerGetDatum(DatumGetJsonbP(d)), false, -1));
 }
 
-/* The defaults in force; call between SPI_connect and SPI_finish. */
-static Jsonb *
-current_defaults(Oid nsp)
-{
-	Jsonb	   *defs;
-
-	if (run(Q_DEFAULTS, nsp, NULL, true) != 1 ||
-		(defs = result_jsonb(0, 1)) == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the system default settings are missing"),
-				 errdetail("Table settings_defaults has no rows."),
-				 errhint("Set them with gtm_set_default_settings().")));
-	return defs;
-}
-
 /*
  * Checks the overrides of every tenant against defs and calls found() for
  * each tenant whose overrides do not pass; call between SPI_connect and
@@ -164,7 +153,7 @@ typedef void (*OverrideProblemFound) (HeapTuple row, TupleDesc desc,
  * calls found() for each tenant whose overrides have a problem.
  */
 static void
-check_all_overrides(Oid nsp, bool read_only, Jsonb *defs,
+check_all_overrides(Oid nsp, bool read_only, Jsonb *defs, Jsonb *schema,
 					OverrideProblemFound found, void *arg)
 {
 	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext,
@@ -195,7 +184,7 @@ check_all_overrides(Oid nsp, bool read_only, Jsonb *defs,
 			if (isnull)
 				continue;
 			old = MemoryContextSwitchTo(rowcxt);
-			p = tenant_settings_problem(DatumGetJsonbP(over), defs);
+			p = tenant_settings_problem(DatumGetJsonbP(over), defs, schema);
 			if (p != NULL)
 				found(rows->vals[i], rows->tupdesc, p, arg);
 			MemoryContextSwitchTo(old);
@@ -230,9 +219,11 @@ effective_settings(Oid nsp, const char *tenant_id)
 	Jsonb	   *defs;
 	Jsonb	   *over;
 
+	if ((defs = effective_settings_fast(nsp, tenant_id)) != NULL)
+		return defs;
 	args[0] = CStringGetTextDatum(tenant_id);
 	SPI_connect();
-	defs = current_defaults(nsp);
+	defs = current_defaults(nsp, NULL);
 	if (run(Q_OVERRIDES, nsp, args, true) != 1)
 		tenant_not_found(tenant_id);
 	over = result_jsonb(0, 1);
@@ -268,6 +259,7 @@ gtm_validate_tenant_settings(PG_FUNCTION_ARGS)
 	Oid			nsp;
 	Oid			defaults_relid;
 	Jsonb	   *defs;
+	Jsonb	   *schema;
 	SettingsProblem *p;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
@@ -332,10 +324,10 @@ gtm_validate_tenant_settings(PG_FUNCTION_ARGS)
 	LockRelationOid(defaults_relid, RowShareLock);
 
 	SPI_connect();
-	defs = current_defaults(nsp);
+	defs = current_defaults(nsp, &schema);
 	SPI_finish();
 
-	if ((p = tenant_settings_problem(newjb, defs)) != NULL)
+	if ((p = tenant_settings_problem(newjb, defs, schema)) != NULL)
 		report_problem(p);
 	return PointerGetDatum(newtup);
 }
@@ -347,18 +339,25 @@ count_problem(HeapTuple row, TupleDesc desc, SettingsProblem *p, void *arg)
 }
 
 /*
- * gtm_set_default_settings(settings jsonb) RETURNS jsonb
+ * gtm_set_default_settings(settings jsonb, schema jsonb DEFAULT NULL)
+ *	 RETURNS jsonb
  *
- * Writes a new version of the defaults and returns it.  Tenants whose
- * overrides no longer pass are kept as they are and counted in a WARNING.
+ * Writes a new version of the defaults with their schema and returns the
+ * defaults.  Without a schema, the defaults describe themselves as in 1.0.0
+ * (settings_schema_from_defaults: their keys, of their types); to keep the
+ * schema in force, pass gtm_settings_schema().  An invalid schema, and
+ * defaults that do not pass theirs, are refused.  Tenants
+ * whose overrides no longer pass are kept as they are and counted in a
+ * WARNING.
  */
 Datum
 gtm_set_default_settings(PG_FUNCTION_ARGS)
 {
 	Oid			nsp = gtm_extension_namespace(fcinfo);
 	Jsonb	   *defs;
+	Jsonb	   *schema = NULL;
 	SettingsProblem *p;
-	Datum		args[1];
+	Datum		args[2];
 	Oid			defaults_relid;
 	int64		ninvalid = 0;
 
@@ -366,17 +365,31 @@ gtm_set_default_settings(PG_FUNCTION_ARGS)
 	defs = PG_GETARG_JSONB_P(0);
 	if (!gtm_jsonb_is_object(defs))
 		report_problem(root_not_object_problem(defs, "default settings", NULL));
-	if ((p = default_settings_problem(defs)) != NULL)
+	/* the rules of defaults and the limits first: the schema walks recurse */
+	if ((p = default_settings_problem(defs, NULL)) != NULL)
 		report_problem(p);
+	if (PG_NARGS() > 1 && !PG_ARGISNULL(1))
+	{
+		schema = PG_GETARG_JSONB_P(1);
+		if ((p = settings_schema_problem(schema)) != NULL)
+			report_problem(p);
+		if ((p = default_settings_problem(defs, schema)) != NULL)
+			report_problem(p);
+	}
+	else
+		schema = settings_schema_from_defaults(defs);	/* as 1.0.0 */
 
 	/* One writer at a time; waits for transactions that checked tenants. */
 	defaults_relid = gtm_extension_relid("settings_defaults", nsp);
 	LockRelationOid(defaults_relid, ExclusiveLock);
 
-	args[0] = JsonbPGetDatum(defs);
 	SPI_connect();
-	run(Q_INSERT_DEFAULTS, nsp, args, false);
-	check_all_overrides(nsp, false, defs, count_problem, &ninvalid);
+	args[0] = JsonbPGetDatum(defs);
+	args[1] = JsonbPGetDatum(schema);
+	run(defaults_have_schema(defaults_relid) ? Q_INSERT_DEFAULTS : Q_INSERT_DEFAULTS_1_0,
+		nsp, args, false);
+	defs = current_defaults(nsp, &schema);
+	check_all_overrides(nsp, false, defs, schema, count_problem, &ninvalid);
 	SPI_finish();
 
 	if (ninvalid > 0)
@@ -389,6 +402,32 @@ gtm_set_default_settings(PG_FUNCTION_ARGS)
 				 errhint("List them with SELECT * FROM gtm_invalid_tenant_settings().")));
 
 	PG_RETURN_JSONB_P(defs);
+}
+
+/*
+ * gtm_check_settings(overrides jsonb) RETURNS jsonb
+ *
+ * The overrides given, if a tenant could store them under the defaults and
+ * schema in force; else the error such a write would raise.  Nothing is
+ * written.
+ */
+Datum
+gtm_check_settings(PG_FUNCTION_ARGS)
+{
+	Oid			nsp = gtm_extension_namespace(fcinfo);
+	Jsonb	   *over;
+	Jsonb	   *defs;
+	Jsonb	   *schema;
+	SettingsProblem *p;
+
+	gtm_require_arg(fcinfo, 0, "overrides", "Pass '{}' for no overrides.");
+	over = PG_GETARG_JSONB_P(0);
+	SPI_connect();
+	defs = current_defaults(nsp, &schema);
+	SPI_finish();
+	if ((p = tenant_settings_problem(over, defs, schema)) != NULL)
+		report_problem(p);
+	PG_RETURN_JSONB_P(over);
 }
 
 /*
@@ -572,7 +611,7 @@ gtm_update_tenant_settings(PG_FUNCTION_ARGS)
 	if (run(Q_PATCH_OVERRIDES, nsp, args, false) != 1)
 		tenant_not_found(tenant_id);
 	over = result_jsonb(0, 1);
-	defs = current_defaults(nsp);
+	defs = current_defaults(nsp, NULL);
 	SPI_finish();
 
 	PG_RETURN_JSONB_P(jsonb_merge_patch(defs, over));
@@ -607,12 +646,13 @@ gtm_invalid_tenant_settings(PG_FUNCTION_ARGS)
 {
 	Oid			nsp = gtm_extension_namespace(fcinfo);
 	Jsonb	   *defs;
+	Jsonb	   *schema;
 
 	InitMaterializedSRF(fcinfo, 0);
 
 	SPI_connect();
-	defs = current_defaults(nsp);
-	check_all_overrides(nsp, true, defs, list_problem, fcinfo->resultinfo);
+	defs = current_defaults(nsp, &schema);
+	check_all_overrides(nsp, true, defs, schema, list_problem, fcinfo->resultinfo);
 	SPI_finish();
 	return (Datum) 0;
 }

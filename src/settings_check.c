@@ -79,8 +79,8 @@ quoted(const char *s, int len)
 }
 
 /* The JSON text of a value, for messages; long values are cut. */
-static char *
-value_text(JsonbValue *v)
+char *
+jsonb_value_text(JsonbValue *v)
 {
 	Jsonb	   *j = JsonbValueToJsonb(v);
 
@@ -192,7 +192,7 @@ read_digit_zones(void)
  * name: a value with a digit is looked up among the digit zone names only,
  * so a POSIX-style string never reaches pg_tzset.
  */
-static SettingsProblem *
+SettingsProblem *
 timezone_problem(const char *what, const char *path, JsonbValue *v)
 {
 	const char *val = v->val.string.val;
@@ -257,7 +257,7 @@ scoring_version_problem(const char *what, const char *path, JsonbValue *v)
 	if (ok)
 		return NULL;
 	return problem(psprintf("%s \"%s\" must be a positive integer", what, path),
-				   psprintf("The value given is %s.", value_text(v)),
+				   psprintf("The value given is %s.", jsonb_value_text(v)),
 				   psprintf("Use a whole number from 1 to %d.", PG_INT32_MAX));
 }
 
@@ -434,7 +434,7 @@ override_value_problem(SettingsWalk *w, WalkFrame *f, JsonbIteratorToken r,
 	if (strcmp(type, JsonbTypeName(&f->dv)) != 0)
 		return problem(psprintf("tenant setting %s must be a JSON %s, not a JSON %s",
 								quoted_path(w, d), JsonbTypeName(&f->dv), type),
-					   psprintf("The system default is %s.", value_text(&f->dv)),
+					   psprintf("The system default is %s.", jsonb_value_text(&f->dv)),
 					   NULL);
 	if (r == WJB_BEGIN_OBJECT)
 		*child_defs = f->dv.val.binary.data;
@@ -491,10 +491,10 @@ default_value_problem(SettingsWalk *w, WalkFrame *f, JsonbIteratorToken r,
  * (defs NULL) or overrides checked against the defaults defs.
  */
 static SettingsProblem *
-walk_settings(Jsonb *doc, Jsonb *defs)
+walk_settings(Jsonb *doc, Jsonb *defs, bool defaults)
 {
 	SettingsWalk *w = palloc(sizeof(SettingsWalk));
-	const char *what = defs ? "tenant settings" : "default settings";
+	const char *what = defaults ? "default settings" : "tenant settings";
 	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken r;
@@ -504,7 +504,7 @@ walk_settings(Jsonb *doc, Jsonb *defs)
 	if (size > SETTINGS_MAX_BYTES)
 		return too_large_problem(what, size);
 
-	w->defaults = (defs == NULL);
+	w->defaults = defaults;
 	w->depth = 0;
 	it = JsonbIteratorInit(&doc->root);
 	while (p == NULL && (r = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
@@ -560,17 +560,32 @@ walk_settings(Jsonb *doc, Jsonb *defs)
 	return p;
 }
 
+/*
+ * The first problem of a tenant's overrides: against the settings schema
+ * when there is one (after the limits of a settings document), else
+ * against the keys and types of the defaults.
+ */
 SettingsProblem *
-tenant_settings_problem(Jsonb *over, Jsonb *defs)
+tenant_settings_problem(Jsonb *over, Jsonb *defs, Jsonb *schema)
 {
+	SettingsProblem *p;
+
 	if (!gtm_jsonb_is_object(over))
 		return root_not_object_problem(over, "tenant settings", "Pass '{}' for no overrides.");
-	return walk_settings(over, defs);
+	if (schema == NULL)
+		return walk_settings(over, defs, false);
+	if ((p = walk_settings(over, NULL, false)) != NULL)
+		return p;
+	return schema_settings_problem(over, schema, defs);
 }
 
+/* The first problem of the defaults: their own rules, then the schema. */
 SettingsProblem *
-default_settings_problem(Jsonb *defs)
+default_settings_problem(Jsonb *defs, Jsonb *schema)
 {
-	return walk_settings(defs, NULL);
-}
+	SettingsProblem *p = walk_settings(defs, NULL, true);
 
+	if (p == NULL && schema != NULL)
+		p = schema_settings_problem(defs, schema, NULL);
+	return p;
+}

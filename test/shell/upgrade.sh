@@ -7,7 +7,7 @@ n=0; failed=0
 ok() { n=$((n + 1)); if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=1; fi; }
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-echo "1..9"
+echo "1..14"
 
 current=$(q postgres "SELECT default_version FROM pg_available_extensions WHERE name = 'gtm_clarity'")
 for db in gtm_up_old gtm_up_new gtm_up_restored; do dropdb --if-exists "$db" 2>/dev/null; done
@@ -17,6 +17,8 @@ q gtm_up_old "CREATE EXTENSION gtm_clarity VERSION '1.0.0'" >/dev/null
 ok "1.0.0 installs" '[ "$(q gtm_up_old "SELECT extversion FROM pg_extension WHERE extname = '"'gtm_clarity'"'")" = 1.0.0 ]'
 q gtm_up_old "SELECT gtm_sign_in('org_upgrade' || i, 'user_up' || i, 'Upgrade Co ' || i) FROM generate_series(1, 5) i" >/dev/null
 q gtm_up_old "SELECT gtm_set_default_settings('{\"timezone\": \"Europe/Paris\", \"defaultScoringVersion\": 1, \"features\": {\"buyingGroups\": true, \"writeback\": false}}')" >/dev/null
+# overrides valid under 1.0.0, on every key of the defaults in force
+q gtm_up_old "UPDATE tenants SET settings = '{\"timezone\": \"Asia/Tokyo\", \"defaultScoringVersion\": 2, \"features\": {\"writeback\": true}}' WHERE clerk_org_id = 'org_upgrade1'" >/dev/null
 pg_dump -Fc -f "$tmp/old.dump" gtm_up_old 2>"$tmp/dump.err"
 ok "a dump of the 1.0.0 database is taken" '[ -s "$tmp/old.dump" ] && [ ! -s "$tmp/dump.err" ]'
 
@@ -24,6 +26,20 @@ q gtm_up_old "ALTER EXTENSION gtm_clarity UPDATE" >/dev/null 2>"$tmp/update.err"
 ok "ALTER EXTENSION gtm_clarity UPDATE reaches $current" \
   '[ ! -s "$tmp/update.err" ] && [ "$(q gtm_up_old "SELECT extversion FROM pg_extension WHERE extname = '"'gtm_clarity'"'")" = "$current" ]'
 q gtm_up_new "CREATE EXTENSION gtm_clarity" >/dev/null
+
+# the settings after the update: every version got the schema equivalent
+# to the 1.0.0 rules of its defaults, the factory row the factory schema;
+# the overrides stored under 1.0.0 still pass, and what 1.0.0 refused is
+# still refused
+ok "the overrides stored under 1.0.0 still pass" \
+  '[ "$(q gtm_up_old "SELECT count(*) FROM gtm_invalid_tenant_settings()")" = 0 ] && [ "$(q gtm_up_old "SELECT gtm_tenant_setting(id, '"'{timezone}'"') FROM tenants WHERE clerk_org_id = '"'org_upgrade1'"'")" = "\"Asia/Tokyo\"" ]'
+ok "the operator's 1.0.0 defaults carry the equivalent schema" \
+  '[ "$(q gtm_up_old "SELECT schema = gtm_settings_schema_from(settings) AND schema = gtm_settings_schema() FROM settings_defaults WHERE version = 1")" = t ]'
+ok "the factory row carries the factory schema of a fresh install" \
+  '[ "$(q gtm_up_old "SELECT schema::text FROM settings_defaults WHERE version = 0")" = "$(q gtm_up_new "SELECT schema::text FROM settings_defaults WHERE version = 0")" ]'
+refused() { psql -X -q -At -d gtm_up_old -c "SELECT gtm_check_settings('$1')" 2>&1 | grep -c "ERROR:  $2"; }
+ok "what 1.0.0 refused is refused: unknown key, type, time zone, scoring version" \
+  '[ "$(refused "{\"timzone\": \"UTC\"}" "unknown tenant setting \"timzone\"")$(refused "{\"features\": {\"writeback\": 1}}" "tenant setting \"features.writeback\" must be a JSON boolean, not a JSON number")$(refused "{\"timezone\": \"EST5\"}" "invalid time zone \"EST5\"")$(refused "{\"defaultScoringVersion\": 0}" "tenant setting \"defaultScoringVersion\" must be at least 1")" = 1111 ]'
 
 # Every member object of the extension, described with what defines it:
 # functions (signature, result, language, volatility, security, settings,
@@ -82,6 +98,8 @@ ok "its tenants and members came back" \
   '[ "$(q gtm_up_restored "SELECT count(*) FROM tenants WHERE clerk_org_id LIKE '"'org_upgrade%'"'")/$(q gtm_up_restored "SELECT count(*) FROM tenant_members")" = "5/5" ]'
 ok "its default settings came back" \
   '[ "$(q gtm_up_restored "SELECT settings->>'"'timezone'"' FROM settings_defaults ORDER BY version DESC LIMIT 1")" = Europe/Paris ]'
+ok "its defaults (dumped without a schema) got the equivalent schema; its overrides pass" \
+  '[ "$(q gtm_up_restored "SELECT schema = gtm_settings_schema_from(settings) FROM settings_defaults WHERE version = 1")/$(q gtm_up_restored "SELECT count(*) FROM gtm_invalid_tenant_settings()")" = "t/0" ]'
 ok "the restored database pins current_setting() through gtm_pin()" \
   '[ "$(q gtm_up_restored "SELECT reason FROM gtm_check_statement(\$\$SELECT * FROM tenant_members WHERE tenant_id = current_setting('"'app.t'"', true)\$\$)")" = "pinned to gtm_pin(current_setting('"'app.t'"'::text, true))" ]'
 

@@ -1,0 +1,606 @@
+/*-------------------------------------------------------------------------
+ *
+ * settings_schema.c
+ *	  The settings schema: a subset of JSON Schema 2020-12 that describes
+ *	  the tenant settings, checked itself when it is set, and the document
+ *	  (defaults, a tenant's overrides) checked against it.
+ *
+ * Keywords: type, properties, additionalProperties (a schema: maps with keys
+ * chosen by the tenant), items, enum, const, minimum, maximum,
+ * exclusiveMinimum, minLength, maxLength, pattern, minItems, maxItems,
+ * uniqueItems, required, default, description, and "format":
+ * "iana-time-zone" (the time-zone check of settings_check.c).  Schemas may
+ * also be the booleans true and false.  Everything else is refused when the
+ * schema is set (with the nearest keyword suggested), so a typo in a schema
+ * never silently turns a rule off.
+ *
+ * Both walks read the jsonb in place (getKeyJsonValueFromContainer, the
+ * Jsonb iterator); "pattern" runs PostgreSQL's regular-expression engine
+ * (RE_compile_and_execute, whose cache keeps the compiled patterns) as an
+ * unanchored search, like JSON Schema.  They recurse once per level of the
+ * document or schema, which SETTINGS_MAX_DEPTH and check_stack_depth()
+ * bound.
+ *
+ * Overrides are a partial document: a key that "required" asks for is
+ * present when the tenant's object has it or the defaults at the same path
+ * have it (the merged settings then have it).  A stored override is never
+ * null (a null in a patch removes the override).
+ *
+ * IDENTIFICATION
+ *	  src/settings_schema.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_collation.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "regex/regex.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
+#include "utils/varlena.h"
+
+#include "gtm_clarity.h"
+#include "settings.h"
+
+/* ----------------------------------------------------------------
+ *		Paths
+ * ----------------------------------------------------------------
+ */
+
+void
+push_key(Walk *w, const char *key, int len)
+{
+	w->path[w->depth].key = key;
+	w->path[w->depth].keylen = len;
+	w->depth++;
+}
+
+void
+push_index(Walk *w, int i)
+{
+	w->path[w->depth].key = NULL;
+	w->path[w->depth].index = i;
+	w->depth++;
+}
+
+/* "scoring.weights[2]"; upto elements */
+char *
+path_upto(Walk *w, int upto)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < upto; i++)
+	{
+		if (w->path[i].key == NULL)
+			appendStringInfo(&buf, "[%d]", w->path[i].index);
+		else
+		{
+			if (i > 0)
+				appendStringInfoChar(&buf, '.');
+			appendBinaryStringInfo(&buf, w->path[i].key, w->path[i].keylen);
+		}
+	}
+	return buf.data;
+}
+
+static char *
+qpath(Walk *w)
+{
+	return quoted(path_upto(w, w->depth), -1);
+}
+
+/* Schema paths, JSON-Pointer-like: "#/properties/scoring/type". */
+char *
+schema_path(Walk *w)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '#');
+	for (int i = 0; i < w->depth; i++)
+	{
+		appendStringInfoChar(&buf, '/');
+		if (w->path[i].key == NULL)
+			appendStringInfo(&buf, "%d", w->path[i].index);
+		else
+			appendBinaryStringInfo(&buf, w->path[i].key, w->path[i].keylen);
+	}
+	return quoted(buf.data, -1);
+}
+
+/* ----------------------------------------------------------------
+ *		Small helpers
+ * ----------------------------------------------------------------
+ */
+bool
+get_kw(JsonbContainer *schema, const char *kw, JsonbValue *out)
+{
+	return getKeyJsonValueFromContainer(schema, kw, strlen(kw), out) != NULL;
+}
+
+/* JSON type name of v (a value from a container or a scalar). */
+const char *
+type_of(JsonbValue *v)
+{
+	return JsonbTypeName(v);
+}
+
+bool
+numeric_is_integral(Numeric n)
+{
+	if (numeric_is_nan(n) || numeric_is_inf(n))
+		return false;
+	return DatumGetBool(DirectFunctionCall2(numeric_eq, NumericGetDatum(n),
+											DirectFunctionCall2(numeric_trunc,
+																NumericGetDatum(n),
+																Int32GetDatum(0))));
+}
+
+int
+num_cmp(Numeric a, Numeric b)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(a),
+											 NumericGetDatum(b)));
+}
+
+/* Does v have JSON Schema type name t (len tlen)? */
+static bool
+has_type(JsonbValue *v, const char *t, int tlen)
+{
+	const char *vt = type_of(v);
+
+	if (tlen == 7 && memcmp(t, "integer", 7) == 0)
+		return v->type == jbvNumeric && numeric_is_integral(v->val.numeric);
+	return strlen(vt) == tlen && memcmp(vt, t, tlen) == 0;
+}
+
+/* Jsonb equality (numbers by value, like JSON Schema). */
+static bool
+values_equal(JsonbValue *a, JsonbValue *b)
+{
+	Jsonb	   *ja = JsonbValueToJsonb(a);
+	Jsonb	   *jb = JsonbValueToJsonb(b);
+
+	return compareJsonbContainers(&ja->root, &jb->root) == 0;
+}
+
+char *
+num_text(Numeric n)
+{
+	return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(n)));
+}
+
+/* The nearest of words to word, as a likely typo, or NULL. */
+const char *
+nearest_word(const char *word, int len, const char *const *words, int n)
+{
+	const char *best = NULL;
+	int			best_d = INT_MAX;
+
+	if (len > 255)
+		return NULL;
+	for (int i = 0; i < n; i++)
+	{
+		int			wl = strlen(words[i]);
+		int			d = varstr_levenshtein(word, len, words[i], wl, 1, 1, 1, true);
+
+		if (d < best_d && d <= Max(2, Max(len, wl) / 3))
+		{
+			best_d = d;
+			best = words[i];
+		}
+	}
+	return best;
+}
+
+/* ----------------------------------------------------------------
+ *		A document checked against a schema
+ * ----------------------------------------------------------------
+ */
+static SettingsProblem *check_value(Walk *w, JsonbValue *v, JsonbValue *s, JsonbValue *def);
+
+/* "<what> <path> <rest>", detail "The value given is <v>.<more>" */
+static SettingsProblem *
+rule_problem(Walk *w, JsonbValue *v, const char *rest, const char *rule, char *hint)
+{
+	return problem(psprintf("%s %s %s", w->what, qpath(w), rest),
+				   psprintf("The value given is %s; the settings schema's rule is %s.",
+							jsonb_value_text(v), rule),
+				   hint);
+}
+
+static SettingsProblem *
+check_type(Walk *w, JsonbValue *v, JsonbValue *t, JsonbValue *def)
+{
+	StringInfoData want;
+	JsonbIterator *it;
+	JsonbValue	e;
+	JsonbIteratorToken r;
+	int			n = 0;
+
+	if (t->type == jbvString)
+	{
+		if (has_type(v, t->val.string.val, t->val.string.len))
+			return NULL;
+		if (t->val.string.len == 7 && memcmp(t->val.string.val, "integer", 7) == 0 &&
+			v->type == jbvNumeric)
+			return rule_problem(w, v, "must be a whole number", "\"type\": \"integer\"", NULL);
+		initStringInfo(&want);
+		appendBinaryStringInfo(&want, t->val.string.val, t->val.string.len);
+	}
+	else
+	{
+		initStringInfo(&want);
+		it = JsonbIteratorInit(t->val.binary.data);
+		while ((r = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+		{
+			if (r != WJB_ELEM)
+				continue;
+			if (has_type(v, e.val.string.val, e.val.string.len))
+				return NULL;
+			if (n++ > 0)
+				appendStringInfoString(&want, " or ");
+			appendBinaryStringInfo(&want, e.val.string.val, e.val.string.len);
+		}
+	}
+	return problem(psprintf("%s %s must be a JSON %s, not a JSON %s",
+							w->what, qpath(w), want.data, type_of(v)),
+				   def ? psprintf("The system default is %s.", jsonb_value_text(def)) :
+				   psprintf("The value given is %s.", jsonb_value_text(v)),
+				   NULL);
+}
+
+static SettingsProblem *
+check_enum(Walk *w, JsonbValue *v, JsonbValue *en)
+{
+	JsonbIterator *it = JsonbIteratorInit(en->val.binary.data);
+	JsonbValue	e;
+	JsonbIteratorToken r;
+	StringInfoData list;
+	char	   *near = NULL;
+	int			near_d = INT_MAX;
+
+	initStringInfo(&list);
+	while ((r = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+	{
+		if (r != WJB_ELEM)
+			continue;
+		if (values_equal(v, &e))
+			return NULL;
+		if (list.len > 0)
+			appendStringInfoString(&list, ", ");
+		appendStringInfoString(&list, jsonb_value_text(&e));
+		if (v->type == jbvString && e.type == jbvString &&
+			v->val.string.len <= 255 && e.val.string.len <= 255)
+		{
+			int			d = varstr_levenshtein(v->val.string.val, v->val.string.len,
+											   e.val.string.val, e.val.string.len,
+											   1, 1, 1, true);
+
+			if (d < near_d && d <= Max(2, Max(v->val.string.len, e.val.string.len) / 3))
+			{
+				near_d = d;
+				near = quoted(e.val.string.val, e.val.string.len);
+			}
+		}
+	}
+	return problem(psprintf("%s %s must be one of %s", w->what, qpath(w),
+							gtm_msg_value(list.data, -1, false)),
+				   psprintf("The value given is %s; the settings schema's rule is \"enum\".",
+							jsonb_value_text(v)),
+				   near ? psprintf("Did you mean %s?", near) : NULL);
+}
+
+/* "1 item", "2 items": the bound b of a count rule, with its noun. */
+static char *
+count_text(JsonbValue *b, const char *noun)
+{
+	char	   *n = num_text(b->val.numeric);
+
+	return psprintf("%s %s%s", n, noun, strcmp(n, "1") == 0 ? "" : "s");
+}
+
+static SettingsProblem *
+check_number(Walk *w, JsonbContainer *s, JsonbValue *v)
+{
+	JsonbValue	b;
+
+	if (get_kw(s, "minimum", &b) && num_cmp(v->val.numeric, b.val.numeric) < 0)
+		return rule_problem(w, v, psprintf("must be at least %s", num_text(b.val.numeric)),
+							psprintf("\"minimum\": %s", num_text(b.val.numeric)), NULL);
+	if (get_kw(s, "exclusiveMinimum", &b) && num_cmp(v->val.numeric, b.val.numeric) <= 0)
+		return rule_problem(w, v, psprintf("must be greater than %s", num_text(b.val.numeric)),
+							psprintf("\"exclusiveMinimum\": %s", num_text(b.val.numeric)), NULL);
+	if (get_kw(s, "maximum", &b) && num_cmp(v->val.numeric, b.val.numeric) > 0)
+		return rule_problem(w, v, psprintf("must be at most %s", num_text(b.val.numeric)),
+							psprintf("\"maximum\": %s", num_text(b.val.numeric)), NULL);
+	return NULL;
+}
+
+static SettingsProblem *
+check_string(Walk *w, JsonbContainer *s, JsonbValue *v)
+{
+	JsonbValue	b;
+	int			nchars = -1;
+
+	if (get_kw(s, "minLength", &b) || get_kw(s, "maxLength", &b))
+		nchars = pg_mbstrlen_with_len(v->val.string.val, v->val.string.len);
+	if (get_kw(s, "minLength", &b) &&
+		nchars < DatumGetInt32(DirectFunctionCall1(numeric_int4, NumericGetDatum(b.val.numeric))))
+		return rule_problem(w, v, psprintf("must be at least %s long", count_text(&b, "character")),
+							psprintf("\"minLength\": %s", num_text(b.val.numeric)), NULL);
+	if (get_kw(s, "maxLength", &b) &&
+		nchars > DatumGetInt32(DirectFunctionCall1(numeric_int4, NumericGetDatum(b.val.numeric))))
+		return rule_problem(w, v, psprintf("must be at most %s long", count_text(&b, "character")),
+							psprintf("\"maxLength\": %s", num_text(b.val.numeric)), NULL);
+	if (get_kw(s, "pattern", &b) &&
+		!RE_compile_and_execute(cstring_to_text_with_len(b.val.string.val, b.val.string.len),
+								v->val.string.val, v->val.string.len,
+								REG_ADVANCED, C_COLLATION_OID, 0, NULL))
+		return rule_problem(w, v, psprintf("does not match the pattern %s",
+										   quoted(b.val.string.val, b.val.string.len)),
+							"\"pattern\"", NULL);
+	if (get_kw(s, "format", &b))
+		return timezone_problem(w->what, path_upto(w, w->depth), v);
+	return NULL;
+}
+
+typedef struct ArrayItem
+{
+	int			index;
+	Jsonb	   *value;
+} ArrayItem;
+
+static int
+item_cmp(const void *a, const void *b)
+{
+	const ArrayItem *x = a;
+	const ArrayItem *y = b;
+	int			c = compareJsonbContainers(&x->value->root, &y->value->root);
+
+	return c != 0 ? c : (x->index - y->index);
+}
+
+static SettingsProblem *
+check_array(Walk *w, JsonbContainer *s, JsonbValue *v)
+{
+	JsonbContainer *arr = v->val.binary.data;
+	int			n = JsonContainerSize(arr);
+	JsonbValue	b;
+	JsonbValue	items;
+	bool		has_items = get_kw(s, "items", &items);
+	bool		unique = get_kw(s, "uniqueItems", &b) && b.val.boolean;
+	ArrayItem	   *all = unique && n > 1 ? palloc(sizeof(ArrayItem) * n) : NULL;
+	JsonbIterator *it;
+	JsonbValue	e;
+	JsonbIteratorToken r;
+	int			i = 0;
+
+	if (get_kw(s, "minItems", &b) &&
+		n < DatumGetInt32(DirectFunctionCall1(numeric_int4, NumericGetDatum(b.val.numeric))))
+		return rule_problem(w, v, psprintf("must have at least %s", count_text(&b, "item")),
+							psprintf("\"minItems\": %s", num_text(b.val.numeric)), NULL);
+	if (get_kw(s, "maxItems", &b) &&
+		n > DatumGetInt32(DirectFunctionCall1(numeric_int4, NumericGetDatum(b.val.numeric))))
+		return rule_problem(w, v, psprintf("must have at most %s", count_text(&b, "item")),
+							psprintf("\"maxItems\": %s", num_text(b.val.numeric)), NULL);
+
+	it = JsonbIteratorInit(arr);
+	while ((r = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+	{
+		if (r != WJB_ELEM)
+			continue;
+		if (has_items)
+		{
+			SettingsProblem *p;
+
+			push_index(w, i);
+			p = check_value(w, &e, &items, NULL);
+			w->depth--;
+			if (p != NULL)
+				return p;
+		}
+		if (all != NULL)
+		{
+			all[i].index = i;
+			all[i].value = JsonbValueToJsonb(&e);
+		}
+		i++;
+	}
+	if (all != NULL)
+	{
+		qsort(all, n, sizeof(ArrayItem), item_cmp);
+		for (i = 1; i < n; i++)
+			if (compareJsonbContainers(&all[i - 1].value->root, &all[i].value->root) == 0)
+			{
+				JsonbValue	dup;
+
+				JsonbToJsonbValue(all[i].value, &dup);
+				if (JB_ROOT_IS_SCALAR(all[i].value))
+					(void) JsonbExtractScalar(&all[i].value->root, &dup);
+				return problem(psprintf("%s %s must not hold the same item twice", w->what, qpath(w)),
+							   psprintf("Items [%d] and [%d] are both %s; the settings schema's rule is \"uniqueItems\".",
+										all[i - 1].index, all[i].index, jsonb_value_text(&dup)),
+							   NULL);
+			}
+	}
+	return NULL;
+}
+
+static SettingsProblem *
+unknown_key(Walk *w, JsonbValue *k, JsonbContainer *props)
+{
+	char	   *parent = w->depth > 0 ? path_upto(w, w->depth) : NULL;
+	char	   *near = props ? nearest_key(props, k->val.string.val, k->val.string.len) : NULL;
+	char	   *path;
+
+	push_key(w, k->val.string.val, k->val.string.len);
+	path = qpath(w);
+	w->depth--;
+	return problem(psprintf("unknown %s %s", w->what, path),
+				   parent == NULL ?
+				   pstrdup("The settings schema has no such key (see gtm_settings_schema()).") :
+				   psprintf("The settings schema has no such key in %s (see gtm_settings_schema()).",
+							quoted(parent, -1)),
+				   near == NULL ? NULL :
+				   psprintf("Did you mean %s?",
+							parent == NULL ? quoted(near, -1) :
+							quoted(psprintf("%s.%s", parent, near), -1)));
+}
+
+static SettingsProblem *
+check_object(Walk *w, JsonbContainer *s, JsonbValue *v, JsonbValue *def)
+{
+	JsonbContainer *obj = v->val.binary.data;
+	JsonbContainer *defobj = (def && IS_OBJECT_VALUE(def)) ? def->val.binary.data : NULL;
+	JsonbValue	props,
+				addl,
+				req,
+				k,
+				e;
+	bool		has_props = get_kw(s, "properties", &props);
+	bool		has_addl = get_kw(s, "additionalProperties", &addl);
+	JsonbIterator *it;
+	JsonbIteratorToken r;
+
+	if (get_kw(s, "required", &req))
+	{
+		it = JsonbIteratorInit(req.val.binary.data);
+		while ((r = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+		{
+			JsonbValue	dummy;
+
+			if (r != WJB_ELEM)
+				continue;
+			if (getKeyJsonValueFromContainer(obj, e.val.string.val, e.val.string.len, &dummy) ||
+				(w->overrides && defobj &&
+				 getKeyJsonValueFromContainer(defobj, e.val.string.val, e.val.string.len, &dummy)))
+				continue;
+			return problem(w->depth > 0 ?
+						   psprintf("%s %s lacks the required key %s", w->what, qpath(w),
+									quoted(e.val.string.val, e.val.string.len)) :
+						   psprintf("%ss lack the required key %s", w->what,
+									quoted(e.val.string.val, e.val.string.len)),
+						   pstrdup("The settings schema's rule is \"required\"."), NULL);
+		}
+	}
+
+	it = JsonbIteratorInit(obj);
+	while ((r = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		JsonbValue	sub,
+					childdef,
+				   *childdefp = NULL;
+		JsonbValue *subschema;
+		SettingsProblem *p;
+
+		if (r != WJB_KEY)
+			continue;
+		(void) JsonbIteratorNext(&it, &e, true);
+		if (has_props &&
+			getKeyJsonValueFromContainer(props.val.binary.data, k.val.string.val,
+										 k.val.string.len, &sub))
+			subschema = &sub;
+		else if (has_addl)
+		{
+			if (addl.type == jbvBool && !addl.val.boolean)
+				return unknown_key(w, &k, has_props ? props.val.binary.data : NULL);
+			subschema = &addl;
+		}
+		else
+			subschema = NULL;	/* anything */
+		if (defobj &&
+			getKeyJsonValueFromContainer(defobj, k.val.string.val, k.val.string.len, &childdef))
+			childdefp = &childdef;
+		push_key(w, k.val.string.val, k.val.string.len);
+		p = subschema ? check_value(w, &e, subschema, childdefp) : NULL;
+		if (p == NULL && subschema == NULL && w->overrides && e.type == jbvNull)
+			p = check_value(w, &e, NULL, childdefp);
+		w->depth--;
+		if (p != NULL)
+			return p;
+	}
+	return NULL;
+}
+
+/*
+ * v against schema s (NULL: true); def is the default at the same path
+ * (overrides), for the messages and "required".
+ */
+static SettingsProblem *
+check_value(Walk *w, JsonbValue *v, JsonbValue *s, JsonbValue *def)
+{
+	JsonbContainer *sc;
+	JsonbValue	kw;
+	SettingsProblem *p;
+
+	check_stack_depth();
+	CHECK_FOR_INTERRUPTS();
+	if (w->overrides && v->type == jbvNull && w->depth > 0 &&
+		w->path[w->depth - 1].key != NULL)
+		return problem(psprintf("%s %s must not be null", w->what, qpath(w)),
+					   pstrdup("A stored override cannot be null."),
+					   pstrdup("Leave the key out to use the default; a null in the patch given to gtm_update_tenant_settings() removes the override."));
+	if (s == NULL)
+		return NULL;
+	if (s->type == jbvBool)
+	{
+		if (s->val.boolean)
+			return NULL;
+		return problem(psprintf("%s %s is not allowed", w->what, qpath(w)),
+					   pstrdup("The settings schema of this key is false."), NULL);
+	}
+	sc = s->val.binary.data;
+	if (get_kw(sc, "type", &kw) && (p = check_type(w, v, &kw, def)) != NULL)
+		return p;
+	if (get_kw(sc, "const", &kw) && !values_equal(v, &kw))
+		return rule_problem(w, v, psprintf("must be %s", jsonb_value_text(&kw)), "\"const\"", NULL);
+	if (get_kw(sc, "enum", &kw) && (p = check_enum(w, v, &kw)) != NULL)
+		return p;
+	if (v->type == jbvNumeric)
+		return check_number(w, sc, v);
+	if (v->type == jbvString)
+		return check_string(w, sc, v);
+	if (v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data))
+		return check_array(w, sc, v);
+	if (IS_OBJECT_VALUE(v))
+		return check_object(w, sc, v, def);
+	return NULL;
+}
+
+/*
+ * The first problem of doc against schema: a tenant's overrides (defs: the
+ * defaults in force) or the defaults themselves (defs NULL).
+ */
+SettingsProblem *
+schema_settings_problem(Jsonb *doc, Jsonb *schema, Jsonb *defs)
+{
+	Walk	   *w = palloc0(sizeof(Walk));
+	JsonbValue	root,
+				sroot,
+				droot;
+	Size		size = VARSIZE(doc) - VARHDRSZ;
+
+	w->overrides = (defs != NULL);
+	w->what = w->overrides ? "tenant setting" : "default setting";
+	root.type = jbvBinary;
+	root.val.binary.data = &doc->root;
+	root.val.binary.len = size;
+	sroot.type = jbvBinary;
+	sroot.val.binary.data = &schema->root;
+	sroot.val.binary.len = VARSIZE(schema) - VARHDRSZ;
+	if (defs)
+	{
+		droot.type = jbvBinary;
+		droot.val.binary.data = &defs->root;
+		droot.val.binary.len = VARSIZE(defs) - VARHDRSZ;
+	}
+	return check_value(w, &root, &sroot, defs ? &droot : NULL);
+}
+
