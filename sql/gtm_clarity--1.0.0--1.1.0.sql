@@ -146,8 +146,20 @@ BEGIN ATOMIC
 		  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid
 		 WHERE c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}'::"char"[])
 		   AND NOT c.relispartition
+		   -- a child's rows are its tenant-scoped parent's (a child of a
+		   -- parent without the column stands on its own)
 		   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i
+							 JOIN pg_catalog.pg_attribute pa
+							   ON pa.attrelid OPERATOR(pg_catalog.=) i.inhparent
+							  AND pa.attname OPERATOR(pg_catalog.=) a.attname
+							  AND NOT pa.attisdropped
 						   WHERE i.inhrelid OPERATOR(pg_catalog.=) c.oid)
+		   -- a column that can hold a tenant id (a string or uuid type):
+		   -- another (integer, ...) is no tenant of tenants
+		   AND EXISTS (SELECT FROM pg_catalog.pg_type ty
+						WHERE ty.oid OPERATOR(pg_catalog.=) a.atttypid
+						  AND (ty.typcategory OPERATOR(pg_catalog.=) 'S'
+							   OR ty.oid OPERATOR(pg_catalog.=) 'pg_catalog.uuid'::pg_catalog.regtype))
 		   AND n.nspname OPERATOR(pg_catalog.<>) ALL ('{pg_catalog,information_schema}'::name[])
 		   AND n.nspname OPERATOR(pg_catalog.!~) '^pg_(toast|temp_)'
 		   AND a.attname OPERATOR(pg_catalog.=) pg_catalog.current_setting('gtm.tenant_column')::name
