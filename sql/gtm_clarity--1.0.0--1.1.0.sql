@@ -1114,9 +1114,10 @@ BEGIN
 		'@extschema@.gtm_tenant_settings(text), @extschema@.gtm_tenant_setting(text, text[]), '
 		'@extschema@.gtm_feature_enabled(text, text), @extschema@.gtm_default_settings(), '
 		'@extschema@.gtm_check_statement(text)', role);
-	-- the columns of tenants an application shows (not settings: read them
-	-- through gtm_tenant_settings, which merges the defaults)
-	EXECUTE pg_catalog.format('GRANT SELECT (id, clerk_org_id, name, slug, created_at, updated_at) ON %s TO %s',
+	-- the columns of tenants an application reads, settings among them:
+	-- gtm_tenant_settings and the other settings reads run with the
+	-- caller's rights (a read of tenants is pinned to one tenant like any)
+	EXECUTE pg_catalog.format('GRANT SELECT (id, clerk_org_id, name, slug, settings, created_at, updated_at) ON %s TO %s',
 		'@extschema@.tenants', role);
 	EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %s', '@extschema@.tenant_members', role);
 END
