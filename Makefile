@@ -48,7 +48,8 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 REGRESS_PROVISION = provision members provision_input signin_spi_memory slug_search
 REGRESS_SETTINGS = settings_merge settings_validation settings_api settings_limits
 REGRESS_ENFORCE = enforce_cases enforce_shapes enforce_modes enforce_scope enforce_fail_closed \
-	enforce_writes enforce_identity enforce_keys enforce_exemptions enforce_utility enforce_attacks
+	enforce_writes enforce_identity enforce_keys enforce_exemptions enforce_utility enforce_attacks \
+	enforce_pool enforce_stats
 REGRESS = $(REGRESS_PROVISION) $(REGRESS_SETTINGS) $(REGRESS_ENFORCE)
 
 # isolationtester: test/specs/NAME.spec -> test/expected/NAME.out

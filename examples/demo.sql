@@ -47,9 +47,13 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON deals TO demo_app;
 GRANT SELECT ON tenants, tenant_members TO demo_app;
 GRANT EXECUTE ON FUNCTION gtm_sign_in(text, text, text, text, text) TO demo_app;
 SET ROLE demo_app;
+-- one request: a transaction that sets its tenant (gone at COMMIT, so a
+-- pooled connection carries nothing to the next request)
+BEGIN;
 SELECT gtm_set_tenant(:'acme') IS NOT NULL AS tenant_set;
 INSERT INTO deals VALUES (gtm_current_tenant(), 1, 'new', 5000), (gtm_current_tenant(), 2, 'won', 12000);
 SELECT id, stage, amount FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
+COMMIT;
 \echo '== ... and a statement not pinned to one tenant is rejected before it reads anything'
 \set ON_ERROR_STOP 0
 SELECT id, stage, amount FROM deals WHERE stage = 'won';

@@ -12,7 +12,7 @@ gtm_install_packages() {
   local need=() p
   for p in make gcc "postgresql-$GTM_PG_VERSION" "postgresql-server-dev-$GTM_PG_VERSION" \
            "postgresql-$GTM_PG_VERSION-pgtap" \
-           libtap-parser-sourcehandler-pgtap-perl "$@"; do
+           libtap-parser-sourcehandler-pgtap-perl pgbouncer nodejs "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
   done
   if [ ${#need[@]} -gt 0 ]; then
