@@ -84,6 +84,17 @@ BEGIN
   RAISE NOTICE 'rows of the tenant: %', n;
 END $$;
 SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant();
+-- a function that sets its tenant and reads with it, called by a statement
+-- outside a transaction block: no warning (its own statements use it)
+CREATE FUNCTION pg_temp.handler(t text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM gtm_set_tenant(t);
+  RETURN (SELECT string_agg(stage, ',' ORDER BY id) FROM enforce_pool.deals
+           WHERE tenant_id = gtm_current_tenant());
+END $$;
+SELECT pg_temp.handler('11111111-1111-4111-8111-111111111111');
+SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant();
+DROP FUNCTION pg_temp.handler(text);
 
 -- ---------------------------------------------------------------- 3. session scope
 -- refused by default, with nothing set

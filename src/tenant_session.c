@@ -44,6 +44,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "nodes/params.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -380,19 +381,6 @@ gtm_set_tenant(PG_FUNCTION_ARGS)
 				 errdetail("A running statement or an open cursor may be pinned by gtm_current_tenant()."),
 				 errhint("Call gtm_set_tenant() in a statement of its own, after closing open cursors.")));
 
-	/*
-	 * Called directly by a statement the client sent outside a transaction
-	 * block (not from a DO block, a procedure or a statement a function
-	 * runs): the tenant is gone when that statement ends.
-	 */
-	if (is_local && !IsTransactionBlock() && executor_nesting <= 1 &&
-		utility_nesting == 0)
-		ereport(WARNING,
-				(errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
-				 errmsg("gtm_set_tenant() can only be used in transaction blocks"),
-				 errdetail("The tenant is set for the current transaction, which ends with this statement."),
-				 errhint("Set the tenant in each request's transaction: BEGIN; SELECT gtm_set_tenant($1); ...; COMMIT;")));
-
 	values[0] = PG_GETARG_DATUM(0);
 	SPI_connect();
 	exists = gtm_query_run(&queries, Q_TENANT_EXISTS, nsp, values, true) > 0;
@@ -403,6 +391,27 @@ gtm_set_tenant(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("tenant \"%s\" does not exist", tenant),
 				 errhint("Pass the id of a row of tenants (gtm_sign_in returns it).")));
+
+	/*
+	 * Called directly by a statement the client sent outside a transaction
+	 * block: the tenant is gone when that statement ends.  Not from a DO
+	 * block, a procedure (utility_nesting), a statement a function runs
+	 * (executor_nesting), nor from a function's own expressions (PL/pgSQL
+	 * evaluates simple ones without an executor; every PL and SQL function
+	 * has an error context callback pushed while it runs), whose later
+	 * statements use the tenant.  A statement of the extended protocol
+	 * runs under the callback that reports its parameters.
+	 */
+	if (is_local && !IsTransactionBlock() && executor_nesting <= 1 &&
+		utility_nesting == 0 &&
+		(error_context_stack == NULL ||
+		 (error_context_stack->callback == ParamsErrorCallback &&
+		  error_context_stack->previous == NULL)))
+		ereport(WARNING,
+				(errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
+				 errmsg("gtm_set_tenant() can only be used in transaction blocks"),
+				 errdetail("The tenant is set for the current transaction, which ends with this statement."),
+				 errhint("Set the tenant in each request's transaction: BEGIN; SELECT gtm_set_tenant($1); ...; COMMIT;")));
 
 	(void) set_config_option("gtm.tenant", tenant, PGC_SUSET, PGC_S_SESSION,
 							 is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET,
