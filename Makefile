@@ -14,6 +14,8 @@ OBJS = \
 	src/provision.o \
 	src/provision_input.o \
 	src/provision_index.o \
+	src/provision_lifecycle.o \
+	src/member_session.o \
 	src/settings.o \
 	src/settings_merge.o \
 	src/settings_check.o \
@@ -29,6 +31,7 @@ OBJS = \
 	src/enforce_judge.o \
 	src/enforce_order.o \
 	src/enforce_utility.o \
+	src/enforce_copy.o \
 	src/enforce_runtime.o \
 	src/enforce_report.o \
 	src/exemptions.o \
@@ -45,17 +48,18 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers -Wno-cast-function-type
 
 # pg_regress: sql/NAME.sql -> expected/NAME.out
-REGRESS_PROVISION = provision members provision_input signin_spi_memory slug_search
+REGRESS_PROVISION = provision members provision_input signin_spi_memory slug_search \
+	clerk_signin clerk_events tenant_lifecycle member_session
 REGRESS_SETTINGS = settings_merge settings_validation settings_api settings_limits
 REGRESS_ENFORCE = enforce_cases enforce_shapes enforce_modes enforce_scope enforce_fail_closed \
 	enforce_writes enforce_identity enforce_keys enforce_exemptions enforce_utility enforce_attacks \
-	enforce_pool enforce_stats
+	enforce_tenant_row copy_from app_toolkit enforce_pool enforce_stats
 REGRESS = $(REGRESS_PROVISION) $(REGRESS_SETTINGS) $(REGRESS_ENFORCE)
 
 # isolationtester: test/specs/NAME.spec -> test/expected/NAME.out
-ISOLATION_PROVISION = signin_race slug_race slug_search_race last_admin_race
+ISOLATION_PROVISION = signin_race slug_race slug_search_race last_admin_race clerk_event_race
 ISOLATION_SETTINGS = settings_update_race
-ISOLATION_ENFORCE = enforce_exempt enforce_session_tenant enforce_lock
+ISOLATION_ENFORCE = enforce_exempt enforce_session_tenant enforce_lock copy_concurrent
 ISOLATION = $(ISOLATION_PROVISION) $(ISOLATION_SETTINGS) $(ISOLATION_ENFORCE)
 ISOLATION_OPTS = --inputdir=test
 

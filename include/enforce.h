@@ -161,9 +161,16 @@ typedef struct RelFacts
 	bool		exempt;			/* recorded by gtm_exempt_table() */
 	AttrNumber	attnum;			/* the tenant column, if tenant */
 	bool		virtual_tenant; /* it is a virtual generated column (18+) */
+	bool		root;			/* the extension's tenants table: its tenant
+								 * column is id */
+	bool		generated_tenant;	/* the tenant column is generated */
+	bool		fk_actions_known;	/* fk_actions computed (record_cascades) */
+	bool		fk_actions;		/* its triggers include a foreign-key action
+								 * that writes referencing rows */
 } RelFacts;
 
 extern RelFacts *rel_facts(Oid relid);
+extern const char *tenant_column_name(Oid relid);
 extern void forget_rel_facts(void);
 extern void rel_facts_sweep(void);
 extern void rel_facts_init(void);
@@ -213,6 +220,8 @@ typedef enum PinReason
 	PR_KEY_NOT_UNIQUE,			/* equated with a table's column, no unique key */
 	PR_KEY_LEAKY,				/* key pin with a condition not leakproof */
 	PR_VIRTUAL_GENERATED,		/* the tenant column is virtual (PostgreSQL 18) */
+	PR_ROOT_NOT_UNIQUE,			/* tenants: conditions fix no unique key */
+	PR_ROOT_LEAKY,				/* tenants: by a unique key, a leaky condition */
 
 	PR_COUNT					/* number of reasons; keep last */
 } PinReason;
@@ -364,10 +373,25 @@ typedef struct UtilityVerdict
 	Oid			named;			/* the relation the statement names */
 	bool		cascaded;		/* TRUNCATE: reached through a foreign key */
 	int			lockmode;		/* LOCK TABLE: the mode asked for */
+	bool		copy_from;		/* COPY: FROM (else TO) */
+	int			copy_refusal;	/* COPY FROM: a CopyRefusal */
+	bool		copy_checked;	/* COPY FROM runs with its rows checked */
 } UtilityVerdict;
 
 extern bool judge_utility(Node *parsetree, UtilityVerdict *v);
 extern bool lock_mode_allowed(int lockmode);
+
+/* enforce_copy.c: COPY FROM with every row checked */
+typedef enum CopyRefusal
+{
+	COPY_REFUSED_NONE,
+	COPY_REFUSED_NO_TENANT,		/* the session has no tenant */
+	COPY_REFUSED_GENERATED,		/* the tenant column is generated */
+	COPY_REFUSED_OLD_VERSION	/* the extension's SQL has no check function */
+} CopyRefusal;
+
+extern bool copy_from_allowed(Oid relid, CopyRefusal *why);
+extern PlannedStmt *copy_from_checked(PlannedStmt *pstmt);
 
 /* enforce_order.c: the tenant condition first in every scan */
 extern void tenant_quals_first(PlannedStmt *stmt, List *scans);

@@ -63,6 +63,18 @@ extern char *gtm_msg_value(const char *s, int len, bool quote);
 extern void statement_scope_reach(const char *tenant_id, const char *what,
 								  bool definer);
 
+/* src/provision_lifecycle.c: the GUC gtm.clerk_sync */
+extern void gtm_provision_init(void);
+
+/*
+ * src/member_session.c: the acting member (GUC gtm.member); the tenant was
+ * set without a member (called by gtm_set_tenant of tenant_session.c, whose
+ * C function the three-argument gtm_set_tenant calls)
+ */
+extern void gtm_member_init(void);
+extern void gtm_member_forget(bool is_local);
+extern Datum gtm_set_tenant(PG_FUNCTION_ARGS);
+
 /* src/enforce_hooks.c: tenant-scope enforcement (GUCs, hooks) */
 extern void gtm_enforce_init(void);
 

@@ -29,8 +29,18 @@ extern char *arg_clerk_user_id(FunctionCallInfo fcinfo, int argno, const char *a
 extern char *arg_tenant_name(FunctionCallInfo fcinfo, int argno, const char *argname);
 extern char *arg_slug(FunctionCallInfo fcinfo, int argno);
 extern Jsonb *arg_settings(FunctionCallInfo fcinfo, int argno, const char *argname);
-extern const char *clerk_role_or_error(const char *key);
+extern const char *clerk_role_or_error(Oid nsp, const char *key);
+extern const char *clerk_role_lookup(Oid nsp, const char *key);
 extern char *slugify(const char *name);
+extern char *normalize_clerk_slug(const char *slug);
+
+/* provision.c */
+extern void provision_tenant(Oid nsp, const char *org_id, const char *name,
+							 const char *slug, Jsonb *settings, bool slug_strict,
+							 bool *created);
+
+/* provision_lifecycle.c: gtm.clerk_sync, on while Clerk's state is applied */
+extern bool gtm_clerk_sync;
 
 /* provision_index.c: index probes without SPI */
 extern bool index_probe(Oid nsp, const char *relname, const char *indexname,

@@ -27,7 +27,7 @@ SET ROLE regress_enforce_attacks;
 -- and another's settings
 SELECT gtm_tenant_settings(:T2) ->> 'timezone' AS one_tenant_is_fine;
 SELECT gtm_tenant_settings(:T1) ->> 'timezone', gtm_tenant_settings(:T2) ->> 'timezone';
-SELECT gtm_feature_enabled(id, 'writeback') FROM tenants WHERE clerk_org_id LIKE 'org_attacks%';
+SELECT gtm_feature_enabled(id, 'writeback') FROM (VALUES (:T1), (:T2)) AS v(id);
 SELECT count(*), gtm_tenant_setting(:T2, ARRAY['timezone']) FROM deals WHERE tenant_id = :T1;
 
 -- a function that runs while the planner works (IMMUTABLE, folded) may not

@@ -118,8 +118,8 @@ RESET plan_cache_mode;
 DEALLOCATE key_and_value;
 -- one top-level statement, one tenant: a function run for every row
 SELECT member_count('org_keysB');
-SELECT t.clerk_org_id, member_count(t.clerk_org_id) FROM tenants t
-  WHERE t.clerk_org_id IN ('org_keysA', 'org_keysB') ORDER BY 1;
+SELECT o.org, member_count(o.org) FROM (VALUES ('org_keysA'), ('org_keysB')) AS o(org)
+  ORDER BY 1;
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM gtm_check_statement($$SELECT m.* FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
   WHERE t.name = $1$$);

@@ -82,7 +82,9 @@ SELECT count(*) AS writes_logged FROM pg_temp.log;
 SET ROLE regress_enforce_scope;
 
 -- ---------------------------------------------------------------- 2. one top-level statement
--- a function called per row reads a second tenant
+-- a function called per row reads a second tenant (the tenant ids from a
+-- list: the tenants table itself is tenant-scoped, enforce_tenant_row)
+SELECT id, stages_of(id) FROM (VALUES (:T1), (:T2)) AS v(id) ORDER BY id;
 SELECT id, stages_of(id) FROM tenants
  WHERE clerk_org_id IN ('org_scope1', 'org_scope2') ORDER BY clerk_org_id;
 -- (no CONTEXT here and below: PostgreSQL 18 says "PL/pgSQL expression"

@@ -16,6 +16,1080 @@ CREATE FUNCTION @extschema@.gtm_pin(value anyelement) RETURNS anyelement
 COMMENT ON FUNCTION @extschema@.gtm_pin(anyelement) IS
 	'The value, checked to be the one tenant of the running top-level statement';
 
+--------------------------------------------------------------------------
+-- Issue 10: Clerk lifecycle -- webhook events, the role map, organization
+-- updates, offboarding and export, the acting member
+--   (src/provision_lifecycle.c, src/member_session.c; doc/clerk-lifecycle.md)
+--------------------------------------------------------------------------
+
+-- The role map: Clerk role keys and the role each gives.  The extension's
+-- own keys are builtin (written by this script, so not dumped, and not
+-- changed: a trigger refuses); an operator adds keys for custom Clerk roles,
+-- and pg_dump keeps those.
+CREATE TABLE @extschema@.clerk_role_map (
+	clerk_role		text COLLATE "C" NOT NULL,
+	role			@extschema@.gtm_role NOT NULL,
+	builtin			boolean NOT NULL DEFAULT false,
+	added_by		name NOT NULL DEFAULT CURRENT_USER,
+	added_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	CONSTRAINT clerk_role_map_pkey PRIMARY KEY (clerk_role) INCLUDE (role),
+	CONSTRAINT clerk_role_map_clerk_role_check
+		CHECK (pg_catalog.length(clerk_role) OPERATOR(pg_catalog.>=) 1
+			   AND pg_catalog.length(clerk_role) OPERATOR(pg_catalog.<=) 128)
+);
+COMMENT ON TABLE @extschema@.clerk_role_map IS
+	'Clerk role keys and the gtm_role each gives; add rows for custom Clerk roles';
+INSERT INTO @extschema@.clerk_role_map (clerk_role, role, builtin, added_by, added_at) VALUES
+	('org:admin', 'admin', true, 'gtm_clarity', '-infinity'),
+	('admin', 'admin', true, 'gtm_clarity', '-infinity'),
+	('org:manager', 'manager', true, 'gtm_clarity', '-infinity'),
+	('manager', 'manager', true, 'gtm_clarity', '-infinity'),
+	('org:member', 'viewer', true, 'gtm_clarity', '-infinity'),
+	('basic_member', 'viewer', true, 'gtm_clarity', '-infinity'),
+	('org:viewer', 'viewer', true, 'gtm_clarity', '-infinity'),
+	('viewer', 'viewer', true, 'gtm_clarity', '-infinity');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.clerk_role_map',
+	'WHERE NOT builtin');
+-- Configuration, not tenant data: anyone may read it.
+GRANT SELECT ON @extschema@.clerk_role_map TO PUBLIC;
+
+CREATE FUNCTION @extschema@.gtm_guard_builtin_role_keys() RETURNS trigger
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+	IF (TG_OP = 'INSERT' AND NEW.builtin)
+	   OR (TG_OP <> 'INSERT' AND OLD.builtin)
+	   OR (TG_OP = 'UPDATE' AND NEW.builtin) THEN
+		RAISE EXCEPTION 'role key % is built into gtm_clarity',
+			pg_catalog.quote_literal(CASE WHEN TG_OP = 'INSERT' THEN NEW.clerk_role ELSE OLD.clerk_role END)
+			USING ERRCODE = '42501',
+			      DETAIL = 'The built-in keys are written by the extension script and are not dumped.',
+			      HINT = 'Add a key of your own (builtin false) for a custom Clerk role.';
+	END IF;
+	RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END
+$fn$;
+-- the rows this script inserted are not checked (the trigger comes after)
+CREATE TRIGGER clerk_role_map_guard_builtin
+	BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.clerk_role_map
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.gtm_guard_builtin_role_keys();
+
+-- gtm_role_from_clerk reads the role map now.
+ALTER FUNCTION @extschema@.gtm_role_from_clerk(text) STABLE;
+COMMENT ON FUNCTION @extschema@.gtm_role_from_clerk(text) IS
+	'The gtm_role of a Clerk role key, from clerk_role_map; 22023 for a key not in it';
+
+-- What gtm_apply_clerk_event has applied, per organization (clerk_user_id
+-- '') and per membership: the version (Clerk's updated_at, or the event
+-- timestamp of a deletion, in milliseconds) and whether it is deleted.  An
+-- event older than the version applied changes nothing; a deleted
+-- organization stays deleted.
+CREATE TABLE @extschema@.clerk_sync_state (
+	clerk_org_id	text COLLATE "C" NOT NULL,
+	clerk_user_id	text COLLATE "C" NOT NULL DEFAULT '',
+	version			bigint NOT NULL,
+	deleted			boolean NOT NULL DEFAULT false,
+	svix_id			text,
+	applied_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	CONSTRAINT clerk_sync_state_pkey PRIMARY KEY (clerk_org_id, clerk_user_id),
+	CONSTRAINT clerk_sync_state_clerk_org_id_check
+		CHECK (@extschema@.gtm_is_valid_clerk_org_id(clerk_org_id)),
+	CONSTRAINT clerk_sync_state_clerk_user_id_check
+		CHECK (clerk_user_id OPERATOR(pg_catalog.=) ''
+			   OR @extschema@.gtm_is_valid_clerk_user_id(clerk_user_id))
+);
+COMMENT ON TABLE @extschema@.clerk_sync_state IS
+	'Versions of the Clerk organizations and memberships applied by gtm_apply_clerk_event';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.clerk_sync_state', '');
+REVOKE ALL ON @extschema@.clerk_sync_state FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.gtm_update_tenant(
+	tenant_id text,
+	name text DEFAULT NULL,
+	slug text DEFAULT NULL)
+RETURNS @extschema@.tenants
+	AS 'MODULE_PATHNAME', 'gtm_update_tenant'
+	LANGUAGE C VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.gtm_update_tenant(text, text, text) IS
+	'Rename a tenant or change its slug (NULL keeps a value), with the checks of provisioning';
+
+-- Internal to gtm_apply_clerk_event: the tenant of an organization created
+-- or brought to Clerk's name and (normalised) slug.
+CREATE FUNCTION @extschema@.gtm_clerk_tenant(clerk_org_id text, name text, clerk_slug text)
+RETURNS @extschema@.tenants
+	AS 'MODULE_PATHNAME', 'gtm_clerk_tenant'
+	LANGUAGE C VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.gtm_clerk_tenant(text, text, text) IS
+	'Internal: create or update the tenant of a Clerk organization (gtm_apply_clerk_event)';
+
+-- Tenant-scoped tables (by the column gtm.tenant_column), the tables
+-- referencing another first: the order in which a tenant's rows can be
+-- deleted whatever the foreign keys do.  Partitions and inheritance
+-- children are reached through their parent; the tenants table is not
+-- listed (it is deleted last).
+CREATE FUNCTION @extschema@.gtm_tenant_tables(
+	OUT table_name pg_catalog.regclass,
+	OUT tenant_column name,
+	OUT column_type text,
+	OUT delete_order integer)
+RETURNS SETOF record
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	WITH RECURSIVE t AS (
+		SELECT c.oid AS relid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) AS coltype
+		  FROM pg_catalog.pg_class c
+		  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+		  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid
+		 WHERE c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}'::"char"[])
+		   AND NOT c.relispartition
+		   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i
+						   WHERE i.inhrelid OPERATOR(pg_catalog.=) c.oid)
+		   AND n.nspname OPERATOR(pg_catalog.<>) ALL ('{pg_catalog,information_schema}'::name[])
+		   AND n.nspname OPERATOR(pg_catalog.!~) '^pg_(toast|temp_)'
+		   AND a.attname OPERATOR(pg_catalog.=) pg_catalog.current_setting('gtm.tenant_column')::name
+		   AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+		   AND c.oid OPERATOR(pg_catalog.<>) '@extschema@.tenants'::pg_catalog.regclass
+	),
+	edge AS (	-- referencing -> referenced, both tenant tables, no self-reference
+		SELECT DISTINCT co.conrelid AS child, co.confrelid AS parent
+		  FROM pg_catalog.pg_constraint co
+		 WHERE co.contype OPERATOR(pg_catalog.=) 'f'
+		   AND co.conrelid OPERATOR(pg_catalog.<>) co.confrelid
+		   AND co.conrelid IN (SELECT relid FROM t)
+		   AND co.confrelid IN (SELECT relid FROM t)
+	),
+	depth (relid, d) AS (	-- d: length of a chain of tables referencing relid
+		SELECT relid, 0 FROM t
+		UNION ALL
+		SELECT e.parent, depth.d OPERATOR(pg_catalog.+) 1
+		  FROM depth JOIN edge e ON e.child OPERATOR(pg_catalog.=) depth.relid
+		 WHERE depth.d OPERATOR(pg_catalog.<) (SELECT pg_catalog.count(*) FROM t)
+	)
+	SELECT s.relid::pg_catalog.regclass, s.attname, s.coltype, s.d
+	  FROM (SELECT t.relid, t.attname, t.coltype,
+				   (SELECT pg_catalog.max(depth.d) FROM depth
+					 WHERE depth.relid OPERATOR(pg_catalog.=) t.relid)::integer AS d
+			  FROM t) s
+	 ORDER BY s.d, s.relid::pg_catalog.regclass::text;
+END;
+COMMENT ON FUNCTION @extschema@.gtm_tenant_tables() IS
+	'Tenant-scoped tables in the order their rows can be deleted (referencing tables first)';
+
+CREATE FUNCTION @extschema@.gtm_delete_tenant(
+	tenant_id text,
+	batch_size integer DEFAULT 10000,
+	max_rows bigint DEFAULT NULL)
+RETURNS TABLE (table_name pg_catalog.regclass, rows_deleted bigint)
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	SET gtm.clerk_sync = on
+AS $fn$
+DECLARE
+	t record;
+	n bigint;
+	total bigint := 0;
+	done bigint;
+	lim bigint;
+BEGIN
+	IF tenant_id IS NULL THEN
+		RAISE EXCEPTION 'tenant_id must not be null' USING ERRCODE = '22004';
+	END IF;
+	IF batch_size IS NULL OR batch_size < 1 THEN
+		RAISE EXCEPTION 'batch_size must be a positive integer' USING ERRCODE = '22023',
+			DETAIL = format('It is %s.', coalesce(batch_size::text, 'NULL'));
+	END IF;
+	IF max_rows IS NOT NULL AND max_rows < 1 THEN
+		RAISE EXCEPTION 'max_rows must be positive or NULL' USING ERRCODE = '22023',
+			DETAIL = format('It is %s.', max_rows);
+	END IF;
+	FOR t IN SELECT * FROM @extschema@.gtm_tenant_tables() LOOP
+		done := 0;
+		LOOP
+			lim := CASE WHEN max_rows IS NULL THEN batch_size
+						ELSE least(batch_size::bigint, max_rows - total) END;
+			-- a parent's rows include its partitions' and children's
+			EXECUTE format('DELETE FROM %1$s WHERE %2$I OPERATOR(pg_catalog.=) CAST($1 AS %3$s) '
+						   'AND ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT ctid FROM %1$s '
+						   'WHERE %2$I OPERATOR(pg_catalog.=) CAST($1 AS %3$s) LIMIT $2))',
+						   t.table_name, t.tenant_column, t.column_type)
+				USING tenant_id, lim;
+			GET DIAGNOSTICS n = ROW_COUNT;
+			done := done + n;
+			total := total + n;
+			-- fewer rows than asked for: none is left (a parent's DELETE
+			-- may remove more rows than its ctids, never fewer)
+			EXIT WHEN n < lim OR (max_rows IS NOT NULL AND total >= max_rows);
+		END LOOP;
+		IF done > 0 THEN
+			table_name := t.table_name;
+			rows_deleted := done;
+			RETURN NEXT;
+		END IF;
+		IF max_rows IS NOT NULL AND total >= max_rows THEN
+			RETURN;				-- the rest, and the tenant, on the next call
+		END IF;
+	END LOOP;
+	DELETE FROM @extschema@.tenants WHERE id = tenant_id;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n > 0 THEN
+		table_name := '@extschema@.tenants'::pg_catalog.regclass;
+		rows_deleted := n;
+		RETURN NEXT;
+	END IF;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.gtm_delete_tenant(text, integer, bigint) IS
+	'Delete a tenant and its rows from every tenant-scoped table, in batches; returns rows deleted per table';
+
+CREATE FUNCTION @extschema@.gtm_export_tenant(
+	tenant_id text,
+	rows_per_document integer DEFAULT NULL)
+RETURNS TABLE (table_name pg_catalog.regclass, part integer, document jsonb)
+	LANGUAGE plpgsql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	t record;
+	r jsonb;
+	acc jsonb[];
+	k integer;
+BEGIN
+	IF tenant_id IS NULL THEN
+		RAISE EXCEPTION 'tenant_id must not be null' USING ERRCODE = '22004';
+	END IF;
+	IF rows_per_document IS NOT NULL AND rows_per_document < 1 THEN
+		RAISE EXCEPTION 'rows_per_document must be positive or NULL' USING ERRCODE = '22023',
+			DETAIL = format('It is %s.', rows_per_document);
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM @extschema@.tenants WHERE id = tenant_id) THEN
+		RAISE EXCEPTION 'tenant % does not exist', pg_catalog.quote_ident(tenant_id)
+			USING ERRCODE = '22023',
+				  HINT = 'Pass the id of a row of tenants (gtm_sign_in returns it).';
+	END IF;
+	FOR t IN SELECT '@extschema@.tenants'::pg_catalog.regclass AS table_name,
+					'id'::name AS tenant_column, 'text' AS column_type
+			 UNION ALL
+			 SELECT g.table_name, g.tenant_column, g.column_type
+			   FROM @extschema@.gtm_tenant_tables() g
+	LOOP
+		acc := '{}';
+		k := 0;
+		FOR r IN EXECUTE format('SELECT pg_catalog.to_jsonb(x) FROM %s x '
+								'WHERE %I OPERATOR(pg_catalog.=) CAST($1 AS %s)',
+								t.table_name, t.tenant_column, t.column_type)
+			USING tenant_id
+		LOOP
+			acc := acc || r;
+			IF rows_per_document IS NOT NULL AND pg_catalog.cardinality(acc) >= rows_per_document THEN
+				k := k + 1;
+				table_name := t.table_name;
+				part := k;
+				document := jsonb_build_object('table', t.table_name::text, 'part', k,
+											   'rows', pg_catalog.to_jsonb(acc));
+				RETURN NEXT;
+				acc := '{}';
+			END IF;
+		END LOOP;
+		IF pg_catalog.cardinality(acc) > 0 THEN
+			k := k + 1;
+			table_name := t.table_name;
+			part := k;
+			document := jsonb_build_object('table', t.table_name::text, 'part', k,
+										   'rows', pg_catalog.to_jsonb(acc));
+			RETURN NEXT;
+		END IF;
+	END LOOP;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.gtm_export_tenant(text, integer) IS
+	'Every row of a tenant from every tenant-scoped table: one JSON document per table (or per rows_per_document rows)';
+
+-- The four internal helpers below run only inside gtm_apply_clerk_event
+-- (EXECUTE is revoked from PUBLIC), whose search_path is pinned: they
+-- inherit it rather than set their own, which would cost a GUC save and
+-- restore on each of the dozen calls an event makes.
+--
+-- Internal to gtm_apply_clerk_event: the value at path in a Clerk event,
+-- of the JSON type kind ('string', 'number', 'object'; with nullable, JSON
+-- null or a missing key gives NULL), else 22023 naming the path.
+CREATE FUNCTION @extschema@.gtm_clerk_event_field(
+	event jsonb, path text[], kind text, nullable boolean DEFAULT false)
+RETURNS jsonb
+	LANGUAGE plpgsql IMMUTABLE
+AS $fn$
+DECLARE
+	v jsonb := event #> path;
+	got text := coalesce(jsonb_typeof(v), 'missing');
+BEGIN
+	IF got = kind THEN
+		RETURN v;
+	END IF;
+	IF nullable AND got IN ('missing', 'null') THEN
+		RETURN NULL;
+	END IF;
+	RAISE EXCEPTION 'malformed Clerk event'
+		USING ERRCODE = '22023',
+			  DETAIL = format('%s is %s, not a JSON %s.', array_to_string(path, '.'),
+							  CASE got WHEN 'missing' THEN 'missing' ELSE 'a JSON ' || got END, kind),
+			  HINT = 'Pass the verified webhook payload as Clerk sends it: {"type": ..., "data": {...}, "timestamp": ...}.';
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.gtm_clerk_event_field(jsonb, text[], text, boolean) IS
+	'Internal: a field of a Clerk event of the given JSON type, else 22023 (gtm_apply_clerk_event)';
+
+-- Internal: a Clerk id of the event, checked by the rule of its kind.
+CREATE FUNCTION @extschema@.gtm_clerk_event_id(event jsonb, path text[], prefix text)
+RETURNS text
+	LANGUAGE plpgsql IMMUTABLE
+AS $fn$
+DECLARE
+	v text := @extschema@.gtm_clerk_event_field(event, path, 'string') #>> '{}';
+BEGIN
+	IF (prefix = 'org_' AND NOT @extschema@.gtm_is_valid_clerk_org_id(v))
+	   OR (prefix = 'user_' AND NOT @extschema@.gtm_is_valid_clerk_user_id(v)) THEN
+		RAISE EXCEPTION 'malformed Clerk event'
+			USING ERRCODE = '22023',
+				  DETAIL = format('%s is %s, not a Clerk id "%s..." of letters and digits.',
+								  array_to_string(path, '.'), left(quote_literal(v), 64), prefix);
+	END IF;
+	RETURN v;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.gtm_clerk_event_id(jsonb, text[], text) IS
+	'Internal: a Clerk id of a Clerk event, else 22023 (gtm_apply_clerk_event)';
+
+-- Internal: a Clerk timestamp (milliseconds since 1970) at path.
+CREATE FUNCTION @extschema@.gtm_clerk_event_ms(event jsonb, path text[])
+RETURNS bigint
+	LANGUAGE plpgsql IMMUTABLE
+AS $fn$
+DECLARE
+	v numeric := (@extschema@.gtm_clerk_event_field(event, path, 'number') #>> '{}')::numeric;
+BEGIN
+	IF v < 0 OR v > 9007199254740991 OR v <> trunc(v) THEN
+		RAISE EXCEPTION 'malformed Clerk event'
+			USING ERRCODE = '22023',
+				  DETAIL = format('%s is %s, not a time in milliseconds since 1970.',
+								  array_to_string(path, '.'), v);
+	END IF;
+	RETURN v::bigint;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.gtm_clerk_event_ms(jsonb, text[]) IS
+	'Internal: a timestamp in milliseconds of a Clerk event, else 22023 (gtm_apply_clerk_event)';
+
+-- Internal: apply the organization snapshot org (Clerk's organization
+-- object: id, name, slug, updated_at) when it is newer than what was
+-- applied; returns the changes.  The caller holds the organization's lock
+-- and has checked it is not deleted.
+CREATE FUNCTION @extschema@.gtm_clerk_apply_org(
+	org_id text, org jsonb, prefix text[], svix text)
+RETURNS jsonb
+	LANGUAGE plpgsql VOLATILE
+AS $fn$
+DECLARE
+	ver bigint := @extschema@.gtm_clerk_event_ms(org, prefix || '{updated_at}');
+	oname text := @extschema@.gtm_clerk_event_field(org, prefix || '{name}', 'string') #>> '{}';
+	oslug text := @extschema@.gtm_clerk_event_field(org, prefix || '{slug}', 'string', true) #>> '{}';
+	applied bigint;
+	old @extschema@.tenants;
+	new @extschema@.tenants;
+BEGIN
+	SELECT s.version INTO applied FROM @extschema@.clerk_sync_state s
+	 WHERE s.clerk_org_id = org_id AND s.clerk_user_id = '';
+	IF applied >= ver THEN
+		RETURN '[]';
+	END IF;
+	SELECT * INTO old FROM @extschema@.tenants t WHERE t.clerk_org_id = org_id;
+	new := @extschema@.gtm_clerk_tenant(org_id, oname, oslug);
+	INSERT INTO @extschema@.clerk_sync_state AS s (clerk_org_id, clerk_user_id, version, svix_id)
+	VALUES (org_id, '', ver, svix)
+	ON CONFLICT (clerk_org_id, clerk_user_id) DO UPDATE
+	   SET version = EXCLUDED.version, svix_id = EXCLUDED.svix_id, applied_at = now();
+	IF old.id IS NULL THEN
+		RETURN jsonb_build_array(jsonb_build_object('change', 'tenant_created',
+			'tenant_id', new.id, 'name', new.name, 'slug', new.slug));
+	ELSIF (old.name, old.slug) IS DISTINCT FROM (new.name, new.slug) THEN
+		RETURN jsonb_build_array(jsonb_build_object('change', 'tenant_updated',
+			'tenant_id', new.id, 'name', new.name, 'slug', new.slug,
+			'old_name', old.name, 'old_slug', old.slug));
+	END IF;
+	RETURN '[]';
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.gtm_clerk_apply_org(text, jsonb, text[], text) IS
+	'Internal: apply a Clerk organization snapshot when newer (gtm_apply_clerk_event)';
+
+CREATE FUNCTION @extschema@.gtm_apply_clerk_event(event jsonb) RETURNS jsonb
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	SET gtm.clerk_sync = on
+AS $fn$
+DECLARE
+	etype text;
+	svix text;
+	ts bigint;
+	org_id text;
+	user_id text;
+	ver bigint;
+	is_del boolean;
+	st @extschema@.clerk_sync_state;
+	tid text;
+	old_role @extschema@.gtm_role;
+	new_role @extschema@.gtm_role;
+	changes jsonb := '[]';
+	outcome text := 'applied';
+	reason text;
+	d record;
+BEGIN
+	IF event IS NULL OR jsonb_typeof(event) <> 'object' THEN
+		RAISE EXCEPTION 'malformed Clerk event'
+			USING ERRCODE = '22023',
+				  DETAIL = format('The event is %s, not a JSON object.',
+								  coalesce('a JSON ' || jsonb_typeof(event), 'NULL')),
+				  HINT = 'Pass the verified webhook payload as Clerk sends it: {"type": ..., "data": {...}, "timestamp": ...}.';
+	END IF;
+	etype := @extschema@.gtm_clerk_event_field(event, '{type}', 'string') #>> '{}';
+	svix := @extschema@.gtm_clerk_event_field(event, '{svix_id}', 'string', true) #>> '{}';
+	IF etype NOT IN ('organization.created', 'organization.updated', 'organization.deleted',
+					 'organizationMembership.created', 'organizationMembership.updated',
+					 'organizationMembership.deleted') THEN
+		RETURN jsonb_build_object('type', etype, 'svix_id', svix, 'outcome', 'ignored',
+								  'reason', 'event type not handled', 'changes', '[]'::jsonb);
+	END IF;
+	PERFORM @extschema@.gtm_clerk_event_field(event, '{data}', 'object');
+	ts := @extschema@.gtm_clerk_event_ms(event, '{timestamp}');
+	is_del := etype LIKE '%.deleted';
+
+	IF etype LIKE 'organization.%' THEN
+		org_id := @extschema@.gtm_clerk_event_id(event, '{data,id}', 'org_');
+	ELSE
+		org_id := @extschema@.gtm_clerk_event_id(event, '{data,organization,id}', 'org_');
+		user_id := @extschema@.gtm_clerk_event_id(event, '{data,public_user_data,user_id}', 'user_');
+		IF is_del THEN
+			ver := ts;
+		ELSE
+			ver := @extschema@.gtm_clerk_event_ms(event, '{data,updated_at}');
+			-- the role key is checked now: an unknown key writes nothing
+			new_role := @extschema@.gtm_role_from_clerk(
+				@extschema@.gtm_clerk_event_field(event, '{data,role}', 'string') #>> '{}');
+		END IF;
+	END IF;
+	IF NOT is_del AND etype LIKE 'organization.%' THEN
+		PERFORM @extschema@.gtm_clerk_event_ms(event, '{data,updated_at}');
+		PERFORM @extschema@.gtm_clerk_event_field(event, '{data,name}', 'string');
+	END IF;
+
+	-- One organization's events are applied one at a time.
+	PERFORM pg_advisory_xact_lock(1735549292, hashtext(org_id));
+
+	SELECT * INTO st FROM @extschema@.clerk_sync_state s
+	 WHERE s.clerk_org_id = org_id AND s.clerk_user_id = '';
+	IF st.deleted THEN
+		RETURN jsonb_build_object('type', etype, 'svix_id', svix, 'clerk_org_id', org_id,
+								  'clerk_user_id', user_id,
+								  'outcome', CASE WHEN etype = 'organization.deleted' THEN 'unchanged' ELSE 'ignored' END,
+								  'reason', 'organization deleted', 'changes', '[]'::jsonb);
+	END IF;
+
+	IF etype = 'organization.deleted' THEN
+		SELECT t.id INTO tid FROM @extschema@.tenants t WHERE t.clerk_org_id = org_id;
+		IF tid IS NOT NULL THEN
+			FOR d IN SELECT * FROM @extschema@.gtm_delete_tenant(tid) LOOP
+				changes := changes || jsonb_build_object('change', 'rows_deleted', 'tenant_id', tid,
+														 'table', d.table_name::text, 'rows', d.rows_deleted);
+			END LOOP;
+		END IF;
+		DELETE FROM @extschema@.clerk_sync_state s WHERE s.clerk_org_id = org_id;
+		INSERT INTO @extschema@.clerk_sync_state (clerk_org_id, clerk_user_id, version, deleted, svix_id)
+		VALUES (org_id, '', ts, true, svix);
+	ELSIF etype LIKE 'organization.%' THEN
+		changes := @extschema@.gtm_clerk_apply_org(org_id, event, '{data}', svix);
+		IF changes = '[]' AND st.version >= @extschema@.gtm_clerk_event_ms(event, '{data,updated_at}') THEN
+			outcome := CASE WHEN st.version = @extschema@.gtm_clerk_event_ms(event, '{data,updated_at}')
+							THEN 'unchanged' ELSE 'stale' END;
+		END IF;
+	ELSE
+		-- A membership: the organization it carries first (it may come
+		-- before organization.created).
+		IF jsonb_typeof(event #> '{data,organization,name}') = 'string'
+		   AND jsonb_typeof(event #> '{data,organization,updated_at}') = 'number'
+		   AND NOT coalesce(st.version >= (event #>> '{data,organization,updated_at}')::numeric, false) THEN
+			changes := @extschema@.gtm_clerk_apply_org(org_id, event, '{data,organization}', svix);
+		END IF;
+		SELECT t.id INTO tid FROM @extschema@.tenants t WHERE t.clerk_org_id = org_id;
+		SELECT * INTO st FROM @extschema@.clerk_sync_state s
+		 WHERE s.clerk_org_id = org_id AND s.clerk_user_id = user_id;
+		IF st.version IS NOT NULL AND (st.version, st.deleted) >= (ver, is_del) THEN
+			outcome := CASE WHEN (st.version, st.deleted) = (ver, is_del) THEN 'unchanged' ELSE 'stale' END;
+		ELSIF tid IS NULL AND NOT is_del THEN
+			RAISE EXCEPTION 'malformed Clerk event'
+				USING ERRCODE = '22023',
+					  DETAIL = format('Organization %s has no tenant yet and data.organization carries no name and updated_at.', org_id),
+					  HINT = 'Apply organization.created first, or pass the membership payload as Clerk sends it.';
+		ELSE
+			IF tid IS NOT NULL THEN
+				SELECT m.role INTO old_role FROM @extschema@.tenant_members m
+				 WHERE m.tenant_id = tid AND m.clerk_user_id = user_id;
+				IF is_del AND old_role IS NOT NULL THEN
+					DELETE FROM @extschema@.tenant_members m
+					 WHERE m.tenant_id = tid AND m.clerk_user_id = user_id;
+					changes := changes || jsonb_build_object('change', 'member_removed', 'tenant_id', tid,
+						'clerk_user_id', user_id, 'old_role', old_role);
+				ELSIF NOT is_del AND old_role IS NULL THEN
+					-- a sign-in may be adding the same member at this moment
+					INSERT INTO @extschema@.tenant_members (tenant_id, clerk_user_id, role)
+					VALUES (tid, user_id, new_role)
+					ON CONFLICT (tenant_id, clerk_user_id) DO NOTHING;
+					IF FOUND THEN
+						changes := changes || jsonb_build_object('change', 'member_added', 'tenant_id', tid,
+							'clerk_user_id', user_id, 'role', new_role);
+					ELSE
+						-- the row the sign-in committed (FOR UPDATE reads the latest)
+						SELECT m.role INTO old_role FROM @extschema@.tenant_members m
+						 WHERE m.tenant_id = tid AND m.clerk_user_id = user_id FOR UPDATE;
+						IF old_role <> new_role THEN
+							UPDATE @extschema@.tenant_members m SET role = new_role
+							 WHERE m.tenant_id = tid AND m.clerk_user_id = user_id;
+							changes := changes || jsonb_build_object('change', 'role_changed', 'tenant_id', tid,
+								'clerk_user_id', user_id, 'role', new_role, 'old_role', old_role);
+						END IF;
+					END IF;
+				ELSIF NOT is_del AND old_role <> new_role THEN
+					UPDATE @extschema@.tenant_members m SET role = new_role
+					 WHERE m.tenant_id = tid AND m.clerk_user_id = user_id;
+					changes := changes || jsonb_build_object('change', 'role_changed', 'tenant_id', tid,
+						'clerk_user_id', user_id, 'role', new_role, 'old_role', old_role);
+				END IF;
+			END IF;
+			INSERT INTO @extschema@.clerk_sync_state AS s (clerk_org_id, clerk_user_id, version, deleted, svix_id)
+			VALUES (org_id, user_id, ver, is_del, svix)
+			ON CONFLICT (clerk_org_id, clerk_user_id) DO UPDATE
+			   SET version = EXCLUDED.version, deleted = EXCLUDED.deleted,
+				   svix_id = EXCLUDED.svix_id, applied_at = now();
+		END IF;
+	END IF;
+	RETURN jsonb_build_object('type', etype, 'svix_id', svix, 'clerk_org_id', org_id,
+							  'clerk_user_id', user_id, 'outcome', outcome, 'changes', changes);
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.gtm_apply_clerk_event(jsonb) IS
+	'Apply a verified Clerk webhook event (organization.*, organizationMembership.*) exactly, idempotently and in any order; returns what changed';
+
+-- The acting member (src/member_session.c).  No defaults, so the
+-- two-argument gtm_set_tenant is never ambiguous with it.
+CREATE FUNCTION @extschema@.gtm_set_tenant(tenant text, is_local boolean, clerk_user_id text)
+RETURNS text
+	AS 'MODULE_PATHNAME', 'gtm_set_tenant_member'
+	LANGUAGE C VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.gtm_set_tenant(text, boolean, text) IS
+	'Set the session (or, with is_local, transaction) tenant and its acting member, who must be a member';
+
+CREATE FUNCTION @extschema@.gtm_current_member_role() RETURNS @extschema@.gtm_role
+	AS 'MODULE_PATHNAME', 'gtm_current_member_role'
+	LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.gtm_current_member_role() IS
+	'Role of the acting member in the session tenant; NULL when none is set or it is no longer a member';
+
+CREATE FUNCTION @extschema@.gtm_require_role(role @extschema@.gtm_role) RETURNS @extschema@.gtm_role
+	AS 'MODULE_PATHNAME', 'gtm_require_role'
+	LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.gtm_require_role(@extschema@.gtm_role) IS
+	'The acting member''s role when it is role or above (admin > manager > viewer); 42501 otherwise';
+
+REVOKE ALL ON FUNCTION
+	@extschema@.gtm_update_tenant(text, text, text),
+	@extschema@.gtm_clerk_tenant(text, text, text),
+	@extschema@.gtm_delete_tenant(text, integer, bigint),
+	@extschema@.gtm_export_tenant(text, integer),
+	@extschema@.gtm_apply_clerk_event(jsonb),
+	@extschema@.gtm_clerk_apply_org(text, jsonb, text[], text),
+	@extschema@.gtm_clerk_event_field(jsonb, text[], text, boolean),
+	@extschema@.gtm_clerk_event_id(jsonb, text[], text),
+	@extschema@.gtm_clerk_event_ms(jsonb, text[]),
+	@extschema@.gtm_guard_builtin_role_keys(),
+	@extschema@.gtm_tenant_tables()
+FROM PUBLIC;
+
+--------------------------------------------------------------------------
+-- Issue 11: application toolkit                    (src/enforce_copy.c, ...)
+--------------------------------------------------------------------------
+
+-- COPY table FROM into a tenant table, by a role that is not exempt, while
+-- the session has a tenant: the check gives the COPY this first WHERE
+-- condition, evaluated on every row read (after column defaults, before
+-- triggers and the insert).  True for a row of tenant, else 42501 naming
+-- the line.  STABLE, so COPY keeps its multi-insert buffers.  Harmless to
+-- call directly (it reads and writes nothing), so PUBLIC keeps EXECUTE:
+-- every role that may COPY needs it.
+CREATE FUNCTION @extschema@.gtm_copy_check_row(value anyelement, tenant text)
+RETURNS boolean
+	AS 'MODULE_PATHNAME', 'gtm_copy_check_row'
+	LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.gtm_copy_check_row(anyelement, text) IS
+	'Row check of COPY FROM into a tenant table: true when value is tenant, else 42501 naming the line';
+
+-- The touch trigger is usable by application tables (gtm_make_tenant_table
+-- attaches it): it only sets the row's updated_at (or the column named by
+-- its argument) to now() in a BEFORE UPDATE row trigger; CREATE TRIGGER
+-- needs EXECUTE on it.
+GRANT EXECUTE ON FUNCTION @extschema@.gtm_touch_updated_at() TO PUBLIC;
+COMMENT ON FUNCTION @extschema@.gtm_touch_updated_at() IS
+	'BEFORE UPDATE row trigger: sets updated_at (or the column named by its argument) to now()';
+
+-- gtm_make_tenant_table: the tenant columns of a table, added or checked
+-- and completed; returns the statements it ran (none when the table is
+-- already complete).  doc/app-toolkit.md.
+CREATE FUNCTION @extschema@.gtm_make_tenant_table(
+	tbl pg_catalog.regclass,
+	lead_keys boolean DEFAULT false,
+	backfill_tenant text DEFAULT NULL)
+RETURNS SETOF text
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	col name := pg_catalog.current_setting('gtm.tenant_column');
+	tenants_rel pg_catalog.regclass := '@extschema@.tenants'::pg_catalog.regclass;
+	touch_fn pg_catalog.regprocedure := '@extschema@.gtm_touch_updated_at()'::pg_catalog.regprocedure;
+	current_fn pg_catalog.regprocedure := '@extschema@.gtm_current_tenant()'::pg_catalog.regprocedure;
+	id_att record;
+	att record;
+	kind "char";
+	coll text;
+	has_rows boolean;
+	stmt text;
+	k record;
+	def text;
+BEGIN
+	IF tbl IS NULL THEN
+		RAISE EXCEPTION 'table must not be null' USING ERRCODE = '22004';
+	END IF;
+	SELECT c.relkind INTO kind FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) tbl;
+	IF kind NOT IN ('r', 'p') THEN
+		RAISE EXCEPTION '"%" is not a table', tbl
+			USING ERRCODE = '42809',
+				  HINT = 'Pass an ordinary or partitioned table.';
+	END IF;
+	SELECT a.attnum, a.atttypid, a.attcollation INTO id_att
+	  FROM pg_catalog.pg_attribute a
+	 WHERE a.attrelid OPERATOR(pg_catalog.=) tenants_rel AND a.attname OPERATOR(pg_catalog.=) 'id';
+	SELECT pg_catalog.format('%I.%I', n.nspname, c.collname) INTO coll
+	  FROM pg_catalog.pg_collation c
+	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.collnamespace
+	 WHERE c.oid OPERATOR(pg_catalog.=) id_att.attcollation;
+	SELECT a.attnum, a.atttypid, a.attcollation, a.attnotnull, a.attgenerated,
+		   d.adbin::text AS def
+	  INTO att
+	  FROM pg_catalog.pg_attribute a
+	  LEFT JOIN pg_catalog.pg_attrdef d
+		ON d.adrelid OPERATOR(pg_catalog.=) a.attrelid AND d.adnum OPERATOR(pg_catalog.=) a.attnum
+	 WHERE a.attrelid OPERATOR(pg_catalog.=) tbl AND a.attname OPERATOR(pg_catalog.=) col
+	   AND NOT a.attisdropped;
+
+	-- the tenant column
+	IF NOT FOUND THEN
+		EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM %s)', tbl) INTO has_rows;
+		IF has_rows AND backfill_tenant IS NULL THEN
+			RAISE EXCEPTION 'table "%" has rows and no column %', tbl, pg_catalog.quote_ident(col)
+				USING ERRCODE = '55000',
+					  DETAIL = 'The existing rows need a tenant.',
+					  HINT = 'Pass backfill_tenant => the id of the tenant the existing rows belong to.';
+		END IF;
+		IF has_rows AND NOT EXISTS (SELECT FROM @extschema@.tenants t
+									 WHERE t.id OPERATOR(pg_catalog.=) backfill_tenant) THEN
+			RAISE EXCEPTION 'tenant "%" does not exist', backfill_tenant
+				USING ERRCODE = '22023',
+					  HINT = 'Pass the id of a row of tenants.';
+		END IF;
+		-- with rows: the backfill tenant as a constant default (no rewrite:
+		-- PostgreSQL keeps it as the value of the existing rows), then the
+		-- session tenant as the default of new rows
+		stmt := pg_catalog.format('ALTER TABLE %s ADD COLUMN %I %s COLLATE %s NOT NULL%s',
+				tbl, col, pg_catalog.format_type(id_att.atttypid, NULL), coll,
+				CASE WHEN has_rows THEN pg_catalog.format(' DEFAULT %L', backfill_tenant) ELSE '' END);
+		EXECUTE stmt;
+		RETURN NEXT stmt;
+		def := NULL;
+	ELSE
+		def := att.def;
+		IF att.attgenerated <> '' THEN
+			RAISE EXCEPTION 'column % of table "%" is a generated column', pg_catalog.quote_ident(col), tbl
+				USING ERRCODE = '42P16',
+					  DETAIL = 'A generated tenant column is computed, not set per tenant.',
+					  HINT = pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I DROP EXPRESSION', tbl, col);
+		END IF;
+		IF att.atttypid OPERATOR(pg_catalog.<>) id_att.atttypid
+		   OR att.attcollation OPERATOR(pg_catalog.<>) id_att.attcollation THEN
+			RAISE EXCEPTION 'column % of table "%" is of another type or collation than tenants.id', pg_catalog.quote_ident(col), tbl
+				USING ERRCODE = '42804',
+					  DETAIL = pg_catalog.format('It is %s, tenants.id is %s COLLATE %s: a pin does not carry across the equality.',
+							pg_catalog.format_type(att.atttypid, NULL), pg_catalog.format_type(id_att.atttypid, NULL), coll),
+					  HINT = pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I TYPE %s COLLATE %s',
+							tbl, col, pg_catalog.format_type(id_att.atttypid, NULL), coll);
+		END IF;
+		IF NOT att.attnotnull THEN
+			stmt := pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL', tbl, col);
+			EXECUTE stmt;
+			RETURN NEXT stmt;
+		END IF;
+	END IF;
+	IF def IS NULL OR def NOT LIKE ('{FUNCEXPR :funcid ' || current_fn::oid || ' %') THEN
+		stmt := pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', tbl, col, current_fn::oid::pg_catalog.regproc);
+		stmt := stmt || '()';
+		EXECUTE stmt;
+		RETURN NEXT stmt;
+	END IF;
+
+	-- the foreign key to tenants
+	IF NOT EXISTS (
+		SELECT FROM pg_catalog.pg_constraint c
+		 WHERE c.conrelid OPERATOR(pg_catalog.=) tbl AND c.contype OPERATOR(pg_catalog.=) 'f'
+		   AND c.confrelid OPERATOR(pg_catalog.=) tenants_rel
+		   AND c.conkey OPERATOR(pg_catalog.=) ARRAY[(SELECT a.attnum FROM pg_catalog.pg_attribute a
+												WHERE a.attrelid OPERATOR(pg_catalog.=) tbl
+												  AND a.attname OPERATOR(pg_catalog.=) col)]
+		   AND c.confkey OPERATOR(pg_catalog.=) ARRAY[id_att.attnum]) THEN
+		stmt := pg_catalog.format('ALTER TABLE %s ADD FOREIGN KEY (%I) REFERENCES %s (id) ON DELETE CASCADE',
+				tbl, col, tenants_rel);
+		EXECUTE stmt;
+		RETURN NEXT stmt;
+	END IF;
+
+	-- created_at, updated_at and the touch trigger
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) tbl
+				   AND a.attname OPERATOR(pg_catalog.=) 'created_at' AND NOT a.attisdropped) THEN
+		stmt := pg_catalog.format('ALTER TABLE %s ADD COLUMN created_at timestamptz NOT NULL DEFAULT pg_catalog.now()', tbl);
+		EXECUTE stmt;
+		RETURN NEXT stmt;
+	END IF;
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) tbl
+				   AND a.attname OPERATOR(pg_catalog.=) 'updated_at' AND NOT a.attisdropped) THEN
+		stmt := pg_catalog.format('ALTER TABLE %s ADD COLUMN updated_at timestamptz NOT NULL DEFAULT pg_catalog.now()', tbl);
+		EXECUTE stmt;
+		RETURN NEXT stmt;
+	END IF;
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE t.tgrelid OPERATOR(pg_catalog.=) tbl
+				   AND t.tgfoid OPERATOR(pg_catalog.=) touch_fn AND NOT t.tgisinternal) THEN
+		stmt := pg_catalog.format('CREATE TRIGGER %I BEFORE UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION %s()',
+				pg_catalog.left((SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) tbl), 48) || '_touch_updated_at',
+				tbl, touch_fn::oid::pg_catalog.regproc);
+		EXECUTE stmt;
+		RETURN NEXT stmt;
+	END IF;
+
+	-- primary key and unique constraints leading with the tenant column
+	IF lead_keys THEN
+		FOR k IN
+			SELECT c.conname, c.contype, c.conkey,
+				   (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY u.ord)
+					  FROM pg_catalog.unnest(c.conkey) WITH ORDINALITY u(attnum, ord)
+					  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) tbl
+						AND a.attnum OPERATOR(pg_catalog.=) u.attnum) AS cols
+			  FROM pg_catalog.pg_constraint c
+			 WHERE c.conrelid OPERATOR(pg_catalog.=) tbl AND c.contype IN ('p', 'u')
+			   AND NOT (SELECT a.attnum FROM pg_catalog.pg_attribute a
+						 WHERE a.attrelid OPERATOR(pg_catalog.=) tbl AND a.attname OPERATOR(pg_catalog.=) col)
+				   OPERATOR(pg_catalog.=) ANY (c.conkey)
+			 ORDER BY c.contype, c.conname
+		LOOP
+			IF EXISTS (SELECT FROM pg_catalog.pg_constraint f
+						WHERE f.contype OPERATOR(pg_catalog.=) 'f'
+						  AND f.confrelid OPERATOR(pg_catalog.=) tbl
+						  AND f.conindid OPERATOR(pg_catalog.=) (SELECT c2.conindid FROM pg_catalog.pg_constraint c2
+															 WHERE c2.conrelid OPERATOR(pg_catalog.=) tbl
+															   AND c2.conname OPERATOR(pg_catalog.=) k.conname)) THEN
+				RAISE EXCEPTION 'constraint "%" of table "%" is referenced by a foreign key', k.conname, tbl
+					USING ERRCODE = '2BP01',
+						  DETAIL = 'Leading it with the tenant column drops it, and the foreign keys that reference it.',
+						  HINT = pg_catalog.format('Make the referencing foreign keys (%I, ...) REFERENCES %s (%I, %s) first, or call with lead_keys => false.',
+								col, tbl, col, k.cols);
+			END IF;
+			stmt := pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I, ADD CONSTRAINT %I %s (%I, %s)',
+					tbl, k.conname, k.conname,
+					CASE k.contype WHEN 'p' THEN 'PRIMARY KEY' ELSE 'UNIQUE' END, col, k.cols);
+			EXECUTE stmt;
+			RETURN NEXT stmt;
+		END LOOP;
+	END IF;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.gtm_make_tenant_table(pg_catalog.regclass, boolean, text) IS
+	'Adds or completes the tenant columns of a table (tenant_id, foreign key, created_at/updated_at, touch trigger); returns the statements run';
+
+-- gtm_lint_schema: one row per problem of the tenant tables of the
+-- database (ordinary and partitioned tables with the tenant column, outside
+-- the system schemas and not members of an extension; partitions are
+-- reported through their root).  app_roles: the roles that serve requests,
+-- checked for privileges that change what the check sees.
+-- doc/app-toolkit.md lists the problems.
+CREATE FUNCTION @extschema@.gtm_lint_schema(
+	app_roles pg_catalog.regrole[] DEFAULT '{}',
+	schemas name[] DEFAULT NULL)
+RETURNS TABLE ("table" pg_catalog.regclass, problem text, detail text, fix text)
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+AS $fn$
+WITH setting AS (
+	SELECT pg_catalog.current_setting('gtm.tenant_column')::name AS col,
+		   '@extschema@.tenants'::pg_catalog.regclass AS tenants_rel,
+		   '@extschema@.gtm_current_tenant()'::pg_catalog.regprocedure::oid AS current_fn
+), id_att AS (
+	SELECT a.attnum, a.atttypid, a.attcollation,
+		   (SELECT pg_catalog.format('%I.%I', n.nspname, c.collname)
+			  FROM pg_catalog.pg_collation c
+			  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.collnamespace
+			 WHERE c.oid OPERATOR(pg_catalog.=) a.attcollation) AS coll
+	  FROM pg_catalog.pg_attribute a, setting s
+	 WHERE a.attrelid OPERATOR(pg_catalog.=) s.tenants_rel AND a.attname OPERATOR(pg_catalog.=) 'id'
+), tt AS (			-- the tenant tables, with their tenant column
+	SELECT c.oid::pg_catalog.regclass AS rel, c.relowner, a.attnum, a.atttypid, a.attcollation,
+		   a.attnotnull, a.attgenerated, d.adbin::text AS def, s.col
+	  FROM pg_catalog.pg_class c
+	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+	  CROSS JOIN setting s
+	  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid
+		AND a.attname OPERATOR(pg_catalog.=) s.col AND NOT a.attisdropped
+	  LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid OPERATOR(pg_catalog.=) c.oid
+		AND d.adnum OPERATOR(pg_catalog.=) a.attnum
+	 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+	   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+	   AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'
+	   AND (schemas IS NULL OR n.nspname OPERATOR(pg_catalog.=) ANY (schemas))
+	   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend dep
+						WHERE dep.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+						  AND dep.objid OPERATOR(pg_catalog.=) c.oid
+						  AND dep.deptype OPERATOR(pg_catalog.=) 'e')
+), keys AS (		-- constraints and unique indexes, with their column lists
+	SELECT tt.rel, tt.col, tt.attnum AS tattnum, con.conname, con.contype, con.conkey,
+		   con.confrelid, con.confkey,
+		   (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY u.ord)
+			  FROM pg_catalog.unnest(con.conkey) WITH ORDINALITY u(attnum, ord)
+			  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) tt.rel
+				AND a.attnum OPERATOR(pg_catalog.=) u.attnum) AS cols,
+		   (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY u.ord)
+			  FROM pg_catalog.unnest(con.confkey) WITH ORDINALITY u(attnum, ord)
+			  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) con.confrelid
+				AND a.attnum OPERATOR(pg_catalog.=) u.attnum) AS refcols
+	  FROM tt
+	  JOIN pg_catalog.pg_constraint con ON con.conrelid OPERATOR(pg_catalog.=) tt.rel
+)
+-- 1. a foreign key between tenant tables without the tenant column
+SELECT k.rel, 'foreign key without tenant column',
+	   pg_catalog.format('Foreign key %I references tenant table %s by (%s) alone: a row of one tenant can reference a row of another, and a join on it carries no pin.',
+			k.conname, k.confrelid::pg_catalog.regclass, k.refcols),
+	   pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I, ADD CONSTRAINT %I FOREIGN KEY (%I, %s) REFERENCES %s (%I, %s);',
+			k.rel, k.conname, k.conname, k.col, k.cols, k.confrelid::pg_catalog.regclass, k.col, k.refcols)
+  FROM keys k
+ WHERE k.contype OPERATOR(pg_catalog.=) 'f'
+   AND k.confrelid IN (SELECT tt.rel FROM tt)
+   AND NOT k.tattnum OPERATOR(pg_catalog.=) ANY (k.conkey)
+UNION ALL
+-- 2. a unique or exclusion constraint without the tenant column
+SELECT k.rel, 'unique constraint without tenant column',
+	   pg_catalog.format('%s %I on (%s) is unique across tenants: one tenant''s value blocks another''s, and the violation message shows the other tenant''s values.',
+			CASE k.contype WHEN 'p' THEN 'Primary key' WHEN 'u' THEN 'Unique constraint' ELSE 'Exclusion constraint' END,
+			k.conname, k.cols),
+	   CASE WHEN k.contype IN ('p', 'u') THEN
+			pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I, ADD CONSTRAINT %I %s (%I, %s);',
+				k.rel, k.conname, k.conname, CASE k.contype WHEN 'p' THEN 'PRIMARY KEY' ELSE 'UNIQUE' END, k.col, k.cols)
+	   ELSE pg_catalog.format('-- recreate exclusion constraint %I with (%I WITH =) added', k.conname, k.col) END
+  FROM keys k
+ WHERE k.contype IN ('p', 'u', 'x')
+   AND NOT k.tattnum OPERATOR(pg_catalog.=) ANY (k.conkey)
+UNION ALL
+SELECT tt.rel, 'unique index without tenant column',
+	   pg_catalog.format('Unique index %I is unique across tenants.', ic.relname),
+	   pg_catalog.format('DROP INDEX %s; CREATE UNIQUE INDEX %I ON %s (%I, %s);',
+			ic.oid::pg_catalog.regclass, ic.relname, tt.rel, tt.col,
+			pg_catalog.regexp_replace(pg_catalog.pg_get_indexdef(i.indexrelid), '^.*\((.*)\).*$', '\1'))
+  FROM tt
+  JOIN pg_catalog.pg_index i ON i.indrelid OPERATOR(pg_catalog.=) tt.rel AND i.indisunique
+  JOIN pg_catalog.pg_class ic ON ic.oid OPERATOR(pg_catalog.=) i.indexrelid
+ WHERE NOT tt.attnum OPERATOR(pg_catalog.=) ANY (i.indkey::int2[])
+   AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint con
+					WHERE con.conindid OPERATOR(pg_catalog.=) i.indexrelid
+					  AND con.conrelid OPERATOR(pg_catalog.=) tt.rel)
+UNION ALL
+-- 3. the tenant column nullable, without a foreign key to tenants, of another type or collation
+SELECT tt.rel, 'tenant column nullable',
+	   pg_catalog.format('%I admits NULL: a row without a tenant.', tt.col),
+	   pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL;', tt.rel, tt.col)
+  FROM tt WHERE NOT tt.attnotnull
+UNION ALL
+SELECT tt.rel, 'tenant column without foreign key to tenants',
+	   pg_catalog.format('No foreign key makes %I a tenant of %s.', tt.col, s.tenants_rel),
+	   pg_catalog.format('ALTER TABLE %s ADD FOREIGN KEY (%I) REFERENCES %s (id) ON DELETE CASCADE;', tt.rel, tt.col, s.tenants_rel)
+  FROM tt, setting s
+ WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_constraint con, id_att
+					WHERE con.conrelid OPERATOR(pg_catalog.=) tt.rel
+					  AND con.contype OPERATOR(pg_catalog.=) 'f'
+					  AND con.confrelid OPERATOR(pg_catalog.=) s.tenants_rel
+					  AND con.conkey OPERATOR(pg_catalog.=) ARRAY[tt.attnum]
+					  AND con.confkey OPERATOR(pg_catalog.=) ARRAY[id_att.attnum])
+UNION ALL
+SELECT tt.rel, 'tenant column type differs from tenants.id',
+	   pg_catalog.format('%I is %s%s, tenants.id is %s COLLATE %s: a pin does not carry across an equality of two types or collations.',
+			tt.col, pg_catalog.format_type(tt.atttypid, NULL),
+			CASE WHEN tt.attcollation OPERATOR(pg_catalog.<>) 0 THEN
+				(SELECT ' COLLATE ' || pg_catalog.quote_ident(c.collname) FROM pg_catalog.pg_collation c
+				  WHERE c.oid OPERATOR(pg_catalog.=) tt.attcollation) ELSE '' END,
+			pg_catalog.format_type(id_att.atttypid, NULL), id_att.coll),
+	   pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I TYPE %s COLLATE %s;',
+			tt.rel, tt.col, pg_catalog.format_type(id_att.atttypid, NULL), id_att.coll)
+  FROM tt, id_att
+ WHERE tt.atttypid OPERATOR(pg_catalog.<>) id_att.atttypid
+	OR tt.attcollation OPERATOR(pg_catalog.<>) id_att.attcollation
+UNION ALL
+-- 4. the tenant column generated, or with a non-constant default other than gtm_current_tenant()
+SELECT tt.rel, 'tenant column generated',
+	   pg_catalog.format('%I is computed from other columns, not set to one tenant.', tt.col),
+	   pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I DROP EXPRESSION;', tt.rel, tt.col)
+  FROM tt WHERE tt.attgenerated OPERATOR(pg_catalog.<>) ''
+UNION ALL
+SELECT tt.rel, 'tenant column default',
+	   pg_catalog.format('The default of %I is %s, which is not pinned to the session tenant.',
+			tt.col, pg_catalog.pg_get_expr(d.adbin, d.adrelid)),
+	   pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s();', tt.rel, tt.col, s.current_fn::pg_catalog.regproc)
+  FROM tt, setting s, pg_catalog.pg_attrdef d
+ WHERE tt.attgenerated OPERATOR(pg_catalog.=) '' AND tt.def IS NOT NULL
+   AND d.adrelid OPERATOR(pg_catalog.=) tt.rel AND d.adnum OPERATOR(pg_catalog.=) tt.attnum
+   AND tt.def NOT LIKE '{CONST %'
+   AND tt.def NOT LIKE ('{FUNCEXPR :funcid ' || s.current_fn || ' %')
+UNION ALL
+-- 5. an application role that can change what the check sees
+SELECT tt.rel, 'application role may change the table',
+	   pg_catalog.format('Role %s %s.', r.role,
+			pg_catalog.concat_ws(', ',
+				CASE WHEN pg_catalog.pg_has_role(r.role::oid, tt.relowner, 'USAGE') THEN 'owns the table (or acts as its owner): it can alter it, disable triggers, drop constraints' END,
+				CASE WHEN pg_catalog.has_table_privilege(r.role::oid, tt.rel::oid, 'TRIGGER') THEN 'may create triggers on it (code that runs on every tenant''s rows)' END,
+				CASE WHEN pg_catalog.has_table_privilege(r.role::oid, tt.rel::oid, 'TRUNCATE') THEN 'may TRUNCATE it (every tenant''s rows)' END)),
+	   CASE WHEN pg_catalog.pg_has_role(r.role::oid, tt.relowner, 'USAGE')
+			THEN pg_catalog.format('ALTER TABLE %s OWNER TO <migration role>; REVOKE TRIGGER, TRUNCATE ON %s FROM %s;', tt.rel, tt.rel, r.role)
+			ELSE pg_catalog.format('REVOKE TRIGGER, TRUNCATE ON %s FROM %s;', tt.rel, r.role) END
+  FROM tt, pg_catalog.unnest(app_roles) r(role)
+ WHERE pg_catalog.pg_has_role(r.role::oid, tt.relowner, 'USAGE')
+	OR pg_catalog.has_table_privilege(r.role::oid, tt.rel::oid, 'TRIGGER')
+	OR pg_catalog.has_table_privilege(r.role::oid, tt.rel::oid, 'TRUNCATE')
+UNION ALL
+-- 6. no ON CONFLICT target an upsert needs: no unique index with the tenant column
+SELECT tt.rel, 'no ON CONFLICT target with tenant column',
+	   pg_catalog.format('No unique index includes %I, so INSERT ... ON CONFLICT (%I, ...) DO UPDATE has no arbiter (and one without %I is rejected).',
+			tt.col, tt.col, tt.col),
+	   COALESCE((SELECT pg_catalog.format('CREATE UNIQUE INDEX ON %s (%I, %s);', tt.rel, tt.col, k.cols)
+				   FROM keys k WHERE k.rel OPERATOR(pg_catalog.=) tt.rel AND k.contype IN ('p', 'u')
+				  ORDER BY k.contype LIMIT 1),
+				pg_catalog.format('ALTER TABLE %s ADD PRIMARY KEY (%I, <key column>);', tt.rel, tt.col))
+  FROM tt
+ WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_index i
+					WHERE i.indrelid OPERATOR(pg_catalog.=) tt.rel AND i.indisunique AND i.indisvalid
+					  AND i.indpred IS NULL
+					  AND tt.attnum OPERATOR(pg_catalog.=) ANY (i.indkey::int2[]))
+ORDER BY 1, 2, 3
+$fn$;
+COMMENT ON FUNCTION @extschema@.gtm_lint_schema(pg_catalog.regrole[], name[]) IS
+	'Problems of the tenant tables of the database, one row each: table, problem, detail, fix (SQL)';
+
+CREATE FUNCTION @extschema@.gtm_schema_is_clean(
+	app_roles pg_catalog.regrole[] DEFAULT '{}',
+	schemas name[] DEFAULT NULL)
+RETURNS boolean
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+	RETURN NOT EXISTS (SELECT FROM @extschema@.gtm_lint_schema(app_roles, schemas));
+COMMENT ON FUNCTION @extschema@.gtm_schema_is_clean(pg_catalog.regrole[], name[]) IS
+	'True when gtm_lint_schema(app_roles, schemas) finds no problem (for a test suite)';
+
+-- Roles for an application and its migrations (doc/roles.md).
+-- gtm_grant_app: what a role serving requests needs, and nothing that lets
+-- it change what the check sees.  Refused for a role that is exempt from
+-- the check (superuser, BYPASSRLS): requests must be checked.
+CREATE FUNCTION @extschema@.gtm_grant_app(role pg_catalog.regrole) RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	r record;
+BEGIN
+	IF role IS NULL THEN
+		RAISE EXCEPTION 'role must not be null' USING ERRCODE = '22004';
+	END IF;
+	SELECT a.rolsuper, a.rolbypassrls INTO r FROM pg_catalog.pg_authid a
+	 WHERE a.oid OPERATOR(pg_catalog.=) role::oid;
+	IF r.rolsuper OR r.rolbypassrls THEN
+		RAISE EXCEPTION 'role % is exempt from the tenant-scope check', role
+			USING ERRCODE = '42501',
+				  DETAIL = 'Superusers and BYPASSRLS roles are not checked: a request served by it could touch any tenant.',
+				  HINT = 'Serve requests with a role without SUPERUSER and BYPASSRLS; migrate with another (gtm_grant_migrator).';
+	END IF;
+	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA @extschema@ TO %s', role);
+	EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s',
+		'@extschema@.gtm_set_tenant(text, boolean), @extschema@.gtm_current_tenant(), '
+		'@extschema@.gtm_pin(anyelement), @extschema@.gtm_copy_check_row(anyelement, text), '
+		'@extschema@.gtm_sign_in(text, text, text, text, text), '
+		'@extschema@.gtm_tenant_settings(text), @extschema@.gtm_tenant_setting(text, text[]), '
+		'@extschema@.gtm_feature_enabled(text, text), @extschema@.gtm_default_settings(), '
+		'@extschema@.gtm_check_statement(text)', role);
+	-- the columns of tenants an application shows (not settings: read them
+	-- through gtm_tenant_settings, which merges the defaults)
+	EXECUTE pg_catalog.format('GRANT SELECT (id, clerk_org_id, name, slug, created_at, updated_at) ON %s TO %s',
+		'@extschema@.tenants', role);
+	EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %s', '@extschema@.tenant_members', role);
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.gtm_grant_app(pg_catalog.regrole) IS
+	'Grants a role serving requests what it needs of the extension (functions, the readable columns of tenants)';
+
+-- gtm_grant_migrator: what a role that owns the application's tables and
+-- runs migrations needs: REFERENCES on tenants(id) for the foreign keys,
+-- the toolkit functions, and (bypass => true) BYPASSRLS, which exempts it
+-- from the check for backfills that touch every tenant.  Refused while
+-- another role is a member of it (a request role could SET ROLE to it).
+CREATE FUNCTION @extschema@.gtm_grant_migrator(role pg_catalog.regrole, bypass boolean DEFAULT true)
+RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	member pg_catalog.regrole;
+BEGIN
+	IF role IS NULL OR bypass IS NULL THEN
+		RAISE EXCEPTION 'role and bypass must not be null' USING ERRCODE = '22004';
+	END IF;
+	SELECT m.member::pg_catalog.regrole INTO member FROM pg_catalog.pg_auth_members m
+	 WHERE m.roleid OPERATOR(pg_catalog.=) role::oid ORDER BY m.member LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'role % has member %', role, member
+			USING ERRCODE = '42501',
+				  DETAIL = 'A member can act as the migration role, which is exempt from the tenant-scope check.',
+				  HINT = pg_catalog.format('REVOKE %s FROM %s, and log in as the migration role itself (only in CI/deploys).', role, member);
+	END IF;
+	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA @extschema@ TO %s', role);
+	EXECUTE pg_catalog.format('GRANT SELECT (id), REFERENCES (id) ON %s TO %s', '@extschema@.tenants', role);
+	EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s',
+		'@extschema@.gtm_current_tenant(), @extschema@.gtm_set_tenant(text, boolean), '
+		'@extschema@.gtm_copy_check_row(anyelement, text), @extschema@.gtm_touch_updated_at(), '
+		'@extschema@.gtm_make_tenant_table(pg_catalog.regclass, boolean, text), '
+		'@extschema@.gtm_lint_schema(pg_catalog.regrole[], name[]), @extschema@.gtm_schema_is_clean(pg_catalog.regrole[], name[]), '
+		'@extschema@.gtm_check_statement(text)', role);
+	IF bypass THEN
+		EXECUTE pg_catalog.format('ALTER ROLE %s BYPASSRLS', role);
+	END IF;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.gtm_grant_migrator(pg_catalog.regrole, boolean) IS
+	'Grants a migration role what it needs to create tenant tables and backfill (REFERENCES on tenants(id), BYPASSRLS)';
+REVOKE ALL ON FUNCTION
+	@extschema@.gtm_grant_app(pg_catalog.regrole),
+	@extschema@.gtm_grant_migrator(pg_catalog.regrole, boolean),
+	@extschema@.gtm_make_tenant_table(pg_catalog.regclass, boolean, text)
+FROM PUBLIC;
+
 -- ---------------------------------------------------------------------
 -- Issue 8: the tenant context under connection pools.
 -- gtm_set_tenant is transaction-scoped by default (is_local => true): a

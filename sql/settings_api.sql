@@ -133,8 +133,9 @@ SET ROLE settings_admin;
 UPDATE tenants SET settings = '{"timezone": "UTC+1"}' WHERE id = :'t1';
 \echo :LAST_ERROR_SQLSTATE
 -- a non-superuser cannot use the restore path to skip validation
-INSERT INTO tenants (clerk_org_id, name, slug, settings, updated_at)
-VALUES ('org_settingsA5', 'Settings A5', 'settings-a5', '{"sandbox": true}', '2000-01-01');
+INSERT INTO tenants (id, clerk_org_id, name, slug, settings, updated_at)
+VALUES ('00000000-0000-4000-8000-0000000000a5', 'org_settingsA5', 'Settings A5', 'settings-a5',
+        '{"sandbox": true}', '2000-01-01');
 \echo :LAST_ERROR_SQLSTATE
 UPDATE tenants SET settings = '{"timezone": "Europe/Oslo"}' WHERE id = :'t1';
 RESET ROLE;

@@ -267,8 +267,8 @@ check_utility_query(Checker *ck, Node *u)
 	}
 	else if (IsA(u, ExecuteStmt))
 		check_execute(ck, (ExecuteStmt *) u);
-	else if (judge_utility(u, &v))
-		checker_row(ck->rsinfo, v.relid, get_rel_name(v.relid), false,
+	else if (judge_utility(u, &v) || v.copy_checked)
+		checker_row(ck->rsinfo, v.relid, get_rel_name(v.relid), v.copy_checked,
 					utility_reason_text(&v));
 }
 

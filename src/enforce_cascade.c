@@ -221,6 +221,25 @@ judge_fk_action(EnforceState *st, WriteEffect *we, Oid relid, Trigger *tg,
 	ReleaseSysCache(tup);
 }
 
+/* Does td hold a foreign-key action that writes referencing rows? */
+static bool
+has_fk_action(TriggerDesc *td)
+{
+	for (int i = 0; td != NULL && i < td->numtriggers; i++)
+		switch (td->triggers[i].tgfoid)
+		{
+			case F_RI_FKEY_CASCADE_UPD:
+			case F_RI_FKEY_SETNULL_UPD:
+			case F_RI_FKEY_SETDEFAULT_UPD:
+			case F_RI_FKEY_SETNULL_DEL:
+			case F_RI_FKEY_SETDEFAULT_DEL:
+				return true;
+			default:
+				break;
+		}
+	return false;
+}
+
 /*
  * Record the foreign-key actions the write of root (UPDATE, DELETE, ON
  * CONFLICT DO UPDATE, MERGE) fires that would write a tenant column.  The
@@ -244,7 +263,29 @@ record_cascades(EnforceState *st, PlannerInfo *root)
 	if (rte->inh || get_rel_relkind(rte->relid) == RELKIND_PARTITIONED_TABLE)
 		rels = find_all_inheritors(rte->relid, AccessShareLock, NULL);
 	else
+	{
+		/* one table: its facts say whether it has any action at all */
+		RelFacts   *f = rel_facts(rte->relid);
+
+		if (!f->fk_actions_known)
+		{
+			Relation	rel = table_open(rte->relid, AccessShareLock);
+			bool		any = has_fk_action(rel->trigdesc);
+
+			table_close(rel, AccessShareLock);
+
+			/*
+			 * table_open may have processed an invalidation that marked f:
+			 * then it is computed again, with this flag cleared, when next
+			 * looked up; the answer is right for the table as opened.
+			 */
+			f->fk_actions = any;
+			f->fk_actions_known = true;
+		}
+		if (!f->fk_actions)
+			return;
 		rels = list_make1_oid(rte->relid);
+	}
 
 	foreach(lc, rels)
 	{
@@ -307,7 +348,7 @@ tenant_column_generated(RelFacts *f, bool inserting, List *tlist,
 	Bitmapset  *assigned = NULL;
 	int			col = -1;
 
-	if (get_attgenerated(f->relid, f->attnum) == '\0')
+	if (!f->generated_tenant)
 		return false;
 	if (inserting)
 		return true;

@@ -22,7 +22,8 @@
  *	ExecutorFinish_hook
  *	ExecutorCheckPerms_hook	fk_initial_check_allowed (exemptions.c);
  *	ProcessUtility_hook		COPY, TRUNCATE and LOCK TABLE (judge_utility,
- *							enforce_utility.c), and the control state of
+ *							enforce_utility.c; the row check of COPY FROM,
+ *							enforce_copy.c), and the control state of
  *							EXPLAIN, REFRESH ... CONCURRENTLY and ALTER TABLE
  *							... DETACH PARTITION.
  *
@@ -514,13 +515,13 @@ check_utility(Node *parsetree)
 }
 
 /*
- * ProcessUtility_hook: judge COPY, TRUNCATE and LOCK TABLE; count the
+ * The body of ProcessUtility_hook: judge COPY, TRUNCATE and LOCK TABLE; count the
  * utility frame; set the control state of EXPLAIN, REFRESH ...
  * CONCURRENTLY and ALTER TABLE ... DETACH PARTITION for the planner calls
  * they make, and put it back on every path out.
  */
 static void
-gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+process_utility(PlannedStmt *pstmt, const char *queryString,
 				   bool readOnlyTree, ProcessUtilityContext context,
 				   ParamListInfo params, QueryEnvironment *queryEnv,
 				   DestReceiver *dest, QueryCompletion *qc)
@@ -591,6 +592,25 @@ gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	if (!warned && (IsA(parsetree, TruncateStmt) || IsA(parsetree, LockStmt)))
 		(void) check_utility(parsetree);
+}
+
+/*
+ * ProcessUtility_hook.  COPY table FROM, by a role that is not exempt, runs
+ * as the statement copy_from_checked makes of it: the table locked and
+ * named by schema, and with the session's tenant, every row checked
+ * (enforce_copy.c).
+ */
+static void
+gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+				   bool readOnlyTree, ProcessUtilityContext context,
+				   ParamListInfo params, QueryEnvironment *queryEnv,
+				   DestReceiver *dest, QueryCompletion *qc)
+{
+	if (IsA(pstmt->utilityStmt, CopyStmt) &&
+		gtm_enforcement != GTM_ENFORCE_OFF && !role_is_exempt())
+		pstmt = copy_from_checked(pstmt);
+	process_utility(pstmt, queryString, readOnlyTree, context, params,
+					queryEnv, dest, qc);
 }
 
 /* ----------------------------------------------------------------

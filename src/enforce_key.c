@@ -43,6 +43,15 @@
  * When p's conditions cover no unique key, the reference is reported as
  * PR_KEY_NOT_UNIQUE instead of "no condition".
  *
+ * The extension's tenants table is tenant-scoped with id as its tenant
+ * column (relfacts.c): a tenant's row is its data.  Its scan is pinned the
+ * same way by its own unique keys (clerk_org_id, slug: "the organization
+ * X"), the column being id itself (PR_ROOT_LEAKY, PR_ROOT_NOT_UNIQUE when
+ * that fails), and it may be the joined table p of another tenant table
+ * when the member equated is its id: the one row the key finds is one
+ * tenant.  Only tenants: a unique key of another tenant table (deals.id)
+ * finds a row of any tenant, not the tenant the statement chose.
+ *
  * IDENTIFICATION
  *	  src/enforce_key.c
  *
@@ -230,6 +239,28 @@ conditions_leakproof(RelOptInfo *rel)
 }
 
 /*
+ * Pin ref through the row of relid (alias) that unique index ind finds
+ * with keys: its column attno is the tenant (see attach_key_pins).
+ */
+static void
+set_key_lookup(TenantRef *ref, const char *alias, Oid relid, AttrNumber attno,
+			   IndexOptInfo *ind, List *keys)
+{
+	char	   *col = get_attname(relid, attno, true);
+
+	ref->key_label = psprintf("%s.%s (the one row of \"%s\" its unique key \"%s\" finds)",
+							  quote_identifier(alias),
+							  quote_identifier(col ? col : "?"),
+							  get_rel_name(relid),
+							  get_rel_name(ind->indexoid));
+	ref->key_lookup = list_make5(makeInteger((int) relid),
+								 makeInteger((int) ind->indexoid),
+								 makeInteger(attno),
+								 makeString(raw_label(ref)),
+								 keys);
+}
+
+/*
  * Can the tenant column (varno, attno) of rel, which rel_pin found no
  * condition on, be pinned through a unique key (see the file header)?
  * Returns PR_PINNED with ref->key_lookup and key_label set (see
@@ -248,6 +279,23 @@ key_pin(PlannerInfo *root, RelOptInfo *rel, Index varno, AttrNumber attno,
 
 	if (root->append_rel_array && root->append_rel_array[varno])
 		parent = root->append_rel_array[varno]->parent_relid;
+
+	/* the tenants table found by one of its own unique keys */
+	if (rel_facts(ref->relid)->root)
+	{
+		List	   *keys;
+		IndexOptInfo *ind = fixed_by_unique_key(rel, &keys);
+
+		if (ind != NULL && !conditions_leakproof(rel))
+			return PR_ROOT_LEAKY;
+		if (ind != NULL)
+		{
+			set_key_lookup(ref, ref->alias, ref->relid, attno, ind, keys);
+			return PR_PINNED;
+		}
+		if (has_value_condition(rel))
+			result = PR_ROOT_NOT_UNIQUE;
+	}
 
 	while ((i = bms_next_member(rel->eclass_indexes, i)) >= 0)
 	{
@@ -295,25 +343,22 @@ key_pin(PlannerInfo *root, RelOptInfo *rel, Index varno, AttrNumber attno,
 				 prte->relkind != RELKIND_MATVIEW))
 				continue;
 			pf = rel_facts(prte->relid);
-			if (pf->tenant && !pf->exempt)
+
+			/*
+			 * A tenant table's row is judged on its own pin, except the
+			 * tenants table's id: its row found by a unique key is one
+			 * tenant (and pins that scan the same way, above).
+			 */
+			if (pf->tenant && !pf->exempt &&
+				!(pf->root && v->varattno == pf->attnum))
 				continue;
 			ind = fixed_by_unique_key(prel, &keys);
 			if (ind != NULL && !conditions_leakproof(rel))
 				return PR_KEY_LEAKY;
 			if (ind != NULL)
 			{
-				char	   *col = get_attname(prte->relid, v->varattno, true);
-
-				ref->key_label = psprintf("%s.%s (the one row of \"%s\" its unique key \"%s\" finds)",
-										  quote_identifier(prte->eref->aliasname),
-										  quote_identifier(col ? col : "?"),
-										  get_rel_name(prte->relid),
-										  get_rel_name(ind->indexoid));
-				ref->key_lookup = list_make5(makeInteger((int) prte->relid),
-											 makeInteger((int) ind->indexoid),
-											 makeInteger(v->varattno),
-											 makeString(raw_label(ref)),
-											 keys);
+				set_key_lookup(ref, prte->eref->aliasname, prte->relid,
+							   v->varattno, ind, keys);
 				return PR_PINNED;
 			}
 			if (has_value_condition(prel))

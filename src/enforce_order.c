@@ -68,7 +68,9 @@ tenant_first(List *quals, Index scanrelid, AttrNumber attnum)
 	List	   *rest = NIL;
 	ListCell   *lc;
 
-	if (list_length(quals) < 2)
+	/* nothing to move, or a tenant equality first already (the usual) */
+	if (list_length(quals) < 2 ||
+		is_tenant_equality(linitial(quals), scanrelid, attnum))
 		return quals;
 	foreach(lc, quals)
 	{

@@ -156,6 +156,12 @@ static const PinReasonInfo pin_reasons[PR_COUNT] = {
 	{PR_VIRTUAL_GENERATED,
 		"%1$s is a virtual generated column: its value is computed from other columns when a row is read, and the planner replaces the column by that expression before the check sees the statement's conditions, so no condition can pin it.",
 	"the tenant column is a virtual generated column"},
+	{PR_ROOT_NOT_UNIQUE,
+		"No condition restricts %1$s to one value, and the conditions on the tenants table do not give every column of one of its unique keys (id, clerk_org_id, slug) a fixed value, so they can match several tenants.",
+	"conditions fix no unique key of tenants"},
+	{PR_ROOT_LEAKY,
+		"The tenants table is found by a unique key, and a condition on it that is not leakproof could see the rows of other tenants before that key restricts the scan.",
+	"found by a unique key, with a condition that is not leakproof"},
 };
 
 /* The table row of reason (rows are in enum order, checked at load). */
@@ -243,7 +249,7 @@ static const char *
 column_label(TenantRef *ref)
 {
 	return psprintf("%s.%s", quote_identifier(ref->alias),
-					quote_identifier(gtm_tenant_column));
+					quote_identifier(tenant_column_name(ref->relid)));
 }
 
 /* errdetail of a reference not pinned (see pin_reasons) */
@@ -263,7 +269,7 @@ report_detail(TenantRef *ref)
 static int
 report_hint(TenantRef *ref, const char *col)
 {
-	const char *tc = quote_identifier(gtm_tenant_column);
+	const char *tc = quote_identifier(tenant_column_name(ref->relid));
 
 	switch (ref->reason)
 	{
@@ -289,7 +295,11 @@ report_hint(TenantRef *ref, const char *col)
 			return errhint("Give every column of a unique key of the joined table a value, or add \"%s = <value>\".",
 						   col);
 		case PR_KEY_LEAKY:
+		case PR_ROOT_LEAKY:
 			return errhint("Add \"%s = <value>\", or use only leakproof functions in the conditions on it.",
+						   col);
+		case PR_ROOT_NOT_UNIQUE:
+			return errhint("Add \"%s = <value>\", or find the tenant by its clerk_org_id or slug (\"= <value>\").",
 						   col);
 		case PR_NULLABLE:
 			return errhint("Take %s from a table that is not on the nullable side of an outer join, or use an inner join.",
@@ -376,9 +386,9 @@ report_utility(const char *what, Oid relid)
 			 err_tenant_scope(relid),
 			 strcmp(what, "COPY") == 0 ?
 			 errhint("Use COPY (SELECT ... WHERE %s = <value>) TO, or run it as a role with BYPASSRLS.",
-					 quote_identifier(gtm_tenant_column)) :
+					 quote_identifier(tenant_column_name(relid))) :
 			 errhint("Use DELETE ... WHERE %s = <value>, or run it as a role with BYPASSRLS.",
-					 quote_identifier(gtm_tenant_column))));
+					 quote_identifier(tenant_column_name(relid)))));
 }
 
 /* The SQL name of a lock mode, as LOCK TABLE writes it. */
@@ -429,7 +439,7 @@ report_utility_verdict(UtilityVerdict *v, int elevel)
 {
 	const char *rel = get_rel_name(v->relid);
 	const char *named = get_rel_name(v->named);
-	const char *col = quote_identifier(gtm_tenant_column);
+	const char *col = quote_identifier(tenant_column_name(v->relid));
 
 	if (rel == NULL)
 		rel = "?";
@@ -459,6 +469,22 @@ report_utility_verdict(UtilityVerdict *v, int elevel)
 				 err_tenant_scope(v->relid),
 				 errhint("Use DELETE ... WHERE %s = <value>, or run it as a role with BYPASSRLS.",
 						 col)));
+	else if (strcmp(v->what, "COPY") == 0 && v->copy_from)
+		ereport(elevel,
+				(errcode(GTM_ERRCODE_NOT_PINNED),
+				 v->copy_refusal == COPY_REFUSED_NO_TENANT ?
+				 errmsg("COPY FROM into tenant-scoped table \"%s\" needs a session tenant", rel) :
+				 errmsg("COPY FROM into tenant-scoped table \"%s\" is not allowed", rel),
+				 v->copy_refusal == COPY_REFUSED_NO_TENANT ?
+				 errdetail("Every row's %s is checked against the session tenant, and none is set.", col) :
+				 v->copy_refusal == COPY_REFUSED_GENERATED ?
+				 errdetail("Its %s is a generated column, computed after the rows are checked.", col) :
+				 errdetail("The installed version of gtm_clarity does not check the rows of COPY FROM."),
+				 v->copy_refusal == COPY_REFUSED_NO_TENANT ?
+				 errhint("Call gtm_set_tenant(tenant_id) first, or run it as a role with BYPASSRLS.") :
+				 v->copy_refusal == COPY_REFUSED_GENERATED ?
+				 errhint("Run it as a role with BYPASSRLS.") :
+				 errhint("Run ALTER EXTENSION gtm_clarity UPDATE.")));
 	else
 		report_utility(v->what, v->relid);
 }
@@ -477,6 +503,13 @@ utility_reason_text(UtilityVerdict *v)
 		return psprintf("TRUNCATE ... CASCADE reaches every tenant (from \"%s\")",
 						named ? named : "?");
 	}
+	if (v->copy_checked)
+		return psprintf("every row's %s checked against the session tenant",
+						quote_identifier(tenant_column_name(v->relid)));
+	if (v->copy_refusal == COPY_REFUSED_NO_TENANT)
+		return "COPY FROM needs a session tenant";
+	if (v->copy_refusal != COPY_REFUSED_NONE)
+		return "COPY FROM of this table is not checked";
 	return psprintf("%s reaches every tenant", v->what);
 }
 

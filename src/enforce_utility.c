@@ -7,7 +7,9 @@
  * catalogs which tenant table a statement would reach, as PostgreSQL
  * itself would find it.
  *	COPY table		reaches every row of it (COPY (query) is planned, and
- *					judged as a query);
+ *					judged as a query); COPY table FROM is allowed when the
+ *					session has a tenant, every row checked against it
+ *					(enforce_copy.c);
  *	TRUNCATE		the tables named, their descendants unless ONLY, and with
  *					CASCADE every table referencing them through foreign
  *					keys, to the closure (judge_truncate);
@@ -236,13 +238,24 @@ judge_utility(Node *parsetree, UtilityVerdict *v)
 	{
 		CopyStmt   *cs = (CopyStmt *) parsetree;
 
+		CopyRefusal why;
+
 		v->what = "COPY";
 		if (cs->relation == NULL)
 			return false;		/* COPY (query): the planner checks it */
+		v->copy_from = cs->is_from;
 		v->named = RangeVarGetRelid(cs->relation, NoLock, true);
 		if (OidIsValid(v->named))
 			v->relid = first_tenant_table(list_make1_oid(v->named));
-		return OidIsValid(v->relid);
+		if (!OidIsValid(v->relid))
+			return false;
+		/* COPY FROM with the session's tenant: every row checked */
+		if (cs->is_from)
+		{
+			v->copy_checked = copy_from_allowed(v->relid, &why);
+			v->copy_refusal = why;
+		}
+		return !v->copy_checked;
 	}
 	if (IsA(parsetree, TruncateStmt))
 		return judge_truncate((TruncateStmt *) parsetree, v);

@@ -38,6 +38,8 @@ _PG_init(void)
 
 	gtm_extension_init();
 	gtm_enforce_init();
+	gtm_provision_init();
+	gtm_member_init();
 
 	MarkGUCPrefixReserved("gtm");
 }

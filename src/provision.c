@@ -215,11 +215,14 @@ result_datum(int col, bool *isnull)
 /*
  * The tenant of an organization, created when missing.  On return
  * SPI_tuptable->vals[0] is the tenants row.  *created says whether this
- * call inserted it.
+ * call inserted it.  slug_strict: a slug given that belongs to another
+ * tenant is an error (gtm_provision_tenant); otherwise (a Clerk slug, on
+ * sign-in and from webhooks) a free slug is derived from it instead.
  */
-static void
+void
 provision_tenant(Oid nsp, const char *org_id, const char *name,
-				 const char *slug, Jsonb *settings, bool *created)
+				 const char *slug, Jsonb *settings, bool slug_strict,
+				 bool *created)
 {
 	Datum		args[4];
 	char	   *base = NULL;
@@ -268,6 +271,16 @@ provision_tenant(Oid nsp, const char *org_id, const char *name,
 			*created = false;
 			return;
 		}
+		if (slug != NULL && !slug_strict)
+		{
+			/* a Clerk slug taken here: derive a free one from it */
+			base = pnstrdup(slug, Min(strlen(slug), MAX_DERIVED_SLUG_LEN));
+			while (strlen(base) > 0 && base[strlen(base) - 1] == '-')
+				base[strlen(base) - 1] = '\0';
+			slug = NULL;
+			SPI_freetuptable(SPI_tuptable);
+			continue;
+		}
 		if (slug != NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNIQUE_VIOLATION),
@@ -300,7 +313,7 @@ gtm_provision_tenant(PG_FUNCTION_ARGS)
 		elog(ERROR, "return type must be a row type");
 
 	SPI_connect();
-	provision_tenant(nsp, org_id, name, slug, settings, &created);
+	provision_tenant(nsp, org_id, name, slug, settings, true, &created);
 	result = SPI_returntuple(SPI_tuptable->vals[0], rettupdesc);
 	SPI_finish();
 
@@ -368,12 +381,11 @@ gtm_sign_in(PG_FUNCTION_ARGS)
 	LOCAL_FCINFO(call, 5);
 	Datum		result;
 
-	/* the same checks as the writer's, so a bad input fails either way */
-	(void) arg_tenant_name(fcinfo, 2, "org_name");
-	(void) arg_slug(fcinfo, 3);
-	if (!PG_ARGISNULL(4))
-		(void) clerk_role_or_error(text_to_cstring(PG_GETARG_TEXT_PP(4)));
-
+	/*
+	 * org_name, org_slug and clerk_role are not checked here: a repeat
+	 * sign-in ignores them, so it never fails on them, whatever their
+	 * format.  The writer checks what it uses.
+	 */
 	if (get_call_result_type(fcinfo, NULL, &rettupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
@@ -405,16 +417,20 @@ gtm_sign_in(PG_FUNCTION_ARGS)
 
 /*
  * gtm_sign_in_write(): the writing half of gtm_sign_in (SECURITY DEFINER).
+ *
+ * Each input is checked only where it is used: org_name when the tenant is
+ * created (org_slug, a Clerk slug, is then normalised, never an error:
+ * normalize_clerk_slug), clerk_role when the membership is created (an
+ * unknown key is an error naming it and how to map it).
  */
 Datum
 gtm_sign_in_write(PG_FUNCTION_ARGS)
 {
 	char	   *org_id = arg_clerk_org_id(fcinfo, 0, "clerk_org_id");
 	char	   *user_id = arg_clerk_user_id(fcinfo, 1, "clerk_user_id");
-	char	   *name = arg_tenant_name(fcinfo, 2, "org_name");
-	char	   *slug = arg_slug(fcinfo, 3);
-	const char *asked_role = PG_ARGISNULL(4) ? "viewer" :
-		clerk_role_or_error(text_to_cstring(PG_GETARG_TEXT_PP(4)));
+	char	   *name;
+	char	   *slug;
+	const char *asked_role;
 	Oid			nsp = gtm_extension_namespace(fcinfo);
 	TupleDesc	rettupdesc;
 	Datum		values[4];
@@ -441,13 +457,19 @@ gtm_sign_in_write(PG_FUNCTION_ARGS)
 			break;
 		case SIGN_IN_NOTHING:
 		default:
+			name = arg_tenant_name(fcinfo, 2, "org_name");
+			slug = PG_ARGISNULL(3) ? NULL :
+				normalize_clerk_slug(text_to_cstring(PG_GETARG_TEXT_PP(3)));
 			SPI_connect();
 			provision_tenant(nsp, org_id, name, slug,
 							 DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"))),
-							 &tenant_created);
+							 false, &tenant_created);
 			tenant_id = result_text(1);
 			break;
 	}
+
+	asked_role = PG_ARGISNULL(4) ? "viewer" :
+		clerk_role_or_error(nsp, text_to_cstring(PG_GETARG_TEXT_PP(4)));
 
 	/*
 	 * New membership.  Lock the tenant row so that "is this the first
@@ -623,6 +645,9 @@ gtm_guard_last_admin(PG_FUNCTION_ARGS)
 	bool		admin_left;
 
 	if (old_role == NULL || strcmp(old_role, "admin") != 0)
+		return PointerGetDatum(NULL);
+	/* Clerk's state, applied by gtm_apply_clerk_event (doc/clerk-lifecycle.md) */
+	if (gtm_clerk_sync)
 		return PointerGetDatum(NULL);
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 	{

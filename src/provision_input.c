@@ -21,6 +21,7 @@
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 
@@ -217,10 +218,32 @@ static const char *const latin1_fold[64] = {
 };
 
 /*
- * Derive a slug from a display name: ASCII letters and digits lowercased,
- * Latin-1 letters folded, every other run of characters one dash, no dash
- * at either end, at most MAX_DERIVED_SLUG_LEN bytes.  Returns "" when the
- * name has no usable character.
+ * name in Unicode normalization form NFC (PostgreSQL's normalize()), so that
+ * a name written with decomposed accents ("e" + U+0301, as pasted from macOS
+ * or a PDF) is the same name as the precomposed one.  Only a UTF-8 database
+ * has Unicode text; any other returns name.
+ */
+static const char *
+nfc(const char *name)
+{
+	const unsigned char *p;
+
+	if (GetDatabaseEncoding() != PG_UTF8)
+		return name;
+	for (p = (const unsigned char *) name; *p && *p < 0x80; p++)
+		;
+	if (*p == '\0')
+		return name;			/* ASCII is in every normal form */
+	return TextDatumGetCString(DirectFunctionCall2(unicode_normalize_func,
+												   PointerGetDatum(cstring_to_text(name)),
+												   PointerGetDatum(cstring_to_text("NFC"))));
+}
+
+/*
+ * Derive a slug from a display name, taken in NFC: ASCII letters and digits
+ * lowercased, Latin-1 letters folded, every other run of characters one
+ * dash, no dash at either end, at most MAX_DERIVED_SLUG_LEN bytes.  Returns
+ * "" when the name has no usable character.
  */
 char *
 slugify(const char *name)
@@ -228,7 +251,7 @@ slugify(const char *name)
 	StringInfoData buf;
 	bool		pending_dash = false;
 	bool		utf8 = (GetDatabaseEncoding() == PG_UTF8);
-	const unsigned char *p = (const unsigned char *) name;
+	const unsigned char *p = (const unsigned char *) nfc(name);
 
 	initStringInfo(&buf);
 	while (*p && buf.len < MAX_DERIVED_SLUG_LEN)
@@ -273,29 +296,42 @@ slugify(const char *name)
 }
 
 /*
- * Clerk role keys mapped to ours; NULL when the key is unknown.
+ * A Clerk slug as our slug rule accepts it: unchanged when it passes, else
+ * slugified (NFC, lowercased, accents folded, runs of other characters one
+ * dash: "Acme_X" -> "acme-x").  NULL when nothing usable is left, and for
+ * a NULL slug: the caller derives one from the name.  Never an error.
  */
-static const char *
-role_from_clerk(const char *key)
+char *
+normalize_clerk_slug(const char *slug)
 {
-	static const struct
-	{
-		const char *key;
-		const char *role;
-	}			map[] = {
-		{"org:admin", "admin"}, {"admin", "admin"},
-		{"org:manager", "manager"}, {"manager", "manager"},
-		{"org:member", "viewer"}, {"basic_member", "viewer"},
-		{"org:viewer", "viewer"}, {"viewer", "viewer"},
-	};
+	char	   *s;
 
-	for (int i = 0; i < lengthof(map); i++)
-		if (strcmp(key, map[i].key) == 0)
-			return map[i].role;
-	return NULL;
+	if (slug == NULL)
+		return NULL;
+	if (slug_problem(slug) == NULL)
+		return pstrdup(slug);
+	s = slugify(slug);
+	return s[0] == '\0' ? NULL : s;
 }
 
-#define CLERK_ROLE_KEYS "org:admin, admin, org:manager, manager, org:member, basic_member, org:viewer, viewer"
+/*
+ * The role of a Clerk role key in the role map (the table clerk_role_map
+ * of schema nsp, read by one probe of its primary key); NULL when the key
+ * is not mapped.
+ */
+const char *
+clerk_role_lookup(Oid nsp, const char *key)
+{
+	Datum		keys[1];
+	Datum		role;
+	bool		isnull;
+
+	keys[0] = PointerGetDatum(cstring_to_text(key));
+	if (!index_probe(nsp, "clerk_role_map", "clerk_role_map_pkey", 1, keys,
+					 "role", &role, &isnull) || isnull)
+		return NULL;
+	return DatumGetCString(DirectFunctionCall1(enum_out, role));
+}
 
 /* ----------------------------------------------------------------
  *		Argument checks that raise the documented errors
@@ -441,23 +477,27 @@ role_datum(FunctionCallInfo fcinfo, const char *role)
 }
 
 const char *
-clerk_role_or_error(const char *key)
+clerk_role_or_error(Oid nsp, const char *key)
 {
-	const char *role = role_from_clerk(key);
+	const char *role = clerk_role_lookup(nsp, key);
 
 	if (role == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown Clerk role %s", gtm_msg_value(key, -1, true)),
-				 errdetail("Accepted role keys: " CLERK_ROLE_KEYS "."),
-				 errhint("Map custom Clerk roles to one of these keys in the application, or pass NULL for viewer.")));
+				 errdetail("The key is not in the role map %s.clerk_role_map.",
+						   quote_identifier(get_namespace_name(nsp))),
+				 errhint("Map it, as a superuser: INSERT INTO %s.clerk_role_map (clerk_role, role) VALUES (%s, 'viewer'); or pass NULL for viewer.",
+						 quote_identifier(get_namespace_name(nsp)),
+						 quote_literal_cstr(gtm_msg_value(key, -1, false)))));
 	return role;
 }
 
 Datum
 gtm_role_from_clerk(PG_FUNCTION_ARGS)
 {
-	const char *role = clerk_role_or_error(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	const char *role = clerk_role_or_error(gtm_extension_namespace(fcinfo),
+										   text_to_cstring(PG_GETARG_TEXT_PP(0)));
 
 	PG_RETURN_DATUM(role_datum(fcinfo, role));
 }

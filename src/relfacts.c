@@ -6,8 +6,9 @@
  * For each relation a statement names, enforcement needs three facts: is
  * it a tenant table (a table, partitioned table, foreign table or
  * materialized view outside the system schemas with a column named by
- * gtm.tenant_column), which attribute is that column, and is the table
- * exempt (recorded with gtm_exempt_table(), itself or a partitioned
+ * gtm.tenant_column; and the extension's own tenants table, a tenant's own
+ * row, whose tenant column is id), which attribute is that column, and is
+ * the table exempt (recorded with gtm_exempt_table(), itself or a partitioned
  * ancestor).  They live in a backend-local hash keyed by relation OID, with
  * a small array of the entries found last in front of it, so a statement
  * costs one probe per relation it names and no catalog access once warm.
@@ -41,6 +42,10 @@
 #include "utils/memutils.h"
 
 #include "enforce.h"
+#include "gtm_clarity.h"
+
+/* The tenant column of the extension's tenants table */
+#define TENANTS_ID_COLUMN "id"
 
 /* The cache, in TopMemoryContext; NULL until first use, never destroyed. */
 static HTAB *rel_facts_hash = NULL;
@@ -116,6 +121,31 @@ rel_facts_sweep(void)
 	invalid_facts = 0;
 }
 
+/*
+ * Is relid (in schema nsp) the extension's tenants table?  A tenant's row
+ * (its name, slug, settings) is that tenant's data, so the table is
+ * tenant-scoped with id as its tenant column.  The name is compared first:
+ * the schema lookup reads pg_extension.
+ */
+static bool
+is_tenants_table(Oid relid, Oid nsp)
+{
+	char	   *name = get_rel_name(relid);
+
+	return name != NULL && strcmp(name, "tenants") == 0 &&
+		nsp == gtm_installed_namespace();
+}
+
+/*
+ * The name of the tenant column of tenant table relid: id for the tenants
+ * table, else gtm.tenant_column.
+ */
+const char *
+tenant_column_name(Oid relid)
+{
+	return rel_facts(relid)->root ? TENANTS_ID_COLUMN : gtm_tenant_column;
+}
+
 /* Compute the facts of relid from the catalogs into *f. */
 static void
 compute_rel_facts(Oid relid, RelFacts *f)
@@ -129,17 +159,28 @@ compute_rel_facts(Oid relid, RelFacts *f)
 	f->exempt = false;
 	f->attnum = InvalidAttrNumber;
 	f->virtual_tenant = false;
+	f->root = false;
+	f->generated_tenant = false;
+	f->fk_actions_known = false;
+	f->fk_actions = false;
 	if ((relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE ||
 		 relkind == RELKIND_FOREIGN_TABLE || relkind == RELKIND_MATVIEW) &&
 		OidIsValid(nsp) && !IsCatalogNamespace(nsp) && !IsToastNamespace(nsp) &&
 		strcmp(get_namespace_name(nsp), "information_schema") != 0)
 	{
 		f->attnum = get_attnum(relid, gtm_tenant_column);
+		if (f->attnum <= 0 && is_tenants_table(relid, nsp))
+		{
+			f->root = true;
+			f->attnum = get_attnum(relid, TENANTS_ID_COLUMN);
+		}
 		if (f->attnum > 0)
 		{
+			char		gen = get_attgenerated(relid, f->attnum);
+
 			f->tenant = true;
-			f->virtual_tenant =
-				GTM_ATTGENERATED_IS_VIRTUAL(get_attgenerated(relid, f->attnum));
+			f->generated_tenant = gen != '\0';
+			f->virtual_tenant = GTM_ATTGENERATED_IS_VIRTUAL(gen);
 			f->exempt = exemption_recorded(relid);
 			/* a partition is exempt with its partitioned ancestors */
 			if (!f->exempt && get_rel_relispartition(relid))

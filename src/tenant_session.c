@@ -416,6 +416,7 @@ gtm_set_tenant(PG_FUNCTION_ARGS)
 	(void) set_config_option("gtm.tenant", tenant, PGC_SUSET, PGC_S_SESSION,
 							 is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET,
 							 true, 0, false);
+	gtm_member_forget(is_local);	/* member_session.c */
 	PG_RETURN_TEXT_P(cstring_to_text(tenant));
 }
 

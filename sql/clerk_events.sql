@@ -1,0 +1,173 @@
+--
+-- gtm_apply_clerk_event (issue 10 item 1): Clerk webhook payloads applied
+-- exactly, idempotently and in any order; unknown types ignored and
+-- reported; malformed payloads 22023 with nothing written.
+--
+CREATE EXTENSION IF NOT EXISTS gtm_clarity;
+
+\i test/lib/expect_error.sql
+\pset null '<null>'
+
+-- Payloads shaped as Clerk sends them (Svix message id added by the caller).
+CREATE FUNCTION pg_temp.org_event(type text, org text, name text, slug text, updated bigint,
+								  ts bigint DEFAULT NULL) RETURNS jsonb LANGUAGE sql AS $$
+	SELECT jsonb_build_object('object', 'event', 'type', type, 'instance_id', 'ins_test',
+		'timestamp', coalesce(ts, updated), 'svix_id', 'msg_' || type || '_' || coalesce(ts, updated),
+		'data', CASE WHEN type = 'organization.deleted'
+					 THEN jsonb_build_object('object', 'organization', 'id', org, 'deleted', true)
+					 ELSE jsonb_build_object('object', 'organization', 'id', org, 'name', name,
+						'slug', slug, 'created_at', 1000, 'updated_at', updated, 'members_count', 1) END)
+$$;
+CREATE FUNCTION pg_temp.mem_event(type text, org text, usr text, role text, updated bigint,
+								  org_name text DEFAULT 'Beta', org_updated bigint DEFAULT 900,
+								  ts bigint DEFAULT NULL) RETURNS jsonb LANGUAGE sql AS $$
+	SELECT jsonb_build_object('object', 'event', 'type', type, 'timestamp', coalesce(ts, updated),
+		'data', jsonb_build_object('object', 'organization_membership',
+			'id', 'orgmem_' || usr, 'role', role, 'created_at', 900, 'updated_at', updated,
+			'organization', jsonb_build_object('object', 'organization', 'id', org,
+				'name', org_name, 'slug', lower(org_name), 'created_at', 900, 'updated_at', org_updated),
+			'public_user_data', jsonb_build_object('user_id', usr, 'identifier', usr || '@example.com')))
+$$;
+-- The result without the tenant ids (random), checked once below.
+CREATE FUNCTION pg_temp.apply(e jsonb) RETURNS jsonb LANGUAGE sql AS $$
+	SELECT jsonb_set(r, '{changes}', coalesce((SELECT jsonb_agg(c - 'tenant_id')
+		FROM jsonb_array_elements(r->'changes') c), '[]'))
+	FROM (SELECT gtm_apply_clerk_event(e) AS r) s
+$$;
+CREATE VIEW pg_temp.state AS
+	SELECT t.clerk_org_id, t.name, t.slug, m.clerk_user_id, m.role
+	FROM tenants t LEFT JOIN tenant_members m ON m.tenant_id = t.id
+	WHERE t.clerk_org_id LIKE 'org_ev%' ORDER BY 1, 4;
+
+-- The reported fault: the invited viewer's membership arrives before the
+-- creator's.  The viewer stays a viewer (no first-member rule here), the
+-- creator is admin: the roles Clerk sends.
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_ev1', 'user_viewer', 'org:member', 1002));
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_ev1', 'user_creator', 'org:admin', 1001));
+SELECT * FROM pg_temp.state;
+-- the changes name the tenant they changed
+SELECT r->'changes'->0->>'tenant_id' = (SELECT id FROM tenants WHERE clerk_org_id = 'org_ev1') AS names_tenant
+FROM gtm_apply_clerk_event(pg_temp.mem_event('organizationMembership.created', 'org_ev1', 'user_late', 'org:member', 1003)) r;
+-- organization.created arrives last: older than the snapshot the
+-- memberships carried?  No: same version, nothing to change.
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_ev1', 'Beta', 'beta', 900))->>'outcome' AS outcome;
+
+-- Idempotent: the same event again changes nothing (not even updated_at).
+SELECT updated_at AS before FROM tenant_members WHERE clerk_user_id = 'user_creator' \gset
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_ev1', 'user_creator', 'org:admin', 1001));
+SELECT updated_at = :'before' AS untouched FROM tenant_members WHERE clerk_user_id = 'user_creator';
+
+-- A role change, then a late, older update: the older one is stale.
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.updated', 'org_ev1', 'user_viewer', 'org:admin', 1010))->'changes';
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.updated', 'org_ev1', 'user_viewer', 'org:member', 1005))->>'outcome' AS outcome;
+SELECT * FROM pg_temp.state;
+
+-- The last-admin rule does not hold Clerk back: Clerk demotes the creator
+-- and removes the other admin (in that order here), leaving no admin for a
+-- while; a later event brings one.
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.updated', 'org_ev1', 'user_creator', 'org:member', 1020))->'changes';
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.deleted', 'org_ev1', 'user_viewer', 'org:admin', 1010, ts => 1021))->'changes';
+SELECT * FROM pg_temp.state;
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.updated', 'org_ev1', 'user_creator', 'org:admin', 1030))->'changes';
+-- every other path still keeps the rule
+SELECT state, message = format('tenant "%s" must keep at least one admin', (SELECT id FROM tenants WHERE clerk_org_id = 'org_ev1')) AS last_admin_error
+FROM pg_temp.expect_error($$SELECT gtm_remove_member((SELECT id FROM tenants WHERE clerk_org_id = 'org_ev1'), 'user_creator')$$);
+SELECT count(*) AS creator_kept FROM tenant_members WHERE clerk_user_id = 'user_creator';
+SELECT current_setting('gtm.clerk_sync') AS clerk_sync_outside;
+
+-- A removed member's late created event does not resurrect it; a newer one
+-- (invited again) does.
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_ev1', 'user_viewer', 'org:member', 1002))->>'outcome' AS outcome;
+SELECT count(*) AS viewer_rows FROM tenant_members WHERE clerk_user_id = 'user_viewer';
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_ev1', 'user_viewer', 'org:member', 1100))->'changes';
+
+-- Rename and slug change (a slug our rule rejects is normalised), and an
+-- older rename arriving late.
+SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_ev1', 'Beta Corp', 'Beta_Corp', 1200))->'changes';
+SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_ev1', 'Beta Old', 'beta-old', 1150))->>'outcome' AS outcome;
+-- a membership carrying an older snapshot of the organization leaves it
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_ev1', 'user_third', 'org:member', 1201, 'Beta', 900))->'changes';
+SELECT DISTINCT name, slug FROM pg_temp.state;
+
+-- Deleted: the tenant and its rows go, and it stays deleted.
+SELECT pg_temp.apply(pg_temp.org_event('organization.deleted', 'org_ev1', NULL, NULL, NULL, ts => 1300))->'changes';
+SELECT count(*) AS tenants_left FROM tenants WHERE clerk_org_id = 'org_ev1';
+SELECT count(*) AS members_left FROM tenant_members m WHERE clerk_user_id IN ('user_creator', 'user_viewer', 'user_third');
+SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_ev1', 'Zombie', 'zombie', 9999));
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_ev1', 'user_zombie', 'org:admin', 9999))->>'outcome' AS outcome;
+SELECT pg_temp.apply(pg_temp.org_event('organization.deleted', 'org_ev1', NULL, NULL, NULL, ts => 1300))->>'outcome' AS outcome;
+SELECT count(*) AS still_deleted FROM tenants WHERE clerk_org_id = 'org_ev1';
+
+-- Unknown event types are ignored and reported, whatever their data.
+SELECT gtm_apply_clerk_event('{"type": "user.created", "data": {"id": "user_new"}, "timestamp": 1}');
+SELECT gtm_apply_clerk_event('{"type": "organizationInvitation.accepted", "svix_id": "msg_1"}');
+SELECT gtm_apply_clerk_event('{"type": "session.created", "data": 42}')->>'outcome' AS outcome;
+
+-- Malformed payloads: 22023 naming what is wrong, nothing written.
+SELECT count(*) AS tenants_before FROM tenants \gset
+SELECT count(*) AS members_before FROM tenant_members \gset
+SELECT count(*) AS states_before FROM clerk_sync_state \gset
+SELECT e AS event, (pg_temp.expect_error(format('SELECT gtm_apply_clerk_event(%L)', e))).*
+FROM unnest(ARRAY[
+	NULL,
+	'[]',
+	'"organization.created"',
+	'{}',
+	'{"type": 1}',
+	'{"type": "organization.created"}',
+	'{"type": "organization.created", "data": [], "timestamp": 1}',
+	'{"type": "organization.created", "data": {"id": "org_m1", "name": "M", "slug": "m", "updated_at": 5}}',
+	'{"type": "organization.created", "data": {"id": "org_m1", "name": "M", "slug": "m", "updated_at": 5}, "timestamp": "5"}',
+	'{"type": "organization.created", "data": {"id": "org_m1", "name": "M", "slug": "m", "updated_at": 5}, "timestamp": -5}',
+	'{"type": "organization.created", "data": {"id": "org_m1", "name": "M", "slug": "m", "updated_at": 5.5}, "timestamp": 5}',
+	'{"type": "organization.created", "data": {"id": "user_m1", "name": "M", "slug": "m", "updated_at": 5}, "timestamp": 5}',
+	'{"type": "organization.created", "data": {"id": "org_m-1", "name": "M", "slug": "m", "updated_at": 5}, "timestamp": 5}',
+	'{"type": "organization.created", "data": {"id": "org_m1", "slug": "m", "updated_at": 5}, "timestamp": 5}',
+	'{"type": "organization.created", "data": {"id": "org_m1", "name": "", "slug": "m", "updated_at": 5}, "timestamp": 5}',
+	'{"type": "organization.created", "data": {"id": "org_m1", "name": "M", "slug": 7, "updated_at": 5}, "timestamp": 5}',
+	'{"type": "organization.created", "data": {"id": "org_m1", "name": "M", "slug": "m"}, "timestamp": 5}',
+	'{"type": "organization.deleted", "data": {"id": null}, "timestamp": 5}',
+	'{"type": "organizationMembership.created", "data": {"role": "org:admin", "updated_at": 5, "public_user_data": {"user_id": "user_m1"}}, "timestamp": 5}',
+	'{"type": "organizationMembership.created", "data": {"role": "org:admin", "updated_at": 5, "organization": {"id": "org_m1"}}, "timestamp": 5}',
+	'{"type": "organizationMembership.created", "data": {"role": "org:admin", "updated_at": 5, "organization": {"id": "org_m1"}, "public_user_data": {"user_id": "usr_m1"}}, "timestamp": 5}',
+	'{"type": "organizationMembership.created", "data": {"updated_at": 5, "organization": {"id": "org_m1"}, "public_user_data": {"user_id": "user_m1"}}, "timestamp": 5}',
+	'{"type": "organizationMembership.created", "data": {"role": "org:owner", "updated_at": 5, "organization": {"id": "org_m1", "name": "M", "updated_at": 5}, "public_user_data": {"user_id": "user_m1"}}, "timestamp": 5}',
+	'{"type": "organizationMembership.created", "data": {"role": "org:admin", "updated_at": 5, "organization": {"id": "org_m1"}, "public_user_data": {"user_id": "user_m1"}}, "timestamp": 5}',
+	'{"type": "organizationMembership.updated", "data": {"role": "org:admin", "organization": {"id": "org_m1", "name": "M", "updated_at": 5}, "public_user_data": {"user_id": "user_m1"}}, "timestamp": 5}'
+]::jsonb[]) e;
+SELECT (SELECT count(*) FROM tenants) = :tenants_before AS no_tenant_written,
+       (SELECT count(*) FROM tenant_members) = :members_before AS no_member_written,
+       (SELECT count(*) FROM clerk_sync_state) = :states_before AS no_state_written;
+
+-- A membership of an organization never seen, without the organization's
+-- name, is malformed; its deletion is recorded (a late created stays out).
+SELECT pg_temp.apply('{"type": "organizationMembership.deleted", "timestamp": 50, "data": {"organization": {"id": "org_ev9"}, "public_user_data": {"user_id": "user_ev9"}}}')->>'outcome' AS outcome;
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_ev9', 'user_ev9', 'org:admin', 40, 'Nine', 40))->'changes';
+SELECT * FROM pg_temp.state WHERE clerk_org_id = 'org_ev9';
+
+-- A slug held by another tenant: a free one derived from Clerk's.
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_ev10', 'Ten', 'nine', 60))->'changes'->0->>'slug' AS slug;
+SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_ev10', 'Ten', 'nine', 61))->'changes' AS unchanged_slug;
+
+-- Who may call it: not PUBLIC.
+CREATE ROLE clerk_app_role;
+SET ROLE clerk_app_role;
+SELECT state, message FROM pg_temp.expect_error($$SELECT gtm_apply_clerk_event('{"type": "user.created"}')$$);
+-- nor can it turn the last-admin rule off itself
+SELECT state, message FROM pg_temp.expect_error($$SET gtm.clerk_sync = on$$);
+SELECT state, message FROM pg_temp.expect_error($$SELECT set_config('gtm.clerk_sync', 'on', true)$$);
+RESET ROLE;
+-- the webhook handler's role, granted EXECUTE, applies events as the owner:
+-- the guard steps aside for it too, and the rows change
+GRANT EXECUTE ON FUNCTION gtm_apply_clerk_event(jsonb) TO clerk_app_role;
+SET ROLE clerk_app_role;
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.updated', 'org_ev9', 'user_ev9', 'org:admin', 60, 'Nine', 40))->'changes';
+RESET ROLE;
+SELECT m.role AS ev9_role FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id WHERE t.clerk_org_id = 'org_ev9';
+SET ROLE clerk_app_role;
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.deleted', 'org_ev9', 'user_ev9', 'org:admin', 60, 'Nine', 40, ts => 70))->'changes';
+SELECT has_table_privilege('tenant_members', 'SELECT') AS app_reads_members_directly;
+RESET ROLE;
+SELECT count(*) AS ev9_members FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id WHERE t.clerk_org_id = 'org_ev9';
+REVOKE EXECUTE ON FUNCTION gtm_apply_clerk_event(jsonb) FROM clerk_app_role;
+DROP ROLE clerk_app_role;

@@ -1,0 +1,111 @@
+-- enforce_tenant_row: a tenant's own row of tenants (its name, slug,
+-- settings) is that tenant's data.  tenants is tenant-scoped with id as its
+-- tenant column: pinned by id, or found by one of its unique keys
+-- (clerk_org_id, slug); issue 16, item 11.  Run as an ordinary role; rows
+-- read and changed are checked.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS gtm_clarity;
+RESET client_min_messages;
+CREATE SCHEMA enforce_tenant_row;
+SET search_path = enforce_tenant_row, public;
+\set A '''00000000-0000-4000-8000-0000000000e1'''
+\set B '''00000000-0000-4000-8000-0000000000e2'''
+CREATE ROLE regress_tenant_row;
+GRANT USAGE ON SCHEMA enforce_tenant_row TO regress_tenant_row;
+GRANT SELECT, UPDATE, DELETE ON tenants, tenant_members TO regress_tenant_row;
+INSERT INTO tenants (id, clerk_org_id, name, slug, settings) VALUES
+  (:A, 'org_rowA', 'Row A', 'row-a', '{"timezone": "Europe/Oslo"}'),
+  (:B, 'org_rowB', 'Row B', 'row-b', '{"timezone": "Asia/Tokyo"}');
+INSERT INTO tenant_members VALUES (:A, 'user_rowann', 'admin'), (:B, 'user_rowbob', 'admin');
+CREATE TABLE deals (tenant_id text NOT NULL, id int, stage text);
+INSERT INTO deals VALUES (:A, 1, 'a1'), (:B, 2, 'b2');
+GRANT SELECT ON deals TO regress_tenant_row;
+-- shows every value it is given (not leakproof)
+CREATE FUNCTION shows(text) RETURNS bool LANGUAGE plpgsql COST 0.0001
+  AS $$ BEGIN RAISE NOTICE 'shows %', $1; RETURN true; END $$;
+SET ROLE regress_tenant_row;
+
+-- ---------------------------------------------------------------- accepted
+-- by id, by each unique key, by the session tenant
+SELECT name, slug, settings FROM tenants WHERE id = :A;
+SELECT name FROM tenants WHERE clerk_org_id = 'org_rowB';
+SELECT name FROM tenants t WHERE t.slug = 'row-a';
+BEGIN;
+SELECT gtm_set_tenant(:B, true) IS NOT NULL AS set;
+SELECT name FROM tenants WHERE id = gtm_current_tenant();
+COMMIT;
+-- a prepared statement by key: custom and generic plans, each execution
+-- its own tenant
+PREPARE by_org(text) AS SELECT name FROM tenants WHERE clerk_org_id = $1;
+EXECUTE by_org('org_rowA');
+EXECUTE by_org('org_rowA');
+EXECUTE by_org('org_rowA');
+EXECUTE by_org('org_rowA');
+EXECUTE by_org('org_rowA');
+EXECUTE by_org('org_rowB');
+EXECUTE by_org('org_rowB');
+EXECUTE by_org('org_none');
+DEALLOCATE by_org;
+-- joined by id: the tenant row and its rows
+SELECT t.name, d.stage FROM tenants t JOIN deals d ON d.tenant_id = t.id WHERE t.slug = 'row-b';
+SELECT m.clerk_user_id FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
+  WHERE t.slug = 'row-a';
+SELECT d.stage FROM deals d WHERE d.tenant_id IN (SELECT id FROM tenants WHERE slug = 'row-b');
+-- an update of one tenant's row, found by its key
+UPDATE tenants SET name = 'Row B renamed' WHERE slug = 'row-b';
+SELECT * FROM gtm_check_statement($$SELECT name FROM tenants WHERE slug = 'row-a'$$);
+
+-- ---------------------------------------------------------------- rejected
+-- every tenant's row, or rows matched by a non-unique condition
+SELECT name, slug, settings FROM tenants;
+SELECT name FROM tenants WHERE name = 'Row A';
+SELECT name FROM tenants WHERE slug IN ('row-a', 'row-b');
+SELECT name FROM tenants WHERE slug = 'row-a' OR slug = 'row-b';
+SELECT name FROM tenants WHERE slug LIKE 'row-%';
+SELECT count(*) FROM tenants;
+-- a condition that is not leakproof would see every tenant's row first:
+-- rejected before it runs (no NOTICE)
+SELECT name FROM tenants WHERE slug = 'row-a' AND shows(name);
+-- the key's row is one tenant, a literal another
+SELECT t.name, (SELECT count(*) FROM deals WHERE tenant_id = :A) FROM tenants t
+  WHERE t.slug = 'row-b';
+-- writes of every row, a non-unique condition, a change of the tenant column
+UPDATE tenants SET name = 'Taken';
+UPDATE tenants SET settings = '{}' WHERE name LIKE 'Row%';
+UPDATE tenants SET id = '00000000-0000-4000-8000-0000000000e3' WHERE slug = 'row-b';
+DELETE FROM tenants WHERE name = 'Row A';
+DELETE FROM tenant_members;
+-- utility statements
+COPY tenants TO STDOUT;
+TRUNCATE tenants;
+LOCK TABLE tenants IN ACCESS EXCLUSIVE MODE;
+BEGIN;
+DECLARE every_tenant CURSOR FOR SELECT name FROM tenants;
+ROLLBACK;
+-- the checker says why
+SELECT * FROM gtm_check_statement($$SELECT * FROM tenants WHERE name = 'x'$$);
+SELECT * FROM gtm_check_statement($$SELECT * FROM tenants$$);
+-- checking every tenant's settings is an operator's task (an exempt role)
+SELECT count(*) FROM gtm_invalid_tenant_settings();
+RESET ROLE;
+
+-- ---------------------------------------------------------------- the data
+SELECT id, clerk_org_id, name, slug, settings FROM tenants WHERE clerk_org_id LIKE 'org_row%'
+  ORDER BY id;
+SELECT tenant_id, clerk_user_id, role FROM tenant_members WHERE clerk_user_id LIKE 'user_row%'
+  ORDER BY 1;
+
+-- the extension's own provisioning still works for the application role
+GRANT EXECUTE ON FUNCTION gtm_sign_in(text, text, text, text, text) TO regress_tenant_row;
+SET ROLE regress_tenant_row;
+SELECT role, tenant_created, member_created FROM gtm_sign_in('org_rowC', 'user_rowcat', 'Row C', 'row-c', 'org:admin');
+SELECT role, tenant_created, member_created FROM gtm_sign_in('org_rowA', 'user_rowdan', 'Row A', 'row-a', 'org:member');
+RESET ROLE;
+SELECT t.clerk_org_id, m.clerk_user_id, m.role FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
+  WHERE t.clerk_org_id LIKE 'org_row%' ORDER BY 1, 2;
+
+-- clean up
+DELETE FROM tenants WHERE clerk_org_id LIKE 'org_row%';
+DROP SCHEMA enforce_tenant_row CASCADE;
+DROP OWNED BY regress_tenant_row;
+DROP ROLE regress_tenant_row;

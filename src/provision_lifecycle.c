@@ -1,0 +1,285 @@
+/*-------------------------------------------------------------------------
+ *
+ * provision_lifecycle.c
+ *	  Organization updates: gtm_update_tenant, and the tenant of a Clerk
+ *	  organization as a webhook describes it (gtm_clerk_tenant).
+ *
+ * gtm_update_tenant() renames a tenant or changes its slug with the same
+ * checks and errors as provisioning (the slug rule is strict there).
+ * gtm_clerk_tenant() is the part of gtm_apply_clerk_event (SQL, in the
+ * upgrade script) that writes tenants: it creates the tenant of an
+ * organization or brings its name and slug to Clerk's, a Clerk slug being
+ * normalised (normalize_clerk_slug) and, when another tenant holds it,
+ * replaced by a free slug derived from it -- never an error.
+ *
+ * Also the GUC gtm.clerk_sync: on while gtm_apply_clerk_event applies
+ * Clerk's state (its SET clause turns it on for the call only), when the
+ * last-admin rule of gtm_guard_last_admin steps aside (Clerk is the source
+ * of truth there; doc/clerk-lifecycle.md).
+ *
+ * IDENTIFICATION
+ *	  src/provision_lifecycle.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/snapmgr.h"
+
+#include "gtm_clarity.h"
+#include "provision.h"
+
+PG_FUNCTION_INFO_V1(gtm_update_tenant);
+PG_FUNCTION_INFO_V1(gtm_clerk_tenant);
+
+/* gtm.clerk_sync */
+bool		gtm_clerk_sync = false;
+
+/*
+ * Only a session-level or function-level SET may turn gtm.clerk_sync on: in
+ * postgresql.conf, ALTER SYSTEM, ALTER DATABASE or ALTER ROLE it would turn
+ * the last-admin rule off for good.  (PGC_S_TEST: the check of a value
+ * stored for later, by CREATE FUNCTION ... SET or ALTER ROLE ... SET; the
+ * latter is refused when a session applies it.)
+ */
+static bool
+check_clerk_sync(bool *newval, void **extra, GucSource source)
+{
+	if (*newval && source < PGC_S_SESSION && source != PGC_S_TEST)
+	{
+		GUC_check_errdetail("gtm.clerk_sync may only be set for a session or a function call.");
+		GUC_check_errhint("gtm_apply_clerk_event() turns it on for the duration of its call.");
+		return false;
+	}
+	return true;
+}
+
+void
+gtm_provision_init(void)
+{
+	DefineCustomBoolVariable("gtm.clerk_sync",
+							 "Whether Clerk's state is being applied (gtm_apply_clerk_event).",
+							 "While on, the last-admin rule of tenant_members is not checked.",
+							 &gtm_clerk_sync,
+							 false,
+							 PGC_SUSET,
+							 GUC_NOT_IN_SAMPLE,
+							 check_clerk_sync, NULL, NULL);
+}
+
+enum
+{
+	Q_TENANT_BY_ID,
+	Q_TENANT_BY_ORG,
+	Q_SLUG_OWNER,
+	Q_UPDATE
+};
+
+static const GtmQueryDef query_defs[] = {
+	[Q_TENANT_BY_ID] = {
+		"SELECT * FROM %1$s.tenants WHERE id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE",
+		1, {TEXTOID}
+	},
+	[Q_TENANT_BY_ORG] = {
+		"SELECT * FROM %1$s.tenants WHERE clerk_org_id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE",
+		1, {TEXTOID}
+	},
+	[Q_SLUG_OWNER] = {
+		"SELECT id FROM %1$s.tenants WHERE slug OPERATOR(pg_catalog.=) $1",
+		1, {TEXTOID}
+	},
+	[Q_UPDATE] = {
+		"UPDATE %1$s.tenants SET name = $2, slug = $3 WHERE id OPERATOR(pg_catalog.=) $1 "
+		"RETURNING *",
+		3, {TEXTOID, TEXTOID, TEXTOID}
+	},
+};
+static SPIPlanPtr plans[lengthof(query_defs)];
+static GtmQuerySet queries = GTM_QUERY_SET(query_defs, plans);
+
+static Datum
+text_datum(const char *s)
+{
+	return PointerGetDatum(cstring_to_text(s));
+}
+
+/* Column colname of the first row of SPI_tuptable, as text. */
+static char *
+row_text(const char *colname)
+{
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+						SPI_fnumber(SPI_tuptable->tupdesc, colname));
+}
+
+/*
+ * The tenant holding slug, with a snapshot taken now (after our lock on the
+ * tenant row), or NULL.
+ */
+static char *
+slug_owner(Oid nsp, const char *slug)
+{
+	Datum		args[1];
+	int			rc;
+
+	args[0] = text_datum(slug);
+	rc = SPI_execute_snapshot(gtm_query_plan(&queries, Q_SLUG_OWNER, nsp), args, NULL,
+							  GetLatestSnapshot(), InvalidSnapshot, true, false, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_snapshot failed: %s", SPI_result_code_string(rc));
+	return SPI_processed == 0 ? NULL : row_text("id");
+}
+
+/*
+ * Write name and slug of the locked tenant row in SPI_tuptable when either
+ * differs; leaves the row (new or unchanged) in SPI_tuptable.
+ */
+static void
+write_name_slug(Oid nsp, const char *id, const char *name, const char *slug)
+{
+	Datum		args[3];
+
+	if (strcmp(row_text("name"), name) == 0 && strcmp(row_text("slug"), slug) == 0)
+		return;
+	args[0] = text_datum(id);
+	args[1] = text_datum(name);
+	args[2] = text_datum(slug);
+	if (gtm_query_run(&queries, Q_UPDATE, nsp, args, false) != 1)
+		elog(ERROR, "tenant %s vanished while locked", id);
+}
+
+/*
+ * gtm_update_tenant(tenant_id, name DEFAULT NULL, slug DEFAULT NULL) -> tenants
+ *
+ * NULL keeps the current value.  Errors as provisioning: 22023 invalid
+ * tenant name, 22023 invalid slug, 23505 a slug of another tenant; 22023 for
+ * a tenant that does not exist.  Writes nothing when nothing changes.
+ */
+Datum
+gtm_update_tenant(PG_FUNCTION_ARGS)
+{
+	Oid			nsp = gtm_extension_namespace(fcinfo);
+	char	   *id;
+	char	   *name;
+	char	   *slug;
+	char	   *owner;
+	TupleDesc	rettupdesc;
+	Datum		args[1];
+	HeapTupleHeader result;
+
+	gtm_require_arg(fcinfo, 0, "tenant_id", "Pass the id of a row of tenants.");
+	id = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	name = PG_ARGISNULL(1) ? NULL : arg_tenant_name(fcinfo, 1, "name");
+	slug = arg_slug(fcinfo, 2);
+
+	if (get_call_result_type(fcinfo, NULL, &rettupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	SPI_connect();
+	args[0] = text_datum(id);
+	if (gtm_query_run(&queries, Q_TENANT_BY_ID, nsp, args, false) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("tenant %s does not exist", gtm_msg_value(id, -1, true)),
+				 errhint("Pass the id of a row of tenants (gtm_sign_in returns it).")));
+	if (name == NULL)
+		name = row_text("name");
+	if (slug == NULL)
+		slug = row_text("slug");
+	else if ((owner = slug_owner(nsp, slug)) != NULL && strcmp(owner, id) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("slug %s is already used by another tenant",
+						gtm_msg_value(slug, -1, true)),
+				 errhint("Choose another slug.")));
+	else
+		gtm_query_run(&queries, Q_TENANT_BY_ID, nsp, args, false);	/* the row again */
+	write_name_slug(nsp, id, name, slug);
+	result = SPI_returntuple(SPI_tuptable->vals[0], rettupdesc);
+	SPI_finish();
+	PG_RETURN_HEAPTUPLEHEADER(result);
+}
+
+/* Is slug base-N (a slug derived from base)? */
+static bool
+derived_from(const char *slug, const char *base)
+{
+	size_t		len = strlen(base);
+	const char *p;
+
+	if (strncmp(slug, base, len) != 0 || slug[len] != '-' || slug[len + 1] == '\0')
+		return false;
+	for (p = slug + len + 1; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	return true;
+}
+
+/*
+ * gtm_clerk_tenant(clerk_org_id, name, clerk_slug) -> tenants
+ *
+ * The tenant of the organization, created with name and the normalised
+ * Clerk slug when missing, else given them (a tenant whose slug is already
+ * the slug or one derived from it keeps it).  Internal to
+ * gtm_apply_clerk_event; EXECUTE is not granted to anyone.
+ */
+Datum
+gtm_clerk_tenant(PG_FUNCTION_ARGS)
+{
+	Oid			nsp = gtm_extension_namespace(fcinfo);
+	char	   *org_id = arg_clerk_org_id(fcinfo, 0, "clerk_org_id");
+	char	   *name = arg_tenant_name(fcinfo, 1, "name");
+	char	   *slug = PG_ARGISNULL(2) ? NULL :
+		normalize_clerk_slug(text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	TupleDesc	rettupdesc;
+	Datum		args[1];
+	HeapTupleHeader result;
+	char	   *id;
+	char	   *current;
+	char	   *owner;
+	bool		created;
+
+	if (get_call_result_type(fcinfo, NULL, &rettupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	SPI_connect();
+	args[0] = text_datum(org_id);
+	if (gtm_query_run(&queries, Q_TENANT_BY_ORG, nsp, args, false) != 1)
+	{
+		provision_tenant(nsp, org_id, name, slug,
+						 DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"))),
+						 false, &created);
+		if (created)
+		{
+			result = SPI_returntuple(SPI_tuptable->vals[0], rettupdesc);
+			SPI_finish();
+			PG_RETURN_HEAPTUPLEHEADER(result);
+		}
+		/* created concurrently: lock it and update it as below */
+		if (gtm_query_run(&queries, Q_TENANT_BY_ORG, nsp, args, false) != 1)
+			elog(ERROR, "tenant of organization %s vanished", org_id);
+	}
+	id = row_text("id");
+	current = row_text("slug");
+	if (slug == NULL || strcmp(current, slug) == 0 || derived_from(current, slug))
+		slug = current;
+	else if ((owner = slug_owner(nsp, slug)) != NULL && strcmp(owner, id) != 0)
+	{
+		char	   *base = pnstrdup(slug, Min(strlen(slug), MAX_DERIVED_SLUG_LEN));
+
+		while (strlen(base) > 0 && base[strlen(base) - 1] == '-')
+			base[strlen(base) - 1] = '\0';
+		slug = free_derived_slug(nsp, base);
+	}
+	if (slug != current)
+		gtm_query_run(&queries, Q_TENANT_BY_ORG, nsp, args, false);	/* the row again */
+	write_name_slug(nsp, id, name, slug);
+	result = SPI_returntuple(SPI_tuptable->vals[0], rettupdesc);
+	SPI_finish();
+	PG_RETURN_HEAPTUPLEHEADER(result);
+}
