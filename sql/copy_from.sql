@@ -9,6 +9,7 @@ RESET client_min_messages;
 \set SHOW_CONTEXT never
 CREATE SCHEMA copy_from;
 SET search_path = copy_from, public;
+SET gtm.allow_session_tenant = on;   -- the tests below use session tenants (issue 8)
 CREATE ROLE regress_copy_app;
 CREATE ROLE regress_copy_bypass BYPASSRLS;
 -- COPY FROM a server file needs pg_read_server_files (binary input, big files)

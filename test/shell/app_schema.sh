@@ -16,6 +16,8 @@ check() { if [ "$2" = "$3" ]; then ok "$1"; else nok "$1"; echo "# got: $2"; ech
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 as_mig() { PGPASSWORD=app-schema q -U regress_app_schema_mig -d "$db" "$@"; }
 as_app() { PGPASSWORD=app-schema q -U regress_app_schema_app -d "$db" "$@"; }
+# the requests below keep a session tenant across statements (issue 8:
+# allowed only where a superuser sets gtm.allow_session_tenant)
 T1=11111111-1111-4111-8111-111111111111
 T2=22222222-2222-4222-8222-222222222222
 
@@ -27,6 +29,7 @@ CREATE SCHEMA gtm;
 CREATE EXTENSION gtm_clarity SCHEMA gtm;
 CREATE ROLE regress_app_schema_mig LOGIN PASSWORD 'app-schema';
 CREATE ROLE regress_app_schema_app LOGIN PASSWORD 'app-schema';
+ALTER ROLE regress_app_schema_app SET gtm.allow_session_tenant = on;
 GRANT CREATE, USAGE ON SCHEMA public TO regress_app_schema_mig;
 GRANT USAGE ON SCHEMA public TO regress_app_schema_app;
 SELECT gtm.gtm_grant_migrator('regress_app_schema_mig');
