@@ -59,7 +59,7 @@ REGRESS_SETTINGS = settings_merge settings_validation settings_api settings_limi
 	settings_schema setup_checklist
 REGRESS_ENFORCE = enforce_cases enforce_shapes enforce_modes enforce_scope enforce_fail_closed \
 	enforce_writes enforce_identity enforce_keys enforce_exemptions enforce_utility enforce_attacks \
-	enforce_tenant_row copy_from app_toolkit
+	enforce_tenant_row copy_from copy_from_partition app_toolkit enforce_pool enforce_stats
 REGRESS = $(REGRESS_PROVISION) $(REGRESS_SETTINGS) $(REGRESS_ENFORCE)
 
 # isolationtester: test/specs/NAME.spec -> test/expected/NAME.out

@@ -69,11 +69,11 @@ run() {  # round variant
       DO \$\$ DECLARE t0 timestamptz := clock_timestamp(); BEGIN
         COPY accounts (tenant_id, id, name, amount) FROM '$file';
         INSERT INTO timings VALUES ($1, 'plain', extract(epoch FROM clock_timestamp() - t0)); END \$\$;";;
-    checked) body="SET ROLE bench_copy_app; SELECT gtm_set_tenant('$tenant', false) \\g /dev/null
+    checked) body="SET gtm.allow_session_tenant = on; SET ROLE bench_copy_app; SELECT gtm_set_tenant('$tenant', false) \\g /dev/null
       DO \$\$ DECLARE t0 timestamptz := clock_timestamp(); BEGIN
         COPY accounts (tenant_id, id, name, amount) FROM '$file';
         INSERT INTO timings VALUES ($1, 'checked', extract(epoch FROM clock_timestamp() - t0)); END \$\$;";;
-    staging) body="SET ROLE bench_copy_app; SELECT gtm_set_tenant('$tenant', false) \\g /dev/null
+    staging) body="SET gtm.allow_session_tenant = on; SET ROLE bench_copy_app; SELECT gtm_set_tenant('$tenant', false) \\g /dev/null
       DO \$\$ DECLARE t0 timestamptz := clock_timestamp(); BEGIN
         CREATE TEMP TABLE stage (tid text, id bigint, name text, amount int) ON COMMIT DROP;
         COPY stage FROM '$file';

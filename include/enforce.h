@@ -54,6 +54,7 @@ typedef enum GtmEnforcement
 extern int	gtm_enforcement;		/* gtm.enforcement */
 extern char *gtm_tenant_column;		/* gtm.tenant_column */
 extern char *gtm_session_tenant;	/* gtm.tenant */
+extern bool gtm_allow_session_tenant;	/* gtm.allow_session_tenant */
 
 /* ERROR, or WARNING in warn mode */
 #define ENFORCE_ELEVEL() \
@@ -438,6 +439,7 @@ extern char *raw_label(TenantRef *ref);
 extern void run_statement_pins(QueryDesc *queryDesc, int eflags);
 
 /* enforce_report.c: messages */
+extern int	err_tenant_scope(Oid relid);
 extern char *ref_label(TenantRef *ref);
 extern char *value_text(Node *value);
 extern void report_ref(TenantRef *ref, int elevel);

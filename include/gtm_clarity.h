@@ -45,6 +45,8 @@ extern SPIPlanPtr gtm_query_plan(GtmQuerySet *set, int q, Oid nsp);
 extern uint64 gtm_query_run(GtmQuerySet *set, int q, Oid nsp, Datum *values, bool read_only);
 extern Oid	gtm_extension_namespace(FunctionCallInfo fcinfo);
 extern Oid	gtm_installed_namespace(void);
+extern bool gtm_installed_here(void);
+extern void gtm_extension_init(void);
 extern Oid	gtm_extension_relid(const char *relname, Oid nsp);
 extern void gtm_require_arg(FunctionCallInfo fcinfo, int argno,
 							const char *argname, const char *hint);

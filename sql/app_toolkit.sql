@@ -6,6 +6,7 @@
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS gtm_clarity;
 RESET client_min_messages;
+SET gtm.allow_session_tenant = on;   -- the tests below use session tenants (issue 8)
 \set SHOW_CONTEXT never
 CREATE ROLE regress_tk_migrator;
 CREATE ROLE regress_tk_app;

@@ -210,6 +210,9 @@ RESET ROLE;
 SELECT id AS tenant_a FROM gtm_provision_tenant('org_enforceModesA', 'Enforce A') \gset
 SELECT id AS tenant_b FROM gtm_provision_tenant('org_enforceModesB', 'Enforce B') \gset
 INSERT INTO deals VALUES (:'tenant_a', 1, 'a1'), (:'tenant_a', 2, 'a2'), (:'tenant_b', 1, 'b1');
+-- session scope (is_local false) is allowed here by the superuser setting
+-- (enforce_pool tests the default, which refuses it)
+SET gtm.allow_session_tenant = on;
 SET ROLE regress_enforce_app;
 SELECT gtm_current_tenant();
 \echo :LAST_ERROR_SQLSTATE
@@ -217,7 +220,7 @@ SELECT gtm_set_tenant('no-such-tenant');
 \echo :LAST_ERROR_SQLSTATE
 SELECT gtm_set_tenant(NULL);
 SELECT gtm_set_tenant(:'tenant_a', NULL);
-SELECT gtm_set_tenant(:'tenant_a') = :'tenant_a' AS set;
+SELECT gtm_set_tenant(:'tenant_a', false) = :'tenant_a' AS set;
 SELECT gtm_current_tenant() = :'tenant_a' AS current;
 SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
 SELECT d.stage, c.id FROM deals d LEFT JOIN contacts c ON c.tenant_id = d.tenant_id AND c.deal_id = d.id
@@ -283,12 +286,13 @@ FETCH 1 FROM inner_c;
 ROLLBACK TO SAVEPOINT s;
 SELECT gtm_set_tenant(:'tenant_b') = :'tenant_b' AS set_after_savepoint_cursor;
 COMMIT;
-SELECT gtm_set_tenant(:'tenant_a') = :'tenant_a' AS set_again;
+SELECT gtm_set_tenant(:'tenant_a', false) = :'tenant_a' AS set_again;
 -- only gtm_set_tenant sets it
 SET gtm.tenant = 'anything';
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 RESET gtm.tenant;
+RESET gtm.allow_session_tenant;
 
 -- ---------------------------------------------------------------- checker
 SET ROLE regress_enforce_app;

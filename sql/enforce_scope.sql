@@ -109,10 +109,11 @@ SELECT count_of(:T2);
 SELECT note_for(:T1);
 RESET ROLE;
 SELECT tenant_id, body FROM notes ORDER BY 1, 2;
+SET gtm.allow_session_tenant = on;
 SET ROLE regress_enforce_scope;
 
 -- ---------------------------------------------------------------- 3. cursors and the session tenant
-SELECT gtm_set_tenant(:T1) = :T1 AS set;
+SELECT gtm_set_tenant(:T1, false) = :T1 AS set;
 BEGIN;
 DECLARE c CURSOR FOR SELECT i, my_stages() FROM generate_series(1, 4) i;
 FETCH 2 FROM c;

@@ -3,6 +3,7 @@
 -- clerk_user_id), gtm_current_member_role(), gtm_require_role(role).
 --
 CREATE EXTENSION IF NOT EXISTS gtm_clarity;
+SET gtm.allow_session_tenant = on;   -- the tests below use session tenants (issue 8)
 
 \i test/lib/expect_error.sql
 \pset null '<null>'

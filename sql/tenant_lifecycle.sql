@@ -47,6 +47,11 @@ CREATE TABLE app.blobs (tenant_id uuid NOT NULL, payload text);
 CREATE TABLE app.audit (tenant_id text, msg text);
 CREATE TABLE app.audit_archive (archived_at int) INHERITS (app.audit);
 CREATE TABLE app.not_tenant (id int, tenant text);
+-- a child with the tenant column under a parent without it; a tenant_id
+-- column that cannot hold a tenant id (not a string or uuid)
+CREATE TABLE app.base (n int);
+CREATE TABLE app.child (tenant_id text NOT NULL) INHERITS (app.base);
+CREATE TABLE app.counters (tenant_id integer, n int);
 
 INSERT INTO app.accounts SELECT t, i, 'acct ' || i
 	FROM unnest(ARRAY['00000000-0000-4000-8000-00000000a001', '00000000-0000-4000-8000-00000000a002']) t,
@@ -60,6 +65,8 @@ INSERT INTO app.blobs SELECT t::uuid, 'b' FROM unnest(ARRAY['00000000-0000-4000-
 INSERT INTO app.audit VALUES ('00000000-0000-4000-8000-00000000a001', 'a'), ('00000000-0000-4000-8000-00000000a002', 'a');
 INSERT INTO app.audit_archive VALUES ('00000000-0000-4000-8000-00000000a001', 'old', 1);
 INSERT INTO app.not_tenant VALUES (1, '00000000-0000-4000-8000-00000000a001');
+INSERT INTO app.child VALUES (1, '00000000-0000-4000-8000-00000000a001'), (2, '00000000-0000-4000-8000-00000000a002');
+INSERT INTO app.counters VALUES (1, 1);
 
 -- the order: referencing tables first
 SELECT table_name, tenant_column, column_type, delete_order FROM gtm_tenant_tables()
@@ -97,6 +104,8 @@ SELECT 'accounts' AS t, tenant_id, count(*) FROM app.accounts GROUP BY 2
 UNION ALL SELECT 'deals', tenant_id, count(*) FROM app.deals GROUP BY 2
 UNION ALL SELECT 'deal_notes', tenant_id, count(*) FROM app.deal_notes GROUP BY 2
 UNION ALL SELECT 'events', tenant_id, count(*) FROM app.events GROUP BY 2
+UNION ALL SELECT 'child', tenant_id, count(*) FROM app.child GROUP BY 2
+UNION ALL SELECT 'counters', tenant_id::text, count(*) FROM app.counters GROUP BY 2
 UNION ALL SELECT 'blobs', tenant_id::text, count(*) FROM app.blobs GROUP BY 2
 UNION ALL SELECT 'audit', tenant_id, count(*) FROM app.audit GROUP BY 2
 UNION ALL SELECT 'tenant_members', tenant_id, count(*) FROM tenant_members WHERE clerk_user_id LIKE 'user_l%' GROUP BY 2

@@ -73,6 +73,15 @@ char	   *gtm_tenant_column = NULL;
 /* gtm.tenant: the session tenant, set through gtm_set_tenant() */
 char	   *gtm_session_tenant = NULL;
 
+/*
+ * gtm.allow_session_tenant: may gtm_set_tenant(t, false) set a tenant that
+ * outlives the transaction?  Superuser-only (ALTER ROLE ... SET for the
+ * roles that keep one connection per tenant); off by default, since a
+ * connection pool hands the connection, and its session tenant, to the
+ * next request.
+ */
+bool		gtm_allow_session_tenant = false;
+
 static bool
 check_tenant_column(char **newval, void **extra, GucSource source)
 {
@@ -120,6 +129,13 @@ static void
 assign_session_tenant(const char *newval, void *extra)
 {
 	session_tenant_changing(newval);
+}
+
+static bool
+check_allow_session_tenant(bool *newval, void **extra, GucSource source)
+{
+	/* every value is valid; who may set it is PGC_SUSET's business */
+	return true;
 }
 
 static bool
@@ -281,6 +297,12 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 
 	next_plan.explain_only = false;
 	next_plan.collect = false;
+
+	/* the rule applies only where the extension is installed */
+	if (!req.collect && !gtm_installed_here())
+		return plan_with_state(NULL, phase, parse, query_string,
+							   cursorOptions, boundParams);
+
 	if (planning_depth == 0)
 		rel_facts_sweep();	/* no pointer into the facts cache is held */
 	st.collect = req.collect;
@@ -485,7 +507,8 @@ gtm_ExecutorCheckPerms(List *rangeTable GTM_CHECK_PERMS_EXTRA_PARAM,
 		!prev_ExecutorCheckPerms_hook(rangeTable GTM_CHECK_PERMS_EXTRA_ARG,
 									  ereport_on_violation))
 		return false;
-	return ereport_on_violation || fk_initial_check_allowed(rangeTable);
+	return ereport_on_violation || !gtm_installed_here() ||
+		fk_initial_check_allowed(rangeTable);
 }
 
 /*
@@ -531,7 +554,8 @@ check_utility(Node *parsetree)
 	if (gtm_enforcement != GTM_ENFORCE_OFF &&
 		(IsA(parsetree, CopyStmt) || IsA(parsetree, TruncateStmt) ||
 		 IsA(parsetree, LockStmt)) &&
-		!role_is_exempt() && judge_utility(parsetree, &v))
+		!role_is_exempt() && gtm_installed_here() &&
+		judge_utility(parsetree, &v))
 	{
 		report_utility_verdict(&v, ENFORCE_ELEVEL());
 		return true;			/* warned */
@@ -672,6 +696,14 @@ gtm_enforce_init(void)
 							   PGC_SUSET,
 							   GUC_NOT_IN_SAMPLE,
 							   check_session_tenant, assign_session_tenant, NULL);
+	DefineCustomBoolVariable("gtm.allow_session_tenant",
+							 "Allows gtm_set_tenant(tenant, false): a tenant for the whole session.",
+							 "A session tenant outlives the transaction; behind a connection pool the next request on the connection inherits it.",
+							 &gtm_allow_session_tenant,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 check_allow_session_tenant, NULL, NULL);
 
 	enforce_report_init();
 	rel_facts_init();

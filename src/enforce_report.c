@@ -18,6 +18,12 @@
  * would move rows ... to another tenant" (PR_MOVES_ROW); COPY, TRUNCATE and
  * LOCK TABLE have their own (report_utility, report_utility_verdict).
  *
+ * Every rejection fills the error's column field with the tenant column
+ * and, when it is about a table, the schema and table fields with that
+ * table (err_tenant_scope): an application tells a tenant-scope rejection
+ * from an ordinary "permission denied" (also 42501) by the column field,
+ * which PostgreSQL's own permission errors leave empty.
+ *
  * IDENTIFICATION
  *	  src/enforce_report.c
  *
@@ -28,6 +34,7 @@
 #include "lib/stringinfo.h"
 #include "storage/lockdefs.h"
 #include "utils/builtins.h"
+#include "utils/elog.h"
 #include "utils/lsyscache.h"
 #include "utils/ruleutils.h"
 
@@ -174,6 +181,33 @@ enforce_report_init(void)
 			elog(FATAL, "gtm_clarity: pin reason table out of order at %d", i);
 }
 
+/*
+ * The error fields of a tenant-scope rejection: schema and table of relid
+ * (when it names one) and the tenant column.  For use inside ereport().
+ */
+int
+err_tenant_scope(Oid relid)
+{
+	char	   *relname = OidIsValid(relid) ? get_rel_name(relid) : NULL;
+
+	if (relname != NULL)
+	{
+		char	   *nspname = get_namespace_name(get_rel_namespace(relid));
+
+		if (nspname != NULL)
+			err_generic_string(PG_DIAG_SCHEMA_NAME, nspname);
+		err_generic_string(PG_DIAG_TABLE_NAME, relname);
+	}
+	return err_generic_string(PG_DIAG_COLUMN_NAME, gtm_tenant_column);
+}
+
+/* The relation of a "relid:alias" label (InvalidOid for none) */
+static Oid
+label_relid(const char *raw)
+{
+	return raw ? (Oid) strtoul(raw, NULL, 10) : InvalidOid;
+}
+
 /* "table" (alias "alias") */
 char *
 ref_label(TenantRef *ref)
@@ -303,6 +337,7 @@ report_ref(TenantRef *ref, int elevel)
 							ref_label(ref)),
 					 errdetail("The rows are pinned to %s and %s is set to %s.",
 							   v1, col, v2),
+					 err_tenant_scope(ref->relid),
 					 errhint("The tenant of an existing row cannot change; insert a copy for the other tenant instead.")));
 		else
 			ereport(elevel,
@@ -310,6 +345,7 @@ report_ref(TenantRef *ref, int elevel)
 					 errmsg("statement touches more than one tenant"),
 					 errdetail("Table %s is pinned to %s and table %s to %s.",
 							   ref_label(o), v1, ref_label(ref), v2),
+					 err_tenant_scope(ref->relid),
 					 errhint("Use one tenant value per statement.")));
 		return;
 	}
@@ -319,6 +355,7 @@ report_ref(TenantRef *ref, int elevel)
 			 errmsg("tenant-scoped table %s is not pinned to one tenant",
 					ref_label(ref)),
 			 report_detail(ref),
+			 err_tenant_scope(ref->relid),
 			 report_hint(ref, col)));
 }
 
@@ -346,6 +383,7 @@ report_utility(const char *what, Oid relid)
 			 errmsg("%s on tenant-scoped table \"%s\" is not allowed",
 					what, get_rel_name(relid)),
 			 errdetail("%s reaches the rows of every tenant.", what),
+			 err_tenant_scope(relid),
 			 strcmp(what, "COPY") == 0 ?
 			 errhint("Use COPY (SELECT ... WHERE %s = <value>) TO, or run it as a role with BYPASSRLS.",
 					 quote_identifier(tenant_column_name(relid))) :
@@ -419,6 +457,7 @@ report_utility_verdict(UtilityVerdict *v, int elevel)
 				 errdetail("A lock in %s MODE %s.",
 						   lock_mode_sql(v->lockmode),
 						   lock_mode_blocks(v->lockmode)),
+				 err_tenant_scope(v->relid),
 				 errhint("Lock one tenant's rows with SELECT ... WHERE %s = <value> FOR UPDATE, use ACCESS SHARE, ROW SHARE or ROW EXCLUSIVE MODE, or run it as a role with BYPASSRLS.",
 						 col)));
 	else if (strcmp(v->what, "TRUNCATE") == 0 && v->cascaded)
@@ -427,6 +466,7 @@ report_utility_verdict(UtilityVerdict *v, int elevel)
 				 errmsg("TRUNCATE on tenant-scoped table \"%s\" is not allowed", rel),
 				 errdetail("TRUNCATE \"%s\" CASCADE reaches \"%s\" through foreign keys, and empties it for every tenant.",
 						   named, rel),
+				 err_tenant_scope(v->relid),
 				 errhint("Use DELETE ... WHERE %s = <value>, or run it as a role with BYPASSRLS.",
 						 col)));
 	else if (strcmp(v->what, "COPY") == 0 && v->copy_from)
@@ -483,7 +523,8 @@ report_runtime_null(const char *label, Node *value, int elevel)
 					label_text(label)),
 			 errdetail("Its tenant value %s is NULL when the statement starts.",
 					   value_text(value)),
-			 errhint("Bind a tenant id, or call gtm_set_tenant() first.")));
+			 err_tenant_scope(label_relid(label)),
+			 errhint("Bind a tenant id, or set the tenant in the statement's transaction with gtm_set_tenant().")));
 }
 
 /* Two of a runtime check's values differ when the statement starts. */
@@ -496,6 +537,7 @@ report_runtime_two_tenants(const char *label1, const char *value1,
 			 errmsg("statement touches more than one tenant"),
 			 errdetail("Table %s is pinned to '%s' and table %s to '%s' when the statement starts.",
 					   label_text(label1), value1, label_text(label2), value2),
+			 err_tenant_scope(label_relid(label2)),
 			 errhint("Use one tenant value per statement.")));
 }
 
@@ -514,6 +556,7 @@ report_scope_two_tenants(const char *label1, const char *value1,
 				 errmsg("statement touches more than one tenant"),
 				 errdetail("The running statement reached tenant '%s' (table %s), and a pin value is now '%s'.",
 						   value1, label1 ? label_text(label1) : "?", value2),
+				 err_tenant_scope(label_relid(label1)),
 				 errhint("Do not change the value a statement is pinned to while it runs.")));
 	else
 		ereport(elevel,
@@ -521,6 +564,7 @@ report_scope_two_tenants(const char *label1, const char *value1,
 				 errmsg("statement touches more than one tenant"),
 				 errdetail("The running statement reached tenant '%s' (table %s), and table %s is pinned to '%s'.",
 						   value1, label1 ? label_text(label1) : "?", label_text(label2), value2),
+				 err_tenant_scope(label_relid(label2)),
 				 errhint("A statement, with the functions, triggers and cursors it runs, may reach one tenant: run each tenant's work in a statement of its own.")));
 }
 

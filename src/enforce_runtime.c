@@ -110,6 +110,7 @@ write_plan_payload(PlannedStmt *stmt, int kind, const char *payload, int len)
 				(errcode(GTM_ERRCODE_NOT_PINNED),
 				 errmsg("tenant values of the statement are too long"),
 				 errdetail("They take %d bytes; the limit is %d.", len, GTM_MAX_PAYLOAD),
+				 err_tenant_scope(InvalidOid),
 				 errhint("Pin tenant-scoped tables to tenant ids.")));
 	item = makeNode(PlanInvalItem);
 

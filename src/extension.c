@@ -7,6 +7,9 @@
  *	- the extension's schema: from the function being called
  *	  (gtm_extension_namespace), or from pg_extension when no function of
  *	  ours is running (gtm_installed_namespace, for the planner hooks);
+ *	- whether the extension is installed in this database at all
+ *	  (gtm_installed_here): the library is preloaded server-wide, but its
+ *	  rules apply only in databases that ran CREATE EXTENSION gtm_clarity;
  *	- the extension's relations, with the reinstall hint when one is missing
  *	  (gtm_extension_relid);
  *	- the argument checks every SQL-callable function makes
@@ -35,16 +38,20 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_extension.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/jsonb.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 
 #include "gtm_clarity.h"
 
@@ -131,6 +138,46 @@ gtm_installed_namespace(void)
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	return nsp;
+}
+
+/*
+ * Is the extension installed in the database of this backend?  The answer
+ * is kept until pg_proc changes: CREATE EXTENSION and DROP EXTENSION create
+ * and drop the extension's functions, and every such change (committed by
+ * another backend, or by this one, also rolled back) sends a pg_proc
+ * invalidation, which clears it.  The lookup may itself process such an
+ * invalidation (opening pg_extension accepts them), so the answer is stored
+ * only after it.
+ */
+static bool installed_known = false;
+static bool installed_value = false;
+
+static void
+installed_inval(Datum arg, int cacheid, uint32 hashvalue)
+{
+	installed_known = false;
+}
+
+bool
+gtm_installed_here(void)
+{
+	bool		value;
+
+	if (installed_known)
+		return installed_value;
+	if (!IsTransactionState() || !OidIsValid(MyDatabaseId))
+		return false;			/* no catalog to ask: nothing to check */
+	value = OidIsValid(get_extension_oid("gtm_clarity", true));
+	installed_value = value;
+	installed_known = true;
+	return value;
+}
+
+/* Called once from _PG_init. */
+void
+gtm_extension_init(void)
+{
+	CacheRegisterSyscacheCallback(PROCOID, installed_inval, (Datum) 0);
 }
 
 /*

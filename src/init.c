@@ -36,6 +36,7 @@ _PG_init(void)
 				 errdetail("The library was loaded on demand, so its tenant-scope checks would not be active in every session."),
 				 errhint("Add gtm_clarity to shared_preload_libraries in postgresql.conf and restart the server, then run CREATE EXTENSION gtm_clarity.")));
 
+	gtm_extension_init();
 	gtm_enforce_init();
 	gtm_provision_init();
 	gtm_member_init();

@@ -3,11 +3,15 @@
  * tenant_session.c
  *	  The session tenant, and the one tenant of a running top-level statement.
  *
- * gtm.tenant holds the tenant of the session (or of the transaction, with
- * is_local); only superusers may SET it, so an application role sets it
+ * gtm.tenant holds the tenant of the transaction (is_local, the default)
+ * or, where a superuser allows it (gtm.allow_session_tenant), of the
+ * session; only superusers may SET it, so an application role sets it
  * through gtm_set_tenant(), SECURITY DEFINER, which checks that the tenant
- * exists.  gtm_current_tenant() is a STABLE function the check trusts as a
- * pin value (enforce_pin.c recognises it by its C symbol).
+ * exists.  Transaction scope is the default because connection pools
+ * (PgBouncer in transaction mode, an application's pg.Pool) hand a server
+ * connection to the next request: a session tenant would go with it.
+ * gtm_current_tenant() is a STABLE function the check trusts as a pin
+ * value (enforce_pin.c recognises it by its C symbol).
  *
  * One top-level statement, one tenant, including everything it runs:
  * functions called per row, triggers, the statements of a DO block or a
@@ -40,6 +44,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "nodes/params.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -198,6 +203,7 @@ worker_statement_started(QueryDesc *queryDesc)
 				(errcode(GTM_ERRCODE_NOT_PINNED),
 				 errmsg("a statement on tenant-scoped tables cannot run inside a parallel worker"),
 				 errdetail("The tenant of the running statement is checked in the leader process."),
+				 err_tenant_scope(InvalidOid),
 				 errhint("Mark the function that runs it PARALLEL RESTRICTED.")));
 	cb = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
 	cb->func = worker_executor_done;
@@ -338,10 +344,13 @@ static SPIPlanPtr plans[lengthof(query_defs)];
 static GtmQuerySet queries = GTM_QUERY_SET(query_defs, plans);
 
 /*
- * gtm_set_tenant(tenant_id text, is_local boolean DEFAULT false) RETURNS text
+ * gtm_set_tenant(tenant text, is_local boolean DEFAULT true) RETURNS text
  *
  * SECURITY DEFINER: checks the tenant exists, then sets gtm.tenant (which
- * only superusers may SET directly) for the session or the transaction.
+ * only superusers may SET directly) for the transaction or, when
+ * gtm.allow_session_tenant is on, for the session.  Transaction scope
+ * called by a statement sent outside a transaction block lasts only until
+ * that statement ends: a WARNING says so, as for SET LOCAL.
  */
 Datum
 gtm_set_tenant(PG_FUNCTION_ARGS)
@@ -354,9 +363,16 @@ gtm_set_tenant(PG_FUNCTION_ARGS)
 
 	gtm_require_arg(fcinfo, 0, "tenant id", "Pass the id of a row of tenants.");
 	gtm_require_arg(fcinfo, 1, "is_local",
-					"Pass true for the current transaction, false for the session.");
+					"Pass true (the default) for the current transaction.");
 	tenant = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	is_local = PG_GETARG_BOOL(1);
+
+	if (!is_local && !gtm_allow_session_tenant)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("a tenant for the whole session is not allowed"),
+				 errdetail("gtm.allow_session_tenant is off: a session tenant outlives the transaction, and a connection pool hands the connection, with its tenant, to the next request."),
+				 errhint("Set the tenant in each request's transaction: BEGIN; SELECT gtm_set_tenant($1); ...; COMMIT;")));
 
 	if (tenant_executors > 0 || scope_has_tenant())
 		ereport(ERROR,
@@ -375,6 +391,27 @@ gtm_set_tenant(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("tenant \"%s\" does not exist", tenant),
 				 errhint("Pass the id of a row of tenants (gtm_sign_in returns it).")));
+
+	/*
+	 * Called directly by a statement the client sent outside a transaction
+	 * block: the tenant is gone when that statement ends.  Not from a DO
+	 * block, a procedure (utility_nesting), a statement a function runs
+	 * (executor_nesting), nor from a function's own expressions (PL/pgSQL
+	 * evaluates simple ones without an executor; every PL and SQL function
+	 * has an error context callback pushed while it runs), whose later
+	 * statements use the tenant.  A statement of the extended protocol
+	 * runs under the callback that reports its parameters.
+	 */
+	if (is_local && !IsTransactionBlock() && executor_nesting <= 1 &&
+		utility_nesting == 0 &&
+		(error_context_stack == NULL ||
+		 (error_context_stack->callback == ParamsErrorCallback &&
+		  error_context_stack->previous == NULL)))
+		ereport(WARNING,
+				(errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
+				 errmsg("gtm_set_tenant() can only be used in transaction blocks"),
+				 errdetail("The tenant is set for the current transaction, which ends with this statement."),
+				 errhint("Set the tenant in each request's transaction: BEGIN; SELECT gtm_set_tenant($1); ...; COMMIT;")));
 
 	(void) set_config_option("gtm.tenant", tenant, PGC_SUSET, PGC_S_SESSION,
 							 is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET,
@@ -398,7 +435,7 @@ gtm_current_tenant(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("no tenant is set in this session"),
-				 errhint("Call gtm_set_tenant(tenant_id) first.")));
+				 errhint("Set the tenant in each request's transaction: BEGIN; SELECT gtm_set_tenant($1); ...; COMMIT;")));
 	}
 	PG_RETURN_TEXT_P(cstring_to_text(gtm_session_tenant));
 }

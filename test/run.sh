@@ -31,11 +31,14 @@ PG_VERSIONS=${PG_VERSIONS:-$PG_VERSIONS_DEFAULT}
 
 . test/lib/tally.sh
 . test/lib/chroot.sh
+. test/lib/node.sh
 
 log=$(mktemp -d /tmp/gtm_clarity-test.XXXXXX)
 chmod 755 "$log"
 t_start=$(date +%s)
 passed=0 failed=0 results=()
+# node-postgres for test/shell/pool_clients.sh (every version uses this copy)
+gtm_node_modules
 
 # The source tree as a chroot sees it: a copy, without build products.
 copy_tree() {
@@ -43,6 +46,7 @@ copy_tree() {
   rm -rf "$dest"
   mkdir -p "$dest"
   tar -C "$top" --exclude=./.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
+      --exclude=./test/node_modules \
       --exclude=./results --exclude=./output_iso --exclude=./log --exclude=./bench/out \
       --exclude=./regression.diffs --exclude=./regression.out -cf - . | tar -C "$dest" -xf -
 }
@@ -65,6 +69,7 @@ run_version() {
         gtm_chroot_ensure "$v" || exit 1
         root=$(gtm_chroot_root "$v")
         copy_tree "$root/build/gtm_clarity"
+        cp -r "$GTM_NODE_MODULES" "$root/build/gtm_clarity/test/node_modules"
         rm -rf "$root/build/log"
         # A run killed before pg_virtualenv cleaned up leaves its cluster
         # (and maybe its server) behind; this run owns the root, so drop it.

@@ -36,6 +36,15 @@ if ! gtm_build_install >"$log/build.log" 2>&1; then
   exit 1
 fi
 grep '^== waited' "$log/build.log" || true
+# A run killed before pg_virtualenv cleaned up leaves its cluster behind, and
+# pg_virtualenv then refuses to start ("Cluster 15/regress exists").  This
+# run holds the install lock, so it owns the version's throwaway cluster:
+# drop a leftover one (the roots of 17 and 18 do the same in test/run.sh).
+if [ -d "/etc/postgresql/$v/regress" ]; then
+  echo "== PostgreSQL $v: dropping a cluster left by an interrupted run"
+  pg_ctlcluster --mode immediate "$v" regress stop 2>/dev/null || true
+  pg_dropcluster "$v" regress || true
+fi
 echo "== built and installed for PostgreSQL $v ($(pg_config --version))"
 if [ -n "${GTM_PGPORT:-}" ]; then export PGPORT=$GTM_PGPORT; fi
 

@@ -29,15 +29,17 @@ SELECT ok(has_function_privilege('regress_clerk_tap', f, 'EXECUTE'), f || ' may 
 SELECT is_definer(f, a) FROM (VALUES
 	('gtm_apply_clerk_event', ARRAY['jsonb']),
 	('gtm_update_tenant', ARRAY['text', 'text', 'text']),
-	('gtm_delete_tenant', ARRAY['text', 'integer', 'bigint']),
-	('gtm_export_tenant', ARRAY['text', 'integer']),
 	('gtm_clerk_tenant', ARRAY['text', 'text', 'text']),
 	('gtm_set_tenant', ARRAY['text', 'boolean', 'text'])) v(f, a);
+-- delete and export run with the caller's rights: they reach tables whose
+-- triggers, rules and domain checks are written by others
+SELECT isnt_definer('gtm_delete_tenant', ARRAY['text', 'integer', 'bigint']);
+SELECT isnt_definer('gtm_export_tenant', ARRAY['text', 'integer']);
 SELECT is((SELECT count(*)::int FROM pg_proc
             WHERE proname IN ('gtm_apply_clerk_event', 'gtm_update_tenant', 'gtm_delete_tenant',
                               'gtm_export_tenant', 'gtm_clerk_tenant')
-              AND prosecdef AND 'search_path=pg_catalog, pg_temp' = ANY (proconfig)),
-          5, 'the SECURITY DEFINER functions of issue 10 pin search_path');
+              AND 'search_path=pg_catalog, pg_temp' = ANY (proconfig)),
+          5, 'the functions of issue 10 pin search_path');
 SELECT isnt_definer('gtm_current_member_role', ARRAY[]::text[]);
 SELECT isnt_definer('gtm_require_role', ARRAY['gtm_role']);
 -- the last-admin rule steps aside only inside these two calls

@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS gtm_clarity;
-SELECT plan(32);
+SELECT plan(43);
 
 CREATE ROLE regress_enforce_tap;
 
@@ -69,7 +69,32 @@ SELECT throws_ok($$SET gtm.tenant_column = ''$$, '22023', NULL, 'an empty tenant
 SET ROLE regress_enforce_tap;
 SELECT throws_ok($$SET gtm.enforcement = off$$, '42501', NULL,
                  'an ordinary role cannot turn enforcement off');
+SELECT throws_ok($$SET gtm.allow_session_tenant = on$$, '42501', NULL,
+                 'an ordinary role cannot allow itself a session tenant');
 RESET ROLE;
+
+-- issue 8: the tenant context under pools, statistics, key details
+SELECT is((SELECT pg_get_function_arguments('gtm_set_tenant(text, boolean)'::regprocedure)),
+          'tenant text, is_local boolean DEFAULT true',
+          'gtm_set_tenant(tenant, is_local DEFAULT true): transaction scope by default');
+SELECT results_eq(
+  $$SELECT context, boot_val, vartype FROM pg_settings WHERE name = 'gtm.allow_session_tenant'$$,
+  $$VALUES ('superuser'::text, 'off'::text, 'bool'::text)$$,
+  'gtm.allow_session_tenant: superuser only, off by default');
+SELECT has_function('gtm_protect_table', ARRAY['regclass']);
+SELECT isnt_definer('gtm_protect_table', ARRAY['regclass']);
+SELECT ok(NOT has_function_privilege('regress_enforce_tap', 'gtm_protect_table(regclass)', 'EXECUTE'),
+          'protecting a table is not granted to PUBLIC');
+SELECT ok((SELECT 'search_path=pg_catalog, pg_temp' = ANY (proconfig) FROM pg_proc
+            WHERE oid = 'gtm_protect_table(regclass)'::regprocedure),
+          'gtm_protect_table pins search_path');
+SELECT has_view('gtm_key_detail_leaks');
+SELECT columns_are('gtm_key_detail_leaks',
+                   ARRAY['table', 'index', 'constraint', 'kind', 'definition', 'protected']);
+SELECT ok(has_table_privilege('regress_enforce_tap', 'gtm_key_detail_leaks', 'SELECT'),
+          'anyone may list the constraints whose DETAIL can show another tenant''s key');
+SELECT isnt(obj_description('gtm_set_tenant(text, boolean)'::regprocedure, 'pg_proc'), NULL,
+            'gtm_set_tenant has a comment');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -58,6 +58,8 @@ cq "$C" -o /dev/null -c "SELECT citus_set_coordinator_host('127.0.0.1', $C)" \
 cq "$C" -o /dev/null <<'SQL' || { echo "Bail out! schema"; exit 1; }
 SET client_min_messages = warning;
 CREATE ROLE regress_citus_app LOGIN;
+-- the tests set a session tenant (gtm_set_tenant(t)), which needs this
+ALTER ROLE regress_citus_app SET gtm.allow_session_tenant = on;
 CREATE TABLE companies (tenant_id text NOT NULL, id int NOT NULL, name text, PRIMARY KEY (tenant_id, id));
 CREATE TABLE deals (tenant_id text NOT NULL, id int NOT NULL, company_id int, stage text, amount int,
                     PRIMARY KEY (tenant_id, id));

@@ -33,7 +33,8 @@ for d in $co $s1 $s2; do createdb "$d" || { echo "Bail out! createdb $d"; exit 1
 # the mapped role's, given in the user mapping)
 export PGPASSWORD=${PGPASSWORD:-gtm-fdw-shards}
 q -d postgres -c "CREATE ROLE $app LOGIN PASSWORD '$PGPASSWORD'" \
-  -c "CREATE ROLE $shard_role LOGIN BYPASSRLS PASSWORD '$PGPASSWORD'" >/dev/null
+  -c "CREATE ROLE $shard_role LOGIN BYPASSRLS PASSWORD '$PGPASSWORD'" \
+  -c "ALTER ROLE $app SET gtm.allow_session_tenant = on" >/dev/null
 
 # The shards: plain tables, owned by the trusted role of the user mapping.
 for d in $s1 $s2; do

@@ -1,0 +1,240 @@
+-- enforce_pool: the tenant context under connection pools (issue 8).
+-- gtm_set_tenant is transaction-scoped by default; session scope needs an
+-- explicit argument and a superuser setting; a request that sets no tenant
+-- gets an error, never rows; rejections carry schema, table and column
+-- fields; a unique violation's DETAIL does not show another tenant's key.
+-- Run as an ordinary role; rows read are checked, not only errors.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS gtm_clarity;
+RESET client_min_messages;
+CREATE SCHEMA enforce_pool;
+SET search_path = enforce_pool, public;
+CREATE ROLE regress_enforce_pool;
+GRANT USAGE ON SCHEMA enforce_pool TO regress_enforce_pool;
+\set T1 '''11111111-1111-4111-8111-111111111111'''
+\set T2 '''22222222-2222-4222-8222-222222222222'''
+INSERT INTO tenants (id, clerk_org_id, name, slug)
+  VALUES (:T1, 'org_pool1', 'Pool One', 'pool-one'), (:T2, 'org_pool2', 'Pool Two', 'pool-two');
+CREATE TABLE deals (tenant_id text NOT NULL, id int NOT NULL, stage text,
+                    PRIMARY KEY (tenant_id, id));
+INSERT INTO deals VALUES (:T1, 1, 'one-a'), (:T1, 2, 'one-b'), (:T2, 1, 'two-secret');
+GRANT SELECT, INSERT, UPDATE, DELETE ON deals TO regress_enforce_pool;
+SET ROLE regress_enforce_pool;
+
+-- ---------------------------------------------------------------- 1. transaction scope by default
+-- one request: a transaction that sets its tenant and reads its rows
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
+COMMIT;
+-- the next request on the same connection set no tenant: an error, no rows
+SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
+SELECT current_setting('gtm.tenant') = '' AS nothing_left;
+-- the same after ROLLBACK, and after an error that aborted the transaction
+BEGIN;
+SELECT gtm_set_tenant(:T2) = :T2 AS set;
+ROLLBACK;
+SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant();
+BEGIN;
+SELECT gtm_set_tenant(:T2) = :T2 AS set;
+SELECT 1 / 0;
+COMMIT;
+SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant();
+-- a savepoint rolled back takes its tenant with it
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+SAVEPOINT s;
+SELECT gtm_set_tenant(:T2) = :T2 AS set_in_savepoint;
+ROLLBACK TO SAVEPOINT s;
+SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
+COMMIT;
+-- a prepared statement planned in one request and executed in the next
+-- (a generic plan, as a pooled connection reuses it) finds no tenant
+SET plan_cache_mode = force_generic_plan;
+PREPARE mine AS SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
+BEGIN;
+SELECT gtm_set_tenant(:T2) = :T2 AS set;
+EXECUTE mine;
+COMMIT;
+EXECUTE mine;
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+EXECUTE mine;
+COMMIT;
+DEALLOCATE mine;
+RESET plan_cache_mode;
+
+-- ---------------------------------------------------------------- 2. outside a transaction block
+-- a statement of its own: a warning with the transaction form, and no
+-- lasting effect
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant();
+-- explicitly local: the same
+SELECT gtm_set_tenant(:T1, true) = :T1 AS set;
+SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant();
+-- statements sent in one message share an implicit transaction: no warning
+SELECT gtm_set_tenant(:T1) = :T1 AS set \; SELECT string_agg(stage, ',' ORDER BY id) FROM deals WHERE tenant_id = gtm_current_tenant();
+SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant();
+-- a DO block that sets its tenant and uses it: no warning, and gone after
+DO $$
+DECLARE n int;
+BEGIN
+  PERFORM gtm_set_tenant('22222222-2222-4222-8222-222222222222');
+  SELECT count(*) INTO n FROM enforce_pool.deals WHERE tenant_id = gtm_current_tenant();
+  RAISE NOTICE 'rows of the tenant: %', n;
+END $$;
+SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant();
+-- a function that sets its tenant and reads with it, called by a statement
+-- outside a transaction block: no warning (its own statements use it)
+CREATE FUNCTION pg_temp.handler(t text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM gtm_set_tenant(t);
+  RETURN (SELECT string_agg(stage, ',' ORDER BY id) FROM enforce_pool.deals
+           WHERE tenant_id = gtm_current_tenant());
+END $$;
+SELECT pg_temp.handler('11111111-1111-4111-8111-111111111111');
+SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant();
+DROP FUNCTION pg_temp.handler(text);
+
+-- ---------------------------------------------------------------- 3. session scope
+-- refused by default, with nothing set
+SELECT gtm_set_tenant(:T1, false);
+\echo :LAST_ERROR_SQLSTATE
+SELECT current_setting('gtm.tenant') = '' AS nothing_set;
+SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant();
+-- refused inside a transaction block too
+BEGIN;
+SELECT gtm_set_tenant(:T1, false);
+ROLLBACK;
+-- only a superuser may allow it
+SET gtm.allow_session_tenant = on;
+\echo :LAST_ERROR_SQLSTATE
+SHOW gtm.allow_session_tenant;
+RESET ROLE;
+ALTER ROLE regress_enforce_pool SET gtm.allow_session_tenant = on;
+SET gtm.allow_session_tenant = on;
+SET ROLE regress_enforce_pool;
+SELECT gtm_set_tenant(:T1, false) = :T1 AS session_set;
+SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
+-- a transaction's tenant inside a session tenant: back to the session's after
+BEGIN;
+SELECT gtm_set_tenant(:T2) = :T2 AS set_local;
+SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
+COMMIT;
+SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
+RESET ROLE;
+ALTER ROLE regress_enforce_pool RESET gtm.allow_session_tenant;
+RESET gtm.allow_session_tenant;
+RESET gtm.tenant;
+SET ROLE regress_enforce_pool;
+-- named arguments as documented
+BEGIN;
+SELECT gtm_set_tenant(tenant => :T2, is_local => true) = :T2 AS named;
+SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant();
+COMMIT;
+
+-- ---------------------------------------------------------------- 4. the error's fields
+-- a tenant-scope rejection names schema, table and the tenant column ...
+SELECT stage FROM deals WHERE stage = 'two-secret';
+\echo :LAST_ERROR_SQLSTATE
+CREATE FUNCTION pg_temp.fields(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE s text; sch text; tbl text; col text;
+BEGIN
+  EXECUTE stmt;
+  RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, sch = SCHEMA_NAME,
+    tbl = TABLE_NAME, col = COLUMN_NAME;
+  RETURN format('%s schema=%s table=%s column=%s', s, sch, tbl, col);
+END $$;
+SELECT pg_temp.fields($$SELECT * FROM enforce_pool.deals$$);
+SELECT pg_temp.fields($$UPDATE enforce_pool.deals SET stage = 'x' WHERE id = 1$$);
+SELECT pg_temp.fields($$INSERT INTO enforce_pool.deals (id) VALUES (9)$$);
+SELECT pg_temp.fields($$SELECT * FROM enforce_pool.deals a JOIN enforce_pool.deals b ON b.id = a.id
+                        WHERE a.tenant_id = '11111111-1111-4111-8111-111111111111'
+                          AND b.tenant_id = '22222222-2222-4222-8222-222222222222'$$);
+SELECT pg_temp.fields($$COPY enforce_pool.deals TO '/dev/null'$$);
+SELECT pg_temp.fields($$LOCK TABLE enforce_pool.deals IN SHARE MODE$$);
+-- generic plans: the values are compared when the statement starts
+SET plan_cache_mode = force_generic_plan;
+PREPARE two(text, text) AS SELECT * FROM enforce_pool.deals a JOIN enforce_pool.deals b ON b.id = a.id
+  WHERE a.tenant_id = $1 AND b.tenant_id = $2;
+SELECT pg_temp.fields($$EXECUTE two('11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222')$$);
+PREPARE ins(text) AS INSERT INTO enforce_pool.deals (tenant_id, id) VALUES ($1, 50);
+SELECT pg_temp.fields($$EXECUTE ins(NULL)$$);
+DEALLOCATE two;
+DEALLOCATE ins;
+RESET plan_cache_mode;
+-- ... and an ordinary "permission denied" (same SQLSTATE) has no column
+RESET ROLE;
+CREATE TABLE enforce_pool.secret (tenant_id text, x int);
+SET ROLE regress_enforce_pool;
+SELECT pg_temp.fields($$SELECT * FROM enforce_pool.secret WHERE tenant_id = 'x'$$);
+SELECT pg_temp.fields($$SELECT gtm_exempt_table('enforce_pool.deals')$$);
+
+-- ---------------------------------------------------------------- 5. key details of other tenants
+-- An exclusion (or unique) constraint without the tenant column compares
+-- the rows of every tenant; its violation DETAIL shows the conflicting key.
+-- gtm_key_detail_leaks lists such indexes; row-level security on the table
+-- makes PostgreSQL omit the keys (also from an exception handler).
+RESET ROLE;
+CREATE TABLE bookings (tenant_id text NOT NULL, room int, during int4range,
+                       EXCLUDE USING gist (during WITH &&));
+CREATE TABLE codes (tenant_id text NOT NULL, code text UNIQUE);
+CREATE TABLE safe_codes (tenant_id text NOT NULL, code text, UNIQUE (tenant_id, code));
+CREATE TABLE plain_codes (code text UNIQUE);
+INSERT INTO bookings VALUES (:T2, 1, '[10,20)');
+INSERT INTO codes VALUES (:T2, 'two-code');
+GRANT SELECT, INSERT ON bookings, codes, safe_codes TO regress_enforce_pool;
+SELECT "table", "index", "constraint", kind, protected
+  FROM gtm_key_detail_leaks
+ WHERE "table"::oid IN (SELECT oid FROM pg_class WHERE relnamespace = 'enforce_pool'::regnamespace)
+ ORDER BY 1::text;
+SET ROLE regress_enforce_pool;
+CREATE FUNCTION pg_temp.detail(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE s text; d text;
+BEGIN
+  EXECUTE stmt;
+  RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, d = PG_EXCEPTION_DETAIL;
+  RETURN s || ' detail: ' || coalesce(nullif(d, ''), '(none)');
+END $$;
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+-- without protection: T2's booking range is in the DETAIL
+SELECT pg_temp.detail($$INSERT INTO enforce_pool.bookings VALUES (gtm_current_tenant(), 2, '[15,16)')$$);
+COMMIT;
+RESET ROLE;
+SELECT * FROM gtm_protect_table('bookings');
+SELECT * FROM gtm_protect_table('codes');
+SELECT "table", protected FROM gtm_key_detail_leaks
+ WHERE "table"::oid IN (SELECT oid FROM pg_class WHERE relnamespace = 'enforce_pool'::regnamespace)
+ ORDER BY 1::text;
+SET ROLE regress_enforce_pool;
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+-- protected: no key in the DETAIL, in the error or in a handler
+INSERT INTO bookings VALUES (gtm_current_tenant(), 2, '[15,16)');
+ROLLBACK;
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+SELECT pg_temp.detail($$INSERT INTO enforce_pool.bookings VALUES (gtm_current_tenant(), 2, '[15,16)')$$);
+SELECT pg_temp.detail($$INSERT INTO enforce_pool.codes VALUES (gtm_current_tenant(), 'two-code')$$);
+-- the tenant's own rows are read as before (the policy passes every row)
+INSERT INTO bookings VALUES (gtm_current_tenant(), 2, '[30,31)');
+SELECT room, during FROM bookings WHERE tenant_id = gtm_current_tenant();
+COMMIT;
+RESET ROLE;
+-- an exempt role sees the DETAIL, and T2's rows are as they were
+INSERT INTO bookings VALUES (:T1, 3, '[12,13)');
+SELECT tenant_id = :T2 AS t2, room, during FROM bookings ORDER BY during;
+SET ROLE regress_enforce_pool;
+DROP FUNCTION pg_temp.detail(text);
+
+-- ---------------------------------------------------------------- cleanup
+RESET ROLE;
+DROP FUNCTION pg_temp.fields(text);
+DROP SCHEMA enforce_pool CASCADE;
+DELETE FROM tenants WHERE clerk_org_id IN ('org_pool1', 'org_pool2');
+DROP ROLE regress_enforce_pool;

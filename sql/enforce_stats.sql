@@ -1,0 +1,147 @@
+-- enforce_stats: pg_stats, pg_stats_ext and pg_stats_ext_exprs do not show
+-- other tenants' values to ordinary roles once gtm_protect_table() put the
+-- table under row-level security (a policy passing every row), and the
+-- planner keeps using the statistics: the same plans, for an exempt role and
+-- for the ordinary role (issue 8).
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS gtm_clarity;
+RESET client_min_messages;
+CREATE SCHEMA enforce_stats;
+SET search_path = enforce_stats, public;
+CREATE ROLE regress_enforce_stats;
+GRANT USAGE ON SCHEMA enforce_stats TO regress_enforce_stats;
+\set T1 '''11111111-1111-4111-8111-111111111111'''
+\set T2 '''22222222-2222-4222-8222-222222222222'''
+
+CREATE TABLE deals (tenant_id text NOT NULL, id int NOT NULL, stage text, amount int,
+                    PRIMARY KEY (tenant_id, id));
+CREATE INDEX ON deals (tenant_id, stage);
+INSERT INTO deals
+  SELECT :T1, i, CASE WHEN i % 3 = 0 THEN 'one-secret-stage' ELSE 'one-open' END, i % 7 FROM generate_series(1, 300) i;
+INSERT INTO deals
+  SELECT :T2, i, CASE WHEN i % 2 = 0 THEN 'two-secret-stage' ELSE 'two-lost' END, 1000 + i % 5 FROM generate_series(1, 700) i;
+CREATE STATISTICS deals_mcv (mcv, dependencies) ON tenant_id, stage FROM deals;
+CREATE STATISTICS deals_expr ON (upper(stage)) FROM deals;
+CREATE TABLE plain (id int, stage text);
+-- a table the application role owns (as when its migrations create them)
+CREATE TABLE owned (tenant_id text NOT NULL, kind text);
+INSERT INTO owned SELECT CASE WHEN i % 2 = 0 THEN :T1 ELSE :T2 END, 'kind-' || (i % 4) FROM generate_series(1, 200) i;
+INSERT INTO owned SELECT :T2, 'two-secret-kind' FROM generate_series(1, 100);
+CREATE STATISTICS owned_mcv (mcv) ON tenant_id, kind FROM owned;
+ALTER TABLE owned OWNER TO regress_enforce_stats;
+ANALYZE owned;
+GRANT SELECT, INSERT ON deals TO regress_enforce_stats;
+GRANT SELECT ON plain TO regress_enforce_stats;
+ANALYZE deals;
+
+-- plans of a few statements as JSON, for the role running it
+CREATE FUNCTION plans() RETURNS text LANGUAGE plpgsql AS $$
+DECLARE p json; out text := '';
+  q text;
+BEGIN
+  FOREACH q IN ARRAY ARRAY[
+    $q$SELECT * FROM enforce_stats.deals WHERE tenant_id = '11111111-1111-4111-8111-111111111111' AND stage = 'one-secret-stage'$q$,
+    $q$SELECT * FROM enforce_stats.deals WHERE tenant_id = '22222222-2222-4222-8222-222222222222' AND upper(stage) = 'TWO-LOST'$q$,
+    $q$SELECT stage, count(*) FROM enforce_stats.deals WHERE tenant_id = '22222222-2222-4222-8222-222222222222' GROUP BY stage$q$,
+    $q$SELECT * FROM enforce_stats.deals a JOIN enforce_stats.deals b ON b.tenant_id = a.tenant_id AND b.amount = a.amount
+        WHERE a.tenant_id = '11111111-1111-4111-8111-111111111111' AND a.id < 10$q$]
+  LOOP
+    EXECUTE 'EXPLAIN (FORMAT JSON) ' || q INTO p;
+    out := out || p::text;
+  END LOOP;
+  RETURN out;
+END $$;
+CREATE FUNCTION estimated_rows(q text) RETURNS int LANGUAGE plpgsql AS $$
+DECLARE p json;
+BEGIN
+  EXECUTE 'EXPLAIN (FORMAT JSON) ' || q INTO p;
+  RETURN (p->0->'Plan'->>'Plan Rows')::int;
+END $$;
+CREATE TEMP TABLE before AS SELECT plans() AS exempt_plans;
+GRANT SELECT ON before TO regress_enforce_stats;
+SET ROLE regress_enforce_stats;
+CREATE TEMP TABLE before_app AS SELECT plans() AS app_plans;
+-- before: the ordinary role reads every tenant's values in the statistics
+SELECT count(*) > 0 AS sees_rows,
+       bool_or(most_common_vals::text LIKE '%two-secret-stage%') AS sees_t2_value
+  FROM pg_stats WHERE schemaname = 'enforce_stats' AND tablename = 'deals';
+SELECT count(*) > 0 AS sees_ext FROM pg_stats_ext WHERE schemaname = 'enforce_stats' AND tablename = 'deals';
+SELECT count(*) > 0 AS sees_exprs FROM pg_stats_ext_exprs WHERE schemaname = 'enforce_stats' AND tablename = 'deals';
+-- (PostgreSQL shows extended statistics to the table's owner only: the
+-- role sees those of the table it owns)
+SELECT bool_or(most_common_vals::text LIKE '%two-secret-kind%') AS owner_sees_t2_value
+  FROM pg_stats WHERE schemaname = 'enforce_stats' AND tablename = 'owned';
+SELECT count(*) > 0 AS owner_sees_ext FROM pg_stats_ext WHERE schemaname = 'enforce_stats' AND tablename = 'owned';
+-- the ordinary role may not protect a table
+SELECT gtm_protect_table('deals');
+RESET ROLE;
+
+-- ---------------------------------------------------------------- bad input
+\set SHOW_CONTEXT never
+SELECT gtm_protect_table(NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT gtm_protect_table('plain');
+\echo :LAST_ERROR_SQLSTATE
+CREATE TABLE has_policy (tenant_id text, x int);
+CREATE POLICY mine ON has_policy USING (x > 0);
+SELECT gtm_protect_table('has_policy');
+\echo :LAST_ERROR_SQLSTATE
+\set SHOW_CONTEXT errors
+SELECT relrowsecurity FROM pg_class WHERE oid = 'has_policy'::regclass;
+
+-- ---------------------------------------------------------------- protect
+SELECT gtm_protect_table('deals');
+SELECT gtm_protect_table('deals');   -- again: nothing to do
+SELECT gtm_protect_table('owned');
+SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class
+ WHERE oid IN ('deals'::regclass, 'owned'::regclass) ORDER BY 1;
+SELECT polname, polpermissive, pg_get_expr(polqual, polrelid) AS qual,
+       pg_get_expr(polwithcheck, polrelid) AS with_check, polroles::regrole[]
+  FROM pg_policy WHERE polrelid = 'deals'::regclass;
+-- the exempt role still sees the statistics, and its plans are unchanged
+SELECT count(*) > 0 AS exempt_sees_rows FROM pg_stats WHERE schemaname = 'enforce_stats' AND tablename = 'deals';
+SELECT plans() = exempt_plans AS exempt_plans_unchanged FROM before;
+SET ROLE regress_enforce_stats;
+-- after: nothing of the table in the three views, no tenant's value at all
+SELECT count(*) AS pg_stats_rows FROM pg_stats WHERE schemaname = 'enforce_stats' AND tablename = 'deals';
+SELECT count(*) AS pg_stats_ext_rows FROM pg_stats_ext WHERE schemaname = 'enforce_stats' AND tablename = 'deals';
+SELECT count(*) AS pg_stats_ext_exprs_rows FROM pg_stats_ext_exprs WHERE schemaname = 'enforce_stats' AND tablename = 'deals';
+SELECT count(*) AS owned_rows_in_views
+  FROM (SELECT tablename FROM pg_stats UNION ALL SELECT tablename FROM pg_stats_ext) s
+ WHERE tablename = 'owned';
+-- the owner's own statements still reach what enforcement allows
+SELECT kind, count(*) FROM owned WHERE tenant_id = :T2 GROUP BY kind ORDER BY kind;
+SELECT (SELECT count(*) FROM pg_stats s WHERE s::text LIKE '%secret%')
+     + (SELECT count(*) FROM pg_stats_ext s WHERE s::text LIKE '%secret%')
+     + (SELECT count(*) FROM pg_stats_ext_exprs s WHERE s::text LIKE '%SECRET%' OR s::text LIKE '%secret%')
+       AS rows_showing_a_secret;
+-- the planner still uses them: the ordinary role's plans are unchanged,
+-- and its estimate for T1's secret stage is the count the statistics hold
+SELECT plans() = app_plans AS app_plans_unchanged FROM before_app;
+SELECT estimated_rows($q$SELECT * FROM enforce_stats.deals
+   WHERE tenant_id = '11111111-1111-4111-8111-111111111111' AND stage = 'one-secret-stage'$q$) AS estimated,
+       (SELECT count(*) FROM deals WHERE tenant_id = :T1 AND stage = 'one-secret-stage') AS actual;
+-- the rows the role reaches are what enforcement allows, as before
+SELECT stage, count(*) FROM deals WHERE tenant_id = :T1 GROUP BY stage ORDER BY stage;
+INSERT INTO deals VALUES (:T1, 1000, 'one-new', 1);
+SELECT count(*) FROM deals WHERE tenant_id = :T1 AND id = 1000;
+SELECT count(*) FROM deals;
+RESET ROLE;
+SELECT tenant_id = :T1 AS t1, count(*) FROM deals GROUP BY 1 ORDER BY 1;
+
+-- ---------------------------------------------------------------- partitions
+CREATE TABLE events (tenant_id text NOT NULL, kind text) PARTITION BY LIST (tenant_id);
+CREATE TABLE events_1 PARTITION OF events FOR VALUES IN ('11111111-1111-4111-8111-111111111111');
+CREATE TABLE events_2 PARTITION OF events FOR VALUES IN ('22222222-2222-4222-8222-222222222222');
+INSERT INTO events SELECT :T2, 'two-secret-kind' FROM generate_series(1, 50);
+ANALYZE events;
+GRANT SELECT ON events TO regress_enforce_stats;
+SELECT t::text FROM gtm_protect_table('events') t ORDER BY 1;
+SET ROLE regress_enforce_stats;
+SELECT count(*) AS partition_stats_rows FROM pg_stats WHERE schemaname = 'enforce_stats' AND tablename LIKE 'events%';
+RESET ROLE;
+
+-- ---------------------------------------------------------------- cleanup
+DROP TABLE pg_temp.before, pg_temp.before_app;
+DROP SCHEMA enforce_stats CASCADE;
+DROP ROLE regress_enforce_stats;
