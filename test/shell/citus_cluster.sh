@@ -58,7 +58,7 @@ cq "$C" -o /dev/null -c "SELECT citus_set_coordinator_host('127.0.0.1', $C)" \
 cq "$C" -o /dev/null <<'SQL' || { echo "Bail out! schema"; exit 1; }
 SET client_min_messages = warning;
 CREATE ROLE regress_citus_app LOGIN;
--- the tests set a session tenant (gtm_set_tenant(t)), which needs this
+-- the tests set a session tenant (gtm_set_tenant(t, false)), which needs this
 ALTER ROLE regress_citus_app SET gtm.allow_session_tenant = on;
 CREATE TABLE companies (tenant_id text NOT NULL, id int NOT NULL, name text, PRIMARY KEY (tenant_id, id));
 CREATE TABLE deals (tenant_id text NOT NULL, id int NOT NULL, company_id int, stage text, amount int,
@@ -181,11 +181,11 @@ check "pinned CTE and subquery of one tenant" "5|5" \
   "$(app "$C" "WITH o AS MATERIALIZED (SELECT id FROM deals WHERE tenant_id = '$t2' AND id < 100)
                SELECT count(*), (SELECT count(*) FROM notes WHERE tenant_id = '$t2' AND id < 100) FROM o")"
 check "gtm_current_tenant() pins a SELECT" "5" \
-  "$(app "$C" "SELECT gtm_set_tenant('$t1') IS NOT NULL; SELECT count(*) FROM deals WHERE tenant_id = gtm_current_tenant() AND id < 100" | tail -n 1)"
+  "$(app "$C" "BEGIN; SELECT gtm_set_tenant('$t1') IS NOT NULL; SELECT count(*) FROM deals WHERE tenant_id = gtm_current_tenant() AND id < 100; COMMIT;" | tail -n 1)"
 check "gtm_current_tenant() follows gtm_set_tenant in a prepared statement" "15|150" \
-  "$(app "$C" "SELECT gtm_set_tenant('$t1') IS NOT NULL;
+  "$(app "$C" "SELECT gtm_set_tenant('$t1', false) IS NOT NULL;
      PREPARE c AS SELECT sum(amount) FROM deals WHERE tenant_id = gtm_current_tenant() AND id < 100;
-     EXECUTE c; EXECUTE c; EXECUTE c; EXECUTE c; EXECUTE c; EXECUTE c; SELECT gtm_set_tenant('$t2') IS NOT NULL; EXECUTE c" |
+     EXECUTE c; EXECUTE c; EXECUTE c; EXECUTE c; EXECUTE c; EXECUTE c; SELECT gtm_set_tenant('$t2', false) IS NOT NULL; EXECUTE c" |
      sed -n '2p;$p' | paste -sd'|')"
 
 # --- gtm_check_statement on distributed tables

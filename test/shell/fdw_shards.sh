@@ -120,13 +120,13 @@ out=$(app "SELECT count(*) FROM deals WHERE tenant_id = '$t1'")
 check "pinned SELECT: accepted, right rows, one shard contacted" "4|remote=1" "$(echo "$out" | paste -sd'|')"
 check "pinned SELECT is pruned to the tenant's shard" "Foreign Scan on public.$sh2 deals" \
   "$(app "EXPLAIN (VERBOSE, COSTS OFF) SELECT * FROM deals WHERE tenant_id = '$t2'" | grep -o 'Foreign Scan on .*' | paste -sd'|')"
-out=$(app "SELECT gtm_set_tenant('$t2') IS NOT NULL;
-SELECT count(*) FROM deals WHERE tenant_id = gtm_current_tenant();")
+out=$(app "BEGIN; SELECT gtm_set_tenant('$t2') IS NOT NULL;
+SELECT count(*) FROM deals WHERE tenant_id = gtm_current_tenant(); COMMIT;")
 check "gtm_current_tenant() pins it (evaluated on the coordinator): right rows, one shard" "t|3|remote=1" \
   "$(echo "$out" | paste -sd'|')"
 check "gtm_current_tenant(): the other shard is pruned when the statement starts" "Subplans Removed: 1" \
-  "$(app "SELECT gtm_set_tenant('$t2') IS NOT NULL;
-EXPLAIN (COSTS OFF) SELECT * FROM deals WHERE tenant_id = gtm_current_tenant();" | grep -o 'Subplans Removed: [0-9]*')"
+  "$(app "BEGIN; SELECT gtm_set_tenant('$t2') IS NOT NULL;
+EXPLAIN (COSTS OFF) SELECT * FROM deals WHERE tenant_id = gtm_current_tenant(); COMMIT;" | grep -o 'Subplans Removed: [0-9]*')"
 out=$(app "UPDATE deals SET stage = 'won' WHERE tenant_id = '$t2' AND id = 2")
 check "pinned UPDATE changes that row only, on its shard" "$(echo "$before" | sed "s/$t2:2:open/$t2:2:won/")" "$(rows)"
 out=$(app "PREPARE p(text) AS SELECT count(*) FROM deals WHERE tenant_id = \$1;
