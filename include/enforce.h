@@ -348,7 +348,7 @@ extern void record_writes(EnforceState *st, PlannerInfo *root);
 extern PinReason key_pin(PlannerInfo *root, RelOptInfo *rel, Index varno,
 						 AttrNumber attno, TenantRef *ref);
 extern void attach_key_pins(PlannedStmt *stmt, List *judged);
-extern void run_key_pins(QueryDesc *queryDesc, int eflags);
+extern void run_key_pins(QueryDesc *queryDesc, const char *payload);
 
 /* enforce_cascade.c: tenant values PostgreSQL writes on a statement's behalf */
 extern void record_cascades(EnforceState *st, PlannerInfo *root);
@@ -399,7 +399,6 @@ extern void tenant_quals_first(PlannedStmt *stmt, List *scans);
 extern void attach_statement_pins(PlannedStmt *stmt, List *classes);
 extern void write_plan_payload(PlannedStmt *stmt, int kind, const char *payload,
 							   int len);
-extern char *read_plan_payload(List *invalItems, int kind, StringInfo into);
 extern char *raw_label(TenantRef *ref);
 
 /* Header ids of the payloads a plan carries in its invalItems */
