@@ -49,12 +49,14 @@ is_tenant_equality(Node *clause, Index scanrelid, AttrNumber attnum)
 	{
 		Node	   *col = strip_relabel(list_nth(op->args, side));
 		Node	   *val = list_nth(op->args, 1 - side);
+		Node	   *sval = strip_relabel(val);
 
+		/* a constant or a parameter holds no Var: the common case */
 		if (col != NULL && IsA(col, Var) &&
 			((Var *) col)->varno == scanrelid &&
 			((Var *) col)->varattno == attnum &&
 			((Var *) col)->varlevelsup == 0 &&
-			!contain_var_clause(val))
+			(IsA(sval, Const) || IsA(sval, Param) || !contain_var_clause(val)))
 			return true;
 	}
 	return false;

@@ -40,6 +40,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 
 #include "enforce.h"
 #include "gtm_clarity.h"
@@ -146,6 +147,28 @@ tenant_column_name(Oid relid)
 	return rel_facts(relid)->root ? TENANTS_ID_COLUMN : gtm_tenant_column;
 }
 
+/*
+ * The number of column "name" of relid (InvalidAttrNumber if none) and,
+ * from the same pg_attribute row, its attgenerated.
+ */
+static AttrNumber
+column_attnum(Oid relid, const char *name, char *generated)
+{
+	HeapTuple	tup = SearchSysCacheAttName(relid, name);
+	AttrNumber	attnum = InvalidAttrNumber;
+
+	*generated = '\0';
+	if (HeapTupleIsValid(tup))
+	{
+		Form_pg_attribute att = (Form_pg_attribute) GETSTRUCT(tup);
+
+		attnum = att->attnum;
+		*generated = att->attgenerated;
+		ReleaseSysCache(tup);
+	}
+	return attnum;
+}
+
 /* Compute the facts of relid from the catalogs into *f. */
 static void
 compute_rel_facts(Oid relid, RelFacts *f)
@@ -168,16 +191,16 @@ compute_rel_facts(Oid relid, RelFacts *f)
 		OidIsValid(nsp) && !IsCatalogNamespace(nsp) && !IsToastNamespace(nsp) &&
 		strcmp(get_namespace_name(nsp), "information_schema") != 0)
 	{
-		f->attnum = get_attnum(relid, gtm_tenant_column);
+		char		gen;
+
+		f->attnum = column_attnum(relid, gtm_tenant_column, &gen);
 		if (f->attnum <= 0 && is_tenants_table(relid, nsp))
 		{
 			f->root = true;
-			f->attnum = get_attnum(relid, TENANTS_ID_COLUMN);
+			f->attnum = column_attnum(relid, TENANTS_ID_COLUMN, &gen);
 		}
 		if (f->attnum > 0)
 		{
-			char		gen = get_attgenerated(relid, f->attnum);
-
 			f->tenant = true;
 			f->generated_tenant = gen != '\0';
 			f->virtual_tenant = GTM_ATTGENERATED_IS_VIRTUAL(gen);
