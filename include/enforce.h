@@ -393,7 +393,7 @@ extern bool copy_from_allowed(Oid relid, CopyRefusal *why);
 extern PlannedStmt *copy_from_checked(PlannedStmt *pstmt);
 
 /* enforce_order.c: the tenant condition first in every scan */
-extern void tenant_quals_first(PlannedStmt *stmt, List *scans);
+extern void tenant_quals_first(Scan *scan, List *rtable);
 
 /* enforce_runtime.c: the comparison when the statement starts */
 extern void attach_statement_pins(PlannedStmt *stmt, List *classes);

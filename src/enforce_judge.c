@@ -48,14 +48,16 @@
 /* What walk_plan found in a plan tree */
 typedef struct PlanWalk
 {
+	List	   *rtable;			/* the plan's flat range table */
 	Bitmapset  *scanned;		/* flat rtable indexes read by a known scan */
-	List	   *scans;			/* those scans' Scan nodes */
 	List	   *modifytables;
 	const char *opaque;			/* a node the walk cannot see into, or NULL */
 } PlanWalk;
 
 /*
- * Collect the range-table indexes the plan scans and its ModifyTable nodes.
+ * Collect the range-table indexes the plan scans and its ModifyTable nodes,
+ * and put the tenant condition first in each scan of a table
+ * (tenant_quals_first, enforce_order.c: rearranging changes no verdict).
  * Every node type of PostgreSQL's executor is known here: a scan of a
  * table counts its relation; scans of subqueries, CTEs, functions and
  * VALUES read no table; the others only have children.  A node that is not
@@ -87,7 +89,8 @@ walk_plan(Plan *plan, PlanWalk *w)
 			case T_TidScan:
 			case T_TidRangeScan:
 				w->scanned = bms_add_member(w->scanned, ((Scan *) plan)->scanrelid);
-				w->scans = lappend(w->scans, plan);
+				/* the tenant condition first (enforce_order.c) */
+				tenant_quals_first((Scan *) plan, w->rtable);
 				break;
 			case T_ForeignScan:
 				{
@@ -523,7 +526,14 @@ judge_one_tenant(List *judged, bool *has_nonconst)
 			{
 				PinClass   *pc = lfirst(lc3);
 
-				if (equal(v, pc->value))
+				/*
+				 * Two non-null constants: equal() would only say yes when
+				 * consts_equal() does, so ask it alone.
+				 */
+				if (!(IsA(v, Const) && IsA(pc->value, Const) &&
+					  !((Const *) v)->constisnull &&
+					  !((Const *) pc->value)->constisnull) &&
+					equal(v, pc->value))
 				{
 					same = pc;
 					break;
@@ -574,7 +584,7 @@ judge_one_tenant(List *judged, bool *has_nonconst)
 List *
 judge_plan(EnforceState *st, PlannedStmt *stmt)
 {
-	PlanWalk	w = {NULL, NIL, NIL, NULL};
+	PlanWalk	w = {stmt->rtable, NULL, NIL, NULL};
 	ListCell   *lc;
 	List	   *judged;
 	List	   *classes;
@@ -611,6 +621,5 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 			attach_statement_pins(stmt, classes);
 		attach_key_pins(stmt, judged);	/* unique-key pins: enforce_key.c */
 	}
-	tenant_quals_first(stmt, w.scans);
 	return judged;
 }

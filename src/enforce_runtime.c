@@ -372,7 +372,8 @@ datum_text(Datum d, Oid typid)
  * there is no such parameter of that type (the caller evaluates then).
  */
 static char *
-param_text(ParamListInfo params, int paramid, Oid typid, bool *found)
+param_text(ParamListInfo params, int paramid, Oid typid, bool *found,
+		   char *buf, int bufsize)
 {
 	ParamExternData prmdata;
 	ParamExternData *prm;
@@ -387,7 +388,22 @@ param_text(ParamListInfo params, int paramid, Oid typid, bool *found)
 	if (prm->ptype != typid)
 		return NULL;
 	*found = true;
-	return prm->isnull ? NULL : datum_text(prm->value, typid);
+	if (prm->isnull)
+		return NULL;
+	if (typid == TEXTOID && buf != NULL)
+	{
+		/* a short text into the caller's buffer, without a palloc */
+		text	   *t = DatumGetTextPP(prm->value);
+		int			len = VARSIZE_ANY_EXHDR(t);
+
+		if (len < bufsize)
+		{
+			memcpy(buf, VARDATA_ANY(t), len);
+			buf[len] = '\0';
+			return buf;
+		}
+	}
+	return datum_text(prm->value, typid);
 }
 
 /* The text of one pin value, evaluated with the bound parameters. */
@@ -404,7 +420,8 @@ pin_value_text(Node *value, ParamListInfo params, ExprContext **econtext)
 	{
 		bool		found;
 		char	   *s = param_text(params, ((Param *) value)->paramid,
-								   ((Param *) value)->paramtype, &found);
+								   ((Param *) value)->paramtype, &found,
+								   NULL, 0);
 
 		if (found)
 			return s;
@@ -494,6 +511,23 @@ check_payload_pins(const char *payload, ParamListInfo params)
 static StringInfoData payload_buf = {NULL, 0, 0, 0};
 
 /*
+ * The decimal number (an optional '-', digits) at *p, as written by
+ * attach_statement_pins; *p is left after it.  Cheaper than strtol.
+ */
+static int64
+parse_decimal(const char **p)
+{
+	bool		neg = (**p == '-');
+	int64		v = 0;
+
+	if (neg)
+		(*p)++;
+	while (**p >= '0' && **p <= '9' && v < PG_INT32_MAX * (int64) 10)
+		v = v * 10 + (*(*p)++ - '0');
+	return neg ? -v : v;
+}
+
+/*
  * ExecutorStart_hook's part, once the executor has started: check the pins
  * attached to the plan, then look up the rows of its unique-key pins
  * (run_key_pins, enforce_key.c); both payloads are read in one pass.  Not
@@ -530,10 +564,13 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 							  ENFORCE_ELEVEL());
 	else if (payload[0] == 'P')
 	{
-		int			paramid = atoi(payload + 1);
-		Oid			typid = (Oid) strtoul(strchr(payload, ':') + 1, NULL, 10);
+		const char *p = payload + 1;
+		int			paramid = parse_decimal(&p);
+		Oid			typid = (Oid) (*p == ':' ? (p++, parse_decimal(&p)) : 0);
 		bool		found;
-		char	   *tenant = param_text(queryDesc->params, paramid, typid, &found);
+		char		buf[NAMEDATALEN * 2];
+		char	   *tenant = param_text(queryDesc->params, paramid, typid, &found,
+										buf, sizeof(buf));
 
 		/* fail closed on a parameter that cannot be read as planned */
 		if (!found)
