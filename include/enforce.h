@@ -168,7 +168,26 @@ typedef struct RelFacts
 								 * that writes referencing rows */
 } RelFacts;
 
-extern RelFacts *rel_facts(Oid relid);
+/*
+ * The entries of the facts cache found last, by relid modulo RECENT_FACTS,
+ * in front of its hash table (relfacts.c): a statement looks its few tables
+ * up several times, so the lookup that hits them is inline.
+ */
+#define RECENT_FACTS 16
+extern RelFacts *recent_facts[RECENT_FACTS];
+extern RelFacts *rel_facts_lookup(Oid relid);
+
+/* The facts of relid, from the cache or computed (see relfacts.c). */
+static inline RelFacts *
+rel_facts(Oid relid)
+{
+	RelFacts   *f = recent_facts[relid % RECENT_FACTS];
+
+	if (f != NULL && f->relid == relid && f->valid)
+		return f;
+	return rel_facts_lookup(relid);
+}
+
 extern const char *tenant_column_name(Oid relid);
 extern void forget_rel_facts(void);
 extern void rel_facts_sweep(void);

@@ -59,8 +59,7 @@ static int	invalid_facts = 0;
  * hash table: a statement looks its few tables up several times.  Cleared
  * by a sweep, the only time entries leave the hash table.
  */
-#define RECENT_FACTS 16
-static RelFacts *recent_facts[RECENT_FACTS];
+RelFacts   *recent_facts[RECENT_FACTS];
 
 /* Mark every entry invalid (a change of gtm.tenant_column, a cache reset). */
 void
@@ -221,19 +220,17 @@ compute_rel_facts(Oid relid, RelFacts *f)
 }
 
 /*
- * The facts of relid, from the cache or computed.  The pointer stays valid
+ * The facts of relid when rel_facts() (enforce.h) does not find them in
+ * recent_facts: from the hash table or computed.  The pointer stays valid
  * until the next rel_facts_sweep(); its facts may be marked invalid and
  * computed again meanwhile, never freed.
  */
 RelFacts *
-rel_facts(Oid relid)
+rel_facts_lookup(Oid relid)
 {
-	RelFacts   *f = recent_facts[relid % RECENT_FACTS];
+	RelFacts   *f;
 	RelFacts	tmp;
 	bool		found;
-
-	if (f != NULL && f->relid == relid && f->valid)
-		return f;
 	if (rel_facts_hash == NULL)
 	{
 		HASHCTL		ctl;
