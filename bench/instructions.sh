@@ -64,6 +64,9 @@ GRANT SELECT, INSERT, UPDATE ON deals, contacts, activities TO bench_app;
 VACUUM ANALYZE;
 SQL
 done
+# the rule applies where the extension is installed (the library alone,
+# preloaded, checks nothing in a database without it)
+psql_ -d bench_gtm -c "CREATE EXTENSION gtm_clarity"
 psql_ -d bench_rls <<'SQL'
 ALTER TABLE deals ENABLE ROW LEVEL SECURITY;
 ALTER TABLE contacts ENABLE ROW LEVEL SECURITY;

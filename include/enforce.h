@@ -171,7 +171,26 @@ typedef struct RelFacts
 								 * that writes referencing rows */
 } RelFacts;
 
-extern RelFacts *rel_facts(Oid relid);
+/*
+ * The entries of the facts cache found last, by relid modulo RECENT_FACTS,
+ * in front of its hash table (relfacts.c): a statement looks its few tables
+ * up several times, so the lookup that hits them is inline.
+ */
+#define RECENT_FACTS 16
+extern RelFacts *recent_facts[RECENT_FACTS];
+extern RelFacts *rel_facts_lookup(Oid relid);
+
+/* The facts of relid, from the cache or computed (see relfacts.c). */
+static inline RelFacts *
+rel_facts(Oid relid)
+{
+	RelFacts   *f = recent_facts[relid % RECENT_FACTS];
+
+	if (f != NULL && f->relid == relid && f->valid)
+		return f;
+	return rel_facts_lookup(relid);
+}
+
 extern const char *tenant_column_name(Oid relid);
 extern void forget_rel_facts(void);
 extern void rel_facts_sweep(void);
@@ -361,7 +380,7 @@ extern void record_writes(EnforceState *st, PlannerInfo *root);
 extern PinReason key_pin(PlannerInfo *root, RelOptInfo *rel, Index varno,
 						 AttrNumber attno, TenantRef *ref);
 extern void attach_key_pins(PlannedStmt *stmt, List *judged);
-extern void run_key_pins(QueryDesc *queryDesc, int eflags);
+extern void run_key_pins(QueryDesc *queryDesc, const char *payload);
 
 /* enforce_cascade.c: tenant values PostgreSQL writes on a statement's behalf */
 extern void record_cascades(EnforceState *st, PlannerInfo *root);
@@ -424,13 +443,12 @@ extern bool copy_from_allowed(Oid relid, CopyRefusal *why);
 extern PlannedStmt *copy_from_checked(PlannedStmt *pstmt);
 
 /* enforce_order.c: the tenant condition first in every scan */
-extern void tenant_quals_first(PlannedStmt *stmt, List *scans);
+extern void tenant_quals_first(Scan *scan, List *rtable);
 
 /* enforce_runtime.c: the comparison when the statement starts */
 extern void attach_statement_pins(PlannedStmt *stmt, List *classes);
 extern void write_plan_payload(PlannedStmt *stmt, int kind, const char *payload,
 							   int len);
-extern char *read_plan_payload(List *invalItems, int kind, StringInfo into);
 extern char *raw_label(TenantRef *ref);
 
 /* Header ids of the payloads a plan carries in its invalItems */

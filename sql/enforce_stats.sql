@@ -141,6 +141,31 @@ SET ROLE regress_enforce_stats;
 SELECT count(*) AS partition_stats_rows FROM pg_stats WHERE schemaname = 'enforce_stats' AND tablename LIKE 'events%';
 RESET ROLE;
 
+-- an inheritance child is protected with its parent; a table already under
+-- row-level security is forced (its owner would still see the statistics)
+CREATE TABLE idx_parent (tenant_id text NOT NULL, secret text);
+CREATE TABLE idx_child () INHERITS (idx_parent);
+INSERT INTO idx_child SELECT :T2, 'child-secret' FROM generate_series(1, 50);
+ANALYZE idx_child;
+GRANT SELECT ON idx_child TO regress_enforce_stats;
+CREATE TABLE rls_on (tenant_id text NOT NULL, secret text);
+ALTER TABLE rls_on ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own ON rls_on USING (true);
+ALTER TABLE rls_on OWNER TO regress_enforce_stats;
+INSERT INTO rls_on SELECT :T2, 'rls-secret' FROM generate_series(1, 50);
+ANALYZE rls_on;
+SELECT t::text FROM gtm_protect_table('idx_parent') t ORDER BY 1;
+SELECT t::text FROM gtm_protect_table('rls_on') t ORDER BY 1;
+SET ROLE regress_enforce_stats;
+SELECT count(*) AS child_and_rls_stats_rows FROM pg_stats
+ WHERE schemaname = 'enforce_stats' AND tablename IN ('idx_child', 'rls_on');
+RESET ROLE;
+-- the extension's own tenants (tenant column id) can be protected too
+SELECT t::text FROM gtm_protect_table('tenants') t ORDER BY 1;
+SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = 'tenants'::regclass;
+DROP POLICY gtm_every_row ON tenants;
+ALTER TABLE tenants NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY;
+
 -- ---------------------------------------------------------------- cleanup
 DROP TABLE pg_temp.before, pg_temp.before_app;
 DROP SCHEMA enforce_stats CASCADE;

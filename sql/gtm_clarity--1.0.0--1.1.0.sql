@@ -1650,6 +1650,10 @@ BEGIN
 		RAISE EXCEPTION 'table must not be NULL'
 			USING ERRCODE = '22004', HINT = 'Pass a tenant-scoped table.';
 	END IF;
+	-- (the extension's tenants table is tenant-scoped by its id)
+	IF tbl OPERATOR(pg_catalog.=) '@extschema@.tenants'::pg_catalog.regclass THEN
+		col := 'id';
+	END IF;
 	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
 				    WHERE a.attrelid OPERATOR(pg_catalog.=) tbl
 				      AND a.attname OPERATOR(pg_catalog.=) col
@@ -1659,17 +1663,28 @@ BEGIN
 				  DETAIL = pg_catalog.format('It has no column %I.', col),
 				  HINT = 'Pass a table with the tenant column (gtm.tenant_column).';
 	END IF;
+	-- the table, its partitions and its inheritance children, at any depth
 	FOR part IN
-		SELECT t.relid FROM pg_catalog.pg_partition_tree(tbl) t
-		 UNION
-		SELECT tbl
+		WITH RECURSIVE tree (relid) AS (
+			SELECT tbl::pg_catalog.oid
+			UNION
+			SELECT i.inhrelid FROM tree JOIN pg_catalog.pg_inherits i
+			    ON i.inhparent OPERATOR(pg_catalog.=) tree.relid)
+		SELECT tree.relid::pg_catalog.regclass FROM tree
 	LOOP
 		CONTINUE WHEN (SELECT c.relkind FROM pg_catalog.pg_class c
 						WHERE c.oid OPERATOR(pg_catalog.=) part)
 					  NOT IN ('r', 'p', 'f');
 		IF (SELECT c.relrowsecurity FROM pg_catalog.pg_class c
 			 WHERE c.oid OPERATOR(pg_catalog.=) part) THEN
-			CONTINUE;			-- already under row-level security: its policies stand
+			-- already under row-level security: its policies stand, and it
+			-- is forced (else its owner would still see the statistics)
+			IF NOT (SELECT c.relforcerowsecurity FROM pg_catalog.pg_class c
+					 WHERE c.oid OPERATOR(pg_catalog.=) part) THEN
+				EXECUTE pg_catalog.format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', part);
+				RETURN NEXT part;
+			END IF;
+			CONTINUE;
 		END IF;
 		IF EXISTS (SELECT 1 FROM pg_catalog.pg_policy p
 					WHERE p.polrelid OPERATOR(pg_catalog.=) part) THEN

@@ -161,26 +161,53 @@ static void freeze_query(Query *q, FreezeContext *ctx);
  * Rewrite the equalities of one qual expression; the query of a sublink is
  * a level of its own.
  */
+/* A column, constant or parameter (maybe relabelled): nothing below it. */
+static inline bool
+is_leaf_value(Node *n)
+{
+	n = strip_relabel(n);
+	return n != NULL && (IsA(n, Var) || IsA(n, Const) || IsA(n, Param));
+}
+
 static bool
 freeze_qual_walker(Node *node, FreezeContext *ctx)
 {
+	ListCell   *lc;
+
 	if (node == NULL)
 		return false;
-	if (IsA(node, SubLink))
+	switch (nodeTag(node))
 	{
-		freeze_query((Query *) ((SubLink *) node)->subselect, ctx);
-		return false;
-	}
-	if (IsA(node, OpExpr) && list_length(((OpExpr *) node)->args) == 2)
-	{
-		OpExpr	   *op = (OpExpr *) node;
-		ListCell   *l = list_nth_cell(op->args, 0);
-		ListCell   *r = list_nth_cell(op->args, 1);
+		case T_Var:
+		case T_Const:
+		case T_Param:
+			return false;		/* no sublink, no equality below */
+		case T_SubLink:
+			freeze_query((Query *) ((SubLink *) node)->subselect, ctx);
+			return false;
+		case T_BoolExpr:
+			/* the args, as expression_tree_walker would visit them */
+			foreach(lc, ((BoolExpr *) node)->args)
+				(void) freeze_qual_walker(lfirst(lc), ctx);
+			return false;
+		case T_OpExpr:
+			if (list_length(((OpExpr *) node)->args) == 2)
+			{
+				OpExpr	   *op = (OpExpr *) node;
+				ListCell   *l = list_nth_cell(op->args, 0);
+				ListCell   *r = list_nth_cell(op->args, 1);
 
-		if (needs_pin(ctx, op, lfirst(l), lfirst(r)))
-			lfirst(r) = wrap_in_pin(lfirst(r), ctx->pin_fn);
-		else if (needs_pin(ctx, op, lfirst(r), lfirst(l)))
-			lfirst(l) = wrap_in_pin(lfirst(l), ctx->pin_fn);
+				/* "col = constant" and the like: the common qual */
+				if (is_leaf_value(lfirst(l)) && is_leaf_value(lfirst(r)))
+					return false;
+				if (needs_pin(ctx, op, lfirst(l), lfirst(r)))
+					lfirst(r) = wrap_in_pin(lfirst(r), ctx->pin_fn);
+				else if (needs_pin(ctx, op, lfirst(r), lfirst(l)))
+					lfirst(l) = wrap_in_pin(lfirst(l), ctx->pin_fn);
+			}
+			break;
+		default:
+			break;
 	}
 	return expression_tree_walker(node, freeze_qual_walker, ctx);
 }
@@ -213,8 +240,8 @@ freeze_jointree(Node *jt, FreezeContext *ctx)
 static bool
 sublink_walker(Node *node, FreezeContext *ctx)
 {
-	if (node == NULL)
-		return false;
+	if (node == NULL || IsA(node, Var) || IsA(node, Const) || IsA(node, Param))
+		return false;			/* a leaf: no sublink below */
 	if (IsA(node, SubLink))
 	{
 		freeze_query((Query *) ((SubLink *) node)->subselect, ctx);

@@ -414,8 +414,7 @@ gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		standard_ExecutorStart(queryDesc, eflags);
 
 	statement_scope_executor_started(queryDesc);
-	run_statement_pins(queryDesc, eflags);
-	run_key_pins(queryDesc, eflags);
+	run_statement_pins(queryDesc, eflags);	/* and the unique-key pins */
 }
 
 /* The frame counters an executor frame saves and puts back */

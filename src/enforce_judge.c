@@ -48,14 +48,16 @@
 /* What walk_plan found in a plan tree */
 typedef struct PlanWalk
 {
+	List	   *rtable;			/* the plan's flat range table */
 	Bitmapset  *scanned;		/* flat rtable indexes read by a known scan */
-	List	   *scans;			/* those scans' Scan nodes */
 	List	   *modifytables;
 	const char *opaque;			/* a node the walk cannot see into, or NULL */
 } PlanWalk;
 
 /*
- * Collect the range-table indexes the plan scans and its ModifyTable nodes.
+ * Collect the range-table indexes the plan scans and its ModifyTable nodes,
+ * and put the tenant condition first in each scan of a table
+ * (tenant_quals_first, enforce_order.c: rearranging changes no verdict).
  * Every node type of PostgreSQL's executor is known here: a scan of a
  * table counts its relation; scans of subqueries, CTEs, functions and
  * VALUES read no table; the others only have children.  A node that is not
@@ -69,93 +71,107 @@ walk_plan(Plan *plan, PlanWalk *w)
 {
 	ListCell   *lc;
 
-	if (plan == NULL)
-		return;
 	check_stack_depth();
 
-	switch (nodeTag(plan))
+	/*
+	 * A node, then its left subtree, then its right subtree: the right one
+	 * by this loop rather than another call (most plans are left-deep).
+	 */
+	while (plan != NULL)
 	{
-		case T_SeqScan:
-		case T_SampleScan:
-		case T_IndexScan:
-		case T_IndexOnlyScan:
-		case T_BitmapHeapScan:
-		case T_TidScan:
-		case T_TidRangeScan:
-			w->scanned = bms_add_member(w->scanned, ((Scan *) plan)->scanrelid);
-			w->scans = lappend(w->scans, plan);
-			break;
-		case T_ForeignScan:
-			{
-				ForeignScan *fs = (ForeignScan *) plan;
+		switch (nodeTag(plan))
+		{
+			case T_SeqScan:
+			case T_SampleScan:
+			case T_IndexScan:
+			case T_IndexOnlyScan:
+			case T_BitmapHeapScan:
+			case T_TidScan:
+			case T_TidRangeScan:
+				w->scanned = bms_add_member(w->scanned, ((Scan *) plan)->scanrelid);
+				/* the tenant condition first (enforce_order.c) */
+				tenant_quals_first((Scan *) plan, w->rtable);
+				break;
+			case T_ForeignScan:
+				{
+					ForeignScan *fs = (ForeignScan *) plan;
 
-				if (fs->scan.scanrelid > 0)
-					w->scanned = bms_add_member(w->scanned, fs->scan.scanrelid);
-				w->scanned = bms_add_members(w->scanned, fs->fs_relids);
+					if (fs->scan.scanrelid > 0)
+						w->scanned = bms_add_member(w->scanned, fs->scan.scanrelid);
+					w->scanned = bms_add_members(w->scanned, fs->fs_relids);
+				}
+				break;
+			case T_CustomScan:
+				if (w->opaque == NULL)
+					w->opaque = psprintf("Custom Scan (%s)",
+										 ((CustomScan *) plan)->methods->CustomName);
+				return;
+			case T_Append:
+				foreach(lc, ((Append *) plan)->appendplans)
+					walk_plan(lfirst(lc), w);
+				break;
+			case T_MergeAppend:
+				foreach(lc, ((MergeAppend *) plan)->mergeplans)
+					walk_plan(lfirst(lc), w);
+				break;
+			case T_BitmapAnd:
+				foreach(lc, ((BitmapAnd *) plan)->bitmapplans)
+					walk_plan(lfirst(lc), w);
+				break;
+			case T_BitmapOr:
+				foreach(lc, ((BitmapOr *) plan)->bitmapplans)
+					walk_plan(lfirst(lc), w);
+				break;
+			case T_SubqueryScan:
+				walk_plan(((SubqueryScan *) plan)->subplan, w);
+				break;
+			case T_ModifyTable:
+				w->modifytables = lappend(w->modifytables, plan);
+				break;
+			case T_Result:
+			case T_ProjectSet:
+			case T_RecursiveUnion:
+			case T_BitmapIndexScan:
+			case T_FunctionScan:
+			case T_ValuesScan:
+			case T_TableFuncScan:
+			case T_CteScan:
+			case T_NamedTuplestoreScan:
+			case T_WorkTableScan:
+			case T_NestLoop:
+			case T_MergeJoin:
+			case T_HashJoin:
+			case T_Material:
+			case T_Memoize:
+			case T_Sort:
+			case T_IncrementalSort:
+			case T_Group:
+			case T_Agg:
+			case T_WindowAgg:
+			case T_Unique:
+			case T_Gather:
+			case T_GatherMerge:
+			case T_Hash:
+			case T_SetOp:
+			case T_LockRows:
+			case T_Limit:
+				break;
+			default:
+				if (w->opaque == NULL)
+					w->opaque = psprintf("plan node %d", (int) nodeTag(plan));
+				return;
+		}
+		if (plan->lefttree != NULL)
+		{
+			if (plan->righttree == NULL)
+			{
+				plan = plan->lefttree;	/* the only child: no call */
+				continue;
 			}
-			break;
-		case T_CustomScan:
-			if (w->opaque == NULL)
-				w->opaque = psprintf("Custom Scan (%s)",
-									 ((CustomScan *) plan)->methods->CustomName);
-			return;
-		case T_Append:
-			foreach(lc, ((Append *) plan)->appendplans)
-				walk_plan(lfirst(lc), w);
-			break;
-		case T_MergeAppend:
-			foreach(lc, ((MergeAppend *) plan)->mergeplans)
-				walk_plan(lfirst(lc), w);
-			break;
-		case T_BitmapAnd:
-			foreach(lc, ((BitmapAnd *) plan)->bitmapplans)
-				walk_plan(lfirst(lc), w);
-			break;
-		case T_BitmapOr:
-			foreach(lc, ((BitmapOr *) plan)->bitmapplans)
-				walk_plan(lfirst(lc), w);
-			break;
-		case T_SubqueryScan:
-			walk_plan(((SubqueryScan *) plan)->subplan, w);
-			break;
-		case T_ModifyTable:
-			w->modifytables = lappend(w->modifytables, plan);
-			break;
-		case T_Result:
-		case T_ProjectSet:
-		case T_RecursiveUnion:
-		case T_BitmapIndexScan:
-		case T_FunctionScan:
-		case T_ValuesScan:
-		case T_TableFuncScan:
-		case T_CteScan:
-		case T_NamedTuplestoreScan:
-		case T_WorkTableScan:
-		case T_NestLoop:
-		case T_MergeJoin:
-		case T_HashJoin:
-		case T_Material:
-		case T_Memoize:
-		case T_Sort:
-		case T_IncrementalSort:
-		case T_Group:
-		case T_Agg:
-		case T_WindowAgg:
-		case T_Unique:
-		case T_Gather:
-		case T_GatherMerge:
-		case T_Hash:
-		case T_SetOp:
-		case T_LockRows:
-		case T_Limit:
-			break;
-		default:
-			if (w->opaque == NULL)
-				w->opaque = psprintf("plan node %d", (int) nodeTag(plan));
-			return;
+			walk_plan(plan->lefttree, w);
+		}
+		plan = plan->righttree;
 	}
-	walk_plan(plan->lefttree, w);
-	walk_plan(plan->righttree, w);
 }
 
 /* Are two constant pins the same tenant?  Compared as text. */
@@ -443,6 +459,7 @@ judged_refs(EnforceState *st)
 {
 	List	   *judged = NIL;
 	ListCell   *lc;
+	bool		all = true;
 
 	foreach(lc, st->refs)
 	{
@@ -451,7 +468,10 @@ judged_refs(EnforceState *st)
 		if (ref->kind != REF_SCAN)
 			ref->judged = true;
 		if (!ref->judged)
+		{
+			all = false;
 			continue;
+		}
 		if (ref->reason == PR_DEFERRED)
 		{
 			PinReason	why;
@@ -464,8 +484,13 @@ judged_refs(EnforceState *st)
 				ref->reason = PR_PINNED;
 			}
 		}
-		judged = lappend(judged, ref);
 	}
+	/* usually every reference is judged: st->refs itself, not a copy */
+	if (all)
+		return st->refs;
+	foreach(lc, st->refs)
+		if (((TenantRef *) lfirst(lc))->judged)
+			judged = lappend(judged, lfirst(lc));
 	return judged;
 }
 
@@ -501,7 +526,14 @@ judge_one_tenant(List *judged, bool *has_nonconst)
 			{
 				PinClass   *pc = lfirst(lc3);
 
-				if (equal(v, pc->value))
+				/*
+				 * Two non-null constants: equal() would only say yes when
+				 * consts_equal() does, so ask it alone.
+				 */
+				if (!(IsA(v, Const) && IsA(pc->value, Const) &&
+					  !((Const *) v)->constisnull &&
+					  !((Const *) pc->value)->constisnull) &&
+					equal(v, pc->value))
 				{
 					same = pc;
 					break;
@@ -552,7 +584,7 @@ judge_one_tenant(List *judged, bool *has_nonconst)
 List *
 judge_plan(EnforceState *st, PlannedStmt *stmt)
 {
-	PlanWalk	w = {NULL, NIL, NIL, NULL};
+	PlanWalk	w = {stmt->rtable, NULL, NIL, NULL};
 	ListCell   *lc;
 	List	   *judged;
 	List	   *classes;
@@ -589,7 +621,6 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 			attach_statement_pins(stmt, classes);
 		attach_key_pins(stmt, judged);	/* unique-key pins: enforce_key.c */
 	}
-	tenant_quals_first(stmt, w.scans);
 	return judged;
 }
 

@@ -63,7 +63,6 @@
 #include "postgres.h"
 
 #include "access/genam.h"
-#include "access/parallel.h"
 #include "access/relscan.h"
 #include "access/stratnum.h"
 #include "access/table.h"
@@ -510,28 +509,18 @@ lookup_key_row(List *lookup, QueryDesc *queryDesc)
 }
 
 /*
- * ExecutorStart_hook's part, once the executor has started (after
- * run_statement_pins): look up the row of each unique-key pin of the plan
- * and check its tenant against the statement's (statement_scope_check).
- * Not in parallel workers, nor for EXPLAIN without ANALYZE, nor for exempt
- * roles.
+ * The unique-key pins of a statement that starts, from the payload
+ * run_statement_pins read (after checking the statement's other pins,
+ * which it does only when the executor has started, the role is not
+ * exempt, not in a parallel worker and not for EXPLAIN without ANALYZE):
+ * look up the row of each and check its tenant against the statement's
+ * (statement_scope_check).
  */
 void
-run_key_pins(QueryDesc *queryDesc, int eflags)
+run_key_pins(QueryDesc *queryDesc, const char *payload)
 {
-	PlannedStmt *stmt = queryDesc->plannedstmt;
-	StringInfoData buf;
-	char	   *payload;
 	ListCell   *lc;
 
-	if (stmt->invalItems == NIL || gtm_enforcement == GTM_ENFORCE_OFF ||
-		IsParallelWorker() || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
-		return;
-	buf.data = NULL;
-	buf.len = 0;
-	payload = read_plan_payload(stmt->invalItems, GTM_KEYS_CACHEID, &buf);
-	if (payload == NULL || role_is_exempt())
-		return;
 	foreach(lc, (List *) stringToNode(payload))
 	{
 		List	   *lookup = lfirst(lc);

@@ -49,12 +49,14 @@ is_tenant_equality(Node *clause, Index scanrelid, AttrNumber attnum)
 	{
 		Node	   *col = strip_relabel(list_nth(op->args, side));
 		Node	   *val = list_nth(op->args, 1 - side);
+		Node	   *sval = strip_relabel(val);
 
+		/* a constant or a parameter holds no Var: the common case */
 		if (col != NULL && IsA(col, Var) &&
 			((Var *) col)->varno == scanrelid &&
 			((Var *) col)->varattno == attnum &&
 			((Var *) col)->varlevelsup == 0 &&
-			!contain_var_clause(val))
+			(IsA(sval, Const) || IsA(sval, Param) || !contain_var_clause(val)))
 			return true;
 	}
 	return false;
@@ -85,34 +87,29 @@ tenant_first(List *quals, Index scanrelid, AttrNumber attnum)
 }
 
 /*
- * Rearrange the conditions of every scan of a tenant table in the plan
- * (scans: the scan nodes walk_plan found).
+ * Rearrange the conditions of one scan of the plan (a scan of a table,
+ * found by walk_plan, enforce_judge.c) if it reads a tenant table; rtable
+ * is the plan's flat range table.
  */
 void
-tenant_quals_first(PlannedStmt *stmt, List *scans)
+tenant_quals_first(Scan *scan, List *rtable)
 {
-	ListCell   *lc;
+	RangeTblEntry *rte;
+	RelFacts   *f;
 
-	foreach(lc, scans)
-	{
-		Scan	   *scan = lfirst(lc);
-		RangeTblEntry *rte;
-		RelFacts   *f;
-
-		if (scan->scanrelid < 1 || scan->scanrelid > (Index) list_length(stmt->rtable))
-			continue;
-		rte = rt_fetch(scan->scanrelid, stmt->rtable);
-		if (rte->rtekind != RTE_RELATION)
-			continue;
-		f = rel_facts(rte->relid);
-		if (!f->tenant || f->exempt)
-			continue;
-		scan->plan.qual = tenant_first(scan->plan.qual, scan->scanrelid, f->attnum);
-		if (IsA(scan, IndexScan))
-			((IndexScan *) scan)->indexqualorig =
-				tenant_first(((IndexScan *) scan)->indexqualorig, scan->scanrelid, f->attnum);
-		else if (IsA(scan, BitmapHeapScan))
-			((BitmapHeapScan *) scan)->bitmapqualorig =
-				tenant_first(((BitmapHeapScan *) scan)->bitmapqualorig, scan->scanrelid, f->attnum);
-	}
+	if (scan->scanrelid < 1 || scan->scanrelid > (Index) list_length(rtable))
+		return;
+	rte = rt_fetch(scan->scanrelid, rtable);
+	if (rte->rtekind != RTE_RELATION)
+		return;
+	f = rel_facts(rte->relid);
+	if (!f->tenant || f->exempt)
+		return;
+	scan->plan.qual = tenant_first(scan->plan.qual, scan->scanrelid, f->attnum);
+	if (IsA(scan, IndexScan))
+		((IndexScan *) scan)->indexqualorig =
+			tenant_first(((IndexScan *) scan)->indexqualorig, scan->scanrelid, f->attnum);
+	else if (IsA(scan, BitmapHeapScan))
+		((BitmapHeapScan *) scan)->bitmapqualorig =
+			tenant_first(((BitmapHeapScan *) scan)->bitmapqualorig, scan->scanrelid, f->attnum);
 }

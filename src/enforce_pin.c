@@ -73,19 +73,44 @@ typedef struct MentionCtx
 	AttrNumber	attno;
 } MentionCtx;
 
+/*
+ * Does node mention the column (or the whole row) of ctx at this level?
+ * The nodes of the common tenant condition ("col = constant", the column
+ * maybe relabelled) are looked at here without a call of
+ * expression_tree_walker, which would only visit the same children.
+ */
 static bool
 mentions_var_walker(Node *node, MentionCtx *ctx)
 {
 	if (node == NULL)
 		return false;
-	if (IsA(node, Var))
+	switch (nodeTag(node))
 	{
-		Var		   *v = (Var *) node;
+		case T_Var:
+			{
+				Var		   *v = (Var *) node;
 
-		return v->varno == ctx->varno && v->varlevelsup == 0 &&
-			(v->varattno == ctx->attno || v->varattno == 0);
+				return v->varno == ctx->varno && v->varlevelsup == 0 &&
+					(v->varattno == ctx->attno || v->varattno == 0);
+			}
+		case T_Const:
+		case T_Param:
+			return false;
+		case T_RelabelType:
+			return mentions_var_walker((Node *) ((RelabelType *) node)->arg, ctx);
+		case T_OpExpr:
+			{
+				ListCell   *lc;
+
+				foreach(lc, ((OpExpr *) node)->args)
+					if (mentions_var_walker(lfirst(lc), ctx))
+						return true;
+				return false;
+			}
+		default:
+			return expression_tree_walker(node, mentions_var_walker,
+										  (void *) ctx);
 	}
-	return expression_tree_walker(node, mentions_var_walker, (void *) ctx);
 }
 
 /* True for nodes that make a value depend on more than the statement. */
@@ -458,7 +483,10 @@ equality_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
 
 	if (other == NULL)
 		return PR_FUNCTION_OF_COLUMN;
-	if (contain_volatile_functions(other))
+	sv = strip_relabel(other);
+	/* a constant or a parameter calls no function: the common case */
+	if (!IsA(sv, Const) && !IsA(sv, Param) &&
+		contain_volatile_functions(other))
 		return PR_VOLATILE;
 	if ((not_distinct || rinfo->mergeopfamilies == NIL) &&
 		!(op_mergejoinable(opno, exprType(l)) &&
@@ -478,7 +506,6 @@ equality_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
 		  unbounded_bpchar(colvar->vartype, colvar->vartypmod))))
 		return PR_NOT_IDENTITY; /* compared as bpchar, stored unpadded */
 
-	sv = strip_relabel(other);
 	r = classify_value(other);
 	if (IsA(sv, Param) && ((Param *) sv)->paramkind == PARAM_EXEC)
 	{

@@ -37,8 +37,10 @@
 TenantRef *
 new_ref(RefKind kind, RelFacts *f, const char *alias)
 {
-	TenantRef  *ref = palloc0(sizeof(TenantRef));
+	TenantRef  *ref = palloc(sizeof(TenantRef));
 
+	/* a memset of constant size is inlined: cheaper than palloc0's loop */
+	memset(ref, 0, sizeof(TenantRef));
 	ref->kind = kind;
 	ref->relid = f->relid;
 	ref->attnum = f->attnum;

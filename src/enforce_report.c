@@ -198,7 +198,8 @@ err_tenant_scope(Oid relid)
 			err_generic_string(PG_DIAG_SCHEMA_NAME, nspname);
 		err_generic_string(PG_DIAG_TABLE_NAME, relname);
 	}
-	return err_generic_string(PG_DIAG_COLUMN_NAME, gtm_tenant_column);
+	return err_generic_string(PG_DIAG_COLUMN_NAME,
+							  relname != NULL ? tenant_column_name(relid) : gtm_tenant_column);
 }
 
 /* The relation of a "relid:alias" label (InvalidOid for none) */

@@ -99,7 +99,8 @@ raw_label(TenantRef *ref)
 void
 write_plan_payload(PlannedStmt *stmt, int kind, const char *payload, int len)
 {
-	PlanInvalItem *item;
+	PlanInvalItem *items;
+	int			nitems = 1 + (len + 6) / 7;
 
 	/*
 	 * A tenant value is an id: one of many kilobytes is a way to make every
@@ -112,22 +113,27 @@ write_plan_payload(PlannedStmt *stmt, int kind, const char *payload, int len)
 				 errdetail("They take %d bytes; the limit is %d.", len, GTM_MAX_PAYLOAD),
 				 err_tenant_scope(InvalidOid),
 				 errhint("Pin tenant-scoped tables to tenant ids.")));
-	item = makeNode(PlanInvalItem);
 
-	item->cacheId = kind;
-	item->hashValue = (uint32) len;
-	stmt->invalItems = lappend(stmt->invalItems, item);
-	for (int i = 0; i < len; i += 7)
+	/*
+	 * All items in one allocation: nodes of a plan are copied one by one
+	 * (copyObject) and freed with their memory context, never one by one.
+	 */
+	items = palloc(nitems * sizeof(PlanInvalItem));
+	items[0].type = T_PlanInvalItem;
+	items[0].cacheId = kind;
+	items[0].hashValue = (uint32) len;
+	stmt->invalItems = lappend(stmt->invalItems, &items[0]);
+	for (int i = 0, n = 1; i < len; i += 7, n++)
 	{
 		unsigned char bytes[7] = {0};
 
 		memcpy(bytes, payload + i, Min(7, len - i));
-		item = makeNode(PlanInvalItem);
-		item->cacheId = GTM_PINS_DATA_BASE +
+		items[n].type = T_PlanInvalItem;
+		items[n].cacheId = GTM_PINS_DATA_BASE +
 			(int) (bytes[0] | (bytes[1] << 8) | (bytes[2] << 16));
-		item->hashValue = (uint32) bytes[3] | ((uint32) bytes[4] << 8) |
+		items[n].hashValue = (uint32) bytes[3] | ((uint32) bytes[4] << 8) |
 			((uint32) bytes[5] << 16) | ((uint32) bytes[6] << 24);
-		stmt->invalItems = lappend(stmt->invalItems, item);
+		stmt->invalItems = lappend(stmt->invalItems, &items[n]);
 	}
 }
 
@@ -162,19 +168,40 @@ attach_statement_pins(PlannedStmt *stmt, List *classes)
 	}
 	if (list_length(classes) == 1 && IsA(pc->value, Const))
 	{
-		/* the common case, built without a StringInfo */
-		const char *tenant = const_text((Const *) pc->value);
+		/*
+		 * The common case, built without a StringInfo; a text constant is
+		 * read in place, up to a NUL byte as its C string would be.
+		 */
+		Const	   *c = (Const *) pc->value;
+		const char *tenant;
 		char		relid[12];
-		int			tlen = strlen(tenant);
+		int			tlen;
 		int			rlen = pg_ultoa_n(pc->first->relid, relid);
 		int			alen = strlen(pc->first->alias);
-		int			len = 1 + tlen + 1 + rlen + 1 + alen + 1;
-		char	   *payload = palloc(len);
-		char	   *p = payload;
+		int			len;
+		char		stackbuf[128];
+		char	   *payload;
+		char	   *p;
 
+		if (c->consttype == TEXTOID)
+		{
+			text	   *t = DatumGetTextPP(c->constvalue);
+
+			tenant = VARDATA_ANY(t);
+			tlen = strnlen(tenant, VARSIZE_ANY_EXHDR(t));
+		}
+		else
+		{
+			tenant = const_text(c);
+			tlen = strlen(tenant);
+		}
+		len = 1 + tlen + 1 + rlen + 1 + alen + 1;
+		payload = len <= (int) sizeof(stackbuf) ? stackbuf : palloc(len);
+		p = payload;
 		*p++ = 'C';
-		memcpy(p, tenant, tlen + 1);
-		p += tlen + 1;
+		memcpy(p, tenant, tlen);
+		p += tlen;
+		*p++ = '\0';
 		memcpy(p, relid, rlen);
 		p += rlen;
 		*p++ = ':';
@@ -204,48 +231,86 @@ attach_statement_pins(PlannedStmt *stmt, List *classes)
 	write_plan_payload(stmt, GTM_PINS_CACHEID, buf.data, buf.len + 1);
 }
 
+/* Append the 7 bytes of a data item to a payload being gathered. */
+static inline void
+append_payload_item(PlanInvalItem *item, StringInfo into, int len)
+{
+	uint32		lo = (uint32) (item->cacheId - GTM_PINS_DATA_BASE);
+	uint32		hi = item->hashValue;
+	char	   *d = into->data + into->len;
+
+	d[0] = lo & 0xff;
+	d[1] = (lo >> 8) & 0xff;
+	d[2] = (lo >> 16) & 0xff;
+	d[3] = hi & 0xff;
+	d[4] = (hi >> 8) & 0xff;
+	d[5] = (hi >> 16) & 0xff;
+	d[6] = (hi >> 24) & 0xff;
+	into->len += Min(7, len - into->len);
+}
+
+/* Start gathering a payload of len bytes into "into". */
+static void
+start_payload(StringInfo into, int len)
+{
+	if (into->data == NULL)
+		initStringInfo(into);
+	resetStringInfo(into);
+	enlargeStringInfo(into, len + 7);
+}
+
+/* A gathered payload, or NULL when it is absent or incomplete. */
+static inline char *
+payload_done(StringInfo into, int len)
+{
+	if (len <= 1 || into->len != len || into->data[len - 1] != '\0')
+		return NULL;
+	return into->data;
+}
+
 /*
- * The payload of header id "kind" of a plan, gathered from its invalItems
- * into "into" (initialised here if its data is NULL), or NULL when the plan
- * has none.  A payload's data items follow its header.
+ * The payloads of header ids GTM_PINS_CACHEID and GTM_KEYS_CACHEID of a
+ * plan, gathered in one pass over its invalItems into "pins" and "keys"
+ * (each initialised here if its data is NULL); *pins_out and *keys_out
+ * are NULL when the plan has none.  A payload's data items follow its
+ * header; only the first header of each id counts.
  */
-char *
-read_plan_payload(List *invalItems, int kind, StringInfo into)
+static void
+read_plan_payloads(List *invalItems, StringInfo pins, char **pins_out,
+				   StringInfo keys, char **keys_out)
 {
 	ListCell   *lc;
-	int			len = -1;
+	int			pins_len = -1;
+	int			keys_len = -1;
+	StringInfo	cur = NULL;		/* the payload whose header came last */
+	int			cur_len = -1;
 
 	foreach(lc, invalItems)
 	{
 		PlanInvalItem *item = lfirst(lc);
 
-		if (item->cacheId == kind && len < 0)
+		if (IS_PINS_DATA(item->cacheId))
 		{
-			len = (int) item->hashValue;
-			if (into->data == NULL)
-				initStringInfo(into);
-			resetStringInfo(into);
-			enlargeStringInfo(into, len + 7);
+			if (cur != NULL && cur_len > cur->len)
+				append_payload_item(item, cur, cur_len);
 		}
-		else if (IS_PINS_DATA(item->cacheId) && len >= 0 && len > into->len)
+		else if (item->cacheId == GTM_PINS_CACHEID && pins_len < 0)
 		{
-			uint32		lo = (uint32) (item->cacheId - GTM_PINS_DATA_BASE);
-			uint32		hi = item->hashValue;
-			char	   *d = into->data + into->len;
-
-			d[0] = lo & 0xff;
-			d[1] = (lo >> 8) & 0xff;
-			d[2] = (lo >> 16) & 0xff;
-			d[3] = hi & 0xff;
-			d[4] = (hi >> 8) & 0xff;
-			d[5] = (hi >> 16) & 0xff;
-			d[6] = (hi >> 24) & 0xff;
-			into->len += Min(7, len - into->len);
+			pins_len = (int) item->hashValue;
+			start_payload(pins, pins_len);
+			cur = pins;
+			cur_len = pins_len;
+		}
+		else if (item->cacheId == GTM_KEYS_CACHEID && keys_len < 0)
+		{
+			keys_len = (int) item->hashValue;
+			start_payload(keys, keys_len);
+			cur = keys;
+			cur_len = keys_len;
 		}
 	}
-	if (len <= 1 || into->len != len || into->data[len - 1] != '\0')
-		return NULL;
-	return into->data;
+	*pins_out = payload_done(pins, pins_len);
+	*keys_out = payload_done(keys, keys_len);
 }
 
 /*
@@ -308,7 +373,8 @@ datum_text(Datum d, Oid typid)
  * there is no such parameter of that type (the caller evaluates then).
  */
 static char *
-param_text(ParamListInfo params, int paramid, Oid typid, bool *found)
+param_text(ParamListInfo params, int paramid, Oid typid, bool *found,
+		   char *buf, int bufsize)
 {
 	ParamExternData prmdata;
 	ParamExternData *prm;
@@ -323,7 +389,22 @@ param_text(ParamListInfo params, int paramid, Oid typid, bool *found)
 	if (prm->ptype != typid)
 		return NULL;
 	*found = true;
-	return prm->isnull ? NULL : datum_text(prm->value, typid);
+	if (prm->isnull)
+		return NULL;
+	if (typid == TEXTOID && buf != NULL)
+	{
+		/* a short text into the caller's buffer, without a palloc */
+		text	   *t = DatumGetTextPP(prm->value);
+		int			len = VARSIZE_ANY_EXHDR(t);
+
+		if (len < bufsize)
+		{
+			memcpy(buf, VARDATA_ANY(t), len);
+			buf[len] = '\0';
+			return buf;
+		}
+	}
+	return datum_text(prm->value, typid);
 }
 
 /* The text of one pin value, evaluated with the bound parameters. */
@@ -340,7 +421,8 @@ pin_value_text(Node *value, ParamListInfo params, ExprContext **econtext)
 	{
 		bool		found;
 		char	   *s = param_text(params, ((Param *) value)->paramid,
-								   ((Param *) value)->paramtype, &found);
+								   ((Param *) value)->paramtype, &found,
+								   NULL, 0);
 
 		if (found)
 			return s;
@@ -405,6 +487,24 @@ check_statement_pins(List *pins, ParamListInfo params)
 		statement_scope_check(first, first_label, elevel);
 }
 
+/* Check the pins of an "N" payload, the cached list held while in use. */
+static void
+check_payload_pins(const char *payload, ParamListInfo params)
+{
+	List	   *pins = payload_pins(payload);
+
+	pins_in_use++;
+	PG_TRY();
+	{
+		check_statement_pins(pins, params);
+	}
+	PG_FINALLY();
+	{
+		pins_in_use--;
+	}
+	PG_END_TRY();
+}
+
 /*
  * The buffer payloads are read into, in TopMemoryContext: a payload is
  * consumed (copied or parsed) before another statement can start.
@@ -412,15 +512,36 @@ check_statement_pins(List *pins, ParamListInfo params)
 static StringInfoData payload_buf = {NULL, 0, 0, 0};
 
 /*
+ * The decimal number (an optional '-', digits) at *p, as written by
+ * attach_statement_pins; *p is left after it.  Cheaper than strtol.
+ */
+static int64
+parse_decimal(const char **p)
+{
+	bool		neg = (**p == '-');
+	int64		v = 0;
+
+	if (neg)
+		(*p)++;
+	while (**p >= '0' && **p <= '9' && v < PG_INT32_MAX * (int64) 10)
+		v = v * 10 + (*(*p)++ - '0');
+	return neg ? -v : v;
+}
+
+/*
  * ExecutorStart_hook's part, once the executor has started: check the pins
- * attached to the plan.  Not in parallel workers (the leader did), nor for
- * EXPLAIN without ANALYZE, nor for exempt roles.
+ * attached to the plan, then look up the rows of its unique-key pins
+ * (run_key_pins, enforce_key.c); both payloads are read in one pass.  Not
+ * in parallel workers (the leader did), nor for EXPLAIN without ANALYZE,
+ * nor for exempt roles.
  */
 void
 run_statement_pins(QueryDesc *queryDesc, int eflags)
 {
 	PlannedStmt *stmt = queryDesc->plannedstmt;
 	char	   *payload;
+	StringInfoData keys_buf;
+	char	   *keys;
 
 	if (stmt->invalItems == NIL || gtm_enforcement == GTM_ENFORCE_OFF ||
 		IsParallelWorker() || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
@@ -432,18 +553,25 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 		initStringInfo(&payload_buf);
 		MemoryContextSwitchTo(old);
 	}
-	payload = read_plan_payload(stmt->invalItems, GTM_PINS_CACHEID, &payload_buf);
-	if (payload == NULL || role_is_exempt())
+	keys_buf.data = NULL;
+	read_plan_payloads(stmt->invalItems, &payload_buf, &payload,
+					   &keys_buf, &keys);
+	if ((payload == NULL && keys == NULL) || role_is_exempt())
 		return;
-	if (payload[0] == 'C')
+	if (payload == NULL)
+		;						/* only unique-key pins */
+	else if (payload[0] == 'C')
 		statement_scope_check(payload + 1, payload + strlen(payload) + 1,
 							  ENFORCE_ELEVEL());
 	else if (payload[0] == 'P')
 	{
-		int			paramid = atoi(payload + 1);
-		Oid			typid = (Oid) strtoul(strchr(payload, ':') + 1, NULL, 10);
+		const char *p = payload + 1;
+		int			paramid = parse_decimal(&p);
+		Oid			typid = (Oid) (*p == ':' ? (p++, parse_decimal(&p)) : 0);
 		bool		found;
-		char	   *tenant = param_text(queryDesc->params, paramid, typid, &found);
+		char		buf[NAMEDATALEN * 2];
+		char	   *tenant = param_text(queryDesc->params, paramid, typid, &found,
+										buf, sizeof(buf));
 
 		/* fail closed on a parameter that cannot be read as planned */
 		if (!found)
@@ -455,18 +583,7 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 								  ENFORCE_ELEVEL());
 	}
 	else if (payload[0] == 'N')
-	{
-		List	   *pins = payload_pins(payload);
-
-		pins_in_use++;
-		PG_TRY();
-		{
-			check_statement_pins(pins, queryDesc->params);
-		}
-		PG_FINALLY();
-		{
-			pins_in_use--;
-		}
-		PG_END_TRY();
-	}
+		check_payload_pins(payload, queryDesc->params);
+	if (keys != NULL)
+		run_key_pins(queryDesc, keys);	/* then the unique-key pins */
 }

@@ -49,6 +49,7 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/jsonb.h"
+#include "utils/plancache.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -155,6 +156,15 @@ static bool installed_value = false;
 static void
 installed_inval(Datum arg, int cacheid, uint32 hashvalue)
 {
+	/*
+	 * Not installed when last asked: the change may be CREATE EXTENSION,
+	 * and the plans this backend keeps (prepared statements, PL/pgSQL) were
+	 * made unchecked: they are planned again.  (Marking plans invalid needs
+	 * no catalog access.  Installed: plans made with the check stay, at
+	 * worst stricter than needed after DROP EXTENSION.)
+	 */
+	if (installed_known && !installed_value)
+		ResetPlanCache();
 	installed_known = false;
 }
 

@@ -41,6 +41,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 
 #include "enforce.h"
 #include "gtm_clarity.h"
@@ -59,8 +60,7 @@ static int	invalid_facts = 0;
  * hash table: a statement looks its few tables up several times.  Cleared
  * by a sweep, the only time entries leave the hash table.
  */
-#define RECENT_FACTS 16
-static RelFacts *recent_facts[RECENT_FACTS];
+RelFacts   *recent_facts[RECENT_FACTS];
 
 /* Mark every entry invalid (a change of gtm.tenant_column, a cache reset). */
 void
@@ -147,6 +147,28 @@ tenant_column_name(Oid relid)
 	return rel_facts(relid)->root ? TENANTS_ID_COLUMN : gtm_tenant_column;
 }
 
+/*
+ * The number of column "name" of relid (InvalidAttrNumber if none) and,
+ * from the same pg_attribute row, its attgenerated.
+ */
+static AttrNumber
+column_attnum(Oid relid, const char *name, char *generated)
+{
+	HeapTuple	tup = SearchSysCacheAttName(relid, name);
+	AttrNumber	attnum = InvalidAttrNumber;
+
+	*generated = '\0';
+	if (HeapTupleIsValid(tup))
+	{
+		Form_pg_attribute att = (Form_pg_attribute) GETSTRUCT(tup);
+
+		attnum = att->attnum;
+		*generated = att->attgenerated;
+		ReleaseSysCache(tup);
+	}
+	return attnum;
+}
+
 /* Compute the facts of relid from the catalogs into *f. */
 static void
 compute_rel_facts(Oid relid, RelFacts *f)
@@ -171,16 +193,16 @@ compute_rel_facts(Oid relid, RelFacts *f)
 		OidIsValid(nsp) && !IsCatalogNamespace(nsp) && !IsToastNamespace(nsp) &&
 		strcmp(get_namespace_name(nsp), "information_schema") != 0)
 	{
-		f->attnum = get_attnum(relid, gtm_tenant_column);
+		char		gen;
+
+		f->attnum = column_attnum(relid, gtm_tenant_column, &gen);
 		if (f->attnum <= 0 && is_tenants_table(relid, nsp))
 		{
 			f->root = true;
-			f->attnum = get_attnum(relid, TENANTS_ID_COLUMN);
+			f->attnum = column_attnum(relid, TENANTS_ID_COLUMN, &gen);
 		}
 		if (f->attnum > 0)
 		{
-			char		gen = get_attgenerated(relid, f->attnum);
-
 			f->tenant = true;
 			f->generated_tenant = gen != '\0';
 			f->has_children = has_subclass(relid);
@@ -211,19 +233,17 @@ compute_rel_facts(Oid relid, RelFacts *f)
 }
 
 /*
- * The facts of relid, from the cache or computed.  The pointer stays valid
+ * The facts of relid when rel_facts() (enforce.h) does not find them in
+ * recent_facts: from the hash table or computed.  The pointer stays valid
  * until the next rel_facts_sweep(); its facts may be marked invalid and
  * computed again meanwhile, never freed.
  */
 RelFacts *
-rel_facts(Oid relid)
+rel_facts_lookup(Oid relid)
 {
-	RelFacts   *f = recent_facts[relid % RECENT_FACTS];
+	RelFacts   *f;
 	RelFacts	tmp;
 	bool		found;
-
-	if (f != NULL && f->relid == relid && f->valid)
-		return f;
 	if (rel_facts_hash == NULL)
 	{
 		HASHCTL		ctl;

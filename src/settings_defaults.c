@@ -171,6 +171,23 @@ current_defaults(Oid nsp, Jsonb **schema)
 		sch = copy_jsonb(row, desc, 2);
 		MemoryContextSwitchTo(old);
 		SPI_freetuptable(SPI_tuptable);
+
+		/*
+		 * The stored schema is trusted by every check; one written with the
+		 * table's triggers off (session_replication_role = replica, a
+		 * restore with --disable-triggers) is checked here, once per load.
+		 */
+		if (sch != NULL)
+		{
+			SettingsProblem *p = settings_schema_problem(sch);
+
+			if (p != NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("the settings schema in force is invalid: %s", p->message),
+						 p->detail ? errdetail_internal("%s", p->detail) : 0,
+						 errhint("It was written with the triggers of settings_defaults off; set a valid one with gtm_set_default_settings().")));
+		}
 		if (generation != defaults_generation || !has_schema)
 		{
 			/*

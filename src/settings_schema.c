@@ -160,14 +160,52 @@ has_type(JsonbValue *v, const char *t, int tlen)
 	return strlen(vt) == tlen && memcmp(vt, t, tlen) == 0;
 }
 
-/* Jsonb equality (numbers by value, like JSON Schema). */
+/*
+ * Jsonb equality (numbers by value, like JSON Schema).  Called for every
+ * element of an enum for every value checked: it allocates nothing for
+ * scalars, and compares containers in place (jbvBinary, as the iterator
+ * returns them), so a large document against a long enum costs time, not
+ * memory.
+ */
 static bool
 values_equal(JsonbValue *a, JsonbValue *b)
 {
-	Jsonb	   *ja = JsonbValueToJsonb(a);
-	Jsonb	   *jb = JsonbValueToJsonb(b);
+	if (a->type == jbvBinary || b->type == jbvBinary)
+	{
+		Jsonb	   *ja;
+		Jsonb	   *jb;
+		bool		eq;
 
-	return compareJsonbContainers(&ja->root, &jb->root) == 0;
+		if (a->type == jbvBinary && b->type == jbvBinary)
+			return compareJsonbContainers(a->val.binary.data, b->val.binary.data) == 0;
+		if (a->type != jbvBinary && b->type != jbvBinary)
+			return false;
+		/* a container and a scalar (never equal, but compare as Jsonb) */
+		ja = JsonbValueToJsonb(a);
+		jb = JsonbValueToJsonb(b);
+		eq = compareJsonbContainers(&ja->root, &jb->root) == 0;
+		pfree(ja);
+		pfree(jb);
+		return eq;
+	}
+	if (a->type != b->type)
+		return false;
+	switch (a->type)
+	{
+		case jbvNull:
+			return true;
+		case jbvBool:
+			return a->val.boolean == b->val.boolean;
+		case jbvString:
+			return a->val.string.len == b->val.string.len &&
+				memcmp(a->val.string.val, b->val.string.val, a->val.string.len) == 0;
+		case jbvNumeric:
+			return DatumGetInt32(DirectFunctionCall2(numeric_cmp,
+													 NumericGetDatum(a->val.numeric),
+													 NumericGetDatum(b->val.numeric))) == 0;
+		default:
+			return false;
+	}
 }
 
 char *
@@ -266,13 +304,18 @@ check_enum(Walk *w, JsonbValue *v, JsonbValue *en)
 	char	   *near = NULL;
 	int			near_d = INT_MAX;
 
+	/* a match: nothing built (the common case, once per value checked) */
+	while ((r = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+		if (r == WJB_ELEM && values_equal(v, &e))
+			return NULL;			/* (the iterator's few bytes: the statement's) */
+
+	/* no match: the message lists the values, and the nearest */
 	initStringInfo(&list);
+	it = JsonbIteratorInit(en->val.binary.data);
 	while ((r = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
 	{
 		if (r != WJB_ELEM)
 			continue;
-		if (values_equal(v, &e))
-			return NULL;
 		if (list.len > 0)
 			appendStringInfoString(&list, ", ");
 		appendStringInfoString(&list, jsonb_value_text(&e));

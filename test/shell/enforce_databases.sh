@@ -16,7 +16,7 @@ cleanup() {
   psql -X -q -d postgres -c "DROP ROLE IF EXISTS $role" >/dev/null 2>&1
 }
 trap cleanup EXIT
-echo "1..8"
+echo "1..10"
 cleanup
 createdb "$db"
 psql -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null <<SQL
@@ -33,8 +33,17 @@ SET ROLE $role;
 SELECT 'before:' || string_agg(stage, ',' ORDER BY id) FROM deals;
 UPDATE deals SET stage = stage WHERE id = 1;
 COPY deals TO STDOUT;
+PREPARE cached AS SELECT 'cached:' || string_agg(stage, ',' ORDER BY id) FROM deals;
+EXECUTE cached;
+EXECUTE cached;
+CREATE FUNCTION pg_temp.touch_all() RETURNS bigint LANGUAGE plpgsql
+  AS \$\$ BEGIN UPDATE deals SET stage = stage || '!'; RETURN 1; END \$\$;
+SELECT 'touched:' || pg_temp.touch_all();
+UPDATE deals SET stage = rtrim(stage, '!');
 \echo == installing
 \! psql -X -q -d $db -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION gtm_clarity'
+EXECUTE cached;
+SELECT 'touched again:' || pg_temp.touch_all();
 SELECT 'installed:' || string_agg(stage, ',' ORDER BY id) FROM deals;
 COPY deals TO STDOUT;
 \echo == dropping
@@ -55,6 +64,11 @@ ok "once CREATE EXTENSION ran (another backend), the same session's unpinned SEL
 ok "... and its COPY" \
   'grep -q "ERROR:  42501: COPY on tenant-scoped table \"deals\" is not allowed" <<<"$out"'
 ok "after DROP EXTENSION the rule no longer applies" 'grep -qx "dropped:one,two" <<<"$out"'
+phase2=$(sed -n '/^== installing/,/^== dropping/p' <<<"$out")
+ok "a statement prepared before CREATE EXTENSION is planned again, and rejected" \
+  '! grep -q "^cached:" <<<"$phase2" && [ "$(grep -c "ERROR:  42501" <<<"$phase2")" -ge 3 ]'
+ok "... and so is a PL/pgSQL function's cached UPDATE: no row was changed" \
+  '! grep -q "^touched again:" <<<"$phase2" && grep -qx "dropped:one,two" <<<"$out"'
 
 # the database with the extension keeps enforcing while the other does not,
 # in sessions running at the same time (the answer is per database)
