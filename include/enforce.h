@@ -161,6 +161,7 @@ typedef struct RelFacts
 	bool		exempt;			/* recorded by gtm_exempt_table() */
 	AttrNumber	attnum;			/* the tenant column, if tenant */
 	bool		virtual_tenant; /* it is a virtual generated column (18+) */
+	bool		distributed;	/* a Citus table (enforce_distributed.c) */
 	bool		root;			/* the extension's tenants table: its tenant
 								 * column is id */
 	bool		generated_tenant;	/* the tenant column is generated */
@@ -306,6 +307,15 @@ typedef struct EnforceState
 
 	/* the statement being planned (judge_scans reads what it names) */
 	Query	   *parse;
+
+	/*
+	 * Under a distributed planner (enforce_distributed.c): the standard
+	 * planner call whose records are kept (the first; NULL before it), so
+	 * that the calls of the distributed planner's own later steps are not
+	 * mixed in.  Unused (NULL, false) otherwise.
+	 */
+	bool		first_call_only;
+	struct PlannerGlobal *glob;
 } EnforceState;
 
 extern EnforceState *cur_state;
@@ -338,6 +348,7 @@ extern bool column_not_null(Oid relid, AttrNumber attnum);
 extern void enforce_pin_init(void);
 extern bool value_is_mutable(Node *val);
 extern Oid	pin_function_oid(void);
+extern bool is_current_tenant_fn(Oid funcid);
 extern bool is_freezable_value(Node *val);
 
 /* enforce_identity.c: which equalities are identities */
@@ -379,6 +390,24 @@ extern bool tenant_column_generated(RelFacts *f, bool inserting, List *tlist,
 /* enforce_judge.c: the verdict */
 extern bool plan_touches_tenant_table(EnforceState *st, PlannedStmt *stmt);
 extern List *judge_plan(EnforceState *st, PlannedStmt *stmt);
+extern List *judge_recorded(EnforceState *st, Query *parse, PlannedStmt *dist);
+
+/* enforce_distributed.c */
+extern int	shadow_planning;
+extern bool distributed_planner_loaded(void);
+extern bool plan_is_distributed(PlannedStmt *stmt);
+extern const char *distributed_scan_name(PlannedStmt *stmt);
+extern int	shadow_suspend(void);
+extern Query *fold_current_tenant(Query *parse);
+extern Oid	distributed_table_of_shard(Oid relid);
+extern bool relation_is_distributed(Oid relid);
+extern bool query_names_distributed(Query *parse);
+extern bool record_this_call(EnforceState *st, PlannerInfo *root);
+extern void session_tenant_changing(const char *newval);
+extern void shadow_resume(int depth);
+extern List *judge_distributed(EnforceState *st, Query *parse,
+							   const char *query_string, int cursorOptions,
+							   ParamListInfo boundParams, PlannedStmt *dist);
 
 /* enforce_utility.c: COPY, TRUNCATE, LOCK TABLE */
 

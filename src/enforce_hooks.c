@@ -124,6 +124,13 @@ check_enforcement(int *newval, void **extra, GucSource source)
 		*newval == GTM_ENFORCE_ERROR;
 }
 
+/* plans made with the old tenant folded in go (enforce_distributed.c) */
+static void
+assign_session_tenant(const char *newval, void *extra)
+{
+	session_tenant_changing(newval);
+}
+
 static bool
 check_allow_session_tenant(bool *newval, void **extra, GucSource source)
 {
@@ -235,9 +242,12 @@ plan_with_state(EnforceState *st, RefreshPhase phase, Query *parse,
 {
 	EnforceState *saved = cur_state;
 	int			saved_noforce = noforce_depth;
-	PlannedStmt *result;
+	PlannedStmt *volatile result = NULL;
 
 	bool		saved_innermost = innermost_planning;
+
+	/* the other extensions' hooks run for real, also inside a shadow plan */
+	int			shadow_depth = shadow_suspend();
 
 	cur_state = st;
 	planning_depth++;
@@ -259,6 +269,7 @@ plan_with_state(EnforceState *st, RefreshPhase phase, Query *parse,
 		planning_depth--;
 		innermost_planning = saved_innermost;
 		noforce_depth = saved_noforce;
+		shadow_resume(shadow_depth);
 	}
 	PG_END_TRY();
 	return result;
@@ -280,6 +291,9 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	EnforceState st;
 	PlannedStmt *result;
 	bool		judge;
+	Query	   *original = NULL;
+	List	   *judged = NIL;
+	bool		distributed = false;
 
 	next_plan.explain_only = false;
 	next_plan.collect = false;
@@ -295,25 +309,59 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	st.refs = NIL;
 	st.outer_params = NIL;
 	st.parse = parse;
+	st.first_call_only = false;
+	st.glob = NULL;
 
 	judge = req.collect ||
 		(gtm_enforcement != GTM_ENFORCE_OFF && !statement_is_exempt(parse, phase));
 	if (judge)
 		freeze_mutable_pins(parse);
 
+	/*
+	 * A distributed planner rewrites the query tree: keep the client's for
+	 * a shadow plan (enforce_distributed.c).
+	 */
+	if (judge && query_names_distributed(parse))
+	{
+		original = copyObject(parse);
+		parse = fold_current_tenant(parse);
+		st.first_call_only = true;
+	}
 	result = plan_with_state(judge ? &st : NULL, phase, parse, query_string,
 							 cursorOptions, boundParams);
 
-	if (!plan_touches_tenant_table(&st, result))
+	if (original != NULL && plan_is_distributed(result))
+	{
+		/*
+		 * Accepted from what the distributed planner's first call of the
+		 * standard planner recorded, if that suffices; else the shadow
+		 * plan's verdict (enforce_distributed.c).
+		 */
+		if (req.collect || st.glob == NULL ||
+			(judged = judge_recorded(&st, original, result)) == NIL)
+		{
+			st.refs = NIL;
+			st.outer_params = NIL;
+			st.parse = original;
+			st.first_call_only = false;
+			st.glob = NULL;
+			judged = judge_distributed(&st, original, query_string,
+									   cursorOptions, boundParams, result);
+		}
+		distributed = true;
+	}
+	else if (!plan_touches_tenant_table(&st, result))
 		return result;
 
 	/* a plan made for an exempt role must not serve another role */
 	result->dependsOnRole = true;
 
+	if (!distributed && judge)
+		judged = judge_plan(&st, result);
 	if (req.collect)
-		next_plan.collected = judge_plan(&st, result);
+		next_plan.collected = judged;
 	else if (judge)
-		report_verdicts(judge_plan(&st, result),
+		report_verdicts(judged,
 						(gtm_enforcement == GTM_ENFORCE_WARN || req.explain_only) ?
 						WARNING : ERROR);
 	return result;
@@ -324,10 +372,10 @@ static void
 gtm_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 					 RangeTblEntry *rte)
 {
-	if (prev_set_rel_pathlist_hook)
+	if (prev_set_rel_pathlist_hook && shadow_planning == 0)
 		prev_set_rel_pathlist_hook(root, rel, rti, rte);
 
-	if (cur_state != NULL)
+	if (cur_state != NULL && record_this_call(cur_state, root))
 		record_scan(cur_state, root, rel, rti, rte);
 }
 
@@ -337,10 +385,11 @@ gtm_create_upper_paths(PlannerInfo *root, UpperRelationKind stage,
 					   RelOptInfo *input_rel, RelOptInfo *output_rel,
 					   void *extra)
 {
-	if (prev_create_upper_paths_hook)
+	if (prev_create_upper_paths_hook && shadow_planning == 0)
 		prev_create_upper_paths_hook(root, stage, input_rel, output_rel, extra);
 
-	if (cur_state != NULL && stage == UPPERREL_FINAL)
+	if (cur_state != NULL && stage == UPPERREL_FINAL &&
+		record_this_call(cur_state, root))
 		record_writes(cur_state, root);
 }
 
@@ -645,7 +694,7 @@ gtm_enforce_init(void)
 							   "",
 							   PGC_SUSET,
 							   GUC_NOT_IN_SAMPLE,
-							   check_session_tenant, NULL, NULL);
+							   check_session_tenant, assign_session_tenant, NULL);
 	DefineCustomBoolVariable("gtm.allow_session_tenant",
 							 "Allows gtm_set_tenant(tenant, false): a tenant for the whole session.",
 							 "A session tenant outlives the transaction; behind a connection pool the next request on the connection inherits it.",

@@ -623,3 +623,64 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 	}
 	return judged;
 }
+
+/*
+ * A distributed plan accepted from the records of the standard planner's
+ * call on the client's query (enforce_distributed.c): every tenant table
+ * that parse names was recorded, every reference is pinned, none through a
+ * unique key, and the pins denote one tenant; no ON CONFLICT (its
+ * arbiters are judged on a plan).  Then the pin classes are
+ * attached to dist, as judge_plan does, and the judged references are
+ * returned; otherwise NIL (the caller judges a shadow plan).  No plan is
+ * walked: all references count, which is stricter than judge_scans.
+ */
+static bool
+on_conflict_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	check_stack_depth();
+	if (IsA(node, Query))
+	{
+		if (((Query *) node)->onConflict != NULL)
+			return true;
+		return query_tree_walker((Query *) node, on_conflict_walker, context, 0);
+	}
+	return expression_tree_walker(node, on_conflict_walker, context);
+}
+
+List *
+judge_recorded(EnforceState *st, Query *parse, PlannedStmt *dist)
+{
+	List	   *relids = NIL;
+	List	   *judged;
+	List	   *classes;
+	bool		has_nonconst;
+	ListCell   *lc;
+
+	/* ON CONFLICT arbiters are judged on a plan (judge_arbiters) */
+	if (st->refs == NIL || on_conflict_walker((Node *) parse, NULL))
+		return NIL;
+	(void) relids_walker((Node *) parse, &relids);
+	foreach(lc, relids)
+	{
+		RelFacts   *f = rel_facts(lfirst_oid(lc));
+
+		if (f->tenant && !f->exempt && !relid_recorded(st, f->relid))
+			return NIL;
+	}
+	foreach(lc, st->refs)
+		((TenantRef *) lfirst(lc))->judged = true;
+	judged = judged_refs(st);
+	classes = judge_one_tenant(judged, &has_nonconst);
+	foreach(lc, judged)
+	{
+		TenantRef  *ref = lfirst(lc);
+
+		if (ref->reason != PR_PINNED || ref->key_lookup != NIL)
+			return NIL;
+	}
+	if (classes != NIL)
+		attach_statement_pins(dist, classes);
+	return judged;
+}

@@ -183,7 +183,7 @@ is_our_c_function(Oid funcid, const char *symbol)
 }
 
 /* Is funcid gtm_current_tenant()? */
-static bool
+bool
 is_current_tenant_fn(Oid funcid)
 {
 	if (funcid == current_tenant_fn_oid)

@@ -490,6 +490,9 @@ change_exemption(FunctionCallInfo fcinfo, bool exempt)
 
 	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
 		CacheInvalidateRelcacheByRelid(lfirst_oid(lc));
+	/* the shards of a distributed table follow it (relfacts.c) */
+	if (distributed_planner_loaded())
+		CacheInvalidateRelcacheAll();
 }
 
 /* gtm_exempt_table(regclass) RETURNS void */

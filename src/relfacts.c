@@ -182,6 +182,7 @@ compute_rel_facts(Oid relid, RelFacts *f)
 	f->exempt = false;
 	f->attnum = InvalidAttrNumber;
 	f->virtual_tenant = false;
+	f->distributed = false;
 	f->root = false;
 	f->generated_tenant = false;
 	f->has_children = false;
@@ -215,6 +216,15 @@ compute_rel_facts(Oid relid, RelFacts *f)
 				foreach(lc, get_partition_ancestors(relid))
 					if (exemption_recorded(lfirst_oid(lc)))
 						f->exempt = true;
+			}
+			f->distributed = relation_is_distributed(relid);
+			/* a shard of Citus, on a worker, with its distributed table */
+			if (!f->exempt && !f->distributed)
+			{
+				Oid			table = distributed_table_of_shard(relid);
+
+				if (OidIsValid(table) && exemption_recorded(table))
+					f->exempt = true;
 			}
 		}
 		else

@@ -1,0 +1,547 @@
+/*-------------------------------------------------------------------------
+ *
+ * enforce_distributed.c
+ *	  The verdict on a statement that a distributed planner (Citus) plans.
+ *
+ * Citus' planner_hook (distributed_planner) replaces the plan of a
+ * statement on distributed and reference tables by a Custom Scan over a
+ * placeholder range-table entry; its fast-path router planner does not run
+ * the standard planner at all.  The plan walk cannot see into that node,
+ * and judge_scans() rejects every tenant table behind it (fail closed).
+ *
+ * To give such a statement the verdict it would have on a single node,
+ * gtm_planner keeps a copy of the query tree as the client wrote it (after
+ * freeze_mutable_pins, before Citus rewrites it), and when the plan Citus
+ * returns holds a Citus Custom Scan, plans that copy once more with the
+ * standard planner -- the "shadow plan" -- with the planner hooks of the
+ * judgement recording and every other planner hook switched off (Citus'
+ * set_rel_pathlist, set_join_pathlist and get_relation_info hooks need the
+ * restriction context of its own planner call, and must not record the
+ * shadow's relations).  On the coordinator, distributed and reference
+ * tables are ordinary (empty) tables with their columns, constraints and
+ * indexes, so the shadow plan is the plan a single node would make, and
+ * judge_plan() judges it as one.  What the judgement attaches to the shadow
+ * plan (the pins compared when the statement starts, enforce_runtime.c) is
+ * moved to Citus' plan, so it travels with that plan into the plan cache and
+ * is checked when Citus' plan starts.
+ *
+ * Before the shadow plan, a cheaper way: unless Citus' fast-path planner
+ * took the statement, Citus first runs the standard planner on the client's
+ * query, and the recording hooks see that call like any other (only the
+ * first call is kept: record_this_call).  judge_recorded accepts the
+ * statement from those records when every tenant table the statement
+ * names was recorded, every reference is pinned (not through a unique
+ * key) and all pins denote one tenant; this is stricter than judge_plan
+ * (every reference counts, also of a relation the plan would not read), so
+ * an acceptance here is one the shadow plan would give.  Anything else,
+ * and every call of gtm_check_statement, gets the shadow plan's verdict.
+ *
+ * A pin through a unique key of a joined non-tenant table (enforce_key.c)
+ * is checked by reading that row when the statement starts; on a
+ * coordinator the row of a distributed or reference table is on a worker,
+ * and the local shell table is empty, so such a pin is not accepted here:
+ * the reference is rejected as read through the distributed plan.
+ *
+ * gtm_current_tenant() is STABLE, and Citus sends a read-only query's
+ * functions to the workers, where no session tenant is set.  So the query
+ * handed to the distributed planner has each call replaced by the session
+ * tenant as a constant (fold_current_tenant; the shadow keeps the call,
+ * and judges it as the pin it is), which also lets Citus route the
+ * statement to one shard.  A plan holding the folded tenant must not serve
+ * another tenant: when the session tenant changes (gtm_set_tenant, or the
+ * end of a transaction that set it locally), the cached plans of this
+ * backend are dropped (session_tenant_changing, from gtm.tenant's assign
+ * hook), if any statement was folded since the last time.
+ *
+ * Which plans are distributed: a Custom Scan whose provider's name begins
+ * with "Citus " (Citus Adaptive, Citus INSERT ... SELECT, Citus MERGE INTO
+ * ...).  Any other Custom Scan stays opaque.
+ *
+ * IDENTIFICATION
+ *	  src/enforce_distributed.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "nodes/extensible.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/paths.h"
+#include "optimizer/plancat.h"
+#include "optimizer/planner.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/plancache.h"
+#include "utils/rel.h"
+
+#include "enforce.h"
+
+/* The Custom Scan provider names of Citus' distributed plans start so */
+#define CITUS_SCAN_PREFIX "Citus "
+
+/*
+ * > 0 while a shadow plan is made (the outermost planner call on the
+ * stack is the shadow's): gtm_set_rel_pathlist and gtm_create_upper_paths
+ * then do not call the hooks they chain.  Set and restored by
+ * plan_shadow(); a planner call nested in the shadow's (a function
+ * evaluated to estimate) suspends it (shadow_suspend/shadow_resume).
+ */
+int			shadow_planning = 0;
+
+/* The other extensions' planner hooks, switched off for the shadow plan */
+typedef struct ShadowHooks
+{
+	set_join_pathlist_hook_type join;
+	get_relation_info_hook_type relinfo;
+} ShadowHooks;
+
+static ShadowHooks shadow_saved = {NULL, NULL};
+
+/* Is a distributed planner (Citus) loaded?  Its Custom Scans are
+ * registered by its _PG_init, before ours (it must come first). */
+bool
+distributed_planner_loaded(void)
+{
+	static int	loaded = -1;
+
+	if (loaded < 0)
+		loaded = GetCustomScanMethods("Citus Adaptive", true) != NULL ? 1 : 0;
+	return loaded == 1;
+}
+
+/* Does the plan tree hold a Custom Scan of Citus? */
+static bool
+plan_has_distributed_scan(Plan *plan)
+{
+	ListCell   *lc;
+
+	if (plan == NULL)
+		return false;
+	check_stack_depth();
+	if (IsA(plan, CustomScan))
+	{
+		const char *name = ((CustomScan *) plan)->methods->CustomName;
+
+		if (strncmp(name, CITUS_SCAN_PREFIX, strlen(CITUS_SCAN_PREFIX)) == 0)
+			return true;
+		foreach(lc, ((CustomScan *) plan)->custom_plans)
+			if (plan_has_distributed_scan(lfirst(lc)))
+				return true;
+	}
+	switch (nodeTag(plan))
+	{
+		case T_Append:
+			foreach(lc, ((Append *) plan)->appendplans)
+				if (plan_has_distributed_scan(lfirst(lc)))
+					return true;
+			break;
+		case T_MergeAppend:
+			foreach(lc, ((MergeAppend *) plan)->mergeplans)
+				if (plan_has_distributed_scan(lfirst(lc)))
+					return true;
+			break;
+		case T_SubqueryScan:
+			if (plan_has_distributed_scan(((SubqueryScan *) plan)->subplan))
+				return true;
+			break;
+		default:
+			break;
+	}
+	return plan_has_distributed_scan(plan->lefttree) ||
+		plan_has_distributed_scan(plan->righttree);
+}
+
+bool
+plan_is_distributed(PlannedStmt *stmt)
+{
+	ListCell   *lc;
+
+	if (plan_has_distributed_scan(stmt->planTree))
+		return true;
+	foreach(lc, stmt->subplans)
+		if (plan_has_distributed_scan(lfirst(lc)))
+			return true;
+	return false;
+}
+
+/*
+ * A planner call nested in the shadow's (SPI of a function evaluated while
+ * estimating) plans for real: put the other hooks back while it runs.
+ * Returns the depth to hand to shadow_resume.
+ */
+int
+shadow_suspend(void)
+{
+	int			depth = shadow_planning;
+
+	if (depth > 0)
+	{
+		set_join_pathlist_hook = shadow_saved.join;
+		get_relation_info_hook = shadow_saved.relinfo;
+		shadow_planning = 0;
+	}
+	return depth;
+}
+
+void
+shadow_resume(int depth)
+{
+	if (depth > 0)
+	{
+		set_join_pathlist_hook = NULL;
+		get_relation_info_hook = NULL;
+		shadow_planning = depth;
+	}
+}
+
+/*
+ * Plan parse (the client's query tree, copied before the distributed
+ * planner saw it) with the standard planner, recording into st, with the
+ * hooks of other extensions off.  Everything is restored on error.
+ */
+/* What plan_shadow changes, to be put back on every path out */
+typedef struct ShadowFrame
+{
+	EnforceState *state;
+	bool		innermost;
+	ShadowHooks hooks;
+} ShadowFrame;
+
+static void
+shadow_leave(ShadowFrame *f)
+{
+	set_join_pathlist_hook = shadow_saved.join;
+	get_relation_info_hook = shadow_saved.relinfo;
+	shadow_saved = f->hooks;
+	shadow_planning--;
+	cur_state = f->state;
+	planning_depth--;
+	innermost_planning = f->innermost;
+}
+
+static PlannedStmt *
+plan_shadow(EnforceState *st, Query *parse, const char *query_string,
+			int cursorOptions, ParamListInfo boundParams)
+{
+	ShadowFrame frame;
+	PlannedStmt *result;
+
+	frame.state = cur_state;
+	frame.innermost = innermost_planning;
+	frame.hooks = shadow_saved;
+	shadow_saved.join = set_join_pathlist_hook;
+	shadow_saved.relinfo = get_relation_info_hook;
+	set_join_pathlist_hook = NULL;
+	get_relation_info_hook = NULL;
+	shadow_planning++;
+	cur_state = st;
+	planning_depth++;
+	innermost_planning = true;
+	PG_TRY();
+	{
+		result = standard_planner(parse, query_string, cursorOptions,
+								  boundParams);
+	}
+	PG_CATCH();
+	{
+		shadow_leave(&frame);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	shadow_leave(&frame);
+	return result;
+}
+
+/*
+ * The verdict on a distributed plan: judge the shadow plan of parse (see
+ * the file header), refuse unique-key pins, and move what the judgement
+ * attached for the start of the statement to the distributed plan.
+ * Returns the judged references, like judge_plan.
+ */
+List *
+judge_distributed(EnforceState *st, Query *parse, const char *query_string,
+				  int cursorOptions, ParamListInfo boundParams,
+				  PlannedStmt *dist)
+{
+	PlannedStmt *shadow;
+	List	   *judged;
+	ListCell   *lc;
+	const char *node = NULL;
+
+	shadow = plan_shadow(st, parse, query_string, cursorOptions, boundParams);
+	judged = judge_plan(st, shadow);
+
+	foreach(lc, judged)
+	{
+		TenantRef  *ref = lfirst(lc);
+
+		if (ref->reason == PR_PINNED && ref->key_lookup != NIL)
+		{
+			if (node == NULL)
+				node = psprintf("Custom Scan (%s)", distributed_scan_name(dist));
+			ref->reason = PR_OPAQUE_NODE;
+			ref->node_name = node;
+		}
+	}
+
+	/* the pins compared when it starts, and the shadow's dependencies */
+	dist->invalItems = list_concat(dist->invalItems, shadow->invalItems);
+	dist->relationOids = list_concat_unique_oid(dist->relationOids,
+												shadow->relationOids);
+	return judged;
+}
+
+/* The name of the first Citus Custom Scan of the plan (for messages) */
+const char *
+distributed_scan_name(PlannedStmt *stmt)
+{
+	Plan	   *plan = stmt->planTree;
+
+	while (plan != NULL && !IsA(plan, CustomScan))
+		plan = plan->lefttree;
+	if (plan != NULL)
+		return ((CustomScan *) plan)->methods->CustomName;
+	return "Citus Adaptive";
+}
+
+/* ----------------------------------------------------------------
+ *		gtm_current_tenant() for the distributed planner
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Has a plan been made with the session tenant folded in since the plan
+ * cache was last reset?  Set by fold_current_tenant, cleared by
+ * session_tenant_changing when it resets the cache.
+ */
+static bool tenant_folded = false;
+
+static bool
+contains_current_tenant(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	check_stack_depth();
+	if (IsA(node, FuncExpr) && is_current_tenant_fn(((FuncExpr *) node)->funcid))
+		return true;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, contains_current_tenant,
+								 context, 0);
+	return expression_tree_walker(node, contains_current_tenant, context);
+}
+
+static Node *
+fold_mutator(Node *node, void *context)
+{
+	if (node == NULL)
+		return NULL;
+	check_stack_depth();
+	if (IsA(node, FuncExpr) && is_current_tenant_fn(((FuncExpr *) node)->funcid))
+	{
+		FuncExpr   *f = (FuncExpr *) node;
+		Const	   *c = makeConst(TEXTOID, -1, f->funccollid, -1,
+								  PointerGetDatum(cstring_to_text((char *) context)),
+								  false, false);
+
+		c->location = f->location;
+		return (Node *) c;
+	}
+	if (IsA(node, Query))
+		return (Node *) query_tree_mutator((Query *) node, fold_mutator,
+										   context, 0);
+	return expression_tree_mutator(node, fold_mutator, context);
+}
+
+/*
+ * The query for the distributed planner: parse with gtm_current_tenant()
+ * replaced by the session tenant (see the file header), or parse itself
+ * when it has no such call or no tenant is set (then the call stays, and
+ * reports the missing tenant where it runs, as on a single node).
+ */
+Query *
+fold_current_tenant(Query *parse)
+{
+	if (gtm_session_tenant == NULL || gtm_session_tenant[0] == '\0' ||
+		!contains_current_tenant((Node *) parse, NULL))
+		return parse;
+	tenant_folded = true;
+	return query_tree_mutator(parse, fold_mutator, gtm_session_tenant, 0);
+}
+
+/* gtm.tenant is about to become newval: drop plans with the old one. */
+void
+session_tenant_changing(const char *newval)
+{
+	if (!tenant_folded)
+		return;
+	if (newval != NULL && gtm_session_tenant != NULL &&
+		strcmp(newval, gtm_session_tenant) == 0)
+		return;
+	tenant_folded = false;
+	ResetPlanCache();
+}
+
+/* ----------------------------------------------------------------
+ *		Shards on a worker
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * On a node that holds Citus' metadata, the distributed table that relid
+ * is a shard of, or InvalidOid.  A shard is the table named
+ * "<name>_<shardid>" in the schema of its distributed table, with its
+ * shardid in pg_dist_shard; relfacts.c makes a shard exempt with that
+ * table.  pg_dist_shard is read without an index (one row per shard; the
+ * answer is cached with the relation's facts).
+ */
+Oid
+distributed_table_of_shard(Oid relid)
+{
+	char	   *name;
+	char	   *us;
+	char	   *end;
+	int64		shardid;
+	Oid			catalog;
+	Oid			result = InvalidOid;
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	if (!distributed_planner_loaded())
+		return InvalidOid;
+	name = get_rel_name(relid);
+	if (name == NULL || (us = strrchr(name, '_')) == NULL || us[1] == '\0')
+		return InvalidOid;
+	errno = 0;
+	shardid = strtoi64(us + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || shardid <= 0)
+		return InvalidOid;
+	catalog = get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE);
+	if (!OidIsValid(catalog))
+		return InvalidOid;
+
+	rel = table_open(catalog, AccessShareLock);
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		null1,
+					null2;
+		Datum		logical = heap_getattr(tup, 1, RelationGetDescr(rel), &null1);
+		Datum		id = heap_getattr(tup, 2, RelationGetDescr(rel), &null2);
+
+		CHECK_FOR_INTERRUPTS();
+		if (!null1 && !null2 && DatumGetInt64(id) == shardid)
+		{
+			Oid			table = DatumGetObjectId(logical);
+			char	   *tname = get_rel_name(table);
+
+			if (tname != NULL &&
+				get_rel_namespace(table) == get_rel_namespace(relid) &&
+				strlen(tname) == (size_t) (us - name) &&
+				strncmp(tname, name, us - name) == 0)
+				result = table;
+			break;
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+/*
+ * Is relid a Citus table (distributed or reference: a row of
+ * pg_dist_partition)?  For relfacts.c, which caches it; Citus invalidates
+ * the relation's cache entry when it changes that.
+ */
+bool
+relation_is_distributed(Oid relid)
+{
+	Oid			catalog;
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
+
+	if (!distributed_planner_loaded())
+		return false;
+	catalog = get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE);
+	if (!OidIsValid(catalog))
+		return false;
+	rel = table_open(catalog, AccessShareLock);
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, 1, RelationGetDescr(rel), &isnull);
+
+		CHECK_FOR_INTERRUPTS();
+		if (!isnull && DatumGetObjectId(d) == relid)
+		{
+			found = true;
+			break;
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+static bool
+names_distributed_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	check_stack_depth();
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+		if (rte->rtekind == RTE_RELATION)
+		{
+			RelFacts   *f = rel_facts(rte->relid);
+
+			return f->tenant && f->distributed;
+		}
+		return false;
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, names_distributed_walker,
+								 context, QTW_EXAMINE_RTES_BEFORE);
+	return expression_tree_walker(node, names_distributed_walker, context);
+}
+
+/*
+ * Does the statement name a tenant table that is a Citus table, at any
+ * level?  Only then does gtm_planner keep a copy for the shadow plan (a
+ * worker's shard queries name shards, which are not).  A relation reached
+ * only through a view is named by the rewritten query too.
+ */
+bool
+query_names_distributed(Query *parse)
+{
+	if (!distributed_planner_loaded())
+		return false;
+	return names_distributed_walker((Node *) parse, NULL);
+}
+
+/*
+ * Record what this planner call sees into st?  Always, except under a
+ * distributed planner, where only its first call of the standard planner
+ * (on the client's query: Citus plans it so before its own steps) is kept.
+ */
+bool
+record_this_call(EnforceState *st, PlannerInfo *root)
+{
+	if (!st->first_call_only)
+		return true;
+	if (st->glob == NULL)
+		st->glob = root->glob;
+	return st->glob == root->glob;
+}
