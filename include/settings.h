@@ -44,6 +44,9 @@ extern Jsonb *jsonb_merge_patch(Jsonb *base, Jsonb *patch);
 
 /* settings_check.c */
 extern SettingsProblem *problem(char *message, char *detail, char *hint);
+extern SettingsProblem *unknown_key_problem(char *message, const char *source,
+											 const char *see, const char *parent,
+											 const char *near);
 extern void report_problem(SettingsProblem *p);
 extern char *quoted(const char *s, int len);
 extern char *nearest_key(JsonbContainer *object, const char *key, int keylen);

@@ -61,6 +61,26 @@ problem(char *message, char *detail, char *hint)
 	return p;
 }
 
+/*
+ * An unknown key (message): source ("The system defaults have", "The
+ * settings schema has") no such key under parent (a dotted path, NULL at
+ * the top; see: where to look), with the nearest key as a suggestion.
+ */
+SettingsProblem *
+unknown_key_problem(char *message, const char *source, const char *see,
+					const char *parent, const char *near)
+{
+	return problem(message,
+				   parent == NULL ?
+				   psprintf("%s no such key (see %s).", source, see) :
+				   psprintf("%s no such key in %s (see %s).", source,
+							quoted(parent, -1), see),
+				   near == NULL ? NULL :
+				   psprintf("Did you mean %s?",
+							parent == NULL ? quoted(near, -1) :
+							quoted(psprintf("%s.%s", parent, near), -1)));
+}
+
 void
 report_problem(SettingsProblem *p)
 {
@@ -408,15 +428,9 @@ override_key_problem(SettingsWalk *w, WalkFrame *f)
 
 	parent = d > 0 ? walk_path(w, d - 1) : NULL;
 	near = nearest_key(f->defs, f->key.val.string.val, f->key.val.string.len);
-	return problem(psprintf("unknown tenant setting %s", quoted_path(w, d)),
-				   parent == NULL ?
-				   pstrdup("The system defaults have no such key (see gtm_default_settings()).") :
-				   psprintf("The system defaults have no such key in %s (see gtm_default_settings()).",
-							quoted(parent, -1)),
-				   near == NULL ? NULL :
-				   psprintf("Did you mean %s?",
-							parent == NULL ? quoted(near, -1) :
-							quoted(psprintf("%s.%s", parent, near), -1)));
+	return unknown_key_problem(psprintf("unknown tenant setting %s", quoted_path(w, d)),
+							   "The system defaults have", "gtm_default_settings()",
+							   parent, near);
 }
 
 /* Overrides: the value of the key just checked (token r, v). */

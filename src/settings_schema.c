@@ -486,15 +486,9 @@ unknown_key(Walk *w, JsonbValue *k, JsonbContainer *props)
 	push_key(w, k->val.string.val, k->val.string.len);
 	path = qpath(w);
 	w->depth--;
-	return problem(psprintf("unknown %s %s", w->what, path),
-				   parent == NULL ?
-				   pstrdup("The settings schema has no such key (see gtm_settings_schema()).") :
-				   psprintf("The settings schema has no such key in %s (see gtm_settings_schema()).",
-							quoted(parent, -1)),
-				   near == NULL ? NULL :
-				   psprintf("Did you mean %s?",
-							parent == NULL ? quoted(near, -1) :
-							quoted(psprintf("%s.%s", parent, near), -1)));
+	return unknown_key_problem(psprintf("unknown %s %s", w->what, path),
+							   "The settings schema has", "gtm_settings_schema()",
+							   parent, near);
 }
 
 static SettingsProblem *
