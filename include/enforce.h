@@ -400,6 +400,8 @@ extern const char *distributed_scan_name(PlannedStmt *stmt);
 extern int	shadow_suspend(void);
 extern Query *fold_current_tenant(Query *parse);
 extern Oid	distributed_table_of_shard(Oid relid);
+extern int	distributed_settings_begin(Query *parse);
+extern void distributed_settings_end(int level);
 extern bool relation_is_distributed(Oid relid);
 extern bool query_names_distributed(Query *parse);
 extern bool record_this_call(EnforceState *st, PlannerInfo *root);

@@ -53,6 +53,14 @@
  * backend are dropped (session_tenant_changing, from gtm.tenant's assign
  * hook), if any statement was folded since the last time.
  *
+ * An INSERT ... SELECT that Citus cannot push down is executed either
+ * through the coordinator (the rows are sent to the target shards with COPY,
+ * which the workers check row by row, enforce_copy.c) or by repartitioning
+ * (the workers insert from intermediate result files, which they cannot
+ * judge: they reject it).  So a judged INSERT ... SELECT on a Citus table is
+ * planned with citus.enable_repartitioned_insert_select off
+ * (distributed_settings_begin), and takes the first way.
+ *
  * Which plans are distributed: a Custom Scan whose provider's name begins
  * with "Citus " (Citus Adaptive, Citus INSERT ... SELECT, Citus MERGE INTO
  * ...).  Any other Custom Scan stays opaque.
@@ -77,6 +85,7 @@
 #include "optimizer/plancat.h"
 #include "optimizer/planner.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/plancache.h"
 #include "utils/rel.h"
@@ -309,6 +318,44 @@ distributed_scan_name(PlannedStmt *stmt)
 	if (plan != NULL)
 		return ((CustomScan *) plan)->methods->CustomName;
 	return "Citus Adaptive";
+}
+
+/* Citus' switch between the two ways of a non-pushable INSERT ... SELECT */
+#define CITUS_REPARTITIONED_INSERT "citus.enable_repartitioned_insert_select"
+
+/*
+ * Before the distributed planner plans parse (a judged statement naming a
+ * Citus tenant table): for an INSERT ... SELECT, switch off Citus'
+ * repartitioned INSERT ... SELECT for this planner call (see the file
+ * header).  Returns the GUC nest level to hand to distributed_settings_end,
+ * or -1 when nothing was changed.  On error, the (sub)transaction's abort
+ * puts the setting back.
+ */
+int
+distributed_settings_begin(Query *parse)
+{
+	ListCell   *lc;
+	bool		has_select = false;
+	int			level;
+
+	if (parse->commandType != CMD_INSERT)
+		return -1;
+	foreach(lc, parse->rtable)
+		if (((RangeTblEntry *) lfirst(lc))->rtekind == RTE_SUBQUERY)
+			has_select = true;
+	if (!has_select || GetConfigOption(CITUS_REPARTITIONED_INSERT, true, false) == NULL)
+		return -1;
+	level = NewGUCNestLevel();
+	(void) set_config_option(CITUS_REPARTITIONED_INSERT, "off", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+void
+distributed_settings_end(int level)
+{
+	if (level >= 0)
+		AtEOXact_GUC(true, level);
 }
 
 /* ----------------------------------------------------------------

@@ -294,6 +294,7 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	Query	   *original = NULL;
 	List	   *judged = NIL;
 	bool		distributed = false;
+	int			dist_settings = -1;
 
 	next_plan.explain_only = false;
 	next_plan.collect = false;
@@ -326,9 +327,11 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 		original = copyObject(parse);
 		parse = fold_current_tenant(parse);
 		st.first_call_only = true;
+		dist_settings = distributed_settings_begin(parse);
 	}
 	result = plan_with_state(judge ? &st : NULL, phase, parse, query_string,
 							 cursorOptions, boundParams);
+	distributed_settings_end(dist_settings);
 
 	if (original != NULL && plan_is_distributed(result))
 	{
