@@ -402,6 +402,9 @@ extern Query *fold_current_tenant(Query *parse);
 extern Oid	distributed_table_of_shard(Oid relid);
 extern int	distributed_settings_begin(Query *parse);
 extern void distributed_settings_end(int level);
+extern bool query_may_be_delegated(Query *parse);
+extern void mark_delegated_call(PlannedStmt *stmt);
+extern void check_delegated_call(PlannedStmt *stmt);
 extern bool relation_is_distributed(Oid relid);
 extern bool query_names_distributed(Query *parse);
 extern bool record_this_call(EnforceState *st, PlannerInfo *root);
@@ -456,6 +459,7 @@ extern char *raw_label(TenantRef *ref);
 /* Header ids of the payloads a plan carries in its invalItems */
 #define GTM_PINS_CACHEID		(-7243)	/* the statement's pins */
 #define GTM_KEYS_CACHEID		(-7245)	/* its unique-key lookups */
+#define GTM_DELEGATED_CACHEID	(-7247)	/* a delegated function call (no payload) */
 extern void run_statement_pins(QueryDesc *queryDesc, int eflags);
 
 /* enforce_report.c: messages */
@@ -492,5 +496,6 @@ extern void statement_scope_utility_enter(void);
 extern void statement_scope_utility_exit(void);
 extern void statement_scope_check(const char *tenant, const char *label,
 								  int elevel);
+extern const char *statement_scope_tenant(void);
 
 #endif							/* GTM_ENFORCE_H */

@@ -61,6 +61,16 @@
  * planned with citus.enable_repartitioned_insert_select off
  * (distributed_settings_begin), and takes the first way.
  *
+ * A distributed function call ("SELECT f(const)" of a function made with
+ * create_distributed_function) is delegated by Citus to the worker holding
+ * the shard of its argument, as a statement of its own there: the worker
+ * checks the function's statements, but does not know the tenant the
+ * client's top-level statement on the coordinator has reached (an open
+ * cursor, an earlier statement of the same query string).  So such a call
+ * is rejected when that statement has reached a tenant, and otherwise
+ * fixes it to a tenant of its own that no other statement can match
+ * (mark_delegated_call when planned, check_delegated_call when it starts).
+ *
  * Which plans are distributed: a Custom Scan whose provider's name begins
  * with "Citus " (Citus Adaptive, Citus INSERT ... SELECT, Citus MERGE INTO
  * ...).  Any other Custom Scan stays opaque.
@@ -73,6 +83,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/parallel.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/pg_namespace.h"
@@ -91,6 +102,7 @@
 #include "utils/rel.h"
 
 #include "enforce.h"
+#include "gtm_clarity.h"
 
 /* The Custom Scan provider names of Citus' distributed plans start so */
 #define CITUS_SCAN_PREFIX "Citus "
@@ -356,6 +368,69 @@ distributed_settings_end(int level)
 {
 	if (level >= 0)
 		AtEOXact_GUC(true, level);
+}
+
+/*
+ * Could Citus delegate parse to a worker as a function call?  Its form:
+ * "SELECT f(...)", one output column, no FROM (tested before planning).
+ */
+bool
+query_may_be_delegated(Query *parse)
+{
+	return parse->commandType == CMD_SELECT && parse->rtable == NIL &&
+		list_length(parse->targetList) == 1 &&
+		IsA(linitial_node(TargetEntry, parse->targetList)->expr, FuncExpr) &&
+		distributed_planner_loaded();
+}
+
+/*
+ * Mark the plan of such a query, when it is distributed (Citus delegated
+ * it), with a PlanInvalItem whose cacheId no syscache has (as the pins of
+ * enforce_runtime.c travel): the mark stays with the plan in the plan cache.
+ */
+void
+mark_delegated_call(PlannedStmt *stmt)
+{
+	PlanInvalItem *item;
+
+	if (!plan_is_distributed(stmt))
+		return;
+	item = makeNode(PlanInvalItem);
+	item->cacheId = GTM_DELEGATED_CACHEID;
+	item->hashValue = 0;
+	stmt->invalItems = lappend(stmt->invalItems, item);
+}
+
+/*
+ * ExecutorStart, before the executor: a delegated function call (see the
+ * file header) may not join a top-level statement that has reached a
+ * tenant, and no statement on tenant tables may join it after.
+ */
+void
+check_delegated_call(PlannedStmt *stmt)
+{
+	static uint32 calls = 0;
+	ListCell   *lc;
+	bool		marked = false;
+	const char *reached;
+
+	foreach(lc, stmt->invalItems)
+		if (((PlanInvalItem *) lfirst(lc))->cacheId == GTM_DELEGATED_CACHEID)
+			marked = true;
+	if (!marked || gtm_enforcement == GTM_ENFORCE_OFF || IsParallelWorker() ||
+		role_is_exempt())
+		return;
+	reached = statement_scope_tenant();
+	if (reached != NULL)
+		ereport(ENFORCE_ELEVEL(),
+				(errcode(GTM_ERRCODE_NOT_PINNED),
+				 errmsg("statement touches more than one tenant"),
+				 errdetail("The running statement reached tenant '%s', and a distributed function call runs on a worker, where that tenant is not known.",
+						   gtm_msg_value(reached, -1, false)),
+				 errhint("Call a distributed function in a statement of its own, with no cursor open.")));
+	else
+		statement_scope_check(psprintf("(distributed function call %u)", ++calls),
+							  "0:a distributed function call", ENFORCE_ELEVEL());
 }
 
 /* ----------------------------------------------------------------

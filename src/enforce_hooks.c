@@ -295,6 +295,7 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	List	   *judged = NIL;
 	bool		distributed = false;
 	int			dist_settings = -1;
+	bool		delegable;
 
 	next_plan.explain_only = false;
 	next_plan.collect = false;
@@ -329,9 +330,12 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 		st.first_call_only = true;
 		dist_settings = distributed_settings_begin(parse);
 	}
+	delegable = query_may_be_delegated(parse);
 	result = plan_with_state(judge ? &st : NULL, phase, parse, query_string,
 							 cursorOptions, boundParams);
 	distributed_settings_end(dist_settings);
+	if (delegable)
+		mark_delegated_call(result);	/* Citus' function call delegation */
 
 	if (original != NULL && plan_is_distributed(result))
 	{
@@ -411,6 +415,8 @@ gtm_create_upper_paths(PlannerInfo *root, UpperRelationKind stage,
 static void
 gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
+	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
+		check_delegated_call(queryDesc->plannedstmt);	/* Citus */
 	if (prev_ExecutorStart_hook)
 		prev_ExecutorStart_hook(queryDesc, eflags);
 	else
