@@ -119,7 +119,7 @@ fingerprint() {
 }
 before=$(fingerprint)
 
-echo "1..82"
+echo "1..85"
 
 # --- fail closed and the rule on the coordinator: statements that cross tenants
 rejected "unpinned UPDATE of a distributed table is rejected" "$NOT_PINNED" "UPDATE deals SET stage = 'lost'"
@@ -240,6 +240,10 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON arch, arch_by_id TO regress_citus_app;
 CREATE FUNCTION amount_of(t text) RETURNS bigint LANGUAGE plpgsql AS
   $$ BEGIN RETURN (SELECT sum(amount) FROM deals WHERE tenant_id = t AND id < 100); END $$;
 SELECT create_distributed_function('amount_of(text)', 't', colocate_with := 'deals');
+-- delegated to a worker even inside a transaction block
+CREATE FUNCTION amount_forced(t text) RETURNS bigint LANGUAGE plpgsql AS
+  $$ BEGIN RETURN (SELECT sum(amount) FROM deals WHERE tenant_id = t AND id < 100); END $$;
+SELECT create_distributed_function('amount_forced(text)', 't', colocate_with := 'deals', force_delegation := true);
 SQL
 arch() { cq "$C" -At -c "SELECT coalesce(string_agg(format('%s:%s:%s', t, n, s), ',' ORDER BY t), '-')
                           FROM (SELECT CASE tenant_id WHEN '$t1' THEN 't1' WHEN '$t2' THEN 't2' END t, count(*) n, sum(amount) s
@@ -261,6 +265,12 @@ rejected "a distributed function called per row for two tenants is rejected" "$T
   "SELECT x, amount_of(x) FROM (VALUES ('$t1'), ('$t2')) v(x)"
 rejected "a function of another tenant in a pinned query (run on the worker) is rejected" "$TWO" \
   "SELECT id, amount_of('$t2') FROM deals WHERE tenant_id = '$t1' AND id = 1"
+rejected "a delegated function call while a cursor of another tenant is open is rejected" "$TWO" \
+  "BEGIN; DECLARE c CURSOR FOR SELECT id FROM deals WHERE tenant_id = '$t1' ORDER BY id; FETCH 1 FROM c; SELECT amount_forced('$t2')"
+out=$(psql -X -q -At -h 127.0.0.1 -p "$C" -U regress_citus_app -d gtm -c "SELECT count(*) FROM deals WHERE tenant_id = '$t1'; SELECT amount_forced('$t2')" 2>&1)
+check "a delegated function call after a pinned statement of the same query string is rejected" "5|ERROR:  $TWO" "$(echo "$out" | head -n 2 | paste -sd'|')"
+out=$(psql -X -q -At -h 127.0.0.1 -p "$C" -U regress_citus_app -d gtm -c "SELECT amount_forced('$t2'); SELECT count(*) FROM deals WHERE tenant_id = '$t2'" 2>&1)
+check "a pinned statement after a delegated function call of the same query string is rejected" "150|ERROR:  $TWO" "$(echo "$out" | head -n 2 | paste -sd'|')"
 rejected "an unpinned cursor is rejected" "$NOT_PINNED" "BEGIN; DECLARE c CURSOR FOR SELECT id FROM deals; FETCH 2 FROM c; COMMIT"
 rejected "a statement of another tenant while a cursor is open is rejected" "$TWO" \
   "BEGIN; DECLARE c CURSOR FOR SELECT id FROM deals WHERE tenant_id = '$t1' ORDER BY id; FETCH 1 FROM c; SELECT count(*) FROM deals WHERE tenant_id = '$t2'"
@@ -287,7 +297,8 @@ check "gtm_current_tenant() in a prepared UPDATE, tenant set per transaction, sw
 check "pinned MERGE changes that tenant's matched rows only" "t2:merged:2" \
   "$(app "$C" "MERGE INTO deals d USING (SELECT tenant_id, id FROM notes WHERE tenant_id = '$t2' AND id < 3) s ON d.tenant_id = s.tenant_id AND d.id = s.id WHEN MATCHED THEN UPDATE SET stage = 'merged'";
      cq "$C" -At -c "SELECT string_agg(CASE tenant_id WHEN '$t2' THEN 't2' ELSE 't1' END || ':' || stage || ':' || n, ',') FROM (SELECT tenant_id, stage, count(*) n FROM deals WHERE stage = 'merged' GROUP BY 1, 2) s")"
-check "a delegated distributed function call, pinned by its argument" "150" "$(app "$C" "SELECT amount_of('$t2')")"
+check "a delegated distributed function call, pinned by its argument" "150|150|15" \
+  "$(app "$C" "SELECT amount_of('$t2'); SELECT amount_forced('$t2'); BEGIN; SELECT amount_forced('$t1'); COMMIT" | paste -sd'|')"
 check "router and fast-path planners off: pinned SELECT gives that tenant's rows" "150" \
   "$(app "$C" "SET citus.enable_router_execution = off; SET citus.enable_fast_path_router_planner = off; SELECT sum(amount) FROM deals WHERE tenant_id = '$t2' AND id < 100")"
 check "pinned cursor: FETCH returns that tenant's rows" "$(printf '1\n2')" \
@@ -383,5 +394,5 @@ check "exempting the table on every node does not let such an owner undistribute
   "yes|1|2" "$(echo "$out" | grep -q "^ERROR:  tenant-scoped table .*$NOT_PINNED" && echo yes)|$(
      cq "$C" -At -c "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'owned3'::regclass" -c "SELECT count(*) FROM owned3" | paste -sd'|')"
 
-[ "$n" = 82 ] || echo "# ran $n tests, planned 82"
+[ "$n" = 85 ] || echo "# ran $n tests, planned 85"
 exit $((failed > 0))
