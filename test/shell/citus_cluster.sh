@@ -119,7 +119,7 @@ fingerprint() {
 }
 before=$(fingerprint)
 
-echo "1..85"
+echo "1..88"
 
 # --- fail closed and the rule on the coordinator: statements that cross tenants
 rejected "unpinned UPDATE of a distributed table is rejected" "$NOT_PINNED" "UPDATE deals SET stage = 'lost'"
@@ -297,6 +297,13 @@ check "gtm_current_tenant() in a prepared UPDATE, tenant set per transaction, sw
 check "pinned MERGE changes that tenant's matched rows only" "t2:merged:2" \
   "$(app "$C" "MERGE INTO deals d USING (SELECT tenant_id, id FROM notes WHERE tenant_id = '$t2' AND id < 3) s ON d.tenant_id = s.tenant_id AND d.id = s.id WHEN MATCHED THEN UPDATE SET stage = 'merged'";
      cq "$C" -At -c "SELECT string_agg(CASE tenant_id WHEN '$t2' THEN 't2' ELSE 't1' END || ':' || stage || ':' || n, ',') FROM (SELECT tenant_id, stage, count(*) n FROM deals WHERE stage = 'merged' GROUP BY 1, 2) s")"
+before=$(fingerprint)
+rejected "MERGE from a source distributed differently (repartitioned), target pinned only through the join: the workers reject it" "$NOT_PINNED" \
+  "MERGE INTO deals d USING (SELECT tenant_id, id FROM arch_by_id WHERE tenant_id = '$t1') s ON d.tenant_id = s.tenant_id AND d.id = s.id WHEN MATCHED THEN UPDATE SET stage = 'm2'"
+check "... and changed nothing" "$before" "$(fingerprint)"
+check "the same MERGE with the target pinned in ON: that tenant's matched rows only" "t1:m2:5" \
+  "$(app "$C" "MERGE INTO deals d USING (SELECT tenant_id, id FROM arch_by_id WHERE tenant_id = '$t1') s ON d.tenant_id = s.tenant_id AND d.id = s.id AND d.tenant_id = '$t1' WHEN MATCHED THEN UPDATE SET stage = 'm2'";
+     cq "$C" -At -c "SELECT string_agg(CASE tenant_id WHEN '$t1' THEN 't1' ELSE 't2' END || ':' || stage || ':' || n, ',') FROM (SELECT tenant_id, stage, count(*) n FROM deals WHERE stage = 'm2' GROUP BY 1, 2) s")"
 check "a delegated distributed function call, pinned by its argument" "150|150|15" \
   "$(app "$C" "SELECT amount_of('$t2'); SELECT amount_forced('$t2'); BEGIN; SELECT amount_forced('$t1'); COMMIT" | paste -sd'|')"
 check "router and fast-path planners off: pinned SELECT gives that tenant's rows" "150" \
@@ -394,5 +401,5 @@ check "exempting the table on every node does not let such an owner undistribute
   "yes|1|2" "$(echo "$out" | grep -q "^ERROR:  tenant-scoped table .*$NOT_PINNED" && echo yes)|$(
      cq "$C" -At -c "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'owned3'::regclass" -c "SELECT count(*) FROM owned3" | paste -sd'|')"
 
-[ "$n" = 85 ] || echo "# ran $n tests, planned 85"
+[ "$n" = 88 ] || echo "# ran $n tests, planned 88"
 exit $((failed > 0))
