@@ -404,7 +404,8 @@ extern int	distributed_settings_begin(Query *parse);
 extern void distributed_settings_end(int level);
 extern bool query_may_be_delegated(Query *parse);
 extern void mark_delegated_call(PlannedStmt *stmt);
-extern void check_delegated_call(PlannedStmt *stmt);
+extern void mark_folded_plan(PlannedStmt *stmt, const char *tenant);
+extern void check_distributed_start(PlannedStmt *stmt);
 extern bool relation_is_distributed(Oid relid);
 extern bool query_names_distributed(Query *parse);
 extern bool record_this_call(EnforceState *st, PlannerInfo *root);
@@ -454,12 +455,14 @@ extern void tenant_quals_first(Scan *scan, List *rtable);
 extern void attach_statement_pins(PlannedStmt *stmt, List *classes);
 extern void write_plan_payload(PlannedStmt *stmt, int kind, const char *payload,
 							   int len);
+extern char *read_plan_payload(List *invalItems, int kind, StringInfo buf);
 extern char *raw_label(TenantRef *ref);
 
 /* Header ids of the payloads a plan carries in its invalItems */
 #define GTM_PINS_CACHEID		(-7243)	/* the statement's pins */
 #define GTM_KEYS_CACHEID		(-7245)	/* its unique-key lookups */
 #define GTM_DELEGATED_CACHEID	(-7247)	/* a delegated function call (no payload) */
+#define GTM_FOLDED_CACHEID		(-7249)	/* the tenant folded into a distributed plan */
 extern void run_statement_pins(QueryDesc *queryDesc, int eflags);
 
 /* enforce_report.c: messages */

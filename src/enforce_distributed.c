@@ -51,7 +51,10 @@
  * another tenant: when the session tenant changes (gtm_set_tenant, or the
  * end of a transaction that set it locally), the cached plans of this
  * backend are dropped (session_tenant_changing, from gtm.tenant's assign
- * hook), if any statement was folded since the last time.
+ * hook), if any statement was folded since the last time.  A portal bound
+ * before the change keeps its plan: the tenant folded is written into the
+ * plan and compared with the session tenant when it starts
+ * (mark_folded_plan, check_distributed_start).
  *
  * An INSERT ... SELECT that Citus cannot push down is executed either
  * through the coordinator (the rows are sent to the target shards with COPY,
@@ -69,7 +72,8 @@
  * cursor, an earlier statement of the same query string).  So such a call
  * is rejected when that statement has reached a tenant, and otherwise
  * fixes it to a tenant of its own that no other statement can match
- * (mark_delegated_call when planned, check_delegated_call when it starts).
+ * (mark_delegated_call when planned, check_distributed_start when it
+ * starts).
  *
  * Which plans are distributed: a Custom Scan whose provider's name begins
  * with "Citus " (Citus Adaptive, Citus INSERT ... SELECT, Citus MERGE INTO
@@ -402,22 +406,72 @@ mark_delegated_call(PlannedStmt *stmt)
 }
 
 /*
- * ExecutorStart, before the executor: a delegated function call (see the
- * file header) may not join a top-level statement that has reached a
- * tenant, and no statement on tenant tables may join it after.
+ * The tenant fold_current_tenant folded into a distributed plan, written
+ * into the plan (a payload of its invalItems, as the pins travel): checked
+ * when the plan starts (check_distributed_start).
  */
 void
-check_delegated_call(PlannedStmt *stmt)
+mark_folded_plan(PlannedStmt *stmt, const char *tenant)
+{
+	if (plan_is_distributed(stmt))
+		write_plan_payload(stmt, GTM_FOLDED_CACHEID, tenant, strlen(tenant) + 1);
+}
+
+/*
+ * ExecutorStart, before the executor, for the marks a distributed plan may
+ * carry:
+ *
+ *	- a tenant folded into it: the session tenant must still be that one.
+ *	  Plans are dropped when the session tenant changes, but a portal bound
+ *	  before the change (Bind, then gtm_set_tenant(), then Execute) keeps
+ *	  its plan; on a single node, gtm_current_tenant() would give the new
+ *	  tenant at Execute, so the plan must not run with the old one.
+ *	- a delegated function call (see the file header): it may not join a
+ *	  top-level statement that has reached a tenant, and no statement on
+ *	  tenant tables may join it after.
+ */
+void
+check_distributed_start(PlannedStmt *stmt)
 {
 	static uint32 calls = 0;
+	static StringInfoData buf = {NULL, 0, 0, 0};
 	ListCell   *lc;
-	bool		marked = false;
+	bool		delegated = false;
+	bool		folded = false;
 	const char *reached;
 
 	foreach(lc, stmt->invalItems)
-		if (((PlanInvalItem *) lfirst(lc))->cacheId == GTM_DELEGATED_CACHEID)
-			marked = true;
-	if (!marked || gtm_enforcement == GTM_ENFORCE_OFF || IsParallelWorker() ||
+	{
+		int			id = ((PlanInvalItem *) lfirst(lc))->cacheId;
+
+		if (id == GTM_DELEGATED_CACHEID)
+			delegated = true;
+		else if (id == GTM_FOLDED_CACHEID)
+			folded = true;
+	}
+	if (folded)
+	{
+		const char *tenant;
+		const char *now = gtm_session_tenant ? gtm_session_tenant : "";
+
+		if (buf.data == NULL)
+		{
+			MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+			initStringInfo(&buf);
+			MemoryContextSwitchTo(old);
+		}
+		tenant = read_plan_payload(stmt->invalItems, GTM_FOLDED_CACHEID, &buf);
+		if (tenant == NULL || strcmp(tenant, now) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("the distributed plan of this statement was made for tenant '%s', and the session tenant is now '%s'",
+							tenant ? gtm_msg_value(tenant, -1, false) : "?",
+							gtm_msg_value(now, -1, false)),
+					 errdetail("Citus was given the session tenant in place of gtm_current_tenant() when the statement was planned, before gtm_set_tenant() changed it."),
+					 errhint("Bind the statement again after gtm_set_tenant().")));
+	}
+	if (!delegated || gtm_enforcement == GTM_ENFORCE_OFF || IsParallelWorker() ||
 		role_is_exempt())
 		return;
 	reached = statement_scope_tenant();

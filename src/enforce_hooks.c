@@ -296,6 +296,7 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	bool		distributed = false;
 	int			dist_settings = -1;
 	bool		delegable;
+	char	   *folded = NULL;
 
 	next_plan.explain_only = false;
 	next_plan.collect = false;
@@ -325,8 +326,12 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	 */
 	if (judge && query_names_distributed(parse))
 	{
+		Query	   *unfolded = parse;
+
 		original = copyObject(parse);
 		parse = fold_current_tenant(parse);
+		if (parse != unfolded)	/* the session tenant is in it */
+			folded = pstrdup(gtm_session_tenant);
 		st.first_call_only = true;
 		dist_settings = distributed_settings_begin(parse);
 	}
@@ -336,6 +341,8 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	distributed_settings_end(dist_settings);
 	if (delegable)
 		mark_delegated_call(result);	/* Citus' function call delegation */
+	if (folded != NULL)
+		mark_folded_plan(result, folded);
 
 	if (original != NULL && plan_is_distributed(result))
 	{
@@ -416,7 +423,7 @@ static void
 gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
-		check_delegated_call(queryDesc->plannedstmt);	/* Citus */
+		check_distributed_start(queryDesc->plannedstmt);	/* Citus */
 	if (prev_ExecutorStart_hook)
 		prev_ExecutorStart_hook(queryDesc, eflags);
 	else

@@ -119,7 +119,7 @@ fingerprint() {
 }
 before=$(fingerprint)
 
-echo "1..89"
+echo "1..91"
 
 # --- fail closed and the rule on the coordinator: statements that cross tenants
 rejected "unpinned UPDATE of a distributed table is rejected" "$NOT_PINNED" "UPDATE deals SET stage = 'lost'"
@@ -187,6 +187,27 @@ check "gtm_current_tenant() follows gtm_set_tenant in a prepared statement" "15|
      PREPARE c AS SELECT sum(amount) FROM deals WHERE tenant_id = gtm_current_tenant() AND id < 100;
      EXECUTE c; EXECUTE c; EXECUTE c; EXECUTE c; EXECUTE c; EXECUTE c; SELECT gtm_set_tenant('$t2', false) IS NOT NULL; EXECUTE c" |
      sed -n '2p;$p' | paste -sd'|')"
+
+# a portal bound under one tenant, executed after gtm_set_tenant() changed it
+# (extended protocol, node-postgres: test/node/bound_portal.js)
+node_modules=
+for d in test/node_modules "${GTM_NODE_MODULES:-}" /var/cache/gtm_clarity/node/node_modules; do
+  if [ -n "$d" ] && [ -f "$d/pg/package.json" ]; then node_modules=$d; break; fi
+done
+bound() { NODE_PATH=$node_modules timeout 60 node test/node/bound_portal.js "$C" regress_citus_app "$1" "$2" \
+  "UPDATE deals SET amount = amount + 1000 WHERE tenant_id = gtm_current_tenant() AND id = 4 RETURNING tenant_id, id" 2>&1; }
+if command -v node >/dev/null && [ -n "$node_modules" ]; then
+  before=$(fingerprint)
+  out=$(bound "$t1" "$t2")
+  check "a portal pinned by gtm_current_tenant(), bound under T1, executed after gtm_set_tenant(T2): rejected, nothing changed" \
+    "yes|$before" "$(echo "$out" | grep -q "^execute: ERROR the distributed plan of this statement was made for tenant '$t1', and the session tenant is now '$t2'" && echo yes)|$(fingerprint)"
+  check "the same portal executed under the tenant it was bound for: that tenant's row" "execute: $t1|4|1004" \
+    "$(bound "$t1" "$t1" | grep '^execute:')|$(cq "$C" -At -c "SELECT amount FROM deals WHERE tenant_id = '$t1' AND id = 4")"
+  cq "$C" -c "UPDATE deals SET amount = 4 WHERE tenant_id = '$t1' AND id = 4" >/dev/null
+else
+  nok "a portal bound under T1, executed under T2 (needs node and node-postgres: test/lib/node.sh)"
+  nok "the same portal executed under its tenant (needs node and node-postgres)"
+fi
 
 # --- gtm_check_statement on distributed tables
 check "gtm_check_statement: unpinned on a distributed table" "deals|false" \
@@ -403,5 +424,5 @@ check "exempting the table on every node does not let such an owner undistribute
   "yes|1|2" "$(echo "$out" | grep -q "^ERROR:  tenant-scoped table .*$NOT_PINNED" && echo yes)|$(
      cq "$C" -At -c "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'owned3'::regclass" -c "SELECT count(*) FROM owned3" | paste -sd'|')"
 
-[ "$n" = 89 ] || echo "# ran $n tests, planned 89"
+[ "$n" = 91 ] || echo "# ran $n tests, planned 91"
 exit $((failed > 0))
