@@ -406,6 +406,9 @@ extern bool query_may_be_delegated(Query *parse);
 extern void mark_delegated_call(PlannedStmt *stmt);
 extern void mark_folded_plan(PlannedStmt *stmt, const char *tenant);
 extern void check_distributed_start(PlannedStmt *stmt);
+
+/* enforce_citus_lock.c */
+extern void citus_lock_init(void);
 extern bool relation_is_distributed(Oid relid);
 extern bool query_names_distributed(Query *parse);
 extern bool record_this_call(EnforceState *st, PlannerInfo *root);

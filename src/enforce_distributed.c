@@ -413,8 +413,7 @@ mark_delegated_call(PlannedStmt *stmt)
 void
 mark_folded_plan(PlannedStmt *stmt, const char *tenant)
 {
-	if (plan_is_distributed(stmt))
-		write_plan_payload(stmt, GTM_FOLDED_CACHEID, tenant, strlen(tenant) + 1);
+	write_plan_payload(stmt, GTM_FOLDED_CACHEID, tenant, strlen(tenant) + 1);
 }
 
 /*

@@ -724,6 +724,7 @@ gtm_enforce_init(void)
 	rel_facts_init();
 	enforce_pin_init();
 	exemptions_init();
+	citus_lock_init();
 
 	prev_planner_hook = planner_hook;
 	planner_hook = gtm_planner;

@@ -119,7 +119,7 @@ fingerprint() {
 }
 before=$(fingerprint)
 
-echo "1..91"
+echo "1..95"
 
 # --- fail closed and the rule on the coordinator: statements that cross tenants
 rejected "unpinned UPDATE of a distributed table is rejected" "$NOT_PINNED" "UPDATE deals SET stage = 'lost'"
@@ -243,6 +243,9 @@ case $(copy_shard "$shard" "$t1\t702\t1\topen\t1\n\\\\N\t703\t1\topen\t1\n") in 
 out=$(PGAPPNAME='citus_internal gpid=10000000001' psql -X -q -At -h 127.0.0.1 -p "$W1" -U regress_citus_app -d gtm -c "DELETE FROM $shard" 2>&1)
 case $out in *"$NOT_PINNED"*) ok "worker: a client calling itself citus_internal is checked" ;;
   *) nok "worker: a client calling itself citus_internal is checked"; echo "# $out" ;; esac
+out=$(psql -X -q -At -h 127.0.0.1 -p "$W1" -U regress_citus_app -d gtm -c "BEGIN" -c "SELECT lock_relation_if_exists('$shard', 'EXCLUSIVE')" 2>&1)
+case $out in *"LOCK TABLE in EXCLUSIVE MODE on tenant-scoped table \"$shard\" is not allowed"*) ok "worker: lock_relation_if_exists of a shard in EXCLUSIVE mode is rejected" ;;
+  *) nok "worker: lock_relation_if_exists of a shard in EXCLUSIVE mode is rejected"; echo "# $out" ;; esac
 out=$(psql -X -q -At -h 127.0.0.1 -p "$W1" -U regress_citus_app -d gtm -c "SET citus.enable_manual_changes_to_shards = on" -c "DELETE FROM $shard" 2>&1)
 case $out in *"$NOT_PINNED"*) ok "worker: citus.enable_manual_changes_to_shards does not bypass the check" ;;
   *) nok "worker: citus.enable_manual_changes_to_shards does not bypass the check"; echo "# $out" ;; esac
@@ -300,6 +303,10 @@ rejected "router and fast-path planners off (SET by the role): unpinned UPDATE i
 rejected "a subquery of another tenant sent as an intermediate result is rejected" "$TWO" \
   "SELECT count(*) FROM deals WHERE tenant_id = '$t1' AND id IN (SELECT id FROM arch_by_id WHERE tenant_id = '$t2')"
 rejected "LOCK ... IN ACCESS EXCLUSIVE MODE is rejected" "not allowed" "BEGIN; LOCK deals IN ACCESS EXCLUSIVE MODE"
+rejected "lock_relation_if_exists (Citus, PUBLIC) in ACCESS EXCLUSIVE mode is judged as LOCK TABLE: rejected" "LOCK TABLE in ACCESS EXCLUSIVE MODE on tenant-scoped table \"deals\" is not allowed" \
+  "BEGIN; SELECT lock_relation_if_exists('deals', 'ACCESS EXCLUSIVE')"
+rejected "lock_relation_if_exists with arguments read from a table is refused" "must be called with constant arguments" \
+  "BEGIN; SELECT lock_relation_if_exists(name, 'EXCLUSIVE') FROM stages"
 rejected "run_command_on_shards as the role: every shard query is checked" "$NOT_PINNED" \
   "SELECT result FROM run_command_on_shards('deals', 'UPDATE %s SET stage = ''x''') LIMIT 1"
 rejected "COPY FROM into a distributed table with a session tenant: Citus refuses the checked COPY" "Citus does not support COPY FROM with WHERE" \
@@ -329,6 +336,8 @@ check "a delegated distributed function call, pinned by its argument" "150|150|1
   "$(app "$C" "SELECT amount_of('$t2'); SELECT amount_forced('$t2'); BEGIN; SELECT amount_forced('$t1'); COMMIT" | paste -sd'|')"
 check "router and fast-path planners off: pinned SELECT gives that tenant's rows" "150" \
   "$(app "$C" "SET citus.enable_router_execution = off; SET citus.enable_fast_path_router_planner = off; SELECT sum(amount) FROM deals WHERE tenant_id = '$t2' AND id < 100")"
+check "LOCK TABLE in ROW EXCLUSIVE MODE (Citus sends lock_relation_if_exists to the workers), then a pinned SELECT" "5" \
+  "$(app "$C" "BEGIN; LOCK deals IN ROW EXCLUSIVE MODE; SELECT count(*) FROM deals WHERE tenant_id = '$t2' AND id < 100; COMMIT")"
 check "pinned cursor: FETCH returns that tenant's rows" "$(printf '1\n2')" \
   "$(app "$C" "BEGIN; DECLARE c CURSOR FOR SELECT id FROM deals WHERE tenant_id = '$t2' ORDER BY id; FETCH 2 FROM c; COMMIT")"
 
@@ -424,5 +433,5 @@ check "exempting the table on every node does not let such an owner undistribute
   "yes|1|2" "$(echo "$out" | grep -q "^ERROR:  tenant-scoped table .*$NOT_PINNED" && echo yes)|$(
      cq "$C" -At -c "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'owned3'::regclass" -c "SELECT count(*) FROM owned3" | paste -sd'|')"
 
-[ "$n" = 91 ] || echo "# ran $n tests, planned 91"
+[ "$n" = 95 ] || echo "# ran $n tests, planned 95"
 exit $((failed > 0))
