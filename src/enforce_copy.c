@@ -34,8 +34,8 @@
  *
  * A Citus shard on a worker (distributed_table_of_shard) may also be
  * imported into without a session tenant: Citus writes the rows of an
- * INSERT ... SELECT it executes through the coordinator or by repartitioning
- * with "COPY shard FROM STDIN" on its own connection, where no session
+ * INSERT ... SELECT it executes through the coordinator with
+ * "COPY shard FROM STDIN" on its own connection, where no session
  * tenant is set.  Then the condition passes the empty string as the tenant
  * (no tenant has that id), and gtm_copy_check_row checks every row against
  * the tenant of the running top-level statement instead: the first row
@@ -239,10 +239,19 @@ gtm_copy_check_row(PG_FUNCTION_ARGS)
 		/* a shard without a session tenant: the first row fixes it */
 		Oid			outfn;
 		bool		varlena;
+		char	   *row_tenant;
+		const char *reached = statement_scope_tenant();
 
 		getTypeOutputInfo(get_fn_expr_argtype(fcinfo->flinfo, 0),
 						  &outfn, &varlena);
-		statement_scope_check(OidOutputFunctionCall(outfn, PG_GETARG_DATUM(0)),
+		row_tenant = OidOutputFunctionCall(outfn, PG_GETARG_DATUM(0));
+		if (reached != NULL && strcmp(reached, row_tenant) != 0)
+		{
+			if (ENFORCE_ELEVEL() < ERROR && copy_warned)
+				PG_RETURN_BOOL(true);	/* warn mode: once per COPY */
+			copy_warned = true;
+		}
+		statement_scope_check(row_tenant,
 							  psprintf("%u:%s", RelationGetRelid(cstate->rel),
 									   RelationGetRelationName(cstate->rel)),
 							  ENFORCE_ELEVEL());

@@ -501,8 +501,9 @@ change_exemption(FunctionCallInfo fcinfo, bool exempt)
 	 */
 	if (distributed_planner_loaded() && relation_is_distributed(relid))
 		ereport(NOTICE,
-				(errmsg("\"%s\" is %s on this node only",
-						get_rel_name(relid), exempt ? "exempt" : "no longer exempt"),
+				(exempt ?
+				 errmsg("\"%s\" is exempt on this node only", get_rel_name(relid)) :
+				 errmsg("\"%s\" is no longer exempt on this node only", get_rel_name(relid)),
 				 errdetail("Each node of a Citus cluster checks the statements it runs with its own exemptions."),
 				 errhint("Run it on every node with run_command_on_all_nodes().")));
 }
