@@ -119,7 +119,7 @@ fingerprint() {
 }
 before=$(fingerprint)
 
-echo "1..95"
+echo "1..97"
 
 # --- fail closed and the rule on the coordinator: statements that cross tenants
 rejected "unpinned UPDATE of a distributed table is rejected" "$NOT_PINNED" "UPDATE deals SET stage = 'lost'"
@@ -302,6 +302,8 @@ rejected "router and fast-path planners off (SET by the role): unpinned UPDATE i
   "SET citus.enable_router_execution = off; SET citus.enable_fast_path_router_planner = off; SET citus.task_assignment_policy = 'round-robin'; UPDATE deals SET stage = 'x'"
 rejected "a subquery of another tenant sent as an intermediate result is rejected" "$TWO" \
   "SELECT count(*) FROM deals WHERE tenant_id = '$t1' AND id IN (SELECT id FROM arch_by_id WHERE tenant_id = '$t2')"
+rejected "INSERT of two tenants' rows into a reference table is rejected" "$TWO" \
+  "INSERT INTO tenant_labels VALUES ('$t1', 'a'), ('$t2', 'b')"
 rejected "LOCK ... IN ACCESS EXCLUSIVE MODE is rejected" "not allowed" "BEGIN; LOCK deals IN ACCESS EXCLUSIVE MODE"
 rejected "lock_relation_if_exists (Citus, PUBLIC) in ACCESS EXCLUSIVE mode is judged as LOCK TABLE: rejected" "LOCK TABLE in ACCESS EXCLUSIVE MODE on tenant-scoped table \"deals\" is not allowed" \
   "BEGIN; SELECT lock_relation_if_exists('deals', 'ACCESS EXCLUSIVE')"
@@ -338,6 +340,10 @@ check "router and fast-path planners off: pinned SELECT gives that tenant's rows
   "$(app "$C" "SET citus.enable_router_execution = off; SET citus.enable_fast_path_router_planner = off; SELECT sum(amount) FROM deals WHERE tenant_id = '$t2' AND id < 100")"
 check "LOCK TABLE in ROW EXCLUSIVE MODE (Citus sends lock_relation_if_exists to the workers), then a pinned SELECT" "5" \
   "$(app "$C" "BEGIN; LOCK deals IN ROW EXCLUSIVE MODE; SELECT count(*) FROM deals WHERE tenant_id = '$t2' AND id < 100; COMMIT")"
+check "pinned UPDATE of a reference table with a tenant column: that tenant's row, on every placement" "gold:1,trial:1|gold:1,trial:1|gold:1,trial:1" \
+  "$(app "$C" "UPDATE tenant_labels SET label = 'gold' WHERE tenant_id = '$t1'"
+     for p in "$C" "$W1" "$W2"; do cq "$p" -At -c "SELECT string_agg(l, ',' ORDER BY l) FROM (SELECT format('%s:%s', label, count(*)) l FROM tenant_labels GROUP BY label) s"; done | paste -sd'|')"
+cq "$C" -c "UPDATE tenant_labels SET label = 'vip' WHERE tenant_id = '$t1'" >/dev/null
 check "pinned cursor: FETCH returns that tenant's rows" "$(printf '1\n2')" \
   "$(app "$C" "BEGIN; DECLARE c CURSOR FOR SELECT id FROM deals WHERE tenant_id = '$t2' ORDER BY id; FETCH 2 FROM c; COMMIT")"
 
@@ -433,5 +439,5 @@ check "exempting the table on every node does not let such an owner undistribute
   "yes|1|2" "$(echo "$out" | grep -q "^ERROR:  tenant-scoped table .*$NOT_PINNED" && echo yes)|$(
      cq "$C" -At -c "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'owned3'::regclass" -c "SELECT count(*) FROM owned3" | paste -sd'|')"
 
-[ "$n" = 95 ] || echo "# ran $n tests, planned 95"
+[ "$n" = 97 ] || echo "# ran $n tests, planned 97"
 exit $((failed > 0))
