@@ -400,6 +400,15 @@ extern const char *distributed_scan_name(PlannedStmt *stmt);
 extern int	shadow_suspend(void);
 extern Query *fold_current_tenant(Query *parse);
 extern Oid	distributed_table_of_shard(Oid relid);
+extern int	distributed_settings_begin(Query *parse);
+extern void distributed_settings_end(int level);
+extern bool query_may_be_delegated(Query *parse);
+extern void mark_delegated_call(PlannedStmt *stmt);
+extern void mark_folded_plan(PlannedStmt *stmt, const char *tenant);
+extern void check_distributed_start(PlannedStmt *stmt);
+
+/* enforce_citus_lock.c */
+extern void citus_lock_init(void);
 extern bool relation_is_distributed(Oid relid);
 extern bool query_names_distributed(Query *parse);
 extern bool record_this_call(EnforceState *st, PlannerInfo *root);
@@ -449,11 +458,14 @@ extern void tenant_quals_first(Scan *scan, List *rtable);
 extern void attach_statement_pins(PlannedStmt *stmt, List *classes);
 extern void write_plan_payload(PlannedStmt *stmt, int kind, const char *payload,
 							   int len);
+extern char *read_plan_payload(List *invalItems, int kind, StringInfo buf);
 extern char *raw_label(TenantRef *ref);
 
 /* Header ids of the payloads a plan carries in its invalItems */
 #define GTM_PINS_CACHEID		(-7243)	/* the statement's pins */
 #define GTM_KEYS_CACHEID		(-7245)	/* its unique-key lookups */
+#define GTM_DELEGATED_CACHEID	(-7247)	/* a delegated function call (no payload) */
+#define GTM_FOLDED_CACHEID		(-7249)	/* the tenant folded into a distributed plan */
 extern void run_statement_pins(QueryDesc *queryDesc, int eflags);
 
 /* enforce_report.c: messages */
@@ -490,5 +502,6 @@ extern void statement_scope_utility_enter(void);
 extern void statement_scope_utility_exit(void);
 extern void statement_scope_check(const char *tenant, const char *label,
 								  int elevel);
+extern const char *statement_scope_tenant(void);
 
 #endif							/* GTM_ENFORCE_H */

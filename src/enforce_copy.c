@@ -32,6 +32,19 @@
  * FROM takes anyway) before it is judged, and the statement names it by
  * schema, so the table judged is the table written.
  *
+ * A Citus shard on a worker (distributed_table_of_shard) may also be
+ * imported into without a session tenant: Citus writes the rows of an
+ * INSERT ... SELECT it executes through the coordinator with
+ * "COPY shard FROM STDIN" on its own connection, where no session
+ * tenant is set.  Then the condition passes the empty string as the tenant
+ * (no tenant has that id), and gtm_copy_check_row checks every row against
+ * the tenant of the running top-level statement instead: the first row
+ * fixes it (as gtm_pin does), any other tenant or a NULL aborts the COPY.
+ * Such a COPY thus writes one tenant's rows, like a multi-row INSERT into
+ * the shard, which the worker accepts from any client; that the rows are
+ * those of the tenant the client's statement was pinned to is the
+ * coordinator's verdict (doc/scaling-out.md).
+ *
  * Not checked: what a BEFORE row trigger written by the table owner does to
  * the row after the check (README, "Known limits"; as for INSERT).
  *
@@ -78,11 +91,20 @@ copy_check_fn(void)
 						  2, argtypes, true);
 }
 
+/* Is a session tenant set? */
+static bool
+session_has_tenant(void)
+{
+	return gtm_session_tenant != NULL && gtm_session_tenant[0] != '\0';
+}
+
 /*
  * May a COPY FROM into tenant table relid run with its rows checked?  Yes
- * when the session has a tenant, the tenant column is not generated
- * (computed after the check) and the installed version of the extension
- * has the check function.  Else *why says what is missing.
+ * when the session has a tenant, or relid is a Citus shard (its rows are
+ * then checked against the statement's tenant, see the file header), the
+ * tenant column is not generated (computed after the check) and the
+ * installed version of the extension has the check function.  Else *why
+ * says what is missing.
  */
 bool
 copy_from_allowed(Oid relid, CopyRefusal *why)
@@ -90,7 +112,7 @@ copy_from_allowed(Oid relid, CopyRefusal *why)
 	RelFacts   *f = rel_facts(relid);
 
 	*why = COPY_REFUSED_NONE;
-	if (gtm_session_tenant == NULL || gtm_session_tenant[0] == '\0')
+	if (!session_has_tenant() && !OidIsValid(distributed_table_of_shard(relid)))
 		*why = COPY_REFUSED_NO_TENANT;
 	else if (tenant_column_generated(f, true, NIL, NIL, 0))
 		*why = COPY_REFUSED_GENERATED;
@@ -149,7 +171,9 @@ copy_from_checked(PlannedStmt *pstmt)
 		col->location = -1;
 		tenant = makeNode(A_Const);
 		tenant->val.sval.type = T_String;
-		tenant->val.sval.sval = pstrdup(gtm_session_tenant);
+		/* no session tenant: a shard, checked against the statement's */
+		tenant->val.sval.sval = pstrdup(session_has_tenant() ?
+										gtm_session_tenant : "");
 		tenant->location = -1;
 		call = makeFuncCall(list_make2(makeString("pg_catalog"),
 									   makeString(COPY_CHECK_FN)),
@@ -160,9 +184,10 @@ copy_from_checked(PlannedStmt *pstmt)
 								  -1);
 
 		/* the COPY reaches this tenant, and its triggers no other */
-		statement_scope_check(gtm_session_tenant,
-							  psprintf("%u:%s", relid, get_rel_name(relid)),
-							  ENFORCE_ELEVEL());
+		if (session_has_tenant())
+			statement_scope_check(gtm_session_tenant,
+								  psprintf("%u:%s", relid, get_rel_name(relid)),
+								  ENFORCE_ELEVEL());
 		copy_warned = false;
 	}
 
@@ -208,6 +233,30 @@ gtm_copy_check_row(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("tenant must not be null")));
 	want = PG_GETARG_TEXT_PP(1);
+	if (VARSIZE_ANY_EXHDR(want) == 0 && !PG_ARGISNULL(0) &&
+		(cstate = running_copy()) != NULL)
+	{
+		/* a shard without a session tenant: the first row fixes it */
+		Oid			outfn;
+		bool		varlena;
+		char	   *row_tenant;
+		const char *reached = statement_scope_tenant();
+
+		getTypeOutputInfo(get_fn_expr_argtype(fcinfo->flinfo, 0),
+						  &outfn, &varlena);
+		row_tenant = OidOutputFunctionCall(outfn, PG_GETARG_DATUM(0));
+		if (reached != NULL && strcmp(reached, row_tenant) != 0)
+		{
+			if (ENFORCE_ELEVEL() < ERROR && copy_warned)
+				PG_RETURN_BOOL(true);	/* warn mode: once per COPY */
+			copy_warned = true;
+		}
+		statement_scope_check(row_tenant,
+							  psprintf("%u:%s", RelationGetRelid(cstate->rel),
+									   RelationGetRelationName(cstate->rel)),
+							  ENFORCE_ELEVEL());
+		PG_RETURN_BOOL(true);
+	}
 	if (!PG_ARGISNULL(0))
 	{
 		Oid			type;
@@ -265,6 +314,9 @@ gtm_copy_check_row(PG_FUNCTION_ARGS)
 				(errcode(GTM_ERRCODE_NOT_PINNED),
 				 errmsg("COPY into tenant-scoped table \"%s\": line %llu has no tenant",
 						relname, (unsigned long long) line),
+				 VARSIZE_ANY_EXHDR(want) == 0 ?
+				 errdetail("Its %s is NULL; every row must belong to the tenant of the statement.",
+						   quote_identifier(tcol)) :
 				 errdetail("Its %s is NULL; every row must belong to the session tenant '%s'.",
 						   quote_identifier(tcol),
 						   gtm_msg_value(VARDATA_ANY(want),

@@ -51,7 +51,29 @@
  * another tenant: when the session tenant changes (gtm_set_tenant, or the
  * end of a transaction that set it locally), the cached plans of this
  * backend are dropped (session_tenant_changing, from gtm.tenant's assign
- * hook), if any statement was folded since the last time.
+ * hook), if any statement was folded since the last time.  A portal bound
+ * before the change keeps its plan: the tenant folded is written into the
+ * plan and compared with the session tenant when it starts
+ * (mark_folded_plan, check_distributed_start).
+ *
+ * An INSERT ... SELECT that Citus cannot push down is executed either
+ * through the coordinator (the rows are sent to the target shards with COPY,
+ * which the workers check row by row, enforce_copy.c) or by repartitioning
+ * (the workers insert from intermediate result files, which they cannot
+ * judge: they reject it).  So a judged INSERT ... SELECT on a Citus table is
+ * planned with citus.enable_repartitioned_insert_select off
+ * (distributed_settings_begin), and takes the first way.
+ *
+ * A distributed function call ("SELECT f(const)" of a function made with
+ * create_distributed_function) is delegated by Citus to the worker holding
+ * the shard of its argument, as a statement of its own there: the worker
+ * checks the function's statements, but does not know the tenant the
+ * client's top-level statement on the coordinator has reached (an open
+ * cursor, an earlier statement of the same query string).  So such a call
+ * is rejected when that statement has reached a tenant, and otherwise
+ * fixes it to a tenant of its own that no other statement can match
+ * (mark_delegated_call when planned, check_distributed_start when it
+ * starts).
  *
  * Which plans are distributed: a Custom Scan whose provider's name begins
  * with "Citus " (Citus Adaptive, Citus INSERT ... SELECT, Citus MERGE INTO
@@ -65,6 +87,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/parallel.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/pg_namespace.h"
@@ -77,11 +100,13 @@
 #include "optimizer/plancat.h"
 #include "optimizer/planner.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/plancache.h"
 #include "utils/rel.h"
 
 #include "enforce.h"
+#include "gtm_clarity.h"
 
 /* The Custom Scan provider names of Citus' distributed plans start so */
 #define CITUS_SCAN_PREFIX "Citus "
@@ -309,6 +334,156 @@ distributed_scan_name(PlannedStmt *stmt)
 	if (plan != NULL)
 		return ((CustomScan *) plan)->methods->CustomName;
 	return "Citus Adaptive";
+}
+
+/* Citus' switch between the two ways of a non-pushable INSERT ... SELECT */
+#define CITUS_REPARTITIONED_INSERT "citus.enable_repartitioned_insert_select"
+
+/*
+ * Before the distributed planner plans parse (a judged statement naming a
+ * Citus tenant table): for an INSERT ... SELECT, switch off Citus'
+ * repartitioned INSERT ... SELECT for this planner call (see the file
+ * header).  Returns the GUC nest level to hand to distributed_settings_end,
+ * or -1 when nothing was changed.  On error, the (sub)transaction's abort
+ * puts the setting back.
+ */
+int
+distributed_settings_begin(Query *parse)
+{
+	ListCell   *lc;
+	bool		has_select = false;
+	int			level;
+
+	if (parse->commandType != CMD_INSERT)
+		return -1;
+	foreach(lc, parse->rtable)
+		if (((RangeTblEntry *) lfirst(lc))->rtekind == RTE_SUBQUERY)
+			has_select = true;
+	if (!has_select || GetConfigOption(CITUS_REPARTITIONED_INSERT, true, false) == NULL)
+		return -1;
+	level = NewGUCNestLevel();
+	(void) set_config_option(CITUS_REPARTITIONED_INSERT, "off", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+void
+distributed_settings_end(int level)
+{
+	if (level >= 0)
+		AtEOXact_GUC(true, level);
+}
+
+/*
+ * Could Citus delegate parse to a worker as a function call?  Its form:
+ * "SELECT f(...)", one output column, no FROM (tested before planning).
+ */
+bool
+query_may_be_delegated(Query *parse)
+{
+	return parse->commandType == CMD_SELECT && parse->rtable == NIL &&
+		list_length(parse->targetList) == 1 &&
+		IsA(linitial_node(TargetEntry, parse->targetList)->expr, FuncExpr) &&
+		distributed_planner_loaded();
+}
+
+/*
+ * Mark the plan of such a query, when it is distributed (Citus delegated
+ * it), with a PlanInvalItem whose cacheId no syscache has (as the pins of
+ * enforce_runtime.c travel): the mark stays with the plan in the plan cache.
+ */
+void
+mark_delegated_call(PlannedStmt *stmt)
+{
+	PlanInvalItem *item;
+
+	if (!plan_is_distributed(stmt))
+		return;
+	item = makeNode(PlanInvalItem);
+	item->cacheId = GTM_DELEGATED_CACHEID;
+	item->hashValue = 0;
+	stmt->invalItems = lappend(stmt->invalItems, item);
+}
+
+/*
+ * The tenant fold_current_tenant folded into a distributed plan, written
+ * into the plan (a payload of its invalItems, as the pins travel): checked
+ * when the plan starts (check_distributed_start).
+ */
+void
+mark_folded_plan(PlannedStmt *stmt, const char *tenant)
+{
+	write_plan_payload(stmt, GTM_FOLDED_CACHEID, tenant, strlen(tenant) + 1);
+}
+
+/*
+ * ExecutorStart, before the executor, for the marks a distributed plan may
+ * carry:
+ *
+ *	- a tenant folded into it: the session tenant must still be that one.
+ *	  Plans are dropped when the session tenant changes, but a portal bound
+ *	  before the change (Bind, then gtm_set_tenant(), then Execute) keeps
+ *	  its plan; on a single node, gtm_current_tenant() would give the new
+ *	  tenant at Execute, so the plan must not run with the old one.
+ *	- a delegated function call (see the file header): it may not join a
+ *	  top-level statement that has reached a tenant, and no statement on
+ *	  tenant tables may join it after.
+ */
+void
+check_distributed_start(PlannedStmt *stmt)
+{
+	static uint32 calls = 0;
+	static StringInfoData buf = {NULL, 0, 0, 0};
+	ListCell   *lc;
+	bool		delegated = false;
+	bool		folded = false;
+	const char *reached;
+
+	foreach(lc, stmt->invalItems)
+	{
+		int			id = ((PlanInvalItem *) lfirst(lc))->cacheId;
+
+		if (id == GTM_DELEGATED_CACHEID)
+			delegated = true;
+		else if (id == GTM_FOLDED_CACHEID)
+			folded = true;
+	}
+	if (folded)
+	{
+		const char *tenant;
+		const char *now = gtm_session_tenant ? gtm_session_tenant : "";
+
+		if (buf.data == NULL)
+		{
+			MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+			initStringInfo(&buf);
+			MemoryContextSwitchTo(old);
+		}
+		tenant = read_plan_payload(stmt->invalItems, GTM_FOLDED_CACHEID, &buf);
+		if (tenant == NULL || strcmp(tenant, now) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("the distributed plan of this statement was made for tenant '%s', and the session tenant is now '%s'",
+							tenant ? gtm_msg_value(tenant, -1, false) : "?",
+							gtm_msg_value(now, -1, false)),
+					 errdetail("Citus was given the session tenant in place of gtm_current_tenant() when the statement was planned, before gtm_set_tenant() changed it."),
+					 errhint("Bind the statement again after gtm_set_tenant().")));
+	}
+	if (!delegated || gtm_enforcement == GTM_ENFORCE_OFF || IsParallelWorker() ||
+		role_is_exempt())
+		return;
+	reached = statement_scope_tenant();
+	if (reached != NULL)
+		ereport(ENFORCE_ELEVEL(),
+				(errcode(GTM_ERRCODE_NOT_PINNED),
+				 errmsg("statement touches more than one tenant"),
+				 errdetail("The running statement reached tenant '%s', and a distributed function call runs on a worker, where that tenant is not known.",
+						   gtm_msg_value(reached, -1, false)),
+				 errhint("Call a distributed function in a statement of its own, with no cursor open.")));
+	else
+		statement_scope_check(psprintf("(distributed function call %u)", ++calls),
+							  "0:a distributed function call", ENFORCE_ELEVEL());
 }
 
 /* ----------------------------------------------------------------

@@ -294,6 +294,9 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	Query	   *original = NULL;
 	List	   *judged = NIL;
 	bool		distributed = false;
+	int			dist_settings = -1;
+	bool		delegable;
+	char	   *folded = NULL;
 
 	next_plan.explain_only = false;
 	next_plan.collect = false;
@@ -323,12 +326,23 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	 */
 	if (judge && query_names_distributed(parse))
 	{
+		Query	   *unfolded = parse;
+
 		original = copyObject(parse);
 		parse = fold_current_tenant(parse);
+		if (parse != unfolded)	/* the session tenant is in it */
+			folded = pstrdup(gtm_session_tenant);
 		st.first_call_only = true;
+		dist_settings = distributed_settings_begin(parse);
 	}
+	delegable = query_may_be_delegated(parse);
 	result = plan_with_state(judge ? &st : NULL, phase, parse, query_string,
 							 cursorOptions, boundParams);
+	distributed_settings_end(dist_settings);
+	if (delegable)
+		mark_delegated_call(result);	/* Citus' function call delegation */
+	if (folded != NULL)
+		mark_folded_plan(result, folded);
 
 	if (original != NULL && plan_is_distributed(result))
 	{
@@ -408,6 +422,8 @@ gtm_create_upper_paths(PlannerInfo *root, UpperRelationKind stage,
 static void
 gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
+	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
+		check_distributed_start(queryDesc->plannedstmt);	/* Citus */
 	if (prev_ExecutorStart_hook)
 		prev_ExecutorStart_hook(queryDesc, eflags);
 	else
@@ -708,6 +724,7 @@ gtm_enforce_init(void)
 	rel_facts_init();
 	enforce_pin_init();
 	exemptions_init();
+	citus_lock_init();
 
 	prev_planner_hook = planner_hook;
 	planner_hook = gtm_planner;

@@ -505,7 +505,9 @@ utility_reason_text(UtilityVerdict *v)
 						named ? named : "?");
 	}
 	if (v->copy_checked)
-		return psprintf("every row's %s checked against the session tenant",
+		return psprintf(gtm_session_tenant != NULL && gtm_session_tenant[0] != '\0' ?
+						"every row's %s checked against the session tenant" :
+						"every row's %s checked against the statement's tenant (a Citus shard)",
 						quote_identifier(tenant_column_name(v->relid)));
 	if (v->copy_refusal == COPY_REFUSED_NO_TENANT)
 		return "COPY FROM needs a session tenant";

@@ -269,6 +269,40 @@ payload_done(StringInfo into, int len)
 }
 
 /*
+ * The payload of header id kind of a plan (one written by
+ * write_plan_payload for another file: enforce_distributed.c), gathered
+ * into buf (initialised here if its data is NULL), or NULL when the plan
+ * has none.
+ */
+char *
+read_plan_payload(List *invalItems, int kind, StringInfo buf)
+{
+	ListCell   *lc;
+	int			len = -1;
+	bool		mine = false;
+
+	foreach(lc, invalItems)
+	{
+		PlanInvalItem *item = lfirst(lc);
+
+		if (IS_PINS_DATA(item->cacheId))
+		{
+			if (mine && len > buf->len)
+				append_payload_item(item, buf, len);
+		}
+		else if (item->cacheId == kind && len < 0)
+		{
+			len = (int) item->hashValue;
+			start_payload(buf, len);
+			mine = true;
+		}
+		else
+			mine = false;
+	}
+	return payload_done(buf, len);
+}
+
+/*
  * The payloads of header ids GTM_PINS_CACHEID and GTM_KEYS_CACHEID of a
  * plan, gathered in one pass over its invalItems into "pins" and "keys"
  * (each initialised here if its data is NULL); *pins_out and *keys_out

@@ -493,6 +493,19 @@ change_exemption(FunctionCallInfo fcinfo, bool exempt)
 	/* the shards of a distributed table follow it (relfacts.c) */
 	if (distributed_planner_loaded())
 		CacheInvalidateRelcacheAll();
+
+	/*
+	 * Not propagated to the other nodes of a Citus cluster: Citus' calls
+	 * for that commit on their own connections at once, so a rolled-back
+	 * exemption would stay there (doc/scaling-out.md).  Say so.
+	 */
+	if (distributed_planner_loaded() && relation_is_distributed(relid))
+		ereport(NOTICE,
+				(exempt ?
+				 errmsg("\"%s\" is exempt on this node only", get_rel_name(relid)) :
+				 errmsg("\"%s\" is no longer exempt on this node only", get_rel_name(relid)),
+				 errdetail("Each node of a Citus cluster checks the statements it runs with its own exemptions."),
+				 errhint("Run it on every node with run_command_on_all_nodes().")));
 }
 
 /* gtm_exempt_table(regclass) RETURNS void */

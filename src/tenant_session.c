@@ -267,6 +267,13 @@ scope_has_tenant(void)
 	return scope_alive() && scope_tenant != NULL;
 }
 
+/* The tenant the running top-level statement has reached, or NULL */
+const char *
+statement_scope_tenant(void)
+{
+	return scope_has_tenant() ? scope_tenant : NULL;
+}
+
 /*
  * A statement of the running top-level statement is pinned to tenant
  * (label: its first table): the first fixes the top-level statement's

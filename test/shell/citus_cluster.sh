@@ -105,7 +105,7 @@ TWO='statement touches more than one tenant'
 rejected() {
   local out
   out=$(app "$C" "$3")
-  if echo "$out" | grep -q "^ERROR: .*$2" && ! echo "$out" | grep -qv '^ERROR\|^DETAIL\|^HINT\|^CONTEXT\|^[0-9a-z]*$'; then
+  if echo "$out" | grep -q "^ERROR: .*$2" && ! echo "$out" | grep -qv '^ERROR\|^DETAIL\|^HINT\|^CONTEXT\|^PL/pgSQL function \|^while executing command on \|^[0-9a-z]*$'; then
     ok "$1"
   else
     nok "$1"; echo "$out" | sed 's/^/#   /'
@@ -119,7 +119,7 @@ fingerprint() {
 }
 before=$(fingerprint)
 
-echo "1..41"
+echo "1..97"
 
 # --- fail closed and the rule on the coordinator: statements that cross tenants
 rejected "unpinned UPDATE of a distributed table is rejected" "$NOT_PINNED" "UPDATE deals SET stage = 'lost'"
@@ -188,6 +188,27 @@ check "gtm_current_tenant() follows gtm_set_tenant in a prepared statement" "15|
      EXECUTE c; EXECUTE c; EXECUTE c; EXECUTE c; EXECUTE c; EXECUTE c; SELECT gtm_set_tenant('$t2', false) IS NOT NULL; EXECUTE c" |
      sed -n '2p;$p' | paste -sd'|')"
 
+# a portal bound under one tenant, executed after gtm_set_tenant() changed it
+# (extended protocol, node-postgres: test/node/bound_portal.js)
+node_modules=
+for d in test/node_modules "${GTM_NODE_MODULES:-}" /var/cache/gtm_clarity/node/node_modules; do
+  if [ -n "$d" ] && [ -f "$d/pg/package.json" ]; then node_modules=$d; break; fi
+done
+bound() { NODE_PATH=$node_modules timeout 60 node test/node/bound_portal.js "$C" regress_citus_app "$1" "$2" \
+  "UPDATE deals SET amount = amount + 1000 WHERE tenant_id = gtm_current_tenant() AND id = 4 RETURNING tenant_id, id" 2>&1; }
+if command -v node >/dev/null && [ -n "$node_modules" ]; then
+  before=$(fingerprint)
+  out=$(bound "$t1" "$t2")
+  check "a portal pinned by gtm_current_tenant(), bound under T1, executed after gtm_set_tenant(T2): rejected, nothing changed" \
+    "yes|$before" "$(echo "$out" | grep -q "^execute: ERROR the distributed plan of this statement was made for tenant '$t1', and the session tenant is now '$t2'" && echo yes)|$(fingerprint)"
+  check "the same portal executed under the tenant it was bound for: that tenant's row" "execute: $t1|4|1004" \
+    "$(bound "$t1" "$t1" | grep '^execute:')|$(cq "$C" -At -c "SELECT amount FROM deals WHERE tenant_id = '$t1' AND id = 4")"
+  cq "$C" -c "UPDATE deals SET amount = 4 WHERE tenant_id = '$t1' AND id = 4" >/dev/null
+else
+  nok "a portal bound under T1, executed under T2 (needs node and node-postgres: test/lib/node.sh)"
+  nok "the same portal executed under its tenant (needs node and node-postgres)"
+fi
+
 # --- gtm_check_statement on distributed tables
 check "gtm_check_statement: unpinned on a distributed table" "deals|false" \
   "$(app "$C" "SELECT \"table\" || '|' || pinned FROM gtm_check_statement('UPDATE deals SET stage = ''x''')")"
@@ -211,6 +232,142 @@ check "nothing changed through the workers" "$before" "$(fingerprint)"
 check "worker: pinned SELECT of the distributed table" "50" \
   "$(psql -X -q -At -h 127.0.0.1 -p "$W1" -U regress_citus_app -d gtm -c "SELECT amount FROM deals WHERE tenant_id = '$t2' AND id = 5" 2>&1)"
 
+# on a worker: Citus' COPY into a shard carries no session tenant; every row
+# is checked against the statement's tenant (the first row fixes it)
+copy_shard() { printf "$2" | psql -X -q -h 127.0.0.1 -p "$W1" -U regress_citus_app -d gtm -c "COPY $1 FROM STDIN" 2>&1; }
+before=$(fingerprint)
+case $(copy_shard "$shard" "$t1\t700\t1\topen\t1\n$t2\t701\t1\topen\t1\n") in *"$TWO"*) ok "worker: COPY into a shard of two tenants' rows is rejected" ;;
+  *) nok "worker: COPY into a shard of two tenants' rows is rejected" ;; esac
+case $(copy_shard "$shard" "$t1\t702\t1\topen\t1\n\\\\N\t703\t1\topen\t1\n") in *"has no tenant"*) ok "worker: COPY into a shard with a NULL tenant is rejected" ;;
+  *) nok "worker: COPY into a shard with a NULL tenant is rejected" ;; esac
+out=$(PGAPPNAME='citus_internal gpid=10000000001' psql -X -q -At -h 127.0.0.1 -p "$W1" -U regress_citus_app -d gtm -c "DELETE FROM $shard" 2>&1)
+case $out in *"$NOT_PINNED"*) ok "worker: a client calling itself citus_internal is checked" ;;
+  *) nok "worker: a client calling itself citus_internal is checked"; echo "# $out" ;; esac
+out=$(psql -X -q -At -h 127.0.0.1 -p "$W1" -U regress_citus_app -d gtm -c "BEGIN" -c "SELECT lock_relation_if_exists('$shard', 'EXCLUSIVE')" 2>&1)
+case $out in *"LOCK TABLE in EXCLUSIVE MODE on tenant-scoped table \"$shard\" is not allowed"*) ok "worker: lock_relation_if_exists of a shard in EXCLUSIVE mode is rejected" ;;
+  *) nok "worker: lock_relation_if_exists of a shard in EXCLUSIVE mode is rejected"; echo "# $out" ;; esac
+out=$(psql -X -q -At -h 127.0.0.1 -p "$W1" -U regress_citus_app -d gtm -c "SET citus.enable_manual_changes_to_shards = on" -c "DELETE FROM $shard" 2>&1)
+case $out in *"$NOT_PINNED"*) ok "worker: citus.enable_manual_changes_to_shards does not bypass the check" ;;
+  *) nok "worker: citus.enable_manual_changes_to_shards does not bypass the check"; echo "# $out" ;; esac
+check "nothing changed through the workers' COPY" "$before" "$(fingerprint)"
+
+# --- more statement shapes (doc/scaling-out.md, "Statement shapes tried")
+cq "$C" -o /dev/null <<'SQL' || { echo "Bail out! more schema"; exit 1; }
+SET client_min_messages = warning;
+-- not co-located with deals (5 shards), and a table distributed by another column
+CREATE TABLE arch (tenant_id text NOT NULL, id int NOT NULL, stage text, amount int, PRIMARY KEY (tenant_id, id));
+SELECT create_distributed_table('arch', 'tenant_id', shard_count := 5, colocate_with := 'none');
+CREATE TABLE arch_by_id (tenant_id text NOT NULL, id int NOT NULL, stage text, amount int);
+SELECT create_distributed_table('arch_by_id', 'id');
+INSERT INTO arch_by_id SELECT tenant_id, id, stage, amount FROM deals;
+GRANT SELECT, INSERT, UPDATE, DELETE ON arch, arch_by_id TO regress_citus_app;
+CREATE FUNCTION amount_of(t text) RETURNS bigint LANGUAGE plpgsql AS
+  $$ BEGIN RETURN (SELECT sum(amount) FROM deals WHERE tenant_id = t AND id < 100); END $$;
+SELECT create_distributed_function('amount_of(text)', 't', colocate_with := 'deals');
+-- delegated to a worker even inside a transaction block
+CREATE FUNCTION amount_forced(t text) RETURNS bigint LANGUAGE plpgsql AS
+  $$ BEGIN RETURN (SELECT sum(amount) FROM deals WHERE tenant_id = t AND id < 100); END $$;
+SELECT create_distributed_function('amount_forced(text)', 't', colocate_with := 'deals', force_delegation := true);
+SQL
+arch() { cq "$C" -At -c "SELECT coalesce(string_agg(format('%s:%s:%s', t, n, s), ',' ORDER BY t), '-')
+                          FROM (SELECT CASE tenant_id WHEN '$t1' THEN 't1' WHEN '$t2' THEN 't2' END t, count(*) n, sum(amount) s
+                                FROM arch GROUP BY tenant_id) a"; }
+before=$(fingerprint)
+rejected "a prepared IN list of parameters is rejected" "$NOT_PINNED" \
+  "PREPARE q(text, text) AS SELECT count(*) FROM deals WHERE tenant_id IN (\$1, \$2); EXECUTE q('$t1', '$t1')"
+rejected "multi-shard UPDATE ... RETURNING through an OR is rejected" "$NOT_PINNED" \
+  "UPDATE deals SET stage = 'x' WHERE tenant_id = '$t1' OR tenant_id = '$t2' RETURNING tenant_id, id"
+rejected "DELETE ... RETURNING pinned, with a subquery of another tenant, is rejected" "$TWO" \
+  "DELETE FROM deals WHERE tenant_id = '$t1' AND id IN (SELECT id FROM notes WHERE tenant_id = '$t2') RETURNING *"
+rejected "unpinned MERGE is rejected" "$NOT_PINNED" \
+  "MERGE INTO deals d USING notes s ON d.tenant_id = s.tenant_id AND d.id = s.id WHEN MATCHED THEN UPDATE SET stage = 'merged'"
+rejected "MERGE of another tenant's source (repartitioned) is rejected" "$TWO" \
+  "MERGE INTO deals d USING (SELECT '$t1'::text AS t, deal_id FROM notes WHERE tenant_id = '$t2') s ON d.tenant_id = s.t AND d.id = s.deal_id WHEN MATCHED THEN UPDATE SET stage = 'merged'"
+rejected "a data-modifying CTE of another tenant is rejected" "$TWO" \
+  "WITH u AS (UPDATE deals SET stage = 'cte' WHERE tenant_id = '$t2' RETURNING id) SELECT count(*) FROM deals WHERE tenant_id = '$t1' AND id IN (SELECT id FROM u)"
+rejected "a distributed function called per row for two tenants is rejected" "$TWO" \
+  "SELECT x, amount_of(x) FROM (VALUES ('$t1'), ('$t2')) v(x)"
+rejected "a function of another tenant in a pinned query (run on the worker) is rejected" "$TWO" \
+  "SELECT id, amount_of('$t2') FROM deals WHERE tenant_id = '$t1' AND id = 1"
+rejected "a delegated function call while a cursor of another tenant is open is rejected" "$TWO" \
+  "BEGIN; DECLARE c CURSOR FOR SELECT id FROM deals WHERE tenant_id = '$t1' ORDER BY id; FETCH 1 FROM c; SELECT amount_forced('$t2')"
+out=$(psql -X -q -At -h 127.0.0.1 -p "$C" -U regress_citus_app -d gtm -c "SELECT count(*) FROM deals WHERE tenant_id = '$t1'; SELECT amount_forced('$t2')" 2>&1)
+check "a delegated function call after a pinned statement of the same query string is rejected" "5|ERROR:  $TWO" "$(echo "$out" | head -n 2 | paste -sd'|')"
+out=$(psql -X -q -At -h 127.0.0.1 -p "$C" -U regress_citus_app -d gtm -c "SELECT amount_forced('$t2'); SELECT count(*) FROM deals WHERE tenant_id = '$t2'" 2>&1)
+check "a pinned statement after a delegated function call of the same query string is rejected" "150|ERROR:  $TWO" "$(echo "$out" | head -n 2 | paste -sd'|')"
+rejected "an unpinned cursor is rejected" "$NOT_PINNED" "BEGIN; DECLARE c CURSOR FOR SELECT id FROM deals; FETCH 2 FROM c; COMMIT"
+rejected "a statement of another tenant while a cursor is open is rejected" "$TWO" \
+  "BEGIN; DECLARE c CURSOR FOR SELECT id FROM deals WHERE tenant_id = '$t1' ORDER BY id; FETCH 1 FROM c; SELECT count(*) FROM deals WHERE tenant_id = '$t2'"
+rejected "router and fast-path planners off (SET by the role): unpinned UPDATE is rejected" "$NOT_PINNED" \
+  "SET citus.enable_router_execution = off; SET citus.enable_fast_path_router_planner = off; SET citus.task_assignment_policy = 'round-robin'; UPDATE deals SET stage = 'x'"
+rejected "a subquery of another tenant sent as an intermediate result is rejected" "$TWO" \
+  "SELECT count(*) FROM deals WHERE tenant_id = '$t1' AND id IN (SELECT id FROM arch_by_id WHERE tenant_id = '$t2')"
+rejected "INSERT of two tenants' rows into a reference table is rejected" "$TWO" \
+  "INSERT INTO tenant_labels VALUES ('$t1', 'a'), ('$t2', 'b')"
+rejected "LOCK ... IN ACCESS EXCLUSIVE MODE is rejected" "not allowed" "BEGIN; LOCK deals IN ACCESS EXCLUSIVE MODE"
+rejected "lock_relation_if_exists (Citus, PUBLIC) in ACCESS EXCLUSIVE mode is judged as LOCK TABLE: rejected" "LOCK TABLE in ACCESS EXCLUSIVE MODE on tenant-scoped table \"deals\" is not allowed" \
+  "BEGIN; SELECT lock_relation_if_exists('deals', 'ACCESS EXCLUSIVE')"
+rejected "lock_relation_if_exists with arguments read from a table is refused" "must be called with constant arguments" \
+  "BEGIN; SELECT lock_relation_if_exists(name, 'EXCLUSIVE') FROM stages"
+rejected "run_command_on_shards as the role: every shard query is checked" "$NOT_PINNED" \
+  "SELECT result FROM run_command_on_shards('deals', 'UPDATE %s SET stage = ''x''') LIMIT 1"
+rejected "COPY FROM into a distributed table with a session tenant: Citus refuses the checked COPY" "Citus does not support COPY FROM with WHERE" \
+  "SELECT gtm_set_tenant('$t2', false) IS NOT NULL; COPY deals FROM STDIN"
+check "no rejected statement changed or inserted a row" "$before" "$(fingerprint)"
+check "prepared fast-path UPDATE ... RETURNING, 6 runs then the other tenant: only those rows" \
+  "$(printf 't1|1\nt1|1\nt1|1\nt1|1\nt1|1\nt1|1\nt2|2')" \
+  "$(app "$C" "PREPARE u(text, int) AS UPDATE deals SET amount = amount WHERE tenant_id = \$1 AND id = \$2 RETURNING tenant_id, id;
+     EXECUTE u('$t1', 1); EXECUTE u('$t1', 1); EXECUTE u('$t1', 1); EXECUTE u('$t1', 1); EXECUTE u('$t1', 1); EXECUTE u('$t1', 1); EXECUTE u('$t2', 2)" |
+     sed "s/^$t1|/t1|/; s/^$t2|/t2|/")"
+check "gtm_current_tenant() in a prepared UPDATE, tenant set per transaction, switched after 6 runs" \
+  "$(printf 't1\nt1\nt1\nt1\nt1\nt1\nt2')" \
+  "$(app "$C" "PREPARE cu AS UPDATE deals SET amount = amount WHERE tenant_id = gtm_current_tenant() AND id = 1 RETURNING tenant_id;
+     $(for i in 1 2 3 4 5 6; do echo "BEGIN; SELECT gtm_set_tenant('$t1') IS NULL; EXECUTE cu; COMMIT;"; done)
+     BEGIN; SELECT gtm_set_tenant('$t2') IS NULL; EXECUTE cu; COMMIT;" | grep -v '^f$' | sed "s/^$t1$/t1/; s/^$t2$/t2/")"
+check "pinned MERGE changes that tenant's matched rows only" "t2:merged:2" \
+  "$(app "$C" "MERGE INTO deals d USING (SELECT tenant_id, id FROM notes WHERE tenant_id = '$t2' AND id < 3) s ON d.tenant_id = s.tenant_id AND d.id = s.id WHEN MATCHED THEN UPDATE SET stage = 'merged'";
+     cq "$C" -At -c "SELECT string_agg(CASE tenant_id WHEN '$t2' THEN 't2' ELSE 't1' END || ':' || stage || ':' || n, ',') FROM (SELECT tenant_id, stage, count(*) n FROM deals WHERE stage = 'merged' GROUP BY 1, 2) s")"
+before=$(fingerprint)
+rejected "MERGE from a source distributed differently (repartitioned), target pinned only through the join: the workers reject it" "$NOT_PINNED" \
+  "MERGE INTO deals d USING (SELECT tenant_id, id FROM arch_by_id WHERE tenant_id = '$t1') s ON d.tenant_id = s.tenant_id AND d.id = s.id WHEN MATCHED THEN UPDATE SET stage = 'm2'"
+check "... and changed nothing" "$before" "$(fingerprint)"
+check "the same MERGE with the target pinned in ON: that tenant's matched rows only" "t1:m2:5" \
+  "$(app "$C" "MERGE INTO deals d USING (SELECT tenant_id, id FROM arch_by_id WHERE tenant_id = '$t1') s ON d.tenant_id = s.tenant_id AND d.id = s.id AND d.tenant_id = '$t1' WHEN MATCHED THEN UPDATE SET stage = 'm2'";
+     cq "$C" -At -c "SELECT string_agg(CASE tenant_id WHEN '$t1' THEN 't1' ELSE 't2' END || ':' || stage || ':' || n, ',') FROM (SELECT tenant_id, stage, count(*) n FROM deals WHERE stage = 'm2' GROUP BY 1, 2) s")"
+check "a delegated distributed function call, pinned by its argument" "150|150|15" \
+  "$(app "$C" "SELECT amount_of('$t2'); SELECT amount_forced('$t2'); BEGIN; SELECT amount_forced('$t1'); COMMIT" | paste -sd'|')"
+check "router and fast-path planners off: pinned SELECT gives that tenant's rows" "150" \
+  "$(app "$C" "SET citus.enable_router_execution = off; SET citus.enable_fast_path_router_planner = off; SELECT sum(amount) FROM deals WHERE tenant_id = '$t2' AND id < 100")"
+check "LOCK TABLE in ROW EXCLUSIVE MODE (Citus sends lock_relation_if_exists to the workers), then a pinned SELECT" "5" \
+  "$(app "$C" "BEGIN; LOCK deals IN ROW EXCLUSIVE MODE; SELECT count(*) FROM deals WHERE tenant_id = '$t2' AND id < 100; COMMIT")"
+check "pinned UPDATE of a reference table with a tenant column: that tenant's row, on every placement" "gold:1,trial:1|gold:1,trial:1|gold:1,trial:1" \
+  "$(app "$C" "UPDATE tenant_labels SET label = 'gold' WHERE tenant_id = '$t1'"
+     for p in "$C" "$W1" "$W2"; do cq "$p" -At -c "SELECT string_agg(l, ',' ORDER BY l) FROM (SELECT format('%s:%s', label, count(*)) l FROM tenant_labels GROUP BY label) s"; done | paste -sd'|')"
+cq "$C" -c "UPDATE tenant_labels SET label = 'vip' WHERE tenant_id = '$t1'" >/dev/null
+check "pinned cursor: FETCH returns that tenant's rows" "$(printf '1\n2')" \
+  "$(app "$C" "BEGIN; DECLARE c CURSOR FOR SELECT id FROM deals WHERE tenant_id = '$t2' ORDER BY id; FETCH 2 FROM c; COMMIT")"
+
+# INSERT ... SELECT between differently distributed tables
+check "INSERT ... SELECT into a table distributed differently (would repartition), pinned: that tenant's rows" "t1:5:15" \
+  "$(app "$C" "INSERT INTO arch SELECT tenant_id, id, stage, amount FROM arch_by_id WHERE tenant_id = '$t1'"; arch)"
+check "INSERT ... SELECT into a non-co-located table (via the coordinator), pinned: that tenant's rows" "t1:5:15,t2:7:152" \
+  "$(app "$C" "INSERT INTO arch SELECT tenant_id, id, stage, amount FROM deals WHERE tenant_id = '$t2'"; arch)" 
+check "prepared repartition INSERT ... SELECT, pinned by a parameter, 6 runs" "t1:11:21,t2:7:152" \
+  "$(app "$C" "PREPARE ri(text, int) AS INSERT INTO arch SELECT tenant_id, id + \$2, stage, amount FROM arch_by_id WHERE tenant_id = \$1 AND id = 1;
+     $(for i in 1 2 3 4 5 6; do echo "EXECUTE ri('$t1', $((1000 + i)));"; done)"; arch)"
+before=$(arch)
+rejected "repartition INSERT ... SELECT of one tenant's rows as another's is rejected" "$TWO" \
+  "INSERT INTO arch SELECT '$t2', id + 2000, stage, amount FROM arch_by_id WHERE tenant_id = '$t1'"
+rejected "repartition INSERT ... SELECT of every tenant is rejected" "$NOT_PINNED" \
+  "INSERT INTO arch SELECT tenant_id, id + 3000, stage, amount FROM arch_by_id"
+rejected "the same, prepared, after 6 runs of one tenant, with two" "$TWO" \
+  "PREPARE r2(text, text, int) AS INSERT INTO arch SELECT \$2, id + \$3, stage, amount FROM arch_by_id WHERE tenant_id = \$1 AND id = 2;
+   $(for i in 1 2 3 4 5 6; do echo "EXECUTE r2('$t1', '$t1', $((4000 + i)));"; done) EXECUTE r2('$t1', '$t2', 4100)" 
+cq "$C" -c "DELETE FROM arch WHERE id > 4000" >/dev/null
+rejected "INSERT ... SELECT via the coordinator with ON CONFLICT: the workers cannot judge it (fail closed)" "$NOT_PINNED" \
+  "INSERT INTO arch SELECT tenant_id, id, stage, amount FROM deals WHERE tenant_id = '$t2' ON CONFLICT (tenant_id, id) DO UPDATE SET stage = 'conflict'"
+check "no rejected INSERT ... SELECT wrote a row" "$before" "$(arch)"
+
 # --- modes and exemptions on the coordinator
 cq "$C" -c "ALTER ROLE regress_citus_app SET gtm.enforcement = warn" >/dev/null
 out=$(app "$C" "SELECT sum(amount) FROM deals WHERE id < 6")
@@ -219,7 +376,9 @@ check "warn mode (ALTER ROLE, propagated): the unpinned SELECT runs, with the wa
   "$(echo "$out" | tail -n 1)|$(echo "$out" | grep -q "^WARNING:  tenant-scoped table \"deals\" (alias \"deals\") $NOT_PINNED" && echo yes)"
 check "superuser is exempt on the cluster" "12" \
   "$(cq "$C" -At -c "SELECT count(*) FROM deals")"
-cq "$C" -c "SELECT gtm_exempt_table('deals')" >/dev/null
+out=$(cq "$C" -c "SELECT gtm_exempt_table('deals')" 2>&1 >/dev/null)
+check "gtm_exempt_table of a Citus table says it is exempt on this node only" "yes" \
+  "$(echo "$out" | grep -q '^NOTICE:  "deals" is exempt on this node only' && echo yes)"
 check "exempted on the coordinator only: the workers still check the shard queries" "yes" \
   "$(app "$C" "SELECT count(*) FROM deals WHERE amount >= 0" | grep -q "^ERROR:  tenant-scoped table \"deals_[0-9]*\" (alias \"deals\") $NOT_PINNED" && echo yes)"
 cq "$C" -c "SELECT run_command_on_workers(\$\$SELECT gtm_exempt_table('deals')\$\$)" >/dev/null
@@ -227,6 +386,19 @@ check "exempted on every node: not checked, shards follow their table" "12" \
   "$(app "$C" "SELECT count(*) FROM deals WHERE amount >= 0")"
 cq "$C" -c "SELECT run_command_on_all_nodes(\$\$SELECT gtm_unexempt_table('deals')\$\$)" >/dev/null
 rejected "unexempted on every node: checked again" "$NOT_PINNED" "SELECT count(*) FROM deals WHERE amount >= 0"
+
+# SET LOCAL of gtm.* with citus.propagate_set_commands = 'local': Citus
+# replays it on the workers' connections, as the connecting role; gtm.* may be
+# set by superusers only, so it reaches the workers for a superuser and fails
+# (the statement with it) for an ordinary role
+check "SET LOCAL gtm.enforcement, propagated (citus.propagate_set_commands = local), reaches the workers" "warn|$(cq "$C" -At -c "SELECT nodeport FROM pg_dist_shard_placement WHERE shardid = get_shard_id_for_distribution_column('deals', '$t1')")" \
+  "$(cq "$C" -At -c "BEGIN" -c "SET LOCAL citus.propagate_set_commands = 'local'" -c "SET LOCAL gtm.enforcement = 'warn'" \
+       -c "SELECT current_setting('gtm.enforcement'), current_setting('port') FROM deals WHERE tenant_id = '$t1' LIMIT 1" -c "COMMIT")"
+before=$(fingerprint)
+out=$(psql -X -q -At -h 127.0.0.1 -p "$C" -U postgres -d gtm -c "BEGIN" -c "SET LOCAL citus.propagate_set_commands = 'local'" -c "SET LOCAL gtm.enforcement = 'warn'" \
+       -c "SET LOCAL ROLE regress_citus_app" -c "UPDATE deals SET stage = 'warned'" -c "COMMIT" 2>&1)
+check "propagated to a connection of an ordinary role: the workers refuse it, nothing changed" "yes|$before" \
+  "$(echo "$out" | grep -q 'permission denied to set parameter "gtm.enforcement"' && echo yes)|$(fingerprint)"
 
 # --- the table owner and Citus' table-management functions
 cq "$C" -o /dev/null -c "CREATE ROLE regress_citus_owner LOGIN" -c "GRANT CREATE ON SCHEMA public TO regress_citus_owner"
@@ -246,5 +418,26 @@ SELECT count(*) FROM owned2;
 SELECT undistribute_table('owned2');
 SELECT count(*) FROM owned2;" | grep -v '^NOTICE\|^DETAIL\|^HINT' | paste -sd'|')"
 
-[ "$n" = 41 ] || echo "# ran $n tests, planned 41"
+check "a BYPASSRLS owner changes the shard count of a distributed table with rows (alter_distributed_table)" "4|2" \
+  "$(owner "CREATE TABLE owned3 (tenant_id text NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id));
+INSERT INTO owned3 VALUES ('$t1', 1), ('$t2', 2);
+SELECT create_distributed_table('owned3', 'tenant_id', colocate_with := 'none');
+SELECT alter_distributed_table('owned3', shard_count := 4);" >/dev/null
+     cq "$C" -At -c "SELECT shard_count FROM citus_tables WHERE table_name = 'owned3'::regclass" -c "SELECT count(*) FROM owned3" | paste -sd'|')"
+cq "$C" -c "ALTER ROLE regress_citus_owner NOBYPASSRLS" >/dev/null
+out=$(owner "SELECT alter_distributed_table('owned3', shard_count := 6);")
+check "an owner that is not exempt cannot alter_distributed_table (Citus' own query is checked); the table stays as it was" \
+  "yes|4|2" "$(echo "$out" | grep -q "^ERROR:  tenant-scoped table .*$NOT_PINNED" && echo yes)|$(
+     cq "$C" -At -c "SELECT shard_count FROM citus_tables WHERE table_name = 'owned3'::regclass" -c "SELECT count(*) FROM owned3" | paste -sd'|')"
+out=$(owner "SELECT undistribute_table('owned3');")
+check "an owner that is not exempt cannot undistribute_table; the table stays distributed, with its rows" \
+  "yes|1|2" "$(echo "$out" | grep -q "^ERROR:  tenant-scoped table .*$NOT_PINNED" && echo yes)|$(
+     cq "$C" -At -c "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'owned3'::regclass" -c "SELECT count(*) FROM owned3" | paste -sd'|')"
+cq "$C" -c "SELECT run_command_on_all_nodes(\$\$SELECT gtm_exempt_table('owned3')\$\$)" >/dev/null
+out=$(owner "SELECT undistribute_table('owned3');")
+check "exempting the table on every node does not let such an owner undistribute it (Citus writes through new tables)" \
+  "yes|1|2" "$(echo "$out" | grep -q "^ERROR:  tenant-scoped table .*$NOT_PINNED" && echo yes)|$(
+     cq "$C" -At -c "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'owned3'::regclass" -c "SELECT count(*) FROM owned3" | paste -sd'|')"
+
+[ "$n" = 97 ] || echo "# ran $n tests, planned 97"
 exit $((failed > 0))

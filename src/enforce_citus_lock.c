@@ -1,0 +1,178 @@
+/*-------------------------------------------------------------------------
+ *
+ * enforce_citus_lock.c
+ *	  Citus' lock_relation_if_exists(): judged as LOCK TABLE.
+ *
+ * Citus 13 installs pg_catalog.lock_relation_if_exists(table_name text,
+ * lock_mode text), executable by PUBLIC: it locks the named table in the
+ * named mode, the lock a LOCK TABLE would take (Citus sends it to the
+ * workers to propagate LOCK TABLE and for its own DDL).  Called by a client,
+ * it would take a lock that LOCK TABLE is refused (ACCESS EXCLUSIVE on
+ * "deals" blocks every tenant's statements), without any LOCK statement for
+ * judge_utility to see.  So a call of it by a role that is not exempt is
+ * judged as the LOCK TABLE it stands for, when the call starts: the modes
+ * lock_mode_allowed accepts pass (ACCESS SHARE, ROW SHARE, ROW EXCLUSIVE,
+ * which are what Citus sends for the LOCK TABLEs a client may run), any
+ * other on a tenant table gets LOCK TABLE's rejection.
+ *
+ * The call is caught through PostgreSQL's function manager hooks
+ * (needs_fmgr_hook, fmgr_hook), which see every call of one function
+ * however it is written (a FROM list, a subquery, PL/pgSQL).  Its arguments
+ * are read from the call's expression (flinfo->fn_expr): Citus always
+ * passes constants; a call whose arguments are not constants, or that comes
+ * without an expression, is refused (fail closed).  The function's OID is
+ * looked up once and forgotten when pg_proc changes.
+ *
+ * IDENTIFICATION
+ *	  src/enforce_citus_lock.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "catalog/namespace.h"
+#include "parser/parse_func.h"
+#include "storage/lockdefs.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/syscache.h"
+#include "utils/varlena.h"
+
+#include "enforce.h"
+#include "gtm_clarity.h"
+
+static needs_fmgr_hook_type prev_needs_fmgr_hook = NULL;
+static fmgr_hook_type prev_fmgr_hook = NULL;
+
+/* The OID of pg_catalog.lock_relation_if_exists(text, text), once known */
+static Oid	lock_fn = InvalidOid;
+static bool lock_fn_known = false;
+
+static void
+lock_fn_forget(Datum arg, int cacheid, uint32 hashvalue)
+{
+	lock_fn_known = false;
+	lock_fn = InvalidOid;
+}
+
+static Oid
+lock_fn_oid(void)
+{
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+
+	if (!lock_fn_known && IsTransactionState())
+	{
+		lock_fn = LookupFuncName(list_make2(makeString("pg_catalog"),
+											makeString("lock_relation_if_exists")),
+								 2, argtypes, true);
+		lock_fn_known = true;
+	}
+	return lock_fn;
+}
+
+static bool
+gtm_needs_fmgr_hook(Oid fn_oid)
+{
+	if (prev_needs_fmgr_hook && prev_needs_fmgr_hook(fn_oid))
+		return true;
+	return distributed_planner_loaded() && OidIsValid(fn_oid) &&
+		fn_oid == lock_fn_oid();
+}
+
+/* The lock mode named as Citus names them, or NoLock */
+static int
+lock_mode_named(const char *name)
+{
+	static const struct
+	{
+		const char *name;
+		int			mode;
+	}			modes[] = {
+		{"ACCESS SHARE", AccessShareLock},
+		{"ROW SHARE", RowShareLock},
+		{"ROW EXCLUSIVE", RowExclusiveLock},
+		{"SHARE UPDATE EXCLUSIVE", ShareUpdateExclusiveLock},
+		{"SHARE", ShareLock},
+		{"SHARE ROW EXCLUSIVE", ShareRowExclusiveLock},
+		{"EXCLUSIVE", ExclusiveLock},
+		{"ACCESS EXCLUSIVE", AccessExclusiveLock},
+	};
+
+	for (int i = 0; i < lengthof(modes); i++)
+		if (pg_strcasecmp(name, modes[i].name) == 0)
+			return modes[i].mode;
+	return NoLock;
+}
+
+/* A constant text argument, or NULL */
+static text *
+const_arg(List *args, int n)
+{
+	Node	   *arg = list_length(args) > n ? strip_relabel(list_nth(args, n)) : NULL;
+
+	if (arg == NULL || !IsA(arg, Const) || ((Const *) arg)->constisnull ||
+		((Const *) arg)->consttype != TEXTOID)
+		return NULL;
+	return DatumGetTextPP(((Const *) arg)->constvalue);
+}
+
+/* A call of lock_relation_if_exists starts: judge it as LOCK TABLE */
+static void
+judge_lock_call(FmgrInfo *flinfo)
+{
+	FuncExpr   *call = (FuncExpr *) flinfo->fn_expr;
+	text	   *table = NULL;
+	text	   *mode = NULL;
+	LockStmt   *stmt;
+	UtilityVerdict v;
+
+	if (gtm_enforcement == GTM_ENFORCE_OFF || !gtm_installed_here() ||
+		role_is_exempt())
+		return;
+	if (call != NULL && IsA(call, FuncExpr))
+	{
+		table = const_arg(call->args, 0);
+		mode = const_arg(call->args, 1);
+	}
+	if (table == NULL || mode == NULL)
+		ereport(ERROR,
+				(errcode(GTM_ERRCODE_NOT_PINNED),
+				 errmsg("lock_relation_if_exists() must be called with constant arguments"),
+				 errdetail("gtm_clarity judges the call as the LOCK TABLE it stands for, before it runs."),
+				 errhint("Use LOCK TABLE.")));
+
+	stmt = makeNode(LockStmt);
+	stmt->relations = list_make1(makeRangeVarFromNameList(textToQualifiedNameList(table)));
+	stmt->mode = lock_mode_named(text_to_cstring(mode));
+	if (stmt->mode == NoLock)
+		stmt->mode = AccessExclusiveLock;	/* unknown: the strongest */
+	stmt->nowait = false;
+	if (judge_utility((Node *) stmt, &v))
+		report_utility_verdict(&v, ENFORCE_ELEVEL());
+}
+
+static void
+gtm_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
+{
+	if (prev_fmgr_hook)
+		prev_fmgr_hook(event, flinfo, private);
+	if (event == FHET_START && OidIsValid(lock_fn) &&
+		flinfo->fn_oid == lock_fn)
+		judge_lock_call(flinfo);
+}
+
+/* Called once from gtm_enforce_init. */
+void
+citus_lock_init(void)
+{
+	prev_needs_fmgr_hook = needs_fmgr_hook;
+	needs_fmgr_hook = gtm_needs_fmgr_hook;
+	prev_fmgr_hook = fmgr_hook;
+	fmgr_hook = gtm_fmgr_hook;
+	CacheRegisterSyscacheCallback(PROCOID, lock_fn_forget, (Datum) 0);
+}
