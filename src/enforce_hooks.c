@@ -422,8 +422,10 @@ gtm_create_upper_paths(PlannerInfo *root, UpperRelationKind stage,
 static void
 gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
-	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
-		check_distributed_start(queryDesc->plannedstmt);	/* Citus */
+	/* the marks of a distributed plan (Citus), made only where it is loaded */
+	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 &&
+		queryDesc->plannedstmt->invalItems != NIL && distributed_planner_loaded())
+		check_distributed_start(queryDesc->plannedstmt);
 	if (prev_ExecutorStart_hook)
 		prev_ExecutorStart_hook(queryDesc, eflags);
 	else
