@@ -443,8 +443,19 @@ load_exemptions(void)
 	if (OidIsValid(tableoid))
 	{
 		rel = table_open(tableoid, AccessShareLock);
-		/* a parallel worker may not take a new snapshot: the active one */
-		snap = RegisterSnapshot(IsInParallelMode() ? GetActiveSnapshot() :
+
+		/*
+		 * The latest committed state, which the invalidations that clear the
+		 * set announce.  In parallel mode GetLatestSnapshot() is refused, and
+		 * the active snapshot may be older than an invalidation this backend
+		 * has processed already (a REPEATABLE READ transaction): a set read
+		 * with it, and kept, would keep a table exempt after
+		 * gtm_unexempt_table() for every later statement.  A new catalog
+		 * snapshot (GetCatalogSnapshot of a relation without a syscache is
+		 * taken afresh) is allowed there and is just as new.
+		 */
+		snap = RegisterSnapshot(IsInParallelMode() ?
+								GetCatalogSnapshot(tableoid) :
 								GetLatestSnapshot());
 		scan = systable_beginscan(rel, InvalidOid, false, snap, 0, NULL);
 		while (HeapTupleIsValid(tup = systable_getnext(scan)))
