@@ -52,6 +52,7 @@
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/plancache.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/snapmgr.h"
@@ -416,11 +417,28 @@ static int	exempt_count = 0;
 static bool exempt_known = false;
 static uint64 exempt_invals = 0;
 
+/* The exemptions table the set was last read from (InvalidOid: none) */
+static Oid	exempt_table_oid = InvalidOid;
+
 static void
 exemptions_relcache_inval(Datum arg, Oid relid)
 {
 	exempt_known = false;
 	exempt_invals++;
+
+	/*
+	 * The exemptions table itself: dropped (DROP EXTENSION, whose next
+	 * CREATE EXTENSION starts with no exemption), truncated or altered.
+	 * Its rows can change with no invalidation of the tables they name, so
+	 * the facts computed from them (relfacts.c) and the plans made with
+	 * them are dropped, all of them: marking needs no catalog access.
+	 */
+	if (OidIsValid(relid) && relid == exempt_table_oid)
+	{
+		exempt_table_oid = InvalidOid;
+		forget_rel_facts();
+		ResetPlanCache();
+	}
 }
 
 /* Read the exemptions table into exempt_relids (sorted). */
@@ -477,6 +495,7 @@ load_exemptions(void)
 		UnregisterSnapshot(snap);
 		table_close(rel, AccessShareLock);
 	}
+	exempt_table_oid = tableoid;
 	qsort(relids, n, sizeof(Oid), oid_cmp);
 	if (exempt_relids != NULL)
 		pfree(exempt_relids);
