@@ -407,7 +407,11 @@ statement_is_exempt(Query *parse, RefreshPhase phase)
  * scan and kept, sorted, in TopMemoryContext until any relcache
  * invalidation (gtm_exempt_table and gtm_unexempt_table send one for the
  * table they change; DROP EXTENSION drops the exemptions table; a cache
- * reset sends one for every relation).  relfacts.c asks for each relation
+ * reset sends one for every relation) and at most until the end of the
+ * transaction: a row written into the table directly (a superuser's INSERT
+ * or DELETE, pg_restore's COPY) sends no invalidation, and the facts of a
+ * relation computed in a later transaction see it, as when each relation
+ * was looked up in the table by itself.  relfacts.c asks for each relation
  * whose facts it computes, which happens after such an invalidation too.
  * The scan itself may process invalidations: the set is kept only when
  * none arrived meanwhile.
@@ -439,6 +443,13 @@ exemptions_relcache_inval(Datum arg, Oid relid)
 		forget_rel_facts();
 		ResetPlanCache();
 	}
+}
+
+/* End of a transaction: the set is read again by the next one. */
+static void
+exemptions_xact_end(XactEvent event, void *arg)
+{
+	exempt_known = false;
 }
 
 /* Read the exemptions table into exempt_relids (sorted). */
@@ -590,4 +601,5 @@ exemptions_init(void)
 {
 	CacheRegisterSyscacheCallback(AUTHOID, exempt_cache_inval, (Datum) 0);
 	CacheRegisterRelcacheCallback(exemptions_relcache_inval, (Datum) 0);
+	RegisterXactCallback(exemptions_xact_end, NULL);
 }
