@@ -37,7 +37,6 @@
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "nodes/makefuncs.h"
-#include "parser/parse_func.h"
 #include "access/transam.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
@@ -221,9 +220,10 @@ pin_function_oid(void)
 		return pin_fn_oid;
 	nsp = gtm_installed_namespace();
 	funcid = !OidIsValid(nsp) ? InvalidOid :
-		LookupFuncName(list_make2(makeString(get_namespace_name(nsp)),
-								  makeString("gtm_pin")),
-					   1, &argtype, true);
+		GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+						CStringGetDatum("gtm_pin"),
+						PointerGetDatum(buildoidvector(&argtype, 1)),
+						ObjectIdGetDatum(nsp));
 	if (OidIsValid(funcid) && !is_pin_fn(funcid))
 		funcid = InvalidOid;
 

@@ -52,6 +52,7 @@
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/plancache.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/snapmgr.h"
@@ -401,44 +402,127 @@ statement_is_exempt(Query *parse, RefreshPhase phase)
 		is_refresh_internal(parse, phase);
 }
 
-/* Is relid recorded in the extension's exemptions table? */
-bool
-exemption_recorded(Oid relid)
+/*
+ * The relations recorded in the extension's exemptions table, read in one
+ * scan and kept, sorted, in TopMemoryContext until any relcache
+ * invalidation (gtm_exempt_table and gtm_unexempt_table send one for the
+ * table they change; DROP EXTENSION drops the exemptions table; a cache
+ * reset sends one for every relation) and at most until the end of the
+ * transaction: a row written into the table directly (a superuser's INSERT
+ * or DELETE, pg_restore's COPY) sends no invalidation, and the facts of a
+ * relation computed in a later transaction see it, as when each relation
+ * was looked up in the table by itself.  relfacts.c asks for each relation
+ * whose facts it computes, which happens after such an invalidation too.
+ * The scan itself may process invalidations: the set is kept only when
+ * none arrived meanwhile.
+ */
+static Oid *exempt_relids = NULL;
+static int	exempt_count = 0;
+static bool exempt_known = false;
+static uint64 exempt_invals = 0;
+
+/* The exemptions table the set was last read from (InvalidOid: none) */
+static Oid	exempt_table_oid = InvalidOid;
+
+static void
+exemptions_relcache_inval(Datum arg, Oid relid)
 {
+	exempt_known = false;
+	exempt_invals++;
+
+	/*
+	 * The exemptions table itself: dropped (DROP EXTENSION, whose next
+	 * CREATE EXTENSION starts with no exemption), truncated or altered.
+	 * Its rows can change with no invalidation of the tables they name, so
+	 * the facts computed from them (relfacts.c) and the plans made with
+	 * them are dropped, all of them: marking needs no catalog access.
+	 */
+	if (OidIsValid(relid) && relid == exempt_table_oid)
+	{
+		exempt_table_oid = InvalidOid;
+		forget_rel_facts();
+		ResetPlanCache();
+	}
+}
+
+/* End of a transaction: the set is read again by the next one. */
+static void
+exemptions_xact_end(XactEvent event, void *arg)
+{
+	exempt_known = false;
+}
+
+/* Read the exemptions table into exempt_relids (sorted). */
+static void
+load_exemptions(void)
+{
+	uint64		invals = exempt_invals;
 	Oid			nsp = gtm_installed_namespace();
 	Oid			tableoid;
 	Relation	rel;
 	SysScanDesc scan;
 	HeapTuple	tup;
 	Snapshot	snap;
-	bool		found = false;
+	int			n = 0;
+	int			cap = 8;
+	Oid		   *relids;
 
-	if (!OidIsValid(nsp))
-		return false;
-	tableoid = get_relname_relid(EXEMPTIONS_TABLE, nsp);
-	if (!OidIsValid(tableoid))
-		return false;
-
-	rel = table_open(tableoid, AccessShareLock);
-	/* a parallel worker may not take a new snapshot: the active one */
-	snap = RegisterSnapshot(IsInParallelMode() ? GetActiveSnapshot() :
-							GetLatestSnapshot());
-	scan = systable_beginscan(rel, InvalidOid, false, snap, 0, NULL);
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	relids = MemoryContextAlloc(TopMemoryContext, cap * sizeof(Oid));
+	tableoid = OidIsValid(nsp) ? get_relname_relid(EXEMPTIONS_TABLE, nsp) : InvalidOid;
+	if (OidIsValid(tableoid))
 	{
-		bool		isnull;
-		Datum		d = heap_getattr(tup, 1, RelationGetDescr(rel), &isnull);
+		rel = table_open(tableoid, AccessShareLock);
 
-		if (!isnull && DatumGetObjectId(d) == relid)
+		/*
+		 * The latest committed state, which the invalidations that clear the
+		 * set announce.  In parallel mode GetLatestSnapshot() is refused, and
+		 * the active snapshot may be older than an invalidation this backend
+		 * has processed already (a REPEATABLE READ transaction): a set read
+		 * with it, and kept, would keep a table exempt after
+		 * gtm_unexempt_table() for every later statement.  A new catalog
+		 * snapshot (GetCatalogSnapshot of a relation without a syscache is
+		 * taken afresh) is allowed there and is just as new.
+		 */
+		snap = RegisterSnapshot(IsInParallelMode() ?
+								GetCatalogSnapshot(tableoid) :
+								GetLatestSnapshot());
+		scan = systable_beginscan(rel, InvalidOid, false, snap, 0, NULL);
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
 		{
-			found = true;
-			break;
+			bool		isnull;
+			Datum		d = heap_getattr(tup, 1, RelationGetDescr(rel), &isnull);
+
+			CHECK_FOR_INTERRUPTS();
+			if (isnull)
+				continue;
+			if (n == cap)
+			{
+				cap *= 2;
+				relids = repalloc(relids, cap * sizeof(Oid));
+			}
+			relids[n++] = DatumGetObjectId(d);
 		}
+		systable_endscan(scan);
+		UnregisterSnapshot(snap);
+		table_close(rel, AccessShareLock);
 	}
-	systable_endscan(scan);
-	UnregisterSnapshot(snap);
-	table_close(rel, AccessShareLock);
-	return found;
+	exempt_table_oid = tableoid;
+	qsort(relids, n, sizeof(Oid), oid_cmp);
+	if (exempt_relids != NULL)
+		pfree(exempt_relids);
+	exempt_relids = relids;
+	exempt_count = n;
+	exempt_known = (invals == exempt_invals);
+}
+
+/* Is relid recorded in the extension's exemptions table? */
+bool
+exemption_recorded(Oid relid)
+{
+	if (!exempt_known)
+		load_exemptions();
+	return exempt_count > 0 &&
+		bsearch(&relid, exempt_relids, exempt_count, sizeof(Oid), oid_cmp) != NULL;
 }
 
 enum
@@ -529,4 +613,6 @@ void
 exemptions_init(void)
 {
 	CacheRegisterSyscacheCallback(AUTHOID, exempt_cache_inval, (Datum) 0);
+	CacheRegisterRelcacheCallback(exemptions_relcache_inval, (Datum) 0);
+	RegisterXactCallback(exemptions_xact_end, NULL);
 }

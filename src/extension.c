@@ -115,29 +115,54 @@ gtm_extension_namespace(FunctionCallInfo fcinfo)
 /*
  * The schema gtm_clarity is installed in, from pg_extension, or InvalidOid
  * when it is not installed in this database.  (PostgreSQL's own lookup,
- * get_extension_schema, is static in commands/extension.c.)
+ * get_extension_schema, is static in commands/extension.c.)  Kept like the
+ * answer of gtm_installed_here() below (ALTER EXTENSION ... SET SCHEMA moves
+ * the extension's functions, a pg_proc change too), and stored only when no
+ * such invalidation arrived during the lookup.
  */
-Oid
-gtm_installed_namespace(void)
+static bool nsp_known = false;
+static Oid	nsp_value = InvalidOid;
+static uint64 extension_invals = 0;
+
+/*
+ * The schema of the extension from its pg_extension row, found by name;
+ * InvalidOid when it is not installed in this database.
+ */
+static Oid
+lookup_installed_namespace(void)
 {
-	Oid			extoid = get_extension_oid("gtm_clarity", true);
 	Relation	rel;
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tup;
 	Oid			nsp = InvalidOid;
 
-	if (!OidIsValid(extoid))
-		return InvalidOid;
 	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber,
-				F_OIDEQ, ObjectIdGetDatum(extoid));
-	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
+				F_NAMEEQ, CStringGetDatum("gtm_clarity"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
 	tup = systable_getnext(scan);
 	if (HeapTupleIsValid(tup))
 		nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
+	return nsp;
+}
+
+Oid
+gtm_installed_namespace(void)
+{
+	uint64		invals = extension_invals;
+	Oid			nsp;
+
+	if (nsp_known)
+		return nsp_value;
+	nsp = lookup_installed_namespace();
+	if (invals == extension_invals)
+	{
+		nsp_value = nsp;
+		nsp_known = true;
+	}
 	return nsp;
 }
 
@@ -166,6 +191,8 @@ installed_inval(Datum arg, int cacheid, uint32 hashvalue)
 	if (installed_known && !installed_value)
 		ResetPlanCache();
 	installed_known = false;
+	nsp_known = false;
+	extension_invals++;
 }
 
 bool
@@ -177,7 +204,7 @@ gtm_installed_here(void)
 		return installed_value;
 	if (!IsTransactionState() || !OidIsValid(MyDatabaseId))
 		return false;			/* no catalog to ask: nothing to check */
-	value = OidIsValid(get_extension_oid("gtm_clarity", true));
+	value = OidIsValid(gtm_installed_namespace());
 	installed_value = value;
 	installed_known = true;
 	return value;
