@@ -10,9 +10,9 @@ cd "$(dirname "$0")/.."
 step() { local name=$1; shift; "$@"; echo "$name $?" >> "$log/status"; }
 
 echo "-- pg_regress"
-step pg_regress bash -o pipefail -c 'make -s installcheck-regress 2>&1 | tee "$0/regress.log"' "$log"
+step pg_regress bash -o pipefail -c 'make -s installcheck-regress EXISTING_SERVER=1 2>&1 | tee "$0/regress.log"' "$log"
 echo "-- isolationtester"
-step isolation bash -o pipefail -c 'make -s installcheck-isolation 2>&1 | tee "$0/isolation.log"' "$log"
+step isolation bash -o pipefail -c 'make -s installcheck-isolation EXISTING_SERVER=1 2>&1 | tee "$0/isolation.log"' "$log"
 
 echo "-- pgTAP"
 dropdb --if-exists gtm_tap >/dev/null 2>&1
