@@ -90,16 +90,22 @@ gtm_free_port() {  # first port >= $1 where nothing listens
   echo "$p"
 }
 
+# as the postgres user: through runuser when root, directly when already it
+# (make installcheck runs the TAP tests as a user who may run initdb)
+_gtm_as_postgres() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
 gtm_cluster_start() {  # dir libs nworkers
   local dir=$1 libs=$2 nw=$3 i p=${GTM_CLUSTER_PORT:-5511} bin
   bin=$("$PG_CONFIG" --bindir)
   mkdir -p "$dir"
-  chown postgres: "$dir"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir"; fi
   cluster_ports=()
   for i in $(seq 0 "$nw"); do
     p=$(gtm_free_port "$p")
     cluster_ports+=("$p")
-    runuser -u postgres -- "$bin/initdb" -D "$dir/n$i" -A trust -U postgres --no-sync >"$dir/initdb$i.log" 2>&1 ||
+    _gtm_as_postgres "$bin/initdb" -D "$dir/n$i" -A trust -U postgres --no-sync >"$dir/initdb$i.log" 2>&1 ||
       { cat "$dir/initdb$i.log"; return 1; }
     cat >>"$dir/n$i/postgresql.conf" <<CONF
 port = $p
@@ -116,7 +122,7 @@ citus.max_background_task_executors_per_node = 1
 citus.log_distributed_deadlock_detection = off
 lc_messages = 'C'
 CONF
-    setsid runuser -u postgres -- "$bin/pg_ctl" -D "$dir/n$i" -l "$dir/n$i.log" -w start >/dev/null </dev/null ||
+    _gtm_as_postgres setsid "$bin/pg_ctl" -D "$dir/n$i" -l "$dir/n$i.log" -w start >/dev/null </dev/null ||
       { cat "$dir/n$i.log"; return 1; }
     p=$((p + 1))
   done
@@ -126,7 +132,7 @@ gtm_cluster_stop() {  # dir
   local dir=$1 d bin
   bin=$("$PG_CONFIG" --bindir)
   for d in "$dir"/n*/; do
-    [ -f "$d/postmaster.pid" ] && runuser -u postgres -- "$bin/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1
+    [ -f "$d/postmaster.pid" ] && _gtm_as_postgres "$bin/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1
   done
   rm -rf "$dir"
 }

@@ -73,7 +73,8 @@ SQL
 # an alias with 1, so that consecutive clients share one); no reset query,
 # so nothing but the extension clears a tenant between clients.
 port=
-for p in $(seq 5481 5490); do
+p0=${GTM_POOL_PORT:-5481}   # the first port tried
+for p in $(seq "$p0" $((p0 + 9))); do
   if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
 done
 cat > "$tmp/pgbouncer.ini" <<INI
