@@ -6,6 +6,11 @@
 #   my $node = gtm_node('name', tcp => 1);       also listening on 127.0.0.1
 #   gtm_shell_tap($node, 'test/shell/x.sh');     runs a TAP shell test against it
 #   gtm_pgtap($node, 'db', 'test/pgtap/x.sql');  runs a pgTAP file in database db
+#   my ($rc, $out, $err) = gtm_run('pg_dump', ...); a client program, with the
+#                                                libpq environment of the last node
+#
+# gtm_node sets PGHOST, PGPORT, PGUSER and PATH (bin directory of the
+# installation under test first) for the client programs a test runs.
 #
 # The servers are PostgreSQL::Test::Cluster nodes (PostgreSQL's own test
 # module, from the PGXS tree of PG_CONFIG), made under tmp_check and removed
@@ -23,7 +28,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(gtm_node gtm_shell_tap gtm_pgtap gtm_top);
+our @EXPORT = qw(gtm_node gtm_shell_tap gtm_pgtap gtm_top gtm_run);
 
 # the source tree (t/lib/GtmClarity/ is three levels below it)
 my $top = abs_path(dirname(__FILE__) . '/../../..');
@@ -54,6 +59,9 @@ sub gtm_node
 		$node->append_conf('pg_hba.conf', "host all all 127.0.0.1/32 scram-sha-256\n");
 	}
 	$node->start;
+	# the clients the test runs (pg_dump, psql...) reach this node
+	my %env = _client_env($node);
+	@ENV{ keys %env } = values %env;
 	return $node;
 }
 
@@ -122,6 +130,17 @@ sub _client_env
 		PGUSER     => scalar(getpwuid($<)),
 		PGDATABASE => 'postgres',
 		PATH       => "$bindir:$ENV{PATH}");
+}
+
+# Run a client program; returns its exit status, stdout and stderr.
+# gtm_run([cmd...], stdin => $text) feeds it $text.
+sub gtm_run
+{
+	my ($cmd, %opt) = @_;
+	my ($out, $err) = ('', '');
+	my $in = $opt{stdin};
+	IPC::Run::run($cmd, '<', \$in, '>', \$out, '2>', \$err);
+	return ($? >> 8, $out, $err);
 }
 
 # Run a shell test that prints TAP, as a client of $node (PGHOST, PGPORT,
