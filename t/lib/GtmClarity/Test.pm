@@ -133,13 +133,21 @@ sub _client_env
 }
 
 # Run a client program; returns its exit status, stdout and stderr.
-# gtm_run([cmd...], stdin => $text) feeds it $text.
+# gtm_run([cmd...], stdin => $text) feeds it $text; merge => 1 returns
+# stdout and stderr as one text, in the order they were written.
 sub gtm_run
 {
 	my ($cmd, %opt) = @_;
 	my ($out, $err) = ('', '');
 	my $in = $opt{stdin};
-	IPC::Run::run($cmd, '<', \$in, '>', \$out, '2>', \$err);
+	if ($opt{merge})
+	{
+		IPC::Run::run($cmd, '<', \$in, '>&', \$out);
+	}
+	else
+	{
+		IPC::Run::run($cmd, '<', \$in, '>', \$out, '2>', \$err);
+	}
 	return ($? >> 8, $out, $err);
 }
 
