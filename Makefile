@@ -59,13 +59,15 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 # Tests (doc/development.md): test/sql/NAME.sql -> test/expected/NAME.out
 # (pg_regress), test/specs/NAME.spec -> test/expected/NAME.out
 # (isolationtester), t/*.pl (TAP, on PostgreSQL::Test::Cluster).
-REGRESS_PROVISION = provision members provision_input signin_spi_memory slug_search \
-	clerk_signin clerk_events tenant_lifecycle member_session
-REGRESS_SETTINGS = settings_merge settings_validation settings_api settings_limits \
-	settings_schema setup_checklist
-REGRESS_ENFORCE = enforce_cases enforce_shapes enforce_modes enforce_scope enforce_fail_closed \
-	enforce_writes enforce_identity enforce_keys enforce_exemptions enforce_utility enforce_attacks \
-	enforce_tenant_row copy_from copy_from_partition app_toolkit enforce_pool enforce_stats
+REGRESS_PROVISION = provision_tenants_and_sign_in member_roles_and_last_admin provision_input \
+	sign_in_after_spi_finish slug_search clerk_signin clerk_events tenant_lifecycle member_session
+REGRESS_SETTINGS = settings_merge settings_validation settings_defaults_and_patches \
+	settings_hostile_input_limits settings_schema setup_checklist
+REGRESS_ENFORCE = enforce_conformance_cases enforce_every_statement_path \
+	enforce_exempt_roles_and_modes enforce_scope enforce_fail_closed enforce_writes enforce_identity \
+	enforce_keys enforce_exemptions enforce_utility enforce_attack_shapes_rejected enforce_tenant_row \
+	copy_from copy_from_partition app_toolkit_tables_lint_grants enforce_tenant_context_under_pools \
+	enforce_statistics_hide_other_tenants
 REGRESS = $(REGRESS_PROVISION) $(REGRESS_SETTINGS) $(REGRESS_ENFORCE)
 REGRESS_OPTS = --inputdir=test
 
