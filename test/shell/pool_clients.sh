@@ -10,8 +10,10 @@
 #     protocol-level prepared statements, unnamed and named;
 #   - the same with a plain pg.Pool and no PgBouncer.
 # TAP output.  Runs against the server of the environment (PGHOST, PGPORT,
-# PGUSER, PGPASSWORD of pg_virtualenv).  pgbouncer, node and node-postgres
-# are installed by test/run.sh (test/lib/setup.sh, test/lib/node.sh).
+# PGUSER; t/052 gives it a server of its own, also on 127.0.0.1 with
+# password authentication).  PgBouncer listens on the first free port from
+# GTM_POOL_PORT (default 5481).  pgbouncer, node and node-postgres are
+# installed by test/run.sh (test/lib/setup.sh, test/lib/node.sh).
 set -u
 cd "$(dirname "$0")/../.."
 top=$(pwd)
