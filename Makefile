@@ -87,7 +87,7 @@ ISOLATION_OPTS = --inputdir=test
 # own); TEST_OUTPUT: where results, diffs and the instances go (default: here).
 TEST_OUTPUT ?= $(CURDIR)
 ifndef EXISTING_SERVER
-REGRESS_OPTS += --temp-instance=$(TEST_OUTPUT)/tmp_check --temp-config=$(srcdir)/test/gtm_clarity.conf \
+REGRESS_OPTS += --temp-instance=$(TEST_OUTPUT)/tmp_check_regress --temp-config=$(srcdir)/test/gtm_clarity.conf \
 	$(if $(TEST_PORT),--port=$(TEST_PORT))
 ISOLATION_OPTS += --temp-instance=$(TEST_OUTPUT)/tmp_check_iso --temp-config=$(srcdir)/test/gtm_clarity.conf \
 	$(if $(TEST_PORT),--port=$(TEST_PORT))
@@ -103,7 +103,7 @@ ISOLATION_OPTS += --outputdir=$(TEST_OUTPUT)/output_iso
 TAP_TESTS = 1
 enable_tap_tests = yes
 
-EXTRA_CLEAN = results regression.diffs regression.out output_iso tmp_check tmp_check_iso log
+EXTRA_CLEAN = results regression.diffs regression.out output_iso tmp_check tmp_check_regress tmp_check_iso log
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

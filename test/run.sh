@@ -48,7 +48,7 @@ copy_tree() {
   tar -C "$top" --exclude=./.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
       --exclude=./test/node_modules \
       --exclude=./results --exclude=./output_iso --exclude=./log --exclude=./bench/out \
-      --exclude=./tmp_check --exclude=./tmp_check_iso \
+      --exclude=./tmp_check --exclude=./tmp_check_iso --exclude=./tmp_check_regress \
       --exclude=./regression.diffs --exclude=./regression.out -cf - . | tar -C "$dest" -xf -
 }
 

@@ -50,7 +50,7 @@ src=$(mktemp -d /tmp/gtm_clarity-src.XXXXXX)
 trap 'rm -rf "$src"' EXIT
 tar -C "$top" --exclude=./.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
     --exclude=./results --exclude=./output_iso --exclude=./log --exclude=./tmp_check \
-    --exclude=./tmp_check_iso --exclude=./bench/out -cf - . | tar -C "$src" -xf -
+    --exclude=./tmp_check_iso --exclude=./tmp_check_regress --exclude=./bench/out -cf - . | tar -C "$src" -xf -
 chmod 755 "$src"
 chown -R postgres: "$src" "$log"
 echo "== PostgreSQL $v: make installcheck (temporary servers, library preloaded)"
