@@ -37,7 +37,7 @@ log=$(mktemp -d /tmp/gtm_clarity-test.XXXXXX)
 chmod 755 "$log"
 t_start=$(date +%s)
 passed=0 failed=0 results=()
-# node-postgres for t/052 (test/shell/pool_clients.sh; every version uses this copy)
+# node-postgres for t/052 (every version uses this copy)
 gtm_node_modules
 
 # The source tree as a chroot sees it: a copy, without build products.

@@ -1,8 +1,7 @@
 # test/lib/setup.sh -- sourced by test/lib/version_suite.sh, examples/demo.sh and
 # bench/*.sh: installs what a fresh Debian 12 machine lacks (libipc-run-perl for
-# PostgreSQL's TAP test module, pgbouncer and nodejs for
-# test/shell/pool_clients.sh), then builds and installs gtm_clarity into the
-# system PostgreSQL 15.  Needs root (or sudo).
+# PostgreSQL's TAP test module, pgbouncer and nodejs for the pool test t/052),
+# then builds and installs gtm_clarity into the system PostgreSQL 15.  Needs root (or sudo).
 # GTM_PG_VERSION (default 15) picks another installed major version: test/run.sh
 # sets it inside the Debian 13 / unstable roots for PostgreSQL 17 and 18.
 
