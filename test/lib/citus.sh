@@ -1,4 +1,4 @@
-# test/lib/citus.sh -- sourced by the Citus tests and bench (after setup.sh):
+# test/lib/citus.sh -- sourced by test/lib/version_suite.sh (for t/051) and bench/citus.sh (after setup.sh):
 # makes sure Citus 13.2.2 is installed into the system PostgreSQL 15.
 #
 # Citus is not packaged in Debian.  Its unmodified 13.2.2 source is the
@@ -90,22 +90,16 @@ gtm_free_port() {  # first port >= $1 where nothing listens
   echo "$p"
 }
 
-# as the postgres user: through runuser when root, directly when already it
-# (make installcheck runs the TAP tests as a user who may run initdb)
-_gtm_as_postgres() {
-  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
 gtm_cluster_start() {  # dir libs nworkers
   local dir=$1 libs=$2 nw=$3 i p=${GTM_CLUSTER_PORT:-5511} bin
   bin=$("$PG_CONFIG" --bindir)
   mkdir -p "$dir"
-  if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir"; fi
+  chown postgres: "$dir"
   cluster_ports=()
   for i in $(seq 0 "$nw"); do
     p=$(gtm_free_port "$p")
     cluster_ports+=("$p")
-    _gtm_as_postgres "$bin/initdb" -D "$dir/n$i" -A trust -U postgres --no-sync >"$dir/initdb$i.log" 2>&1 ||
+    runuser -u postgres -- "$bin/initdb" -D "$dir/n$i" -A trust -U postgres --no-sync >"$dir/initdb$i.log" 2>&1 ||
       { cat "$dir/initdb$i.log"; return 1; }
     cat >>"$dir/n$i/postgresql.conf" <<CONF
 port = $p
@@ -122,7 +116,7 @@ citus.max_background_task_executors_per_node = 1
 citus.log_distributed_deadlock_detection = off
 lc_messages = 'C'
 CONF
-    _gtm_as_postgres setsid "$bin/pg_ctl" -D "$dir/n$i" -l "$dir/n$i.log" -w start >/dev/null </dev/null ||
+    setsid runuser -u postgres -- "$bin/pg_ctl" -D "$dir/n$i" -l "$dir/n$i.log" -w start >/dev/null </dev/null ||
       { cat "$dir/n$i.log"; return 1; }
     p=$((p + 1))
   done
@@ -132,7 +126,7 @@ gtm_cluster_stop() {  # dir
   local dir=$1 d bin
   bin=$("$PG_CONFIG" --bindir)
   for d in "$dir"/n*/; do
-    [ -f "$d/postmaster.pid" ] && _gtm_as_postgres "$bin/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1
+    [ -f "$d/postmaster.pid" ] && runuser -u postgres -- "$bin/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1
   done
   rm -rf "$dir"
 }

@@ -4,7 +4,7 @@
 #                                                gtm_clarity, started
 #   my $node = gtm_node('name', preload => '');  one that does not
 #   my $node = gtm_node('name', tcp => 1);       also listening on 127.0.0.1
-#   gtm_shell_tap($node, 'test/shell/x.sh');     runs a TAP shell test against it
+#                                                (tcp => 'trust': without password)
 #   gtm_pgtap($node, 'db', 'test/pgtap/x.sql');  runs a pgTAP file in database db
 #   my ($rc, $out, $err) = gtm_run('pg_dump', ...); a client program, with the
 #                                                libpq environment of the last node
@@ -28,7 +28,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(gtm_node gtm_shell_tap gtm_pgtap gtm_top gtm_run);
+our @EXPORT = qw(gtm_node gtm_pgtap gtm_top gtm_run);
 
 # the source tree (t/lib/GtmClarity/ is three levels below it)
 my $top = abs_path(dirname(__FILE__) . '/../../..');
@@ -55,8 +55,10 @@ sub gtm_node
 		# a node of PostgreSQL::Test::Cluster listens on its Unix socket
 		# only; a client that needs TCP (PgBouncer, node-postgres) gets
 		# 127.0.0.1 too, with password authentication like pg_virtualenv
+		# ('trust': the nodes of a cluster connect to each other there)
+		my $method = $opt{tcp} eq 'trust' ? 'trust' : 'scram-sha-256';
 		$node->append_conf('postgresql.conf', "listen_addresses = '127.0.0.1'\n");
-		$node->append_conf('pg_hba.conf', "host all all 127.0.0.1/32 scram-sha-256\n");
+		$node->append_conf('pg_hba.conf', "host all all 127.0.0.1/32 $method\n");
 	}
 	$node->start;
 	# the clients the test runs (pg_dump, psql...) reach this node
@@ -65,7 +67,8 @@ sub gtm_node
 	return $node;
 }
 
-# Parse the TAP a program printed ($out) and assert each line again here,
+# Parse the TAP a program printed ($out: the pgTAP output psql printed)
+# and assert each line again here,
 # under the same description: "ok", "not ok", "ok N # SKIP why", "1..N"
 # (also "1..0 # SKIP why": the whole file skips).  Then assert that it
 # exited with status 0 and ran as many tests as it planned.
@@ -149,20 +152,6 @@ sub gtm_run
 		IPC::Run::run($cmd, '<', \$in, '>', \$out, '2>', \$err);
 	}
 	return ($? >> 8, $out, $err);
-}
-
-# Run a shell test that prints TAP, as a client of $node (PGHOST, PGPORT,
-# PGUSER: the node's superuser); stderr goes to the test's log.
-sub gtm_shell_tap
-{
-	my ($node, $script, %env) = @_;
-	local %ENV = (%ENV, _client_env($node), %env);
-	my ($out, $err) = ('', '');
-	IPC::Run::run([ 'bash', "$top/$script" ], '<', \undef, '>', \$out, '2>', \$err);
-	my $rc = $? >> 8;
-	note "$script (stderr): $_" for split /\n/, $err;
-	_reassert($script, $out, $rc);
-	return;
 }
 
 # Run a pgTAP file the way pg_prove does (psql, unaligned tuples only,
