@@ -1,7 +1,11 @@
 # Makefile for gtm_clarity (PGXS)
 #
 # make && make install            build and install into the server of PG_CONFIG
-# bash test/run.sh                everything: packages, build, throwaway server, all tests
+# make installcheck               every test on temporary instances that preload
+#                                 the library (run as a user who may run initdb,
+#                                 not root): pg_regress, isolationtester, t/*.pl
+# bash test/run.sh                everything: packages, build, install, then
+#                                 make installcheck on PostgreSQL 15, 17 and 18
 
 EXTENSION  = gtm_clarity
 MODULE_big = gtm_clarity
@@ -53,35 +57,67 @@ PG_CPPFLAGS = -I$(srcdir)/include -DGTM_CLARITY_VERSION='"$(GTM_CLARITY_VERSION)
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers -Wno-cast-function-type
 
-# pg_regress: sql/NAME.sql -> expected/NAME.out
-REGRESS_PROVISION = provision members provision_input signin_spi_memory slug_search \
-	clerk_signin clerk_events tenant_lifecycle member_session
-REGRESS_SETTINGS = settings_merge settings_validation settings_api settings_limits \
-	settings_schema setup_checklist
-REGRESS_ENFORCE = enforce_cases enforce_shapes enforce_modes enforce_scope enforce_fail_closed \
-	enforce_writes enforce_identity enforce_keys enforce_exemptions enforce_utility enforce_attacks \
-	enforce_tenant_row copy_from copy_from_partition app_toolkit enforce_pool enforce_stats
+# Tests (doc/development.md): test/sql/NAME.sql -> test/expected/NAME.out
+# (pg_regress), test/specs/NAME.spec -> test/expected/NAME.out
+# (isolationtester), t/*.pl (TAP, on PostgreSQL::Test::Cluster).
+REGRESS_PROVISION = provision_tenants_and_sign_in member_roles_and_last_admin provision_input \
+	sign_in_after_spi_finish slug_search clerk_signin clerk_events tenant_lifecycle member_session
+REGRESS_SETTINGS = settings_merge settings_validation settings_defaults_and_patches \
+	settings_hostile_input_limits settings_schema setup_checklist
+REGRESS_ENFORCE = enforce_conformance_cases enforce_every_statement_path \
+	enforce_exempt_roles_and_modes enforce_scope enforce_fail_closed enforce_writes enforce_identity \
+	enforce_keys enforce_exemptions enforce_utility enforce_attack_shapes_rejected enforce_tenant_row \
+	copy_from copy_from_partition app_toolkit_tables_lint_grants enforce_tenant_context_under_pools \
+	enforce_statistics_hide_other_tenants
 REGRESS = $(REGRESS_PROVISION) $(REGRESS_SETTINGS) $(REGRESS_ENFORCE)
+REGRESS_OPTS = --inputdir=test
 
-# isolationtester: test/specs/NAME.spec -> test/expected/NAME.out
 ISOLATION_PROVISION = signin_race slug_race slug_search_race last_admin_race clerk_event_race
 ISOLATION_SETTINGS = settings_update_race settings_defaults_kept
 ISOLATION_ENFORCE = enforce_exempt enforce_session_tenant enforce_lock copy_concurrent
 ISOLATION = $(ISOLATION_PROVISION) $(ISOLATION_SETTINGS) $(ISOLATION_ENFORCE)
 ISOLATION_OPTS = --inputdir=test
 
-EXTRA_CLEAN = results regression.diffs regression.out
+# make installcheck starts its own temporary instances (pg_regress
+# --temp-instance, with the binaries of PG_CONFIG's installation) whose
+# postgresql.conf gets test/gtm_clarity.conf (shared_preload_libraries =
+# gtm_clarity): nothing to start first.  EXISTING_SERVER=1 runs pg_regress
+# and isolationtester against the running server PGHOST/PGPORT name instead
+# (it must preload the library).  TEST_PORT: the port of the temporary
+# instances (pg_regress tries the next ones when it is taken; default: its
+# own); TEST_OUTPUT: where results, diffs and the instances go (default: here).
+TEST_OUTPUT ?= $(CURDIR)
+ifndef EXISTING_SERVER
+REGRESS_OPTS += --temp-instance=$(TEST_OUTPUT)/tmp_check_regress --temp-config=$(srcdir)/test/gtm_clarity.conf \
+	$(if $(TEST_PORT),--port=$(TEST_PORT))
+ISOLATION_OPTS += --temp-instance=$(TEST_OUTPUT)/tmp_check_iso --temp-config=$(srcdir)/test/gtm_clarity.conf \
+	$(if $(TEST_PORT),--port=$(TEST_PORT))
+endif
+REGRESS_OPTS += --outputdir=$(TEST_OUTPUT)
+ISOLATION_OPTS += --outputdir=$(TEST_OUTPUT)/output_iso
+
+# TAP tests: t/*.pl, each starting the servers it needs with
+# PostgreSQL::Test::Cluster (Debian ships it in postgresql-server-dev-NN;
+# it needs libipc-run-perl).  Debian's PGXS leaves enable_tap_tests unset,
+# so it is set here; PROVE_TESTS='t/NAME.pl' runs one, PROVE_FLAGS=--verbose
+# prints every assertion.
+TAP_TESTS = 1
+enable_tap_tests = yes
+
+EXTRA_CLEAN = results regression.diffs regression.out output_iso tmp_check tmp_check_regress tmp_check_iso log
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# The two halves of installcheck, so test/suite.sh can log them apart.
-.PHONY: installcheck-regress installcheck-isolation
+# The three parts of installcheck, so test/suite.sh can log them apart.
+.PHONY: installcheck-regress installcheck-isolation installcheck-tap
 installcheck-regress: submake $(REGRESS_PREP)
 	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
 installcheck-isolation: submake
 	$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) $(ISOLATION)
+installcheck-tap:
+	$(prove_installcheck)
 
 # include/pg_compat.h must compile, with -Werror, against every supported
 # server: test/lib/version_suite.sh runs this on each version it tests.

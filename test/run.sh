@@ -5,12 +5,12 @@
 #   PG_VERSIONS=15 bash test/run.sh       one version, for a quick local run
 #   PG_VERSIONS="15 17 18" bash test/run.sh
 #
-# As root (or a user with sudo).  For each PostgreSQL major version it builds
-# the extension with -Werror, installs it and runs every suite against
-# throwaway servers made by pg_virtualenv (test/lib/version_suite.sh):
-#   - a server WITHOUT the library preloaded (CREATE EXTENSION must refuse),
-#   - a server with shared_preload_libraries = gtm_clarity for pg_regress,
-#     isolationtester, pgTAP and the dump/restore round trip.
+# As root (or a user with sudo).  For each PostgreSQL major version,
+# test/lib/version_suite.sh installs the packages, builds the extension with
+# -Werror, installs it and runs make installcheck as the postgres user:
+# pg_regress (test/sql), isolationtester (test/specs) and the TAP tests
+# (t/*.pl), each on temporary servers of its own with the library preloaded
+# (test/suite.sh).  This script only picks where that runs:
 # PostgreSQL 15 is Debian 12's own and runs natively (installing the packages
 # it lacks).  17 and 18 run inside Debian 13 "trixie" and Debian unstable
 # "sid" root filesystems, made with debootstrap from the Debian mirror apt uses
@@ -37,7 +37,7 @@ log=$(mktemp -d /tmp/gtm_clarity-test.XXXXXX)
 chmod 755 "$log"
 t_start=$(date +%s)
 passed=0 failed=0 results=()
-# node-postgres for test/shell/pool_clients.sh (every version uses this copy)
+# node-postgres for t/052 (every version uses this copy)
 gtm_node_modules
 
 # The source tree as a chroot sees it: a copy, without build products.
@@ -48,6 +48,7 @@ copy_tree() {
   tar -C "$top" --exclude=./.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
       --exclude=./test/node_modules \
       --exclude=./results --exclude=./output_iso --exclude=./log --exclude=./bench/out \
+      --exclude=./tmp_check --exclude=./tmp_check_iso --exclude=./tmp_check_regress \
       --exclude=./regression.diffs --exclude=./regression.out -cf - . | tar -C "$dest" -xf -
 }
 
@@ -71,14 +72,6 @@ run_version() {
         copy_tree "$root/build/gtm_clarity"
         cp -r "$GTM_NODE_MODULES" "$root/build/gtm_clarity/test/node_modules"
         rm -rf "$root/build/log"
-        # A run killed before pg_virtualenv cleaned up leaves its cluster
-        # (and maybe its server) behind; this run owns the root, so drop it.
-        gtm_chroot_exec "$v" /bin/sh -c "
-          if [ -d /etc/postgresql/$v/regress ]; then
-            echo '== PostgreSQL $v: dropping a cluster left by an interrupted run'
-            pg_ctlcluster --mode immediate $v regress stop 2>/dev/null || true
-            pg_dropcluster $v regress || true
-          fi"
         gtm_chroot_exec "$v" /usr/bin/env GTM_PGPORT="57$v" \
           bash /build/gtm_clarity/test/lib/version_suite.sh "$v" /build/log || true
         cp -r "$root/build/log/." "$vlog/"

@@ -118,7 +118,7 @@ gtm_chroot_ensure() {
     fi
     # No daemon may start while packages install (no init in a chroot, and
     # the host owns the ports), and postgresql-common must not make a "main"
-    # cluster: the suite makes its own throwaway clusters with pg_virtualenv.
+    # cluster: make installcheck makes its own temporary servers.
     printf '#!/bin/sh\nexit 101\n' > "$root.new/usr/sbin/policy-rc.d"
     chmod 755 "$root.new/usr/sbin/policy-rc.d"
     mkdir -p "$root.new/etc/postgresql-common/createcluster.d"

@@ -1,5 +1,6 @@
 // test/node/pool_clients.js -- an application's requests through connection
-// pools, with node-postgres (issue 8).  Driven by test/shell/pool_clients.sh,
+// pools, with node-postgres (issue 8).  Driven by
+// t/052_pgbouncer_and_node_pools_never_leak_a_tenant.pl,
 // which makes the database, starts PgBouncer and reads the lines printed
 // here: "check <ok|fail> <description>" for each assertion, "# ..." for
 // figures.  Arguments: mode (pgbouncer | direct) and JSON connection

@@ -1,6 +1,6 @@
 -- copy_from_partition: a partition that computes its tenant column under a
 -- parent whose column is plain (PostgreSQL 15 and 16 allow it; 17 refuses
--- the ATTACH: expected/copy_from_partition_1.out).  A COPY or INSERT
+-- the ATTACH: test/expected/copy_from_partition_1.out).  A COPY or INSERT
 -- through the parent could store a tenant no row gave: refused before any
 -- row is read, and nothing is stored.
 SET client_min_messages = warning;

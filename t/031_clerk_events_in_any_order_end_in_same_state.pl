@@ -1,24 +1,28 @@
-#!/usr/bin/env bash
-# TAP: gtm_apply_clerk_event is order-independent.  A realistic sequence of
-# Clerk webhooks -- organization created, three memberships (the creator as
-# admin, two members), a member promoted to admin, the creator removed, a
-# rename with a new slug, the organization deleted -- is applied in every
+# gtm_apply_clerk_event is order-independent.  A realistic sequence of Clerk
+# webhooks -- organization created, three memberships (the creator as admin,
+# two members), a member promoted to admin, the creator removed, a rename
+# with a new slug, the organization deleted -- is applied in every
 # permutation, each to an organization of its own, and every permutation
 # must end in the state of delivery in order.  The sequence without the
 # deletion (7 events, 5,040 orders) checks the tenant and member rows; the
 # full one (8 events, 40,320 orders) checks that nothing is resurrected.
 # Orders that remove the only admin before another is promoted pass through
 # a tenant without admin: they must not fail (doc/clerk-lifecycle.md).
-set -u
-# one commit per order: no need to wait for each to reach the disk
-db=gtm_clerk_perm; n=0; failed=0
-ok() { n=$((n + 1)); if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=1; fi; }
-q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" -c "$1"; }
-echo "1..9"
+# (Was test/shell/clerk_permutations.sh.)
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::RealBin/lib";
+use GtmClarity::Test;
+use Test::More;
 
-dropdb --if-exists "$db" 2>/dev/null; createdb "$db"
-q "CREATE EXTENSION gtm_clarity" >/dev/null
-psql -X -q -v ON_ERROR_STOP=1 -d "$db" <<'SQL' >/dev/null
+# one commit per order: no need to wait for each to reach the disk
+my $node = gtm_node('clerk_permutations', conf => [ 'synchronous_commit = off' ]);
+my $db = 'gtm_clerk_perm';
+sub sql { return $node->safe_psql($db, $_[0]); }
+$node->safe_psql('postgres', "CREATE DATABASE $db");
+sql('CREATE EXTENSION gtm_clarity');
+sql(<<'SQL');
 CREATE FUNCTION org_ev(type text, name text, slug text, ms bigint) RETURNS jsonb LANGUAGE sql AS $$
 	SELECT jsonb_build_object('object', 'event', 'type', type, 'timestamp', ms,
 		'data', CASE WHEN type = 'organization.deleted'
@@ -86,28 +90,28 @@ CREATE FUNCTION state_of(n int) RETURNS jsonb LANGUAGE sql AS $$
 $$;
 SQL
 
-ok "5,040 orders of the 7 events and 40,320 of the 8 are listed" \
-  '[ "$(q "SELECT count(*) FILTER (WHERE m = 7) || '"'/'"' || count(*) FILTER (WHERE m = 8) FROM perm")" = 5040/40320 ]'
-ok "permutation 1 of each is delivery in order" \
-  '[ "$(q "SELECT a FROM perm WHERE n = 1") $(q "SELECT a FROM perm WHERE n = 100001")" = "{1,2,3,4,5,6,7} {1,2,3,4,5,6,7,8}" ]'
+is(sql(q{SELECT count(*) FILTER (WHERE m = 7) || '/' || count(*) FILTER (WHERE m = 8) FROM perm}),
+	'5040/40320', '5,040 orders of the 7 events and 40,320 of the 8 are listed');
+is(sql('SELECT a FROM perm WHERE n = 1') . ' ' . sql('SELECT a FROM perm WHERE n = 100001'),
+	'{1,2,3,4,5,6,7} {1,2,3,4,5,6,7,8}', 'permutation 1 of each is delivery in order');
 
-PGOPTIONS="-c synchronous_commit=off" q "CALL apply_perms(1, 5040)" 2>"$PWD/perm7.err" >/dev/null; rc7=$?
-ok "every order of the 7 events applies without error" '[ $rc7 -eq 0 ] && [ ! -s "$PWD/perm7.err" ] || { cat "$PWD/perm7.err" >&2; false; }'
-ok "delivery in order ends as Clerk describes: renamed, bob admin, carol viewer, alice gone" \
-  '[ "$(q "SELECT state_of(1)->'"'tenant'"'")" = "{\"name\": \"Acme Corp\", \"slug\": \"acme-corp\", \"members\": {\"user_bob\": \"admin\", \"user_carol\": \"viewer\"}}" ]'
-ok "every one of the 5,040 orders ends in that state (tenant, members, applied versions)" \
-  '[ "$(q "SELECT count(*) FROM perm WHERE m = 7 AND state_of(n) IS DISTINCT FROM state_of(1)")" = 0 ]'
-ok "some orders passed through a tenant without admin (alice removed before bob promoted)" \
-  '[ "$(q "SELECT count(*) FROM perm WHERE m = 7 AND array_position(a, 6) < array_position(a, 5)")" -gt 0 ]'
+my ($rc, $out, $err) = $node->psql($db, 'CALL apply_perms(1, 5040)');
+ok($rc == 0 && $err eq '', 'every order of the 7 events applies without error') or diag $err;
+is(sql(q{SELECT state_of(1)->'tenant'}),
+	'{"name": "Acme Corp", "slug": "acme-corp", "members": {"user_bob": "admin", "user_carol": "viewer"}}',
+	'delivery in order ends as Clerk describes: renamed, bob admin, carol viewer, alice gone');
+is(sql('SELECT count(*) FROM perm WHERE m = 7 AND state_of(n) IS DISTINCT FROM state_of(1)'), '0',
+	'every one of the 5,040 orders ends in that state (tenant, members, applied versions)');
+cmp_ok(sql('SELECT count(*) FROM perm WHERE m = 7 AND array_position(a, 6) < array_position(a, 5)'), '>', 0,
+	'some orders passed through a tenant without admin (alice removed before bob promoted)');
 
-PGOPTIONS="-c synchronous_commit=off" q "CALL apply_perms(100001, 140320)" 2>"$PWD/perm8.err" >/dev/null; rc8=$?
-ok "every order of the 8 events applies without error" '[ $rc8 -eq 0 ] && [ ! -s "$PWD/perm8.err" ] || { cat "$PWD/perm8.err" >&2; false; }'
-ok "no order of the 8 events leaves a tenant or a member: a deleted organization stays deleted" \
-  '[ "$(q "SELECT count(*) FROM tenants WHERE clerk_org_id ~ '"'^org_p1[0-9]{5}$'"'")" = 0 ]'
-ok "every order of the 8 events ends with the same tombstone and nothing else" \
-  '[ "$(q "SELECT count(*) FROM perm WHERE m = 8 AND state_of(n) IS DISTINCT FROM state_of(100001)")" = 0 ] &&
-   [ "$(q "SELECT state_of(100001)")" = "{\"sync\": {\"\": [1007, true]}, \"tenant\": null}" ]'
+($rc, $out, $err) = $node->psql($db, 'CALL apply_perms(100001, 140320)');
+ok($rc == 0 && $err eq '', 'every order of the 8 events applies without error') or diag $err;
+is(sql(q{SELECT count(*) FROM tenants WHERE clerk_org_id ~ '^org_p1[0-9]{5}$'}), '0',
+	'no order of the 8 events leaves a tenant or a member: a deleted organization stays deleted');
+ok(sql('SELECT count(*) FROM perm WHERE m = 8 AND state_of(n) IS DISTINCT FROM state_of(100001)') eq '0'
+	  && sql('SELECT state_of(100001)') eq '{"sync": {"": [1007, true]}, "tenant": null}',
+	'every order of the 8 events ends with the same tombstone and nothing else');
 
-rm -f "$PWD/perm7.err" "$PWD/perm8.err"
-dropdb "$db"
-exit $failed
+$node->stop;
+done_testing();

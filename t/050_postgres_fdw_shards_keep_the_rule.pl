@@ -1,0 +1,126 @@
+# The tenant rule on native sharding with postgres_fdw: a table
+# hash-partitioned by tenant_id whose partitions are foreign tables on two
+# shard databases (doc/scaling-out.md).  The coordinator and the two shards
+# are three databases of one server, reached by postgres_fdw through its
+# socket as postgres_fdw's own tests do.  The shards are queried as the role
+# of the user mapping, which they trust (BYPASSRLS: exempt there); the
+# ordinary application role works on the coordinator.  Each rejected
+# statement is checked to have made no connection to a shard (rejected while
+# planning, before any remote call) and to have changed nothing there.
+# (Was test/shell/fdw_shards.sh.)
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::RealBin/lib";
+use GtmClarity::Test;
+use Test::More;
+
+my $node = gtm_node('fdw_shards');
+my ($co, $s1, $s2) = ('gtm_fdw_coord', 'gtm_fdw_shard1', 'gtm_fdw_shard2');
+my ($app, $shard_role, $pw) = ('regress_fdw_app', 'regress_fdw_shard', 'gtm-fdw-shards');
+sub sql { my ($db, $sql) = @_; return $node->safe_psql($db, $sql); }
+
+$node->safe_psql('postgres', "CREATE DATABASE $_") for ($co, $s1, $s2);
+sql('postgres', "CREATE ROLE $app LOGIN PASSWORD '$pw';
+CREATE ROLE $shard_role LOGIN BYPASSRLS PASSWORD '$pw';
+ALTER ROLE $app SET gtm.allow_session_tenant = on;");
+# The shards: plain tables, owned by the trusted role of the user mapping.
+sql($_, "CREATE TABLE deals (tenant_id text NOT NULL, id int NOT NULL, stage text, PRIMARY KEY (tenant_id, id));
+ALTER TABLE deals OWNER TO $shard_role;") for ($s1, $s2);
+my ($sock, $port) = ($node->host, $node->port);
+sql($co, <<SQL);
+SET client_min_messages = warning;
+CREATE EXTENSION gtm_clarity;
+CREATE EXTENSION postgres_fdw;
+CREATE SERVER shard1 FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '$sock', port '$port', dbname '$s1');
+CREATE SERVER shard2 FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '$sock', port '$port', dbname '$s2');
+-- the shards trust the coordinator: its connections come as $shard_role
+-- (password_required 'false': a development server may trust its socket)
+CREATE USER MAPPING FOR $app SERVER shard1 OPTIONS (user '$shard_role', password '$pw', password_required 'false');
+CREATE USER MAPPING FOR $app SERVER shard2 OPTIONS (user '$shard_role', password '$pw', password_required 'false');
+CREATE USER MAPPING FOR CURRENT_USER SERVER shard1 OPTIONS (user '$shard_role', password '$pw');
+CREATE USER MAPPING FOR CURRENT_USER SERVER shard2 OPTIONS (user '$shard_role', password '$pw');
+CREATE TABLE deals (tenant_id text NOT NULL, id int NOT NULL, stage text) PARTITION BY HASH (tenant_id);
+CREATE FOREIGN TABLE deals_s1 PARTITION OF deals FOR VALUES WITH (MODULUS 2, REMAINDER 0)
+  SERVER shard1 OPTIONS (table_name 'deals');
+CREATE FOREIGN TABLE deals_s2 PARTITION OF deals FOR VALUES WITH (MODULUS 2, REMAINDER 1)
+  SERVER shard2 OPTIONS (table_name 'deals');
+GRANT SELECT, INSERT, UPDATE, DELETE ON deals TO $app;
+GRANT USAGE ON FOREIGN SERVER shard1, shard2 TO $app;
+SQL
+
+# two tenants, one on each shard
+my $t1 = sql($co, "SELECT id FROM gtm_provision_tenant('org_fdwShardOne', 'One')");
+my $t2;
+for my $i (2 .. 40)
+{
+	my $t = sql($co, "SELECT id FROM gtm_provision_tenant('org_fdwShard$i', 'T$i')");
+	if (sql($co, "SELECT satisfies_hash_partition('deals'::regclass, 2, 0, '$t1'::text)
+	               <> satisfies_hash_partition('deals'::regclass, 2, 0, '$t'::text)") eq 't')
+	{
+		$t2 = $t;
+		last;
+	}
+}
+BAIL_OUT('no two tenants on different shards') unless defined $t2;
+sql($co, "INSERT INTO deals SELECT '$t1', g, 'open' FROM generate_series(1, 4) g;
+INSERT INTO deals SELECT '$t2', g, 'open' FROM generate_series(1, 3) g;");
+sub shard_of { return sql($co, "SELECT DISTINCT tableoid::regclass FROM deals WHERE tenant_id = '$_[0]'"); }
+my ($sh1, $sh2) = (shard_of($t1), shard_of($t2));
+# the rows as the shards hold them
+sub rows
+{
+	return join '|', map {
+		sql($_, q{SELECT string_agg(tenant_id || ':' || id || ':' || stage, ',' ORDER BY tenant_id, id) FROM deals})
+	} ($s1, $s2);
+}
+my $before = rows();
+
+# app SQL: as the application role, statements sent one by one; then the
+# number of connections to the shards (backends of the mapped role: this
+# session's, which postgres_fdw keeps open until the session ends).
+# Returns the output lines, errors included, in order.
+sub app
+{
+	my ($rc, $out) = gtm_run([ 'psql', '-X', '-q', '-At', '-d', $co, '-U', $app, '-f', '-' ], merge => 1,
+		stdin => "$_[0]\n;\nSELECT 'remote=' || count(*) FROM pg_stat_activity WHERE usename = '$shard_role';\n");
+	$out =~ s/^psql:<stdin>:\d+: //mg;
+	return split /\n/, $out;
+}
+sub first_last { my @l = @_; return "$l[0]|$l[-1]"; }
+
+is(join(' ', sort($sh1, $sh2)), 'deals_s1 deals_s2', 'the two tenants live on different shards');
+is(first_last(app('SELECT count(*) FROM deals')),
+	'ERROR:  tenant-scoped table "deals_s1" (alias "deals") is not pinned to one tenant|remote=0',
+	'unpinned SELECT: rejected on the coordinator, no shard contacted');
+is(first_last(app("UPDATE deals SET stage = 'lost'")),
+	'ERROR:  tenant-scoped table "deals_s1" (alias "deals") is not pinned to one tenant|remote=0',
+	'unpinned UPDATE: rejected, no shard contacted');
+is(first_last(app("INSERT INTO deals VALUES ('$t1', 90, 'x'), ('$t2', 90, 'x')")),
+	'ERROR:  statement touches more than one tenant|remote=0', 'INSERT of two tenants: rejected, no shard contacted');
+is(first_last(app("SELECT id FROM deals WHERE tenant_id = '$t1' UNION ALL SELECT id FROM deals WHERE tenant_id = '$t2'")),
+	'ERROR:  statement touches more than one tenant|remote=0', 'UNION ALL of two tenants: rejected, no shard contacted');
+is(rows(), $before, "the shards' rows are unchanged");
+
+is(join('|', app("SELECT count(*) FROM deals WHERE tenant_id = '$t1'")), '4|remote=1',
+	'pinned SELECT: accepted, right rows, one shard contacted');
+is(join('|', map { /(Foreign Scan on .*)/ ? $1 : () } app("EXPLAIN (VERBOSE, COSTS OFF) SELECT * FROM deals WHERE tenant_id = '$t2'")),
+	"Foreign Scan on public.$sh2 deals", "pinned SELECT is pruned to the tenant's shard");
+is(join('|', app("BEGIN; SELECT gtm_set_tenant('$t2') IS NOT NULL;
+SELECT count(*) FROM deals WHERE tenant_id = gtm_current_tenant(); COMMIT;")),
+	't|3|remote=1', 'gtm_current_tenant() pins it (evaluated on the coordinator): right rows, one shard');
+is(join('|', map { /(Subplans Removed: \d+)/ ? $1 : () } app("BEGIN; SELECT gtm_set_tenant('$t2') IS NOT NULL;
+EXPLAIN (COSTS OFF) SELECT * FROM deals WHERE tenant_id = gtm_current_tenant(); COMMIT;")),
+	'Subplans Removed: 1', 'gtm_current_tenant(): the other shard is pruned when the statement starts');
+app("UPDATE deals SET stage = 'won' WHERE tenant_id = '$t2' AND id = 2");
+(my $after = $before) =~ s/\Q$t2\E:2:open/$t2:2:won/;
+isnt($after, $before, '(the expected rows differ from the rows before)');
+is(rows(), $after, 'pinned UPDATE changes that row only, on its shard');
+is(join('|', grep { !/remote/ } app("PREPARE p(text) AS SELECT count(*) FROM deals WHERE tenant_id = \$1;
+EXECUTE p('$t1'); EXECUTE p('$t1'); EXECUTE p('$t1'); EXECUTE p('$t1'); EXECUTE p('$t1'); EXECUTE p('$t1'); EXECUTE p('$t2');")),
+	'4|4|4|4|4|4|3', 'prepared statement (generic plan after 5 runs)');
+is(sql($co, q{SELECT string_agg("table" || ':' || pinned, ',' ORDER BY "table") FROM gtm_check_statement('SELECT * FROM deals')}),
+	'deals_s1:false,deals_s2:false', 'gtm_check_statement on the foreign partitions');
+
+$node->stop;
+done_testing();
