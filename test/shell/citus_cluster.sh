@@ -119,7 +119,7 @@ fingerprint() {
 }
 before=$(fingerprint)
 
-echo "1..97"
+echo "1..106"
 
 # --- fail closed and the rule on the coordinator: statements that cross tenants
 rejected "unpinned UPDATE of a distributed table is rejected" "$NOT_PINNED" "UPDATE deals SET stage = 'lost'"
@@ -368,6 +368,81 @@ rejected "INSERT ... SELECT via the coordinator with ON CONFLICT: the workers ca
   "INSERT INTO arch SELECT tenant_id, id, stage, amount FROM deals WHERE tenant_id = '$t2' ON CONFLICT (tenant_id, id) DO UPDATE SET stage = 'conflict'"
 check "no rejected INSERT ... SELECT wrote a row" "$before" "$(arch)"
 
+# --- intermediate results of another session's distributed transaction
+# (doc/scaling-out.md, "Intermediate results of another session").  The
+# victim, a session of the same role pinned to T2, holds its transaction open
+# after two statements whose intermediate results Citus keeps until it ends:
+# a CTE it plans separately (kept on the coordinator) and a subquery it
+# broadcasts to the worker of T2's shard.  A second session of the role tries
+# to join that transaction with assign_distributed_transaction_id() (the
+# running ids are listed by get_all_active_transactions()) and read them.
+PGAPPNAME=gtm_victim psql -X -q -At -h 127.0.0.1 -p "$C" -U regress_citus_app -d gtm -c "BEGIN" \
+  -c "WITH o AS MATERIALIZED (SELECT id, amount FROM arch_by_id WHERE tenant_id = '$t2') SELECT count(*) FROM o" \
+  -c "SELECT count(*) FROM deals WHERE tenant_id = '$t2' AND id IN (SELECT id FROM arch_by_id WHERE tenant_id = '$t2')" \
+  -c "SELECT pg_sleep(120)" -c "COMMIT" >"$dir/victim.out" 2>&1 &
+victim=$!
+for i in $(seq 1 100); do
+  [ "$(cq "$C" -At -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'gtm_victim' AND query LIKE 'SELECT pg_sleep%'")" = 1 ] && break
+  sleep 0.2
+done
+vpid=$(cq "$C" -At -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'gtm_victim'")
+# what the attacker sees, as the role
+vtx=$(app "$C" "SELECT transaction_number || '|' || transaction_stamp FROM get_all_active_transactions() WHERE process_id = ${vpid:-0}")
+vstamp=${vtx#*|} vtx=${vtx%%|*}
+# where the victim's results are (as the superuser, for the test only)
+results() {  # port: the victim's result ids on that node
+  cq "$1" -At -c "SELECT string_agg(replace(f, '.data', ''), ',' ORDER BY f) FROM pg_ls_dir('base/pgsql_job_cache') d,
+    LATERAL pg_ls_dir('base/pgsql_job_cache/' || d) f WHERE d LIKE format('%s\_0\_%s', (SELECT oid FROM pg_roles WHERE rolname = 'regress_citus_app'), '$vtx')"; }
+cres=$(results "$C") cres=${cres%%,*}
+wport= wres=
+for p in "$W1" "$W2"; do r=$(results "$p"); if [ -n "$r" ]; then wport=$p wres=$r; fi; done
+t2rows=$(cq "$C" -At -c "SELECT id || '|' || amount FROM arch_by_id WHERE tenant_id = '$t2' ORDER BY 1")
+t2ids=$(cq "$C" -At -c "SELECT string_agg(id::text, ',' ORDER BY id) FROM arch_by_id WHERE tenant_id = '$t2'")
+read_coord="SELECT id || '|' || amount FROM read_intermediate_result('$cres', 'binary') AS r(id int, amount int) ORDER BY 1"
+read_worker="SELECT string_agg(id::text, ',' ORDER BY id) FROM read_intermediate_result('$wres', 'binary') AS r(id int)"
+# on_worker SQL: run_command_on_workers as the role, the result of the worker holding the victim's subquery result
+on_worker() { app "$C" "SELECT success || '|' || coalesce(result, '') FROM run_command_on_workers(\$cmd\$$1\$cmd\$) WHERE nodeport = ${wport:-0}"; }
+TXN='assign_distributed_transaction_id() may be called only as Citus calls it'
+out=$(app "$C" "BEGIN; SELECT assign_distributed_transaction_id(0, ${vtx:-0}, now()); $read_coord; COMMIT")
+check "coordinator: joining another session's distributed transaction (assign_distributed_transaction_id) is refused; no row of it is read" \
+  "yes|" "$(echo "$out" | grep -q "^ERROR:  $TXN" && [ -n "$cres" ] && echo yes)|$(echo "$out" | grep -E '^[0-9]+\|[0-9]+$')"
+out=$(psql -X -q -At -h 127.0.0.1 -p "$C" -U regress_citus_app -d gtm \
+  -c "BEGIN TRANSACTION ISOLATION LEVEL READ COMMITTED;SELECT assign_distributed_transaction_id(0, ${vtx:-0}, '$vstamp');" -c "$read_coord" 2>&1)
+check "coordinator: the same in Citus' own form, then a read: refused (a transaction of the coordinator); no row" \
+  "yes|" "$(echo "$out" | grep -q "^ERROR:  assign_distributed_transaction_id() of a transaction of the coordinator is not allowed on the coordinator" && echo yes)|$(echo "$out" | grep -E '^[0-9]+\|[0-9]+$')"
+check "worker, through run_command_on_workers: assign_distributed_transaction_id in a FROM list is refused; no row" \
+  "false|ERROR:  $TXN" "$(on_worker "SELECT string_agg(id::text, ',' ORDER BY id) FROM (SELECT assign_distributed_transaction_id(0, ${vtx:-0}, now())) a, LATERAL read_intermediate_result('$wres', 'binary') AS r(id int)")"
+check "worker, through run_command_on_workers: assign_distributed_transaction_id followed by a read in the same string is refused" \
+  "false|ERROR:  $TXN" "$(on_worker "SELECT assign_distributed_transaction_id(0, ${vtx:-0}, '$vstamp'); $read_worker")"
+# the same attacks with the check off for the role: they read the victim's rows
+# (what the refusals above keep from it)
+cq "$C" -c "ALTER ROLE regress_citus_app SET gtm.enforcement = off" >/dev/null
+out=$(app "$C" "BEGIN; SELECT assign_distributed_transaction_id(0, ${vtx:-0}, now()); $read_coord; COMMIT" | grep -E '^[0-9]+\|[0-9]+$')
+check "control, gtm.enforcement off for the role: the same attacks read T2's rows on the coordinator and on the worker" \
+  "$t2rows|true|$t2ids" "$out|$(on_worker "SELECT string_agg(id::text, ',' ORDER BY id) FROM (SELECT assign_distributed_transaction_id(0, ${vtx:-0}, now())) a, LATERAL read_intermediate_result('$wres', 'binary') AS r(id int)")"
+cq "$C" -c "ALTER ROLE regress_citus_app RESET gtm.enforcement" >/dev/null
+cq "$C" -c "SELECT pg_cancel_backend(${vpid:-0})" >/dev/null
+wait "$victim"
+check "the victim's own statements read their intermediate results (Citus' own use)" \
+  "$(echo "$t2rows" | wc -l)|$(cq "$C" -At -c "SELECT count(*) FROM deals WHERE tenant_id = '$t2' AND id IN (SELECT id FROM arch_by_id WHERE tenant_id = '$t2')")" \
+  "$(grep -E '^[0-9]+$' "$dir/victim.out" | paste -sd'|')"
+check "an exempt role (superuser) may call assign_distributed_transaction_id" "987654" \
+  "$(cq "$C" -At -c "BEGIN" -c "SELECT assign_distributed_transaction_id(0, 987654, now())" -c "SELECT transaction_number FROM get_current_transaction_id()" -c "ROLLBACK" | grep -v '^$')"
+# Citus joins a worker's transaction on the coordinator: a delegated function
+# that writes a reference table (the coordinator holds a placement of it)
+cq "$C" -o /dev/null <<'SQL' || { echo "Bail out! label function"; exit 1; }
+CREATE FUNCTION add_label(t text, l text) RETURNS bigint LANGUAGE plpgsql AS
+  $$ BEGIN INSERT INTO tenant_labels VALUES (t, l); RETURN (SELECT count(*) FROM deals WHERE tenant_id = t AND id < 100); END $$;
+SELECT create_distributed_function('add_label(text,text)', 't', colocate_with := 'deals');
+SQL
+check "a delegated function writing a reference table (Citus calls assign_distributed_transaction_id on the coordinator for the worker's transaction): its row on every placement" \
+  "5|1|1|1" "$(app "$C" "SELECT add_label('$t2', 'delegated')")|$(for p in "$C" "$W1" "$W2"; do
+     cq "$p" -At -c "SELECT count(*) FROM tenant_labels WHERE tenant_id = '$t2' AND label = 'delegated'"; done | paste -sd'|')"
+cq "$C" -c "DELETE FROM tenant_labels WHERE label = 'delegated'" >/dev/null
+out=$(app "$C" "SET citus.enable_local_execution = off; BEGIN; INSERT INTO tenant_labels VALUES ('$t2', 'nolocal'); COMMIT")
+check "citus.enable_local_execution off: Citus' connection to the coordinator itself is refused (fail closed), nothing written" \
+  "yes|0" "$(echo "$out" | grep -q "^ERROR:  assign_distributed_transaction_id() of a transaction of the coordinator" && echo yes)|$(cq "$C" -At -c "SELECT count(*) FROM tenant_labels WHERE label = 'nolocal'")"
+
 # --- modes and exemptions on the coordinator
 cq "$C" -c "ALTER ROLE regress_citus_app SET gtm.enforcement = warn" >/dev/null
 out=$(app "$C" "SELECT sum(amount) FROM deals WHERE id < 6")
@@ -439,5 +514,5 @@ check "exempting the table on every node does not let such an owner undistribute
   "yes|1|2" "$(echo "$out" | grep -q "^ERROR:  tenant-scoped table .*$NOT_PINNED" && echo yes)|$(
      cq "$C" -At -c "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'owned3'::regclass" -c "SELECT count(*) FROM owned3" | paste -sd'|')"
 
-[ "$n" = 97 ] || echo "# ran $n tests, planned 97"
+[ "$n" = 106 ] || echo "# ran $n tests, planned 106"
 exit $((failed > 0))
