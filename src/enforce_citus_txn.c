@@ -44,13 +44,14 @@
  *	  another statement is refused.
  *
  * 2. On the coordinator (the node of Citus' group 0), when it holds no
- *	  placement other than reference tables' (shouldhaveshards false, the
- *	  topology of doc/scaling-out.md), a call whose initiator is the
+ *	  shard of a distributed table (shouldhaveshards false, the topology of
+ *	  doc/scaling-out.md: only placements of reference tables and of Citus
+ *	  local tables, which have one shard each), a call whose initiator is the
  *	  coordinator itself is refused, whatever its form.  Transactions with
  *	  that initiator are started only by the coordinator's backends
  *	  (AssignDistributedTransactionId() uses the local group), and Citus
  *	  sends them to the coordinator only on a connection to a placement of
- *	  its own: for reference table placements, only when local execution is
+ *	  its own: for those placements, only when local execution is
  *	  off (citus.enable_local_execution) or disabled by such a connection
  *	  earlier in the transaction (ShouldExecuteTasksLocally() in
  *	  local_executor.c runs a single task that touches this node locally, and
@@ -195,9 +196,9 @@ const_arg_of(FuncExpr *call, int n, Oid typid, Datum *value)
 }
 
 /*
- * Is this node Citus' coordinator (group 0) holding no placement other than
- * reference tables' (rule 2)?  Read from Citus' metadata, which every role
- * may read.
+ * Is this node Citus' coordinator (group 0) holding no shard of a
+ * distributed table, i.e. no placement of a table whose partmethod is not
+ * 'n' (rule 2)?  Read from Citus' metadata, which every role may read.
  */
 static bool
 coordinator_without_shards(void)
@@ -212,8 +213,7 @@ coordinator_without_shards(void)
 					  " AND NOT EXISTS (SELECT FROM pg_catalog.pg_dist_placement p"
 					  " JOIN pg_catalog.pg_dist_shard s USING (shardid)"
 					  " JOIN pg_catalog.pg_dist_partition t USING (logicalrelid)"
-					  " WHERE p.groupid = g.groupid"
-					  " AND NOT (t.partmethod = 'n' AND t.repmodel = 't'))"
+					  " WHERE p.groupid = g.groupid AND t.partmethod <> 'n')"
 					  " FROM pg_catalog.pg_dist_local_group g",
 					  true, 1);
 	if (ret == SPI_OK_SELECT && SPI_processed == 1)
