@@ -74,6 +74,8 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
+
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
