@@ -63,7 +63,7 @@
  *	  initiator (a delegated function that writes a reference table) pass.
  *
  * On a worker, clients of the application role must not connect directly
- * (pg_hba.conf: from the coordinator's address only): a direct client could
+ * (pg_hba.conf: that role from the cluster's nodes only): a direct client could
  * send rule 1's form and read in its next statement, and the worker cannot
  * tell it from Citus' connection.
  *

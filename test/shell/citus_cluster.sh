@@ -514,10 +514,10 @@ check "exempting the table on every node does not let such an owner undistribute
   "yes|1|2" "$(echo "$out" | grep -q "^ERROR:  tenant-scoped table .*$NOT_PINNED" && echo yes)|$(
      cq "$C" -At -c "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'owned3'::regclass" -c "SELECT count(*) FROM owned3" | paste -sd'|')"
 
-# --- the workers accept the application role only from the coordinator's
-# address (pg_hba.conf; doc/scaling-out.md, Topology): a client connected to
-# a worker could send assign_distributed_transaction_id() in Citus' own form
-# and read in its next statement, which the worker cannot tell from Citus'
+# --- the workers accept the application role only from the cluster's nodes
+# (pg_hba.conf; doc/scaling-out.md, Topology): a client connected to a worker
+# could send assign_distributed_transaction_id() in Citus' own form and read
+# in its next statement, which the worker cannot tell from Citus'
 # connection.  Every node here is on 127.0.0.1, where Citus connects from;
 # the worker's Unix socket stands for any other address.
 { echo "local gtm regress_citus_app reject"; cat "$dir/n1/pg_hba.conf"; } >"$dir/hba" && cat "$dir/hba" >"$dir/n1/pg_hba.conf"
@@ -525,7 +525,7 @@ cq "$W1" -c "SELECT pg_reload_conf()" >/dev/null
 out=$(psql -X -q -At -h "$dir" -p "$W1" -U regress_citus_app -d gtm -c "SELECT 1" 2>&1)
 check "worker with the pg_hba.conf rule: the role connecting from another address is refused" "yes" \
   "$(echo "$out" | grep -q 'pg_hba.conf rejects connection' && echo yes)"
-check "... while Citus, connecting as the role from the coordinator's address, still runs a distributed transaction on both workers" \
+check "... while Citus, connecting as the role from the nodes' address, still runs a distributed transaction on both workers" \
   "$(cq "$C" -At -c "SELECT count(DISTINCT nodeport) FROM pg_dist_shard_placement WHERE shardid IN (get_shard_id_for_distribution_column('deals', '$t1'), get_shard_id_for_distribution_column('deals', '$t2'))")|1|1" \
   "2|$(app "$C" "BEGIN; UPDATE deals SET amount = amount WHERE tenant_id = '$t1' AND id = 1 RETURNING id; UPDATE deals SET amount = amount WHERE tenant_id = '$t2' AND id = 1 RETURNING id; COMMIT" | paste -sd'|')"
 
