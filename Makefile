@@ -39,6 +39,7 @@ OBJS = \
 	src/enforce_judge.o \
 	src/enforce_distributed.o \
 	src/enforce_citus_lock.o \
+	src/enforce_citus_txn.o \
 	src/enforce_order.o \
 	src/enforce_utility.o \
 	src/enforce_copy.o \

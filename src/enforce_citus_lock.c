@@ -21,7 +21,8 @@
  * are read from the call's expression (flinfo->fn_expr): Citus always
  * passes constants; a call whose arguments are not constants, or that comes
  * without an expression, is refused (fail closed).  The function's OID is
- * looked up once and forgotten when pg_proc changes.
+ * looked up once and forgotten when pg_proc changes.  The same hooks catch
+ * assign_distributed_transaction_id() for enforce_citus_txn.c.
  *
  * IDENTIFICATION
  *	  src/enforce_citus_lock.c
@@ -81,7 +82,7 @@ gtm_needs_fmgr_hook(Oid fn_oid)
 	if (prev_needs_fmgr_hook && prev_needs_fmgr_hook(fn_oid))
 		return true;
 	return distributed_planner_loaded() && OidIsValid(fn_oid) &&
-		fn_oid == lock_fn_oid();
+		(fn_oid == lock_fn_oid() || citus_txn_fn_needs_hook(fn_oid));
 }
 
 /* The lock mode named as Citus names them, or NoLock */
@@ -164,6 +165,8 @@ gtm_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 	if (event == FHET_START && OidIsValid(lock_fn) &&
 		flinfo->fn_oid == lock_fn)
 		judge_lock_call(flinfo);
+	else if (event == FHET_START && citus_txn_fn_is(flinfo->fn_oid))
+		judge_citus_txn_call(flinfo);
 }
 
 /* Called once from gtm_enforce_init. */
@@ -175,4 +178,5 @@ citus_lock_init(void)
 	prev_fmgr_hook = fmgr_hook;
 	fmgr_hook = gtm_fmgr_hook;
 	CacheRegisterSyscacheCallback(PROCOID, lock_fn_forget, (Datum) 0);
+	citus_txn_init();
 }
