@@ -13,7 +13,8 @@
 # passes silently.  Two checks drive a bound portal with node-postgres
 # (test/node/bound_portal.js; test/lib/node.sh installs it): without node
 # and node-postgres they fail, saying what is missing.
-# (Was test/shell/citus_cluster.sh, with its checks up to its 97th.)
+# (Was test/shell/citus_cluster.sh: its 97 checks of fd19528 and the 11 that
+# branch issue9b added up to 8015aae, which need issue9b's C code.)
 use strict;
 use warnings;
 use FindBin;
@@ -430,6 +431,110 @@ rejected('INSERT ... SELECT via the coordinator with ON CONFLICT: the workers ca
 	"INSERT INTO arch SELECT tenant_id, id, stage, amount FROM deals WHERE tenant_id = '$t2' ON CONFLICT (tenant_id, id) DO UPDATE SET stage = 'conflict'");
 is(arch(), $before, 'no rejected INSERT ... SELECT wrote a row');
 
+# --- intermediate results of another session's distributed transaction
+# (doc/scaling-out.md, "Intermediate results of another session").  The
+# victim, a session of the same role pinned to T2, holds its transaction open
+# after two statements whose intermediate results Citus keeps until it ends:
+# a CTE it plans separately (kept on the coordinator) and a subquery it
+# broadcasts to the worker of T2's shard.  A second session of the role tries
+# to join that transaction with assign_distributed_transaction_id() (the
+# running ids are listed by get_all_active_transactions()) and read them.
+my $victim_out = '';
+my $victim;
+{
+	local $ENV{PGAPPNAME} = 'gtm_victim';
+	$victim = IPC::Run::start(
+		[ 'psql', '-X', '-q', '-At', '-h', '127.0.0.1', '-p', $C, '-U', 'regress_citus_app', '-d', 'gtm',
+			'-c', 'BEGIN',
+			'-c', "WITH o AS MATERIALIZED (SELECT id, amount FROM arch_by_id WHERE tenant_id = '$t2') SELECT count(*) FROM o",
+			'-c', "SELECT count(*) FROM deals WHERE tenant_id = '$t2' AND id IN (SELECT id FROM arch_by_id WHERE tenant_id = '$t2')",
+			'-c', 'SELECT pg_sleep(120)', '-c', 'COMMIT' ],
+		'<', \undef, '>&', \$victim_out);
+}
+$coord->poll_query_until('gtm',
+	q{SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'gtm_victim' AND query LIKE 'SELECT pg_sleep%'})
+  or diag 'the victim did not reach its pg_sleep';
+my $vpid = cq(q{SELECT pid FROM pg_stat_activity WHERE application_name = 'gtm_victim'}) || 0;
+# what the attacker sees, as the role
+my ($vtx, $vstamp) = split /\|/,
+  app($C, "SELECT transaction_number || '|' || transaction_stamp FROM get_all_active_transactions() WHERE process_id = $vpid"), 2;
+$vtx = 0 unless defined $vtx && $vtx =~ /^\d+$/;
+$vstamp //= '';
+# where the victim's results are (as the superuser, for the test only): its
+# result ids on the node N
+sub victim_results
+{
+	my ($n) = @_;
+	return $n->safe_psql('gtm', qq{SELECT string_agg(replace(f, '.data', ''), ',' ORDER BY f) FROM pg_ls_dir('base/pgsql_job_cache') d,
+    LATERAL pg_ls_dir('base/pgsql_job_cache/' || d) f WHERE d LIKE format('%s\\_0\\_%s', (SELECT oid FROM pg_roles WHERE rolname = 'regress_citus_app'), '$vtx')});
+}
+my ($cres) = split /,/, victim_results($coord);
+$cres //= '';
+my ($wport, $wres) = (0, '');
+for my $n ($w1, $w2)
+{
+	my $r = victim_results($n);
+	($wport, $wres) = ($n->port, $r) if $r ne '';
+}
+my $t2rows = cq("SELECT id || '|' || amount FROM arch_by_id WHERE tenant_id = '$t2' ORDER BY 1");
+my $t2ids = cq("SELECT string_agg(id::text, ',' ORDER BY id) FROM arch_by_id WHERE tenant_id = '$t2'");
+my $read_coord = "SELECT id || '|' || amount FROM read_intermediate_result('$cres', 'binary') AS r(id int, amount int) ORDER BY 1";
+my $read_worker = "SELECT string_agg(id::text, ',' ORDER BY id) FROM read_intermediate_result('$wres', 'binary') AS r(id int)";
+# run_command_on_workers as the role: the result of the worker holding the
+# victim's subquery result
+sub on_worker
+{
+	return app($C, "SELECT success || '|' || coalesce(result, '') FROM run_command_on_workers(\$cmd\$$_[0]\$cmd\$) WHERE nodeport = $wport");
+}
+# the rows id|amount an output holds
+sub id_amount_rows { return join("\n", grep { /^[0-9]+\|[0-9]+$/ } split /\n/, $_[0]); }
+my $TXN = 'assign_distributed_transaction_id() may be called only as Citus calls it';
+my $join_and_read_worker = "SELECT string_agg(id::text, ',' ORDER BY id) FROM (SELECT assign_distributed_transaction_id(0, $vtx, now())) a, LATERAL read_intermediate_result('$wres', 'binary') AS r(id int)";
+$out = app($C, "BEGIN; SELECT assign_distributed_transaction_id(0, $vtx, now()); $read_coord; COMMIT");
+is(($out =~ /^ERROR:  \Q$TXN\E/m && $cres ne '' ? 'yes' : $out) . '|' . id_amount_rows($out), 'yes|',
+	"coordinator: joining another session's distributed transaction (assign_distributed_transaction_id) is refused; no row of it is read");
+$out = psql_c('regress_citus_app', $C,
+	"BEGIN TRANSACTION ISOLATION LEVEL READ COMMITTED;SELECT assign_distributed_transaction_id(0, $vtx, '$vstamp');", $read_coord);
+is(($out =~ /^ERROR:  \Qassign_distributed_transaction_id() of a transaction of the coordinator is not allowed on the coordinator\E/m ? 'yes' : $out)
+	  . '|' . id_amount_rows($out), 'yes|',
+	"coordinator: the same in Citus' own form, then a read: refused (a transaction of the coordinator); no row");
+is(on_worker($join_and_read_worker), "false|ERROR:  $TXN",
+	'worker, through run_command_on_workers: assign_distributed_transaction_id in a FROM list is refused; no row');
+is(on_worker("SELECT assign_distributed_transaction_id(0, $vtx, '$vstamp'); $read_worker"), "false|ERROR:  $TXN",
+	'worker, through run_command_on_workers: assign_distributed_transaction_id followed by a read in the same string is refused');
+# the same attacks with the check off for the role: they read the victim's
+# rows (what the refusals above keep from it)
+cq('ALTER ROLE regress_citus_app SET gtm.enforcement = off');
+$out = id_amount_rows(app($C, "BEGIN; SELECT assign_distributed_transaction_id(0, $vtx, now()); $read_coord; COMMIT"));
+is("$out|" . on_worker($join_and_read_worker), "$t2rows|true|$t2ids",
+	"control, gtm.enforcement off for the role: the same attacks read T2's rows on the coordinator and on the worker");
+cq('ALTER ROLE regress_citus_app RESET gtm.enforcement');
+cq("SELECT pg_cancel_backend($vpid)");
+$victim->finish;
+is(join('|', grep { /^[0-9]+$/ } split /\n/, $victim_out),
+	scalar(my @t2rows = split /\n/, $t2rows) . '|'
+	  . cq("SELECT count(*) FROM deals WHERE tenant_id = '$t2' AND id IN (SELECT id FROM arch_by_id WHERE tenant_id = '$t2')"),
+	"the victim's own statements read their intermediate results (Citus' own use)");
+is(join("\n", grep { $_ ne '' } split /\n/,
+		cq('BEGIN; SELECT assign_distributed_transaction_id(0, 987654, now()); SELECT transaction_number FROM get_current_transaction_id(); ROLLBACK')),
+	'987654', 'an exempt role (superuser) may call assign_distributed_transaction_id');
+# Citus joins a worker's transaction on the coordinator: a delegated function
+# that writes a reference table (the coordinator holds a placement of it)
+cq(<<'SQL');
+CREATE FUNCTION add_label(t text, l text) RETURNS bigint LANGUAGE plpgsql AS
+  $$ BEGIN INSERT INTO tenant_labels VALUES (t, l); RETURN (SELECT count(*) FROM deals WHERE tenant_id = t AND id < 100); END $$;
+SELECT create_distributed_function('add_label(text,text)', 't', colocate_with := 'deals');
+SQL
+is(join('|', app($C, "SELECT add_label('$t2', 'delegated')"),
+		map { $_->safe_psql('gtm', "SELECT count(*) FROM tenant_labels WHERE tenant_id = '$t2' AND label = 'delegated'") } ($coord, $w1, $w2)),
+	'5|1|1|1',
+	"a delegated function writing a reference table (Citus calls assign_distributed_transaction_id on the coordinator for the worker's transaction): its row on every placement");
+cq(q{DELETE FROM tenant_labels WHERE label = 'delegated'});
+$out = app($C, "SET citus.enable_local_execution = off; BEGIN; INSERT INTO tenant_labels VALUES ('$t2', 'nolocal'); COMMIT");
+is(($out =~ /^ERROR:  \Qassign_distributed_transaction_id() of a transaction of the coordinator\E/m ? 'yes' : $out) . '|'
+	  . cq(q{SELECT count(*) FROM tenant_labels WHERE label = 'nolocal'}),
+	'yes|0', "citus.enable_local_execution off: Citus' connection to the coordinator itself is refused (fail closed), nothing written");
+
 # --- modes and exemptions on the coordinator
 cq('ALTER ROLE regress_citus_app SET gtm.enforcement = warn');
 $out = app($C, 'SELECT sum(amount) FROM deals WHERE id < 6');
@@ -511,6 +616,28 @@ is(owner_refused(owner("SELECT undistribute_table('owned3');")) . '|' . cq($dist
 cq(q{SELECT run_command_on_all_nodes($$SELECT gtm_exempt_table('owned3')$$)});
 is(owner_refused(owner("SELECT undistribute_table('owned3');")) . '|' . cq($distributed) . '|' . cq('SELECT count(*) FROM owned3'),
 	'yes|1|2', 'exempting the table on every node does not let such an owner undistribute it (Citus writes through new tables)');
+
+# --- the workers accept the application role only from the cluster's nodes
+# (pg_hba.conf; doc/scaling-out.md, Topology): a client connected to a worker
+# could send assign_distributed_transaction_id() in Citus' own form and read
+# in its next statement, which the worker cannot tell from Citus'
+# connection.  Every node here is on 127.0.0.1, where Citus connects from;
+# the worker's Unix socket stands for any other address.
+{
+	my $hba = $w1->data_dir . '/pg_hba.conf';
+	my $rules = PostgreSQL::Test::Utils::slurp_file($hba);
+	open my $fh, '>', $hba or die "$hba: $!";
+	print $fh "local gtm regress_citus_app reject\n$rules";
+	close $fh;
+	$w1->reload;
+}
+my ($rc_hba, $out_hba) = gtm_run([ 'psql', '-X', '-q', '-At', '-h', $w1->host, '-p', $W1, '-U', 'regress_citus_app',
+	'-d', 'gtm', '-c', 'SELECT 1' ], merge => 1);
+like($out_hba, qr/pg_hba\.conf rejects connection/,
+	'worker with the pg_hba.conf rule: the role connecting from another address is refused');
+is('2|' . join('|', split /\n/, app($C, "BEGIN; UPDATE deals SET amount = amount WHERE tenant_id = '$t1' AND id = 1 RETURNING id; UPDATE deals SET amount = amount WHERE tenant_id = '$t2' AND id = 1 RETURNING id; COMMIT")),
+	cq("SELECT count(DISTINCT nodeport) FROM pg_dist_shard_placement WHERE shardid IN (get_shard_id_for_distribution_column('deals', '$t1'), get_shard_id_for_distribution_column('deals', '$t2'))") . '|1|1',
+	"... while Citus, connecting as the role from the nodes' address, still runs a distributed transaction on both workers");
 
 $_->stop for ($w2, $w1, $coord);
 done_testing();
