@@ -13,8 +13,8 @@
 # passes silently.  Two checks drive a bound portal with node-postgres
 # (test/node/bound_portal.js; test/lib/node.sh installs it): without node
 # and node-postgres they fail, saying what is missing.
-# (Was test/shell/citus_cluster.sh: its 97 checks of fd19528 and the 11 that
-# branch issue9b added up to 8015aae, which need issue9b's C code.)
+# (Was test/shell/citus_cluster.sh: its 97 checks of fd19528 and the 11
+# that issue9b added up to 8015aae, with its C code, merged in 36f8e4b.)
 use strict;
 use warnings;
 use FindBin;
