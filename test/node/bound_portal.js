@@ -1,5 +1,5 @@
 // test/node/bound_portal.js -- a portal bound under one session tenant and
-// executed after gtm_set_tenant() changed it (test/shell/citus_cluster.sh).
+// executed after gtm_set_tenant() changed it (t/051_citus_cluster_keeps_the_rule.pl).
 // The extended protocol lets a client Bind a statement, run others, then
 // Execute the portal: a plan in which the coordinator folded
 // gtm_current_tenant() into a constant must not run for the new tenant.
