@@ -170,7 +170,8 @@ gtm_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 {
 	if (prev_fmgr_hook)
 		prev_fmgr_hook(event, flinfo, private);
-	if (event != FHET_START || !OidIsValid(flinfo->fn_oid))
+	if (event != FHET_START || !OidIsValid(flinfo->fn_oid) ||
+		!distributed_planner_loaded())
 		return;
 	/* looked up again if pg_proc changed since (lock_fn_forget) */
 	if (flinfo->fn_oid == lock_fn_oid())
