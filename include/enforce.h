@@ -243,6 +243,7 @@ typedef enum PinReason
 	PR_VIRTUAL_GENERATED,		/* the tenant column is virtual (PostgreSQL 18) */
 	PR_ROOT_NOT_UNIQUE,			/* tenants: conditions fix no unique key */
 	PR_ROOT_LEAKY,				/* tenants: by a unique key, a leaky condition */
+	PR_NODE_VALUE,				/* distributed: a value each node computes */
 
 	PR_COUNT					/* number of reasons; keep last */
 } PinReason;
@@ -349,6 +350,7 @@ extern void enforce_pin_init(void);
 extern bool value_is_mutable(Node *val);
 extern Oid	pin_function_oid(void);
 extern bool is_current_tenant_fn(Oid funcid);
+extern bool pin_computed_per_node(List *values);
 extern bool is_freezable_value(Node *val);
 
 /* enforce_identity.c: which equalities are identities */

@@ -21,7 +21,9 @@
  * are read from the call's expression (flinfo->fn_expr): Citus always
  * passes constants; a call whose arguments are not constants, or that comes
  * without an expression, is refused (fail closed).  The function's OID is
- * looked up once and forgotten when pg_proc changes.  The same hooks catch
+ * looked up once and again after pg_proc changes (the fmgr_hook compares
+ * with a fresh lookup, so a change between fmgr_info and the call cannot
+ * hide the call).  The same hooks catch
  * assign_distributed_transaction_id() for enforce_citus_txn.c.
  *
  * IDENTIFICATION
@@ -54,11 +56,17 @@ static fmgr_hook_type prev_fmgr_hook = NULL;
 static Oid	lock_fn = InvalidOid;
 static bool lock_fn_known = false;
 
+/*
+ * pg_proc changed: look the OID up again at the next use.  The OID itself
+ * is kept until then: the fmgr_hook of a call whose FmgrInfo was made before
+ * the change (a function earlier in the same target list that runs CREATE
+ * FUNCTION, or any invalidation arriving between executor start and the
+ * call) must still recognise the call and judge it.
+ */
 static void
 lock_fn_forget(Datum arg, int cacheid, uint32 hashvalue)
 {
 	lock_fn_known = false;
-	lock_fn = InvalidOid;
 }
 
 static Oid
@@ -162,10 +170,13 @@ gtm_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 {
 	if (prev_fmgr_hook)
 		prev_fmgr_hook(event, flinfo, private);
-	if (event == FHET_START && OidIsValid(lock_fn) &&
-		flinfo->fn_oid == lock_fn)
+	if (event != FHET_START || !OidIsValid(flinfo->fn_oid) ||
+		!distributed_planner_loaded())
+		return;
+	/* looked up again if pg_proc changed since (lock_fn_forget) */
+	if (flinfo->fn_oid == lock_fn_oid())
 		judge_lock_call(flinfo);
-	else if (event == FHET_START && citus_txn_fn_is(flinfo->fn_oid))
+	else if (citus_txn_fn_is(flinfo->fn_oid))
 		judge_citus_txn_call(flinfo);
 }
 

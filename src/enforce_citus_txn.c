@@ -99,11 +99,11 @@
 static Oid	assign_fn = InvalidOid;
 static bool assign_fn_known = false;
 
+/* pg_proc changed: look it up again at the next use (see lock_fn_forget) */
 static void
 assign_fn_forget(Datum arg, int cacheid, uint32 hashvalue)
 {
 	assign_fn_known = false;
-	assign_fn = InvalidOid;
 }
 
 static Oid
@@ -128,11 +128,14 @@ citus_txn_fn_needs_hook(Oid fn_oid)
 	return OidIsValid(fn_oid) && fn_oid == assign_fn_oid();
 }
 
-/* The same, without a catalog lookup (fmgr_hook) */
+/*
+ * The same, for fmgr_hook: also after a pg_proc change between the call's
+ * fmgr_info and its start (looked up again then, see lock_fn_forget).
+ */
 bool
 citus_txn_fn_is(Oid fn_oid)
 {
-	return OidIsValid(assign_fn) && fn_oid == assign_fn;
+	return OidIsValid(fn_oid) && fn_oid == assign_fn_oid();
 }
 
 /* Skip an optional sign and digits; NULL if there are none */
@@ -211,11 +214,21 @@ coordinator_without_shards(void)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute("SELECT g.groupid = " CppAsString2(CITUS_COORDINATOR_GROUP)
+	/*
+	 * Every operator is qualified (and no JOIN ... USING, which looks "="
+	 * up): the query runs with the caller's search_path, where a role with
+	 * CREATE on a schema could put an "=" of its own before pg_catalog and
+	 * turn this check off.
+	 */
+	ret = SPI_execute("SELECT g.groupid OPERATOR(pg_catalog.=) "
+					  CppAsString2(CITUS_COORDINATOR_GROUP)
 					  " AND NOT EXISTS (SELECT FROM pg_catalog.pg_dist_placement p"
-					  " JOIN pg_catalog.pg_dist_shard s USING (shardid)"
-					  " JOIN pg_catalog.pg_dist_partition t USING (logicalrelid)"
-					  " WHERE p.groupid = g.groupid AND t.partmethod <> 'n')"
+					  " JOIN pg_catalog.pg_dist_shard s"
+					  " ON s.shardid OPERATOR(pg_catalog.=) p.shardid"
+					  " JOIN pg_catalog.pg_dist_partition t"
+					  " ON t.logicalrelid OPERATOR(pg_catalog.=) s.logicalrelid"
+					  " WHERE p.groupid OPERATOR(pg_catalog.=) g.groupid"
+					  " AND t.partmethod OPERATOR(pg_catalog.<>) 'n')"
 					  " FROM pg_catalog.pg_dist_local_group g",
 					  true, 1);
 	if (ret == SPI_OK_SELECT && SPI_processed == 1)

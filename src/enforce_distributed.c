@@ -91,6 +91,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "nodes/extensible.h"
@@ -314,6 +315,9 @@ judge_distributed(EnforceState *st, Query *parse, const char *query_string,
 			ref->reason = PR_OPAQUE_NODE;
 			ref->node_name = node;
 		}
+		else if (ref->reason == PR_PINNED &&
+				 pin_computed_per_node(ref->values))
+			ref->reason = PR_NODE_VALUE;
 	}
 
 	/* the pins compared when it starts, and the shadow's dependencies */
@@ -321,6 +325,50 @@ judge_distributed(EnforceState *st, Query *parse, const char *query_string,
 	dist->relationOids = list_concat_unique_oid(dist->relationOids,
 												shadow->relationOids);
 	return judged;
+}
+
+/* check_functions_in_node callback: a function that is not immutable */
+static bool
+func_not_immutable(Oid funcid, void *context)
+{
+	return func_volatile(funcid) != PROVOLATILE_IMMUTABLE;
+}
+
+static bool
+per_node_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	check_stack_depth();
+	if (IsA(node, FuncExpr) &&
+		(is_current_tenant_fn(((FuncExpr *) node)->funcid) ||
+		 ((FuncExpr *) node)->funcid == pin_function_oid()))
+		return expression_tree_walker(node, per_node_walker, context);
+	if (IsA(node, SQLValueFunction) || IsA(node, NextValueExpr) ||
+		IsA(node, SubLink) || IsA(node, Query) ||
+		(IsA(node, Param) && ((Param *) node)->paramkind != PARAM_EXTERN))
+		return true;
+	if (check_functions_in_node(node, func_not_immutable, context))
+		return true;
+	return expression_tree_walker(node, per_node_walker, context);
+}
+
+/*
+ * Could a pin's value be computed on each node rather than once on the
+ * coordinator?  Citus sends a read-only query's functions that are not
+ * immutable to the workers, which evaluate them there: a stable built-in
+ * value (frozen with gtm_pin() on a single node, enforce_freeze.c), such as
+ * one that depends on current_setting('port'), yields one tenant on each
+ * worker, and the statement, one tenant on the coordinator's shadow plan,
+ * reads several.  A constant, a parameter (Citus sends its value) and
+ * gtm_current_tenant() (folded into a constant, fold_current_tenant) are
+ * the same on every node; anything else that is not immutable is refused
+ * on a distributed plan (fail closed).
+ */
+bool
+pin_computed_per_node(List *values)
+{
+	return per_node_walker((Node *) values, NULL);
 }
 
 /* The name of the first Citus Custom Scan of the plan (for messages) */

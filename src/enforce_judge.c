@@ -677,7 +677,8 @@ judge_recorded(EnforceState *st, Query *parse, PlannedStmt *dist)
 	{
 		TenantRef  *ref = lfirst(lc);
 
-		if (ref->reason != PR_PINNED || ref->key_lookup != NIL)
+		if (ref->reason != PR_PINNED || ref->key_lookup != NIL ||
+			pin_computed_per_node(ref->values))
 			return NIL;
 	}
 	if (classes != NIL)

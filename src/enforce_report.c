@@ -162,6 +162,9 @@ static const PinReasonInfo pin_reasons[PR_COUNT] = {
 	{PR_ROOT_LEAKY,
 		"The tenants table is found by a unique key, and a condition on it that is not leakproof could see the rows of other tenants before that key restricts the scan.",
 	"found by a unique key, with a condition that is not leakproof"},
+	{PR_NODE_VALUE,
+		"%1$s is compared with a value computed by a function that is not immutable, which Citus may evaluate on each worker, where it can yield another tenant on each node, rather than once on the coordinator.",
+	"compared with a value each Citus node computes"},
 };
 
 /* The table row of reason (rows are in enum order, checked at load). */
@@ -294,6 +297,9 @@ report_hint(TenantRef *ref, const char *col)
 						   tc, get_rel_name(ref->relid));
 		case PR_KEY_NOT_UNIQUE:
 			return errhint("Give every column of a unique key of the joined table a value, or add \"%s = <value>\".",
+						   col);
+		case PR_NODE_VALUE:
+			return errhint("On a distributed table, compare %s with a constant, a parameter or gtm_current_tenant().",
 						   col);
 		case PR_KEY_LEAKY:
 		case PR_ROOT_LEAKY:
