@@ -294,6 +294,7 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	Query	   *original = NULL;
 	List	   *judged = NIL;
 	bool		distributed = false;
+	QueryNames	names;
 
 	next_plan.explain_only = false;
 	next_plan.collect = false;
@@ -321,10 +322,10 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	 * A distributed planner rewrites the query tree: keep the client's for
 	 * a shadow plan (enforce_distributed.c).
 	 */
-	if (judge && query_names_distributed(parse))
+	if (judge && query_names_distributed(parse, &names))
 	{
 		original = copyObject(parse);
-		parse = fold_current_tenant(parse);
+		parse = fold_current_tenant(parse, &names);
 		st.first_call_only = true;
 	}
 	result = plan_with_state(judge ? &st : NULL, phase, parse, query_string,
@@ -338,7 +339,7 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 		 * plan's verdict (enforce_distributed.c).
 		 */
 		if (req.collect || st.glob == NULL ||
-			(judged = judge_recorded(&st, original, result)) == NIL)
+			(judged = judge_recorded(&st, &names, result)) == NIL)
 		{
 			st.refs = NIL;
 			st.outer_params = NIL;
