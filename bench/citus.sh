@@ -38,8 +38,8 @@
 #         Prints each epoch's ratio and the median of the per-epoch ratios.
 # Part C: instructions per transaction (valgrind --tool=callgrind, which
 #         repeats to about 0.1% where TPS does not): each cluster's three
-#         servers restarted under callgrind, TXNS and 2 x TXNS transactions
-#         of each workload on one connection (pgbench -t, a fixed random
+#         servers restarted under callgrind, a warm-up run, then TXNS and
+#         2 x TXNS transactions of each workload on one connection (pgbench -t, a fixed random
 #         seed, so the second run repeats the first and continues); the
 #         difference, divided by TXNS, summed over the coordinator's
 #         backend and the worker backends that served it (found through
@@ -55,6 +55,7 @@ cd "$(dirname "$0")/.."
 GTM_PG_VERSION=15
 . test/lib/setup.sh
 . test/lib/citus.sh
+CLIENT_PG_CONFIG=$PG_CONFIG         # the system's: libpq-dev, for interleave.c
 if [ -z "${GTM_CLUSTER_PG_CONFIG:-}" ]; then
   gtm_install_packages valgrind libpq-dev util-linux
   gtm_build_install               # holds the install lock (fd 9) until exit
@@ -185,8 +186,8 @@ fi
 
 # ---------------------------------------------------------------- part B
 if part B; then
-  gcc -O2 -Wall -Wextra -Werror -I"$("$PG_CONFIG" --includedir)" bench/interleave.c \
-    -L"$("$PG_CONFIG" --libdir)" -lpq -o "$work/interleave"
+  gcc -O2 -Wall -Wextra -Werror -I"$("$CLIENT_PG_CONFIG" --includedir)" bench/interleave.c \
+    -L"$("$CLIENT_PG_CONFIG" --libdir)" -lpq -o "$work/interleave"
   conninfo() { echo "host=127.0.0.1 port=${coord[$1]} dbname=gtm user=bench_app"; }
   echo
   echo "== B. transaction by transaction: $EPOCHS epochs of ${EPOCH_SECS}s per workload, servers restarted before each"
@@ -222,7 +223,7 @@ fi
 # instructions of one process (its callgrind file), or 0
 instr() { [ -f "$1" ] && grep -m1 '^summary:' "$1" | awk '{print $2}' || echo 0; }
 measure() {  # cluster -> lines "workload n0 n1 n2" of per-transaction instructions
-  local c=$1 i w n cp s wp out=$work/cg.$1
+  local c=$1 i w n cp s wp a b out=$work/cg.$1
   local -a p=(${ports[$c]})
   restart "$c" stop
   for i in 0 1 2; do
@@ -234,17 +235,22 @@ measure() {  # cluster -> lines "workload n0 n1 n2" of per-transaction instructi
   for i in 0 1 2; do until "$BIN/pg_isready" -q -h 127.0.0.1 -p "${p[$i]}"; do sleep 1; done; done
   for w in point join; do
     declare -A r=()
+    # warm-up, not counted: the first backends of a new server fill its caches
+    "$BIN/pgbench" -n -M prepared -t "$TXNS" -c 1 --random-seed=3 -D tenants="$TENANTS" \
+      -h 127.0.0.1 -p "${p[0]}" -U bench_app -f "$work/$w.sql" gtm >/dev/null 2>&1
     for n in "$TXNS" "$((2 * TXNS))"; do
-      "$BIN/pgbench" -n -M prepared -t "$n" -c 1 --random-seed=7 -D tenants="$TENANTS" \
+      PGAPPNAME=b_${w}_$n "$BIN/pgbench" -n -M prepared -t "$n" -c 1 --random-seed=7 -D tenants="$TENANTS" \
         -h 127.0.0.1 -p "${p[0]}" -U bench_app -f "$work/$w.sql" gtm >/dev/null 2>&1
-      # the backends dump their counts when they exit
+      # pgbench's two connections (a first one to look at the server, then
+      # the client's) dump their counts when they exit: the client's is the
+      # larger
       for _ in $(seq 1 60); do
-        cp=$(grep "pgbench LOG:  disconnection" "$out/n0.log" | tail -n 1 | cut -d' ' -f1)
-        [ -n "$cp" ] && [ -z "${seen[$cp]:-}" ] && [ -s "$out/n0/$cp.cg" ] && break
+        [ "$(grep -c "^[0-9]* b_${w}_$n LOG:  disconnection" "$out/n0.log")" -ge 2 ] && break
         sleep 1
       done
-      seen[$cp]=1
-      sleep 3
+      sleep 5
+      cp=$(for s in $(grep "^[0-9]* b_${w}_$n LOG:  disconnection" "$out/n0.log" | cut -d' ' -f1); do
+             echo "$(instr "$out/n0/$s.cg") $s"; done | sort -n | tail -n 1 | cut -d' ' -f2)
       r[$n:0]=$(instr "$out/n0/$cp.cg")
       for i in 1 2; do
         s=0
@@ -254,7 +260,7 @@ measure() {  # cluster -> lines "workload n0 n1 n2" of per-transaction instructi
         r[$n:$i]=$s
       done
     done
-    echo "$w $(for i in 0 1 2; do echo -n "$(( (r[$((2 * TXNS)):$i] - r[$TXNS:$i]) / TXNS )) "; done)"
+    echo "$w $(for i in 0 1 2; do a=${r[$((2 * TXNS)):$i]} b=${r[$TXNS:$i]}; echo -n "$(( (a - b) / TXNS )) "; done)"
   done
   for i in 0 1 2; do runuser -u postgres -- "$BIN/pg_ctl" -D "$work/$c/n$i" -m immediate -w stop >/dev/null 2>&1 || true; done
   restart "$c" start
@@ -262,10 +268,10 @@ measure() {  # cluster -> lines "workload n0 n1 n2" of per-transaction instructi
 if part C; then
   echo
   echo "== C. instructions per transaction (callgrind; pgbench -t $TXNS and $((2 * TXNS)), one connection, seed 7)"
-  declare -A seen
   measure gtm > "$work/c.gtm" &
   measure plain > "$work/c.plain"
   wait
+  [ -n "${KEEP_CALLGRIND:-}" ] && cp -r "$work"/cg.* "$work"/c.* "$KEEP_CALLGRIND"/
   for w in point join; do
     read -r _ g0 g1 g2 < <(grep "^$w " "$work/c.gtm")
     read -r _ p0 p1 p2 < <(grep "^$w " "$work/c.plain")
