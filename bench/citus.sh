@@ -36,8 +36,9 @@
 #         before each epoch; servers and client on one CPU (taskset), glibc's
 #         trim threshold raised on every server (see bench/enforce.sh).
 #         Prints each epoch's ratio and the median of the per-epoch ratios.
-# Part C: instructions per transaction (valgrind --tool=callgrind, which
-#         repeats to about 0.1% where TPS does not): each cluster's three
+# Part C: instructions per transaction (valgrind --tool=callgrind; they
+#         repeat to about 0.3% between server starts, the nodes' TLS
+#         included, where TPS does not): each cluster's three
 #         servers restarted under callgrind, a warm-up run, then TXNS and
 #         2 x TXNS transactions of each workload on one connection (pgbench -t, a fixed random
 #         seed, so the second run repeats the first and continues); the
