@@ -392,15 +392,33 @@ extern bool tenant_column_generated(RelFacts *f, bool inserting, List *tlist,
 /* enforce_judge.c: the verdict */
 extern bool plan_touches_tenant_table(EnforceState *st, PlannedStmt *stmt);
 extern List *judge_plan(EnforceState *st, PlannedStmt *stmt);
-extern List *judge_recorded(EnforceState *st, Query *parse, PlannedStmt *dist);
+struct QueryNames;
+extern List *judge_recorded(EnforceState *st, struct QueryNames *names,
+							PlannedStmt *dist);
 
 /* enforce_distributed.c */
+
+/*
+ * What one walk of a statement's query tree (all levels) finds, for a
+ * distributed planner: does it name a tenant table that is a Citus table,
+ * call gtm_current_tenant(), hold an ON CONFLICT; and every relation it
+ * names.  Filled by query_names_distributed, read by fold_current_tenant
+ * and judge_recorded, so that the tree is walked once per planning.
+ */
+typedef struct QueryNames
+{
+	bool		distributed;
+	bool		current_tenant;
+	bool		on_conflict;
+	List	   *relids;			/* OIDs, each once */
+} QueryNames;
+
 extern int	shadow_planning;
 extern bool distributed_planner_loaded(void);
 extern bool plan_is_distributed(PlannedStmt *stmt);
 extern const char *distributed_scan_name(PlannedStmt *stmt);
 extern int	shadow_suspend(void);
-extern Query *fold_current_tenant(Query *parse);
+extern Query *fold_current_tenant(Query *parse, QueryNames *names);
 extern Oid	distributed_table_of_shard(Oid relid);
 extern int	distributed_settings_begin(Query *parse);
 extern void distributed_settings_end(int level);
@@ -418,7 +436,7 @@ extern bool citus_txn_fn_is(Oid fn_oid);
 extern void judge_citus_txn_call(FmgrInfo *flinfo);
 extern void citus_txn_init(void);
 extern bool relation_is_distributed(Oid relid);
-extern bool query_names_distributed(Query *parse);
+extern bool query_names_distributed(Query *parse, QueryNames *names);
 extern bool record_this_call(EnforceState *st, PlannerInfo *root);
 extern void session_tenant_changing(const char *newval);
 extern void shadow_resume(int depth);

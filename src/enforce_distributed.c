@@ -546,20 +546,6 @@ check_distributed_start(PlannedStmt *stmt)
  */
 static bool tenant_folded = false;
 
-static bool
-contains_current_tenant(Node *node, void *context)
-{
-	if (node == NULL)
-		return false;
-	check_stack_depth();
-	if (IsA(node, FuncExpr) && is_current_tenant_fn(((FuncExpr *) node)->funcid))
-		return true;
-	if (IsA(node, Query))
-		return query_tree_walker((Query *) node, contains_current_tenant,
-								 context, 0);
-	return expression_tree_walker(node, contains_current_tenant, context);
-}
-
 static Node *
 fold_mutator(Node *node, void *context)
 {
@@ -587,12 +573,13 @@ fold_mutator(Node *node, void *context)
  * replaced by the session tenant (see the file header), or parse itself
  * when it has no such call or no tenant is set (then the call stays, and
  * reports the missing tenant where it runs, as on a single node).
+ * names is what query_names_distributed found in parse.
  */
 Query *
-fold_current_tenant(Query *parse)
+fold_current_tenant(Query *parse, QueryNames *names)
 {
 	if (gtm_session_tenant == NULL || gtm_session_tenant[0] == '\0' ||
-		!contains_current_tenant((Node *) parse, NULL))
+		!names->current_tenant)
 		return parse;
 	tenant_folded = true;
 	return query_tree_mutator(parse, fold_mutator, gtm_session_tenant, 0);
@@ -717,7 +704,7 @@ relation_is_distributed(Oid relid)
 }
 
 static bool
-names_distributed_walker(Node *node, void *context)
+names_walker(Node *node, QueryNames *names)
 {
 	if (node == NULL)
 		return false;
@@ -730,28 +717,40 @@ names_distributed_walker(Node *node, void *context)
 		{
 			RelFacts   *f = rel_facts(rte->relid);
 
-			return f->tenant && f->distributed;
+			if (f->tenant && f->distributed)
+				names->distributed = true;
+			names->relids = list_append_unique_oid(names->relids, rte->relid);
 		}
 		return false;
 	}
+	if (IsA(node, FuncExpr) && is_current_tenant_fn(((FuncExpr *) node)->funcid))
+		names->current_tenant = true;
 	if (IsA(node, Query))
-		return query_tree_walker((Query *) node, names_distributed_walker,
-								 context, QTW_EXAMINE_RTES_BEFORE);
-	return expression_tree_walker(node, names_distributed_walker, context);
+	{
+		if (((Query *) node)->onConflict != NULL)
+			names->on_conflict = true;
+		return query_tree_walker((Query *) node, names_walker,
+								 (void *) names, QTW_EXAMINE_RTES_BEFORE);
+	}
+	return expression_tree_walker(node, names_walker, (void *) names);
 }
 
 /*
  * Does the statement name a tenant table that is a Citus table, at any
  * level?  Only then does gtm_planner keep a copy for the shadow plan (a
  * worker's shard queries name shards, which are not).  A relation reached
- * only through a view is named by the rewritten query too.
+ * only through a view is named by the rewritten query too.  One walk of
+ * the whole tree fills names (see QueryNames) for fold_current_tenant and
+ * judge_recorded.
  */
 bool
-query_names_distributed(Query *parse)
+query_names_distributed(Query *parse, QueryNames *names)
 {
+	memset(names, 0, sizeof(QueryNames));
 	if (!distributed_planner_loaded())
 		return false;
-	return names_distributed_walker((Node *) parse, NULL);
+	(void) names_walker((Node *) parse, names);
+	return names->distributed;
 }
 
 /*

@@ -297,6 +297,7 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	int			dist_settings = -1;
 	bool		delegable;
 	char	   *folded = NULL;
+	QueryNames	names;
 
 	next_plan.explain_only = false;
 	next_plan.collect = false;
@@ -324,12 +325,12 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	 * A distributed planner rewrites the query tree: keep the client's for
 	 * a shadow plan (enforce_distributed.c).
 	 */
-	if (judge && query_names_distributed(parse))
+	if (judge && query_names_distributed(parse, &names))
 	{
 		Query	   *unfolded = parse;
 
 		original = copyObject(parse);
-		parse = fold_current_tenant(parse);
+		parse = fold_current_tenant(parse, &names);
 		if (parse != unfolded)	/* the session tenant is in it */
 			folded = pstrdup(gtm_session_tenant);
 		st.first_call_only = true;
@@ -352,7 +353,7 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 		 * plan's verdict (enforce_distributed.c).
 		 */
 		if (req.collect || st.glob == NULL ||
-			(judged = judge_recorded(&st, original, result)) == NIL)
+			(judged = judge_recorded(&st, &names, result)) == NIL)
 		{
 			st.refs = NIL;
 			st.outer_params = NIL;

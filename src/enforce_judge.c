@@ -627,42 +627,26 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 /*
  * A distributed plan accepted from the records of the standard planner's
  * call on the client's query (enforce_distributed.c): every tenant table
- * that parse names was recorded, every reference is pinned, none through a
+ * that the statement names (names->relids, found by query_names_distributed
+ * on the client's query tree before planning) was recorded, every reference is pinned, none through a
  * unique key, and the pins denote one tenant; no ON CONFLICT (its
  * arbiters are judged on a plan).  Then the pin classes are
  * attached to dist, as judge_plan does, and the judged references are
  * returned; otherwise NIL (the caller judges a shadow plan).  No plan is
  * walked: all references count, which is stricter than judge_scans.
  */
-static bool
-on_conflict_walker(Node *node, void *context)
-{
-	if (node == NULL)
-		return false;
-	check_stack_depth();
-	if (IsA(node, Query))
-	{
-		if (((Query *) node)->onConflict != NULL)
-			return true;
-		return query_tree_walker((Query *) node, on_conflict_walker, context, 0);
-	}
-	return expression_tree_walker(node, on_conflict_walker, context);
-}
-
 List *
-judge_recorded(EnforceState *st, Query *parse, PlannedStmt *dist)
+judge_recorded(EnforceState *st, QueryNames *names, PlannedStmt *dist)
 {
-	List	   *relids = NIL;
 	List	   *judged;
 	List	   *classes;
 	bool		has_nonconst;
 	ListCell   *lc;
 
 	/* ON CONFLICT arbiters are judged on a plan (judge_arbiters) */
-	if (st->refs == NIL || on_conflict_walker((Node *) parse, NULL))
+	if (st->refs == NIL || names->on_conflict)
 		return NIL;
-	(void) relids_walker((Node *) parse, &relids);
-	foreach(lc, relids)
+	foreach(lc, names->relids)
 	{
 		RelFacts   *f = rel_facts(lfirst_oid(lc));
 
