@@ -38,6 +38,7 @@ OBJS = \
 	src/enforce_key.o \
 	src/enforce_judge.o \
 	src/enforce_distributed.o \
+	src/citus_metadata.o \
 	src/enforce_citus_lock.o \
 	src/enforce_citus_txn.o \
 	src/enforce_order.o \
