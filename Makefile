@@ -37,6 +37,7 @@ OBJS = \
 	src/enforce_cascade.o \
 	src/enforce_key.o \
 	src/enforce_judge.o \
+	src/enforce_guc.o \
 	src/enforce_distributed.o \
 	src/citus_metadata.o \
 	src/enforce_citus_lock.o \

@@ -512,6 +512,7 @@ extern void report_scope_two_tenants(const char *label1, const char *value1,
 									 int elevel);
 extern const char *reason_text(TenantRef *ref);
 extern void enforce_report_init(void);
+extern void enforce_guc_init(void);
 
 /* exemptions.c */
 extern bool role_is_exempt(void);
