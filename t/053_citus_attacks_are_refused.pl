@@ -18,7 +18,7 @@
 #
 # The 3-node cluster of t/051 (t/lib/GtmClarity/Citus.pm); skipped, saying
 # why, where Citus 13.2.2 is not installed or on PostgreSQL 17/18.
-# (Was test/citus_attack9_checks.sh, its 13 checks.)
+# (Its 13 checks are those of the shell test that b142a65 added with the fix.)
 use strict;
 use warnings;
 use FindBin;
