@@ -20,39 +20,15 @@ use warnings;
 use FindBin;
 use lib "$FindBin::RealBin/lib";
 use GtmClarity::Test;
+use GtmClarity::Citus;
 use PostgreSQL::Test::Cluster;
 use Test::More;
 
-my $citus_version = '13.2.2';
-{
-	my $probe = PostgreSQL::Test::Cluster->new('citus_probe');
-	my ($major) = $probe->config_data('--version') =~ /PostgreSQL (\d+)/;
-	plan skip_all => "Citus tests run on PostgreSQL 15 only (this is $major); see doc/scaling-out.md"
-	  if $major != 15;
-	my ($lib, $share) = ($probe->config_data('--pkglibdir'), $probe->config_data('--sharedir'));
-	my $so = -f "$lib/citus.so" ? PostgreSQL::Test::Utils::slurp_file("$lib/citus.so") : '';
-	plan skip_all => "Citus $citus_version is not installed in $lib (test/lib/version_suite.sh installs it"
-	  . ' as root with test/lib/citus.sh, from the release tarball)'
-	  unless index($so, "Citus $citus_version") >= 0 && -f "$share/extension/citus.control";
-}
-
-my @conf = ('shared_buffers = 32MB', 'max_worker_processes = 16',
-	'citus.max_background_task_executors_per_node = 1', 'citus.log_distributed_deadlock_detection = off');
-my ($coord, $w1, $w2) = map {
-	gtm_node("citus_$_", preload => 'citus,gtm_clarity', tcp => 'trust', conf => \@conf)
-} qw(coordinator worker1 worker2);
+gtm_citus_require();
+my ($coord, $w1, $w2) = gtm_citus_cluster();
 my ($C, $W1, $W2) = map { $_->port } ($coord, $w1, $w2);
-for my $n ($coord, $w1, $w2)
-{
-	$n->safe_psql('postgres', 'CREATE DATABASE gtm');
-	$n->safe_psql('gtm', 'SET client_min_messages = warning; CREATE EXTENSION citus');
-}
 # as the superuser on the coordinator, database gtm
 sub cq { return $coord->safe_psql('gtm', $_[0]); }
-cq("SELECT citus_set_coordinator_host('127.0.0.1', $C);
-SELECT citus_add_node('127.0.0.1', $W1);
-SELECT citus_add_node('127.0.0.1', $W2);
-CREATE EXTENSION gtm_clarity;");
 
 # The schema: three tables distributed by tenant_id and co-located, a
 # reference table without a tenant column and one with it.
@@ -77,20 +53,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON companies, deals, notes, stages, tenant_
 SQL
 
 # Two tenants whose rows live on different workers.
-my $t1 = cq("SELECT id FROM gtm_provision_tenant('org_citusTenantOne', 'One')");
-my $t2;
-for my $i (2 .. 40)
-{
-	my $t = cq("SELECT id FROM gtm_provision_tenant('org_citusTenant$i', 'T$i')");
-	if (cq("SELECT count(DISTINCT nodeport) FROM pg_dist_shard_placement
-	         WHERE shardid IN (get_shard_id_for_distribution_column('deals', '$t1'),
-	                           get_shard_id_for_distribution_column('deals', '$t'))") eq '2')
-	{
-		$t2 = $t;
-		last;
-	}
-}
-BAIL_OUT('no two tenants on different workers') unless defined $t2;
+my ($t1, $t2) = gtm_citus_two_tenants($coord, 'deals');
 cq(<<SQL);
 INSERT INTO companies VALUES ('$t1', 1, 'c1'), ('$t2', 1, 'c2');
 INSERT INTO deals SELECT '$t1', g, 1, 'open', g FROM generate_series(1, 5) g;
@@ -100,30 +63,11 @@ INSERT INTO notes SELECT '$t2', g, g, 'n' FROM generate_series(1, 5) g;
 INSERT INTO tenant_labels VALUES ('$t1', 'vip'), ('$t2', 'trial');
 SQL
 
-# psql as ROLE on the node of PORT over TCP, each statement sent on its own
-# (one top-level statement each); stdout and stderr together, in order,
-# without the last newline
-sub as_role
-{
-	my ($role, $port, $sql) = @_;
-	my ($rc, $out) = gtm_run([ 'psql', '-X', '-q', '-At', '-h', '127.0.0.1', '-p', $port, '-U', $role,
-		'-d', 'gtm', '-f', '-' ], stdin => $sql, merge => 1);
-	$out =~ s/^psql:<stdin>:\d+: //mg;
-	$out =~ s/\n+\z//;
-	return $out;
-}
+# psql as a role over TCP (t/lib/GtmClarity/Citus.pm)
+sub as_role { return gtm_citus_as_role(@_); }
 sub app { return as_role('regress_citus_app', @_); }
 sub owner { return as_role('regress_citus_owner', $C, $_[0]); }
-# psql as ROLE on the node of PORT over TCP, one -c per COMMAND (a command
-# with several statements is one query string); stdout and stderr together
-sub psql_c
-{
-	my ($role, $port, @commands) = @_;
-	my ($rc, $out) = gtm_run([ 'psql', '-X', '-q', '-At', '-h', '127.0.0.1', '-p', $port, '-U', $role,
-		'-d', 'gtm', map { ('-c', $_) } @commands ], merge => 1);
-	$out =~ s/\n+\z//;
-	return $out;
-}
+sub psql_c { return gtm_citus_psql_c(@_); }
 # the output of a statement that prints nothing when it works, then MORE
 sub and_then
 {

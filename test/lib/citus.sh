@@ -1,4 +1,4 @@
-# test/lib/citus.sh -- sourced by test/lib/version_suite.sh (for t/051) and bench/citus.sh (after setup.sh):
+# test/lib/citus.sh -- sourced by test/lib/version_suite.sh (for t/051, t/053) and bench/citus.sh (after setup.sh):
 # makes sure Citus 13.2.2 is installed into the system PostgreSQL 15.
 #
 # Citus is not packaged in Debian.  Its unmodified 13.2.2 source is the

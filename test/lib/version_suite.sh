@@ -39,7 +39,7 @@ if ! gtm_build_install >"$log/build.log" 2>&1; then
 fi
 grep '^== waited' "$log/build.log" || true
 echo "== built and installed for PostgreSQL $v ($(pg_config --version))"
-# Citus for t/051 (PostgreSQL 15): built and installed as root, under the
+# Citus for t/051 and t/053 (PostgreSQL 15): built and installed as root, under the
 # install lock; the test says why it skips otherwise.
 gtm_citus_ensure >"$log/citus.log" 2>&1 || true
 tail -n 1 "$log/citus.log"

@@ -1,0 +1,166 @@
+# Three holes found by trying shapes on a Citus cluster as an ordinary role
+# (no superuser, no BYPASSRLS), each checked on the DATA, with a control
+# that shows the shape does what the attack needs (doc/scaling-out.md,
+# "Statement shapes tried"):
+#
+#  1. rule 2 of enforce_citus_txn.c (no joining a coordinator's distributed
+#     transaction on the coordinator) read Citus' metadata with a query whose
+#     "=" and "<>" (and JOIN ... USING) followed the caller's search_path: a
+#     role with CREATE on a schema put its own "=" first, and read another
+#     session's intermediate results (T2's rows).
+#  2. lock_relation_if_exists() was not judged when pg_proc changed between
+#     the call's fmgr_info and its start (a function earlier in the target
+#     list running CREATE FUNCTION, in pg_temp: no privilege needed): it took
+#     ACCESS EXCLUSIVE on "deals".
+#  3. a pin by a stable built-in value that differs per node
+#     (CASE current_setting('port') ...) was accepted on the coordinator,
+#     while Citus evaluates it on each worker: one SELECT read two tenants.
+#
+# The 3-node cluster of t/051 (t/lib/GtmClarity/Citus.pm); skipped, saying
+# why, where Citus 13.2.2 is not installed or on PostgreSQL 17/18.
+# (Its 13 checks are those of the shell test that b142a65 added with the fix.)
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::RealBin/lib";
+use GtmClarity::Test;
+use GtmClarity::Citus;
+use PostgreSQL::Test::Cluster;
+use Test::More;
+
+gtm_citus_require();
+my ($coord, $w1, $w2) = gtm_citus_cluster();
+my $C = $coord->port;
+# as the superuser on the coordinator, database gtm
+sub cq { return $coord->safe_psql('gtm', $_[0]); }
+my $superuser = scalar(getpwuid($<));
+
+cq(<<'SQL');
+SET client_min_messages = warning;
+CREATE ROLE regress_citus_app LOGIN;
+ALTER ROLE regress_citus_app SET gtm.allow_session_tenant = on;
+CREATE TABLE deals (tenant_id text NOT NULL, id int NOT NULL, stage text, amount int, PRIMARY KEY (tenant_id, id));
+CREATE TABLE arch_by_id (tenant_id text NOT NULL, id int NOT NULL, stage text, amount int);
+SELECT create_distributed_table('deals', 'tenant_id');
+SELECT create_distributed_table('arch_by_id', 'id');
+GRANT SELECT, INSERT, UPDATE, DELETE ON deals, arch_by_id TO regress_citus_app;
+-- the application's own schema (it owns it, as a role that runs its migrations would)
+CREATE SCHEMA appschema AUTHORIZATION regress_citus_app;
+SQL
+my ($t1, $t2) = gtm_citus_two_tenants($coord, 'deals');
+my $p1 = cq("SELECT nodeport FROM pg_dist_shard_placement WHERE shardid = get_shard_id_for_distribution_column('deals', '$t1')");
+cq(<<SQL);
+INSERT INTO deals SELECT '$t1', g, 'open', g FROM generate_series(1, 5) g;
+INSERT INTO deals SELECT '$t2', g, 'open', 10 * g FROM generate_series(1, 5) g;
+INSERT INTO arch_by_id SELECT tenant_id, id, stage, amount FROM deals;
+SQL
+
+sub app { return gtm_citus_as_role('regress_citus_app', @_); }
+sub app_c { return gtm_citus_psql_c('regress_citus_app', $C, @_); }
+sub first_line { return (split /\n/, $_[0])[0] // ''; }
+sub fingerprint { return cq("SELECT md5(string_agg(format('%s', d), ',' ORDER BY d::text)) FROM deals d"); }
+my $before = fingerprint();
+my $NOT_PINNED = 'ERROR:  tenant-scoped table "deals" (alias "deals") is not pinned to one tenant';
+my $out;
+
+# --- 3. a pin by a value that each node computes
+my $pernode = "CASE current_setting('port') WHEN '$p1' THEN '$t1' ELSE '$t2' END";
+is(join(' ', sort split /\n/,
+		cq("SELECT tenant_id || '|' || count(*) FROM deals WHERE tenant_id = $pernode GROUP BY tenant_id ORDER BY 1")),
+	join(' ', sort ("$t1|5", "$t2|5")),
+	'control: as the superuser, a SELECT pinned by a per-node value reads both tenants (5 rows each)');
+$out = app($C, "SELECT tenant_id || '|' || count(*) FROM deals WHERE tenant_id = $pernode GROUP BY tenant_id");
+my $rows_read = grep { /^\Q$t1\E|^\Q$t2\E/ } split /\n/, $out;
+is(first_line($out) . '|' . ($rows_read || ''), "$NOT_PINNED|",
+	'a SELECT pinned by a value that Citus computes on each worker is rejected; no row read')
+  or diag $out;
+$out = app($C, "SELECT id FROM deals WHERE tenant_id = ('{\"$p1\": \"$t1\"}'::jsonb ->> current_setting('port'))");
+is(first_line($out), $NOT_PINNED, "the same through a jsonb lookup of current_setting('port') is rejected")
+  or diag $out;
+$out = app($C, "UPDATE deals SET stage = 'lost' WHERE tenant_id = ('{\"$p1\": \"$t1\"}'::jsonb ->> current_setting('port'))");
+is(first_line($out) . '|' . fingerprint(), "$NOT_PINNED|$before",
+	'an UPDATE pinned by a per-node value is rejected; no row changed')
+  or diag $out;
+is(join('|', grep { !/^[ft]$/ } split /\n/, app($C, "SELECT count(*) FROM deals WHERE tenant_id = '$t1';
+PREPARE p(text) AS SELECT sum(id * 5) FROM deals WHERE tenant_id = \$1;
+EXECUTE p('$t1'); EXECUTE p('$t1'); EXECUTE p('$t1'); EXECUTE p('$t1'); EXECUTE p('$t1'); EXECUTE p('$t1'); EXECUTE p('$t1');
+SELECT gtm_set_tenant('$t2', false) IS NULL;
+SELECT sum(amount) FROM deals WHERE tenant_id = gtm_current_tenant();")),
+	'5|75|75|75|75|75|75|75|150',
+	'still accepted: a constant pin, a parameter pin (prepared, 7 runs), gtm_current_tenant()');
+
+# --- 2. lock_relation_if_exists after a pg_proc change in the same statement
+my $mk = q{CREATE FUNCTION pg_temp.mk() RETURNS int LANGUAGE plpgsql AS $f$BEGIN CREATE OR REPLACE FUNCTION pg_temp.x() RETURNS int LANGUAGE sql AS 'SELECT 1'; RETURN 1; END$f$;};
+my $locks = q{SELECT coalesce(string_agg(mode, ','), 'none') FROM pg_locks WHERE relation = 'public.deals'::regclass AND pid = pg_backend_pid();};
+is(join("\n", grep { /Lock/ } split /\n/,
+		gtm_citus_psql_c($superuser, $C, 'SET client_min_messages = error', $mk, 'BEGIN',
+			"SELECT pg_temp.mk(), lock_relation_if_exists('deals', 'ACCESS EXCLUSIVE')", $locks, 'ROLLBACK')),
+	'AccessExclusiveLock', 'control: as the superuser, the shape takes ACCESS EXCLUSIVE on deals');
+$out = app($C, "SET client_min_messages = error; $mk
+BEGIN;
+SELECT pg_temp.mk(), lock_relation_if_exists('deals', 'ACCESS EXCLUSIVE');
+ROLLBACK;
+BEGIN;
+SELECT lock_relation_if_exists('deals', 'ACCESS EXCLUSIVE') FROM generate_series(1, 2) WHERE pg_temp.mk() = 1;
+$locks
+ROLLBACK;");
+my @lines = split /\n/, $out;
+is(first_line(join("\n", grep { /^ERROR/ } @lines)) . '|'
+	  . scalar(grep { /^ERROR:  LOCK TABLE/ } @lines) . '|'
+	  . join("\n", grep { /Lock$/ } @lines),
+	'ERROR:  LOCK TABLE in ACCESS EXCLUSIVE MODE on tenant-scoped table "deals" is not allowed|2|',
+	'lock_relation_if_exists after CREATE FUNCTION in the same statement is judged: rejected, no lock held')
+  or diag $out;
+is(join('|', split /\n/, app($C, "SET client_min_messages = error; $mk
+BEGIN; SELECT lock_relation_if_exists('deals', 'ROW EXCLUSIVE') FROM generate_series(1, 1) WHERE pg_temp.mk() = 1; $locks ROLLBACK;")),
+	't|RowExclusiveLock', 'lock_relation_if_exists in ROW EXCLUSIVE mode after the same change still passes');
+
+# --- 1. rule 2 with the caller's own "=" first in its search_path.  The
+# victim, a session of the same role pinned to T2, holds its transaction
+# open after a CTE whose intermediate result Citus keeps on the coordinator.
+my $victim_out = '';
+my $victim;
+{
+	local $ENV{PGAPPNAME} = 'gtm_victim';
+	$victim = IPC::Run::start(
+		[ 'psql', '-X', '-q', '-At', '-h', '127.0.0.1', '-p', $C, '-U', 'regress_citus_app', '-d', 'gtm',
+			'-c', 'BEGIN',
+			'-c', "WITH o AS MATERIALIZED (SELECT id, amount FROM arch_by_id WHERE tenant_id = '$t2') SELECT count(*) FROM o",
+			'-c', 'SELECT pg_sleep(60)', '-c', 'COMMIT' ],
+		'<', \undef, '>&', \$victim_out);
+}
+$coord->poll_query_until('gtm',
+	q{SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'gtm_victim' AND query LIKE 'SELECT pg_sleep%'})
+  or diag 'the victim did not reach its pg_sleep';
+my $vpid = cq(q{SELECT pid FROM pg_stat_activity WHERE application_name = 'gtm_victim'}) || 0;
+my $vtx = app($C, "SELECT transaction_number FROM get_all_active_transactions() WHERE process_id = $vpid");
+$vtx = 0 unless $vtx =~ /^\d+$/;
+my ($cres) = split /,/, cq(qq{SELECT string_agg(replace(f, '.data', ''), ',') FROM pg_ls_dir('base/pgsql_job_cache') d,
+    LATERAL pg_ls_dir('base/pgsql_job_cache/' || d) f WHERE d LIKE format('%s\\_0\\_%s', (SELECT oid FROM pg_roles WHERE rolname = 'regress_citus_app'), '$vtx')});
+$cres //= '';
+my $t2rows = join(' ', split /\n/, cq("SELECT id || '|' || amount FROM arch_by_id WHERE tenant_id = '$t2' ORDER BY 1"));
+app($C, "CREATE FUNCTION appschema.fake_eq(int, int) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT false';
+CREATE OPERATOR appschema.= (LEFTARG = int, RIGHTARG = int, FUNCTION = appschema.fake_eq);");
+is(app_c('SET search_path = appschema, pg_catalog', 'SELECT 0 = 0') . '|' . ($cres ne '' ? 'yes' : ''), 'f|yes',
+	"control: with appschema first in search_path, 0 = 0 is false for the role; the victim's result is there");
+my $read_coord = "SELECT id || '|' || amount FROM read_intermediate_result('$cres', 'binary') AS r(id int, amount int) ORDER BY 1";
+my $join = "BEGIN TRANSACTION ISOLATION LEVEL READ COMMITTED;SELECT assign_distributed_transaction_id(0, $vtx, '2026-01-01');";
+my $COORD_TXN = 'ERROR:  assign_distributed_transaction_id() of a transaction of the coordinator is not allowed on the coordinator';
+# the rows id|amount an output holds
+sub id_amount_rows { return join(' ', grep { /^[0-9]+\|[0-9]+$/ } split /\n/, $_[0]); }
+$out = app_c('SET search_path = appschema, pg_catalog', $join, $read_coord);
+is(first_line(join("\n", grep { /^ERROR/ } split /\n/, $out)) . '|' . id_amount_rows($out), "$COORD_TXN|",
+	"joining the coordinator's transaction with the role's own \"=\" first in search_path is refused; no row read")
+  or diag $out;
+$out = app_c('SET search_path = appschema, public, pg_catalog', $join, $read_coord);
+is(first_line(join("\n", grep { /^ERROR/ } split /\n/, $out)), $COORD_TXN,
+	'the same with public before pg_catalog is refused too')
+  or diag $out;
+is(id_amount_rows(gtm_citus_psql_c($superuser, $C, $join, 'SET ROLE regress_citus_app', $read_coord)), $t2rows,
+	"control: the superuser (exempt) joins it the same way and reads T2's rows");
+is(fingerprint(), $before, 'no rejected statement changed a row');
+
+cq("SELECT pg_cancel_backend($vpid)") if $vpid;
+$victim->finish;
+
+done_testing();
