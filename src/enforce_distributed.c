@@ -631,18 +631,61 @@ names_walker(Node *node, QueryNames *names)
 }
 
 /*
+ * May q name a Citus tenant table?  Looks only at the range tables of q,
+ * of its subqueries in FROM and of its CTEs; a level with sublinks (whose
+ * queries sit in expressions) answers "maybe".  A worker's shard queries,
+ * which name shards, are answered "no" without a walk of their
+ * expressions.  A wrong "no" cannot let a statement through: Citus' plan
+ * of a distributed table is then judged as an opaque Custom Scan and
+ * rejected (judge_scans).
+ */
+static bool
+may_name_distributed(Query *q)
+{
+	ListCell   *lc;
+
+	check_stack_depth();
+	if (q->hasSubLinks)
+		return true;
+	foreach(lc, q->rtable)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+
+		if (rte->rtekind == RTE_RELATION)
+		{
+			RelFacts   *f = rel_facts(rte->relid);
+
+			if (f->tenant && f->distributed)
+				return true;
+		}
+		else if (rte->rtekind == RTE_SUBQUERY && rte->subquery != NULL &&
+				 may_name_distributed(rte->subquery))
+			return true;
+	}
+	foreach(lc, q->cteList)
+	{
+		Node	   *cte = ((CommonTableExpr *) lfirst(lc))->ctequery;
+
+		if (IsA(cte, Query) && may_name_distributed((Query *) cte))
+			return true;
+	}
+	return false;
+}
+
+/*
  * Does the statement name a tenant table that is a Citus table, at any
  * level?  Only then does gtm_planner keep a copy for the shadow plan (a
  * worker's shard queries name shards, which are not).  A relation reached
  * only through a view is named by the rewritten query too.  One walk of
  * the whole tree fills names (see QueryNames) for fold_current_tenant and
- * judge_recorded.
+ * judge_recorded, after a cheaper look at the range tables
+ * (may_name_distributed) for the statements that name none.
  */
 bool
 query_names_distributed(Query *parse, QueryNames *names)
 {
 	memset(names, 0, sizeof(QueryNames));
-	if (!distributed_planner_loaded())
+	if (!distributed_planner_loaded() || !may_name_distributed(parse))
 		return false;
 	(void) names_walker((Node *) parse, names);
 	return names->distributed;
