@@ -1703,3 +1703,37 @@ $fn$;
 REVOKE ALL ON FUNCTION @extschema@.gtm_protect_table(pg_catalog.regclass) FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@.gtm_protect_table(pg_catalog.regclass) IS
 	'Enables row-level security with a policy passing every row on a tenant-scoped table and its partitions, so that pg_stats and key violation details do not show other tenants'' values to ordinary roles; returns the tables changed';
+
+-- ------------------------------------------------------------------------
+-- Exemptions follow their tables.  A dropped table's row in
+-- tenant_scope_exemptions is deleted with it (an sql_drop event trigger),
+-- so that a table created later with the same OID (OIDs wrap around) is
+-- never exempt by accident; rows of tables dropped before this version are
+-- deleted now.
+-- ------------------------------------------------------------------------
+DELETE FROM @extschema@.tenant_scope_exemptions e
+ WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+					WHERE c.oid OPERATOR(pg_catalog.=) e.relid::pg_catalog.oid);
+
+CREATE FUNCTION @extschema@.gtm_forget_dropped_exemptions() RETURNS event_trigger
+	LANGUAGE plpgsql SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp
+	AS $fn$
+BEGIN
+	-- the table dropped by hand (the extension is then to be reinstalled):
+	-- no other DROP may fail for it
+	IF pg_catalog.to_regclass('@extschema@.tenant_scope_exemptions') IS NULL THEN
+		RETURN;
+	END IF;
+	DELETE FROM @extschema@.tenant_scope_exemptions e
+	 USING pg_catalog.pg_event_trigger_dropped_objects() d
+	 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND d.objsubid OPERATOR(pg_catalog.=) 0
+	   AND e.relid::pg_catalog.oid OPERATOR(pg_catalog.=) d.objid;
+END
+$fn$;
+REVOKE ALL ON FUNCTION @extschema@.gtm_forget_dropped_exemptions() FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.gtm_forget_dropped_exemptions() IS
+	'Event trigger (sql_drop): deletes the exemption of a dropped table, so that a later table with the same OID is not exempt';
+CREATE EVENT TRIGGER gtm_clarity_forget_dropped_exemptions ON sql_drop
+	EXECUTE FUNCTION @extschema@.gtm_forget_dropped_exemptions();

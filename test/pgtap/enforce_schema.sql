@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS gtm_clarity;
-SELECT plan(43);
+SELECT plan(46);
 
 CREATE ROLE regress_enforce_tap;
 
@@ -42,6 +42,12 @@ SELECT ok(NOT has_function_privilege('regress_enforce_tap', 'gtm_exempt_table(re
 SELECT ok(NOT has_function_privilege('regress_enforce_tap', 'gtm_unexempt_table(regclass)', 'EXECUTE'),
           'unexempting a table is not granted to PUBLIC');
 
+SELECT has_function('gtm_forget_dropped_exemptions', ARRAY[]::text[]);
+SELECT is_definer('gtm_forget_dropped_exemptions', ARRAY[]::text[]);
+SELECT ok((SELECT evtevent = 'sql_drop' AND evtenabled = 'O'
+             AND evtfoid = 'gtm_forget_dropped_exemptions()'::regprocedure
+             FROM pg_event_trigger WHERE evtname = 'gtm_clarity_forget_dropped_exemptions'),
+          'a dropped table''s exemption is deleted with it (sql_drop event trigger, enabled)');
 SELECT has_table('tenant_scope_exemptions');
 SELECT has_view('gtm_exempt_tables');
 SELECT col_is_pk('tenant_scope_exemptions', 'relid');

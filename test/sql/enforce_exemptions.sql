@@ -491,6 +491,19 @@ REFRESH MATERIALIZED VIEW CONCURRENTLY deals_t1_n;
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 
+-- ------------------------------------------- exemptions follow their tables
+-- A dropped table's exemption row goes with it (sql_drop event trigger): a
+-- later table that gets the same OID (OIDs wrap around) is not exempt.
+CREATE TABLE enforce_exemptions.dropped_soon (tenant_id text NOT NULL, x int);
+SELECT gtm_exempt_table('enforce_exemptions.dropped_soon');
+SELECT 'enforce_exemptions.dropped_soon'::regclass::oid AS dropped_oid \gset
+SELECT count(*) AS rows_of_it FROM tenant_scope_exemptions WHERE relid::oid = :dropped_oid;
+ALTER TABLE enforce_exemptions.dropped_soon OWNER TO regress_exemptions_owner;
+SET ROLE regress_exemptions_owner;
+DROP TABLE enforce_exemptions.dropped_soon;   -- by its owner, not a superuser
+RESET ROLE;
+SELECT count(*) AS rows_left FROM tenant_scope_exemptions WHERE relid::oid = :dropped_oid;
+
 -- ---------------------------------------------------------------- clean up
 DROP SCHEMA enforce_exemptions CASCADE;
 DROP OWNED BY regress_exemptions_app, regress_exemptions_owner;
