@@ -586,6 +586,19 @@ change_exemption(FunctionCallInfo fcinfo, bool exempt)
 				 errdetail("Only tables with a column %s are checked.",
 						   quote_identifier(gtm_tenant_column))));
 
+	/*
+	 * A temporary table goes at the end of its session, at COMMIT (ON COMMIT
+	 * DROP) or with DISCARD TEMP / ALL without firing the sql_drop event
+	 * trigger: its row would stay, for whatever table gets its OID later
+	 * (or, through pg_dump, gets that OID in the restored database).
+	 */
+	if (exempt && get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot exempt temporary table \"%s\"", get_rel_name(relid)),
+				 errdetail("A temporary table is dropped at the end of its session, at COMMIT or by DISCARD without firing an event trigger, so its exemption would be left to the next table with its OID."),
+				 errhint("Pin the statements on it to one tenant, or run them as a role exempt from the tenant-scope check.")));
+
 	values[0] = ObjectIdGetDatum(relid);
 	SPI_connect();
 	(void) gtm_query_run(&queries, exempt ? Q_EXEMPT : Q_UNEXEMPT, nsp, values,
