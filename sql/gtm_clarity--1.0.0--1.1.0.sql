@@ -1715,23 +1715,13 @@ DELETE FROM @extschema@.tenant_scope_exemptions e
  WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
 					WHERE c.oid OPERATOR(pg_catalog.=) e.relid::pg_catalog.oid);
 
+-- C (src/exemptions.c): the DELETE runs with a snapshot taken at the DROP,
+-- not the transaction's, so that a DROP in a REPEATABLE READ transaction
+-- also deletes a row committed after its snapshot.
 CREATE FUNCTION @extschema@.gtm_forget_dropped_exemptions() RETURNS event_trigger
-	LANGUAGE plpgsql SECURITY DEFINER
-	SET search_path = pg_catalog, pg_temp
-	AS $fn$
-BEGIN
-	-- the table dropped by hand (the extension is then to be reinstalled):
-	-- no other DROP may fail for it
-	IF pg_catalog.to_regclass('@extschema@.tenant_scope_exemptions') IS NULL THEN
-		RETURN;
-	END IF;
-	DELETE FROM @extschema@.tenant_scope_exemptions e
-	 USING pg_catalog.pg_event_trigger_dropped_objects() d
-	 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-	   AND d.objsubid OPERATOR(pg_catalog.=) 0
-	   AND e.relid::pg_catalog.oid OPERATOR(pg_catalog.=) d.objid;
-END
-$fn$;
+	AS 'MODULE_PATHNAME', 'gtm_forget_dropped_exemptions'
+	LANGUAGE C SECURITY DEFINER
+	SET search_path = pg_catalog, pg_temp;
 REVOKE ALL ON FUNCTION @extschema@.gtm_forget_dropped_exemptions() FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@.gtm_forget_dropped_exemptions() IS
 	'Event trigger (sql_drop): deletes the exemption of a dropped table, so that a later table with the same OID is not exempt';

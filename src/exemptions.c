@@ -45,9 +45,11 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
+#include "commands/event_trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
@@ -62,6 +64,7 @@
 #include "gtm_clarity.h"
 
 PG_FUNCTION_INFO_V1(gtm_exempt_table);
+PG_FUNCTION_INFO_V1(gtm_forget_dropped_exemptions);
 PG_FUNCTION_INFO_V1(gtm_unexempt_table);
 
 #define EXEMPTIONS_TABLE		"tenant_scope_exemptions"
@@ -528,7 +531,8 @@ exemption_recorded(Oid relid)
 enum
 {
 	Q_EXEMPT,
-	Q_UNEXEMPT
+	Q_UNEXEMPT,
+	Q_FORGET_DROPPED
 };
 
 static const GtmQueryDef query_defs[] = {
@@ -536,6 +540,12 @@ static const GtmQueryDef query_defs[] = {
 	1, {OIDOID}},
 	[Q_UNEXEMPT] = {"DELETE FROM %1$s." EXEMPTIONS_TABLE " WHERE relid OPERATOR(pg_catalog.=) $1",
 	1, {OIDOID}},
+	[Q_FORGET_DROPPED] = {"DELETE FROM %1$s." EXEMPTIONS_TABLE " e"
+		" USING pg_catalog.pg_event_trigger_dropped_objects() d"
+		" WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+		" AND d.objsubid OPERATOR(pg_catalog.=) 0"
+		" AND e.relid::pg_catalog.oid OPERATOR(pg_catalog.=) d.objid",
+	0, {InvalidOid}},
 };
 static SPIPlanPtr plans[lengthof(query_defs)];
 static GtmQuerySet queries = GTM_QUERY_SET(query_defs, plans);
@@ -555,6 +565,16 @@ change_exemption(FunctionCallInfo fcinfo, bool exempt)
 
 	gtm_require_arg(fcinfo, 0, "table", NULL);
 	relid = PG_GETARG_OID(0);
+
+	/*
+	 * Hold a lock on the table until the end of the transaction: a DROP of
+	 * it in another session waits for this one to end, so its sql_drop event
+	 * trigger (gtm_forget_dropped_exemptions) sees the row written here and
+	 * deletes it; and a table being dropped by an open transaction is found
+	 * gone below once that commits, instead of getting a row that no event
+	 * trigger will ever delete.
+	 */
+	LockRelationOid(relid, AccessShareLock);
 	if (get_rel_relkind(relid) == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -565,6 +585,19 @@ change_exemption(FunctionCallInfo fcinfo, bool exempt)
 				 errmsg("\"%s\" is not a tenant-scoped table", get_rel_name(relid)),
 				 errdetail("Only tables with a column %s are checked.",
 						   quote_identifier(gtm_tenant_column))));
+
+	/*
+	 * A temporary table goes at the end of its session, at COMMIT (ON COMMIT
+	 * DROP) or with DISCARD TEMP / ALL without firing the sql_drop event
+	 * trigger: its row would stay, for whatever table gets its OID later
+	 * (or, through pg_dump, gets that OID in the restored database).
+	 */
+	if (exempt && get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot exempt temporary table \"%s\"", get_rel_name(relid)),
+				 errdetail("A temporary table is dropped at the end of its session, at COMMIT or by DISCARD without firing an event trigger, so its exemption would be left to the next table with its OID."),
+				 errhint("Pin the statements on it to one tenant, or run them as a role exempt from the tenant-scope check.")));
 
 	values[0] = ObjectIdGetDatum(relid);
 	SPI_connect();
@@ -605,6 +638,40 @@ Datum
 gtm_unexempt_table(PG_FUNCTION_ARGS)
 {
 	change_exemption(fcinfo, false);
+	PG_RETURN_VOID();
+}
+
+/*
+ * gtm_forget_dropped_exemptions(): the sql_drop event trigger
+ * gtm_clarity_forget_dropped_exemptions deletes the rows of the dropped
+ * tables, so that a table created later with the same OID is not exempt.
+ * With a snapshot taken now, not the transaction's: a DROP in a REPEATABLE
+ * READ or SERIALIZABLE transaction also deletes a row written by a
+ * transaction that committed after its snapshot (gtm_exempt_table holds a
+ * lock on the table, so such a writer has committed before the DROP got its
+ * lock).  Nothing to do when the exemptions table was dropped by hand: no
+ * other DROP may fail for it.
+ */
+Datum
+gtm_forget_dropped_exemptions(PG_FUNCTION_ARGS)
+{
+	Oid			nsp = gtm_extension_namespace(fcinfo);
+	int			rc;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("gtm_forget_dropped_exemptions() must be called as an event trigger")));
+	if (!OidIsValid(get_relname_relid(EXEMPTIONS_TABLE, nsp)))
+		PG_RETURN_VOID();
+
+	SPI_connect();
+	rc = SPI_execute_snapshot(gtm_query_plan(&queries, Q_FORGET_DROPPED, nsp),
+							  NULL, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							  false, false, 0);
+	if (rc != SPI_OK_DELETE)
+		elog(ERROR, "SPI_execute_snapshot failed: %s", SPI_result_code_string(rc));
+	SPI_finish();
 	PG_RETURN_VOID();
 }
 

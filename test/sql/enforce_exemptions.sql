@@ -504,6 +504,16 @@ DROP TABLE enforce_exemptions.dropped_soon;   -- by its owner, not a superuser
 RESET ROLE;
 SELECT count(*) AS rows_left FROM tenant_scope_exemptions WHERE relid::oid = :dropped_oid;
 
+-- A temporary table cannot be exempt: ON COMMIT DROP, DISCARD and the end of
+-- its session drop it without the event trigger, its row would stay.
+CREATE TEMP TABLE tmp_tenant (tenant_id text NOT NULL);
+SELECT gtm_exempt_table('tmp_tenant');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS rows_of_temp FROM tenant_scope_exemptions WHERE relid::oid = 'tmp_tenant'::regclass::oid;
+DROP TABLE tmp_tenant;
+SELECT count(*) AS dangling FROM tenant_scope_exemptions e
+ WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = e.relid);
+
 -- ---------------------------------------------------------------- clean up
 DROP SCHEMA enforce_exemptions CASCADE;
 DROP OWNED BY regress_exemptions_app, regress_exemptions_owner;
