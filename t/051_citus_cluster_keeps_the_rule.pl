@@ -383,22 +383,9 @@ is(arch(), $before, 'no rejected INSERT ... SELECT wrote a row');
 # broadcasts to the worker of T2's shard.  A second session of the role tries
 # to join that transaction with assign_distributed_transaction_id() (the
 # running ids are listed by get_all_active_transactions()) and read them.
-my $victim_out = '';
-my $victim;
-{
-	local $ENV{PGAPPNAME} = 'gtm_victim';
-	$victim = IPC::Run::start(
-		[ 'psql', '-X', '-q', '-At', '-h', '127.0.0.1', '-p', $C, '-U', 'regress_citus_app', '-d', 'gtm',
-			'-c', 'BEGIN',
-			'-c', "WITH o AS MATERIALIZED (SELECT id, amount FROM arch_by_id WHERE tenant_id = '$t2') SELECT count(*) FROM o",
-			'-c', "SELECT count(*) FROM deals WHERE tenant_id = '$t2' AND id IN (SELECT id FROM arch_by_id WHERE tenant_id = '$t2')",
-			'-c', 'SELECT pg_sleep(120)', '-c', 'COMMIT' ],
-		'<', \undef, '>&', \$victim_out);
-}
-$coord->poll_query_until('gtm',
-	q{SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'gtm_victim' AND query LIKE 'SELECT pg_sleep%'})
-  or diag 'the victim did not reach its pg_sleep';
-my $vpid = cq(q{SELECT pid FROM pg_stat_activity WHERE application_name = 'gtm_victim'}) || 0;
+my ($victim, $victim_out_ref, $vpid) = gtm_citus_victim($coord, 'regress_citus_app', 120,
+	"WITH o AS MATERIALIZED (SELECT id, amount FROM arch_by_id WHERE tenant_id = '$t2') SELECT count(*) FROM o",
+	"SELECT count(*) FROM deals WHERE tenant_id = '$t2' AND id IN (SELECT id FROM arch_by_id WHERE tenant_id = '$t2')");
 # what the attacker sees, as the role
 my ($vtx, $vstamp) = split /\|/,
   app($C, "SELECT transaction_number || '|' || transaction_stamp FROM get_all_active_transactions() WHERE process_id = $vpid"), 2;
@@ -455,7 +442,7 @@ is("$out|" . on_worker($join_and_read_worker), "$t2rows|true|$t2ids",
 cq('ALTER ROLE regress_citus_app RESET gtm.enforcement');
 cq("SELECT pg_cancel_backend($vpid)");
 $victim->finish;
-is(join('|', grep { /^[0-9]+$/ } split /\n/, $victim_out),
+is(join('|', grep { /^[0-9]+$/ } split /\n/, $$victim_out_ref),
 	scalar(my @t2rows = split /\n/, $t2rows) . '|'
 	  . cq("SELECT count(*) FROM deals WHERE tenant_id = '$t2' AND id IN (SELECT id FROM arch_by_id WHERE tenant_id = '$t2')"),
 	"the victim's own statements read their intermediate results (Citus' own use)");

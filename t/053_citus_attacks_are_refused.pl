@@ -118,21 +118,8 @@ BEGIN; SELECT lock_relation_if_exists('deals', 'ROW EXCLUSIVE') FROM generate_se
 # --- 1. rule 2 with the caller's own "=" first in its search_path.  The
 # victim, a session of the same role pinned to T2, holds its transaction
 # open after a CTE whose intermediate result Citus keeps on the coordinator.
-my $victim_out = '';
-my $victim;
-{
-	local $ENV{PGAPPNAME} = 'gtm_victim';
-	$victim = IPC::Run::start(
-		[ 'psql', '-X', '-q', '-At', '-h', '127.0.0.1', '-p', $C, '-U', 'regress_citus_app', '-d', 'gtm',
-			'-c', 'BEGIN',
-			'-c', "WITH o AS MATERIALIZED (SELECT id, amount FROM arch_by_id WHERE tenant_id = '$t2') SELECT count(*) FROM o",
-			'-c', 'SELECT pg_sleep(60)', '-c', 'COMMIT' ],
-		'<', \undef, '>&', \$victim_out);
-}
-$coord->poll_query_until('gtm',
-	q{SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'gtm_victim' AND query LIKE 'SELECT pg_sleep%'})
-  or diag 'the victim did not reach its pg_sleep';
-my $vpid = cq(q{SELECT pid FROM pg_stat_activity WHERE application_name = 'gtm_victim'}) || 0;
+my ($victim, undef, $vpid) = gtm_citus_victim($coord, 'regress_citus_app', 60,
+	"WITH o AS MATERIALIZED (SELECT id, amount FROM arch_by_id WHERE tenant_id = '$t2') SELECT count(*) FROM o");
 my $vtx = app($C, "SELECT transaction_number FROM get_all_active_transactions() WHERE process_id = $vpid");
 $vtx = 0 unless $vtx =~ /^\d+$/;
 my ($cres) = split /,/, cq(qq{SELECT string_agg(replace(f, '.data', ''), ',') FROM pg_ls_dir('base/pgsql_job_cache') d,

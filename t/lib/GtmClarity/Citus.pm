@@ -30,7 +30,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 our @EXPORT = qw(gtm_citus_require gtm_citus_cluster gtm_citus_two_tenants
-  gtm_citus_as_role gtm_citus_psql_c);
+  gtm_citus_as_role gtm_citus_psql_c gtm_citus_victim);
 
 my $citus_version = '13.2.2';
 
@@ -111,6 +111,31 @@ sub gtm_citus_psql_c
 		'-d', 'gtm', map { ('-c', $_) } @commands ], merge => 1);
 	$out =~ s/\n+\z//;
 	return $out;
+}
+
+# A "victim": a session of ROLE on the coordinator COORD (its node) that runs
+# BEGIN, the STATEMENTS, then pg_sleep(SECONDS) inside the open transaction
+# (its application_name is gtm_victim).  Returns once it sleeps: the
+# IPC::Run handle, a reference to its output, and its pid (0 if not found).
+sub gtm_citus_victim
+{
+	my ($coord, $role, $seconds, @statements) = @_;
+	my $out = '';
+	my $h;
+	{
+		local $ENV{PGAPPNAME} = 'gtm_victim';
+		$h = IPC::Run::start(
+			[ 'psql', '-X', '-q', '-At', '-h', '127.0.0.1', '-p', $coord->port, '-U', $role, '-d', 'gtm',
+				'-c', 'BEGIN', (map { ('-c', $_) } @statements),
+				'-c', "SELECT pg_sleep($seconds)", '-c', 'COMMIT' ],
+			'<', \undef, '>&', \$out);
+	}
+	$coord->poll_query_until('gtm',
+		q{SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'gtm_victim' AND query LIKE 'SELECT pg_sleep%'})
+	  or diag 'the victim did not reach its pg_sleep';
+	my $pid = $coord->safe_psql('gtm',
+		q{SELECT pid FROM pg_stat_activity WHERE application_name = 'gtm_victim'}) || 0;
+	return ($h, \$out, $pid);
 }
 
 1;
