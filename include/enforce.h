@@ -431,10 +431,7 @@ extern void check_distributed_start(PlannedStmt *stmt);
 extern void citus_lock_init(void);
 
 /* enforce_citus_txn.c */
-extern bool citus_txn_fn_needs_hook(Oid fn_oid);
-extern bool citus_txn_fn_is(Oid fn_oid);
 extern void judge_citus_txn_call(FmgrInfo *flinfo);
-extern void citus_txn_init(void);
 extern bool relation_is_distributed(Oid relid);
 extern bool query_names_distributed(Query *parse, QueryNames *names);
 extern bool record_this_call(EnforceState *st, PlannerInfo *root);

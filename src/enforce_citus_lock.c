@@ -20,7 +20,7 @@
  * however it is written (a FROM list, a subquery, PL/pgSQL).  Its arguments
  * are read from the call's expression (flinfo->fn_expr): Citus always
  * passes constants; a call whose arguments are not constants, or that comes
- * without an expression, is refused (fail closed).  The function's OID is
+ * without an expression, is refused (fail closed).  The functions' OIDs are
  * looked up once and again after pg_proc changes (the fmgr_hook compares
  * with a fresh lookup, so a change between fmgr_info and the call cannot
  * hide the call).  The same hooks catch
@@ -52,36 +52,56 @@
 static needs_fmgr_hook_type prev_needs_fmgr_hook = NULL;
 static fmgr_hook_type prev_fmgr_hook = NULL;
 
-/* The OID of pg_catalog.lock_relation_if_exists(text, text), once known */
-static Oid	lock_fn = InvalidOid;
-static bool lock_fn_known = false;
-
 /*
- * pg_proc changed: look the OID up again at the next use.  The OID itself
- * is kept until then: the fmgr_hook of a call whose FmgrInfo was made before
- * the change (a function earlier in the same target list that runs CREATE
- * FUNCTION, or any invalidation arriving between executor start and the
- * call) must still recognise the call and judge it.
+ * The Citus functions the hooks judge, in pg_catalog, each looked up once
+ * and again after pg_proc changes.  The OID itself is kept until then: the
+ * fmgr_hook of a call whose FmgrInfo was made before the change (a function
+ * earlier in the same target list that runs CREATE FUNCTION, or any
+ * invalidation arriving between executor start and the call) must still
+ * recognise the call and judge it.
  */
-static void
-lock_fn_forget(Datum arg, int cacheid, uint32 hashvalue)
+typedef struct CitusFunction
 {
-	lock_fn_known = false;
+	const char *name;
+	int			nargs;
+	Oid			argtypes[3];
+	Oid			oid;
+	bool		known;
+} CitusFunction;
+
+enum
+{
+	CF_LOCK,					/* lock_relation_if_exists(text, text) */
+	CF_ASSIGN					/* assign_distributed_transaction_id(int4, int8, timestamptz) */
+};
+
+static CitusFunction citus_functions[] = {
+	[CF_LOCK] = {"lock_relation_if_exists", 2, {TEXTOID, TEXTOID}, InvalidOid, false},
+	[CF_ASSIGN] = {"assign_distributed_transaction_id", 3,
+	{INT4OID, INT8OID, TIMESTAMPTZOID}, InvalidOid, false},
+};
+
+/* pg_proc changed: look the OIDs up again at their next use */
+static void
+citus_functions_forget(Datum arg, int cacheid, uint32 hashvalue)
+{
+	for (int i = 0; i < lengthof(citus_functions); i++)
+		citus_functions[i].known = false;
 }
 
 static Oid
-lock_fn_oid(void)
+citus_function_oid(int which)
 {
-	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	CitusFunction *f = &citus_functions[which];
 
-	if (!lock_fn_known && IsTransactionState())
+	if (!f->known && IsTransactionState())
 	{
-		lock_fn = LookupFuncName(list_make2(makeString("pg_catalog"),
-											makeString("lock_relation_if_exists")),
-								 2, argtypes, true);
-		lock_fn_known = true;
+		f->oid = LookupFuncName(list_make2(makeString("pg_catalog"),
+										   makeString(unconstify(char *, f->name))),
+								f->nargs, f->argtypes, true);
+		f->known = true;
 	}
-	return lock_fn;
+	return f->oid;
 }
 
 static bool
@@ -90,7 +110,8 @@ gtm_needs_fmgr_hook(Oid fn_oid)
 	if (prev_needs_fmgr_hook && prev_needs_fmgr_hook(fn_oid))
 		return true;
 	return distributed_planner_loaded() && OidIsValid(fn_oid) &&
-		(fn_oid == lock_fn_oid() || citus_txn_fn_needs_hook(fn_oid));
+		(fn_oid == citus_function_oid(CF_LOCK) ||
+		 fn_oid == citus_function_oid(CF_ASSIGN));
 }
 
 /* The lock mode named as Citus names them, or NoLock */
@@ -173,10 +194,10 @@ gtm_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 	if (event != FHET_START || !OidIsValid(flinfo->fn_oid) ||
 		!distributed_planner_loaded())
 		return;
-	/* looked up again if pg_proc changed since (lock_fn_forget) */
-	if (flinfo->fn_oid == lock_fn_oid())
+	/* looked up again if pg_proc changed since (citus_functions_forget) */
+	if (flinfo->fn_oid == citus_function_oid(CF_LOCK))
 		judge_lock_call(flinfo);
-	else if (citus_txn_fn_is(flinfo->fn_oid))
+	else if (flinfo->fn_oid == citus_function_oid(CF_ASSIGN))
 		judge_citus_txn_call(flinfo);
 }
 
@@ -188,6 +209,5 @@ citus_lock_init(void)
 	needs_fmgr_hook = gtm_needs_fmgr_hook;
 	prev_fmgr_hook = fmgr_hook;
 	fmgr_hook = gtm_fmgr_hook;
-	CacheRegisterSyscacheCallback(PROCOID, lock_fn_forget, (Datum) 0);
-	citus_txn_init();
+	CacheRegisterSyscacheCallback(PROCOID, citus_functions_forget, (Datum) 0);
 }

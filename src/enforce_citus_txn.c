@@ -95,49 +95,6 @@
 /* Citus' group of the coordinator (COORDINATOR_GROUP_ID) */
 #define CITUS_COORDINATOR_GROUP 0
 
-/* pg_catalog.assign_distributed_transaction_id(int4, int8, timestamptz) */
-static Oid	assign_fn = InvalidOid;
-static bool assign_fn_known = false;
-
-/* pg_proc changed: look it up again at the next use (see lock_fn_forget) */
-static void
-assign_fn_forget(Datum arg, int cacheid, uint32 hashvalue)
-{
-	assign_fn_known = false;
-}
-
-static Oid
-assign_fn_oid(void)
-{
-	Oid			argtypes[3] = {INT4OID, INT8OID, TIMESTAMPTZOID};
-
-	if (!assign_fn_known && IsTransactionState())
-	{
-		assign_fn = LookupFuncName(list_make2(makeString("pg_catalog"),
-											  makeString("assign_distributed_transaction_id")),
-								   3, argtypes, true);
-		assign_fn_known = true;
-	}
-	return assign_fn;
-}
-
-/* Is fn_oid assign_distributed_transaction_id?  (needs_fmgr_hook) */
-bool
-citus_txn_fn_needs_hook(Oid fn_oid)
-{
-	return OidIsValid(fn_oid) && fn_oid == assign_fn_oid();
-}
-
-/*
- * The same, for fmgr_hook: also after a pg_proc change between the call's
- * fmgr_info and its start (looked up again then, see lock_fn_forget).
- */
-bool
-citus_txn_fn_is(Oid fn_oid)
-{
-	return OidIsValid(fn_oid) && fn_oid == assign_fn_oid();
-}
-
 /* Skip an optional sign and digits; NULL if there are none */
 static const char *
 skip_integer(const char *p)
@@ -271,11 +228,4 @@ judge_citus_txn_call(FmgrInfo *flinfo)
 				 errdetail("It makes this session join distributed transaction %d:%lld of another session of this node, whose intermediate results hold rows of the tenant its statements were pinned to.",
 						   DatumGetInt32(initiator), (long long) DatumGetInt64(number)),
 				 errhint("Do not call Citus' internal functions.  If this is Citus' own connection to the coordinator, keep citus.enable_local_execution on (its default) and citus.allow_nested_distributed_execution off.")));
-}
-
-/* Called once from citus_lock_init. */
-void
-citus_txn_init(void)
-{
-	CacheRegisterSyscacheCallback(PROCOID, assign_fn_forget, (Datum) 0);
 }
