@@ -117,32 +117,10 @@ write_plan_payload(PlannedStmt *stmt, int kind, const char *payload, int len)
 	/*
 	 * All items in one allocation: nodes of a plan are copied one by one
 	 * (copyObject) and freed with their memory context, never one by one.
-	 * A plan with no invalItems yet (the common case) gets a list made in
-	 * the same allocation, its cells in the list itself as list_make1()
-	 * makes them (enlarge_list moves them out when something appends).
 	 */
-	if (stmt->invalItems == NIL)
-	{
-		Size		cells = MAXALIGN(offsetof(List, initial_elements) +
-									 nitems * sizeof(ListCell));
-		char	   *chunk = palloc(cells + nitems * sizeof(PlanInvalItem));
-		List	   *list = (List *) chunk;
-
-		items = (PlanInvalItem *) (chunk + cells);
-		list->type = T_List;
-		list->length = nitems;
-		list->max_length = nitems;
-		list->elements = list->initial_elements;
-		for (int n = 0; n < nitems; n++)
-			list->elements[n].ptr_value = &items[n];
-		stmt->invalItems = list;
-	}
-	else
-	{
-		items = palloc(nitems * sizeof(PlanInvalItem));
-		for (int n = 0; n < nitems; n++)
-			stmt->invalItems = lappend(stmt->invalItems, &items[n]);
-	}
+	items = palloc(nitems * sizeof(PlanInvalItem));
+	for (int n = 0; n < nitems; n++)
+		stmt->invalItems = lappend(stmt->invalItems, &items[n]);
 	items[0].type = T_PlanInvalItem;
 	items[0].cacheId = kind;
 	items[0].hashValue = (uint32) len;
