@@ -195,6 +195,24 @@
 #endif
 
 /*
+ * The storage manager names a relation's file by a RelFileLocator since
+ * PostgreSQL 16 (was a RelFileNode; storage/relfilelocator.h), and
+ * smgropen() takes a ProcNumber since 17 (was a BackendId;
+ * storage/procnumber.h).  gtm_smgropen_permanent(spc, db, rel) opens
+ * a permanent relation's file set; needs storage/smgr.h.
+ */
+#if PG_VERSION_NUM >= 170000
+#define gtm_smgropen_permanent(spc, db, rel) \
+	smgropen((RelFileLocator) {(spc), (db), (rel)}, INVALID_PROC_NUMBER)
+#elif PG_VERSION_NUM >= 160000
+#define gtm_smgropen_permanent(spc, db, rel) \
+	smgropen((RelFileLocator) {(spc), (db), (rel)}, InvalidBackendId)
+#else
+#define gtm_smgropen_permanent(spc, db, rel) \
+	smgropen((RelFileNode) {(spc), (db), (rel)}, InvalidBackendId)
+#endif
+
+/*
  * Module magic: PostgreSQL 18 adds PG_MODULE_MAGIC_EXT (commit 9324c8c58),
  * which records the library's name and version for pg_get_loaded_modules().
  * Use GTM_MODULE_MAGIC in place of PG_MODULE_MAGIC (src/init.c).  The

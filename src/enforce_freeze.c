@@ -39,11 +39,32 @@
 
 #include "enforce.h"
 
+/* A query level being rewritten, on the C stack of freeze_query */
+typedef struct QueryLevel
+{
+	Query	   *query;
+	const struct QueryLevel *up;	/* the enclosing level; NULL at the top */
+} QueryLevel;
+
 typedef struct FreezeContext
 {
-	List	   *queries;		/* the query levels, innermost first */
+	const QueryLevel *level;	/* the innermost level */
 	Oid			pin_fn;			/* gtm_pin(anyelement) */
 } FreezeContext;
+
+/*
+ * The levels as a List, innermost first, for is_tenant_column: built only
+ * for an equality that may need a pin (rare), not for every level walked.
+ */
+static List *
+levels_list(const QueryLevel *level)
+{
+	List	   *queries = NIL;
+
+	for (; level != NULL; level = level->up)
+		queries = lappend(queries, level->query);
+	return queries;
+}
 
 /*
  * Is var, seen in the query levels "queries" (innermost first), a tenant
@@ -150,7 +171,7 @@ needs_pin(FreezeContext *ctx, OpExpr *op, Node *col, Node *val)
 	if (col == NULL || !IsA(col, Var) || v == NULL ||
 		IsA(v, Const) || IsA(v, Param) || IsA(v, Var))
 		return false;
-	return is_tenant_column(ctx->queries, (Var *) col, 0) &&
+	return is_tenant_column(levels_list(ctx->level), (Var *) col, 0) &&
 		op_mergejoinable(op->opno, exprType((Node *) linitial(op->args))) &&
 		is_freezable_value(val);
 }
@@ -260,9 +281,10 @@ static void
 freeze_query(Query *q, FreezeContext *ctx)
 {
 	ListCell   *lc;
+	QueryLevel	level = {q, ctx->level};
 
 	check_stack_depth();
-	ctx->queries = lcons(q, ctx->queries);
+	ctx->level = &level;
 	freeze_jointree((Node *) q->jointree, ctx);
 	foreach(lc, q->rtable)
 	{
@@ -288,7 +310,7 @@ freeze_query(Query *q, FreezeContext *ctx)
 		(void) sublink_walker(q->limitCount, ctx);
 		(void) sublink_walker((Node *) q->windowClause, ctx);
 	}
-	ctx->queries = list_delete_first(ctx->queries);
+	ctx->level = level.up;
 }
 
 /*
@@ -306,6 +328,6 @@ freeze_mutable_pins(Query *parse)
 	ctx.pin_fn = pin_function_oid();
 	if (!OidIsValid(ctx.pin_fn))
 		return;
-	ctx.queries = NIL;
+	ctx.level = NULL;
 	freeze_query(parse, &ctx);
 }

@@ -50,6 +50,7 @@
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "storage/lmgr.h"
+#include "storage/smgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
@@ -455,6 +456,45 @@ exemptions_xact_end(XactEvent event, void *arg)
 	exempt_known = false;
 }
 
+/*
+ * Does the table's file hold no block at all?  A heap with no block has no
+ * row, committed or in progress: a row is written into a page the table was
+ * extended by first.  This is asked of the file, through the storage
+ * manager, so that a database that exempts nothing (most do) never builds
+ * the exemptions table's relcache entry: that build was most of a new
+ * backend's first statement on a tenant table.  The pg_class row comes from
+ * the syscache; were it stale (a TRUNCATE of the table committed since this
+ * backend last read invalidations), the file read is the replaced one,
+ * emptied at that commit: the answer is then "no exemption", which checks
+ * more, never less.  False whenever in doubt: the caller then reads the
+ * table.
+ */
+static bool
+table_has_no_block(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Form_pg_class c;
+	bool		empty = false;
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	c = (Form_pg_class) GETSTRUCT(tup);
+	if (c->relkind == RELKIND_RELATION &&
+		c->relpersistence == RELPERSISTENCE_PERMANENT &&
+		OidIsValid(c->relfilenode))
+	{
+		SMgrRelation srel;
+
+		srel = gtm_smgropen_permanent(OidIsValid(c->reltablespace) ?
+									  c->reltablespace : MyDatabaseTableSpace,
+									  MyDatabaseId, c->relfilenode);
+		empty = smgrexists(srel, MAIN_FORKNUM) &&
+			smgrnblocks(srel, MAIN_FORKNUM) == 0;
+	}
+	ReleaseSysCache(tup);
+	return empty;
+}
+
 /* Read the exemptions table into exempt_relids (sorted). */
 static void
 load_exemptions(void)
@@ -472,7 +512,7 @@ load_exemptions(void)
 
 	relids = MemoryContextAlloc(TopMemoryContext, cap * sizeof(Oid));
 	tableoid = OidIsValid(nsp) ? get_relname_relid(EXEMPTIONS_TABLE, nsp) : InvalidOid;
-	if (OidIsValid(tableoid))
+	if (OidIsValid(tableoid) && !table_has_no_block(tableoid))
 	{
 		rel = table_open(tableoid, AccessShareLock);
 

@@ -514,6 +514,46 @@ DROP TABLE tmp_tenant;
 SELECT count(*) AS dangling FROM tenant_scope_exemptions e
  WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = e.relid);
 
+-- ----------------------------------------- a new backend reads the exemptions
+-- A backend reads the exemptions table only when its file has a block (an
+-- empty file has no row): each shape of the file, read by a new backend and
+-- by one that read it before the change.  The data read is the check.
+CREATE TABLE enforce_exemptions.ledger (tenant_id text NOT NULL, amount int);
+INSERT INTO enforce_exemptions.ledger VALUES ('t-1', 1), ('t-2', 2);
+GRANT SELECT ON enforce_exemptions.ledger TO regress_exemptions_app;
+TRUNCATE tenant_scope_exemptions;           -- a new file, no block
+SELECT pg_relation_size('tenant_scope_exemptions') AS exemptions_bytes;
+\c
+SET search_path = enforce_exemptions, public;
+\set SHOW_CONTEXT never
+SET ROLE regress_exemptions_app;
+SELECT sum(amount) AS read_with_no_exemption FROM ledger;          -- rejected
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SELECT gtm_exempt_table('enforce_exemptions.ledger');              -- the first row
+SELECT pg_relation_size('tenant_scope_exemptions') > 0 AS exemptions_have_a_block;
+SET ROLE regress_exemptions_app;
+SELECT sum(amount) AS read_by_same_backend FROM ledger;            -- 3: exempt
+RESET ROLE;
+\c
+SET search_path = enforce_exemptions, public;
+\set SHOW_CONTEXT never
+SET ROLE regress_exemptions_app;
+SELECT sum(amount) AS read_by_new_backend FROM ledger;             -- 3: exempt
+RESET ROLE;
+SELECT gtm_unexempt_table('enforce_exemptions.ledger');            -- no row, a block
+SET ROLE regress_exemptions_app;
+SELECT sum(amount) AS read_after_unexempt FROM ledger;             -- rejected
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+\c
+SET search_path = enforce_exemptions, public;
+\set SHOW_CONTEXT never
+SET ROLE regress_exemptions_app;
+SELECT sum(amount) AS read_by_new_backend_after_unexempt FROM ledger;  -- rejected
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+
 -- ---------------------------------------------------------------- clean up
 DROP SCHEMA enforce_exemptions CASCADE;
 DROP OWNED BY regress_exemptions_app, regress_exemptions_owner;
