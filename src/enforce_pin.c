@@ -262,11 +262,16 @@ untrusted_walker(Node *node, void *context)
 }
 
 /*
- * expr with each call of gtm_current_tenant() and gtm_pin() replaced by a
- * NULL constant of its type: what is left must be immutable for the value
- * to stay the same for the whole statement.  (gtm_current_tenant() cannot
- * change while a statement on tenant tables runs; gtm_pin() checks every
- * value it returns.)
+ * expr with each call of gtm_current_tenant() replaced by a NULL constant
+ * of its type: what is left must be immutable for the value to stay the
+ * same for the whole statement (gtm_current_tenant() cannot change while a
+ * statement on tenant tables runs).  A call of gtm_pin() is left in place,
+ * so it counts as the stable function it is declared: gtm_pin() keeps only
+ * its own result equal to the statement's tenant (it checks every non-null
+ * value it returns against it, and returns NULL unchecked), which makes it
+ * a pin only as the whole value compared (classify_value), never as a part
+ * of one: coalesce(gtm_pin(v), 'T2') or CASE gtm_pin(v) WHEN ... would map
+ * the values it lets through (NULL; the statement's tenant) to others.
  */
 static Node *
 without_our_calls_mutator(Node *node, void *context)
@@ -274,8 +279,7 @@ without_our_calls_mutator(Node *node, void *context)
 	if (node == NULL)
 		return NULL;
 	if (IsA(node, FuncExpr) &&
-		(is_current_tenant_fn(((FuncExpr *) node)->funcid) ||
-		 is_pin_fn(((FuncExpr *) node)->funcid)))
+		is_current_tenant_fn(((FuncExpr *) node)->funcid))
 		return (Node *) makeNullConst(exprType(node), exprTypmod(node),
 									  exprCollation(node));
 	return expression_tree_mutator(node, without_our_calls_mutator, context);
@@ -295,13 +299,16 @@ value_is_mutable(Node *val)
 /*
  * Classify a value compared with the tenant column.  Returns PR_PINNED for
  * a value fixed for the whole statement: a non-null constant, a bound
- * parameter, or an expression of those built from immutable built-in
- * functions, gtm_current_tenant() and gtm_pin() (which the check wraps
- * around a stable built-in value before planning; see enforce_freeze.c).
+ * parameter, an expression of those built from immutable built-in
+ * functions and gtm_current_tenant(), or a call of gtm_pin() (which the
+ * check wraps around a stable built-in value before planning; see
+ * enforce_freeze.c) as the whole value.
  */
 PinReason
 classify_value(Node *val)
 {
+	bool		whole_pin;
+
 	val = strip_relabel(val);
 	if (IsA(val, Const))
 		return ((Const *) val)->constisnull ? PR_NULL : PR_PINNED;
@@ -321,7 +328,9 @@ classify_value(Node *val)
 		return PR_SET_RETURNING;
 	if (untrusted_walker(val, NULL))
 		return PR_USER_FUNCTION;
-	if (value_is_mutable(val))
+	/* gtm_pin(v): v may change while the statement runs, the result not */
+	whole_pin = IsA(val, FuncExpr) && is_pin_fn(((FuncExpr *) val)->funcid);
+	if (!whole_pin && value_is_mutable(val))
 		return PR_MUTABLE;
 	return PR_PINNED;
 }

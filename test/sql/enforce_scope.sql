@@ -62,6 +62,36 @@ SELECT set_config('app.tenant_id', :T2, false) IS NOT NULL AS changed;
 FETCH 1 FROM c;
 ROLLBACK;
 SET app.tenant_id = :T1;
+-- gtm_pin() keeps only its own result: as a part of the value compared it
+-- is frozen again as a whole (a NULL let through, or the statement's tenant
+-- mapped to another, cannot reach a second tenant); no T2 row comes back
+SELECT set_config('app.tenant_id', :T1, false) IS NOT NULL AS set;
+SELECT tenant_id, stage FROM deals
+ WHERE tenant_id = coalesce(gtm_pin(nullif(current_setting('app.tenant_id'), 'x')), :T2)
+   AND set_config('app.tenant_id', 'x', false) IS NOT NULL;
+\echo :LAST_ERROR_SQLSTATE
+SELECT set_config('app.tenant_id', :T1, false) IS NOT NULL AS set;
+UPDATE deals SET stage = stage || '!' || set_config('app.tenant_id', 'x', false)
+ WHERE tenant_id = coalesce(gtm_pin(nullif(current_setting('app.tenant_id'), 'x')), :T2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT set_config('app.tenant_id', :T1, false) IS NOT NULL AS set;
+SELECT tenant_id, stage FROM deals
+ WHERE tenant_id = CASE gtm_pin(current_setting('app.tenant_id')) WHEN :T1 THEN :T2 ELSE :T1 END
+   AND set_config('app.tenant_id', :T2, false) IS NOT NULL;
+\echo :LAST_ERROR_SQLSTATE
+SET app.tenant_id = :T1;
+INSERT INTO notes SELECT coalesce(gtm_pin(nullif(current_setting('app.tenant_id'), 'x')), :T2), 'n' || i
+  FROM generate_series(1, 2) i WHERE set_config('app.tenant_id', 'x', false) IS NOT NULL;
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM gtm_check_statement($$SELECT * FROM deals WHERE tenant_id = coalesce(gtm_pin(current_setting('app.tenant_id')), 'b')$$);
+-- gtm_pin() as the whole value is a pin (NULL matches no row)
+SELECT stage FROM deals WHERE tenant_id = gtm_pin(current_setting('app.tenant_id')) ORDER BY id;
+SELECT count(*) AS rows_of_null FROM deals WHERE tenant_id = gtm_pin(current_setting('app.no_such', true));
+RESET ROLE;
+SELECT tenant_id, stage FROM deals ORDER BY 1, 2;
+SELECT count(*) AS notes_written FROM notes;
+SET ROLE regress_enforce_scope;
+SET app.tenant_id = :T1;
 -- a setting compared in an output column is no pin and fixes nothing
 SELECT tenant_id = current_setting('app.tenant_id') AS mine, stage
   FROM deals WHERE tenant_id = :T1 ORDER BY id;
