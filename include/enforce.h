@@ -347,7 +347,6 @@ extern void rel_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
 					Index varno, AttrNumber attno, PinResult *res);
 extern bool column_not_null(Oid relid, AttrNumber attnum);
 extern void enforce_pin_init(void);
-extern bool value_is_mutable(Node *val);
 extern Oid	pin_function_oid(void);
 extern bool is_current_tenant_fn(Oid funcid);
 extern bool pin_computed_per_node(List *values);

@@ -166,9 +166,11 @@
 #if PG_VERSION_NUM >= 180000
 #define GTM_EXECUTOR_RUN_EXTRA_PARAM
 #define GTM_EXECUTOR_RUN_EXTRA_ARG
+#define GTM_EXECUTOR_RUN_EXTRA_UNUSED
 #else
 #define GTM_EXECUTOR_RUN_EXTRA_PARAM	, bool execute_once
 #define GTM_EXECUTOR_RUN_EXTRA_ARG		, execute_once
+#define GTM_EXECUTOR_RUN_EXTRA_UNUSED	, false		/* where no run is made */
 #endif
 
 /*

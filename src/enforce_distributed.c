@@ -327,48 +327,37 @@ judge_distributed(EnforceState *st, Query *parse, const char *query_string,
 	return judged;
 }
 
-/* check_functions_in_node callback: a function that is not immutable */
-static bool
-func_not_immutable(Oid funcid, void *context)
-{
-	return func_volatile(funcid) != PROVOLATILE_IMMUTABLE;
-}
-
-static bool
-per_node_walker(Node *node, void *context)
-{
-	if (node == NULL)
-		return false;
-	check_stack_depth();
-	if (IsA(node, FuncExpr) &&
-		(is_current_tenant_fn(((FuncExpr *) node)->funcid) ||
-		 ((FuncExpr *) node)->funcid == pin_function_oid()))
-		return expression_tree_walker(node, per_node_walker, context);
-	if (IsA(node, SQLValueFunction) || IsA(node, NextValueExpr) ||
-		IsA(node, SubLink) || IsA(node, Query) ||
-		(IsA(node, Param) && ((Param *) node)->paramkind != PARAM_EXTERN))
-		return true;
-	if (check_functions_in_node(node, func_not_immutable, context))
-		return true;
-	return expression_tree_walker(node, per_node_walker, context);
-}
-
 /*
  * Could a pin's value be computed on each node rather than once on the
- * coordinator?  Citus sends a read-only query's functions that are not
- * immutable to the workers, which evaluate them there: a stable built-in
+ * coordinator?  Citus sends a read-only query's expressions to the workers,
+ * which evaluate them there, with their own settings: a stable built-in
  * value (frozen with gtm_pin() on a single node, enforce_freeze.c), such as
  * one that depends on current_setting('port'), yields one tenant on each
- * worker, and the statement, one tenant on the coordinator's shadow plan,
- * reads several.  A constant, a parameter (Citus sends its value) and
- * gtm_current_tenant() (folded into a constant, fold_current_tenant) are
- * the same on every node; anything else that is not immutable is refused
- * on a distributed plan (fail closed).
+ * worker, and so can an immutable one (byteaout reads bytea_output), while
+ * the statement is one tenant on the coordinator's shadow plan.  A constant,
+ * a parameter (Citus sends its value) and gtm_current_tenant() (folded into
+ * a constant, fold_current_tenant) are the same on every node; any other
+ * value, gtm_pin() of anything included, is refused on a distributed plan
+ * (fail closed).
  */
 bool
 pin_computed_per_node(List *values)
 {
-	return per_node_walker((Node *) values, NULL);
+	ListCell   *lc;
+
+	foreach(lc, values)
+	{
+		Node	   *v = strip_relabel(lfirst(lc));
+
+		if (IsA(v, Const) ||
+			(IsA(v, Param) && ((Param *) v)->paramkind == PARAM_EXTERN) ||
+			(IsA(v, FuncExpr) &&
+			 is_current_tenant_fn(((FuncExpr *) v)->funcid) &&
+			 ((FuncExpr *) v)->args == NIL))
+			continue;
+		return true;
+	}
+	return false;
 }
 
 /* The name of the first Citus Custom Scan of the plan (for messages) */

@@ -375,38 +375,38 @@ executor_frame_exit(ExecutorFrame saved)
 	innermost_planning = saved.innermost_planning;
 }
 
-/* ExecutorRun_hook: the standard run inside an executor frame. */
-static void
-gtm_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count
-				GTM_EXECUTOR_RUN_EXTRA_PARAM)
+/* The executor call an executor frame makes */
+typedef enum FrameCall
+{
+	FRAME_RUN,
+	FRAME_FINISH
+} FrameCall;
+
+/*
+ * Make an executor call (the previous hook's or the standard one) inside
+ * an executor frame, which is left on every path out.  One function for
+ * ExecutorRun and ExecutorFinish, so that a statement's two frames share
+ * their code (its error handling included) in the instruction cache.
+ */
+static pg_noinline void
+executor_frame_call(FrameCall call, QueryDesc *queryDesc,
+					ScanDirection direction, uint64 count
+					GTM_EXECUTOR_RUN_EXTRA_PARAM)
 {
 	ExecutorFrame saved = executor_frame_enter();
 
 	PG_TRY();
 	{
-		if (prev_ExecutorRun_hook)
-			prev_ExecutorRun_hook(queryDesc, direction, count
-								  GTM_EXECUTOR_RUN_EXTRA_ARG);
-		else
-			standard_ExecutorRun(queryDesc, direction, count
-								 GTM_EXECUTOR_RUN_EXTRA_ARG);
-	}
-	PG_FINALLY();
-	{
-		executor_frame_exit(saved);
-	}
-	PG_END_TRY();
-}
-
-/* ExecutorFinish_hook: the standard finish (AFTER triggers) in a frame. */
-static void
-gtm_ExecutorFinish(QueryDesc *queryDesc)
-{
-	ExecutorFrame saved = executor_frame_enter();
-
-	PG_TRY();
-	{
-		if (prev_ExecutorFinish_hook)
+		if (call == FRAME_RUN)
+		{
+			if (prev_ExecutorRun_hook)
+				prev_ExecutorRun_hook(queryDesc, direction, count
+									  GTM_EXECUTOR_RUN_EXTRA_ARG);
+			else
+				standard_ExecutorRun(queryDesc, direction, count
+									 GTM_EXECUTOR_RUN_EXTRA_ARG);
+		}
+		else if (prev_ExecutorFinish_hook)
 			prev_ExecutorFinish_hook(queryDesc);
 		else
 			standard_ExecutorFinish(queryDesc);
@@ -416,6 +416,23 @@ gtm_ExecutorFinish(QueryDesc *queryDesc)
 		executor_frame_exit(saved);
 	}
 	PG_END_TRY();
+}
+
+/* ExecutorRun_hook: the standard run inside an executor frame. */
+static void
+gtm_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count
+				GTM_EXECUTOR_RUN_EXTRA_PARAM)
+{
+	executor_frame_call(FRAME_RUN, queryDesc, direction, count
+						GTM_EXECUTOR_RUN_EXTRA_ARG);
+}
+
+/* ExecutorFinish_hook: the standard finish (AFTER triggers) in a frame. */
+static void
+gtm_ExecutorFinish(QueryDesc *queryDesc)
+{
+	executor_frame_call(FRAME_FINISH, queryDesc, NoMovementScanDirection, 0
+						GTM_EXECUTOR_RUN_EXTRA_UNUSED);
 }
 
 /*

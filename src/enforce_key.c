@@ -25,7 +25,8 @@
  *	  without inheritance;
  *	- p's restriction clauses equate each key column of one of p's unique,
  *	  immediately enforced, non-partial indexes with a value fixed before
- *	  execution (classify_value), under the index's equality and collation;
+ *	  execution (key_value_fixed: a constant or a parameter), under the
+ *	  index's equality and collation;
  *	- every condition on m, and everything computed from m's rows before the
  *	  join (its projection: a flattened UNION ALL branch, a placeholder;
  *	  every equivalence-class member over m, which becomes join clauses and
@@ -104,6 +105,22 @@ class_is_identity(EquivalenceClass *ec, EquivalenceMember *em)
 	return false;
 }
 
+
+/*
+ * A key value is a non-null constant or a bound parameter ($n), as the
+ * whole value: the row it finds is looked up once, when the statement
+ * starts.  An expression is evaluated again for every row and may change
+ * (built-ins marked IMMUTABLE can read a setting); gtm_pin() keeps a
+ * tenant, not a key, and returns NULL unchecked.
+ */
+static bool
+key_value_fixed(Node *value)
+{
+	value = strip_relabel(value);
+	return (IsA(value, Const) && !((Const *) value)->constisnull) ||
+		(IsA(value, Param) && ((Param *) value)->paramkind == PARAM_EXTERN);
+}
+
 /*
  * Does restriction clause rinfo of rel equate index column c of ind with a
  * value fixed before execution, under the index's equality and collation?
@@ -144,7 +161,7 @@ clause_fixes_index_column(RestrictInfo *rinfo, RelOptInfo *rel,
 		return NIL;
 	if (!OidIsValid(opno) || !op_in_opfamily(opno, ind->opfamily[c]) ||
 		!match_index_to_operand(key, c, ind) ||
-		classify_value(value) != PR_PINNED)
+		!key_value_fixed(value))
 		return NIL;
 	get_op_opfamily_properties(opno, ind->opfamily[c], false, &strategy,
 							   &lefttype, &righttype);

@@ -261,54 +261,37 @@ untrusted_walker(Node *node, void *context)
 	return expression_tree_walker(node, untrusted_walker, context);
 }
 
-/*
- * expr with each call of gtm_current_tenant() replaced by a NULL constant
- * of its type: what is left must be immutable for the value to stay the
- * same for the whole statement (gtm_current_tenant() cannot change while a
- * statement on tenant tables runs).  A call of gtm_pin() is left in place,
- * so it counts as the stable function it is declared: gtm_pin() keeps only
- * its own result equal to the statement's tenant (it checks every non-null
- * value it returns against it, and returns NULL unchecked), which makes it
- * a pin only as the whole value compared (classify_value), never as a part
- * of one: coalesce(gtm_pin(v), 'T2') or CASE gtm_pin(v) WHEN ... would map
- * the values it lets through (NULL; the statement's tenant) to others.
- */
-static Node *
-without_our_calls_mutator(Node *node, void *context)
+/* Does node hold a parameter bound to the statement ($n)? */
+static bool
+extern_param_walker(Node *node, void *ctx)
 {
 	if (node == NULL)
-		return NULL;
-	if (IsA(node, FuncExpr) &&
-		is_current_tenant_fn(((FuncExpr *) node)->funcid))
-		return (Node *) makeNullConst(exprType(node), exprTypmod(node),
-									  exprCollation(node));
-	return expression_tree_mutator(node, without_our_calls_mutator, context);
-}
-
-/*
- * Can the value of val change while a statement runs?  True when a
- * function other than ours is not IMMUTABLE (current_setting(), now(),
- * txid_current_if_assigned() ...), using PostgreSQL's own test.
- */
-bool
-value_is_mutable(Node *val)
-{
-	return contain_mutable_functions(without_our_calls_mutator(val, NULL));
+		return false;
+	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXTERN)
+		return true;
+	return expression_tree_walker(node, extern_param_walker, ctx);
 }
 
 /*
  * Classify a value compared with the tenant column.  Returns PR_PINNED for
  * a value fixed for the whole statement: a non-null constant, a bound
- * parameter, an expression of those built from immutable built-in
- * functions and gtm_current_tenant(), or a call of gtm_pin() (which the
- * check wraps around a stable built-in value before planning; see
- * enforce_freeze.c) as the whole value.
+ * parameter, gtm_current_tenant(), or a call of gtm_pin() (which the check
+ * wraps around other values before planning; see enforce_freeze.c), each
+ * as the whole value (relabelled at most).
+ *
+ * Any other expression is evaluated again for every row, and built-in
+ * functions marked IMMUTABLE exist whose result depends on a setting the
+ * statement itself can change (byteaout reads bytea_output, float8out
+ * extra_float_digits, timezone(text, timestamp) timezone_abbreviations):
+ * CASE WHEN ($1::bytea)::text = $1 THEN 'T2' ELSE 'T1' END is T1 when the
+ * statement starts and T2 for the rows after a SET.  Such an expression is
+ * PR_MUTABLE: in a condition the check freezes it, elsewhere it is no pin.
+ * (Planning folds an expression of constants alone into a constant, with
+ * the settings of that moment.)
  */
 PinReason
 classify_value(Node *val)
 {
-	bool		whole_pin;
-
 	val = strip_relabel(val);
 	if (IsA(val, Const))
 		return ((Const *) val)->constisnull ? PR_NULL : PR_PINNED;
@@ -328,11 +311,13 @@ classify_value(Node *val)
 		return PR_SET_RETURNING;
 	if (untrusted_walker(val, NULL))
 		return PR_USER_FUNCTION;
-	/* gtm_pin(v): v may change while the statement runs, the result not */
-	whole_pin = IsA(val, FuncExpr) && is_pin_fn(((FuncExpr *) val)->funcid);
-	if (!whole_pin && value_is_mutable(val))
-		return PR_MUTABLE;
-	return PR_PINNED;
+	/* ours, as the whole value: gtm_pin(v) may take any v */
+	if (IsA(val, FuncExpr) &&
+		(is_pin_fn(((FuncExpr *) val)->funcid) ||
+		 (is_current_tenant_fn(((FuncExpr *) val)->funcid) &&
+		  ((FuncExpr *) val)->args == NIL)))
+		return PR_PINNED;
+	return PR_MUTABLE;
 }
 
 /* Rank of a failure reason: the most telling one is reported. */
@@ -627,5 +612,10 @@ enforce_pin_init(void)
 bool
 is_freezable_value(Node *val)
 {
-	return classify_value(val) == PR_MUTABLE;
+	/*
+	 * Not an expression of constants alone: planning folds it into a
+	 * constant (and freezing it would keep it from being folded).
+	 */
+	return classify_value(val) == PR_MUTABLE &&
+		(contain_mutable_functions(val) || extern_param_walker(val, NULL));
 }

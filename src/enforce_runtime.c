@@ -414,18 +414,18 @@ param_text(ParamListInfo params, int paramid, Oid typid, bool *found,
 	ParamExternData *prm;
 
 	*found = false;
-	if (params == NULL || paramid <= 0 || paramid > params->numParams)
+	if (unlikely(params == NULL || paramid <= 0 || paramid > params->numParams))
 		return NULL;
-	if (params->paramFetch != NULL)
+	if (unlikely(params->paramFetch != NULL))
 		prm = params->paramFetch(params, paramid, false, &prmdata);
 	else
 		prm = &params->params[paramid - 1];
-	if (prm->ptype != typid)
+	if (unlikely(prm->ptype != typid))
 		return NULL;
 	*found = true;
 	if (prm->isnull)
 		return NULL;
-	if (typid == TEXTOID && buf != NULL)
+	if (likely(typid == TEXTOID && buf != NULL))
 	{
 		/* a short text into the caller's buffer, without a palloc */
 		text	   *t = DatumGetTextPP(prm->value);
@@ -521,8 +521,12 @@ check_statement_pins(List *pins, ParamListInfo params)
 		statement_scope_check(first, first_label, elevel);
 }
 
-/* Check the pins of an "N" payload, the cached list held while in use. */
-static void
+/*
+ * Check the pins of an "N" payload, the cached list held while in use.
+ * Rare (several pins, not all constants): kept out of run_statement_pins,
+ * whose common path stays short in the instruction cache.
+ */
+static pg_noinline pg_attribute_cold void
 check_payload_pins(const char *payload, ParamListInfo params)
 {
 	List	   *pins = payload_pins(payload);
@@ -580,7 +584,7 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 	if (stmt->invalItems == NIL || gtm_enforcement == GTM_ENFORCE_OFF ||
 		IsParallelWorker() || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
 		return;
-	if (payload_buf.data == NULL)
+	if (unlikely(payload_buf.data == NULL))
 	{
 		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 
@@ -608,7 +612,7 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 										buf, sizeof(buf));
 
 		/* fail closed on a parameter that cannot be read as planned */
-		if (!found)
+		if (unlikely(!found))
 			elog(ERROR, "gtm_clarity: parameter $%d of the tenant pin is not bound as type %u",
 				 paramid, typid);
 		/* a NULL parameter matches no row */

@@ -150,7 +150,17 @@ scope_alive(void)
 	TimestampTz now = GetCurrentStatementStartTimestamp();
 
 	if (scope_live > 0 || utility_depth > 0 || now == scope_started)
+	{
+		/*
+		 * A top-level statement that reaches into this client message (an
+		 * open cursor of an earlier one) lasts to the message's end, as one
+		 * that began in it: closing the cursor half-way (CLOSE, COMMIT,
+		 * ROLLBACK TO, or a function the planner calls) must not begin a
+		 * new top-level statement for the rest of the message.
+		 */
+		scope_started = now;
 		return true;
+	}
 	scope_free(scope_tenant, scope_tenant_buf);
 	scope_free(scope_label, scope_label_buf);
 	scope_tenant = NULL;

@@ -123,6 +123,31 @@ SELECT o.org, member_count(o.org) FROM (VALUES ('org_keysA'), ('org_keysB')) AS 
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM gtm_check_statement($$SELECT m.* FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
   WHERE t.name = $1$$);
+-- a key value is a constant or a parameter, as the whole value: an
+-- expression is evaluated again for every row (NULL when the statement
+-- starts, the key of another tenant's row later; or a built-in marked
+-- IMMUTABLE that reads a setting the statement changes); no t-2 row comes back
+SET enable_indexscan = off;
+SET enable_bitmapscan = off;
+SELECT set_config('app.k', 'none', false) IS NOT NULL AS set;
+SELECT p.name, set_config('app.k', 'acme', false) AS flip FROM projects p WHERE p.tenant_id = 't-1'
+UNION ALL
+SELECT p.name, NULL FROM projects p JOIN workspaces w ON w.tenant_id_of = p.tenant_id
+ WHERE w.region = 'us' AND w.handle = gtm_pin(nullif(current_setting('app.k'), 'none'));
+\echo :LAST_ERROR_SQLSTATE
+SET bytea_output = 'hex';
+SET plan_cache_mode = force_generic_plan;
+PREPARE key_flip(text) AS
+  SELECT p.name, set_config('bytea_output', 'escape', false) AS flip
+    FROM projects p JOIN workspaces w ON w.tenant_id_of = p.tenant_id
+   WHERE w.region = 'eu' AND w.handle = CASE WHEN ($1::bytea)::text = $1 THEN 'bolt' ELSE 'acme' END;
+EXECUTE key_flip('acme');
+\echo :LAST_ERROR_SQLSTATE
+DEALLOCATE key_flip;
+RESET plan_cache_mode;
+RESET bytea_output;
+RESET enable_indexscan;
+RESET enable_bitmapscan;
 RESET ROLE;
 SELECT tenant_id, name FROM projects ORDER BY 1, 2;
 SELECT tenant_id, title FROM tasks ORDER BY 1, 2;

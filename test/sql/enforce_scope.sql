@@ -92,6 +92,57 @@ SELECT tenant_id, stage FROM deals ORDER BY 1, 2;
 SELECT count(*) AS notes_written FROM notes;
 SET ROLE regress_enforce_scope;
 SET app.tenant_id = :T1;
+-- built-ins marked IMMUTABLE that read a setting (byteaout: bytea_output;
+-- float8out: extra_float_digits; timezone(text, timestamp):
+-- timezone_abbreviations) make an expression of a parameter or of
+-- gtm_current_tenant() change half-way: it is frozen as a whole, and its
+-- second value is rejected (generic plan, custom plan, cursor); a written
+-- value of that kind is no pin
+SET bytea_output = 'hex';
+SET plan_cache_mode = force_generic_plan;
+PREPARE flip(text) AS
+  SELECT tenant_id, stage, set_config('bytea_output', 'escape', false) AS flip FROM deals
+   WHERE tenant_id = CASE WHEN ($1::bytea)::text = $1 THEN :T2 ELSE :T1 END;
+EXECUTE flip('x');
+\echo :LAST_ERROR_SQLSTATE
+SET bytea_output = 'hex';
+PREPARE flip_update(text) AS
+  UPDATE deals SET stage = stage || '!' || set_config('bytea_output', 'escape', false)
+   WHERE tenant_id = CASE WHEN ($1::bytea)::text = $1 THEN :T2 ELSE :T1 END;
+EXECUTE flip_update('x');
+\echo :LAST_ERROR_SQLSTATE
+SET bytea_output = 'hex';
+PREPARE flip_insert(text) AS
+  INSERT INTO notes VALUES (CASE WHEN ($1::bytea)::text = $1 THEN :T2 ELSE :T1 END, 'planted');
+EXECUTE flip_insert('x');
+\echo :LAST_ERROR_SQLSTATE
+RESET plan_cache_mode;
+DEALLOCATE flip;
+DEALLOCATE flip_update;
+DEALLOCATE flip_insert;
+SET extra_float_digits = 0;
+SELECT tenant_id, stage, set_config('extra_float_digits', '1', false) AS flip FROM deals
+ WHERE tenant_id = CASE WHEN (length(current_setting('app.tenant_id'))::float8 / 360 + 0.2)::text = '0.3'
+                        THEN :T1 ELSE :T2 END;
+\echo :LAST_ERROR_SQLSTATE
+RESET extra_float_digits;
+SET bytea_output = 'hex';
+BEGIN;
+DECLARE flip_cursor CURSOR FOR SELECT tenant_id, stage FROM deals
+ WHERE tenant_id = CASE WHEN (current_setting('app.tenant_id')::bytea)::text = current_setting('app.tenant_id')
+                        THEN :T2 ELSE :T1 END;
+FETCH 1 FROM flip_cursor;
+SET LOCAL bytea_output = 'escape';
+FETCH ALL FROM flip_cursor;
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+RESET bytea_output;
+SET app.tenant_id = :T1;
+RESET ROLE;
+SELECT tenant_id, stage FROM deals ORDER BY 1, 2;
+SELECT count(*) AS notes_written FROM notes;
+SET ROLE regress_enforce_scope;
+SET app.tenant_id = :T1;
 -- a setting compared in an output column is no pin and fixes nothing
 SELECT tenant_id = current_setting('app.tenant_id') AS mine, stage
   FROM deals WHERE tenant_id = :T1 ORDER BY id;
@@ -176,6 +227,35 @@ FETCH 1 FROM c;
 CLOSE c;
 SELECT count(*) FROM deals WHERE tenant_id = :T2;
 COMMIT;
+-- ... but not within the client message that closes it: a statement that
+-- reaches into a message lasts to its end, whatever ends the cursor half-way
+-- (CLOSE, COMMIT, ROLLBACK TO); each message below is sent as one (\;)
+BEGIN;
+DECLARE c CURSOR FOR SELECT 1;
+SELECT stage FROM deals WHERE tenant_id = :T1 ORDER BY id \; CLOSE c \; SELECT stage FROM deals WHERE tenant_id = :T2 ORDER BY id;
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+BEGIN;
+DECLARE c CURSOR FOR SELECT 1;
+SELECT stage FROM deals WHERE tenant_id = :T1 ORDER BY id \; COMMIT \; UPDATE deals SET stage = 'bridged' WHERE tenant_id = :T2 RETURNING stage;
+\echo :LAST_ERROR_SQLSTATE
+BEGIN;
+SAVEPOINT s;
+DECLARE c CURSOR FOR SELECT 1;
+SELECT stage FROM deals WHERE tenant_id = :T1 ORDER BY id \; ROLLBACK TO s \; INSERT INTO notes VALUES (:T2, 'bridged') RETURNING body;
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+SELECT gtm_set_tenant(:T1, false) = :T1 AS set;
+BEGIN;
+DECLARE c CURSOR FOR SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
+FETCH ALL FROM c \; CLOSE c \; SELECT gtm_set_tenant(:T2) \; SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant();
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+SELECT gtm_current_tenant() = :T1 AS still_t1;
+RESET ROLE;
+SELECT tenant_id, stage FROM deals ORDER BY 1, 2;
+SELECT count(*) AS bridged_notes FROM notes WHERE body = 'bridged';
+SET ROLE regress_enforce_scope;
 -- an error in the middle leaves nothing behind
 SELECT count_of(:T1), 1 / 0;
 SELECT count_of(:T2);
