@@ -103,7 +103,7 @@ static const PinReasonInfo pin_reasons[PR_COUNT] = {
 		"The statement inserts rows without a value for %1$s.",
 	"insert without a tenant value"},
 	{PR_INSERT_UNPINNED,
-		"The value inserted into %1$s is neither a constant, a parameter or a stable expression, nor a column pinned to one tenant.",
+		"The value inserted into %1$s is neither a constant, a parameter nor gtm_current_tenant(), nor a column pinned to one tenant.",
 	"inserted tenant value not pinned"},
 	{PR_SET_UNPINNED,
 		"The statement assigns %1$s a value that is not pinned to one tenant.",
