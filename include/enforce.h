@@ -357,6 +357,9 @@ extern bool opfamily_is_identity(Oid family, Oid type, Oid collid);
 extern bool equality_is_identity(Oid opno, List *opfamilies, bool col_on_left,
 								 Oid collid);
 extern bool unbounded_bpchar(Oid type, int32 typmod);
+extern bool type_text_is_fixed(Oid typid);
+extern char *tenant_value_text(Datum value, Oid typid);
+extern Node *strip_fixed_casts(Node *n);
 extern void enforce_identity_init(void);
 
 /* enforce_values.c: the values a column or an expression can hold */

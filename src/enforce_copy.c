@@ -237,14 +237,11 @@ gtm_copy_check_row(PG_FUNCTION_ARGS)
 		(cstate = running_copy()) != NULL)
 	{
 		/* a shard without a session tenant: the first row fixes it */
-		Oid			outfn;
-		bool		varlena;
 		char	   *row_tenant;
 		const char *reached = statement_scope_tenant();
 
-		getTypeOutputInfo(get_fn_expr_argtype(fcinfo->flinfo, 0),
-						  &outfn, &varlena);
-		row_tenant = OidOutputFunctionCall(outfn, PG_GETARG_DATUM(0));
+		row_tenant = tenant_value_text(PG_GETARG_DATUM(0),
+									   get_fn_expr_argtype(fcinfo->flinfo, 0));
 		if (reached != NULL && strcmp(reached, row_tenant) != 0)
 		{
 			if (ENFORCE_ELEVEL() < ERROR && copy_warned)
@@ -283,11 +280,7 @@ gtm_copy_check_row(PG_FUNCTION_ARGS)
 		}
 		else
 		{
-			Oid			outfn;
-			bool		varlena;
-
-			getTypeOutputInfo(type, &outfn, &varlena);
-			got = OidOutputFunctionCall(outfn, PG_GETARG_DATUM(0));
+			got = tenant_value_text(PG_GETARG_DATUM(0), type);
 			if (strcmp(got, text_to_cstring(want)) == 0)
 				PG_RETURN_BOOL(true);
 		}

@@ -347,7 +347,7 @@ pin_computed_per_node(List *values)
 
 	foreach(lc, values)
 	{
-		Node	   *v = strip_relabel(lfirst(lc));
+		Node	   *v = strip_fixed_casts(lfirst(lc));
 
 		if (IsA(v, Const) ||
 			(IsA(v, Param) && ((Param *) v)->paramkind == PARAM_EXTERN) ||

@@ -10,6 +10,12 @@
  * enforce_key.c for the class of a unique-key pin, enforce_judge.c
  * (opfamily_is_identity) for the tenant column of an ON CONFLICT arbiter.
  *
+ * Tenant values are also compared outside the planner, as text: the pins
+ * of a statement when it starts, the tenant the running top-level statement
+ * has reached, gtm_pin(), the rows of COPY and of unique-key pins.  That
+ * text must be one value's alone (tenant_value_text), and so must the
+ * casts a pin may wear (strip_fixed_casts).
+ *
  * IDENTIFICATION
  *	  src/enforce_identity.c
  *
@@ -18,7 +24,11 @@
 #include "postgres.h"
 
 #include "access/nbtree.h"
+#include "access/transam.h"
 #include "catalog/pg_type.h"
+#include "lib/stringinfo.h"
+#include "nodes/nodeFuncs.h"
+#include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -148,6 +158,109 @@ unbounded_bpchar(Oid type, int32 typmod)
 	Oid			base = getBaseTypeAndTypmod(type, &typmod);
 
 	return base == BPCHAROID && typmod < 0;
+}
+
+/*
+ * Does the text of a value of type typid depend on the value alone, and
+ * its input on the text alone?  True for the types tenant ids are made of,
+ * whose output and input functions read no setting: text, varchar, bpchar,
+ * name, "char", uuid, the integers, oid, bool and enums (and domains over
+ * them).  Other types' text can change with a setting a statement may
+ * change: date and timestamps (DateStyle, TimeZone: two dates print alike
+ * under two DateStyles), regclass (search_path), bytea (bytea_output), a
+ * type of an extension (anything).
+ */
+bool
+type_text_is_fixed(Oid typid)
+{
+	Oid			base = getBaseType(typid);
+
+	switch (base)
+	{
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+		case NAMEOID:
+		case CHAROID:
+		case UUIDOID:
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case OIDOID:
+		case BOOLOID:
+			return true;
+		default:
+			return type_is_enum(base);
+	}
+}
+
+/*
+ * The text a tenant value of type typid is compared by: its output text
+ * when that is fixed (type_text_is_fixed), so that a text, a varchar and a
+ * uuid of the same id compare equal; for any other type, the type's name
+ * and the hex digits of its binary (send) form, which no setting changes.
+ * A type with no binary output is refused (fail closed).
+ */
+char *
+tenant_value_text(Datum value, Oid typid)
+{
+	Oid			func;
+	bool		varlena;
+	bytea	   *bin;
+	StringInfoData buf;
+	const char *hex = "0123456789abcdef";
+
+	if (typid == TEXTOID || typid == VARCHAROID)	/* the common ones */
+		return TextDatumGetCString(value);
+	if (type_text_is_fixed(typid))
+	{
+		getTypeOutputInfo(typid, &func, &varlena);
+		return OidOutputFunctionCall(func, value);
+	}
+	getTypeBinaryOutputInfo(typid, &func, &varlena);
+	bin = OidSendFunctionCall(func, value);
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "%s:\\x", format_type_be(typid));
+	for (int i = 0; i < (int) VARSIZE(bin) - VARHDRSZ; i++)
+	{
+		unsigned char c = ((unsigned char *) VARDATA(bin))[i];
+
+		appendStringInfoChar(&buf, hex[c >> 4]);
+		appendStringInfoChar(&buf, hex[c & 0xf]);
+	}
+	return buf.data;
+}
+
+/*
+ * n without the casts that wrap it between types of fixed text: relabelling,
+ * I/O conversion, and built-in cast functions (a length coercion included).
+ * Each gives one result for one input, whatever the settings, so a pin may
+ * wear them: $1::uuid for a text parameter, gtm_current_tenant()::uuid.
+ */
+Node *
+strip_fixed_casts(Node *n)
+{
+	for (;;)
+	{
+		if (n == NULL)
+			return NULL;
+		if (IsA(n, RelabelType))
+			n = (Node *) ((RelabelType *) n)->arg;
+		else if (IsA(n, CoerceViaIO) &&
+				 type_text_is_fixed(((CoerceViaIO *) n)->resulttype) &&
+				 type_text_is_fixed(exprType((Node *) ((CoerceViaIO *) n)->arg)))
+			n = (Node *) ((CoerceViaIO *) n)->arg;
+		else if (IsA(n, FuncExpr) &&
+				 (((FuncExpr *) n)->funcformat == COERCE_IMPLICIT_CAST ||
+				  ((FuncExpr *) n)->funcformat == COERCE_EXPLICIT_CAST) &&
+				 ((FuncExpr *) n)->funcid < FirstNormalObjectId &&
+				 ((FuncExpr *) n)->args != NIL &&
+				 type_text_is_fixed(((FuncExpr *) n)->funcresulttype) &&
+				 type_text_is_fixed(exprType(linitial(((FuncExpr *) n)->args))))
+			n = linitial(((FuncExpr *) n)->args);
+		else
+			return n;
+	}
 }
 
 /* Called once from _PG_init (through enforce_pin_init). */

@@ -178,21 +178,11 @@ walk_plan(Plan *plan, PlanWalk *w)
 static bool
 consts_equal(Const *a, Const *b)
 {
-	Oid			fa,
-				fb;
-	bool		va,
-				vb;
-	char	   *sa,
-			   *sb;
-
 	if (a->consttype == b->consttype &&
 		datumIsEqual(a->constvalue, b->constvalue, a->constbyval, a->constlen))
 		return true;
-	getTypeOutputInfo(a->consttype, &fa, &va);
-	getTypeOutputInfo(b->consttype, &fb, &vb);
-	sa = OidOutputFunctionCall(fa, a->constvalue);
-	sb = OidOutputFunctionCall(fb, b->constvalue);
-	return strcmp(sa, sb) == 0;
+	return strcmp(tenant_value_text(a->constvalue, a->consttype),
+				  tenant_value_text(b->constvalue, b->consttype)) == 0;
 }
 
 

@@ -116,7 +116,7 @@ class_is_identity(EquivalenceClass *ec, EquivalenceMember *em)
 static bool
 key_value_fixed(Node *value)
 {
-	value = strip_relabel(value);
+	value = strip_fixed_casts(value);
 	return (IsA(value, Const) && !((Const *) value)->constisnull) ||
 		(IsA(value, Param) && ((Param *) value)->paramkind == PARAM_EXTERN);
 }
@@ -509,12 +509,8 @@ lookup_key_row(List *lookup, QueryDesc *queryDesc)
 
 		if (!isnull)
 		{
-			Oid			outfn;
-			bool		varlena;
-
-			getTypeOutputInfo(TupleDescAttr(RelationGetDescr(heap), attno - 1)->atttypid,
-							  &outfn, &varlena);
-			result = OidOutputFunctionCall(outfn, d);
+			result = tenant_value_text(d, TupleDescAttr(RelationGetDescr(heap),
+														attno - 1)->atttypid);
 		}
 	}
 	ExecDropSingleTupleTableSlot(slot);

@@ -277,7 +277,8 @@ extern_param_walker(Node *node, void *ctx)
  * a value fixed for the whole statement: a non-null constant, a bound
  * parameter, gtm_current_tenant(), or a call of gtm_pin() (which the check
  * wraps around other values before planning; see enforce_freeze.c), each
- * as the whole value (relabelled at most).
+ * as the whole value (cast at most between types of fixed text:
+ * strip_fixed_casts, enforce_identity.c).
  *
  * Any other expression is evaluated again for every row, and built-in
  * functions marked IMMUTABLE exist whose result depends on a setting the
@@ -292,7 +293,7 @@ extern_param_walker(Node *node, void *ctx)
 PinReason
 classify_value(Node *val)
 {
-	val = strip_relabel(val);
+	val = strip_fixed_casts(val);
 	if (IsA(val, Const))
 		return ((Const *) val)->constisnull ? PR_NULL : PR_PINNED;
 	if (IsA(val, Param))

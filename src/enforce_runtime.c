@@ -71,13 +71,7 @@
 static char *
 const_text(Const *c)
 {
-	Oid			outfn;
-	bool		varlena;
-
-	if (c->consttype == TEXTOID)	/* the common tenant column type */
-		return TextDatumGetCString(c->constvalue);
-	getTypeOutputInfo(c->consttype, &outfn, &varlena);
-	return OidOutputFunctionCall(outfn, c->constvalue);
+	return tenant_value_text(c->constvalue, c->consttype);
 }
 
 /*
@@ -392,13 +386,7 @@ payload_pins(const char *payload)
 static char *
 datum_text(Datum d, Oid typid)
 {
-	Oid			outfn;
-	bool		varlena;
-
-	if (typid == TEXTOID)		/* the common tenant column type */
-		return TextDatumGetCString(d);
-	getTypeOutputInfo(typid, &outfn, &varlena);
-	return OidOutputFunctionCall(outfn, d);
+	return tenant_value_text(d, typid);
 }
 
 /*

@@ -328,9 +328,6 @@ statement_scope_reach(const char *tenant_id, const char *what, bool definer)
 Datum
 gtm_pin(PG_FUNCTION_ARGS)
 {
-	Oid			outfn;
-	bool		varlena;
-
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 
@@ -341,8 +338,8 @@ gtm_pin(PG_FUNCTION_ARGS)
 	if (!innermost_planning && gtm_enforcement != GTM_ENFORCE_OFF &&
 		!IsParallelWorker() && !role_is_exempt())
 	{
-		getTypeOutputInfo(get_fn_expr_argtype(fcinfo->flinfo, 0), &outfn, &varlena);
-		statement_scope_check(OidOutputFunctionCall(outfn, PG_GETARG_DATUM(0)),
+		statement_scope_check(tenant_value_text(PG_GETARG_DATUM(0),
+												get_fn_expr_argtype(fcinfo->flinfo, 0)),
 							  NULL, ENFORCE_ELEVEL());
 	}
 	PG_RETURN_DATUM(PG_GETARG_DATUM(0));

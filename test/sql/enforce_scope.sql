@@ -143,6 +143,50 @@ SELECT tenant_id, stage FROM deals ORDER BY 1, 2;
 SELECT count(*) AS notes_written FROM notes;
 SET ROLE regress_enforce_scope;
 SET app.tenant_id = :T1;
+-- tenants compared as text: a type whose text depends on a setting (two
+-- dates print alike under two DateStyles, two instants under two TimeZones)
+-- is compared by its binary form; no second tenant comes back or is changed
+RESET ROLE;
+CREATE TABLE dated (tenant_id date NOT NULL, secret text);
+CREATE TABLE instants (tenant_id timestamptz NOT NULL, secret text);
+INSERT INTO dated VALUES ('2020-02-01', 'first'), ('2020-01-02', 'second');
+INSERT INTO instants VALUES ('2020-01-01 00:00:00+00', 'first'), ('2020-01-01 01:00:00+00', 'second');
+GRANT SELECT, UPDATE ON dated, instants TO regress_enforce_scope;
+SET ROLE regress_enforce_scope;
+CREATE FUNCTION pg_temp.secret_of(d date) RETURNS text LANGUAGE plpgsql AS
+  $$ BEGIN RETURN (SELECT string_agg(secret, ',') FROM enforce_scope.dated WHERE tenant_id = d); END $$;
+CREATE FUNCTION pg_temp.touch(d date) RETURNS int LANGUAGE plpgsql AS
+  $$ BEGIN UPDATE enforce_scope.dated SET secret = secret || '!' WHERE tenant_id = d; RETURN 1; END $$;
+CREATE FUNCTION pg_temp.secret_at(t timestamptz) RETURNS text LANGUAGE plpgsql AS
+  $$ BEGIN RETURN (SELECT string_agg(secret, ',') FROM enforce_scope.instants WHERE tenant_id = t); END $$;
+\set SHOW_CONTEXT never
+SELECT set_config('datestyle', s, false) AS style, pg_temp.secret_of(d)
+  FROM (VALUES ('SQL, DMY', date '2020-02-01'), ('SQL, MDY', date '2020-01-02')) v(s, d);
+\echo :LAST_ERROR_SQLSTATE
+SELECT set_config('datestyle', s, false) AS style, pg_temp.touch(d)
+  FROM (VALUES ('SQL, DMY', date '2020-02-01'), ('SQL, MDY', date '2020-01-02')) v(s, d);
+\echo :LAST_ERROR_SQLSTATE
+SET datestyle = 'SQL, DMY';
+SET plan_cache_mode = force_generic_plan;
+PREPARE two_dates(text) AS SELECT a.secret, b.secret FROM dated a, dated b
+  WHERE a.tenant_id = '2020-02-01' AND b.tenant_id = $1::date;
+SET datestyle = 'SQL, MDY';
+EXECUTE two_dates('01/02/2020');
+\echo :LAST_ERROR_SQLSTATE
+DEALLOCATE two_dates;
+RESET plan_cache_mode;
+SET datestyle = 'SQL';
+SELECT set_config('timezone', z, false) AS zone, pg_temp.secret_at(t)
+  FROM (VALUES ('ABC0', timestamptz '2020-01-01 00:00:00+00'),
+               ('ABC-1', timestamptz '2020-01-01 01:00:00+00')) v(z, t);
+\echo :LAST_ERROR_SQLSTATE
+RESET datestyle;
+RESET timezone;
+\set SHOW_CONTEXT errors
+RESET ROLE;
+SELECT tenant_id, secret FROM dated ORDER BY 1;
+SET ROLE regress_enforce_scope;
+SET app.tenant_id = :T1;
 -- a setting compared in an output column is no pin and fixes nothing
 SELECT tenant_id = current_setting('app.tenant_id') AS mine, stage
   FROM deals WHERE tenant_id = :T1 ORDER BY id;

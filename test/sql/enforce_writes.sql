@@ -313,6 +313,40 @@ SELECT * FROM gtm_check_statement($$INSERT INTO deals VALUES ('t-1', 7) ON CONFL
 RESET ROLE;
 SELECT tenant_id, id, stage, amount FROM deals ORDER BY 1, 2;
 
+-- 5. a written tenant value may wear casts between types whose text no
+-- setting changes ($1::uuid of a text parameter, a PL/pgSQL text variable
+-- cast to uuid): the same outcome with custom and generic plans
+CREATE TABLE ledger (tenant_id uuid NOT NULL, n int);
+GRANT SELECT, INSERT ON ledger TO regress_enforce_writes;
+SET ROLE regress_enforce_writes;
+PREPARE put(text, int) AS INSERT INTO ledger VALUES ($1::uuid, $2);
+EXECUTE put('11111111-1111-4111-8111-111111111111', 1);
+EXECUTE put('11111111-1111-4111-8111-111111111111', 2);
+EXECUTE put('11111111-1111-4111-8111-111111111111', 3);
+EXECUTE put('11111111-1111-4111-8111-111111111111', 4);
+EXECUTE put('11111111-1111-4111-8111-111111111111', 5);
+EXECUTE put('11111111-1111-4111-8111-111111111111', 6);
+SET plan_cache_mode = force_generic_plan;
+EXECUTE put('11111111-1111-4111-8111-111111111111', 7);
+PREPARE count_of(text) AS SELECT count(*) FROM ledger WHERE tenant_id = $1::uuid;
+EXECUTE count_of('11111111-1111-4111-8111-111111111111');
+RESET plan_cache_mode;
+DEALLOCATE put;
+DEALLOCATE count_of;
+CREATE FUNCTION pg_temp.put_as(t text, k int) RETURNS void LANGUAGE plpgsql AS
+  $$ BEGIN INSERT INTO enforce_writes.ledger VALUES (t::uuid, k); END $$;
+SELECT pg_temp.put_as('22222222-2222-4222-8222-222222222222', k) FROM generate_series(8, 14) k;
+-- a cast that reads a setting is no such cast: text to date reads DateStyle
+CREATE TEMP TABLE dated_notes (tenant_id date NOT NULL, body text);
+PREPARE put_dated(text) AS INSERT INTO dated_notes VALUES ($1::date, 'x');
+SET plan_cache_mode = force_generic_plan;
+EXECUTE put_dated('2020-01-02');
+\echo :LAST_ERROR_SQLSTATE
+RESET plan_cache_mode;
+DEALLOCATE put_dated;
+RESET ROLE;
+SELECT tenant_id, count(*), min(n), max(n) FROM ledger GROUP BY 1 ORDER BY 1;
+
 SET client_min_messages = warning;
 SELECT gtm_unexempt_table('audit_log');
 DROP SCHEMA enforce_writes CASCADE;
