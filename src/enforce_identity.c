@@ -164,11 +164,12 @@ unbounded_bpchar(Oid type, int32 typmod)
  * Does the text of a value of type typid depend on the value alone, and
  * its input on the text alone?  True for the types tenant ids are made of,
  * whose output and input functions read no setting: text, varchar, bpchar,
- * name, "char", uuid, the integers, oid, bool and enums (and domains over
- * them).  Other types' text can change with a setting a statement may
- * change: date and timestamps (DateStyle, TimeZone: two dates print alike
- * under two DateStyles), regclass (search_path), bytea (bytea_output), a
- * type of an extension (anything).
+ * name, "char", uuid, the integers, oid and bool (and domains over them).
+ * Other types' text can change while a statement runs: date and
+ * timestamps with a setting (DateStyle, TimeZone: two dates print alike
+ * under two DateStyles), regclass (search_path), bytea (bytea_output), an
+ * enum with ALTER TYPE ... RENAME VALUE (its text is its label), a type of
+ * an extension (anything).
  */
 bool
 type_text_is_fixed(Oid typid)
@@ -190,16 +191,18 @@ type_text_is_fixed(Oid typid)
 		case BOOLOID:
 			return true;
 		default:
-			return type_is_enum(base);
+			/* an enum's text is its label, which ALTER TYPE can rename */
+			return false;
 	}
 }
 
 /*
  * The text a tenant value of type typid is compared by: its output text
  * when that is fixed (type_text_is_fixed), so that a text, a varchar and a
- * uuid of the same id compare equal; for any other type, the type's name
- * and the hex digits of its binary (send) form, which no setting changes.
- * A type with no binary output is refused (fail closed).
+ * uuid of the same id compare equal; for an enum, the type's name and the
+ * value's pg_enum OID (its label can be renamed); for any other type, the
+ * type's name and the hex digits of its binary (send) form, which no
+ * setting changes.  A type with no binary output is refused (fail closed).
  */
 char *
 tenant_value_text(Datum value, Oid typid)
@@ -217,6 +220,9 @@ tenant_value_text(Datum value, Oid typid)
 		getTypeOutputInfo(typid, &func, &varlena);
 		return OidOutputFunctionCall(func, value);
 	}
+	/* an enum's binary form is its label too: its value is a pg_enum OID */
+	if (type_is_enum(getBaseType(typid)))
+		return psprintf("%s:%u", format_type_be(typid), DatumGetObjectId(value));
 	getTypeBinaryOutputInfo(typid, &func, &varlena);
 	bin = OidSendFunctionCall(func, value);
 	initStringInfo(&buf);
@@ -233,7 +239,8 @@ tenant_value_text(Datum value, Oid typid)
 
 /*
  * n without the casts that wrap it between types of fixed text: relabelling,
- * I/O conversion, and built-in cast functions (a length coercion included).
+ * a domain's checks, I/O conversion, and built-in cast functions (a length
+ * coercion included).
  * Each gives one result for one input, whatever the settings, so a pin may
  * wear them: $1::uuid for a text parameter, gtm_current_tenant()::uuid.
  */
@@ -246,6 +253,10 @@ strip_fixed_casts(Node *n)
 			return NULL;
 		if (IsA(n, RelabelType))
 			n = (Node *) ((RelabelType *) n)->arg;
+		else if (IsA(n, CoerceToDomain) &&
+				 type_text_is_fixed(((CoerceToDomain *) n)->resulttype) &&
+				 type_text_is_fixed(exprType((Node *) ((CoerceToDomain *) n)->arg)))
+			n = (Node *) ((CoerceToDomain *) n)->arg;	/* checks, keeps the value */
 		else if (IsA(n, CoerceViaIO) &&
 				 type_text_is_fixed(((CoerceViaIO *) n)->resulttype) &&
 				 type_text_is_fixed(exprType((Node *) ((CoerceViaIO *) n)->arg)))

@@ -183,6 +183,17 @@ SELECT set_config('timezone', z, false) AS zone, pg_temp.secret_at(t)
 RESET datestyle;
 RESET timezone;
 \set SHOW_CONTEXT errors
+-- an enum's text is its label, which its owner may rename while a
+-- statement runs: a cast of it is frozen, and an enum tenant is its value
+CREATE TYPE pg_temp.code AS ENUM ('one', 'two');
+BEGIN;
+DECLARE renamed CURSOR FOR SELECT tenant_id, secret FROM dated
+ WHERE tenant_id = CASE ('one'::pg_temp.code)::text WHEN 'one' THEN date '2020-02-01' ELSE date '2020-01-02' END;
+FETCH 1 FROM renamed;
+ALTER TYPE pg_temp.code RENAME VALUE 'one' TO 'uno';
+FETCH ALL FROM renamed;
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
 RESET ROLE;
 SELECT tenant_id, secret FROM dated ORDER BY 1;
 SET ROLE regress_enforce_scope;

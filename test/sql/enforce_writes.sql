@@ -344,6 +344,15 @@ EXECUTE put_dated('2020-01-02');
 \echo :LAST_ERROR_SQLSTATE
 RESET plan_cache_mode;
 DEALLOCATE put_dated;
+-- a literal of a domain with a CHECK is a pin, read and written
+RESET ROLE;
+CREATE DOMAIN checked_id AS text CHECK (VALUE ~ '^t-');
+CREATE TABLE checked (tenant_id checked_id NOT NULL, body text);
+INSERT INTO checked VALUES ('t-2', 'theirs');
+GRANT SELECT, INSERT ON checked TO regress_enforce_writes;
+SET ROLE regress_enforce_writes;
+INSERT INTO checked VALUES ('t-1', 'mine');
+SELECT tenant_id, body FROM checked WHERE tenant_id = 't-1'::checked_id;
 RESET ROLE;
 SELECT tenant_id, count(*), min(n), max(n) FROM ledger GROUP BY 1 ORDER BY 1;
 
