@@ -1727,3 +1727,16 @@ COMMENT ON FUNCTION @extschema@.gtm_forget_dropped_exemptions() IS
 	'Event trigger (sql_drop): deletes the exemption of a dropped table, so that a later table with the same OID is not exempt';
 CREATE EVENT TRIGGER gtm_clarity_forget_dropped_exemptions ON sql_drop
 	EXECUTE FUNCTION @extschema@.gtm_forget_dropped_exemptions();
+
+-- ------------------------------------------------------------------------
+-- The extension's own tenant-scoped tables under row-level security with a
+-- policy passing every row, as gtm_protect_table puts an application's:
+-- pg_stats then shows the values of their columns (every tenant's name,
+-- slug, Clerk organization and user ids) to no ordinary role.  Rows read
+-- are unchanged: the policy passes every row, and the tenant-scope check
+-- still pins each read.  The extension's functions run as its owner.
+-- ------------------------------------------------------------------------
+CREATE POLICY gtm_every_row ON @extschema@.tenants USING (true) WITH CHECK (true);
+ALTER TABLE @extschema@.tenants ENABLE ROW LEVEL SECURITY;
+CREATE POLICY gtm_every_row ON @extschema@.tenant_members USING (true) WITH CHECK (true);
+ALTER TABLE @extschema@.tenant_members ENABLE ROW LEVEL SECURITY;

@@ -223,6 +223,22 @@ tenant_value_text(Datum value, Oid typid)
 	/* an enum's binary form is its label too: its value is a pg_enum OID */
 	if (type_is_enum(getBaseType(typid)))
 		return psprintf("%s:%u", format_type_be(typid), DatumGetObjectId(value));
+	{
+		HeapTuple	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+		bool		has_send;
+
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for type %u", typid);
+		has_send = OidIsValid(((Form_pg_type) GETSTRUCT(tup))->typsend);
+		ReleaseSysCache(tup);
+		if (!has_send)
+			ereport(ERROR,
+					(errcode(GTM_ERRCODE_NOT_PINNED),
+					 errmsg("a tenant value of type %s cannot be compared",
+							format_type_be(typid)),
+					 errdetail("The type's text may change while a statement runs, and it has no binary form."),
+					 errhint("Pin tenant-scoped tables to tenant ids of type text, uuid or an integer.")));
+	}
 	getTypeBinaryOutputInfo(typid, &func, &varlena);
 	bin = OidSendFunctionCall(func, value);
 	initStringInfo(&buf);
@@ -252,7 +268,13 @@ strip_fixed_casts(Node *n)
 		if (n == NULL)
 			return NULL;
 		if (IsA(n, RelabelType))
-			n = (Node *) ((RelabelType *) n)->arg;
+		{
+			Node	   *inner = strip_relabel(n);
+
+			if (inner == n)
+				return n;		/* a relabelling that changes the text */
+			n = inner;
+		}
 		else if (IsA(n, CoerceToDomain) &&
 				 type_text_is_fixed(((CoerceToDomain *) n)->resulttype) &&
 				 type_text_is_fixed(exprType((Node *) ((CoerceToDomain *) n)->arg)))

@@ -42,6 +42,7 @@
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -49,11 +50,66 @@
 #include "enforce.h"
 #include "gtm_clarity.h"
 
-/* n without its binary-compatible casts (RelabelType) */
+/* Is type's output function textout (text's, or an alias of it: citext)? */
+static bool
+output_is_textout(Oid type)
+{
+	Oid			outfn;
+	bool		varlena;
+	HeapTuple	tup;
+	bool		result = false;
+
+	getTypeOutputInfo(type, &outfn, &varlena);
+	if (outfn == F_TEXTOUT)
+		return true;
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(outfn));
+	if (HeapTupleIsValid(tup))
+	{
+		Form_pg_proc proc = (Form_pg_proc) GETSTRUCT(tup);
+		bool		isnull;
+		Datum		src = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_prosrc, &isnull);
+
+		result = proc->prolang == INTERNALlanguageId && !isnull &&
+			strcmp(TextDatumGetCString(src), "textout") == 0;
+		ReleaseSysCache(tup);
+	}
+	return result;
+}
+
+/*
+ * Does a binary-compatible cast from type "from" to type "to" keep a
+ * value's text, so that the value cast and the value compare alike?  A
+ * domain and its base type, varchar and text, and text-like types (output
+ * textout, such as citext) do; others do not (int4 -1 is oid 4294967295,
+ * an xml value is not the text of its send form).
+ */
+static bool
+relabel_keeps_text(Oid from, Oid to)
+{
+	Oid			bf,
+				bt;
+
+	if (from == to)
+		return true;
+	bf = getBaseType(from);
+	bt = getBaseType(to);
+	if (bf == bt ||
+		((bf == TEXTOID || bf == VARCHAROID) && (bt == TEXTOID || bt == VARCHAROID)))
+		return true;
+	return output_is_textout(bf) && output_is_textout(bt);
+}
+
+/*
+ * n without its binary-compatible casts (RelabelType) that keep its text
+ * (relabel_keeps_text): a column or value under any other one is not that
+ * column or value for the check.
+ */
 Node *
 strip_relabel(Node *n)
 {
-	while (n && IsA(n, RelabelType))
+	while (n && IsA(n, RelabelType) &&
+		   relabel_keeps_text(exprType((Node *) ((RelabelType *) n)->arg),
+							  ((RelabelType *) n)->resulttype))
 		n = (Node *) ((RelabelType *) n)->arg;
 	return n;
 }

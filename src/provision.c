@@ -85,6 +85,7 @@ typedef enum ProvisionQuery
 {
 	Q_FIND_TENANT_BY_ORG,
 	Q_ORG_DELETED,
+	Q_MEMBER_DELETED,
 	Q_INSERT_TENANT,
 	Q_LOCK_TENANT,
 	Q_HAS_MEMBERS,
@@ -105,6 +106,11 @@ static const GtmQueryDef query_defs[NUM_PROVISION_QUERIES] = {
 		"SELECT 1 FROM %1$s.clerk_sync_state "
 		"WHERE clerk_org_id = $1 AND clerk_user_id = '' AND deleted",
 		1, {TEXTOID}
+	},
+	[Q_MEMBER_DELETED] = {
+		"SELECT 1 FROM %1$s.clerk_sync_state "
+		"WHERE clerk_org_id = $1 AND clerk_user_id = $2 AND deleted",
+		2, {TEXTOID, TEXTOID}
 	},
 	[Q_INSERT_TENANT] = {
 		"INSERT INTO %1$s.tenants (clerk_org_id, name, slug, settings) "
@@ -219,6 +225,41 @@ result_datum(int col, bool *isnull)
  */
 
 /*
+ * Refuse a sign-in that Clerk's events have overtaken (1.1.0, when
+ * gtm_apply_clerk_event's tombstones exist): into an organization whose
+ * organization.deleted was applied (its tenant row may remain, kept for
+ * its data), or, user_id given, as a member whose
+ * organizationMembership.deleted was applied (a token issued before the
+ * removal).  Clerk's organizationMembership.created for a member added
+ * again replaces that tombstone.  Called inside SPI.
+ */
+static void
+refuse_deleted_sign_in(Oid nsp, const char *org_id, const char *user_id)
+{
+	Datum		args[2];
+
+	if (!OidIsValid(get_relname_relid("clerk_sync_state", nsp)))
+		return;
+	args[0] = text_datum(org_id);
+	if (run(Q_ORG_DELETED, nsp, args, true) == 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("organization \"%s\" was deleted", org_id),
+				 errdetail("Clerk's organization.deleted event for it was applied; a deleted organization is not created or joined again."),
+				 errhint("Sign the user in to an organization that exists in Clerk.")));
+	if (user_id == NULL)
+		return;
+	args[1] = text_datum(user_id);
+	if (run(Q_MEMBER_DELETED, nsp, args, true) == 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("membership of user \"%s\" in organization \"%s\" was deleted",
+						user_id, org_id),
+				 errdetail("Clerk's organizationMembership.deleted event for it was applied; a removed member does not join again by signing in."),
+				 errhint("Add the user to the organization in Clerk again: its organizationMembership.created event restores the membership.")));
+}
+
+/*
  * The tenant of an organization, created when missing.  On return
  * SPI_tuptable->vals[0] is the tenants row.  *created says whether this
  * call inserted it.  slug_strict: a slug given that belongs to another
@@ -257,13 +298,7 @@ provision_tenant(Oid nsp, const char *org_id, const char *name,
 	 * gtm_apply_clerk_event's tombstone, 1.1.0) is not created again by a
 	 * sign-in with a token issued before the deletion.
 	 */
-	if (OidIsValid(get_relname_relid("clerk_sync_state", nsp)) &&
-		run(Q_ORG_DELETED, nsp, args, true) == 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("organization \"%s\" was deleted", org_id),
-				 errdetail("Clerk's organization.deleted event for it was applied; a deleted organization is not created again."),
-				 errhint("Sign the user in to an organization that exists in Clerk.")));
+	refuse_deleted_sign_in(nsp, org_id, NULL);
 
 	args[1] = text_datum(name);
 	args[3] = JsonbPGetDatum(settings);
@@ -375,6 +410,20 @@ lookup_sign_in(Oid nsp, const char *org_id, const char *user_id,
 }
 
 /*
+ * A sign-in reads and writes the rows of its organization's tenant
+ * (tenants, tenant_members): for the running top-level statement, that
+ * tenant is reached like a pinned statement's, so one statement cannot
+ * read one tenant's rows and sign in to another (statement_scope_reach:
+ * exempt callers are not checked).
+ */
+static void
+sign_in_reach(Datum tenant_id)
+{
+	statement_scope_reach(TextDatumGetCString(tenant_id),
+						  "\"tenant_members\" (through gtm_sign_in())", false);
+}
+
+/*
  * gtm_sign_in(clerk_org_id, clerk_user_id, org_name, org_slug, clerk_role)
  *	 -> (tenant_id, role, tenant_created, member_created)
  *
@@ -408,11 +457,18 @@ gtm_sign_in(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &rettupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	if (lookup_sign_in(nsp, org_id, user_id, &values[0], &values[1]) == SIGN_IN_MEMBER)
+	switch (lookup_sign_in(nsp, org_id, user_id, &values[0], &values[1]))
 	{
-		values[2] = BoolGetDatum(false);
-		values[3] = BoolGetDatum(false);
-		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(rettupdesc, values, nulls)));
+		case SIGN_IN_MEMBER:
+			sign_in_reach(values[0]);
+			values[2] = BoolGetDatum(false);
+			values[3] = BoolGetDatum(false);
+			PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(rettupdesc, values, nulls)));
+		case SIGN_IN_TENANT_ONLY:
+			sign_in_reach(values[0]);	/* before anything is written */
+			break;
+		case SIGN_IN_NOTHING:
+			break;
 	}
 
 	writer = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
@@ -431,6 +487,14 @@ gtm_sign_in(PG_FUNCTION_ARGS)
 	result = FunctionCallInvoke(call);
 	if (call->isnull)
 		elog(ERROR, "gtm_sign_in_write returned NULL");
+	{
+		bool		isnull;
+		Datum		tenant = GetAttributeByNum(DatumGetHeapTupleHeader(result), 1,
+											   &isnull);
+
+		if (!isnull)
+			sign_in_reach(tenant);	/* a tenant created: it is reached too */
+	}
 	PG_RETURN_DATUM(result);
 }
 
@@ -473,6 +537,7 @@ gtm_sign_in_write(PG_FUNCTION_ARGS)
 		case SIGN_IN_TENANT_ONLY:
 			tenant_id = TextDatumGetCString(values[0]);
 			SPI_connect();
+			refuse_deleted_sign_in(nsp, org_id, user_id);
 			break;
 		case SIGN_IN_NOTHING:
 		default:
@@ -484,6 +549,8 @@ gtm_sign_in_write(PG_FUNCTION_ARGS)
 							 DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"))),
 							 false, &tenant_created);
 			tenant_id = result_text(1);
+			if (!tenant_created)	/* created meanwhile, by a webhook */
+				refuse_deleted_sign_in(nsp, org_id, user_id);
 			break;
 	}
 

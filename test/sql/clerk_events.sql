@@ -176,6 +176,34 @@ SET ROLE clerk_app_role;
 SELECT * FROM pg_temp.expect_error($$SELECT gtm_sign_in('org_ev1', 'user_zombie', 'Back Again', 'back-again', 'org:member')$$);
 RESET ROLE;
 SELECT count(*) AS ev1_tenants FROM tenants WHERE clerk_org_id = 'org_ev1';
+-- nor does a member Clerk removed (user_ev9, deleted at 70) join again by
+-- signing in, nor anyone an organization whose tenant was kept for its data
+SET ROLE clerk_app_role;
+SELECT * FROM pg_temp.expect_error($$SELECT gtm_sign_in('org_ev9', 'user_ev9', 'Nine', NULL, 'org:member')$$);
+RESET ROLE;
+SELECT count(*) AS ev9_members_after_removed_sign_in FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
+ WHERE t.clerk_org_id = 'org_ev9';
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_ev11', 'Eleven', 'eleven', 80))->>'outcome' AS outcome;
+CREATE TABLE clerk_kept_ref (tenant_id text REFERENCES tenants (id) ON DELETE SET NULL);
+INSERT INTO clerk_kept_ref SELECT id FROM tenants WHERE clerk_org_id = 'org_ev11';
+SET client_min_messages = error;
+SELECT c->>'change' AS change FROM jsonb_array_elements(
+  pg_temp.apply(pg_temp.org_event('organization.deleted', 'org_ev11', NULL, NULL, NULL, ts => 90))->'changes') c
+ WHERE c->>'change' = 'tenant_kept';
+RESET client_min_messages;
+SET ROLE clerk_app_role;
+SELECT * FROM pg_temp.expect_error($$SELECT gtm_sign_in('org_ev11', 'user_late', 'Eleven', NULL, 'org:admin')$$);
+RESET ROLE;
+SELECT count(*) AS ev11_members, (SELECT count(*) FROM tenants WHERE clerk_org_id = 'org_ev11') AS ev11_tenant_kept
+  FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id WHERE t.clerk_org_id = 'org_ev11';
+DROP TABLE clerk_kept_ref;
+-- a sign-in reaches its organization's tenant: one statement cannot read
+-- one tenant's members and sign in to another (42501), nothing written
+SET ROLE clerk_app_role;
+SELECT state, message FROM pg_temp.expect_error($$SELECT s.role FROM (VALUES ('org_ev10'), ('org_ev2')) v(o),
+  LATERAL gtm_sign_in(v.o, 'user_both', 'X', NULL, 'org:member') s$$);
+RESET ROLE;
+SELECT count(*) AS user_both_memberships FROM tenant_members WHERE clerk_user_id = 'user_both';
 REVOKE EXECUTE ON FUNCTION gtm_sign_in(text, text, text, text, text) FROM clerk_app_role;
 REVOKE EXECUTE ON FUNCTION gtm_apply_clerk_event(jsonb) FROM clerk_app_role;
 DROP ROLE clerk_app_role;

@@ -198,6 +198,26 @@ RESET ROLE;
 SELECT tenant_id, secret FROM dated ORDER BY 1;
 SET ROLE regress_enforce_scope;
 SET app.tenant_id = :T1;
+-- a binary-compatible cast that changes the text (int4 -1 is oid
+-- 4294967295) is no cast of the pin: no row of the second tenant comes back
+RESET ROLE;
+CREATE TABLE numbered (tenant_id int4 NOT NULL, secret text);
+CREATE TABLE named (tenant_id text NOT NULL, secret text);
+INSERT INTO numbered VALUES (-1, 'minus one');
+INSERT INTO named VALUES ('4294967295', 'big');
+GRANT SELECT ON numbered, named TO regress_enforce_scope;
+SET ROLE regress_enforce_scope;
+SELECT secret FROM numbered WHERE tenant_id::oid = 4294967295
+UNION ALL SELECT secret FROM named WHERE tenant_id = '4294967295';
+\echo :LAST_ERROR_SQLSTATE
+SET plan_cache_mode = force_generic_plan;
+PREPARE as_oid(oid) AS SELECT secret FROM numbered WHERE tenant_id = $1::int4
+  UNION ALL SELECT secret FROM named WHERE tenant_id = '4294967295';
+EXECUTE as_oid(4294967295);
+\echo :LAST_ERROR_SQLSTATE
+DEALLOCATE as_oid;
+RESET plan_cache_mode;
+SET app.tenant_id = :T1;
 -- a setting compared in an output column is no pin and fixes nothing
 SELECT tenant_id = current_setting('app.tenant_id') AS mine, stage
   FROM deals WHERE tenant_id = :T1 ORDER BY id;

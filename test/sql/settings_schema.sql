@@ -200,8 +200,11 @@ SELECT gtm_tenant_settings(:'t2');
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 GRANT SELECT ON tenants TO schema_reader;
-ALTER TABLE tenants ENABLE ROW LEVEL SECURITY;
-CREATE POLICY schema_reader_sees_t ON tenants FOR SELECT TO schema_reader USING (id = :'t');
+-- (tenants is under row-level security with the extension's policy passing
+-- every row, gtm_every_row: a policy that narrows it is RESTRICTIVE)
+SELECT relrowsecurity FROM pg_class WHERE oid = 'tenants'::regclass;
+CREATE POLICY schema_reader_sees_t ON tenants AS RESTRICTIVE FOR SELECT TO schema_reader
+  USING (id = :'t');
 SET ROLE schema_reader;
 SELECT gtm_tenant_settings(:'t') ->> 'timezone' AS visible_row;
 -- refused: the policy hides t2's row (P0002, the tenant does not exist for
@@ -216,7 +219,6 @@ EXCEPTION WHEN no_data_found OR insufficient_privilege THEN
 END $$;
 RESET ROLE;
 DROP POLICY schema_reader_sees_t ON tenants;
-ALTER TABLE tenants DISABLE ROW LEVEL SECURITY;
 REVOKE ALL ON tenants FROM schema_reader;
 DROP ROLE schema_reader;
 
