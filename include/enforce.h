@@ -360,6 +360,7 @@ extern bool unbounded_bpchar(Oid type, int32 typmod);
 extern bool type_text_is_fixed(Oid typid);
 extern char *tenant_value_text(Datum value, Oid typid);
 extern Node *strip_fixed_casts(Node *n);
+extern Node *strip_value_casts(Node *n);
 extern void enforce_identity_init(void);
 
 /* enforce_values.c: the values a column or an expression can hold */

@@ -1734,9 +1734,23 @@ CREATE EVENT TRIGGER gtm_clarity_forget_dropped_exemptions ON sql_drop
 -- pg_stats then shows the values of their columns (every tenant's name,
 -- slug, Clerk organization and user ids) to no ordinary role.  Rows read
 -- are unchanged: the policy passes every row, and the tenant-scope check
--- still pins each read.  The extension's functions run as its owner.
+-- still pins each read.  The extension's functions run as its owner.  A
+-- table a site already put under row-level security, or gave policies of
+-- its own, is left as it is: a permissive policy would widen theirs.
 -- ------------------------------------------------------------------------
-CREATE POLICY gtm_every_row ON @extschema@.tenants USING (true) WITH CHECK (true);
-ALTER TABLE @extschema@.tenants ENABLE ROW LEVEL SECURITY;
-CREATE POLICY gtm_every_row ON @extschema@.tenant_members USING (true) WITH CHECK (true);
-ALTER TABLE @extschema@.tenant_members ENABLE ROW LEVEL SECURITY;
+DO $protect$
+DECLARE
+	tbl pg_catalog.regclass;
+BEGIN
+	FOREACH tbl IN ARRAY ARRAY['@extschema@.tenants'::pg_catalog.regclass,
+							   '@extschema@.tenant_members'::pg_catalog.regclass]
+	LOOP
+		CONTINUE WHEN (SELECT c.relrowsecurity FROM pg_catalog.pg_class c
+						WHERE c.oid OPERATOR(pg_catalog.=) tbl)
+				   OR EXISTS (SELECT 1 FROM pg_catalog.pg_policy p
+							   WHERE p.polrelid OPERATOR(pg_catalog.=) tbl);
+		EXECUTE pg_catalog.format('CREATE POLICY gtm_every_row ON %s USING (true) WITH CHECK (true)', tbl);
+		EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
+	END LOOP;
+END
+$protect$;

@@ -29,6 +29,7 @@
 #include "lib/stringinfo.h"
 #include "nodes/nodeFuncs.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -290,6 +291,50 @@ strip_fixed_casts(Node *n)
 				 ((FuncExpr *) n)->args != NIL &&
 				 type_text_is_fixed(((FuncExpr *) n)->funcresulttype) &&
 				 type_text_is_fixed(exprType(linitial(((FuncExpr *) n)->args))))
+			n = linitial(((FuncExpr *) n)->args);
+		else
+			return n;
+	}
+}
+
+/*
+ * e without the casts that keep a value's text exactly: a relabelling that
+ * keeps it (strip_relabel), a domain's checks, an integer widened, and an
+ * integer or a uuid as text (its output is the text).  For a column
+ * followed to where it is written (INSERT ... SELECT, a data-modifying
+ * CTE's RETURNING): the value written is then the column's, as text.  A
+ * length coercion, text to uuid (which folds case), text to "char" or name
+ * (which cut it) are not such casts.
+ */
+Node *
+strip_value_casts(Node *n)
+{
+	for (;;)
+	{
+		Node	   *inner = strip_relabel(n);
+
+		if (inner != n)
+			n = inner;
+		else if (n != NULL && IsA(n, CoerceToDomain))
+			n = (Node *) ((CoerceToDomain *) n)->arg;
+		else if (n != NULL && IsA(n, CoerceViaIO))
+		{
+			Oid			from = getBaseType(exprType((Node *) ((CoerceViaIO *) n)->arg));
+			Oid			to = getBaseType(((CoerceViaIO *) n)->resulttype);
+
+			if ((to != TEXTOID && to != VARCHAROID) ||
+				(from != UUIDOID && from != INT2OID && from != INT4OID &&
+				 from != INT8OID && from != TEXTOID && from != VARCHAROID))
+				return n;
+			n = (Node *) ((CoerceViaIO *) n)->arg;
+		}
+		else if (n != NULL && IsA(n, FuncExpr) &&
+				 (((FuncExpr *) n)->funcformat == COERCE_IMPLICIT_CAST ||
+				  ((FuncExpr *) n)->funcformat == COERCE_EXPLICIT_CAST) &&
+				 list_length(((FuncExpr *) n)->args) == 1 &&
+				 (((FuncExpr *) n)->funcid == F_INT4_INT2 ||
+				  ((FuncExpr *) n)->funcid == F_INT8_INT2 ||
+				  ((FuncExpr *) n)->funcid == F_INT8_INT4))
 			n = linitial(((FuncExpr *) n)->args);
 		else
 			return n;

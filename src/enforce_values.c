@@ -491,7 +491,7 @@ column_values(ValueWalk *vw, PlannerInfo *root, Index varno, AttrNumber attno,
 static List *
 expression_values(ValueWalk *vw, PlannerInfo *root, Node *expr, int depth)
 {
-	Node	   *e = strip_relabel(expr);
+	Node	   *e = strip_value_casts(expr);
 	PinReason	r;
 
 	if (e == NULL)

@@ -86,6 +86,7 @@ typedef enum ProvisionQuery
 	Q_FIND_TENANT_BY_ORG,
 	Q_ORG_DELETED,
 	Q_MEMBER_DELETED,
+	Q_LOCK_ORG,
 	Q_INSERT_TENANT,
 	Q_LOCK_TENANT,
 	Q_HAS_MEMBERS,
@@ -103,14 +104,19 @@ static const GtmQueryDef query_defs[NUM_PROVISION_QUERIES] = {
 		1, {TEXTOID}
 	},
 	[Q_ORG_DELETED] = {
-		"SELECT 1 FROM %1$s.clerk_sync_state "
-		"WHERE clerk_org_id = $1 AND clerk_user_id = '' AND deleted",
+		"SELECT EXISTS (SELECT 1 FROM %1$s.clerk_sync_state "
+		"WHERE clerk_org_id = $1 AND clerk_user_id = '' AND deleted)",
 		1, {TEXTOID}
 	},
 	[Q_MEMBER_DELETED] = {
-		"SELECT 1 FROM %1$s.clerk_sync_state "
-		"WHERE clerk_org_id = $1 AND clerk_user_id = $2 AND deleted",
+		"SELECT EXISTS (SELECT 1 FROM %1$s.clerk_sync_state "
+		"WHERE clerk_org_id = $1 AND clerk_user_id = $2 AND deleted)",
 		2, {TEXTOID, TEXTOID}
+	},
+	/* the lock gtm_apply_clerk_event takes for the events of one organization */
+	[Q_LOCK_ORG] = {
+		"SELECT pg_catalog.pg_advisory_xact_lock(1735549292, pg_catalog.hashtext($1))",
+		1, {TEXTOID}
 	},
 	[Q_INSERT_TENANT] = {
 		"INSERT INTO %1$s.tenants (clerk_org_id, name, slug, settings) "
@@ -231,7 +237,10 @@ result_datum(int col, bool *isnull)
  * its data), or, user_id given, as a member whose
  * organizationMembership.deleted was applied (a token issued before the
  * removal).  Clerk's organizationMembership.created for a member added
- * again replaces that tombstone.  Called inside SPI.
+ * again replaces that tombstone.  Read with the latest snapshot: the
+ * sign-in writer holds the organization's event lock by then, so an event
+ * applied meanwhile is seen, also in a REPEATABLE READ transaction.
+ * Called inside SPI.
  */
 static void
 refuse_deleted_sign_in(Oid nsp, const char *org_id, const char *user_id)
@@ -241,7 +250,7 @@ refuse_deleted_sign_in(Oid nsp, const char *org_id, const char *user_id)
 	if (!OidIsValid(get_relname_relid("clerk_sync_state", nsp)))
 		return;
 	args[0] = text_datum(org_id);
-	if (run(Q_ORG_DELETED, nsp, args, true) == 1)
+	if (check_latest(Q_ORG_DELETED, nsp, args))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("organization \"%s\" was deleted", org_id),
@@ -250,13 +259,30 @@ refuse_deleted_sign_in(Oid nsp, const char *org_id, const char *user_id)
 	if (user_id == NULL)
 		return;
 	args[1] = text_datum(user_id);
-	if (run(Q_MEMBER_DELETED, nsp, args, true) == 1)
+	if (check_latest(Q_MEMBER_DELETED, nsp, args))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("membership of user \"%s\" in organization \"%s\" was deleted",
 						user_id, org_id),
 				 errdetail("Clerk's organizationMembership.deleted event for it was applied; a removed member does not join again by signing in."),
 				 errhint("Add the user to the organization in Clerk again: its organizationMembership.created event restores the membership.")));
+}
+
+/*
+ * Wait for, and hold to the end of the transaction, the lock under which
+ * gtm_apply_clerk_event applies the events of org_id (when the 1.1.0
+ * tombstones exist): a sign-in that writes is then ordered with them, and
+ * reads their outcome.  Called inside SPI.
+ */
+static void
+lock_org_events(Oid nsp, const char *org_id)
+{
+	Datum		args[1];
+
+	if (!OidIsValid(get_relname_relid("clerk_sync_state", nsp)))
+		return;
+	args[0] = text_datum(org_id);
+	(void) run(Q_LOCK_ORG, nsp, args, true);
 }
 
 /*
@@ -537,7 +563,7 @@ gtm_sign_in_write(PG_FUNCTION_ARGS)
 		case SIGN_IN_TENANT_ONLY:
 			tenant_id = TextDatumGetCString(values[0]);
 			SPI_connect();
-			refuse_deleted_sign_in(nsp, org_id, user_id);
+			lock_org_events(nsp, org_id);
 			break;
 		case SIGN_IN_NOTHING:
 		default:
@@ -545,14 +571,20 @@ gtm_sign_in_write(PG_FUNCTION_ARGS)
 			slug = PG_ARGISNULL(3) ? NULL :
 				normalize_clerk_slug(text_to_cstring(PG_GETARG_TEXT_PP(3)));
 			SPI_connect();
+			lock_org_events(nsp, org_id);
 			provision_tenant(nsp, org_id, name, slug,
 							 DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"))),
 							 false, &tenant_created);
 			tenant_id = result_text(1);
-			if (!tenant_created)	/* created meanwhile, by a webhook */
-				refuse_deleted_sign_in(nsp, org_id, user_id);
 			break;
 	}
+
+	/*
+	 * Whether the tenant was there, created meanwhile by a webhook, or
+	 * created now (a membership.deleted may come before the organization's
+	 * events): no member Clerk removed joins, and no deleted organization.
+	 */
+	refuse_deleted_sign_in(nsp, org_id, user_id);
 
 	asked_role = PG_ARGISNULL(4) ? "viewer" :
 		clerk_role_or_error(nsp, text_to_cstring(PG_GETARG_TEXT_PP(4)));

@@ -388,7 +388,14 @@ gtm_set_tenant(PG_FUNCTION_ARGS)
 				 errdetail("gtm.allow_session_tenant is off: a session tenant outlives the transaction, and a connection pool hands the connection, with its tenant, to the next request."),
 				 errhint("Set the tenant in each request's transaction: BEGIN; SELECT gtm_set_tenant($1); ...; COMMIT;")));
 
-	if (tenant_executors > 0 || scope_has_tenant())
+	/*
+	 * Refused while a statement on tenant tables runs (it may be pinned by
+	 * gtm_current_tenant()) or once the running top-level statement has
+	 * reached another tenant; the tenant it reached itself may be set (a
+	 * sign-in and the tenant it returns, in one statement).
+	 */
+	if (tenant_executors > 0 ||
+		(scope_has_tenant() && strcmp(scope_tenant, tenant) != 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cannot change the session tenant while a statement on tenant-scoped tables is running"),

@@ -204,6 +204,23 @@ SELECT state, message FROM pg_temp.expect_error($$SELECT s.role FROM (VALUES ('o
   LATERAL gtm_sign_in(v.o, 'user_both', 'X', NULL, 'org:member') s$$);
 RESET ROLE;
 SELECT count(*) AS user_both_memberships FROM tenant_members WHERE clerk_user_id = 'user_both';
+-- ... and the tenant a sign-in returns may be set in the same statement
+-- (one round trip), another tenant may not
+SELECT id AS ev9_id FROM tenants WHERE clerk_org_id = 'org_ev9' \gset
+GRANT EXECUTE ON FUNCTION gtm_set_tenant(text, boolean) TO clerk_app_role;
+SET ROLE clerk_app_role;
+BEGIN;
+SELECT gtm_set_tenant(s.tenant_id) = s.tenant_id AS set_to_signed_in
+  FROM gtm_sign_in('org_ev10', 'user_onetrip', 'Ten', NULL, 'org:member') s;
+SELECT gtm_current_tenant() = s.tenant_id AS current_is_signed_in
+  FROM gtm_sign_in('org_ev10', 'user_onetrip', 'Ten', NULL, 'org:member') s;
+ROLLBACK;
+BEGIN;
+SELECT state, message FROM pg_temp.expect_error(format($f$SELECT gtm_set_tenant(%L)
+  FROM gtm_sign_in('org_ev10', 'user_onetrip', 'Ten', NULL, 'org:member') s$f$, :'ev9_id'));
+ROLLBACK;
+RESET ROLE;
+REVOKE EXECUTE ON FUNCTION gtm_set_tenant(text, boolean) FROM clerk_app_role;
 REVOKE EXECUTE ON FUNCTION gtm_sign_in(text, text, text, text, text) FROM clerk_app_role;
 REVOKE EXECUTE ON FUNCTION gtm_apply_clerk_event(jsonb) FROM clerk_app_role;
 DROP ROLE clerk_app_role;

@@ -353,6 +353,29 @@ GRANT SELECT, INSERT ON checked TO regress_enforce_writes;
 SET ROLE regress_enforce_writes;
 INSERT INTO checked VALUES ('t-1', 'mine');
 SELECT tenant_id, body FROM checked WHERE tenant_id = 't-1'::checked_id;
+-- a pinned column written through a cast that keeps its text (uuid as
+-- text, an integer widened, a domain's checks) is followed; one that cuts
+-- it (varchar(2)) is not a pin
+RESET ROLE;
+CREATE TABLE ledger_text (tenant_id text NOT NULL, n int8);
+CREATE TABLE ledger_checked (tenant_id checked_id NOT NULL, n int);
+GRANT SELECT, INSERT ON ledger_text, ledger_checked TO regress_enforce_writes;
+SET ROLE regress_enforce_writes;
+PREPARE copy_text(uuid) AS INSERT INTO ledger_text SELECT tenant_id, n FROM ledger WHERE tenant_id = $1 AND n = 1;
+EXECUTE copy_text('11111111-1111-4111-8111-111111111111');
+EXECUTE copy_text('11111111-1111-4111-8111-111111111111');
+EXECUTE copy_text('11111111-1111-4111-8111-111111111111');
+EXECUTE copy_text('11111111-1111-4111-8111-111111111111');
+EXECUTE copy_text('11111111-1111-4111-8111-111111111111');
+EXECUTE copy_text('11111111-1111-4111-8111-111111111111');
+DEALLOCATE copy_text;
+INSERT INTO ledger_checked SELECT tenant_id, 1 FROM checked WHERE tenant_id = 't-1';
+INSERT INTO ledger_text SELECT tenant_id::varchar(2), 2 FROM checked WHERE tenant_id = 't-1';
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SELECT tenant_id, count(*) FROM ledger_text GROUP BY 1 ORDER BY 1;
+SELECT tenant_id, count(*) FROM ledger_checked GROUP BY 1 ORDER BY 1;
+SET ROLE regress_enforce_writes;
 RESET ROLE;
 SELECT tenant_id, count(*), min(n), max(n) FROM ledger GROUP BY 1 ORDER BY 1;
 
