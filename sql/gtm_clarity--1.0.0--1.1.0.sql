@@ -497,7 +497,18 @@ BEGIN
 		PERFORM @extschema@.gtm_clerk_event_field(event, '{data,name}', 'string');
 	END IF;
 
-	-- One organization's events are applied one at a time.
+	-- One organization's events are applied one at a time, and each sees
+	-- what the previous one, or a sign-in (which takes the same lock),
+	-- committed: in READ COMMITTED each statement below takes a new
+	-- snapshot after the lock; an older snapshot (REPEATABLE READ,
+	-- SERIALIZABLE) would miss a tenant or a member a sign-in just wrote.
+	IF pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.<>) 'read committed' THEN
+		RAISE EXCEPTION 'Clerk events must be applied in a READ COMMITTED transaction'
+			USING ERRCODE = '25000',
+				  DETAIL = pg_catalog.format('The transaction is %s: its snapshot may predate a sign-in of organization %s committed meanwhile, whose rows the event would then miss.',
+											 pg_catalog.upper(pg_catalog.current_setting('transaction_isolation')), org_id),
+				  HINT = 'Apply each event in a transaction of its own at the default isolation level: SET TRANSACTION ISOLATION LEVEL READ COMMITTED.';
+	END IF;
 	PERFORM pg_advisory_xact_lock(1735549292, hashtext(org_id));
 
 	SELECT * INTO st FROM @extschema@.clerk_sync_state s

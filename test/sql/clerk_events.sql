@@ -149,6 +149,13 @@ SELECT * FROM pg_temp.state WHERE clerk_org_id = 'org_ev9';
 SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_ev10', 'Ten', 'nine', 60))->'changes'->0->>'slug' AS slug;
 SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_ev10', 'Ten', 'nine', 61))->'changes' AS unchanged_slug;
 
+-- An event is applied in READ COMMITTED: an older snapshot could miss what
+-- a sign-in committed while the event waited for the organization's lock.
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT state, message, hint FROM pg_temp.expect_error($$SELECT gtm_apply_clerk_event(pg_temp.org_event('organization.updated', 'org_ev10', 'Ten RR', 'ten-rr', 70))$$);
+COMMIT;
+SELECT name FROM tenants WHERE clerk_org_id = 'org_ev10';
+
 -- Who may call it: not PUBLIC.
 CREATE ROLE clerk_app_role;
 SET ROLE clerk_app_role;
