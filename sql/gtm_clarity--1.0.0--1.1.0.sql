@@ -458,6 +458,8 @@ DECLARE
 	reason text;
 	n bigint;
 	guarded text;
+	err_msg text;
+	err_detail text;
 BEGIN
 	IF event IS NULL OR jsonb_typeof(event) <> 'object' THEN
 		RAISE EXCEPTION 'malformed Clerk event'
@@ -598,7 +600,20 @@ BEGIN
 		IF jsonb_typeof(event #> '{data,organization,name}') = 'string'
 		   AND jsonb_typeof(event #> '{data,organization,updated_at}') = 'number'
 		   AND NOT coalesce(st.version >= (event #>> '{data,organization,updated_at}')::numeric, false) THEN
-			changes := @extschema@.gtm_clerk_apply_org(org_id, event, '{data,organization}', svix);
+			BEGIN
+				changes := @extschema@.gtm_clerk_apply_org(org_id, event, '{data,organization}', svix);
+			EXCEPTION WHEN invalid_parameter_value THEN
+				-- An organization name our rule refuses (Clerk allows it): the
+				-- membership is applied all the same where it needs no new
+				-- tenant, so that a removal never waits for a rename in Clerk.
+				GET STACKED DIAGNOSTICS err_msg = MESSAGE_TEXT, err_detail = PG_EXCEPTION_DETAIL;
+				IF err_msg <> 'invalid tenant name'
+				   OR NOT (is_del OR EXISTS (SELECT 1 FROM @extschema@.tenants t WHERE t.clerk_org_id = org_id)) THEN
+					RAISE;
+				END IF;
+				changes := jsonb_build_array(jsonb_build_object('change', 'organization_not_applied',
+					'reason', err_msg || ': ' || err_detail));
+			END;
 		END IF;
 		SELECT t.id INTO tid FROM @extschema@.tenants t WHERE t.clerk_org_id = org_id;
 		SELECT * INTO st FROM @extschema@.clerk_sync_state s

@@ -310,14 +310,19 @@ statement_scope_check(const char *tenant, const char *label, int elevel)
  * its caller (the settings functions): that reaches tenant_id, as a pinned
  * statement would.  what names the access in a message.  definer: the
  * function is SECURITY DEFINER, so its caller is the outer user.  Exempt
- * callers are not checked, nor calls the planner makes to estimate.
+ * callers are not checked.
  */
 void
 statement_scope_reach(const char *tenant_id, const char *what, bool definer)
 {
 	Oid			caller = definer ? GetOuterUserId() : GetUserId();
 
-	if (gtm_enforcement == GTM_ENFORCE_OFF || innermost_planning ||
+	/*
+	 * Also while the statement is planned: a function the planner folds or
+	 * calls to estimate (an IMMUTABLE wrapper, a PL/pgSQL simple
+	 * expression) reads and writes for real.
+	 */
+	if (gtm_enforcement == GTM_ENFORCE_OFF ||
 		IsParallelWorker() || InNoForceRLSOperation() ||
 		superuser_arg(caller) || has_bypassrls_privilege(caller))
 		return;
@@ -401,6 +406,14 @@ gtm_set_tenant(PG_FUNCTION_ARGS)
 				 errmsg("cannot change the session tenant while a statement on tenant-scoped tables is running"),
 				 errdetail("A running statement or an open cursor may be pinned by gtm_current_tenant()."),
 				 errhint("Call gtm_set_tenant() in a statement of its own, after closing open cursors.")));
+
+	/*
+	 * The tenant set is reached by the running statement, before anything
+	 * of it is read (its row; for the three-argument form, its members):
+	 * no later part of the statement may reach another, even when this
+	 * call fails and is caught.
+	 */
+	statement_scope_reach(tenant, "\"tenants\" (through gtm_set_tenant())", true);
 
 	values[0] = PG_GETARG_DATUM(0);
 	SPI_connect();

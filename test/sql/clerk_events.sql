@@ -156,6 +156,17 @@ SELECT state, message, hint FROM pg_temp.expect_error($$SELECT gtm_apply_clerk_e
 COMMIT;
 SELECT name FROM tenants WHERE clerk_org_id = 'org_ev10';
 
+-- An organization renamed in Clerk to a name our rule refuses: its own
+-- event fails (22023, retried until an operator acts), but a membership
+-- event carrying that name is applied all the same, so a removal is not held up.
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_ev12', 'user_ev12', 'org:member', 100, 'Twelve', 100))->>'outcome' AS outcome;
+SELECT state, message FROM pg_temp.expect_error(format($$SELECT gtm_apply_clerk_event(pg_temp.org_event('organization.updated', 'org_ev12', %L, 'twelve', 110))$$, 'Twelve' || chr(8238)));
+SELECT (r->>'outcome') AS outcome, (SELECT string_agg(c->>'change', ',') FROM jsonb_array_elements(r->'changes') c) AS changes
+  FROM pg_temp.apply(pg_temp.mem_event('organizationMembership.deleted', 'org_ev12', 'user_ev12', 'org:member', 120,
+                                       'Twelve' || chr(8238), 110, ts => 120)) r;
+SELECT count(*) AS ev12_members, (SELECT name FROM tenants WHERE clerk_org_id = 'org_ev12') AS name
+  FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id WHERE t.clerk_org_id = 'org_ev12';
+
 -- Who may call it: not PUBLIC.
 CREATE ROLE clerk_app_role;
 SET ROLE clerk_app_role;
@@ -211,6 +222,19 @@ SELECT state, message FROM pg_temp.expect_error($$SELECT s.role FROM (VALUES ('o
   LATERAL gtm_sign_in(v.o, 'user_both', 'X', NULL, 'org:member') s$$);
 RESET ROLE;
 SELECT count(*) AS user_both_memberships FROM tenant_members WHERE clerk_user_id = 'user_both';
+-- ... also when the planner runs it: an IMMUTABLE wrapper it folds
+SET ROLE clerk_app_role;
+CREATE FUNCTION pg_temp.fold_sign_in(u text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE r record;
+BEGIN
+  r := gtm_sign_in('org_ev10', u, 'Ten', NULL, 'org:admin');
+  RETURN r.role;
+END $$;
+SELECT state, message FROM pg_temp.expect_error($$SELECT s.role, pg_temp.fold_sign_in('user_folded')
+  FROM gtm_sign_in('org_ev2', 'user_plain', 'X', NULL, 'org:member') s$$);
+RESET ROLE;
+DROP FUNCTION pg_temp.fold_sign_in(text);
+SELECT count(*) AS folded_memberships FROM tenant_members WHERE clerk_user_id IN ('user_folded', 'user_plain');
 -- ... and the tenant a sign-in returns may be set in the same statement
 -- (one round trip), another tenant may not
 SELECT id AS ev9_id FROM tenants WHERE clerk_org_id = 'org_ev9' \gset

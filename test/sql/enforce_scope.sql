@@ -331,6 +331,18 @@ RESET ROLE;
 SELECT tenant_id, stage FROM deals ORDER BY 1, 2;
 SELECT count(*) AS bridged_notes FROM notes WHERE body = 'bridged';
 SET ROLE regress_enforce_scope;
+-- gtm_set_tenant() reaches the tenant it sets, even when it fails and is
+-- caught: the statement cannot go on to another tenant
+DO $$
+BEGIN
+  BEGIN
+    PERFORM gtm_set_tenant('22222222-2222-4222-8222-222222222222', true, 'user_nobody');
+  EXCEPTION WHEN insufficient_privilege THEN NULL;
+  END;
+  PERFORM count(*) FROM enforce_scope.deals WHERE tenant_id = '11111111-1111-4111-8111-111111111111';
+  RAISE NOTICE 'read the other tenant';
+END $$;
+\echo :LAST_ERROR_SQLSTATE
 -- an error in the middle leaves nothing behind
 SELECT count_of(:T1), 1 / 0;
 SELECT count_of(:T2);
