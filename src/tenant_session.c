@@ -323,9 +323,22 @@ statement_scope_reach(const char *tenant_id, const char *what, bool definer)
 	 * expression) reads and writes for real.
 	 */
 	if (gtm_enforcement == GTM_ENFORCE_OFF ||
-		IsParallelWorker() || InNoForceRLSOperation() ||
 		superuser_arg(caller) || has_bypassrls_privilege(caller))
 		return;
+
+	/*
+	 * In a parallel worker the running statement's tenant is the leader's,
+	 * which the worker does not share: refused, as a statement on tenant
+	 * tables is there (a PARALLEL SAFE wrapper of these functions).  Inside
+	 * a foreign-key action only user code (a trigger of the rows it
+	 * reaches) calls them, and user code there is checked like anywhere.
+	 */
+	if (IsParallelWorker())
+		ereport(ERROR,
+				(errcode(GTM_ERRCODE_NOT_PINNED),
+				 errmsg("%s cannot run inside a parallel worker", what),
+				 errdetail("The tenant of the running statement is checked in the leader process."),
+				 errhint("Mark the function that calls it PARALLEL RESTRICTED.")));
 	statement_scope_check(tenant_id, psprintf("0:%s", what), ENFORCE_ELEVEL());
 }
 

@@ -222,6 +222,22 @@ SELECT state, message FROM pg_temp.expect_error($$SELECT s.role FROM (VALUES ('o
   LATERAL gtm_sign_in(v.o, 'user_both', 'X', NULL, 'org:member') s$$);
 RESET ROLE;
 SELECT count(*) AS user_both_memberships FROM tenant_members WHERE clerk_user_id = 'user_both';
+-- ... also from a trigger a foreign-key cascade fires (user code there is
+-- checked like anywhere)
+SET ROLE clerk_app_role;
+CREATE TEMP TABLE cproj (tenant_id text NOT NULL, id int, PRIMARY KEY (tenant_id, id));
+CREATE TEMP TABLE ctask (tenant_id text NOT NULL, id int, proj_id int,
+  FOREIGN KEY (tenant_id, proj_id) REFERENCES cproj ON DELETE CASCADE);
+CREATE FUNCTION pg_temp.ctask_bd() RETURNS trigger LANGUAGE plpgsql
+  AS $$ BEGIN PERFORM gtm_sign_in('org_ev10', 'user_cascade', 'Ten', NULL, 'org:member'); RETURN OLD; END $$;
+CREATE TRIGGER ctask_bd BEFORE DELETE ON ctask FOR EACH ROW EXECUTE FUNCTION pg_temp.ctask_bd();
+INSERT INTO cproj VALUES ('t-own', 1);
+INSERT INTO ctask VALUES ('t-own', 1, 1);
+SELECT state, message FROM pg_temp.expect_error($$DELETE FROM cproj WHERE tenant_id = 't-own' AND id = 1$$);
+RESET ROLE;
+DROP TABLE pg_temp.ctask, pg_temp.cproj;
+DROP FUNCTION pg_temp.ctask_bd();
+SELECT count(*) AS cascade_memberships FROM tenant_members WHERE clerk_user_id = 'user_cascade';
 -- ... also when the planner runs it: an IMMUTABLE wrapper it folds
 SET ROLE clerk_app_role;
 CREATE FUNCTION pg_temp.fold_sign_in(u text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$

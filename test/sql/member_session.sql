@@ -68,6 +68,21 @@ SELECT gtm_require_role('admin');
 COMMIT;
 SELECT gtm_current_tenant(), gtm_current_member_role();
 
+-- the member role of the session tenant (b002) in a parallel worker, in a
+-- statement reading b001's rows: refused (the worker does not know the
+-- statement's tenant), as it is in the leader
+CREATE FUNCTION pg_temp.role_in_worker() RETURNS text LANGUAGE plpgsql PARALLEL SAFE
+  AS $$ BEGIN RETURN gtm_current_member_role()::text; END $$;
+BEGIN;
+SELECT gtm_set_tenant('00000000-0000-4000-8000-00000000b002', true, 'user_boss') IS NOT NULL AS set;
+SET LOCAL force_parallel_mode = on;
+SET LOCAL parallel_setup_cost = 0;
+SET LOCAL parallel_leader_participation = off;
+SELECT * FROM pg_temp.expect_error($$SELECT amount, pg_temp.role_in_worker() FROM public.ms_deals
+  WHERE tenant_id = '00000000-0000-4000-8000-00000000b001'$$);
+ROLLBACK;
+DROP FUNCTION pg_temp.role_in_worker();
+
 -- the two-argument form sets the tenant without a member
 SELECT gtm_set_tenant('00000000-0000-4000-8000-00000000b001', false, 'user_boss');
 SELECT gtm_current_member_role();
