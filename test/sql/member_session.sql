@@ -75,7 +75,8 @@ CREATE FUNCTION pg_temp.role_in_worker() RETURNS text LANGUAGE plpgsql PARALLEL 
   AS $$ BEGIN RETURN gtm_current_member_role()::text; END $$;
 BEGIN;
 SELECT gtm_set_tenant('00000000-0000-4000-8000-00000000b002', true, 'user_boss') IS NOT NULL AS set;
-SET LOCAL force_parallel_mode = on;
+SELECT set_config(CASE WHEN current_setting('server_version_num')::int >= 160000
+                        THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END, 'on', true) AS forced;
 SET LOCAL parallel_setup_cost = 0;
 SET LOCAL parallel_leader_participation = off;
 SELECT * FROM pg_temp.expect_error($$SELECT amount, pg_temp.role_in_worker() FROM public.ms_deals
