@@ -343,6 +343,21 @@ BEGIN
   RAISE NOTICE 'read the other tenant';
 END $$;
 \echo :LAST_ERROR_SQLSTATE
+-- an IMMUTABLE wrapper of gtm_current_tenant() is folded by the planner:
+-- it gets NULL then, so no tenant is baked into a plan that a later
+-- request of another tenant executes from the plan cache
+CREATE FUNCTION pg_temp.ct() RETURNS text IMMUTABLE LANGUAGE sql AS 'SELECT gtm_current_tenant()';
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+PREPARE folded AS SELECT stage FROM deals WHERE tenant_id = pg_temp.ct() ORDER BY id;
+EXECUTE folded;
+COMMIT;
+BEGIN;
+SELECT gtm_set_tenant(:T2) = :T2 AS set;
+EXECUTE folded;
+COMMIT;
+DEALLOCATE folded;
+DROP FUNCTION pg_temp.ct();
 -- an error in the middle leaves nothing behind
 SELECT count_of(:T1), 1 / 0;
 SELECT count_of(:T2);
