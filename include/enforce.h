@@ -107,6 +107,7 @@ extern NextPlanRequest next_plan;
  */
 extern int	planning_depth;
 extern bool innermost_planning;
+extern bool planner_runs_function(void);
 extern int	executor_nesting;
 extern int	utility_nesting;
 

@@ -121,6 +121,20 @@ check_session_tenant(char **newval, void **extra, GucSource source)
 	return true;
 }
 
+/*
+ * current_setting('gtm.tenant') read by a function the planner runs (an
+ * IMMUTABLE wrapper it folds) shows no tenant, as gtm_current_tenant()
+ * answers NULL there: a tenant folded into a plan would be served from a
+ * plan cache to a later request of another tenant.
+ */
+static const char *
+show_session_tenant(void)
+{
+	if (planner_runs_function() || gtm_session_tenant == NULL)
+		return "";
+	return gtm_session_tenant;
+}
+
 /* Called once from _PG_init (through gtm_enforce_init). */
 void
 enforce_guc_init(void)
@@ -149,7 +163,8 @@ enforce_guc_init(void)
 							   "",
 							   PGC_SUSET,
 							   GUC_NOT_IN_SAMPLE,
-							   check_session_tenant, assign_session_tenant, NULL);
+							   check_session_tenant, assign_session_tenant,
+							   show_session_tenant);
 	DefineCustomBoolVariable("gtm.allow_session_tenant",
 							 "Allows gtm_set_tenant(tenant, false): a tenant for the whole session.",
 							 "A session tenant outlives the transaction; behind a connection pool the next request on the connection inherits it.",

@@ -90,6 +90,17 @@ int			planning_depth = 0;
 bool		innermost_planning = false;
 
 /*
+ * The error context stack when the innermost planner call began.  A user
+ * function the planner runs (folding an IMMUTABLE one, estimating with a
+ * STABLE one) pushes its own error context (SQL and PL/pgSQL functions
+ * do), even where it evaluates an expression without an executor frame
+ * (PL/pgSQL's simple expressions): so a different stack while planning
+ * means a function is running for the planner (planner_runs_function()).
+ * Set and restored by plan_with_state(), also on error.
+ */
+ErrorContextCallback *planner_error_context = NULL;
+
+/*
  * Executor runs (ExecutorRun, ExecutorFinish) and utility statements on
  * the stack; with planning_depth they make NESTING_LEVEL().  Incremented
  * by gtm_ExecutorRun, gtm_ExecutorFinish and gtm_ProcessUtility, which put
@@ -150,6 +161,7 @@ plan_with_state(EnforceState *st, RefreshPhase phase, Query *parse,
 	PlannedStmt *volatile result = NULL;
 
 	bool		saved_innermost = innermost_planning;
+	ErrorContextCallback *saved_context = planner_error_context;
 
 	/* the other extensions' hooks run for real, also inside a shadow plan */
 	int			shadow_depth = shadow_suspend();
@@ -157,6 +169,7 @@ plan_with_state(EnforceState *st, RefreshPhase phase, Query *parse,
 	cur_state = st;
 	planning_depth++;
 	innermost_planning = true;
+	planner_error_context = error_context_stack;
 	if (InNoForceRLSOperation())
 		noforce_depth++;
 	PG_TRY();
@@ -173,6 +186,7 @@ plan_with_state(EnforceState *st, RefreshPhase phase, Query *parse,
 		cur_state = saved;
 		planning_depth--;
 		innermost_planning = saved_innermost;
+		planner_error_context = saved_context;
 		noforce_depth = saved_noforce;
 		shadow_resume(shadow_depth);
 	}
@@ -339,6 +353,19 @@ gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 	statement_scope_executor_started(queryDesc);
 	run_statement_pins(queryDesc, eflags);	/* and the unique-key pins */
+}
+
+/*
+ * Is a function running for the planner now: a statement executed while an
+ * outer one is planned, or a function the planner called (see
+ * planner_error_context)?  What such a function computes from the session
+ * could be folded into a plan that a plan cache serves to a later request.
+ */
+bool
+planner_runs_function(void)
+{
+	return planning_depth > 0 &&
+		(!innermost_planning || error_context_stack != planner_error_context);
 }
 
 /* The frame counters an executor frame saves and puts back */

@@ -140,6 +140,9 @@ member_role(FunctionCallInfo fcinfo, Datum *role, char **user)
 	bool		isnull;
 
 	*user = NULL;
+	/* inside a function the planner runs: see gtm_current_tenant() */
+	if (planner_runs_function())
+		return false;
 	if (gtm_member == NULL || gtm_member[0] == '\0' ||
 		gtm_session_tenant == NULL || gtm_session_tenant[0] == '\0')
 		return false;

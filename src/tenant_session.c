@@ -473,12 +473,13 @@ gtm_current_tenant(PG_FUNCTION_ARGS)
 {
 	/*
 	 * Evaluated by a function the planner runs (an IMMUTABLE wrapper it
-	 * folds, a function it calls to estimate): the value could be folded
-	 * into a plan that a later request, of another tenant, executes from a
-	 * plan cache.  NULL pins nothing (fail closed); the planner's own
-	 * estimates, which call this function directly, still get the tenant.
+	 * folds, SQL or PL/pgSQL, a function it calls to estimate): the value
+	 * could be folded into a plan that a later request, of another tenant,
+	 * executes from a plan cache.  NULL pins nothing (fail closed); the
+	 * planner's own estimates, which call this function directly, still
+	 * get the tenant.
 	 */
-	if (planning_depth > 0 && !innermost_planning)
+	if (planner_runs_function())
 		PG_RETURN_NULL();
 	if (gtm_session_tenant == NULL || gtm_session_tenant[0] == '\0')
 	{

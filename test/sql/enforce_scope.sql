@@ -346,18 +346,33 @@ END $$;
 -- an IMMUTABLE wrapper of gtm_current_tenant() is folded by the planner:
 -- it gets NULL then, so no tenant is baked into a plan that a later
 -- request of another tenant executes from the plan cache
+-- (SQL and PL/pgSQL wrappers, and current_setting('gtm.tenant'), which
+-- shows no tenant there)
 CREATE FUNCTION pg_temp.ct() RETURNS text IMMUTABLE LANGUAGE sql AS 'SELECT gtm_current_tenant()';
+CREATE FUNCTION pg_temp.ct_pl() RETURNS text IMMUTABLE LANGUAGE plpgsql AS 'BEGIN RETURN gtm_current_tenant(); END';
+CREATE FUNCTION pg_temp.ct_setting() RETURNS text IMMUTABLE LANGUAGE sql AS $$SELECT current_setting('gtm.tenant')$$;
 BEGIN;
 SELECT gtm_set_tenant(:T1) = :T1 AS set;
 PREPARE folded AS SELECT stage FROM deals WHERE tenant_id = pg_temp.ct() ORDER BY id;
+PREPARE folded_pl AS SELECT stage FROM deals WHERE tenant_id = pg_temp.ct_pl() ORDER BY id;
+PREPARE folded_setting AS SELECT stage FROM deals WHERE tenant_id = pg_temp.ct_setting() ORDER BY id;
 EXECUTE folded;
+EXECUTE folded_pl;
+EXECUTE folded_setting;
+SELECT current_setting('gtm.tenant') = :T1 AS shown_outside_planning;
 COMMIT;
 BEGIN;
 SELECT gtm_set_tenant(:T2) = :T2 AS set;
 EXECUTE folded;
+EXECUTE folded_pl;
+EXECUTE folded_setting;
 COMMIT;
 DEALLOCATE folded;
+DEALLOCATE folded_pl;
+DEALLOCATE folded_setting;
 DROP FUNCTION pg_temp.ct();
+DROP FUNCTION pg_temp.ct_pl();
+DROP FUNCTION pg_temp.ct_setting();
 -- an error in the middle leaves nothing behind
 SELECT count_of(:T1), 1 / 0;
 SELECT count_of(:T2);
