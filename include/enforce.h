@@ -108,6 +108,7 @@ extern NextPlanRequest next_plan;
 extern int	planning_depth;
 extern bool innermost_planning;
 extern bool planner_runs_function(void);
+extern ErrorContextCallback *planner_error_context;
 extern int	executor_nesting;
 extern int	utility_nesting;
 

@@ -237,6 +237,7 @@ typedef struct ShadowFrame
 {
 	EnforceState *state;
 	bool		innermost;
+	ErrorContextCallback *context;
 	ShadowHooks hooks;
 } ShadowFrame;
 
@@ -250,6 +251,7 @@ shadow_leave(ShadowFrame *f)
 	cur_state = f->state;
 	planning_depth--;
 	innermost_planning = f->innermost;
+	planner_error_context = f->context;
 }
 
 static PlannedStmt *
@@ -261,6 +263,7 @@ plan_shadow(EnforceState *st, Query *parse, const char *query_string,
 
 	frame.state = cur_state;
 	frame.innermost = innermost_planning;
+	frame.context = planner_error_context;
 	frame.hooks = shadow_saved;
 	shadow_saved.join = set_join_pathlist_hook;
 	shadow_saved.relinfo = get_relation_info_hook;
@@ -270,6 +273,7 @@ plan_shadow(EnforceState *st, Query *parse, const char *query_string,
 	cur_state = st;
 	planning_depth++;
 	innermost_planning = true;
+	planner_error_context = error_context_stack;	/* see enforce_hooks.c */
 	PG_TRY();
 	{
 		result = standard_planner(parse, query_string, cursorOptions,

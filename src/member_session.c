@@ -43,6 +43,18 @@ PG_FUNCTION_INFO_V1(gtm_require_role);
 /* gtm.member: "tenant_id/clerk_user_id", or "" for none */
 static char *gtm_member = NULL;
 
+/*
+ * current_setting('gtm.member') ("tenant/user") read by a function the
+ * planner runs shows no member: see show_session_tenant (enforce_guc.c).
+ */
+static const char *
+show_member(void)
+{
+	if (planner_runs_function() || gtm_member == NULL)
+		return "";
+	return gtm_member;
+}
+
 static bool
 check_member(char **newval, void **extra, GucSource source)
 {
@@ -71,7 +83,7 @@ gtm_member_init(void)
 							   "",
 							   PGC_SUSET,
 							   GUC_NOT_IN_SAMPLE,
-							   check_member, NULL, NULL);
+							   check_member, NULL, show_member);
 }
 
 static void

@@ -84,6 +84,23 @@ SELECT * FROM pg_temp.expect_error($$SELECT amount, pg_temp.role_in_worker() FRO
 ROLLBACK;
 DROP FUNCTION pg_temp.role_in_worker();
 
+-- an IMMUTABLE wrapper of gtm.member folded into a cached plan shows no
+-- member: neither request (b001's manager, then b002's boss) reads
+-- anything through it, b001's rows least of all
+CREATE FUNCTION pg_temp.member_tenant() RETURNS text IMMUTABLE LANGUAGE sql
+  AS $$SELECT split_part(current_setting('gtm.member', true), '/', 1)$$;
+BEGIN;
+SELECT gtm_set_tenant('00000000-0000-4000-8000-00000000b001', true, 'user_mgr') IS NOT NULL AS set;
+PREPARE by_member AS SELECT amount FROM public.ms_deals WHERE tenant_id = pg_temp.member_tenant();
+EXECUTE by_member;
+COMMIT;
+BEGIN;
+SELECT gtm_set_tenant('00000000-0000-4000-8000-00000000b002', true, 'user_boss') IS NOT NULL AS set;
+EXECUTE by_member;
+COMMIT;
+DEALLOCATE by_member;
+DROP FUNCTION pg_temp.member_tenant();
+
 -- the two-argument form sets the tenant without a member
 SELECT gtm_set_tenant('00000000-0000-4000-8000-00000000b001', false, 'user_boss');
 SELECT gtm_current_member_role();
