@@ -357,16 +357,22 @@ PREPARE folded AS SELECT stage FROM deals WHERE tenant_id = pg_temp.ct() ORDER B
 PREPARE folded_pl AS SELECT stage FROM deals WHERE tenant_id = pg_temp.ct_pl() ORDER BY id;
 PREPARE folded_setting AS SELECT stage FROM deals WHERE tenant_id = pg_temp.ct_setting() ORDER BY id;
 EXECUTE folded;
-EXECUTE folded_pl;
-EXECUTE folded_setting;
+CREATE TEMP TABLE r1_pl AS EXECUTE folded_pl;
+CREATE TEMP TABLE r1_setting AS EXECUTE folded_setting;
 SELECT current_setting('gtm.tenant') = :T1 AS shown_outside_planning;
 COMMIT;
 BEGIN;
 SELECT gtm_set_tenant(:T2) = :T2 AS set;
 EXECUTE folded;
-EXECUTE folded_pl;
-EXECUTE folded_setting;
+CREATE TEMP TABLE r2_pl AS EXECUTE folded_pl;
+CREATE TEMP TABLE r2_setting AS EXECUTE folded_setting;
 COMMIT;
+-- the second request reads no row of the first request's tenant.  Not yet
+-- on PostgreSQL 18, where these two wrappers are folded with the tenant
+-- (doc/enforcement.md, known limits): the assertion is skipped there
+SELECT (SELECT count(*) FROM r2_pl) = 0 AND (SELECT count(*) FROM r2_setting) = 0
+       OR current_setting('server_version_num')::int >= 180000 AS second_request_reads_nothing_of_first;
+DROP TABLE r1_pl, r1_setting, r2_pl, r2_setting;
 DEALLOCATE folded;
 DEALLOCATE folded_pl;
 DEALLOCATE folded_setting;
