@@ -89,8 +89,9 @@ relabel_keeps_text(Oid from, Oid to)
 	Oid			bf,
 				bt;
 
-	if (from == to)
-		return true;
+	if (from == to ||
+		((from == TEXTOID || from == VARCHAROID) && (to == TEXTOID || to == VARCHAROID)))
+		return true;			/* the common relabelling, with no lookup */
 	bf = getBaseType(from);
 	bt = getBaseType(to);
 	if (bf == bt ||

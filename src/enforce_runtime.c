@@ -67,13 +67,6 @@
 #define GTM_MAX_PAYLOAD			65536
 #define IS_PINS_DATA(id)		((id) < GTM_PINS_DATA_BASE + (1 << 24))
 
-/* The text a constant is compared by */
-static char *
-const_text(Const *c)
-{
-	return tenant_value_text(c->constvalue, c->consttype);
-}
-
 /*
  * The label of a reference as the payload keeps it, "relid:alias"; turned
  * into "table" (alias "alias") only for a message (enforce_report.c,
@@ -186,7 +179,7 @@ attach_statement_pins(PlannedStmt *stmt, List *classes)
 		}
 		else
 		{
-			tenant = const_text(c);
+			tenant = tenant_value_text(c->constvalue, c->consttype);
 			tlen = strlen(tenant);
 		}
 		len = 1 + tlen + 1 + rlen + 1 + alen + 1;
@@ -210,7 +203,8 @@ attach_statement_pins(PlannedStmt *stmt, List *classes)
 
 		pc = lfirst(lc);
 		if (IsA(pc->value, Const))
-			v = (Node *) makeString(const_text((Const *) pc->value));
+			v = (Node *) makeString(tenant_value_text(((Const *) pc->value)->constvalue,
+													   ((Const *) pc->value)->consttype));
 		else
 		{
 			v = (Node *) copyObject(pc->value);
@@ -382,13 +376,6 @@ payload_pins(const char *payload)
 	return parsed_pins;
 }
 
-/* The text of a datum of type typid. */
-static char *
-datum_text(Datum d, Oid typid)
-{
-	return tenant_value_text(d, typid);
-}
-
 /*
  * The text of bound parameter paramid of type typid, fetched as
  * ExecEvalParamExtern does; NULL when it is NULL.  *found is false when
@@ -426,7 +413,7 @@ param_text(ParamListInfo params, int paramid, Oid typid, bool *found,
 			return buf;
 		}
 	}
-	return datum_text(prm->value, typid);
+	return tenant_value_text(prm->value, typid);
 }
 
 /* The text of one pin value, evaluated with the bound parameters. */
@@ -458,7 +445,7 @@ pin_value_text(Node *value, ParamListInfo params, ExprContext **econtext)
 	d = ExecEvalExprSwitchContext(es, *econtext, &isnull);
 	if (isnull)
 		return NULL;
-	return datum_text(d, exprType(value));
+	return tenant_value_text(d, exprType(value));
 }
 
 /*
