@@ -367,11 +367,9 @@ EXECUTE folded;
 CREATE TEMP TABLE r2_pl AS EXECUTE folded_pl;
 CREATE TEMP TABLE r2_setting AS EXECUTE folded_setting;
 COMMIT;
--- the second request reads no row of the first request's tenant.  Not yet
--- on PostgreSQL 18, where these two wrappers are folded with the tenant
--- (doc/enforcement.md, known limits): the assertion is skipped there
+-- the second request reads no row of the first request's tenant
 SELECT (SELECT count(*) FROM r2_pl) = 0 AND (SELECT count(*) FROM r2_setting) = 0
-       OR current_setting('server_version_num')::int >= 180000 AS second_request_reads_nothing_of_first;
+       AS second_request_reads_nothing_of_first;
 DROP TABLE r1_pl, r1_setting, r2_pl, r2_setting;
 DEALLOCATE folded;
 DEALLOCATE folded_pl;

@@ -98,9 +98,7 @@ BEGIN;
 SELECT gtm_set_tenant('00000000-0000-4000-8000-00000000b002', true, 'user_boss') IS NOT NULL AS set;
 CREATE TEMP TABLE m2 AS EXECUTE by_member;
 COMMIT;
--- not yet on PostgreSQL 18 (doc/enforcement.md, known limits)
-SELECT (SELECT count(*) FROM m2) = 0 OR current_setting('server_version_num')::int >= 180000
-       AS second_request_reads_nothing_of_first;
+SELECT (SELECT count(*) FROM m2) = 0 AS second_request_reads_nothing_of_first;
 DROP TABLE m1, m2;
 DEALLOCATE by_member;
 DROP FUNCTION pg_temp.member_tenant();
