@@ -41,7 +41,8 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/syscache.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
 
 #include "enforce.h"
 #include "gtm_clarity.h"
@@ -148,24 +149,33 @@ tenant_column_name(Oid relid)
 }
 
 /*
- * The number of column "name" of relid (InvalidAttrNumber if none) and,
- * from the same pg_attribute row, its attgenerated.
+ * The number of column "name" of relid (InvalidAttrNumber if none) and its
+ * attgenerated, from the relation's descriptor in the relcache: the
+ * statement being planned has it open already, so this is a scan of a few
+ * attributes rather than a miss of the attribute-name catcache (an index
+ * scan of pg_attribute per relation, on a backend's first statements).
  */
 static AttrNumber
 column_attnum(Oid relid, const char *name, char *generated)
 {
-	HeapTuple	tup = SearchSysCacheAttName(relid, name);
+	Relation	rel = RelationIdGetRelation(relid);
 	AttrNumber	attnum = InvalidAttrNumber;
 
 	*generated = '\0';
-	if (HeapTupleIsValid(tup))
+	if (!RelationIsValid(rel))
+		return InvalidAttrNumber;	/* dropped meanwhile */
+	for (int i = 0; i < RelationGetDescr(rel)->natts; i++)
 	{
-		Form_pg_attribute att = (Form_pg_attribute) GETSTRUCT(tup);
+		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), i);
 
-		attnum = att->attnum;
-		*generated = att->attgenerated;
-		ReleaseSysCache(tup);
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+		{
+			attnum = att->attnum;
+			*generated = att->attgenerated;
+			break;
+		}
 	}
+	RelationClose(rel);
 	return attnum;
 }
 
