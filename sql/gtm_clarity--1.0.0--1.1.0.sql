@@ -124,6 +124,15 @@ RETURNS @extschema@.tenants
 	SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.gtm_clerk_tenant(text, text, text) IS
 	'Internal: create or update the tenant of a Clerk organization (gtm_apply_clerk_event)';
+-- Internal to gtm_apply_clerk_event: an event reaches the tenant of its
+-- organization for the running top-level statement, as a pinned statement
+-- would (one statement cannot apply events of two tenants, or read one
+-- tenant and change another); exempt callers are not checked.
+CREATE FUNCTION @extschema@.gtm_clerk_reach(tenant_id text) RETURNS void
+	AS 'MODULE_PATHNAME', 'gtm_clerk_reach'
+	LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.gtm_clerk_reach(text) IS
+	'Internal: the running statement reaches the tenant of a Clerk event (gtm_apply_clerk_event)';
 
 -- Tenant-scoped tables (by the column gtm.tenant_column), the tables
 -- referencing another first: the order in which a tenant's rows can be
@@ -525,6 +534,7 @@ BEGIN
 	IF etype = 'organization.deleted' THEN
 		SELECT t.id INTO tid FROM @extschema@.tenants t WHERE t.clerk_org_id = org_id;
 		IF tid IS NOT NULL THEN
+			PERFORM @extschema@.gtm_clerk_reach(tid);
 			-- only the tenant's row: its members and the rows of tables whose
 			-- foreign keys cascade go with it, each deleted by PostgreSQL as
 			-- the owner of its table (never as this function's owner, whose
@@ -616,6 +626,9 @@ BEGIN
 			END;
 		END IF;
 		SELECT t.id INTO tid FROM @extschema@.tenants t WHERE t.clerk_org_id = org_id;
+		IF tid IS NOT NULL THEN
+			PERFORM @extschema@.gtm_clerk_reach(tid);
+		END IF;
 		SELECT * INTO st FROM @extschema@.clerk_sync_state s
 		 WHERE s.clerk_org_id = org_id AND s.clerk_user_id = user_id;
 		IF st.version IS NOT NULL AND (st.version, st.deleted) >= (ver, is_del) THEN
@@ -699,6 +712,7 @@ COMMENT ON FUNCTION @extschema@.gtm_require_role(@extschema@.gtm_role) IS
 REVOKE ALL ON FUNCTION
 	@extschema@.gtm_update_tenant(text, text, text),
 	@extschema@.gtm_clerk_tenant(text, text, text),
+	@extschema@.gtm_clerk_reach(text),
 	@extschema@.gtm_delete_tenant(text, integer, bigint),
 	@extschema@.gtm_export_tenant(text, integer),
 	@extschema@.gtm_apply_clerk_event(jsonb),

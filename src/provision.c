@@ -394,6 +394,8 @@ gtm_provision_tenant(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	provision_tenant(nsp, org_id, name, slug, settings, true, &created);
+	/* the tenant found or created is reached before its row is returned */
+	statement_scope_reach(result_text(SPI_fnumber(SPI_tuptable->tupdesc, "id")), "\"tenants\" (through gtm_provision_tenant())", true);
 	result = SPI_returntuple(SPI_tuptable->vals[0], rettupdesc);
 	SPI_finish();
 
@@ -661,6 +663,9 @@ gtm_set_member_role(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &rettupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
+	/* the member's tenant is reached, as by a statement pinned to it */
+	statement_scope_reach(tenant_id, "\"tenant_members\" (through gtm_set_member_role())", true);
+
 	args[0] = text_datum(tenant_id);
 	args[1] = text_datum(user_id);
 	args[2] = DirectFunctionCall1(enum_out, PG_GETARG_DATUM(2));
@@ -688,6 +693,8 @@ gtm_remove_member(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &rettupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
+
+	statement_scope_reach(tenant_id, "\"tenant_members\" (through gtm_remove_member())", true);
 
 	args[0] = text_datum(tenant_id);
 	args[1] = text_datum(user_id);

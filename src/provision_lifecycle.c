@@ -37,6 +37,7 @@
 
 PG_FUNCTION_INFO_V1(gtm_update_tenant);
 PG_FUNCTION_INFO_V1(gtm_clerk_tenant);
+PG_FUNCTION_INFO_V1(gtm_clerk_reach);
 
 /* gtm.clerk_sync */
 bool		gtm_clerk_sync = false;
@@ -180,6 +181,7 @@ gtm_update_tenant(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &rettupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
+	statement_scope_reach(id, "\"tenants\" (through gtm_update_tenant())", true);
 	SPI_connect();
 	args[0] = text_datum(id);
 	if (gtm_query_run(&queries, Q_TENANT_BY_ID, nsp, args, false) != 1)
@@ -221,6 +223,26 @@ derived_from(const char *slug, const char *base)
 }
 
 /*
+ * What a Clerk event reaches: the tenant of its organization, for the
+ * running top-level statement (statement_scope_reach), so one statement
+ * cannot apply the events of two organizations' tenants, or read one
+ * tenant and change another.
+ */
+#define CLERK_REACH "\"tenants\" (through gtm_apply_clerk_event())"
+
+/*
+ * gtm_clerk_reach(tenant_id) -> void: the event being applied reaches
+ * tenant_id (CLERK_REACH).  Internal to gtm_apply_clerk_event, which is
+ * SECURITY DEFINER: the caller checked is the outer user.
+ */
+Datum
+gtm_clerk_reach(PG_FUNCTION_ARGS)
+{
+	statement_scope_reach(text_to_cstring(PG_GETARG_TEXT_PP(0)), CLERK_REACH, true);
+	PG_RETURN_VOID();
+}
+
+/*
  * gtm_clerk_tenant(clerk_org_id, name, clerk_slug) -> tenants
  *
  * The tenant of the organization, created with name and the normalised
@@ -256,6 +278,7 @@ gtm_clerk_tenant(PG_FUNCTION_ARGS)
 						 false, &created);
 		if (created)
 		{
+			statement_scope_reach(row_text("id"), CLERK_REACH, true);
 			result = SPI_returntuple(SPI_tuptable->vals[0], rettupdesc);
 			SPI_finish();
 			PG_RETURN_HEAPTUPLEHEADER(result);
@@ -265,6 +288,7 @@ gtm_clerk_tenant(PG_FUNCTION_ARGS)
 			elog(ERROR, "tenant of organization %s vanished", org_id);
 	}
 	id = row_text("id");
+	statement_scope_reach(id, CLERK_REACH, true);	/* before it is changed */
 	current = row_text("slug");
 	if (slug == NULL || strcmp(current, slug) == 0 || derived_from(current, slug))
 		slug = current;

@@ -4,7 +4,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS gtm_clarity;
-SELECT plan(36);
+SELECT plan(37);
 
 CREATE ROLE regress_clerk_tap;
 
@@ -16,6 +16,7 @@ SELECT ok(NOT has_function_privilege('regress_clerk_tap', f, 'EXECUTE'), f || ' 
 	'gtm_delete_tenant(text, integer, bigint)',
 	'gtm_export_tenant(text, integer)',
 	'gtm_clerk_tenant(text, text, text)',
+	'gtm_clerk_reach(text)',
 	'gtm_clerk_apply_org(text, jsonb, text[], text)',
 	'gtm_tenant_tables()']) f;
 -- functions any role may call (they check, or act for the caller's own member)
@@ -54,7 +55,7 @@ SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_proc p
             JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'gtm_clarity'
            WHERE obj_description(p.oid, 'pg_proc') IS NULL
              AND p.proname IN ('gtm_apply_clerk_event', 'gtm_update_tenant', 'gtm_delete_tenant',
-                               'gtm_export_tenant', 'gtm_clerk_tenant', 'gtm_tenant_tables',
+                               'gtm_export_tenant', 'gtm_clerk_tenant', 'gtm_clerk_reach', 'gtm_tenant_tables',
                                'gtm_current_member_role', 'gtm_require_role', 'gtm_set_tenant',
                                'gtm_role_from_clerk', 'gtm_clerk_apply_org', 'gtm_clerk_event_field',
                                'gtm_clerk_event_id', 'gtm_clerk_event_ms')

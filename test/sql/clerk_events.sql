@@ -251,6 +251,43 @@ SELECT state, message FROM pg_temp.expect_error($$SELECT s.role, pg_temp.fold_si
 RESET ROLE;
 DROP FUNCTION pg_temp.fold_sign_in(text);
 SELECT count(*) AS folded_memberships FROM tenant_members WHERE clerk_user_id IN ('user_folded', 'user_plain');
+
+-- the member and tenant functions reach the tenant they read or change, as
+-- the settings functions and a sign-in do: one statement cannot change two
+-- tenants' members or names, or apply two organizations' events, or read
+-- one tenant and change another (42501); nothing is written
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', o, n, lower(n), 10))->>'outcome' AS created
+  FROM (VALUES ('org_rs1', 'Reach One'), ('org_rs2', 'Reach Two')) v(o, n);
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', o, u, 'org:member', 20, n, 10))->>'outcome' AS added
+  FROM (VALUES ('org_rs1', 'user_rs1', 'Reach One'), ('org_rs2', 'user_rs2', 'Reach Two')) v(o, u, n);
+SELECT id AS rs1_id FROM tenants WHERE clerk_org_id = 'org_rs1' \gset
+SELECT id AS rs2_id FROM tenants WHERE clerk_org_id = 'org_rs2' \gset
+GRANT EXECUTE ON FUNCTION gtm_set_member_role(text, text, gtm_role), gtm_remove_member(text, text),
+  gtm_update_tenant(text, text, text), gtm_provision_tenant(text, text, text, jsonb) TO clerk_app_role;
+SET ROLE clerk_app_role;
+SELECT state, message FROM pg_temp.expect_error(format($$SELECT gtm_set_member_role(%L, 'user_rs1', 'manager'),
+  gtm_set_member_role(%L, 'user_rs2', 'manager')$$, :'rs1_id', :'rs2_id'));
+SELECT state, message FROM pg_temp.expect_error(format($$SELECT s.role, gtm_remove_member(%L, 'user_rs2')
+  FROM gtm_sign_in('org_rs1', 'user_rs1', 'Reach One', NULL, 'org:member') s$$, :'rs2_id'));
+SELECT state, message FROM pg_temp.expect_error(format($$SELECT gtm_update_tenant(%L, 'Renamed One'),
+  gtm_update_tenant(%L, 'Renamed Two')$$, :'rs1_id', :'rs2_id'));
+SELECT state, message FROM pg_temp.expect_error($$SELECT s.role, (gtm_provision_tenant('org_rs2', 'Reach Two')).name
+  FROM gtm_sign_in('org_rs1', 'user_rs1', 'Reach One', NULL, 'org:member') s$$);
+SELECT state, message FROM pg_temp.expect_error($$SELECT gtm_apply_clerk_event(pg_temp.mem_event('organizationMembership.updated', o, u, 'org:admin', 30, n, 10))
+  FROM (VALUES ('org_rs1', 'user_rs1', 'Reach One'), ('org_rs2', 'user_rs2', 'Reach Two')) v(o, u, n)$$);
+SELECT state, message FROM pg_temp.expect_error($$SELECT s.role, gtm_apply_clerk_event(pg_temp.org_event('organization.updated', 'org_rs2', 'Renamed Two', 'renamed-two', 40))
+  FROM gtm_sign_in('org_rs1', 'user_rs1', 'Reach One', NULL, 'org:member') s$$);
+SELECT state, message FROM pg_temp.expect_error($$SELECT s.role, gtm_apply_clerk_event(pg_temp.org_event('organization.deleted', 'org_rs2', NULL, NULL, 50))
+  FROM gtm_sign_in('org_rs1', 'user_rs1', 'Reach One', NULL, 'org:member') s$$);
+-- each alone, and two calls for the same tenant, are accepted
+SELECT (gtm_set_member_role(:'rs1_id', 'user_rs1', 'manager')).role AS one_tenant_role,
+       (gtm_update_tenant(:'rs1_id', 'Reach One')).name AS one_tenant_name;
+RESET ROLE;
+REVOKE EXECUTE ON FUNCTION gtm_set_member_role(text, text, gtm_role), gtm_remove_member(text, text),
+  gtm_update_tenant(text, text, text), gtm_provision_tenant(text, text, text, jsonb) FROM clerk_app_role;
+SELECT t.clerk_org_id, t.name, t.slug, m.clerk_user_id, m.role
+  FROM tenants t LEFT JOIN tenant_members m ON m.tenant_id = t.id
+ WHERE t.clerk_org_id LIKE 'org_rs%' ORDER BY 1, 4;
 -- ... and the tenant a sign-in returns may be set in the same statement
 -- (one round trip), another tenant may not
 SELECT id AS ev9_id FROM tenants WHERE clerk_org_id = 'org_ev9' \gset
