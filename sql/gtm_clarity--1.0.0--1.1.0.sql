@@ -960,7 +960,14 @@ WITH setting AS (
 	 WHERE a.attrelid OPERATOR(pg_catalog.=) s.tenants_rel AND a.attname OPERATOR(pg_catalog.=) 'id'
 ), tt AS (			-- the tenant tables, with their tenant column
 	SELECT c.oid::pg_catalog.regclass AS rel, c.relowner, a.attnum, a.atttypid, a.attcollation,
-		   a.attnotnull, a.attgenerated, d.adbin::text AS def, s.col
+		   -- NOT NULL ... NOT VALID (PostgreSQL 18) sets attnotnull while
+		   -- NULL rows may remain
+		   a.attnotnull AND NOT EXISTS (
+			 SELECT FROM pg_catalog.pg_constraint nn
+			  WHERE nn.conrelid OPERATOR(pg_catalog.=) c.oid
+				AND nn.contype OPERATOR(pg_catalog.=) 'n' AND NOT nn.convalidated
+				AND nn.conkey OPERATOR(pg_catalog.=) ARRAY[a.attnum]) AS attnotnull,
+		   a.attgenerated, d.adbin::text AS def, s.col
 	  FROM pg_catalog.pg_class c
 	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
 	  CROSS JOIN setting s

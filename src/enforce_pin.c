@@ -33,6 +33,7 @@
 
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_collation.h"
+#include "catalog/pg_constraint.h"
 #include "catalog/pg_language.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
@@ -469,6 +470,23 @@ column_not_null(Oid relid, AttrNumber attnum)
 		result = ((Form_pg_attribute) GETSTRUCT(tup))->attnotnull;
 		ReleaseSysCache(tup);
 	}
+#if PG_VERSION_NUM >= 180000
+
+	/*
+	 * PostgreSQL 18 sets attnotnull for NOT NULL ... NOT VALID too, while
+	 * rows that are NULL remain (the first step of a NOT NULL migration):
+	 * only a validated constraint says there is none.
+	 */
+	if (result)
+	{
+		HeapTuple	con = findNotNullConstraintAttnum(relid, attnum);
+
+		result = HeapTupleIsValid(con) &&
+			((Form_pg_constraint) GETSTRUCT(con))->convalidated;
+		if (HeapTupleIsValid(con))
+			heap_freetuple(con);
+	}
+#endif
 	return result;
 }
 
