@@ -771,9 +771,6 @@ gtm_guard_last_admin(PG_FUNCTION_ARGS)
 
 	if (old_role == NULL || strcmp(old_role, "admin") != 0)
 		return PointerGetDatum(NULL);
-	/* Clerk's state, applied by gtm_apply_clerk_event (doc/clerk-lifecycle.md) */
-	if (gtm_clerk_sync)
-		return PointerGetDatum(NULL);
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 	{
 		HeapTuple	newtup = trigdata->tg_newtuple;
@@ -787,8 +784,15 @@ gtm_guard_last_admin(PG_FUNCTION_ARGS)
 
 	args[0] = text_datum(tenant_id);
 	SPI_connect();
-	if (run(Q_LOCK_TENANT, nsp, args, false) == 0)
-		admin_left = true;		/* the tenant is being deleted */
+
+	/*
+	 * Clerk's state, applied by gtm_apply_clerk_event, may pass through a
+	 * tenant without admin (doc/clerk-lifecycle.md): no check.  It takes the
+	 * tenant's lock all the same, so that a check of another transaction,
+	 * which counted this admin, waits for it and counts again.
+	 */
+	if (run(Q_LOCK_TENANT, nsp, args, false) == 0 || gtm_clerk_sync)
+		admin_left = true;		/* being deleted, or Clerk's state */
 	else
 		admin_left = check_latest(Q_ADMIN_LEFT, nsp, args);
 	SPI_finish();
