@@ -111,6 +111,7 @@ extern bool planner_runs_function(void);
 extern ErrorContextCallback *planner_error_context;
 extern int	executor_nesting;
 extern int	utility_nesting;
+extern int	explain_analyze_depth;
 
 #define NESTING_LEVEL()	(planning_depth + executor_nesting + utility_nesting)
 

@@ -110,6 +110,14 @@ int			executor_nesting = 0;
 int			utility_nesting = 0;
 
 /*
+ * EXPLAIN ANALYZE statements running (ProcessUtility), each putting back
+ * the value it found, also on error: the executor start of the statement
+ * one explains, whose QueryDesc has instrument options, is refused to roles
+ * that are not exempt (run_statement_pins).
+ */
+int			explain_analyze_depth = 0;
+
+/*
  * Planner calls and executor runs entered inside a foreign-key query (see
  * is_ri_query).  Incremented by plan_with_state, gtm_ExecutorRun and
  * gtm_ExecutorFinish when InNoForceRLSOperation(); put back, also on error.
@@ -483,10 +491,10 @@ gtm_ExecutorCheckPerms(List *rangeTable GTM_CHECK_PERMS_EXTRA_PARAM,
  * Not for EXPLAIN ANALYZE, nor for EXPLAIN EXECUTE, whose plan goes into
  * the plan cache.
  */
+/* Does the EXPLAIN execute its statement (ANALYZE)? */
 static bool
-explain_is_plan_only(ExplainStmt *es)
+explain_analyzes(ExplainStmt *es)
 {
-	Query	   *q = (Query *) es->query;
 	bool		analyze = false;
 	ListCell   *lc;
 
@@ -497,6 +505,15 @@ explain_is_plan_only(ExplainStmt *es)
 		if (strcmp(opt->defname, "analyze") == 0)
 			analyze = defGetBoolean(opt);
 	}
+	return analyze;
+}
+
+static bool
+explain_is_plan_only(ExplainStmt *es)
+{
+	Query	   *q = (Query *) es->query;
+	bool		analyze = explain_analyzes(es);
+
 	/*
 	 * Only a query planned for the EXPLAIN itself: not a utility statement
 	 * (EXECUTE, CREATE TABLE AS EXECUTE ...), whose next planner call may be
@@ -550,13 +567,18 @@ process_utility(PlannedStmt *pstmt, const char *queryString,
 	int			saved_refresh_level = refresh_level;
 	Oid			saved_partition = detach_partition;
 	int			saved_detach_level = detach_level;
+	int			saved_explain_analyze = explain_analyze_depth;
 	Oid			transient;
 	bool		warned;
 
 	warned = check_utility(parsetree);
 
 	if (IsA(parsetree, ExplainStmt) && gtm_enforcement != GTM_ENFORCE_OFF)
+	{
 		next_plan.explain_only = explain_is_plan_only((ExplainStmt *) parsetree);
+		if (explain_analyzes((ExplainStmt *) parsetree))
+			explain_analyze_depth++;
+	}
 
 	/* the REFRESH running at this level starts comparing */
 	transient = refresh_transient_analyzed(parsetree);
@@ -595,6 +617,7 @@ process_utility(PlannedStmt *pstmt, const char *queryString,
 	PG_FINALLY();
 	{
 		next_plan.explain_only = false;
+		explain_analyze_depth = saved_explain_analyze;
 		utility_nesting = saved_utility;
 		refresh_phase = saved_phase;
 		refresh_matview = saved_matview;

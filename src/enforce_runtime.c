@@ -542,6 +542,39 @@ parse_decimal(const char **p)
 }
 
 /*
+ * EXPLAIN ANALYZE of a statement on tenant tables, by a role that is not
+ * exempt: its per-node counts ("actual rows", "Rows Removed by Filter")
+ * include rows of other tenants that a scan reads before the rows of its
+ * own tenant are kept (a unique-key pin, which the join applies; an index
+ * on another column, with the tenant condition as a filter), so a search
+ * on the values of a condition would read other tenants' values from the
+ * counts.  Refused, as any cross-tenant read (warned in mode warn).
+ */
+static pg_noinline pg_attribute_cold void
+refuse_explain_analyze(PlannedStmt *stmt)
+{
+	Oid			relid = InvalidOid;
+	ListCell   *lc;
+
+	foreach(lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+
+		if (rte->rtekind == RTE_RELATION && rel_facts(rte->relid)->tenant)
+		{
+			relid = rte->relid;
+			break;
+		}
+	}
+	ereport(ENFORCE_ELEVEL(),
+			(errcode(GTM_ERRCODE_NOT_PINNED),
+			 errmsg("EXPLAIN ANALYZE of a statement on tenant-scoped tables is not allowed for this role"),
+			 errdetail("Its row counts include rows of other tenants that the plan reads before it keeps the rows of its tenant."),
+			 err_tenant_scope(relid),
+			 errhint("Use EXPLAIN without ANALYZE, or run EXPLAIN ANALYZE as a role exempt from the tenant-scope check.")));
+}
+
+/*
  * ExecutorStart_hook's part, once the executor has started: check the pins
  * attached to the plan, then look up the rows of its unique-key pins
  * (run_key_pins, enforce_key.c); both payloads are read in one pass.  Not
@@ -571,6 +604,8 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 					   &keys_buf, &keys);
 	if ((payload == NULL && keys == NULL) || role_is_exempt())
 		return;
+	if (unlikely(explain_analyze_depth > 0 && queryDesc->instrument_options != 0))
+		refuse_explain_analyze(stmt);
 	if (payload == NULL)
 		;						/* only unique-key pins */
 	else if (payload[0] == 'C')
