@@ -416,6 +416,7 @@ typedef struct QueryNames
 	bool		distributed;
 	bool		current_tenant;
 	bool		on_conflict;
+	bool		own_function;	/* calls a function that is not built in */
 	List	   *relids;			/* OIDs, each once */
 } QueryNames;
 
@@ -425,6 +426,10 @@ extern bool plan_is_distributed(PlannedStmt *stmt);
 extern const char *distributed_scan_name(PlannedStmt *stmt);
 extern int	shadow_suspend(void);
 extern Query *fold_current_tenant(Query *parse, QueryNames *names);
+
+/* enforce_citus_fold.c */
+extern bool calls_own_function(Node *node);
+extern Query *fold_own_functions(Query *parse, ParamListInfo boundParams);
 extern Oid	distributed_table_of_shard(Oid relid);
 extern int	distributed_settings_begin(Query *parse);
 extern void distributed_settings_end(int level);

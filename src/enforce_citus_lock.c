@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * enforce_citus_lock.c
- *	  Citus' lock_relation_if_exists(): judged as LOCK TABLE.
+ *	  Citus' lock_relation_if_exists(): judged as LOCK TABLE; calls of
+ *	  master_run_on_worker() refused.
  *
  * Citus 13 installs pg_catalog.lock_relation_if_exists(table_name text,
  * lock_mode text), executable by PUBLIC: it locks the named table in the
@@ -24,7 +25,13 @@
  * looked up once and again after pg_proc changes (the fmgr_hook compares
  * with a fresh lookup, so a change between fmgr_info and the call cannot
  * hide the call).  The same hooks catch
- * assign_distributed_transaction_id() for enforce_citus_txn.c.
+ * assign_distributed_transaction_id() for enforce_citus_txn.c, and
+ * master_run_on_worker(), which Citus' run_command_on_workers(),
+ * run_command_on_shards() and the other run_command_on_*() functions
+ * (executable by PUBLIC) call: it runs SQL text on other nodes, each
+ * command in a connection of its own as the caller, where the running
+ * statement's tenant does not reach; one statement read T1 here and
+ * updated T2 there.  Refused to roles that are not exempt.
  *
  * IDENTIFICATION
  *	  src/enforce_citus_lock.c
@@ -64,7 +71,7 @@ typedef struct CitusFunction
 {
 	const char *name;
 	int			nargs;
-	Oid			argtypes[3];
+	Oid			argtypes[4];
 	Oid			oid;
 	bool		known;
 } CitusFunction;
@@ -72,13 +79,16 @@ typedef struct CitusFunction
 enum
 {
 	CF_LOCK,					/* lock_relation_if_exists(text, text) */
-	CF_ASSIGN					/* assign_distributed_transaction_id(int4, int8, timestamptz) */
+	CF_ASSIGN,					/* assign_distributed_transaction_id(int4, int8, timestamptz) */
+	CF_RUN						/* master_run_on_worker(text[], int4[], text[], bool) */
 };
 
 static CitusFunction citus_functions[] = {
 	[CF_LOCK] = {"lock_relation_if_exists", 2, {TEXTOID, TEXTOID}, InvalidOid, false},
 	[CF_ASSIGN] = {"assign_distributed_transaction_id", 3,
 	{INT4OID, INT8OID, TIMESTAMPTZOID}, InvalidOid, false},
+	[CF_RUN] = {"master_run_on_worker", 4,
+	{TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID, BOOLOID}, InvalidOid, false},
 };
 
 /* pg_proc changed: look the OIDs up again at their next use */
@@ -111,7 +121,8 @@ gtm_needs_fmgr_hook(Oid fn_oid)
 		return true;
 	return distributed_planner_loaded() && OidIsValid(fn_oid) &&
 		(fn_oid == citus_function_oid(CF_LOCK) ||
-		 fn_oid == citus_function_oid(CF_ASSIGN));
+		 fn_oid == citus_function_oid(CF_ASSIGN) ||
+		 fn_oid == citus_function_oid(CF_RUN));
 }
 
 /* The lock mode named as Citus names them, or NoLock */
@@ -186,6 +197,20 @@ judge_lock_call(FmgrInfo *flinfo)
 		report_utility_verdict(&v, ENFORCE_ELEVEL());
 }
 
+/* A call of master_run_on_worker starts: refused (see the file header) */
+static void
+judge_run_call(void)
+{
+	if (gtm_enforcement == GTM_ENFORCE_OFF || !gtm_installed_here() ||
+		role_is_exempt())
+		return;
+	ereport(ENFORCE_ELEVEL(),
+			(errcode(GTM_ERRCODE_NOT_PINNED),
+			 errmsg("master_run_on_worker() is not allowed for this role"),
+			 errdetail("It runs SQL on other nodes, each command in a connection of its own (run_command_on_workers(), run_command_on_shards() and the other run_command_on_*() functions call it), where the tenant of the running statement does not reach."),
+			 errhint("Run such commands as a role exempt from the tenant-scope check (the migration role).")));
+}
+
 static void
 gtm_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 {
@@ -199,6 +224,8 @@ gtm_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 		judge_lock_call(flinfo);
 	else if (flinfo->fn_oid == citus_function_oid(CF_ASSIGN))
 		judge_citus_txn_call(flinfo);
+	else if (flinfo->fn_oid == citus_function_oid(CF_RUN))
+		judge_run_call();
 }
 
 /* Called once from gtm_enforce_init. */

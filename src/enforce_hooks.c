@@ -260,6 +260,8 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 		parse = fold_current_tenant(parse, &names);
 		if (parse != unfolded)	/* the session tenant is in it */
 			folded = pstrdup(gtm_session_tenant);
+		if (names.own_function)
+			parse = fold_own_functions(parse, boundParams);
 		st.first_call_only = true;
 		dist_settings = distributed_settings_begin(parse);
 	}

@@ -315,8 +315,9 @@ rejected('lock_relation_if_exists (Citus, PUBLIC) in ACCESS EXCLUSIVE mode is ju
 	"BEGIN; SELECT lock_relation_if_exists('deals', 'ACCESS EXCLUSIVE')");
 rejected('lock_relation_if_exists with arguments read from a table is refused', 'must be called with constant arguments',
 	"BEGIN; SELECT lock_relation_if_exists(name, 'EXCLUSIVE') FROM stages");
-rejected('run_command_on_shards as the role: every shard query is checked', $NOT_PINNED,
-	"SELECT result FROM run_command_on_shards('deals', 'UPDATE %s SET stage = ''x''') LIMIT 1");
+is((split /\n/, app($C, "SELECT result FROM run_command_on_shards('deals', 'UPDATE %s SET stage = ''x''') LIMIT 1"))[0],
+	'ERROR:  master_run_on_worker() is not allowed for this role',
+	'run_command_on_shards as the role is refused (it calls master_run_on_worker)');
 rejected('COPY FROM into a distributed table with a session tenant: Citus refuses the checked COPY',
 	'Citus does not support COPY FROM with WHERE', "SELECT gtm_set_tenant('$t2', false) IS NOT NULL; COPY deals FROM STDIN");
 is(fingerprint(), $before, 'no rejected statement changed or inserted a row');
@@ -411,11 +412,15 @@ my $t2rows = cq("SELECT id || '|' || amount FROM arch_by_id WHERE tenant_id = '$
 my $t2ids = cq("SELECT string_agg(id::text, ',' ORDER BY id) FROM arch_by_id WHERE tenant_id = '$t2'");
 my $read_coord = "SELECT id || '|' || amount FROM read_intermediate_result('$cres', 'binary') AS r(id int, amount int) ORDER BY 1";
 my $read_worker = "SELECT string_agg(id::text, ',' ORDER BY id) FROM read_intermediate_result('$wres', 'binary') AS r(id int)";
-# run_command_on_workers as the role: the result of the worker holding the
-# victim's subquery result
+# one query string sent to the worker holding the victim's subquery result,
+# by the role connected to it directly (run_command_on_workers, which did
+# this from the coordinator, is refused to the role: below): "false|" and
+# the error, or "true|" and the result
 sub on_worker
 {
-	return app($C, "SELECT success || '|' || coalesce(result, '') FROM run_command_on_workers(\$cmd\$$_[0]\$cmd\$) WHERE nodeport = $wport");
+	my $out = psql_c('regress_citus_app', $wport, $_[0]);
+	my ($err) = grep { /^ERROR:/ } split /\n/, $out;
+	return defined $err ? "false|$err" : "true|$out";
 }
 # the rows id|amount an output holds
 sub id_amount_rows { return join("\n", grep { /^[0-9]+\|[0-9]+$/ } split /\n/, $_[0]); }
@@ -430,9 +435,9 @@ is(($out =~ /^ERROR:  \Qassign_distributed_transaction_id() of a transaction of 
 	  . '|' . id_amount_rows($out), 'yes|',
 	"coordinator: the same in Citus' own form, then a read: refused (a transaction of the coordinator); no row");
 is(on_worker($join_and_read_worker), "false|ERROR:  $TXN",
-	'worker, through run_command_on_workers: assign_distributed_transaction_id in a FROM list is refused; no row');
+	'worker, connected directly: assign_distributed_transaction_id in a FROM list is refused; no row');
 is(on_worker("SELECT assign_distributed_transaction_id(0, $vtx, '$vstamp'); $read_worker"), "false|ERROR:  $TXN",
-	'worker, through run_command_on_workers: assign_distributed_transaction_id followed by a read in the same string is refused');
+	'worker, connected directly: assign_distributed_transaction_id followed by a read in the same string is refused');
 # the same attacks with the check off for the role: they read the victim's
 # rows (what the refusals above keep from it)
 cq('ALTER ROLE regress_citus_app SET gtm.enforcement = off');

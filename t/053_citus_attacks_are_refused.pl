@@ -150,4 +150,47 @@ is(fingerprint(), $before, 'no rejected statement changed a row');
 cq("SELECT pg_cancel_backend($vpid)") if $vpid;
 $victim->finish;
 
+# --- 4. run_command_on_workers() and the other run_command_on_*() (PUBLIC)
+# run SQL text on the workers, each command in a connection of its own:
+# one statement read T1 here and T2's rows there, or updated both
+my $MRW = 'ERROR:  master_run_on_worker() is not allowed for this role';
+$out = app($C, "SELECT d.id, r.result FROM deals d,
+  run_command_on_workers(\$c\$SELECT string_agg(id || ':' || amount, ' ') FROM deals WHERE tenant_id = '$t2'\$c\$) r
+ WHERE d.tenant_id = '$t1'");
+is(first_line($out) . '|' . ($out =~ /10/ ? 'T2 read' : ''), "$MRW|",
+	"run_command_on_workers() reading T2 inside a statement pinned to T1 is refused; no T2 row read") or diag $out;
+$out = app($C, "WITH u AS (UPDATE deals SET stage = 'hit1' WHERE tenant_id = '$t1' AND id = 1 RETURNING id)
+SELECT (SELECT count(*) FROM u), (SELECT string_agg(result, ',') FROM run_command_on_workers(\$c\$UPDATE deals SET stage = 'hit2' WHERE tenant_id = '$t2' AND id = 1\$c\$))");
+is(first_line($out) . '|' . cq("SELECT count(*) FROM deals WHERE stage IN ('hit1', 'hit2')"), "$MRW|0",
+	'run_command_on_workers() updating T2 in a statement that updates T1 is refused; neither row changed') or diag $out;
+is(first_line(app($C, "SELECT result FROM run_command_on_all_nodes('SELECT 1')")), $MRW,
+	'run_command_on_all_nodes(), even of a statement on no table, is refused to the role');
+is(cq("SELECT result FROM run_command_on_coordinator('SELECT 1')"), '1',
+	'control: the superuser (exempt) runs run_command_on_coordinator()');
+
+# --- 5. an IMMUTABLE function of the role's, with a value that differs on
+# Citus' own connections (application_name citus_internal...): the
+# coordinator's shadow plan folded it to T1, while Citus sent the call to
+# the worker, which read T3 (a tenant of T1's shard); now the call is
+# folded before Citus plans the query, so the worker gets T1
+my $t3 = cq("SELECT v FROM generate_series(1, 100000) g, LATERAL (SELECT 'tenant-' || g AS v) s
+  WHERE get_shard_id_for_distribution_column('deals', v) = get_shard_id_for_distribution_column('deals', '$t1')
+    AND v <> '$t1' LIMIT 1");
+cq("INSERT INTO deals SELECT '$t3', g, 'open', 100 * g FROM generate_series(1, 3) g");
+app($C, "CREATE FUNCTION appschema.tidx() RETURNS text LANGUAGE sql IMMUTABLE AS
+  \$f\$SELECT CASE WHEN current_setting('application_name') LIKE 'citus_internal%' THEN '$t3' ELSE '$t1' END\$f\$");
+is(cq("SELECT count(*) FROM deals WHERE tenant_id = appschema.tidx()"), '3',
+	'control: as the superuser (not folded first), the call reaches the worker, which reads T3 (3 rows)');
+$out = app($C, "SELECT tenant_id || '|' || id FROM deals WHERE tenant_id = appschema.tidx() ORDER BY id");
+is(join(' ', split /\n/, $out), join(' ', map { "$t1|$_" } 1 .. 5),
+	"the role's SELECT pinned by its IMMUTABLE function reads T1's rows only") or diag $out;
+$out = app($C, "UPDATE deals SET stage = 'tidx' WHERE tenant_id = appschema.tidx() AND id = 1");
+is(cq("SELECT string_agg(tenant_id || ':' || id, ',' ORDER BY tenant_id) FROM deals WHERE stage = 'tidx'"), "$t1:1",
+	"... and its UPDATE changes T1's row, not T3's") or diag $out;
+$out = app($C, "PREPARE p(int) AS SELECT count(*) FROM deals WHERE tenant_id = appschema.tidx() AND id <= \$1;
+EXECUTE p(5); EXECUTE p(5); EXECUTE p(5); EXECUTE p(5); EXECUTE p(5); EXECUTE p(5); EXECUTE p(5);");
+is(join(' ', split /\n/, $out), join(' ', ('5') x 7), '... also prepared, run seven times (generic plan)') or diag $out;
+is(first_line(app($C, "SELECT * FROM gtm_check_statement('SELECT * FROM deals WHERE tenant_id = appschema.tidx()')")) =~ /\Q$t1\E/ ? 'T1' : 'no',
+	'T1', 'gtm_check_statement reports the pin the coordinator sends (T1)');
+
 done_testing();
