@@ -427,6 +427,10 @@ extern const char *distributed_scan_name(PlannedStmt *stmt);
 extern int	shadow_suspend(void);
 extern Query *fold_current_tenant(Query *parse, QueryNames *names);
 
+/* citus_metadata.c, enforce_citus_lock.c: CALL of a distributed procedure */
+extern bool function_is_distributed(Oid funcid);
+extern void check_distributed_call(CallStmt *stmt);
+
 /* enforce_citus_fold.c */
 extern bool calls_own_function(Node *node);
 extern Query *fold_own_functions(Query *parse, ParamListInfo boundParams);
@@ -538,5 +542,6 @@ extern void statement_scope_utility_exit(void);
 extern void statement_scope_check(const char *tenant, const char *label,
 								  int elevel);
 extern const char *statement_scope_tenant(void);
+extern bool statement_scope_busy(void);
 
 #endif							/* GTM_ENFORCE_H */

@@ -9,7 +9,8 @@
  * shard of (a shard is exempt with its table).  Both read Citus' catalogs
  * only where Citus is loaded, without an index (their answers are cached
  * with the relation's facts, which Citus invalidates when it changes
- * them).  Nothing here decides a verdict.
+ * them), and whether a function is one Citus distributed (for a CALL it
+ * may delegate).  Nothing here decides a verdict.
  *
  * IDENTIFICATION
  *	  src/citus_metadata.c
@@ -22,6 +23,8 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_proc.h"
+#include "parser/parse_relation.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -124,6 +127,52 @@ relation_is_distributed(Oid relid)
 
 		CHECK_FOR_INTERRUPTS();
 		if (!isnull && DatumGetObjectId(d) == relid)
+		{
+			found = true;
+			break;
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * Is funcid a function or procedure Citus distributed
+ * (create_distributed_function: a row of pg_dist_object for it)?  Citus
+ * may delegate a call of it to a worker.  Read without an index, and not
+ * cached: asked only for a CALL made while a statement is open.
+ */
+bool
+function_is_distributed(Oid funcid)
+{
+	Oid			catalog;
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	AttrNumber	classid_att;
+	AttrNumber	objid_att;
+	bool		found = false;
+
+	if (!distributed_planner_loaded())
+		return false;
+	catalog = get_relname_relid("pg_dist_object", PG_CATALOG_NAMESPACE);
+	if (!OidIsValid(catalog))
+		return false;
+	rel = table_open(catalog, AccessShareLock);
+	classid_att = attnameAttNum(rel, "classid", false);
+	objid_att = attnameAttNum(rel, "objid", false);
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		null1;
+		bool		null2;
+		Datum		classid = heap_getattr(tup, classid_att, RelationGetDescr(rel), &null1);
+		Datum		objid = heap_getattr(tup, objid_att, RelationGetDescr(rel), &null2);
+
+		CHECK_FOR_INTERRUPTS();
+		if (!null1 && !null2 && DatumGetObjectId(classid) == ProcedureRelationId &&
+			DatumGetObjectId(objid) == funcid)
 		{
 			found = true;
 			break;

@@ -50,6 +50,7 @@
 #include "storage/lockdefs.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
+#include "utils/lsyscache.h"
 #include "utils/syscache.h"
 #include "utils/varlena.h"
 
@@ -226,6 +227,31 @@ gtm_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 		judge_citus_txn_call(flinfo);
 	else if (flinfo->fn_oid == citus_function_oid(CF_RUN))
 		judge_run_call();
+}
+
+/*
+ * A CALL starts (ProcessUtility, before Citus' hook): a procedure Citus
+ * distributed may be delegated to a worker, which runs it as a statement of
+ * its own, where the tenant that the running top-level statement reached
+ * (an open portal or cursor of T1, or the DO block or procedure around
+ * this CALL) is not known: one statement would read T1 here and T2 there.
+ * So the call of a distributed procedure is refused to roles that are not
+ * exempt while another statement is open (see query_may_be_delegated for
+ * the SELECT form).
+ */
+void
+check_distributed_call(CallStmt *stmt)
+{
+	if (gtm_enforcement == GTM_ENFORCE_OFF || !distributed_planner_loaded() ||
+		stmt->funcexpr == NULL || !gtm_installed_here() || role_is_exempt() ||
+		!statement_scope_busy() || !function_is_distributed(stmt->funcexpr->funcid))
+		return;
+	ereport(ENFORCE_ELEVEL(),
+			(errcode(GTM_ERRCODE_NOT_PINNED),
+			 errmsg("a distributed procedure must be called in a statement of its own"),
+			 errdetail("Citus may run the call of %s on a worker, where the tenant of the running statement, or of an open cursor or portal, is not known.",
+					   get_func_name(stmt->funcexpr->funcid)),
+			 errhint("Close open cursors and portals, and CALL it in a statement of its own.")));
 }
 
 /* Called once from gtm_enforce_init. */

@@ -650,6 +650,8 @@ gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	if (IsA(pstmt->utilityStmt, CopyStmt) &&
 		gtm_enforcement != GTM_ENFORCE_OFF && !role_is_exempt())
 		pstmt = copy_from_checked(pstmt);
+	else if (IsA(pstmt->utilityStmt, CallStmt))
+		check_distributed_call((CallStmt *) pstmt->utilityStmt);
 	process_utility(pstmt, queryString, readOnlyTree, context, params,
 					queryEnv, dest, qc);
 }

@@ -270,6 +270,17 @@ statement_scope_utility_exit(void)
 		utility_depth--;
 }
 
+/*
+ * Is a top-level statement open besides the one starting now: one that
+ * reached a tenant, or an open cursor or portal (gtm_ProcessUtility, for a
+ * CALL that Citus may run on a worker)?
+ */
+bool
+statement_scope_busy(void)
+{
+	return scope_alive() && (scope_live > 0 || scope_tenant != NULL);
+}
+
 /* Has the running top-level statement reached a tenant? */
 static bool
 scope_has_tenant(void)

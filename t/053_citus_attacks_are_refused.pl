@@ -193,4 +193,23 @@ is(join(' ', split /\n/, $out), join(' ', ('5') x 7), '... also prepared, run se
 is(first_line(app($C, "SELECT * FROM gtm_check_statement('SELECT * FROM deals WHERE tenant_id = appschema.tidx()')")) =~ /\Q$t1\E/ ? 'T1' : 'no',
 	'T1', 'gtm_check_statement reports the pin the coordinator sends (T1)');
 
+# --- 6. a procedure the role distributed (create_distributed_function,
+# co-located with deals): Citus may run its CALL on a worker as a statement
+# of its own, where the tenant that an open cursor or portal reached (T1)
+# is not known; refused while another statement is open, run when alone
+app($C, "CREATE PROCEDURE appschema.pw(t text) LANGUAGE sql AS
+  \$p\$UPDATE deals SET stage = 'by_call' WHERE tenant_id = t AND id = 2\$p\$;
+SELECT create_distributed_function('appschema.pw(text)', '\$1', colocate_with := 'deals');");
+my $CALL = 'ERROR:  a distributed procedure must be called in a statement of its own';
+$out = app($C, "BEGIN; DECLARE c CURSOR FOR SELECT id FROM deals WHERE tenant_id = '$t1' ORDER BY id;
+FETCH 1 FROM c; CALL appschema.pw('$t2'); COMMIT;");
+is((grep { /^ERROR/ } split /\n/, $out)[0] . '|' . cq("SELECT count(*) FROM deals WHERE stage = 'by_call'"), "$CALL|0",
+	'CALL of a distributed procedure for T2 while a cursor of T1 is open is refused; nothing changed') or diag $out;
+$out = app($C, "DO \$d\$ BEGIN PERFORM count(*) FROM deals WHERE tenant_id = '$t1'; CALL appschema.pw('$t2'); END \$d\$");
+is(first_line($out) . '|' . cq("SELECT count(*) FROM deals WHERE stage = 'by_call'"), "$CALL|0",
+	'... and from a DO block that read T1; nothing changed') or diag $out;
+$out = app($C, "CALL appschema.pw('$t2')");
+is(cq("SELECT string_agg(tenant_id || ':' || id, ',') FROM deals WHERE stage = 'by_call'"), "$t2:2",
+	'the same CALL in a statement of its own runs (T2 row 2 only)') or diag $out;
+
 done_testing();
