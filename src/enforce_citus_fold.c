@@ -2,7 +2,8 @@
  *
  * enforce_citus_fold.c
  *	  The database's own IMMUTABLE functions, evaluated once on the Citus
- *	  coordinator.
+ *	  coordinator; the tenant of a query over intermediate results, unknown
+ *	  on a worker.
  *
  * A statement on a Citus table is judged on the coordinator's shadow plan
  * (enforce_distributed.c), where the planner folds a call of an IMMUTABLE
@@ -22,6 +23,17 @@
  * arguments) stays, and is no pin on a distributed plan
  * (pin_computed_per_node).
  *
+ * A CTE or subquery that Citus plans separately (pinned to T1) runs first;
+ * the rest of the statement goes to a worker as a query of its own over
+ * read_intermediate_result() and, say, a table of no tenant.  The worker
+ * checks it as a top-level statement that reached no tenant, so a function
+ * in it that reads T2 (dynamic SQL on a shard) was allowed there, while
+ * the client's statement had reached T1 on the coordinator.  A query that
+ * reads intermediate results and has reached no tenant by itself
+ * (mark_intermediate_results, at executor start) therefore stands for a
+ * tenant this node does not know: any statement it runs that reaches a
+ * tenant is refused ("statement touches more than one tenant").
+ *
  * IDENTIFICATION
  *	  src/enforce_citus_fold.c
  *
@@ -29,11 +41,17 @@
  */
 #include "postgres.h"
 
+#include "access/parallel.h"
 #include "access/transam.h"
+#include "catalog/pg_namespace.h"
+#include "executor/execdesc.h"
+#include "nodes/execnodes.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/pathnodes.h"
 #include "optimizer/optimizer.h"
+#include "parser/parsetree.h"
+#include "utils/lsyscache.h"
 
 #include "enforce.h"
 
@@ -84,4 +102,68 @@ fold_own_functions(Query *parse, ParamListInfo boundParams)
 	root->glob = glob;
 	root->query_level = 1;
 	return query_tree_mutator(parse, fold_own_mutator, root, 0);
+}
+
+/* Is funcid Citus' read_intermediate_result() or read_intermediate_results()? */
+static bool
+reads_intermediate_results(Oid funcid)
+{
+	char	   *name;
+
+	if (get_func_namespace(funcid) != PG_CATALOG_NAMESPACE)
+		return false;
+	name = get_func_name(funcid);
+	return name != NULL && (strcmp(name, "read_intermediate_result") == 0 ||
+							strcmp(name, "read_intermediate_results") == 0);
+}
+
+/* Does a node of the plan state tree scan read_intermediate_result(s)? */
+static bool
+intermediate_results_walker(PlanState *ps, void *context)
+{
+	if (ps == NULL)
+		return false;
+	check_stack_depth();
+	if (IsA(ps->plan, FunctionScan))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((FunctionScan *) ps->plan)->functions)
+		{
+			Node	   *f = ((RangeTblFunction *) lfirst(lc))->funcexpr;
+
+			if (f != NULL && IsA(f, FuncExpr) &&
+				reads_intermediate_results(((FuncExpr *) f)->funcid))
+				return true;
+		}
+	}
+	return planstate_tree_walker(ps, intermediate_results_walker, context);
+}
+
+/*
+ * ExecutorStart, after the statement's own pins (run_statement_pins), on a
+ * node where Citus is loaded: a statement over intermediate results that
+ * has reached no tenant stands for one this node does not know (see the
+ * file header).  Not for exempt roles, nor in parallel workers, nor for a
+ * statement with no function scan (the range table says).
+ */
+void
+mark_intermediate_results(QueryDesc *queryDesc, int eflags)
+{
+	ListCell   *lc;
+	bool		scans_function = false;
+
+	if (gtm_enforcement == GTM_ENFORCE_OFF || IsParallelWorker() ||
+		(eflags & EXEC_FLAG_EXPLAIN_ONLY) || queryDesc->planstate == NULL ||
+		statement_scope_tenant() != NULL)
+		return;
+	foreach(lc, queryDesc->plannedstmt->rtable)
+		if (((RangeTblEntry *) lfirst(lc))->rtekind == RTE_FUNCTION)
+			scans_function = true;
+	if (scans_function &&
+		intermediate_results_walker(queryDesc->planstate, NULL) &&
+		!role_is_exempt())
+		statement_scope_check("(intermediate results of a distributed statement)",
+							  "0:intermediate results of a distributed statement",
+							  ENFORCE_ELEVEL());
 }

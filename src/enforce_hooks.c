@@ -363,6 +363,8 @@ gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 	statement_scope_executor_started(queryDesc);
 	run_statement_pins(queryDesc, eflags);	/* and the unique-key pins */
+	if (unlikely(distributed_planner_loaded()))
+		mark_intermediate_results(queryDesc, eflags);
 }
 
 /*

@@ -212,4 +212,36 @@ $out = app($C, "CALL appschema.pw('$t2')");
 is(cq("SELECT string_agg(tenant_id || ':' || id, ',') FROM deals WHERE stage = 'by_call'"), "$t2:2",
 	'the same CALL in a statement of its own runs (T2 row 2 only)') or diag $out;
 
+# --- 7. a CTE pinned to T1 that Citus plans separately, and the rest of the
+# statement sent to the worker holding T2's shard over the intermediate
+# result and a table of no tenant (the role's own): a function there read
+# (or updated) T2's shard, as a worker statement that had reached no
+# tenant; now a query over intermediate results stands for a tenant the
+# worker does not know
+my $t2shard = 'deals_' . cq("SELECT get_shard_id_for_distribution_column('deals', '$t2')");
+my $p2 = cq("SELECT nodeport FROM pg_dist_shard_placement WHERE shardid = get_shard_id_for_distribution_column('deals', '$t2')");
+app($C, "CREATE TABLE appschema.k (k int PRIMARY KEY);
+SELECT create_distributed_table('appschema.k', 'k', colocate_with := 'none');
+INSERT INTO appschema.k SELECT generate_series(1, 40);
+CREATE FUNCTION appschema.t2read() RETURNS text LANGUAGE plpgsql STABLE AS \$f\$ DECLARE r text; BEGIN
+  EXECUTE \$q\$SELECT string_agg(id || ':' || amount, ' ') FROM public.$t2shard WHERE tenant_id = '$t2'\$q\$ INTO r; RETURN r;
+  EXCEPTION WHEN undefined_table THEN RETURN 'no shard here'; END \$f\$;
+CREATE FUNCTION appschema.t2upd() RETURNS int LANGUAGE plpgsql VOLATILE AS \$f\$ DECLARE n int; BEGIN
+  EXECUTE \$q\$UPDATE public.$t2shard SET stage = 'via_worker_fn' WHERE tenant_id = '$t2' AND id = 3\$q\$;
+  GET DIAGNOSTICS n = ROW_COUNT; RETURN n; EXCEPTION WHEN undefined_table THEN RETURN -1; END \$f\$;");
+# a key of k whose shard is on the worker of T2's shard
+my $kk = cq("SELECT k FROM generate_series(1, 40) k WHERE (SELECT nodeport FROM pg_dist_shard_placement
+  WHERE shardid = get_shard_id_for_distribution_column('appschema.k', k)) = $p2 LIMIT 1");
+$out = app($C, "WITH x AS MATERIALIZED (SELECT string_agg(id || ':' || amount, ' ') s FROM deals WHERE tenant_id = '$t1')
+SELECT x.s, appschema.t2read() FROM x, appschema.k WHERE k.k = $kk");
+is((grep { /^ERROR/ } split /\n/, $out)[0] . '|' . ($out =~ /:10\b/ ? 'T2 read' : ''), 'ERROR:  statement touches more than one tenant|',
+	"a function reading T2 on the worker, in the rest of a statement whose CTE read T1, is refused; no T2 row") or diag $out;
+$out = app($C, "WITH x AS MATERIALIZED (SELECT string_agg(id || ':' || amount, ' ') s FROM deals WHERE tenant_id = '$t1')
+SELECT x.s, appschema.t2upd() FROM x, appschema.k WHERE k.k = $kk");
+is(cq("SELECT count(*) FROM deals WHERE stage = 'via_worker_fn'"), '0',
+	'... and one updating T2 changes nothing') or diag $out;
+$out = app($C, "WITH x AS MATERIALIZED (SELECT count(*) AS n FROM deals WHERE tenant_id = '$t1')
+SELECT x.n, k.k FROM x, appschema.k WHERE k.k = $kk");
+is($out, "5|$kk", 'the same statement without the function runs (Citus plans it the same way)') or diag $out;
+
 done_testing();
