@@ -208,6 +208,30 @@ read_digit_zones(void)
 #define TIMEZONE_HINT "Use an IANA time zone name such as \"America/New_York\" or \"UTC\" (see pg_timezone_names)."
 
 /*
+ * Is name a file of the server's time-zone directory that is no zone of
+ * the IANA database?  pg_tzset() loads them, but the application reads the
+ * setting too, and a JavaScript runtime (Intl.DateTimeFormat), like any
+ * IANA-based library, rejects them: "localtime" (the server's own zone),
+ * "posixrules" (a rules file), "Factory" (no zone), and the copies under
+ * "posix/" and "right/" (with leap seconds).  Compared as pg_tzset compares
+ * names, without regard to case.
+ */
+static bool
+is_zone_directory_file(const char *name)
+{
+	static const char *const files[] = {"localtime", "posixrules", "Factory"};
+	static const char *const dirs[] = {"posix/", "right/"};
+
+	for (int i = 0; i < lengthof(files); i++)
+		if (pg_strcasecmp(name, files[i]) == 0)
+			return true;
+	for (int i = 0; i < lengthof(dirs); i++)
+		if (pg_strncasecmp(name, dirs[i], strlen(dirs[i])) == 0)
+			return true;
+	return false;
+}
+
+/*
  * The problem with a time-zone setting v at path, or NULL for an IANA zone
  * name: a value with a digit is looked up among the digit zone names only,
  * so a POSIX-style string never reaches pg_tzset.
@@ -224,6 +248,9 @@ timezone_problem(const char *what, const char *path, JsonbValue *v)
 
 	if (len == 0 || strlen(name) != len || len > TZ_STRLEN_MAX)
 		return problem(msg, pstrdup("PostgreSQL does not know a time zone of that name."),
+					   pstrdup(TIMEZONE_HINT));
+	if (is_zone_directory_file(name))
+		return problem(msg, pstrdup("It is a file of the server's time-zone directory, not a zone of the IANA time zone database."),
 					   pstrdup(TIMEZONE_HINT));
 
 	if (has_digit(name))

@@ -76,6 +76,23 @@ SELECT gtm_update_tenant_settings(:'t', '{"timezone": "america/new_york"}');
 \echo :LAST_ERROR_SQLSTATE
 SELECT gtm_update_tenant_settings(:'t', '{"timezone": "utc"}');
 \echo :LAST_ERROR_SQLSTATE
+-- files of the server's time-zone directory that are no IANA zone
+-- (JavaScript's Intl.DateTimeFormat rejects them): refused, nothing stored
+SELECT gtm_update_tenant_settings(:'t', '{"timezone": "localtime"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT gtm_update_tenant_settings(:'t', '{"timezone": "posixrules"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT gtm_update_tenant_settings(:'t', '{"timezone": "Factory"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT gtm_update_tenant_settings(:'t', '{"timezone": "posix/Europe/Paris"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT gtm_update_tenant_settings(:'t', '{"timezone": "posix/UTC"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT gtm_update_tenant_settings(:'t', '{"timezone": "right/UTC"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT gtm_update_tenant_settings(:'t', '{"timezone": "LOCALTIME"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT settings->>'timezone' AS still_stored FROM tenants WHERE id = :'t';
 
 -- rule: defaultScoringVersion is a positive integer
 SELECT gtm_update_tenant_settings(:'t', '{"defaultScoringVersion": 0}');
