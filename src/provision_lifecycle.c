@@ -79,6 +79,7 @@ enum
 	Q_TENANT_BY_ID,
 	Q_TENANT_BY_ORG,
 	Q_SLUG_OWNER,
+	Q_LOCK_SLUG,
 	Q_UPDATE
 };
 
@@ -93,6 +94,11 @@ static const GtmQueryDef query_defs[] = {
 	},
 	[Q_SLUG_OWNER] = {
 		"SELECT id FROM %1$s.tenants WHERE slug OPERATOR(pg_catalog.=) $1",
+		1, {TEXTOID}
+	},
+	/* Clerk's claims of one slug, one at a time (gtm_clerk_tenant) */
+	[Q_LOCK_SLUG] = {
+		"SELECT pg_catalog.pg_advisory_xact_lock(1735549293, pg_catalog.hashtext($1))",
 		1, {TEXTOID}
 	},
 	[Q_UPDATE] = {
@@ -290,18 +296,37 @@ gtm_clerk_tenant(PG_FUNCTION_ARGS)
 	id = row_text("id");
 	statement_scope_reach(id, CLERK_REACH, true);	/* before it is changed */
 	current = row_text("slug");
-	if (slug == NULL || strcmp(current, slug) == 0 || derived_from(current, slug))
+	if (slug == NULL || strcmp(current, slug) == 0)
 		slug = current;
-	else if ((owner = slug_owner(nsp, slug)) != NULL && strcmp(owner, id) != 0)
+	else
 	{
-		char	   *base = pnstrdup(slug, Min(strlen(slug), MAX_DERIVED_SLUG_LEN));
+		Datum		slug_arg[1];
 
-		while (strlen(base) > 0 && base[strlen(base) - 1] == '-')
-			base[strlen(base) - 1] = '\0';
-		slug = free_derived_slug(nsp, base);
-	}
-	if (slug != current)
+		/*
+		 * Clerk's slug, when no other tenant has it (also over a slug
+		 * derived from it, which it held while the slug was taken, or a
+		 * Clerk slug of that form: "team-2024" for "team"), else the one
+		 * derived from it the tenant has, else a new one.  Two events
+		 * claiming one slug take the slug's lock, so that the second sees
+		 * the first's (slug_owner reads the latest snapshot) and derives
+		 * one, rather than failing on the unique index.
+		 */
+		slug_arg[0] = text_datum(slug);
+		gtm_query_run(&queries, Q_LOCK_SLUG, nsp, slug_arg, false);
+		if ((owner = slug_owner(nsp, slug)) == NULL || strcmp(owner, id) == 0)
+			;					/* free: Clerk's */
+		else if (derived_from(current, slug))
+			slug = current;		/* still taken: the derived one it has */
+		else
+		{
+			char	   *base = pnstrdup(slug, Min(strlen(slug), MAX_DERIVED_SLUG_LEN));
+
+			while (strlen(base) > 0 && base[strlen(base) - 1] == '-')
+				base[strlen(base) - 1] = '\0';
+			slug = free_derived_slug(nsp, base);
+		}
 		gtm_query_run(&queries, Q_TENANT_BY_ORG, nsp, args, false);	/* the row again */
+	}
 	write_name_slug(nsp, id, name, slug);
 	result = SPI_returntuple(SPI_tuptable->vals[0], rettupdesc);
 	SPI_finish();

@@ -148,6 +148,11 @@ SELECT * FROM pg_temp.state WHERE clerk_org_id = 'org_ev9';
 -- A slug held by another tenant: a free one derived from Clerk's.
 SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_ev10', 'Ten', 'nine', 60))->'changes'->0->>'slug' AS slug;
 SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_ev10', 'Ten', 'nine', 61))->'changes' AS unchanged_slug;
+-- A Clerk slug of the form <slug>-<digits> is Clerk's own, not one derived
+-- here: changed to the free slug it names, it takes it
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_ev13', 'Team', 'team-2024', 60))->'changes'->0->>'slug' AS slug;
+SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_ev13', 'Team', 'team', 61))->'changes'->0->>'slug' AS slug;
+SELECT slug FROM tenants WHERE clerk_org_id = 'org_ev13';
 
 -- An event is applied in READ COMMITTED: an older snapshot could miss what
 -- a sign-in committed while the event waited for the organization's lock.
