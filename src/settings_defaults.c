@@ -133,7 +133,7 @@ copy_jsonb(HeapTuple row, TupleDesc desc, int col)
 Jsonb *
 current_defaults(Oid nsp, Jsonb **schema)
 {
-	uint64		generation = defaults_generation;
+	uint64		generation;
 	Oid			relid;
 	HeapTuple	row;
 	TupleDesc	desc;
@@ -143,6 +143,13 @@ current_defaults(Oid nsp, Jsonb **schema)
 	int			rc;
 	bool		has_schema;
 
+	/*
+	 * A change committed since is seen by this statement: a transaction
+	 * that already holds its lock on settings_defaults takes no new lock,
+	 * which would bring the invalidation in.
+	 */
+	AcceptInvalidationMessages();
+	generation = defaults_generation;
 	if (!(OidIsValid(kept_nsp) && kept_nsp == nsp))
 	{
 		/* what was kept (of another schema of the extension) goes */
@@ -357,6 +364,9 @@ effective_settings_fast(Oid nsp, const char *tenant_id)
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("tenant %s does not exist", quoted(tenant_id, -1))));
 	over = isnull ? NULL : DatumGetJsonbP(value);
+
+	/* a change committed since is seen (see current_defaults) */
+	AcceptInvalidationMessages();
 
 	/* the defaults kept now; nothing below may accept invalidations */
 	if (!(OidIsValid(kept_nsp) && kept_nsp == nsp))
