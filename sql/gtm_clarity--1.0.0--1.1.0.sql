@@ -82,14 +82,16 @@ COMMENT ON FUNCTION @extschema@.gtm_role_from_clerk(text) IS
 
 -- What gtm_apply_clerk_event has applied, per organization (clerk_user_id
 -- '') and per membership: the version (Clerk's updated_at, or the event
--- timestamp of a deletion, in milliseconds) and whether it is deleted.  An
--- event older than the version applied changes nothing; a deleted
--- organization stays deleted.
+-- timestamp of a deletion, in milliseconds), whether it is deleted, and (a
+-- membership's) the timestamp of the event applied, which orders two events
+-- of one version.  An event older than the version applied changes nothing;
+-- a deleted organization stays deleted.
 CREATE TABLE @extschema@.clerk_sync_state (
 	clerk_org_id	text COLLATE "C" NOT NULL,
 	clerk_user_id	text COLLATE "C" NOT NULL DEFAULT '',
 	version			bigint NOT NULL,
 	deleted			boolean NOT NULL DEFAULT false,
+	event_ms		bigint NOT NULL DEFAULT 0,
 	svix_id			text,
 	applied_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	CONSTRAINT clerk_sync_state_pkey PRIMARY KEY (clerk_org_id, clerk_user_id),
@@ -631,8 +633,10 @@ BEGIN
 		END IF;
 		SELECT * INTO st FROM @extschema@.clerk_sync_state s
 		 WHERE s.clerk_org_id = org_id AND s.clerk_user_id = user_id;
-		IF st.version IS NOT NULL AND (st.version, st.deleted) >= (ver, is_del) THEN
-			outcome := CASE WHEN (st.version, st.deleted) = (ver, is_del) THEN 'unchanged' ELSE 'stale' END;
+		-- two events of one version (created and updated in the same
+		-- millisecond) are ordered by their own timestamps
+		IF st.version IS NOT NULL AND (st.version, st.deleted, st.event_ms) >= (ver, is_del, ts) THEN
+			outcome := CASE WHEN (st.version, st.deleted, st.event_ms) = (ver, is_del, ts) THEN 'unchanged' ELSE 'stale' END;
 		ELSIF tid IS NULL AND NOT is_del THEN
 			RAISE EXCEPTION 'malformed Clerk event'
 				USING ERRCODE = '22023',
@@ -673,10 +677,10 @@ BEGIN
 						'clerk_user_id', user_id, 'role', new_role, 'old_role', old_role);
 				END IF;
 			END IF;
-			INSERT INTO @extschema@.clerk_sync_state AS s (clerk_org_id, clerk_user_id, version, deleted, svix_id)
-			VALUES (org_id, user_id, ver, is_del, svix)
+			INSERT INTO @extschema@.clerk_sync_state AS s (clerk_org_id, clerk_user_id, version, deleted, event_ms, svix_id)
+			VALUES (org_id, user_id, ver, is_del, ts, svix)
 			ON CONFLICT (clerk_org_id, clerk_user_id) DO UPDATE
-			   SET version = EXCLUDED.version, deleted = EXCLUDED.deleted,
+			   SET version = EXCLUDED.version, deleted = EXCLUDED.deleted, event_ms = EXCLUDED.event_ms,
 				   svix_id = EXCLUDED.svix_id, applied_at = now();
 		END IF;
 	END IF;

@@ -148,6 +148,18 @@ SELECT * FROM pg_temp.state WHERE clerk_org_id = 'org_ev9';
 -- A slug held by another tenant: a free one derived from Clerk's.
 SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_ev10', 'Ten', 'nine', 60))->'changes'->0->>'slug' AS slug;
 SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_ev10', 'Ten', 'nine', 61))->'changes' AS unchanged_slug;
+-- A membership created and updated in the same millisecond (one
+-- updated_at): the events' own timestamps order them, so either order of
+-- delivery ends with the role of the later one
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', o, 'Tie', o, 50))->>'outcome' AS org
+  FROM (VALUES ('org_tie1'), ('org_tie2')) v(o);
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_tie1', 'user_tie', 'org:member', 1000, 'Tie', 50, ts => 1000))->>'outcome' AS first,
+       pg_temp.apply(pg_temp.mem_event('organizationMembership.updated', 'org_tie1', 'user_tie', 'org:admin', 1000, 'Tie', 50, ts => 1001))->>'outcome' AS second;
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.updated', 'org_tie2', 'user_tie', 'org:admin', 1000, 'Tie', 50, ts => 1001))->>'outcome' AS first,
+       pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_tie2', 'user_tie', 'org:member', 1000, 'Tie', 50, ts => 1000))->>'outcome' AS second;
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.updated', 'org_tie2', 'user_tie', 'org:admin', 1000, 'Tie', 50, ts => 1001))->>'outcome' AS redelivered;
+SELECT t.clerk_org_id, m.role FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
+ WHERE m.clerk_user_id = 'user_tie' ORDER BY 1;
 -- A Clerk slug of the form <slug>-<digits> is Clerk's own, not one derived
 -- here: changed to the free slug it names, it takes it
 SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_ev13', 'Team', 'team-2024', 60))->'changes'->0->>'slug' AS slug;
