@@ -434,7 +434,7 @@ extern void check_distributed_call(CallStmt *stmt);
 /* enforce_citus_fold.c */
 extern bool calls_own_function(Node *node);
 extern Query *fold_own_functions(Query *parse, ParamListInfo boundParams);
-extern void mark_intermediate_results(QueryDesc *queryDesc, int eflags);
+extern void mark_distributed_task(QueryDesc *queryDesc, int eflags);
 extern Oid	distributed_table_of_shard(Oid relid);
 extern int	distributed_settings_begin(Query *parse);
 extern void distributed_settings_end(int level);

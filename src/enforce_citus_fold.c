@@ -23,16 +23,18 @@
  * arguments) stays, and is no pin on a distributed plan
  * (pin_computed_per_node).
  *
- * A CTE or subquery that Citus plans separately (pinned to T1) runs first;
- * the rest of the statement goes to a worker as a query of its own over
- * read_intermediate_result() and, say, a table of no tenant.  The worker
- * checks it as a top-level statement that reached no tenant, so a function
- * in it that reads T2 (dynamic SQL on a shard) was allowed there, while
- * the client's statement had reached T1 on the coordinator.  A query that
- * reads intermediate results and has reached no tenant by itself
- * (mark_intermediate_results, at executor start) therefore stands for a
- * tenant this node does not know: any statement it runs that reaches a
- * tenant is refused ("statement touches more than one tenant").
+ * Citus splits a client's statement into tasks, each a statement of its own
+ * on a worker: a CTE or subquery it plans separately (pinned to T1) runs
+ * first, and the rest goes to a worker over read_intermediate_result() and,
+ * say, a table of no tenant; UNION ALL branches, the map tasks of a
+ * repartition join and the source of an INSERT ... SELECT are tasks too.
+ * The worker checks each as a top-level statement; a task that reached no
+ * tenant let a function in it (or query_to_xml) read or change T2's shard,
+ * while the client's statement had reached T1 on the coordinator.  So a
+ * task that reaches no tenant by its own pins stands for a tenant the node
+ * does not know (mark_distributed_task, at executor start): any tenant a
+ * statement it runs reaches is refused ("statement touches more than one
+ * tenant").
  *
  * IDENTIFICATION
  *	  src/enforce_citus_fold.c
@@ -51,9 +53,13 @@
 #include "nodes/pathnodes.h"
 #include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 
 #include "enforce.h"
+
+/* what Citus' own connections call themselves (application_name) */
+#define CITUS_APPLICATION_NAME "citus_internal"
 
 /* Is funcid a function of the database's own (not built in)? */
 static bool
@@ -104,23 +110,49 @@ fold_own_functions(Query *parse, ParamListInfo boundParams)
 	return query_tree_mutator(parse, fold_own_mutator, root, 0);
 }
 
-/* Is funcid Citus' read_intermediate_result() or read_intermediate_results()? */
+/* Is funcid the function of pg_catalog named one of names? */
 static bool
-reads_intermediate_results(Oid funcid)
+is_catalog_function(Oid funcid, const char *const *names, int n)
 {
 	char	   *name;
 
 	if (get_func_namespace(funcid) != PG_CATALOG_NAMESPACE)
 		return false;
 	name = get_func_name(funcid);
-	return name != NULL && (strcmp(name, "read_intermediate_result") == 0 ||
-							strcmp(name, "read_intermediate_results") == 0);
+	for (int i = 0; name != NULL && i < n; i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	return false;
 }
 
-/* Does a node of the plan state tree scan read_intermediate_result(s)? */
-static bool
-intermediate_results_walker(PlanState *ps, void *context)
+/* Citus' functions that read intermediate results */
+static const char *const result_readers[] = {
+	"read_intermediate_result", "read_intermediate_results"
+};
+
+/*
+ * Citus' functions that run a query of the coordinator's, given as text, on
+ * the node (a repartition's map task, EXPLAIN ANALYZE of a task, the
+ * results of a CTE): that query, run as a statement inside the task, is
+ * the task's part of the client's statement
+ */
+static const char *const query_runners[] = {
+	"worker_partition_query_result", "worker_save_query_explain_analyze",
+	"create_intermediate_result", "broadcast_intermediate_result"
+};
+
+/* Does a node of the plan state tree scan a function of names? */
+typedef struct FunctionScanSearch
 {
+	const char *const *names;
+	int			n;
+} FunctionScanSearch;
+
+static bool
+function_scan_walker(PlanState *ps, void *context)
+{
+	FunctionScanSearch *search = (FunctionScanSearch *) context;
+
 	if (ps == NULL)
 		return false;
 	check_stack_depth();
@@ -133,37 +165,90 @@ intermediate_results_walker(PlanState *ps, void *context)
 			Node	   *f = ((RangeTblFunction *) lfirst(lc))->funcexpr;
 
 			if (f != NULL && IsA(f, FuncExpr) &&
-				reads_intermediate_results(((FuncExpr *) f)->funcid))
+				is_catalog_function(((FuncExpr *) f)->funcid, search->names, search->n))
 				return true;
 		}
 	}
-	return planstate_tree_walker(ps, intermediate_results_walker, context);
+	return planstate_tree_walker(ps, function_scan_walker, context);
+}
+
+/* Does the statement scan one of the functions names (FROM list)? */
+static bool
+scans_function_of(QueryDesc *queryDesc, const char *const *names, int n)
+{
+	ListCell   *lc;
+	FunctionScanSearch search = {names, n};
+
+	foreach(lc, queryDesc->plannedstmt->rtable)
+		if (((RangeTblEntry *) lfirst(lc))->rtekind == RTE_FUNCTION)
+			return function_scan_walker(queryDesc->planstate, &search);
+	return false;
 }
 
 /*
+ * Is the statement a function call Citus delegated to this node: "SELECT
+ * f(...)" of a distributed function, a Result with one output column?  Its
+ * tenant is its own: the coordinator gave the call a statement of its own
+ * (check_distributed_start).
+ */
+static bool
+is_delegated_call(PlannedStmt *stmt)
+{
+	Plan	   *plan = stmt->planTree;
+	TargetEntry *tle;
+
+	if (stmt->commandType != CMD_SELECT || plan == NULL || !IsA(plan, Result) ||
+		plan->lefttree != NULL || list_length(plan->targetlist) != 1)
+		return false;
+	tle = linitial_node(TargetEntry, plan->targetlist);
+	return IsA(tle->expr, FuncExpr) &&
+		function_is_distributed(((FuncExpr *) tle->expr)->funcid);
+}
+
+/*
+ * A task of Citus started and has not yet found the statement that is its
+ * part of the client's statement: the task itself, or the query one of
+ * query_runners runs for it.  Set at the task's start, cleared when that
+ * statement starts; every task starts it again.
+ */
+static bool task_part_pending = false;
+
+/*
  * ExecutorStart, after the statement's own pins (run_statement_pins), on a
- * node where Citus is loaded: a statement over intermediate results that
- * has reached no tenant stands for one this node does not know (see the
- * file header).  Not for exempt roles, nor in parallel workers, nor for a
- * statement with no function scan (the range table says).
+ * node where Citus is loaded: a task of a client's statement (see the file
+ * header) that has reached no tenant by its own pins gets a tenant of its
+ * own, so that any tenant a statement it runs reaches is refused.  A task
+ * is a top-level statement of a connection whose application_name Citus
+ * sets to "citus_internal ..." (a client that names itself so only makes
+ * its own statements stricter), or, when it only runs a query of the
+ * coordinator's (query_runners), that query; and any statement over
+ * intermediate results.  Not a function call Citus delegated (its tenant
+ * is its own), nor for exempt roles, nor in parallel workers.
  */
 void
-mark_intermediate_results(QueryDesc *queryDesc, int eflags)
+mark_distributed_task(QueryDesc *queryDesc, int eflags)
 {
-	ListCell   *lc;
-	bool		scans_function = false;
+	bool		mark;
 
+	if (NESTING_LEVEL() == 0)
+		task_part_pending = application_name != NULL &&
+			strncmp(application_name, CITUS_APPLICATION_NAME,
+					strlen(CITUS_APPLICATION_NAME)) == 0;
 	if (gtm_enforcement == GTM_ENFORCE_OFF || IsParallelWorker() ||
 		(eflags & EXEC_FLAG_EXPLAIN_ONLY) || queryDesc->planstate == NULL ||
 		statement_scope_tenant() != NULL)
 		return;
-	foreach(lc, queryDesc->plannedstmt->rtable)
-		if (((RangeTblEntry *) lfirst(lc))->rtekind == RTE_FUNCTION)
-			scans_function = true;
-	if (scans_function &&
-		intermediate_results_walker(queryDesc->planstate, NULL) &&
-		!role_is_exempt())
-		statement_scope_check("(intermediate results of a distributed statement)",
-							  "0:intermediate results of a distributed statement",
+	if (task_part_pending)
+	{
+		if (scans_function_of(queryDesc, query_runners, lengthof(query_runners)))
+			return;				/* its query is the task's part */
+		task_part_pending = false;
+		mark = !is_delegated_call(queryDesc->plannedstmt);
+	}
+	else
+		mark = scans_function_of(queryDesc, result_readers, lengthof(result_readers));
+	if (mark && !role_is_exempt())
+		statement_scope_check("(a part of a distributed statement)",
+							  "0:a part of a distributed statement",
 							  ENFORCE_ELEVEL());
 }

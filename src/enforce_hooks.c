@@ -254,14 +254,21 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	 */
 	if (judge && query_names_distributed(parse, &names))
 	{
-		Query	   *unfolded = parse;
+		Query	   *unfolded;
 
+		/*
+		 * The database's own functions are evaluated once, for both the
+		 * shadow plan and the distributed planner (enforce_citus_fold.c):
+		 * a function that answers differently at each call must not give
+		 * the judgement one tenant and Citus another.
+		 */
+		if (names.own_function)
+			parse = fold_own_functions(parse, boundParams);
 		original = copyObject(parse);
+		unfolded = parse;
 		parse = fold_current_tenant(parse, &names);
 		if (parse != unfolded)	/* the session tenant is in it */
 			folded = pstrdup(gtm_session_tenant);
-		if (names.own_function)
-			parse = fold_own_functions(parse, boundParams);
 		st.first_call_only = true;
 		dist_settings = distributed_settings_begin(parse);
 	}
@@ -364,7 +371,7 @@ gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	statement_scope_executor_started(queryDesc);
 	run_statement_pins(queryDesc, eflags);	/* and the unique-key pins */
 	if (unlikely(distributed_planner_loaded()))
-		mark_intermediate_results(queryDesc, eflags);
+		mark_distributed_task(queryDesc, eflags);
 }
 
 /*

@@ -244,4 +244,43 @@ $out = app($C, "WITH x AS MATERIALIZED (SELECT count(*) AS n FROM deals WHERE te
 SELECT x.n, k.k FROM x, appschema.k WHERE k.k = $kk");
 is($out, "5|$kk", 'the same statement without the function runs (Citus plans it the same way)') or diag $out;
 
+# --- 8. the same through other tasks of one statement: a UNION ALL branch,
+# query_to_xml() (built in: it runs SQL text) in place of the function, the
+# source of an INSERT ... SELECT; each task that reaches no tenant by its
+# own pins now stands for a tenant the worker does not know
+my $T2_ROWS = qr/\b10\b.*\b20\b|:10\b/s;
+$out = app($C, "SELECT string_agg(id || ':' || amount, ' ') FROM deals WHERE tenant_id = '$t1'
+UNION ALL SELECT appschema.t2read() FROM appschema.k WHERE k.k = $kk");
+is((grep { /^ERROR/ } split /\n/, $out)[0] . '|' . ($out =~ $T2_ROWS ? 'T2 read' : ''), 'ERROR:  statement touches more than one tenant|',
+	'a UNION ALL branch on the role\'s table calling a function that reads T2, beside a T1 branch, is refused; no T2 row') or diag $out;
+$out = app($C, "SELECT string_agg(id || ':' || amount, ' ') FROM deals WHERE tenant_id = '$t1'
+UNION ALL SELECT query_to_xml(\$q\$SELECT string_agg(id || ':' || amount, ' ') s FROM public.$t2shard WHERE tenant_id = '$t2'\$q\$, false, false, '')::text
+  FROM appschema.k WHERE k.k = $kk");
+is((grep { /^ERROR/ } split /\n/, $out)[0] . '|' . ($out =~ $T2_ROWS ? 'T2 read' : ''), 'ERROR:  statement touches more than one tenant|',
+	'... and the same with the built-in query_to_xml(); no T2 row') or diag $out;
+$out = app($C, "INSERT INTO deals SELECT '$t1', 100 + k, appschema.t2read(), 0 FROM appschema.k WHERE k.k = $kk");
+is(cq("SELECT count(*) FROM deals WHERE id >= 100"), '0',
+	'an INSERT ... SELECT whose source task reads T2 through the function inserts nothing') or diag $out;
+$out = app($C, "SET citus.enable_repartition_joins = on;
+SELECT d.id, appschema.t2read() FROM deals d JOIN appschema.k ON k.k = d.amount WHERE d.tenant_id = '$t1' ORDER BY d.id");
+is(($out =~ /^ERROR:  /m ? 'refused' : 'ran') . '|' . ($out =~ $T2_ROWS ? 'T2 read' : ''), 'refused|',
+	'a repartition join pinned to T1 with the function on the other side is refused (here already by its coordinator connection); no T2 row') or diag $out;
+
+# --- 9. an IMMUTABLE function of the role's that answers differently at each
+# call (it counts its calls): it was evaluated once for Citus (T2) and again
+# for the shadow plan (T1); now once, for both
+app($C, "CREATE FUNCTION appschema.flip() RETURNS text LANGUAGE plpgsql IMMUTABLE AS \$f\$
+DECLARE n int := coalesce(nullif(current_setting('appschema.n', true), ''), '0')::int + 1;
+BEGIN PERFORM set_config('appschema.n', n::text, false);
+  RETURN CASE WHEN n = 1 THEN '$t2' ELSE '$t1' END; END \$f\$");
+$out = app_c("SELECT set_config('appschema.n', '0', false)",
+	"INSERT INTO deals (tenant_id, id, stage, amount) SELECT appschema.flip(), 300 + id, 'from T1 ' || amount, amount FROM arch_by_id WHERE tenant_id = '$t1'");
+is((grep { /^ERROR/ } split /\n/, $out)[0] . '|' . cq("SELECT count(*) FROM deals WHERE id >= 300"),
+	'ERROR:  statement touches more than one tenant|0',
+	"an INSERT ... SELECT of T1's rows written with the function's value (T2) is refused; nothing inserted") or diag $out;
+$out = app_c("SELECT set_config('appschema.n', '0', false)",
+	"SELECT string_agg(amount::text, ',') FROM deals WHERE tenant_id = '$t1'; SELECT string_agg(amount::text, ',') FROM deals WHERE tenant_id = appschema.flip()");
+is((grep { /^ERROR/ } split /\n/, $out)[0] . '|' . ($out =~ /10,20/ ? 'T2 read' : ''), 'ERROR:  statement touches more than one tenant|',
+	'a read of T1, then a read pinned by the function in the same message, is refused; no T2 row') or diag $out;
+
 done_testing();
