@@ -167,6 +167,20 @@ BEGIN
   END LOOP;
 END $$;
 \echo :LAST_ERROR_SQLSTATE
+-- trace_sort (any role may set it) reports the sorts of every tenant's rows
+-- that a merge join sorts before the key keeps t-1's: refused too, before
+-- any sort runs (no LOG line)
+SET trace_sort = on;
+SET client_min_messages = log;
+SET enable_hashjoin = off;
+SET enable_nestloop = off;
+SELECT p.name FROM projects p JOIN workspaces w ON w.tenant_id_of = p.tenant_id
+ WHERE w.region = 'eu' AND w.handle = 'acme' AND p.name >= 'p3';
+\echo :LAST_ERROR_SQLSTATE
+RESET trace_sort;
+RESET client_min_messages;
+RESET enable_hashjoin;
+RESET enable_nestloop;
 -- the statement itself runs
 SELECT p.name FROM projects p JOIN workspaces w ON w.tenant_id_of = p.tenant_id
  WHERE w.region = 'eu' AND w.handle = 'acme' AND p.name >= 'p';

@@ -180,6 +180,52 @@ SELECT t::text FROM gtm_protect_table('tenants') t ORDER BY 1;
 SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = 'tenants'::regclass;
 ALTER TABLE tenants NO FORCE ROW LEVEL SECURITY;
 
+-- the cumulative statistics count the rows a scan read, of every tenant:
+-- an index scan on another column, the tenant condition a filter, counts
+-- the other tenants' rows its range holds (here T2's 350 'two-secret-stage'
+-- rows) in the backend's own transaction counters, which a role may read
+-- (as under row-level security); the documented hardening revokes the
+-- counter functions from PUBLIC, and the role then reads none
+CREATE INDEX deals_stage_only ON deals (stage);
+ANALYZE deals;
+SET ROLE regress_enforce_stats;
+BEGIN;
+SET LOCAL enable_seqscan = off;
+SET LOCAL enable_bitmapscan = off;
+SET LOCAL enable_indexonlyscan = off;
+SELECT count(*) AS t1_rows FROM deals WHERE tenant_id IS NOT DISTINCT FROM :T1 AND stage >= 'two-secret' AND stage < 'two-secreu';
+SELECT sum(pg_stat_get_xact_tuples_returned(indexrelid)) >= 350 AS other_tenants_rows_counted
+  FROM pg_index WHERE indrelid = 'deals'::regclass;
+COMMIT;
+RESET ROLE;
+DO $$
+DECLARE f regprocedure;
+BEGIN
+  FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+            WHERE p.pronamespace = 'pg_catalog'::regnamespace
+              AND p.proname ~ '^pg_stat_get_(xact_)?(numscans|tuples_|blocks_|live_tuples|dead_tuples|mod_since|ins_since|lastscan)' LOOP
+    EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
+    EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO pg_read_all_stats', f);
+  END LOOP;
+END $$;
+SET ROLE regress_enforce_stats;
+\set VERBOSITY terse
+SELECT pg_stat_get_xact_tuples_returned('deals_stage_only'::regclass);
+SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'deals_stage_only';
+\set VERBOSITY default
+RESET ROLE;
+-- (put back for the other tests of this database)
+DO $$
+DECLARE f regprocedure;
+BEGIN
+  FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+            WHERE p.pronamespace = 'pg_catalog'::regnamespace
+              AND p.proname ~ '^pg_stat_get_(xact_)?(numscans|tuples_|blocks_|live_tuples|dead_tuples|mod_since|ins_since|lastscan)' LOOP
+    EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO PUBLIC', f);
+    EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM pg_read_all_stats', f);
+  END LOOP;
+END $$;
+
 -- ---------------------------------------------------------------- cleanup
 DROP TABLE pg_temp.before, pg_temp.before_app;
 DROP SCHEMA enforce_stats CASCADE;
