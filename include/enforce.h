@@ -435,6 +435,7 @@ extern void check_distributed_call(CallStmt *stmt);
 extern bool calls_own_function(Node *node);
 extern Query *fold_own_functions(Query *parse, ParamListInfo boundParams);
 extern void mark_distributed_task(QueryDesc *queryDesc, int eflags);
+extern void mark_distributed_command(Node *parsetree);
 extern Oid	distributed_table_of_shard(Oid relid);
 extern int	distributed_settings_begin(Query *parse);
 extern void distributed_settings_end(int level);
@@ -529,6 +530,7 @@ extern void enforce_guc_init(void);
 
 /* exemptions.c */
 extern bool role_is_exempt(void);
+extern bool role_exempt_if_known(void);
 extern bool statement_is_exempt(Query *parse, RefreshPhase phase);
 extern bool fk_initial_check_allowed(List *rangeTable);
 extern Oid	refresh_transient_analyzed(Node *parsetree);

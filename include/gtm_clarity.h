@@ -46,6 +46,7 @@ extern uint64 gtm_query_run(GtmQuerySet *set, int q, Oid nsp, Datum *values, boo
 extern Oid	gtm_extension_namespace(FunctionCallInfo fcinfo);
 extern Oid	gtm_installed_namespace(void);
 extern bool gtm_installed_here(void);
+extern bool gtm_installed_known_here(void);
 extern void gtm_extension_init(void);
 extern Oid	gtm_extension_relid(const char *relname, Oid nsp);
 extern void gtm_require_arg(FunctionCallInfo fcinfo, int argno,

@@ -45,6 +45,7 @@
 
 #include "access/parallel.h"
 #include "access/transam.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
 #include "executor/execdesc.h"
 #include "nodes/execnodes.h"
@@ -57,6 +58,7 @@
 #include "utils/lsyscache.h"
 
 #include "enforce.h"
+#include "gtm_clarity.h"
 
 /* what Citus' own connections call themselves (application_name) */
 #define CITUS_APPLICATION_NAME "citus_internal"
@@ -197,12 +199,86 @@ is_delegated_call(PlannedStmt *stmt)
 	Plan	   *plan = stmt->planTree;
 	TargetEntry *tle;
 
+	ListCell   *lc;
+
 	if (stmt->commandType != CMD_SELECT || plan == NULL || !IsA(plan, Result) ||
-		plan->lefttree != NULL || list_length(plan->targetlist) != 1)
+		plan->lefttree != NULL || stmt->subplans != NIL ||
+		list_length(plan->targetlist) != 1)
 		return false;
 	tle = linitial_node(TargetEntry, plan->targetlist);
-	return IsA(tle->expr, FuncExpr) &&
-		function_is_distributed(((FuncExpr *) tle->expr)->funcid);
+	if (!IsA(tle->expr, FuncExpr))
+		return false;
+
+	/*
+	 * Citus delegates a call whose arguments it sends as constants; a
+	 * subquery among them (a Result that a task of a larger statement
+	 * plans to) is no delegated call
+	 */
+	foreach(lc, ((FuncExpr *) tle->expr)->args)
+		if (!IsA(strip_relabel(lfirst(lc)), Const))
+			return false;
+	return function_is_distributed(((FuncExpr *) tle->expr)->funcid);
+}
+
+/* Is this a connection Citus opened (its application_name)? */
+static bool
+citus_connection(void)
+{
+	return application_name != NULL &&
+		strncmp(application_name, CITUS_APPLICATION_NAME,
+				strlen(CITUS_APPLICATION_NAME)) == 0;
+}
+
+/*
+ * ProcessUtility, before a top-level utility statement on a connection
+ * Citus opened: Citus sends the commands of a client's statement that are
+ * no query as such (COPY of the rows an INSERT ... SELECT moved through the
+ * coordinator, CREATE INDEX, REINDEX, ANALYZE of shards, PREPARE
+ * TRANSACTION, which fires deferred triggers), and the role's code they run
+ * (triggers, CHECK constraints, index expressions) would reach a tenant the
+ * coordinator's statement never judged: such a command stands for a tenant
+ * this node does not know, as a task does (mark_distributed_task).  Not a
+ * COPY into a tenant table: each of its rows is checked and reaches its
+ * tenant first (enforce_copy.c).
+ */
+void
+mark_distributed_command(Node *parsetree)
+{
+	if (NESTING_LEVEL() != 0 || gtm_enforcement == GTM_ENFORCE_OFF ||
+		IsParallelWorker() || !citus_connection() || !gtm_installed_here() ||
+		role_is_exempt())
+		return;
+	/* what begins a remote transaction or sets its settings runs no code */
+	if (IsA(parsetree, VariableSetStmt) || IsA(parsetree, VariableShowStmt) ||
+		(IsA(parsetree, TransactionStmt) &&
+		 ((TransactionStmt *) parsetree)->kind != TRANS_STMT_COMMIT &&
+		 ((TransactionStmt *) parsetree)->kind != TRANS_STMT_PREPARE))
+		return;
+	/* a call Citus delegated: its tenant is its own (check_distributed_call) */
+	if (IsA(parsetree, CallStmt) && ((CallStmt *) parsetree)->funcexpr != NULL)
+	{
+		FuncExpr   *call = ((CallStmt *) parsetree)->funcexpr;
+		ListCell   *lc;
+		bool		constants = true;
+
+		foreach(lc, call->args)
+			if (!IsA(strip_relabel(lfirst(lc)), Const))
+				constants = false;
+		if (constants && function_is_distributed(call->funcid))
+			return;
+	}
+	if (IsA(parsetree, CopyStmt) && ((CopyStmt *) parsetree)->is_from &&
+		((CopyStmt *) parsetree)->relation != NULL)
+	{
+		Oid			relid = RangeVarGetRelid(((CopyStmt *) parsetree)->relation,
+											 NoLock, true);
+
+		if (OidIsValid(relid) && rel_facts(relid)->tenant)
+			return;
+	}
+	statement_scope_check("(a part of a distributed statement)",
+						  "0:a part of a distributed statement",
+						  ENFORCE_ELEVEL());
 }
 
 /*
@@ -231,9 +307,7 @@ mark_distributed_task(QueryDesc *queryDesc, int eflags)
 	bool		mark;
 
 	if (NESTING_LEVEL() == 0)
-		task_part_pending = application_name != NULL &&
-			strncmp(application_name, CITUS_APPLICATION_NAME,
-					strlen(CITUS_APPLICATION_NAME)) == 0;
+		task_part_pending = citus_connection();
 	if (gtm_enforcement == GTM_ENFORCE_OFF || IsParallelWorker() ||
 		(eflags & EXEC_FLAG_EXPLAIN_ONLY) || queryDesc->planstate == NULL ||
 		statement_scope_tenant() != NULL)

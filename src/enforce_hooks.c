@@ -583,6 +583,8 @@ process_utility(PlannedStmt *pstmt, const char *queryString,
 	bool		warned;
 
 	warned = check_utility(parsetree);
+	if (unlikely(distributed_planner_loaded()))
+		mark_distributed_command(parsetree);
 
 	if (IsA(parsetree, ExplainStmt) && gtm_enforcement != GTM_ENFORCE_OFF)
 	{

@@ -234,6 +234,29 @@ has_value_condition(RelOptInfo *rel)
 }
 
 /*
+ * Could evaluating node show a value of the rows it is evaluated on?
+ * PostgreSQL's contain_leaked_vars (the test of row-level security), and
+ * an array constructor of arrays (multidims), which raises an error when
+ * its parts differ in size: ARRAY[ARRAY[col], ARRAY[1, 2]] under a CASE
+ * of a guess errs only when some row matches the guess.
+ */
+static bool
+multidim_array_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, ArrayExpr) && ((ArrayExpr *) node)->multidims)
+		return true;
+	return expression_tree_walker(node, multidim_array_walker, context);
+}
+
+static bool
+leaky(Node *node)
+{
+	return contain_leaked_vars(node) || multidim_array_walker(node, NULL);
+}
+
+/*
  * Are all of rel's own conditions and join conditions leakproof?  Nothing
  * restricts rel's scan to one tenant: its rows of every tenant reach the
  * join with the key's row, and a function that is not leakproof evaluated
@@ -249,11 +272,35 @@ conditions_leakproof(RelOptInfo *rel)
 	if (!bms_is_empty(rel->lateral_referencers))
 		return false;
 	foreach(lc, rel->baserestrictinfo)
-		if (contain_leaked_vars((Node *) ((RestrictInfo *) lfirst(lc))->clause))
+		if (leaky((Node *) ((RestrictInfo *) lfirst(lc))->clause))
 			return false;
 	foreach(lc, rel->joininfo)
-		if (contain_leaked_vars((Node *) ((RestrictInfo *) lfirst(lc))->clause))
+		if (leaky((Node *) ((RestrictInfo *) lfirst(lc))->clause))
 			return false;
+	return true;
+}
+
+/*
+ * Are the conditions of every other relation of the query level
+ * leakproof?  The planner may join rel's rows, of every tenant, with
+ * another table before the key's row restricts them, and scan that table
+ * parameterized by them (a nested loop whose inner index scan looks up
+ * x.a = rel.col): a condition of x that is not leakproof then sees values
+ * found through rel's rows of every tenant.
+ */
+static bool
+other_conditions_leakproof(PlannerInfo *root, RelOptInfo *rel)
+{
+	for (int i = 1; i < root->simple_rel_array_size; i++)
+	{
+		RelOptInfo *other = root->simple_rel_array[i];
+
+		if (other == NULL || other == rel ||
+			other->reloptkind != RELOPT_BASEREL)
+			continue;
+		if (!conditions_leakproof(other))
+			return false;
+	}
 	return true;
 }
 
@@ -272,10 +319,10 @@ scan_leakproof(PlannerInfo *root, RelOptInfo *rel)
 	ListCell   *lc;
 	int			i = -1;
 
-	if (!conditions_leakproof(rel))
+	if (!conditions_leakproof(rel) || !other_conditions_leakproof(root, rel))
 		return false;
 	foreach(lc, rel->reltarget->exprs)
-		if (contain_leaked_vars((Node *) lfirst(lc)))
+		if (leaky((Node *) lfirst(lc)))
 			return false;
 	while ((i = bms_next_member(rel->eclass_indexes, i)) >= 0)
 	{
@@ -286,7 +333,7 @@ scan_leakproof(PlannerInfo *root, RelOptInfo *rel)
 			EquivalenceMember *em = lfirst(lc);
 
 			if (bms_is_member(rel->relid, em->em_relids) &&
-				contain_leaked_vars((Node *) em->em_expr))
+				leaky((Node *) em->em_expr))
 				return false;
 		}
 	}
@@ -341,6 +388,11 @@ key_pin(PlannerInfo *root, RelOptInfo *rel, Index varno, AttrNumber attno,
 		List	   *keys;
 		IndexOptInfo *ind = fixed_by_unique_key(rel, &keys);
 
+		/*
+		 * Its own key condition restricts the scan itself, so other tables
+		 * see only the key's row; only its own conditions, evaluated in the
+		 * same scan, could see other rows first.
+		 */
 		if (ind != NULL && !conditions_leakproof(rel))
 			return PR_ROOT_LEAKY;
 		if (ind != NULL)

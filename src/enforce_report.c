@@ -31,6 +31,8 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+
 #include "lib/stringinfo.h"
 #include "storage/lockdefs.h"
 #include "utils/builtins.h"
@@ -39,6 +41,7 @@
 #include "utils/ruleutils.h"
 
 #include "enforce.h"
+#include "gtm_clarity.h"
 
 typedef struct PinReasonInfo
 {
@@ -176,12 +179,42 @@ reason_info(PinReason reason)
 }
 
 /* Called once from _PG_init: the table must follow the enum. */
+static emit_log_hook_type prev_emit_log_hook = NULL;
+
+/*
+ * emit_log_hook: LOG and DEBUG messages are not sent to the client of a
+ * role that is not exempt, where the extension is installed and the check
+ * is on (they still go to the server log, as configured).  Settings any
+ * role may change make the executor report what it did to the client
+ * (trace_sort: "begin tuple sort", the disk blocks of an external sort;
+ * client_min_messages = debug5), and a scan pinned by a unique key, or an
+ * index scan on another column, sorts or reads rows of other tenants
+ * before the rows of its tenant are kept: their number, which depends on
+ * the values of a condition, would answer a search on other tenants'
+ * values.  A setting turned on inside the statement (set_config(), a
+ * function's SET clause) reaches no check at executor start, so the
+ * messages themselves are withheld.  Only cached facts are read here: a
+ * hook called while a message is emitted may not read the catalogs.
+ */
+static void
+gtm_emit_log_hook(ErrorData *edata)
+{
+	if (edata->elevel <= LOG && edata->output_to_client &&
+		gtm_enforcement != GTM_ENFORCE_OFF && IsTransactionState() &&
+		gtm_installed_known_here() && !role_exempt_if_known())
+		edata->output_to_client = false;
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
+}
+
 void
 enforce_report_init(void)
 {
 	for (int i = 0; i < PR_COUNT; i++)
 		if (pin_reasons[i].reason != (PinReason) i)
 			elog(FATAL, "gtm_clarity: pin reason table out of order at %d", i);
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = gtm_emit_log_hook;
 }
 
 /*

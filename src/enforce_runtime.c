@@ -51,7 +51,6 @@
 #include "lib/stringinfo.h"
 #include "nodes/readfuncs.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
@@ -549,12 +548,12 @@ parse_decimal(const char **p)
  * own tenant are kept (a unique-key pin, which the join applies; an index
  * on another column, with the tenant condition as a filter), so a search
  * on the values of a condition would read other tenants' values from the
- * counts.  trace_sort (a setting any role may change) reports the same
- * sorts to the client ("begin tuple sort", the memory a sort used).
- * Refused, as any cross-tenant read (warned in mode warn).
+ * counts.  Refused, as any cross-tenant read (warned in mode warn).  (The
+ * same counts in LOG and DEBUG messages, trace_sort's, are withheld from
+ * the client: gtm_emit_log_hook.)
  */
 static pg_noinline pg_attribute_cold void
-refuse_execution_counts(PlannedStmt *stmt, bool sorts)
+refuse_explain_analyze(PlannedStmt *stmt)
 {
 	Oid			relid = InvalidOid;
 	ListCell   *lc;
@@ -569,20 +568,12 @@ refuse_execution_counts(PlannedStmt *stmt, bool sorts)
 			break;
 		}
 	}
-	if (sorts)
-		ereport(ENFORCE_ELEVEL(),
-				(errcode(GTM_ERRCODE_NOT_PINNED),
-				 errmsg("trace_sort is not allowed for this role in a statement on tenant-scoped tables"),
-				 errdetail("Its messages report sorts of rows of other tenants that the plan reads before it keeps the rows of its tenant."),
-				 err_tenant_scope(relid),
-				 errhint("RESET trace_sort, or run the statement as a role exempt from the tenant-scope check.")));
-	else
-		ereport(ENFORCE_ELEVEL(),
-				(errcode(GTM_ERRCODE_NOT_PINNED),
-				 errmsg("EXPLAIN ANALYZE of a statement on tenant-scoped tables is not allowed for this role"),
-				 errdetail("Its row counts include rows of other tenants that the plan reads before it keeps the rows of its tenant."),
-				 err_tenant_scope(relid),
-				 errhint("Use EXPLAIN without ANALYZE, or run EXPLAIN ANALYZE as a role exempt from the tenant-scope check.")));
+	ereport(ENFORCE_ELEVEL(),
+			(errcode(GTM_ERRCODE_NOT_PINNED),
+			 errmsg("EXPLAIN ANALYZE of a statement on tenant-scoped tables is not allowed for this role"),
+			 errdetail("Its row counts include rows of other tenants that the plan reads before it keeps the rows of its tenant."),
+			 err_tenant_scope(relid),
+			 errhint("Use EXPLAIN without ANALYZE, or run EXPLAIN ANALYZE as a role exempt from the tenant-scope check.")));
 }
 
 /*
@@ -615,9 +606,8 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 					   &keys_buf, &keys);
 	if ((payload == NULL && keys == NULL) || role_is_exempt())
 		return;
-	if (unlikely((explain_analyze_depth > 0 && queryDesc->instrument_options != 0) ||
-				 trace_sort))
-		refuse_execution_counts(stmt, trace_sort);
+	if (unlikely(explain_analyze_depth > 0 && queryDesc->instrument_options != 0))
+		refuse_explain_analyze(stmt);
 	if (payload == NULL)
 		;						/* only unique-key pins */
 	else if (payload[0] == 'C')

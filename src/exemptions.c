@@ -101,6 +101,18 @@ role_is_exempt(void)
 	return exempt_cache_value;
 }
 
+/*
+ * Is the current role exempt, as far as already known (no catalog access:
+ * for hooks that may not read the catalogs)?  True when unknown, so that
+ * nothing is withheld on a guess; role_is_exempt() has always run for a
+ * role before any statement of it on a tenant table executes.
+ */
+bool
+role_exempt_if_known(void)
+{
+	return GetUserId() != exempt_cache_role || exempt_cache_value;
+}
+
 /* Has the relation rules (its queries are rewritten)? */
 static bool
 relation_has_rules(Oid relid)

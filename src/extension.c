@@ -210,6 +210,16 @@ gtm_installed_here(void)
 	return value;
 }
 
+/*
+ * Is the extension installed here, as far as already known (no catalog
+ * access: for hooks that may not read the catalogs)?  False when unknown.
+ */
+bool
+gtm_installed_known_here(void)
+{
+	return installed_known && installed_value;
+}
+
 /* Called once from _PG_init. */
 void
 gtm_extension_init(void)

@@ -283,4 +283,51 @@ $out = app_c("SELECT set_config('appschema.n', '0', false)",
 is((grep { /^ERROR/ } split /\n/, $out)[0] . '|' . ($out =~ /10,20/ ? 'T2 read' : ''), 'ERROR:  statement touches more than one tenant|',
 	'a read of T1, then a read pinned by the function in the same message, is refused; no T2 row') or diag $out;
 
+# --- 10. other ways Citus runs the role's code on a worker outside a task's
+# pins: a task that plans to a bare Result calling a distributed function
+# (no delegation: a subquery among its arguments); a CHECK constraint of the
+# role's table evaluated by the COPY that writes an INSERT ... SELECT's rows;
+# a deferred constraint trigger fired by PREPARE TRANSACTION; an index
+# expression evaluated by CREATE INDEX on the shards.  Each now stands for a
+# tenant the worker does not know: refused, nothing of T2 read or changed.
+my $t1shard = 'deals_' . cq("SELECT get_shard_id_for_distribution_column('deals', '$t1')");
+cq("UPDATE deals SET stage = 'open' WHERE stage <> 'open'");
+my $fp = fingerprint();
+app($C, "CREATE FUNCTION appschema.rd(x text) RETURNS text LANGUAGE plpgsql AS \$f\$ DECLARE r text; BEGIN
+  BEGIN EXECUTE \$q\$SELECT string_agg(id || ':' || amount, ' ') FROM public.$t2shard WHERE tenant_id = '$t2'\$q\$ INTO r;
+  EXCEPTION WHEN undefined_table THEN r := 'no shard here'; END; RETURN x || ' ' || coalesce(r, ''); END \$f\$;
+CREATE FUNCTION appschema.hit(what text) RETURNS boolean LANGUAGE plpgsql VOLATILE AS \$f\$ BEGIN
+  BEGIN EXECUTE format(\$q\$UPDATE public.$t2shard SET stage = %L WHERE tenant_id = '$t2' AND id = 3\$q\$, what);
+  EXCEPTION WHEN undefined_table THEN
+    EXECUTE format(\$q\$UPDATE public.$t1shard SET stage = %L WHERE tenant_id = '$t1' AND id = 3\$q\$, what); END;
+  RETURN true; END \$f\$;
+CREATE FUNCTION appschema.ixf(k int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS \$f\$ BEGIN
+  RETURN k + (appschema.hit('index')::int) - 1; END \$f\$;
+CREATE FUNCTION appschema.dtrg() RETURNS trigger LANGUAGE plpgsql AS \$f\$ BEGIN
+  PERFORM appschema.hit('deferred'); RETURN NULL; END \$f\$;
+CREATE TABLE appschema.k2 (k int, v text, CHECK (appschema.hit('check')));
+SELECT create_distributed_table('appschema.k2', 'k', colocate_with := 'none');
+CREATE TABLE appschema.k4 (k int, v text);
+SELECT create_distributed_table('appschema.k4', 'k', colocate_with := 'none');
+CREATE TABLE appschema.k5 (k int, v text);
+SELECT create_distributed_table('appschema.k5', 'k', colocate_with := 'none');");
+$out = app($C, "WITH a AS MATERIALIZED (SELECT string_agg(id || ':' || amount, ' ') s FROM deals WHERE tenant_id = '$t1'),
+  b AS MATERIALIZED (SELECT appschema.rd((SELECT k::text FROM appschema.k WHERE k = $kk)) r FROM (SELECT 1) s)
+SELECT a.s, b.r FROM a, b");
+is(($out =~ /^ERROR:  /m ? 'refused' : 'ran') . '|' . ($out =~ $T2_ROWS ? 'T2 read' : ''), 'refused|',
+	'a function with a subquery argument, planned to a bare Result on the worker, is no delegated call: refused, no T2 row') or diag $out;
+$out = app($C, "INSERT INTO appschema.k2 SELECT id, stage FROM deals WHERE tenant_id = '$t1' AND id = 1");
+is(($out =~ /^ERROR:  /m ? 'refused' : 'ran') . '|' . cq("SELECT count(*) FROM deals WHERE stage = 'check'"), 'refused|0',
+	"a CHECK constraint of the role's table, evaluated by Citus' COPY of an INSERT ... SELECT of T1, changes no row") or diag $out;
+$out = app($C, "SET citus.enable_unsafe_triggers = on;
+CREATE CONSTRAINT TRIGGER dt AFTER INSERT ON appschema.k4 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION appschema.dtrg();
+INSERT INTO appschema.k4 SELECT k, 'x' FROM generate_series(1, 8) k;");
+is(cq("SELECT count(*) FROM deals WHERE stage = 'deferred'"), '0',
+	'a deferred constraint trigger fired at PREPARE TRANSACTION on the workers changes no row') or diag $out;
+app($C, "INSERT INTO appschema.k5 SELECT k, 'x' FROM generate_series(1, 8) k");
+$out = app($C, "CREATE INDEX k5_ix ON appschema.k5 (appschema.ixf(k))");
+is(($out =~ /^ERROR:  /m ? 'refused' : 'ran') . '|' . cq("SELECT count(*) FROM deals WHERE stage = 'index'"), 'refused|0',
+	'CREATE INDEX on an expression that changes T1 and T2 on the shards is refused; no row changed') or diag $out;
+is(fingerprint(), $fp, 'no row of deals changed by any of them');
+
 done_testing();
