@@ -37,6 +37,7 @@ OBJS = \
 	src/enforce_values.o \
 	src/enforce_cascade.o \
 	src/enforce_key.o \
+	src/enforce_key_filter.o \
 	src/enforce_judge.o \
 	src/enforce_guc.o \
 	src/enforce_distributed.o \

@@ -389,6 +389,11 @@ extern PinReason key_pin(PlannerInfo *root, RelOptInfo *rel, Index varno,
 						 AttrNumber attno, TenantRef *ref);
 extern void attach_key_pins(PlannedStmt *stmt, List *judged);
 extern void run_key_pins(QueryDesc *queryDesc, const char *payload);
+extern char *lookup_key_row(List *lookup, QueryDesc *queryDesc);
+
+/* enforce_key_filter.c */
+extern void restrict_key_pinned_paths(RelOptInfo *rel);
+extern void filter_key_pinned_plan(QueryDesc *queryDesc);
 
 /* enforce_cascade.c: tenant values PostgreSQL writes on a statement's behalf */
 extern void record_cascades(EnforceState *st, PlannerInfo *root);
@@ -499,6 +504,7 @@ extern void attach_statement_pins(PlannedStmt *stmt, List *classes);
 extern void write_plan_payload(PlannedStmt *stmt, int kind, const char *payload,
 							   int len);
 extern char *read_plan_payload(List *invalItems, int kind, StringInfo buf);
+extern bool plan_has_key_pins(PlannedStmt *stmt);
 extern char *raw_label(TenantRef *ref);
 
 /* Header ids of the payloads a plan carries in its invalItems */

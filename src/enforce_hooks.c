@@ -41,6 +41,8 @@
  */
 #include "postgres.h"
 
+#include "access/parallel.h"
+
 #include "catalog/namespace.h"
 #include "commands/defrem.h"
 #include "executor/executor.h"
@@ -363,6 +365,12 @@ gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 &&
 		queryDesc->plannedstmt->invalItems != NIL && distributed_planner_loaded())
 		check_distributed_start(queryDesc->plannedstmt);
+	/* a statement pinned through a unique key reads its tenant's rows only */
+	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 &&
+		queryDesc->plannedstmt->invalItems != NIL &&
+		gtm_enforcement != GTM_ENFORCE_OFF && !IsParallelWorker() &&
+		plan_has_key_pins(queryDesc->plannedstmt))
+		filter_key_pinned_plan(queryDesc);
 	if (prev_ExecutorStart_hook)
 		prev_ExecutorStart_hook(queryDesc, eflags);
 	else

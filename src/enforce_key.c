@@ -398,6 +398,7 @@ key_pin(PlannerInfo *root, RelOptInfo *rel, Index varno, AttrNumber attno,
 		if (ind != NULL)
 		{
 			set_key_lookup(ref, ref->alias, ref->relid, attno, ind, keys);
+			restrict_key_pinned_paths(rel);
 			return PR_PINNED;
 		}
 		if (has_value_condition(rel))
@@ -466,6 +467,7 @@ key_pin(PlannerInfo *root, RelOptInfo *rel, Index varno, AttrNumber attno,
 			{
 				set_key_lookup(ref, prte->eref->aliasname, prte->relid,
 							   v->varattno, ind, keys);
+				restrict_key_pinned_paths(rel);
 				return PR_PINNED;
 			}
 			if (has_value_condition(prel))
@@ -510,7 +512,7 @@ attach_key_pins(PlannedStmt *stmt, List *judged)
  * The text of the column of the row a key lookup (see key_pin) finds with
  * the statement's snapshot and parameters, or NULL when there is none.
  */
-static char *
+char *
 lookup_key_row(List *lookup, QueryDesc *queryDesc)
 {
 	Oid			relid = (Oid) intVal(linitial(lookup));

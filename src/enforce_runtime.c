@@ -256,6 +256,18 @@ payload_done(StringInfo into, int len)
 	return into->data;
 }
 
+/* Does the plan carry unique-key pins (a payload GTM_KEYS_CACHEID)? */
+bool
+plan_has_key_pins(PlannedStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->invalItems)
+		if (((PlanInvalItem *) lfirst(lc))->cacheId == GTM_KEYS_CACHEID)
+			return true;
+	return false;
+}
+
 /*
  * The payload of header id kind of a plan (one written by
  * write_plan_payload for another file: enforce_distributed.c), gathered

@@ -210,10 +210,32 @@ SELECT p.name FROM projects p JOIN workspaces w ON w.tenant_id_of = p.tenant_id
 SELECT t.name FROM tenants t WHERE t.slug = 'keys-a'
   AND (CASE WHEN t.name > 'Keys B' THEN ARRAY[ARRAY[t.name], ARRAY['a', 'b']] END) IS NULL;
 \echo :LAST_ERROR_SQLSTATE
+-- a subquery under a CASE runs only when a row reaches it: the key's
+-- tenant (t-1) filters the scan of projects first, so rows of t-2 (p2, p3)
+-- never reach the CASE, and no NOTICE shows that one matched
+SELECT p.name FROM projects p JOIN workspaces w ON w.tenant_id_of = p.tenant_id
+ WHERE w.region = 'eu' AND w.handle = 'acme'
+   AND CASE WHEN p.name > 'p1' THEN (SELECT enforce_keys.shows('a row of another tenant')) ELSE true END;
+SET enable_nestloop = off;
+SET enable_hashjoin = off;
+SELECT p.name FROM projects p JOIN workspaces w ON w.tenant_id_of = p.tenant_id
+ WHERE w.region = 'eu' AND w.handle = 'acme'
+   AND (p.name = 'p1' OR (SELECT enforce_keys.shows('a row of another tenant')));
+RESET enable_nestloop;
+RESET enable_hashjoin;
+-- a key that finds no row: the scans read nothing
+SELECT count(*) AS rows_of_no_row FROM projects p JOIN workspaces w ON w.tenant_id_of = p.tenant_id
+ WHERE w.region = 'eu' AND w.handle = 'nobody'
+   AND CASE WHEN p.name > '' THEN (SELECT enforce_keys.shows('a row of some tenant')) ELSE true END;
 -- the statement itself runs
 SELECT p.name FROM projects p JOIN workspaces w ON w.tenant_id_of = p.tenant_id
  WHERE w.region = 'eu' AND w.handle = 'acme' AND p.name >= 'p';
 RESET ROLE;
+-- (control: for the superuser, who is exempt and unfiltered, the CASE's
+-- subquery runs: a row of another tenant reached it)
+SELECT p.name FROM projects p JOIN workspaces w ON w.tenant_id_of = p.tenant_id
+ WHERE w.region = 'eu' AND w.handle = 'acme'
+   AND CASE WHEN p.name > 'p1' THEN (SELECT enforce_keys.shows('a row of another tenant')) ELSE true END;
 SELECT tenant_id, name FROM projects ORDER BY 1, 2;
 SELECT tenant_id, title FROM tasks ORDER BY 1, 2;
 

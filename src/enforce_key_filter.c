@@ -1,0 +1,292 @@
+/*-------------------------------------------------------------------------
+ *
+ * enforce_key_filter.c
+ *	  A statement pinned through a unique key reads its tenant's rows only:
+ *	  the tenant, looked up when it starts, filters every scan first.
+ *
+ * A tenant table m pinned through the row a unique key of another table
+ * finds (enforce_key.c) has no condition on its tenant column: the planner
+ * scans every tenant's rows of m, and the join with the key's row keeps
+ * one tenant's.  Whatever is evaluated on m's rows before that join sees
+ * the others: a condition whose subquery runs only when a row matches, a
+ * condition of another table scanned through m's rows, the sorts that
+ * trace_sort reports, the scans the statistics count.  Requiring every
+ * such expression to be leakproof is a list that never ends.  So when the
+ * statement starts, the key's row is looked up (as run_key_pins does,
+ * with the statement's snapshot and parameters), and the executor is given
+ * a copy of the plan in which every scan of a tenant table evaluates
+ * "tenant column = that tenant" before its other conditions (no row: a
+ * condition that is false).  m's rows of other tenants then never leave
+ * its scan.  A scan this cannot be added to (an index-only scan whose
+ * index lacks the tenant column, a foreign or custom scan) is refused.
+ *
+ * The planner is kept from what would escape it: no parallel plan for m
+ * (a worker would scan it with the plan it was given before the copy),
+ * and no index-only scan of m (restrict_key_pinned_paths).
+ *
+ * IDENTIFICATION
+ *	  src/enforce_key_filter.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/table.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_opclass.h"
+#include "commands/defrem.h"
+#include "executor/execdesc.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/pathnodes.h"
+#include "nodes/plannodes.h"
+#include "parser/parsetree.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "enforce.h"
+
+/*
+ * The planner's side, for a relation pinned through a unique key: no
+ * parallel paths (and so no parallel join above it), no index-only scan.
+ * Called from set_rel_pathlist_hook, before the cheapest path is chosen.
+ */
+void
+restrict_key_pinned_paths(RelOptInfo *rel)
+{
+	List	   *kept = NIL;
+	ListCell   *lc;
+
+	rel->consider_parallel = false;
+	rel->partial_pathlist = NIL;
+	foreach(lc, rel->pathlist)
+	{
+		Path	   *path = lfirst(lc);
+
+		if (path->pathtype != T_IndexOnlyScan)
+			kept = lappend(kept, path);
+	}
+	if (kept != NIL)
+		rel->pathlist = kept;
+}
+
+/* "var = tenant" under the default btree equality of var's type */
+static Expr *
+tenant_condition(Var *var, const char *tenant)
+{
+	Oid			opclass = GetDefaultOpClass(var->vartype, BTREE_AM_OID);
+	Oid			opfamily;
+	Oid			opcintype;
+	Oid			opno;
+	Oid			typinput;
+	Oid			typioparam;
+	Expr	   *left = (Expr *) var;
+	Expr	   *right;
+	OpExpr	   *op;
+
+	if (!OidIsValid(opclass))
+		elog(ERROR, "gtm_clarity: no btree operator class for type %u", var->vartype);
+	opfamily = get_opclass_family(opclass);
+	opcintype = get_opclass_input_type(opclass);
+	opno = get_opfamily_member(opfamily, opcintype, opcintype, BTEqualStrategyNumber);
+	if (!OidIsValid(opno))
+		elog(ERROR, "gtm_clarity: no equality for type %u", var->vartype);
+	getTypeInputInfo(var->vartype, &typinput, &typioparam);
+	right = (Expr *) makeConst(var->vartype, var->vartypmod, var->varcollid,
+							   get_typlen(var->vartype),
+							   OidInputFunctionCall(typinput, unconstify(char *, tenant),
+													typioparam, var->vartypmod),
+							   false, get_typbyval(var->vartype));
+	if (var->vartype != opcintype)
+	{
+		left = (Expr *) makeRelabelType(left, opcintype, -1, var->varcollid,
+										COERCE_IMPLICIT_CAST);
+		right = (Expr *) makeRelabelType(right, opcintype, -1, var->varcollid,
+										 COERCE_IMPLICIT_CAST);
+	}
+	op = (OpExpr *) make_opclause(opno, BOOLOID, false, left, right,
+								  InvalidOid, var->varcollid);
+	set_opfuncid(op);
+	return (Expr *) op;
+}
+
+/* The position of attno among the columns of index indexoid, or 0 */
+static int
+index_column_of(Oid indexoid, AttrNumber attno)
+{
+	Relation	index = index_open(indexoid, AccessShareLock);
+	int			pos = 0;
+
+	for (int i = 0; i < index->rd_index->indnatts; i++)
+		if (index->rd_index->indkey.values[i] == attno)
+		{
+			pos = i + 1;
+			break;
+		}
+	index_close(index, AccessShareLock);
+	return pos;
+}
+
+typedef struct FilterContext
+{
+	PlannedStmt *stmt;
+	const char *tenant;			/* NULL: the key finds no row */
+} FilterContext;
+
+/* Put the tenant's condition first among the conditions of one scan */
+static void
+filter_scan(Plan *plan, FilterContext *cxt)
+{
+	Scan	   *scan = (Scan *) plan;
+	RangeTblEntry *rte;
+	RelFacts   *f;
+	Var		   *var;
+	Expr	   *cond;
+	Oid			typid;
+	int32		typmod;
+	Oid			collid;
+
+	if (scan->scanrelid == 0 || scan->scanrelid > (Index) list_length(cxt->stmt->rtable))
+		return;
+	rte = rt_fetch(scan->scanrelid, cxt->stmt->rtable);
+	if (rte->rtekind != RTE_RELATION)
+		return;
+	f = rel_facts(rte->relid);
+	if (!f->tenant || f->exempt)
+		return;
+	get_atttypetypmodcoll(rte->relid, f->attnum, &typid, &typmod, &collid);
+
+	switch (nodeTag(plan))
+	{
+		case T_SeqScan:
+		case T_SampleScan:
+		case T_IndexScan:
+		case T_BitmapHeapScan:
+		case T_TidScan:
+		case T_TidRangeScan:
+			var = makeVar(scan->scanrelid, f->attnum, typid, typmod, collid, 0);
+			break;
+		case T_IndexOnlyScan:
+			{
+				int			pos = index_column_of(((IndexOnlyScan *) plan)->indexid,
+												  f->attnum);
+
+				if (pos > 0)
+				{
+					var = makeVar(INDEX_VAR, pos, typid, typmod, collid, 0);
+					break;
+				}
+			}
+			/* FALLTHROUGH */
+		default:
+			ereport(ERROR,
+					(errcode(GTM_ERRCODE_NOT_PINNED),
+					 errmsg("tenant-scoped table \"%s\" cannot be restricted to the tenant of the unique key that pins the statement",
+							get_rel_name(rte->relid)),
+					 errdetail("Its scan in this plan cannot take the tenant's condition first."),
+					 err_tenant_scope(rte->relid),
+					 errhint("Add \"%s = <value>\" to the statement.", tenant_column_name(rte->relid))));
+			return;
+	}
+	cond = cxt->tenant == NULL ? (Expr *) makeBoolConst(false, false) :
+		tenant_condition(var, cxt->tenant);
+	plan->qual = lcons(cond, plan->qual);
+}
+
+/* Walk a plan tree, filtering its scans */
+static void
+filter_plan_tree(Plan *plan, FilterContext *cxt)
+{
+	ListCell   *lc;
+
+	if (plan == NULL)
+		return;
+	check_stack_depth();
+	switch (nodeTag(plan))
+	{
+		case T_Append:
+			foreach(lc, ((Append *) plan)->appendplans)
+				filter_plan_tree(lfirst(lc), cxt);
+			break;
+		case T_MergeAppend:
+			foreach(lc, ((MergeAppend *) plan)->mergeplans)
+				filter_plan_tree(lfirst(lc), cxt);
+			break;
+		case T_BitmapAnd:
+			foreach(lc, ((BitmapAnd *) plan)->bitmapplans)
+				filter_plan_tree(lfirst(lc), cxt);
+			break;
+		case T_BitmapOr:
+			foreach(lc, ((BitmapOr *) plan)->bitmapplans)
+				filter_plan_tree(lfirst(lc), cxt);
+			break;
+		case T_SubqueryScan:
+			filter_plan_tree(((SubqueryScan *) plan)->subplan, cxt);
+			break;
+		case T_CustomScan:
+			foreach(lc, ((CustomScan *) plan)->custom_plans)
+				filter_plan_tree(lfirst(lc), cxt);
+			filter_scan(plan, cxt);
+			break;
+		case T_SeqScan:
+		case T_SampleScan:
+		case T_IndexScan:
+		case T_IndexOnlyScan:
+		case T_BitmapHeapScan:
+		case T_TidScan:
+		case T_TidRangeScan:
+		case T_ForeignScan:
+			filter_scan(plan, cxt);
+			break;
+		default:
+			break;
+	}
+	filter_plan_tree(plan->lefttree, cxt);
+	filter_plan_tree(plan->righttree, cxt);
+}
+
+/*
+ * ExecutorStart, before the executor: a plan with unique-key pins, run by
+ * a role that is not exempt, is replaced, for this execution, by a copy
+ * whose tenant scans are filtered by the tenant the keys find (see the
+ * file header).  Keys that find different tenants are left to
+ * run_statement_pins, which rejects the statement before it runs.
+ */
+void
+filter_key_pinned_plan(QueryDesc *queryDesc)
+{
+	StringInfoData buf = {NULL, 0, 0, 0};
+	char	   *payload = read_plan_payload(queryDesc->plannedstmt->invalItems,
+											GTM_KEYS_CACHEID, &buf);
+	FilterContext cxt;
+	ListCell   *lc;
+	MemoryContext old;
+
+	if (payload == NULL || role_is_exempt())
+		return;
+	cxt.tenant = NULL;
+	foreach(lc, (List *) stringToNode(payload))
+	{
+		char	   *tenant = lookup_key_row(lfirst(lc), queryDesc);
+
+		if (tenant == NULL)
+		{
+			cxt.tenant = NULL;
+			break;				/* one key finds nothing: nothing is read */
+		}
+		if (cxt.tenant != NULL && strcmp(cxt.tenant, tenant) != 0)
+			return;				/* rejected by run_statement_pins */
+		cxt.tenant = tenant;
+	}
+
+	/* the copy lives as long as the QueryDesc */
+	old = MemoryContextSwitchTo(GetMemoryChunkContext(queryDesc));
+	cxt.stmt = copyObject(queryDesc->plannedstmt);
+	filter_plan_tree(cxt.stmt->planTree, &cxt);
+	foreach(lc, cxt.stmt->subplans)
+		filter_plan_tree(lfirst(lc), &cxt);
+	queryDesc->plannedstmt = cxt.stmt;
+	MemoryContextSwitchTo(old);
+}
