@@ -102,15 +102,16 @@ role_is_exempt(void)
 }
 
 /*
- * Is the current role exempt, as far as already known (no catalog access:
- * for hooks that may not read the catalogs)?  True when unknown, so that
- * nothing is withheld on a guess; role_is_exempt() has always run for a
- * role before any statement of it on a tenant table executes.
+ * Is the current role known to be exempt (no catalog access: for hooks
+ * that may not read the catalogs)?  False when unknown: an invalidation
+ * in the middle of a statement (the role's own CREATE OR REPLACE of a
+ * function, ALTER ROLE) must not make a role that is not exempt look
+ * exempt.
  */
 bool
 role_exempt_if_known(void)
 {
-	return GetUserId() != exempt_cache_role || exempt_cache_value;
+	return GetUserId() == exempt_cache_role && exempt_cache_value;
 }
 
 /* Has the relation rules (its queries are rewritten)? */

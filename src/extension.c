@@ -178,6 +178,13 @@ gtm_installed_namespace(void)
 static bool installed_known = false;
 static bool installed_value = false;
 
+/*
+ * Has the extension been found installed in this session's database?
+ * Stays true when an invalidation makes installed_known false, so that
+ * gtm_installed_known_here() cannot be turned off by one.
+ */
+static bool installed_seen = false;
+
 static void
 installed_inval(Datum arg, int cacheid, uint32 hashvalue)
 {
@@ -207,17 +214,19 @@ gtm_installed_here(void)
 	value = OidIsValid(gtm_installed_namespace());
 	installed_value = value;
 	installed_known = true;
+	if (value)
+		installed_seen = true;
 	return value;
 }
 
 /*
- * Is the extension installed here, as far as already known (no catalog
- * access: for hooks that may not read the catalogs)?  False when unknown.
+ * Has the extension been found installed here in this session (no catalog
+ * access: for hooks that may not read the catalogs)?
  */
 bool
 gtm_installed_known_here(void)
 {
-	return installed_known && installed_value;
+	return installed_seen;
 }
 
 /* Called once from _PG_init. */

@@ -182,6 +182,15 @@ SELECT p.name FROM projects p JOIN workspaces w ON w.tenant_id_of = p.tenant_id
  WHERE w.region = 'eu' AND w.handle = 'acme' AND p.name >= 'p'
    AND set_config('trace_sort', 'on', true) IS NOT NULL;
 RESET trace_sort;
+-- ... also after an invalidation in the statement (the role's own CREATE
+-- OR REPLACE FUNCTION), which empties the caches the withholding reads
+CREATE FUNCTION pg_temp.invalidate() RETURNS void LANGUAGE sql
+  AS $$ CREATE OR REPLACE FUNCTION pg_temp.zz() RETURNS int LANGUAGE sql AS 'SELECT 1' $$;
+SET trace_sort = on;
+SELECT p.name FROM projects p JOIN workspaces w ON w.tenant_id_of = p.tenant_id
+ WHERE w.region = 'eu' AND w.handle = 'acme' AND p.name >= 'p'
+UNION ALL SELECT pg_temp.invalidate()::text;
+RESET trace_sort;
 RESET client_min_messages;
 RESET enable_hashjoin;
 RESET enable_nestloop;
