@@ -552,5 +552,7 @@ extern void statement_scope_check(const char *tenant, const char *label,
 								  int elevel);
 extern const char *statement_scope_tenant(void);
 extern bool statement_scope_busy(void);
+extern const char *transaction_tenant(void);
+extern void statement_scope_mark_unknown(int elevel);
 
 #endif							/* GTM_ENFORCE_H */

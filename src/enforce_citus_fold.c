@@ -46,6 +46,9 @@
 #include "access/parallel.h"
 #include "access/transam.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "rewrite/rewriteHandler.h"
+#include "utils/rel.h"
 #include "catalog/pg_namespace.h"
 #include "executor/execdesc.h"
 #include "nodes/execnodes.h"
@@ -188,6 +191,49 @@ scans_function_of(QueryDesc *queryDesc, const char *const *names, int n)
 }
 
 /*
+ * Is the statement one that only runs a query of the coordinator's, in
+ * Citus' form: a scan of one of query_runners with constant arguments,
+ * and nothing else in its range table (no table: a client that writes
+ * create_intermediate_result() itself beside one of its tables makes a
+ * task of that, whose query would otherwise run unmarked)?
+ */
+static bool
+is_runner_task(QueryDesc *queryDesc)
+{
+	ListCell   *lc;
+	PlanState  *ps = queryDesc->planstate;
+	bool		found = false;
+
+	foreach(lc, queryDesc->plannedstmt->rtable)
+		if (((RangeTblEntry *) lfirst(lc))->rtekind != RTE_FUNCTION)
+			return false;
+	/* a FunctionScan at the top, under projection or filtering only */
+	while (ps != NULL && !IsA(ps->plan, FunctionScan))
+	{
+		if (!IsA(ps->plan, Result) && !IsA(ps->plan, Sort))
+			return false;
+		ps = outerPlanState(ps);
+	}
+	if (ps == NULL)
+		return false;
+	foreach(lc, ((FunctionScan *) ps->plan)->functions)
+	{
+		Node	   *f = ((RangeTblFunction *) lfirst(lc))->funcexpr;
+		ListCell   *la;
+
+		if (f == NULL || !IsA(f, FuncExpr) ||
+			!is_catalog_function(((FuncExpr *) f)->funcid, query_runners,
+								 lengthof(query_runners)))
+			return false;
+		foreach(la, ((FuncExpr *) f)->args)
+			if (!IsA(strip_relabel(lfirst(la)), Const))
+				return false;
+		found = true;
+	}
+	return found;
+}
+
+/*
  * Is the statement a function call Citus delegated to this node: "SELECT
  * f(...)" of a distributed function, a Result with one output column?  Its
  * tenant is its own: the coordinator gave the call a statement of its own
@@ -229,6 +275,49 @@ citus_connection(void)
 				strlen(CITUS_APPLICATION_NAME)) == 0;
 }
 
+/* Does node call a function of the database's own, anywhere in it? */
+static bool
+own_function_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (calls_own_function(node))
+		return true;
+	return expression_tree_walker(node, own_function_walker, context);
+}
+
+/*
+ * Does a COPY into relid run code of the database's before it checks the
+ * tenant of its first row: a statement-level BEFORE INSERT trigger, a
+ * column of a domain type (its CHECK runs as the input is read), a default
+ * that calls a function of the database's (evaluated as a row is read)?
+ */
+static bool
+copy_runs_code_first(Oid relid)
+{
+	Relation	rel = RelationIdGetRelation(relid);
+	bool		result = false;
+
+	if (!RelationIsValid(rel))
+		return true;
+	if (rel->trigdesc != NULL && rel->trigdesc->trig_insert_before_statement)
+		result = true;
+	for (int i = 0; !result && i < RelationGetDescr(rel)->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), i);
+
+		if (att->attisdropped)
+			continue;
+		if (get_typtype(att->atttypid) == TYPTYPE_DOMAIN)
+			result = true;
+		else if (att->atthasdef &&
+				 own_function_walker(build_column_default(rel, att->attnum), NULL))
+			result = true;
+	}
+	RelationClose(rel);
+	return result;
+}
+
 /*
  * ProcessUtility, before a top-level utility statement on a connection
  * Citus opened: Citus sends the commands of a client's statement that are
@@ -238,8 +327,9 @@ citus_connection(void)
  * (triggers, CHECK constraints, index expressions) would reach a tenant the
  * coordinator's statement never judged: such a command stands for a tenant
  * this node does not know, as a task does (mark_distributed_task).  Not a
- * COPY into a tenant table: each of its rows is checked and reaches its
- * tenant first (enforce_copy.c).
+ * COPY into a tenant table that runs no code of the database's before its
+ * first row is checked (copy_runs_code_first): each of its rows is checked
+ * and reaches its tenant first (enforce_copy.c).
  */
 void
 mark_distributed_command(Node *parsetree)
@@ -273,12 +363,22 @@ mark_distributed_command(Node *parsetree)
 		Oid			relid = RangeVarGetRelid(((CopyStmt *) parsetree)->relation,
 											 NoLock, true);
 
-		if (OidIsValid(relid) && rel_facts(relid)->tenant)
+		if (OidIsValid(relid) && rel_facts(relid)->tenant &&
+			!copy_runs_code_first(relid))
 			return;
 	}
-	statement_scope_check("(a part of a distributed statement)",
-						  "0:a part of a distributed statement",
-						  ENFORCE_ELEVEL());
+	/*
+	 * The COMMIT or PREPARE TRANSACTION that ends the transaction of the
+	 * tasks fires their deferred triggers: they belong to the tenant the
+	 * tasks reached, when it is one.
+	 */
+	if (IsA(parsetree, TransactionStmt) && transaction_tenant() != NULL)
+	{
+		statement_scope_check(transaction_tenant(), "0:the transaction's tenant",
+							  ENFORCE_ELEVEL());
+		return;
+	}
+	statement_scope_mark_unknown(ENFORCE_ELEVEL());
 }
 
 /*
@@ -314,7 +414,7 @@ mark_distributed_task(QueryDesc *queryDesc, int eflags)
 		return;
 	if (task_part_pending)
 	{
-		if (scans_function_of(queryDesc, query_runners, lengthof(query_runners)))
+		if (is_runner_task(queryDesc))
 			return;				/* its query is the task's part */
 		task_part_pending = false;
 		mark = !is_delegated_call(queryDesc->plannedstmt);
@@ -322,7 +422,5 @@ mark_distributed_task(QueryDesc *queryDesc, int eflags)
 	else
 		mark = scans_function_of(queryDesc, result_readers, lengthof(result_readers));
 	if (mark && !role_is_exempt())
-		statement_scope_check("(a part of a distributed statement)",
-							  "0:a part of a distributed statement",
-							  ENFORCE_ELEVEL());
+		statement_scope_mark_unknown(ENFORCE_ELEVEL());
 }

@@ -300,6 +300,79 @@ statement_scope_tenant(void)
  * (label: its first table): the first fixes the top-level statement's
  * tenant, any other tenant is rejected.
  */
+/*
+ * The tenant the statements of the running transaction reached, when they
+ * all reached one (xact_tenant, xact_many false), for the commands Citus
+ * sends to end a transaction on a worker (mark_distributed_command): the
+ * deferred triggers they fire belong to its statements.  Set by
+ * statement_scope_check, forgotten when the transaction ends.
+ */
+static char *xact_tenant = NULL;
+static bool xact_many = false;
+static char xact_tenant_buf[SCOPE_BUF_SIZE];
+static bool xact_callback_registered = false;
+
+static void
+scope_xact_end(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PREPARE || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PARALLEL_ABORT)
+	{
+		scope_free(xact_tenant, xact_tenant_buf);
+		xact_tenant = NULL;
+		xact_many = false;
+	}
+}
+
+/* Note that a statement of the running transaction reached tenant */
+static void
+xact_reached(const char *tenant)
+{
+	if (!xact_callback_registered)
+	{
+		RegisterXactCallback(scope_xact_end, NULL);
+		xact_callback_registered = true;
+	}
+	if (xact_tenant == NULL && !xact_many)
+		xact_tenant = scope_copy(tenant, xact_tenant_buf);
+	else if (xact_tenant != NULL && strcmp(xact_tenant, tenant) != 0)
+	{
+		scope_free(xact_tenant, xact_tenant_buf);
+		xact_tenant = NULL;
+		xact_many = true;
+	}
+}
+
+/* The one tenant the running transaction's statements reached, or NULL */
+const char *
+transaction_tenant(void)
+{
+	return xact_many ? NULL : xact_tenant;
+}
+
+/*
+ * A part of a distributed statement, whose tenant this node does not know
+ * (enforce_citus_fold.c), starts: as statement_scope_check with a tenant
+ * no statement can have, not noted as the transaction's.
+ */
+void
+statement_scope_mark_unknown(int elevel)
+{
+	static const char *const unknown = "(a part of a distributed statement)";
+
+	if (!scope_has_tenant())
+	{
+		scope_tenant = scope_copy(unknown, scope_tenant_buf);
+		scope_label = scope_copy("0:a part of a distributed statement", scope_label_buf);
+		return;
+	}
+	if (strcmp(scope_tenant, unknown) != 0)
+		report_scope_two_tenants(scope_label, scope_tenant,
+								 "0:a part of a distributed statement", unknown,
+								 elevel);
+}
+
 void
 statement_scope_check(const char *tenant, const char *label, int elevel)
 {
@@ -307,6 +380,7 @@ statement_scope_check(const char *tenant, const char *label, int elevel)
 	{
 		scope_tenant = scope_copy(tenant, scope_tenant_buf);
 		scope_label = label ? scope_copy(label, scope_label_buf) : NULL;
+		xact_reached(tenant);
 		return;
 	}
 	if (strcmp(scope_tenant, tenant) != 0)

@@ -330,4 +330,44 @@ is(($out =~ /^ERROR:  /m ? 'refused' : 'ran') . '|' . cq("SELECT count(*) FROM d
 	'CREATE INDEX on an expression that changes T1 and T2 on the shards is refused; no row changed') or diag $out;
 is(fingerprint(), $fp, 'no row of deals changed by any of them');
 
+# --- 11. create_intermediate_result() written by the client beside its own
+# table (a task of its own on a worker, not Citus' form of a runner task):
+# its query updated T2 while the other branch read T1; and a COPY into a
+# tenant table of the role's whose domain CHECK reads T2 before the first
+# row is checked (Citus' COPY of an INSERT ... SELECT): both now refused
+$out = app($C, "SELECT string_agg(id || ':' || amount, ' ') FROM deals WHERE tenant_id = '$t1'
+UNION ALL
+SELECT 'updated: ' || x FROM appschema.k, LATERAL create_intermediate_result('r' || k.k,
+  \$q\$UPDATE public.$t2shard SET stage = 'via_cir' WHERE tenant_id = '$t2' AND id = 4 RETURNING id\$q\$) x
+WHERE k.k = $kk");
+is(($out =~ /^ERROR:  /m ? 'refused' : 'ran') . '|' . cq("SELECT count(*) FROM deals WHERE stage = 'via_cir'"), 'refused|0',
+	"create_intermediate_result() of an UPDATE of T2 beside a T1 branch is refused; T2's row unchanged") or diag $out;
+app($C, "CREATE FUNCTION appschema.domchk(v text) RETURNS boolean LANGUAGE plpgsql AS \$f\$ DECLARE r text; BEGIN
+  BEGIN EXECUTE \$q\$SELECT string_agg(id || ':' || amount, ' ') FROM public.$t2shard WHERE tenant_id = '$t2'\$q\$ INTO r;
+  EXCEPTION WHEN undefined_table THEN RETURN true; END;
+  RAISE EXCEPTION 'DOMLEAK[%]', r; END \$f\$;
+CREATE DOMAIN appschema.dom AS text CHECK (appschema.domchk(VALUE));
+CREATE TABLE appschema.tt2 (id int, v text);
+SELECT create_distributed_table('appschema.tt2', 'id', colocate_with := 'none');
+ALTER TABLE appschema.tt2 ADD COLUMN tenant_id text;
+ALTER TABLE appschema.tt2 ADD COLUMN w appschema.dom;");
+$out = app($C, "INSERT INTO appschema.tt2 (id, v, tenant_id, w) SELECT k, stage, tenant_id, 'y' FROM deals, generate_series(1, 8) k WHERE tenant_id = '$t1' AND id = 1");
+is(($out =~ /^ERROR:  /m ? 'refused' : 'ran') . '|' . ($out =~ /DOMLEAK\[[^\]]/ ? 'T2 read' : ''), 'refused|',
+	"Citus' COPY into the role's tenant table whose domain CHECK reads T2 first is refused; no T2 row in the message") or diag $out;
+
+# --- 12. a deferred trigger the owner put on a tenant table fires at the
+# worker's COMMIT of a transaction: it belongs to the tenant the
+# transaction's statements reached (not refused as work of no tenant)
+cq("SET citus.enable_unsafe_triggers = on;
+CREATE TABLE deals_audit (tenant_id text NOT NULL, id int);
+SELECT create_distributed_table('deals_audit', 'tenant_id', colocate_with := 'deals');
+GRANT SELECT, INSERT ON deals_audit TO regress_citus_app;
+CREATE FUNCTION audit_deal() RETURNS trigger LANGUAGE plpgsql AS \$f\$ BEGIN
+  INSERT INTO deals_audit VALUES (NEW.tenant_id, NEW.id); RETURN NULL; END \$f\$;
+CREATE CONSTRAINT TRIGGER deals_audit_t AFTER INSERT ON deals DEFERRABLE INITIALLY DEFERRED
+  FOR EACH ROW EXECUTE FUNCTION audit_deal();");
+$out = app($C, "BEGIN; INSERT INTO deals VALUES ('$t1', 900, 'audited', 0); COMMIT;");
+is(cq("SELECT string_agg(tenant_id || ':' || id, ',') FROM deals_audit"), "$t1:900",
+	"the owner's deferred audit trigger runs at the worker's COMMIT for the transaction's tenant") or diag $out;
+
 done_testing();
