@@ -390,6 +390,8 @@ extern PinReason key_pin(PlannerInfo *root, RelOptInfo *rel, Index varno,
 extern void attach_key_pins(PlannedStmt *stmt, List *judged);
 extern void run_key_pins(QueryDesc *queryDesc, const char *payload);
 extern char *lookup_key_row(List *lookup, QueryDesc *queryDesc);
+extern char *lookup_key_value(List *lookup, QueryDesc *queryDesc, Oid *typid,
+							  Datum *value);
 
 /* enforce_key_filter.c */
 extern void restrict_key_pinned_paths(RelOptInfo *rel);

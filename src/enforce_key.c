@@ -78,6 +78,7 @@
 #include "optimizer/optimizer.h"
 #include "optimizer/paths.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/lsyscache.h"
 
 #include "enforce.h"
@@ -515,6 +516,19 @@ attach_key_pins(PlannedStmt *stmt, List *judged)
 char *
 lookup_key_row(List *lookup, QueryDesc *queryDesc)
 {
+	Oid			typid;
+	Datum		value;
+
+	return lookup_key_value(lookup, queryDesc, &typid, &value);
+}
+
+/*
+ * The same, and the column's value itself (*value, copied into the
+ * caller's memory) and type (*typid) when there is a row.
+ */
+char *
+lookup_key_value(List *lookup, QueryDesc *queryDesc, Oid *typid, Datum *value)
+{
 	Oid			relid = (Oid) intVal(linitial(lookup));
 	Oid			indexoid = (Oid) intVal(lsecond(lookup));
 	AttrNumber	attno = (AttrNumber) intVal(lthird(lookup));
@@ -563,8 +577,11 @@ lookup_key_row(List *lookup, QueryDesc *queryDesc)
 
 		if (!isnull)
 		{
-			result = tenant_value_text(d, TupleDescAttr(RelationGetDescr(heap),
-														attno - 1)->atttypid);
+			Form_pg_attribute att = TupleDescAttr(RelationGetDescr(heap), attno - 1);
+
+			result = tenant_value_text(d, att->atttypid);
+			*typid = att->atttypid;
+			*value = datumCopy(d, att->attbyval, att->attlen);
 		}
 	}
 	ExecDropSingleTupleTableSlot(slot);

@@ -20,9 +20,9 @@
  * its scan.  A scan this cannot be added to (an index-only scan whose
  * index lacks the tenant column, a foreign or custom scan) is refused.
  *
- * The planner is kept from what would escape it: no parallel plan for m
- * (a worker would scan it with the plan it was given before the copy),
- * and no index-only scan of m (restrict_key_pinned_paths).
+ * The planner is kept from what would escape it: no parallel plan for m,
+ * and no index-only scan of m, which becomes a plain index scan
+ * (restrict_key_pinned_paths).
  *
  * IDENTIFICATION
  *	  src/enforce_key_filter.c
@@ -56,25 +56,48 @@
 void
 restrict_key_pinned_paths(RelOptInfo *rel)
 {
-	List	   *kept = NIL;
 	ListCell   *lc;
 
 	rel->consider_parallel = false;
 	rel->partial_pathlist = NIL;
+
+	/*
+	 * An index-only scan becomes the plain index scan of the same index
+	 * (the same IndexPath, fetching the heap row, which has the tenant
+	 * column): its cost is somewhat underestimated, never its rows.
+	 */
 	foreach(lc, rel->pathlist)
 	{
 		Path	   *path = lfirst(lc);
 
-		if (path->pathtype != T_IndexOnlyScan)
-			kept = lappend(kept, path);
+		if (path->pathtype == T_IndexOnlyScan && IsA(path, IndexPath))
+		{
+			IndexPath  *copy = makeNode(IndexPath);
+
+			memcpy(copy, path, sizeof(IndexPath));
+			copy->path.pathtype = T_IndexScan;
+			lfirst(lc) = copy;
+		}
 	}
-	if (kept != NIL)
-		rel->pathlist = kept;
 }
 
-/* "var = tenant" under the default btree equality of var's type */
+typedef struct FilterContext
+{
+	PlannedStmt *stmt;
+	const char *tenant;			/* its text; NULL: the key finds no row */
+	Oid			typid;			/* the key column's type and value */
+	Datum		value;
+} FilterContext;
+
+/*
+ * "var = tenant" under the default btree equality of var's type: the key
+ * column's value itself when it is of var's type, else its text read as
+ * var's type without a length (varchar(2) would cut 't2  ' to 't2'), and
+ * false when that does not give the same text back (a tenant of another
+ * type: no row of var's table can be it).
+ */
 static Expr *
-tenant_condition(Var *var, const char *tenant)
+tenant_condition(Var *var, FilterContext *cxt)
 {
 	Oid			opclass = GetDefaultOpClass(var->vartype, BTREE_AM_OID);
 	Oid			opfamily;
@@ -93,12 +116,23 @@ tenant_condition(Var *var, const char *tenant)
 	opno = get_opfamily_member(opfamily, opcintype, opcintype, BTEqualStrategyNumber);
 	if (!OidIsValid(opno))
 		elog(ERROR, "gtm_clarity: no equality for type %u", var->vartype);
-	getTypeInputInfo(var->vartype, &typinput, &typioparam);
-	right = (Expr *) makeConst(var->vartype, var->vartypmod, var->varcollid,
-							   get_typlen(var->vartype),
-							   OidInputFunctionCall(typinput, unconstify(char *, tenant),
-													typioparam, var->vartypmod),
-							   false, get_typbyval(var->vartype));
+	if (cxt->typid == var->vartype)
+		right = (Expr *) makeConst(var->vartype, -1, var->varcollid,
+								   get_typlen(var->vartype), cxt->value,
+								   false, get_typbyval(var->vartype));
+	else
+	{
+		Datum		d;
+
+		getTypeInputInfo(var->vartype, &typinput, &typioparam);
+		d = OidInputFunctionCall(typinput, unconstify(char *, cxt->tenant),
+								 typioparam, -1);
+		if (strcmp(tenant_value_text(d, var->vartype), cxt->tenant) != 0)
+			return (Expr *) makeBoolConst(false, false);
+		right = (Expr *) makeConst(var->vartype, -1, var->varcollid,
+								   get_typlen(var->vartype), d,
+								   false, get_typbyval(var->vartype));
+	}
 	if (var->vartype != opcintype)
 	{
 		left = (Expr *) makeRelabelType(left, opcintype, -1, var->varcollid,
@@ -129,11 +163,6 @@ index_column_of(Oid indexoid, AttrNumber attno)
 	return pos;
 }
 
-typedef struct FilterContext
-{
-	PlannedStmt *stmt;
-	const char *tenant;			/* NULL: the key finds no row */
-} FilterContext;
 
 /* Put the tenant's condition first among the conditions of one scan */
 static void
@@ -191,7 +220,7 @@ filter_scan(Plan *plan, FilterContext *cxt)
 			return;
 	}
 	cond = cxt->tenant == NULL ? (Expr *) makeBoolConst(false, false) :
-		tenant_condition(var, cxt->tenant);
+		tenant_condition(var, cxt);
 	plan->qual = lcons(cond, plan->qual);
 }
 
@@ -266,10 +295,15 @@ filter_key_pinned_plan(QueryDesc *queryDesc)
 
 	if (payload == NULL || role_is_exempt())
 		return;
+
+	/* the copy, and the key's value in it, live as long as the QueryDesc */
+	old = MemoryContextSwitchTo(GetMemoryChunkContext(queryDesc));
 	cxt.tenant = NULL;
 	foreach(lc, (List *) stringToNode(payload))
 	{
-		char	   *tenant = lookup_key_row(lfirst(lc), queryDesc);
+		Oid			typid = InvalidOid;
+		Datum		value = (Datum) 0;
+		char	   *tenant = lookup_key_value(lfirst(lc), queryDesc, &typid, &value);
 
 		if (tenant == NULL)
 		{
@@ -277,12 +311,15 @@ filter_key_pinned_plan(QueryDesc *queryDesc)
 			break;				/* one key finds nothing: nothing is read */
 		}
 		if (cxt.tenant != NULL && strcmp(cxt.tenant, tenant) != 0)
+		{
+			MemoryContextSwitchTo(old);
 			return;				/* rejected by run_statement_pins */
+		}
 		cxt.tenant = tenant;
+		cxt.typid = typid;
+		cxt.value = value;
 	}
 
-	/* the copy lives as long as the QueryDesc */
-	old = MemoryContextSwitchTo(GetMemoryChunkContext(queryDesc));
 	cxt.stmt = copyObject(queryDesc->plannedstmt);
 	filter_plan_tree(cxt.stmt->planTree, &cxt);
 	foreach(lc, cxt.stmt->subplans)

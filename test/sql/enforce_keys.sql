@@ -28,6 +28,11 @@ CREATE TABLE tasks (tenant_id text NOT NULL, title text);
 INSERT INTO workspaces VALUES ('eu', 'acme', 't-1', 'A'), ('eu', 'bolt', 't-2', 'B'), ('us', 'acme', 't-2', 'C');
 INSERT INTO projects VALUES ('t-1', 'p1'), ('t-2', 'p2'), ('t-2', 'p3');
 INSERT INTO tasks VALUES ('t-1', 'x1'), ('t-2', 'x2');
+CREATE TYPE tn AS ENUM ('t-1', 't-2');
+CREATE TABLE etasks (tenant_id tn NOT NULL, title text);
+CREATE TABLE eworkspaces (handle text UNIQUE, tenant_of tn NOT NULL);
+INSERT INTO etasks VALUES ('t-1', 'e1'), ('t-2', 'e2');
+INSERT INTO eworkspaces VALUES ('acme', 't-1');
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA enforce_keys TO regress_enforce_keys;
 -- shows every value it is given
 CREATE FUNCTION shows(text) RETURNS bool LANGUAGE plpgsql COST 0.0001
@@ -236,6 +241,16 @@ RESET enable_hashjoin;
 SELECT count(*) AS rows_of_no_row FROM projects p JOIN workspaces w ON w.tenant_id_of = p.tenant_id
  WHERE w.region = 'eu' AND w.handle = 'nobody'
    AND CASE WHEN p.name > '' THEN (SELECT enforce_keys.shows('a row of some tenant')) ELSE true END;
+-- the filter takes the key's value itself: a tenant column of an enum
+-- type pins the same way
+SELECT e.title FROM etasks e JOIN eworkspaces w ON w.tenant_of = e.tenant_id WHERE w.handle = 'acme';
+-- an index-only scan (the only path the planner kept) becomes an index
+-- scan, which the filter can take: the tenants row found by its slug
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT 1 AS found FROM tenants WHERE slug = 'keys-a';
+RESET enable_seqscan;
+RESET enable_bitmapscan;
 -- the statement itself runs
 SELECT p.name FROM projects p JOIN workspaces w ON w.tenant_id_of = p.tenant_id
  WHERE w.region = 'eu' AND w.handle = 'acme' AND p.name >= 'p';
