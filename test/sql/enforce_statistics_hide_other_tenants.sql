@@ -203,7 +203,7 @@ DECLARE f regprocedure;
 BEGIN
   FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
             WHERE p.pronamespace = 'pg_catalog'::regnamespace
-              AND p.proname ~ '^pg_stat_get_(xact_)?(numscans|tuples_|blocks_|live_tuples|dead_tuples|mod_since|ins_since|lastscan)' LOOP
+              AND p.proname ~ '^pg_stat_get_(xact_|db_)?(numscans|tuples_|blocks_|live_tuples|dead_tuples|mod_since|ins_since|lastscan|temp_)' LOOP
     EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
     EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO pg_read_all_stats', f);
   END LOOP;
@@ -212,6 +212,7 @@ SET ROLE regress_enforce_stats;
 \set VERBOSITY terse
 SELECT pg_stat_get_xact_tuples_returned('deals_stage_only'::regclass);
 SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'deals_stage_only';
+SELECT tup_returned FROM pg_stat_database WHERE datname = current_database();
 \set VERBOSITY default
 RESET ROLE;
 -- (put back for the other tests of this database)
@@ -220,7 +221,7 @@ DECLARE f regprocedure;
 BEGIN
   FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
             WHERE p.pronamespace = 'pg_catalog'::regnamespace
-              AND p.proname ~ '^pg_stat_get_(xact_)?(numscans|tuples_|blocks_|live_tuples|dead_tuples|mod_since|ins_since|lastscan)' LOOP
+              AND p.proname ~ '^pg_stat_get_(xact_|db_)?(numscans|tuples_|blocks_|live_tuples|dead_tuples|mod_since|ins_since|lastscan|temp_)' LOOP
     EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO PUBLIC', f);
     EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM pg_read_all_stats', f);
   END LOOP;
