@@ -514,6 +514,7 @@ extern char *raw_label(TenantRef *ref);
 #define GTM_KEYS_CACHEID		(-7245)	/* its unique-key lookups */
 #define GTM_DELEGATED_CACHEID	(-7247)	/* a delegated function call (no payload) */
 #define GTM_FOLDED_CACHEID		(-7249)	/* the tenant folded into a distributed plan */
+#define GTM_KEYS_MARK_CACHEID	(-7251)	/* first item: the plan has key lookups */
 extern void run_statement_pins(QueryDesc *queryDesc, int eflags);
 
 /* enforce_report.c: messages */

@@ -507,6 +507,15 @@ attach_key_pins(PlannedStmt *stmt, List *judged)
 		return;
 	payload = nodeToString(lookups);
 	write_plan_payload(stmt, GTM_KEYS_CACHEID, payload, strlen(payload) + 1);
+
+	/* first, so that the executor's start finds it at once (plan_has_key_pins) */
+	{
+		PlanInvalItem *mark = makeNode(PlanInvalItem);
+
+		mark->cacheId = GTM_KEYS_MARK_CACHEID;
+		mark->hashValue = 0;
+		stmt->invalItems = lcons(mark, stmt->invalItems);
+	}
 }
 
 /*

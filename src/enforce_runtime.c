@@ -256,16 +256,15 @@ payload_done(StringInfo into, int len)
 	return into->data;
 }
 
-/* Does the plan carry unique-key pins (a payload GTM_KEYS_CACHEID)? */
+/*
+ * Does the plan carry unique-key pins?  attach_key_pins puts a mark first
+ * among its invalItems (the executor's start asks this of every plan).
+ */
 bool
 plan_has_key_pins(PlannedStmt *stmt)
 {
-	ListCell   *lc;
-
-	foreach(lc, stmt->invalItems)
-		if (((PlanInvalItem *) lfirst(lc))->cacheId == GTM_KEYS_CACHEID)
-			return true;
-	return false;
+	return stmt->invalItems != NIL &&
+		((PlanInvalItem *) linitial(stmt->invalItems))->cacheId == GTM_KEYS_MARK_CACHEID;
 }
 
 /*

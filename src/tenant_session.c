@@ -380,7 +380,8 @@ statement_scope_check(const char *tenant, const char *label, int elevel)
 	{
 		scope_tenant = scope_copy(tenant, scope_tenant_buf);
 		scope_label = label ? scope_copy(label, scope_label_buf) : NULL;
-		xact_reached(tenant);
+		if (unlikely(distributed_planner_loaded()))
+			xact_reached(tenant);	/* only a Citus node asks */
 		return;
 	}
 	if (strcmp(scope_tenant, tenant) != 0)
