@@ -987,9 +987,24 @@ WITH setting AS (
 						WHERE dep.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
 						  AND dep.objid OPERATOR(pg_catalog.=) c.oid
 						  AND dep.deptype OPERATOR(pg_catalog.=) 'e')
+), owned AS (		-- every tenant table, partitions included (who owns, who may change it)
+	SELECT c.oid::pg_catalog.regclass AS rel, c.relowner
+	  FROM pg_catalog.pg_class c
+	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+	  CROSS JOIN setting s
+	  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid
+		AND a.attname OPERATOR(pg_catalog.=) s.col AND NOT a.attisdropped
+	 WHERE c.relkind IN ('r', 'p')
+	   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+	   AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'
+	   AND (schemas IS NULL OR n.nspname OPERATOR(pg_catalog.=) ANY (schemas))
+	   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend dep
+						WHERE dep.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+						  AND dep.objid OPERATOR(pg_catalog.=) c.oid
+						  AND dep.deptype OPERATOR(pg_catalog.=) 'e')
 ), keys AS (		-- constraints and unique indexes, with their column lists
 	SELECT tt.rel, tt.col, tt.attnum AS tattnum, con.conname, con.contype, con.conkey,
-		   con.confrelid, con.confkey,
+		   con.confrelid, con.confkey, con.confdeltype, con.confupdtype,
 		   (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY u.ord)
 			  FROM pg_catalog.unnest(con.conkey) WITH ORDINALITY u(attnum, ord)
 			  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) tt.rel
@@ -1060,6 +1075,7 @@ SELECT tt.rel, 'tenant column without foreign key to tenants',
 					WHERE con.conrelid OPERATOR(pg_catalog.=) tt.rel
 					  AND con.contype OPERATOR(pg_catalog.=) 'f'
 					  AND con.confrelid OPERATOR(pg_catalog.=) s.tenants_rel
+					  AND con.convalidated	-- NOT VALID: old rows of no tenant may stay
 					  AND con.conkey OPERATOR(pg_catalog.=) ARRAY[tt.attnum]
 					  AND con.confkey OPERATOR(pg_catalog.=) ARRAY[id_att.attnum])
 UNION ALL
@@ -1092,20 +1108,49 @@ SELECT tt.rel, 'tenant column default',
    AND tt.def NOT LIKE '{CONST %'
    AND tt.def NOT LIKE ('{FUNCEXPR :funcid ' || s.current_fn || ' %')
 UNION ALL
--- 5. an application role that can change what the check sees
+-- 5. an application role that can change what the check sees (also on a
+-- partition: its owner's DDL reads every tenant's rows of it); MEMBER,
+-- not USAGE: a NOINHERIT member may still SET ROLE to the owner
 SELECT tt.rel, 'application role may change the table',
 	   pg_catalog.format('Role %s %s.', r.role,
 			pg_catalog.concat_ws(', ',
-				CASE WHEN pg_catalog.pg_has_role(r.role::oid, tt.relowner, 'USAGE') THEN 'owns the table (or acts as its owner): it can alter it, disable triggers, drop constraints' END,
+				CASE WHEN pg_catalog.pg_has_role(r.role::oid, tt.relowner, 'MEMBER') THEN 'owns the table (or may act as its owner): it can alter it, disable triggers, drop constraints' END,
 				CASE WHEN pg_catalog.has_table_privilege(r.role::oid, tt.rel::oid, 'TRIGGER') THEN 'may create triggers on it (code that runs on every tenant''s rows)' END,
 				CASE WHEN pg_catalog.has_table_privilege(r.role::oid, tt.rel::oid, 'TRUNCATE') THEN 'may TRUNCATE it (every tenant''s rows)' END)),
-	   CASE WHEN pg_catalog.pg_has_role(r.role::oid, tt.relowner, 'USAGE')
+	   CASE WHEN pg_catalog.pg_has_role(r.role::oid, tt.relowner, 'MEMBER')
 			THEN pg_catalog.format('ALTER TABLE %s OWNER TO <migration role>; REVOKE TRIGGER, TRUNCATE ON %s FROM %s;', tt.rel, tt.rel, r.role)
 			ELSE pg_catalog.format('REVOKE TRIGGER, TRUNCATE ON %s FROM %s;', tt.rel, r.role) END
-  FROM tt, pg_catalog.unnest(app_roles) r(role)
- WHERE pg_catalog.pg_has_role(r.role::oid, tt.relowner, 'USAGE')
+  FROM owned tt, pg_catalog.unnest(app_roles) r(role)
+ WHERE pg_catalog.pg_has_role(r.role::oid, tt.relowner, 'MEMBER')
 	OR pg_catalog.has_table_privilege(r.role::oid, tt.rel::oid, 'TRIGGER')
 	OR pg_catalog.has_table_privilege(r.role::oid, tt.rel::oid, 'TRUNCATE')
+UNION ALL
+-- an application role that may become a role exempt from the check
+SELECT NULL::pg_catalog.regclass, 'application role may become an exempt role',
+	   pg_catalog.format('Role %s is a member of %s, which is %s: after SET ROLE its statements are not checked.',
+			r.role, x.rolname::pg_catalog.regrole,
+			CASE WHEN x.rolsuper THEN 'a superuser' ELSE 'BYPASSRLS' END),
+	   pg_catalog.format('REVOKE %I FROM %s;', x.rolname, r.role)
+  FROM pg_catalog.unnest(app_roles) r(role), pg_catalog.pg_roles x
+ WHERE (x.rolsuper OR x.rolbypassrls) AND x.oid OPERATOR(pg_catalog.<>) r.role::oid
+   AND pg_catalog.pg_has_role(r.role::oid, x.oid, 'MEMBER')
+UNION ALL
+-- 7. a foreign key to a table of no tenant whose action changes the
+-- referencing rows: a change of one global row reaches every tenant's
+SELECT k.rel, 'foreign key action from a global table',
+	   pg_catalog.format('Foreign key %I references %s, a table of no tenant, ON %s: a change of one of its rows changes the rows of every tenant that reference it.',
+			k.conname, k.confrelid::pg_catalog.regclass,
+			CASE WHEN k.confdeltype IN ('c', 'n', 'd') THEN 'DELETE ' ||
+				CASE k.confdeltype WHEN 'c' THEN 'CASCADE' WHEN 'n' THEN 'SET NULL' ELSE 'SET DEFAULT' END
+				 ELSE 'UPDATE ' ||
+				CASE k.confupdtype WHEN 'c' THEN 'CASCADE' WHEN 'n' THEN 'SET NULL' ELSE 'SET DEFAULT' END END),
+	   pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I, ADD CONSTRAINT %I FOREIGN KEY (%s) REFERENCES %s (%s);',
+			k.rel, k.conname, k.conname, k.cols, k.confrelid::pg_catalog.regclass, k.refcols)
+  FROM keys k, setting s
+ WHERE k.contype OPERATOR(pg_catalog.=) 'f'
+   AND k.confrelid OPERATOR(pg_catalog.<>) s.tenants_rel
+   AND k.confrelid NOT IN (SELECT o.rel FROM owned o)
+   AND (k.confdeltype IN ('c', 'n', 'd') OR k.confupdtype IN ('c', 'n', 'd'))
 UNION ALL
 -- 6. no ON CONFLICT target an upsert needs: no unique index with the tenant column
 SELECT tt.rel, 'no ON CONFLICT target with tenant column',
@@ -1156,6 +1201,18 @@ BEGIN
 			USING ERRCODE = '42501',
 				  DETAIL = 'Superusers and BYPASSRLS roles are not checked: a request served by it could touch any tenant.',
 				  HINT = 'Serve requests with a role without SUPERUSER and BYPASSRLS; migrate with another (gtm_grant_migrator).';
+	END IF;
+	-- nor a member of such a role: SET ROLE (also without INHERIT) makes
+	-- its statements unchecked
+	SELECT x.rolname INTO r FROM pg_catalog.pg_authid x
+	 WHERE (x.rolsuper OR x.rolbypassrls) AND x.oid OPERATOR(pg_catalog.<>) role::oid
+	   AND pg_catalog.pg_has_role(role::oid, x.oid, 'MEMBER')
+	 LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'role % may become role %, which is exempt from the tenant-scope check', role, r.rolname
+			USING ERRCODE = '42501',
+				  DETAIL = 'After SET ROLE its statements would not be checked.',
+				  HINT = pg_catalog.format('REVOKE %I FROM %s;', r.rolname, role);
 	END IF;
 	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA @extschema@ TO %s', role);
 	EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s',

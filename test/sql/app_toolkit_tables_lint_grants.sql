@@ -242,6 +242,33 @@ SET client_min_messages = warning;
 DROP SCHEMA lint_names CASCADE;
 RESET client_min_messages;
 
+-- more that the lint reports: a partition the application role owns (its
+-- owner's DDL reads every tenant's rows of it); a foreign key to tenants
+-- that is NOT VALID (old rows of no tenant may stay); an ON DELETE CASCADE
+-- from a table of no tenant (one global row's deletion reaches every
+-- tenant); an application role that may SET ROLE to a BYPASSRLS role, also
+-- without INHERIT (gtm_grant_app refuses it)
+CREATE SCHEMA lint_more;
+CREATE TABLE lint_more.parted (tenant_id text NOT NULL REFERENCES tenants (id) ON DELETE CASCADE, id int,
+  PRIMARY KEY (tenant_id, id)) PARTITION BY HASH (tenant_id);
+CREATE TABLE lint_more.parted_0 PARTITION OF lint_more.parted FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE lint_more.parted_1 PARTITION OF lint_more.parted FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+ALTER TABLE lint_more.parted_1 OWNER TO regress_tk_app;
+CREATE TABLE lint_more.nvfk (tenant_id text NOT NULL, id int, PRIMARY KEY (tenant_id, id));
+ALTER TABLE lint_more.nvfk ADD FOREIGN KEY (tenant_id) REFERENCES tenants (id) ON DELETE CASCADE NOT VALID;
+CREATE TABLE lint_more.stages (id int PRIMARY KEY);
+CREATE TABLE lint_more.opps (tenant_id text NOT NULL REFERENCES tenants (id) ON DELETE CASCADE, id int,
+  stage int REFERENCES lint_more.stages ON DELETE CASCADE, PRIMARY KEY (tenant_id, id));
+CREATE ROLE regress_tk_member NOINHERIT;
+GRANT regress_tk_bypass TO regress_tk_member;
+SELECT "table", problem, detail FROM gtm_lint_schema('{regress_tk_app,regress_tk_member}', '{lint_more}');
+SELECT gtm_schema_is_clean('{regress_tk_app}', '{lint_more}') AS clean;
+SELECT gtm_grant_app('regress_tk_member');
+SET client_min_messages = warning;
+DROP SCHEMA lint_more CASCADE;
+RESET client_min_messages;
+DROP ROLE regress_tk_member;
+
 -- ---------------------------------------------------------------- clean up
 RESET search_path;
 DROP SCHEMA tk CASCADE;
