@@ -555,6 +555,10 @@ extern void statement_scope_check(const char *tenant, const char *label,
 								  int elevel);
 extern const char *statement_scope_tenant(void);
 extern bool statement_scope_busy(void);
+
+/* tenant_temp.c */
+extern void check_no_earlier_temp_objects(void);
+extern void tenant_temp_init(void);
 extern const char *transaction_tenant(void);
 extern void statement_scope_mark_unknown(int elevel);
 

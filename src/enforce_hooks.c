@@ -690,6 +690,7 @@ gtm_enforce_init(void)
 	enforce_pin_init();
 	exemptions_init();
 	citus_lock_init();
+	tenant_temp_init();
 
 	prev_planner_hook = planner_hook;
 	planner_hook = gtm_planner;

@@ -514,6 +514,9 @@ gtm_set_tenant(PG_FUNCTION_ARGS)
 	 */
 	statement_scope_reach(tenant, "\"tenants\" (through gtm_set_tenant())", true);
 
+	/* nor on a connection that keeps an earlier request's temporary objects */
+	check_no_earlier_temp_objects();
+
 	values[0] = PG_GETARG_DATUM(0);
 	SPI_connect();
 	exists = gtm_query_run(&queries, Q_TENANT_EXISTS, nsp, values, true) > 0;

@@ -232,9 +232,39 @@ SELECT tenant_id = :T2 AS t2, room, during FROM bookings ORDER BY during;
 SET ROLE regress_enforce_pool;
 DROP FUNCTION pg_temp.detail(text);
 
+-- ---------------------------------------------------------------- temporary objects of an earlier request
+-- a request of T1 leaves a temporary view named like the application's
+-- table (pg_temp is searched first), showing T1's rows as T2's: the next
+-- request on the connection, of T2, would read and update T1's rows
+-- through it.  Its gtm_set_tenant() is refused while such objects remain;
+-- after DISCARD TEMP the request reads its own rows
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+CREATE TEMP VIEW deals AS SELECT :T2::text AS tenant_id, id, stage
+  FROM enforce_pool.deals WHERE tenant_id = :T1;
+COMMIT;
+BEGIN;
+SELECT gtm_set_tenant(:T2);
+ROLLBACK;
+SELECT stage FROM deals WHERE tenant_id = :T2 ORDER BY id;
+DISCARD TEMP;
+BEGIN;
+SELECT gtm_set_tenant(:T2) = :T2 AS set;
+SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
+COMMIT;
+-- a temporary table dropped at commit leaves nothing: the next request sets
+-- its tenant
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+CREATE TEMP TABLE scratch ON COMMIT DROP AS SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant();
+COMMIT;
+BEGIN;
+SELECT gtm_set_tenant(:T2) = :T2 AS set;
+COMMIT;
+
 -- ---------------------------------------------------------------- cleanup
 RESET ROLE;
-DROP FUNCTION pg_temp.fields(text);
+DROP FUNCTION IF EXISTS pg_temp.fields(text);  -- gone with DISCARD TEMP above
 DROP SCHEMA enforce_pool CASCADE;
 DELETE FROM tenants WHERE clerk_org_id IN ('org_pool1', 'org_pool2');
 DROP ROLE regress_enforce_pool;

@@ -1,0 +1,172 @@
+/*-------------------------------------------------------------------------
+ *
+ * tenant_temp.c
+ *	  Temporary objects of an earlier request: gtm_set_tenant() refuses to
+ *	  start a request on a connection that keeps them.
+ *
+ * A connection pool (PgBouncer in transaction mode, an application's own
+ * pg.Pool) hands one server connection to request after request, and
+ * PostgreSQL keeps a session's temporary tables and views until the
+ * session ends or DISCARD TEMP.  A request of tenant T1 could leave a
+ * temporary view named like an application table ("deals", searched in
+ * pg_temp first), whose query reads T1's rows and shows them as another
+ * tenant's: the next request, of T2, pins "tenant_id =
+ * gtm_current_tenant()" on the view, reads T1's rows and writes into them;
+ * a temporary table named "tenants" answers its lookups.  So a request
+ * that sets its tenant on a connection where temporary relations created
+ * by an earlier transaction remain, hiding a relation of the same name, is
+ * refused (55000), for roles that are not exempt: the application discards
+ * them (DISCARD TEMP, or the pool's reset query DISCARD ALL), or does not
+ * create them.  (A temporary table of a name of its own hides nothing: the
+ * application's own code reads it, as it would any data it kept.)
+ *
+ * The object access hook notes that a relation was created (temp_dirty);
+ * gtm_set_tenant then reads the session's temporary schema, if it has one
+ * (one scan of pg_class, only in such a session), for a relation whose
+ * row an earlier transaction wrote, and clears the note when the schema
+ * is empty.  Objects the request itself created are its own.
+ *
+ * IDENTIFICATION
+ *	  src/tenant_temp.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/transam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaccess.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_class.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+
+#include "enforce.h"
+
+static object_access_hook_type prev_object_access_hook = NULL;
+
+/*
+ * A relation was created since the temporary schema was last found empty
+ * (any relation: when the hook runs, the new pg_class row is not visible
+ * to a lookup of its schema yet).  Only a hint to read the schema again.
+ */
+static bool temp_dirty = false;
+
+static void
+gtm_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+				  int subId, void *arg)
+{
+	if (prev_object_access_hook)
+		prev_object_access_hook(access, classId, objectId, subId, arg);
+	if (access == OAT_POST_CREATE && classId == RelationRelationId)
+		temp_dirty = true;
+}
+
+/*
+ * Is there a relation named relname outside the temporary schema, one that
+ * a temporary relation of that name hides from an unqualified name (the
+ * temporary schema is searched first for relations)?
+ */
+static bool
+shadows_relation(const char *relname, Oid tempNamespace)
+{
+	Relation	rel = table_open(RelationRelationId, AccessShareLock);
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	bool		found = false;
+
+	ScanKeyInit(&key, Anum_pg_class_relname, BTEqualStrategyNumber,
+				F_NAMEEQ, CStringGetDatum(relname));
+	scan = systable_beginscan(rel, ClassNameNspIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		if (((Form_pg_class) GETSTRUCT(tup))->relnamespace != tempNamespace)
+		{
+			found = true;
+			break;
+		}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * Does the session's temporary schema hold a relation created by an
+ * earlier transaction that hides a relation of the same name?  *any is set
+ * when it holds any relation at all.
+ */
+static bool
+earlier_temp_relations(bool *any)
+{
+	Oid			tempNamespace;
+	Oid			tempToastNamespace;
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	bool		earlier = false;
+
+	*any = false;
+	GetTempNamespaceState(&tempNamespace, &tempToastNamespace);
+	if (!OidIsValid(tempNamespace))
+		return false;
+	rel = table_open(RelationRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_class_relnamespace, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(tempNamespace));
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		CHECK_FOR_INTERRUPTS();
+		*any = true;
+		if (!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data)) &&
+			shadows_relation(NameStr(((Form_pg_class) GETSTRUCT(tup))->relname),
+							 tempNamespace))
+		{
+			earlier = true;
+			break;
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return earlier;
+}
+
+/*
+ * gtm_set_tenant: refuse a request on a connection that keeps temporary
+ * relations created by an earlier transaction (see the file header).
+ */
+void
+check_no_earlier_temp_objects(void)
+{
+	Oid			caller = GetOuterUserId();	/* gtm_set_tenant is SECURITY DEFINER */
+	bool		any;
+
+	if (!temp_dirty || gtm_enforcement == GTM_ENFORCE_OFF ||
+		superuser_arg(caller) || has_bypassrls_privilege(caller))
+		return;
+	if (!earlier_temp_relations(&any))
+	{
+		if (!any)
+			temp_dirty = false;	/* empty: nothing to read again until one is created */
+		return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("the connection keeps temporary tables or views of an earlier request that hide relations of the same name"),
+			 errdetail("Behind a connection pool the next request would find them first: a temporary view named like a table of the application shows it another tenant's rows."),
+			 errhint("Run DISCARD TEMP before the request (or make DISCARD ALL the pool's reset query), or drop temporary objects before the transaction ends (ON COMMIT DROP).")));
+}
+
+/* Called once from _PG_init (through gtm_enforce_init). */
+void
+tenant_temp_init(void)
+{
+	prev_object_access_hook = object_access_hook;
+	object_access_hook = gtm_object_access;
+}
