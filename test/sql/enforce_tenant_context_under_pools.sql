@@ -236,8 +236,10 @@ DROP FUNCTION pg_temp.detail(text);
 -- a request of T1 leaves a temporary view named like the application's
 -- table (pg_temp is searched first), showing T1's rows as T2's: the next
 -- request on the connection, of T2, would read and update T1's rows
--- through it.  Its gtm_set_tenant() is refused while such objects remain;
--- after DISCARD TEMP the request reads its own rows
+-- through it.  Its gtm_set_tenant() is refused while such objects remain
+-- (a statement pinned by a parameter passes no such check: the view still
+-- shows T1's rows to it, which the pool's reset query DISCARD ALL is for,
+-- doc/tenant-context.md); after DISCARD TEMP the request reads its own rows
 BEGIN;
 SELECT gtm_set_tenant(:T1) = :T1 AS set;
 CREATE TEMP VIEW deals AS SELECT :T2::text AS tenant_id, id, stage
