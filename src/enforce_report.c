@@ -193,8 +193,12 @@ static emit_log_hook_type prev_emit_log_hook = NULL;
  * the values of a condition, would answer a search on other tenants'
  * values.  A setting turned on inside the statement (set_config(), a
  * function's SET clause) reaches no check at executor start, so the
- * messages themselves are withheld.  Only cached facts are read here: a
- * hook called while a message is emitted may not read the catalogs.
+ * messages themselves are withheld.  PostgreSQL calls this hook only for
+ * messages that also go to the server log (DEBUG lines below
+ * log_min_messages reach the client unseen; statements pinned through a
+ * unique key keep other tenants' rows out of their scans anyway,
+ * enforce_key_filter.c).  Only cached facts are read here: a hook called
+ * while a message is emitted may not read the catalogs.
  */
 static void
 gtm_emit_log_hook(ErrorData *edata)
