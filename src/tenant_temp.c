@@ -23,8 +23,10 @@
  * The object access hook notes that a relation was created (temp_dirty);
  * gtm_set_tenant then reads the session's temporary schema, if it has one
  * (one scan of pg_class, only in such a session), for a relation whose
- * row an earlier transaction wrote, and clears the note when the schema
- * is empty.  Objects the request itself created are its own.
+ * row an earlier transaction wrote and whose name hides another relation,
+ * and clears the note unless the request created one itself (its own, to
+ * be looked at by the next request).  A relation created with the name of
+ * a temporary one sets the note again.
  *
  * IDENTIFICATION
  *	  src/tenant_temp.c
@@ -98,11 +100,11 @@ shadows_relation(const char *relname, Oid tempNamespace)
 
 /*
  * Does the session's temporary schema hold a relation created by an
- * earlier transaction that hides a relation of the same name?  *any is set
- * when it holds any relation at all.
+ * earlier transaction that hides a relation of the same name?  *recheck is
+ * set when it holds one this transaction created (to be looked at again).
  */
 static bool
-earlier_temp_relations(bool *any)
+earlier_temp_relations(bool *recheck)
 {
 	Oid			tempNamespace;
 	Oid			tempToastNamespace;
@@ -112,7 +114,7 @@ earlier_temp_relations(bool *any)
 	HeapTuple	tup;
 	bool		earlier = false;
 
-	*any = false;
+	*recheck = false;
 	GetTempNamespaceState(&tempNamespace, &tempToastNamespace);
 	if (!OidIsValid(tempNamespace))
 		return false;
@@ -123,10 +125,10 @@ earlier_temp_relations(bool *any)
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		CHECK_FOR_INTERRUPTS();
-		*any = true;
-		if (!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data)) &&
-			shadows_relation(NameStr(((Form_pg_class) GETSTRUCT(tup))->relname),
-							 tempNamespace))
+		if (TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data)))
+			*recheck = true;	/* this request's: an earlier one for the next */
+		else if (shadows_relation(NameStr(((Form_pg_class) GETSTRUCT(tup))->relname),
+								  tempNamespace))
 		{
 			earlier = true;
 			break;
@@ -145,15 +147,15 @@ void
 check_no_earlier_temp_objects(void)
 {
 	Oid			caller = GetOuterUserId();	/* gtm_set_tenant is SECURITY DEFINER */
-	bool		any;
+	bool		recheck;
 
 	if (!temp_dirty || gtm_enforcement == GTM_ENFORCE_OFF ||
 		superuser_arg(caller) || has_bypassrls_privilege(caller))
 		return;
-	if (!earlier_temp_relations(&any))
+	if (!earlier_temp_relations(&recheck))
 	{
-		if (!any)
-			temp_dirty = false;	/* empty: nothing to read again until one is created */
+		/* nothing to read again until a relation is created (or this one's) */
+		temp_dirty = recheck;
 		return;
 	}
 	ereport(ERROR,
