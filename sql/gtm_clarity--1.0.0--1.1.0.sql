@@ -1135,6 +1135,12 @@ SELECT NULL::pg_catalog.regclass, 'application role may become an exempt role',
  WHERE (x.rolsuper OR x.rolbypassrls) AND x.oid OPERATOR(pg_catalog.<>) r.role::oid
    AND pg_catalog.pg_has_role(r.role::oid, x.oid, 'MEMBER')
 UNION ALL
+SELECT NULL::pg_catalog.regclass, 'application role may become an exempt role',
+	   pg_catalog.format('Role %s has CREATEROLE: it may grant itself an exempt role (the migration role) and SET ROLE to it.', r.role),
+	   pg_catalog.format('ALTER ROLE %s NOCREATEROLE;', r.role)
+  FROM pg_catalog.unnest(app_roles) r(role), pg_catalog.pg_roles x
+ WHERE x.oid OPERATOR(pg_catalog.=) r.role::oid AND x.rolcreaterole
+UNION ALL
 -- 7. a foreign key to a table of no tenant whose action changes the
 -- referencing rows: a change of one global row reaches every tenant's
 SELECT k.rel, 'foreign key action from a global table',
@@ -1146,11 +1152,33 @@ SELECT k.rel, 'foreign key action from a global table',
 				CASE k.confupdtype WHEN 'c' THEN 'CASCADE' WHEN 'n' THEN 'SET NULL' ELSE 'SET DEFAULT' END END),
 	   pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I, ADD CONSTRAINT %I FOREIGN KEY (%s) REFERENCES %s (%s);',
 			k.rel, k.conname, k.conname, k.cols, k.confrelid::pg_catalog.regclass, k.refcols)
-  FROM keys k, setting s
- WHERE k.contype OPERATOR(pg_catalog.=) 'f'
-   AND k.confrelid OPERATOR(pg_catalog.<>) s.tenants_rel
+  FROM (SELECT o.rel, con.conname, con.confrelid, con.confdeltype, con.confupdtype,
+			   (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY u.ord)
+				  FROM pg_catalog.unnest(con.conkey) WITH ORDINALITY u(attnum, ord)
+				  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) o.rel
+					AND a.attnum OPERATOR(pg_catalog.=) u.attnum) AS cols,
+			   (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY u.ord)
+				  FROM pg_catalog.unnest(con.confkey) WITH ORDINALITY u(attnum, ord)
+				  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) con.confrelid
+					AND a.attnum OPERATOR(pg_catalog.=) u.attnum) AS refcols
+		  FROM owned o
+		  JOIN pg_catalog.pg_constraint con ON con.conrelid OPERATOR(pg_catalog.=) o.rel
+		 WHERE con.contype OPERATOR(pg_catalog.=) 'f' AND con.conparentid OPERATOR(pg_catalog.=) 0) k,
+	   setting s
+ WHERE k.confrelid OPERATOR(pg_catalog.<>) s.tenants_rel
    AND k.confrelid NOT IN (SELECT o.rel FROM owned o)
    AND (k.confdeltype IN ('c', 'n', 'd') OR k.confupdtype IN ('c', 'n', 'd'))
+UNION ALL
+-- a foreign key to tenants by another column than the tenant column: a row
+-- of one tenant may reference another tenant's row, whose changes reach it
+SELECT k.rel, 'foreign key to tenants by another column',
+	   pg_catalog.format('Foreign key %I references %s by (%s) from (%s), not from %I: a row may reference another tenant''s row, and its actions reach the rows that do.',
+			k.conname, k.confrelid::pg_catalog.regclass, k.refcols, k.cols, k.col),
+	   pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I;', k.rel, k.conname)
+  FROM keys k, setting s
+ WHERE k.contype OPERATOR(pg_catalog.=) 'f'
+   AND k.confrelid OPERATOR(pg_catalog.=) s.tenants_rel
+   AND k.conkey OPERATOR(pg_catalog.<>) ARRAY[k.tattnum]
 UNION ALL
 -- 6. no ON CONFLICT target an upsert needs: no unique index with the tenant column
 SELECT tt.rel, 'no ON CONFLICT target with tenant column',
@@ -1194,8 +1222,14 @@ BEGIN
 	IF role IS NULL THEN
 		RAISE EXCEPTION 'role must not be null' USING ERRCODE = '22004';
 	END IF;
-	SELECT a.rolsuper, a.rolbypassrls INTO r FROM pg_catalog.pg_authid a
+	SELECT a.rolsuper, a.rolbypassrls, a.rolcreaterole INTO r FROM pg_catalog.pg_authid a
 	 WHERE a.oid OPERATOR(pg_catalog.=) role::oid;
+	IF r.rolcreaterole AND NOT (r.rolsuper OR r.rolbypassrls) THEN
+		RAISE EXCEPTION 'role % has CREATEROLE', role
+			USING ERRCODE = '42501',
+				  DETAIL = 'It may grant itself a role exempt from the tenant-scope check (the migration role) and SET ROLE to it.',
+				  HINT = pg_catalog.format('ALTER ROLE %s NOCREATEROLE;', role);
+	END IF;
 	IF r.rolsuper OR r.rolbypassrls THEN
 		RAISE EXCEPTION 'role % is exempt from the tenant-scope check', role
 			USING ERRCODE = '42501',

@@ -25,8 +25,9 @@
  * (one scan of pg_class, only in such a session), for a relation whose
  * row an earlier transaction wrote and whose name hides another relation,
  * and clears the note unless the request created one itself (its own, to
- * be looked at by the next request).  A relation created with the name of
- * a temporary one sets the note again.
+ * be looked at by the next request).  A relation created or altered
+ * (renamed: a temporary view renamed to an application table's name; moved
+ * to another schema) sets the note again.
  *
  * IDENTIFICATION
  *	  src/tenant_temp.c
@@ -54,9 +55,9 @@
 static object_access_hook_type prev_object_access_hook = NULL;
 
 /*
- * A relation was created since the temporary schema was last found empty
- * (any relation: when the hook runs, the new pg_class row is not visible
- * to a lookup of its schema yet).  Only a hint to read the schema again.
+ * A relation was created or altered since the temporary schema was last
+ * read (any relation: when the hook runs, a new pg_class row is not
+ * visible to a lookup of its schema yet).  Only a hint to read it again.
  */
 static bool temp_dirty = false;
 
@@ -66,7 +67,9 @@ gtm_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 {
 	if (prev_object_access_hook)
 		prev_object_access_hook(access, classId, objectId, subId, arg);
-	if (access == OAT_POST_CREATE && classId == RelationRelationId)
+	/* created, renamed or moved to another schema */
+	if ((access == OAT_POST_CREATE || access == OAT_POST_ALTER) &&
+		classId == RelationRelationId)
 		temp_dirty = true;
 }
 

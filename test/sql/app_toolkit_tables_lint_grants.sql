@@ -259,15 +259,24 @@ ALTER TABLE lint_more.nvfk ADD FOREIGN KEY (tenant_id) REFERENCES tenants (id) O
 CREATE TABLE lint_more.stages (id int PRIMARY KEY);
 CREATE TABLE lint_more.opps (tenant_id text NOT NULL REFERENCES tenants (id) ON DELETE CASCADE, id int,
   stage int REFERENCES lint_more.stages ON DELETE CASCADE, PRIMARY KEY (tenant_id, id));
+CREATE TABLE lint_more.gl (id int PRIMARY KEY);
+CREATE TABLE lint_more.events (tenant_id text NOT NULL REFERENCES tenants (id) ON DELETE CASCADE, id int,
+  PRIMARY KEY (tenant_id, id)) PARTITION BY LIST (tenant_id);
+CREATE TABLE lint_more.events_a PARTITION OF lint_more.events FOR VALUES IN ('a');
+ALTER TABLE lint_more.events_a ADD FOREIGN KEY (id) REFERENCES lint_more.gl ON DELETE CASCADE;
+CREATE TABLE lint_more.byslug (tenant_id text NOT NULL REFERENCES tenants (id) ON DELETE CASCADE, id int,
+  slug text REFERENCES tenants (slug) ON UPDATE CASCADE, PRIMARY KEY (tenant_id, id));
 CREATE ROLE regress_tk_member NOINHERIT;
 GRANT regress_tk_bypass TO regress_tk_member;
-SELECT "table", problem, detail FROM gtm_lint_schema('{regress_tk_app,regress_tk_member}', '{lint_more}');
+CREATE ROLE regress_tk_creator CREATEROLE;
+SELECT "table", problem, detail FROM gtm_lint_schema('{regress_tk_app,regress_tk_member,regress_tk_creator}', '{lint_more}');
 SELECT gtm_schema_is_clean('{regress_tk_app}', '{lint_more}') AS clean;
 SELECT gtm_grant_app('regress_tk_member');
+SELECT gtm_grant_app('regress_tk_creator');
 SET client_min_messages = warning;
 DROP SCHEMA lint_more CASCADE;
 RESET client_min_messages;
-DROP ROLE regress_tk_member;
+DROP ROLE regress_tk_member, regress_tk_creator;
 
 -- ---------------------------------------------------------------- clean up
 RESET search_path;

@@ -254,6 +254,21 @@ BEGIN;
 SELECT gtm_set_tenant(:T2) = :T2 AS set;
 SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
 COMMIT;
+-- ... also when it gets the name later: a temporary view of a name of its
+-- own passes, then is renamed to the application table's name
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+CREATE TEMP VIEW stash AS SELECT :T2::text AS tenant_id, id, stage
+  FROM enforce_pool.deals WHERE tenant_id = :T1;
+COMMIT;
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set_with_a_view_of_its_own_name;
+ALTER VIEW stash RENAME TO deals;
+COMMIT;
+BEGIN;
+SELECT gtm_set_tenant(:T2);
+ROLLBACK;
+DISCARD TEMP;
 -- a temporary table dropped at commit leaves nothing: the next request sets
 -- its tenant
 BEGIN;
