@@ -1135,6 +1135,20 @@ SELECT NULL::pg_catalog.regclass, 'application role may become an exempt role',
  WHERE (x.rolsuper OR x.rolbypassrls) AND x.oid OPERATOR(pg_catalog.<>) r.role::oid
    AND pg_catalog.pg_has_role(r.role::oid, x.oid, 'MEMBER')
 UNION ALL
+-- an application role that may create objects in a schema: a view named
+-- like an application table, or a function named like one of the
+-- extension's, put there by one request and found first through a
+-- search_path it set (SET, or ALTER ROLE ... SET, which DISCARD ALL keeps)
+-- would serve a later request another tenant's rows
+SELECT NULL::pg_catalog.regclass, 'application role may create objects in a schema',
+	   pg_catalog.format('Role %s may create objects in schema %I: put first in a search_path, they hide the application''s tables and the extension''s functions from later requests on the connection.',
+			r.role, n.nspname),
+	   pg_catalog.format('REVOKE CREATE ON SCHEMA %I FROM %s;  -- and have the migration role own it', n.nspname, r.role)
+  FROM pg_catalog.unnest(app_roles) r(role), pg_catalog.pg_namespace n
+ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'
+   AND pg_catalog.has_schema_privilege(r.role::oid, n.oid, 'CREATE')
+UNION ALL
 SELECT NULL::pg_catalog.regclass, 'application role may become an exempt role',
 	   pg_catalog.format('Role %s has CREATEROLE: it may grant itself an exempt role (the migration role) and SET ROLE to it.', r.role),
 	   pg_catalog.format('ALTER ROLE %s NOCREATEROLE;', r.role)

@@ -269,6 +269,7 @@ CREATE TABLE lint_more.byslug (tenant_id text NOT NULL REFERENCES tenants (id) O
 CREATE ROLE regress_tk_member NOINHERIT;
 GRANT regress_tk_bypass TO regress_tk_member;
 CREATE ROLE regress_tk_creator CREATEROLE;
+GRANT CREATE ON SCHEMA lint_more TO regress_tk_app;
 SELECT "table", problem, detail FROM gtm_lint_schema('{regress_tk_app,regress_tk_member,regress_tk_creator}', '{lint_more}');
 SELECT gtm_schema_is_clean('{regress_tk_app}', '{lint_more}') AS clean;
 SELECT gtm_grant_app('regress_tk_member');
