@@ -373,7 +373,8 @@ extern List *expr_values(EnforceState *st, PlannerInfo *root, Node *expr,
 						 int depth, PinReason *why);
 extern List *written_values(EnforceState *st, PlannerInfo *root, Node *expr,
 							PinReason *why);
-extern bool row_may_differ_from_written(Oid relid, bool inh, CmdType cmd);
+extern bool row_may_differ_from_written(Oid relid, bool inh, CmdType cmd,
+										bool upsert);
 
 /* enforce_freeze.c: one value per statement for stable built-in pins */
 extern void freeze_mutable_pins(Query *parse);
@@ -500,6 +501,8 @@ extern PlannedStmt *copy_from_checked(PlannedStmt *pstmt);
 
 /* enforce_order.c: the tenant condition first in every scan */
 extern void tenant_quals_first(Scan *scan, List *rtable);
+extern List *recheck_tenant_first(List *recheck, List *qual, Index scanrelid,
+								  AttrNumber attnum);
 
 /* enforce_runtime.c: the comparison when the statement starts */
 extern void attach_statement_pins(PlannedStmt *stmt, List *classes);

@@ -222,6 +222,22 @@ filter_scan(Plan *plan, FilterContext *cxt)
 	cond = cxt->tenant == NULL ? (Expr *) makeBoolConst(false, false) :
 		tenant_condition(var, cxt);
 	plan->qual = lcons(cond, plan->qual);
+
+	/*
+	 * A recheck (a lossy match of GIN, GiST or BRIN) runs before the
+	 * Filter, on rows of every tenant: the condition goes first there too.
+	 */
+	if (IsA(plan, IndexScan) && ((IndexScan *) plan)->indexqualorig != NIL)
+		((IndexScan *) plan)->indexqualorig =
+			lcons(copyObject(cond), ((IndexScan *) plan)->indexqualorig);
+	else if (IsA(plan, BitmapHeapScan) &&
+			 ((BitmapHeapScan *) plan)->bitmapqualorig != NIL)
+		((BitmapHeapScan *) plan)->bitmapqualorig =
+			lcons(copyObject(cond), ((BitmapHeapScan *) plan)->bitmapqualorig);
+	else if (IsA(plan, IndexOnlyScan) &&
+			 ((IndexOnlyScan *) plan)->recheckqual != NIL)
+		((IndexOnlyScan *) plan)->recheckqual =
+			lcons(copyObject(cond), ((IndexOnlyScan *) plan)->recheckqual);
 }
 
 /* Walk a plan tree, filtering its scans */

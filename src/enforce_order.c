@@ -34,14 +34,21 @@
 
 #include "enforce.h"
 
-/* Is clause "tenant column of scanrelid = value" (either side)? */
+/*
+ * Is clause "tenant column of scanrelid = value" (either side), or the
+ * pin "tenant column IS NOT DISTINCT FROM value" (a NOT over a
+ * DistinctExpr)?
+ */
 static bool
 is_tenant_equality(Node *clause, Index scanrelid, AttrNumber attnum)
 {
 	OpExpr	   *op;
 	int			side;
 
-	if (clause == NULL || !IsA(clause, OpExpr) ||
+	if (clause != NULL && is_notclause(clause) &&
+		IsA(get_notclausearg((Expr *) clause), DistinctExpr))
+		clause = (Node *) get_notclausearg((Expr *) clause);
+	if (clause == NULL || !(IsA(clause, OpExpr) || IsA(clause, DistinctExpr)) ||
 		list_length(((OpExpr *) clause)->args) != 2)
 		return false;
 	op = (OpExpr *) clause;
@@ -87,6 +94,32 @@ tenant_first(List *quals, Index scanrelid, AttrNumber attnum)
 }
 
 /*
+ * The recheck conditions of an index or bitmap heap scan, evaluated on the
+ * rows the index returned (of every tenant, when the tenant equality is
+ * only a Filter) before the Filter: with the scan's tenant equalities put
+ * first (copied from the Filter when the recheck lacks one), so that a
+ * function in a recheck (a lossy GIN, GiST or BRIN match) sees no row of
+ * another tenant and runs no more often than for the pinned tenant's rows.
+ */
+List *
+recheck_tenant_first(List *recheck, List *qual, Index scanrelid,
+					 AttrNumber attnum)
+{
+	List	   *first = NIL;
+	ListCell   *lc;
+
+	if (recheck == NIL)
+		return recheck;
+	recheck = tenant_first(recheck, scanrelid, attnum);
+	if (is_tenant_equality(linitial(recheck), scanrelid, attnum))
+		return recheck;
+	foreach(lc, qual)
+		if (is_tenant_equality(lfirst(lc), scanrelid, attnum))
+			first = lappend(first, copyObject(lfirst(lc)));
+	return first != NIL ? list_concat(first, recheck) : recheck;
+}
+
+/*
  * Rearrange the conditions of one scan of the plan (a scan of a table,
  * found by walk_plan, enforce_judge.c) if it reads a tenant table; rtable
  * is the plan's flat range table.
@@ -108,8 +141,10 @@ tenant_quals_first(Scan *scan, List *rtable)
 	scan->plan.qual = tenant_first(scan->plan.qual, scan->scanrelid, f->attnum);
 	if (IsA(scan, IndexScan))
 		((IndexScan *) scan)->indexqualorig =
-			tenant_first(((IndexScan *) scan)->indexqualorig, scan->scanrelid, f->attnum);
+			recheck_tenant_first(((IndexScan *) scan)->indexqualorig,
+								 scan->plan.qual, scan->scanrelid, f->attnum);
 	else if (IsA(scan, BitmapHeapScan))
 		((BitmapHeapScan *) scan)->bitmapqualorig =
-			tenant_first(((BitmapHeapScan *) scan)->bitmapqualorig, scan->scanrelid, f->attnum);
+			recheck_tenant_first(((BitmapHeapScan *) scan)->bitmapqualorig,
+								 scan->plan.qual, scan->scanrelid, f->attnum);
 }

@@ -49,6 +49,7 @@
 #include "commands/trigger.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/clauses.h"
 #include "parser/parsetree.h"
 #include "storage/lockdefs.h"
 #include "utils/lsyscache.h"
@@ -121,22 +122,33 @@ nullable_in_output(PlannerInfo *root, Index varno)
  * May the row a command writes into relid (or into its descendants, with
  * inh) differ from the values the statement gives?  A BEFORE or INSTEAD
  * OF row trigger can change it, and a foreign table returns what the
- * remote server stored.  DELETE returns the rows as they were.
+ * remote server stored.  DELETE returns the rows as they were.  The
+ * triggers of both writes count where a command runs both: an UPDATE of a
+ * partitioned table that moves a row inserts it into another partition
+ * (whose BEFORE INSERT triggers then run), INSERT ... ON CONFLICT DO
+ * UPDATE updates the conflicting row, and MERGE may do either.
  */
 bool
-row_may_differ_from_written(Oid relid, bool inh, CmdType cmd)
+row_may_differ_from_written(Oid relid, bool inh, CmdType cmd, bool upsert)
 {
 	List	   *rels;
 	ListCell   *lc;
 	bool		result = false;
+	bool		inserts,
+				updates;
 
-	if (cmd != CMD_INSERT && cmd != CMD_UPDATE && cmd != CMD_DELETE)
+	if (cmd != CMD_INSERT && cmd != CMD_UPDATE && cmd != CMD_DELETE &&
+		cmd != CMD_MERGE)
 		return true;
 	/* an INSERT into a partitioned table writes into its partitions */
 	if (inh || get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
 		rels = find_all_inheritors(relid, AccessShareLock, NULL);
 	else
 		rels = list_make1_oid(relid);
+	inserts = cmd == CMD_INSERT || cmd == CMD_MERGE ||
+		(cmd == CMD_UPDATE && list_length(rels) > 1);	/* a row moved */
+	updates = cmd == CMD_UPDATE || cmd == CMD_MERGE ||
+		(cmd == CMD_INSERT && upsert);
 	foreach(lc, rels)
 	{
 		Relation	rel = table_open(lfirst_oid(lc), AccessShareLock);
@@ -145,19 +157,45 @@ row_may_differ_from_written(Oid relid, bool inh, CmdType cmd)
 		if (rel->rd_rel->relkind == RELKIND_FOREIGN_TABLE)
 			result = true;
 		else if (td != NULL)
-		{
-			if (cmd == CMD_INSERT)
-				result = td->trig_insert_before_row || td->trig_insert_instead_row;
-			else if (cmd == CMD_UPDATE)
-				result = td->trig_update_before_row || td->trig_update_instead_row;
-			else
-				result = td->trig_delete_instead_row;
-		}
+			result = (inserts && (td->trig_insert_before_row ||
+								  td->trig_insert_instead_row)) ||
+				(updates && (td->trig_update_before_row ||
+							 td->trig_update_instead_row)) ||
+				(cmd == CMD_DELETE && td->trig_delete_instead_row);
 		table_close(rel, AccessShareLock);
 		if (result)
 			break;
 	}
 	return result;
+}
+
+/*
+ * Is column attno of relid (or, with inh, of one of its descendants: before
+ * PostgreSQL 16 a child's column may be generated where its parent's is
+ * not) a generated column?  An UPDATE computes a stored one anew from the
+ * columns it sets.
+ */
+static bool
+column_generated(Oid relid, bool inh, AttrNumber attno)
+{
+	List	   *rels;
+	ListCell   *lc;
+	char	   *name;
+
+	if (get_attgenerated(relid, attno) != '\0')
+		return true;
+	if (!inh && get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE)
+		return false;
+	name = get_attname(relid, attno, false);
+	rels = find_all_inheritors(relid, AccessShareLock, NULL);
+	foreach(lc, rels)
+	{
+		AttrNumber	a = get_attnum(lfirst_oid(lc), name);
+
+		if (a != InvalidAttrNumber && get_attgenerated(lfirst_oid(lc), a) != '\0')
+			return true;
+	}
+	return false;
 }
 
 /* The expression of tlist's non-junk entry for column attno, or NULL. */
@@ -258,10 +296,17 @@ target_values(ValueWalk *vw, PlannerInfo *root, AttrNumber attno, int depth,
 	 * Not even the tenant column is followed through RETURNING when a
 	 * trigger or a foreign server may change the row: a BEFORE trigger on a
 	 * table of the caller's own can put another tenant there and hand it to
-	 * a write into a tenant table.
+	 * a write into a tenant table, or to a subquery of the RETURNING list
+	 * correlated with it (such a subquery sees the row written; one of the
+	 * WHERE or SET lists sees the row as read, but a correlated subquery
+	 * does not say where it is, so any subquery in RETURNING counts).
 	 */
-	if ((which == ROW_RETURNED || !tenant_col) &&
-		row_may_differ_from_written(rte->relid, rte->inh, parse->commandType))
+	if ((which == ROW_RETURNED || !tenant_col ||
+		 (which == ROW_READ_OR_WRITTEN && parse->returningList != NIL &&
+		  contain_subplans((Node *) parse->returningList))) &&
+		row_may_differ_from_written(rte->relid, rte->inh, parse->commandType,
+									parse->onConflict != NULL &&
+									parse->onConflict->action == ONCONFLICT_UPDATE))
 		return NIL;
 
 	if (parse->commandType == CMD_INSERT)
@@ -273,6 +318,14 @@ target_values(ValueWalk *vw, PlannerInfo *root, AttrNumber attno, int depth,
 	}
 
 	Assert(parse->commandType == CMD_UPDATE);
+
+	/*
+	 * The new row's value of a generated column is computed from the
+	 * columns the UPDATE sets, not the one the statement's conditions pin.
+	 */
+	if (!tenant_col && which != ROW_OLD &&
+		column_generated(rte->relid, rte->inh, attno))
+		return NIL;
 	set = (tenant_col || which == ROW_OLD) ? NULL : update_assignment(root, attno);
 	if (set != NULL && which == ROW_RETURNED)
 		return expression_values(vw, root, set, depth + 1);
@@ -290,6 +343,37 @@ target_values(ValueWalk *vw, PlannerInfo *root, AttrNumber attno, int depth,
 		return vals;
 	more = expression_values(vw, root, set, depth + 1);
 	return more ? list_concat(vals, more) : NIL;
+}
+
+/*
+ * The values column attno of MERGE's target can hold where a correlated
+ * subquery or RETURNING sees it.  RETURNING sees the row an action updated
+ * or inserted (a NOT MATCHED row never met the join condition), and its
+ * other columns are whatever the actions put there: only the tenant column
+ * is followed, to the target's pin, the one tenant every action must keep
+ * or write (judge_plan), and only where no trigger or foreign server may
+ * change the row.
+ */
+static List *
+merge_target_values(ValueWalk *vw, PlannerInfo *root, AttrNumber attno)
+{
+	Index		target = root->parse->resultRelation;
+	RangeTblEntry *rte = rt_fetch(target, root->parse->rtable);
+	RelFacts   *f = rel_facts(rte->relid);
+	RelOptInfo *rel = root->simple_rel_array[target];
+	PinResult	pr;
+
+	vw->why = PR_OTHER_COLUMN;
+	if (!f->tenant || f->exempt || f->attnum != attno || rel == NULL ||
+		row_may_differ_from_written(rte->relid, rte->inh, CMD_MERGE, false))
+		return NIL;
+	rel_pin(vw->st, root, rel, target, attno, &pr);
+	if (pr.reason != PR_PINNED)
+	{
+		vw->why = pr.reason;
+		return NIL;
+	}
+	return list_make1(pr.value);
 }
 
 /*
@@ -430,6 +514,8 @@ column_values(ValueWalk *vw, PlannerInfo *root, Index varno, AttrNumber attno,
 	if (varno == parse->resultRelation &&
 		(parse->commandType == CMD_INSERT || parse->commandType == CMD_UPDATE))
 		return target_values(vw, root, attno, depth + 1, ROW_READ_OR_WRITTEN);
+	if (varno == parse->resultRelation && parse->commandType == CMD_MERGE)
+		return merge_target_values(vw, root, attno);
 
 	rel = root->simple_rel_array[varno];
 	rte = root->simple_rte_array[varno];

@@ -45,10 +45,12 @@
 #include "catalog/objectaccess.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 
 #include "enforce.h"
 
@@ -69,69 +71,96 @@ gtm_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 		prev_object_access_hook(access, classId, objectId, subId, arg);
 	/* created, renamed or moved to another schema */
 	if ((access == OAT_POST_CREATE || access == OAT_POST_ALTER) &&
-		classId == RelationRelationId)
+		(classId == RelationRelationId || classId == TypeRelationId))
 		temp_dirty = true;
 }
 
 /*
- * Is there a relation named relname outside the temporary schema, one that
- * a temporary relation of that name hides from an unqualified name (the
- * temporary schema is searched first for relations)?
+ * The two catalogs whose names PostgreSQL looks up in the temporary schema
+ * before any other (even before pg_catalog, when search_path does not name
+ * pg_temp): relations and types.  A temporary domain named "text" or
+ * "uuid", whose CHECK calls the earlier request's function, runs that
+ * function in every later request that writes '...'::text.
+ */
+typedef struct TempCatalog
+{
+	Oid			catalog;		/* pg_class or pg_type */
+	Oid			name_nsp_index; /* its (name, namespace) index */
+	AttrNumber	name_attr;
+	AttrNumber	nsp_attr;
+} TempCatalog;
+
+static const TempCatalog temp_catalogs[] = {
+	{RelationRelationId, ClassNameNspIndexId, Anum_pg_class_relname,
+	Anum_pg_class_relnamespace},
+	{TypeRelationId, TypeNameNspIndexId, Anum_pg_type_typname,
+	Anum_pg_type_typnamespace},
+};
+
+/*
+ * Is there an object of the catalog named name outside the temporary
+ * schema, one that a temporary object of that name hides from an
+ * unqualified name?
  */
 static bool
-shadows_relation(const char *relname, Oid tempNamespace)
+shadows_object(const TempCatalog *tc, Relation rel, Datum name,
+			   Oid tempNamespace)
 {
-	Relation	rel = table_open(RelationRelationId, AccessShareLock);
 	SysScanDesc scan;
 	ScanKeyData key;
 	HeapTuple	tup;
 	bool		found = false;
 
-	ScanKeyInit(&key, Anum_pg_class_relname, BTEqualStrategyNumber,
-				F_NAMEEQ, CStringGetDatum(relname));
-	scan = systable_beginscan(rel, ClassNameNspIndexId, true, NULL, 1, &key);
+	ScanKeyInit(&key, tc->name_attr, BTEqualStrategyNumber, F_NAMEEQ, name);
+	scan = systable_beginscan(rel, tc->name_nsp_index, true, NULL, 1, &key);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
-		if (((Form_pg_class) GETSTRUCT(tup))->relnamespace != tempNamespace)
+	{
+		bool		isnull;
+		Datum		nsp = heap_getattr(tup, tc->nsp_attr, RelationGetDescr(rel),
+									   &isnull);
+
+		if (!isnull && DatumGetObjectId(nsp) != tempNamespace)
 		{
 			found = true;
 			break;
 		}
+	}
 	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
 	return found;
 }
 
 /*
- * Does the session's temporary schema hold a relation created by an
- * earlier transaction that hides a relation of the same name?  *recheck is
- * set when it holds one this transaction created (to be looked at again).
+ * Does the session's temporary schema hold an object of the catalog
+ * created by an earlier transaction that hides an object of the same
+ * name?  *recheck is set when it holds one this transaction created (to be
+ * looked at again).
  */
 static bool
-earlier_temp_relations(bool *recheck)
+earlier_temp_objects(const TempCatalog *tc, Oid tempNamespace, bool *recheck)
 {
-	Oid			tempNamespace;
-	Oid			tempToastNamespace;
 	Relation	rel;
 	SysScanDesc scan;
 	ScanKeyData key;
 	HeapTuple	tup;
 	bool		earlier = false;
 
-	*recheck = false;
-	GetTempNamespaceState(&tempNamespace, &tempToastNamespace);
-	if (!OidIsValid(tempNamespace))
-		return false;
-	rel = table_open(RelationRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_class_relnamespace, BTEqualStrategyNumber,
+	rel = table_open(tc->catalog, AccessShareLock);
+	ScanKeyInit(&key, tc->nsp_attr, BTEqualStrategyNumber,
 				F_OIDEQ, ObjectIdGetDatum(tempNamespace));
 	scan = systable_beginscan(rel, InvalidOid, false, NULL, 1, &key);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
+		bool		isnull;
+		Datum		name;
+
 		CHECK_FOR_INTERRUPTS();
 		if (TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data)))
+		{
 			*recheck = true;	/* this request's: an earlier one for the next */
-		else if (shadows_relation(NameStr(((Form_pg_class) GETSTRUCT(tup))->relname),
-								  tempNamespace))
+			continue;
+		}
+		name = heap_getattr(tup, tc->name_attr, RelationGetDescr(rel), &isnull);
+		if (!isnull && shadows_object(tc, rel, name, tempNamespace))
 		{
 			earlier = true;
 			break;
@@ -140,6 +169,26 @@ earlier_temp_relations(bool *recheck)
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	return earlier;
+}
+
+/*
+ * Does the session's temporary schema hold a relation or type created by
+ * an earlier transaction that hides one of the same name?
+ */
+static bool
+earlier_temp_relations(bool *recheck)
+{
+	Oid			tempNamespace;
+	Oid			tempToastNamespace;
+
+	*recheck = false;
+	GetTempNamespaceState(&tempNamespace, &tempToastNamespace);
+	if (!OidIsValid(tempNamespace))
+		return false;
+	for (int i = 0; i < lengthof(temp_catalogs); i++)
+		if (earlier_temp_objects(&temp_catalogs[i], tempNamespace, recheck))
+			return true;
+	return false;
 }
 
 /*
@@ -163,8 +212,8 @@ check_no_earlier_temp_objects(void)
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("the connection keeps temporary tables or views of an earlier request that hide relations of the same name"),
-			 errdetail("Behind a connection pool the next request would find them first: a temporary view named like a table of the application shows it another tenant's rows."),
+			 errmsg("the connection keeps temporary objects of an earlier request that hide objects of the same name"),
+			 errdetail("Behind a connection pool the next request would find them first: a temporary view named like a table of the application shows it another tenant's rows, and a temporary type or domain named like a type runs the earlier request's code."),
 			 errhint("Run DISCARD TEMP before the request (or make DISCARD ALL the pool's reset query), or drop temporary objects before the transaction ends (ON COMMIT DROP).")));
 }
 

@@ -51,7 +51,7 @@ my $out;
 # ---------------------------------------------------------------- PostgreSQL 17
 SKIP:
 {
-	skip "PostgreSQL 17 syntax (server is $ver)", 15 if $ver < 170000;
+	skip "PostgreSQL 17 syntax (server is $ver)", 18 if $ver < 170000;
 	$out = as_app(qq{MERGE INTO deals d USING (VALUES (7, 'x')) s(i, st) ON d.tenant_id = '$T1' AND d.id = s.i
                 WHEN MATCHED THEN UPDATE SET stage = s.st RETURNING merge_action(), d.id});
 	is($out, 'UPDATE|7', 'MERGE ... RETURNING pinned in ON runs and returns its row');
@@ -107,6 +107,22 @@ SKIP:
                 WHEN MATCHED THEN UPDATE SET label = l.label RETURNING l.tenant_id)
                 INSERT INTO notes (tenant_id, body) SELECT tenant_id, 'merge' FROM m RETURNING tenant_id});
 	is($out, $T1, "a MERGE's RETURNING of its pinned tenant column may be written (its tenant)");
+	# a subquery of MERGE's RETURNING correlated with a column an action
+	# wrote (a NOT MATCHED row never met the ON clause; a MATCHED one was
+	# updated): the ON clause's value is not the one it sees
+	$out = as_app(qq{BEGIN; MERGE INTO labels l USING (VALUES (5)) s(i) ON l.tenant_id = '$T1' AND l.id = s.i AND l.label = '$T1'
+                WHEN NOT MATCHED THEN INSERT VALUES ('$T1', 5, '$T2')
+                RETURNING (SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = l.label); ROLLBACK});
+	ok(rejected($out) && $out !~ /open/, "MERGE ... RETURNING a subquery pinned by an inserted column is rejected, no row of T2 shown")
+	  or diag $out;
+	sql(qq{UPDATE labels SET label = '$T1' WHERE tenant_id = '$T1' AND id = 1});
+	$out = as_app(qq{BEGIN; MERGE INTO labels l USING (VALUES (1)) s(i) ON l.tenant_id = '$T1' AND l.id = s.i AND l.label = '$T1'
+                WHEN MATCHED THEN UPDATE SET label = '$T2'
+                RETURNING (SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = l.label); ROLLBACK});
+	ok(rejected($out) && $out !~ /open/, "MERGE ... RETURNING a subquery pinned by an updated column is rejected, no row of T2 shown")
+	  or diag $out;
+	sql(qq{UPDATE labels SET label = '$T2' WHERE tenant_id = '$T1' AND id = 1});
+	is(sql(qq{SELECT count(*) FROM labels}), '1', 'the rejected MERGEs left no row behind');
 }
 
 # ---------------------------------------------------------------- PostgreSQL 18

@@ -263,6 +263,52 @@ SELECT p.name FROM projects p JOIN workspaces w ON w.tenant_id_of = p.tenant_id
 SELECT tenant_id, name FROM projects ORDER BY 1, 2;
 SELECT tenant_id, title FROM tasks ORDER BY 1, 2;
 
+-- ---------------------------------------------------------------- the tenant condition first, also in rechecks
+-- Rows an index returns are rechecked (a lossy GIN or BRIN match) before
+-- the Filter; the tenant equality goes first there too, so a function of
+-- the recheck runs as often whatever another tenant's rows hold.  T2 keeps
+-- a secret that matches "12"; a query of T1 probes it by prefix.
+CREATE TABLE docs (tenant_id text NOT NULL, id int, data jsonb, PRIMARY KEY (tenant_id, id));
+CREATE INDEX ON docs USING gin (data);
+INSERT INTO docs SELECT CASE WHEN i % 2 = 0 THEN 't-1' ELSE 't-2' END, i, jsonb_build_object('n', i)
+  FROM generate_series(1, 2000) i;
+INSERT INTO docs VALUES ('t-2', 9999, '{"ssn": "123-45-6789"}');
+CREATE TABLE events (tenant_id text NOT NULL, at timestamptz NOT NULL, what text);
+CREATE INDEX ON events USING brin (at);
+INSERT INTO events SELECT CASE WHEN i % 2 = 0 THEN 't-1' ELSE 't-2' END,
+  '2020-01-01'::timestamptz + i * interval '1 minute', 'e' FROM generate_series(1, 5000) i;
+INSERT INTO events VALUES ('t-2', '2031-05-17 13:37+00', 'secret');
+ANALYZE docs, events;
+GRANT SELECT ON docs, events TO regress_enforce_keys;
+-- say when they run
+CREATE FUNCTION probe_key() RETURNS text LANGUAGE plpgsql STABLE
+  AS $$ BEGIN RAISE NOTICE 'probe'; RETURN 'ssn'; END $$;
+CREATE FUNCTION probe_time() RETURNS timestamptz LANGUAGE plpgsql STABLE
+  AS $$ BEGIN RAISE NOTICE 'probe'; RETURN 'infinity'; END $$;
+SET ROLE regress_enforce_keys;
+SET enable_seqscan = off;
+SET enable_indexscan = off;
+EXPLAIN (COSTS OFF) SELECT id FROM docs WHERE tenant_id = 't-1' AND data ? 'ssn'
+  AND data @? '$.ssn ? (@ starts with "12")' AND data ? probe_key();
+-- T2's row matches "12": as many probes as for "13", which matches nothing
+SELECT id FROM docs WHERE tenant_id = 't-1' AND data ? 'ssn'
+  AND data @? '$.ssn ? (@ starts with "12")' AND data ? probe_key();
+SELECT id FROM docs WHERE tenant_id = 't-1' AND data ? 'ssn'
+  AND data @? '$.ssn ? (@ starts with "13")' AND data ? probe_key();
+-- the pin written IS NOT DISTINCT FROM goes first in the Filter as well
+SELECT name FROM projects WHERE tenant_id IS NOT DISTINCT FROM 't-1' AND shows(name);
+-- a unique-key pin: the key's tenant filters the BRIN scan's recheck too
+SELECT count(*) FROM events e JOIN workspaces w ON w.tenant_id_of = e.tenant_id
+ WHERE w.region = 'eu' AND w.handle = 'acme'
+   AND e.at >= '2031-05-17' AND e.at < '2031-05-18' AND e.at < probe_time();
+-- (the day after: no row of any tenant; as many probes)
+SELECT count(*) FROM events e JOIN workspaces w ON w.tenant_id_of = e.tenant_id
+ WHERE w.region = 'eu' AND w.handle = 'acme'
+   AND e.at >= '2031-05-18' AND e.at < '2031-05-19' AND e.at < probe_time();
+RESET enable_seqscan;
+RESET enable_indexscan;
+RESET ROLE;
+
 SET client_min_messages = warning;
 DELETE FROM tenants WHERE clerk_org_id IN ('org_keysA', 'org_keysB');
 DROP SCHEMA enforce_keys CASCADE;

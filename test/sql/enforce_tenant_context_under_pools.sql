@@ -279,6 +279,45 @@ BEGIN;
 SELECT gtm_set_tenant(:T2) = :T2 AS set;
 COMMIT;
 
+-- ... and a temporary type: types, like relations, are looked up in
+-- pg_temp first (even before pg_catalog), so a temporary domain named
+-- "text" or "uuid" runs its CHECK, the earlier request's function, in the
+-- next request wherever it writes '...'::text or $1::uuid
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+CREATE TEMP TABLE loot (tenant_id pg_catalog.text, id int, stage pg_catalog.text);
+CREATE FUNCTION pg_temp.grab(v pg_catalog.text) RETURNS bool LANGUAGE plpgsql AS $f$
+BEGIN
+  INSERT INTO pg_temp.loot SELECT tenant_id, id, stage FROM enforce_pool.deals
+    WHERE tenant_id = gtm_current_tenant();
+  UPDATE enforce_pool.deals SET stage = 'changed by T1' WHERE tenant_id = gtm_current_tenant();
+  RETURN true;
+EXCEPTION WHEN OTHERS THEN RETURN true;
+END $f$;
+CREATE DOMAIN pg_temp.uuid AS pg_catalog.text CHECK (pg_temp.grab(VALUE));
+COMMIT;
+BEGIN;
+SELECT gtm_set_tenant(:T2);
+ROLLBACK;
+-- ... also a type renamed to a shadowing name later
+DISCARD TEMP;
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+CREATE TYPE pg_temp.mood AS ENUM ('x');
+COMMIT;
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set_with_a_type_of_its_own_name;
+ALTER TYPE pg_temp.mood RENAME TO int4range;
+COMMIT;
+BEGIN;
+SELECT gtm_set_tenant(:T2);
+ROLLBACK;
+DISCARD TEMP;
+RESET ROLE;
+-- T2's rows were neither copied nor changed
+SELECT tenant_id = :T2 AS t2, id, stage FROM deals ORDER BY 1, 2;
+SET ROLE regress_enforce_pool;
+
 -- ---------------------------------------------------------------- cleanup
 RESET ROLE;
 DROP FUNCTION IF EXISTS pg_temp.fields(text);  -- gone with DISCARD TEMP above

@@ -379,6 +379,61 @@ SET ROLE regress_enforce_writes;
 RESET ROLE;
 SELECT tenant_id, count(*), min(n), max(n) FROM ledger GROUP BY 1 ORDER BY 1;
 
+-- ================================================================ 5. rows RETURNING shows that differ from what the statement wrote
+-- (a) a STORED generated column is computed anew from the columns an UPDATE
+-- sets, not the value its condition pinned
+RESET ROLE;
+CREATE TABLE gen_labels (tenant_id text NOT NULL, id int NOT NULL, label text,
+                         label_copy text GENERATED ALWAYS AS (label) STORED,
+                         PRIMARY KEY (tenant_id, id));
+INSERT INTO gen_labels (tenant_id, id, label) VALUES ('t-1', 1, 't-1');
+-- (b) an UPDATE that moves a row into another partition inserts it there,
+-- and that partition's BEFORE INSERT trigger rewrites it
+CREATE TABLE moved (tenant_id text NOT NULL, id int NOT NULL, label text, origin text)
+  PARTITION BY RANGE (id);
+CREATE TABLE moved_live PARTITION OF moved FOR VALUES FROM (0) TO (1000);
+CREATE TABLE moved_archive PARTITION OF moved FOR VALUES FROM (1000) TO (MAXVALUE);
+CREATE FUNCTION moved_archive_label() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.label := NEW.origin; RETURN NEW; END $$;
+CREATE TRIGGER moved_archive_label BEFORE INSERT ON moved_archive
+  FOR EACH ROW EXECUTE FUNCTION moved_archive_label();
+INSERT INTO moved VALUES ('t-1', 1, 'x', 't-2');
+GRANT SELECT, INSERT, UPDATE, DELETE ON gen_labels, moved TO regress_enforce_writes;
+SET ROLE regress_enforce_writes;
+WITH u AS (UPDATE gen_labels SET label = 't-2' WHERE tenant_id = 't-1' AND id = 1
+             AND label_copy = tenant_id RETURNING label_copy)
+INSERT INTO deals (tenant_id, id, stage) SELECT label_copy, 666, 'planted' FROM u;
+UPDATE gen_labels SET label = 't-2' WHERE tenant_id = 't-1' AND id = 1 AND label_copy = tenant_id
+  RETURNING (SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = gen_labels.label_copy);
+WITH u AS (UPDATE moved SET id = 1001, label = 't-1' WHERE tenant_id = 't-1' AND id = 1 RETURNING label)
+INSERT INTO deals (tenant_id, id, stage) SELECT label, 667, 'planted' FROM u;
+-- the column the UPDATE sets itself is still followed to the value set
+WITH u AS (UPDATE gen_labels SET label = 't-1' WHERE tenant_id = 't-1' AND id = 1 RETURNING label)
+INSERT INTO deals (tenant_id, id, stage) SELECT label, 668, 'kept' FROM u;
+-- (c) a BEFORE trigger on the caller's own table changes the tenant of the
+-- row a subquery of RETURNING is correlated with
+CREATE TEMP TABLE switched (tenant_id text NOT NULL, id int);
+CREATE FUNCTION pg_temp.to_t2() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.tenant_id := 't-2'; RETURN NEW; END $$;
+CREATE TRIGGER to_t2 BEFORE INSERT OR UPDATE ON switched
+  FOR EACH ROW EXECUTE FUNCTION pg_temp.to_t2();
+INSERT INTO switched VALUES ('t-1', 3)
+  RETURNING (SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = switched.tenant_id);
+UPDATE switched SET id = 4 WHERE tenant_id = 't-1'
+  RETURNING (SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = switched.tenant_id);
+RESET ROLE;
+INSERT INTO switched VALUES ('t-1', 3);   -- stored as t-2 by the trigger
+SET ROLE regress_enforce_writes;
+-- a subquery of its WHERE list sees the row as read: accepted
+UPDATE switched SET id = 5 WHERE tenant_id = 't-2'
+  AND EXISTS (SELECT 1 FROM deals d WHERE d.tenant_id = switched.tenant_id AND d.id = 7);
+SELECT tenant_id, id FROM switched WHERE tenant_id = 't-2';
+RESET ROLE;
+-- nothing planted (668 is the accepted write of t-1); the rejected UPDATEs changed nothing
+SELECT tenant_id, id, stage FROM deals WHERE id >= 600 ORDER BY 1, 2;
+SELECT tenant_id, id, label, label_copy FROM gen_labels;
+SELECT tenant_id, id, label FROM moved;
+
 SET client_min_messages = warning;
 SELECT gtm_unexempt_table('audit_log');
 DROP SCHEMA enforce_writes CASCADE;
