@@ -548,17 +548,20 @@ BEGIN
 			-- owner: when a table the deletion would reach (other than the
 			-- extension's own) has triggers or rules of its own, or is reached
 			-- by SET NULL or SET DEFAULT (defaults, checks and index
-			-- expressions evaluated), the tenant's row is kept for an
-			-- operator's gtm_delete_tenant; its members go in any case.
+			-- expressions evaluated), or whose rows a NO ACTION or RESTRICT
+			-- key would keep the deletion from (an error Clerk would retry
+			-- forever), the tenant's row is kept for an operator's
+			-- gtm_delete_tenant; its members go in any case.  (Only DELETE
+			-- triggers count: a cascade fires no other.)
 			WITH RECURSIVE reach (rel, action) AS (
 				SELECT co.conrelid, co.confdeltype FROM pg_catalog.pg_constraint co
 				 WHERE co.contype OPERATOR(pg_catalog.=) 'f'
 				   AND co.confrelid OPERATOR(pg_catalog.=) '@extschema@.tenants'::pg_catalog.regclass
-				   AND co.confdeltype IN ('c', 'n', 'd')
 				UNION
 				SELECT co.conrelid, co.confdeltype FROM reach
 				  JOIN pg_catalog.pg_constraint co ON co.confrelid OPERATOR(pg_catalog.=) reach.rel
-				 WHERE co.contype OPERATOR(pg_catalog.=) 'f' AND co.confdeltype IN ('c', 'n', 'd')
+				 WHERE co.contype OPERATOR(pg_catalog.=) 'f'
+				   AND reach.action OPERATOR(pg_catalog.=) 'c'
 			)
 			SELECT pg_catalog.string_agg(DISTINCT r.rel::pg_catalog.regclass::text, ', ') INTO guarded
 			  FROM reach r
@@ -569,7 +572,8 @@ BEGIN
 								  AND dep.deptype OPERATOR(pg_catalog.=) 'e')
 			   AND (r.action OPERATOR(pg_catalog.<>) 'c'
 					OR EXISTS (SELECT FROM pg_catalog.pg_trigger tg
-								WHERE tg.tgrelid OPERATOR(pg_catalog.=) r.rel AND NOT tg.tgisinternal)
+								WHERE tg.tgrelid OPERATOR(pg_catalog.=) r.rel AND NOT tg.tgisinternal
+								  AND (tg.tgtype::pg_catalog.int4 OPERATOR(pg_catalog.&) 8) OPERATOR(pg_catalog.<>) 0)
 					OR EXISTS (SELECT FROM pg_catalog.pg_rewrite rw
 								WHERE rw.ev_class OPERATOR(pg_catalog.=) r.rel
 								  AND rw.rulename OPERATOR(pg_catalog.<>) '_RETURN'));
@@ -591,9 +595,9 @@ BEGIN
 														 'rows', 1);
 			ELSE
 				changes := changes || jsonb_build_object('change', 'tenant_kept', 'tenant_id', tid,
-														 'reason', 'tables with triggers, rules or SET NULL/DEFAULT actions: ' OPERATOR(pg_catalog.||) guarded);
+														 'reason', 'tables with DELETE triggers, rules, SET NULL/DEFAULT actions or NO ACTION/RESTRICT keys: ' OPERATOR(pg_catalog.||) guarded);
 				RAISE WARNING 'the rows of deleted organization % are kept', org_id
-					USING DETAIL = pg_catalog.format('Deleting tenant %s would run the triggers, rules or foreign-key actions of %s with the rights of the extension''s owner.', tid, guarded),
+					USING DETAIL = pg_catalog.format('Deleting tenant %s would run the triggers, rules or foreign-key actions of %s with the rights of the extension''s owner, or fail on their rows.', tid, guarded),
 						  HINT = pg_catalog.format('Run SELECT * FROM gtm_delete_tenant(%L) as a role that may run them.', tid);
 			END IF;
 		END IF;

@@ -322,8 +322,12 @@ provision_tenant(Oid nsp, const char *org_id, const char *name,
 	/*
 	 * An organization Clerk deleted (its organization.deleted applied:
 	 * gtm_apply_clerk_event's tombstone, 1.1.0) is not created again by a
-	 * sign-in with a token issued before the deletion.
+	 * sign-in with a token issued before the deletion.  The organization's
+	 * event lock orders this creation with its events (every caller:
+	 * gtm_provision_tenant too, so that an organization.deleted applied
+	 * while it runs waits for it and deletes the tenant it created).
 	 */
+	lock_org_events(nsp, org_id);
 	refuse_deleted_sign_in(nsp, org_id, NULL);
 
 	args[1] = text_datum(name);

@@ -232,6 +232,40 @@ RESET ROLE;
 SELECT count(*) AS ev11_members, (SELECT count(*) FROM tenants WHERE clerk_org_id = 'org_ev11') AS ev11_tenant_kept
   FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id WHERE t.clerk_org_id = 'org_ev11';
 DROP TABLE clerk_kept_ref;
+-- a NO ACTION key (drizzle's .references() default) would make the
+-- deletion fail, for ever at each of Clerk's retries: the tenant is kept,
+-- its members go, the tombstone is written (a stale token cannot sign in)
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_ev21', 'TwentyOne', 'twenty-one', 80))->>'outcome' AS outcome;
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_ev21', 'user_ev21', 'org:admin', 81))->>'outcome' AS outcome;
+CREATE TABLE clerk_noaction_ref (tenant_id text NOT NULL REFERENCES tenants (id), body text);
+INSERT INTO clerk_noaction_ref SELECT id, 'note' FROM tenants WHERE clerk_org_id = 'org_ev21';
+SET client_min_messages = error;
+SELECT r->>'outcome' AS outcome,
+       (SELECT string_agg(c->>'change', ', ' ORDER BY c->>'change') FROM jsonb_array_elements(r->'changes') c) AS changes
+  FROM pg_temp.apply(pg_temp.org_event('organization.deleted', 'org_ev21', NULL, NULL, NULL, ts => 90)) r;
+RESET client_min_messages;
+SET ROLE clerk_app_role;
+SELECT * FROM pg_temp.expect_error($$SELECT gtm_sign_in('org_ev21', 'user_ev21', 'TwentyOne', NULL, 'org:admin')$$);
+RESET ROLE;
+SELECT (SELECT count(*) FROM tenants WHERE clerk_org_id = 'org_ev21') AS ev21_tenant_kept,
+       (SELECT count(*) FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
+         WHERE t.clerk_org_id = 'org_ev21') AS ev21_members,
+       (SELECT count(*) FROM clerk_noaction_ref) AS ev21_rows_kept;
+DROP TABLE clerk_noaction_ref;
+-- a cascading table whose triggers fire only on UPDATE (gtm_make_tenant_table's
+-- updated_at trigger): a cascade fires none of them, the tenant goes
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_ev22', 'TwentyTwo', 'twenty-two', 80))->>'outcome' AS outcome;
+CREATE TABLE clerk_touched_ref (tenant_id text NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+                                updated_at timestamptz);
+CREATE TRIGGER clerk_touched_ref_touch BEFORE UPDATE ON clerk_touched_ref
+  FOR EACH ROW EXECUTE FUNCTION gtm_touch_updated_at();
+INSERT INTO clerk_touched_ref SELECT id, now() FROM tenants WHERE clerk_org_id = 'org_ev22';
+SELECT r->>'outcome' AS outcome,
+       (SELECT string_agg(c->>'change', ', ' ORDER BY c->>'change') FROM jsonb_array_elements(r->'changes') c) AS changes
+  FROM pg_temp.apply(pg_temp.org_event('organization.deleted', 'org_ev22', NULL, NULL, NULL, ts => 90)) r;
+SELECT (SELECT count(*) FROM tenants WHERE clerk_org_id = 'org_ev22') AS ev22_tenants,
+       (SELECT count(*) FROM clerk_touched_ref) AS ev22_rows;
+DROP TABLE clerk_touched_ref;
 -- a sign-in reaches its organization's tenant: one statement cannot read
 -- one tenant's members and sign in to another (42501), nothing written
 SET ROLE clerk_app_role;
