@@ -533,6 +533,7 @@ extern void report_runtime_null(const char *label, Node *value, int elevel);
 extern void report_runtime_two_tenants(const char *label1, const char *value1,
 									   const char *label2, const char *value2,
 									   int elevel);
+extern void report_deferred_several(const char *label, const char *value, int elevel);
 extern void report_scope_two_tenants(const char *label1, const char *value1,
 									 const char *label2, const char *value2,
 									 int elevel);
@@ -563,6 +564,8 @@ extern bool statement_scope_busy(void);
 extern void check_no_earlier_temp_objects(void);
 extern void tenant_temp_init(void);
 extern const char *transaction_tenant(void);
+extern int	statement_scope_deferred_enter(Node *parsetree);
+extern void statement_scope_deferred_exit(int saved);
 extern void statement_scope_mark_unknown(int elevel);
 
 #endif							/* GTM_ENFORCE_H */

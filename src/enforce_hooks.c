@@ -587,6 +587,7 @@ process_utility(PlannedStmt *pstmt, const char *queryString,
 	Oid			saved_partition = detach_partition;
 	int			saved_detach_level = detach_level;
 	int			saved_explain_analyze = explain_analyze_depth;
+	int			saved_deferred;
 	Oid			transient;
 	bool		warned;
 
@@ -625,6 +626,7 @@ process_utility(PlannedStmt *pstmt, const char *queryString,
 	if (OidIsValid(detach_partition))
 		detach_level = NESTING_LEVEL();
 	statement_scope_utility_enter();
+	saved_deferred = statement_scope_deferred_enter(parsetree);
 
 	PG_TRY();
 	{
@@ -646,6 +648,7 @@ process_utility(PlannedStmt *pstmt, const char *queryString,
 		refresh_level = saved_refresh_level;
 		detach_partition = saved_partition;
 		detach_level = saved_detach_level;
+		statement_scope_deferred_exit(saved_deferred);
 		statement_scope_utility_exit();
 	}
 	PG_END_TRY();

@@ -614,6 +614,23 @@ report_scope_two_tenants(const char *label1, const char *value1,
 				 errhint("A statement, with the functions, triggers and cursors it runs, may reach one tenant: run each tenant's work in a statement of its own.")));
 }
 
+/*
+ * A deferred trigger of a transaction whose statements reached several
+ * tenants (statement_scope_deferred_enter) reaches tenant value (label: its
+ * table, or NULL).
+ */
+void
+report_deferred_several(const char *label, const char *value, int elevel)
+{
+	ereport(elevel,
+			(errcode(GTM_ERRCODE_NOT_PINNED),
+			 errmsg("statement touches more than one tenant"),
+			 errdetail("A deferred trigger reached tenant '%s'%s%s, and the statements of the transaction that queued the deferred triggers reached several tenants.",
+					   value, label ? " through table " : "", label ? label_text(label) : ""),
+			 err_tenant_scope(label ? label_relid(label) : InvalidOid),
+			 errhint("End the transaction of one tenant before the statements of another, or make the trigger immediate.")));
+}
+
 /* The "reason" column of gtm_check_statement() for ref. */
 const char *
 reason_text(TenantRef *ref)

@@ -302,13 +302,23 @@ statement_scope_tenant(void)
  */
 /*
  * The tenant the statements of the running transaction reached, when they
- * all reached one (xact_tenant, xact_many false), for the commands Citus
- * sends to end a transaction on a worker (mark_distributed_command): the
- * deferred triggers they fire belong to its statements.  Set by
+ * all reached one (xact_tenant, xact_many false): the deferred triggers
+ * that COMMIT, PREPARE TRANSACTION or SET CONSTRAINTS fire belong to its
+ * statements (statement_scope_deferred_enter; on a Citus worker, the
+ * commands Citus sends to end a transaction, mark_distributed_command).  Set by
  * statement_scope_check, forgotten when the transaction ends.
  */
 static char *xact_tenant = NULL;
 static bool xact_many = false;
+
+/*
+ * Deferred triggers are firing for statements that reached several
+ * tenants: every tenant is refused (statement_scope_deferred_enter).  For
+ * SET CONSTRAINTS, while it runs; for COMMIT and PREPARE TRANSACTION, which
+ * fire them once the statement has returned, until the transaction ends.
+ */
+static int	deferred_several = 0;
+static bool deferred_several_at_end = false;
 static char xact_tenant_buf[SCOPE_BUF_SIZE];
 static bool xact_callback_registered = false;
 
@@ -322,6 +332,7 @@ scope_xact_end(XactEvent event, void *arg)
 		scope_free(xact_tenant, xact_tenant_buf);
 		xact_tenant = NULL;
 		xact_many = false;
+		deferred_several_at_end = false;
 	}
 }
 
@@ -342,6 +353,48 @@ xact_reached(const char *tenant)
 		xact_tenant = NULL;
 		xact_many = true;
 	}
+}
+
+/*
+ * COMMIT, PREPARE TRANSACTION and SET CONSTRAINTS fire the deferred
+ * triggers that the transaction's statements queued (COMMIT in a client
+ * message of its own, a top-level statement of its own, and the triggers
+ * fire when it has returned, still in that message): what they run
+ * belongs to the tenant those statements reached, and to none when they
+ * reached several, not to whatever session tenant the transaction ends
+ * with.  Returns what to pass to statement_scope_deferred_exit.
+ */
+int
+statement_scope_deferred_enter(Node *parsetree)
+{
+	int			saved = deferred_several;
+
+	if (IsA(parsetree, TransactionStmt))
+	{
+		TransactionStmtKind kind = ((TransactionStmt *) parsetree)->kind;
+
+		if (kind != TRANS_STMT_COMMIT && kind != TRANS_STMT_PREPARE)
+			return saved;
+	}
+	else if (!IsA(parsetree, ConstraintsSetStmt))
+		return saved;
+	if (gtm_enforcement == GTM_ENFORCE_OFF || IsParallelWorker() ||
+		(xact_tenant == NULL && !xact_many) || role_is_exempt())
+		return saved;
+	if (xact_many && IsA(parsetree, TransactionStmt))
+		deferred_several_at_end = true;
+	else if (xact_many)
+		deferred_several++;
+	else
+		statement_scope_check(xact_tenant, "0:the deferred triggers of the transaction's statements",
+							  ENFORCE_ELEVEL());
+	return saved;
+}
+
+void
+statement_scope_deferred_exit(int saved)
+{
+	deferred_several = saved;
 }
 
 /* The one tenant the running transaction's statements reached, or NULL */
@@ -380,10 +433,13 @@ statement_scope_check(const char *tenant, const char *label, int elevel)
 	{
 		scope_tenant = scope_copy(tenant, scope_tenant_buf);
 		scope_label = label ? scope_copy(label, scope_label_buf) : NULL;
-		if (unlikely(distributed_planner_loaded()))
-			xact_reached(tenant);	/* only a Citus node asks */
+		xact_reached(tenant);
+		if (unlikely(deferred_several > 0 || deferred_several_at_end))
+			report_deferred_several(label, tenant, elevel);
 		return;
 	}
+	if (unlikely(deferred_several > 0 || deferred_several_at_end))
+		report_deferred_several(label, tenant, elevel);
 	if (strcmp(scope_tenant, tenant) != 0)
 		report_scope_two_tenants(scope_label, scope_tenant, label, tenant,
 								 elevel);

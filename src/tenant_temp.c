@@ -6,28 +6,32 @@
  *
  * A connection pool (PgBouncer in transaction mode, an application's own
  * pg.Pool) hands one server connection to request after request, and
- * PostgreSQL keeps a session's temporary tables and views until the
- * session ends or DISCARD TEMP.  A request of tenant T1 could leave a
- * temporary view named like an application table ("deals", searched in
- * pg_temp first), whose query reads T1's rows and shows them as another
- * tenant's: the next request, of T2, pins "tenant_id =
- * gtm_current_tenant()" on the view, reads T1's rows and writes into them;
- * a temporary table named "tenants" answers its lookups.  So a request
- * that sets its tenant on a connection where temporary relations created
- * by an earlier transaction remain, hiding a relation of the same name, is
- * refused (55000), for roles that are not exempt: the application discards
- * them (DISCARD TEMP, or the pool's reset query DISCARD ALL), or does not
- * create them.  (A temporary table of a name of its own hides nothing: the
- * application's own code reads it, as it would any data it kept.)
+ * PostgreSQL keeps a session's temporary objects until the session ends or
+ * DISCARD TEMP.  A request of tenant T1 could leave a temporary view named
+ * like an application table ("deals", searched in pg_temp first), whose
+ * query reads T1's rows and shows them as another tenant's: the next
+ * request, of T2, pins "tenant_id = gtm_current_tenant()" on the view,
+ * reads T1's rows and writes into them.  Objects of names of their own
+ * carry code just as well: a temporary domain (types are searched in
+ * pg_temp first too, even before pg_catalog) whose CHECK runs T1's
+ * function, or a temporary table that the next request's honest CREATE
+ * TEMP TABLE IF NOT EXISTS finds, whose trigger or default runs T1's code
+ * inside T2's request (and may create objects there that then count as
+ * that request's own).  So a request that sets its tenant on a connection
+ * where temporary relations or types created by an earlier transaction
+ * remain is refused (55000), for roles that are not exempt: the
+ * application discards them (DISCARD TEMP, or the pool's reset query
+ * DISCARD ALL), drops them before its transaction ends (ON COMMIT DROP),
+ * or does not create them.
  *
- * The object access hook notes that a relation was created (temp_dirty);
- * gtm_set_tenant then reads the session's temporary schema, if it has one
- * (one scan of pg_class, only in such a session), for a relation whose
- * row an earlier transaction wrote and whose name hides another relation,
- * and clears the note unless the request created one itself (its own, to
- * be looked at by the next request).  A relation created or altered
- * (renamed: a temporary view renamed to an application table's name; moved
- * to another schema) sets the note again.
+ * The object access hook notes that a relation or type was created or
+ * altered (temp_dirty); gtm_set_tenant then reads the session's temporary
+ * schema, if it has one (a scan of pg_class and pg_type, only in such a
+ * session), for an object whose row an earlier transaction wrote, owned
+ * by a role that is not exempt (an exempt role's objects run its own
+ * code, trusted as it is), and
+ * clears the note unless the request created one itself (its own, to be
+ * looked at by the next request).
  *
  * IDENTIFICATION
  *	  src/tenant_temp.c
@@ -76,64 +80,27 @@ gtm_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 }
 
 /*
- * The two catalogs whose names PostgreSQL looks up in the temporary schema
- * before any other (even before pg_catalog, when search_path does not name
- * pg_temp): relations and types.  A temporary domain named "text" or
- * "uuid", whose CHECK calls the earlier request's function, runs that
- * function in every later request that writes '...'::text.
+ * The two catalogs of the temporary objects whose use runs code of theirs:
+ * relations (a view's query, a table's triggers, rules, defaults, checks,
+ * index expressions) and types (a domain's CHECK).  PostgreSQL also looks
+ * up relation and type names in the temporary schema before any other.
  */
 typedef struct TempCatalog
 {
 	Oid			catalog;		/* pg_class or pg_type */
-	Oid			name_nsp_index; /* its (name, namespace) index */
-	AttrNumber	name_attr;
-	AttrNumber	nsp_attr;
+	AttrNumber	nsp_attr;		/* its namespace column */
+	AttrNumber	owner_attr;		/* its owner column */
 } TempCatalog;
 
 static const TempCatalog temp_catalogs[] = {
-	{RelationRelationId, ClassNameNspIndexId, Anum_pg_class_relname,
-	Anum_pg_class_relnamespace},
-	{TypeRelationId, TypeNameNspIndexId, Anum_pg_type_typname,
-	Anum_pg_type_typnamespace},
+	{RelationRelationId, Anum_pg_class_relnamespace, Anum_pg_class_relowner},
+	{TypeRelationId, Anum_pg_type_typnamespace, Anum_pg_type_typowner},
 };
 
 /*
- * Is there an object of the catalog named name outside the temporary
- * schema, one that a temporary object of that name hides from an
- * unqualified name?
- */
-static bool
-shadows_object(const TempCatalog *tc, Relation rel, Datum name,
-			   Oid tempNamespace)
-{
-	SysScanDesc scan;
-	ScanKeyData key;
-	HeapTuple	tup;
-	bool		found = false;
-
-	ScanKeyInit(&key, tc->name_attr, BTEqualStrategyNumber, F_NAMEEQ, name);
-	scan = systable_beginscan(rel, tc->name_nsp_index, true, NULL, 1, &key);
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		bool		isnull;
-		Datum		nsp = heap_getattr(tup, tc->nsp_attr, RelationGetDescr(rel),
-									   &isnull);
-
-		if (!isnull && DatumGetObjectId(nsp) != tempNamespace)
-		{
-			found = true;
-			break;
-		}
-	}
-	systable_endscan(scan);
-	return found;
-}
-
-/*
  * Does the session's temporary schema hold an object of the catalog
- * created by an earlier transaction that hides an object of the same
- * name?  *recheck is set when it holds one this transaction created (to be
- * looked at again).
+ * created by an earlier transaction?  *recheck is set when it holds one
+ * this transaction created (to be looked at again).
  */
 static bool
 earlier_temp_objects(const TempCatalog *tc, Oid tempNamespace, bool *recheck)
@@ -151,16 +118,22 @@ earlier_temp_objects(const TempCatalog *tc, Oid tempNamespace, bool *recheck)
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		bool		isnull;
-		Datum		name;
+		Datum		owner;
 
 		CHECK_FOR_INTERRUPTS();
-		if (TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data)))
-		{
-			*recheck = true;	/* this request's: an earlier one for the next */
+		owner = heap_getattr(tup, tc->owner_attr, RelationGetDescr(rel), &isnull);
+
+		/*
+		 * An object of an exempt role (superuser, BYPASSRLS) runs code that
+		 * role wrote, which could read every tenant anyway: not the earlier
+		 * request's of a role the rule applies to.
+		 */
+		if (isnull || superuser_arg(DatumGetObjectId(owner)) ||
+			has_bypassrls_privilege(DatumGetObjectId(owner)))
 			continue;
-		}
-		name = heap_getattr(tup, tc->name_attr, RelationGetDescr(rel), &isnull);
-		if (!isnull && shadows_object(tc, rel, name, tempNamespace))
+		if (TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data)))
+			*recheck = true;	/* this request's: an earlier one for the next */
+		else
 		{
 			earlier = true;
 			break;
@@ -173,7 +146,7 @@ earlier_temp_objects(const TempCatalog *tc, Oid tempNamespace, bool *recheck)
 
 /*
  * Does the session's temporary schema hold a relation or type created by
- * an earlier transaction that hides one of the same name?
+ * an earlier transaction?
  */
 static bool
 earlier_temp_relations(bool *recheck)
@@ -193,7 +166,7 @@ earlier_temp_relations(bool *recheck)
 
 /*
  * gtm_set_tenant: refuse a request on a connection that keeps temporary
- * relations created by an earlier transaction (see the file header).
+ * relations or types created by an earlier transaction (see the file header).
  */
 void
 check_no_earlier_temp_objects(void)
@@ -212,8 +185,8 @@ check_no_earlier_temp_objects(void)
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("the connection keeps temporary objects of an earlier request that hide objects of the same name"),
-			 errdetail("Behind a connection pool the next request would find them first: a temporary view named like a table of the application shows it another tenant's rows, and a temporary type or domain named like a type runs the earlier request's code."),
+			 errmsg("the connection keeps temporary objects of an earlier request"),
+			 errdetail("Behind a connection pool they run the earlier request's code in this one: a temporary view named like a table of the application shows it another tenant's rows, a temporary domain's CHECK or a temporary table's trigger runs with this request's tenant."),
 			 errhint("Run DISCARD TEMP before the request (or make DISCARD ALL the pool's reset query), or drop temporary objects before the transaction ends (ON COMMIT DROP).")));
 }
 

@@ -194,6 +194,7 @@ ALTER TYPE pg_temp.code RENAME VALUE 'one' TO 'uno';
 FETCH ALL FROM renamed;
 \echo :LAST_ERROR_SQLSTATE
 ROLLBACK;
+DROP TYPE pg_temp.code;
 RESET ROLE;
 SELECT tenant_id, secret FROM dated ORDER BY 1;
 SET ROLE regress_enforce_scope;
@@ -236,6 +237,9 @@ RESET ROLE;
 SELECT tenant_id, kind FROM activities ORDER BY 1, 2;
 SELECT count(*) AS writes_logged FROM pg_temp.log;
 SET ROLE regress_enforce_scope;
+-- (no temporary table of an earlier request may remain where requests
+-- set their tenant below)
+DROP TABLE pg_temp.log;
 
 -- ---------------------------------------------------------------- 2. one top-level statement
 -- a function called per row reads a second tenant (the tenant ids from a
@@ -357,20 +361,19 @@ PREPARE folded AS SELECT stage FROM deals WHERE tenant_id = pg_temp.ct() ORDER B
 PREPARE folded_pl AS SELECT stage FROM deals WHERE tenant_id = pg_temp.ct_pl() ORDER BY id;
 PREPARE folded_setting AS SELECT stage FROM deals WHERE tenant_id = pg_temp.ct_setting() ORDER BY id;
 EXECUTE folded;
-CREATE TEMP TABLE r1_pl AS EXECUTE folded_pl;
-CREATE TEMP TABLE r1_setting AS EXECUTE folded_setting;
+CREATE TEMP TABLE r1_pl ON COMMIT DROP AS EXECUTE folded_pl;
+CREATE TEMP TABLE r1_setting ON COMMIT DROP AS EXECUTE folded_setting;
 SELECT current_setting('gtm.tenant') = :T1 AS shown_outside_planning;
 COMMIT;
 BEGIN;
 SELECT gtm_set_tenant(:T2) = :T2 AS set;
 EXECUTE folded;
-CREATE TEMP TABLE r2_pl AS EXECUTE folded_pl;
-CREATE TEMP TABLE r2_setting AS EXECUTE folded_setting;
-COMMIT;
+CREATE TEMP TABLE r2_pl ON COMMIT DROP AS EXECUTE folded_pl;
+CREATE TEMP TABLE r2_setting ON COMMIT DROP AS EXECUTE folded_setting;
 -- the second request reads no row of the first request's tenant
 SELECT (SELECT count(*) FROM r2_pl) = 0 AND (SELECT count(*) FROM r2_setting) = 0
        AS second_request_reads_nothing_of_first;
-DROP TABLE r1_pl, r1_setting, r2_pl, r2_setting;
+COMMIT;
 DEALLOCATE folded;
 DEALLOCATE folded_pl;
 DEALLOCATE folded_setting;

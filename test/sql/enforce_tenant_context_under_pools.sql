@@ -254,8 +254,8 @@ BEGIN;
 SELECT gtm_set_tenant(:T2) = :T2 AS set;
 SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
 COMMIT;
--- ... also when it gets the name later: a temporary view of a name of its
--- own passes, then is renamed to the application table's name
+-- ... also a temporary view of a name of its own (it could be renamed to
+-- the application table's name later, or carry code)
 BEGIN;
 SELECT gtm_set_tenant(:T1) = :T1 AS set;
 CREATE TEMP VIEW stash AS SELECT :T2::text AS tenant_id, id, stage
@@ -263,7 +263,21 @@ CREATE TEMP VIEW stash AS SELECT :T2::text AS tenant_id, id, stage
 COMMIT;
 BEGIN;
 SELECT gtm_set_tenant(:T1) = :T1 AS set_with_a_view_of_its_own_name;
-ALTER VIEW stash RENAME TO deals;
+ROLLBACK;
+DISCARD TEMP;
+-- ... and a temporary table of a name of its own whose trigger an honest
+-- later request runs (CREATE TEMP TABLE IF NOT EXISTS finds it): the
+-- trigger would create the shadowing view inside that request
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+CREATE TEMP TABLE scratch (x int);
+CREATE FUNCTION pg_temp.plant() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+  EXECUTE format('CREATE TEMP VIEW deals AS SELECT %L::text AS tenant_id, id, stage
+                  FROM enforce_pool.deals WHERE tenant_id = %L', gtm_current_tenant(), '11111111-1111-4111-8111-111111111111');
+  RETURN NEW;
+END $f$;
+CREATE TRIGGER plant BEFORE INSERT ON scratch FOR EACH ROW EXECUTE FUNCTION pg_temp.plant();
 COMMIT;
 BEGIN;
 SELECT gtm_set_tenant(:T2);
@@ -299,7 +313,7 @@ COMMIT;
 BEGIN;
 SELECT gtm_set_tenant(:T2);
 ROLLBACK;
--- ... also a type renamed to a shadowing name later
+-- ... also a type of a name of its own
 DISCARD TEMP;
 BEGIN;
 SELECT gtm_set_tenant(:T1) = :T1 AS set;
@@ -307,15 +321,49 @@ CREATE TYPE pg_temp.mood AS ENUM ('x');
 COMMIT;
 BEGIN;
 SELECT gtm_set_tenant(:T1) = :T1 AS set_with_a_type_of_its_own_name;
-ALTER TYPE pg_temp.mood RENAME TO int4range;
-COMMIT;
-BEGIN;
-SELECT gtm_set_tenant(:T2);
 ROLLBACK;
 DISCARD TEMP;
 RESET ROLE;
 -- T2's rows were neither copied nor changed
 SELECT tenant_id = :T2 AS t2, id, stage FROM deals ORDER BY 1, 2;
+SET ROLE regress_enforce_pool;
+
+
+-- ---------------------------------------------------------------- deferred triggers belong to the statements that queued them
+-- A deferred trigger fires at COMMIT (or SET CONSTRAINTS ... IMMEDIATE),
+-- after the request may have switched its tenant: what it runs belongs to
+-- the tenant the transaction's statements reached, and to none when they
+-- reached several.  The DBA's audit trigger logs under the session tenant.
+RESET ROLE;
+CREATE TABLE deal_log (tenant_id text NOT NULL DEFAULT gtm_current_tenant(), deal_id int, stage text);
+GRANT SELECT, INSERT ON deal_log TO regress_enforce_pool;
+CREATE FUNCTION log_deal() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO enforce_pool.deal_log (deal_id, stage) VALUES (NEW.id, NEW.stage); RETURN NULL; END $$;
+CREATE CONSTRAINT TRIGGER deals_log AFTER UPDATE ON deals
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION log_deal();
+SET ROLE regress_enforce_pool;
+-- T2's row updated, then the tenant switched to T1 before COMMIT: refused
+BEGIN;
+SELECT gtm_set_tenant(:T2) = :T2 AS set;
+UPDATE deals SET stage = stage WHERE tenant_id = gtm_current_tenant() AND id = 1;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+COMMIT;
+-- T1 set, T2's row updated by a constant pin: refused at SET CONSTRAINTS
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+UPDATE deals SET stage = stage WHERE tenant_id = :T2 AND id = 1;
+SET CONSTRAINTS ALL IMMEDIATE;
+ROLLBACK;
+-- a request of one tenant: its row logged under it at COMMIT
+BEGIN;
+SELECT gtm_set_tenant(:T2) = :T2 AS set;
+UPDATE deals SET stage = stage WHERE tenant_id = gtm_current_tenant() AND id = 1;
+COMMIT;
+RESET ROLE;
+SELECT tenant_id = :T2 AS t2, deal_id, stage FROM deal_log;
+DROP TRIGGER deals_log ON deals;
+DROP TABLE deal_log;
+DROP FUNCTION log_deal();
 SET ROLE regress_enforce_pool;
 
 -- ---------------------------------------------------------------- cleanup

@@ -92,14 +92,13 @@ CREATE FUNCTION pg_temp.member_tenant() RETURNS text IMMUTABLE LANGUAGE sql
 BEGIN;
 SELECT gtm_set_tenant('00000000-0000-4000-8000-00000000b001', true, 'user_mgr') IS NOT NULL AS set;
 PREPARE by_member AS SELECT amount FROM public.ms_deals WHERE tenant_id = pg_temp.member_tenant();
-CREATE TEMP TABLE m1 AS EXECUTE by_member;
+CREATE TEMP TABLE m1 ON COMMIT DROP AS EXECUTE by_member;
 COMMIT;
 BEGIN;
 SELECT gtm_set_tenant('00000000-0000-4000-8000-00000000b002', true, 'user_boss') IS NOT NULL AS set;
-CREATE TEMP TABLE m2 AS EXECUTE by_member;
-COMMIT;
+CREATE TEMP TABLE m2 ON COMMIT DROP AS EXECUTE by_member;
 SELECT (SELECT count(*) FROM m2) = 0 AS second_request_reads_nothing_of_first;
-DROP TABLE m1, m2;
+COMMIT;
 DEALLOCATE by_member;
 DROP FUNCTION pg_temp.member_tenant();
 
