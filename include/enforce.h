@@ -108,6 +108,7 @@ extern NextPlanRequest next_plan;
 extern int	planning_depth;
 extern bool innermost_planning;
 extern bool planner_runs_function(void);
+extern void planning_reached(const char *tenant);
 extern ErrorContextCallback *planner_error_context;
 extern int	executor_nesting;
 extern int	utility_nesting;
@@ -518,6 +519,7 @@ extern char *raw_label(TenantRef *ref);
 #define GTM_DELEGATED_CACHEID	(-7247)	/* a delegated function call (no payload) */
 #define GTM_FOLDED_CACHEID		(-7249)	/* the tenant folded into a distributed plan */
 #define GTM_KEYS_MARK_CACHEID	(-7251)	/* first item: the plan has key lookups */
+#define GTM_PLANNED_CACHEID		(-7253)	/* the tenant functions the planner ran reached */
 extern void run_statement_pins(QueryDesc *queryDesc, int eflags);
 
 /* enforce_report.c: messages */

@@ -140,6 +140,31 @@ int			refresh_level = -1;
 Oid			detach_partition = InvalidOid;
 int			detach_level = -1;
 
+/*
+ * The tenant that statements run by functions the planner ran (a folded
+ * IMMUTABLE function reading a tenant's rows) reached while the innermost
+ * plan_with_state() planned, kept in the memory context that called the
+ * planner.  What they read is in the plan (a folded constant), which a
+ * cache or a later message may execute for another request: the plan
+ * carries that tenant (GTM_PLANNED_CACHEID), and its executor start
+ * reaches it again (run_statement_pins).
+ */
+typedef struct PlanningFrame
+{
+	char	   *tenant;
+	MemoryContext cxt;
+} PlanningFrame;
+
+static PlanningFrame *planning_frame = NULL;
+
+/* statement_scope_check, while planning: note the tenant reached. */
+void
+planning_reached(const char *tenant)
+{
+	if (planning_frame != NULL && planning_frame->tenant == NULL)
+		planning_frame->tenant = MemoryContextStrdup(planning_frame->cxt, tenant);
+}
+
 /* Saved hook values */
 static planner_hook_type prev_planner_hook = NULL;
 static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
@@ -172,10 +197,13 @@ plan_with_state(EnforceState *st, RefreshPhase phase, Query *parse,
 
 	bool		saved_innermost = innermost_planning;
 	ErrorContextCallback *saved_context = planner_error_context;
+	PlanningFrame frame = {NULL, CurrentMemoryContext};
+	PlanningFrame *saved_frame = planning_frame;
 
 	/* the other extensions' hooks run for real, also inside a shadow plan */
 	int			shadow_depth = shadow_suspend();
 
+	planning_frame = &frame;
 	cur_state = st;
 	planning_depth++;
 	innermost_planning = true;
@@ -199,8 +227,12 @@ plan_with_state(EnforceState *st, RefreshPhase phase, Query *parse,
 		planner_error_context = saved_context;
 		noforce_depth = saved_noforce;
 		shadow_resume(shadow_depth);
+		planning_frame = saved_frame;
 	}
 	PG_END_TRY();
+	if (unlikely(frame.tenant != NULL) && result != NULL)
+		write_plan_payload(result, GTM_PLANNED_CACHEID, frame.tenant,
+						   strlen(frame.tenant) + 1);
 	return result;
 }
 

@@ -310,11 +310,13 @@ read_plan_payload(List *invalItems, int kind, StringInfo buf)
  */
 static void
 read_plan_payloads(List *invalItems, StringInfo pins, char **pins_out,
-				   StringInfo keys, char **keys_out)
+				   StringInfo keys, char **keys_out,
+				   StringInfo planned, char **planned_out)
 {
 	ListCell   *lc;
 	int			pins_len = -1;
 	int			keys_len = -1;
+	int			planned_len = -1;
 	StringInfo	cur = NULL;		/* the payload whose header came last */
 	int			cur_len = -1;
 
@@ -341,9 +343,19 @@ read_plan_payloads(List *invalItems, StringInfo pins, char **pins_out,
 			cur = keys;
 			cur_len = keys_len;
 		}
+		else if (unlikely(item->cacheId == GTM_PLANNED_CACHEID) && planned_len < 0)
+		{
+			planned_len = (int) item->hashValue;
+			start_payload(planned, planned_len);
+			cur = planned;
+			cur_len = planned_len;
+		}
+		else
+			cur = NULL;
 	}
 	*pins_out = payload_done(pins, pins_len);
 	*keys_out = payload_done(keys, keys_len);
+	*planned_out = payload_done(planned, planned_len);
 }
 
 /*
@@ -601,6 +613,8 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 	char	   *payload;
 	StringInfoData keys_buf;
 	char	   *keys;
+	StringInfoData planned_buf;
+	char	   *planned;
 
 	if (stmt->invalItems == NIL || gtm_enforcement == GTM_ENFORCE_OFF ||
 		IsParallelWorker() || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
@@ -613,10 +627,19 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 		MemoryContextSwitchTo(old);
 	}
 	keys_buf.data = NULL;
+	planned_buf.data = NULL;
 	read_plan_payloads(stmt->invalItems, &payload_buf, &payload,
-					   &keys_buf, &keys);
-	if ((payload == NULL && keys == NULL) || role_is_exempt())
+					   &keys_buf, &keys, &planned_buf, &planned);
+	if ((payload == NULL && keys == NULL && planned == NULL) || role_is_exempt())
 		return;
+
+	/*
+	 * Functions the planner ran reached a tenant, whose data the plan may
+	 * carry (a folded constant): executing it reaches that tenant again.
+	 */
+	if (unlikely(planned != NULL))
+		statement_scope_check(planned, "0:a function the planner ran",
+							  ENFORCE_ELEVEL());
 	if (unlikely(explain_analyze_depth > 0 && queryDesc->instrument_options != 0))
 		refuse_explain_analyze(stmt);
 	if (payload == NULL)

@@ -429,6 +429,9 @@ statement_scope_mark_unknown(int elevel)
 void
 statement_scope_check(const char *tenant, const char *label, int elevel)
 {
+	/* a function the planner runs: its tenant goes into the plan too */
+	if (unlikely(planning_depth > 0))
+		planning_reached(tenant);
 	if (!scope_has_tenant())
 	{
 		scope_tenant = scope_copy(tenant, scope_tenant_buf);

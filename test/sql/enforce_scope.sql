@@ -380,6 +380,27 @@ DEALLOCATE folded_setting;
 DROP FUNCTION pg_temp.ct();
 DROP FUNCTION pg_temp.ct_pl();
 DROP FUNCTION pg_temp.ct_setting();
+-- what a function the planner folds reads is in the plan: a generic plan
+-- built while it read T1's rows carries them, and its later executions,
+-- for T2's parameter or in another message, reach T1 again (rejected)
+CREATE FUNCTION pg_temp.folded_stages() RETURNS text IMMUTABLE LANGUAGE plpgsql AS $f$
+BEGIN
+  RETURN (SELECT string_agg(stage, ',' ORDER BY id) FROM deals
+           WHERE tenant_id = '11111111-1111-4111-8111-111111111111');
+END $f$;
+SET plan_cache_mode = force_generic_plan;
+PREPARE carried(text) AS SELECT id, pg_temp.folded_stages() AS t1_stages FROM deals
+  WHERE tenant_id = $1 ORDER BY id;
+EXECUTE carried(:T1);
+EXECUTE carried(:T2);
+EXECUTE carried(:T2);
+PREPARE carried_write(text) AS UPDATE deals SET stage = stage WHERE tenant_id = $1 AND id = 1
+  RETURNING id, pg_temp.folded_stages() AS t1_stages;
+EXECUTE carried_write(:T2);
+RESET plan_cache_mode;
+DEALLOCATE carried;
+DEALLOCATE carried_write;
+DROP FUNCTION pg_temp.folded_stages();
 -- an error in the middle leaves nothing behind
 SELECT count_of(:T1), 1 / 0;
 SELECT count_of(:T2);
