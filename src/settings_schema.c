@@ -556,9 +556,54 @@ check_object(Walk *w, JsonbContainer *s, JsonbValue *v, JsonbValue *def)
 			getKeyJsonValueFromContainer(defobj, k.val.string.val, k.val.string.len, &childdef))
 			childdefp = &childdef;
 		push_key(w, k.val.string.val, k.val.string.len);
-		p = subschema ? check_value(w, &e, subschema, childdefp) : NULL;
-		if (p == NULL && subschema == NULL && w->overrides && e.type == jbvNull)
-			p = check_value(w, &e, NULL, childdefp);
+		p = check_value(w, &e, subschema, childdefp);
+		w->depth--;
+		if (p != NULL)
+			return p;
+	}
+	return NULL;
+}
+
+/* An object member of an override that is null (see check_value). */
+static SettingsProblem *
+null_member_problem(Walk *w)
+{
+	return problem(psprintf("%s %s must not be null", w->what, qpath(w)),
+				   pstrdup("A stored override cannot be null."),
+				   pstrdup("Leave the key out to use the default; a null in the patch given to gtm_update_tenant_settings() removes the override."));
+}
+
+/*
+ * The first null member of an override's object v or of the objects
+ * below it, where the schema says nothing (absent, or true): merged with
+ * the defaults, a null member would remove the default at its path, which
+ * a stored override never does.  (Arrays replace the default whole: what
+ * they hold is kept as given.)
+ */
+static SettingsProblem *
+null_members(Walk *w, JsonbValue *v)
+{
+	JsonbIterator *it;
+	JsonbIteratorToken r;
+	JsonbValue	k,
+				e;
+
+	if (!IS_OBJECT_VALUE(v))
+		return NULL;
+	check_stack_depth();
+	it = JsonbIteratorInit(v->val.binary.data);
+	while ((r = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		SettingsProblem *p = NULL;
+
+		if (r != WJB_KEY)
+			continue;
+		(void) JsonbIteratorNext(&it, &e, true);
+		push_key(w, k.val.string.val, k.val.string.len);
+		if (e.type == jbvNull)
+			p = null_member_problem(w);
+		else
+			p = null_members(w, &e);
 		w->depth--;
 		if (p != NULL)
 			return p;
@@ -567,38 +612,54 @@ check_object(Walk *w, JsonbContainer *s, JsonbValue *v, JsonbValue *def)
 }
 
 /*
+ * The value "const" and "enum" are compared with: an override's object is
+ * merged with the default object at the same path first (what the tenant's
+ * settings hold there), else the value itself.
+ */
+static JsonbValue *
+value_as_merged(Walk *w, JsonbValue *v, JsonbValue *def, JsonbValue *out)
+{
+	Jsonb	   *merged;
+
+	if (!w->overrides || def == NULL || !IS_OBJECT_VALUE(v) || !IS_OBJECT_VALUE(def))
+		return v;
+	merged = jsonb_merge_patch(JsonbValueToJsonb(def), JsonbValueToJsonb(v));
+	out->type = jbvBinary;
+	out->val.binary.data = &merged->root;
+	out->val.binary.len = VARSIZE(merged) - VARHDRSZ;
+	return out;
+}
+
+/*
  * v against schema s (NULL: true); def is the default at the same path
- * (overrides), for the messages and "required".
+ * (overrides), for the messages, "required", "const" and "enum".
  */
 static SettingsProblem *
 check_value(Walk *w, JsonbValue *v, JsonbValue *s, JsonbValue *def)
 {
 	JsonbContainer *sc;
 	JsonbValue	kw;
+	JsonbValue	merged;
 	SettingsProblem *p;
 
 	check_stack_depth();
 	CHECK_FOR_INTERRUPTS();
 	if (w->overrides && v->type == jbvNull && w->depth > 0 &&
 		w->path[w->depth - 1].key != NULL)
-		return problem(psprintf("%s %s must not be null", w->what, qpath(w)),
-					   pstrdup("A stored override cannot be null."),
-					   pstrdup("Leave the key out to use the default; a null in the patch given to gtm_update_tenant_settings() removes the override."));
-	if (s == NULL)
-		return NULL;
+		return null_member_problem(w);
+	if (s == NULL || (s->type == jbvBool && s->val.boolean))
+		return w->overrides ? null_members(w, v) : NULL;
 	if (s->type == jbvBool)
-	{
-		if (s->val.boolean)
-			return NULL;
 		return problem(psprintf("%s %s is not allowed", w->what, qpath(w)),
 					   pstrdup("The settings schema of this key is false."), NULL);
-	}
 	sc = s->val.binary.data;
 	if (get_kw(sc, "type", &kw) && (p = check_type(w, v, &kw, def)) != NULL)
 		return p;
-	if (get_kw(sc, "const", &kw) && !values_equal(v, &kw))
+	if (get_kw(sc, "const", &kw) &&
+		!values_equal(value_as_merged(w, v, def, &merged), &kw))
 		return rule_problem(w, v, psprintf("must be %s", jsonb_value_text(&kw)), "\"const\"", NULL);
-	if (get_kw(sc, "enum", &kw) && (p = check_enum(w, v, &kw)) != NULL)
+	if (get_kw(sc, "enum", &kw) &&
+		(p = check_enum(w, value_as_merged(w, v, def, &merged), &kw)) != NULL)
 		return p;
 	if (v->type == jbvNumeric)
 		return check_number(w, sc, v);

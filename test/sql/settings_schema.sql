@@ -229,6 +229,29 @@ SELECT gtm_settings_schema_from('[]');
 SELECT gtm_settings_schema_from('{"a": null}');
 SELECT gtm_settings_schema_from(('{"a": ' || repeat('{"a": ', 32) || '1' || repeat('}', 32) || '}')::jsonb);
 
+-- "enum" and "const" on an object compare what the tenant's settings hold
+-- there: the override merged with the default at the same path (the
+-- override alone passed a value whose merge is not in the enum, and
+-- refused one whose merge is); nulls anywhere in an override's objects
+-- are refused also where the schema says nothing (they would remove
+-- defaults)
+SELECT gtm_set_default_settings('{"plan": {"tier": "free", "seats": 5}, "ui": {"theme": "dark"}, "extra": {"y": 1}}',
+  '{"type": "object", "properties": {"plan": {"enum": [{"tier": "free", "seats": 5}, {"tier": "pro"}]},
+    "badge": {"const": {"shape": "round", "size": 1}}, "ui": {"type": "object"}, "extra": true}}') IS NOT NULL AS set;
+SELECT id AS t9 FROM gtm_provision_tenant('org_schemaS9', 'Schema Nine') \gset
+SELECT gtm_update_tenant_settings(:'t9', '{"plan": {"tier": "pro"}}');
+SELECT gtm_update_tenant_settings(:'t9', '{"plan": {"tier": "free"}}') -> 'plan' AS plan_merged_in_enum;
+-- (a null in the patch removes an override, never the default: "pro"
+-- merges with the default's seats whatever the patch)
+SELECT gtm_update_tenant_settings(:'t9', '{"plan": {"tier": "pro", "seats": null}}') -> 'plan' AS plan;
+SELECT gtm_check_settings('{"badge": {"shape": "round", "size": 1}}') IS NOT NULL AS const_whole_ok;
+SELECT gtm_check_settings('{"badge": {"shape": "round"}}');
+SELECT gtm_update_tenant_settings(:'t9', '{"extra": {"y": null}}') -> 'extra' AS extra_default_kept;
+SELECT gtm_provision_tenant('org_schemaS10', 'Schema Ten', NULL, '{"extra": {"y": null}}');
+SELECT gtm_provision_tenant('org_schemaS10', 'Schema Ten', NULL, '{"ui": {"a": {"b": null}}}');
+SELECT clerk_org_id, settings FROM tenants WHERE clerk_org_id IN ('org_schemaS9', 'org_schemaS10') ORDER BY 1;
+SELECT * FROM gtm_invalid_tenant_settings();
+
 -- clean up
 DELETE FROM tenants WHERE clerk_org_id LIKE 'org_schemaS%';
 DELETE FROM settings_defaults WHERE version > 0;
