@@ -1337,6 +1337,16 @@ FROM PUBLIC;
 --                        doc/settings-schema.md, doc/setup-checklist.md)
 --------------------------------------------------------------------------
 
+-- Settings are checked after the row's BEFORE triggers: fired BEFORE ...
+-- OF settings, the check came before a trigger of the table's owner that
+-- writes settings itself (one firing later, or on an UPDATE that does not
+-- name settings) and stored what it wrote unchecked.  An AFTER row trigger
+-- sees the row as stored (unchanged settings cost one comparison).
+DROP TRIGGER tenants_settings_validate ON @extschema@.tenants;
+CREATE TRIGGER tenants_settings_validate
+	AFTER INSERT OR UPDATE ON @extschema@.tenants
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.gtm_validate_tenant_settings();
+
 -- The schema that holds overrides to the rules of 1.0.0 for given defaults.
 CREATE FUNCTION @extschema@.gtm_settings_schema_from(defaults jsonb) RETURNS jsonb
 	AS 'MODULE_PATHNAME', 'gtm_settings_schema_from'

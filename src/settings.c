@@ -237,7 +237,11 @@ effective_settings(Oid nsp, const char *tenant_id)
  */
 
 /*
- * BEFORE INSERT OR UPDATE OF settings ON tenants FOR EACH ROW.
+ * AFTER INSERT OR UPDATE ON tenants FOR EACH ROW (1.1.0; 1.0.0 fired it
+ * BEFORE INSERT OR UPDATE OF settings, which a BEFORE trigger of the
+ * table's owner firing later, or on an UPDATE that does not name settings,
+ * could get past by writing settings itself: an AFTER trigger sees the row
+ * as stored).  The return value counts only when fired BEFORE.
  *
  * Every write that changes settings is checked against the defaults in
  * force, with one exception: a superuser inserting a row whose updated_at
@@ -266,12 +270,13 @@ gtm_validate_tenant_settings(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("gtm_validate_tenant_settings() was not called by the trigger manager")));
-	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+	if (TRIGGER_FIRED_INSTEAD(trigdata->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
-		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		!(TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ||
+		  TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("gtm_validate_tenant_settings() must be fired BEFORE INSERT OR UPDATE FOR EACH ROW")));
+				 errmsg("gtm_validate_tenant_settings() must be fired AFTER INSERT OR UPDATE FOR EACH ROW")));
 
 	tupdesc = trigdata->tg_relation->rd_att;
 	newtup = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?

@@ -150,5 +150,22 @@ SELECT gtm_set_default_settings('{"features": {"writeback": "off"}}');
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS default_versions FROM settings_defaults;
 
+-- the check sees the row as stored: a BEFORE trigger of the table's owner
+-- that writes settings after it (its name sorts later), also on an UPDATE
+-- that does not name settings, stores nothing the check refuses
+CREATE FUNCTION seed_settings() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.settings := NEW.settings || '{"timezone": "Mars/Olympus"}'; RETURN NEW; END $$;
+CREATE TRIGGER tenants_zz_seed BEFORE INSERT OR UPDATE ON tenants
+  FOR EACH ROW EXECUTE FUNCTION seed_settings();
+SELECT gtm_provision_tenant('org_settingsV9', 'Validation Nine');
+\echo :LAST_ERROR_SQLSTATE
+UPDATE tenants SET name = 'Validation One renamed' WHERE id = :'t';
+\echo :LAST_ERROR_SQLSTATE
+DROP TRIGGER tenants_zz_seed ON tenants;
+DROP FUNCTION seed_settings();
+SELECT clerk_org_id, name, settings ->> 'timezone' AS timezone FROM tenants
+ WHERE clerk_org_id LIKE 'org_settingsV%' ORDER BY 1;
+SELECT * FROM gtm_invalid_tenant_settings();
+
 -- clean up
 DELETE FROM tenants WHERE clerk_org_id LIKE 'org_settingsV%';
