@@ -35,6 +35,7 @@ extern char *slugify(const char *name);
 extern char *normalize_clerk_slug(const char *slug);
 
 /* provision.c */
+extern char *name_slug_base(const char *org_id, const char *name);
 extern void provision_tenant(Oid nsp, const char *org_id, const char *name,
 							 const char *slug, Jsonb *settings, bool slug_strict,
 							 bool *created);

@@ -286,6 +286,20 @@ lock_org_events(Oid nsp, const char *org_id)
 }
 
 /*
+ * The base of the slug a tenant without one gets: its name slugified, or,
+ * with nothing usable in the name, the organization id.
+ */
+char *
+name_slug_base(const char *org_id, const char *name)
+{
+	char	   *base = slugify(name);
+
+	if (base[0] == '\0')
+		base = slugify(psprintf("org %s", org_id + strlen("org_")));
+	return base;
+}
+
+/*
  * The tenant of an organization, created when missing.  On return
  * SPI_tuptable->vals[0] is the tenants row.  *created says whether this
  * call inserted it.  slug_strict: a slug given that belongs to another
@@ -310,14 +324,7 @@ provision_tenant(Oid nsp, const char *org_id, const char *name,
 	}
 
 	if (slug == NULL)
-	{
-		base = slugify(name);
-		if (base[0] == '\0')
-		{
-			/* nothing usable in the name: fall back on the organization id */
-			base = slugify(psprintf("org %s", org_id + strlen("org_")));
-		}
-	}
+		base = name_slug_base(org_id, name);
 
 	/*
 	 * An organization Clerk deleted (its organization.deleted applied:

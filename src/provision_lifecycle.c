@@ -296,7 +296,31 @@ gtm_clerk_tenant(PG_FUNCTION_ARGS)
 	id = row_text("id");
 	statement_scope_reach(id, CLERK_REACH, true);	/* before it is changed */
 	current = row_text("slug");
-	if (slug == NULL || strcmp(current, slug) == 0)
+	if (slug == NULL)
+	{
+		/*
+		 * Clerk has no slug for the organization: the tenant's is the one
+		 * derived from its name, as a tenant created by this event would
+		 * have (so the events give one slug whatever order they come in),
+		 * kept when the slug it has is that base or derived from it.
+		 */
+		char	   *base = name_slug_base(org_id, name);
+		Datum		slug_arg[1];
+
+		if (strcmp(current, base) == 0 || derived_from(current, base))
+			slug = current;
+		else
+		{
+			slug_arg[0] = text_datum(base);
+			gtm_query_run(&queries, Q_LOCK_SLUG, nsp, slug_arg, false);
+			if ((owner = slug_owner(nsp, base)) == NULL || strcmp(owner, id) == 0)
+				slug = base;
+			else
+				slug = free_derived_slug(nsp, base);
+			gtm_query_run(&queries, Q_TENANT_BY_ORG, nsp, args, false);	/* the row again */
+		}
+	}
+	else if (strcmp(current, slug) == 0)
 		slug = current;
 	else
 	{

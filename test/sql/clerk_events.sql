@@ -266,6 +266,17 @@ SELECT r->>'outcome' AS outcome,
 SELECT (SELECT count(*) FROM tenants WHERE clerk_org_id = 'org_ev22') AS ev22_tenants,
        (SELECT count(*) FROM clerk_touched_ref) AS ev22_rows;
 DROP TABLE clerk_touched_ref;
+-- an organization whose newest version has no slug: the tenant's is the one
+-- derived from its name, in either delivery order (in order, the older
+-- version's slug was kept; reversed, the name's)
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_ev23', 'Delta One', 'delta-x', 10))->>'outcome' AS outcome;
+SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_ev23', 'Delta One', NULL, 20))->'changes'->0->>'slug' AS slug;
+SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_ev24', 'Delta Two', NULL, 20))->'changes'->0->>'slug' AS slug;
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_ev24', 'Delta Two', 'delta-y', 10))->>'outcome' AS outcome;
+-- a rename without a slug follows the name; the same name again keeps it
+SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_ev24', 'Delta Three', NULL, 30))->'changes'->0->>'slug' AS slug;
+SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_ev24', 'Delta Three', NULL, 40))->'changes' AS changes;
+SELECT clerk_org_id, name, slug FROM tenants WHERE clerk_org_id IN ('org_ev23', 'org_ev24') ORDER BY 1;
 -- a sign-in reaches its organization's tenant: one statement cannot read
 -- one tenant's members and sign in to another (42501), nothing written
 SET ROLE clerk_app_role;
