@@ -136,6 +136,87 @@ CREATE FUNCTION @extschema@.gtm_clerk_reach(tenant_id text) RETURNS void
 COMMENT ON FUNCTION @extschema@.gtm_clerk_reach(text) IS
 	'Internal: the running statement reaches the tenant of a Clerk event (gtm_apply_clerk_event)';
 
+-- Internal to gtm_apply_clerk_event, which runs as the extension's owner:
+-- the tables (other than the extension's own) that deleting rows of rel
+-- would reach through foreign keys and that would run code written by
+-- someone else with the owner's rights: reached by a cascade and having
+-- DELETE triggers or rules of their own, or reached by SET NULL or SET
+-- DEFAULT (defaults, checks and index expressions evaluated).  NULL when
+-- there is none.  (A NO ACTION or RESTRICT key runs no code: the deletion
+-- fails where rows reference the ones deleted, which the caller catches.)
+CREATE FUNCTION @extschema@.gtm_clerk_guarded(rel pg_catalog.regclass) RETURNS text
+	LANGUAGE sql STABLE
+	SET search_path = pg_catalog, pg_temp
+AS $fn$
+	WITH RECURSIVE reach (rel, action) AS (
+		SELECT co.conrelid, co.confdeltype FROM pg_catalog.pg_constraint co
+		 WHERE co.contype OPERATOR(pg_catalog.=) 'f'
+		   AND co.confrelid OPERATOR(pg_catalog.=) rel
+		UNION
+		SELECT co.conrelid, co.confdeltype FROM reach
+		  JOIN pg_catalog.pg_constraint co ON co.confrelid OPERATOR(pg_catalog.=) reach.rel
+		 WHERE co.contype OPERATOR(pg_catalog.=) 'f'
+		   AND reach.action OPERATOR(pg_catalog.=) 'c'
+	)
+	SELECT pg_catalog.string_agg(DISTINCT r.rel::pg_catalog.regclass::text, ', ')
+	  FROM reach r
+	 WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_depend dep
+						WHERE dep.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+						  AND dep.objid OPERATOR(pg_catalog.=) r.rel
+						  AND dep.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+						  AND dep.refobjid OPERATOR(pg_catalog.=) (SELECT e.oid FROM pg_catalog.pg_extension e
+																	 WHERE e.extname OPERATOR(pg_catalog.=) 'gtm_clarity')
+						  AND dep.deptype OPERATOR(pg_catalog.=) 'e')
+	   AND (r.action IN ('n', 'd')
+			OR (r.action OPERATOR(pg_catalog.=) 'c'
+				AND (EXISTS (SELECT FROM pg_catalog.pg_trigger tg
+							  WHERE tg.tgrelid OPERATOR(pg_catalog.=) r.rel AND NOT tg.tgisinternal
+								AND (tg.tgtype::pg_catalog.int4 OPERATOR(pg_catalog.&) 8) OPERATOR(pg_catalog.<>) 0)
+					 OR EXISTS (SELECT FROM pg_catalog.pg_rewrite rw
+								 WHERE rw.ev_class OPERATOR(pg_catalog.=) r.rel
+								   AND rw.rulename OPERATOR(pg_catalog.<>) '_RETURN'))))
+$fn$;
+COMMENT ON FUNCTION @extschema@.gtm_clerk_guarded(pg_catalog.regclass) IS
+	'Internal: the tables a deletion from rel reaches that would run others'' code with the extension owner''s rights, or fail (gtm_apply_clerk_event)';
+
+-- Internal to gtm_apply_clerk_event: delete the members of tenant tid
+-- (user_id NULL: all of them) of organization org_id, or refuse (55000,
+-- nothing applied, Clerk retries) when that would run others' code with
+-- the extension owner's rights (gtm_clerk_guarded) or fails on a NO ACTION
+-- or RESTRICT key: a member's stale session token must not keep working
+-- because the removal failed with a foreign-key error.  Returns the number
+-- of members deleted.
+CREATE FUNCTION @extschema@.gtm_clerk_remove_members(org_id text, tid text, user_id text)
+RETURNS bigint
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	guarded text := @extschema@.gtm_clerk_guarded('@extschema@.tenant_members'::pg_catalog.regclass);
+	n bigint;
+	tab text;
+BEGIN
+	IF guarded IS NULL THEN
+		BEGIN
+			DELETE FROM @extschema@.tenant_members m
+			 WHERE m.tenant_id = tid AND (user_id IS NULL OR m.clerk_user_id = user_id);
+			GET DIAGNOSTICS n = ROW_COUNT;
+			RETURN n;
+		EXCEPTION WHEN foreign_key_violation OR restrict_violation THEN
+			GET STACKED DIAGNOSTICS tab = TABLE_NAME;
+			guarded := pg_catalog.quote_ident(tab);
+		END;
+	END IF;
+	RAISE EXCEPTION 'the members of organization % cannot be removed', org_id
+		USING ERRCODE = '55000',
+			  DETAIL = pg_catalog.format('Removing rows of %s would run the triggers, rules or foreign-key actions of %s with the rights of the extension''s owner, or fail on their rows.',
+										 '@extschema@.tenant_members'::pg_catalog.regclass, guarded),
+			  HINT = 'Make the foreign keys that reference tenant_members ON DELETE CASCADE, on tables without DELETE triggers or rules, or delete the rows that reference the members; Clerk retries the event.';
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.gtm_clerk_remove_members(text, text, text) IS
+	'Internal: remove members of an organization''s tenant, 55000 when that would run others'' code or fail (gtm_apply_clerk_event)';
+
 -- Tenant-scoped tables (by the column gtm.tenant_column), the tables
 -- referencing another first: the order in which a tenant's rows can be
 -- deleted whatever the foreign keys do.  Partitions and inheritance
@@ -546,43 +627,30 @@ BEGIN
 			-- A foreign-key action fires the triggers and rules of the
 			-- tables it reaches, and this function runs as the extension's
 			-- owner: when a table the deletion would reach (other than the
-			-- extension's own) has triggers or rules of its own, or is reached
-			-- by SET NULL or SET DEFAULT (defaults, checks and index
-			-- expressions evaluated), or whose rows a NO ACTION or RESTRICT
-			-- key would keep the deletion from (an error Clerk would retry
-			-- forever), the tenant's row is kept for an operator's
-			-- gtm_delete_tenant; its members go in any case.  (Only DELETE
-			-- triggers count: a cascade fires no other.)
-			WITH RECURSIVE reach (rel, action) AS (
-				SELECT co.conrelid, co.confdeltype FROM pg_catalog.pg_constraint co
-				 WHERE co.contype OPERATOR(pg_catalog.=) 'f'
-				   AND co.confrelid OPERATOR(pg_catalog.=) '@extschema@.tenants'::pg_catalog.regclass
-				UNION
-				SELECT co.conrelid, co.confdeltype FROM reach
-				  JOIN pg_catalog.pg_constraint co ON co.confrelid OPERATOR(pg_catalog.=) reach.rel
-				 WHERE co.contype OPERATOR(pg_catalog.=) 'f'
-				   AND reach.action OPERATOR(pg_catalog.=) 'c'
-			)
-			SELECT pg_catalog.string_agg(DISTINCT r.rel::pg_catalog.regclass::text, ', ') INTO guarded
-			  FROM reach r
-			 WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_depend dep
-								WHERE dep.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-								  AND dep.objid OPERATOR(pg_catalog.=) r.rel
-								  AND dep.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
-								  AND dep.deptype OPERATOR(pg_catalog.=) 'e')
-			   AND (r.action OPERATOR(pg_catalog.<>) 'c'
-					OR EXISTS (SELECT FROM pg_catalog.pg_trigger tg
-								WHERE tg.tgrelid OPERATOR(pg_catalog.=) r.rel AND NOT tg.tgisinternal
-								  AND (tg.tgtype::pg_catalog.int4 OPERATOR(pg_catalog.&) 8) OPERATOR(pg_catalog.<>) 0)
-					OR EXISTS (SELECT FROM pg_catalog.pg_rewrite rw
-								WHERE rw.ev_class OPERATOR(pg_catalog.=) r.rel
-								  AND rw.rulename OPERATOR(pg_catalog.<>) '_RETURN'));
-			SELECT pg_catalog.count(*) INTO n FROM @extschema@.tenant_members m
-			 WHERE m.tenant_id = tid;
+			-- extension's own) has DELETE triggers or rules of its own, or
+			-- is reached by SET NULL or SET DEFAULT (gtm_clerk_guarded), or
+			-- when a NO ACTION or RESTRICT key keeps the deletion from
+			-- happening (an error Clerk would retry for ever), the tenant's
+			-- row is kept for an operator's gtm_delete_tenant.  Its members
+			-- go in any case (gtm_clerk_remove_members), or nothing is
+			-- applied when removing them would run such code or fails.
+			guarded := @extschema@.gtm_clerk_guarded('@extschema@.tenants'::pg_catalog.regclass);
 			IF guarded IS NULL THEN
-				DELETE FROM @extschema@.tenants t WHERE t.id = tid;
-			ELSE
-				DELETE FROM @extschema@.tenant_members m WHERE m.tenant_id = tid;
+				SELECT pg_catalog.count(*) INTO n FROM @extschema@.tenant_members m
+				 WHERE m.tenant_id = tid;
+				BEGIN
+					-- (its members' removal checked the same way first)
+					IF n > 0 AND @extschema@.gtm_clerk_guarded('@extschema@.tenant_members'::pg_catalog.regclass) IS NOT NULL THEN
+						PERFORM @extschema@.gtm_clerk_remove_members(org_id, tid, NULL);
+					END IF;
+					DELETE FROM @extschema@.tenants t WHERE t.id = tid;
+				EXCEPTION WHEN foreign_key_violation OR restrict_violation THEN
+					GET STACKED DIAGNOSTICS err_msg = TABLE_NAME;
+					guarded := pg_catalog.quote_ident(err_msg);
+				END;
+			END IF;
+			IF guarded IS NOT NULL THEN
+				n := @extschema@.gtm_clerk_remove_members(org_id, tid, NULL);
 			END IF;
 			IF n > 0 THEN
 				changes := changes || jsonb_build_object('change', 'rows_deleted', 'tenant_id', tid,
@@ -651,8 +719,7 @@ BEGIN
 				SELECT m.role INTO old_role FROM @extschema@.tenant_members m
 				 WHERE m.tenant_id = tid AND m.clerk_user_id = user_id;
 				IF is_del AND old_role IS NOT NULL THEN
-					DELETE FROM @extschema@.tenant_members m
-					 WHERE m.tenant_id = tid AND m.clerk_user_id = user_id;
+					PERFORM @extschema@.gtm_clerk_remove_members(org_id, tid, user_id);
 					changes := changes || jsonb_build_object('change', 'member_removed', 'tenant_id', tid,
 						'clerk_user_id', user_id, 'old_role', old_role);
 				ELSIF NOT is_del AND old_role IS NULL THEN
@@ -721,6 +788,8 @@ REVOKE ALL ON FUNCTION
 	@extschema@.gtm_update_tenant(text, text, text),
 	@extschema@.gtm_clerk_tenant(text, text, text),
 	@extschema@.gtm_clerk_reach(text),
+	@extschema@.gtm_clerk_guarded(pg_catalog.regclass),
+	@extschema@.gtm_clerk_remove_members(text, text, text),
 	@extschema@.gtm_delete_tenant(text, integer, bigint),
 	@extschema@.gtm_export_tenant(text, integer),
 	@extschema@.gtm_apply_clerk_event(jsonb),

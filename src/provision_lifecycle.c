@@ -301,20 +301,23 @@ gtm_clerk_tenant(PG_FUNCTION_ARGS)
 		/*
 		 * Clerk has no slug for the organization: the tenant's is the one
 		 * derived from its name, as a tenant created by this event would
-		 * have (so the events give one slug whatever order they come in),
-		 * kept when the slug it has is that base or derived from it.
+		 * have (so the events give one slug whatever order they come in):
+		 * the base when it is free, else the slug derived from it that the
+		 * tenant has, else a new one.
 		 */
 		char	   *base = name_slug_base(org_id, name);
 		Datum		slug_arg[1];
 
-		if (strcmp(current, base) == 0 || derived_from(current, base))
+		if (strcmp(current, base) == 0)
 			slug = current;
 		else
 		{
 			slug_arg[0] = text_datum(base);
 			gtm_query_run(&queries, Q_LOCK_SLUG, nsp, slug_arg, false);
 			if ((owner = slug_owner(nsp, base)) == NULL || strcmp(owner, id) == 0)
-				slug = base;
+				slug = base;	/* free: the name's, whatever the tenant had */
+			else if (derived_from(current, base))
+				slug = current; /* taken: the derived one it has */
 			else
 				slug = free_derived_slug(nsp, base);
 			gtm_query_run(&queries, Q_TENANT_BY_ORG, nsp, args, false);	/* the row again */

@@ -266,6 +266,50 @@ SELECT r->>'outcome' AS outcome,
 SELECT (SELECT count(*) FROM tenants WHERE clerk_org_id = 'org_ev22') AS ev22_tenants,
        (SELECT count(*) FROM clerk_touched_ref) AS ev22_rows;
 DROP TABLE clerk_touched_ref;
+-- the members go in any case, or nothing is applied: a NO ACTION key to
+-- tenant_members whose rows reference the member, or a cascade from it into
+-- a table with a DELETE trigger (which would run with the extension
+-- owner's rights), refuses the removal with 55000 (Clerk retries); without
+-- referencing rows the NO ACTION key is no obstacle
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_ev25', 'user_ev25a', 'org:admin', 81, 'TwentyFive', 80))->>'outcome' AS outcome;
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_ev25', 'user_ev25b', 'org:admin', 82, 'TwentyFive', 80))->>'outcome' AS outcome;
+CREATE TABLE clerk_assignments (tenant_id text NOT NULL, clerk_user_id text COLLATE "C" NOT NULL,
+  FOREIGN KEY (tenant_id, clerk_user_id) REFERENCES tenant_members (tenant_id, clerk_user_id));
+INSERT INTO clerk_assignments SELECT id, 'user_ev25a' FROM tenants WHERE clerk_org_id = 'org_ev25';
+SELECT * FROM pg_temp.expect_error($$SELECT gtm_apply_clerk_event(pg_temp.mem_event('organizationMembership.deleted', 'org_ev25', 'user_ev25a', 'org:admin', 90, 'TwentyFive', 80))$$);
+SELECT * FROM pg_temp.expect_error($$SELECT gtm_apply_clerk_event(pg_temp.org_event('organization.deleted', 'org_ev25', NULL, NULL, NULL, ts => 95))$$);
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.deleted', 'org_ev25', 'user_ev25b', 'org:admin', 91, 'TwentyFive', 80))->'changes'->0->>'change' AS change;
+CREATE TABLE clerk_member_prefs (tenant_id text NOT NULL, clerk_user_id text COLLATE "C" NOT NULL,
+  FOREIGN KEY (tenant_id, clerk_user_id) REFERENCES tenant_members ON DELETE CASCADE);
+CREATE TABLE clerk_prefs_log (who name);
+CREATE FUNCTION pg_temp.prefs_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO clerk_prefs_log VALUES (current_user); RETURN OLD; END $$;
+CREATE TRIGGER prefs_deleted AFTER DELETE ON clerk_member_prefs FOR EACH ROW EXECUTE FUNCTION pg_temp.prefs_deleted();
+DELETE FROM clerk_assignments;
+INSERT INTO clerk_member_prefs SELECT id, 'user_ev25a' FROM tenants WHERE clerk_org_id = 'org_ev25';
+SELECT * FROM pg_temp.expect_error($$SELECT gtm_apply_clerk_event(pg_temp.org_event('organization.deleted', 'org_ev25', NULL, NULL, NULL, ts => 95))$$);
+SELECT (SELECT count(*) FROM tenants WHERE clerk_org_id = 'org_ev25') AS ev25_tenants,
+       (SELECT string_agg(m.clerk_user_id, ',') FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
+         WHERE t.clerk_org_id = 'org_ev25') AS ev25_members,
+       (SELECT count(*) FROM clerk_prefs_log) AS triggers_run,
+       (SELECT count(*) FROM clerk_sync_state WHERE clerk_org_id = 'org_ev25' AND deleted AND clerk_user_id = '') AS tombstones;
+DROP TABLE clerk_member_prefs, clerk_prefs_log, clerk_assignments;
+SELECT pg_temp.apply(pg_temp.org_event('organization.deleted', 'org_ev25', NULL, NULL, NULL, ts => 95))->>'outcome' AS outcome;
+-- a table of another extension is no table of this one's
+CREATE EXTENSION IF NOT EXISTS isn;
+CREATE TABLE clerk_ext_notes (tenant_id text NOT NULL REFERENCES tenants (id) ON DELETE CASCADE);
+CREATE TRIGGER ext_notes_deleted AFTER DELETE ON clerk_ext_notes FOR EACH ROW EXECUTE FUNCTION pg_temp.prefs_deleted();
+ALTER EXTENSION isn ADD TABLE clerk_ext_notes;
+SELECT gtm_clerk_guarded('tenants') AS guarded;
+ALTER EXTENSION isn DROP TABLE clerk_ext_notes;
+DROP TABLE clerk_ext_notes;
+DROP EXTENSION isn;
+-- a newest version without a slug over a slug of the form base-N: the
+-- name's base when it is free, in either order
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_ev26', 'Epsilon 2', NULL, 10))->'changes'->0->>'slug' AS slug;
+SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_ev26', 'Epsilon', NULL, 20))->'changes'->0->>'slug' AS slug;
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_ev27', 'Zeta', 'zeta-2024', 10))->'changes'->0->>'slug' AS slug;
+SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_ev27', 'Zeta', NULL, 20))->'changes'->0->>'slug' AS slug;
 -- an organization whose newest version has no slug: the tenant's is the one
 -- derived from its name, in either delivery order (in order, the older
 -- version's slug was kept; reversed, the name's)
