@@ -353,6 +353,7 @@ extern bool column_not_null(Oid relid, AttrNumber attnum);
 extern void enforce_pin_init(void);
 extern Oid	pin_function_oid(void);
 extern bool is_current_tenant_fn(Oid funcid);
+extern bool is_our_c_function(Oid funcid, const char *symbol);
 extern bool pin_computed_per_node(List *values);
 extern bool is_freezable_value(Node *val);
 
@@ -375,7 +376,7 @@ extern List *expr_values(EnforceState *st, PlannerInfo *root, Node *expr,
 extern List *written_values(EnforceState *st, PlannerInfo *root, Node *expr,
 							PinReason *why);
 extern bool row_may_differ_from_written(Oid relid, bool inh, CmdType cmd,
-										bool upsert);
+										bool upsert, AttrNumber attno);
 
 /* enforce_freeze.c: one value per statement for stable built-in pins */
 extern void freeze_mutable_pins(Query *parse);
@@ -502,6 +503,7 @@ extern PlannedStmt *copy_from_checked(PlannedStmt *pstmt);
 
 /* enforce_order.c: the tenant condition first in every scan */
 extern void tenant_quals_first(Scan *scan, List *rtable);
+extern int	index_column_of(Oid indexoid, AttrNumber attno);
 extern List *recheck_tenant_first(List *recheck, List *qual, Index scanrelid,
 								  AttrNumber attnum);
 
@@ -536,6 +538,8 @@ extern void report_runtime_two_tenants(const char *label1, const char *value1,
 									   const char *label2, const char *value2,
 									   int elevel);
 extern void report_deferred_several(const char *label, const char *value, int elevel);
+extern void report_deferred_queued(const char *queued, const char *label,
+								   const char *value, int elevel);
 extern void report_scope_two_tenants(const char *label1, const char *value1,
 									 const char *label2, const char *value2,
 									 int elevel);
@@ -568,6 +572,7 @@ extern void tenant_temp_init(void);
 extern const char *transaction_tenant(void);
 extern int	statement_scope_deferred_enter(Node *parsetree);
 extern void statement_scope_deferred_exit(int saved);
+extern void statement_scope_note_deferred(QueryDesc *queryDesc);
 extern void statement_scope_mark_unknown(int elevel);
 
 #endif							/* GTM_ENFORCE_H */

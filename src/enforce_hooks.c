@@ -157,6 +157,23 @@ typedef struct PlanningFrame
 
 static PlanningFrame *planning_frame = NULL;
 
+/*
+ * A plan planned while functions the planner ran reached tenant: it
+ * carries the tenant (GTM_PLANNED_CACHEID), reached again at its executor
+ * start, and so does the plan being planned around it, if any (a function
+ * folded while folding another).  PL/pgSQL evaluates a plan that is a bare
+ * Result as a "simple expression" without an executor start, as long as
+ * its session lasts, but never a plan that depends on the role
+ * (CachedPlanAllowsSimpleValidityCheck): marked so, it is executed.
+ */
+static void
+plan_carries_tenant(PlannedStmt *result, const char *tenant)
+{
+	write_plan_payload(result, GTM_PLANNED_CACHEID, tenant, strlen(tenant) + 1);
+	result->dependsOnRole = true;
+	planning_reached(tenant);	/* the enclosing planning's frame */
+}
+
 /* statement_scope_check, while planning: note the tenant reached. */
 void
 planning_reached(const char *tenant)
@@ -231,8 +248,7 @@ plan_with_state(EnforceState *st, RefreshPhase phase, Query *parse,
 	}
 	PG_END_TRY();
 	if (unlikely(frame.tenant != NULL) && result != NULL)
-		write_plan_payload(result, GTM_PLANNED_CACHEID, frame.tenant,
-						   strlen(frame.tenant) + 1);
+		plan_carries_tenant(result, frame.tenant);
 	return result;
 }
 
@@ -492,10 +508,14 @@ executor_frame_call(FrameCall call, QueryDesc *queryDesc,
 				standard_ExecutorRun(queryDesc, direction, count
 									 GTM_EXECUTOR_RUN_EXTRA_ARG);
 		}
-		else if (prev_ExecutorFinish_hook)
-			prev_ExecutorFinish_hook(queryDesc);
 		else
-			standard_ExecutorFinish(queryDesc);
+		{
+			if (prev_ExecutorFinish_hook)
+				prev_ExecutorFinish_hook(queryDesc);
+			else
+				standard_ExecutorFinish(queryDesc);
+			statement_scope_note_deferred(queryDesc);
+		}
 	}
 	PG_FINALLY();
 	{

@@ -97,7 +97,11 @@ walk_plan(Plan *plan, PlanWalk *w)
 					ForeignScan *fs = (ForeignScan *) plan;
 
 					if (fs->scan.scanrelid > 0)
+					{
 						w->scanned = bms_add_member(w->scanned, fs->scan.scanrelid);
+						/* its local Filter: the tenant condition first */
+						tenant_quals_first(&fs->scan, w->rtable);
+					}
 					w->scanned = bms_add_members(w->scanned, fs->fs_relids);
 				}
 				break;

@@ -147,7 +147,7 @@ tenant_condition(Var *var, FilterContext *cxt)
 }
 
 /* The position of attno among the columns of index indexoid, or 0 */
-static int
+int
 index_column_of(Oid indexoid, AttrNumber attno)
 {
 	Relation	index = index_open(indexoid, AccessShareLock);

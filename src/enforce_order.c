@@ -27,6 +27,7 @@
  */
 #include "postgres.h"
 
+#include "access/transam.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/plannodes.h"
 #include "optimizer/optimizer.h"
@@ -34,36 +35,75 @@
 
 #include "enforce.h"
 
+/* Does node call a function of the database's own (not built in)? */
+static bool
+user_function_checker(Oid funcid, void *context)
+{
+	return funcid >= FirstNormalObjectId && !is_current_tenant_fn(funcid) &&
+		funcid != pin_function_oid();
+}
+
+static bool
+user_function_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (check_functions_in_node(node, user_function_checker, context))
+		return true;
+	return expression_tree_walker(node, user_function_walker, context);
+}
+
 /*
- * Is clause "tenant column of scanrelid = value" (either side), or the
- * pin "tenant column IS NOT DISTINCT FROM value" (a NOT over a
- * DistinctExpr)?
+ * Is val the value of a pin: no column, no function of the database's own
+ * (the caller's could be a probe that its low cost would order before the
+ * pin), nothing volatile (nextval(), set_config() count the rows they see)?
+ * Constants, parameters, gtm_current_tenant(), gtm_pin() and stable
+ * built-in expressions are.
  */
 static bool
-is_tenant_equality(Node *clause, Index scanrelid, AttrNumber attnum)
+is_pin_value(Node *val)
+{
+	Node	   *v = strip_relabel(val);
+
+	if (v == NULL)
+		return false;
+	if (IsA(v, Const) || IsA(v, Param))
+		return true;			/* the common case */
+	return !contain_var_clause(v) && !user_function_walker(v, NULL) &&
+		!contain_volatile_functions(v);
+}
+
+/*
+ * Is clause "tenant column (varno, attnum) = value" (either side), or the
+ * pin "tenant column IS NOT DISTINCT FROM value" (a NOT over a
+ * DistinctExpr), value a pin's (is_pin_value)?  varno is the scan's
+ * relation, or INDEX_VAR and attnum the column's position in the index of
+ * an index-only scan.
+ */
+static bool
+is_tenant_equality(Node *clause, Index varno, AttrNumber attnum)
 {
 	OpExpr	   *op;
 	int			side;
 
-	if (clause != NULL && is_notclause(clause) &&
-		IsA(get_notclausearg((Expr *) clause), DistinctExpr))
+	if (clause == NULL)
+		return false;
+	if (is_notclause(clause) && IsA(get_notclausearg((Expr *) clause), DistinctExpr))
 		clause = (Node *) get_notclausearg((Expr *) clause);
-	if (clause == NULL || !(IsA(clause, OpExpr) || IsA(clause, DistinctExpr)) ||
-		list_length(((OpExpr *) clause)->args) != 2)
+	else if (!IsA(clause, OpExpr))
 		return false;
 	op = (OpExpr *) clause;
+	if (list_length(op->args) != 2)
+		return false;
 	for (side = 0; side < 2; side++)
 	{
 		Node	   *col = strip_relabel(list_nth(op->args, side));
-		Node	   *val = list_nth(op->args, 1 - side);
-		Node	   *sval = strip_relabel(val);
 
-		/* a constant or a parameter holds no Var: the common case */
 		if (col != NULL && IsA(col, Var) &&
-			((Var *) col)->varno == scanrelid &&
+			((Var *) col)->varno == varno &&
 			((Var *) col)->varattno == attnum &&
 			((Var *) col)->varlevelsup == 0 &&
-			(IsA(sval, Const) || IsA(sval, Param) || !contain_var_clause(val)))
+			is_pin_value(list_nth(op->args, 1 - side)))
 			return true;
 	}
 	return false;
@@ -122,13 +162,17 @@ recheck_tenant_first(List *recheck, List *qual, Index scanrelid,
 /*
  * Rearrange the conditions of one scan of the plan (a scan of a table,
  * found by walk_plan, enforce_judge.c) if it reads a tenant table; rtable
- * is the plan's flat range table.
+ * is the plan's flat range table.  An index-only scan's conditions name
+ * the index's columns (INDEX_VAR); a foreign scan's Filter is what the
+ * remote server did not evaluate.
  */
 void
 tenant_quals_first(Scan *scan, List *rtable)
 {
 	RangeTblEntry *rte;
 	RelFacts   *f;
+	Index		varno = scan->scanrelid;
+	AttrNumber	attnum;
 
 	if (scan->scanrelid < 1 || scan->scanrelid > (Index) list_length(rtable))
 		return;
@@ -138,13 +182,25 @@ tenant_quals_first(Scan *scan, List *rtable)
 	f = rel_facts(rte->relid);
 	if (!f->tenant || f->exempt)
 		return;
-	scan->plan.qual = tenant_first(scan->plan.qual, scan->scanrelid, f->attnum);
+	attnum = f->attnum;
+	if (IsA(scan, IndexOnlyScan))
+	{
+		varno = INDEX_VAR;
+		attnum = index_column_of(((IndexOnlyScan *) scan)->indexid, f->attnum);
+		if (attnum == 0)
+			return;				/* no tenant column to compare: none in a Filter */
+	}
+	scan->plan.qual = tenant_first(scan->plan.qual, varno, attnum);
 	if (IsA(scan, IndexScan))
 		((IndexScan *) scan)->indexqualorig =
 			recheck_tenant_first(((IndexScan *) scan)->indexqualorig,
-								 scan->plan.qual, scan->scanrelid, f->attnum);
+								 scan->plan.qual, varno, attnum);
 	else if (IsA(scan, BitmapHeapScan))
 		((BitmapHeapScan *) scan)->bitmapqualorig =
 			recheck_tenant_first(((BitmapHeapScan *) scan)->bitmapqualorig,
-								 scan->plan.qual, scan->scanrelid, f->attnum);
+								 scan->plan.qual, varno, attnum);
+	else if (IsA(scan, IndexOnlyScan))
+		((IndexOnlyScan *) scan)->recheckqual =
+			recheck_tenant_first(((IndexOnlyScan *) scan)->recheckqual,
+								 scan->plan.qual, varno, attnum);
 }

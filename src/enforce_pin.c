@@ -208,7 +208,7 @@ our_fn_oids_inval(Datum arg, int cacheid, uint32 hashvalue)
  * depend on the installation, so they are recognised by their C symbol
  * (pg_proc.prosrc) and library (probin).
  */
-static bool
+bool
 is_our_c_function(Oid funcid, const char *symbol)
 {
 	HeapTuple	tup;

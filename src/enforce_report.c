@@ -631,6 +631,24 @@ report_deferred_several(const char *label, const char *value, int elevel)
 			 errhint("End the transaction of one tenant before the statements of another, or make the trigger immediate.")));
 }
 
+/*
+ * A statement reaches tenant value (label: its table, or NULL) in a
+ * transaction whose statements queued deferred triggers for another,
+ * queued (statement_scope_note_deferred).
+ */
+void
+report_deferred_queued(const char *queued, const char *label,
+					   const char *value, int elevel)
+{
+	ereport(elevel,
+			(errcode(GTM_ERRCODE_NOT_PINNED),
+			 errmsg("statement touches more than one tenant"),
+			 errdetail("The transaction queued deferred triggers for rows of tenant '%s', which fire when it ends; %s%s is pinned to '%s'.",
+					   queued, label ? "table " : "a statement", label ? label_text(label) : "", value),
+			 err_tenant_scope(label ? label_relid(label) : InvalidOid),
+			 errhint("End the transaction of one tenant before the statements of another, or make the trigger immediate.")));
+}
+
 /* The "reason" column of gtm_check_statement() for ref. */
 const char *
 reason_text(TenantRef *ref)

@@ -46,10 +46,12 @@
 #include "access/table.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/clauses.h"
+#include "parser/parse_relation.h"
 #include "parser/parsetree.h"
 #include "storage/lockdefs.h"
 #include "utils/lsyscache.h"
@@ -119,17 +121,38 @@ nullable_in_output(PlannerInfo *root, Index varno)
 }
 
 /*
- * May the row a command writes into relid (or into its descendants, with
- * inh) differ from the values the statement gives?  A BEFORE or INSTEAD
- * OF row trigger can change it, and a foreign table returns what the
- * remote server stored.  DELETE returns the rows as they were.  The
- * triggers of both writes count where a command runs both: an UPDATE of a
- * partitioned table that moves a row inserts it into another partition
- * (whose BEFORE INSERT triggers then run), INSERT ... ON CONFLICT DO
- * UPDATE updates the conflicting row, and MERGE may do either.
+ * Does the BEFORE or INSTEAD OF row trigger t of rel (firing on an event
+ * the command runs) change the row?  The extension's own
+ * gtm_touch_updated_at() sets one timestamptz column (its argument, else
+ * updated_at) and nothing else: it changes the row's column attno only
+ * when that is its column (gtm_make_tenant_table adds it to every table).
+ */
+static bool
+trigger_changes_column(Relation rel, Trigger *t, AttrNumber attno)
+{
+	const char *col;
+
+	if (!is_our_c_function(t->tgfoid, "gtm_touch_updated_at"))
+		return true;
+	col = t->tgnargs > 0 ? t->tgargs[0] : "updated_at";
+	return attno == InvalidAttrNumber ||
+		attnameAttNum(rel, col, false) == attno;
+}
+
+/*
+ * May column attno (InvalidAttrNumber: any) of a row a command writes into
+ * relid (or into its descendants, with inh) differ from the value the
+ * statement gives?  A BEFORE or INSTEAD OF row trigger can change it, and
+ * a foreign table returns what the remote server stored.  DELETE returns
+ * the rows as they were.  The triggers of both writes count where a
+ * command runs both: an UPDATE of a partitioned table that moves a row
+ * inserts it into another partition (whose BEFORE INSERT triggers then
+ * run), INSERT ... ON CONFLICT DO UPDATE updates the conflicting row, and
+ * MERGE may do either.
  */
 bool
-row_may_differ_from_written(Oid relid, bool inh, CmdType cmd, bool upsert)
+row_may_differ_from_written(Oid relid, bool inh, CmdType cmd, bool upsert,
+							AttrNumber attno)
 {
 	List	   *rels;
 	ListCell   *lc;
@@ -156,12 +179,20 @@ row_may_differ_from_written(Oid relid, bool inh, CmdType cmd, bool upsert)
 
 		if (rel->rd_rel->relkind == RELKIND_FOREIGN_TABLE)
 			result = true;
-		else if (td != NULL)
-			result = (inserts && (td->trig_insert_before_row ||
-								  td->trig_insert_instead_row)) ||
-				(updates && (td->trig_update_before_row ||
-							 td->trig_update_instead_row)) ||
-				(cmd == CMD_DELETE && td->trig_delete_instead_row);
+		for (int i = 0; !result && td != NULL && i < td->numtriggers; i++)
+		{
+			Trigger    *t = &td->triggers[i];
+			int16		type = t->tgtype;
+
+			if (!TRIGGER_FOR_ROW(type) ||
+				!(TRIGGER_FOR_BEFORE(type) || TRIGGER_FOR_INSTEAD(type)))
+				continue;
+			if ((inserts && TRIGGER_FOR_INSERT(type)) ||
+				(updates && TRIGGER_FOR_UPDATE(type)) ||
+				(cmd == CMD_DELETE && TRIGGER_FOR_DELETE(type) &&
+				 TRIGGER_FOR_INSTEAD(type)))
+				result = trigger_changes_column(rel, t, attno);
+		}
 		table_close(rel, AccessShareLock);
 		if (result)
 			break;
@@ -297,22 +328,28 @@ target_values(ValueWalk *vw, PlannerInfo *root, AttrNumber attno, int depth,
 	 * trigger or a foreign server may change the row: a BEFORE trigger on a
 	 * table of the caller's own can put another tenant there and hand it to
 	 * a write into a tenant table, or to a subquery of the RETURNING list
-	 * correlated with it (such a subquery sees the row written; one of the
-	 * WHERE or SET lists sees the row as read, but a correlated subquery
-	 * does not say where it is, so any subquery in RETURNING counts).
+	 * or of a view's CHECK OPTION or a policy's WITH CHECK correlated with
+	 * it (such a subquery sees the row written; one of the WHERE or SET
+	 * lists sees the row as read, but a correlated subquery does not say
+	 * where it is, so any subquery in those lists counts).
 	 */
 	if ((which == ROW_RETURNED || !tenant_col ||
-		 (which == ROW_READ_OR_WRITTEN && parse->returningList != NIL &&
-		  contain_subplans((Node *) parse->returningList))) &&
+		 (which == ROW_READ_OR_WRITTEN &&
+		  (contain_subplans((Node *) parse->returningList) ||
+		   contain_subplans((Node *) parse->withCheckOptions)))) &&
 		row_may_differ_from_written(rte->relid, rte->inh, parse->commandType,
 									parse->onConflict != NULL &&
-									parse->onConflict->action == ONCONFLICT_UPDATE))
+									parse->onConflict->action == ONCONFLICT_UPDATE,
+									attno))
 		return NIL;
 
 	if (parse->commandType == CMD_INSERT)
 	{
 		if (!tenant_col && parse->onConflict &&
 			parse->onConflict->action == ONCONFLICT_UPDATE)
+			return NIL;
+		/* a partition may compute a column its parent does not */
+		if (!tenant_col && column_generated(rte->relid, rte->inh, attno))
 			return NIL;
 		return inserted_values(vw, root, attno, depth);
 	}
@@ -365,7 +402,7 @@ merge_target_values(ValueWalk *vw, PlannerInfo *root, AttrNumber attno)
 
 	vw->why = PR_OTHER_COLUMN;
 	if (!f->tenant || f->exempt || f->attnum != attno || rel == NULL ||
-		row_may_differ_from_written(rte->relid, rte->inh, CMD_MERGE, false))
+		row_may_differ_from_written(rte->relid, rte->inh, CMD_MERGE, false, attno))
 		return NIL;
 	rel_pin(vw->st, root, rel, target, attno, &pr);
 	if (pr.reason != PR_PINNED)

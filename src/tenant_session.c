@@ -319,6 +319,18 @@ static bool xact_many = false;
  */
 static int	deferred_several = 0;
 static bool deferred_several_at_end = false;
+
+/*
+ * The tenant of the statements of the running transaction that wrote rows
+ * of a table with deferrable constraint triggers of the database's
+ * (deferred_tenant): the triggers may fire at the transaction's end,
+ * wherever it ends (COMMIT, the Sync of an extended-protocol pipeline, a
+ * procedure's COMMIT), with the rows those statements wrote.  No statement
+ * of the transaction may reach another tenant after one queued them, and
+ * the end of the transaction belongs to that tenant.
+ */
+static char *deferred_tenant = NULL;
+static char deferred_tenant_buf[SCOPE_BUF_SIZE];
 static char xact_tenant_buf[SCOPE_BUF_SIZE];
 static bool xact_callback_registered = false;
 
@@ -333,7 +345,50 @@ scope_xact_end(XactEvent event, void *arg)
 		xact_tenant = NULL;
 		xact_many = false;
 		deferred_several_at_end = false;
+		scope_free(deferred_tenant, deferred_tenant_buf);
+		deferred_tenant = NULL;
 	}
+}
+
+/* Has a result relation of the executor deferrable triggers of its own? */
+static bool
+queues_deferred(List *result_rels)
+{
+	ListCell   *lc;
+
+	foreach(lc, result_rels)
+	{
+		TriggerDesc *td = ((ResultRelInfo *) lfirst(lc))->ri_TrigDesc;
+
+		for (int i = 0; td != NULL && i < td->numtriggers; i++)
+			if (td->triggers[i].tgdeferrable && !td->triggers[i].tgisinternal)
+				return true;
+	}
+	return false;
+}
+
+/*
+ * ExecutorFinish (its AFTER triggers queued): a statement that wrote rows
+ * of a table with deferrable triggers (its partitions', the tables its
+ * foreign-key actions wrote) queued them for the transaction's tenant
+ * (deferred_tenant).
+ */
+void
+statement_scope_note_deferred(QueryDesc *queryDesc)
+{
+	EState	   *estate = queryDesc->estate;
+
+	if (estate == NULL || gtm_enforcement == GTM_ENFORCE_OFF ||
+		IsParallelWorker() || !scope_has_tenant() ||
+		!(queues_deferred(estate->es_opened_result_relations) ||
+		  queues_deferred(estate->es_tuple_routing_result_relations)) ||
+		role_is_exempt())
+		return;
+	if (deferred_tenant == NULL)
+		deferred_tenant = scope_copy(scope_tenant, deferred_tenant_buf);
+	else if (strcmp(deferred_tenant, scope_tenant) != 0)
+		report_deferred_queued(deferred_tenant, scope_label, scope_tenant,
+							   ENFORCE_ELEVEL());
 }
 
 /* Note that a statement of the running transaction reached tenant */
@@ -381,7 +436,10 @@ statement_scope_deferred_enter(Node *parsetree)
 	if (gtm_enforcement == GTM_ENFORCE_OFF || IsParallelWorker() ||
 		(xact_tenant == NULL && !xact_many) || role_is_exempt())
 		return saved;
-	if (xact_many && IsA(parsetree, TransactionStmt))
+	if (deferred_tenant != NULL)
+		statement_scope_check(deferred_tenant, "0:the deferred triggers of the transaction's statements",
+							  ENFORCE_ELEVEL());
+	else if (xact_many && IsA(parsetree, TransactionStmt))
 		deferred_several_at_end = true;
 	else if (xact_many)
 		deferred_several++;
@@ -429,9 +487,16 @@ statement_scope_mark_unknown(int elevel)
 void
 statement_scope_check(const char *tenant, const char *label, int elevel)
 {
-	/* a function the planner runs: its tenant goes into the plan too */
-	if (unlikely(planning_depth > 0))
+	/*
+	 * A statement a function the planner runs executes (an IMMUTABLE
+	 * function folded into the plan): its tenant goes into the plan too.
+	 * (Not what the planner itself calls to estimate, which it keeps out
+	 * of the plan: gtm_tenant_settings() in a condition.)
+	 */
+	if (unlikely(planning_depth > 0) && planner_runs_function())
 		planning_reached(tenant);
+	if (unlikely(deferred_tenant != NULL) && strcmp(deferred_tenant, tenant) != 0)
+		report_deferred_queued(deferred_tenant, label, tenant, elevel);
 	if (!scope_has_tenant())
 	{
 		scope_tenant = scope_copy(tenant, scope_tenant_buf);

@@ -305,6 +305,27 @@ SELECT count(*) FROM events e JOIN workspaces w ON w.tenant_id_of = e.tenant_id
 SELECT count(*) FROM events e JOIN workspaces w ON w.tenant_id_of = e.tenant_id
  WHERE w.region = 'eu' AND w.handle = 'acme'
    AND e.at >= '2031-05-18' AND e.at < '2031-05-19' AND e.at < probe_time();
+-- an index-only scan's Filter names the index's columns: the tenant
+-- condition goes first there too
+RESET ROLE;
+CREATE TABLE labels (tenant_id text NOT NULL, id int, label text);
+CREATE INDEX ON labels (label) INCLUDE (tenant_id);
+INSERT INTO labels SELECT CASE WHEN i % 2 = 0 THEN 't-1' ELSE 't-2' END, i, 'label ' || i
+  FROM generate_series(1, 2000) i;
+INSERT INTO labels VALUES ('t-2', 9999, 'secret of t-2');
+VACUUM ANALYZE labels;
+GRANT SELECT ON labels TO regress_enforce_keys;
+SET ROLE regress_enforce_keys;
+SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF) SELECT label FROM labels WHERE tenant_id = 't-1' AND label >= 'secret' AND shows(label);
+SELECT label FROM labels WHERE tenant_id = 't-1' AND label >= 'secret' AND shows(label);
+RESET enable_bitmapscan;
+-- a cheap function of the caller's compared with the tenant column is no
+-- pin: the pin runs before it (it would count the rows of every tenant)
+CREATE FUNCTION pg_temp.probe() RETURNS text LANGUAGE plpgsql COST 0.0001
+  AS $$ BEGIN RAISE NOTICE 'probe'; RETURN 't-1'; END $$;
+SELECT count(*) FROM projects WHERE tenant_id = 't-1' AND tenant_id = pg_temp.probe();
+SELECT count(*) FROM projects WHERE tenant_id IS NOT DISTINCT FROM 't-1' AND tenant_id IS DISTINCT FROM pg_temp.probe();
 RESET enable_seqscan;
 RESET enable_indexscan;
 RESET ROLE;

@@ -397,9 +397,26 @@ EXECUTE carried(:T2);
 PREPARE carried_write(text) AS UPDATE deals SET stage = stage WHERE tenant_id = $1 AND id = 1
   RETURNING id, pg_temp.folded_stages() AS t1_stages;
 EXECUTE carried_write(:T2);
+-- ... also through PL/pgSQL, which keeps a bare expression's plan for the
+-- session and evaluates it without an executor start, and through a fold
+-- inside a fold (an IMMUTABLE wrapper)
+CREATE FUNCTION pg_temp.stages_plpgsql() RETURNS text LANGUAGE plpgsql AS $f$
+BEGIN RETURN pg_temp.folded_stages(); END $f$;
+SELECT pg_temp.stages_plpgsql() IS NOT NULL AS read_for_t1;
+SELECT pg_temp.stages_plpgsql() AS t1_stages, stage FROM deals WHERE tenant_id = :T2 ORDER BY id;
+UPDATE deals SET stage = pg_temp.stages_plpgsql() WHERE tenant_id = :T2 AND id = 2;
+CREATE FUNCTION pg_temp.stages_wrapped() RETURNS text IMMUTABLE LANGUAGE plpgsql AS $f$
+BEGIN RETURN pg_temp.folded_stages(); END $f$;
+PREPARE carried_nested(text) AS SELECT id, pg_temp.stages_wrapped() AS t1_stages FROM deals
+  WHERE tenant_id = $1 ORDER BY id;
+EXECUTE carried_nested(:T1);
+EXECUTE carried_nested(:T2);
 RESET plan_cache_mode;
 DEALLOCATE carried;
 DEALLOCATE carried_write;
+DEALLOCATE carried_nested;
+DROP FUNCTION pg_temp.stages_plpgsql();
+DROP FUNCTION pg_temp.stages_wrapped();
 DROP FUNCTION pg_temp.folded_stages();
 -- an error in the middle leaves nothing behind
 SELECT count_of(:T1), 1 / 0;

@@ -342,13 +342,16 @@ BEGIN INSERT INTO enforce_pool.deal_log (deal_id, stage) VALUES (NEW.id, NEW.sta
 CREATE CONSTRAINT TRIGGER deals_log AFTER UPDATE ON deals
   DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION log_deal();
 SET ROLE regress_enforce_pool;
--- T2's row updated, then the tenant switched to T1 before COMMIT: refused
+-- T2's row updated (a deferred trigger queued), then the tenant switched to
+-- T1 before COMMIT: the switch is refused (also in an extended-protocol
+-- pipeline that ends at Sync, with no COMMIT statement)
 BEGIN;
 SELECT gtm_set_tenant(:T2) = :T2 AS set;
 UPDATE deals SET stage = stage WHERE tenant_id = gtm_current_tenant() AND id = 1;
 SELECT gtm_set_tenant(:T1) = :T1 AS set;
 COMMIT;
--- T1 set, T2's row updated by a constant pin: refused at SET CONSTRAINTS
+-- T1 set, T2's row updated by a constant pin: the trigger, logging under
+-- T1, is refused at SET CONSTRAINTS
 BEGIN;
 SELECT gtm_set_tenant(:T1) = :T1 AS set;
 UPDATE deals SET stage = stage WHERE tenant_id = :T2 AND id = 1;

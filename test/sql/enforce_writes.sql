@@ -424,10 +424,28 @@ UPDATE switched SET id = 4 WHERE tenant_id = 't-1'
 RESET ROLE;
 INSERT INTO switched VALUES ('t-1', 3);   -- stored as t-2 by the trigger
 SET ROLE regress_enforce_writes;
+-- a view's CHECK OPTION (or a policy's WITH CHECK) sees the row written
+-- too: its subquery is not pinned by the value the statement gave
+CREATE TEMP VIEW switched_checked AS SELECT * FROM switched s
+ WHERE EXISTS (SELECT 1 FROM deals d WHERE d.tenant_id = s.tenant_id AND d.id = 7) WITH CASCADED CHECK OPTION;
+INSERT INTO switched_checked VALUES ('t-1', 6);
+DROP VIEW switched_checked;
 -- a subquery of its WHERE list sees the row as read: accepted
 UPDATE switched SET id = 5 WHERE tenant_id = 't-2'
   AND EXISTS (SELECT 1 FROM deals d WHERE d.tenant_id = switched.tenant_id AND d.id = 7);
 SELECT tenant_id, id FROM switched WHERE tenant_id = 't-2';
+-- (d) the extension's own updated_at trigger (gtm_make_tenant_table) changes
+-- no other column: a RETURNING subquery correlated with the tenant column
+-- of such a table is still pinned by the statement's condition
+RESET ROLE;
+CREATE TABLE touched (tenant_id text NOT NULL, id int NOT NULL, stage text,
+                      updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (tenant_id, id));
+CREATE TRIGGER touched_touch BEFORE UPDATE ON touched FOR EACH ROW EXECUTE FUNCTION gtm_touch_updated_at();
+INSERT INTO touched VALUES ('t-1', 1, 'new'), ('t-2', 1, 'new');
+GRANT SELECT, UPDATE ON touched TO regress_enforce_writes;
+SET ROLE regress_enforce_writes;
+UPDATE touched SET stage = 'won' WHERE tenant_id = 't-1' AND id = 1
+  RETURNING id, (SELECT email FROM contacts c WHERE c.tenant_id = touched.tenant_id AND c.id = 3) AS email;
 RESET ROLE;
 -- nothing planted (668 is the accepted write of t-1); the rejected UPDATEs changed nothing
 SELECT tenant_id, id, stage FROM deals WHERE id >= 600 ORDER BY 1, 2;
