@@ -122,5 +122,20 @@ EXECUTE p('$t1'); EXECUTE p('$t1'); EXECUTE p('$t1'); EXECUTE p('$t1'); EXECUTE 
 is(sql($co, q{SELECT string_agg("table" || ':' || pinned, ',' ORDER BY "table") FROM gtm_check_statement('SELECT * FROM deals')}),
 	'deals_s1:false,deals_s2:false', 'gtm_check_statement on the foreign partitions');
 
+# a foreign table's Filter (the conditions the remote server is not sent,
+# gtm_current_tenant() among them) has the tenant condition first: a cheap
+# function of the caller's sees no row of another tenant on that server
+my ($srv2, $db2) = $sh2 eq 'deals_s2' ? ('shard2', $s2) : ('shard1', $s1);	# T2's server
+sql($db2, "INSERT INTO deals VALUES ('$t1', 77, 'secret-of-t1')");
+sql($co, "CREATE FOREIGN TABLE fdeals (tenant_id text NOT NULL, id int NOT NULL, stage text)
+  SERVER $srv2 OPTIONS (table_name 'deals'); GRANT SELECT ON fdeals TO $app;");
+my @leak = app("CREATE FUNCTION pg_temp.leak(text) RETURNS bool LANGUAGE plpgsql COST 0.0001
+  AS \$\$ BEGIN RAISE NOTICE 'leak %', \$1; RETURN true; END \$\$;
+BEGIN; SELECT gtm_set_tenant('$t2') IS NOT NULL;
+SELECT count(*) FROM fdeals WHERE tenant_id = gtm_current_tenant() AND pg_temp.leak(stage); COMMIT;");
+ok(!(grep { /secret-of-t1/ } @leak) && (grep { /^3$/ } @leak),
+	"foreign table pinned by gtm_current_tenant(): the tenant condition runs before the caller's cheap function, which sees no row of the other tenant")
+  or diag join "\n", @leak;
+
 $node->stop;
 done_testing();
