@@ -109,6 +109,16 @@ extern int	planning_depth;
 extern bool innermost_planning;
 extern bool planner_runs_function(void);
 extern void planning_reached(const char *tenant);
+
+/* enforce_runtime.c: what functions the planner ran reached (plan_with_state) */
+typedef struct PlanningFrame
+{
+	char	   *tenant;			/* the first tenant reached, or NULL */
+	MemoryContext cxt;			/* where it is kept: the planner's caller's */
+} PlanningFrame;
+extern PlanningFrame *planning_frame_push(PlanningFrame *frame);
+extern void planning_frame_pop(PlanningFrame *enclosing);
+extern void plan_carries_tenant(PlannedStmt *result, const char *tenant);
 extern ErrorContextCallback *planner_error_context;
 extern int	executor_nesting;
 extern int	utility_nesting;

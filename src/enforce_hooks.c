@@ -140,48 +140,6 @@ int			refresh_level = -1;
 Oid			detach_partition = InvalidOid;
 int			detach_level = -1;
 
-/*
- * The tenant that statements run by functions the planner ran (a folded
- * IMMUTABLE function reading a tenant's rows) reached while the innermost
- * plan_with_state() planned, kept in the memory context that called the
- * planner.  What they read is in the plan (a folded constant), which a
- * cache or a later message may execute for another request: the plan
- * carries that tenant (GTM_PLANNED_CACHEID), and its executor start
- * reaches it again (run_statement_pins).
- */
-typedef struct PlanningFrame
-{
-	char	   *tenant;
-	MemoryContext cxt;
-} PlanningFrame;
-
-static PlanningFrame *planning_frame = NULL;
-
-/*
- * A plan planned while functions the planner ran reached tenant: it
- * carries the tenant (GTM_PLANNED_CACHEID), reached again at its executor
- * start, and so does the plan being planned around it, if any (a function
- * folded while folding another).  PL/pgSQL evaluates a plan that is a bare
- * Result as a "simple expression" without an executor start, as long as
- * its session lasts, but never a plan that depends on the role
- * (CachedPlanAllowsSimpleValidityCheck): marked so, it is executed.
- */
-static void
-plan_carries_tenant(PlannedStmt *result, const char *tenant)
-{
-	write_plan_payload(result, GTM_PLANNED_CACHEID, tenant, strlen(tenant) + 1);
-	result->dependsOnRole = true;
-	planning_reached(tenant);	/* the enclosing planning's frame */
-}
-
-/* statement_scope_check, while planning: note the tenant reached. */
-void
-planning_reached(const char *tenant)
-{
-	if (planning_frame != NULL && planning_frame->tenant == NULL)
-		planning_frame->tenant = MemoryContextStrdup(planning_frame->cxt, tenant);
-}
-
 /* Saved hook values */
 static planner_hook_type prev_planner_hook = NULL;
 static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
@@ -215,12 +173,11 @@ plan_with_state(EnforceState *st, RefreshPhase phase, Query *parse,
 	bool		saved_innermost = innermost_planning;
 	ErrorContextCallback *saved_context = planner_error_context;
 	PlanningFrame frame = {NULL, CurrentMemoryContext};
-	PlanningFrame *saved_frame = planning_frame;
+	PlanningFrame *saved_frame = planning_frame_push(&frame);
 
 	/* the other extensions' hooks run for real, also inside a shadow plan */
 	int			shadow_depth = shadow_suspend();
 
-	planning_frame = &frame;
 	cur_state = st;
 	planning_depth++;
 	innermost_planning = true;
@@ -244,7 +201,7 @@ plan_with_state(EnforceState *st, RefreshPhase phase, Query *parse,
 		planner_error_context = saved_context;
 		noforce_depth = saved_noforce;
 		shadow_resume(shadow_depth);
-		planning_frame = saved_frame;
+		planning_frame_pop(saved_frame);
 	}
 	PG_END_TRY();
 	if (unlikely(frame.tenant != NULL) && result != NULL)

@@ -125,6 +125,58 @@ write_plan_payload(PlannedStmt *stmt, int kind, const char *payload, int len)
 }
 
 /*
+ * The tenant that statements run by functions the planner ran (a folded
+ * IMMUTABLE function reading a tenant's rows) reached while the innermost
+ * plan_with_state() planned, kept in the memory context that called the
+ * planner.  What they read is in the plan (a folded constant), which a
+ * cache or a later message may execute for another request: the plan
+ * carries that tenant (GTM_PLANNED_CACHEID), and its executor start
+ * reaches it again (run_statement_pins).
+ */
+static PlanningFrame *planning_frame = NULL;
+
+/* plan_with_state: frame is the planning's; returns the enclosing one */
+PlanningFrame *
+planning_frame_push(PlanningFrame *frame)
+{
+	PlanningFrame *enclosing = planning_frame;
+
+	planning_frame = frame;
+	return enclosing;
+}
+
+void
+planning_frame_pop(PlanningFrame *enclosing)
+{
+	planning_frame = enclosing;
+}
+
+/*
+ * A plan planned while functions the planner ran reached tenant: it
+ * carries the tenant (GTM_PLANNED_CACHEID), reached again at its executor
+ * start, and so does the plan being planned around it, if any (a function
+ * folded while folding another).  PL/pgSQL evaluates a plan that is a bare
+ * Result as a "simple expression" without an executor start, as long as
+ * its session lasts, but never a plan that depends on the role
+ * (CachedPlanAllowsSimpleValidityCheck): marked so, it is executed.
+ */
+void
+plan_carries_tenant(PlannedStmt *result, const char *tenant)
+{
+	write_plan_payload(result, GTM_PLANNED_CACHEID, tenant, strlen(tenant) + 1);
+	result->dependsOnRole = true;
+	planning_reached(tenant);	/* the enclosing planning's frame */
+}
+
+/* statement_scope_check, while planning: note the tenant reached. */
+void
+planning_reached(const char *tenant)
+{
+	if (planning_frame != NULL && planning_frame->tenant == NULL)
+		planning_frame->tenant = MemoryContextStrdup(planning_frame->cxt, tenant);
+}
+
+/*
  * Attach the pin classes of an accepted statement to its plan (see the
  * file header): values, labels, and whether each is written.
  */
