@@ -316,6 +316,7 @@ INSERT INTO labels VALUES ('t-2', 9999, 'secret of t-2');
 VACUUM ANALYZE labels;
 GRANT SELECT ON labels TO regress_enforce_keys;
 SET ROLE regress_enforce_keys;
+RESET enable_indexscan;
 SET enable_bitmapscan = off;
 EXPLAIN (COSTS OFF) SELECT label FROM labels WHERE tenant_id = 't-1' AND label >= 'secret' AND shows(label);
 SELECT label FROM labels WHERE tenant_id = 't-1' AND label >= 'secret' AND shows(label);

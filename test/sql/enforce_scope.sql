@@ -403,8 +403,10 @@ EXECUTE carried_write(:T2);
 CREATE FUNCTION pg_temp.stages_plpgsql() RETURNS text LANGUAGE plpgsql AS $f$
 BEGIN RETURN pg_temp.folded_stages(); END $f$;
 SELECT pg_temp.stages_plpgsql() IS NOT NULL AS read_for_t1;
+\set SHOW_CONTEXT never
 SELECT pg_temp.stages_plpgsql() AS t1_stages, stage FROM deals WHERE tenant_id = :T2 ORDER BY id;
 UPDATE deals SET stage = pg_temp.stages_plpgsql() WHERE tenant_id = :T2 AND id = 2;
+\set SHOW_CONTEXT errors
 CREATE FUNCTION pg_temp.stages_wrapped() RETURNS text IMMUTABLE LANGUAGE plpgsql AS $f$
 BEGIN RETURN pg_temp.folded_stages(); END $f$;
 PREPARE carried_nested(text) AS SELECT id, pg_temp.stages_wrapped() AS t1_stages FROM deals
