@@ -115,10 +115,12 @@ typedef struct PlanningFrame
 {
 	char	   *tenant;			/* the first tenant reached, or NULL */
 	MemoryContext cxt;			/* where it is kept: the planner's caller's */
+	int			folding;		/* IMMUTABLE functions being folded, running */
 } PlanningFrame;
 extern PlanningFrame *planning_frame_push(PlanningFrame *frame);
 extern void planning_frame_pop(PlanningFrame *enclosing);
 extern void plan_carries_tenant(PlannedStmt *result, const char *tenant);
+extern void planning_frames_init(void);
 extern ErrorContextCallback *planner_error_context;
 extern int	executor_nesting;
 extern int	utility_nesting;
@@ -583,6 +585,7 @@ extern const char *transaction_tenant(void);
 extern int	statement_scope_deferred_enter(Node *parsetree);
 extern void statement_scope_deferred_exit(int saved);
 extern void statement_scope_note_deferred(QueryDesc *queryDesc);
+extern void statement_scope_note_deferred_copy(Oid relid);
 extern void statement_scope_mark_unknown(int elevel);
 
 #endif							/* GTM_ENFORCE_H */

@@ -179,6 +179,39 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.gtm_clerk_guarded(pg_catalog.regclass) IS
 	'Internal: the tables a deletion from rel reaches that would run others'' code with the extension owner''s rights, or fail (gtm_apply_clerk_event)';
 
+-- Internal to gtm_apply_clerk_event: check now the DEFERRABLE foreign keys
+-- that reference rel or a table a deletion from rel cascades to, so that a
+-- deletion they refuse fails here, where the caller catches it, not at the
+-- commit (where it failed at every retry).  Only those keys' own checks
+-- fire (SET CONSTRAINTS by name), no trigger of anyone else's.
+CREATE FUNCTION @extschema@.gtm_clerk_check_keys_now(rel pg_catalog.regclass) RETURNS void
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	names text;
+BEGIN
+	WITH RECURSIVE reach (rel) AS (
+		SELECT rel::pg_catalog.oid
+		UNION
+		SELECT co.conrelid FROM reach
+		  JOIN pg_catalog.pg_constraint co ON co.confrelid OPERATOR(pg_catalog.=) reach.rel
+		 WHERE co.contype OPERATOR(pg_catalog.=) 'f' AND co.confdeltype OPERATOR(pg_catalog.=) 'c'
+	)
+	SELECT pg_catalog.string_agg(pg_catalog.format('%I.%I', n.nspname, co.conname), ', ')
+	  INTO names
+	  FROM pg_catalog.pg_constraint co
+	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) co.connamespace
+	 WHERE co.contype OPERATOR(pg_catalog.=) 'f' AND co.condeferrable
+	   AND co.confrelid IN (SELECT reach.rel FROM reach);
+	IF names IS NOT NULL THEN
+		EXECUTE 'SET CONSTRAINTS ' OPERATOR(pg_catalog.||) names OPERATOR(pg_catalog.||) ' IMMEDIATE';
+	END IF;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.gtm_clerk_check_keys_now(pg_catalog.regclass) IS
+	'Internal: check the deferrable foreign keys a deletion from a table reaches now (gtm_apply_clerk_event)';
+
 -- Internal to gtm_apply_clerk_event: delete the members of tenant tid
 -- (user_id NULL: all of them) of organization org_id, or refuse (55000,
 -- nothing applied, Clerk retries) when that would run others' code with
@@ -201,6 +234,7 @@ BEGIN
 			DELETE FROM @extschema@.tenant_members m
 			 WHERE m.tenant_id = tid AND (user_id IS NULL OR m.clerk_user_id = user_id);
 			GET DIAGNOSTICS n = ROW_COUNT;
+			PERFORM @extschema@.gtm_clerk_check_keys_now('@extschema@.tenant_members'::pg_catalog.regclass);
 			RETURN n;
 		EXCEPTION WHEN foreign_key_violation OR restrict_violation THEN
 			GET STACKED DIAGNOSTICS tab = TABLE_NAME;
@@ -644,6 +678,7 @@ BEGIN
 						PERFORM @extschema@.gtm_clerk_remove_members(org_id, tid, NULL);
 					END IF;
 					DELETE FROM @extschema@.tenants t WHERE t.id = tid;
+					PERFORM @extschema@.gtm_clerk_check_keys_now('@extschema@.tenants'::pg_catalog.regclass);
 				EXCEPTION WHEN foreign_key_violation OR restrict_violation THEN
 					GET STACKED DIAGNOSTICS err_msg = TABLE_NAME;
 					guarded := pg_catalog.quote_ident(err_msg);
@@ -790,6 +825,7 @@ REVOKE ALL ON FUNCTION
 	@extschema@.gtm_clerk_reach(text),
 	@extschema@.gtm_clerk_guarded(pg_catalog.regclass),
 	@extschema@.gtm_clerk_remove_members(text, text, text),
+	@extschema@.gtm_clerk_check_keys_now(pg_catalog.regclass),
 	@extschema@.gtm_delete_tenant(text, integer, bigint),
 	@extschema@.gtm_export_tenant(text, integer),
 	@extschema@.gtm_apply_clerk_event(jsonb),

@@ -172,7 +172,7 @@ plan_with_state(EnforceState *st, RefreshPhase phase, Query *parse,
 
 	bool		saved_innermost = innermost_planning;
 	ErrorContextCallback *saved_context = planner_error_context;
-	PlanningFrame frame = {NULL, CurrentMemoryContext};
+	PlanningFrame frame = {NULL, CurrentMemoryContext, 0};
 	PlanningFrame *saved_frame = planning_frame_push(&frame);
 
 	/* the other extensions' hooks run for real, also inside a shadow plan */
@@ -452,7 +452,16 @@ executor_frame_call(FrameCall call, QueryDesc *queryDesc,
 					ScanDirection direction, uint64 count
 					GTM_EXECUTOR_RUN_EXTRA_PARAM)
 {
-	ExecutorFrame saved = executor_frame_enter();
+	ExecutorFrame saved;
+
+	/*
+	 * An executor run while the planner folds a function (a FETCH from an
+	 * open cursor): what it returns goes into the plan, with the tenant of
+	 * the top-level statement the cursor belongs to.
+	 */
+	if (unlikely(planning_depth > 0) && statement_scope_tenant() != NULL)
+		planning_reached(statement_scope_tenant());
+	saved = executor_frame_enter();
 
 	PG_TRY();
 	{
@@ -664,6 +673,10 @@ process_utility(PlannedStmt *pstmt, const char *queryString,
 
 	if (!warned && (IsA(parsetree, TruncateStmt) || IsA(parsetree, LockStmt)))
 		(void) check_utility(parsetree);
+	if (IsA(parsetree, CopyStmt) && ((CopyStmt *) parsetree)->is_from &&
+		((CopyStmt *) parsetree)->relation != NULL)
+		statement_scope_note_deferred_copy(RangeVarGetRelid(((CopyStmt *) parsetree)->relation,
+															NoLock, true));
 }
 
 /*
@@ -703,6 +716,7 @@ gtm_enforce_init(void)
 	exemptions_init();
 	citus_lock_init();
 	tenant_temp_init();
+	planning_frames_init();
 
 	prev_planner_hook = planner_hook;
 	planner_hook = gtm_planner;

@@ -93,7 +93,9 @@ is_tenant_equality(Node *clause, Index varno, AttrNumber attnum)
 	else if (!IsA(clause, OpExpr))
 		return false;
 	op = (OpExpr *) clause;
-	if (list_length(op->args) != 2)
+	/* a built-in operator: one of the caller's could be a cheap probe */
+	if (list_length(op->args) != 2 || op->opno >= FirstNormalObjectId ||
+		(OidIsValid(op->opfuncid) && op->opfuncid >= FirstNormalObjectId))
 		return false;
 	for (side = 0; side < 2; side++)
 	{

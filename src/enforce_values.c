@@ -328,15 +328,17 @@ target_values(ValueWalk *vw, PlannerInfo *root, AttrNumber attno, int depth,
 	 * trigger or a foreign server may change the row: a BEFORE trigger on a
 	 * table of the caller's own can put another tenant there and hand it to
 	 * a write into a tenant table, or to a subquery of the RETURNING list
-	 * or of a view's CHECK OPTION or a policy's WITH CHECK correlated with
-	 * it (such a subquery sees the row written; one of the WHERE or SET
+	 * or of a view's CHECK OPTION, a policy's WITH CHECK or ON CONFLICT DO
+	 * UPDATE correlated with it (such a subquery sees the row written, or
+	 * the conflicting row another statement wrote; one of the WHERE or SET
 	 * lists sees the row as read, but a correlated subquery does not say
 	 * where it is, so any subquery in those lists counts).
 	 */
 	if ((which == ROW_RETURNED || !tenant_col ||
 		 (which == ROW_READ_OR_WRITTEN &&
 		  (contain_subplans((Node *) parse->returningList) ||
-		   contain_subplans((Node *) parse->withCheckOptions)))) &&
+		   contain_subplans((Node *) parse->withCheckOptions) ||
+		   contain_subplans((Node *) parse->onConflict)))) &&
 		row_may_differ_from_written(rte->relid, rte->inh, parse->commandType,
 									parse->onConflict != NULL &&
 									parse->onConflict->action == ONCONFLICT_UPDATE,
@@ -547,7 +549,15 @@ column_values(ValueWalk *vw, PlannerInfo *root, Index varno, AttrNumber attno,
 		return NIL;
 	}
 	if (parse->onConflict && varno == parse->onConflict->exclRelIndex)
+	{
+		RangeTblEntry *target = rt_fetch(parse->resultRelation, parse->rtable);
+
+		/* EXCLUDED is the row after the BEFORE INSERT triggers */
+		if (row_may_differ_from_written(target->relid, target->inh, CMD_INSERT,
+										false, attno))
+			return NIL;
 		return inserted_values(vw, root, attno, depth);
+	}
 	if (varno == parse->resultRelation &&
 		(parse->commandType == CMD_INSERT || parse->commandType == CMD_UPDATE))
 		return target_values(vw, root, attno, depth + 1, ROW_READ_OR_WRITTEN);

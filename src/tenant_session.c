@@ -40,7 +40,10 @@
 #include "postgres.h"
 
 #include "access/parallel.h"
+#include "access/table.h"
 #include "access/xact.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -50,6 +53,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/timestamp.h"
 
 #include "enforce.h"
@@ -331,6 +335,11 @@ static bool deferred_several_at_end = false;
  */
 static char *deferred_tenant = NULL;
 static char deferred_tenant_buf[SCOPE_BUF_SIZE];
+
+/* SET CONSTRAINTS ... DEFERRED ran in the transaction: any deferrable may be */
+static bool constraints_deferred = false;
+
+static bool trigdesc_defers(TriggerDesc *td);
 static char xact_tenant_buf[SCOPE_BUF_SIZE];
 static bool xact_callback_registered = false;
 
@@ -347,10 +356,15 @@ scope_xact_end(XactEvent event, void *arg)
 		deferred_several_at_end = false;
 		scope_free(deferred_tenant, deferred_tenant_buf);
 		deferred_tenant = NULL;
+		constraints_deferred = false;
 	}
 }
 
-/* Has a result relation of the executor deferrable triggers of its own? */
+/*
+ * Has a result relation of the executor triggers of its own that fire
+ * deferred: INITIALLY DEFERRED ones, or any DEFERRABLE one once SET
+ * CONSTRAINTS ... DEFERRED ran in the transaction?
+ */
 static bool
 queues_deferred(List *result_rels)
 {
@@ -358,13 +372,63 @@ queues_deferred(List *result_rels)
 
 	foreach(lc, result_rels)
 	{
-		TriggerDesc *td = ((ResultRelInfo *) lfirst(lc))->ri_TrigDesc;
-
-		for (int i = 0; td != NULL && i < td->numtriggers; i++)
-			if (td->triggers[i].tgdeferrable && !td->triggers[i].tgisinternal)
-				return true;
+		if (trigdesc_defers(((ResultRelInfo *) lfirst(lc))->ri_TrigDesc))
+			return true;
 	}
 	return false;
+}
+
+/* Has the trigger descriptor a trigger of its own that fires deferred? */
+static bool
+trigdesc_defers(TriggerDesc *td)
+{
+	for (int i = 0; td != NULL && i < td->numtriggers; i++)
+		if (!td->triggers[i].tgisinternal &&
+			(td->triggers[i].tginitdeferred ||
+			 (td->triggers[i].tgdeferrable && constraints_deferred)))
+			return true;
+	return false;
+}
+
+/* Note that the running top-level statement queued deferred triggers. */
+static void
+note_deferred(void)
+{
+	if (deferred_tenant == NULL)
+		deferred_tenant = scope_copy(scope_tenant, deferred_tenant_buf);
+	else if (strcmp(deferred_tenant, scope_tenant) != 0)
+		report_deferred_queued(deferred_tenant, scope_label, scope_tenant,
+							   ENFORCE_ELEVEL());
+}
+
+/*
+ * COPY ... FROM, which fires its table's triggers without an executor:
+ * rows written into relid (or its partitions) queued its deferred
+ * triggers for the running top-level statement's tenant.
+ */
+void
+statement_scope_note_deferred_copy(Oid relid)
+{
+	List	   *rels;
+	ListCell   *lc;
+
+	if (gtm_enforcement == GTM_ENFORCE_OFF || IsParallelWorker() ||
+		!scope_has_tenant() || !OidIsValid(relid))
+		return;
+	rels = get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE ?
+		find_all_inheritors(relid, AccessShareLock, NULL) : list_make1_oid(relid);
+	foreach(lc, rels)
+	{
+		Relation	rel = table_open(lfirst_oid(lc), AccessShareLock);
+		bool		defers = trigdesc_defers(rel->trigdesc);
+
+		table_close(rel, AccessShareLock);
+		if (defers)
+		{
+			note_deferred();
+			return;
+		}
+	}
 }
 
 /*
@@ -378,17 +442,18 @@ statement_scope_note_deferred(QueryDesc *queryDesc)
 {
 	EState	   *estate = queryDesc->estate;
 
+	/*
+	 * Whoever runs this executor: a foreign-key action runs as the owner
+	 * of the table it writes (maybe exempt) for a statement of the running
+	 * top-level statement's tenant (scope_tenant, set only by the pins of
+	 * roles the rule applies to).
+	 */
 	if (estate == NULL || gtm_enforcement == GTM_ENFORCE_OFF ||
 		IsParallelWorker() || !scope_has_tenant() ||
 		!(queues_deferred(estate->es_opened_result_relations) ||
-		  queues_deferred(estate->es_tuple_routing_result_relations)) ||
-		role_is_exempt())
+		  queues_deferred(estate->es_tuple_routing_result_relations)))
 		return;
-	if (deferred_tenant == NULL)
-		deferred_tenant = scope_copy(scope_tenant, deferred_tenant_buf);
-	else if (strcmp(deferred_tenant, scope_tenant) != 0)
-		report_deferred_queued(deferred_tenant, scope_label, scope_tenant,
-							   ENFORCE_ELEVEL());
+	note_deferred();
 }
 
 /* Note that a statement of the running transaction reached tenant */
@@ -431,7 +496,20 @@ statement_scope_deferred_enter(Node *parsetree)
 		if (kind != TRANS_STMT_COMMIT && kind != TRANS_STMT_PREPARE)
 			return saved;
 	}
-	else if (!IsA(parsetree, ConstraintsSetStmt))
+	else if (IsA(parsetree, ConstraintsSetStmt))
+	{
+		if (((ConstraintsSetStmt *) parsetree)->deferred)
+		{
+			constraints_deferred = true;	/* until the transaction ends */
+			if (!xact_callback_registered)
+			{
+				RegisterXactCallback(scope_xact_end, NULL);
+				xact_callback_registered = true;
+			}
+			return saved;
+		}
+	}
+	else
 		return saved;
 	if (gtm_enforcement == GTM_ENFORCE_OFF || IsParallelWorker() ||
 		(xact_tenant == NULL && !xact_many) || role_is_exempt())
@@ -488,12 +566,11 @@ void
 statement_scope_check(const char *tenant, const char *label, int elevel)
 {
 	/*
-	 * A statement a function the planner runs executes (an IMMUTABLE
-	 * function folded into the plan): its tenant goes into the plan too.
-	 * (Not what the planner itself calls to estimate, which it keeps out
-	 * of the plan: gtm_tenant_settings() in a condition.)
+	 * While an IMMUTABLE function the planner folds runs: its tenant goes
+	 * into the plan too (planning_reached; not while the planner calls a
+	 * function to estimate, whose result it keeps out of the plan).
 	 */
-	if (unlikely(planning_depth > 0) && planner_runs_function())
+	if (unlikely(planning_depth > 0))
 		planning_reached(tenant);
 	if (unlikely(deferred_tenant != NULL) && strcmp(deferred_tenant, tenant) != 0)
 		report_deferred_queued(deferred_tenant, label, tenant, elevel);

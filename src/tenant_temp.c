@@ -18,20 +18,21 @@
  * TEMP TABLE IF NOT EXISTS finds, whose trigger or default runs T1's code
  * inside T2's request (and may create objects there that then count as
  * that request's own).  So a request that sets its tenant on a connection
- * where temporary relations or types created by an earlier transaction
- * remain is refused (55000), for roles that are not exempt: the
- * application discards them (DISCARD TEMP, or the pool's reset query
- * DISCARD ALL), drops them before its transaction ends (ON COMMIT DROP),
- * or does not create them.
+ * where temporary relations or types of a role that is not exempt remain
+ * is refused (55000): the application discards them (DISCARD TEMP, or the
+ * pool's reset query DISCARD ALL), drops them before its transaction ends
+ * (ON COMMIT DROP), or does not create them.  Also ones this transaction
+ * wrote before the tenant was set: the earlier request's code may run in
+ * the new request before its gtm_set_tenant() (a domain's CHECK while the
+ * first statement is parsed) and rewrite its objects' rows (a rename there
+ * and back); a request creates its own after setting its tenant.
  *
  * The object access hook notes that a relation or type was created or
  * altered (temp_dirty); gtm_set_tenant then reads the session's temporary
  * schema, if it has one (a scan of pg_class and pg_type, only in such a
- * session), for an object whose row an earlier transaction wrote, owned
- * by a role that is not exempt (an exempt role's objects run its own
- * code, trusted as it is), and
- * clears the note unless the request created one itself (its own, to be
- * looked at by the next request).
+ * session), for an object owned by a role that is not exempt (an exempt
+ * role's objects run its own code, trusted as it is), and clears the note
+ * when there is none.
  *
  * IDENTIFICATION
  *	  src/tenant_temp.c
@@ -98,12 +99,11 @@ static const TempCatalog temp_catalogs[] = {
 };
 
 /*
- * Does the session's temporary schema hold an object of the catalog
- * created by an earlier transaction?  *recheck is set when it holds one
- * this transaction created (to be looked at again).
+ * Does the session's temporary schema hold an object of the catalog that a
+ * role the rule applies to owns?
  */
 static bool
-earlier_temp_objects(const TempCatalog *tc, Oid tempNamespace, bool *recheck)
+temp_objects_of(const TempCatalog *tc, Oid tempNamespace)
 {
 	Relation	rel;
 	SysScanDesc scan;
@@ -131,13 +131,16 @@ earlier_temp_objects(const TempCatalog *tc, Oid tempNamespace, bool *recheck)
 		if (isnull || superuser_arg(DatumGetObjectId(owner)) ||
 			has_bypassrls_privilege(DatumGetObjectId(owner)))
 			continue;
-		if (TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data)))
-			*recheck = true;	/* this request's: an earlier one for the next */
-		else
-		{
-			earlier = true;
-			break;
-		}
+
+		/*
+		 * Also one this transaction wrote: the earlier request's code may
+		 * have run in this one before gtm_set_tenant() (a domain's CHECK
+		 * while the request's first statement is parsed) and written the
+		 * rows of its objects anew (a rename there and back).  A request
+		 * creates its temporary objects after setting its tenant.
+		 */
+		earlier = true;
+		break;
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
@@ -145,42 +148,43 @@ earlier_temp_objects(const TempCatalog *tc, Oid tempNamespace, bool *recheck)
 }
 
 /*
- * Does the session's temporary schema hold a relation or type created by
- * an earlier transaction?
+ * Does the session's temporary schema hold a relation or type that a role
+ * the rule applies to owns?
  */
 static bool
-earlier_temp_relations(bool *recheck)
+temp_objects(void)
 {
 	Oid			tempNamespace;
 	Oid			tempToastNamespace;
 
-	*recheck = false;
 	GetTempNamespaceState(&tempNamespace, &tempToastNamespace);
 	if (!OidIsValid(tempNamespace))
 		return false;
 	for (int i = 0; i < lengthof(temp_catalogs); i++)
-		if (earlier_temp_objects(&temp_catalogs[i], tempNamespace, recheck))
+		if (temp_objects_of(&temp_catalogs[i], tempNamespace))
 			return true;
 	return false;
 }
 
 /*
  * gtm_set_tenant: refuse a request on a connection that keeps temporary
- * relations or types created by an earlier transaction (see the file header).
+ * relations or types of a role the rule applies to (see the file header):
+ * an earlier request's, or ones whose rows this transaction wrote before
+ * the request set its tenant (the earlier request's code may have run in
+ * it, rewriting them).  A request creates its own after setting its tenant
+ * and drops them before its transaction ends.
  */
 void
 check_no_earlier_temp_objects(void)
 {
 	Oid			caller = GetOuterUserId();	/* gtm_set_tenant is SECURITY DEFINER */
-	bool		recheck;
 
 	if (!temp_dirty || gtm_enforcement == GTM_ENFORCE_OFF ||
 		superuser_arg(caller) || has_bypassrls_privilege(caller))
 		return;
-	if (!earlier_temp_relations(&recheck))
+	if (!temp_objects())
 	{
-		/* nothing to read again until a relation is created (or this one's) */
-		temp_dirty = recheck;
+		temp_dirty = false;		/* nothing to read again until one is created */
 		return;
 	}
 	ereport(ERROR,

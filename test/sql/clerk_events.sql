@@ -252,6 +252,23 @@ SELECT (SELECT count(*) FROM tenants WHERE clerk_org_id = 'org_ev21') AS ev21_te
          WHERE t.clerk_org_id = 'org_ev21') AS ev21_members,
        (SELECT count(*) FROM clerk_noaction_ref) AS ev21_rows_kept;
 DROP TABLE clerk_noaction_ref;
+-- ... also a DEFERRABLE INITIALLY DEFERRED one, which PostgreSQL checks at
+-- the commit: checked at once, so the tenant is kept rather than the whole
+-- event failing at every commit
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_ev28', 'user_ev28', 'org:admin', 81, 'TwentyEight', 80))->>'outcome' AS outcome;
+CREATE TABLE clerk_deferred_ref (tenant_id text NOT NULL REFERENCES tenants (id) DEFERRABLE INITIALLY DEFERRED);
+INSERT INTO clerk_deferred_ref SELECT id FROM tenants WHERE clerk_org_id = 'org_ev28';
+BEGIN;
+SET LOCAL client_min_messages = error;
+SELECT r->>'outcome' AS outcome,
+       (SELECT string_agg(c->>'change', ', ' ORDER BY c->>'change') FROM jsonb_array_elements(r->'changes') c) AS changes
+  FROM pg_temp.apply(pg_temp.org_event('organization.deleted', 'org_ev28', NULL, NULL, NULL, ts => 90)) r;
+COMMIT;
+SELECT (SELECT count(*) FROM tenants WHERE clerk_org_id = 'org_ev28') AS ev28_tenant_kept,
+       (SELECT count(*) FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
+         WHERE t.clerk_org_id = 'org_ev28') AS ev28_members,
+       (SELECT count(*) FROM clerk_sync_state WHERE clerk_org_id = 'org_ev28' AND deleted) AS ev28_tombstones;
+DROP TABLE clerk_deferred_ref;
 -- a cascading table whose triggers fire only on UPDATE (gtm_make_tenant_table's
 -- updated_at trigger): a cascade fires none of them, the tenant goes
 SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_ev22', 'TwentyTwo', 'twenty-two', 80))->>'outcome' AS outcome;

@@ -327,6 +327,11 @@ CREATE FUNCTION pg_temp.probe() RETURNS text LANGUAGE plpgsql COST 0.0001
   AS $$ BEGIN RAISE NOTICE 'probe'; RETURN 't-1'; END $$;
 SELECT count(*) FROM projects WHERE tenant_id = 't-1' AND tenant_id = pg_temp.probe();
 SELECT count(*) FROM projects WHERE tenant_id IS NOT DISTINCT FROM 't-1' AND tenant_id IS DISTINCT FROM pg_temp.probe();
+-- ... nor an equality operator of the caller's, however cheap
+CREATE FUNCTION pg_temp.probe_eq(text, text) RETURNS bool LANGUAGE plpgsql COST 0.0001
+  AS $$ BEGIN RAISE NOTICE 'probe_eq %', $1; RETURN $1 = $2; END $$;
+CREATE OPERATOR pg_temp.=== (leftarg = text, rightarg = text, function = pg_temp.probe_eq);
+SELECT count(*) FROM projects WHERE tenant_id = 't-1' AND tenant_id OPERATOR(pg_temp.===) 't-1';
 RESET enable_seqscan;
 RESET enable_indexscan;
 RESET ROLE;

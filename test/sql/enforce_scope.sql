@@ -413,6 +413,27 @@ PREPARE carried_nested(text) AS SELECT id, pg_temp.stages_wrapped() AS t1_stages
   WHERE tenant_id = $1 ORDER BY id;
 EXECUTE carried_nested(:T1);
 EXECUTE carried_nested(:T2);
+-- ... also rows a folded function FETCHes from a cursor open on T1's rows
+CREATE FUNCTION pg_temp.fetched() RETURNS text IMMUTABLE LANGUAGE plpgsql AS $f$
+DECLARE c refcursor := 'open_t1'; r text; BEGIN FETCH c INTO r; RETURN r; END $f$;
+BEGIN;
+DECLARE open_t1 CURSOR FOR SELECT string_agg(stage, ',' ORDER BY id) FROM deals WHERE tenant_id = :T1;
+PREPARE carried_fetch(text) AS SELECT id, pg_temp.fetched() AS t1_stages FROM deals WHERE tenant_id = $1 ORDER BY id;
+EXECUTE carried_fetch(:T1);
+CLOSE open_t1;
+COMMIT;
+EXECUTE carried_fetch(:T2);
+DEALLOCATE carried_fetch;
+DROP FUNCTION pg_temp.fetched();
+-- a STABLE function the planner calls only to estimate a condition leaves
+-- nothing of its tenant in the plan: the generic plan serves the next one
+CREATE FUNCTION pg_temp.stage_of(t text) RETURNS text STABLE LANGUAGE plpgsql AS $f$
+BEGIN RETURN (SELECT min(stage) FROM deals WHERE tenant_id = t); END $f$;
+PREPARE estimated(text) AS SELECT count(*) FROM deals WHERE tenant_id = $1 AND stage >= pg_temp.stage_of($1);
+EXECUTE estimated(:T1);
+EXECUTE estimated(:T2);
+DEALLOCATE estimated;
+DROP FUNCTION pg_temp.stage_of(text);
 RESET plan_cache_mode;
 DEALLOCATE carried;
 DEALLOCATE carried_write;

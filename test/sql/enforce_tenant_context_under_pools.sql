@@ -313,6 +313,23 @@ COMMIT;
 BEGIN;
 SELECT gtm_set_tenant(:T2);
 ROLLBACK;
+-- ... also when the earlier request's code, run in the next request before
+-- its gtm_set_tenant() (the domain's CHECK, as the request's first
+-- statement is parsed), rewrote its objects' rows to look the request's own
+DISCARD TEMP;
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+CREATE FUNCTION pg_temp.refresh(v pg_catalog.text) RETURNS bool LANGUAGE plpgsql AS $f$
+BEGIN
+  ALTER DOMAIN pg_temp.text RENAME TO text_x;
+  ALTER DOMAIN pg_temp.text_x RENAME TO text;
+  RETURN true;
+END $f$;
+CREATE DOMAIN pg_temp.text AS pg_catalog.text CHECK (pg_temp.refresh(VALUE));
+COMMIT;
+BEGIN;
+SELECT gtm_set_tenant(:T2::text);
+ROLLBACK;
 -- ... also a type of a name of its own
 DISCARD TEMP;
 BEGIN;
@@ -362,8 +379,29 @@ BEGIN;
 SELECT gtm_set_tenant(:T2) = :T2 AS set;
 UPDATE deals SET stage = stage WHERE tenant_id = gtm_current_tenant() AND id = 1;
 COMMIT;
+-- rows a foreign-key action writes, as the (exempt) owner of the table it
+-- writes, queue that table's deferred triggers for the statement's tenant
+RESET ROLE;
+CREATE TABLE accounts (tenant_id text NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id));
+CREATE TABLE account_contacts (tenant_id text NOT NULL, account_id int NOT NULL, email text,
+  FOREIGN KEY (tenant_id, account_id) REFERENCES accounts ON UPDATE CASCADE);
+CREATE FUNCTION log_contact() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO enforce_pool.deal_log (deal_id, stage) VALUES (NEW.account_id, NEW.email); RETURN NULL; END $$;
+CREATE CONSTRAINT TRIGGER account_contacts_log AFTER UPDATE ON account_contacts
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION log_contact();
+INSERT INTO accounts VALUES (:T2, 1);
+INSERT INTO account_contacts VALUES (:T2, 1, 'secret@two');
+GRANT SELECT, UPDATE ON accounts TO regress_enforce_pool;
+SET ROLE regress_enforce_pool;
+BEGIN;
+SELECT gtm_set_tenant(:T2) = :T2 AS set;
+UPDATE accounts SET id = id + 10 WHERE tenant_id = gtm_current_tenant();
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+ROLLBACK;
 RESET ROLE;
 SELECT tenant_id = :T2 AS t2, deal_id, stage FROM deal_log;
+DROP TABLE account_contacts, accounts;
+DROP FUNCTION log_contact();
 DROP TRIGGER deals_log ON deals;
 DROP TABLE deal_log;
 DROP FUNCTION log_deal();

@@ -430,6 +430,16 @@ CREATE TEMP VIEW switched_checked AS SELECT * FROM switched s
  WHERE EXISTS (SELECT 1 FROM deals d WHERE d.tenant_id = s.tenant_id AND d.id = 7) WITH CASCADED CHECK OPTION;
 INSERT INTO switched_checked VALUES ('t-1', 6);
 DROP VIEW switched_checked;
+-- ON CONFLICT DO UPDATE: EXCLUDED and the conflicting row are what the
+-- BEFORE INSERT trigger made of the row (t-2)
+CREATE TEMP TABLE switched_keyed (tenant_id text NOT NULL, id int, note text, PRIMARY KEY (tenant_id, id));
+CREATE TRIGGER to_t2 BEFORE INSERT ON switched_keyed FOR EACH ROW EXECUTE FUNCTION pg_temp.to_t2();
+INSERT INTO switched_keyed VALUES ('t-2', 1, NULL);
+INSERT INTO switched_keyed VALUES ('t-1', 1) ON CONFLICT (tenant_id, id) DO UPDATE
+  SET note = (SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = excluded.tenant_id);
+INSERT INTO switched_keyed VALUES ('t-1', 1) ON CONFLICT (tenant_id, id) DO UPDATE
+  SET note = (SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = switched_keyed.tenant_id);
+SELECT tenant_id, id, note FROM switched_keyed WHERE tenant_id = 't-2';
 -- a subquery of its WHERE list sees the row as read: accepted
 UPDATE switched SET id = 5 WHERE tenant_id = 't-2'
   AND EXISTS (SELECT 1 FROM deals d WHERE d.tenant_id = switched.tenant_id AND d.id = 7);
