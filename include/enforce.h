@@ -576,6 +576,7 @@ extern void statement_scope_utility_exit(void);
 extern void statement_scope_check(const char *tenant, const char *label,
 								  int elevel);
 extern const char *statement_scope_tenant(void);
+extern const char *statement_scope_tenant_as_is(void);
 extern bool statement_scope_busy(void);
 
 /* tenant_temp.c */

@@ -179,6 +179,38 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.gtm_clerk_guarded(pg_catalog.regclass) IS
 	'Internal: the tables a deletion from rel reaches that would run others'' code with the extension owner''s rights, or fail (gtm_apply_clerk_event)';
 
+-- Internal to gtm_apply_clerk_event: lock rel and the tables a deletion
+-- from it reaches through foreign-key actions in ROW EXCLUSIVE mode (the
+-- deletion's own), before gtm_clerk_guarded reads their triggers: a
+-- trigger or foreign key created meanwhile (its DDL holds a lock that
+-- conflicts) is committed and seen, never fired unseen.
+CREATE FUNCTION @extschema@.gtm_clerk_lock_reach(rel pg_catalog.regclass) RETURNS void
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	r pg_catalog.regclass;
+BEGIN
+	EXECUTE pg_catalog.format('LOCK TABLE %s IN ROW EXCLUSIVE MODE', rel);
+	FOR r IN
+		WITH RECURSIVE reach (rel) AS (
+			SELECT co.conrelid FROM pg_catalog.pg_constraint co
+			 WHERE co.contype OPERATOR(pg_catalog.=) 'f'
+			   AND co.confrelid OPERATOR(pg_catalog.=) rel
+			   AND co.confdeltype IN ('c', 'n', 'd')
+			UNION
+			SELECT co.conrelid FROM reach
+			  JOIN pg_catalog.pg_constraint co ON co.confrelid OPERATOR(pg_catalog.=) reach.rel
+			 WHERE co.contype OPERATOR(pg_catalog.=) 'f' AND co.confdeltype IN ('c', 'n', 'd'))
+		SELECT reach.rel::pg_catalog.regclass FROM reach
+	LOOP
+		EXECUTE pg_catalog.format('LOCK TABLE %s IN ROW EXCLUSIVE MODE', r);
+	END LOOP;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.gtm_clerk_lock_reach(pg_catalog.regclass) IS
+	'Internal: lock the tables a deletion from a table reaches before their triggers are read (gtm_apply_clerk_event)';
+
 -- Internal to gtm_apply_clerk_event: check now the DEFERRABLE foreign keys
 -- that reference rel or a table a deletion from rel cascades to, so that a
 -- deletion they refuse fails here, where the caller catches it, not at the
@@ -225,10 +257,12 @@ RETURNS bigint
 	SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-	guarded text := @extschema@.gtm_clerk_guarded('@extschema@.tenant_members'::pg_catalog.regclass);
+	guarded text;
 	n bigint;
 	tab text;
 BEGIN
+	PERFORM @extschema@.gtm_clerk_lock_reach('@extschema@.tenant_members'::pg_catalog.regclass);
+	guarded := @extschema@.gtm_clerk_guarded('@extschema@.tenant_members'::pg_catalog.regclass);
 	IF guarded IS NULL THEN
 		BEGIN
 			DELETE FROM @extschema@.tenant_members m
@@ -668,6 +702,7 @@ BEGIN
 			-- row is kept for an operator's gtm_delete_tenant.  Its members
 			-- go in any case (gtm_clerk_remove_members), or nothing is
 			-- applied when removing them would run such code or fails.
+			PERFORM @extschema@.gtm_clerk_lock_reach('@extschema@.tenants'::pg_catalog.regclass);
 			guarded := @extschema@.gtm_clerk_guarded('@extschema@.tenants'::pg_catalog.regclass);
 			IF guarded IS NULL THEN
 				SELECT pg_catalog.count(*) INTO n FROM @extschema@.tenant_members m
@@ -826,6 +861,7 @@ REVOKE ALL ON FUNCTION
 	@extschema@.gtm_clerk_guarded(pg_catalog.regclass),
 	@extschema@.gtm_clerk_remove_members(text, text, text),
 	@extschema@.gtm_clerk_check_keys_now(pg_catalog.regclass),
+	@extschema@.gtm_clerk_lock_reach(pg_catalog.regclass),
 	@extschema@.gtm_delete_tenant(text, integer, bigint),
 	@extschema@.gtm_export_tenant(text, integer),
 	@extschema@.gtm_apply_clerk_event(jsonb),

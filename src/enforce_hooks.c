@@ -459,8 +459,8 @@ executor_frame_call(FrameCall call, QueryDesc *queryDesc,
 	 * open cursor): what it returns goes into the plan, with the tenant of
 	 * the top-level statement the cursor belongs to.
 	 */
-	if (unlikely(planning_depth > 0) && statement_scope_tenant() != NULL)
-		planning_reached(statement_scope_tenant());
+	if (unlikely(planning_depth > 0) && statement_scope_tenant_as_is() != NULL)
+		planning_reached(statement_scope_tenant_as_is());
 	saved = executor_frame_enter();
 
 	PG_TRY();

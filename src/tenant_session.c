@@ -300,6 +300,17 @@ statement_scope_tenant(void)
 }
 
 /*
+ * The tenant the top-level statement reached, without asking whether a
+ * new one begins (which would keep it alive into the current client
+ * message): for the executor of a cursor a folded function fetches from.
+ */
+const char *
+statement_scope_tenant_as_is(void)
+{
+	return scope_tenant;
+}
+
+/*
  * A statement of the running top-level statement is pinned to tenant
  * (label: its first table): the first fixes the top-level statement's
  * tenant, any other tenant is rejected.
@@ -448,10 +459,17 @@ statement_scope_note_deferred(QueryDesc *queryDesc)
 	 * top-level statement's tenant (scope_tenant, set only by the pins of
 	 * roles the rule applies to).
 	 */
+	/*
+	 * (scope_has_tenant() only where deferred triggers are queued: asking
+	 * it here, at the end of every executor, would keep the top-level
+	 * statement alive into the next client message when a portal of the
+	 * last one finishes in it.)
+	 */
 	if (estate == NULL || gtm_enforcement == GTM_ENFORCE_OFF ||
-		IsParallelWorker() || !scope_has_tenant() ||
+		IsParallelWorker() ||
 		!(queues_deferred(estate->es_opened_result_relations) ||
-		  queues_deferred(estate->es_tuple_routing_result_relations)))
+		  queues_deferred(estate->es_tuple_routing_result_relations)) ||
+		!scope_has_tenant())
 		return;
 	note_deferred();
 }
