@@ -51,6 +51,7 @@ OBJS = \
 	src/enforce_runtime.o \
 	src/enforce_report.o \
 	src/exemptions.o \
+	src/tenant_deferred.o \
 	src/tenant_session.o \
 	src/checker.o
 

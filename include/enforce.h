@@ -577,6 +577,14 @@ extern void statement_scope_check(const char *tenant, const char *label,
 								  int elevel);
 extern const char *statement_scope_tenant(void);
 extern const char *statement_scope_tenant_as_is(void);
+extern const char *statement_scope_label(void);
+extern bool scope_has_tenant(void);
+extern bool transaction_many_tenants(void);
+extern void transaction_callback_ensure(void);
+
+/* tenant_deferred.c */
+extern void deferred_check_reach(const char *tenant, const char *label, int elevel);
+extern void deferred_xact_end(void);
 extern bool statement_scope_busy(void);
 
 /* tenant_temp.c */

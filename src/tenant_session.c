@@ -40,10 +40,7 @@
 #include "postgres.h"
 
 #include "access/parallel.h"
-#include "access/table.h"
 #include "access/xact.h"
-#include "catalog/pg_class.h"
-#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -53,7 +50,6 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/rel.h"
 #include "utils/timestamp.h"
 
 #include "enforce.h"
@@ -286,7 +282,7 @@ statement_scope_busy(void)
 }
 
 /* Has the running top-level statement reached a tenant? */
-static bool
+bool
 scope_has_tenant(void)
 {
 	return scope_alive() && scope_tenant != NULL;
@@ -297,6 +293,13 @@ const char *
 statement_scope_tenant(void)
 {
 	return scope_has_tenant() ? scope_tenant : NULL;
+}
+
+/* The label of the running top-level statement's first tenant table */
+const char *
+statement_scope_label(void)
+{
+	return scope_has_tenant() ? scope_label : NULL;
 }
 
 /*
@@ -326,31 +329,6 @@ statement_scope_tenant_as_is(void)
 static char *xact_tenant = NULL;
 static bool xact_many = false;
 
-/*
- * Deferred triggers are firing for statements that reached several
- * tenants: every tenant is refused (statement_scope_deferred_enter).  For
- * SET CONSTRAINTS, while it runs; for COMMIT and PREPARE TRANSACTION, which
- * fire them once the statement has returned, until the transaction ends.
- */
-static int	deferred_several = 0;
-static bool deferred_several_at_end = false;
-
-/*
- * The tenant of the statements of the running transaction that wrote rows
- * of a table with deferrable constraint triggers of the database's
- * (deferred_tenant): the triggers may fire at the transaction's end,
- * wherever it ends (COMMIT, the Sync of an extended-protocol pipeline, a
- * procedure's COMMIT), with the rows those statements wrote.  No statement
- * of the transaction may reach another tenant after one queued them, and
- * the end of the transaction belongs to that tenant.
- */
-static char *deferred_tenant = NULL;
-static char deferred_tenant_buf[SCOPE_BUF_SIZE];
-
-/* SET CONSTRAINTS ... DEFERRED ran in the transaction: any deferrable may be */
-static bool constraints_deferred = false;
-
-static bool trigdesc_defers(TriggerDesc *td);
 static char xact_tenant_buf[SCOPE_BUF_SIZE];
 static bool xact_callback_registered = false;
 
@@ -364,114 +342,8 @@ scope_xact_end(XactEvent event, void *arg)
 		scope_free(xact_tenant, xact_tenant_buf);
 		xact_tenant = NULL;
 		xact_many = false;
-		deferred_several_at_end = false;
-		scope_free(deferred_tenant, deferred_tenant_buf);
-		deferred_tenant = NULL;
-		constraints_deferred = false;
+		deferred_xact_end();
 	}
-}
-
-/*
- * Has a result relation of the executor triggers of its own that fire
- * deferred: INITIALLY DEFERRED ones, or any DEFERRABLE one once SET
- * CONSTRAINTS ... DEFERRED ran in the transaction?
- */
-static bool
-queues_deferred(List *result_rels)
-{
-	ListCell   *lc;
-
-	foreach(lc, result_rels)
-	{
-		if (trigdesc_defers(((ResultRelInfo *) lfirst(lc))->ri_TrigDesc))
-			return true;
-	}
-	return false;
-}
-
-/* Has the trigger descriptor a trigger of its own that fires deferred? */
-static bool
-trigdesc_defers(TriggerDesc *td)
-{
-	for (int i = 0; td != NULL && i < td->numtriggers; i++)
-		if (!td->triggers[i].tgisinternal &&
-			(td->triggers[i].tginitdeferred ||
-			 (td->triggers[i].tgdeferrable && constraints_deferred)))
-			return true;
-	return false;
-}
-
-/* Note that the running top-level statement queued deferred triggers. */
-static void
-note_deferred(void)
-{
-	if (deferred_tenant == NULL)
-		deferred_tenant = scope_copy(scope_tenant, deferred_tenant_buf);
-	else if (strcmp(deferred_tenant, scope_tenant) != 0)
-		report_deferred_queued(deferred_tenant, scope_label, scope_tenant,
-							   ENFORCE_ELEVEL());
-}
-
-/*
- * COPY ... FROM, which fires its table's triggers without an executor:
- * rows written into relid (or its partitions) queued its deferred
- * triggers for the running top-level statement's tenant.
- */
-void
-statement_scope_note_deferred_copy(Oid relid)
-{
-	List	   *rels;
-	ListCell   *lc;
-
-	if (gtm_enforcement == GTM_ENFORCE_OFF || IsParallelWorker() ||
-		!scope_has_tenant() || !OidIsValid(relid))
-		return;
-	rels = get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE ?
-		find_all_inheritors(relid, AccessShareLock, NULL) : list_make1_oid(relid);
-	foreach(lc, rels)
-	{
-		Relation	rel = table_open(lfirst_oid(lc), AccessShareLock);
-		bool		defers = trigdesc_defers(rel->trigdesc);
-
-		table_close(rel, AccessShareLock);
-		if (defers)
-		{
-			note_deferred();
-			return;
-		}
-	}
-}
-
-/*
- * ExecutorFinish (its AFTER triggers queued): a statement that wrote rows
- * of a table with deferrable triggers (its partitions', the tables its
- * foreign-key actions wrote) queued them for the transaction's tenant
- * (deferred_tenant).
- */
-void
-statement_scope_note_deferred(QueryDesc *queryDesc)
-{
-	EState	   *estate = queryDesc->estate;
-
-	/*
-	 * Whoever runs this executor: a foreign-key action runs as the owner
-	 * of the table it writes (maybe exempt) for a statement of the running
-	 * top-level statement's tenant (scope_tenant, set only by the pins of
-	 * roles the rule applies to).
-	 */
-	/*
-	 * (scope_has_tenant() only where deferred triggers are queued: asking
-	 * it here, at the end of every executor, would keep the top-level
-	 * statement alive into the next client message when a portal of the
-	 * last one finishes in it.)
-	 */
-	if (estate == NULL || gtm_enforcement == GTM_ENFORCE_OFF ||
-		IsParallelWorker() ||
-		!(queues_deferred(estate->es_opened_result_relations) ||
-		  queues_deferred(estate->es_tuple_routing_result_relations)) ||
-		!scope_has_tenant())
-		return;
-	note_deferred();
 }
 
 /* Note that a statement of the running transaction reached tenant */
@@ -493,62 +365,22 @@ xact_reached(const char *tenant)
 	}
 }
 
-/*
- * COMMIT, PREPARE TRANSACTION and SET CONSTRAINTS fire the deferred
- * triggers that the transaction's statements queued (COMMIT in a client
- * message of its own, a top-level statement of its own, and the triggers
- * fire when it has returned, still in that message): what they run
- * belongs to the tenant those statements reached, and to none when they
- * reached several, not to whatever session tenant the transaction ends
- * with.  Returns what to pass to statement_scope_deferred_exit.
- */
-int
-statement_scope_deferred_enter(Node *parsetree)
+/* Have the running transaction's statements reached several tenants? */
+bool
+transaction_many_tenants(void)
 {
-	int			saved = deferred_several;
-
-	if (IsA(parsetree, TransactionStmt))
-	{
-		TransactionStmtKind kind = ((TransactionStmt *) parsetree)->kind;
-
-		if (kind != TRANS_STMT_COMMIT && kind != TRANS_STMT_PREPARE)
-			return saved;
-	}
-	else if (IsA(parsetree, ConstraintsSetStmt))
-	{
-		if (((ConstraintsSetStmt *) parsetree)->deferred)
-		{
-			constraints_deferred = true;	/* until the transaction ends */
-			if (!xact_callback_registered)
-			{
-				RegisterXactCallback(scope_xact_end, NULL);
-				xact_callback_registered = true;
-			}
-			return saved;
-		}
-	}
-	else
-		return saved;
-	if (gtm_enforcement == GTM_ENFORCE_OFF || IsParallelWorker() ||
-		(xact_tenant == NULL && !xact_many) || role_is_exempt())
-		return saved;
-	if (deferred_tenant != NULL)
-		statement_scope_check(deferred_tenant, "0:the deferred triggers of the transaction's statements",
-							  ENFORCE_ELEVEL());
-	else if (xact_many && IsA(parsetree, TransactionStmt))
-		deferred_several_at_end = true;
-	else if (xact_many)
-		deferred_several++;
-	else
-		statement_scope_check(xact_tenant, "0:the deferred triggers of the transaction's statements",
-							  ENFORCE_ELEVEL());
-	return saved;
+	return xact_many;
 }
 
+/* The end of the running transaction calls scope_xact_end (once set up). */
 void
-statement_scope_deferred_exit(int saved)
+transaction_callback_ensure(void)
 {
-	deferred_several = saved;
+	if (!xact_callback_registered)
+	{
+		RegisterXactCallback(scope_xact_end, NULL);
+		xact_callback_registered = true;
+	}
 }
 
 /* The one tenant the running transaction's statements reached, or NULL */
@@ -590,19 +422,14 @@ statement_scope_check(const char *tenant, const char *label, int elevel)
 	 */
 	if (unlikely(planning_depth > 0))
 		planning_reached(tenant);
-	if (unlikely(deferred_tenant != NULL) && strcmp(deferred_tenant, tenant) != 0)
-		report_deferred_queued(deferred_tenant, label, tenant, elevel);
+	deferred_check_reach(tenant, label, elevel);
 	if (!scope_has_tenant())
 	{
 		scope_tenant = scope_copy(tenant, scope_tenant_buf);
 		scope_label = label ? scope_copy(label, scope_label_buf) : NULL;
 		xact_reached(tenant);
-		if (unlikely(deferred_several > 0 || deferred_several_at_end))
-			report_deferred_several(label, tenant, elevel);
 		return;
 	}
-	if (unlikely(deferred_several > 0 || deferred_several_at_end))
-		report_deferred_several(label, tenant, elevel);
 	if (strcmp(scope_tenant, tenant) != 0)
 		report_scope_two_tenants(scope_label, scope_tenant, label, tenant,
 								 elevel);
