@@ -366,6 +366,7 @@ extern void enforce_pin_init(void);
 extern Oid	pin_function_oid(void);
 extern bool is_current_tenant_fn(Oid funcid);
 extern bool is_our_c_function(Oid funcid, const char *symbol);
+extern bool builtin_runs_sql(Oid funcid);
 extern bool pin_computed_per_node(List *values);
 extern bool is_freezable_value(Node *val);
 

@@ -39,8 +39,9 @@
 static bool
 user_function_checker(Oid funcid, void *context)
 {
-	return funcid >= FirstNormalObjectId && !is_current_tenant_fn(funcid) &&
-		funcid != pin_function_oid();
+	if (funcid < FirstNormalObjectId)
+		return builtin_runs_sql(funcid);
+	return !is_current_tenant_fn(funcid) && funcid != pin_function_oid();
 }
 
 static bool

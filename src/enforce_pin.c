@@ -302,11 +302,39 @@ pin_function_oid(void)
  * are trusted: a user-defined function could be marked STABLE, or even
  * IMMUTABLE, and return another tenant on the next row.
  */
+/*
+ * Is funcid a built-in function that runs SQL text or a cursor given to it
+ * (query_to_xml(), table_to_xml() and the like, ts_stat(), ts_rewrite())?
+ * Such a "stable built-in" runs the caller's code (a view's, a
+ * function's) every time it is evaluated.
+ */
+bool
+builtin_runs_sql(Oid funcid)
+{
+	static const char *const names[] = {
+		"query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema",
+		"cursor_to_xml", "cursor_to_xmlschema",
+		"table_to_xml", "table_to_xmlschema", "table_to_xml_and_xmlschema",
+		"schema_to_xml", "schema_to_xmlschema", "schema_to_xml_and_xmlschema",
+		"database_to_xml", "database_to_xmlschema", "database_to_xml_and_xmlschema",
+		"ts_stat", "ts_rewrite"
+	};
+	char	   *name;
+
+	if (funcid >= FirstNormalObjectId || (name = get_func_name(funcid)) == NULL)
+		return false;
+	for (int i = 0; i < lengthof(names); i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
 static bool
 untrusted_function(Oid funcid, void *context)
 {
-	return funcid >= FirstNormalObjectId && !is_current_tenant_fn(funcid) &&
-		!is_pin_fn(funcid);
+	if (funcid < FirstNormalObjectId)
+		return builtin_runs_sql(funcid);
+	return !is_current_tenant_fn(funcid) && !is_pin_fn(funcid);
 }
 
 static bool

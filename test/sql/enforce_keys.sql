@@ -332,6 +332,12 @@ CREATE FUNCTION pg_temp.probe_eq(text, text) RETURNS bool LANGUAGE plpgsql COST 
   AS $$ BEGIN RAISE NOTICE 'probe_eq %', $1; RETURN $1 = $2; END $$;
 CREATE OPERATOR pg_temp.=== (leftarg = text, rightarg = text, function = pg_temp.probe_eq);
 SELECT count(*) FROM projects WHERE tenant_id = 't-1' AND tenant_id OPERATOR(pg_temp.===) 't-1';
+-- ... nor a built-in that runs the caller's SQL (table_to_xml() of a view
+-- whose query calls the probe would run it for every row it compares)
+CREATE TEMP VIEW probed AS SELECT 't-1'::text AS x WHERE pg_temp.probe() IS NOT NULL;
+SELECT count(*) FROM projects
+ WHERE tenant_id = (xpath('//x/text()', table_to_xml('pg_temp.probed', false, false, '')))[1]::text;
+DROP VIEW probed;
 RESET enable_seqscan;
 RESET enable_indexscan;
 RESET ROLE;
