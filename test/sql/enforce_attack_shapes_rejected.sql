@@ -93,8 +93,8 @@ EXECUTE q2(1);
 RESET plan_cache_mode;
 DEALLOCATE q2;
 
--- a built-in that runs SQL (table_to_xml) evaluated as a pin runs a nested
--- statement while the pins are checked: no crash, one tenant
+-- a built-in that runs SQL (table_to_xml) is no pin (it would run the
+-- caller's view for every row compared): rejected, no crash
 CREATE TEMP VIEW vnull AS SELECT stage FROM deals WHERE tenant_id = current_setting('app.none', true);
 SELECT d.stage, (SELECT count(*) FROM activities a
                   WHERE a.tenant_id = table_to_xml('vnull', false, false, '')::text)
