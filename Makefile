@@ -19,6 +19,7 @@ OBJS = \
 	src/provision_input.o \
 	src/provision_index.o \
 	src/provision_lifecycle.o \
+	src/provision_members.o \
 	src/member_session.o \
 	src/settings.o \
 	src/settings_merge.o \
@@ -49,8 +50,10 @@ OBJS = \
 	src/enforce_utility.o \
 	src/enforce_copy.o \
 	src/enforce_runtime.o \
+	src/enforce_planning.o \
 	src/enforce_report.o \
 	src/exemptions.o \
+	src/exemptions_table.o \
 	src/tenant_deferred.o \
 	src/tenant_session.o \
 	src/checker.o

@@ -110,7 +110,7 @@ extern bool innermost_planning;
 extern bool planner_runs_function(void);
 extern void planning_reached(const char *tenant);
 
-/* enforce_runtime.c: what functions the planner ran reached (plan_with_state) */
+/* enforce_planning.c: what functions the planner ran reached (plan_with_state) */
 typedef struct PlanningFrame
 {
 	char	   *tenant;			/* the first tenant reached, or NULL */
@@ -499,6 +499,9 @@ typedef struct UtilityVerdict
 	bool		copy_checked;	/* COPY FROM runs with its rows checked */
 } UtilityVerdict;
 
+extern bool explain_analyzes(ExplainStmt *es);
+extern bool explain_is_plan_only(ExplainStmt *es);
+extern bool check_utility_statement(Node *parsetree);
 extern bool judge_utility(Node *parsetree, UtilityVerdict *v);
 extern bool lock_mode_allowed(int lockmode);
 
@@ -568,6 +571,7 @@ extern bool fk_initial_check_allowed(List *rangeTable);
 extern Oid	refresh_transient_analyzed(Node *parsetree);
 extern Oid	detach_partition_of(Node *parsetree);
 extern bool exemption_recorded(Oid relid);
+extern void exempted_tables_init(void);
 extern void exemptions_init(void);
 
 /* tenant_session.c: the running top-level statement and its tenant */

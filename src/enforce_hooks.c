@@ -524,67 +524,6 @@ gtm_ExecutorCheckPerms(List *rangeTable GTM_CHECK_PERMS_EXTRA_PARAM,
 }
 
 /*
- * A plain EXPLAIN executes nothing: its verdicts are shown as warnings.
- * Not for EXPLAIN ANALYZE, nor for EXPLAIN EXECUTE, whose plan goes into
- * the plan cache.
- */
-/* Does the EXPLAIN execute its statement (ANALYZE)? */
-static bool
-explain_analyzes(ExplainStmt *es)
-{
-	bool		analyze = false;
-	ListCell   *lc;
-
-	foreach(lc, es->options)
-	{
-		DefElem    *opt = lfirst_node(DefElem, lc);
-
-		if (strcmp(opt->defname, "analyze") == 0)
-			analyze = defGetBoolean(opt);
-	}
-	return analyze;
-}
-
-static bool
-explain_is_plan_only(ExplainStmt *es)
-{
-	Query	   *q = (Query *) es->query;
-	bool		analyze = explain_analyzes(es);
-
-	/*
-	 * Only a query planned for the EXPLAIN itself: not a utility statement
-	 * (EXECUTE, CREATE TABLE AS EXECUTE ...), whose next planner call may be
-	 * a plan that is cached, or a function that runs.
-	 */
-	return !analyze && IsA(q, Query) && q->commandType != CMD_UTILITY;
-}
-
-/*
- * Judge a COPY, TRUNCATE or LOCK TABLE (judge_utility) and raise or warn.
- * Called before the standard call, so that a rejected statement takes no
- * lock, and for TRUNCATE and LOCK TABLE again after it, when the locks it
- * holds keep the foreign keys, inheritance and views it reached from
- * changing (a change committed in between could have widened its reach;
- * raising then rolls it back).
- */
-static bool
-check_utility(Node *parsetree)
-{
-	UtilityVerdict v;
-
-	if (gtm_enforcement != GTM_ENFORCE_OFF &&
-		(IsA(parsetree, CopyStmt) || IsA(parsetree, TruncateStmt) ||
-		 IsA(parsetree, LockStmt)) &&
-		!role_is_exempt() && gtm_installed_here() &&
-		judge_utility(parsetree, &v))
-	{
-		report_utility_verdict(&v, ENFORCE_ELEVEL());
-		return true;			/* warned */
-	}
-	return false;
-}
-
-/*
  * The body of ProcessUtility_hook: judge COPY, TRUNCATE and LOCK TABLE; count the
  * utility frame; set the control state of EXPLAIN, REFRESH ...
  * CONCURRENTLY and ALTER TABLE ... DETACH PARTITION for the planner calls
@@ -609,7 +548,7 @@ process_utility(PlannedStmt *pstmt, const char *queryString,
 	Oid			transient;
 	bool		warned;
 
-	warned = check_utility(parsetree);
+	warned = check_utility_statement(parsetree);
 	if (unlikely(distributed_planner_loaded()))
 		mark_distributed_command(parsetree);
 
@@ -672,7 +611,7 @@ process_utility(PlannedStmt *pstmt, const char *queryString,
 	PG_END_TRY();
 
 	if (!warned && (IsA(parsetree, TruncateStmt) || IsA(parsetree, LockStmt)))
-		(void) check_utility(parsetree);
+		(void) check_utility_statement(parsetree);
 	if (IsA(parsetree, CopyStmt) && ((CopyStmt *) parsetree)->is_from &&
 		((CopyStmt *) parsetree)->relation != NULL)
 		statement_scope_note_deferred_copy(RangeVarGetRelid(((CopyStmt *) parsetree)->relation,

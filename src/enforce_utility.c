@@ -18,8 +18,10 @@
  *					than the three an application's statements take
  *					(lock_mode_allowed).
  * gtm_ProcessUtility (enforce_hooks.c) asks before the standard call and,
- * for TRUNCATE and LOCK TABLE, again after it; gtm_check_statement
- * (checker.c) reports the verdict.  Messages are enforce_report.c's.
+ * for TRUNCATE and LOCK TABLE, again after it (check_utility_statement);
+ * gtm_check_statement (checker.c) reports the verdict.  Also whether an
+ * EXPLAIN only plans (explain_is_plan_only).  Messages are
+ * enforce_report.c's.
  *
  * IDENTIFICATION
  *	  src/enforce_utility.c
@@ -33,6 +35,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "commands/defrem.h"
 #include "nodes/nodeFuncs.h"
 #include "rewrite/rewriteHandler.h"
 #include "storage/lockdefs.h"
@@ -40,6 +43,7 @@
 #include "utils/rel.h"
 
 #include "enforce.h"
+#include "gtm_clarity.h"
 
 /* The first tenant table of relids that is not exempt, or InvalidOid. */
 static Oid
@@ -261,5 +265,67 @@ judge_utility(Node *parsetree, UtilityVerdict *v)
 		return judge_truncate((TruncateStmt *) parsetree, v);
 	if (IsA(parsetree, LockStmt))
 		return judge_lock((LockStmt *) parsetree, v);
+	return false;
+}
+
+/*
+ * A plain EXPLAIN executes nothing: its verdicts are shown as warnings.
+ * Not for EXPLAIN ANALYZE, nor for EXPLAIN EXECUTE, whose plan goes into
+ * the plan cache.
+ */
+/* Does the EXPLAIN execute its statement (ANALYZE)? */
+bool
+explain_analyzes(ExplainStmt *es)
+{
+	bool		analyze = false;
+	ListCell   *lc;
+
+	foreach(lc, es->options)
+	{
+		DefElem    *opt = lfirst_node(DefElem, lc);
+
+		if (strcmp(opt->defname, "analyze") == 0)
+			analyze = defGetBoolean(opt);
+	}
+	return analyze;
+}
+
+bool
+explain_is_plan_only(ExplainStmt *es)
+{
+	Query	   *q = (Query *) es->query;
+	bool		analyze = explain_analyzes(es);
+
+	/*
+	 * Only a query planned for the EXPLAIN itself: not a utility statement
+	 * (EXECUTE, CREATE TABLE AS EXECUTE ...), whose next planner call may be
+	 * a plan that is cached, or a function that runs.
+	 */
+	return !analyze && IsA(q, Query) && q->commandType != CMD_UTILITY;
+}
+
+/*
+ * ProcessUtility_hook (enforce_hooks.c): judge a COPY, TRUNCATE or LOCK
+ * TABLE (judge_utility) and raise or warn.
+ * Called before the standard call, so that a rejected statement takes no
+ * lock, and for TRUNCATE and LOCK TABLE again after it, when the locks it
+ * holds keep the foreign keys, inheritance and views it reached from
+ * changing (a change committed in between could have widened its reach;
+ * raising then rolls it back).
+ */
+bool
+check_utility_statement(Node *parsetree)
+{
+	UtilityVerdict v;
+
+	if (gtm_enforcement != GTM_ENFORCE_OFF &&
+		(IsA(parsetree, CopyStmt) || IsA(parsetree, TruncateStmt) ||
+		 IsA(parsetree, LockStmt)) &&
+		!role_is_exempt() && gtm_installed_here() &&
+		judge_utility(parsetree, &v))
+	{
+		report_utility_verdict(&v, ENFORCE_ELEVEL());
+		return true;			/* warned */
+	}
 	return false;
 }

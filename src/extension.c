@@ -52,6 +52,7 @@
 #include "utils/plancache.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "gtm_clarity.h"
@@ -102,6 +103,27 @@ gtm_query_run(GtmQuerySet *set, int q, Oid nsp, Datum *values, bool read_only)
 	rc = SPI_execute_plan(gtm_query_plan(set, q, nsp), values, NULL, read_only, 0);
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+/*
+ * Run statement q of set with a snapshot taken now, not the statement's:
+ * after the caller has acquired a lock, it sees every transaction that
+ * committed while the caller waited, at any isolation level (as the
+ * foreign-key triggers do for the same reason).  At most tcount rows
+ * (0: all); returns SPI_processed.
+ */
+uint64
+gtm_query_run_latest(GtmQuerySet *set, int q, Oid nsp, Datum *values,
+					 bool read_only, long tcount)
+{
+	int			rc;
+
+	rc = SPI_execute_snapshot(gtm_query_plan(set, q, nsp), values, NULL,
+							  GetLatestSnapshot(), InvalidSnapshot,
+							  read_only, false, tcount);
+	if (rc < 0)
+		elog(ERROR, "SPI_execute_snapshot failed: %s", SPI_result_code_string(rc));
 	return SPI_processed;
 }
 

@@ -132,14 +132,11 @@ static char *
 slug_owner(Oid nsp, const char *slug)
 {
 	Datum		args[1];
-	int			rc;
 
 	args[0] = text_datum(slug);
-	rc = SPI_execute_snapshot(gtm_query_plan(&queries, Q_SLUG_OWNER, nsp), args, NULL,
-							  GetLatestSnapshot(), InvalidSnapshot, true, false, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_snapshot failed: %s", SPI_result_code_string(rc));
-	return SPI_processed == 0 ? NULL : row_text("id");
+	if (gtm_query_run_latest(&queries, Q_SLUG_OWNER, nsp, args, true, 1) == 0)
+		return NULL;
+	return row_text("id");
 }
 
 /*

@@ -140,7 +140,6 @@ current_defaults(Oid nsp, Jsonb **schema)
 	Jsonb	   *defs;
 	Jsonb	   *sch;
 	MemoryContext old;
-	int			rc;
 	bool		has_schema;
 
 	/*
@@ -157,12 +156,7 @@ current_defaults(Oid nsp, Jsonb **schema)
 		generation = ++defaults_generation;
 		relid = gtm_extension_relid("settings_defaults", nsp);
 		has_schema = defaults_have_schema(relid);
-		rc = SPI_execute_snapshot(gtm_query_plan(&queries, has_schema ? 0 : 1, nsp),
-								  NULL, NULL,
-								  GetLatestSnapshot(), InvalidSnapshot, true, false, 1);
-		if (rc < 0)
-			elog(ERROR, "SPI_execute_snapshot failed: %s", SPI_result_code_string(rc));
-		if (SPI_processed != 1)
+		if (gtm_query_run_latest(&queries, has_schema ? 0 : 1, nsp, NULL, true, 1) != 1)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("the system default settings are missing"),

@@ -1,0 +1,176 @@
+/*-------------------------------------------------------------------------
+ *
+ * enforce_planning.c
+ *	  What functions the planner runs reach: the tenant a folded plan carries.
+ *
+ * The planner runs user code itself: it folds an IMMUTABLE function whose
+ * arguments are constants into a constant of the plan, and calls STABLE
+ * ones to estimate.  A folded function that reads a tenant's rows puts them
+ * into the plan, which the plan cache or a later message may execute for
+ * another request.  plan_with_state (enforce_hooks.c) pushes a frame for
+ * each planning; fmgr_hook counts the IMMUTABLE functions of the database's
+ * that the planner is running (folding); a statement they run that reaches
+ * a tenant (statement_scope_check, tenant_session.c) notes it in the frame,
+ * and the finished plan carries it (GTM_PLANNED_CACHEID), reached again when
+ * the plan starts (run_statement_pins, enforce_runtime.c).
+ *
+ * IDENTIFICATION
+ *	  src/enforce_planning.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/transam.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
+#include "fmgr.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+
+#include "enforce.h"
+
+/*
+ * The tenant that statements run by functions the planner ran (a folded
+ * IMMUTABLE function reading a tenant's rows) reached while the innermost
+ * plan_with_state() planned, kept in the memory context that called the
+ * planner.  What they read is in the plan (a folded constant), which a
+ * cache or a later message may execute for another request: the plan
+ * carries that tenant (GTM_PLANNED_CACHEID), and its executor start
+ * reaches it again (run_statement_pins).
+ */
+static PlanningFrame *planning_frame = NULL;
+
+/* plan_with_state: frame is the planning's; returns the enclosing one */
+PlanningFrame *
+planning_frame_push(PlanningFrame *frame)
+{
+	PlanningFrame *enclosing = planning_frame;
+
+	planning_frame = frame;
+	return enclosing;
+}
+
+void
+planning_frame_pop(PlanningFrame *enclosing)
+{
+	planning_frame = enclosing;
+}
+
+/*
+ * A plan planned while functions the planner ran reached tenant: it
+ * carries the tenant (GTM_PLANNED_CACHEID), reached again at its executor
+ * start, and so does the plan being planned around it, if any (a function
+ * folded while folding another).  PL/pgSQL evaluates a plan that is a bare
+ * Result as a "simple expression" without an executor start, as long as
+ * its session lasts, but never a plan that depends on the role
+ * (CachedPlanAllowsSimpleValidityCheck): marked so, it is executed.
+ */
+void
+plan_carries_tenant(PlannedStmt *result, const char *tenant)
+{
+	write_plan_payload(result, GTM_PLANNED_CACHEID, tenant, strlen(tenant) + 1);
+	result->dependsOnRole = true;
+	planning_reached(tenant);	/* the enclosing planning's frame */
+}
+
+/*
+ * statement_scope_check, while planning: note the tenant reached, when an
+ * IMMUTABLE function the planner folds into the plan is running (not one
+ * it calls to estimate, whose result it keeps out of the plan).
+ */
+void
+planning_reached(const char *tenant)
+{
+	if (planning_frame != NULL && planning_frame->folding > 0 &&
+		planning_frame->tenant == NULL && !distributed_planner_loaded())
+		planning_frame->tenant = MemoryContextStrdup(planning_frame->cxt, tenant);
+}
+
+/*
+ * IMMUTABLE functions of the database's that the planner calls itself (not
+ * through an executor of a function it runs) to fold them go through
+ * fmgr_hook, which counts them, running, in the innermost planning frame
+ * (STABLE ones it calls only to estimate).  The frames a START counted are
+ * kept on a stack for their END or ABORT.  An IMMUTABLE SQL-language
+ * function is not counted (doc/enforcement.md, known limits).
+ */
+#define MAX_FOLDING_CALLS 256
+static PlanningFrame *folding_calls[MAX_FOLDING_CALLS];
+static int	folding_depth = 0;
+static needs_fmgr_hook_type prev_needs_fmgr_hook = NULL;
+static fmgr_hook_type prev_fmgr_hook = NULL;
+
+/*
+ * A function the planner itself calls that it would fold: of the
+ * database's, IMMUTABLE, and not SQL-language (which the planner inlines
+ * instead where it can, and does not inline a function that needs the
+ * hook: marking those would change plans).
+ */
+static bool
+folded_function(Oid fn_oid)
+{
+	HeapTuple	tup;
+	bool		result = false;
+
+	if (planning_frame == NULL || !innermost_planning ||
+		fn_oid < FirstNormalObjectId)
+		return false;
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn_oid));
+	if (HeapTupleIsValid(tup))
+	{
+		Form_pg_proc proc = (Form_pg_proc) GETSTRUCT(tup);
+
+		result = proc->provolatile == PROVOLATILE_IMMUTABLE &&
+			proc->prolang != SQLlanguageId;
+		ReleaseSysCache(tup);
+	}
+	return result;
+}
+
+static bool
+gtm_needs_fmgr_hook(Oid fn_oid)
+{
+	if (prev_needs_fmgr_hook && prev_needs_fmgr_hook(fn_oid))
+		return true;
+	return unlikely(planning_frame != NULL) && folded_function(fn_oid);
+}
+
+static void
+gtm_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
+{
+	if (prev_fmgr_hook)
+		(*prev_fmgr_hook) (event, flinfo, private);
+	if (event == FHET_START)
+	{
+		PlanningFrame *f = NULL;
+
+		if (planning_frame != NULL && folded_function(flinfo->fn_oid))
+			f = planning_frame;
+		if (folding_depth >= MAX_FOLDING_CALLS)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("functions the planner calls are nested too deeply")));
+		if (f != NULL)
+			f->folding++;
+		folding_calls[folding_depth++] = f;
+	}
+	else if (folding_depth > 0)
+	{
+		PlanningFrame *f = folding_calls[--folding_depth];
+
+		if (f != NULL && f->folding > 0)
+			f->folding--;
+	}
+}
+
+/* Called once from _PG_init (through gtm_enforce_init). */
+void
+planning_frames_init(void)
+{
+	prev_needs_fmgr_hook = needs_fmgr_hook;
+	needs_fmgr_hook = gtm_needs_fmgr_hook;
+	prev_fmgr_hook = fmgr_hook;
+	fmgr_hook = gtm_fmgr_hook;
+}
