@@ -23,6 +23,7 @@
 
 #include "access/htup_details.h"
 #include "access/transam.h"
+#include "catalog/objectaccess.h"
 #include "catalog/pg_language.h"
 #include "catalog/pg_proc.h"
 #include "fmgr.h"
@@ -92,24 +93,32 @@ planning_reached(const char *tenant)
  * IMMUTABLE functions of the database's that the planner calls itself (not
  * through an executor of a function it runs) to fold them go through
  * fmgr_hook, which counts them, running, in the innermost planning frame
- * (STABLE ones it calls only to estimate).  The frames a START counted are
- * kept on a stack for their END or ABORT.  An IMMUTABLE SQL-language
- * function is not counted (doc/enforcement.md, known limits).
+ * (STABLE ones it calls only to estimate).  Each counted call is kept on a
+ * stack with its FmgrInfo for its END or ABORT (calls nest, and
+ * fmgr_security_definer reports every end).  fmgr_hook also sees every
+ * SECURITY DEFINER or SET-clause function outside planning: those are not
+ * kept, so that their recursion has no limit of ours.
  */
 #define MAX_FOLDING_CALLS 256
-static PlanningFrame *folding_calls[MAX_FOLDING_CALLS];
+typedef struct FoldingCall
+{
+	FmgrInfo   *flinfo;
+	PlanningFrame *frame;
+} FoldingCall;
+static FoldingCall folding_calls[MAX_FOLDING_CALLS];
 static int	folding_depth = 0;
 static needs_fmgr_hook_type prev_needs_fmgr_hook = NULL;
 static fmgr_hook_type prev_fmgr_hook = NULL;
 
 /*
  * A function the planner itself calls that it would fold: of the
- * database's, IMMUTABLE, and not SQL-language (which the planner inlines
- * instead where it can, and does not inline a function that needs the
- * hook: marking those would change plans).
+ * database's and IMMUTABLE.  A SQL-language one only when it is evaluated
+ * (sql_evaluated): the planner inlines such a function instead where its
+ * arguments are not all constants, and does not inline one that needs the
+ * hook, so asking for the hook there would change plans.
  */
 static bool
-folded_function(Oid fn_oid)
+folded_function(Oid fn_oid, bool sql_evaluated)
 {
 	HeapTuple	tup;
 	bool		result = false;
@@ -123,18 +132,42 @@ folded_function(Oid fn_oid)
 		Form_pg_proc proc = (Form_pg_proc) GETSTRUCT(tup);
 
 		result = proc->provolatile == PROVOLATILE_IMMUTABLE &&
-			proc->prolang != SQLlanguageId;
+			(proc->prolang != SQLlanguageId || sql_evaluated);
 		ReleaseSysCache(tup);
 	}
 	return result;
 }
 
+/*
+ * The function whose execution the executor announced last
+ * (InvokeFunctionExecuteHook), before it looks the function up
+ * (fmgr_info, which asks needs_fmgr_hook): the planner evaluating a
+ * function goes through the executor (evaluate_expr), while its
+ * inline_function asks needs_fmgr_hook with no announcement.  Consumed by
+ * the next question.
+ */
+static Oid	announced_fn_oid = InvalidOid;
+static object_access_hook_type prev_object_access_hook = NULL;
+
+static void
+gtm_planning_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+						   int subId, void *arg)
+{
+	if (prev_object_access_hook)
+		prev_object_access_hook(access, classId, objectId, subId, arg);
+	if (access == OAT_FUNCTION_EXECUTE)
+		announced_fn_oid = objectId;
+}
+
 static bool
 gtm_needs_fmgr_hook(Oid fn_oid)
 {
+	bool		announced = (fn_oid == announced_fn_oid);
+
+	announced_fn_oid = InvalidOid;
 	if (prev_needs_fmgr_hook && prev_needs_fmgr_hook(fn_oid))
 		return true;
-	return unlikely(planning_frame != NULL) && folded_function(fn_oid);
+	return unlikely(planning_frame != NULL) && folded_function(fn_oid, announced);
 }
 
 static void
@@ -144,23 +177,24 @@ gtm_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 		(*prev_fmgr_hook) (event, flinfo, private);
 	if (event == FHET_START)
 	{
-		PlanningFrame *f = NULL;
-
-		if (planning_frame != NULL && folded_function(flinfo->fn_oid))
-			f = planning_frame;
+		if (planning_frame == NULL || !folded_function(flinfo->fn_oid, true))
+			return;
 		if (folding_depth >= MAX_FOLDING_CALLS)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("functions the planner calls are nested too deeply")));
-		if (f != NULL)
-			f->folding++;
-		folding_calls[folding_depth++] = f;
+					 errmsg("functions the planner folds are nested too deeply"),
+					 errdetail("More than %d IMMUTABLE functions are being folded, one inside another.",
+							   MAX_FOLDING_CALLS)));
+		planning_frame->folding++;
+		folding_calls[folding_depth].flinfo = flinfo;
+		folding_calls[folding_depth].frame = planning_frame;
+		folding_depth++;
 	}
-	else if (folding_depth > 0)
+	else if (folding_depth > 0 && folding_calls[folding_depth - 1].flinfo == flinfo)
 	{
-		PlanningFrame *f = folding_calls[--folding_depth];
+		PlanningFrame *f = folding_calls[--folding_depth].frame;
 
-		if (f != NULL && f->folding > 0)
+		if (f->folding > 0)
 			f->folding--;
 	}
 }
@@ -173,4 +207,6 @@ planning_frames_init(void)
 	needs_fmgr_hook = gtm_needs_fmgr_hook;
 	prev_fmgr_hook = fmgr_hook;
 	fmgr_hook = gtm_fmgr_hook;
+	prev_object_access_hook = object_access_hook;
+	object_access_hook = gtm_planning_object_access;
 }

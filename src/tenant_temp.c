@@ -32,7 +32,8 @@
  * schema, if it has one (a scan of pg_class and pg_type, only in such a
  * session), for an object owned by a role that is not exempt (an exempt
  * role's objects run its own code, trusted as it is), and clears the note
- * when there is none.
+ * when there is none.  A rollback of a transaction or subtransaction notes
+ * it again: it brings back what it dropped, which that read did not see.
  *
  * IDENTIFICATION
  *	  src/tenant_temp.c
@@ -77,6 +78,25 @@ gtm_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	/* created, renamed or moved to another schema */
 	if ((access == OAT_POST_CREATE || access == OAT_POST_ALTER) &&
 		(classId == RelationRelationId || classId == TypeRelationId))
+		temp_dirty = true;
+}
+
+/*
+ * A rollback brings back what its (sub)transaction dropped, which a read
+ * inside it did not see: read again.
+ */
+static void
+temp_xact_abort(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		temp_dirty = true;
+}
+
+static void
+temp_subxact_abort(SubXactEvent event, SubTransactionId mySubid,
+				   SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
 		temp_dirty = true;
 }
 
@@ -200,4 +220,6 @@ tenant_temp_init(void)
 {
 	prev_object_access_hook = object_access_hook;
 	object_access_hook = gtm_object_access;
+	RegisterXactCallback(temp_xact_abort, NULL);
+	RegisterSubXactCallback(temp_subxact_abort, NULL);
 }

@@ -413,6 +413,44 @@ PREPARE carried_nested(text) AS SELECT id, pg_temp.stages_wrapped() AS t1_stages
   WHERE tenant_id = $1 ORDER BY id;
 EXECUTE carried_nested(:T1);
 EXECUTE carried_nested(:T2);
+-- ... also through a SQL-language layer anywhere in the chain: the planner
+-- evaluates an IMMUTABLE SQL function whose arguments are constants (it
+-- inlines one only otherwise)
+CREATE FUNCTION pg_temp.sql_wrap() RETURNS text IMMUTABLE LANGUAGE sql AS
+  'SELECT pg_temp.folded_stages()';
+CREATE FUNCTION pg_temp.sql_reader() RETURNS text IMMUTABLE LANGUAGE sql AS
+  $f$SELECT string_agg(stage, ',' ORDER BY id) FROM deals WHERE tenant_id = '11111111-1111-4111-8111-111111111111'$f$;
+CREATE FUNCTION pg_temp.pl_wrap() RETURNS text IMMUTABLE LANGUAGE plpgsql AS $f$
+BEGIN RETURN pg_temp.sql_reader(); END $f$;
+PREPARE carried_sql(text) AS SELECT id, pg_temp.sql_wrap() AS t1_stages FROM deals
+  WHERE tenant_id = $1 ORDER BY id;
+EXECUTE carried_sql(:T1);
+EXECUTE carried_sql(:T2);
+PREPARE carried_sql_write(text) AS UPDATE deals SET stage = pg_temp.sql_wrap()
+  WHERE tenant_id = $1 AND id = 2;
+EXECUTE carried_sql_write(:T2);
+PREPARE carried_pl_sql(text) AS SELECT id, pg_temp.pl_wrap() AS t1_stages FROM deals
+  WHERE tenant_id = $1 ORDER BY id;
+EXECUTE carried_pl_sql(:T1);
+EXECUTE carried_pl_sql(:T2);
+CREATE FUNCTION pg_temp.pl_volatile() RETURNS text LANGUAGE plpgsql AS $f$
+BEGIN RETURN pg_temp.pl_wrap(); END $f$;
+SELECT pg_temp.pl_volatile() IS NOT NULL AS read_for_t1;
+\set SHOW_CONTEXT never
+UPDATE deals SET stage = pg_temp.pl_volatile() WHERE tenant_id = :T2 AND id = 1;
+\set SHOW_CONTEXT errors
+DEALLOCATE carried_sql;
+DEALLOCATE carried_sql_write;
+DEALLOCATE carried_pl_sql;
+-- an IMMUTABLE SQL function of a column is still inlined (so an index on
+-- its expression serves it), not watched
+CREATE FUNCTION pg_temp.norm(s text) RETURNS text IMMUTABLE LANGUAGE sql AS 'SELECT lower(s)';
+EXPLAIN (COSTS OFF) SELECT id FROM deals WHERE tenant_id = :T1 AND pg_temp.norm(stage) = 'won';
+DROP FUNCTION pg_temp.norm(text);
+DROP FUNCTION pg_temp.pl_volatile();
+DROP FUNCTION pg_temp.pl_wrap();
+DROP FUNCTION pg_temp.sql_reader();
+DROP FUNCTION pg_temp.sql_wrap();
 -- ... also rows a folded function FETCHes from a cursor open on T1's rows
 CREATE FUNCTION pg_temp.fetched() RETURNS text IMMUTABLE LANGUAGE plpgsql AS $f$
 DECLARE c refcursor := 'open_t1'; r text; BEGIN FETCH c INTO r; RETURN r; END $f$;
@@ -441,6 +479,13 @@ DEALLOCATE carried_nested;
 DROP FUNCTION pg_temp.stages_plpgsql();
 DROP FUNCTION pg_temp.stages_wrapped();
 DROP FUNCTION pg_temp.folded_stages();
+-- the functions the planner folds are counted, not every SECURITY DEFINER
+-- or SET-clause function: such a function recurses as deep as
+-- max_stack_depth lets it
+CREATE FUNCTION pg_temp.depth(n int) RETURNS int LANGUAGE plpgsql SET search_path = pg_catalog AS $f$
+BEGIN IF n <= 0 THEN RETURN 0; END IF; RETURN 1 + pg_temp.depth(n - 1); END $f$;
+SELECT pg_temp.depth(600);
+DROP FUNCTION pg_temp.depth(int);
 -- an error in the middle leaves nothing behind
 SELECT count_of(:T1), 1 / 0;
 SELECT count_of(:T2);

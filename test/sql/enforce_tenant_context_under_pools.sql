@@ -340,6 +340,30 @@ BEGIN;
 SELECT gtm_set_tenant(:T1) = :T1 AS set_with_a_type_of_its_own_name;
 ROLLBACK;
 DISCARD TEMP;
+-- ... also when a check inside the earlier request saw it dropped, and the
+-- drop was rolled back (a savepoint; a whole transaction): the view is
+-- back, and the next request, of T2, is refused before it reads through it
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+CREATE TEMP VIEW deals AS SELECT :T2::text AS tenant_id, id, stage
+  FROM enforce_pool.deals WHERE tenant_id = :T1;
+SAVEPOINT s;
+DROP VIEW pg_temp.deals;
+SELECT gtm_set_tenant(:T1) = :T1 AS set_with_the_view_dropped;
+ROLLBACK TO s;
+COMMIT;
+BEGIN;
+SELECT gtm_set_tenant(:T2);
+ROLLBACK;
+BEGIN;
+DROP VIEW pg_temp.deals;
+SELECT gtm_set_tenant(:T1) = :T1 AS set_with_the_view_dropped;
+ROLLBACK;
+BEGIN;
+SELECT gtm_set_tenant(:T2);
+ROLLBACK;
+SELECT count(*) AS views_left FROM pg_class WHERE relnamespace = pg_my_temp_schema();
+DISCARD TEMP;
 RESET ROLE;
 -- T2's rows were neither copied nor changed
 SELECT tenant_id = :T2 AS t2, id, stage FROM deals ORDER BY 1, 2;
