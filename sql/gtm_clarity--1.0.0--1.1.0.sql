@@ -158,7 +158,8 @@ AS $fn$
 		 WHERE co.contype OPERATOR(pg_catalog.=) 'f'
 		   AND reach.action OPERATOR(pg_catalog.=) 'c'
 	)
-	SELECT pg_catalog.string_agg(DISTINCT r.rel::pg_catalog.regclass::text, ', ')
+	SELECT pg_catalog.string_agg(DISTINCT g.name, ', ') FROM (
+	SELECT r.rel::pg_catalog.regclass::text AS name
 	  FROM reach r
 	 WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_depend dep
 						WHERE dep.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
@@ -175,6 +176,19 @@ AS $fn$
 					 OR EXISTS (SELECT FROM pg_catalog.pg_rewrite rw
 								 WHERE rw.ev_class OPERATOR(pg_catalog.=) r.rel
 								   AND rw.rulename OPERATOR(pg_catalog.<>) '_RETURN'))))
+	-- a constraint trigger named like a deferrable key the deletion reaches:
+	-- SET CONSTRAINTS by that name (gtm_clerk_check_keys_now) would fire it
+	UNION
+	SELECT ct.conrelid::pg_catalog.regclass::text
+	  FROM pg_catalog.pg_constraint fk
+	  JOIN pg_catalog.pg_constraint ct
+		ON ct.connamespace OPERATOR(pg_catalog.=) fk.connamespace
+	   AND ct.conname OPERATOR(pg_catalog.=) fk.conname
+	   AND ct.contype OPERATOR(pg_catalog.=) 't'
+	 WHERE fk.contype OPERATOR(pg_catalog.=) 'f' AND fk.condeferrable
+	   AND (fk.confrelid OPERATOR(pg_catalog.=) rel
+			OR fk.confrelid IN (SELECT r.rel FROM reach r WHERE r.action OPERATOR(pg_catalog.=) 'c'))
+	) g
 $fn$;
 COMMENT ON FUNCTION @extschema@.gtm_clerk_guarded(pg_catalog.regclass) IS
 	'Internal: the tables a deletion from rel reaches that would run others'' code with the extension owner''s rights, or fail (gtm_apply_clerk_event)';
@@ -215,7 +229,9 @@ COMMENT ON FUNCTION @extschema@.gtm_clerk_lock_reach(pg_catalog.regclass) IS
 -- that reference rel or a table a deletion from rel cascades to, so that a
 -- deletion they refuse fails here, where the caller catches it, not at the
 -- commit (where it failed at every retry).  Only those keys' own checks
--- fire (SET CONSTRAINTS by name), no trigger of anyone else's.
+-- fire (SET CONSTRAINTS by name), no trigger of anyone else's: a
+-- constraint trigger of the same name (which SET CONSTRAINTS would fire
+-- too) makes gtm_clerk_guarded name its table, so that this is not called.
 CREATE FUNCTION @extschema@.gtm_clerk_check_keys_now(rel pg_catalog.regclass) RETURNS void
 	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pg_temp
@@ -733,7 +749,7 @@ BEGIN
 														 'rows', 1);
 			ELSE
 				changes := changes || jsonb_build_object('change', 'tenant_kept', 'tenant_id', tid,
-														 'reason', 'tables with DELETE triggers, rules, SET NULL/DEFAULT actions or NO ACTION/RESTRICT keys: ' OPERATOR(pg_catalog.||) guarded);
+														 'reason', 'tables with DELETE triggers, rules, SET NULL/DEFAULT actions, NO ACTION/RESTRICT keys or constraint triggers named like a deferrable key: ' OPERATOR(pg_catalog.||) guarded);
 				RAISE WARNING 'the rows of deleted organization % are kept', org_id
 					USING DETAIL = pg_catalog.format('Deleting tenant %s would run the triggers, rules or foreign-key actions of %s with the rights of the extension''s owner, or fail on their rows.', tid, guarded),
 						  HINT = pg_catalog.format('Run SELECT * FROM gtm_delete_tenant(%L) as a role that may run them.', tid);

@@ -269,6 +269,38 @@ SELECT (SELECT count(*) FROM tenants WHERE clerk_org_id = 'org_ev28') AS ev28_te
          WHERE t.clerk_org_id = 'org_ev28') AS ev28_members,
        (SELECT count(*) FROM clerk_sync_state WHERE clerk_org_id = 'org_ev28' AND deleted) AS ev28_tombstones;
 DROP TABLE clerk_deferred_ref;
+-- ... but a constraint trigger named like such a key, with events pending
+-- in the webhook's transaction, would fire with the extension owner's
+-- rights if the key were checked by that name: the tenant is kept instead
+-- (its members go), and the trigger fires at the caller's COMMIT, as the
+-- caller
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_ev29', 'user_ev29', 'org:admin', 81, 'TwentyNine', 80))->>'outcome' AS outcome;
+CREATE TABLE clerk_named_ref (tenant_id text NOT NULL,
+  CONSTRAINT clerk_boom FOREIGN KEY (tenant_id) REFERENCES tenants (id) ON DELETE CASCADE DEFERRABLE);
+INSERT INTO clerk_named_ref SELECT id FROM tenants WHERE clerk_org_id = 'org_ev29';
+CREATE TABLE clerk_webhook_log (msg text);
+CREATE TABLE clerk_fired_as (who name);
+GRANT INSERT ON clerk_webhook_log, clerk_fired_as TO clerk_app_role;
+CREATE FUNCTION clerk_note_user() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO clerk_fired_as VALUES (current_user); RETURN NULL; END $$;
+CREATE CONSTRAINT TRIGGER clerk_boom AFTER INSERT ON clerk_webhook_log
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION clerk_note_user();
+SET ROLE clerk_app_role;
+BEGIN;
+INSERT INTO clerk_webhook_log VALUES ('msg_29');
+SET LOCAL client_min_messages = error;
+SELECT r->>'outcome' AS outcome,
+       (SELECT string_agg(c->>'change', ', ' ORDER BY c->>'change') FROM jsonb_array_elements(r->'changes') c) AS changes,
+       (SELECT c->>'reason' FROM jsonb_array_elements(r->'changes') c WHERE c->>'change' = 'tenant_kept') AS reason
+  FROM gtm_apply_clerk_event(pg_temp.org_event('organization.deleted', 'org_ev29', NULL, NULL, NULL, ts => 90)) r;
+COMMIT;
+RESET ROLE;
+SELECT who FROM clerk_fired_as;
+SELECT (SELECT count(*) FROM tenants WHERE clerk_org_id = 'org_ev29') AS ev29_tenant_kept,
+       (SELECT count(*) FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
+         WHERE t.clerk_org_id = 'org_ev29') AS ev29_members;
+DROP TABLE clerk_named_ref, clerk_webhook_log, clerk_fired_as;
+DROP FUNCTION clerk_note_user();
 -- a cascading table whose triggers fire only on UPDATE (gtm_make_tenant_table's
 -- updated_at trigger): a cascade fires none of them, the tenant goes
 SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_ev22', 'TwentyTwo', 'twenty-two', 80))->>'outcome' AS outcome;
