@@ -26,6 +26,7 @@
 
 #include "access/parallel.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "executor/executor.h"
@@ -56,6 +57,8 @@ static bool deferred_several_at_end = false;
  * the end of the transaction belongs to that tenant.
  */
 static char *deferred_tenant = NULL;	/* in TopMemoryContext */
+static int	deferred_level = 0;	/* the (sub)transaction that noted it */
+static bool subxact_callback_registered = false;
 
 /* SET CONSTRAINTS ... DEFERRED ran in the transaction: any deferrable may be */
 static bool constraints_deferred = false;
@@ -93,6 +96,30 @@ trigdesc_defers(TriggerDesc *td)
 	return false;
 }
 
+/*
+ * A subtransaction ends.  Rolled back (ROLLBACK TO SAVEPOINT, an exception
+ * block), PostgreSQL discards the deferred triggers its statements queued:
+ * when the tenant was noted there, no statement left queued any, and the
+ * transaction may reach another tenant again.  Committed, what it noted
+ * belongs to its parent.
+ */
+static void
+deferred_subxact_end(SubXactEvent event, SubTransactionId mySubid,
+					 SubTransactionId parentSubid, void *arg)
+{
+	int			level = GetCurrentTransactionNestLevel();
+
+	if (deferred_tenant == NULL || deferred_level < level)
+		return;
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		pfree(deferred_tenant);
+		deferred_tenant = NULL;
+	}
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+		deferred_level = level - 1;
+}
+
 /* Note that the running top-level statement queued deferred triggers. */
 static void
 note_deferred(void)
@@ -102,7 +129,15 @@ note_deferred(void)
 	if (tenant == NULL)
 		return;
 	if (deferred_tenant == NULL)
+	{
+		if (!subxact_callback_registered)
+		{
+			RegisterSubXactCallback(deferred_subxact_end, NULL);
+			subxact_callback_registered = true;
+		}
 		deferred_tenant = MemoryContextStrdup(TopMemoryContext, tenant);
+		deferred_level = GetCurrentTransactionNestLevel();
+	}
 	else if (strcmp(deferred_tenant, tenant) != 0)
 		report_deferred_queued(deferred_tenant, statement_scope_label(), tenant,
 							   ENFORCE_ELEVEL());

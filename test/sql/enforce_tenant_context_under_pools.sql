@@ -403,6 +403,24 @@ BEGIN;
 SELECT gtm_set_tenant(:T2) = :T2 AS set;
 UPDATE deals SET stage = stage WHERE tenant_id = gtm_current_tenant() AND id = 1;
 COMMIT;
+-- triggers queued in a savepoint rolled back are discarded: the switch to
+-- T1 is allowed then, and only T1's row is logged at COMMIT; queued in a
+-- savepoint released, they stay the transaction's
+BEGIN;
+SELECT gtm_set_tenant(:T2) = :T2 AS set;
+SAVEPOINT s;
+UPDATE deals SET stage = stage WHERE tenant_id = gtm_current_tenant() AND id = 2;
+ROLLBACK TO s;
+SELECT gtm_set_tenant(:T1) = :T1 AS set_after_rollback_to;
+UPDATE deals SET stage = stage WHERE tenant_id = gtm_current_tenant() AND id = 1;
+COMMIT;
+BEGIN;
+SELECT gtm_set_tenant(:T2) = :T2 AS set;
+SAVEPOINT s;
+UPDATE deals SET stage = stage WHERE tenant_id = gtm_current_tenant() AND id = 2;
+RELEASE s;
+SELECT gtm_set_tenant(:T1) = :T1 AS set_after_release;
+ROLLBACK;
 -- rows a foreign-key action writes, as the (exempt) owner of the table it
 -- writes, queue that table's deferred triggers for the statement's tenant
 RESET ROLE;
