@@ -439,6 +439,25 @@ SELECT pg_temp.pl_volatile() IS NOT NULL AS read_for_t1;
 \set SHOW_CONTEXT never
 UPDATE deals SET stage = pg_temp.pl_volatile() WHERE tenant_id = :T2 AND id = 1;
 \set SHOW_CONTEXT errors
+-- ... a SQL function of several statements (never inlined) passing its
+-- constant argument on to the reader, run by its own executor
+CREATE FUNCTION pg_temp.stages_of(t text) RETURNS text IMMUTABLE LANGUAGE plpgsql AS $f$
+BEGIN RETURN (SELECT string_agg(stage, ',' ORDER BY id) FROM deals WHERE tenant_id = t); END $f$;
+CREATE FUNCTION pg_temp.sql_two(t text) RETURNS text IMMUTABLE LANGUAGE sql AS
+  'SELECT 1; SELECT pg_temp.stages_of(t)';
+PREPARE carried_sql_two AS SELECT id, pg_temp.sql_two('11111111-1111-4111-8111-111111111111') AS t1_stages
+  FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+EXECUTE carried_sql_two;
+COMMIT;
+BEGIN;
+SELECT gtm_set_tenant(:T2) = :T2 AS set;
+EXECUTE carried_sql_two;
+ROLLBACK;
+DEALLOCATE carried_sql_two;
+DROP FUNCTION pg_temp.sql_two(text);
+DROP FUNCTION pg_temp.stages_of(text);
 DEALLOCATE carried_sql;
 DEALLOCATE carried_sql_write;
 DEALLOCATE carried_pl_sql;
