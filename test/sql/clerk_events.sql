@@ -131,7 +131,7 @@ FROM unnest(ARRAY[
 	'{"type": "organizationMembership.created", "data": {"role": "org:admin", "updated_at": 5, "organization": {"id": "org_m1"}}, "timestamp": 5}',
 	'{"type": "organizationMembership.created", "data": {"role": "org:admin", "updated_at": 5, "organization": {"id": "org_m1"}, "public_user_data": {"user_id": "usr_m1"}}, "timestamp": 5}',
 	'{"type": "organizationMembership.created", "data": {"updated_at": 5, "organization": {"id": "org_m1"}, "public_user_data": {"user_id": "user_m1"}}, "timestamp": 5}',
-	'{"type": "organizationMembership.created", "data": {"role": "org:owner", "updated_at": 5, "organization": {"id": "org_m1", "name": "M", "updated_at": 5}, "public_user_data": {"user_id": "user_m1"}}, "timestamp": 5}',
+	'{"type": "organizationMembership.created", "data": {"role": "org:ghost", "updated_at": 5, "organization": {"id": "org_m1", "name": "M", "updated_at": 5}, "public_user_data": {"user_id": "user_m1"}}, "timestamp": 5}',
 	'{"type": "organizationMembership.created", "data": {"role": "org:admin", "updated_at": 5, "organization": {"id": "org_m1"}, "public_user_data": {"user_id": "user_m1"}}, "timestamp": 5}',
 	'{"type": "organizationMembership.updated", "data": {"role": "org:admin", "organization": {"id": "org_m1", "name": "M", "updated_at": 5}, "public_user_data": {"user_id": "user_m1"}}, "timestamp": 5}'
 ]::jsonb[]) e;
