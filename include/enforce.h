@@ -121,6 +121,9 @@ extern PlanningFrame *planning_frame_push(PlanningFrame *frame);
 extern void planning_frame_pop(PlanningFrame *enclosing);
 extern void plan_carries_tenant(PlannedStmt *result, const char *tenant);
 extern void planning_frames_init(void);
+
+/* enforce_stats.c: statistics of protected tenant tables through views */
+extern void enforce_stats_init(void);
 extern ErrorContextCallback *planner_error_context;
 extern int	executor_nesting;
 extern int	utility_nesting;

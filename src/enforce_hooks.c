@@ -656,6 +656,7 @@ gtm_enforce_init(void)
 	citus_lock_init();
 	tenant_temp_init();
 	planning_frames_init();
+	enforce_stats_init();
 
 	prev_planner_hook = planner_hook;
 	planner_hook = gtm_planner;

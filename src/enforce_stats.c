@@ -1,0 +1,164 @@
+/*-------------------------------------------------------------------------
+ *
+ * enforce_stats.c
+ *	  The statistics of a protected tenant table are no more readable
+ *	  through a view than directly.
+ *
+ * The planner passes a column's statistics (most common values, histogram
+ * bounds) to the functions of the operators it estimates, and lets a
+ * function that is not leakproof see them only when the user may read
+ * every row of the table (examine_variable, statistic_proc_security_check).
+ * On a table that gtm_protect_table() put under row-level security, an
+ * ordinary role's own statement is refused them (the policy's
+ * securityQuals), but through a view the check is made for the view's
+ * owner: a view owned by a superuser or by the migration role (BYPASSRLS)
+ * handed every tenant's values to an operator of the caller's, in a
+ * statement pinned to one tenant (even in a plain EXPLAIN).
+ *
+ * get_relation_stats_hook and get_index_stats_hook look the statistics up
+ * as the planner does, and for a tenant table on which row-level security
+ * applies to the current user (who is not exempt) mark them readable by
+ * leakproof functions only (acl_ok = false), wherever the table is
+ * mentioned: the estimates a statement of the role gets through a view are
+ * those it gets reading the table itself.  Extended statistics have no
+ * such hook: the planner passes the items of an MCV list, and the values of
+ * statistics on expressions, to a function that is not leakproof when all
+ * rows are selectable for the view's owner (no securityQuals).  For a
+ * table reached so, get_relation_info_hook removes those two kinds from
+ * the relation's list (the ndistinct and dependencies kinds hold no
+ * value); read directly, PostgreSQL itself keeps them from such
+ * functions.
+ *
+ * IDENTIFICATION
+ *	  src/enforce_stats.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_statistic_ext.h"
+#include "optimizer/plancat.h"
+#include "parser/parsetree.h"
+#include "utils/rls.h"
+#include "utils/selfuncs.h"
+#include "utils/syscache.h"
+
+#include "enforce.h"
+#include "gtm_clarity.h"
+
+static get_relation_stats_hook_type prev_get_relation_stats_hook = NULL;
+static get_index_stats_hook_type prev_get_index_stats_hook = NULL;
+static get_relation_info_hook_type prev_get_relation_info_hook = NULL;
+
+/*
+ * Are the statistics of relid to be shown to leakproof functions only:
+ * a tenant table under row-level security for the current user?
+ */
+static bool
+stats_for_leakproof_only(Oid relid)
+{
+	RelFacts   *f;
+
+	if (gtm_enforcement == GTM_ENFORCE_OFF || !OidIsValid(relid) ||
+		!gtm_installed_here() || role_is_exempt())
+		return false;
+	f = rel_facts(relid);
+	if (!f->tenant || f->exempt)
+		return false;
+	return check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED;
+}
+
+/* The pg_statistic row of (relid, attnum, inh), leakproof functions only */
+static void
+lookup_for_leakproof(Oid relid, AttrNumber attnum, bool inh,
+					 VariableStatData *vardata)
+{
+	vardata->statsTuple = SearchSysCache3(STATRELATTINH,
+										  ObjectIdGetDatum(relid),
+										  Int16GetDatum(attnum),
+										  BoolGetDatum(inh));
+	vardata->freefunc = ReleaseSysCache;
+	/* as the planner does: no statistics, no leakproofness check */
+	vardata->acl_ok = !HeapTupleIsValid(vardata->statsTuple);
+}
+
+static bool
+gtm_get_relation_stats(PlannerInfo *root, RangeTblEntry *rte,
+					   AttrNumber attnum, VariableStatData *vardata)
+{
+	if (prev_get_relation_stats_hook &&
+		prev_get_relation_stats_hook(root, rte, attnum, vardata))
+		return true;
+	if (rte->rtekind != RTE_RELATION || !stats_for_leakproof_only(rte->relid))
+		return false;
+	lookup_for_leakproof(rte->relid, attnum, rte->inh, vardata);
+	return true;
+}
+
+static bool
+gtm_get_index_stats(PlannerInfo *root, Oid indexOid, AttrNumber indexattnum,
+					VariableStatData *vardata)
+{
+	HeapTuple	tup;
+	Oid			heap;
+	bool		partial;
+
+	if (prev_get_index_stats_hook &&
+		prev_get_index_stats_hook(root, indexOid, indexattnum, vardata))
+		return true;
+	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexOid));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	heap = ((Form_pg_index) GETSTRUCT(tup))->indrelid;
+	partial = !heap_attisnull(tup, Anum_pg_index_indpred, NULL);
+	ReleaseSysCache(tup);
+	if (!stats_for_leakproof_only(heap))
+		return false;
+	if (partial)
+	{
+		/* the planner takes no statistics from a partial index either */
+		vardata->statsTuple = NULL;
+		return true;
+	}
+	lookup_for_leakproof(indexOid, indexattnum, false, vardata);
+	return true;
+}
+
+static void
+gtm_get_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
+					  RelOptInfo *rel)
+{
+	RangeTblEntry *rte;
+	List	   *kept = NIL;
+	ListCell   *lc;
+
+	if (prev_get_relation_info_hook)
+		prev_get_relation_info_hook(root, relationObjectId, inhparent, rel);
+	if (rel->statlist == NIL)
+		return;					/* the common case: no extended statistics */
+	rte = planner_rt_fetch(rel->relid, root);
+	if (rte->securityQuals != NIL || !stats_for_leakproof_only(relationObjectId))
+		return;
+	foreach(lc, rel->statlist)
+	{
+		StatisticExtInfo *info = lfirst_node(StatisticExtInfo, lc);
+
+		if (info->kind != STATS_EXT_MCV && info->kind != STATS_EXT_EXPRESSIONS)
+			kept = lappend(kept, info);
+	}
+	rel->statlist = kept;
+}
+
+/* Called once from _PG_init (through gtm_enforce_init). */
+void
+enforce_stats_init(void)
+{
+	prev_get_relation_stats_hook = get_relation_stats_hook;
+	get_relation_stats_hook = gtm_get_relation_stats;
+	prev_get_index_stats_hook = get_index_stats_hook;
+	get_index_stats_hook = gtm_get_index_stats;
+	prev_get_relation_info_hook = get_relation_info_hook;
+	get_relation_info_hook = gtm_get_relation_info;
+}
