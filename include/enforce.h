@@ -185,6 +185,7 @@ typedef struct RelFacts
 								 * column is id */
 	bool		generated_tenant;	/* the tenant column is generated */
 	bool		has_children;	/* relhassubclass: partitions or children */
+	bool		row_security;	/* relrowsecurity (enforce_stats.c) */
 	bool		fk_actions_known;	/* fk_actions computed (record_cascades) */
 	bool		fk_actions;		/* its triggers include a foreign-key action
 								 * that writes referencing rows */

@@ -65,7 +65,7 @@ stats_for_leakproof_only(Oid relid)
 		!gtm_installed_here() || role_is_exempt())
 		return false;
 	f = rel_facts(relid);
-	if (!f->tenant || f->exempt)
+	if (!f->tenant || f->exempt || !f->row_security)
 		return false;
 	return check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED;
 }

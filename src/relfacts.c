@@ -36,6 +36,7 @@
 #include "catalog/catalog.h"
 #include "catalog/pg_attribute.h"
 #include "catalog/partition.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -43,6 +44,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
+#include "utils/syscache.h"
 
 #include "enforce.h"
 #include "gtm_clarity.h"
@@ -179,6 +181,21 @@ column_attnum(Oid relid, const char *name, char *generated)
 	return attnum;
 }
 
+/* Is row-level security enabled on relid (relrowsecurity)? */
+static bool
+rel_row_security(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	bool		result = false;
+
+	if (HeapTupleIsValid(tup))
+	{
+		result = ((Form_pg_class) GETSTRUCT(tup))->relrowsecurity;
+		ReleaseSysCache(tup);
+	}
+	return result;
+}
+
 /* Compute the facts of relid from the catalogs into *f. */
 static void
 compute_rel_facts(Oid relid, RelFacts *f)
@@ -196,6 +213,7 @@ compute_rel_facts(Oid relid, RelFacts *f)
 	f->root = false;
 	f->generated_tenant = false;
 	f->has_children = false;
+	f->row_security = false;
 	f->fk_actions_known = false;
 	f->fk_actions = false;
 	if ((relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE ||
@@ -216,6 +234,7 @@ compute_rel_facts(Oid relid, RelFacts *f)
 			f->tenant = true;
 			f->generated_tenant = gen != '\0';
 			f->has_children = has_subclass(relid);
+			f->row_security = rel_row_security(relid);
 			f->virtual_tenant = GTM_ATTGENERATED_IS_VIRTUAL(gen);
 			f->exempt = exemption_recorded(relid);
 			/* a partition is exempt with its partitioned ancestors */
