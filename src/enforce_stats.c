@@ -61,13 +61,14 @@ stats_for_leakproof_only(Oid relid)
 {
 	RelFacts   *f;
 
-	if (gtm_enforcement == GTM_ENFORCE_OFF || !OidIsValid(relid) ||
-		!gtm_installed_here() || role_is_exempt())
+	/* most tables are not under row-level security: asked first */
+	if (gtm_enforcement == GTM_ENFORCE_OFF || !OidIsValid(relid))
 		return false;
 	f = rel_facts(relid);
-	if (!f->tenant || f->exempt || !f->row_security)
+	if (!f->row_security || !f->tenant || f->exempt)
 		return false;
-	return check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED;
+	return gtm_installed_here() && !role_is_exempt() &&
+		check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED;
 }
 
 /* The pg_statistic row of (relid, attnum, inh), leakproof functions only */
@@ -91,7 +92,13 @@ gtm_get_relation_stats(PlannerInfo *root, RangeTblEntry *rte,
 	if (prev_get_relation_stats_hook &&
 		prev_get_relation_stats_hook(root, rte, attnum, vardata))
 		return true;
-	if (rte->rtekind != RTE_RELATION || !stats_for_leakproof_only(rte->relid))
+	/*
+	 * Not for btcostestimate, which asks with no Var to read an index's
+	 * correlation, a number; nor where the planner itself requires leakproof
+	 * functions (securityQuals: row-level security applied).
+	 */
+	if (vardata->var == NULL || rte->rtekind != RTE_RELATION ||
+		rte->securityQuals != NIL || !stats_for_leakproof_only(rte->relid))
 		return false;
 	lookup_for_leakproof(rte->relid, attnum, rte->inh, vardata);
 	return true;
