@@ -52,6 +52,7 @@ OBJS = \
 	src/enforce_runtime.o \
 	src/enforce_planning.o \
 	src/enforce_stats.o \
+	src/enforce_generic.o \
 	src/enforce_report.o \
 	src/exemptions.o \
 	src/exemptions_table.o \

@@ -544,6 +544,11 @@ extern char *raw_label(TenantRef *ref);
 #define GTM_PLANNED_CACHEID		(-7253)	/* the tenant functions the planner ran reached */
 extern void run_statement_pins(QueryDesc *queryDesc, int eflags);
 
+/* enforce_generic.c: a rejected generic plan, refused when it starts */
+extern bool defer_generic_rejection(PlannedStmt *stmt, Query *parse,
+									ParamListInfo boundParams, List *judged);
+extern void raise_deferred_rejection(const char *payload, int len, int elevel);
+
 /* enforce_report.c: messages */
 extern int	err_tenant_scope(Oid relid);
 extern char *ref_label(TenantRef *ref);

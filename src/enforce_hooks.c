@@ -318,10 +318,10 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 		judged = judge_plan(&st, result);
 	if (req.collect)
 		next_plan.collected = judged;
-	else if (judge)
-		report_verdicts(judged,
-						(gtm_enforcement == GTM_ENFORCE_WARN || req.explain_only) ?
-						WARNING : ERROR);
+	else if (judge && (gtm_enforcement == GTM_ENFORCE_WARN || req.explain_only))
+		report_verdicts(judged, WARNING);
+	else if (judge && !defer_generic_rejection(result, parse, boundParams, judged))
+		report_verdicts(judged, ERROR);
 	return result;
 }
 

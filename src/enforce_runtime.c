@@ -618,7 +618,7 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 	char	   *planned;
 
 	if (stmt->invalItems == NIL || gtm_enforcement == GTM_ENFORCE_OFF ||
-		IsParallelWorker() || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
+		IsParallelWorker())
 		return;
 	if (unlikely(payload_buf.data == NULL))
 	{
@@ -632,6 +632,11 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 	read_plan_payloads(stmt->invalItems, &payload_buf, &payload,
 					   &keys_buf, &keys, &planned_buf, &planned);
 	if ((payload == NULL && keys == NULL && planned == NULL) || role_is_exempt())
+		return;
+	/* a generic plan rejected when planned (enforce_generic.c), also for EXPLAIN */
+	if (unlikely(payload != NULL && payload[0] == 'R'))
+		raise_deferred_rejection(payload, payload_buf.len, ENFORCE_ELEVEL());
+	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
 
 	/*

@@ -512,6 +512,39 @@ DROP FUNCTION pg_temp.depth(int);
 SELECT count_of(:T1), 1 / 0;
 SELECT count_of(:T2);
 
+-- ---------------------------------------------------------------- generic plans a custom plan replaces
+-- An ORM's compound-key OR gives each arm its own parameters: a custom plan
+-- with equal tenants factors the tenant out of the OR (pinned), the generic
+-- plan cannot (two parameters).  The plan cache's generic plan, rejected,
+-- is costed above any custom plan, so the statement keeps its custom plans
+-- past the fifth execution; two different tenants stay rejected
+PREPARE compound(text, int, text, int) AS
+  SELECT count(*) FROM deals WHERE (tenant_id = $1 AND id = $2) OR (tenant_id = $3 AND id = $4);
+EXECUTE compound(:T1, 1, :T1, 2);
+EXECUTE compound(:T1, 1, :T1, 2);
+EXECUTE compound(:T1, 1, :T1, 2);
+EXECUTE compound(:T1, 1, :T1, 2);
+EXECUTE compound(:T1, 1, :T1, 2);
+EXECUTE compound(:T1, 1, :T1, 2);
+EXECUTE compound(:T1, 2, :T1, 2);
+EXECUTE compound(:T1, 1, :T2, 2);
+SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = 'compound';
+-- forced, the generic plan is refused when it starts (also a plain
+-- EXPLAIN), with the message of its verdict; it reads nothing
+SET plan_cache_mode = force_generic_plan;
+EXECUTE compound(:T1, 1, :T1, 2);
+EXPLAIN (COSTS OFF) EXECUTE compound(:T1, 1, :T1, 2);
+PREPARE compound_write(text, int, text, int) AS
+  UPDATE deals SET stage = 'written' WHERE (tenant_id = $1 AND id = $2) OR (tenant_id = $3 AND id = $4);
+EXECUTE compound_write(:T1, 1, :T2, 1);
+RESET plan_cache_mode;
+EXECUTE compound_write(:T1, 1, :T2, 1);
+DEALLOCATE compound;
+DEALLOCATE compound_write;
+RESET ROLE;
+SELECT count(*) AS rows_written FROM deals WHERE stage = 'written';
+SET ROLE regress_enforce_scope;
+
 -- ---------------------------------------------------------------- 4. NULL tenant values
 -- a scan pinned to NULL reads nothing, in custom and generic plans alike
 PREPARE two(text, text) AS
