@@ -27,10 +27,12 @@
 #include "catalog/pg_language.h"
 #include "catalog/pg_proc.h"
 #include "fmgr.h"
+#include "utils/fmgroids.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
 #include "enforce.h"
+#include "gtm_clarity.h"
 
 /*
  * The tenant that statements run by functions the planner ran (a folded
@@ -149,14 +151,40 @@ folded_function(Oid fn_oid, bool sql_evaluated)
 static Oid	announced_fn_oid = InvalidOid;
 static object_access_hook_type prev_object_access_hook = NULL;
 
+/*
+ * A call of currtid2(relname, tid) is set up (PostgreSQL's, executable by
+ * PUBLIC, for the ODBC driver's updatable cursors): it follows the update
+ * chain of any row of a table the caller may read, another tenant's too,
+ * and its errors tell the table's size; no condition on tenant_id stops
+ * it.  Refused to roles that are not exempt.  A built-in function is
+ * looked up without fmgr's hooks, but the executor announces every
+ * function it sets up to call.
+ */
 static void
-gtm_planning_object_access(ObjectAccessType access, Oid classId, Oid objectId,
-						   int subId, void *arg)
+refuse_currtid_call(void)
+{
+	if (gtm_enforcement == GTM_ENFORCE_OFF || !gtm_installed_here() ||
+		role_is_exempt())
+		return;
+	ereport(ENFORCE_ELEVEL(),
+			(errcode(GTM_ERRCODE_NOT_PINNED),
+			 errmsg("currtid2() is not allowed for this role"),
+			 errdetail("It follows the update chain of any row of a table, another tenant's too."),
+			 errhint("Read rows by their keys, with a condition on the tenant column.")));
+}
+
+static void
+gtm_function_execute_access(ObjectAccessType access, Oid classId, Oid objectId,
+							int subId, void *arg)
 {
 	if (prev_object_access_hook)
 		prev_object_access_hook(access, classId, objectId, subId, arg);
 	if (access == OAT_FUNCTION_EXECUTE)
+	{
 		announced_fn_oid = objectId;
+		if (unlikely(objectId == F_CURRTID2))
+			refuse_currtid_call();
+	}
 }
 
 static bool
@@ -208,5 +236,5 @@ planning_frames_init(void)
 	prev_fmgr_hook = fmgr_hook;
 	fmgr_hook = gtm_fmgr_hook;
 	prev_object_access_hook = object_access_hook;
-	object_access_hook = gtm_planning_object_access;
+	object_access_hook = gtm_function_execute_access;
 }

@@ -143,7 +143,15 @@ RESET enable_seqscan;
 -- a tenant value of many kilobytes is not a tenant id
 SELECT count(*) FROM deals WHERE tenant_id = repeat('x', 70000);
 
+-- currtid2() (PUBLIC) follows the update chain of any row the table holds,
+-- another tenant's too: refused, however it is called
+SELECT currtid2('deals', '(0,1)'::tid);
+SELECT t FROM (VALUES ('(0,1)'::tid)) v(x), LATERAL currtid2('deals', x) t;
+DO $$ BEGIN PERFORM currtid2('deals', '(0,1)'::tid); END $$;
+
 RESET ROLE;
+-- (an exempt role keeps it)
+SELECT currtid2('enforce_attacks.deals', '(0,1)'::tid) IS NOT NULL AS exempt_may;
 SELECT tenant_id, body FROM notes ORDER BY 1, 2;
 SELECT tenant_id, kind FROM activities ORDER BY 1, 2;
 SELECT tenant_id, stage FROM deals ORDER BY 1, 2;
