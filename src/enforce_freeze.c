@@ -190,6 +190,30 @@ is_leaf_value(Node *n)
 	return n != NULL && (IsA(n, Var) || IsA(n, Const) || IsA(n, Param));
 }
 
+/*
+ * An equality (or the DistinctExpr of IS NOT DISTINCT FROM) of the tenant
+ * column with a value to freeze: wrap the value.  False when both sides are
+ * columns, constants or parameters (nothing below them to look at).
+ */
+static bool
+freeze_equality(FreezeContext *ctx, OpExpr *op)
+{
+	ListCell   *l;
+	ListCell   *r;
+
+	if (list_length(op->args) != 2)
+		return true;
+	l = list_nth_cell(op->args, 0);
+	r = list_nth_cell(op->args, 1);
+	if (is_leaf_value(lfirst(l)) && is_leaf_value(lfirst(r)))
+		return false;
+	if (needs_pin(ctx, op, lfirst(l), lfirst(r)))
+		lfirst(r) = wrap_in_pin(lfirst(r), ctx->pin_fn);
+	else if (needs_pin(ctx, op, lfirst(r), lfirst(l)))
+		lfirst(l) = wrap_in_pin(lfirst(l), ctx->pin_fn);
+	return true;
+}
+
 static bool
 freeze_qual_walker(Node *node, FreezeContext *ctx)
 {
@@ -207,25 +231,21 @@ freeze_qual_walker(Node *node, FreezeContext *ctx)
 			freeze_query((Query *) ((SubLink *) node)->subselect, ctx);
 			return false;
 		case T_BoolExpr:
+			/* "col IS NOT DISTINCT FROM value": NOT over a DistinctExpr */
+			if (is_notclause(node) &&
+				IsA(get_notclausearg((Expr *) node), DistinctExpr))
+			{
+				freeze_equality(ctx, (OpExpr *) get_notclausearg((Expr *) node));
+				break;
+			}
 			/* the args, as expression_tree_walker would visit them */
 			foreach(lc, ((BoolExpr *) node)->args)
 				(void) freeze_qual_walker(lfirst(lc), ctx);
 			return false;
 		case T_OpExpr:
-			if (list_length(((OpExpr *) node)->args) == 2)
-			{
-				OpExpr	   *op = (OpExpr *) node;
-				ListCell   *l = list_nth_cell(op->args, 0);
-				ListCell   *r = list_nth_cell(op->args, 1);
-
-				/* "col = constant" and the like: the common qual */
-				if (is_leaf_value(lfirst(l)) && is_leaf_value(lfirst(r)))
-					return false;
-				if (needs_pin(ctx, op, lfirst(l), lfirst(r)))
-					lfirst(r) = wrap_in_pin(lfirst(r), ctx->pin_fn);
-				else if (needs_pin(ctx, op, lfirst(r), lfirst(l)))
-					lfirst(l) = wrap_in_pin(lfirst(l), ctx->pin_fn);
-			}
+			/* "col = constant" and the like: the common qual */
+			if (!freeze_equality(ctx, (OpExpr *) node))
+				return false;
 			break;
 		default:
 			break;

@@ -54,6 +54,12 @@ SET app.tenant_id = :T1;
 EXPLAIN (COSTS OFF) SELECT * FROM deals WHERE tenant_id = current_setting('app.tenant_id');
 SELECT stage FROM deals WHERE tenant_id = current_setting('app.tenant_id') ORDER BY id;
 SELECT * FROM gtm_check_statement($$SELECT * FROM deals WHERE tenant_id = current_setting('app.tenant_id')$$);
+-- ... also written IS NOT DISTINCT FROM (on a NOT NULL column): frozen,
+-- pinned, and it cannot move either
+SELECT stage FROM deals WHERE tenant_id IS NOT DISTINCT FROM current_setting('app.tenant_id') ORDER BY id;
+SELECT stage FROM deals WHERE tenant_id IS NOT DISTINCT FROM current_setting('app.tenant_id')
+   AND set_config('app.tenant_id', :T2, false) IS NOT NULL;
+SET app.tenant_id = :T1;
 -- ... and between the FETCHes of a cursor
 BEGIN;
 DECLARE c CURSOR FOR SELECT stage FROM deals WHERE tenant_id = current_setting('app.tenant_id');
