@@ -59,6 +59,7 @@
 #include "utils/rel.h"
 
 #include "enforce.h"
+#include "gtm_clarity.h"
 
 static object_access_hook_type prev_object_access_hook = NULL;
 
@@ -207,6 +208,14 @@ check_no_earlier_temp_objects(void)
 		temp_dirty = false;		/* nothing to read again until one is created */
 		return;
 	}
+	/* switching tenants inside one transaction: the objects are the first's */
+	if (gtm_session_tenant != NULL && gtm_session_tenant[0] != '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the connection keeps temporary objects created for tenant '%s'",
+						gtm_msg_value(gtm_session_tenant, -1, false)),
+				 errdetail("Temporary views, domains and tables run their creator's code in the next tenant's statements."),
+				 errhint("Drop them before switching the tenant (DROP ..., or DISCARD TEMP), or run each tenant's work in a transaction of its own with ON COMMIT DROP.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("the connection keeps temporary objects of an earlier request"),

@@ -364,6 +364,13 @@ SELECT gtm_set_tenant(:T2);
 ROLLBACK;
 SELECT count(*) AS views_left FROM pg_class WHERE relnamespace = pg_my_temp_schema();
 DISCARD TEMP;
+-- a batch switching tenants inside one transaction is told which tenant's
+-- temporary objects remain (it drops them, or uses a transaction per tenant)
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+CREATE TEMP TABLE staging (id int);
+SELECT gtm_set_tenant(:T2);
+ROLLBACK;
 RESET ROLE;
 -- T2's rows were neither copied nor changed
 SELECT tenant_id = :T2 AS t2, id, stage FROM deals ORDER BY 1, 2;
