@@ -604,6 +604,7 @@ extern bool statement_scope_busy(void);
 /* tenant_temp.c */
 extern void check_no_earlier_temp_objects(void);
 extern void tenant_temp_init(void);
+extern void note_sql_prepare(PrepareStmt *stmt);
 extern const char *transaction_tenant(void);
 extern int	statement_scope_deferred_enter(Node *parsetree);
 extern void statement_scope_deferred_exit(int saved);

@@ -549,6 +549,8 @@ process_utility(PlannedStmt *pstmt, const char *queryString,
 	bool		warned;
 
 	warned = check_utility_statement(parsetree);
+	if (IsA(parsetree, PrepareStmt))
+		note_sql_prepare((PrepareStmt *) parsetree);	/* tenant_temp.c */
 	if (unlikely(distributed_planner_loaded()))
 		mark_distributed_command(parsetree);
 

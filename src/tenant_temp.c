@@ -52,6 +52,7 @@
 #include "catalog/indexing.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "commands/prepare.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
@@ -69,6 +70,60 @@ static object_access_hook_type prev_object_access_hook = NULL;
  * visible to a lookup of its schema yet).  Only a hint to read it again.
  */
 static bool temp_dirty = false;
+
+/*
+ * The names of the statements a role the rule applies to prepared with SQL
+ * PREPARE (in TopMemoryContext), until gtm_set_tenant finds them gone;
+ * prepared_dirty while there are any.
+ */
+static List *sql_prepared_names = NIL;
+static bool prepared_dirty = false;
+
+/* gtm_ProcessUtility: a SQL PREPARE (EXECUTE'd SQL included) starts */
+void
+note_sql_prepare(PrepareStmt *stmt)
+{
+	MemoryContext old;
+
+	if (stmt->name == NULL || stmt->name[0] == '\0' || role_is_exempt())
+		return;
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	sql_prepared_names = lappend(sql_prepared_names, pstrdup(stmt->name));
+	MemoryContextSwitchTo(old);
+	prepared_dirty = true;
+}
+
+/*
+ * Does the session hold a statement that SQL PREPARE made for a role the
+ * rule applies to?  Forgets the names that name none any more.
+ */
+static bool
+sql_prepared_statements(void)
+{
+	List	   *kept = NIL;
+	ListCell   *lc;
+	bool		found = false;
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+	foreach(lc, sql_prepared_names)
+	{
+		char	   *name = lfirst(lc);
+		PreparedStatement *ps = FetchPreparedStatement(name, false);
+
+		if (ps != NULL && ps->from_sql)
+		{
+			found = true;
+			kept = lappend(kept, name);
+		}
+		else
+			pfree(name);
+	}
+	list_free(sql_prepared_names);
+	sql_prepared_names = kept;
+	prepared_dirty = kept != NIL;
+	MemoryContextSwitchTo(old);
+	return found;
+}
 
 static void
 gtm_object_access(ObjectAccessType access, Oid classId, Oid objectId,
@@ -200,8 +255,16 @@ check_no_earlier_temp_objects(void)
 {
 	Oid			caller = GetOuterUserId();	/* gtm_set_tenant is SECURITY DEFINER */
 
-	if (!temp_dirty || gtm_enforcement == GTM_ENFORCE_OFF ||
+	if ((!temp_dirty && !prepared_dirty) || gtm_enforcement == GTM_ENFORCE_OFF ||
 		superuser_arg(caller) || has_bypassrls_privilege(caller))
+		return;
+	if (prepared_dirty && sql_prepared_statements())
+		ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("the connection keeps prepared statements made by SQL PREPARE"),
+					 errdetail("Behind a connection pool an earlier request's PREPARE replaces a statement the next request's client prepared under the same name, and runs that request's parameters through the earlier request's query."),
+					 errhint("Run DEALLOCATE ALL before the request (or make DISCARD ALL the pool's reset query), or DEALLOCATE what a request prepares before its transaction ends; a client's protocol-level named statements are not affected.")));
+	if (!temp_dirty)
 		return;
 	if (!temp_objects())
 	{

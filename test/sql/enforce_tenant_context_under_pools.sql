@@ -51,7 +51,12 @@ COMMIT;
 -- a prepared statement planned in one request and executed in the next
 -- (a generic plan, as a pooled connection reuses it) finds no tenant
 SET plan_cache_mode = force_generic_plan;
+-- (prepared as a pool client's protocol-level statement would be, by no
+-- request: a SQL PREPARE of the application role left for a later request
+-- is refused there, enforce_tenant_context_under_pools)
+RESET ROLE;
 PREPARE mine AS SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
+SET ROLE regress_enforce_pool;
 BEGIN;
 SELECT gtm_set_tenant(:T2) = :T2 AS set;
 EXECUTE mine;
@@ -364,6 +369,45 @@ SELECT gtm_set_tenant(:T2);
 ROLLBACK;
 SELECT count(*) AS views_left FROM pg_class WHERE relnamespace = pg_my_temp_schema();
 DISCARD TEMP;
+-- ---------------------------------------------------------------- prepared statements of an earlier request
+-- SQL PREPARE shares its names with the statements a client prepared with
+-- the protocol (node-postgres' named queries), which the client runs again
+-- without preparing them: a request of T1 replaces such a statement with a
+-- query pinned to T1, and the next request, of T2, would read and update
+-- T1's rows as its own.  Its gtm_set_tenant() is refused while a statement
+-- the application role prepared with SQL remains; DEALLOCATE ALL (or
+-- DISCARD ALL) lets it start
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+PREPARE getdeal(int) AS SELECT gtm_current_tenant() = :T2 AS shown_as_t2, id, stage
+  FROM deals WHERE tenant_id = :T1 AND id = $1;
+PREPARE setstage(text, int) AS UPDATE deals SET stage = $1 WHERE tenant_id = :T1 AND id = $2;
+COMMIT;
+BEGIN;
+SELECT gtm_set_tenant(:T2);
+EXECUTE getdeal(1);
+ROLLBACK;
+BEGIN;
+SELECT gtm_set_tenant(:T2);
+EXECUTE setstage('T2 confidential', 2);
+ROLLBACK;
+DEALLOCATE ALL;
+BEGIN;
+SELECT gtm_set_tenant(:T2) = :T2 AS set_after_deallocate;
+COMMIT;
+-- ... a request that deallocates what it prepares leaves nothing behind
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+PREPARE own(int) AS SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant() AND id = $1;
+EXECUTE own(1);
+DEALLOCATE own;
+COMMIT;
+BEGIN;
+SELECT gtm_set_tenant(:T2) = :T2 AS set;
+COMMIT;
+RESET ROLE;
+SELECT count(*) AS t2_rows_written_into_t1 FROM deals WHERE stage = 'T2 confidential';
+SET ROLE regress_enforce_pool;
 -- a batch switching tenants inside one transaction is told which tenant's
 -- temporary objects remain (it drops them, or uses a transaction per tenant)
 BEGIN;

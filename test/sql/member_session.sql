@@ -91,7 +91,12 @@ CREATE FUNCTION pg_temp.member_tenant() RETURNS text IMMUTABLE LANGUAGE sql
   AS $$SELECT split_part(current_setting('gtm.member', true), '/', 1)$$;
 BEGIN;
 SELECT gtm_set_tenant('00000000-0000-4000-8000-00000000b001', true, 'user_mgr') IS NOT NULL AS set;
+-- (prepared as a pool client's protocol-level statement would be, by no
+-- request: a SQL PREPARE of the application role left for a later request
+-- is refused there, enforce_tenant_context_under_pools)
+RESET ROLE;
 PREPARE by_member AS SELECT amount FROM public.ms_deals WHERE tenant_id = pg_temp.member_tenant();
+SET ROLE member_app;
 CREATE TEMP TABLE m1 ON COMMIT DROP AS EXECUTE by_member;
 COMMIT;
 BEGIN;
