@@ -84,6 +84,7 @@ is(first_line($out) . '|' . fingerprint(), "$NOT_PINNED|$before",
 is(join('|', grep { !/^[ft]$/ } split /\n/, app($C, "SELECT count(*) FROM deals WHERE tenant_id = '$t1';
 PREPARE p(text) AS SELECT sum(id * 5) FROM deals WHERE tenant_id = \$1;
 EXECUTE p('$t1'); EXECUTE p('$t1'); EXECUTE p('$t1'); EXECUTE p('$t1'); EXECUTE p('$t1'); EXECUTE p('$t1'); EXECUTE p('$t1');
+DEALLOCATE p;
 SELECT gtm_set_tenant('$t2', false) IS NULL;
 SELECT sum(amount) FROM deals WHERE tenant_id = gtm_current_tenant();")),
 	'5|75|75|75|75|75|75|75|150',
