@@ -176,15 +176,17 @@ AS $fn$
 					 OR EXISTS (SELECT FROM pg_catalog.pg_rewrite rw
 								 WHERE rw.ev_class OPERATOR(pg_catalog.=) r.rel
 								   AND rw.rulename OPERATOR(pg_catalog.<>) '_RETURN'))))
-	-- a constraint trigger named like a deferrable key the deletion reaches:
-	-- SET CONSTRAINTS by that name (gtm_clerk_check_keys_now) would fire it
+	-- another deferrable constraint named like a deferrable key the deletion
+	-- reaches (a constraint trigger, a UNIQUE or EXCLUDE recheck): SET
+	-- CONSTRAINTS by that name (gtm_clerk_check_keys_now) would fire it
 	UNION
 	SELECT ct.conrelid::pg_catalog.regclass::text
 	  FROM pg_catalog.pg_constraint fk
 	  JOIN pg_catalog.pg_constraint ct
 		ON ct.connamespace OPERATOR(pg_catalog.=) fk.connamespace
 	   AND ct.conname OPERATOR(pg_catalog.=) fk.conname
-	   AND ct.contype OPERATOR(pg_catalog.=) 't'
+	   AND ct.oid OPERATOR(pg_catalog.<>) fk.oid
+	   AND ct.condeferrable
 	 WHERE fk.contype OPERATOR(pg_catalog.=) 'f' AND fk.condeferrable
 	   AND (fk.confrelid OPERATOR(pg_catalog.=) rel
 			OR fk.confrelid IN (SELECT r.rel FROM reach r WHERE r.action OPERATOR(pg_catalog.=) 'c'))
@@ -749,7 +751,7 @@ BEGIN
 														 'rows', 1);
 			ELSE
 				changes := changes || jsonb_build_object('change', 'tenant_kept', 'tenant_id', tid,
-														 'reason', 'tables with DELETE triggers, rules, SET NULL/DEFAULT actions, NO ACTION/RESTRICT keys or constraint triggers named like a deferrable key: ' OPERATOR(pg_catalog.||) guarded);
+														 'reason', 'tables with DELETE triggers, rules, SET NULL/DEFAULT actions, NO ACTION/RESTRICT keys or deferrable constraints named like a deferrable key: ' OPERATOR(pg_catalog.||) guarded);
 				RAISE WARNING 'the rows of deleted organization % are kept', org_id
 					USING DETAIL = pg_catalog.format('Deleting tenant %s would run the triggers, rules or foreign-key actions of %s with the rights of the extension''s owner, or fail on their rows.', tid, guarded),
 						  HINT = pg_catalog.format('Run SELECT * FROM gtm_delete_tenant(%L) as a role that may run them.', tid);

@@ -301,6 +301,18 @@ SELECT (SELECT count(*) FROM tenants WHERE clerk_org_id = 'org_ev29') AS ev29_te
          WHERE t.clerk_org_id = 'org_ev29') AS ev29_members;
 DROP TABLE clerk_named_ref, clerk_webhook_log, clerk_fired_as;
 DROP FUNCTION clerk_note_user();
+-- ... likewise a deferrable UNIQUE constraint of that name (its recheck
+-- would run index functions with those rights)
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_ev30', 'Thirty', 'thirty', 80))->>'outcome' AS outcome;
+CREATE TABLE clerk_named_ref (tenant_id text NOT NULL,
+  CONSTRAINT clerk_bang FOREIGN KEY (tenant_id) REFERENCES tenants (id) ON DELETE CASCADE DEFERRABLE);
+CREATE TABLE clerk_uniq (v int, CONSTRAINT clerk_bang UNIQUE (v) DEFERRABLE INITIALLY DEFERRED);
+SET client_min_messages = error;
+SELECT (SELECT c->>'reason' FROM jsonb_array_elements(r->'changes') c WHERE c->>'change' = 'tenant_kept') AS reason
+  FROM pg_temp.apply(pg_temp.org_event('organization.deleted', 'org_ev30', NULL, NULL, NULL, ts => 90)) r;
+RESET client_min_messages;
+SELECT count(*) AS ev30_tenant_kept FROM tenants WHERE clerk_org_id = 'org_ev30';
+DROP TABLE clerk_named_ref, clerk_uniq;
 -- a cascading table whose triggers fire only on UPDATE (gtm_make_tenant_table's
 -- updated_at trigger): a cascade fires none of them, the tenant goes
 SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_ev22', 'TwentyTwo', 'twenty-two', 80))->>'outcome' AS outcome;
