@@ -40,12 +40,14 @@
 #include "catalog/pg_index.h"
 #include "catalog/pg_statistic_ext.h"
 #include "optimizer/plancat.h"
+#include "parser/parse_relation.h"
 #include "parser/parsetree.h"
 #include "utils/rls.h"
 #include "utils/selfuncs.h"
 #include "utils/syscache.h"
 
 #include "enforce.h"
+#include "pg_compat.h"
 #include "gtm_clarity.h"
 
 static get_relation_stats_hook_type prev_get_relation_stats_hook = NULL;
@@ -69,6 +71,26 @@ stats_for_leakproof_only(Oid relid)
 		return false;
 	return gtm_installed_here() && !role_is_exempt() &&
 		check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED;
+}
+
+/*
+ * Is rte a relation the statement's own role reads (no view's owner
+ * between: checkAsUser unset)?  Then PostgreSQL judges the statistics for
+ * the current user itself, and row-level security, if it applies, gave the
+ * scan securityQuals, which keep them from functions that are not
+ * leakproof.  False when it cannot tell (an inheritance child on 16+,
+ * which has no permission info of its own).
+ */
+static inline bool
+read_as_current_user(PlannerInfo *root, RangeTblEntry *rte)
+{
+#if GTM_HAS_RTEPERMINFO
+	if (rte->perminfoindex == 0)
+		return false;
+	return !OidIsValid(getRTEPermissionInfo(root->parse->rteperminfos, rte)->checkAsUser);
+#else
+	return !OidIsValid(rte->checkAsUser);
+#endif
 }
 
 /* The pg_statistic row of (relid, attnum, inh), leakproof functions only */
@@ -98,7 +120,8 @@ gtm_get_relation_stats(PlannerInfo *root, RangeTblEntry *rte,
 	 * functions (securityQuals: row-level security applied).
 	 */
 	if (vardata->var == NULL || rte->rtekind != RTE_RELATION ||
-		rte->securityQuals != NIL || !stats_for_leakproof_only(rte->relid))
+		rte->securityQuals != NIL || read_as_current_user(root, rte) ||
+		!stats_for_leakproof_only(rte->relid))
 		return false;
 	lookup_for_leakproof(rte->relid, attnum, rte->inh, vardata);
 	return true;
@@ -146,7 +169,8 @@ gtm_get_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
 	if (rel->statlist == NIL)
 		return;					/* the common case: no extended statistics */
 	rte = planner_rt_fetch(rel->relid, root);
-	if (rte->securityQuals != NIL || !stats_for_leakproof_only(relationObjectId))
+	if (rte->securityQuals != NIL || read_as_current_user(root, rte) ||
+		!stats_for_leakproof_only(relationObjectId))
 		return;
 	foreach(lc, rel->statlist)
 	{
