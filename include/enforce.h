@@ -605,6 +605,7 @@ extern bool statement_scope_busy(void);
 extern void check_no_earlier_temp_objects(void);
 extern void tenant_temp_init(void);
 extern void note_sql_prepare(PrepareStmt *stmt);
+extern void refuse_bound_sql_prepared(void);
 extern const char *transaction_tenant(void);
 extern int	statement_scope_deferred_enter(Node *parsetree);
 extern void statement_scope_deferred_exit(int saved);

@@ -366,6 +366,9 @@ gtm_create_upper_paths(PlannerInfo *root, UpperRelationKind stage,
 static void
 gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
+	/* a statement SQL PREPARE made, bound by the protocol (tenant_temp.c) */
+	refuse_bound_sql_prepared();
+
 	/* the marks of a distributed plan (Citus), made only where it is loaded */
 	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 &&
 		queryDesc->plannedstmt->invalItems != NIL && distributed_planner_loaded())

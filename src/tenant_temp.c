@@ -53,6 +53,8 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/prepare.h"
+#include "tcop/pquery.h"
+#include "utils/portal.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
@@ -91,6 +93,42 @@ note_sql_prepare(PrepareStmt *stmt)
 	sql_prepared_names = lappend(sql_prepared_names, pstrdup(stmt->name));
 	MemoryContextSwitchTo(old);
 	prepared_dirty = true;
+}
+
+/*
+ * ExecutorStart: a statement that SQL PREPARE made for a role the rule
+ * applies to is not run through the protocol's Bind (a portal that names
+ * its prepared statement; SQL EXECUTE names none).  A client Binds the
+ * statements it prepared with Parse, under their names, in any later
+ * request on the connection: one that an earlier request replaced with its
+ * own query (DEALLOCATE, then PREPARE under the same name) would run for
+ * the later request, with its parameters, whether or not that request
+ * calls gtm_set_tenant (a named "SELECT gtm_set_tenant($1)" replaced too).
+ */
+void
+refuse_bound_sql_prepared(void)
+{
+	Portal		portal = ActivePortal;
+	PreparedStatement *ps;
+	ListCell   *lc;
+
+	if (likely(sql_prepared_names == NIL) || portal == NULL ||
+		portal->prepStmtName == NULL || gtm_enforcement == GTM_ENFORCE_OFF)
+		return;
+	foreach(lc, sql_prepared_names)
+		if (strcmp((char *) lfirst(lc), portal->prepStmtName) == 0)
+			break;
+	if (lc == NULL)
+		return;
+	ps = FetchPreparedStatement(portal->prepStmtName, false);
+	if (ps == NULL || !ps->from_sql || role_is_exempt())
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("prepared statement \"%s\" was made by SQL PREPARE and cannot be bound by the protocol",
+					portal->prepStmtName),
+			 errdetail("Behind a connection pool an earlier request can replace a statement the client prepared with its own query under the same name."),
+			 errhint("Run DEALLOCATE ALL or DISCARD ALL and prepare the statement again; do not mix SQL PREPARE with a client's named statements.")));
 }
 
 /*

@@ -140,6 +140,30 @@ my $servers = $node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activit
 ok($servers >= 1 && $servers <= 5, "PgBouncer served the 20 clients with at most 5 server connections ($servers)");
 run_node('direct', conf($pgport, $db), conf($pgport, $db));
 
+# A client's named statements replaced by an earlier request's SQL PREPARE
+# (test/node/replaced_statement.js): refused when the next request binds
+# them, directly and through PgBouncer (one server connection)
+sub run_replaced
+{
+	my ($mode, $conf) = @_;
+	local $ENV{NODE_PATH} = $node_modules || '';
+	my ($rc, $out) = gtm_run([ 'timeout', '120', 'node', "$top/test/node/replaced_statement.js",
+		$conf, $T1, $T2 ], merge => 1);
+	my $checks = 0;
+	for my $line (split /\n/, $out)
+	{
+		if ($line =~ /^check (ok|fail) (.*)$/)
+		{
+			ok($1 eq 'ok', "$mode: $2");
+			$checks++;
+		}
+	}
+	ok($rc == 0 && $checks == 4, "$mode: the replaced-statement program ran to its end") or diag $out;
+	return;
+}
+run_replaced('direct', conf($pgport, $db));
+run_replaced('pgbouncer', conf($port, "${db}_one"));
+
 is(sql("SELECT string_agg(n::text, ',' ORDER BY t) FROM (SELECT tenant_id t, count(*) n FROM pool_deals GROUP BY 1) s"),
 	'5,5,5', 'the data is unchanged (15 rows, 5 per tenant)');
 

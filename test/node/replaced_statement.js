@@ -1,0 +1,66 @@
+// test/node/replaced_statement.js -- a client's named statements replaced
+// by an earlier request's SQL PREPARE (t/052_pgbouncer_and_node_pools_never_leak_a_tenant.pl).
+// node-postgres prepares a named query once per connection (Parse) and
+// later only Binds it.  A request of tenant T1 on the same server
+// connection replaces two of them (DEALLOCATE, then PREPARE under the same
+// name): the request's own "SELECT gtm_set_tenant($1)" by a no-op, and a
+// read by one pinned to T1.  The next request, of T2, must get an error,
+// never T1's rows.  Arguments: connection JSON, T1, T2.  Prints one
+// "check ok|fail <what>" line per check.
+'use strict';
+const { Client } = require('pg');
+
+const [conf, t1, t2] = process.argv.slice(2);
+const checks = [];
+const check = (ok, what) => checks.push(`check ${ok ? 'ok' : 'fail'} ${what}`);
+
+const setTenant = (t) => ({ name: 'set_tenant', text: 'SELECT gtm_set_tenant($1)', values: [t] });
+const getDeal = (id) => ({
+  name: 'get_deal',
+  text: 'SELECT tenant_id, label FROM pool_deals WHERE tenant_id = gtm_current_tenant() AND id = $1',
+  values: [id],
+});
+
+async function attempt(client, queries) {
+  try {
+    await client.query('BEGIN');
+    let rows = [];
+    for (const q of queries) rows = (await client.query(q)).rows;
+    await client.query('COMMIT');
+    return { rows };
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    return { error: e };
+  }
+}
+
+(async () => {
+  const client = new Client(JSON.parse(conf));
+  await client.connect();
+
+  // an honest request of T2 prepares the two named statements
+  let r = await attempt(client, [setTenant(t2), getDeal(1)]);
+  check(!r.error && r.rows.length === 1 && r.rows[0].label === 'two-deal-1',
+    'an honest request of T2 reads its deal through named statements');
+
+  // the attacker's request, of T1, replaces them (simple protocol, plain SQL)
+  r = await client.query(`BEGIN; SELECT gtm_set_tenant('${t1}');
+    DEALLOCATE set_tenant; PREPARE set_tenant(text) AS SELECT $1::text AS gtm_set_tenant;
+    DEALLOCATE get_deal; PREPARE get_deal(int) AS
+      SELECT tenant_id, label FROM pool_deals WHERE tenant_id = '${t1}' AND id = $1;
+    COMMIT`).then(() => ({}), (e) => ({ error: e }));
+  check(!r.error, 'an earlier request may replace them with SQL PREPARE');
+
+  // the next request of T2 binds them: refused, no row of T1 comes back
+  r = await attempt(client, [setTenant(t2), getDeal(1)]);
+  check(r.error && r.error.code === '55000' && /SQL PREPARE/.test(r.error.message),
+    `the next request of T2 is refused (${r.error ? r.error.code + ' ' + r.error.message : 'rows: ' + JSON.stringify(r.rows)})`);
+  // ... also a request that pins by parameter and never sets a tenant
+  r = await client.query(getDeal(1))
+    .then((res) => ({ rows: res.rows }), (e) => ({ error: e }));
+  check(r.error && r.error.code === '55000',
+    `a request without gtm_set_tenant() is refused as well (${r.error ? r.error.code : 'rows: ' + JSON.stringify(r.rows)})`);
+
+  await client.end();
+  console.log(checks.join('\n'));
+})().catch((e) => { console.log(`check fail the program ran to its end (${e.message})`); process.exit(1); });
