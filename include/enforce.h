@@ -362,6 +362,7 @@ typedef struct PinResult
 /* enforce_pin.c: analysing clauses */
 extern Node *strip_relabel(Node *n);
 extern PinReason classify_value(Node *val);
+extern bool mentions_callers_type(Node *val);
 extern void capture_outer_params(EnforceState *st, PlannerInfo *root);
 extern void rel_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
 					Index varno, AttrNumber attno, PinResult *res);
@@ -606,6 +607,8 @@ extern void check_no_earlier_temp_objects(void);
 extern void tenant_temp_init(void);
 extern void note_sql_prepare(PrepareStmt *stmt);
 extern void refuse_bound_sql_prepared(void);
+extern void refuse_nested_deallocate(bool top_level);
+extern void refuse_begin_in_transaction(TransactionStmt *stmt);
 extern const char *transaction_tenant(void);
 extern int	statement_scope_deferred_enter(Node *parsetree);
 extern void statement_scope_deferred_exit(int saved);

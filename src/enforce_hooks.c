@@ -554,6 +554,10 @@ process_utility(PlannedStmt *pstmt, const char *queryString,
 	warned = check_utility_statement(parsetree);
 	if (IsA(parsetree, PrepareStmt))
 		note_sql_prepare((PrepareStmt *) parsetree);	/* tenant_temp.c */
+	else if (IsA(parsetree, DeallocateStmt))
+		refuse_nested_deallocate(context == PROCESS_UTILITY_TOPLEVEL);
+	else if (IsA(parsetree, TransactionStmt))
+		refuse_begin_in_transaction((TransactionStmt *) parsetree);
 	if (unlikely(distributed_planner_loaded()))
 		mark_distributed_command(parsetree);
 

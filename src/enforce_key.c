@@ -117,6 +117,8 @@ class_is_identity(EquivalenceClass *ec, EquivalenceMember *em)
 static bool
 key_value_fixed(Node *value)
 {
+	if (mentions_callers_type(value))
+		return false;			/* a temporary domain's CHECK (enforce_pin.c) */
 	value = strip_fixed_casts(value);
 	return (IsA(value, Const) && !((Const *) value)->constisnull) ||
 		(IsA(value, Param) && ((Param *) value)->paramkind == PARAM_EXTERN);

@@ -31,6 +31,8 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_constraint.h"
@@ -376,9 +378,78 @@ extern_param_walker(Node *node, void *ctx)
  * (Planning folds an expression of constants alone into a constant, with
  * the settings of that moment.)
  */
+/*
+ * Is typid a type of the session's own, in a temporary schema (the only
+ * kind an application role can create): its input function or a domain's
+ * CHECK runs that role's code, and the executor evaluates a value of the
+ * statement's conditions again for every row it tests, of every tenant.
+ */
+static bool
+callers_type(Oid typid)
+{
+	HeapTuple	tup;
+	bool		result = false;
+
+	if (typid < FirstNormalObjectId)
+		return false;
+	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	if (HeapTupleIsValid(tup))
+	{
+		result = isAnyTempNamespace(((Form_pg_type) GETSTRUCT(tup))->typnamespace);
+		ReleaseSysCache(tup);
+	}
+	return result;
+}
+
+static bool
+callers_type_walker(Node *node, void *context)
+{
+	Oid			typid = InvalidOid;
+
+	if (node == NULL || IsA(node, Query))
+		return false;
+	switch (nodeTag(node))
+	{
+		case T_Const:
+		case T_CoerceToDomain:
+		case T_CoerceViaIO:
+		case T_ArrayCoerceExpr:
+		case T_RelabelType:
+		case T_FuncExpr:
+		case T_RowExpr:
+		case T_FieldSelect:
+		case T_ConvertRowtypeExpr:
+		case T_CaseExpr:
+		case T_CoalesceExpr:
+		case T_ArrayExpr:
+			typid = exprType(node);
+			break;
+		default:
+			break;
+	}
+	if (OidIsValid(typid) && callers_type(typid))
+		return true;
+	return expression_tree_walker(node, callers_type_walker, context);
+}
+
+/*
+ * Does the value (not a bare constant or parameter) involve a type of the
+ * session's own?  Then it is no pin: its code would run for every row a
+ * scan tests (a domain's CHECK counting them), whatever the value is.
+ */
+bool
+mentions_callers_type(Node *val)
+{
+	if (val == NULL || IsA(val, Const) || IsA(val, Param))
+		return false;
+	return callers_type_walker(val, NULL);
+}
+
 PinReason
 classify_value(Node *val)
 {
+	if (unlikely(mentions_callers_type(val)))
+		return PR_USER_FUNCTION;
 	val = strip_fixed_casts(val);
 	if (IsA(val, Const))
 		return ((Const *) val)->constisnull ? PR_NULL : PR_PINNED;

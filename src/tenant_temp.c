@@ -81,6 +81,26 @@ static bool temp_dirty = false;
 static List *sql_prepared_names = NIL;
 static bool prepared_dirty = false;
 
+/*
+ * gtm_ProcessUtility: a DEALLOCATE that is not a top-level statement (run
+ * by a function, a domain's CHECK, PL/pgSQL's EXECUTE) is refused to roles
+ * the rule applies to: run while the client's Bind plans a statement (or
+ * converts its parameters), it freed that very statement, so that no check
+ * found it when it started (and PostgreSQL went on with freed memory).
+ */
+void
+refuse_nested_deallocate(bool top_level)
+{
+	if (top_level || gtm_enforcement == GTM_ENFORCE_OFF || role_is_exempt() ||
+		!gtm_installed_here())
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("DEALLOCATE is allowed only as a statement of its own for this role"),
+			 errdetail("Run inside another statement, it can free the statement being bound or planned."),
+			 errhint("Send DEALLOCATE as a statement of its own.")));
+}
+
 /* gtm_ProcessUtility: a SQL PREPARE (EXECUTE'd SQL included) starts */
 void
 note_sql_prepare(PrepareStmt *stmt)
@@ -110,16 +130,11 @@ refuse_bound_sql_prepared(void)
 {
 	Portal		portal = ActivePortal;
 	PreparedStatement *ps;
-	ListCell   *lc;
 
 	if (likely(sql_prepared_names == NIL) || portal == NULL ||
 		portal->prepStmtName == NULL || gtm_enforcement == GTM_ENFORCE_OFF)
 		return;
-	foreach(lc, sql_prepared_names)
-		if (strcmp((char *) lfirst(lc), portal->prepStmtName) == 0)
-			break;
-	if (lc == NULL)
-		return;
+	/* looked up as Bind did (a name is cut to NAMEDATALEN - 1 bytes) */
 	ps = FetchPreparedStatement(portal->prepStmtName, false);
 	if (ps == NULL || !ps->from_sql || role_is_exempt())
 		return;

@@ -61,6 +61,17 @@ async function attempt(client, queries) {
   check(r.error && r.error.code === '55000',
     `a request without gtm_set_tenant() is refused as well (${r.error ? r.error.code : 'rows: ' + JSON.stringify(r.rows)})`);
 
+  // ... also a client's name longer than 63 bytes, which the server cuts
+  const long = 'update_deal_stage_for_tenant_by_id_returning_nothing_important_v2';
+  const longQuery = { name: long, text: 'SELECT label FROM pool_deals WHERE tenant_id = $1 AND id = $2', values: [t2, 2] };
+  r = await client.query(longQuery).then((res) => ({ rows: res.rows }), (e) => ({ error: e }));
+  check(!r.error && r.rows.length === 1, 'a long-named statement of T2 reads its deal');
+  r = await client.query(`DEALLOCATE "${long.slice(0, 63)}"; PREPARE "${long.slice(0, 63)}"(text, int) AS
+      SELECT label FROM pool_deals WHERE tenant_id = '${t1}' AND id = $2`).then(() => ({}), (e) => ({ error: e }));
+  r = await client.query(longQuery).then((res) => ({ rows: res.rows }), (e) => ({ error: e }));
+  check(r.error && r.error.code === '55000',
+    `... replaced under its first 63 bytes, it is refused (${r.error ? r.error.code : 'rows: ' + JSON.stringify(r.rows)})`);
+
   await client.end();
   console.log(checks.join('\n'));
 })().catch((e) => { console.log(`check fail the program ran to its end (${e.message})`); process.exit(1); });

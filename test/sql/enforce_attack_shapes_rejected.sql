@@ -143,6 +143,24 @@ RESET enable_seqscan;
 -- a tenant value of many kilobytes is not a tenant id
 SELECT count(*) FROM deals WHERE tenant_id = repeat('x', 70000);
 
+-- a temporary domain's CHECK is the caller's code, run for every row a
+-- scan tests when the pin value is coerced to it: counting the calls over
+-- an index range of another column would count other tenants' rows.  A
+-- value of a type of the session's own is no pin (also inside a frozen
+-- built-in), and the CHECK is never called for another tenant's row
+CREATE TEMP TABLE hits (n int);
+CREATE FUNCTION pg_temp.cnt(text) RETURNS bool LANGUAGE plpgsql AS
+  $f$BEGIN INSERT INTO pg_temp.hits VALUES (1); RETURN true; END$f$;
+CREATE DOMAIN pg_temp.dom AS text CHECK (pg_temp.cnt(VALUE));
+CREATE TYPE pg_temp.wrapped AS (f pg_temp.dom);
+SET enable_seqscan = off;
+SELECT count(*) FROM activities WHERE tenant_id = :T1::pg_temp.dom COLLATE "C" AND kind >= 'mail' AND kind < 'mailz';
+SELECT count(*) FROM activities
+ WHERE tenant_id = (json_populate_record(NULL::pg_temp.wrapped, '{"f": "11111111-1111-4111-8111-111111111111"}')).f COLLATE "C"
+   AND kind >= 'mail' AND kind < 'mailz';
+RESET enable_seqscan;
+SELECT count(*) AS check_calls FROM hits;
+
 -- currtid2() (PUBLIC) follows the update chain of any row the table holds,
 -- another tenant's too: refused, however it is called
 SELECT currtid2('deals', '(0,1)'::tid);

@@ -191,6 +191,8 @@ RESET timezone;
 \set SHOW_CONTEXT errors
 -- an enum's text is its label, which its owner may rename while a
 -- statement runs: a cast of it is frozen, and an enum tenant is its value
+-- (a type of the session's own, as here, is no pin at all: its code would
+-- run for every row tested, enforce_attack_shapes_rejected)
 CREATE TYPE pg_temp.code AS ENUM ('one', 'two');
 BEGIN;
 DECLARE renamed CURSOR FOR SELECT tenant_id, secret FROM dated

@@ -408,6 +408,30 @@ COMMIT;
 RESET ROLE;
 SELECT count(*) AS t2_rows_written_into_t1 FROM deals WHERE stage = 'T2 confidential';
 SET ROLE regress_enforce_pool;
+-- ... nor can a replacement free itself while the next request binds it
+-- (a DEALLOCATE run by its own functions, planning or converting the
+-- parameters, so that no check found it when it started): DEALLOCATE is a
+-- statement of its own for the application role
+CREATE FUNCTION pg_temp.drop_me(n text) RETURNS int LANGUAGE plpgsql AS
+  $f$BEGIN EXECUTE format('DEALLOCATE %I', n); RETURN 0; END$f$;
+PREPARE self_freeing AS SELECT 1;
+\set SHOW_CONTEXT never
+SELECT pg_temp.drop_me('self_freeing');
+DO $$ BEGIN EXECUTE 'DEALLOCATE ALL'; END $$;
+\set SHOW_CONTEXT errors
+SELECT count(*) AS still_prepared FROM pg_prepared_statements WHERE name = 'self_freeing';
+DEALLOCATE self_freeing;
+DROP FUNCTION pg_temp.drop_me(text);
+-- an earlier request that left its transaction open (a pool client
+-- released without COMMIT) passes it on with its tenant: the next
+-- request's BEGIN is an error, not PostgreSQL's warning, so it does not
+-- run in it; a BEGIN after other statements of one query is not refused
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+BEGIN;
+SELECT gtm_current_tenant();
+ROLLBACK;
+SELECT 1 AS one\; BEGIN\; SELECT gtm_set_tenant(:T2) = :T2 AS set\; COMMIT;
 -- a batch switching tenants inside one transaction is told which tenant's
 -- temporary objects remain (it drops them, or uses a transaction per tenant)
 BEGIN;
