@@ -148,7 +148,7 @@ sub run_replaced
 	my ($mode, $conf) = @_;
 	local $ENV{NODE_PATH} = $node_modules || '';
 	my ($rc, $out) = gtm_run([ 'timeout', '120', 'node', "$top/test/node/replaced_statement.js",
-		$conf, $T1, $T2 ], merge => 1);
+		$conf, $T1, $T2, $mode ], merge => 1);
 	my $checks = 0;
 	for my $line (split /\n/, $out)
 	{
