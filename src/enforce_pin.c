@@ -306,9 +306,11 @@ pin_function_oid(void)
  */
 /*
  * Is funcid a built-in function that runs SQL text or a cursor given to it
- * (query_to_xml(), table_to_xml() and the like, ts_stat(), ts_rewrite())?
- * Such a "stable built-in" runs the caller's code (a view's, a
- * function's) every time it is evaluated.
+ * (query_to_xml(), table_to_xml() and the like, ts_stat(), ts_rewrite()),
+ * or the input of a value of a type named by its OID (record_in(),
+ * array_in(), domain_in() and the like, whose type may be a temporary one
+ * with a domain's CHECK)?  Such a "stable built-in" runs the caller's code
+ * (a view's, a function's, a CHECK's) every time it is evaluated.
  */
 bool
 builtin_runs_sql(Oid funcid)
@@ -319,7 +321,10 @@ builtin_runs_sql(Oid funcid)
 		"table_to_xml", "table_to_xmlschema", "table_to_xml_and_xmlschema",
 		"schema_to_xml", "schema_to_xmlschema", "schema_to_xml_and_xmlschema",
 		"database_to_xml", "database_to_xmlschema", "database_to_xml_and_xmlschema",
-		"ts_stat", "ts_rewrite"
+		"ts_stat", "ts_rewrite",
+		"record_in", "record_recv", "array_in", "array_recv",
+		"range_in", "range_recv", "multirange_in", "multirange_recv",
+		"domain_in", "domain_recv", "enum_in", "enum_recv"
 	};
 	char	   *name;
 

@@ -332,9 +332,6 @@ static bool xact_many = false;
 static char xact_tenant_buf[SCOPE_BUF_SIZE];
 static bool xact_callback_registered = false;
 
-/* A BEGIN (or START TRANSACTION) of this transaction ran: an explicit block */
-static bool explicit_block = false;
-
 static void
 scope_xact_end(XactEvent event, void *arg)
 {
@@ -342,7 +339,6 @@ scope_xact_end(XactEvent event, void *arg)
 		event == XACT_EVENT_PREPARE || event == XACT_EVENT_PARALLEL_COMMIT ||
 		event == XACT_EVENT_PARALLEL_ABORT)
 	{
-		explicit_block = false;
 		scope_free(xact_tenant, xact_tenant_buf);
 		xact_tenant = NULL;
 		xact_many = false;
@@ -377,28 +373,29 @@ transaction_many_tenants(void)
 }
 
 /*
- * gtm_ProcessUtility: BEGIN or START TRANSACTION inside a transaction block
- * that an earlier BEGIN opened is an error for roles the rule applies to,
- * not PostgreSQL's warning.  Behind a pool, that block can be an earlier
- * request's, left open with its tenant (a client released without COMMIT):
- * the request would run in it, and one that forgot to set its tenant would
- * read and write the earlier request's.  (A BEGIN that turns the implicit
- * block of a multi-statement query into an explicit one is not refused.)
+ * gtm_ProcessUtility: BEGIN or START TRANSACTION inside a transaction that
+ * an earlier client message started is an error for roles the rule applies
+ * to, not PostgreSQL's warning.  Behind a pool, that transaction can be an
+ * earlier request's, left open with its tenant (a client released without
+ * COMMIT, also after COMMIT AND CHAIN): the request would run in it, and
+ * one that forgot to set its tenant would read and write the earlier
+ * request's.  A transaction starts with the message that starts it (its
+ * start time is that message's), so an implicit block of this message's
+ * statements ("SELECT 1; BEGIN; ...") is not refused.
  */
 void
 refuse_begin_in_transaction(TransactionStmt *stmt)
 {
 	if (stmt->kind != TRANS_STMT_BEGIN && stmt->kind != TRANS_STMT_START)
 		return;
-	if (explicit_block && gtm_enforcement != GTM_ENFORCE_OFF &&
-		!role_is_exempt() && gtm_installed_here())
+	if (IsTransactionBlock() &&
+		GetCurrentTransactionStartTimestamp() != GetCurrentStatementStartTimestamp() &&
+		gtm_enforcement != GTM_ENFORCE_OFF && !role_is_exempt() && gtm_installed_here())
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 				 errmsg("there is already a transaction in progress"),
 				 errdetail("Behind a connection pool it may be an earlier request's, left open with its tenant: this request would run in it."),
 				 errhint("End each transaction with COMMIT or ROLLBACK before the connection goes back to the pool.")));
-	transaction_callback_ensure();
-	explicit_block = true;
 }
 
 /* The end of the running transaction calls scope_xact_end (once set up). */

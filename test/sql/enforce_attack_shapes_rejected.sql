@@ -158,6 +158,10 @@ SELECT count(*) FROM activities WHERE tenant_id = :T1::pg_temp.dom COLLATE "C" A
 SELECT count(*) FROM activities
  WHERE tenant_id = (json_populate_record(NULL::pg_temp.wrapped, '{"f": "11111111-1111-4111-8111-111111111111"}')).f COLLATE "C"
    AND kind >= 'mail' AND kind < 'mailz';
+-- (also when the type comes in as an OID, to a built-in type input)
+SELECT count(*) FROM activities
+ WHERE tenant_id = (record_in('(11111111-1111-4111-8111-111111111111)', 'pg_temp.wrapped'::regtype::oid, -1)::text) COLLATE "C"
+   AND kind >= 'mail' AND kind < 'mailz';
 RESET enable_seqscan;
 SELECT count(*) AS check_calls FROM hits;
 

@@ -431,6 +431,12 @@ SELECT gtm_set_tenant(:T1) = :T1 AS set;
 BEGIN;
 SELECT gtm_current_tenant();
 ROLLBACK;
+-- ... also one COMMIT AND CHAIN left open (no BEGIN started it)
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+COMMIT AND CHAIN;
+BEGIN;
+ROLLBACK;
 SELECT 1 AS one\; BEGIN\; SELECT gtm_set_tenant(:T2) = :T2 AS set\; COMMIT;
 -- a batch switching tenants inside one transaction is told which tenant's
 -- temporary objects remain (it drops them, or uses a transaction per tenant)
