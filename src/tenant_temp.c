@@ -58,6 +58,7 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
@@ -80,6 +81,9 @@ static bool temp_dirty = false;
  */
 static List *sql_prepared_names = NIL;
 static bool prepared_dirty = false;
+
+/* the client's statement names (note_client_statement) */
+static HTAB *client_statements = NULL;
 
 /*
  * gtm_ProcessUtility: a DEALLOCATE that is not a top-level statement (run
@@ -109,10 +113,51 @@ note_sql_prepare(PrepareStmt *stmt)
 
 	if (stmt->name == NULL || stmt->name[0] == '\0' || role_is_exempt())
 		return;
+	if (client_statements != NULL && gtm_enforcement != GTM_ENFORCE_OFF)
+	{
+		char		key[NAMEDATALEN];
+
+		strlcpy(key, stmt->name, NAMEDATALEN);
+		if (hash_search(client_statements, key, HASH_FIND, NULL) != NULL &&
+			gtm_installed_here())
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("prepared statement name \"%s\" belongs to a statement the client prepared on this connection",
+							stmt->name),
+					 errdetail("Behind a connection pool a later request binds that name with its own parameters."),
+					 errhint("Choose another name for SQL PREPARE.")));
+	}
 	old = MemoryContextSwitchTo(TopMemoryContext);
 	sql_prepared_names = lappend(sql_prepared_names, pstrdup(stmt->name));
 	MemoryContextSwitchTo(old);
 	prepared_dirty = true;
+}
+
+/*
+ * The names of the statements the client prepared with the protocol (Parse)
+ * and ran on this connection, cut as the server keeps them: a SQL PREPARE
+ * of such a name by a role the rule applies to is refused.  Replaced under
+ * that name (DEALLOCATE, then PREPARE), a statement would take the client's
+ * parameters in a later request: converted by types of the earlier
+ * request's (a temporary domain's CHECK receives them) while Bind runs,
+ * before any check, into a statement that a rule rewrites to nothing.
+ */
+static void
+note_client_statement(const char *name)
+{
+	char		key[NAMEDATALEN];
+
+	if (unlikely(client_statements == NULL))
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = NAMEDATALEN;
+		ctl.entrysize = NAMEDATALEN;
+		client_statements = hash_create("gtm_clarity client statements", 64, &ctl,
+										HASH_ELEM | HASH_STRINGS);
+	}
+	strlcpy(key, name, NAMEDATALEN);
+	(void) hash_search(client_statements, key, HASH_ENTER, NULL);
 }
 
 /*
@@ -131,8 +176,10 @@ refuse_bound_sql_prepared(void)
 	Portal		portal = ActivePortal;
 	PreparedStatement *ps;
 
-	if (likely(sql_prepared_names == NIL) || portal == NULL ||
-		portal->prepStmtName == NULL || gtm_enforcement == GTM_ENFORCE_OFF)
+	if (portal == NULL || portal->prepStmtName == NULL)
+		return;					/* SQL, EXECUTE, or an unnamed statement */
+	note_client_statement(portal->prepStmtName);
+	if (likely(sql_prepared_names == NIL) || gtm_enforcement == GTM_ENFORCE_OFF)
 		return;
 	/* looked up as Bind did (a name is cut to NAMEDATALEN - 1 bytes) */
 	ps = FetchPreparedStatement(portal->prepStmtName, false);
