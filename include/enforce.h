@@ -607,6 +607,8 @@ extern void check_no_earlier_temp_objects(void);
 extern void tenant_temp_init(void);
 extern void note_sql_prepare(PrepareStmt *stmt);
 extern void refuse_bound_sql_prepared(void);
+extern void note_client_statement(const char *name);
+extern void forget_sql_prepared(void);
 extern void refuse_nested_deallocate(bool top_level);
 extern void refuse_begin_in_transaction(TransactionStmt *stmt);
 extern const char *transaction_tenant(void);

@@ -49,6 +49,7 @@
 #include "miscadmin.h"
 #include "optimizer/paths.h"
 #include "optimizer/planner.h"
+#include "tcop/pquery.h"
 #include "tcop/utility.h"
 #include "utils/guc.h"
 #include "utils/plancache.h"
@@ -552,6 +553,10 @@ process_utility(PlannedStmt *pstmt, const char *queryString,
 	bool		warned;
 
 	warned = check_utility_statement(parsetree);
+	/* a client's named statement that is a utility (COMMIT): its name */
+	if (ActivePortal != NULL && ActivePortal->prepStmtName != NULL &&
+		context == PROCESS_UTILITY_TOPLEVEL)
+		note_client_statement(ActivePortal->prepStmtName);
 	if (IsA(parsetree, PrepareStmt))
 		note_sql_prepare((PrepareStmt *) parsetree);	/* tenant_temp.c */
 	else if (IsA(parsetree, DeallocateStmt))
@@ -621,6 +626,9 @@ process_utility(PlannedStmt *pstmt, const char *queryString,
 
 	if (!warned && (IsA(parsetree, TruncateStmt) || IsA(parsetree, LockStmt)))
 		(void) check_utility_statement(parsetree);
+	if (IsA(parsetree, DeallocateStmt) ||
+		(IsA(parsetree, DiscardStmt) && ((DiscardStmt *) parsetree)->target == DISCARD_ALL))
+		forget_sql_prepared();	/* the statements gone (tenant_temp.c) */
 	if (IsA(parsetree, CopyStmt) && ((CopyStmt *) parsetree)->is_from &&
 		((CopyStmt *) parsetree)->relation != NULL)
 		statement_scope_note_deferred_copy(RangeVarGetRelid(((CopyStmt *) parsetree)->relation,

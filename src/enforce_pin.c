@@ -324,7 +324,8 @@ builtin_runs_sql(Oid funcid)
 		"ts_stat", "ts_rewrite",
 		"record_in", "record_recv", "array_in", "array_recv",
 		"range_in", "range_recv", "multirange_in", "multirange_recv",
-		"domain_in", "domain_recv", "enum_in", "enum_recv"
+		"domain_in", "domain_recv", "enum_in", "enum_recv",
+		"pg_input_is_valid", "pg_input_error_info"
 	};
 	char	   *name;
 
@@ -427,6 +428,9 @@ callers_type_walker(Node *node, void *context)
 		case T_CaseExpr:
 		case T_CoalesceExpr:
 		case T_ArrayExpr:
+#if PG_VERSION_NUM >= 170000
+		case T_JsonExpr:
+#endif
 			typid = exprType(node);
 			break;
 		default:

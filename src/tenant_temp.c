@@ -142,7 +142,7 @@ note_sql_prepare(PrepareStmt *stmt)
  * request's (a temporary domain's CHECK receives them) while Bind runs,
  * before any check, into a statement that a rule rewrites to nothing.
  */
-static void
+void
 note_client_statement(const char *name)
 {
 	char		key[NAMEDATALEN];
@@ -179,7 +179,7 @@ refuse_bound_sql_prepared(void)
 	if (portal == NULL || portal->prepStmtName == NULL)
 		return;					/* SQL, EXECUTE, or an unnamed statement */
 	note_client_statement(portal->prepStmtName);
-	if (likely(sql_prepared_names == NIL) || gtm_enforcement == GTM_ENFORCE_OFF)
+	if (gtm_enforcement == GTM_ENFORCE_OFF)
 		return;
 	/* looked up as Bind did (a name is cut to NAMEDATALEN - 1 bytes) */
 	ps = FetchPreparedStatement(portal->prepStmtName, false);
@@ -195,26 +195,44 @@ refuse_bound_sql_prepared(void)
 
 /*
  * Does the session hold a statement that SQL PREPARE made for a role the
- * rule applies to?  Forgets the names that name none any more.
+ * rule applies to?  Names are forgotten only when DEALLOCATE or DISCARD
+ * ALL removes statements (forget_sql_prepared), never here: a PREPARE
+ * whose analysis runs this check (a domain's CHECK calling
+ * gtm_set_tenant) would otherwise have its own name forgotten before its
+ * statement exists.
  */
 static bool
 sql_prepared_statements(void)
 {
+	ListCell   *lc;
+
+	foreach(lc, sql_prepared_names)
+	{
+		PreparedStatement *ps = FetchPreparedStatement((char *) lfirst(lc), false);
+
+		if (ps != NULL && ps->from_sql)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * gtm_ProcessUtility, after a DEALLOCATE (name NULL: ALL) or DISCARD ALL
+ * completed: forget the names whose statements are gone.
+ */
+void
+forget_sql_prepared(void)
+{
 	List	   *kept = NIL;
 	ListCell   *lc;
-	bool		found = false;
 	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 
 	foreach(lc, sql_prepared_names)
 	{
 		char	   *name = lfirst(lc);
-		PreparedStatement *ps = FetchPreparedStatement(name, false);
 
-		if (ps != NULL && ps->from_sql)
-		{
-			found = true;
+		if (FetchPreparedStatement(name, false) != NULL)
 			kept = lappend(kept, name);
-		}
 		else
 			pfree(name);
 	}
@@ -222,7 +240,6 @@ sql_prepared_statements(void)
 	sql_prepared_names = kept;
 	prepared_dirty = kept != NIL;
 	MemoryContextSwitchTo(old);
-	return found;
 }
 
 static void

@@ -408,6 +408,31 @@ COMMIT;
 RESET ROLE;
 SELECT count(*) AS t2_rows_written_into_t1 FROM deals WHERE stage = 'T2 confidential';
 SET ROLE regress_enforce_pool;
+-- ... also when the PREPARE's own analysis runs the check (a temporary
+-- domain's CHECK calling gtm_set_tenant(), its error caught) before the
+-- statement exists: its name is not forgotten
+CREATE FUNCTION pg_temp.prune() RETURNS bool LANGUAGE plpgsql AS $f$
+BEGIN
+  BEGIN PERFORM gtm_set_tenant(gtm_current_tenant()); EXCEPTION WHEN others THEN NULL; END;
+  RETURN true;
+END $f$;
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+CREATE DOMAIN pg_temp.pd AS text CHECK (pg_temp.prune());
+CREATE TYPE pg_temp.pc AS (f pg_temp.pd);
+PREPARE set_stage(int, text) AS UPDATE deals SET stage = $2 WHERE tenant_id = :T1 AND id = $1
+   AND pg_typeof('(x)'::pg_temp.pc) IS NOT NULL;
+DROP TYPE pg_temp.pc;
+DROP DOMAIN pg_temp.pd;
+COMMIT;
+BEGIN;
+SELECT gtm_set_tenant(:T2);
+ROLLBACK;
+DEALLOCATE set_stage;
+DROP FUNCTION pg_temp.prune();
+RESET ROLE;
+SELECT count(*) AS t2_rows_written_into_t1 FROM deals WHERE stage LIKE 'T2%';
+SET ROLE regress_enforce_pool;
 -- ... nor can a replacement free itself while the next request binds it
 -- (a DEALLOCATE run by its own functions, planning or converting the
 -- parameters, so that no check found it when it started): DEALLOCATE is a
