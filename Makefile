@@ -53,6 +53,7 @@ OBJS = \
 	src/enforce_planning.o \
 	src/enforce_stats.o \
 	src/enforce_generic.o \
+	src/enforce_trust.o \
 	src/enforce_report.o \
 	src/exemptions.o \
 	src/exemptions_table.o \

@@ -304,39 +304,6 @@ pin_function_oid(void)
  * are trusted: a user-defined function could be marked STABLE, or even
  * IMMUTABLE, and return another tenant on the next row.
  */
-/*
- * Is funcid a built-in function that runs SQL text or a cursor given to it
- * (query_to_xml(), table_to_xml() and the like, ts_stat(), ts_rewrite()),
- * or the input of a value of a type named by its OID (record_in(),
- * array_in(), domain_in() and the like, whose type may be a temporary one
- * with a domain's CHECK)?  Such a "stable built-in" runs the caller's code
- * (a view's, a function's, a CHECK's) every time it is evaluated.
- */
-bool
-builtin_runs_sql(Oid funcid)
-{
-	static const char *const names[] = {
-		"query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema",
-		"cursor_to_xml", "cursor_to_xmlschema",
-		"table_to_xml", "table_to_xmlschema", "table_to_xml_and_xmlschema",
-		"schema_to_xml", "schema_to_xmlschema", "schema_to_xml_and_xmlschema",
-		"database_to_xml", "database_to_xmlschema", "database_to_xml_and_xmlschema",
-		"ts_stat", "ts_rewrite",
-		"record_in", "record_recv", "array_in", "array_recv",
-		"range_in", "range_recv", "multirange_in", "multirange_recv",
-		"domain_in", "domain_recv", "enum_in", "enum_recv",
-		"pg_input_is_valid", "pg_input_error_info"
-	};
-	char	   *name;
-
-	if (funcid >= FirstNormalObjectId || (name = get_func_name(funcid)) == NULL)
-		return false;
-	for (int i = 0; i < lengthof(names); i++)
-		if (strcmp(name, names[i]) == 0)
-			return true;
-	return false;
-}
-
 static bool
 untrusted_function(Oid funcid, void *context)
 {
@@ -384,76 +351,6 @@ extern_param_walker(Node *node, void *ctx)
  * (Planning folds an expression of constants alone into a constant, with
  * the settings of that moment.)
  */
-/*
- * Is typid a type of the session's own, in a temporary schema (the only
- * kind an application role can create): its input function or a domain's
- * CHECK runs that role's code, and the executor evaluates a value of the
- * statement's conditions again for every row it tests, of every tenant.
- */
-static bool
-callers_type(Oid typid)
-{
-	HeapTuple	tup;
-	bool		result = false;
-
-	if (typid < FirstNormalObjectId)
-		return false;
-	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
-	if (HeapTupleIsValid(tup))
-	{
-		result = isAnyTempNamespace(((Form_pg_type) GETSTRUCT(tup))->typnamespace);
-		ReleaseSysCache(tup);
-	}
-	return result;
-}
-
-static bool
-callers_type_walker(Node *node, void *context)
-{
-	Oid			typid = InvalidOid;
-
-	if (node == NULL || IsA(node, Query))
-		return false;
-	switch (nodeTag(node))
-	{
-		case T_Const:
-		case T_CoerceToDomain:
-		case T_CoerceViaIO:
-		case T_ArrayCoerceExpr:
-		case T_RelabelType:
-		case T_FuncExpr:
-		case T_RowExpr:
-		case T_FieldSelect:
-		case T_ConvertRowtypeExpr:
-		case T_CaseExpr:
-		case T_CoalesceExpr:
-		case T_ArrayExpr:
-#if PG_VERSION_NUM >= 170000
-		case T_JsonExpr:
-#endif
-			typid = exprType(node);
-			break;
-		default:
-			break;
-	}
-	if (OidIsValid(typid) && callers_type(typid))
-		return true;
-	return expression_tree_walker(node, callers_type_walker, context);
-}
-
-/*
- * Does the value (not a bare constant or parameter) involve a type of the
- * session's own?  Then it is no pin: its code would run for every row a
- * scan tests (a domain's CHECK counting them), whatever the value is.
- */
-bool
-mentions_callers_type(Node *val)
-{
-	if (val == NULL || IsA(val, Const) || IsA(val, Param))
-		return false;
-	return callers_type_walker(val, NULL);
-}
-
 PinReason
 classify_value(Node *val)
 {
