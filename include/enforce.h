@@ -609,6 +609,7 @@ extern void note_sql_prepare(PrepareStmt *stmt);
 extern void refuse_bound_sql_prepared(void);
 extern void note_client_statement(const char *name);
 extern void forget_sql_prepared(void);
+extern void reserve_client_statements(Node *parsetree);
 extern void refuse_nested_deallocate(bool top_level);
 extern void refuse_begin_in_transaction(TransactionStmt *stmt);
 extern const char *transaction_tenant(void);

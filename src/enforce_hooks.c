@@ -560,7 +560,13 @@ process_utility(PlannedStmt *pstmt, const char *queryString,
 	if (IsA(parsetree, PrepareStmt))
 		note_sql_prepare((PrepareStmt *) parsetree);	/* tenant_temp.c */
 	else if (IsA(parsetree, DeallocateStmt))
+	{
 		refuse_nested_deallocate(context == PROCESS_UTILITY_TOPLEVEL);
+		reserve_client_statements(parsetree);
+	}
+	else if (IsA(parsetree, DiscardStmt) &&
+			 ((DiscardStmt *) parsetree)->target == DISCARD_ALL)
+		reserve_client_statements(parsetree);
 	else if (IsA(parsetree, TransactionStmt))
 		refuse_begin_in_transaction((TransactionStmt *) parsetree);
 	if (unlikely(distributed_planner_loaded()))

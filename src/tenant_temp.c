@@ -53,6 +53,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/prepare.h"
+#include "executor/spi.h"
 #include "tcop/pquery.h"
 #include "utils/portal.h"
 #include "miscadmin.h"
@@ -158,6 +159,40 @@ note_client_statement(const char *name)
 	}
 	strlcpy(key, name, NAMEDATALEN);
 	(void) hash_search(client_statements, key, HASH_ENTER, NULL);
+}
+
+/*
+ * gtm_ProcessUtility, before a DEALLOCATE (of a name, or ALL) or DISCARD
+ * ALL: the client's protocol-level statements it removes keep their names
+ * reserved.  A client goes on binding a statement it believes prepared
+ * (also one whose first Bind failed, so that it never ran): replaced under
+ * its name, its parameters would reach the earlier request's functions
+ * while the replacement is planned at Bind, before any check refuses it.
+ */
+void
+reserve_client_statements(Node *parsetree)
+{
+	if (IsA(parsetree, DeallocateStmt) && ((DeallocateStmt *) parsetree)->name != NULL)
+	{
+		PreparedStatement *ps = FetchPreparedStatement(((DeallocateStmt *) parsetree)->name, false);
+
+		if (ps != NULL && !ps->from_sql)
+			note_client_statement(((DeallocateStmt *) parsetree)->name);
+		return;
+	}
+	/* DEALLOCATE ALL, DISCARD ALL: every statement of the protocol's */
+	SPI_connect();
+	if (SPI_execute("SELECT name FROM pg_catalog.pg_prepared_statement() WHERE NOT from_sql",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list the session's prepared statements");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		char	   *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+
+		if (name != NULL)
+			note_client_statement(name);
+	}
+	SPI_finish();
 }
 
 /*

@@ -158,7 +158,7 @@ sub run_replaced
 			$checks++;
 		}
 	}
-	ok($rc == 0 && $checks == 7, "$mode: the replaced-statement program ran to its end") or diag $out;
+	ok($rc == 0 && $checks == 9, "$mode: the replaced-statement program ran to its end") or diag $out;
 	return;
 }
 run_replaced('direct', conf($pgport, $db));

@@ -79,6 +79,19 @@ async function attempt(client, queries) {
   check(r.error || (r.rows.length === 1 && r.rows[0].label === 'two-deal-2'),
     `... and it never reads T1's row (${shown(r)})`);
 
+  // ... also a statement whose first Bind failed (bad input), which the
+  // client keeps as prepared although it never ran: its name is reserved
+  // when SQL DEALLOCATE removes it
+  const byNum = (id) => ({ name: 'by_num', text: 'SELECT label FROM pool_deals WHERE tenant_id = $1 AND id = $2', values: [t2, id] });
+  r = await client.query(byNum('abc')).then((res) => ({ rows: res.rows }), (e) => ({ error: e }));
+  r = await client.query(`DEALLOCATE by_num; PREPARE by_num(text, int) AS
+      SELECT label FROM pool_deals WHERE tenant_id = '${t1}' AND id = $2`).then(() => ({}), (e) => ({ error: e }));
+  check(r.error && (r.error.code === '55000' || (mode !== 'direct' && r.error.code === '26000')),
+    `a statement whose first Bind failed cannot be replaced either (${shown(r)})`);
+  r = await client.query(byNum(1)).then((res) => ({ rows: res.rows }), (e) => ({ error: e }));
+  check(r.error || (r.rows.length === 1 && r.rows[0].label === 'two-deal-1'),
+    `... and it never reads T1's row (${shown(r)})`);
+
   await client.end();
   console.log(checks.join('\n'));
 })().catch((e) => { console.log(`check fail the program ran to its end (${e.message})`); process.exit(1); });
