@@ -57,6 +57,9 @@
 #include "tcop/pquery.h"
 #include "utils/portal.h"
 #include "miscadmin.h"
+#include "utils/syscache.h"
+#include "nodes/nodeFuncs.h"
+#include "parser/analyze.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
@@ -395,6 +398,128 @@ temp_objects(void)
 }
 
 /*
+ * The statements sent before a request sets its tenant (a sign-in, a
+ * session lookup) run before gtm_set_tenant() looks: a temporary type of an
+ * earlier request named like a built-in one ("text", "uuid"; PostgreSQL
+ * looks type names up in pg_temp first) would receive their parameters
+ * ("$1::text", converted at Bind through its CHECK), and a temporary view
+ * named like a table their reads.  So while temporary objects may exist
+ * (temp_dirty), post_parse_analyze_hook refuses, for a role the rule
+ * applies to, a statement that names a temporary relation or type an
+ * earlier transaction created and that hides one of the same name of
+ * another schema, before it is bound or run.
+ */
+static post_parse_analyze_hook_type prev_post_parse_analyze_hook = NULL;
+
+/*
+ * Is (catalog, oid) a temporary relation or type that an earlier
+ * transaction wrote and whose name another schema of the search path also
+ * has, which it hides (a view "deals", a domain "text")?
+ */
+static bool
+earlier_temp_object(int cacheid, Oid oid, AttrNumber nsp_attr, AttrNumber name_attr)
+{
+	HeapTuple	tup = SearchSysCache1(cacheid, ObjectIdGetDatum(oid));
+	bool		hides = false;
+
+	if (HeapTupleIsValid(tup))
+	{
+		bool		isnull;
+		Datum		nsp = SysCacheGetAttr(cacheid, tup, nsp_attr, &isnull);
+
+		if (!isnull && isTempNamespace(DatumGetObjectId(nsp)) &&
+			!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data)))
+		{
+			char	   *name = NameStr(*DatumGetName(SysCacheGetAttr(cacheid, tup, name_attr, &isnull)));
+			List	   *path = fetch_search_path(true);
+			ListCell   *lc;
+
+			foreach(lc, path)
+			{
+				Oid			other = lfirst_oid(lc);
+
+				if (other == DatumGetObjectId(nsp) || isAnyTempNamespace(other))
+					continue;
+				if (cacheid == RELOID ? OidIsValid(get_relname_relid(name, other)) :
+					OidIsValid(GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+											   CStringGetDatum(name),
+											   ObjectIdGetDatum(other))))
+				{
+					hides = true;
+					break;
+				}
+			}
+			list_free(path);
+		}
+		ReleaseSysCache(tup);
+	}
+	return hides;
+}
+
+static bool
+earlier_temp_walker(Node *node, void *context)
+{
+	Oid			typid = InvalidOid;
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((Query *) node)->rtable)
+		{
+			RangeTblEntry *rte = lfirst(lc);
+
+			if (rte->rtekind == RTE_RELATION && rte->relid >= FirstNormalObjectId &&
+				earlier_temp_object(RELOID, rte->relid, Anum_pg_class_relnamespace, Anum_pg_class_relname))
+				return true;
+		}
+		return query_tree_walker((Query *) node, earlier_temp_walker, context, 0);
+	}
+	switch (nodeTag(node))
+	{
+		case T_Const:
+		case T_Param:
+		case T_CoerceToDomain:
+		case T_CoerceViaIO:
+		case T_ArrayCoerceExpr:
+		case T_RelabelType:
+		case T_FuncExpr:
+		case T_RowExpr:
+			typid = exprType(node);
+			break;
+		default:
+			break;
+	}
+	if (typid >= FirstNormalObjectId &&
+		earlier_temp_object(TYPEOID, typid, Anum_pg_type_typnamespace, Anum_pg_type_typname))
+		return true;
+	return expression_tree_walker(node, earlier_temp_walker, context);
+}
+
+static void
+gtm_temp_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
+{
+	Oid			tempNamespace;
+	Oid			tempToastNamespace;
+
+	if (prev_post_parse_analyze_hook)
+		prev_post_parse_analyze_hook(pstate, query, jstate);
+	if (likely(!temp_dirty) || gtm_enforcement == GTM_ENFORCE_OFF)
+		return;
+	GetTempNamespaceState(&tempNamespace, &tempToastNamespace);
+	if (!OidIsValid(tempNamespace) || role_is_exempt() || !gtm_installed_here())
+		return;
+	if (earlier_temp_walker((Node *) query, NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the statement names a temporary object of an earlier request"),
+				 errdetail("Behind a connection pool a temporary type or view named like the application's runs the earlier request's code with this request's values."),
+				 errhint("Run DISCARD TEMP before the request (or make DISCARD ALL the pool's reset query), or drop temporary objects before the transaction ends (ON COMMIT DROP).")));
+}
+
+/*
  * gtm_set_tenant: refuse a request on a connection that keeps temporary
  * relations or types of a role the rule applies to (see the file header):
  * an earlier request's, or ones whose rows this transaction wrote before
@@ -444,6 +569,8 @@ tenant_temp_init(void)
 {
 	prev_object_access_hook = object_access_hook;
 	object_access_hook = gtm_object_access;
+	prev_post_parse_analyze_hook = post_parse_analyze_hook;
+	post_parse_analyze_hook = gtm_temp_post_parse_analyze;
 	RegisterXactCallback(temp_xact_abort, NULL);
 	RegisterSubXactCallback(temp_subxact_abort, NULL);
 }

@@ -242,9 +242,10 @@ DROP FUNCTION pg_temp.detail(text);
 -- table (pg_temp is searched first), showing T1's rows as T2's: the next
 -- request on the connection, of T2, would read and update T1's rows
 -- through it.  Its gtm_set_tenant() is refused while such objects remain
--- (a statement pinned by a parameter passes no such check: the view still
--- shows T1's rows to it, which the pool's reset query DISCARD ALL is for,
--- doc/tenant-context.md); after DISCARD TEMP the request reads its own rows
+-- (and a statement that names it, as a request pinned by a parameter
+-- without gtm_set_tenant() would, is refused before it runs: a temporary
+-- object of an earlier transaction that hides one of the same name);
+-- after DISCARD TEMP the request reads its own rows
 BEGIN;
 SELECT gtm_set_tenant(:T1) = :T1 AS set;
 CREATE TEMP VIEW deals AS SELECT :T2::text AS tenant_id, id, stage
@@ -335,6 +336,19 @@ COMMIT;
 BEGIN;
 SELECT gtm_set_tenant(:T2::text);
 ROLLBACK;
+-- ... and a statement sent before the request sets its tenant (a
+-- sign-in) that would convert a value through such a domain is refused
+-- when parsed: the earlier request's CHECK never sees the value
+DISCARD TEMP;
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+CREATE TEMP TABLE loot (v pg_catalog.text);
+CREATE FUNCTION pg_temp.keep(v pg_catalog.text) RETURNS bool LANGUAGE plpgsql AS
+  $f$BEGIN INSERT INTO pg_temp.loot VALUES (v); RETURN true; END$f$;
+CREATE DOMAIN pg_temp.text AS pg_catalog.text CHECK (pg_temp.keep(VALUE));
+COMMIT;
+SELECT 1 AS signed_in WHERE 'bob-secret-password'::text = 'bob-secret-password';
+SELECT count(*) AS values_captured FROM pg_temp.loot;
 -- ... also a type of a name of its own
 DISCARD TEMP;
 BEGIN;
