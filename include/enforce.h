@@ -363,6 +363,7 @@ typedef struct PinResult
 extern Node *strip_relabel(Node *n);
 extern PinReason classify_value(Node *val);
 extern bool mentions_callers_type(Node *val);
+extern Oid	expression_value_type(Node *node);
 extern void capture_outer_params(EnforceState *st, PlannerInfo *root);
 extern void rel_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
 					Index varno, AttrNumber attno, PinResult *res);

@@ -84,16 +84,19 @@ callers_type(Oid typid)
 	return result;
 }
 
-static bool
-callers_type_walker(Node *node, void *context)
+/*
+ * The type of the value node computes, for the nodes that bring a type of
+ * their own into an expression (a constant, a parameter, a coercion, a
+ * function's result, a row, a field, a conditional); InvalidOid for the
+ * others, whose type is one of their inputs'.  Shared with tenant_temp.c.
+ */
+Oid
+expression_value_type(Node *node)
 {
-	Oid			typid = InvalidOid;
-
-	if (node == NULL || IsA(node, Query))
-		return false;
 	switch (nodeTag(node))
 	{
 		case T_Const:
+		case T_Param:
 		case T_CoerceToDomain:
 		case T_CoerceViaIO:
 		case T_ArrayCoerceExpr:
@@ -108,11 +111,20 @@ callers_type_walker(Node *node, void *context)
 #if PG_VERSION_NUM >= 170000
 		case T_JsonExpr:
 #endif
-			typid = exprType(node);
-			break;
+			return exprType(node);
 		default:
-			break;
+			return InvalidOid;
 	}
+}
+
+static bool
+callers_type_walker(Node *node, void *context)
+{
+	Oid			typid;
+
+	if (node == NULL || IsA(node, Query))
+		return false;
+	typid = expression_value_type(node);
 	if (OidIsValid(typid) && callers_type(typid))
 		return true;
 	return expression_tree_walker(node, callers_type_walker, context);

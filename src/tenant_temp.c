@@ -459,7 +459,7 @@ earlier_temp_object(int cacheid, Oid oid, AttrNumber nsp_attr, AttrNumber name_a
 static bool
 earlier_temp_walker(Node *node, void *context)
 {
-	Oid			typid = InvalidOid;
+	Oid			typid;
 
 	if (node == NULL)
 		return false;
@@ -477,21 +477,7 @@ earlier_temp_walker(Node *node, void *context)
 		}
 		return query_tree_walker((Query *) node, earlier_temp_walker, context, 0);
 	}
-	switch (nodeTag(node))
-	{
-		case T_Const:
-		case T_Param:
-		case T_CoerceToDomain:
-		case T_CoerceViaIO:
-		case T_ArrayCoerceExpr:
-		case T_RelabelType:
-		case T_FuncExpr:
-		case T_RowExpr:
-			typid = exprType(node);
-			break;
-		default:
-			break;
-	}
+	typid = expression_value_type(node);
 	if (typid >= FirstNormalObjectId &&
 		earlier_temp_object(TYPEOID, typid, Anum_pg_type_typnamespace, Anum_pg_type_typname))
 		return true;
