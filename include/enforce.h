@@ -360,7 +360,20 @@ typedef struct PinResult
 } PinResult;
 
 /* enforce_pin.c: analysing clauses */
-extern Node *strip_relabel(Node *n);
+extern Node *strip_relabel_slow(Node *n);
+
+/*
+ * n without its binary-compatible casts that keep its text (enforce_pin.c,
+ * strip_relabel_slow); inline for the common node that has none, as it is
+ * asked of every operand the check looks at.
+ */
+static inline Node *
+strip_relabel(Node *n)
+{
+	if (likely(n == NULL || !IsA(n, RelabelType)))
+		return n;
+	return strip_relabel_slow(n);
+}
 extern PinReason classify_value(Node *val);
 extern bool mentions_callers_type(Node *val);
 extern Oid	expression_value_type(Node *node);

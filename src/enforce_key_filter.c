@@ -34,6 +34,7 @@
 #include "access/genam.h"
 #include "access/table.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_opclass.h"
 #include "commands/defrem.h"
 #include "executor/execdesc.h"
@@ -45,6 +46,7 @@
 #include "parser/parsetree.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "enforce.h"
 
@@ -150,16 +152,21 @@ tenant_condition(Var *var, FilterContext *cxt)
 int
 index_column_of(Oid indexoid, AttrNumber attno)
 {
-	Relation	index = index_open(indexoid, AccessShareLock);
+	HeapTuple	tuple = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
+	Form_pg_index index;
 	int			pos = 0;
 
-	for (int i = 0; i < index->rd_index->indnatts; i++)
-		if (index->rd_index->indkey.values[i] == attno)
+	/* the plan's lock on the index keeps its row (no index_open needed) */
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for index %u", indexoid);
+	index = (Form_pg_index) GETSTRUCT(tuple);
+	for (int i = 0; i < index->indnatts; i++)
+		if (index->indkey.values[i] == attno)
 		{
 			pos = i + 1;
 			break;
 		}
-	index_close(index, AccessShareLock);
+	ReleaseSysCache(tuple);
 	return pos;
 }
 

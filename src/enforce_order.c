@@ -112,17 +112,30 @@ is_tenant_equality(Node *clause, Index varno, AttrNumber attnum)
 	return false;
 }
 
-/* quals with the tenant equalities moved to the front */
+/*
+ * quals with the tenant equalities moved to the front; *led (when led is
+ * not NULL) tells whether a tenant equality now comes first.
+ */
 static List *
-tenant_first(List *quals, Index scanrelid, AttrNumber attnum)
+tenant_first(List *quals, Index scanrelid, AttrNumber attnum, bool *led)
 {
 	List	   *first = NIL;
 	List	   *rest = NIL;
 	ListCell   *lc;
 
-	/* nothing to move, or a tenant equality first already (the usual) */
-	if (list_length(quals) < 2 ||
-		is_tenant_equality(linitial(quals), scanrelid, attnum))
+	if (led != NULL)
+		*led = false;
+	/* nothing to move (and the caller does not ask what leads) */
+	if (quals == NIL || (led == NULL && list_length(quals) < 2))
+		return quals;
+	/* a tenant equality first already (the usual) */
+	if (is_tenant_equality(linitial(quals), scanrelid, attnum))
+	{
+		if (led != NULL)
+			*led = true;
+		return quals;
+	}
+	if (list_length(quals) < 2)
 		return quals;
 	foreach(lc, quals)
 	{
@@ -133,6 +146,8 @@ tenant_first(List *quals, Index scanrelid, AttrNumber attnum)
 	}
 	if (first == NIL)
 		return quals;
+	if (led != NULL)
+		*led = true;
 	return list_concat(first, rest);
 }
 
@@ -151,10 +166,12 @@ recheck_tenant_first(List *recheck, List *qual, Index scanrelid,
 	List	   *first = NIL;
 	ListCell   *lc;
 
+	bool		led;
+
 	if (recheck == NIL)
 		return recheck;
-	recheck = tenant_first(recheck, scanrelid, attnum);
-	if (is_tenant_equality(linitial(recheck), scanrelid, attnum))
+	recheck = tenant_first(recheck, scanrelid, attnum, &led);
+	if (led)
 		return recheck;
 	foreach(lc, qual)
 		if (is_tenant_equality(lfirst(lc), scanrelid, attnum))
@@ -193,7 +210,7 @@ tenant_quals_first(Scan *scan, List *rtable)
 		if (attnum == 0)
 			return;				/* no tenant column to compare: none in a Filter */
 	}
-	scan->plan.qual = tenant_first(scan->plan.qual, varno, attnum);
+	scan->plan.qual = tenant_first(scan->plan.qual, varno, attnum, NULL);
 	if (IsA(scan, IndexScan))
 		((IndexScan *) scan)->indexqualorig =
 			recheck_tenant_first(((IndexScan *) scan)->indexqualorig,

@@ -109,7 +109,7 @@ relabel_keeps_text(Oid from, Oid to)
  * column or value for the check.
  */
 Node *
-strip_relabel(Node *n)
+strip_relabel_slow(Node *n)
 {
 	while (n && IsA(n, RelabelType) &&
 		   relabel_keeps_text(exprType((Node *) ((RelabelType *) n)->arg),
@@ -138,6 +138,14 @@ typedef struct MentionCtx
  * maybe relabelled) are looked at here without a call of
  * expression_tree_walker, which would only visit the same children.
  */
+/* Is v the column (or the whole row) of ctx at this level? */
+static inline bool
+is_ctx_var(Var *v, MentionCtx *ctx)
+{
+	return v->varno == ctx->varno && v->varlevelsup == 0 &&
+		(v->varattno == ctx->attno || v->varattno == 0);
+}
+
 static bool
 mentions_var_walker(Node *node, MentionCtx *ctx)
 {
@@ -146,12 +154,7 @@ mentions_var_walker(Node *node, MentionCtx *ctx)
 	switch (nodeTag(node))
 	{
 		case T_Var:
-			{
-				Var		   *v = (Var *) node;
-
-				return v->varno == ctx->varno && v->varlevelsup == 0 &&
-					(v->varattno == ctx->attno || v->varattno == 0);
-			}
+			return is_ctx_var((Var *) node, ctx);
 		case T_Const:
 		case T_Param:
 			return false;
@@ -161,9 +164,22 @@ mentions_var_walker(Node *node, MentionCtx *ctx)
 			{
 				ListCell   *lc;
 
+				/* the operands that are leaves, without a call each */
 				foreach(lc, ((OpExpr *) node)->args)
-					if (mentions_var_walker(lfirst(lc), ctx))
+				{
+					Node	   *arg = lfirst(lc);
+
+					if (arg == NULL || IsA(arg, Const) || IsA(arg, Param))
+						continue;
+					if (IsA(arg, Var))
+					{
+						if (is_ctx_var((Var *) arg, ctx))
+							return true;
+						continue;
+					}
+					if (mentions_var_walker(arg, ctx))
 						return true;
+				}
 				return false;
 			}
 		default:
