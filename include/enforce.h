@@ -176,6 +176,7 @@ typedef struct RelFacts
 {
 	Oid			relid;			/* hash key */
 	bool		valid;			/* false once invalidated: compute again */
+	char		relkind;		/* pg_class.relkind ('\0': no such relation) */
 	bool		tenant;			/* has the tenant column, not a system table */
 	bool		exempt;			/* recorded by gtm_exempt_table() */
 	AttrNumber	attnum;			/* the tenant column, if tenant */
@@ -348,6 +349,20 @@ typedef struct PinClass
 	Node	   *value;			/* the value */
 	bool		written;		/* a reference writes it (INSERT, SET) */
 } PinClass;
+
+/*
+ * The pin classes of one statement (judge_one_tenant): usually one, so the
+ * first few live in the struct itself (on the judging function's stack)
+ * and more go to a palloc'd array.
+ */
+#define PIN_CLASSES_LOCAL 4
+typedef struct PinClasses
+{
+	int			n;
+	int			cap;
+	PinClass   *items;			/* local, or palloc'd once more are needed */
+	PinClass	local[PIN_CLASSES_LOCAL];
+} PinClasses;
 
 /* What a relation's restriction clauses pin its tenant column to */
 typedef struct PinResult
@@ -543,7 +558,7 @@ extern List *recheck_tenant_first(List *recheck, List *qual, Index scanrelid,
 								  AttrNumber attnum);
 
 /* enforce_runtime.c: the comparison when the statement starts */
-extern void attach_statement_pins(PlannedStmt *stmt, List *classes);
+extern void attach_statement_pins(PlannedStmt *stmt, PinClasses *classes);
 extern void write_plan_payload(PlannedStmt *stmt, int kind, const char *payload,
 							   int len);
 extern char *read_plan_payload(List *invalItems, int kind, StringInfo buf);
@@ -619,6 +634,7 @@ extern bool statement_scope_busy(void);
 /* tenant_temp.c */
 extern void check_no_earlier_temp_objects(void);
 extern void tenant_temp_init(void);
+extern void temp_note_object_changed(Oid classId);
 extern void note_sql_prepare(PrepareStmt *stmt);
 extern void refuse_bound_sql_prepared(void);
 extern void note_client_statement(const char *name);

@@ -260,7 +260,7 @@ record_cascades(EnforceState *st, PlannerInfo *root)
 	write_effect(root, &we);
 	if (we.assigned == NULL && !we.deletes)
 		return;
-	if (rte->inh || get_rel_relkind(rte->relid) == RELKIND_PARTITIONED_TABLE)
+	if (rte->inh || rel_facts(rte->relid)->relkind == RELKIND_PARTITIONED_TABLE)
 		rels = find_all_inheritors(rte->relid, AccessShareLock, NULL);
 	else
 	{

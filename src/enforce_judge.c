@@ -39,6 +39,7 @@
 #include "nodes/nodeFuncs.h"
 #include "nodes/nodes.h"
 #include "parser/parsetree.h"
+#include "port/pg_bitutils.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -49,10 +50,46 @@
 typedef struct PlanWalk
 {
 	List	   *rtable;			/* the plan's flat range table */
-	Bitmapset  *scanned;		/* flat rtable indexes read by a known scan */
+	/* flat rtable indexes read by a known scan: below 64, then the others */
+	uint64		scanned_low;
+	Bitmapset  *scanned_high;
 	List	   *modifytables;
 	const char *opaque;			/* a node the walk cannot see into, or NULL */
 } PlanWalk;
+
+/* Note rtable index i as read by a known scan (no allocation below 64) */
+static inline void
+mark_scanned(PlanWalk *w, int i)
+{
+	if (i >= 0 && i < 64)
+		w->scanned_low |= UINT64CONST(1) << i;
+	else
+		w->scanned_high = bms_add_member(w->scanned_high, i);
+}
+
+static inline bool
+is_scanned(PlanWalk *w, int i)
+{
+	if (i >= 0 && i < 64)
+		return (w->scanned_low & (UINT64CONST(1) << i)) != 0;
+	return bms_is_member(i, w->scanned_high);
+}
+
+/* The next rtable index read by a known scan after i (-1 to start); -2 at the end */
+static inline int
+next_scanned(PlanWalk *w, int i)
+{
+	if (i < 63)
+	{
+		uint64		rest = i < 0 ? w->scanned_low :
+			w->scanned_low & ~((UINT64CONST(2) << i) - 1);
+
+		if (rest != 0)
+			return pg_rightmost_one_pos64(rest);
+		i = 63;
+	}
+	return bms_next_member(w->scanned_high, i);
+}
 
 /*
  * Collect the range-table indexes the plan scans and its ModifyTable nodes,
@@ -88,21 +125,23 @@ walk_plan(Plan *plan, PlanWalk *w)
 			case T_BitmapHeapScan:
 			case T_TidScan:
 			case T_TidRangeScan:
-				w->scanned = bms_add_member(w->scanned, ((Scan *) plan)->scanrelid);
+				mark_scanned(w, ((Scan *) plan)->scanrelid);
 				/* the tenant condition first (enforce_order.c) */
 				tenant_quals_first((Scan *) plan, w->rtable);
 				break;
 			case T_ForeignScan:
 				{
 					ForeignScan *fs = (ForeignScan *) plan;
+					int			r = -1;
 
 					if (fs->scan.scanrelid > 0)
 					{
-						w->scanned = bms_add_member(w->scanned, fs->scan.scanrelid);
+						mark_scanned(w, fs->scan.scanrelid);
 						/* its local Filter: the tenant condition first */
 						tenant_quals_first(&fs->scan, w->rtable);
 					}
-					w->scanned = bms_add_members(w->scanned, fs->fs_relids);
+					while ((r = bms_next_member(fs->fs_relids, r)) >= 0)
+						mark_scanned(w, r);
 				}
 				break;
 			case T_CustomScan:
@@ -345,7 +384,7 @@ judge_scans(EnforceState *st, PlannedStmt *stmt, PlanWalk *w)
 	int			i = -1;
 	ListCell   *lc;
 
-	while ((i = bms_next_member(w->scanned, i)) >= 0)
+	while ((i = next_scanned(w, i)) >= 0)
 	{
 		RangeTblEntry *rte;
 		RelFacts   *f;
@@ -386,7 +425,7 @@ judge_scans(EnforceState *st, PlannedStmt *stmt, PlanWalk *w)
 		RelFacts   *f;
 
 		i++;
-		if (rte->rtekind != RTE_RELATION || bms_is_member(i, w->scanned))
+		if (rte->rtekind != RTE_RELATION || is_scanned(w, i))
 			continue;
 		f = rel_facts(rte->relid);
 		if (f->tenant && !f->exempt)
@@ -493,15 +532,17 @@ judged_refs(EnforceState *st)
  * references into classes of equal values (PinClass); a reference whose
  * constant differs from another class's constant becomes PR_TWO_TENANTS,
  * or PR_MOVES_ROW when one of the two is a new value assigned by an update.
- * Returns the classes; *has_nonconst tells whether any class value is not
- * a constant (then the classes are compared when the statement starts).
+ * Fills *classes; *has_nonconst tells whether any class value is not a
+ * constant (then the classes are compared when the statement starts).
  */
-static List *
-judge_one_tenant(List *judged, bool *has_nonconst)
+static void
+judge_one_tenant(List *judged, PinClasses *classes, bool *has_nonconst)
 {
-	List	   *classes = NIL;
 	ListCell   *lc;
 
+	classes->n = 0;
+	classes->cap = PIN_CLASSES_LOCAL;
+	classes->items = classes->local;
 	*has_nonconst = false;
 	foreach(lc, judged)
 	{
@@ -514,11 +555,10 @@ judge_one_tenant(List *judged, bool *has_nonconst)
 		{
 			Node	   *v = lfirst(lv);
 			PinClass   *same = NULL;
-			ListCell   *lc3;
 
-			foreach(lc3, classes)
+			for (int c = 0; c < classes->n; c++)
 			{
-				PinClass   *pc = lfirst(lc3);
+				PinClass   *pc = &classes->items[c];
 
 				/*
 				 * Two non-null constants: equal() would only say yes when
@@ -552,10 +592,18 @@ judge_one_tenant(List *judged, bool *has_nonconst)
 				break;
 			if (same == NULL)
 			{
-				same = palloc0(sizeof(PinClass));
+				if (classes->n == classes->cap)
+				{
+					PinClass   *more = palloc(2 * classes->cap * sizeof(PinClass));
+
+					memcpy(more, classes->items, classes->n * sizeof(PinClass));
+					classes->items = more;
+					classes->cap *= 2;
+				}
+				same = &classes->items[classes->n++];
 				same->first = ref;
 				same->value = v;
-				classes = lappend(classes, same);
+				same->written = false;
 				if (!IsA(v, Const))
 					*has_nonconst = true;
 			}
@@ -563,7 +611,6 @@ judge_one_tenant(List *judged, bool *has_nonconst)
 				same->written = true;
 		}
 	}
-	return classes;
 }
 
 /*
@@ -578,10 +625,10 @@ judge_one_tenant(List *judged, bool *has_nonconst)
 List *
 judge_plan(EnforceState *st, PlannedStmt *stmt)
 {
-	PlanWalk	w = {stmt->rtable, NULL, NIL, NULL};
+	PlanWalk	w = {stmt->rtable, 0, NULL, NIL, NULL};
 	ListCell   *lc;
 	List	   *judged;
-	List	   *classes;
+	PinClasses	classes;
 	bool		has_nonconst;
 
 	walk_plan(stmt->planTree, &w);
@@ -591,28 +638,28 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 	judge_scans(st, stmt, &w);
 	judge_arbiters(st, stmt, w.modifytables);
 	judged = judged_refs(st);
-	classes = judge_one_tenant(judged, &has_nonconst);
+	judge_one_tenant(judged, &classes, &has_nonconst);
 
 	if (st->collect)
 	{
-		if (list_length(classes) > 1 && has_nonconst)
+		if (classes.n > 1 && has_nonconst)
 		{
 			/* tell the checker which values will be compared */
-			PinClass   *last = llast(classes);
+			PinClass   *last = &classes.items[classes.n - 1];
 			TenantRef  *ref = new_ref(last->first->kind,
 									  rel_facts(last->first->relid),
 									  last->first->alias);
 
 			ref->reason = PR_AT_START;
-			foreach(lc, classes)
-				ref->values = lappend(ref->values, ((PinClass *) lfirst(lc))->value);
+			for (int c = 0; c < classes.n; c++)
+				ref->values = lappend(ref->values, classes.items[c].value);
 			judged = lappend(judged, ref);
 		}
 	}
 	else
 	{
-		if (classes != NIL)
-			attach_statement_pins(stmt, classes);
+		if (classes.n > 0)
+			attach_statement_pins(stmt, &classes);
 		attach_key_pins(stmt, judged);	/* unique-key pins: enforce_key.c */
 	}
 	return judged;
@@ -633,7 +680,7 @@ List *
 judge_recorded(EnforceState *st, QueryNames *names, PlannedStmt *dist)
 {
 	List	   *judged;
-	List	   *classes;
+	PinClasses	classes;
 	bool		has_nonconst;
 	ListCell   *lc;
 
@@ -650,7 +697,7 @@ judge_recorded(EnforceState *st, QueryNames *names, PlannedStmt *dist)
 	foreach(lc, st->refs)
 		((TenantRef *) lfirst(lc))->judged = true;
 	judged = judged_refs(st);
-	classes = judge_one_tenant(judged, &has_nonconst);
+	judge_one_tenant(judged, &classes, &has_nonconst);
 	foreach(lc, judged)
 	{
 		TenantRef  *ref = lfirst(lc);
@@ -659,7 +706,7 @@ judge_recorded(EnforceState *st, QueryNames *names, PlannedStmt *dist)
 			pin_computed_per_node(ref->values))
 			return NIL;
 	}
-	if (classes != NIL)
-		attach_statement_pins(dist, classes);
+	if (classes.n > 0)
+		attach_statement_pins(dist, &classes);
 	return judged;
 }

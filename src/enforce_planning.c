@@ -173,9 +173,14 @@ refuse_currtid_call(void)
 			 errhint("Read rows by their keys, with a condition on the tenant column.")));
 }
 
+/*
+ * The library's one object access hook: the executor's announcements of
+ * the functions it sets up (above), and objects created or altered, which
+ * may be temporary ones (tenant_temp.c).
+ */
 static void
-gtm_function_execute_access(ObjectAccessType access, Oid classId, Oid objectId,
-							int subId, void *arg)
+gtm_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+				  int subId, void *arg)
 {
 	if (prev_object_access_hook)
 		prev_object_access_hook(access, classId, objectId, subId, arg);
@@ -185,6 +190,8 @@ gtm_function_execute_access(ObjectAccessType access, Oid classId, Oid objectId,
 		if (unlikely(objectId == F_CURRTID2))
 			refuse_currtid_call();
 	}
+	else if (access == OAT_POST_CREATE || access == OAT_POST_ALTER)
+		temp_note_object_changed(classId);
 }
 
 static bool
@@ -236,5 +243,5 @@ planning_frames_init(void)
 	prev_fmgr_hook = fmgr_hook;
 	fmgr_hook = gtm_fmgr_hook;
 	prev_object_access_hook = object_access_hook;
-	object_access_hook = gtm_function_execute_access;
+	object_access_hook = gtm_object_access;
 }

@@ -130,17 +130,16 @@ write_plan_payload(PlannedStmt *stmt, int kind, const char *payload, int len)
  * file header): values, labels, and whether each is written.
  */
 void
-attach_statement_pins(PlannedStmt *stmt, List *classes)
+attach_statement_pins(PlannedStmt *stmt, PinClasses *classes)
 {
-	PinClass   *pc = linitial(classes);
+	PinClass   *pc = &classes->items[0];
 	List	   *values = NIL;
 	List	   *labels = NIL;
 	List	   *written = NIL;
-	ListCell   *lc;
 	StringInfoData buf;
 	char	   *payload_str;
 
-	if (list_length(classes) == 1 && IsA(pc->value, Param) &&
+	if (classes->n == 1 && IsA(pc->value, Param) &&
 		((Param *) pc->value)->paramkind == PARAM_EXTERN && !pc->written)
 	{
 		/* one parameter ($n), as generic plans have: "P" n:type NUL label */
@@ -154,7 +153,7 @@ attach_statement_pins(PlannedStmt *stmt, List *classes)
 						   head + 1 + strlen(label) + 1);
 		return;
 	}
-	if (list_length(classes) == 1 && IsA(pc->value, Const))
+	if (classes->n == 1 && IsA(pc->value, Const))
 	{
 		/*
 		 * The common case, built without a StringInfo; a text constant is
@@ -198,11 +197,11 @@ attach_statement_pins(PlannedStmt *stmt, List *classes)
 		return;
 	}
 	initStringInfo(&buf);
-	foreach(lc, classes)
+	for (int i = 0; i < classes->n; i++)
 	{
 		Node	   *v;
 
-		pc = lfirst(lc);
+		pc = &classes->items[i];
 		if (IsA(pc->value, Const))
 			v = (Node *) makeString(tenant_value_text(((Const *) pc->value)->constvalue,
 													   ((Const *) pc->value)->consttype));

@@ -164,7 +164,7 @@ row_may_differ_from_written(Oid relid, bool inh, CmdType cmd, bool upsert,
 		cmd != CMD_MERGE)
 		return true;
 	/* an INSERT into a partitioned table writes into its partitions */
-	if (inh || get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+	if (inh || rel_facts(relid)->relkind == RELKIND_PARTITIONED_TABLE)
 		rels = find_all_inheritors(relid, AccessShareLock, NULL);
 	else
 		rels = list_make1_oid(relid);
@@ -215,7 +215,7 @@ column_generated(Oid relid, bool inh, AttrNumber attno)
 
 	if (get_attgenerated(relid, attno) != '\0')
 		return true;
-	if (!inh && get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE)
+	if (!inh && rel_facts(relid)->relkind != RELKIND_PARTITIONED_TABLE)
 		return false;
 	name = get_attname(relid, attno, false);
 	rels = find_all_inheritors(relid, AccessShareLock, NULL);

@@ -205,6 +205,7 @@ compute_rel_facts(Oid relid, RelFacts *f)
 
 	f->relid = relid;
 	f->valid = true;
+	f->relkind = relkind;
 	f->tenant = false;
 	f->exempt = false;
 	f->attnum = InvalidAttrNumber;

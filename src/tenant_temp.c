@@ -27,12 +27,12 @@
  * first statement is parsed) and rewrite its objects' rows (a rename there
  * and back); a request creates its own after setting its tenant.
  *
- * The object access hook notes that a relation or type was created or
- * altered (temp_dirty); gtm_set_tenant then reads the session's temporary
- * schema, if it has one (a scan of pg_class and pg_type, only in such a
- * session), for an object owned by a role that is not exempt (an exempt
- * role's objects run its own code, trusted as it is), and clears the note
- * when there is none.  A rollback of a transaction or subtransaction notes
+ * The object access hook (enforce_planning.c's) notes that a relation or
+ * type was created or altered (temp_dirty); gtm_set_tenant then reads the
+ * session's temporary schema, if it has one (a scan of pg_class and
+ * pg_type, only in such a session), for an object owned by a role that is
+ * not exempt (an exempt role's objects run its own code, trusted as it
+ * is), and clears the note when there is none.  A rollback of a transaction or subtransaction notes
  * it again: it brings back what it dropped, which that read did not see.
  *
  * IDENTIFICATION
@@ -69,7 +69,6 @@
 #include "enforce.h"
 #include "gtm_clarity.h"
 
-static object_access_hook_type prev_object_access_hook = NULL;
 
 /*
  * A relation was created or altered since the temporary schema was last
@@ -280,15 +279,15 @@ forget_sql_prepared(void)
 	MemoryContextSwitchTo(old);
 }
 
-static void
-gtm_object_access(ObjectAccessType access, Oid classId, Oid objectId,
-				  int subId, void *arg)
+/*
+ * An object was created or altered (OAT_POST_CREATE, OAT_POST_ALTER: made,
+ * renamed or moved to another schema); called by the object access hook
+ * (gtm_object_access, enforce_planning.c).
+ */
+void
+temp_note_object_changed(Oid classId)
 {
-	if (prev_object_access_hook)
-		prev_object_access_hook(access, classId, objectId, subId, arg);
-	/* created, renamed or moved to another schema */
-	if ((access == OAT_POST_CREATE || access == OAT_POST_ALTER) &&
-		(classId == RelationRelationId || classId == TypeRelationId))
+	if (classId == RelationRelationId || classId == TypeRelationId)
 		temp_dirty = true;
 }
 
@@ -553,8 +552,6 @@ check_no_earlier_temp_objects(void)
 void
 tenant_temp_init(void)
 {
-	prev_object_access_hook = object_access_hook;
-	object_access_hook = gtm_object_access;
 	prev_post_parse_analyze_hook = post_parse_analyze_hook;
 	post_parse_analyze_hook = gtm_temp_post_parse_analyze;
 	RegisterXactCallback(temp_xact_abort, NULL);
