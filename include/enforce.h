@@ -338,9 +338,17 @@ typedef struct EnforceState
 	 */
 	bool		first_call_only;
 	struct PlannerGlobal *glob;
+
+	/*
+	 * Relations whose catalog rows the verdict read beyond those the plan
+	 * names (plan_depends_on): the partitions of a table written through
+	 * its parent.
+	 */
+	List	   *depends_on;
 } EnforceState;
 
 extern EnforceState *cur_state;
+extern void plan_depends_on(List *relids);
 
 /* The references of a statement pinned to one value (enforce_judge.c) */
 typedef struct PinClass

@@ -261,7 +261,10 @@ record_cascades(EnforceState *st, PlannerInfo *root)
 	if (we.assigned == NULL && !we.deletes)
 		return;
 	if (rte->inh || rel_facts(rte->relid)->relkind == RELKIND_PARTITIONED_TABLE)
+	{
 		rels = find_all_inheritors(rte->relid, AccessShareLock, NULL);
+		plan_depends_on(rels);
+	}
 	else
 	{
 		/* one table: its facts say whether it has any action at all */
@@ -361,9 +364,13 @@ tenant_column_generated(RelFacts *f, bool inserting, List *tlist,
 		 * (f may be computed again during the lookups: relid is read
 		 * first.)
 		 */
+		List	   *rels;
+
 		if (!f->has_children)
 			return false;
-		foreach(lc, find_all_inheritors(relid, AccessShareLock, NULL))
+		rels = find_all_inheritors(relid, AccessShareLock, NULL);
+		plan_depends_on(rels);
+		foreach(lc, rels)
 			if (lfirst_oid(lc) != relid && rel_facts(lfirst_oid(lc))->generated_tenant)
 				return true;
 		return false;

@@ -77,6 +77,23 @@ NextPlanRequest next_plan = {false, false, NIL};
 EnforceState *cur_state = NULL;
 
 /*
+ * The verdict of the plan being made read the catalog rows of relids too
+ * (the partitions of a partitioned table written through its parent, whose
+ * triggers, generated columns and foreign keys decide what a row's tenant
+ * can become, while the plan names only the parent): they join the plan's
+ * relationOids, so that a change to any of them (a trigger created on one
+ * partition) makes the plan cache plan it again, and judge it again.
+ * Nothing outside planning.
+ */
+void
+plan_depends_on(List *relids)
+{
+	if (cur_state != NULL)
+		cur_state->depends_on = list_concat_unique_oid(cur_state->depends_on,
+													   relids);
+}
+
+/*
  * > 0 while the planner runs (it evaluates stable functions to estimate;
  * gtm_current_tenant() answers NULL then instead of raising).  Incremented
  * and decremented by plan_with_state(), also on error.
@@ -250,6 +267,7 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	st.parse = parse;
 	st.first_call_only = false;
 	st.glob = NULL;
+	st.depends_on = NIL;
 
 	judge = req.collect ||
 		(gtm_enforcement != GTM_ENFORCE_OFF && !statement_is_exempt(parse, phase));
@@ -314,6 +332,10 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 
 	/* a plan made for an exempt role must not serve another role */
 	result->dependsOnRole = true;
+	/* nor one judged on the catalog rows of partitions outlive a change to them */
+	if (st.depends_on != NIL)
+		result->relationOids = list_concat_unique_oid(result->relationOids,
+													  st.depends_on);
 
 	if (!distributed && judge)
 		judged = judge_plan(&st, result);

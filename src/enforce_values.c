@@ -165,7 +165,10 @@ row_may_differ_from_written(Oid relid, bool inh, CmdType cmd, bool upsert,
 		return true;
 	/* an INSERT into a partitioned table writes into its partitions */
 	if (inh || rel_facts(relid)->relkind == RELKIND_PARTITIONED_TABLE)
+	{
 		rels = find_all_inheritors(relid, AccessShareLock, NULL);
+		plan_depends_on(rels);
+	}
 	else
 		rels = list_make1_oid(relid);
 	inserts = cmd == CMD_INSERT || cmd == CMD_MERGE ||
@@ -219,6 +222,7 @@ column_generated(Oid relid, bool inh, AttrNumber attno)
 		return false;
 	name = get_attname(relid, attno, false);
 	rels = find_all_inheritors(relid, AccessShareLock, NULL);
+	plan_depends_on(rels);
 	foreach(lc, rels)
 	{
 		AttrNumber	a = get_attnum(lfirst_oid(lc), name);

@@ -462,6 +462,42 @@ SELECT tenant_id, id, stage FROM deals WHERE id >= 600 ORDER BY 1, 2;
 SELECT tenant_id, id, label, label_copy FROM gen_labels;
 SELECT tenant_id, id, label FROM moved;
 
+-- ---------------------------------------------------------------- a trigger created on one partition after PREPARE
+-- A write through a partitioned parent was judged on its partitions'
+-- triggers, but the plan named only the parent: a cached plan kept its
+-- verdict after a migration gave one partition a BEFORE trigger that sets
+-- the tenant, and its RETURNING subquery read t-2's deal.  The partitions
+-- are now dependencies of the plan: it is planned, and judged, again.
+CREATE TABLE retenanted (tenant_id text NOT NULL, id int NOT NULL, v text) PARTITION BY RANGE (id);
+CREATE TABLE retenanted_a PARTITION OF retenanted FOR VALUES FROM (0) TO (100);
+CREATE TABLE retenanted_b PARTITION OF retenanted FOR VALUES FROM (100) TO (1000);
+INSERT INTO retenanted VALUES ('t-1', 5, NULL);
+GRANT SELECT, INSERT, UPDATE ON retenanted TO regress_enforce_writes;
+CREATE FUNCTION retenant() RETURNS trigger LANGUAGE plpgsql AS
+  $$ BEGIN IF NEW.v IS NOT NULL THEN NEW.tenant_id := NEW.v; END IF; RETURN NEW; END $$;
+SET ROLE regress_enforce_writes;
+SET plan_cache_mode = force_generic_plan;
+PREPARE ins_ret(text, int, text) AS INSERT INTO retenanted VALUES ($1, $2, $3)
+  RETURNING tenant_id, (SELECT string_agg(stage, ',' ORDER BY id) FROM deals d WHERE d.tenant_id = retenanted.tenant_id) AS stages;
+PREPARE move_ret(text, text) AS UPDATE retenanted SET id = id + 100, v = $2
+  WHERE tenant_id = $1 AND id = 5
+  RETURNING tenant_id, (SELECT string_agg(stage, ',' ORDER BY id) FROM deals d WHERE d.tenant_id = retenanted.tenant_id) AS stages;
+EXECUTE ins_ret('t-1', 150, NULL);
+EXECUTE move_ret('t-0', NULL);                -- planned now, moves nothing
+RESET ROLE;
+CREATE TRIGGER retenant BEFORE INSERT ON retenanted_b FOR EACH ROW EXECUTE FUNCTION retenant();
+SET ROLE regress_enforce_writes;
+EXECUTE ins_ret('t-1', 151, 't-2');
+\echo :LAST_ERROR_SQLSTATE
+EXECUTE move_ret('t-1', 't-2');
+\echo :LAST_ERROR_SQLSTATE
+DEALLOCATE ins_ret;
+DEALLOCATE move_ret;
+RESET plan_cache_mode;
+RESET ROLE;
+-- only t-1's rows: the row inserted before the trigger, and the one not moved
+SELECT tenant_id, id, v FROM retenanted ORDER BY id;
+
 SET client_min_messages = warning;
 SELECT gtm_unexempt_table('audit_log');
 DROP SCHEMA enforce_writes CASCADE;
