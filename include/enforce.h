@@ -561,9 +561,6 @@ extern PlannedStmt *copy_from_checked(PlannedStmt *pstmt);
 
 /* enforce_order.c: the tenant condition first in every scan */
 extern void tenant_quals_first(Scan *scan, List *rtable);
-extern int	index_column_of(Oid indexoid, AttrNumber attno);
-extern List *recheck_tenant_first(List *recheck, List *qual, Index scanrelid,
-								  AttrNumber attnum);
 
 /* enforce_runtime.c: the comparison when the statement starts */
 extern void attach_statement_pins(PlannedStmt *stmt, PinClasses *classes);

@@ -62,12 +62,14 @@ typedef struct IdentityEntry
 static IdentityEntry identity_cache[IDENTITY_CACHE_SIZE];
 static int	identity_cache_used = 0;
 static int	identity_cache_next = 0;
+static int	identity_cache_last = 0;	/* the entry found last: asked first */
 
 static void
 identity_cache_inval(Datum arg, int cacheid, uint32 hashvalue)
 {
 	identity_cache_used = 0;
 	identity_cache_next = 0;
+	identity_cache_last = 0;
 }
 
 /*
@@ -103,12 +105,22 @@ equality_is_identity(Oid opno, List *opfamilies, bool col_on_left, Oid collid)
 	bool		identity = false;
 	IdentityEntry *ent;
 
+	if (identity_cache_last < identity_cache_used)
+	{
+		ent = &identity_cache[identity_cache_last];
+		if (ent->opno == opno && ent->collid == collid &&
+			ent->col_on_left == col_on_left)
+			return ent->identity;
+	}
 	for (int i = 0; i < identity_cache_used; i++)
 	{
 		ent = &identity_cache[i];
 		if (ent->opno == opno && ent->collid == collid &&
 			ent->col_on_left == col_on_left)
+		{
+			identity_cache_last = i;
 			return ent->identity;
+		}
 	}
 
 	if (opfamilies == NIL)

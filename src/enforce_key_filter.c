@@ -149,7 +149,7 @@ tenant_condition(Var *var, FilterContext *cxt)
 }
 
 /* The position of attno among the columns of index indexoid, or 0 */
-int
+static int
 index_column_of(Oid indexoid, AttrNumber attno)
 {
 	HeapTuple	tuple = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));

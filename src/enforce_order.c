@@ -75,14 +75,44 @@ is_pin_value(Node *val)
 }
 
 /*
- * Is clause "tenant column (varno, attnum) = value" (either side), or the
- * pin "tenant column IS NOT DISTINCT FROM value" (a NOT over a
- * DistinctExpr), value a pin's (is_pin_value)?  varno is the scan's
- * relation, or INDEX_VAR and attnum the column's position in the index of
- * an index-only scan.
+ * The tenant column as a scan's conditions name it: a column of the scan's
+ * relation, or (an index-only scan, varno INDEX_VAR) the index columns
+ * that hold it, as a plain column or relabelled (the planner names an index
+ * expression "tenant_id::text" in a condition that compares that cast).
+ */
+typedef struct TenantColumn
+{
+	Index		varno;
+	AttrNumber	attnum;			/* varno a relation: the column */
+	uint64		index_cols;		/* INDEX_VAR: bit n for index column n */
+} TenantColumn;
+
+static inline bool
+is_tenant_var(Node *n, const TenantColumn *tc)
+{
+	Var		   *v;
+
+	if (n == NULL || !IsA(n, Var))
+		return false;
+	v = (Var *) n;
+	if (v->varno != tc->varno || v->varlevelsup != 0)
+		return false;
+	if (tc->varno == INDEX_VAR)
+		return v->varattno > 0 && v->varattno < 64 &&
+			(tc->index_cols & (UINT64CONST(1) << v->varattno)) != 0;
+	return v->varattno == tc->attnum;
+}
+
+/*
+ * Is clause "tenant column = value" (either side), or the pin "tenant
+ * column IS NOT DISTINCT FROM value" (a NOT over a DistinctExpr), value a
+ * pin's (is_pin_value), and the operator a built-in equality under which
+ * equal values are identical (the pins' own test, equality_is_identity)?
+ * Any other built-in operator (LIKE with a trailing escape raises an error
+ * on some values only) would test other tenants' values before the pin.
  */
 static bool
-is_tenant_equality(Node *clause, Index varno, AttrNumber attnum)
+is_tenant_equality(Node *clause, const TenantColumn *tc)
 {
 	OpExpr	   *op;
 	int			side;
@@ -100,13 +130,9 @@ is_tenant_equality(Node *clause, Index varno, AttrNumber attnum)
 		return false;
 	for (side = 0; side < 2; side++)
 	{
-		Node	   *col = strip_relabel(list_nth(op->args, side));
-
-		if (col != NULL && IsA(col, Var) &&
-			((Var *) col)->varno == varno &&
-			((Var *) col)->varattno == attnum &&
-			((Var *) col)->varlevelsup == 0 &&
-			is_pin_value(list_nth(op->args, 1 - side)))
+		if (is_tenant_var(strip_relabel(list_nth(op->args, side)), tc) &&
+			is_pin_value(list_nth(op->args, 1 - side)) &&
+			equality_is_identity(op->opno, NIL, side == 0, op->inputcollid))
 			return true;
 	}
 	return false;
@@ -117,7 +143,7 @@ is_tenant_equality(Node *clause, Index varno, AttrNumber attnum)
  * not NULL) tells whether a tenant equality now comes first.
  */
 static List *
-tenant_first(List *quals, Index scanrelid, AttrNumber attnum, bool *led)
+tenant_first(List *quals, const TenantColumn *tc, bool *led)
 {
 	List	   *first = NIL;
 	List	   *rest = NIL;
@@ -129,7 +155,7 @@ tenant_first(List *quals, Index scanrelid, AttrNumber attnum, bool *led)
 	if (quals == NIL || (led == NULL && list_length(quals) < 2))
 		return quals;
 	/* a tenant equality first already (the usual) */
-	if (is_tenant_equality(linitial(quals), scanrelid, attnum))
+	if (is_tenant_equality(linitial(quals), tc))
 	{
 		if (led != NULL)
 			*led = true;
@@ -139,7 +165,7 @@ tenant_first(List *quals, Index scanrelid, AttrNumber attnum, bool *led)
 		return quals;
 	foreach(lc, quals)
 	{
-		if (is_tenant_equality(lfirst(lc), scanrelid, attnum))
+		if (is_tenant_equality(lfirst(lc), tc))
 			first = lappend(first, lfirst(lc));
 		else
 			rest = lappend(rest, lfirst(lc));
@@ -159,22 +185,20 @@ tenant_first(List *quals, Index scanrelid, AttrNumber attnum, bool *led)
  * function in a recheck (a lossy GIN, GiST or BRIN match) sees no row of
  * another tenant and runs no more often than for the pinned tenant's rows.
  */
-List *
-recheck_tenant_first(List *recheck, List *qual, Index scanrelid,
-					 AttrNumber attnum)
+static List *
+recheck_tenant_first(List *recheck, List *qual, const TenantColumn *tc)
 {
 	List	   *first = NIL;
 	ListCell   *lc;
-
 	bool		led;
 
 	if (recheck == NIL)
 		return recheck;
-	recheck = tenant_first(recheck, scanrelid, attnum, &led);
+	recheck = tenant_first(recheck, tc, &led);
 	if (led)
 		return recheck;
 	foreach(lc, qual)
-		if (is_tenant_equality(lfirst(lc), scanrelid, attnum))
+		if (is_tenant_equality(lfirst(lc), tc))
 			first = lappend(first, copyObject(lfirst(lc)));
 	return first != NIL ? list_concat(first, recheck) : recheck;
 }
@@ -183,16 +207,16 @@ recheck_tenant_first(List *recheck, List *qual, Index scanrelid,
  * Rearrange the conditions of one scan of the plan (a scan of a table,
  * found by walk_plan, enforce_judge.c) if it reads a tenant table; rtable
  * is the plan's flat range table.  An index-only scan's conditions name
- * the index's columns (INDEX_VAR); a foreign scan's Filter is what the
- * remote server did not evaluate.
+ * the index's columns (INDEX_VAR), found in its indextlist, which names
+ * the relation's; a foreign scan's Filter is what the remote server did
+ * not evaluate.
  */
 void
 tenant_quals_first(Scan *scan, List *rtable)
 {
 	RangeTblEntry *rte;
 	RelFacts   *f;
-	Index		varno = scan->scanrelid;
-	AttrNumber	attnum;
+	TenantColumn tc;
 
 	if (scan->scanrelid < 1 || scan->scanrelid > (Index) list_length(rtable))
 		return;
@@ -202,25 +226,38 @@ tenant_quals_first(Scan *scan, List *rtable)
 	f = rel_facts(rte->relid);
 	if (!f->tenant || f->exempt)
 		return;
-	attnum = f->attnum;
+	tc.varno = scan->scanrelid;
+	tc.attnum = f->attnum;
+	tc.index_cols = 0;
 	if (IsA(scan, IndexOnlyScan))
 	{
-		varno = INDEX_VAR;
-		attnum = index_column_of(((IndexOnlyScan *) scan)->indexid, f->attnum);
-		if (attnum == 0)
+		ListCell   *lc;
+
+		tc.varno = INDEX_VAR;
+		foreach(lc, ((IndexOnlyScan *) scan)->indextlist)
+		{
+			TargetEntry *tle = lfirst_node(TargetEntry, lc);
+			Node	   *e = strip_relabel((Node *) tle->expr);
+
+			if (e != NULL && IsA(e, Var) && ((Var *) e)->varno == scan->scanrelid &&
+				((Var *) e)->varattno == f->attnum && ((Var *) e)->varlevelsup == 0 &&
+				tle->resno > 0 && tle->resno < 64)
+				tc.index_cols |= UINT64CONST(1) << tle->resno;
+		}
+		if (tc.index_cols == 0)
 			return;				/* no tenant column to compare: none in a Filter */
 	}
-	scan->plan.qual = tenant_first(scan->plan.qual, varno, attnum, NULL);
+	scan->plan.qual = tenant_first(scan->plan.qual, &tc, NULL);
 	if (IsA(scan, IndexScan))
 		((IndexScan *) scan)->indexqualorig =
 			recheck_tenant_first(((IndexScan *) scan)->indexqualorig,
-								 scan->plan.qual, varno, attnum);
+								 scan->plan.qual, &tc);
 	else if (IsA(scan, BitmapHeapScan))
 		((BitmapHeapScan *) scan)->bitmapqualorig =
 			recheck_tenant_first(((BitmapHeapScan *) scan)->bitmapqualorig,
-								 scan->plan.qual, varno, attnum);
+								 scan->plan.qual, &tc);
 	else if (IsA(scan, IndexOnlyScan))
 		((IndexOnlyScan *) scan)->recheckqual =
 			recheck_tenant_first(((IndexOnlyScan *) scan)->recheckqual,
-								 scan->plan.qual, varno, attnum);
+								 scan->plan.qual, &tc);
 }
