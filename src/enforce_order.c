@@ -76,15 +76,16 @@ is_pin_value(Node *val)
 
 /*
  * The tenant column as a scan's conditions name it: a column of the scan's
- * relation, or (an index-only scan, varno INDEX_VAR) the index columns
- * that hold it, as a plain column or relabelled (the planner names an index
- * expression "tenant_id::text" in a condition that compares that cast).
+ * relation, or (varno INDEX_VAR) the entries of the scan's own target list
+ * that hold it, as a plain column or relabelled: an index-only scan's index
+ * columns (the planner names an index expression "tenant_id::text" in a
+ * condition that compares that cast), a foreign scan's fdw_scan_tlist.
  */
 typedef struct TenantColumn
 {
 	Index		varno;
 	AttrNumber	attnum;			/* varno a relation: the column */
-	uint64		index_cols;		/* INDEX_VAR: bit n for index column n */
+	Bitmapset  *tlist_cols;		/* INDEX_VAR: the resnos that hold it */
 } TenantColumn;
 
 static inline bool
@@ -98,8 +99,7 @@ is_tenant_var(Node *n, const TenantColumn *tc)
 	if (v->varno != tc->varno || v->varlevelsup != 0)
 		return false;
 	if (tc->varno == INDEX_VAR)
-		return v->varattno > 0 && v->varattno < 64 &&
-			(tc->index_cols & (UINT64CONST(1) << v->varattno)) != 0;
+		return v->varattno > 0 && bms_is_member(v->varattno, tc->tlist_cols);
 	return v->varattno == tc->attnum;
 }
 
@@ -208,8 +208,8 @@ recheck_tenant_first(List *recheck, List *qual, const TenantColumn *tc)
  * found by walk_plan, enforce_judge.c) if it reads a tenant table; rtable
  * is the plan's flat range table.  An index-only scan's conditions name
  * the index's columns (INDEX_VAR), found in its indextlist, which names
- * the relation's; a foreign scan's Filter is what the remote server did
- * not evaluate.
+ * the relation's, and so do a foreign scan's when it has an fdw_scan_tlist;
+ * a foreign scan's Filter is what the remote server did not evaluate.
  */
 void
 tenant_quals_first(Scan *scan, List *rtable)
@@ -228,23 +228,26 @@ tenant_quals_first(Scan *scan, List *rtable)
 		return;
 	tc.varno = scan->scanrelid;
 	tc.attnum = f->attnum;
-	tc.index_cols = 0;
-	if (IsA(scan, IndexOnlyScan))
+	tc.tlist_cols = NULL;
+	if (IsA(scan, IndexOnlyScan) ||
+		(IsA(scan, ForeignScan) && ((ForeignScan *) scan)->fdw_scan_tlist != NIL))
 	{
+		List	   *tlist = IsA(scan, IndexOnlyScan) ?
+			((IndexOnlyScan *) scan)->indextlist :
+			((ForeignScan *) scan)->fdw_scan_tlist;
 		ListCell   *lc;
 
 		tc.varno = INDEX_VAR;
-		foreach(lc, ((IndexOnlyScan *) scan)->indextlist)
+		foreach(lc, tlist)
 		{
 			TargetEntry *tle = lfirst_node(TargetEntry, lc);
 			Node	   *e = strip_relabel((Node *) tle->expr);
 
 			if (e != NULL && IsA(e, Var) && ((Var *) e)->varno == scan->scanrelid &&
-				((Var *) e)->varattno == f->attnum && ((Var *) e)->varlevelsup == 0 &&
-				tle->resno > 0 && tle->resno < 64)
-				tc.index_cols |= UINT64CONST(1) << tle->resno;
+				((Var *) e)->varattno == f->attnum && ((Var *) e)->varlevelsup == 0)
+				tc.tlist_cols = bms_add_member(tc.tlist_cols, tle->resno);
 		}
-		if (tc.index_cols == 0)
+		if (tc.tlist_cols == NULL)
 			return;				/* no tenant column to compare: none in a Filter */
 	}
 	scan->plan.qual = tenant_first(scan->plan.qual, &tc, NULL);
