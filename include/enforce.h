@@ -348,7 +348,7 @@ typedef struct EnforceState
 } EnforceState;
 
 extern EnforceState *cur_state;
-extern void plan_depends_on(List *relids);
+extern void plan_depends_on(EnforceState *st, List *relids);
 
 /* The references of a statement pinned to one value (enforce_judge.c) */
 typedef struct PinClass
@@ -430,7 +430,8 @@ extern List *expr_values(EnforceState *st, PlannerInfo *root, Node *expr,
 						 int depth, PinReason *why);
 extern List *written_values(EnforceState *st, PlannerInfo *root, Node *expr,
 							PinReason *why);
-extern bool row_may_differ_from_written(Oid relid, bool inh, CmdType cmd,
+extern bool row_may_differ_from_written(EnforceState *st, Oid relid,
+										bool inh, CmdType cmd,
 										bool upsert, AttrNumber attno);
 
 /* enforce_freeze.c: one value per statement for stable built-in pins */
@@ -457,7 +458,8 @@ extern void filter_key_pinned_plan(QueryDesc *queryDesc);
 
 /* enforce_cascade.c: tenant values PostgreSQL writes on a statement's behalf */
 extern void record_cascades(EnforceState *st, PlannerInfo *root);
-extern bool tenant_column_generated(RelFacts *f, bool inserting, List *tlist,
+extern bool tenant_column_generated(EnforceState *st, RelFacts *f,
+									bool inserting, List *tlist,
 									List *colnos, Index target);
 
 /* enforce_judge.c: the verdict */

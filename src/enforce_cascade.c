@@ -18,6 +18,13 @@
  *		  new value is the one the statement assigns, already compared with
  *		  the rows' pin (one tenant, no row moves);
  *		- SET NULL into a NOT NULL column: the action fails, nothing moves.
+ *	  What an action writes fires the actions of the table it writes in
+ *	  turn (ON DELETE CASCADE deletes, the others assign its foreign-key
+ *	  columns): they are followed, also through tables of no tenant, and a
+ *	  write of a column a generated tenant column is computed from counts as
+ *	  a write of the tenant.  The referencing tables and their partitions
+ *	  become dependencies of the plan (plan_depends_on), as their NOT NULL,
+ *	  generated columns, exemptions and triggers decide the verdict.
  *	- generated columns.  A stored generated tenant column is computed from
  *	  other columns: inserting into it, or updating a column it depends on,
  *	  writes a tenant the check cannot pin (PR_GENERATED).
@@ -38,6 +45,7 @@
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_inherits.h"
 #include "commands/trigger.h"
+#include "miscadmin.h"
 #include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteHandler.h"
@@ -53,8 +61,20 @@ typedef struct WriteEffect
 {
 	Oid			target;			/* the result relation */
 	Bitmapset  *assigned;		/* its columns given a new value */
+	Bitmapset  *carried;		/* of those, the ones that hold the value the
+								 * statement assigns to its own, checked,
+								 * tenant column (ON UPDATE CASCADE from it) */
 	bool		deletes;		/* rows deleted (DELETE, MERGE ... DELETE) */
 } WriteEffect;
+
+/*
+ * How deep foreign-key actions are followed (an action's write fires the
+ * actions of the table it writes): beyond, the statement is rejected.
+ */
+#define MAX_CASCADE_DEPTH 8
+
+static void judge_actions(EnforceState *st, WriteEffect *we, List *rels,
+						  int depth);
 
 /* Add the columns tlist assigns (colnos, or resnos if NIL) to *set. */
 static void
@@ -96,6 +116,7 @@ write_effect(PlannerInfo *root, WriteEffect *we)
 
 	we->target = rt_fetch(target, parse->rtable)->relid;
 	we->assigned = NULL;
+	we->carried = NULL;
 	we->deletes = false;
 	switch (parse->commandType)
 	{
@@ -127,6 +148,18 @@ write_effect(PlannerInfo *root, WriteEffect *we)
 		default:
 			break;
 	}
+
+	/*
+	 * The statement's own tenant column keeps its rows' tenant (the value
+	 * assigned is compared with their pin): an ON UPDATE CASCADE from it
+	 * carries that tenant on.
+	 */
+	{
+		RelFacts   *tf = rel_facts(we->target);
+
+		if (tf->tenant && !tf->exempt && bms_is_member(tf->attnum, we->assigned))
+			we->carried = bms_make_singleton(tf->attnum);
+	}
 }
 
 /* Column attno of relid, as a column number of the relation parent. */
@@ -141,84 +174,150 @@ parent_attno(Oid relid, AttrNumber attno, Oid parent)
 	return name ? get_attnum(parent, name) : InvalidAttrNumber;
 }
 
+/* Does assigning any of the columns assigned of f compute its tenant? */
+static bool
+generated_from(RelFacts *f, Bitmapset *assigned)
+{
+	Relation	rel;
+	Node	   *expr;
+	Bitmapset  *deps = NULL;
+	int			col = -1;
+
+	rel = table_open(f->relid, AccessShareLock);
+	expr = build_column_default(rel, f->attnum);
+	table_close(rel, AccessShareLock);
+	if (expr == NULL)
+		return true;
+	pull_varattnos(expr, 1, &deps);
+	while ((col = bms_next_member(assigned, col)) >= 0)
+		if (bms_is_member(col - FirstLowInvalidHeapAttributeNumber, deps))
+			return true;
+	return false;
+}
+
+/* Reject the statement: the action of constraint conname writes f's tenant */
+static void
+record_cascade(EnforceState *st, RelFacts *f, const char *conname)
+{
+	TenantRef  *ref = new_ref(REF_SET, f, get_rel_name(f->relid));
+
+	ref->reason = PR_CASCADE;
+	ref->index_name = pstrdup(conname);
+	st->refs = lappend(st->refs, ref);
+}
+
 /*
- * Judge one foreign-key action trigger of relid (the target or one of its
- * descendants); fires_on_update: an ON UPDATE action, else ON DELETE.
- * Records a PR_CASCADE reference when the action can write the tenant
- * column of the referencing tenant table.
+ * Judge one foreign-key action trigger of relid (we->target or one of its
+ * descendants), given what the write does to relid's rows (we); kind is
+ * the trigger's function.  The action writes the referencing table
+ * (con->conrelid): deletes its rows (ON DELETE CASCADE), or assigns its
+ * foreign-key columns.  Records a PR_CASCADE reference when that can
+ * change the tenant of a row of a tenant table: its tenant column
+ * assigned (unless the value carried is the statement's own checked
+ * tenant), or a column its generated tenant column is computed from.
+ * Then what the action writes fires the actions of the referencing table
+ * in turn (judge_actions), to MAX_CASCADE_DEPTH.
  */
 static void
 judge_fk_action(EnforceState *st, WriteEffect *we, Oid relid, Trigger *tg,
-				bool fires_on_update, bool sets_null, bool cascades)
+				Oid kind, int depth)
 {
 	HeapTuple	tup;
 	Form_pg_constraint con;
 	int			numfks,
-				ndelset,
-				k = -1;
+				ndelset;
 	AttrNumber	conkey[INDEX_MAX_KEYS],
 				confkey[INDEX_MAX_KEYS],
 				delset[INDEX_MAX_KEYS];
 	Oid			pf[INDEX_MAX_KEYS],
 				pp[INDEX_MAX_KEYS],
 				ff[INDEX_MAX_KEYS];
-	RelFacts   *f;
-	RelFacts   *tf;
-	bool		writes_tenant = false;
-	TenantRef  *ref;
+	bool		on_update = (kind == F_RI_FKEY_CASCADE_UPD ||
+							 kind == F_RI_FKEY_SETNULL_UPD ||
+							 kind == F_RI_FKEY_SETDEFAULT_UPD);
+	bool		sets_null = (kind == F_RI_FKEY_SETNULL_UPD ||
+							 kind == F_RI_FKEY_SETNULL_DEL);
+	bool		key_changed = false;
+	WriteEffect child;
+	List	   *rels;
+	ListCell   *lc;
+	char	   *conname;
 
 	tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(tg->tgconstraint));
 	if (!HeapTupleIsValid(tup))
 		return;
 	con = (Form_pg_constraint) GETSTRUCT(tup);
-	f = rel_facts(con->conrelid);
-	if (!f->tenant || f->exempt)
-	{
-		ReleaseSysCache(tup);
-		return;
-	}
 	DeconstructFkConstraintRow(tup, &numfks, conkey, confkey, pf, pp, ff,
 							   &ndelset, delset);
-	for (int i = 0; i < numfks; i++)
-		if (conkey[i] == f->attnum)
-			k = i;
+	child.target = con->conrelid;
+	child.assigned = NULL;
+	child.carried = NULL;
+	child.deletes = false;
+	conname = pstrdup(NameStr(con->conname));
+	ReleaseSysCache(tup);
 
-	if (k >= 0 && !fires_on_update)
+	for (int i = 0; i < numfks; i++)
+		if (bms_is_member(parent_attno(relid, confkey[i], we->target), we->assigned))
+			key_changed = true;
+	if (kind == F_RI_FKEY_CASCADE_DEL)
+		child.deletes = true;
+	else if (!on_update)
 	{
 		/* ON DELETE SET NULL / DEFAULT: the listed columns, or all */
-		writes_tenant = (ndelset == 0);
-		for (int i = 0; i < ndelset; i++)
-			if (delset[i] == f->attnum)
-				writes_tenant = true;
+		for (int i = 0; i < (ndelset > 0 ? ndelset : numfks); i++)
+			child.assigned = bms_add_member(child.assigned,
+											ndelset > 0 ? delset[i] : conkey[i]);
 	}
-	else if (k >= 0 && cascades)
+	else if (key_changed)
 	{
-		/* ON UPDATE CASCADE: the tenant takes the new referenced value */
-		AttrNumber	col = parent_attno(relid, confkey[k], we->target);
-
-		tf = rel_facts(we->target);
-		writes_tenant = bms_is_member(col, we->assigned) &&
-			!(tf->tenant && !tf->exempt && col == tf->attnum);
-	}
-	else if (k >= 0)
-	{
-		/* ON UPDATE SET NULL / DEFAULT: any key column changed */
+		/*
+		 * ON UPDATE CASCADE copies the new key (a column carrying the
+		 * statement's tenant carries it on); SET NULL / DEFAULT overwrite
+		 * every referencing column.
+		 */
 		for (int i = 0; i < numfks; i++)
-			if (bms_is_member(parent_attno(relid, confkey[i], we->target),
-							  we->assigned))
-				writes_tenant = true;
-	}
-	if (writes_tenant && sets_null && column_not_null(f->relid, f->attnum))
-		writes_tenant = false;	/* the action fails: nothing is written */
+		{
+			AttrNumber	col = parent_attno(relid, confkey[i], we->target);
 
-	if (writes_tenant)
-	{
-		ref = new_ref(REF_SET, f, get_rel_name(f->relid));
-		ref->reason = PR_CASCADE;
-		ref->index_name = pstrdup(NameStr(con->conname));
-		st->refs = lappend(st->refs, ref);
+			if (kind != F_RI_FKEY_CASCADE_UPD || bms_is_member(col, we->assigned))
+				child.assigned = bms_add_member(child.assigned, conkey[i]);
+			if (kind == F_RI_FKEY_CASCADE_UPD && bms_is_member(col, we->carried))
+				child.carried = bms_add_member(child.carried, conkey[i]);
+		}
 	}
-	ReleaseSysCache(tup);
+	if (child.assigned == NULL && !child.deletes)
+		return;
+
+	/* the referencing table and its partitions: their facts decide */
+	rels = find_all_inheritors(child.target, RowExclusiveLock, NULL);
+	plan_depends_on(st, rels);
+	foreach(lc, rels)
+	{
+		RelFacts   *f = rel_facts(lfirst_oid(lc));
+		AttrNumber	tcol;
+
+		if (!f->tenant || f->exempt || child.assigned == NULL)
+			continue;
+		tcol = parent_attno(f->relid, f->attnum, child.target);
+		if (f->generated_tenant ? generated_from(f, child.assigned) :
+			(bms_is_member(tcol, child.assigned) &&
+			 !bms_is_member(tcol, child.carried)))
+		{
+			/* SET NULL into a NOT NULL column fails: nothing is written */
+			if (sets_null && !f->generated_tenant &&
+				column_not_null(f->relid, f->attnum))
+				return;
+			record_cascade(st, f, conname);
+			return;
+		}
+	}
+	if (depth >= MAX_CASCADE_DEPTH)
+	{
+		/* too deep to follow: fail closed */
+		record_cascade(st, rel_facts(child.target), conname);
+		return;
+	}
+	judge_actions(st, &child, rels, depth + 1);
 }
 
 /* Does td hold a foreign-key action that writes referencing rows? */
@@ -231,6 +330,7 @@ has_fk_action(TriggerDesc *td)
 			case F_RI_FKEY_CASCADE_UPD:
 			case F_RI_FKEY_SETNULL_UPD:
 			case F_RI_FKEY_SETDEFAULT_UPD:
+			case F_RI_FKEY_CASCADE_DEL:
 			case F_RI_FKEY_SETNULL_DEL:
 			case F_RI_FKEY_SETDEFAULT_DEL:
 				return true;
@@ -241,12 +341,56 @@ has_fk_action(TriggerDesc *td)
 }
 
 /*
+ * Judge the foreign-key actions that a write (we) to the rows of rels (we->
+ * target and its descendants) fires.  A row that an UPDATE moves to
+ * another partition is deleted from a partition whose own (not cloned)
+ * constraints then act as for a DELETE.
+ */
+static void
+judge_actions(EnforceState *st, WriteEffect *we, List *rels, int depth)
+{
+	ListCell   *lc;
+
+	check_stack_depth();
+	foreach(lc, rels)
+	{
+		Oid			relid = lfirst_oid(lc);
+		Relation	rel = table_open(relid, AccessShareLock);
+		TriggerDesc *td = rel->trigdesc;
+
+		for (int i = 0; td != NULL && i < td->numtriggers; i++)
+		{
+			Trigger    *tg = &td->triggers[i];
+
+			switch (tg->tgfoid)
+			{
+				case F_RI_FKEY_CASCADE_UPD:
+				case F_RI_FKEY_SETNULL_UPD:
+				case F_RI_FKEY_SETDEFAULT_UPD:
+					if (we->assigned != NULL)
+						judge_fk_action(st, we, relid, tg, tg->tgfoid, depth);
+					break;
+				case F_RI_FKEY_CASCADE_DEL:
+				case F_RI_FKEY_SETNULL_DEL:
+				case F_RI_FKEY_SETDEFAULT_DEL:
+					if (we->deletes ||
+						(we->assigned != NULL && relid != we->target && !tg->tgisclone))
+						judge_fk_action(st, we, relid, tg, tg->tgfoid, depth);
+					break;
+				default:
+					break;
+			}
+		}
+		table_close(rel, AccessShareLock);
+	}
+}
+
+/*
  * Record the foreign-key actions the write of root (UPDATE, DELETE, ON
- * CONFLICT DO UPDATE, MERGE) fires that would write a tenant column.  The
- * result relation can be any table, tenant-scoped or not; with
- * inheritance the actions of its descendants fire too.  A row that an
- * UPDATE moves to another partition is deleted from a partition whose own
- * (not cloned) constraints then act as for a DELETE.
+ * CONFLICT DO UPDATE, MERGE) fires that would write a tenant column, also
+ * through the actions those fire in turn.  The result relation can be any
+ * table, tenant-scoped or not; with inheritance the actions of its
+ * descendants fire too.
  */
 void
 record_cascades(EnforceState *st, PlannerInfo *root)
@@ -255,15 +399,14 @@ record_cascades(EnforceState *st, PlannerInfo *root)
 								  root->parse->rtable);
 	WriteEffect we;
 	List	   *rels;
-	ListCell   *lc;
 
 	write_effect(root, &we);
 	if (we.assigned == NULL && !we.deletes)
 		return;
 	if (rte->inh || rel_facts(rte->relid)->relkind == RELKIND_PARTITIONED_TABLE)
 	{
-		rels = find_all_inheritors(rte->relid, AccessShareLock, NULL);
-		plan_depends_on(rels);
+		rels = find_all_inheritors(rte->relid, RowExclusiveLock, NULL);
+		plan_depends_on(st, rels);
 	}
 	else
 	{
@@ -289,50 +432,7 @@ record_cascades(EnforceState *st, PlannerInfo *root)
 			return;
 		rels = list_make1_oid(rte->relid);
 	}
-
-	foreach(lc, rels)
-	{
-		Oid			relid = lfirst_oid(lc);
-		Relation	rel = table_open(relid, AccessShareLock);
-		TriggerDesc *td = rel->trigdesc;
-
-		for (int i = 0; td != NULL && i < td->numtriggers; i++)
-		{
-			Trigger    *tg = &td->triggers[i];
-			bool		upd = false,
-						del = false,
-						setnull = false,
-						cascade = false;
-
-			switch (tg->tgfoid)
-			{
-				case F_RI_FKEY_CASCADE_UPD:
-					upd = cascade = true;
-					break;
-				case F_RI_FKEY_SETNULL_UPD:
-					upd = setnull = true;
-					break;
-				case F_RI_FKEY_SETDEFAULT_UPD:
-					upd = true;
-					break;
-				case F_RI_FKEY_SETNULL_DEL:
-					del = setnull = true;
-					break;
-				case F_RI_FKEY_SETDEFAULT_DEL:
-					del = true;
-					break;
-				default:
-					continue;
-			}
-			if (upd && we.assigned != NULL)
-				judge_fk_action(st, &we, relid, tg, true, setnull, cascade);
-			else if (del && (we.deletes ||
-							 (we.assigned != NULL && relid != rte->relid &&
-							  !tg->tgisclone)))
-				judge_fk_action(st, &we, relid, tg, false, setnull, false);
-		}
-		table_close(rel, AccessShareLock);
-	}
+	judge_actions(st, &we, rels, 0);
 }
 
 /*
@@ -342,14 +442,10 @@ record_cascades(EnforceState *st, PlannerInfo *root)
  * generation expression depends on.
  */
 bool
-tenant_column_generated(RelFacts *f, bool inserting, List *tlist,
-						List *colnos, Index target)
+tenant_column_generated(EnforceState *st, RelFacts *f, bool inserting,
+						List *tlist, List *colnos, Index target)
 {
-	Relation	rel;
-	Node	   *expr;
-	Bitmapset  *deps = NULL;
 	Bitmapset  *assigned = NULL;
-	int			col = -1;
 
 	if (!f->generated_tenant)
 	{
@@ -368,8 +464,9 @@ tenant_column_generated(RelFacts *f, bool inserting, List *tlist,
 
 		if (!f->has_children)
 			return false;
-		rels = find_all_inheritors(relid, AccessShareLock, NULL);
-		plan_depends_on(rels);
+		rels = find_all_inheritors(relid, st != NULL ? RowExclusiveLock :
+								   AccessShareLock, NULL);
+		plan_depends_on(st, rels);
 		foreach(lc, rels)
 			if (lfirst_oid(lc) != relid && rel_facts(lfirst_oid(lc))->generated_tenant)
 				return true;
@@ -377,15 +474,6 @@ tenant_column_generated(RelFacts *f, bool inserting, List *tlist,
 	}
 	if (inserting)
 		return true;
-	rel = table_open(f->relid, AccessShareLock);
-	expr = build_column_default(rel, f->attnum);
-	table_close(rel, AccessShareLock);
-	if (expr == NULL)
-		return true;
-	pull_varattnos(expr, 1, &deps);
 	add_assigned(&assigned, tlist, colnos, target);
-	while ((col = bms_next_member(assigned, col)) >= 0)
-		if (bms_is_member(col - FirstLowInvalidHeapAttributeNumber, deps))
-			return true;
-	return false;
+	return generated_from(f, assigned);
 }

@@ -114,7 +114,7 @@ copy_from_allowed(Oid relid, CopyRefusal *why)
 	*why = COPY_REFUSED_NONE;
 	if (!session_has_tenant() && !OidIsValid(distributed_table_of_shard(relid)))
 		*why = COPY_REFUSED_NO_TENANT;
-	else if (tenant_column_generated(f, true, NIL, NIL, 0))
+	else if (tenant_column_generated(NULL, f, true, NIL, NIL, 0))
 		*why = COPY_REFUSED_GENERATED;
 	else if (!OidIsValid(copy_check_fn()))
 		*why = COPY_REFUSED_OLD_VERSION;

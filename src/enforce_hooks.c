@@ -77,20 +77,19 @@ NextPlanRequest next_plan = {false, false, NIL};
 EnforceState *cur_state = NULL;
 
 /*
- * The verdict of the plan being made read the catalog rows of relids too
+ * The verdict of the plan st judges read the catalog rows of relids too
  * (the partitions of a partitioned table written through its parent, whose
  * triggers, generated columns and foreign keys decide what a row's tenant
- * can become, while the plan names only the parent): they join the plan's
- * relationOids, so that a change to any of them (a trigger created on one
- * partition) makes the plan cache plan it again, and judge it again.
- * Nothing outside planning.
+ * can become, while the plan names only the parent; the tables a
+ * foreign-key action writes): they join the plan's relationOids, so that a
+ * change to any of them (a trigger created on one partition) makes the
+ * plan cache plan it again, and judge it again.  st NULL: no plan (COPY).
  */
 void
-plan_depends_on(List *relids)
+plan_depends_on(EnforceState *st, List *relids)
 {
-	if (cur_state != NULL)
-		cur_state->depends_on = list_concat_unique_oid(cur_state->depends_on,
-													   relids);
+	if (st != NULL)
+		st->depends_on = list_concat_unique_oid(st->depends_on, relids);
 }
 
 /*
@@ -328,17 +327,28 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 		distributed = true;
 	}
 	else if (!plan_touches_tenant_table(&st, result))
+	{
+		/* a write whose foreign-key actions were judged (and accepted) */
+		if (st.depends_on != NIL)
+			result->relationOids = list_concat_unique_oid(result->relationOids,
+														  st.depends_on);
 		return result;
+	}
 
 	/* a plan made for an exempt role must not serve another role */
 	result->dependsOnRole = true;
-	/* nor one judged on the catalog rows of partitions outlive a change to them */
-	if (st.depends_on != NIL)
-		result->relationOids = list_concat_unique_oid(result->relationOids,
-													  st.depends_on);
 
 	if (!distributed && judge)
 		judged = judge_plan(&st, result);
+
+	/*
+	 * Nor may a plan judged on the catalog rows of relations it does not
+	 * name (partitions, referencing tables; also those judge_plan read when
+	 * it resolved correlated pins) outlive a change to them.
+	 */
+	if (st.depends_on != NIL)
+		result->relationOids = list_concat_unique_oid(result->relationOids,
+													  st.depends_on);
 	if (req.collect)
 		next_plan.collected = judged;
 	else if (judge && (gtm_enforcement == GTM_ENFORCE_WARN || req.explain_only))

@@ -140,7 +140,7 @@ record_inserted_value(EnforceState *st, RelFacts *f, const char *alias,
 	ListCell   *lc;
 	Node	   *e = NULL;
 
-	if (tenant_column_generated(f, true, NIL, NIL, 0))
+	if (tenant_column_generated(st, f, true, NIL, NIL, 0))
 	{
 		record_generated(st, REF_INSERT, f, alias);
 		return;
@@ -176,7 +176,7 @@ record_assignments(EnforceState *st, RelFacts *f, const char *alias,
 {
 	ListCell   *lc;
 
-	if (tenant_column_generated(f, false, tlist, by_resno ? NIL : colnos,
+	if (tenant_column_generated(st, f, false, tlist, by_resno ? NIL : colnos,
 								target))
 	{
 		record_generated(st, REF_SET, f, alias);

@@ -151,7 +151,8 @@ trigger_changes_column(Relation rel, Trigger *t, AttrNumber attno)
  * MERGE may do either.
  */
 bool
-row_may_differ_from_written(Oid relid, bool inh, CmdType cmd, bool upsert,
+row_may_differ_from_written(EnforceState *st, Oid relid, bool inh,
+							CmdType cmd, bool upsert,
 							AttrNumber attno)
 {
 	List	   *rels;
@@ -166,8 +167,8 @@ row_may_differ_from_written(Oid relid, bool inh, CmdType cmd, bool upsert,
 	/* an INSERT into a partitioned table writes into its partitions */
 	if (inh || rel_facts(relid)->relkind == RELKIND_PARTITIONED_TABLE)
 	{
-		rels = find_all_inheritors(relid, AccessShareLock, NULL);
-		plan_depends_on(rels);
+		rels = find_all_inheritors(relid, RowExclusiveLock, NULL);
+		plan_depends_on(st, rels);
 	}
 	else
 		rels = list_make1_oid(relid);
@@ -210,7 +211,7 @@ row_may_differ_from_written(Oid relid, bool inh, CmdType cmd, bool upsert,
  * columns it sets.
  */
 static bool
-column_generated(Oid relid, bool inh, AttrNumber attno)
+column_generated(EnforceState *st, Oid relid, bool inh, AttrNumber attno)
 {
 	List	   *rels;
 	ListCell   *lc;
@@ -221,8 +222,8 @@ column_generated(Oid relid, bool inh, AttrNumber attno)
 	if (!inh && rel_facts(relid)->relkind != RELKIND_PARTITIONED_TABLE)
 		return false;
 	name = get_attname(relid, attno, false);
-	rels = find_all_inheritors(relid, AccessShareLock, NULL);
-	plan_depends_on(rels);
+	rels = find_all_inheritors(relid, RowExclusiveLock, NULL);
+	plan_depends_on(st, rels);
 	foreach(lc, rels)
 	{
 		AttrNumber	a = get_attnum(lfirst_oid(lc), name);
@@ -343,7 +344,7 @@ target_values(ValueWalk *vw, PlannerInfo *root, AttrNumber attno, int depth,
 		  (contain_subplans((Node *) parse->returningList) ||
 		   contain_subplans((Node *) parse->withCheckOptions) ||
 		   contain_subplans((Node *) parse->onConflict)))) &&
-		row_may_differ_from_written(rte->relid, rte->inh, parse->commandType,
+		row_may_differ_from_written(vw->st, rte->relid, rte->inh, parse->commandType,
 									parse->onConflict != NULL &&
 									parse->onConflict->action == ONCONFLICT_UPDATE,
 									attno))
@@ -355,7 +356,7 @@ target_values(ValueWalk *vw, PlannerInfo *root, AttrNumber attno, int depth,
 			parse->onConflict->action == ONCONFLICT_UPDATE)
 			return NIL;
 		/* a partition may compute a column its parent does not */
-		if (!tenant_col && column_generated(rte->relid, rte->inh, attno))
+		if (!tenant_col && column_generated(vw->st, rte->relid, rte->inh, attno))
 			return NIL;
 		return inserted_values(vw, root, attno, depth);
 	}
@@ -367,7 +368,7 @@ target_values(ValueWalk *vw, PlannerInfo *root, AttrNumber attno, int depth,
 	 * columns the UPDATE sets, not the one the statement's conditions pin.
 	 */
 	if (!tenant_col && which != ROW_OLD &&
-		column_generated(rte->relid, rte->inh, attno))
+		column_generated(vw->st, rte->relid, rte->inh, attno))
 		return NIL;
 	set = (tenant_col || which == ROW_OLD) ? NULL : update_assignment(root, attno);
 	if (set != NULL && which == ROW_RETURNED)
@@ -408,7 +409,7 @@ merge_target_values(ValueWalk *vw, PlannerInfo *root, AttrNumber attno)
 
 	vw->why = PR_OTHER_COLUMN;
 	if (!f->tenant || f->exempt || f->attnum != attno || rel == NULL ||
-		row_may_differ_from_written(rte->relid, rte->inh, CMD_MERGE, false, attno))
+		row_may_differ_from_written(vw->st, rte->relid, rte->inh, CMD_MERGE, false, attno))
 		return NIL;
 	rel_pin(vw->st, root, rel, target, attno, &pr);
 	if (pr.reason != PR_PINNED)
@@ -557,7 +558,7 @@ column_values(ValueWalk *vw, PlannerInfo *root, Index varno, AttrNumber attno,
 		RangeTblEntry *target = rt_fetch(parse->resultRelation, parse->rtable);
 
 		/* EXCLUDED is the row after the BEFORE INSERT triggers */
-		if (row_may_differ_from_written(target->relid, target->inh, CMD_INSERT,
+		if (row_may_differ_from_written(vw->st, target->relid, target->inh, CMD_INSERT,
 										false, attno))
 			return NIL;
 		return inserted_values(vw, root, attno, depth);

@@ -498,6 +498,70 @@ RESET ROLE;
 -- only t-1's rows: the row inserted before the trigger, and the one not moved
 SELECT tenant_id, id, v FROM retenanted ORDER BY id;
 
+-- ... and through a table of no tenant column whose column a RETURNING
+-- subquery equates with a tenant table's: its partitions are read when that
+-- correlated pin is resolved, after planning (round Z1), and count as well
+SET ROLE regress_enforce_writes;
+SET plan_cache_mode = force_generic_plan;
+CREATE TEMP TABLE tp (org text NOT NULL, id int NOT NULL, note text) PARTITION BY RANGE (id);
+CREATE TEMP TABLE tp_a PARTITION OF tp FOR VALUES FROM (0) TO (100);
+CREATE TEMP TABLE tp_b PARTITION OF tp FOR VALUES FROM (100) TO (1000);
+CREATE FUNCTION pg_temp.reorg() RETURNS trigger LANGUAGE plpgsql AS
+  $$ BEGIN IF NEW.note IS NOT NULL THEN NEW.org := NEW.note; END IF; RETURN NEW; END $$;
+PREPARE ins_tp(text, int, text) AS INSERT INTO tp VALUES ($1, $2, $3)
+  RETURNING org, (SELECT string_agg(stage, ',' ORDER BY id) FROM deals d WHERE d.tenant_id = tp.org) AS stages;
+EXECUTE ins_tp('t-1', 150, NULL);
+CREATE TRIGGER reorg BEFORE INSERT ON tp_b FOR EACH ROW EXECUTE FUNCTION pg_temp.reorg();
+EXECUTE ins_tp('t-1', 151, 't-2');
+DEALLOCATE ins_tp;
+RESET plan_cache_mode;
+SELECT org, id FROM tp ORDER BY id;
+DROP TABLE tp;
+RESET ROLE;
+
+-- ---------------------------------------------------------------- actions that fire actions (round Z1)
+-- A foreign-key action's write fires the actions of the table it writes:
+-- regions3 -> mid (ON UPDATE CASCADE, ON DELETE CASCADE) -> leaf's tenant
+-- column (ON UPDATE CASCADE, ON DELETE SET NULL); mid has no tenant column.
+CREATE TABLE regions3 (code text PRIMARY KEY);
+INSERT INTO regions3 VALUES ('t-1'), ('t-2');
+CREATE TABLE mid (code text PRIMARY KEY REFERENCES regions3 ON UPDATE CASCADE ON DELETE CASCADE);
+INSERT INTO mid VALUES ('t-1'), ('t-2');
+CREATE TABLE leaf (tenant_id text REFERENCES mid ON UPDATE CASCADE ON DELETE SET NULL, v int);
+INSERT INTO leaf VALUES ('t-1', 1), ('t-2', 2);
+-- an action writing a column a generated tenant column is computed from
+CREATE TABLE regions6 (code text PRIMARY KEY);
+INSERT INTO regions6 VALUES ('1'), ('2');
+CREATE TABLE gchild (region text NOT NULL REFERENCES regions6 ON UPDATE CASCADE,
+                     tenant_id text GENERATED ALWAYS AS ('t-' || region) STORED, v int);
+INSERT INTO gchild (region, v) VALUES ('1', 1), ('2', 2);
+-- the referencing table's NOT NULL, read by a cached plan's verdict
+CREATE TABLE regions7 (code text PRIMARY KEY);
+INSERT INTO regions7 VALUES ('t-1'), ('t-2');
+CREATE TABLE reg_nn7 (tenant_id text NOT NULL REFERENCES regions7 ON UPDATE SET NULL, v int);
+INSERT INTO reg_nn7 VALUES ('t-1', 1), ('t-2', 2);
+GRANT SELECT, UPDATE, DELETE ON regions3, mid, leaf, regions6, gchild, regions7, reg_nn7
+  TO regress_enforce_writes;
+SET ROLE regress_enforce_writes;
+UPDATE regions3 SET code = 't-9' WHERE code = 't-2';
+DELETE FROM regions3 WHERE code = 't-2';
+UPDATE regions6 SET code = '9' WHERE code = '2';
+SET plan_cache_mode = force_generic_plan;
+PREPARE up7(text, text) AS UPDATE regions7 SET code = $2 WHERE code = $1;
+EXECUTE up7('nothing', 'x');
+RESET ROLE;
+ALTER TABLE reg_nn7 ALTER COLUMN tenant_id DROP NOT NULL;
+SET ROLE regress_enforce_writes;
+EXECUTE up7('t-2', 't-9');
+DEALLOCATE up7;
+RESET plan_cache_mode;
+RESET ROLE;
+-- every row keeps its tenant
+SELECT code FROM regions3 ORDER BY 1;
+SELECT tenant_id, v FROM leaf ORDER BY v;
+SELECT tenant_id, v FROM gchild ORDER BY v;
+SELECT tenant_id, v FROM reg_nn7 ORDER BY v;
+
 SET client_min_messages = warning;
 SELECT gtm_unexempt_table('audit_log');
 DROP SCHEMA enforce_writes CASCADE;
