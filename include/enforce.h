@@ -265,6 +265,9 @@ typedef enum PinReason
 	PR_ROOT_NOT_UNIQUE,			/* tenants: conditions fix no unique key */
 	PR_ROOT_LEAKY,				/* tenants: by a unique key, a leaky condition */
 	PR_NODE_VALUE,				/* distributed: a value each node computes */
+	PR_REMOTE_CONDITION,		/* a remote server runs a condition before the pin */
+	PR_ORDER_BY_FUNCTION,		/* an index scan's ORDER BY runs a user function
+								 * before the pin */
 
 	PR_COUNT					/* number of reasons; keep last */
 } PinReason;
@@ -299,6 +302,8 @@ typedef struct TenantRef
 	List	   *key_lookup;		/* how to find the key's row at execution */
 	char	   *key_label;		/* the column of that row, for the checker */
 	bool		judged;
+	bool		remote_leaky;	/* a foreign table with a condition besides
+								 * the pin that is not leakproof */
 } TenantRef;
 
 /* A PARAM_EXEC that stands for a Var of an outer query level */
@@ -377,6 +382,7 @@ typedef struct PinResult
 {
 	PinReason	reason;
 	Node	   *value;
+	RestrictInfo *rinfo;		/* PR_PINNED: the clause that pins */
 	PlannerInfo *outer_root;
 	Index		outer_varno;
 	AttrNumber	outer_attno;
@@ -562,7 +568,7 @@ extern bool copy_from_allowed(Oid relid, CopyRefusal *why);
 extern PlannedStmt *copy_from_checked(PlannedStmt *pstmt);
 
 /* enforce_order.c: the tenant condition first in every scan */
-extern void tenant_quals_first(Scan *scan, List *rtable);
+extern PinReason tenant_quals_first(Scan *scan, List *rtable);
 
 /* enforce_runtime.c: the comparison when the statement starts */
 extern void attach_statement_pins(PlannedStmt *stmt, PinClasses *classes);

@@ -55,7 +55,20 @@ typedef struct PlanWalk
 	Bitmapset  *scanned_high;
 	List	   *modifytables;
 	const char *opaque;			/* a node the walk cannot see into, or NULL */
+	/* scans whose conditions run in an unsafe order: rtable index, reason */
+	List	   *unsafe_rti;
+	List	   *unsafe_why;
+	/* relations read by a join or aggregate a foreign server computes */
+	Bitmapset  *pushed_down;
 } PlanWalk;
+
+/* A scan of rtable index rti whose order of evaluation is unsafe (why) */
+static pg_noinline void
+note_unsafe_scan(PlanWalk *w, Index rti, PinReason why)
+{
+	w->unsafe_rti = lappend_int(w->unsafe_rti, (int) rti);
+	w->unsafe_why = lappend_int(w->unsafe_why, (int) why);
+}
 
 /* Note rtable index i as read by a known scan (no allocation below 64) */
 static inline void
@@ -107,6 +120,7 @@ static void
 walk_plan(Plan *plan, PlanWalk *w)
 {
 	ListCell   *lc;
+	PinReason	why;
 
 	check_stack_depth();
 
@@ -127,7 +141,9 @@ walk_plan(Plan *plan, PlanWalk *w)
 			case T_TidRangeScan:
 				mark_scanned(w, ((Scan *) plan)->scanrelid);
 				/* the tenant condition first (enforce_order.c) */
-				tenant_quals_first((Scan *) plan, w->rtable);
+				why = tenant_quals_first((Scan *) plan, w->rtable);
+				if (unlikely(why != PR_PINNED))
+					note_unsafe_scan(w, ((Scan *) plan)->scanrelid, why);
 				break;
 			case T_ForeignScan:
 				{
@@ -138,10 +154,14 @@ walk_plan(Plan *plan, PlanWalk *w)
 					{
 						mark_scanned(w, fs->scan.scanrelid);
 						/* its local Filter: the tenant condition first */
-						tenant_quals_first(&fs->scan, w->rtable);
+						why = tenant_quals_first(&fs->scan, w->rtable);
+						if (unlikely(why != PR_PINNED))
+							note_unsafe_scan(w, fs->scan.scanrelid, why);
 					}
 					while ((r = bms_next_member(fs->fs_relids, r)) >= 0)
 						mark_scanned(w, r);
+					if (fs->scan.scanrelid == 0)
+						w->pushed_down = bms_add_members(w->pushed_down, fs->fs_relids);
 				}
 				break;
 			case T_CustomScan:
@@ -413,7 +433,28 @@ judge_scans(EnforceState *st, PlannedStmt *stmt, PlanWalk *w)
 			add_not_analysed(st, f, rte->eref->aliasname, NULL);
 		}
 		else
+		{
 			found->judged = true;
+
+			/*
+			 * A join or aggregate pushed down to a foreign server: the
+			 * conditions sent with it are not seen, so every condition on
+			 * the table besides the pin must be leakproof
+			 * (tenant_quals_first judges a plain foreign scan exactly).
+			 */
+			if (unlikely(found->remote_leaky) && found->reason == PR_PINNED &&
+				bms_is_member(i, w->pushed_down))
+				found->reason = PR_REMOTE_CONDITION;
+			if (unlikely(w->unsafe_rti != NIL) && found->reason == PR_PINNED)
+			{
+				ListCell   *lr;
+				ListCell   *lw;
+
+				forboth(lr, w->unsafe_rti, lw, w->unsafe_why)
+					if (lfirst_int(lr) == i)
+						found->reason = (PinReason) lfirst_int(lw);
+			}
+		}
 	}
 
 	if (w->opaque == NULL)
@@ -625,7 +666,7 @@ judge_one_tenant(List *judged, PinClasses *classes, bool *has_nonconst)
 List *
 judge_plan(EnforceState *st, PlannedStmt *stmt)
 {
-	PlanWalk	w = {stmt->rtable, 0, NULL, NIL, NULL};
+	PlanWalk	w = {stmt->rtable, 0, NULL, NIL, NULL, NIL, NIL, NULL};
 	ListCell   *lc;
 	List	   *judged;
 	PinClasses	classes;

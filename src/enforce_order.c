@@ -30,6 +30,7 @@
 #include "access/transam.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/plannodes.h"
+#include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
 
@@ -211,21 +212,22 @@ recheck_tenant_first(List *recheck, List *qual, const TenantColumn *tc)
  * the relation's, and so do a foreign scan's when it has an fdw_scan_tlist;
  * a foreign scan's Filter is what the remote server did not evaluate.
  */
-void
+PinReason
 tenant_quals_first(Scan *scan, List *rtable)
 {
 	RangeTblEntry *rte;
 	RelFacts   *f;
 	TenantColumn tc;
+	bool		in_index = false;
 
 	if (scan->scanrelid < 1 || scan->scanrelid > (Index) list_length(rtable))
-		return;
+		return PR_PINNED;
 	rte = rt_fetch(scan->scanrelid, rtable);
 	if (rte->rtekind != RTE_RELATION)
-		return;
+		return PR_PINNED;
 	f = rel_facts(rte->relid);
 	if (!f->tenant || f->exempt)
-		return;
+		return PR_PINNED;
 	tc.varno = scan->scanrelid;
 	tc.attnum = f->attnum;
 	tc.tlist_cols = NULL;
@@ -248,13 +250,20 @@ tenant_quals_first(Scan *scan, List *rtable)
 				tc.tlist_cols = bms_add_member(tc.tlist_cols, tle->resno);
 		}
 		if (tc.tlist_cols == NULL)
-			return;				/* no tenant column to compare: none in a Filter */
+			return PR_PINNED;	/* no tenant column to compare: none in a Filter */
 	}
 	scan->plan.qual = tenant_first(scan->plan.qual, &tc, NULL);
 	if (IsA(scan, IndexScan))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((IndexScan *) scan)->indexqualorig)
+			if (is_tenant_equality(lfirst(lc), &tc))
+				in_index = true;
 		((IndexScan *) scan)->indexqualorig =
 			recheck_tenant_first(((IndexScan *) scan)->indexqualorig,
 								 scan->plan.qual, &tc);
+	}
 	else if (IsA(scan, BitmapHeapScan))
 		((BitmapHeapScan *) scan)->bitmapqualorig =
 			recheck_tenant_first(((BitmapHeapScan *) scan)->bitmapqualorig,
@@ -263,4 +272,34 @@ tenant_quals_first(Scan *scan, List *rtable)
 		((IndexOnlyScan *) scan)->recheckqual =
 			recheck_tenant_first(((IndexOnlyScan *) scan)->recheckqual,
 								 scan->plan.qual, &tc);
+
+	/*
+	 * An index scan ordered by a distance it recomputes (a lossy one: GiST
+	 * polygons) evaluates the ORDER BY expressions on every row the index
+	 * returns before the Filter: a function of the database's own there
+	 * would run for the rows of every tenant, unless the tenant condition
+	 * is a condition of the index scan itself.
+	 */
+	if (IsA(scan, IndexScan) && ((IndexScan *) scan)->indexorderbyorig != NIL &&
+		!in_index &&
+		user_function_walker((Node *) ((IndexScan *) scan)->indexorderbyorig, NULL))
+		return PR_ORDER_BY_FUNCTION;
+
+	/*
+	 * A foreign scan: the conditions the wrapper sent to the server
+	 * (fdw_recheck_quals) run there on the server's rows of every tenant,
+	 * in the order its planner picks and through whatever index it has,
+	 * also when the tenant condition is sent with them (a
+	 * gtm_current_tenant() pin is not): besides it, only leakproof ones.
+	 */
+	if (IsA(scan, ForeignScan))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((ForeignScan *) scan)->fdw_recheck_quals)
+			if (!is_tenant_equality(lfirst(lc), &tc) &&
+				contain_leaked_vars(lfirst(lc)))
+				return PR_REMOTE_CONDITION;
+	}
+	return PR_PINNED;
 }

@@ -675,6 +675,7 @@ rel_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel, Index varno,
 			{
 				res->reason = PR_PINNED;
 				res->value = value;
+				res->rinfo = rinfo;
 				return;
 			}
 		}

@@ -28,7 +28,9 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_class.h"
 #include "nodes/pathnodes.h"
+#include "optimizer/clauses.h"
 #include "parser/parsetree.h"
 
 #include "enforce.h"
@@ -82,7 +84,27 @@ record_scan(EnforceState *st, PlannerInfo *root, RelOptInfo *rel, Index rti,
 	rel_pin(st, root, rel, rti, f->attnum, &pr);
 	ref->reason = pr.reason;
 	if (pr.reason == PR_PINNED)
+	{
 		ref->values = list_make1(pr.value);
+
+		/*
+		 * A foreign table: a condition the wrapper sends to the server runs
+		 * there on the server's rows of every tenant (in whatever order its
+		 * planner picks, through whatever index).  Whether it was sent is
+		 * seen on a plain foreign scan (tenant_quals_first); a join or
+		 * aggregate the wrapper pushes down hides it, so note here whether
+		 * any condition besides the pin is not leakproof.
+		 */
+		if (rte->relkind == RELKIND_FOREIGN_TABLE)
+		{
+			ListCell   *lc;
+
+			foreach(lc, rel->baserestrictinfo)
+				if (lfirst(lc) != pr.rinfo &&
+					contain_leaked_vars((Node *) ((RestrictInfo *) lfirst(lc))->clause))
+					ref->remote_leaky = true;
+		}
+	}
 	else if (pr.reason == PR_NO_CONDITION)
 		ref->reason = key_pin(root, rel, rti, f->attnum, ref);
 	ref->outer_root = pr.outer_root;

@@ -168,6 +168,12 @@ static const PinReasonInfo pin_reasons[PR_COUNT] = {
 	{PR_NODE_VALUE,
 		"%1$s is compared with a value computed by a function that is not immutable, which Citus may evaluate on each worker, where it can yield another tenant on each node, rather than once on the coordinator.",
 	"compared with a value each Citus node computes"},
+	{PR_REMOTE_CONDITION,
+		"A condition of the statement that is not leakproof is sent to the foreign server with %1$s, where it runs on the rows of every tenant: the server's planner may evaluate it before the tenant condition (through an index), or without one (a value such as gtm_current_tenant() is not sent).",
+	"a condition that is not leakproof is sent to the foreign server"},
+	{PR_ORDER_BY_FUNCTION,
+		"An index scan that reads %1$s orders its rows by a distance computed with a function of the database's own, which runs for the rows of every tenant the index returns before the tenant condition (not a condition of that index scan).",
+	"ordered by a user-defined function before the tenant condition"},
 };
 
 /* The table row of reason (rows are in enum order, checked at load). */
@@ -338,6 +344,12 @@ report_hint(TenantRef *ref, const char *col)
 		case PR_NODE_VALUE:
 			return errhint("On a distributed table, compare %s with a constant, a parameter or gtm_current_tenant().",
 						   col);
+		case PR_REMOTE_CONDITION:
+			return errhint("On a foreign table, send only leakproof conditions besides \"%s = <value>\": evaluate the others on the rows it returns (SELECT ... FROM (SELECT ... WHERE %s = <value> OFFSET 0) s WHERE ...).",
+						   col, col);
+		case PR_ORDER_BY_FUNCTION:
+			return errhint("Compute the distance's argument with built-in functions, or use an index whose first column is %s (btree_gist).",
+						   tc);
 		case PR_KEY_LEAKY:
 		case PR_ROOT_LEAKY:
 			return errhint("Add \"%s = <value>\", or use only leakproof functions in the conditions on it.",

@@ -137,5 +137,32 @@ ok(!(grep { /secret-of-t1/ } @leak) && (grep { /^3$/ } @leak),
 	"foreign table pinned by gtm_current_tenant(): the tenant condition runs before the caller's cheap function, which sees no row of the other tenant")
   or diag join "\n", @leak;
 
+# The conditions postgres_fdw sends run on the server, on its rows of every
+# tenant, in the order its planner picks and through its indexes: besides
+# the pin, only leakproof conditions may be sent, whether the pin is sent
+# (a constant) or not (gtm_current_tenant()), in a plain foreign scan and in
+# an aggregate pushed down.  The server scans sequentially here (its role's
+# settings), as a shard without a useful index does.  The condition below
+# fails on the other tenant's row only.
+sql('postgres', "ALTER ROLE $shard_role SET enable_indexscan = off; ALTER ROLE $shard_role SET enable_bitmapscan = off;");
+my $fails_on_secret = q{(CASE WHEN stage LIKE 'secret%' THEN pg_size_bytes(stage) ELSE 0 END) IS NULL};
+my $not_pinned = qr/ERROR:  tenant-scoped table "fdeals" \(alias "fdeals"\) is not pinned to one tenant/;
+for my $shape (["SELECT id FROM fdeals WHERE tenant_id = '$t2' AND $fails_on_secret", 'a constant pin, a plain foreign scan'],
+	["SELECT count(*) FROM fdeals WHERE tenant_id = '$t2' AND $fails_on_secret", 'a constant pin, an aggregate pushed down'],
+	["BEGIN; SELECT gtm_set_tenant('$t2') IS NOT NULL;
+SELECT id FROM fdeals WHERE tenant_id = gtm_current_tenant() AND $fails_on_secret; COMMIT;", 'gtm_current_tenant(), not sent'])
+{
+	my @out = app($shape->[0]);
+	ok((grep { /$not_pinned/ } @out) && !(grep { /secret-of-t1/ } @out) && (grep { /^remote=0$/ } @out),
+		"$shape->[1], with a condition that is not leakproof sent to the server: rejected before any remote call, nothing quoted")
+	  or diag join "\n", @out;
+}
+is(join('|', app("SELECT count(*) FROM (SELECT stage FROM fdeals WHERE tenant_id = '$t2' OFFSET 0) s WHERE $fails_on_secret")),
+	'0|remote=1', "... the same condition on the rows the pinned scan returns (OFFSET 0): accepted, no error");
+is(join('|', grep { !/^(t|COMMIT|BEGIN)$/ } app("BEGIN; SELECT gtm_set_tenant('$t2') IS NOT NULL;
+SELECT count(*) FROM fdeals WHERE tenant_id = gtm_current_tenant() AND id > 0 AND stage <> 'x'; COMMIT;")), '3|remote=1',
+	'leakproof conditions sent beside the pin are fine');
+sql('postgres', "ALTER ROLE $shard_role RESET ALL;");
+
 $node->stop;
 done_testing();

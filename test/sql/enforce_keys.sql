@@ -369,6 +369,24 @@ EXPLAIN (COSTS OFF) SELECT n FROM ledger WHERE n < 6 AND tenant_id IS NOT DISTIN
 -- only t-1's secrets are shown (2 and 4)
 SELECT n FROM ledger WHERE n < 6 AND tenant_id IS NOT DISTINCT FROM 't-1' AND shows(secret);
 SELECT n FROM ledger WHERE n < 6 AND tenant_id = 't-1' AND shows(secret);
+-- an index scan ordered by a lossy distance (GiST polygons) computes the
+-- ORDER BY value for every row the index returns, before its Filter: a
+-- function of the caller's there would count other tenants' rows (round Z2)
+RESET ROLE;
+CREATE TABLE sites (tenant_id text NOT NULL, id int, loc polygon);
+CREATE INDEX sites_loc ON sites USING gist (loc);
+INSERT INTO sites VALUES ('t-1', 1, polygon(circle(point(0, 0), 1)));
+INSERT INTO sites SELECT 't-2', 100 + g, polygon(circle(point(10 + g * 0.1, 10), 1)) FROM generate_series(1, 5) g;
+VACUUM ANALYZE sites;
+GRANT SELECT ON sites TO regress_enforce_keys;
+SET ROLE regress_enforce_keys;
+CREATE FUNCTION pg_temp.at(x float8, y float8) RETURNS point LANGUAGE plpgsql STABLE
+  AS $$ BEGIN RAISE NOTICE 'at'; RETURN point(x, y); END $$;
+SELECT id FROM sites WHERE tenant_id = 't-1' ORDER BY loc <-> pg_temp.at(10, 10) LIMIT 1;
+\echo :LAST_ERROR_SQLSTATE
+-- (a built-in value is fine)
+EXPLAIN (COSTS OFF) SELECT id FROM sites WHERE tenant_id = 't-1' ORDER BY loc <-> point(10, 10) LIMIT 1;
+SELECT id FROM sites WHERE tenant_id = 't-1' ORDER BY loc <-> point(10, 10) LIMIT 1;
 RESET enable_bitmapscan;
 RESET enable_seqscan;
 RESET enable_indexscan;
