@@ -128,7 +128,7 @@ is(sql($co, q{SELECT string_agg("table" || ':' || pinned, ',' ORDER BY "table") 
 my ($srv2, $db2) = $sh2 eq 'deals_s2' ? ('shard2', $s2) : ('shard1', $s1);	# T2's server
 sql($db2, "INSERT INTO deals VALUES ('$t1', 77, 'secret-of-t1')");
 sql($co, "CREATE FOREIGN TABLE fdeals (tenant_id text NOT NULL, id int NOT NULL, stage text)
-  SERVER $srv2 OPTIONS (table_name 'deals'); GRANT SELECT ON fdeals TO $app;");
+  SERVER $srv2 OPTIONS (table_name 'deals'); GRANT SELECT, UPDATE, DELETE ON fdeals TO $app;");
 my @leak = app("CREATE FUNCTION pg_temp.leak(text) RETURNS bool LANGUAGE plpgsql COST 0.0001
   AS \$\$ BEGIN RAISE NOTICE 'leak %', \$1; RETURN true; END \$\$;
 BEGIN; SELECT gtm_set_tenant('$t2') IS NOT NULL;
@@ -149,6 +149,8 @@ my $fails_on_secret = q{(CASE WHEN stage LIKE 'secret%' THEN pg_size_bytes(stage
 my $not_pinned = qr/ERROR:  tenant-scoped table "fdeals" \(alias "fdeals"\) is not pinned to one tenant/;
 for my $shape (["SELECT id FROM fdeals WHERE tenant_id = '$t2' AND $fails_on_secret", 'a constant pin, a plain foreign scan'],
 	["SELECT count(*) FROM fdeals WHERE tenant_id = '$t2' AND $fails_on_secret", 'a constant pin, an aggregate pushed down'],
+	["UPDATE fdeals SET stage = stage WHERE tenant_id = '$t2' AND $fails_on_secret", 'an UPDATE sent to the server whole'],
+	["DELETE FROM fdeals WHERE tenant_id = '$t2' AND $fails_on_secret", 'a DELETE sent to the server whole'],
 	["BEGIN; SELECT gtm_set_tenant('$t2') IS NOT NULL;
 SELECT id FROM fdeals WHERE tenant_id = gtm_current_tenant() AND $fails_on_secret; COMMIT;", 'gtm_current_tenant(), not sent'])
 {
