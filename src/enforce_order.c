@@ -257,9 +257,11 @@ tenant_quals_first(Scan *scan, List *rtable)
 	{
 		ListCell   *lc;
 
-		foreach(lc, ((IndexScan *) scan)->indexqualorig)
-			if (is_tenant_equality(lfirst(lc), &tc))
-				in_index = true;
+		/* (asked only of a scan ordered by a distance, below) */
+		if (((IndexScan *) scan)->indexorderbyorig != NIL)
+			foreach(lc, ((IndexScan *) scan)->indexqualorig)
+				if (is_tenant_equality(lfirst(lc), &tc))
+					in_index = true;
 		((IndexScan *) scan)->indexqualorig =
 			recheck_tenant_first(((IndexScan *) scan)->indexqualorig,
 								 scan->plan.qual, &tc);
