@@ -73,7 +73,14 @@ typedef struct WriteEffect
  */
 #define MAX_CASCADE_DEPTH 8
 
-static void judge_actions(EnforceState *st, WriteEffect *we, List *rels,
+/* The effects already judged while following one statement's actions */
+typedef struct CascadeWalk
+{
+	EnforceState *st;
+	List	   *seen;			/* WriteEffect * */
+} CascadeWalk;
+
+static void judge_actions(CascadeWalk *cw, WriteEffect *we, List *rels,
 						  int depth);
 
 /* Add the columns tlist assigns (colnos, or resnos if NIL) to *set. */
@@ -174,6 +181,67 @@ parent_attno(Oid relid, AttrNumber attno, Oid parent)
 	return name ? get_attnum(parent, name) : InvalidAttrNumber;
 }
 
+/* cols, column numbers of relation from, as column numbers of to (by name) */
+static Bitmapset *
+map_columns(Bitmapset *cols, Oid from, Oid to)
+{
+	Bitmapset  *result = NULL;
+	int			col = -1;
+
+	if (from == to)
+		return cols;
+	while ((col = bms_next_member(cols, col)) >= 0)
+	{
+		char	   *name = get_attname(from, (AttrNumber) col, true);
+		AttrNumber	attno = name ? get_attnum(to, name) : InvalidAttrNumber;
+
+		if (attno > 0)
+			result = bms_add_member(result, attno);
+	}
+	return result;
+}
+
+/*
+ * Add to *assigned the stored generated columns of relid computed from a
+ * column in it: they change with it (a generated key referenced by a
+ * foreign key whose action then fires).
+ */
+static void
+add_generated_dependents(Oid relid, Bitmapset **assigned)
+{
+	Relation	rel;
+	TupleDesc	desc;
+	Bitmapset  *more = NULL;
+
+	if (*assigned == NULL)
+		return;
+	rel = table_open(relid, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	for (int i = 0; desc->constr != NULL && desc->constr->has_generated_stored &&
+		 i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		Bitmapset  *deps = NULL;
+		Node	   *expr;
+		int			col = -1;
+
+		if (att->attisdropped || att->attgenerated != ATTRIBUTE_GENERATED_STORED)
+			continue;
+		expr = build_column_default(rel, att->attnum);
+		if (expr == NULL)
+			continue;
+		pull_varattnos(expr, 1, &deps);
+		while ((col = bms_next_member(*assigned, col)) >= 0)
+			if (bms_is_member(col - FirstLowInvalidHeapAttributeNumber, deps))
+			{
+				more = bms_add_member(more, att->attnum);
+				break;
+			}
+	}
+	table_close(rel, AccessShareLock);
+	*assigned = bms_add_members(*assigned, more);
+}
+
 /* Does assigning any of the columns assigned of f compute its tenant? */
 static bool
 generated_from(RelFacts *f, Bitmapset *assigned)
@@ -219,9 +287,10 @@ record_cascade(EnforceState *st, RelFacts *f, const char *conname)
  * in turn (judge_actions), to MAX_CASCADE_DEPTH.
  */
 static void
-judge_fk_action(EnforceState *st, WriteEffect *we, Oid relid, Trigger *tg,
+judge_fk_action(CascadeWalk *cw, WriteEffect *we, Oid relid, Trigger *tg,
 				Oid kind, int depth)
 {
+	EnforceState *st = cw->st;
 	HeapTuple	tup;
 	Form_pg_constraint con;
 	int			numfks,
@@ -289,7 +358,7 @@ judge_fk_action(EnforceState *st, WriteEffect *we, Oid relid, Trigger *tg,
 		return;
 
 	/* the referencing table and its partitions: their facts decide */
-	rels = find_all_inheritors(child.target, RowExclusiveLock, NULL);
+	rels = find_all_inheritors(child.target, AccessShareLock, NULL);
 	plan_depends_on(st, rels);
 	foreach(lc, rels)
 	{
@@ -299,7 +368,8 @@ judge_fk_action(EnforceState *st, WriteEffect *we, Oid relid, Trigger *tg,
 		if (!f->tenant || f->exempt || child.assigned == NULL)
 			continue;
 		tcol = parent_attno(f->relid, f->attnum, child.target);
-		if (f->generated_tenant ? generated_from(f, child.assigned) :
+		if (f->generated_tenant ?
+			generated_from(f, map_columns(child.assigned, child.target, f->relid)) :
 			(bms_is_member(tcol, child.assigned) &&
 			 !bms_is_member(tcol, child.carried)))
 		{
@@ -317,7 +387,9 @@ judge_fk_action(EnforceState *st, WriteEffect *we, Oid relid, Trigger *tg,
 		record_cascade(st, rel_facts(child.target), conname);
 		return;
 	}
-	judge_actions(st, &child, rels, depth + 1);
+	/* a generated key computed from the columns written changes too */
+	add_generated_dependents(child.target, &child.assigned);
+	judge_actions(cw, &child, rels, depth + 1);
 }
 
 /* Does td hold a foreign-key action that writes referencing rows? */
@@ -347,11 +419,30 @@ has_fk_action(TriggerDesc *td)
  * constraints then act as for a DELETE.
  */
 static void
-judge_actions(EnforceState *st, WriteEffect *we, List *rels, int depth)
+judge_actions(CascadeWalk *cw, WriteEffect *we, List *rels, int depth)
 {
 	ListCell   *lc;
+	WriteEffect *copy;
 
 	check_stack_depth();
+	CHECK_FOR_INTERRUPTS();
+
+	/*
+	 * The same write to the same table fires the same actions: judged once
+	 * (a self-referencing or cyclic foreign key comes back to it).
+	 */
+	foreach(lc, cw->seen)
+	{
+		WriteEffect *s = lfirst(lc);
+
+		if (s->target == we->target && s->deletes == we->deletes &&
+			bms_equal(s->assigned, we->assigned) && bms_equal(s->carried, we->carried))
+			return;
+	}
+	copy = palloc(sizeof(WriteEffect));
+	*copy = *we;
+	cw->seen = lappend(cw->seen, copy);
+
 	foreach(lc, rels)
 	{
 		Oid			relid = lfirst_oid(lc);
@@ -368,14 +459,14 @@ judge_actions(EnforceState *st, WriteEffect *we, List *rels, int depth)
 				case F_RI_FKEY_SETNULL_UPD:
 				case F_RI_FKEY_SETDEFAULT_UPD:
 					if (we->assigned != NULL)
-						judge_fk_action(st, we, relid, tg, tg->tgfoid, depth);
+						judge_fk_action(cw, we, relid, tg, tg->tgfoid, depth);
 					break;
 				case F_RI_FKEY_CASCADE_DEL:
 				case F_RI_FKEY_SETNULL_DEL:
 				case F_RI_FKEY_SETDEFAULT_DEL:
 					if (we->deletes ||
 						(we->assigned != NULL && relid != we->target && !tg->tgisclone))
-						judge_fk_action(st, we, relid, tg, tg->tgfoid, depth);
+						judge_fk_action(cw, we, relid, tg, tg->tgfoid, depth);
 					break;
 				default:
 					break;
@@ -398,6 +489,7 @@ record_cascades(EnforceState *st, PlannerInfo *root)
 	RangeTblEntry *rte = rt_fetch(root->parse->resultRelation,
 								  root->parse->rtable);
 	WriteEffect we;
+	CascadeWalk cw;
 	List	   *rels;
 
 	write_effect(root, &we);
@@ -405,7 +497,7 @@ record_cascades(EnforceState *st, PlannerInfo *root)
 		return;
 	if (rte->inh || rel_facts(rte->relid)->relkind == RELKIND_PARTITIONED_TABLE)
 	{
-		rels = find_all_inheritors(rte->relid, RowExclusiveLock, NULL);
+		rels = find_all_inheritors(rte->relid, AccessShareLock, NULL);
 		plan_depends_on(st, rels);
 	}
 	else
@@ -432,7 +524,11 @@ record_cascades(EnforceState *st, PlannerInfo *root)
 			return;
 		rels = list_make1_oid(rte->relid);
 	}
-	judge_actions(st, &we, rels, 0);
+	/* a generated key computed from the columns written changes too */
+	add_generated_dependents(we.target, &we.assigned);
+	cw.st = st;
+	cw.seen = NIL;
+	judge_actions(&cw, &we, rels, 0);
 }
 
 /*
@@ -464,8 +560,7 @@ tenant_column_generated(EnforceState *st, RelFacts *f, bool inserting,
 
 		if (!f->has_children)
 			return false;
-		rels = find_all_inheritors(relid, st != NULL ? RowExclusiveLock :
-								   AccessShareLock, NULL);
+		rels = find_all_inheritors(relid, AccessShareLock, NULL);
 		plan_depends_on(st, rels);
 		foreach(lc, rels)
 			if (lfirst_oid(lc) != relid && rel_facts(lfirst_oid(lc))->generated_tenant)

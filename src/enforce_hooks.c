@@ -300,6 +300,15 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	delegable = query_may_be_delegated(parse);
 	result = plan_with_state(judge ? &st : NULL, phase, parse, query_string,
 							 cursorOptions, boundParams);
+
+	/*
+	 * A write planned without a verdict (an exempt role's, or an exempt
+	 * statement's) must not serve another role: a cached UPDATE whose
+	 * foreign-key actions write tenant tables names none of them.
+	 */
+	if (!judge && result != NULL &&
+		(result->commandType != CMD_SELECT || result->hasModifyingCTE))
+		result->dependsOnRole = true;
 	distributed_settings_end(dist_settings);
 	if (delegable)
 		mark_delegated_call(result);	/* Citus' function call delegation */

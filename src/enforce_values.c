@@ -167,7 +167,7 @@ row_may_differ_from_written(EnforceState *st, Oid relid, bool inh,
 	/* an INSERT into a partitioned table writes into its partitions */
 	if (inh || rel_facts(relid)->relkind == RELKIND_PARTITIONED_TABLE)
 	{
-		rels = find_all_inheritors(relid, RowExclusiveLock, NULL);
+		rels = find_all_inheritors(relid, AccessShareLock, NULL);
 		plan_depends_on(st, rels);
 	}
 	else
@@ -222,7 +222,7 @@ column_generated(EnforceState *st, Oid relid, bool inh, AttrNumber attno)
 	if (!inh && rel_facts(relid)->relkind != RELKIND_PARTITIONED_TABLE)
 		return false;
 	name = get_attname(relid, attno, false);
-	rels = find_all_inheritors(relid, RowExclusiveLock, NULL);
+	rels = find_all_inheritors(relid, AccessShareLock, NULL);
 	plan_depends_on(st, rels);
 	foreach(lc, rels)
 	{
