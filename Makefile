@@ -78,7 +78,8 @@ REGRESS_PROVISION = provision_tenants_and_sign_in member_roles_and_last_admin pr
 REGRESS_SETTINGS = settings_merge settings_validation settings_defaults_and_patches \
 	settings_hostile_input_limits settings_schema setup_checklist
 REGRESS_ENFORCE = enforce_conformance_cases enforce_every_statement_path \
-	enforce_exempt_roles_and_modes enforce_scope enforce_fail_closed enforce_writes enforce_identity \
+	enforce_exempt_roles_and_modes enforce_scope enforce_fail_closed enforce_writes \
+	enforce_writes_partition_generated enforce_identity \
 	enforce_keys enforce_exemptions enforce_utility enforce_attack_shapes_rejected enforce_tenant_row \
 	copy_from copy_from_partition app_toolkit_tables_lint_grants enforce_tenant_context_under_pools \
 	enforce_statistics_hide_other_tenants

@@ -268,6 +268,10 @@ typedef enum PinReason
 	PR_REMOTE_CONDITION,		/* a remote server runs a condition before the pin */
 	PR_ORDER_BY_FUNCTION,		/* an index scan's ORDER BY runs a user function
 								 * before the pin */
+	PR_REMOTE_UNPINNED,			/* a foreign server locks or sorts every tenant's
+								 * rows: the pin is not sent to it */
+	PR_REMOTE_UNSENT,			/* (internal) a plain foreign scan's pin was not
+								 * sent: judged with the statement's locks */
 
 	PR_COUNT					/* number of reasons; keep last */
 } PinReason;
@@ -304,6 +308,9 @@ typedef struct TenantRef
 	bool		judged;
 	bool		remote_leaky;	/* a foreign table with a condition besides
 								 * the pin that is not leakproof */
+	bool		remote_sort_leaky;	/* ... a sort key not leakproof */
+	bool		pin_unsent;		/* a foreign table whose pin is no constant
+								 * or parameter: not sent to the server */
 } TenantRef;
 
 /* A PARAM_EXEC that stands for a Var of an outer query level */

@@ -242,6 +242,25 @@ add_generated_dependents(Oid relid, Bitmapset **assigned)
 	*assigned = bms_add_members(*assigned, more);
 }
 
+/* Is column attno of relid a stored generated column in any of rels? */
+static bool
+generated_in_any(List *rels, Oid relid, AttrNumber attno)
+{
+	char	   *name = get_attname(relid, attno, true);
+	ListCell   *lc;
+
+	if (name == NULL)
+		return false;
+	foreach(lc, rels)
+	{
+		AttrNumber	a = get_attnum(lfirst_oid(lc), name);
+
+		if (a > 0 && get_attgenerated(lfirst_oid(lc), a) == ATTRIBUTE_GENERATED_STORED)
+			return true;
+	}
+	return false;
+}
+
 /* Does assigning any of the columns assigned of f compute its tenant? */
 static bool
 generated_from(RelFacts *f, Bitmapset *assigned)
@@ -287,8 +306,8 @@ record_cascade(EnforceState *st, RelFacts *f, const char *conname)
  * in turn (judge_actions), to MAX_CASCADE_DEPTH.
  */
 static void
-judge_fk_action(CascadeWalk *cw, WriteEffect *we, Oid relid, Trigger *tg,
-				Oid kind, int depth)
+judge_fk_action(CascadeWalk *cw, WriteEffect *we, List *rels, Oid relid,
+				Trigger *tg, Oid kind, int depth)
 {
 	EnforceState *st = cw->st;
 	HeapTuple	tup;
@@ -307,8 +326,10 @@ judge_fk_action(CascadeWalk *cw, WriteEffect *we, Oid relid, Trigger *tg,
 	bool		sets_null = (kind == F_RI_FKEY_SETNULL_UPD ||
 							 kind == F_RI_FKEY_SETNULL_DEL);
 	bool		key_changed = false;
+	bool		may_move = we->assigned != NULL && list_length(rels) > 1;
+	Bitmapset  *assigned_here;
 	WriteEffect child;
-	List	   *rels;
+	List	   *child_rels;
 	ListCell   *lc;
 	char	   *conname;
 
@@ -325,8 +346,21 @@ judge_fk_action(CascadeWalk *cw, WriteEffect *we, Oid relid, Trigger *tg,
 	conname = pstrdup(NameStr(con->conname));
 	ReleaseSysCache(tup);
 
+	/*
+	 * The referenced columns that change: those assigned, in relid's own
+	 * column numbers with the generated columns computed from them (a
+	 * partition may generate a key its parent does not), and, when a row
+	 * may move to another partition, a key column any partition generates
+	 * (recomputed there).
+	 */
+	assigned_here = map_columns(we->assigned, we->target, relid);
+	add_generated_dependents(relid, &assigned_here);
 	for (int i = 0; i < numfks; i++)
-		if (bms_is_member(parent_attno(relid, confkey[i], we->target), we->assigned))
+		if (bms_is_member(confkey[i], assigned_here) ||
+			(may_move && generated_in_any(rels, relid, confkey[i])))
+			assigned_here = bms_add_member(assigned_here, confkey[i]);
+	for (int i = 0; i < numfks; i++)
+		if (bms_is_member(confkey[i], assigned_here))
 			key_changed = true;
 	if (kind == F_RI_FKEY_CASCADE_DEL)
 		child.deletes = true;
@@ -348,7 +382,7 @@ judge_fk_action(CascadeWalk *cw, WriteEffect *we, Oid relid, Trigger *tg,
 		{
 			AttrNumber	col = parent_attno(relid, confkey[i], we->target);
 
-			if (kind != F_RI_FKEY_CASCADE_UPD || bms_is_member(col, we->assigned))
+			if (kind != F_RI_FKEY_CASCADE_UPD || bms_is_member(confkey[i], assigned_here))
 				child.assigned = bms_add_member(child.assigned, conkey[i]);
 			if (kind == F_RI_FKEY_CASCADE_UPD && bms_is_member(col, we->carried))
 				child.carried = bms_add_member(child.carried, conkey[i]);
@@ -358,9 +392,9 @@ judge_fk_action(CascadeWalk *cw, WriteEffect *we, Oid relid, Trigger *tg,
 		return;
 
 	/* the referencing table and its partitions: their facts decide */
-	rels = find_all_inheritors(child.target, AccessShareLock, NULL);
-	plan_depends_on(st, rels);
-	foreach(lc, rels)
+	child_rels = find_all_inheritors(child.target, AccessShareLock, NULL);
+	plan_depends_on(st, child_rels);
+	foreach(lc, child_rels)
 	{
 		RelFacts   *f = rel_facts(lfirst_oid(lc));
 		AttrNumber	tcol;
@@ -373,10 +407,14 @@ judge_fk_action(CascadeWalk *cw, WriteEffect *we, Oid relid, Trigger *tg,
 			(bms_is_member(tcol, child.assigned) &&
 			 !bms_is_member(tcol, child.carried)))
 		{
-			/* SET NULL into a NOT NULL column fails: nothing is written */
+			/*
+			 * SET NULL into a NOT NULL column fails: nothing is written
+			 * there (a partition that generates its tenant is judged on
+			 * its own)
+			 */
 			if (sets_null && !f->generated_tenant &&
 				column_not_null(f->relid, f->attnum))
-				return;
+				continue;
 			record_cascade(st, f, conname);
 			return;
 		}
@@ -389,7 +427,7 @@ judge_fk_action(CascadeWalk *cw, WriteEffect *we, Oid relid, Trigger *tg,
 	}
 	/* a generated key computed from the columns written changes too */
 	add_generated_dependents(child.target, &child.assigned);
-	judge_actions(cw, &child, rels, depth + 1);
+	judge_actions(cw, &child, child_rels, depth + 1);
 }
 
 /* Does td hold a foreign-key action that writes referencing rows? */
@@ -459,14 +497,14 @@ judge_actions(CascadeWalk *cw, WriteEffect *we, List *rels, int depth)
 				case F_RI_FKEY_SETNULL_UPD:
 				case F_RI_FKEY_SETDEFAULT_UPD:
 					if (we->assigned != NULL)
-						judge_fk_action(cw, we, relid, tg, tg->tgfoid, depth);
+						judge_fk_action(cw, we, rels, relid, tg, tg->tgfoid, depth);
 					break;
 				case F_RI_FKEY_CASCADE_DEL:
 				case F_RI_FKEY_SETNULL_DEL:
 				case F_RI_FKEY_SETDEFAULT_DEL:
 					if (we->deletes ||
 						(we->assigned != NULL && relid != we->target && !tg->tgisclone))
-						judge_fk_action(cw, we, relid, tg, tg->tgfoid, depth);
+						judge_fk_action(cw, we, rels, relid, tg, tg->tgfoid, depth);
 					break;
 				default:
 					break;

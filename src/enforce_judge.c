@@ -62,6 +62,34 @@ typedef struct PlanWalk
 	Bitmapset  *pushed_down;
 } PlanWalk;
 
+/*
+ * A foreign scan (rtable index rti) whose pin is not sent to the server,
+ * which then reads every tenant's rows: the coordinator filters them, but
+ * a lock (FOR UPDATE, UPDATE, DELETE) or a sort by an expression that is
+ * not leakproof would reach them all there.  The reason to record: found's
+ * own (PR_PINNED, PR_DEFERRED) when nothing of the kind.
+ */
+static PinReason
+remote_unpinned_reason(PlannedStmt *stmt, int rti, TenantRef *found)
+{
+	ListCell   *lc;
+
+	if (found->remote_sort_leaky || list_member_int(stmt->resultRelations, rti))
+		return PR_REMOTE_UNPINNED;
+	foreach(lc, stmt->rowMarks)
+	{
+		PlanRowMark *rc = lfirst_node(PlanRowMark, lc);
+
+		/*
+		 * FOR UPDATE/SHARE: a foreign table's mark is a copy, its strength
+		 * what the wrapper asks the server to lock
+		 */
+		if (rc->rti == (Index) rti && rc->strength != LCS_NONE)
+			return PR_REMOTE_UNPINNED;
+	}
+	return found->reason;
+}
+
 /* A scan of rtable index rti whose order of evaluation is unsafe (why) */
 static pg_noinline void
 note_unsafe_scan(PlanWalk *w, Index rti, PinReason why)
@@ -442,17 +470,23 @@ judge_scans(EnforceState *st, PlannedStmt *stmt, PlanWalk *w)
 			 * the table besides the pin must be leakproof
 			 * (tenant_quals_first judges a plain foreign scan exactly).
 			 */
-			if (unlikely(found->remote_leaky) && found->reason == PR_PINNED &&
+			if (unlikely(found->remote_leaky || found->pin_unsent) &&
+				(found->reason == PR_PINNED || found->reason == PR_DEFERRED) &&
 				bms_is_member(i, w->pushed_down))
-				found->reason = PR_REMOTE_CONDITION;
-			if (unlikely(w->unsafe_rti != NIL) && found->reason == PR_PINNED)
+				found->reason = found->remote_leaky ? PR_REMOTE_CONDITION :
+					remote_unpinned_reason(stmt, i, found);
+			/* (a correlated pin, resolved later, is judged the same) */
+			if (unlikely(w->unsafe_rti != NIL) &&
+				(found->reason == PR_PINNED || found->reason == PR_DEFERRED))
 			{
 				ListCell   *lr;
 				ListCell   *lw;
 
 				forboth(lr, w->unsafe_rti, lw, w->unsafe_why)
 					if (lfirst_int(lr) == i)
-						found->reason = (PinReason) lfirst_int(lw);
+						found->reason = lfirst_int(lw) == PR_REMOTE_UNSENT ?
+							remote_unpinned_reason(stmt, i, found) :
+							(PinReason) lfirst_int(lw);
 			}
 		}
 	}

@@ -284,7 +284,8 @@ tenant_quals_first(Scan *scan, List *rtable)
 	 */
 	if (IsA(scan, IndexScan) && ((IndexScan *) scan)->indexorderbyorig != NIL &&
 		!in_index &&
-		user_function_walker((Node *) ((IndexScan *) scan)->indexorderbyorig, NULL))
+		(user_function_walker((Node *) ((IndexScan *) scan)->indexorderbyorig, NULL) ||
+		 mentions_callers_type((Node *) ((IndexScan *) scan)->indexorderbyorig)))
 		return PR_ORDER_BY_FUNCTION;
 
 	/*
@@ -297,11 +298,18 @@ tenant_quals_first(Scan *scan, List *rtable)
 	if (IsA(scan, ForeignScan))
 	{
 		ListCell   *lc;
+		bool		sent = false;
 
 		foreach(lc, ((ForeignScan *) scan)->fdw_recheck_quals)
-			if (!is_tenant_equality(lfirst(lc), &tc) &&
-				contain_leaked_vars(lfirst(lc)))
+		{
+			if (is_tenant_equality(lfirst(lc), &tc))
+				sent = true;
+			else if (contain_leaked_vars(lfirst(lc)))
 				return PR_REMOTE_CONDITION;
+		}
+		/* the server then reads every tenant's rows: judged with the locks */
+		if (!sent)
+			return PR_REMOTE_UNSENT;
 	}
 	return PR_PINNED;
 }

@@ -84,26 +84,36 @@ record_scan(EnforceState *st, PlannerInfo *root, RelOptInfo *rel, Index rti,
 	rel_pin(st, root, rel, rti, f->attnum, &pr);
 	ref->reason = pr.reason;
 	if (pr.reason == PR_PINNED)
-	{
 		ref->values = list_make1(pr.value);
 
-		/*
-		 * A foreign table: a condition the wrapper sends to the server runs
-		 * there on the server's rows of every tenant (in whatever order its
-		 * planner picks, through whatever index).  Whether it was sent is
-		 * seen on a plain foreign scan (tenant_quals_first); a join or
-		 * aggregate the wrapper pushes down hides it, so note here whether
-		 * any condition besides the pin is not leakproof.
-		 */
-		if (rte->relkind == RELKIND_FOREIGN_TABLE)
-		{
-			ListCell   *lc;
+	/*
+	 * A foreign table: a condition the wrapper sends to the server runs
+	 * there on the server's rows of every tenant (in whatever order its
+	 * planner picks, through whatever index).  Whether it was sent is seen
+	 * on a plain foreign scan (tenant_quals_first); a join or aggregate the
+	 * wrapper pushes down hides it, so note here whether any condition
+	 * besides the pin is not leakproof (a correlated pin's too).
+	 */
+	if (rte->relkind == RELKIND_FOREIGN_TABLE &&
+		(pr.reason == PR_PINNED || pr.reason == PR_DEFERRED))
+	{
+		ListCell   *lc;
 
-			foreach(lc, rel->baserestrictinfo)
-				if (lfirst(lc) != pr.rinfo &&
-					contain_leaked_vars((Node *) ((RestrictInfo *) lfirst(lc))->clause))
-					ref->remote_leaky = true;
+		foreach(lc, rel->baserestrictinfo)
+			if (lfirst(lc) != pr.rinfo &&
+				contain_leaked_vars((Node *) ((RestrictInfo *) lfirst(lc))->clause))
+				ref->remote_leaky = true;
+		/* a sort the wrapper may send (ORDER BY, DISTINCT, GROUP BY) */
+		foreach(lc, root->parse->targetList)
+		{
+			TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+			if (tle->ressortgroupref != 0 && contain_leaked_vars((Node *) tle->expr))
+				ref->remote_sort_leaky = true;
 		}
+		/* a pin the wrapper cannot send: gtm_current_tenant(), gtm_pin() */
+		ref->pin_unsent = pr.reason == PR_PINNED && pr.value != NULL &&
+			!IsA(pr.value, Const) && !IsA(pr.value, Param);
 	}
 	else if (pr.reason == PR_NO_CONDITION)
 		ref->reason = key_pin(root, rel, rti, f->attnum, ref);

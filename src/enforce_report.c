@@ -174,6 +174,11 @@ static const PinReasonInfo pin_reasons[PR_COUNT] = {
 	{PR_ORDER_BY_FUNCTION,
 		"An index scan that reads %1$s orders its rows by a distance computed with a function of the database's own, which runs for the rows of every tenant the index returns before the tenant condition (not a condition of that index scan).",
 	"ordered by a user-defined function before the tenant condition"},
+	{PR_REMOTE_UNPINNED,
+		"The tenant condition on %1$s is not sent to the foreign server (a value such as gtm_current_tenant() is evaluated here), and the statement makes the server lock, change or sort by an expression that is not leakproof the rows of every tenant it holds.",
+	"the foreign server would lock or sort every tenant's rows"},
+	{PR_REMOTE_UNSENT, NULL,
+	"the tenant condition is not sent to the foreign server"},
 };
 
 /* The table row of reason (rows are in enum order, checked at load). */
@@ -343,6 +348,9 @@ report_hint(TenantRef *ref, const char *col)
 						   col);
 		case PR_NODE_VALUE:
 			return errhint("On a distributed table, compare %s with a constant, a parameter or gtm_current_tenant().",
+						   col);
+		case PR_REMOTE_UNPINNED:
+			return errhint("On a foreign table, compare %s with a constant or a parameter, which the foreign data wrapper sends to the server.",
 						   col);
 		case PR_REMOTE_CONDITION:
 			return errhint("On a foreign table, send only leakproof conditions besides \"%s = <value>\": evaluate the others on the rows it returns (SELECT ... FROM (SELECT ... WHERE %s = <value> OFFSET 0) s WHERE ...).",

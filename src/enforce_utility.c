@@ -318,6 +318,25 @@ check_utility_statement(Node *parsetree)
 {
 	UtilityVerdict v;
 
+	/*
+	 * A foreign table of the role's own over a tenant table of a foreign
+	 * server (its tenant column renamed or left out) would be no tenant
+	 * table here: the server's rows of every tenant, read and written
+	 * through it.  Foreign tables are the DBA's to create.
+	 */
+	if (unlikely(IsA(parsetree, CreateForeignTableStmt) ||
+				 IsA(parsetree, ImportForeignSchemaStmt)) &&
+		gtm_enforcement != GTM_ENFORCE_OFF && !role_is_exempt() &&
+		gtm_installed_here())
+	{
+		ereport(ENFORCE_ELEVEL(),
+				(errcode(GTM_ERRCODE_NOT_PINNED),
+				 errmsg("creating foreign tables is not allowed for this role"),
+				 errdetail("A foreign table of its own could read and write another server's rows of every tenant without a tenant column here."),
+				 errhint("Create foreign tables as the schema owner, and do not grant USAGE on foreign servers to application roles.")));
+		return true;
+	}
+
 	if (gtm_enforcement != GTM_ENFORCE_OFF &&
 		(IsA(parsetree, CopyStmt) || IsA(parsetree, TruncateStmt) ||
 		 IsA(parsetree, LockStmt)) &&

@@ -164,7 +164,38 @@ is(join('|', app("SELECT count(*) FROM (SELECT stage FROM fdeals WHERE tenant_id
 is(join('|', grep { !/^(t|COMMIT|BEGIN)$/ } app("BEGIN; SELECT gtm_set_tenant('$t2') IS NOT NULL;
 SELECT count(*) FROM fdeals WHERE tenant_id = gtm_current_tenant() AND id > 0 AND stage <> 'x'; COMMIT;")), '3|remote=1',
 	'leakproof conditions sent beside the pin are fine');
+# A pin the wrapper cannot send (gtm_current_tenant()) leaves the server
+# reading every tenant's rows: the coordinator filters them, but a lock
+# (FOR UPDATE, UPDATE, DELETE) or a sort by an expression that is not
+# leakproof would reach them all there.  Rejected; with a constant, fine.
+my $remote_unpinned = qr/ERROR:  tenant-scoped table "fdeals" \(alias "fdeals"\) is not pinned to one tenant/;
+for my $shape (["SELECT id FROM fdeals WHERE tenant_id = gtm_current_tenant() ORDER BY pg_size_bytes(stage) LIMIT 1", 'a sort by pg_size_bytes()'],
+	["SELECT id FROM fdeals WHERE tenant_id = gtm_current_tenant() AND id = 77 FOR UPDATE", 'FOR UPDATE'],
+	["DELETE FROM fdeals WHERE tenant_id = gtm_current_tenant() AND id = 77", 'a DELETE'],
+	["UPDATE fdeals SET stage = stage WHERE tenant_id = gtm_current_tenant()", 'an UPDATE'])
+{
+	my @out = app("BEGIN; SELECT gtm_set_tenant('$t2') IS NOT NULL; $shape->[0]; COMMIT;");
+	ok((grep { /$remote_unpinned/ } @out) && !(grep { /secret-of-t1/ } @out) && (grep { /^remote=0$/ } @out),
+		"a pin not sent to the server, with $shape->[1]: rejected before any remote call")
+	  or diag join "\n", @out;
+}
+is(join('|', grep { !/^(t|COMMIT|BEGIN)$/ } app("BEGIN; SELECT gtm_set_tenant('$t2') IS NOT NULL;
+DELETE FROM fdeals WHERE tenant_id = '$t2' AND id = 999; SELECT id FROM fdeals WHERE tenant_id = '$t2' AND id = 1 FOR UPDATE; COMMIT;")),
+	'1|remote=1', '... the same with the tenant a constant, which is sent: accepted');
 sql('postgres', "ALTER ROLE $shard_role RESET ALL;");
+
+# A foreign table of the application role's own over a shard's table (its
+# tenant column renamed away) would be no tenant table on the coordinator:
+# refused, also to a role granted USAGE on the server (as this test's is)
+my @own = app("CREATE FOREIGN TABLE pg_temp.raw (tid text OPTIONS (column_name 'tenant_id'), id int, stage text)
+  SERVER $srv2 OPTIONS (schema_name 'public', table_name 'deals');
+SELECT count(*) FROM pg_temp.raw;");
+ok((grep { /ERROR:  creating foreign tables is not allowed for this role/ } @own) && !(grep { /^\d+$/ } @own),
+	"the application role's own foreign table over a shard: refused, nothing read")
+  or diag join "\n", @own;
+my @imported = app("CREATE SCHEMA IF NOT EXISTS pg_temp; IMPORT FOREIGN SCHEMA public LIMIT TO (deals) FROM SERVER $srv2 INTO pg_temp;");
+ok((grep { /creating foreign tables is not allowed for this role|permission denied/ } @imported),
+	'IMPORT FOREIGN SCHEMA by the application role: refused') or diag join "\n", @imported;
 
 $node->stop;
 done_testing();
