@@ -402,6 +402,17 @@ judge_fk_action(CascadeWalk *cw, WriteEffect *we, List *rels, Oid relid,
 		if (!f->tenant || f->exempt || child.assigned == NULL)
 			continue;
 		tcol = parent_attno(f->relid, f->attnum, child.target);
+
+		/*
+		 * A partition that generates its tenant: a write of the partition
+		 * key can move a row into it, where the tenant is computed again
+		 * (as tenant_column_generated judges a write through the parent)
+		 */
+		if (f->generated_tenant && list_length(child_rels) > 1)
+		{
+			record_cascade(st, f, conname);
+			return;
+		}
 		if (f->generated_tenant ?
 			generated_from(f, map_columns(child.assigned, child.target, f->relid)) :
 			(bms_is_member(tcol, child.assigned) &&

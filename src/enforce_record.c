@@ -103,13 +103,36 @@ record_scan(EnforceState *st, PlannerInfo *root, RelOptInfo *rel, Index rti,
 			if (lfirst(lc) != pr.rinfo &&
 				contain_leaked_vars((Node *) ((RestrictInfo *) lfirst(lc))->clause))
 				ref->remote_leaky = true;
-		/* a sort the wrapper may send (ORDER BY, DISTINCT, GROUP BY) */
+		/*
+		 * A sort the wrapper may send: by a sort key of the statement
+		 * (ORDER BY, DISTINCT, GROUP BY, a window) or by any expression of
+		 * this table in an equivalence class (a value a join equates with a
+		 * sort key, a merge join's key)
+		 */
 		foreach(lc, root->parse->targetList)
 		{
 			TargetEntry *tle = lfirst_node(TargetEntry, lc);
 
 			if (tle->ressortgroupref != 0 && contain_leaked_vars((Node *) tle->expr))
 				ref->remote_sort_leaky = true;
+		}
+		{
+			int			i = -1;
+
+			while ((i = bms_next_member(rel->eclass_indexes, i)) >= 0)
+			{
+				EquivalenceClass *ec = list_nth(root->eq_classes, i);
+				ListCell   *lm;
+
+				foreach(lm, ec->ec_members)
+				{
+					EquivalenceMember *em = lfirst(lm);
+
+					if (bms_is_member(rti, em->em_relids) &&
+						contain_leaked_vars((Node *) em->em_expr))
+						ref->remote_sort_leaky = true;
+				}
+			}
 		}
 		/* a pin the wrapper cannot send: gtm_current_tenant(), gtm_pin() */
 		ref->pin_unsent = pr.reason == PR_PINNED && pr.value != NULL &&

@@ -57,6 +57,17 @@ CREATE TABLE notes1 (v int, deal_id int,
                        (CASE WHEN deal_id IS NULL THEN 't-2' ELSE 't-1' END) STORED);
 ALTER TABLE notes ATTACH PARTITION notes1 FOR VALUES IN (1);
 INSERT INTO notes (deal_id, v) VALUES (1, 1);
+-- 5. an action writing the partition key moves a row into a partition that
+--    generates its tenant (round AD)
+CREATE TABLE kinds (tenant_id text NOT NULL, kind text NOT NULL, PRIMARY KEY (tenant_id, kind));
+CREATE TABLE items (tenant_id text NOT NULL, kind text NOT NULL, owner text, id int) PARTITION BY LIST (kind);
+CREATE TABLE items_x PARTITION OF items FOR VALUES IN ('x');
+CREATE TABLE items_y (tenant_id text NOT NULL GENERATED ALWAYS AS (owner) STORED, kind text NOT NULL,
+                      owner text, id int);
+ALTER TABLE items ATTACH PARTITION items_y FOR VALUES IN ('y');
+ALTER TABLE items ADD FOREIGN KEY (tenant_id, kind) REFERENCES kinds (tenant_id, kind) ON UPDATE CASCADE;
+INSERT INTO kinds VALUES ('t-2', 'x'), ('t-1', 'y');
+INSERT INTO items (tenant_id, kind, owner, id) VALUES ('t-2', 'x', 't-1', 1);
 GRANT SELECT, UPDATE, DELETE ON ALL TABLES IN SCHEMA enforce_pgen TO regress_enforce_pgen;
 
 SET ROLE regress_enforce_pgen;
@@ -64,12 +75,14 @@ UPDATE regions SET code = '2' WHERE code = '1';
 UPDATE keyed SET name = 'T-2' WHERE p = 1;
 UPDATE moved SET p = 2 WHERE p = 1;
 DELETE FROM deals WHERE tenant_id = 't-1' AND id = 1;
+UPDATE kinds SET kind = 'y' WHERE tenant_id = 't-2' AND kind = 'x';
 RESET ROLE;
 -- every row keeps its tenant
 SELECT region, tenant_id, v FROM gp ORDER BY v;
 SELECT p, tenant_id, v FROM kleaf ORDER BY v;
 SELECT p, tenant_id, v FROM mleaf ORDER BY v;
 SELECT tenant_id, deal_id, v FROM notes ORDER BY v;
+SELECT tableoid::regclass AS part, tenant_id, kind, owner, id FROM items ORDER BY id;
 
 SET client_min_messages = warning;
 DROP SCHEMA enforce_pgen CASCADE;
