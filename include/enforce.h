@@ -34,6 +34,7 @@
 #include "nodes/params.h"
 #include "nodes/pathnodes.h"
 #include "nodes/plannodes.h"
+#include "port/pg_bitutils.h"
 
 #include "pg_compat.h"
 
@@ -573,6 +574,50 @@ typedef enum CopyRefusal
 
 extern bool copy_from_allowed(Oid relid, CopyRefusal *why);
 extern PlannedStmt *copy_from_checked(PlannedStmt *pstmt);
+
+/* enforce_walk.c: the walk of a finished plan */
+/* What walk_plan found in a plan tree (enforce_walk.c) */
+typedef struct PlanWalk
+{
+	List	   *rtable;			/* the plan's flat range table */
+	/* flat rtable indexes read by a known scan: below 64, then the others */
+	uint64		scanned_low;
+	Bitmapset  *scanned_high;
+	List	   *modifytables;
+	const char *opaque;			/* a node the walk cannot see into, or NULL */
+	/* scans whose conditions run in an unsafe order: rtable index, reason */
+	List	   *unsafe_rti;
+	List	   *unsafe_why;
+	/* relations read by a join or aggregate a foreign server computes */
+	Bitmapset  *pushed_down;
+} PlanWalk;
+
+extern void walk_plan(Plan *plan, PlanWalk *w);
+
+/* Was rtable index i read by a known scan? */
+static inline bool
+is_scanned(PlanWalk *w, int i)
+{
+	if (i >= 0 && i < 64)
+		return (w->scanned_low & (UINT64CONST(1) << i)) != 0;
+	return bms_is_member(i, w->scanned_high);
+}
+
+/* The next rtable index read by a known scan after i (-1 to start); -2 at the end */
+static inline int
+next_scanned(PlanWalk *w, int i)
+{
+	if (i < 63)
+	{
+		uint64		rest = i < 0 ? w->scanned_low :
+			w->scanned_low & ~((UINT64CONST(2) << i) - 1);
+
+		if (rest != 0)
+			return pg_rightmost_one_pos64(rest);
+		i = 63;
+	}
+	return bms_next_member(w->scanned_high, i);
+}
 
 /* enforce_order.c: the tenant condition first in every scan */
 extern PinReason tenant_quals_first(Scan *scan, List *rtable);

@@ -77,22 +77,6 @@ NextPlanRequest next_plan = {false, false, NIL};
 EnforceState *cur_state = NULL;
 
 /*
- * The verdict of the plan st judges read the catalog rows of relids too
- * (the partitions of a partitioned table written through its parent, whose
- * triggers, generated columns and foreign keys decide what a row's tenant
- * can become, while the plan names only the parent; the tables a
- * foreign-key action writes): they join the plan's relationOids, so that a
- * change to any of them (a trigger created on one partition) makes the
- * plan cache plan it again, and judge it again.  st NULL: no plan (COPY).
- */
-void
-plan_depends_on(EnforceState *st, List *relids)
-{
-	if (st != NULL)
-		st->depends_on = list_concat_unique_oid(st->depends_on, relids);
-}
-
-/*
  * > 0 while the planner runs (it evaluates stable functions to estimate;
  * gtm_current_tenant() answers NULL then instead of raising).  Incremented
  * and decremented by plan_with_state(), also on error.

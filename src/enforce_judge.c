@@ -8,7 +8,8 @@
  * four steps:
  *
  *	1. judge_scans: every tenant table the plan scans (walk_plan over the
- *	   plan tree and its subplans) must have been recorded; one that was not
+ *	   plan tree and its subplans, enforce_walk.c) must have been recorded,
+ *	   with its conditions in a safe order; one that was not
  *	   is PR_NOT_ANALYSED.  References recorded for relations the plan does
  *	   not read (removed joins, pruned partitions) are not judged.
  *	2. judge_arbiters: an ON CONFLICT DO UPDATE arbiter index must include
@@ -35,7 +36,6 @@
 #include "catalog/pg_inherits.h"
 #include "catalog/namespace.h"
 #include "miscadmin.h"
-#include "nodes/extensible.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/nodes.h"
 #include "parser/parsetree.h"
@@ -45,22 +45,6 @@
 #include "utils/syscache.h"
 
 #include "enforce.h"
-
-/* What walk_plan found in a plan tree */
-typedef struct PlanWalk
-{
-	List	   *rtable;			/* the plan's flat range table */
-	/* flat rtable indexes read by a known scan: below 64, then the others */
-	uint64		scanned_low;
-	Bitmapset  *scanned_high;
-	List	   *modifytables;
-	const char *opaque;			/* a node the walk cannot see into, or NULL */
-	/* scans whose conditions run in an unsafe order: rtable index, reason */
-	List	   *unsafe_rti;
-	List	   *unsafe_why;
-	/* relations read by a join or aggregate a foreign server computes */
-	Bitmapset  *pushed_down;
-} PlanWalk;
 
 /*
  * A foreign scan (rtable index rti) whose pin is not sent to the server,
@@ -90,180 +74,6 @@ remote_unpinned_reason(PlannedStmt *stmt, int rti, TenantRef *found)
 	return found->reason;
 }
 
-/* A scan of rtable index rti whose order of evaluation is unsafe (why) */
-static pg_noinline void
-note_unsafe_scan(PlanWalk *w, Index rti, PinReason why)
-{
-	w->unsafe_rti = lappend_int(w->unsafe_rti, (int) rti);
-	w->unsafe_why = lappend_int(w->unsafe_why, (int) why);
-}
-
-/* Note rtable index i as read by a known scan (no allocation below 64) */
-static inline void
-mark_scanned(PlanWalk *w, int i)
-{
-	if (i >= 0 && i < 64)
-		w->scanned_low |= UINT64CONST(1) << i;
-	else
-		w->scanned_high = bms_add_member(w->scanned_high, i);
-}
-
-static inline bool
-is_scanned(PlanWalk *w, int i)
-{
-	if (i >= 0 && i < 64)
-		return (w->scanned_low & (UINT64CONST(1) << i)) != 0;
-	return bms_is_member(i, w->scanned_high);
-}
-
-/* The next rtable index read by a known scan after i (-1 to start); -2 at the end */
-static inline int
-next_scanned(PlanWalk *w, int i)
-{
-	if (i < 63)
-	{
-		uint64		rest = i < 0 ? w->scanned_low :
-			w->scanned_low & ~((UINT64CONST(2) << i) - 1);
-
-		if (rest != 0)
-			return pg_rightmost_one_pos64(rest);
-		i = 63;
-	}
-	return bms_next_member(w->scanned_high, i);
-}
-
-/*
- * Collect the range-table indexes the plan scans and its ModifyTable nodes,
- * and put the tenant condition first in each scan of a table
- * (tenant_quals_first, enforce_order.c: rearranging changes no verdict).
- * Every node type of PostgreSQL's executor is known here: a scan of a
- * table counts its relation; scans of subqueries, CTEs, functions and
- * VALUES read no table; the others only have children.  A node that is not
- * known (another extension's Custom Scan, a node of a newer PostgreSQL)
- * makes the plan opaque: what it reads cannot be seen, and judge_scans()
- * then rejects every tenant table the statement names outside the known
- * scans (fail closed).  Its subtree is not entered.
- */
-static void
-walk_plan(Plan *plan, PlanWalk *w)
-{
-	ListCell   *lc;
-	PinReason	why;
-
-	check_stack_depth();
-
-	/*
-	 * A node, then its left subtree, then its right subtree: the right one
-	 * by this loop rather than another call (most plans are left-deep).
-	 */
-	while (plan != NULL)
-	{
-		switch (nodeTag(plan))
-		{
-			case T_SeqScan:
-			case T_SampleScan:
-			case T_IndexScan:
-			case T_IndexOnlyScan:
-			case T_BitmapHeapScan:
-			case T_TidScan:
-			case T_TidRangeScan:
-				mark_scanned(w, ((Scan *) plan)->scanrelid);
-				/* the tenant condition first (enforce_order.c) */
-				why = tenant_quals_first((Scan *) plan, w->rtable);
-				if (unlikely(why != PR_PINNED))
-					note_unsafe_scan(w, ((Scan *) plan)->scanrelid, why);
-				break;
-			case T_ForeignScan:
-				{
-					ForeignScan *fs = (ForeignScan *) plan;
-					int			r = -1;
-
-					if (fs->scan.scanrelid > 0)
-					{
-						mark_scanned(w, fs->scan.scanrelid);
-						/* its local Filter: the tenant condition first */
-						why = tenant_quals_first(&fs->scan, w->rtable);
-						if (unlikely(why != PR_PINNED))
-							note_unsafe_scan(w, fs->scan.scanrelid, why);
-					}
-					while ((r = bms_next_member(fs->fs_relids, r)) >= 0)
-						mark_scanned(w, r);
-					if (fs->scan.scanrelid == 0)
-						w->pushed_down = bms_add_members(w->pushed_down, fs->fs_relids);
-				}
-				break;
-			case T_CustomScan:
-				if (w->opaque == NULL)
-					w->opaque = psprintf("Custom Scan (%s)",
-										 ((CustomScan *) plan)->methods->CustomName);
-				return;
-			case T_Append:
-				foreach(lc, ((Append *) plan)->appendplans)
-					walk_plan(lfirst(lc), w);
-				break;
-			case T_MergeAppend:
-				foreach(lc, ((MergeAppend *) plan)->mergeplans)
-					walk_plan(lfirst(lc), w);
-				break;
-			case T_BitmapAnd:
-				foreach(lc, ((BitmapAnd *) plan)->bitmapplans)
-					walk_plan(lfirst(lc), w);
-				break;
-			case T_BitmapOr:
-				foreach(lc, ((BitmapOr *) plan)->bitmapplans)
-					walk_plan(lfirst(lc), w);
-				break;
-			case T_SubqueryScan:
-				walk_plan(((SubqueryScan *) plan)->subplan, w);
-				break;
-			case T_ModifyTable:
-				w->modifytables = lappend(w->modifytables, plan);
-				break;
-			case T_Result:
-			case T_ProjectSet:
-			case T_RecursiveUnion:
-			case T_BitmapIndexScan:
-			case T_FunctionScan:
-			case T_ValuesScan:
-			case T_TableFuncScan:
-			case T_CteScan:
-			case T_NamedTuplestoreScan:
-			case T_WorkTableScan:
-			case T_NestLoop:
-			case T_MergeJoin:
-			case T_HashJoin:
-			case T_Material:
-			case T_Memoize:
-			case T_Sort:
-			case T_IncrementalSort:
-			case T_Group:
-			case T_Agg:
-			case T_WindowAgg:
-			case T_Unique:
-			case T_Gather:
-			case T_GatherMerge:
-			case T_Hash:
-			case T_SetOp:
-			case T_LockRows:
-			case T_Limit:
-				break;
-			default:
-				if (w->opaque == NULL)
-					w->opaque = psprintf("plan node %d", (int) nodeTag(plan));
-				return;
-		}
-		if (plan->lefttree != NULL)
-		{
-			if (plan->righttree == NULL)
-			{
-				plan = plan->lefttree;	/* the only child: no call */
-				continue;
-			}
-			walk_plan(plan->lefttree, w);
-		}
-		plan = plan->righttree;
-	}
-}
 
 /* Are two constant pins the same tenant?  Compared as text. */
 static bool
