@@ -273,6 +273,7 @@ typedef enum PinReason
 								 * rows: the pin is not sent to it */
 	PR_REMOTE_UNSENT,			/* (internal) a plain foreign scan's pin was not
 								 * sent: judged with the statement's locks */
+	PR_FOREIGN_ROW_WRITE,		/* a foreign table updated row by row (ctid) */
 
 	PR_COUNT					/* number of reasons; keep last */
 } PinReason;

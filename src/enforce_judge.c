@@ -32,6 +32,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/namespace.h"
@@ -368,6 +369,45 @@ judge_arbiters(EnforceState *st, PlannedStmt *stmt, List *modifytables)
 }
 
 /*
+ * Step 2b: an UPDATE or DELETE of a foreign tenant table that the wrapper
+ * does not send to the server whole (fdwDirectModifyPlans) fetches the
+ * rows with the pinned query, then writes each by its ctid, which on a
+ * partitioned or inherited remote table names a row in every partition:
+ * rejected.
+ */
+static void
+judge_foreign_writes(EnforceState *st, PlannedStmt *stmt, List *modifytables)
+{
+	ListCell   *lc;
+
+	foreach(lc, modifytables)
+	{
+		ModifyTable *mt = lfirst(lc);
+		ListCell   *lr;
+
+		if (mt->operation != CMD_UPDATE && mt->operation != CMD_DELETE)
+			continue;
+		foreach(lr, mt->resultRelations)
+		{
+			RangeTblEntry *rte = rt_fetch(lfirst_int(lr), stmt->rtable);
+			RelFacts   *f;
+			TenantRef  *ref;
+
+			if (rte->relkind != RELKIND_FOREIGN_TABLE ||
+				bms_is_member(foreach_current_index(lr), mt->fdwDirectModifyPlans))
+				continue;
+			f = rel_facts(rte->relid);
+			if (!f->tenant || f->exempt)
+				continue;
+			ref = new_ref(REF_SET, f, rte->eref->aliasname);
+			ref->reason = PR_FOREIGN_ROW_WRITE;
+			ref->judged = true;
+			st->refs = lappend(st->refs, ref);
+		}
+	}
+}
+
+/*
  * Step 3: the references to judge (writes always, scans when the plan
  * reads them), with correlated pins resolved now that every level of the
  * statement is planned.
@@ -522,6 +562,8 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 
 	judge_scans(st, stmt, &w);
 	judge_arbiters(st, stmt, w.modifytables);
+	if (unlikely(w.modifytables != NIL))
+		judge_foreign_writes(st, stmt, w.modifytables);
 	judged = judged_refs(st);
 	judge_one_tenant(judged, &classes, &has_nonconst);
 

@@ -179,6 +179,9 @@ static const PinReasonInfo pin_reasons[PR_COUNT] = {
 	"the foreign server would lock or sort every tenant's rows"},
 	{PR_REMOTE_UNSENT, NULL,
 	"the tenant condition is not sent to the foreign server"},
+	{PR_FOREIGN_ROW_WRITE,
+		"The statement updates or deletes the rows of %1$s on the foreign server one by one, by their ctid, which identifies a row only within one table there: on a partitioned or inherited remote table it reaches rows of other tenants too.",
+	"a foreign table written row by row"},
 };
 
 /* The table row of reason (rows are in enum order, checked at load). */
@@ -349,6 +352,8 @@ report_hint(TenantRef *ref, const char *col)
 		case PR_NODE_VALUE:
 			return errhint("On a distributed table, compare %s with a constant, a parameter or gtm_current_tenant().",
 						   col);
+		case PR_FOREIGN_ROW_WRITE:
+			return errhint("Write a foreign table with an UPDATE or DELETE the foreign data wrapper sends to the server whole: conditions and values it can send (constants, parameters, immutable built-ins), no local trigger, no RETURNING of local expressions.");
 		case PR_REMOTE_UNPINNED:
 			return errhint("On a foreign table, compare %s with a constant or a parameter, which the foreign data wrapper sends to the server.",
 						   col);

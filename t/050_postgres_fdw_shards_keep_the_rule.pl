@@ -185,6 +185,19 @@ for my $shape (["SELECT id FROM fdeals WHERE tenant_id = gtm_current_tenant() OR
 is(join('|', grep { !/^(t|COMMIT|BEGIN)$/ } app("BEGIN; SELECT gtm_set_tenant('$t2') IS NOT NULL;
 DELETE FROM fdeals WHERE tenant_id = '$t2' AND id = 999; SELECT id FROM fdeals WHERE tenant_id = '$t2' AND id = 1 FOR UPDATE; COMMIT;")),
 	'1|remote=1', '... the same with the tenant a constant, which is sent: accepted');
+# An UPDATE or DELETE the wrapper cannot send whole (a value it does not
+# send: now()) fetches the rows, then writes each by its ctid, which on a
+# partitioned shard table names a row in every partition: rejected
+my $rows_before = rows();
+for my $shape (["UPDATE fdeals SET stage = stage || now()::text WHERE tenant_id = '$t2' AND id = 1", 'an UPDATE'],
+	["DELETE FROM fdeals WHERE tenant_id = '$t2' AND id = 1 AND now() IS NOT NULL RETURNING clock_timestamp()", 'a DELETE'])
+{
+	my @out = app($shape->[0]);
+	ok((grep { /ERROR:  tenant-scoped table "fdeals" \(alias "fdeals"\) is not pinned to one tenant/ } @out) && (grep { /^remote=0$/ } @out),
+		"$shape->[1] of a foreign table written row by row (by ctid): rejected before any remote call")
+	  or diag join "\n", @out;
+}
+is(rows(), $rows_before, "... nothing changed on the shards");
 sql('postgres', "ALTER ROLE $shard_role RESET ALL;");
 
 # A foreign table of the application role's own over a shard's table (its
