@@ -285,7 +285,7 @@ judge_scans(EnforceState *st, PlannedStmt *stmt, PlanWalk *w)
 				(found->reason == PR_PINNED || found->reason == PR_DEFERRED) &&
 				bms_is_member(i, w->pushed_down))
 				found->reason = found->remote_leaky ? PR_REMOTE_CONDITION :
-					remote_unpinned_reason(stmt, i, found);
+					PR_REMOTE_UNPINNED;
 			/* (a correlated pin, resolved later, is judged the same) */
 			if (unlikely(w->unsafe_rti != NIL) &&
 				(found->reason == PR_PINNED || found->reason == PR_DEFERRED))

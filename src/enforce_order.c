@@ -307,9 +307,15 @@ tenant_quals_first(Scan *scan, List *rtable)
 			else if (contain_leaked_vars(lfirst(lc)))
 				return PR_REMOTE_CONDITION;
 		}
-		/* the server then reads every tenant's rows: judged with the locks */
+		/*
+		 * The server then reads every tenant's rows: with a condition sent
+		 * beside it, it would send here the rows of other tenants that
+		 * match it (how long that takes tells how many); without, all of
+		 * them, judged with the statement's locks and sorts
+		 */
 		if (!sent)
-			return PR_REMOTE_UNSENT;
+			return ((ForeignScan *) scan)->fdw_recheck_quals != NIL ?
+				PR_REMOTE_UNPINNED : PR_REMOTE_UNSENT;
 	}
 	return PR_PINNED;
 }
