@@ -307,7 +307,7 @@ record_cascade(EnforceState *st, RelFacts *f, const char *conname)
  */
 static void
 judge_fk_action(CascadeWalk *cw, WriteEffect *we, List *rels, Oid relid,
-				Trigger *tg, Oid kind, int depth)
+				Trigger *tg, Oid kind, bool keys_by_trigger, int depth)
 {
 	EnforceState *st = cw->st;
 	HeapTuple	tup;
@@ -357,7 +357,8 @@ judge_fk_action(CascadeWalk *cw, WriteEffect *we, List *rels, Oid relid,
 	add_generated_dependents(relid, &assigned_here);
 	for (int i = 0; i < numfks; i++)
 		if (bms_is_member(confkey[i], assigned_here) ||
-			(may_move && generated_in_any(rels, relid, confkey[i])))
+			(may_move && generated_in_any(rels, relid, confkey[i])) ||
+			(keys_by_trigger && we->assigned != NULL))
 			assigned_here = bms_add_member(assigned_here, confkey[i]);
 	for (int i = 0; i < numfks; i++)
 		if (bms_is_member(confkey[i], assigned_here))
@@ -384,7 +385,8 @@ judge_fk_action(CascadeWalk *cw, WriteEffect *we, List *rels, Oid relid,
 
 			if (kind != F_RI_FKEY_CASCADE_UPD || bms_is_member(confkey[i], assigned_here))
 				child.assigned = bms_add_member(child.assigned, conkey[i]);
-			if (kind == F_RI_FKEY_CASCADE_UPD && bms_is_member(col, we->carried))
+			if (kind == F_RI_FKEY_CASCADE_UPD && bms_is_member(col, we->carried) &&
+				!keys_by_trigger)
 				child.carried = bms_add_member(child.carried, conkey[i]);
 		}
 	}
@@ -472,6 +474,7 @@ judge_actions(CascadeWalk *cw, WriteEffect *we, List *rels, int depth)
 {
 	ListCell   *lc;
 	WriteEffect *copy;
+	bool		keys_by_trigger = false;
 
 	check_stack_depth();
 	CHECK_FOR_INTERRUPTS();
@@ -492,6 +495,27 @@ judge_actions(CascadeWalk *cw, WriteEffect *we, List *rels, int depth)
 	*copy = *we;
 	cw->seen = lappend(cw->seen, copy);
 
+	/*
+	 * A BEFORE row trigger of a written table without a tenant column (a
+	 * table in the middle of a chain; a partition a row may move into) can
+	 * change any of its key columns, which the actions then copy on: every
+	 * key column counts as changed, none as carrying the statement's
+	 * tenant.  (A tenant table's own trigger is the documented limit.)
+	 */
+	foreach(lc, rels)
+	{
+		Relation	rel;
+
+		if (rel_facts(lfirst_oid(lc))->tenant)
+			continue;
+		rel = table_open(lfirst_oid(lc), AccessShareLock);
+		if (rel->trigdesc != NULL &&
+			(rel->trigdesc->trig_update_before_row ||
+			 (list_length(rels) > 1 && rel->trigdesc->trig_insert_before_row)))
+			keys_by_trigger = true;
+		table_close(rel, AccessShareLock);
+	}
+
 	foreach(lc, rels)
 	{
 		Oid			relid = lfirst_oid(lc);
@@ -508,14 +532,14 @@ judge_actions(CascadeWalk *cw, WriteEffect *we, List *rels, int depth)
 				case F_RI_FKEY_SETNULL_UPD:
 				case F_RI_FKEY_SETDEFAULT_UPD:
 					if (we->assigned != NULL)
-						judge_fk_action(cw, we, rels, relid, tg, tg->tgfoid, depth);
+						judge_fk_action(cw, we, rels, relid, tg, tg->tgfoid, keys_by_trigger, depth);
 					break;
 				case F_RI_FKEY_CASCADE_DEL:
 				case F_RI_FKEY_SETNULL_DEL:
 				case F_RI_FKEY_SETDEFAULT_DEL:
 					if (we->deletes ||
 						(we->assigned != NULL && relid != we->target && !tg->tgisclone))
-						judge_fk_action(cw, we, rels, relid, tg, tg->tgfoid, depth);
+						judge_fk_action(cw, we, rels, relid, tg, tg->tgfoid, keys_by_trigger, depth);
 					break;
 				default:
 					break;

@@ -579,6 +579,38 @@ SELECT format('ALTER TABLE tk ADD FOREIGN KEY (tenant_id, p%s) REFERENCES tk ON 
 INSERT INTO tk (tenant_id, id) VALUES ('t-1', 1), ('t-2', 1);
 GRANT SELECT, UPDATE, DELETE ON gregions, gleaf, comments, cat, tk
   TO regress_enforce_writes;
+-- a BEFORE trigger of a table without a tenant column in the middle of a
+-- chain, or of a partition a row moves into, changes a key the action
+-- copies into a tenant column (round AG)
+CREATE TABLE p3 (tenant_id text NOT NULL, id int, PRIMARY KEY (tenant_id, id));
+CREATE TABLE mid3 (t text, pid int, mid_id int, UNIQUE (t, mid_id),
+                   FOREIGN KEY (t, pid) REFERENCES p3 (tenant_id, id) ON DELETE SET NULL (pid));
+CREATE FUNCTION mid3_trg() RETURNS trigger LANGUAGE plpgsql AS
+  $$ BEGIN IF NEW.pid IS NULL THEN NEW.t := 't-2'; END IF; RETURN NEW; END $$;
+CREATE TRIGGER mid3_b BEFORE UPDATE ON mid3 FOR EACH ROW EXECUTE FUNCTION mid3_trg();
+CREATE TABLE leaf3 (tenant_id text, mid_id int, v text,
+                    FOREIGN KEY (tenant_id, mid_id) REFERENCES mid3 (t, mid_id) ON UPDATE CASCADE);
+INSERT INTO p3 VALUES ('t-1', 1), ('t-2', 1);
+INSERT INTO mid3 VALUES ('t-1', 1, 7);
+INSERT INTO leaf3 VALUES ('t-1', 7, 't1-row');
+CREATE TABLE g9 (code text, v int, UNIQUE (code, v)) PARTITION BY LIST (v);
+CREATE TABLE g9a PARTITION OF g9 FOR VALUES IN (1);
+CREATE TABLE g9b PARTITION OF g9 FOR VALUES IN (2);
+CREATE FUNCTION g9b_trg() RETURNS trigger LANGUAGE plpgsql AS
+  $$ BEGIN NEW.code := 't-2'; RETURN NEW; END $$;
+CREATE TRIGGER g9b_b BEFORE INSERT ON g9b FOR EACH ROW EXECUTE FUNCTION g9b_trg();
+CREATE TABLE l9 (tenant_id text, v int, w text,
+                 FOREIGN KEY (tenant_id, v) REFERENCES g9 (code, v) ON UPDATE CASCADE);
+INSERT INTO g9 VALUES ('t-1', 1);
+INSERT INTO l9 VALUES ('t-1', 1, 't1-row');
+GRANT SELECT, UPDATE, DELETE ON p3, mid3, leaf3, g9, l9 TO regress_enforce_writes;
+SET ROLE regress_enforce_writes;
+DELETE FROM p3 WHERE tenant_id = 't-1' AND id = 1;
+UPDATE mid3 SET pid = NULL WHERE mid_id = 7;
+UPDATE g9 SET v = 2 WHERE code = 't-1' AND v = 1;
+RESET ROLE;
+SELECT tenant_id, mid_id, v FROM leaf3;
+SELECT tenant_id, v, w FROM l9;
 -- a plan made for an exempt role is not reused by another role
 SET plan_cache_mode = force_generic_plan;
 PREPARE exempt_up(text, text) AS UPDATE regions7 SET code = $2 WHERE code = $1;
