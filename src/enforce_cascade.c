@@ -44,6 +44,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
 #include "miscadmin.h"
 #include "optimizer/optimizer.h"
@@ -65,6 +66,9 @@ typedef struct WriteEffect
 								 * statement assigns to its own, checked,
 								 * tenant column (ON UPDATE CASCADE from it) */
 	bool		deletes;		/* rows deleted (DELETE, MERGE ... DELETE) */
+	bool		updates;		/* rows updated, even if no column changes
+								 * value (SET col = col): a BEFORE trigger
+								 * may still change them */
 } WriteEffect;
 
 /*
@@ -72,6 +76,14 @@ typedef struct WriteEffect
  * actions of the table it writes): beyond, the statement is rejected.
  */
 #define MAX_CASCADE_DEPTH 8
+
+/* What BEFORE row triggers of a written table may change of its keys */
+typedef enum TriggerKeys
+{
+	TRIGGER_KEYS_NONE,
+	TRIGGER_KEYS_ALL,			/* a table without tenant column, or exempt */
+	TRIGGER_KEYS_BUT_TENANT		/* a tenant table: all but its tenant column */
+} TriggerKeys;
 
 /* The effects already judged while following one statement's actions */
 typedef struct CascadeWalk
@@ -125,9 +137,11 @@ write_effect(PlannerInfo *root, WriteEffect *we)
 	we->assigned = NULL;
 	we->carried = NULL;
 	we->deletes = false;
+	we->updates = false;
 	switch (parse->commandType)
 	{
 		case CMD_UPDATE:
+			we->updates = true;
 			add_assigned(&we->assigned, root->processed_tlist,
 						 root->update_colnos, target);
 			break;
@@ -137,8 +151,11 @@ write_effect(PlannerInfo *root, WriteEffect *we)
 		case CMD_INSERT:
 			if (parse->onConflict &&
 				parse->onConflict->action == ONCONFLICT_UPDATE)
+			{
+				we->updates = true;
 				add_assigned(&we->assigned, parse->onConflict->onConflictSet,
 							 NIL, target);
+			}
 			break;
 		case CMD_MERGE:
 			foreach(lc, parse->mergeActionList)
@@ -146,8 +163,11 @@ write_effect(PlannerInfo *root, WriteEffect *we)
 				MergeAction *action = lfirst_node(MergeAction, lc);
 
 				if (action->commandType == CMD_UPDATE)
+				{
+					we->updates = true;
 					add_assigned(&we->assigned, action->targetList,
 								 action->updateColnos, target);
+				}
 				else if (action->commandType == CMD_DELETE)
 					we->deletes = true;
 			}
@@ -307,7 +327,7 @@ record_cascade(EnforceState *st, RelFacts *f, const char *conname)
  */
 static void
 judge_fk_action(CascadeWalk *cw, WriteEffect *we, List *rels, Oid relid,
-				Trigger *tg, Oid kind, bool keys_by_trigger, int depth)
+				Trigger *tg, Oid kind, TriggerKeys trigger_keys, int depth)
 {
 	EnforceState *st = cw->st;
 	HeapTuple	tup;
@@ -327,6 +347,7 @@ judge_fk_action(CascadeWalk *cw, WriteEffect *we, List *rels, Oid relid,
 							 kind == F_RI_FKEY_SETNULL_DEL);
 	bool		key_changed = false;
 	bool		may_move = we->assigned != NULL && list_length(rels) > 1;
+	AttrNumber	own_tenant = InvalidAttrNumber;
 	Bitmapset  *assigned_here;
 	WriteEffect child;
 	List	   *child_rels;
@@ -343,6 +364,7 @@ judge_fk_action(CascadeWalk *cw, WriteEffect *we, List *rels, Oid relid,
 	child.assigned = NULL;
 	child.carried = NULL;
 	child.deletes = false;
+	child.updates = false;
 	conname = pstrdup(NameStr(con->conname));
 	ReleaseSysCache(tup);
 
@@ -355,10 +377,17 @@ judge_fk_action(CascadeWalk *cw, WriteEffect *we, List *rels, Oid relid,
 	 */
 	assigned_here = map_columns(we->assigned, we->target, relid);
 	add_generated_dependents(relid, &assigned_here);
+	if (trigger_keys == TRIGGER_KEYS_BUT_TENANT)
+	{
+		RelFacts   *rf = rel_facts(relid);
+
+		own_tenant = rf->attnum;	/* a tenant table: its tenant column */
+	}
 	for (int i = 0; i < numfks; i++)
 		if (bms_is_member(confkey[i], assigned_here) ||
 			(may_move && generated_in_any(rels, relid, confkey[i])) ||
-			(keys_by_trigger && we->assigned != NULL))
+			(trigger_keys != TRIGGER_KEYS_NONE && confkey[i] != own_tenant &&
+			 (we->assigned != NULL || we->updates)))
 			assigned_here = bms_add_member(assigned_here, confkey[i]);
 	for (int i = 0; i < numfks; i++)
 		if (bms_is_member(confkey[i], assigned_here))
@@ -385,11 +414,13 @@ judge_fk_action(CascadeWalk *cw, WriteEffect *we, List *rels, Oid relid,
 
 			if (kind != F_RI_FKEY_CASCADE_UPD || bms_is_member(confkey[i], assigned_here))
 				child.assigned = bms_add_member(child.assigned, conkey[i]);
-			if (kind == F_RI_FKEY_CASCADE_UPD && bms_is_member(col, we->carried) &&
-				!keys_by_trigger)
+			if (kind == F_RI_FKEY_CASCADE_UPD &&
+				((bms_is_member(col, we->carried) && trigger_keys != TRIGGER_KEYS_ALL) ||
+				 (confkey[i] == own_tenant && !bms_is_member(confkey[i], assigned_here))))
 				child.carried = bms_add_member(child.carried, conkey[i]);
 		}
 	}
+	child.updates = child.assigned != NULL;
 	if (child.assigned == NULL && !child.deletes)
 		return;
 
@@ -475,6 +506,7 @@ judge_actions(CascadeWalk *cw, WriteEffect *we, List *rels, int depth)
 	ListCell   *lc;
 	WriteEffect *copy;
 	bool		keys_by_trigger = false;
+	bool		tenant_trigger = false;
 
 	check_stack_depth();
 	CHECK_FOR_INTERRUPTS();
@@ -488,6 +520,7 @@ judge_actions(CascadeWalk *cw, WriteEffect *we, List *rels, int depth)
 		WriteEffect *s = lfirst(lc);
 
 		if (s->target == we->target && s->deletes == we->deletes &&
+			s->updates == we->updates &&
 			bms_equal(s->assigned, we->assigned) && bms_equal(s->carried, we->carried))
 			return;
 	}
@@ -497,22 +530,35 @@ judge_actions(CascadeWalk *cw, WriteEffect *we, List *rels, int depth)
 
 	/*
 	 * A BEFORE row trigger of a written table without a tenant column (a
-	 * table in the middle of a chain; a partition a row may move into) can
-	 * change any of its key columns, which the actions then copy on: every
-	 * key column counts as changed, none as carrying the statement's
-	 * tenant.  (A tenant table's own trigger is the documented limit.)
+	 * table in the middle of a chain; a partition a row may move into), or
+	 * of an exempt one, can change any of its key columns, which the
+	 * actions then copy on: every key column counts as changed, also when
+	 * the statement assigns a column its own value, none as carrying the
+	 * statement's tenant.  A tenant table's trigger: every key column but
+	 * its tenant column (that one changing is the documented limit).
+	 * Disabled triggers do not count.
 	 */
 	foreach(lc, rels)
 	{
-		Relation	rel;
+		RelFacts   *f = rel_facts(lfirst_oid(lc));
+		bool		tenant = f->tenant && !f->exempt;
+		Relation	rel = table_open(lfirst_oid(lc), AccessShareLock);
+		TriggerDesc *td = rel->trigdesc;
 
-		if (rel_facts(lfirst_oid(lc))->tenant)
-			continue;
-		rel = table_open(lfirst_oid(lc), AccessShareLock);
-		if (rel->trigdesc != NULL &&
-			(rel->trigdesc->trig_update_before_row ||
-			 (list_length(rels) > 1 && rel->trigdesc->trig_insert_before_row)))
-			keys_by_trigger = true;
+		for (int i = 0; td != NULL && i < td->numtriggers; i++)
+		{
+			Trigger    *t = &td->triggers[i];
+
+			if (t->tgenabled == TRIGGER_DISABLED || !TRIGGER_FOR_ROW(t->tgtype) ||
+				!TRIGGER_FOR_BEFORE(t->tgtype) ||
+				!(TRIGGER_FOR_UPDATE(t->tgtype) ||
+				  (list_length(rels) > 1 && TRIGGER_FOR_INSERT(t->tgtype))))
+				continue;
+			if (tenant)
+				tenant_trigger = true;
+			else
+				keys_by_trigger = true;
+		}
 		table_close(rel, AccessShareLock);
 	}
 
@@ -531,15 +577,22 @@ judge_actions(CascadeWalk *cw, WriteEffect *we, List *rels, int depth)
 				case F_RI_FKEY_CASCADE_UPD:
 				case F_RI_FKEY_SETNULL_UPD:
 				case F_RI_FKEY_SETDEFAULT_UPD:
-					if (we->assigned != NULL)
-						judge_fk_action(cw, we, rels, relid, tg, tg->tgfoid, keys_by_trigger, depth);
+					if (we->assigned != NULL ||
+						(we->updates && (keys_by_trigger || tenant_trigger)))
+						judge_fk_action(cw, we, rels, relid, tg, tg->tgfoid,
+										keys_by_trigger ? TRIGGER_KEYS_ALL :
+										tenant_trigger ? TRIGGER_KEYS_BUT_TENANT :
+										TRIGGER_KEYS_NONE, depth);
 					break;
 				case F_RI_FKEY_CASCADE_DEL:
 				case F_RI_FKEY_SETNULL_DEL:
 				case F_RI_FKEY_SETDEFAULT_DEL:
 					if (we->deletes ||
 						(we->assigned != NULL && relid != we->target && !tg->tgisclone))
-						judge_fk_action(cw, we, rels, relid, tg, tg->tgfoid, keys_by_trigger, depth);
+						judge_fk_action(cw, we, rels, relid, tg, tg->tgfoid,
+										keys_by_trigger ? TRIGGER_KEYS_ALL :
+										tenant_trigger ? TRIGGER_KEYS_BUT_TENANT :
+										TRIGGER_KEYS_NONE, depth);
 					break;
 				default:
 					break;
@@ -566,7 +619,7 @@ record_cascades(EnforceState *st, PlannerInfo *root)
 	List	   *rels;
 
 	write_effect(root, &we);
-	if (we.assigned == NULL && !we.deletes)
+	if (we.assigned == NULL && !we.deletes && !we.updates)
 		return;
 	if (rte->inh || rel_facts(rte->relid)->relkind == RELKIND_PARTITIONED_TABLE)
 	{

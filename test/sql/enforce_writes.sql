@@ -611,6 +611,39 @@ UPDATE g9 SET v = 2 WHERE code = 't-1' AND v = 1;
 RESET ROLE;
 SELECT tenant_id, mid_id, v FROM leaf3;
 SELECT tenant_id, v, w FROM l9;
+-- ... also when the statement assigns a column its own value (round AH),
+-- and for an exempt table's trigger; a tenant table's trigger changing a
+-- key that ON UPDATE SET NULL copies, with the tenant column, into another
+-- table; while an ordinary touch trigger on a tenant table with an
+-- ON UPDATE CASCADE of (tenant_id, id) stays fine
+CREATE TABLE gk (code text PRIMARY KEY, name text, pending text);
+CREATE FUNCTION gk_trg() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+  IF NEW.pending IS NOT NULL THEN NEW.code := NEW.pending; NEW.pending := NULL; END IF; RETURN NEW; END $$;
+CREATE TRIGGER gk_b BEFORE UPDATE ON gk FOR EACH ROW EXECUTE FUNCTION gk_trg();
+CREATE TABLE gkleaf (tenant_id text, v text, FOREIGN KEY (tenant_id) REFERENCES gk (code) ON UPDATE CASCADE);
+INSERT INTO gk VALUES ('t-1', 'one', NULL), ('t-2', 'two', 't-2x');
+INSERT INTO gkleaf VALUES ('t-1', 't1'), ('t-2', 't2');
+CREATE TABLE tt (tenant_id text NOT NULL, slug text NOT NULL, name text, UNIQUE (tenant_id, slug));
+CREATE FUNCTION tt_trg() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+  NEW.slug := lower(NEW.slug); RETURN NEW; END $$;
+CREATE TRIGGER tt_b BEFORE UPDATE ON tt FOR EACH ROW EXECUTE FUNCTION tt_trg();
+CREATE TABLE tl (tenant_id text, slug text, FOREIGN KEY (tenant_id, slug) REFERENCES tt (tenant_id, slug) ON UPDATE SET NULL);
+CREATE TABLE tc (tenant_id text, slug text, FOREIGN KEY (tenant_id, slug) REFERENCES tt (tenant_id, slug) ON UPDATE CASCADE);
+INSERT INTO tt VALUES ('t-1', 'A', 'a');
+INSERT INTO tl VALUES ('t-1', 'A');
+GRANT SELECT, INSERT, UPDATE, DELETE ON gk, gkleaf, tt, tl, tc TO regress_enforce_writes;
+SET ROLE regress_enforce_writes;
+UPDATE gk SET name = name WHERE code = 't-2';
+INSERT INTO gk AS x VALUES ('t-2', 'z', NULL) ON CONFLICT (code) DO UPDATE SET name = x.name;
+MERGE INTO gk x USING (VALUES ('t-2')) s(c) ON x.code = s.c WHEN MATCHED THEN UPDATE SET name = x.name;
+UPDATE tt SET name = 'b' WHERE tenant_id = 't-1';
+RESET ROLE;
+DROP TABLE tl;
+SET ROLE regress_enforce_writes;
+UPDATE tt SET name = 'c' WHERE tenant_id = 't-1';
+RESET ROLE;
+SELECT tenant_id, v FROM gkleaf ORDER BY v;
+SELECT tenant_id, slug, name FROM tt;
 -- a plan made for an exempt role is not reused by another role
 SET plan_cache_mode = force_generic_plan;
 PREPARE exempt_up(text, text) AS UPDATE regions7 SET code = $2 WHERE code = $1;
