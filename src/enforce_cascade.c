@@ -209,7 +209,7 @@ map_columns(Bitmapset *cols, Oid from, Oid to)
 	int			col = -1;
 
 	if (from == to)
-		return cols;
+		return bms_copy(cols);	/* the caller may add to it */
 	while ((col = bms_next_member(cols, col)) >= 0)
 	{
 		char	   *name = get_attname(from, (AttrNumber) col, true);
@@ -327,7 +327,8 @@ record_cascade(EnforceState *st, RelFacts *f, const char *conname)
  */
 static void
 judge_fk_action(CascadeWalk *cw, WriteEffect *we, List *rels, Oid relid,
-				Trigger *tg, Oid kind, TriggerKeys trigger_keys, int depth)
+				Trigger *tg, Oid kind, Bitmapset *touched, TriggerKeys trigger_keys,
+				int depth)
 {
 	EnforceState *st = cw->st;
 	HeapTuple	tup;
@@ -376,6 +377,9 @@ judge_fk_action(CascadeWalk *cw, WriteEffect *we, List *rels, Oid relid,
 	 * (recomputed there).
 	 */
 	assigned_here = map_columns(we->assigned, we->target, relid);
+	if (touched != NULL && (we->assigned != NULL || we->updates))
+		assigned_here = bms_add_members(assigned_here,
+										map_columns(touched, we->target, relid));
 	add_generated_dependents(relid, &assigned_here);
 	if (trigger_keys == TRIGGER_KEYS_BUT_TENANT)
 	{
@@ -507,6 +511,7 @@ judge_actions(CascadeWalk *cw, WriteEffect *we, List *rels, int depth)
 	WriteEffect *copy;
 	bool		keys_by_trigger = false;
 	bool		tenant_trigger = false;
+	Bitmapset  *touched = NULL;	/* columns the toolkit's trigger sets */
 
 	check_stack_depth();
 	CHECK_FOR_INTERRUPTS();
@@ -526,6 +531,8 @@ judge_actions(CascadeWalk *cw, WriteEffect *we, List *rels, int depth)
 	}
 	copy = palloc(sizeof(WriteEffect));
 	*copy = *we;
+	copy->assigned = bms_copy(we->assigned);
+	copy->carried = bms_copy(we->carried);
 	cw->seen = lappend(cw->seen, copy);
 
 	/*
@@ -536,7 +543,7 @@ judge_actions(CascadeWalk *cw, WriteEffect *we, List *rels, int depth)
 	 * the statement assigns a column its own value, none as carrying the
 	 * statement's tenant.  A tenant table's trigger: every key column but
 	 * its tenant column (that one changing is the documented limit).
-	 * Disabled triggers do not count.
+	 * Disabled triggers do not count, nor the toolkit's touch trigger.
 	 */
 	foreach(lc, rels)
 	{
@@ -554,6 +561,16 @@ judge_actions(CascadeWalk *cw, WriteEffect *we, List *rels, int depth)
 				!(TRIGGER_FOR_UPDATE(t->tgtype) ||
 				  (list_length(rels) > 1 && TRIGGER_FOR_INSERT(t->tgtype))))
 				continue;
+			if (is_our_c_function(t->tgfoid, "gtm_touch_updated_at"))
+			{
+				/* the toolkit's sets one column (updated_at): only that one */
+				AttrNumber	a = get_attnum(we->target, t->tgnargs > 0 ?
+										   t->tgargs[0] : "updated_at");
+
+				if (a > 0)
+					touched = bms_add_member(touched, a);
+				continue;
+			}
 			if (tenant)
 				tenant_trigger = true;
 			else
@@ -578,8 +595,9 @@ judge_actions(CascadeWalk *cw, WriteEffect *we, List *rels, int depth)
 				case F_RI_FKEY_SETNULL_UPD:
 				case F_RI_FKEY_SETDEFAULT_UPD:
 					if (we->assigned != NULL ||
-						(we->updates && (keys_by_trigger || tenant_trigger)))
-						judge_fk_action(cw, we, rels, relid, tg, tg->tgfoid,
+						(we->updates && (keys_by_trigger || tenant_trigger ||
+										 touched != NULL)))
+						judge_fk_action(cw, we, rels, relid, tg, tg->tgfoid, touched,
 										keys_by_trigger ? TRIGGER_KEYS_ALL :
 										tenant_trigger ? TRIGGER_KEYS_BUT_TENANT :
 										TRIGGER_KEYS_NONE, depth);
@@ -589,7 +607,7 @@ judge_actions(CascadeWalk *cw, WriteEffect *we, List *rels, int depth)
 				case F_RI_FKEY_SETDEFAULT_DEL:
 					if (we->deletes ||
 						(we->assigned != NULL && relid != we->target && !tg->tgisclone))
-						judge_fk_action(cw, we, rels, relid, tg, tg->tgfoid,
+						judge_fk_action(cw, we, rels, relid, tg, tg->tgfoid, touched,
 										keys_by_trigger ? TRIGGER_KEYS_ALL :
 										tenant_trigger ? TRIGGER_KEYS_BUT_TENANT :
 										TRIGGER_KEYS_NONE, depth);

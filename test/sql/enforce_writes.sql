@@ -644,6 +644,20 @@ UPDATE tt SET name = 'c' WHERE tenant_id = 't-1';
 RESET ROLE;
 SELECT tenant_id, v FROM gkleaf ORDER BY v;
 SELECT tenant_id, slug, name FROM tt;
+-- the toolkit's touch trigger sets updated_at only: a tree of folders that
+-- references itself ON UPDATE CASCADE is updated and renumbered (round AI)
+CREATE TABLE folders (tenant_id text NOT NULL, id bigint NOT NULL, parent_id bigint, name text,
+                      updated_at timestamptz, PRIMARY KEY (tenant_id, id),
+                      FOREIGN KEY (tenant_id, parent_id) REFERENCES folders (tenant_id, id)
+                        ON DELETE CASCADE ON UPDATE CASCADE);
+CREATE TRIGGER folders_touch BEFORE UPDATE ON folders FOR EACH ROW EXECUTE FUNCTION gtm_touch_updated_at();
+INSERT INTO folders (tenant_id, id, parent_id, name) VALUES ('t-1', 1, NULL, 'r'), ('t-1', 2, 1, 'c'), ('t-2', 1, NULL, 'r2');
+GRANT SELECT, UPDATE, DELETE ON folders TO regress_enforce_writes;
+SET ROLE regress_enforce_writes;
+UPDATE folders SET name = 'x' WHERE tenant_id = 't-1' AND id = 1;
+UPDATE folders SET id = 7 WHERE tenant_id = 't-1' AND id = 1;
+RESET ROLE;
+SELECT tenant_id, id, parent_id, name, updated_at IS NOT NULL AS touched FROM folders ORDER BY 1, 2;
 -- a plan made for an exempt role is not reused by another role
 SET plan_cache_mode = force_generic_plan;
 PREPARE exempt_up(text, text) AS UPDATE regions7 SET code = $2 WHERE code = $1;
