@@ -563,13 +563,19 @@ judge_actions(CascadeWalk *cw, WriteEffect *we, List *rels, int depth)
 				continue;
 			if (is_our_c_function(t->tgfoid, "gtm_touch_updated_at"))
 			{
-				/* the toolkit's sets one column (updated_at): only that one */
-				AttrNumber	a = get_attnum(we->target, t->tgnargs > 0 ?
-										   t->tgargs[0] : "updated_at");
+				/*
+				 * The toolkit's sets one column (updated_at): only that one,
+				 * when the written table has it too (an inheritance child's
+				 * own column counts as any trigger's change)
+				 */
+				const char *col = t->tgnargs > 0 ? t->tgargs[0] : "updated_at";
+				AttrNumber	a = get_attnum(we->target, col);
 
-				if (a > 0)
+				if (a > 0 && get_attnum(lfirst_oid(lc), col) > 0)
+				{
 					touched = bms_add_member(touched, a);
-				continue;
+					continue;
+				}
 			}
 			if (tenant)
 				tenant_trigger = true;

@@ -658,6 +658,21 @@ UPDATE folders SET name = 'x' WHERE tenant_id = 't-1' AND id = 1;
 UPDATE folders SET id = 7 WHERE tenant_id = 't-1' AND id = 1;
 RESET ROLE;
 SELECT tenant_id, id, parent_id, name, updated_at IS NOT NULL AS touched FROM folders ORDER BY 1, 2;
+-- ... but a touch trigger of an inheritance child on a column its parent
+-- lacks counts as any trigger (round AJ)
+CREATE TABLE gpar (id int, note text);
+CREATE TABLE gchi (code text NOT NULL, ts timestamptz NOT NULL, UNIQUE (code, ts)) INHERITS (gpar);
+CREATE TRIGGER gchi_touch BEFORE UPDATE ON gchi FOR EACH ROW EXECUTE FUNCTION gtm_touch_updated_at('ts');
+CREATE TABLE gref (tenant_id text DEFAULT 't-1', id int, ts timestamptz,
+                   FOREIGN KEY (tenant_id, ts) REFERENCES gchi (code, ts) ON UPDATE SET DEFAULT);
+INSERT INTO gchi VALUES (1, 'n', 't-2', '2020-01-01');
+INSERT INTO gref VALUES ('t-2', 1, '2020-01-01');
+GRANT SELECT, UPDATE ON gpar, gchi, gref TO regress_enforce_writes;
+SET ROLE regress_enforce_writes;
+UPDATE gchi SET note = 'x' WHERE id = 1;
+UPDATE gpar SET note = 'x' WHERE id = 1;
+RESET ROLE;
+SELECT tenant_id, id, ts IS NULL AS ts_null FROM gref;
 -- a plan made for an exempt role is not reused by another role
 SET plan_cache_mode = force_generic_plan;
 PREPARE exempt_up(text, text) AS UPDATE regions7 SET code = $2 WHERE code = $1;
