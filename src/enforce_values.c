@@ -180,7 +180,18 @@ row_may_differ_from_written(EnforceState *st, Oid relid, bool inh,
 	{
 		Relation	rel = table_open(lfirst_oid(lc), AccessShareLock);
 		TriggerDesc *td = rel->trigdesc;
+		AttrNumber	here = attno;
 
+		/*
+		 * attno in this partition's or child's own column numbers (not
+		 * found: InvalidAttrNumber, any column, the cautious answer)
+		 */
+		if (attno != InvalidAttrNumber && lfirst_oid(lc) != relid)
+		{
+			char	   *name = get_attname(relid, attno, true);
+
+			here = name ? attnameAttNum(rel, name, false) : InvalidAttrNumber;
+		}
 		if (rel->rd_rel->relkind == RELKIND_FOREIGN_TABLE)
 			result = true;
 		for (int i = 0; !result && td != NULL && i < td->numtriggers; i++)
@@ -195,7 +206,7 @@ row_may_differ_from_written(EnforceState *st, Oid relid, bool inh,
 				(updates && TRIGGER_FOR_UPDATE(type)) ||
 				(cmd == CMD_DELETE && TRIGGER_FOR_DELETE(type) &&
 				 TRIGGER_FOR_INSTEAD(type)))
-				result = trigger_changes_column(rel, t, attno);
+				result = trigger_changes_column(rel, t, here);
 		}
 		table_close(rel, AccessShareLock);
 		if (result)
