@@ -217,6 +217,15 @@ plan_with_state(EnforceState *st, RefreshPhase phase, Query *parse,
  * tenant table: raise (or warn) for the checker's caller or hand the
  * verdicts to the checker.
  */
+/* The relations the verdict read beyond those the plan names (plan_depends_on) */
+static inline void
+add_plan_dependencies(PlannedStmt *result, EnforceState *st)
+{
+	if (st->depends_on != NIL)
+		result->relationOids = list_concat_unique_oid(result->relationOids,
+													  st->depends_on);
+}
+
 static PlannedStmt *
 gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 			ParamListInfo boundParams)
@@ -322,9 +331,7 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	else if (!plan_touches_tenant_table(&st, result))
 	{
 		/* a write whose foreign-key actions were judged (and accepted) */
-		if (st.depends_on != NIL)
-			result->relationOids = list_concat_unique_oid(result->relationOids,
-														  st.depends_on);
+		add_plan_dependencies(result, &st);
 		return result;
 	}
 
@@ -339,9 +346,7 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	 * name (partitions, referencing tables; also those judge_plan read when
 	 * it resolved correlated pins) outlive a change to them.
 	 */
-	if (st.depends_on != NIL)
-		result->relationOids = list_concat_unique_oid(result->relationOids,
-													  st.depends_on);
+	add_plan_dependencies(result, &st);
 	if (req.collect)
 		next_plan.collected = judged;
 	else if (judge && (gtm_enforcement == GTM_ENFORCE_WARN || req.explain_only))

@@ -12,8 +12,9 @@
  *	   with its conditions in a safe order; one that was not
  *	   is PR_NOT_ANALYSED.  References recorded for relations the plan does
  *	   not read (removed joins, pruned partitions) are not judged.
- *	2. judge_arbiters: an ON CONFLICT DO UPDATE arbiter index must include
- *	   the tenant column, compared by identity.
+ *	2. judge_modify_tables: an ON CONFLICT DO UPDATE arbiter index must
+ *	   include the tenant column, compared by identity; a foreign tenant
+ *	   table is written only by a statement sent to its server whole.
  *	3. judged_refs: the references to judge, with correlated pins
  *	   (PR_DEFERRED) resolved through the outer Var they stand for.
  *	4. judge_one_tenant: all pins must denote one tenant.  Two different
@@ -327,11 +328,17 @@ judge_scans(EnforceState *st, PlannedStmt *stmt, PlanWalk *w)
 }
 
 /*
- * Step 2: ON CONFLICT DO UPDATE arbiters must include the tenant column,
- * compared by identity.
+ * Step 2, for each ModifyTable of the plan:
+ *	- ON CONFLICT DO UPDATE arbiters must include the tenant column,
+ *	  compared by identity;
+ *	- an UPDATE or DELETE of a foreign tenant table must be one the wrapper
+ *	  sends to the server whole (fdwDirectModifyPlans): otherwise it fetches
+ *	  the rows with the pinned query, then writes each by its ctid, which
+ *	  on a partitioned or inherited remote table names a row in every
+ *	  partition.
  */
 static void
-judge_arbiters(EnforceState *st, PlannedStmt *stmt, List *modifytables)
+judge_modify_tables(EnforceState *st, PlannedStmt *stmt, List *modifytables)
 {
 	ListCell   *lc;
 
@@ -340,7 +347,25 @@ judge_arbiters(EnforceState *st, PlannedStmt *stmt, List *modifytables)
 		ModifyTable *mt = lfirst(lc);
 		RangeTblEntry *rte;
 		RelFacts   *f;
-		ListCell   *lc2;
+		ListCell   *l2;
+
+		if (mt->operation == CMD_UPDATE || mt->operation == CMD_DELETE)
+			foreach(l2, mt->resultRelations)
+			{
+				TenantRef  *ref;
+
+				rte = rt_fetch(lfirst_int(l2), stmt->rtable);
+				if (rte->relkind != RELKIND_FOREIGN_TABLE ||
+					bms_is_member(foreach_current_index(l2), mt->fdwDirectModifyPlans))
+					continue;
+				f = rel_facts(rte->relid);
+				if (!f->tenant || f->exempt)
+					continue;
+				ref = new_ref(REF_SET, f, rte->eref->aliasname);
+				ref->reason = PR_FOREIGN_ROW_WRITE;
+				ref->judged = true;
+				st->refs = lappend(st->refs, ref);
+			}
 
 		if (mt->onConflictAction != ONCONFLICT_UPDATE)
 			continue;
@@ -348,10 +373,10 @@ judge_arbiters(EnforceState *st, PlannedStmt *stmt, List *modifytables)
 		f = rel_facts(rte->relid);
 		if (!f->tenant || f->exempt)
 			continue;
-		foreach(lc2, mt->arbiterIndexes)
+		foreach(l2, mt->arbiterIndexes)
 		{
 			char	   *name;
-			ArbiterTenant at = index_has_column(lfirst_oid(lc2), f->relid,
+			ArbiterTenant at = index_has_column(lfirst_oid(l2), f->relid,
 												f->attnum, &name);
 
 			if (at != ARBITER_TENANT)
@@ -364,45 +389,6 @@ judge_arbiters(EnforceState *st, PlannedStmt *stmt, List *modifytables)
 				ref->judged = true;
 				st->refs = lappend(st->refs, ref);
 			}
-		}
-	}
-}
-
-/*
- * Step 2b: an UPDATE or DELETE of a foreign tenant table that the wrapper
- * does not send to the server whole (fdwDirectModifyPlans) fetches the
- * rows with the pinned query, then writes each by its ctid, which on a
- * partitioned or inherited remote table names a row in every partition:
- * rejected.
- */
-static void
-judge_foreign_writes(EnforceState *st, PlannedStmt *stmt, List *modifytables)
-{
-	ListCell   *lc;
-
-	foreach(lc, modifytables)
-	{
-		ModifyTable *mt = lfirst(lc);
-		ListCell   *lr;
-
-		if (mt->operation != CMD_UPDATE && mt->operation != CMD_DELETE)
-			continue;
-		foreach(lr, mt->resultRelations)
-		{
-			RangeTblEntry *rte = rt_fetch(lfirst_int(lr), stmt->rtable);
-			RelFacts   *f;
-			TenantRef  *ref;
-
-			if (rte->relkind != RELKIND_FOREIGN_TABLE ||
-				bms_is_member(foreach_current_index(lr), mt->fdwDirectModifyPlans))
-				continue;
-			f = rel_facts(rte->relid);
-			if (!f->tenant || f->exempt)
-				continue;
-			ref = new_ref(REF_SET, f, rte->eref->aliasname);
-			ref->reason = PR_FOREIGN_ROW_WRITE;
-			ref->judged = true;
-			st->refs = lappend(st->refs, ref);
 		}
 	}
 }
@@ -561,9 +547,7 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 		walk_plan((Plan *) lfirst(lc), &w);
 
 	judge_scans(st, stmt, &w);
-	judge_arbiters(st, stmt, w.modifytables);
-	if (unlikely(w.modifytables != NIL))
-		judge_foreign_writes(st, stmt, w.modifytables);
+	judge_modify_tables(st, stmt, w.modifytables);
 	judged = judged_refs(st);
 	judge_one_tenant(judged, &classes, &has_nonconst);
 
@@ -611,7 +595,7 @@ judge_recorded(EnforceState *st, QueryNames *names, PlannedStmt *dist)
 	bool		has_nonconst;
 	ListCell   *lc;
 
-	/* ON CONFLICT arbiters are judged on a plan (judge_arbiters) */
+	/* ON CONFLICT arbiters are judged on a plan (judge_modify_tables) */
 	if (st->refs == NIL || names->on_conflict)
 		return NIL;
 	foreach(lc, names->relids)

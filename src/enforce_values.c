@@ -25,7 +25,7 @@
  *	  - the result relation of an INSERT (a correlated subquery in ON
  *		CONFLICT DO UPDATE or RETURNING): the inserted values, and for the
  *		tenant column of a conflicting row the same, since the arbiter
- *		includes the tenant column (judge_arbiters) and compares it by
+ *		includes the tenant column (judge_modify_tables) and compares it by
  *		identity;
  *	  - EXCLUDED: the values proposed for insertion.
  *
@@ -311,7 +311,7 @@ inserted_values(ValueWalk *vw, PlannerInfo *root, AttrNumber attno, int depth)
  * on its own and must be the same tenant (judge_one_tenant), and the
  * conflicting row of ON CONFLICT DO UPDATE has the inserted tenant (the
  * arbiter includes the tenant column, compared by identity:
- * judge_arbiters).
+ * judge_modify_tables).
  *
  * Another column: an INSERT's inserted value, unless ON CONFLICT DO UPDATE
  * may return or update a conflicting row, whose values are unknown (and
