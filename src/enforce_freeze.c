@@ -49,7 +49,6 @@ typedef struct QueryLevel
 typedef struct FreezeContext
 {
 	const QueryLevel *level;	/* the innermost level */
-	Oid			pin_fn;			/* gtm_pin(anyelement) */
 } FreezeContext;
 
 /*
@@ -173,7 +172,8 @@ needs_pin(FreezeContext *ctx, OpExpr *op, Node *col, Node *val)
 		return false;
 	return is_tenant_column(levels_list(ctx->level), (Var *) col, 0) &&
 		op_mergejoinable(op->opno, exprType((Node *) linitial(op->args))) &&
-		is_freezable_value(val);
+		is_freezable_value(val) &&
+		OidIsValid(pin_function_oid());	/* looked up only now: rare */
 }
 
 static void freeze_query(Query *q, FreezeContext *ctx);
@@ -208,9 +208,9 @@ freeze_equality(FreezeContext *ctx, OpExpr *op)
 	if (is_leaf_value(lfirst(l)) && is_leaf_value(lfirst(r)))
 		return false;
 	if (needs_pin(ctx, op, lfirst(l), lfirst(r)))
-		lfirst(r) = wrap_in_pin(lfirst(r), ctx->pin_fn);
+		lfirst(r) = wrap_in_pin(lfirst(r), pin_function_oid());
 	else if (needs_pin(ctx, op, lfirst(r), lfirst(l)))
-		lfirst(l) = wrap_in_pin(lfirst(l), ctx->pin_fn);
+		lfirst(l) = wrap_in_pin(lfirst(l), pin_function_oid());
 	return true;
 }
 
@@ -344,9 +344,6 @@ freeze_mutable_pins(Query *parse)
 	FreezeContext ctx;
 
 	if (parse->commandType == CMD_UTILITY)
-		return;
-	ctx.pin_fn = pin_function_oid();
-	if (!OidIsValid(ctx.pin_fn))
 		return;
 	ctx.level = NULL;
 	freeze_query(parse, &ctx);

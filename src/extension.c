@@ -162,7 +162,13 @@ lookup_installed_namespace(void)
 	rel = table_open(ExtensionRelationId, AccessShareLock);
 	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
 				F_NAMEEQ, CStringGetDatum("gtm_clarity"));
-	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+
+	/*
+	 * A heap scan: pg_extension holds a handful of rows, and its index's
+	 * relcache entry, which an index scan builds first, is most of the cost
+	 * of a backend's first statement here.
+	 */
+	scan = systable_beginscan(rel, ExtensionNameIndexId, false, NULL, 1, &key);
 	tup = systable_getnext(scan);
 	if (HeapTupleIsValid(tup))
 		nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
