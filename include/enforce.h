@@ -359,6 +359,13 @@ typedef struct EnforceState
 	 * its parent.
 	 */
 	List	   *depends_on;
+
+	/*
+	 * Set by judge_plan: every reference judged is PR_PINNED (nothing to
+	 * report), and whether any is pinned through a unique key.
+	 */
+	bool		all_pinned;
+	bool		any_key_lookup;
 } EnforceState;
 
 extern EnforceState *cur_state;

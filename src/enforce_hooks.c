@@ -260,6 +260,8 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	st.first_call_only = false;
 	st.glob = NULL;
 	st.depends_on = NIL;
+	st.all_pinned = false;
+	st.any_key_lookup = false;
 
 	judge = req.collect ||
 		(gtm_enforcement != GTM_ENFORCE_OFF && !statement_is_exempt(parse, phase));
@@ -349,9 +351,11 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	add_plan_dependencies(result, &st);
 	if (req.collect)
 		next_plan.collected = judged;
-	else if (judge && (gtm_enforcement == GTM_ENFORCE_WARN || req.explain_only))
+	else if (!judge || (!distributed && st.all_pinned))
+		;						/* nothing to report: the common case */
+	else if (gtm_enforcement == GTM_ENFORCE_WARN || req.explain_only)
 		report_verdicts(judged, WARNING);
-	else if (judge && !defer_generic_rejection(result, parse, boundParams, judged))
+	else if (!defer_generic_rejection(result, parse, boundParams, judged))
 		report_verdicts(judged, ERROR);
 	return result;
 }

@@ -447,7 +447,8 @@ judged_refs(EnforceState *st)
  * constant (then the classes are compared when the statement starts).
  */
 static void
-judge_one_tenant(List *judged, PinClasses *classes, bool *has_nonconst)
+judge_one_tenant(List *judged, PinClasses *classes, bool *has_nonconst,
+				 EnforceState *st)
 {
 	ListCell   *lc;
 
@@ -455,13 +456,20 @@ judge_one_tenant(List *judged, PinClasses *classes, bool *has_nonconst)
 	classes->cap = PIN_CLASSES_LOCAL;
 	classes->items = classes->local;
 	*has_nonconst = false;
+	st->all_pinned = true;
+	st->any_key_lookup = false;
 	foreach(lc, judged)
 	{
 		TenantRef  *ref = lfirst(lc);
 		ListCell   *lv;
 
 		if (ref->reason != PR_PINNED)
+		{
+			st->all_pinned = false;
 			continue;
+		}
+		if (ref->key_lookup != NIL)
+			st->any_key_lookup = true;
 		foreach(lv, ref->values)
 		{
 			Node	   *v = lfirst(lv);
@@ -521,6 +529,8 @@ judge_one_tenant(List *judged, PinClasses *classes, bool *has_nonconst)
 			if (ref->kind != REF_SCAN)
 				same->written = true;
 		}
+		if (ref->reason != PR_PINNED)
+			st->all_pinned = false;
 	}
 }
 
@@ -549,7 +559,7 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 	judge_scans(st, stmt, &w);
 	judge_modify_tables(st, stmt, w.modifytables);
 	judged = judged_refs(st);
-	judge_one_tenant(judged, &classes, &has_nonconst);
+	judge_one_tenant(judged, &classes, &has_nonconst, st);
 
 	if (st->collect)
 	{
@@ -571,7 +581,8 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 	{
 		if (classes.n > 0)
 			attach_statement_pins(stmt, &classes);
-		attach_key_pins(stmt, judged);	/* unique-key pins: enforce_key.c */
+		if (st->any_key_lookup)
+			attach_key_pins(stmt, judged);	/* unique-key pins: enforce_key.c */
 	}
 	return judged;
 }
@@ -608,7 +619,7 @@ judge_recorded(EnforceState *st, QueryNames *names, PlannedStmt *dist)
 	foreach(lc, st->refs)
 		((TenantRef *) lfirst(lc))->judged = true;
 	judged = judged_refs(st);
-	judge_one_tenant(judged, &classes, &has_nonconst);
+	judge_one_tenant(judged, &classes, &has_nonconst, st);
 	foreach(lc, judged)
 	{
 		TenantRef  *ref = lfirst(lc);

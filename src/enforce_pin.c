@@ -370,6 +370,9 @@ extern_param_walker(Node *node, void *ctx)
 PinReason
 classify_value(Node *val)
 {
+	/* a constant mentions no type of the caller's and has no cast: first */
+	if (IsA(val, Const))
+		return ((Const *) val)->constisnull ? PR_NULL : PR_PINNED;
 	if (unlikely(mentions_callers_type(val)))
 		return PR_USER_FUNCTION;
 	val = strip_fixed_casts(val);
@@ -592,7 +595,8 @@ equality_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
 	colvar = (Var *) strip_relabel(col);	/* is_the_var() said so */
 	if (!equality_is_identity(opno, not_distinct ? NIL : rinfo->mergeopfamilies,
 							  col == l, collid) ||
-		(exprType(col) == BPCHAROID &&	/* (a domain's is relabelled) */
+		((IsA(col, Var) ? ((Var *) col)->vartype : exprType(col)) ==
+		 BPCHAROID &&			/* (a domain's is relabelled) */
 		 (getBaseType(colvar->vartype) != BPCHAROID ||
 		  unbounded_bpchar(colvar->vartype, colvar->vartypmod))))
 		return PR_NOT_IDENTITY; /* compared as bpchar, stored unpadded */

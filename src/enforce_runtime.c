@@ -79,16 +79,21 @@ raw_label(TenantRef *ref)
 	return psprintf("%u:%s", ref->relid, ref->alias);
 }
 
+/* The items a payload of len bytes takes: a header and 7 bytes each */
+#define PAYLOAD_ITEMS(len)		(1 + ((len) + 6) / 7)
+
 /*
- * Append a payload (len bytes, NUL included) to the plan's invalItems
- * under the header id "kind" (GTM_PINS_CACHEID here, GTM_KEYS_CACHEID for
- * enforce_key.c's lookups).
+ * Append a payload of len bytes (NUL included) to the plan's invalItems
+ * under the header id "kind".  padded holds the payload followed by zeros
+ * up to a whole number of items (7 * (PAYLOAD_ITEMS(len) - 1) bytes), so
+ * that every item takes a fixed 7 bytes.
  */
-void
-write_plan_payload(PlannedStmt *stmt, int kind, const char *payload, int len)
+static void
+write_padded_payload(PlannedStmt *stmt, int kind, const unsigned char *padded,
+					 int len)
 {
 	PlanInvalItem *items;
-	int			nitems = 1 + (len + 6) / 7;
+	int			nitems = PAYLOAD_ITEMS(len);
 
 	/*
 	 * A tenant value is an id: one of many kilobytes is a way to make every
@@ -112,17 +117,30 @@ write_plan_payload(PlannedStmt *stmt, int kind, const char *payload, int len)
 	items[0].type = T_PlanInvalItem;
 	items[0].cacheId = kind;
 	items[0].hashValue = (uint32) len;
-	for (int i = 0, n = 1; i < len; i += 7, n++)
+	for (int n = 1; n < nitems; n++, padded += 7)
 	{
-		unsigned char bytes[7] = {0};
-
-		memcpy(bytes, payload + i, Min(7, len - i));
 		items[n].type = T_PlanInvalItem;
 		items[n].cacheId = GTM_PINS_DATA_BASE +
-			(int) (bytes[0] | (bytes[1] << 8) | (bytes[2] << 16));
-		items[n].hashValue = (uint32) bytes[3] | ((uint32) bytes[4] << 8) |
-			((uint32) bytes[5] << 16) | ((uint32) bytes[6] << 24);
+			(int) (padded[0] | (padded[1] << 8) | (padded[2] << 16));
+		items[n].hashValue = (uint32) padded[3] | ((uint32) padded[4] << 8) |
+			((uint32) padded[5] << 16) | ((uint32) padded[6] << 24);
 	}
+}
+
+/*
+ * Append a payload (len bytes, NUL included) to the plan's invalItems
+ * under the header id "kind" (GTM_PINS_CACHEID here, GTM_KEYS_CACHEID for
+ * enforce_key.c's lookups).
+ */
+void
+write_plan_payload(PlannedStmt *stmt, int kind, const char *payload, int len)
+{
+	int			padded_len = 7 * (PAYLOAD_ITEMS(len) - 1);
+	unsigned char *padded = palloc0(Max(padded_len, 1));
+
+	memcpy(padded, payload, len);
+	write_padded_payload(stmt, kind, padded, len);
+	pfree(padded);
 }
 
 /*
@@ -166,6 +184,7 @@ attach_statement_pins(PlannedStmt *stmt, PinClasses *classes)
 		int			rlen = pg_ultoa_n(pc->first->relid, relid);
 		int			alen = strlen(pc->first->alias);
 		int			len;
+		int			padded_len;
 		char		stackbuf[128];
 		char	   *payload;
 		char	   *p;
@@ -183,7 +202,9 @@ attach_statement_pins(PlannedStmt *stmt, PinClasses *classes)
 			tlen = strlen(tenant);
 		}
 		len = 1 + tlen + 1 + rlen + 1 + alen + 1;
-		payload = len <= (int) sizeof(stackbuf) ? stackbuf : palloc(len);
+		padded_len = 7 * (PAYLOAD_ITEMS(len) - 1);
+		payload = padded_len <= (int) sizeof(stackbuf) ? stackbuf :
+			palloc(padded_len);
 		p = payload;
 		*p++ = 'C';
 		memcpy(p, tenant, tlen);
@@ -193,7 +214,10 @@ attach_statement_pins(PlannedStmt *stmt, PinClasses *classes)
 		p += rlen;
 		*p++ = ':';
 		memcpy(p, pc->first->alias, alen + 1);
-		write_plan_payload(stmt, GTM_PINS_CACHEID, payload, len);
+		for (p += alen + 1; p < payload + padded_len; p++)
+			*p = '\0';
+		write_padded_payload(stmt, GTM_PINS_CACHEID, (unsigned char *) payload,
+							 len);
 		return;
 	}
 	initStringInfo(&buf);
