@@ -690,6 +690,8 @@ extern void exemptions_init(void);
 extern void statement_scope_executor_started(QueryDesc *queryDesc);
 extern void statement_scope_utility_enter(void);
 extern void statement_scope_utility_exit(void);
+extern void statement_scope_check_n(const char *tenant, size_t tlen,
+									const char *label, size_t llen, int elevel);
 extern void statement_scope_check(const char *tenant, const char *label,
 								  int elevel);
 extern const char *statement_scope_tenant(void);

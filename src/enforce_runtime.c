@@ -674,8 +674,15 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 	if (payload == NULL)
 		;						/* only unique-key pins */
 	else if (payload[0] == 'C')
-		statement_scope_check(payload + 1, payload + strlen(payload) + 1,
-							  ENFORCE_ELEVEL());
+	{
+		/* "C" tenant NUL label NUL: payload_buf.len counts the last NUL */
+		size_t		tlen = strlen(payload + 1);
+
+		if (unlikely(tlen + 3 > (size_t) payload_buf.len))
+			elog(ERROR, "gtm_clarity: malformed pins payload in the plan");
+		statement_scope_check_n(payload + 1, tlen, payload + tlen + 2,
+								payload_buf.len - tlen - 3, ENFORCE_ELEVEL());
+	}
 	else if (payload[0] == 'P')
 	{
 		const char *p = payload + 1;

@@ -97,18 +97,22 @@ static char *scope_label = NULL;
 static char scope_tenant_buf[SCOPE_BUF_SIZE];
 static char scope_label_buf[SCOPE_BUF_SIZE];
 
-/* Keep s in buf when it fits, else in TopMemoryContext. */
+/* Keep s, of len bytes, in buf when it fits, else in TopMemoryContext. */
 static char *
+scope_copy_n(const char *s, size_t len, char *buf)
+{
+	char	   *copy = len < SCOPE_BUF_SIZE ? buf :
+		MemoryContextAlloc(TopMemoryContext, len + 1);
+
+	memcpy(copy, s, len);
+	copy[len] = '\0';
+	return copy;
+}
+
+static inline char *
 scope_copy(const char *s, char *buf)
 {
-	size_t		len = strlen(s);
-
-	if (len < SCOPE_BUF_SIZE)
-	{
-		memcpy(buf, s, len + 1);
-		return buf;
-	}
-	return MemoryContextStrdup(TopMemoryContext, s);
+	return scope_copy_n(s, strlen(s), buf);
 }
 
 /* Forget a copy made by scope_copy. */
@@ -348,7 +352,7 @@ scope_xact_end(XactEvent event, void *arg)
 
 /* Note that a statement of the running transaction reached tenant */
 static void
-xact_reached(const char *tenant)
+xact_reached(const char *tenant, size_t tlen)
 {
 	if (!xact_callback_registered)
 	{
@@ -356,7 +360,7 @@ xact_reached(const char *tenant)
 		xact_callback_registered = true;
 	}
 	if (xact_tenant == NULL && !xact_many)
-		xact_tenant = scope_copy(tenant, xact_tenant_buf);
+		xact_tenant = scope_copy_n(tenant, tlen, xact_tenant_buf);
 	else if (xact_tenant != NULL && strcmp(xact_tenant, tenant) != 0)
 	{
 		scope_free(xact_tenant, xact_tenant_buf);
@@ -439,7 +443,8 @@ statement_scope_mark_unknown(int elevel)
 }
 
 void
-statement_scope_check(const char *tenant, const char *label, int elevel)
+statement_scope_check_n(const char *tenant, size_t tlen, const char *label,
+						size_t llen, int elevel)
 {
 	/*
 	 * While an IMMUTABLE function the planner folds runs: its tenant goes
@@ -451,16 +456,24 @@ statement_scope_check(const char *tenant, const char *label, int elevel)
 	deferred_check_reach(tenant, label, elevel);
 	if (!scope_has_tenant())
 	{
-		scope_tenant = scope_copy(tenant, scope_tenant_buf);
-		scope_label = label ? scope_copy(label, scope_label_buf) : NULL;
-		xact_reached(tenant);
+		scope_tenant = scope_copy_n(tenant, tlen, scope_tenant_buf);
+		scope_label = label ? scope_copy_n(label, llen, scope_label_buf) : NULL;
+		xact_reached(tenant, tlen);
 		return;
 	}
 	if (strcmp(scope_tenant, tenant) != 0)
 		report_scope_two_tenants(scope_label, scope_tenant, label, tenant,
 								 elevel);
 	else if (scope_label == NULL && label != NULL)
-		scope_label = scope_copy(label, scope_label_buf);
+		scope_label = scope_copy_n(label, llen, scope_label_buf);
+}
+
+/* statement_scope_check_n of C strings */
+void
+statement_scope_check(const char *tenant, const char *label, int elevel)
+{
+	statement_scope_check_n(tenant, strlen(tenant), label,
+							label ? strlen(label) : 0, elevel);
 }
 
 /*
