@@ -654,8 +654,21 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 	planned_buf.data = NULL;
 	read_plan_payloads(stmt->invalItems, &payload_buf, &payload,
 					   &keys_buf, &keys, &planned_buf, &planned);
-	if ((payload == NULL && keys == NULL && planned == NULL) || role_is_exempt())
+	if (payload == NULL && keys == NULL && planned == NULL)
 		return;
+
+	/*
+	 * An exempt role's plan carries pins only when it was judged: it reads
+	 * through a view of a role that is not exempt (statement_is_exempt).
+	 * Those are checked; the tenant functions the planner ran for it are
+	 * not.
+	 */
+	if (role_is_exempt())
+	{
+		if (payload == NULL && keys == NULL)
+			return;
+		planned = NULL;
+	}
 	/* a generic plan rejected when planned (enforce_generic.c), also for EXPLAIN */
 	if (unlikely(payload != NULL && payload[0] == 'R'))
 		raise_deferred_rejection(payload, payload_buf.len, ENFORCE_ELEVEL());

@@ -5,7 +5,9 @@
  *
  * Exempt, as from row-level security:
  *	- superusers and roles with BYPASSRLS (role_is_exempt; the answer for the
- *	  last role asked is kept until pg_authid changes).
+ *	  last role asked is kept until pg_authid changes), except for the
+ *	  relations a statement of theirs reads as a role that is not exempt
+ *	  (through a view of that role's: checked_as_unexempt_walker).
  * Exempt because they are PostgreSQL's own queries, which only relate rows
  * the statement reached to rows of the same constraint or view; each is
  * recognised as the query itself, never as a context, so that user code
@@ -394,15 +396,72 @@ fk_initial_check_allowed(List *rangeTable)
 	return true;
 }
 
+/* Is role (not necessarily the current one) exempt? */
+static bool
+role_oid_is_exempt(Oid role)
+{
+	if (role == exempt_cache_role)
+		return exempt_cache_value;
+	return superuser_arg(role) || has_bypassrls_privilege(role);
+}
+
+/*
+ * Does a relation of the query, at any level (subqueries, CTEs, sublinks),
+ * have its permissions checked as a role that is not exempt?  The rewriter
+ * sets checkAsUser to a view's owner for the relations the view reads (and
+ * to a rule's owner for its actions).  Row-level security applies the
+ * policies of such a relation as that role, also in a statement of a role
+ * that bypasses them: so does the check.  Without this, a SECURITY
+ * DEFINER function of an exempt role whose query reaches a view of the
+ * caller's (a temporary view that shadows a table on its search_path, or a
+ * view named by an argument) read every tenant's rows for the caller.
+ */
+static bool
+checked_as_unexempt_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		Query	   *q = (Query *) node;
+		ListCell   *lc;
+
+		check_stack_depth();
+#if GTM_HAS_RTEPERMINFO
+		foreach(lc, q->rteperminfos)
+		{
+			Oid			as = ((RTEPermissionInfo *) lfirst(lc))->checkAsUser;
+
+			if (OidIsValid(as) && !role_oid_is_exempt(as))
+				return true;
+		}
+#else
+		foreach(lc, q->rtable)
+		{
+			Oid			as = ((RangeTblEntry *) lfirst(lc))->checkAsUser;
+
+			if (OidIsValid(as) && !role_oid_is_exempt(as))
+				return true;
+		}
+#endif
+		return query_tree_walker(q, checked_as_unexempt_walker, context, 0);
+	}
+	return expression_tree_walker(node, checked_as_unexempt_walker, context);
+}
+
 /*
  * Is the statement about to be planned exempt from the check?  Decided
  * before planning, so that exempt sessions such as migrations and pg_dump
- * skip the analysis.  phase is the REFRESH phase when planning began.
+ * skip the analysis.  phase is the REFRESH phase when planning began.  An
+ * exempt role's statement is checked when it reads a relation as a role
+ * that is not exempt (checked_as_unexempt_walker).
  */
 bool
 statement_is_exempt(Query *parse, RefreshPhase phase)
 {
-	return role_is_exempt() || is_ri_query(parse) || is_detach_check(parse) ||
+	return (role_is_exempt() &&
+			!checked_as_unexempt_walker((Node *) parse, NULL)) ||
+		is_ri_query(parse) || is_detach_check(parse) ||
 		is_refresh_internal(parse, phase);
 }
 

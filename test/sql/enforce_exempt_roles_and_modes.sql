@@ -322,6 +322,71 @@ SET gtm.enforcement = off;
 SELECT "table", pinned FROM gtm_check_statement('DELETE FROM deals');
 RESET gtm.enforcement;
 
+-- ---------------------------------------------------------------- views of a role that is not exempt
+-- As row-level security does, the relations an exempt role's statement
+-- reads through a view of a role that is not exempt are checked as that
+-- role's: here a SECURITY DEFINER function of the BYPASSRLS role reaches a
+-- temporary view of the application's that shadows the table on the
+-- function's search_path (pg_temp comes first).
+CREATE FUNCTION bypass_deals() RETURNS TABLE (tenant_id text, id int, stage text)
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = enforce_modes
+  AS $$ SELECT tenant_id, id, stage FROM deals WHERE tenant_id = 't-1' ORDER BY id $$;
+CREATE FUNCTION bypass_set_stage(p_id int, p_stage text) RETURNS bigint
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = enforce_modes AS $$
+DECLARE n bigint;
+BEGIN
+  UPDATE deals SET stage = p_stage WHERE tenant_id = 't-1' AND id = p_id;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $$;
+ALTER FUNCTION bypass_deals() OWNER TO regress_enforce_bypass;
+ALTER FUNCTION bypass_set_stage(int, text) OWNER TO regress_enforce_bypass;
+GRANT EXECUTE ON FUNCTION bypass_deals(), bypass_set_stage(int, text) TO regress_enforce_app;
+SET ROLE regress_enforce_app;
+-- a view of the caller's in place of the table: checked, and refused
+BEGIN;
+CREATE TEMP VIEW deals AS
+  SELECT 't-1'::text AS tenant_id, id, stage || ' of ' || tenant_id AS stage
+    FROM enforce_modes.deals;
+GRANT SELECT ON deals TO PUBLIC;
+SELECT * FROM bypass_deals();
+ROLLBACK;
+BEGIN;
+CREATE TEMP VIEW deals AS SELECT 't-1'::text AS tenant_id, id, stage FROM enforce_modes.deals;
+GRANT SELECT, UPDATE ON deals TO PUBLIC;
+SAVEPOINT s;
+SELECT bypass_set_stage(1, 'lost');
+ROLLBACK TO s;
+-- in the same transaction: neither tenant's deal 1 was changed
+SELECT tenant_id, stage FROM enforce_modes.deals WHERE tenant_id = 't-1' AND id = 1;
+SELECT tenant_id, stage FROM enforce_modes.deals WHERE tenant_id = 't-2' AND id = 1;
+ROLLBACK;
+-- the functions as written: the table itself, one tenant's rows
+SELECT * FROM bypass_deals();
+BEGIN;
+SELECT bypass_set_stage(1, 'won');
+ROLLBACK;
+RESET ROLE;
+-- nothing changed: t-2's deal 1 kept its stage
+SELECT tenant_id, id, stage FROM deals WHERE tenant_id IN ('t-1', 't-2') ORDER BY tenant_id, id;
+-- a superuser reading through a view of the application's is checked too
+SET ROLE regress_enforce_app;
+CREATE TEMP VIEW app_deals AS SELECT tenant_id, id, stage FROM enforce_modes.deals;
+GRANT SELECT ON app_deals TO PUBLIC;
+RESET ROLE;
+SELECT count(*) FROM pg_temp.app_deals;
+SELECT count(*) FROM pg_temp.app_deals WHERE tenant_id = 't-2';
+-- but not a view of its own, nor one that reads as its caller
+CREATE TEMP VIEW own_deals AS SELECT tenant_id, id FROM enforce_modes.deals;
+SELECT count(*) FROM pg_temp.own_deals;
+SET ROLE regress_enforce_app;
+CREATE TEMP VIEW invoker_deals WITH (security_invoker) AS SELECT tenant_id, id FROM enforce_modes.deals;
+GRANT SELECT ON invoker_deals TO PUBLIC;
+RESET ROLE;
+SELECT count(*) FROM pg_temp.invoker_deals;
+DROP VIEW pg_temp.app_deals, pg_temp.own_deals, pg_temp.invoker_deals;
+DROP FUNCTION bypass_deals(), bypass_set_stage(int, text);
+
 -- ---------------------------------------------------------------- clean up
 DELETE FROM tenants WHERE clerk_org_id IN ('org_enforceModesA', 'org_enforceModesB');
 DROP SCHEMA enforce_modes CASCADE;
