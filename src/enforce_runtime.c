@@ -83,6 +83,35 @@ raw_label(TenantRef *ref)
 #define PAYLOAD_ITEMS(len)		(1 + ((len) + 6) / 7)
 
 /*
+ * A List of the n items: one allocation for the short payloads of most
+ * statements (a header and up to four data items), where lappend would
+ * make one per growth.
+ */
+static List *
+item_list(PlanInvalItem *items, int n)
+{
+	List	   *list;
+
+	switch (n)
+	{
+		case 2:
+			return list_make2(&items[0], &items[1]);
+		case 3:
+			return list_make3(&items[0], &items[1], &items[2]);
+		case 4:
+			return list_make4(&items[0], &items[1], &items[2], &items[3]);
+		case 5:
+			return list_make5(&items[0], &items[1], &items[2], &items[3],
+							  &items[4]);
+		default:
+			list = NIL;
+			for (int i = 0; i < n; i++)
+				list = lappend(list, &items[i]);
+			return list;
+	}
+}
+
+/*
  * Append a payload of len bytes (NUL included) to the plan's invalItems
  * under the header id "kind".  padded holds the payload followed by zeros
  * up to a whole number of items (7 * (PAYLOAD_ITEMS(len) - 1) bytes), so
@@ -112,8 +141,10 @@ write_padded_payload(PlannedStmt *stmt, int kind, const unsigned char *padded,
 	 * (copyObject) and freed with their memory context, never one by one.
 	 */
 	items = palloc(nitems * sizeof(PlanInvalItem));
-	for (int n = 0; n < nitems; n++)
-		stmt->invalItems = lappend(stmt->invalItems, &items[n]);
+	if (stmt->invalItems == NIL)	/* (list_concat would copy the list) */
+		stmt->invalItems = item_list(items, nitems);
+	else
+		stmt->invalItems = list_concat(stmt->invalItems, item_list(items, nitems));
 	items[0].type = T_PlanInvalItem;
 	items[0].cacheId = kind;
 	items[0].hashValue = (uint32) len;
