@@ -306,6 +306,10 @@ freeze_query(Query *q, FreezeContext *ctx)
 	check_stack_depth();
 	ctx->level = &level;
 	freeze_jointree((Node *) q->jointree, ctx);
+#if PG_VERSION_NUM >= 170000
+	/* MERGE ... ON: not in the join tree before planning from 17 on */
+	(void) freeze_qual_walker(q->mergeJoinCondition, ctx);
+#endif
 	foreach(lc, q->rtable)
 	{
 		RangeTblEntry *rte = lfirst(lc);

@@ -278,13 +278,17 @@ tenant_quals_first(Scan *scan, List *rtable)
 	/*
 	 * An index scan ordered by a distance it recomputes (a lossy one: GiST
 	 * polygons) evaluates the ORDER BY expressions on every row the index
-	 * returns before the Filter: a function of the database's own there
-	 * would run for the rows of every tenant, unless the tenant condition
-	 * is a condition of the index scan itself.
+	 * returns before the Filter: a function that is not leakproof there
+	 * runs for the rows of every tenant, unless the tenant condition is a
+	 * condition of the index scan itself.  Built-in distances are no
+	 * exception: the distance of a point to a polygon overflows (22003)
+	 * for a point far enough, depending on the polygon's edges, so a
+	 * search over the point reads another tenant's geometry.
 	 */
 	if (IsA(scan, IndexScan) && ((IndexScan *) scan)->indexorderbyorig != NIL &&
 		!in_index &&
-		(user_function_walker((Node *) ((IndexScan *) scan)->indexorderbyorig, NULL) ||
+		(contain_leaked_vars((Node *) ((IndexScan *) scan)->indexorderbyorig) ||
+		 user_function_walker((Node *) ((IndexScan *) scan)->indexorderbyorig, NULL) ||
 		 mentions_callers_type((Node *) ((IndexScan *) scan)->indexorderbyorig)))
 		return PR_ORDER_BY_FUNCTION;
 

@@ -714,10 +714,17 @@ enforce_pin_init(void)
 bool
 is_freezable_value(Node *val)
 {
+	if (classify_value(val) != PR_MUTABLE)
+		return false;
+	if (contain_mutable_functions(val) || extern_param_walker(val, NULL))
+		return true;
+
 	/*
-	 * Not an expression of constants alone: planning folds it into a
-	 * constant (and freezing it would keep it from being folded).
+	 * An expression of constants alone: planning folds it into a constant
+	 * (and freezing it would keep it from being folded), except what
+	 * eval_const_expressions leaves as it is (the SQL/JSON expressions of
+	 * PostgreSQL 16 and 17: JSON_VALUE('{"t": "T1"}', '$.t')), whose value
+	 * is as fixed but is no constant: that is frozen.
 	 */
-	return classify_value(val) == PR_MUTABLE &&
-		(contain_mutable_functions(val) || extern_param_walker(val, NULL));
+	return !IsA(eval_const_expressions(NULL, copyObject(val)), Const);
 }

@@ -172,8 +172,8 @@ static const PinReasonInfo pin_reasons[PR_COUNT] = {
 		"A condition of the statement that is not leakproof is sent to the foreign server with %1$s, where it runs on the rows of every tenant: the server's planner may evaluate it before the tenant condition (through an index), or without one (a value such as gtm_current_tenant() is not sent).",
 	"a condition that is not leakproof is sent to the foreign server"},
 	{PR_ORDER_BY_FUNCTION,
-		"An index scan that reads %1$s orders its rows by a distance computed with a function of the database's own, which runs for the rows of every tenant the index returns before the tenant condition (not a condition of that index scan).",
-	"ordered by a user-defined function before the tenant condition"},
+		"An index scan that reads %1$s orders its rows by a distance computed with a function that is not leakproof, which runs for the rows of every tenant the index returns before the tenant condition (not a condition of that index scan).",
+	"ordered by a distance that is not leakproof, before the tenant condition"},
 	{PR_REMOTE_UNPINNED,
 		"The tenant condition on %1$s is not sent to the foreign server (a value such as gtm_current_tenant() is evaluated here), and the statement makes the server filter, lock, change or sort by an expression that is not leakproof the rows of every tenant it holds.",
 	"the foreign server would work on every tenant's rows"},
@@ -361,7 +361,7 @@ report_hint(TenantRef *ref, const char *col)
 			return errhint("On a foreign table, send only leakproof conditions besides \"%s = <value>\": evaluate the others on the rows it returns (SELECT ... FROM (SELECT ... WHERE %s = <value> OFFSET 0) s WHERE ...).",
 						   col, col);
 		case PR_ORDER_BY_FUNCTION:
-			return errhint("Compute the distance's argument with built-in functions, or use an index whose first column is %s (btree_gist).",
+			return errhint("Use an index whose first column is %s (btree_gist), so that the tenant condition is a condition of the index scan.",
 						   tc);
 		case PR_KEY_LEAKY:
 		case PR_ROOT_LEAKY:

@@ -51,7 +51,15 @@ my $out;
 # ---------------------------------------------------------------- PostgreSQL 17
 SKIP:
 {
-	skip "PostgreSQL 17 syntax (server is $ver)", 18 if $ver < 170000;
+	skip "PostgreSQL 17 syntax (server is $ver)", 20 if $ver < 170000;
+	# a SQL/JSON expression of constants, which planning does not fold:
+	# frozen like a stable value (round AN), so a pin, of that tenant's rows
+	$out = as_app(qq{SELECT count(*) FROM deals WHERE tenant_id = JSON_VALUE('{"t": "$T1"}', '\$.t')});
+	is($out, '2', 'a JSON_VALUE of constants pins the tenant it names');
+	$out = as_app(qq{SELECT count(*) FROM deals WHERE tenant_id = JSON_VALUE('{"t": "$T2"}', '\$.t')
+                AND EXISTS (SELECT 1 FROM labels l WHERE l.tenant_id = '$T1')});
+	like($out, qr/ERROR:  42501: statement touches more than one tenant/,
+		'... and is one tenant with the statement\'s other pins') or diag $out;
 	$out = as_app(qq{MERGE INTO deals d USING (VALUES (7, 'x')) s(i, st) ON d.tenant_id = '$T1' AND d.id = s.i
                 WHEN MATCHED THEN UPDATE SET stage = s.st RETURNING merge_action(), d.id});
 	is($out, 'UPDATE|7', 'MERGE ... RETURNING pinned in ON runs and returns its row');

@@ -384,7 +384,23 @@ CREATE FUNCTION pg_temp.at(x float8, y float8) RETURNS point LANGUAGE plpgsql ST
   AS $$ BEGIN RAISE NOTICE 'at'; RETURN point(x, y); END $$;
 SELECT id FROM sites WHERE tenant_id = 't-1' ORDER BY loc <-> pg_temp.at(10, 10) LIMIT 1;
 \echo :LAST_ERROR_SQLSTATE
--- (a built-in value is fine)
+-- built-in distances too (round AL): the distance of a point to a polygon
+-- overflows for a point far enough, depending on the polygon's edges, so a
+-- search over the point would read t-2's geometry from the error
+RESET ROLE;
+INSERT INTO sites VALUES ('t-2', 200, '((0,0),(7.25,1),(1,9))');
+SET ROLE regress_enforce_keys;
+EXPLAIN (COSTS OFF) SELECT id FROM sites WHERE tenant_id = 't-1' ORDER BY loc <-> point(10, 10) LIMIT 1;
+SELECT id FROM sites WHERE tenant_id = 't-1' ORDER BY loc <-> point(10, 10) LIMIT 1;
+\echo :LAST_ERROR_SQLSTATE
+-- the probe gets the rejection (42501) for either point, never t-2's overflow (22003)
+SELECT id FROM sites WHERE tenant_id = 't-1' ORDER BY loc <-> point(2.4e307, 0);
+\echo :LAST_ERROR_SQLSTATE
+SELECT id FROM sites WHERE tenant_id = 't-1' ORDER BY loc <-> point(2.5e307, 0);
+\echo :LAST_ERROR_SQLSTATE
+-- sorted after the tenant condition instead, the distances are t-1's only
+SET enable_indexscan = off;
+SET enable_seqscan = on;
 EXPLAIN (COSTS OFF) SELECT id FROM sites WHERE tenant_id = 't-1' ORDER BY loc <-> point(10, 10) LIMIT 1;
 SELECT id FROM sites WHERE tenant_id = 't-1' ORDER BY loc <-> point(10, 10) LIMIT 1;
 RESET enable_bitmapscan;

@@ -68,6 +68,19 @@ SELECT set_config('app.tenant_id', :T2, false) IS NOT NULL AS changed;
 FETCH 1 FROM c;
 ROLLBACK;
 SET app.tenant_id = :T1;
+-- ... and in the ON of a MERGE, a field of its own from PostgreSQL 17 on
+-- (round AN): frozen and accepted there too; T1's deals merged, T2's not
+BEGIN;
+MERGE INTO deals d USING (VALUES (1)) s(i)
+   ON d.tenant_id = current_setting('app.tenant_id') AND d.id = s.i
+ WHEN MATCHED THEN UPDATE SET stage = 'merged';
+MERGE INTO deals d USING (VALUES (2)) s(i)
+   ON d.tenant_id = current_setting('app.tenant_id') AND d.id = s.i
+  AND EXISTS (SELECT 1 FROM activities a WHERE a.tenant_id = current_setting('app.tenant_id'))
+ WHEN MATCHED THEN UPDATE SET stage = 'merged';
+SELECT id, stage FROM deals WHERE tenant_id = :T1 ORDER BY id;
+SELECT id, stage FROM deals WHERE tenant_id = :T2 ORDER BY id;
+ROLLBACK;
 -- gtm_pin() keeps only its own result: as a part of the value compared it
 -- is frozen again as a whole (a NULL let through, or the statement's tenant
 -- mapped to another, cannot reach a second tenant); no T2 row comes back
