@@ -1951,7 +1951,13 @@ SELECT c.oid::pg_catalog.regclass AS "table",
    AND n.nspname OPERATOR(pg_catalog.<>) ALL (ARRAY['pg_catalog', 'information_schema'])
    AND n.nspname OPERATOR(pg_catalog.!~) '^pg_toast'
    AND NOT EXISTS (SELECT 1 FROM pg_catalog.generate_series(0, i.indnkeyatts OPERATOR(pg_catalog.-) 1) k
-					WHERE i.indkey[k] OPERATOR(pg_catalog.=) a.attnum);
+					WHERE i.indkey[k] OPERATOR(pg_catalog.=) a.attnum
+					  -- an exclusion constraint compares the tenant column by "="
+					  -- (not "tenant_id WITH <>", which conflicts across tenants)
+					  AND (NOT i.indisexclusion OR
+						   (SELECT o.oprname FROM pg_catalog.pg_operator o
+							 WHERE o.oid OPERATOR(pg_catalog.=)
+								   co.conexclop[k OPERATOR(pg_catalog.+) 1]) OPERATOR(pg_catalog.=) '='));
 COMMENT ON VIEW @extschema@.gtm_key_detail_leaks IS
 	'Unique and exclusion indexes of tenant-scoped tables without the tenant column: their violation DETAIL can show another tenant''s key unless row-level security is enabled and forced (protected)';
 GRANT SELECT ON @extschema@.gtm_key_detail_leaks TO PUBLIC;

@@ -188,13 +188,22 @@ CREATE TABLE bookings (tenant_id text NOT NULL, room int, during int4range,
 CREATE TABLE codes (tenant_id text NOT NULL, code text UNIQUE);
 CREATE TABLE safe_codes (tenant_id text NOT NULL, code text, UNIQUE (tenant_id, code));
 CREATE TABLE plain_codes (code text UNIQUE);
+-- the tenant column in an exclusion constraint, but compared by <> (a
+-- booking conflicts with other tenants' bookings): listed; by =: not
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS btree_gist SCHEMA public;
+RESET client_min_messages;
+CREATE TABLE cross_bookings (tenant_id text NOT NULL, during int4range,
+                             EXCLUDE USING gist (tenant_id WITH <>, during WITH &&));
+CREATE TABLE own_bookings (tenant_id text NOT NULL, during int4range,
+                           EXCLUDE USING gist (tenant_id WITH =, during WITH &&));
 INSERT INTO bookings VALUES (:T2, 1, '[10,20)');
 INSERT INTO codes VALUES (:T2, 'two-code');
 GRANT SELECT, INSERT ON bookings, codes, safe_codes TO regress_enforce_pool;
 SELECT "table", "index", "constraint", kind, protected
   FROM gtm_key_detail_leaks
  WHERE "table"::oid IN (SELECT oid FROM pg_class WHERE relnamespace = 'enforce_pool'::regnamespace)
- ORDER BY 1::text;
+ ORDER BY "table"::text;
 SET ROLE regress_enforce_pool;
 CREATE FUNCTION pg_temp.detail(stmt text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE s text; d text;
@@ -215,7 +224,7 @@ SELECT * FROM gtm_protect_table('bookings');
 SELECT * FROM gtm_protect_table('codes');
 SELECT "table", protected FROM gtm_key_detail_leaks
  WHERE "table"::oid IN (SELECT oid FROM pg_class WHERE relnamespace = 'enforce_pool'::regnamespace)
- ORDER BY 1::text;
+ ORDER BY "table"::text;
 SET ROLE regress_enforce_pool;
 BEGIN;
 SELECT gtm_set_tenant(:T1) = :T1 AS set;
@@ -573,5 +582,6 @@ SET ROLE regress_enforce_pool;
 RESET ROLE;
 DROP FUNCTION IF EXISTS pg_temp.fields(text);  -- gone with DISCARD TEMP above
 DROP SCHEMA enforce_pool CASCADE;
+DROP EXTENSION btree_gist;
 DELETE FROM tenants WHERE clerk_org_id IN ('org_pool1', 'org_pool2');
 DROP ROLE regress_enforce_pool;
