@@ -491,7 +491,13 @@ gtm_temp_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstat
 
 	if (prev_post_parse_analyze_hook)
 		prev_post_parse_analyze_hook(pstate, query, jstate);
-	if (likely(!temp_dirty) || gtm_enforcement == GTM_ENFORCE_OFF)
+	/*
+	 * Not in a failed transaction, where only ROLLBACK and the like are
+	 * analysed (they name no object) and no catalog may be read: its
+	 * resource owner is released (PostgreSQL 17 refuses the lookup).
+	 */
+	if (likely(!temp_dirty) || gtm_enforcement == GTM_ENFORCE_OFF ||
+		!IsTransactionState())
 		return;
 	GetTempNamespaceState(&tempNamespace, &tempToastNamespace);
 	if (!OidIsValid(tempNamespace) || role_is_exempt() || !gtm_installed_here())
