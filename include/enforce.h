@@ -678,7 +678,9 @@ extern void enforce_guc_init(void);
 /* exemptions.c */
 extern bool role_is_exempt(void);
 extern bool role_exempt_if_known(void);
-extern bool statement_is_exempt(Query *parse, RefreshPhase phase);
+extern bool statement_is_exempt(Query *parse, RefreshPhase phase,
+								bool *recheck_plan);
+extern bool exempt_plan_reads_as_unexempt(PlannedStmt *stmt);
 extern bool fk_initial_check_allowed(List *rangeTable);
 extern Oid	refresh_transient_analyzed(Node *parsetree);
 extern Oid	detach_partition_of(Node *parsetree);

@@ -242,6 +242,8 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	bool		delegable;
 	char	   *folded = NULL;
 	QueryNames	names;
+	bool		recheck_plan = false;
+	Query	   *exempt_parse = NULL;
 
 	next_plan.explain_only = false;
 	next_plan.collect = false;
@@ -264,9 +266,12 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	st.any_key_lookup = false;
 
 	judge = req.collect ||
-		(gtm_enforcement != GTM_ENFORCE_OFF && !statement_is_exempt(parse, phase));
+		(gtm_enforcement != GTM_ENFORCE_OFF &&
+		 !statement_is_exempt(parse, phase, &recheck_plan));
 	if (judge)
 		freeze_mutable_pins(parse);
+	else if (unlikely(recheck_plan))
+		exempt_parse = copyObject(parse);	/* see below */
 
 	/*
 	 * A distributed planner rewrites the query tree: keep the client's for
@@ -295,6 +300,21 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	delegable = query_may_be_delegated(parse);
 	result = plan_with_state(judge ? &st : NULL, phase, parse, query_string,
 							 cursorOptions, boundParams);
+
+	/*
+	 * An exempt role's statement whose plan reads a relation as a role the
+	 * check applies to, which only planning brought in (a SQL function in
+	 * FROM inlined over a view of that role's): planned again, judged.
+	 */
+	if (unlikely(exempt_parse != NULL) && result != NULL &&
+		exempt_plan_reads_as_unexempt(result))
+	{
+		parse = exempt_parse;
+		judge = true;
+		freeze_mutable_pins(parse);
+		result = plan_with_state(&st, phase, parse, query_string,
+								 cursorOptions, boundParams);
+	}
 
 	/*
 	 * A write planned without a verdict (an exempt role's, or an exempt

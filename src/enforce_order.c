@@ -271,9 +271,17 @@ tenant_quals_first(Scan *scan, List *rtable)
 			recheck_tenant_first(((BitmapHeapScan *) scan)->bitmapqualorig,
 								 scan->plan.qual, &tc);
 	else if (IsA(scan, IndexOnlyScan))
+	{
+		ListCell   *lc;
+
+		if (((IndexOnlyScan *) scan)->indexorderby != NIL)
+			foreach(lc, ((IndexOnlyScan *) scan)->indexqual)
+				if (is_tenant_equality(lfirst(lc), &tc))
+					in_index = true;
 		((IndexOnlyScan *) scan)->recheckqual =
 			recheck_tenant_first(((IndexOnlyScan *) scan)->recheckqual,
 								 scan->plan.qual, &tc);
+	}
 
 	/*
 	 * An index scan ordered by a distance it recomputes (a lossy one: GiST
@@ -283,14 +291,23 @@ tenant_quals_first(Scan *scan, List *rtable)
 	 * condition of the index scan itself.  Built-in distances are no
 	 * exception: the distance of a point to a polygon overflows (22003)
 	 * for a point far enough, depending on the polygon's edges, so a
-	 * search over the point reads another tenant's geometry.
+	 * search over the point reads another tenant's geometry.  An index-only
+	 * scan computes its distances in the index, on the entries of every
+	 * tenant, with the same functions: the same rule.
 	 */
-	if (IsA(scan, IndexScan) && ((IndexScan *) scan)->indexorderbyorig != NIL &&
-		!in_index &&
-		(contain_leaked_vars((Node *) ((IndexScan *) scan)->indexorderbyorig) ||
-		 user_function_walker((Node *) ((IndexScan *) scan)->indexorderbyorig, NULL) ||
-		 mentions_callers_type((Node *) ((IndexScan *) scan)->indexorderbyorig)))
-		return PR_ORDER_BY_FUNCTION;
+	if (!in_index &&
+		(IsA(scan, IndexScan) || IsA(scan, IndexOnlyScan)))
+	{
+		Node	   *orderby = IsA(scan, IndexScan) ?
+			(Node *) ((IndexScan *) scan)->indexorderbyorig :
+			(Node *) ((IndexOnlyScan *) scan)->indexorderby;
+
+		if (orderby != NULL &&
+			(contain_leaked_vars(orderby) ||
+			 user_function_walker(orderby, NULL) ||
+			 mentions_callers_type(orderby)))
+			return PR_ORDER_BY_FUNCTION;
+	}
 
 	/*
 	 * A foreign scan: the conditions the wrapper sent to the server

@@ -406,18 +406,77 @@ role_oid_is_exempt(Oid role)
 }
 
 /*
- * Does a relation of the query, at any level (subqueries, CTEs, sublinks),
- * have its permissions checked as a role that is not exempt?  The rewriter
- * sets checkAsUser to a view's owner for the relations the view reads (and
- * to a rule's owner for its actions).  Row-level security applies the
- * policies of such a relation as that role, also in a statement of a role
- * that bypasses them: so does the check.  Without this, a SECURITY
- * DEFINER function of an exempt role whose query reaches a view of the
- * caller's (a temporary view that shadows a table on its search_path, or a
- * view named by an argument) read every tenant's rows for the caller.
+ * Is relation relid read as role "as" (checkAsUser) read as a role the
+ * check applies to?  Not when "as" is unset (the current role), exempt, or
+ * the relation's owner: row-level security, which applies a view's or a
+ * rule's relations as its owner, leaves a table's owner out as well
+ * (unless forced; the check then agrees with it, the statement's own role
+ * being exempt).
  */
 static bool
-checked_as_unexempt_walker(Node *node, void *context)
+read_as_unexempt(Oid relid, Oid as)
+{
+	HeapTuple	tup;
+	bool		owner;
+
+	if (!OidIsValid(as) || role_oid_is_exempt(as))
+		return false;
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		return true;
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner == as;
+	ReleaseSysCache(tup);
+	return !owner;
+}
+
+/*
+ * Does a range table (or, from PostgreSQL 16 on, a list of
+ * RTEPermissionInfos) read a relation as a role the check applies to?
+ */
+static bool
+range_reads_as_unexempt(List *entries)
+{
+	ListCell   *lc;
+
+	foreach(lc, entries)
+	{
+#if GTM_HAS_RTEPERMINFO
+		RTEPermissionInfo *p = lfirst(lc);
+
+		if (read_as_unexempt(p->relid, p->checkAsUser))
+			return true;
+#else
+		RangeTblEntry *rte = lfirst(lc);
+
+		if (rte->rtekind == RTE_RELATION &&
+			read_as_unexempt(rte->relid, rte->checkAsUser))
+			return true;
+#endif
+	}
+	return false;
+}
+
+/*
+ * Does a relation of the query, at any level (subqueries, CTEs, sublinks),
+ * have its permissions checked as a role the check applies to
+ * (read_as_unexempt)?  The rewriter sets checkAsUser to a view's owner for
+ * the relations the view reads (and to a rule's owner for its actions).
+ * Row-level security applies the policies of such a relation as that
+ * role, also in a statement of a role that bypasses them: so does the
+ * check.  Without this, a SECURITY DEFINER function of an exempt role
+ * whose query reaches a view of the caller's (a temporary view that
+ * shadows a table on its search_path, or a view named by an argument) read
+ * every tenant's rows for the caller.  *functions is set when the query
+ * has a function in FROM, which planning may inline (a SQL function's
+ * query brings its own relations: exempt_plan_reads_as_unexempt).
+ */
+typedef struct UnexemptContext
+{
+	bool		functions;
+} UnexemptContext;
+
+static bool
+checked_as_unexempt_walker(Node *node, UnexemptContext *context)
 {
 	if (node == NULL)
 		return false;
@@ -428,25 +487,34 @@ checked_as_unexempt_walker(Node *node, void *context)
 
 		check_stack_depth();
 #if GTM_HAS_RTEPERMINFO
-		foreach(lc, q->rteperminfos)
-		{
-			Oid			as = ((RTEPermissionInfo *) lfirst(lc))->checkAsUser;
-
-			if (OidIsValid(as) && !role_oid_is_exempt(as))
-				return true;
-		}
+		if (range_reads_as_unexempt(q->rteperminfos))
+			return true;
 #else
-		foreach(lc, q->rtable)
-		{
-			Oid			as = ((RangeTblEntry *) lfirst(lc))->checkAsUser;
-
-			if (OidIsValid(as) && !role_oid_is_exempt(as))
-				return true;
-		}
+		if (range_reads_as_unexempt(q->rtable))
+			return true;
 #endif
+		foreach(lc, q->rtable)
+			if (((RangeTblEntry *) lfirst(lc))->rtekind == RTE_FUNCTION)
+				context->functions = true;
 		return query_tree_walker(q, checked_as_unexempt_walker, context, 0);
 	}
 	return expression_tree_walker(node, checked_as_unexempt_walker, context);
+}
+
+/*
+ * After planning an exempt statement that had a function in FROM: does the
+ * finished plan read a relation as a role the check applies to (a SQL
+ * function inlined over such a view)?  Then the statement is judged after
+ * all (gtm_planner plans it again).
+ */
+bool
+exempt_plan_reads_as_unexempt(PlannedStmt *stmt)
+{
+#if GTM_HAS_RTEPERMINFO
+	return range_reads_as_unexempt(stmt->permInfos);
+#else
+	return range_reads_as_unexempt(stmt->rtable);
+#endif
 }
 
 /*
@@ -454,15 +522,23 @@ checked_as_unexempt_walker(Node *node, void *context)
  * before planning, so that exempt sessions such as migrations and pg_dump
  * skip the analysis.  phase is the REFRESH phase when planning began.  An
  * exempt role's statement is checked when it reads a relation as a role
- * that is not exempt (checked_as_unexempt_walker).
+ * that is not exempt (checked_as_unexempt_walker); *recheck_plan asks the
+ * caller to look at the finished plan again (exempt_plan_reads_as_unexempt),
+ * where planning may have inlined a function over such a relation.
  */
 bool
-statement_is_exempt(Query *parse, RefreshPhase phase)
+statement_is_exempt(Query *parse, RefreshPhase phase, bool *recheck_plan)
 {
-	return (role_is_exempt() &&
-			!checked_as_unexempt_walker((Node *) parse, NULL)) ||
-		is_ri_query(parse) || is_detach_check(parse) ||
-		is_refresh_internal(parse, phase);
+	UnexemptContext cxt = {false};
+
+	*recheck_plan = false;
+	if (is_ri_query(parse) || is_detach_check(parse) ||
+		is_refresh_internal(parse, phase))
+		return true;
+	if (!role_is_exempt() || checked_as_unexempt_walker((Node *) parse, &cxt))
+		return false;
+	*recheck_plan = cxt.functions;
+	return true;
 }
 
 /* Called once from _PG_init (through gtm_enforce_init). */

@@ -403,6 +403,25 @@ SET enable_indexscan = off;
 SET enable_seqscan = on;
 EXPLAIN (COSTS OFF) SELECT id FROM sites WHERE tenant_id = 't-1' ORDER BY loc <-> point(10, 10) LIMIT 1;
 SELECT id FROM sites WHERE tenant_id = 't-1' ORDER BY loc <-> point(10, 10) LIMIT 1;
+-- an index-only scan computes its distances in the index, on the entries
+-- of every tenant (round AO): t-2's point far out overflows the distance
+-- of a point far enough the other way; the same rule
+RESET ROLE;
+CREATE TABLE pts (tenant_id text NOT NULL, id int, p point);
+INSERT INTO pts SELECT 't-1', g, point(g, g) FROM generate_series(1, 2000) g;
+INSERT INTO pts VALUES ('t-2', 9999, point(-1.5e308, 0));
+CREATE INDEX pts_p ON pts USING gist (p) INCLUDE (tenant_id);
+VACUUM ANALYZE pts;
+GRANT SELECT ON pts TO regress_enforce_keys;
+SET ROLE regress_enforce_keys;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SET enable_indexscan = on;
+EXPLAIN (COSTS OFF) SELECT p FROM pts WHERE tenant_id = 't-1' ORDER BY p <-> point(0.4e308, 0) LIMIT 1;
+SELECT p FROM pts WHERE tenant_id = 't-1' ORDER BY p <-> point(0.2e308, 0) LIMIT 1;
+\echo :LAST_ERROR_SQLSTATE
+SELECT p FROM pts WHERE tenant_id = 't-1' ORDER BY p <-> point(0.4e308, 0) LIMIT 1;
+\echo :LAST_ERROR_SQLSTATE
 RESET enable_bitmapscan;
 RESET enable_seqscan;
 RESET enable_indexscan;
