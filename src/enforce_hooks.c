@@ -113,6 +113,15 @@ int			executor_nesting = 0;
 int			utility_nesting = 0;
 
 /*
+ * > 0 while an executor run of an exempt role's statement that reaches
+ * its caller's code or objects (a plan marked by mark_callers_code) is on
+ * the stack: the statements that code runs are checked, role_is_exempt()
+ * answering false.  Incremented by the executor frames, which put back the
+ * value they found, also on error.
+ */
+int			callers_code_depth = 0;
+
+/*
  * EXPLAIN ANALYZE statements running (ProcessUtility), each putting back
  * the value it found, also on error: the executor start of the statement
  * one explains, whose QueryDesc has instrument options, is refused to roles
@@ -226,6 +235,32 @@ add_plan_dependencies(PlannedStmt *result, EnforceState *st)
 													  st->depends_on);
 }
 
+/*
+ * An exempt role's statement judged because it reaches its caller's code
+ * or objects (statement_is_exempt): its executor runs count for
+ * callers_code_depth.
+ */
+static void
+mark_callers_code(PlannedStmt *stmt)
+{
+	PlanInvalItem *item = makeNode(PlanInvalItem);
+
+	item->cacheId = GTM_CALLERS_CODE_CACHEID;
+	item->hashValue = 0;
+	stmt->invalItems = lappend(stmt->invalItems, item);
+}
+
+static bool
+plan_runs_callers_code(PlannedStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->invalItems)
+		if (((PlanInvalItem *) lfirst(lc))->cacheId == GTM_CALLERS_CODE_CACHEID)
+			return true;
+	return false;
+}
+
 static PlannedStmt *
 gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 			ParamListInfo boundParams)
@@ -315,6 +350,11 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 		result = plan_with_state(&st, phase, parse, query_string,
 								 cursorOptions, boundParams);
 	}
+
+	/* an exempt role's statement judged: what it runs is checked too */
+	if (judge && !req.collect && result != NULL && !role_known_not_exempt() &&
+		role_is_exempt())
+		mark_callers_code(result);
 
 	/*
 	 * A write planned without a verdict (an exempt role's, or an exempt
@@ -463,6 +503,7 @@ typedef struct ExecutorFrame
 {
 	int			executor_nesting;
 	int			noforce_depth;
+	int			callers_code_depth;
 	bool		innermost_planning;
 } ExecutorFrame;
 
@@ -472,14 +513,18 @@ typedef struct ExecutorFrame
  * whether it was entered inside a foreign-key query.
  */
 static ExecutorFrame
-executor_frame_enter(void)
+executor_frame_enter(QueryDesc *queryDesc)
 {
-	ExecutorFrame saved = {executor_nesting, noforce_depth, innermost_planning};
+	ExecutorFrame saved = {executor_nesting, noforce_depth,
+	callers_code_depth, innermost_planning};
 
 	executor_nesting++;
 	innermost_planning = false;
 	if (InNoForceRLSOperation())
 		noforce_depth++;
+	if (queryDesc->plannedstmt->invalItems != NIL && !role_known_not_exempt() &&
+		plan_runs_callers_code(queryDesc->plannedstmt))
+		callers_code_depth++;
 	return saved;
 }
 
@@ -489,6 +534,7 @@ executor_frame_exit(ExecutorFrame saved)
 {
 	executor_nesting = saved.executor_nesting;
 	noforce_depth = saved.noforce_depth;
+	callers_code_depth = saved.callers_code_depth;
 	innermost_planning = saved.innermost_planning;
 }
 
@@ -519,7 +565,7 @@ executor_frame_call(FrameCall call, QueryDesc *queryDesc,
 	 */
 	if (unlikely(planning_depth > 0) && statement_scope_tenant_as_is() != NULL)
 		planning_reached(statement_scope_tenant_as_is());
-	saved = executor_frame_enter();
+	saved = executor_frame_enter(queryDesc);
 
 	PG_TRY();
 	{

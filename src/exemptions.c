@@ -39,11 +39,13 @@
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
+#include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
@@ -82,6 +84,10 @@ role_is_exempt(void)
 {
 	Oid			role = GetUserId();
 
+	/* inside an exempt role's statement that runs its caller's code */
+	if (unlikely(callers_code_depth > 0))
+		return false;
+
 	if (role != exempt_cache_role)
 	{
 		exempt_cache_value = superuser_arg(role) || has_bypassrls_privilege(role);
@@ -97,10 +103,21 @@ role_is_exempt(void)
  * function, ALTER ROLE) must not make a role that is not exempt look
  * exempt.
  */
+/*
+ * Is the current role known not to be exempt (no catalog access)?  Then
+ * no statement of its runs with an exempt role's marks.
+ */
+bool
+role_known_not_exempt(void)
+{
+	return GetUserId() == exempt_cache_role && !exempt_cache_value;
+}
+
 bool
 role_exempt_if_known(void)
 {
-	return GetUserId() == exempt_cache_role && exempt_cache_value;
+	return GetUserId() == exempt_cache_role && exempt_cache_value &&
+		callers_code_depth == 0;
 }
 
 /* Has the relation rules (its queries are rewritten)? */
@@ -430,8 +447,55 @@ read_as_unexempt(Oid relid, Oid as)
 }
 
 /*
+ * Is the object of namespace nsp and owner owner one of the caller's
+ * temporary objects: in a temporary schema and owned by a role the check
+ * applies to?  Such a role can create objects there only (its own
+ * temporary views, tables, their triggers, functions in pg_temp), and
+ * whatever they compute runs with the identity of the statement that
+ * reaches them: a SECURITY DEFINER function of an exempt role, led to
+ * them by its caller, would run the caller's code as exempt.
+ */
+static bool
+callers_temp_object(Oid nsp, Oid owner)
+{
+	return isAnyTempNamespace(nsp) && !role_oid_is_exempt(owner);
+}
+
+static bool
+relation_is_callers_temp(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	bool		result;
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	result = callers_temp_object(((Form_pg_class) GETSTRUCT(tup))->relnamespace,
+								 ((Form_pg_class) GETSTRUCT(tup))->relowner);
+	ReleaseSysCache(tup);
+	return result;
+}
+
+static bool
+function_is_callers_temp(Oid funcid)
+{
+	HeapTuple	tup;
+	bool		result;
+
+	if (funcid < FirstNormalObjectId)
+		return false;
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	result = callers_temp_object(((Form_pg_proc) GETSTRUCT(tup))->pronamespace,
+								 ((Form_pg_proc) GETSTRUCT(tup))->proowner);
+	ReleaseSysCache(tup);
+	return result;
+}
+
+/*
  * Does a range table (or, from PostgreSQL 16 on, a list of
- * RTEPermissionInfos) read a relation as a role the check applies to?
+ * RTEPermissionInfos) read a relation as a role the check applies to, or
+ * name one of the caller's temporary relations (a view among them)?
  */
 static bool
 range_reads_as_unexempt(List *entries)
@@ -443,13 +507,15 @@ range_reads_as_unexempt(List *entries)
 #if GTM_HAS_RTEPERMINFO
 		RTEPermissionInfo *p = lfirst(lc);
 
-		if (read_as_unexempt(p->relid, p->checkAsUser))
+		if (read_as_unexempt(p->relid, p->checkAsUser) ||
+			relation_is_callers_temp(p->relid))
 			return true;
 #else
 		RangeTblEntry *rte = lfirst(lc);
 
 		if (rte->rtekind == RTE_RELATION &&
-			read_as_unexempt(rte->relid, rte->checkAsUser))
+			(read_as_unexempt(rte->relid, rte->checkAsUser) ||
+			 relation_is_callers_temp(rte->relid)))
 			return true;
 #endif
 	}
@@ -498,6 +564,16 @@ checked_as_unexempt_walker(Node *node, UnexemptContext *context)
 				context->functions = true;
 		return query_tree_walker(q, checked_as_unexempt_walker, context, 0);
 	}
+	/* a function of the caller's, in pg_temp */
+	if ((IsA(node, FuncExpr) &&
+		 function_is_callers_temp(((FuncExpr *) node)->funcid)) ||
+		((IsA(node, OpExpr) || IsA(node, DistinctExpr) || IsA(node, NullIfExpr)) &&
+		 function_is_callers_temp(get_opcode(((OpExpr *) node)->opno))) ||
+		(IsA(node, Aggref) &&
+		 function_is_callers_temp(((Aggref *) node)->aggfnoid)) ||
+		(IsA(node, WindowFunc) &&
+		 function_is_callers_temp(((WindowFunc *) node)->winfnoid)))
+		return true;
 	return expression_tree_walker(node, checked_as_unexempt_walker, context);
 }
 

@@ -376,7 +376,9 @@ GRANT SELECT ON app_deals TO PUBLIC;
 RESET ROLE;
 SELECT count(*) FROM pg_temp.app_deals;
 SELECT count(*) FROM pg_temp.app_deals WHERE tenant_id = 't-2';
--- but not a view of its own, nor one that reads as its caller
+-- but not a view of its own; a security_invoker view of the
+-- application's reads as the superuser, but it is the application's code:
+-- checked too (round AO)
 CREATE TEMP VIEW own_deals AS SELECT tenant_id, id FROM enforce_modes.deals;
 SELECT count(*) FROM pg_temp.own_deals;
 SET ROLE regress_enforce_app;
@@ -409,6 +411,76 @@ ROLLBACK;
 -- (as written: one tenant's rows)
 SELECT tenant_id, id FROM bypass_inlined();
 RESET ROLE;
+-- code of the caller's that would run as the exempt role (round AO): a
+-- security_invoker view, a function in pg_temp, a trigger of its
+-- temporary table.  The statement that reaches any temporary object of a
+-- role the check applies to is checked, and so is what it runs.
+CREATE FUNCTION deals_of(rel regclass) RETURNS TABLE (tenant_id text, id int, stage text)
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = enforce_modes, pg_temp AS $$
+BEGIN
+  RETURN QUERY EXECUTE format('SELECT tenant_id, id, stage FROM %s WHERE tenant_id = %L ORDER BY id', rel, 't-1');
+END $$;
+CREATE FUNCTION log_into(rel regclass, msg text) RETURNS void
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = enforce_modes, pg_temp AS $$
+BEGIN
+  EXECUTE format('INSERT INTO %s VALUES (%L, $1)', rel, 't-1') USING msg;
+END $$;
+CREATE FUNCTION set_stage_of(rel regclass, p_stage text) RETURNS void
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = enforce_modes, pg_temp AS $$
+BEGIN
+  EXECUTE format('UPDATE %s SET stage = $1 WHERE tenant_id = %L AND id = 1', rel, 't-1') USING p_stage;
+END $$;
+ALTER FUNCTION deals_of(regclass) OWNER TO regress_enforce_bypass;
+ALTER FUNCTION log_into(regclass, text) OWNER TO regress_enforce_bypass;
+ALTER FUNCTION set_stage_of(regclass, text) OWNER TO regress_enforce_bypass;
+GRANT EXECUTE ON FUNCTION deals_of(regclass), log_into(regclass, text), set_stage_of(regclass, text)
+  TO regress_enforce_app;
+SET ROLE regress_enforce_app;
+\set VERBOSITY terse
+-- as meant: one tenant's rows
+SELECT * FROM deals_of('enforce_modes.deals');
+BEGIN;
+CREATE TEMP VIEW inv WITH (security_invoker) AS
+  SELECT 't-1'::text AS tenant_id, id, stage || ' of ' || tenant_id AS stage FROM enforce_modes.deals;
+GRANT SELECT ON inv TO PUBLIC;
+SELECT * FROM deals_of('pg_temp.inv');
+ROLLBACK;
+BEGIN;
+CREATE FUNCTION pg_temp.steal() RETURNS TABLE (tenant_id text, id int, stage text)
+  LANGUAGE sql AS $$ SELECT 't-1'::text, id, stage || ' of ' || tenant_id FROM enforce_modes.deals $$;
+CREATE TEMP VIEW stolen AS SELECT * FROM pg_temp.steal();
+GRANT SELECT ON stolen TO PUBLIC;
+SELECT * FROM deals_of('pg_temp.stolen');
+ROLLBACK;
+BEGIN;
+CREATE TEMP TABLE loot (tenant_id text, msg text);
+GRANT INSERT ON loot TO PUBLIC;
+CREATE FUNCTION pg_temp.grab() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.msg := (SELECT string_agg(tenant_id || ':' || stage, ',' ORDER BY tenant_id) FROM enforce_modes.deals);
+  RETURN NEW;
+END $$;
+CREATE TRIGGER grab BEFORE INSERT ON loot FOR EACH ROW EXECUTE FUNCTION pg_temp.grab();
+SAVEPOINT s;
+SELECT log_into('pg_temp.loot', 'hi');
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK TO s;
+SELECT count(*) AS looted FROM loot WHERE tenant_id = 't-1';
+ROLLBACK;
+BEGIN;
+CREATE TEMP VIEW upd AS SELECT 't-1'::text AS tenant_id, 1 AS id, 'x'::text AS stage;
+GRANT SELECT, UPDATE ON upd TO PUBLIC;
+CREATE FUNCTION pg_temp.upd_all() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN UPDATE enforce_modes.deals SET stage = NEW.stage; RETURN NEW; END $$;
+CREATE TRIGGER upd_all INSTEAD OF UPDATE ON upd FOR EACH ROW EXECUTE FUNCTION pg_temp.upd_all();
+SELECT set_stage_of('pg_temp.upd', 'pwned');
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+\set VERBOSITY default
+RESET ROLE;
+-- nothing was changed
+SELECT tenant_id, id, stage FROM deals WHERE tenant_id IN ('t-1', 't-2') ORDER BY tenant_id, id;
+DROP FUNCTION deals_of(regclass), log_into(regclass, text), set_stage_of(regclass, text);
 -- the schema owner's own views and rules over its own tables read as
 -- their owner, which row-level security leaves out as well: a superuser's
 -- bulk statement through them is not checked
