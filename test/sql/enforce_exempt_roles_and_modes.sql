@@ -342,6 +342,8 @@ END $$;
 ALTER FUNCTION bypass_deals() OWNER TO regress_enforce_bypass;
 ALTER FUNCTION bypass_set_stage(int, text) OWNER TO regress_enforce_bypass;
 GRANT EXECUTE ON FUNCTION bypass_deals(), bypass_set_stage(int, text) TO regress_enforce_app;
+-- (no CONTEXT lines: PostgreSQL 18 words a SQL function's differently)
+\set VERBOSITY terse
 SET ROLE regress_enforce_app;
 -- a view of the caller's in place of the table: checked, and refused
 BEGIN;
@@ -436,7 +438,6 @@ ALTER FUNCTION set_stage_of(regclass, text) OWNER TO regress_enforce_bypass;
 GRANT EXECUTE ON FUNCTION deals_of(regclass), log_into(regclass, text), set_stage_of(regclass, text)
   TO regress_enforce_app;
 SET ROLE regress_enforce_app;
-\set VERBOSITY terse
 -- as meant: one tenant's rows
 SELECT * FROM deals_of('enforce_modes.deals');
 BEGIN;
@@ -476,7 +477,6 @@ CREATE TRIGGER upd_all INSTEAD OF UPDATE ON upd FOR EACH ROW EXECUTE FUNCTION pg
 SELECT set_stage_of('pg_temp.upd', 'pwned');
 \echo :LAST_ERROR_SQLSTATE
 ROLLBACK;
-\set VERBOSITY default
 RESET ROLE;
 -- nothing was changed
 SELECT tenant_id, id, stage FROM deals WHERE tenant_id IN ('t-1', 't-2') ORDER BY tenant_id, id;
@@ -501,6 +501,7 @@ DROP TABLE deal_audit;
 DROP FUNCTION pg_temp.app_deals_fn();
 DROP VIEW pg_temp.app_deals, pg_temp.own_deals, pg_temp.invoker_deals;
 DROP FUNCTION bypass_deals(), bypass_set_stage(int, text), bypass_inlined(), deals_t1();
+\set VERBOSITY default
 
 -- ---------------------------------------------------------------- clean up
 DELETE FROM tenants WHERE clerk_org_id IN ('org_enforceModesA', 'org_enforceModesB');
