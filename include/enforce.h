@@ -645,7 +645,6 @@ extern char *raw_label(TenantRef *ref);
 #define GTM_FOLDED_CACHEID		(-7249)	/* the tenant folded into a distributed plan */
 #define GTM_KEYS_MARK_CACHEID	(-7251)	/* first item: the plan has key lookups */
 #define GTM_PLANNED_CACHEID		(-7253)	/* the tenant functions the planner ran reached */
-#define GTM_CALLERS_CODE_CACHEID	(-7255)	/* an exempt role's statement runs its caller's code */
 extern void run_statement_pins(QueryDesc *queryDesc, int eflags);
 
 /* enforce_generic.c: a rejected generic plan, refused when it starts */
@@ -679,11 +678,12 @@ extern void enforce_guc_init(void);
 /* exemptions.c */
 extern bool role_is_exempt(void);
 extern bool role_exempt_if_known(void);
-extern bool role_known_not_exempt(void);
 extern bool statement_is_exempt(Query *parse, RefreshPhase phase,
 								bool *recheck_plan);
-extern bool exempt_plan_reads_as_unexempt(PlannedStmt *stmt);
-extern int	callers_code_depth;
+extern void exempt_plan_reaches_callers(PlannedStmt *stmt);
+extern bool callers_temp_function(Oid funcid);
+extern bool relation_is_callers_view(Oid relid);
+extern void exempt_utility_reaches_callers(Node *parsetree);
 extern bool fk_initial_check_allowed(List *rangeTable);
 extern Oid	refresh_transient_analyzed(Node *parsetree);
 extern Oid	detach_partition_of(Node *parsetree);

@@ -112,14 +112,6 @@ ErrorContextCallback *planner_error_context = NULL;
 int			executor_nesting = 0;
 int			utility_nesting = 0;
 
-/*
- * > 0 while an executor run of an exempt role's statement that reaches
- * its caller's code or objects (a plan marked by mark_callers_code) is on
- * the stack: the statements that code runs are checked, role_is_exempt()
- * answering false.  Incremented by the executor frames, which put back the
- * value they found, also on error.
- */
-int			callers_code_depth = 0;
 
 /*
  * EXPLAIN ANALYZE statements running (ProcessUtility), each putting back
@@ -235,32 +227,6 @@ add_plan_dependencies(PlannedStmt *result, EnforceState *st)
 													  st->depends_on);
 }
 
-/*
- * An exempt role's statement judged because it reaches its caller's code
- * or objects (statement_is_exempt): its executor runs count for
- * callers_code_depth.
- */
-static void
-mark_callers_code(PlannedStmt *stmt)
-{
-	PlanInvalItem *item = makeNode(PlanInvalItem);
-
-	item->cacheId = GTM_CALLERS_CODE_CACHEID;
-	item->hashValue = 0;
-	stmt->invalItems = lappend(stmt->invalItems, item);
-}
-
-static bool
-plan_runs_callers_code(PlannedStmt *stmt)
-{
-	ListCell   *lc;
-
-	foreach(lc, stmt->invalItems)
-		if (((PlanInvalItem *) lfirst(lc))->cacheId == GTM_CALLERS_CODE_CACHEID)
-			return true;
-	return false;
-}
-
 static PlannedStmt *
 gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 			ParamListInfo boundParams)
@@ -278,7 +244,6 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	char	   *folded = NULL;
 	QueryNames	names;
 	bool		recheck_plan = false;
-	Query	   *exempt_parse = NULL;
 
 	next_plan.explain_only = false;
 	next_plan.collect = false;
@@ -305,8 +270,6 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 		 !statement_is_exempt(parse, phase, &recheck_plan));
 	if (judge)
 		freeze_mutable_pins(parse);
-	else if (unlikely(recheck_plan))
-		exempt_parse = copyObject(parse);	/* see below */
 
 	/*
 	 * A distributed planner rewrites the query tree: keep the client's for
@@ -337,24 +300,12 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 							 cursorOptions, boundParams);
 
 	/*
-	 * An exempt role's statement whose plan reads a relation as a role the
+	 * An exempt role's statement whose plan reaches objects of a role the
 	 * check applies to, which only planning brought in (a SQL function in
-	 * FROM inlined over a view of that role's): planned again, judged.
+	 * FROM inlined over a view of that role's): refused, as before planning.
 	 */
-	if (unlikely(exempt_parse != NULL) && result != NULL &&
-		exempt_plan_reads_as_unexempt(result))
-	{
-		parse = exempt_parse;
-		judge = true;
-		freeze_mutable_pins(parse);
-		result = plan_with_state(&st, phase, parse, query_string,
-								 cursorOptions, boundParams);
-	}
-
-	/* an exempt role's statement judged: what it runs is checked too */
-	if (judge && !req.collect && result != NULL && !role_known_not_exempt() &&
-		role_is_exempt())
-		mark_callers_code(result);
+	if (unlikely(recheck_plan) && result != NULL)
+		exempt_plan_reaches_callers(result);
 
 	/*
 	 * A write planned without a verdict (an exempt role's, or an exempt
@@ -503,7 +454,6 @@ typedef struct ExecutorFrame
 {
 	int			executor_nesting;
 	int			noforce_depth;
-	int			callers_code_depth;
 	bool		innermost_planning;
 } ExecutorFrame;
 
@@ -513,18 +463,14 @@ typedef struct ExecutorFrame
  * whether it was entered inside a foreign-key query.
  */
 static ExecutorFrame
-executor_frame_enter(QueryDesc *queryDesc)
+executor_frame_enter(void)
 {
-	ExecutorFrame saved = {executor_nesting, noforce_depth,
-	callers_code_depth, innermost_planning};
+	ExecutorFrame saved = {executor_nesting, noforce_depth, innermost_planning};
 
 	executor_nesting++;
 	innermost_planning = false;
 	if (InNoForceRLSOperation())
 		noforce_depth++;
-	if (queryDesc->plannedstmt->invalItems != NIL && !role_known_not_exempt() &&
-		plan_runs_callers_code(queryDesc->plannedstmt))
-		callers_code_depth++;
 	return saved;
 }
 
@@ -534,7 +480,6 @@ executor_frame_exit(ExecutorFrame saved)
 {
 	executor_nesting = saved.executor_nesting;
 	noforce_depth = saved.noforce_depth;
-	callers_code_depth = saved.callers_code_depth;
 	innermost_planning = saved.innermost_planning;
 }
 
@@ -565,7 +510,7 @@ executor_frame_call(FrameCall call, QueryDesc *queryDesc,
 	 */
 	if (unlikely(planning_depth > 0) && statement_scope_tenant_as_is() != NULL)
 		planning_reached(statement_scope_tenant_as_is());
-	saved = executor_frame_enter(queryDesc);
+	saved = executor_frame_enter();
 
 	PG_TRY();
 	{
@@ -653,6 +598,8 @@ process_utility(PlannedStmt *pstmt, const char *queryString,
 	bool		warned;
 
 	warned = check_utility_statement(parsetree);
+	if (unlikely(IsA(parsetree, LockStmt)))
+		exempt_utility_reaches_callers(parsetree);
 	/* a client's named statement that is a utility (COMMIT): its name */
 	if (ActivePortal != NULL && ActivePortal->prepStmtName != NULL &&
 		context == PROCESS_UTILITY_TOPLEVEL)

@@ -27,8 +27,10 @@
 #include "catalog/pg_language.h"
 #include "catalog/pg_proc.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/fmgroids.h"
 #include "utils/memutils.h"
+#include "utils/regproc.h"
 #include "utils/syscache.h"
 
 #include "enforce.h"
@@ -202,7 +204,41 @@ gtm_needs_fmgr_hook(Oid fn_oid)
 	announced_fn_oid = InvalidOid;
 	if (prev_needs_fmgr_hook && prev_needs_fmgr_hook(fn_oid))
 		return true;
-	return unlikely(planning_frame != NULL) && folded_function(fn_oid, announced);
+	if (unlikely(planning_frame != NULL) && folded_function(fn_oid, announced))
+		return true;
+
+	/*
+	 * A function of the caller's in pg_temp: each call is looked at
+	 * (gtm_fmgr_hook), whoever runs it by then (a cursor declared by the
+	 * caller is fetched by another role).  Not when the planner asks
+	 * whether it may inline a SQL function (unannounced, while it plans):
+	 * an inlined body is part of the statement, judged with it, and a
+	 * scalar one reads no table.
+	 */
+	return fn_oid >= FirstNormalObjectId && (announced || !innermost_planning) &&
+		gtm_installed_known_here() && callers_temp_function(fn_oid);
+}
+
+/*
+ * A function of a role the check applies to, in pg_temp, called as an
+ * exempt role: what it runs (its queries, the triggers and defaults it
+ * reaches) would run with the exempt role's rights, led there by the
+ * caller (a SECURITY DEFINER function of a migration role given a
+ * relation or cursor of the caller's, a domain or trigger of the caller's
+ * reached by it, a planner folding it): refused.
+ */
+static void
+refuse_callers_function_as_exempt(Oid fn_oid)
+{
+	if (gtm_enforcement == GTM_ENFORCE_OFF || !callers_temp_function(fn_oid) ||
+		!role_is_exempt())
+		return;
+	ereport(ENFORCE_ELEVEL(),
+			(errcode(GTM_ERRCODE_NOT_PINNED),
+			 errmsg("a function of a role the tenant check applies to cannot run as an exempt role"),
+			 errdetail("Function \"%s\" of a temporary schema would run with the rights of role \"%s\".",
+					   format_procedure(fn_oid), GetUserNameFromId(GetUserId(), true)),
+			 errhint("Let no SECURITY DEFINER function of an exempt role reach its caller's objects: set search_path = ..., pg_temp and take no relation, function or cursor from the caller.")));
 }
 
 static void
@@ -212,6 +248,8 @@ gtm_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 		(*prev_fmgr_hook) (event, flinfo, private);
 	if (event == FHET_START)
 	{
+		if (unlikely(flinfo->fn_oid >= FirstNormalObjectId))
+			refuse_callers_function_as_exempt(flinfo->fn_oid);
 		if (planning_frame == NULL || !folded_function(flinfo->fn_oid, true))
 			return;
 		if (folding_depth >= MAX_FOLDING_CALLS)

@@ -5,9 +5,11 @@
  *
  * Exempt, as from row-level security:
  *	- superusers and roles with BYPASSRLS (role_is_exempt; the answer for the
- *	  last role asked is kept until pg_authid changes), except for the
- *	  relations a statement of theirs reads as a role that is not exempt
- *	  (through a view of that role's: checked_as_unexempt_walker).
+ *	  last role asked is kept until pg_authid changes); a statement of
+ *	  theirs that reaches objects of a role the check applies to (its
+ *	  views, its temporary objects, its functions in pg_temp) is refused
+ *	  (statement_is_exempt), and so is a call of such a function as an
+ *	  exempt role (enforce_planning.c's function manager hook).
  * Exempt because they are PostgreSQL's own queries, which only relate rows
  * the statement reached to rows of the same constraint or view; each is
  * recognised as the query itself, never as a context, so that user code
@@ -53,6 +55,7 @@
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/regproc.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/syscache.h"
@@ -84,10 +87,6 @@ role_is_exempt(void)
 {
 	Oid			role = GetUserId();
 
-	/* inside an exempt role's statement that runs its caller's code */
-	if (unlikely(callers_code_depth > 0))
-		return false;
-
 	if (role != exempt_cache_role)
 	{
 		exempt_cache_value = superuser_arg(role) || has_bypassrls_privilege(role);
@@ -103,21 +102,10 @@ role_is_exempt(void)
  * function, ALTER ROLE) must not make a role that is not exempt look
  * exempt.
  */
-/*
- * Is the current role known not to be exempt (no catalog access)?  Then
- * no statement of its runs with an exempt role's marks.
- */
-bool
-role_known_not_exempt(void)
-{
-	return GetUserId() == exempt_cache_role && !exempt_cache_value;
-}
-
 bool
 role_exempt_if_known(void)
 {
-	return GetUserId() == exempt_cache_role && exempt_cache_value &&
-		callers_code_depth == 0;
+	return GetUserId() == exempt_cache_role && exempt_cache_value;
 }
 
 /* Has the relation rules (its queries are rewritten)? */
@@ -423,12 +411,23 @@ role_oid_is_exempt(Oid role)
 }
 
 /*
+ * What an exempt role's statement reaches that belongs to a role the check
+ * applies to (see statement_is_exempt): the object, its kind and its role.
+ */
+typedef struct CallersObject
+{
+	const char *kind;			/* "view", "relation", "function" */
+	Oid			objid;
+	Oid			role;
+	bool		functions;		/* the query has a function in FROM */
+} CallersObject;
+
+/*
  * Is relation relid read as role "as" (checkAsUser) read as a role the
  * check applies to?  Not when "as" is unset (the current role), exempt, or
  * the relation's owner: row-level security, which applies a view's or a
  * rule's relations as its owner, leaves a table's owner out as well
- * (unless forced; the check then agrees with it, the statement's own role
- * being exempt).
+ * (unless forced).
  */
 static bool
 read_as_unexempt(Oid relid, Oid as)
@@ -449,11 +448,10 @@ read_as_unexempt(Oid relid, Oid as)
 /*
  * Is the object of namespace nsp and owner owner one of the caller's
  * temporary objects: in a temporary schema and owned by a role the check
- * applies to?  Such a role can create objects there only (its own
- * temporary views, tables, their triggers, functions in pg_temp), and
- * whatever they compute runs with the identity of the statement that
- * reaches them: a SECURITY DEFINER function of an exempt role, led to
- * them by its caller, would run the caller's code as exempt.
+ * applies to?  Such a role can create objects there only (its temporary
+ * views and tables, their triggers and rules, functions and types in
+ * pg_temp), and whatever they compute runs with the identity of the
+ * statement that reaches them.
  */
 static bool
 callers_temp_object(Oid nsp, Oid owner)
@@ -461,22 +459,29 @@ callers_temp_object(Oid nsp, Oid owner)
 	return isAnyTempNamespace(nsp) && !role_oid_is_exempt(owner);
 }
 
-static bool
-relation_is_callers_temp(Oid relid)
+/*
+ * Is relid a temporary view of a role the check applies to?  Its query is
+ * that role's code; a security_invoker one reads as whoever uses it.
+ */
+bool
+relation_is_callers_view(Oid relid)
 {
 	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Form_pg_class c;
 	bool		result;
 
 	if (!HeapTupleIsValid(tup))
 		return false;
-	result = callers_temp_object(((Form_pg_class) GETSTRUCT(tup))->relnamespace,
-								 ((Form_pg_class) GETSTRUCT(tup))->relowner);
+	c = (Form_pg_class) GETSTRUCT(tup);
+	result = c->relkind == RELKIND_VIEW &&
+		callers_temp_object(c->relnamespace, c->relowner);
 	ReleaseSysCache(tup);
 	return result;
 }
 
-static bool
-function_is_callers_temp(Oid funcid)
+/* Is funcid a function in pg_temp of a role the check applies to? */
+bool
+callers_temp_function(Oid funcid)
 {
 	HeapTuple	tup;
 	bool		result;
@@ -492,13 +497,28 @@ function_is_callers_temp(Oid funcid)
 	return result;
 }
 
+/* The owner of relation relid */
+static Oid
+relation_owner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner = InvalidOid;
+
+	if (HeapTupleIsValid(tup))
+	{
+		owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+		ReleaseSysCache(tup);
+	}
+	return owner;
+}
+
 /*
  * Does a range table (or, from PostgreSQL 16 on, a list of
  * RTEPermissionInfos) read a relation as a role the check applies to, or
- * name one of the caller's temporary relations (a view among them)?
+ * name a temporary view of such a role?  Fills *found.
  */
 static bool
-range_reads_as_unexempt(List *entries)
+range_reaches_callers(List *entries, CallersObject *found)
 {
 	ListCell   *lc;
 
@@ -506,43 +526,56 @@ range_reads_as_unexempt(List *entries)
 	{
 #if GTM_HAS_RTEPERMINFO
 		RTEPermissionInfo *p = lfirst(lc);
-
-		if (read_as_unexempt(p->relid, p->checkAsUser) ||
-			relation_is_callers_temp(p->relid))
-			return true;
+		Oid			relid = p->relid;
+		Oid			as = p->checkAsUser;
 #else
 		RangeTblEntry *rte = lfirst(lc);
+		Oid			relid = rte->relid;
+		Oid			as = rte->checkAsUser;
 
-		if (rte->rtekind == RTE_RELATION &&
-			(read_as_unexempt(rte->relid, rte->checkAsUser) ||
-			 relation_is_callers_temp(rte->relid)))
-			return true;
+		if (rte->rtekind != RTE_RELATION)
+			continue;
 #endif
+		if (read_as_unexempt(relid, as))
+		{
+			found->kind = "relation";
+			found->objid = relid;
+			found->role = as;
+			return true;
+		}
+		if (relation_is_callers_view(relid))
+		{
+			found->kind = "view";
+			found->objid = relid;
+			found->role = relation_owner(relid);
+			return true;
+		}
 	}
 	return false;
 }
 
-/*
- * Does a relation of the query, at any level (subqueries, CTEs, sublinks),
- * have its permissions checked as a role the check applies to
- * (read_as_unexempt)?  The rewriter sets checkAsUser to a view's owner for
- * the relations the view reads (and to a rule's owner for its actions).
- * Row-level security applies the policies of such a relation as that
- * role, also in a statement of a role that bypasses them: so does the
- * check.  Without this, a SECURITY DEFINER function of an exempt role
- * whose query reaches a view of the caller's (a temporary view that
- * shadows a table on its search_path, or a view named by an argument) read
- * every tenant's rows for the caller.  *functions is set when the query
- * has a function in FROM, which planning may inline (a SQL function's
- * query brings its own relations: exempt_plan_reads_as_unexempt).
- */
-typedef struct UnexemptContext
-{
-	bool		functions;
-} UnexemptContext;
-
+/* Is funcid a pg_temp function of the caller's?  Fills *found. */
 static bool
-checked_as_unexempt_walker(Node *node, UnexemptContext *context)
+function_reaches_callers(Oid funcid, CallersObject *found)
+{
+	if (!callers_temp_function(funcid))
+		return false;
+	found->kind = "function";
+	found->objid = funcid;
+	found->role = InvalidOid;
+	return true;
+}
+
+/*
+ * Does the query, at any level (subqueries, CTEs, sublinks), reach an
+ * object of a role the check applies to: a relation read as that role
+ * (checkAsUser: a view or rule of its own over a relation it does not
+ * own), a temporary view of its own, or a function of its own in pg_temp?
+ * found->functions is set when the query has a function in FROM, which
+ * planning may inline (exempt_plan_reaches_callers).
+ */
+static bool
+reaches_callers_walker(Node *node, CallersObject *found)
 {
 	if (node == NULL)
 		return false;
@@ -553,67 +586,127 @@ checked_as_unexempt_walker(Node *node, UnexemptContext *context)
 
 		check_stack_depth();
 #if GTM_HAS_RTEPERMINFO
-		if (range_reads_as_unexempt(q->rteperminfos))
+		if (range_reaches_callers(q->rteperminfos, found))
 			return true;
 #else
-		if (range_reads_as_unexempt(q->rtable))
+		if (range_reaches_callers(q->rtable, found))
 			return true;
 #endif
 		foreach(lc, q->rtable)
 			if (((RangeTblEntry *) lfirst(lc))->rtekind == RTE_FUNCTION)
-				context->functions = true;
-		return query_tree_walker(q, checked_as_unexempt_walker, context, 0);
+				found->functions = true;
+		return query_tree_walker(q, reaches_callers_walker, found, 0);
 	}
-	/* a function of the caller's, in pg_temp */
 	if ((IsA(node, FuncExpr) &&
-		 function_is_callers_temp(((FuncExpr *) node)->funcid)) ||
+		 function_reaches_callers(((FuncExpr *) node)->funcid, found)) ||
 		((IsA(node, OpExpr) || IsA(node, DistinctExpr) || IsA(node, NullIfExpr)) &&
-		 function_is_callers_temp(get_opcode(((OpExpr *) node)->opno))) ||
+		 function_reaches_callers(get_opcode(((OpExpr *) node)->opno), found)) ||
+		(IsA(node, ScalarArrayOpExpr) &&
+		 function_reaches_callers(get_opcode(((ScalarArrayOpExpr *) node)->opno), found)) ||
 		(IsA(node, Aggref) &&
-		 function_is_callers_temp(((Aggref *) node)->aggfnoid)) ||
+		 function_reaches_callers(((Aggref *) node)->aggfnoid, found)) ||
 		(IsA(node, WindowFunc) &&
-		 function_is_callers_temp(((WindowFunc *) node)->winfnoid)))
+		 function_reaches_callers(((WindowFunc *) node)->winfnoid, found)))
 		return true;
-	return expression_tree_walker(node, checked_as_unexempt_walker, context);
+	return expression_tree_walker(node, reaches_callers_walker, found);
+}
+
+/*
+ * Refuse an exempt role's statement that reaches found (reported at
+ * ENFORCE_ELEVEL: a warning in warn mode, after which it runs exempt).
+ * Row-level security would apply such a view's relations as its owner,
+ * but its code, and the caller's functions, would still run with the
+ * exempt role's rights (a security_invoker view, a function in pg_temp,
+ * the triggers and defaults they bring): a SECURITY DEFINER function of
+ * an exempt role, led to them by its caller, read and changed every
+ * tenant's rows for the caller.  So the statement does not run.
+ */
+static void
+refuse_callers_object(CallersObject *found)
+{
+	const char *name = strcmp(found->kind, "function") == 0 ?
+		format_procedure(found->objid) : get_rel_name(found->objid);
+	const char *role = OidIsValid(found->role) ?
+		GetUserNameFromId(found->role, true) : NULL;
+
+	ereport(ENFORCE_ELEVEL(),
+			(errcode(GTM_ERRCODE_NOT_PINNED),
+			 errmsg("a statement of an exempt role cannot use objects of a role the tenant check applies to"),
+			 role ?
+			 errdetail("It reaches %s \"%s\" of role \"%s\", whose code would run, and whose relations would be read, with the exempt role's rights.",
+					   found->kind, name ? name : "?", role) :
+			 errdetail("It reaches %s \"%s\" of a temporary schema, whose code would run with the exempt role's rights.",
+					   found->kind, name ? name : "?"),
+			 errhint("Let no SECURITY DEFINER function of an exempt role reach its caller's objects: set search_path = ..., pg_temp and take no relation or function name from the caller; or run the statement as a role the check applies to.")));
 }
 
 /*
  * After planning an exempt statement that had a function in FROM: does the
- * finished plan read a relation as a role the check applies to (a SQL
- * function inlined over such a view)?  Then the statement is judged after
- * all (gtm_planner plans it again).
+ * finished plan reach such an object (a SQL function inlined over a view
+ * of the caller's)?  Refused then (refuse_callers_object).
  */
-bool
-exempt_plan_reads_as_unexempt(PlannedStmt *stmt)
+void
+exempt_plan_reaches_callers(PlannedStmt *stmt)
 {
+	CallersObject found = {NULL, InvalidOid, InvalidOid, false};
+
 #if GTM_HAS_RTEPERMINFO
-	return range_reads_as_unexempt(stmt->permInfos);
+	if (range_reaches_callers(stmt->permInfos, &found))
 #else
-	return range_reads_as_unexempt(stmt->rtable);
+	if (range_reaches_callers(stmt->rtable, &found))
 #endif
+		refuse_callers_object(&found);
+}
+
+/*
+ * ProcessUtility: LOCK TABLE by an exempt role of a temporary view of a
+ * role the check applies to locks the view's relations, which that role
+ * may not lock (enforce_utility.c): refused like a query reaching it.
+ */
+void
+exempt_utility_reaches_callers(Node *parsetree)
+{
+	ListCell   *lc;
+
+	if (!IsA(parsetree, LockStmt) || gtm_enforcement == GTM_ENFORCE_OFF ||
+		!role_is_exempt() || !gtm_installed_here())
+		return;
+	foreach(lc, ((LockStmt *) parsetree)->relations)
+	{
+		Oid			relid = RangeVarGetRelid(lfirst_node(RangeVar, lc), NoLock, true);
+
+		if (OidIsValid(relid) && relation_is_callers_view(relid))
+		{
+			CallersObject found = {"view", relid, relation_owner(relid), false};
+
+			refuse_callers_object(&found);
+		}
+	}
 }
 
 /*
  * Is the statement about to be planned exempt from the check?  Decided
  * before planning, so that exempt sessions such as migrations and pg_dump
  * skip the analysis.  phase is the REFRESH phase when planning began.  An
- * exempt role's statement is checked when it reads a relation as a role
- * that is not exempt (checked_as_unexempt_walker); *recheck_plan asks the
- * caller to look at the finished plan again (exempt_plan_reads_as_unexempt),
- * where planning may have inlined a function over such a relation.
+ * exempt role's statement that reaches an object of a role the check
+ * applies to (reaches_callers_walker) is refused; *recheck_plan asks the
+ * caller to look at the finished plan as well (exempt_plan_reaches_callers),
+ * where planning may have inlined a function over such an object.
  */
 bool
 statement_is_exempt(Query *parse, RefreshPhase phase, bool *recheck_plan)
 {
-	UnexemptContext cxt = {false};
+	CallersObject found = {NULL, InvalidOid, InvalidOid, false};
 
 	*recheck_plan = false;
 	if (is_ri_query(parse) || is_detach_check(parse) ||
 		is_refresh_internal(parse, phase))
 		return true;
-	if (!role_is_exempt() || checked_as_unexempt_walker((Node *) parse, &cxt))
+	if (!role_is_exempt())
 		return false;
-	*recheck_plan = cxt.functions;
+	if (reaches_callers_walker((Node *) parse, &found))
+		refuse_callers_object(&found);
+	*recheck_plan = found.functions;
 	return true;
 }
 

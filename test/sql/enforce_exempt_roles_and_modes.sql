@@ -323,11 +323,14 @@ SELECT "table", pinned FROM gtm_check_statement('DELETE FROM deals');
 RESET gtm.enforcement;
 
 -- ---------------------------------------------------------------- views of a role that is not exempt
--- As row-level security does, the relations an exempt role's statement
--- reads through a view of a role that is not exempt are checked as that
--- role's: here a SECURITY DEFINER function of the BYPASSRLS role reaches a
--- temporary view of the application's that shadows the table on the
--- function's search_path (pg_temp comes first).
+-- A statement of an exempt role that reaches objects of a role the check
+-- applies to (a view or rule of that role over relations it does not own,
+-- its temporary views, its functions in pg_temp) is refused, and so is a
+-- call of such a function as an exempt role: their code would run with
+-- the exempt role's rights (rounds AM, AO, AP).  Here a SECURITY DEFINER
+-- function of the BYPASSRLS role reaches a temporary view of the
+-- application's that shadows the table on the function's search_path
+-- (pg_temp comes first).
 CREATE FUNCTION bypass_deals() RETURNS TABLE (tenant_id text, id int, stage text)
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = enforce_modes
   AS $$ SELECT tenant_id, id, stage FROM deals WHERE tenant_id = 't-1' ORDER BY id $$;
@@ -345,7 +348,7 @@ GRANT EXECUTE ON FUNCTION bypass_deals(), bypass_set_stage(int, text) TO regress
 -- (no CONTEXT lines: PostgreSQL 18 words a SQL function's differently)
 \set VERBOSITY terse
 SET ROLE regress_enforce_app;
--- a view of the caller's in place of the table: checked, and refused
+-- a view of the caller's in place of the table: refused
 BEGIN;
 CREATE TEMP VIEW deals AS
   SELECT 't-1'::text AS tenant_id, id, stage || ' of ' || tenant_id AS stage
@@ -371,7 +374,7 @@ ROLLBACK;
 RESET ROLE;
 -- nothing changed: t-2's deal 1 kept its stage
 SELECT tenant_id, id, stage FROM deals WHERE tenant_id IN ('t-1', 't-2') ORDER BY tenant_id, id;
--- a superuser reading through a view of the application's is checked too
+-- a superuser reading through a view of the application's is refused too
 SET ROLE regress_enforce_app;
 CREATE TEMP VIEW app_deals AS SELECT tenant_id, id, stage FROM enforce_modes.deals;
 GRANT SELECT ON app_deals TO PUBLIC;
@@ -380,7 +383,7 @@ SELECT count(*) FROM pg_temp.app_deals;
 SELECT count(*) FROM pg_temp.app_deals WHERE tenant_id = 't-2';
 -- but not a view of its own; a security_invoker view of the
 -- application's reads as the superuser, but it is the application's code:
--- checked too (round AO)
+-- refused too (round AO)
 CREATE TEMP VIEW own_deals AS SELECT tenant_id, id FROM enforce_modes.deals;
 SELECT count(*) FROM pg_temp.own_deals;
 SET ROLE regress_enforce_app;
@@ -413,10 +416,9 @@ ROLLBACK;
 -- (as written: one tenant's rows)
 SELECT tenant_id, id FROM bypass_inlined();
 RESET ROLE;
--- code of the caller's that would run as the exempt role (round AO): a
--- security_invoker view, a function in pg_temp, a trigger of its
--- temporary table.  The statement that reaches any temporary object of a
--- role the check applies to is checked, and so is what it runs.
+-- code of the caller's that would run as the exempt role (rounds AO, AP):
+-- a security_invoker view, a function in pg_temp, a trigger of its
+-- temporary table
 CREATE FUNCTION deals_of(rel regclass) RETURNS TABLE (tenant_id text, id int, stage text)
   LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = enforce_modes, pg_temp AS $$
 BEGIN
@@ -432,6 +434,21 @@ CREATE FUNCTION set_stage_of(rel regclass, p_stage text) RETURNS void
 BEGIN
   EXECUTE format('UPDATE %s SET stage = $1 WHERE tenant_id = %L AND id = 1', rel, 't-1') USING p_stage;
 END $$;
+CREATE FUNCTION stage_sql(p_id int) RETURNS text LANGUAGE sql STABLE SECURITY DEFINER
+  SET search_path = enforce_modes
+  AS $$ SELECT stage::text FROM deals WHERE tenant_id = 't-1' AND id = p_id $$;
+ALTER FUNCTION stage_sql(int) OWNER TO regress_enforce_bypass;
+GRANT EXECUTE ON FUNCTION stage_sql(int) TO regress_enforce_app;
+CREATE FUNCTION consume(c refcursor) RETURNS SETOF text LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = enforce_modes, pg_temp AS $$
+DECLARE r record;
+BEGIN LOOP FETCH c INTO r; EXIT WHEN NOT FOUND; RETURN NEXT r::text; END LOOP; END $$;
+CREATE FUNCTION lock_of(rel regclass) RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = enforce_modes, pg_temp AS $$
+BEGIN EXECUTE format('LOCK TABLE %s IN EXCLUSIVE MODE', rel); END $$;
+ALTER FUNCTION consume(refcursor) OWNER TO regress_enforce_bypass;
+ALTER FUNCTION lock_of(regclass) OWNER TO regress_enforce_bypass;
+GRANT EXECUTE ON FUNCTION consume(refcursor), lock_of(regclass) TO regress_enforce_app;
 ALTER FUNCTION deals_of(regclass) OWNER TO regress_enforce_bypass;
 ALTER FUNCTION log_into(regclass, text) OWNER TO regress_enforce_bypass;
 ALTER FUNCTION set_stage_of(regclass, text) OWNER TO regress_enforce_bypass;
@@ -477,10 +494,50 @@ CREATE TRIGGER upd_all INSTEAD OF UPDATE ON upd FOR EACH ROW EXECUTE FUNCTION pg
 SELECT set_stage_of('pg_temp.upd', 'pwned');
 \echo :LAST_ERROR_SQLSTATE
 ROLLBACK;
+-- a column DEFAULT of the caller's temporary table calling its function
+BEGIN;
+CREATE FUNCTION pg_temp.leak() RETURNS text LANGUAGE plpgsql AS $$
+BEGIN RETURN (SELECT string_agg(tenant_id || ':' || stage, ',') FROM enforce_modes.deals); END $$;
+CREATE TEMP TABLE dt (tenant_id text, msg text, g text DEFAULT pg_temp.leak());
+GRANT INSERT ON dt TO PUBLIC;
+SELECT log_into('pg_temp.dt', 'x');
+ROLLBACK;
+-- a domain of the caller's shadowing a type name on a definer's path:
+-- its CHECK calls the caller's function, as the exempt role
+BEGIN;
+CREATE FUNCTION pg_temp.chk(v pg_catalog.text) RETURNS bool LANGUAGE plpgsql AS $$
+BEGIN PERFORM count(*) FROM enforce_modes.deals; RETURN true; END $$;
+CREATE DOMAIN pg_temp.text AS pg_catalog.text CHECK (pg_temp.chk(VALUE));
+SELECT stage_sql(1);
+ROLLBACK;
+-- a cursor of the caller's fetched by a definer runs the caller's function
+-- as the exempt role
+BEGIN;
+CREATE FUNCTION pg_temp.leakv() RETURNS text LANGUAGE plpgsql VOLATILE AS $$
+BEGIN RETURN (SELECT string_agg(tenant_id || ':' || stage, ',') FROM enforce_modes.deals); END $$;
+DECLARE c CURSOR FOR SELECT 't-1'::text AS t, pg_temp.leakv() AS v;
+SELECT consume('c');
+ROLLBACK;
+-- LOCK TABLE of the caller's temporary view locks what the view reads
+BEGIN;
+CREATE TEMP VIEW lv AS SELECT * FROM enforce_modes.deals;
+GRANT SELECT ON lv TO PUBLIC;
+SELECT lock_of('pg_temp.lv');
+ROLLBACK;
 RESET ROLE;
+-- the caller's temporary table, used by a superuser: its rows are data,
+-- not code (a statement on it is not refused)
+SET ROLE regress_enforce_app;
+CREATE TEMP TABLE staging (tenant_id text, id int);
+GRANT ALL ON staging TO PUBLIC;
+RESET ROLE;
+INSERT INTO pg_temp.staging VALUES ('t-1', 1), ('t-2', 2);
+SELECT count(*) FROM pg_temp.staging;
+DROP TABLE pg_temp.staging;
 -- nothing was changed
 SELECT tenant_id, id, stage FROM deals WHERE tenant_id IN ('t-1', 't-2') ORDER BY tenant_id, id;
-DROP FUNCTION deals_of(regclass), log_into(regclass, text), set_stage_of(regclass, text);
+DROP FUNCTION deals_of(regclass), log_into(regclass, text), set_stage_of(regclass, text),
+  consume(refcursor), lock_of(regclass), stage_sql(int);
 -- the schema owner's own views and rules over its own tables read as
 -- their owner, which row-level security leaves out as well: a superuser's
 -- bulk statement through them is not checked
