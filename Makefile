@@ -56,6 +56,7 @@ OBJS = \
 	src/enforce_generic.o \
 	src/enforce_trust.o \
 	src/enforce_report.o \
+	src/exempt_callers.o \
 	src/exemptions.o \
 	src/exemptions_table.o \
 	src/tenant_deferred.o \

@@ -680,6 +680,8 @@ extern bool role_is_exempt(void);
 extern bool role_exempt_if_known(void);
 extern bool statement_is_exempt(Query *parse, RefreshPhase phase,
 								bool *recheck_plan);
+extern bool role_oid_is_exempt(Oid role);
+extern void refuse_query_reaching_callers(Query *parse, bool *functions);
 extern void exempt_plan_reaches_callers(PlannedStmt *stmt);
 extern bool callers_temp_function(Oid funcid);
 extern bool relation_is_callers_view(Oid relid);

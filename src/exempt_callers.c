@@ -1,0 +1,335 @@
+/*-------------------------------------------------------------------------
+ *
+ * exempt_callers.c
+ *	  An exempt role may not run the code of a role the check applies to.
+ *
+ * A SECURITY DEFINER function owned by a BYPASSRLS migration role can be
+ * led by its caller (an ordinary role) to the caller's objects: a
+ * temporary view that shadows a table on the function's search_path, a
+ * view or cursor passed as an argument, a temporary table whose column
+ * DEFAULT, domain or trigger calls a function of the caller's in pg_temp.
+ * Their code would run with the exempt role's rights and read or change
+ * every tenant's rows for the caller (row-level security has the same
+ * hazard).  So an exempt role's statement that reaches such an object is
+ * refused (statement_is_exempt, exemptions.c, asks
+ * refuse_query_reaching_callers before planning; gtm_planner asks
+ * exempt_plan_reaches_callers of the finished plan when planning may have
+ * inlined a function; ProcessUtility asks exempt_utility_reaches_callers
+ * of LOCK TABLE), and enforce_planning.c's function manager hook refuses
+ * any call of such a function as an exempt role (callers_temp_function).
+ *
+ * An ordinary role can create objects in its temporary schema only: what
+ * is there and owned by it is its code.  Elsewhere its objects are
+ * recognised by the relations they read as it (checkAsUser: its views and
+ * rules), unless it owns those relations, as row-level security leaves a
+ * table's owner out.  The rows of its temporary tables are data, not code.
+ *
+ * IDENTIFICATION
+ *	  src/exempt_callers.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/transam.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_proc.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/syscache.h"
+
+#include "enforce.h"
+#include "gtm_clarity.h"
+
+/*
+ * What an exempt role's statement reaches that belongs to a role the check
+ * applies to (see statement_is_exempt): the object, its kind and its role.
+ */
+typedef struct CallersObject
+{
+	const char *kind;			/* "view", "relation", "function" */
+	Oid			objid;
+	Oid			role;
+	bool		functions;		/* the query has a function in FROM */
+} CallersObject;
+
+/*
+ * Is relation relid read as role "as" (checkAsUser) read as a role the
+ * check applies to?  Not when "as" is unset (the current role), exempt, or
+ * the relation's owner: row-level security, which applies a view's or a
+ * rule's relations as its owner, leaves a table's owner out as well
+ * (unless forced).
+ */
+static bool
+read_as_unexempt(Oid relid, Oid as)
+{
+	HeapTuple	tup;
+	bool		owner;
+
+	if (!OidIsValid(as) || role_oid_is_exempt(as))
+		return false;
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		return true;
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner == as;
+	ReleaseSysCache(tup);
+	return !owner;
+}
+
+/*
+ * Is the object of namespace nsp and owner owner one of the caller's
+ * temporary objects: in a temporary schema and owned by a role the check
+ * applies to?  Such a role can create objects there only (its temporary
+ * views and tables, their triggers and rules, functions and types in
+ * pg_temp), and whatever they compute runs with the identity of the
+ * statement that reaches them.
+ */
+static bool
+callers_temp_object(Oid nsp, Oid owner)
+{
+	return isAnyTempNamespace(nsp) && !role_oid_is_exempt(owner);
+}
+
+/*
+ * Is relid a temporary view of a role the check applies to?  Its query is
+ * that role's code; a security_invoker one reads as whoever uses it.
+ */
+bool
+relation_is_callers_view(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Form_pg_class c;
+	bool		result;
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	c = (Form_pg_class) GETSTRUCT(tup);
+	result = c->relkind == RELKIND_VIEW &&
+		callers_temp_object(c->relnamespace, c->relowner);
+	ReleaseSysCache(tup);
+	return result;
+}
+
+/* Is funcid a function in pg_temp of a role the check applies to? */
+bool
+callers_temp_function(Oid funcid)
+{
+	HeapTuple	tup;
+	bool		result;
+
+	if (funcid < FirstNormalObjectId)
+		return false;
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	result = callers_temp_object(((Form_pg_proc) GETSTRUCT(tup))->pronamespace,
+								 ((Form_pg_proc) GETSTRUCT(tup))->proowner);
+	ReleaseSysCache(tup);
+	return result;
+}
+
+/* The owner of relation relid */
+static Oid
+relation_owner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner = InvalidOid;
+
+	if (HeapTupleIsValid(tup))
+	{
+		owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+		ReleaseSysCache(tup);
+	}
+	return owner;
+}
+
+/*
+ * Does a range table (or, from PostgreSQL 16 on, a list of
+ * RTEPermissionInfos) read a relation as a role the check applies to, or
+ * name a temporary view of such a role?  Fills *found.
+ */
+static bool
+range_reaches_callers(List *entries, CallersObject *found)
+{
+	ListCell   *lc;
+
+	foreach(lc, entries)
+	{
+#if GTM_HAS_RTEPERMINFO
+		RTEPermissionInfo *p = lfirst(lc);
+		Oid			relid = p->relid;
+		Oid			as = p->checkAsUser;
+#else
+		RangeTblEntry *rte = lfirst(lc);
+		Oid			relid = rte->relid;
+		Oid			as = rte->checkAsUser;
+
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+#endif
+		if (read_as_unexempt(relid, as))
+		{
+			found->kind = "relation";
+			found->objid = relid;
+			found->role = as;
+			return true;
+		}
+		if (relation_is_callers_view(relid))
+		{
+			found->kind = "view";
+			found->objid = relid;
+			found->role = relation_owner(relid);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Is funcid a pg_temp function of the caller's?  Fills *found. */
+static bool
+function_reaches_callers(Oid funcid, CallersObject *found)
+{
+	if (!callers_temp_function(funcid))
+		return false;
+	found->kind = "function";
+	found->objid = funcid;
+	found->role = InvalidOid;
+	return true;
+}
+
+/*
+ * Does the query, at any level (subqueries, CTEs, sublinks), reach an
+ * object of a role the check applies to: a relation read as that role
+ * (checkAsUser: a view or rule of its own over a relation it does not
+ * own), a temporary view of its own, or a function of its own in pg_temp?
+ * found->functions is set when the query has a function in FROM, which
+ * planning may inline (exempt_plan_reaches_callers).
+ */
+static bool
+reaches_callers_walker(Node *node, CallersObject *found)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		Query	   *q = (Query *) node;
+		ListCell   *lc;
+
+		check_stack_depth();
+#if GTM_HAS_RTEPERMINFO
+		if (range_reaches_callers(q->rteperminfos, found))
+			return true;
+#else
+		if (range_reaches_callers(q->rtable, found))
+			return true;
+#endif
+		foreach(lc, q->rtable)
+			if (((RangeTblEntry *) lfirst(lc))->rtekind == RTE_FUNCTION)
+				found->functions = true;
+		return query_tree_walker(q, reaches_callers_walker, found, 0);
+	}
+	if ((IsA(node, FuncExpr) &&
+		 function_reaches_callers(((FuncExpr *) node)->funcid, found)) ||
+		((IsA(node, OpExpr) || IsA(node, DistinctExpr) || IsA(node, NullIfExpr)) &&
+		 function_reaches_callers(get_opcode(((OpExpr *) node)->opno), found)) ||
+		(IsA(node, ScalarArrayOpExpr) &&
+		 function_reaches_callers(get_opcode(((ScalarArrayOpExpr *) node)->opno), found)) ||
+		(IsA(node, Aggref) &&
+		 function_reaches_callers(((Aggref *) node)->aggfnoid, found)) ||
+		(IsA(node, WindowFunc) &&
+		 function_reaches_callers(((WindowFunc *) node)->winfnoid, found)))
+		return true;
+	return expression_tree_walker(node, reaches_callers_walker, found);
+}
+
+/*
+ * Refuse an exempt role's statement that reaches found (reported at
+ * ENFORCE_ELEVEL: a warning in warn mode, after which it runs exempt).
+ * Row-level security would apply such a view's relations as its owner,
+ * but its code, and the caller's functions, would still run with the
+ * exempt role's rights (a security_invoker view, a function in pg_temp,
+ * the triggers and defaults they bring): a SECURITY DEFINER function of
+ * an exempt role, led to them by its caller, read and changed every
+ * tenant's rows for the caller.  So the statement does not run.
+ */
+static void
+refuse_callers_object(CallersObject *found)
+{
+	const char *name = strcmp(found->kind, "function") == 0 ?
+		format_procedure(found->objid) : get_rel_name(found->objid);
+	const char *role = OidIsValid(found->role) ?
+		GetUserNameFromId(found->role, true) : NULL;
+
+	ereport(ENFORCE_ELEVEL(),
+			(errcode(GTM_ERRCODE_NOT_PINNED),
+			 errmsg("a statement of an exempt role cannot use objects of a role the tenant check applies to"),
+			 role ?
+			 errdetail("It reaches %s \"%s\" of role \"%s\", whose code would run, and whose relations would be read, with the exempt role's rights.",
+					   found->kind, name ? name : "?", role) :
+			 errdetail("It reaches %s \"%s\" of a temporary schema, whose code would run with the exempt role's rights.",
+					   found->kind, name ? name : "?"),
+			 errhint("Let no SECURITY DEFINER function of an exempt role reach its caller's objects: set search_path = ..., pg_temp and take no relation or function name from the caller; or run the statement as a role the check applies to.")));
+}
+
+/*
+ * After planning an exempt statement that had a function in FROM: does the
+ * finished plan reach such an object (a SQL function inlined over a view
+ * of the caller's)?  Refused then (refuse_callers_object).
+ */
+void
+exempt_plan_reaches_callers(PlannedStmt *stmt)
+{
+	CallersObject found = {NULL, InvalidOid, InvalidOid, false};
+
+#if GTM_HAS_RTEPERMINFO
+	if (range_reaches_callers(stmt->permInfos, &found))
+#else
+	if (range_reaches_callers(stmt->rtable, &found))
+#endif
+		refuse_callers_object(&found);
+}
+
+/*
+ * ProcessUtility: LOCK TABLE by an exempt role of a temporary view of a
+ * role the check applies to locks the view's relations, which that role
+ * may not lock (enforce_utility.c): refused like a query reaching it.
+ */
+void
+exempt_utility_reaches_callers(Node *parsetree)
+{
+	ListCell   *lc;
+
+	if (!IsA(parsetree, LockStmt) || gtm_enforcement == GTM_ENFORCE_OFF ||
+		!role_is_exempt() || !gtm_installed_here())
+		return;
+	foreach(lc, ((LockStmt *) parsetree)->relations)
+	{
+		Oid			relid = RangeVarGetRelid(lfirst_node(RangeVar, lc), NoLock, true);
+
+		if (OidIsValid(relid) && relation_is_callers_view(relid))
+		{
+			CallersObject found = {"view", relid, relation_owner(relid), false};
+
+			refuse_callers_object(&found);
+		}
+	}
+}
+
+/*
+ * Before planning an exempt role's statement: refuse it if it reaches an
+ * object of a role the check applies to; *functions tells whether it has a
+ * function in FROM, which planning may inline (exempt_plan_reaches_callers).
+ */
+void
+refuse_query_reaching_callers(Query *parse, bool *functions)
+{
+	CallersObject found = {NULL, InvalidOid, InvalidOid, false};
+
+	if (reaches_callers_walker((Node *) parse, &found))
+		refuse_callers_object(&found);
+	*functions = found.functions;
+}
