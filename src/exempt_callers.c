@@ -64,20 +64,27 @@ typedef struct CallersObject
  * rule's relations as its owner, leaves a table's owner out as well
  * (unless forced).
  */
+/* The owner of relation relid */
+static Oid
+relation_owner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner = InvalidOid;
+
+	if (HeapTupleIsValid(tup))
+	{
+		owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+		ReleaseSysCache(tup);
+	}
+	return owner;
+}
+
 static bool
 read_as_unexempt(Oid relid, Oid as)
 {
-	HeapTuple	tup;
-	bool		owner;
-
 	if (!OidIsValid(as) || role_oid_is_exempt(as))
 		return false;
-	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tup))
-		return true;
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner == as;
-	ReleaseSysCache(tup);
-	return !owner;
+	return relation_owner(relid) != as;		/* (InvalidOid: gone) */
 }
 
 /*
@@ -132,20 +139,6 @@ callers_temp_function(Oid funcid)
 	return result;
 }
 
-/* The owner of relation relid */
-static Oid
-relation_owner(Oid relid)
-{
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner = InvalidOid;
-
-	if (HeapTupleIsValid(tup))
-	{
-		owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-		ReleaseSysCache(tup);
-	}
-	return owner;
-}
 
 /*
  * Does a range table (or, from PostgreSQL 16 on, a list of
