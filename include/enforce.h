@@ -681,10 +681,11 @@ extern bool role_exempt_if_known(void);
 extern bool statement_is_exempt(Query *parse, RefreshPhase phase,
 								bool *recheck_plan);
 extern bool role_oid_is_exempt(Oid role);
-extern void refuse_query_reaching_callers(Query *parse, bool *functions);
+extern bool refuse_query_reaching_callers(Query *parse, bool *functions);
 extern void exempt_plan_reaches_callers(PlannedStmt *stmt);
 extern bool callers_temp_function(Oid funcid);
-extern bool relation_is_callers_view(Oid relid);
+extern bool relation_is_callers_temp(Oid relid);
+extern void refuse_exempt_run_of_callers_executor(QueryDesc *queryDesc);
 extern void exempt_utility_reaches_callers(Node *parsetree);
 extern bool fk_initial_check_allowed(List *rangeTable);
 extern Oid	refresh_transient_analyzed(Node *parsetree);

@@ -510,6 +510,11 @@ executor_frame_call(FrameCall call, QueryDesc *queryDesc,
 	 */
 	if (unlikely(planning_depth > 0) && statement_scope_tenant_as_is() != NULL)
 		planning_reached(statement_scope_tenant_as_is());
+	/* a cursor of an ordinary role fetched by an exempt one (tenant_session.c) */
+	if (call == FRAME_RUN && gtm_enforcement != GTM_ENFORCE_OFF &&
+		unlikely(role_is_exempt()))
+		refuse_exempt_run_of_callers_executor(queryDesc);
+
 	saved = executor_frame_enter();
 
 	PG_TRY();

@@ -210,13 +210,13 @@ gtm_needs_fmgr_hook(Oid fn_oid)
 	/*
 	 * A function of the caller's in pg_temp: each call is looked at
 	 * (gtm_fmgr_hook), whoever runs it by then (a cursor declared by the
-	 * caller is fetched by another role).  Not when the planner asks
-	 * whether it may inline a SQL function (unannounced, while it plans):
-	 * an inlined body is part of the statement, judged with it, and a
-	 * scalar one reads no table.
+	 * caller is fetched by another role); nor is it inlined (which asks
+	 * here too): an inlined body would escape the look, also from the
+	 * type cache, which keeps a domain's inlined CHECK for later
+	 * statements of other roles.
 	 */
-	return fn_oid >= FirstNormalObjectId && (announced || !innermost_planning) &&
-		gtm_installed_known_here() && callers_temp_function(fn_oid);
+	return fn_oid >= FirstNormalObjectId && gtm_installed_known_here() &&
+		callers_temp_function(fn_oid);
 }
 
 /*

@@ -36,8 +36,10 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/syscache.h"
@@ -51,19 +53,13 @@
  */
 typedef struct CallersObject
 {
-	const char *kind;			/* "view", "relation", "function" */
+	const char *kind;			/* "relation", "function", "type" */
 	Oid			objid;
 	Oid			role;
 	bool		functions;		/* the query has a function in FROM */
+	bool		judge;			/* it reads a relation as an ordinary role */
 } CallersObject;
 
-/*
- * Is relation relid read as role "as" (checkAsUser) read as a role the
- * check applies to?  Not when "as" is unset (the current role), exempt, or
- * the relation's owner: row-level security, which applies a view's or a
- * rule's relations as its owner, leaves a table's owner out as well
- * (unless forced).
- */
 /* The owner of relation relid */
 static Oid
 relation_owner(Oid relid)
@@ -79,6 +75,13 @@ relation_owner(Oid relid)
 	return owner;
 }
 
+/*
+ * Is relation relid read as role "as" (checkAsUser) read as a role the
+ * check applies to?  Not when "as" is unset (the current role), exempt, or
+ * the relation's owner: row-level security, which applies a view's or a
+ * rule's relations as its owner, leaves a table's owner out as well
+ * (unless forced).
+ */
 static bool
 read_as_unexempt(Oid relid, Oid as)
 {
@@ -102,11 +105,12 @@ callers_temp_object(Oid nsp, Oid owner)
 }
 
 /*
- * Is relid a temporary view of a role the check applies to?  Its query is
- * that role's code; a security_invoker one reads as whoever uses it.
+ * Is relid a temporary relation of a role the check applies to (a table,
+ * whose DEFAULTs, CHECKs, rules and triggers are that role's code, or a
+ * view, whose query is; a security_invoker one reads as whoever uses it)?
  */
 bool
-relation_is_callers_view(Oid relid)
+relation_is_callers_temp(Oid relid)
 {
 	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	Form_pg_class c;
@@ -115,12 +119,35 @@ relation_is_callers_view(Oid relid)
 	if (!HeapTupleIsValid(tup))
 		return false;
 	c = (Form_pg_class) GETSTRUCT(tup);
-	result = c->relkind == RELKIND_VIEW &&
-		callers_temp_object(c->relnamespace, c->relowner);
+	result = callers_temp_object(c->relnamespace, c->relowner);
 	ReleaseSysCache(tup);
 	return result;
 }
 
+/*
+ * Is typid a temporary type of a role the check applies to (a domain,
+ * whose CHECK and DEFAULT are that role's code, a composite or enum type),
+ * or an array of one?
+ */
+static bool
+callers_temp_type(Oid typid)
+{
+	HeapTuple	tup;
+	Form_pg_type t;
+	bool		result;
+	Oid			elem;
+
+	if (typid < FirstNormalObjectId)
+		return false;
+	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	t = (Form_pg_type) GETSTRUCT(tup);
+	result = callers_temp_object(t->typnamespace, t->typowner);
+	elem = t->typelem;
+	ReleaseSysCache(tup);
+	return result || (OidIsValid(elem) && elem != typid && callers_temp_type(elem));
+}
 /* Is funcid a function in pg_temp of a role the check applies to? */
 bool
 callers_temp_function(Oid funcid)
@@ -142,8 +169,11 @@ callers_temp_function(Oid funcid)
 
 /*
  * Does a range table (or, from PostgreSQL 16 on, a list of
- * RTEPermissionInfos) read a relation as a role the check applies to, or
- * name a temporary view of such a role?  Fills *found.
+ * RTEPermissionInfos) name a temporary relation of a role the check
+ * applies to (true: refused)?  One read as such a role that it does not
+ * own (a view or rule of that role's, permanent) sets found->judge: the
+ * statement is then checked as that role's would be, as row-level
+ * security applies such a view's relations as its owner.
  */
 static bool
 range_reaches_callers(List *entries, CallersObject *found)
@@ -164,24 +194,23 @@ range_reaches_callers(List *entries, CallersObject *found)
 		if (rte->rtekind != RTE_RELATION)
 			continue;
 #endif
-		if (read_as_unexempt(relid, as))
+		if (relation_is_callers_temp(relid))
 		{
 			found->kind = "relation";
-			found->objid = relid;
-			found->role = as;
-			return true;
-		}
-		if (relation_is_callers_view(relid))
-		{
-			found->kind = "view";
 			found->objid = relid;
 			found->role = relation_owner(relid);
 			return true;
 		}
+		if (!found->judge && read_as_unexempt(relid, as))
+		{
+			found->judge = true;
+			found->kind = "relation";
+			found->objid = relid;
+			found->role = as;
+		}
 	}
 	return false;
 }
-
 /* Is funcid a pg_temp function of the caller's?  Fills *found. */
 static bool
 function_reaches_callers(Oid funcid, CallersObject *found)
@@ -236,6 +265,24 @@ reaches_callers_walker(Node *node, CallersObject *found)
 		(IsA(node, WindowFunc) &&
 		 function_reaches_callers(((WindowFunc *) node)->winfnoid, found)))
 		return true;
+
+	/*
+	 * A value of a type of the caller's in pg_temp: casting to a domain
+	 * runs its CHECK, and a composite or array of one brings it to
+	 * functions that build its values (jsonb_populate_record).
+	 */
+	if ((IsA(node, Const) || IsA(node, Var) || IsA(node, Param) ||
+		 IsA(node, FuncExpr) || IsA(node, CoerceToDomain) ||
+		 IsA(node, CoerceViaIO) || IsA(node, RelabelType) ||
+		 IsA(node, ArrayCoerceExpr) || IsA(node, RowExpr) ||
+		 IsA(node, ArrayExpr) || IsA(node, FieldSelect)) &&
+		callers_temp_type(exprType(node)))
+	{
+		found->kind = "type";
+		found->objid = exprType(node);
+		found->role = InvalidOid;
+		return true;
+	}
 	return expression_tree_walker(node, reaches_callers_walker, found);
 }
 
@@ -253,7 +300,9 @@ static void
 refuse_callers_object(CallersObject *found)
 {
 	const char *name = strcmp(found->kind, "function") == 0 ?
-		format_procedure(found->objid) : get_rel_name(found->objid);
+		format_procedure(found->objid) :
+		strcmp(found->kind, "type") == 0 ?
+		format_type_be(found->objid) : get_rel_name(found->objid);
 	const char *role = OidIsValid(found->role) ?
 		GetUserNameFromId(found->role, true) : NULL;
 
@@ -276,12 +325,12 @@ refuse_callers_object(CallersObject *found)
 void
 exempt_plan_reaches_callers(PlannedStmt *stmt)
 {
-	CallersObject found = {NULL, InvalidOid, InvalidOid, false};
+	CallersObject found = {NULL, InvalidOid, InvalidOid, false, false};
 
 #if GTM_HAS_RTEPERMINFO
-	if (range_reaches_callers(stmt->permInfos, &found))
+	if (range_reaches_callers(stmt->permInfos, &found) || found.judge)
 #else
-	if (range_reaches_callers(stmt->rtable, &found))
+	if (range_reaches_callers(stmt->rtable, &found) || found.judge)
 #endif
 		refuse_callers_object(&found);
 }
@@ -303,9 +352,9 @@ exempt_utility_reaches_callers(Node *parsetree)
 	{
 		Oid			relid = RangeVarGetRelid(lfirst_node(RangeVar, lc), NoLock, true);
 
-		if (OidIsValid(relid) && relation_is_callers_view(relid))
+		if (OidIsValid(relid) && relation_is_callers_temp(relid))
 		{
-			CallersObject found = {"view", relid, relation_owner(relid), false};
+			CallersObject found = {"relation", relid, relation_owner(relid), false, false};
 
 			refuse_callers_object(&found);
 		}
@@ -313,16 +362,19 @@ exempt_utility_reaches_callers(Node *parsetree)
 }
 
 /*
- * Before planning an exempt role's statement: refuse it if it reaches an
- * object of a role the check applies to; *functions tells whether it has a
- * function in FROM, which planning may inline (exempt_plan_reaches_callers).
+ * Before planning an exempt role's statement: refuse it if it reaches a
+ * temporary object of a role the check applies to; true when it reads a
+ * relation as such a role (then it is checked); *functions tells whether it
+ * has a function in FROM, which planning may inline
+ * (exempt_plan_reaches_callers).
  */
-void
+bool
 refuse_query_reaching_callers(Query *parse, bool *functions)
 {
-	CallersObject found = {NULL, InvalidOid, InvalidOid, false};
+	CallersObject found = {NULL, InvalidOid, InvalidOid, false, false};
 
 	if (reaches_callers_walker((Node *) parse, &found))
 		refuse_callers_object(&found);
 	*functions = found.functions;
+	return found.judge;
 }

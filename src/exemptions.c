@@ -426,7 +426,11 @@ statement_is_exempt(Query *parse, RefreshPhase phase, bool *recheck_plan)
 		return true;
 	if (!role_is_exempt())
 		return false;
-	refuse_query_reaching_callers(parse, recheck_plan);
+	if (refuse_query_reaching_callers(parse, recheck_plan))
+	{
+		*recheck_plan = false;	/* checked: what planning inlines too */
+		return false;
+	}
 	return true;
 }
 

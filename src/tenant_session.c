@@ -142,7 +142,13 @@ typedef struct ScopeExecutor
 	MemoryContextCallback cb;
 	uint64		gen;
 	bool		tenant;
+	QueryDesc  *queryDesc;		/* whose executor it is */
+	Oid			started_by;		/* the role that started it */
+	struct ScopeExecutor *next; /* the live ones (live_list) */
 } ScopeExecutor;
+
+/* The counted executors alive, most recent first */
+static ScopeExecutor *live_list = NULL;
 
 /*
  * Is the current top-level statement still the one scope_gen stands for?
@@ -181,6 +187,12 @@ executor_done(void *arg)
 {
 	ScopeExecutor *se = (ScopeExecutor *) arg;
 
+	for (ScopeExecutor **p = &live_list; *p != NULL; p = &(*p)->next)
+		if (*p == se)
+		{
+			*p = se->next;
+			break;
+		}
 	if (se->tenant && tenant_executors > 0)
 		tenant_executors--;
 	if (live_executors > 0)
@@ -251,11 +263,41 @@ statement_scope_executor_started(QueryDesc *queryDesc)
 	se->cb.arg = se;
 	se->gen = scope_gen;
 	se->tenant = queryDesc->plannedstmt->dependsOnRole;
+	se->queryDesc = queryDesc;
+	se->started_by = GetUserId();
+	se->next = live_list;
+	live_list = se;
 	MemoryContextRegisterResetCallback(cxt, &se->cb);
 	live_executors++;
 	scope_live++;
 	if (se->tenant)
 		tenant_executors++;
+}
+
+/*
+ * ExecutorRun as an exempt role: was this executor started by a role the
+ * check applies to?  Then its plan is that role's code (a cursor it
+ * declared, fetched by a SECURITY DEFINER function of an exempt role):
+ * its functions, even built-ins that run SQL text (query_to_xml), would
+ * run with the exempt role's rights.  Refused.
+ */
+void
+refuse_exempt_run_of_callers_executor(QueryDesc *queryDesc)
+{
+	for (ScopeExecutor *se = live_list; se != NULL; se = se->next)
+	{
+		if (se->queryDesc != queryDesc)
+			continue;
+		if (se->started_by != GetUserId() && !role_oid_is_exempt(se->started_by))
+			ereport(ENFORCE_ELEVEL(),
+					(errcode(GTM_ERRCODE_NOT_PINNED),
+					 errmsg("an exempt role cannot run a statement of a role the tenant check applies to"),
+					 errdetail("Role \"%s\" started it (a cursor it declared); its expressions would run with the rights of role \"%s\".",
+							   GetUserNameFromId(se->started_by, true),
+							   GetUserNameFromId(GetUserId(), true)),
+					 errhint("Let no SECURITY DEFINER function of an exempt role fetch a cursor its caller passes.")));
+		return;
+	}
 }
 
 /* gtm_ProcessUtility: a utility statement starts and ends (also on error). */

@@ -439,6 +439,11 @@ CREATE FUNCTION stage_sql(p_id int) RETURNS text LANGUAGE sql STABLE SECURITY DE
   AS $$ SELECT stage::text FROM deals WHERE tenant_id = 't-1' AND id = p_id $$;
 ALTER FUNCTION stage_sql(int) OWNER TO regress_enforce_bypass;
 GRANT EXECUTE ON FUNCTION stage_sql(int) TO regress_enforce_app;
+CREATE FUNCTION parse_as(proto anyelement, j jsonb) RETURNS anyelement LANGUAGE sql
+  SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT jsonb_populate_record(proto, j) $$;
+ALTER FUNCTION parse_as(anyelement, jsonb) OWNER TO regress_enforce_bypass;
+GRANT EXECUTE ON FUNCTION parse_as(anyelement, jsonb) TO regress_enforce_app;
 CREATE FUNCTION consume(c refcursor) RETURNS SETOF text LANGUAGE plpgsql SECURITY DEFINER
   SET search_path = enforce_modes, pg_temp AS $$
 DECLARE r record;
@@ -518,6 +523,22 @@ BEGIN RETURN (SELECT string_agg(tenant_id || ':' || stage, ',') FROM enforce_mod
 DECLARE c CURSOR FOR SELECT 't-1'::text AS t, pg_temp.leakv() AS v;
 SELECT consume('c');
 ROLLBACK;
+-- ... also when the cursor's plan only calls built-ins, one of which runs
+-- SQL text as the current role (round AQ)
+BEGIN;
+DECLARE c CURSOR FOR
+  SELECT 't-1'::text AS t,
+         query_to_xml('SELECT count(*) FROM enforce_modes.deals', false, false, '')::text AS v;
+SELECT consume('c');
+ROLLBACK;
+-- a value of the caller's temporary composite type, whose domain's CHECK
+-- runs SQL text, handed to a generic definer (round AQ)
+BEGIN;
+CREATE DOMAIN pg_temp.d AS pg_catalog.text
+  CHECK (length(query_to_xml('SELECT count(*) FROM enforce_modes.deals', false, false, '')::text) > 0);
+CREATE TYPE pg_temp.comp AS (x pg_temp.d);
+SELECT parse_as(NULL::pg_temp.comp, '{"x": "hi"}');
+ROLLBACK;
 -- LOCK TABLE of the caller's temporary view locks what the view reads
 BEGIN;
 CREATE TEMP VIEW lv AS SELECT * FROM enforce_modes.deals;
@@ -525,8 +546,8 @@ GRANT SELECT ON lv TO PUBLIC;
 SELECT lock_of('pg_temp.lv');
 ROLLBACK;
 RESET ROLE;
--- the caller's temporary table, used by a superuser: its rows are data,
--- not code (a statement on it is not refused)
+-- the caller's temporary table, used by a superuser: refused too (its
+-- DEFAULTs, CHECKs, rules and triggers are the caller's code, round AQ)
 SET ROLE regress_enforce_app;
 CREATE TEMP TABLE staging (tenant_id text, id int);
 GRANT ALL ON staging TO PUBLIC;
@@ -537,7 +558,7 @@ DROP TABLE pg_temp.staging;
 -- nothing was changed
 SELECT tenant_id, id, stage FROM deals WHERE tenant_id IN ('t-1', 't-2') ORDER BY tenant_id, id;
 DROP FUNCTION deals_of(regclass), log_into(regclass, text), set_stage_of(regclass, text),
-  consume(refcursor), lock_of(regclass), stage_sql(int);
+  consume(refcursor), lock_of(regclass), stage_sql(int), parse_as(anyelement, jsonb);
 -- the schema owner's own views and rules over its own tables read as
 -- their owner, which row-level security leaves out as well: a superuser's
 -- bulk statement through them is not checked

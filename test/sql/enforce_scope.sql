@@ -254,9 +254,9 @@ INSERT INTO activities (tenant_id, kind) SELECT unnest(ARRAY[:T1, :T2]), 'x';
 SELECT * FROM gtm_check_statement($$INSERT INTO activities (tenant_id, kind) SELECT unnest(ARRAY['a', 'b']), 'x'$$);
 SELECT count(*) FROM deals d WHERE d.tenant_id = :T1
    AND d.tenant_id IN (SELECT unnest(ARRAY[:T1, :T2]));
+SELECT count(*) AS writes_logged FROM pg_temp.log;
 RESET ROLE;
 SELECT tenant_id, kind FROM activities ORDER BY 1, 2;
-SELECT count(*) AS writes_logged FROM pg_temp.log;
 SET ROLE regress_enforce_scope;
 -- (no temporary table of an earlier request may remain where requests
 -- set their tenant below)
@@ -484,10 +484,14 @@ DROP FUNCTION pg_temp.stages_of(text);
 DEALLOCATE carried_sql;
 DEALLOCATE carried_sql_write;
 DEALLOCATE carried_pl_sql;
--- an IMMUTABLE SQL function of a column is still inlined (so an index on
--- its expression serves it), not watched
+-- an IMMUTABLE SQL function of a column is not inlined when it is the
+-- role's own in pg_temp (each call is looked at: such a function may not
+-- run as an exempt role, round AQ); one of the schema's is
 CREATE FUNCTION pg_temp.norm(s text) RETURNS text IMMUTABLE LANGUAGE sql AS 'SELECT lower(s)';
 EXPLAIN (COSTS OFF) SELECT id FROM deals WHERE tenant_id = :T1 AND pg_temp.norm(stage) = 'won';
+CREATE FUNCTION enforce_scope.norm(s text) RETURNS text IMMUTABLE LANGUAGE sql AS 'SELECT lower(s)';
+EXPLAIN (COSTS OFF) SELECT id FROM deals WHERE tenant_id = :T1 AND enforce_scope.norm(stage) = 'won';
+DROP FUNCTION enforce_scope.norm(text);
 DROP FUNCTION pg_temp.norm(text);
 DROP FUNCTION pg_temp.pl_volatile();
 DROP FUNCTION pg_temp.pl_wrap();
