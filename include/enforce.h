@@ -686,6 +686,7 @@ extern void exempt_plan_reaches_callers(PlannedStmt *stmt);
 extern bool callers_temp_function(Oid funcid);
 extern bool relation_is_callers_temp(Oid relid);
 extern void refuse_exempt_run_of_callers_executor(QueryDesc *queryDesc);
+extern bool statement_prepared_by_caller(const char *name);
 extern void exempt_utility_reaches_callers(Node *parsetree);
 extern bool fk_initial_check_allowed(List *rangeTable);
 extern Oid	refresh_transient_analyzed(Node *parsetree);

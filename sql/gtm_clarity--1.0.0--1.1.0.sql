@@ -1288,6 +1288,28 @@ SELECT tt.rel, 'application role may change the table',
 	OR pg_catalog.has_table_privilege(r.role::oid, tt.rel::oid, 'TRIGGER')
 	OR pg_catalog.has_table_privilege(r.role::oid, tt.rel::oid, 'TRUNCATE')
 UNION ALL
+-- 5b. any other table or view an application role may put a trigger on:
+-- the trigger's WHEN clause and function are the role's code, and run as
+-- whoever writes the table, an exempt migration role or SECURITY DEFINER
+-- function included (built-ins such as query_to_xml() run SQL text)
+SELECT c.oid::pg_catalog.regclass, 'application role may create triggers',
+	   pg_catalog.format('Role %s may create triggers on %s: their WHEN clause and function run as whoever writes it, an exempt role included, and can read every tenant''s rows.',
+			r.role, c.oid::pg_catalog.regclass),
+	   pg_catalog.format('REVOKE TRIGGER ON %s FROM %s;', c.oid::pg_catalog.regclass, r.role)
+  FROM pg_catalog.pg_class c
+  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace,
+	   pg_catalog.unnest(app_roles) r(role)
+ WHERE c.relkind IN ('r', 'p', 'v', 'f')
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'
+   AND (schemas IS NULL OR n.nspname OPERATOR(pg_catalog.=) ANY (schemas))
+   AND NOT EXISTS (SELECT FROM owned o WHERE o.rel OPERATOR(pg_catalog.=) c.oid::pg_catalog.regclass)
+   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend dep
+					WHERE dep.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+					  AND dep.objid OPERATOR(pg_catalog.=) c.oid
+					  AND dep.deptype OPERATOR(pg_catalog.=) 'e')
+   AND pg_catalog.has_table_privilege(r.role::oid, c.oid, 'TRIGGER')
+UNION ALL
 -- an application role that may become a role exempt from the check
 SELECT NULL::pg_catalog.regclass, 'application role may become an exempt role',
 	   pg_catalog.format('Role %s is a member of %s, which is %s: after SET ROLE its statements are not checked.',

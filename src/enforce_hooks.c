@@ -603,7 +603,9 @@ process_utility(PlannedStmt *pstmt, const char *queryString,
 	bool		warned;
 
 	warned = check_utility_statement(parsetree);
-	if (unlikely(IsA(parsetree, LockStmt)))
+	if (unlikely(IsA(parsetree, LockStmt) || IsA(parsetree, TruncateStmt) ||
+				 IsA(parsetree, CopyStmt) || IsA(parsetree, CreateStmt) ||
+				 IsA(parsetree, ExecuteStmt)))
 		exempt_utility_reaches_callers(parsetree);
 	/* a client's named statement that is a utility (COMMIT): its name */
 	if (ActivePortal != NULL && ActivePortal->prepStmtName != NULL &&

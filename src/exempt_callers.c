@@ -335,30 +335,75 @@ exempt_plan_reaches_callers(PlannedStmt *stmt)
 		refuse_callers_object(&found);
 }
 
+/* refuse_callers_object for relation rv, if it is a caller's temporary one */
+static void
+refuse_callers_temp_rangevar(RangeVar *rv)
+{
+	Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+
+	if (OidIsValid(relid) && relation_is_callers_temp(relid))
+	{
+		CallersObject found = {"relation", relid, relation_owner(relid), false, false};
+
+		refuse_callers_object(&found);
+	}
+}
+
 /*
- * ProcessUtility: LOCK TABLE by an exempt role of a temporary view of a
- * role the check applies to locks the view's relations, which that role
- * may not lock (enforce_utility.c): refused like a query reaching it.
+ * ProcessUtility, as an exempt role: the utility statements that run code
+ * of a temporary relation of a role the check applies to without planning
+ * a query over it are refused like a query reaching it: LOCK TABLE of its
+ * view (which locks what the view reads), TRUNCATE (its triggers), COPY
+ * (its DEFAULTs, CHECKs and triggers), CREATE TABLE ... (LIKE it) (which
+ * copies its DEFAULTs and CHECKs into the exempt role's table).  And
+ * EXECUTE of a statement such a role prepared: its expressions are its
+ * code (a query_to_xml() in it runs SQL text as the exempt role).
  */
 void
 exempt_utility_reaches_callers(Node *parsetree)
 {
 	ListCell   *lc;
+	List	   *rels = NIL;
 
-	if (!IsA(parsetree, LockStmt) || gtm_enforcement == GTM_ENFORCE_OFF ||
-		!role_is_exempt() || !gtm_installed_here())
+	if (!(IsA(parsetree, LockStmt) || IsA(parsetree, TruncateStmt) ||
+		  IsA(parsetree, CopyStmt) || IsA(parsetree, CreateStmt) ||
+		  IsA(parsetree, ExecuteStmt)) ||
+		gtm_enforcement == GTM_ENFORCE_OFF || !role_is_exempt() ||
+		!gtm_installed_here())
 		return;
-	foreach(lc, ((LockStmt *) parsetree)->relations)
+	if (IsA(parsetree, ExecuteStmt))
 	{
-		Oid			relid = RangeVarGetRelid(lfirst_node(RangeVar, lc), NoLock, true);
+		const char *name = ((ExecuteStmt *) parsetree)->name;
 
-		if (OidIsValid(relid) && relation_is_callers_temp(relid))
-		{
-			CallersObject found = {"relation", relid, relation_owner(relid), false, false};
-
-			refuse_callers_object(&found);
-		}
+		if (statement_prepared_by_caller(name))
+			ereport(ENFORCE_ELEVEL(),
+					(errcode(GTM_ERRCODE_NOT_PINNED),
+					 errmsg("an exempt role cannot run a statement of a role the tenant check applies to"),
+					 errdetail("Prepared statement \"%s\" was prepared by the session's role \"%s\"; its expressions would run with the rights of role \"%s\".",
+							   name, GetUserNameFromId(GetOuterUserId(), true),
+							   GetUserNameFromId(GetUserId(), true)),
+					 errhint("Let no SECURITY DEFINER function of an exempt role execute a statement its caller prepared.")));
+		return;
 	}
+	if (IsA(parsetree, LockStmt))
+		rels = ((LockStmt *) parsetree)->relations;
+	else if (IsA(parsetree, TruncateStmt))
+		rels = ((TruncateStmt *) parsetree)->relations;
+	else if (IsA(parsetree, CopyStmt))
+	{
+		if (((CopyStmt *) parsetree)->relation != NULL)
+			refuse_callers_temp_rangevar(((CopyStmt *) parsetree)->relation);
+		return;
+	}
+	else
+	{
+		foreach(lc, ((CreateStmt *) parsetree)->tableElts)
+			if (IsA(lfirst(lc), TableLikeClause))
+				refuse_callers_temp_rangevar(((TableLikeClause *) lfirst(lc))->relation);
+		return;
+	}
+	foreach(lc, rels)
+		refuse_callers_temp_rangevar(lfirst_node(RangeVar, lc));
 }
 
 /*

@@ -288,7 +288,12 @@ refuse_exempt_run_of_callers_executor(QueryDesc *queryDesc)
 	{
 		if (se->queryDesc != queryDesc)
 			continue;
-		if (se->started_by != GetUserId() && !role_oid_is_exempt(se->started_by))
+		/*
+		 * Started by the session's role (a cursor it declared), not by a
+		 * function of the schema's that opened it as its own owner.
+		 */
+		if (se->started_by != GetUserId() && se->started_by == GetOuterUserId() &&
+			!role_oid_is_exempt(se->started_by))
 			ereport(ENFORCE_ELEVEL(),
 					(errcode(GTM_ERRCODE_NOT_PINNED),
 					 errmsg("an exempt role cannot run a statement of a role the tenant check applies to"),

@@ -254,6 +254,29 @@ sql_prepared_statements(void)
 }
 
 /*
+ * Was the prepared statement "name" prepared by the session's role while
+ * it was not exempt: by SQL PREPARE (recorded by note_sql_prepare), or by
+ * the client's protocol (note_client_statement)?  For EXECUTE by an
+ * exempt role (exempt_callers.c).
+ */
+bool
+statement_prepared_by_caller(const char *name)
+{
+	ListCell   *lc;
+	char		key[NAMEDATALEN];
+
+	if (name == NULL)
+		return false;
+	foreach(lc, sql_prepared_names)
+		if (strcmp((char *) lfirst(lc), name) == 0)
+			return true;
+	if (client_statements == NULL || role_oid_is_exempt(GetOuterUserId()))
+		return false;
+	strlcpy(key, name, NAMEDATALEN);
+	return hash_search(client_statements, key, HASH_FIND, NULL) != NULL;
+}
+
+/*
  * gtm_ProcessUtility, after a DEALLOCATE (name NULL: ALL) or DISCARD ALL
  * completed: forget the names whose statements are gone.
  */

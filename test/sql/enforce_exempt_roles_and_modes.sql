@@ -439,6 +439,32 @@ CREATE FUNCTION stage_sql(p_id int) RETURNS text LANGUAGE sql STABLE SECURITY DE
   AS $$ SELECT stage::text FROM deals WHERE tenant_id = 't-1' AND id = p_id $$;
 ALTER FUNCTION stage_sql(int) OWNER TO regress_enforce_bypass;
 GRANT EXECUTE ON FUNCTION stage_sql(int) TO regress_enforce_app;
+CREATE FUNCTION clear_of(rel regclass) RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = enforce_modes, pg_temp AS $$ BEGIN EXECUTE format('TRUNCATE %s', rel); END $$;
+CREATE FUNCTION import_into(rel regclass) RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = enforce_modes, pg_temp
+  AS $$ BEGIN EXECUTE format('COPY %s FROM PROGRAM %L WITH (FORMAT csv)', rel, 'echo t-1,hello'); END $$;
+CREATE FUNCTION copy_like(rel regclass) RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = enforce_modes, pg_temp
+  AS $$ BEGIN EXECUTE format('CREATE TEMP TABLE stg (LIKE %s INCLUDING ALL)', rel); END $$;
+CREATE FUNCTION run_prepared(n text) RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = enforce_modes, pg_temp AS $$ BEGIN EXECUTE format('EXECUTE %I', n); END $$;
+ALTER FUNCTION clear_of(regclass) OWNER TO regress_enforce_bypass;
+ALTER FUNCTION copy_like(regclass) OWNER TO regress_enforce_bypass;
+ALTER FUNCTION run_prepared(text) OWNER TO regress_enforce_bypass;
+GRANT EXECUTE ON FUNCTION clear_of(regclass), import_into(regclass), copy_like(regclass),
+  run_prepared(text) TO regress_enforce_app;
+-- a cursor a function of the schema's opens as its (ordinary) owner is
+-- fetched by a superuser as before
+CREATE FUNCTION open_report(c refcursor, t text) RETURNS refcursor LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = enforce_modes, pg_temp
+  AS $$ BEGIN OPEN c FOR SELECT id, stage FROM deals WHERE tenant_id = t ORDER BY id; RETURN c; END $$;
+ALTER FUNCTION open_report(refcursor, text) OWNER TO regress_enforce_owner;
+BEGIN;
+SELECT open_report('rep', 't-1');
+FETCH ALL FROM rep;
+COMMIT;
+DROP FUNCTION open_report(refcursor, text);
 CREATE FUNCTION parse_as(proto anyelement, j jsonb) RETURNS anyelement LANGUAGE sql
   SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$ SELECT jsonb_populate_record(proto, j) $$;
@@ -539,6 +565,29 @@ CREATE DOMAIN pg_temp.d AS pg_catalog.text
 CREATE TYPE pg_temp.comp AS (x pg_temp.d);
 SELECT parse_as(NULL::pg_temp.comp, '{"x": "hi"}');
 ROLLBACK;
+-- utility statements over the caller's temporary table run its code too
+-- (round AR): TRUNCATE its triggers, COPY its CHECKs, CREATE TABLE (LIKE
+-- it INCLUDING ALL) copies its DEFAULTs; and EXECUTE of its prepared
+-- statement runs its expressions
+BEGIN;
+CREATE TEMP TABLE l1 (tenant_id text, msg text);
+GRANT ALL ON l1 TO PUBLIC;
+SELECT clear_of('pg_temp.l1');
+ROLLBACK;
+BEGIN;
+CREATE TEMP TABLE it2 (tenant_id text,
+  msg text CHECK (length(query_to_xml('SELECT count(*) FROM enforce_modes.deals', false, false, '')::text) > 0));
+GRANT ALL ON it2 TO PUBLIC;
+SELECT import_into('pg_temp.it2');
+ROLLBACK;
+BEGIN;
+CREATE TEMP TABLE src (tenant_id text,
+  loot text DEFAULT query_to_xml('SELECT count(*) FROM enforce_modes.deals', false, false, '')::text);
+SELECT copy_like('pg_temp.src');
+ROLLBACK;
+PREPARE p_loot AS SELECT query_to_xml('SELECT count(*) FROM enforce_modes.deals', false, false, '')::text;
+SELECT run_prepared('p_loot');
+DEALLOCATE p_loot;
 -- LOCK TABLE of the caller's temporary view locks what the view reads
 BEGIN;
 CREATE TEMP VIEW lv AS SELECT * FROM enforce_modes.deals;
@@ -558,7 +607,8 @@ DROP TABLE pg_temp.staging;
 -- nothing was changed
 SELECT tenant_id, id, stage FROM deals WHERE tenant_id IN ('t-1', 't-2') ORDER BY tenant_id, id;
 DROP FUNCTION deals_of(regclass), log_into(regclass, text), set_stage_of(regclass, text),
-  consume(refcursor), lock_of(regclass), stage_sql(int), parse_as(anyelement, jsonb);
+  consume(refcursor), lock_of(regclass), stage_sql(int), parse_as(anyelement, jsonb),
+  clear_of(regclass), import_into(regclass), copy_like(regclass), run_prepared(text);
 -- the schema owner's own views and rules over its own tables read as
 -- their owner, which row-level security leaves out as well: a superuser's
 -- bulk statement through them is not checked
