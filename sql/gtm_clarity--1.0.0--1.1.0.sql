@@ -1310,6 +1310,44 @@ SELECT c.oid::pg_catalog.regclass, 'application role may create triggers',
 					  AND dep.deptype OPERATOR(pg_catalog.=) 'e')
    AND pg_catalog.has_table_privilege(r.role::oid, c.oid, 'TRIGGER')
 UNION ALL
+-- 5c. a SECURITY DEFINER function of an exempt role that an application
+-- role may call and that can be led to the caller's code: its search_path
+-- does not end with pg_temp (a temporary view, table or domain of the
+-- caller's shadows its names), or it takes a cursor, a record, a
+-- polymorphic value or an object name from the caller
+SELECT NULL::pg_catalog.regclass, 'exempt definer callable by application role',
+	   pg_catalog.format('Function %s runs as its owner, who is exempt from the check, and %s may call it; %s: the caller''s code (a temporary view, domain or trigger, a cursor) would run with its rights.',
+			p.oid::pg_catalog.regprocedure, r.role,
+			pg_catalog.concat_ws(' and ',
+				CASE WHEN NOT coalesce((SELECT c ~ '^search_path=.*pg_temp"?$' FROM pg_catalog.unnest(p.proconfig) c
+										 WHERE c LIKE 'search_path=%'), false)
+					 THEN 'its search_path does not end with pg_temp' END,
+				CASE WHEN EXISTS (SELECT FROM pg_catalog.unnest(p.proargtypes::pg_catalog.oid[]) t(oid)
+								   WHERE t.oid OPERATOR(pg_catalog.=) ANY (ARRAY['refcursor', 'record', 'regclass', 'regproc',
+									   'regprocedure', 'regtype', 'anyelement', 'anyarray', 'anynonarray',
+									   'anycompatible', 'anycompatiblearray', 'anycompatiblenonarray']::pg_catalog.regtype[]::pg_catalog.oid[]))
+					 THEN 'it takes a cursor, record, polymorphic value or object name' END)),
+	   pg_catalog.format('ALTER FUNCTION %s SET search_path = <schema>, pg_temp; or ALTER FUNCTION %s OWNER TO <a role that is not exempt>; or REVOKE EXECUTE ON FUNCTION %s FROM %s;',
+			p.oid::pg_catalog.regprocedure, p.oid::pg_catalog.regprocedure, p.oid::pg_catalog.regprocedure, r.role)
+  FROM pg_catalog.pg_proc p
+  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+  JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) p.proowner,
+	   pg_catalog.unnest(app_roles) r(role)
+ WHERE p.prosecdef AND (o.rolsuper OR o.rolbypassrls)
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND (schemas IS NULL OR n.nspname OPERATOR(pg_catalog.=) ANY (schemas))
+   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend dep
+					WHERE dep.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+					  AND dep.objid OPERATOR(pg_catalog.=) p.oid
+					  AND dep.deptype OPERATOR(pg_catalog.=) 'e')
+   AND pg_catalog.has_function_privilege(r.role::oid, p.oid, 'EXECUTE')
+   AND (NOT coalesce((SELECT c ~ '^search_path=.*pg_temp"?$' FROM pg_catalog.unnest(p.proconfig) c
+					   WHERE c LIKE 'search_path=%'), false)
+		OR EXISTS (SELECT FROM pg_catalog.unnest(p.proargtypes::pg_catalog.oid[]) t(oid)
+					WHERE t.oid OPERATOR(pg_catalog.=) ANY (ARRAY['refcursor', 'record', 'regclass', 'regproc',
+						'regprocedure', 'regtype', 'anyelement', 'anyarray', 'anynonarray',
+						'anycompatible', 'anycompatiblearray', 'anycompatiblenonarray']::pg_catalog.regtype[]::pg_catalog.oid[])))
+UNION ALL
 -- an application role that may become a role exempt from the check
 SELECT NULL::pg_catalog.regclass, 'application role may become an exempt role',
 	   pg_catalog.format('Role %s is a member of %s, which is %s: after SET ROLE its statements are not checked.',

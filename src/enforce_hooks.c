@@ -605,7 +605,8 @@ process_utility(PlannedStmt *pstmt, const char *queryString,
 	warned = check_utility_statement(parsetree);
 	if (unlikely(IsA(parsetree, LockStmt) || IsA(parsetree, TruncateStmt) ||
 				 IsA(parsetree, CopyStmt) || IsA(parsetree, CreateStmt) ||
-				 IsA(parsetree, ExecuteStmt)))
+				 IsA(parsetree, ExecuteStmt) || IsA(parsetree, CreateTableAsStmt) ||
+				 IsA(parsetree, ExplainStmt)))
 		exempt_utility_reaches_callers(parsetree);
 	/* a client's named statement that is a utility (COMMIT): its name */
 	if (ActivePortal != NULL && ActivePortal->prepStmtName != NULL &&
@@ -689,6 +690,8 @@ process_utility(PlannedStmt *pstmt, const char *queryString,
 	if (IsA(parsetree, DeallocateStmt) ||
 		(IsA(parsetree, DiscardStmt) && ((DiscardStmt *) parsetree)->target == DISCARD_ALL))
 		forget_sql_prepared();	/* the statements gone (tenant_temp.c) */
+	else if (IsA(parsetree, PrepareStmt) && role_is_exempt())
+		note_exempt_prepared((PrepareStmt *) parsetree);
 	if (IsA(parsetree, CopyStmt) && ((CopyStmt *) parsetree)->is_from &&
 		((CopyStmt *) parsetree)->relation != NULL)
 		statement_scope_note_deferred_copy(RangeVarGetRelid(((CopyStmt *) parsetree)->relation,

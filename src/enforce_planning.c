@@ -210,13 +210,17 @@ gtm_needs_fmgr_hook(Oid fn_oid)
 	/*
 	 * A function of the caller's in pg_temp: each call is looked at
 	 * (gtm_fmgr_hook), whoever runs it by then (a cursor declared by the
-	 * caller is fetched by another role); nor is it inlined (which asks
-	 * here too): an inlined body would escape the look, also from the
-	 * type cache, which keeps a domain's inlined CHECK for later
-	 * statements of other roles.
+	 * caller is fetched by another role).  Nor is it inlined (which asks
+	 * here too, unannounced) outside the planner proper (the type cache
+	 * keeps a domain's inlined CHECK for later statements of other roles)
+	 * or while an exempt role plans; the role's own statements still
+	 * inline it (a pin through its SQL helper).
 	 */
-	return fn_oid >= FirstNormalObjectId && gtm_installed_known_here() &&
-		callers_temp_function(fn_oid);
+	if (fn_oid < FirstNormalObjectId || !gtm_installed_known_here())
+		return false;
+	if (!announced && innermost_planning && !role_is_exempt())
+		return false;
+	return callers_temp_function(fn_oid);
 }
 
 /*

@@ -43,6 +43,7 @@
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/syscache.h"
+#include "utils/typcache.h"
 
 #include "enforce.h"
 #include "gtm_clarity.h"
@@ -147,6 +148,35 @@ callers_temp_type(Oid typid)
 	elem = t->typelem;
 	ReleaseSysCache(tup);
 	return result || (OidIsValid(elem) && elem != typid && callers_temp_type(elem));
+}
+
+/*
+ * callers_temp_type of a value of type typid and typmod typmod: an
+ * anonymous record (ROW(NULL::pg_temp.d), typmod >= 0) carries its
+ * columns' types, which are looked at too.
+ */
+static bool
+callers_temp_value(Oid typid, int32 typmod, int depth)
+{
+	TupleDesc	desc;
+	bool		result = false;
+
+	if (typid != RECORDOID)
+		return callers_temp_type(typid);
+	if (typmod < 0 || depth > 8)
+		return false;
+	desc = lookup_rowtype_tupdesc_noerror(RECORDOID, typmod, true);
+	if (desc == NULL)
+		return false;
+	for (int i = 0; i < desc->natts && !result; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped)
+			result = callers_temp_value(att->atttypid, att->atttypmod, depth + 1);
+	}
+	ReleaseTupleDesc(desc);
+	return result;
 }
 /* Is funcid a function in pg_temp of a role the check applies to? */
 bool
@@ -276,7 +306,7 @@ reaches_callers_walker(Node *node, CallersObject *found)
 		 IsA(node, CoerceViaIO) || IsA(node, RelabelType) ||
 		 IsA(node, ArrayCoerceExpr) || IsA(node, RowExpr) ||
 		 IsA(node, ArrayExpr) || IsA(node, FieldSelect)) &&
-		callers_temp_type(exprType(node)))
+		callers_temp_value(exprType(node), exprTypmod(node), 0))
 	{
 		found->kind = "type";
 		found->objid = exprType(node);
@@ -367,21 +397,37 @@ exempt_utility_reaches_callers(Node *parsetree)
 
 	if (!(IsA(parsetree, LockStmt) || IsA(parsetree, TruncateStmt) ||
 		  IsA(parsetree, CopyStmt) || IsA(parsetree, CreateStmt) ||
-		  IsA(parsetree, ExecuteStmt)) ||
+		  IsA(parsetree, ExecuteStmt) || IsA(parsetree, CreateTableAsStmt) ||
+		  IsA(parsetree, ExplainStmt)) ||
 		gtm_enforcement == GTM_ENFORCE_OFF || !role_is_exempt() ||
 		!gtm_installed_here())
 		return;
+	/*
+	 * CREATE TABLE ... AS EXECUTE, EXPLAIN [ANALYZE] EXECUTE run it too
+	 * (their query, once analysed, is a utility Query over the EXECUTE)
+	 */
+	if (IsA(parsetree, CreateTableAsStmt) || IsA(parsetree, ExplainStmt))
+	{
+		Node	   *q = IsA(parsetree, CreateTableAsStmt) ?
+			((CreateTableAsStmt *) parsetree)->query :
+			((ExplainStmt *) parsetree)->query;
+
+		if (q != NULL && IsA(q, Query) && ((Query *) q)->commandType == CMD_UTILITY)
+			q = ((Query *) q)->utilityStmt;
+		if (q == NULL || !IsA(q, ExecuteStmt))
+			return;
+		parsetree = q;
+	}
 	if (IsA(parsetree, ExecuteStmt))
 	{
 		const char *name = ((ExecuteStmt *) parsetree)->name;
 
-		if (statement_prepared_by_caller(name))
+		if (!statement_prepared_by_exempt(name))
 			ereport(ENFORCE_ELEVEL(),
 					(errcode(GTM_ERRCODE_NOT_PINNED),
 					 errmsg("an exempt role cannot run a statement of a role the tenant check applies to"),
-					 errdetail("Prepared statement \"%s\" was prepared by the session's role \"%s\"; its expressions would run with the rights of role \"%s\".",
-							   name, GetUserNameFromId(GetOuterUserId(), true),
-							   GetUserNameFromId(GetUserId(), true)),
+					 errdetail("Prepared statement \"%s\" was not prepared by an exempt role; its expressions would run with the rights of role \"%s\".",
+							   name, GetUserNameFromId(GetUserId(), true)),
 					 errhint("Let no SECURITY DEFINER function of an exempt role execute a statement its caller prepared.")));
 		return;
 	}

@@ -144,6 +144,7 @@ typedef struct ScopeExecutor
 	bool		tenant;
 	QueryDesc  *queryDesc;		/* whose executor it is */
 	Oid			started_by;		/* the role that started it */
+	bool		session_level;	/* outside any SECURITY DEFINER function */
 	struct ScopeExecutor *next; /* the live ones (live_list) */
 } ScopeExecutor;
 
@@ -265,6 +266,7 @@ statement_scope_executor_started(QueryDesc *queryDesc)
 	se->tenant = queryDesc->plannedstmt->dependsOnRole;
 	se->queryDesc = queryDesc;
 	se->started_by = GetUserId();
+	se->session_level = !InLocalUserIdChange();
 	se->next = live_list;
 	live_list = se;
 	MemoryContextRegisterResetCallback(cxt, &se->cb);
@@ -289,10 +291,11 @@ refuse_exempt_run_of_callers_executor(QueryDesc *queryDesc)
 		if (se->queryDesc != queryDesc)
 			continue;
 		/*
-		 * Started by the session's role (a cursor it declared), not by a
-		 * function of the schema's that opened it as its own owner.
+		 * Started at the session's level (a cursor the session's role, or
+		 * a role it SET ROLE to, declared), not by a function of the
+		 * schema's that opened it as its own owner.
 		 */
-		if (se->started_by != GetUserId() && se->started_by == GetOuterUserId() &&
+		if (se->started_by != GetUserId() && se->session_level &&
 			!role_oid_is_exempt(se->started_by))
 			ereport(ENFORCE_ELEVEL(),
 					(errcode(GTM_ERRCODE_NOT_PINNED),

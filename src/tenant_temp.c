@@ -254,26 +254,80 @@ sql_prepared_statements(void)
 }
 
 /*
- * Was the prepared statement "name" prepared by the session's role while
- * it was not exempt: by SQL PREPARE (recorded by note_sql_prepare), or by
- * the client's protocol (note_client_statement)?  For EXECUTE by an
- * exempt role (exempt_callers.c).
+ * The statements an exempt role prepared with SQL PREPARE, by name and
+ * CachedPlanSource (a statement prepared again under the same name is
+ * another one); recorded after the PREPARE completed, forgotten with the
+ * statement.  EXECUTE by an exempt role of any other statement (one the
+ * session's ordinary role prepared, with SQL or the protocol) is refused
+ * (exempt_callers.c): its expressions are that role's code.
  */
-bool
-statement_prepared_by_caller(const char *name)
+typedef struct ExemptPrepared
 {
-	ListCell   *lc;
-	char		key[NAMEDATALEN];
+	char		name[NAMEDATALEN];
+	CachedPlanSource *plansource;
+} ExemptPrepared;
 
-	if (name == NULL)
-		return false;
-	foreach(lc, sql_prepared_names)
-		if (strcmp((char *) lfirst(lc), name) == 0)
+static List *exempt_prepared = NIL;
+
+/* gtm_ProcessUtility, after a PREPARE completed as an exempt role */
+void
+note_exempt_prepared(PrepareStmt *stmt)
+{
+	PreparedStatement *ps;
+	ExemptPrepared *ep;
+	MemoryContext old;
+
+	if (stmt->name == NULL || stmt->name[0] == '\0' ||
+		(ps = FetchPreparedStatement(stmt->name, false)) == NULL)
+		return;
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	ep = palloc(sizeof(ExemptPrepared));
+	strlcpy(ep->name, stmt->name, NAMEDATALEN);
+	ep->plansource = ps->plansource;
+	exempt_prepared = lappend(exempt_prepared, ep);
+	MemoryContextSwitchTo(old);
+}
+
+/* Was the prepared statement "name" prepared by an exempt role? */
+bool
+statement_prepared_by_exempt(const char *name)
+{
+	PreparedStatement *ps;
+	ListCell   *lc;
+
+	if (name == NULL || (ps = FetchPreparedStatement(name, false)) == NULL)
+		return true;			/* none: EXECUTE raises by itself */
+	foreach(lc, exempt_prepared)
+	{
+		ExemptPrepared *ep = lfirst(lc);
+
+		if (ep->plansource == ps->plansource && strcmp(ep->name, name) == 0)
 			return true;
-	if (client_statements == NULL || role_oid_is_exempt(GetOuterUserId()))
-		return false;
-	strlcpy(key, name, NAMEDATALEN);
-	return hash_search(client_statements, key, HASH_FIND, NULL) != NULL;
+	}
+	return false;
+}
+
+/* Forget the exempt role's statements that are gone (forget_sql_prepared) */
+static void
+forget_exempt_prepared(void)
+{
+	List	   *kept = NIL;
+	ListCell   *lc;
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+	foreach(lc, exempt_prepared)
+	{
+		ExemptPrepared *ep = lfirst(lc);
+		PreparedStatement *ps = FetchPreparedStatement(ep->name, false);
+
+		if (ps != NULL && ps->plansource == ep->plansource)
+			kept = lappend(kept, ep);
+		else
+			pfree(ep);
+	}
+	list_free(exempt_prepared);
+	exempt_prepared = kept;
+	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -300,6 +354,7 @@ forget_sql_prepared(void)
 	sql_prepared_names = kept;
 	prepared_dirty = kept != NIL;
 	MemoryContextSwitchTo(old);
+	forget_exempt_prepared();
 }
 
 /*

@@ -191,6 +191,17 @@ CREATE TABLE global_table (code text PRIMARY KEY);      -- not a tenant table: n
 -- whoever writes the table, an exempt role included (round AR)
 CREATE TABLE audit_log (at timestamptz DEFAULT now(), msg text);
 GRANT INSERT, TRIGGER ON audit_log TO regress_tk_app;
+-- a SECURITY DEFINER function of an exempt role the application may call,
+-- whose search_path leaves pg_temp first, or which takes a cursor: listed;
+-- one with pg_temp last and plain arguments: not (rounds AQ-AS)
+CREATE FUNCTION definer_shadowed(m text) RETURNS void LANGUAGE sql SECURITY DEFINER
+  SET search_path = lint_bad AS $$ INSERT INTO audit_log (msg) VALUES (m) $$;
+CREATE FUNCTION definer_cursor(c refcursor) RETURNS void LANGUAGE sql SECURITY DEFINER
+  SET search_path = lint_bad, pg_temp AS $$ SELECT 1 $$;
+CREATE FUNCTION definer_fine(m text) RETURNS void LANGUAGE sql SECURITY DEFINER
+  SET search_path = lint_bad, pg_temp AS $$ INSERT INTO audit_log (msg) VALUES (m) $$;
+REVOKE EXECUTE ON FUNCTION definer_shadowed(text), definer_cursor(refcursor), definer_fine(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION definer_shadowed(text), definer_cursor(refcursor), definer_fine(text) TO regress_tk_app;
 SELECT "table", problem, detail FROM gtm_lint_schema('{regress_tk_app}', '{lint_bad}');
 SELECT "table", problem, fix FROM gtm_lint_schema('{regress_tk_app}', '{lint_bad}');
 SELECT gtm_schema_is_clean('{regress_tk_app}', '{lint_bad}') AS clean;

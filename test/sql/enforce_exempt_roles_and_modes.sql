@@ -452,6 +452,20 @@ CREATE FUNCTION run_prepared(n text) RETURNS void LANGUAGE plpgsql SECURITY DEFI
 ALTER FUNCTION clear_of(regclass) OWNER TO regress_enforce_bypass;
 ALTER FUNCTION copy_like(regclass) OWNER TO regress_enforce_bypass;
 ALTER FUNCTION run_prepared(text) OWNER TO regress_enforce_bypass;
+CREATE FUNCTION run_prepared_as(n text) RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = enforce_modes, pg_temp
+  AS $$ BEGIN EXECUTE format('CREATE TEMP TABLE snap AS EXECUTE %I', n); END $$;
+ALTER FUNCTION run_prepared_as(text) OWNER TO regress_enforce_bypass;
+GRANT EXECUTE ON FUNCTION run_prepared_as(text) TO regress_enforce_app;
+-- an exempt role's own prepared statements run, also under a name an
+-- ordinary role's failed PREPARE used before
+SET ROLE regress_enforce_app;
+PREPARE own_z AS SELECT no_such_column;
+RESET ROLE;
+PREPARE own_z AS SELECT 1 AS one;
+EXECUTE own_z;
+EXPLAIN (COSTS OFF) EXECUTE own_z;
+DEALLOCATE own_z;
 GRANT EXECUTE ON FUNCTION clear_of(regclass), import_into(regclass), copy_like(regclass),
   run_prepared(text) TO regress_enforce_app;
 -- a cursor a function of the schema's opens as its (ordinary) owner is
@@ -587,7 +601,17 @@ SELECT copy_like('pg_temp.src');
 ROLLBACK;
 PREPARE p_loot AS SELECT query_to_xml('SELECT count(*) FROM enforce_modes.deals', false, false, '')::text;
 SELECT run_prepared('p_loot');
+SELECT run_prepared_as('p_loot');
 DEALLOCATE p_loot;
+-- ... and a cursor declared under SET ROLE, fetched after RESET ROLE (round AS)
+RESET ROLE;
+SET ROLE regress_enforce_app;
+BEGIN;
+DECLARE c2 CURSOR FOR SELECT 1 AS one;
+RESET ROLE;
+SELECT consume('c2');
+ROLLBACK;
+SET ROLE regress_enforce_app;
 -- LOCK TABLE of the caller's temporary view locks what the view reads
 BEGIN;
 CREATE TEMP VIEW lv AS SELECT * FROM enforce_modes.deals;
@@ -608,7 +632,8 @@ DROP TABLE pg_temp.staging;
 SELECT tenant_id, id, stage FROM deals WHERE tenant_id IN ('t-1', 't-2') ORDER BY tenant_id, id;
 DROP FUNCTION deals_of(regclass), log_into(regclass, text), set_stage_of(regclass, text),
   consume(refcursor), lock_of(regclass), stage_sql(int), parse_as(anyelement, jsonb),
-  clear_of(regclass), import_into(regclass), copy_like(regclass), run_prepared(text);
+  clear_of(regclass), import_into(regclass), copy_like(regclass), run_prepared(text),
+  run_prepared_as(text);
 -- the schema owner's own views and rules over its own tables read as
 -- their owner, which row-level security leaves out as well: a superuser's
 -- bulk statement through them is not checked

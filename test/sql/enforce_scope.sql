@@ -484,15 +484,19 @@ DROP FUNCTION pg_temp.stages_of(text);
 DEALLOCATE carried_sql;
 DEALLOCATE carried_sql_write;
 DEALLOCATE carried_pl_sql;
--- an IMMUTABLE SQL function of a column is not inlined when it is the
--- role's own in pg_temp (each call is looked at: such a function may not
--- run as an exempt role, round AQ); one of the schema's is
+-- an IMMUTABLE SQL function of a column is still inlined (so an index on
+-- its expression serves it), also the role's own in pg_temp (which is not
+-- inlined while an exempt role plans, round AQ); so is a STABLE helper
+-- that gives the session tenant, a pin (round AS)
 CREATE FUNCTION pg_temp.norm(s text) RETURNS text IMMUTABLE LANGUAGE sql AS 'SELECT lower(s)';
 EXPLAIN (COSTS OFF) SELECT id FROM deals WHERE tenant_id = :T1 AND pg_temp.norm(stage) = 'won';
 CREATE FUNCTION enforce_scope.norm(s text) RETURNS text IMMUTABLE LANGUAGE sql AS 'SELECT lower(s)';
 EXPLAIN (COSTS OFF) SELECT id FROM deals WHERE tenant_id = :T1 AND enforce_scope.norm(stage) = 'won';
 DROP FUNCTION enforce_scope.norm(text);
 DROP FUNCTION pg_temp.norm(text);
+CREATE FUNCTION pg_temp.cur() RETURNS text LANGUAGE sql STABLE AS $$ SELECT gtm_current_tenant() $$;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM deals WHERE tenant_id = pg_temp.cur();
+DROP FUNCTION pg_temp.cur();
 DROP FUNCTION pg_temp.pl_volatile();
 DROP FUNCTION pg_temp.pl_wrap();
 DROP FUNCTION pg_temp.sql_reader();
