@@ -1319,13 +1319,15 @@ SELECT NULL::pg_catalog.regclass, 'exempt definer callable by application role',
 	   pg_catalog.format('Function %s runs as its owner, who is exempt from the check, and %s may call it; %s: the caller''s code (a temporary view, domain or trigger, a cursor) would run with its rights.',
 			p.oid::pg_catalog.regprocedure, r.role,
 			pg_catalog.concat_ws(' and ',
-				CASE WHEN NOT coalesce((SELECT c ~ '^search_path=.*pg_temp"?$' FROM pg_catalog.unnest(p.proconfig) c
+				CASE WHEN NOT coalesce((SELECT c ~ '^search_path=(.*, ?)?"?pg_temp"?$' FROM pg_catalog.unnest(p.proconfig) c
 										 WHERE c LIKE 'search_path=%'), false)
 					 THEN 'its search_path does not end with pg_temp' END,
 				CASE WHEN EXISTS (SELECT FROM pg_catalog.unnest(p.proargtypes::pg_catalog.oid[]) t(oid)
 								   WHERE t.oid OPERATOR(pg_catalog.=) ANY (ARRAY['refcursor', 'record', 'regclass', 'regproc',
-									   'regprocedure', 'regtype', 'anyelement', 'anyarray', 'anynonarray',
-									   'anycompatible', 'anycompatiblearray', 'anycompatiblenonarray']::pg_catalog.regtype[]::pg_catalog.oid[]))
+									   'regprocedure', 'regtype', 'regoper', 'regoperator', 'regnamespace', 'regrole',
+									   'anyelement', 'anyarray', 'anynonarray', 'anyrange', 'anymultirange',
+									   'anycompatible', 'anycompatiblearray', 'anycompatiblenonarray',
+									   'anycompatiblerange', 'anycompatiblemultirange']::pg_catalog.regtype[]::pg_catalog.oid[]))
 					 THEN 'it takes a cursor, record, polymorphic value or object name' END)),
 	   pg_catalog.format('ALTER FUNCTION %s SET search_path = <schema>, pg_temp; or ALTER FUNCTION %s OWNER TO <a role that is not exempt>; or REVOKE EXECUTE ON FUNCTION %s FROM %s;',
 			p.oid::pg_catalog.regprocedure, p.oid::pg_catalog.regprocedure, p.oid::pg_catalog.regprocedure, r.role)
@@ -1341,12 +1343,14 @@ SELECT NULL::pg_catalog.regclass, 'exempt definer callable by application role',
 					  AND dep.objid OPERATOR(pg_catalog.=) p.oid
 					  AND dep.deptype OPERATOR(pg_catalog.=) 'e')
    AND pg_catalog.has_function_privilege(r.role::oid, p.oid, 'EXECUTE')
-   AND (NOT coalesce((SELECT c ~ '^search_path=.*pg_temp"?$' FROM pg_catalog.unnest(p.proconfig) c
+   AND (NOT coalesce((SELECT c ~ '^search_path=(.*, ?)?"?pg_temp"?$' FROM pg_catalog.unnest(p.proconfig) c
 					   WHERE c LIKE 'search_path=%'), false)
 		OR EXISTS (SELECT FROM pg_catalog.unnest(p.proargtypes::pg_catalog.oid[]) t(oid)
 					WHERE t.oid OPERATOR(pg_catalog.=) ANY (ARRAY['refcursor', 'record', 'regclass', 'regproc',
-						'regprocedure', 'regtype', 'anyelement', 'anyarray', 'anynonarray',
-						'anycompatible', 'anycompatiblearray', 'anycompatiblenonarray']::pg_catalog.regtype[]::pg_catalog.oid[])))
+						'regprocedure', 'regtype', 'regoper', 'regoperator', 'regnamespace', 'regrole',
+						'anyelement', 'anyarray', 'anynonarray', 'anyrange', 'anymultirange',
+						'anycompatible', 'anycompatiblearray', 'anycompatiblenonarray',
+						'anycompatiblerange', 'anycompatiblemultirange']::pg_catalog.regtype[]::pg_catalog.oid[])))
 UNION ALL
 -- an application role that may become a role exempt from the check
 SELECT NULL::pg_catalog.regclass, 'application role may become an exempt role',

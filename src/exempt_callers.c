@@ -408,15 +408,21 @@ exempt_utility_reaches_callers(Node *parsetree)
 	 */
 	if (IsA(parsetree, CreateTableAsStmt) || IsA(parsetree, ExplainStmt))
 	{
-		Node	   *q = IsA(parsetree, CreateTableAsStmt) ?
-			((CreateTableAsStmt *) parsetree)->query :
-			((ExplainStmt *) parsetree)->query;
+		/* EXPLAIN ANALYZE CREATE TABLE AS EXECUTE too: unwrap each level */
+		while (parsetree != NULL &&
+			   (IsA(parsetree, CreateTableAsStmt) || IsA(parsetree, ExplainStmt)))
+		{
+			Node	   *q = IsA(parsetree, CreateTableAsStmt) ?
+				((CreateTableAsStmt *) parsetree)->query :
+				((ExplainStmt *) parsetree)->query;
 
-		if (q != NULL && IsA(q, Query) && ((Query *) q)->commandType == CMD_UTILITY)
-			q = ((Query *) q)->utilityStmt;
-		if (q == NULL || !IsA(q, ExecuteStmt))
+			if (q != NULL && IsA(q, Query) &&
+				((Query *) q)->commandType == CMD_UTILITY)
+				q = ((Query *) q)->utilityStmt;
+			parsetree = q;
+		}
+		if (parsetree == NULL || !IsA(parsetree, ExecuteStmt))
 			return;
-		parsetree = q;
 	}
 	if (IsA(parsetree, ExecuteStmt))
 	{

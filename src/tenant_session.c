@@ -292,10 +292,14 @@ refuse_exempt_run_of_callers_executor(QueryDesc *queryDesc)
 			continue;
 		/*
 		 * Started at the session's level (a cursor the session's role, or
-		 * a role it SET ROLE to, declared), not by a function of the
-		 * schema's that opened it as its own owner.
+		 * a role it SET ROLE to, declared), or by a SECURITY DEFINER
+		 * function of a role the session's role is a member of (its own,
+		 * in pg_temp); not by a function of the schema's that opened it
+		 * as its own owner.
 		 */
-		if (se->started_by != GetUserId() && se->session_level &&
+		if (se->started_by != GetUserId() &&
+			(se->session_level ||
+			 is_member_of_role_nosuper(GetOuterUserId(), se->started_by)) &&
 			!role_oid_is_exempt(se->started_by))
 			ereport(ENFORCE_ELEVEL(),
 					(errcode(GTM_ERRCODE_NOT_PINNED),

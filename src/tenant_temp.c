@@ -265,9 +265,24 @@ typedef struct ExemptPrepared
 {
 	char		name[NAMEDATALEN];
 	CachedPlanSource *plansource;
+	MemoryContextCallback cb;	/* in the plan source's memory: forgets it */
 } ExemptPrepared;
 
 static List *exempt_prepared = NIL;
+
+/*
+ * The memory of a recorded statement's plan source goes away (DEALLOCATE,
+ * DISCARD ALL, or the protocol's Close, which no hook sees): forget it
+ * before another statement can be made at the same address.
+ */
+static void
+exempt_prepared_gone(void *arg)
+{
+	ExemptPrepared *ep = (ExemptPrepared *) arg;
+
+	exempt_prepared = list_delete_ptr(exempt_prepared, ep);
+	pfree(ep);
+}
 
 /* gtm_ProcessUtility, after a PREPARE completed as an exempt role */
 void
@@ -286,6 +301,9 @@ note_exempt_prepared(PrepareStmt *stmt)
 	ep->plansource = ps->plansource;
 	exempt_prepared = lappend(exempt_prepared, ep);
 	MemoryContextSwitchTo(old);
+	ep->cb.func = exempt_prepared_gone;
+	ep->cb.arg = ep;
+	MemoryContextRegisterResetCallback(ps->plansource->context, &ep->cb);
 }
 
 /* Was the prepared statement "name" prepared by an exempt role? */
@@ -307,28 +325,6 @@ statement_prepared_by_exempt(const char *name)
 	return false;
 }
 
-/* Forget the exempt role's statements that are gone (forget_sql_prepared) */
-static void
-forget_exempt_prepared(void)
-{
-	List	   *kept = NIL;
-	ListCell   *lc;
-	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-
-	foreach(lc, exempt_prepared)
-	{
-		ExemptPrepared *ep = lfirst(lc);
-		PreparedStatement *ps = FetchPreparedStatement(ep->name, false);
-
-		if (ps != NULL && ps->plansource == ep->plansource)
-			kept = lappend(kept, ep);
-		else
-			pfree(ep);
-	}
-	list_free(exempt_prepared);
-	exempt_prepared = kept;
-	MemoryContextSwitchTo(old);
-}
 
 /*
  * gtm_ProcessUtility, after a DEALLOCATE (name NULL: ALL) or DISCARD ALL
@@ -354,7 +350,6 @@ forget_sql_prepared(void)
 	sql_prepared_names = kept;
 	prepared_dirty = kept != NIL;
 	MemoryContextSwitchTo(old);
-	forget_exempt_prepared();
 }
 
 /*

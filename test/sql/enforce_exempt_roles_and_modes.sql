@@ -456,6 +456,11 @@ CREATE FUNCTION run_prepared_as(n text) RETURNS void LANGUAGE plpgsql SECURITY D
   SET search_path = enforce_modes, pg_temp
   AS $$ BEGIN EXECUTE format('CREATE TEMP TABLE snap AS EXECUTE %I', n); END $$;
 ALTER FUNCTION run_prepared_as(text) OWNER TO regress_enforce_bypass;
+CREATE FUNCTION run_prepared_explained(n text) RETURNS SETOF text LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = enforce_modes, pg_temp
+  AS $$ BEGIN RETURN QUERY EXECUTE format('EXPLAIN (ANALYZE, COSTS OFF) CREATE TEMP TABLE snap2 AS EXECUTE %I', n); END $$;
+ALTER FUNCTION run_prepared_explained(text) OWNER TO regress_enforce_bypass;
+GRANT EXECUTE ON FUNCTION run_prepared_explained(text) TO regress_enforce_app;
 GRANT EXECUTE ON FUNCTION run_prepared_as(text) TO regress_enforce_app;
 -- an exempt role's own prepared statements run, also under a name an
 -- ordinary role's failed PREPARE used before
@@ -602,7 +607,28 @@ ROLLBACK;
 PREPARE p_loot AS SELECT query_to_xml('SELECT count(*) FROM enforce_modes.deals', false, false, '')::text;
 SELECT run_prepared('p_loot');
 SELECT run_prepared_as('p_loot');
+SELECT run_prepared_explained('p_loot');
 DEALLOCATE p_loot;
+-- a name an exempt role prepared, freed, and prepared again by the role:
+-- the exempt role's record went with its statement's memory (round AT)
+RESET ROLE;
+PREPARE p_reused AS SELECT 1;
+DEALLOCATE p_reused;
+SET ROLE regress_enforce_app;
+PREPARE p_reused AS SELECT query_to_xml('SELECT count(*) FROM enforce_modes.deals', false, false, '')::text;
+SELECT run_prepared('p_reused');
+DEALLOCATE p_reused;
+-- a cursor the role's own SECURITY DEFINER function in pg_temp opens (round AT)
+BEGIN;
+CREATE FUNCTION pg_temp.opener() RETURNS refcursor LANGUAGE plpgsql SECURITY DEFINER AS $f$
+DECLARE c refcursor := 'c_own';
+BEGIN
+  OPEN c FOR SELECT 't-1'::text AS t,
+    query_to_xml('SELECT count(*) FROM enforce_modes.deals', false, false, '')::text AS v;
+  RETURN c;
+END $f$;
+SELECT consume(pg_temp.opener());
+ROLLBACK;
 -- ... and a cursor declared under SET ROLE, fetched after RESET ROLE (round AS)
 RESET ROLE;
 SET ROLE regress_enforce_app;
@@ -633,7 +659,7 @@ SELECT tenant_id, id, stage FROM deals WHERE tenant_id IN ('t-1', 't-2') ORDER B
 DROP FUNCTION deals_of(regclass), log_into(regclass, text), set_stage_of(regclass, text),
   consume(refcursor), lock_of(regclass), stage_sql(int), parse_as(anyelement, jsonb),
   clear_of(regclass), import_into(regclass), copy_like(regclass), run_prepared(text),
-  run_prepared_as(text);
+  run_prepared_as(text), run_prepared_explained(text);
 -- the schema owner's own views and rules over its own tables read as
 -- their owner, which row-level security leaves out as well: a superuser's
 -- bulk statement through them is not checked
