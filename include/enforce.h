@@ -687,6 +687,7 @@ extern bool callers_temp_function(Oid funcid);
 extern bool relation_is_callers_temp(Oid relid);
 extern void refuse_exempt_run_of_callers_executor(QueryDesc *queryDesc);
 extern bool statement_prepared_by_exempt(const char *name);
+extern int	callers_code_depth;
 extern void note_exempt_prepared(PrepareStmt *stmt);
 extern void exempt_utility_reaches_callers(Node *parsetree);
 extern bool fk_initial_check_allowed(List *rangeTable);

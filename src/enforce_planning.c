@@ -245,15 +245,30 @@ refuse_callers_function_as_exempt(Oid fn_oid)
 			 errhint("Let no SECURITY DEFINER function of an exempt role reach its caller's objects: set search_path = ..., pg_temp and take no relation, function or cursor from the caller.")));
 }
 
+/*
+ * Calls of a function of the caller's in pg_temp running now (counted by
+ * gtm_fmgr_hook: up at the start, down at the end or on error).  An
+ * executor started inside one runs the caller's code (a cursor its
+ * SECURITY DEFINER function in pg_temp opened): see tenant_session.c.
+ */
+int			callers_code_depth = 0;
+
 static void
 gtm_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 {
 	if (prev_fmgr_hook)
 		(*prev_fmgr_hook) (event, flinfo, private);
+	if (unlikely(flinfo->fn_oid >= FirstNormalObjectId) && event != FHET_START &&
+		callers_code_depth > 0 && callers_temp_function(flinfo->fn_oid))
+		callers_code_depth--;
 	if (event == FHET_START)
 	{
 		if (unlikely(flinfo->fn_oid >= FirstNormalObjectId))
+		{
 			refuse_callers_function_as_exempt(flinfo->fn_oid);
+			if (callers_temp_function(flinfo->fn_oid))
+				callers_code_depth++;
+		}
 		if (planning_frame == NULL || !folded_function(flinfo->fn_oid, true))
 			return;
 		if (folding_depth >= MAX_FOLDING_CALLS)

@@ -144,7 +144,9 @@ typedef struct ScopeExecutor
 	bool		tenant;
 	QueryDesc  *queryDesc;		/* whose executor it is */
 	Oid			started_by;		/* the role that started it */
-	bool		session_level;	/* outside any SECURITY DEFINER function */
+	bool		session_level;	/* outside any SECURITY DEFINER function, or
+								 * inside a function of the caller's in
+								 * pg_temp */
 	struct ScopeExecutor *next; /* the live ones (live_list) */
 } ScopeExecutor;
 
@@ -266,7 +268,7 @@ statement_scope_executor_started(QueryDesc *queryDesc)
 	se->tenant = queryDesc->plannedstmt->dependsOnRole;
 	se->queryDesc = queryDesc;
 	se->started_by = GetUserId();
-	se->session_level = !InLocalUserIdChange();
+	se->session_level = !InLocalUserIdChange() || callers_code_depth > 0;
 	se->next = live_list;
 	live_list = se;
 	MemoryContextRegisterResetCallback(cxt, &se->cb);
@@ -292,14 +294,11 @@ refuse_exempt_run_of_callers_executor(QueryDesc *queryDesc)
 			continue;
 		/*
 		 * Started at the session's level (a cursor the session's role, or
-		 * a role it SET ROLE to, declared), or by a SECURITY DEFINER
-		 * function of a role the session's role is a member of (its own,
-		 * in pg_temp); not by a function of the schema's that opened it
-		 * as its own owner.
+		 * a role it SET ROLE to, declared) or inside a function of the
+		 * caller's in pg_temp (its own SECURITY DEFINER opener); not by a
+		 * function of the schema's that opened it as its own owner.
 		 */
-		if (se->started_by != GetUserId() &&
-			(se->session_level ||
-			 is_member_of_role_nosuper(GetOuterUserId(), se->started_by)) &&
+		if (se->started_by != GetUserId() && se->session_level &&
 			!role_oid_is_exempt(se->started_by))
 			ereport(ENFORCE_ELEVEL(),
 					(errcode(GTM_ERRCODE_NOT_PINNED),
@@ -307,7 +306,7 @@ refuse_exempt_run_of_callers_executor(QueryDesc *queryDesc)
 					 errdetail("Role \"%s\" started it (a cursor it declared); its expressions would run with the rights of role \"%s\".",
 							   GetUserNameFromId(se->started_by, true),
 							   GetUserNameFromId(GetUserId(), true)),
-					 errhint("Let no SECURITY DEFINER function of an exempt role fetch a cursor its caller passes.")));
+					 errhint("Let no SECURITY DEFINER function of an exempt role fetch a cursor its caller opened.")));
 		return;
 	}
 }

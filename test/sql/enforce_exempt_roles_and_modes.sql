@@ -483,6 +483,13 @@ BEGIN;
 SELECT open_report('rep', 't-1');
 FETCH ALL FROM rep;
 COMMIT;
+-- ... also by a superuser that is a member of the function's owner (round AU)
+GRANT regress_enforce_owner TO CURRENT_USER;
+BEGIN;
+SELECT open_report('rep', 't-1');
+FETCH ALL FROM rep;
+COMMIT;
+REVOKE regress_enforce_owner FROM CURRENT_USER;
 DROP FUNCTION open_report(refcursor, text);
 CREATE FUNCTION parse_as(proto anyelement, j jsonb) RETURNS anyelement LANGUAGE sql
   SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -499,6 +506,10 @@ BEGIN EXECUTE format('LOCK TABLE %s IN EXCLUSIVE MODE', rel); END $$;
 ALTER FUNCTION consume(refcursor) OWNER TO regress_enforce_bypass;
 ALTER FUNCTION lock_of(regclass) OWNER TO regress_enforce_bypass;
 GRANT EXECUTE ON FUNCTION consume(refcursor), lock_of(regclass) TO regress_enforce_app;
+CREATE ROLE regress_enforce_grp;
+GRANT regress_enforce_grp TO regress_enforce_app;
+GRANT USAGE ON SCHEMA enforce_modes TO regress_enforce_grp;
+GRANT EXECUTE ON FUNCTION consume(refcursor) TO regress_enforce_grp;
 ALTER FUNCTION deals_of(regclass) OWNER TO regress_enforce_bypass;
 ALTER FUNCTION log_into(regclass, text) OWNER TO regress_enforce_bypass;
 ALTER FUNCTION set_stage_of(regclass, text) OWNER TO regress_enforce_bypass;
@@ -629,6 +640,19 @@ BEGIN
 END $f$;
 SELECT consume(pg_temp.opener());
 ROLLBACK;
+-- ... also when the role hands it on after SET ROLE to a group it is a
+-- member of (round AU)
+BEGIN;
+CREATE FUNCTION pg_temp.opener() RETURNS refcursor LANGUAGE plpgsql SECURITY DEFINER AS $f$
+DECLARE c refcursor := 'c_grp';
+BEGIN
+  OPEN c FOR SELECT 't-1'::text AS t,
+    query_to_xml('SELECT count(*) FROM enforce_modes.deals', false, false, '')::text AS v;
+  RETURN c;
+END $f$;
+SET LOCAL ROLE regress_enforce_grp;
+SELECT consume(pg_temp.opener());
+ROLLBACK;
 -- ... and a cursor declared under SET ROLE, fetched after RESET ROLE (round AS)
 RESET ROLE;
 SET ROLE regress_enforce_app;
@@ -660,6 +684,8 @@ DROP FUNCTION deals_of(regclass), log_into(regclass, text), set_stage_of(regclas
   consume(refcursor), lock_of(regclass), stage_sql(int), parse_as(anyelement, jsonb),
   clear_of(regclass), import_into(regclass), copy_like(regclass), run_prepared(text),
   run_prepared_as(text), run_prepared_explained(text);
+DROP OWNED BY regress_enforce_grp;
+DROP ROLE regress_enforce_grp;
 -- the schema owner's own views and rules over its own tables read as
 -- their owner, which row-level security leaves out as well: a superuser's
 -- bulk statement through them is not checked
