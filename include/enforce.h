@@ -684,7 +684,6 @@ extern bool role_oid_is_exempt(Oid role);
 extern bool refuse_query_reaching_callers(Query *parse, bool *functions);
 extern void exempt_plan_reaches_callers(PlannedStmt *stmt);
 extern bool callers_temp_function(Oid funcid);
-extern bool relation_is_callers_temp(Oid relid);
 extern void refuse_exempt_run_of_callers_executor(QueryDesc *queryDesc);
 extern bool statement_prepared_by_exempt(const char *name);
 extern int	callers_code_depth;

@@ -603,11 +603,7 @@ process_utility(PlannedStmt *pstmt, const char *queryString,
 	bool		warned;
 
 	warned = check_utility_statement(parsetree);
-	if (unlikely(IsA(parsetree, LockStmt) || IsA(parsetree, TruncateStmt) ||
-				 IsA(parsetree, CopyStmt) || IsA(parsetree, CreateStmt) ||
-				 IsA(parsetree, ExecuteStmt) || IsA(parsetree, CreateTableAsStmt) ||
-				 IsA(parsetree, ExplainStmt)))
-		exempt_utility_reaches_callers(parsetree);
+	exempt_utility_reaches_callers(parsetree);	/* exempt_callers.c */
 	/* a client's named statement that is a utility (COMMIT): its name */
 	if (ActivePortal != NULL && ActivePortal->prepStmtName != NULL &&
 		context == PROCESS_UTILITY_TOPLEVEL)

@@ -15,14 +15,19 @@
  * refuse_query_reaching_callers before planning; gtm_planner asks
  * exempt_plan_reaches_callers of the finished plan when planning may have
  * inlined a function; ProcessUtility asks exempt_utility_reaches_callers
- * of LOCK TABLE), and enforce_planning.c's function manager hook refuses
- * any call of such a function as an exempt role (callers_temp_function).
+ * of LOCK, TRUNCATE, COPY, CREATE TABLE (LIKE) and EXECUTE), and
+ * enforce_planning.c's function manager hook refuses any call of such a
+ * function as an exempt role (callers_temp_function).  The cursors and
+ * prepared statements of such a role are refused to an exempt one by
+ * tenant_session.c and tenant_temp.c.
  *
  * An ordinary role can create objects in its temporary schema only: what
- * is there and owned by it is its code.  Elsewhere its objects are
+ * is there and owned by it is its code (its temporary tables too: their
+ * DEFAULTs, CHECKs, rules and triggers).  Elsewhere its objects are
  * recognised by the relations they read as it (checkAsUser: its views and
- * rules), unless it owns those relations, as row-level security leaves a
- * table's owner out.  The rows of its temporary tables are data, not code.
+ * rules), which are checked, as row-level security applies such a view's
+ * relations as its owner; unless it owns those relations, as row-level
+ * security leaves a table's owner out.
  *
  * IDENTIFICATION
  *	  src/exempt_callers.c
@@ -110,7 +115,7 @@ callers_temp_object(Oid nsp, Oid owner)
  * whose DEFAULTs, CHECKs, rules and triggers are that role's code, or a
  * view, whose query is; a security_invoker one reads as whoever uses it)?
  */
-bool
+static bool
 relation_is_callers_temp(Oid relid)
 {
 	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
