@@ -559,6 +559,13 @@ column_values(ValueWalk *vw, PlannerInfo *root, Index varno, AttrNumber attno,
 	if (depth > MAX_VALUE_DEPTH || varno < 1 ||
 		varno >= root->simple_rel_array_size || attno <= 0)
 		return NIL;
+	/*
+	 * MERGE's target is the nullable side of its join when it inserts, but
+	 * what RETURNING or a correlated subquery sees of its tenant column is
+	 * the row an action kept or wrote: merge_target_values.
+	 */
+	if (varno == parse->resultRelation && parse->commandType == CMD_MERGE)
+		return merge_target_values(vw, root, attno);
 	if (vw->write && nullable_in_output(root, varno))
 	{
 		vw->why = PR_NULLABLE;
@@ -577,8 +584,6 @@ column_values(ValueWalk *vw, PlannerInfo *root, Index varno, AttrNumber attno,
 	if (varno == parse->resultRelation &&
 		(parse->commandType == CMD_INSERT || parse->commandType == CMD_UPDATE))
 		return target_values(vw, root, attno, depth + 1, ROW_READ_OR_WRITTEN);
-	if (varno == parse->resultRelation && parse->commandType == CMD_MERGE)
-		return merge_target_values(vw, root, attno);
 
 	rel = root->simple_rel_array[varno];
 	rte = root->simple_rte_array[varno];

@@ -51,7 +51,7 @@ my $out;
 # ---------------------------------------------------------------- PostgreSQL 17
 SKIP:
 {
-	skip "PostgreSQL 17 syntax (server is $ver)", 20 if $ver < 170000;
+	skip "PostgreSQL 17 syntax (server is $ver)", 23 if $ver < 170000;
 	# a SQL/JSON expression of constants, which planning does not fold:
 	# frozen like a stable value (round AN), so a pin, of that tenant's rows
 	$out = as_app(qq{SELECT count(*) FROM deals WHERE tenant_id = JSON_VALUE('{"t": "$T1"}', '\$.t')});
@@ -115,6 +115,22 @@ SKIP:
                 WHEN MATCHED THEN UPDATE SET label = l.label RETURNING l.tenant_id)
                 INSERT INTO notes (tenant_id, body) SELECT tenant_id, 'merge' FROM m RETURNING tenant_id});
 	is($out, $T1, "a MERGE's RETURNING of its pinned tenant column may be written (its tenant)");
+	# a row a NOT MATCHED action inserted: RETURNING sees the inserted row,
+	# whose tenant is the one the write was judged on (round AN F3: was
+	# rejected, the target being the nullable side of MERGE's join)
+	$out = as_app(qq{WITH m AS (MERGE INTO deals d USING (VALUES ('$T1', 9999)) s(t, i) ON d.tenant_id = '$T1' AND d.id = s.i
+                WHEN NOT MATCHED THEN INSERT (tenant_id, id, stage) VALUES (s.t, s.i, 'n') RETURNING d.tenant_id)
+                INSERT INTO notes (tenant_id, body) SELECT tenant_id, 'merged' FROM m RETURNING tenant_id});
+	is($out, $T1, "a MERGE's RETURNING of the tenant of a row it inserted may be written");
+	$out = as_app(qq{WITH m AS (MERGE INTO deals d USING (VALUES ('$T2', 9998)) s(t, i) ON d.tenant_id = '$T1' AND d.id = s.i
+                WHEN NOT MATCHED THEN INSERT (tenant_id, id, stage) VALUES (s.t, s.i, 'n') RETURNING d.tenant_id)
+                INSERT INTO notes (tenant_id, body) SELECT tenant_id, 'merged' FROM m RETURNING tenant_id});
+	like($out, qr/ERROR:  42501: statement touches more than one tenant/,
+		"a MERGE inserting another tenant than its ON clause pins is rejected, RETURNING or not");
+	is(sql(qq{SELECT string_agg(d.tenant_id || ':' || d.id || '/' || coalesce(n.tenant_id, '-'), ',')
+              FROM deals d LEFT JOIN notes n ON n.tenant_id = d.tenant_id AND n.body = 'merged' WHERE d.id >= 9998}),
+		"$T1:9999/$T1", 'only the accepted MERGE inserted its deal and its note');
+	sql(qq{DELETE FROM deals WHERE id >= 9998; DELETE FROM notes WHERE body = 'merged'});
 	# a subquery of MERGE's RETURNING correlated with a column an action
 	# wrote (a NOT MATCHED row never met the ON clause; a MATCHED one was
 	# updated): the ON clause's value is not the one it sees
