@@ -632,11 +632,24 @@ extern PinReason tenant_quals_first(Scan *scan, List *rtable);
 
 /* enforce_runtime.c: the comparison when the statement starts */
 extern void attach_statement_pins(PlannedStmt *stmt, PinClasses *classes);
+extern char *raw_label(TenantRef *ref);
+
+/* enforce_payload.c: what a plan carries for that comparison */
+#define PAYLOAD_ITEMS(len)		(1 + ((len) + 6) / 7)	/* a header, 7 bytes each */
+extern void write_padded_payload(PlannedStmt *stmt, int kind,
+								 const unsigned char *padded, int len);
 extern void write_plan_payload(PlannedStmt *stmt, int kind, const char *payload,
 							   int len);
 extern char *read_plan_payload(List *invalItems, int kind, StringInfo buf);
+extern void read_plan_payloads(List *invalItems, StringInfo pins, char **pins_out,
+							   StringInfo keys, char **keys_out,
+							   StringInfo planned, char **planned_out,
+							   PlanInvalItem **constpin);
 extern bool plan_has_key_pins(PlannedStmt *stmt);
-extern char *raw_label(TenantRef *ref);
+extern bool intern_const_pin(const char *tenant, int tlen, Oid relid,
+							 const char *alias, uint32 *packed);
+extern bool interned_const_pin(uint32 packed, const char **tenant, int *tlen,
+							   const char **label, int *llen);
 
 /* Header ids of the payloads a plan carries in its invalItems */
 #define GTM_PINS_CACHEID		(-7243)	/* the statement's pins */
@@ -645,6 +658,7 @@ extern char *raw_label(TenantRef *ref);
 #define GTM_FOLDED_CACHEID		(-7249)	/* the tenant folded into a distributed plan */
 #define GTM_KEYS_MARK_CACHEID	(-7251)	/* first item: the plan has key lookups */
 #define GTM_PLANNED_CACHEID		(-7253)	/* the tenant functions the planner ran reached */
+#define GTM_CONSTPIN_CACHEID	(-7255)	/* one constant pin, interned (no payload) */
 extern void run_statement_pins(QueryDesc *queryDesc, int eflags);
 
 /* enforce_generic.c: a rejected generic plan, refused when it starts */

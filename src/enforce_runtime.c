@@ -20,7 +20,11 @@
  * carrying the payload's length in its hashValue and the next ones seven
  * bytes of it each.  The payload is copied and freed with the plan, so
  * nothing is kept per statement in this backend, and nothing else changes
- * (the range table, and so EXPLAIN, stays as it was).  Its form:
+ * (the range table, and so EXPLAIN, stays as it was).  One class, a
+ * constant -- most statements -- carries no payload: its tenant and label
+ * are interned once per backend (enforce_payload.c) and one item
+ * (GTM_CONSTPIN_CACHEID) holds their indexes; past that set's bounds, and
+ * otherwise, the payload's form is:
  *	"C" tenant NUL label NUL   one class, a constant: no parsing at all
  *	  (a label is "relid:alias", made readable only for a message);
  *	"P" paramid ":" typeoid NUL label NUL   one class, a bound parameter
@@ -57,16 +61,6 @@
 
 #include "enforce.h"
 
-/*
- * PlanInvalItem.cacheIds of the payload, none a syscache id (those are
- * small and non-negative, so no invalidation ever matches an item).  The
- * header carries the payload's length in its hashValue; each data item
- * carries 7 bytes: 3 in its cacheId, within [GTM_PINS_DATA_BASE,
- * GTM_PINS_DATA_BASE + 2^24), and 4 in its hashValue.
- */
-#define GTM_PINS_DATA_BASE		(PG_INT32_MIN)
-#define GTM_MAX_PAYLOAD			65536
-#define IS_PINS_DATA(id)		((id) < GTM_PINS_DATA_BASE + (1 << 24))
 
 /*
  * The label of a reference as the payload keeps it, "relid:alias"; turned
@@ -79,100 +73,6 @@ raw_label(TenantRef *ref)
 	return psprintf("%u:%s", ref->relid, ref->alias);
 }
 
-/* The items a payload of len bytes takes: a header and 7 bytes each */
-#define PAYLOAD_ITEMS(len)		(1 + ((len) + 6) / 7)
-
-/*
- * A List of the n items: one allocation for the short payloads of most
- * statements (a header and up to four data items), where lappend would
- * make one per growth.
- */
-static List *
-item_list(PlanInvalItem *items, int n)
-{
-	List	   *list;
-
-	switch (n)
-	{
-		case 2:
-			return list_make2(&items[0], &items[1]);
-		case 3:
-			return list_make3(&items[0], &items[1], &items[2]);
-		case 4:
-			return list_make4(&items[0], &items[1], &items[2], &items[3]);
-		case 5:
-			return list_make5(&items[0], &items[1], &items[2], &items[3],
-							  &items[4]);
-		default:
-			list = NIL;
-			for (int i = 0; i < n; i++)
-				list = lappend(list, &items[i]);
-			return list;
-	}
-}
-
-/*
- * Append a payload of len bytes (NUL included) to the plan's invalItems
- * under the header id "kind".  padded holds the payload followed by zeros
- * up to a whole number of items (7 * (PAYLOAD_ITEMS(len) - 1) bytes), so
- * that every item takes a fixed 7 bytes.
- */
-static void
-write_padded_payload(PlannedStmt *stmt, int kind, const unsigned char *padded,
-					 int len)
-{
-	PlanInvalItem *items;
-	int			nitems = PAYLOAD_ITEMS(len);
-
-	/*
-	 * A tenant value is an id: one of many kilobytes is a way to make every
-	 * plan of it huge (one item per 7 bytes), not a tenant.
-	 */
-	if (len > GTM_MAX_PAYLOAD)
-		ereport(ERROR,
-				(errcode(GTM_ERRCODE_NOT_PINNED),
-				 errmsg("tenant values of the statement are too long"),
-				 errdetail("They take %d bytes; the limit is %d.", len, GTM_MAX_PAYLOAD),
-				 err_tenant_scope(InvalidOid),
-				 errhint("Pin tenant-scoped tables to tenant ids.")));
-
-	/*
-	 * All items in one allocation: nodes of a plan are copied one by one
-	 * (copyObject) and freed with their memory context, never one by one.
-	 */
-	items = palloc(nitems * sizeof(PlanInvalItem));
-	if (stmt->invalItems == NIL)	/* (list_concat would copy the list) */
-		stmt->invalItems = item_list(items, nitems);
-	else
-		stmt->invalItems = list_concat(stmt->invalItems, item_list(items, nitems));
-	items[0].type = T_PlanInvalItem;
-	items[0].cacheId = kind;
-	items[0].hashValue = (uint32) len;
-	for (int n = 1; n < nitems; n++, padded += 7)
-	{
-		items[n].type = T_PlanInvalItem;
-		items[n].cacheId = GTM_PINS_DATA_BASE +
-			(int) (padded[0] | (padded[1] << 8) | (padded[2] << 16));
-		items[n].hashValue = (uint32) padded[3] | ((uint32) padded[4] << 8) |
-			((uint32) padded[5] << 16) | ((uint32) padded[6] << 24);
-	}
-}
-
-/*
- * Append a payload (len bytes, NUL included) to the plan's invalItems
- * under the header id "kind" (GTM_PINS_CACHEID here, GTM_KEYS_CACHEID for
- * enforce_key.c's lookups).
- */
-void
-write_plan_payload(PlannedStmt *stmt, int kind, const char *payload, int len)
-{
-	int			padded_len = 7 * (PAYLOAD_ITEMS(len) - 1);
-	unsigned char *padded = palloc0(Max(padded_len, 1));
-
-	memcpy(padded, payload, len);
-	write_padded_payload(stmt, kind, padded, len);
-	pfree(padded);
-}
 
 /*
  * Attach the pin classes of an accepted statement to its plan (see the
@@ -212,8 +112,9 @@ attach_statement_pins(PlannedStmt *stmt, PinClasses *classes)
 		const char *tenant;
 		char		relid[12];
 		int			tlen;
-		int			rlen = pg_ultoa_n(pc->first->relid, relid);
-		int			alen = strlen(pc->first->alias);
+		int			rlen;
+		int			alen;
+		uint32		packed;
 		int			len;
 		int			padded_len;
 		char		stackbuf[128];
@@ -232,6 +133,19 @@ attach_statement_pins(PlannedStmt *stmt, PinClasses *classes)
 			tenant = tenant_value_text(c->constvalue, c->consttype);
 			tlen = strlen(tenant);
 		}
+		/* interned: one item, no payload (enforce_payload.c) */
+		if (intern_const_pin(tenant, tlen, pc->first->relid, pc->first->alias,
+							 &packed))
+		{
+			PlanInvalItem *item = makeNode(PlanInvalItem);
+
+			item->cacheId = GTM_CONSTPIN_CACHEID;
+			item->hashValue = packed;
+			stmt->invalItems = lappend(stmt->invalItems, item);
+			return;
+		}
+		rlen = pg_ultoa_n(pc->first->relid, relid);
+		alen = strlen(pc->first->alias);
 		len = 1 + tlen + 1 + rlen + 1 + alen + 1;
 		padded_len = 7 * (PAYLOAD_ITEMS(len) - 1);
 		payload = padded_len <= (int) sizeof(stackbuf) ? stackbuf :
@@ -272,145 +186,6 @@ attach_statement_pins(PlannedStmt *stmt, PinClasses *classes)
 	appendStringInfoChar(&buf, 'N');
 	appendStringInfoString(&buf, nodeToString(list_make3(values, labels, written)));
 	write_plan_payload(stmt, GTM_PINS_CACHEID, buf.data, buf.len + 1);
-}
-
-/* Append the 7 bytes of a data item to a payload being gathered. */
-static inline void
-append_payload_item(PlanInvalItem *item, StringInfo into, int len)
-{
-	uint32		lo = (uint32) (item->cacheId - GTM_PINS_DATA_BASE);
-	uint32		hi = item->hashValue;
-	char	   *d = into->data + into->len;
-
-	d[0] = lo & 0xff;
-	d[1] = (lo >> 8) & 0xff;
-	d[2] = (lo >> 16) & 0xff;
-	d[3] = hi & 0xff;
-	d[4] = (hi >> 8) & 0xff;
-	d[5] = (hi >> 16) & 0xff;
-	d[6] = (hi >> 24) & 0xff;
-	into->len += Min(7, len - into->len);
-}
-
-/* Start gathering a payload of len bytes into "into". */
-static void
-start_payload(StringInfo into, int len)
-{
-	if (into->data == NULL)
-		initStringInfo(into);
-	resetStringInfo(into);
-	enlargeStringInfo(into, len + 7);
-}
-
-/* A gathered payload, or NULL when it is absent or incomplete. */
-static inline char *
-payload_done(StringInfo into, int len)
-{
-	if (len <= 1 || into->len != len || into->data[len - 1] != '\0')
-		return NULL;
-	return into->data;
-}
-
-/*
- * Does the plan carry unique-key pins?  attach_key_pins puts a mark first
- * among its invalItems (the executor's start asks this of every plan).
- */
-bool
-plan_has_key_pins(PlannedStmt *stmt)
-{
-	return stmt->invalItems != NIL &&
-		((PlanInvalItem *) linitial(stmt->invalItems))->cacheId == GTM_KEYS_MARK_CACHEID;
-}
-
-/*
- * The payload of header id kind of a plan (one written by
- * write_plan_payload for another file: enforce_distributed.c), gathered
- * into buf (initialised here if its data is NULL), or NULL when the plan
- * has none.
- */
-char *
-read_plan_payload(List *invalItems, int kind, StringInfo buf)
-{
-	ListCell   *lc;
-	int			len = -1;
-	bool		mine = false;
-
-	foreach(lc, invalItems)
-	{
-		PlanInvalItem *item = lfirst(lc);
-
-		if (IS_PINS_DATA(item->cacheId))
-		{
-			if (mine && len > buf->len)
-				append_payload_item(item, buf, len);
-		}
-		else if (item->cacheId == kind && len < 0)
-		{
-			len = (int) item->hashValue;
-			start_payload(buf, len);
-			mine = true;
-		}
-		else
-			mine = false;
-	}
-	return payload_done(buf, len);
-}
-
-/*
- * The payloads of header ids GTM_PINS_CACHEID and GTM_KEYS_CACHEID of a
- * plan, gathered in one pass over its invalItems into "pins" and "keys"
- * (each initialised here if its data is NULL); *pins_out and *keys_out
- * are NULL when the plan has none.  A payload's data items follow its
- * header; only the first header of each id counts.
- */
-static void
-read_plan_payloads(List *invalItems, StringInfo pins, char **pins_out,
-				   StringInfo keys, char **keys_out,
-				   StringInfo planned, char **planned_out)
-{
-	ListCell   *lc;
-	int			pins_len = -1;
-	int			keys_len = -1;
-	int			planned_len = -1;
-	StringInfo	cur = NULL;		/* the payload whose header came last */
-	int			cur_len = -1;
-
-	foreach(lc, invalItems)
-	{
-		PlanInvalItem *item = lfirst(lc);
-
-		if (IS_PINS_DATA(item->cacheId))
-		{
-			if (cur != NULL && cur_len > cur->len)
-				append_payload_item(item, cur, cur_len);
-		}
-		else if (item->cacheId == GTM_PINS_CACHEID && pins_len < 0)
-		{
-			pins_len = (int) item->hashValue;
-			start_payload(pins, pins_len);
-			cur = pins;
-			cur_len = pins_len;
-		}
-		else if (item->cacheId == GTM_KEYS_CACHEID && keys_len < 0)
-		{
-			keys_len = (int) item->hashValue;
-			start_payload(keys, keys_len);
-			cur = keys;
-			cur_len = keys_len;
-		}
-		else if (unlikely(item->cacheId == GTM_PLANNED_CACHEID) && planned_len < 0)
-		{
-			planned_len = (int) item->hashValue;
-			start_payload(planned, planned_len);
-			cur = planned;
-			cur_len = planned_len;
-		}
-		else
-			cur = NULL;
-	}
-	*pins_out = payload_done(pins, pins_len);
-	*keys_out = payload_done(keys, keys_len);
-	*planned_out = payload_done(planned, planned_len);
 }
 
 /*
@@ -670,6 +445,7 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 	char	   *keys;
 	StringInfoData planned_buf;
 	char	   *planned;
+	PlanInvalItem *constpin = NULL;
 
 	if (stmt->invalItems == NIL || gtm_enforcement == GTM_ENFORCE_OFF ||
 		IsParallelWorker())
@@ -684,8 +460,8 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 	keys_buf.data = NULL;
 	planned_buf.data = NULL;
 	read_plan_payloads(stmt->invalItems, &payload_buf, &payload,
-					   &keys_buf, &keys, &planned_buf, &planned);
-	if (payload == NULL && keys == NULL && planned == NULL)
+					   &keys_buf, &keys, &planned_buf, &planned, &constpin);
+	if (payload == NULL && keys == NULL && planned == NULL && constpin == NULL)
 		return;
 
 	/*
@@ -696,7 +472,7 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 	 */
 	if (role_is_exempt())
 	{
-		if (payload == NULL && keys == NULL)
+		if (payload == NULL && keys == NULL && constpin == NULL)
 			return;
 		planned = NULL;
 	}
@@ -715,7 +491,20 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 							  ENFORCE_ELEVEL());
 	if (unlikely(explain_analyze_depth > 0 && queryDesc->instrument_options != 0))
 		refuse_explain_analyze(stmt);
-	if (payload == NULL)
+	if (constpin != NULL)
+	{
+		/* one constant, interned (enforce_payload.c) */
+		const char *tenant;
+		const char *label;
+		int			tlen;
+		int			llen;
+
+		if (unlikely(!interned_const_pin(constpin->hashValue, &tenant, &tlen,
+										 &label, &llen)))
+			elog(ERROR, "gtm_clarity: plan names no interned tenant pin");
+		statement_scope_check_n(tenant, tlen, label, llen, ENFORCE_ELEVEL());
+	}
+	else if (payload == NULL)
 		;						/* only unique-key pins */
 	else if (payload[0] == 'C')
 	{

@@ -658,6 +658,32 @@ DO $$ BEGIN
   PERFORM count(*) FROM deals WHERE tenant_id = '22222222-2222-4222-8222-222222222222';
 END $$;
 
+-- ---------------------------------------------------------------- 6. constant pins kept once per backend, bounded
+-- A statement pinned by one constant carries it interned (enforce_payload.c):
+-- 5,000 top-level statements pinned to distinct tenants fill the set past its
+-- bound (4,096 tenants); a statement pinned to a tenant interned before the
+-- bound, or to one after it (written into the plan as before), still makes
+-- its function's write to another tenant fail, with nothing written.
+-- (the 5,000 statements, neither echoed nor shown:)
+-- SELECT format('SELECT count(*) FROM deals WHERE tenant_id = %L', 'tenant-' || i)
+--   FROM generate_series(1, 5000) i \gexec
+SET ROLE regress_enforce_scope;
+\set ECHO none
+\o /dev/null
+SELECT format('SELECT count(*) FROM deals WHERE tenant_id = %L', 'tenant-' || i)
+  FROM generate_series(1, 5000) i \gexec
+\o
+\set ECHO all
+SELECT (SELECT count(*) FROM deals WHERE tenant_id = 'tenant-5') AS n, note_for(:T1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT (SELECT count(*) FROM deals WHERE tenant_id = 'tenant-4999') AS n, note_for(:T1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT (SELECT count(*) FROM deals WHERE tenant_id = :T1) AS n, note_for(:T1);
+RESET ROLE;
+SELECT tenant_id, count(*) AS notes_from_function FROM notes WHERE body = 'from a function' GROUP BY 1 ORDER BY 1;
+SELECT count(*) AS contexts, sum(total_bytes) < 1024 * 1024 AS under_1_mb
+  FROM pg_backend_memory_contexts WHERE name = 'gtm_clarity interned pins';
+
 RESET enable_indexscan;
 RESET enable_bitmapscan;
 DROP SCHEMA enforce_scope CASCADE;
