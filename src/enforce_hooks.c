@@ -557,6 +557,22 @@ gtm_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count
 static void
 gtm_ExecutorFinish(QueryDesc *queryDesc)
 {
+	EState	   *estate = queryDesc->estate;
+
+	/*
+	 * A SELECT without data-modifying CTEs runs in skip-triggers mode
+	 * (standard_ExecutorStart: it "can't possibly queue triggers") and has
+	 * no auxiliary ModifyTable to finish: the standard finish runs no code
+	 * of anyone's, and queues nothing deferred, so it needs no frame.
+	 */
+	if (prev_ExecutorFinish_hook == NULL &&
+		queryDesc->operation == CMD_SELECT && estate != NULL &&
+		(estate->es_top_eflags & EXEC_FLAG_SKIP_TRIGGERS) != 0 &&
+		estate->es_auxmodifytables == NIL)
+	{
+		standard_ExecutorFinish(queryDesc);
+		return;
+	}
 	executor_frame_call(FRAME_FINISH, queryDesc, NoMovementScanDirection, 0
 						GTM_EXECUTOR_RUN_EXTRA_UNUSED);
 }
