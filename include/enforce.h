@@ -366,7 +366,23 @@ typedef struct EnforceState
 	 */
 	bool		all_pinned;
 	bool		any_key_lookup;
+
+	/*
+	 * The columns through which correlated pins were resolved (PinColumn *,
+	 * judge_plan, while record_pin_columns): the outer rows reach the
+	 * subquery with those columns' values, so each one's pin equality must
+	 * run first in its scan, whatever the relation (walk_plan).
+	 */
+	bool		record_pin_columns;
+	List	   *pin_columns;
 } EnforceState;
+
+/* A column a correlated pin was resolved through: its RTE's eref, attno */
+typedef struct PinColumn
+{
+	Alias	   *eref;
+	AttrNumber	attno;
+} PinColumn;
 
 extern EnforceState *cur_state;
 extern void plan_depends_on(EnforceState *st, List *relids);
@@ -598,6 +614,9 @@ typedef struct PlanWalk
 	List	   *unsafe_why;
 	/* relations read by a join or aggregate a foreign server computes */
 	Bitmapset  *pushed_down;
+	/* EnforceState.pin_columns, and the plan's appendRelations */
+	List	   *pin_columns;
+	List	   *appendrels;
 } PlanWalk;
 
 extern void walk_plan(Plan *plan, PlanWalk *w);
@@ -629,6 +648,7 @@ next_scanned(PlanWalk *w, int i)
 
 /* enforce_order.c: the tenant condition first in every scan */
 extern PinReason tenant_quals_first(Scan *scan, List *rtable);
+extern void pin_columns_first(Scan *scan, PlanWalk *w);
 
 /* enforce_runtime.c: the comparison when the statement starts */
 extern void attach_statement_pins(PlannedStmt *stmt, PinClasses *classes);

@@ -264,6 +264,8 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	st.depends_on = NIL;
 	st.all_pinned = false;
 	st.any_key_lookup = false;
+	st.record_pin_columns = false;
+	st.pin_columns = NIL;
 
 	judge = req.collect ||
 		(gtm_enforcement != GTM_ENFORCE_OFF &&

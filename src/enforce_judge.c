@@ -394,6 +394,39 @@ judge_modify_tables(EnforceState *st, PlannedStmt *stmt, List *modifytables)
 }
 
 /*
+ * Before the walk: the correlated pins resolved through the outer columns
+ * they stand for (judged_refs would do it after), each column noted
+ * (st->pin_columns) so that the walk puts its pin equality first in its
+ * scan, whatever the relation (a temporary table of the caller's, an
+ * exempt table, VALUES): a subquery in that scan's Filter runs for each
+ * row it sees, with the row's value, and must see only the rows of the pin.
+ */
+static void
+resolve_deferred_pins(EnforceState *st)
+{
+	ListCell   *lc;
+
+	foreach(lc, st->refs)
+	{
+		TenantRef  *ref = lfirst(lc);
+		PinReason	why;
+		List	   *v;
+
+		if (ref->reason != PR_DEFERRED)
+			continue;
+		st->record_pin_columns = true;
+		v = var_values(st, ref->outer_root, ref->outer_varno,
+					   ref->outer_attno, 0, &why);
+		st->record_pin_columns = false;
+		if (v != NIL)
+		{
+			ref->values = v;
+			ref->reason = PR_PINNED;
+		}
+	}
+}
+
+/*
  * Step 3: the references to judge (writes always, scans when the plan
  * reads them), with correlated pins resolved now that every level of the
  * statement is planned.
@@ -546,12 +579,15 @@ judge_one_tenant(List *judged, PinClasses *classes, bool *has_nonconst,
 List *
 judge_plan(EnforceState *st, PlannedStmt *stmt)
 {
-	PlanWalk	w = {stmt->rtable, 0, NULL, NIL, NULL, NIL, NIL, NULL};
+	PlanWalk	w = {stmt->rtable, 0, NULL, NIL, NULL, NIL, NIL, NULL, NIL, NIL};
 	ListCell   *lc;
 	List	   *judged;
 	PinClasses	classes;
 	bool		has_nonconst;
 
+	resolve_deferred_pins(st);
+	w.pin_columns = st->pin_columns;
+	w.appendrels = stmt->appendRelations;
 	walk_plan(stmt->planTree, &w);
 	foreach(lc, stmt->subplans)
 		walk_plan((Plan *) lfirst(lc), &w);

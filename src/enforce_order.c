@@ -28,6 +28,7 @@
 #include "postgres.h"
 
 #include "access/transam.h"
+#include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/plannodes.h"
 #include "optimizer/clauses.h"
@@ -212,6 +213,41 @@ recheck_tenant_first(List *recheck, List *qual, const TenantColumn *tc)
  * the relation's, and so do a foreign scan's when it has an fdw_scan_tlist;
  * a foreign scan's Filter is what the remote server did not evaluate.
  */
+/*
+ * The column attnum of the scan's relation as its conditions name it (see
+ * TenantColumn); false when an index-only or foreign scan's target list
+ * does not hold it (no condition can then compare it).
+ */
+static bool
+scan_column(Scan *scan, AttrNumber attnum, TenantColumn *tc)
+{
+	tc->varno = scan->scanrelid;
+	tc->attnum = attnum;
+	tc->tlist_cols = NULL;
+	if (IsA(scan, IndexOnlyScan) ||
+		(IsA(scan, ForeignScan) && ((ForeignScan *) scan)->fdw_scan_tlist != NIL))
+	{
+		List	   *tlist = IsA(scan, IndexOnlyScan) ?
+			((IndexOnlyScan *) scan)->indextlist :
+			((ForeignScan *) scan)->fdw_scan_tlist;
+		ListCell   *lc;
+
+		tc->varno = INDEX_VAR;
+		foreach(lc, tlist)
+		{
+			TargetEntry *tle = lfirst_node(TargetEntry, lc);
+			Node	   *e = strip_relabel((Node *) tle->expr);
+
+			if (e != NULL && IsA(e, Var) && ((Var *) e)->varno == scan->scanrelid &&
+				((Var *) e)->varattno == attnum && ((Var *) e)->varlevelsup == 0)
+				tc->tlist_cols = bms_add_member(tc->tlist_cols, tle->resno);
+		}
+		if (tc->tlist_cols == NULL)
+			return false;
+	}
+	return true;
+}
+
 PinReason
 tenant_quals_first(Scan *scan, List *rtable)
 {
@@ -228,30 +264,8 @@ tenant_quals_first(Scan *scan, List *rtable)
 	f = rel_facts(rte->relid);
 	if (!f->tenant || f->exempt)
 		return PR_PINNED;
-	tc.varno = scan->scanrelid;
-	tc.attnum = f->attnum;
-	tc.tlist_cols = NULL;
-	if (IsA(scan, IndexOnlyScan) ||
-		(IsA(scan, ForeignScan) && ((ForeignScan *) scan)->fdw_scan_tlist != NIL))
-	{
-		List	   *tlist = IsA(scan, IndexOnlyScan) ?
-			((IndexOnlyScan *) scan)->indextlist :
-			((ForeignScan *) scan)->fdw_scan_tlist;
-		ListCell   *lc;
-
-		tc.varno = INDEX_VAR;
-		foreach(lc, tlist)
-		{
-			TargetEntry *tle = lfirst_node(TargetEntry, lc);
-			Node	   *e = strip_relabel((Node *) tle->expr);
-
-			if (e != NULL && IsA(e, Var) && ((Var *) e)->varno == scan->scanrelid &&
-				((Var *) e)->varattno == f->attnum && ((Var *) e)->varlevelsup == 0)
-				tc.tlist_cols = bms_add_member(tc.tlist_cols, tle->resno);
-		}
-		if (tc.tlist_cols == NULL)
-			return PR_PINNED;	/* no tenant column to compare: none in a Filter */
-	}
+	if (!scan_column(scan, f->attnum, &tc))
+		return PR_PINNED;	/* no tenant column to compare: none in a Filter */
 	scan->plan.qual = tenant_first(scan->plan.qual, &tc, NULL);
 	if (IsA(scan, IndexScan))
 	{
@@ -339,4 +353,68 @@ tenant_quals_first(Scan *scan, List *rtable)
 				PR_REMOTE_UNPINNED : PR_REMOTE_UNSENT;
 	}
 	return PR_PINNED;
+}
+
+/*
+ * The column of relation rti (a scan's) that stands for column attno of the
+ * relation whose range-table entry has eref: rti's own, or, for a child of
+ * an inheritance or partitioning (appendrels, the plan's), the child's
+ * column mapped from its parent's (parent_colnos); 0 if none.
+ */
+static AttrNumber
+column_for_eref(PlanWalk *w, Index rti, Alias *eref, AttrNumber attno,
+				int depth)
+{
+	ListCell   *lc;
+
+	check_stack_depth();
+	if (rti < 1 || rti > (Index) list_length(w->rtable) || depth > 64)
+		return 0;
+	if (rt_fetch(rti, w->rtable)->eref == eref)
+		return attno;
+	foreach(lc, w->appendrels)
+	{
+		AppendRelInfo *ai = lfirst_node(AppendRelInfo, lc);
+		AttrNumber	parent_attno;
+
+		if (ai->child_relid != rti)
+			continue;
+		parent_attno = column_for_eref(w, ai->parent_relid, eref, attno, depth + 1);
+		if (parent_attno <= 0)
+			return 0;
+		for (int c = 0; c < ai->num_child_cols; c++)
+			if (ai->parent_colnos[c] == parent_attno)
+				return c + 1;
+		return 0;
+	}
+	return 0;
+}
+
+/*
+ * A correlated pin resolved through a column of this scan's relation
+ * (PlanWalk.pin_columns, judge_plan): the relation need not be a tenant
+ * table (a temporary table of the caller's, an exempt table, VALUES, a
+ * subquery), but the subquery it feeds runs, in this scan's Filter, for
+ * every row the conditions before it let through, with that row's value:
+ * the pin's equality comes first, as a tenant table's own does, also ahead
+ * of the conditions of row-level security (a leakproof equality may), so
+ * that only the pin's rows reach the rest.
+ */
+void
+pin_columns_first(Scan *scan, PlanWalk *w)
+{
+	ListCell   *lc;
+
+	if (scan->plan.qual == NIL || list_length(scan->plan.qual) < 2)
+		return;
+	foreach(lc, w->pin_columns)
+	{
+		PinColumn  *pc = lfirst(lc);
+		AttrNumber	attno = column_for_eref(w, scan->scanrelid, pc->eref,
+											pc->attno, 0);
+		TenantColumn tc;
+
+		if (attno > 0 && scan_column(scan, attno, &tc))
+			scan->plan.qual = tenant_first(scan->plan.qual, &tc, NULL);
+	}
 }

@@ -542,6 +542,15 @@ cte_values(ValueWalk *vw, PlannerInfo *root, RangeTblEntry *rte,
 	}
 }
 
+/* Is attno the tenant column of relid, a tenant table that is not exempt? */
+static bool
+is_tenant_column_of(Oid relid, AttrNumber attno)
+{
+	RelFacts   *f = rel_facts(relid);
+
+	return f->tenant && !f->exempt && f->attnum == attno;
+}
+
 /*
  * The values of column (varno, attno) of root, or NIL with vw->why set.
  */
@@ -592,7 +601,24 @@ column_values(ValueWalk *vw, PlannerInfo *root, Index varno, AttrNumber attno,
 
 	rel_pin(vw->st, root, rel, varno, attno, &pr);
 	if (pr.reason == PR_PINNED)
+	{
+		/*
+		 * Its equality first in the scan (judge_plan, walk_plan), unless
+		 * it is a tenant table's tenant column, which tenant_quals_first
+		 * puts first already.
+		 */
+		if (vw->st->record_pin_columns &&
+			!(rte->rtekind == RTE_RELATION && !rte->inh &&
+			  is_tenant_column_of(rte->relid, attno)))
+		{
+			PinColumn  *pc = palloc(sizeof(PinColumn));
+
+			pc->eref = rte->eref;
+			pc->attno = attno;
+			vw->st->pin_columns = lappend(vw->st->pin_columns, pc);
+		}
 		return list_make1(pr.value);
+	}
 	if (pr.reason == PR_DEFERRED)
 	{
 		/*

@@ -84,6 +84,8 @@ walk_plan(Plan *plan, PlanWalk *w)
 				why = tenant_quals_first((Scan *) plan, w->rtable);
 				if (unlikely(why != PR_PINNED))
 					note_unsafe_scan(w, ((Scan *) plan)->scanrelid, why);
+				if (unlikely(w->pin_columns != NIL))
+					pin_columns_first((Scan *) plan, w);
 				break;
 			case T_ForeignScan:
 				{
@@ -97,6 +99,8 @@ walk_plan(Plan *plan, PlanWalk *w)
 						why = tenant_quals_first(&fs->scan, w->rtable);
 						if (unlikely(why != PR_PINNED))
 							note_unsafe_scan(w, fs->scan.scanrelid, why);
+						if (unlikely(w->pin_columns != NIL))
+							pin_columns_first(&fs->scan, w);
 					}
 					while ((r = bms_next_member(fs->fs_relids, r)) >= 0)
 						mark_scanned(w, r);
@@ -126,7 +130,19 @@ walk_plan(Plan *plan, PlanWalk *w)
 					walk_plan(lfirst(lc), w);
 				break;
 			case T_SubqueryScan:
+				if (unlikely(w->pin_columns != NIL))
+					pin_columns_first((Scan *) plan, w);
 				walk_plan(((SubqueryScan *) plan)->subplan, w);
+				break;
+			case T_FunctionScan:
+			case T_ValuesScan:
+			case T_TableFuncScan:
+			case T_CteScan:
+			case T_NamedTuplestoreScan:
+			case T_WorkTableScan:
+				/* no table read; a correlated pin's column may be here */
+				if (unlikely(w->pin_columns != NIL))
+					pin_columns_first((Scan *) plan, w);
 				break;
 			case T_ModifyTable:
 				w->modifytables = lappend(w->modifytables, plan);
@@ -135,12 +151,6 @@ walk_plan(Plan *plan, PlanWalk *w)
 			case T_ProjectSet:
 			case T_RecursiveUnion:
 			case T_BitmapIndexScan:
-			case T_FunctionScan:
-			case T_ValuesScan:
-			case T_TableFuncScan:
-			case T_CteScan:
-			case T_NamedTuplestoreScan:
-			case T_WorkTableScan:
 			case T_NestLoop:
 			case T_MergeJoin:
 			case T_HashJoin:

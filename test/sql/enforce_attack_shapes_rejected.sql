@@ -171,6 +171,64 @@ SELECT currtid2('deals', '(0,1)'::tid);
 SELECT t FROM (VALUES ('(0,1)'::tid)) v(x), LATERAL currtid2('deals', x) t;
 DO $$ BEGIN PERFORM currtid2('deals', '(0,1)'::tid); END $$;
 
+-- round AV: a correlated pin resolved through a column of a relation that is
+-- not a tenant table (the caller's temporary table under its own row-level
+-- security, an exempt table, VALUES) or through a tenant table's other
+-- column: the subquery it feeds, in that relation's Filter, ran for every
+-- row before the pin's equality, with every tenant's id, reading and
+-- locking their rows.  The equality now runs first: only T1's rows are seen.
+RESET ROLE;
+CREATE TABLE tenant_domains (tenant_id text NOT NULL, domain text PRIMARY KEY);
+INSERT INTO tenant_domains VALUES (:T1, 'one.example.com'), (:T2, 'two.example.com');
+SELECT gtm_exempt_table('enforce_attacks.tenant_domains');
+CREATE TABLE deal_links (tenant_id text NOT NULL, id int NOT NULL, other text,
+                         PRIMARY KEY (tenant_id, id));
+INSERT INTO deal_links VALUES (:T1, 1, :T1), (:T1, 2, :T2);
+CREATE TABLE parted_domains (t text, n int) PARTITION BY LIST (n);
+CREATE TABLE parted_domains_1 PARTITION OF parted_domains FOR VALUES IN (1);
+INSERT INTO parted_domains VALUES (:T2, 1), (:T1, 1);
+GRANT SELECT ON tenant_domains, deal_links, parted_domains TO regress_enforce_attacks;
+SET ROLE regress_enforce_attacks;
+CREATE TEMP TABLE td AS SELECT tenant_id AS t FROM tenant_domains ORDER BY tenant_id DESC;
+ALTER TABLE td ENABLE ROW LEVEL SECURITY;
+ALTER TABLE td FORCE ROW LEVEL SECURITY;
+CREATE POLICY p ON td USING (set_config('app.loot', coalesce(current_setting('app.loot', true), '') || ' ' ||
+  coalesce((SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = td.t), ''), false) IS NOT NULL);
+SELECT count(*) FROM td WHERE t = gtm_pin(gtm_pin(gtm_pin(gtm_pin(gtm_pin(gtm_pin(gtm_pin(gtm_pin(
+  gtm_pin(gtm_pin(gtm_pin(gtm_pin(gtm_pin(gtm_pin(gtm_pin(:T1::text)))))))))))))));
+SELECT current_setting('app.loot') AS read_through_policy;
+SET seq_page_cost = 0;
+SET cpu_tuple_cost = 0;
+SET cpu_operator_cost = 0;
+SELECT domain FROM tenant_domains td
+ WHERE set_config('app.loot2', coalesce(current_setting('app.loot2', true), '') || ' ' ||
+         coalesce((SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = td.tenant_id), ''), false) IS NOT NULL
+   AND td.tenant_id = :T1;
+SELECT current_setting('app.loot2') AS read_through_exempt_table;
+SELECT v.t = :T1 AS t1 FROM (VALUES (:T2), (:T1)) v(t)
+ WHERE (SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = v.t)::int > 0 AND v.t = :T1;
+SELECT l.id FROM deal_links l
+ WHERE set_config('app.loot3', coalesce(current_setting('app.loot3', true), '') || ' ' ||
+         coalesce((SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = l.other), ''), false) IS NOT NULL
+   AND l.tenant_id = :T1 AND l.other = :T1;
+SELECT current_setting('app.loot3') AS read_through_other_column;
+SELECT count(*) FROM parted_domains p
+ WHERE set_config('app.loot4', coalesce(current_setting('app.loot4', true), '') || ' ' ||
+         coalesce((SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = p.t), ''), false) IS NOT NULL
+   AND p.t = :T1;
+SELECT current_setting('app.loot4') AS read_through_partition;
+BEGIN;
+SELECT domain FROM tenant_domains td
+ WHERE EXISTS (SELECT 1 FROM deals d WHERE d.tenant_id = td.tenant_id FOR UPDATE) AND td.tenant_id = :T1;
+RESET ROLE;
+SELECT tenant_id, xmax::text = (txid_current() % 4294967296)::text AS locked_here
+  FROM deals ORDER BY 1;
+ROLLBACK;
+RESET seq_page_cost;
+RESET cpu_tuple_cost;
+RESET cpu_operator_cost;
+SET ROLE regress_enforce_attacks;
+
 RESET ROLE;
 -- (an exempt role keeps it)
 SELECT currtid2('enforce_attacks.deals', '(0,1)'::tid) IS NOT NULL AS exempt_may;
