@@ -215,6 +215,16 @@ SELECT count(*) FROM events WHERE tenant_id = :T1;
 SELECT count(*) FROM events;
 SELECT count(*) FROM events_t2;
 SELECT count(*) FROM events_t2 WHERE tenant_id = :T2;
+-- a partition for one tenant is pinned by its bound (round AV), also
+-- written; its rows cannot move to another tenant, nor into another's
+-- partition
+UPDATE events_t2 SET id = id + 100 RETURNING tenant_id, id;
+UPDATE events_t2 SET tenant_id = :T1;
+\echo :LAST_ERROR_SQLSTATE
+SELECT e.id FROM events_t2 e JOIN deals d ON d.tenant_id = e.tenant_id WHERE d.id = 1;
+SELECT e.id FROM events_t2 e JOIN deals d ON d.tenant_id = :T1 AND d.id = 1;
+\echo :LAST_ERROR_SQLSTATE
+UPDATE events_t2 SET id = id - 100;
 INSERT INTO events VALUES (:T1, 10);
 UPDATE events SET id = 11 WHERE tenant_id = :T1 AND id = 10;
 UPDATE events SET tenant_id = :T2 WHERE tenant_id = :T1 AND id = 11;
