@@ -43,6 +43,7 @@ typedef struct GtmQuerySet
 
 extern SPIPlanPtr gtm_query_plan(GtmQuerySet *set, int q, Oid nsp);
 extern uint64 gtm_query_run(GtmQuerySet *set, int q, Oid nsp, Datum *values, bool read_only);
+extern HeapTuple gtm_query_first_row(const char *what);
 extern uint64 gtm_query_run_latest(GtmQuerySet *set, int q, Oid nsp, Datum *values,
 								   bool read_only, long tcount);
 extern Oid	gtm_extension_namespace(FunctionCallInfo fcinfo);

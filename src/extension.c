@@ -107,6 +107,25 @@ gtm_query_run(GtmQuerySet *set, int q, Oid nsp, Datum *values, bool read_only)
 }
 
 /*
+ * The first row of the last statement run, which the caller read back
+ * after a write or a lock (the row it inserted, found, or locked): none
+ * means another transaction deleted it meanwhile (a concurrent removal of
+ * the member or the tenant, which takes no lock this one holds).  The
+ * call is refused with serialization_failure, to be retried; reading row 0
+ * of an empty result would read memory SPI never filled.
+ */
+HeapTuple
+gtm_query_first_row(const char *what)
+{
+	if (SPI_tuptable == NULL || SPI_processed < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("%s was deleted concurrently", what),
+				 errhint("Retry the call.")));
+	return SPI_tuptable->vals[0];
+}
+
+/*
  * Run statement q of set with a snapshot taken now, not the statement's:
  * after the caller has acquired a lock, it sees every transaction that
  * committed while the caller waited, at any isolation level (as the

@@ -176,7 +176,8 @@ text_datum(const char *s)
 static char *
 result_text(int col)
 {
-	char	   *s = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col);
+	char	   *s = SPI_getvalue(gtm_query_first_row("the row read back"),
+								 SPI_tuptable->tupdesc, col);
 	char	   *copy;
 
 	if (s == NULL)
@@ -190,7 +191,8 @@ static Datum
 result_datum(int col, bool *isnull)
 {
 	Form_pg_attribute att = TupleDescAttr(SPI_tuptable->tupdesc, col - 1);
-	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, isnull);
+	Datum		d = SPI_getbinval(gtm_query_first_row("the row read back"),
+								  SPI_tuptable->tupdesc, col, isnull);
 
 	if (*isnull)
 		return (Datum) 0;
@@ -379,7 +381,7 @@ gtm_provision_tenant(PG_FUNCTION_ARGS)
 	provision_tenant(nsp, org_id, name, slug, settings, true, &created);
 	/* the tenant found or created is reached before its row is returned */
 	statement_scope_reach(result_text(SPI_fnumber(SPI_tuptable->tupdesc, "id")), "\"tenants\" (through gtm_provision_tenant())", true);
-	result = SPI_returntuple(SPI_tuptable->vals[0], rettupdesc);
+	result = SPI_returntuple(gtm_query_first_row("the tenant"), rettupdesc);
 	SPI_finish();
 
 	PG_RETURN_HEAPTUPLEHEADER(result);
@@ -589,8 +591,13 @@ gtm_sign_in_write(PG_FUNCTION_ARGS)
 	args[2] = text_datum(check_latest(Q_HAS_MEMBERS, nsp, args) ? asked_role : "admin");
 	if (run(Q_INSERT_MEMBER, nsp, args, false) == 1)
 		member_created = true;
-	else
-		run(Q_FIND_MEMBER, nsp, args, false);	/* signed in concurrently */
+	else if (run(Q_FIND_MEMBER, nsp, args, false) != 1)	/* signed in concurrently */
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("membership of user %s in organization %s was removed during sign-in",
+						gtm_msg_value(user_id, -1, true), gtm_msg_value(org_id, -1, true)),
+				 errdetail("A concurrent sign-in added it, and a removal deleted it before it could be read."),
+				 errhint("Retry the sign-in.")));
 	values[1] = result_datum(1, &nulls[1]);
 	SPI_finish();
 

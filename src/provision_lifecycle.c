@@ -120,7 +120,7 @@ text_datum(const char *s)
 static char *
 row_text(const char *colname)
 {
-	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+	return SPI_getvalue(gtm_query_first_row("the tenant"), SPI_tuptable->tupdesc,
 						SPI_fnumber(SPI_tuptable->tupdesc, colname));
 }
 
@@ -205,7 +205,7 @@ gtm_update_tenant(PG_FUNCTION_ARGS)
 	else
 		gtm_query_run(&queries, Q_TENANT_BY_ID, nsp, args, false);	/* the row again */
 	write_name_slug(nsp, id, name, slug);
-	result = SPI_returntuple(SPI_tuptable->vals[0], rettupdesc);
+	result = SPI_returntuple(gtm_query_first_row("the tenant"), rettupdesc);
 	SPI_finish();
 	PG_RETURN_HEAPTUPLEHEADER(result);
 }
@@ -282,7 +282,7 @@ gtm_clerk_tenant(PG_FUNCTION_ARGS)
 		if (created)
 		{
 			statement_scope_reach(row_text("id"), CLERK_REACH, true);
-			result = SPI_returntuple(SPI_tuptable->vals[0], rettupdesc);
+			result = SPI_returntuple(gtm_query_first_row("the tenant"), rettupdesc);
 			SPI_finish();
 			PG_RETURN_HEAPTUPLEHEADER(result);
 		}
@@ -352,7 +352,7 @@ gtm_clerk_tenant(PG_FUNCTION_ARGS)
 		gtm_query_run(&queries, Q_TENANT_BY_ORG, nsp, args, false);	/* the row again */
 	}
 	write_name_slug(nsp, id, name, slug);
-	result = SPI_returntuple(SPI_tuptable->vals[0], rettupdesc);
+	result = SPI_returntuple(gtm_query_first_row("the tenant"), rettupdesc);
 	SPI_finish();
 	PG_RETURN_HEAPTUPLEHEADER(result);
 }

@@ -41,6 +41,7 @@
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/varlena.h"
 
@@ -349,11 +350,64 @@ count_text(JsonbValue *b, const char *noun)
 	return psprintf("%s %s%s", n, noun, strcmp(n, "1") == 0 ? "" : "s");
 }
 
+/*
+ * Numbers as the application reads them: JSON numbers are IEEE doubles to
+ * JavaScript (JSON.parse) and to PostgreSQL's float8, and a setting is
+ * valid only as its readers see it.  jsonb keeps exact numerics, so
+ * 1e400 (Infinity, written back as null by JSON.stringify) or 1e-400 (0,
+ * under "exclusiveMinimum": 0) would pass the rules as stored and break
+ * them as read; and a whole number beyond 2^53 - 1 is read as another one.
+ */
+static Numeric double_max = NULL;
+static Numeric double_min = NULL;
+static Numeric safe_integer_max = NULL;
+static Numeric numeric_zero = NULL;
+
+static Numeric
+numeric_const(const char *text, Numeric *slot)
+{
+	if (*slot == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		*slot = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(text),
+													ObjectIdGetDatum(InvalidOid),
+													Int32GetDatum(-1)));
+		MemoryContextSwitchTo(old);
+	}
+	return *slot;
+}
+
+static SettingsProblem *
+check_double(Walk *w, JsonbContainer *s, JsonbValue *v)
+{
+	Numeric		abs = DatumGetNumeric(DirectFunctionCall1(numeric_abs,
+														  NumericGetDatum(v->val.numeric)));
+	JsonbValue	t;
+
+	if (num_cmp(abs, numeric_const("1.7976931348623157e308", &double_max)) > 0)
+		return rule_problem(w, v, "is too large for a JSON reader (a double at most 1.7976931348623157e308 in magnitude)",
+							"that JSON numbers are read as doubles", NULL);
+	if (num_cmp(abs, numeric_const("0", &numeric_zero)) != 0 &&
+		num_cmp(abs, numeric_const("2.2250738585072014e-308", &double_min)) < 0)
+		return rule_problem(w, v, "is too close to 0 for a JSON reader (a double at least 2.2250738585072014e-308 in magnitude, or 0)",
+							"that JSON numbers are read as doubles", NULL);
+	if (get_kw(s, "type", &t) && t.type == jbvString && t.val.string.len == 7 &&
+		memcmp(t.val.string.val, "integer", 7) == 0 &&
+		num_cmp(abs, numeric_const("9007199254740991", &safe_integer_max)) > 0)
+		return rule_problem(w, v, "is too large for a whole number a JSON reader holds exactly (at most 9007199254740991 in magnitude)",
+							"\"type\": \"integer\"", NULL);
+	return NULL;
+}
+
 static SettingsProblem *
 check_number(Walk *w, JsonbContainer *s, JsonbValue *v)
 {
 	JsonbValue	b;
+	SettingsProblem *p;
 
+	if ((p = check_double(w, s, v)) != NULL)
+		return p;
 	if (get_kw(s, "minimum", &b) && num_cmp(v->val.numeric, b.val.numeric) < 0)
 		return rule_problem(w, v, psprintf("must be at least %s", num_text(b.val.numeric)),
 							psprintf("\"minimum\": %s", num_text(b.val.numeric)), NULL);

@@ -1,6 +1,7 @@
 # test/lib/setup.sh -- sourced by test/lib/version_suite.sh, examples/demo.sh and
 # bench/*.sh: installs what a fresh Debian 12 machine lacks (libipc-run-perl for
-# PostgreSQL's TAP test module, pgbouncer and nodejs for the pool test t/052),
+# PostgreSQL's TAP test module, pgbouncer and nodejs for the pool test t/052,
+# gdb for the race of t/055),
 # then builds and installs gtm_clarity into the system PostgreSQL 15.  Needs root (or sudo).
 # GTM_PG_VERSION (default 15) picks another installed major version: test/run.sh
 # sets it inside the Debian 13 / unstable roots for PostgreSQL 17 and 18.
@@ -13,7 +14,7 @@ gtm_install_packages() {
   local need=() p
   for p in make gcc "postgresql-$GTM_PG_VERSION" "postgresql-server-dev-$GTM_PG_VERSION" \
            "postgresql-$GTM_PG_VERSION-pgtap" \
-           libipc-run-perl pgbouncer nodejs "$@"; do
+           libipc-run-perl pgbouncer nodejs gdb "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
   done
   if [ ${#need[@]} -gt 0 ]; then

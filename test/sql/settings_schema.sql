@@ -60,6 +60,18 @@ SELECT gtm_update_tenant_settings(:'t', '{"defaultScoringVersion": 2147483648}')
 \echo :LAST_ERROR_SQLSTATE
 -- the bounds themselves pass
 SELECT gtm_check_settings('{"scoring": {"engagement": {"halfLifeDays": 0.0001, "lookbackDays": 3650}}}') IS NOT NULL AS bounds_ok;
+-- numbers as the application reads them, as doubles (round AW F2): 1e-400
+-- is 0 there, below "exclusiveMinimum": 0; 1e400 is Infinity; a whole
+-- number beyond 2^53 - 1 is read as another one.  Refused, nothing stored.
+SELECT gtm_update_tenant_settings(:'t', '{"scoring": {"engagement": {"halfLifeDays": 1e-400}}}');
+SELECT gtm_update_tenant_settings(:'t', '{"scoring": {"fit": {"companySize": {"minEmployees": 1e400, "maxEmployees": 1e400}}}}');
+SELECT gtm_update_tenant_settings(:'t', '{"scoring": {"fit": {"companySize": {"maxEmployees": 9007199254740992}}}}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT settings #> '{scoring,engagement,halfLifeDays}' AS half_life_kept,
+       settings #> '{scoring,fit,companySize}' AS company_size_kept
+  FROM tenants WHERE id = :'t';
+SELECT gtm_check_settings('{"scoring": {"fit": {"companySize": {"maxEmployees": 9007199254740991}},
+                                        "engagement": {"halfLifeDays": 2.2250738585072014e-308}}}') IS NOT NULL AS double_bounds_ok;
 
 -- minLength, maxLength (characters, not bytes), pattern
 SELECT gtm_update_tenant_settings(:'t', '{"fieldMappings": {"hubspot": {"company.domain": ""}}}');
