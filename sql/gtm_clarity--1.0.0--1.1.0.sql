@@ -384,6 +384,7 @@ DECLARE
 	total bigint := 0;
 	done bigint;
 	lim bigint;
+	org text;
 BEGIN
 	IF tenant_id IS NULL THEN
 		RAISE EXCEPTION 'tenant_id must not be null' USING ERRCODE = '22004';
@@ -423,6 +424,25 @@ BEGIN
 			RETURN;				-- the rest, and the tenant, on the next call
 		END IF;
 	END LOOP;
+	-- What Clerk's events said of the organization goes with its tenant
+	-- (under the organization's event lock, as the events take it): a
+	-- sign-in that creates the tenant again starts from Clerk's next events,
+	-- which then apply, where recorded versions would answer "unchanged"
+	-- and keep the re-created tenant's roles as the sign-in made them.  A
+	-- tombstone (organization.deleted applied) stays: the organization is
+	-- gone in Clerk.
+	SELECT tn.clerk_org_id INTO org FROM @extschema@.tenants tn WHERE tn.id = tenant_id;
+	IF org IS NOT NULL THEN
+		PERFORM pg_advisory_xact_lock(1735549292, hashtext(org));
+		IF has_table_privilege('@extschema@.clerk_sync_state', 'DELETE') THEN
+			DELETE FROM @extschema@.clerk_sync_state s
+			 WHERE s.clerk_org_id = org AND NOT s.deleted;
+		ELSIF EXISTS (SELECT 1 FROM @extschema@.tenants tn WHERE tn.id = tenant_id) THEN
+			RAISE WARNING 'what Clerk''s events said of organization % is kept', org
+				USING DETAIL = 'The role running gtm_delete_tenant may not delete from clerk_sync_state.',
+					  HINT = pg_catalog.format('As the extension''s owner: DELETE FROM clerk_sync_state WHERE clerk_org_id = %L AND NOT deleted; else Clerk''s redelivered events of the organization are answered "unchanged".', org);
+		END IF;
+	END IF;
 	DELETE FROM @extschema@.tenants WHERE id = tenant_id;
 	GET DIAGNOSTICS n = ROW_COUNT;
 	IF n > 0 THEN

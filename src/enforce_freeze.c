@@ -176,7 +176,64 @@ needs_pin(FreezeContext *ctx, OpExpr *op, Node *col, Node *val)
 		OidIsValid(pin_function_oid());	/* looked up only now: rare */
 }
 
+/* A column of an outer query level (maybe relabelled)? */
+static inline bool
+is_outer_var(Node *n)
+{
+	n = strip_relabel(n);
+	return n != NULL && IsA(n, Var) && ((Var *) n)->varlevelsup > 0;
+}
+
+/*
+ * A correlated pin "tenant column = outer column": the subquery runs once
+ * per outer row it is given, with that row's value, and the outer
+ * relation's own pin may be evaluated after it (a subquery in the outer
+ * scan's Filter, cheaper in the planner's order, or in a row-level security
+ * policy of a temporary table): the value is wrapped in gtm_pin(), checked
+ * against the running statement's tenant each time the outer row sets it,
+ * before the subquery reads a row (round AX).  Not when the outer column
+ * is a tenant table's own tenant column (no partitions or children: one
+ * scan): its scan evaluates its pin first (enforce_order.c), so its rows
+ * hold the statement's tenant only -- the common correlated subquery,
+ * which pays nothing.
+ */
+static bool
+correlation_needs_pin(FreezeContext *ctx, OpExpr *op, Node *col, Node *val)
+{
+	Var		   *outer = (Var *) strip_relabel(val);
+	List	   *queries;
+
+	col = strip_relabel(col);
+	if (col == NULL || !IsA(col, Var) || ((Var *) col)->varlevelsup != 0 ||
+		!is_outer_var(val))
+		return false;
+	queries = levels_list(ctx->level);
+	if (!is_tenant_column(queries, (Var *) col, 0) ||
+		!op_mergejoinable(op->opno, exprType((Node *) linitial(op->args))))
+		return false;
+	if (outer->varlevelsup < (Index) list_length(queries))
+	{
+		Query	   *q = list_nth(queries, outer->varlevelsup);
+
+		if (outer->varno >= 1 && outer->varno <= (Index) list_length(q->rtable))
+		{
+			RangeTblEntry *rte = rt_fetch(outer->varno, q->rtable);
+
+			if (rte->rtekind == RTE_RELATION)
+			{
+				RelFacts   *f = rel_facts(rte->relid);
+
+				if (f->tenant && !f->exempt && !f->has_children &&
+					f->attnum == outer->varattno)
+					return false;
+			}
+		}
+	}
+	return OidIsValid(pin_function_oid());
+}
+
 static void freeze_query(Query *q, FreezeContext *ctx);
+static bool sublink_walker(Node *node, FreezeContext *ctx);
 
 /*
  * Rewrite the equalities of one qual expression; the query of a sublink is
@@ -206,7 +263,17 @@ freeze_equality(FreezeContext *ctx, OpExpr *op)
 	l = list_nth_cell(op->args, 0);
 	r = list_nth_cell(op->args, 1);
 	if (is_leaf_value(lfirst(l)) && is_leaf_value(lfirst(r)))
+	{
+		/* the common case: nothing to do unless an outer column (rare) */
+		if (unlikely(is_outer_var(lfirst(l)) || is_outer_var(lfirst(r))))
+		{
+			if (correlation_needs_pin(ctx, op, lfirst(l), lfirst(r)))
+				lfirst(r) = wrap_in_pin(lfirst(r), pin_function_oid());
+			else if (correlation_needs_pin(ctx, op, lfirst(r), lfirst(l)))
+				lfirst(l) = wrap_in_pin(lfirst(l), pin_function_oid());
+		}
 		return false;
+	}
 	if (needs_pin(ctx, op, lfirst(l), lfirst(r)))
 		lfirst(r) = wrap_in_pin(lfirst(r), pin_function_oid());
 	else if (needs_pin(ctx, op, lfirst(r), lfirst(l)))
@@ -316,6 +383,14 @@ freeze_query(Query *q, FreezeContext *ctx)
 
 		if (rte->rtekind == RTE_SUBQUERY && rte->subquery != NULL)
 			freeze_query(rte->subquery, ctx);
+		else if (rte->securityQuals != NIL)
+		{
+			ListCell   *lq;
+
+			/* row-level security policies: their sublinks too (round AX) */
+			foreach(lq, rte->securityQuals)
+				(void) sublink_walker(lfirst(lq), ctx);
+		}
 		else if (q->hasSubLinks &&
 				 (rte->rtekind == RTE_FUNCTION || rte->rtekind == RTE_VALUES ||
 				  rte->rtekind == RTE_TABLEFUNC))

@@ -602,6 +602,12 @@ equality_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
 		return PR_NOT_IDENTITY; /* compared as bpchar, stored unpadded */
 
 	r = classify_value(other);
+	/* a correlated value the freeze wrapped (checked at each outer row) */
+	if (IsA(sv, FuncExpr) && is_pin_fn(((FuncExpr *) sv)->funcid) &&
+		list_length(((FuncExpr *) sv)->args) == 1 &&
+		IsA(strip_relabel(linitial(((FuncExpr *) sv)->args)), Param) &&
+		((Param *) strip_relabel(linitial(((FuncExpr *) sv)->args)))->paramkind == PARAM_EXEC)
+		sv = strip_relabel(linitial(((FuncExpr *) sv)->args));
 	if (IsA(sv, Param) && ((Param *) sv)->paramkind == PARAM_EXEC)
 	{
 		/* correlated / LATERAL: find the outer Var it stands for */

@@ -460,6 +460,20 @@ SELECT t.clerk_org_id, t.name, t.slug, m.clerk_user_id, m.role
 SELECT id AS ev9_id FROM tenants WHERE clerk_org_id = 'org_ev9' \gset
 GRANT EXECUTE ON FUNCTION gtm_set_tenant(text, boolean) TO clerk_app_role;
 SET ROLE clerk_app_role;
+-- gtm_delete_tenant of an organization Clerk still has (round AW F3): what
+-- its events said goes with the tenant, so that after a sign-in creates it
+-- again (its first user an admin), Clerk's redelivered events apply again
+-- instead of being answered "unchanged"; a tombstone would stay.
+RESET ROLE;
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_evdel', 'user_admindel', 'org:admin', 1001, 'Offboarded'))->>'outcome' AS admin_event;
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_evdel', 'user_viewdel', 'org:member', 1002, 'Offboarded'))->>'outcome' AS viewer_event;
+SELECT count(*) AS tables_emptied FROM gtm_delete_tenant((SELECT id FROM tenants WHERE clerk_org_id = 'org_evdel'));
+SELECT count(*) AS clerk_state_left FROM clerk_sync_state WHERE clerk_org_id = 'org_evdel';
+SELECT role, tenant_created FROM gtm_sign_in('org_evdel', 'user_viewdel', 'Offboarded', NULL, 'org:member');
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_evdel', 'user_viewdel', 'org:member', 1002, 'Offboarded'))->>'outcome' AS viewer_redelivered;
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_evdel', 'user_admindel', 'org:admin', 1001, 'Offboarded'))->>'outcome' AS admin_redelivered;
+SELECT clerk_user_id, role FROM pg_temp.state WHERE clerk_org_id = 'org_evdel';
+SET ROLE clerk_app_role;
 BEGIN;
 SELECT gtm_set_tenant(s.tenant_id) = s.tenant_id AS set_to_signed_in
   FROM gtm_sign_in('org_ev10', 'user_onetrip', 'Ten', NULL, 'org:member') s;

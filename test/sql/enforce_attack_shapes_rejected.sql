@@ -217,6 +217,24 @@ SELECT count(*) FROM parted_domains p
          coalesce((SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = p.t), ''), false) IS NOT NULL
    AND p.t = :T1;
 SELECT current_setting('app.loot4') AS read_through_partition;
+-- round AX: where the outer relation's pin cannot be put first (a second
+-- level of correlation, a UNION ALL arm, an UPDATE's own target), the
+-- correlated value is checked when each outer row sets it (gtm_pin):
+-- another tenant's value is refused before the subquery reads a row
+SELECT count(*) FROM deals a WHERE a.tenant_id = :T1 AND
+ (SELECT count(*) FROM (VALUES (:T2), (:T1)) o(t)
+   WHERE (SELECT stage FROM deals d WHERE d.tenant_id = o.t)::int > 0 AND o.t = a.tenant_id) > 0;
+SELECT set_config('app.loot5', '', false) AS reset;
+CREATE TEMP TABLE td2 AS SELECT 0 AS x, tenant_id AS t FROM tenant_domains ORDER BY 2 DESC;
+SELECT count(*) FROM (SELECT t FROM td UNION ALL SELECT t FROM td2) u
+ WHERE set_config('app.loot5', coalesce(current_setting('app.loot5', true), '') || ' ' ||
+         coalesce((SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = u.t), ''), false) IS NOT NULL
+   AND u.t = :T1;
+SELECT current_setting('app.loot5') AS read_through_union_arm;
+ALTER TABLE td ADD COLUMN n int DEFAULT 0;
+SELECT set_config('app.loot', '', false) AS reset;
+UPDATE td SET n = 1 WHERE td.t = :T1;
+SELECT current_setting('app.loot') AS read_through_update_target_policy;
 BEGIN;
 SELECT domain FROM tenant_domains td
  WHERE EXISTS (SELECT 1 FROM deals d WHERE d.tenant_id = td.tenant_id FOR UPDATE) AND td.tenant_id = :T1;
