@@ -197,39 +197,54 @@ is_outer_var(Node *n)
  * hold the statement's tenant only -- the common correlated subquery,
  * which pays nothing.
  */
+/* The range-table entry varno of q, or NULL */
+static inline RangeTblEntry *
+level_rte(Query *q, Index varno)
+{
+	if (varno < 1 || varno > (Index) list_length(q->rtable))
+		return NULL;
+	return rt_fetch(varno, q->rtable);
+}
+
 static bool
 correlation_needs_pin(FreezeContext *ctx, OpExpr *op, Node *col, Node *val)
 {
 	Var		   *outer = (Var *) strip_relabel(val);
-	List	   *queries;
+	Var		   *inner = (Var *) strip_relabel(col);
+	const QueryLevel *lv = ctx->level;
+	RangeTblEntry *rte;
+	RelFacts   *f;
 
-	col = strip_relabel(col);
-	if (col == NULL || !IsA(col, Var) || ((Var *) col)->varlevelsup != 0 ||
+	if (inner == NULL || !IsA(inner, Var) || inner->varlevelsup != 0 ||
 		!is_outer_var(val))
 		return false;
-	queries = levels_list(ctx->level);
-	if (!is_tenant_column(queries, (Var *) col, 0) ||
-		!op_mergejoinable(op->opno, exprType((Node *) linitial(op->args))))
+	/* the outer column: a tenant table's own tenant column pays nothing */
+	for (Index up = 0; lv != NULL && up < outer->varlevelsup; up++)
+		lv = lv->up;
+	if (lv == NULL)
 		return false;
-	if (outer->varlevelsup < (Index) list_length(queries))
+	rte = level_rte(lv->query, outer->varno);
+	if (rte != NULL && rte->rtekind == RTE_RELATION)
 	{
-		Query	   *q = list_nth(queries, outer->varlevelsup);
-
-		if (outer->varno >= 1 && outer->varno <= (Index) list_length(q->rtable))
-		{
-			RangeTblEntry *rte = rt_fetch(outer->varno, q->rtable);
-
-			if (rte->rtekind == RTE_RELATION)
-			{
-				RelFacts   *f = rel_facts(rte->relid);
-
-				if (f->tenant && !f->exempt && !f->has_children &&
-					f->attnum == outer->varattno)
-					return false;
-			}
-		}
+		f = rel_facts(rte->relid);
+		if (f->tenant && !f->exempt && !f->has_children &&
+			f->attnum == outer->varattno)
+			return false;
 	}
-	return OidIsValid(pin_function_oid());
+	/* the inner column: a tenant column, directly or through a subquery */
+	rte = level_rte(ctx->level->query, inner->varno);
+	if (rte == NULL)
+		return false;
+	if (rte->rtekind == RTE_RELATION)
+	{
+		f = rel_facts(rte->relid);
+		if (!f->tenant || f->exempt || f->attnum != inner->varattno)
+			return false;
+	}
+	else if (!is_tenant_column(levels_list(ctx->level), inner, 0))
+		return false;
+	return op_mergejoinable(op->opno, exprType((Node *) linitial(op->args))) &&
+		OidIsValid(pin_function_oid());
 }
 
 static void freeze_query(Query *q, FreezeContext *ctx);
@@ -265,10 +280,17 @@ freeze_equality(FreezeContext *ctx, OpExpr *op)
 	if (is_leaf_value(lfirst(l)) && is_leaf_value(lfirst(r)))
 	{
 		/* the common case: nothing to do unless an outer column (rare) */
-		if (unlikely(is_outer_var(lfirst(l)) || is_outer_var(lfirst(r))))
+		Node	   *lv = strip_relabel(lfirst(l));
+		Node	   *rv = strip_relabel(lfirst(r));
+
+		if (IsA(lv, Var) && IsA(rv, Var) &&
+			(((Var *) lv)->varlevelsup == 0) != (((Var *) rv)->varlevelsup == 0))
 		{
-			if (correlation_needs_pin(ctx, op, lfirst(l), lfirst(r)))
-				lfirst(r) = wrap_in_pin(lfirst(r), pin_function_oid());
+			if (((Var *) lv)->varlevelsup == 0)
+			{
+				if (correlation_needs_pin(ctx, op, lfirst(l), lfirst(r)))
+					lfirst(r) = wrap_in_pin(lfirst(r), pin_function_oid());
+			}
 			else if (correlation_needs_pin(ctx, op, lfirst(r), lfirst(l)))
 				lfirst(l) = wrap_in_pin(lfirst(l), pin_function_oid());
 		}

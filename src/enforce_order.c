@@ -214,11 +214,37 @@ recheck_tenant_first(List *recheck, List *qual, const TenantColumn *tc)
  * a foreign scan's Filter is what the remote server did not evaluate.
  */
 /*
- * The column attnum of the scan's relation as its conditions name it (see
- * TenantColumn); false when an index-only or foreign scan's target list
- * does not hold it (no condition can then compare it).
+ * The column attnum of an index-only scan's or a foreign scan's relation as
+ * its conditions name it: the entries of its target list that hold it
+ * (INDEX_VAR); false when none does (no condition can then compare it).
  */
 static bool
+scan_tlist_column(Scan *scan, AttrNumber attnum, TenantColumn *tc)
+{
+	List	   *tlist = IsA(scan, IndexOnlyScan) ?
+		((IndexOnlyScan *) scan)->indextlist :
+		((ForeignScan *) scan)->fdw_scan_tlist;
+	ListCell   *lc;
+
+	tc->varno = INDEX_VAR;
+	foreach(lc, tlist)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+		Node	   *e = strip_relabel((Node *) tle->expr);
+
+		if (e != NULL && IsA(e, Var) && ((Var *) e)->varno == scan->scanrelid &&
+			((Var *) e)->varattno == attnum && ((Var *) e)->varlevelsup == 0)
+			tc->tlist_cols = bms_add_member(tc->tlist_cols, tle->resno);
+	}
+	return tc->tlist_cols != NULL;
+}
+
+/*
+ * The column attnum of the scan's relation as its conditions name it (see
+ * TenantColumn); false when an index-only or foreign scan's target list
+ * does not hold it.
+ */
+static inline bool
 scan_column(Scan *scan, AttrNumber attnum, TenantColumn *tc)
 {
 	tc->varno = scan->scanrelid;
@@ -226,25 +252,7 @@ scan_column(Scan *scan, AttrNumber attnum, TenantColumn *tc)
 	tc->tlist_cols = NULL;
 	if (IsA(scan, IndexOnlyScan) ||
 		(IsA(scan, ForeignScan) && ((ForeignScan *) scan)->fdw_scan_tlist != NIL))
-	{
-		List	   *tlist = IsA(scan, IndexOnlyScan) ?
-			((IndexOnlyScan *) scan)->indextlist :
-			((ForeignScan *) scan)->fdw_scan_tlist;
-		ListCell   *lc;
-
-		tc->varno = INDEX_VAR;
-		foreach(lc, tlist)
-		{
-			TargetEntry *tle = lfirst_node(TargetEntry, lc);
-			Node	   *e = strip_relabel((Node *) tle->expr);
-
-			if (e != NULL && IsA(e, Var) && ((Var *) e)->varno == scan->scanrelid &&
-				((Var *) e)->varattno == attnum && ((Var *) e)->varlevelsup == 0)
-				tc->tlist_cols = bms_add_member(tc->tlist_cols, tle->resno);
-		}
-		if (tc->tlist_cols == NULL)
-			return false;
-	}
+		return scan_tlist_column(scan, attnum, tc);
 	return true;
 }
 
