@@ -298,6 +298,13 @@ typedef struct TenantRef
 	PlannerInfo *outer_root;
 	Index		outer_varno;
 	AttrNumber	outer_attno;
+	int			outer_paramid;
+	/*
+	 * Resolved from an outer column whose rows may reach the subquery
+	 * before their own pin runs: the parameter is checked at each value
+	 * (walk_plan, check_param_pins)
+	 */
+	bool		check_param;
 	/* PR_TWO_TENANTS / PR_MOVES_ROW: the other reference and both values */
 	struct TenantRef *other;
 	Node	   *mine;
@@ -418,6 +425,7 @@ typedef struct PinResult
 	PlannerInfo *outer_root;
 	Index		outer_varno;
 	AttrNumber	outer_attno;
+	int			outer_paramid;	/* the PARAM_EXEC that stands for it */
 } PinResult;
 
 /* enforce_pin.c: analysing clauses */
@@ -618,6 +626,8 @@ typedef struct PlanWalk
 	/* EnforceState.pin_columns, and the plan's appendRelations */
 	List	   *pin_columns;
 	List	   *appendrels;
+	/* the references whose correlated parameter is checked (check_param) */
+	List	   *param_checks;
 } PlanWalk;
 
 extern void walk_plan(Plan *plan, PlanWalk *w);
@@ -650,6 +660,7 @@ next_scanned(PlanWalk *w, int i)
 /* enforce_order.c: the tenant condition first in every scan */
 extern PinReason tenant_quals_first(Scan *scan, List *rtable);
 extern void pin_columns_first(Scan *scan, PlanWalk *w);
+extern void check_param_pins(Plan *plan, PlanWalk *w);
 
 /* enforce_runtime.c: the comparison when the statement starts */
 extern void attach_statement_pins(PlannedStmt *stmt, PinClasses *classes);

@@ -176,77 +176,6 @@ needs_pin(FreezeContext *ctx, OpExpr *op, Node *col, Node *val)
 		OidIsValid(pin_function_oid());	/* looked up only now: rare */
 }
 
-/* A column of an outer query level (maybe relabelled)? */
-static inline bool
-is_outer_var(Node *n)
-{
-	n = strip_relabel(n);
-	return n != NULL && IsA(n, Var) && ((Var *) n)->varlevelsup > 0;
-}
-
-/*
- * A correlated pin "tenant column = outer column": the subquery runs once
- * per outer row it is given, with that row's value, and the outer
- * relation's own pin may be evaluated after it (a subquery in the outer
- * scan's Filter, cheaper in the planner's order, or in a row-level security
- * policy of a temporary table): the value is wrapped in gtm_pin(), checked
- * against the running statement's tenant each time the outer row sets it,
- * before the subquery reads a row (round AX).  Not when the outer column
- * is a tenant table's own tenant column (no partitions or children: one
- * scan): its scan evaluates its pin first (enforce_order.c), so its rows
- * hold the statement's tenant only -- the common correlated subquery,
- * which pays nothing.
- */
-/* The range-table entry varno of q, or NULL */
-static inline RangeTblEntry *
-level_rte(Query *q, Index varno)
-{
-	if (varno < 1 || varno > (Index) list_length(q->rtable))
-		return NULL;
-	return rt_fetch(varno, q->rtable);
-}
-
-static bool
-correlation_needs_pin(FreezeContext *ctx, OpExpr *op, Node *col, Node *val)
-{
-	Var		   *outer = (Var *) strip_relabel(val);
-	Var		   *inner = (Var *) strip_relabel(col);
-	const QueryLevel *lv = ctx->level;
-	RangeTblEntry *rte;
-	RelFacts   *f;
-
-	if (inner == NULL || !IsA(inner, Var) || inner->varlevelsup != 0 ||
-		!is_outer_var(val))
-		return false;
-	/* the outer column: a tenant table's own tenant column pays nothing */
-	for (Index up = 0; lv != NULL && up < outer->varlevelsup; up++)
-		lv = lv->up;
-	if (lv == NULL)
-		return false;
-	rte = level_rte(lv->query, outer->varno);
-	if (rte != NULL && rte->rtekind == RTE_RELATION)
-	{
-		f = rel_facts(rte->relid);
-		if (f->tenant && !f->exempt && !f->has_children &&
-			f->attnum == outer->varattno)
-			return false;
-	}
-	/* the inner column: a tenant column, directly or through a subquery */
-	rte = level_rte(ctx->level->query, inner->varno);
-	if (rte == NULL)
-		return false;
-	if (rte->rtekind == RTE_RELATION)
-	{
-		f = rel_facts(rte->relid);
-		if (!f->tenant || f->exempt || f->attnum != inner->varattno)
-			return false;
-	}
-	else if (!is_tenant_column(levels_list(ctx->level), inner, 0))
-		return false;
-	return op_mergejoinable(op->opno, exprType((Node *) linitial(op->args))) &&
-		OidIsValid(pin_function_oid());
-}
-
 static void freeze_query(Query *q, FreezeContext *ctx);
 static bool sublink_walker(Node *node, FreezeContext *ctx);
 
@@ -278,24 +207,7 @@ freeze_equality(FreezeContext *ctx, OpExpr *op)
 	l = list_nth_cell(op->args, 0);
 	r = list_nth_cell(op->args, 1);
 	if (is_leaf_value(lfirst(l)) && is_leaf_value(lfirst(r)))
-	{
-		/* the common case: nothing to do unless an outer column (rare) */
-		Node	   *lv = strip_relabel(lfirst(l));
-		Node	   *rv = strip_relabel(lfirst(r));
-
-		if (IsA(lv, Var) && IsA(rv, Var) &&
-			(((Var *) lv)->varlevelsup == 0) != (((Var *) rv)->varlevelsup == 0))
-		{
-			if (((Var *) lv)->varlevelsup == 0)
-			{
-				if (correlation_needs_pin(ctx, op, lfirst(l), lfirst(r)))
-					lfirst(r) = wrap_in_pin(lfirst(r), pin_function_oid());
-			}
-			else if (correlation_needs_pin(ctx, op, lfirst(r), lfirst(l)))
-				lfirst(l) = wrap_in_pin(lfirst(l), pin_function_oid());
-		}
 		return false;
-	}
 	if (needs_pin(ctx, op, lfirst(l), lfirst(r)))
 		lfirst(r) = wrap_in_pin(lfirst(r), pin_function_oid());
 	else if (needs_pin(ctx, op, lfirst(r), lfirst(l)))
@@ -409,7 +321,7 @@ freeze_query(Query *q, FreezeContext *ctx)
 		{
 			ListCell   *lq;
 
-			/* row-level security policies: their sublinks too (round AX) */
+			/* row-level security policies: the pins of their sublinks too */
 			foreach(lq, rte->securityQuals)
 				(void) sublink_walker(lfirst(lq), ctx);
 		}

@@ -27,6 +27,7 @@
 #include "access/transam.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
 #include "nodes/makefuncs.h"
@@ -387,10 +388,17 @@ partition_bound_pin(Oid relid, AttrNumber attno)
 			Node	   *col = strip_relabel(list_nth(op->args, side));
 			Node	   *val = list_nth(op->args, 1 - side);
 
+			Oid			collid = op->inputcollid;
+
+			/* under a nondeterministic collation, 'T1' holds 't1' too */
+			if (OidIsValid(collid) && collid != DEFAULT_COLLATION_OID &&
+				collid != C_COLLATION_OID && collid != POSIX_COLLATION_OID &&
+				!get_collation_isdeterministic(collid))
+				return NULL;
 			if (IsA(col, Var) && ((Var *) col)->varattno == attno &&
 				((Var *) col)->varlevelsup == 0 &&
 				IsA(val, Const) && !((Const *) val)->constisnull &&
-				equality_is_identity(op->opno, NIL, side == 0, op->inputcollid))
+				equality_is_identity(op->opno, NIL, side == 0, collid))
 				return (Const *) val;
 		}
 	}

@@ -401,16 +401,18 @@ judge_modify_tables(EnforceState *st, PlannedStmt *stmt, List *modifytables)
  * exempt table, VALUES): a subquery in that scan's Filter runs for each
  * row it sees, with the row's value, and must see only the rows of the pin.
  */
-static void
+static List *
 resolve_deferred_pins(EnforceState *st)
 {
 	ListCell   *lc;
+	List	   *param_checks = NIL;
 
 	foreach(lc, st->refs)
 	{
 		TenantRef  *ref = lfirst(lc);
 		PinReason	why;
 		List	   *v;
+		RangeTblEntry *outer;
 
 		if (ref->reason != PR_DEFERRED)
 			continue;
@@ -418,12 +420,28 @@ resolve_deferred_pins(EnforceState *st)
 		v = var_values(st, ref->outer_root, ref->outer_varno,
 					   ref->outer_attno, 0, &why);
 		st->record_pin_columns = false;
-		if (v != NIL)
+		if (v == NIL)
+			continue;
+		ref->values = v;
+		ref->reason = PR_PINNED;
+
+		/*
+		 * Its parameter is checked at each value (check_param_pins) unless
+		 * the outer column is a tenant table's own tenant column (one
+		 * relation, no children): that scan evaluates its own pin first,
+		 * so only the pinned tenant's rows set the parameter -- the common
+		 * correlated subquery, which pays nothing.
+		 */
+		outer = ref->outer_root->simple_rte_array[ref->outer_varno];
+		if (!(outer->rtekind == RTE_RELATION && !outer->inh &&
+			  rel_facts(outer->relid)->tenant && !rel_facts(outer->relid)->exempt &&
+			  rel_facts(outer->relid)->attnum == ref->outer_attno))
 		{
-			ref->values = v;
-			ref->reason = PR_PINNED;
+			ref->check_param = true;
+			param_checks = lappend(param_checks, ref);
 		}
 	}
+	return param_checks;
 }
 
 /*
@@ -579,13 +597,13 @@ judge_one_tenant(List *judged, PinClasses *classes, bool *has_nonconst,
 List *
 judge_plan(EnforceState *st, PlannedStmt *stmt)
 {
-	PlanWalk	w = {stmt->rtable, 0, NULL, NIL, NULL, NIL, NIL, NULL, NIL, NIL};
+	PlanWalk	w = {stmt->rtable, 0, NULL, NIL, NULL, NIL, NIL, NULL, NIL, NIL, NIL};
 	ListCell   *lc;
 	List	   *judged;
 	PinClasses	classes;
 	bool		has_nonconst;
 
-	resolve_deferred_pins(st);
+	w.param_checks = resolve_deferred_pins(st);
 	w.pin_columns = st->pin_columns;
 	w.appendrels = stmt->appendRelations;
 	walk_plan(stmt->planTree, &w);

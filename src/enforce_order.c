@@ -29,6 +29,7 @@
 
 #include "access/transam.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/plannodes.h"
 #include "optimizer/clauses.h"
@@ -424,5 +425,100 @@ pin_columns_first(Scan *scan, PlanWalk *w)
 
 		if (attno > 0 && scan_column(scan, attno, &tc))
 			scan->plan.qual = tenant_first(scan->plan.qual, &tc, NULL);
+	}
+}
+
+/*
+ * A correlated pin resolved from an outer column whose rows may reach the
+ * subquery before their own pin runs (TenantRef.check_param: anything but
+ * a tenant table's own tenant column, whose scan evaluates its pin first;
+ * a second level of correlation, a UNION ALL arm, an UPDATE's target, a
+ * row-level security policy of the caller's): the scan's correlated
+ * parameter is wrapped in gtm_pin() wherever the scan compares it, so each
+ * value the outer row sets is checked against the running statement's
+ * tenant before the scan reads a row (an index's runtime key is computed
+ * before the index is searched; a Filter's tenant condition comes first).
+ * Another tenant's value raises "statement touches more than one tenant".
+ * Done on the finished plan, where the parameter is what the executor
+ * evaluates: what the planner made of the query (a collation, a CTE or SQL
+ * function inlined, a sublink flattened into a join, which needs no check)
+ * does not matter (rounds AX, AY).
+ */
+typedef struct ParamWrap
+{
+	int			paramid;
+	Oid			pin_fn;
+} ParamWrap;
+
+static Node *
+wrap_param_mutator(Node *node, ParamWrap *pw)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC &&
+		((Param *) node)->paramid == pw->paramid)
+	{
+		Param	   *p = (Param *) node;
+
+		return (Node *) makeFuncExpr(pw->pin_fn, p->paramtype,
+									 list_make1(copyObject(p)), InvalidOid,
+									 p->paramcollid, COERCE_EXPLICIT_CALL);
+	}
+	/* already checked (the same parameter in two references) */
+	if (IsA(node, FuncExpr) && ((FuncExpr *) node)->funcid == pw->pin_fn)
+		return node;
+	return expression_tree_mutator(node, wrap_param_mutator, (void *) pw);
+}
+
+#define WRAP(field) ((field) = (void *) wrap_param_mutator((Node *) (field), &pw))
+
+void
+check_param_pins(Plan *plan, PlanWalk *w)
+{
+	Scan	   *scan = (Scan *) plan;
+	RangeTblEntry *rte;
+	ListCell   *lc;
+
+	if (scan->scanrelid < 1 || scan->scanrelid > (Index) list_length(w->rtable))
+		return;
+	rte = rt_fetch(scan->scanrelid, w->rtable);
+	foreach(lc, w->param_checks)
+	{
+		TenantRef  *ref = lfirst(lc);
+		ParamWrap	pw;
+
+		if (ref->eref != rte->eref)
+			continue;
+		pw.paramid = ref->outer_paramid;
+		pw.pin_fn = pin_function_oid();
+		if (!OidIsValid(pw.pin_fn))
+			elog(ERROR, "gtm_clarity: gtm_pin() not found");
+		WRAP(plan->qual);
+		switch (nodeTag(plan))
+		{
+			case T_IndexScan:
+				WRAP(((IndexScan *) plan)->indexqual);
+				WRAP(((IndexScan *) plan)->indexqualorig);
+				break;
+			case T_IndexOnlyScan:
+				WRAP(((IndexOnlyScan *) plan)->indexqual);
+				WRAP(((IndexOnlyScan *) plan)->recheckqual);
+				break;
+			case T_BitmapIndexScan:
+				WRAP(((BitmapIndexScan *) plan)->indexqual);
+				WRAP(((BitmapIndexScan *) plan)->indexqualorig);
+				break;
+			case T_BitmapHeapScan:
+				WRAP(((BitmapHeapScan *) plan)->bitmapqualorig);
+				break;
+			case T_TidScan:
+				WRAP(((TidScan *) plan)->tidquals);
+				break;
+			case T_TidRangeScan:
+				WRAP(((TidRangeScan *) plan)->tidrangequals);
+				break;
+			default:
+				break;
+		}
 	}
 }

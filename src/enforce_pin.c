@@ -677,6 +677,7 @@ rel_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel, Index varno,
 					res->reason = PR_DEFERRED;
 					res->outer_root = op->root;
 					res->outer_varno = op->varno;
+					res->outer_paramid = op->paramid;
 					res->outer_attno = op->varattno;
 				}
 				continue;

@@ -142,6 +142,7 @@ record_scan(EnforceState *st, PlannerInfo *root, RelOptInfo *rel, Index rti,
 		ref->reason = key_pin(root, rel, rti, f->attnum, ref);
 	ref->outer_root = pr.outer_root;
 	ref->outer_varno = pr.outer_varno;
+	ref->outer_paramid = pr.outer_paramid;
 	ref->outer_attno = pr.outer_attno;
 	st->refs = lappend(st->refs, ref);
 }

@@ -86,6 +86,12 @@ walk_plan(Plan *plan, PlanWalk *w)
 					note_unsafe_scan(w, ((Scan *) plan)->scanrelid, why);
 				if (unlikely(w->pin_columns != NIL))
 					pin_columns_first((Scan *) plan, w);
+				if (unlikely(w->param_checks != NIL))
+					check_param_pins(plan, w);
+				break;
+			case T_BitmapIndexScan:
+				if (unlikely(w->param_checks != NIL))
+					check_param_pins(plan, w);
 				break;
 			case T_ForeignScan:
 				{
@@ -150,7 +156,6 @@ walk_plan(Plan *plan, PlanWalk *w)
 			case T_Result:
 			case T_ProjectSet:
 			case T_RecursiveUnion:
-			case T_BitmapIndexScan:
 			case T_NestLoop:
 			case T_MergeJoin:
 			case T_HashJoin:

@@ -235,6 +235,66 @@ ALTER TABLE td ADD COLUMN n int DEFAULT 0;
 SELECT set_config('app.loot', '', false) AS reset;
 UPDATE td SET n = 1 WHERE td.t = :T1;
 SELECT current_setting('app.loot') AS read_through_update_target_policy;
+-- round AY: the check is made on the finished plan, where the parameter is
+-- what the executor evaluates: a collation, a CTE or an SQL function the
+-- planner inlines does not hide it (refused, nothing read) ...
+CREATE TEMP TABLE td3 (t text);
+INSERT INTO td3 VALUES (:T2), (:T1);
+CREATE TEMP VIEW deals_cte AS WITH x AS (SELECT * FROM deals) SELECT * FROM x;
+CREATE FUNCTION pg_temp.deals_of(x text) RETURNS SETOF enforce_attacks.deals LANGUAGE sql STABLE
+  AS 'SELECT * FROM enforce_attacks.deals WHERE tenant_id = x';
+SELECT set_config('app.loot6', '', false) AS reset;
+SELECT count(*) FROM (SELECT :T1 AS t UNION ALL SELECT t || '' FROM td3) u
+ WHERE set_config('app.loot6', current_setting('app.loot6') || ' ' ||
+   coalesce((SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = u.t COLLATE "C"), ''), false) IS NOT NULL
+   AND u.t = :T1;
+SELECT count(*) FROM td3 o
+ WHERE set_config('app.loot6', current_setting('app.loot6') || ' ' ||
+   coalesce((WITH x AS (SELECT * FROM deals) SELECT string_agg(stage, ',') FROM x WHERE x.tenant_id = o.t), ''), false) IS NOT NULL
+   AND o.t = :T1;
+SELECT count(*) FROM td3 o
+ WHERE set_config('app.loot6', current_setting('app.loot6') || ' ' ||
+   coalesce((SELECT string_agg(stage, ',') FROM deals_cte v WHERE v.tenant_id = o.t), ''), false) IS NOT NULL
+   AND o.t = :T1;
+SELECT count(*) FROM td3 o
+ WHERE set_config('app.loot6', current_setting('app.loot6') || ' ' ||
+   coalesce((SELECT string_agg(stage, ',') FROM pg_temp.deals_of(o.t)), ''), false) IS NOT NULL
+   AND o.t = :T1;
+SELECT count(*) FROM deals a WHERE a.tenant_id = :T1 AND a.id = 1 AND
+ (SELECT count(*) FROM (VALUES (:T2), (:T1)) o(t)
+   WHERE set_config('app.loot6', current_setting('app.loot6') || ' ' ||
+     coalesce((SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = o.t COLLATE "C"), ''), false) IS NOT NULL
+   AND o.t = a.tenant_id) > 0;
+SELECT current_setting('app.loot6') AS read_through_planner_shapes;
+BEGIN;
+SELECT count(*) FROM (SELECT :T1 AS t UNION ALL SELECT t || '' FROM td3) u
+ WHERE EXISTS (SELECT 1 FROM deals d WHERE d.tenant_id = u.t COLLATE "C" FOR UPDATE) AND u.t = :T1;
+ROLLBACK;
+RESET seq_page_cost;
+RESET cpu_tuple_cost;
+RESET cpu_operator_cost;
+-- a partition whose bound compares under a nondeterministic collation holds
+-- 'T1' and 't1' alike: its bound is no pin (round AY)
+CREATE COLLATION pg_temp.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TEMP TABLE mp (tenant_id text COLLATE pg_temp.ci, n int) PARTITION BY LIST (tenant_id);
+CREATE TEMP TABLE mp1 PARTITION OF mp FOR VALUES IN ('t1');
+INSERT INTO mp VALUES ('T1', 1);
+SELECT tenant_id FROM mp1;
+-- ... and a sublink the planner flattens into a join needs no check: these
+-- ordinary statements over a pinned relation that is not a plain tenant
+-- table run (they were refused while the check was made before planning)
+CREATE TEMP VIEW deals_v AS SELECT * FROM deals;
+SELECT count(*) FROM deals_v v WHERE v.tenant_id = :T1 AND EXISTS (SELECT 1 FROM activities a WHERE a.tenant_id = v.tenant_id);
+SELECT count(*) FROM (SELECT * FROM deals WHERE tenant_id = :T1) v
+ WHERE NOT EXISTS (SELECT 1 FROM activities a WHERE a.tenant_id = v.tenant_id AND a.kind = 'none');
+SELECT v.id, l.kind FROM deals_v v LEFT JOIN LATERAL (SELECT kind FROM activities a WHERE a.tenant_id = v.tenant_id) l ON true
+ WHERE v.tenant_id = :T1;
+SELECT count(*) FROM tenant_domains k WHERE k.tenant_id = :T1 AND EXISTS (SELECT 1 FROM deals d WHERE d.tenant_id = k.tenant_id);
+SELECT v.id, (SELECT json_agg(a.kind) FROM activities a WHERE a.tenant_id = v.tenant_id) AS kinds
+  FROM deals_v v WHERE v.tenant_id = :T1;
+SET seq_page_cost = 0;
+SET cpu_tuple_cost = 0;
+SET cpu_operator_cost = 0;
 BEGIN;
 SELECT domain FROM tenant_domains td
  WHERE EXISTS (SELECT 1 FROM deals d WHERE d.tenant_id = td.tenant_id FOR UPDATE) AND td.tenant_id = :T1;
