@@ -274,6 +274,7 @@ typedef enum PinReason
 	PR_REMOTE_UNSENT,			/* (internal) a plain foreign scan's pin was not
 								 * sent: judged with the statement's locks */
 	PR_FOREIGN_ROW_WRITE,		/* a foreign table updated row by row (ctid) */
+	PR_UNCHECKED_CORRELATION,	/* a correlated value no scan of it checks */
 
 	PR_COUNT					/* number of reasons; keep last */
 } PinReason;
@@ -305,6 +306,7 @@ typedef struct TenantRef
 	 * (walk_plan, check_param_pins)
 	 */
 	bool		check_param;
+	bool		param_checked;	/* a scan of it had the parameter wrapped */
 	/* PR_TWO_TENANTS / PR_MOVES_ROW: the other reference and both values */
 	struct TenantRef *other;
 	Node	   *mine;

@@ -610,6 +610,22 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 	foreach(lc, stmt->subplans)
 		walk_plan((Plan *) lfirst(lc), &w);
 
+	/*
+	 * A correlated value to check that no scan of its reference had
+	 * wrapped (a join or aggregate pushed to a foreign server, where the
+	 * value is sent unchecked): refused, fail closed (round AZ).
+	 */
+	foreach(lc, w.param_checks)
+	{
+		TenantRef  *ref = lfirst(lc);
+
+		if (!ref->param_checked && ref->reason == PR_PINNED)
+		{
+			ref->reason = PR_UNCHECKED_CORRELATION;
+			ref->values = NIL;
+		}
+	}
+
 	judge_scans(st, stmt, &w);
 	judge_modify_tables(st, stmt, w.modifytables);
 	judged = judged_refs(st);

@@ -489,6 +489,7 @@ check_param_pins(Plan *plan, PlanWalk *w)
 
 		if (ref->eref != rte->eref)
 			continue;
+		ref->param_checked = true;
 		pw.paramid = ref->outer_paramid;
 		pw.pin_fn = pin_function_oid();
 		if (!OidIsValid(pw.pin_fn))
@@ -516,6 +517,11 @@ check_param_pins(Plan *plan, PlanWalk *w)
 				break;
 			case T_TidRangeScan:
 				WRAP(((TidRangeScan *) plan)->tidrangequals);
+				break;
+			case T_ForeignScan:
+				/* the values it sends the server are computed here */
+				WRAP(((ForeignScan *) plan)->fdw_exprs);
+				WRAP(((ForeignScan *) plan)->fdw_recheck_quals);
 				break;
 			default:
 				break;

@@ -182,6 +182,9 @@ static const PinReasonInfo pin_reasons[PR_COUNT] = {
 	{PR_FOREIGN_ROW_WRITE,
 		"The statement updates or deletes the rows of %1$s on the foreign server one by one, by their ctid, which identifies a row only within one table there: on a partitioned or inherited remote table it reaches rows of other tenants too.",
 	"a foreign table written row by row"},
+	{PR_UNCHECKED_CORRELATION,
+		"%1$s is pinned to a column of an outer query whose rows can reach the subquery before their own condition restricts them, and the plan reads %1$s where the value cannot be checked when each row sets it (a join or aggregate a foreign server computes, a scan of another extension).",
+	"pinned to an outer column whose value cannot be checked where it is read"},
 };
 
 /* The table row of reason (rows are in enum order, checked at load). */
@@ -351,6 +354,9 @@ report_hint(TenantRef *ref, const char *col)
 						   col);
 		case PR_NODE_VALUE:
 			return errhint("On a distributed table, compare %s with a constant, a parameter or gtm_current_tenant().",
+						   col);
+		case PR_UNCHECKED_CORRELATION:
+			return errhint("Compare %s with a constant, a parameter or gtm_current_tenant() in the subquery, or read it from a table of this server.",
 						   col);
 		case PR_FOREIGN_ROW_WRITE:
 			return errhint("Write a foreign table with an UPDATE or DELETE the foreign data wrapper sends to the server whole: conditions and values it can send (constants, parameters, immutable built-ins), no local trigger, no RETURNING of local expressions.");

@@ -107,6 +107,8 @@ walk_plan(Plan *plan, PlanWalk *w)
 							note_unsafe_scan(w, fs->scan.scanrelid, why);
 						if (unlikely(w->pin_columns != NIL))
 							pin_columns_first(&fs->scan, w);
+						if (unlikely(w->param_checks != NIL))
+							check_param_pins(plan, w);
 					}
 					while ((r = bms_next_member(fs->fs_relids, r)) >= 0)
 						mark_scanned(w, r);

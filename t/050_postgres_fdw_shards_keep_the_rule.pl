@@ -136,6 +136,31 @@ ok(!(grep { /secret-of-t1/ } @leak) && (grep { /^3$/ } @leak),
 	"foreign table pinned by gtm_current_tenant(): the tenant condition runs before the caller's cheap function, which sees no row of the other tenant")
   or diag join "\n", @leak;
 
+# A correlated pin into a foreign table, from an outer relation whose rows
+# reach the subquery before their own pin (round AZ: the caller's temporary
+# table with a row-level security policy, cheapest first): the parameter
+# postgres_fdw sends the server is computed here, through gtm_pin(), so
+# another tenant's value is refused before any remote call; a join pushed
+# to the server, where it could not be checked, is refused while planning.
+sql($db2, "INSERT INTO deals VALUES ('$t2', 88, 'secret-of-t2')");
+sql($co, "CREATE TABLE local_deals (tenant_id text NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id));
+INSERT INTO local_deals VALUES ('$t1', 1), ('$t2', 1); GRANT SELECT ON local_deals TO $app;");
+for my $inner ('fdeals d', 'fdeals d JOIN fdeals d2 ON d2.tenant_id = d.tenant_id AND d2.id = d.id')
+{
+	my @corr = app("SET seq_page_cost = 0; SET cpu_tuple_cost = 0; SET cpu_operator_cost = 0;
+CREATE TEMP TABLE td (t text); INSERT INTO td VALUES ('$t2'), ('$t1');
+ALTER TABLE td ENABLE ROW LEVEL SECURITY; ALTER TABLE td FORCE ROW LEVEL SECURITY;
+CREATE POLICY p ON td USING (set_config('app.loot', coalesce(current_setting('app.loot', true), '') || ' ' ||
+  coalesce((SELECT string_agg(d.stage, ',') FROM $inner WHERE d.tenant_id = td.t), ''), false) IS NOT NULL);
+SELECT a.id, (SELECT count(*) FROM td o WHERE o.t = a.tenant_id) FROM local_deals a WHERE a.tenant_id = '$t1';
+SELECT 'loot=' || coalesce(current_setting('app.loot', true), '');");
+	ok((grep { /ERROR:  (statement touches more than one tenant|tenant-scoped table "fdeals" \(alias "d"\) is not pinned)/ } @corr)
+	   && !(grep { /secret-of-t2/ } @corr),
+		"a correlated value sent to a foreign server ($inner) is checked first: refused, no row of the other tenant read")
+	  or diag join "\n", @corr;
+}
+sql($db2, "DELETE FROM deals WHERE id = 88");
+
 # The conditions postgres_fdw sends run on the server, on its rows of every
 # tenant, in the order its planner picks and through its indexes: besides
 # the pin, only leakproof conditions may be sent, whether the pin is sent
