@@ -52,6 +52,7 @@ OBJS = \
 	src/enforce_copy.o \
 	src/enforce_runtime.o \
 	src/enforce_payload.o \
+	src/enforce_executor.o \
 	src/enforce_planning.o \
 	src/enforce_stats.o \
 	src/enforce_generic.o \

@@ -109,6 +109,9 @@ extern NextPlanRequest next_plan;
 extern int	planning_depth;
 extern bool innermost_planning;
 extern bool planner_runs_function(void);
+
+/* enforce_executor.c: the executor hooks */
+extern void enforce_executor_init(void);
 extern void planning_reached(const char *tenant);
 
 /* enforce_planning.c: what functions the planner ran reached (plan_with_state) */

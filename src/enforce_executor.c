@@ -1,0 +1,226 @@
+/*-------------------------------------------------------------------------
+ *
+ * enforce_executor.c
+ *	  Executor hook entry points of tenant-scope enforcement.
+ *
+ * ExecutorStart_hook		the statement's pins compared when it starts
+ *							(run_statement_pins, enforce_runtime.c), after
+ *							the executor count of tenant_session.c;
+ * ExecutorRun_hook,		the executor frames: the nesting of executors,
+ * ExecutorFinish_hook		for exemptions.c and tenant_session.c;
+ * ExecutorCheckPerms_hook	fk_initial_check_allowed (exemptions.c).
+ *
+ * The planner and utility hooks, and the control state they share with
+ * these, are enforce_hooks.c's.
+ *
+ * IDENTIFICATION
+ *	  src/enforce_executor.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+
+#include "enforce.h"
+#include "gtm_clarity.h"
+
+static ExecutorStart_hook_type prev_ExecutorStart_hook = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun_hook = NULL;
+static ExecutorFinish_hook_type prev_ExecutorFinish_hook = NULL;
+static ExecutorCheckPerms_hook_type prev_ExecutorCheckPerms_hook = NULL;
+
+/*
+ * ExecutorStart_hook: once the executor has started (nothing is read before
+ * ExecutorRun), count it as part of the running top-level statement, then
+ * check the statement's pins, which may fix that statement's tenant.  In
+ * this order, an error in either leaves nothing behind: the count goes
+ * with the executor's memory.
+ */
+static void
+gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	/* a statement SQL PREPARE made, bound by the protocol (tenant_temp.c) */
+	refuse_bound_sql_prepared();
+
+	/* the marks of a distributed plan (Citus), made only where it is loaded */
+	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 &&
+		queryDesc->plannedstmt->invalItems != NIL && distributed_planner_loaded())
+		check_distributed_start(queryDesc->plannedstmt);
+	/* a statement pinned through a unique key reads its tenant's rows only */
+	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 &&
+		queryDesc->plannedstmt->invalItems != NIL &&
+		gtm_enforcement != GTM_ENFORCE_OFF && !IsParallelWorker() &&
+		plan_has_key_pins(queryDesc->plannedstmt))
+		filter_key_pinned_plan(queryDesc);
+	if (prev_ExecutorStart_hook)
+		prev_ExecutorStart_hook(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+
+	statement_scope_executor_started(queryDesc);
+	run_statement_pins(queryDesc, eflags);	/* and the unique-key pins */
+	if (unlikely(distributed_planner_loaded()))
+		mark_distributed_task(queryDesc, eflags);
+}
+
+
+/* The frame counters an executor frame saves and puts back */
+typedef struct ExecutorFrame
+{
+	int			executor_nesting;
+	int			noforce_depth;
+	bool		innermost_planning;
+} ExecutorFrame;
+
+/*
+ * Enter an executor frame (user code of a statement runs inside ExecutorRun
+ * and ExecutorFinish: triggers, defaults, constraints, functions), noting
+ * whether it was entered inside a foreign-key query.
+ */
+static ExecutorFrame
+executor_frame_enter(void)
+{
+	ExecutorFrame saved = {executor_nesting, noforce_depth, innermost_planning};
+
+	executor_nesting++;
+	innermost_planning = false;
+	if (InNoForceRLSOperation())
+		noforce_depth++;
+	return saved;
+}
+
+/* Leave it, on every path out (called in PG_FINALLY). */
+static void
+executor_frame_exit(ExecutorFrame saved)
+{
+	executor_nesting = saved.executor_nesting;
+	noforce_depth = saved.noforce_depth;
+	innermost_planning = saved.innermost_planning;
+}
+
+/* The executor call an executor frame makes */
+typedef enum FrameCall
+{
+	FRAME_RUN,
+	FRAME_FINISH
+} FrameCall;
+
+/*
+ * Make an executor call (the previous hook's or the standard one) inside
+ * an executor frame, which is left on every path out.  One function for
+ * ExecutorRun and ExecutorFinish, so that a statement's two frames share
+ * their code (its error handling included) in the instruction cache.
+ */
+static pg_noinline void
+executor_frame_call(FrameCall call, QueryDesc *queryDesc,
+					ScanDirection direction, uint64 count
+					GTM_EXECUTOR_RUN_EXTRA_PARAM)
+{
+	ExecutorFrame saved;
+
+	/*
+	 * An executor run while the planner folds a function (a FETCH from an
+	 * open cursor): what it returns goes into the plan, with the tenant of
+	 * the top-level statement the cursor belongs to.
+	 */
+	if (unlikely(planning_depth > 0) && statement_scope_tenant_as_is() != NULL)
+		planning_reached(statement_scope_tenant_as_is());
+	/* a cursor of an ordinary role fetched by an exempt one (tenant_session.c) */
+	if (call == FRAME_RUN && gtm_enforcement != GTM_ENFORCE_OFF &&
+		unlikely(role_is_exempt()))
+		refuse_exempt_run_of_callers_executor(queryDesc);
+
+	saved = executor_frame_enter();
+
+	PG_TRY();
+	{
+		if (call == FRAME_RUN)
+		{
+			if (prev_ExecutorRun_hook)
+				prev_ExecutorRun_hook(queryDesc, direction, count
+									  GTM_EXECUTOR_RUN_EXTRA_ARG);
+			else
+				standard_ExecutorRun(queryDesc, direction, count
+									 GTM_EXECUTOR_RUN_EXTRA_ARG);
+		}
+		else
+		{
+			if (prev_ExecutorFinish_hook)
+				prev_ExecutorFinish_hook(queryDesc);
+			else
+				standard_ExecutorFinish(queryDesc);
+			statement_scope_note_deferred(queryDesc);
+		}
+	}
+	PG_FINALLY();
+	{
+		executor_frame_exit(saved);
+	}
+	PG_END_TRY();
+}
+
+/* ExecutorRun_hook: the standard run inside an executor frame. */
+static void
+gtm_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count
+				GTM_EXECUTOR_RUN_EXTRA_PARAM)
+{
+	executor_frame_call(FRAME_RUN, queryDesc, direction, count
+						GTM_EXECUTOR_RUN_EXTRA_ARG);
+}
+
+/* ExecutorFinish_hook: the standard finish (AFTER triggers) in a frame. */
+static void
+gtm_ExecutorFinish(QueryDesc *queryDesc)
+{
+	EState	   *estate = queryDesc->estate;
+
+	/*
+	 * A SELECT without data-modifying CTEs runs in skip-triggers mode
+	 * (standard_ExecutorStart: it "can't possibly queue triggers") and has
+	 * no auxiliary ModifyTable to finish: the standard finish runs no code
+	 * of anyone's, and queues nothing deferred, so it needs no frame.
+	 */
+	if (prev_ExecutorFinish_hook == NULL &&
+		queryDesc->operation == CMD_SELECT && estate != NULL &&
+		(estate->es_top_eflags & EXEC_FLAG_SKIP_TRIGGERS) != 0 &&
+		estate->es_auxmodifytables == NIL)
+	{
+		standard_ExecutorFinish(queryDesc);
+		return;
+	}
+	executor_frame_call(FRAME_FINISH, queryDesc, NoMovementScanDirection, 0
+						GTM_EXECUTOR_RUN_EXTRA_UNUSED);
+}
+
+/*
+ * ExecutorCheckPerms_hook: the permission check without raising that
+ * RI_Initial_Check asks for (see fk_initial_check_allowed).
+ */
+static bool
+gtm_ExecutorCheckPerms(List *rangeTable GTM_CHECK_PERMS_EXTRA_PARAM,
+					   bool ereport_on_violation)
+{
+	if (prev_ExecutorCheckPerms_hook &&
+		!prev_ExecutorCheckPerms_hook(rangeTable GTM_CHECK_PERMS_EXTRA_ARG,
+									  ereport_on_violation))
+		return false;
+	return ereport_on_violation || !gtm_installed_here() ||
+		fk_initial_check_allowed(rangeTable);
+}
+
+/* Called once from gtm_enforce_init: the executor hooks, chained. */
+void
+enforce_executor_init(void)
+{
+	prev_ExecutorStart_hook = ExecutorStart_hook;
+	ExecutorStart_hook = gtm_ExecutorStart;
+	prev_ExecutorRun_hook = ExecutorRun_hook;
+	ExecutorRun_hook = gtm_ExecutorRun;
+	prev_ExecutorFinish_hook = ExecutorFinish_hook;
+	ExecutorFinish_hook = gtm_ExecutorFinish;
+	prev_ExecutorCheckPerms_hook = ExecutorCheckPerms_hook;
+	ExecutorCheckPerms_hook = gtm_ExecutorCheckPerms;
+}
