@@ -467,7 +467,6 @@ extern bool is_freezable_value(Node *val);
 extern bool opfamily_is_identity(Oid family, Oid type, Oid collid);
 extern bool equality_is_identity(Oid opno, List *opfamilies, bool col_on_left,
 								 Oid collid);
-extern Const *partition_bound_pin(Oid relid, AttrNumber attno);
 extern bool unbounded_bpchar(Oid type, int32 typmod);
 extern bool type_text_is_fixed(Oid typid);
 extern char *tenant_value_text(Datum value, Oid typid);

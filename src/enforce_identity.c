@@ -25,18 +25,13 @@
 
 #include "access/nbtree.h"
 #include "access/transam.h"
-#include "catalog/partition.h"
-#include "catalog/pg_class.h"
-#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
-#include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
-#include "utils/partcache.h"
 #include "utils/syscache.h"
 
 #include "enforce.h"
@@ -356,53 +351,6 @@ strip_value_casts(Node *n)
 		else
 			return n;
 	}
-}
-
-/*
- * A partition's bound as a pin: a partition of a list partitioning by the
- * tenant column with one value ("FOR VALUES IN ('T1')", at this level or
- * an ancestor's) holds that tenant's rows only, which PostgreSQL enforces
- * on every row written into it and checked on ATTACH.  Its partition
- * constraint then includes "tenant_col = 'T1'" (with the partition key's
- * equality): that constant, if the equality is an identity, or NULL.  Not
- * for a foreign table, whose rows the constraint does not check.
- */
-Const *
-partition_bound_pin(Oid relid, AttrNumber attno)
-{
-	List	   *quals;
-	ListCell   *lc;
-
-	if (!get_rel_relispartition(relid) ||
-		get_rel_relkind(relid) == RELKIND_FOREIGN_TABLE)
-		return NULL;
-	quals = make_ands_implicit((Expr *) get_partition_qual_relid(relid));
-	foreach(lc, quals)
-	{
-		OpExpr	   *op = lfirst(lc);
-
-		if (!IsA(op, OpExpr) || list_length(op->args) != 2)
-			continue;
-		for (int side = 0; side < 2; side++)
-		{
-			Node	   *col = strip_relabel(list_nth(op->args, side));
-			Node	   *val = list_nth(op->args, 1 - side);
-
-			Oid			collid = op->inputcollid;
-
-			/* under a nondeterministic collation, 'T1' holds 't1' too */
-			if (OidIsValid(collid) && collid != DEFAULT_COLLATION_OID &&
-				collid != C_COLLATION_OID && collid != POSIX_COLLATION_OID &&
-				!get_collation_isdeterministic(collid))
-				return NULL;
-			if (IsA(col, Var) && ((Var *) col)->varattno == attno &&
-				((Var *) col)->varlevelsup == 0 &&
-				IsA(val, Const) && !((Const *) val)->constisnull &&
-				equality_is_identity(op->opno, NIL, side == 0, collid))
-				return (Const *) val;
-		}
-	}
-	return NULL;
 }
 
 /* Called once from _PG_init (through enforce_pin_init). */

@@ -704,20 +704,6 @@ rel_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel, Index varno,
 		if (reason_rank(r) > reason_rank(res->reason))
 			res->reason = r;
 	}
-	/* a partition that holds one tenant's rows (not the parent's clauses) */
-	if (res->reason != PR_DEFERRED && attno > 0 &&
-		root->simple_rte_array[rel->relid]->rtekind == RTE_RELATION)
-	{
-		Const	   *bound = partition_bound_pin(root->simple_rte_array[rel->relid]->relid,
-												attno);
-
-		if (bound != NULL)
-		{
-			res->reason = PR_PINNED;
-			res->value = (Node *) bound;
-			res->rinfo = NULL;
-		}
-	}
 }
 
 /* Called once from _PG_init (through gtm_enforce_init). */
