@@ -278,6 +278,7 @@ typedef enum PinReason
 								 * sent: judged with the statement's locks */
 	PR_FOREIGN_ROW_WRITE,		/* a foreign table updated row by row (ctid) */
 	PR_UNCHECKED_CORRELATION,	/* a correlated value no scan of it checks */
+	PR_PARTIAL_INDEX,			/* a partial index's predicate stands for the pin */
 
 	PR_COUNT					/* number of reasons; keep last */
 } PinReason;

@@ -28,6 +28,7 @@
 #include "postgres.h"
 
 #include "access/transam.h"
+#include "catalog/pg_index.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
@@ -35,6 +36,8 @@
 #include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
+#include "utils/builtins.h"
+#include "utils/syscache.h"
 
 #include "enforce.h"
 
@@ -257,6 +260,104 @@ scan_column(Scan *scan, AttrNumber attnum, TenantColumn *tc)
 	return true;
 }
 
+/* Does any condition of the scan compare the tenant column with a pin? */
+static bool
+scan_has_tenant_equality(Scan *scan, const TenantColumn *tc)
+{
+	List	   *lists[2] = {scan->plan.qual, NIL};
+	ListCell   *lc;
+
+	if (IsA(scan, IndexScan))
+		lists[1] = ((IndexScan *) scan)->indexqualorig;
+	else if (IsA(scan, IndexOnlyScan))
+		lists[1] = ((IndexOnlyScan *) scan)->indexqual;
+	else if (IsA(scan, BitmapHeapScan))
+		lists[1] = ((BitmapHeapScan *) scan)->bitmapqualorig;
+	for (int i = 0; i < 2; i++)
+		foreach(lc, lists[i])
+			if (is_tenant_equality(lfirst(lc), tc))
+				return true;
+	return false;
+}
+
+/*
+ * Is every partial index the scan (or its bitmap tree) reads one whose
+ * stored predicate includes "tenant column = constant" with a built-in
+ * identity equality?  (An index without a predicate counts as plain: it
+ * cannot stand for a condition.)
+ */
+static bool
+partial_indexes_plain(Plan *plan, AttrNumber attnum)
+{
+	Oid			indexid = InvalidOid;
+	HeapTuple	tup;
+	Datum		d;
+	bool		isnull;
+	bool		plain = false;
+	ListCell   *lc;
+
+	check_stack_depth();
+	if (plan == NULL)
+		return true;
+	switch (nodeTag(plan))
+	{
+		case T_IndexScan:
+			indexid = ((IndexScan *) plan)->indexid;
+			break;
+		case T_IndexOnlyScan:
+			indexid = ((IndexOnlyScan *) plan)->indexid;
+			break;
+		case T_BitmapIndexScan:
+			indexid = ((BitmapIndexScan *) plan)->indexid;
+			break;
+		case T_BitmapHeapScan:
+			return partial_indexes_plain(plan->lefttree, attnum);
+		case T_BitmapAnd:
+			foreach(lc, ((BitmapAnd *) plan)->bitmapplans)
+				if (!partial_indexes_plain(lfirst(lc), attnum))
+					return false;
+			return true;
+		case T_BitmapOr:
+			foreach(lc, ((BitmapOr *) plan)->bitmapplans)
+				if (!partial_indexes_plain(lfirst(lc), attnum))
+					return false;
+			return true;
+		default:
+			return false;
+	}
+	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexid));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	d = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indpred, &isnull);
+	if (isnull)
+		plain = true;
+	else
+	{
+		Node	   *pred = stringToNode(TextDatumGetCString(d));
+
+		foreach(lc, make_ands_implicit((Expr *) pred))
+		{
+			OpExpr	   *op = lfirst(lc);
+
+			if (!IsA(op, OpExpr) || list_length(op->args) != 2 ||
+				op->opno >= FirstNormalObjectId)
+				continue;
+			for (int side = 0; side < 2 && !plain; side++)
+			{
+				Node	   *col = strip_relabel(list_nth(op->args, side));
+				Node	   *val = strip_relabel(list_nth(op->args, 1 - side));
+
+				if (IsA(col, Var) && ((Var *) col)->varattno == attnum &&
+					IsA(val, Const) && !((Const *) val)->constisnull &&
+					equality_is_identity(op->opno, NIL, side == 0, op->inputcollid))
+					plain = true;
+			}
+		}
+	}
+	ReleaseSysCache(tup);
+	return plain;
+}
+
 PinReason
 tenant_quals_first(Scan *scan, List *rtable)
 {
@@ -305,6 +406,21 @@ tenant_quals_first(Scan *scan, List *rtable)
 			recheck_tenant_first(((IndexOnlyScan *) scan)->recheckqual,
 								 scan->plan.qual, &tc);
 	}
+
+	/*
+	 * A partial index whose predicate implies the tenant condition: the
+	 * planner leaves the condition out of the scan, as the index holds
+	 * only rows that satisfied its predicate when they were inserted.  A
+	 * predicate other than a plain "tenant column = constant" may have
+	 * been computed otherwise then (an IMMUTABLE function of the caller's
+	 * that reads a setting, a built-in whose text output does): the index
+	 * can hold another tenant's rows (round BB).  Fail closed.
+	 */
+	if ((IsA(scan, IndexScan) || IsA(scan, IndexOnlyScan) ||
+		 IsA(scan, BitmapHeapScan)) &&
+		!scan_has_tenant_equality(scan, &tc) &&
+		!partial_indexes_plain(&scan->plan, f->attnum))
+		return PR_PARTIAL_INDEX;
 
 	/*
 	 * An index scan ordered by a distance it recomputes (a lossy one: GiST

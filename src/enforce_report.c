@@ -185,6 +185,9 @@ static const PinReasonInfo pin_reasons[PR_COUNT] = {
 	{PR_UNCHECKED_CORRELATION,
 		"%1$s is pinned to a column of an outer query whose rows can reach the subquery before their own condition restricts them, and the plan reads %1$s where the value cannot be checked when each row sets it (a join or aggregate a foreign server computes, a scan of another extension).",
 	"pinned to an outer column whose value cannot be checked where it is read"},
+	{PR_PARTIAL_INDEX,
+		"%1$s is read through a partial index whose predicate implies the tenant condition, so the planner leaves the condition out of the scan; the predicate is not a plain comparison of the column with a constant, and may have been computed otherwise when the rows were inserted (a function of the caller's, a built-in that reads a setting): the index can hold rows of another tenant.",
+	"read through a partial index that stands for the tenant condition"},
 };
 
 /* The table row of reason (rows are in enum order, checked at load). */
@@ -354,6 +357,9 @@ report_hint(TenantRef *ref, const char *col)
 						   col);
 		case PR_NODE_VALUE:
 			return errhint("On a distributed table, compare %s with a constant, a parameter or gtm_current_tenant().",
+						   col);
+		case PR_PARTIAL_INDEX:
+			return errhint("Give the partial index a predicate that compares %s with a constant, or use an index without a predicate.",
 						   col);
 		case PR_UNCHECKED_CORRELATION:
 			return errhint("Compare %s with a constant, a parameter or gtm_current_tenant() in the subquery, or read it from a table of this server.",

@@ -280,6 +280,33 @@ CREATE TEMP TABLE mp (tenant_id text COLLATE pg_temp.ci, n int) PARTITION BY LIS
 CREATE TEMP TABLE mp1 PARTITION OF mp FOR VALUES IN ('t1');
 INSERT INTO mp VALUES ('T1', 1);
 SELECT tenant_id FROM mp1;
+-- round BB: a partial index whose predicate implies the tenant condition
+-- makes the planner leave the condition out of the scan; an IMMUTABLE
+-- function of the caller's that reads a setting filled the index with T2's
+-- row under a predicate the planner now reads as T1: refused (the scan
+-- would return T2's row, and its tenant feed the subquery)
+CREATE FUNCTION pg_temp.f() RETURNS text LANGUAGE plpgsql IMMUTABLE
+  AS $$ BEGIN RETURN current_setting('app.x'); END $$;
+CREATE TEMP TABLE xx (tenant_id text NOT NULL, id int NOT NULL);
+SELECT set_config('app.x', :T2, false) IS NOT NULL AS set_t2;
+CREATE INDEX xx_p ON xx (id) WHERE tenant_id = pg_temp.f();
+INSERT INTO xx VALUES (:T2, 1);
+SELECT set_config('app.x', :T1, false) IS NOT NULL AS set_t1;
+ALTER INDEX xx_p SET (fillfactor = 90);
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT x.tenant_id = :T2 AS is_t2, (SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = x.tenant_id) AS via_x
+  FROM xx x WHERE x.tenant_id = :T1 AND x.id = 1;
+-- a partial index whose predicate is the tenant compared with a constant
+-- holds what it says: read through it, accepted
+CREATE TEMP TABLE yy (tenant_id text NOT NULL, id int NOT NULL);
+CREATE INDEX yy_p ON yy (id) WHERE tenant_id = '11111111-1111-4111-8111-111111111111';
+INSERT INTO yy VALUES (:T1, 1);
+INSERT INTO yy VALUES (:T2, 1);
+EXPLAIN (COSTS OFF) SELECT y.tenant_id FROM yy y WHERE y.tenant_id = :T1 AND y.id = 1;
+SELECT y.tenant_id = :T1 AS is_t1 FROM yy y WHERE y.tenant_id = :T1 AND y.id = 1;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
 -- ... and a sublink the planner flattens into a join needs no check: these
 -- ordinary statements over a pinned relation that is not a plain tenant
 -- table run (they were refused while the check was made before planning)
