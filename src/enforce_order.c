@@ -375,7 +375,16 @@ tenant_quals_first(Scan *scan, List *rtable)
 	if (!f->tenant || f->exempt)
 		return PR_PINNED;
 	if (!scan_column(scan, f->attnum, &tc))
-		return PR_PINNED;	/* no tenant column to compare: none in a Filter */
+	{
+		/*
+		 * No tenant column to compare: none in a Filter.  (An index-only
+		 * scan of a partial index whose predicate stands for the tenant
+		 * condition: below.)
+		 */
+		if (IsA(scan, IndexOnlyScan) && !partial_indexes_plain(&scan->plan, f->attnum))
+			return PR_PARTIAL_INDEX;
+		return PR_PINNED;
+	}
 	scan->plan.qual = tenant_first(scan->plan.qual, &tc, NULL);
 	if (IsA(scan, IndexScan))
 	{
