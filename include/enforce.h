@@ -194,6 +194,7 @@ typedef struct RelFacts
 	bool		fk_actions_known;	/* fk_actions computed (record_cascades) */
 	bool		fk_actions;		/* its triggers include a foreign-key action
 								 * that writes referencing rows */
+	bool		index_expressions;	/* an index with expression columns */
 } RelFacts;
 
 /*

@@ -280,6 +280,110 @@ scan_has_tenant_equality(Scan *scan, const TenantColumn *tc)
 	return false;
 }
 
+/* Does the bitmap tree read an index with expression columns? */
+static bool
+bitmap_reads_expression_index(Plan *plan)
+{
+	ListCell   *lc;
+
+	check_stack_depth();
+	if (plan == NULL)
+		return false;
+	if (IsA(plan, BitmapIndexScan))
+		return rel_facts(((BitmapIndexScan *) plan)->indexid)->index_expressions;
+	if (IsA(plan, BitmapAnd))
+	{
+		foreach(lc, ((BitmapAnd *) plan)->bitmapplans)
+			if (bitmap_reads_expression_index(lfirst(lc)))
+				return true;
+	}
+	else if (IsA(plan, BitmapOr))
+	{
+		foreach(lc, ((BitmapOr *) plan)->bitmapplans)
+			if (bitmap_reads_expression_index(lfirst(lc)))
+				return true;
+	}
+	return false;
+}
+
+/*
+ * The scan's Filter with its tenant condition, copied from the index
+ * conditions when the Filter has none: an index condition on an
+ * expression column is met by what the expression computed when the row
+ * was inserted, which can differ from what the planner now makes of it
+ * (an IMMUTABLE function of the caller's that changed, a built-in whose
+ * text output reads a setting): the row's own column is compared again
+ * (round BC).
+ */
+static List *
+tenant_condition_in_filter(List *qual, List *indexconds, const TenantColumn *tc)
+{
+	ListCell   *lc;
+
+	foreach(lc, qual)
+		if (is_tenant_equality(lfirst(lc), tc))
+			return qual;
+	foreach(lc, indexconds)
+		if (is_tenant_equality(lfirst(lc), tc))
+			return lcons(copyObject(lfirst(lc)), qual);
+	return qual;
+}
+
+/*
+ * An index-only scan compares its conditions with what its index holds,
+ * never with the row: is every index column its conditions (index
+ * conditions and Filter) name a column of the table, or an expression that
+ * is a column relabelled (a domain's or varchar's text), not one whose
+ * stored value is what some computation gave at insertion?
+ */
+static bool
+index_only_conditions_plain(IndexOnlyScan *ios)
+{
+	HeapTuple	tup;
+	Form_pg_index index;
+	ListCell   *lc;
+	bool		plain = true;
+
+	List	   *exprs = NIL;
+	Datum		d;
+	bool		isnull;
+
+	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(ios->indexid));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	index = (Form_pg_index) GETSTRUCT(tup);
+	/* the expressions as stored, not as the planner simplifies them now */
+	d = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indexprs, &isnull);
+	if (!isnull)
+		exprs = (List *) stringToNode(TextDatumGetCString(d));
+	foreach(lc, list_concat(list_copy(ios->indexqual), ios->scan.plan.qual))
+	{
+		Node	   *clause = lfirst(lc);
+		List	   *vars = pull_var_clause(clause, PVC_RECURSE_PLACEHOLDERS);
+		ListCell   *lv;
+
+		foreach(lv, vars)
+		{
+			Var		   *v = lfirst(lv);
+			int			k = v->varattno;
+			int			e = 0;
+
+			if (v->varno != INDEX_VAR || k < 1 || k > index->indnatts ||
+				index->indkey.values[k - 1] != 0)
+				continue;
+			/* the expression of index column k: a column, relabelled at most? */
+			for (int c = 0; c < k - 1; c++)
+				if (index->indkey.values[c] == 0)
+					e++;
+			if (e >= list_length(exprs) ||
+				!IsA(strip_relabel(list_nth(exprs, e)), Var))
+				plain = false;
+		}
+	}
+	ReleaseSysCache(tup);
+	return plain;
+}
+
 /*
  * Is every partial index the scan (or its bitmap tree) reads one whose
  * stored predicate includes "tenant column = constant" with a built-in
@@ -415,6 +519,20 @@ tenant_quals_first(Scan *scan, List *rtable)
 			recheck_tenant_first(((IndexOnlyScan *) scan)->recheckqual,
 								 scan->plan.qual, &tc);
 	}
+
+	/* an index on expressions: the tenant condition again in the Filter */
+	if (IsA(scan, IndexScan) &&
+		unlikely(rel_facts(((IndexScan *) scan)->indexid)->index_expressions))
+		scan->plan.qual = tenant_condition_in_filter(scan->plan.qual,
+													 ((IndexScan *) scan)->indexqualorig, &tc);
+	else if (IsA(scan, BitmapHeapScan) &&
+			 unlikely(bitmap_reads_expression_index(scan->plan.lefttree)))
+		scan->plan.qual = tenant_condition_in_filter(scan->plan.qual,
+													 ((BitmapHeapScan *) scan)->bitmapqualorig, &tc);
+	else if (IsA(scan, IndexOnlyScan) &&
+			 unlikely(rel_facts(((IndexOnlyScan *) scan)->indexid)->index_expressions) &&
+			 !index_only_conditions_plain((IndexOnlyScan *) scan))
+		return PR_PARTIAL_INDEX;
 
 	/*
 	 * A partial index whose predicate implies the tenant condition: the

@@ -186,8 +186,8 @@ static const PinReasonInfo pin_reasons[PR_COUNT] = {
 		"%1$s is pinned to a column of an outer query whose rows can reach the subquery before their own condition restricts them, and the plan reads %1$s where the value cannot be checked when each row sets it (a join or aggregate a foreign server computes, a scan of another extension).",
 	"pinned to an outer column whose value cannot be checked where it is read"},
 	{PR_PARTIAL_INDEX,
-		"%1$s is read through a partial index whose predicate implies the tenant condition, so the planner leaves the condition out of the scan; the predicate is not a plain comparison of the column with a constant, and may have been computed otherwise when the rows were inserted (a function of the caller's, a built-in that reads a setting): the index can hold rows of another tenant.",
-	"read through a partial index that stands for the tenant condition"},
+		"%1$s is read through an index that stands for the tenant condition -- a partial index whose predicate implies it (not a plain comparison of the column with a constant), or an index-only scan comparing it with an expression column -- and the index holds what its predicate or expression computed when the rows were inserted, which can differ from what the planner reads now (a function of the caller's, a built-in that reads a setting): the index can hold rows of another tenant.",
+	"read through an index that stands for the tenant condition"},
 };
 
 /* The table row of reason (rows are in enum order, checked at load). */

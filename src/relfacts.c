@@ -33,6 +33,8 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
+#include "catalog/pg_index.h"
 #include "catalog/catalog.h"
 #include "catalog/pg_attribute.h"
 #include "catalog/partition.h"
@@ -217,6 +219,18 @@ compute_rel_facts(Oid relid, RelFacts *f)
 	f->row_security = false;
 	f->fk_actions_known = false;
 	f->fk_actions = false;
+	f->index_expressions = false;
+	if (relkind == RELKIND_INDEX || relkind == RELKIND_PARTITIONED_INDEX)
+	{
+		HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(relid));
+
+		if (HeapTupleIsValid(tup))
+		{
+			f->index_expressions = !heap_attisnull(tup, Anum_pg_index_indexprs, NULL);
+			ReleaseSysCache(tup);
+		}
+		return;
+	}
 	if ((relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE ||
 		 relkind == RELKIND_FOREIGN_TABLE || relkind == RELKIND_MATVIEW) &&
 		OidIsValid(nsp) && !IsCatalogNamespace(nsp) && !IsToastNamespace(nsp) &&

@@ -307,6 +307,32 @@ EXPLAIN (COSTS OFF) SELECT y.tenant_id FROM yy y WHERE y.tenant_id = :T1 AND y.i
 SELECT y.tenant_id = :T1 AS is_t1 FROM yy y WHERE y.tenant_id = :T1 AND y.id = 1;
 RESET enable_seqscan;
 RESET enable_bitmapscan;
+-- round BC: an expression index of the caller's that computed 'T1' for
+-- T2's row when it was inserted, and now simplifies to the bare column: its
+-- index condition tenant_id = T1 returned T2's row, whose tenant fed the
+-- subquery.  The tenant condition is compared again with the row (Filter):
+-- T2's row is not returned, nothing of T2 read
+CREATE FUNCTION pg_temp.idf(text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT '11111111-1111-4111-8111-111111111111'::text $$;
+CREATE TEMP TABLE xe (tenant_id text NOT NULL, id int NOT NULL);
+CREATE INDEX xe_e ON xe ((pg_temp.idf(tenant_id)));
+INSERT INTO xe VALUES (:T2, 1);
+CREATE OR REPLACE FUNCTION pg_temp.idf(text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT $1 $$;
+ALTER INDEX xe_e SET (fillfactor = 90);
+SET enable_seqscan = off;
+SELECT x.tenant_id = :T2 AS is_t2, (SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = x.tenant_id) AS via_x
+  FROM xe x WHERE x.tenant_id = :T1;
+SET enable_indexscan = off;
+SELECT x.tenant_id = :T2 AS is_t2, (SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = x.tenant_id) AS via_x
+  FROM xe x WHERE x.tenant_id = :T1;
+RESET enable_indexscan;
+-- an index on the tenant column and an expression (case-insensitive email
+-- per tenant) still serves index-only scans
+CREATE TEMP TABLE ye (tenant_id text NOT NULL, email text NOT NULL);
+CREATE UNIQUE INDEX ye_u ON ye (tenant_id, lower(email));
+INSERT INTO ye VALUES (:T1, 'A@x');
+VACUUM ye;
+SELECT count(*) FROM ye WHERE tenant_id = :T1 AND lower(email) = 'a@x';
+RESET enable_seqscan;
 -- ... and a sublink the planner flattens into a join needs no check: these
 -- ordinary statements over a pinned relation that is not a plain tenant
 -- table run (they were refused while the check was made before planning)
