@@ -195,6 +195,7 @@ typedef struct RelFacts
 	bool		fk_actions;		/* its triggers include a foreign-key action
 								 * that writes referencing rows */
 	bool		index_expressions;	/* an index with expression columns */
+	bool		index_partial;	/* an index with a predicate */
 } RelFacts;
 
 /*

@@ -264,15 +264,16 @@ scan_column(Scan *scan, AttrNumber attnum, TenantColumn *tc)
 static bool
 scan_has_tenant_equality(Scan *scan, const TenantColumn *tc)
 {
-	List	   *lists[2] = {scan->plan.qual, NIL};
+	/* the index conditions first: where the tenant condition usually is */
+	List	   *lists[2] = {NIL, scan->plan.qual};
 	ListCell   *lc;
 
 	if (IsA(scan, IndexScan))
-		lists[1] = ((IndexScan *) scan)->indexqualorig;
+		lists[0] = ((IndexScan *) scan)->indexqualorig;
 	else if (IsA(scan, IndexOnlyScan))
-		lists[1] = ((IndexOnlyScan *) scan)->indexqual;
+		lists[0] = ((IndexOnlyScan *) scan)->indexqual;
 	else if (IsA(scan, BitmapHeapScan))
-		lists[1] = ((BitmapHeapScan *) scan)->bitmapqualorig;
+		lists[0] = ((BitmapHeapScan *) scan)->bitmapqualorig;
 	for (int i = 0; i < 2; i++)
 		foreach(lc, lists[i])
 			if (is_tenant_equality(lfirst(lc), tc))
@@ -280,9 +281,12 @@ scan_has_tenant_equality(Scan *scan, const TenantColumn *tc)
 	return false;
 }
 
-/* Does the bitmap tree read an index with expression columns? */
+/*
+ * Does the bitmap tree read an index with expression columns (partial:
+ * false) or with a predicate (partial: true)?
+ */
 static bool
-bitmap_reads_expression_index(Plan *plan)
+bitmap_reads_index(Plan *plan, bool partial)
 {
 	ListCell   *lc;
 
@@ -290,17 +294,21 @@ bitmap_reads_expression_index(Plan *plan)
 	if (plan == NULL)
 		return false;
 	if (IsA(plan, BitmapIndexScan))
-		return rel_facts(((BitmapIndexScan *) plan)->indexid)->index_expressions;
+	{
+		RelFacts   *f = rel_facts(((BitmapIndexScan *) plan)->indexid);
+
+		return partial ? f->index_partial : f->index_expressions;
+	}
 	if (IsA(plan, BitmapAnd))
 	{
 		foreach(lc, ((BitmapAnd *) plan)->bitmapplans)
-			if (bitmap_reads_expression_index(lfirst(lc)))
+			if (bitmap_reads_index(lfirst(lc), partial))
 				return true;
 	}
 	else if (IsA(plan, BitmapOr))
 	{
 		foreach(lc, ((BitmapOr *) plan)->bitmapplans)
-			if (bitmap_reads_expression_index(lfirst(lc)))
+			if (bitmap_reads_index(lfirst(lc), partial))
 				return true;
 	}
 	return false;
@@ -526,7 +534,7 @@ tenant_quals_first(Scan *scan, List *rtable)
 		scan->plan.qual = tenant_condition_in_filter(scan->plan.qual,
 													 ((IndexScan *) scan)->indexqualorig, &tc);
 	else if (IsA(scan, BitmapHeapScan) &&
-			 unlikely(bitmap_reads_expression_index(scan->plan.lefttree)))
+			 unlikely(bitmap_reads_index(scan->plan.lefttree, false)))
 		scan->plan.qual = tenant_condition_in_filter(scan->plan.qual,
 													 ((BitmapHeapScan *) scan)->bitmapqualorig, &tc);
 	else if (IsA(scan, IndexOnlyScan) &&
@@ -543,8 +551,12 @@ tenant_quals_first(Scan *scan, List *rtable)
 	 * that reads a setting, a built-in whose text output does): the index
 	 * can hold another tenant's rows (round BB).  Fail closed.
 	 */
-	if ((IsA(scan, IndexScan) || IsA(scan, IndexOnlyScan) ||
-		 IsA(scan, BitmapHeapScan)) &&
+	if (((IsA(scan, IndexScan) &&
+		  unlikely(rel_facts(((IndexScan *) scan)->indexid)->index_partial)) ||
+		 (IsA(scan, IndexOnlyScan) &&
+		  unlikely(rel_facts(((IndexOnlyScan *) scan)->indexid)->index_partial)) ||
+		 (IsA(scan, BitmapHeapScan) &&
+		  unlikely(bitmap_reads_index(scan->plan.lefttree, true)))) &&
 		!scan_has_tenant_equality(scan, &tc) &&
 		!partial_indexes_plain(&scan->plan, f->attnum))
 		return PR_PARTIAL_INDEX;

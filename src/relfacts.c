@@ -220,6 +220,7 @@ compute_rel_facts(Oid relid, RelFacts *f)
 	f->fk_actions_known = false;
 	f->fk_actions = false;
 	f->index_expressions = false;
+	f->index_partial = false;
 	if (relkind == RELKIND_INDEX || relkind == RELKIND_PARTITIONED_INDEX)
 	{
 		HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(relid));
@@ -227,6 +228,7 @@ compute_rel_facts(Oid relid, RelFacts *f)
 		if (HeapTupleIsValid(tup))
 		{
 			f->index_expressions = !heap_attisnull(tup, Anum_pg_index_indexprs, NULL);
+			f->index_partial = !heap_attisnull(tup, Anum_pg_index_indpred, NULL);
 			ReleaseSysCache(tup);
 		}
 		return;
