@@ -272,8 +272,7 @@ scan_has_tenant_equality(Scan *scan, const TenantColumn *tc)
 		lists[0] = ((IndexScan *) scan)->indexqualorig;
 	else if (IsA(scan, IndexOnlyScan))
 		lists[0] = ((IndexOnlyScan *) scan)->indexqual;
-	else if (IsA(scan, BitmapHeapScan))
-		lists[0] = ((BitmapHeapScan *) scan)->bitmapqualorig;
+	/* (a bitmap's Recheck Cond runs on lossy pages only: not counted) */
 	for (int i = 0; i < 2; i++)
 		foreach(lc, lists[i])
 			if (is_tenant_equality(lfirst(lc), tc))
@@ -338,20 +337,22 @@ tenant_condition_in_filter(List *qual, List *indexconds, const TenantColumn *tc)
 }
 
 /*
- * An index-only scan compares its conditions with what its index holds,
- * never with the row: is every index column its conditions (index
- * conditions and Filter) name a column of the table, or an expression that
- * is a column relabelled (a domain's or varchar's text), not one whose
- * stored value is what some computation gave at insertion?
+ * An index-only scan reads the tenant column from its index, for its
+ * conditions and its output alike: from any index column that the planner
+ * now reads as that column.  Is each such column the table's own column,
+ * or an expression that is the column relabelled (a domain's or varchar's
+ * text) as stored -- not one whose stored value is what some computation
+ * gave at insertion, which the planner may now simplify to the bare column
+ * (an IMMUTABLE function of the caller's replaced since, a setting a
+ * built-in output function reads; rounds BC, BD)?
  */
 static bool
-index_only_conditions_plain(IndexOnlyScan *ios)
+index_only_tenant_plain(IndexOnlyScan *ios, AttrNumber attnum)
 {
 	HeapTuple	tup;
 	Form_pg_index index;
 	ListCell   *lc;
 	bool		plain = true;
-
 	List	   *exprs = NIL;
 	Datum		d;
 	bool		isnull;
@@ -364,29 +365,21 @@ index_only_conditions_plain(IndexOnlyScan *ios)
 	d = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indexprs, &isnull);
 	if (!isnull)
 		exprs = (List *) stringToNode(TextDatumGetCString(d));
-	foreach(lc, list_concat(list_copy(ios->indexqual), ios->scan.plan.qual))
+	foreach(lc, ios->indextlist)
 	{
-		Node	   *clause = lfirst(lc);
-		List	   *vars = pull_var_clause(clause, PVC_RECURSE_PLACEHOLDERS);
-		ListCell   *lv;
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+		Node	   *e = strip_relabel((Node *) tle->expr);
+		int			k = tle->resno;
+		int			n = 0;
 
-		foreach(lv, vars)
-		{
-			Var		   *v = lfirst(lv);
-			int			k = v->varattno;
-			int			e = 0;
-
-			if (v->varno != INDEX_VAR || k < 1 || k > index->indnatts ||
-				index->indkey.values[k - 1] != 0)
-				continue;
-			/* the expression of index column k: a column, relabelled at most? */
-			for (int c = 0; c < k - 1; c++)
-				if (index->indkey.values[c] == 0)
-					e++;
-			if (e >= list_length(exprs) ||
-				!IsA(strip_relabel(list_nth(exprs, e)), Var))
-				plain = false;
-		}
+		if (e == NULL || !IsA(e, Var) || ((Var *) e)->varattno != attnum ||
+			k < 1 || k > index->indnatts || index->indkey.values[k - 1] != 0)
+			continue;
+		for (int c = 0; c < k - 1; c++)
+			if (index->indkey.values[c] == 0)
+				n++;
+		if (n >= list_length(exprs) || !IsA(strip_relabel(list_nth(exprs, n)), Var))
+			plain = false;
 	}
 	ReleaseSysCache(tup);
 	return plain;
@@ -534,12 +527,21 @@ tenant_quals_first(Scan *scan, List *rtable)
 		scan->plan.qual = tenant_condition_in_filter(scan->plan.qual,
 													 ((IndexScan *) scan)->indexqualorig, &tc);
 	else if (IsA(scan, BitmapHeapScan) &&
-			 unlikely(bitmap_reads_index(scan->plan.lefttree, false)))
+			 unlikely(bitmap_reads_index(scan->plan.lefttree, false) ||
+					  bitmap_reads_index(scan->plan.lefttree, true)))
+	{
+		/*
+		 * A bitmap of an expression or partial index: its Recheck Cond
+		 * runs on lossy pages only, and holds the predicate the planner
+		 * read (round BD); the row's tenant column is compared in the
+		 * Filter, where there is a condition to copy
+		 */
 		scan->plan.qual = tenant_condition_in_filter(scan->plan.qual,
 													 ((BitmapHeapScan *) scan)->bitmapqualorig, &tc);
+	}
 	else if (IsA(scan, IndexOnlyScan) &&
 			 unlikely(rel_facts(((IndexOnlyScan *) scan)->indexid)->index_expressions) &&
-			 !index_only_conditions_plain((IndexOnlyScan *) scan))
+			 !index_only_tenant_plain((IndexOnlyScan *) scan, f->attnum))
 		return PR_PARTIAL_INDEX;
 
 	/*

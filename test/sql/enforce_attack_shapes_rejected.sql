@@ -333,6 +333,35 @@ INSERT INTO ye VALUES (:T1, 'A@x');
 VACUUM ye;
 SELECT count(*) FROM ye WHERE tenant_id = :T1 AND lower(email) = 'a@x';
 RESET enable_seqscan;
+-- round BD: an index-only scan takes the tenant column from an index
+-- column that only now reads as it (stored 'T2' for a T1 row under
+-- bytea_output = escape): refused; and a bitmap scan of the lying partial
+-- index of round BB compares the row's tenant again: nothing of T2 read
+CREATE TEMP TABLE xo (tenant_id text NOT NULL, id int NOT NULL);
+SET bytea_output = 'escape';
+CREATE INDEX xo_e ON xo ((CASE WHEN ('\x41'::bytea)::text = '\x41' THEN tenant_id ELSE '22222222-2222-4222-8222-222222222222' END) COLLATE "C", tenant_id);
+INSERT INTO xo VALUES (:T1, 1);
+RESET bytea_output;
+ALTER INDEX xo_e SET (fillfactor = 90);
+VACUUM xo;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT x.tenant_id = :T2 AS is_t2, (SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = x.tenant_id) AS via_x
+  FROM xo x WHERE x.tenant_id = :T1;
+RESET enable_bitmapscan;
+SET enable_indexscan = off;
+SELECT x.tenant_id = :T2 AS is_t2, (SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = x.tenant_id) AS via_x
+  FROM xx x WHERE x.tenant_id = :T1 AND x.id = 1;
+RESET enable_indexscan;
+-- a (tenant_id, lower(email)) index covering email serves index-only scans
+CREATE TEMP TABLE ze (tenant_id text NOT NULL, email text NOT NULL);
+CREATE INDEX ze_i ON ze (tenant_id, lower(email)) INCLUDE (email);
+INSERT INTO ze VALUES (:T1, 'A@x');
+VACUUM ze;
+SET enable_bitmapscan = off;
+SELECT email FROM ze WHERE tenant_id = :T1 AND lower(email) = 'a@x';
+RESET enable_bitmapscan;
+RESET enable_seqscan;
 -- ... and a sublink the planner flattens into a join needs no check: these
 -- ordinary statements over a pinned relation that is not a plain tenant
 -- table run (they were refused while the check was made before planning)
