@@ -53,6 +53,7 @@ OBJS = \
 	src/enforce_runtime.o \
 	src/enforce_payload.o \
 	src/enforce_executor.o \
+	src/enforce_index_trust.o \
 	src/enforce_planning.o \
 	src/enforce_stats.o \
 	src/enforce_generic.o \

@@ -664,10 +664,29 @@ next_scanned(PlanWalk *w, int i)
 	return bms_next_member(w->scanned_high, i);
 }
 
+/*
+ * The tenant column as a scan's conditions name it: a column of the scan's
+ * relation, or (varno INDEX_VAR) the entries of the scan's own target list
+ * that hold it, as a plain column or relabelled: an index-only scan's index
+ * columns (the planner names an index expression "tenant_id::text" in a
+ * condition that compares that cast), a foreign scan's fdw_scan_tlist.
+ */
+typedef struct TenantColumn
+{
+	Index		varno;
+	AttrNumber	attnum;			/* varno a relation: the column */
+	Bitmapset  *tlist_cols;		/* INDEX_VAR: the resnos that hold it */
+} TenantColumn;
+
 /* enforce_order.c: the tenant condition first in every scan */
+extern bool is_tenant_equality(Node *clause, const TenantColumn *tc);
 extern PinReason tenant_quals_first(Scan *scan, List *rtable);
 extern void pin_columns_first(Scan *scan, PlanWalk *w);
 extern void check_param_pins(Plan *plan, PlanWalk *w);
+
+/* enforce_index_trust.c: what an index stands for, checked against the rows */
+extern PinReason index_trust(Scan *scan, const TenantColumn *tc, AttrNumber attnum);
+extern bool partial_indexes_plain(Plan *plan, AttrNumber attnum);
 
 /* enforce_runtime.c: the comparison when the statement starts */
 extern void attach_statement_pins(PlannedStmt *stmt, PinClasses *classes);
