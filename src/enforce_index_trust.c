@@ -40,19 +40,20 @@
 
 #include "enforce.h"
 
-/* Does any condition of the scan compare the tenant column with a pin? */
+/*
+ * Does the scan compare the row's tenant column with a pin: in its Filter,
+ * or, for an index-only scan (which reads no row), in any condition on an
+ * index column that holds the tenant column (index_only_tenant_plain has
+ * checked those are the column itself)?
+ */
 static bool
 scan_has_tenant_equality(Scan *scan, const TenantColumn *tc)
 {
-	/* the index conditions first: where the tenant condition usually is */
-	List	   *lists[2] = {NIL, scan->plan.qual};
+	List	   *lists[2] = {scan->plan.qual, NIL};
 	ListCell   *lc;
 
-	if (IsA(scan, IndexScan))
-		lists[0] = ((IndexScan *) scan)->indexqualorig;
-	else if (IsA(scan, IndexOnlyScan))
-		lists[0] = ((IndexOnlyScan *) scan)->indexqual;
-	/* (a bitmap's Recheck Cond runs on lossy pages only: not counted) */
+	if (IsA(scan, IndexOnlyScan))
+		lists[1] = ((IndexOnlyScan *) scan)->indexqual;
 	for (int i = 0; i < 2; i++)
 		foreach(lc, lists[i])
 			if (is_tenant_equality(lfirst(lc), tc))
@@ -246,51 +247,52 @@ partial_indexes_plain(Plan *plan, AttrNumber attnum)
 
 /*
  * The checks above for a scan of a tenant table whose tenant column its
- * conditions name as tc: PR_PINNED, or the reason it is refused.
+ * conditions name as tc: PR_PINNED, or the reason it is refused.  A scan
+ * of an index with expressions or a predicate must compare the row's
+ * tenant column itself (its Filter; an index-only scan, a plain index
+ * column): an index condition the planner matched to an expression --
+ * "(tenant_id = f()) = true" on a boolean expression column (round BE),
+ * the expression simplified to the bare column (BC) -- or a condition a
+ * predicate implied and the planner left out (BB) compares what was stored.
+ * The one exception: a partial index whose stored predicate compares the
+ * tenant column with a constant, which holds that tenant's rows only.
  */
 PinReason
 index_trust(Scan *scan, const TenantColumn *tc, AttrNumber attnum)
 {
-	/* an index on expressions: the tenant condition again in the Filter */
-	if (IsA(scan, IndexScan) &&
-		unlikely(rel_facts(((IndexScan *) scan)->indexid)->index_expressions))
-		scan->plan.qual = tenant_condition_in_filter(scan->plan.qual,
-													 ((IndexScan *) scan)->indexqualorig, tc);
-	else if (IsA(scan, BitmapHeapScan) &&
-			 unlikely(bitmap_reads_index(scan->plan.lefttree, false) ||
-					  bitmap_reads_index(scan->plan.lefttree, true)))
-	{
-		/*
-		 * A bitmap of an expression or partial index: its Recheck Cond
-		 * runs on lossy pages only, and holds the predicate the planner
-		 * read (round BD); the row's tenant column is compared in the
-		 * Filter, where there is a condition to copy
-		 */
-		scan->plan.qual = tenant_condition_in_filter(scan->plan.qual,
-													 ((BitmapHeapScan *) scan)->bitmapqualorig, tc);
-	}
-	else if (IsA(scan, IndexOnlyScan) &&
-			 unlikely(rel_facts(((IndexOnlyScan *) scan)->indexid)->index_expressions) &&
-			 !index_only_tenant_plain((IndexOnlyScan *) scan, attnum))
-		return PR_PARTIAL_INDEX;
+	bool		exprs = false;
+	bool		partial = false;
+	RelFacts   *f;
 
-	/*
-	 * A partial index whose predicate implies the tenant condition: the
-	 * planner leaves the condition out of the scan, as the index holds
-	 * only rows that satisfied its predicate when they were inserted.  A
-	 * predicate other than a plain "tenant column = constant" may have
-	 * been computed otherwise then (an IMMUTABLE function of the caller's
-	 * that reads a setting, a built-in whose text output does): the index
-	 * can hold another tenant's rows (round BB).  Fail closed.
-	 */
-	if (((IsA(scan, IndexScan) &&
-		  unlikely(rel_facts(((IndexScan *) scan)->indexid)->index_partial)) ||
-		 (IsA(scan, IndexOnlyScan) &&
-		  unlikely(rel_facts(((IndexOnlyScan *) scan)->indexid)->index_partial)) ||
-		 (IsA(scan, BitmapHeapScan) &&
-		  unlikely(bitmap_reads_index(scan->plan.lefttree, true)))) &&
-		!scan_has_tenant_equality(scan, tc) &&
-		!partial_indexes_plain(&scan->plan, attnum))
-		return PR_PARTIAL_INDEX;
-	return PR_PINNED;
+	if (IsA(scan, IndexScan) || IsA(scan, IndexOnlyScan))
+	{
+		f = rel_facts(IsA(scan, IndexScan) ? ((IndexScan *) scan)->indexid :
+					  ((IndexOnlyScan *) scan)->indexid);
+		exprs = f->index_expressions;
+		partial = f->index_partial;
+	}
+	else if (IsA(scan, BitmapHeapScan))
+	{
+		exprs = bitmap_reads_index(scan->plan.lefttree, false);
+		partial = bitmap_reads_index(scan->plan.lefttree, true);
+	}
+	if (likely(!exprs && !partial))
+		return PR_PINNED;
+
+	if (IsA(scan, IndexOnlyScan))
+	{
+		if (exprs && !index_only_tenant_plain((IndexOnlyScan *) scan, attnum))
+			return PR_PARTIAL_INDEX;
+	}
+	else
+		scan->plan.qual = tenant_condition_in_filter(scan->plan.qual,
+													 IsA(scan, IndexScan) ?
+													 ((IndexScan *) scan)->indexqualorig :
+													 ((BitmapHeapScan *) scan)->bitmapqualorig,
+													 tc);
+	if (scan_has_tenant_equality(scan, tc))
+		return PR_PINNED;
+	if (!exprs && partial_indexes_plain(&scan->plan, attnum))
+		return PR_PINNED;
+	return PR_PARTIAL_INDEX;
 }

@@ -270,7 +270,9 @@ tenant_quals_first(Scan *scan, List *rtable)
 		 * scan of a partial index whose predicate stands for the tenant
 		 * condition: below.)
 		 */
-		if (IsA(scan, IndexOnlyScan) && !partial_indexes_plain(&scan->plan, f->attnum))
+		if (IsA(scan, IndexOnlyScan) &&
+			(rel_facts(((IndexOnlyScan *) scan)->indexid)->index_expressions ||
+			 !partial_indexes_plain(&scan->plan, f->attnum)))
 			return PR_PARTIAL_INDEX;
 		return PR_PINNED;
 	}

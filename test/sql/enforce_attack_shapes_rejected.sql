@@ -353,6 +353,19 @@ SET enable_indexscan = off;
 SELECT x.tenant_id = :T2 AS is_t2, (SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = x.tenant_id) AS via_x
   FROM xx x WHERE x.tenant_id = :T1 AND x.id = 1;
 RESET enable_indexscan;
+-- round BE: a boolean expression column (tenant_id = f()) stands in for
+-- the whole tenant condition, "(tenant_id = T1) = true" in the index: the
+-- scan must compare the row's tenant column itself -- refused
+CREATE FUNCTION pg_temp.fb() RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT '22222222-2222-4222-8222-222222222222'::text $$;
+CREATE TEMP TABLE xb (tenant_id text NOT NULL, id int NOT NULL);
+CREATE INDEX xb_b ON xb ((tenant_id = pg_temp.fb()));
+INSERT INTO xb VALUES (:T2, 5);
+CREATE OR REPLACE FUNCTION pg_temp.fb() RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT '11111111-1111-4111-8111-111111111111'::text $$;
+ALTER INDEX xb_b SET (fillfactor = 90);
+SET enable_bitmapscan = off;
+SELECT x.tenant_id = :T2 AS is_t2, (SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = x.tenant_id) AS via_x
+  FROM xb x WHERE x.tenant_id = :T1;
+RESET enable_bitmapscan;
 -- a (tenant_id, lower(email)) index covering email serves index-only scans
 CREATE TEMP TABLE ze (tenant_id text NOT NULL, email text NOT NULL);
 CREATE INDEX ze_i ON ze (tenant_id, lower(email)) INCLUDE (email);
