@@ -42,6 +42,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
+#include "parser/parse_func.h"
 #include "enforce.h"
 #include "gtm_clarity.h"
 
@@ -305,6 +306,63 @@ explain_is_plan_only(ExplainStmt *es)
 }
 
 /*
+ * Triggers or partitions of a tenant table changed while a statement runs
+ * (a function the statement calls, as an ordinary role): the statement was
+ * judged on the table's triggers as they were when it was planned (a
+ * BEFORE trigger may change the tenant a row is written with, so what the
+ * statement's RETURNING, ON CONFLICT or data-modifying CTE says of it is
+ * trusted only without one), and PostgreSQL reads a partition's triggers
+ * when the first row is routed to it, after that function ran: a trigger
+ * created then rewrote the rows' tenant behind the values judged (round
+ * BF).  Refused: CREATE TRIGGER, ALTER TABLE ... ENABLE TRIGGER and ATTACH
+ * PARTITION on a tenant table, inside a running statement.
+ */
+static void
+refuse_trigger_change_in_statement(Node *parsetree)
+{
+	RangeVar   *rv = NULL;
+	Oid			relid;
+
+	if (IsA(parsetree, CreateTrigStmt))
+	{
+		CreateTrigStmt *ct = (CreateTrigStmt *) parsetree;
+		Oid			fn = LookupFuncName(ct->funcname, 0, NULL, true);
+
+		/* the extension's own updated_at trigger changes no tenant */
+		if (OidIsValid(fn) && is_our_c_function(fn, "gtm_touch_updated_at"))
+			return;
+		rv = ct->relation;
+	}
+	else if (IsA(parsetree, AlterTableStmt))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((AlterTableStmt *) parsetree)->cmds)
+		{
+			AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+			if (cmd->subtype == AT_EnableTrig || cmd->subtype == AT_EnableAlwaysTrig ||
+				cmd->subtype == AT_EnableReplicaTrig || cmd->subtype == AT_EnableTrigAll ||
+				cmd->subtype == AT_EnableTrigUser || cmd->subtype == AT_AttachPartition)
+				rv = ((AlterTableStmt *) parsetree)->relation;
+		}
+	}
+	if (rv == NULL || role_is_exempt() || !gtm_installed_here())
+		return;
+	relid = RangeVarGetRelid(rv, NoLock, true);
+	if (!OidIsValid(relid))
+		return;
+	if (!rel_facts(relid)->tenant)
+		return;
+	ereport(ENFORCE_ELEVEL(),
+			(errcode(GTM_ERRCODE_NOT_PINNED),
+			 errmsg("triggers and partitions of table \"%s\" cannot change while a statement runs",
+					rv->relname),
+			 errdetail("The running statement was judged on the table's triggers as they were when it was planned."),
+			 errhint("Create triggers and attach partitions in a statement of their own.")));
+}
+
+/*
  * ProcessUtility_hook (enforce_hooks.c): judge a COPY, TRUNCATE or LOCK
  * TABLE (judge_utility) and raise or warn.
  * Called before the standard call, so that a rejected statement takes no
@@ -336,6 +394,9 @@ check_utility_statement(Node *parsetree)
 				 errhint("Create foreign tables as the schema owner, and do not grant USAGE on foreign servers to application roles.")));
 		return true;
 	}
+
+	if (unlikely(executor_nesting > 0) && gtm_enforcement != GTM_ENFORCE_OFF)
+		refuse_trigger_change_in_statement(parsetree);
 
 	if (gtm_enforcement != GTM_ENFORCE_OFF &&
 		(IsA(parsetree, CopyStmt) || IsA(parsetree, TruncateStmt) ||

@@ -366,6 +366,22 @@ SET enable_bitmapscan = off;
 SELECT x.tenant_id = :T2 AS is_t2, (SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = x.tenant_id) AS via_x
   FROM xb x WHERE x.tenant_id = :T1;
 RESET enable_bitmapscan;
+-- round BF: a BEFORE INSERT trigger created, while the statement runs, on
+-- a partition PostgreSQL opens only when the first row is routed to it,
+-- rewrote the row's tenant behind the value RETURNING was judged on:
+-- refused, nothing written
+CREATE TEMP TABLE xq (tenant_id text NOT NULL, id int NOT NULL) PARTITION BY RANGE (id);
+CREATE TEMP TABLE xq1 PARTITION OF xq FOR VALUES FROM (0) TO (100);
+CREATE FUNCTION pg_temp.swap() RETURNS trigger LANGUAGE plpgsql
+  AS $$ BEGIN NEW.tenant_id := '22222222-2222-4222-8222-222222222222'; RETURN NEW; END $$;
+CREATE FUNCTION pg_temp.arm() RETURNS int LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  CREATE TRIGGER sw BEFORE INSERT ON pg_temp.xq1 FOR EACH ROW EXECUTE FUNCTION pg_temp.swap();
+  RETURN 1;
+END $$;
+INSERT INTO xq SELECT :T1, pg_temp.arm()
+  RETURNING (SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = xq.tenant_id) AS via_xq;
+SELECT count(*) AS xq_rows, (SELECT count(*) FROM pg_trigger WHERE tgname = 'sw') AS triggers FROM xq WHERE tenant_id = :T1;
 -- a (tenant_id, lower(email)) index covering email serves index-only scans
 CREATE TEMP TABLE ze (tenant_id text NOT NULL, email text NOT NULL);
 CREATE INDEX ze_i ON ze (tenant_id, lower(email)) INCLUDE (email);
