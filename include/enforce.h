@@ -390,6 +390,14 @@ typedef struct EnforceState
 	 */
 	bool		record_pin_columns;
 	List	   *pin_columns;
+
+	/*
+	 * What row_may_differ_from_written answered "no" to (the written rows
+	 * of those tables were trusted), as "relid:inh:cmd:upsert:attno" text:
+	 * asked again when the statement starts (run_statement_pins), since
+	 * a trigger may be created between planning and execution.
+	 */
+	StringInfo	trusted_writes;
 } EnforceState;
 
 /* A column a correlated pin was resolved through: its RTE's eref, attno */
@@ -702,7 +710,7 @@ extern char *read_plan_payload(List *invalItems, int kind, StringInfo buf);
 extern void read_plan_payloads(List *invalItems, StringInfo pins, char **pins_out,
 							   StringInfo keys, char **keys_out,
 							   StringInfo planned, char **planned_out,
-							   PlanInvalItem **constpin);
+							   PlanInvalItem **constpin, bool *trusted);
 extern bool plan_has_key_pins(PlannedStmt *stmt);
 extern bool intern_const_pin(const char *tenant, int tlen, Oid relid,
 							 const char *alias, uint32 *packed);
@@ -717,6 +725,7 @@ extern bool interned_const_pin(uint32 packed, const char **tenant, int *tlen,
 #define GTM_KEYS_MARK_CACHEID	(-7251)	/* first item: the plan has key lookups */
 #define GTM_PLANNED_CACHEID		(-7253)	/* the tenant functions the planner ran reached */
 #define GTM_CONSTPIN_CACHEID	(-7255)	/* one constant pin, interned (no payload) */
+#define GTM_TRUSTED_CACHEID		(-7257)	/* the written rows trusted (trusted_writes) */
 extern void run_statement_pins(QueryDesc *queryDesc, int eflags);
 
 /* enforce_generic.c: a rejected generic plan, refused when it starts */

@@ -259,6 +259,7 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	st.any_key_lookup = false;
 	st.record_pin_columns = false;
 	st.pin_columns = NIL;
+	st.trusted_writes = NULL;
 
 	judge = req.collect ||
 		(gtm_enforcement != GTM_ENFORCE_OFF &&

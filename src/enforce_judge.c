@@ -651,6 +651,10 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 	{
 		if (classes.n > 0)
 			attach_statement_pins(stmt, &classes);
+		/* the written rows trusted: asked again at the start (round BG) */
+		if (unlikely(st->trusted_writes != NULL))
+			write_plan_payload(stmt, GTM_TRUSTED_CACHEID, st->trusted_writes->data,
+							   st->trusted_writes->len + 1);
 		if (st->any_key_lookup)
 			attach_key_pins(stmt, judged);	/* unique-key pins: enforce_key.c */
 	}

@@ -251,7 +251,7 @@ void
 read_plan_payloads(List *invalItems, StringInfo pins, char **pins_out,
 				   StringInfo keys, char **keys_out,
 				   StringInfo planned, char **planned_out,
-				   PlanInvalItem **constpin)
+				   PlanInvalItem **constpin, bool *trusted)
 {
 	ListCell   *lc;
 	int			pins_len = -1;
@@ -268,6 +268,11 @@ read_plan_payloads(List *invalItems, StringInfo pins, char **pins_out,
 		{
 			if (cur != NULL && cur_len > cur->len)
 				append_payload_item(item, cur, cur_len);
+		}
+		else if (unlikely(item->cacheId == GTM_TRUSTED_CACHEID))
+		{
+			*trusted = true;	/* read on its own: rare */
+			cur = NULL;
 		}
 		else if (item->cacheId == GTM_CONSTPIN_CACHEID && pins_len < 0)
 		{

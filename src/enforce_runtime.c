@@ -430,6 +430,48 @@ refuse_explain_analyze(PlannedStmt *stmt)
 }
 
 /*
+ * The statement's verdict trusted what some tables' written rows would hold
+ * (no BEFORE row trigger could change them: row_may_differ_from_written),
+ * as their triggers were when it was planned.  A trigger created since --
+ * between a Bind and its Execute, between a cursor's OPEN and its first
+ * FETCH, by a function the executor's start calls (partition pruning) --
+ * would change them behind the values judged (round BG): asked again now,
+ * after the executor has started (opened its result relations); refused
+ * if the answer changed.  (Triggers created while it runs are refused
+ * outright: refuse_trigger_change_in_statement.)
+ */
+static pg_noinline void
+recheck_trusted_writes(PlannedStmt *stmt)
+{
+	StringInfoData buf = {NULL, 0, 0, 0};
+	char	   *p = read_plan_payload(stmt->invalItems, GTM_TRUSTED_CACHEID, &buf);
+
+	while (p != NULL && *p != '\0')
+	{
+		unsigned int relid;
+		int			inh,
+					cmd,
+					upsert,
+					attno,
+					n = 0;
+
+		if (sscanf(p, "%u:%d:%d:%d:%d;%n", &relid, &inh, &cmd, &upsert, &attno, &n) != 5 ||
+			n == 0)
+			elog(ERROR, "gtm_clarity: malformed payload of trusted writes in the plan");
+		p += n;
+		if (!OidIsValid(get_rel_relkind(relid) ? relid : InvalidOid) ||
+			row_may_differ_from_written(NULL, relid, inh != 0, (CmdType) cmd,
+										upsert != 0, (AttrNumber) attno))
+			ereport(ENFORCE_ELEVEL(),
+					(errcode(GTM_ERRCODE_NOT_PINNED),
+					 errmsg("the triggers of table \"%s\" changed since the statement was planned",
+							get_rel_name(relid) ? get_rel_name(relid) : "?"),
+					 errdetail("The statement was judged on the rows it writes there as they were written, without a trigger that could change their tenant."),
+					 errhint("Plan and run the statement again.")));
+	}
+}
+
+/*
  * ExecutorStart_hook's part, once the executor has started: check the pins
  * attached to the plan, then look up the rows of its unique-key pins
  * (run_key_pins, enforce_key.c); both payloads are read in one pass.  Not
@@ -446,6 +488,7 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 	StringInfoData planned_buf;
 	char	   *planned;
 	PlanInvalItem *constpin = NULL;
+	bool		trusted = false;
 
 	if (stmt->invalItems == NIL || gtm_enforcement == GTM_ENFORCE_OFF ||
 		IsParallelWorker())
@@ -460,7 +503,11 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 	keys_buf.data = NULL;
 	planned_buf.data = NULL;
 	read_plan_payloads(stmt->invalItems, &payload_buf, &payload,
-					   &keys_buf, &keys, &planned_buf, &planned, &constpin);
+					   &keys_buf, &keys, &planned_buf, &planned, &constpin,
+					   &trusted);
+	if (unlikely(trusted) && !role_is_exempt() &&
+		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
+		recheck_trusted_writes(stmt);
 	if (payload == NULL && keys == NULL && planned == NULL && constpin == NULL)
 		return;
 

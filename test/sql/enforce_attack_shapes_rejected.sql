@@ -382,6 +382,39 @@ END $$;
 INSERT INTO xq SELECT :T1, pg_temp.arm()
   RETURNING (SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = xq.tenant_id) AS via_xq;
 SELECT count(*) AS xq_rows, (SELECT count(*) FROM pg_trigger WHERE tgname = 'sw') AS triggers FROM xq WHERE tenant_id = :T1;
+-- round BG: the trigger created between planning and execution -- by a
+-- function partition pruning calls when the executor starts, or between a
+-- cursor's OPEN and its first FETCH -- is seen when the statement starts:
+-- refused, nothing of T2 read
+CREATE TEMP TABLE xg (tenant_id text NOT NULL, id int NOT NULL);
+CREATE TEMP TABLE pz (k int) PARTITION BY LIST (k);
+CREATE TEMP TABLE pz1 PARTITION OF pz FOR VALUES IN (1);
+CREATE TEMP TABLE pz2 PARTITION OF pz FOR VALUES IN (2);
+INSERT INTO pz VALUES (1);
+CREATE FUNCTION pg_temp.armv() RETURNS int LANGUAGE plpgsql VOLATILE AS $$
+DECLARE n int := coalesce(nullif(current_setting('my.n', true), ''), '0')::int + 1;
+BEGIN
+  PERFORM set_config('my.n', n::text, false);
+  IF n = 3 THEN
+    CREATE TRIGGER swg BEFORE INSERT ON pg_temp.xg FOR EACH ROW EXECUTE FUNCTION pg_temp.swap();
+  END IF;
+  RETURN 1;
+END $$;
+CREATE FUNCTION pg_temp.stab() RETURNS int LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN pg_temp.armv(); END $$;
+SET my.n = 0;
+INSERT INTO xg SELECT :T1, (SELECT count(*)::int FROM pz WHERE k = pg_temp.stab())
+  RETURNING (SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = xg.tenant_id) AS via_xg;
+DROP TRIGGER IF EXISTS swg ON pg_temp.xg;
+DO $$
+DECLARE c refcursor; r record;
+BEGIN
+  OPEN c FOR INSERT INTO xg VALUES ('11111111-1111-4111-8111-111111111111', 1)
+    RETURNING (SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = xg.tenant_id) AS via_xg;
+  CREATE TRIGGER swg BEFORE INSERT ON pg_temp.xg FOR EACH ROW EXECUTE FUNCTION pg_temp.swap();
+  FETCH c INTO r;
+  RAISE NOTICE 'fetched %', r;
+END $$;
+SELECT count(*) AS xg_rows FROM xg WHERE tenant_id = :T1;
 -- a (tenant_id, lower(email)) index covering email serves index-only scans
 CREATE TEMP TABLE ze (tenant_id text NOT NULL, email text NOT NULL);
 CREATE INDEX ze_i ON ze (tenant_id, lower(email)) INCLUDE (email);
