@@ -460,13 +460,13 @@ recheck_trusted_writes(PlannedStmt *stmt)
 			elog(ERROR, "gtm_clarity: malformed payload of trusted writes in the plan");
 		p += n;
 		if (!OidIsValid(get_rel_relkind(relid) ? relid : InvalidOid) ||
-			row_may_differ_from_written(NULL, relid, inh != 0, (CmdType) cmd,
+			written_rows_may_differ_now(relid, inh != 0, (CmdType) cmd,
 										upsert != 0, (AttrNumber) attno))
 			ereport(ENFORCE_ELEVEL(),
 					(errcode(GTM_ERRCODE_NOT_PINNED),
-					 errmsg("the triggers of table \"%s\" changed since the statement was planned",
+					 errmsg("the triggers or partitions of table \"%s\" changed since the statement was planned",
 							get_rel_name(relid) ? get_rel_name(relid) : "?"),
-					 errdetail("The statement was judged on the rows it writes there as they were written, without a trigger that could change their tenant."),
+					 errdetail("The statement was judged on the rows it writes there as they were written, without a trigger or a generated column that could change their tenant."),
 					 errhint("Plan and run the statement again.")));
 	}
 }

@@ -253,6 +253,24 @@ column_generated(EnforceState *st, Oid relid, bool inh, AttrNumber attno)
 	return false;
 }
 
+/*
+ * When a statement starts, asked again of what its verdict trusted
+ * (recheck_trusted_writes, enforce_runtime.c): may the rows written into
+ * relid now differ from what the statement gives -- a trigger, a foreign
+ * table, or a partition or child attached since that generates the column,
+ * or the tenant column (round BH)?
+ */
+bool
+written_rows_may_differ_now(Oid relid, bool inh, CmdType cmd, bool upsert,
+							AttrNumber attno)
+{
+	AttrNumber	tenant = rel_facts(relid)->attnum;
+
+	return row_may_differ_from_written(NULL, relid, inh, cmd, upsert, attno) ||
+		(attno > 0 && column_generated(NULL, relid, inh, attno)) ||
+		(tenant > 0 && column_generated(NULL, relid, inh, tenant));
+}
+
 /* The expression of tlist's non-junk entry for column attno, or NULL. */
 static Node *
 tlist_column(List *tlist, AttrNumber attno)

@@ -415,6 +415,22 @@ BEGIN
   RAISE NOTICE 'fetched %', r;
 END $$;
 SELECT count(*) AS xg_rows FROM xg WHERE tenant_id = :T1;
+-- round BH: a partition that generates the tenant column, attached between
+-- a cursor's OPEN and its first FETCH: refused when it starts
+CREATE TEMP TABLE xh (tenant_id text NOT NULL, id int NOT NULL) PARTITION BY RANGE (id);
+CREATE TEMP TABLE xh1 PARTITION OF xh FOR VALUES FROM (0) TO (10);
+CREATE TEMP TABLE xh2 (id int NOT NULL,
+                       tenant_id text NOT NULL GENERATED ALWAYS AS ('22222222-2222-4222-8222-222222222222') STORED);
+DO $$
+DECLARE c refcursor; r record;
+BEGIN
+  OPEN c FOR INSERT INTO xh VALUES ('11111111-1111-4111-8111-111111111111', 50)
+    RETURNING (SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = xh.tenant_id) AS via_xh;
+  ALTER TABLE pg_temp.xh ATTACH PARTITION pg_temp.xh2 FOR VALUES FROM (10) TO (100);
+  FETCH c INTO r;
+  RAISE NOTICE 'fetched %', r;
+END $$;
+SELECT count(*) AS xh_rows FROM xh WHERE tenant_id = :T1;
 -- a (tenant_id, lower(email)) index covering email serves index-only scans
 CREATE TEMP TABLE ze (tenant_id text NOT NULL, email text NOT NULL);
 CREATE INDEX ze_i ON ze (tenant_id, lower(email)) INCLUDE (email);
