@@ -314,8 +314,9 @@ explain_is_plan_only(ExplainStmt *es)
  * trusted only without one), and PostgreSQL reads a partition's triggers
  * when the first row is routed to it, after that function ran: a trigger
  * created then rewrote the rows' tenant behind the values judged (round
- * BF).  Refused: CREATE TRIGGER, ALTER TABLE ... ENABLE TRIGGER and ATTACH
- * PARTITION on a tenant table, inside a running statement.
+ * BF).  Refused: CREATE TRIGGER, ALTER TABLE ... ENABLE TRIGGER, ATTACH
+ * PARTITION and CREATE TABLE ... PARTITION OF on a tenant table, inside a
+ * running statement.
  */
 static void
 refuse_trigger_change_in_statement(Node *parsetree)
@@ -332,6 +333,12 @@ refuse_trigger_change_in_statement(Node *parsetree)
 		if (OidIsValid(fn) && is_our_c_function(fn, "gtm_touch_updated_at"))
 			return;
 		rv = ct->relation;
+	}
+	else if (IsA(parsetree, CreateStmt) && ((CreateStmt *) parsetree)->partbound != NULL &&
+			 list_length(((CreateStmt *) parsetree)->inhRelations) == 1)
+	{
+		/* a new partition: a routing target after the start's check (round BI) */
+		rv = linitial_node(RangeVar, ((CreateStmt *) parsetree)->inhRelations);
 	}
 	else if (IsA(parsetree, AlterTableStmt))
 	{

@@ -431,6 +431,23 @@ BEGIN
   RAISE NOTICE 'fetched %', r;
 END $$;
 SELECT count(*) AS xh_rows FROM xh WHERE tenant_id = :T1;
+-- round BI: a partition created while a statement runs, and the statements
+-- of a SQL procedure, planned together before the first runs (the second's
+-- trusted writes asked again when it starts)
+CREATE FUNCTION pg_temp.addpart() RETURNS int LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  CREATE TEMP TABLE xh3 PARTITION OF pg_temp.xh FOR VALUES FROM (100) TO (200);
+  RETURN 1;
+END $$;
+INSERT INTO xh SELECT :T1, pg_temp.addpart();
+CREATE PROCEDURE pg_temp.twostep() LANGUAGE sql AS $$
+  CREATE TRIGGER swp BEFORE INSERT ON pg_temp.xg FOR EACH ROW EXECUTE FUNCTION pg_temp.swap();
+  WITH w AS (INSERT INTO pg_temp.xg VALUES ('11111111-1111-4111-8111-111111111111', 9) RETURNING tenant_id)
+  INSERT INTO enforce_attacks.notes SELECT w.tenant_id, 'twostep' FROM w;
+$$;
+CALL pg_temp.twostep();
+SELECT count(*) AS twostep_notes_t2 FROM notes WHERE tenant_id = :T2 AND body = 'twostep';
+SELECT count(*) AS twostep_notes_t1 FROM notes WHERE tenant_id = :T1 AND body = 'twostep';
 -- a (tenant_id, lower(email)) index covering email serves index-only scans
 CREATE TEMP TABLE ze (tenant_id text NOT NULL, email text NOT NULL);
 CREATE INDEX ze_i ON ze (tenant_id, lower(email)) INCLUDE (email);
