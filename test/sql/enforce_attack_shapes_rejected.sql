@@ -416,7 +416,9 @@ BEGIN
 END $$;
 SELECT count(*) AS xg_rows FROM xg WHERE tenant_id = :T1;
 -- round BH: a partition that generates the tenant column, attached between
--- a cursor's OPEN and its first FETCH: refused when it starts
+-- a cursor's OPEN and its first FETCH: refused when it starts (PostgreSQL
+-- 17 and later refuse such a partition itself:
+-- enforce_attack_shapes_rejected_1.out)
 CREATE TEMP TABLE xh (tenant_id text NOT NULL, id int NOT NULL) PARTITION BY RANGE (id);
 CREATE TEMP TABLE xh1 PARTITION OF xh FOR VALUES FROM (0) TO (10);
 CREATE TEMP TABLE xh2 (id int NOT NULL,
@@ -433,7 +435,9 @@ END $$;
 SELECT count(*) AS xh_rows FROM xh WHERE tenant_id = :T1;
 -- round BI: a partition created while a statement runs, and the statements
 -- of a SQL procedure, planned together before the first runs (the second's
--- trusted writes asked again when it starts)
+-- trusted writes asked again when it starts; PostgreSQL 18 plans each when
+-- it is reached, and refuses the second while planning:
+-- enforce_attack_shapes_rejected_2.out)
 CREATE FUNCTION pg_temp.addpart() RETURNS int LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
   CREATE TEMP TABLE xh3 PARTITION OF pg_temp.xh FOR VALUES FROM (100) TO (200);
