@@ -28,7 +28,6 @@
 #include "postgres.h"
 
 #include "access/transam.h"
-#include "catalog/pg_index.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
@@ -36,8 +35,6 @@
 #include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
-#include "utils/builtins.h"
-#include "utils/syscache.h"
 
 #include "enforce.h"
 

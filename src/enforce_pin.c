@@ -602,7 +602,7 @@ equality_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
 		return PR_NOT_IDENTITY; /* compared as bpchar, stored unpadded */
 
 	r = classify_value(other);
-	/* a correlated value the freeze wrapped (checked at each outer row) */
+	/* a correlated value written as gtm_pin(outer column): still correlated */
 	if (IsA(sv, FuncExpr) && is_pin_fn(((FuncExpr *) sv)->funcid) &&
 		list_length(((FuncExpr *) sv)->args) == 1 &&
 		IsA(strip_relabel(linitial(((FuncExpr *) sv)->args)), Param) &&

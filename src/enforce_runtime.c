@@ -459,7 +459,7 @@ recheck_trusted_writes(PlannedStmt *stmt)
 			n == 0)
 			elog(ERROR, "gtm_clarity: malformed payload of trusted writes in the plan");
 		p += n;
-		if (!OidIsValid(get_rel_relkind(relid) ? relid : InvalidOid) ||
+		if (get_rel_relkind(relid) == '\0' ||	/* dropped since */
 			written_rows_may_differ_now(relid, inh != 0, (CmdType) cmd,
 										upsert != 0, (AttrNumber) attno))
 			ereport(ENFORCE_ELEVEL(),
