@@ -37,6 +37,7 @@ OBJS = \
 	src/enforce_freeze.o \
 	src/enforce_record.o \
 	src/enforce_values.o \
+	src/enforce_written_rows.o \
 	src/enforce_cascade.o \
 	src/enforce_key.o \
 	src/enforce_key_filter.o \

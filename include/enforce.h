@@ -492,6 +492,9 @@ extern List *expr_values(EnforceState *st, PlannerInfo *root, Node *expr,
 						 int depth, PinReason *why);
 extern List *written_values(EnforceState *st, PlannerInfo *root, Node *expr,
 							PinReason *why);
+
+/* enforce_written_rows.c: may the rows written differ from the values given? */
+extern bool column_generated(EnforceState *st, Oid relid, bool inh, AttrNumber attno);
 extern bool written_rows_may_differ_now(Oid relid, bool inh, CmdType cmd, bool upsert,
 										AttrNumber attno);
 extern bool row_may_differ_from_written(EnforceState *st, Oid relid,
