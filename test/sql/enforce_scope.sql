@@ -106,6 +106,19 @@ SELECT * FROM gtm_check_statement($$SELECT * FROM deals WHERE tenant_id = coales
 -- gtm_pin() as the whole value is a pin (NULL matches no row)
 SELECT stage FROM deals WHERE tenant_id = gtm_pin(current_setting('app.tenant_id')) ORDER BY id;
 SELECT count(*) AS rows_of_null FROM deals WHERE tenant_id = gtm_pin(current_setting('app.no_such', true));
+-- only conditions are frozen: a setting given as the argument of a SQL
+-- function in FROM that the planner inlines into "tenant_id = t" is no pin
+-- (the argument need not be a tenant at all); a constant or a parameter
+-- there is (round BJ)
+CREATE FUNCTION deals_of(t text) RETURNS SETOF deals LANGUAGE sql STABLE
+  AS $$ SELECT * FROM deals WHERE tenant_id = t $$;
+SELECT count(*) FROM deals_of(current_setting('app.tenant_id'));
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS t1_deals FROM deals_of(:T1);
+PREPARE deals_of_param(text) AS SELECT count(*) AS t1_deals FROM deals_of($1);
+EXECUTE deals_of_param(:T1);
+DEALLOCATE deals_of_param;
+DROP FUNCTION deals_of(text);
 RESET ROLE;
 SELECT tenant_id, stage FROM deals ORDER BY 1, 2;
 SELECT count(*) AS notes_written FROM notes;
