@@ -641,16 +641,11 @@ record_cascades(EnforceState *st, PlannerInfo *root)
 	WriteEffect we;
 	CascadeWalk cw;
 	List	   *rels;
+	bool		one_table;
 
-	write_effect(root, &we);
-	if (we.assigned == NULL && !we.deletes && !we.updates)
-		return;
-	if (rte->inh || rel_facts(rte->relid)->relkind == RELKIND_PARTITIONED_TABLE)
-	{
-		rels = find_all_inheritors(rte->relid, AccessShareLock, NULL);
-		plan_depends_on(st, rels);
-	}
-	else
+	one_table = !rte->inh &&
+		rel_facts(rte->relid)->relkind != RELKIND_PARTITIONED_TABLE;
+	if (one_table)
 	{
 		/* one table: its facts say whether it has any action at all */
 		RelFacts   *f = rel_facts(rte->relid);
@@ -671,8 +666,17 @@ record_cascades(EnforceState *st, PlannerInfo *root)
 			f->fk_actions_known = true;
 		}
 		if (!f->fk_actions)
-			return;
+			return;				/* the usual: before the columns are read */
+	}
+	write_effect(root, &we);
+	if (we.assigned == NULL && !we.deletes && !we.updates)
+		return;
+	if (one_table)
 		rels = list_make1_oid(rte->relid);
+	else
+	{
+		rels = find_all_inheritors(rte->relid, AccessShareLock, NULL);
+		plan_depends_on(st, rels);
 	}
 	/* a generated key computed from the columns written changes too */
 	add_generated_dependents(we.target, &we.assigned);
