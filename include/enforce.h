@@ -467,8 +467,12 @@ extern void rel_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
 					Index varno, AttrNumber attno, PinResult *res);
 extern bool column_not_null(Oid relid, AttrNumber attnum);
 extern void enforce_pin_init(void);
+
+/* enforce_our_functions.c: the extension's own functions, by C symbol */
+extern void our_functions_init(void);
 extern Oid	pin_function_oid(void);
 extern bool is_current_tenant_fn(Oid funcid);
+extern bool is_pin_fn(Oid funcid);
 extern bool is_our_c_function(Oid funcid, const char *symbol);
 extern bool builtin_runs_sql(Oid funcid);
 extern bool pin_computed_per_node(List *values);
@@ -784,6 +788,7 @@ extern void exemptions_init(void);
 
 /* tenant_session.c: the running top-level statement and its tenant */
 extern void statement_scope_executor_started(QueryDesc *queryDesc);
+extern void refuse_parallel_worker_statement(QueryDesc *queryDesc);
 extern void statement_scope_utility_enter(void);
 extern void statement_scope_utility_exit(void);
 extern void statement_scope_check_n(const char *tenant, size_t tlen,

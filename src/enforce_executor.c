@@ -42,6 +42,9 @@ static ExecutorCheckPerms_hook_type prev_ExecutorCheckPerms_hook = NULL;
 static void
 gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
+	/* a statement on tenant tables that user code runs in a parallel worker */
+	if (unlikely(IsParallelWorker()))
+		refuse_parallel_worker_statement(queryDesc);
 	/* a statement SQL PREPARE made, bound by the protocol (tenant_temp.c) */
 	refuse_bound_sql_prepared();
 

@@ -205,40 +205,31 @@ executor_done(void *arg)
 }
 
 /*
- * In a parallel worker: executors of the worker besides its part of the
- * leader's plan (worker_executors > 0) are statements that user code
- * (a function marked PARALLEL SAFE) runs there.  The tenant of the running
- * top-level statement is the leader's, which the worker does not share:
- * such a statement on tenant tables is refused (fail closed).
+ * ExecutorStart_hook, first thing, in a parallel worker: a statement on
+ * tenant-scoped tables is refused there, before it starts.  The tenant of
+ * the running top-level statement is the leader's, which the worker does
+ * not share, so such a statement, which user code runs there (a function
+ * marked PARALLEL SAFE: called per row, or while the worker's part of the
+ * plan starts, as partition pruning at start-up calls the caller's STABLE
+ * functions, round BM), cannot be checked: fail closed.  The worker's part
+ * of the leader's plan is told by its PlannedStmt, which the leader built
+ * for the workers (ExecSerializePlan) with dependsOnRole false; the planner
+ * hook marks every plan that reaches a tenant table dependsOnRole (and so
+ * every statement planned in the worker).  Not by the order of starts: a
+ * statement started, and ended, before that part has finished starting is
+ * as much the caller's.
  */
-static int	worker_executors = 0;
-
-static void
-worker_executor_done(void *arg)
+void
+refuse_parallel_worker_statement(QueryDesc *queryDesc)
 {
-	if (worker_executors > 0)
-		worker_executors--;
-}
-
-static void
-worker_statement_started(QueryDesc *queryDesc)
-{
-	MemoryContext cxt = queryDesc->estate->es_query_cxt;
-	MemoryContextCallback *cb;
-
-	if (worker_executors > 0 && queryDesc->plannedstmt->dependsOnRole &&
-		!role_is_exempt())
+	if (queryDesc->plannedstmt->dependsOnRole &&
+		gtm_enforcement != GTM_ENFORCE_OFF && !role_is_exempt())
 		ereport(ERROR,
 				(errcode(GTM_ERRCODE_NOT_PINNED),
 				 errmsg("a statement on tenant-scoped tables cannot run inside a parallel worker"),
 				 errdetail("The tenant of the running statement is checked in the leader process."),
 				 err_tenant_scope(InvalidOid),
 				 errhint("Mark the function that runs it PARALLEL RESTRICTED.")));
-	cb = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
-	cb->func = worker_executor_done;
-	cb->arg = NULL;
-	MemoryContextRegisterResetCallback(cxt, cb);
-	worker_executors++;
 }
 
 /*
@@ -255,10 +246,7 @@ statement_scope_executor_started(QueryDesc *queryDesc)
 	if (gtm_enforcement == GTM_ENFORCE_OFF)
 		return;
 	if (IsParallelWorker())
-	{
-		worker_statement_started(queryDesc);
-		return;
-	}
+		return;					/* refused before it started, if it must be */
 	(void) scope_alive();
 	cxt = queryDesc->estate->es_query_cxt;
 	se = MemoryContextAlloc(cxt, sizeof(ScopeExecutor));

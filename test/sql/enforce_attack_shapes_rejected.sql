@@ -80,6 +80,38 @@ SELECT count(*) > 0 AS parallel_forced FROM (
    WHERE name IN ('force_parallel_mode', 'debug_parallel_query')) s;
 SELECT t, stages_of(t) FROM (VALUES (:T1), (:T2)) v(t);
 SELECT stages_of(:T1);
+-- ... also while the worker's part of the plan starts: partition pruning at
+-- start-up calls the caller's STABLE function there, whose statements were
+-- taken for that part (round BM); refused, and no worker sends a row of
+-- any tenant (the function says what it read)
+RESET ROLE;
+CREATE TABLE deals_p (tenant_id text NOT NULL, id int NOT NULL, stage text) PARTITION BY RANGE (id);
+CREATE TABLE deals_p1 PARTITION OF deals_p FOR VALUES FROM (1) TO (100);
+CREATE TABLE deals_p2 PARTITION OF deals_p FOR VALUES FROM (100) TO (200);
+INSERT INTO deals_p VALUES (:T1, 1, 'p-a1'), (:T1, 150, 'p-a2'), (:T2, 2, 'p-b1-secret');
+GRANT SELECT ON deals_p TO regress_enforce_attacks;
+ANALYZE deals_p;
+SET ROLE regress_enforce_attacks;
+SELECT set_config('attacks.leader', pg_backend_pid()::text, false) IS NOT NULL AS leader_noted;
+CREATE FUNCTION read_in_workers() RETURNS int LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE r text; t text;
+BEGIN
+  IF pg_backend_pid()::text <> current_setting('attacks.leader') THEN
+    FOREACH t IN ARRAY ARRAY['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222'] LOOP
+      SELECT string_agg(stage, ',') INTO r FROM deals WHERE tenant_id = t;
+      RAISE NOTICE 'a worker read %', r;
+    END LOOP;
+  END IF;
+  RETURN 1;
+END $$;
+SET max_parallel_workers_per_gather = 1;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+EXPLAIN (COSTS OFF) SELECT * FROM deals_p WHERE tenant_id = :T1 AND id = read_in_workers();
+SELECT * FROM deals_p WHERE tenant_id = :T1 AND id = read_in_workers();
+RESET max_parallel_workers_per_gather;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
 SELECT count(*) > 0 AS parallel_reset FROM (
   SELECT set_config(name, 'off', false) FROM pg_settings
    WHERE name IN ('force_parallel_mode', 'debug_parallel_query')) s;
