@@ -281,6 +281,8 @@ typedef enum PinReason
 	PR_FOREIGN_ROW_WRITE,		/* a foreign table updated row by row (ctid) */
 	PR_UNCHECKED_CORRELATION,	/* a correlated value no scan of it checks */
 	PR_PARTIAL_INDEX,			/* a partial index's predicate stands for the pin */
+	PR_UNTRUSTED_SOURCE,		/* a value from a scan that does not evaluate
+								 * its pin on the rows (an index stands for it) */
 
 	PR_COUNT					/* number of reasons; keep last */
 } PinReason;
@@ -383,10 +385,12 @@ typedef struct EnforceState
 	bool		any_key_lookup;
 
 	/*
-	 * The columns through which correlated pins were resolved (PinColumn *,
-	 * judge_plan, while record_pin_columns): the outer rows reach the
-	 * subquery with those columns' values, so each one's pin equality must
-	 * run first in its scan, whatever the relation (walk_plan).
+	 * The columns through which correlated pins (judge_plan, while
+	 * record_pin_columns) and written values (enforce_values.c) were
+	 * resolved (PinColumn *): the outer rows reach the subquery, and the
+	 * written rows get, those columns' values, so each one's pin equality
+	 * must run first in its scan, whatever the relation, and run there at
+	 * all, not stood for by an index (walk_plan, pin_columns_trusted).
 	 */
 	bool		record_pin_columns;
 	List	   *pin_columns;
@@ -652,6 +656,8 @@ typedef struct PlanWalk
 	List	   *appendrels;
 	/* the references whose correlated parameter is checked (check_param) */
 	List	   *param_checks;
+	/* a scan of a pin column that does not evaluate its pin on the rows */
+	PinReason	untrusted_source;
 } PlanWalk;
 
 extern void walk_plan(Plan *plan, PlanWalk *w);
@@ -699,6 +705,7 @@ typedef struct TenantColumn
 extern bool is_tenant_equality(Node *clause, const TenantColumn *tc);
 extern PinReason tenant_quals_first(Scan *scan, List *rtable);
 extern void pin_columns_first(Scan *scan, PlanWalk *w);
+extern PinReason pin_columns_trusted(Scan *scan, PlanWalk *w);
 extern void check_param_pins(Plan *plan, PlanWalk *w);
 
 /* enforce_index_trust.c: what an index stands for, checked against the rows */

@@ -626,6 +626,26 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 		}
 	}
 
+	/*
+	 * A written value or a correlated pin taken from a scan that does not
+	 * evaluate its pin on the rows (pin_columns_trusted): refused, fail
+	 * closed (round BP).
+	 */
+	if (unlikely(w.untrusted_source != PR_PINNED))
+	{
+		foreach(lc, st->refs)
+		{
+			TenantRef  *ref = lfirst(lc);
+
+			if ((ref->kind != REF_SCAN || ref->outer_root != NULL) &&
+				(ref->reason == PR_PINNED || ref->reason == PR_DEFERRED))
+			{
+				ref->reason = w.untrusted_source;
+				ref->values = NIL;
+			}
+		}
+	}
+
 	judge_scans(st, stmt, &w);
 	judge_modify_tables(st, stmt, w.modifytables);
 	judged = judged_refs(st);

@@ -436,6 +436,49 @@ pin_columns_first(Scan *scan, PlanWalk *w)
 }
 
 /*
+ * A pin resolved through a column of this scan's relation (a value written
+ * into a tenant column, or a correlated pin: PlanWalk.pin_columns) counts
+ * only if the scan evaluates the pin's equality on the rows it reads, as a
+ * tenant table's own scan must (index_trust, enforce_index_trust.c): the
+ * planner drops a condition that a partial index's predicate implies, and
+ * reads the predicate as the caller's functions answer now, not as they
+ * answered when the index was built (round BP: a temporary table whose
+ * only row holds T2 wrote T2 under a pin to T1).  PR_UNTRUSTED_SOURCE if
+ * it does not.
+ */
+PinReason
+pin_columns_trusted(Scan *scan, PlanWalk *w)
+{
+	ListCell   *lc;
+
+	if (!IsA(scan, IndexScan) && !IsA(scan, IndexOnlyScan) &&
+		!IsA(scan, BitmapHeapScan))
+		return PR_PINNED;
+	foreach(lc, w->pin_columns)
+	{
+		PinColumn  *pc = lfirst(lc);
+		AttrNumber	attno = column_for_eref(w, scan->scanrelid, pc->eref,
+											pc->attno, 0);
+		TenantColumn tc;
+
+		if (attno <= 0)
+			continue;
+		if (!scan_column(scan, attno, &tc))
+		{
+			/* an index-only scan that does not return the column */
+			if (IsA(scan, IndexOnlyScan) &&
+				(rel_facts(((IndexOnlyScan *) scan)->indexid)->index_expressions ||
+				 !partial_indexes_plain(&scan->plan, attno)))
+				return PR_UNTRUSTED_SOURCE;
+			continue;
+		}
+		if (index_trust(scan, &tc, attno) != PR_PINNED)
+			return PR_UNTRUSTED_SOURCE;
+	}
+	return PR_PINNED;
+}
+
+/*
  * A correlated pin resolved from an outer column whose rows may reach the
  * subquery before their own pin runs (TenantRef.check_param: anything but
  * a tenant table's own tenant column, whose scan evaluates its pin first;

@@ -188,6 +188,9 @@ static const PinReasonInfo pin_reasons[PR_COUNT] = {
 	{PR_PARTIAL_INDEX,
 		"%1$s is read through an index that stands for the tenant condition -- a partial index whose predicate implies it (not a plain comparison of the column with a constant), or an index-only scan comparing it with an expression column -- and the index holds what its predicate or expression computed when the rows were inserted, which can differ from what the planner reads now (a function of the caller's, a built-in that reads a setting): the index can hold rows of another tenant.",
 	"read through an index that stands for the tenant condition"},
+	{PR_UNTRUSTED_SOURCE,
+		"%1$s is given its value from a column of another relation whose own condition the plan does not evaluate on the rows it reads: an index stands for it (a partial index whose predicate implies it, not a plain comparison of the column with a constant), and the index holds what its predicate computed when the rows were inserted, which can differ from what the planner reads now (a function of the caller's): the rows can hold another tenant.",
+	"given a value through an index that stands for its condition"},
 };
 
 /* The table row of reason (rows are in enum order, checked at load). */
@@ -360,6 +363,9 @@ report_hint(TenantRef *ref, const char *col)
 						   col);
 		case PR_PARTIAL_INDEX:
 			return errhint("Give the partial index a predicate that compares %s with a constant, or use an index without a predicate.",
+						   col);
+		case PR_UNTRUSTED_SOURCE:
+			return errhint("Write a constant, a parameter or gtm_current_tenant() into %s, or read its source through an index without a predicate.",
 						   col);
 		case PR_UNCHECKED_CORRELATION:
 			return errhint("Compare %s with a constant, a parameter or gtm_current_tenant() in the subquery, or read it from a table of this server.",

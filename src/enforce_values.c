@@ -470,11 +470,14 @@ column_values(ValueWalk *vw, PlannerInfo *root, Index varno, AttrNumber attno,
 	if (pr.reason == PR_PINNED)
 	{
 		/*
-		 * Its equality first in the scan (judge_plan, walk_plan), unless
-		 * it is a tenant table's tenant column, which tenant_quals_first
-		 * puts first already.
+		 * Its equality first in the scan (judge_plan, walk_plan), and
+		 * evaluated there on the rows, not stood for by an index
+		 * (pin_columns_trusted, round BP), unless it is a tenant table's
+		 * tenant column, which tenant_quals_first and index_trust judge
+		 * already.  For a correlated pin (record_pin_columns) and for a
+		 * written value.
 		 */
-		if (vw->st->record_pin_columns &&
+		if ((vw->st->record_pin_columns || vw->write) &&
 			!(rte->rtekind == RTE_RELATION && !rte->inh &&
 			  is_tenant_column_of(rte->relid, attno)))
 		{

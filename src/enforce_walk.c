@@ -85,7 +85,12 @@ walk_plan(Plan *plan, PlanWalk *w)
 				if (unlikely(why != PR_PINNED))
 					note_unsafe_scan(w, ((Scan *) plan)->scanrelid, why);
 				if (unlikely(w->pin_columns != NIL))
+				{
 					pin_columns_first((Scan *) plan, w);
+					why = pin_columns_trusted((Scan *) plan, w);
+					if (why != PR_PINNED)
+						w->untrusted_source = why;
+				}
 				if (unlikely(w->param_checks != NIL))
 					check_param_pins(plan, w);
 				break;

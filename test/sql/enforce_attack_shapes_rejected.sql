@@ -398,6 +398,41 @@ SET enable_bitmapscan = off;
 SELECT x.tenant_id = :T2 AS is_t2, (SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = x.tenant_id) AS via_x
   FROM xb x WHERE x.tenant_id = :T1;
 RESET enable_bitmapscan;
+-- round BP: the same lying partial index on a table of the caller's that
+-- is not tenant-scoped (its column is "t"): a value written into a tenant
+-- column from it counted as pinned to T1, so T1's deals were copied into
+-- T2, T2's row was found and changed by ON CONFLICT, and a T1 row moved to
+-- T2.  The scan a written value is taken from must compare it on the rows
+-- itself: refused, nothing written
+SELECT set_config('app.x', :T2, false) IS NOT NULL AS set_t2;
+CREATE TEMP TABLE xs (t text, k int);
+CREATE INDEX xs_p ON xs (k) WHERE t = pg_temp.f();
+INSERT INTO xs VALUES (:T2, 1);
+SELECT set_config('app.x', :T1, false) IS NOT NULL AS set_t1;
+ALTER INDEX xs_p SET (fillfactor = 90);
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF) SELECT x.t FROM xs x WHERE x.t = :T1 AND x.k = 1;
+INSERT INTO deals SELECT x.t, 100 + d.id, 'copied ' || d.stage
+  FROM xs x, deals d WHERE x.t = :T1 AND x.k = 1 AND d.tenant_id = x.t;
+INSERT INTO deals SELECT x.t, 1, 'x' FROM xs x WHERE x.t = :T1 AND x.k = 1
+  ON CONFLICT (tenant_id, id) DO UPDATE SET stage = deals.stage || ' seen' RETURNING deals.*;
+WITH s AS MATERIALIZED (SELECT x.t FROM xs x WHERE x.t = :T1 AND x.k = 1)
+UPDATE deals d SET tenant_id = s.t, id = 50 FROM s WHERE d.tenant_id = :T1 AND d.id = 1 RETURNING d.*;
+SELECT * FROM gtm_check_statement($$INSERT INTO notes SELECT x.t, 'n' FROM xs x WHERE x.t = '11111111-1111-4111-8111-111111111111' AND x.k = 1$$);
+-- read through an index without a predicate, the value is compared on the
+-- rows: accepted, and only the T1 row is written
+DROP INDEX xs_p;
+CREATE INDEX xs_k ON xs (k);
+INSERT INTO xs VALUES (:T1, 1);
+INSERT INTO notes SELECT x.t, 'from xs' FROM xs x WHERE x.t = :T1 AND x.k = 1;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+RESET ROLE;
+SELECT tenant_id, id, stage FROM deals ORDER BY 1, 2;
+SELECT tenant_id, body FROM notes WHERE body = 'from xs';
+DELETE FROM notes WHERE body = 'from xs';
+SET ROLE regress_enforce_attacks;
 -- round BF: a BEFORE INSERT trigger created, while the statement runs, on
 -- a partition PostgreSQL opens only when the first row is routed to it,
 -- rewrote the row's tenant behind the value RETURNING was judged on:
