@@ -33,6 +33,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
@@ -292,7 +293,12 @@ gtm_settings_defaults_row(PG_FUNCTION_ARGS)
 
 /*
  * AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON settings_defaults FOR
- * EACH STATEMENT: every backend forgets the defaults it keeps.
+ * EACH STATEMENT: every backend forgets the defaults it keeps.  A direct
+ * write of the table (a superuser's INSERT of a version, the DELETE of the
+ * newest one) takes the EXCLUSIVE lock gtm_set_default_settings takes, so
+ * that it too waits for the transactions that validated a tenant's
+ * settings against the defaults in force (ROW SHARE, settings.c) and
+ * commits after them (round BQ).
  */
 Datum
 gtm_settings_defaults_changed(PG_FUNCTION_ARGS)
@@ -304,6 +310,7 @@ gtm_settings_defaults_changed(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("gtm_settings_defaults_changed() must be fired AFTER ... FOR EACH STATEMENT")));
+	LockRelationOid(RelationGetRelid(trigdata->tg_relation), ExclusiveLock);
 	CacheInvalidateRelcache(trigdata->tg_relation);
 	return PointerGetDatum(NULL);
 }
