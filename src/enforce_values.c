@@ -65,6 +65,12 @@ typedef struct ValueWalk
 	EnforceState *st;
 	bool		write;			/* values written into a tenant column */
 	PinReason	why;			/* out: why NIL was returned */
+	/*
+	 * The walk is for a written value: every column a pin is taken from is
+	 * noted (PinColumn), also past a correlated pin, where write is off
+	 * (round BR)
+	 */
+	bool		for_write;
 } ValueWalk;
 
 #define MAX_VALUE_DEPTH 16
@@ -477,7 +483,7 @@ column_values(ValueWalk *vw, PlannerInfo *root, Index varno, AttrNumber attno,
 		 * already.  For a correlated pin (record_pin_columns) and for a
 		 * written value.
 		 */
-		if ((vw->st->record_pin_columns || vw->write) &&
+		if ((vw->st->record_pin_columns || vw->for_write) &&
 			!(rte->rtekind == RTE_RELATION && !rte->inh &&
 			  is_tenant_column_of(rte->relid, attno)))
 		{
@@ -573,7 +579,7 @@ List *
 var_values(EnforceState *st, PlannerInfo *root, Index varno, AttrNumber attno,
 		   int depth, PinReason *why)
 {
-	ValueWalk	vw = {st, false, PR_OTHER_COLUMN};
+	ValueWalk	vw = {st, false, PR_OTHER_COLUMN, false};
 	List	   *result = column_values(&vw, root, varno, attno, depth);
 
 	*why = vw.why;
@@ -585,7 +591,7 @@ List *
 expr_values(EnforceState *st, PlannerInfo *root, Node *expr, int depth,
 			PinReason *why)
 {
-	ValueWalk	vw = {st, false, PR_OTHER_COLUMN};
+	ValueWalk	vw = {st, false, PR_OTHER_COLUMN, false};
 	List	   *result = expression_values(&vw, root, expr, depth);
 
 	*why = vw.why;
@@ -596,7 +602,7 @@ expr_values(EnforceState *st, PlannerInfo *root, Node *expr, int depth,
 List *
 written_values(EnforceState *st, PlannerInfo *root, Node *expr, PinReason *why)
 {
-	ValueWalk	vw = {st, true, PR_OTHER_COLUMN};
+	ValueWalk	vw = {st, true, PR_OTHER_COLUMN, true};
 	List	   *result = expression_values(&vw, root, expr, 0);
 
 	*why = vw.why;

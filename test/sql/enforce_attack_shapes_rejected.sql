@@ -420,6 +420,13 @@ INSERT INTO deals SELECT x.t, 1, 'x' FROM xs x WHERE x.t = :T1 AND x.k = 1
 WITH s AS MATERIALIZED (SELECT x.t FROM xs x WHERE x.t = :T1 AND x.k = 1)
 UPDATE deals d SET tenant_id = s.t, id = 50 FROM s WHERE d.tenant_id = :T1 AND d.id = 1 RETURNING d.*;
 SELECT * FROM gtm_check_statement($$INSERT INTO notes SELECT x.t, 'n' FROM xs x WHERE x.t = '11111111-1111-4111-8111-111111111111' AND x.k = 1$$);
+-- ... also when the written value is pinned through a correlated column
+-- whose own pin comes from that scan (round BR)
+CREATE TEMP TABLE ys (t text);
+INSERT INTO ys VALUES (:T1), (:T2);
+INSERT INTO notes SELECT y.t, 'lateral'
+  FROM xs x, LATERAL (SELECT y.t FROM ys y WHERE y.t = x.t OFFSET 0) y
+ WHERE x.t = :T1 AND x.k = 1;
 -- read through an index without a predicate, the value is compared on the
 -- rows: accepted, and only the T1 row is written
 DROP INDEX xs_p;
@@ -430,7 +437,7 @@ RESET enable_seqscan;
 RESET enable_bitmapscan;
 RESET ROLE;
 SELECT tenant_id, id, stage FROM deals ORDER BY 1, 2;
-SELECT tenant_id, body FROM notes WHERE body = 'from xs';
+SELECT tenant_id, body FROM notes WHERE body IN ('from xs', 'lateral');
 DELETE FROM notes WHERE body = 'from xs';
 SET ROLE regress_enforce_attacks;
 -- round BF: a BEFORE INSERT trigger created, while the statement runs, on
