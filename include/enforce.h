@@ -662,6 +662,10 @@ typedef struct PlanWalk
 
 extern void walk_plan(Plan *plan, PlanWalk *w);
 
+/* enforce_modify.c: step 2 of the verdict, the ModifyTable nodes */
+extern void judge_modify_tables(EnforceState *st, PlannedStmt *stmt,
+								List *modifytables);
+
 /* Was rtable index i read by a known scan? */
 static inline bool
 is_scanned(PlanWalk *w, int i)
