@@ -425,6 +425,68 @@ is_tenant_column_of(Oid relid, AttrNumber attno)
 }
 
 /*
+ * Note column attno of relation varno (at root's level), whose condition
+ * pins it, as a PinColumn: the walk puts that equality first in its scan
+ * and requires the scan to evaluate it on its rows (pin_columns_trusted),
+ * unless it is a tenant table's tenant column, which tenant_quals_first
+ * and index_trust judge already.  A relation that is not a table -- a
+ * subquery, a UNION ALL (an appendrel over its branches) -- holds no rows
+ * of its own: its condition was pushed down to the relations it reads,
+ * whose columns are followed and noted too, or the scan that reads them
+ * could stand for it by an index and go unchecked (round BS); a condition
+ * left on the subquery's own scan is evaluated there.
+ */
+static void
+note_pin_column(ValueWalk *vw, PlannerInfo *root, Index varno,
+				AttrNumber attno, int depth)
+{
+	RelOptInfo *rel = root->simple_rel_array[varno];
+	RangeTblEntry *rte = root->simple_rte_array[varno];
+	PinColumn  *pc;
+	ListCell   *lc;
+
+	check_stack_depth();
+	if (rel == NULL || rte == NULL || depth > MAX_VALUE_DEPTH || attno <= 0)
+		return;
+	if (rte->rtekind == RTE_RELATION && !rte->inh &&
+		is_tenant_column_of(rte->relid, attno))
+		return;
+	pc = palloc(sizeof(PinColumn));
+	pc->eref = rte->eref;
+	pc->attno = attno;
+	vw->st->pin_columns = lappend(vw->st->pin_columns, pc);
+	if (rte->rtekind != RTE_SUBQUERY)
+		return;
+	if (rte->inh)
+	{
+		/* a UNION ALL: each branch's column, where it is a column */
+		foreach(lc, root->append_rel_list)
+		{
+			AppendRelInfo *ai = lfirst_node(AppendRelInfo, lc);
+			Node	   *e;
+
+			if (ai->parent_relid != varno ||
+				attno > list_length(ai->translated_vars))
+				continue;
+			e = strip_relabel(list_nth(ai->translated_vars, attno - 1));
+			if (e != NULL && IsA(e, Var) && ((Var *) e)->varlevelsup == 0)
+				note_pin_column(vw, root, ((Var *) e)->varno,
+								((Var *) e)->varattno, depth + 1);
+		}
+	}
+	else if (rel->subroot != NULL)
+	{
+		/* a subquery planned apart: its output column's source */
+		Node	   *e = strip_relabel(tlist_column(rel->subroot->processed_tlist,
+												   attno));
+
+		if (e != NULL && IsA(e, Var) && ((Var *) e)->varlevelsup == 0)
+			note_pin_column(vw, rel->subroot, ((Var *) e)->varno,
+							((Var *) e)->varattno, depth + 1);
+	}
+}
+
+/*
  * The values of column (varno, attno) of root, or NIL with vw->why set.
  */
 static List *
@@ -483,16 +545,8 @@ column_values(ValueWalk *vw, PlannerInfo *root, Index varno, AttrNumber attno,
 		 * already.  For a correlated pin (record_pin_columns) and for a
 		 * written value.
 		 */
-		if ((vw->st->record_pin_columns || vw->for_write) &&
-			!(rte->rtekind == RTE_RELATION && !rte->inh &&
-			  is_tenant_column_of(rte->relid, attno)))
-		{
-			PinColumn  *pc = palloc(sizeof(PinColumn));
-
-			pc->eref = rte->eref;
-			pc->attno = attno;
-			vw->st->pin_columns = lappend(vw->st->pin_columns, pc);
-		}
+		if (vw->st->record_pin_columns || vw->for_write)
+			note_pin_column(vw, root, varno, attno, depth);
 		return list_make1(pr.value);
 	}
 	if (pr.reason == PR_DEFERRED)

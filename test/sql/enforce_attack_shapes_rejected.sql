@@ -427,6 +427,13 @@ INSERT INTO ys VALUES (:T1), (:T2);
 INSERT INTO notes SELECT y.t, 'lateral'
   FROM xs x, LATERAL (SELECT y.t FROM ys y WHERE y.t = x.t OFFSET 0) y
  WHERE x.t = :T1 AND x.k = 1;
+-- ... and when the pin is on a UNION ALL (or a subquery) whose condition
+-- the planner pushes down to the branch that reads the table (round BS)
+INSERT INTO notes SELECT s.t, 'union all'
+  FROM (SELECT x.t FROM xs x WHERE x.k = 1 UNION ALL SELECT :T1) s WHERE s.t = :T1;
+UPDATE activities a SET tenant_id = s.t
+  FROM (SELECT x.t FROM xs x WHERE x.k = 1 UNION ALL SELECT :T1 WHERE false) s
+ WHERE a.tenant_id = :T1 AND s.t = :T1;
 -- read through an index without a predicate, the value is compared on the
 -- rows: accepted, and only the T1 row is written
 DROP INDEX xs_p;
@@ -437,7 +444,8 @@ RESET enable_seqscan;
 RESET enable_bitmapscan;
 RESET ROLE;
 SELECT tenant_id, id, stage FROM deals ORDER BY 1, 2;
-SELECT tenant_id, body FROM notes WHERE body IN ('from xs', 'lateral');
+SELECT tenant_id, body FROM notes WHERE body IN ('from xs', 'lateral', 'union all');
+SELECT tenant_id, kind FROM activities ORDER BY 1, 2;
 DELETE FROM notes WHERE body = 'from xs';
 SET ROLE regress_enforce_attacks;
 -- round BF: a BEFORE INSERT trigger created, while the statement runs, on
