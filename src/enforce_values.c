@@ -434,12 +434,16 @@ is_tenant_column_of(Oid relid, AttrNumber attno)
  * of its own: its condition was pushed down to the relations it reads,
  * whose columns are followed and noted too, or the scan that reads them
  * could stand for it by an index and go unchecked (round BS); a condition
- * left on the subquery's own scan is evaluated there.
+ * left on the subquery's own scan is evaluated there.  False when such a
+ * source is not a column (an expression of the branch or subquery, whose
+ * pushed-down condition a partial index may stand for as well): a written
+ * value is then no pin (fail closed).  Constants of a branch hold no rows.
  */
-static void
+static bool
 note_pin_column(ValueWalk *vw, PlannerInfo *root, Index varno,
 				AttrNumber attno, int depth)
 {
+	bool		verified = true;
 	RelOptInfo *rel = root->simple_rel_array[varno];
 	RangeTblEntry *rte = root->simple_rte_array[varno];
 	PinColumn  *pc;
@@ -447,16 +451,16 @@ note_pin_column(ValueWalk *vw, PlannerInfo *root, Index varno,
 
 	check_stack_depth();
 	if (rel == NULL || rte == NULL || depth > MAX_VALUE_DEPTH || attno <= 0)
-		return;
+		return false;
 	if (rte->rtekind == RTE_RELATION && !rte->inh &&
 		is_tenant_column_of(rte->relid, attno))
-		return;
+		return true;
 	pc = palloc(sizeof(PinColumn));
 	pc->eref = rte->eref;
 	pc->attno = attno;
 	vw->st->pin_columns = lappend(vw->st->pin_columns, pc);
 	if (rte->rtekind != RTE_SUBQUERY)
-		return;
+		return true;
 	if (rte->inh)
 	{
 		/* a UNION ALL: each branch's column, where it is a column */
@@ -470,8 +474,10 @@ note_pin_column(ValueWalk *vw, PlannerInfo *root, Index varno,
 				continue;
 			e = strip_relabel(list_nth(ai->translated_vars, attno - 1));
 			if (e != NULL && IsA(e, Var) && ((Var *) e)->varlevelsup == 0)
-				note_pin_column(vw, root, ((Var *) e)->varno,
-								((Var *) e)->varattno, depth + 1);
+				verified &= note_pin_column(vw, root, ((Var *) e)->varno,
+											((Var *) e)->varattno, depth + 1);
+			else if (e == NULL || !IsA(e, Const))
+				verified = false;
 		}
 	}
 	else if (rel->subroot != NULL)
@@ -481,9 +487,12 @@ note_pin_column(ValueWalk *vw, PlannerInfo *root, Index varno,
 												   attno));
 
 		if (e != NULL && IsA(e, Var) && ((Var *) e)->varlevelsup == 0)
-			note_pin_column(vw, rel->subroot, ((Var *) e)->varno,
-							((Var *) e)->varattno, depth + 1);
+			verified = note_pin_column(vw, rel->subroot, ((Var *) e)->varno,
+									   ((Var *) e)->varattno, depth + 1);
+		else if (e == NULL || !IsA(e, Const))
+			verified = false;
 	}
+	return verified;
 }
 
 /*
@@ -545,8 +554,12 @@ column_values(ValueWalk *vw, PlannerInfo *root, Index varno, AttrNumber attno,
 		 * already.  For a correlated pin (record_pin_columns) and for a
 		 * written value.
 		 */
-		if (vw->st->record_pin_columns || vw->for_write)
-			note_pin_column(vw, root, varno, attno, depth);
+		if ((vw->st->record_pin_columns || vw->for_write) &&
+			!note_pin_column(vw, root, varno, attno, depth) && vw->for_write)
+		{
+			vw->why = PR_UNTRUSTED_SOURCE;
+			return NIL;
+		}
 		return list_make1(pr.value);
 	}
 	if (pr.reason == PR_DEFERRED)

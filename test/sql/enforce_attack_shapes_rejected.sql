@@ -434,6 +434,10 @@ INSERT INTO notes SELECT s.t, 'union all'
 UPDATE activities a SET tenant_id = s.t
   FROM (SELECT x.t FROM xs x WHERE x.k = 1 UNION ALL SELECT :T1 WHERE false) s
  WHERE a.tenant_id = :T1 AND s.t = :T1;
+-- a subquery's output that is an expression, not a column, cannot be
+-- followed to the scan its condition may be pushed to: no pin for a write
+INSERT INTO notes SELECT s.t, 'computed'
+  FROM (SELECT x.t || '' AS t FROM xs x WHERE x.k = 1 OFFSET 0) s WHERE s.t = :T1;
 -- read through an index without a predicate, the value is compared on the
 -- rows: accepted, and only the T1 row is written
 DROP INDEX xs_p;
