@@ -38,6 +38,7 @@ OBJS = \
 	src/enforce_record.o \
 	src/enforce_values.o \
 	src/enforce_written_rows.o \
+	src/enforce_written_check.o \
 	src/enforce_our_functions.o \
 	src/enforce_cascade.o \
 	src/enforce_key.o \

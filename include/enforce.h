@@ -394,6 +394,12 @@ typedef struct EnforceState
 	 */
 	bool		record_pin_columns;
 	List	   *pin_columns;
+	/*
+	 * A written tenant value was taken from a column of a relation that is
+	 * not a tenant table: each row's value is checked where it is written
+	 * too (check_written_tenants, enforce_written_check.c)
+	 */
+	bool		write_pin_sources;
 
 	/*
 	 * What row_may_differ_from_written answered "no" to (the written rows
@@ -661,6 +667,9 @@ typedef struct PlanWalk
 } PlanWalk;
 
 extern void walk_plan(Plan *plan, PlanWalk *w);
+
+/* enforce_written_check.c: the written tenant checked on every row */
+extern bool check_written_tenants(PlannedStmt *stmt, List *modifytables);
 
 /* enforce_modify.c: step 2 of the verdict, the ModifyTable nodes */
 extern void judge_modify_tables(EnforceState *st, PlannedStmt *stmt,

@@ -259,6 +259,7 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	st.any_key_lookup = false;
 	st.record_pin_columns = false;
 	st.pin_columns = NIL;
+	st.write_pin_sources = false;
 	st.trusted_writes = NULL;
 
 	judge = req.collect ||

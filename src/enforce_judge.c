@@ -500,10 +500,15 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 	}
 
 	/*
-	 * A written value or a correlated pin taken from a scan that does not
-	 * evaluate its pin on the rows (pin_columns_trusted): refused, fail
-	 * closed (round BP).
+	 * A written value taken from a relation that is not a tenant table is
+	 * also checked on every row written (enforce_written_check.c); where
+	 * it cannot be (no gtm_pin() in 1.0.0), refused like a scan that does
+	 * not evaluate its pin on the rows (pin_columns_trusted): fail closed
+	 * (rounds BP, BR, BS).
 	 */
+	if (unlikely(st->write_pin_sources) && !st->collect &&
+		!check_written_tenants(stmt, w.modifytables))
+		w.untrusted_source = PR_UNTRUSTED_SOURCE;
 	if (unlikely(w.untrusted_source != PR_PINNED))
 	{
 		foreach(lc, st->refs)

@@ -459,6 +459,8 @@ note_pin_column(ValueWalk *vw, PlannerInfo *root, Index varno,
 	pc->eref = rte->eref;
 	pc->attno = attno;
 	vw->st->pin_columns = lappend(vw->st->pin_columns, pc);
+	if (vw->for_write)
+		vw->st->write_pin_sources = true;
 	if (rte->rtekind != RTE_SUBQUERY)
 		return true;
 	if (rte->inh)

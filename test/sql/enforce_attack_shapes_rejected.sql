@@ -446,7 +446,26 @@ INSERT INTO xs VALUES (:T1, 1);
 INSERT INTO notes SELECT x.t, 'from xs' FROM xs x WHERE x.t = :T1 AND x.k = 1;
 RESET enable_seqscan;
 RESET enable_bitmapscan;
+-- and a tenant written from a relation that is not a tenant table is also
+-- checked on every row written (gtm_pin() on the written value; a Result
+-- above a subplan that does not project): the rows of T1 are written
 RESET ROLE;
+CREATE TABLE src (t text, k int);
+INSERT INTO src VALUES (:T1, 1), (:T1, 2);
+GRANT SELECT ON src TO regress_enforce_attacks;
+SET ROLE regress_enforce_attacks;
+EXPLAIN (VERBOSE, COSTS OFF) INSERT INTO notes SELECT s.t, 'from src' FROM src s WHERE s.t = :T1;
+EXPLAIN (COSTS OFF) INSERT INTO notes SELECT s.t, 'sorted' FROM src s WHERE s.t = :T1 ORDER BY s.k;
+EXPLAIN (VERBOSE, COSTS OFF) INSERT INTO notes SELECT u.t, 'union all'
+  FROM (SELECT t FROM src UNION ALL SELECT t FROM src) u WHERE u.t = :T1;
+INSERT INTO notes SELECT s.t, 'from src' FROM src s WHERE s.t = :T1;
+INSERT INTO notes SELECT s.t, 'sorted' FROM src s WHERE s.t = :T1 ORDER BY s.k;
+INSERT INTO notes SELECT u.t, 'union all src'
+  FROM (SELECT t FROM src UNION ALL SELECT t FROM src) u WHERE u.t = :T1;
+UPDATE activities a SET tenant_id = s.t FROM src s WHERE a.tenant_id = :T1 AND s.t = :T1 AND s.k = 1;
+RESET ROLE;
+SELECT tenant_id, body, count(*) FROM notes WHERE body IN ('from src', 'sorted', 'union all src') GROUP BY 1, 2 ORDER BY 2;
+DELETE FROM notes WHERE body IN ('from src', 'sorted', 'union all src');
 SELECT tenant_id, id, stage FROM deals ORDER BY 1, 2;
 SELECT tenant_id, body FROM notes WHERE body IN ('from xs', 'lateral', 'union all');
 SELECT tenant_id, kind FROM activities ORDER BY 1, 2;
