@@ -588,6 +588,33 @@ column_values(ValueWalk *vw, PlannerInfo *root, Index varno, AttrNumber attno,
 		if (e != NULL)
 			return expression_values(vw, rel->subroot, e, depth + 1);
 	}
+	else if (rte->rtekind == RTE_SUBQUERY && rte->inh)
+	{
+		/*
+		 * A UNION ALL flattened into this level (an appendrel): the values
+		 * of each branch's column, each pinned on its own (round BS: a
+		 * pin inside every branch, not on the union)
+		 */
+		List	   *result = NIL;
+		ListCell   *lc;
+
+		foreach(lc, root->append_rel_list)
+		{
+			AppendRelInfo *ai = lfirst_node(AppendRelInfo, lc);
+			List	   *v;
+
+			if (ai->parent_relid != varno)
+				continue;
+			if (attno > list_length(ai->translated_vars))
+				return NIL;
+			v = expression_values(vw, root, list_nth(ai->translated_vars, attno - 1),
+								  depth + 1);
+			if (v == NIL)
+				return NIL;
+			result = list_concat(result, v);
+		}
+		return result;
+	}
 	else if (rte->rtekind == RTE_CTE && !rte->self_reference)
 		return cte_values(vw, root, rte, attno, depth);
 	else if (rte->rtekind == RTE_VALUES)

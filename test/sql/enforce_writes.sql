@@ -313,6 +313,23 @@ SELECT * FROM gtm_check_statement($$INSERT INTO deals VALUES ('t-1', 7) ON CONFL
 RESET ROLE;
 SELECT tenant_id, id, stage, amount FROM deals ORDER BY 1, 2;
 
+-- 4b. a UNION ALL whose branches are each pinned: the written value is
+-- each branch's (round BS); two tenants, or a branch without a pin, are not
+SET ROLE regress_enforce_writes;
+INSERT INTO notes SELECT s.t, 'from both'
+  FROM (SELECT c.tenant_id AS t FROM contacts c WHERE c.tenant_id = :T1
+        UNION ALL SELECT a.tenant_id FROM activities a WHERE a.tenant_id = :T1) s;
+INSERT INTO notes SELECT s.t, 'two tenants'
+  FROM (SELECT c.tenant_id AS t FROM contacts c WHERE c.tenant_id = :T1
+        UNION ALL SELECT a.tenant_id FROM activities a WHERE a.tenant_id = :T2) s;
+INSERT INTO notes SELECT s.t, 'one unpinned'
+  FROM (SELECT c.tenant_id AS t FROM contacts c WHERE c.tenant_id = :T1
+        UNION ALL SELECT a.tenant_id FROM activities a) s;
+RESET ROLE;
+SELECT tenant_id, body, count(*) FROM notes WHERE body IN ('from both', 'two tenants', 'one unpinned')
+ GROUP BY 1, 2 ORDER BY 1, 2;
+DELETE FROM notes WHERE body IN ('from both', 'two tenants', 'one unpinned');
+
 -- 5. a written tenant value may wear casts between types whose text no
 -- setting changes ($1::uuid of a text parameter, a PL/pgSQL text variable
 -- cast to uuid): the same outcome with custom and generic plans
