@@ -186,6 +186,21 @@ check_written_tenants(PlannedStmt *stmt, List *modifytables)
 	{
 		ModifyTable *mt = lfirst(lc);
 		ListCell   *lr;
+		AttrNumber	root_tenant = 0;
+
+		/*
+		 * A MERGE's INSERT actions (and an INSERT's row) are numbered in
+		 * the columns of the table named, the root of a partitioned or
+		 * inherited target (PostgreSQL routes the row afterwards), whatever
+		 * the partition whose action list holds them (round BT)
+		 */
+		if (mt->rootRelation > 0)
+		{
+			RelFacts   *rf = rel_facts(rt_fetch(mt->rootRelation, stmt->rtable)->relid);
+
+			if (rf->tenant && !rf->exempt)
+				root_tenant = rf->attnum;
+		}
 
 		foreach(lr, mt->resultRelations)
 		{
@@ -225,7 +240,8 @@ check_written_tenants(PlannedStmt *stmt, List *modifytables)
 					{
 						TargetEntry *tle = lfirst_node(TargetEntry, lt);
 
-						if ((ma->commandType == CMD_INSERT && tle->resno == tenant) ||
+						if ((ma->commandType == CMD_INSERT &&
+							 tle->resno == (root_tenant > 0 ? root_tenant : tenant)) ||
 							(ma->commandType == CMD_UPDATE &&
 							 foreach_current_index(lt) == k))
 							tle->expr = pinned(tle->expr, pin_fn);

@@ -463,7 +463,20 @@ INSERT INTO notes SELECT s.t, 'sorted' FROM src s WHERE s.t = :T1 ORDER BY s.k;
 INSERT INTO notes SELECT u.t, 'union all src'
   FROM (SELECT t FROM src UNION ALL SELECT t FROM src) u WHERE u.t = :T1;
 UPDATE activities a SET tenant_id = s.t FROM src s WHERE a.tenant_id = :T1 AND s.t = :T1 AND s.k = 1;
+-- a MERGE's INSERT into a partitioned table is numbered in the columns of
+-- the table named, not of the partition (whose tenant column is the third
+-- here): its tenant is the value checked (round BT)
 RESET ROLE;
+CREATE TABLE pdeals (tenant_id text NOT NULL, id int NOT NULL, stage text) PARTITION BY LIST (id);
+CREATE TABLE pdeals_a (stage text, id int NOT NULL, tenant_id text NOT NULL);
+ALTER TABLE pdeals ATTACH PARTITION pdeals_a FOR VALUES IN (3);
+GRANT SELECT, INSERT, UPDATE ON pdeals TO regress_enforce_attacks;
+SET ROLE regress_enforce_attacks;
+MERGE INTO pdeals p USING (SELECT s.t, s.k FROM src s WHERE s.t = :T1 AND s.k = 1) s
+   ON p.tenant_id = :T1 AND p.id = 3
+ WHEN NOT MATCHED THEN INSERT VALUES (s.t, 3, 'merged ' || s.k);
+RESET ROLE;
+SELECT tenant_id, id, stage FROM pdeals;
 SELECT tenant_id, body, count(*) FROM notes WHERE body IN ('from src', 'sorted', 'union all src') GROUP BY 1, 2 ORDER BY 2;
 DELETE FROM notes WHERE body IN ('from src', 'sorted', 'union all src');
 SELECT tenant_id, id, stage FROM deals ORDER BY 1, 2;
