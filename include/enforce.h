@@ -283,6 +283,8 @@ typedef enum PinReason
 	PR_PARTIAL_INDEX,			/* a partial index's predicate stands for the pin */
 	PR_UNTRUSTED_SOURCE,		/* a value from a scan that does not evaluate
 								 * its pin on the rows (an index stands for it) */
+	PR_DISTRIBUTED_SOURCE,		/* a distributed write taking its tenant from a
+								 * relation that is not a tenant table */
 
 	PR_COUNT					/* number of reasons; keep last */
 } PinReason;

@@ -312,6 +312,21 @@ judge_distributed(EnforceState *st, Query *parse, const char *query_string,
 	{
 		TenantRef  *ref = lfirst(lc);
 
+		/*
+		 * A tenant written from a relation that is not a tenant table is
+		 * also checked on every row written, on one server
+		 * (enforce_written_check.c); Citus' plan has no ModifyTable of the
+		 * shadow's to carry it (it inserts through COPY to the shards, each
+		 * of one tenant): refused, fail closed (round BW)
+		 */
+		if (unlikely(st->write_pin_sources) && ref->kind != REF_SCAN &&
+			ref->reason == PR_PINNED)
+		{
+			ref->reason = PR_DISTRIBUTED_SOURCE;
+			ref->values = NIL;
+			continue;
+		}
+
 		if (ref->reason == PR_PINNED && ref->key_lookup != NIL)
 		{
 			if (node == NULL)

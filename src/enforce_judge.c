@@ -578,8 +578,12 @@ judge_recorded(EnforceState *st, QueryNames *names, PlannedStmt *dist)
 	bool		has_nonconst;
 	ListCell   *lc;
 
-	/* ON CONFLICT arbiters are judged on a plan (judge_modify_tables) */
-	if (st->refs == NIL || names->on_conflict)
+	/*
+	 * ON CONFLICT arbiters are judged on a plan (judge_modify_tables), and
+	 * so are the sources of a tenant written from a relation that is not a
+	 * tenant table (judge_distributed refuses it, round BW)
+	 */
+	if (st->refs == NIL || names->on_conflict || st->write_pin_sources)
 		return NIL;
 	foreach(lc, names->relids)
 	{

@@ -191,6 +191,9 @@ static const PinReasonInfo pin_reasons[PR_COUNT] = {
 	{PR_UNTRUSTED_SOURCE,
 		"%1$s is given its value from a column of another relation whose own condition the plan does not evaluate on the rows it reads: an index stands for it (a partial index whose predicate implies it, not a plain comparison of the column with a constant), and the index holds what its predicate computed when the rows were inserted, which can differ from what the planner reads now (a function of the caller's): the rows can hold another tenant.",
 	"given a value through an index that stands for its condition"},
+	{PR_DISTRIBUTED_SOURCE,
+		"%1$s is given its value from a relation that is not a tenant table, and a distributed planner (Citus) plans the write: the check of every row written, which stands behind such a value on one server, cannot be carried into its plan.",
+	"a distributed write given a value from a relation that is not a tenant table"},
 };
 
 /* The table row of reason (rows are in enum order, checked at load). */
@@ -363,6 +366,9 @@ report_hint(TenantRef *ref, const char *col)
 						   col);
 		case PR_PARTIAL_INDEX:
 			return errhint("Give the partial index a predicate that compares %s with a constant, or use an index without a predicate.",
+						   col);
+		case PR_DISTRIBUTED_SOURCE:
+			return errhint("Write a constant, a parameter or gtm_current_tenant() into %s, or take it from a tenant table pinned to one tenant.",
 						   col);
 		case PR_UNTRUSTED_SOURCE:
 			return errhint("Write a constant, a parameter or gtm_current_tenant() into %s, or read its source through an index without a predicate.",

@@ -372,4 +372,37 @@ $out = app($C, "BEGIN; INSERT INTO deals VALUES ('$t1', 900, 'audited', 0); COMM
 is(cq("SELECT string_agg(tenant_id || ':' || id, ',') FROM deals_audit"), "$t1:900",
 	"the owner's deferred audit trigger runs at the worker's COMMIT for the transaction's tenant") or diag $out;
 
+# --- 13. round BW: a tenant written from the role's own temp table, whose
+# partial index (built while its IMMUTABLE function returned T2) now stands
+# for "t = T1", through a MATERIALIZED CTE into a distributed table: Citus
+# ran the SELECT on the coordinator and sent each shard a COPY of one
+# tenant, so T1's deals were copied into T2.  On one server each written
+# row is checked (enforce_written_check.c); Citus' plan cannot carry that
+# check, so such a write is refused, and the lying index's too
+my $before13 = fingerprint();
+my $lying = "SET client_min_messages = warning;
+CREATE FUNCTION pg_temp.f() RETURNS text LANGUAGE plpgsql IMMUTABLE AS \$f\$ BEGIN RETURN current_setting('app.x'); END \$f\$;
+CREATE TEMP TABLE xs (t text, k int);
+SELECT set_config('app.x', '$t2', false) IS NOT NULL;
+CREATE INDEX xs_p ON xs (k) WHERE t = pg_temp.f();
+INSERT INTO xs VALUES ('$t2', 1);
+SELECT set_config('app.x', '$t1', false) IS NOT NULL;
+ALTER INDEX xs_p SET (fillfactor = 90);
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;";
+my $copy13 = "WITH src AS MATERIALIZED (SELECT x.t FROM xs x WHERE x.t = '$t1' AND x.k = 1)
+INSERT INTO deals SELECT src.t, 700 + d.id, 'copied', d.amount FROM src, deals d WHERE d.tenant_id = '$t1';";
+$out = app($C, "$lying\n$copy13");
+is(($out =~ /^ERROR:  tenant-scoped table "deals" \(alias "deals"\) is not pinned to one tenant/m ? 'refused' : 'ran') . '|'
+	  . cq("SELECT count(*) FROM deals WHERE stage = 'copied'") . '|' . (fingerprint() eq $before13 ? 'unchanged' : 'changed'),
+	'refused|0|unchanged',
+	"T1's deals copied through the role's lying partial index into a distributed table: refused, nothing written") or diag $out;
+$out = app($C, "SET client_min_messages = warning;
+CREATE TEMP TABLE ys (t text, k int);
+INSERT INTO ys VALUES ('$t1', 1);
+INSERT INTO deals SELECT y.t, 800, 'from temp', 0 FROM ys y WHERE y.t = '$t1' AND y.k = 1;");
+like($out, qr/DETAIL:  deals\.tenant_id is given its value from a relation that is not a tenant table, and a distributed planner \(Citus\) plans the write/,
+	'a distributed write taking its tenant from a temp table is refused (fail closed: its rows cannot be checked in the plan Citus runs)');
+is(cq("SELECT count(*) FROM deals WHERE stage = 'from temp'"), '0', 'and writes nothing');
+
 done_testing();
