@@ -79,6 +79,8 @@ static List *column_values(ValueWalk *vw, PlannerInfo *root, Index varno,
 						   AttrNumber attno, int depth);
 static List *expression_values(ValueWalk *vw, PlannerInfo *root, Node *expr,
 							   int depth);
+static bool note_pin_column(ValueWalk *vw, PlannerInfo *root, Index varno,
+							AttrNumber attno, int depth);
 
 /* Is e a Var of this level naming (varno, attno)? */
 static bool
@@ -264,6 +266,18 @@ target_values(ValueWalk *vw, PlannerInfo *root, AttrNumber attno, int depth,
 	if (pr.reason != PR_PINNED)
 	{
 		vw->why = pr.reason;
+		return NIL;
+	}
+	/*
+	 * The updated table's own scan must evaluate the pin too, and a value
+	 * written from it is checked on each row (round BX: a bitmap scan of a
+	 * lying partial index of the caller's, whose condition is only its
+	 * Recheck Cond, returned T2 through UPDATE ... RETURNING)
+	 */
+	if ((vw->st->record_pin_columns || vw->for_write) &&
+		!note_pin_column(vw, root, target, attno, depth) && vw->for_write)
+	{
+		vw->why = PR_UNTRUSTED_SOURCE;
 		return NIL;
 	}
 	vals = list_make1(pr.value);

@@ -263,6 +263,9 @@ SELECT count(*) FROM (SELECT t FROM td UNION ALL SELECT t FROM td2) u
          coalesce((SELECT string_agg(stage, ',') FROM deals d WHERE d.tenant_id = u.t), ''), false) IS NOT NULL
    AND u.t = :T1;
 SELECT current_setting('app.loot5') AS read_through_union_arm;
+-- (an UPDATE's own target: since round BX its pin is put first as well,
+-- ahead of its policy, a leakproof equality may; only T1's rows reach the
+-- policy's subquery, which reads T1's stages and nothing of T2)
 ALTER TABLE td ADD COLUMN n int DEFAULT 0;
 SELECT set_config('app.loot', '', false) AS reset;
 UPDATE td SET n = 1 WHERE td.t = :T1;
@@ -434,6 +437,15 @@ INSERT INTO notes SELECT s.t, 'union all'
 UPDATE activities a SET tenant_id = s.t
   FROM (SELECT x.t FROM xs x WHERE x.k = 1 UNION ALL SELECT :T1 WHERE false) s
  WHERE a.tenant_id = :T1 AND s.t = :T1;
+-- ... and through UPDATE ... RETURNING of the caller's table, read by a
+-- bitmap scan whose condition was only its Recheck Cond (round BX): the
+-- condition is compared on each row, T2's row is not returned
+SET enable_indexscan = off;
+SET enable_bitmapscan = on;
+WITH u AS (UPDATE xs SET k = k WHERE t = :T1 AND k = 1 RETURNING t)
+INSERT INTO notes SELECT u.t, 'update returning' FROM u;
+RESET enable_indexscan;
+SET enable_bitmapscan = off;
 -- a subquery's output that is an expression, not a column, cannot be
 -- followed to the scan its condition may be pushed to: no pin for a write
 INSERT INTO notes SELECT s.t, 'computed'
@@ -480,7 +492,7 @@ SELECT tenant_id, id, stage FROM pdeals;
 SELECT tenant_id, body, count(*) FROM notes WHERE body IN ('from src', 'sorted', 'union all src') GROUP BY 1, 2 ORDER BY 2;
 DELETE FROM notes WHERE body IN ('from src', 'sorted', 'union all src');
 SELECT tenant_id, id, stage FROM deals ORDER BY 1, 2;
-SELECT tenant_id, body FROM notes WHERE body IN ('from xs', 'lateral', 'union all');
+SELECT tenant_id, body FROM notes WHERE body IN ('from xs', 'lateral', 'union all', 'update returning');
 SELECT tenant_id, kind FROM activities ORDER BY 1, 2;
 DELETE FROM notes WHERE body = 'from xs';
 SET ROLE regress_enforce_attacks;
