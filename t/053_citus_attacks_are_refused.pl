@@ -404,5 +404,16 @@ INSERT INTO deals SELECT y.t, 800, 'from temp', 0 FROM ys y WHERE y.t = '$t1' AN
 like($out, qr/DETAIL:  deals\.tenant_id is given its value from a relation that is not a tenant table, and a distributed planner \(Citus\) plans the write/,
 	'a distributed write taking its tenant from a temp table is refused (fail closed: its rows cannot be checked in the plan Citus runs)');
 is(cq("SELECT count(*) FROM deals WHERE stage = 'from temp'"), '0', 'and writes nothing');
+# round BX: the same through the RETURNING of an UPDATE of the temp table,
+# read by a bitmap scan whose condition was only its Recheck Cond
+$out = app($C, "$lying
+SET enable_indexscan = off;
+SET enable_bitmapscan = on;
+WITH u AS (UPDATE xs SET k = k WHERE t = '$t1' AND k = 1 RETURNING t)
+INSERT INTO deals SELECT u.t, 810, 'update returning', 0 FROM u;");
+is(($out =~ /^ERROR:  tenant-scoped table "deals"/m ? 'refused' : 'ran') . '|'
+	  . cq("SELECT count(*) FROM deals WHERE stage = 'update returning'"),
+	'refused|0', "a tenant from UPDATE ... RETURNING of the role's temp table into a distributed table: refused, nothing written")
+  or diag $out;
 
 done_testing();
