@@ -22,9 +22,10 @@
  * compared when the statement starts and are not wrapped.
  *
  * A subplan that cannot project (a Sort, a Limit, an Append) gets a Result
- * above it that does.  ON CONFLICT DO UPDATE needs nothing of its own: its
- * tenant is the conflicting row's, which the arbiter (including the tenant
- * column, judge_modify_tables) equates with the inserted one, checked here.
+ * above it that does.  ON CONFLICT DO UPDATE SET of the tenant column is
+ * wrapped too: the conflicting row's tenant is the inserted one (the
+ * arbiter includes the tenant column, judge_modify_tables), but the value
+ * SET may be another inserted column, EXCLUDED.x (round BY).
  *
  * IDENTIFICATION
  *	  src/enforce_written_check.c
@@ -216,6 +217,15 @@ check_written_tenants(PlannedStmt *stmt, List *modifytables)
 			{
 				/* the subplan's outputs are the row, in column order */
 				pin_subplan_output(mt, tenant - 1, pin_fn, stmt);
+				/* ON CONFLICT DO UPDATE SET tenant_id = excluded.x (round BY) */
+				k = colno_position(mt->onConflictCols, tenant);
+				if (mt->onConflictAction == ONCONFLICT_UPDATE && k >= 0 &&
+					k < list_length(mt->onConflictSet))
+				{
+					TargetEntry *tle = list_nth_node(TargetEntry, mt->onConflictSet, k);
+
+					tle->expr = pinned(tle->expr, pin_fn);
+				}
 			}
 			else if (mt->operation == CMD_UPDATE &&
 					 which < list_length(mt->updateColnosLists))

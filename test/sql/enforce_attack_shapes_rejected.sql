@@ -475,6 +475,17 @@ INSERT INTO notes SELECT s.t, 'sorted' FROM src s WHERE s.t = :T1 ORDER BY s.k;
 INSERT INTO notes SELECT u.t, 'union all src'
   FROM (SELECT t FROM src UNION ALL SELECT t FROM src) u WHERE u.t = :T1;
 UPDATE activities a SET tenant_id = s.t FROM src s WHERE a.tenant_id = :T1 AND s.t = :T1 AND s.k = 1;
+-- ON CONFLICT DO UPDATE SET tenant_id = excluded.<another column> is
+-- checked on each row too (round BY): the value is T1's, the row stays T1's
+RESET ROLE;
+INSERT INTO deals VALUES (:T1, 502, 'to update');
+SET ROLE regress_enforce_attacks;
+INSERT INTO deals SELECT :T1, 502, s.t FROM src s WHERE s.t = :T1 AND s.k = 1
+  ON CONFLICT (tenant_id, id) DO UPDATE SET tenant_id = excluded.stage;
+RESET ROLE;
+SELECT tenant_id, id FROM deals WHERE id = 502;
+DELETE FROM deals WHERE id = 502;
+SET ROLE regress_enforce_attacks;
 -- a MERGE's INSERT into a partitioned table is numbered in the columns of
 -- the table named, not of the partition (whose tenant column is the third
 -- here): its tenant is the value checked (round BT)
