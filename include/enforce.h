@@ -485,6 +485,7 @@ extern void our_functions_init(void);
 extern Oid	pin_function_oid(void);
 extern bool is_current_tenant_fn(Oid funcid);
 extern bool is_pin_fn(Oid funcid);
+extern Node *make_pin_call(Node *val, Oid pin_fn);
 extern bool is_our_c_function(Oid funcid, const char *symbol);
 extern bool builtin_runs_sql(Oid funcid);
 extern bool pin_computed_per_node(List *values);
@@ -726,6 +727,7 @@ extern void check_param_pins(Plan *plan, PlanWalk *w);
 /* enforce_index_trust.c: what an index stands for, checked against the rows */
 extern PinReason index_trust(Scan *scan, const TenantColumn *tc, AttrNumber attnum);
 extern bool partial_indexes_plain(Plan *plan, AttrNumber attnum);
+extern bool index_only_stands_for(Scan *scan, AttrNumber attno);
 
 /* enforce_runtime.c: the comparison when the statement starts */
 extern void attach_statement_pins(PlannedStmt *stmt, PinClasses *classes);

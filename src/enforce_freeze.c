@@ -147,15 +147,6 @@ is_tenant_column(List *queries, Var *var, int depth)
 	}
 }
 
-/* gtm_pin(val) */
-static Node *
-wrap_in_pin(Node *val, Oid pin_fn)
-{
-	return (Node *) makeFuncExpr(pin_fn, exprType(val), list_make1(val),
-								 InvalidOid, exprCollation(val),
-								 COERCE_EXPLICIT_CALL);
-}
-
 /*
  * Should "col op val" have val wrapped?  col must be a tenant column, op an
  * equality, val a value that only fails to pin because it is mutable.
@@ -209,9 +200,9 @@ freeze_equality(FreezeContext *ctx, OpExpr *op)
 	if (is_leaf_value(lfirst(l)) && is_leaf_value(lfirst(r)))
 		return false;
 	if (needs_pin(ctx, op, lfirst(l), lfirst(r)))
-		lfirst(r) = wrap_in_pin(lfirst(r), pin_function_oid());
+		lfirst(r) = make_pin_call(lfirst(r), pin_function_oid());
 	else if (needs_pin(ctx, op, lfirst(r), lfirst(l)))
-		lfirst(l) = wrap_in_pin(lfirst(l), pin_function_oid());
+		lfirst(l) = make_pin_call(lfirst(l), pin_function_oid());
 	return true;
 }
 

@@ -257,6 +257,20 @@ partial_indexes_plain(Plan *plan, AttrNumber attnum)
  * The one exception: a partial index whose stored predicate compares the
  * tenant column with a constant, which holds that tenant's rows only.
  */
+/*
+ * An index-only scan whose target list does not hold column attno (so no
+ * condition of it compares the column on the rows): it stands for that
+ * condition through its index unless the index has no expression and its
+ * predicate, if any, is the column compared with a constant.
+ */
+bool
+index_only_stands_for(Scan *scan, AttrNumber attno)
+{
+	return IsA(scan, IndexOnlyScan) &&
+		(rel_facts(((IndexOnlyScan *) scan)->indexid)->index_expressions ||
+		 !partial_indexes_plain(&scan->plan, attno));
+}
+
 PinReason
 index_trust(Scan *scan, const TenantColumn *tc, AttrNumber attnum)
 {

@@ -267,9 +267,7 @@ tenant_quals_first(Scan *scan, List *rtable)
 		 * scan of a partial index whose predicate stands for the tenant
 		 * condition: below.)
 		 */
-		if (IsA(scan, IndexOnlyScan) &&
-			(rel_facts(((IndexOnlyScan *) scan)->indexid)->index_expressions ||
-			 !partial_indexes_plain(&scan->plan, f->attnum)))
+		if (index_only_stands_for(scan, f->attnum))
 			return PR_PARTIAL_INDEX;
 		return PR_PINNED;
 	}
@@ -466,9 +464,7 @@ pin_columns_trusted(Scan *scan, PlanWalk *w)
 		if (!scan_column(scan, attno, &tc))
 		{
 			/* an index-only scan that does not return the column */
-			if (IsA(scan, IndexOnlyScan) &&
-				(rel_facts(((IndexOnlyScan *) scan)->indexid)->index_expressions ||
-				 !partial_indexes_plain(&scan->plan, attno)))
+			if (index_only_stands_for(scan, attno))
 				return PR_UNTRUSTED_SOURCE;
 			continue;
 		}
@@ -508,11 +504,7 @@ wrap_param_mutator(Node *node, ParamWrap *pw)
 	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC &&
 		((Param *) node)->paramid == pw->paramid)
 	{
-		Param	   *p = (Param *) node;
-
-		return (Node *) makeFuncExpr(pw->pin_fn, p->paramtype,
-									 list_make1(copyObject(p)), InvalidOid,
-									 p->paramcollid, COERCE_EXPLICIT_CALL);
+		return make_pin_call((Node *) copyObject(node), pw->pin_fn);
 	}
 	/* already checked (the same parameter in two references) */
 	if (IsA(node, FuncExpr) && ((FuncExpr *) node)->funcid == pw->pin_fn)

@@ -22,6 +22,8 @@
 #include "catalog/pg_language.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/syscache.h"
@@ -136,6 +138,19 @@ pin_function_oid(void)
 	pin_fn_oid = funcid;
 	pin_fn_looked_up = true;
 	return funcid;
+}
+
+/*
+ * gtm_pin(val), of val's type and collation: the call by which the freeze
+ * pass, the correlated-parameter check and the per-row check of written
+ * tenants each make a value one per statement.
+ */
+Node *
+make_pin_call(Node *val, Oid pin_fn)
+{
+	return (Node *) makeFuncExpr(pin_fn, exprType(val), list_make1(val),
+								 InvalidOid, exprCollation(val),
+								 COERCE_EXPLICIT_CALL);
 }
 
 /* Called once from _PG_init (through enforce_pin_init). */

@@ -53,10 +53,7 @@ pinned(Expr *expr, Oid pin_fn)
 		(IsA(e, Param) && ((Param *) e)->paramkind == PARAM_EXTERN) ||
 		(IsA(e, FuncExpr) && ((FuncExpr *) e)->funcid == pin_fn))
 		return expr;
-	return (Expr *) makeFuncExpr(pin_fn, exprType((Node *) expr),
-								 list_make1(expr), InvalidOid,
-								 exprCollation((Node *) expr),
-								 COERCE_EXPLICIT_CALL);
+	return (Expr *) make_pin_call((Node *) expr, pin_fn);
 }
 
 /* The largest plan_node_id of a plan tree (a new node takes the next) */
