@@ -91,6 +91,33 @@ opfamily_is_identity(Oid family, Oid type, Oid collid)
 }
 
 /*
+ * A cross-type equality converts one side to the other's type on every
+ * comparison.  Between the integers, and between text and name, that
+ * conversion reads nothing but the values; between date, timestamp and
+ * timestamptz (datetime_ops, the one btree family of the core whose
+ * cross-type members read a setting) it reads TimeZone, which the
+ * statement itself can change between two rows (set_config(), SET LOCAL
+ * between two FETCHes): timestamptz_col = '2020-01-01 00:00'::timestamp
+ * then matches another stored instant after the change, while the value
+ * compared when the statement started stays the same.  Any pair not listed
+ * here is no identity.
+ */
+static bool
+type_is_integer(Oid typid)
+{
+	return typid == INT2OID || typid == INT4OID || typid == INT8OID;
+}
+
+bool
+cross_type_reads_no_setting(Oid lefttype, Oid righttype)
+{
+	if (type_is_integer(lefttype) && type_is_integer(righttype))
+		return true;
+	return (lefttype == TEXTOID || lefttype == NAMEOID) &&
+		(righttype == TEXTOID || righttype == NAMEOID);
+}
+
+/*
  * Does "col = v" under the btree equality opno (opfamilies: its btree
  * families if the caller has them, else NIL) and collation collid imply
  * that the column holds exactly v's value?  col_on_left says on which side
@@ -140,6 +167,8 @@ equality_is_identity(Oid opno, List *opfamilies, bool col_on_left, Oid collid)
 		if (strategy != BTEqualStrategyNumber)
 			continue;
 		side = col_on_left ? lefttype : righttype;
+		if (lefttype != righttype && !cross_type_reads_no_setting(lefttype, righttype))
+			continue;
 		if (opfamily_is_identity(family, side, collid))
 		{
 			identity = true;

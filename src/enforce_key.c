@@ -99,6 +99,15 @@ class_is_identity(EquivalenceClass *ec, EquivalenceMember *em)
 {
 	ListCell   *lc;
 
+	/* members of two types: compared through a conversion (enforce_identity.c) */
+	foreach(lc, ec->ec_members)
+	{
+		Oid			type = ((EquivalenceMember *) lfirst(lc))->em_datatype;
+
+		if (type != em->em_datatype &&
+			!cross_type_reads_no_setting(type, em->em_datatype))
+			return false;
+	}
 	foreach(lc, ec->ec_opfamilies)
 		if (opfamily_is_identity(lfirst_oid(lc), em->em_datatype,
 								 ec->ec_collation))

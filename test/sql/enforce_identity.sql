@@ -138,6 +138,46 @@ SELECT * FROM gtm_check_statement($$SELECT v FROM maybe WHERE tenant_id IS NOT D
 SELECT * FROM gtm_check_statement($$SELECT v FROM by_text WHERE tenant_id IS NOT DISTINCT FROM $1$$);
 RESET ROLE;
 
+-- round CC: a cross-type equality of date/time types converts one side
+-- with TimeZone on every comparison, which the statement itself changes
+-- (set_config, SET LOCAL between two FETCHes): the same value then matches
+-- another tenant's instant.  No pin, in a condition, a join, a parameter
+-- or IS NOT DISTINCT FROM; the same type on both sides, and the integers
+-- across widths, still pin.
+CREATE TABLE by_tstz (tenant_id timestamptz NOT NULL, id int, v text);
+CREATE TABLE by_date (tenant_id date NOT NULL, id int, v text);
+CREATE TABLE by_ts (tenant_id timestamp NOT NULL, id int, v text);
+INSERT INTO by_tstz VALUES ('2020-01-01 00:00+00', 1, 'T1 secret'), ('2020-01-01 01:00+00', 2, 'T2 secret');
+INSERT INTO by_date VALUES ('2020-01-01', 1, 'T1 secret'), ('2020-01-02', 2, 'T2 secret');
+INSERT INTO by_ts VALUES ('2020-01-01 00:00', 1, 'T1 ts');
+GRANT SELECT, INSERT, UPDATE, DELETE ON by_tstz, by_date, by_ts TO regress_enforce_identity;
+SET ROLE regress_enforce_identity;
+SET TimeZone = 'UTC';
+SELECT id, v, set_config('TimeZone', '-01', true) IS NOT NULL FROM by_tstz
+  WHERE tenant_id = '2020-01-01 00:00'::timestamp;
+SET TimeZone = 'UTC';
+UPDATE by_tstz SET v = 'changed ' || set_config('TimeZone', '-01', true)
+  WHERE tenant_id = '2020-01-01 00:00'::timestamp;
+SET TimeZone = 'UTC';
+SELECT id, v FROM by_date WHERE tenant_id = '2020-01-01 00:00+00'::timestamptz
+  AND set_config('TimeZone', '+24', true) IS NOT NULL;
+SELECT id, v FROM by_tstz WHERE tenant_id IS NOT DISTINCT FROM '2020-01-01 00:00'::timestamp;
+SELECT t.v FROM by_tstz t JOIN by_ts s ON s.tenant_id = t.tenant_id
+  WHERE s.tenant_id = '2020-01-01 00:00';
+BEGIN;
+DECLARE c CURSOR FOR SELECT id, v FROM by_tstz WHERE tenant_id = '2020-01-01 00:00'::timestamp;
+ROLLBACK;
+PREPARE tz_p(text) AS SELECT id, v FROM by_tstz WHERE tenant_id = $1::timestamp;
+EXECUTE tz_p('2020-01-01 00:00');
+DEALLOCATE tz_p;
+SELECT reason FROM gtm_check_statement($$SELECT v FROM by_tstz WHERE tenant_id = '2020-01-01'::date$$);
+-- pinned: the same type on both sides
+SELECT id, v FROM by_tstz WHERE tenant_id = '2020-01-01 00:00+00'::timestamptz;
+SELECT id, v FROM by_date WHERE tenant_id = '2020-01-01'::date;
+RESET TimeZone;
+RESET ROLE;
+SELECT id, v FROM by_tstz ORDER BY id;
+
 -- nothing was changed by the rejected writes
 SELECT tenant_id, v FROM by_citext ORDER BY v;
 SELECT tenant_id, v FROM by_numeric ORDER BY v;
