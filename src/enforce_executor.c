@@ -131,6 +131,9 @@ executor_frame_call(FrameCall call, QueryDesc *queryDesc,
 	 */
 	if (unlikely(planning_depth > 0) && statement_scope_tenant_as_is() != NULL)
 		planning_reached(statement_scope_tenant_as_is());
+	/* a cursor opened inside planning, read outside it (tenant_session.c) */
+	if (unlikely(planner_executors > 0) && call == FRAME_RUN)
+		refuse_run_after_planning(queryDesc);
 	/* a cursor of an ordinary role fetched by an exempt one (tenant_session.c) */
 	if (call == FRAME_RUN && gtm_enforcement != GTM_ENFORCE_OFF &&
 		unlikely(role_is_exempt()))

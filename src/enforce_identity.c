@@ -255,8 +255,33 @@ tenant_value_text(Datum value, Oid typid)
 	StringInfoData buf;
 	const char *hex = "0123456789abcdef";
 
-	if (typid == TEXTOID || typid == VARCHAROID)	/* the common ones */
-		return TextDatumGetCString(value);
+	/* the common ones, without a catalog lookup: their output functions' text */
+	switch (typid)
+	{
+		case TEXTOID:
+		case VARCHAROID:
+			return TextDatumGetCString(value);
+		case INT4OID:
+		case INT2OID:
+			{
+				char	   *str = palloc(MAXINT8LEN + 1);
+
+				pg_ltoa(typid == INT4OID ? DatumGetInt32(value) :
+						(int32) DatumGetInt16(value), str);
+				return str;
+			}
+		case INT8OID:
+			{
+				char	   *str = palloc(MAXINT8LEN + 1);
+
+				pg_lltoa(DatumGetInt64(value), str);
+				return str;
+			}
+		case UUIDOID:
+			return DatumGetCString(DirectFunctionCall1(uuid_out, value));
+		default:
+			break;
+	}
 	if (type_text_is_fixed(typid))
 	{
 		getTypeOutputInfo(typid, &func, &varlena);

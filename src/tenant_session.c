@@ -75,6 +75,9 @@ PG_FUNCTION_INFO_V1(gtm_pin);
 static int	live_executors = 0;
 static int	tenant_executors = 0;
 
+/* the live ones of them that were started while the planner ran a function */
+int			planner_executors = 0;
+
 /*
  * Utility statements running (ProcessUtility nesting: DO, CALL, EXPLAIN
  * ANALYZE, CREATE TABLE AS ...).  Incremented and decremented by
@@ -147,6 +150,9 @@ typedef struct ScopeExecutor
 	bool		session_level;	/* outside any SECURITY DEFINER function, or
 								 * inside a function of the caller's in
 								 * pg_temp */
+	bool		in_planner;		/* a tenant executor started while the
+								 * planner ran a function (see
+								 * refuse_run_after_planning) */
 	struct ScopeExecutor *next; /* the live ones (live_list) */
 } ScopeExecutor;
 
@@ -198,6 +204,8 @@ executor_done(void *arg)
 		}
 	if (se->tenant && tenant_executors > 0)
 		tenant_executors--;
+	if (se->in_planner && planner_executors > 0)
+		planner_executors--;
 	if (live_executors > 0)
 		live_executors--;
 	if (se->gen == scope_gen && scope_live > 0)
@@ -257,6 +265,10 @@ statement_scope_executor_started(QueryDesc *queryDesc)
 	se->queryDesc = queryDesc;
 	se->started_by = GetUserId();
 	se->session_level = !InLocalUserIdChange() || callers_code_depth > 0;
+	se->in_planner = se->tenant && unlikely(planner_runs_function()) &&
+		!role_is_exempt();
+	if (se->in_planner)
+		planner_executors++;
 	se->next = live_list;
 	live_list = se;
 	MemoryContextRegisterResetCallback(cxt, &se->cb);
@@ -264,6 +276,36 @@ statement_scope_executor_started(QueryDesc *queryDesc)
 	scope_live++;
 	if (se->tenant)
 		tenant_executors++;
+}
+
+/*
+ * ExecutorRun of a tenant executor started while the planner ran a function
+ * (a cursor that an IMMUTABLE function it folded, or a STABLE one it called
+ * to estimate, opened and left open), now outside planning: refused.  Its
+ * pins were compared when it started, where gtm_current_tenant() answers
+ * NULL (a scan that matches no row, no tenant for the statement); its rows
+ * are read now, where the same pin is the session tenant, which no check
+ * compared with the tenant of the running statement (round CF: one
+ * statement read T2, then T1 through such a cursor).  A pin is one value
+ * for the whole statement, or the statement does not run.
+ */
+void
+refuse_run_after_planning(QueryDesc *queryDesc)
+{
+	if (planner_executors == 0 || planner_runs_function())
+		return;
+	for (ScopeExecutor *se = live_list; se != NULL; se = se->next)
+	{
+		if (se->queryDesc != queryDesc)
+			continue;
+		if (se->in_planner)
+			ereport(ENFORCE_ELEVEL(),
+					(errcode(GTM_ERRCODE_NOT_PINNED),
+					 errmsg("a cursor opened while the planner ran a function cannot be read after planning"),
+					 errdetail("Its tenant was compared when it started, where gtm_current_tenant() has no value; its rows would be read with the session's tenant, unchecked."),
+					 errhint("Open cursors on tenant-scoped tables outside IMMUTABLE and STABLE functions.")));
+		return;
+	}
 }
 
 /*

@@ -664,6 +664,58 @@ DEALLOCATE ins5;
 RESET ROLE;
 SELECT tenant_id, count(*) AS five_notes FROM notes WHERE body = 'five' GROUP BY 1 ORDER BY 1;
 
+-- round CF: a cursor that a function the planner runs opened (an
+-- IMMUTABLE function it folds, a STABLE one it calls to estimate, also
+-- under plain EXPLAIN) and left open was compared when it started, where
+-- gtm_current_tenant() has no value; read after planning, its rows would
+-- be the session tenant's, compared with nothing: one statement read T2 and
+-- then T1, or wrote T1's stages into T2's rows.  Refused when read.  (Each
+-- request makes its temporary functions and rolls them back.)
+SET ROLE regress_enforce_scope;
+\set SHOW_CONTEXT never
+\set imm_open 'CREATE FUNCTION pg_temp.imm_open(n int) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $f$ DECLARE c refcursor := $$c$$; BEGIN OPEN c FOR SELECT tenant_id, stage FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id; RETURN $$opened$$; END $f$'
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+:imm_open;
+SELECT pg_temp.imm_open(1);
+SELECT stage FROM deals WHERE tenant_id = :T2 ORDER BY id;
+FETCH ALL FROM c;
+ROLLBACK;
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+:imm_open;
+CREATE FUNCTION pg_temp.copy_t1_into_t2() RETURNS text LANGUAGE plpgsql AS $f$
+DECLARE r record; x text; c refcursor := 'c'; acc text := '';
+BEGIN
+  EXECUTE 'SELECT pg_temp.imm_open(1)' INTO x;
+  LOOP FETCH c INTO r; EXIT WHEN NOT FOUND; acc := acc || r.stage || ';'; END LOOP;
+  UPDATE deals SET stage = 'copied: ' || acc WHERE tenant_id = '22222222-2222-4222-8222-222222222222';
+  RETURN acc;
+END $f$;
+SELECT pg_temp.copy_t1_into_t2();
+ROLLBACK;
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+CREATE FUNCTION pg_temp.stab_open() RETURNS int LANGUAGE plpgsql STABLE AS $f$
+DECLARE c refcursor := 'c';
+BEGIN
+  OPEN c FOR SELECT tenant_id, stage FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
+  RETURN 1;
+END $f$;
+CREATE TEMP TABLE loc (k int) ON COMMIT DROP;
+EXPLAIN (COSTS OFF) SELECT * FROM loc WHERE k = pg_temp.stab_open();
+FETCH ALL FROM c;
+ROLLBACK;
+-- a cursor opened outside planning is read as before
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+DECLARE c CURSOR FOR SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
+FETCH ALL FROM c;
+COMMIT;
+\set SHOW_CONTEXT errors
+RESET ROLE;
+SELECT stage FROM deals WHERE tenant_id = :T2 ORDER BY id;
+
 -- ---------------------------------------------------------------- 5. exempt roles are unaffected
 SELECT count_of(:T1), count_of(:T2);
 DO $$ BEGIN
