@@ -595,7 +595,11 @@ COMMENT ON FUNCTION @extschema@.gtm_clerk_event_ms(jsonb, text[]) IS
 -- Internal: apply the organization snapshot org (Clerk's organization
 -- object: id, name, slug, updated_at) when it is newer than what was
 -- applied; returns the changes.  The caller holds the organization's lock
--- and has checked it is not deleted.
+-- and has checked it is not deleted.  One version (updated_at) seen by two
+-- events (created and updated in the same millisecond, or a membership
+-- event's copy) is the later event's (its timestamp), in either order of
+-- delivery; a snapshot without a slug key keeps the tenant's slug (a null
+-- slug is Clerk's "no slug").
 CREATE FUNCTION @extschema@.gtm_clerk_apply_org(
 	org_id text, org jsonb, prefix text[], svix text)
 RETURNS jsonb
@@ -605,21 +609,27 @@ DECLARE
 	ver bigint := @extschema@.gtm_clerk_event_ms(org, prefix || '{updated_at}');
 	oname text := @extschema@.gtm_clerk_event_field(org, prefix || '{name}', 'string') #>> '{}';
 	oslug text := @extschema@.gtm_clerk_event_field(org, prefix || '{slug}', 'string', true) #>> '{}';
+	ts bigint := @extschema@.gtm_clerk_event_ms(org, '{timestamp}');
 	applied bigint;
+	applied_ms bigint;
 	old @extschema@.tenants;
 	new @extschema@.tenants;
 BEGIN
-	SELECT s.version INTO applied FROM @extschema@.clerk_sync_state s
+	SELECT s.version, s.event_ms INTO applied, applied_ms FROM @extschema@.clerk_sync_state s
 	 WHERE s.clerk_org_id = org_id AND s.clerk_user_id = '';
-	IF applied >= ver THEN
+	IF (applied, applied_ms) >= (ver, ts) THEN
 		RETURN '[]';
 	END IF;
 	SELECT * INTO old FROM @extschema@.tenants t WHERE t.clerk_org_id = org_id;
+	IF (org #> prefix) -> 'slug' IS NULL THEN
+		oslug := old.slug;
+	END IF;
 	new := @extschema@.gtm_clerk_tenant(org_id, oname, oslug);
-	INSERT INTO @extschema@.clerk_sync_state AS s (clerk_org_id, clerk_user_id, version, svix_id)
-	VALUES (org_id, '', ver, svix)
+	INSERT INTO @extschema@.clerk_sync_state AS s (clerk_org_id, clerk_user_id, version, event_ms, svix_id)
+	VALUES (org_id, '', ver, ts, svix)
 	ON CONFLICT (clerk_org_id, clerk_user_id) DO UPDATE
-	   SET version = EXCLUDED.version, svix_id = EXCLUDED.svix_id, applied_at = now();
+	   SET version = EXCLUDED.version, event_ms = EXCLUDED.event_ms,
+		   svix_id = EXCLUDED.svix_id, applied_at = now();
 	IF old.id IS NULL THEN
 		RETURN jsonb_build_array(jsonb_build_object('change', 'tenant_created',
 			'tenant_id', new.id, 'name', new.name, 'slug', new.slug));
@@ -782,16 +792,16 @@ BEGIN
 		VALUES (org_id, '', ts, true, svix);
 	ELSIF etype LIKE 'organization.%' THEN
 		changes := @extschema@.gtm_clerk_apply_org(org_id, event, '{data}', svix);
-		IF changes = '[]' AND st.version >= @extschema@.gtm_clerk_event_ms(event, '{data,updated_at}') THEN
-			outcome := CASE WHEN st.version = @extschema@.gtm_clerk_event_ms(event, '{data,updated_at}')
-							THEN 'unchanged' ELSE 'stale' END;
+		ver := @extschema@.gtm_clerk_event_ms(event, '{data,updated_at}');
+		IF changes = '[]' AND (st.version, st.event_ms) >= (ver, ts) THEN
+			outcome := CASE WHEN st.version = ver THEN 'unchanged' ELSE 'stale' END;
 		END IF;
 	ELSE
 		-- A membership: the organization it carries first (it may come
 		-- before organization.created).
+		-- (gtm_clerk_apply_org checks its updated_at, newer or not)
 		IF jsonb_typeof(event #> '{data,organization,name}') = 'string'
-		   AND jsonb_typeof(event #> '{data,organization,updated_at}') = 'number'
-		   AND NOT coalesce(st.version >= (event #>> '{data,organization,updated_at}')::numeric, false) THEN
+		   AND jsonb_typeof(event #> '{data,organization,updated_at}') = 'number' THEN
 			BEGIN
 				changes := @extschema@.gtm_clerk_apply_org(org_id, event, '{data,organization}', svix);
 			EXCEPTION WHEN invalid_parameter_value THEN

@@ -33,7 +33,10 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "catalog/pg_collation.h"
+#include "common/shortest_dec.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
@@ -275,6 +278,33 @@ check_double(Walk *w, JsonbContainer *s, JsonbValue *v)
 	return NULL;
 }
 
+/*
+ * n as a JSON reader holds it: the nearest double (a value beyond a
+ * double's range becomes an infinity, which stays in order).
+ */
+static double
+reader_double(Numeric n)
+{
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
+											  NumericGetDatum(n)));
+}
+
+/* ... written back exactly, as the shortest decimal of that double */
+static Numeric
+as_double(Numeric n)
+{
+	char		buf[DOUBLE_SHORTEST_DECIMAL_LEN];
+	double		d = reader_double(n);
+
+	if (isinf(d))
+		strlcpy(buf, d > 0 ? "Infinity" : "-Infinity", sizeof(buf));
+	else
+		double_to_shortest_decimal_buf(d, buf);
+	return DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
+											   ObjectIdGetDatum(InvalidOid),
+											   Int32GetDatum(-1)));
+}
+
 static SettingsProblem *
 check_number(Walk *w, JsonbContainer *s, JsonbValue *v)
 {
@@ -286,7 +316,14 @@ check_number(Walk *w, JsonbContainer *s, JsonbValue *v)
 	if (get_kw(s, "minimum", &b) && num_cmp(v->val.numeric, b.val.numeric) < 0)
 		return rule_problem(w, v, psprintf("must be at least %s", num_text(b.val.numeric)),
 							psprintf("\"minimum\": %s", num_text(b.val.numeric)), NULL);
-	if (get_kw(s, "exclusiveMinimum", &b) && num_cmp(v->val.numeric, b.val.numeric) <= 0)
+	/*
+	 * A bound that excludes its value holds for the reader's double too:
+	 * 1.00000000000000000001 is greater than 1, its double is 1 (round CG).
+	 * (An inclusive bound holds for both: rounding keeps the order.)
+	 */
+	if (get_kw(s, "exclusiveMinimum", &b) &&
+		(num_cmp(v->val.numeric, b.val.numeric) <= 0 ||
+		 reader_double(v->val.numeric) <= reader_double(b.val.numeric)))
 		return rule_problem(w, v, psprintf("must be greater than %s", num_text(b.val.numeric)),
 							psprintf("\"exclusiveMinimum\": %s", num_text(b.val.numeric)), NULL);
 	if (get_kw(s, "maximum", &b) && num_cmp(v->val.numeric, b.val.numeric) > 0)
@@ -328,6 +365,40 @@ typedef struct ArrayItem
 	int			index;
 	Jsonb	   *value;
 } ArrayItem;
+
+/*
+ * An array item as a JSON reader holds it, for "uniqueItems": its numbers,
+ * at any depth, as the nearest doubles ([1, 1.00000000000000000001] is
+ * [1, 1] to the reader, round CG).
+ */
+static Jsonb *
+double_image(JsonbValue *e)
+{
+	JsonbIterator *it;
+	JsonbIteratorToken r;
+	JsonbParseState *st = NULL;
+	JsonbValue	x;
+	JsonbValue *res = NULL;
+
+	if (e->type == jbvNumeric)
+	{
+		x = *e;
+		x.val.numeric = as_double(e->val.numeric);
+		return JsonbValueToJsonb(&x);
+	}
+	if (e->type != jbvBinary)
+		return JsonbValueToJsonb(e);
+	check_stack_depth();
+	it = JsonbIteratorInit(e->val.binary.data);
+	while ((r = JsonbIteratorNext(&it, &x, false)) != WJB_DONE)
+	{
+		if ((r == WJB_VALUE || r == WJB_ELEM) && x.type == jbvNumeric)
+			x.val.numeric = as_double(x.val.numeric);
+		res = pushJsonbValue(&st, r,
+							 (r == WJB_KEY || r == WJB_VALUE || r == WJB_ELEM) ? &x : NULL);
+	}
+	return JsonbValueToJsonb(res);
+}
 
 static int
 item_cmp(const void *a, const void *b)
@@ -381,7 +452,7 @@ check_array(Walk *w, JsonbContainer *s, JsonbValue *v)
 		if (all != NULL)
 		{
 			all[i].index = i;
-			all[i].value = JsonbValueToJsonb(&e);
+			all[i].value = double_image(&e);
 		}
 		i++;
 	}

@@ -619,11 +619,18 @@ gtm_pin(PG_FUNCTION_ARGS)
 
 enum
 {
-	Q_TENANT_EXISTS
+	Q_TENANT_EXISTS,
+	Q_TENANT_ORG_DELETED
 };
 
 static const GtmQueryDef query_defs[] = {
 	[Q_TENANT_EXISTS] = {"SELECT 1 FROM %1$s.tenants WHERE id OPERATOR(pg_catalog.=) $1",
+	1, {TEXTOID}},
+	/* (1.1.0: Clerk's deleted organizations, whose tenant row may be kept) */
+	[Q_TENANT_ORG_DELETED] = {"SELECT t.clerk_org_id, EXISTS (SELECT 1 FROM %1$s.clerk_sync_state s"
+		" WHERE s.clerk_org_id OPERATOR(pg_catalog.=) t.clerk_org_id"
+		" AND s.clerk_user_id OPERATOR(pg_catalog.=) '' AND s.deleted)"
+		" FROM %1$s.tenants t WHERE t.id OPERATOR(pg_catalog.=) $1",
 	1, {TEXTOID}},
 };
 static SPIPlanPtr plans[lengthof(query_defs)];
@@ -646,6 +653,8 @@ gtm_set_tenant(PG_FUNCTION_ARGS)
 	Oid			nsp = gtm_extension_namespace(fcinfo);
 	Datum		values[1];
 	bool		exists;
+	bool		org_deleted = false;
+	char	   *org_id = NULL;
 
 	gtm_require_arg(fcinfo, 0, "tenant id", "Pass the id of a row of tenants.");
 	gtm_require_arg(fcinfo, 1, "is_local",
@@ -687,7 +696,17 @@ gtm_set_tenant(PG_FUNCTION_ARGS)
 
 	values[0] = PG_GETARG_DATUM(0);
 	SPI_connect();
-	exists = gtm_query_run(&queries, Q_TENANT_EXISTS, nsp, values, true) > 0;
+	if (!OidIsValid(get_relname_relid("clerk_sync_state", nsp)))
+		exists = gtm_query_run(&queries, Q_TENANT_EXISTS, nsp, values, true) > 0;
+	else if ((exists = gtm_query_run(&queries, Q_TENANT_ORG_DELETED, nsp, values, true) > 0))
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+
+		org_deleted = !isnull && DatumGetBool(d);
+		if (org_deleted)
+			org_id = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	}
 	SPI_finish();
 
 	if (!exists)
@@ -695,6 +714,20 @@ gtm_set_tenant(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("tenant \"%s\" does not exist", tenant),
 				 errhint("Pass the id of a row of tenants (gtm_sign_in returns it).")));
+
+	/*
+	 * Clerk deleted its organization, and gtm_apply_clerk_event kept the
+	 * row (a table whose key or triggers it must not run): no request works
+	 * in it any more (round CG); an operator's gtm_delete_tenant removes it.
+	 */
+	if (org_deleted)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("organization \"%s\" of tenant \"%s\" was deleted",
+						org_id ? org_id : "", tenant),
+				 errdetail("Clerk's organization.deleted event for it was applied; the tenant's rows are kept only until an operator deletes them."),
+				 errhint("Run SELECT * FROM gtm_delete_tenant(%s) as a role that may run the triggers of its tables.",
+						 quote_literal_cstr(tenant))));
 
 	/*
 	 * Called directly by a statement the client sent outside a transaction

@@ -460,6 +460,35 @@ SELECT t.clerk_org_id, t.name, t.slug, m.clerk_user_id, m.role
 SELECT id AS ev9_id FROM tenants WHERE clerk_org_id = 'org_ev9' \gset
 GRANT EXECUTE ON FUNCTION gtm_set_tenant(text, boolean) TO clerk_app_role;
 SET ROLE clerk_app_role;
+-- nor does a request work in a tenant kept for its rows after Clerk deleted
+-- its organization (round CG): no gtm_set_tenant() reaches them
+RESET ROLE;
+SELECT id AS ev21_id FROM tenants WHERE clerk_org_id = 'org_ev21' \gset
+SET ROLE clerk_app_role;
+BEGIN;
+SELECT state, replace(message, :'ev21_id', '<id>') AS message, replace(hint, :'ev21_id', '<id>') AS hint
+  FROM pg_temp.expect_error(format('SELECT gtm_set_tenant(%L)', :'ev21_id'));
+ROLLBACK;
+RESET ROLE;
+-- round CG: one version of an organization (updated_at) seen by two events
+-- (created and updated in the same millisecond) is the later event's, in
+-- either order of delivery
+SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_evh1', 'Renamed', 'h1-renamed', 1000, ts => 2001))->>'outcome' AS updated_first;
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evh1', 'Original', 'h1-original', 1000, ts => 2000))->>'outcome' AS created_second;
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evh2', 'Original', 'h2-original', 1000, ts => 2000))->>'outcome' AS created_first;
+SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_evh2', 'Renamed', 'h2-renamed', 1000, ts => 2001))->>'outcome' AS updated_second;
+SELECT clerk_org_id, name, slug FROM tenants WHERE clerk_org_id IN ('org_evh1', 'org_evh2') ORDER BY 1;
+-- a membership event whose organization has no slug key keeps the slug
+-- (a null slug is Clerk's "no slug": derived from the name)
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evz1', 'Zeta Co', 'zeta-custom', 1000))->>'outcome' AS outcome;
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_evz1', 'user_z1', 'org:admin', 2000, 'Zeta Co', 2000) #- '{data,organization,slug}')->'changes';
+SELECT clerk_org_id, name, slug FROM tenants WHERE clerk_org_id = 'org_evz1';
+-- an organization's updated_at that is no time is 22023 whatever was
+-- applied before (its snapshot older or not)
+SELECT * FROM pg_temp.expect_error($$SELECT gtm_apply_clerk_event(jsonb_set(pg_temp.mem_event('organizationMembership.created', 'org_evz1', 'user_z2', 'org:member', 2500, 'Zeta Co', 1), '{data,organization,updated_at}', '-5'))$$);
+SELECT * FROM pg_temp.expect_error($$SELECT gtm_apply_clerk_event(jsonb_set(pg_temp.mem_event('organizationMembership.created', 'org_evz1', 'user_z2', 'org:member', 2500, 'Zeta Co', 1), '{data,organization,updated_at}', '2.5'))$$);
+SELECT count(*) AS z2_members FROM pg_temp.state WHERE clerk_user_id = 'user_z2';
+SET ROLE clerk_app_role;
 -- gtm_delete_tenant of an organization Clerk still has (round AW F3): what
 -- its events said goes with the tenant, so that after a sign-in creates it
 -- again (its first user an admin), Clerk's redelivered events apply again

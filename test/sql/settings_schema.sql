@@ -177,6 +177,21 @@ SELECT gtm_update_tenant_settings(:'t', '{"digest": {"hours": [1, 2, 3, 4]}}');
 SELECT gtm_update_tenant_settings(:'t', '{"digest": {"hours": [8, 8.0]}}');
 SELECT gtm_update_tenant_settings(:'t', '{"digest": {"teams": {"sales": ["on", "off"]}}}');
 SELECT gtm_update_tenant_settings(:'t', '{"digest": {"teams": {"sales": ["on"]}}}') -> 'digest' AS teams;
+-- round CG: a bound that excludes its value, and uniqueItems, hold for a
+-- JSON reader's doubles too: 1.00000000000000000001 is 1 to the reader,
+-- which "exclusiveMinimum": 1 forbids, and [1, 1.00000000000000000001] is
+-- [1, 1] (also inside objects); the next double after 1 passes
+SELECT gtm_set_default_settings(gtm_default_settings() || '{"limits": {"minScore": 2}}',
+	jsonb_set(gtm_settings_schema(), '{properties,limits}',
+		'{"type": "object", "properties": {"minScore": {"type": "number", "exclusiveMinimum": 1}, "tiers": {"type": "array", "uniqueItems": true, "items": {"type": "number"}}, "shapes": {"type": "array", "uniqueItems": true}}}'))
+	-> 'limits' AS limits;
+SELECT gtm_update_tenant_settings(:'t', '{"limits": {"minScore": 1.00000000000000000001}}');
+SELECT gtm_update_tenant_settings(:'t', '{"limits": {"tiers": [2, 1, 1.00000000000000000001]}}');
+SELECT gtm_update_tenant_settings(:'t', '{"limits": {"shapes": [{"a": [1]}, {"a": [1.00000000000000000001]}]}}');
+SELECT gtm_update_tenant_settings(:'t', '{"limits": {"minScore": 1.0000000000000003, "tiers": [1, 1.0000000000000003]}}') -> 'limits' AS limits;
+SELECT settings -> 'limits' AS stored FROM tenants WHERE id = :'t';
+SELECT gtm_update_tenant_settings(:'t', '{"limits": null}') -> 'limits' AS limits_default;
+SELECT gtm_set_default_settings(gtm_default_settings() - 'limits', gtm_settings_schema() #- '{properties,limits}') ? 'limits' AS has_limits;
 -- false as a schema
 SELECT gtm_set_default_settings(gtm_default_settings(),
 	jsonb_set(gtm_settings_schema(), '{properties,digest,additionalProperties}', 'false'));
