@@ -69,6 +69,7 @@ OBJS = \
 	src/exemptions_table.o \
 	src/tenant_deferred.o \
 	src/tenant_session.o \
+	src/tenant_set.o \
 	src/checker.o
 
 DATA = $(wildcard sql/gtm_clarity--*.sql)

@@ -800,6 +800,7 @@ extern bool refuse_query_reaching_callers(Query *parse, bool *functions);
 extern void exempt_plan_reaches_callers(PlannedStmt *stmt);
 extern bool callers_temp_function(Oid funcid);
 extern void refuse_exempt_run_of_callers_executor(QueryDesc *queryDesc);
+extern bool statement_scope_allows_switch(const char *tenant);
 extern int	planner_executors;
 extern void refuse_run_after_planning(QueryDesc *queryDesc);
 extern bool statement_prepared_by_exempt(const char *name);
