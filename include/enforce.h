@@ -285,6 +285,8 @@ typedef enum PinReason
 								 * its pin on the rows (an index stands for it) */
 	PR_DISTRIBUTED_SOURCE,		/* a distributed write taking its tenant from a
 								 * relation that is not a tenant table */
+	PR_DISTRIBUTED_TYPE,		/* a distributed table's tenant column of a
+								 * type whose text depends on settings */
 
 	PR_COUNT					/* number of reasons; keep last */
 } PinReason;
@@ -801,6 +803,7 @@ extern void exempt_plan_reaches_callers(PlannedStmt *stmt);
 extern bool callers_temp_function(Oid funcid);
 extern void refuse_exempt_run_of_callers_executor(QueryDesc *queryDesc);
 extern bool statement_scope_allows_switch(const char *tenant);
+extern void refuse_setting_dependent_tenants(List *judged);
 extern int	planner_executors;
 extern void refuse_run_after_planning(QueryDesc *queryDesc);
 extern bool statement_prepared_by_exempt(const char *name);

@@ -290,6 +290,36 @@ plan_shadow(EnforceState *st, Query *parse, const char *query_string,
 }
 
 /*
+ * A tenant column whose type's text depends on settings (a date, a
+ * timestamp: DateStyle, TimeZone, timezone_abbreviations): Citus writes a
+ * pinned value, a constant or a bound parameter, into the shard query as
+ * text in the client's settings, which any role may SET, and the worker
+ * reads it in its own: '2000-01-04' under DateStyle DMY is sent as
+ * 04/01/2000 and read as April 1st, another tenant of the same shard,
+ * which the worker finds pinned to one tenant and accepts (round CI).  A
+ * reference to such a column in a distributed plan is refused, whatever
+ * it is pinned to (judge_distributed's and judge_recorded's verdicts).
+ */
+void
+refuse_setting_dependent_tenants(List *judged)
+{
+	ListCell   *lc;
+
+	foreach(lc, judged)
+	{
+		TenantRef  *ref = lfirst(lc);
+
+		if (ref->reason != PR_PINNED || ref->attnum <= 0)
+			continue;
+		if (!type_text_is_fixed(get_atttype(ref->relid, ref->attnum)))
+		{
+			ref->reason = PR_DISTRIBUTED_TYPE;
+			ref->values = NIL;
+		}
+	}
+}
+
+/*
  * The verdict on a distributed plan: judge the shadow plan of parse (see
  * the file header), refuse unique-key pins, and move what the judgement
  * attached for the start of the statement to the distributed plan.

@@ -337,6 +337,7 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 									   cursorOptions, boundParams, result);
 		}
 		distributed = true;
+		refuse_setting_dependent_tenants(judged);
 	}
 	else if (!plan_touches_tenant_table(&st, result))
 	{

@@ -194,6 +194,9 @@ static const PinReasonInfo pin_reasons[PR_COUNT] = {
 	{PR_DISTRIBUTED_SOURCE,
 		"%1$s is given its value from a relation that is not a tenant table, and a distributed planner (Citus) plans the write: the check of every row written, which stands behind such a value on one server, cannot be carried into its plan.",
 	"a distributed write given a value from a relation that is not a tenant table"},
+	{PR_DISTRIBUTED_TYPE,
+		"%1$s is of a type whose text depends on the session's settings (a date or a timestamp: DateStyle, TimeZone), and a distributed planner (Citus) sends its value to the workers as text written in the client's settings, which a worker reads in its own: another value, possibly another tenant of the same shard.",
+	"a distributed table whose tenant column's text depends on settings"},
 };
 
 /* The table row of reason (rows are in enum order, checked at load). */
@@ -367,6 +370,8 @@ report_hint(TenantRef *ref, const char *col)
 		case PR_PARTIAL_INDEX:
 			return errhint("Give the partial index a predicate that compares %s with a constant, or use an index without a predicate.",
 						   col);
+		case PR_DISTRIBUTED_TYPE:
+			return errhint("Give the tenant column of a distributed table a type whose text no setting changes: text, uuid or an integer.");
 		case PR_DISTRIBUTED_SOURCE:
 			return errhint("Write a constant, a parameter or gtm_current_tenant() into %s, or take it from a tenant table pinned to one tenant.",
 						   col);

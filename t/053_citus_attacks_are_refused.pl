@@ -18,7 +18,7 @@
 #
 # The 3-node cluster of t/051 (t/lib/GtmClarity/Citus.pm); skipped, saying
 # why, where Citus 13.2.2 is not installed or on PostgreSQL 17/18.
-# (Its 13 checks are those of the shell test that b142a65 added with the fix.)
+# (Its first 13 checks are those of the shell test that b142a65 added with the fix.)
 use strict;
 use warnings;
 use FindBin;
@@ -415,5 +415,41 @@ is(($out =~ /^ERROR:  tenant-scoped table "deals"/m ? 'refused' : 'ran') . '|'
 	  . cq("SELECT count(*) FROM deals WHERE stage = 'update returning'"),
 	'refused|0', "a tenant from UPDATE ... RETURNING of the role's temp table into a distributed table: refused, nothing written")
   or diag $out;
+
+# --- 14. round CI: a tenant column of a type whose text depends on settings
+# (a date): Citus writes the pinned value into the shard query as text in
+# the client's DateStyle, and the worker reads it in its own (ISO, MDY):
+# under DateStyle SQL, DMY '2000-01-04' was sent as 04/01/2000 and read as
+# April 1st, another tenant of the same shard, read, updated and planted by
+# statements pinned to January 4th.  Such a column is refused in a
+# distributed plan; a text tenant column is not affected
+cq("CREATE TABLE ddeals (tenant_id date NOT NULL, id int NOT NULL, stage text);
+SELECT create_distributed_table('ddeals', 'tenant_id');
+GRANT SELECT, INSERT, UPDATE, DELETE ON ddeals TO regress_citus_app;");
+my ($dx, $dy) = split /\|/, cq("SELECT d::text || '|' || s::text FROM (
+  SELECT d::date AS d, make_date(2000, extract(day FROM d)::int, extract(month FROM d)::int) AS s
+    FROM generate_series('2000-01-01'::date, '2000-12-12', '1 day') d
+   WHERE extract(day FROM d) <= 12 AND extract(day FROM d) <> extract(month FROM d)) p
+ WHERE get_shard_id_for_distribution_column('ddeals', d) = get_shard_id_for_distribution_column('ddeals', s)
+ ORDER BY d LIMIT 1");
+cq("INSERT INTO ddeals VALUES ('$dx', 1, 'x-own'), ('$dy', 1, 'y-secret')");
+sub dfp { return cq("SELECT string_agg(tenant_id::text || ':' || id || ':' || stage, ',' ORDER BY tenant_id, id) FROM ddeals"); }
+my $dbefore = dfp();
+my $dmy = "SET datestyle = 'SQL, DMY';";
+$out = app($C, "$dmy SELECT stage FROM ddeals WHERE tenant_id = '$dx'::date;");
+is((first_line($out) =~ /^ERROR:  tenant-scoped table "ddeals" \(alias "ddeals"\) is not pinned to one tenant/ ? 'refused' : 'ran')
+	  . '|' . ($out =~ /y-secret/ ? 'read Y' : 'no Y row'),
+	'refused|no Y row', "a date tenant pinned under DateStyle DMY on a distributed table: refused, no row of the swapped date read")
+  or diag $out;
+like($out, qr/DETAIL:  ddeals\.tenant_id is of a type whose text depends on the session's settings/,
+	'... with the reason: the value would reach the workers as text in the client\'s settings');
+$out = app($C, "$dmy PREPARE pd(date) AS SELECT stage FROM ddeals WHERE tenant_id = \$1; EXECUTE pd('$dx');
+UPDATE ddeals SET stage = stage || '-changed' WHERE tenant_id = '$dx'::date;
+INSERT INTO ddeals VALUES ('$dx', 7, 'planted');");
+is(dfp(), $dbefore, 'the prepared read, the UPDATE and the INSERT pinned to that date change nothing, plant nothing')
+  or diag $out;
+is(first_line(app($C, "$dmy SELECT count(*) FROM deals WHERE tenant_id = '$t1';")),
+	cq("SELECT count(*) FROM deals WHERE tenant_id = '$t1'"),
+	'a text tenant column under the same DateStyle: read as before');
 
 done_testing();
