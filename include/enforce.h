@@ -186,6 +186,8 @@ typedef struct RelFacts
 	AttrNumber	attnum;			/* the tenant column, if tenant */
 	bool		virtual_tenant; /* it is a virtual generated column (18+) */
 	bool		distributed;	/* a Citus table (enforce_distributed.c) */
+	bool		tenant_text_fixed;	/* the tenant column's type's text depends
+									 * on the value alone (type_text_is_fixed) */
 	bool		root;			/* the extension's tenants table: its tenant
 								 * column is id */
 	bool		generated_tenant;	/* the tenant column is generated */

@@ -311,7 +311,8 @@ refuse_setting_dependent_tenants(List *judged)
 
 		if (ref->reason != PR_PINNED || ref->attnum <= 0)
 			continue;
-		if (!type_text_is_fixed(get_atttype(ref->relid, ref->attnum)))
+		if (!rel_facts(ref->relid)->tenant_text_fixed &&
+			!type_text_is_fixed(get_atttype(ref->relid, ref->attnum)))
 		{
 			ref->reason = PR_DISTRIBUTED_TYPE;
 			ref->values = NIL;

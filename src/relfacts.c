@@ -213,6 +213,7 @@ compute_rel_facts(Oid relid, RelFacts *f)
 	f->attnum = InvalidAttrNumber;
 	f->virtual_tenant = false;
 	f->distributed = false;
+	f->tenant_text_fixed = false;
 	f->root = false;
 	f->generated_tenant = false;
 	f->has_children = false;
@@ -264,6 +265,8 @@ compute_rel_facts(Oid relid, RelFacts *f)
 						f->exempt = true;
 			}
 			f->distributed = relation_is_distributed(relid);
+			if (f->distributed)
+				f->tenant_text_fixed = type_text_is_fixed(get_atttype(relid, f->attnum));
 			/* a shard of Citus, on a worker, with its distributed table */
 			if (!f->exempt && !f->distributed)
 			{
