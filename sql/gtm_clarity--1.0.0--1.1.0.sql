@@ -598,8 +598,10 @@ COMMENT ON FUNCTION @extschema@.gtm_clerk_event_ms(jsonb, text[]) IS
 -- and has checked it is not deleted.  One version (updated_at) seen by two
 -- events (created and updated in the same millisecond, or a membership
 -- event's copy) is the later event's (its timestamp), in either order of
--- delivery; a snapshot without a slug key keeps the tenant's slug (a null
--- slug is Clerk's "no slug").
+-- delivery; a snapshot without a slug key (a membership's copy) keeps the
+-- tenant's slug (a null slug is Clerk's "no slug") and, being partial, is
+-- recorded with no timestamp, so that the organization's own event of the
+-- same version still applies its slug.
 CREATE FUNCTION @extschema@.gtm_clerk_apply_org(
 	org_id text, org jsonb, prefix text[], svix text)
 RETURNS jsonb
@@ -609,7 +611,9 @@ DECLARE
 	ver bigint := @extschema@.gtm_clerk_event_ms(org, prefix || '{updated_at}');
 	oname text := @extschema@.gtm_clerk_event_field(org, prefix || '{name}', 'string') #>> '{}';
 	oslug text := @extschema@.gtm_clerk_event_field(org, prefix || '{slug}', 'string', true) #>> '{}';
-	ts bigint := @extschema@.gtm_clerk_event_ms(org, '{timestamp}');
+	partial boolean := (org #> prefix) -> 'slug' IS NULL;
+	ts bigint := CASE WHEN (org #> prefix) -> 'slug' IS NULL THEN 0
+				 ELSE @extschema@.gtm_clerk_event_ms(org, '{timestamp}') END;
 	applied bigint;
 	applied_ms bigint;
 	old @extschema@.tenants;
@@ -621,7 +625,7 @@ BEGIN
 		RETURN '[]';
 	END IF;
 	SELECT * INTO old FROM @extschema@.tenants t WHERE t.clerk_org_id = org_id;
-	IF (org #> prefix) -> 'slug' IS NULL THEN
+	IF partial THEN
 		oslug := old.slug;
 	END IF;
 	new := @extschema@.gtm_clerk_tenant(org_id, oname, oslug);

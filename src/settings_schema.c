@@ -121,6 +121,7 @@ values_equal(JsonbValue *a, JsonbValue *b)
  * ----------------------------------------------------------------
  */
 static SettingsProblem *check_value(Walk *w, JsonbValue *v, JsonbValue *s, JsonbValue *def);
+static SettingsProblem *free_numbers(Walk *w, JsonbValue *v);
 
 /* "<what> <path> <rest>", detail "The value given is <v>.<more>" */
 static SettingsProblem *
@@ -270,7 +271,7 @@ check_double(Walk *w, JsonbContainer *s, JsonbValue *v)
 		num_cmp(abs, numeric_const("2.2250738585072014e-308", &double_min)) < 0)
 		return rule_problem(w, v, "is too close to 0 for a JSON reader (a double at least 2.2250738585072014e-308 in magnitude, or 0)",
 							"that JSON numbers are read as doubles", NULL);
-	if (get_kw(s, "type", &t) && t.type == jbvString && t.val.string.len == 7 &&
+	if (s != NULL && get_kw(s, "type", &t) && t.type == jbvString && t.val.string.len == 7 &&
 		memcmp(t.val.string.val, "integer", 7) == 0 &&
 		num_cmp(abs, numeric_const("9007199254740991", &safe_integer_max)) > 0)
 		return rule_problem(w, v, "is too large for a whole number a JSON reader holds exactly (at most 9007199254740991 in magnitude)",
@@ -363,7 +364,8 @@ check_string(Walk *w, JsonbContainer *s, JsonbValue *v)
 typedef struct ArrayItem
 {
 	int			index;
-	Jsonb	   *value;
+	Jsonb	   *value;			/* as a JSON reader holds it (double_image) */
+	JsonbValue	given;			/* as given, for the message */
 } ArrayItem;
 
 /*
@@ -439,12 +441,11 @@ check_array(Walk *w, JsonbContainer *s, JsonbValue *v)
 	{
 		if (r != WJB_ELEM)
 			continue;
-		if (has_items)
 		{
 			SettingsProblem *p;
 
 			push_index(w, i);
-			p = check_value(w, &e, &items, NULL);
+			p = has_items ? check_value(w, &e, &items, NULL) : free_numbers(w, &e);
 			w->depth--;
 			if (p != NULL)
 				return p;
@@ -453,6 +454,7 @@ check_array(Walk *w, JsonbContainer *s, JsonbValue *v)
 		{
 			all[i].index = i;
 			all[i].value = double_image(&e);
+			all[i].given = e;
 		}
 		i++;
 	}
@@ -462,14 +464,15 @@ check_array(Walk *w, JsonbContainer *s, JsonbValue *v)
 		for (i = 1; i < n; i++)
 			if (compareJsonbContainers(&all[i - 1].value->root, &all[i].value->root) == 0)
 			{
-				JsonbValue	dup;
+				char	   *a = jsonb_value_text(&all[i - 1].given);
+				char	   *b = jsonb_value_text(&all[i].given);
 
-				JsonbToJsonbValue(all[i].value, &dup);
-				if (JB_ROOT_IS_SCALAR(all[i].value))
-					(void) JsonbExtractScalar(&all[i].value->root, &dup);
 				return problem(psprintf("%s %s must not hold the same item twice", w->what, qpath(w)),
+							   strcmp(a, b) == 0 ?
 							   psprintf("Items [%d] and [%d] are both %s; the settings schema's rule is \"uniqueItems\".",
-										all[i - 1].index, all[i].index, jsonb_value_text(&dup)),
+										all[i - 1].index, all[i].index, a) :
+							   psprintf("Items [%d] and [%d] are %s and %s, the same to a JSON reader; the settings schema's rule is \"uniqueItems\".",
+										all[i - 1].index, all[i].index, a, b),
 							   NULL);
 			}
 	}
@@ -612,6 +615,55 @@ null_members(Walk *w, JsonbValue *v)
 }
 
 /*
+ * The numbers of v, at any depth, where the schema says nothing about them
+ * (absent, true, an array without "items"): each is still a number that a
+ * JSON reader holds as a double (check_double), the rule of every number
+ * of the settings (round CJ: 1e400 was stored under "type": "object").
+ */
+static SettingsProblem *
+free_numbers(Walk *w, JsonbValue *v)
+{
+	JsonbIterator *it;
+	JsonbIteratorToken r;
+	JsonbValue	k,
+				e;
+	int			i = 0;
+	bool		object;
+
+	if (v->type == jbvNumeric)
+		return check_double(w, NULL, v);
+	if (v->type != jbvBinary)
+		return NULL;
+	check_stack_depth();
+	object = JsonContainerIsObject(v->val.binary.data);
+	it = JsonbIteratorInit(v->val.binary.data);
+	while ((r = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		SettingsProblem *p;
+
+		if (object)
+		{
+			if (r != WJB_KEY)
+				continue;
+			(void) JsonbIteratorNext(&it, &e, true);
+			push_key(w, k.val.string.val, k.val.string.len);
+		}
+		else
+		{
+			if (r != WJB_ELEM)
+				continue;
+			e = k;
+			push_index(w, i++);
+		}
+		p = free_numbers(w, &e);
+		w->depth--;
+		if (p != NULL)
+			return p;
+	}
+	return NULL;
+}
+
+/*
  * The value "const" and "enum" are compared with: an override's object is
  * merged with the default object at the same path first (what the tenant's
  * settings hold there), else the value itself.
@@ -648,7 +700,11 @@ check_value(Walk *w, JsonbValue *v, JsonbValue *s, JsonbValue *def)
 		w->path[w->depth - 1].key != NULL)
 		return null_member_problem(w);
 	if (s == NULL || (s->type == jbvBool && s->val.boolean))
-		return w->overrides ? null_members(w, v) : NULL;
+	{
+		if (w->overrides && (p = null_members(w, v)) != NULL)
+			return p;
+		return free_numbers(w, v);
+	}
 	if (s->type == jbvBool)
 		return problem(psprintf("%s %s is not allowed", w->what, qpath(w)),
 					   pstrdup("The settings schema of this key is false."), NULL);

@@ -483,6 +483,18 @@ SELECT clerk_org_id, name, slug FROM tenants WHERE clerk_org_id IN ('org_evh1', 
 SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evz1', 'Zeta Co', 'zeta-custom', 1000))->>'outcome' AS outcome;
 SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_evz1', 'user_z1', 'org:admin', 2000, 'Zeta Co', 2000) #- '{data,organization,slug}')->'changes';
 SELECT clerk_org_id, name, slug FROM tenants WHERE clerk_org_id = 'org_evz1';
+-- ... and claims no timestamp (round CJ): the organization's own event of
+-- the same version, delivered later, still applies its slug (a new slug; a
+-- rename of an organization without one; a membership first of all)
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evm3', 'Gamma', 'gamma', 100))->>'outcome' AS outcome;
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_evm3', 'user_m3', 'org:member', 2005, 'Gamma', 2000) #- '{data,organization,slug}')->'changes';
+SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_evm3', 'Gamma', 'gamma-new', 2000, ts => 2001))->>'outcome' AS slug_event_after_membership;
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evm4', 'Alpha Four', NULL, 100))->>'outcome' AS outcome;
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_evm4', 'user_m4', 'org:member', 2005, 'Omega Four', 2000) #- '{data,organization,slug}')->>'outcome' AS outcome;
+SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_evm4', 'Omega Four', NULL, 2000, ts => 2001))->>'outcome' AS rename_event_after_membership;
+SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_evm1', 'user_m1', 'org:admin', 1005, 'Acme Inc', 1000) #- '{data,organization,slug}')->>'outcome' AS outcome;
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evm1', 'Acme Inc', 'acme-custom', 1000, ts => 1002))->>'outcome' AS created_after_membership;
+SELECT clerk_org_id, name, slug FROM tenants WHERE clerk_org_id IN ('org_evm1', 'org_evm3', 'org_evm4') ORDER BY 1;
 -- an organization's updated_at that is no time is 22023 whatever was
 -- applied before (its snapshot older or not)
 SELECT * FROM pg_temp.expect_error($$SELECT gtm_apply_clerk_event(jsonb_set(pg_temp.mem_event('organizationMembership.created', 'org_evz1', 'user_z2', 'org:member', 2500, 'Zeta Co', 1), '{data,organization,updated_at}', '-5'))$$);

@@ -190,6 +190,13 @@ SELECT gtm_update_tenant_settings(:'t', '{"limits": {"tiers": [2, 1, 1.000000000
 SELECT gtm_update_tenant_settings(:'t', '{"limits": {"shapes": [{"a": [1]}, {"a": [1.00000000000000000001]}]}}');
 SELECT gtm_update_tenant_settings(:'t', '{"limits": {"minScore": 1.0000000000000003, "tiers": [1, 1.0000000000000003]}}') -> 'limits' AS limits;
 SELECT settings -> 'limits' AS stored FROM tenants WHERE id = :'t';
+-- round CJ: a number the schema says nothing about (a key of an object
+-- schema without additionalProperties, an array without items) is still
+-- a number a JSON reader holds as a double
+SELECT gtm_update_tenant_settings(:'t', '{"limits": {"shapes": [{"cap": 1e400}]}}');
+SELECT gtm_update_tenant_settings(:'t', '{"limits": {"extra": {"eps": 1e-400}}}');
+SELECT gtm_update_tenant_settings(:'t', '{"limits": {"extra": {"eps": 0.5, "n": [3]}}}') -> 'limits' -> 'extra' AS extra;
+SELECT settings -> 'limits' AS stored FROM tenants WHERE id = :'t';
 SELECT gtm_update_tenant_settings(:'t', '{"limits": null}') -> 'limits' AS limits_default;
 SELECT gtm_set_default_settings(gtm_default_settings() - 'limits', gtm_settings_schema() #- '{properties,limits}') ? 'limits' AS has_limits;
 -- false as a schema
