@@ -26,6 +26,7 @@ OBJS = \
 	src/settings_check.o \
 	src/settings_schema.o \
 	src/settings_schema_meta.o \
+	src/settings_schema_numbers.o \
 	src/settings_schema_paths.o \
 	src/settings_defaults.o \
 	src/setup_checklist.o \

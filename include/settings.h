@@ -92,6 +92,13 @@ extern char *num_text(Numeric n);
 extern const char *nearest_word(const char *word, int len,
 								const char *const *words, int n);
 extern SettingsProblem *schema_settings_problem(Jsonb *doc, Jsonb *schema, Jsonb *defs);
+extern SettingsProblem *rule_problem(Walk *w, JsonbValue *v, const char *rest,
+									 const char *rule, char *hint);
+
+/* settings_schema_numbers.c */
+extern SettingsProblem *check_number(Walk *w, JsonbContainer *s, JsonbValue *v);
+extern Jsonb *double_image(JsonbValue *e);
+extern SettingsProblem *free_numbers(Walk *w, JsonbValue *v);
 
 /* settings_defaults.c */
 extern Jsonb *current_defaults(Oid nsp, Jsonb **schema);
