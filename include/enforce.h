@@ -262,6 +262,8 @@ typedef enum PinReason
 	PR_MUTABLE,					/* a value that can change during the statement */
 	PR_OPAQUE_NODE,				/* read by a plan node the check cannot see into */
 	PR_NOT_IDENTITY,			/* equal values need not be identical */
+	PR_CROSS_TYPE,				/* an equality of two types, through a
+								 * conversion that may read a setting */
 	PR_NOT_DISTINCT_NULL,		/* IS NOT DISTINCT FROM a value that may be NULL */
 	PR_NULLABLE,				/* written value from an outer join's nullable side */
 	PR_CASCADE,					/* a foreign-key action would change the tenant */

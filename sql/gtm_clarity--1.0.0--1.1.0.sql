@@ -611,8 +611,10 @@ DECLARE
 	ver bigint := @extschema@.gtm_clerk_event_ms(org, prefix || '{updated_at}');
 	oname text := @extschema@.gtm_clerk_event_field(org, prefix || '{name}', 'string') #>> '{}';
 	oslug text := @extschema@.gtm_clerk_event_field(org, prefix || '{slug}', 'string', true) #>> '{}';
-	partial boolean := (org #> prefix) -> 'slug' IS NULL;
-	ts bigint := CASE WHEN (org #> prefix) -> 'slug' IS NULL THEN 0
+	-- a membership's copy without a slug key is partial (an organization
+	-- event without one keeps the slug too, but claims its timestamp)
+	partial boolean := prefix = '{data,organization}' AND (org #> prefix) -> 'slug' IS NULL;
+	ts bigint := CASE WHEN partial THEN 0
 				 ELSE @extschema@.gtm_clerk_event_ms(org, '{timestamp}') END;
 	applied bigint;
 	applied_ms bigint;
@@ -625,7 +627,7 @@ BEGIN
 		RETURN '[]';
 	END IF;
 	SELECT * INTO old FROM @extschema@.tenants t WHERE t.clerk_org_id = org_id;
-	IF partial THEN
+	IF (org #> prefix) -> 'slug' IS NULL THEN
 		oslug := old.slug;
 	END IF;
 	new := @extschema@.gtm_clerk_tenant(org_id, oname, oslug);
@@ -803,9 +805,10 @@ BEGIN
 	ELSE
 		-- A membership: the organization it carries first (it may come
 		-- before organization.created).
-		-- (gtm_clerk_apply_org checks its updated_at, newer or not)
+		-- (gtm_clerk_apply_org checks its updated_at, newer or not, when it
+		-- is given: 22023 unless a whole number >= 0)
 		IF jsonb_typeof(event #> '{data,organization,name}') = 'string'
-		   AND jsonb_typeof(event #> '{data,organization,updated_at}') = 'number' THEN
+		   AND coalesce(jsonb_typeof(event #> '{data,organization,updated_at}'), 'null') <> 'null' THEN
 			BEGIN
 				changes := @extschema@.gtm_clerk_apply_org(org_id, event, '{data,organization}', svix);
 			EXCEPTION WHEN invalid_parameter_value THEN

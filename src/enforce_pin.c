@@ -485,8 +485,18 @@ equality_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
 		return PR_NONDETERMINISTIC;
 	colvar = (Var *) strip_relabel(col);	/* is_the_var() said so */
 	if (!equality_is_identity(opno, not_distinct ? NIL : rinfo->mergeopfamilies,
-							  col == l, collid) ||
-		((IsA(col, Var) ? ((Var *) col)->vartype : exprType(col)) ==
+							  col == l, collid))
+	{
+		Oid			lefttype,
+					righttype;
+
+		/* (the rare path: why, for the message) */
+		op_input_types(opno, &lefttype, &righttype);
+		if (lefttype != righttype && !cross_type_reads_no_setting(lefttype, righttype))
+			return PR_CROSS_TYPE;
+		return PR_NOT_IDENTITY;
+	}
+	if (((IsA(col, Var) ? ((Var *) col)->vartype : exprType(col)) ==
 		 BPCHAROID &&			/* (a domain's is relabelled) */
 		 (getBaseType(colvar->vartype) != BPCHAROID ||
 		  unbounded_bpchar(colvar->vartype, colvar->vartypmod))))

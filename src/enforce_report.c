@@ -135,6 +135,9 @@ static const PinReasonInfo pin_reasons[PR_COUNT] = {
 	{PR_NOT_IDENTITY,
 		"%1$s is compared with an equality under which distinct values are equal (such as numeric 1.0 and 1.00, float -0 and 0, or case-insensitive text), which can match several tenants.",
 	"equality is not identity"},
+	{PR_CROSS_TYPE,
+		"%1$s is compared with a value of another type, which the comparison converts on every row: between date, timestamp and timestamptz the conversion reads TimeZone, which the statement itself can change between two rows, so that one value matches instants of several tenants (only the integers, and text and name, are compared across types).",
+	"compared with a value of another type"},
 	{PR_NOT_DISTINCT_NULL,
 		"%1$s is compared with IS NOT DISTINCT FROM a value that may be NULL, which would match the rows without a tenant.",
 	"IS NOT DISTINCT FROM a value that may be NULL"},
@@ -195,8 +198,8 @@ static const PinReasonInfo pin_reasons[PR_COUNT] = {
 		"%1$s is given its value from a relation that is not a tenant table, and a distributed planner (Citus) plans the write: the check of every row written, which stands behind such a value on one server, cannot be carried into its plan.",
 	"a distributed write given a value from a relation that is not a tenant table"},
 	{PR_DISTRIBUTED_TYPE,
-		"%1$s is of a type whose text depends on the session's settings (a date or a timestamp: DateStyle, TimeZone), and a distributed planner (Citus) sends its value to the workers as text written in the client's settings, which a worker reads in its own: another value, possibly another tenant of the same shard.",
-	"a distributed table whose tenant column's text depends on settings"},
+		"%1$s is of a type whose text is not its value's alone (a date or a timestamp: DateStyle, TimeZone; an enum: its labels can be renamed), and a distributed planner (Citus) sends its value to the workers as text written in the client's settings, which a worker reads in its own: another value, possibly another tenant of the same shard.",
+	"a distributed table whose tenant column's text is not its value's alone"},
 };
 
 /* The table row of reason (rows are in enum order, checked at load). */
@@ -348,6 +351,9 @@ report_hint(TenantRef *ref, const char *col)
 						   tc);
 		case PR_ARBITER_IDENTITY:
 			return errhint("Name a unique index or constraint whose %s column has a type and collation under which equal values are identical (text with a deterministic collation, uuid, integers).",
+						   tc);
+		case PR_CROSS_TYPE:
+			return errhint("Compare %s with a value of its own type (cast the value, not the column).",
 						   tc);
 		case PR_NOT_IDENTITY:
 			return errhint("Give %s a type and collation under which equal values are identical (text with a deterministic collation, uuid, integers), or compare it under such a collation (COLLATE \"C\").",

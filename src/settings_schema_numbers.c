@@ -59,12 +59,45 @@ numeric_const(const char *text, Numeric *slot)
 	return *slot;
 }
 
+/*
+ * Does schema s admit whole numbers only ("type": "integer", or an array of
+ * types naming "integer" and not "number")?
+ */
+static bool
+type_is_integer_only(JsonbContainer *s)
+{
+	JsonbValue	t;
+	bool		integer = false;
+	bool		number = false;
+
+	if (s == NULL || !get_kw(s, "type", &t))
+		return false;
+	if (t.type == jbvString)
+		return t.val.string.len == 7 && memcmp(t.val.string.val, "integer", 7) == 0;
+	if (t.type == jbvBinary && JsonContainerIsArray(t.val.binary.data))
+	{
+		JsonbIterator *it = JsonbIteratorInit(t.val.binary.data);
+		JsonbIteratorToken r;
+		JsonbValue	e;
+
+		while ((r = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+		{
+			if (r != WJB_ELEM || e.type != jbvString)
+				continue;
+			if (e.val.string.len == 7 && memcmp(e.val.string.val, "integer", 7) == 0)
+				integer = true;
+			else if (e.val.string.len == 6 && memcmp(e.val.string.val, "number", 6) == 0)
+				number = true;
+		}
+	}
+	return integer && !number;
+}
+
 static SettingsProblem *
 check_double(Walk *w, JsonbContainer *s, JsonbValue *v)
 {
 	Numeric		abs = DatumGetNumeric(DirectFunctionCall1(numeric_abs,
 														  NumericGetDatum(v->val.numeric)));
-	JsonbValue	t;
 
 	if (num_cmp(abs, numeric_const("1.7976931348623157e308", &double_max)) > 0)
 		return rule_problem(w, v, "is too large for a JSON reader (a double at most 1.7976931348623157e308 in magnitude)",
@@ -73,8 +106,7 @@ check_double(Walk *w, JsonbContainer *s, JsonbValue *v)
 		num_cmp(abs, numeric_const("2.2250738585072014e-308", &double_min)) < 0)
 		return rule_problem(w, v, "is too close to 0 for a JSON reader (a double at least 2.2250738585072014e-308 in magnitude, or 0)",
 							"that JSON numbers are read as doubles", NULL);
-	if (s != NULL && get_kw(s, "type", &t) && t.type == jbvString && t.val.string.len == 7 &&
-		memcmp(t.val.string.val, "integer", 7) == 0 &&
+	if (type_is_integer_only(s) &&
 		num_cmp(abs, numeric_const("9007199254740991", &safe_integer_max)) > 0)
 		return rule_problem(w, v, "is too large for a whole number a JSON reader holds exactly (at most 9007199254740991 in magnitude)",
 							"\"type\": \"integer\"", NULL);

@@ -28,6 +28,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 
 #include "enforce.h"
 #include "gtm_clarity.h"
@@ -73,6 +74,7 @@ gtm_set_tenant(PG_FUNCTION_ARGS)
 	bool		exists;
 	bool		org_deleted = false;
 	char	   *org_id = NULL;
+	MemoryContext caller_cxt;
 
 	gtm_require_arg(fcinfo, 0, "tenant id", "Pass the id of a row of tenants.");
 	gtm_require_arg(fcinfo, 1, "is_local",
@@ -107,6 +109,7 @@ gtm_set_tenant(PG_FUNCTION_ARGS)
 	check_no_earlier_temp_objects();
 
 	values[0] = PG_GETARG_DATUM(0);
+	caller_cxt = CurrentMemoryContext;
 	SPI_connect();
 	if (!OidIsValid(get_relname_relid("clerk_sync_state", nsp)))
 		exists = gtm_query_run(&queries, Q_TENANT_EXISTS, nsp, values, true) > 0;
@@ -117,7 +120,13 @@ gtm_set_tenant(PG_FUNCTION_ARGS)
 
 		org_deleted = !isnull && DatumGetBool(d);
 		if (org_deleted)
-			org_id = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		{
+			/* copied out of SPI's memory, which SPI_finish frees */
+			char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+			if (v != NULL)
+				org_id = MemoryContextStrdup(caller_cxt, v);
+		}
 	}
 	SPI_finish();
 

@@ -495,10 +495,18 @@ SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_evm4', 'Omeg
 SELECT pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_evm1', 'user_m1', 'org:admin', 1005, 'Acme Inc', 1000) #- '{data,organization,slug}')->>'outcome' AS outcome;
 SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evm1', 'Acme Inc', 'acme-custom', 1000, ts => 1002))->>'outcome' AS created_after_membership;
 SELECT clerk_org_id, name, slug FROM tenants WHERE clerk_org_id IN ('org_evm1', 'org_evm3', 'org_evm4') ORDER BY 1;
+-- (round CM) only a membership's copy is partial: the organization's own
+-- event without a slug key claims its timestamp, and the later one wins;
+-- the same event again is unchanged
+SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_evm6', 'Renamed Six', 'x', 1000, ts => 2001) #- '{data,slug}')->>'outcome' AS updated_no_slug_first;
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evm6', 'Original Six', 'original-six', 1000, ts => 2000))->>'outcome' AS created_second;
+SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_evm6', 'Renamed Six', 'x', 1000, ts => 2001) #- '{data,slug}')->>'outcome' AS updated_again;
+SELECT clerk_org_id, name, slug FROM tenants WHERE clerk_org_id = 'org_evm6';
 -- an organization's updated_at that is no time is 22023 whatever was
 -- applied before (its snapshot older or not)
 SELECT * FROM pg_temp.expect_error($$SELECT gtm_apply_clerk_event(jsonb_set(pg_temp.mem_event('organizationMembership.created', 'org_evz1', 'user_z2', 'org:member', 2500, 'Zeta Co', 1), '{data,organization,updated_at}', '-5'))$$);
 SELECT * FROM pg_temp.expect_error($$SELECT gtm_apply_clerk_event(jsonb_set(pg_temp.mem_event('organizationMembership.created', 'org_evz1', 'user_z2', 'org:member', 2500, 'Zeta Co', 1), '{data,organization,updated_at}', '2.5'))$$);
+SELECT * FROM pg_temp.expect_error($$SELECT gtm_apply_clerk_event(jsonb_set(pg_temp.mem_event('organizationMembership.created', 'org_evz1', 'user_z2', 'org:member', 2500, 'Zeta Co', 1), '{data,organization,updated_at}', '"1e3"'))$$);
 SELECT count(*) AS z2_members FROM pg_temp.state WHERE clerk_user_id = 'user_z2';
 SET ROLE clerk_app_role;
 -- gtm_delete_tenant of an organization Clerk still has (round AW F3): what

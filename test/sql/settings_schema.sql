@@ -197,6 +197,16 @@ SELECT gtm_update_tenant_settings(:'t', '{"limits": {"shapes": [{"cap": 1e400}]}
 SELECT gtm_update_tenant_settings(:'t', '{"limits": {"extra": {"eps": 1e-400}}}');
 SELECT gtm_update_tenant_settings(:'t', '{"limits": {"extra": {"eps": 0.5, "n": [3]}}}') -> 'limits' -> 'extra' AS extra;
 SELECT settings -> 'limits' AS stored FROM tenants WHERE id = :'t';
+-- (round CM) "type": ["integer"] admits whole numbers only: those a JSON
+-- reader holds exactly; ["integer", "number"] admits any number
+SELECT gtm_set_default_settings(gtm_default_settings(),
+	jsonb_set(gtm_settings_schema(), '{properties,limits,properties,count}', '{"type": ["integer"]}'))
+	-> 'limits' AS limits;
+SELECT gtm_update_tenant_settings(:'t', '{"limits": {"count": 9007199254740993}}');
+SELECT gtm_set_default_settings(gtm_default_settings(),
+	jsonb_set(gtm_settings_schema(), '{properties,limits,properties,count}', '{"type": ["integer", "number"]}'))
+	-> 'limits' AS limits;
+SELECT gtm_update_tenant_settings(:'t', '{"limits": {"count": 9007199254740993}}') -> 'limits' -> 'count' AS count;
 SELECT gtm_update_tenant_settings(:'t', '{"limits": null}') -> 'limits' AS limits_default;
 SELECT gtm_set_default_settings(gtm_default_settings() - 'limits', gtm_settings_schema() #- '{properties,limits}') ? 'limits' AS has_limits;
 -- false as a schema
