@@ -807,6 +807,7 @@ extern void exempt_plan_reaches_callers(PlannedStmt *stmt);
 extern bool callers_temp_function(Oid funcid);
 extern void refuse_exempt_run_of_callers_executor(QueryDesc *queryDesc);
 extern bool statement_scope_allows_switch(const char *tenant);
+extern void refuse_reset_all_under_statement(void);
 extern void refuse_setting_dependent_tenants(List *judged);
 extern int	planner_executors;
 extern void refuse_run_after_planning(QueryDesc *queryDesc);

@@ -456,6 +456,9 @@ process_utility(PlannedStmt *pstmt, const char *queryString,
 		reserve_client_statements(parsetree);
 	else if (IsA(parsetree, TransactionStmt))
 		refuse_begin_in_transaction((TransactionStmt *) parsetree);
+	else if (IsA(parsetree, VariableSetStmt) &&
+			 ((VariableSetStmt *) parsetree)->kind == VAR_RESET_ALL)
+		refuse_reset_all_under_statement();	/* tenant_session.c */
 	if (unlikely(distributed_planner_loaded()))
 		mark_distributed_command(parsetree);
 

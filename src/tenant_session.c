@@ -616,6 +616,27 @@ gtm_pin(PG_FUNCTION_ARGS)
 }
 
 /*
+ * RESET ALL puts gtm.tenant back to its reset value, which only a
+ * superuser sets (ALTER ROLE ... SET gtm.tenant), with no check of the
+ * statements running: a cursor pinned by gtm_current_tenant() would read
+ * the next rows of that tenant (round CK).  Refused while a statement on
+ * tenant tables runs (an open cursor included), as gtm_set_tenant() is.
+ * (DISCARD ALL closes every cursor first, and runs outside transaction
+ * blocks only.)
+ */
+void
+refuse_reset_all_under_statement(void)
+{
+	if (tenant_executors == 0 || gtm_enforcement == GTM_ENFORCE_OFF)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot reset the session tenant while a statement on tenant-scoped tables is running"),
+			 errdetail("RESET ALL resets gtm.tenant; a running statement or an open cursor may be pinned by gtm_current_tenant()."),
+			 errhint("Close open cursors first, or RESET the settings you changed by name.")));
+}
+
+/*
  * May the session tenant change to tenant now?  Not while a statement on
  * tenant tables runs (it may be pinned by gtm_current_tenant()), nor once
  * the running top-level statement has reached another tenant; the tenant

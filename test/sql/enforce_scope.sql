@@ -706,12 +706,27 @@ CREATE TEMP TABLE loc (k int) ON COMMIT DROP;
 EXPLAIN (COSTS OFF) SELECT * FROM loc WHERE k = pg_temp.stab_open();
 FETCH ALL FROM c;
 ROLLBACK;
--- a cursor opened outside planning is read as before
+-- a cursor opened outside planning is read as before; RESET ALL, which
+-- would reset gtm.tenant under it, is refused while it is open (round CK)
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+DECLARE c CURSOR FOR SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
+FETCH 1 FROM c;
+RESET ALL;
+ROLLBACK;
 BEGIN;
 SELECT gtm_set_tenant(:T1) = :T1 AS set;
 DECLARE c CURSOR FOR SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
 FETCH ALL FROM c;
+CLOSE c;
+RESET ALL;
+SELECT current_setting('gtm.tenant') = '' AS reset_after_close;
 COMMIT;
+-- (what RESET ALL reset, the test sets again)
+SET search_path = enforce_scope, public;
+SET enable_indexscan = off;
+SET enable_bitmapscan = off;
+SET ROLE regress_enforce_scope;
 \set SHOW_CONTEXT errors
 RESET ROLE;
 SELECT stage FROM deals WHERE tenant_id = :T2 ORDER BY id;
