@@ -58,6 +58,24 @@ gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		gtm_enforcement != GTM_ENFORCE_OFF && !IsParallelWorker() &&
 		plan_has_key_pins(queryDesc->plannedstmt))
 		filter_key_pinned_plan(queryDesc);
+	/*
+	 * A statement started while the planner runs a function (one it folds,
+	 * one it calls to estimate) runs without parallel workers: a worker
+	 * copies gtm.tenant but not the planner's state, so gtm_current_tenant()
+	 * would answer the session tenant there, where the leader, which
+	 * compared the pins, had no tenant (round CO: T2's rows folded into a
+	 * statement on T1).  Its plan, maybe a cached one, is left as it is:
+	 * the executor runs a copy of the PlannedStmt without parallel mode (as
+	 * PostgreSQL runs a cursor's Gather), with its Gather in the leader.
+	 */
+	if (unlikely(planner_runs_function()) && queryDesc->plannedstmt->parallelModeNeeded)
+	{
+		PlannedStmt *serial = palloc(sizeof(PlannedStmt));
+
+		memcpy(serial, queryDesc->plannedstmt, sizeof(PlannedStmt));
+		serial->parallelModeNeeded = false;
+		queryDesc->plannedstmt = serial;
+	}
 	if (prev_ExecutorStart_hook)
 		prev_ExecutorStart_hook(queryDesc, eflags);
 	else

@@ -706,6 +706,28 @@ CREATE TEMP TABLE loc (k int) ON COMMIT DROP;
 EXPLAIN (COSTS OFF) SELECT * FROM loc WHERE k = pg_temp.stab_open();
 FETCH ALL FROM c;
 ROLLBACK;
+-- round CO: a statement a folded function runs gets no parallel workers,
+-- which copy gtm.tenant but not the planner's state: the worker read T2's
+-- rows (the session tenant) where the leader saw no tenant, and one
+-- statement returned T2's rows beside T1's, or wrote them into T1's row
+BEGIN;
+SELECT gtm_set_tenant(:T2) = :T2 AS set;
+CREATE FUNCTION pg_temp.leak() RETURNS text LANGUAGE plpgsql IMMUTABLE AS $f$
+DECLARE r text;
+BEGIN
+  EXECUTE 'SELECT string_agg(tenant_id || '':'' || stage, '','') FROM deals WHERE tenant_id = gtm_current_tenant()' INTO r;
+  RETURN r;
+END $f$;
+SET LOCAL parallel_setup_cost = 0;
+SET LOCAL parallel_tuple_cost = 0;
+SET LOCAL min_parallel_table_scan_size = 0;
+SET LOCAL parallel_leader_participation = off;
+EXPLAIN (COSTS OFF) SELECT string_agg(tenant_id, ',') FROM deals WHERE tenant_id = gtm_current_tenant();
+SELECT pg_temp.leak() AS t2_rows_via_worker,
+       (SELECT string_agg(stage, ',' ORDER BY id) FROM deals WHERE tenant_id = :T1) AS t1_stages;
+UPDATE deals SET stage = coalesce(pg_temp.leak(), stage) WHERE tenant_id = :T1 AND id = 2;
+SELECT stage FROM deals WHERE tenant_id = :T1 AND id = 2;
+ROLLBACK;
 -- a cursor opened outside planning is read as before; RESET ALL, which
 -- would reset gtm.tenant under it, is refused while it is open (round CK)
 BEGIN;
