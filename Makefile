@@ -65,6 +65,7 @@ OBJS = \
 	src/enforce_generic.o \
 	src/enforce_trust.o \
 	src/enforce_report.o \
+	src/enforce_report_utility.o \
 	src/exempt_callers.o \
 	src/exemptions.o \
 	src/exemptions_table.o \

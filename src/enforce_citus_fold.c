@@ -36,6 +36,11 @@
  * statement it runs reaches is refused ("statement touches more than one
  * tenant").
  *
+ * gtm_current_tenant() itself is replaced by the session tenant before the
+ * distributed planner sees the query (fold_current_tenant): the workers do
+ * not know the session tenant; the plans made so are dropped when the
+ * session tenant changes (session_tenant_changing).
+ *
  * IDENTIFICATION
  *	  src/enforce_citus_fold.c
  *
@@ -52,13 +57,16 @@
 #include "catalog/pg_namespace.h"
 #include "executor/execdesc.h"
 #include "nodes/execnodes.h"
+#include "nodes/makefuncs.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/pathnodes.h"
 #include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
 #include "utils/guc.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/plancache.h"
 
 #include "enforce.h"
 #include "gtm_clarity.h"
@@ -423,4 +431,68 @@ mark_distributed_task(QueryDesc *queryDesc, int eflags)
 		mark = scans_function_of(queryDesc, result_readers, lengthof(result_readers));
 	if (mark && !role_is_exempt())
 		statement_scope_mark_unknown(ENFORCE_ELEVEL());
+}
+
+/* ----------------------------------------------------------------
+ *		gtm_current_tenant() for the distributed planner
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Has a plan been made with the session tenant folded in since the plan
+ * cache was last reset?  Set by fold_current_tenant, cleared by
+ * session_tenant_changing when it resets the cache.
+ */
+static bool tenant_folded = false;
+
+static Node *
+fold_mutator(Node *node, void *context)
+{
+	if (node == NULL)
+		return NULL;
+	check_stack_depth();
+	if (IsA(node, FuncExpr) && is_current_tenant_fn(((FuncExpr *) node)->funcid))
+	{
+		FuncExpr   *f = (FuncExpr *) node;
+		Const	   *c = makeConst(TEXTOID, -1, f->funccollid, -1,
+								  PointerGetDatum(cstring_to_text((char *) context)),
+								  false, false);
+
+		c->location = f->location;
+		return (Node *) c;
+	}
+	if (IsA(node, Query))
+		return (Node *) query_tree_mutator((Query *) node, fold_mutator,
+										   context, 0);
+	return expression_tree_mutator(node, fold_mutator, context);
+}
+
+/*
+ * The query for the distributed planner: parse with gtm_current_tenant()
+ * replaced by the session tenant (see the file header), or parse itself
+ * when it has no such call or no tenant is set (then the call stays, and
+ * reports the missing tenant where it runs, as on a single node).
+ * names is what query_names_distributed found in parse.
+ */
+Query *
+fold_current_tenant(Query *parse, QueryNames *names)
+{
+	if (gtm_session_tenant == NULL || gtm_session_tenant[0] == '\0' ||
+		!names->current_tenant)
+		return parse;
+	tenant_folded = true;
+	return query_tree_mutator(parse, fold_mutator, gtm_session_tenant, 0);
+}
+
+/* gtm.tenant is about to become newval: drop plans with the old one. */
+void
+session_tenant_changing(const char *newval)
+{
+	if (!tenant_folded)
+		return;
+	if (newval != NULL && gtm_session_tenant != NULL &&
+		strcmp(newval, gtm_session_tenant) == 0)
+		return;
+	tenant_folded = false;
+	ResetPlanCache();
 }
