@@ -808,6 +808,7 @@ extern bool callers_temp_function(Oid funcid);
 extern void refuse_exempt_run_of_callers_executor(QueryDesc *queryDesc);
 extern bool statement_scope_allows_switch(const char *tenant);
 extern void refuse_reset_all_under_statement(void);
+extern void statement_scope_note_parse(struct ParseState *pstate);
 extern void refuse_setting_dependent_tenants(List *judged);
 extern int	planner_executors;
 extern void refuse_run_after_planning(QueryDesc *queryDesc);

@@ -48,5 +48,6 @@ extern bool index_probe(Oid nsp, const char *relname, const char *indexname,
 						int nkeys, Datum *keys, const char *want,
 						Datum *result, bool *isnull);
 extern char *free_derived_slug(Oid nsp, const char *base);
+extern void lock_tenant_slug(Oid nsp, const char *slug);
 
 #endif							/* GTM_PROVISION_H */

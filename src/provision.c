@@ -318,6 +318,8 @@ provision_tenant(Oid nsp, const char *org_id, const char *name,
 	{
 		char	   *candidate = slug ? (char *) slug : free_derived_slug(nsp, base);
 
+		/* (see lock_tenant_slug: a rename of another tenant waits for it) */
+		lock_tenant_slug(nsp, candidate);
 		args[2] = text_datum(candidate);
 		if (run(Q_INSERT_TENANT, nsp, args, false) == 1)
 		{

@@ -96,7 +96,7 @@ static const GtmQueryDef query_defs[] = {
 		"SELECT id FROM %1$s.tenants WHERE slug OPERATOR(pg_catalog.=) $1",
 		1, {TEXTOID}
 	},
-	/* Clerk's claims of one slug, one at a time (gtm_clerk_tenant) */
+	/* the writers of one slug, one at a time (lock_tenant_slug) */
 	[Q_LOCK_SLUG] = {
 		"SELECT pg_catalog.pg_advisory_xact_lock(1735549293, pg_catalog.hashtext($1))",
 		1, {TEXTOID}
@@ -137,6 +137,47 @@ slug_owner(Oid nsp, const char *slug)
 	if (gtm_query_run_latest(&queries, Q_SLUG_OWNER, nsp, args, true, 1) == 0)
 		return NULL;
 	return row_text("id");
+}
+
+/*
+ * Lock slug for the rest of the transaction (between SPI_connect and
+ * SPI_finish).  Every writer of a tenant's slug -- a tenant created
+ * (provision_tenant), renamed by a Clerk event (gtm_clerk_tenant) or by
+ * gtm_update_tenant -- locks the slug it writes before it looks whether the
+ * slug is free, with a snapshot taken after the lock (slug_owner): a second
+ * writer of the same slug waits for the first to end, then sees its slug
+ * and derives another (or reports it), rather than failing on the unique
+ * index after the first commits (round CR: a webhook's rename against a
+ * sign-in's or another event's new tenant, 23505).
+ */
+void
+lock_tenant_slug(Oid nsp, const char *slug)
+{
+	Datum		args[1];
+
+	args[0] = text_datum(slug);
+	gtm_query_run(&queries, Q_LOCK_SLUG, nsp, args, false);
+}
+
+/*
+ * slug, derived from base, locked and found free (or the tenant id's own)
+ * after the lock; another one derived from base when it was taken
+ * meanwhile.  Leaves SPI_tuptable for the caller to read the row again.
+ */
+static char *
+claim_derived_slug(Oid nsp, const char *id, char *slug, const char *base)
+{
+	for (;;)
+	{
+		char	   *owner;
+
+		lock_tenant_slug(nsp, slug);
+		owner = slug_owner(nsp, slug);
+		if (owner == NULL || strcmp(owner, id) == 0)
+			return slug;
+		CHECK_FOR_INTERRUPTS();
+		slug = free_derived_slug(nsp, base);
+	}
 }
 
 /*
@@ -196,7 +237,8 @@ gtm_update_tenant(PG_FUNCTION_ARGS)
 		name = row_text("name");
 	if (slug == NULL)
 		slug = row_text("slug");
-	else if ((owner = slug_owner(nsp, slug)) != NULL && strcmp(owner, id) != 0)
+	else if ((lock_tenant_slug(nsp, slug),
+			  (owner = slug_owner(nsp, slug)) != NULL && strcmp(owner, id) != 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNIQUE_VIOLATION),
 				 errmsg("slug %s is already used by another tenant",
@@ -288,7 +330,10 @@ gtm_clerk_tenant(PG_FUNCTION_ARGS)
 		}
 		/* created concurrently: lock it and update it as below */
 		if (gtm_query_run(&queries, Q_TENANT_BY_ORG, nsp, args, false) != 1)
-			elog(ERROR, "tenant of organization %s vanished", org_id);
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("the tenant of organization \"%s\" was deleted concurrently", org_id),
+					 errhint("Retry the call.")));
 	}
 	id = row_text("id");
 	statement_scope_reach(id, CLERK_REACH, true);	/* before it is changed */
@@ -316,7 +361,7 @@ gtm_clerk_tenant(PG_FUNCTION_ARGS)
 			else if (derived_from(current, base))
 				slug = current; /* taken: the derived one it has */
 			else
-				slug = free_derived_slug(nsp, base);
+				slug = claim_derived_slug(nsp, id, free_derived_slug(nsp, base), base);
 			gtm_query_run(&queries, Q_TENANT_BY_ORG, nsp, args, false);	/* the row again */
 		}
 	}
@@ -347,7 +392,7 @@ gtm_clerk_tenant(PG_FUNCTION_ARGS)
 
 			while (strlen(base) > 0 && base[strlen(base) - 1] == '-')
 				base[strlen(base) - 1] = '\0';
-			slug = free_derived_slug(nsp, base);
+			slug = claim_derived_slug(nsp, id, free_derived_slug(nsp, base), base);
 		}
 		gtm_query_run(&queries, Q_TENANT_BY_ORG, nsp, args, false);	/* the row again */
 	}

@@ -45,6 +45,8 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/params.h"
+#include "parser/parse_node.h"
+#include "tcop/pquery.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -137,6 +139,24 @@ static uint64 scope_gen = 1;
 static int	scope_live = 0;
 static TimestampTz scope_started = 0;
 
+/*
+ * Was the running statement's tenant reached outside any portal and any
+ * frame of ours: by code run while a client message is analysed (a
+ * domain's CHECK on a literal of a temporary domain), or while Bind
+ * converts parameters, or while a commit fires deferred triggers?
+ */
+static bool scope_set_unframed = false;
+
+/*
+ * The tenant that the parse analysis of a client statement reached (a
+ * domain's CHECK that reads a tenant table, run on a literal), for the
+ * rest of the transaction (statement_scope_note_parse).
+ */
+static char *parse_tenant = NULL;
+static char *parse_label = NULL;
+static char parse_tenant_buf[SCOPE_BUF_SIZE];
+static char parse_label_buf[SCOPE_BUF_SIZE];
+
 /* Per counted executor: its generation, and whether it touches tenants */
 typedef struct ScopeExecutor
 {
@@ -185,6 +205,7 @@ scope_alive(void)
 	scope_gen++;
 	scope_live = 0;
 	scope_started = now;
+	scope_set_unframed = false;
 	return false;
 }
 
@@ -427,6 +448,10 @@ scope_xact_end(XactEvent event, void *arg)
 		scope_free(xact_tenant, xact_tenant_buf);
 		xact_tenant = NULL;
 		xact_many = false;
+		scope_free(parse_tenant, parse_tenant_buf);
+		scope_free(parse_label, parse_label_buf);
+		parse_tenant = NULL;
+		parse_label = NULL;
 		deferred_xact_end();
 	}
 }
@@ -535,10 +560,16 @@ statement_scope_check_n(const char *tenant, size_t tlen, const char *label,
 	if (unlikely(planning_depth > 0))
 		planning_reached(tenant);
 	deferred_check_reach(tenant, label, elevel);
+	/* the tenant the analysis of a statement of this transaction reached */
+	if (unlikely(parse_tenant != NULL) && strcmp(parse_tenant, tenant) != 0)
+		report_scope_two_tenants(parse_label, parse_tenant, label, tenant,
+								 elevel);
 	if (!scope_has_tenant())
 	{
 		scope_tenant = scope_copy_n(tenant, tlen, scope_tenant_buf);
 		scope_label = label ? scope_copy_n(label, llen, scope_label_buf) : NULL;
+		scope_set_unframed = ActivePortal == NULL && executor_nesting == 0 &&
+			utility_nesting == 0 && planning_depth == 0;
 		xact_reached(tenant, tlen);
 		return;
 	}
@@ -613,6 +644,40 @@ gtm_pin(PG_FUNCTION_ARGS)
 							  NULL, ENFORCE_ELEVEL());
 	}
 	PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+}
+
+/*
+ * post_parse_analyze_hook (tenant_temp.c), after the analysis of a client
+ * statement (no portal, no frame of ours): did code run by the analysis
+ * reach a tenant (a domain's CHECK on a literal of a temporary domain that
+ * reads a tenant table)?  In the extended protocol the statement then runs
+ * in later messages, Bind and Execute, each a top-level statement of its
+ * own for scope_alive: the statement would reach that tenant at Parse and
+ * another at Execute (round CQ: one UPDATE changed T2's row at Parse and
+ * T1's at Execute; the same text sent as a simple Query was refused).  So
+ * that tenant stays the transaction's: any statement of it reaching
+ * another is refused.  (SQL PREPARE is analysed in a utility frame: a
+ * statement of its own, as EXECUTE is.)
+ */
+void
+statement_scope_note_parse(struct ParseState *pstate)
+{
+	if (!scope_set_unframed || !scope_has_tenant() ||
+		pstate->parentParseState != NULL || ActivePortal != NULL ||
+		executor_nesting != 0 || utility_nesting != 0 || planning_depth != 0 ||
+		GetCurrentStatementStartTimestamp() != scope_started ||
+		gtm_enforcement == GTM_ENFORCE_OFF)
+		return;
+	if (parse_tenant == NULL)
+	{
+		transaction_callback_ensure();
+		parse_tenant = scope_copy(scope_tenant, parse_tenant_buf);
+		parse_label = scope_copy(scope_label ? scope_label : "0:the analysis of a statement",
+								 parse_label_buf);
+	}
+	else if (strcmp(parse_tenant, scope_tenant) != 0)
+		report_scope_two_tenants(parse_label, parse_tenant, scope_label,
+								 scope_tenant, ENFORCE_ELEVEL());
 }
 
 /*

@@ -1,0 +1,81 @@
+# One top-level statement, one tenant, also across the messages of the
+# extended protocol (round CQ).  A temporary domain's CHECK runs when a
+# literal of that domain is analysed: with Parse, Bind and Execute, the
+# analysis happens in the Parse message and the statement's pins are
+# checked at Bind/Execute, each a message of its own.  An UPDATE pinned to
+# T1 whose literal's CHECK updated T2's row at Parse changed both tenants'
+# rows (the same text as a simple Query was refused).  The tenant the
+# analysis reached now stays the transaction's.  The raw messages come from
+# test/node/raw_protocol.js (node's standard library only).
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::RealBin/lib";
+use GtmClarity::Test;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = gtm_node('parse_reach');
+my $db = 'gtm_parse_reach';
+my $tmp = PostgreSQL::Test::Utils::tempdir;
+my $client = gtm_top() . '/test/node/raw_protocol.js';
+sub sql { return $node->safe_psql($db, $_[0]); }
+
+ok(system('command -v node >/dev/null') == 0, 'node is installed');
+
+$node->safe_psql('postgres', "CREATE DATABASE $db");
+sql(<<'SQL');
+SET client_min_messages = warning;
+CREATE EXTENSION gtm_clarity;
+CREATE ROLE parse_app LOGIN;
+CREATE TABLE public.deals (tenant_id text NOT NULL, id int NOT NULL, stage text, PRIMARY KEY (tenant_id, id));
+INSERT INTO public.deals VALUES ('T1', 1, 'open'), ('T2', 1, 'open'), ('T2', 2, 'secret');
+GRANT SELECT, INSERT, UPDATE, DELETE ON public.deals TO parse_app;
+SQL
+
+sub run_script
+{
+	my ($name, $batches) = @_;
+	my $file = "$tmp/$name.json";
+	open(my $fh, '>', $file) or die "$file: $!";
+	print $fh $batches;
+	close($fh);
+	my $sock = $node->host . '/.s.PGSQL.' . $node->port;
+	my ($rc, $out) = gtm_run([ 'node', $client, $sock, $db, 'parse_app', $file ], merge => 1);
+	return $out;
+}
+sub rows { return sql(q{SELECT string_agg(tenant_id || ':' || id || ':' || stage, ',' ORDER BY tenant_id, id) FROM public.deals}); }
+
+my $setup = q{["Q","CREATE FUNCTION pg_temp.g(t text) RETURNS bool LANGUAGE plpgsql AS $$BEGIN UPDATE public.deals SET stage = 'pwned' WHERE tenant_id = t AND id = 1; RETURN true; END$$; CREATE FUNCTION pg_temp.r(t text) RETURNS bool LANGUAGE plpgsql AS $$BEGIN RAISE NOTICE 'read %', (SELECT string_agg(stage, ',' ORDER BY id) FROM public.deals WHERE tenant_id = t); RETURN true; END$$; CREATE DOMAIN pg_temp.d2 AS text CHECK (pg_temp.g(VALUE)); CREATE DOMAIN pg_temp.r2 AS text CHECK (pg_temp.r(VALUE))"]};
+
+# control: the same text as a simple Query is one statement, refused
+my $out = run_script('simple', qq{[[["Q","BEGIN"]],[$setup],
+ [["Q","UPDATE public.deals SET stage = 'mine' WHERE tenant_id = 'T1' AND id = 1 AND '{T2}'::pg_temp.d2[] IS NOT NULL"]],
+ [["Q","ROLLBACK"]]]});
+like($out, qr/ERROR statement touches more than one tenant/, 'as a simple Query: refused') or diag $out;
+
+# the attack: Parse (its CHECK changes T2's row), Bind and Execute (T1), Sync
+$out = run_script('extended', qq{[[$setup],
+ [["P","","UPDATE public.deals SET stage = 'mine' WHERE tenant_id = 'T1' AND id = 1 AND '{T2}'::pg_temp.d2[] IS NOT NULL"],["B","",""],["E",""],["S"]]]});
+like($out, qr/ERROR statement touches more than one tenant/, 'as Parse, Bind, Execute in one transaction: refused') or diag $out;
+is(rows(), 'T1:1:open,T2:1:open,T2:2:secret', "neither tenant's row changed (the transaction rolled back)");
+
+# a read: the CHECK reads T2's stages at Parse, the statement T1's at Execute
+$out = run_script('read', qq{[[$setup],
+ [["P","","SELECT stage FROM public.deals WHERE tenant_id = 'T1' AND '{T2}'::pg_temp.r2[] IS NOT NULL"],["B","",""],["E",""],["S"]]]});
+like($out, qr/ERROR statement touches more than one tenant/, 'a read: refused') or diag $out;
+unlike($out, qr/ROW \["open"\]/, "... and returns no row of T1") or diag $out;
+
+# a statement of one tenant at both: accepted, its rows only
+$out = run_script('one', qq{[[$setup],
+ [["P","","UPDATE public.deals SET stage = 'both T2' WHERE tenant_id = 'T2' AND id = 2 AND '{T2}'::pg_temp.r2[] IS NOT NULL"],["B","",""],["E",""],["S"]]]});
+like($out, qr/CMD UPDATE 1/, 'a statement whose analysis reaches its own tenant: accepted') or diag $out;
+is(rows(), 'T1:1:open,T2:1:open,T2:2:both T2', 'and it changed its own row only');
+
+# the next transaction is free of it
+$out = run_script('next', qq{[[$setup],
+ [["P","","SELECT count(*) FROM public.deals WHERE '{T2}'::pg_temp.r2[] IS NOT NULL AND tenant_id = 'T2'"],["B","",""],["E",""],["S"]],
+ [["P","","SELECT count(*) FROM public.deals WHERE tenant_id = 'T1'"],["B","",""],["E",""],["S"]]]});
+like($out, qr/ROW \["1"\]/, 'a later transaction reads another tenant as before') or diag $out;
+
+done_testing();
