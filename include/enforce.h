@@ -35,7 +35,6 @@
 #include "nodes/pathnodes.h"
 #include "nodes/plannodes.h"
 #include "port/pg_bitutils.h"
-#include "tcop/pquery.h"
 
 #include "pg_compat.h"
 
@@ -809,39 +808,16 @@ extern bool callers_temp_function(Oid funcid);
 extern void refuse_exempt_run_of_callers_executor(QueryDesc *queryDesc);
 extern bool statement_scope_allows_switch(const char *tenant);
 extern void refuse_reset_all_under_statement(void);
+extern const char *statement_scope_unframed_tenant(void);
 
-
-/* tenant_unframed.c */
+/* tenant_parse.c */
 extern int	unframed_code_depth;
 extern int	unframed_executors;
-extern void refuse_unframed_statement(QueryDesc *queryDesc);
-extern bool deferred_triggers_queued(void);
-
-/*
- * No portal active and no frame of ours: code that runs between a client's
- * statements (tenant_unframed.c: the analysis of a statement, Bind's parameter
- * conversion, the deferred triggers of a commit).
- */
-static inline bool
-message_unframed(void)
-{
-	return ActivePortal == NULL && executor_nesting == 0 &&
-		utility_nesting == 0 && planning_depth == 0;
-}
-
-/*
- * Does code run now unframed, or for something that did: a function of the
- * caller's it called, or the run of an executor it started (not the start
- * of a client's portal while a cursor such code opened is still alive)?
- */
-static inline bool
-statement_unframed(void)
-{
-	if (message_unframed() || unframed_code_depth > 0)
-		return true;
-	return unframed_executors > 0 &&
-		(executor_nesting > 0 || utility_nesting > 0 || planning_depth > 0);
-}
+extern int	parse_reach_count;
+extern bool message_unframed(void);
+extern bool statement_unframed(void);
+extern void statement_scope_note_parse(struct ParseState *pstate);
+extern void carry_parse_reach(void);
 extern void refuse_setting_dependent_tenants(List *judged);
 extern int	planner_executors;
 extern void refuse_run_after_planning(QueryDesc *queryDesc);

@@ -68,8 +68,7 @@ gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	 * the executor runs a copy of the PlannedStmt without parallel mode (as
 	 * PostgreSQL runs a cursor's Gather), with its Gather in the leader.
 	 */
-	if (unlikely(planning_depth > 0) && planner_runs_function() &&
-		queryDesc->plannedstmt->parallelModeNeeded)
+	if (unlikely(planner_runs_function()) && queryDesc->plannedstmt->parallelModeNeeded)
 	{
 		PlannedStmt *serial = palloc(sizeof(PlannedStmt));
 

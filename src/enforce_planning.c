@@ -274,7 +274,7 @@ gtm_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 			if (callers_temp_function(flinfo->fn_oid))
 			{
 				callers_code_depth++;
-				/* code run by an analysis, a Bind or a commit (tenant_unframed.c) */
+				/* code run by an analysis, a Bind or a commit (tenant_parse.c) */
 				if (message_unframed())
 					unframed_code_depth++;
 			}

@@ -270,13 +270,6 @@ deferred_check_reach(const char *tenant, const char *label, int elevel)
 		report_deferred_several(label, tenant, elevel);
 }
 
-/* Has a statement of the transaction queued deferred triggers? */
-bool
-deferred_triggers_queued(void)
-{
-	return deferred_tenant != NULL || deferred_several > 0 || deferred_several_at_end;
-}
-
 /* The transaction ends (scope_xact_end): forget what it queued. */
 void
 deferred_xact_end(void)

@@ -139,6 +139,14 @@ static uint64 scope_gen = 1;
 static int	scope_live = 0;
 static TimestampTz scope_started = 0;
 
+/*
+ * Was the running statement's tenant reached outside any portal and any
+ * frame of ours: by code run while a client message is analysed (a
+ * domain's CHECK on a literal of a temporary domain), or while Bind
+ * converts parameters, or while a commit fires deferred triggers?
+ */
+static bool scope_set_unframed = false;
+
 /* Per counted executor: its generation, and whether it touches tenants */
 typedef struct ScopeExecutor
 {
@@ -189,6 +197,7 @@ scope_alive(void)
 	scope_gen++;
 	scope_live = 0;
 	scope_started = now;
+	scope_set_unframed = false;
 	return false;
 }
 
@@ -269,8 +278,8 @@ statement_scope_executor_started(QueryDesc *queryDesc)
 	se->queryDesc = queryDesc;
 	se->started_by = GetUserId();
 	se->session_level = !InLocalUserIdChange() || callers_code_depth > 0;
-	se->in_planner = se->tenant && unlikely(planning_depth > 0) &&
-		planner_runs_function() && !role_is_exempt();
+	se->in_planner = se->tenant && unlikely(planner_runs_function()) &&
+		!role_is_exempt();
 	if (se->in_planner)
 		planner_executors++;
 	se->unframed = statement_unframed();
@@ -283,9 +292,9 @@ statement_scope_executor_started(QueryDesc *queryDesc)
 	scope_live++;
 	if (se->tenant)
 		tenant_executors++;
-	/* started while a statement is analysed or bound (tenant_unframed.c) */
-	if (unlikely(se->unframed) && se->tenant)
-		refuse_unframed_statement(queryDesc);
+	/* what the analysis of this client statement reached (tenant_parse.c) */
+	if (unlikely(parse_reach_count > 0) && !se->unframed)
+		carry_parse_reach();
 }
 
 /*
@@ -552,6 +561,7 @@ statement_scope_check_n(const char *tenant, size_t tlen, const char *label,
 	{
 		scope_tenant = scope_copy_n(tenant, tlen, scope_tenant_buf);
 		scope_label = label ? scope_copy_n(label, llen, scope_label_buf) : NULL;
+		scope_set_unframed = statement_unframed();
 		xact_reached(tenant, tlen);
 		return;
 	}
@@ -626,6 +636,20 @@ gtm_pin(PG_FUNCTION_ARGS)
 							  NULL, ENFORCE_ELEVEL());
 	}
 	PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+}
+
+/*
+ * The running statement's tenant when code outside any portal and frame
+ * reached it first, in this client message (statement_unframed,
+ * tenant_parse.c), else NULL.
+ */
+const char *
+statement_scope_unframed_tenant(void)
+{
+	if (!scope_set_unframed || !scope_has_tenant() ||
+		GetCurrentStatementStartTimestamp() != scope_started)
+		return NULL;
+	return scope_tenant;
 }
 
 /*
