@@ -72,7 +72,6 @@ OBJS = \
 	src/tenant_deferred.o \
 	src/tenant_session.o \
 	src/tenant_set.o \
-	src/tenant_parse.o \
 	src/checker.o
 
 DATA = $(wildcard sql/gtm_clarity--*.sql)

@@ -808,16 +808,7 @@ extern bool callers_temp_function(Oid funcid);
 extern void refuse_exempt_run_of_callers_executor(QueryDesc *queryDesc);
 extern bool statement_scope_allows_switch(const char *tenant);
 extern void refuse_reset_all_under_statement(void);
-extern const char *statement_scope_unframed_tenant(void);
-
-/* tenant_parse.c */
-extern int	unframed_code_depth;
-extern int	unframed_executors;
-extern int	parse_reach_count;
-extern bool message_unframed(void);
-extern bool statement_unframed(void);
 extern void statement_scope_note_parse(struct ParseState *pstate);
-extern void carry_parse_reach(void);
 extern void refuse_setting_dependent_tenants(List *judged);
 extern int	planner_executors;
 extern void refuse_run_after_planning(QueryDesc *queryDesc);

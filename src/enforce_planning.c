@@ -260,24 +260,14 @@ gtm_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 		(*prev_fmgr_hook) (event, flinfo, private);
 	if (unlikely(flinfo->fn_oid >= FirstNormalObjectId) && event != FHET_START &&
 		callers_code_depth > 0 && callers_temp_function(flinfo->fn_oid))
-	{
 		callers_code_depth--;
-		/* (an unframed call ends unframed: our frames nest inside it) */
-		if (unframed_code_depth > 0 && message_unframed())
-			unframed_code_depth--;
-	}
 	if (event == FHET_START)
 	{
 		if (unlikely(flinfo->fn_oid >= FirstNormalObjectId))
 		{
 			refuse_callers_function_as_exempt(flinfo->fn_oid);
 			if (callers_temp_function(flinfo->fn_oid))
-			{
 				callers_code_depth++;
-				/* code run by an analysis, a Bind or a commit (tenant_parse.c) */
-				if (message_unframed())
-					unframed_code_depth++;
-			}
 		}
 		if (planning_frame == NULL || !folded_function(flinfo->fn_oid, true))
 			return;

@@ -147,6 +147,16 @@ static TimestampTz scope_started = 0;
  */
 static bool scope_set_unframed = false;
 
+/*
+ * The tenant that the parse analysis of a client statement reached (a
+ * domain's CHECK that reads a tenant table, run on a literal), for the
+ * rest of the transaction (statement_scope_note_parse).
+ */
+static char *parse_tenant = NULL;
+static char *parse_label = NULL;
+static char parse_tenant_buf[SCOPE_BUF_SIZE];
+static char parse_label_buf[SCOPE_BUF_SIZE];
+
 /* Per counted executor: its generation, and whether it touches tenants */
 typedef struct ScopeExecutor
 {
@@ -158,8 +168,6 @@ typedef struct ScopeExecutor
 	bool		session_level;	/* outside any SECURITY DEFINER function, or
 								 * inside a function of the caller's in
 								 * pg_temp */
-	bool		unframed;		/* started outside any portal and frame
-								 * (statement_unframed) */
 	bool		in_planner;		/* a tenant executor started while the
 								 * planner ran a function (see
 								 * refuse_run_after_planning) */
@@ -217,8 +225,6 @@ executor_done(void *arg)
 		tenant_executors--;
 	if (se->in_planner && planner_executors > 0)
 		planner_executors--;
-	if (se->unframed && unframed_executors > 0)
-		unframed_executors--;
 	if (live_executors > 0)
 		live_executors--;
 	if (se->gen == scope_gen && scope_live > 0)
@@ -282,9 +288,6 @@ statement_scope_executor_started(QueryDesc *queryDesc)
 		!role_is_exempt();
 	if (se->in_planner)
 		planner_executors++;
-	se->unframed = statement_unframed();
-	if (unlikely(se->unframed))
-		unframed_executors++;
 	se->next = live_list;
 	live_list = se;
 	MemoryContextRegisterResetCallback(cxt, &se->cb);
@@ -292,9 +295,6 @@ statement_scope_executor_started(QueryDesc *queryDesc)
 	scope_live++;
 	if (se->tenant)
 		tenant_executors++;
-	/* what the analysis of this client statement reached (tenant_parse.c) */
-	if (unlikely(parse_reach_count > 0) && !se->unframed)
-		carry_parse_reach();
 }
 
 /*
@@ -448,7 +448,10 @@ scope_xact_end(XactEvent event, void *arg)
 		scope_free(xact_tenant, xact_tenant_buf);
 		xact_tenant = NULL;
 		xact_many = false;
-		unframed_code_depth = 0;	/* no function runs between transactions */
+		scope_free(parse_tenant, parse_tenant_buf);
+		scope_free(parse_label, parse_label_buf);
+		parse_tenant = NULL;
+		parse_label = NULL;
 		deferred_xact_end();
 	}
 }
@@ -557,11 +560,16 @@ statement_scope_check_n(const char *tenant, size_t tlen, const char *label,
 	if (unlikely(planning_depth > 0))
 		planning_reached(tenant);
 	deferred_check_reach(tenant, label, elevel);
+	/* the tenant the analysis of a statement of this transaction reached */
+	if (unlikely(parse_tenant != NULL) && strcmp(parse_tenant, tenant) != 0)
+		report_scope_two_tenants(parse_label, parse_tenant, label, tenant,
+								 elevel);
 	if (!scope_has_tenant())
 	{
 		scope_tenant = scope_copy_n(tenant, tlen, scope_tenant_buf);
 		scope_label = label ? scope_copy_n(label, llen, scope_label_buf) : NULL;
-		scope_set_unframed = statement_unframed();
+		scope_set_unframed = ActivePortal == NULL && executor_nesting == 0 &&
+			utility_nesting == 0 && planning_depth == 0;
 		xact_reached(tenant, tlen);
 		return;
 	}
@@ -639,17 +647,37 @@ gtm_pin(PG_FUNCTION_ARGS)
 }
 
 /*
- * The running statement's tenant when code outside any portal and frame
- * reached it first, in this client message (statement_unframed,
- * tenant_parse.c), else NULL.
+ * post_parse_analyze_hook (tenant_temp.c), after the analysis of a client
+ * statement (no portal, no frame of ours): did code run by the analysis
+ * reach a tenant (a domain's CHECK on a literal of a temporary domain that
+ * reads a tenant table)?  In the extended protocol the statement then runs
+ * in later messages, Bind and Execute, each a top-level statement of its
+ * own for scope_alive: the statement would reach that tenant at Parse and
+ * another at Execute (round CQ: one UPDATE changed T2's row at Parse and
+ * T1's at Execute; the same text sent as a simple Query was refused).  So
+ * that tenant stays the transaction's: any statement of it reaching
+ * another is refused.  (SQL PREPARE is analysed in a utility frame: a
+ * statement of its own, as EXECUTE is.)
  */
-const char *
-statement_scope_unframed_tenant(void)
+void
+statement_scope_note_parse(struct ParseState *pstate)
 {
 	if (!scope_set_unframed || !scope_has_tenant() ||
-		GetCurrentStatementStartTimestamp() != scope_started)
-		return NULL;
-	return scope_tenant;
+		pstate->parentParseState != NULL || ActivePortal != NULL ||
+		executor_nesting != 0 || utility_nesting != 0 || planning_depth != 0 ||
+		GetCurrentStatementStartTimestamp() != scope_started ||
+		gtm_enforcement == GTM_ENFORCE_OFF)
+		return;
+	if (parse_tenant == NULL)
+	{
+		transaction_callback_ensure();
+		parse_tenant = scope_copy(scope_tenant, parse_tenant_buf);
+		parse_label = scope_copy(scope_label ? scope_label : "0:the analysis of a statement",
+								 parse_label_buf);
+	}
+	else if (strcmp(parse_tenant, scope_tenant) != 0)
+		report_scope_two_tenants(parse_label, parse_tenant, scope_label,
+								 scope_tenant, ENFORCE_ELEVEL());
 }
 
 /*

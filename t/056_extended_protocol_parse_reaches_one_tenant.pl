@@ -72,31 +72,6 @@ $out = run_script('one', qq{[[$setup],
 like($out, qr/CMD UPDATE 1/, 'a statement whose analysis reaches its own tenant: accepted') or diag $out;
 is(rows(), 'T1:1:open,T2:1:open,T2:2:both T2', 'and it changed its own row only');
 
-# round CS: reached from a statement the CHECK's function runs in turn
-# (a subquery calling another function; a CREATE TABLE AS; a cursor it
-# opens; query_to_xml() in the CHECK itself)
-my $nested = q{["Q","CREATE FUNCTION pg_temp.g2(t text) RETURNS int LANGUAGE plpgsql AS $$BEGIN UPDATE public.deals SET stage = 'pwned' WHERE tenant_id = t AND id = 1; RETURN 1; END$$; CREATE FUNCTION pg_temp.gn(t text) RETURNS bool LANGUAGE plpgsql AS $$DECLARE n int; BEGIN SELECT sum(x) INTO n FROM (SELECT pg_temp.g2(t) AS x FROM generate_series(1, 1)) s; RETURN true; END$$; CREATE DOMAIN pg_temp.dn AS text CHECK (pg_temp.gn(VALUE)); CREATE FUNCTION pg_temp.gc(t text) RETURNS bool LANGUAGE plpgsql AS $$DECLARE c refcursor; r record; BEGIN OPEN c FOR SELECT stage FROM public.deals WHERE tenant_id = t; FETCH c INTO r; RAISE NOTICE 'cursor read %', r.stage; RETURN true; END$$; CREATE DOMAIN pg_temp.dc AS text CHECK (pg_temp.gc(VALUE)); CREATE FUNCTION pg_temp.gt(t text) RETURNS bool LANGUAGE plpgsql AS $$BEGIN EXECUTE format('CREATE TEMP TABLE IF NOT EXISTS loot AS SELECT * FROM public.deals WHERE tenant_id = %L', t); RETURN true; END$$; CREATE DOMAIN pg_temp.dt AS text CHECK (pg_temp.gt(VALUE)); CREATE DOMAIN pg_temp.dx AS text CHECK (length(query_to_xml('SELECT stage FROM public.deals WHERE tenant_id = ' || quote_literal(VALUE), true, false, '')::text) > 0)"]};
-for my $case (['dn', 'UPDATE', 'a nested UPDATE'], ['dc', 'SELECT', 'a cursor the CHECK opens'],
-	['dt', 'SELECT', 'a CREATE TABLE AS'], ['dx', 'SELECT', 'query_to_xml() in the CHECK'])
-{
-	my ($dom, $kind, $what) = @$case;
-	$out = run_script("nested_$dom", qq{[[$nested],
- [["P","","UPDATE public.deals SET stage = 'mine' WHERE tenant_id = 'T1' AND id = 1 AND '{T2}'::pg_temp.$dom\[\] IS NOT NULL"],["B","",""],["E",""],["S"]]]});
-	like($out, qr/ERROR statement touches more than one tenant/, "reached through $what: refused") or diag $out;
-	is(rows(), 'T1:1:open,T2:1:open,T2:2:both T2', "... and no row changed ($what)");
-}
-
-# round CS: Parse and Describe in one transaction, Bind and Execute in the
-# next (pgx, asyncpg): the statement still reaches the tenant of its analysis
-$out = run_script('two_xacts', qq{[[$setup],
- [["P","s1","UPDATE public.deals SET stage = 'mine' WHERE tenant_id = 'T1' AND id = 1 AND '{T2}'::pg_temp.d2[] IS NOT NULL"],["D","S","s1"],["S"]],
- [["B","","s1"],["E",""],["S"]]]});
-like($out, qr/ERROR statement touches more than one tenant/, 'Parse in one transaction, Execute in the next: refused') or diag $out;
-is(sql(q{SELECT stage FROM public.deals WHERE tenant_id = 'T1' AND id = 1}), 'open', "T1's row was not changed");
-is(sql(q{SELECT stage FROM public.deals WHERE tenant_id = 'T2' AND id = 1}), 'pwned',
-	"(T2's row was changed by the Parse's own transaction, a statement of one tenant)");
-sql(q{UPDATE public.deals SET stage = 'open' WHERE tenant_id = 'T2' AND id = 1});
-
 # the next transaction is free of it
 $out = run_script('next', qq{[[$setup],
  [["P","","SELECT count(*) FROM public.deals WHERE '{T2}'::pg_temp.r2[] IS NOT NULL AND tenant_id = 'T2'"],["B","",""],["E",""],["S"]],
