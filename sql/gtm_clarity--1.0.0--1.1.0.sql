@@ -1526,6 +1526,15 @@ BEGIN
 				  DETAIL = 'After SET ROLE its statements would not be checked.',
 				  HINT = pg_catalog.format('REVOKE %I FROM %s;', r.rolname, role);
 	END IF;
+	-- temporary functions and domains of its own: code it runs where a
+	-- statement is parsed or bound, apart from the statement, and behind a
+	-- pool in a later request (doc/enforcement.md, doc/tenant-context.md)
+	IF pg_catalog.has_database_privilege(role::oid, pg_catalog.current_database(), 'TEMPORARY') THEN
+		RAISE WARNING 'role % may create temporary objects', role
+			USING DETAIL = 'Its temporary functions and domains run its own code while a statement is parsed or bound, a client message apart from the statement''s execution, and in later requests behind a connection pool.',
+				  HINT = pg_catalog.format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC; (and from %s, if it was granted)',
+										   pg_catalog.current_database(), role);
+	END IF;
 	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA @extschema@ TO %s', role);
 	EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s',
 		'@extschema@.gtm_set_tenant(text, boolean), @extschema@.gtm_current_tenant(), '

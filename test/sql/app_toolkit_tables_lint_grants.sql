@@ -30,6 +30,14 @@ SELECT gtm_grant_app('regress_tk_app');
 -- twice is the same
 SELECT gtm_grant_migrator('regress_tk_migrator');
 SELECT gtm_grant_app('regress_tk_app');
+-- (the WARNING above: PUBLIC may create temporary objects here; without
+-- TEMPORARY there is none, and the role's temporary objects are refused)
+REVOKE TEMPORARY ON DATABASE :"DBNAME" FROM PUBLIC;
+SELECT gtm_grant_app('regress_tk_app');
+SET ROLE regress_tk_app;
+CREATE TEMP TABLE tk_no_temp (x int);
+RESET ROLE;
+GRANT TEMPORARY ON DATABASE :"DBNAME" TO PUBLIC;
 SELECT rolname, rolbypassrls FROM pg_roles WHERE rolname LIKE 'regress_tk_%' ORDER BY 1;
 SELECT r.rolname, f.fn,
        has_function_privilege(r.rolname, f.fn, 'EXECUTE') AS execute
