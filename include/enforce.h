@@ -108,7 +108,6 @@ extern NextPlanRequest next_plan;
  */
 extern int	planning_depth;
 extern bool innermost_planning;
-extern bool planner_runs_function(void);
 
 /* enforce_executor.c: the executor hooks */
 extern void enforce_executor_init(void);
@@ -129,6 +128,20 @@ extern void planning_frames_init(void);
 /* enforce_stats.c: statistics of protected tenant tables through views */
 extern void enforce_stats_init(void);
 extern ErrorContextCallback *planner_error_context;
+
+/*
+ * Is a function running for the planner now: a statement executed while an
+ * outer one is planned, or a function the planner called (see
+ * planner_error_context)?  What such a function computes from the session
+ * could be folded into a plan that a plan cache serves to a later request.
+ * (Asked at every executor start: inline, planning_depth first.)
+ */
+static inline bool
+planner_runs_function(void)
+{
+	return planning_depth > 0 &&
+		(!innermost_planning || error_context_stack != planner_error_context);
+}
 extern int	executor_nesting;
 extern int	utility_nesting;
 extern int	explain_analyze_depth;
@@ -808,6 +821,7 @@ extern bool callers_temp_function(Oid funcid);
 extern void refuse_exempt_run_of_callers_executor(QueryDesc *queryDesc);
 extern bool statement_scope_allows_switch(const char *tenant);
 extern void refuse_reset_all_under_statement(void);
+extern bool scope_set_unframed;
 extern void statement_scope_note_parse(struct ParseState *pstate);
 extern void refuse_setting_dependent_tenants(List *judged);
 extern int	planner_executors;

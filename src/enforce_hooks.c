@@ -395,19 +395,6 @@ gtm_create_upper_paths(PlannerInfo *root, UpperRelationKind stage,
 		record_writes(cur_state, root);
 }
 
-/*
- * Is a function running for the planner now: a statement executed while an
- * outer one is planned, or a function the planner called (see
- * planner_error_context)?  What such a function computes from the session
- * could be folded into a plan that a plan cache serves to a later request.
- */
-bool
-planner_runs_function(void)
-{
-	return planning_depth > 0 &&
-		(!innermost_planning || error_context_stack != planner_error_context);
-}
-
 /* ----------------------------------------------------------------
  *		Utility hook (the executor hooks: enforce_executor.c)
  * ----------------------------------------------------------------

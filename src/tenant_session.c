@@ -145,7 +145,7 @@ static TimestampTz scope_started = 0;
  * domain's CHECK on a literal of a temporary domain), or while Bind
  * converts parameters, or while a commit fires deferred triggers?
  */
-static bool scope_set_unframed = false;
+bool		scope_set_unframed = false;
 
 /*
  * The tenant that the parse analysis of a client statement reached (a

@@ -564,7 +564,9 @@ gtm_temp_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstat
 
 	if (prev_post_parse_analyze_hook)
 		prev_post_parse_analyze_hook(pstate, query, jstate);
-	statement_scope_note_parse(pstate);	/* tenant_session.c */
+	/* a tenant this analysis reached (tenant_session.c): rare */
+	if (unlikely(scope_set_unframed))
+		statement_scope_note_parse(pstate);
 	/*
 	 * Not in a failed transaction, where only ROLLBACK and the like are
 	 * analysed (they name no object) and no catalog may be read: its

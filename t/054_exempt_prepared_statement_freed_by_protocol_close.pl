@@ -19,8 +19,6 @@ use Test::More;
 
 my $node = gtm_node('exempt_close');
 my $db = 'gtm_exempt_close';
-my $tmp = PostgreSQL::Test::Utils::tempdir;
-my $client = gtm_top() . '/test/node/raw_protocol.js';
 sub sql { return $node->safe_psql($db, $_[0]); }
 
 ok(system('command -v node >/dev/null') == 0, 'node is installed');
@@ -50,17 +48,7 @@ ALTER FUNCTION s.tenant_count(text) OWNER TO close_mig;
 GRANT EXECUTE ON FUNCTION s.tenant_count(text) TO close_app;
 SQL
 
-sub run_script
-{
-	my ($name, $batches) = @_;
-	my $file = "$tmp/$name.json";
-	open(my $fh, '>', $file) or die "$file: $!";
-	print $fh $batches;
-	close($fh);
-	my $sock = $node->host . '/.s.PGSQL.' . $node->port;
-	my ($rc, $out) = gtm_run([ 'node', $client, $sock, $db, 'close_app', $file ], merge => 1);
-	return $out;
-}
+sub run_script { my ($name, $batches) = @_; return gtm_raw_protocol($node, $db, 'close_app', $batches); }
 
 # control: the function as meant, twice (its statement prepared once)
 my $out = run_script('control', q{[[["Q","SELECT s.tenant_count('t-1')"]],[["Q","SELECT s.tenant_count('t-1')"]]]});

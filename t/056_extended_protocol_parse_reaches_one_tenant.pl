@@ -17,8 +17,6 @@ use Test::More;
 
 my $node = gtm_node('parse_reach');
 my $db = 'gtm_parse_reach';
-my $tmp = PostgreSQL::Test::Utils::tempdir;
-my $client = gtm_top() . '/test/node/raw_protocol.js';
 sub sql { return $node->safe_psql($db, $_[0]); }
 
 ok(system('command -v node >/dev/null') == 0, 'node is installed');
@@ -33,17 +31,7 @@ INSERT INTO public.deals VALUES ('T1', 1, 'open'), ('T2', 1, 'open'), ('T2', 2, 
 GRANT SELECT, INSERT, UPDATE, DELETE ON public.deals TO parse_app;
 SQL
 
-sub run_script
-{
-	my ($name, $batches) = @_;
-	my $file = "$tmp/$name.json";
-	open(my $fh, '>', $file) or die "$file: $!";
-	print $fh $batches;
-	close($fh);
-	my $sock = $node->host . '/.s.PGSQL.' . $node->port;
-	my ($rc, $out) = gtm_run([ 'node', $client, $sock, $db, 'parse_app', $file ], merge => 1);
-	return $out;
-}
+sub run_script { my ($name, $batches) = @_; return gtm_raw_protocol($node, $db, 'parse_app', $batches); }
 sub rows { return sql(q{SELECT string_agg(tenant_id || ':' || id || ':' || stage, ',' ORDER BY tenant_id, id) FROM public.deals}); }
 
 my $setup = q{["Q","CREATE FUNCTION pg_temp.g(t text) RETURNS bool LANGUAGE plpgsql AS $$BEGIN UPDATE public.deals SET stage = 'pwned' WHERE tenant_id = t AND id = 1; RETURN true; END$$; CREATE FUNCTION pg_temp.r(t text) RETURNS bool LANGUAGE plpgsql AS $$BEGIN RAISE NOTICE 'read %', (SELECT string_agg(stage, ',' ORDER BY id) FROM public.deals WHERE tenant_id = t); RETURN true; END$$; CREATE DOMAIN pg_temp.d2 AS text CHECK (pg_temp.g(VALUE)); CREATE DOMAIN pg_temp.r2 AS text CHECK (pg_temp.r(VALUE))"]};

@@ -28,7 +28,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(gtm_node gtm_pgtap gtm_top gtm_run);
+our @EXPORT = qw(gtm_node gtm_pgtap gtm_top gtm_run gtm_raw_protocol);
 
 # the source tree (t/lib/GtmClarity/ is three levels below it)
 my $top = abs_path(dirname(__FILE__) . '/../../..');
@@ -152,6 +152,22 @@ sub gtm_run
 		IPC::Run::run($cmd, '<', \$in, '>', \$out, '2>', \$err);
 	}
 	return ($? >> 8, $out, $err);
+}
+
+# Send raw protocol messages to database $db of $node as $user with
+# test/node/raw_protocol.js (its header gives the JSON form of $batches);
+# returns what it printed, stdout and stderr in order.
+sub gtm_raw_protocol
+{
+	my ($node, $db, $user, $batches) = @_;
+	my $file = PostgreSQL::Test::Utils::tempdir() . '/script.json';
+	open(my $fh, '>', $file) or die "$file: $!";
+	print $fh $batches;
+	close($fh);
+	my $sock = $node->host . '/.s.PGSQL.' . $node->port;
+	my ($rc, $out) = gtm_run([ 'node', "$top/test/node/raw_protocol.js", $sock, $db, $user, $file ],
+		merge => 1);
+	return $out;
 }
 
 # Run a pgTAP file the way pg_prove does (psql, unaligned tuples only,
