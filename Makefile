@@ -83,6 +83,23 @@ PG_CPPFLAGS = -I$(srcdir)/include -DGTM_CLARITY_VERSION='"$(GTM_CLARITY_VERSION)
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers -Wno-cast-function-type
 
+# The check runs on every statement's planner and executor path, in many
+# small functions spread over files: with GCC, the library is compiled as
+# one unit (-flto: a helper of another file is inlined like a static one)
+# at -O3, without frame pointers (PostgreSQL's own build keeps them, for
+# profilers; our functions are small and called often), calling
+# PostgreSQL through its GOT rather than PLT stubs, and binding its own
+# symbols to themselves (-Bsymbolic: no interposition by another library's
+# function of the same name; PostgreSQL 16's PGXS hides them instead).
+# Measured by bench/instructions.sh (doc/benchmarks.md); GTM_OPTIMIZE=no
+# builds with PostgreSQL's flags alone.  The stack protector stays.
+GTM_OPTIMIZE ?= $(if $(filter 1,$(shell $(CC) -v 2>&1 | grep -c '^gcc version')),yes,no)
+ifeq ($(GTM_OPTIMIZE),yes)
+GTM_OPT_FLAGS = -O3 -flto=auto -fno-semantic-interposition -fno-plt -fomit-frame-pointer
+PG_CFLAGS += $(GTM_OPT_FLAGS)
+SHLIB_LINK += $(GTM_OPT_FLAGS) -Wl,-Bsymbolic
+endif
+
 # Tests (doc/development.md): test/sql/NAME.sql -> test/expected/NAME.out
 # (pg_regress), test/specs/NAME.spec -> test/expected/NAME.out
 # (isolationtester), t/*.pl (TAP, on PostgreSQL::Test::Cluster).

@@ -673,7 +673,11 @@ typedef struct PlanWalk
 	/* flat rtable indexes read by a known scan: below 64, then the others */
 	uint64		scanned_low;
 	Bitmapset  *scanned_high;
-	List	   *modifytables;
+	/* the ModifyTable nodes, in an array of the walk's own (no List to build) */
+	ModifyTable **modifytables;
+	int			n_modifytables;
+	int			max_modifytables;
+	ModifyTable *modifytables_local[2];
 	const char *opaque;			/* a node the walk cannot see into, or NULL */
 	/* scans whose conditions run in an unsafe order: rtable index, reason */
 	List	   *unsafe_rti;
@@ -692,11 +696,12 @@ typedef struct PlanWalk
 extern void walk_plan(Plan *plan, PlanWalk *w);
 
 /* enforce_written_check.c: the written tenant checked on every row */
-extern bool check_written_tenants(PlannedStmt *stmt, List *modifytables);
+extern bool check_written_tenants(PlannedStmt *stmt, ModifyTable **modifytables,
+								  int n_modifytables);
 
 /* enforce_modify.c: step 2 of the verdict, the ModifyTable nodes */
 extern void judge_modify_tables(EnforceState *st, PlannedStmt *stmt,
-								List *modifytables);
+								ModifyTable **modifytables, int n_modifytables);
 
 /* Was rtable index i read by a known scan? */
 static inline bool

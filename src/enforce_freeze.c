@@ -236,6 +236,10 @@ freeze_qual_walker(Node *node, FreezeContext *ctx)
 			return false;
 		case T_OpExpr:
 			/* "col = constant" and the like: the common qual */
+			if (list_length(((OpExpr *) node)->args) == 2 &&
+				is_leaf_value(linitial(((OpExpr *) node)->args)) &&
+				is_leaf_value(lsecond(((OpExpr *) node)->args)))
+				return false;	/* nothing below, nothing to freeze */
 			if (!freeze_equality(ctx, (OpExpr *) node))
 				return false;
 			break;

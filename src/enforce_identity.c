@@ -63,10 +63,12 @@ static IdentityEntry identity_cache[IDENTITY_CACHE_SIZE];
 static int	identity_cache_used = 0;
 static int	identity_cache_next = 0;
 static int	identity_cache_last = 0;	/* the entry found last: asked first */
+static uint64 identity_cache_resets = 0;	/* invalidations so far */
 
 static void
 identity_cache_inval(Datum arg, int cacheid, uint32 hashvalue)
 {
+	identity_cache_resets++;
 	identity_cache_used = 0;
 	identity_cache_next = 0;
 	identity_cache_last = 0;
@@ -125,20 +127,34 @@ cross_type_reads_no_setting(Oid lefttype, Oid righttype)
  * equalimage function is asked (cross-type operators: int4 = int8 asks
  * int4's).
  */
+static pg_noinline bool equality_is_identity_slow(Oid opno, List *opfamilies,
+												 bool col_on_left, Oid collid);
+
 bool
 equality_is_identity(Oid opno, List *opfamilies, bool col_on_left, Oid collid)
 {
-	ListCell   *lc;
-	bool		identity = false;
-	IdentityEntry *ent;
-
-	if (identity_cache_last < identity_cache_used)
+	/* the operator asked last (usually the tenant column's every time) */
+	if (likely(identity_cache_last < identity_cache_used))
 	{
-		ent = &identity_cache[identity_cache_last];
+		IdentityEntry *ent = &identity_cache[identity_cache_last];
+
 		if (ent->opno == opno && ent->collid == collid &&
 			ent->col_on_left == col_on_left)
 			return ent->identity;
 	}
+	return equality_is_identity_slow(opno, opfamilies, col_on_left, collid);
+}
+
+/* The rest of the cache, then the catalogs */
+static bool
+equality_is_identity_slow(Oid opno, List *opfamilies, bool col_on_left,
+						  Oid collid)
+{
+	ListCell   *lc;
+	bool		identity = false;
+	IdentityEntry *ent;
+	uint64		resets = identity_cache_resets;
+
 	for (int i = 0; i < identity_cache_used; i++)
 	{
 		ent = &identity_cache[i];
@@ -176,6 +192,10 @@ equality_is_identity(Oid opno, List *opfamilies, bool col_on_left, Oid collid)
 		}
 	}
 
+	/* an invalidation while the catalogs were read: the answer is not kept */
+	if (resets != identity_cache_resets)
+		return identity;
+	identity_cache_last = identity_cache_next;
 	ent = &identity_cache[identity_cache_next];
 	ent->opno = opno;
 	ent->collid = collid;

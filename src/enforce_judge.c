@@ -470,12 +470,15 @@ judge_one_tenant(List *judged, PinClasses *classes, bool *has_nonconst,
 List *
 judge_plan(EnforceState *st, PlannedStmt *stmt)
 {
-	PlanWalk	w = {stmt->rtable, 0, NULL, NIL, NULL, NIL, NIL, NULL, NIL, NIL, NIL};
+	PlanWalk	w = {0};
 	ListCell   *lc;
 	List	   *judged;
 	PinClasses	classes;
 	bool		has_nonconst;
 
+	w.rtable = stmt->rtable;
+	w.modifytables = w.modifytables_local;
+	w.max_modifytables = lengthof(w.modifytables_local);
 	w.param_checks = resolve_deferred_pins(st);
 	w.pin_columns = st->pin_columns;
 	w.appendrels = stmt->appendRelations;
@@ -507,7 +510,7 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 	 * (rounds BP, BR, BS).
 	 */
 	if (unlikely(st->write_pin_sources) && !st->collect &&
-		!check_written_tenants(stmt, w.modifytables))
+		!check_written_tenants(stmt, w.modifytables, w.n_modifytables))
 		w.untrusted_source = PR_UNTRUSTED_SOURCE;
 	if (unlikely(w.untrusted_source != PR_PINNED))
 	{
@@ -525,7 +528,7 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 	}
 
 	judge_scans(st, stmt, &w);
-	judge_modify_tables(st, stmt, w.modifytables);
+	judge_modify_tables(st, stmt, w.modifytables, w.n_modifytables);
 	judged = judged_refs(st);
 	judge_one_tenant(judged, &classes, &has_nonconst, st);
 

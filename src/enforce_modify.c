@@ -95,13 +95,12 @@ index_has_column(Oid indexoid, Oid relid, AttrNumber attnum, char **name)
  *	  partition.
  */
 void
-judge_modify_tables(EnforceState *st, PlannedStmt *stmt, List *modifytables)
+judge_modify_tables(EnforceState *st, PlannedStmt *stmt,
+					ModifyTable **modifytables, int n_modifytables)
 {
-	ListCell   *lc;
-
-	foreach(lc, modifytables)
+	for (int m = 0; m < n_modifytables; m++)
 	{
-		ModifyTable *mt = lfirst(lc);
+		ModifyTable *mt = modifytables[m];
 		RangeTblEntry *rte;
 		RelFacts   *f;
 		ListCell   *l2;

@@ -132,18 +132,27 @@ is_tenant_equality(Node *clause, const TenantColumn *tc)
  * quals with the tenant equalities moved to the front; *led (when led is
  * not NULL) tells whether a tenant equality now comes first.
  */
-static List *
+static pg_noinline List *tenant_first_slow(List *quals, const TenantColumn *tc,
+										  bool *led);
+
+static inline List *
 tenant_first(List *quals, const TenantColumn *tc, bool *led)
 {
-	List	   *first = NIL;
-	List	   *rest = NIL;
-	ListCell   *lc;
-
 	if (led != NULL)
 		*led = false;
 	/* nothing to move (and the caller does not ask what leads) */
 	if (quals == NIL || (led == NULL && list_length(quals) < 2))
 		return quals;
+	return tenant_first_slow(quals, tc, led);
+}
+
+static List *
+tenant_first_slow(List *quals, const TenantColumn *tc, bool *led)
+{
+	List	   *first = NIL;
+	List	   *rest = NIL;
+	ListCell   *lc;
+
 	/* a tenant equality first already (the usual) */
 	if (is_tenant_equality(linitial(quals), tc))
 	{

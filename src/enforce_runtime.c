@@ -137,8 +137,10 @@ attach_statement_pins(PlannedStmt *stmt, PinClasses *classes)
 		if (intern_const_pin(tenant, tlen, pc->first->relid, pc->first->alias,
 							 &packed))
 		{
-			PlanInvalItem *item = makeNode(PlanInvalItem);
+			/* every field set: no zeroing (makeNode) on this path */
+			PlanInvalItem *item = palloc(sizeof(PlanInvalItem));
 
+			NodeSetTag(item, T_PlanInvalItem);
 			item->cacheId = GTM_CONSTPIN_CACHEID;
 			item->hashValue = packed;
 			stmt->invalItems = lappend(stmt->invalItems, item);
@@ -502,9 +504,17 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 	}
 	keys_buf.data = NULL;
 	planned_buf.data = NULL;
-	read_plan_payloads(stmt->invalItems, &payload_buf, &payload,
-					   &keys_buf, &keys, &planned_buf, &planned, &constpin,
-					   &trusted);
+	if (likely(list_length(stmt->invalItems) == 1) &&
+		((PlanInvalItem *) linitial(stmt->invalItems))->cacheId == GTM_CONSTPIN_CACHEID)
+	{
+		/* the common plan: one interned constant and nothing else */
+		constpin = linitial(stmt->invalItems);
+		payload = keys = planned = NULL;
+	}
+	else
+		read_plan_payloads(stmt->invalItems, &payload_buf, &payload,
+						   &keys_buf, &keys, &planned_buf, &planned, &constpin,
+						   &trusted);
 	if (unlikely(trusted) && !role_is_exempt() &&
 		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
 		recheck_trusted_writes(stmt);

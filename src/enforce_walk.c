@@ -158,7 +158,17 @@ walk_plan(Plan *plan, PlanWalk *w)
 					pin_columns_first((Scan *) plan, w);
 				break;
 			case T_ModifyTable:
-				w->modifytables = lappend(w->modifytables, plan);
+				if (w->n_modifytables == w->max_modifytables)
+				{
+					ModifyTable **more = palloc(2 * w->max_modifytables *
+												sizeof(ModifyTable *));
+
+					memcpy(more, w->modifytables,
+						   w->n_modifytables * sizeof(ModifyTable *));
+					w->modifytables = more;
+					w->max_modifytables *= 2;
+				}
+				w->modifytables[w->n_modifytables++] = (ModifyTable *) plan;
 				break;
 			case T_Result:
 			case T_ProjectSet:

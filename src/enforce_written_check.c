@@ -173,16 +173,16 @@ colno_position(List *colnos, AttrNumber attno)
  * refuses the statement instead.
  */
 bool
-check_written_tenants(PlannedStmt *stmt, List *modifytables)
+check_written_tenants(PlannedStmt *stmt, ModifyTable **modifytables,
+					  int n_modifytables)
 {
 	Oid			pin_fn = pin_function_oid();
-	ListCell   *lc;
 
 	if (!OidIsValid(pin_fn))
 		return false;
-	foreach(lc, modifytables)
+	for (int m = 0; m < n_modifytables; m++)
 	{
-		ModifyTable *mt = lfirst(lc);
+		ModifyTable *mt = modifytables[m];
 		ListCell   *lr;
 		AttrNumber	root_tenant = 0;
 

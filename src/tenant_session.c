@@ -57,8 +57,6 @@
 #include "enforce.h"
 #include "gtm_clarity.h"
 
-PG_FUNCTION_INFO_V1(gtm_pin);
-
 /* ----------------------------------------------------------------
  *		The running top-level statement and its tenant
  * ----------------------------------------------------------------
@@ -178,6 +176,29 @@ typedef struct ScopeExecutor
 static ScopeExecutor *live_list = NULL;
 
 /*
+ * Records of ended executors, kept for the next ones (in TopMemoryContext):
+ * one is taken at every executor start, which an allocation in the
+ * executor's memory would cost more.  At most SCOPE_FREE_MAX are kept.
+ */
+#define SCOPE_FREE_MAX 32
+static ScopeExecutor *free_list = NULL;
+static int	free_count = 0;
+
+static inline ScopeExecutor *
+scope_executor_new(void)
+{
+	ScopeExecutor *se = free_list;
+
+	if (likely(se != NULL))
+	{
+		free_list = se->next;
+		free_count--;
+		return se;
+	}
+	return MemoryContextAlloc(TopMemoryContext, sizeof(ScopeExecutor));
+}
+
+/*
  * Is the current top-level statement still the one scope_gen stands for?
  * If not, forget its tenant and begin a new generation.
  */
@@ -229,6 +250,14 @@ executor_done(void *arg)
 		live_executors--;
 	if (se->gen == scope_gen && scope_live > 0)
 		scope_live--;
+	if (free_count < SCOPE_FREE_MAX)
+	{
+		se->next = free_list;
+		free_list = se;
+		free_count++;
+	}
+	else
+		pfree(se);
 }
 
 /*
@@ -276,7 +305,8 @@ statement_scope_executor_started(QueryDesc *queryDesc)
 		return;					/* refused before it started, if it must be */
 	(void) scope_alive();
 	cxt = queryDesc->estate->es_query_cxt;
-	se = MemoryContextAlloc(cxt, sizeof(ScopeExecutor));
+	/* counted off by a callback of the executor's memory (executor_done) */
+	se = scope_executor_new();
 	se->cb.func = executor_done;
 	se->cb.arg = se;
 	se->gen = scope_gen;
@@ -586,64 +616,6 @@ statement_scope_check(const char *tenant, const char *label, int elevel)
 {
 	statement_scope_check_n(tenant, strlen(tenant), label,
 							label ? strlen(label) : 0, elevel);
-}
-
-/*
- * A function of the extension reads or changes the data of tenant_id for
- * its caller (the settings functions): that reaches tenant_id, as a pinned
- * statement would.  what names the access in a message.  definer: the
- * function is SECURITY DEFINER, so its caller is the outer user.  Exempt
- * callers are not checked.
- */
-void
-statement_scope_reach(const char *tenant_id, const char *what, bool definer)
-{
-	Oid			caller = definer ? GetOuterUserId() : GetUserId();
-
-	/*
-	 * Also while the statement is planned: a function the planner folds or
-	 * calls to estimate (an IMMUTABLE wrapper, a PL/pgSQL simple
-	 * expression) reads and writes for real.
-	 */
-	if (gtm_enforcement == GTM_ENFORCE_OFF ||
-		superuser_arg(caller) || has_bypassrls_privilege(caller))
-		return;
-
-	/*
-	 * In a parallel worker the running statement's tenant is the leader's,
-	 * which the worker does not share: refused, as a statement on tenant
-	 * tables is there (a PARALLEL SAFE wrapper of these functions).  Inside
-	 * a foreign-key action only user code (a trigger of the rows it
-	 * reaches) calls them, and user code there is checked like anywhere.
-	 */
-	if (IsParallelWorker())
-		ereport(ERROR,
-				(errcode(GTM_ERRCODE_NOT_PINNED),
-				 errmsg("%s cannot run inside a parallel worker", what),
-				 errdetail("The tenant of the running statement is checked in the leader process."),
-				 errhint("Mark the function that calls it PARALLEL RESTRICTED.")));
-	statement_scope_check(tenant_id, psprintf("0:%s", what), ENFORCE_ELEVEL());
-}
-
-/* gtm_pin(value anyelement) RETURNS anyelement STABLE PARALLEL RESTRICTED */
-Datum
-gtm_pin(PG_FUNCTION_ARGS)
-{
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-
-	/*
-	 * The planner evaluates stable functions to estimate selectivity: only
-	 * execution fixes the tenant.
-	 */
-	if (!innermost_planning && gtm_enforcement != GTM_ENFORCE_OFF &&
-		!IsParallelWorker() && !role_is_exempt())
-	{
-		statement_scope_check(tenant_value_text(PG_GETARG_DATUM(0),
-												get_fn_expr_argtype(fcinfo->flinfo, 0)),
-							  NULL, ENFORCE_ELEVEL());
-	}
-	PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 }
 
 /*

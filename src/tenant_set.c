@@ -11,7 +11,10 @@
  * tables, temporary objects or SQL-prepared statements of an earlier
  * request: tenant_session.c, tenant_temp.c) would cross into the new
  * tenant.  gtm_current_tenant() reads it: the pin value the check trusts
- * (enforce_pin.c), NULL inside a function the planner runs.
+ * (enforce_pin.c), NULL inside a function the planner runs.  gtm_pin()
+ * and statement_scope_reach() fix the running statement's tenant from a
+ * value (a frozen pin, a settings function's tenant) as a pinned
+ * statement's start does (tenant_session.c).
  *
  * IDENTIFICATION
  *	  src/tenant_set.c
@@ -20,11 +23,13 @@
  */
 #include "postgres.h"
 
+#include "access/parallel.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/params.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -35,6 +40,7 @@
 
 PG_FUNCTION_INFO_V1(gtm_set_tenant);
 PG_FUNCTION_INFO_V1(gtm_current_tenant);
+PG_FUNCTION_INFO_V1(gtm_pin);
 
 enum
 {
@@ -206,4 +212,62 @@ gtm_current_tenant(PG_FUNCTION_ARGS)
 				 errhint("Set the tenant in each request's transaction: BEGIN; SELECT gtm_set_tenant($1); ...; COMMIT;")));
 	}
 	PG_RETURN_TEXT_P(cstring_to_text(gtm_session_tenant));
+}
+
+/*
+ * A function of the extension reads or changes the data of tenant_id for
+ * its caller (the settings functions): that reaches tenant_id, as a pinned
+ * statement would.  what names the access in a message.  definer: the
+ * function is SECURITY DEFINER, so its caller is the outer user.  Exempt
+ * callers are not checked.
+ */
+void
+statement_scope_reach(const char *tenant_id, const char *what, bool definer)
+{
+	Oid			caller = definer ? GetOuterUserId() : GetUserId();
+
+	/*
+	 * Also while the statement is planned: a function the planner folds or
+	 * calls to estimate (an IMMUTABLE wrapper, a PL/pgSQL simple
+	 * expression) reads and writes for real.
+	 */
+	if (gtm_enforcement == GTM_ENFORCE_OFF ||
+		superuser_arg(caller) || has_bypassrls_privilege(caller))
+		return;
+
+	/*
+	 * In a parallel worker the running statement's tenant is the leader's,
+	 * which the worker does not share: refused, as a statement on tenant
+	 * tables is there (a PARALLEL SAFE wrapper of these functions).  Inside
+	 * a foreign-key action only user code (a trigger of the rows it
+	 * reaches) calls them, and user code there is checked like anywhere.
+	 */
+	if (IsParallelWorker())
+		ereport(ERROR,
+				(errcode(GTM_ERRCODE_NOT_PINNED),
+				 errmsg("%s cannot run inside a parallel worker", what),
+				 errdetail("The tenant of the running statement is checked in the leader process."),
+				 errhint("Mark the function that calls it PARALLEL RESTRICTED.")));
+	statement_scope_check(tenant_id, psprintf("0:%s", what), ENFORCE_ELEVEL());
+}
+
+/* gtm_pin(value anyelement) RETURNS anyelement STABLE PARALLEL RESTRICTED */
+Datum
+gtm_pin(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+
+	/*
+	 * The planner evaluates stable functions to estimate selectivity: only
+	 * execution fixes the tenant.
+	 */
+	if (!innermost_planning && gtm_enforcement != GTM_ENFORCE_OFF &&
+		!IsParallelWorker() && !role_is_exempt())
+	{
+		statement_scope_check(tenant_value_text(PG_GETARG_DATUM(0),
+												get_fn_expr_argtype(fcinfo->flinfo, 0)),
+							  NULL, ENFORCE_ELEVEL());
+	}
+	PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 }
