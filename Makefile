@@ -84,19 +84,21 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers -Wno-cast-function-type
 
 # The check runs on every statement's planner and executor path, in many
-# small functions spread over files: with GCC, the library is compiled as
-# one unit (-flto: a helper of another file is inlined like a static one)
-# at -O3, without frame pointers (PostgreSQL's own build keeps them, for
-# profilers; our functions are small and called often), calling
-# PostgreSQL through its GOT rather than PLT stubs, and binding its own
-# symbols to themselves (-Bsymbolic: no interposition by another library's
-# function of the same name; PostgreSQL 16's PGXS hides them instead).
-# Measured by bench/instructions.sh (doc/benchmarks.md); GTM_OPTIMIZE=no
-# builds with PostgreSQL's flags alone.  The stack protector stays.
+# small functions spread over files (GTM_HOT_OBJS): with GCC, those are
+# compiled as one unit (-flto: a helper of another file is inlined like a
+# static one) at -O3, without frame pointers (PostgreSQL's own build keeps
+# them, for profilers; these functions are small and called often),
+# calling PostgreSQL through its GOT rather than PLT stubs; the library
+# binds its own symbols to themselves (-Bsymbolic: no interposition by
+# another library's function of the same name; PostgreSQL 16's PGXS hides
+# them instead).  Provisioning and settings keep PostgreSQL's flags (a TAP
+# test stops a sign-in in gdb at a function of theirs).  Measured by
+# bench/instructions.sh (doc/benchmarks.md); GTM_OPTIMIZE=no builds with
+# PostgreSQL's flags alone.  The stack protector stays.
 GTM_OPTIMIZE ?= $(if $(filter 1,$(shell $(CC) -v 2>&1 | grep -c '^gcc version')),yes,no)
-ifeq ($(GTM_OPTIMIZE),yes)
 GTM_OPT_FLAGS = -O3 -flto=auto -fno-semantic-interposition -fno-plt -fomit-frame-pointer
-PG_CFLAGS += $(GTM_OPT_FLAGS)
+GTM_HOT_OBJS = $(filter src/enforce_%.o src/tenant_%.o src/exempt%.o src/relfacts.o,$(OBJS))
+ifeq ($(GTM_OPTIMIZE),yes)
 SHLIB_LINK += $(GTM_OPT_FLAGS) -Wl,-Bsymbolic
 endif
 
@@ -154,6 +156,10 @@ EXTRA_CLEAN = results regression.diffs regression.out output_iso tmp_check tmp_c
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+ifeq ($(GTM_OPTIMIZE),yes)
+$(GTM_HOT_OBJS): override CFLAGS += $(GTM_OPT_FLAGS)
+endif
 
 # The three parts of installcheck, so test/suite.sh can log them apart.
 .PHONY: installcheck-regress installcheck-isolation installcheck-tap
