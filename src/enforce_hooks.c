@@ -369,16 +369,27 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	return result;
 }
 
-/* set_rel_pathlist_hook: record a base relation's pin. */
+/*
+ * set_rel_pathlist_hook: record a base relation's pin.  The planner calls
+ * it for every base relation and create_upper_paths_hook for every upper
+ * one: each has a variant that chains to another library's hook, installed
+ * only when there is one (a call the planner need not make is saved).
+ */
 static void
 gtm_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 					 RangeTblEntry *rte)
 {
-	if (prev_set_rel_pathlist_hook && shadow_planning == 0)
-		prev_set_rel_pathlist_hook(root, rel, rti, rte);
-
 	if (cur_state != NULL && record_this_call(cur_state, root))
 		record_scan(cur_state, root, rel, rti, rte);
+}
+
+static void
+gtm_set_rel_pathlist_chained(PlannerInfo *root, RelOptInfo *rel, Index rti,
+							 RangeTblEntry *rte)
+{
+	if (shadow_planning == 0)
+		prev_set_rel_pathlist_hook(root, rel, rti, rte);
+	gtm_set_rel_pathlist(root, rel, rti, rte);
 }
 
 /* create_upper_paths_hook: record the values a write puts in (final rel). */
@@ -387,12 +398,19 @@ gtm_create_upper_paths(PlannerInfo *root, UpperRelationKind stage,
 					   RelOptInfo *input_rel, RelOptInfo *output_rel,
 					   void *extra)
 {
-	if (prev_create_upper_paths_hook && shadow_planning == 0)
-		prev_create_upper_paths_hook(root, stage, input_rel, output_rel, extra);
-
-	if (cur_state != NULL && stage == UPPERREL_FINAL &&
+	if (stage == UPPERREL_FINAL && cur_state != NULL &&
 		record_this_call(cur_state, root))
 		record_writes(cur_state, root);
+}
+
+static void
+gtm_create_upper_paths_chained(PlannerInfo *root, UpperRelationKind stage,
+							   RelOptInfo *input_rel, RelOptInfo *output_rel,
+							   void *extra)
+{
+	if (shadow_planning == 0)
+		prev_create_upper_paths_hook(root, stage, input_rel, output_rel, extra);
+	gtm_create_upper_paths(root, stage, input_rel, output_rel, extra);
 }
 
 /* ----------------------------------------------------------------
@@ -564,9 +582,11 @@ gtm_enforce_init(void)
 	prev_planner_hook = planner_hook;
 	planner_hook = gtm_planner;
 	prev_set_rel_pathlist_hook = set_rel_pathlist_hook;
-	set_rel_pathlist_hook = gtm_set_rel_pathlist;
+	set_rel_pathlist_hook = prev_set_rel_pathlist_hook ?
+		gtm_set_rel_pathlist_chained : gtm_set_rel_pathlist;
 	prev_create_upper_paths_hook = create_upper_paths_hook;
-	create_upper_paths_hook = gtm_create_upper_paths;
+	create_upper_paths_hook = prev_create_upper_paths_hook ?
+		gtm_create_upper_paths_chained : gtm_create_upper_paths;
 	prev_ProcessUtility_hook = ProcessUtility_hook;
 	ProcessUtility_hook = gtm_ProcessUtility;
 }

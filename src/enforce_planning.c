@@ -184,8 +184,6 @@ static void
 gtm_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 				  int subId, void *arg)
 {
-	if (prev_object_access_hook)
-		prev_object_access_hook(access, classId, objectId, subId, arg);
 	if (access == OAT_FUNCTION_EXECUTE)
 	{
 		announced_fn_oid = objectId;
@@ -194,6 +192,20 @@ gtm_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	}
 	else if (access == OAT_POST_CREATE || access == OAT_POST_ALTER)
 		temp_note_object_changed(classId);
+}
+
+/*
+ * The hook installed when another library's was there first: it, then
+ * ours.  (Without one, gtm_object_access itself is installed: the executor
+ * calls the hook for every function it sets up, and a call it need not
+ * make is saved.)
+ */
+static void
+gtm_object_access_chained(ObjectAccessType access, Oid classId, Oid objectId,
+						  int subId, void *arg)
+{
+	prev_object_access_hook(access, classId, objectId, subId, arg);
+	gtm_object_access(access, classId, objectId, subId, arg);
 }
 
 static bool
@@ -300,5 +312,6 @@ planning_frames_init(void)
 	prev_fmgr_hook = fmgr_hook;
 	fmgr_hook = gtm_fmgr_hook;
 	prev_object_access_hook = object_access_hook;
-	object_access_hook = gtm_object_access;
+	object_access_hook = prev_object_access_hook ? gtm_object_access_chained :
+		gtm_object_access;
 }

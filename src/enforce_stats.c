@@ -175,18 +175,13 @@ gtm_get_index_stats(PlannerInfo *root, Oid indexOid, AttrNumber indexattnum,
 	return true;
 }
 
-static void
-gtm_get_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
-					  RelOptInfo *rel)
+static pg_noinline void
+relation_info_slow(PlannerInfo *root, Oid relationObjectId, RelOptInfo *rel)
 {
 	RangeTblEntry *rte;
 	List	   *kept = NIL;
 	ListCell   *lc;
 
-	if (prev_get_relation_info_hook)
-		prev_get_relation_info_hook(root, relationObjectId, inhparent, rel);
-	if (rel->statlist == NIL)
-		return;					/* the common case: no extended statistics */
 	rte = planner_rt_fetch(rel->relid, root);
 	if (rte->securityQuals != NIL || read_as_current_user(root, rte) ||
 		!stats_for_leakproof_only(relationObjectId))
@@ -201,6 +196,28 @@ gtm_get_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
 	rel->statlist = kept;
 }
 
+/*
+ * get_relation_info_hook, for every relation the planner opens; the
+ * variant that chains to another library's hook is installed only when
+ * there is one.
+ */
+static void
+gtm_get_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
+					  RelOptInfo *rel)
+{
+	if (rel->statlist == NIL)
+		return;					/* the common case: no extended statistics */
+	relation_info_slow(root, relationObjectId, rel);
+}
+
+static void
+gtm_get_relation_info_chained(PlannerInfo *root, Oid relationObjectId,
+							  bool inhparent, RelOptInfo *rel)
+{
+	prev_get_relation_info_hook(root, relationObjectId, inhparent, rel);
+	gtm_get_relation_info(root, relationObjectId, inhparent, rel);
+}
+
 /* Called once from _PG_init (through gtm_enforce_init). */
 void
 enforce_stats_init(void)
@@ -210,5 +227,6 @@ enforce_stats_init(void)
 	prev_get_index_stats_hook = get_index_stats_hook;
 	get_index_stats_hook = gtm_get_index_stats;
 	prev_get_relation_info_hook = get_relation_info_hook;
-	get_relation_info_hook = gtm_get_relation_info;
+	get_relation_info_hook = prev_get_relation_info_hook ?
+		gtm_get_relation_info_chained : gtm_get_relation_info;
 }
