@@ -25,6 +25,7 @@
 
 #include "access/nbtree.h"
 #include "access/transam.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
 #include "nodes/nodeFuncs.h"
@@ -74,10 +75,20 @@ identity_cache_inval(Datum arg, int cacheid, uint32 hashvalue)
 	identity_cache_last = 0;
 }
 
+/* Is collid a nondeterministic collation (the built-in ones are not)? */
+bool
+collation_is_nondeterministic(Oid collid)
+{
+	return OidIsValid(collid) && collid != DEFAULT_COLLATION_OID &&
+		collid != C_COLLATION_OID && collid != POSIX_COLLATION_OID &&
+		!get_collation_isdeterministic(collid);
+}
+
 /*
  * Are equal values of type (an input type of the btree opfamily family)
  * identical under collation collid?  Asks the opfamily's equalimage
- * function, as nbtree deduplication does (_bt_allequalimage).
+ * function, as nbtree deduplication does (_bt_allequalimage); never under
+ * a nondeterministic collation.
  */
 bool
 opfamily_is_identity(Oid family, Oid type, Oid collid)
@@ -87,6 +98,18 @@ opfamily_is_identity(Oid family, Oid type, Oid collid)
 	if (!OidIsValid(proc))
 		return false;
 	if (type_is_collatable(type) && !OidIsValid(collid))
+		return false;
+
+	/*
+	 * Equal under a nondeterministic collation is not identical ('acme'
+	 * and 'ACME' under a case-insensitive one), whatever a family's
+	 * equalimage function says: text_pattern_ops has the generic
+	 * btequalimage, which answers yes for any collation, and text's "="
+	 * is in that family too (round CY: a unique-key pin, whose equivalence
+	 * class lists both families, read, updated and deleted the rows of a
+	 * tenant that differs only in case).
+	 */
+	if (collation_is_nondeterministic(collid))
 		return false;
 	return DatumGetBool(OidFunctionCall1Coll(proc, collid,
 											 ObjectIdGetDatum(type)));

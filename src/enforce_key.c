@@ -433,8 +433,15 @@ key_pin(PlannerInfo *root, RelOptInfo *rel, Index varno, AttrNumber attno,
 			if (member_is_column(em->em_expr, varno, attno))
 				mine = em;
 		}
-		if (mine == NULL || !class_is_identity(ec, mine))
+		if (mine == NULL)
 			continue;
+		if (!class_is_identity(ec, mine))
+		{
+			/* say why, when it is the collation (round CY) */
+			if (collation_is_nondeterministic(ec->ec_collation))
+				result = PR_NONDETERMINISTIC;
+			continue;
+		}
 
 		foreach(lc, ec->ec_members)
 		{

@@ -477,11 +477,7 @@ equality_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
 		!(op_mergejoinable(opno, exprType(l)) &&
 		  get_mergejoin_opfamilies(opno) != NIL))
 		return PR_NOT_EQUALITY; /* (child rels' clauses lack the cache) */
-	if (OidIsValid(collid) &&
-		collid != DEFAULT_COLLATION_OID &&
-		collid != C_COLLATION_OID &&
-		collid != POSIX_COLLATION_OID &&
-		!get_collation_isdeterministic(collid))
+	if (collation_is_nondeterministic(collid))
 		return PR_NONDETERMINISTIC;
 	colvar = (Var *) strip_relabel(col);	/* is_the_var() said so */
 	if (!equality_is_identity(opno, not_distinct ? NIL : rinfo->mergeopfamilies,

@@ -178,6 +178,39 @@ RESET TimeZone;
 RESET ROLE;
 SELECT id, v FROM by_tstz ORDER BY id;
 
+-- round CY: a pin through a unique key of a table of no tenant, under a
+-- nondeterministic collation.  The key's row gives 'acme', equal to
+-- 'ACME' under nocase; the equivalence class of the join lists
+-- text_pattern_ops too, whose equalimage answers yes for any collation.
+-- Rejected, and nothing read, updated or deleted; custom and generic
+-- plans.  Under a deterministic collation the same shape pins: one
+-- tenant's rows ('t-1', not 'T-1').
+CREATE TABLE nc_orgs (code text PRIMARY KEY, tid text COLLATE nocase);
+INSERT INTO nc_orgs VALUES ('org-one', 'acme');
+CREATE TABLE orgs (code text PRIMARY KEY, tid text);
+INSERT INTO orgs VALUES ('org-one', 't-1');
+GRANT SELECT ON nc_orgs, orgs TO regress_enforce_identity;
+SET ROLE regress_enforce_identity;
+SELECT b.tenant_id, b.v FROM by_nocase b JOIN nc_orgs o ON o.tid = b.tenant_id
+  WHERE o.code = 'org-one';
+\echo :LAST_ERROR_SQLSTATE
+UPDATE by_nocase b SET v = v || ' +upd' FROM nc_orgs o
+  WHERE o.tid = b.tenant_id AND o.code = 'org-one';
+DELETE FROM by_nocase b USING nc_orgs o
+  WHERE o.tid = b.tenant_id AND o.code = 'org-one' RETURNING b.*;
+PREPARE nc_key(text) AS SELECT b.tenant_id, b.v FROM by_nocase b
+  JOIN nc_orgs o ON o.tid = b.tenant_id WHERE o.code = $1;
+SET plan_cache_mode = force_custom_plan;
+EXECUTE nc_key('org-one');
+SET plan_cache_mode = force_generic_plan;
+EXECUTE nc_key('org-one');
+RESET plan_cache_mode;
+DEALLOCATE nc_key;
+SELECT b.tenant_id, b.v FROM by_text b JOIN orgs o ON o.tid = b.tenant_id
+  WHERE o.code = 'org-one';
+RESET ROLE;
+SELECT tenant_id, v FROM by_nocase ORDER BY v;
+
 -- nothing was changed by the rejected writes
 SELECT tenant_id, v FROM by_citext ORDER BY v;
 SELECT tenant_id, v FROM by_numeric ORDER BY v;
