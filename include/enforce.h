@@ -513,6 +513,7 @@ extern bool is_freezable_value(Node *val);
 /* enforce_identity.c: which equalities are identities */
 extern bool opfamily_is_identity(Oid family, Oid type, Oid collid);
 extern bool collation_is_nondeterministic(Oid collid);
+extern bool bpchar_padding_hides(Oid compared, Oid coltype, int32 coltypmod);
 extern bool cross_type_reads_no_setting(Oid lefttype, Oid righttype);
 extern bool equality_is_identity(Oid opno, List *opfamilies, bool col_on_left,
 								 Oid collid);

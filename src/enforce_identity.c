@@ -34,6 +34,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
+#include "utils/typcache.h"
 
 #include "enforce.h"
 
@@ -75,6 +76,8 @@ identity_cache_inval(Datum arg, int cacheid, uint32 hashvalue)
 	identity_cache_last = 0;
 }
 
+static bool family_says_identity(Oid family, Oid type, Oid collid);
+
 /* Is collid a nondeterministic collation (the built-in ones are not)? */
 bool
 collation_is_nondeterministic(Oid collid)
@@ -87,11 +90,36 @@ collation_is_nondeterministic(Oid collid)
 /*
  * Are equal values of type (an input type of the btree opfamily family)
  * identical under collation collid?  Asks the opfamily's equalimage
- * function, as nbtree deduplication does (_bt_allequalimage); never under
- * a nondeterministic collation.
+ * function, as nbtree deduplication does (_bt_allequalimage), and the
+ * type's default btree family too; never under a nondeterministic
+ * collation.
  */
 bool
 opfamily_is_identity(Oid family, Oid type, Oid collid)
+{
+	TypeCacheEntry *tce;
+
+	if (!family_says_identity(family, type, collid))
+		return false;
+
+	/*
+	 * The type's own equality must be an identity too: its default btree
+	 * family's answer.  Another family of the same operator says nothing
+	 * about the values the column holds: an operator class a DBA made from
+	 * a template with the generic btequalimage (round CZ: one for numeric,
+	 * used by no index, made "tenant_id = 1.0" read and delete tenant 1.00
+	 * too), or text_pattern_ops under a nondeterministic collation.
+	 */
+	tce = lookup_type_cache(type, TYPECACHE_BTREE_OPFAMILY);
+	if (!OidIsValid(tce->btree_opf))
+		return false;
+	return tce->btree_opf == family ||
+		family_says_identity(tce->btree_opf, type, collid);
+}
+
+/* What family's equalimage function answers for type under collid */
+static bool
+family_says_identity(Oid family, Oid type, Oid collid)
 {
 	Oid			proc = get_opfamily_proc(family, type, type, BTEQUALIMAGE_PROC);
 
@@ -243,6 +271,25 @@ unbounded_bpchar(Oid type, int32 typmod)
 	Oid			base = getBaseTypeAndTypmod(type, &typmod);
 
 	return base == BPCHAROID && typmod < 0;
+}
+
+/*
+ * Does bpchar's padding rule hide distinct values of a column of type
+ * coltype (typmod coltypmod) compared as type compared (the operator's
+ * input type)?  Compared as bpchar, a column that is not bpchar itself, or
+ * is unbounded bpchar, holds values that differ in trailing blanks and
+ * compare equal.  Asked wherever an equality of the column is taken for an
+ * identity: a pin (enforce_pin.c), a unique-key pin (enforce_key.c), an
+ * arbiter (enforce_modify.c), a partial index's predicate
+ * (enforce_index_trust.c).
+ */
+bool
+bpchar_padding_hides(Oid compared, Oid coltype, int32 coltypmod)
+{
+	if (compared != BPCHAROID)
+		return false;
+	return getBaseType(coltype) != BPCHAROID ||
+		unbounded_bpchar(coltype, coltypmod);
 }
 
 /*

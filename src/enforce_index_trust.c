@@ -235,7 +235,10 @@ partial_indexes_plain(Plan *plan, AttrNumber attnum)
 
 				if (IsA(col, Var) && ((Var *) col)->varattno == attnum &&
 					IsA(val, Const) && !((Const *) val)->constisnull &&
-					equality_is_identity(op->opno, NIL, side == 0, op->inputcollid))
+					equality_is_identity(op->opno, NIL, side == 0, op->inputcollid) &&
+					!bpchar_padding_hides(exprType(list_nth(op->args, side)),
+										  ((Var *) col)->vartype,
+										  ((Var *) col)->vartypmod))
 					plain = true;
 			}
 		}

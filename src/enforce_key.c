@@ -93,11 +93,19 @@ member_is_column(Expr *e, Index varno, AttrNumber attno)
 		((Var *) n)->varattno == attno && ((Var *) n)->varlevelsup == 0;
 }
 
-/* Does the class compare member em by identity (see enforce_pin.c)? */
-static bool
-class_is_identity(EquivalenceClass *ec, EquivalenceMember *em)
+/*
+ * Does the class compare member em by identity (see enforce_pin.c)?
+ * PR_PINNED if so, else why not (the reason the pin reports).
+ */
+static PinReason
+class_identity(EquivalenceClass *ec, EquivalenceMember *em)
 {
 	ListCell   *lc;
+	Var		   *col = (Var *) strip_relabel((Node *) em->em_expr);	/* member_is_column */
+
+	/* compared as bpchar, stored unpadded (round CZ) */
+	if (bpchar_padding_hides(em->em_datatype, col->vartype, col->vartypmod))
+		return PR_NOT_IDENTITY;
 
 	/* members of two types: compared through a conversion (enforce_identity.c) */
 	foreach(lc, ec->ec_members)
@@ -106,13 +114,15 @@ class_is_identity(EquivalenceClass *ec, EquivalenceMember *em)
 
 		if (type != em->em_datatype &&
 			!cross_type_reads_no_setting(type, em->em_datatype))
-			return false;
+			return PR_CROSS_TYPE;
 	}
+	if (collation_is_nondeterministic(ec->ec_collation))
+		return PR_NONDETERMINISTIC;
 	foreach(lc, ec->ec_opfamilies)
 		if (opfamily_is_identity(lfirst_oid(lc), em->em_datatype,
 								 ec->ec_collation))
-			return true;
-	return false;
+			return PR_PINNED;
+	return PR_NOT_IDENTITY;
 }
 
 
@@ -388,6 +398,7 @@ key_pin(PlannerInfo *root, RelOptInfo *rel, Index varno, AttrNumber attno,
 		TenantRef *ref)
 {
 	PinReason	result = PR_NO_CONDITION;
+	PinReason	why;
 	int			i = -1;
 	Index		parent = 0;
 
@@ -435,11 +446,16 @@ key_pin(PlannerInfo *root, RelOptInfo *rel, Index varno, AttrNumber attno,
 		}
 		if (mine == NULL)
 			continue;
-		if (!class_is_identity(ec, mine))
+		why = class_identity(ec, mine);
+		if (why != PR_PINNED)
 		{
-			/* say why, when it is the collation (round CY) */
-			if (collation_is_nondeterministic(ec->ec_collation))
-				result = PR_NONDETERMINISTIC;
+			/*
+			 * The column is equated with others, but not by identity: no
+			 * row of theirs can pin it, and that is the reason to report
+			 * (rounds CY, CZ), unless a better one is found.
+			 */
+			if (result == PR_NO_CONDITION)
+				result = why;
 			continue;
 		}
 

@@ -74,7 +74,9 @@ index_has_column(Oid indexoid, Oid relid, AttrNumber attnum, char **name)
 		if (opfamily_is_identity(get_opclass_family(classes->values[i]),
 								 get_opclass_input_type(classes->values[i]),
 								 colls->values[i]) &&
-			!unbounded_bpchar(type, typmod))
+			!unbounded_bpchar(type, typmod) &&
+			!bpchar_padding_hides(get_opclass_input_type(classes->values[i]),
+								  type, typmod))
 		{
 			result = ARBITER_TENANT;
 			break;

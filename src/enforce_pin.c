@@ -492,10 +492,8 @@ equality_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
 			return PR_CROSS_TYPE;
 		return PR_NOT_IDENTITY;
 	}
-	if (((IsA(col, Var) ? ((Var *) col)->vartype : exprType(col)) ==
-		 BPCHAROID &&			/* (a domain's is relabelled) */
-		 (getBaseType(colvar->vartype) != BPCHAROID ||
-		  unbounded_bpchar(colvar->vartype, colvar->vartypmod))))
+	if (bpchar_padding_hides(IsA(col, Var) ? ((Var *) col)->vartype : exprType(col),
+							 colvar->vartype, colvar->vartypmod))
 		return PR_NOT_IDENTITY; /* compared as bpchar, stored unpadded */
 
 	r = classify_value(other);

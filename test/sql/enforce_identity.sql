@@ -211,6 +211,35 @@ SELECT b.tenant_id, b.v FROM by_text b JOIN orgs o ON o.tid = b.tenant_id
 RESET ROLE;
 SELECT tenant_id, v FROM by_nocase ORDER BY v;
 
+-- round CZ: another btree family of the same "=" says nothing about the
+-- values the column holds.  An operator class a DBA made from a template
+-- with the generic btequalimage (for numeric, used by no index; for
+-- unbounded bpchar, as PostgreSQL 15's earlier minors answered) must not
+-- make 1.0 and 1.00, or 't-1' and 't-1 ', one tenant: rejected, directly
+-- and through a unique key, and nothing read, changed or deleted.
+CREATE FUNCTION dba_equalimage(oid) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT true';
+CREATE OPERATOR CLASS dba_numeric_ops FOR TYPE numeric USING btree AS
+  OPERATOR 1 <, OPERATOR 2 <=, OPERATOR 3 =, OPERATOR 4 >=, OPERATOR 5 >,
+  FUNCTION 1 numeric_cmp(numeric, numeric), FUNCTION 4 btequalimage(oid);
+CREATE OPERATOR CLASS dba_bpchar_ops FOR TYPE bpchar USING btree AS
+  OPERATOR 1 <, OPERATOR 2 <=, OPERATOR 3 =, OPERATOR 4 >=, OPERATOR 5 >,
+  FUNCTION 1 bpcharcmp(bpchar, bpchar), FUNCTION 4 dba_equalimage(oid);
+CREATE TABLE bp_orgs (k int PRIMARY KEY, code bpchar);
+INSERT INTO bp_orgs VALUES (1, 't-1');
+CREATE TABLE num_orgs (k int PRIMARY KEY, code numeric);
+INSERT INTO num_orgs VALUES (1, 1.0);
+GRANT SELECT ON bp_orgs, num_orgs TO regress_enforce_identity;
+SET ROLE regress_enforce_identity;
+SELECT v FROM by_numeric WHERE tenant_id = 1.0;
+DELETE FROM by_numeric WHERE tenant_id = 1.0;
+SELECT b.v FROM by_numeric b JOIN num_orgs o ON o.code = b.tenant_id WHERE o.k = 1;
+SELECT v FROM by_bpchar WHERE tenant_id = 't-1';
+SELECT b.v FROM by_bpchar b JOIN bp_orgs o ON o.code = b.tenant_id WHERE o.k = 1;
+UPDATE by_bpchar b SET v = v || '!' FROM bp_orgs o WHERE o.code = b.tenant_id AND o.k = 1;
+RESET ROLE;
+SELECT tenant_id, v FROM by_numeric ORDER BY v;
+SELECT tenant_id || '|' AS tenant, octet_length(tenant_id::bytea) AS bytes, v FROM by_bpchar ORDER BY v;
+
 -- nothing was changed by the rejected writes
 SELECT tenant_id, v FROM by_citext ORDER BY v;
 SELECT tenant_id, v FROM by_numeric ORDER BY v;
