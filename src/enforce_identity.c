@@ -99,22 +99,35 @@ opfamily_is_identity(Oid family, Oid type, Oid collid)
 {
 	TypeCacheEntry *tce;
 
-	if (!family_says_identity(family, type, collid))
-		return false;
-
 	/*
-	 * The type's own equality must be an identity too: its default btree
-	 * family's answer.  Another family of the same operator says nothing
-	 * about the values the column holds: an operator class a DBA made from
-	 * a template with the generic btequalimage (round CZ: one for numeric,
-	 * used by no index, made "tenant_id = 1.0" read and delete tenant 1.00
-	 * too), or text_pattern_ops under a nondeterministic collation.
+	 * Only the type's own equality, that of its default btree operator
+	 * class, is asked, and only its default family answers.  Another
+	 * family says nothing about the values the column holds: an operator
+	 * class a DBA made from a template with the generic btequalimage
+	 * (round CZ: one for numeric, used by no index, made "tenant_id = 1.0"
+	 * read and delete tenant 1.00 too), text_pattern_ops under a
+	 * nondeterministic collation, or a family whose equality is an
+	 * operator of the DBA's (round DA: a case-insensitive "=~=" with
+	 * text_ops' equalimage, by which a pin and a unique index as ON
+	 * CONFLICT arbiter read and changed another tenant's row).  A family
+	 * other than the default one counts when its equality of the type is
+	 * the type's own "=" (text_pattern_ops' is: an index with it is unique
+	 * by that equality).
 	 */
-	tce = lookup_type_cache(type, TYPECACHE_BTREE_OPFAMILY);
-	if (!OidIsValid(tce->btree_opf))
+	tce = lookup_type_cache(type, TYPECACHE_BTREE_OPFAMILY | TYPECACHE_EQ_OPR);
+	if (!OidIsValid(tce->btree_opf) || !OidIsValid(tce->eq_opr))
 		return false;
-	return tce->btree_opf == family ||
-		family_says_identity(tce->btree_opf, type, collid);
+	if (family != tce->btree_opf &&
+		get_opfamily_member(family, type, type, BTEqualStrategyNumber) != tce->eq_opr)
+		return false;
+	return family_says_identity(tce->btree_opf, type, collid);
+}
+
+/* The default btree family of type (InvalidOid if none) */
+static Oid
+default_btree_family(Oid type)
+{
+	return lookup_type_cache(type, TYPECACHE_BTREE_OPFAMILY)->btree_opf;
 }
 
 /* What family's equalimage function answers for type under collid */
@@ -235,6 +248,9 @@ equality_is_identity_slow(Oid opno, List *opfamilies, bool col_on_left,
 			continue;
 		side = col_on_left ? lefttype : righttype;
 		if (lefttype != righttype && !cross_type_reads_no_setting(lefttype, righttype))
+			continue;
+		/* the operator itself must be of the type's own family (round DA) */
+		if (family != default_btree_family(side))
 			continue;
 		if (opfamily_is_identity(family, side, collid))
 		{

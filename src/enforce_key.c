@@ -80,6 +80,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
+#include "utils/typcache.h"
 
 #include "enforce.h"
 
@@ -118,10 +119,22 @@ class_identity(EquivalenceClass *ec, EquivalenceMember *em)
 	}
 	if (collation_is_nondeterministic(ec->ec_collation))
 		return PR_NONDETERMINISTIC;
-	foreach(lc, ec->ec_opfamilies)
-		if (opfamily_is_identity(lfirst_oid(lc), em->em_datatype,
+
+	/*
+	 * The class's equality must be the type's own: its default family is
+	 * among the class's (a class made by an operator of a DBA's family is
+	 * not, round DA)
+	 */
+	{
+		TypeCacheEntry *tce = lookup_type_cache(em->em_datatype,
+												TYPECACHE_BTREE_OPFAMILY);
+
+		if (OidIsValid(tce->btree_opf) &&
+			list_member_oid(ec->ec_opfamilies, tce->btree_opf) &&
+			opfamily_is_identity(tce->btree_opf, em->em_datatype,
 								 ec->ec_collation))
 			return PR_PINNED;
+	}
 	return PR_NOT_IDENTITY;
 }
 

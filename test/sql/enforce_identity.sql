@@ -240,6 +240,34 @@ RESET ROLE;
 SELECT tenant_id, v FROM by_numeric ORDER BY v;
 SELECT tenant_id || '|' AS tenant, octet_length(tenant_id::bytea) AS bytes, v FROM by_bpchar ORDER BY v;
 
+-- round DA: a family whose equality is an operator of the DBA's, not the
+-- type's own "=": a case-insensitive =~= in an operator class that copies
+-- text_ops' equalimage function, with a unique index on the tenant column.
+-- Neither a pin by that operator nor the index as an ON CONFLICT arbiter
+-- makes 't-1' and 'T-1' one tenant: rejected, nothing read or changed.
+CREATE FUNCTION ci_cmp(text, text) RETURNS int LANGUAGE plpgsql IMMUTABLE STRICT
+  AS 'BEGIN RETURN bttextcmp(lower($1), lower($2)); END';
+CREATE FUNCTION ci_eq(text, text) RETURNS bool LANGUAGE plpgsql IMMUTABLE STRICT LEAKPROOF
+  AS 'BEGIN RETURN lower($1) = lower($2); END';
+CREATE OPERATOR =~= (leftarg = text, rightarg = text, function = ci_eq,
+  commutator = OPERATOR(enforce_identity.=~=), merges);
+CREATE OPERATOR CLASS ci_ops FOR TYPE text USING btree AS
+  OPERATOR 3 =~=, FUNCTION 1 ci_cmp(text, text), FUNCTION 4 btvarstrequalimage(oid);
+CREATE TABLE by_ci_index (tenant_id text NOT NULL, id int NOT NULL, v text);
+CREATE UNIQUE INDEX by_ci_index_key ON by_ci_index (tenant_id ci_ops, id);
+INSERT INTO by_ci_index VALUES ('t-1', 1, 'mine'), ('T-1', 2, 'other tenant');
+GRANT SELECT, INSERT, UPDATE ON by_ci_index TO regress_enforce_identity;
+SET ROLE regress_enforce_identity;
+SELECT tenant_id, v FROM by_ci_index WHERE tenant_id OPERATOR(enforce_identity.=~=) 't-1';
+UPDATE by_ci_index SET v = 'changed'
+  WHERE tenant_id OPERATOR(enforce_identity.=~=) 't-1' AND id = 2;
+INSERT INTO by_ci_index VALUES ('t-1', 2, 'mine')
+  ON CONFLICT (tenant_id, id) DO UPDATE SET v = by_ci_index.v || ' changed';
+-- the type's own "=" on the same table pins
+SELECT tenant_id, v FROM by_ci_index WHERE tenant_id = 't-1';
+RESET ROLE;
+SELECT tenant_id, id, v FROM by_ci_index ORDER BY id;
+
 -- nothing was changed by the rejected writes
 SELECT tenant_id, v FROM by_citext ORDER BY v;
 SELECT tenant_id, v FROM by_numeric ORDER BY v;
