@@ -25,6 +25,7 @@
 
 #include "access/nbtree.h"
 #include "access/transam.h"
+#include "catalog/pg_amproc.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
@@ -134,9 +135,33 @@ default_btree_family(Oid type)
 static bool
 family_says_identity(Oid family, Oid type, Oid collid)
 {
-	Oid			proc = get_opfamily_proc(family, type, type, BTEQUALIMAGE_PROC);
+	HeapTuple	tup;
+	Form_pg_amproc amproc;
+	Oid			proc;
+	bool		shipped;
 
-	if (!OidIsValid(proc))
+	/*
+	 * Only PostgreSQL's own answer counts: a family, and an equalimage
+	 * entry of it, that the system was initialised with.  Operator classes
+	 * and support functions are a DBA's to create, and one that says
+	 * "identical" of a looser equality makes every pin by it span tenants
+	 * (rounds CZ, DA, DB: a class for numeric, a case-insensitive operator
+	 * with text_ops' function, a DEFAULT class of a DBA's enum type whose
+	 * "=" is always true).  The type of a tenant column is a built-in one,
+	 * or a domain or enum over the built-in classes.
+	 */
+	if (family >= FirstNormalObjectId)
+		return false;
+	tup = SearchSysCache4(AMPROCNUM, ObjectIdGetDatum(family),
+						  ObjectIdGetDatum(type), ObjectIdGetDatum(type),
+						  Int16GetDatum(BTEQUALIMAGE_PROC));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	amproc = (Form_pg_amproc) GETSTRUCT(tup);
+	proc = amproc->amproc;
+	shipped = amproc->oid < FirstNormalObjectId && proc < FirstNormalObjectId;
+	ReleaseSysCache(tup);
+	if (!shipped)
 		return false;
 	if (type_is_collatable(type) && !OidIsValid(collid))
 		return false;

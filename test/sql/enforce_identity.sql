@@ -268,6 +268,34 @@ SELECT tenant_id, v FROM by_ci_index WHERE tenant_id = 't-1';
 RESET ROLE;
 SELECT tenant_id, id, v FROM by_ci_index ORDER BY id;
 
+-- round DB: only PostgreSQL's own classes answer.  A DBA's DEFAULT
+-- operator class for its own enum type, whose "=" is true of any two
+-- values, becomes the equality of every "tenant_id = 'gold'": no pin.
+CREATE TYPE dba_tier AS ENUM ('gold', 'silver');
+CREATE FUNCTION dba_tier_eq(dba_tier, dba_tier) RETURNS bool LANGUAGE plpgsql
+  IMMUTABLE STRICT LEAKPROOF AS 'BEGIN RETURN true; END';
+CREATE FUNCTION dba_tier_cmp(dba_tier, dba_tier) RETURNS int LANGUAGE plpgsql
+  IMMUTABLE STRICT AS 'BEGIN RETURN 0; END';
+CREATE OPERATOR = (leftarg = dba_tier, rightarg = dba_tier, function = dba_tier_eq,
+  commutator = =, merges, restrict = eqsel, join = eqjoinsel);
+CREATE OPERATOR CLASS dba_tier_ops DEFAULT FOR TYPE dba_tier USING btree AS
+  OPERATOR 3 =, FUNCTION 1 dba_tier_cmp(dba_tier, dba_tier), FUNCTION 4 btequalimage(oid);
+CREATE TABLE by_dba_enum (tenant_id dba_tier NOT NULL, v text);
+INSERT INTO by_dba_enum VALUES ('gold', 'gold row'), ('silver', 'silver row');
+GRANT SELECT, UPDATE ON by_dba_enum TO regress_enforce_identity;
+SET ROLE regress_enforce_identity;
+SELECT v FROM by_dba_enum WHERE tenant_id = 'gold';
+UPDATE by_dba_enum SET v = v || ' changed' WHERE tenant_id = 'gold';
+PREPARE dba_enum(dba_tier) AS SELECT v FROM by_dba_enum WHERE tenant_id = $1;
+SET plan_cache_mode = force_generic_plan;
+EXECUTE dba_enum('gold');
+RESET plan_cache_mode;
+DEALLOCATE dba_enum;
+-- an enum of PostgreSQL's own enum_ops still pins
+SELECT v FROM by_enum WHERE tenant_id = 'gold';
+RESET ROLE;
+SELECT tenant_id, v FROM by_dba_enum ORDER BY v;
+
 -- nothing was changed by the rejected writes
 SELECT tenant_id, v FROM by_citext ORDER BY v;
 SELECT tenant_id, v FROM by_numeric ORDER BY v;
