@@ -70,6 +70,7 @@
 #include "access/tableam.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
+#include "commands/defrem.h"
 #include "executor/executor.h"
 #include "lib/stringinfo.h"
 #include "nodes/nodeFuncs.h"
@@ -107,6 +108,26 @@ class_identity(EquivalenceClass *ec, EquivalenceMember *em)
 	/* compared as bpchar, stored unpadded (round CZ) */
 	if (bpchar_padding_hides(em->em_datatype, col->vartype, col->vartypmod))
 		return PR_NOT_IDENTITY;
+
+	/*
+	 * The key pin's filter at execution (tenant_condition,
+	 * enforce_key_filter.c) compares the column with its type's default
+	 * "=" under its own collation, not the join's: that must be an
+	 * identity too, or the scan lets other tenants' rows through to the
+	 * join, where a condition of the query level can still see them
+	 * (round DC: a nondeterministic column joined under COLLATE "C").
+	 */
+	if (collation_is_nondeterministic(col->varcollid))
+		return PR_NONDETERMINISTIC;
+	{
+		Oid			opclass = GetDefaultOpClass(col->vartype, BTREE_AM_OID);
+
+		if (!OidIsValid(opclass) ||
+			!opfamily_is_identity(get_opclass_family(opclass),
+								  get_opclass_input_type(opclass),
+								  col->varcollid))
+			return PR_NOT_IDENTITY;
+	}
 
 	/* members of two types: compared through a conversion (enforce_identity.c) */
 	foreach(lc, ec->ec_members)

@@ -296,6 +296,27 @@ SELECT v FROM by_enum WHERE tenant_id = 'gold';
 RESET ROLE;
 SELECT tenant_id, v FROM by_dba_enum ORDER BY v;
 
+-- round DC: a unique-key pin proved on the join's equality (COLLATE "C")
+-- is filtered at execution with the column's own "=" and collation; on a
+-- nondeterministic column that filter lets 'ACME' through to the join,
+-- where a condition of the query level still sees it: no pin.  The same
+-- join on a column of a deterministic collation pins.
+CREATE TABLE c_orgs (code text PRIMARY KEY, tid text COLLATE "C");
+INSERT INTO c_orgs VALUES ('org-one', 'acme');
+GRANT SELECT ON c_orgs TO regress_enforce_identity;
+SET ROLE regress_enforce_identity;
+SELECT b.tenant_id, b.v FROM by_nocase b JOIN c_orgs o ON o.tid = b.tenant_id COLLATE "C"
+  WHERE o.code = 'org-one';
+-- the probe: its sub-select runs only if a row with v = 'upper' (ACME's
+-- only) passes the scan; a NOTICE would tell that another tenant has it
+CREATE FUNCTION pg_temp.seen() RETURNS text LANGUAGE plpgsql
+  AS $$BEGIN RAISE NOTICE 'another tenant''s row reached the scan'; RETURN 'x'; END$$;
+SELECT b.tenant_id, b.v FROM by_nocase b JOIN c_orgs o ON o.tid = b.tenant_id COLLATE "C"
+  WHERE o.code = 'org-one' AND b.v = 'upper' AND b.v <> (SELECT pg_temp.seen());
+SELECT b.tenant_id, b.v FROM by_text b JOIN orgs o ON o.tid = b.tenant_id COLLATE "C"
+  WHERE o.code = 'org-one';
+RESET ROLE;
+
 -- nothing was changed by the rejected writes
 SELECT tenant_id, v FROM by_citext ORDER BY v;
 SELECT tenant_id, v FROM by_numeric ORDER BY v;
