@@ -70,7 +70,6 @@
 #include "access/tableam.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
-#include "commands/defrem.h"
 #include "executor/executor.h"
 #include "lib/stringinfo.h"
 #include "nodes/nodeFuncs.h"
@@ -120,11 +119,12 @@ class_identity(EquivalenceClass *ec, EquivalenceMember *em)
 	if (collation_is_nondeterministic(col->varcollid))
 		return PR_NONDETERMINISTIC;
 	{
-		Oid			opclass = GetDefaultOpClass(col->vartype, BTREE_AM_OID);
+		/* the type cache keeps the default class's family and input type */
+		TypeCacheEntry *ctce = lookup_type_cache(col->vartype,
+												 TYPECACHE_BTREE_OPFAMILY);
 
-		if (!OidIsValid(opclass) ||
-			!opfamily_is_identity(get_opclass_family(opclass),
-								  get_opclass_input_type(opclass),
+		if (!OidIsValid(ctce->btree_opf) ||
+			!opfamily_is_identity(ctce->btree_opf, ctce->btree_opintype,
 								  col->varcollid))
 			return PR_NOT_IDENTITY;
 	}

@@ -36,7 +36,6 @@
 #include "catalog/pg_am.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_opclass.h"
-#include "commands/defrem.h"
 #include "executor/execdesc.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
@@ -45,6 +44,7 @@
 #include "nodes/plannodes.h"
 #include "parser/parsetree.h"
 #include "utils/lsyscache.h"
+#include "utils/typcache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
@@ -101,9 +101,10 @@ typedef struct FilterContext
 static Expr *
 tenant_condition(Var *var, FilterContext *cxt)
 {
-	Oid			opclass = GetDefaultOpClass(var->vartype, BTREE_AM_OID);
-	Oid			opfamily;
-	Oid			opcintype;
+	/* the default btree class, from the type cache (not a catalog scan) */
+	TypeCacheEntry *tce = lookup_type_cache(var->vartype, TYPECACHE_BTREE_OPFAMILY);
+	Oid			opfamily = tce->btree_opf;
+	Oid			opcintype = tce->btree_opintype;
 	Oid			opno;
 	Oid			typinput;
 	Oid			typioparam;
@@ -111,10 +112,8 @@ tenant_condition(Var *var, FilterContext *cxt)
 	Expr	   *right;
 	OpExpr	   *op;
 
-	if (!OidIsValid(opclass))
+	if (!OidIsValid(opfamily))
 		elog(ERROR, "gtm_clarity: no btree operator class for type %u", var->vartype);
-	opfamily = get_opclass_family(opclass);
-	opcintype = get_opclass_input_type(opclass);
 	opno = get_opfamily_member(opfamily, opcintype, opcintype, BTEqualStrategyNumber);
 	if (!OidIsValid(opno))
 		elog(ERROR, "gtm_clarity: no equality for type %u", var->vartype);
