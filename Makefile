@@ -52,6 +52,7 @@ OBJS = \
 	src/enforce_distributed.o \
 	src/citus_metadata.o \
 	src/enforce_citus_lock.o \
+	src/enforce_citus_strings.o \
 	src/enforce_citus_txn.o \
 	src/enforce_order.o \
 	src/enforce_utility.o \

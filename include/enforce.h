@@ -620,6 +620,10 @@ extern void check_distributed_start(PlannedStmt *stmt);
 /* enforce_citus_lock.c */
 extern void citus_lock_init(void);
 
+/* enforce_citus_strings.c: standard_conforming_strings on, with Citus */
+extern void refuse_nonstandard_strings_analyzed(struct ParseState *pstate, Query *query);
+extern void refuse_nonstandard_strings(Node *utility);
+
 /* enforce_citus_txn.c */
 extern void judge_citus_txn_call(FmgrInfo *flinfo);
 extern bool relation_is_distributed(Oid relid);

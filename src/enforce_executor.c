@@ -23,6 +23,7 @@
 #include "access/parallel.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
+#include "parser/parser.h"
 
 #include "enforce.h"
 #include "gtm_clarity.h"
@@ -47,6 +48,9 @@ gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		refuse_parallel_worker_statement(queryDesc);
 	/* a statement SQL PREPARE made, bound by the protocol (tenant_temp.c) */
 	refuse_bound_sql_prepared();
+	/* deferred pruning deparses shard queries now (enforce_citus_strings.c) */
+	if (unlikely(!standard_conforming_strings) && distributed_planner_loaded())
+		refuse_nonstandard_strings(NULL);
 
 	/* the marks of a distributed plan (Citus), made only where it is loaded */
 	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 &&

@@ -46,6 +46,7 @@
 #include "miscadmin.h"
 #include "optimizer/paths.h"
 #include "optimizer/planner.h"
+#include "parser/parser.h"
 #include "tcop/pquery.h"
 #include "tcop/utility.h"
 #include "utils/guc.h"
@@ -240,6 +241,10 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 
 	next_plan.explain_only = false;
 	next_plan.collect = false;
+
+	/* Citus deparses shard queries now (enforce_citus_strings.c) */
+	if (unlikely(!standard_conforming_strings) && distributed_planner_loaded())
+		refuse_nonstandard_strings(NULL);
 
 	/* the rule applies only where the extension is installed */
 	if (!req.collect && !gtm_installed_here())
@@ -550,6 +555,9 @@ gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 				   ParamListInfo params, QueryEnvironment *queryEnv,
 				   DestReceiver *dest, QueryCompletion *qc)
 {
+	/* Citus deparses the commands it propagates (enforce_citus_strings.c) */
+	if (unlikely(!standard_conforming_strings) && distributed_planner_loaded())
+		refuse_nonstandard_strings(pstmt->utilityStmt);
 	if (IsA(pstmt->utilityStmt, CopyStmt) &&
 		gtm_enforcement != GTM_ENFORCE_OFF && !role_is_exempt())
 		pstmt = copy_from_checked(pstmt);

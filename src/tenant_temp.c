@@ -60,6 +60,7 @@
 #include "utils/syscache.h"
 #include "nodes/nodeFuncs.h"
 #include "parser/analyze.h"
+#include "parser/parser.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
@@ -564,6 +565,9 @@ gtm_temp_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstat
 
 	if (prev_post_parse_analyze_hook)
 		prev_post_parse_analyze_hook(pstate, query, jstate);
+	/* text read with the setting Citus may have written it for */
+	if (unlikely(!standard_conforming_strings) && distributed_planner_loaded())
+		refuse_nonstandard_strings_analyzed(pstate, query);
 	/* a tenant this analysis reached (tenant_session.c): rare */
 	if (unlikely(scope_set_unframed))
 		statement_scope_note_parse(pstate);

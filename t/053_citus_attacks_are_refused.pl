@@ -452,4 +452,92 @@ is(first_line(app($C, "$dmy SELECT count(*) FROM deals WHERE tenant_id = '$t1';"
 	cq("SELECT count(*) FROM deals WHERE tenant_id = '$t1'"),
 	'a text tenant column under the same DateStyle: read as before');
 
+# --- 15. round DF: standard_conforming_strings.  Citus writes a string
+# constant into the shard query quoted for the coordinator session's
+# setting, and the worker reads it with its own; a role that turns the
+# setting off for itself (ALTER ROLE ... SET, which Citus propagates to the
+# workers, where its connections then have it off) made "\'" end the string
+# early on the worker: a SELECT judged pinned to T1 returned another
+# tenant's rows of the same worker, an UPDATE pinned to T1 changed another
+# tenant's rows of T1's shard.  With Citus loaded, a role the rule applies
+# to runs statements only with the setting on (enforce_citus_strings.c)
+my $vic = cq("SELECT 'victim' || g FROM generate_series(1, 5000) g
+  WHERE get_shard_id_for_distribution_column('deals', 'victim' || g) = get_shard_id_for_distribution_column('deals', '$t1')
+  ORDER BY g LIMIT 1");
+my $vshard = cq("SELECT shard_name('deals', get_shard_id_for_distribution_column('deals', '$vic'))");
+cq("INSERT INTO deals SELECT '$vic', g, 'secret', 1000 + g FROM generate_series(1, 3) g");
+my $vbefore = fingerprint();
+my $inj_select = "SELECT tenant_id, stage FROM deals WHERE tenant_id = '$t1' AND stage <> "
+  . "'x\\'' AND false)) UNION ALL SELECT tenant_id, stage FROM $vshard WHERE tenant_id = \$z\$$vic\$z\$ --';";
+my $inj_update = "UPDATE deals SET stage = 'y\\'' WHERE tenant_id = \$z\$$vic\$z\$ RETURNING tenant_id, stage --' "
+  . "WHERE tenant_id = '$t1' AND id = 2 RETURNING tenant_id, stage;";
+# the control: a superuser with the setting off by default (as its own
+# role's default, propagated), its coordinator session on: Citus' worker
+# connections read the shard query otherwise than it was written
+cq("CREATE ROLE regress_citus_su SUPERUSER LOGIN;
+ALTER ROLE regress_citus_su SET standard_conforming_strings = off;");
+$out = gtm_citus_as_role('regress_citus_su', $C, "SET standard_conforming_strings = on;\n$inj_select");
+is(scalar(grep { /^\Q$vic\E\|secret$/ } split /\n/, $out), 3,
+	"control: as a superuser whose role has standard_conforming_strings off on the workers, the T1 SELECT returns the other tenant's 3 rows")
+  or diag $out;
+cq("DROP ROLE regress_citus_su");
+# the attack: the application role sets its own default
+is(app($C, "ALTER ROLE regress_citus_app SET standard_conforming_strings = off;"), '',
+	'the application role may set its own standard_conforming_strings default (PostgreSQL lets it)');
+$out = app($C, "SET standard_conforming_strings = on;\n$inj_select");
+is((scalar(grep { /\|secret$/ } split /\n/, $out)) . '|'
+	  . ($out =~ /ERROR:  standard_conforming_strings is off/ ? 'refused' : 'ran'),
+	'0|refused',
+	"with the role's default off on the workers, the injected SELECT is refused where the worker parses it; no row of the other tenant read")
+  or diag $out;
+$out = app($C, "SET standard_conforming_strings = on;\n$inj_update");
+is(($out =~ /ERROR:  standard_conforming_strings is off/ ? 'refused' : 'ran') . '|' . fingerprint(),
+	"refused|$vbefore", 'the injected UPDATE is refused; no row changed')
+  or diag $out;
+like($out, qr/HINT:  Run SET standard_conforming_strings = on alone in its query string; a role default that turns it off is removed by a superuser/,
+	'... with the way out in its hint');
+# the session where the role default applies: only the SET that turns it on
+# runs, alone in its query string (parsed with the setting off, nothing
+# after it may run); then statements run
+$out = app_c("SELECT count(*) FROM deals WHERE tenant_id = '$t1'");
+is(first_line($out), 'ERROR:  standard_conforming_strings is off',
+	'a session of the role (its default off on the coordinator too) may run no statement, pinned or not');
+$out = app_c("SET standard_conforming_strings = on; SELECT count(*) FROM deals WHERE tenant_id = '$t1'");
+is(first_line($out), 'ERROR:  standard_conforming_strings is off',
+	'the SET followed by a statement in one query string is refused (the string was read with the setting off)');
+$out = app_c('SET standard_conforming_strings = on', "SELECT count(*) FROM deals WHERE tenant_id = '$t1'");
+like($out, qr/ERROR:  standard_conforming_strings is off/,
+	'the SET alone on the coordinator, then a pinned SELECT: refused on the worker, whose connection has the role default');
+$out = app_c('SET standard_conforming_strings = on', 'ALTER ROLE regress_citus_app RESET standard_conforming_strings');
+like($out, qr/^ERROR:  standard_conforming_strings is off\n(.*\n)*CONTEXT:  while executing command on 127\.0\.0\.1:/,
+	'the role cannot remove its default itself: Citus propagates the ALTER ROLE on its connections to the workers, which have it off');
+my $t1_rows = cq("SELECT count(*) FROM deals WHERE tenant_id = '$t1'");
+cq("ALTER ROLE regress_citus_app RESET standard_conforming_strings");
+is(first_line(app($C, "SELECT count(*) FROM deals WHERE tenant_id = '$t1';")), $t1_rows,
+	'once a superuser removed it, a pinned SELECT runs again');
+# the coordinator's session off: the shard query would be written with
+# every backslash doubled (a pin to 'a\5' read as 'a\\5')
+$out = app($C, "SET standard_conforming_strings = off;\nSELECT count(*) FROM deals WHERE tenant_id = '$t1';");
+is(first_line($out), 'ERROR:  standard_conforming_strings is off',
+	'a statement after SET standard_conforming_strings = off is refused on the coordinator')
+  or diag $out;
+# a statement prepared with it on, executed in a transaction whose SET
+# LOCAL Citus replays on its connections
+$out = app($C, "PREPARE pi(text) AS SELECT tenant_id, stage FROM deals WHERE tenant_id = '$t1' AND stage <> \$1;
+EXECUTE pi('a');
+BEGIN;
+SET LOCAL citus.propagate_set_commands = 'local';
+SET LOCAL standard_conforming_strings = off;
+EXECUTE pi(\$v\$x\\'' AND false)) UNION ALL SELECT tenant_id, stage FROM $vshard --\$v\$);
+ROLLBACK;");
+is((scalar(grep { /\|secret$/ } split /\n/, $out)) . '|'
+	  . (scalar(grep { /^ERROR:  standard_conforming_strings is off/ } split /\n/, $out)),
+	'0|1', 'a prepared statement executed after SET LOCAL standard_conforming_strings = off: refused, nothing read')
+  or diag $out;
+is(fingerprint(), $vbefore, 'no row of deals changed by any of it');
+# an exempt role is not concerned
+is(first_line(gtm_citus_psql_c($superuser, $C, 'SET standard_conforming_strings = off',
+	"SELECT count(*) FROM deals WHERE tenant_id = '$t1'")), $t1_rows,
+	'the superuser (exempt) runs statements with the setting off');
+
 done_testing();
