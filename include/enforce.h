@@ -589,7 +589,7 @@ typedef struct QueryNames
 	bool		distributed;
 	bool		current_tenant;
 	bool		on_conflict;
-	bool		own_function;	/* calls a function that is not built in */
+	bool		coordinator_fold;	/* needs_coordinator_fold() somewhere */
 	List	   *relids;			/* OIDs, each once */
 } QueryNames;
 
@@ -606,6 +606,7 @@ extern void check_distributed_call(CallStmt *stmt);
 
 /* enforce_citus_fold.c */
 extern bool calls_own_function(Node *node);
+extern bool needs_coordinator_fold(Node *node);
 extern Query *fold_own_functions(Query *parse, ParamListInfo boundParams);
 extern void mark_distributed_task(QueryDesc *queryDesc, int eflags);
 extern void mark_distributed_command(Node *parsetree);
@@ -623,6 +624,8 @@ extern void citus_lock_init(void);
 /* enforce_citus_strings.c: standard_conforming_strings on, with Citus */
 extern void refuse_nonstandard_strings_analyzed(struct ParseState *pstate, Query *query);
 extern void refuse_nonstandard_strings(Node *utility);
+extern void refuse_standard_strings_turned_off(void);
+extern void citus_strings_init(void);
 
 /* enforce_citus_txn.c */
 extern void judge_citus_txn_call(FmgrInfo *flinfo);

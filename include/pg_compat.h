@@ -231,4 +231,29 @@
 #define GTM_MODULE_MAGIC PG_MODULE_MAGIC
 #endif
 
+/*
+ * The record of a GUC by name (utils/guc_tables.h): PostgreSQL 16 keeps
+ * them in a hash table and exports find_option(); 15 has only the array
+ * get_guc_variables() returns (sorted by name, but searched here by a
+ * plain loop: called once, at load).  Only where the including file has
+ * included utils/guc_tables.h.
+ */
+#ifdef GUC_TABLES_H				/* for the files that include utils/guc_tables.h */
+#if PG_VERSION_NUM >= 160000
+#define gtm_find_guc(name) find_option((name), false, true, ERROR)
+#else
+static inline struct config_generic *
+gtm_find_guc(const char *name)
+{
+	struct config_generic **vars = get_guc_variables();
+	int			n = GetNumConfigOptions();
+
+	for (int i = 0; i < n; i++)
+		if (strcmp(vars[i]->name, name) == 0)
+			return vars[i];
+	return NULL;
+}
+#endif
+#endif							/* GUC_TABLES_H */
+
 #endif							/* GTM_PG_COMPAT_H */

@@ -23,6 +23,17 @@
  * arguments) stays, and is no pin on a distributed plan
  * (pin_computed_per_node).
  *
+ * The same for a type's text conversion (CoerceViaIO, an array's element
+ * by element in ArrayCoerceExpr, an output function called for its cstring):
+ * PostgreSQL marks most output functions immutable, but several read a
+ * setting (float8out extra_float_digits, byteaout bytea_output), which a
+ * role may set differently for Citus' connections to the workers (ALTER ROLE
+ * ... SET, which Citus propagates; SET LOCAL, which it replays there) than
+ * on the coordinator: "tenant_id = 'T46'::bytea::text" was judged pinned to
+ * '\x543436' on the coordinator and read tenant T46 on a worker whose
+ * bytea_output was escape (round DG).  Folded on the coordinator, the
+ * worker receives the text the shadow plan judged.
+ *
  * Citus splits a client's statement into tasks, each a statement of its own
  * on a worker: a CTE or subquery it plans separately (pinned to T1) runs
  * first, and the rest goes to a worker over read_intermediate_result() and,
@@ -89,6 +100,31 @@ calls_own_function(Node *node)
 		check_functions_in_node(node, is_own_function, NULL);
 }
 
+/*
+ * Must node itself be evaluated on the coordinator before Citus sends it
+ * (see the file header): a call of the database's own function, or a text
+ * conversion whose output function may read a setting.
+ */
+bool
+needs_coordinator_fold(Node *node)
+{
+	if (node == NULL)
+		return false;
+	switch (nodeTag(node))
+	{
+		case T_CoerceViaIO:
+		case T_ArrayCoerceExpr:
+			return true;
+		case T_FuncExpr:
+			if (((FuncExpr *) node)->funcresulttype == CSTRINGOID)
+				return true;
+			break;
+		default:
+			break;
+	}
+	return calls_own_function(node);
+}
+
 static Node *
 fold_own_mutator(Node *node, void *context)
 {
@@ -100,7 +136,7 @@ fold_own_mutator(Node *node, void *context)
 		return (Node *) query_tree_mutator((Query *) node, fold_own_mutator,
 										   context, 0);
 	node = expression_tree_mutator(node, fold_own_mutator, context);
-	if (calls_own_function(node) && !IsA(node, Aggref) &&
+	if (needs_coordinator_fold(node) && !IsA(node, Aggref) &&
 		!IsA(node, WindowFunc))
 		node = eval_const_expressions((PlannerInfo *) context, node);
 	return node;
@@ -108,8 +144,9 @@ fold_own_mutator(Node *node, void *context)
 
 /*
  * The query for the distributed planner: parse with the calls of the
- * database's own functions folded as the shadow plan folds them (see the
- * file header).  names->own_function says whether there is any.
+ * database's own functions and the text conversions folded as the shadow
+ * plan folds them (see the file header).  names->coordinator_fold says
+ * whether there is any.
  */
 Query *
 fold_own_functions(Query *parse, ParamListInfo boundParams)

@@ -40,6 +40,25 @@
  *	  when a utility statement runs (Citus deparses the commands it
  *	  propagates), except the SET or RESET of the setting itself.
  *
+ * Those are moments; Citus writes some of its text later, while the
+ * statement runs (CitusBeginModifyScan evaluates the role's functions, then
+ * rebuilds the shard queries), so a function of the role's that turned the
+ * setting off in between (set_config(..., true), SET LOCAL in PL/pgSQL)
+ * had the coordinator double every backslash: an UPDATE pinned to 'a\5'
+ * changed tenant 'a\\5' (round DG).  So the role may not turn it off at
+ * all.  The one place every way of setting it passes (SET, set_config(),
+ * a function's SET clause, a role or database default and a connection
+ * option when a session starts) is the setting's check hook, which
+ * PostgreSQL leaves empty for it: citus_strings_init gives it one (chained
+ * to any other), refusing "off" for a role the rule applies to, with Citus
+ * loaded, from any source but the server's own configuration.  A role
+ * default that turns it off is then ignored, with a warning, when a
+ * session starts.  RESET takes the value the session started with without
+ * asking the hook: a utility statement after which the setting is off is
+ * refused (enforce_hooks.c), and the error undoes it.  What remains is a
+ * server configured with it off: the moments above refuse every statement
+ * but the SET that turns it on.
+ *
  * This reads one global variable on every path, and does something only
  * when the setting is off and Citus is loaded.  postgres_fdw needs none of
  * it: it writes a string with a backslash as E'...', read the same way
@@ -53,15 +72,23 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "parser/parse_node.h"
 #include "parser/parser.h"
 #include "parser/scansup.h"
+#include "utils/guc.h"
+#include "utils/guc_tables.h"
 
 #include "enforce.h"
 #include "gtm_clarity.h"
 
 #define SCS_NAME "standard_conforming_strings"
+
+/* the setting's check hook before ours (PostgreSQL's: none) */
+static GucBoolCheckHook prev_scs_check_hook = NULL;
+
+static bool rule_applies_to_role(void);
 
 /* Is stmt a SET or RESET of standard_conforming_strings (or RESET ALL)? */
 static bool
@@ -95,12 +122,19 @@ alone_in_string(ParseState *pstate, Query *query)
 	return true;
 }
 
+/* Does the rule apply to the current role (in a transaction)? */
+static bool
+rule_applies_to_role(void)
+{
+	return gtm_enforcement != GTM_ENFORCE_OFF && IsTransactionState() &&
+		!role_is_exempt() && gtm_installed_here();
+}
+
 /* The refusal, where the rule applies to the current role */
 static void
 refuse(const char *when)
 {
-	if (gtm_enforcement == GTM_ENFORCE_OFF || !IsTransactionState() ||
-		role_is_exempt() || !gtm_installed_here())
+	if (!rule_applies_to_role())
 		return;
 	ereport(ENFORCE_ELEVEL(),
 			(errcode(GTM_ERRCODE_NOT_PINNED),
@@ -125,6 +159,22 @@ refuse_nonstandard_strings_analyzed(ParseState *pstate, Query *query)
 }
 
 /*
+ * After a utility statement (RESET): called when the setting is off and
+ * Citus is loaded.
+ */
+void
+refuse_standard_strings_turned_off(void)
+{
+	if (!rule_applies_to_role())
+		return;
+	ereport(ERROR,
+			(errcode(GTM_ERRCODE_NOT_PINNED),
+			 errmsg("standard_conforming_strings cannot be turned off"),
+			 errdetail("Citus sends a statement's values to the other nodes as SQL text quoted for this setting, and a node that reads the text with another setting reads other values; so with Citus loaded the setting stays on for this role."),
+			 errhint("Write strings with backslash escapes as E'...'.")));
+}
+
+/*
  * Planner, executor start and utility: called when the setting is off and
  * Citus is loaded; utility is the utility statement, or NULL.
  */
@@ -134,4 +184,41 @@ refuse_nonstandard_strings(Node *utility)
 	if (sets_standard_strings(utility))
 		return;
 	refuse(utility != NULL ? "run" : "planned or started");
+}
+
+/*
+ * The check hook of standard_conforming_strings (see the file header):
+ * "off" is refused to a role the rule applies to, with Citus loaded, from
+ * any source but the server's configuration (read by the postmaster, with
+ * no role).  Outside a transaction no role can be judged: refused too.
+ */
+static bool
+check_standard_strings(bool *newval, void **extra, GucSource source)
+{
+	if (prev_scs_check_hook && !prev_scs_check_hook(newval, extra, source))
+		return false;
+	if (*newval || source < PGC_S_DATABASE || !distributed_planner_loaded() ||
+		!IsUnderPostmaster)
+		return true;
+	if (IsTransactionState() && !rule_applies_to_role())
+		return true;
+	GUC_check_errcode(GTM_ERRCODE_NOT_PINNED);
+	GUC_check_errmsg("standard_conforming_strings cannot be turned off");
+	GUC_check_errdetail("Citus sends a statement's values to the other nodes as SQL text quoted for this setting, and a node that reads the text with another setting reads other values; so with Citus loaded the setting stays on for this role.");
+	GUC_check_errhint("Write strings with backslash escapes as E'...'.");
+	return false;
+}
+
+/* Called once from gtm_enforce_init, in the postmaster. */
+void
+citus_strings_init(void)
+{
+	struct config_generic *gen = gtm_find_guc(SCS_NAME);
+	struct config_bool *conf;
+
+	if (gen == NULL || gen->vartype != PGC_BOOL)
+		elog(ERROR, "could not find the setting \"%s\"", SCS_NAME);
+	conf = (struct config_bool *) gen;
+	prev_scs_check_hook = conf->check_hook;
+	conf->check_hook = check_standard_strings;
 }

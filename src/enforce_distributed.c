@@ -595,8 +595,8 @@ names_walker(Node *node, QueryNames *names)
 	}
 	if (IsA(node, FuncExpr) && is_current_tenant_fn(((FuncExpr *) node)->funcid))
 		names->current_tenant = true;
-	else if (!names->own_function && calls_own_function(node))
-		names->own_function = true;
+	else if (!names->coordinator_fold && needs_coordinator_fold(node))
+		names->coordinator_fold = true;
 	if (IsA(node, Query))
 	{
 		if (((Query *) node)->onConflict != NULL)

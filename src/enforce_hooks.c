@@ -287,7 +287,7 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 		 * a function that answers differently at each call must not give
 		 * the judgement one tenant and Citus another.
 		 */
-		if (names.own_function)
+		if (names.coordinator_fold)
 			parse = fold_own_functions(parse, boundParams);
 		original = copyObject(parse);
 		unfolded = parse;
@@ -565,6 +565,9 @@ gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		check_distributed_call((CallStmt *) pstmt->utilityStmt);
 	process_utility(pstmt, queryString, readOnlyTree, context, params,
 					queryEnv, dest, qc);
+	/* and may not turn it off (enforce_citus_strings.c) */
+	if (unlikely(!standard_conforming_strings) && distributed_planner_loaded())
+		refuse_standard_strings_turned_off();
 }
 
 /* ----------------------------------------------------------------
@@ -582,6 +585,7 @@ gtm_enforce_init(void)
 	enforce_pin_init();
 	exemptions_init();
 	citus_lock_init();
+	citus_strings_init();
 	tenant_temp_init();
 	planning_frames_init();
 	enforce_stats_init();

@@ -452,27 +452,33 @@ is(first_line(app($C, "$dmy SELECT count(*) FROM deals WHERE tenant_id = '$t1';"
 	cq("SELECT count(*) FROM deals WHERE tenant_id = '$t1'"),
 	'a text tenant column under the same DateStyle: read as before');
 
-# --- 15. round DF: standard_conforming_strings.  Citus writes a string
-# constant into the shard query quoted for the coordinator session's
-# setting, and the worker reads it with its own; a role that turns the
-# setting off for itself (ALTER ROLE ... SET, which Citus propagates to the
-# workers, where its connections then have it off) made "\'" end the string
-# early on the worker: a SELECT judged pinned to T1 returned another
-# tenant's rows of the same worker, an UPDATE pinned to T1 changed another
-# tenant's rows of T1's shard.  With Citus loaded, a role the rule applies
-# to runs statements only with the setting on (enforce_citus_strings.c)
+# --- 15. rounds DF, DG: standard_conforming_strings.  Citus writes a
+# string constant into the shard query quoted for the setting of the
+# session that writes it, and the worker reads it with its own: with the
+# role's default off (ALTER ROLE ... SET, propagated to the workers, where
+# Citus' connections then had it off), "\'" ended the string early on the
+# worker, and a SELECT judged pinned to T1 returned another tenant's rows, an
+# UPDATE pinned to T1 changed another tenant's rows of T1's shard (DF); a
+# function of the statement that turned it off after the checks, before
+# Citus wrote its text, doubled every backslash (DG).  With Citus loaded, a
+# role the rule applies to cannot turn it off (the setting's check hook),
+# and no statement runs while it is off (enforce_citus_strings.c)
 my $vic = cq("SELECT 'victim' || g FROM generate_series(1, 5000) g
   WHERE get_shard_id_for_distribution_column('deals', 'victim' || g) = get_shard_id_for_distribution_column('deals', '$t1')
   ORDER BY g LIMIT 1");
 my $vshard = cq("SELECT shard_name('deals', get_shard_id_for_distribution_column('deals', '$vic'))");
 cq("INSERT INTO deals SELECT '$vic', g, 'secret', 1000 + g FROM generate_series(1, 3) g");
-my $vbefore = fingerprint();
+sub vic_rows { return cq("SELECT string_agg(id || ':' || stage, ',' ORDER BY id) FROM deals WHERE tenant_id = '$vic'"); }
+my $vbefore = vic_rows();
 my $inj_select = "SELECT tenant_id, stage FROM deals WHERE tenant_id = '$t1' AND stage <> "
   . "'x\\'' AND false)) UNION ALL SELECT tenant_id, stage FROM $vshard WHERE tenant_id = \$z\$$vic\$z\$ --';";
 my $inj_update = "UPDATE deals SET stage = 'y\\'' WHERE tenant_id = \$z\$$vic\$z\$ RETURNING tenant_id, stage --' "
   . "WHERE tenant_id = '$t1' AND id = 2 RETURNING tenant_id, stage;";
-# the control: a superuser with the setting off by default (as its own
-# role's default, propagated), its coordinator session on: Citus' worker
+my $TURNED = 'ERROR:  standard_conforming_strings cannot be turned off';
+my $IS_OFF = 'ERROR:  standard_conforming_strings is off';
+sub errors { return join('|', grep { /^(ERROR|FATAL)/ } split /\n/, $_[0]); }
+# the control: a superuser with the setting off by default (its own role's
+# default, propagated), its coordinator session on: Citus' worker
 # connections read the shard query otherwise than it was written
 cq("CREATE ROLE regress_citus_su SUPERUSER LOGIN;
 ALTER ROLE regress_citus_su SET standard_conforming_strings = off;");
@@ -481,48 +487,37 @@ is(scalar(grep { /^\Q$vic\E\|secret$/ } split /\n/, $out), 3,
 	"control: as a superuser whose role has standard_conforming_strings off on the workers, the T1 SELECT returns the other tenant's 3 rows")
   or diag $out;
 cq("DROP ROLE regress_citus_su");
-# the attack: the application role sets its own default
-is(app($C, "ALTER ROLE regress_citus_app SET standard_conforming_strings = off;"), '',
-	'the application role may set its own standard_conforming_strings default (PostgreSQL lets it)');
-$out = app($C, "SET standard_conforming_strings = on;\n$inj_select");
-is((scalar(grep { /\|secret$/ } split /\n/, $out)) . '|'
-	  . ($out =~ /ERROR:  standard_conforming_strings is off/ ? 'refused' : 'ran'),
-	'0|refused',
-	"with the role's default off on the workers, the injected SELECT is refused where the worker parses it; no row of the other tenant read")
+# the application role cannot set that default
+$out = app($C, "ALTER ROLE regress_citus_app SET standard_conforming_strings = off;");
+is(errors($out) . '|' . cq("SELECT count(*) FROM pg_db_role_setting WHERE setrole = 'regress_citus_app'::regrole AND array_to_string(setconfig, ',') LIKE 'standard_conforming%'"),
+	"$TURNED|0", 'the application role cannot set its standard_conforming_strings default to off; nothing stored')
   or diag $out;
-$out = app($C, "SET standard_conforming_strings = on;\n$inj_update");
-is(($out =~ /ERROR:  standard_conforming_strings is off/ ? 'refused' : 'ran') . '|' . fingerprint(),
-	"refused|$vbefore", 'the injected UPDATE is refused; no row changed')
+like($out, qr/HINT:  Write strings with backslash escapes as E'\.\.\.'\./, '... with a hint');
+# a default set by a superuser (a DBA's mistake) is ignored when a session
+# of the role starts, on the coordinator and on Citus' connections
+cq("ALTER ROLE regress_citus_app SET standard_conforming_strings = off");
+$out = app($C, "SHOW standard_conforming_strings;\n$inj_select");
+is(scalar(grep { /^on$/ } split /\n/, $out) . '|' . scalar(grep { /\|secret$/ } split /\n/, $out) . '|' . errors($out),
+	'1|0|', "with a superuser's default off for the role: the session runs with it on (a warning), the injected SELECT reads no row of the other tenant")
   or diag $out;
-like($out, qr/HINT:  Run SET standard_conforming_strings = on alone in its query string; a role default that turns it off is removed by a superuser/,
-	'... with the way out in its hint');
-# the session where the role default applies: only the SET that turns it on
-# runs, alone in its query string (parsed with the setting off, nothing
-# after it may run); then statements run
-$out = app_c("SELECT count(*) FROM deals WHERE tenant_id = '$t1'");
-is(first_line($out), 'ERROR:  standard_conforming_strings is off',
-	'a session of the role (its default off on the coordinator too) may run no statement, pinned or not');
-$out = app_c("SET standard_conforming_strings = on; SELECT count(*) FROM deals WHERE tenant_id = '$t1'");
-is(first_line($out), 'ERROR:  standard_conforming_strings is off',
-	'the SET followed by a statement in one query string is refused (the string was read with the setting off)');
-$out = app_c('SET standard_conforming_strings = on', "SELECT count(*) FROM deals WHERE tenant_id = '$t1'");
-like($out, qr/ERROR:  standard_conforming_strings is off/,
-	'the SET alone on the coordinator, then a pinned SELECT: refused on the worker, whose connection has the role default');
-$out = app_c('SET standard_conforming_strings = on', 'ALTER ROLE regress_citus_app RESET standard_conforming_strings');
-like($out, qr/^ERROR:  standard_conforming_strings is off\n(.*\n)*CONTEXT:  while executing command on 127\.0\.0\.1:/,
-	'the role cannot remove its default itself: Citus propagates the ALTER ROLE on its connections to the workers, which have it off');
-my $t1_rows = cq("SELECT count(*) FROM deals WHERE tenant_id = '$t1'");
+like($out, qr/WARNING:  standard_conforming_strings cannot be turned off/, '... and says so');
+$out = app($C, $inj_update);
+is(errors($out) . '|' . vic_rows(), "|$vbefore", 'the injected UPDATE changes no row of the other tenant')
+  or diag $out;
 cq("ALTER ROLE regress_citus_app RESET standard_conforming_strings");
-is(first_line(app($C, "SELECT count(*) FROM deals WHERE tenant_id = '$t1';")), $t1_rows,
-	'once a superuser removed it, a pinned SELECT runs again');
-# the coordinator's session off: the shard query would be written with
-# every backslash doubled (a pin to 'a\5' read as 'a\\5')
-$out = app($C, "SET standard_conforming_strings = off;\nSELECT count(*) FROM deals WHERE tenant_id = '$t1';");
-is(first_line($out), 'ERROR:  standard_conforming_strings is off',
-	'a statement after SET standard_conforming_strings = off is refused on the coordinator')
-  or diag $out;
+# every other way of turning it off
+is(errors(app($C, "SET standard_conforming_strings = off;")), $TURNED, 'SET ... = off: refused');
+is(errors(app($C, "SELECT set_config('standard_conforming_strings', 'off', false);")), $TURNED, 'set_config(): refused');
+is(errors(app($C, "CREATE FUNCTION pg_temp.s() RETURNS int LANGUAGE sql SET standard_conforming_strings = off AS 'SELECT 1';")),
+	$TURNED, "a function's SET clause: refused when the function is created");
+is(errors(gtm_citus_as_role('regress_citus_app', $C, "SELECT 1;")), '', 'control: the role connects and runs a statement');
+{
+	local $ENV{PGOPTIONS} = '-c standard_conforming_strings=off';
+	like(app($C, "SELECT count(*) FROM deals WHERE tenant_id = '$t1';"),
+		qr/FATAL:  standard_conforming_strings cannot be turned off/, 'a connection option: the connection is refused');
+}
 # a statement prepared with it on, executed in a transaction whose SET
-# LOCAL Citus replays on its connections
+# LOCAL Citus would replay on its connections
 $out = app($C, "PREPARE pi(text) AS SELECT tenant_id, stage FROM deals WHERE tenant_id = '$t1' AND stage <> \$1;
 EXECUTE pi('a');
 BEGIN;
@@ -530,14 +525,93 @@ SET LOCAL citus.propagate_set_commands = 'local';
 SET LOCAL standard_conforming_strings = off;
 EXECUTE pi(\$v\$x\\'' AND false)) UNION ALL SELECT tenant_id, stage FROM $vshard --\$v\$);
 ROLLBACK;");
-is((scalar(grep { /\|secret$/ } split /\n/, $out)) . '|'
-	  . (scalar(grep { /^ERROR:  standard_conforming_strings is off/ } split /\n/, $out)),
-	'0|1', 'a prepared statement executed after SET LOCAL standard_conforming_strings = off: refused, nothing read')
+is(scalar(grep { /\|secret$/ } split /\n/, $out) . '|' . (split /\|/, errors($out))[0], "0|$TURNED",
+	'SET LOCAL ... = off before an EXECUTE: refused, nothing read')
   or diag $out;
-is(fingerprint(), $vbefore, 'no row of deals changed by any of it');
-# an exempt role is not concerned
-is(first_line(gtm_citus_psql_c($superuser, $C, 'SET standard_conforming_strings = off',
-	"SELECT count(*) FROM deals WHERE tenant_id = '$t1'")), $t1_rows,
+# the setting turned off by the statement's own functions, after the
+# checks of the statement's start and before Citus writes its text (DG):
+# tenants 'sc<g>\5' and 'sc<g>\\5' of one shard
+my $g = cq(q{SELECT g FROM generate_series(1, 20000) g
+  WHERE get_shard_id_for_distribution_column('deals', 'sc' || g || '\5') =
+        get_shard_id_for_distribution_column('deals', 'sc' || g || '\\\\5') ORDER BY g LIMIT 1});
+my ($own, $dbl) = ("sc$g\\5", "sc$g\\\\5");
+cq("INSERT INTO deals VALUES ('$own', 1, 'own', 1), ('$dbl', 1, 'secret', 999)");
+my $flip = q{CREATE FUNCTION pg_temp.f() RETURNS text LANGUAGE sql STABLE AS $f$SELECT left(set_config('standard_conforming_strings', 'off', true), 0)$f$;};
+sub dbl_rows { return cq("SELECT string_agg(id || ':' || stage, ',' ORDER BY id) FROM deals WHERE tenant_id = '$dbl'"); }
+gtm_citus_psql_c($superuser, $C, $flip, "UPDATE deals SET stage = pg_temp.f() || 'changed' WHERE tenant_id = '$own'");
+is(dbl_rows(), '1:changed', "control: as the superuser, an UPDATE pinned to '$own' whose function turns the setting off changes tenant '$dbl'");
+cq("UPDATE deals SET stage = 'secret' WHERE tenant_id = '$dbl'");
+$out = app($C, "$flip
+UPDATE deals SET stage = pg_temp.f() || 'changed' WHERE tenant_id = '$own' RETURNING tenant_id, stage;");
+is(errors($out) . '|' . dbl_rows(), "$TURNED|1:secret", 'as the application role: refused, no row of the other tenant changed')
+  or diag $out;
+$out = app($C, "$flip
+INSERT INTO deals VALUES ('$own', 7, pg_temp.f() || 'x', 7);");
+is(errors($out) . '|' . dbl_rows(), "$TURNED|1:secret", 'the same in an INSERT: refused, no row planted')
+  or diag $out;
+$out = app($C, q{CREATE FUNCTION pg_temp.g() RETURNS int LANGUAGE plpgsql AS $f$BEGIN SET LOCAL standard_conforming_strings = off; RETURN 0; END$f$;} . "
+SELECT pg_temp.g();");
+is(errors($out), $TURNED, 'SET LOCAL in a PL/pgSQL function: refused') or diag $out;
+$out = app($C, q{CREATE FUNCTION pg_temp.i() RETURNS int LANGUAGE sql IMMUTABLE AS $f$SELECT length(set_config('standard_conforming_strings', 'off', true)) * 0$f$;} . "
+PREPARE s AS SELECT tenant_id, stage FROM deals WHERE tenant_id = '$own' AND pg_temp.i() = 0;
+EXECUTE s;");
+is(scalar(grep { /\|secret$/ } split /\n/, $out) . '|' . (split /\|/, errors($out))[0], "0|$TURNED",
+	'an IMMUTABLE function that turns it off while the planner folds it: refused when planned, nothing read')
+  or diag $out;
+# a server configured with it off (the only way left): every statement of
+# the role is refused but the SET that turns it on, alone in its string
+for my $n ($coord, $w1, $w2)
+{
+	$n->safe_psql('gtm', "ALTER SYSTEM SET standard_conforming_strings = off; SELECT pg_reload_conf();");
+}
+$out = app_c("SELECT count(*) FROM deals WHERE tenant_id = '$t1'");
+is(first_line($out), $IS_OFF, 'server configured off: a pinned SELECT of the role is refused');
+like($out, qr/HINT:  Run SET standard_conforming_strings = on alone in its query string/, '... with the way out in its hint');
+is(first_line(app_c("SET standard_conforming_strings = on; SELECT count(*) FROM deals WHERE tenant_id = '$t1'")), $IS_OFF,
+	'the SET followed by a statement in one query string is refused (the string was read with the setting off)');
+like(app_c('SET standard_conforming_strings = on', "SELECT count(*) FROM deals WHERE tenant_id = '$t1'"), qr/^\Q$IS_OFF\E/m,
+	'the SET alone runs; the SELECT is then refused on the worker, whose connection has the server setting');
+is(first_line(gtm_citus_psql_c($superuser, $C, "SELECT count(*) FROM deals WHERE tenant_id = '$t1'")),
+	cq("SET standard_conforming_strings = on; SELECT count(*) FROM deals WHERE tenant_id = '$t1'"),
 	'the superuser (exempt) runs statements with the setting off');
+for my $n ($coord, $w1, $w2)
+{
+	$n->safe_psql('gtm', "ALTER SYSTEM RESET standard_conforming_strings; SELECT pg_reload_conf();");
+}
+is(vic_rows() . '|' . dbl_rows(), "$vbefore|1:secret", 'no row of the two other tenants changed by any of it');
+
+# --- 16. round DG: pins made of a text conversion whose output function
+# reads a setting (bytea_output, extra_float_digits), which Citus sent
+# unevaluated to the workers: bytea_output hex on the coordinator, escape
+# on Citus' connections (a replayed SET LOCAL): the coordinator judged
+# '\x...' and the worker read the name itself.  Evaluated on the
+# coordinator now
+my $bt = cq(q{SELECT 'bt' || g FROM generate_series(1, 20000) g
+  WHERE get_shard_id_for_distribution_column('deals', 'bt' || g) =
+        get_shard_id_for_distribution_column('deals', ('bt' || g)::bytea::text) ORDER BY g LIMIT 1});
+cq("INSERT INTO deals VALUES ('$bt', 1, 'secret', 4646), ('$bt', 2, 'secret', 4647)");
+my $bytea_attack = "BEGIN;
+SET LOCAL citus.propagate_set_commands = 'local';
+SET LOCAL bytea_output = 'escape';
+SELECT set_config('bytea_output', 'hex', true);
+SELECT tenant_id, stage FROM deals WHERE tenant_id = '$bt'::bytea::text;
+COMMIT;";
+is(scalar(grep { /^\Q$bt\E\|secret$/ } split /\n/, gtm_citus_as_role($superuser, $C, $bytea_attack)), 2,
+	"control: as the superuser (not judged), the SELECT pinned to '$bt'::bytea::text reads tenant $bt on the worker");
+$out = app($C, $bytea_attack);
+is(scalar(grep { /\|secret$/ } split /\n/, $out) . '|' . errors($out), '0|',
+	'as the application role: the conversion is evaluated on the coordinator, the worker reads its result; no row of the other tenant')
+  or diag $out;
+$out = app($C, "BEGIN;
+SET LOCAL citus.propagate_set_commands = 'local';
+SET LOCAL bytea_output = 'escape';
+SELECT set_config('bytea_output', 'hex', true);
+UPDATE deals SET stage = 'x' WHERE tenant_id = ('$bt'::bytea)::text;
+SELECT array_to_string(ARRAY['$bt'::bytea], ',') AS a;
+UPDATE deals SET stage = 'y' WHERE tenant_id = (ARRAY['$bt'::bytea]::text[])[1];
+COMMIT;");
+is(errors($out) . '|' . cq("SELECT string_agg(stage, ',') FROM deals WHERE tenant_id = '$bt'"), '|secret,secret',
+	'the same pin in an UPDATE, and through an array conversion, changes no row of the other tenant')
+  or diag $out;
 
 done_testing();
