@@ -1227,6 +1227,42 @@ SELECT k.rel, 'foreign key without tenant column',
    AND k.confrelid IN (SELECT tt.rel FROM tt)
    AND NOT k.tattnum OPERATOR(pg_catalog.=) ANY (k.conkey)
 UNION ALL
+-- 1b. a table without the tenant column that references a tenant table
+-- (or a partition of one): its rows are outside the rule, and the check of
+-- each row it writes reads and locks a row of any tenant (round DH)
+SELECT c.oid::pg_catalog.regclass, 'foreign key into a tenant table from a table without tenant column',
+	   pg_catalog.format('Foreign key %I references tenant table %s, but %s has no %I column: its rows are outside the rule (a role that may read it reads every tenant''s), and the check of each row written into it reads and locks (FOR KEY SHARE) the referenced row, of any tenant.',
+			con.conname, con.confrelid::pg_catalog.regclass, c.oid::pg_catalog.regclass, s.col),
+	   CASE WHEN r.attname IS NOT NULL THEN
+			pg_catalog.format('ALTER TABLE %s RENAME COLUMN %I TO %I;', c.oid::pg_catalog.regclass, r.attname, s.col)
+	   ELSE pg_catalog.translate(pg_catalog.format('-- give %s a column %I and reference %s by (%I, ...)',
+				c.oid::pg_catalog.regclass, s.col, con.confrelid::pg_catalog.regclass, s.col), E'\n\r', '  ') END
+  FROM pg_catalog.pg_constraint con
+  JOIN owned o ON o.rel OPERATOR(pg_catalog.=) con.confrelid
+  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) con.conrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+  CROSS JOIN setting s
+  JOIN pg_catalog.pg_attribute pa ON pa.attrelid OPERATOR(pg_catalog.=) con.confrelid
+	AND pa.attname OPERATOR(pg_catalog.=) s.col
+  LEFT JOIN LATERAL (
+	SELECT a.attname
+	  FROM ROWS FROM (pg_catalog.unnest(con.confkey), pg_catalog.unnest(con.conkey)) AS u(pk, fk)
+	  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) con.conrelid
+		AND a.attnum OPERATOR(pg_catalog.=) u.fk
+	 WHERE u.pk OPERATOR(pg_catalog.=) pa.attnum) r ON true
+ WHERE con.contype OPERATOR(pg_catalog.=) 'f'
+   AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND n.nspname NOT LIKE 'pg\_temp\_%'
+   AND (schemas IS NULL OR n.nspname OPERATOR(pg_catalog.=) ANY (schemas))
+   AND NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+					WHERE a.attrelid OPERATOR(pg_catalog.=) c.oid
+					  AND a.attname OPERATOR(pg_catalog.=) s.col AND NOT a.attisdropped)
+   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend dep
+					WHERE dep.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+					  AND dep.objid OPERATOR(pg_catalog.=) c.oid
+					  AND dep.deptype OPERATOR(pg_catalog.=) 'e')
+UNION ALL
 -- 2. a unique or exclusion constraint without the tenant column
 SELECT k.rel, 'unique constraint without tenant column',
 	   pg_catalog.format('%s %I on (%s) is unique across tenants: one tenant''s value blocks another''s, and the violation message shows the other tenant''s values.',

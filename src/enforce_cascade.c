@@ -347,7 +347,10 @@ judge_fk_action(CascadeWalk *cw, WriteEffect *we, List *rels, Oid relid,
 	bool		sets_null = (kind == F_RI_FKEY_SETNULL_UPD ||
 							 kind == F_RI_FKEY_SETNULL_DEL);
 	bool		key_changed = false;
-	bool		may_move = we->assigned != NULL && list_length(rels) > 1;
+	bool		may_move = (we->assigned != NULL ||
+							(we->updates && (trigger_keys != TRIGGER_KEYS_NONE ||
+											 touched != NULL))) &&
+		list_length(rels) > 1;
 	AttrNumber	own_tenant = InvalidAttrNumber;
 	Bitmapset  *assigned_here;
 	WriteEffect child;
@@ -611,8 +614,19 @@ judge_actions(CascadeWalk *cw, WriteEffect *we, List *rels, int depth)
 				case F_RI_FKEY_CASCADE_DEL:
 				case F_RI_FKEY_SETNULL_DEL:
 				case F_RI_FKEY_SETDEFAULT_DEL:
+
+					/*
+					 * A row that moves out of a partition is deleted there:
+					 * the actions of the keys that reference the partition
+					 * itself fire.  It moves when the statement assigns a
+					 * column, or a BEFORE trigger changes one when it
+					 * assigns a column its own value (round DH).
+					 */
 					if (we->deletes ||
-						(we->assigned != NULL && relid != we->target && !tg->tgisclone))
+						((we->assigned != NULL ||
+						  (we->updates && (keys_by_trigger || tenant_trigger ||
+										   touched != NULL))) &&
+						 relid != we->target && !tg->tgisclone))
 						judge_fk_action(cw, we, rels, relid, tg, tg->tgfoid, touched,
 										keys_by_trigger ? TRIGGER_KEYS_ALL :
 										tenant_trigger ? TRIGGER_KEYS_BUT_TENANT :

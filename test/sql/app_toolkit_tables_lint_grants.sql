@@ -195,6 +195,11 @@ CREATE TABLE app_owned (tenant_id text NOT NULL DEFAULT gtm_current_tenant() REF
                         UNIQUE (tenant_id, id));
 ALTER TABLE app_owned OWNER TO regress_tk_app;
 CREATE TABLE global_table (code text PRIMARY KEY);      -- not a tenant table: nothing to say
+-- ... unless it references a tenant table: tenant data outside the rule,
+-- whose foreign-key checks lock rows of any tenant (round DH)
+CREATE TABLE account_events (org text NOT NULL, account_id int NOT NULL, what text,
+                             FOREIGN KEY (org, account_id) REFERENCES accounts (tenant_id, id));
+CREATE TABLE account_refs (account_id int REFERENCES accounts (id));
 -- ... unless the role may put a trigger on it: its WHEN clause would run as
 -- whoever writes the table, an exempt role included (round AR)
 CREATE TABLE audit_log (at timestamptz DEFAULT now(), msg text);

@@ -709,6 +709,39 @@ SELECT tenant_id, v FROM gleaf ORDER BY v;
 SELECT tenant_id, id FROM comments ORDER BY 1, 2;
 SELECT id FROM cat ORDER BY 1;
 SELECT tenant_id, id FROM tk ORDER BY 1, 2;
+-- a BEFORE trigger of the owner's moves a row out of the partition that
+-- foreign keys reference ON DELETE SET NULL / SET DEFAULT, when the
+-- statement assigns a column its own value: those actions fire as the row
+-- is deleted from the partition, writing NULL, or the default (the session
+-- tenant), into a tenant column (round DH)
+CREATE TABLE pdeals (tenant_id text NOT NULL, id int NOT NULL, stage text NOT NULL, amount int)
+  PARTITION BY LIST (stage);
+CREATE TABLE pdeals_open PARTITION OF pdeals FOR VALUES IN ('open');
+CREATE TABLE pdeals_closed PARTITION OF pdeals FOR VALUES IN ('closed');
+ALTER TABLE pdeals_open ADD UNIQUE (tenant_id, id);
+CREATE FUNCTION pdeals_autoclose() RETURNS trigger LANGUAGE plpgsql AS
+  $$ BEGIN IF NEW.amount = 0 THEN NEW.stage := 'closed'; END IF; RETURN NEW; END $$;
+CREATE TRIGGER pdeals_b BEFORE UPDATE ON pdeals FOR EACH ROW EXECUTE FUNCTION pdeals_autoclose();
+CREATE TABLE pnotes (tenant_id text, deal_id int, body text,
+  FOREIGN KEY (tenant_id, deal_id) REFERENCES pdeals_open (tenant_id, id) ON DELETE SET NULL);
+CREATE TABLE ptasks (tenant_id text DEFAULT 't-2', deal_id int, body text,
+  FOREIGN KEY (tenant_id, deal_id) REFERENCES pdeals_open (tenant_id, id) ON DELETE SET DEFAULT);
+INSERT INTO pdeals VALUES ('t-1', 1, 'open', 0), ('t-1', 2, 'open', 0), ('t-2', 1, 'open', 5);
+INSERT INTO pnotes VALUES ('t-1', 1, 't1 note');
+INSERT INTO ptasks VALUES ('t-1', 2, 't1 task');
+GRANT SELECT, UPDATE, DELETE ON pdeals, pnotes, ptasks TO regress_enforce_writes;
+SET ROLE regress_enforce_writes;
+UPDATE pdeals SET amount = amount WHERE tenant_id = 't-1' AND id = 1;
+UPDATE pdeals SET amount = amount WHERE tenant_id = 't-1' AND id = 2;
+MERGE INTO pdeals d USING (VALUES (1)) s(i) ON d.tenant_id = 't-1' AND d.id = s.i
+  WHEN MATCHED THEN UPDATE SET amount = d.amount;
+-- the verdict is the statement's: the same on a row the trigger would
+-- leave in place is refused too
+UPDATE pdeals SET amount = amount WHERE tenant_id = 't-2' AND id = 1;
+RESET ROLE;
+SELECT tableoid::regclass AS part, tenant_id, id, stage FROM pdeals ORDER BY 2, 3;
+SELECT tenant_id, deal_id, body FROM pnotes;
+SELECT tenant_id, deal_id, body FROM ptasks;
 -- every row keeps its tenant
 SELECT code FROM regions3 ORDER BY 1;
 SELECT tenant_id, v FROM leaf ORDER BY v;
