@@ -1585,6 +1585,9 @@ BEGIN
 	EXECUTE pg_catalog.format('GRANT SELECT (id, clerk_org_id, name, slug, settings, created_at, updated_at) ON %s TO %s',
 		'@extschema@.tenants', role);
 	EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %s', '@extschema@.tenant_members', role);
+	-- gtm_setup_checklist and gtm_tenant_ready read the marks with the
+	-- caller's rights (a tenant table: pinned like any)
+	EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %s', '@extschema@.tenant_setup_progress', role);
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.gtm_grant_app(pg_catalog.regrole) IS

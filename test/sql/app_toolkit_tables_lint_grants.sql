@@ -30,6 +30,11 @@ SELECT gtm_grant_app('regress_tk_app');
 -- twice is the same
 SELECT gtm_grant_migrator('regress_tk_migrator');
 SELECT gtm_grant_app('regress_tk_app');
+-- the setup checklist of the role's tenant reads with its rights (round DH)
+SET ROLE regress_tk_app;
+SELECT count(*) > 0 AS has_tasks FROM gtm_setup_checklist(:T1);
+SELECT gtm_tenant_ready(:T1) IS NOT NULL AS answered;
+RESET ROLE;
 -- (the WARNING above: PUBLIC may create temporary objects here; without
 -- TEMPORARY there is none, and the role's temporary objects are refused)
 REVOKE TEMPORARY ON DATABASE :"DBNAME" FROM PUBLIC;
