@@ -53,6 +53,7 @@ OBJS = \
 	src/citus_metadata.o \
 	src/enforce_citus_lock.o \
 	src/enforce_citus_strings.o \
+	src/enforce_columns.o \
 	src/enforce_citus_txn.o \
 	src/enforce_order.o \
 	src/enforce_utility.o \

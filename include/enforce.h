@@ -282,6 +282,8 @@ typedef enum PinReason
 	PR_CASCADE,					/* a foreign-key action would change the tenant */
 	PR_GENERATED,				/* the tenant column is generated from others */
 	PR_ARBITER_IDENTITY,		/* arbiter compares the tenant without identity */
+	PR_CASCADE_IDENTITY,		/* a foreign key compares the referencing
+								 * tenant column without identity */
 	PR_KEY_NOT_UNIQUE,			/* equated with a table's column, no unique key */
 	PR_KEY_LEAKY,				/* key pin with a condition not leakproof */
 	PR_VIRTUAL_GENERATED,		/* the tenant column is virtual (PostgreSQL 18) */
@@ -620,6 +622,13 @@ extern void check_distributed_start(PlannedStmt *stmt);
 
 /* enforce_citus_lock.c */
 extern void citus_lock_init(void);
+
+/* enforce_columns.c: columns of a table and its descendants */
+extern AttrNumber parent_attno(Oid relid, AttrNumber attno, Oid parent);
+extern Bitmapset *map_columns(Bitmapset *cols, Oid from, Oid to);
+extern void add_generated_dependents(Oid relid, Bitmapset **assigned);
+extern bool generated_in_any(List *rels, Oid relid, AttrNumber attno);
+extern bool generated_from(RelFacts *f, Bitmapset *assigned);
 
 /* enforce_citus_strings.c: standard_conforming_strings on, with Citus */
 extern void refuse_nonstandard_strings_analyzed(struct ParseState *pstate, Query *query);

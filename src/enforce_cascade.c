@@ -189,119 +189,6 @@ write_effect(PlannerInfo *root, WriteEffect *we)
 	}
 }
 
-/* Column attno of relid, as a column number of the relation parent. */
-static AttrNumber
-parent_attno(Oid relid, AttrNumber attno, Oid parent)
-{
-	char	   *name;
-
-	if (relid == parent)
-		return attno;
-	name = get_attname(relid, attno, true);
-	return name ? get_attnum(parent, name) : InvalidAttrNumber;
-}
-
-/* cols, column numbers of relation from, as column numbers of to (by name) */
-static Bitmapset *
-map_columns(Bitmapset *cols, Oid from, Oid to)
-{
-	Bitmapset  *result = NULL;
-	int			col = -1;
-
-	if (from == to)
-		return bms_copy(cols);	/* the caller may add to it */
-	while ((col = bms_next_member(cols, col)) >= 0)
-	{
-		char	   *name = get_attname(from, (AttrNumber) col, true);
-		AttrNumber	attno = name ? get_attnum(to, name) : InvalidAttrNumber;
-
-		if (attno > 0)
-			result = bms_add_member(result, attno);
-	}
-	return result;
-}
-
-/*
- * Add to *assigned the stored generated columns of relid computed from a
- * column in it: they change with it (a generated key referenced by a
- * foreign key whose action then fires).
- */
-static void
-add_generated_dependents(Oid relid, Bitmapset **assigned)
-{
-	Relation	rel;
-	TupleDesc	desc;
-	Bitmapset  *more = NULL;
-
-	if (*assigned == NULL)
-		return;
-	rel = table_open(relid, AccessShareLock);
-	desc = RelationGetDescr(rel);
-	for (int i = 0; desc->constr != NULL && desc->constr->has_generated_stored &&
-		 i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-		Bitmapset  *deps = NULL;
-		Node	   *expr;
-		int			col = -1;
-
-		if (att->attisdropped || att->attgenerated != ATTRIBUTE_GENERATED_STORED)
-			continue;
-		expr = build_column_default(rel, att->attnum);
-		if (expr == NULL)
-			continue;
-		pull_varattnos(expr, 1, &deps);
-		while ((col = bms_next_member(*assigned, col)) >= 0)
-			if (bms_is_member(col - FirstLowInvalidHeapAttributeNumber, deps))
-			{
-				more = bms_add_member(more, att->attnum);
-				break;
-			}
-	}
-	table_close(rel, AccessShareLock);
-	*assigned = bms_add_members(*assigned, more);
-}
-
-/* Is column attno of relid a stored generated column in any of rels? */
-static bool
-generated_in_any(List *rels, Oid relid, AttrNumber attno)
-{
-	char	   *name = get_attname(relid, attno, true);
-	ListCell   *lc;
-
-	if (name == NULL)
-		return false;
-	foreach(lc, rels)
-	{
-		AttrNumber	a = get_attnum(lfirst_oid(lc), name);
-
-		if (a > 0 && get_attgenerated(lfirst_oid(lc), a) == ATTRIBUTE_GENERATED_STORED)
-			return true;
-	}
-	return false;
-}
-
-/* Does assigning any of the columns assigned of f compute its tenant? */
-static bool
-generated_from(RelFacts *f, Bitmapset *assigned)
-{
-	Relation	rel;
-	Node	   *expr;
-	Bitmapset  *deps = NULL;
-	int			col = -1;
-
-	rel = table_open(f->relid, AccessShareLock);
-	expr = build_column_default(rel, f->attnum);
-	table_close(rel, AccessShareLock);
-	if (expr == NULL)
-		return true;
-	pull_varattnos(expr, 1, &deps);
-	while ((col = bms_next_member(assigned, col)) >= 0)
-		if (bms_is_member(col - FirstLowInvalidHeapAttributeNumber, deps))
-			return true;
-	return false;
-}
-
 /* Reject the statement: the action of constraint conname writes f's tenant */
 static void
 record_cascade(EnforceState *st, RelFacts *f, const char *conname)
@@ -311,6 +198,53 @@ record_cascade(EnforceState *st, RelFacts *f, const char *conname)
 	ref->reason = PR_CASCADE;
 	ref->index_name = pstrdup(conname);
 	st->refs = lappend(st->refs, ref);
+}
+
+/*
+ * Does the foreign key of trigger tg compare the tenant column of a
+ * referencing tenant table (or partition) under a nondeterministic
+ * collation?  PostgreSQL's queries for its check and its actions compare
+ * the referencing columns under their own collation (ri_GenerateQual adds
+ * the referenced column's only when that one is nondeterministic), so the
+ * rows of every tenant equal under it are locked, tested, deleted or given
+ * the new key (round DJ).  Records the reference (PR_CASCADE_IDENTITY).
+ */
+static bool
+fk_tenant_not_identity(EnforceState *st, Trigger *tg)
+{
+	HeapTuple	tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(tg->tgconstraint));
+	Form_pg_constraint con;
+	List	   *child_rels;
+	ListCell   *lc;
+	bool		found = false;
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	con = (Form_pg_constraint) GETSTRUCT(tup);
+	child_rels = find_all_inheritors(con->conrelid, AccessShareLock, NULL);
+	plan_depends_on(st, child_rels);
+	foreach(lc, child_rels)
+	{
+		RelFacts   *f = rel_facts(lfirst_oid(lc));
+		Oid			typid;
+		int32		typmod;
+		Oid			collid = InvalidOid;
+
+		if (f->tenant && !f->exempt)
+			get_atttypetypmodcoll(f->relid, f->attnum, &typid, &typmod, &collid);
+		if (collation_is_nondeterministic(collid))
+		{
+			TenantRef  *ref = new_ref(REF_SET, f, get_rel_name(f->relid));
+
+			ref->reason = PR_CASCADE_IDENTITY;
+			ref->index_name = pstrdup(NameStr(con->conname));
+			st->refs = lappend(st->refs, ref);
+			found = true;
+			break;
+		}
+	}
+	ReleaseSysCache(tup);
+	return found;
 }
 
 /*
@@ -429,6 +363,9 @@ judge_fk_action(CascadeWalk *cw, WriteEffect *we, List *rels, Oid relid,
 	}
 	child.updates = child.assigned != NULL;
 	if (child.assigned == NULL && !child.deletes)
+		return;
+	/* the action's query, under the referencing column's collation */
+	if (fk_tenant_not_identity(st, tg))
 		return;
 
 	/* the referencing table and its partitions: their facts decide */

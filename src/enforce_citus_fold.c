@@ -34,6 +34,20 @@
  * bytea_output was escape (round DG).  Folded on the coordinator, the
  * worker receives the text the shadow plan judged.
  *
+ * And any expression with a constant or a bound parameter of a type whose
+ * text is not its value's alone (type_text_is_fixed: a date, an interval,
+ * a float, a regclass) among its arguments: Citus writes such a constant
+ * as text in the client's settings (DateStyle, IntervalStyle,
+ * extra_float_digits, search_path), and the worker reads it in its own.
+ * "tenant_id = (ARRAY['T1', 'x', 'y', 'T9'])[extract(month FROM date
+ * '2000-01-04')::int]" was T1 in the shadow plan and, sent under DateStyle
+ * 'SQL, DMY' as 04/01/2000, T9 on the worker: an INSERT ... SELECT copied
+ * T9's rows into T1, another planted T1's rows in T9 (round DI).  Folded
+ * bottom up, such an expression becomes one constant of its result type,
+ * which is folded in turn while that type is one of those, up to the text
+ * the pin compares; what cannot fold (a column, a stable function among
+ * its arguments) is no pin on a distributed plan.
+ *
  * Citus splits a client's statement into tasks, each a statement of its own
  * on a worker: a CTE or subquery it plans separately (pinned to T1) runs
  * first, and the rest goes to a worker over read_intermediate_result() and,
@@ -100,10 +114,54 @@ calls_own_function(Node *node)
 		check_functions_in_node(node, is_own_function, NULL);
 }
 
+/* Is the text of a value of typid its value's alone (no setting in it)? */
+static inline bool
+leaf_text_fixed(Oid typid)
+{
+	switch (typid)
+	{
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+		case NAMEOID:
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case BOOLOID:
+		case UUIDOID:
+			return true;
+		default:
+			/* a domain over one of those: its base type decides */
+			return typid >= FirstGenbkiObjectId && type_text_is_fixed(typid);
+	}
+}
+
+/*
+ * An argument of the node (not below) that Citus would write as text in
+ * the client's settings: a constant or a bound parameter of a type whose
+ * text is not fixed (see the file header).
+ */
+static bool
+unfixed_leaf_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Const))
+		return !((Const *) node)->constisnull &&
+			!leaf_text_fixed(((Const *) node)->consttype);
+	if (IsA(node, Param))
+		return ((Param *) node)->paramkind == PARAM_EXTERN &&
+			!leaf_text_fixed(((Param *) node)->paramtype);
+	if (IsA(node, List))
+		return expression_tree_walker(node, unfixed_leaf_walker, context);
+	return false;
+}
+
 /*
  * Must node itself be evaluated on the coordinator before Citus sends it
- * (see the file header): a call of the database's own function, or a text
- * conversion whose output function may read a setting.
+ * (see the file header): a call of the database's own function, a text
+ * conversion whose output function may read a setting, an expression over
+ * a constant or parameter whose text depends on settings.
  */
 bool
 needs_coordinator_fold(Node *node)
@@ -112,6 +170,16 @@ needs_coordinator_fold(Node *node)
 		return false;
 	switch (nodeTag(node))
 	{
+		case T_Const:
+		case T_Param:
+		case T_Var:
+		case T_Query:
+		case T_SubLink:
+		case T_List:
+		case T_TargetEntry:
+		case T_CaseWhen:		/* its CaseExpr decides (and the walker
+								 * takes no CaseWhen of its own) */
+			return false;
 		case T_CoerceViaIO:
 		case T_ArrayCoerceExpr:
 			return true;
@@ -122,7 +190,8 @@ needs_coordinator_fold(Node *node)
 		default:
 			break;
 	}
-	return calls_own_function(node);
+	return expression_tree_walker(node, unfixed_leaf_walker, NULL) ||
+		calls_own_function(node);
 }
 
 static Node *

@@ -153,6 +153,9 @@ static const PinReasonInfo pin_reasons[PR_COUNT] = {
 	{PR_ARBITER_IDENTITY,
 		"The ON CONFLICT arbiter index \"%2$s\" compares %1$s with an equality under which distinct values are equal, so the conflicting row may belong to another tenant.",
 	"arbiter index \"%s\" does not compare the tenant column by identity"},
+	{PR_CASCADE_IDENTITY,
+		"The foreign key \"%2$s\" compares %1$s under a nondeterministic collation: PostgreSQL's check or action for the rows the statement updates or deletes reaches the referencing rows of other tenants too.",
+	"foreign key \"%s\" does not compare the tenant column by identity"},
 	{PR_KEY_NOT_UNIQUE,
 		"%1$s is equated with a column of another table whose conditions do not fix one row of it before the statement runs (no unique key has all its columns equated with fixed values), so %1$s can hold several tenants.",
 	"equated with a column of a table not fixed to one row by a unique key"},
@@ -356,6 +359,7 @@ report_hint(TenantRef *ref, const char *col)
 			return errhint("Compare %s with a value of its own type (cast the value, not the column).",
 						   tc);
 		case PR_NOT_IDENTITY:
+		case PR_CASCADE_IDENTITY:
 			return errhint("Give %s a type and collation under which equal values are identical (text with a deterministic collation, uuid, integers), or compare it under such a collation (COLLATE \"C\").",
 						   tc);
 		case PR_CASCADE:
@@ -588,6 +592,7 @@ reason_text(TenantRef *ref)
 		case PR_ARBITER:
 		case PR_ARBITER_IDENTITY:
 		case PR_CASCADE:
+		case PR_CASCADE_IDENTITY:
 			return psprintf(fmt, ref->index_name);
 		case PR_OPAQUE_NODE:
 			return psprintf(fmt, ref->node_name);

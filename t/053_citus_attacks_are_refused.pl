@@ -614,4 +614,45 @@ is(errors($out) . '|' . cq("SELECT string_agg(stage, ',') FROM deals WHERE tenan
 	'the same pin in an UPDATE, and through an array conversion, changes no row of the other tenant')
   or diag $out;
 
+# --- 17. round DI: a pin folded to T1 in the shadow plan from constants
+# whose text depends on settings (a date under DateStyle, a float under
+# extra_float_digits, a regclass under search_path), which Citus wrote into
+# the shard query as text in the client's settings and the worker read in
+# its own: T1 on the coordinator, the victim tenant of T1's shard on the
+# worker.  An INSERT ... SELECT copied the victim's rows into T1, another
+# planted T1's rows in the victim; a SELECT read it, an UPDATE changed it.
+# Such expressions are now evaluated on the coordinator
+cq("CREATE TABLE copies (tenant_id text NOT NULL, id int NOT NULL, body text, PRIMARY KEY (tenant_id, id));
+SELECT create_distributed_table('copies', 'tenant_id', colocate_with => 'deals');
+GRANT SELECT, INSERT, UPDATE, DELETE ON copies TO regress_citus_app;");
+my $dpin = "(ARRAY['$t1', 'x', 'y', '$vic'])[extract(month FROM date '2000-01-04')::int]";
+my $fpin = "(ARRAY['$t1', '$vic'])[(1.0000000000000002::float8 = 1::float8)::int + 1]";
+my $rpin = "(ARRAY['$t1', '$vic'])[('deals'::regclass = 'public.deals'::regclass)::int + 1]";
+my $dmy2 = "SET datestyle = 'SQL, DMY';";
+my $efd = "SET extra_float_digits = -15;";
+my $tmp = "SET client_min_messages = error; CREATE TEMP TABLE deals (x int);";
+is(scalar(grep { /\|secret$/ } split /\n/,
+		gtm_citus_as_role($superuser, $C, "$dmy2 SELECT tenant_id, stage FROM deals WHERE tenant_id = $dpin;")), 3,
+	"control: as the superuser (not judged), a SELECT pinned to a date expression that is T1 on the coordinator reads $vic's 3 rows under DateStyle SQL, DMY");
+sub copies_of { return cq("SELECT count(*) FROM copies WHERE tenant_id = '$_[0]'") . '/' . cq("SELECT count(*) FROM copies WHERE body LIKE '%secret%'"); }
+for my $case ([ 'date, DateStyle', $dmy2, $dpin ], [ 'float8, extra_float_digits', $efd, $fpin ],
+	[ 'regclass, search_path', $tmp, $rpin ])
+{
+	my ($what, $set, $pin) = @$case;
+	$out = app($C, "$set SELECT tenant_id, stage FROM deals WHERE tenant_id = $pin;");
+	is(scalar(grep { /\|secret$/ } split /\n/, $out), 0, "$what: a SELECT with such a pin reads no row of $vic")
+	  or diag $out;
+	$out = app($C, "$set INSERT INTO copies SELECT '$t1', 500 + id, 'copied:' || stage FROM public.deals WHERE tenant_id = $pin ON CONFLICT DO NOTHING;");
+	is(copies_of($vic), '0/0', "$what: an INSERT ... SELECT with it copies no row of $vic into T1") or diag $out;
+	$out = app($C, "$set UPDATE public.deals SET stage = 'changed' WHERE tenant_id = $pin AND id = 1;");
+	is(vic_rows(), $vbefore, "$what: an UPDATE with it changes no row of $vic") or diag $out;
+}
+$out = app($C, "BEGIN;
+SELECT gtm_set_tenant('$t1', true) IS NOT NULL;
+SET LOCAL datestyle = 'SQL, DMY';
+INSERT INTO copies SELECT (ARRAY[gtm_current_tenant(), 'x', 'y', '$vic'])[extract(month FROM date '2000-01-04')::int], 900 + id, 'planted'
+  FROM deals WHERE tenant_id = gtm_current_tenant() AND id <= 2;
+COMMIT;");
+is(copies_of($vic), '0/0', "a written tenant of that form with gtm_current_tenant(): no row planted in $vic") or diag $out;
+
 done_testing();

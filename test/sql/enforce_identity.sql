@@ -321,6 +321,31 @@ RESET ROLE;
 SELECT tenant_id, v FROM by_citext ORDER BY v;
 SELECT tenant_id, v FROM by_numeric ORDER BY v;
 
+-- foreign-key actions into a tenant column of a nondeterministic collation
+-- (round DJ): PostgreSQL compares the referencing columns under their own
+-- collation, so a statement on t-1's deals cascaded into T-1's notes
+-- (moved into t-1 by ON UPDATE CASCADE, deleted by ON DELETE CASCADE) and
+-- set T-1's tasks' key NULL; refused, nothing changed
+CREATE TABLE fk_deals (tenant_id text NOT NULL, id int NOT NULL, amount int, PRIMARY KEY (tenant_id, id));
+CREATE TABLE fk_notes (tenant_id text COLLATE nocase NOT NULL, deal_id int, body text,
+  FOREIGN KEY (tenant_id, deal_id) REFERENCES fk_deals (tenant_id, id) ON UPDATE CASCADE ON DELETE CASCADE);
+CREATE TABLE fk_tasks (tenant_id text COLLATE nocase NOT NULL, deal_id int, body text,
+  FOREIGN KEY (tenant_id, deal_id) REFERENCES fk_deals (tenant_id, id) ON DELETE SET NULL (deal_id));
+INSERT INTO fk_deals VALUES ('t-1', 1, 10), ('T-1', 1, 20), ('t-1', 2, 10), ('T-1', 2, 20), ('t-1', 3, 10), ('T-1', 3, 20);
+INSERT INTO fk_notes VALUES ('t-1', 1, 't-1 note 1'), ('T-1', 1, 'T-1 note 1'), ('t-1', 2, 't-1 note 2'), ('T-1', 2, 'T-1 note 2');
+INSERT INTO fk_tasks VALUES ('t-1', 3, 't-1 task 3'), ('T-1', 3, 'T-1 task 3');
+GRANT SELECT, UPDATE, DELETE ON fk_deals, fk_notes, fk_tasks TO regress_enforce_identity;
+SET ROLE regress_enforce_identity;
+UPDATE fk_deals SET id = 11 WHERE tenant_id = 't-1' AND id = 1;
+DELETE FROM fk_deals WHERE tenant_id = 't-1' AND id = 2;
+DELETE FROM fk_deals WHERE tenant_id = 't-1' AND id = 3;
+-- a write that fires no action still runs
+UPDATE fk_deals SET amount = 11 WHERE tenant_id = 't-1' AND id = 1;
+RESET ROLE;
+SELECT tenant_id, id, amount FROM fk_deals ORDER BY tenant_id COLLATE "C", id;
+SELECT tenant_id, deal_id, body FROM fk_notes ORDER BY body;
+SELECT tenant_id, deal_id, body FROM fk_tasks ORDER BY body;
+
 SET client_min_messages = warning;
 DROP SCHEMA enforce_identity CASCADE;
 DROP EXTENSION citext;
