@@ -23,30 +23,32 @@
  * arguments) stays, and is no pin on a distributed plan
  * (pin_computed_per_node).
  *
- * The same for a type's text conversion (CoerceViaIO, an array's element
- * by element in ArrayCoerceExpr, an output function called for its cstring):
- * PostgreSQL marks most output functions immutable, but several read a
- * setting (float8out extra_float_digits, byteaout bytea_output), which a
- * role may set differently for Citus' connections to the workers (ALTER ROLE
- * ... SET, which Citus propagates; SET LOCAL, which it replays there) than
- * on the coordinator: "tenant_id = 'T46'::bytea::text" was judged pinned to
+ * The same for every expression whose arguments are all constants (or
+ * bound parameters): Citus writes it into the shard query as it stands,
+ * and the worker evaluates it with its own settings, which a role may set
+ * otherwise for Citus' connections (ALTER ROLE ... SET, which Citus
+ * propagates; SET LOCAL, which it replays there) than for its session on
+ * the coordinator.  PostgreSQL marks functions immutable that read a
+ * setting: output functions (float8out reads extra_float_digits, byteaout
+ * bytea_output: "tenant_id = 'T46'::bytea::text" was judged pinned to
  * '\x543436' on the coordinator and read tenant T46 on a worker whose
- * bytea_output was escape (round DG).  Folded on the coordinator, the
- * worker receives the text the shadow plan judged.
+ * bytea_output was escape, round DG), quote_ident() (quote_all_identifiers:
+ * "CASE length(quote_ident('a')) WHEN 1 THEN 'T1' ELSE 'T3' END" was T1 on
+ * the coordinator and T3 on the workers, round DK), and others may.
+ * Folded on the coordinator, the worker receives the constant the shadow
+ * plan judged.
  *
- * And any expression with a constant or a bound parameter of a type whose
- * text is not its value's alone (type_text_is_fixed: a date, an interval,
- * a float, a regclass) among its arguments: Citus writes such a constant
- * as text in the client's settings (DateStyle, IntervalStyle,
- * extra_float_digits, search_path), and the worker reads it in its own.
+ * A constant of a type whose text is not its value's alone (a date, an
+ * interval, a float, a regclass) is written as text in the client's
+ * settings (DateStyle, IntervalStyle, extra_float_digits, search_path), and
+ * the worker reads it in its own.
  * "tenant_id = (ARRAY['T1', 'x', 'y', 'T9'])[extract(month FROM date
  * '2000-01-04')::int]" was T1 in the shadow plan and, sent under DateStyle
  * 'SQL, DMY' as 04/01/2000, T9 on the worker: an INSERT ... SELECT copied
  * T9's rows into T1, another planted T1's rows in T9 (round DI).  Folded
- * bottom up, such an expression becomes one constant of its result type,
- * which is folded in turn while that type is one of those, up to the text
- * the pin compares; what cannot fold (a column, a stable function among
- * its arguments) is no pin on a distributed plan.
+ * bottom up, a pin becomes one constant of the column's type; what cannot
+ * fold (a column, a stable function among its arguments) is no pin on a
+ * distributed plan.
  *
  * Citus splits a client's statement into tasks, each a statement of its own
  * on a worker: a CTE or subquery it plans separately (pinned to T1) runs
@@ -114,54 +116,36 @@ calls_own_function(Node *node)
 		check_functions_in_node(node, is_own_function, NULL);
 }
 
-/* Is the text of a value of typid its value's alone (no setting in it)? */
-static inline bool
-leaf_text_fixed(Oid typid)
+/*
+ * A direct argument of node (not below; the WHEN clauses of a CASE looked
+ * into) that is neither a constant nor a bound parameter: node cannot be
+ * folded into a constant here.
+ */
+static bool
+variable_arg_walker(Node *node, void *context)
 {
-	switch (typid)
+	if (node == NULL)
+		return false;
+	switch (nodeTag(node))
 	{
-		case TEXTOID:
-		case VARCHAROID:
-		case BPCHAROID:
-		case NAMEOID:
-		case INT2OID:
-		case INT4OID:
-		case INT8OID:
-		case BOOLOID:
-		case UUIDOID:
-			return true;
+		case T_Const:
+		case T_CaseTestExpr:	/* the CASE's (or array coercion's) own value */
+			return false;
+		case T_Param:
+			return ((Param *) node)->paramkind != PARAM_EXTERN;
+		case T_List:
+			return expression_tree_walker(node, variable_arg_walker, context);
 		default:
-			/* a domain over one of those: its base type decides */
-			return typid >= FirstGenbkiObjectId && type_text_is_fixed(typid);
+			return true;
 	}
 }
 
 /*
- * An argument of the node (not below) that Citus would write as text in
- * the client's settings: a constant or a bound parameter of a type whose
- * text is not fixed (see the file header).
- */
-static bool
-unfixed_leaf_walker(Node *node, void *context)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, Const))
-		return !((Const *) node)->constisnull &&
-			!leaf_text_fixed(((Const *) node)->consttype);
-	if (IsA(node, Param))
-		return ((Param *) node)->paramkind == PARAM_EXTERN &&
-			!leaf_text_fixed(((Param *) node)->paramtype);
-	if (IsA(node, List))
-		return expression_tree_walker(node, unfixed_leaf_walker, context);
-	return false;
-}
-
-/*
  * Must node itself be evaluated on the coordinator before Citus sends it
- * (see the file header): a call of the database's own function, a text
- * conversion whose output function may read a setting, an expression over
- * a constant or parameter whose text depends on settings.
+ * (see the file header): an expression all of whose arguments are
+ * constants or bound parameters (eval_const_expressions folds it when its
+ * functions are immutable, with the parameters' values in a custom plan),
+ * or a call of the database's own function.
  */
 bool
 needs_coordinator_fold(Node *node)
@@ -170,27 +154,37 @@ needs_coordinator_fold(Node *node)
 		return false;
 	switch (nodeTag(node))
 	{
-		case T_Const:
-		case T_Param:
-		case T_Var:
-		case T_Query:
-		case T_SubLink:
-		case T_List:
-		case T_TargetEntry:
-		case T_CaseWhen:		/* its CaseExpr decides (and the walker
-								 * takes no CaseWhen of its own) */
-			return false;
-		case T_CoerceViaIO:
 		case T_ArrayCoerceExpr:
-			return true;
+			/* its element expression works on CaseTestExpr: the array */
+			return !variable_arg_walker((Node *) ((ArrayCoerceExpr *) node)->arg, NULL);
 		case T_FuncExpr:
-			if (((FuncExpr *) node)->funcresulttype == CSTRINGOID)
-				return true;
+		case T_OpExpr:
+		case T_DistinctExpr:
+		case T_NullIfExpr:
+		case T_ScalarArrayOpExpr:
+		case T_BoolExpr:
+		case T_RelabelType:
+		case T_CoerceViaIO:
+		case T_ConvertRowtypeExpr:
+		case T_CollateExpr:
+		case T_CaseExpr:
+		case T_ArrayExpr:
+		case T_RowExpr:
+		case T_RowCompareExpr:
+		case T_CoalesceExpr:
+		case T_MinMaxExpr:
+		case T_XmlExpr:
+		case T_NullTest:
+		case T_BooleanTest:
+		case T_CoerceToDomain:
+		case T_SubscriptingRef:
+		case T_FieldSelect:
+		case T_FieldStore:
 			break;
 		default:
-			break;
+			return false;
 	}
-	return expression_tree_walker(node, unfixed_leaf_walker, NULL) ||
+	return !expression_tree_walker(node, variable_arg_walker, NULL) ||
 		calls_own_function(node);
 }
 

@@ -655,4 +655,23 @@ INSERT INTO copies SELECT (ARRAY[gtm_current_tenant(), 'x', 'y', '$vic'])[extrac
 COMMIT;");
 is(copies_of($vic), '0/0', "a written tenant of that form with gtm_current_tenant(): no row planted in $vic") or diag $out;
 
+# --- 18. round DK: a built-in function marked immutable that reads a
+# setting: quote_ident() reads quote_all_identifiers, which the role's own
+# ALTER ROLE ... SET gives Citus' connections to the workers; its session
+# on the coordinator turns it off.  The pin was T1 in the shadow plan and
+# the victim on the workers: the victim's rows read, copied into T1, T1's
+# planted in the victim.  Every expression over constants is now evaluated
+# on the coordinator
+my $qpin = "CASE length(quote_ident('a')) WHEN 1 THEN '$t1' ELSE '$vic' END";
+is(app($C, "ALTER ROLE regress_citus_app SET quote_all_identifiers = on;"), '', 'the role sets its own quote_all_identifiers default (propagated)');
+$out = app($C, "SET quote_all_identifiers = off;
+SELECT tenant_id, stage FROM deals WHERE tenant_id = $qpin;
+INSERT INTO copies SELECT '$t1', 700 + id, 'q:' || stage FROM deals WHERE tenant_id = $qpin ON CONFLICT DO NOTHING;
+INSERT INTO copies SELECT $qpin, 800 + id, 'planted-q' FROM deals WHERE tenant_id = '$t1' ON CONFLICT DO NOTHING;
+UPDATE deals SET stage = 'changed-q' WHERE tenant_id = $qpin AND id = 1;");
+is(scalar(grep { /\|secret$/ } split /\n/, $out) . '|' . copies_of($vic) . '|' . vic_rows(), "0|0/0|$vbefore",
+	"quote_ident() in a pin: no row of $vic read, copied, planted or changed")
+  or diag $out;
+cq("ALTER ROLE regress_citus_app RESET quote_all_identifiers");
+
 done_testing();
