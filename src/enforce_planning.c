@@ -11,6 +11,7 @@
  * each planning; fmgr_hook counts the IMMUTABLE functions of the database's
  * that the planner is running (folding); a statement they run that reaches
  * a tenant (statement_scope_check, tenant_session.c) notes it in the frame,
+ * as does a statement of a STABLE function it calls to estimate,
  * and the finished plan carries it (GTM_PLANNED_CACHEID), reached again when
  * the plan starts (run_statement_pins, enforce_runtime.c).
  *
@@ -81,14 +82,21 @@ plan_carries_tenant(PlannedStmt *result, const char *tenant)
 }
 
 /*
- * statement_scope_check, while planning: note the tenant reached, when an
- * IMMUTABLE function the planner folds into the plan is running (not one
- * it calls to estimate, whose result it keeps out of the plan).
+ * statement_scope_check, while planning: note the tenant reached, by an
+ * IMMUTABLE function the planner folds into the plan or by a STABLE one it
+ * calls to estimate.  The estimate's result stays out of the plan, but not
+ * what the function did: the planning belongs to the statement, and the
+ * extended protocol plans a portal in its Bind message and starts it in
+ * Execute, another message, where the statement's scope starts anew.  An
+ * UPDATE pinned to T1 whose condition's function, called to estimate at
+ * Bind, read T2's rows into a setting, wrote them into T1 at Execute
+ * (round DL; as a simple Query it was refused).  So the plan carries the
+ * tenant either way, and its executor start reaches it again.
  */
 void
 planning_reached(const char *tenant)
 {
-	if (planning_frame != NULL && planning_frame->folding > 0 &&
+	if (planning_frame != NULL &&
 		planning_frame->tenant == NULL && !distributed_planner_loaded())
 		planning_frame->tenant = MemoryContextStrdup(planning_frame->cxt, tenant);
 }

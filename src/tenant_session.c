@@ -583,9 +583,8 @@ statement_scope_check_n(const char *tenant, size_t tlen, const char *label,
 						size_t llen, int elevel)
 {
 	/*
-	 * While an IMMUTABLE function the planner folds runs: its tenant goes
-	 * into the plan too (planning_reached; not while the planner calls a
-	 * function to estimate, whose result it keeps out of the plan).
+	 * While a function the planner runs (to fold or to estimate) reaches a
+	 * tenant: the plan carries it too (planning_reached).
 	 */
 	if (unlikely(planning_depth > 0))
 		planning_reached(tenant);

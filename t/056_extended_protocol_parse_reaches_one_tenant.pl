@@ -66,4 +66,32 @@ $out = run_script('next', qq{[[$setup],
  [["P","","SELECT count(*) FROM public.deals WHERE tenant_id = 'T1'"],["B","",""],["E",""],["S"]]]});
 like($out, qr/ROW \["1"\]/, 'a later transaction reads another tenant as before') or diag $out;
 
+# round DL: the planner calls a STABLE function to estimate a condition
+# while it plans the portal in the Bind message; the executor starts in
+# Execute, another message.  The function read T2's stages into a setting
+# at Bind, and the UPDATE pinned to T1 wrote them into T1's row at Execute.
+# The plan now carries the tenant its planning reached, reached again when
+# it starts
+my $est = q{["Q","CREATE FUNCTION pg_temp.w() RETURNS int LANGUAGE plpgsql VOLATILE AS $$BEGIN PERFORM set_config('my.loot', (SELECT string_agg(stage, ',' ORDER BY id) FROM public.deals WHERE tenant_id = 'T2'), false); RETURN 100; END$$; CREATE FUNCTION pg_temp.s() RETURNS int LANGUAGE plpgsql STABLE AS $$BEGIN IF current_setting('my.done', true) IS DISTINCT FROM '1' THEN PERFORM set_config('my.done', '1', false); RETURN pg_temp.w(); END IF; RETURN 100; END$$"]};
+sql("UPDATE public.deals SET stage = 'open' WHERE tenant_id = 'T1'");
+my $before = rows();
+$out = run_script('simple-estimate', qq{[[["Q","BEGIN"]],[$est],
+ [["Q","UPDATE public.deals SET stage = current_setting('my.loot', true) WHERE tenant_id = 'T1' AND id < pg_temp.s() RETURNING stage"]],
+ [["Q","ROLLBACK"]]]});
+like($out, qr/ERROR statement touches more than one tenant/, 'a function called to estimate, as a simple Query: refused') or diag $out;
+$out = run_script('bind-estimate', qq{[[$est],
+ [["P","","UPDATE public.deals SET stage = current_setting('my.loot', true) WHERE tenant_id = \$1 AND id < pg_temp.s() RETURNING stage"],["B","","",["T1"]],["E",""],["S"]]]});
+like($out, qr/ERROR statement touches more than one tenant/, 'planned at Bind, started at Execute: refused') or diag $out;
+unlike($out, qr/ROW/, '... and returns no row') or diag $out;
+is(rows(), $before, "T1's row does not hold T2's stages; nothing changed");
+# a DELETE whose estimate changes T2's row at Bind
+$out = run_script('bind-delete', qq{[[["Q","CREATE FUNCTION pg_temp.w2() RETURNS int LANGUAGE plpgsql VOLATILE AS \$\$BEGIN UPDATE public.deals SET stage = 'planted' WHERE tenant_id = 'T2' AND id = 1; RETURN 100; END\$\$; CREATE FUNCTION pg_temp.s2() RETURNS int LANGUAGE plpgsql STABLE AS \$\$BEGIN IF current_setting('my.done2', true) IS DISTINCT FROM '1' THEN PERFORM set_config('my.done2', '1', false); RETURN pg_temp.w2(); END IF; RETURN 100; END\$\$"]],
+ [["P","","DELETE FROM public.deals WHERE tenant_id = \$1 AND id = 1 AND id < pg_temp.s2() RETURNING id"],["B","","",["T1"]],["E",""],["S"]]]});
+like($out, qr/ERROR statement touches more than one tenant/, 'a DELETE whose estimate writes T2 at Bind: refused') or diag $out;
+is(rows(), $before, 'neither T1 deleted nor T2 planted');
+# one tenant at both: accepted
+$out = run_script('bind-one', qq{[[$est],
+ [["P","","UPDATE public.deals SET stage = 'seen' WHERE tenant_id = \$1 AND id = 2 AND id < pg_temp.s() RETURNING stage"],["B","","",["T2"]],["E",""],["S"]]]});
+like($out, qr/CMD UPDATE 1/, 'an estimate that reaches the statement\'s own tenant: accepted') or diag $out;
+
 done_testing();
