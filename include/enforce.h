@@ -592,6 +592,7 @@ typedef struct QueryNames
 	bool		current_tenant;
 	bool		on_conflict;
 	bool		coordinator_fold;	/* needs_coordinator_fold() somewhere */
+	bool		reg_constant;	/* a constant of a reg* type */
 	List	   *relids;			/* OIDs, each once */
 } QueryNames;
 
@@ -609,6 +610,8 @@ extern void check_distributed_call(CallStmt *stmt);
 /* enforce_citus_fold.c */
 extern bool calls_own_function(Node *node);
 extern bool needs_coordinator_fold(Node *node);
+extern bool is_reg_type(Oid typid);
+extern void refuse_reg_constants(Query *parse);
 extern Query *fold_own_functions(Query *parse, ParamListInfo boundParams);
 extern void mark_distributed_task(QueryDesc *queryDesc, int eflags);
 extern void mark_distributed_command(Node *parsetree);
@@ -635,6 +638,10 @@ extern void refuse_nonstandard_strings_analyzed(struct ParseState *pstate, Query
 extern void refuse_nonstandard_strings(Node *utility);
 extern void refuse_standard_strings_turned_off(void);
 extern void citus_strings_init(void);
+
+/* enforce_citus_settings.c: settings every Citus node reads text with alike */
+extern void refuse_unshared_settings(void);
+extern void citus_settings_init(void);
 
 /* enforce_citus_txn.c */
 extern void judge_citus_txn_call(FmgrInfo *flinfo);

@@ -188,6 +188,61 @@ needs_coordinator_fold(Node *node)
 		calls_own_function(node);
 }
 
+/* Is typid one of the reg* types, whose text names an object by search_path? */
+bool
+is_reg_type(Oid typid)
+{
+	switch (typid)
+	{
+		case REGCLASSOID:
+		case REGTYPEOID:
+		case REGPROCOID:
+		case REGPROCEDUREOID:
+		case REGOPEROID:
+		case REGOPERATOROID:
+		case REGCONFIGOID:
+		case REGDICTIONARYOID:
+		case REGNAMESPACEOID:
+		case REGROLEOID:
+		case REGCOLLATIONOID:
+			return true;
+		default:
+			return false;
+	}
+}
+
+static bool
+reg_constant_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Const) && is_reg_type(((Const *) node)->consttype))
+		return true;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, reg_constant_walker, context, 0);
+	return expression_tree_walker(node, reg_constant_walker, context);
+}
+
+/*
+ * A constant of a reg* type left in the query Citus plans (not folded
+ * away): Citus writes it as the object's name, which the worker looks up
+ * in its own search_path, an application's to set; "(SELECT 'deals'::
+ * regclass AS r) s ... s.r = 'public.deals'::regclass" named the role's
+ * temporary table on the coordinator and public.deals on a worker (round
+ * DM).  Refused (enforce_citus_settings.c).
+ */
+void
+refuse_reg_constants(Query *parse)
+{
+	if (!query_tree_walker(parse, reg_constant_walker, NULL, 0))
+		return;
+	ereport(ENFORCE_ELEVEL(),
+			(errcode(GTM_ERRCODE_NOT_PINNED),
+			 errmsg("a constant naming an object (reg* type) in a statement on a distributed table"),
+			 errdetail("Citus writes it for the workers as a name, which each node looks up in its own search_path."),
+			 errhint("Compare OIDs or names as text, or run the statement as a role exempt from the tenant-scope check.")));
+}
+
 static Node *
 fold_own_mutator(Node *node, void *context)
 {

@@ -597,6 +597,8 @@ names_walker(Node *node, QueryNames *names)
 		names->current_tenant = true;
 	else if (!names->coordinator_fold && needs_coordinator_fold(node))
 		names->coordinator_fold = true;
+	if (IsA(node, Const) && is_reg_type(((Const *) node)->consttype))
+		names->reg_constant = true;
 	if (IsA(node, Query))
 	{
 		if (((Query *) node)->onConflict != NULL)

@@ -88,7 +88,11 @@ gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	statement_scope_executor_started(queryDesc);
 	run_statement_pins(queryDesc, eflags);	/* and the unique-key pins */
 	if (unlikely(distributed_planner_loaded()))
+	{
+		/* Citus wrote its shard queries while it started (BeginScan) */
+		refuse_unshared_settings();
 		mark_distributed_task(queryDesc, eflags);
+	}
 }
 
 

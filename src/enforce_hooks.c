@@ -245,6 +245,9 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	/* Citus deparses shard queries now (enforce_citus_strings.c) */
 	if (unlikely(!standard_conforming_strings) && distributed_planner_loaded())
 		refuse_nonstandard_strings(NULL);
+	/* ... with settings every node reads alike (enforce_citus_settings.c) */
+	if (unlikely(distributed_planner_loaded()))
+		refuse_unshared_settings();
 
 	/* the rule applies only where the extension is installed */
 	if (!req.collect && !gtm_installed_here())
@@ -289,6 +292,8 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 		 */
 		if (names.coordinator_fold)
 			parse = fold_own_functions(parse, boundParams);
+		if (unlikely(names.reg_constant))
+			refuse_reg_constants(parse);
 		original = copyObject(parse);
 		unfolded = parse;
 		parse = fold_current_tenant(parse, &names);
@@ -586,6 +591,7 @@ gtm_enforce_init(void)
 	exemptions_init();
 	citus_lock_init();
 	citus_strings_init();
+	citus_settings_init();
 	tenant_temp_init();
 	planning_frames_init();
 	enforce_stats_init();

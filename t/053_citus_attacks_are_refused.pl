@@ -437,7 +437,7 @@ sub dfp { return cq("SELECT string_agg(tenant_id::text || ':' || id || ':' || st
 my $dbefore = dfp();
 my $dmy = "SET datestyle = 'SQL, DMY';";
 $out = app($C, "$dmy SELECT stage FROM ddeals WHERE tenant_id = '$dx'::date;");
-is((first_line($out) =~ /^ERROR:  tenant-scoped table "ddeals" \(alias "ddeals"\) is not pinned to one tenant/ ? 'refused' : 'ran')
+is(($out =~ /^ERROR:  tenant-scoped table "ddeals" \(alias "ddeals"\) is not pinned to one tenant/m ? 'refused' : 'ran')
 	  . '|' . ($out =~ /y-secret/ ? 'read Y' : 'no Y row'),
 	'refused|no Y row', "a date tenant pinned under DateStyle DMY on a distributed table: refused, no row of the swapped date read")
   or diag $out;
@@ -448,9 +448,9 @@ UPDATE ddeals SET stage = stage || '-changed' WHERE tenant_id = '$dx'::date;
 INSERT INTO ddeals VALUES ('$dx', 7, 'planted');");
 is(dfp(), $dbefore, 'the prepared read, the UPDATE and the INSERT pinned to that date change nothing, plant nothing')
   or diag $out;
-is(first_line(app($C, "$dmy SELECT count(*) FROM deals WHERE tenant_id = '$t1';")),
-	cq("SELECT count(*) FROM deals WHERE tenant_id = '$t1'"),
-	'a text tenant column under the same DateStyle: read as before');
+like(app($C, "$dmy SELECT count(*) FROM deals WHERE tenant_id = '$t1';"),
+	qr/^ERROR:  "DateStyle" cannot take this value with Citus\n(.*\n)*\Q@{[cq("SELECT count(*) FROM deals WHERE tenant_id = '$t1'")]}\E$/,
+	'a text tenant column: the DateStyle is refused (round DM, section 19), the read runs as before');
 
 # --- 15. rounds DF, DG: standard_conforming_strings.  Citus writes a
 # string constant into the shard query quoted for the setting of the
@@ -599,9 +599,11 @@ COMMIT;";
 is(scalar(grep { /^\Q$bt\E\|secret$/ } split /\n/, gtm_citus_as_role($superuser, $C, $bytea_attack)), 2,
 	"control: as the superuser (not judged), the SELECT pinned to '$bt'::bytea::text reads tenant $bt on the worker");
 $out = app($C, $bytea_attack);
-is(scalar(grep { /\|secret$/ } split /\n/, $out) . '|' . errors($out), '0|',
-	'as the application role: the conversion is evaluated on the coordinator, the worker reads its result; no row of the other tenant')
+is(scalar(grep { /\|secret$/ } split /\n/, $out) . '|' . (split /\|/, errors($out))[0], '0|ERROR:  "bytea_output" cannot take this value with Citus',
+	'as the application role: no row of the other tenant (bytea_output escape is refused since round DM; the conversion is evaluated on the coordinator since DG)')
   or diag $out;
+is(scalar(grep { /\|secret$/ } split /\n/, app($C, "SELECT tenant_id, stage FROM deals WHERE tenant_id = '$bt'::bytea::text;")), 0,
+	'the same pin without the setting: no row of the other tenant');
 $out = app($C, "BEGIN;
 SET LOCAL citus.propagate_set_commands = 'local';
 SET LOCAL bytea_output = 'escape';
@@ -610,7 +612,7 @@ UPDATE deals SET stage = 'x' WHERE tenant_id = ('$bt'::bytea)::text;
 SELECT array_to_string(ARRAY['$bt'::bytea], ',') AS a;
 UPDATE deals SET stage = 'y' WHERE tenant_id = (ARRAY['$bt'::bytea]::text[])[1];
 COMMIT;");
-is(errors($out) . '|' . cq("SELECT string_agg(stage, ',') FROM deals WHERE tenant_id = '$bt'"), '|secret,secret',
+is(cq("SELECT string_agg(stage, ',') FROM deals WHERE tenant_id = '$bt'"), 'secret,secret',
 	'the same pin in an UPDATE, and through an array conversion, changes no row of the other tenant')
   or diag $out;
 
@@ -663,7 +665,11 @@ is(copies_of($vic), '0/0', "a written tenant of that form with gtm_current_tenan
 # planted in the victim.  Every expression over constants is now evaluated
 # on the coordinator
 my $qpin = "CASE length(quote_ident('a')) WHEN 1 THEN '$t1' ELSE '$vic' END";
-is(app($C, "ALTER ROLE regress_citus_app SET quote_all_identifiers = on;"), '', 'the role sets its own quote_all_identifiers default (propagated)');
+is(first_line(app($C, "ALTER ROLE regress_citus_app SET quote_all_identifiers = on;")),
+	'ERROR:  "quote_all_identifiers" cannot take this value with Citus',
+	'the role cannot set its own quote_all_identifiers default (round DM)');
+# a default a superuser set (propagated) is ignored when the role's sessions start
+cq("ALTER ROLE regress_citus_app SET quote_all_identifiers = on");
 $out = app($C, "SET quote_all_identifiers = off;
 SELECT tenant_id, stage FROM deals WHERE tenant_id = $qpin;
 INSERT INTO copies SELECT '$t1', 700 + id, 'q:' || stage FROM deals WHERE tenant_id = $qpin ON CONFLICT DO NOTHING;
@@ -673,5 +679,58 @@ is(scalar(grep { /\|secret$/ } split /\n/, $out) . '|' . copies_of($vic) . '|' .
 	"quote_ident() in a pin: no row of $vic read, copied, planted or changed")
   or diag $out;
 cq("ALTER ROLE regress_citus_app RESET quote_all_identifiers");
+
+# --- 19. round DM: a pin over a column of a subquery, flattened by the
+# planner: "(SELECT date '2000-01-04' AS d) s ... (ARRAY[...])[extract(month
+# FROM s.d)::int]" is not an expression over constants where Citus sees it,
+# so it is not evaluated on the coordinator; the shadow plan flattened and
+# folded it to T1, and Citus wrote the date in the client's DateStyle
+# ('SQL, DMY'), which the worker read as April 1st: the victim's rows copied
+# into T1, T1's planted in the victim, the victim's row changed.  Now the
+# settings with which text is written and read keep values every node
+# reads alike (their check hooks), and a reg* constant that reaches Citus
+# is refused
+my $sub = "(SELECT date '2000-01-04' AS d) s";
+my $spin = "(ARRAY['$t1', 'x', 'y', '$vic'])[extract(month FROM s.d)::int]";
+my $dm = "SELECT d.tenant_id, d.stage FROM $sub, deals d WHERE d.tenant_id = $spin;
+INSERT INTO copies SELECT '$t1', d.id + 600, 'leak:' || d.stage FROM $sub, deals d WHERE d.tenant_id = $spin;
+INSERT INTO copies SELECT $spin, d.id + 700, 'planted' FROM $sub, deals d WHERE d.tenant_id = '$t1';
+UPDATE deals d SET stage = 'changed-dm' FROM $sub WHERE d.tenant_id = $spin AND d.id = 1;";
+is(scalar(grep { /\|secret$/ } split /\n/,
+		gtm_citus_as_role($superuser, $C, "SET datestyle = 'SQL, DMY'; SELECT d.tenant_id, d.stage FROM $sub, deals d WHERE d.tenant_id = $spin;")), 3,
+	"control: as the superuser (not judged), the SELECT over the flattened subquery reads $vic's 3 rows under DateStyle SQL, DMY");
+for my $set ("SET datestyle = 'SQL, DMY';", "SELECT set_config('datestyle', 'SQL, DMY', false);",
+	"SET intervalstyle = 'sql_standard';", "SET extra_float_digits = 0;", "SET bytea_output = 'escape';",
+	"SET quote_all_identifiers = on;", "ALTER ROLE regress_citus_app SET datestyle = 'SQL, DMY';")
+{
+	like(app($C, $set), qr/^ERROR:  "\w+" cannot take this value with Citus/i, "refused to the role: $set");
+}
+is(first_line(app($C, "SET datestyle = 'ISO, DMY'; SET extra_float_digits = 3; SET intervalstyle = 'iso_8601'; SHOW datestyle;")),
+	'ISO, DMY', 'values every node reads alike are accepted (ISO with either order, extra_float_digits 3 as JDBC sets it, iso_8601)');
+$out = app($C, "SET datestyle = 'SQL, DMY';\n$dm");
+is(scalar(grep { /\|secret$/ } split /\n/, $out) . '|' . copies_of($vic) . '|' . vic_rows() . '|'
+	  . cq("SELECT count(*) FROM copies WHERE body LIKE 'leak:secret%'"),
+	"0|0/0|$vbefore|0", "the four statements of the attack read, copy, plant and change no row of $vic") or diag $out;
+# a default a superuser set is ignored: the worker connections too read ISO
+cq("ALTER ROLE regress_citus_app SET datestyle = 'SQL, DMY'");
+$out = app($C, "SHOW datestyle;\n$dm");
+is(scalar(grep { /^ISO, MDY$/ } split /\n/, $out) . '|' . scalar(grep { /\|secret$/ } split /\n/, $out) . '|'
+	  . copies_of($vic) . '|' . vic_rows(), "1|0|0/0|$vbefore",
+	"with a superuser's default DateStyle for the role: ignored (a warning), no row of $vic reached") or diag $out;
+cq("ALTER ROLE regress_citus_app RESET datestyle");
+# a server configured so: the role's distributed statements are refused
+$coord->safe_psql('gtm', "ALTER SYSTEM SET extra_float_digits = 0; SELECT pg_reload_conf();");
+is(first_line(app($C, "SELECT count(*) FROM deals WHERE tenant_id = '$t1';")),
+	'ERROR:  a setting of this session is not read alike by the Citus workers',
+	'extra_float_digits 0 in the server configuration: the role\'s distributed SELECT is refused');
+$coord->safe_psql('gtm', "ALTER SYSTEM RESET extra_float_digits; SELECT pg_reload_conf();");
+# a regclass constant over a flattened subquery (search_path: the role's
+# temporary table on the coordinator, public.deals on the worker)
+$out = app($C, "SET client_min_messages = error; CREATE TEMP TABLE deals (x int);
+SELECT d.tenant_id, d.stage FROM (SELECT 'deals'::regclass AS r) s, public.deals d
+ WHERE d.tenant_id = (ARRAY['$t1', '$vic'])[(s.r = 'public.deals'::regclass)::int + 1];");
+is(scalar(grep { /\|secret$/ } split /\n/, $out) . '|' . (split /\|/, errors($out))[0],
+	'0|ERROR:  a constant naming an object (reg* type) in a statement on a distributed table',
+	'a regclass constant that would reach the workers: refused, nothing read') or diag $out;
 
 done_testing();

@@ -325,7 +325,9 @@ SELECT tenant_id, v FROM by_numeric ORDER BY v;
 -- (round DJ): PostgreSQL compares the referencing columns under their own
 -- collation, so a statement on t-1's deals cascaded into T-1's notes
 -- (moved into t-1 by ON UPDATE CASCADE, deleted by ON DELETE CASCADE) and
--- set T-1's tasks' key NULL; refused, nothing changed
+-- set T-1's tasks' key NULL; refused, nothing changed.  PostgreSQL 18
+-- refuses such a foreign key itself (a nondeterministic collation must then
+-- be the same on both sides): expected output enforce_identity_1.out
 CREATE TABLE fk_deals (tenant_id text NOT NULL, id int NOT NULL, amount int, PRIMARY KEY (tenant_id, id));
 CREATE TABLE fk_notes (tenant_id text COLLATE nocase NOT NULL, deal_id int, body text,
   FOREIGN KEY (tenant_id, deal_id) REFERENCES fk_deals (tenant_id, id) ON UPDATE CASCADE ON DELETE CASCADE);
