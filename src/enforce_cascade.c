@@ -54,6 +54,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
+#include "utils/typcache.h"
 
 #include "enforce.h"
 
@@ -202,12 +203,14 @@ record_cascade(EnforceState *st, RelFacts *f, const char *conname)
 
 /*
  * Does the foreign key of trigger tg compare the tenant column of a
- * referencing tenant table (or partition) under a nondeterministic
- * collation?  PostgreSQL's queries for its check and its actions compare
- * the referencing columns under their own collation (ri_GenerateQual adds
- * the referenced column's only when that one is nondeterministic), so the
- * rows of every tenant equal under it are locked, tested, deleted or given
- * the new key (round DJ).  Records the reference (PR_CASCADE_IDENTITY).
+ * referencing tenant table (or partition) by an equality that is not an
+ * identity?  PostgreSQL's queries for its check and its actions compare
+ * the referencing columns with their own type's equality under their own
+ * collation (ri_GenerateQual adds the referenced column's collation only
+ * when that one is nondeterministic), so the rows of every tenant equal
+ * under it are locked, tested, deleted or given the new key: a
+ * nondeterministic collation (round DJ), citext (round DN).  Records the
+ * reference (PR_CASCADE_IDENTITY).
  */
 static bool
 fk_tenant_not_identity(EnforceState *st, Trigger *tg)
@@ -230,9 +233,14 @@ fk_tenant_not_identity(EnforceState *st, Trigger *tg)
 		int32		typmod;
 		Oid			collid = InvalidOid;
 
-		if (f->tenant && !f->exempt)
-			get_atttypetypmodcoll(f->relid, f->attnum, &typid, &typmod, &collid);
-		if (collation_is_nondeterministic(collid))
+		TypeCacheEntry *tce;
+
+		if (!f->tenant || f->exempt)
+			continue;
+		get_atttypetypmodcoll(f->relid, f->attnum, &typid, &typmod, &collid);
+		tce = lookup_type_cache(getBaseType(typid), TYPECACHE_BTREE_OPFAMILY);
+		if (!OidIsValid(tce->btree_opf) ||
+			!opfamily_is_identity(tce->btree_opf, tce->type_id, collid))
 		{
 			TenantRef  *ref = new_ref(REF_SET, f, get_rel_name(f->relid));
 

@@ -154,7 +154,7 @@ static const PinReasonInfo pin_reasons[PR_COUNT] = {
 		"The ON CONFLICT arbiter index \"%2$s\" compares %1$s with an equality under which distinct values are equal, so the conflicting row may belong to another tenant.",
 	"arbiter index \"%s\" does not compare the tenant column by identity"},
 	{PR_CASCADE_IDENTITY,
-		"The foreign key \"%2$s\" compares %1$s under a nondeterministic collation: PostgreSQL's check or action for the rows the statement updates or deletes reaches the referencing rows of other tenants too.",
+		"The foreign key \"%2$s\" compares %1$s by an equality under which distinct values are equal (a nondeterministic collation, citext): PostgreSQL's check or action for the rows the statement updates or deletes reaches the referencing rows of other tenants too.",
 	"foreign key \"%s\" does not compare the tenant column by identity"},
 	{PR_KEY_NOT_UNIQUE,
 		"%1$s is equated with a column of another table whose conditions do not fix one row of it before the statement runs (no unique key has all its columns equated with fixed values), so %1$s can hold several tenants.",

@@ -347,6 +347,19 @@ RESET ROLE;
 SELECT tenant_id, id, amount FROM fk_deals ORDER BY tenant_id COLLATE "C", id;
 SELECT tenant_id, deal_id, body FROM fk_notes ORDER BY body;
 SELECT tenant_id, deal_id, body FROM fk_tasks ORDER BY body;
+-- ... and into a citext tenant column (round DN): citext's equality is no
+-- identity either ('acme' = 'ACME')
+CREATE TABLE ci_deals (tenant_id citext NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id));
+CREATE TABLE ci_notes (tenant_id citext NOT NULL, deal_id int, body text,
+  FOREIGN KEY (tenant_id, deal_id) REFERENCES ci_deals (tenant_id, id) ON UPDATE CASCADE ON DELETE CASCADE);
+INSERT INTO ci_deals VALUES ('acme', 5), ('acme', 6);
+INSERT INTO ci_notes VALUES ('acme', 5, 'acme note 5'), ('ACME', 5, 'ACME note 5'), ('ACME', 6, 'ACME note 6');
+GRANT SELECT, UPDATE, DELETE ON ci_deals, ci_notes TO regress_enforce_identity;
+SET ROLE regress_enforce_identity;
+DELETE FROM ci_deals WHERE tenant_id::text = 'acme' AND id = 5;
+UPDATE ci_deals SET id = 16 WHERE tenant_id::text = 'acme' AND id = 6;
+RESET ROLE;
+SELECT tenant_id, deal_id, body FROM ci_notes ORDER BY body;
 
 SET client_min_messages = warning;
 DROP SCHEMA enforce_identity CASCADE;
