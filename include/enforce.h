@@ -290,6 +290,7 @@ typedef enum PinReason
 	PR_ROOT_NOT_UNIQUE,			/* tenants: conditions fix no unique key */
 	PR_ROOT_LEAKY,				/* tenants: by a unique key, a leaky condition */
 	PR_NODE_VALUE,				/* distributed: a value each node computes */
+	PR_NODE_INDIRECT,			/* distributed: pinned only once planned */
 	PR_REMOTE_CONDITION,		/* a remote server runs a condition before the pin */
 	PR_ORDER_BY_FUNCTION,		/* an index scan's ORDER BY runs a user function
 								 * before the pin */
@@ -641,6 +642,15 @@ extern void citus_strings_init(void);
 
 /* enforce_citus_settings.c: settings every Citus node reads text with alike */
 extern void refuse_unshared_settings(void);
+
+/* enforce_citus_pins.c: the pins the query Citus sends holds as written */
+typedef struct DirectPins
+{
+	List	   *scanned;		/* tenant tables read, not pinned as written */
+	List	   *inserted;		/* INSERT targets whose tenant is not */
+} DirectPins;
+extern void direct_pins_collect(Query *parse, DirectPins *dp);
+extern void direct_pins_apply(List *judged, DirectPins *dp);
 extern void citus_settings_init(void);
 
 /* enforce_citus_txn.c */

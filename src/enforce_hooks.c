@@ -238,6 +238,7 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	char	   *folded = NULL;
 	QueryNames	names;
 	bool		recheck_plan = false;
+	DirectPins	dpins = {NIL, NIL};
 
 	next_plan.explain_only = false;
 	next_plan.collect = false;
@@ -299,6 +300,8 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 		parse = fold_current_tenant(parse, &names);
 		if (parse != unfolded)	/* the session tenant is in it */
 			folded = pstrdup(gtm_session_tenant);
+		/* the pins the query Citus sends holds as written */
+		direct_pins_collect(parse, &dpins);
 		st.first_call_only = true;
 		dist_settings = distributed_settings_begin(parse);
 	}
@@ -348,6 +351,7 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 		}
 		distributed = true;
 		refuse_setting_dependent_tenants(judged);
+		direct_pins_apply(judged, &dpins);
 	}
 	else if (!plan_touches_tenant_table(&st, result))
 	{

@@ -174,6 +174,9 @@ static const PinReasonInfo pin_reasons[PR_COUNT] = {
 	{PR_NODE_VALUE,
 		"%1$s is compared with a value computed by a function that is not immutable, which Citus may evaluate on each worker, where it can yield another tenant on each node, rather than once on the coordinator.",
 	"compared with a value each Citus node computes"},
+	{PR_NODE_INDIRECT,
+		"%1$s is pinned only once the planner has pulled a subquery, a CTE or a VALUES list into the statement and folded what it brought: Citus sends the statement as written, and each worker pulls it up and computes it again, with its own settings and catalogs, possibly as another tenant.",
+	"pinned only through what the planner pulled up (distributed)"},
 	{PR_REMOTE_CONDITION,
 		"A condition of the statement that is not leakproof is sent to the foreign server with %1$s, where it runs on the rows of every tenant: the server's planner may evaluate it before the tenant condition (through an index), or without one (a value such as gtm_current_tenant() is not sent).",
 	"a condition that is not leakproof is sent to the foreign server"},
@@ -375,6 +378,7 @@ report_hint(TenantRef *ref, const char *col)
 			return errhint("Give every column of a unique key of the joined table a value, or add \"%s = <value>\".",
 						   col);
 		case PR_NODE_VALUE:
+		case PR_NODE_INDIRECT:
 			return errhint("On a distributed table, compare %s with a constant, a parameter or gtm_current_tenant().",
 						   col);
 		case PR_PARTIAL_INDEX:

@@ -736,4 +736,43 @@ is(scalar(grep { /\|secret$/ } split /\n/, $out) . '|' . (split /\|/, errors($ou
 	'0|ERROR:  a constant naming an object (reg* type) in a statement on a distributed table',
 	'a regclass constant that would reach the workers: refused, nothing read') or diag $out;
 
+# --- 20. round DO: whatever the worker computes again after pulling a
+# subquery up: the role's own IMMUTABLE function over a subquery's column
+# (it answers by application_name), an array constant read under another
+# array_nulls.  The shadow plan pulled the subquery up and folded the pin
+# to T1; Citus sent the query as written, and the worker computed the
+# victim.  A pin now counts on a distributed plan only where the query
+# Citus sends holds it as written (enforce_citus_pins.c)
+app($C, "SET client_min_messages = warning;
+CREATE FUNCTION appschema.tk(k int) RETURNS text LANGUAGE sql IMMUTABLE
+  AS \$f\$SELECT CASE WHEN current_setting('application_name') LIKE 'citus_internal%' THEN '$vic' ELSE '$t1' END\$f\$;");
+my $fpin2 = "appschema.tk(s.k)";
+is(scalar(grep { /\|secret$/ } split /\n/,
+		gtm_citus_as_role($superuser, $C, "SELECT d.tenant_id, d.stage FROM (SELECT 1 AS k) s, deals d WHERE d.tenant_id = $fpin2;")), 3,
+	"control: as the superuser (not judged), the role's function over a subquery column reads $vic's 3 rows");
+$out = app($C, "SELECT d.tenant_id, d.stage FROM (SELECT 1 AS k) s, deals d WHERE d.tenant_id = $fpin2;
+WITH s AS (SELECT 1 AS k) SELECT d.tenant_id, d.stage FROM s, deals d WHERE d.tenant_id = $fpin2;
+UPDATE deals d SET stage = 'fn-pwned' FROM (SELECT 1 AS k) s WHERE d.tenant_id = $fpin2;
+INSERT INTO copies SELECT '$t1', d.id + 900, 'fn:' || d.stage FROM (SELECT 1 AS k) s, deals d WHERE d.tenant_id = $fpin2;
+INSERT INTO copies SELECT $fpin2, d.id + 950, 'fn-planted' FROM (SELECT 1 AS k) s, deals d WHERE d.tenant_id = '$t1';");
+is(scalar(grep { /\|secret$/ } split /\n/, $out) . '|' . copies_of($vic) . '|' . vic_rows() . '|'
+	  . cq("SELECT count(*) FROM copies WHERE body LIKE 'fn:secret%'") . '|'
+	  . scalar(grep { /^ERROR:  tenant-scoped table "(deals|copies)" .* is not pinned to one tenant/ } split /\n/, $out),
+	"0|0/0|$vbefore|0|5", "the role's function over a subquery column: all five statements refused; nothing read, copied, planted or changed")
+  or diag $out;
+like($out, qr/DETAIL:  \w+\.tenant_id is pinned only once the planner has pulled a subquery/, '... with the reason');
+$out = app($C, "SELECT count(*) FROM deals d, (SELECT '$t1'::text AS t) s WHERE d.tenant_id = s.t;
+SELECT count(*) FROM deals d JOIN (VALUES ('$t1')) v(t) ON d.tenant_id = v.t;
+WITH c AS (SELECT '$t1' AS t) SELECT count(*) FROM c, deals d WHERE d.tenant_id = c.t;");
+is(join(',', grep { /^\d+$/ } split /\n/, $out), join(',', (cq("SELECT count(*) FROM deals WHERE tenant_id = '$t1'")) x 3),
+	'still accepted: a tenant equated, as written, with a subquery\'s, a VALUES list\'s or a CTE\'s constant') or diag $out;
+# array_nulls, which the role's own default turns off on Citus' connections
+$out = app($C, "ALTER ROLE regress_citus_app SET array_nulls = off;");
+$out = app($C, "SET array_nulls = on;
+SELECT d.tenant_id, d.stage FROM deals d, (SELECT '{NULL,x}'::text[] AS a) s
+ WHERE d.tenant_id = CASE WHEN s.a[1] IS NULL THEN '$t1' ELSE '$vic' END;");
+is(scalar(grep { /\|secret$/ } split /\n/, $out) . '|' . (($out =~ /^ERROR:  tenant-scoped table "deals"/m) ? 'refused' : 'ran'),
+	'0|refused', "an array constant read under the workers' array_nulls: refused, nothing read") or diag $out;
+cq("ALTER ROLE regress_citus_app RESET array_nulls");
+
 done_testing();

@@ -1,0 +1,448 @@
+/*-------------------------------------------------------------------------
+ *
+ * enforce_citus_pins.c
+ *	  On a Citus coordinator, a pin counts only where the query Citus sends
+ *	  holds it as written: a tenant column equated with a constant.
+ *
+ * The shadow plan (enforce_distributed.c) judges the client's query as the
+ * standard planner makes it: subqueries, CTEs and VALUES of one row pulled
+ * up into the query, functions inlined, expressions over the constants
+ * that brings together folded.  Citus sends the query as the client wrote
+ * it, and the worker pulls up and folds again, with its own settings, its
+ * own functions and its own catalogs: "FROM (SELECT 1 AS k) s ... tenant_id
+ * = tk(s.k)", where tk() is an IMMUTABLE function of the role's that
+ * answers by application_name, was T1 in the shadow plan and T3 on the
+ * worker; a CASE over an array constant of a subquery read under the
+ * worker's array_nulls, an enum label or a collation that differs by node
+ * did the same (rounds DM, DO: another tenant's rows read, copied, planted,
+ * changed).
+ *
+ * So, before Citus plans it, the query is searched for the pins it holds
+ * as written (direct_pins_collect): in each query level's conditions (WHERE,
+ * JOIN ... ON), equalities of two columns and of a column with a constant
+ * or a bound parameter (IS NOT DISTINCT FROM included) make classes of
+ * columns, as the planner's equivalence classes do, and a subquery's, a
+ * CTE's or a one-row VALUES list's output column joins the class of the
+ * column or constant it outputs.  A tenant table whose tenant column is in
+ * no class with a constant, in any place it is named, is "not pinned as
+ * written"; so is an INSERT whose written tenant is not a constant, a
+ * parameter or a column of such a class.  The judged references of those
+ * tables that the shadow plan found pinned are refused (PR_NODE_INDIRECT,
+ * direct_pins_apply).  Expressions over constants alone were evaluated on
+ * the coordinator before (enforce_citus_fold.c), and gtm_current_tenant()
+ * replaced by the session tenant: both are constants here.
+ *
+ * IDENTIFICATION
+ *	  src/enforce_citus_pins.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "parser/parsetree.h"
+#include "utils/lsyscache.h"
+
+#include "enforce.h"
+#include "gtm_clarity.h"
+
+/* A column of one query level, in a class of equal columns */
+typedef struct EqColumn
+{
+	Query	   *level;
+	Index		varno;
+	AttrNumber	attno;
+	int			parent;			/* union-find: index of the parent, or own */
+	bool		constant;		/* (at the root) the class holds a constant */
+} EqColumn;
+
+typedef struct EqWalk
+{
+	EqColumn  *cols;
+	int			ncols;
+	int			maxcols;
+	List	   *levels;			/* the query levels, innermost first */
+} EqWalk;
+
+static int
+find_root(EqWalk *w, int i)
+{
+	while (w->cols[i].parent != i)
+		i = w->cols[i].parent;
+	return i;
+}
+
+/* The column (level, varno, attno): its index, added if new */
+static int
+column_index(EqWalk *w, Query *level, Index varno, AttrNumber attno)
+{
+	for (int i = 0; i < w->ncols; i++)
+		if (w->cols[i].level == level && w->cols[i].varno == varno &&
+			w->cols[i].attno == attno)
+			return i;
+	if (w->ncols == w->maxcols)
+	{
+		w->maxcols *= 2;
+		w->cols = repalloc(w->cols, w->maxcols * sizeof(EqColumn));
+	}
+	w->cols[w->ncols].level = level;
+	w->cols[w->ncols].varno = varno;
+	w->cols[w->ncols].attno = attno;
+	w->cols[w->ncols].parent = w->ncols;
+	w->cols[w->ncols].constant = false;
+	return w->ncols++;
+}
+
+static void
+union_columns(EqWalk *w, int a, int b)
+{
+	int			ra = find_root(w, a);
+	int			rb = find_root(w, b);
+
+	if (ra == rb)
+		return;
+	w->cols[ra].parent = rb;
+	w->cols[rb].constant |= w->cols[ra].constant;
+}
+
+/* Is node (its casts that change no text stripped) a constant here? */
+static bool
+is_constant(Node *node)
+{
+	node = strip_fixed_casts(node);
+	return node != NULL && (IsA(node, Const) ||
+							(IsA(node, Param) &&
+							 ((Param *) node)->paramkind == PARAM_EXTERN));
+}
+
+/* The column node stands for (a Var of this or an outer level), or -1 */
+static int
+node_column(EqWalk *w, Node *node)
+{
+	Var		   *var;
+	Query	   *level;
+
+	node = strip_fixed_casts(node);
+	if (node == NULL || !IsA(node, Var))
+		return -1;
+	var = (Var *) node;
+	if (var->varlevelsup >= (Index) list_length(w->levels) || var->varattno <= 0)
+		return -1;
+	level = list_nth(w->levels, var->varlevelsup);
+	return column_index(w, level, var->varno, var->varattno);
+}
+
+/* Equate the two sides of an equality (columns, constants) */
+static void
+equate(EqWalk *w, Node *left, Node *right)
+{
+	int			l = node_column(w, left);
+	int			r = node_column(w, right);
+
+	if (l >= 0 && r >= 0)
+		union_columns(w, l, r);
+	else if (l >= 0 && is_constant(right))
+		w->cols[find_root(w, l)].constant = true;
+	else if (r >= 0 && is_constant(left))
+		w->cols[find_root(w, r)].constant = true;
+}
+
+/* A condition's conjuncts: the equalities among them */
+static void
+note_condition(EqWalk *w, Node *quals)
+{
+	ListCell   *lc;
+
+	if (quals == NULL)
+		return;
+	foreach(lc, make_ands_implicit((Expr *) quals))
+	{
+		Node	   *c = lfirst(lc);
+		List	   *args = NIL;
+		Oid			opno = InvalidOid;
+
+		if (IsA(c, OpExpr))
+		{
+			opno = ((OpExpr *) c)->opno;
+			args = ((OpExpr *) c)->args;
+		}
+		else if (is_notclause(c) && IsA(get_notclausearg((Expr *) c), DistinctExpr))
+		{
+			opno = ((DistinctExpr *) get_notclausearg((Expr *) c))->opno;
+			args = ((DistinctExpr *) get_notclausearg((Expr *) c))->args;
+		}
+		if (list_length(args) != 2 || !op_mergejoinable(opno, exprType(linitial(args))))
+			continue;
+		equate(w, linitial(args), lsecond(args));
+	}
+}
+
+/* The conditions of a join tree (WHERE, each JOIN's ON) */
+static void
+note_jointree(EqWalk *w, Node *node)
+{
+	ListCell   *lc;
+
+	if (node == NULL)
+		return;
+	if (IsA(node, FromExpr))
+	{
+		foreach(lc, ((FromExpr *) node)->fromlist)
+			note_jointree(w, lfirst(lc));
+		note_condition(w, ((FromExpr *) node)->quals);
+	}
+	else if (IsA(node, JoinExpr))
+	{
+		note_jointree(w, ((JoinExpr *) node)->larg);
+		note_jointree(w, ((JoinExpr *) node)->rarg);
+		note_condition(w, ((JoinExpr *) node)->quals);
+	}
+}
+
+static void note_level(EqWalk *w, Query *q);
+
+/* Sublinks in expressions of a level: their queries are levels below it */
+static bool
+sublink_walker(Node *node, EqWalk *w)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		note_level(w, (Query *) node);
+		return false;
+	}
+	return expression_tree_walker(node, sublink_walker, w);
+}
+
+/*
+ * A subquery's (or CTE's) output column k joins the class of what the
+ * subquery outputs there: its column, or a constant.
+ */
+static void
+link_output(EqWalk *w, Query *q, Index rtindex, Query *sub)
+{
+	ListCell   *lc;
+
+	if (sub->setOperations != NULL || sub->hasAggs || sub->groupClause != NIL ||
+		sub->hasWindowFuncs || sub->hasTargetSRFs)
+		return;
+	foreach(lc, sub->targetList)
+	{
+		TargetEntry *te = lfirst(lc);
+		int			outer = column_index(w, q, rtindex, te->resno);
+
+		if (te->resjunk)
+			continue;
+		if (is_constant((Node *) te->expr))
+			w->cols[find_root(w, outer)].constant = true;
+		else
+		{
+			Node	   *e = strip_fixed_casts((Node *) te->expr);
+
+			if (IsA(e, Var) && ((Var *) e)->varlevelsup == 0 &&
+				((Var *) e)->varattno > 0)
+				union_columns(w, outer, column_index(w, sub, ((Var *) e)->varno,
+													 ((Var *) e)->varattno));
+		}
+	}
+}
+
+static void
+note_level(EqWalk *w, Query *q)
+{
+	ListCell   *lc;
+	Index		rtindex = 0;
+
+	check_stack_depth();
+	w->levels = lcons(q, w->levels);
+	foreach(lc, q->cteList)
+		note_level(w, castNode(Query, ((CommonTableExpr *) lfirst(lc))->ctequery));
+	foreach(lc, q->rtable)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+
+		rtindex++;
+		if (rte->rtekind == RTE_SUBQUERY && rte->subquery != NULL)
+		{
+			note_level(w, rte->subquery);
+			link_output(w, q, rtindex, rte->subquery);
+		}
+		else if (rte->rtekind == RTE_CTE && rte->ctelevelsup == 0)
+		{
+			ListCell   *cl;
+
+			foreach(cl, q->cteList)
+			{
+				CommonTableExpr *cte = lfirst(cl);
+
+				if (strcmp(cte->ctename, rte->ctename) == 0 && !cte->cterecursive)
+					link_output(w, q, rtindex, castNode(Query, cte->ctequery));
+			}
+		}
+		else if (rte->rtekind == RTE_VALUES && list_length(rte->values_lists) == 1)
+		{
+			AttrNumber	k = 0;
+			ListCell   *vl;
+
+			foreach(vl, (List *) linitial(rte->values_lists))
+			{
+				k++;
+				if (is_constant(lfirst(vl)))
+					w->cols[find_root(w, column_index(w, q, rtindex, k))].constant = true;
+			}
+		}
+	}
+	note_jointree(w, (Node *) q->jointree);
+	/* queries in sublinks (WHERE, target list, HAVING) */
+	(void) query_tree_walker(q, sublink_walker, w, QTW_IGNORE_RANGE_TABLE);
+	w->levels = list_delete_first(w->levels);
+}
+
+/* Is column (level, varno, attno) in a class with a constant? */
+static bool
+column_pinned(EqWalk *w, Query *level, Index varno, AttrNumber attno)
+{
+	return w->cols[find_root(w, column_index(w, level, varno, attno))].constant;
+}
+
+/* Is the tenant an INSERT of q writes (column attno) a constant as written? */
+static bool
+written_pinned(EqWalk *w, Query *q, AttrNumber attno)
+{
+	ListCell   *lc;
+
+	foreach(lc, q->targetList)
+	{
+		TargetEntry *te = lfirst(lc);
+		Node	   *e = strip_fixed_casts((Node *) te->expr);
+
+		if (te->resno != attno)
+			continue;
+		if (is_constant(e))
+			return true;
+		if (IsA(e, Var) && ((Var *) e)->varlevelsup == 0 && ((Var *) e)->varattno > 0)
+		{
+			RangeTblEntry *rte = rt_fetch(((Var *) e)->varno, q->rtable);
+
+			/* a multi-row VALUES list: each row's value */
+			if (rte->rtekind == RTE_VALUES)
+			{
+				ListCell   *vl;
+
+				foreach(vl, rte->values_lists)
+					if (!is_constant(list_nth(lfirst(vl), ((Var *) e)->varattno - 1)))
+						return false;
+				return true;
+			}
+			return column_pinned(w, q, ((Var *) e)->varno, ((Var *) e)->varattno);
+		}
+		return false;
+	}
+	return false;				/* none written: the column's default */
+}
+
+typedef struct CollectContext
+{
+	EqWalk    *w;
+	DirectPins *dp;
+} CollectContext;
+
+static void collect_unpinned(EqWalk *w, Query *q, DirectPins *dp);
+
+static bool
+sublink_collect_walker(Node *node, CollectContext *cx)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		collect_unpinned(cx->w, (Query *) node, cx->dp);
+		return false;
+	}
+	return expression_tree_walker(node, sublink_collect_walker, cx);
+}
+
+/* The tenant tables of each level, pinned as written or not */
+static void
+collect_unpinned(EqWalk *w, Query *q, DirectPins *dp)
+{
+	CollectContext cx = {w, dp};
+
+	ListCell   *lc;
+	Index		rtindex = 0;
+
+	check_stack_depth();
+	foreach(lc, q->cteList)
+		collect_unpinned(w, castNode(Query, ((CommonTableExpr *) lfirst(lc))->ctequery), dp);
+	foreach(lc, q->rtable)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+
+		rtindex++;
+		if (rte->rtekind == RTE_SUBQUERY && rte->subquery != NULL)
+			collect_unpinned(w, rte->subquery, dp);
+		else if (rte->rtekind == RTE_RELATION)
+		{
+			RelFacts   *f = rel_facts(rte->relid);
+
+			if (!f->tenant || f->exempt)
+				continue;
+			if (q->commandType == CMD_INSERT && rtindex == (Index) q->resultRelation)
+			{
+				if (!written_pinned(w, q, f->attnum))
+					dp->inserted = list_append_unique_oid(dp->inserted, rte->relid);
+			}
+			else if (!column_pinned(w, q, rtindex, f->attnum))
+				dp->scanned = list_append_unique_oid(dp->scanned, rte->relid);
+		}
+	}
+	(void) query_tree_walker(q, sublink_collect_walker, (void *) &cx, QTW_IGNORE_RANGE_TABLE);
+}
+
+/*
+ * Before Citus plans parse (the query it will send): the tenant tables
+ * not pinned as written (see the file header), into dp.
+ */
+void
+direct_pins_collect(Query *parse, DirectPins *dp)
+{
+	EqWalk		w;
+
+	dp->scanned = NIL;
+	dp->inserted = NIL;
+	w.maxcols = 16;
+	w.ncols = 0;
+	w.cols = palloc(w.maxcols * sizeof(EqColumn));
+	w.levels = NIL;
+	note_level(&w, parse);
+	collect_unpinned(&w, parse, dp);
+	pfree(w.cols);
+}
+
+/*
+ * After the shadow plan's judgement: a reference it found pinned, of a
+ * table not pinned as written in the query Citus sends, is refused.
+ */
+void
+direct_pins_apply(List *judged, DirectPins *dp)
+{
+	ListCell   *lc;
+
+	foreach(lc, judged)
+	{
+		TenantRef  *ref = lfirst(lc);
+
+		if (ref->reason != PR_PINNED)
+			continue;
+		if ((ref->kind == REF_SCAN && list_member_oid(dp->scanned, ref->relid)) ||
+			(ref->kind == REF_INSERT && list_member_oid(dp->inserted, ref->relid)))
+		{
+			ref->reason = PR_NODE_INDIRECT;
+			ref->values = NIL;
+		}
+	}
+}
