@@ -648,6 +648,7 @@ typedef struct DirectPins
 {
 	List	   *scanned;		/* tenant tables read, not pinned as written */
 	List	   *inserted;		/* INSERT targets whose tenant is not */
+	List	   *seen;			/* every relation the walk met */
 } DirectPins;
 extern void direct_pins_collect(Query *parse, DirectPins *dp);
 extern void direct_pins_apply(List *judged, DirectPins *dp);

@@ -39,6 +39,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/partition.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
@@ -297,8 +298,14 @@ note_level(EqWalk *w, Query *q)
 		}
 	}
 	note_jointree(w, (Node *) q->jointree);
-	/* queries in sublinks (WHERE, target list, HAVING) */
-	(void) query_tree_walker(q, sublink_walker, w, QTW_IGNORE_RANGE_TABLE);
+	/*
+	 * queries in sublinks anywhere: WHERE, target list, HAVING, and the
+	 * range table's expressions (a function's arguments, a VALUES list of
+	 * several rows, a table function: round DP); its subqueries and CTEs
+	 * were visited above
+	 */
+	(void) query_tree_walker(q, sublink_walker, w,
+							 QTW_IGNORE_RT_SUBQUERIES | QTW_IGNORE_CTE_SUBQUERIES);
 	w->levels = list_delete_first(w->levels);
 }
 
@@ -389,6 +396,7 @@ collect_unpinned(EqWalk *w, Query *q, DirectPins *dp)
 		{
 			RelFacts   *f = rel_facts(rte->relid);
 
+			dp->seen = list_append_unique_oid(dp->seen, rte->relid);
 			if (!f->tenant || f->exempt)
 				continue;
 			if (q->commandType == CMD_INSERT && rtindex == (Index) q->resultRelation)
@@ -400,7 +408,8 @@ collect_unpinned(EqWalk *w, Query *q, DirectPins *dp)
 				dp->scanned = list_append_unique_oid(dp->scanned, rte->relid);
 		}
 	}
-	(void) query_tree_walker(q, sublink_collect_walker, (void *) &cx, QTW_IGNORE_RANGE_TABLE);
+	(void) query_tree_walker(q, sublink_collect_walker, (void *) &cx,
+							 QTW_IGNORE_RT_SUBQUERIES | QTW_IGNORE_CTE_SUBQUERIES);
 }
 
 /*
@@ -414,6 +423,7 @@ direct_pins_collect(Query *parse, DirectPins *dp)
 
 	dp->scanned = NIL;
 	dp->inserted = NIL;
+	dp->seen = NIL;
 	w.maxcols = 16;
 	w.ncols = 0;
 	w.cols = palloc(w.maxcols * sizeof(EqColumn));
@@ -424,8 +434,29 @@ direct_pins_collect(Query *parse, DirectPins *dp)
 }
 
 /*
+ * Is relid, or a table it is a partition of, in list?  The shadow plan
+ * judges a partitioned table's partitions, the query names the table.
+ */
+static bool
+member_or_ancestor(List *list, Oid relid)
+{
+	ListCell   *lc;
+
+	if (list_member_oid(list, relid))
+		return true;
+	if (!get_rel_relispartition(relid))
+		return false;
+	foreach(lc, get_partition_ancestors(relid))
+		if (list_member_oid(list, lfirst_oid(lc)))
+			return true;
+	return false;
+}
+
+/*
  * After the shadow plan's judgement: a reference it found pinned, of a
- * table not pinned as written in the query Citus sends, is refused.
+ * table not pinned as written in the query Citus sends, is refused; so is
+ * one of a table the walk never met (fail closed: a place of the query it
+ * does not visit).
  */
 void
 direct_pins_apply(List *judged, DirectPins *dp)
@@ -438,8 +469,9 @@ direct_pins_apply(List *judged, DirectPins *dp)
 
 		if (ref->reason != PR_PINNED)
 			continue;
-		if ((ref->kind == REF_SCAN && list_member_oid(dp->scanned, ref->relid)) ||
-			(ref->kind == REF_INSERT && list_member_oid(dp->inserted, ref->relid)))
+		if (!member_or_ancestor(dp->seen, ref->relid) ||
+			(ref->kind == REF_SCAN && member_or_ancestor(dp->scanned, ref->relid)) ||
+			(ref->kind == REF_INSERT && member_or_ancestor(dp->inserted, ref->relid)))
 		{
 			ref->reason = PR_NODE_INDIRECT;
 			ref->values = NIL;

@@ -238,7 +238,7 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	char	   *folded = NULL;
 	QueryNames	names;
 	bool		recheck_plan = false;
-	DirectPins	dpins = {NIL, NIL};
+	DirectPins	dpins = {NIL, NIL, NIL};
 
 	next_plan.explain_only = false;
 	next_plan.collect = false;

@@ -774,5 +774,17 @@ SELECT d.tenant_id, d.stage FROM deals d, (SELECT '{NULL,x}'::text[] AS a) s
 is(scalar(grep { /\|secret$/ } split /\n/, $out) . '|' . (($out =~ /^ERROR:  tenant-scoped table "deals"/m) ? 'refused' : 'ran'),
 	'0|refused', "an array constant read under the workers' array_nulls: refused, nothing read") or diag $out;
 cq("ALTER ROLE regress_citus_app RESET array_nulls");
+# round DP: the same read inside a sublink of a VALUES list of two rows, and
+# of a FROM function's argument, places the walk did not visit
+$out = app($C, "INSERT INTO copies (tenant_id, id, body)
+SELECT '$t1', 990, v.x FROM (VALUES ((SELECT string_agg(d.tenant_id || ':' || d.stage, ',') FROM deals d, (SELECT 1 AS k) s
+  WHERE d.tenant_id = $fpin2)), ('x')) v(x) LIMIT 1;
+INSERT INTO copies (tenant_id, id, body)
+SELECT '$t1', 990 + g.o::int, g.r FROM unnest((SELECT array_agg(d.tenant_id || ':' || d.stage) FROM deals d, (SELECT 1 AS k) s
+  WHERE d.tenant_id = $fpin2)) WITH ORDINALITY g(r, o);");
+is(cq("SELECT count(*) FROM copies WHERE body LIKE '%secret%'") . '|'
+	  . scalar(grep { /^ERROR:  tenant-scoped table "deals" .* is not pinned to one tenant/ } split /\n/, $out),
+	'0|2', "the role's function in a sublink of a two-row VALUES list and of a FROM function's argument: refused, nothing copied")
+  or diag $out;
 
 done_testing();
