@@ -23,7 +23,11 @@
  * or a bound parameter (IS NOT DISTINCT FROM included) make classes of
  * columns, as the planner's equivalence classes do, and a subquery's, a
  * CTE's or a one-row VALUES list's output column joins the class of the
- * column or constant it outputs.  A tenant table whose tenant column is in
+ * column or constant it outputs.  A value flows down, never up: into a
+ * subquery or sublink from an equality with an outer level's column, into
+ * an outer join's nullable side from its ON condition; an equality inside a
+ * sublink ("(SELECT 1 WHERE d.tenant_id = 'T1')") or in a LEFT JOIN's ON
+ * pins nothing of the outer level or of the kept side (round DQ).  A tenant table whose tenant column is in
  * no class with a constant, in any place it is named, is "not pinned as
  * written"; so is an INSERT whose written tenant is not a constant, a
  * parameter or a column of such a class.  The judged references of those
@@ -66,6 +70,7 @@ typedef struct EqWalk
 	int			ncols;
 	int			maxcols;
 	List	   *levels;			/* the query levels, innermost first */
+	List	   *flows;			/* pairs (from, to): to is constant if from is */
 } EqWalk;
 
 static int
@@ -119,41 +124,72 @@ is_constant(Node *node)
 							 ((Param *) node)->paramkind == PARAM_EXTERN));
 }
 
-/* The column node stands for (a Var of this or an outer level), or -1 */
+/*
+ * The column node stands for (a Var of this level, or of an outer one),
+ * or -1; *outer says whether it is an outer level's.
+ */
 static int
-node_column(EqWalk *w, Node *node)
+node_column(EqWalk *w, Node *node, bool *outer)
 {
 	Var		   *var;
 	Query	   *level;
 
+	*outer = false;
 	node = strip_fixed_casts(node);
 	if (node == NULL || !IsA(node, Var))
 		return -1;
 	var = (Var *) node;
 	if (var->varlevelsup >= (Index) list_length(w->levels) || var->varattno <= 0)
 		return -1;
+	*outer = var->varlevelsup > 0;
 	level = list_nth(w->levels, var->varlevelsup);
 	return column_index(w, level, var->varno, var->varattno);
 }
 
-/* Equate the two sides of an equality (columns, constants) */
 static void
-equate(EqWalk *w, Node *left, Node *right)
+add_flow(EqWalk *w, int from, int to)
 {
-	int			l = node_column(w, left);
-	int			r = node_column(w, right);
+	w->flows = lappend(w->flows, list_make2_int(from, to));
+}
+
+/*
+ * Equate the two sides of an equality (columns, constants).  pinnable says
+ * which of this level's columns the condition restricts (NULL: all; an
+ * outer join's ON restricts its nullable side only).  A value flows down
+ * into a subquery and into a join's nullable side, never out of them: an
+ * equality with an outer level's column, or with a kept side's, makes the
+ * column of this level constant when that one is, and no more.
+ */
+static void
+equate(EqWalk *w, Node *left, Node *right, Bitmapset *pinnable)
+{
+	bool		lo,
+				ro;
+	int			l = node_column(w, left, &lo);
+	int			r = node_column(w, right, &ro);
+	bool		lp = l >= 0 && !lo && (pinnable == NULL ||
+									  bms_is_member((int) w->cols[l].varno, pinnable));
+	bool		rp = r >= 0 && !ro && (pinnable == NULL ||
+									  bms_is_member((int) w->cols[r].varno, pinnable));
 
 	if (l >= 0 && r >= 0)
-		union_columns(w, l, r);
-	else if (l >= 0 && is_constant(right))
+	{
+		if (lp && rp)
+			union_columns(w, l, r);
+		else if (rp)
+			add_flow(w, l, r);
+		else if (lp)
+			add_flow(w, r, l);
+	}
+	else if (lp && is_constant(right))
 		w->cols[find_root(w, l)].constant = true;
-	else if (r >= 0 && is_constant(left))
+	else if (rp && is_constant(left))
 		w->cols[find_root(w, r)].constant = true;
 }
 
 /* A condition's conjuncts: the equalities among them */
 static void
-note_condition(EqWalk *w, Node *quals)
+note_condition(EqWalk *w, Node *quals, Bitmapset *pinnable)
 {
 	ListCell   *lc;
 
@@ -177,11 +213,41 @@ note_condition(EqWalk *w, Node *quals)
 		}
 		if (list_length(args) != 2 || !op_mergejoinable(opno, exprType(linitial(args))))
 			continue;
-		equate(w, linitial(args), lsecond(args));
+		equate(w, linitial(args), lsecond(args), pinnable);
 	}
 }
 
-/* The conditions of a join tree (WHERE, each JOIN's ON) */
+/* The range table indexes under a join tree node */
+static Bitmapset *
+jointree_relids(Node *node)
+{
+	Bitmapset  *result = NULL;
+	ListCell   *lc;
+
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, RangeTblRef))
+		return bms_make_singleton(((RangeTblRef *) node)->rtindex);
+	if (IsA(node, FromExpr))
+	{
+		foreach(lc, ((FromExpr *) node)->fromlist)
+			result = bms_add_members(result, jointree_relids(lfirst(lc)));
+	}
+	else if (IsA(node, JoinExpr))
+	{
+		result = bms_add_members(jointree_relids(((JoinExpr *) node)->larg),
+								 jointree_relids(((JoinExpr *) node)->rarg));
+		result = bms_add_member(result, ((JoinExpr *) node)->rtindex);
+	}
+	return result;
+}
+
+/*
+ * The conditions of a join tree: WHERE and an inner join's ON restrict
+ * every column; an outer join's ON restricts its nullable side only (round
+ * DQ: "LEFT JOIN kinds k ON d.tenant_id = 'T1'" pinned nothing of d), a
+ * full join's neither.
+ */
 static void
 note_jointree(EqWalk *w, Node *node)
 {
@@ -193,13 +259,28 @@ note_jointree(EqWalk *w, Node *node)
 	{
 		foreach(lc, ((FromExpr *) node)->fromlist)
 			note_jointree(w, lfirst(lc));
-		note_condition(w, ((FromExpr *) node)->quals);
+		note_condition(w, ((FromExpr *) node)->quals, NULL);
 	}
 	else if (IsA(node, JoinExpr))
 	{
-		note_jointree(w, ((JoinExpr *) node)->larg);
-		note_jointree(w, ((JoinExpr *) node)->rarg);
-		note_condition(w, ((JoinExpr *) node)->quals);
+		JoinExpr   *j = (JoinExpr *) node;
+
+		note_jointree(w, j->larg);
+		note_jointree(w, j->rarg);
+		switch (j->jointype)
+		{
+			case JOIN_INNER:
+				note_condition(w, j->quals, NULL);
+				break;
+			case JOIN_LEFT:
+				note_condition(w, j->quals, jointree_relids(j->rarg));
+				break;
+			case JOIN_RIGHT:
+				note_condition(w, j->quals, jointree_relids(j->larg));
+				break;
+			default:
+				break;
+		}
 	}
 }
 
@@ -272,11 +353,13 @@ note_level(EqWalk *w, Query *q)
 			note_level(w, rte->subquery);
 			link_output(w, q, rtindex, rte->subquery);
 		}
-		else if (rte->rtekind == RTE_CTE && rte->ctelevelsup == 0)
+		else if (rte->rtekind == RTE_CTE &&
+				 rte->ctelevelsup < (Index) list_length(w->levels))
 		{
 			ListCell   *cl;
 
-			foreach(cl, q->cteList)
+			/* its WITH may be a level up (WITH ... INSERT ... SELECT) */
+			foreach(cl, ((Query *) list_nth(w->levels, rte->ctelevelsup))->cteList)
 			{
 				CommonTableExpr *cte = lfirst(cl);
 
@@ -428,7 +511,26 @@ direct_pins_collect(Query *parse, DirectPins *dp)
 	w.ncols = 0;
 	w.cols = palloc(w.maxcols * sizeof(EqColumn));
 	w.levels = NIL;
+	w.flows = NIL;
 	note_level(&w, parse);
+	/* values flowing down, to a fixpoint */
+	for (bool changed = true; changed;)
+	{
+		ListCell   *lc;
+
+		changed = false;
+		foreach(lc, w.flows)
+		{
+			int			from = find_root(&w, linitial_int(lfirst(lc)));
+			int			to = find_root(&w, lsecond_int(lfirst(lc)));
+
+			if (w.cols[from].constant && !w.cols[to].constant)
+			{
+				w.cols[to].constant = true;
+				changed = true;
+			}
+		}
+	}
 	collect_unpinned(&w, parse, dp);
 	pfree(w.cols);
 }

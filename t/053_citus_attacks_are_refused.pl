@@ -786,5 +786,25 @@ is(cq("SELECT count(*) FROM copies WHERE body LIKE '%secret%'") . '|'
 	  . scalar(grep { /^ERROR:  tenant-scoped table "deals" .* is not pinned to one tenant/ } split /\n/, $out),
 	'0|2', "the role's function in a sublink of a two-row VALUES list and of a FROM function's argument: refused, nothing copied")
   or diag $out;
+# round DQ: an equality inside a sublink, a LATERAL subquery or a LEFT
+# JOIN's ON made the outer (kept) table "pinned as written"; it filters
+# nothing there
+cq("CREATE TABLE kinds (k text); SELECT create_reference_table('kinds'); GRANT SELECT ON kinds TO regress_citus_app;");
+$out = app($C, "SELECT d.tenant_id, d.stage, (SELECT 1 WHERE d.tenant_id = '$t1') FROM (SELECT 1 AS k) s, deals d WHERE d.tenant_id = $fpin2;
+UPDATE deals d SET stage = 'pwned-dq' FROM (SELECT 1 AS k) s WHERE d.tenant_id = $fpin2 AND EXISTS (SELECT 1 WHERE d.tenant_id = '$t1') IS NOT NULL;
+INSERT INTO copies SELECT '$t1', d.id + 800, 'dq:' || d.stage FROM (SELECT 1 AS k) s, deals d WHERE d.tenant_id = $fpin2 AND EXISTS (SELECT 1 WHERE d.tenant_id = '$t1') IS NOT NULL;
+SELECT d.tenant_id, d.stage FROM (SELECT 1 AS k) s CROSS JOIN deals d LEFT JOIN LATERAL (SELECT 1 AS one WHERE d.tenant_id = '$t1') z ON true WHERE d.tenant_id = $fpin2;
+SELECT d.tenant_id, d.stage FROM (SELECT 1 AS k) s CROSS JOIN deals d LEFT JOIN kinds k ON d.tenant_id = '$t1' WHERE d.tenant_id = $fpin2;");
+is(scalar(grep { /\|secret$/ } split /\n/, $out) . '|' . vic_rows() . '|' . cq("SELECT count(*) FROM copies WHERE body LIKE 'dq:%'") . '|'
+	  . scalar(grep { /^ERROR:  tenant-scoped table "deals" .* is not pinned to one tenant/ } split /\n/, $out),
+	"0|$vbefore|0|5", "an equality in a sublink, a LATERAL subquery or a LEFT JOIN's ON pins nothing of the outer table: the five refused, nothing read, changed or copied")
+  or diag $out;
+# ... while a correlated subquery and a LEFT JOIN's nullable side still get
+# the outer table's constant
+my $n = cq("SELECT count(*) FROM deals WHERE tenant_id = '$t1'");
+$out = app($C, "SELECT count(*) FROM deals d WHERE d.tenant_id = '$t1' AND EXISTS (SELECT 1 FROM copies c WHERE c.tenant_id = d.tenant_id);
+SELECT count(*) FROM deals d LEFT JOIN copies c ON c.tenant_id = d.tenant_id AND c.id = d.id WHERE d.tenant_id = '$t1';");
+is(scalar(grep { /^ERROR/ } split /\n/, $out) . '|' . scalar(grep { /^\Q$n\E$/ } split /\n/, $out), '0|1',
+	'still accepted: a correlated EXISTS, a LEFT JOIN on the tenant') or diag $out;
 
 done_testing();
