@@ -367,6 +367,24 @@ note_level(EqWalk *w, Query *q)
 					link_output(w, q, rtindex, castNode(Query, cte->ctequery));
 			}
 		}
+		else if (rte->rtekind == RTE_JOIN)
+		{
+			/* a join's column (JOIN ... USING's merged one) is its input's */
+			AttrNumber	k = 0;
+			ListCell   *al;
+
+			foreach(al, rte->joinaliasvars)
+			{
+				Node	   *v = strip_fixed_casts(lfirst(al));
+
+				k++;
+				if (v != NULL && IsA(v, Var) && ((Var *) v)->varlevelsup == 0 &&
+					((Var *) v)->varattno > 0)
+					union_columns(w, column_index(w, q, rtindex, k),
+								  column_index(w, q, ((Var *) v)->varno,
+											   ((Var *) v)->varattno));
+			}
+		}
 		else if (rte->rtekind == RTE_VALUES && list_length(rte->values_lists) == 1)
 		{
 			AttrNumber	k = 0;
