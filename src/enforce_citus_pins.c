@@ -305,13 +305,31 @@ sublink_walker(Node *node, EqWalk *w)
  * subquery outputs there: its column, or a constant.
  */
 static void
-link_output(EqWalk *w, Query *q, Index rtindex, Query *sub)
+link_output(EqWalk *w, Query *q, Index rtindex, Query *sub, bool inlined)
 {
 	ListCell   *lc;
+	bool		pushdown;
 
-	if (sub->setOperations != NULL || sub->hasAggs || sub->groupClause != NIL ||
-		sub->hasWindowFuncs || sub->hasTargetSRFs)
+	/*
+	 * A data-modifying CTE runs to completion whatever reads it, and its
+	 * output is its RETURNING list: nothing linked.  A set operation's
+	 * output columns are its branches': not followed.
+	 */
+	if (sub->commandType != CMD_SELECT || sub->setOperations != NULL ||
+		sub->hasTargetSRFs)
 		return;
+
+	/*
+	 * A value flows out of the body always.  Into it (a condition on the
+	 * output restricting the rows the body reads) only where the planner
+	 * and Citus push the condition down: a subquery, or a CTE they inline
+	 * (referenced once, not MATERIALIZED; referenced twice or MATERIALIZED
+	 * it is planned on its own: round DR), without LIMIT, OFFSET, DISTINCT,
+	 * aggregates or window functions
+	 */
+	pushdown = inlined && sub->limitCount == NULL && sub->limitOffset == NULL &&
+		sub->distinctClause == NIL && !sub->hasAggs && sub->groupClause == NIL &&
+		!sub->hasWindowFuncs;
 	foreach(lc, sub->targetList)
 	{
 		TargetEntry *te = lfirst(lc);
@@ -324,11 +342,16 @@ link_output(EqWalk *w, Query *q, Index rtindex, Query *sub)
 		else
 		{
 			Node	   *e = strip_fixed_casts((Node *) te->expr);
+			int			inner;
 
-			if (IsA(e, Var) && ((Var *) e)->varlevelsup == 0 &&
-				((Var *) e)->varattno > 0)
-				union_columns(w, outer, column_index(w, sub, ((Var *) e)->varno,
-													 ((Var *) e)->varattno));
+			if (!IsA(e, Var) || ((Var *) e)->varlevelsup != 0 ||
+				((Var *) e)->varattno <= 0)
+				continue;
+			inner = column_index(w, sub, ((Var *) e)->varno, ((Var *) e)->varattno);
+			if (pushdown)
+				union_columns(w, outer, inner);
+			else
+				add_flow(w, inner, outer);
 		}
 	}
 }
@@ -351,7 +374,7 @@ note_level(EqWalk *w, Query *q)
 		if (rte->rtekind == RTE_SUBQUERY && rte->subquery != NULL)
 		{
 			note_level(w, rte->subquery);
-			link_output(w, q, rtindex, rte->subquery);
+			link_output(w, q, rtindex, rte->subquery, true);
 		}
 		else if (rte->rtekind == RTE_CTE &&
 				 rte->ctelevelsup < (Index) list_length(w->levels))
@@ -364,7 +387,9 @@ note_level(EqWalk *w, Query *q)
 				CommonTableExpr *cte = lfirst(cl);
 
 				if (strcmp(cte->ctename, rte->ctename) == 0 && !cte->cterecursive)
-					link_output(w, q, rtindex, castNode(Query, cte->ctequery));
+					link_output(w, q, rtindex, castNode(Query, cte->ctequery),
+								cte->cterefcount == 1 &&
+								cte->ctematerialized != CTEMaterializeAlways);
 			}
 		}
 		else if (rte->rtekind == RTE_JOIN)

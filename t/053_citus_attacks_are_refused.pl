@@ -807,5 +807,23 @@ SELECT count(*) FROM deals d LEFT JOIN copies c ON c.tenant_id = d.tenant_id AND
 SELECT count(*) FROM deals d LEFT JOIN copies c USING (tenant_id, id) WHERE tenant_id = '$t1';");
 is(scalar(grep { /^ERROR/ } split /\n/, $out) . '|' . scalar(grep { /^\Q$n\E$/ } split /\n/, $out), '0|2',
 	'still accepted: a correlated EXISTS, a LEFT JOIN on the tenant, a JOIN ... USING whose merged column is pinned') or diag $out;
+# round DR: a condition on a CTE's or a subquery's output restricts the
+# rows its body reads only where the planner and Citus push it down: not
+# into a CTE referenced twice or MATERIALIZED, a data-modifying CTE, a
+# subquery with LIMIT
+my $cte = "WITH c AS (SELECT d.tenant_id, d.id, d.stage FROM deals d, (SELECT 1 AS k) s WHERE d.tenant_id = $fpin2)";
+$out = app($C, "$cte SELECT x2.tenant_id, x2.stage FROM c x2 LEFT JOIN c x1 ON x1.tenant_id = '$t1';
+$cte INSERT INTO copies SELECT '$t1', x2.id + 600, 'dr:' || x2.stage FROM c x2 LEFT JOIN c x1 ON x1.tenant_id = '$t1';
+WITH c AS MATERIALIZED (SELECT d.tenant_id, d.id, d.stage FROM deals d, (SELECT 1 AS k) s WHERE d.tenant_id = $fpin2) SELECT * FROM c WHERE c.tenant_id = '$t1';
+WITH u AS (UPDATE deals d SET stage = 'dr-pwned' FROM (SELECT 1 AS k) s WHERE d.tenant_id = $fpin2 RETURNING d.tenant_id, d.id) SELECT * FROM u WHERE u.tenant_id = '$t1';
+SELECT count(*) FROM (SELECT d.tenant_id, d.id FROM deals d, (SELECT 1 AS k) s WHERE d.tenant_id = $fpin2 LIMIT 10) x WHERE x.tenant_id = '$t1';");
+is(scalar(grep { /\|secret$/ } split /\n/, $out) . '|' . vic_rows() . '|' . cq("SELECT count(*) FROM copies WHERE body LIKE 'dr:%'") . '|'
+	  . scalar(grep { /^ERROR:  tenant-scoped table "deals" .* is not pinned to one tenant/ } split /\n/, $out),
+	"0|$vbefore|0|5", 'a CTE referenced twice, MATERIALIZED or modifying data, a subquery with LIMIT: the condition on its output pins nothing of its body; refused')
+  or diag $out;
+$out = app($C, "WITH c AS (SELECT * FROM deals) SELECT count(*) FROM c WHERE c.tenant_id = '$t1';
+SELECT count(*) FROM (SELECT * FROM deals) x WHERE x.tenant_id = '$t1';");
+is(join(',', grep { /^\d+$/ } split /\n/, $out), join(',', ($n) x 2),
+	'still accepted: a condition on a CTE referenced once, on a plain subquery') or diag $out;
 
 done_testing();
