@@ -114,6 +114,13 @@ union_columns(EqWalk *w, int a, int b)
 	w->cols[rb].constant |= w->cols[ra].constant;
 }
 
+/*
+ * A column side is stripped of its binary-compatible relabelings that keep
+ * the text only (strip_relabel): strip_fixed_casts would also take off a
+ * varchar(n) length coercion, a cast to "char" or to name, which change the
+ * value ("d.tenant_id::\"char\" = 'v'" is no pin of d: round DS).
+ */
+
 /* Is node (its casts that change no text stripped) a constant here? */
 static bool
 is_constant(Node *node)
@@ -135,7 +142,7 @@ node_column(EqWalk *w, Node *node, bool *outer)
 	Query	   *level;
 
 	*outer = false;
-	node = strip_fixed_casts(node);
+	node = strip_relabel(node);
 	if (node == NULL || !IsA(node, Var))
 		return -1;
 	var = (Var *) node;
@@ -341,7 +348,7 @@ link_output(EqWalk *w, Query *q, Index rtindex, Query *sub, bool inlined)
 			w->cols[find_root(w, outer)].constant = true;
 		else
 		{
-			Node	   *e = strip_fixed_casts((Node *) te->expr);
+			Node	   *e = strip_relabel((Node *) te->expr);
 			int			inner;
 
 			if (!IsA(e, Var) || ((Var *) e)->varlevelsup != 0 ||
@@ -400,7 +407,7 @@ note_level(EqWalk *w, Query *q)
 
 			foreach(al, rte->joinaliasvars)
 			{
-				Node	   *v = strip_fixed_casts(lfirst(al));
+				Node	   *v = strip_relabel(lfirst(al));
 
 				k++;
 				if (v != NULL && IsA(v, Var) && ((Var *) v)->varlevelsup == 0 &&
@@ -451,7 +458,7 @@ written_pinned(EqWalk *w, Query *q, AttrNumber attno)
 	foreach(lc, q->targetList)
 	{
 		TargetEntry *te = lfirst(lc);
-		Node	   *e = strip_fixed_casts((Node *) te->expr);
+		Node	   *e = strip_relabel((Node *) te->expr);
 
 		if (te->resno != attno)
 			continue;
