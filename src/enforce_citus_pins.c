@@ -207,18 +207,31 @@ note_condition(EqWalk *w, Node *quals, Bitmapset *pinnable)
 		Node	   *c = lfirst(lc);
 		List	   *args = NIL;
 		Oid			opno = InvalidOid;
+		Oid			collid = InvalidOid;
+		Node	   *left;
 
 		if (IsA(c, OpExpr))
 		{
 			opno = ((OpExpr *) c)->opno;
 			args = ((OpExpr *) c)->args;
+			collid = ((OpExpr *) c)->inputcollid;
 		}
 		else if (is_notclause(c) && IsA(get_notclausearg((Expr *) c), DistinctExpr))
 		{
 			opno = ((DistinctExpr *) get_notclausearg((Expr *) c))->opno;
 			args = ((DistinctExpr *) get_notclausearg((Expr *) c))->args;
+			collid = ((DistinctExpr *) get_notclausearg((Expr *) c))->inputcollid;
 		}
-		if (list_length(args) != 2 || !op_mergejoinable(opno, exprType(linitial(args))))
+		if (list_length(args) != 2)
+			continue;
+
+		/*
+		 * Only an identity equality of the type's own (the one a pin needs:
+		 * enforce_identity.c), not any operator the planner may merge on:
+		 * an operator of the role's marked MERGES, a cross-type one
+		 */
+		left = strip_relabel(linitial(args));
+		if (!equality_is_identity(opno, NIL, left != NULL && IsA(left, Var), collid))
 			continue;
 		equate(w, linitial(args), lsecond(args), pinnable);
 	}
