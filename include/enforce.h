@@ -646,12 +646,13 @@ extern void refuse_unshared_settings(void);
 /* enforce_citus_pins.c: the pins the query Citus sends holds as written */
 typedef struct DirectPins
 {
-	List	   *scanned;		/* tenant tables read, not pinned as written */
-	List	   *inserted;		/* INSERT targets whose tenant is not */
+	List	   *places;			/* where each tenant table is named, with the
+								 * values its tenant has as written */
 	List	   *seen;			/* every relation the walk met */
 } DirectPins;
 extern void direct_pins_collect(Query *parse, DirectPins *dp);
-extern void direct_pins_apply(List *judged, DirectPins *dp);
+extern void direct_pins_apply(List *judged, DirectPins *dp,
+							  ParamListInfo boundParams);
 extern void citus_settings_init(void);
 
 /* enforce_citus_txn.c */

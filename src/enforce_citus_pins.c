@@ -30,9 +30,16 @@
  * pins nothing of the outer level or of the kept side (round DQ).  A tenant table whose tenant column is in
  * no class with a constant, in any place it is named, is "not pinned as
  * written"; so is an INSERT whose written tenant is not a constant, a
- * parameter or a column of such a class.  The judged references of those
- * tables that the shadow plan found pinned are refused (PR_NODE_INDIRECT,
- * direct_pins_apply).  Expressions over constants alone were evaluated on
+ * parameter or a column of such a class.  The classes keep their
+ * constants: a judged reference that the shadow plan found pinned is
+ * refused (PR_NODE_INDIRECT, direct_pins_apply) unless its table is pinned
+ * as written wherever it is named and each value the shadow plan pinned it
+ * to is among those written ("d.tenant_id = tk(s.k) AND d.tenant_id = $1"
+ * was T1 in the shadow plan and the bound victim on the worker: round DT);
+ * a parameter matches itself or its bound value, gtm_current_tenant() the
+ * session tenant that replaced it.  Only an identity equality of the
+ * column type's own joins a class (not an operator of the role's marked
+ * MERGES), and a column keeps only the relabelings that keep its text.  Expressions over constants alone were evaluated on
  * the coordinator before (enforce_citus_fold.c), and gtm_current_tenant()
  * replaced by the session tenant: both are constants here.
  *
@@ -61,7 +68,8 @@ typedef struct EqColumn
 	Index		varno;
 	AttrNumber	attno;
 	int			parent;			/* union-find: index of the parent, or own */
-	bool		constant;		/* (at the root) the class holds a constant */
+	List	   *consts;			/* (at the root) the class's constants and
+								 * parameters */
 } EqColumn;
 
 typedef struct EqWalk
@@ -70,7 +78,7 @@ typedef struct EqWalk
 	int			ncols;
 	int			maxcols;
 	List	   *levels;			/* the query levels, innermost first */
-	List	   *flows;			/* pairs (from, to): to is constant if from is */
+	List	   *flows;			/* pairs (from, to): to gets from's constants */
 } EqWalk;
 
 static int
@@ -98,7 +106,7 @@ column_index(EqWalk *w, Query *level, Index varno, AttrNumber attno)
 	w->cols[w->ncols].varno = varno;
 	w->cols[w->ncols].attno = attno;
 	w->cols[w->ncols].parent = w->ncols;
-	w->cols[w->ncols].constant = false;
+	w->cols[w->ncols].consts = NIL;
 	return w->ncols++;
 }
 
@@ -111,7 +119,8 @@ union_columns(EqWalk *w, int a, int b)
 	if (ra == rb)
 		return;
 	w->cols[ra].parent = rb;
-	w->cols[rb].constant |= w->cols[ra].constant;
+	w->cols[rb].consts = list_concat(w->cols[rb].consts, w->cols[ra].consts);
+	w->cols[ra].consts = NIL;
 }
 
 /*
@@ -129,6 +138,15 @@ is_constant(Node *node)
 	return node != NULL && (IsA(node, Const) ||
 							(IsA(node, Param) &&
 							 ((Param *) node)->paramkind == PARAM_EXTERN));
+}
+
+/* The class of column i holds the constant (or parameter) node */
+static void
+add_const(EqWalk *w, int i, Node *node)
+{
+	int			r = find_root(w, i);
+
+	w->cols[r].consts = lappend(w->cols[r].consts, strip_fixed_casts(node));
 }
 
 /*
@@ -189,9 +207,9 @@ equate(EqWalk *w, Node *left, Node *right, Bitmapset *pinnable)
 			add_flow(w, r, l);
 	}
 	else if (lp && is_constant(right))
-		w->cols[find_root(w, l)].constant = true;
+		add_const(w, l, right);
 	else if (rp && is_constant(left))
-		w->cols[find_root(w, r)].constant = true;
+		add_const(w, r, left);
 }
 
 /* A condition's conjuncts: the equalities among them */
@@ -358,7 +376,7 @@ link_output(EqWalk *w, Query *q, Index rtindex, Query *sub, bool inlined)
 		if (te->resjunk)
 			continue;
 		if (is_constant((Node *) te->expr))
-			w->cols[find_root(w, outer)].constant = true;
+			add_const(w, outer, (Node *) te->expr);
 		else
 		{
 			Node	   *e = strip_relabel((Node *) te->expr);
@@ -439,7 +457,7 @@ note_level(EqWalk *w, Query *q)
 			{
 				k++;
 				if (is_constant(lfirst(vl)))
-					w->cols[find_root(w, column_index(w, q, rtindex, k))].constant = true;
+					add_const(w, column_index(w, q, rtindex, k), lfirst(vl));
 			}
 		}
 	}
@@ -455,16 +473,19 @@ note_level(EqWalk *w, Query *q)
 	w->levels = list_delete_first(w->levels);
 }
 
-/* Is column (level, varno, attno) in a class with a constant? */
-static bool
-column_pinned(EqWalk *w, Query *level, Index varno, AttrNumber attno)
+/* The constants of the class of column (level, varno, attno): NIL if none */
+static List *
+column_consts(EqWalk *w, Query *level, Index varno, AttrNumber attno)
 {
-	return w->cols[find_root(w, column_index(w, level, varno, attno))].constant;
+	return w->cols[find_root(w, column_index(w, level, varno, attno))].consts;
 }
 
-/* Is the tenant an INSERT of q writes (column attno) a constant as written? */
-static bool
-written_pinned(EqWalk *w, Query *q, AttrNumber attno)
+/*
+ * The tenants an INSERT of q writes (column attno), as written: constants
+ * or parameters (NIL if any row's is not one)
+ */
+static List *
+written_consts(EqWalk *w, Query *q, AttrNumber attno)
 {
 	ListCell   *lc;
 
@@ -476,7 +497,7 @@ written_pinned(EqWalk *w, Query *q, AttrNumber attno)
 		if (te->resno != attno)
 			continue;
 		if (is_constant(e))
-			return true;
+			return list_make1(strip_fixed_casts(e));
 		if (IsA(e, Var) && ((Var *) e)->varlevelsup == 0 && ((Var *) e)->varattno > 0)
 		{
 			RangeTblEntry *rte = rt_fetch(((Var *) e)->varno, q->rtable);
@@ -484,27 +505,41 @@ written_pinned(EqWalk *w, Query *q, AttrNumber attno)
 			/* a multi-row VALUES list: each row's value */
 			if (rte->rtekind == RTE_VALUES)
 			{
+				List	   *result = NIL;
 				ListCell   *vl;
 
 				foreach(vl, rte->values_lists)
-					if (!is_constant(list_nth(lfirst(vl), ((Var *) e)->varattno - 1)))
-						return false;
-				return true;
+				{
+					Node	   *v = list_nth(lfirst(vl), ((Var *) e)->varattno - 1);
+
+					if (!is_constant(v))
+						return NIL;
+					result = lappend(result, strip_fixed_casts(v));
+				}
+				return result;
 			}
-			return column_pinned(w, q, ((Var *) e)->varno, ((Var *) e)->varattno);
+			return column_consts(w, q, ((Var *) e)->varno, ((Var *) e)->varattno);
 		}
-		return false;
+		return NIL;
 	}
-	return false;				/* none written: the column's default */
+	return NIL;					/* none written: the column's default */
 }
+
+/* A place a tenant table is named, and the constants its tenant is equated with */
+typedef struct PinPlace
+{
+	Oid			relid;
+	bool		insert;			/* the target of an INSERT (its written tenant) */
+	List	   *consts;
+} PinPlace;
 
 typedef struct CollectContext
 {
-	EqWalk    *w;
+	EqWalk	   *w;
 	DirectPins *dp;
 } CollectContext;
 
-static void collect_unpinned(EqWalk *w, Query *q, DirectPins *dp);
+static void collect_places(EqWalk *w, Query *q, DirectPins *dp);
 
 static bool
 sublink_collect_walker(Node *node, CollectContext *cx)
@@ -513,45 +548,45 @@ sublink_collect_walker(Node *node, CollectContext *cx)
 		return false;
 	if (IsA(node, Query))
 	{
-		collect_unpinned(cx->w, (Query *) node, cx->dp);
+		collect_places(cx->w, (Query *) node, cx->dp);
 		return false;
 	}
 	return expression_tree_walker(node, sublink_collect_walker, cx);
 }
 
-/* The tenant tables of each level, pinned as written or not */
+/* The tenant tables of each level, with the constants their tenant has as written */
 static void
-collect_unpinned(EqWalk *w, Query *q, DirectPins *dp)
+collect_places(EqWalk *w, Query *q, DirectPins *dp)
 {
 	CollectContext cx = {w, dp};
-
 	ListCell   *lc;
 	Index		rtindex = 0;
 
 	check_stack_depth();
 	foreach(lc, q->cteList)
-		collect_unpinned(w, castNode(Query, ((CommonTableExpr *) lfirst(lc))->ctequery), dp);
+		collect_places(w, castNode(Query, ((CommonTableExpr *) lfirst(lc))->ctequery), dp);
 	foreach(lc, q->rtable)
 	{
 		RangeTblEntry *rte = lfirst(lc);
 
 		rtindex++;
 		if (rte->rtekind == RTE_SUBQUERY && rte->subquery != NULL)
-			collect_unpinned(w, rte->subquery, dp);
+			collect_places(w, rte->subquery, dp);
 		else if (rte->rtekind == RTE_RELATION)
 		{
 			RelFacts   *f = rel_facts(rte->relid);
+			PinPlace   *place;
 
 			dp->seen = list_append_unique_oid(dp->seen, rte->relid);
 			if (!f->tenant || f->exempt)
 				continue;
-			if (q->commandType == CMD_INSERT && rtindex == (Index) q->resultRelation)
-			{
-				if (!written_pinned(w, q, f->attnum))
-					dp->inserted = list_append_unique_oid(dp->inserted, rte->relid);
-			}
-			else if (!column_pinned(w, q, rtindex, f->attnum))
-				dp->scanned = list_append_unique_oid(dp->scanned, rte->relid);
+			place = palloc(sizeof(PinPlace));
+			place->relid = rte->relid;
+			place->insert = q->commandType == CMD_INSERT &&
+				rtindex == (Index) q->resultRelation;
+			place->consts = place->insert ? written_consts(w, q, f->attnum) :
+				list_copy(column_consts(w, q, rtindex, f->attnum));
+			dp->places = lappend(dp->places, place);
 		}
 	}
 	(void) query_tree_walker(q, sublink_collect_walker, (void *) &cx,
@@ -559,16 +594,16 @@ collect_unpinned(EqWalk *w, Query *q, DirectPins *dp)
 }
 
 /*
- * Before Citus plans parse (the query it will send): the tenant tables
- * not pinned as written (see the file header), into dp.
+ * Before Citus plans parse (the query it will send): where each tenant
+ * table is named, and the constants its tenant is equated with there as
+ * written (see the file header), into dp.
  */
 void
 direct_pins_collect(Query *parse, DirectPins *dp)
 {
 	EqWalk		w;
 
-	dp->scanned = NIL;
-	dp->inserted = NIL;
+	dp->places = NIL;
 	dp->seen = NIL;
 	w.maxcols = 16;
 	w.ncols = 0;
@@ -586,57 +621,174 @@ direct_pins_collect(Query *parse, DirectPins *dp)
 		{
 			int			from = find_root(&w, linitial_int(lfirst(lc)));
 			int			to = find_root(&w, lsecond_int(lfirst(lc)));
+			ListCell   *cl;
 
-			if (w.cols[from].constant && !w.cols[to].constant)
-			{
-				w.cols[to].constant = true;
-				changed = true;
-			}
+			foreach(cl, w.cols[from].consts)
+				if (!list_member_ptr(w.cols[to].consts, lfirst(cl)))
+				{
+					w.cols[to].consts = lappend(w.cols[to].consts, lfirst(cl));
+					changed = true;
+				}
 		}
 	}
-	collect_unpinned(&w, parse, dp);
+	collect_places(&w, parse, dp);
 	pfree(w.cols);
 }
 
 /*
- * Is relid, or a table it is a partition of, in list?  The shadow plan
+ * Is relid the table of place, or a partition of it?  The shadow plan
  * judges a partitioned table's partitions, the query names the table.
  */
 static bool
-member_or_ancestor(List *list, Oid relid)
+place_of(PinPlace *place, Oid relid)
 {
 	ListCell   *lc;
 
-	if (list_member_oid(list, relid))
+	if (place->relid == relid)
 		return true;
 	if (!get_rel_relispartition(relid))
 		return false;
 	foreach(lc, get_partition_ancestors(relid))
-		if (list_member_oid(list, lfirst_oid(lc)))
+		if (lfirst_oid(lc) == place->relid)
 			return true;
 	return false;
 }
 
+static bool
+seen_or_ancestor(List *seen, Oid relid)
+{
+	ListCell   *lc;
+
+	if (list_member_oid(seen, relid))
+		return true;
+	if (!get_rel_relispartition(relid))
+		return false;
+	foreach(lc, get_partition_ancestors(relid))
+		if (list_member_oid(seen, lfirst_oid(lc)))
+			return true;
+	return false;
+}
+
+/* The text of a tenant value as written (a constant, a bound parameter), or NULL */
+static char *
+written_text(Node *node, ParamListInfo boundParams)
+{
+	if (IsA(node, Const))
+		return ((Const *) node)->constisnull ? NULL :
+			tenant_value_text(((Const *) node)->constvalue, ((Const *) node)->consttype);
+	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXTERN &&
+		boundParams != NULL && ((Param *) node)->paramid > 0 &&
+		((Param *) node)->paramid <= boundParams->numParams)
+	{
+		ParamExternData prmdata;
+		ParamExternData *prm;
+
+		if (boundParams->paramFetch != NULL)
+			prm = boundParams->paramFetch(boundParams, ((Param *) node)->paramid,
+										  false, &prmdata);
+		else
+			prm = &boundParams->params[((Param *) node)->paramid - 1];
+		if (prm != NULL && !prm->isnull && OidIsValid(prm->ptype))
+			return tenant_value_text(prm->value, prm->ptype);
+	}
+	return NULL;
+}
+
 /*
- * After the shadow plan's judgement: a reference it found pinned, of a
- * table not pinned as written in the query Citus sends, is refused; so is
- * one of a table the walk never met (fail closed: a place of the query it
- * does not visit).
+ * Is the shadow plan's pin value among the values its place has as
+ * written?  A parameter matches the same parameter, or the value bound to
+ * it; gtm_current_tenant() the session tenant (which replaced it in the
+ * query Citus sends); a constant an equal constant or bound value.
+ */
+static bool
+value_written(Node *value, List *consts, ParamListInfo boundParams)
+{
+	ListCell   *lc;
+	char	   *text = NULL;
+
+	value = strip_fixed_casts(value);
+	if (IsA(value, FuncExpr) && is_current_tenant_fn(((FuncExpr *) value)->funcid))
+		text = gtm_session_tenant;
+	else if (IsA(value, Const))
+		text = written_text(value, NULL);
+	foreach(lc, consts)
+	{
+		Node	   *c = lfirst(lc);
+
+		if (IsA(value, Param) && IsA(c, Param) &&
+			((Param *) value)->paramid == ((Param *) c)->paramid &&
+			((Param *) value)->paramkind == ((Param *) c)->paramkind)
+			return true;
+		if (text != NULL)
+		{
+			char	   *ct = written_text(c, boundParams);
+
+			if (ct != NULL && strcmp(ct, text) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * After the shadow plan's judgement: a reference it found pinned is
+ * refused unless every place its table is named holds, as written, each
+ * value the shadow plan pinned it to (round DT: "d.tenant_id = tk(s.k) AND
+ * d.tenant_id = $1" was T1 in the shadow plan, from tk folded, and the
+ * bound victim on the worker); so is one of a table the walk never met
+ * (fail closed: a place of the query it does not visit).
  */
 void
-direct_pins_apply(List *judged, DirectPins *dp)
+direct_pins_apply(List *judged, DirectPins *dp, ParamListInfo boundParams)
 {
 	ListCell   *lc;
 
 	foreach(lc, judged)
 	{
 		TenantRef  *ref = lfirst(lc);
+		bool		ok;
+		ListCell   *pl;
 
-		if (ref->reason != PR_PINNED)
+		if (ref->reason != PR_PINNED ||
+			(ref->kind != REF_SCAN && ref->kind != REF_INSERT))
 			continue;
-		if (!member_or_ancestor(dp->seen, ref->relid) ||
-			(ref->kind == REF_SCAN && member_or_ancestor(dp->scanned, ref->relid)) ||
-			(ref->kind == REF_INSERT && member_or_ancestor(dp->inserted, ref->relid)))
+		/*
+		 * every place of its table has values as written, and each value
+		 * judged is among those of one of them (which place a reference
+		 * stands for is not tracked: two places of two tenants are the
+		 * shadow plan's "two tenants" to refuse)
+		 */
+		ok = seen_or_ancestor(dp->seen, ref->relid);
+		foreach(pl, dp->places)
+		{
+			PinPlace   *place = lfirst(pl);
+
+			if (place->insert == (ref->kind == REF_INSERT) &&
+				place_of(place, ref->relid) && place->consts == NIL)
+				ok = false;
+		}
+		if (ok)
+		{
+			ListCell   *vl;
+
+			foreach(vl, ref->values)
+			{
+				bool		found = false;
+
+				foreach(pl, dp->places)
+				{
+					PinPlace   *place = lfirst(pl);
+
+					if (place->insert == (ref->kind == REF_INSERT) &&
+						place_of(place, ref->relid) &&
+						value_written(lfirst(vl), place->consts, boundParams))
+						found = true;
+				}
+				if (!found)
+					ok = false;
+			}
+		}
+		if (!ok)
 		{
 			ref->reason = PR_NODE_INDIRECT;
 			ref->values = NIL;

@@ -238,7 +238,7 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	char	   *folded = NULL;
 	QueryNames	names;
 	bool		recheck_plan = false;
-	DirectPins	dpins = {NIL, NIL, NIL};
+	DirectPins	dpins = {NIL, NIL};
 
 	next_plan.explain_only = false;
 	next_plan.collect = false;
@@ -351,7 +351,7 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 		}
 		distributed = true;
 		refuse_setting_dependent_tenants(judged);
-		direct_pins_apply(judged, &dpins);
+		direct_pins_apply(judged, &dpins, boundParams);
 	}
 	else if (!plan_touches_tenant_table(&st, result))
 	{

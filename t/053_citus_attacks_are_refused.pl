@@ -835,5 +835,19 @@ is(scalar(grep { /\|secret$/ } split /\n/, $out) . '|' . cq("SELECT count(*) FRO
 	  . scalar(grep { /^ERROR:  tenant-scoped table "deals" .* is not pinned to one tenant/ } split /\n/, $out),
 	'0|0|3', 'an equality through a cast that changes the value pins nothing as written: refused, nothing read or copied')
   or diag $out;
+# round DT: a parameter equated with the tenant beside the role's function:
+# the shadow plan pinned T1 (the function folded), the worker the bound
+# victim; the values the query holds as written must be the ones judged
+$out = app($C, "SET plan_cache_mode = force_generic_plan;
+PREPARE pv(text) AS SELECT d.tenant_id, d.stage FROM (SELECT 1 AS k) s, deals d WHERE d.tenant_id = $fpin2 AND d.tenant_id = \$1;
+EXECUTE pv('$vic');
+PREPARE uv(text) AS UPDATE deals d SET stage = 'dt-pwned' FROM (SELECT 1 AS k) s WHERE d.tenant_id = $fpin2 AND d.tenant_id = \$1 AND d.id = 1;
+EXECUTE uv('$vic');
+RESET plan_cache_mode;
+PREPARE pc(text) AS SELECT count(*) FROM deals d WHERE d.tenant_id = \$1;
+EXECUTE pc('$t1'); EXECUTE pc('$t1'); EXECUTE pc('$t1'); EXECUTE pc('$t1'); EXECUTE pc('$t1'); EXECUTE pc('$t1'); EXECUTE pc('$t1');");
+is(scalar(grep { /\|secret$/ } split /\n/, $out) . '|' . vic_rows() . '|' . scalar(grep { /^\Q$n\E$/ } split /\n/, $out),
+	"0|$vbefore|7", 'a parameter beside the role\'s function: nothing of the victim read or changed; a plain parameter pin runs 7 times (custom, then generic plans)')
+  or diag $out;
 
 done_testing();
