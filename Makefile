@@ -52,6 +52,7 @@ OBJS = \
 	src/enforce_distributed.o \
 	src/citus_metadata.o \
 	src/enforce_citus_lock.o \
+	src/enforce_citus_pin_values.o \
 	src/enforce_citus_pins.o \
 	src/enforce_citus_settings.o \
 	src/enforce_citus_strings.o \

@@ -644,6 +644,13 @@ extern void citus_strings_init(void);
 extern void refuse_unshared_settings(void);
 
 /* enforce_citus_pins.c: the pins the query Citus sends holds as written */
+typedef struct PinPlace
+{
+	Oid			relid;
+	bool		insert;			/* the target of an INSERT (its written tenant) */
+	List	   *consts;			/* the constants and parameters its tenant is
+								 * equated with as written */
+} PinPlace;
 typedef struct DirectPins
 {
 	List	   *places;			/* where each tenant table is named, with the

@@ -23,7 +23,9 @@
  * or a bound parameter (IS NOT DISTINCT FROM included) make classes of
  * columns, as the planner's equivalence classes do, and a subquery's, a
  * CTE's or a one-row VALUES list's output column joins the class of the
- * column or constant it outputs.  A value flows down, never up: into a
+ * column or constant it outputs (a condition on that output pins the
+ * body only for a subquery the planner and Citus push it into, never for
+ * a CTE).  A value flows down, never up: into a
  * subquery or sublink from an equality with an outer level's column, into
  * an outer join's nullable side from its ON condition; an equality inside a
  * sublink ("(SELECT 1 WHERE d.tenant_id = 'T1')") or in a LEFT JOIN's ON
@@ -50,7 +52,6 @@
  */
 #include "postgres.h"
 
-#include "catalog/partition.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
@@ -360,12 +361,15 @@ link_output(EqWalk *w, Query *q, Index rtindex, Query *sub, bool inlined)
 	/*
 	 * A value flows out of the body always.  Into it (a condition on the
 	 * output restricting the rows the body reads) only where the planner
-	 * and Citus push the condition down: a subquery, or a CTE they inline
-	 * (referenced once, not MATERIALIZED; referenced twice or MATERIALIZED
-	 * it is planned on its own: round DR), without LIMIT, OFFSET, DISTINCT,
-	 * aggregates or window functions
+	 * and Citus push the condition down: a subquery without LIMIT, OFFSET,
+	 * DISTINCT, aggregates, window functions, FOR UPDATE or volatile
+	 * functions; never a CTE, which is planned on its own when referenced
+	 * twice, MATERIALIZED (round DR), holding a volatile function (round
+	 * DU: random() in its body kept it out of line, and the worker's body
+	 * read another tenant), or when Citus falls back to planning it apart
 	 */
-	pushdown = inlined && sub->limitCount == NULL && sub->limitOffset == NULL &&
+	pushdown = inlined && sub->rowMarks == NIL &&
+		!contain_volatile_functions((Node *) sub) && sub->limitCount == NULL && sub->limitOffset == NULL &&
 		sub->distinctClause == NIL && !sub->hasAggs && sub->groupClause == NIL &&
 		!sub->hasWindowFuncs;
 	foreach(lc, sub->targetList)
@@ -425,9 +429,7 @@ note_level(EqWalk *w, Query *q)
 				CommonTableExpr *cte = lfirst(cl);
 
 				if (strcmp(cte->ctename, rte->ctename) == 0 && !cte->cterecursive)
-					link_output(w, q, rtindex, castNode(Query, cte->ctequery),
-								cte->cterefcount == 1 &&
-								cte->ctematerialized != CTEMaterializeAlways);
+					link_output(w, q, rtindex, castNode(Query, cte->ctequery), false);
 			}
 		}
 		else if (rte->rtekind == RTE_JOIN)
@@ -524,14 +526,6 @@ written_consts(EqWalk *w, Query *q, AttrNumber attno)
 	}
 	return NIL;					/* none written: the column's default */
 }
-
-/* A place a tenant table is named, and the constants its tenant is equated with */
-typedef struct PinPlace
-{
-	Oid			relid;
-	bool		insert;			/* the target of an INSERT (its written tenant) */
-	List	   *consts;
-} PinPlace;
 
 typedef struct CollectContext
 {
@@ -635,163 +629,3 @@ direct_pins_collect(Query *parse, DirectPins *dp)
 	pfree(w.cols);
 }
 
-/*
- * Is relid the table of place, or a partition of it?  The shadow plan
- * judges a partitioned table's partitions, the query names the table.
- */
-static bool
-place_of(PinPlace *place, Oid relid)
-{
-	ListCell   *lc;
-
-	if (place->relid == relid)
-		return true;
-	if (!get_rel_relispartition(relid))
-		return false;
-	foreach(lc, get_partition_ancestors(relid))
-		if (lfirst_oid(lc) == place->relid)
-			return true;
-	return false;
-}
-
-static bool
-seen_or_ancestor(List *seen, Oid relid)
-{
-	ListCell   *lc;
-
-	if (list_member_oid(seen, relid))
-		return true;
-	if (!get_rel_relispartition(relid))
-		return false;
-	foreach(lc, get_partition_ancestors(relid))
-		if (list_member_oid(seen, lfirst_oid(lc)))
-			return true;
-	return false;
-}
-
-/* The text of a tenant value as written (a constant, a bound parameter), or NULL */
-static char *
-written_text(Node *node, ParamListInfo boundParams)
-{
-	if (IsA(node, Const))
-		return ((Const *) node)->constisnull ? NULL :
-			tenant_value_text(((Const *) node)->constvalue, ((Const *) node)->consttype);
-	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXTERN &&
-		boundParams != NULL && ((Param *) node)->paramid > 0 &&
-		((Param *) node)->paramid <= boundParams->numParams)
-	{
-		ParamExternData prmdata;
-		ParamExternData *prm;
-
-		if (boundParams->paramFetch != NULL)
-			prm = boundParams->paramFetch(boundParams, ((Param *) node)->paramid,
-										  false, &prmdata);
-		else
-			prm = &boundParams->params[((Param *) node)->paramid - 1];
-		if (prm != NULL && !prm->isnull && OidIsValid(prm->ptype))
-			return tenant_value_text(prm->value, prm->ptype);
-	}
-	return NULL;
-}
-
-/*
- * Is the shadow plan's pin value among the values its place has as
- * written?  A parameter matches the same parameter, or the value bound to
- * it; gtm_current_tenant() the session tenant (which replaced it in the
- * query Citus sends); a constant an equal constant or bound value.
- */
-static bool
-value_written(Node *value, List *consts, ParamListInfo boundParams)
-{
-	ListCell   *lc;
-	char	   *text = NULL;
-
-	value = strip_fixed_casts(value);
-	if (IsA(value, FuncExpr) && is_current_tenant_fn(((FuncExpr *) value)->funcid))
-		text = gtm_session_tenant;
-	else if (IsA(value, Const))
-		text = written_text(value, NULL);
-	foreach(lc, consts)
-	{
-		Node	   *c = lfirst(lc);
-
-		if (IsA(value, Param) && IsA(c, Param) &&
-			((Param *) value)->paramid == ((Param *) c)->paramid &&
-			((Param *) value)->paramkind == ((Param *) c)->paramkind)
-			return true;
-		if (text != NULL)
-		{
-			char	   *ct = written_text(c, boundParams);
-
-			if (ct != NULL && strcmp(ct, text) == 0)
-				return true;
-		}
-	}
-	return false;
-}
-
-/*
- * After the shadow plan's judgement: a reference it found pinned is
- * refused unless every place its table is named holds, as written, each
- * value the shadow plan pinned it to (round DT: "d.tenant_id = tk(s.k) AND
- * d.tenant_id = $1" was T1 in the shadow plan, from tk folded, and the
- * bound victim on the worker); so is one of a table the walk never met
- * (fail closed: a place of the query it does not visit).
- */
-void
-direct_pins_apply(List *judged, DirectPins *dp, ParamListInfo boundParams)
-{
-	ListCell   *lc;
-
-	foreach(lc, judged)
-	{
-		TenantRef  *ref = lfirst(lc);
-		bool		ok;
-		ListCell   *pl;
-
-		if (ref->reason != PR_PINNED ||
-			(ref->kind != REF_SCAN && ref->kind != REF_INSERT))
-			continue;
-		/*
-		 * every place of its table has values as written, and each value
-		 * judged is among those of one of them (which place a reference
-		 * stands for is not tracked: two places of two tenants are the
-		 * shadow plan's "two tenants" to refuse)
-		 */
-		ok = seen_or_ancestor(dp->seen, ref->relid);
-		foreach(pl, dp->places)
-		{
-			PinPlace   *place = lfirst(pl);
-
-			if (place->insert == (ref->kind == REF_INSERT) &&
-				place_of(place, ref->relid) && place->consts == NIL)
-				ok = false;
-		}
-		if (ok)
-		{
-			ListCell   *vl;
-
-			foreach(vl, ref->values)
-			{
-				bool		found = false;
-
-				foreach(pl, dp->places)
-				{
-					PinPlace   *place = lfirst(pl);
-
-					if (place->insert == (ref->kind == REF_INSERT) &&
-						place_of(place, ref->relid) &&
-						value_written(lfirst(vl), place->consts, boundParams))
-						found = true;
-				}
-				if (!found)
-					ok = false;
-			}
-		}
-		if (!ok)
-		{
-			ref->reason = PR_NODE_INDIRECT;
-			ref->values = NIL;
-		}
-	}
-}

@@ -821,10 +821,17 @@ is(scalar(grep { /\|secret$/ } split /\n/, $out) . '|' . vic_rows() . '|' . cq("
 	  . scalar(grep { /^ERROR:  tenant-scoped table "deals" .* is not pinned to one tenant/ } split /\n/, $out),
 	"0|$vbefore|0|5", 'a CTE referenced twice, MATERIALIZED or modifying data, a subquery with LIMIT: the condition on its output pins nothing of its body; refused')
   or diag $out;
-$out = app($C, "WITH c AS (SELECT * FROM deals) SELECT count(*) FROM c WHERE c.tenant_id = '$t1';
-SELECT count(*) FROM (SELECT * FROM deals) x WHERE x.tenant_id = '$t1';");
-is(join(',', grep { /^\d+$/ } split /\n/, $out), join(',', ($n) x 2),
-	'still accepted: a condition on a CTE referenced once, on a plain subquery') or diag $out;
+$out = app($C, "SELECT count(*) FROM (SELECT * FROM deals) x WHERE x.tenant_id = '$t1';");
+is(join(',', grep { /^\d+$/ } split /\n/, $out), $n, 'still accepted: a condition on a plain subquery\'s output') or diag $out;
+# round DU: a CTE referenced once but holding a volatile function is
+# planned on its own; a condition on its output pins nothing of its body
+# (nor does one on any CTE's: Citus may plan it apart too)
+$out = app($C, "WITH c AS (SELECT d.tenant_id, d.id, random() AS r, (d.tenant_id || ':' || d.stage)::int AS leaked FROM deals d, (SELECT 1 AS k) s WHERE d.tenant_id = $fpin2 AND d.id = 2)
+SELECT c.tenant_id FROM c WHERE c.tenant_id = '$t1';
+WITH c AS (SELECT * FROM deals) SELECT count(*) FROM c WHERE c.tenant_id = '$t1';");
+is((($out =~ /secret/) ? 'leaked' : 'no value') . '|' . scalar(grep { /^ERROR:  tenant-scoped table "deals" .* is not pinned to one tenant/ } split /\n/, $out),
+	'no value|2', 'a volatile CTE referenced once: refused, no value of the victim in any message; a plain CTE filtered on its output too (a false rejection kept on Citus)')
+  or diag $out;
 # round DS: a cast that changes the value ("char", varchar(1), name) on the
 # column side made the column look equated with a constant as written
 my $first = substr($vic, 0, 1);
