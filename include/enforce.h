@@ -35,6 +35,7 @@
 #include "nodes/pathnodes.h"
 #include "nodes/plannodes.h"
 #include "port/pg_bitutils.h"
+#include "utils/guc.h"
 
 #include "pg_compat.h"
 
@@ -639,6 +640,8 @@ extern void refuse_nonstandard_strings_analyzed(struct ParseState *pstate, Query
 extern void refuse_nonstandard_strings(Node *utility);
 extern void refuse_standard_strings_turned_off(void);
 extern void citus_strings_init(void);
+extern bool citus_rule_applies_to_role(void);
+extern bool citus_setting_guarded(GucSource source);
 
 /* enforce_citus_settings.c: settings every Citus node reads text with alike */
 extern void refuse_unshared_settings(void);

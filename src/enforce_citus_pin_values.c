@@ -30,24 +30,9 @@
 #include "gtm_clarity.h"
 
 /*
- * Is relid the table of place, or a partition of it?  The shadow plan
+ * Is relid, or a table it is a partition of, in the list?  The shadow plan
  * judges a partitioned table's partitions, the query names the table.
  */
-static bool
-place_of(PinPlace *place, Oid relid)
-{
-	ListCell   *lc;
-
-	if (place->relid == relid)
-		return true;
-	if (!get_rel_relispartition(relid))
-		return false;
-	foreach(lc, get_partition_ancestors(relid))
-		if (lfirst_oid(lc) == place->relid)
-			return true;
-	return false;
-}
-
 static bool
 seen_or_ancestor(List *seen, Oid relid)
 {
@@ -158,7 +143,7 @@ direct_pins_apply(List *judged, DirectPins *dp, ParamListInfo boundParams)
 			PinPlace   *place = lfirst(pl);
 
 			if (place->insert == (ref->kind == REF_INSERT) &&
-				place_of(place, ref->relid) && place->consts == NIL)
+				seen_or_ancestor(list_make1_oid(place->relid), ref->relid) && place->consts == NIL)
 				ok = false;
 		}
 		if (ok)
@@ -174,7 +159,7 @@ direct_pins_apply(List *judged, DirectPins *dp, ParamListInfo boundParams)
 					PinPlace   *place = lfirst(pl);
 
 					if (place->insert == (ref->kind == REF_INSERT) &&
-						place_of(place, ref->relid) &&
+						seen_or_ancestor(list_make1_oid(place->relid), ref->relid) &&
 						value_written(lfirst(vl), place->consts, boundParams))
 						found = true;
 				}

@@ -76,27 +76,15 @@ static GucBoolCheckHook prev_quote_all_check = NULL;
 #define SHARED_SETTINGS_HINT \
 	"With Citus, keep DateStyle's output ISO, IntervalStyle other than sql_standard, extra_float_digits at 1 or more, bytea_output hex and quote_all_identifiers off."
 
-/* Does the rule apply to the current role (in a transaction)? */
-static bool
-rule_applies(void)
-{
-	return gtm_enforcement != GTM_ENFORCE_OFF && IsTransactionState() &&
-		!role_is_exempt() && gtm_installed_here();
-}
-
 /*
- * May a value that every node does not read alike be set from source?
- * From the server's configuration, yes (no role yet; the refusal comes
- * when a statement runs); otherwise not for a role the rule applies to,
- * nor outside a transaction, where no role can be judged.
+ * May a value that every node does not read alike be set from source
+ * (citus_setting_guarded, enforce_citus_strings.c)?  If not, the check
+ * hook's error.
  */
 static bool
 unshared_value_refused(const char *name, GucSource source)
 {
-	if (source < PGC_S_DATABASE || !distributed_planner_loaded() ||
-		!IsUnderPostmaster)
-		return false;
-	if (IsTransactionState() && !rule_applies())
+	if (!citus_setting_guarded(source))
 		return false;
 	GUC_check_errcode(GTM_ERRCODE_NOT_PINNED);
 	GUC_check_errmsg("\"%s\" cannot take this value with Citus", name);
@@ -163,7 +151,7 @@ refuse_unshared_settings(void)
 			   extra_float_digits >= 1 && bytea_output == BYTEA_OUTPUT_HEX &&
 			   !quote_all_identifiers))
 		return;
-	if (!rule_applies())
+	if (!citus_rule_applies_to_role())
 		return;
 	ereport(ENFORCE_ELEVEL(),
 			(errcode(GTM_ERRCODE_NOT_PINNED),

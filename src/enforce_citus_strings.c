@@ -88,7 +88,6 @@
 /* the setting's check hook before ours (PostgreSQL's: none) */
 static GucBoolCheckHook prev_scs_check_hook = NULL;
 
-static bool rule_applies_to_role(void);
 
 /* Is stmt a SET or RESET of standard_conforming_strings (or RESET ALL)? */
 static bool
@@ -122,19 +121,38 @@ alone_in_string(ParseState *pstate, Query *query)
 	return true;
 }
 
-/* Does the rule apply to the current role (in a transaction)? */
-static bool
-rule_applies_to_role(void)
+/*
+ * Does the rule apply to the current role (in a transaction)?  Shared with
+ * enforce_citus_settings.c.
+ */
+bool
+citus_rule_applies_to_role(void)
 {
 	return gtm_enforcement != GTM_ENFORCE_OFF && IsTransactionState() &&
 		!role_is_exempt() && gtm_installed_here();
+}
+
+/*
+ * May a check hook of a setting Citus writes or reads text with refuse a
+ * value from source?  Not from the server's configuration (read by the
+ * postmaster, with no role: the refusal comes when a statement runs), nor
+ * without Citus, nor for a role the rule does not apply to; outside a
+ * transaction no role can be judged: refused.
+ */
+bool
+citus_setting_guarded(GucSource source)
+{
+	if (source < PGC_S_DATABASE || !distributed_planner_loaded() ||
+		!IsUnderPostmaster)
+		return false;
+	return !IsTransactionState() || citus_rule_applies_to_role();
 }
 
 /* The refusal, where the rule applies to the current role */
 static void
 refuse(const char *when)
 {
-	if (!rule_applies_to_role())
+	if (!citus_rule_applies_to_role())
 		return;
 	ereport(ENFORCE_ELEVEL(),
 			(errcode(GTM_ERRCODE_NOT_PINNED),
@@ -165,7 +183,7 @@ refuse_nonstandard_strings_analyzed(ParseState *pstate, Query *query)
 void
 refuse_standard_strings_turned_off(void)
 {
-	if (!rule_applies_to_role())
+	if (!citus_rule_applies_to_role())
 		return;
 	ereport(ERROR,
 			(errcode(GTM_ERRCODE_NOT_PINNED),
@@ -197,10 +215,7 @@ check_standard_strings(bool *newval, void **extra, GucSource source)
 {
 	if (prev_scs_check_hook && !prev_scs_check_hook(newval, extra, source))
 		return false;
-	if (*newval || source < PGC_S_DATABASE || !distributed_planner_loaded() ||
-		!IsUnderPostmaster)
-		return true;
-	if (IsTransactionState() && !rule_applies_to_role())
+	if (*newval || !citus_setting_guarded(source))
 		return true;
 	GUC_check_errcode(GTM_ERRCODE_NOT_PINNED);
 	GUC_check_errmsg("standard_conforming_strings cannot be turned off");
