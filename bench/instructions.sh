@@ -22,6 +22,16 @@
 # Each count has the startup subtracted (the same variant run with no
 # statement), and is divided by the number of statements.  Goal: (2)/(1)
 # <= 1.010 on the mixed workload.
+#
+# FOOTPRINT=1 also prints the code one round of the workload's statements
+# runs (each of them once: code run at least `repeats` times more than at
+# startup), in distinct
+# 64-byte lines and 4 kB pages of postgres and of gtm_clarity.so
+# (bench/code_footprint.pl over callgrind --dump-instr=yes): every line a
+# statement runs is one the CPU may have to fetch again when it comes back
+# to this backend, so a TPS ratio follows the lines more than the
+# instructions (doc/benchmarks.md).  WORKLOADS (default "mixed reads
+# prepared") picks workloads; "join" and "point" run one statement each.
 set -euo pipefail
 repeats=${1:-100}
 cd "$(dirname "$0")/.."
@@ -91,6 +101,8 @@ script() {  # workload repeats
     case $1 in
       mixed) printf '%s\n' "$POINT" "$JOIN" "$UPDATE" "$INSERT" "$ORM" ;;
       reads) printf '%s\n' "$POINT" "$JOIN" "$ORM" ;;
+      join) printf '%s\n' "$JOIN" ;;
+      point) printf '%s\n' "$POINT" ;;
       prepared) echo "EXECUTE point('7', $(( i % 500 + 1 )));" ;;
     esac
   done
@@ -101,7 +113,7 @@ instructions() {  # variant workload repeats
   [ "$1" = gtm ] && preload="-c shared_preload_libraries=gtm_clarity -c gtm.enforcement=error"
   script "$2" "$3" > "$work/in.sql"
   chmod 644 "$work/in.sql"
-  as_pg valgrind --tool=callgrind --callgrind-out-file="$out" \
+  as_pg valgrind --tool=callgrind ${FOOTPRINT:+--dump-instr=yes} --callgrind-out-file="$out" \
     "$BIN/postgres" --single -D "$work/data" $preload -c jit=off "bench_$1" \
     < "$work/in.sql" > "$work/out.$1.$2.$3" 2>"$work/err.$1.$2.$3"
   if grep -q "ERROR" "$work/out.$1.$2.$3"; then
@@ -112,7 +124,7 @@ instructions() {  # variant workload repeats
 echo "== instructions per statement (callgrind, single-user backend, startup subtracted), $repeats repeats"
 printf "%-8s %14s %14s %14s %9s %9s\n" workload "(1) plain" "(2) gtm" "(3) rls" "(2)/(1)" "(3)/(1)"
 for w in ${WORKLOADS:-mixed reads prepared}; do
-  per=5; [ $w = reads ] && per=3; [ $w = prepared ] && per=1
+  per=5; [ $w = reads ] && per=3; [ $w = prepared ] || [ $w = join ] || [ $w = point ] && per=1
   declare -A c
   n=$repeats; [ $w = prepared ] && n=$((repeats * 10))  # the first runs plan: spread them
   for v in plain gtm rls; do
@@ -122,4 +134,13 @@ for w in ${WORKLOADS:-mixed reads prepared}; do
   done
   printf "%-8s %14d %14d %14d %9.4f %9.4f\n" $w "${c[plain]}" "${c[gtm]}" "${c[rls]}" \
     "$(echo "${c[gtm]} / ${c[plain]}" | bc -l)" "$(echo "${c[rls]} / ${c[plain]}" | bc -l)"
+  if [ -n "${FOOTPRINT:-}" ]; then
+    for v in plain gtm rls; do
+      perl bench/code_footprint.pl "$work/cg.$v.$w.$n" "$work/cg.$v.$w.0" "$n" \
+        bin/postgres gtm_clarity.so > "$work/fp.$v"
+    done
+    lp() { awk -v o="$2" '$1 == o { printf "%d lines %d pages", $3, $5 }' "$work/fp.$1"; }
+    echo "   code of one round, postgres:        (1) $(lp plain bin/postgres), (2) $(lp gtm bin/postgres), (3) $(lp rls bin/postgres)"
+    echo "   code of one round, gtm_clarity.so:  (2) $(lp gtm gtm_clarity.so)"
+  fi
 done
