@@ -347,6 +347,13 @@ is(fingerprint(), $before, '... and changed nothing');
 is(and_then(app($C, "MERGE INTO deals d USING (SELECT tenant_id, id FROM arch_by_id WHERE tenant_id = '$t1') s ON d.tenant_id = s.tenant_id AND d.id = s.id AND d.tenant_id = '$t1' WHEN MATCHED THEN UPDATE SET stage = 'm2'"),
 		cq("SELECT string_agg(CASE tenant_id WHEN '$t1' THEN 't1' ELSE 't2' END || ':' || stage || ':' || n, ',') FROM (SELECT tenant_id, stage, count(*) n FROM deals WHERE stage = 'm2' GROUP BY 1, 2) s")),
 	't1:m2:5', "the same MERGE with the target pinned in ON: that tenant's matched rows only");
+# a repartition join pinned on both sides is refused all the same (round
+# EB): Citus joins the coordinator's distributed transaction through a
+# connection back to the coordinator, which a client could imitate
+# (doc/scaling-out.md, "Distributed transaction ids", rule 2); no row read
+rejected('a repartition join pinned on both sides to one tenant is refused (fail closed), no row read',
+	'of a transaction of the coordinator is not allowed on the coordinator',
+	"SET citus.enable_repartition_joins = on; SELECT d.id, a.id FROM deals d JOIN arch_by_id a ON a.id = d.id WHERE d.tenant_id = '$t1' AND a.tenant_id = '$t1'");
 is(join('|', split /\n/, app($C, "SELECT amount_of('$t2'); SELECT amount_forced('$t2'); BEGIN; SELECT amount_forced('$t1'); COMMIT")),
 	'150|150|15', 'a delegated distributed function call, pinned by its argument');
 is(app($C, "SET citus.enable_router_execution = off; SET citus.enable_fast_path_router_planner = off; SELECT sum(amount) FROM deals WHERE tenant_id = '$t2' AND id < 100"),
