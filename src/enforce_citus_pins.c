@@ -90,10 +90,32 @@ find_root(EqWalk *w, int i)
 	return i;
 }
 
-/* The column (level, varno, attno): its index, added if new */
+/*
+ * The column (level, varno, attno): its index, added if new.  A join's
+ * column that is its input's column (not JOIN ... USING's merged column of
+ * a FULL JOIN, a COALESCE) is that column: one class, and no entry of its
+ * own (a join of wide tables has hundreds, each would lengthen the search).
+ */
 static int
 column_index(EqWalk *w, Query *level, Index varno, AttrNumber attno)
 {
+	if (varno >= 1 && varno <= (Index) list_length(level->rtable) && attno > 0)
+	{
+		RangeTblEntry *rte = rt_fetch(varno, level->rtable);
+
+		if (rte->rtekind == RTE_JOIN && attno <= list_length(rte->joinaliasvars))
+		{
+			Node	   *v = strip_relabel(list_nth(rte->joinaliasvars, attno - 1));
+
+			if (v != NULL && IsA(v, Var) && ((Var *) v)->varlevelsup == 0 &&
+				((Var *) v)->varattno > 0)
+			{
+				check_stack_depth();	/* a join of joins */
+				return column_index(w, level, ((Var *) v)->varno,
+									((Var *) v)->varattno);
+			}
+		}
+	}
 	for (int i = 0; i < w->ncols; i++)
 		if (w->cols[i].level == level && w->cols[i].varno == varno &&
 			w->cols[i].attno == attno)
@@ -432,24 +454,7 @@ note_level(EqWalk *w, Query *q)
 					link_output(w, q, rtindex, castNode(Query, cte->ctequery), false);
 			}
 		}
-		else if (rte->rtekind == RTE_JOIN)
-		{
-			/* a join's column (JOIN ... USING's merged one) is its input's */
-			AttrNumber	k = 0;
-			ListCell   *al;
-
-			foreach(al, rte->joinaliasvars)
-			{
-				Node	   *v = strip_relabel(lfirst(al));
-
-				k++;
-				if (v != NULL && IsA(v, Var) && ((Var *) v)->varlevelsup == 0 &&
-					((Var *) v)->varattno > 0)
-					union_columns(w, column_index(w, q, rtindex, k),
-								  column_index(w, q, ((Var *) v)->varno,
-											   ((Var *) v)->varattno));
-			}
-		}
+		/* (a join's columns are its inputs': column_index) */
 		else if (rte->rtekind == RTE_VALUES && list_length(rte->values_lists) == 1)
 		{
 			AttrNumber	k = 0;

@@ -135,6 +135,21 @@ is(app($C, "SELECT amount FROM deals WHERE tenant_id = '$t2' AND id = 3"), '30',
 is(app($C, "SELECT count(*) FROM companies c JOIN deals d ON d.tenant_id = c.tenant_id AND d.company_id = c.id
                JOIN notes n ON n.tenant_id = d.tenant_id AND n.deal_id = d.id WHERE c.tenant_id = '$t2'"),
 	'5', 'pinned 3-way join (router)');
+# joins of more columns than enforce_citus_pins.c searches (it hashes them)
+is(app($C, "SELECT count(*), sum(d2.amount) FROM companies c JOIN deals d ON d.tenant_id = c.tenant_id AND d.company_id = c.id
+               JOIN notes n ON n.tenant_id = d.tenant_id AND n.deal_id = d.id
+               JOIN deals d2 ON d2.tenant_id = n.tenant_id AND d2.id = n.id WHERE c.tenant_id = '$t2'"),
+	'5|150', 'pinned 4-way join of 17 columns and their join columns: that tenant only');
+is(app($C, "SELECT count(*), sum(amount) FROM deals d JOIN notes n USING (tenant_id, id) JOIN companies c USING (tenant_id)
+               WHERE tenant_id = '$t2'"),
+	'5|150', 'pinned through the column of a chain of JOIN ... USING: that tenant only');
+rejected('the same 4-way join with no tenant condition is rejected (multi-shard)', $NOT_PINNED,
+	"SELECT count(*), sum(d2.amount) FROM companies c JOIN deals d ON d.tenant_id = c.tenant_id AND d.company_id = c.id
+               JOIN notes n ON n.tenant_id = d.tenant_id AND n.deal_id = d.id
+               JOIN deals d2 ON d2.tenant_id = n.tenant_id AND d2.id = n.id WHERE c.id = 1");
+rejected('... and with the pin on a column that is no join column of the chain of USING', $NOT_PINNED,
+	"SELECT count(*), sum(amount) FROM deals d JOIN notes n USING (tenant_id, id) JOIN companies c USING (tenant_id)
+               WHERE c.name = 'c2'");
 is(app($C, "SELECT count(*) FROM deals d JOIN stages s ON s.name = d.stage WHERE d.tenant_id = '$t1'"), '5',
 	'pinned join with a reference table');
 is(app($C, "SELECT label FROM tenant_labels WHERE tenant_id = '$t1'"), 'vip',
