@@ -473,10 +473,12 @@ note_level(EqWalk *w, Query *q)
 	 * queries in sublinks anywhere: WHERE, target list, HAVING, and the
 	 * range table's expressions (a function's arguments, a VALUES list of
 	 * several rows, a table function: round DP); its subqueries and CTEs
-	 * were visited above
+	 * were visited above.  A level without (hasSubLinks, which the parser
+	 * and the rewriter keep and the planner relies on) is not walked.
 	 */
-	(void) query_tree_walker(q, sublink_walker, w,
-							 QTW_IGNORE_RT_SUBQUERIES | QTW_IGNORE_CTE_SUBQUERIES);
+	if (q->hasSubLinks)
+		(void) query_tree_walker(q, sublink_walker, w,
+								 QTW_IGNORE_RT_SUBQUERIES | QTW_IGNORE_CTE_SUBQUERIES);
 	w->levels = list_delete_first(w->levels);
 }
 
@@ -588,8 +590,9 @@ collect_places(EqWalk *w, Query *q, DirectPins *dp)
 			dp->places = lappend(dp->places, place);
 		}
 	}
-	(void) query_tree_walker(q, sublink_collect_walker, (void *) &cx,
-							 QTW_IGNORE_RT_SUBQUERIES | QTW_IGNORE_CTE_SUBQUERIES);
+	if (q->hasSubLinks)			/* as note_level */
+		(void) query_tree_walker(q, sublink_collect_walker, (void *) &cx,
+								 QTW_IGNORE_RT_SUBQUERIES | QTW_IGNORE_CTE_SUBQUERIES);
 }
 
 /*
