@@ -48,6 +48,13 @@ seen_or_ancestor(List *seen, Oid relid)
 	return false;
 }
 
+/* Does place name relid, or one of its partition ancestors? */
+static inline bool
+names_table(PinPlace *place, Oid relid, List *ancestors)
+{
+	return place->relid == relid || list_member_oid(ancestors, place->relid);
+}
+
 /* The text of a tenant value as written (a constant, a bound parameter), or NULL */
 static char *
 written_text(Node *node, ParamListInfo boundParams)
@@ -127,6 +134,7 @@ direct_pins_apply(List *judged, DirectPins *dp, ParamListInfo boundParams)
 		TenantRef  *ref = lfirst(lc);
 		bool		ok;
 		ListCell   *pl;
+		List	   *ancestors;
 
 		if (ref->reason != PR_PINNED ||
 			(ref->kind != REF_SCAN && ref->kind != REF_INSERT))
@@ -138,12 +146,15 @@ direct_pins_apply(List *judged, DirectPins *dp, ParamListInfo boundParams)
 		 * shadow plan's "two tenants" to refuse)
 		 */
 		ok = seen_or_ancestor(dp->seen, ref->relid);
+		/* the places that name its table (or a partitioned table it is in) */
+		ancestors = get_rel_relispartition(ref->relid) ?
+			get_partition_ancestors(ref->relid) : NIL;
 		foreach(pl, dp->places)
 		{
 			PinPlace   *place = lfirst(pl);
 
 			if (place->insert == (ref->kind == REF_INSERT) &&
-				seen_or_ancestor(list_make1_oid(place->relid), ref->relid) && place->consts == NIL)
+				names_table(place, ref->relid, ancestors) && place->consts == NIL)
 				ok = false;
 		}
 		if (ok)
@@ -159,7 +170,7 @@ direct_pins_apply(List *judged, DirectPins *dp, ParamListInfo boundParams)
 					PinPlace   *place = lfirst(pl);
 
 					if (place->insert == (ref->kind == REF_INSERT) &&
-						seen_or_ancestor(list_make1_oid(place->relid), ref->relid) &&
+						names_table(place, ref->relid, ancestors) &&
 						value_written(lfirst(vl), place->consts, boundParams))
 						found = true;
 				}

@@ -143,6 +143,23 @@ is(app($C, "SELECT count(*), sum(d2.amount) FROM companies c JOIN deals d ON d.t
 is(app($C, "SELECT count(*), sum(amount) FROM deals d JOIN notes n USING (tenant_id, id) JOIN companies c USING (tenant_id)
                WHERE tenant_id = '$t2'"),
 	'5|150', 'pinned through the column of a chain of JOIN ... USING: that tenant only');
+# a distributed table partitioned by another column: the shadow plan's
+# references are its partitions, the query names the partitioned table
+cq(<<SQL);
+CREATE TABLE events (tenant_id text NOT NULL, id int NOT NULL, at int NOT NULL, PRIMARY KEY (tenant_id, id, at))
+  PARTITION BY RANGE (at);
+CREATE TABLE events_a PARTITION OF events FOR VALUES FROM (0) TO (100);
+CREATE TABLE events_b PARTITION OF events FOR VALUES FROM (100) TO (200);
+SELECT create_distributed_table('events', 'tenant_id', colocate_with => 'companies');
+INSERT INTO events SELECT t, g, g * 40 FROM unnest(ARRAY['$t1', '$t2']) t, generate_series(1, 4) g;
+GRANT SELECT ON events TO regress_citus_app;
+SQL
+is(app($C, "SELECT count(*), sum(at) FROM events WHERE tenant_id = '$t1'"), '4|400',
+	'pinned SELECT of a partitioned distributed table (both partitions): that tenant only');
+is(app($C, "SELECT count(*) FROM events e JOIN deals d ON d.tenant_id = e.tenant_id AND d.id = e.id WHERE e.tenant_id = '$t2' AND e.at >= 100"),
+	'2', 'pinned join of one partition with a distributed table: that tenant only');
+rejected('unpinned SELECT of a partitioned distributed table is rejected', $NOT_PINNED,
+	'SELECT count(*) FROM events WHERE id = 1');
 rejected('the same 4-way join with no tenant condition is rejected (multi-shard)', $NOT_PINNED,
 	"SELECT count(*), sum(d2.amount) FROM companies c JOIN deals d ON d.tenant_id = c.tenant_id AND d.company_id = c.id
                JOIN notes n ON n.tenant_id = d.tenant_id AND n.deal_id = d.id
