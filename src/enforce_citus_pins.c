@@ -92,9 +92,11 @@ find_root(EqWalk *w, int i)
 
 /*
  * The column (level, varno, attno): its index, added if new.  A join's
- * column that is its input's column (not JOIN ... USING's merged column of
- * a FULL JOIN, a COALESCE) is that column: one class, and no entry of its
- * own (a join of wide tables has hundreds, each would lengthen the search).
+ * column that is its input's column, maybe relabeled (the merged column of
+ * JOIN ... USING of varchar and text; not FULL JOIN's, a COALESCE), is
+ * that column: one class, and no entry of its own.  The parser names the
+ * input column itself wherever it can, so few queries have such columns;
+ * linking every column of every join instead made a search of hundreds.
  */
 static int
 column_index(EqWalk *w, Query *level, Index varno, AttrNumber attno)

@@ -243,12 +243,14 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	next_plan.explain_only = false;
 	next_plan.collect = false;
 
-	/* Citus deparses shard queries now (enforce_citus_strings.c) */
-	if (unlikely(!standard_conforming_strings) && distributed_planner_loaded())
-		refuse_nonstandard_strings(NULL);
-	/* ... with settings every node reads alike (enforce_citus_settings.c) */
 	if (unlikely(distributed_planner_loaded()))
+	{
+		/* Citus deparses shard queries now (enforce_citus_strings.c) */
+		if (!standard_conforming_strings)
+			refuse_nonstandard_strings(NULL);
+		/* ... with settings every node reads alike (enforce_citus_settings.c) */
 		refuse_unshared_settings();
+	}
 
 	/* the rule applies only where the extension is installed */
 	if (!req.collect && !gtm_installed_here())
