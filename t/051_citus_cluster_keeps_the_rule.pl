@@ -143,6 +143,16 @@ is(app($C, "SELECT count(*), sum(d2.amount) FROM companies c JOIN deals d ON d.t
 is(app($C, "SELECT count(*), sum(amount) FROM deals d JOIN notes n USING (tenant_id, id) JOIN companies c USING (tenant_id)
                WHERE tenant_id = '$t2'"),
 	'5|150', 'pinned through the column of a chain of JOIN ... USING: that tenant only');
+# JOIN ... USING of varchar and text: the merged column is the left input's
+# relabeled, a column of the join itself, which stands for that input column
+cq(<<SQL);
+CREATE TABLE labels_vc (tenant_id varchar(64) NOT NULL, label text NOT NULL, PRIMARY KEY (tenant_id, label));
+SELECT create_reference_table('labels_vc');
+INSERT INTO labels_vc VALUES ('$t1', 'a'), ('$t2', 'b');
+GRANT SELECT ON labels_vc TO regress_citus_app;
+SQL
+is(app($C, "SELECT count(*), sum(d.amount) FROM labels_vc l JOIN deals d USING (tenant_id) WHERE tenant_id = '$t2'"),
+	'5|150', 'pinned through the merged column of JOIN ... USING over a relabeled input: that tenant only');
 # a distributed table partitioned by another column: the shadow plan's
 # references are its partitions, the query names the partitioned table
 cq(<<SQL);
