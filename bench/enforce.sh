@@ -2,8 +2,8 @@
 # bench/enforce.sh -- what tenant-scope enforcement costs, side by side.
 #
 #   bash bench/enforce.sh     (ROUNDS, SECONDS_PER_RUN, CLIENTS, EPOCHS,
-#                              SECONDS_PER_EPOCH, TABLES_SMALL, TABLES_LARGE
-#                              may be set; PARTS="C" runs only part C,
+#                              SECONDS_PER_EPOCH, BURSTS, TABLES_SMALL,
+#                              TABLES_LARGE may be set; PARTS="C" runs only part C,
 #                              default "A B C D")
 #
 # Installs what is missing (as root or with sudo), builds and installs the
@@ -45,7 +45,13 @@
 # Part B: bench/interleave.c, EPOCHS epochs (servers restarted before each)
 #         of SECONDS_PER_EPOCH per workload, the three variants alternating
 #         transaction by transaction: TPS over all epochs and the median of
-#         the per-epoch ratios.
+#         the per-epoch ratios.  BURSTS (default "1") lists how many
+#         transactions in a row each server runs in its place of a turn:
+#         1 alternates single transactions (the other two servers'
+#         transactions run between two of the gtm server's); 16 lets each
+#         server run its own statements back to back, with its caches warm.
+#         Each length has its table and its verdicts (doc/benchmarks.md,
+#         "Does alternation cost the library its caches?").
 # Part C: the check alone: the gtm server with gtm.enforcement = off and
 #         error, alternating (part B's driver), and the join's planning time.
 # Part D: planning cost with TABLES_SMALL vs TABLES_LARGE tenant tables in
@@ -63,6 +69,7 @@ SECS=${SECONDS_PER_RUN:-2}
 CLIENTS=${CLIENTS:-4}
 EPOCHS=${EPOCHS:-10}
 EPOCH_SECS=${SECONDS_PER_EPOCH:-14}
+BURSTS=${BURSTS:-1}
 TABLES_SMALL=${TABLES_SMALL:-10}
 TABLES_LARGE=${TABLES_LARGE:-10000}
 PARTS=${PARTS:-A B C D}
@@ -287,30 +294,42 @@ conninfo() {  # server [extra options]
 interleave() {  # workload seconds turns-per-connection conninfo...
   local w=$1 secs=$2 turns=$3
   shift 3
-  pin "$work/interleave" -M "$(mode_of "$w")" -T "$secs" -r "$turns" -f "$work/$w.sql" "$@"
+  pin "$work/interleave" -M "$(mode_of "$w")" -T "$secs" -r "$turns" -b "${BURST:-1}" \
+    -f "$work/$w.sql" "$@"
 }
+# the key of part B's runs for burst length $1: B (1), B16, ...
+bkey() { [ "$1" = 1 ] && echo B || echo "B$1"; }
 turns_of() { [ "$1" = point ] && echo 1000 || echo 200; }
 if part B; then
 echo
-echo "== B. transaction by transaction: $EPOCHS epochs of ${EPOCH_SECS}s per workload, servers restarted before each"
+echo "== B. transaction by transaction: $EPOCHS epochs of ${EPOCH_SECS}s per workload and burst length ($BURSTS), servers restarted before each"
 for e in $(seq 1 "$EPOCHS"); do
   for s in plain gtm rls; do pg_ctl_ $s restart; done
   line="   epoch $e:"
-  for w in point join; do
-    out=$(interleave $w "$EPOCH_SECS" "$(turns_of $w)" "$(conninfo plain)" "$(conninfo gtm)" "$(conninfo rls)")
-    i=1
-    for s in plain gtm rls; do
-      t=$(echo "$out" | awk -v i=$i '$1 == "tps" && $2 == i {print $3}')
-      runs[B$w.$s]="${runs[B$w.$s]:-} $t"
-      i=$((i + 1))
+  for BURST in $BURSTS; do
+    k=$(bkey "$BURST")
+    [ "$BURST" = 1 ] || line="$line  burst $BURST:"
+    for w in point join; do
+      # the same number of transactions per connection at every length
+      out=$(interleave $w "$EPOCH_SECS" "$(( ($(turns_of $w) + BURST - 1) / BURST ))" \
+              "$(conninfo plain)" "$(conninfo gtm)" "$(conninfo rls)")
+      i=1
+      for s in plain gtm rls; do
+        t=$(echo "$out" | awk -v i=$i '$1 == "tps" && $2 == i {print $3}')
+        runs[$k$w.$s]="${runs[$k$w.$s]:-} $t"
+        i=$((i + 1))
+      done
+      line="$line $w$(for s in plain gtm rls; do echo -n " $(echo ${runs[$k$w.$s]} | awk '{print $NF}')"; done)"
+      line="$line ($(echo "$out" | awk '$1 == "generations" {print $2}') gen.)"
     done
-    line="$line $w$(for s in plain gtm rls; do echo -n " $(echo ${runs[B$w.$s]} | awk '{print $NF}')"; done)"
-    line="$line ($(echo "$out" | awk '$1 == "generations" {print $2}') connection generations)"
   done
   echo "$line"
 done
-echo
-summary B "interleaved TPS (mean)" mean epochs epoch
+for BURST in $BURSTS; do
+  echo
+  summary "$(bkey "$BURST")" "interleaved TPS (mean), burst $BURST" mean epochs epoch
+done
+unset BURST
 fi
 
 # The goals.  A statistic decides a goal only if the measurement can
@@ -338,10 +357,14 @@ for w in point join; do
   verdict A$w $w "A pgbench, median TPS" "$(echo "$(med A$w.gtm) / $(med A$w.plain)" | bc -l)" \
     "$(echo "$(med A$w.gtm) / $(med A$w.rls)" | bc -l)" $goal
   verdict A$w $w "A pgbench, median of rounds" "$(ratios A$w gtm plain)" "$(ratios A$w gtm rls)" $goal
-  verdict B$w $w "B TPS over all epochs" "$(echo "$(mean B$w.gtm) / $(mean B$w.plain)" | bc -l)" \
-    "$(echo "$(mean B$w.gtm) / $(mean B$w.rls)" | bc -l)" $goal
-  verdict B$w $w "B median of epochs" "$(ratios B$w gtm plain)" "$(ratios B$w gtm rls)" $goal
+  for BURST in $BURSTS; do
+    k=$(bkey "$BURST")
+    verdict $k$w $w "B burst $BURST, TPS, all epochs" "$(echo "$(mean $k$w.gtm) / $(mean $k$w.plain)" | bc -l)" \
+      "$(echo "$(mean $k$w.gtm) / $(mean $k$w.rls)" | bc -l)" $goal
+    verdict $k$w $w "B burst $BURST, median of epochs" "$(ratios $k$w gtm plain)" "$(ratios $k$w gtm rls)" $goal
+  done
 done
+unset BURST
 fi
 
 # ---------------------------------------------------------------- part C

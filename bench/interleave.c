@@ -14,6 +14,10 @@
  * TPS is its transactions divided by the time spent in them, like
  * pgbench's "tps" without connection time.
  *
+ * With -b n, each target runs n transactions in a row in its place of the
+ * turn (default 1), with the same n values of :id: a server then runs its
+ * own statements back to back, its caches warm, as a busy server does.
+ *
  * Two backends of the same server doing the same work can differ by 5-10%
  * for as long as they live (where the address space randomisation puts
  * their memory).  So all connections are replaced every -r turns and each
@@ -21,10 +25,11 @@
  * every new connection warm its caches and are not counted.
  *
  *	  interleave -M simple|prepared -T seconds -f sqlfile [-r turns] [-k n]
- *				 conninfo [conninfo ...]
+ *				 [-b n] conninfo [conninfo ...]
  *
  * The SQL file holds one statement in which ":id" stands for a random
- * integer from 1 to 1000 (the same value for every target in a turn).
+ * integer from 1 to 1000 (the same values, in the same order, for every
+ * target in a turn).
  * With -M prepared it is prepared once per connection with $1 for :id,
  * with -M simple the value is written into the text and sent with PQexec
  * (parsed and planned each time).
@@ -49,6 +54,7 @@
 
 #define MAX_TARGETS 8
 #define MAX_GENERATIONS 100000
+#define MAX_BURST 1000
 
 static double
 now_s(void)
@@ -175,6 +181,8 @@ main(int argc, char **argv)
 	double		seconds = 10;
 	long		turns_per_gen = 500;
 	long		warm = 50;
+	long		burst = 1;
+	long		ids[MAX_BURST];
 	const char *file = NULL;
 	int			opt;
 	int			n;
@@ -186,9 +194,9 @@ main(int argc, char **argv)
 	int			ngens = 0;
 	char	   *sql;
 	double		end;
-	const char *usage = "usage: interleave -M simple|prepared -T secs -f file [-r turns] [-k n] conninfo...";
+	const char *usage = "usage: interleave -M simple|prepared -T secs -f file [-r turns] [-k n] [-b n] conninfo...";
 
-	while ((opt = getopt(argc, argv, "M:T:f:r:k:")) != -1)
+	while ((opt = getopt(argc, argv, "M:T:f:r:k:b:")) != -1)
 	{
 		switch (opt)
 		{
@@ -206,6 +214,9 @@ main(int argc, char **argv)
 			case 'k':
 				warm = atol(optarg);
 				break;
+			case 'b':
+				burst = atol(optarg);
+				break;
 			case 'f':
 				file = optarg;
 				break;
@@ -215,7 +226,7 @@ main(int argc, char **argv)
 	}
 	n = argc - optind;
 	if (file == NULL || n < 1 || n > MAX_TARGETS || seconds <= 0 ||
-		turns_per_gen < 1 || warm < 0)
+		turns_per_gen < 1 || warm < 0 || burst < 1 || burst > MAX_BURST)
 		die(usage, NULL);
 	sql = read_file(file);
 	srandom(42);
@@ -235,9 +246,10 @@ main(int argc, char **argv)
 		}
 		for (long t = 0; t < turns_per_gen; t++)
 		{
-			long		id = 1 + random() % 1000;
-
 			int			order[MAX_TARGETS];
+
+			for (long b = 0; b < burst; b++)
+				ids[b] = 1 + random() % 1000;
 
 			/*
 			 * A new random order every turn: a statement runs faster right
@@ -257,11 +269,15 @@ main(int argc, char **argv)
 			for (int k = 0; k < n; k++)
 			{
 				int			i = order[k];
-				double		d = run_once(conns[i], prepared, sql, id);
 
-				spent[i] += d;
-				gspent[i] += d;
-				done[i]++;
+				for (long b = 0; b < burst; b++)
+				{
+					double		d = run_once(conns[i], prepared, sql, ids[b]);
+
+					spent[i] += d;
+					gspent[i] += d;
+					done[i]++;
+				}
 			}
 		}
 		for (int i = 0; i < n; i++)
