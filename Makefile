@@ -126,7 +126,8 @@ REGRESS_OPTS = --inputdir=test
 ISOLATION_PROVISION = signin_race slug_race slug_search_race last_admin_race clerk_event_race clerk_slug_race \
 	signin_after_deletion_race clerk_deletion_ddl_race
 ISOLATION_SETTINGS = settings_update_race settings_defaults_kept
-ISOLATION_ENFORCE = enforce_exempt enforce_session_tenant enforce_lock copy_concurrent exempt_drop_race
+ISOLATION_ENFORCE = enforce_exempt enforce_session_tenant enforce_lock copy_concurrent exempt_drop_race \
+	enforce_facts_race
 ISOLATION = $(ISOLATION_PROVISION) $(ISOLATION_SETTINGS) $(ISOLATION_ENFORCE)
 ISOLATION_OPTS = --inputdir=test
 

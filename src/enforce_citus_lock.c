@@ -66,7 +66,8 @@ static fmgr_hook_type prev_fmgr_hook = NULL;
  * fmgr_hook of a call whose FmgrInfo was made before the change (a function
  * earlier in the same target list that runs CREATE FUNCTION, or any
  * invalidation arriving between executor start and the call) must still
- * recognise the call and judge it.
+ * recognise the call and judge it.  An OID during whose lookup such a
+ * change arrived (citus_functions_invals) is used, not kept as known.
  */
 typedef struct CitusFunction
 {
@@ -93,11 +94,14 @@ static CitusFunction citus_functions[] = {
 };
 
 /* pg_proc changed: look the OIDs up again at their next use */
+static uint64 citus_functions_invals = 0;
+
 static void
 citus_functions_forget(Datum arg, int cacheid, uint32 hashvalue)
 {
 	for (int i = 0; i < lengthof(citus_functions); i++)
 		citus_functions[i].known = false;
+	citus_functions_invals++;
 }
 
 static Oid
@@ -107,10 +111,12 @@ citus_function_oid(int which)
 
 	if (!f->known && IsTransactionState())
 	{
+		uint64		invals = citus_functions_invals;
+
 		f->oid = LookupFuncName(list_make2(makeString("pg_catalog"),
 										   makeString(unconstify(char *, f->name))),
 								f->nargs, f->argtypes, true);
-		f->known = true;
+		f->known = invals == citus_functions_invals;
 	}
 	return f->oid;
 }

@@ -64,15 +64,19 @@
 
 /*
  * The role whose exemption was computed last, and the answer; reset by a
- * pg_authid invalidation (a role gains or loses SUPERUSER or BYPASSRLS).
+ * pg_authid invalidation (a role gains or loses SUPERUSER or BYPASSRLS),
+ * which also counts in exempt_cache_invals: an answer during whose lookup
+ * one arrived is used once, not kept.
  */
 static Oid	exempt_cache_role = InvalidOid;
 static bool exempt_cache_value = false;
+static uint64 exempt_cache_invals = 0;
 
 static void
 exempt_cache_inval(Datum arg, int cacheid, uint32 hashvalue)
 {
 	exempt_cache_role = InvalidOid;
+	exempt_cache_invals++;
 }
 
 /*
@@ -87,8 +91,12 @@ role_is_exempt(void)
 
 	if (role != exempt_cache_role)
 	{
-		exempt_cache_value = superuser_arg(role) || has_bypassrls_privilege(role);
-		exempt_cache_role = role;
+		uint64		invals = exempt_cache_invals;
+		bool		exempt = superuser_arg(role) || has_bypassrls_privilege(role);
+
+		exempt_cache_value = exempt;
+		exempt_cache_role = invals == exempt_cache_invals ? role : InvalidOid;
+		return exempt;
 	}
 	return exempt_cache_value;
 }

@@ -18,7 +18,12 @@
  * Invalidation: a relcache callback marks the entry of the relation named
  * invalid (every entry for InvalidOid, a cache reset); a change of
  * gtm.tenant_column marks every entry (forget_rel_facts).  An invalid entry
- * is computed again, in place, when next looked up.  Entries are never
+ * is computed again, in place, when next looked up.  An invalidation that
+ * arrives while the facts of its relation are being computed (during any
+ * catalog access of the computation: a partition attached and committed
+ * meanwhile) marks the computation, which starts again, as relcache.c's
+ * RelationBuildDesc does: facts read before it are never kept as valid
+ * (round EE; test/specs/enforce_facts_race.spec).  Entries are never
  * freed while enforcement code may hold a pointer to one: an invalidation
  * can arrive during any catalog access, also while an entry is being
  * computed or used, and a marked entry stays readable memory.  The entries
@@ -40,6 +45,7 @@
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "miscadmin.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -61,6 +67,30 @@ static HTAB *rel_facts_hash = NULL;
 static int	invalid_facts = 0;
 
 /*
+ * The computations of facts under way, innermost first, on the C stack of
+ * rel_facts_lookup (which takes its own off on every way out, errors
+ * included): an invalidation of the relation one computes, or of every
+ * relation, marks it.
+ */
+typedef struct FactsComputation
+{
+	Oid			relid;
+	bool		invalidated;
+	struct FactsComputation *outer;
+} FactsComputation;
+
+static FactsComputation *computing = NULL;
+
+/* Mark the computations under way of relid (every one for InvalidOid). */
+static void
+invalidate_computations(Oid relid)
+{
+	for (FactsComputation *c = computing; c != NULL; c = c->outer)
+		if (!OidIsValid(relid) || c->relid == relid)
+			c->invalidated = true;
+}
+
+/*
  * The entries found last, by relid modulo RECENT_FACTS, in front of the
  * hash table: a statement looks its few tables up several times.  Cleared
  * by a sweep, the only time entries leave the hash table.
@@ -74,6 +104,7 @@ forget_rel_facts(void)
 	HASH_SEQ_STATUS seq;
 	RelFacts   *f;
 
+	invalidate_computations(InvalidOid);
 	if (rel_facts_hash == NULL)
 		return;
 	hash_seq_init(&seq, rel_facts_hash);
@@ -91,13 +122,14 @@ rel_facts_inval(Datum arg, Oid relid)
 {
 	RelFacts   *f;
 
-	if (rel_facts_hash == NULL)
-		return;
 	if (!OidIsValid(relid))
 	{
 		forget_rel_facts();
 		return;
 	}
+	invalidate_computations(relid);
+	if (rel_facts_hash == NULL)
+		return;
 	f = hash_search(rel_facts_hash, &relid, HASH_FIND, NULL);
 	if (f != NULL && f->valid)
 	{
@@ -313,9 +345,28 @@ rel_facts_lookup(Oid relid)
 	/*
 	 * Compute into a local copy: the catalog lookups may process
 	 * invalidations, which mark entries (this one too, if present) but
-	 * free none.
+	 * free none.  One of this relation's (or a cache reset) marks the
+	 * computation, and the facts are computed again, from catalogs that
+	 * have processed it.
 	 */
-	compute_rel_facts(relid, &tmp);
+	for (;;)
+	{
+		FactsComputation me = {relid, false, computing};
+
+		computing = &me;
+		PG_TRY();
+		{
+			compute_rel_facts(relid, &tmp);
+		}
+		PG_FINALLY();
+		{
+			computing = me.outer;
+		}
+		PG_END_TRY();
+		if (!me.invalidated)
+			break;
+		CHECK_FOR_INTERRUPTS();
+	}
 	f = hash_search(rel_facts_hash, &relid, HASH_ENTER, &found);
 	if (found && !f->valid && invalid_facts > 0)
 		invalid_facts--;
