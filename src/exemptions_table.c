@@ -256,9 +256,16 @@ change_exemption(FunctionCallInfo fcinfo, bool exempt)
 	 * trigger (gtm_forget_dropped_exemptions) sees the row written here and
 	 * deletes it; and a table being dropped by an open transaction is found
 	 * gone below once that commits, instead of getting a row that no event
-	 * trigger will ever delete.
+	 * trigger will ever delete.  The mode is SHARE UPDATE EXCLUSIVE, the
+	 * mode ATTACH and DETACH PARTITION take on a parent, here and on every
+	 * partition below (find_all_inheritors): the partitions whose facts are
+	 * invalidated at the end are then all those the table has when this
+	 * transaction commits.  (With ACCESS SHARE, a partition attached by
+	 * another session before gtm_unexempt_table() committed kept the
+	 * exemption of its parent in the sessions that had looked it up
+	 * meanwhile: round EF.)
 	 */
-	LockRelationOid(relid, AccessShareLock);
+	LockRelationOid(relid, ShareUpdateExclusiveLock);
 	if (get_rel_relkind(relid) == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -289,7 +296,7 @@ change_exemption(FunctionCallInfo fcinfo, bool exempt)
 						 false);
 	SPI_finish();
 
-	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
+	foreach(lc, find_all_inheritors(relid, ShareUpdateExclusiveLock, NULL))
 		CacheInvalidateRelcacheByRelid(lfirst_oid(lc));
 	/* the shards of a distributed table follow it (relfacts.c) */
 	if (distributed_planner_loaded())
