@@ -7,7 +7,11 @@
  *							(run_statement_pins, enforce_runtime.c), after
  *							the executor count of tenant_session.c;
  * ExecutorRun_hook,		the executor frames: the nesting of executors,
- * ExecutorFinish_hook		for exemptions.c and tenant_session.c;
+ * ExecutorFinish_hook		for exemptions.c and tenant_session.c; and the
+ *							partitions rows were routed to, which another
+ *							session may have attached since planning
+ *							(refuse_attached_generated_partitions, also
+ *							called after COPY FROM);
  * ExecutorCheckPerms_hook	fk_initial_check_allowed (exemptions.c).
  *
  * The planner and utility hooks, and the control state they share with
@@ -21,9 +25,12 @@
 #include "postgres.h"
 
 #include "access/parallel.h"
+#include "catalog/pg_inherits.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "parser/parser.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
 
 #include "enforce.h"
 #include "gtm_clarity.h"
@@ -203,6 +210,72 @@ gtm_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count
 						GTM_EXECUTOR_RUN_EXTRA_ARG);
 }
 
+/*
+ * A partition a write routed rows to (or, for COPY FROM, any partition of
+ * its table), relid, under root: refused if it computes its tenant column
+ * (GENERATED) while root does not.  The planner judged the write on the
+ * partitions the table had then (tenant_column_generated refuses a write
+ * that may reach such a partition), but ATTACH PARTITION takes a lock no
+ * write conflicts with: another session may attach one and commit while
+ * the statement runs, and PostgreSQL looks a sub-partitioned partition's
+ * partitions up, and an UPDATE its destination, when it first routes a
+ * row there (round EF: rows of tenant t-2 written by statements pinned to
+ * t-1).  PostgreSQL 16 and later refuse such a partition.
+ */
+static void
+refuse_generated_partition(Oid relid, Oid root)
+{
+	RelFacts   *f = rel_facts(relid);
+
+	if (!f->tenant || f->exempt || !f->generated_tenant)
+		return;
+	f = rel_facts(root);
+	if (!f->tenant || f->exempt || f->generated_tenant)
+		return;
+	ereport(ENFORCE_ELEVEL(),
+			(errcode(GTM_ERRCODE_NOT_PINNED),
+			 errmsg("tenant-scoped table \"%s\" is not pinned to one tenant",
+					get_rel_name(root)),
+			 errdetail("Its partition \"%s\", attached while the statement ran, computes %s from other columns: the statement wrote a tenant the check did not see.",
+					   get_rel_name(relid), tenant_column_name(relid)),
+			 errhint("Make %s an ordinary column of every partition and write the tenant into it.",
+					 tenant_column_name(relid)),
+			 err_tenant_scope(relid)));
+}
+
+/*
+ * The partitions rows of the statement of estate were routed to (a root
+ * result relation each), or, with estate NULL, every partition of the
+ * table a COPY FROM wrote (copy_root), looked up now: a partition attached
+ * before this is seen, and no row is routed after it.
+ */
+void
+refuse_attached_generated_partitions(EState *estate, Oid copy_root)
+{
+	ListCell   *lc;
+
+	if (gtm_enforcement == GTM_ENFORCE_OFF || !gtm_installed_here() ||
+		role_is_exempt())
+		return;
+	if (estate != NULL)
+	{
+		foreach(lc, estate->es_tuple_routing_result_relations)
+		{
+			ResultRelInfo *rri = lfirst(lc);
+
+			if (rri->ri_RootResultRelInfo != NULL)
+				refuse_generated_partition(RelationGetRelid(rri->ri_RelationDesc),
+										   RelationGetRelid(rri->ri_RootResultRelInfo->ri_RelationDesc));
+		}
+		return;
+	}
+	if (!OidIsValid(copy_root) || !rel_facts(copy_root)->has_children)
+		return;
+	foreach(lc, find_all_inheritors(copy_root, NoLock, NULL))
+		if (lfirst_oid(lc) != copy_root)
+			refuse_generated_partition(lfirst_oid(lc), copy_root);
+}
+
 /* ExecutorFinish_hook: the standard finish (AFTER triggers) in a frame. */
 static void
 gtm_ExecutorFinish(QueryDesc *queryDesc)
@@ -223,6 +296,9 @@ gtm_ExecutorFinish(QueryDesc *queryDesc)
 		standard_ExecutorFinish(queryDesc);
 		return;
 	}
+	/* before the AFTER triggers, which would see the rows */
+	if (unlikely(estate != NULL && estate->es_tuple_routing_result_relations != NIL))
+		refuse_attached_generated_partitions(estate, InvalidOid);
 	executor_frame_call(FRAME_FINISH, queryDesc, NoMovementScanDirection, 0
 						GTM_EXECUTOR_RUN_EXTRA_UNUSED);
 }

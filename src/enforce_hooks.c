@@ -576,6 +576,13 @@ gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		check_distributed_call((CallStmt *) pstmt->utilityStmt);
 	process_utility(pstmt, queryString, readOnlyTree, context, params,
 					queryEnv, dest, qc);
+	/* a partition another session attached while the COPY ran */
+	if (IsA(pstmt->utilityStmt, CopyStmt) && ((CopyStmt *) pstmt->utilityStmt)->is_from &&
+		((CopyStmt *) pstmt->utilityStmt)->relation != NULL &&
+		gtm_enforcement != GTM_ENFORCE_OFF)
+		refuse_attached_generated_partitions(NULL,
+											 RangeVarGetRelid(((CopyStmt *) pstmt->utilityStmt)->relation,
+															  NoLock, true));
 	/* and may not turn it off (enforce_citus_strings.c) */
 	if (unlikely(!standard_conforming_strings) && distributed_planner_loaded())
 		refuse_standard_strings_turned_off();
