@@ -254,7 +254,16 @@ refuse_attached_generated_partitions(EState *estate, Oid copy_root)
 {
 	ListCell   *lc;
 
-	if (gtm_enforcement == GTM_ENFORCE_OFF || !gtm_installed_here() ||
+	if (gtm_enforcement == GTM_ENFORCE_OFF || !gtm_installed_here())
+		return;
+
+	/*
+	 * Exempt: the statement's role; in a foreign-key action, which
+	 * ri_triggers.c runs as the owner of the table it writes (a superuser,
+	 * often), the role of the statement that fired it (round EG: a cascade
+	 * of a statement pinned to t-1 routed a row to such a partition).
+	 */
+	if (InNoForceRLSOperation() ? role_oid_is_exempt(GetOuterUserId()) :
 		role_is_exempt())
 		return;
 	if (estate != NULL)
