@@ -310,6 +310,14 @@ gtm_ExecutorFinish(QueryDesc *queryDesc)
 		refuse_attached_generated_partitions(estate, InvalidOid);
 	executor_frame_call(FRAME_FINISH, queryDesc, NoMovementScanDirection, 0
 						GTM_EXECUTOR_RUN_EXTRA_UNUSED);
+
+	/*
+	 * and after: the standard finish runs the data-modifying CTEs the query
+	 * did not read to their end (ExecPostprocessPlan), which route rows too
+	 * (round EH)
+	 */
+	if (unlikely(estate != NULL && estate->es_tuple_routing_result_relations != NIL))
+		refuse_attached_generated_partitions(estate, InvalidOid);
 }
 
 /*
