@@ -112,7 +112,7 @@ extern bool innermost_planning;
 
 /* enforce_executor.c: the executor hooks */
 extern void enforce_executor_init(void);
-extern void refuse_attached_generated_partitions(struct EState *estate, Oid copy_root);
+extern void refuse_attached_generated_partitions(struct EState *estate, Oid copy_root, int from);
 extern void planning_reached(const char *tenant);
 
 /* enforce_planning.c: what functions the planner ran reached (plan_with_state) */

@@ -250,7 +250,7 @@ refuse_generated_partition(Oid relid, Oid root)
  * before this is seen, and no row is routed after it.
  */
 void
-refuse_attached_generated_partitions(EState *estate, Oid copy_root)
+refuse_attached_generated_partitions(EState *estate, Oid copy_root, int from)
 {
 	ListCell   *lc;
 
@@ -268,7 +268,7 @@ refuse_attached_generated_partitions(EState *estate, Oid copy_root)
 		return;
 	if (estate != NULL)
 	{
-		foreach(lc, estate->es_tuple_routing_result_relations)
+		for_each_from(lc, estate->es_tuple_routing_result_relations, from)
 		{
 			ResultRelInfo *rri = lfirst(lc);
 
@@ -290,6 +290,7 @@ static void
 gtm_ExecutorFinish(QueryDesc *queryDesc)
 {
 	EState	   *estate = queryDesc->estate;
+	int			routed;
 
 	/*
 	 * A SELECT without data-modifying CTEs runs in skip-triggers mode
@@ -306,18 +307,20 @@ gtm_ExecutorFinish(QueryDesc *queryDesc)
 		return;
 	}
 	/* before the AFTER triggers, which would see the rows */
-	if (unlikely(estate != NULL && estate->es_tuple_routing_result_relations != NIL))
-		refuse_attached_generated_partitions(estate, InvalidOid);
+	routed = estate != NULL ? list_length(estate->es_tuple_routing_result_relations) : 0;
+	if (unlikely(routed > 0))
+		refuse_attached_generated_partitions(estate, InvalidOid, 0);
 	executor_frame_call(FRAME_FINISH, queryDesc, NoMovementScanDirection, 0
 						GTM_EXECUTOR_RUN_EXTRA_UNUSED);
 
 	/*
-	 * and after: the standard finish runs the data-modifying CTEs the query
-	 * did not read to their end (ExecPostprocessPlan), which route rows too
-	 * (round EH)
+	 * and after, the partitions routed to since: the standard finish runs
+	 * the data-modifying CTEs the query did not read to their end
+	 * (ExecPostprocessPlan), which route rows too (round EH)
 	 */
-	if (unlikely(estate != NULL && estate->es_tuple_routing_result_relations != NIL))
-		refuse_attached_generated_partitions(estate, InvalidOid);
+	if (unlikely(estate != NULL &&
+				 list_length(estate->es_tuple_routing_result_relations) > routed))
+		refuse_attached_generated_partitions(estate, InvalidOid, routed);
 }
 
 /*

@@ -578,11 +578,10 @@ gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 					queryEnv, dest, qc);
 	/* a partition another session attached while the COPY ran */
 	if (IsA(pstmt->utilityStmt, CopyStmt) && ((CopyStmt *) pstmt->utilityStmt)->is_from &&
-		((CopyStmt *) pstmt->utilityStmt)->relation != NULL &&
-		gtm_enforcement != GTM_ENFORCE_OFF)
+		((CopyStmt *) pstmt->utilityStmt)->relation != NULL)
 		refuse_attached_generated_partitions(NULL,
 											 RangeVarGetRelid(((CopyStmt *) pstmt->utilityStmt)->relation,
-															  NoLock, true));
+															  NoLock, true), 0);
 	/* and may not turn it off (enforce_citus_strings.c) */
 	if (unlikely(!standard_conforming_strings) && distributed_planner_loaded())
 		refuse_standard_strings_turned_off();
