@@ -711,7 +711,7 @@ typedef enum CopyRefusal
 } CopyRefusal;
 
 extern bool copy_from_allowed(Oid relid, CopyRefusal *why);
-extern PlannedStmt *copy_from_checked(PlannedStmt *pstmt);
+extern PlannedStmt *copy_from_checked(PlannedStmt *pstmt, Oid *copied);
 
 /* enforce_walk.c: the walk of a finished plan */
 /* What walk_plan found in a plan tree (enforce_walk.c) */

@@ -127,10 +127,13 @@ copy_from_allowed(Oid relid, CopyRefusal *why)
  * first condition of its WHERE clause, and fixes the session tenant as the
  * top-level statement's.  Returns the statement to run (pstmt itself when
  * it is not such a COPY).  Any other COPY FROM is returned with its table
- * named by schema, locked; judge_utility then decides on it.
+ * named by schema, locked; judge_utility then decides on it.  *copied is
+ * the table of a COPY FROM returned so (else InvalidOid): its partitions
+ * are judged again once it has copied, by this OID, since a schema may be
+ * renamed meanwhile (round EJ).
  */
 PlannedStmt *
-copy_from_checked(PlannedStmt *pstmt)
+copy_from_checked(PlannedStmt *pstmt, Oid *copied)
 {
 	CopyStmt   *stmt = (CopyStmt *) pstmt->utilityStmt;
 	CopyStmt   *checked;
@@ -143,6 +146,7 @@ copy_from_checked(PlannedStmt *pstmt)
 	A_Const    *tenant;
 	char	   *nspname;
 
+	*copied = InvalidOid;
 	if (!IsA(stmt, CopyStmt) || !stmt->is_from || stmt->relation == NULL)
 		return pstmt;
 
@@ -194,6 +198,7 @@ copy_from_checked(PlannedStmt *pstmt)
 	result = makeNode(PlannedStmt);
 	memcpy(result, pstmt, sizeof(PlannedStmt));
 	result->utilityStmt = (Node *) checked;
+	*copied = relid;
 	return result;
 }
 

@@ -3,7 +3,9 @@
  * enforce_executor.c
  *	  Executor hook entry points of tenant-scope enforcement.
  *
- * ExecutorStart_hook		the statement's pins compared when it starts
+ * ExecutorStart_hook		the partitions a write may route rows to, fixed
+ *							and judged (pin_routing_partitions); the
+ *							statement's pins compared when it starts
  *							(run_statement_pins, enforce_runtime.c), after
  *							the executor count of tenant_session.c;
  * ExecutorRun_hook,		the executor frames: the nesting of executors,
@@ -25,10 +27,13 @@
 #include "postgres.h"
 
 #include "access/parallel.h"
+#include "access/table.h"
+#include "access/xact.h"
 #include "catalog/pg_inherits.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "parser/parser.h"
+#include "partitioning/partdesc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
@@ -39,6 +44,10 @@ static ExecutorStart_hook_type prev_ExecutorStart_hook = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun_hook = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish_hook = NULL;
 static ExecutorCheckPerms_hook_type prev_ExecutorCheckPerms_hook = NULL;
+
+#if PG_VERSION_NUM < 170000
+static void pin_routing_partitions(EState *estate);
+#endif
 
 /*
  * ExecutorStart_hook: once the executor has started (nothing is read before
@@ -94,6 +103,12 @@ gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 	statement_scope_executor_started(queryDesc);
 	run_statement_pins(queryDesc, eflags);	/* and the unique-key pins */
+#if PG_VERSION_NUM < 170000
+	/* after the check of partitions changed since planning, which names it */
+	if (unlikely(queryDesc->estate->es_opened_result_relations != NIL) &&
+		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
+		pin_routing_partitions(queryDesc->estate);
+#endif
 	if (unlikely(distributed_planner_loaded()))
 	{
 		/* Citus wrote its shard queries while it started (BeginScan) */
@@ -211,6 +226,22 @@ gtm_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count
 }
 
 /*
+ * Are the partitions a write of this role routes rows to judged?  Not for
+ * an exempt role; in a foreign-key action, which ri_triggers.c runs as the
+ * owner of the table it writes (a superuser, often), the role of the
+ * statement that fired it counts (round EG: a cascade of a statement
+ * pinned to t-1 routed a row to a partition attached meanwhile).
+ */
+static bool
+routing_judged(void)
+{
+	if (gtm_enforcement == GTM_ENFORCE_OFF || !gtm_installed_here())
+		return false;
+	return !(InNoForceRLSOperation() ? role_oid_is_exempt(GetOuterUserId()) :
+			 role_is_exempt());
+}
+
+/*
  * A partition a write routed rows to (or, for COPY FROM, any partition of
  * its table), relid, under root: refused if it computes its tenant column
  * (GENERATED) while root does not.  The planner judged the write on the
@@ -220,14 +251,22 @@ gtm_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count
  * the statement runs, and PostgreSQL looks a sub-partitioned partition's
  * partitions up, and an UPDATE its destination, when it first routes a
  * row there (round EF: rows of tenant t-2 written by statements pinned to
- * t-1).  PostgreSQL 16 and later refuse such a partition.
+ * t-1).  A write the executor runs fixes them when it starts
+ * (pin_routing_partitions), so this finds none there unless that missed a
+ * table: a second line; COPY FROM, which starts no executor, relies on it.
+ * PostgreSQL 17 and later refuse such a partition.
  */
 static void
 refuse_generated_partition(Oid relid, Oid root)
 {
 	RelFacts   *f = rel_facts(relid);
 
-	if (!f->tenant || f->exempt || !f->generated_tenant)
+	/*
+	 * The partition's own exemption does not count: the statement writes
+	 * the root, judged as the root (tenant_column_generated; round EJ: a
+	 * partition exempted, then attached while a write ran, took t-2 rows).
+	 */
+	if (!f->tenant || !f->generated_tenant)
 		return;
 	f = rel_facts(root);
 	if (!f->tenant || f->exempt || f->generated_tenant)
@@ -254,17 +293,7 @@ refuse_attached_generated_partitions(EState *estate, Oid copy_root, int from)
 {
 	ListCell   *lc;
 
-	if (gtm_enforcement == GTM_ENFORCE_OFF || !gtm_installed_here())
-		return;
-
-	/*
-	 * Exempt: the statement's role; in a foreign-key action, which
-	 * ri_triggers.c runs as the owner of the table it writes (a superuser,
-	 * often), the role of the statement that fired it (round EG: a cascade
-	 * of a statement pinned to t-1 routed a row to such a partition).
-	 */
-	if (InNoForceRLSOperation() ? role_oid_is_exempt(GetOuterUserId()) :
-		role_is_exempt())
+	if (!routing_judged())
 		return;
 	if (estate != NULL)
 	{
@@ -284,6 +313,72 @@ refuse_attached_generated_partitions(EState *estate, Oid copy_root, int from)
 		if (lfirst_oid(lc) != copy_root)
 			refuse_generated_partition(lfirst_oid(lc), copy_root);
 }
+
+#if PG_VERSION_NUM < 170000
+/*
+ * The partitions a write that has started may route rows to, fixed now and
+ * judged.  PostgreSQL looks up a sub-partitioned partition's partitions,
+ * and an UPDATE's or MERGE's routing its root's, when it first routes a row
+ * there, so a partition another session attaches meanwhile (ATTACH
+ * PARTITION takes a lock no write conflicts with) can receive rows of a
+ * statement judged without it.  Checking at the end was too late for a
+ * partition that computes the tenant column: an INSERT ... ON CONFLICT DO
+ * UPDATE pinned to t-1 routed to it conflicted with a row of t-2, and
+ * evaluated its WHERE, SET and RETURNING on that row before the end (round
+ * EJ).  So each partitioned table written is looked up now in the
+ * executor's partition directory, with its partitioned partitions (locked
+ * as routing would lock them): routing uses the same directory, and thus
+ * these partitions and no other, for the whole statement; a row for a
+ * partition attached since meets PostgreSQL's own "no partition found" or
+ * default-partition check.  PostgreSQL 17 refuses to attach a partition
+ * that computes a column its parent keeps plain (16 is not tested here).
+ */
+static void
+pin_routing_partitions(EState *estate)
+{
+	ListCell   *lc;
+
+	foreach(lc, estate->es_opened_result_relations)
+	{
+		ResultRelInfo *rri = lfirst(lc);
+		Relation	root = rri->ri_RelationDesc;
+		Oid			rootid = RelationGetRelid(root);
+		RelFacts   *f;
+		List	   *tables;
+
+		if (root->rd_rel->relkind != RELKIND_PARTITIONED_TABLE ||
+			rri->ri_RootResultRelInfo != NULL)
+			continue;
+		f = rel_facts(rootid);
+		if (!f->tenant || f->exempt || f->generated_tenant)
+			continue;
+		if (!routing_judged())
+			return;
+		if (estate->es_partition_directory == NULL)
+			estate->es_partition_directory =
+				CreatePartitionDirectory(estate->es_query_cxt,
+										 !IsolationUsesXactSnapshot());
+		tables = list_make1(root);
+		while (tables != NIL)
+		{
+			Relation	rel = linitial(tables);
+			PartitionDesc pd = PartitionDirectoryLookup(estate->es_partition_directory, rel);
+
+			tables = list_delete_first(tables);
+			for (int i = 0; i < pd->nparts; i++)
+			{
+				CHECK_FOR_INTERRUPTS();
+				refuse_generated_partition(pd->oids[i], rootid);
+				if (!pd->is_leaf[i])
+					tables = lappend(tables, table_open(pd->oids[i], RowExclusiveLock));
+			}
+			/* the directory keeps its own reference, and the lock stays */
+			if (rel != root)
+				table_close(rel, NoLock);
+		}
+	}
+}
+#endif
 
 /* ExecutorFinish_hook: the standard finish (AFTER triggers) in a frame. */
 static void

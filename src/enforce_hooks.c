@@ -566,22 +566,21 @@ gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 				   ParamListInfo params, QueryEnvironment *queryEnv,
 				   DestReceiver *dest, QueryCompletion *qc)
 {
+	Oid			copied = InvalidOid;	/* the table a COPY FROM writes */
+
 	/* Citus deparses the commands it propagates (enforce_citus_strings.c) */
 	if (unlikely(!standard_conforming_strings) && distributed_planner_loaded())
 		refuse_nonstandard_strings(pstmt->utilityStmt);
 	if (IsA(pstmt->utilityStmt, CopyStmt) &&
 		gtm_enforcement != GTM_ENFORCE_OFF && !role_is_exempt())
-		pstmt = copy_from_checked(pstmt);
+		pstmt = copy_from_checked(pstmt, &copied);
 	else if (IsA(pstmt->utilityStmt, CallStmt))
 		check_distributed_call((CallStmt *) pstmt->utilityStmt);
 	process_utility(pstmt, queryString, readOnlyTree, context, params,
 					queryEnv, dest, qc);
 	/* a partition another session attached while the COPY ran */
-	if (IsA(pstmt->utilityStmt, CopyStmt) && ((CopyStmt *) pstmt->utilityStmt)->is_from &&
-		((CopyStmt *) pstmt->utilityStmt)->relation != NULL)
-		refuse_attached_generated_partitions(NULL,
-											 RangeVarGetRelid(((CopyStmt *) pstmt->utilityStmt)->relation,
-															  NoLock, true), 0);
+	if (OidIsValid(copied))
+		refuse_attached_generated_partitions(NULL, copied, 0);
 	/* and may not turn it off (enforce_citus_strings.c) */
 	if (unlikely(!standard_conforming_strings) && distributed_planner_loaded())
 		refuse_standard_strings_turned_off();

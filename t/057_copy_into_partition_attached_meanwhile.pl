@@ -1,0 +1,123 @@
+# A COPY FROM STDIN by the application role, with its session tenant t-1,
+# while a migration attaches to a sub-partitioned partition of its table a
+# partition that computes tenant_id from another column (PostgreSQL 15 and
+# 16 allow such a partition; 17 and later refuse the ATTACH, checked here
+# too).  PostgreSQL looks the sub-partitioned partition's partitions up
+# when the COPY first routes a row there, so the row checked as t-1's is
+# stored as t-2's.  The check after the copy refuses it (round EF), also
+# when the attached partition is exempt by itself (only the root's
+# exemption counts, round EJ) and when the migration renames the table's
+# schema meanwhile (the check used to look the table up again by name and
+# found none, round EJ).  Each case checks that no row of t-2 is stored.
+# COPY FROM STDIN cannot wait in an isolation spec: psql is fed its data
+# through a pipe (IPC::Run), after the other session has attached.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::RealBin/lib";
+use GtmClarity::Test;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IPC::Run qw(start pump finish timeout);
+
+my $node = gtm_node('copy_attach');
+my $db = 'gtm_copy_attach';
+sub sql { return $node->safe_psql($db, $_[0]); }
+
+$node->safe_psql('postgres', "CREATE DATABASE $db");
+my $version = $node->safe_psql($db, 'SHOW server_version_num');
+my ($t1, $t2) = ('11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222');
+sql(<<"SQL");
+SET client_min_messages = warning;
+CREATE EXTENSION gtm_clarity;
+CREATE ROLE copy_app LOGIN;
+INSERT INTO tenants (id, clerk_org_id, name, slug) VALUES
+  ('$t1', 'org_copyattach1', 'Copy Attach One', 'copy-attach-one'),
+  ('$t2', 'org_copyattach2', 'Copy Attach Two', 'copy-attach-two');
+SQL
+
+# the table, its partition for t-1, and a table computing tenant_id that
+# holds nothing yet; in schema $schema
+sub make_tables
+{
+	my ($schema) = @_;
+	sql(<<"SQL");
+CREATE SCHEMA $schema;
+GRANT USAGE ON SCHEMA $schema TO copy_app;
+CREATE TABLE $schema.items (tenant_id text NOT NULL, kind text NOT NULL, owner text NOT NULL)
+  PARTITION BY LIST (kind);
+CREATE TABLE $schema.items_y PARTITION OF $schema.items FOR VALUES IN ('y') PARTITION BY LIST (owner);
+CREATE TABLE $schema.items_y1 PARTITION OF $schema.items_y FOR VALUES IN ('$t1');
+CREATE TABLE $schema.items_y2 (tenant_id text NOT NULL GENERATED ALWAYS AS (owner) STORED,
+                               kind text NOT NULL, owner text NOT NULL);
+GRANT SELECT, INSERT ON $schema.items TO copy_app;
+SQL
+	return;
+}
+
+# COPY as copy_app; once the server runs it (waiting for data), the
+# migration's statements run in another session; then the row, for t-1
+# going by its tenant_id, which items_y2 would make t-2's (owner)
+sub copy_while
+{
+	my ($schema, $migration) = @_;
+	my ($in, $out, $err) = ('', '', '');
+	my $h = start(
+		[ 'psql', '-X', '-q', '-d', $db, '-U', 'copy_app', '-v', 'ON_ERROR_STOP=0' ],
+		\$in, \$out, \$err, timeout($PostgreSQL::Test::Utils::timeout_default));
+	$in .= "\\set VERBOSITY verbose\nBEGIN;\nSELECT gtm_set_tenant('$t1', true) IS NOT NULL AS set \\gset\n"
+	  . "COPY $schema.items (tenant_id, kind, owner) FROM STDIN;\n";
+	pump $h while length $in;
+	$node->poll_query_until($db,
+		"SELECT count(*) = 1 FROM pg_stat_activity WHERE usename = 'copy_app' "
+		  . "AND state = 'active' AND query LIKE 'COPY%'")
+	  or die 'the COPY did not start';
+	my ($rc, $mout, $merr) = $node->psql($db, $migration);
+	$in .= "$t1\ty\t$t2\n\\.\nCOMMIT;\n";
+	finish $h;
+	return ($out . $err, $merr);
+}
+
+sub t2_rows
+{
+	my ($schema) = @_;
+	return sql("SELECT count(*) FROM $schema.items WHERE tenant_id = '$t2'");
+}
+
+my @cases = (
+	[ 'c_plain', 'a partition attached meanwhile',
+	  "ALTER TABLE c_plain.items_y ATTACH PARTITION c_plain.items_y2 FOR VALUES IN ('$t2')",
+	  'c_plain' ],
+	[ 'c_exempt', 'a partition exempt by itself, attached meanwhile',
+	  "SELECT gtm_exempt_table('c_exempt.items_y2'); "
+	  . "ALTER TABLE c_exempt.items_y ATTACH PARTITION c_exempt.items_y2 FOR VALUES IN ('$t2')",
+	  'c_exempt' ],
+	[ 'c_renamed', 'a partition attached, then the schema renamed, meanwhile',
+	  "ALTER TABLE c_renamed.items_y ATTACH PARTITION c_renamed.items_y2 FOR VALUES IN ('$t2'); "
+	  . "ALTER SCHEMA c_renamed RENAME TO c_renamed_old",
+	  'c_renamed_old' ]);
+
+for my $case (@cases)
+{
+	my ($schema, $what, $migration, $after) = @$case;
+	$after = $schema if $version >= 170000;	# the migration failed whole
+	make_tables($schema);
+	my ($out, $merr) = copy_while($schema, $migration);
+	if ($version >= 170000)
+	{
+		like($merr, qr/column "tenant_id" in child table must not be a generated column/,
+			"$what: PostgreSQL $version refuses the ATTACH");
+		like($out, qr/ERROR:  23514: no partition of relation "items_y" found for row/,
+			"$what: the row finds no partition") or diag $out;
+	}
+	else
+	{
+		is($merr, '', "$what: the migration ran");
+		like($out, qr/ERROR:  42501: tenant-scoped table "items" is not pinned to one tenant\n.*DETAIL:  Its partition "items_y2", attached while the statement ran, computes tenant_id from other columns/s,
+			"$what: the COPY is refused (42501)") or diag $out;
+	}
+	is(t2_rows($after), '0', "$what: no row of t-2 stored");
+	is(sql("SELECT count(*) FROM $after.items"), '0', "$what: no row stored at all");
+}
+
+done_testing();
