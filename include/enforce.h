@@ -873,6 +873,7 @@ extern void exempt_plan_reaches_callers(PlannedStmt *stmt);
 extern bool callers_temp_function(Oid funcid);
 extern void refuse_exempt_run_of_callers_executor(QueryDesc *queryDesc);
 extern bool statement_scope_allows_switch(const char *tenant);
+extern int	tenant_executors_starting;
 extern void refuse_reset_all_under_statement(void);
 extern bool scope_set_unframed;
 extern void statement_scope_note_parse(struct ParseState *pstate);

@@ -49,6 +49,16 @@ static ExecutorCheckPerms_hook_type prev_ExecutorCheckPerms_hook = NULL;
 static void pin_routing_partitions(EState *estate);
 #endif
 
+/* The previous hook's start, or the standard one */
+static inline void
+executor_start(QueryDesc *queryDesc, int eflags)
+{
+	if (prev_ExecutorStart_hook)
+		prev_ExecutorStart_hook(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
 /*
  * ExecutorStart_hook: once the executor has started (nothing is read before
  * ExecutorRun), count it as part of the running top-level statement, then
@@ -96,10 +106,29 @@ gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		serial->parallelModeNeeded = false;
 		queryDesc->plannedstmt = serial;
 	}
-	if (prev_ExecutorStart_hook)
-		prev_ExecutorStart_hook(queryDesc, eflags);
+	/*
+	 * The session tenant may not change while a tenant plan starts either:
+	 * its pins are compared after the start, and Citus evaluates the
+	 * functions of a distributed write (folded with the session tenant when
+	 * planned) during it (round EM: gtm_set_tenant(V) in the VALUES of an
+	 * INSERT pinned by gtm_current_tenant() to A read V's rows into A's).
+	 */
+	if (queryDesc->plannedstmt->dependsOnRole && gtm_enforcement != GTM_ENFORCE_OFF)
+	{
+		int			starting = tenant_executors_starting++;
+
+		PG_TRY();
+		{
+			executor_start(queryDesc, eflags);
+		}
+		PG_FINALLY();
+		{
+			tenant_executors_starting = starting;
+		}
+		PG_END_TRY();
+	}
 	else
-		standard_ExecutorStart(queryDesc, eflags);
+		executor_start(queryDesc, eflags);
 
 	statement_scope_executor_started(queryDesc);
 	run_statement_pins(queryDesc, eflags);	/* and the unique-key pins */

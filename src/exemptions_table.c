@@ -246,6 +246,7 @@ change_exemption(FunctionCallInfo fcinfo, bool exempt)
 	Oid			nsp = gtm_extension_namespace(fcinfo);
 	Datum		values[1];
 	ListCell   *lc;
+	LOCKMODE	lockmode;
 
 	gtm_require_arg(fcinfo, 0, "table", NULL);
 	relid = PG_GETARG_OID(0);
@@ -263,9 +264,15 @@ change_exemption(FunctionCallInfo fcinfo, bool exempt)
 	 * transaction commits.  (With ACCESS SHARE, a partition attached by
 	 * another session before gtm_unexempt_table() committed kept the
 	 * exemption of its parent in the sessions that had looked it up
-	 * meanwhile: round EF.)
+	 * meanwhile: round EF.)  Withdrawing an exemption takes ACCESS
+	 * EXCLUSIVE instead, as ALTER TABLE ... ENABLE ROW LEVEL SECURITY does:
+	 * it waits for the statements running on the table (an open cursor, a
+	 * write waiting on a row lock), which were judged with the exemption and
+	 * would go on reading and writing every tenant's rows after it is gone
+	 * (round EL), and new ones wait for it.
 	 */
-	LockRelationOid(relid, ShareUpdateExclusiveLock);
+	lockmode = exempt ? ShareUpdateExclusiveLock : AccessExclusiveLock;
+	LockRelationOid(relid, lockmode);
 	if (get_rel_relkind(relid) == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -296,7 +303,7 @@ change_exemption(FunctionCallInfo fcinfo, bool exempt)
 						 false);
 	SPI_finish();
 
-	foreach(lc, find_all_inheritors(relid, ShareUpdateExclusiveLock, NULL))
+	foreach(lc, find_all_inheritors(relid, lockmode, NULL))
 		CacheInvalidateRelcacheByRelid(lfirst_oid(lc));
 	/* the shards of a distributed table follow it (relfacts.c) */
 	if (distributed_planner_loaded())

@@ -73,6 +73,16 @@
 static int	live_executors = 0;
 static int	tenant_executors = 0;
 
+/*
+ * Executors of plans touching a tenant table being started: ExecutorStart
+ * runs code of the statement before it is counted above (Citus evaluates
+ * the functions of a distributed INSERT's VALUES and an UPDATE's SET in
+ * its scan's begin, round EM; initial partition pruning evaluates stable
+ * expressions).  Set by gtm_ExecutorStart around the standard start, put
+ * back on every path out.
+ */
+int			tenant_executors_starting = 0;
+
 /* the live ones of them that were started while the planner ran a function */
 int			planner_executors = 0;
 
@@ -663,7 +673,8 @@ statement_scope_note_parse(struct ParseState *pstate)
 void
 refuse_reset_all_under_statement(void)
 {
-	if (tenant_executors == 0 || gtm_enforcement == GTM_ENFORCE_OFF)
+	if ((tenant_executors == 0 && tenant_executors_starting == 0) ||
+		gtm_enforcement == GTM_ENFORCE_OFF)
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -682,6 +693,6 @@ refuse_reset_all_under_statement(void)
 bool
 statement_scope_allows_switch(const char *tenant)
 {
-	return tenant_executors == 0 &&
+	return tenant_executors == 0 && tenant_executors_starting == 0 &&
 		!(scope_has_tenant() && strcmp(scope_tenant, tenant) != 0);
 }

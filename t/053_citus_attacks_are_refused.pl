@@ -857,4 +857,29 @@ is(scalar(grep { /\|secret$/ } split /\n/, $out) . '|' . vic_rows() . '|' . scal
 	"0|$vbefore|7", 'a parameter beside the role\'s function: nothing of the victim read or changed; a plain parameter pin runs 7 times (custom, then generic plans)')
   or diag $out;
 
+# round EM: Citus evaluates the functions of a distributed INSERT's VALUES
+# (and the STABLE ones of an UPDATE's SET) inside ExecutorStart, after the
+# tenant it folded for gtm_current_tenant() was compared with the session
+# tenant and before the statement counted as running: gtm_set_tenant(T2)
+# was allowed there, and an INSERT pinned by gtm_current_tenant() to T1
+# wrote T2's rows, read through query_to_xml(), into a row of T1 (an UPDATE
+# likewise into T1's row 2).  No function of the role's own is needed.
+my $t1_row2 = cq("SELECT stage FROM deals WHERE tenant_id = '$t1' AND id = 2");
+$out = app($C, "BEGIN; SELECT gtm_set_tenant('$t1', true) IS NOT NULL AS set;
+INSERT INTO deals VALUES (gtm_current_tenant(), 880, gtm_set_tenant('$t2', true) || query_to_xml('SELECT tenant_id, id, amount FROM deals WHERE tenant_id = gtm_current_tenant()', false, false, '')::text, 1);
+COMMIT;
+CREATE FUNCTION pg_temp.em_switch_read(t text) RETURNS text STABLE LANGUAGE plpgsql AS \$\$
+DECLARE r text; BEGIN PERFORM gtm_set_tenant(t, true);
+  SELECT string_agg(tenant_id || ':' || id || ':' || amount, ',') INTO r FROM deals WHERE tenant_id = gtm_current_tenant(); RETURN r; END \$\$;
+BEGIN; SELECT gtm_set_tenant('$t1', true) IS NOT NULL AS set;
+UPDATE deals SET stage = pg_temp.em_switch_read('$t2') WHERE tenant_id = gtm_current_tenant() AND id = 2 RETURNING stage;
+COMMIT;");
+is(scalar(grep { /^ERROR:  cannot change the session tenant while a statement on tenant-scoped tables is running/ } split /\n/, $out)
+	  . '|' . (($out =~ /\Q$t2\E:/) ? 'read' : 'nothing read')
+	  . '|' . cq("SELECT count(*) FROM deals WHERE id = 880 OR stage LIKE '%$t2%'")
+	  . '|' . cq("SELECT stage FROM deals WHERE tenant_id = '$t1' AND id = 2"),
+	"2|nothing read|0|$t1_row2",
+	'gtm_set_tenant() while Citus starts a distributed write folded to T1: refused; nothing of T2 read or written into T1')
+  or diag $out;
+
 done_testing();

@@ -786,6 +786,33 @@ SELECT tenant_id, count(*) AS notes_from_function FROM notes WHERE body = 'from 
 SELECT count(*) AS contexts, sum(total_bytes) < 1024 * 1024 AS under_1_mb
   FROM pg_backend_memory_contexts WHERE name = 'gtm_clarity interned pins';
 
+-- round EM: code the executor runs while it starts, before the statement
+-- counts as running (Citus evaluates a distributed write's functions
+-- there; PostgreSQL its initial partition pruning): the session tenant
+-- may not change there either
+CREATE TABLE sw_parted (tenant_id text NOT NULL, kind text NOT NULL, v text) PARTITION BY LIST (kind);
+CREATE TABLE sw_parted_a PARTITION OF sw_parted FOR VALUES IN ('a');
+CREATE TABLE sw_parted_b PARTITION OF sw_parted FOR VALUES IN ('b');
+INSERT INTO sw_parted VALUES (:T1, 'a', 't1 a'), (:T2, 'a', 't2 a'), (:T2, 'b', 't2 b');
+GRANT SELECT ON sw_parted TO regress_enforce_scope;
+SET ROLE regress_enforce_scope;
+CREATE FUNCTION pg_temp.kind_after_switch(t text) RETURNS text STABLE LANGUAGE plpgsql
+  AS $$ BEGIN PERFORM gtm_set_tenant(t, true); RETURN 'a'; END $$;
+BEGIN;
+SELECT gtm_set_tenant(:T1) IS NOT NULL AS set;
+\set SHOW_CONTEXT never
+SELECT v FROM sw_parted WHERE tenant_id = gtm_current_tenant() AND kind = pg_temp.kind_after_switch(:T2);
+\set SHOW_CONTEXT errors
+ROLLBACK;
+-- the same pruning without the switch: T1's row
+CREATE FUNCTION pg_temp.kind_a() RETURNS text STABLE LANGUAGE plpgsql AS $$ BEGIN RETURN 'a'; END $$;
+BEGIN;
+SELECT gtm_set_tenant(:T1) IS NOT NULL AS set;
+EXPLAIN (COSTS OFF) SELECT v FROM sw_parted WHERE tenant_id = gtm_current_tenant() AND kind = pg_temp.kind_a();
+SELECT v FROM sw_parted WHERE tenant_id = gtm_current_tenant() AND kind = pg_temp.kind_a();
+ROLLBACK;
+RESET ROLE;
+
 RESET enable_indexscan;
 RESET enable_bitmapscan;
 DROP SCHEMA enforce_scope CASCADE;
