@@ -556,6 +556,18 @@ check_distributed_start(PlannedStmt *stmt)
 							gtm_msg_value(now, -1, false)),
 					 errdetail("Citus was given the session tenant in place of gtm_current_tenant() when the statement was planned, before gtm_set_tenant() changed it."),
 					 errhint("Bind the statement again after gtm_set_tenant().")));
+
+		/*
+		 * and the running statement reaches it now, before Citus evaluates
+		 * the functions of the statement while it starts: a statement they
+		 * run on another tenant is refused before it changes anything
+		 * (round EM: one that Citus committed on its own outside a
+		 * transaction block stayed changed)
+		 */
+		if (gtm_enforcement != GTM_ENFORCE_OFF && !IsParallelWorker() &&
+			!role_is_exempt())
+			statement_scope_check(tenant, "0:the tenant a distributed plan was made for",
+								  ENFORCE_ELEVEL());
 	}
 	if (!delegated || gtm_enforcement == GTM_ENFORCE_OFF || IsParallelWorker() ||
 		role_is_exempt())

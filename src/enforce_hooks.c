@@ -41,6 +41,7 @@
 #include "access/parallel.h"
 
 #include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
 #include "commands/defrem.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
@@ -50,6 +51,7 @@
 #include "tcop/pquery.h"
 #include "tcop/utility.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/plancache.h"
 
 #include "enforce.h"
@@ -399,10 +401,48 @@ gtm_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 		record_scan(cur_state, root, rel, rti, rte);
 }
 
+/*
+ * A function in FROM whose first argument is a NULL constant, called
+ * read_intermediate_result(s) in pg_catalog: Citus 13.2's cost estimate
+ * for these (its set_rel_pathlist hook, AdjustReadIntermediateResultCost)
+ * reads the constant as text without testing for NULL, and the backend
+ * crashes, with every other session of the server (round EM: any role may
+ * call them).  Refused before that hook runs.
+ */
+static void
+refuse_null_result_id(RangeTblEntry *rte)
+{
+	RangeTblFunction *rtfunc;
+	FuncExpr   *call;
+	Node	   *arg;
+	char	   *name;
+
+	if (rte->rtekind != RTE_FUNCTION || list_length(rte->functions) != 1)
+		return;
+	rtfunc = linitial_node(RangeTblFunction, rte->functions);
+	call = (FuncExpr *) rtfunc->funcexpr;
+	if (call == NULL || !IsA(call, FuncExpr) || call->args == NIL)
+		return;
+	arg = linitial(call->args);
+	if (!IsA(arg, Const) || !((Const *) arg)->constisnull ||
+		get_func_namespace(call->funcid) != PG_CATALOG_NAMESPACE ||
+		(name = get_func_name(call->funcid)) == NULL ||
+		(strcmp(name, "read_intermediate_result") != 0 &&
+		 strcmp(name, "read_intermediate_results") != 0))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+			 errmsg("%s() called with a NULL result id", name),
+			 errdetail("Citus' planner reads the result id of this call without testing for NULL, which crashes the server."),
+			 errhint("Pass the id of an intermediate result.")));
+}
+
 static void
 gtm_set_rel_pathlist_chained(PlannerInfo *root, RelOptInfo *rel, Index rti,
 							 RangeTblEntry *rte)
 {
+	if (unlikely(rte->rtekind == RTE_FUNCTION))
+		refuse_null_result_id(rte);
 	if (shadow_planning == 0)
 		prev_set_rel_pathlist_hook(root, rel, rti, rte);
 	gtm_set_rel_pathlist(root, rel, rti, rte);
@@ -554,6 +594,23 @@ process_utility(PlannedStmt *pstmt, const char *queryString,
 															NoLock, true));
 }
 
+/* Does a statement that holds an analysed query hold a raw one instead? */
+static bool
+utility_query_unanalysed(Node *stmt)
+{
+	Node	   *query;
+
+	if (IsA(stmt, CreateTableAsStmt))
+		query = ((CreateTableAsStmt *) stmt)->query;
+	else if (IsA(stmt, ExplainStmt))
+		query = ((ExplainStmt *) stmt)->query;
+	else if (IsA(stmt, DeclareCursorStmt))
+		query = ((DeclareCursorStmt *) stmt)->query;
+	else
+		return false;
+	return query == NULL || !IsA(query, Query);
+}
+
 /*
  * ProcessUtility_hook.  COPY table FROM, by a role that is not exempt, runs
  * as the statement copy_from_checked makes of it: the table locked and
@@ -567,6 +624,21 @@ gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 				   DestReceiver *dest, QueryCompletion *qc)
 {
 	Oid			copied = InvalidOid;	/* the table a COPY FROM writes */
+
+	/*
+	 * A statement whose query PostgreSQL executes as analysed, passed as a
+	 * raw parse tree: Citus' worker_apply_shard_ddl_command(), executable by
+	 * PUBLIC, does so with the command text it is given, and CREATE TABLE
+	 * AS or EXPLAIN of a raw query crashes the backend and every other
+	 * session (round EM).  Refused.
+	 */
+	if (unlikely(utility_query_unanalysed(pstmt->utilityStmt)))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot run %s whose query was not analysed",
+						GetCommandTagName(CreateCommandTag(pstmt->utilityStmt))),
+				 errdetail("The statement reached ProcessUtility as a raw parse tree (Citus' worker_apply_shard_ddl_command() passes one), which PostgreSQL cannot run."),
+				 errhint("Run the statement itself.")));
 
 	/* Citus deparses the commands it propagates (enforce_citus_strings.c) */
 	if (unlikely(!standard_conforming_strings) && distributed_planner_loaded())
