@@ -35,6 +35,7 @@
 #include "nodes/pathnodes.h"
 #include "nodes/plannodes.h"
 #include "port/pg_bitutils.h"
+#include "storage/lockdefs.h"
 #include "utils/guc.h"
 
 #include "pg_compat.h"
@@ -569,6 +570,7 @@ extern void filter_key_pinned_plan(QueryDesc *queryDesc);
 
 /* enforce_cascade.c: tenant values PostgreSQL writes on a statement's behalf */
 extern void record_cascades(EnforceState *st, PlannerInfo *root);
+extern List *all_inheritors_with_pending(Oid relid, LOCKMODE lockmode);
 extern bool tenant_column_generated(EnforceState *st, RelFacts *f,
 									bool inserting, List *tlist,
 									List *colnos, Index target);

@@ -46,7 +46,7 @@ static ExecutorFinish_hook_type prev_ExecutorFinish_hook = NULL;
 static ExecutorCheckPerms_hook_type prev_ExecutorCheckPerms_hook = NULL;
 
 #if PG_VERSION_NUM < 170000
-static void pin_routing_partitions(EState *estate);
+static void pin_routing_partitions(QueryDesc *queryDesc);
 #endif
 
 /* The previous hook's start, or the standard one */
@@ -107,13 +107,19 @@ gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		queryDesc->plannedstmt = serial;
 	}
 	/*
-	 * The session tenant may not change while a tenant plan starts either:
-	 * its pins are compared after the start, and Citus evaluates the
-	 * functions of a distributed write (folded with the session tenant when
-	 * planned) during it (round EM: gtm_set_tenant(V) in the VALUES of an
-	 * INSERT pinned by gtm_current_tenant() to A read V's rows into A's).
+	 * The session tenant may not change while a tenant plan starts either,
+	 * where Citus is loaded: it evaluates the functions of a distributed
+	 * write during the start, after the tenant it folded for
+	 * gtm_current_tenant() was compared (round EM: gtm_set_tenant(V) in the
+	 * VALUES of an INSERT pinned so to A read V's rows into A's; the folded
+	 * tenant is also reached before, check_distributed_start).  PostgreSQL
+	 * itself runs code of the statement during the start only for initial
+	 * partition pruning, before the statement's pins are compared with the
+	 * session tenant as it then is, and after any statement of it that
+	 * read a tenant, which fixed the statement's tenant.
 	 */
-	if (queryDesc->plannedstmt->dependsOnRole && gtm_enforcement != GTM_ENFORCE_OFF)
+	if (unlikely(distributed_planner_loaded()) &&
+		queryDesc->plannedstmt->dependsOnRole && gtm_enforcement != GTM_ENFORCE_OFF)
 	{
 		int			starting = tenant_executors_starting++;
 
@@ -136,7 +142,7 @@ gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	/* after the check of partitions changed since planning, which names it */
 	if (unlikely(queryDesc->estate->es_opened_result_relations != NIL) &&
 		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
-		pin_routing_partitions(queryDesc->estate);
+		pin_routing_partitions(queryDesc);
 #endif
 	if (unlikely(distributed_planner_loaded()))
 	{
@@ -338,12 +344,29 @@ refuse_attached_generated_partitions(EState *estate, Oid copy_root, int from)
 	}
 	if (!OidIsValid(copy_root) || !rel_facts(copy_root)->has_children)
 		return;
-	foreach(lc, find_all_inheritors(copy_root, NoLock, NULL))
+	foreach(lc, all_inheritors_with_pending(copy_root, NoLock))
 		if (lfirst_oid(lc) != copy_root)
 			refuse_generated_partition(lfirst_oid(lc), copy_root);
 }
 
 #if PG_VERSION_NUM < 170000
+/*
+ * routing plus the range table index of the table plan writes if it is a
+ * ModifyTable that may route rows (any but a DELETE): the partitioned root
+ * (rootRelation), or the table an INSERT names.
+ */
+static Bitmapset *
+routing_target(Bitmapset *routing, Plan *plan)
+{
+	ModifyTable *mt = (ModifyTable *) plan;
+
+	if (plan == NULL || !IsA(plan, ModifyTable) || mt->operation == CMD_DELETE)
+		return routing;
+	if (mt->rootRelation > 0)
+		return bms_add_member(routing, mt->rootRelation);
+	return bms_add_member(routing, mt->nominalRelation);
+}
+
 /*
  * The partitions a write that has started may route rows to, fixed now and
  * judged.  PostgreSQL looks up a sub-partitioned partition's partitions,
@@ -356,16 +379,32 @@ refuse_attached_generated_partitions(EState *estate, Oid copy_root, int from)
  * evaluated its WHERE, SET and RETURNING on that row before the end (round
  * EJ).  So each partitioned table written is looked up now in the
  * executor's partition directory, with its partitioned partitions (locked
- * as routing would lock them): routing uses the same directory, and thus
+ * in ACCESS SHARE mode, as a read of the table takes: routing takes ROW
+ * EXCLUSIVE on those it routes to, and only on those, so a migration's
+ * CREATE INDEX on two of them cannot deadlock with the write, round EN):
+ * routing uses the same directory, and thus
  * these partitions and no other, for the whole statement; a row for a
  * partition attached since meets PostgreSQL's own "no partition found" or
  * default-partition check.  PostgreSQL 17 refuses to attach a partition
  * that computes a column its parent keeps plain (16 is not tested here).
  */
 static void
-pin_routing_partitions(EState *estate)
+pin_routing_partitions(QueryDesc *queryDesc)
 {
+	EState	   *estate = queryDesc->estate;
+	Bitmapset  *routing = NULL;
 	ListCell   *lc;
+
+	/*
+	 * The tables of the ModifyTable nodes that may route rows: not those of
+	 * a DELETE (a ModifyTable heads the plan, or a subplan of a
+	 * data-modifying CTE)
+	 */
+	routing = routing_target(routing, queryDesc->plannedstmt->planTree);
+	foreach(lc, queryDesc->plannedstmt->subplans)
+		routing = routing_target(routing, lfirst(lc));
+	if (routing == NULL)
+		return;
 
 	foreach(lc, estate->es_opened_result_relations)
 	{
@@ -376,7 +415,8 @@ pin_routing_partitions(EState *estate)
 		List	   *tables;
 
 		if (root->rd_rel->relkind != RELKIND_PARTITIONED_TABLE ||
-			rri->ri_RootResultRelInfo != NULL)
+			rri->ri_RootResultRelInfo != NULL ||
+			!bms_is_member(rri->ri_RangeTableIndex, routing))
 			continue;
 		f = rel_facts(rootid);
 		if (!f->tenant || f->exempt || f->generated_tenant)
@@ -399,7 +439,7 @@ pin_routing_partitions(EState *estate)
 				CHECK_FOR_INTERRUPTS();
 				refuse_generated_partition(pd->oids[i], rootid);
 				if (!pd->is_leaf[i])
-					tables = lappend(tables, table_open(pd->oids[i], RowExclusiveLock));
+					tables = lappend(tables, table_open(pd->oids[i], AccessShareLock));
 			}
 			/* the directory keeps its own reference, and the lock stays */
 			if (rel != root)

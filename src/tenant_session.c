@@ -74,12 +74,11 @@ static int	live_executors = 0;
 static int	tenant_executors = 0;
 
 /*
- * Executors of plans touching a tenant table being started: ExecutorStart
- * runs code of the statement before it is counted above (Citus evaluates
- * the functions of a distributed INSERT's VALUES and an UPDATE's SET in
- * its scan's begin, round EM; initial partition pruning evaluates stable
- * expressions).  Set by gtm_ExecutorStart around the standard start, put
- * back on every path out.
+ * Executors of plans touching a tenant table being started, where Citus
+ * is loaded: ExecutorStart runs code of the statement before it is counted
+ * above (Citus evaluates the functions of a distributed INSERT's VALUES
+ * and an UPDATE's SET in its scan's begin, round EM).  Set by
+ * gtm_ExecutorStart around the standard start, put back on every path out.
  */
 int			tenant_executors_starting = 0;
 

@@ -786,10 +786,10 @@ SELECT tenant_id, count(*) AS notes_from_function FROM notes WHERE body = 'from 
 SELECT count(*) AS contexts, sum(total_bytes) < 1024 * 1024 AS under_1_mb
   FROM pg_backend_memory_contexts WHERE name = 'gtm_clarity interned pins';
 
--- round EM: code the executor runs while it starts, before the statement
--- counts as running (Citus evaluates a distributed write's functions
--- there; PostgreSQL its initial partition pruning): the session tenant
--- may not change there either
+-- round EM: a function that changes the session tenant where partitions
+-- are pruned (the planner calls it to estimate, the executor when it
+-- starts, before the statement counts as running; Citus evaluates a
+-- distributed write's functions there too, t/053): refused
 CREATE TABLE sw_parted (tenant_id text NOT NULL, kind text NOT NULL, v text) PARTITION BY LIST (kind);
 CREATE TABLE sw_parted_a PARTITION OF sw_parted FOR VALUES IN ('a');
 CREATE TABLE sw_parted_b PARTITION OF sw_parted FOR VALUES IN ('b');
