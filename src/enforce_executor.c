@@ -351,20 +351,17 @@ refuse_attached_generated_partitions(EState *estate, Oid copy_root, int from)
 
 #if PG_VERSION_NUM < 170000
 /*
- * routing plus the range table index of the table plan writes if it is a
- * ModifyTable that may route rows (any but a DELETE): the partitioned root
- * (rootRelation), or the table an INSERT names.
+ * Does plan write the table of range table index rti as a ModifyTable that
+ * may route rows (any but a DELETE), as its partitioned root
+ * (rootRelation) or as the table an INSERT names?
  */
-static Bitmapset *
-routing_target(Bitmapset *routing, Plan *plan)
+static bool
+routes_rows_to(Plan *plan, Index rti)
 {
 	ModifyTable *mt = (ModifyTable *) plan;
 
-	if (plan == NULL || !IsA(plan, ModifyTable) || mt->operation == CMD_DELETE)
-		return routing;
-	if (mt->rootRelation > 0)
-		return bms_add_member(routing, mt->rootRelation);
-	return bms_add_member(routing, mt->nominalRelation);
+	return plan != NULL && IsA(plan, ModifyTable) && mt->operation != CMD_DELETE &&
+		(mt->rootRelation > 0 ? mt->rootRelation : mt->nominalRelation) == rti;
 }
 
 /*
@@ -392,19 +389,8 @@ static void
 pin_routing_partitions(QueryDesc *queryDesc)
 {
 	EState	   *estate = queryDesc->estate;
-	Bitmapset  *routing = NULL;
+	PlannedStmt *stmt = queryDesc->plannedstmt;
 	ListCell   *lc;
-
-	/*
-	 * The tables of the ModifyTable nodes that may route rows: not those of
-	 * a DELETE (a ModifyTable heads the plan, or a subplan of a
-	 * data-modifying CTE)
-	 */
-	routing = routing_target(routing, queryDesc->plannedstmt->planTree);
-	foreach(lc, queryDesc->plannedstmt->subplans)
-		routing = routing_target(routing, lfirst(lc));
-	if (routing == NULL)
-		return;
 
 	foreach(lc, estate->es_opened_result_relations)
 	{
@@ -413,10 +399,21 @@ pin_routing_partitions(QueryDesc *queryDesc)
 		Oid			rootid = RelationGetRelid(root);
 		RelFacts   *f;
 		List	   *tables;
+		bool		routes;
+		ListCell   *lc2;
 
 		if (root->rd_rel->relkind != RELKIND_PARTITIONED_TABLE ||
-			rri->ri_RootResultRelInfo != NULL ||
-			!bms_is_member(rri->ri_RangeTableIndex, routing))
+			rri->ri_RootResultRelInfo != NULL)
+			continue;
+
+		/*
+		 * only where a ModifyTable may route rows to it: not a DELETE's (a
+		 * ModifyTable heads the plan, or a subplan of a data-modifying CTE)
+		 */
+		routes = routes_rows_to(stmt->planTree, rri->ri_RangeTableIndex);
+		foreach(lc2, stmt->subplans)
+			routes = routes || routes_rows_to(lfirst(lc2), rri->ri_RangeTableIndex);
+		if (!routes)
 			continue;
 		f = rel_facts(rootid);
 		if (!f->tenant || f->exempt || f->generated_tenant)

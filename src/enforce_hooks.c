@@ -606,6 +606,8 @@ utility_query_unanalysed(Node *stmt)
 		query = ((ExplainStmt *) stmt)->query;
 	else if (IsA(stmt, DeclareCursorStmt))
 		query = ((DeclareCursorStmt *) stmt)->query;
+	else if (IsA(stmt, CallStmt))
+		return ((CallStmt *) stmt)->funcexpr == NULL;	/* set by the analysis */
 	else
 		return false;
 	return query == NULL || !IsA(query, Query);
@@ -629,8 +631,8 @@ gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	 * A statement whose query PostgreSQL executes as analysed, passed as a
 	 * raw parse tree: Citus' worker_apply_shard_ddl_command(), executable by
 	 * PUBLIC, does so with the command text it is given, and CREATE TABLE
-	 * AS or EXPLAIN of a raw query crashes the backend and every other
-	 * session (round EM).  Refused.
+	 * AS or EXPLAIN of a raw query (round EM), or a CALL (round EO), crashes
+	 * the backend and every other session.  Refused.
 	 */
 	if (unlikely(utility_query_unanalysed(pstmt->utilityStmt)))
 		ereport(ERROR,

@@ -882,20 +882,21 @@ is(scalar(grep { /^ERROR:  cannot change the session tenant while a statement on
 	'gtm_set_tenant() while Citus starts a distributed write folded to T1: refused; nothing of T2 read or written into T1')
   or diag $out;
 
-# round EM: two calls that any role may make crashed the server through
+# rounds EM, EO: calls that any role may make crashed the server through
 # Citus 13.2 (a NULL result id read in its planner's cost estimate; a
-# CREATE TABLE AS or EXPLAIN passed to ProcessUtility unanalysed): refused,
-# and no server restarted
+# CREATE TABLE AS, EXPLAIN or CALL passed to ProcessUtility unanalysed):
+# refused, and no server restarted
 my %started = map { $_->port => $_->safe_psql('gtm', 'SELECT pg_postmaster_start_time()') } ($coord, $w1, $w2);
 my $shard = cq("SELECT get_shard_id_for_distribution_column('deals', '$t1')");
 $out = join("\n", map { app($_->port, "SELECT * FROM read_intermediate_result(NULL, 'binary') AS r(id int);
 SELECT * FROM read_intermediate_results(NULL, 'binary') AS r(id int);
 SELECT worker_apply_shard_ddl_command($shard, 'CREATE TEMP TABLE em_x AS SELECT 1');
-SELECT worker_apply_shard_ddl_command($shard, 'EXPLAIN ANALYZE SELECT 1');") } ($coord, $w1));
+SELECT worker_apply_shard_ddl_command($shard, 'EXPLAIN ANALYZE SELECT 1');
+SELECT worker_apply_shard_ddl_command($shard, 'CALL pg_temp.nope()');") } ($coord, $w1));
 is(scalar(grep { /^ERROR:  read_intermediate_results?\(\) called with a NULL result id$/ } split /\n/, $out) . '|'
-	  . scalar(grep { /^ERROR:  cannot run (CREATE TABLE AS|EXPLAIN) whose query was not analysed$/ } split /\n/, $out) . '|'
+	  . scalar(grep { /^ERROR:  cannot run (CREATE TABLE AS|EXPLAIN|CALL) whose query was not analysed$/ } split /\n/, $out) . '|'
 	  . join(',', map { $_->safe_psql('gtm', 'SELECT pg_postmaster_start_time()') eq $started{ $_->port } ? 'up' : 'restarted' } ($coord, $w1, $w2)),
-	'4|4|up,up,up', 'calls that crashed Citus 13.2 (NULL result id, unanalysed CREATE TABLE AS and EXPLAIN): refused on the coordinator and a worker; no server restarted')
+	'4|6|up,up,up', 'calls that crashed Citus 13.2 (NULL result id, unanalysed CREATE TABLE AS, EXPLAIN and CALL, rounds EM and EO): refused on the coordinator and a worker; no server restarted')
   or diag $out;
 
 # round EM, secondary: a function in the VALUES of an INSERT pinned by
