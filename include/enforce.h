@@ -570,7 +570,7 @@ extern void filter_key_pinned_plan(QueryDesc *queryDesc);
 
 /* enforce_cascade.c: tenant values PostgreSQL writes on a statement's behalf */
 extern void record_cascades(EnforceState *st, PlannerInfo *root);
-extern List *all_inheritors_with_pending(Oid relid, LOCKMODE lockmode);
+extern List *inheritors_in_catalog(Oid relid, LOCKMODE lockmode);
 extern bool tenant_column_generated(EnforceState *st, RelFacts *f,
 									bool inserting, List *tlist,
 									List *colnos, Index target);

@@ -41,6 +41,7 @@
 #include "postgres.h"
 
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_inherits.h"
@@ -645,30 +646,6 @@ record_cascades(EnforceState *st, PlannerInfo *root)
 }
 
 /*
- * relid and its partitions and inheritance children at every depth, each
- * locked in lockmode, also those a DETACH ... CONCURRENTLY has left pending
- * (find_all_inheritors leaves out those the active snapshot sees detaching,
- * while a REPEATABLE READ or SERIALIZABLE write still routes rows to them:
- * round EN, a COPY FROM stored a row of t-2 in one that computes tenant_id).
- */
-List *
-all_inheritors_with_pending(Oid relid, LOCKMODE lockmode)
-{
-	List	   *rels = list_make1_oid(relid);
-
-	for (int i = 0; i < list_length(rels); i++)
-	{
-		ListCell   *lc;
-
-		CHECK_FOR_INTERRUPTS();
-		foreach(lc, find_inheritance_children_extended(list_nth_oid(rels, i), false,
-													   lockmode, NULL, NULL))
-			rels = list_append_unique_oid(rels, lfirst_oid(lc));
-	}
-	return rels;
-}
-
-/*
  * Does a write compute the tenant column of f, a stored generated column?
  * An INSERT (inserting) always does; an update when it assigns (tlist with
  * colnos, or by resno if colnos is NIL; see add_assigned) a column the
@@ -697,7 +674,15 @@ tenant_column_generated(EnforceState *st, RelFacts *f, bool inserting,
 
 		if (!f->has_children)
 			return false;
-		rels = all_inheritors_with_pending(relid, AccessShareLock);
+		/*
+		 * a write routes rows to partitions pending detach only where the
+		 * transaction's snapshot is older than the detach (PostgreSQL's
+		 * CreatePartitionDirectory): not in READ COMMITTED, where they are
+		 * not waited for (round EP: DETACH ... FINALIZE blocked inserts)
+		 */
+		rels = IsolationUsesXactSnapshot() ?
+			inheritors_in_catalog(relid, AccessShareLock) :
+			find_all_inheritors(relid, AccessShareLock, NULL);
 		plan_depends_on(st, rels);
 		foreach(lc, rels)
 			if (lfirst_oid(lc) != relid && rel_facts(lfirst_oid(lc))->generated_tenant)

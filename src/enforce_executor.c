@@ -344,7 +344,7 @@ refuse_attached_generated_partitions(EState *estate, Oid copy_root, int from)
 	}
 	if (!OidIsValid(copy_root) || !rel_facts(copy_root)->has_children)
 		return;
-	foreach(lc, all_inheritors_with_pending(copy_root, NoLock))
+	foreach(lc, inheritors_in_catalog(copy_root, NoLock))
 		if (lfirst_oid(lc) != copy_root)
 			refuse_generated_partition(lfirst_oid(lc), copy_root);
 }

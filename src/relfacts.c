@@ -14,6 +14,8 @@
  * costs one probe per relation it names and no catalog access once warm.
  *
  * This file owns the cache only: it decides nothing about statements.
+ * It also lists a table's partitions and inheritance children as pg_inherits
+ * holds them (inheritors_in_catalog), pending detach included.
  *
  * Invalidation: a relcache callback marks the entry of the relation named
  * invalid (every entry for InvalidOid, a cache reset); a change of
@@ -38,14 +40,19 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "catalog/pg_index.h"
 #include "catalog/catalog.h"
+#include "catalog/indexing.h"
 #include "catalog/pg_attribute.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -380,4 +387,72 @@ void
 rel_facts_init(void)
 {
 	CacheRegisterRelcacheCallback(rel_facts_inval, (Datum) 0);
+}
+
+/*
+ * The direct partitions and inheritance children of parent in pg_inherits,
+ * each locked in lockmode (and left out if dropped meanwhile), in OID
+ * order: also those a DETACH ... CONCURRENTLY has left pending, and read
+ * whatever pg_class.relhassubclass says (find_inheritance_children trusts
+ * it, and ANALYZE clears it on a table whose only child is pending).
+ */
+static List *
+children_in_catalog(Oid parent, LOCKMODE lockmode)
+{
+	Relation	inh = table_open(InheritsRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	List	   *found = NIL;
+	List	   *kept = NIL;
+	ListCell   *lc;
+
+	ScanKeyInit(&key, Anum_pg_inherits_inhparent, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(parent));
+	scan = systable_beginscan(inh, InheritsParentIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		found = lappend_oid(found, ((Form_pg_inherits) GETSTRUCT(tup))->inhrelid);
+	systable_endscan(scan);
+	table_close(inh, AccessShareLock);
+	list_sort(found, list_oid_cmp);	/* the order PostgreSQL locks them in */
+	foreach(lc, found)
+	{
+		Oid			child = lfirst_oid(lc);
+
+		if (lockmode != NoLock)
+		{
+			LockRelationOid(child, lockmode);
+			if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(child)))
+			{
+				UnlockRelationOid(child, lockmode);
+				continue;
+			}
+		}
+		kept = lappend_oid(kept, child);
+	}
+	return kept;
+}
+
+/*
+ * relid and every partition and inheritance child below it in pg_inherits,
+ * each locked in lockmode, also those a DETACH ... CONCURRENTLY has left
+ * pending: a REPEATABLE READ or SERIALIZABLE write still routes rows to
+ * them (round EN: a COPY FROM stored a row of t-2 in one that computes
+ * tenant_id), and the check after a COPY must see one it routed rows to
+ * before it became pending (round EP).
+ */
+List *
+inheritors_in_catalog(Oid relid, LOCKMODE lockmode)
+{
+	List	   *rels = list_make1_oid(relid);
+
+	for (int i = 0; i < list_length(rels); i++)
+	{
+		ListCell   *lc;
+
+		CHECK_FOR_INTERRUPTS();
+		foreach(lc, children_in_catalog(list_nth_oid(rels, i), lockmode))
+			rels = list_append_unique_oid(rels, lfirst_oid(lc));
+	}
+	return rels;
 }

@@ -56,8 +56,10 @@ SQL
 }
 
 # COPY as copy_app; once the server runs it (waiting for data), the
-# migration's statements run in another session; then the row, for t-1
-# going by its tenant_id, which items_y2 would make t-2's (owner)
+# migration's statements start in another session, and wait for the COPY
+# (PostgreSQL 15 and 16: the COPY holds the partitioned partitions) or fail
+# (17 and later); then the row, for t-1 going by its tenant_id, which
+# items_y2 would make t-2's (owner); the migration ends once the COPY has
 sub copy_while
 {
 	my ($schema, $migration) = @_;
@@ -72,10 +74,16 @@ sub copy_while
 		"SELECT count(*) = 1 FROM pg_stat_activity WHERE usename = 'copy_app' "
 		  . "AND state = 'active' AND query LIKE 'COPY%'")
 	  or die 'the COPY did not start';
-	my ($rc, $mout, $merr) = $node->psql($db, $migration);
+	my ($min, $mout, $merr) = ('', '', '');
+	my $m = start([ 'psql', '-X', '-q', '-d', $db, '-c', $migration ], \$min, \$mout, \$merr,
+		timeout($PostgreSQL::Test::Utils::timeout_default));
+	my $waited = $node->poll_query_until($db,
+		"SELECT count(*) = 1 FROM pg_stat_activity WHERE query LIKE '%ATTACH PARTITION%' "
+		  . "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()", 't') ? 1 : 0;
 	$in .= "$t1\ty\t$t2\n\\.\nCOMMIT;\n";
 	finish $h;
-	return ($out . $err, $merr);
+	finish $m;
+	return ($out . $err, $merr, $waited);
 }
 
 sub t2_rows
@@ -102,20 +110,21 @@ for my $case (@cases)
 	my ($schema, $what, $migration, $after) = @$case;
 	$after = $schema if $version >= 170000;	# the migration failed whole
 	make_tables($schema);
-	my ($out, $merr) = copy_while($schema, $migration);
+	my ($out, $merr, $waited);
 	if ($version >= 170000)
 	{
+		local $PostgreSQL::Test::Utils::timeout_default = 5;	# it does not wait
+		($out, $merr, $waited) = copy_while($schema, $migration);
 		like($merr, qr/column "tenant_id" in child table must not be a generated column/,
 			"$what: PostgreSQL $version refuses the ATTACH");
-		like($out, qr/ERROR:  23514: no partition of relation "items_y" found for row/,
-			"$what: the row finds no partition") or diag $out;
 	}
 	else
 	{
-		is($merr, '', "$what: the migration ran");
-		like($out, qr/ERROR:  42501: tenant-scoped table "items" is not pinned to one tenant\n.*DETAIL:  Its partition "items_y2", attached while the statement ran, computes tenant_id from other columns/s,
-			"$what: the COPY is refused (42501)") or diag $out;
+		($out, $merr, $waited) = copy_while($schema, $migration);
+		is($waited . '|' . $merr, '1|', "$what: the migration waits for the COPY, then runs");
 	}
+	like($out, qr/ERROR:  23514: no partition of relation "items_y" found for row/,
+		"$what: the row finds no partition") or diag $out;
 	is(t2_rows($after), '0', "$what: no row of t-2 stored");
 	is(sql("SELECT count(*) FROM $after.items"), '0', "$what: no row stored at all");
 }
@@ -128,7 +137,7 @@ for my $case (@cases)
 # refuse the ATTACH itself.
 SKIP:
 {
-	skip "PostgreSQL $version refuses a partition computing a column its parent keeps plain", 4
+	skip "PostgreSQL $version refuses a partition computing a column its parent keeps plain", 5
 	  if $version >= 170000;
 	make_tables('c_pending');
 	sql("ALTER TABLE c_pending.items_y ATTACH PARTITION c_pending.items_y2 FOR VALUES IN ('$t2')");
@@ -151,6 +160,12 @@ SKIP:
 	like($derr, qr/canceling statement due to statement timeout/, 'DETACH ... CONCURRENTLY, cancelled while it waited');
 	is(sql("SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = 'c_pending.items_y2'::regclass"), 't',
 		'... leaves items_y2 pending detach');
+	# ANALYZE then clears relhassubclass of items_y, whose only other
+	# partition goes first: find_inheritance_children trusts that flag
+	# (round EP)
+	sql('DROP TABLE c_pending.items_y1; ANALYZE c_pending.items_y');
+	is(sql("SELECT relhassubclass FROM pg_class WHERE oid = 'c_pending.items_y'::regclass"), 'f',
+		'... and ANALYZE marks items_y as having no partitions');
 	my ($in, $out, $err) = ("\\set VERBOSITY verbose\nBEGIN ISOLATION LEVEL REPEATABLE READ;\n"
 		  . "SELECT gtm_set_tenant('$t1', true) IS NOT NULL AS set \\gset\n"
 		  . "COPY c_pending.items (tenant_id, kind, owner) FROM STDIN;\n$t1\ty\t$t2\n\\.\nCOMMIT;\n", '', '');
