@@ -114,6 +114,9 @@ extern bool innermost_planning;
 /* enforce_executor.c: the executor hooks */
 extern void enforce_executor_init(void);
 extern void refuse_attached_generated_partitions(struct EState *estate, Oid copy_root, int from);
+#if PG_VERSION_NUM < 170000
+extern void refuse_generating_partition_attached(Node *parsetree);	/* enforce_attach.c */
+#endif
 extern void planning_reached(const char *tenant);
 
 /* enforce_planning.c: what functions the planner ran reached (plan_with_state) */

@@ -188,31 +188,6 @@ copy_from_checked(PlannedStmt *pstmt, Oid *copied)
 								  list_make2(call, copyObject(stmt->whereClause)),
 								  -1);
 
-#if PG_VERSION_NUM < 170000
-
-		/*
-		 * PostgreSQL looks a partitioned partition's partitions up when the
-		 * COPY first routes a row there, and ATTACH PARTITION takes a lock no
-		 * write conflicts with: a partition computing tenant_id attached
-		 * meanwhile took a row checked as t-1's as t-2's, whose existing
-		 * rows then showed in its constraints' errors (round EP).  A COPY
-		 * starts no executor whose partitions could be fixed
-		 * (pin_routing_partitions), so the partitioned partitions are held
-		 * in SHARE UPDATE EXCLUSIVE mode, the mode ATTACH and DETACH take on
-		 * them, until the transaction ends.  (PostgreSQL 17 refuses such a
-		 * partition.)
-		 */
-		if (f->relkind == RELKIND_PARTITIONED_TABLE)
-		{
-			ListCell   *lc;
-
-			foreach(lc, inheritors_in_catalog(relid, NoLock))
-				if (lfirst_oid(lc) != relid &&
-					get_rel_relkind(lfirst_oid(lc)) == RELKIND_PARTITIONED_TABLE)
-					LockRelationOid(lfirst_oid(lc), ShareUpdateExclusiveLock);
-		}
-#endif
-
 		/* the COPY reaches this tenant, and its triggers no other */
 		if (session_has_tenant())
 			statement_scope_check(gtm_session_tenant,

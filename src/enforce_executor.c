@@ -3,9 +3,7 @@
  * enforce_executor.c
  *	  Executor hook entry points of tenant-scope enforcement.
  *
- * ExecutorStart_hook		the partitions a write may route rows to, fixed
- *							and judged (pin_routing_partitions); the
- *							statement's pins compared when it starts
+ * ExecutorStart_hook		the statement's pins compared when it starts
  *							(run_statement_pins, enforce_runtime.c), after
  *							the executor count of tenant_session.c;
  * ExecutorRun_hook,		the executor frames: the nesting of executors,
@@ -44,10 +42,6 @@ static ExecutorStart_hook_type prev_ExecutorStart_hook = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun_hook = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish_hook = NULL;
 static ExecutorCheckPerms_hook_type prev_ExecutorCheckPerms_hook = NULL;
-
-#if PG_VERSION_NUM < 170000
-static void pin_routing_partitions(QueryDesc *queryDesc);
-#endif
 
 /* The previous hook's start, or the standard one */
 static inline void
@@ -138,12 +132,6 @@ gtm_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 	statement_scope_executor_started(queryDesc);
 	run_statement_pins(queryDesc, eflags);	/* and the unique-key pins */
-#if PG_VERSION_NUM < 170000
-	/* after the check of partitions changed since planning, which names it */
-	if (unlikely(queryDesc->estate->es_opened_result_relations != NIL) &&
-		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
-		pin_routing_partitions(queryDesc);
-#endif
 	if (unlikely(distributed_planner_loaded()))
 	{
 		/* Citus wrote its shard queries while it started (BeginScan) */
@@ -286,10 +274,10 @@ routing_judged(void)
  * the statement runs, and PostgreSQL looks a sub-partitioned partition's
  * partitions up, and an UPDATE its destination, when it first routes a
  * row there (round EF: rows of tenant t-2 written by statements pinned to
- * t-1).  A write the executor runs fixes them when it starts
- * (pin_routing_partitions), so this finds none there unless that missed a
- * table: a second line; COPY FROM, which starts no executor, relies on it.
- * PostgreSQL 17 and later refuse such a partition.
+ * t-1).  PostgreSQL 17 and later refuse to attach such a partition, and
+ * on 15 and 16 the extension does (enforce_attach.c), so this finds one
+ * only where a partition was attached before the extension was created,
+ * or before its column became the tenant column: a second line.
  */
 static void
 refuse_generated_partition(Oid relid, Oid root)
@@ -348,103 +336,6 @@ refuse_attached_generated_partitions(EState *estate, Oid copy_root, int from)
 		if (lfirst_oid(lc) != copy_root)
 			refuse_generated_partition(lfirst_oid(lc), copy_root);
 }
-
-#if PG_VERSION_NUM < 170000
-/*
- * Does plan write the table of range table index rti as a ModifyTable that
- * may route rows (any but a DELETE), as its partitioned root
- * (rootRelation) or as the table an INSERT names?
- */
-static bool
-routes_rows_to(Plan *plan, Index rti)
-{
-	ModifyTable *mt = (ModifyTable *) plan;
-
-	return plan != NULL && IsA(plan, ModifyTable) && mt->operation != CMD_DELETE &&
-		(mt->rootRelation > 0 ? mt->rootRelation : mt->nominalRelation) == rti;
-}
-
-/*
- * The partitions a write that has started may route rows to, fixed now and
- * judged.  PostgreSQL looks up a sub-partitioned partition's partitions,
- * and an UPDATE's or MERGE's routing its root's, when it first routes a row
- * there, so a partition another session attaches meanwhile (ATTACH
- * PARTITION takes a lock no write conflicts with) can receive rows of a
- * statement judged without it.  Checking at the end was too late for a
- * partition that computes the tenant column: an INSERT ... ON CONFLICT DO
- * UPDATE pinned to t-1 routed to it conflicted with a row of t-2, and
- * evaluated its WHERE, SET and RETURNING on that row before the end (round
- * EJ).  So each partitioned table written is looked up now in the
- * executor's partition directory, with its partitioned partitions (locked
- * in ACCESS SHARE mode, as a read of the table takes: routing takes ROW
- * EXCLUSIVE on those it routes to, and only on those, so a migration's
- * CREATE INDEX on two of them cannot deadlock with the write, round EN):
- * routing uses the same directory, and thus
- * these partitions and no other, for the whole statement; a row for a
- * partition attached since meets PostgreSQL's own "no partition found" or
- * default-partition check.  PostgreSQL 17 refuses to attach a partition
- * that computes a column its parent keeps plain (16 is not tested here).
- */
-static void
-pin_routing_partitions(QueryDesc *queryDesc)
-{
-	EState	   *estate = queryDesc->estate;
-	PlannedStmt *stmt = queryDesc->plannedstmt;
-	ListCell   *lc;
-
-	foreach(lc, estate->es_opened_result_relations)
-	{
-		ResultRelInfo *rri = lfirst(lc);
-		Relation	root = rri->ri_RelationDesc;
-		Oid			rootid = RelationGetRelid(root);
-		RelFacts   *f;
-		List	   *tables;
-		bool		routes;
-		ListCell   *lc2;
-
-		if (root->rd_rel->relkind != RELKIND_PARTITIONED_TABLE ||
-			rri->ri_RootResultRelInfo != NULL)
-			continue;
-
-		/*
-		 * only where a ModifyTable may route rows to it: not a DELETE's (a
-		 * ModifyTable heads the plan, or a subplan of a data-modifying CTE)
-		 */
-		routes = routes_rows_to(stmt->planTree, rri->ri_RangeTableIndex);
-		foreach(lc2, stmt->subplans)
-			routes = routes || routes_rows_to(lfirst(lc2), rri->ri_RangeTableIndex);
-		if (!routes)
-			continue;
-		f = rel_facts(rootid);
-		if (!f->tenant || f->exempt || f->generated_tenant)
-			continue;
-		if (!routing_judged())
-			return;
-		if (estate->es_partition_directory == NULL)
-			estate->es_partition_directory =
-				CreatePartitionDirectory(estate->es_query_cxt,
-										 !IsolationUsesXactSnapshot());
-		tables = list_make1(root);
-		while (tables != NIL)
-		{
-			Relation	rel = linitial(tables);
-			PartitionDesc pd = PartitionDirectoryLookup(estate->es_partition_directory, rel);
-
-			tables = list_delete_first(tables);
-			for (int i = 0; i < pd->nparts; i++)
-			{
-				CHECK_FOR_INTERRUPTS();
-				refuse_generated_partition(pd->oids[i], rootid);
-				if (!pd->is_leaf[i])
-					tables = lappend(tables, table_open(pd->oids[i], AccessShareLock));
-			}
-			/* the directory keeps its own reference, and the lock stays */
-			if (rel != root)
-				table_close(rel, NoLock);
-		}
-	}
-}
-#endif
 
 /* ExecutorFinish_hook: the standard finish (AFTER triggers) in a frame. */
 static void

@@ -655,6 +655,11 @@ gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	/* a partition another session attached while the COPY ran */
 	if (OidIsValid(copied))
 		refuse_attached_generated_partitions(NULL, copied, 0);
+#if PG_VERSION_NUM < 170000
+	/* a partition computing the tenant column, attached (enforce_attach.c) */
+	if (IsA(pstmt->utilityStmt, AlterTableStmt))
+		refuse_generating_partition_attached(pstmt->utilityStmt);
+#endif
 	/* and may not turn it off (enforce_citus_strings.c) */
 	if (unlikely(!standard_conforming_strings) && distributed_planner_loaded())
 		refuse_standard_strings_turned_off();

@@ -557,9 +557,9 @@ BEGIN
 END $$;
 SELECT count(*) AS xg_rows FROM xg WHERE tenant_id = :T1;
 -- round BH: a partition that generates the tenant column, attached between
--- a cursor's OPEN and its first FETCH: refused when it starts (PostgreSQL
--- 17 and later refuse such a partition itself:
--- enforce_attack_shapes_rejected_1.out)
+-- a cursor's OPEN and its first FETCH: the ATTACH is refused (by the
+-- extension on PostgreSQL 15 and 16, round ER; by PostgreSQL 17 and later
+-- itself: enforce_attack_shapes_rejected_1.out)
 CREATE TEMP TABLE xh (tenant_id text NOT NULL, id int NOT NULL) PARTITION BY RANGE (id);
 CREATE TEMP TABLE xh1 PARTITION OF xh FOR VALUES FROM (0) TO (10);
 CREATE TEMP TABLE xh2 (id int NOT NULL,
