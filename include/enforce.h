@@ -673,6 +673,7 @@ extern void citus_settings_init(void);
 
 /* enforce_citus_txn.c */
 extern void judge_citus_txn_call(FmgrInfo *flinfo);
+extern void lock_local_shards(Oid relid, LOCKMODE lockmode);
 extern bool relation_is_distributed(Oid relid);
 extern bool query_names_distributed(Query *parse, QueryNames *names);
 extern bool record_this_call(EnforceState *st, PlannerInfo *root);
@@ -690,7 +691,8 @@ extern List *judge_distributed(EnforceState *st, Query *parse,
  */
 typedef struct UtilityVerdict
 {
-	const char *what;			/* "COPY", "TRUNCATE", "LOCK TABLE" */
+	const char *what;			/* "COPY", "TRUNCATE", "LOCK TABLE", or a
+								 * maintenance command ("VACUUM", ...) */
 	Oid			relid;			/* the tenant table reached */
 	Oid			named;			/* the relation the statement names */
 	bool		cascaded;		/* TRUNCATE: reached through a foreign key */
@@ -698,6 +700,8 @@ typedef struct UtilityVerdict
 	bool		copy_from;		/* COPY: FROM (else TO) */
 	int			copy_refusal;	/* COPY FROM: a CopyRefusal */
 	bool		copy_checked;	/* COPY FROM runs with its rows checked */
+	bool		maintenance;	/* VACUUM, ANALYZE, CLUSTER, REINDEX, REFRESH */
+	bool		whole_database; /* maintenance of every table it may maintain */
 } UtilityVerdict;
 
 extern bool explain_analyzes(ExplainStmt *es);

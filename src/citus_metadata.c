@@ -22,9 +22,11 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
 #include "parser/parse_relation.h"
+#include "storage/lmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -97,6 +99,61 @@ distributed_table_of_shard(Oid relid)
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	return result;
+}
+
+/*
+ * The shards of distributed table relid that are tables of this node (on a
+ * worker; none on a coordinator without placements), locked in lockmode
+ * with their partitions: gtm_exempt_table() and gtm_unexempt_table() hold
+ * them as they hold the table, since a shard is exempt with its table.
+ * pg_dist_shard is read without an index, as above.
+ */
+void
+lock_local_shards(Oid relid, LOCKMODE lockmode)
+{
+	char	   *tname;
+	Oid			nsp;
+	Oid			catalog;
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	List	   *shards = NIL;
+	ListCell   *lc;
+
+	if (!distributed_planner_loaded() || (tname = get_rel_name(relid)) == NULL)
+		return;
+	nsp = get_rel_namespace(relid);
+	catalog = get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE);
+	if (!OidIsValid(catalog))
+		return;
+
+	rel = table_open(catalog, AccessShareLock);
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		null1,
+					null2;
+		Datum		logical = heap_getattr(tup, 1, RelationGetDescr(rel), &null1);
+		Datum		id = heap_getattr(tup, 2, RelationGetDescr(rel), &null2);
+		Oid			shard;
+
+		CHECK_FOR_INTERRUPTS();
+		if (null1 || null2 || DatumGetObjectId(logical) != relid)
+			continue;
+		shard = get_relname_relid(psprintf("%s_" INT64_FORMAT, tname,
+										   DatumGetInt64(id)), nsp);
+		if (OidIsValid(shard))
+			shards = lappend_oid(shards, shard);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	foreach(lc, shards)
+	{
+		/* find_all_inheritors locks the partitions, not the table itself */
+		LockRelationOid(lfirst_oid(lc), lockmode);
+		(void) find_all_inheritors(lfirst_oid(lc), lockmode, NULL);
+	}
 }
 
 /*

@@ -2,7 +2,8 @@
  *
  * enforce_citus_lock.c
  *	  Citus' lock_relation_if_exists(): judged as LOCK TABLE; calls of
- *	  master_run_on_worker() refused.
+ *	  master_run_on_worker() refused, and of the functions that crash the
+ *	  server or measure a statement's reads.
  *
  * Citus 13 installs pg_catalog.lock_relation_if_exists(table_name text,
  * lock_mode text), executable by PUBLIC: it locks the named table in the
@@ -32,6 +33,18 @@
  * command in a connection of its own as the caller, where the running
  * statement's tenant does not reach; one statement read T1 here and
  * updated T2 there.  Refused to roles that are not exempt.
+ *
+ * Also refused to roles that are not exempt, in every mode, on every node:
+ * functions of Citus 13.2 that PUBLIC may execute and that crash the
+ * backend, and every other session with it, on arguments Citus' own calls
+ * never pass (round ER: column_to_column_name(t, '{VAR}'),
+ * worker_split_copy(shard, 'x', '{}'), worker_save_query_explain_analyze(
+ * 'SELECT 1', '{}')), the last also an oracle: it runs a query with
+ * EXPLAIN ANALYZE and keeps the plan's counts, whose "Rows Removed by
+ * Filter" counts the rows of other tenants that a pinned query's scan
+ * passed over (EXPLAIN ANALYZE itself is refused on tenant tables,
+ * enforce_runtime.c).  Citus calls them for a superuser or the table owner
+ * (shard splits), or for the EXPLAIN ANALYZE of a distributed query.
  *
  * IDENTIFICATION
  *	  src/enforce_citus_lock.c
@@ -82,7 +95,10 @@ enum
 {
 	CF_LOCK,					/* lock_relation_if_exists(text, text) */
 	CF_ASSIGN,					/* assign_distributed_transaction_id(int4, int8, timestamptz) */
-	CF_RUN						/* master_run_on_worker(text[], int4[], text[], bool) */
+	CF_RUN,						/* master_run_on_worker(text[], int4[], text[], bool) */
+	CF_EXPLAIN_SAVE,			/* worker_save_query_explain_analyze(text, jsonb) */
+	CF_COLUMN_NAME,				/* column_to_column_name(regclass, text) */
+	CF_SPLIT_COPY				/* worker_split_copy(int8, text, split_copy_info[]) */
 };
 
 static CitusFunction citus_functions[] = {
@@ -91,6 +107,12 @@ static CitusFunction citus_functions[] = {
 	{INT4OID, INT8OID, TIMESTAMPTZOID}, InvalidOid, false},
 	[CF_RUN] = {"master_run_on_worker", 4,
 	{TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID, BOOLOID}, InvalidOid, false},
+	[CF_EXPLAIN_SAVE] = {"worker_save_query_explain_analyze", 2, {TEXTOID, JSONBOID},
+	InvalidOid, false},
+	[CF_COLUMN_NAME] = {"column_to_column_name", 2, {REGCLASSOID, TEXTOID},
+	InvalidOid, false},
+	/* by its name alone: its third argument is of a type of Citus' own */
+	[CF_SPLIT_COPY] = {"worker_split_copy", -1, {InvalidOid}, InvalidOid, false},
 };
 
 /* pg_proc changed: look the OIDs up again at their next use */
@@ -115,7 +137,7 @@ citus_function_oid(int which)
 
 		f->oid = LookupFuncName(list_make2(makeString("pg_catalog"),
 										   makeString(unconstify(char *, f->name))),
-								f->nargs, f->argtypes, true);
+								f->nargs, f->nargs < 0 ? NULL : f->argtypes, true);
 		f->known = invals == citus_functions_invals;
 	}
 	return f->oid;
@@ -126,10 +148,12 @@ gtm_needs_fmgr_hook(Oid fn_oid)
 {
 	if (prev_needs_fmgr_hook && prev_needs_fmgr_hook(fn_oid))
 		return true;
-	return distributed_planner_loaded() && OidIsValid(fn_oid) &&
-		(fn_oid == citus_function_oid(CF_LOCK) ||
-		 fn_oid == citus_function_oid(CF_ASSIGN) ||
-		 fn_oid == citus_function_oid(CF_RUN));
+	if (!distributed_planner_loaded() || !OidIsValid(fn_oid))
+		return false;
+	for (int i = 0; i < lengthof(citus_functions); i++)
+		if (fn_oid == citus_function_oid(i))
+			return true;
+	return false;
 }
 
 /* The lock mode named as Citus names them, or NoLock */
@@ -218,6 +242,23 @@ judge_run_call(void)
 			 errhint("Run such commands as a role exempt from the tenant-scope check (the migration role).")));
 }
 
+/*
+ * A call of a Citus function that crashes the server on some arguments, or
+ * measures a statement's reads, starts: refused to roles that are not
+ * exempt (see the file header), whatever the mode.
+ */
+static void
+refuse_unsafe_call(const char *name, const char *why)
+{
+	if (superuser() || role_is_exempt())
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("%s() is not allowed for this role", name),
+			 errdetail("%s", why),
+			 errhint("Citus calls it for a superuser or the table owner; run such work as a role exempt from the tenant-scope check.")));
+}
+
 static void
 gtm_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 {
@@ -233,6 +274,15 @@ gtm_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 		judge_citus_txn_call(flinfo);
 	else if (flinfo->fn_oid == citus_function_oid(CF_RUN))
 		judge_run_call();
+	else if (flinfo->fn_oid == citus_function_oid(CF_EXPLAIN_SAVE))
+		refuse_unsafe_call("worker_save_query_explain_analyze",
+						   "It runs a query under EXPLAIN ANALYZE, whose counts include rows of other tenants that a scan passed over, and Citus 13.2 crashes the server on some of its options.");
+	else if (flinfo->fn_oid == citus_function_oid(CF_COLUMN_NAME))
+		refuse_unsafe_call("column_to_column_name",
+						   "Citus 13.2 crashes the server on a column text that is not one of its own.");
+	else if (flinfo->fn_oid == citus_function_oid(CF_SPLIT_COPY))
+		refuse_unsafe_call("worker_split_copy",
+						   "Citus 13.2 crashes the server on an empty list of split copies.");
 }
 
 /*

@@ -80,8 +80,9 @@ lock_mode_blocks(int mode)
 
 /*
  * Reject (or warn about) a utility statement judge_utility found reaching
- * a tenant table: COPY, TRUNCATE (also through CASCADE or a parent) and
- * LOCK TABLE in a mode that would block other tenants.
+ * a tenant table: COPY, TRUNCATE (also through CASCADE or a parent),
+ * LOCK TABLE in a mode that would block other tenants, and maintenance of
+ * a tenant table the role does not own.
  */
 void
 report_utility_verdict(UtilityVerdict *v, int elevel)
@@ -134,6 +135,19 @@ report_utility_verdict(UtilityVerdict *v, int elevel)
 				 v->copy_refusal == COPY_REFUSED_GENERATED ?
 				 errhint("Run it as a role with BYPASSRLS.") :
 				 errhint("Run ALTER EXTENSION gtm_clarity UPDATE.")));
+	else if (v->maintenance && v->whole_database)
+		ereport(elevel,
+				(errcode(GTM_ERRCODE_NOT_PINNED),
+				 errmsg("%s of every table is not allowed for this role", v->what),
+				 errdetail("It processes every table the role may maintain, tenant-scoped tables of other owners among them (the MAINTAIN privilege), and locks each for every tenant."),
+				 errhint("Name the role's own tables, and leave the maintenance of tenant tables to autovacuum and a role exempt from the tenant-scope check.")));
+	else if (v->maintenance)
+		ereport(elevel,
+				(errcode(GTM_ERRCODE_NOT_PINNED),
+				 errmsg("%s of tenant-scoped table \"%s\" is not allowed for this role", v->what, rel),
+				 errdetail("The role does not own it (the MAINTAIN privilege allows it): %s locks it for every tenant and processes the rows of every tenant.", v->what),
+				 err_tenant_scope(v->relid),
+				 errhint("Leave the maintenance of tenant tables to autovacuum and a role exempt from the tenant-scope check; do not grant MAINTAIN or pg_maintain to application roles.")));
 	else
 		report_utility(v->what, v->relid);
 }
@@ -157,6 +171,10 @@ utility_reason_text(UtilityVerdict *v)
 						"every row's %s checked against the session tenant" :
 						"every row's %s checked against the statement's tenant (a Citus shard)",
 						quote_identifier(tenant_column_name(v->relid)));
+	if (v->maintenance)
+		return v->whole_database ?
+			psprintf("%s of every table reaches tables of other owners", v->what) :
+			psprintf("%s of a table the role does not own blocks every tenant", v->what);
 	if (v->copy_refusal == COPY_REFUSED_NO_TENANT)
 		return "COPY FROM needs a session tenant";
 	if (v->copy_refusal != COPY_REFUSED_NONE)

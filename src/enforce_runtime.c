@@ -403,7 +403,10 @@ parse_decimal(const char **p)
  * own tenant are kept (a unique-key pin, which the join applies; an index
  * on another column, with the tenant condition as a filter), so a search
  * on the values of a condition would read other tenants' values from the
- * counts.  Refused, as any cross-tenant read (warned in mode warn).  (The
+ * counts.  Refused, as any cross-tenant read (warned in mode warn), and
+ * so is a statement on tenant tables that the explained statement runs in
+ * turn (a function's), whose buffers and time the plan's top node counts.
+ * (The
  * same counts in LOG and DEBUG messages, trace_sort's, are withheld from
  * the client: gtm_emit_log_hook.)
  */
@@ -546,7 +549,14 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 	if (unlikely(planned != NULL))
 		statement_scope_check(planned, "0:a function the planner ran",
 							  ENFORCE_ELEVEL());
-	if (unlikely(explain_analyze_depth > 0 && queryDesc->instrument_options != 0))
+	/*
+	 * Under EXPLAIN ANALYZE: the statement explained, and any statement on
+	 * tenant tables that a function it calls runs, whose buffers and time
+	 * the explained plan's top node counts (round ES: EXPLAIN (ANALYZE)
+	 * SELECT query_to_xml('<a query pinned to T1>', ...) showed one more
+	 * buffer hit when another tenant had a deal of the stage searched).
+	 */
+	if (unlikely(explain_analyze_depth > 0))
 		refuse_explain_analyze(stmt);
 	if (constpin != NULL)
 	{

@@ -16,7 +16,10 @@
  *	LOCK TABLE		the tables named, their descendants unless ONLY, the
  *					tables of a view's query (judge_lock), in a mode stronger
  *					than the three an application's statements take
- *					(lock_mode_allowed).
+ *					(lock_mode_allowed);
+ *	VACUUM, ANALYZE, CLUSTER, REINDEX, REFRESH MATERIALIZED VIEW
+ *					of a tenant table the role does not own, which the
+ *					MAINTAIN privilege allows (judge_maintenance).
  * gtm_ProcessUtility (enforce_hooks.c) asks before the standard call and,
  * for TRUNCATE and LOCK TABLE, again after it (check_utility_statement);
  * gtm_check_statement (checker.c) reports the verdict.  Also whether an
@@ -32,15 +35,19 @@
 
 #include "access/relation.h"
 #include "catalog/heap.h"
+#include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "commands/defrem.h"
+#include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "rewrite/rewriteHandler.h"
 #include "storage/lockdefs.h"
+#include "utils/acl.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "parser/parse_func.h"
 #include "enforce.h"
@@ -229,6 +236,125 @@ judge_lock(LockStmt *stmt, UtilityVerdict *v)
 }
 
 /*
+ * relid, or, for an index, its table, and their partitions: the first that
+ * is a tenant table (not exempt, not temporary) whose owner the current
+ * role does not act as, into v.
+ */
+static bool
+maintained_tenant_table(Oid relid, UtilityVerdict *v)
+{
+	ListCell   *lc;
+	char		kind = get_rel_relkind(relid);
+
+	if (kind == RELKIND_INDEX || kind == RELKIND_PARTITIONED_INDEX)
+		relid = IndexGetRelation(relid, true);
+	if (!OidIsValid(relid) || get_rel_relkind(relid) == '\0')
+		return false;
+	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
+	{
+		Oid			oid = lfirst_oid(lc);
+		RelFacts   *f = rel_facts(oid);
+		HeapTuple	tup;
+		Oid			owner;
+
+		if (!f->tenant || f->exempt || get_rel_persistence(oid) == RELPERSISTENCE_TEMP)
+			continue;
+		tup = SearchSysCache1(RELOID, ObjectIdGetDatum(oid));
+		if (!HeapTupleIsValid(tup))
+			continue;
+		owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+		ReleaseSysCache(tup);
+		if (has_privs_of_role(GetUserId(), owner))
+			continue;
+		v->named = relid;
+		v->relid = oid;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * VACUUM, ANALYZE, CLUSTER, REINDEX and REFRESH MATERIALIZED VIEW of a
+ * tenant table that the role does not own, which PostgreSQL 17's MAINTAIN
+ * privilege (or pg_maintain) allows: each takes a lock that other
+ * tenants' statements wait for (ACCESS EXCLUSIVE for VACUUM FULL, CLUSTER
+ * and REFRESH; SHARE for REINDEX; SHARE UPDATE EXCLUSIVE, held to the end
+ * of the transaction, for ANALYZE), as LOCK TABLE in those modes would,
+ * and REFRESH ... WITH NO DATA empties a materialized view of every tenant
+ * (round ES).  Refused to roles that are not exempt, as TRUNCATE and LOCK
+ * TABLE are.  The role's own tables (temporary ones, a materialized view
+ * of its own, which a REFRESH recomputes by a query judged as any) are its
+ * business.  Where MAINTAIN exists, the forms that name no table (they
+ * process every table the role may maintain) are refused too; before it,
+ * they reach only the role's own.
+ */
+static bool
+judge_maintenance(Node *parsetree, UtilityVerdict *v)
+{
+	ListCell   *lc;
+	RangeVar   *rv = NULL;
+	bool		whole = false;
+
+	v->maintenance = true;
+	if (IsA(parsetree, VacuumStmt))
+	{
+		VacuumStmt *vs = (VacuumStmt *) parsetree;
+
+		v->what = vs->is_vacuumcmd ? "VACUUM" : "ANALYZE";
+		foreach(lc, vs->rels)
+		{
+			VacuumRelation *vr = lfirst_node(VacuumRelation, lc);
+			Oid			relid = OidIsValid(vr->oid) ? vr->oid :
+				(vr->relation ? RangeVarGetRelid(vr->relation, NoLock, true) : InvalidOid);
+
+			if (OidIsValid(relid) && maintained_tenant_table(relid, v))
+				return true;
+		}
+		whole = vs->rels == NIL;
+	}
+	else if (IsA(parsetree, ClusterStmt))
+	{
+		v->what = "CLUSTER";
+		rv = ((ClusterStmt *) parsetree)->relation;
+		whole = rv == NULL;
+	}
+	else if (IsA(parsetree, ReindexStmt))
+	{
+		ReindexStmt *rs = (ReindexStmt *) parsetree;
+
+		v->what = "REINDEX";
+		if (rs->kind == REINDEX_OBJECT_INDEX || rs->kind == REINDEX_OBJECT_TABLE)
+			rv = rs->relation;
+		else
+			whole = true;
+	}
+	else if (IsA(parsetree, RefreshMatViewStmt))
+	{
+		v->what = "REFRESH MATERIALIZED VIEW";
+		rv = ((RefreshMatViewStmt *) parsetree)->relation;
+	}
+	else
+		return false;
+
+	if (rv != NULL)
+	{
+		Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+
+		return OidIsValid(relid) && maintained_tenant_table(relid, v);
+	}
+#if GTM_HAS_MAINTAIN
+	if (whole)
+	{
+		v->whole_database = true;
+		return true;
+	}
+#else
+	(void) whole;
+#endif
+	return false;
+}
+
+/*
  * The verdict on a COPY, TRUNCATE or LOCK TABLE: true, with v filled in,
  * when it would reach a tenant table; used by gtm_ProcessUtility (before
  * and after the standard call) and by the checker.  COPY table reaches
@@ -266,7 +392,7 @@ judge_utility(Node *parsetree, UtilityVerdict *v)
 		return judge_truncate((TruncateStmt *) parsetree, v);
 	if (IsA(parsetree, LockStmt))
 		return judge_lock((LockStmt *) parsetree, v);
-	return false;
+	return judge_maintenance(parsetree, v);
 }
 
 /*
@@ -407,7 +533,9 @@ check_utility_statement(Node *parsetree)
 
 	if (gtm_enforcement != GTM_ENFORCE_OFF &&
 		(IsA(parsetree, CopyStmt) || IsA(parsetree, TruncateStmt) ||
-		 IsA(parsetree, LockStmt)) &&
+		 IsA(parsetree, LockStmt) || IsA(parsetree, VacuumStmt) ||
+		 IsA(parsetree, ClusterStmt) || IsA(parsetree, ReindexStmt) ||
+		 IsA(parsetree, RefreshMatViewStmt)) &&
 		!role_is_exempt() && gtm_installed_here() &&
 		judge_utility(parsetree, &v))
 	{

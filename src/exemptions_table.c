@@ -304,8 +304,18 @@ change_exemption(FunctionCallInfo fcinfo, bool exempt)
 	SPI_finish();
 
 	foreach(lc, find_all_inheritors(relid, lockmode, NULL))
+	{
 		CacheInvalidateRelcacheByRelid(lfirst_oid(lc));
-	/* the shards of a distributed table follow it (relfacts.c) */
+
+		/*
+		 * The shards of a distributed table follow it (relfacts.c), so this
+		 * node's shards are held like it: on a worker, a statement of the
+		 * application on a shard, judged with the exemption, was not waited
+		 * for and went on after it was gone (round ER).
+		 */
+		if (distributed_planner_loaded())
+			lock_local_shards(lfirst_oid(lc), lockmode);
+	}
 	if (distributed_planner_loaded())
 		CacheInvalidateRelcacheAll();
 

@@ -915,4 +915,59 @@ is(scalar(grep { /^ERROR:  statement touches more than one tenant$/ } split /\n/
 	"1|$t2_row1|0", 'a function updating T2 while Citus starts an INSERT folded to T1, outside a transaction block: refused, T2\'s row unchanged')
   or diag $out;
 
+# round ER: functions of Citus 13.2 that PUBLIC may execute and that crash
+# the server on arguments Citus' own calls never pass, one of them also an
+# EXPLAIN ANALYZE of any query (its counts pass over other tenants' rows):
+# refused to the application role on the coordinator and a worker, and no
+# server restarted
+$out = join("\n", map { app($_->port, "SELECT * FROM worker_save_query_explain_analyze('SELECT 1', '{}') AS (x text);
+SELECT column_to_column_name('deals', '{VAR}');
+SELECT worker_split_copy($shard, 'x', ARRAY[]::split_copy_info[]);
+SELECT * FROM worker_save_query_explain_analyze(\$q\$SELECT * FROM deals WHERE tenant_id = '$t1' AND amount = 4242\$q\$, '{\"verbose\": false}') AS (x text);") } ($coord, $w1));
+is(scalar(grep { /^ERROR:  (worker_save_query_explain_analyze|column_to_column_name|worker_split_copy)\(\) is not allowed for this role$/ } split /\n/, $out) . '|'
+	  . (($out =~ /Rows Removed|actual/) ? 'counts shown' : 'no counts') . '|'
+	  . join(',', map { $_->safe_psql('gtm', 'SELECT pg_postmaster_start_time()') eq $started{ $_->port } ? 'up' : 'restarted' } ($coord, $w1, $w2)),
+	'8|no counts|up,up,up', 'Citus functions that crashed the server or measured a query (round ER): refused on the coordinator and a worker; no server restarted')
+  or diag $out;
+
+# round ER: gtm_unexempt_table() on a worker holds that node's shards of
+# the table as it holds the table: an unpinned UPDATE of a shard, judged
+# with the exemption and waiting on a row lock, ends before the exemption
+# is gone (it went on writing every tenant's rows of the shard after the
+# unexemption had committed)
+{
+	my $t2_shard = cq("SELECT get_shard_id_for_distribution_column('deals', '$t2')");
+	my $t2_port = cq("SELECT nodeport FROM pg_dist_shard_placement WHERE shardid = $t2_shard");
+	my ($wn) = grep { $_->port == $t2_port } ($w1, $w2);
+	my $wq = sub { return $wn->safe_psql('gtm', $_[0]); };
+	$wq->("SELECT gtm_exempt_table('deals')");
+	my ($hin, $hout, $herr) = ("BEGIN;\nUPDATE deals_$t2_shard SET amount = amount WHERE tenant_id = '$t2' AND id = 1;\n\\echo held\n", '', '');
+	my $holder = IPC::Run::start([ 'psql', '-X', '-q', '-h', '127.0.0.1', '-p', $t2_port, '-d', 'gtm' ],
+		\$hin, \$hout, \$herr, IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+	IPC::Run::pump($holder) until $hout =~ /held/;
+	my ($ain, $aout) = ("UPDATE deals_$t2_shard SET stage = 'er-unexempt' RETURNING 'updated';\n", '');
+	my $writer = IPC::Run::start([ 'psql', '-X', '-q', '-At', '-h', '127.0.0.1', '-p', $t2_port, '-U', 'regress_citus_app', '-d', 'gtm' ],
+		\$ain, \$aout, \$aout, IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+	IPC::Run::pump($writer) while length $ain;
+	$wn->poll_query_until('gtm', "SELECT count(*) = 1 FROM pg_stat_activity WHERE usename = 'regress_citus_app' AND wait_event_type = 'Lock'")
+	  or die 'the unpinned UPDATE did not wait';
+	my ($uin, $uout) = ("SELECT gtm_unexempt_table('deals');\n", '');
+	my $unexempt = IPC::Run::start([ 'psql', '-X', '-q', '-At', '-h', '127.0.0.1', '-p', $t2_port, '-d', 'gtm' ],
+		\$uin, \$uout, \$uout, IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+	IPC::Run::pump($unexempt) while length $uin;
+	my $waited = $wn->poll_query_until('gtm', "SELECT count(*) = 1 FROM pg_stat_activity WHERE query LIKE 'SELECT gtm_unexempt_table%' AND wait_event_type = 'Lock'") ? 'waited' : 'did not wait';
+	$hin .= "COMMIT;\n";
+	IPC::Run::finish($holder);
+	IPC::Run::finish($writer);
+	IPC::Run::finish($unexempt);
+	my $after = app($t2_port, "UPDATE deals_$t2_shard SET stage = 'er-after' RETURNING 'updated';");
+	is($waited . '|' . (($aout =~ /updated/) ? 'ran under the exemption' : $aout) . '|'
+		  . (($after =~ /^ERROR:  tenant-scoped table "deals_$t2_shard".* is not pinned to one tenant$/m) ? 'refused after' : $after) . '|'
+		  . cq("SELECT count(*) FROM deals WHERE stage = 'er-after'"),
+		'waited|ran under the exemption|refused after|0',
+		'gtm_unexempt_table() on a worker waits for a statement on a shard judged with the exemption; after it, the unpinned UPDATE is refused and changes nothing')
+	  or diag "$aout\n$after\n$uout";
+	cq("UPDATE deals SET stage = 'open' WHERE stage = 'er-unexempt'");
+}
+
 done_testing();

@@ -184,6 +184,14 @@ EXECUTE one(NULL);
 -- also pinned; an exempt role gets it
 -- (explain_analyze: the plan without what PostgreSQL 18 adds to EXPLAIN ANALYZE)
 SELECT explain_analyze($$SELECT * FROM deals WHERE tenant_id = $$ || quote_literal(:T1) || $$ AND id = 1$$);
+-- so is the statement on tenant tables that a function of the explained
+-- statement runs: the top node counts its buffers and time (round ES: a
+-- pinned count's buffer hits told whether another tenant had a value)
+\set SHOW_CONTEXT never
+SELECT explain_analyze($$SELECT emails_of($$ || quote_literal(:T1) || $$, $$ || quote_literal(:T1) || $$)$$);
+SELECT explain_analyze(format($$SELECT query_to_xml(%L, false, false, '')$$,
+                              'SELECT count(*) FROM deals WHERE tenant_id = ' || quote_literal(:T1)));
+\set SHOW_CONTEXT errors
 RESET ROLE;
 SELECT explain_analyze($$SELECT * FROM deals WHERE tenant_id = $$ || quote_literal(:T1) || $$ AND id = 1$$);
 SET ROLE regress_enforce_shapes;

@@ -246,7 +246,7 @@ DECLARE f regprocedure;
 BEGIN
   FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
             WHERE p.pronamespace = 'pg_catalog'::regnamespace
-              AND p.proname ~ '^pg_stat_get_(xact_|db_)?(numscans|tuples_|blocks_|live_tuples|dead_tuples|mod_since|ins_since|lastscan|temp_)' LOOP
+              AND p.proname ~ '^pg_stat_get_((xact_|db_)?(numscans|tuples_|blocks_|live_tuples|dead_tuples|mod_since|ins_since|lastscan|temp_)|(backend_)?io$)' LOOP
     EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
     EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO pg_read_all_stats', f);
   END LOOP;
@@ -257,6 +257,12 @@ SELECT pg_stat_get_xact_tuples_returned('deals_stage_only'::regclass);
 SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'deals_stage_only';
 SELECT tup_returned FROM pg_stat_database WHERE datname = current_database();
 \set VERBOSITY default
+-- pg_stat_io (16) and pg_stat_get_backend_io() (18) count the buffers every
+-- statement reads, of every tenant (round ES: a pinned query run 200 times
+-- read 200 more buffers when another tenant had the value searched)
+SELECT count(*) AS io_counters_executable FROM pg_proc
+ WHERE proname ~ '^pg_stat_get_(backend_)?io$'
+   AND has_function_privilege('regress_enforce_stats', oid, 'EXECUTE');
 RESET ROLE;
 -- (put back for the other tests of this database)
 DO $$
@@ -264,7 +270,7 @@ DECLARE f regprocedure;
 BEGIN
   FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
             WHERE p.pronamespace = 'pg_catalog'::regnamespace
-              AND p.proname ~ '^pg_stat_get_(xact_|db_)?(numscans|tuples_|blocks_|live_tuples|dead_tuples|mod_since|ins_since|lastscan|temp_)' LOOP
+              AND p.proname ~ '^pg_stat_get_((xact_|db_)?(numscans|tuples_|blocks_|live_tuples|dead_tuples|mod_since|ins_since|lastscan|temp_)|(backend_)?io$)' LOOP
     EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO PUBLIC', f);
     EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM pg_read_all_stats', f);
   END LOOP;

@@ -1,0 +1,62 @@
+-- enforce_maintain: maintenance of a tenant table by a role that does not
+-- own it, which PostgreSQL 17's MAINTAIN privilege (or pg_maintain) allows,
+-- is refused to a role that is not exempt (round ES): VACUUM FULL and
+-- CLUSTER lock the table for every tenant while they run, REINDEX,
+-- ANALYZE and REFRESH keep their locks to the end of a transaction, and
+-- REFRESH ... WITH NO DATA empties a materialized view of every tenant.
+-- The data: every tenant's rows are still there.  The role's own
+-- temporary tables stay its business.  PostgreSQL 15 and 16 have no
+-- MAINTAIN: nothing to check there (enforce_maintain.out).
+SELECT current_setting('server_version_num')::int >= 170000 AS pg17_or_later \gset
+\if :pg17_or_later
+\else
+\echo PostgreSQL before 17 has no MAINTAIN privilege: nothing to check
+\quit
+\endif
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS gtm_clarity;
+RESET client_min_messages;
+\set SHOW_CONTEXT never
+CREATE SCHEMA enforce_maintain;
+SET search_path = enforce_maintain, public;
+CREATE ROLE regress_maintain_app;
+GRANT USAGE ON SCHEMA enforce_maintain TO regress_maintain_app;
+CREATE TABLE deals (tenant_id text NOT NULL, id int NOT NULL, stage text, PRIMARY KEY (tenant_id, id));
+INSERT INTO deals VALUES ('t-1', 1, 'open'), ('t-2', 1, 'won');
+CREATE MATERIALIZED VIEW mv_deals AS SELECT tenant_id, id, stage FROM deals;
+CREATE UNIQUE INDEX ON mv_deals (tenant_id, id);
+GRANT SELECT ON deals, mv_deals TO regress_maintain_app;
+GRANT MAINTAIN ON deals, mv_deals TO regress_maintain_app;
+SET ROLE regress_maintain_app;
+VACUUM FULL deals;
+VACUUM deals;
+ANALYZE deals;
+VACUUM (VERBOSE) deals;
+CLUSTER deals USING deals_pkey;
+REINDEX TABLE deals;
+REINDEX INDEX deals_pkey;
+REFRESH MATERIALIZED VIEW mv_deals WITH NO DATA;
+REFRESH MATERIALIZED VIEW CONCURRENTLY mv_deals;
+BEGIN;
+ANALYZE deals;
+ROLLBACK;
+-- the forms that name no table process every table the role may maintain
+VACUUM;
+ANALYZE;
+-- the role's own temporary table
+CREATE TEMP TABLE mine (tenant_id text NOT NULL, id int);
+VACUUM mine;
+ANALYZE mine;
+DISCARD TEMP;
+RESET ROLE;
+-- every tenant's rows are still there, the view still populated
+SELECT tenant_id, id, stage FROM deals ORDER BY 1;
+SELECT tenant_id, id, stage FROM mv_deals ORDER BY 1;
+-- an exempt role (the superuser here) maintains them
+REFRESH MATERIALIZED VIEW mv_deals;
+VACUUM deals;
+SET client_min_messages = warning;
+DROP SCHEMA enforce_maintain CASCADE;
+RESET client_min_messages;
+DROP OWNED BY regress_maintain_app;
+DROP ROLE regress_maintain_app;
