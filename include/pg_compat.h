@@ -76,13 +76,6 @@
  */
 #define GTM_HAS_MERGE_RETURNING (PG_VERSION_NUM >= 170000)
 
-/*
- * The MAINTAIN privilege and the pg_maintain role (PostgreSQL 17, commit
- * ecb0fd337): VACUUM, ANALYZE, CLUSTER, REINDEX, REFRESH MATERIALIZED VIEW
- * and LOCK TABLE by a role that does not own the table; a VACUUM or ANALYZE
- * of the whole database then processes the tables it may maintain.
- */
-#define GTM_HAS_MAINTAIN (PG_VERSION_NUM >= 170000)
 
 /*
  * RTE_GROUP (PostgreSQL 18, commit 247dea89f, "Introduce an RTE for the

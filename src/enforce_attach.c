@@ -37,9 +37,14 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/table.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/indexing.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "utils/builtins.h"
@@ -78,42 +83,77 @@ generating_table_under(Oid partid, const char *colname, AttrNumber *attnum)
 }
 
 /*
+ * The partitions attached in this transaction: pg_inherits rows it wrote,
+ * as (parent, partition) pairs in two lists.  Read from the catalog rather
+ * than from the statement's names, which code run by the ATTACH can make
+ * denote other tables by the time it ends (round ET: a function in the
+ * partition bound or a ddl_command_end event trigger that changed
+ * search_path, an event trigger that renamed the partition: the check
+ * looked the names up again, found nothing, and let a partition computing
+ * tenant_id through).  pg_inherits is read without an index: DDL only.
+ */
+static void
+attached_in_this_transaction(List **parents, List **partitions)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	rel = table_open(InheritsRelationId, AccessShareLock);
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_inherits inh = (Form_pg_inherits) GETSTRUCT(tup);
+
+		CHECK_FOR_INTERRUPTS();
+		if (inh->inhdetachpending ||
+			!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data)))
+			continue;
+		*parents = lappend_oid(*parents, inh->inhparent);
+		*partitions = lappend_oid(*partitions, inh->inhrelid);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+}
+
+/*
  * Called by gtm_ProcessUtility after the standard call of a utility
- * statement: an ALTER TABLE that attached a partition computing the tenant
- * column of the table it was attached to is refused, which rolls it back.
+ * statement: an ALTER TABLE ... ATTACH PARTITION that left, among the
+ * partitions attached in this transaction, one computing the tenant column
+ * of the table it is attached to, is refused, which rolls it back.  Those
+ * attached by earlier statements of the transaction were judged then, and
+ * pass again.
  */
 void
 refuse_generating_partition_attached(Node *parsetree)
 {
 	AlterTableStmt *stmt;
 	ListCell   *lc;
+	ListCell   *lc2;
+	bool		attaches = false;
+	List	   *parents = NIL;
+	List	   *partitions = NIL;
+	const char *colname = gtm_tenant_column;
 
 	if (!IsA(parsetree, AlterTableStmt))
 		return;
 	stmt = (AlterTableStmt *) parsetree;
-	if (stmt->objtype != OBJECT_TABLE || !gtm_installed_here())
+	foreach(lc, stmt->cmds)
+		if (lfirst_node(AlterTableCmd, lc)->subtype == AT_AttachPartition)
+			attaches = true;
+	if (!attaches || !gtm_installed_here())
 		return;
 
-	foreach(lc, stmt->cmds)
+	attached_in_this_transaction(&parents, &partitions);
+	forboth(lc, parents, lc2, partitions)
 	{
-		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
-		PartitionCmd *pc;
-		Oid			parentid;
-		Oid			partid;
+		Oid			parentid = lfirst_oid(lc);
+		Oid			partid = lfirst_oid(lc2);
 		Oid			generating;
 		AttrNumber	parent_attnum;
 		AttrNumber	attnum = InvalidAttrNumber;
-		const char *colname = gtm_tenant_column;
 		Relation	rel;
 
-		if (cmd->subtype != AT_AttachPartition)
-			continue;
-		pc = (PartitionCmd *) cmd->def;
-		/* both locked by the ATTACH that just ran, until the end */
-		parentid = RangeVarGetRelid(stmt->relation, NoLock, true);
-		partid = RangeVarGetRelid(pc->name, NoLock, true);
-		if (!OidIsValid(parentid) || !OidIsValid(partid))
-			continue;
 		parent_attnum = get_attnum(parentid, colname);
 		if (parent_attnum == InvalidAttrNumber ||
 			get_attgenerated(parentid, parent_attnum) != '\0')

@@ -205,6 +205,9 @@ executor_frame_call(FrameCall call, QueryDesc *queryDesc,
 	/* a cursor opened inside planning, read outside it (tenant_session.c) */
 	if (unlikely(planner_executors > 0) && call == FRAME_RUN)
 		refuse_run_after_planning(queryDesc);
+	/* a cursor's rows fetched under EXPLAIN ANALYZE or BUFFERS (enforce_runtime.c) */
+	if (unlikely(explain_analyze_depth > 0) && call == FRAME_RUN)
+		refuse_measured_run(queryDesc);
 	/* a cursor of an ordinary role fetched by an exempt one (tenant_session.c) */
 	if (call == FRAME_RUN && gtm_enforcement != GTM_ENFORCE_OFF &&
 		unlikely(role_is_exempt()))

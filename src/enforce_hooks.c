@@ -114,10 +114,12 @@ int			utility_nesting = 0;
 
 
 /*
- * EXPLAIN ANALYZE statements running (ProcessUtility), each putting back
- * the value it found, also on error: the executor start of the statement
- * one explains, whose QueryDesc has instrument options, is refused to roles
- * that are not exempt (run_statement_pins).
+ * EXPLAIN statements that measure (ANALYZE, BUFFERS, MEMORY) running
+ * (ProcessUtility), each putting back the value it found, also on error:
+ * the executor start and run of any statement on tenant tables meanwhile
+ * (the one explained, one a function of it or the planner runs, a cursor
+ * fetched) is refused to roles that are not exempt (run_statement_pins,
+ * refuse_measured_run).
  */
 int			explain_analyze_depth = 0;
 
@@ -526,7 +528,7 @@ process_utility(PlannedStmt *pstmt, const char *queryString,
 	if (IsA(parsetree, ExplainStmt) && gtm_enforcement != GTM_ENFORCE_OFF)
 	{
 		next_plan.explain_only = explain_is_plan_only((ExplainStmt *) parsetree);
-		if (explain_analyzes((ExplainStmt *) parsetree))
+		if (explain_measures((ExplainStmt *) parsetree))
 			explain_analyze_depth++;
 	}
 
@@ -581,7 +583,15 @@ process_utility(PlannedStmt *pstmt, const char *queryString,
 	}
 	PG_END_TRY();
 
-	if (!warned && (IsA(parsetree, TruncateStmt) || IsA(parsetree, LockStmt)))
+	/*
+	 * Judged again holding its locks: what the names denote may have changed
+	 * while it waited for them (round EU: a REFRESH ... WITH NO DATA waiting
+	 * behind a migration that replaced the view by a tenant-scoped one of
+	 * the same name emptied it); raising rolls it back.
+	 */
+	if (!warned && (IsA(parsetree, TruncateStmt) || IsA(parsetree, LockStmt) ||
+					IsA(parsetree, VacuumStmt) || IsA(parsetree, ClusterStmt) ||
+					IsA(parsetree, ReindexStmt) || IsA(parsetree, RefreshMatViewStmt)))
 		(void) check_utility_statement(parsetree);
 	if (IsA(parsetree, DeallocateStmt) ||
 		(IsA(parsetree, DiscardStmt) && ((DiscardStmt *) parsetree)->target == DISCARD_ALL))

@@ -139,7 +139,7 @@ report_utility_verdict(UtilityVerdict *v, int elevel)
 		ereport(elevel,
 				(errcode(GTM_ERRCODE_NOT_PINNED),
 				 errmsg("%s of every table is not allowed for this role", v->what),
-				 errdetail("It processes every table the role may maintain, tenant-scoped tables of other owners among them (the MAINTAIN privilege), and locks each for every tenant."),
+				 errdetail("It processes every table the role may maintain (all of the database for its owner, all of a schema for its owner, those the MAINTAIN privilege gives), tenant-scoped tables of other owners among them, and locks each for every tenant."),
 				 errhint("Name the role's own tables, and leave the maintenance of tenant tables to autovacuum and a role exempt from the tenant-scope check.")));
 	else if (v->maintenance)
 		ereport(elevel,

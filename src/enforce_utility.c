@@ -19,7 +19,8 @@
  *					(lock_mode_allowed);
  *	VACUUM, ANALYZE, CLUSTER, REINDEX, REFRESH MATERIALIZED VIEW
  *					of a tenant table the role does not own, which the
- *					MAINTAIN privilege allows (judge_maintenance).
+ *					MAINTAIN privilege allows, or of every table
+ *					(judge_maintenance).
  * gtm_ProcessUtility (enforce_hooks.c) asks before the standard call and,
  * for TRUNCATE and LOCK TABLE, again after it (check_utility_statement);
  * gtm_check_statement (checker.c) reports the verdict.  Also whether an
@@ -284,9 +285,13 @@ maintained_tenant_table(Oid relid, UtilityVerdict *v)
  * (round ES).  Refused to roles that are not exempt, as TRUNCATE and LOCK
  * TABLE are.  The role's own tables (temporary ones, a materialized view
  * of its own, which a REFRESH recomputes by a query judged as any) are its
- * business.  Where MAINTAIN exists, the forms that name no table (they
- * process every table the role may maintain) are refused too; before it,
- * they reach only the role's own.
+ * business.  The forms that name no table are refused too: they process
+ * every table the role may maintain, which is every table of the database
+ * for its owner (round ET: an application role owning its database ran
+ * VACUUM FULL of every tenant table, and BEGIN; ANALYZE; held them all),
+ * every table of a schema for its owner (REINDEX SCHEMA), and where
+ * MAINTAIN exists the tables it was granted on.  Judged before the
+ * statement and again once it holds its locks (gtm_ProcessUtility).
  */
 static bool
 judge_maintenance(Node *parsetree, UtilityVerdict *v)
@@ -342,15 +347,11 @@ judge_maintenance(Node *parsetree, UtilityVerdict *v)
 
 		return OidIsValid(relid) && maintained_tenant_table(relid, v);
 	}
-#if GTM_HAS_MAINTAIN
 	if (whole)
 	{
 		v->whole_database = true;
 		return true;
 	}
-#else
-	(void) whole;
-#endif
 	return false;
 }
 
@@ -400,6 +401,30 @@ judge_utility(Node *parsetree, UtilityVerdict *v)
  * Not for EXPLAIN ANALYZE, nor for EXPLAIN EXECUTE, whose plan goes into
  * the plan cache.
  */
+/*
+ * Does the EXPLAIN measure what runs while it runs: ANALYZE, or BUFFERS or
+ * MEMORY, which count the buffers and memory of the planning too (a
+ * function the planner folds or calls to estimate, and the statements it
+ * runs)?  Statements on tenant tables run meanwhile are then refused to a
+ * role that is not exempt (explain_analyze_depth, enforce_runtime.c).
+ */
+bool
+explain_measures(ExplainStmt *es)
+{
+	ListCell   *lc;
+
+	foreach(lc, es->options)
+	{
+		DefElem    *opt = lfirst_node(DefElem, lc);
+
+		if ((strcmp(opt->defname, "analyze") == 0 ||
+			 strcmp(opt->defname, "buffers") == 0 ||
+			 strcmp(opt->defname, "memory") == 0) && defGetBoolean(opt))
+			return true;
+	}
+	return false;
+}
+
 /* Does the EXPLAIN execute its statement (ANALYZE)? */
 bool
 explain_analyzes(ExplainStmt *es)

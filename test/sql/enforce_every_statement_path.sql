@@ -164,6 +164,10 @@ BEGIN
     RETURN NEXT regexp_replace(ln, 'rows=(\d+)\.00 ', 'rows=\1 ');
   END LOOP;
 END $f$;
+CREATE FUNCTION t1_deal_count() RETURNS bigint IMMUTABLE LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN (SELECT count(*) FROM deals WHERE tenant_id = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa');
+END $$;
 CREATE FUNCTION emails_of(t1 text, t2 text) RETURNS bigint LANGUAGE plpgsql AS $$
 BEGIN
   RETURN (SELECT count(*) FROM deals d JOIN contacts c ON c.deal_id = d.id
@@ -191,6 +195,17 @@ SELECT explain_analyze($$SELECT * FROM deals WHERE tenant_id = $$ || quote_liter
 SELECT explain_analyze($$SELECT emails_of($$ || quote_literal(:T1) || $$, $$ || quote_literal(:T1) || $$)$$);
 SELECT explain_analyze(format($$SELECT query_to_xml(%L, false, false, '')$$,
                               'SELECT count(*) FROM deals WHERE tenant_id = ' || quote_literal(:T1)));
+-- and a cursor declared before, fetched under it (rounds ET, EU: a pinned
+-- cursor's buffers told whether another tenant had the value searched),
+-- and what the planner runs under EXPLAIN (BUFFERS), which counts the
+-- planning's buffers without ANALYZE (a function it folds)
+BEGIN;
+DECLARE early CURSOR FOR SELECT count(*) FROM deals WHERE tenant_id = :T1;
+SELECT explain_analyze($$SELECT cursor_to_xml('early', 1, false, false, '')$$);
+ROLLBACK;
+EXPLAIN (BUFFERS, COSTS OFF) SELECT t1_deal_count();
+-- without BUFFERS nothing is measured: the function is folded, and runs
+EXPLAIN (COSTS OFF) SELECT t1_deal_count();
 \set SHOW_CONTEXT errors
 RESET ROLE;
 SELECT explain_analyze($$SELECT * FROM deals WHERE tenant_id = $$ || quote_literal(:T1) || $$ AND id = 1$$);
