@@ -702,10 +702,13 @@ typedef struct UtilityVerdict
 	bool		copy_checked;	/* COPY FROM runs with its rows checked */
 	bool		maintenance;	/* VACUUM, ANALYZE, CLUSTER, REINDEX, REFRESH */
 	bool		whole_database; /* maintenance of every table it may maintain */
+	bool		commits_alone;	/* VACUUM, REINDEX CONCURRENTLY of a table not
+								 * temporary: processed before a second check */
 } UtilityVerdict;
 
 extern bool explain_analyzes(ExplainStmt *es);
 extern bool explain_measures(ExplainStmt *es);
+extern void refuse_tenant_drop(Oid classId, Oid objectId, int subId);
 extern void refuse_explain_analyze(PlannedStmt *stmt);
 extern void refuse_measured_run(QueryDesc *queryDesc);
 extern bool explain_is_plan_only(ExplainStmt *es);

@@ -106,8 +106,10 @@ attached_in_this_transaction(List **parents, List **partitions)
 		Form_pg_inherits inh = (Form_pg_inherits) GETSTRUCT(tup);
 
 		CHECK_FOR_INTERRUPTS();
+		/* partitions only: ALTER TABLE ... INHERIT routes no row (round EV) */
 		if (inh->inhdetachpending ||
-			!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data)))
+			!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data)) ||
+			!get_rel_relispartition(inh->inhrelid))
 			continue;
 		*parents = lappend_oid(*parents, inh->inhparent);
 		*partitions = lappend_oid(*partitions, inh->inhrelid);

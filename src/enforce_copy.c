@@ -148,15 +148,22 @@ copy_from_checked(PlannedStmt *pstmt, Oid *copied)
 	char	   *nspname;
 
 	*copied = InvalidOid;
-	if (!IsA(stmt, CopyStmt) || !stmt->is_from || stmt->relation == NULL)
+	if (!IsA(stmt, CopyStmt) || stmt->relation == NULL)
 		return pstmt;
 
 	/*
-	 * The lock COPY FROM takes (DoCopy), taken first: the table cannot be
+	 * The lock COPY takes (DoCopy), taken first: the table cannot be
 	 * renamed, dropped, or given or lose its tenant column until the end of
-	 * the transaction.  A missing table is left to DoCopy's message.
+	 * the transaction, and the statement names it by schema, so PostgreSQL's
+	 * own lookup finds the table judged.  COPY TO too: judged on what its
+	 * name denoted before its lock, it sent every row of a tenant table that
+	 * took the name while it waited (round EV: a table of the role's own
+	 * earlier in the search_path, dropped by its other session; a migration
+	 * renaming tables), and its rows reach the client before any check
+	 * after it.  A missing table is left to DoCopy's message.
 	 */
-	relid = RangeVarGetRelid(stmt->relation, RowExclusiveLock, true);
+	relid = RangeVarGetRelid(stmt->relation,
+							 stmt->is_from ? RowExclusiveLock : AccessShareLock, true);
 	if (!OidIsValid(relid))
 		return pstmt;
 	nspname = get_namespace_name(get_rel_namespace(relid));
@@ -167,6 +174,13 @@ copy_from_checked(PlannedStmt *pstmt, Oid *copied)
 	checked->relation->schemaname = nspname;
 	checked->relation->relname = get_rel_name(relid);
 	checked->relation->catalogname = NULL;
+	if (!stmt->is_from)
+	{
+		result = makeNode(PlannedStmt);
+		memcpy(result, pstmt, sizeof(PlannedStmt));
+		result->utilityStmt = (Node *) checked;
+		return result;
+	}
 
 	f = rel_facts(relid);
 	if (f->tenant && !f->exempt && copy_from_allowed(relid, &why))

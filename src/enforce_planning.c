@@ -200,6 +200,8 @@ gtm_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	}
 	else if (access == OAT_POST_CREATE || access == OAT_POST_ALTER)
 		temp_note_object_changed(classId);
+	else if (access == OAT_DROP)
+		refuse_tenant_drop(classId, objectId, subId);	/* enforce_utility.c */
 }
 
 /*

@@ -135,6 +135,12 @@ report_utility_verdict(UtilityVerdict *v, int elevel)
 				 v->copy_refusal == COPY_REFUSED_GENERATED ?
 				 errhint("Run it as a role with BYPASSRLS.") :
 				 errhint("Run ALTER EXTENSION gtm_clarity UPDATE.")));
+	else if (v->maintenance && v->commits_alone)
+		ereport(elevel,
+				(errcode(GTM_ERRCODE_NOT_PINNED),
+				 errmsg("%s of table \"%s\" is not allowed for this role", v->what, rel),
+				 errdetail("%s commits each table on its own, so a table that takes the name while it waits for its lock would be processed unchecked; this role may run it on its temporary tables only.", v->what),
+				 errhint("Leave the maintenance of tables to autovacuum and a role exempt from the tenant-scope check.")));
 	else if (v->maintenance && v->whole_database)
 		ereport(elevel,
 				(errcode(GTM_ERRCODE_NOT_PINNED),
@@ -171,6 +177,8 @@ utility_reason_text(UtilityVerdict *v)
 						"every row's %s checked against the session tenant" :
 						"every row's %s checked against the statement's tenant (a Citus shard)",
 						quote_identifier(tenant_column_name(v->relid)));
+	if (v->maintenance && v->commits_alone)
+		return psprintf("%s of a table that is not temporary commits before a second check", v->what);
 	if (v->maintenance)
 		return v->whole_database ?
 			psprintf("%s of every table reaches tables of other owners", v->what) :

@@ -35,12 +35,15 @@
 #include "postgres.h"
 
 #include "access/relation.h"
+#include "access/xact.h"
 #include "catalog/heap.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_extension.h"
 #include "commands/defrem.h"
+#include "commands/extension.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "rewrite/rewriteHandler.h"
@@ -236,6 +239,72 @@ judge_lock(LockStmt *stmt, UtilityVerdict *v)
 	return false;
 }
 
+/* Does the current role act as the owner of relation relid? */
+static bool
+role_owns_relation(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		return true;			/* gone: nothing to protect */
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return has_privs_of_role(GetUserId(), owner);
+}
+
+/*
+ * The object access hook's OAT_DROP (enforce_planning.c), for every object
+ * a DROP removes, CASCADE included: a tenant table (or an index of one)
+ * that the role does not own, and the extension itself, are refused to a
+ * role that is not exempt (round EV: an application role owning its
+ * database owns the schema public, and DROP SCHEMA public CASCADE dropped
+ * every tenant table of other owners in it and gtm_clarity with them,
+ * after which nothing was checked; DROP TABLE of another owner's tenant
+ * table in a schema it owns emptied it for every tenant, and BEGIN; DROP
+ * INDEX held ACCESS EXCLUSIVE on the table).  Its own tables, temporary or
+ * not, stay its business, as for TRUNCATE's judgement of ownership by
+ * PostgreSQL.
+ */
+void
+refuse_tenant_drop(Oid classId, Oid objectId, int subId)
+{
+	Oid			relid = objectId;
+	const char *what;
+
+	if (classId == ExtensionRelationId)
+	{
+		if (objectId != get_extension_oid("gtm_clarity", true))
+			return;
+		what = "the extension gtm_clarity";
+	}
+	else if (classId == RelationRelationId && subId == 0)
+	{
+		char		kind = get_rel_relkind(objectId);
+
+		if (kind == RELKIND_INDEX || kind == RELKIND_PARTITIONED_INDEX)
+			relid = IndexGetRelation(objectId, true);
+		else if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE &&
+				 kind != RELKIND_FOREIGN_TABLE)
+			return;
+		if (!OidIsValid(relid) || get_rel_persistence(relid) == RELPERSISTENCE_TEMP ||
+			role_owns_relation(relid) || !rel_facts(relid)->tenant)
+			return;
+		what = psprintf("tenant-scoped table \"%s\"", get_rel_name(relid));
+	}
+	else
+		return;
+	if (gtm_enforcement == GTM_ENFORCE_OFF || !gtm_installed_here() || role_is_exempt())
+		return;
+	ereport(ERROR,
+			(errcode(GTM_ERRCODE_NOT_PINNED),
+			 errmsg("dropping %s is not allowed for this role", what),
+			 classId == ExtensionRelationId ?
+			 errdetail("It checks every statement on tenant-scoped tables.") :
+			 errdetail("The role does not own it: dropping it removes the rows of every tenant, and dropping one of its indexes locks it for every tenant."),
+			 errhint("Run such DDL as a role exempt from the tenant-scope check (the migration role).")));
+}
+
 /*
  * relid, or, for an index, its table, and their partitions: the first that
  * is a tenant table (not exempt, not temporary) whose owner the current
@@ -255,17 +324,10 @@ maintained_tenant_table(Oid relid, UtilityVerdict *v)
 	{
 		Oid			oid = lfirst_oid(lc);
 		RelFacts   *f = rel_facts(oid);
-		HeapTuple	tup;
-		Oid			owner;
 
 		if (!f->tenant || f->exempt || get_rel_persistence(oid) == RELPERSISTENCE_TEMP)
 			continue;
-		tup = SearchSysCache1(RELOID, ObjectIdGetDatum(oid));
-		if (!HeapTupleIsValid(tup))
-			continue;
-		owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-		ReleaseSysCache(tup);
-		if (has_privs_of_role(GetUserId(), owner))
+		if (role_owns_relation(oid))
 			continue;
 		v->named = relid;
 		v->relid = oid;
@@ -305,6 +367,8 @@ judge_maintenance(Node *parsetree, UtilityVerdict *v)
 	{
 		VacuumStmt *vs = (VacuumStmt *) parsetree;
 
+		bool		own_xacts = vs->is_vacuumcmd || !IsInTransactionBlock(true);
+
 		v->what = vs->is_vacuumcmd ? "VACUUM" : "ANALYZE";
 		foreach(lc, vs->rels)
 		{
@@ -314,6 +378,22 @@ judge_maintenance(Node *parsetree, UtilityVerdict *v)
 
 			if (OidIsValid(relid) && maintained_tenant_table(relid, v))
 				return true;
+
+			/*
+			 * A VACUUM, or an ANALYZE outside a transaction block, commits
+			 * each table on its own: judged again once it holds its lock
+			 * would be too late, and a table that took the name while it
+			 * waited was processed (round EV: VACUUM FULL of a tenant table
+			 * by the owner of its database).  Only the role's temporary
+			 * tables, whose names no other session can take, are its.
+			 */
+			if (own_xacts && OidIsValid(relid) &&
+				get_rel_persistence(relid) != RELPERSISTENCE_TEMP)
+			{
+				v->named = v->relid = relid;
+				v->commits_alone = true;
+				return true;
+			}
 		}
 		whole = vs->rels == NIL;
 	}
@@ -332,6 +412,24 @@ judge_maintenance(Node *parsetree, UtilityVerdict *v)
 			rv = rs->relation;
 		else
 			whole = true;
+		foreach(lc, rs->params)
+		{
+			DefElem    *opt = lfirst_node(DefElem, lc);
+
+			/* REINDEX ... CONCURRENTLY commits on its own too (above) */
+			if (strcmp(opt->defname, "concurrently") == 0 && defGetBoolean(opt) &&
+				rv != NULL)
+			{
+				Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+
+				if (OidIsValid(relid) && get_rel_persistence(relid) != RELPERSISTENCE_TEMP)
+				{
+					v->named = v->relid = relid;
+					v->commits_alone = true;
+					return true;
+				}
+			}
+		}
 	}
 	else if (IsA(parsetree, RefreshMatViewStmt))
 	{

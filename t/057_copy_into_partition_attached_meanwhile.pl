@@ -173,6 +173,42 @@ sql("CREATE TABLE c_two.items_y2b PARTITION OF c_two.items_y FOR VALUES IN ('$t2
 		"c_two.items_y1:$t1,c_two.items_y2b:$t2", '... each row in its own partition');
 }
 
+# Round EV: COPY table TO STDOUT was judged on what its name denoted
+# before it waited for its lock; a migration renaming a tenant table to the
+# name of a global one meanwhile made it send every tenant's rows, with no
+# error.  It now locks the table and names it by schema before it is judged.
+sql(<<"SQL");
+CREATE SCHEMA c_copyto;
+GRANT USAGE ON SCHEMA c_copyto TO copy_app;
+CREATE TABLE c_copyto.plans (id int, name text);
+INSERT INTO c_copyto.plans VALUES (1, 'free');
+CREATE TABLE c_copyto.secret (tenant_id text NOT NULL, s text);
+INSERT INTO c_copyto.secret VALUES ('$t2', 'T2 SECRET via swap');
+GRANT SELECT ON c_copyto.plans, c_copyto.secret TO copy_app;
+SQL
+{
+	my ($min, $mout, $merr) = ("BEGIN;\nALTER TABLE c_copyto.plans RENAME TO plans_old;\n"
+		  . "ALTER TABLE c_copyto.secret RENAME TO plans;\n\\echo swapped\n", '', '');
+	my $m = start([ 'psql', '-X', '-q', '-d', $db ], \$min, \$mout, \$merr,
+		timeout($PostgreSQL::Test::Utils::timeout_default));
+	pump $m until $mout =~ /swapped/;
+	my ($ain, $aout, $aerr) = ("COPY c_copyto.plans TO STDOUT;\n", '', '');
+	my $a = start([ 'psql', '-X', '-q', '-d', $db, '-U', 'copy_app' ], \$ain, \$aout, \$aerr,
+		timeout($PostgreSQL::Test::Utils::timeout_default));
+	pump $a while length $ain;
+	$node->poll_query_until($db,
+		"SELECT count(*) = 1 FROM pg_stat_activity WHERE usename = 'copy_app' AND wait_event_type = 'Lock'")
+	  or die 'the COPY did not wait';
+	$min .= "COMMIT;\n";
+	finish $m;
+	finish $a;
+	is((($aout =~ /SECRET/) ? 'T2 rows sent' : 'nothing sent') . '|'
+		  . (($aerr =~ /ERROR:  COPY .*tenant-scoped table "plans"|ERROR:  .*"plans".* not pinned/) ? 'refused' : $aerr),
+		'nothing sent|refused',
+		'COPY TO of a name that a tenant table took while it waited: refused, no row sent')
+	  or diag "$aout\n$aerr";
+}
+
 # A partition computing tenant_id left pending by DETACH ... CONCURRENTLY
 # (cancelled while it waited for a transaction reading the table): a
 # REPEATABLE READ or SERIALIZABLE write still routes rows to it, and the

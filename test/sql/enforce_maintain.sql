@@ -16,13 +16,36 @@ RESET client_min_messages;
 \set SHOW_CONTEXT never
 CREATE ROLE regress_maintain_owner;
 CREATE SCHEMA enforce_maintain_owned AUTHORIZATION regress_maintain_owner;
+-- a tenant table of another owner in the role's schema (round EV)
+CREATE TABLE enforce_maintain_owned.kept (tenant_id text NOT NULL, id int, PRIMARY KEY (tenant_id, id));
+INSERT INTO enforce_maintain_owned.kept VALUES ('t-1', 1), ('t-2', 1);
+CREATE INDEX kept_id ON enforce_maintain_owned.kept (id);
+CREATE TABLE enforce_maintain_owned.plain (id int);
+GRANT SELECT ON enforce_maintain_owned.kept TO regress_maintain_owner;
 SET ROLE regress_maintain_owner;
 VACUUM;
 ANALYZE;
 CLUSTER;
 REINDEX SCHEMA enforce_maintain_owned;
+-- VACUUM commits each table on its own, before any second check: only the
+-- role's temporary tables (round EV: a name taken while it waited)
+VACUUM enforce_maintain_owned.plain;
+CREATE TEMP TABLE scratch (id int);
+VACUUM scratch;
+ANALYZE scratch;
+BEGIN;
+ANALYZE scratch;
+COMMIT;
+DISCARD TEMP;
+-- a schema's owner may drop what is in it, but not another owner's tenant
+-- table, nor lock it by dropping its index (round EV)
+DROP TABLE enforce_maintain_owned.kept;
+DROP INDEX enforce_maintain_owned.kept_id;
+DROP SCHEMA enforce_maintain_owned CASCADE;
+DROP TABLE enforce_maintain_owned.plain;
 RESET ROLE;
-DROP SCHEMA enforce_maintain_owned;
+SELECT tenant_id, id FROM enforce_maintain_owned.kept ORDER BY 1;
+DROP SCHEMA enforce_maintain_owned CASCADE;
 DROP ROLE regress_maintain_owner;
 SELECT current_setting('server_version_num')::int >= 170000 AS pg17_or_later \gset
 \if :pg17_or_later

@@ -246,7 +246,7 @@ DECLARE f regprocedure;
 BEGIN
   FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
             WHERE p.pronamespace = 'pg_catalog'::regnamespace
-              AND p.proname ~ '^pg_stat_get_((xact_|db_)?(numscans|tuples_|blocks_|live_tuples|dead_tuples|mod_since|ins_since|lastscan|temp_)|(backend_)?(io|wal)$)' LOOP
+              AND p.proname ~ '^pg_stat_get_((xact_|db_)?(numscans|tuples_|blocks_|live_tuples|dead_tuples|mod_since|ins_since|lastscan|temp_)|(backend_)?(io|wal)$|slru$)' LOOP
     EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
     EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO pg_read_all_stats', f);
   END LOOP;
@@ -270,7 +270,7 @@ DECLARE f regprocedure;
 BEGIN
   FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
             WHERE p.pronamespace = 'pg_catalog'::regnamespace
-              AND p.proname ~ '^pg_stat_get_((xact_|db_)?(numscans|tuples_|blocks_|live_tuples|dead_tuples|mod_since|ins_since|lastscan|temp_)|(backend_)?(io|wal)$)' LOOP
+              AND p.proname ~ '^pg_stat_get_((xact_|db_)?(numscans|tuples_|blocks_|live_tuples|dead_tuples|mod_since|ins_since|lastscan|temp_)|(backend_)?(io|wal)$|slru$)' LOOP
     EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO PUBLIC', f);
     EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM pg_read_all_stats', f);
   END LOOP;
