@@ -41,7 +41,15 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/pg_attrdef.h"
+#include "catalog/pg_constraint.h"
 #include "catalog/pg_extension.h"
+#include "catalog/pg_policy.h"
+#include "catalog/pg_trigger.h"
+#include "utils/fmgroids.h"
 #include "commands/defrem.h"
 #include "commands/extension.h"
 #include "miscadmin.h"
@@ -239,6 +247,47 @@ judge_lock(LockStmt *stmt, UtilityVerdict *v)
 	return false;
 }
 
+/* The relation column relattr of the syscache cacheid entry oid, or InvalidOid */
+static Oid
+owning_relation(int cacheid, Oid oid, AttrNumber relattr)
+{
+	HeapTuple	tup = SearchSysCache1(cacheid, ObjectIdGetDatum(oid));
+	bool		isnull;
+	Datum		d;
+
+	if (!HeapTupleIsValid(tup))
+		return InvalidOid;
+	d = SysCacheGetAttr(cacheid, tup, relattr, &isnull);
+	ReleaseSysCache(tup);
+	return isnull ? InvalidOid : DatumGetObjectId(d);
+}
+
+/* The same, for a catalog without a syscache on its OID: an index scan */
+static Oid
+owning_relation_by_scan(Oid catalog, Oid oidindex, AttrNumber oidattr, Oid oid,
+						AttrNumber relattr)
+{
+	Relation	rel = table_open(catalog, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			result = InvalidOid;
+
+	ScanKeyInit(&key, oidattr, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(oid));
+	scan = systable_beginscan(rel, oidindex, true, NULL, 1, &key);
+	if (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, relattr, RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+			result = DatumGetObjectId(d);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
 /* Does the current role act as the owner of relation relid? */
 static bool
 role_owns_relation(Oid relid)
@@ -278,22 +327,50 @@ refuse_tenant_drop(Oid classId, Oid objectId, int subId)
 			return;
 		what = "the extension gtm_clarity";
 	}
-	else if (classId == RelationRelationId && subId == 0)
+	else
 	{
-		char		kind = get_rel_relkind(objectId);
+		char		kind;
 
+		/*
+		 * The table a dropped object belongs to: the relation itself, the
+		 * table of an index, of a column (subId: DROP COLLATION, DOMAIN,
+		 * TYPE or FUNCTION ... CASCADE dropped tenant_id, or another column,
+		 * of another owner's table, round EW), of a default, trigger,
+		 * policy or constraint.
+		 */
+		if (classId == RelationRelationId)
+			relid = objectId;
+		else if (classId == AttrDefaultRelationId)
+			relid = owning_relation_by_scan(AttrDefaultRelationId, AttrDefaultOidIndexId,
+											Anum_pg_attrdef_oid, objectId,
+											Anum_pg_attrdef_adrelid);
+		else if (classId == TriggerRelationId)
+			relid = owning_relation_by_scan(TriggerRelationId, TriggerOidIndexId,
+											Anum_pg_trigger_oid, objectId,
+											Anum_pg_trigger_tgrelid);
+		else if (classId == PolicyRelationId)
+			relid = owning_relation_by_scan(PolicyRelationId, PolicyOidIndexId,
+											Anum_pg_policy_oid, objectId,
+											Anum_pg_policy_polrelid);
+		else if (classId == ConstraintRelationId)
+			relid = owning_relation(CONSTROID, objectId, Anum_pg_constraint_conrelid);
+		else
+			return;
+		if (!OidIsValid(relid))
+			return;
+		kind = get_rel_relkind(relid);
 		if (kind == RELKIND_INDEX || kind == RELKIND_PARTITIONED_INDEX)
-			relid = IndexGetRelation(objectId, true);
+			relid = IndexGetRelation(relid, true);
 		else if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE &&
-				 kind != RELKIND_FOREIGN_TABLE)
+				 kind != RELKIND_FOREIGN_TABLE && kind != RELKIND_MATVIEW)
 			return;
 		if (!OidIsValid(relid) || get_rel_persistence(relid) == RELPERSISTENCE_TEMP ||
 			role_owns_relation(relid) || !rel_facts(relid)->tenant)
 			return;
-		what = psprintf("tenant-scoped table \"%s\"", get_rel_name(relid));
+		what = classId == RelationRelationId && subId == 0 ?
+			psprintf("tenant-scoped table \"%s\"", get_rel_name(relid)) :
+			psprintf("a part of tenant-scoped table \"%s\"", get_rel_name(relid));
 	}
-	else
-		return;
 	if (gtm_enforcement == GTM_ENFORCE_OFF || !gtm_installed_here() || role_is_exempt())
 		return;
 	ereport(ERROR,
@@ -301,7 +378,9 @@ refuse_tenant_drop(Oid classId, Oid objectId, int subId)
 			 errmsg("dropping %s is not allowed for this role", what),
 			 classId == ExtensionRelationId ?
 			 errdetail("It checks every statement on tenant-scoped tables.") :
-			 errdetail("The role does not own it: dropping it removes the rows of every tenant, and dropping one of its indexes locks it for every tenant."),
+			 classId == RelationRelationId && subId == 0 ?
+			 errdetail("The role does not own it: dropping it removes the rows of every tenant, and dropping one of its indexes locks it for every tenant.") :
+			 errdetail("The role does not own the table: dropping one of its columns, defaults, triggers, policies or constraints changes it for every tenant."),
 			 errhint("Run such DDL as a role exempt from the tenant-scope check (the migration role).")));
 }
 
@@ -416,7 +495,12 @@ judge_maintenance(Node *parsetree, UtilityVerdict *v)
 		{
 			DefElem    *opt = lfirst_node(DefElem, lc);
 
-			/* REINDEX ... CONCURRENTLY commits on its own too (above) */
+			/*
+			 * REINDEX ... CONCURRENTLY commits on its own too (above), and so
+			 * does REINDEX of a partitioned table or index, partition by
+			 * partition (round EW: a partition of another owner attached
+			 * while it waited was reindexed before the second check)
+			 */
 			if (strcmp(opt->defname, "concurrently") == 0 && defGetBoolean(opt) &&
 				rv != NULL)
 			{
@@ -428,6 +512,19 @@ judge_maintenance(Node *parsetree, UtilityVerdict *v)
 					v->commits_alone = true;
 					return true;
 				}
+			}
+		}
+		if (rv != NULL)
+		{
+			Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+			char		kind = get_rel_relkind(relid);
+
+			if ((kind == RELKIND_PARTITIONED_TABLE || kind == RELKIND_PARTITIONED_INDEX) &&
+				get_rel_persistence(relid) != RELPERSISTENCE_TEMP)
+			{
+				v->named = v->relid = relid;
+				v->commits_alone = true;
+				return true;
 			}
 		}
 	}

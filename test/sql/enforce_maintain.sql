@@ -44,8 +44,26 @@ DROP INDEX enforce_maintain_owned.kept_id;
 DROP SCHEMA enforce_maintain_owned CASCADE;
 DROP TABLE enforce_maintain_owned.plain;
 RESET ROLE;
+-- nor a part of it through CASCADE: a column whose collation, domain or
+-- type it owns (round EW: tenant_id dropped, the table was no longer
+-- tenant-scoped), a default or a constraint of its functions
+CREATE COLLATION enforce_maintain_owned.coll (provider = libc, locale = 'C');
+ALTER COLLATION enforce_maintain_owned.coll OWNER TO regress_maintain_owner;
+CREATE TABLE enforce_maintain_owned.keyless (tenant_id text COLLATE enforce_maintain_owned.coll NOT NULL, v int);
+INSERT INTO enforce_maintain_owned.keyless VALUES ('t-1', 1), ('t-2', 2);
+CREATE FUNCTION enforce_maintain_owned.one() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 1';
+ALTER FUNCTION enforce_maintain_owned.one() OWNER TO regress_maintain_owner;
+ALTER TABLE enforce_maintain_owned.keyless ALTER COLUMN v SET DEFAULT enforce_maintain_owned.one();
+SET ROLE regress_maintain_owner;
+DROP COLLATION enforce_maintain_owned.coll CASCADE;
+DROP FUNCTION enforce_maintain_owned.one() CASCADE;
+RESET ROLE;
+SELECT tenant_id, v FROM enforce_maintain_owned.keyless ORDER BY 1;
+SELECT pg_get_expr(adbin, adrelid) AS v_default FROM pg_attrdef
+ WHERE adrelid = 'enforce_maintain_owned.keyless'::regclass;
 SELECT tenant_id, id FROM enforce_maintain_owned.kept ORDER BY 1;
 DROP SCHEMA enforce_maintain_owned CASCADE;
+DROP OWNED BY regress_maintain_owner;
 DROP ROLE regress_maintain_owner;
 SELECT current_setting('server_version_num')::int >= 170000 AS pg17_or_later \gset
 \if :pg17_or_later
