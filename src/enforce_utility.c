@@ -345,9 +345,21 @@ refuse_tenant_drop(Oid classId, Oid objectId, int subId)
 											Anum_pg_attrdef_oid, objectId,
 											Anum_pg_attrdef_adrelid);
 		else if (classId == TriggerRelationId)
+		{
+			/*
+			 * A foreign key's own triggers (tgisinternal) go with its
+			 * constraint, judged by the table it belongs to: dropping the
+			 * role's own table that references tenants drops triggers on
+			 * tenants (round EX: refused wrongly)
+			 */
+			if (owning_relation_by_scan(TriggerRelationId, TriggerOidIndexId,
+										Anum_pg_trigger_oid, objectId,
+										Anum_pg_trigger_tgisinternal) != InvalidOid)
+				return;
 			relid = owning_relation_by_scan(TriggerRelationId, TriggerOidIndexId,
 											Anum_pg_trigger_oid, objectId,
 											Anum_pg_trigger_tgrelid);
+		}
 		else if (classId == PolicyRelationId)
 			relid = owning_relation_by_scan(PolicyRelationId, PolicyOidIndexId,
 											Anum_pg_policy_oid, objectId,
@@ -520,7 +532,9 @@ judge_maintenance(Node *parsetree, UtilityVerdict *v)
 			char		kind = get_rel_relkind(relid);
 
 			if ((kind == RELKIND_PARTITIONED_TABLE || kind == RELKIND_PARTITIONED_INDEX) &&
-				get_rel_persistence(relid) != RELPERSISTENCE_TEMP)
+				get_rel_persistence(relid) != RELPERSISTENCE_TEMP &&
+				rel_facts(kind == RELKIND_PARTITIONED_INDEX ?
+						  IndexGetRelation(relid, false) : relid)->tenant)
 			{
 				v->named = v->relid = relid;
 				v->commits_alone = true;

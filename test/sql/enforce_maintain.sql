@@ -61,6 +61,19 @@ RESET ROLE;
 SELECT tenant_id, v FROM enforce_maintain_owned.keyless ORDER BY 1;
 SELECT pg_get_expr(adbin, adrelid) AS v_default FROM pg_attrdef
  WHERE adrelid = 'enforce_maintain_owned.keyless'::regclass;
+-- its own tables stay its business: one referencing tenants (whose foreign
+-- key's triggers on tenants go with it), a partitioned one of no tenant
+-- (round EX: both refused wrongly)
+GRANT REFERENCES ON tenants TO regress_maintain_owner;
+SET ROLE regress_maintain_owner;
+CREATE TABLE enforce_maintain_owned.mine (org text REFERENCES tenants (id), n int);
+DROP TABLE enforce_maintain_owned.mine;
+CREATE TABLE enforce_maintain_owned.ownp (id int) PARTITION BY RANGE (id);
+CREATE TABLE enforce_maintain_owned.ownp1 PARTITION OF enforce_maintain_owned.ownp FOR VALUES FROM (0) TO (10);
+CREATE INDEX ON enforce_maintain_owned.ownp (id);
+REINDEX TABLE enforce_maintain_owned.ownp;
+RESET ROLE;
+REVOKE REFERENCES ON tenants FROM regress_maintain_owner;
 SELECT tenant_id, id FROM enforce_maintain_owned.kept ORDER BY 1;
 DROP SCHEMA enforce_maintain_owned CASCADE;
 DROP OWNED BY regress_maintain_owner;
