@@ -62,6 +62,7 @@ OBJS = \
 	src/enforce_utility.o \
 	src/enforce_copy.o \
 	src/enforce_attach.o \
+	src/enforce_depended.o \
 	src/enforce_runtime.o \
 	src/enforce_payload.o \
 	src/enforce_executor.o \
@@ -117,7 +118,7 @@ REGRESS_SETTINGS = settings_merge settings_validation settings_defaults_and_patc
 	settings_hostile_input_limits settings_schema setup_checklist
 REGRESS_ENFORCE = enforce_conformance_cases enforce_every_statement_path \
 	enforce_exempt_roles_and_modes enforce_scope enforce_fail_closed enforce_writes \
-	enforce_writes_partition_generated enforce_attach_generating enforce_maintain enforce_identity \
+	enforce_writes_partition_generated enforce_attach_generating enforce_maintain enforce_depended enforce_identity \
 	enforce_keys enforce_exemptions enforce_utility enforce_attack_shapes_rejected enforce_tenant_row \
 	copy_from copy_from_partition app_toolkit_tables_lint_grants enforce_tenant_context_under_pools \
 	enforce_statistics_hide_other_tenants

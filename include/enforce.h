@@ -28,6 +28,7 @@
 
 #include "postgres.h"
 
+#include "catalog/objectaccess.h"
 #include "executor/execdesc.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
@@ -708,13 +709,19 @@ typedef struct UtilityVerdict
 
 extern bool explain_analyzes(ExplainStmt *es);
 extern bool explain_measures(ExplainStmt *es);
-extern void refuse_tenant_drop(Oid classId, Oid objectId, int subId);
 extern void refuse_explain_analyze(PlannedStmt *stmt);
 extern void refuse_measured_run(QueryDesc *queryDesc);
 extern bool explain_is_plan_only(ExplainStmt *es);
 extern bool check_utility_statement(Node *parsetree);
 extern bool judge_utility(Node *parsetree, UtilityVerdict *v);
 extern bool lock_mode_allowed(int lockmode);
+
+/* enforce_depended.c: what another owner's tenant table uses */
+extern bool role_owns_relation(Oid relid);
+extern void refuse_tenant_drop(Oid classId, Oid objectId, int subId);
+extern void refuse_depended_change(ObjectAccessType access, Oid classId, Oid objectId,
+								   int subId);
+extern void refuse_owner_ddl(Node *parsetree);
 
 /* enforce_copy.c: COPY FROM with every row checked */
 typedef enum CopyRefusal

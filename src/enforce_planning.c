@@ -199,9 +199,12 @@ gtm_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 			refuse_currtid_call();
 	}
 	else if (access == OAT_POST_CREATE || access == OAT_POST_ALTER)
+	{
 		temp_note_object_changed(classId);
+		refuse_depended_change(access, classId, objectId, subId);	/* enforce_depended.c */
+	}
 	else if (access == OAT_DROP)
-		refuse_tenant_drop(classId, objectId, subId);	/* enforce_utility.c */
+		refuse_tenant_drop(classId, objectId, subId);	/* enforce_depended.c */
 }
 
 /*

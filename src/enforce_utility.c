@@ -41,17 +41,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
-#include "access/genam.h"
-#include "access/htup_details.h"
-#include "access/table.h"
-#include "catalog/pg_attrdef.h"
-#include "catalog/pg_constraint.h"
-#include "catalog/pg_extension.h"
-#include "catalog/pg_policy.h"
-#include "catalog/pg_trigger.h"
-#include "utils/fmgroids.h"
 #include "commands/defrem.h"
-#include "commands/extension.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "rewrite/rewriteHandler.h"
@@ -245,155 +235,6 @@ judge_lock(LockStmt *stmt, UtilityVerdict *v)
 			return true;
 	}
 	return false;
-}
-
-/* The relation column relattr of the syscache cacheid entry oid, or InvalidOid */
-static Oid
-owning_relation(int cacheid, Oid oid, AttrNumber relattr)
-{
-	HeapTuple	tup = SearchSysCache1(cacheid, ObjectIdGetDatum(oid));
-	bool		isnull;
-	Datum		d;
-
-	if (!HeapTupleIsValid(tup))
-		return InvalidOid;
-	d = SysCacheGetAttr(cacheid, tup, relattr, &isnull);
-	ReleaseSysCache(tup);
-	return isnull ? InvalidOid : DatumGetObjectId(d);
-}
-
-/* The same, for a catalog without a syscache on its OID: an index scan */
-static Oid
-owning_relation_by_scan(Oid catalog, Oid oidindex, AttrNumber oidattr, Oid oid,
-						AttrNumber relattr)
-{
-	Relation	rel = table_open(catalog, AccessShareLock);
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
-	Oid			result = InvalidOid;
-
-	ScanKeyInit(&key, oidattr, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(oid));
-	scan = systable_beginscan(rel, oidindex, true, NULL, 1, &key);
-	if (HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		bool		isnull;
-		Datum		d = heap_getattr(tup, relattr, RelationGetDescr(rel), &isnull);
-
-		if (!isnull)
-			result = DatumGetObjectId(d);
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return result;
-}
-
-/* Does the current role act as the owner of relation relid? */
-static bool
-role_owns_relation(Oid relid)
-{
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-		return true;			/* gone: nothing to protect */
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return has_privs_of_role(GetUserId(), owner);
-}
-
-/*
- * The object access hook's OAT_DROP (enforce_planning.c), for every object
- * a DROP removes, CASCADE included: a tenant table (or an index of one)
- * that the role does not own, and the extension itself, are refused to a
- * role that is not exempt (round EV: an application role owning its
- * database owns the schema public, and DROP SCHEMA public CASCADE dropped
- * every tenant table of other owners in it and gtm_clarity with them,
- * after which nothing was checked; DROP TABLE of another owner's tenant
- * table in a schema it owns emptied it for every tenant, and BEGIN; DROP
- * INDEX held ACCESS EXCLUSIVE on the table).  Its own tables, temporary or
- * not, stay its business, as for TRUNCATE's judgement of ownership by
- * PostgreSQL.
- */
-void
-refuse_tenant_drop(Oid classId, Oid objectId, int subId)
-{
-	Oid			relid = objectId;
-	const char *what;
-
-	if (classId == ExtensionRelationId)
-	{
-		if (objectId != get_extension_oid("gtm_clarity", true))
-			return;
-		what = "the extension gtm_clarity";
-	}
-	else
-	{
-		char		kind;
-
-		/*
-		 * The table a dropped object belongs to: the relation itself, the
-		 * table of an index, of a column (subId: DROP COLLATION, DOMAIN,
-		 * TYPE or FUNCTION ... CASCADE dropped tenant_id, or another column,
-		 * of another owner's table, round EW), of a default, trigger,
-		 * policy or constraint.
-		 */
-		if (classId == RelationRelationId)
-			relid = objectId;
-		else if (classId == AttrDefaultRelationId)
-			relid = owning_relation_by_scan(AttrDefaultRelationId, AttrDefaultOidIndexId,
-											Anum_pg_attrdef_oid, objectId,
-											Anum_pg_attrdef_adrelid);
-		else if (classId == TriggerRelationId)
-		{
-			/*
-			 * A foreign key's own triggers (tgisinternal) go with its
-			 * constraint, judged by the table it belongs to: dropping the
-			 * role's own table that references tenants drops triggers on
-			 * tenants (round EX: refused wrongly)
-			 */
-			if (owning_relation_by_scan(TriggerRelationId, TriggerOidIndexId,
-										Anum_pg_trigger_oid, objectId,
-										Anum_pg_trigger_tgisinternal) != InvalidOid)
-				return;
-			relid = owning_relation_by_scan(TriggerRelationId, TriggerOidIndexId,
-											Anum_pg_trigger_oid, objectId,
-											Anum_pg_trigger_tgrelid);
-		}
-		else if (classId == PolicyRelationId)
-			relid = owning_relation_by_scan(PolicyRelationId, PolicyOidIndexId,
-											Anum_pg_policy_oid, objectId,
-											Anum_pg_policy_polrelid);
-		else if (classId == ConstraintRelationId)
-			relid = owning_relation(CONSTROID, objectId, Anum_pg_constraint_conrelid);
-		else
-			return;
-		if (!OidIsValid(relid))
-			return;
-		kind = get_rel_relkind(relid);
-		if (kind == RELKIND_INDEX || kind == RELKIND_PARTITIONED_INDEX)
-			relid = IndexGetRelation(relid, true);
-		else if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE &&
-				 kind != RELKIND_FOREIGN_TABLE && kind != RELKIND_MATVIEW)
-			return;
-		if (!OidIsValid(relid) || get_rel_persistence(relid) == RELPERSISTENCE_TEMP ||
-			role_owns_relation(relid) || !rel_facts(relid)->tenant)
-			return;
-		what = classId == RelationRelationId && subId == 0 ?
-			psprintf("tenant-scoped table \"%s\"", get_rel_name(relid)) :
-			psprintf("a part of tenant-scoped table \"%s\"", get_rel_name(relid));
-	}
-	if (gtm_enforcement == GTM_ENFORCE_OFF || !gtm_installed_here() || role_is_exempt())
-		return;
-	ereport(ERROR,
-			(errcode(GTM_ERRCODE_NOT_PINNED),
-			 errmsg("dropping %s is not allowed for this role", what),
-			 classId == ExtensionRelationId ?
-			 errdetail("It checks every statement on tenant-scoped tables.") :
-			 classId == RelationRelationId && subId == 0 ?
-			 errdetail("The role does not own it: dropping it removes the rows of every tenant, and dropping one of its indexes locks it for every tenant.") :
-			 errdetail("The role does not own the table: dropping one of its columns, defaults, triggers, policies or constraints changes it for every tenant."),
-			 errhint("Run such DDL as a role exempt from the tenant-scope check (the migration role).")));
 }
 
 /*
@@ -764,6 +605,7 @@ check_utility_statement(Node *parsetree)
 
 	if (unlikely(executor_nesting > 0) && gtm_enforcement != GTM_ENFORCE_OFF)
 		refuse_trigger_change_in_statement(parsetree);
+	refuse_owner_ddl(parsetree);	/* enforce_depended.c */
 
 	if (gtm_enforcement != GTM_ENFORCE_OFF &&
 		(IsA(parsetree, CopyStmt) || IsA(parsetree, TruncateStmt) ||

@@ -1,0 +1,484 @@
+/*-------------------------------------------------------------------------
+ *
+ * enforce_depended.c
+ *	  What another owner's tenant table is made of, and what it uses, is
+ *	  not the role's to drop or change.
+ *
+ * A tenant table belongs to its owner (the migration role), but PostgreSQL
+ * lets other roles own what it is made of or uses: the schema it is in,
+ * the type, domain or collation of a column, the function of a default, a
+ * CHECK, a trigger, a policy, an index expression or a rule.  Their owner
+ * may drop them, CASCADE dropping the table's part with them, or change
+ * them, which changes the table for every tenant: an enum's RENAME VALUE
+ * relabels every tenant's rows (round EX: tenant_id of an enum type, t-1's
+ * rows became t-2's), ALTER TYPE ... DROP ATTRIBUTE empties a composite
+ * column of every row, ALTER DOMAIN ... ADD CONSTRAINT CHECK (f(VALUE))
+ * calls the role's function on every tenant's values (an oracle of them,
+ * that also locks every tenant's writes while it runs), and CREATE OR
+ * REPLACE FUNCTION of a default's, CHECK's or trigger's function makes every
+ * tenant's writes run the role's code with their rows.
+ *
+ * So, to a role that is not exempt, where the extension is installed:
+ *	refuse_tenant_drop		(the object access hook's OAT_DROP) refuses
+ *							dropping another owner's tenant table, a part of
+ *							one (a column, default, trigger, policy,
+ *							constraint, rule or extended statistics), or the
+ *							extension;
+ *	refuse_depended_change	(OAT_POST_CREATE and OAT_POST_ALTER) refuses
+ *							changing a type, domain, composite type or
+ *							function that another owner's tenant table uses,
+ *							directly or through others (an array or domain
+ *							over the type, a domain whose CHECK calls the
+ *							function), once PostgreSQL made the change (an
+ *							error rolls it back; nothing ran meanwhile);
+ *	refuse_owner_ddl		(ProcessUtility, before the standard call)
+ *							refuses ALTER DOMAIN on such a domain before it
+ *							validates anything, ALTER SCHEMA ... RENAME of a
+ *							schema holding such a table, and ALTER and DROP
+ *							DATABASE,
+ *							which an owner of the database may run: ALTER
+ *							DATABASE ... SET search_path makes every
+ *							session of every role, the exempt migration
+ *							role's too, resolve names to the role's objects.
+ * The role's own tables, and temporary ones, stay its business.
+ *
+ * IDENTIFICATION
+ *	  src/enforce_depended.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/dependency.h"
+#include "catalog/index.h"
+#include "catalog/namespace.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_attrdef.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_policy.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_rewrite.h"
+#include "catalog/pg_statistic_ext.h"
+#include "catalog/pg_trigger.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/parsenodes.h"
+#include "parser/parse_type.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "enforce.h"
+#include "gtm_clarity.h"
+
+/* Should the role's DDL be judged here at all? */
+static bool
+owner_ddl_judged(void)
+{
+	/* an extension's script changes its own objects */
+	return gtm_enforcement != GTM_ENFORCE_OFF && !creating_extension &&
+		gtm_installed_here() && !role_is_exempt();
+}
+
+/*
+ * The OID column attr of the row of catalog classId whose OID is objectId,
+ * read through the catalog's OID index (pg_attrdef has no syscache, nor,
+ * before PostgreSQL 16, an entry in objectaddress.c's table).
+ */
+static Oid
+catalog_row_oid(Oid classId, Oid oidIndexId, AttrNumber oidattr, Oid objectId,
+				AttrNumber attr)
+{
+	Relation	rel = table_open(classId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			result = InvalidOid;
+
+	ScanKeyInit(&key, oidattr, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(objectId));
+	scan = systable_beginscan(rel, oidIndexId, true, NULL, 1, &key);
+	if (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, attr, RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+			result = DatumGetObjectId(d);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+/*
+ * The relation that the object (classId, objectId) is a part of: the
+ * relation itself, the table of an index, of a default, policy, rule,
+ * extended statistics or constraint; a trigger goes with its constraint
+ * when it has one (a foreign key's triggers on the referenced table belong
+ * to the referencing table: round EX, dropping the role's own table that
+ * references tenants was refused).  InvalidOid for anything else.
+ */
+static Oid
+relation_of_part(Oid classId, Oid objectId)
+{
+	Oid			relid = InvalidOid;
+	char		kind;
+
+	if (classId == RelationRelationId)
+		relid = objectId;
+	else if (classId == AttrDefaultRelationId)
+		relid = catalog_row_oid(classId, AttrDefaultOidIndexId, Anum_pg_attrdef_oid,
+								 objectId, Anum_pg_attrdef_adrelid);
+	else if (classId == TriggerRelationId)
+	{
+		Oid			constraint = catalog_row_oid(classId, TriggerOidIndexId,
+												 Anum_pg_trigger_oid, objectId,
+												 Anum_pg_trigger_tgconstraint);
+
+		relid = OidIsValid(constraint) ?
+			catalog_row_oid(ConstraintRelationId, ConstraintOidIndexId,
+							Anum_pg_constraint_oid, constraint,
+							Anum_pg_constraint_conrelid) :
+			catalog_row_oid(classId, TriggerOidIndexId, Anum_pg_trigger_oid, objectId,
+							Anum_pg_trigger_tgrelid);
+	}
+	else if (classId == PolicyRelationId)
+		relid = catalog_row_oid(classId, PolicyOidIndexId, Anum_pg_policy_oid, objectId,
+								Anum_pg_policy_polrelid);
+	else if (classId == ConstraintRelationId)
+		relid = catalog_row_oid(classId, ConstraintOidIndexId, Anum_pg_constraint_oid,
+								objectId, Anum_pg_constraint_conrelid);
+	else if (classId == RewriteRelationId)
+		relid = catalog_row_oid(classId, RewriteOidIndexId, Anum_pg_rewrite_oid, objectId,
+								Anum_pg_rewrite_ev_class);
+	else if (classId == StatisticExtRelationId)
+		relid = catalog_row_oid(classId, StatisticExtOidIndexId, Anum_pg_statistic_ext_oid,
+								objectId, Anum_pg_statistic_ext_stxrelid);
+	if (!OidIsValid(relid))
+		return InvalidOid;
+	kind = get_rel_relkind(relid);
+	if (kind == RELKIND_INDEX || kind == RELKIND_PARTITIONED_INDEX)
+		return IndexGetRelation(relid, true);
+	return relid;
+}
+
+/* Does the current role act as the owner of relation relid? */
+bool
+role_owns_relation(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		return true;			/* gone: nothing to protect */
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return has_privs_of_role(GetUserId(), owner);
+}
+
+/* Is relid a tenant table, not temporary, that the role does not own? */
+static bool
+others_tenant_table(Oid relid)
+{
+	char		kind;
+
+	if (!OidIsValid(relid))
+		return false;
+	kind = get_rel_relkind(relid);
+	if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE &&
+		kind != RELKIND_FOREIGN_TABLE && kind != RELKIND_MATVIEW)
+		return false;
+	return get_rel_persistence(relid) != RELPERSISTENCE_TEMP &&
+		rel_facts(relid)->tenant && !role_owns_relation(relid);
+}
+
+/*
+ * The first tenant table of another owner that uses the object (classId,
+ * objectId), read from pg_depend: a column of the type (also through an
+ * array, domain or range over it, or a composite type with an attribute of
+ * it), a default, constraint, trigger, policy, index, rule or extended
+ * statistics that calls the function or names the type, or a domain whose
+ * constraint does.  InvalidOid when none.  seen: the types followed.
+ */
+static Oid
+tenant_table_using(Oid classId, Oid objectId, List **seen)
+{
+	Relation	depRel;
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			found = InvalidOid;
+
+	check_stack_depth();
+	CHECK_FOR_INTERRUPTS();
+	if (classId == TypeRelationId)
+	{
+		if (list_member_oid(*seen, objectId))
+			return InvalidOid;
+		*seen = lappend_oid(*seen, objectId);
+	}
+	depRel = table_open(DependRelationId, AccessShareLock);
+	ScanKeyInit(&key[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(classId));
+	ScanKeyInit(&key[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(objectId));
+	scan = systable_beginscan(depRel, DependReferenceIndexId, true, NULL, 2, key);
+	while (!OidIsValid(found) && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
+		Oid			domain;
+
+		if (dep->classid == TypeRelationId)
+			found = tenant_table_using(TypeRelationId, dep->objid, seen);
+		else if (dep->classid == RelationRelationId &&
+				 get_rel_relkind(dep->objid) == RELKIND_COMPOSITE_TYPE)
+			found = tenant_table_using(TypeRelationId, get_rel_type_id(dep->objid), seen);
+		else if (dep->classid == ConstraintRelationId &&
+				 OidIsValid(domain = catalog_row_oid(ConstraintRelationId,
+													 ConstraintOidIndexId,
+													 Anum_pg_constraint_oid, dep->objid,
+													 Anum_pg_constraint_contypid)))
+			found = tenant_table_using(TypeRelationId, domain, seen);
+		else
+		{
+			Oid			relid = relation_of_part(dep->classid, dep->objid);
+
+			if (others_tenant_table(relid))
+				found = relid;
+		}
+	}
+	systable_endscan(scan);
+	table_close(depRel, AccessShareLock);
+	return found;
+}
+
+/* The refusal of a change to what (a type or function) that relid uses */
+static void
+refuse_change_of_used(const char *what, Oid relid)
+{
+	char	   *relname = get_rel_name(relid);
+	char	   *nspname = get_namespace_name(get_rel_namespace(relid));
+
+	ereport(ERROR,
+			(errcode(GTM_ERRCODE_NOT_PINNED),
+			 errmsg("changing %s is not allowed for this role", what),
+			 errdetail("Tenant-scoped table \"%s\", which the role does not own, uses it: changing it changes, or reads, the rows of every tenant.",
+					   relname),
+			 errhint("Run such DDL as a role exempt from the tenant-scope check (the migration role), and let that role own what tenant tables use."),
+			 err_generic_string(PG_DIAG_SCHEMA_NAME, nspname),
+			 err_generic_string(PG_DIAG_TABLE_NAME, relname)));
+}
+
+/* Refused when another owner's tenant table uses the type typid */
+static void
+judge_type_change(Oid typid)
+{
+	List	   *seen = NIL;
+	Oid			relid = tenant_table_using(TypeRelationId, typid, &seen);
+
+	if (OidIsValid(relid))
+		refuse_change_of_used(psprintf("type %s", format_type_be(typid)), relid);
+}
+
+/*
+ * The object access hook's OAT_POST_CREATE and OAT_POST_ALTER
+ * (enforce_planning.c): a type or domain altered (RENAME VALUE, ADD VALUE,
+ * SET DEFAULT, DROP CONSTRAINT, SET (...), OWNER TO), an attribute of a
+ * composite type added or altered, or a function replaced (CREATE OR
+ * REPLACE announces OAT_POST_CREATE) or altered, that another owner's
+ * tenant table uses.  A new object has no dependents yet: one index scan
+ * of pg_depend finds none.
+ */
+void
+refuse_depended_change(ObjectAccessType access, Oid classId, Oid objectId, int subId)
+{
+	if (classId == TypeRelationId)
+	{
+		if (access != OAT_POST_ALTER || !owner_ddl_judged())
+			return;
+		judge_type_change(objectId);
+	}
+	else if (classId == RelationRelationId)
+	{
+		/* ALTER TYPE ... ADD, ALTER or RENAME ATTRIBUTE */
+		if (subId == 0 || get_rel_relkind(objectId) != RELKIND_COMPOSITE_TYPE ||
+			!owner_ddl_judged())
+			return;
+		judge_type_change(get_rel_type_id(objectId));
+	}
+	else if (classId == ProcedureRelationId)
+	{
+		List	   *seen = NIL;
+		Oid			relid;
+
+		if (!owner_ddl_judged())
+			return;
+		relid = tenant_table_using(ProcedureRelationId, objectId, &seen);
+		if (OidIsValid(relid))
+			refuse_change_of_used(psprintf("function %s", format_procedure(objectId)),
+								  relid);
+	}
+}
+
+/*
+ * The object access hook's OAT_DROP, for every object a DROP removes,
+ * CASCADE included: another owner's tenant table (or an index of one), a
+ * part of one (subId: a column, dropped with the collation, domain, type
+ * or function it uses, round EW; a default, trigger, policy, constraint,
+ * rule or extended statistics), an attribute of a composite type that one
+ * uses, and the extension itself (round EV: an application role owning its
+ * database owns the schema public, and DROP SCHEMA public CASCADE dropped
+ * every tenant table of other owners in it and gtm_clarity with them,
+ * after which nothing was checked).  Its own tables, temporary or not,
+ * stay its business, as for TRUNCATE's judgement of ownership by
+ * PostgreSQL.
+ */
+void
+refuse_tenant_drop(Oid classId, Oid objectId, int subId)
+{
+	Oid			relid;
+	const char *what;
+
+	if (classId == ExtensionRelationId)
+	{
+		if (objectId != get_extension_oid("gtm_clarity", true))
+			return;
+		what = "the extension gtm_clarity";
+	}
+	else
+	{
+		relid = relation_of_part(classId, objectId);
+		if (!OidIsValid(relid))
+			return;
+		if (classId == RelationRelationId && subId != 0 &&
+			get_rel_relkind(relid) == RELKIND_COMPOSITE_TYPE)
+		{
+			/* ALTER TYPE ... DROP ATTRIBUTE */
+			if (owner_ddl_judged())
+				judge_type_change(get_rel_type_id(relid));
+			return;
+		}
+		if (!others_tenant_table(relid))
+			return;
+		what = classId == RelationRelationId && subId == 0 ?
+			psprintf("tenant-scoped table \"%s\"", get_rel_name(relid)) :
+			psprintf("a part of tenant-scoped table \"%s\"", get_rel_name(relid));
+	}
+	if (!owner_ddl_judged())
+		return;
+	ereport(ERROR,
+			(errcode(GTM_ERRCODE_NOT_PINNED),
+			 errmsg("dropping %s is not allowed for this role", what),
+			 classId == ExtensionRelationId ?
+			 errdetail("It checks every statement on tenant-scoped tables.") :
+			 classId == RelationRelationId && subId == 0 ?
+			 errdetail("The role does not own it: dropping it removes the rows of every tenant, and dropping one of its indexes locks it for every tenant.") :
+			 errdetail("The role does not own the table: dropping one of its columns, defaults, triggers, policies, rules, statistics or constraints changes it for every tenant."),
+			 errhint("Run such DDL as a role exempt from the tenant-scope check (the migration role).")));
+}
+
+/* The first tenant table of another owner in schema nsp, or InvalidOid */
+static Oid
+others_tenant_table_in(Oid nsp)
+{
+	Relation	rel = table_open(RelationRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			found = InvalidOid;
+
+	/* no index leads by relnamespace: a heap scan, for a rare command */
+	ScanKeyInit(&key, Anum_pg_class_relnamespace, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(nsp));
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 1, &key);
+	while (!OidIsValid(found) && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_class form = (Form_pg_class) GETSTRUCT(tup);
+
+		CHECK_FOR_INTERRUPTS();
+		if (others_tenant_table(form->oid))
+			found = form->oid;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * ProcessUtility, before the standard call (check_utility_statement):
+ * ALTER DOMAIN on a domain another owner's tenant table uses, refused
+ * before it validates (a CHECK's function would run on every tenant's
+ * values, holding their tables' locks); ALTER SCHEMA ... RENAME of a
+ * schema holding one (the application's unqualified names would then find
+ * a table of the role's own, of no tenant, in a schema it creates with the
+ * old name, and every tenant's requests would write there); ALTER or DROP
+ * DATABASE.
+ */
+void
+refuse_owner_ddl(Node *parsetree)
+{
+	const char *what = NULL;
+
+	if (IsA(parsetree, AlterDomainStmt))
+	{
+		TypeName   *tn = makeTypeNameFromNameList(((AlterDomainStmt *) parsetree)->typeName);
+		Oid			typid;
+
+		if (!owner_ddl_judged())
+			return;
+		typid = LookupTypeNameOid(NULL, tn, true);
+		if (OidIsValid(typid))
+			judge_type_change(typid);
+		return;
+	}
+	if (IsA(parsetree, RenameStmt) &&
+		((RenameStmt *) parsetree)->renameType == OBJECT_SCHEMA)
+	{
+		const char *schema = ((RenameStmt *) parsetree)->subname;
+		Oid			nsp;
+		Oid			relid;
+
+		if (!owner_ddl_judged())
+			return;
+		nsp = get_namespace_oid(schema, true);
+		if (!OidIsValid(nsp) || !OidIsValid(relid = others_tenant_table_in(nsp)))
+			return;
+		ereport(ERROR,
+				(errcode(GTM_ERRCODE_NOT_PINNED),
+				 errmsg("renaming schema \"%s\" is not allowed for this role", schema),
+				 errdetail("It holds tenant-scoped table \"%s\", which the role does not own: the application's statements would find its name in another schema, in a table the role may create.",
+						   get_rel_name(relid)),
+				 errhint("Let a role exempt from the tenant-scope check own schemas that hold tenant tables."),
+				 err_generic_string(PG_DIAG_SCHEMA_NAME, schema),
+				 err_generic_string(PG_DIAG_TABLE_NAME, get_rel_name(relid))));
+	}
+	if (IsA(parsetree, AlterDatabaseStmt) || IsA(parsetree, AlterDatabaseSetStmt))
+		what = "ALTER DATABASE";
+	else if (IsA(parsetree, DropdbStmt))
+		what = "DROP DATABASE";
+	else if (IsA(parsetree, RenameStmt) &&
+			 ((RenameStmt *) parsetree)->renameType == OBJECT_DATABASE)
+		what = "ALTER DATABASE ... RENAME";
+	else if (IsA(parsetree, AlterOwnerStmt) &&
+			 ((AlterOwnerStmt *) parsetree)->objectType == OBJECT_DATABASE)
+		what = "ALTER DATABASE ... OWNER";
+	if (what == NULL || !owner_ddl_judged())
+		return;
+	ereport(ERROR,
+			(errcode(GTM_ERRCODE_NOT_PINNED),
+			 errmsg("%s is not allowed for this role", what),
+			 errdetail("A database's settings, connection limits and name apply to the sessions of every tenant, and its search_path to those of the migration role too."),
+			 errhint("Let a role exempt from the tenant-scope check own the database, and run such commands as it.")));
+}

@@ -1,0 +1,132 @@
+-- enforce_depended: what another owner's tenant table uses (a type, domain,
+-- composite type or function of the role's), and what it is made of (a
+-- rule, extended statistics), is not the role's to change or drop; nor is
+-- the database, by its owner (round EX).  The data: every tenant's rows
+-- as they were, the role's function never ran on them, nothing stored.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS gtm_clarity;
+RESET client_min_messages;
+\set SHOW_CONTEXT never
+\set VERBOSITY default
+CREATE ROLE regress_dep_owner;
+CREATE SCHEMA dep AUTHORIZATION regress_dep_owner;
+GRANT CREATE ON SCHEMA dep TO regress_dep_owner;
+SET ROLE regress_dep_owner;
+CREATE TYPE dep.org AS ENUM ('t-1', 't-2');
+CREATE TYPE dep.stage AS ENUM ('open', 'won');
+CREATE TYPE dep.addr AS (city text, zip text);
+CREATE DOMAIN dep.tid AS text;
+CREATE TABLE dep.peeked (v text);
+CREATE FUNCTION dep.peek(v text) RETURNS boolean LANGUAGE plpgsql AS
+$$BEGIN RAISE NOTICE 'peeked %', v; INSERT INTO dep.peeked VALUES (v); RETURN true; END$$;
+CREATE FUNCTION dep.norm(v text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT lower(v)';
+CREATE FUNCTION dep.okay(v text) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT v <> ''''';
+CREATE FUNCTION dep.touch() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+-- its own: a type and a function that only its own table uses
+CREATE TYPE dep.mine AS ENUM ('a', 'b');
+CREATE TABLE dep.own (tenant_id text, m dep.mine);
+RESET ROLE;
+-- the migration role's tenant tables, in the role's schema, using them
+CREATE DOMAIN dep.checked_tid AS text CHECK (dep.okay(VALUE));
+CREATE TABLE dep.by_enum (tenant_id dep.org NOT NULL, v int);
+CREATE TABLE dep.by_array (tenant_id text NOT NULL, stages dep.stage[]);
+CREATE TABLE dep.by_composite (tenant_id text NOT NULL, a dep.addr);
+CREATE TABLE dep.by_domain (tenant_id dep.tid NOT NULL, v int);
+CREATE TABLE dep.by_checked_domain (tenant_id dep.checked_tid NOT NULL, v int);
+CREATE TABLE dep.by_function (tenant_id text NOT NULL, v text DEFAULT dep.norm('X') CHECK (dep.norm(v) = v));
+CREATE TABLE dep.by_trigger (tenant_id text NOT NULL, v int);
+CREATE TRIGGER touch BEFORE UPDATE ON dep.by_trigger FOR EACH ROW EXECUTE FUNCTION dep.touch();
+CREATE TABLE dep.with_rule (tenant_id text NOT NULL, v int);
+CREATE RULE audit AS ON UPDATE TO dep.with_rule DO ALSO SELECT dep.okay(NEW.tenant_id);
+CREATE TABLE dep.with_stats (tenant_id text NOT NULL, v int);
+CREATE STATISTICS dep.with_stats_nd (ndistinct) ON tenant_id, v FROM dep.with_stats;
+INSERT INTO dep.by_enum VALUES ('t-1', 1), ('t-2', 2);
+INSERT INTO dep.by_array VALUES ('t-1', '{open}'), ('t-2', '{won}');
+INSERT INTO dep.by_composite VALUES ('t-1', ('Oslo', '0150')), ('t-2', ('Bergen', '5003'));
+INSERT INTO dep.by_domain VALUES ('t-1', 1), ('t-2', 2);
+INSERT INTO dep.by_function VALUES ('t-1', 'a'), ('t-2', 'b');
+INSERT INTO dep.by_trigger VALUES ('t-1', 1), ('t-2', 2);
+GRANT SELECT ON ALL TABLES IN SCHEMA dep TO regress_dep_owner;
+SET ROLE regress_dep_owner;
+-- an enum's label renamed would relabel every tenant's rows: t-1's become t-2's
+ALTER TYPE dep.org RENAME VALUE 't-1' TO 't-0';
+ALTER TYPE dep.org ADD VALUE 't-3';
+-- through an array of it
+ALTER TYPE dep.stage RENAME VALUE 'won' TO 'open2';
+-- a composite column of every tenant's rows emptied or renamed
+ALTER TYPE dep.addr DROP ATTRIBUTE zip;
+ALTER TYPE dep.addr DROP ATTRIBUTE zip CASCADE;
+ALTER TYPE dep.addr RENAME ATTRIBUTE zip TO postcode;
+ALTER TYPE dep.addr ADD ATTRIBUTE country text;
+ALTER TYPE dep.addr ALTER ATTRIBUTE zip TYPE varchar(3);
+ALTER TYPE dep.addr OWNER TO CURRENT_USER;
+-- a domain CHECK calling the role's function on every tenant's values:
+-- refused before it runs (no notice, nothing stored)
+ALTER DOMAIN dep.tid ADD CONSTRAINT peek CHECK (dep.peek(VALUE));
+ALTER DOMAIN dep.tid ADD CONSTRAINT peek CHECK (dep.peek(VALUE)) NOT VALID;
+ALTER DOMAIN dep.tid SET DEFAULT 't-2';
+ALTER DOMAIN dep.tid SET NOT NULL;
+ALTER DOMAIN dep.tid RENAME TO tid2;
+-- a function of a default and a CHECK, of a trigger, of a domain's CHECK
+CREATE OR REPLACE FUNCTION dep.norm(v text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT v';
+ALTER FUNCTION dep.norm(text) SET search_path = dep;
+ALTER FUNCTION dep.norm(text) VOLATILE;
+CREATE OR REPLACE FUNCTION dep.touch() RETURNS trigger LANGUAGE plpgsql AS
+$$BEGIN NEW.tenant_id := 't-2'; RETURN NEW; END$$;
+CREATE OR REPLACE FUNCTION dep.okay(v text) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT dep.peek(v)';
+-- a rule and extended statistics of another owner's tenant table, dropped
+-- by the schema's owner or with its function
+DROP FUNCTION dep.okay(text) CASCADE;
+DROP STATISTICS dep.with_stats_nd;
+-- the schema renamed: the application's names would find the role's own
+-- table, of no tenant, in a schema it makes with the old name
+ALTER SCHEMA dep RENAME TO dep_moved;
+-- its own type, used by its own table only, and its own function
+ALTER TYPE dep.mine RENAME VALUE 'b' TO 'c';
+CREATE OR REPLACE FUNCTION dep.peek(v text) RETURNS boolean LANGUAGE sql AS 'SELECT true';
+RESET ROLE;
+-- every tenant's rows as they were, the role's function never ran
+SELECT tenant_id, v FROM dep.by_enum ORDER BY 1;
+SELECT enumlabel FROM pg_enum WHERE enumtypid = 'dep.org'::regtype ORDER BY enumsortorder;
+SELECT tenant_id, stages FROM dep.by_array ORDER BY 1;
+SELECT tenant_id, a FROM dep.by_composite ORDER BY 1;
+SELECT attname FROM pg_attribute WHERE attrelid = 'dep.addr'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum;
+SELECT count(*) AS peeked FROM dep.peeked;
+SELECT conname FROM pg_constraint WHERE contypid IN ('dep.tid'::regtype, 'dep.checked_tid'::regtype) ORDER BY 1;
+SELECT typname, typdefault, typnotnull FROM pg_type WHERE oid = 'dep.tid'::regtype;
+SELECT p.proname, p.prosrc, p.provolatile, p.proconfig FROM pg_proc p
+ WHERE p.pronamespace = 'dep'::regnamespace AND p.proname IN ('norm', 'touch', 'okay', 'peek') ORDER BY 1;
+SELECT rulename FROM pg_rewrite WHERE ev_class = 'dep.with_rule'::regclass;
+SELECT stxname FROM pg_statistic_ext WHERE stxrelid = 'dep.with_stats'::regclass;
+SELECT nspname FROM pg_namespace WHERE nspname LIKE 'dep%' ORDER BY 1;
+UPDATE dep.by_trigger SET v = v + 10 WHERE tenant_id = 't-1';
+SELECT tenant_id, v FROM dep.by_trigger ORDER BY 1;
+-- a role exempt from the check (here the superuser) may change them
+ALTER TYPE dep.org ADD VALUE 't-3';
+ALTER FUNCTION dep.norm(text) COST 2;
+-- the database: by its owner, ALTER DATABASE ... SET search_path would make
+-- every role's sessions, the migration role's too, resolve names to the
+-- role's objects; its connection limit and name are every tenant's
+SELECT current_database() AS db \gset
+ALTER DATABASE :"db" OWNER TO regress_dep_owner;
+SET ROLE regress_dep_owner;
+ALTER DATABASE :"db" SET search_path = dep, public;
+ALTER DATABASE :"db" CONNECTION LIMIT 0;
+ALTER DATABASE :"db" RESET ALL;
+ALTER DATABASE :"db" OWNER TO regress_dep_owner;
+RESET ROLE;
+SELECT count(*) AS search_path_set FROM pg_db_role_setting s
+  JOIN pg_database d ON d.oid = s.setdatabase, unnest(s.setconfig) c
+ WHERE d.datname = current_database() AND c LIKE 'search_path=%';
+SELECT datconnlimit FROM pg_database WHERE datname = current_database();
+ALTER DATABASE :"db" OWNER TO CURRENT_USER;
+CREATE DATABASE regress_dep_other OWNER regress_dep_owner;
+SET ROLE regress_dep_owner;
+DROP DATABASE regress_dep_other;
+RESET ROLE;
+SELECT count(*) AS other_kept FROM pg_database WHERE datname = 'regress_dep_other';
+DROP DATABASE regress_dep_other;
+SET client_min_messages = warning;
+DROP SCHEMA dep CASCADE;
+DROP OWNED BY regress_dep_owner;
+DROP ROLE regress_dep_owner;
