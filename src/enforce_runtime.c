@@ -429,10 +429,10 @@ refuse_explain_analyze(PlannedStmt *stmt)
 	}
 	ereport(ENFORCE_ELEVEL(),
 			(errcode(GTM_ERRCODE_NOT_PINNED),
-			 errmsg("EXPLAIN ANALYZE of a statement on tenant-scoped tables is not allowed for this role"),
-			 errdetail("Its row counts include rows of other tenants that the plan reads before it keeps the rows of its tenant."),
+			 errmsg("EXPLAIN ANALYZE, BUFFERS or MEMORY of a statement on tenant-scoped tables is not allowed for this role"),
+			 errdetail("Its row and buffer counts include rows of other tenants that the plan reads before it keeps the rows of its tenant."),
 			 err_tenant_scope(relid),
-			 errhint("Use EXPLAIN without ANALYZE, or run EXPLAIN ANALYZE as a role exempt from the tenant-scope check.")));
+			 errhint("Use EXPLAIN without ANALYZE, BUFFERS and MEMORY, or run it as a role exempt from the tenant-scope check.")));
 }
 
 /*
