@@ -25,6 +25,8 @@
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
+#include "common/hashfn.h"
+#include "mb/pg_wchar.h"
 #include "parser/parse_relation.h"
 #include "storage/lmgr.h"
 #include "miscadmin.h"
@@ -40,12 +42,90 @@
  */
 
 /*
+ * Citus' name of shard shardid of a table named tname (Citus'
+ * AppendShardIdToName): "<tname>_<shardid>", or, when that would not fit
+ * in NAMEDATALEN, tname clipped, "_", its hash_any() in 8 hex digits, and
+ * "_<shardid>".
+ */
+static char *
+shard_name(const char *tname, int64 shardid)
+{
+	char		suffix[NAMEDATALEN];
+	int			len = strlen(tname);
+	int			suffixlen;
+
+	snprintf(suffix, sizeof(suffix), "_" INT64_FORMAT, shardid);
+	suffixlen = strlen(suffix);
+	if (len < NAMEDATALEN - suffixlen)
+		return psprintf("%s%s", tname, suffix);
+	return psprintf("%.*s_%.8x%s",
+					pg_mbcliplen(tname, len, NAMEDATALEN - suffixlen - 10), tname,
+					DatumGetUInt32(hash_any((const unsigned char *) tname, len)), suffix);
+}
+
+/* What a pass over pg_dist_shard looks for, and finds */
+typedef struct ShardSearch
+{
+	Oid			table;			/* the shards of this table, or */
+	int64		shardid;		/* this shard's table */
+	List	   *found;			/* (table) its shards' tables of this node;
+								 * (shardid) the table it is a shard of */
+} ShardSearch;
+
+/*
+ * One pass over pg_dist_shard, read without an index (one row per shard;
+ * the answers are cached with the relation's facts), for a ShardSearch.
+ */
+static void
+search_dist_shard(ShardSearch *search)
+{
+	Oid			catalog = get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE);
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	if (!OidIsValid(catalog))
+		return;
+	rel = table_open(catalog, AccessShareLock);
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		null1,
+					null2;
+		Datum		logical = heap_getattr(tup, 1, RelationGetDescr(rel), &null1);
+		Datum		id = heap_getattr(tup, 2, RelationGetDescr(rel), &null2);
+
+		CHECK_FOR_INTERRUPTS();
+		if (null1 || null2)
+			continue;
+		if (OidIsValid(search->table) && DatumGetObjectId(logical) == search->table)
+		{
+			char	   *tname = get_rel_name(search->table);
+			Oid			shard;
+
+			shard = tname == NULL ? InvalidOid :
+				get_relname_relid(shard_name(tname, DatumGetInt64(id)),
+								  get_rel_namespace(search->table));
+			if (OidIsValid(shard))
+				search->found = lappend_oid(search->found, shard);
+		}
+		else if (!OidIsValid(search->table) && DatumGetInt64(id) == search->shardid)
+		{
+			search->found = list_make1_oid(DatumGetObjectId(logical));
+			break;
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+}
+
+/*
  * On a node that holds Citus' metadata, the distributed table that relid
- * is a shard of, or InvalidOid.  A shard is the table named
- * "<name>_<shardid>" in the schema of its distributed table, with its
- * shardid in pg_dist_shard; relfacts.c makes a shard exempt with that
- * table.  pg_dist_shard is read without an index (one row per shard; the
- * answer is cached with the relation's facts).
+ * is a shard of, or InvalidOid: the table of the shardid its name ends
+ * with in pg_dist_shard, whose shard of that id has relid's name and
+ * schema (shard_name: round EX, a long table name's shards, whose names
+ * Citus hashes, were not known, and not exempt with their table).
+ * relfacts.c makes a shard exempt with that table.
  */
 Oid
 distributed_table_of_shard(Oid relid)
@@ -53,12 +133,9 @@ distributed_table_of_shard(Oid relid)
 	char	   *name;
 	char	   *us;
 	char	   *end;
-	int64		shardid;
-	Oid			catalog;
-	Oid			result = InvalidOid;
-	Relation	rel;
-	SysScanDesc scan;
-	HeapTuple	tup;
+	char	   *tname;
+	Oid			table;
+	ShardSearch search = {InvalidOid, 0, NIL};
 
 	if (!distributed_planner_loaded())
 		return InvalidOid;
@@ -66,39 +143,18 @@ distributed_table_of_shard(Oid relid)
 	if (name == NULL || (us = strrchr(name, '_')) == NULL || us[1] == '\0')
 		return InvalidOid;
 	errno = 0;
-	shardid = strtoi64(us + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || shardid <= 0)
+	search.shardid = strtoi64(us + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || search.shardid <= 0)
 		return InvalidOid;
-	catalog = get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE);
-	if (!OidIsValid(catalog))
+	search_dist_shard(&search);
+	if (search.found == NIL)
 		return InvalidOid;
-
-	rel = table_open(catalog, AccessShareLock);
-	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		bool		null1,
-					null2;
-		Datum		logical = heap_getattr(tup, 1, RelationGetDescr(rel), &null1);
-		Datum		id = heap_getattr(tup, 2, RelationGetDescr(rel), &null2);
-
-		CHECK_FOR_INTERRUPTS();
-		if (!null1 && !null2 && DatumGetInt64(id) == shardid)
-		{
-			Oid			table = DatumGetObjectId(logical);
-			char	   *tname = get_rel_name(table);
-
-			if (tname != NULL &&
-				get_rel_namespace(table) == get_rel_namespace(relid) &&
-				strlen(tname) == (size_t) (us - name) &&
-				strncmp(tname, name, us - name) == 0)
-				result = table;
-			break;
-		}
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return result;
+	table = linitial_oid(search.found);
+	tname = get_rel_name(table);
+	if (tname == NULL || get_rel_namespace(table) != get_rel_namespace(relid) ||
+		strcmp(shard_name(tname, search.shardid), name) != 0)
+		return InvalidOid;
+	return table;
 }
 
 /*
@@ -106,49 +162,17 @@ distributed_table_of_shard(Oid relid)
  * worker; none on a coordinator without placements), locked in lockmode
  * with their partitions: gtm_exempt_table() and gtm_unexempt_table() hold
  * them as they hold the table, since a shard is exempt with its table.
- * pg_dist_shard is read without an index, as above.
  */
 void
 lock_local_shards(Oid relid, LOCKMODE lockmode)
 {
-	char	   *tname;
-	Oid			nsp;
-	Oid			catalog;
-	Relation	rel;
-	SysScanDesc scan;
-	HeapTuple	tup;
-	List	   *shards = NIL;
+	ShardSearch search = {relid, 0, NIL};
 	ListCell   *lc;
 
-	if (!distributed_planner_loaded() || (tname = get_rel_name(relid)) == NULL)
+	if (!distributed_planner_loaded() || get_rel_name(relid) == NULL)
 		return;
-	nsp = get_rel_namespace(relid);
-	catalog = get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE);
-	if (!OidIsValid(catalog))
-		return;
-
-	rel = table_open(catalog, AccessShareLock);
-	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		bool		null1,
-					null2;
-		Datum		logical = heap_getattr(tup, 1, RelationGetDescr(rel), &null1);
-		Datum		id = heap_getattr(tup, 2, RelationGetDescr(rel), &null2);
-		Oid			shard;
-
-		CHECK_FOR_INTERRUPTS();
-		if (null1 || null2 || DatumGetObjectId(logical) != relid)
-			continue;
-		shard = get_relname_relid(psprintf("%s_" INT64_FORMAT, tname,
-										   DatumGetInt64(id)), nsp);
-		if (OidIsValid(shard))
-			shards = lappend_oid(shards, shard);
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-
-	foreach(lc, shards)
+	search_dist_shard(&search);
+	foreach(lc, search.found)
 	{
 		/* find_all_inheritors locks the partitions, not the table itself */
 		LockRelationOid(lfirst_oid(lc), lockmode);

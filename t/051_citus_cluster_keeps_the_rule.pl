@@ -550,6 +550,22 @@ is(app($C, 'SELECT count(*) FROM deals WHERE amount >= 0'), '12',
 cq(q{SELECT run_command_on_all_nodes($$SELECT gtm_unexempt_table('deals')$$)});
 rejected('unexempted on every node: checked again', $NOT_PINNED, 'SELECT count(*) FROM deals WHERE amount >= 0');
 
+# a table whose name is long enough that Citus hashes its shards' names
+# (round EX: such shards were not known as shards, and not exempt with it)
+my $long = 'deals_with_a_name_long_enough_for_citus_to_hash_shard_names_x';
+cq(qq{CREATE TABLE $long (tenant_id text NOT NULL, id int, amount int, PRIMARY KEY (tenant_id, id));
+SELECT create_distributed_table('$long', 'tenant_id', colocate_with => 'deals');
+INSERT INTO $long SELECT tenant_id, id, amount FROM deals;
+GRANT SELECT ON $long TO regress_citus_app;});
+like(app($C, "SELECT count(*) FROM $long WHERE amount >= 0"),
+	qr/^ERROR:  .*\Q$NOT_PINNED\E/m, 'a long-named distributed table is checked');
+cq(qq{SELECT run_command_on_all_nodes(\$\$SELECT gtm_exempt_table('$long')\$\$)});
+is(app($C, "SELECT count(*) FROM $long WHERE amount >= 0"), '12',
+	'exempted on every node: its shards, whose names Citus hashed, follow it');
+cq(qq{SELECT run_command_on_all_nodes(\$\$SELECT gtm_unexempt_table('$long')\$\$)});
+like(app($C, "SELECT count(*) FROM $long WHERE amount >= 0"),
+	qr/^ERROR:  .*\Q$NOT_PINNED\E/m, 'unexempted on every node: checked again');
+
 # SET LOCAL of gtm.* with citus.propagate_set_commands = 'local': Citus
 # replays it on the workers' connections, as the connecting role; gtm.* may be
 # set by superusers only, so it reaches the workers for a superuser and fails
