@@ -129,7 +129,8 @@ ISOLATION_PROVISION = signin_race slug_race slug_search_race last_admin_race cle
 	signin_after_deletion_race clerk_deletion_ddl_race
 ISOLATION_SETTINGS = settings_update_race settings_defaults_kept
 ISOLATION_ENFORCE = enforce_exempt enforce_session_tenant enforce_lock copy_concurrent exempt_drop_race \
-	enforce_facts_race enforce_exempt_attach_race enforce_attach_routed_race
+	enforce_facts_race enforce_exempt_attach_race enforce_attach_routed_race \
+	enforce_refresh_swap_race
 ISOLATION = $(ISOLATION_PROVISION) $(ISOLATION_SETTINGS) $(ISOLATION_ENFORCE)
 ISOLATION_OPTS = --inputdir=test
 

@@ -18,28 +18,34 @@
  * REPLACE FUNCTION of a default's, CHECK's or trigger's function makes every
  * tenant's writes run the role's code with their rows.
  *
- * So, to a role that is not exempt, where the extension is installed:
+ * Nor can PostgreSQL say which code a tenant table reaches: a function
+ * called by name from a trigger function's body, an index expression's
+ * helper, an operator's or aggregate's function are recorded nowhere
+ * (round EY).  So, to a role that is not exempt, where the extension is
+ * installed:
  *	refuse_tenant_drop		(the object access hook's OAT_DROP) refuses
  *							dropping another owner's tenant table, a part of
  *							one (a column, default, trigger, policy,
  *							constraint, rule or extended statistics), or the
  *							extension;
- *	refuse_depended_change	(OAT_POST_CREATE and OAT_POST_ALTER) refuses
- *							changing a type, domain, composite type or
- *							function that another owner's tenant table uses,
- *							directly or through others (an array or domain
- *							over the type, a domain whose CHECK calls the
- *							function), once PostgreSQL made the change (an
- *							error rolls it back; nothing ran meanwhile);
+ *	refuse_depended_change	(OAT_POST_CREATE, OAT_POST_ALTER, OAT_DROP)
+ *							refuses replacing, altering or dropping a
+ *							function, operator, type, domain, collation,
+ *							conversion or text search object outside
+ *							pg_temp, once PostgreSQL made the change (an
+ *							error rolls it back; nothing ran meanwhile): a
+ *							new one is the role's to create;
  *	refuse_owner_ddl		(ProcessUtility, before the standard call)
- *							refuses ALTER DOMAIN on such a domain before it
- *							validates anything, ALTER SCHEMA ... RENAME of a
- *							schema holding such a table, and ALTER and DROP
- *							DATABASE,
- *							which an owner of the database may run: ALTER
- *							DATABASE ... SET search_path makes every
- *							session of every role, the exempt migration
- *							role's too, resolve names to the role's objects.
+ *							refuses ALTER DOMAIN outside pg_temp before it
+ *							validates anything, CREATE CAST and TRANSFORM
+ *							(they have no schema), ALTER OPERATOR FAMILY,
+ *							ALTER SCHEMA ... RENAME of a schema holding
+ *							another owner's tenant table, and ALTER and DROP
+ *							DATABASE, which an owner of the database may
+ *							run: ALTER DATABASE ... SET search_path makes
+ *							every session of every role, the exempt
+ *							migration role's too, resolve names to the
+ *							role's objects.
  * The role's own tables, and temporary ones, stay its business.
  *
  * IDENTIFICATION
@@ -56,7 +62,19 @@
 #include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/indexing.h"
+#include "catalog/objectaddress.h"
 #include "catalog/pg_attrdef.h"
+#include "catalog/pg_cast.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_conversion.h"
+#include "catalog/pg_opclass.h"
+#include "catalog/pg_operator.h"
+#include "catalog/pg_opfamily.h"
+#include "catalog/pg_transform.h"
+#include "catalog/pg_ts_config.h"
+#include "catalog/pg_ts_dict.h"
+#include "catalog/pg_ts_parser.h"
+#include "catalog/pg_ts_template.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_depend.h"
@@ -205,131 +223,122 @@ others_tenant_table(Oid relid)
 }
 
 /*
- * The first tenant table of another owner that uses the object (classId,
- * objectId), read from pg_depend: a column of the type (also through an
- * array, domain or range over it, or a composite type with an attribute of
- * it), a default, constraint, trigger, policy, index, rule or extended
- * statistics that calls the function or names the type, or a domain whose
- * constraint does.  InvalidOid when none.  seen: the types followed.
+ * Objects of these classes hold code, or are found by name in place of
+ * another: functions, procedures and aggregates, operators and their
+ * classes and families, casts, types and domains, collations, conversions,
+ * text search objects, transforms.
  */
-static Oid
-tenant_table_using(Oid classId, Oid objectId, List **seen)
+static bool
+code_class(Oid classId)
 {
-	Relation	depRel;
-	ScanKeyData key[2];
-	SysScanDesc scan;
-	HeapTuple	tup;
-	Oid			found = InvalidOid;
-
-	check_stack_depth();
-	CHECK_FOR_INTERRUPTS();
-	if (classId == TypeRelationId)
-	{
-		if (list_member_oid(*seen, objectId))
-			return InvalidOid;
-		*seen = lappend_oid(*seen, objectId);
-	}
-	depRel = table_open(DependRelationId, AccessShareLock);
-	ScanKeyInit(&key[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(classId));
-	ScanKeyInit(&key[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(objectId));
-	scan = systable_beginscan(depRel, DependReferenceIndexId, true, NULL, 2, key);
-	while (!OidIsValid(found) && HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
-		Oid			domain;
-
-		if (dep->classid == TypeRelationId)
-			found = tenant_table_using(TypeRelationId, dep->objid, seen);
-		else if (dep->classid == RelationRelationId &&
-				 get_rel_relkind(dep->objid) == RELKIND_COMPOSITE_TYPE)
-			found = tenant_table_using(TypeRelationId, get_rel_type_id(dep->objid), seen);
-		else if (dep->classid == ConstraintRelationId &&
-				 OidIsValid(domain = catalog_row_oid(ConstraintRelationId,
-													 ConstraintOidIndexId,
-													 Anum_pg_constraint_oid, dep->objid,
-													 Anum_pg_constraint_contypid)))
-			found = tenant_table_using(TypeRelationId, domain, seen);
-		else
-		{
-			Oid			relid = relation_of_part(dep->classid, dep->objid);
-
-			if (others_tenant_table(relid))
-				found = relid;
-		}
-	}
-	systable_endscan(scan);
-	table_close(depRel, AccessShareLock);
-	return found;
+	return classId == ProcedureRelationId || classId == TypeRelationId ||
+		classId == OperatorRelationId || classId == OperatorClassRelationId ||
+		classId == OperatorFamilyRelationId || classId == CastRelationId ||
+		classId == CollationRelationId || classId == ConversionRelationId ||
+		classId == TSConfigRelationId || classId == TSDictionaryRelationId ||
+		classId == TSParserRelationId || classId == TSTemplateRelationId ||
+		classId == TransformRelationId;
 }
 
-/* The refusal of a change to what (a type or function) that relid uses */
+/*
+ * The refusal of what (a description of an object, or of a statement
+ * creating one) outside pg_temp.
+ */
 static void
-refuse_change_of_used(const char *what, Oid relid)
+refuse_code_outside_temp(const char *what)
 {
-	char	   *relname = get_rel_name(relid);
-	char	   *nspname = get_namespace_name(get_rel_namespace(relid));
-
 	ereport(ERROR,
 			(errcode(GTM_ERRCODE_NOT_PINNED),
-			 errmsg("changing %s is not allowed for this role", what),
-			 errdetail("Tenant-scoped table \"%s\", which the role does not own, uses it: changing it changes, or reads, the rows of every tenant.",
-					   relname),
-			 errhint("Run such DDL as a role exempt from the tenant-scope check (the migration role), and let that role own what tenant tables use."),
-			 err_generic_string(PG_DIAG_SCHEMA_NAME, nspname),
-			 err_generic_string(PG_DIAG_TABLE_NAME, relname)));
+			 strncmp(what, "creating ", 9) == 0 ?
+			 errmsg("%s is not allowed for this role", what) :
+			 errmsg("changing or dropping %s outside pg_temp is not allowed for this role", what),
+			 errdetail("Functions, aggregates, operators, casts, types, domains, collations, conversions and text search objects outside pg_temp are reached by other sessions' statements, and by the triggers, defaults, constraints, indexes and policies of tenant-scoped tables, which would run the role's code on every tenant's rows."),
+			 errhint("Create, replace and alter them as the migration role (exempt from the tenant-scope check); a role the check applies to may change them in pg_temp only.")));
 }
 
-/* Refused when another owner's tenant table uses the type typid */
-static void
-judge_type_change(Oid typid)
+/*
+ * Is the object (classId, objectId) one that a role the check applies to
+ * may change: in its temporary schema, or a table's row type (or the
+ * array type of one: their table's DDL changes them)?  A standalone
+ * composite type is judged by its pg_class row.
+ */
+static bool
+code_object_allowed(Oid classId, Oid objectId)
 {
-	List	   *seen = NIL;
-	Oid			relid = tenant_table_using(TypeRelationId, typid, &seen);
+	ObjectAddress addr;
+	Oid			nsp;
 
-	if (OidIsValid(relid))
-		refuse_change_of_used(psprintf("type %s", format_type_be(typid)), relid);
+	if (classId == TypeRelationId)
+	{
+		HeapTuple	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(objectId));
+		char		typtype;
+		Oid			elem;
+
+		if (!HeapTupleIsValid(tup))
+			return true;
+		typtype = ((Form_pg_type) GETSTRUCT(tup))->typtype;
+		elem = ((Form_pg_type) GETSTRUCT(tup))->typelem;
+		nsp = ((Form_pg_type) GETSTRUCT(tup))->typnamespace;
+		ReleaseSysCache(tup);
+		if (typtype == TYPTYPE_COMPOSITE ||
+			(OidIsValid(elem) && get_typtype(elem) == TYPTYPE_COMPOSITE))
+			return true;
+		return isTempOrTempToastNamespace(nsp);
+	}
+	if (classId == CastRelationId || classId == TransformRelationId)
+		return false;			/* no schema: every session's */
+	ObjectAddressSet(addr, classId, objectId);
+	nsp = get_object_namespace(&addr);
+	return OidIsValid(nsp) && isTempOrTempToastNamespace(nsp);
 }
 
 /*
  * The object access hook's OAT_POST_CREATE and OAT_POST_ALTER
- * (enforce_planning.c): a type or domain altered (RENAME VALUE, ADD VALUE,
- * SET DEFAULT, DROP CONSTRAINT, SET (...), OWNER TO), an attribute of a
- * composite type added or altered, or a function replaced (CREATE OR
- * REPLACE announces OAT_POST_CREATE) or altered, that another owner's
- * tenant table uses.  A new object has no dependents yet: one index scan
- * of pg_depend finds none.
+ * (enforce_planning.c), and OAT_DROP (refuse_tenant_drop): an existing
+ * function, aggregate, operator, cast, type, domain, collation, conversion
+ * or text search object outside pg_temp, replaced (CREATE OR REPLACE),
+ * altered (ALTER ... RENAME, SET SCHEMA, OWNER TO, ALTER TYPE ... RENAME
+ * VALUE, ALTER FUNCTION) or dropped by a role the check applies to; a
+ * standalone composite type's attribute added, altered or dropped.
+ * PostgreSQL records no dependency on a function called by name from
+ * another's body, so which tenant table reaches which of them cannot be
+ * known (round EY: a trigger function's callee, an index expression's, an
+ * operator's or an aggregate's function, replaced, relabelled every
+ * tenant's rows, stored them in the role's table, or ran as the superuser
+ * that analysed the table): once made, none of them outside pg_temp is the
+ * role's to change.  A new one is not found in place of an existing one
+ * unless a search_path puts its schema first (doc/enforcement.md).
  */
 void
 refuse_depended_change(ObjectAccessType access, Oid classId, Oid objectId, int subId)
 {
-	if (classId == TypeRelationId)
-	{
-		if (access != OAT_POST_ALTER || !owner_ddl_judged())
-			return;
-		judge_type_change(objectId);
-	}
-	else if (classId == RelationRelationId)
-	{
-		/* ALTER TYPE ... ADD, ALTER or RENAME ATTRIBUTE */
-		if (subId == 0 || get_rel_relkind(objectId) != RELKIND_COMPOSITE_TYPE ||
-			!owner_ddl_judged())
-			return;
-		judge_type_change(get_rel_type_id(objectId));
-	}
-	else if (classId == ProcedureRelationId)
-	{
-		List	   *seen = NIL;
-		Oid			relid;
+	ObjectAddress addr;
 
-		if (!owner_ddl_judged())
+	if (classId == RelationRelationId)
+	{
+		/* ALTER TYPE ... ADD, ALTER, RENAME or DROP ATTRIBUTE, DROP TYPE */
+		if ((access == OAT_POST_CREATE && subId == 0) ||
+			get_rel_relkind(objectId) != RELKIND_COMPOSITE_TYPE ||
+			!owner_ddl_judged() ||
+			isTempOrTempToastNamespace(get_rel_namespace(objectId)))
 			return;
-		relid = tenant_table_using(ProcedureRelationId, objectId, &seen);
-		if (OidIsValid(relid))
-			refuse_change_of_used(psprintf("function %s", format_procedure(objectId)),
-								  relid);
+		refuse_code_outside_temp(psprintf("type %s", format_type_be(get_rel_type_id(objectId))));
 	}
+	if (!code_class(classId))
+		return;
+
+	/*
+	 * Created: only a function replaced (its row before the replacement is
+	 * still the one visible; a new one's is not yet)
+	 */
+	if (access == OAT_POST_CREATE &&
+		(classId != ProcedureRelationId ||
+		 !SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(objectId))))
+		return;
+	if (!owner_ddl_judged() || code_object_allowed(classId, objectId))
+		return;
+	ObjectAddressSet(addr, classId, objectId);
+	refuse_code_outside_temp(getObjectDescription(&addr, true));
 }
 
 /*
@@ -359,17 +368,17 @@ refuse_tenant_drop(Oid classId, Oid objectId, int subId)
 	}
 	else
 	{
+		if (code_class(classId) ||
+			(classId == RelationRelationId &&
+			 get_rel_relkind(objectId) == RELKIND_COMPOSITE_TYPE))
+		{
+			/* DROP FUNCTION, TYPE, ..., ALTER TYPE ... DROP ATTRIBUTE */
+			refuse_depended_change(OAT_DROP, classId, objectId, subId);
+			return;
+		}
 		relid = relation_of_part(classId, objectId);
 		if (!OidIsValid(relid))
 			return;
-		if (classId == RelationRelationId && subId != 0 &&
-			get_rel_relkind(relid) == RELKIND_COMPOSITE_TYPE)
-		{
-			/* ALTER TYPE ... DROP ATTRIBUTE */
-			if (owner_ddl_judged())
-				judge_type_change(get_rel_type_id(relid));
-			return;
-		}
 		if (!others_tenant_table(relid))
 			return;
 		what = classId == RelationRelationId && subId == 0 ?
@@ -389,7 +398,7 @@ refuse_tenant_drop(Oid classId, Oid objectId, int subId)
 			 errhint("Run such DDL as a role exempt from the tenant-scope check (the migration role).")));
 }
 
-/* The first tenant table of another owner in schema nsp, or InvalidOid */
+/* The oldest tenant table of another owner in schema nsp, or InvalidOid */
 static Oid
 others_tenant_table_in(Oid nsp)
 {
@@ -403,17 +412,37 @@ others_tenant_table_in(Oid nsp)
 	ScanKeyInit(&key, Anum_pg_class_relnamespace, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(nsp));
 	scan = systable_beginscan(rel, InvalidOid, false, NULL, 1, &key);
-	while (!OidIsValid(found) && HeapTupleIsValid(tup = systable_getnext(scan)))
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		Form_pg_class form = (Form_pg_class) GETSTRUCT(tup);
 
+		/* the oldest, whatever the scan's order */
 		CHECK_FOR_INTERRUPTS();
-		if (others_tenant_table(form->oid))
+		if ((!OidIsValid(found) || form->oid < found) && others_tenant_table(form->oid))
 			found = form->oid;
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	return found;
+}
+
+/*
+ * Does the statement create a cast or transform (they have no schema: every
+ * session's expressions use them), or change an operator family, as a role
+ * the check applies to?  *what: what, for the message.
+ */
+static bool
+code_statement_refused(Node *parsetree, const char **what)
+{
+	if (IsA(parsetree, CreateCastStmt))
+		*what = "creating a cast";
+	else if (IsA(parsetree, CreateTransformStmt))
+		*what = "creating a transform";
+	else if (IsA(parsetree, AlterOpFamilyStmt))
+		*what = "an operator family";
+	else
+		return false;
+	return owner_ddl_judged();
 }
 
 /*
@@ -439,10 +468,13 @@ refuse_owner_ddl(Node *parsetree)
 		if (!owner_ddl_judged())
 			return;
 		typid = LookupTypeNameOid(NULL, tn, true);
-		if (OidIsValid(typid))
-			judge_type_change(typid);
+		if (OidIsValid(typid) && !code_object_allowed(TypeRelationId, typid))
+			refuse_code_outside_temp(psprintf("domain %s", format_type_be(typid)));
 		return;
 	}
+	if (code_statement_refused(parsetree, &what))
+		refuse_code_outside_temp(what);
+	what = NULL;
 	if (IsA(parsetree, RenameStmt) &&
 		((RenameStmt *) parsetree)->renameType == OBJECT_SCHEMA)
 	{

@@ -1,8 +1,13 @@
--- enforce_depended: what another owner's tenant table uses (a type, domain,
--- composite type or function of the role's), and what it is made of (a
--- rule, extended statistics), is not the role's to change or drop; nor is
--- the database, by its owner (round EX).  The data: every tenant's rows
--- as they were, the role's function never ran on them, nothing stored.
+-- enforce_depended: a role the check applies to may create functions,
+-- types, operators... but, outside pg_temp, not replace, alter or drop
+-- them once made: what another owner's tenant table uses (a type, domain,
+-- composite type or function of the role's, round EX), also by name from
+-- a function's body, through an operator, an aggregate or an index
+-- expression, which PostgreSQL records nowhere (round EY); nor create a
+-- cast; nor drop what a tenant table is made of (a rule, extended
+-- statistics); nor rename its schema, nor alter or drop the database.
+-- The data: every tenant's rows as they were, the role's function never
+-- ran on them, nothing stored.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS gtm_clarity;
 RESET client_min_messages;
@@ -22,9 +27,22 @@ $$BEGIN RAISE NOTICE 'peeked %', v; INSERT INTO dep.peeked VALUES (v); RETURN tr
 CREATE FUNCTION dep.norm(v text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT lower(v)';
 CREATE FUNCTION dep.okay(v text) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT v <> ''''';
 CREATE FUNCTION dep.touch() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
--- its own: a type and a function that only its own table uses
+-- its own: a type that only its own table uses
 CREATE TYPE dep.mine AS ENUM ('a', 'b');
 CREATE TABLE dep.own (tenant_id text, m dep.mine);
+-- called by name from a trigger function's body, by an index expression's
+-- function, by an operator and an aggregate (round EY)
+CREATE FUNCTION dep.canon(v text) RETURNS text LANGUAGE sql AS 'SELECT v';
+CREATE FUNCTION dep.relabel() RETURNS trigger LANGUAGE plpgsql AS
+$$BEGIN NEW.tenant_id := dep.canon(NEW.tenant_id); RETURN NEW; END$$;
+CREATE FUNCTION dep.inner_upper(v text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT upper(v)';
+CREATE FUNCTION dep.outer_upper(v text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT dep.inner_upper(v)';
+CREATE FUNCTION dep.similar(a text, b text) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT a <> b';
+CREATE OPERATOR dep.<~> (FUNCTION = dep.similar, LEFTARG = text, RIGHTARG = text);
+CREATE FUNCTION dep.longest(s text, v text) RETURNS text LANGUAGE sql IMMUTABLE AS
+  'SELECT CASE WHEN length(v) > length(coalesce(s, '''')) THEN v ELSE s END';
+CREATE AGGREGATE dep.longest(text) (SFUNC = dep.longest, STYPE = text);
+CREATE TEXT SEARCH CONFIGURATION dep.words (COPY = pg_catalog.simple);
 RESET ROLE;
 -- the migration role's tenant tables, in the role's schema, using them
 CREATE DOMAIN dep.checked_tid AS text CHECK (dep.okay(VALUE));
@@ -38,6 +56,14 @@ CREATE TABLE dep.by_trigger (tenant_id text NOT NULL, v int);
 CREATE TRIGGER touch BEFORE UPDATE ON dep.by_trigger FOR EACH ROW EXECUTE FUNCTION dep.touch();
 CREATE TABLE dep.with_rule (tenant_id text NOT NULL, v int);
 CREATE RULE audit AS ON UPDATE TO dep.with_rule DO ALSO SELECT dep.okay(NEW.tenant_id);
+CREATE TABLE dep.by_callee (tenant_id text NOT NULL, secret text);
+CREATE TRIGGER relabel BEFORE INSERT OR UPDATE ON dep.by_callee FOR EACH ROW EXECUTE FUNCTION dep.relabel();
+CREATE TABLE dep.by_index (tenant_id text NOT NULL, secret text);
+CREATE INDEX ON dep.by_index (dep.outer_upper(secret));
+CREATE TABLE dep.by_operator (tenant_id text NOT NULL, secret text CHECK (secret OPERATOR(dep.<~>) ''));
+CREATE TABLE dep.by_words (tenant_id text NOT NULL, body text,
+  words tsvector GENERATED ALWAYS AS (to_tsvector('dep.words', body)) STORED);
+CREATE VIEW dep.longest_secret AS SELECT tenant_id, dep.longest(secret) FROM dep.by_index GROUP BY tenant_id;
 CREATE TABLE dep.with_stats (tenant_id text NOT NULL, v int);
 CREATE STATISTICS dep.with_stats_nd (ndistinct) ON tenant_id, v FROM dep.with_stats;
 INSERT INTO dep.by_enum VALUES ('t-1', 1), ('t-2', 2);
@@ -46,6 +72,9 @@ INSERT INTO dep.by_composite VALUES ('t-1', ('Oslo', '0150')), ('t-2', ('Bergen'
 INSERT INTO dep.by_domain VALUES ('t-1', 1), ('t-2', 2);
 INSERT INTO dep.by_function VALUES ('t-1', 'a'), ('t-2', 'b');
 INSERT INTO dep.by_trigger VALUES ('t-1', 1), ('t-2', 2);
+INSERT INTO dep.by_callee VALUES ('t-1', 'one'), ('t-2', 'two');
+INSERT INTO dep.by_index VALUES ('t-1', 'one'), ('t-2', 'two');
+INSERT INTO dep.by_words VALUES ('t-1', 'one word'), ('t-2', 'two words');
 GRANT SELECT ON ALL TABLES IN SCHEMA dep TO regress_dep_owner;
 SET ROLE regress_dep_owner;
 -- an enum's label renamed would relabel every tenant's rows: t-1's become t-2's
@@ -74,6 +103,34 @@ ALTER FUNCTION dep.norm(text) VOLATILE;
 CREATE OR REPLACE FUNCTION dep.touch() RETURNS trigger LANGUAGE plpgsql AS
 $$BEGIN NEW.tenant_id := 't-2'; RETURN NEW; END$$;
 CREATE OR REPLACE FUNCTION dep.okay(v text) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT dep.peek(v)';
+-- a function called by name from the trigger function's body (relabelling
+-- t-2's rows as t-1's), by an index expression's function (run by the
+-- superuser's ANALYZE on every tenant's rows), by an operator or an
+-- aggregate: PostgreSQL records no such dependency, so none of the role's
+-- functions outside pg_temp may be replaced, renamed, moved or dropped
+CREATE OR REPLACE FUNCTION dep.canon(v text) RETURNS text LANGUAGE sql AS $$SELECT 't-1'$$;
+ALTER FUNCTION dep.canon(text) RENAME TO canon_old;
+ALTER FUNCTION dep.canon(text) SET SCHEMA public;
+DROP FUNCTION dep.canon(text);
+CREATE OR REPLACE FUNCTION dep.inner_upper(v text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT dep.peek(v)::text';
+CREATE OR REPLACE FUNCTION dep.similar(a text, b text) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT dep.peek(a)';
+ALTER OPERATOR dep.<~> (text, text) SET (RESTRICT = eqsel);
+CREATE OR REPLACE FUNCTION dep.longest(s text, v text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT NULL::text';
+ALTER TEXT SEARCH CONFIGURATION dep.words DROP MAPPING FOR asciiword;
+-- a cast has no schema: every session's expressions would use it
+CREATE FUNCTION dep.to_org(v text) RETURNS dep.org LANGUAGE sql AS $$SELECT 't-1'::dep.org$$;
+CREATE CAST (text AS dep.org) WITH FUNCTION dep.to_org(text) AS ASSIGNMENT;
+-- new ones, and its code in pg_temp, stay its business
+CREATE FUNCTION dep.fresh() RETURNS int LANGUAGE sql AS 'SELECT 1';
+CREATE TYPE dep.fresh_kind AS ENUM ('x');
+CREATE FUNCTION pg_temp.scratch() RETURNS int LANGUAGE sql AS 'SELECT 1';
+CREATE OR REPLACE FUNCTION pg_temp.scratch() RETURNS int LANGUAGE sql AS 'SELECT 2';
+ALTER FUNCTION pg_temp.scratch() COST 5;
+SELECT pg_temp.scratch();
+DROP FUNCTION pg_temp.scratch();
+CREATE TYPE pg_temp.kind AS ENUM ('a');
+ALTER TYPE pg_temp.kind ADD VALUE 'b';
+DROP TYPE pg_temp.kind;
 -- a rule and extended statistics of another owner's tenant table, dropped
 -- by the schema's owner or with its function
 DROP FUNCTION dep.okay(text) CASCADE;
@@ -81,10 +138,21 @@ DROP STATISTICS dep.with_stats_nd;
 -- the schema renamed: the application's names would find the role's own
 -- table, of no tenant, in a schema it makes with the old name
 ALTER SCHEMA dep RENAME TO dep_moved;
--- its own type, used by its own table only, and its own function
+-- its own type, used by its own table only, once made, and its own function
 ALTER TYPE dep.mine RENAME VALUE 'b' TO 'c';
 CREATE OR REPLACE FUNCTION dep.peek(v text) RETURNS boolean LANGUAGE sql AS 'SELECT true';
 RESET ROLE;
+-- every tenant's writes and the superuser's ANALYZE run the role's code as it was
+INSERT INTO dep.by_callee VALUES ('t-2', 'three');
+ANALYZE dep.by_index;
+SELECT tenant_id, secret FROM dep.by_callee ORDER BY secret;
+INSERT INTO dep.by_operator VALUES ('t-2', 'kept');
+SELECT tenant_id, secret FROM dep.by_operator;
+INSERT INTO dep.by_words VALUES ('t-2', 'three words');
+SELECT tenant_id, words FROM dep.by_words ORDER BY body;
+SELECT tenant_id, longest FROM dep.longest_secret ORDER BY 1;
+SELECT count(*) AS casts FROM pg_cast WHERE casttarget = 'dep.org'::regtype;
+SELECT proname FROM pg_proc WHERE pronamespace = 'dep'::regnamespace AND proname LIKE 'canon%';
 -- every tenant's rows as they were, the role's function never ran
 SELECT tenant_id, v FROM dep.by_enum ORDER BY 1;
 SELECT enumlabel FROM pg_enum WHERE enumtypid = 'dep.org'::regtype ORDER BY enumsortorder;
@@ -95,7 +163,8 @@ SELECT count(*) AS peeked FROM dep.peeked;
 SELECT conname FROM pg_constraint WHERE contypid IN ('dep.tid'::regtype, 'dep.checked_tid'::regtype) ORDER BY 1;
 SELECT typname, typdefault, typnotnull FROM pg_type WHERE oid = 'dep.tid'::regtype;
 SELECT p.proname, p.prosrc, p.provolatile, p.proconfig FROM pg_proc p
- WHERE p.pronamespace = 'dep'::regnamespace AND p.proname IN ('norm', 'touch', 'okay', 'peek') ORDER BY 1;
+ WHERE p.pronamespace = 'dep'::regnamespace
+   AND p.proname IN ('norm', 'touch', 'okay', 'peek', 'canon', 'inner_upper', 'similar', 'longest') ORDER BY 1;
 SELECT rulename FROM pg_rewrite WHERE ev_class = 'dep.with_rule'::regclass;
 SELECT stxname FROM pg_statistic_ext WHERE stxrelid = 'dep.with_stats'::regclass;
 SELECT nspname FROM pg_namespace WHERE nspname LIKE 'dep%' ORDER BY 1;

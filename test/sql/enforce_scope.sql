@@ -118,8 +118,9 @@ SELECT count(*) AS t1_deals FROM deals_of(:T1);
 PREPARE deals_of_param(text) AS SELECT count(*) AS t1_deals FROM deals_of($1);
 EXECUTE deals_of_param(:T1);
 DEALLOCATE deals_of_param;
-DROP FUNCTION deals_of(text);
 RESET ROLE;
+-- (its functions outside pg_temp are the migration role's to drop: round EY)
+DROP FUNCTION deals_of(text);
 SELECT tenant_id, stage FROM deals ORDER BY 1, 2;
 SELECT count(*) AS notes_written FROM notes;
 SET ROLE regress_enforce_scope;
@@ -505,6 +506,7 @@ CREATE FUNCTION pg_temp.norm(s text) RETURNS text IMMUTABLE LANGUAGE sql AS 'SEL
 EXPLAIN (COSTS OFF) SELECT id FROM deals WHERE tenant_id = :T1 AND pg_temp.norm(stage) = 'won';
 CREATE FUNCTION enforce_scope.norm(s text) RETURNS text IMMUTABLE LANGUAGE sql AS 'SELECT lower(s)';
 EXPLAIN (COSTS OFF) SELECT id FROM deals WHERE tenant_id = :T1 AND enforce_scope.norm(stage) = 'won';
+-- dropping it is not the role's (round EY)
 DROP FUNCTION enforce_scope.norm(text);
 DROP FUNCTION pg_temp.norm(text);
 CREATE FUNCTION pg_temp.cur() RETURNS text LANGUAGE sql STABLE AS $$ SELECT gtm_current_tenant() $$;
@@ -583,6 +585,7 @@ EXECUTE compound_write(:T1, 1, :T2, 1);
 DEALLOCATE compound;
 DEALLOCATE compound_write;
 RESET ROLE;
+DROP FUNCTION enforce_scope.norm(text);
 SELECT count(*) AS rows_written FROM deals WHERE stage = 'written';
 SET ROLE regress_enforce_scope;
 
