@@ -63,6 +63,7 @@ OBJS = \
 	src/enforce_copy.o \
 	src/enforce_attach.o \
 	src/enforce_depended.o \
+	src/enforce_names.o \
 	src/enforce_runtime.o \
 	src/enforce_payload.o \
 	src/enforce_executor.o \

@@ -722,6 +722,10 @@ extern void refuse_tenant_drop(Oid classId, Oid objectId, int subId);
 extern void refuse_depended_change(ObjectAccessType access, Oid classId, Oid objectId,
 								   int subId);
 extern void refuse_owner_ddl(Node *parsetree);
+extern bool owner_ddl_judged(void);
+
+/* enforce_names.c: no new object takes an existing one's name */
+extern void refuse_name_taken(Node *parsetree);
 
 /* enforce_copy.c: COPY FROM with every row checked */
 typedef enum CopyRefusal

@@ -56,6 +56,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/relation.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/dependency.h"
@@ -87,6 +88,7 @@
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "miscadmin.h"
+#include "storage/ipc.h"
 #include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
 #include "parser/parse_type.h"
@@ -101,13 +103,27 @@
 #include "enforce.h"
 #include "gtm_clarity.h"
 
+/*
+ * The object an ALTER ... OWNER TO about to run changes the owner of
+ * (refuse_owner_ddl sets it, each utility statement anew): not judged by
+ * the object access hook.  An owner change gives no code another body (the
+ * role may give its objects only to roles it is a member of), and Citus
+ * runs ALTER ROUTINE ... OWNER TO, as the role, after each function it
+ * propagates (round EZ: every CREATE FUNCTION of the role was refused on
+ * a Citus cluster).
+ */
+static ObjectAddress owner_changed = {InvalidOid, InvalidOid, 0};
+
 /* Should the role's DDL be judged here at all? */
-static bool
+bool
 owner_ddl_judged(void)
 {
-	/* an extension's script changes its own objects */
+	/*
+	 * an extension's script changes its own objects; a backend that exits
+	 * drops its temporary objects
+	 */
 	return gtm_enforcement != GTM_ENFORCE_OFF && !creating_extension &&
-		gtm_installed_here() && !role_is_exempt();
+		!proc_exit_inprogress && gtm_installed_here() && !role_is_exempt();
 }
 
 /*
@@ -256,6 +272,20 @@ refuse_code_outside_temp(const char *what)
 			 errhint("Create, replace and alter them as the migration role (exempt from the tenant-scope check); a role the check applies to may change them in pg_temp only.")));
 }
 
+/* Is typid a type of a temporary schema (any session's)? */
+static bool
+type_is_temporary(Oid typid)
+{
+	HeapTuple	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	bool		result;
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	result = isAnyTempNamespace(((Form_pg_type) GETSTRUCT(tup))->typnamespace);
+	ReleaseSysCache(tup);
+	return result;
+}
+
 /*
  * Is the object (classId, objectId) one that a role the check applies to
  * may change: in its temporary schema, or a table's row type (or the
@@ -283,13 +313,30 @@ code_object_allowed(Oid classId, Oid objectId)
 		if (typtype == TYPTYPE_COMPOSITE ||
 			(OidIsValid(elem) && get_typtype(elem) == TYPTYPE_COMPOSITE))
 			return true;
-		return isTempOrTempToastNamespace(nsp);
+		return isAnyTempNamespace(nsp);
 	}
-	if (classId == CastRelationId || classId == TransformRelationId)
-		return false;			/* no schema: every session's */
+
+	/*
+	 * A cast or transform has no schema: every session's; one of a
+	 * temporary type (a temporary range type's cast to its multirange) goes
+	 * with that type (round EZ: DROP TYPE and DISCARD TEMP of such a type
+	 * were refused, and so was the cleanup of the session's temporary
+	 * schema, at its end and by the next session given it)
+	 */
+	if (classId == CastRelationId)
+		return type_is_temporary(catalog_row_oid(CastRelationId, CastOidIndexId,
+												 Anum_pg_cast_oid, objectId,
+												 Anum_pg_cast_castsource)) ||
+			type_is_temporary(catalog_row_oid(CastRelationId, CastOidIndexId,
+											  Anum_pg_cast_oid, objectId,
+											  Anum_pg_cast_casttarget));
+	if (classId == TransformRelationId)
+		return type_is_temporary(catalog_row_oid(TransformRelationId, TransformOidIndexId,
+												 Anum_pg_transform_oid, objectId,
+												 Anum_pg_transform_trftype));
 	ObjectAddressSet(addr, classId, objectId);
 	nsp = get_object_namespace(&addr);
-	return OidIsValid(nsp) && isTempOrTempToastNamespace(nsp);
+	return OidIsValid(nsp) && isAnyTempNamespace(nsp);
 }
 
 /*
@@ -320,7 +367,7 @@ refuse_depended_change(ObjectAccessType access, Oid classId, Oid objectId, int s
 		if ((access == OAT_POST_CREATE && subId == 0) ||
 			get_rel_relkind(objectId) != RELKIND_COMPOSITE_TYPE ||
 			!owner_ddl_judged() ||
-			isTempOrTempToastNamespace(get_rel_namespace(objectId)))
+			isAnyTempNamespace(get_rel_namespace(objectId)))
 			return;
 		refuse_code_outside_temp(psprintf("type %s", format_type_be(get_rel_type_id(objectId))));
 	}
@@ -334,6 +381,9 @@ refuse_depended_change(ObjectAccessType access, Oid classId, Oid objectId, int s
 	if (access == OAT_POST_CREATE &&
 		(classId != ProcedureRelationId ||
 		 !SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(objectId))))
+		return;
+	if (access == OAT_POST_ALTER && classId == owner_changed.classId &&
+		objectId == owner_changed.objectId)
 		return;
 	if (!owner_ddl_judged() || code_object_allowed(classId, objectId))
 		return;
@@ -446,6 +496,50 @@ code_statement_refused(Node *parsetree, const char **what)
 }
 
 /*
+ * The code object whose owner an ALTER ... OWNER TO changes, as
+ * ExecAlterOwnerStmt finds it (a type's or domain's name is a plain name
+ * list there, which get_object_address does not take), or no object.
+ */
+static ObjectAddress
+owner_change_target(AlterOwnerStmt *ao)
+{
+	ObjectAddress addr = {InvalidOid, InvalidOid, 0};
+	Relation	rel = NULL;
+
+	switch (ao->objectType)
+	{
+		case OBJECT_TYPE:
+		case OBJECT_DOMAIN:
+			{
+				TypeName   *tn = makeTypeNameFromNameList(castNode(List, ao->object));
+				Oid			typid = LookupTypeNameOid(NULL, tn, true);
+
+				if (OidIsValid(typid))
+					ObjectAddressSet(addr, TypeRelationId, typid);
+			}
+			break;
+		case OBJECT_AGGREGATE:
+		case OBJECT_COLLATION:
+		case OBJECT_CONVERSION:
+		case OBJECT_FUNCTION:
+		case OBJECT_OPERATOR:
+		case OBJECT_OPCLASS:
+		case OBJECT_OPFAMILY:
+		case OBJECT_PROCEDURE:
+		case OBJECT_ROUTINE:
+		case OBJECT_TSDICTIONARY:
+		case OBJECT_TSCONFIGURATION:
+			addr = get_object_address(ao->objectType, ao->object, &rel, AccessShareLock, true);
+			if (rel != NULL)
+				relation_close(rel, NoLock);
+			break;
+		default:
+			break;
+	}
+	return addr;
+}
+
+/*
  * ProcessUtility, before the standard call (check_utility_statement):
  * ALTER DOMAIN on a domain another owner's tenant table uses, refused
  * before it validates (a CHECK's function would run on every tenant's
@@ -472,9 +566,13 @@ refuse_owner_ddl(Node *parsetree)
 			refuse_code_outside_temp(psprintf("domain %s", format_type_be(typid)));
 		return;
 	}
+	owner_changed.classId = InvalidOid;
+	if (IsA(parsetree, AlterOwnerStmt) && owner_ddl_judged())
+		owner_changed = owner_change_target((AlterOwnerStmt *) parsetree);
 	if (code_statement_refused(parsetree, &what))
 		refuse_code_outside_temp(what);
 	what = NULL;
+	refuse_name_taken(parsetree);
 	if (IsA(parsetree, RenameStmt) &&
 		((RenameStmt *) parsetree)->renameType == OBJECT_SCHEMA)
 	{
@@ -485,16 +583,27 @@ refuse_owner_ddl(Node *parsetree)
 		if (!owner_ddl_judged())
 			return;
 		nsp = get_namespace_oid(schema, true);
-		if (!OidIsValid(nsp) || !OidIsValid(relid = others_tenant_table_in(nsp)))
-			return;
+		relid = OidIsValid(nsp) ? others_tenant_table_in(nsp) : InvalidOid;
 		ereport(ERROR,
 				(errcode(GTM_ERRCODE_NOT_PINNED),
 				 errmsg("renaming schema \"%s\" is not allowed for this role", schema),
+				 OidIsValid(relid) ?
 				 errdetail("It holds tenant-scoped table \"%s\", which the role does not own: the application's statements would find its name in another schema, in a table the role may create.",
-						   get_rel_name(relid)),
-				 errhint("Let a role exempt from the tenant-scope check own schemas that hold tenant tables."),
+						   get_rel_name(relid)) :
+				 errdetail("Another schema could take its name, and its functions, operators and tables would be found in place of those the application's statements, triggers and defaults name."),
+				 errhint("Let a role exempt from the tenant-scope check own and rename schemas."),
 				 err_generic_string(PG_DIAG_SCHEMA_NAME, schema),
-				 err_generic_string(PG_DIAG_TABLE_NAME, get_rel_name(relid))));
+				 OidIsValid(relid) ? err_generic_string(PG_DIAG_TABLE_NAME, get_rel_name(relid)) : 0));
+	}
+	if (IsA(parsetree, AlterRoleSetStmt))
+	{
+		if (!owner_ddl_judged())
+			return;
+		ereport(ERROR,
+				(errcode(GTM_ERRCODE_NOT_PINNED),
+				 errmsg("ALTER ROLE ... SET is not allowed for this role"),
+				 errdetail("A role's settings apply to every later session of it, those serving the other tenants too: a search_path put first a schema whose tables and functions the role made."),
+				 errhint("Let a role exempt from the tenant-scope check set roles' settings.")));
 	}
 	if (IsA(parsetree, AlterDatabaseStmt) || IsA(parsetree, AlterDatabaseSetStmt))
 		what = "ALTER DATABASE";

@@ -221,6 +221,40 @@ gtm_object_access_chained(ObjectAccessType access, Oid classId, Oid objectId,
 	gtm_object_access(access, classId, objectId, subId, arg);
 }
 
+/*
+ * A function owned by a role the check applies to, about to be set up for
+ * calls as an exempt role (a trigger, default, index expression or view
+ * of that role's reached by a migration, ANALYZE or a SECURITY DEFINER
+ * function): its code would run with the exempt role's rights (round EZ:
+ * the application role's view, read by a superuser's trigger, and its
+ * trigger on its own table, written by one, ran its function as the
+ * superuser, which made the role BYPASSRLS).  Refused, as for its
+ * functions in pg_temp (refuse_callers_function_as_exempt, at each call).
+ */
+static void
+refuse_function_of_checked_role(Oid fn_oid)
+{
+	HeapTuple	tup;
+	Oid			owner;
+
+	if (gtm_enforcement == GTM_ENFORCE_OFF)
+		return;
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn_oid));
+	if (!HeapTupleIsValid(tup))
+		return;
+	owner = ((Form_pg_proc) GETSTRUCT(tup))->proowner;
+	ReleaseSysCache(tup);
+	if (owner == GetUserId() || role_oid_is_exempt(owner))
+		return;
+	ereport(ENFORCE_ELEVEL(),
+			(errcode(GTM_ERRCODE_NOT_PINNED),
+			 errmsg("a function of a role the tenant check applies to cannot run as an exempt role"),
+			 errdetail("Function \"%s\" of role \"%s\" would run with the rights of role \"%s\".",
+					   format_procedure(fn_oid), GetUserNameFromId(owner, true),
+					   GetUserNameFromId(GetUserId(), true)),
+			 errhint("Let the migration role own the functions that triggers, defaults, indexes and views call, and let application roles own none.")));
+}
+
 static bool
 gtm_needs_fmgr_hook(Oid fn_oid)
 {
@@ -243,6 +277,8 @@ gtm_needs_fmgr_hook(Oid fn_oid)
 	 */
 	if (fn_oid < FirstNormalObjectId || !gtm_installed_known_here())
 		return false;
+	if (unlikely(role_is_exempt()))
+		refuse_function_of_checked_role(fn_oid);
 	if (!announced && innermost_planning && !role_is_exempt())
 		return false;
 	return callers_temp_function(fn_oid);

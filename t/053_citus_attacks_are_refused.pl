@@ -127,8 +127,15 @@ my ($cres) = split /,/, cq(qq{SELECT string_agg(replace(f, '.data', ''), ',') FR
     LATERAL pg_ls_dir('base/pgsql_job_cache/' || d) f WHERE d LIKE format('%s\\_0\\_%s', (SELECT oid FROM pg_roles WHERE rolname = 'regress_citus_app'), '$vtx')});
 $cres //= '';
 my $t2rows = join(' ', split /\n/, cq("SELECT id || '|' || amount FROM arch_by_id WHERE tenant_id = '$t2' ORDER BY 1"));
-app($C, "CREATE FUNCTION appschema.fake_eq(int, int) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT false';
-CREATE OPERATOR appschema.= (LEFTARG = int, RIGHTARG = int, FUNCTION = appschema.fake_eq);");
+# the role's own "=": made by the superuser and given to it (the role may
+# not create an operator of an existing name itself, round EZ)
+cq("CREATE FUNCTION appschema.fake_eq(int, int) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT false';
+CREATE OPERATOR appschema.= (LEFTARG = int, RIGHTARG = int, FUNCTION = appschema.fake_eq);
+ALTER FUNCTION appschema.fake_eq(int, int) OWNER TO regress_citus_app;
+ALTER OPERATOR appschema.= (int, int) OWNER TO regress_citus_app;");
+like(app($C, "CREATE OPERATOR appschema.= (LEFTARG = text, RIGHTARG = text, FUNCTION = texteq)"),
+	qr/^ERROR:  creating operator "=" outside pg_temp is not allowed for this role/m,
+	'the role may not create an operator of an existing name');
 is(app_c('SET search_path = appschema, pg_catalog', 'SELECT 0 = 0') . '|' . ($cres ne '' ? 'yes' : ''), 'f|yes',
 	"control: with appschema first in search_path, 0 = 0 is false for the role; the victim's result is there");
 my $read_coord = "SELECT id || '|' || amount FROM read_intermediate_result('$cres', 'binary') AS r(id int, amount int) ORDER BY 1";
@@ -489,10 +496,12 @@ is(scalar(grep { /^\Q$vic\E\|secret$/ } split /\n/, $out), 3,
 cq("DROP ROLE regress_citus_su");
 # the application role cannot set that default
 $out = app($C, "ALTER ROLE regress_citus_app SET standard_conforming_strings = off;");
+# (no setting of its own at all since round EZ: ALTER ROLE ... SET is refused
+# to a role the check applies to)
 is(errors($out) . '|' . cq("SELECT count(*) FROM pg_db_role_setting WHERE setrole = 'regress_citus_app'::regrole AND array_to_string(setconfig, ',') LIKE 'standard_conforming%'"),
-	"$TURNED|0", 'the application role cannot set its standard_conforming_strings default to off; nothing stored')
+	"ERROR:  ALTER ROLE ... SET is not allowed for this role|0", 'the application role cannot set its standard_conforming_strings default to off; nothing stored')
   or diag $out;
-like($out, qr/HINT:  Write strings with backslash escapes as E'\.\.\.'\./, '... with a hint');
+like($out, qr/HINT:  Let a role exempt from the tenant-scope check set roles' settings\./, '... with a hint');
 # a default set by a superuser (a DBA's mistake) is ignored when a session
 # of the role starts, on the coordinator and on Citus' connections
 cq("ALTER ROLE regress_citus_app SET standard_conforming_strings = off");
@@ -666,7 +675,7 @@ is(copies_of($vic), '0/0', "a written tenant of that form with gtm_current_tenan
 # on the coordinator
 my $qpin = "CASE length(quote_ident('a')) WHEN 1 THEN '$t1' ELSE '$vic' END";
 is(first_line(app($C, "ALTER ROLE regress_citus_app SET quote_all_identifiers = on;")),
-	'ERROR:  "quote_all_identifiers" cannot take this value with Citus',
+	'ERROR:  ALTER ROLE ... SET is not allowed for this role',
 	'the role cannot set its own quote_all_identifiers default (round DM)');
 # a default a superuser set (propagated) is ignored when the role's sessions start
 cq("ALTER ROLE regress_citus_app SET quote_all_identifiers = on");
@@ -711,7 +720,7 @@ $out = app($C, "SET datestyle = 'SQL, DMY';\n$dm");
 is(scalar(grep { /\|secret$/ } split /\n/, $out) . '|' . copies_of($vic) . '|' . vic_rows() . '|'
 	  . cq("SELECT count(*) FROM copies WHERE body LIKE 'leak:secret%'"),
 	"0|0/0|$vbefore|0", "the four statements of the attack read, copy, plant and change no row of $vic") or diag $out;
-like(app($C, "ALTER ROLE regress_citus_app SET datestyle = 'SQL, DMY';"), qr/^ERROR:  "DateStyle" cannot take this value with Citus/,
+like(app($C, "ALTER ROLE regress_citus_app SET datestyle = 'SQL, DMY';"), qr/^ERROR:  ALTER ROLE \.\.\. SET is not allowed for this role/,
 	'refused to the role: its own default DateStyle (ALTER ROLE ... SET)');
 cq("ALTER ROLE regress_citus_app RESET datestyle");
 # a default a superuser set is ignored: the worker connections too read ISO

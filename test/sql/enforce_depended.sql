@@ -16,44 +16,47 @@ RESET client_min_messages;
 CREATE ROLE regress_dep_owner;
 CREATE SCHEMA dep AUTHORIZATION regress_dep_owner;
 GRANT CREATE ON SCHEMA dep TO regress_dep_owner;
+-- the role's own new type and table
 SET ROLE regress_dep_owner;
+CREATE TYPE dep.mine AS ENUM ('a', 'b');
+CREATE TABLE dep.own (tenant_id text, m dep.mine);
+RESET ROLE;
+-- what the tenant tables below use, made by the migration role and given to
+-- the role once they are in use (an exempt role runs no code of a role the
+-- check applies to, round EZ)
 CREATE TYPE dep.org AS ENUM ('t-1', 't-2');
 CREATE TYPE dep.stage AS ENUM ('open', 'won');
 CREATE TYPE dep.addr AS (city text, zip text);
-CREATE DOMAIN dep.tid AS text;
+CREATE DOMAIN dep.tenant_key AS text;
 CREATE TABLE dep.peeked (v text);
-CREATE FUNCTION dep.peek(v text) RETURNS boolean LANGUAGE plpgsql AS
+CREATE FUNCTION dep.peek_at(v text) RETURNS boolean LANGUAGE plpgsql AS
 $$BEGIN RAISE NOTICE 'peeked %', v; INSERT INTO dep.peeked VALUES (v); RETURN true; END$$;
 CREATE FUNCTION dep.norm(v text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT lower(v)';
 CREATE FUNCTION dep.okay(v text) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT v <> ''''';
-CREATE FUNCTION dep.touch() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
--- its own: a type that only its own table uses
-CREATE TYPE dep.mine AS ENUM ('a', 'b');
-CREATE TABLE dep.own (tenant_id text, m dep.mine);
+CREATE FUNCTION dep.touch_row() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
 -- called by name from a trigger function's body, by an index expression's
 -- function, by an operator and an aggregate (round EY)
 CREATE FUNCTION dep.canon(v text) RETURNS text LANGUAGE sql AS 'SELECT v';
 CREATE FUNCTION dep.relabel() RETURNS trigger LANGUAGE plpgsql AS
 $$BEGIN NEW.tenant_id := dep.canon(NEW.tenant_id); RETURN NEW; END$$;
-CREATE FUNCTION dep.inner_upper(v text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT upper(v)';
+CREATE FUNCTION dep.inner_upper(v text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS 'BEGIN RETURN upper(v); END';
 CREATE FUNCTION dep.outer_upper(v text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT dep.inner_upper(v)';
-CREATE FUNCTION dep.similar(a text, b text) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT a <> b';
-CREATE OPERATOR dep.<~> (FUNCTION = dep.similar, LEFTARG = text, RIGHTARG = text);
-CREATE FUNCTION dep.longest(s text, v text) RETURNS text LANGUAGE sql IMMUTABLE AS
+CREATE FUNCTION dep.unlike(a text, b text) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT a <> b';
+CREATE OPERATOR dep.<~> (FUNCTION = dep.unlike, LEFTARG = text, RIGHTARG = text);
+CREATE FUNCTION dep.longest_step(s text, v text) RETURNS text LANGUAGE sql IMMUTABLE AS
   'SELECT CASE WHEN length(v) > length(coalesce(s, '''')) THEN v ELSE s END';
-CREATE AGGREGATE dep.longest(text) (SFUNC = dep.longest, STYPE = text);
+CREATE AGGREGATE dep.longest_agg(text) (SFUNC = dep.longest_step, STYPE = text);
 CREATE TEXT SEARCH CONFIGURATION dep.words (COPY = pg_catalog.simple);
-RESET ROLE;
 -- the migration role's tenant tables, in the role's schema, using them
 CREATE DOMAIN dep.checked_tid AS text CHECK (dep.okay(VALUE));
 CREATE TABLE dep.by_enum (tenant_id dep.org NOT NULL, v int);
 CREATE TABLE dep.by_array (tenant_id text NOT NULL, stages dep.stage[]);
 CREATE TABLE dep.by_composite (tenant_id text NOT NULL, a dep.addr);
-CREATE TABLE dep.by_domain (tenant_id dep.tid NOT NULL, v int);
+CREATE TABLE dep.by_domain (tenant_id dep.tenant_key NOT NULL, v int);
 CREATE TABLE dep.by_checked_domain (tenant_id dep.checked_tid NOT NULL, v int);
 CREATE TABLE dep.by_function (tenant_id text NOT NULL, v text DEFAULT dep.norm('X') CHECK (dep.norm(v) = v));
 CREATE TABLE dep.by_trigger (tenant_id text NOT NULL, v int);
-CREATE TRIGGER touch BEFORE UPDATE ON dep.by_trigger FOR EACH ROW EXECUTE FUNCTION dep.touch();
+CREATE TRIGGER touch BEFORE UPDATE ON dep.by_trigger FOR EACH ROW EXECUTE FUNCTION dep.touch_row();
 CREATE TABLE dep.with_rule (tenant_id text NOT NULL, v int);
 CREATE RULE audit AS ON UPDATE TO dep.with_rule DO ALSO SELECT dep.okay(NEW.tenant_id);
 CREATE TABLE dep.by_callee (tenant_id text NOT NULL, secret text);
@@ -63,7 +66,7 @@ CREATE INDEX ON dep.by_index (dep.outer_upper(secret));
 CREATE TABLE dep.by_operator (tenant_id text NOT NULL, secret text CHECK (secret OPERATOR(dep.<~>) ''));
 CREATE TABLE dep.by_words (tenant_id text NOT NULL, body text,
   words tsvector GENERATED ALWAYS AS (to_tsvector('dep.words', body)) STORED);
-CREATE VIEW dep.longest_secret AS SELECT tenant_id, dep.longest(secret) FROM dep.by_index GROUP BY tenant_id;
+CREATE VIEW dep.longest_secret AS SELECT tenant_id, dep.longest_agg(secret) FROM dep.by_index GROUP BY tenant_id;
 CREATE TABLE dep.with_stats (tenant_id text NOT NULL, v int);
 CREATE STATISTICS dep.with_stats_nd (ndistinct) ON tenant_id, v FROM dep.with_stats;
 INSERT INTO dep.by_enum VALUES ('t-1', 1), ('t-2', 2);
@@ -75,7 +78,25 @@ INSERT INTO dep.by_trigger VALUES ('t-1', 1), ('t-2', 2);
 INSERT INTO dep.by_callee VALUES ('t-1', 'one'), ('t-2', 'two');
 INSERT INTO dep.by_index VALUES ('t-1', 'one'), ('t-2', 'two');
 INSERT INTO dep.by_words VALUES ('t-1', 'one word'), ('t-2', 'two words');
-GRANT SELECT ON ALL TABLES IN SCHEMA dep TO regress_dep_owner;
+GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA dep TO regress_dep_owner;
+ALTER TYPE dep.org OWNER TO regress_dep_owner;
+ALTER TYPE dep.stage OWNER TO regress_dep_owner;
+ALTER TYPE dep.addr OWNER TO regress_dep_owner;
+ALTER DOMAIN dep.tenant_key OWNER TO regress_dep_owner;
+ALTER TABLE dep.peeked OWNER TO regress_dep_owner;
+ALTER FUNCTION dep.peek_at(text) OWNER TO regress_dep_owner;
+ALTER FUNCTION dep.norm(text) OWNER TO regress_dep_owner;
+ALTER FUNCTION dep.okay(text) OWNER TO regress_dep_owner;
+ALTER FUNCTION dep.touch_row() OWNER TO regress_dep_owner;
+ALTER FUNCTION dep.canon(text) OWNER TO regress_dep_owner;
+ALTER FUNCTION dep.relabel() OWNER TO regress_dep_owner;
+ALTER FUNCTION dep.inner_upper(text) OWNER TO regress_dep_owner;
+ALTER FUNCTION dep.outer_upper(text) OWNER TO regress_dep_owner;
+ALTER FUNCTION dep.unlike(text, text) OWNER TO regress_dep_owner;
+ALTER OPERATOR dep.<~> (text, text) OWNER TO regress_dep_owner;
+ALTER FUNCTION dep.longest_step(text, text) OWNER TO regress_dep_owner;
+ALTER AGGREGATE dep.longest_agg(text) OWNER TO regress_dep_owner;
+ALTER TEXT SEARCH CONFIGURATION dep.words OWNER TO regress_dep_owner;
 SET ROLE regress_dep_owner;
 -- an enum's label renamed would relabel every tenant's rows: t-1's become t-2's
 ALTER TYPE dep.org RENAME VALUE 't-1' TO 't-0';
@@ -91,18 +112,18 @@ ALTER TYPE dep.addr ALTER ATTRIBUTE zip TYPE varchar(3);
 ALTER TYPE dep.addr OWNER TO CURRENT_USER;
 -- a domain CHECK calling the role's function on every tenant's values:
 -- refused before it runs (no notice, nothing stored)
-ALTER DOMAIN dep.tid ADD CONSTRAINT peek CHECK (dep.peek(VALUE));
-ALTER DOMAIN dep.tid ADD CONSTRAINT peek CHECK (dep.peek(VALUE)) NOT VALID;
-ALTER DOMAIN dep.tid SET DEFAULT 't-2';
-ALTER DOMAIN dep.tid SET NOT NULL;
-ALTER DOMAIN dep.tid RENAME TO tid2;
+ALTER DOMAIN dep.tenant_key ADD CONSTRAINT peeks CHECK (dep.peek_at(VALUE));
+ALTER DOMAIN dep.tenant_key ADD CONSTRAINT peeks CHECK (dep.peek_at(VALUE)) NOT VALID;
+ALTER DOMAIN dep.tenant_key SET DEFAULT 't-2';
+ALTER DOMAIN dep.tenant_key SET NOT NULL;
+ALTER DOMAIN dep.tenant_key RENAME TO tid2;
 -- a function of a default and a CHECK, of a trigger, of a domain's CHECK
 CREATE OR REPLACE FUNCTION dep.norm(v text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT v';
 ALTER FUNCTION dep.norm(text) SET search_path = dep;
 ALTER FUNCTION dep.norm(text) VOLATILE;
-CREATE OR REPLACE FUNCTION dep.touch() RETURNS trigger LANGUAGE plpgsql AS
+CREATE OR REPLACE FUNCTION dep.touch_row() RETURNS trigger LANGUAGE plpgsql AS
 $$BEGIN NEW.tenant_id := 't-2'; RETURN NEW; END$$;
-CREATE OR REPLACE FUNCTION dep.okay(v text) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT dep.peek(v)';
+CREATE OR REPLACE FUNCTION dep.okay(v text) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT dep.peek_at(v)';
 -- a function called by name from the trigger function's body (relabelling
 -- t-2's rows as t-1's), by an index expression's function (run by the
 -- superuser's ANALYZE on every tenant's rows), by an operator or an
@@ -112,16 +133,24 @@ CREATE OR REPLACE FUNCTION dep.canon(v text) RETURNS text LANGUAGE sql AS $$SELE
 ALTER FUNCTION dep.canon(text) RENAME TO canon_old;
 ALTER FUNCTION dep.canon(text) SET SCHEMA public;
 DROP FUNCTION dep.canon(text);
-CREATE OR REPLACE FUNCTION dep.inner_upper(v text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT dep.peek(v)::text';
-CREATE OR REPLACE FUNCTION dep.similar(a text, b text) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT dep.peek(a)';
+CREATE OR REPLACE FUNCTION dep.inner_upper(v text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT dep.peek_at(v)::text';
+CREATE OR REPLACE FUNCTION dep.unlike(a text, b text) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT dep.peek_at(a)';
 ALTER OPERATOR dep.<~> (text, text) SET (RESTRICT = eqsel);
-CREATE OR REPLACE FUNCTION dep.longest(s text, v text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT NULL::text';
+CREATE OR REPLACE FUNCTION dep.longest_step(s text, v text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT NULL::text';
 ALTER TEXT SEARCH CONFIGURATION dep.words DROP MAPPING FOR asciiword;
 -- a cast has no schema: every session's expressions would use it
 CREATE FUNCTION dep.to_org(v text) RETURNS dep.org LANGUAGE sql AS $$SELECT 't-1'::dep.org$$;
 CREATE CAST (text AS dep.org) WITH FUNCTION dep.to_org(text) AS ASSIGNMENT;
+-- a new one of an existing name: an overload that matches better, or one
+-- found first by a search_path (round EZ)
+CREATE FUNCTION dep.lower(v varchar) RETURNS text LANGUAGE sql AS 'SELECT dep.peek_at(v)::text';
+CREATE FUNCTION dep.canon(v varchar) RETURNS text LANGUAGE sql AS $$SELECT 't-1'$$;
+CREATE OPERATOR dep.= (FUNCTION = dep.unlike, LEFTARG = text, RIGHTARG = text);
+CREATE TYPE dep.text AS ENUM ('x');
+CREATE DOMAIN dep.int4 AS integer;
 -- new ones, and its code in pg_temp, stay its business
 CREATE FUNCTION dep.fresh() RETURNS int LANGUAGE sql AS 'SELECT 1';
+CREATE FUNCTION pg_temp.lower(v text) RETURNS text LANGUAGE sql AS 'SELECT v';
 CREATE TYPE dep.fresh_kind AS ENUM ('x');
 CREATE FUNCTION pg_temp.scratch() RETURNS int LANGUAGE sql AS 'SELECT 1';
 CREATE OR REPLACE FUNCTION pg_temp.scratch() RETURNS int LANGUAGE sql AS 'SELECT 2';
@@ -131,6 +160,29 @@ DROP FUNCTION pg_temp.scratch();
 CREATE TYPE pg_temp.kind AS ENUM ('a');
 ALTER TYPE pg_temp.kind ADD VALUE 'b';
 DROP TYPE pg_temp.kind;
+-- a temporary range type's cast to its multirange goes with it, and
+-- DISCARD TEMP drops it all (round EZ: refused, which also failed the
+-- session's end and the next session given its temporary schema)
+CREATE TYPE pg_temp.span AS RANGE (subtype = int4);
+DROP TYPE pg_temp.span;
+CREATE TYPE pg_temp.span AS RANGE (subtype = int4);
+CREATE FUNCTION pg_temp.keep() RETURNS int LANGUAGE sql AS 'SELECT 1';
+DISCARD TEMP;
+-- a relation of an existing name: found first by a search_path that puts
+-- its schema first ("$user", or ALTER ROLE ... SET), every tenant's writes
+-- would go into it (round EZ); renaming and moving alike, and replacing its
+-- own view, which an exempt role's code may read
+CREATE TABLE dep.tenants (id text);
+ALTER TABLE dep.own RENAME TO tenants;
+CREATE VIEW dep.labels AS SELECT 1 AS n;
+CREATE OR REPLACE VIEW dep.labels AS SELECT 2 AS n;
+CREATE TEMP TABLE tenants (id text);
+DROP TABLE pg_temp.tenants;
+ALTER ROLE CURRENT_USER SET search_path = dep, public;
+ALTER ROLE CURRENT_USER IN DATABASE regression SET search_path = dep, public;
+-- a schema renamed, and another made with its name, would put another
+-- function where a trigger calls one by its schema (round EZ)
+ALTER SCHEMA dep RENAME TO dep_old;
 -- a rule and extended statistics of another owner's tenant table, dropped
 -- by the schema's owner or with its function
 DROP FUNCTION dep.okay(text) CASCADE;
@@ -140,17 +192,26 @@ DROP STATISTICS dep.with_stats_nd;
 ALTER SCHEMA dep RENAME TO dep_moved;
 -- its own type, used by its own table only, once made, and its own function
 ALTER TYPE dep.mine RENAME VALUE 'b' TO 'c';
-CREATE OR REPLACE FUNCTION dep.peek(v text) RETURNS boolean LANGUAGE sql AS 'SELECT true';
+CREATE OR REPLACE FUNCTION dep.peek_at(v text) RETURNS boolean LANGUAGE sql AS 'SELECT true';
 RESET ROLE;
--- every tenant's writes and the superuser's ANALYZE run the role's code as it was
+-- another tenant's session of the role runs its code as it was: t-2's rows
+-- stay t-2's, no value stored in the role's table
+SET ROLE regress_dep_owner;
 INSERT INTO dep.by_callee VALUES ('t-2', 'three');
-ANALYZE dep.by_index;
-SELECT tenant_id, secret FROM dep.by_callee ORDER BY secret;
 INSERT INTO dep.by_operator VALUES ('t-2', 'kept');
-SELECT tenant_id, secret FROM dep.by_operator;
 INSERT INTO dep.by_words VALUES ('t-2', 'three words');
+SELECT tenant_id, longest_agg FROM dep.longest_secret WHERE tenant_id = 't-2';
+UPDATE dep.by_trigger SET v = v + 10 WHERE tenant_id = 't-1';
+RESET ROLE;
+SELECT tenant_id, secret FROM dep.by_callee ORDER BY secret;
+SELECT tenant_id, secret FROM dep.by_operator;
 SELECT tenant_id, words FROM dep.by_words ORDER BY body;
-SELECT tenant_id, longest FROM dep.longest_secret ORDER BY 1;
+-- and an exempt role runs none of it: the superuser's ANALYZE of the table
+-- whose index expression calls the role's function (which, replaced, made
+-- the role BYPASSRLS, round EY), its write through the role's trigger
+ANALYZE dep.by_index;
+INSERT INTO dep.by_callee VALUES ('t-1', 'four');
+SELECT count(*) AS peeked FROM dep.peeked;
 SELECT count(*) AS casts FROM pg_cast WHERE casttarget = 'dep.org'::regtype;
 SELECT proname FROM pg_proc WHERE pronamespace = 'dep'::regnamespace AND proname LIKE 'canon%';
 -- every tenant's rows as they were, the role's function never ran
@@ -160,15 +221,16 @@ SELECT tenant_id, stages FROM dep.by_array ORDER BY 1;
 SELECT tenant_id, a FROM dep.by_composite ORDER BY 1;
 SELECT attname FROM pg_attribute WHERE attrelid = 'dep.addr'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum;
 SELECT count(*) AS peeked FROM dep.peeked;
-SELECT conname FROM pg_constraint WHERE contypid IN ('dep.tid'::regtype, 'dep.checked_tid'::regtype) ORDER BY 1;
-SELECT typname, typdefault, typnotnull FROM pg_type WHERE oid = 'dep.tid'::regtype;
+SELECT conname FROM pg_constraint WHERE contypid IN ('dep.tenant_key'::regtype, 'dep.checked_tid'::regtype) ORDER BY 1;
+SELECT typname, typdefault, typnotnull FROM pg_type WHERE oid = 'dep.tenant_key'::regtype;
 SELECT p.proname, p.prosrc, p.provolatile, p.proconfig FROM pg_proc p
  WHERE p.pronamespace = 'dep'::regnamespace
-   AND p.proname IN ('norm', 'touch', 'okay', 'peek', 'canon', 'inner_upper', 'similar', 'longest') ORDER BY 1;
+   AND p.proname IN ('norm', 'touch_row', 'okay', 'peek_at', 'canon', 'inner_upper', 'unlike', 'longest_step') ORDER BY 1;
 SELECT rulename FROM pg_rewrite WHERE ev_class = 'dep.with_rule'::regclass;
 SELECT stxname FROM pg_statistic_ext WHERE stxrelid = 'dep.with_stats'::regclass;
 SELECT nspname FROM pg_namespace WHERE nspname LIKE 'dep%' ORDER BY 1;
-UPDATE dep.by_trigger SET v = v + 10 WHERE tenant_id = 't-1';
+SELECT count(*) AS role_settings FROM pg_db_role_setting WHERE setrole = 'regress_dep_owner'::regrole;
+SELECT relname FROM pg_class WHERE relnamespace = 'dep'::regnamespace AND relname IN ('tenants', 'own', 'labels') ORDER BY 1;
 SELECT tenant_id, v FROM dep.by_trigger ORDER BY 1;
 -- a role exempt from the check (here the superuser) may change them
 ALTER TYPE dep.org ADD VALUE 't-3';

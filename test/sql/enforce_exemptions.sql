@@ -477,11 +477,11 @@ SET ROLE regress_exemptions_owner;
 DO $$ BEGIN REFRESH MATERIALIZED VIEW CONCURRENTLY deals_t1; END $$;
 SELECT id, stage FROM deals_t1 WHERE tenant_id = 't-1' ORDER BY id;
 RESET ROLE;
--- the view itself is no way out: a function of the definition reading it is checked
-SET ROLE regress_exemptions_owner;
+-- the view itself is no way out: a function of the definition reading it is
+-- checked (the migration role's function: an exempt role runs none of a role
+-- the check applies to, round EZ)
 CREATE FUNCTION refresh_reader() RETURNS bigint LANGUAGE sql STABLE AS
   'SELECT count(*) FROM enforce_exemptions.deals_t1';
-RESET ROLE;
 CREATE MATERIALIZED VIEW deals_t1_n AS
   SELECT tenant_id, id, refresh_reader() AS n FROM deals WHERE tenant_id = 't-1';
 CREATE UNIQUE INDEX ON deals_t1_n (tenant_id, id);
