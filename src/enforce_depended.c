@@ -356,7 +356,7 @@ code_object_allowed(Oid classId, Oid objectId)
  * role's to change.  A new one is not found in place of an existing one
  * unless a search_path puts its schema first (doc/enforcement.md).
  */
-void
+pg_noinline void
 refuse_depended_change(ObjectAccessType access, Oid classId, Oid objectId, int subId)
 {
 	ObjectAddress addr;
@@ -404,7 +404,7 @@ refuse_depended_change(ObjectAccessType access, Oid classId, Oid objectId, int s
  * stay its business, as for TRUNCATE's judgement of ownership by
  * PostgreSQL.
  */
-void
+pg_noinline void
 refuse_tenant_drop(Oid classId, Oid objectId, int subId)
 {
 	Oid			relid;
@@ -554,6 +554,23 @@ refuse_owner_ddl(Node *parsetree)
 {
 	const char *what = NULL;
 
+	/* the utility statements an application runs all the time: none here */
+	switch (nodeTag(parsetree))
+	{
+		case T_ExecuteStmt:
+		case T_TransactionStmt:
+		case T_VariableSetStmt:
+		case T_PrepareStmt:
+		case T_DeallocateStmt:
+		case T_DeclareCursorStmt:
+		case T_FetchStmt:
+		case T_ClosePortalStmt:
+		case T_CopyStmt:
+		case T_DiscardStmt:
+			return;
+		default:
+			break;
+	}
 	if (IsA(parsetree, AlterDomainStmt))
 	{
 		TypeName   *tn = makeTypeNameFromNameList(((AlterDomainStmt *) parsetree)->typeName);

@@ -231,7 +231,7 @@ gtm_object_access_chained(ObjectAccessType access, Oid classId, Oid objectId,
  * superuser, which made the role BYPASSRLS).  Refused, as for its
  * functions in pg_temp (refuse_callers_function_as_exempt, at each call).
  */
-static void
+static pg_noinline void
 refuse_function_of_checked_role(Oid fn_oid)
 {
 	HeapTuple	tup;
