@@ -40,6 +40,7 @@
 #include "catalog/pg_operator.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
+#include "commands/defrem.h"
 #include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
 #include "utils/builtins.h"
@@ -50,6 +51,22 @@
 
 #include "enforce.h"
 #include "gtm_clarity.h"
+
+/*
+ * Is nsp a schema whose objects a new one does not take the place of: a
+ * temporary one (the session's own only finds its relations), or
+ * information_schema, which no application's search_path names (round
+ * FA: CREATE TABLE domains was refused for information_schema.domains)?
+ */
+static bool
+name_space_ignored(Oid nsp)
+{
+	static Oid	information_schema = InvalidOid;
+
+	if (!OidIsValid(information_schema))
+		information_schema = get_namespace_oid("information_schema", true);
+	return isAnyTempNamespace(nsp) || nsp == information_schema;
+}
 
 /*
  * A function, operator, type or relation (cacheid: PROCNAMEARGSNSP,
@@ -70,28 +87,28 @@ name_taken(int cacheid, const char *name, Oid except)
 		{
 			Form_pg_proc proc = (Form_pg_proc) GETSTRUCT(tup);
 
-			if (!isAnyTempNamespace(proc->pronamespace))
+			if (!name_space_ignored(proc->pronamespace))
 				found = psprintf("function %s", format_procedure_qualified(proc->oid));
 		}
 		else if (cacheid == OPERNAMENSP)
 		{
 			Form_pg_operator oper = (Form_pg_operator) GETSTRUCT(tup);
 
-			if (!isAnyTempNamespace(oper->oprnamespace))
+			if (!name_space_ignored(oper->oprnamespace))
 				found = psprintf("operator %s", format_operator_qualified(oper->oid));
 		}
 		else if (cacheid == TYPENAMENSP)
 		{
 			Form_pg_type type = (Form_pg_type) GETSTRUCT(tup);
 
-			if (!isAnyTempNamespace(type->typnamespace))
+			if (!name_space_ignored(type->typnamespace))
 				found = psprintf("type %s", format_type_be_qualified(type->oid));
 		}
 		else
 		{
 			Form_pg_class rel = (Form_pg_class) GETSTRUCT(tup);
 
-			if (rel->oid != except && !isAnyTempNamespace(rel->relnamespace) &&
+			if (rel->oid != except && !name_space_ignored(rel->relnamespace) &&
 				rel->relkind != RELKIND_INDEX && rel->relkind != RELKIND_PARTITIONED_INDEX &&
 				rel->relkind != RELKIND_TOASTVALUE)
 				found = psprintf("relation %s.%s", get_namespace_name(rel->relnamespace),
@@ -146,14 +163,22 @@ relation_name_of(Node *parsetree, NewName *n)
 			{
 				RenameStmt *rs = (RenameStmt *) parsetree;
 
+				char		kind;
+
+				/*
+				 * ALTER INDEX ... RENAME renames any relation (round FA: a
+				 * table took a taken name that way): judged by what it names
+				 */
 				if (rs->relation == NULL || rs->subname != NULL ||
 					(rs->renameType != OBJECT_TABLE && rs->renameType != OBJECT_VIEW &&
 					 rs->renameType != OBJECT_MATVIEW && rs->renameType != OBJECT_SEQUENCE &&
-					 rs->renameType != OBJECT_FOREIGN_TABLE))
+					 rs->renameType != OBJECT_FOREIGN_TABLE && rs->renameType != OBJECT_INDEX))
 					return false;
 				n->existing = RangeVarGetRelid(rs->relation, NoLock, true);
 				n->newname = rs->newname;
-				return OidIsValid(n->existing);
+				kind = get_rel_relkind(n->existing);
+				return OidIsValid(n->existing) && kind != RELKIND_INDEX &&
+					kind != RELKIND_PARTITIONED_INDEX;
 			}
 		case T_AlterObjectSchemaStmt:
 			{
@@ -206,7 +231,10 @@ code_name_of(Node *parsetree, NewName *n)
 			n->kind = "type";
 			return true;
 		case T_CreateRangeStmt:
-			/* and its constructor functions, of the type's name */
+			/*
+			 * and its constructor functions, of the type's name; its
+			 * multirange type's name is judged apart (range_multirange_name)
+			 */
 			n->names = ((CreateRangeStmt *) parsetree)->typeName;
 			n->cacheids[0] = TYPENAMENSP;
 			n->cacheids[1] = PROCNAMEARGSNSP;
@@ -227,6 +255,47 @@ code_name_of(Node *parsetree, NewName *n)
 	}
 }
 
+/* Does the statement create its relation only IF NOT EXISTS? */
+static bool
+creates_if_not_exists(Node *parsetree)
+{
+	if (IsA(parsetree, CreateStmt))
+		return ((CreateStmt *) parsetree)->if_not_exists;
+	if (IsA(parsetree, CreateSeqStmt))
+		return ((CreateSeqStmt *) parsetree)->if_not_exists;
+	if (IsA(parsetree, CreateTableAsStmt))
+		return ((CreateTableAsStmt *) parsetree)->if_not_exists;
+	return false;
+}
+
+/*
+ * The name of the multirange type a CREATE TYPE ... AS RANGE makes: its
+ * multirange_type_name, or the one PostgreSQL derives (round FA: a
+ * multirange named like a function a trigger calls made constructor
+ * functions of that name, which took its calls).
+ */
+static const char *
+range_multirange_name(CreateRangeStmt *stmt, List *names)
+{
+	ListCell   *lc;
+	char	   *rangename;
+	Oid			nsp = QualifiedNameGetCreationNamespace(names, &rangename);
+
+	foreach(lc, stmt->params)
+	{
+		DefElem    *d = lfirst_node(DefElem, lc);
+
+		if (strcmp(d->defname, "multirange_type_name") == 0)
+		{
+			char	   *name;
+
+			(void) QualifiedNameGetCreationNamespace(defGetQualifiedName(d), &name);
+			return name;
+		}
+	}
+	return makeMultirangeTypeName(rangename, nsp);
+}
+
 /*
  * ProcessUtility, before the standard call (refuse_owner_ddl,
  * enforce_depended.c): the statement's new name, outside pg_temp, taken
@@ -245,10 +314,16 @@ refuse_name_taken(Node *parsetree)
 		return;
 	if (n.relation != NULL)
 	{
+		Oid			nsp;
+
 		if (n.relation->relpersistence == RELPERSISTENCE_TEMP ||
-			isTempOrTempToastNamespace(RangeVarGetCreationNamespace(n.relation)))
+			isTempOrTempToastNamespace(nsp = RangeVarGetCreationNamespace(n.relation)))
 			return;
 		objname = n.relation->relname;
+		/* IF NOT EXISTS of one that exists creates nothing (round FA) */
+		if (creates_if_not_exists(parsetree) &&
+			OidIsValid(get_relname_relid(objname, nsp)))
+			return;
 	}
 	else if (OidIsValid(n.existing))
 	{
@@ -267,6 +342,14 @@ refuse_name_taken(Node *parsetree)
 	for (int i = 0; i < 2 && taken == NULL; i++)
 		if (n.cacheids[i] >= 0)
 			taken = name_taken(n.cacheids[i], objname, n.existing);
+	if (taken == NULL && IsA(parsetree, CreateRangeStmt))
+	{
+		/* the multirange type, and its constructor functions of its name */
+		objname = range_multirange_name((CreateRangeStmt *) parsetree, n.names);
+		taken = name_taken(TYPENAMENSP, objname, InvalidOid);
+		if (taken == NULL)
+			taken = name_taken(PROCNAMEARGSNSP, objname, InvalidOid);
+	}
 	if (taken == NULL)
 		return;
 	ereport(ERROR,

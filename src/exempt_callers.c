@@ -38,6 +38,11 @@
 
 #include "access/htup_details.h"
 #include "access/transam.h"
+#include "nodes/readfuncs.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
+#include "optimizer/optimizer.h"
+#include "access/relation.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_proc.h"
@@ -127,6 +132,86 @@ relation_is_callers_temp(Oid relid)
 	c = (Form_pg_class) GETSTRUCT(tup);
 	result = callers_temp_object(c->relnamespace, c->relowner);
 	ReleaseSysCache(tup);
+	return result;
+}
+
+/*
+ * A function an expression of such a role's relation may call when an
+ * exempt role writes it: immutable (no table, file or setting read or
+ * changed), or one of the defaults every schema has (nextval,
+ * gen_random_uuid, now, gtm_current_tenant).  Not query_to_xml(), which
+ * runs SQL text as whoever writes, nor gtm_exempt_table() (round FA).
+ */
+static bool
+harmful_function(Oid funcid, void *context)
+{
+	return !(funcid == F_NEXTVAL || funcid == F_GEN_RANDOM_UUID || funcid == F_NOW ||
+			 func_volatile(funcid) == PROVOLATILE_IMMUTABLE || is_current_tenant_fn(funcid));
+}
+
+static bool
+harmful_expression_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubLink) || IsA(node, NextValueExpr))
+		return !IsA(node, NextValueExpr);
+	if (check_functions_in_node(node, harmful_function, context))
+		return true;
+	return expression_tree_walker(node, harmful_expression_walker, context);
+}
+
+/*
+ * Does writing relid (perms: the statement's INSERT, UPDATE, DELETE or
+ * TRUNCATE on it), or reading it, run code that a role the check applies
+ * to wrote, with the rights of the exempt role that runs the statement?
+ * The relation's owner wrote its view query, rules, triggers (not a
+ * foreign key's, nor the extension's updated_at one), CHECKs, generated
+ * columns and defaults (other than constants and harmful_function
+ * calls): round FA, a migration's trigger writing the application role's
+ * audit table ran its DEFAULT query_to_xml(...), which copied every
+ * tenant's rows into it, and its CHECK, which called gtm_exempt_table()
+ * as the superuser.
+ */
+static bool
+relation_runs_callers_code(Oid relid, AclMode perms)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Form_pg_class c;
+	Relation	rel;
+	TupleConstr *constr;
+	bool		result = false;
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	c = (Form_pg_class) GETSTRUCT(tup);
+	if (role_oid_is_exempt(c->relowner) ||
+		(c->relkind != RELKIND_VIEW &&
+		 !(perms & (ACL_INSERT | ACL_UPDATE | ACL_DELETE | ACL_TRUNCATE))))
+	{
+		ReleaseSysCache(tup);
+		return false;
+	}
+	result = c->relkind == RELKIND_VIEW || c->relhasrules;
+	ReleaseSysCache(tup);
+	if (result)
+		return true;
+	rel = relation_open(relid, AccessShareLock);
+	if (rel->trigdesc != NULL)
+		for (int i = 0; i < rel->trigdesc->numtriggers && !result; i++)
+		{
+			Trigger    *t = &rel->trigdesc->triggers[i];
+
+			result = !t->tgisinternal && !is_our_c_function(t->tgfoid, "gtm_touch_updated_at");
+		}
+	constr = RelationGetDescr(rel)->constr;
+	if (!result && constr != NULL)
+	{
+		result = constr->num_check > 0 || constr->has_generated_stored;
+		for (int i = 0; i < constr->num_defval && !result; i++)
+			result = harmful_expression_walker(stringToNode(constr->defval[i].adbin), NULL);
+	}
+	relation_close(rel, AccessShareLock);
 	return result;
 }
 
@@ -221,15 +306,18 @@ range_reaches_callers(List *entries, CallersObject *found)
 		RTEPermissionInfo *p = lfirst(lc);
 		Oid			relid = p->relid;
 		Oid			as = p->checkAsUser;
+#define PERMS_OF_ENTRY p->requiredPerms
 #else
 		RangeTblEntry *rte = lfirst(lc);
 		Oid			relid = rte->relid;
 		Oid			as = rte->checkAsUser;
+#define PERMS_OF_ENTRY rte->requiredPerms
 
 		if (rte->rtekind != RTE_RELATION)
 			continue;
 #endif
-		if (relation_is_callers_temp(relid))
+		if (relation_is_callers_temp(relid) ||
+			relation_runs_callers_code(relid, PERMS_OF_ENTRY))
 		{
 			found->kind = "relation";
 			found->objid = relid;
@@ -370,13 +458,17 @@ exempt_plan_reaches_callers(PlannedStmt *stmt)
 		refuse_callers_object(&found);
 }
 
-/* refuse_callers_object for relation rv, if it is a caller's temporary one */
+/*
+ * refuse_callers_object for relation rv, if it is a caller's temporary one,
+ * or one whose code a write (perms) or read runs
+ */
 static void
-refuse_callers_temp_rangevar(RangeVar *rv)
+refuse_callers_temp_rangevar(RangeVar *rv, AclMode perms)
 {
 	Oid			relid = RangeVarGetRelid(rv, NoLock, true);
 
-	if (OidIsValid(relid) && relation_is_callers_temp(relid))
+	if (OidIsValid(relid) &&
+		(relation_is_callers_temp(relid) || relation_runs_callers_code(relid, perms)))
 	{
 		CallersObject found = {"relation", relid, relation_owner(relid), false, false};
 
@@ -449,18 +541,21 @@ exempt_utility_reaches_callers(Node *parsetree)
 	else if (IsA(parsetree, CopyStmt))
 	{
 		if (((CopyStmt *) parsetree)->relation != NULL)
-			refuse_callers_temp_rangevar(((CopyStmt *) parsetree)->relation);
+			refuse_callers_temp_rangevar(((CopyStmt *) parsetree)->relation,
+										 ((CopyStmt *) parsetree)->is_from ? ACL_INSERT : ACL_SELECT);
 		return;
 	}
 	else
 	{
 		foreach(lc, ((CreateStmt *) parsetree)->tableElts)
 			if (IsA(lfirst(lc), TableLikeClause))
-				refuse_callers_temp_rangevar(((TableLikeClause *) lfirst(lc))->relation);
+				refuse_callers_temp_rangevar(((TableLikeClause *) lfirst(lc))->relation,
+											 ACL_INSERT);	/* its DEFAULTs and CHECKs, copied */
 		return;
 	}
 	foreach(lc, rels)
-		refuse_callers_temp_rangevar(lfirst_node(RangeVar, lc));
+		refuse_callers_temp_rangevar(lfirst_node(RangeVar, lc),
+									 IsA(parsetree, TruncateStmt) ? ACL_TRUNCATE : ACL_SELECT);
 }
 
 /*

@@ -180,6 +180,22 @@ CREATE TEMP TABLE tenants (id text);
 DROP TABLE pg_temp.tenants;
 ALTER ROLE CURRENT_USER SET search_path = dep, public;
 ALTER ROLE CURRENT_USER IN DATABASE regression SET search_path = dep, public;
+-- ALTER INDEX ... RENAME renames a table too; a multirange type named like
+-- an existing function makes functions of that name (round FA)
+ALTER INDEX dep.own RENAME TO tenants;
+CREATE TYPE dep.fresh_span AS RANGE (subtype = int4, multirange_type_name = gtm_current_tenant);
+-- still its business: IF NOT EXISTS of its own relation, a name only
+-- information_schema has
+CREATE TABLE IF NOT EXISTS dep.own (tenant_id text, m dep.mine);
+CREATE TABLE dep.domains (id int);
+-- its table's DEFAULT and CHECK, and its view, would run as an exempt role
+-- that writes or reads them (round FA: a migration's trigger writing its
+-- audit table copied every tenant's rows into it by query_to_xml(), and
+-- made the superuser call gtm_exempt_table())
+CREATE TABLE dep.audit (tenant_id text, note text DEFAULT
+  query_to_xml('SELECT string_agg(tenant_id || ''='' || secret, '','') AS s FROM dep.by_callee', false, true, '')::text);
+CREATE TABLE dep.audit_check (tenant_id text, CHECK (query_to_xml('SELECT gtm_exempt_table(''dep.by_callee'')', false, true, '') IS NOT NULL));
+CREATE VIEW dep.audit_view AS SELECT query_to_xml('SELECT string_agg(secret, '','') AS s FROM dep.by_callee', false, true, '')::text AS x;
 -- a schema renamed, and another made with its name, would put another
 -- function where a trigger calls one by its schema (round EZ)
 ALTER SCHEMA dep RENAME TO dep_old;
@@ -206,6 +222,17 @@ RESET ROLE;
 SELECT tenant_id, secret FROM dep.by_callee ORDER BY secret;
 SELECT tenant_id, secret FROM dep.by_operator;
 SELECT tenant_id, words FROM dep.by_words ORDER BY body;
+-- nor its expressions: a migration's trigger writing its tables, a read of
+-- its view
+CREATE FUNCTION dep.audit_it() RETURNS trigger LANGUAGE plpgsql AS
+$$BEGIN INSERT INTO dep.audit (tenant_id) VALUES (NEW.tenant_id);
+  INSERT INTO dep.audit_check VALUES (NEW.tenant_id); RETURN NEW; END$$;
+CREATE TRIGGER audit AFTER UPDATE ON dep.by_words FOR EACH ROW EXECUTE FUNCTION dep.audit_it();
+UPDATE dep.by_words SET body = body WHERE tenant_id = 't-2';
+SELECT * FROM dep.audit_view;
+DROP TRIGGER audit ON dep.by_words;
+SELECT count(*) AS audited FROM dep.audit;
+SELECT count(*) AS exempted FROM tenant_scope_exemptions WHERE relid = 'dep.by_callee'::regclass;
 -- and an exempt role runs none of it: the superuser's ANALYZE of the table
 -- whose index expression calls the role's function (which, replaced, made
 -- the role BYPASSRLS, round EY), its write through the role's trigger

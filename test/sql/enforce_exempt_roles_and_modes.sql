@@ -688,19 +688,20 @@ DROP FUNCTION deals_of(regclass), log_into(regclass, text), set_stage_of(regclas
 DROP OWNED BY regress_enforce_grp;
 DROP ROLE regress_enforce_grp;
 -- the schema owner's own views and rules over its own tables read as
--- their owner, which row-level security leaves out as well: a superuser's
--- bulk statement through them is not checked
+-- their owner, which row-level security leaves out as well; but their
+-- expressions, written by a role the check applies to, would run with a
+-- superuser's rights (round FA: query_to_xml() in such a rule or view
+-- copied every tenant's rows into the role's table): a superuser's
+-- statement through them is refused, and changes nothing
 SET ROLE regress_enforce_owner;
 CREATE TABLE deal_audit (tenant_id text, id int, stage text);
 CREATE RULE deals_audit AS ON UPDATE TO deals
   DO ALSO INSERT INTO deal_audit VALUES (OLD.tenant_id, OLD.id, OLD.stage);
 CREATE VIEW owner_deals AS SELECT tenant_id, id FROM deals;
 RESET ROLE;
-BEGIN;
 UPDATE deals SET stage = stage WHERE id = 1;
-SELECT count(*) FROM deal_audit;
 SELECT count(*) FROM owner_deals;
-ROLLBACK;
+SELECT count(*) FROM deal_audit;
 DROP RULE deals_audit ON deals;
 DROP VIEW owner_deals;
 DROP TABLE deal_audit;
