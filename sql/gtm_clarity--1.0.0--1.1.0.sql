@@ -1455,6 +1455,52 @@ SELECT NULL::pg_catalog.regclass, 'application role may become an exempt role',
   FROM pg_catalog.unnest(app_roles) r(role), pg_catalog.pg_roles x
  WHERE x.oid OPERATOR(pg_catalog.=) r.role::oid AND x.rolcreaterole
 UNION ALL
+-- an application role that owns objects outside the temporary schemas:
+-- functions, types, operators, relations.  It may not change or drop them
+-- (rounds EY, EZ), and an exempt role refuses to run their code (a
+-- migration's trigger writing its table, ANALYZE of an index calling its
+-- function: round FA)
+SELECT CASE WHEN x.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+			THEN x.objid::pg_catalog.regclass END,
+	   'application role owns objects',
+	   pg_catalog.format('Role %s owns %s %s: it may not change or drop it, and roles exempt from the check (the migration role, a superuser) refuse to run its code.',
+			r.role, o.type, o.identity),
+	   pg_catalog.format('ALTER %s %s OWNER TO <migration role>;',
+			CASE WHEN x.domain THEN 'DOMAIN' ELSE pg_catalog.upper(o.type) END, o.identity)
+  FROM pg_catalog.unnest(app_roles) r(role),
+	   (SELECT 'pg_catalog.pg_proc'::pg_catalog.regclass AS classid, p.oid AS objid,
+			   p.proowner AS owner, p.pronamespace AS nsp, false AS domain
+		  FROM pg_catalog.pg_proc p
+		UNION ALL
+		SELECT 'pg_catalog.pg_type'::pg_catalog.regclass, t.oid, t.typowner, t.typnamespace,
+			   t.typtype OPERATOR(pg_catalog.=) 'd'
+		  FROM pg_catalog.pg_type t
+		 WHERE (t.typtype IN ('b', 'd', 'e', 'r', 'm') OR
+				(t.typtype OPERATOR(pg_catalog.=) 'c' AND
+				 (SELECT c.relkind FROM pg_catalog.pg_class c
+				   WHERE c.oid OPERATOR(pg_catalog.=) t.typrelid) OPERATOR(pg_catalog.=) 'c'))
+		   AND NOT EXISTS (SELECT FROM pg_catalog.pg_type e
+							WHERE e.typarray OPERATOR(pg_catalog.=) t.oid)
+		   AND NOT EXISTS (SELECT FROM pg_catalog.pg_range m
+							WHERE m.rngmultitypid OPERATOR(pg_catalog.=) t.oid)
+		UNION ALL
+		SELECT 'pg_catalog.pg_operator'::pg_catalog.regclass, o.oid, o.oprowner, o.oprnamespace, false
+		  FROM pg_catalog.pg_operator o
+		UNION ALL
+		SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, c.oid, c.relowner, c.relnamespace, false
+		  FROM pg_catalog.pg_class c
+		 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')) x
+	   JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) x.nsp,
+	   LATERAL pg_catalog.pg_identify_object(x.classid, x.objid, 0) o
+ WHERE pg_catalog.pg_has_role(r.role::oid, x.owner, 'MEMBER')
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'
+   AND (schemas IS NULL OR n.nspname OPERATOR(pg_catalog.=) ANY (schemas))
+   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend dep
+					WHERE dep.classid OPERATOR(pg_catalog.=) x.classid
+					  AND dep.objid OPERATOR(pg_catalog.=) x.objid
+					  AND dep.deptype IN ('e', 'i'))
+UNION ALL
 -- 7. a foreign key to a table of no tenant whose action changes the
 -- referencing rows: a change of one global row reaches every tenant's
 SELECT k.rel, 'foreign key action from a global table',

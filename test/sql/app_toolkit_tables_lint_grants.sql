@@ -199,6 +199,12 @@ GRANT TRIGGER, TRUNCATE ON app_triggers TO regress_tk_app;
 CREATE TABLE app_owned (tenant_id text NOT NULL DEFAULT gtm_current_tenant() REFERENCES tenants, id int,
                         UNIQUE (tenant_id, id));
 ALTER TABLE app_owned OWNER TO regress_tk_app;
+-- its functions and types: it may not change them, exempt roles do not run
+-- them (rounds EY-FA)
+CREATE FUNCTION app_fn() RETURNS int LANGUAGE sql AS 'SELECT 1';
+CREATE DOMAIN app_dom AS int;
+ALTER FUNCTION app_fn() OWNER TO regress_tk_app;
+ALTER DOMAIN app_dom OWNER TO regress_tk_app;
 CREATE TABLE global_table (code text PRIMARY KEY);      -- not a tenant table: nothing to say
 -- ... unless it references a tenant table: tenant data outside the rule,
 -- whose foreign-key checks lock rows of any tenant (round DH)
