@@ -484,6 +484,24 @@ others_tenant_table_in(Oid nsp)
 static bool
 code_statement_refused(Node *parsetree, const char **what)
 {
+	if (IsA(parsetree, CreateDomainStmt))
+	{
+		char	   *name;
+
+		/*
+		 * a domain's CHECK and DEFAULT run wherever a value is cast to it,
+		 * in an exempt role's statements too (round FB: a column of such a
+		 * role's domain, in a migration's table or its own, or a cast to
+		 * one in a default, made a superuser's write call
+		 * gtm_exempt_table())
+		 */
+		if (!owner_ddl_judged() ||
+			isTempOrTempToastNamespace(QualifiedNameGetCreationNamespace(((CreateDomainStmt *) parsetree)->domainname,
+																		  &name)))
+			return false;
+		*what = "creating a domain outside pg_temp";
+		return true;
+	}
 	if (IsA(parsetree, CreateCastStmt))
 		*what = "creating a cast";
 	else if (IsA(parsetree, CreateTransformStmt))

@@ -231,20 +231,38 @@ gtm_object_access_chained(ObjectAccessType access, Oid classId, Oid objectId,
  * superuser, which made the role BYPASSRLS).  Refused, as for its
  * functions in pg_temp (refuse_callers_function_as_exempt, at each call).
  */
+/* The owner of function fn_oid, or InvalidOid */
+static Oid
+function_owner(Oid fn_oid)
+{
+	HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn_oid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		return InvalidOid;
+	owner = ((Form_pg_proc) GETSTRUCT(tup))->proowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/* Is fn_oid a function of a role the check applies to? */
+static bool
+function_of_checked_role(Oid fn_oid)
+{
+	Oid			owner = function_owner(fn_oid);
+
+	return OidIsValid(owner) && !role_oid_is_exempt(owner);
+}
+
 static pg_noinline void
 refuse_function_of_checked_role(Oid fn_oid)
 {
-	HeapTuple	tup;
 	Oid			owner;
 
 	if (gtm_enforcement == GTM_ENFORCE_OFF)
 		return;
-	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn_oid));
-	if (!HeapTupleIsValid(tup))
-		return;
-	owner = ((Form_pg_proc) GETSTRUCT(tup))->proowner;
-	ReleaseSysCache(tup);
-	if (owner == GetUserId() || role_oid_is_exempt(owner))
+	owner = function_owner(fn_oid);
+	if (!OidIsValid(owner) || owner == GetUserId() || role_oid_is_exempt(owner))
 		return;
 	ereport(ENFORCE_ELEVEL(),
 			(errcode(GTM_ERRCODE_NOT_PINNED),
@@ -280,8 +298,18 @@ gtm_needs_fmgr_hook(Oid fn_oid)
 	if (unlikely(role_is_exempt()))
 		refuse_function_of_checked_role(fn_oid);
 	if (!announced && innermost_planning && !role_is_exempt())
-		return false;
-	return callers_temp_function(fn_oid);
+		return !callers_temp_function(fn_oid) && function_of_checked_role(fn_oid);
+
+	/*
+	 * A function of a role the check applies to, anywhere: each call is
+	 * looked at too, since a function's lookup, or a plan that inlined
+	 * it, is kept for later calls under another role (round FB: a
+	 * PL/pgSQL function's call of it, looked up in the role's own session,
+	 * ran it as the superuser when a SECURITY DEFINER function of the
+	 * superuser's called that function later in the transaction); nor is
+	 * one outside pg_temp inlined (above), even in the role's own plans
+	 */
+	return callers_temp_function(fn_oid) || function_of_checked_role(fn_oid);
 }
 
 /*
@@ -327,6 +355,8 @@ gtm_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 		if (unlikely(flinfo->fn_oid >= FirstNormalObjectId))
 		{
 			refuse_callers_function_as_exempt(flinfo->fn_oid);
+			if (unlikely(role_is_exempt()))
+				refuse_function_of_checked_role(flinfo->fn_oid);
 			if (callers_temp_function(flinfo->fn_oid))
 				callers_code_depth++;
 		}

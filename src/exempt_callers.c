@@ -38,6 +38,10 @@
 
 #include "access/htup_details.h"
 #include "access/transam.h"
+#include "utils/relcache.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_index.h"
+#include "access/genam.h"
 #include "nodes/readfuncs.h"
 #include "utils/fmgroids.h"
 #include "utils/rel.h"
@@ -137,16 +141,46 @@ relation_is_callers_temp(Oid relid)
 
 /*
  * A function an expression of such a role's relation may call when an
- * exempt role writes it: immutable (no table, file or setting read or
- * changed), or one of the defaults every schema has (nextval,
- * gen_random_uuid, now, gtm_current_tenant).  Not query_to_xml(), which
- * runs SQL text as whoever writes, nor gtm_exempt_table() (round FA).
+ * exempt role writes it: one of PostgreSQL's, but none that runs SQL text
+ * (query_to_xml() and the other *_to_xml* functions, ts_stat()) or reads or
+ * changes files, settings, roles, large objects or other sessions, which
+ * the exempt role's rights would allow (round FA: query_to_xml() in a
+ * DEFAULT copied every tenant's rows into the role's table, and called
+ * gtm_exempt_table() as the superuser).  A function of the database's own
+ * (an extension's too) is code of whoever made it.
  */
 static bool
 harmful_function(Oid funcid, void *context)
 {
-	return !(funcid == F_NEXTVAL || funcid == F_GEN_RANDOM_UUID || funcid == F_NOW ||
-			 func_volatile(funcid) == PROVOLATILE_IMMUTABLE || is_current_tenant_fn(funcid));
+	char	   *name;
+
+	if (funcid >= FirstNormalObjectId)
+		return !is_current_tenant_fn(funcid);
+	if (func_volatile(funcid) == PROVOLATILE_IMMUTABLE)
+		return false;
+	name = get_func_name(funcid);
+	return name == NULL || strstr(name, "to_xml") != NULL || strcmp(name, "ts_stat") == 0 ||
+		strncmp(name, "pg_", 3) == 0 || strncmp(name, "lo_", 3) == 0 ||
+		strcmp(name, "set_config") == 0 || strcmp(name, "current_setting") == 0 ||
+		strcmp(name, "setval") == 0;
+}
+
+/* Is typid a domain (or an array of one) of a role the check applies to? */
+static bool
+callers_domain(Oid typid)
+{
+	HeapTuple	tup;
+	bool		result = false;
+
+	typid = get_base_element_type(typid) != InvalidOid ? get_base_element_type(typid) : typid;
+	if (typid < FirstNormalObjectId ||
+		!HeapTupleIsValid(tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid))))
+		return false;
+	if (((Form_pg_type) GETSTRUCT(tup))->typtype == TYPTYPE_DOMAIN)
+		result = !role_oid_is_exempt(((Form_pg_type) GETSTRUCT(tup))->typowner) ||
+			callers_domain(((Form_pg_type) GETSTRUCT(tup))->typbasetype);
+	ReleaseSysCache(tup);
+	return result;
 }
 
 static bool
@@ -154,65 +188,135 @@ harmful_expression_walker(Node *node, void *context)
 {
 	if (node == NULL)
 		return false;
-	if (IsA(node, SubLink) || IsA(node, NextValueExpr))
-		return !IsA(node, NextValueExpr);
+	if (IsA(node, NextValueExpr))
+		return false;
+	if (IsA(node, SubLink))
+		return true;
+	/* a cast to such a role's domain runs its CHECK (round FB) */
+	if (IsA(node, CoerceToDomain) && callers_domain(((CoerceToDomain *) node)->resulttype))
+		return true;
 	if (check_functions_in_node(node, harmful_function, context))
 		return true;
 	return expression_tree_walker(node, harmful_expression_walker, context);
+}
+
+/* Any harmful expression in the nodeToString form of a list or expression */
+static bool
+harmful_stored_expression(const char *text)
+{
+	return text != NULL && harmful_expression_walker(stringToNode(text), NULL);
+}
+
+/*
+ * Does writing the one relation relid (perms) run code that a role the
+ * check applies to wrote (see relation_runs_callers_code)?
+ */
+static bool
+one_relation_runs_callers_code(Oid relid, AclMode perms)
+{
+	Relation	rel = relation_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	bool		owners = !role_oid_is_exempt(rel->rd_rel->relowner);
+	bool		result = false;
+
+	/* its rules and triggers, for any write */
+	if (owners)
+	{
+		result = rel->rd_rel->relhasrules;
+		if (rel->trigdesc != NULL)
+			for (int i = 0; i < rel->trigdesc->numtriggers && !result; i++)
+			{
+				Trigger    *t = &rel->trigdesc->triggers[i];
+
+				result = !t->tgisinternal &&
+					!is_our_c_function(t->tgfoid, "gtm_touch_updated_at");
+			}
+	}
+
+	/*
+	 * What an INSERT or UPDATE computes: its CHECKs, generated columns and
+	 * defaults, its index expressions and predicates, and the CHECKs of
+	 * such a role's domains of its columns, whoever owns the table (round
+	 * FB: an exempt table with a column of the role's domain)
+	 */
+	if (!result && (perms & (ACL_INSERT | ACL_UPDATE)))
+	{
+		for (int i = 0; i < desc->natts && !result; i++)
+			result = !TupleDescAttr(desc, i)->attisdropped &&
+				callers_domain(TupleDescAttr(desc, i)->atttypid);
+		if (owners && !result && desc->constr != NULL)
+		{
+			TupleConstr *constr = desc->constr;
+
+			for (int i = 0; i < constr->num_check && !result; i++)
+				result = harmful_stored_expression(constr->check[i].ccbin);
+			for (int i = 0; i < constr->num_defval && !result; i++)
+				result = harmful_stored_expression(constr->defval[i].adbin);
+		}
+		if (owners && !result)
+		{
+			List	   *indexes = RelationGetIndexList(rel);
+			ListCell   *lc;
+
+			foreach(lc, indexes)
+			{
+				Relation	ind = index_open(lfirst_oid(lc), AccessShareLock);
+
+				result = (!heap_attisnull(ind->rd_indextuple, Anum_pg_index_indexprs, NULL) &&
+						  harmful_expression_walker((Node *) RelationGetIndexExpressions(ind), NULL)) ||
+					(!heap_attisnull(ind->rd_indextuple, Anum_pg_index_indpred, NULL) &&
+					 harmful_expression_walker((Node *) RelationGetIndexPredicate(ind), NULL));
+				index_close(ind, AccessShareLock);
+				if (result)
+					break;
+			}
+		}
+	}
+	relation_close(rel, AccessShareLock);
+	return result;
 }
 
 /*
  * Does writing relid (perms: the statement's INSERT, UPDATE, DELETE or
  * TRUNCATE on it), or reading it, run code that a role the check applies
  * to wrote, with the rights of the exempt role that runs the statement?
- * The relation's owner wrote its view query, rules, triggers (not a
- * foreign key's, nor the extension's updated_at one), CHECKs, generated
- * columns and defaults (other than constants and harmful_function
- * calls): round FA, a migration's trigger writing the application role's
+ * Its view query; the rules and triggers (not a foreign key's, nor the
+ * extension's updated_at one) of the relation or of a partition or child
+ * the write reaches (round FB); on INSERT and UPDATE, their CHECKs,
+ * generated columns, defaults and index expressions that call more than
+ * PostgreSQL's own harmless functions, and their columns' domains of such
+ * a role (round FA: a migration's trigger writing the application role's
  * audit table ran its DEFAULT query_to_xml(...), which copied every
- * tenant's rows into it, and its CHECK, which called gtm_exempt_table()
- * as the superuser.
+ * tenant's rows into it, and its CHECK, which called gtm_exempt_table() as
+ * the superuser).
  */
 static bool
 relation_runs_callers_code(Oid relid, AclMode perms)
 {
 	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	Form_pg_class c;
-	Relation	rel;
-	TupleConstr *constr;
-	bool		result = false;
+	bool		view;
+	List	   *rels;
+	ListCell   *lc;
 
 	if (!HeapTupleIsValid(tup))
 		return false;
 	c = (Form_pg_class) GETSTRUCT(tup);
-	if (role_oid_is_exempt(c->relowner) ||
-		(c->relkind != RELKIND_VIEW &&
-		 !(perms & (ACL_INSERT | ACL_UPDATE | ACL_DELETE | ACL_TRUNCATE))))
-	{
-		ReleaseSysCache(tup);
-		return false;
-	}
-	result = c->relkind == RELKIND_VIEW || c->relhasrules;
+	view = c->relkind == RELKIND_VIEW && !role_oid_is_exempt(c->relowner);
 	ReleaseSysCache(tup);
-	if (result)
+	if (view)
 		return true;
-	rel = relation_open(relid, AccessShareLock);
-	if (rel->trigdesc != NULL)
-		for (int i = 0; i < rel->trigdesc->numtriggers && !result; i++)
-		{
-			Trigger    *t = &rel->trigdesc->triggers[i];
-
-			result = !t->tgisinternal && !is_our_c_function(t->tgfoid, "gtm_touch_updated_at");
-		}
-	constr = RelationGetDescr(rel)->constr;
-	if (!result && constr != NULL)
+	if (!(perms & (ACL_INSERT | ACL_UPDATE | ACL_DELETE | ACL_TRUNCATE)))
+		return false;
+	rels = find_all_inheritors(relid, NoLock, NULL);
+	foreach(lc, rels)
 	{
-		result = constr->num_check > 0 || constr->has_generated_stored;
-		for (int i = 0; i < constr->num_defval && !result; i++)
-			result = harmful_expression_walker(stringToNode(constr->defval[i].adbin), NULL);
+		CHECK_FOR_INTERRUPTS();
+		if (get_rel_relkind(lfirst_oid(lc)) != RELKIND_FOREIGN_TABLE &&
+			one_relation_runs_callers_code(lfirst_oid(lc), perms))
+			return true;
 	}
-	relation_close(rel, AccessShareLock);
-	return result;
+	return false;
 }
 
 /*

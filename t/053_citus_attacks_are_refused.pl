@@ -33,6 +33,13 @@ my ($coord, $w1, $w2) = gtm_citus_cluster();
 my $C = $coord->port;
 # as the superuser on the coordinator, database gtm
 sub cq { return $coord->safe_psql('gtm', $_[0]); }
+# a superuser statement expected to fail: its error
+sub cq_err
+{
+	my ($stdout, $stderr);
+	$coord->psql('gtm', $_[0], stdout => \$stdout, stderr => \$stderr);
+	return $stderr;
+}
 my $superuser = scalar(getpwuid($<));
 
 cq(<<'SQL');
@@ -188,8 +195,15 @@ my $t3 = cq("SELECT v FROM generate_series(1, 100000) g, LATERAL (SELECT 'tenant
 cq("INSERT INTO deals SELECT '$t3', g, 'open', 100 * g FROM generate_series(1, 3) g");
 app($C, "CREATE FUNCTION appschema.tidx() RETURNS text LANGUAGE sql IMMUTABLE AS
   \$f\$SELECT CASE WHEN current_setting('application_name') LIKE 'citus_internal%' THEN '$t3' ELSE '$t1' END\$f\$");
-is(cq("SELECT count(*) FROM deals WHERE tenant_id = appschema.tidx()"), '3',
+# (the superuser runs no function of the role's, round FB: the control
+# uses a copy of its own)
+cq("CREATE FUNCTION appschema.tidx_su() RETURNS text LANGUAGE sql IMMUTABLE AS
+  \$f\$SELECT CASE WHEN current_setting('application_name') LIKE 'citus_internal%' THEN '$t3' ELSE '$t1' END\$f\$");
+is(cq("SELECT count(*) FROM deals WHERE tenant_id = appschema.tidx_su()"), '3',
 	'control: as the superuser (not folded first), the call reaches the worker, which reads T3 (3 rows)');
+like(cq_err("SELECT count(*) FROM deals WHERE tenant_id = appschema.tidx()"),
+	qr/a function of a role the tenant check applies to cannot run as an exempt role/,
+	"the superuser runs no function of the role's");
 $out = app($C, "SELECT tenant_id || '|' || id FROM deals WHERE tenant_id = appschema.tidx() ORDER BY id");
 is(join(' ', split /\n/, $out), join(' ', map { "$t1|$_" } 1 .. 5),
 	"the role's SELECT pinned by its IMMUTABLE function reads T1's rows only") or diag $out;
@@ -756,8 +770,11 @@ app($C, "SET client_min_messages = warning;
 CREATE FUNCTION appschema.tk(k int) RETURNS text LANGUAGE sql IMMUTABLE
   AS \$f\$SELECT CASE WHEN current_setting('application_name') LIKE 'citus_internal%' THEN '$vic' ELSE '$t1' END\$f\$;");
 my $fpin2 = "appschema.tk(s.k)";
+# (the control uses a copy of the superuser's: round FB)
+cq("CREATE FUNCTION appschema.tk_su(k int) RETURNS text LANGUAGE sql IMMUTABLE
+  AS \$f\$SELECT CASE WHEN current_setting('application_name') LIKE 'citus_internal%' THEN '$vic' ELSE '$t1' END\$f\$;");
 is(scalar(grep { /\|secret$/ } split /\n/,
-		gtm_citus_as_role($superuser, $C, "SELECT d.tenant_id, d.stage FROM (SELECT 1 AS k) s, deals d WHERE d.tenant_id = $fpin2;")), 3,
+		gtm_citus_as_role($superuser, $C, "SELECT d.tenant_id, d.stage FROM (SELECT 1 AS k) s, deals d WHERE d.tenant_id = appschema.tk_su(s.k);")), 3,
 	"control: as the superuser (not judged), the role's function over a subquery column reads $vic's 3 rows");
 $out = app($C, "SELECT d.tenant_id, d.stage FROM (SELECT 1 AS k) s, deals d WHERE d.tenant_id = $fpin2;
 WITH s AS (SELECT 1 AS k) SELECT d.tenant_id, d.stage FROM s, deals d WHERE d.tenant_id = $fpin2;

@@ -196,6 +196,16 @@ CREATE TABLE dep.audit (tenant_id text, note text DEFAULT
   query_to_xml('SELECT string_agg(tenant_id || ''='' || secret, '','') AS s FROM dep.by_callee', false, true, '')::text);
 CREATE TABLE dep.audit_check (tenant_id text, CHECK (query_to_xml('SELECT gtm_exempt_table(''dep.by_callee'')', false, true, '') IS NOT NULL));
 CREATE VIEW dep.audit_view AS SELECT query_to_xml('SELECT string_agg(secret, '','') AS s FROM dep.by_callee', false, true, '')::text AS x;
+-- a domain: its CHECK runs wherever a value is cast to it, in an exempt
+-- role's statements too (round FB); in pg_temp it stays the role's business
+CREATE DOMAIN dep.note_t AS text CHECK (VALUE <> '');
+CREATE DOMAIN pg_temp.note_t AS text CHECK (VALUE <> '');
+-- a partition of its table, with a CHECK of its own (round FB)
+CREATE TABLE dep.paud (note text) PARTITION BY LIST (note);
+CREATE TABLE dep.paud_all PARTITION OF dep.paud DEFAULT;
+ALTER TABLE dep.paud_all ADD CHECK (query_to_xml('SELECT gtm_exempt_table(''dep.by_callee'')', false, true, '') IS NOT NULL);
+-- ordinary defaults and checks of its own table
+CREATE TABLE dep.plain_log (at timestamp DEFAULT now(), n int CHECK (n > 0), id uuid DEFAULT gen_random_uuid());
 -- a schema renamed, and another made with its name, would put another
 -- function where a trigger calls one by its schema (round EZ)
 ALTER SCHEMA dep RENAME TO dep_old;
@@ -231,6 +241,24 @@ CREATE TRIGGER audit AFTER UPDATE ON dep.by_words FOR EACH ROW EXECUTE FUNCTION 
 UPDATE dep.by_words SET body = body WHERE tenant_id = 't-2';
 SELECT * FROM dep.audit_view;
 DROP TRIGGER audit ON dep.by_words;
+INSERT INTO dep.paud VALUES ('x');
+-- a column of its domain in the migration role's own table (round FB)
+INSERT INTO dep.by_domain VALUES ('t-1', 3);
+-- what runs nothing of its: a DELETE, plain defaults and checks
+DELETE FROM dep.audit WHERE tenant_id = 'none';
+INSERT INTO dep.plain_log (n) VALUES (1);
+SELECT count(*) AS logged FROM dep.plain_log;
+-- its function, looked up in its own session, is looked at again when a
+-- SECURITY DEFINER function of the superuser's calls it later in the
+-- transaction (round FB: it ran as the superuser)
+CREATE FUNCTION dep.helper(v text) RETURNS text LANGUAGE plpgsql AS $$BEGIN RETURN dep.canon(v); END$$;
+CREATE FUNCTION dep.sd_helper(v text) RETURNS text LANGUAGE plpgsql SECURITY DEFINER AS $$BEGIN RETURN dep.helper(v); END$$;
+SET ROLE regress_dep_owner;
+BEGIN;
+SELECT dep.helper('warm');
+SELECT dep.sd_helper('x');
+ROLLBACK;
+RESET ROLE;
 SELECT count(*) AS audited FROM dep.audit;
 SELECT count(*) AS exempted FROM tenant_scope_exemptions WHERE relid = 'dep.by_callee'::regclass;
 -- and an exempt role runs none of it: the superuser's ANALYZE of the table
