@@ -630,6 +630,21 @@ refuse_owner_ddl(Node *parsetree)
 				 err_generic_string(PG_DIAG_SCHEMA_NAME, schema),
 				 OidIsValid(relid) ? err_generic_string(PG_DIAG_TABLE_NAME, get_rel_name(relid)) : 0));
 	}
+	if (IsA(parsetree, CreateSchemaStmt))
+	{
+		CreateSchemaStmt *cs = (CreateSchemaStmt *) parsetree;
+		const char *schema = cs->schemaname;
+
+		if (schema == NULL && cs->authrole != NULL)
+			schema = get_rolespec_name(cs->authrole);
+		if (schema == NULL || !OidIsValid(get_role_oid(schema, true)) || !owner_ddl_judged())
+			return;
+		ereport(ERROR,
+				(errcode(GTM_ERRCODE_NOT_PINNED),
+				 errmsg("creating schema \"%s\" is not allowed for this role", schema),
+				 errdetail("A schema named like a role comes first in that role's default search_path (\"$user\"): that role's statements, a migration's too, would create and find their tables in it (round FC)."),
+				 errhint("Name it after no role, or let a role exempt from the tenant-scope check create it.")));
+	}
 	if (IsA(parsetree, AlterRoleSetStmt))
 	{
 		if (!owner_ddl_judged())

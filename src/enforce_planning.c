@@ -295,8 +295,6 @@ gtm_needs_fmgr_hook(Oid fn_oid)
 	 */
 	if (fn_oid < FirstNormalObjectId || !gtm_installed_known_here())
 		return false;
-	if (unlikely(role_is_exempt()))
-		refuse_function_of_checked_role(fn_oid);
 	if (!announced && innermost_planning && !role_is_exempt())
 		return !callers_temp_function(fn_oid) && function_of_checked_role(fn_oid);
 
@@ -307,7 +305,10 @@ gtm_needs_fmgr_hook(Oid fn_oid)
 	 * PL/pgSQL function's call of it, looked up in the role's own session,
 	 * ran it as the superuser when a SECURITY DEFINER function of the
 	 * superuser's called that function later in the transaction); nor is
-	 * one outside pg_temp inlined (above), even in the role's own plans
+	 * one outside pg_temp inlined (above), even in the role's own plans.
+	 * An exempt role is refused its call (gtm_fmgr_hook), not its lookup:
+	 * planning a read of a table whose index expression calls it looks it
+	 * up without calling it (round FC: refused wrongly)
 	 */
 	return callers_temp_function(fn_oid) || function_of_checked_role(fn_oid);
 }

@@ -141,46 +141,87 @@ relation_is_callers_temp(Oid relid)
 
 /*
  * A function an expression of such a role's relation may call when an
- * exempt role writes it: one of PostgreSQL's, but none that runs SQL text
- * (query_to_xml() and the other *_to_xml* functions, ts_stat()) or reads or
- * changes files, settings, roles, large objects or other sessions, which
- * the exempt role's rights would allow (round FA: query_to_xml() in a
- * DEFAULT copied every tenant's rows into the role's table, and called
- * gtm_exempt_table() as the superuser).  A function of the database's own
- * (an extension's too) is code of whoever made it.
+ * exempt role writes it: one owned by an exempt role (PostgreSQL's, an
+ * extension's), but none that runs SQL text (query_to_xml() and the other
+ * *_to_xml* functions, ts_stat(), ts_rewrite(), dblink) or reads or
+ * changes files, settings, large objects or other sessions (pg_*, lo_*,
+ * set_config(), current_setting(), setval()), which the exempt role's
+ * rights would allow (round FA: query_to_xml() in a DEFAULT copied every
+ * tenant's rows into the role's table, and called gtm_exempt_table() as
+ * the superuser; round FC: ts_rewrite()).
  */
 static bool
 harmful_function(Oid funcid, void *context)
 {
+	HeapTuple	tup;
+	Oid			owner;
 	char	   *name;
 
-	if (funcid >= FirstNormalObjectId)
-		return !is_current_tenant_fn(funcid);
-	if (func_volatile(funcid) == PROVOLATILE_IMMUTABLE)
+	if (is_current_tenant_fn(funcid))
 		return false;
-	name = get_func_name(funcid);
-	return name == NULL || strstr(name, "to_xml") != NULL || strcmp(name, "ts_stat") == 0 ||
-		strncmp(name, "pg_", 3) == 0 || strncmp(name, "lo_", 3) == 0 ||
-		strcmp(name, "set_config") == 0 || strcmp(name, "current_setting") == 0 ||
-		strcmp(name, "setval") == 0;
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	if (!HeapTupleIsValid(tup))
+		return true;
+	owner = ((Form_pg_proc) GETSTRUCT(tup))->proowner;
+	name = pstrdup(NameStr(((Form_pg_proc) GETSTRUCT(tup))->proname));
+	ReleaseSysCache(tup);
+	if (!role_oid_is_exempt(owner))
+		return true;
+	return strstr(name, "to_xml") != NULL || strncmp(name, "ts_stat", 7) == 0 ||
+		strncmp(name, "ts_rewrite", 10) == 0 || strstr(name, "query") != NULL ||
+		strncmp(name, "dblink", 6) == 0 || strncmp(name, "pg_", 3) == 0 ||
+		strncmp(name, "lo_", 3) == 0 || strcmp(name, "set_config") == 0 ||
+		strcmp(name, "current_setting") == 0 || strcmp(name, "setval") == 0;
 }
 
-/* Is typid a domain (or an array of one) of a role the check applies to? */
+/*
+ * Is typid, or a type inside it (an array's element, a domain's base, a
+ * range's subtype, a composite's attribute), a domain of a role the check
+ * applies to, whose CHECK runs where a value is made of it (round FC: a
+ * domain of pg_temp as a permanent range type's subtype, or a composite's
+ * attribute, in the role's table, ran its CHECK as the superuser that
+ * wrote the table)?  depth: the nesting followed.
+ */
+static bool
+callers_domain_at(Oid typid, int depth)
+{
+	HeapTuple	tup;
+	Form_pg_type t;
+	bool		result = false;
+	Oid			elem;
+
+	check_stack_depth();
+	if (typid < FirstNormalObjectId || depth > 8 ||
+		!HeapTupleIsValid(tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid))))
+		return false;
+	t = (Form_pg_type) GETSTRUCT(tup);
+	elem = IsTrueArrayType(t) ? t->typelem : InvalidOid;
+	if (t->typtype == TYPTYPE_DOMAIN)
+		result = !role_oid_is_exempt(t->typowner) || callers_domain_at(t->typbasetype, depth + 1);
+	else if (OidIsValid(elem))
+		result = callers_domain_at(elem, depth + 1);
+	else if (t->typtype == TYPTYPE_RANGE)
+		result = callers_domain_at(get_range_subtype(typid), depth + 1);
+	else if (t->typtype == TYPTYPE_MULTIRANGE)
+		result = callers_domain_at(get_multirange_range(typid), depth + 1);
+	else if (t->typtype == TYPTYPE_COMPOSITE && OidIsValid(t->typrelid))
+	{
+		Relation	rel = relation_open(t->typrelid, AccessShareLock);
+		TupleDesc	desc = RelationGetDescr(rel);
+
+		for (int i = 0; i < desc->natts && !result; i++)
+			result = !TupleDescAttr(desc, i)->attisdropped &&
+				callers_domain_at(TupleDescAttr(desc, i)->atttypid, depth + 1);
+		relation_close(rel, AccessShareLock);
+	}
+	ReleaseSysCache(tup);
+	return result;
+}
+
 static bool
 callers_domain(Oid typid)
 {
-	HeapTuple	tup;
-	bool		result = false;
-
-	typid = get_base_element_type(typid) != InvalidOid ? get_base_element_type(typid) : typid;
-	if (typid < FirstNormalObjectId ||
-		!HeapTupleIsValid(tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid))))
-		return false;
-	if (((Form_pg_type) GETSTRUCT(tup))->typtype == TYPTYPE_DOMAIN)
-		result = !role_oid_is_exempt(((Form_pg_type) GETSTRUCT(tup))->typowner) ||
-			callers_domain(((Form_pg_type) GETSTRUCT(tup))->typbasetype);
-	ReleaseSysCache(tup);
-	return result;
+	return callers_domain_at(typid, 0);
 }
 
 static bool

@@ -206,6 +206,21 @@ CREATE TABLE dep.paud_all PARTITION OF dep.paud DEFAULT;
 ALTER TABLE dep.paud_all ADD CHECK (query_to_xml('SELECT gtm_exempt_table(''dep.by_callee'')', false, true, '') IS NOT NULL);
 -- ordinary defaults and checks of its own table
 CREATE TABLE dep.plain_log (at timestamp DEFAULT now(), n int CHECK (n > 0), id uuid DEFAULT gen_random_uuid());
+-- a schema named like a role, first in its default search_path (round FC)
+CREATE SCHEMA postgres;
+CREATE SCHEMA AUTHORIZATION regress_dep_owner;
+-- a domain of pg_temp inside its permanent range type, a DEFAULT calling
+-- ts_rewrite(), which runs SQL text (round FC); an expression index on its
+-- own helper, and a default calling a function of an exempt role: nothing
+-- of its runs when an exempt role reads or writes them
+CREATE DOMAIN pg_temp.wrapped AS text CHECK (query_to_xml('SELECT gtm_exempt_table(''dep.by_callee'')', false, true, '') IS NOT NULL);
+CREATE TYPE dep.wrapped_span AS RANGE (subtype = pg_temp.wrapped);
+CREATE TABLE dep.spans (r dep.wrapped_span);
+CREATE TABLE dep.rewritten (note text DEFAULT ts_rewrite('a'::tsquery,
+  'SELECT ''a''::tsquery, ''b''::tsquery FROM (SELECT gtm_exempt_table(''dep.by_callee'')) s')::text);
+CREATE FUNCTION dep.trimmed(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$SELECT lower(trim(t))$$;
+CREATE TABLE dep.indexed (id int, name text);
+CREATE INDEX ON dep.indexed (dep.trimmed(name));
 -- a schema renamed, and another made with its name, would put another
 -- function where a trigger calls one by its schema (round EZ)
 ALTER SCHEMA dep RENAME TO dep_old;
@@ -244,6 +259,14 @@ DROP TRIGGER audit ON dep.by_words;
 INSERT INTO dep.paud VALUES ('x');
 -- a column of its domain in the migration role's own table (round FB)
 INSERT INTO dep.by_domain VALUES ('t-1', 3);
+INSERT INTO dep.spans VALUES ('[a,b)');
+INSERT INTO dep.rewritten DEFAULT VALUES;
+-- what runs nothing of its: a read and a DELETE of a table whose index
+-- calls its function, a default of the migration role's function
+SELECT count(*) AS indexed FROM dep.indexed;
+DELETE FROM dep.indexed WHERE id = 99;
+CREATE FUNCTION dep.su_uuid() RETURNS uuid LANGUAGE sql AS 'SELECT gen_random_uuid()';
+ALTER TABLE dep.plain_log ADD COLUMN ref uuid DEFAULT dep.su_uuid();
 -- what runs nothing of its: a DELETE, plain defaults and checks
 DELETE FROM dep.audit WHERE tenant_id = 'none';
 INSERT INTO dep.plain_log (n) VALUES (1);
