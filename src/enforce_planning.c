@@ -291,7 +291,8 @@ gtm_needs_fmgr_hook(Oid fn_oid)
 	 * here too, unannounced) outside the planner proper (the type cache
 	 * keeps a domain's inlined CHECK for later statements of other roles)
 	 * or while an exempt role plans; the role's own statements still
-	 * inline it (a pin through its SQL helper).
+	 * inline it (a pin through its SQL helper in pg_temp; one outside
+	 * pg_temp is never inlined, below).
 	 */
 	if (fn_oid < FirstNormalObjectId || !gtm_installed_known_here())
 		return false;

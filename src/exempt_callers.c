@@ -49,6 +49,7 @@
 #include "access/relation.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_operator.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
@@ -141,8 +142,8 @@ relation_is_callers_temp(Oid relid)
 
 /*
  * A function an expression of such a role's relation may call when an
- * exempt role writes it: one owned by an exempt role (PostgreSQL's, an
- * extension's), but none that runs SQL text (query_to_xml() and the other
+ * exempt role writes it: PostgreSQL's own, gtm_current_tenant(), gtm_pin()
+ * or uuid-ossp's generators, but none that runs SQL text (query_to_xml() and the other
  * *_to_xml* functions, ts_stat(), ts_rewrite(), dblink) or reads or
  * changes files, settings, large objects or other sessions (pg_*, lo_*,
  * set_config(), current_setting(), setval()), which the exempt role's
@@ -157,7 +158,7 @@ harmful_function(Oid funcid, void *context)
 	Oid			owner;
 	char	   *name;
 
-	if (is_current_tenant_fn(funcid))
+	if (is_current_tenant_fn(funcid) || is_pin_fn(funcid))
 		return false;
 	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
 	if (!HeapTupleIsValid(tup))
@@ -165,8 +166,16 @@ harmful_function(Oid funcid, void *context)
 	owner = ((Form_pg_proc) GETSTRUCT(tup))->proowner;
 	name = pstrdup(NameStr(((Form_pg_proc) GETSTRUCT(tup))->proname));
 	ReleaseSysCache(tup);
-	if (!role_oid_is_exempt(owner))
-		return true;
+
+	/*
+	 * Beyond PostgreSQL's own, only uuid-ossp's generators: an extension's
+	 * function may be an administrator's tool run with the exempt role's
+	 * rights (round FD: this extension's gtm_exempt_table() and
+	 * gtm_grant_migrator(), in a DEFAULT, exempted a tenant table and made
+	 * the role BYPASSRLS)
+	 */
+	if (funcid >= FirstNormalObjectId)
+		return !role_oid_is_exempt(owner) || strncmp(name, "uuid_generate_", 14) != 0;
 	return strstr(name, "to_xml") != NULL || strncmp(name, "ts_stat", 7) == 0 ||
 		strncmp(name, "ts_rewrite", 10) == 0 || strstr(name, "query") != NULL ||
 		strncmp(name, "dblink", 6) == 0 || strncmp(name, "pg_", 3) == 0 ||
@@ -233,8 +242,14 @@ harmful_expression_walker(Node *node, void *context)
 		return false;
 	if (IsA(node, SubLink))
 		return true;
-	/* a cast to such a role's domain runs its CHECK (round FB) */
+	/*
+	 * a cast to such a role's domain runs its CHECK (round FB), and so
+	 * does making a value of a range or composite type that holds one
+	 * (round FD: ('(' || now() || ')')::comp, jsonb_populate_record())
+	 */
 	if (IsA(node, CoerceToDomain) && callers_domain(((CoerceToDomain *) node)->resulttype))
+		return true;
+	if (!IsA(node, List) && callers_domain(exprType(node)))
 		return true;
 	if (check_functions_in_node(node, harmful_function, context))
 		return true;
@@ -479,15 +494,65 @@ range_reaches_callers(List *entries, CallersObject *found)
 	}
 	return false;
 }
-/* Is funcid a pg_temp function of the caller's?  Fills *found. */
+/* The owner of function funcid if it is not exempt, or InvalidOid */
+static Oid
+callers_function_owner(Oid funcid)
+{
+	HeapTuple	tup;
+	Oid			owner;
+
+	if (funcid < FirstNormalObjectId ||
+		!HeapTupleIsValid(tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid))))
+		return InvalidOid;
+	owner = ((Form_pg_proc) GETSTRUCT(tup))->proowner;
+	/* a SECURITY DEFINER one runs as that role, not as its caller */
+	if (((Form_pg_proc) GETSTRUCT(tup))->prosecdef)
+		owner = InvalidOid;
+	ReleaseSysCache(tup);
+	return !OidIsValid(owner) || role_oid_is_exempt(owner) ? InvalidOid : owner;
+}
+
+/*
+ * Is funcid a function (an aggregate, a window function) of the caller's:
+ * in pg_temp, or of a role the check applies to anywhere (round FD: such a
+ * role's aggregate over ts_rewrite(), a function of PostgreSQL's, ran SQL
+ * text as the superuser that called it; the call of PostgreSQL's function
+ * alone is no function of the role's)?  Fills *found.
+ */
 static bool
 function_reaches_callers(Oid funcid, CallersObject *found)
 {
-	if (!callers_temp_function(funcid))
+	Oid			owner = InvalidOid;
+
+	if (!callers_temp_function(funcid) &&
+		!OidIsValid(owner = callers_function_owner(funcid)))
 		return false;
 	found->kind = "function";
 	found->objid = funcid;
-	found->role = InvalidOid;
+	found->role = owner;
+	return true;
+}
+
+/* The same for an operator of such a role, whatever its function */
+static bool
+operator_reaches_callers(Oid opno, CallersObject *found)
+{
+	HeapTuple	tup;
+	Oid			owner;
+
+	if (opno < FirstNormalObjectId)
+		return false;
+	if (function_reaches_callers(get_opcode(opno), found))
+		return true;
+	if (!HeapTupleIsValid(tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(opno))))
+		return false;
+	owner = ((Form_pg_operator) GETSTRUCT(tup))->oprowner;
+	ReleaseSysCache(tup);
+	if (role_oid_is_exempt(owner))
+		return false;
+	found->kind = "function";
+	found->objid = get_opcode(opno);
+	found->role = owner;
 	return true;
 }
 
@@ -525,9 +590,9 @@ reaches_callers_walker(Node *node, CallersObject *found)
 	if ((IsA(node, FuncExpr) &&
 		 function_reaches_callers(((FuncExpr *) node)->funcid, found)) ||
 		((IsA(node, OpExpr) || IsA(node, DistinctExpr) || IsA(node, NullIfExpr)) &&
-		 function_reaches_callers(get_opcode(((OpExpr *) node)->opno), found)) ||
+		 operator_reaches_callers(((OpExpr *) node)->opno, found)) ||
 		(IsA(node, ScalarArrayOpExpr) &&
-		 function_reaches_callers(get_opcode(((ScalarArrayOpExpr *) node)->opno), found)) ||
+		 operator_reaches_callers(((ScalarArrayOpExpr *) node)->opno, found)) ||
 		(IsA(node, Aggref) &&
 		 function_reaches_callers(((Aggref *) node)->aggfnoid, found)) ||
 		(IsA(node, WindowFunc) &&
@@ -537,14 +602,18 @@ reaches_callers_walker(Node *node, CallersObject *found)
 	/*
 	 * A value of a type of the caller's in pg_temp: casting to a domain
 	 * runs its CHECK, and a composite or array of one brings it to
-	 * functions that build its values (jsonb_populate_record).
+	 * functions that build its values (jsonb_populate_record).  So does a
+	 * value of a domain of a role the check applies to, anywhere, also
+	 * inside a range or composite type (round FD: 'x'::app_domain as the
+	 * superuser made the role BYPASSRLS).
 	 */
 	if ((IsA(node, Const) || IsA(node, Var) || IsA(node, Param) ||
 		 IsA(node, FuncExpr) || IsA(node, CoerceToDomain) ||
 		 IsA(node, CoerceViaIO) || IsA(node, RelabelType) ||
 		 IsA(node, ArrayCoerceExpr) || IsA(node, RowExpr) ||
 		 IsA(node, ArrayExpr) || IsA(node, FieldSelect)) &&
-		callers_temp_value(exprType(node), exprTypmod(node), 0))
+		(callers_temp_value(exprType(node), exprTypmod(node), 0) ||
+		 callers_domain(exprType(node))))
 	{
 		found->kind = "type";
 		found->objid = exprType(node);

@@ -262,13 +262,33 @@ INSERT INTO dep.by_domain VALUES ('t-1', 3);
 INSERT INTO dep.spans VALUES ('[a,b)');
 INSERT INTO dep.rewritten DEFAULT VALUES;
 -- what runs nothing of its: a read and a DELETE of a table whose index
--- calls its function, a default of the migration role's function
+-- calls its function
 SELECT count(*) AS indexed FROM dep.indexed;
 DELETE FROM dep.indexed WHERE id = 99;
+-- the extension's functions, an aggregate of its own over one of
+-- PostgreSQL's, a value of its domain, a composite of a pg_temp domain
+-- made in a DEFAULT (round FD: each made the superuser exempt a tenant
+-- table or the role BYPASSRLS)
+SET ROLE regress_dep_owner;
+CREATE TABLE dep.granting (note text DEFAULT gtm_exempt_table('dep.by_callee')::text);
+CREATE AGGREGATE dep.rewrite_all(text) (SFUNC = ts_rewrite, STYPE = tsquery, INITCOND = 'a');
+CREATE DOMAIN pg_temp.hidden AS text CHECK (query_to_xml('SELECT gtm_exempt_table(''dep.by_callee'')', false, true, '') IS NOT NULL);
+CREATE TYPE dep.holder AS (n pg_temp.hidden);
+CREATE TABLE dep.made (note text DEFAULT (('(' || now()::text || ')')::dep.holder)::text);
+RESET ROLE;
+INSERT INTO dep.granting DEFAULT VALUES;
+SELECT dep.rewrite_all(q) FROM (VALUES ('SELECT ''a''::tsquery, ''b''::tsquery')) v(q);
+SELECT 'x'::dep.tenant_key;
+INSERT INTO dep.made DEFAULT VALUES;
+SELECT count(*) AS exempted FROM tenant_scope_exemptions WHERE relid = 'dep.by_callee'::regclass;
+-- nor a function of the migration role's, or of an extension, in a
+-- DEFAULT of its table (an administrator's tool), but uuid-ossp's
 CREATE FUNCTION dep.su_uuid() RETURNS uuid LANGUAGE sql AS 'SELECT gen_random_uuid()';
 ALTER TABLE dep.plain_log ADD COLUMN ref uuid DEFAULT dep.su_uuid();
 -- what runs nothing of its: a DELETE, plain defaults and checks
 DELETE FROM dep.audit WHERE tenant_id = 'none';
+INSERT INTO dep.plain_log (n) VALUES (1);
+ALTER TABLE dep.plain_log ALTER COLUMN ref SET DEFAULT gen_random_uuid();
 INSERT INTO dep.plain_log (n) VALUES (1);
 SELECT count(*) AS logged FROM dep.plain_log;
 -- its function, looked up in its own session, is looked at again when a
