@@ -221,16 +221,6 @@ gtm_object_access_chained(ObjectAccessType access, Oid classId, Oid objectId,
 	gtm_object_access(access, classId, objectId, subId, arg);
 }
 
-/*
- * A function owned by a role the check applies to, about to be set up for
- * calls as an exempt role (a trigger, default, index expression or view
- * of that role's reached by a migration, ANALYZE or a SECURITY DEFINER
- * function): its code would run with the exempt role's rights (round EZ:
- * the application role's view, read by a superuser's trigger, and its
- * trigger on its own table, written by one, ran its function as the
- * superuser, which made the role BYPASSRLS).  Refused, as for its
- * functions in pg_temp (refuse_callers_function_as_exempt, at each call).
- */
 /* The owner of function fn_oid, or InvalidOid */
 static Oid
 function_owner(Oid fn_oid)
@@ -254,6 +244,16 @@ function_of_checked_role(Oid fn_oid)
 	return OidIsValid(owner) && !role_oid_is_exempt(owner);
 }
 
+/*
+ * A function owned by a role the check applies to, called as an exempt
+ * role (gtm_fmgr_hook: a trigger, default, index expression or view
+ * of that role's reached by a migration, ANALYZE or a SECURITY DEFINER
+ * function): its code would run with the exempt role's rights (round EZ:
+ * the application role's view, read by a superuser's trigger, and its
+ * trigger on its own table, written by one, ran its function as the
+ * superuser, which made the role BYPASSRLS).  Refused, as for its
+ * functions in pg_temp (refuse_callers_function_as_exempt, at each call).
+ */
 static pg_noinline void
 refuse_function_of_checked_role(Oid fn_oid)
 {
