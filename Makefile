@@ -42,6 +42,7 @@ OBJS = \
 	src/enforce_written_rows.o \
 	src/enforce_written_check.o \
 	src/enforce_our_functions.o \
+	src/enforce_function_facts.o \
 	src/enforce_cascade.o \
 	src/enforce_key.o \
 	src/enforce_key_filter.o \

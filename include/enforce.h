@@ -132,6 +132,20 @@ extern void planning_frame_pop(PlanningFrame *enclosing);
 extern void plan_carries_tenant(PlannedStmt *result, const char *tenant);
 extern void planning_frames_init(void);
 
+/* enforce_function_facts.c: what the check knows of a function */
+typedef struct FunctionFacts
+{
+	bool		found;			/* false: no such function (the rest zero) */
+	bool		owner_exempt;	/* its owner is superuser or BYPASSRLS */
+	bool		in_temp_schema; /* it lives in a temporary schema */
+	bool		security_definer;
+	char		provolatile;
+	Oid			owner;
+	Oid			prolang;
+} FunctionFacts;
+extern void function_facts(Oid funcid, FunctionFacts *out);
+extern void function_facts_init(void);
+
 /* enforce_stats.c: statistics of protected tenant tables through views */
 extern void enforce_stats_init(void);
 extern ErrorContextCallback *planner_error_context;

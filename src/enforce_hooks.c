@@ -694,6 +694,7 @@ gtm_enforce_init(void)
 	citus_settings_init();
 	tenant_temp_init();
 	planning_frames_init();
+	function_facts_init();
 	enforce_stats_init();
 	enforce_executor_init();
 

@@ -132,22 +132,14 @@ static fmgr_hook_type prev_fmgr_hook = NULL;
 static bool
 folded_function(Oid fn_oid, bool sql_evaluated)
 {
-	HeapTuple	tup;
-	bool		result = false;
+	FunctionFacts f;
 
 	if (planning_frame == NULL || !innermost_planning ||
 		fn_oid < FirstNormalObjectId)
 		return false;
-	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn_oid));
-	if (HeapTupleIsValid(tup))
-	{
-		Form_pg_proc proc = (Form_pg_proc) GETSTRUCT(tup);
-
-		result = proc->provolatile == PROVOLATILE_IMMUTABLE &&
-			(proc->prolang != SQLlanguageId || sql_evaluated);
-		ReleaseSysCache(tup);
-	}
-	return result;
+	function_facts(fn_oid, &f);
+	return f.found && f.provolatile == PROVOLATILE_IMMUTABLE &&
+		(f.prolang != SQLlanguageId || sql_evaluated);
 }
 
 /*
@@ -221,27 +213,14 @@ gtm_object_access_chained(ObjectAccessType access, Oid classId, Oid objectId,
 	gtm_object_access(access, classId, objectId, subId, arg);
 }
 
-/* The owner of function fn_oid, or InvalidOid */
-static Oid
-function_owner(Oid fn_oid)
-{
-	HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn_oid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-		return InvalidOid;
-	owner = ((Form_pg_proc) GETSTRUCT(tup))->proowner;
-	ReleaseSysCache(tup);
-	return owner;
-}
-
 /* Is fn_oid a function of a role the check applies to? */
-static bool
+static inline bool
 function_of_checked_role(Oid fn_oid)
 {
-	Oid			owner = function_owner(fn_oid);
+	FunctionFacts f;
 
-	return OidIsValid(owner) && !role_oid_is_exempt(owner);
+	function_facts(fn_oid, &f);
+	return f.found && !f.owner_exempt;
 }
 
 /*
@@ -257,12 +236,14 @@ function_of_checked_role(Oid fn_oid)
 static pg_noinline void
 refuse_function_of_checked_role(Oid fn_oid)
 {
+	FunctionFacts f;
 	Oid			owner;
 
 	if (gtm_enforcement == GTM_ENFORCE_OFF)
 		return;
-	owner = function_owner(fn_oid);
-	if (!OidIsValid(owner) || owner == GetUserId() || role_oid_is_exempt(owner))
+	function_facts(fn_oid, &f);
+	owner = f.owner;
+	if (!f.found || owner == GetUserId() || f.owner_exempt)
 		return;
 	ereport(ENFORCE_ELEVEL(),
 			(errcode(GTM_ERRCODE_NOT_PINNED),

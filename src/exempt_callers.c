@@ -432,18 +432,12 @@ callers_temp_value(Oid typid, int32 typmod, int depth)
 bool
 callers_temp_function(Oid funcid)
 {
-	HeapTuple	tup;
-	bool		result;
+	FunctionFacts f;
 
 	if (funcid < FirstNormalObjectId)
 		return false;
-	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
-	if (!HeapTupleIsValid(tup))
-		return false;
-	result = callers_temp_object(((Form_pg_proc) GETSTRUCT(tup))->pronamespace,
-								 ((Form_pg_proc) GETSTRUCT(tup))->proowner);
-	ReleaseSysCache(tup);
-	return result;
+	function_facts(funcid, &f);
+	return f.found && f.in_temp_schema && !f.owner_exempt;
 }
 
 
@@ -498,18 +492,15 @@ range_reaches_callers(List *entries, CallersObject *found)
 static Oid
 callers_function_owner(Oid funcid)
 {
-	HeapTuple	tup;
-	Oid			owner;
+	FunctionFacts f;
 
-	if (funcid < FirstNormalObjectId ||
-		!HeapTupleIsValid(tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid))))
+	if (funcid < FirstNormalObjectId)
 		return InvalidOid;
-	owner = ((Form_pg_proc) GETSTRUCT(tup))->proowner;
+	function_facts(funcid, &f);
 	/* a SECURITY DEFINER one runs as that role, not as its caller */
-	if (((Form_pg_proc) GETSTRUCT(tup))->prosecdef)
-		owner = InvalidOid;
-	ReleaseSysCache(tup);
-	return !OidIsValid(owner) || role_oid_is_exempt(owner) ? InvalidOid : owner;
+	if (!f.found || f.security_definer || f.owner_exempt)
+		return InvalidOid;
+	return f.owner;
 }
 
 /*

@@ -355,6 +355,22 @@ DROP DATABASE regress_dep_other;
 RESET ROLE;
 SELECT count(*) AS other_kept FROM pg_database WHERE datname = 'regress_dep_other';
 DROP DATABASE regress_dep_other;
+-- what the check knows of a function follows it within one session
+-- (enforce_function_facts.c): its owner, and whether that owner is exempt
+CREATE TABLE dep.flip_log (who text);
+GRANT INSERT ON dep.flip_log TO regress_dep_owner;
+CREATE FUNCTION dep.flip() RETURNS text LANGUAGE plpgsql
+  AS $$BEGIN INSERT INTO dep.flip_log VALUES (current_user); RETURN current_user; END$$;
+SELECT dep.flip();
+ALTER FUNCTION dep.flip() OWNER TO regress_dep_owner;
+SELECT dep.flip();
+ALTER ROLE regress_dep_owner BYPASSRLS;
+SELECT dep.flip();
+ALTER ROLE regress_dep_owner NOBYPASSRLS;
+SELECT dep.flip();
+ALTER FUNCTION dep.flip() OWNER TO CURRENT_USER;
+SELECT dep.flip();
+SELECT who, count(*) FROM dep.flip_log GROUP BY who;
 SET client_min_messages = warning;
 DROP SCHEMA dep CASCADE;
 DROP OWNED BY regress_dep_owner;
