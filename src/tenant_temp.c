@@ -90,6 +90,19 @@ static bool prepared_dirty = false;
 static HTAB *client_statements = NULL;
 
 /*
+ * The name noted last, as kept there (never removed from it): a client
+ * that binds the same statement again is not looked up again.
+ */
+static char last_client_statement[NAMEDATALEN];
+
+/*
+ * Has a SQL PREPARE run in this session, as any role?  Until one has, no
+ * prepared statement of the session is from SQL, and a Bind needs no
+ * lookup of its statement (refuse_bound_sql_prepared).
+ */
+static bool sql_prepare_ran = false;
+
+/*
  * gtm_ProcessUtility: a DEALLOCATE that is not a top-level statement (run
  * by a function, a domain's CHECK, PL/pgSQL's EXECUTE) is refused to roles
  * the rule applies to: run while the client's Bind plans a statement (or
@@ -115,6 +128,7 @@ note_sql_prepare(PrepareStmt *stmt)
 {
 	MemoryContext old;
 
+	sql_prepare_ran = true;
 	if (stmt->name == NULL || stmt->name[0] == '\0' || role_is_exempt())
 		return;
 	if (client_statements != NULL && gtm_enforcement != GTM_ENFORCE_OFF)
@@ -151,6 +165,9 @@ note_client_statement(const char *name)
 {
 	char		key[NAMEDATALEN];
 
+	if (last_client_statement[0] != '\0' &&
+		strncmp(name, last_client_statement, NAMEDATALEN - 1) == 0)
+		return;
 	if (unlikely(client_statements == NULL))
 	{
 		HASHCTL		ctl;
@@ -162,6 +179,7 @@ note_client_statement(const char *name)
 	}
 	strlcpy(key, name, NAMEDATALEN);
 	(void) hash_search(client_statements, key, HASH_ENTER, NULL);
+	memcpy(last_client_statement, key, NAMEDATALEN);
 }
 
 /*
@@ -217,7 +235,7 @@ refuse_bound_sql_prepared(void)
 	if (portal == NULL || portal->prepStmtName == NULL)
 		return;					/* SQL, EXECUTE, or an unnamed statement */
 	note_client_statement(portal->prepStmtName);
-	if (gtm_enforcement == GTM_ENFORCE_OFF)
+	if (gtm_enforcement == GTM_ENFORCE_OFF || likely(!sql_prepare_ran))
 		return;
 	/* looked up as Bind did (a name is cut to NAMEDATALEN - 1 bytes) */
 	ps = FetchPreparedStatement(portal->prepStmtName, false);
