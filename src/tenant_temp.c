@@ -90,6 +90,17 @@ static bool prepared_dirty = false;
 static HTAB *client_statements = NULL;
 
 /*
+ * Names kept at most.  A client that binds more (pgjdbc's re-prepared
+ * statements, PgBouncer's PGBOUNCER_<n> names, over a pooled connection's
+ * life) would grow the backend by ~90 bytes a name, for good (round FG):
+ * past this many the names are dropped, and any named SQL PREPARE of a
+ * role the rule applies to is refused for the rest of the session, since
+ * any name could then be one of the client's.
+ */
+#define CLIENT_STATEMENTS_MAX 1024
+static bool client_statements_overflowed = false;
+
+/*
  * The name noted last, as kept there (never removed from it): a client
  * that binds the same statement again is not looked up again.
  */
@@ -131,6 +142,14 @@ note_sql_prepare(PrepareStmt *stmt)
 	sql_prepare_ran = true;
 	if (stmt->name == NULL || stmt->name[0] == '\0' || role_is_exempt())
 		return;
+	if (client_statements_overflowed && gtm_enforcement != GTM_ENFORCE_OFF &&
+		gtm_installed_here())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("SQL PREPARE is not allowed on this connection"),
+				 errdetail("Clients bound more than %d named statements on this connection, whose names are no longer kept: any name could be one a later request binds.",
+						   CLIENT_STATEMENTS_MAX),
+				 errhint("Use the protocol's named statements (Parse) instead of SQL PREPARE, or open a new connection.")));
 	if (client_statements != NULL && gtm_enforcement != GTM_ENFORCE_OFF)
 	{
 		char		key[NAMEDATALEN];
@@ -165,8 +184,9 @@ note_client_statement(const char *name)
 {
 	char		key[NAMEDATALEN];
 
-	if (last_client_statement[0] != '\0' &&
-		strncmp(name, last_client_statement, NAMEDATALEN - 1) == 0)
+	if (client_statements_overflowed ||
+		(last_client_statement[0] != '\0' &&
+		 strncmp(name, last_client_statement, NAMEDATALEN - 1) == 0))
 		return;
 	if (unlikely(client_statements == NULL))
 	{
@@ -178,6 +198,16 @@ note_client_statement(const char *name)
 										HASH_ELEM | HASH_STRINGS);
 	}
 	strlcpy(key, name, NAMEDATALEN);
+	if (hash_get_num_entries(client_statements) >= CLIENT_STATEMENTS_MAX &&
+		hash_search(client_statements, key, HASH_FIND, NULL) == NULL)
+	{
+		/* every name counts from now on (note_sql_prepare) */
+		client_statements_overflowed = true;
+		hash_destroy(client_statements);
+		client_statements = NULL;
+		last_client_statement[0] = '\0';
+		return;
+	}
 	(void) hash_search(client_statements, key, HASH_ENTER, NULL);
 	memcpy(last_client_statement, key, NAMEDATALEN);
 }

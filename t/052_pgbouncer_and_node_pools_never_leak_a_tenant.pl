@@ -164,6 +164,28 @@ sub run_replaced
 run_replaced('direct', conf($pgport, $db));
 run_replaced('pgbouncer', conf($port, "${db}_one"));
 
+# The names of a client's named statements are kept for at most 1,024 of
+# them (test/node/many_statement_names.js; round FG: a million names grew
+# the backend by 87 MB, for good); the role reads its backend's memory
+# contexts for the check
+sql("GRANT pg_read_all_stats TO $role");
+{
+	local $ENV{NODE_PATH} = $node_modules || '';
+	my ($rc, $out) = gtm_run([ 'timeout', '300', 'node', "$top/test/node/many_statement_names.js",
+		conf($pgport, $db) ], merge => 1);
+	my $checks = 0;
+	for my $line (split /\n/, $out)
+	{
+		if ($line =~ /^check (ok|fail) (.*)$/)
+		{
+			ok($1 eq 'ok', "many names: $2");
+			$checks++;
+		}
+	}
+	ok($rc == 0 && $checks == 6, 'many names: the program ran to its end') or diag $out;
+}
+sql("REVOKE pg_read_all_stats FROM $role");
+
 is(sql("SELECT string_agg(n::text, ',' ORDER BY t) FROM (SELECT tenant_id t, count(*) n FROM pool_deals GROUP BY 1) s"),
 	'5,5,5', 'the data is unchanged (15 rows, 5 per tenant)');
 
