@@ -518,7 +518,10 @@ process_utility(PlannedStmt *pstmt, const char *queryString,
 			 ((DiscardStmt *) parsetree)->target == DISCARD_ALL)
 		reserve_client_statements(parsetree);
 	else if (IsA(parsetree, TransactionStmt))
+	{
 		refuse_begin_in_transaction((TransactionStmt *) parsetree);
+		refuse_prepare_of_tenant_transaction((TransactionStmt *) parsetree);
+	}
 	else if (IsA(parsetree, VariableSetStmt) &&
 			 ((VariableSetStmt *) parsetree)->kind == VAR_RESET_ALL)
 		refuse_reset_all_under_statement();	/* tenant_session.c */
