@@ -522,6 +522,8 @@ process_utility(PlannedStmt *pstmt, const char *queryString,
 		refuse_begin_in_transaction((TransactionStmt *) parsetree);
 		refuse_prepare_of_tenant_transaction((TransactionStmt *) parsetree);
 	}
+	else if (IsA(parsetree, DeclareCursorStmt))
+		refuse_held_cursor((DeclareCursorStmt *) parsetree);	/* tenant_session.c */
 	else if (IsA(parsetree, VariableSetStmt) &&
 			 ((VariableSetStmt *) parsetree)->kind == VAR_RESET_ALL)
 		refuse_reset_all_under_statement();	/* tenant_session.c */

@@ -574,6 +574,29 @@ refuse_prepare_of_tenant_transaction(TransactionStmt *stmt)
 			 errhint("End the transaction with COMMIT; two-phase commit of tenant rows is left to roles exempt from the check.")));
 }
 
+/*
+ * gtm_ProcessUtility: DECLARE ... WITH HOLD by a role the rule applies to.
+ * A held cursor outlives its transaction: its rows, materialized at
+ * commit (also the rows that functions of its query read only then), are
+ * fetched by whatever transaction comes next on the connection, another
+ * tenant's request behind a pool included, whether or not that request
+ * sets its tenant; and PL/pgSQL fetches it through SPI, without a
+ * statement this hook sees (round FG).  Refused before it is declared.
+ */
+void
+refuse_held_cursor(DeclareCursorStmt *stmt)
+{
+	if ((stmt->options & CURSOR_OPT_HOLD) == 0 ||
+		gtm_enforcement == GTM_ENFORCE_OFF || role_is_exempt() ||
+		!gtm_installed_here())
+		return;
+	ereport(ENFORCE_ELEVEL(),
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("WITH HOLD cursors are not allowed for this role"),
+			 errdetail("A held cursor outlives its transaction: behind a connection pool the next request on the connection, another tenant's, could fetch its rows."),
+			 errhint("Declare the cursor without WITH HOLD and read it inside the transaction that declares it.")));
+}
+
 /* The end of the running transaction calls scope_xact_end (once set up). */
 void
 transaction_callback_ensure(void)

@@ -611,6 +611,29 @@ SELECT tenant_id = :T2 AS t2, stage FROM deals WHERE id = 8005;
 DELETE FROM deals WHERE id = 8005;
 SET ROLE regress_enforce_pool;
 
+-- ---------------------------------------------------------------- held cursors
+-- A WITH HOLD cursor outlives its transaction: the next request on the
+-- connection, another tenant's, could fetch the rows it materialized at
+-- commit, also through PL/pgSQL (round FG).  Not declared for this role,
+-- directly or through EXECUTE; a cursor read in its own transaction is.
+BEGIN;
+SELECT gtm_set_tenant(:T1) = :T1 AS set;
+DECLARE held CURSOR WITH HOLD FOR SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
+ROLLBACK;
+DO $$BEGIN EXECUTE 'DECLARE held2 CURSOR WITH HOLD FOR SELECT stage FROM deals WHERE tenant_id = ''11111111-1111-4111-8111-111111111111'''; END$$;
+SELECT count(*) AS held_cursors FROM pg_cursors;
+BEGIN;
+SELECT gtm_set_tenant(:T2) = :T2 AS set;
+DECLARE inside CURSOR FOR SELECT stage FROM deals WHERE tenant_id = gtm_current_tenant() ORDER BY id;
+FETCH 1 FROM inside;
+COMMIT;
+-- an exempt role may hold one
+RESET ROLE;
+DECLARE exempt_held CURSOR WITH HOLD FOR SELECT count(*) AS n FROM deals;
+FETCH 1 FROM exempt_held;
+CLOSE exempt_held;
+SET ROLE regress_enforce_pool;
+
 -- ---------------------------------------------------------------- cleanup
 RESET ROLE;
 DROP FUNCTION IF EXISTS pg_temp.fields(text);  -- gone with DISCARD TEMP above
