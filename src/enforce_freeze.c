@@ -158,6 +158,14 @@ needs_pin(FreezeContext *ctx, OpExpr *op, Node *col, Node *val)
 
 	/* constants and parameters are pins already: the common case, first */
 	col = strip_relabel(col);
+	/*
+	 * "col COLLATE x = val": the judge decides whether x makes equal
+	 * identical (rel_pin); the value is made one per statement either way
+	 * (round FF: a deterministic collation on the column side kept a
+	 * stable value from being frozen, and the statement was rejected)
+	 */
+	if (col != NULL && IsA(col, CollateExpr))
+		col = strip_relabel((Node *) ((CollateExpr *) col)->arg);
 	if (col == NULL || !IsA(col, Var) || v == NULL ||
 		IsA(v, Const) || IsA(v, Param) || IsA(v, Var))
 		return false;
@@ -302,6 +310,8 @@ freeze_query(Query *q, FreezeContext *ctx)
 	check_stack_depth();
 	ctx->level = &level;
 	freeze_jointree((Node *) q->jointree, ctx);
+	/* HAVING on a grouped column: the planner moves it into WHERE (round FF) */
+	(void) freeze_qual_walker(q->havingQual, ctx);
 #if PG_VERSION_NUM >= 170000
 	/* MERGE ... ON: not in the join tree before planning from 17 on */
 	(void) freeze_qual_walker(q->mergeJoinCondition, ctx);
@@ -330,7 +340,6 @@ freeze_query(Query *q, FreezeContext *ctx)
 	if (q->hasSubLinks)
 	{
 		(void) sublink_walker((Node *) q->targetList, ctx);
-		(void) sublink_walker(q->havingQual, ctx);
 		(void) sublink_walker((Node *) q->returningList, ctx);
 		(void) sublink_walker((Node *) q->onConflict, ctx);
 		(void) sublink_walker((Node *) q->mergeActionList, ctx);

@@ -100,6 +100,13 @@ SELECT v FROM by_enum WHERE tenant_id = 'gold';
 SELECT v FROM by_citext WHERE tenant_id::text = 'acme';
 SELECT v FROM by_nocase WHERE tenant_id = 'acme' COLLATE "C";
 SELECT v FROM by_nocase WHERE tenant_id COLLATE "C" = 'ACME';
+-- ... also with a stable value, frozen (round FF: not frozen with the
+-- collation on the column side); under the column's own nondeterministic
+-- collation it stays rejected
+SELECT set_config('enforce_identity.t', 'ACME', false) IS NOT NULL AS set;
+SELECT v FROM by_nocase WHERE tenant_id COLLATE "C" = current_setting('enforce_identity.t');
+SELECT v FROM by_nocase WHERE tenant_id = current_setting('enforce_identity.t') COLLATE "C";
+SELECT v FROM by_nocase WHERE tenant_id COLLATE nocase = current_setting('enforce_identity.t');
 
 -- ---------------------------------------------------------------- IS NOT DISTINCT FROM
 SELECT v FROM by_text WHERE tenant_id IS NOT DISTINCT FROM 't-1';

@@ -261,6 +261,14 @@ SELECT tenant_id = current_setting('app.tenant_id') AS mine, stage
 -- grouping step (its own range-table entry, RTE_GROUP, from PostgreSQL 18 on)
 SELECT * FROM (SELECT tenant_id, count(*) FROM deals GROUP BY tenant_id) s
  WHERE s.tenant_id = current_setting('app.tenant_id');
+-- ... and in HAVING on the grouped column, which the planner moves into
+-- WHERE (round FF: rejected, not frozen); set_config() cannot move it
+SELECT tenant_id = :T1 AS t1, count(*) FROM deals GROUP BY tenant_id
+HAVING tenant_id = current_setting('app.tenant_id');
+SELECT tenant_id = :T1 AS t1, count(*) FROM deals GROUP BY tenant_id
+HAVING tenant_id = current_setting('app.tenant_id')
+   AND set_config('app.tenant_id', :T2, false) IS NOT NULL;
+SET app.tenant_id = :T1;
 -- a subquery's value is not a pin, even a setting's
 SELECT count(*) FROM deals WHERE tenant_id = (SELECT current_setting('app.tenant_id'));
 -- a set-returning function is never a pin: nothing is written
