@@ -963,7 +963,7 @@ extern void forget_sql_prepared(void);
 extern void reserve_client_statements(Node *parsetree);
 extern void refuse_nested_deallocate(bool top_level);
 extern void refuse_begin_in_transaction(TransactionStmt *stmt);
-extern void refuse_prepare_of_tenant_transaction(TransactionStmt *stmt);
+extern void refuse_prepare_transaction(TransactionStmt *stmt);
 extern void refuse_held_cursor(DeclareCursorStmt *stmt);
 extern const char *transaction_tenant(void);
 extern int	statement_scope_deferred_enter(Node *parsetree);

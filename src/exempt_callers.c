@@ -177,7 +177,7 @@ harmful_function(Oid funcid, void *context)
 	if (funcid >= FirstNormalObjectId)
 		return !role_oid_is_exempt(owner) || strncmp(name, "uuid_generate_", 14) != 0;
 	return strstr(name, "to_xml") != NULL || strncmp(name, "ts_stat", 7) == 0 ||
-		strncmp(name, "ts_rewrite", 10) == 0 || strstr(name, "query") != NULL ||
+		strncmp(name, "ts_rewrite", 10) == 0 ||
 		strncmp(name, "dblink", 6) == 0 || strncmp(name, "pg_", 3) == 0 ||
 		strncmp(name, "lo_", 3) == 0 || strcmp(name, "set_config") == 0 ||
 		strcmp(name, "current_setting") == 0 || strcmp(name, "setval") == 0;

@@ -548,30 +548,30 @@ refuse_begin_in_transaction(TransactionStmt *stmt)
 }
 
 /*
- * gtm_ProcessUtility: PREPARE TRANSACTION, by a role the rule applies to,
- * of a transaction whose statements reached a tenant (gtm_set_tenant()
- * included: a statement of that tenant).  The prepared
- * transaction outlives the request: any later session of the role may
- * COMMIT PREPARED or ROLLBACK PREPARED it by its gid, which
- * pg_prepared_xacts shows to everyone, and PostgreSQL checks only the
- * role (round FG: a request of T1, behind the same role, rolled back T2's
+ * gtm_ProcessUtility: PREPARE TRANSACTION by a role the rule applies to.
+ * The prepared transaction outlives the request: any later session of the
+ * role may COMMIT PREPARED or ROLLBACK PREPARED it by its gid, which
+ * pg_prepared_xacts shows to everyone, and PostgreSQL checks only the role
+ * (round FG: a request of T1, behind the same role, rolled back T2's
  * insert).  Those commands run outside any transaction block, where no
- * tenant of the request is set, so none can be compared: refused.
+ * tenant of the request is set, so none can be compared.  Nor can the
+ * transaction's own tenant be known here: the deferred triggers and
+ * foreign-key actions that PREPARE fires write after this hook, any
+ * tenant's rows (round FH: a deferred trigger's insert of T2, prepared,
+ * then committed by a request of T1).  Refused.
  */
 void
-refuse_prepare_of_tenant_transaction(TransactionStmt *stmt)
+refuse_prepare_transaction(TransactionStmt *stmt)
 {
-	if (stmt->kind != TRANS_STMT_PREPARE || (xact_tenant == NULL && !xact_many))
-		return;
-	if (gtm_enforcement == GTM_ENFORCE_OFF || role_is_exempt() ||
-		!gtm_installed_here())
+	if (stmt->kind != TRANS_STMT_PREPARE || gtm_enforcement == GTM_ENFORCE_OFF ||
+		role_is_exempt() || !gtm_installed_here())
 		return;
 	ereport(ENFORCE_ELEVEL(),
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("PREPARE TRANSACTION is not allowed for a transaction that reached a tenant"),
-			 errdetail("Any later session of role \"%s\", whatever its tenant, could commit or roll back the prepared transaction.",
+			 errmsg("PREPARE TRANSACTION is not allowed for this role"),
+			 errdetail("Any later session of role \"%s\", whatever its tenant, could commit or roll back the prepared transaction, with the rows of any tenant its triggers and foreign-key actions write.",
 					   GetUserNameFromId(GetUserId(), true)),
-			 errhint("End the transaction with COMMIT; two-phase commit of tenant rows is left to roles exempt from the check.")));
+			 errhint("End the transaction with COMMIT; two-phase commit is left to roles exempt from the check.")));
 }
 
 /*

@@ -204,8 +204,10 @@ CREATE DOMAIN pg_temp.note_t AS text CHECK (VALUE <> '');
 CREATE TABLE dep.paud (note text) PARTITION BY LIST (note);
 CREATE TABLE dep.paud_all PARTITION OF dep.paud DEFAULT;
 ALTER TABLE dep.paud_all ADD CHECK (query_to_xml('SELECT gtm_exempt_table(''dep.by_callee'')', false, true, '') IS NOT NULL);
--- ordinary defaults and checks of its own table
-CREATE TABLE dep.plain_log (at timestamp DEFAULT now(), n int CHECK (n > 0), id uuid DEFAULT gen_random_uuid());
+-- ordinary defaults and checks of its own table (also of PostgreSQL's
+-- functions named like query, which run no SQL text)
+CREATE TABLE dep.plain_log (at timestamp DEFAULT now(), n int CHECK (n > 0), id uuid DEFAULT gen_random_uuid(),
+  first_a jsonb DEFAULT jsonb_path_query_first('{"a": 1}', '$.a'), q tsquery DEFAULT to_tsquery('simple', 'a'));
 -- a schema named like a role, first in its default search_path (round FC)
 CREATE SCHEMA postgres;
 CREATE SCHEMA AUTHORIZATION regress_dep_owner;

@@ -581,8 +581,18 @@ SET ROLE regress_enforce_pool;
 -- ---------------------------------------------------------------- two-phase commit
 -- A prepared transaction outlives the request: any later session of the
 -- role, another tenant's request or one that set none, may commit or roll
--- it back (round FG: T2's insert rolled back by a request of T1).  One whose
--- statements reached a tenant is not prepared; its rows are not written.
+-- it back (round FG: T2's insert rolled back by a request of T1), with
+-- whatever its deferred triggers wrote at PREPARE (round FH: a deferred
+-- trigger of a table of no tenant wrote T2's row).  Not prepared for this
+-- role; nothing is written.
+RESET ROLE;
+CREATE TABLE pool_keys (k text, tenant text);
+GRANT INSERT ON pool_keys TO regress_enforce_pool;
+CREATE FUNCTION pool_keys_deal() RETURNS trigger LANGUAGE plpgsql AS
+  $$BEGIN INSERT INTO deals VALUES (NEW.tenant, 8006, 'deferred'); RETURN NULL; END$$;
+CREATE CONSTRAINT TRIGGER pool_keys_deal AFTER INSERT ON pool_keys
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION pool_keys_deal();
+SET ROLE regress_enforce_pool;
 BEGIN;
 SELECT gtm_set_tenant(:T2) = :T2 AS set;
 INSERT INTO deals VALUES (gtm_current_tenant(), 8002, '2pc');
@@ -590,18 +600,20 @@ PREPARE TRANSACTION 'regress_pool_2pc_t2';
 ROLLBACK;
 BEGIN;
 INSERT INTO deals VALUES (:T1, 8003, '2pc'), (:T1, 8004, '2pc');
-SELECT stage FROM deals WHERE tenant_id = :T1 AND id = 1;
 PREPARE TRANSACTION 'regress_pool_2pc_t1';
 ROLLBACK;
-SELECT count(*) AS prepared FROM pg_prepared_xacts WHERE gid LIKE 'regress_pool_2pc%';
--- a transaction that reached no tenant (setting one counts: a statement
--- of that tenant) may be prepared, and committed later
+BEGIN;
+INSERT INTO pool_keys VALUES ('k', :T2);
+PREPARE TRANSACTION 'regress_pool_2pc_deferred';
+ROLLBACK;
 BEGIN;
 SELECT count(*) AS tenants_named FROM pg_class WHERE relname = 'deals';
 PREPARE TRANSACTION 'regress_pool_2pc_none';
-COMMIT PREPARED 'regress_pool_2pc_none';
+ROLLBACK;
+SELECT count(*) AS prepared FROM pg_prepared_xacts WHERE gid LIKE 'regress_pool_2pc%';
 RESET ROLE;
-SELECT count(*) AS written FROM deals WHERE id IN (8002, 8003, 8004);
+SELECT count(*) AS written FROM deals WHERE id IN (8002, 8003, 8004, 8006);
+SELECT count(*) AS keys_written FROM pool_keys;
 -- an exempt role may prepare its transaction over tenant rows
 BEGIN;
 INSERT INTO deals VALUES (:T2, 8005, '2pc-migration');
@@ -609,6 +621,8 @@ PREPARE TRANSACTION 'regress_pool_2pc_exempt';
 COMMIT PREPARED 'regress_pool_2pc_exempt';
 SELECT tenant_id = :T2 AS t2, stage FROM deals WHERE id = 8005;
 DELETE FROM deals WHERE id = 8005;
+DROP TABLE pool_keys;
+DROP FUNCTION pool_keys_deal();
 SET ROLE regress_enforce_pool;
 
 -- ---------------------------------------------------------------- held cursors
