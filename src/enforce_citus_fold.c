@@ -429,8 +429,12 @@ is_delegated_call(PlannedStmt *stmt)
 	return function_is_distributed(((FuncExpr *) tle->expr)->funcid);
 }
 
-/* Is this a connection Citus opened (its application_name)? */
-static bool
+/*
+ * Is this a connection Citus opened (its application_name)?  A client may
+ * name itself so: what this allows must be no more than the client could
+ * do on its own connection.
+ */
+bool
 citus_connection(void)
 {
 	return application_name != NULL &&

@@ -520,7 +520,7 @@ process_utility(PlannedStmt *pstmt, const char *queryString,
 	else if (IsA(parsetree, TransactionStmt))
 	{
 		refuse_begin_in_transaction((TransactionStmt *) parsetree);
-		refuse_prepare_transaction((TransactionStmt *) parsetree);
+		refuse_two_phase_commit((TransactionStmt *) parsetree);
 	}
 	else if (IsA(parsetree, DeclareCursorStmt))
 		refuse_held_cursor((DeclareCursorStmt *) parsetree);	/* tenant_session.c */

@@ -548,28 +548,56 @@ refuse_begin_in_transaction(TransactionStmt *stmt)
 }
 
 /*
- * gtm_ProcessUtility: PREPARE TRANSACTION by a role the rule applies to.
- * The prepared transaction outlives the request: any later session of the
- * role may COMMIT PREPARED or ROLLBACK PREPARED it by its gid, which
- * pg_prepared_xacts shows to everyone, and PostgreSQL checks only the role
- * (round FG: a request of T1, behind the same role, rolled back T2's
- * insert).  Those commands run outside any transaction block, where no
- * tenant of the request is set, so none can be compared.  Nor can the
- * transaction's own tenant be known here: the deferred triggers and
- * foreign-key actions that PREPARE fires write after this hook, any
- * tenant's rows (round FH: a deferred trigger's insert of T2, prepared,
- * then committed by a request of T1).  Refused.
+ * gtm_ProcessUtility: PREPARE TRANSACTION, COMMIT PREPARED and ROLLBACK
+ * PREPARED by a role the rule applies to.  A prepared transaction outlives
+ * the request: any later session of the role may commit or roll it back by
+ * its gid, which pg_prepared_xacts shows to everyone, and PostgreSQL
+ * checks only the role (round FG: a request of T1, behind the same role,
+ * rolled back T2's insert).  Those commands run outside any transaction
+ * block, where no tenant of the request is set, so none can be compared.
+ * Nor can the transaction's own tenant be known at PREPARE: its deferred
+ * triggers and foreign-key actions write after this hook, any tenant's
+ * rows (round FH: a deferred trigger's insert of T2, prepared by a
+ * transaction that reached no tenant, then committed by a request of T1).
+ * Refused, but to Citus.
  */
 void
-refuse_prepare_transaction(TransactionStmt *stmt)
+refuse_two_phase_commit(TransactionStmt *stmt)
 {
-	if (stmt->kind != TRANS_STMT_PREPARE || gtm_enforcement == GTM_ENFORCE_OFF ||
-		role_is_exempt() || !gtm_installed_here())
+	const char *what;
+
+	switch (stmt->kind)
+	{
+		case TRANS_STMT_PREPARE:
+			what = "PREPARE TRANSACTION";
+			break;
+		case TRANS_STMT_COMMIT_PREPARED:
+			what = "COMMIT PREPARED";
+			break;
+		case TRANS_STMT_ROLLBACK_PREPARED:
+			what = "ROLLBACK PREPARED";
+			break;
+		default:
+			return;
+	}
+	if (gtm_enforcement == GTM_ENFORCE_OFF || role_is_exempt() ||
+		!gtm_installed_here())
+		return;
+
+	/*
+	 * On a Citus node: the coordinator commits its distributed
+	 * transactions in two phases over connections of the client's role
+	 * (its tasks' writes were judged there, and mark_distributed_command
+	 * carries their tenant into this PREPARE's deferred triggers), and
+	 * ends or recovers them itself.  (A client may name itself so: keep
+	 * clients off the workers, doc/scaling-out.md.)
+	 */
+	if (distributed_planner_loaded() && citus_connection())
 		return;
 	ereport(ENFORCE_ELEVEL(),
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("PREPARE TRANSACTION is not allowed for this role"),
-			 errdetail("Any later session of role \"%s\", whatever its tenant, could commit or roll back the prepared transaction, with the rows of any tenant its triggers and foreign-key actions write.",
+			 errmsg("%s is not allowed for this role", what),
+			 errdetail("A prepared transaction outlives its request: any later session of role \"%s\", whatever its tenant, could commit or roll it back, with the rows of any tenant its triggers and foreign-key actions write.",
 					   GetUserNameFromId(GetUserId(), true)),
 			 errhint("End the transaction with COMMIT; two-phase commit is left to roles exempt from the check.")));
 }

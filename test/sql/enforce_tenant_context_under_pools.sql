@@ -611,7 +611,22 @@ SELECT count(*) AS tenants_named FROM pg_class WHERE relname = 'deals';
 PREPARE TRANSACTION 'regress_pool_2pc_none';
 ROLLBACK;
 SELECT count(*) AS prepared FROM pg_prepared_xacts WHERE gid LIKE 'regress_pool_2pc%';
+-- nor ends one: a migration's, prepared under this role's name (as Citus'
+-- are on its workers)
 RESET ROLE;
+SET gtm.enforcement = off;
+SET SESSION AUTHORIZATION regress_enforce_pool;
+BEGIN;
+INSERT INTO deals VALUES (:T2, 8007, '2pc-left');
+PREPARE TRANSACTION 'regress_pool_2pc_left';
+RESET SESSION AUTHORIZATION;
+RESET gtm.enforcement;
+SET ROLE regress_enforce_pool;
+ROLLBACK PREPARED 'regress_pool_2pc_left';
+COMMIT PREPARED 'regress_pool_2pc_left';
+RESET ROLE;
+SELECT count(*) AS still_prepared FROM pg_prepared_xacts WHERE gid = 'regress_pool_2pc_left';
+COMMIT PREPARED 'regress_pool_2pc_left';
 SELECT count(*) AS written FROM deals WHERE id IN (8002, 8003, 8004, 8006);
 SELECT count(*) AS keys_written FROM pool_keys;
 -- an exempt role may prepare its transaction over tenant rows
@@ -619,8 +634,8 @@ BEGIN;
 INSERT INTO deals VALUES (:T2, 8005, '2pc-migration');
 PREPARE TRANSACTION 'regress_pool_2pc_exempt';
 COMMIT PREPARED 'regress_pool_2pc_exempt';
-SELECT tenant_id = :T2 AS t2, stage FROM deals WHERE id = 8005;
-DELETE FROM deals WHERE id = 8005;
+SELECT tenant_id = :T2 AS t2, stage FROM deals WHERE id IN (8005, 8007) ORDER BY id;
+DELETE FROM deals WHERE id IN (8005, 8007);
 DROP TABLE pool_keys;
 DROP FUNCTION pool_keys_deal();
 SET ROLE regress_enforce_pool;
