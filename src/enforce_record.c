@@ -138,21 +138,8 @@ record_scan(EnforceState *st, PlannerInfo *root, RelOptInfo *rel, Index rti,
 		ref->pin_unsent = pr.reason == PR_PINNED && pr.value != NULL &&
 			!IsA(pr.value, Const) && !IsA(pr.value, Param);
 	}
-	else if (pr.reason != PR_PINNED && pr.reason != PR_DEFERRED)
-	{
-		/*
-		 * No condition pins the column itself; a unique key may (key_pin).
-		 * A condition on the column that pins nothing (id <> $2, IS NOT
-		 * NULL, NOT IN (...)) is one more conjunct of the scan: it can only
-		 * take rows away from the key's one row (round FG: "is this slug
-		 * taken by another organization?" was refused).  Its reason stays
-		 * the one reported when no key pins the column.
-		 */
-		PinReason	kr = key_pin(root, rel, rti, f->attnum, ref);
-
-		if (kr == PR_PINNED || pr.reason == PR_NO_CONDITION)
-			ref->reason = kr;
-	}
+	else if (pr.reason == PR_NO_CONDITION)
+		ref->reason = key_pin(root, rel, rti, f->attnum, ref);
 	ref->outer_root = pr.outer_root;
 	ref->outer_varno = pr.outer_varno;
 	ref->outer_paramid = pr.outer_paramid;
