@@ -140,50 +140,39 @@ my $servers = $node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activit
 ok($servers >= 1 && $servers <= 5, "PgBouncer served the 20 clients with at most 5 server connections ($servers)");
 run_node('direct', conf($pgport, $db), conf($pgport, $db));
 
-# A client's named statements replaced by an earlier request's SQL PREPARE
-# (test/node/replaced_statement.js): refused when the next request binds
-# them, directly and through PgBouncer (one server connection)
-sub run_replaced
+# Run a Node program of test/node that prints "check ok|fail <what>"
+# lines: each becomes a test, and the program must print $expected of them
+sub node_checks
 {
-	my ($mode, $conf) = @_;
+	my ($label, $script, $expected, @args) = @_;
 	local $ENV{NODE_PATH} = $node_modules || '';
-	my ($rc, $out) = gtm_run([ 'timeout', '120', 'node', "$top/test/node/replaced_statement.js",
-		$conf, $T1, $T2, $mode ], merge => 1);
+	my ($rc, $out) = gtm_run([ 'timeout', '300', 'node', "$top/test/node/$script", @args ],
+		merge => 1);
 	my $checks = 0;
 	for my $line (split /\n/, $out)
 	{
 		if ($line =~ /^check (ok|fail) (.*)$/)
 		{
-			ok($1 eq 'ok', "$mode: $2");
+			ok($1 eq 'ok', "$label: $2");
 			$checks++;
 		}
 	}
-	ok($rc == 0 && $checks == 9, "$mode: the replaced-statement program ran to its end") or diag $out;
+	ok($rc == 0 && $checks == $expected, "$label: $script ran to its end") or diag $out;
 	return;
 }
-run_replaced('direct', conf($pgport, $db));
-run_replaced('pgbouncer', conf($port, "${db}_one"));
+
+# A client's named statements replaced by an earlier request's SQL PREPARE
+# (test/node/replaced_statement.js): refused when the next request binds
+# them, directly and through PgBouncer (one server connection)
+node_checks('direct', 'replaced_statement.js', 9, conf($pgport, $db), $T1, $T2, 'direct');
+node_checks('pgbouncer', 'replaced_statement.js', 9, conf($port, "${db}_one"), $T1, $T2, 'pgbouncer');
 
 # The names of a client's named statements are kept for at most 1,024 of
 # them (test/node/many_statement_names.js; round FG: a million names grew
 # the backend by 87 MB, for good); the role reads its backend's memory
 # contexts for the check
 sql("GRANT pg_read_all_stats TO $role");
-{
-	local $ENV{NODE_PATH} = $node_modules || '';
-	my ($rc, $out) = gtm_run([ 'timeout', '300', 'node', "$top/test/node/many_statement_names.js",
-		conf($pgport, $db) ], merge => 1);
-	my $checks = 0;
-	for my $line (split /\n/, $out)
-	{
-		if ($line =~ /^check (ok|fail) (.*)$/)
-		{
-			ok($1 eq 'ok', "many names: $2");
-			$checks++;
-		}
-	}
-	ok($rc == 0 && $checks == 6, 'many names: the program ran to its end') or diag $out;
-}
+node_checks('many names', 'many_statement_names.js', 6, conf($pgport, $db));
 sql("REVOKE pg_read_all_stats FROM $role");
 
 is(sql("SELECT string_agg(n::text, ',' ORDER BY t) FROM (SELECT tenant_id t, count(*) n FROM pool_deals GROUP BY 1) s"),
