@@ -51,8 +51,11 @@ checker_row(ReturnSetInfo *rsinfo, Oid relid, const char *alias, bool pinned,
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
 
+	/* a problem of the whole statement names no table (VACUUM, two-phase) */
 	values[0] = ObjectIdGetDatum(relid);
-	values[1] = CStringGetTextDatum(alias);
+	nulls[0] = !OidIsValid(relid);
+	values[1] = alias != NULL ? CStringGetTextDatum(alias) : (Datum) 0;
+	nulls[1] = alias == NULL;
 	values[2] = BoolGetDatum(pinned);
 	values[3] = CStringGetTextDatum(reason);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -66,6 +69,7 @@ typedef struct Checker
 	const char *sql;
 	List	   *prepared;		/* CheckedPrepare *, PREPAREd in the text */
 	bool		deallocated_all;	/* a DEALLOCATE ALL in the text */
+	Oid			last_tenant_table;	/* of the last row naming a tenant table */
 } Checker;
 
 /*
@@ -111,6 +115,8 @@ check_planned(Checker *ck, Query *query)
 		checker_row(ck->rsinfo, ref->relid, ref->alias,
 					ref->reason == PR_PINNED || ref->reason == PR_AT_START,
 					reason_text(ref));
+		if (OidIsValid(ref->relid))
+			ck->last_tenant_table = ref->relid;
 	}
 	next_plan.collected = NIL;
 }
@@ -228,14 +234,33 @@ check_utility_query(Checker *ck, Node *u)
 	else if (IsA(u, CreateTableAsStmt))
 		inner = ((CreateTableAsStmt *) u)->query;
 	else if (IsA(u, DeclareCursorStmt))
+	{
 		inner = ((DeclareCursorStmt *) u)->query;
+		/* refused whatever its query (refuse_held_cursor) */
+		if (((DeclareCursorStmt *) u)->options & CURSOR_OPT_HOLD)
+			checker_row(ck->rsinfo, InvalidOid, ((DeclareCursorStmt *) u)->portalname,
+						false, "WITH HOLD cursors are not allowed for this role");
+	}
 	if (inner != NULL && IsA(inner, Query))
 	{
 		List	   *rw = QueryRewrite(copyObject((Query *) inner));
 		ListCell   *lc;
+		Oid			before = ck->last_tenant_table;
 
+		ck->last_tenant_table = InvalidOid;
 		foreach(lc, rw)
 			check_query(ck, lfirst_node(Query, lc));
+
+		/*
+		 * A measuring EXPLAIN of a statement on tenant tables is refused
+		 * (refuse_explain_analyze, refuse_measured_plan).
+		 */
+		if (IsA(u, ExplainStmt) && explain_measures((ExplainStmt *) u) &&
+			OidIsValid(ck->last_tenant_table))
+			checker_row(ck->rsinfo, ck->last_tenant_table, NULL, false,
+						"EXPLAIN ANALYZE, BUFFERS or MEMORY of a statement on tenant-scoped tables is not allowed for this role");
+		if (!OidIsValid(ck->last_tenant_table))
+			ck->last_tenant_table = before;
 		return;
 	}
 	if (IsA(u, CopyStmt) && ((CopyStmt *) u)->query != NULL)
@@ -268,8 +293,41 @@ check_utility_query(Checker *ck, Node *u)
 	else if (IsA(u, ExecuteStmt))
 		check_execute(ck, (ExecuteStmt *) u);
 	else if (judge_utility(u, &v) || v.copy_checked)
-		checker_row(ck->rsinfo, v.relid, get_rel_name(v.relid), v.copy_checked,
-					utility_reason_text(&v));
+	{
+		/* no relation: a maintenance command of the whole database */
+		checker_row(ck->rsinfo, v.relid,
+					OidIsValid(v.relid) ? get_rel_name(v.relid) : NULL,
+					v.copy_checked, utility_reason_text(&v));
+		if (OidIsValid(v.relid))
+			ck->last_tenant_table = v.relid;
+	}
+}
+
+/*
+ * Two-phase commit is refused to roles the rule applies to
+ * (refuse_two_phase_commit); other transaction statements have no verdict.
+ */
+static void
+check_transaction(Checker *ck, TransactionStmt *ts)
+{
+	const char *what;
+
+	switch (ts->kind)
+	{
+		case TRANS_STMT_PREPARE:
+			what = "PREPARE TRANSACTION";
+			break;
+		case TRANS_STMT_COMMIT_PREPARED:
+			what = "COMMIT PREPARED";
+			break;
+		case TRANS_STMT_ROLLBACK_PREPARED:
+			what = "ROLLBACK PREPARED";
+			break;
+		default:
+			return;
+	}
+	checker_row(ck->rsinfo, InvalidOid, NULL, false,
+				psprintf("%s is not allowed for this role", what));
 }
 
 /* One analysed and rewritten statement. */
@@ -301,6 +359,7 @@ gtm_check_statement(PG_FUNCTION_ARGS)
 	ck.sql = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	ck.prepared = NIL;
 	ck.deallocated_all = false;
+	ck.last_tenant_table = InvalidOid;
 	InitMaterializedSRF(fcinfo, 0);
 	ck.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
@@ -312,7 +371,10 @@ gtm_check_statement(PG_FUNCTION_ARGS)
 		int			nparams = 0;
 
 		if (IsA(rs->stmt, TransactionStmt))
+		{
+			check_transaction(&ck, (TransactionStmt *) rs->stmt);
 			continue;
+		}
 		check_raw(&ck, rs, ck.sql, &ptypes, &nparams, true);
 	}
 	return (Datum) 0;

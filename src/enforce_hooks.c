@@ -363,6 +363,8 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	{
 		/* a write whose foreign-key actions were judged (and accepted) */
 		add_plan_dependencies(result, &st);
+		if (unlikely(explain_analyze_depth > 0) && judge && !req.collect)
+			refuse_measured_plan(result);
 		return result;
 	}
 
@@ -386,6 +388,13 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 		report_verdicts(judged, WARNING);
 	else if (!defer_generic_rejection(result, parse, boundParams, judged))
 		report_verdicts(judged, ERROR);
+
+	/*
+	 * Under EXPLAIN ANALYZE, BUFFERS or MEMORY, a plan on tenant tables is
+	 * refused when it is made, after its verdict (enforce_runtime.c).
+	 */
+	if (unlikely(explain_analyze_depth > 0) && judge && !req.collect)
+		refuse_measured_plan(result);
 	return result;
 }
 

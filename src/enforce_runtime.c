@@ -446,18 +446,33 @@ refuse_explain_analyze(PlannedStmt *stmt)
 void
 refuse_measured_run(QueryDesc *queryDesc)
 {
-	ListCell   *lc;
-
 	if (gtm_enforcement == GTM_ENFORCE_OFF || !gtm_installed_here() ||
 		role_is_exempt())
 		return;
-	foreach(lc, queryDesc->plannedstmt->rtable)
+	refuse_measured_plan(queryDesc->plannedstmt);
+}
+
+/*
+ * A plan on tenant tables made under a measuring EXPLAIN (gtm_planner, for
+ * a statement it judged): refused when it is made, not only when it runs.
+ * EXPLAIN (BUFFERS) or (MEMORY) without ANALYZE runs nothing of the
+ * statement, but shows what its planning read (round FI: the planning's
+ * buffer counts of a plan-only EXPLAIN (BUFFERS) were shown); its index
+ * endpoint probes (get_actual_variable_range) read the entries of every
+ * tenant.
+ */
+void
+refuse_measured_plan(PlannedStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->rtable)
 	{
 		RangeTblEntry *rte = lfirst(lc);
 
 		if (rte->rtekind == RTE_RELATION && rel_facts(rte->relid)->tenant)
 		{
-			refuse_explain_analyze(queryDesc->plannedstmt);
+			refuse_explain_analyze(stmt);
 			return;
 		}
 	}

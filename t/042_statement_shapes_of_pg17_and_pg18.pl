@@ -98,9 +98,19 @@ SKIP:
 	$out = as_app(qq{SELECT string_agg(jt.t, ',') FROM deals d,
                 JSON_TABLE(to_jsonb(d), '\$' COLUMNS (t text PATH '\$.tenant_id')) jt WHERE d.tenant_id = '$T1'});
 	is($out, "$T1,$T1", "JSON_TABLE over a pinned tenant table returns only that tenant's rows");
+	# EXPLAIN (MEMORY) without ANALYZE shows what the planning used, which
+	# read statistics and index endpoints of every tenant: refused, pinned
+	# or not, after the verdict's warnings (round FI)
 	$out = as_app('EXPLAIN (MEMORY, COSTS OFF) SELECT * FROM deals');
-	ok($out =~ /WARNING:  42501: tenant-scoped table/ && $out !~ /ERROR/,
-		'EXPLAIN (MEMORY) of an unpinned statement only warns, like plain EXPLAIN') or diag $out;
+	ok($out =~ /WARNING:  42501: tenant-scoped table/
+		  && $out =~ /ERROR:  42501: EXPLAIN ANALYZE, BUFFERS or MEMORY of a statement on tenant-scoped tables is not allowed/
+		  && $out !~ /Seq Scan|Memory:/,
+		'EXPLAIN (MEMORY) of an unpinned statement: its verdict warned, then refused, no plan shown') or diag $out;
+	$out = as_app(qq{EXPLAIN (MEMORY, COSTS OFF) SELECT * FROM deals WHERE tenant_id = '$T1'});
+	ok($out =~ /ERROR:  42501: EXPLAIN ANALYZE, BUFFERS or MEMORY/ && $out !~ /Memory:/,
+		'EXPLAIN (MEMORY) of a pinned statement: refused, no planning memory shown') or diag $out;
+	like(sql('EXPLAIN (MEMORY, COSTS OFF) SELECT * FROM deals'), qr/Memory: used=/,
+		'EXPLAIN (MEMORY) by an exempt role (the superuser) shows the planning memory');
 	$out = as_app('EXPLAIN (ANALYZE, SERIALIZE, COSTS OFF) SELECT * FROM deals');
 	ok(rejected($out), 'EXPLAIN (ANALYZE, SERIALIZE) of an unpinned statement is rejected') or diag $out;
 	# MERGE ... RETURNING in a data-modifying CTE whose rows are written

@@ -271,6 +271,34 @@ EXECUTE sess_all;
 \echo :LAST_ERROR_SQLSTATE
 EXECUTE sess_one('t-1');
 DEALLOCATE ALL;
+-- maintenance of the whole database, two-phase commit, WITH HOLD and a
+-- measuring EXPLAIN get the verdicts enforcement gives them (round FI: a
+-- maintenance command naming no table crashed the backend of the checker;
+-- these had no row or a "pinned" one)
+SELECT * FROM gtm_check_statement('VACUUM');
+SELECT * FROM gtm_check_statement('ANALYZE; VACUUM (ANALYZE); VACUUM FULL; CLUSTER; REINDEX SCHEMA enforce_utility');
+SELECT * FROM gtm_check_statement($$
+  BEGIN; PREPARE TRANSACTION 'x'; COMMIT PREPARED 'x'; ROLLBACK PREPARED 'y'; COMMIT; SAVEPOINT s;
+$$);
+SELECT * FROM gtm_check_statement($$DECLARE kept CURSOR WITH HOLD FOR SELECT * FROM deals WHERE tenant_id = 't-1'$$);
+SELECT * FROM gtm_check_statement($$DECLARE open_one CURSOR FOR SELECT * FROM deals WHERE tenant_id = 't-1'$$);
+SELECT * FROM gtm_check_statement($$
+  EXPLAIN (ANALYZE) SELECT * FROM deals WHERE tenant_id = 't-1';
+  EXPLAIN (BUFFERS) SELECT * FROM deals WHERE tenant_id = 't-1';
+  EXPLAIN SELECT * FROM deals WHERE tenant_id = 't-1';
+  EXPLAIN (ANALYZE) SELECT 1;
+  PREPARE p1 AS SELECT * FROM deals WHERE tenant_id = 't-1';
+  EXPLAIN (ANALYZE) EXECUTE p1;
+$$);
+-- and enforcement agrees
+VACUUM;
+\echo :LAST_ERROR_SQLSTATE
+EXPLAIN (BUFFERS, COSTS OFF) SELECT * FROM deals WHERE tenant_id = 't-1';
+\echo :LAST_ERROR_SQLSTATE
+BEGIN;
+DECLARE kept CURSOR WITH HOLD FOR SELECT * FROM deals WHERE tenant_id = 't-1';
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
 -- the checker executes nothing: the data is unchanged, the table not created
 RESET ROLE;
 SELECT * FROM data();
