@@ -257,4 +257,47 @@ gtm_find_guc(const char *name)
 #endif
 #endif							/* GUC_TABLES_H */
 
+/*
+ * PostgreSQL 18 keeps the equivalence members of child relations
+ * (partitions, inheritance children, UNION ALL branches) out of
+ * ec_members, in ec_childmembers, which an EquivalenceMemberIterator visits
+ * for the child relids it is given (commit d69d45a5a, "Speedup child
+ * EquivalenceMember lookup in planner"; nodes/pathnodes.h).  Before 18,
+ * ec_members holds them all.  gtm_ec_members_setup/gtm_ec_members_next
+ * visit a class's parent members and the child members of child_relids on
+ * every version.  Only where the including file has included
+ * optimizer/paths.h.
+ */
+#ifdef PATHS_H					/* for the files that include optimizer/paths.h */
+#if PG_VERSION_NUM >= 180000
+typedef EquivalenceMemberIterator GtmEcMemberIterator;
+#define gtm_ec_members_setup(it, ec, child_relids) \
+	setup_eclass_member_iterator((it), (ec), (child_relids))
+#define gtm_ec_members_next(it) eclass_member_iterator_next(it)
+#else
+typedef struct GtmEcMemberIterator
+{
+	List	   *members;
+	int			next;
+} GtmEcMemberIterator;
+
+static inline void
+gtm_ec_members_setup(GtmEcMemberIterator *it, EquivalenceClass *ec,
+					 Relids child_relids)
+{
+	(void) child_relids;		/* ec_members has the children's too */
+	it->members = ec->ec_members;
+	it->next = 0;
+}
+
+static inline EquivalenceMember *
+gtm_ec_members_next(GtmEcMemberIterator *it)
+{
+	if (it->next >= list_length(it->members))
+		return NULL;
+	return (EquivalenceMember *) list_nth(it->members, it->next++);
+}
+#endif
+#endif							/* PATHS_H */
+
 #endif							/* GTM_PG_COMPAT_H */

@@ -383,11 +383,13 @@ scan_leakproof(PlannerInfo *root, RelOptInfo *rel)
 	while ((i = bms_next_member(rel->eclass_indexes, i)) >= 0)
 	{
 		EquivalenceClass *ec = list_nth(root->eq_classes, i);
+		GtmEcMemberIterator it;
+		EquivalenceMember *em;
 
-		foreach(lc, ec->ec_members)
+		/* a child relation's members too (kept apart in PostgreSQL 18) */
+		gtm_ec_members_setup(&it, ec, rel->relids);
+		while ((em = gtm_ec_members_next(&it)) != NULL)
 		{
-			EquivalenceMember *em = lfirst(lc);
-
 			if (bms_is_member(rel->relid, em->em_relids) &&
 				leaky((Node *) em->em_expr))
 				return false;
@@ -466,17 +468,19 @@ key_pin(PlannerInfo *root, RelOptInfo *rel, Index varno, AttrNumber attno,
 	{
 		EquivalenceClass *ec = list_nth(root->eq_classes, i);
 		EquivalenceMember *mine = NULL;
+		GtmEcMemberIterator it;
+		EquivalenceMember *member;
 		ListCell   *lc;
 
 		if (ec->ec_has_const || ec->ec_has_volatile || ec->ec_broken ||
 			ec->ec_merged != NULL)
 			continue;
-		foreach(lc, ec->ec_members)
+		/* the column of a child relation too (kept apart in PostgreSQL 18) */
+		gtm_ec_members_setup(&it, ec, rel->relids);
+		while ((member = gtm_ec_members_next(&it)) != NULL)
 		{
-			EquivalenceMember *em = lfirst(lc);
-
-			if (member_is_column(em->em_expr, varno, attno))
-				mine = em;
+			if (member_is_column(member->em_expr, varno, attno))
+				mine = member;
 		}
 		if (mine == NULL)
 			continue;

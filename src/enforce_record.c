@@ -31,6 +31,7 @@
 #include "catalog/pg_class.h"
 #include "nodes/pathnodes.h"
 #include "optimizer/clauses.h"
+#include "optimizer/paths.h"
 #include "parser/parsetree.h"
 
 #include "enforce.h"
@@ -122,12 +123,16 @@ record_scan(EnforceState *st, PlannerInfo *root, RelOptInfo *rel, Index rti,
 			while ((i = bms_next_member(rel->eclass_indexes, i)) >= 0)
 			{
 				EquivalenceClass *ec = list_nth(root->eq_classes, i);
-				ListCell   *lm;
+				GtmEcMemberIterator it;
+				EquivalenceMember *em;
 
-				foreach(lm, ec->ec_members)
+				/*
+				 * also the members of a child relation (a foreign
+				 * partition), which PostgreSQL 18 keeps apart (round FJ F0)
+				 */
+				gtm_ec_members_setup(&it, ec, rel->relids);
+				while ((em = gtm_ec_members_next(&it)) != NULL)
 				{
-					EquivalenceMember *em = lfirst(lm);
-
 					if (bms_is_member(rti, em->em_relids) &&
 						contain_leaked_vars((Node *) em->em_expr))
 						ref->remote_sort_leaky = true;
@@ -138,8 +143,21 @@ record_scan(EnforceState *st, PlannerInfo *root, RelOptInfo *rel, Index rti,
 		ref->pin_unsent = pr.reason == PR_PINNED && pr.value != NULL &&
 			!IsA(pr.value, Const) && !IsA(pr.value, Param);
 	}
-	else if (pr.reason == PR_NO_CONDITION)
-		ref->reason = key_pin(root, rel, rti, f->attnum, ref);
+	else if (pr.reason != PR_PINNED && pr.reason != PR_DEFERRED)
+	{
+		/*
+		 * No condition pins the column itself; a unique key may (key_pin).
+		 * A condition on the column that pins nothing (id <> $2, IS NOT
+		 * NULL, NOT IN (...)) is one more conjunct of the scan: it can only
+		 * take rows away from the key's one row (round FG: "is this slug
+		 * taken by another organization?" was refused).  Its reason stays
+		 * the one reported when no key pins the column.
+		 */
+		PinReason	kr = key_pin(root, rel, rti, f->attnum, ref);
+
+		if (kr == PR_PINNED || pr.reason == PR_NO_CONDITION)
+			ref->reason = kr;
+	}
 	ref->outer_root = pr.outer_root;
 	ref->outer_varno = pr.outer_varno;
 	ref->outer_paramid = pr.outer_paramid;

@@ -13,6 +13,7 @@
 #include "fmgr.h"
 #include "nodes/parsenodes.h"
 #include "nodes/primnodes.h"
+#include "optimizer/paths.h"
 
 #include "pg_compat.h"
 
@@ -21,6 +22,7 @@ GTM_MODULE_MAGIC;
 extern IndexScanDesc gtm_compat_beginscan(Relation heap, Relation index, Snapshot snap);
 extern bool gtm_compat_merge(MergeAction *action);
 extern bool gtm_compat_rte(RangeTblEntry *rte);
+extern int	gtm_compat_ec_members(EquivalenceClass *ec, Relids child_relids);
 extern bool gtm_compat_collation(Oid collid);
 extern bool gtm_compat_attr(Form_pg_attribute att);
 extern bool gtm_compat_attgenerated(char attgenerated);
@@ -43,6 +45,18 @@ gtm_compat_merge(MergeAction *action)
 	return GTM_MERGE_MATCHED(action) || GTM_MERGE_NOT_MATCHED_BY_SOURCE(action) ||
 		GTM_MERGE_NOT_MATCHED_BY_TARGET(action) || GTM_HAS_MERGE_RETURNING ||
 		GTM_HAS_RTEPERMINFO;
+}
+
+int
+gtm_compat_ec_members(EquivalenceClass *ec, Relids child_relids)
+{
+	GtmEcMemberIterator it;
+	int			n = 0;
+
+	gtm_ec_members_setup(&it, ec, child_relids);
+	while (gtm_ec_members_next(&it) != NULL)
+		n++;
+	return n;
 }
 
 bool

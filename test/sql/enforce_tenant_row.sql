@@ -57,6 +57,24 @@ SELECT d.stage FROM deals d WHERE d.tenant_id IN (SELECT id FROM tenants WHERE s
 -- an update of one tenant's row, found by its key
 UPDATE tenants SET name = 'Row B renamed' WHERE slug = 'row-b';
 SELECT * FROM gtm_check_statement($$SELECT name FROM tenants WHERE slug = 'row-a'$$);
+-- a further condition on the tenant column only takes rows away from the
+-- key's one row (round FG: "is this slug taken by another organization?"
+-- was rejected)
+SELECT count(*) AS taken_by_other FROM tenants WHERE slug = 'row-b' AND id <> :A;
+SELECT count(*) AS taken_by_other FROM tenants WHERE slug = 'row-a' AND id <> :A;
+SELECT name FROM tenants WHERE clerk_org_id = 'org_rowB' AND id IS NOT NULL;
+SELECT name FROM tenants WHERE clerk_org_id = 'org_rowB' AND id NOT IN (:A);
+SELECT m.clerk_user_id FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
+  WHERE t.slug = 'row-a' AND m.tenant_id <> :B;
+PREPARE taken(text, text) AS SELECT count(*) AS taken FROM tenants WHERE slug = $1 AND id <> $2;
+EXECUTE taken('row-b', :A);
+EXECUTE taken('row-b', :A);
+EXECUTE taken('row-b', :A);
+EXECUTE taken('row-b', :A);
+EXECUTE taken('row-b', :A);
+EXECUTE taken('row-b', :B);
+EXECUTE taken('row-a', :B);
+DEALLOCATE taken;
 
 -- ---------------------------------------------------------------- rejected
 -- every tenant's row, or rows matched by a non-unique condition
@@ -65,6 +83,14 @@ SELECT name FROM tenants WHERE name = 'Row A';
 SELECT name FROM tenants WHERE slug IN ('row-a', 'row-b');
 SELECT name FROM tenants WHERE slug = 'row-a' OR slug = 'row-b';
 SELECT name FROM tenants WHERE slug LIKE 'row-%';
+-- ... also with a condition on the tenant column that pins nothing
+SELECT name FROM tenants WHERE id <> :A;
+SELECT name FROM tenants WHERE name = 'Row A' AND id <> :B;
+-- ... and a key's row whose tenant column a condition that is not
+-- leakproof would see first, every tenant's (no NOTICE)
+SELECT name FROM tenants WHERE slug = 'row-a' AND shows(id);
+SELECT m.clerk_user_id FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
+  WHERE t.slug = 'row-a' AND shows(m.tenant_id);
 SELECT count(*) FROM tenants;
 -- a condition that is not leakproof would see every tenant's row first:
 -- rejected before it runs (no NOTICE)
