@@ -44,6 +44,7 @@
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
+#include "parser/parsetree.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
@@ -312,6 +313,35 @@ reason_rank(PinReason r)
 }
 
 /*
+ * PostgreSQL 18 makes a correlated subquery of the target list, HAVING or
+ * ORDER BY of a grouped query into a SubPlan before it replaces the Vars of
+ * the grouping step (RTE_GROUP) by the grouped expressions: the outer value
+ * is then a Var of that step.  One that stands for a plain column of the
+ * same level is that column (its value, or NULL in a grouping set's row
+ * that does not group by it, which matches no tenant).  Round FJ F1: such a
+ * subquery was rejected on 18 as "equated with an unpinned outer column".
+ */
+static void
+outer_param_ungroup(PlannerInfo *pr, OuterParam *op)
+{
+	RangeTblEntry *rte;
+	List	   *groupexprs;
+	Node	   *e;
+
+	if (op->varno < 1 || op->varno > list_length(pr->parse->rtable))
+		return;
+	rte = rt_fetch(op->varno, pr->parse->rtable);
+	groupexprs = GTM_RTE_GROUPEXPRS(rte);
+	if (op->varattno < 1 || op->varattno > list_length(groupexprs))
+		return;
+	e = strip_relabel(list_nth(groupexprs, op->varattno - 1));
+	if (e == NULL || !IsA(e, Var) || ((Var *) e)->varlevelsup != 0)
+		return;
+	op->varno = ((Var *) e)->varno;
+	op->varattno = ((Var *) e)->varattno;
+}
+
+/*
  * Keep in st the outer Vars the PARAM_EXECs of root's level stand for (from
  * the outer levels' plan_params, live while root is being planned).
  */
@@ -345,6 +375,7 @@ capture_outer_params(EnforceState *st, PlannerInfo *root)
 			op->root = pr;
 			op->varno = ((Var *) item->item)->varno;
 			op->varattno = ((Var *) item->item)->varattno;
+			outer_param_ungroup(pr, op);
 			st->outer_params = lappend(st->outer_params, op);
 		}
 	}

@@ -269,6 +269,21 @@ SELECT tenant_id = :T1 AS t1, count(*) FROM deals GROUP BY tenant_id
 HAVING tenant_id = current_setting('app.tenant_id')
    AND set_config('app.tenant_id', :T2, false) IS NOT NULL;
 SET app.tenant_id = :T1;
+-- a correlated subquery on a grouped column, in the output, HAVING and
+-- ORDER BY: pinned by the grouped table's pin (PostgreSQL 18 plans it
+-- before the grouping step's Vars are replaced; round FJ F1 rejected it
+-- there); with a grouping set, the total row's NULL matches no deal
+SELECT a.tenant_id = :T1 AS t1, count(*) AS n,
+       (SELECT string_agg(d.stage, ',' ORDER BY d.id) FROM deals d WHERE d.tenant_id = a.tenant_id) AS stages
+  FROM activities a WHERE a.tenant_id = :T1 GROUP BY a.tenant_id
+HAVING (SELECT count(*) FROM deals d WHERE d.tenant_id = a.tenant_id) > 0
+ ORDER BY (SELECT min(d.id) FROM deals d WHERE d.tenant_id = a.tenant_id);
+SELECT a.tenant_id = :T1 AS t1, count(*) AS n,
+       (SELECT count(*) FROM deals d WHERE d.tenant_id = a.tenant_id) AS deals
+  FROM activities a WHERE a.tenant_id = :T1 GROUP BY ROLLUP (a.tenant_id) ORDER BY 1;
+-- ... and still rejected when the grouped table is not pinned
+SELECT count(*), (SELECT count(*) FROM deals d WHERE d.tenant_id = a.tenant_id)
+  FROM activities a GROUP BY a.tenant_id;
 -- a subquery's value is not a pin, even a setting's
 SELECT count(*) FROM deals WHERE tenant_id = (SELECT current_setting('app.tenant_id'));
 -- a set-returning function is never a pin: nothing is written
