@@ -281,6 +281,13 @@ HAVING (SELECT count(*) FROM deals d WHERE d.tenant_id = a.tenant_id) > 0
 SELECT a.tenant_id = :T1 AS t1, count(*) AS n,
        (SELECT count(*) FROM deals d WHERE d.tenant_id = a.tenant_id) AS deals
   FROM activities a WHERE a.tenant_id = :T1 GROUP BY ROLLUP (a.tenant_id) ORDER BY 1;
+-- an EXISTS in the output list, its inner table pinned with the same value:
+-- accepted whether the planner hashes it or not (doc/enforcement.md; round
+-- FI F3: correlated on the tenant column only, the hashed form reads every
+-- tenant and is rejected)
+SELECT d.id, EXISTS (SELECT 1 FROM activities a WHERE a.tenant_id = :T1
+                        AND a.tenant_id = d.tenant_id AND a.contact_id = d.id) AS has_activity
+  FROM deals d WHERE d.tenant_id = :T1 ORDER BY d.id;
 -- ... and still rejected when the grouped table is not pinned
 SELECT count(*), (SELECT count(*) FROM deals d WHERE d.tenant_id = a.tenant_id)
   FROM activities a GROUP BY a.tenant_id;
