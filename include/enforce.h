@@ -726,6 +726,7 @@ extern bool explain_measures(ExplainStmt *es);
 extern void refuse_explain_analyze(PlannedStmt *stmt);
 extern void refuse_measured_run(QueryDesc *queryDesc);
 extern void refuse_measured_plan(PlannedStmt *stmt);
+extern Oid	plan_names_tenant_table(PlannedStmt *stmt);
 extern bool explain_is_plan_only(ExplainStmt *es);
 extern bool check_utility_statement(Node *parsetree);
 extern bool judge_utility(Node *parsetree, UtilityVerdict *v);

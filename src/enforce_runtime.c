@@ -464,6 +464,17 @@ refuse_measured_run(QueryDesc *queryDesc)
 void
 refuse_measured_plan(PlannedStmt *stmt)
 {
+	if (OidIsValid(plan_names_tenant_table(stmt)))
+		refuse_explain_analyze(stmt);
+}
+
+/*
+ * The first tenant table of stmt's range table (also one whose scan the
+ * planner removed: planning looked at it), or InvalidOid.
+ */
+Oid
+plan_names_tenant_table(PlannedStmt *stmt)
+{
 	ListCell   *lc;
 
 	foreach(lc, stmt->rtable)
@@ -471,11 +482,9 @@ refuse_measured_plan(PlannedStmt *stmt)
 		RangeTblEntry *rte = lfirst(lc);
 
 		if (rte->rtekind == RTE_RELATION && rel_facts(rte->relid)->tenant)
-		{
-			refuse_explain_analyze(stmt);
-			return;
-		}
+			return rte->relid;
 	}
+	return InvalidOid;
 }
 
 /*

@@ -290,6 +290,32 @@ SELECT * FROM gtm_check_statement($$
   PREPARE p1 AS SELECT * FROM deals WHERE tenant_id = 't-1';
   EXPLAIN (ANALYZE) EXECUTE p1;
 $$);
+-- ... also when planning removes the tenant table's scan (round FK F2)
+SELECT * FROM gtm_check_statement($$
+  EXPLAIN (BUFFERS) SELECT * FROM deals WHERE false;
+  EXPLAIN (ANALYZE) SELECT 1 FROM countries c LEFT JOIN deals d ON false;
+$$);
+-- the checker's own planning, measured by an EXPLAIN of a query that calls
+-- it, is refused too (round FK F1: its buffers counted the index endpoint
+-- probes of every tenant's entries)
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, SUMMARY OFF)
+  SELECT * FROM gtm_check_statement($$SELECT * FROM deals WHERE tenant_id = 't-1'$$);
+\echo :LAST_ERROR_SQLSTATE
+DO $$DECLARE ln text; BEGIN
+  FOR ln IN EXECUTE 'EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM gtm_check_statement(''SELECT 1 FROM deals'')' LOOP
+    RAISE NOTICE '%', ln;
+  END LOOP;
+END$$;
+\echo :LAST_ERROR_SQLSTATE
+-- an exempt role measures it
+RESET ROLE;
+DO $$DECLARE n int := 0; ln text; BEGIN
+  FOR ln IN EXECUTE 'EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM gtm_check_statement(''SELECT 1 FROM deals'')' LOOP
+    n := n + 1;
+  END LOOP;
+  RAISE NOTICE 'explained: %', n > 0;
+END$$;
+SET ROLE regress_utility_app;
 -- and enforcement agrees
 VACUUM;
 \echo :LAST_ERROR_SQLSTATE
