@@ -966,6 +966,7 @@ extern void reserve_client_statements(Node *parsetree);
 extern void refuse_nested_deallocate(bool top_level);
 extern void refuse_begin_in_transaction(TransactionStmt *stmt);
 extern void refuse_two_phase_commit(TransactionStmt *stmt);
+extern const char *two_phase_command(TransactionStmt *stmt);
 extern bool citus_connection(void);
 extern void refuse_held_cursor(DeclareCursorStmt *stmt);
 extern const char *transaction_tenant(void);

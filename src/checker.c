@@ -319,22 +319,10 @@ check_utility_query(Checker *ck, Node *u)
 static void
 check_transaction(Checker *ck, TransactionStmt *ts)
 {
-	const char *what;
+	const char *what = two_phase_command(ts);
 
-	switch (ts->kind)
-	{
-		case TRANS_STMT_PREPARE:
-			what = "PREPARE TRANSACTION";
-			break;
-		case TRANS_STMT_COMMIT_PREPARED:
-			what = "COMMIT PREPARED";
-			break;
-		case TRANS_STMT_ROLLBACK_PREPARED:
-			what = "ROLLBACK PREPARED";
-			break;
-		default:
-			return;
-	}
+	if (what == NULL)
+		return;
 	checker_row(ck->rsinfo, InvalidOid, NULL, false,
 				psprintf("%s is not allowed for this role", what));
 }

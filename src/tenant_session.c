@@ -548,6 +548,27 @@ refuse_begin_in_transaction(TransactionStmt *stmt)
 }
 
 /*
+ * The name of a two-phase commit statement (PREPARE TRANSACTION, COMMIT
+ * PREPARED, ROLLBACK PREPARED), or NULL for any other transaction
+ * statement; also for gtm_check_statement's row.
+ */
+const char *
+two_phase_command(TransactionStmt *stmt)
+{
+	switch (stmt->kind)
+	{
+		case TRANS_STMT_PREPARE:
+			return "PREPARE TRANSACTION";
+		case TRANS_STMT_COMMIT_PREPARED:
+			return "COMMIT PREPARED";
+		case TRANS_STMT_ROLLBACK_PREPARED:
+			return "ROLLBACK PREPARED";
+		default:
+			return NULL;
+	}
+}
+
+/*
  * gtm_ProcessUtility: PREPARE TRANSACTION, COMMIT PREPARED and ROLLBACK
  * PREPARED by a role the rule applies to.  A prepared transaction outlives
  * the request: any later session of the role may commit or roll it back by
@@ -564,22 +585,10 @@ refuse_begin_in_transaction(TransactionStmt *stmt)
 void
 refuse_two_phase_commit(TransactionStmt *stmt)
 {
-	const char *what;
+	const char *what = two_phase_command(stmt);
 
-	switch (stmt->kind)
-	{
-		case TRANS_STMT_PREPARE:
-			what = "PREPARE TRANSACTION";
-			break;
-		case TRANS_STMT_COMMIT_PREPARED:
-			what = "COMMIT PREPARED";
-			break;
-		case TRANS_STMT_ROLLBACK_PREPARED:
-			what = "ROLLBACK PREPARED";
-			break;
-		default:
-			return;
-	}
+	if (what == NULL)
+		return;
 	if (gtm_enforcement == GTM_ENFORCE_OFF || role_is_exempt() ||
 		!gtm_installed_here())
 		return;
