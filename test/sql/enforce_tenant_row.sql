@@ -20,6 +20,18 @@ INSERT INTO tenant_members VALUES (:A, 'user_rowann', 'admin'), (:B, 'user_rowbo
 CREATE TABLE deals (tenant_id text NOT NULL, id int, stage text);
 INSERT INTO deals VALUES (:A, 1, 'a1'), (:B, 2, 'b2');
 GRANT SELECT ON deals TO regress_tenant_row;
+-- a partitioned tenant table (by id) and an inheritance child: the key's
+-- pin reaches their partitions and children (round FJ F8: not on 18, whose
+-- child equivalence members are kept apart)
+CREATE TABLE pdeals (tenant_id text NOT NULL, id int NOT NULL, stage text) PARTITION BY HASH (id);
+CREATE TABLE pdeals_0 PARTITION OF pdeals FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE pdeals_1 PARTITION OF pdeals FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+INSERT INTO pdeals SELECT t, g, t || g FROM (VALUES (:A), (:B)) v(t), generate_series(1, 4) g;
+CREATE TABLE ideals (tenant_id text NOT NULL, id int, stage text);
+CREATE TABLE ideals_child () INHERITS (ideals);
+INSERT INTO ideals VALUES (:A, 1, 'ia'), (:B, 2, 'ib');
+INSERT INTO ideals_child VALUES (:A, 3, 'ica'), (:B, 4, 'icb');
+GRANT SELECT ON pdeals, ideals TO regress_tenant_row;
 CREATE TABLE one (n int);
 INSERT INTO one VALUES (1);
 GRANT SELECT ON one TO regress_tenant_row;
@@ -54,6 +66,14 @@ SELECT t.name, d.stage FROM tenants t JOIN deals d ON d.tenant_id = t.id WHERE t
 SELECT m.clerk_user_id FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
   WHERE t.slug = 'row-a';
 SELECT d.stage FROM deals d WHERE d.tenant_id IN (SELECT id FROM tenants WHERE slug = 'row-b');
+SELECT d.tenant_id = :A AS tenant_a, count(*) FROM pdeals d JOIN tenants t ON t.id = d.tenant_id
+  WHERE t.slug = 'row-a' GROUP BY 1;
+SELECT d.tenant_id = :B AS tenant_b, string_agg(d.stage, ',' ORDER BY d.id) FROM ideals d
+  JOIN tenants t ON t.id = d.tenant_id WHERE t.clerk_org_id = 'org_rowB' GROUP BY 1;
+-- ... with a condition that is not leakproof on the partition: rejected,
+-- no NOTICE
+SELECT count(*) FROM pdeals d JOIN tenants t ON t.id = d.tenant_id
+  WHERE t.slug = 'row-a' AND shows(d.stage);
 -- an update of one tenant's row, found by its key
 UPDATE tenants SET name = 'Row B renamed' WHERE slug = 'row-b';
 SELECT * FROM gtm_check_statement($$SELECT name FROM tenants WHERE slug = 'row-a'$$);
