@@ -520,6 +520,7 @@ extern Oid	expression_value_type(Node *node);
 extern void capture_outer_params(EnforceState *st, PlannerInfo *root);
 extern void rel_pin(EnforceState *st, PlannerInfo *root, RelOptInfo *rel,
 					Index varno, AttrNumber attno, PinResult *res);
+extern Var *grouped_column(RangeTblEntry *rte, AttrNumber attno);
 extern bool column_not_null(Oid relid, AttrNumber attnum);
 extern void enforce_pin_init(void);
 

@@ -131,16 +131,12 @@ is_tenant_column(List *queries, Var *var, int depth)
 				 * column is a Var of the grouping step; follow it to the
 				 * grouped expression, as for a join alias.
 				 */
-				List	   *groupexprs = GTM_RTE_GROUPEXPRS(rte);
-				Node	   *e;
+				Var		   *col = grouped_column(rte, var->varattno);
 				Var			v;
 
-				if (var->varattno > list_length(groupexprs))
+				if (col == NULL)
 					return false;
-				e = strip_relabel(list_nth(groupexprs, var->varattno - 1));
-				if (e == NULL || !IsA(e, Var))
-					return false;
-				v = *(Var *) e;
+				v = *col;
 				v.varlevelsup += var->varlevelsup;
 				return is_tenant_column(queries, &v, depth + 1);
 			}

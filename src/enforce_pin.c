@@ -313,32 +313,45 @@ reason_rank(PinReason r)
 }
 
 /*
+ * The plain column that column attno of a grouping step's range-table entry
+ * (RTE_GROUP, PostgreSQL 18) stands for, or NULL: not such an entry, or a
+ * grouped expression that is not a column.  Above GROUP BY a grouped column
+ * is a Var of that entry until the planner flattens it; its value is the
+ * column's (or NULL in a grouping set's row that does not group by it,
+ * which matches no tenant).
+ */
+Var *
+grouped_column(RangeTblEntry *rte, AttrNumber attno)
+{
+	List	   *groupexprs = GTM_RTE_GROUPEXPRS(rte);
+	Node	   *e;
+
+	if (attno < 1 || attno > list_length(groupexprs))
+		return NULL;
+	e = strip_relabel(list_nth(groupexprs, attno - 1));
+	return e != NULL && IsA(e, Var) ? (Var *) e : NULL;
+}
+
+/*
  * PostgreSQL 18 makes a correlated subquery of the target list, HAVING or
  * ORDER BY of a grouped query into a SubPlan before it replaces the Vars of
- * the grouping step (RTE_GROUP) by the grouped expressions: the outer value
- * is then a Var of that step.  One that stands for a plain column of the
- * same level is that column (its value, or NULL in a grouping set's row
- * that does not group by it, which matches no tenant).  Round FJ F1: such a
- * subquery was rejected on 18 as "equated with an unpinned outer column".
+ * the grouping step by the grouped expressions: the outer value is then a
+ * Var of that step, followed here to the column of the same level it
+ * stands for (round FJ F1: such a subquery was rejected on 18 as "equated
+ * with an unpinned outer column").
  */
 static void
 outer_param_ungroup(PlannerInfo *pr, OuterParam *op)
 {
-	RangeTblEntry *rte;
-	List	   *groupexprs;
-	Node	   *e;
+	Var		   *col;
 
 	if (op->varno < 1 || op->varno > list_length(pr->parse->rtable))
 		return;
-	rte = rt_fetch(op->varno, pr->parse->rtable);
-	groupexprs = GTM_RTE_GROUPEXPRS(rte);
-	if (op->varattno < 1 || op->varattno > list_length(groupexprs))
+	col = grouped_column(rt_fetch(op->varno, pr->parse->rtable), op->varattno);
+	if (col == NULL || col->varlevelsup != 0)
 		return;
-	e = strip_relabel(list_nth(groupexprs, op->varattno - 1));
-	if (e == NULL || !IsA(e, Var) || ((Var *) e)->varlevelsup != 0)
-		return;
-	op->varno = ((Var *) e)->varno;
-	op->varattno = ((Var *) e)->varattno;
+	op->varno = col->varno;
+	op->varattno = col->varattno;
 }
 
 /*
