@@ -965,16 +965,18 @@ extern void note_client_statement(const char *name);
 extern void forget_sql_prepared(void);
 extern void reserve_client_statements(Node *parsetree);
 extern void refuse_nested_deallocate(bool top_level);
-extern void refuse_begin_in_transaction(TransactionStmt *stmt);
-extern void refuse_two_phase_commit(TransactionStmt *stmt);
-extern const char *two_phase_command(TransactionStmt *stmt);
 extern bool citus_connection(void);
-extern void refuse_held_cursor(DeclareCursorStmt *stmt);
 extern const char *transaction_tenant(void);
 extern int	statement_scope_deferred_enter(Node *parsetree);
 extern void statement_scope_deferred_exit(int saved);
 extern void statement_scope_note_deferred(QueryDesc *queryDesc);
 extern void statement_scope_note_deferred_copy(Oid relid);
 extern void statement_scope_mark_unknown(int elevel);
+
+/* tenant_request_bounds.c: what would outlive a request, refused */
+extern void refuse_begin_in_transaction(TransactionStmt *stmt);
+extern void refuse_two_phase_commit(TransactionStmt *stmt);
+extern const char *two_phase_command(TransactionStmt *stmt);
+extern void refuse_held_cursor(DeclareCursorStmt *stmt);
 
 #endif							/* GTM_ENFORCE_H */

@@ -549,7 +549,7 @@ process_utility(PlannedStmt *pstmt, const char *queryString,
 		refuse_two_phase_commit((TransactionStmt *) parsetree);
 	}
 	else if (IsA(parsetree, DeclareCursorStmt))
-		refuse_held_cursor((DeclareCursorStmt *) parsetree);	/* tenant_session.c */
+		refuse_held_cursor((DeclareCursorStmt *) parsetree);	/* tenant_request_bounds.c */
 	else if (IsA(parsetree, VariableSetStmt) &&
 			 ((VariableSetStmt *) parsetree)->kind == VAR_RESET_ALL)
 		refuse_reset_all_under_statement();	/* tenant_session.c */
