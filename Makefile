@@ -76,6 +76,7 @@ OBJS = \
 	src/enforce_report.o \
 	src/enforce_report_utility.o \
 	src/exempt_callers.o \
+	src/exempt_callers_code.o \
 	src/exemptions.o \
 	src/exemptions_table.o \
 	src/tenant_deferred.o \

@@ -934,6 +934,10 @@ extern bool exemption_recorded(Oid relid);
 extern void exempted_tables_init(void);
 extern void exemptions_init(void);
 
+/* exempt_callers_code.c: code of a role the check applies to, run by using a relation */
+extern bool relation_runs_callers_code(Oid relid, AclMode perms);
+extern bool callers_domain(Oid typid);
+
 /* tenant_session.c: the running top-level statement and its tenant */
 extern void statement_scope_executor_started(QueryDesc *queryDesc);
 extern void refuse_parallel_worker_statement(QueryDesc *queryDesc);
