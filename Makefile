@@ -31,6 +31,7 @@ OBJS = \
 	src/settings_defaults.o \
 	src/setup_checklist.o \
 	src/enforce_hooks.o \
+	src/enforce_utility_hook.o \
 	src/tenant_temp.o \
 	src/enforce_citus_fold.o \
 	src/relfacts.o \

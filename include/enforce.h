@@ -13,8 +13,9 @@
  *	runtime	(enforce_runtime.c)  when the executor starts, the comparison
  *			of values known only then.
  *
- * enforce_hooks.c holds the GUCs and the hook entry points, which only
- * dispatch; enforce_report.c every message; relfacts.c the per-relation
+ * enforce_hooks.c, enforce_executor.c and enforce_utility_hook.c hold the
+ * hook entry points, which only dispatch; enforce_guc.c the GUCs;
+ * enforce_report.c every message; relfacts.c the per-relation
  * cache.  The SQL-facing features have a file each: tenant_session.c,
  * checker.c, exemptions.c.
  *
@@ -119,6 +120,9 @@ extern void refuse_attached_generated_partitions(struct EState *estate, Oid copy
 extern void refuse_generating_partition_attached(Node *parsetree);	/* enforce_attach.c */
 #endif
 extern void planning_reached(const char *tenant);
+
+/* enforce_utility_hook.c: the utility hook */
+extern void enforce_utility_hook_init(void);
 
 /* enforce_planning.c: what functions the planner ran reached (plan_with_state) */
 typedef struct PlanningFrame

@@ -55,9 +55,9 @@
  * default that turns it off is then ignored, with a warning, when a
  * session starts.  RESET takes the value the session started with without
  * asking the hook: a utility statement after which the setting is off is
- * refused (enforce_hooks.c), and the error undoes it.  What remains is a
- * server configured with it off: the moments above refuse every statement
- * but the SET that turns it on.
+ * refused (enforce_utility_hook.c), and the error undoes it.  What remains
+ * is a server configured with it off: the moments above refuse every
+ * statement but the SET that turns it on.
  *
  * This reads one global variable on every path, and does something only
  * when the setting is off and Citus is loaded.  postgres_fdw needs none of

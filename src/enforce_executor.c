@@ -14,8 +14,8 @@
  *							called after COPY FROM);
  * ExecutorCheckPerms_hook	fk_initial_check_allowed (exemptions.c).
  *
- * The planner and utility hooks, and the control state they share with
- * these, are enforce_hooks.c's.
+ * The planner hooks, and the control state they share with these, are
+ * enforce_hooks.c's; the utility hook is enforce_utility_hook.c's.
  *
  * IDENTIFICATION
  *	  src/enforce_executor.c

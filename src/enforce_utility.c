@@ -21,11 +21,11 @@
  *					of a tenant table the role does not own, which the
  *					MAINTAIN privilege allows, or of every table
  *					(judge_maintenance).
- * gtm_ProcessUtility (enforce_hooks.c) asks before the standard call and,
- * for TRUNCATE and LOCK TABLE, again after it (check_utility_statement);
- * gtm_check_statement (checker.c) reports the verdict.  Also whether an
- * EXPLAIN only plans (explain_is_plan_only).  Messages are
- * enforce_report.c's.
+ * gtm_ProcessUtility (enforce_utility_hook.c) asks before the standard call
+ * and, for TRUNCATE and LOCK TABLE, again after it
+ * (check_utility_statement); gtm_check_statement (checker.c) reports the
+ * verdict.  Also whether an EXPLAIN only plans (explain_is_plan_only).
+ * Messages are enforce_report.c's.
  *
  * IDENTIFICATION
  *	  src/enforce_utility.c
@@ -571,8 +571,8 @@ refuse_trigger_change_in_statement(Node *parsetree)
 }
 
 /*
- * ProcessUtility_hook (enforce_hooks.c): judge a COPY, TRUNCATE or LOCK
- * TABLE (judge_utility) and raise or warn.
+ * ProcessUtility_hook (enforce_utility_hook.c): judge a COPY, TRUNCATE or
+ * LOCK TABLE (judge_utility) and raise or warn.
  * Called before the standard call, so that a rejected statement takes no
  * lock, and for TRUNCATE and LOCK TABLE again after it, when the locks it
  * holds keep the foreign keys, inheritance and views it reached from
