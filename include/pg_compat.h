@@ -158,7 +158,7 @@
 
 /*
  * ExecutorRun_hook lost its "execute_once" argument in PostgreSQL 18 (commit
- * 3eea7a0c9; executor/executor.h).  gtm_ExecutorRun (enforce_hooks.c) is
+ * 3eea7a0c9; executor/executor.h).  gtm_ExecutorRun (enforce_executor.c) is
  * written with these names, so it compiles on every version:
  *	static void gtm_ExecutorRun(QueryDesc *qd, ScanDirection dir, uint64 count
  *								GTM_EXECUTOR_RUN_EXTRA_PARAM)
