@@ -70,6 +70,8 @@ typedef struct Checker
 	List	   *prepared;		/* CheckedPrepare *, PREPAREd in the text */
 	bool		deallocated_all;	/* a DEALLOCATE ALL in the text */
 	Oid			last_tenant_table;	/* of the last row naming a tenant table */
+	bool		planning_reached;	/* a function the planner ran reached a
+									 * tenant (check_planning_tenant) */
 } Checker;
 
 /*
@@ -91,11 +93,56 @@ static void check_query(Checker *ck, Query *query);
  * utility statement: plan it with the planner hook collecting (the flag is
  * cleared on every path out), then one row per judged reference.
  */
+/*
+ * A function the planner ran while it planned the statement (an IMMUTABLE
+ * one it folded, a STABLE one it called to estimate) reached a tenant: the
+ * plan carries that tenant (plan_carries_tenant), and the statement's start
+ * compares it with its pins as with the tenant of any other statement it
+ * runs (run_statement_pins).  A constant pin of another tenant is a
+ * rejection, "statement touches more than one tenant"; other pins are
+ * compared when the statement starts (round FL F1: the checker said
+ * "pinned" of a statement that enforcement rejected).
+ */
+static void
+check_planning_tenant(Checker *ck, PlannedStmt *plan, List *refs)
+{
+	StringInfoData buf;
+	char	   *reached;
+	ListCell   *lc;
+
+	buf.data = NULL;
+	reached = read_plan_payload(plan->invalItems, GTM_PLANNED_CACHEID, &buf);
+	if (reached == NULL)
+		return;
+	ck->planning_reached = true;
+	foreach(lc, refs)
+	{
+		TenantRef  *ref = lfirst(lc);
+		Const	   *c;
+
+		if (ref->reason != PR_PINNED || ref->key_label != NULL ||
+			ref->values == NIL || !IsA(linitial(ref->values), Const))
+			continue;
+		c = linitial_node(Const, ref->values);
+		if (c->constisnull ||
+			strcmp(tenant_value_text(c->constvalue, c->consttype), reached) == 0)
+			continue;
+		checker_row(ck->rsinfo, ref->relid, ref->alias, false,
+					psprintf("two tenants: %s (reached by a function the planner ran) and %s",
+							 quote_literal_cstr(reached), value_text((Node *) c)));
+		return;
+	}
+	checker_row(ck->rsinfo, InvalidOid, NULL, true,
+				psprintf("must be one tenant when the statement starts: %s (reached by a function the planner ran)",
+						 quote_literal_cstr(reached)));
+}
+
 static void
 check_planned(Checker *ck, Query *query)
 {
 	ListCell   *lc;
 	PlannedStmt *volatile plan = NULL;
+	List	   *refs;
 
 	next_plan.collected = NIL;
 	next_plan.collect = true;
@@ -109,7 +156,9 @@ check_planned(Checker *ck, Query *query)
 	}
 	PG_END_TRY();
 
-	foreach(lc, next_plan.collected)
+	refs = next_plan.collected;
+	next_plan.collected = NIL;
+	foreach(lc, refs)
 	{
 		TenantRef  *ref = lfirst(lc);
 
@@ -119,7 +168,8 @@ check_planned(Checker *ck, Query *query)
 		if (OidIsValid(ref->relid))
 			ck->last_tenant_table = ref->relid;
 	}
-	next_plan.collected = NIL;
+	if (plan != NULL)
+		check_planning_tenant(ck, plan, refs);
 
 	/*
 	 * A tenant table planning looked at, also one whose scan it removed
@@ -255,21 +305,26 @@ check_utility_query(Checker *ck, Node *u)
 		List	   *rw = QueryRewrite(copyObject((Query *) inner));
 		ListCell   *lc;
 		Oid			before = ck->last_tenant_table;
+		bool		before_reached = ck->planning_reached;
 
 		ck->last_tenant_table = InvalidOid;
+		ck->planning_reached = false;
 		foreach(lc, rw)
 			check_query(ck, lfirst_node(Query, lc));
 
 		/*
 		 * A measuring EXPLAIN of a statement on tenant tables is refused
-		 * (refuse_explain_analyze, refuse_measured_plan).
+		 * (refuse_explain_analyze, refuse_measured_plan), and so is one
+		 * whose planning ran a statement on tenant tables (a function it
+		 * folded or called to estimate: refuse_measured_run)
 		 */
 		if (IsA(u, ExplainStmt) && explain_measures((ExplainStmt *) u) &&
-			OidIsValid(ck->last_tenant_table))
+			(OidIsValid(ck->last_tenant_table) || ck->planning_reached))
 			checker_row(ck->rsinfo, ck->last_tenant_table, NULL, false,
 						"EXPLAIN ANALYZE, BUFFERS or MEMORY of a statement on tenant-scoped tables is not allowed for this role");
 		if (!OidIsValid(ck->last_tenant_table))
 			ck->last_tenant_table = before;
+		ck->planning_reached |= before_reached;
 		return;
 	}
 	if (IsA(u, CopyStmt) && ((CopyStmt *) u)->query != NULL)
@@ -357,6 +412,7 @@ gtm_check_statement(PG_FUNCTION_ARGS)
 	ck.prepared = NIL;
 	ck.deallocated_all = false;
 	ck.last_tenant_table = InvalidOid;
+	ck.planning_reached = false;
 	InitMaterializedSRF(fcinfo, 0);
 	ck.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 

@@ -241,12 +241,27 @@ SELECT sum(pg_stat_get_xact_tuples_returned(indexrelid)) >= 350 AS other_tenants
   FROM pg_index WHERE indrelid = 'deals'::regclass;
 COMMIT;
 RESET ROLE;
+-- the sizes of a tenant table tell a role how much every tenant writes, at
+-- once (another tenant's uncommitted rows included): pg_relation_size()
+-- and the other size functions are executable by PUBLIC (round FL F2); the
+-- hardening revokes them too
+SET ROLE regress_enforce_stats;
+SELECT pg_relation_size('deals') AS deals_size_before \gset
+RESET ROLE;
+BEGIN;
+INSERT INTO deals SELECT :T2, i, 'two-more', 0 FROM generate_series(10001, 12000) i;
+SET LOCAL ROLE regress_enforce_stats;
+SELECT pg_relation_size('deals') > :deals_size_before AS other_tenants_writes_seen,
+       pg_total_relation_size('deals') > pg_relation_size('deals') AS with_its_indexes;
+ROLLBACK;
 DO $$
 DECLARE f regprocedure;
 BEGIN
   FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
             WHERE p.pronamespace = 'pg_catalog'::regnamespace
-              AND p.proname ~ '^pg_stat_get_((xact_|db_)?(numscans|tuples_|blocks_|live_tuples|dead_tuples|mod_since|ins_since|lastscan|temp_)|(backend_)?(io|wal)$|slru$)' LOOP
+              AND (p.proname ~ '^pg_stat_get_((xact_|db_)?(numscans|tuples_|blocks_|live_tuples|dead_tuples|mod_since|ins_since|lastscan|temp_)|(backend_)?(io|wal)$|slru$)'
+                   OR p.proname IN ('pg_relation_size', 'pg_table_size', 'pg_indexes_size',
+                                    'pg_total_relation_size', 'pg_database_size')) LOOP
     EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
     EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO pg_read_all_stats', f);
   END LOOP;
@@ -256,6 +271,9 @@ SET ROLE regress_enforce_stats;
 SELECT pg_stat_get_xact_tuples_returned('deals_stage_only'::regclass);
 SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'deals_stage_only';
 SELECT tup_returned FROM pg_stat_database WHERE datname = current_database();
+SELECT pg_relation_size('deals');
+SELECT pg_total_relation_size('deals');
+SELECT pg_database_size(current_database());
 \set VERBOSITY default
 -- pg_stat_io (16) and pg_stat_get_backend_io() (18) count the buffers every
 -- statement reads, of every tenant (round ES: a pinned query run 200 times
@@ -270,7 +288,9 @@ DECLARE f regprocedure;
 BEGIN
   FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
             WHERE p.pronamespace = 'pg_catalog'::regnamespace
-              AND p.proname ~ '^pg_stat_get_((xact_|db_)?(numscans|tuples_|blocks_|live_tuples|dead_tuples|mod_since|ins_since|lastscan|temp_)|(backend_)?(io|wal)$|slru$)' LOOP
+              AND (p.proname ~ '^pg_stat_get_((xact_|db_)?(numscans|tuples_|blocks_|live_tuples|dead_tuples|mod_since|ins_since|lastscan|temp_)|(backend_)?(io|wal)$|slru$)'
+                   OR p.proname IN ('pg_relation_size', 'pg_table_size', 'pg_indexes_size',
+                                    'pg_total_relation_size', 'pg_database_size')) LOOP
     EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO PUBLIC', f);
     EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM pg_read_all_stats', f);
   END LOOP;

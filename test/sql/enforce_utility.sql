@@ -325,6 +325,44 @@ BEGIN;
 DECLARE kept CURSOR WITH HOLD FOR SELECT * FROM deals WHERE tenant_id = 't-1';
 \echo :LAST_ERROR_SQLSTATE
 ROLLBACK;
+-- a function the planner runs while it plans (an IMMUTABLE one it folds, a
+-- STABLE one it calls to estimate) reaches a tenant: the checker compares
+-- it with the statement's pins, as the statement's start does (round FL F1:
+-- the checker said "pinned to 't-1'" of statements that enforcement
+-- rejected, and nothing of a measuring EXPLAIN whose planning read deals)
+CREATE FUNCTION pg_temp.t2_count() RETURNS int LANGUAGE plpgsql IMMUTABLE AS
+  $$BEGIN RETURN (SELECT count(*) FROM enforce_utility.deals WHERE tenant_id = 't-2'); END$$;
+CREATE FUNCTION pg_temp.t1_count() RETURNS int LANGUAGE plpgsql IMMUTABLE AS
+  $$BEGIN RETURN (SELECT count(*) FROM enforce_utility.deals WHERE tenant_id = 't-1'); END$$;
+CREATE FUNCTION pg_temp.t2_stage() RETURNS text LANGUAGE plpgsql STABLE AS
+  $$BEGIN RETURN (SELECT max(stage) FROM enforce_utility.deals WHERE tenant_id = 't-2'); END$$;
+-- (what the functions read is the checker's own statement's: one call per
+-- tenant reached)
+SELECT * FROM gtm_check_statement($$
+  SELECT * FROM deals WHERE tenant_id = 't-1' AND id = pg_temp.t2_count();
+  SELECT * FROM deals WHERE tenant_id = 't-1' AND stage < pg_temp.t2_stage();
+  SELECT * FROM deals WHERE tenant_id = $1 AND id = pg_temp.t2_count();
+  SELECT pg_temp.t2_count();
+  EXPLAIN (BUFFERS) SELECT * FROM countries WHERE code < pg_temp.t2_stage();
+  EXPLAIN SELECT * FROM countries WHERE code < pg_temp.t2_stage();
+$$);
+SELECT * FROM gtm_check_statement($$
+  SELECT * FROM deals WHERE tenant_id = 't-1' AND id = pg_temp.t1_count();
+$$);
+-- and enforcement: t-1's deal 1 would tell that t-2 has one deal
+SELECT * FROM deals WHERE tenant_id = 't-1' AND id = pg_temp.t2_count();
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM deals WHERE tenant_id = 't-1' AND stage < pg_temp.t2_stage();
+\echo :LAST_ERROR_SQLSTATE
+PREPARE t2_counted(text) AS SELECT * FROM deals WHERE tenant_id = $1 AND id = pg_temp.t2_count();
+EXECUTE t2_counted('t-1');
+\echo :LAST_ERROR_SQLSTATE
+EXECUTE t2_counted('t-2');
+DEALLOCATE t2_counted;
+SELECT tenant_id, id FROM deals WHERE tenant_id = 't-1' AND id = pg_temp.t1_count();
+SELECT pg_temp.t2_count();
+EXPLAIN (BUFFERS, COSTS OFF) SELECT * FROM countries WHERE code < pg_temp.t2_stage();
+\echo :LAST_ERROR_SQLSTATE
 -- the checker executes nothing: the data is unchanged, the table not created
 RESET ROLE;
 SELECT * FROM data();
