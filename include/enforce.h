@@ -559,7 +559,7 @@ extern List *var_values(EnforceState *st, PlannerInfo *root, Index varno,
 extern List *expr_values(EnforceState *st, PlannerInfo *root, Node *expr,
 						 int depth, PinReason *why);
 extern List *written_values(EnforceState *st, PlannerInfo *root, Node *expr,
-							PinReason *why);
+							bool merge_insert, PinReason *why);
 
 /* enforce_written_rows.c: may the rows written differ from the values given? */
 extern bool column_generated(EnforceState *st, Oid relid, bool inh, AttrNumber attno);

@@ -2202,9 +2202,12 @@ BEGIN
 			    ON i.inhparent OPERATOR(pg_catalog.=) tree.relid)
 		SELECT tree.relid::pg_catalog.regclass FROM tree
 	LOOP
+		-- a foreign table (a postgres_fdw shard) cannot take a policy; its
+		-- statistics are shown to roles with a privilege on it only, and the
+		-- application reaches it through its parent
 		CONTINUE WHEN (SELECT c.relkind FROM pg_catalog.pg_class c
 						WHERE c.oid OPERATOR(pg_catalog.=) part)
-					  NOT IN ('r', 'p', 'f');
+					  NOT IN ('r', 'p');
 		IF (SELECT c.relrowsecurity FROM pg_catalog.pg_class c
 			 WHERE c.oid OPERATOR(pg_catalog.=) part) THEN
 			-- already under row-level security: its policies stand, and it

@@ -173,6 +173,9 @@ static void
 record_value(EnforceState *st, RefKind kind, RelFacts *f, const char *alias,
 			 PlannerInfo *root, Node *expr)
 {
+	bool		merge_insert = kind == REF_INSERT &&
+		root->parse->commandType == CMD_MERGE;
+
 	TenantRef  *ref = new_ref(kind, f, alias);
 	PinReason	why = PR_NULL;
 
@@ -180,7 +183,7 @@ record_value(EnforceState *st, RefKind kind, RelFacts *f, const char *alias,
 		ref->reason = PR_INSERT_NO_VALUE;
 	else
 	{
-		ref->values = written_values(st, root, expr, &why);
+		ref->values = written_values(st, root, expr, merge_insert, &why);
 		if (ref->values != NIL)
 			ref->reason = PR_PINNED;
 		else if (why == PR_NULLABLE)

@@ -71,6 +71,8 @@ typedef struct ValueWalk
 	 * (round BR)
 	 */
 	bool		for_write;
+	/* the MERGE whose INSERT action writes the value: its source is real */
+	PlannerInfo *merge_insert;
 } ValueWalk;
 
 #define MAX_VALUE_DEPTH 16
@@ -97,10 +99,13 @@ is_column(Node *e, Index varno, AttrNumber attno)
  * join (as the planner keeps them after reducing outer joins: the inner
  * side of LEFT and ANTI joins, both sides of FULL ones), and in a query
  * with grouping sets, whose rows of a larger set carry NULL for the
- * columns they group over.
+ * columns they group over.  Not by MERGE's own join (the one naming
+ * merge_target) in the values of its INSERT action, which runs for a
+ * source row that met no target row: FULL with NOT MATCHED BY SOURCE
+ * actions (PostgreSQL 17), where only those actions see a NULL source.
  */
 static bool
-nullable_in_output(PlannerInfo *root, Index varno)
+nullable_in_output(PlannerInfo *root, Index varno, Index merge_target)
 {
 	ListCell   *lc;
 
@@ -110,6 +115,9 @@ nullable_in_output(PlannerInfo *root, Index varno)
 	{
 		SpecialJoinInfo *sj = lfirst_node(SpecialJoinInfo, lc);
 
+		if (merge_target > 0 && (bms_is_member(merge_target, sj->syn_lefthand) ||
+								 bms_is_member(merge_target, sj->syn_righthand)))
+			continue;
 		if ((sj->jointype == JOIN_LEFT || sj->jointype == JOIN_ANTI ||
 			 sj->jointype == JOIN_FULL) &&
 			bms_is_member(varno, sj->syn_righthand))
@@ -535,7 +543,8 @@ column_values(ValueWalk *vw, PlannerInfo *root, Index varno, AttrNumber attno,
 	 */
 	if (varno == parse->resultRelation && parse->commandType == CMD_MERGE)
 		return merge_target_values(vw, root, attno);
-	if (vw->write && nullable_in_output(root, varno))
+	if (vw->write && nullable_in_output(root, varno, vw->merge_insert == root ?
+										parse->resultRelation : 0))
 	{
 		vw->why = PR_NULLABLE;
 		return NIL;
@@ -689,7 +698,7 @@ List *
 var_values(EnforceState *st, PlannerInfo *root, Index varno, AttrNumber attno,
 		   int depth, PinReason *why)
 {
-	ValueWalk	vw = {st, false, PR_OTHER_COLUMN, false};
+	ValueWalk	vw = {st, false, PR_OTHER_COLUMN, false, NULL};
 	List	   *result = column_values(&vw, root, varno, attno, depth);
 
 	*why = vw.why;
@@ -701,18 +710,22 @@ List *
 expr_values(EnforceState *st, PlannerInfo *root, Node *expr, int depth,
 			PinReason *why)
 {
-	ValueWalk	vw = {st, false, PR_OTHER_COLUMN, false};
+	ValueWalk	vw = {st, false, PR_OTHER_COLUMN, false, NULL};
 	List	   *result = expression_values(&vw, root, expr, depth);
 
 	*why = vw.why;
 	return result;
 }
 
-/* The tenant values written where a write puts expr, or NIL with *why set. */
+/*
+ * The tenant values written where a write puts expr (merge_insert: the
+ * values of a MERGE's INSERT action), or NIL with *why set.
+ */
 List *
-written_values(EnforceState *st, PlannerInfo *root, Node *expr, PinReason *why)
+written_values(EnforceState *st, PlannerInfo *root, Node *expr,
+			   bool merge_insert, PinReason *why)
 {
-	ValueWalk	vw = {st, true, PR_OTHER_COLUMN, true};
+	ValueWalk	vw = {st, true, PR_OTHER_COLUMN, true, merge_insert ? root : NULL};
 	List	   *result = expression_values(&vw, root, expr, 0);
 
 	*why = vw.why;

@@ -51,7 +51,7 @@ my $out;
 # ---------------------------------------------------------------- PostgreSQL 17
 SKIP:
 {
-	skip "PostgreSQL 17 syntax (server is $ver)", 23 if $ver < 170000;
+	skip "PostgreSQL 17 syntax (server is $ver)", 28 if $ver < 170000;
 	# a SQL/JSON expression of constants, which planning does not fold:
 	# frozen like a stable value (round AN), so a pin, of that tenant's rows
 	$out = as_app(qq{SELECT count(*) FROM deals WHERE tenant_id = JSON_VALUE('{"t": "$T1"}', '\$.t')});
@@ -93,6 +93,37 @@ SKIP:
                 ON d.id = s.id WHEN NOT MATCHED BY SOURCE THEN UPDATE SET tenant_id = '$T2'});
 	like($out, qr/ERROR:  42501: statement would move rows/,
 		'MERGE ... WHEN NOT MATCHED BY SOURCE moving the unmatched rows to another tenant is rejected');
+	# both kinds of NOT MATCHED make MERGE's join FULL, but an INSERT action
+	# runs for a source row that met no target row: the source's tenant is
+	# a real row's, written as it is (round FJ F6: was rejected as a
+	# nullable side's; only the BY SOURCE actions and RETURNING see NULL)
+	my $both = qq{WHEN NOT MATCHED BY SOURCE THEN UPDATE SET stage = 'gone'
+                WHEN NOT MATCHED THEN INSERT (tenant_id, id, stage) VALUES (s.tenant_id, s.id, s.stage)};
+	my $rows = q{SELECT string_agg(tenant_id || ':' || id || ':' || stage, ',' ORDER BY tenant_id, id) FROM deals};
+	my $before = sql($rows);
+	sql('CREATE TABLE deals_saved AS SELECT * FROM deals');
+	$out = as_app(qq{MERGE INTO t1_deals d USING (SELECT tenant_id, id + 100 AS id, stage FROM deals
+                WHERE tenant_id = '$T1' AND id = 7) s ON d.id = s.id $both});
+	my ($stage7) = sql(qq{SELECT stage FROM deals_saved WHERE tenant_id = '$T1' AND id = 7});
+	is(sql($rows), "$T1:7:gone,$T1:8:gone,$T1:107:$stage7,$T2:7:open",
+		"MERGE with both kinds of NOT MATCHED writing the source's pinned tenant runs, on that tenant's rows only")
+	  or diag $out;
+	sql('DELETE FROM deals; INSERT INTO deals SELECT * FROM deals_saved; DROP TABLE deals_saved');
+	$out = as_app(qq{MERGE INTO t1_deals d USING (SELECT tenant_id, id + 100 AS id, stage FROM deals
+                WHERE tenant_id = '$T2' AND id = 7) s ON d.id = s.id $both});
+	like($out, qr/ERROR:  42501: statement touches more than one tenant/,
+		'... and with a source of another tenant than the view is rejected');
+	$out = as_app(qq{MERGE INTO t1_deals d USING (SELECT x.tenant_id, k.id, 'z' AS stage FROM (VALUES (107)) k(id)
+                LEFT JOIN deals x ON x.tenant_id = '$T1' AND x.id = k.id) s ON d.id = s.id $both});
+	ok($out =~ /ERROR:  42501: tenant-scoped table "deals"/ && $out =~ /nullable side of an outer join/,
+		"... and with the source's tenant from an outer join's nullable side inside the source is rejected") or diag $out;
+	$out = as_app(qq{WITH m AS (MERGE INTO t1_deals d USING (SELECT tenant_id, id + 100 AS id, stage FROM deals
+                WHERE tenant_id = '$T1' AND id = 7) s ON d.id = s.id $both RETURNING s.tenant_id)
+                INSERT INTO notes (tenant_id, body) SELECT tenant_id, 'by-source' FROM m});
+	ok(rejected($out), "... and its RETURNING of the source's tenant (NULL for a BY SOURCE row) is no value to write")
+	  or diag $out;
+	is(sql($rows) . '/' . sql(q{SELECT count(*) FROM notes WHERE body = 'by-source'}),
+		"$before/0", 'the rejected MERGEs changed no row and wrote no note');
 	$out = as_app(q{SELECT count(*) FROM deals d, JSON_TABLE(to_jsonb(d), '$' COLUMNS (t text PATH '$.tenant_id')) jt});
 	ok(rejected($out), 'JSON_TABLE over an unpinned tenant table is rejected') or diag $out;
 	$out = as_app(qq{SELECT string_agg(jt.t, ',') FROM deals d,
