@@ -33,6 +33,7 @@ extern const char *clerk_role_or_error(Oid nsp, const char *key);
 extern const char *clerk_role_lookup(Oid nsp, const char *key);
 extern char *slugify(const char *name);
 extern char *normalize_clerk_slug(const char *slug);
+extern char *clerk_slug_base(const char *slug);
 
 /* provision.c */
 extern char *name_slug_base(const char *org_id, const char *name);

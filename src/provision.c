@@ -341,9 +341,7 @@ provision_tenant(Oid nsp, const char *org_id, const char *name,
 		if (slug != NULL && !slug_strict)
 		{
 			/* a Clerk slug taken here: derive a free one from it */
-			base = pnstrdup(slug, Min(strlen(slug), MAX_DERIVED_SLUG_LEN));
-			while (strlen(base) > 0 && base[strlen(base) - 1] == '-')
-				base[strlen(base) - 1] = '\0';
+			base = clerk_slug_base(slug);
 			slug = NULL;
 			SPI_freetuptable(SPI_tuptable);
 			continue;

@@ -315,6 +315,23 @@ normalize_clerk_slug(const char *slug)
 }
 
 /*
+ * The base of the slugs derived from a Clerk slug another tenant holds:
+ * the slug cut to MAX_DERIVED_SLUG_LEN bytes (room for a suffix -N),
+ * without trailing dashes.  The derived slugs are the base itself when it
+ * is free, then base-2, base-3...
+ */
+char *
+clerk_slug_base(const char *slug)
+{
+	char	   *base = pnstrdup(slug, Min(strlen(slug), MAX_DERIVED_SLUG_LEN));
+	size_t		len = strlen(base);
+
+	while (len > 0 && base[len - 1] == '-')
+		base[--len] = '\0';
+	return base;
+}
+
+/*
  * The role of a Clerk role key in the role map (the table clerk_role_map
  * of schema nsp, read by one probe of its primary key); NULL when the key
  * is not mapped.

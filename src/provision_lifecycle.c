@@ -378,22 +378,25 @@ gtm_clerk_tenant(PG_FUNCTION_ARGS)
 		 * derived from it the tenant has, else a new one.  Two events
 		 * claiming one slug take the slug's lock, so that the second sees
 		 * the first's (slug_owner reads the latest snapshot) and derives
-		 * one, rather than failing on the unique index.
+		 * one, rather than failing on the unique index.  The slugs derived
+		 * from Clerk's are built from its base (clerk_slug_base: cut to
+		 * leave room for a suffix): the base itself, then base-2, base-3.
+		 * A tenant that has one of them keeps it, so that every event of
+		 * the organization (and a sign-in before them) leaves the slug the
+		 * first one gave, whatever their order (round FN: with a Clerk slug
+		 * over 90 characters that another tenant held, each event moved
+		 * the tenant between the base and base-2).
 		 */
+		char	   *base = clerk_slug_base(slug);
+
 		slug_arg[0] = text_datum(slug);
 		gtm_query_run(&queries, Q_LOCK_SLUG, nsp, slug_arg, false);
 		if ((owner = slug_owner(nsp, slug)) == NULL || strcmp(owner, id) == 0)
 			;					/* free: Clerk's */
-		else if (derived_from(current, slug))
+		else if (strcmp(current, base) == 0 || derived_from(current, base))
 			slug = current;		/* still taken: the derived one it has */
 		else
-		{
-			char	   *base = pnstrdup(slug, Min(strlen(slug), MAX_DERIVED_SLUG_LEN));
-
-			while (strlen(base) > 0 && base[strlen(base) - 1] == '-')
-				base[strlen(base) - 1] = '\0';
 			slug = claim_derived_slug(nsp, id, free_derived_slug(nsp, base), base);
-		}
 		gtm_query_run(&queries, Q_TENANT_BY_ORG, nsp, args, false);	/* the row again */
 	}
 	write_name_slug(nsp, id, name, slug);

@@ -538,3 +538,35 @@ REVOKE EXECUTE ON FUNCTION gtm_set_tenant(text, boolean) FROM clerk_app_role;
 REVOKE EXECUTE ON FUNCTION gtm_sign_in(text, text, text, text, text) FROM clerk_app_role;
 REVOKE EXECUTE ON FUNCTION gtm_apply_clerk_event(jsonb) FROM clerk_app_role;
 DROP ROLE clerk_app_role;
+
+-- A Clerk slug over 90 characters that another organization holds (round
+-- FN): the tenant's slug is derived from it cut to 90 characters (the cut
+-- itself while free), and every later event keeps that slug, in whichever
+-- order the events come: created then updated, or updated then created,
+-- end alike (each in a world of its own: slugs of b's and of c's); more
+-- events, and a sign-in's tenant, change nothing; Clerk's slug coming free
+-- is taken.
+CREATE FUNCTION pg_temp.slug_changes(r jsonb) RETURNS jsonb LANGUAGE sql AS $$
+	SELECT coalesce(jsonb_agg(jsonb_build_object('change', c->'change', 'name', c->'name',
+		'slug_length', length(c->>'slug'), 'old_slug_length', length(c->>'old_slug'))), '[]')
+	FROM jsonb_array_elements(r->'changes') c
+$$;
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evlongb0', 'Holder', repeat('b', 100), 1000))->>'outcome' AS holder_b,
+       pg_temp.apply(pg_temp.org_event('organization.created', 'org_evlongc0', 'Holder', repeat('c', 100), 1000))->>'outcome' AS holder_c;
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evlongb1', 'Long', repeat('b', 100), 2001))->>'outcome' AS in_order_created;
+SELECT pg_temp.slug_changes(pg_temp.apply(pg_temp.org_event('organization.updated', 'org_evlongb1', 'Long', repeat('b', 100), 2002))) AS in_order_updated;
+SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_evlongc1', 'Long', repeat('c', 100), 2002))->>'outcome' AS reverse_updated;
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evlongc1', 'Long', repeat('c', 100), 2001))->>'outcome' AS reverse_created;
+SELECT pg_temp.slug_changes(pg_temp.apply(pg_temp.org_event('organization.updated', 'org_evlongb1', 'Longer', repeat('b', 100), 2003))) AS renamed;
+SELECT pg_temp.slug_changes(pg_temp.apply(pg_temp.org_event('organization.updated', 'org_evlongb1', 'Longer', repeat('b', 100), 2004))) AS again;
+SELECT role, tenant_created FROM gtm_sign_in('org_evlongb2', 'user_longb2', 'Long Two', repeat('b', 100), 'org:admin');
+SELECT pg_temp.slug_changes(pg_temp.apply(pg_temp.org_event('organization.updated', 'org_evlongb2', 'Long Two', repeat('b', 100), 3001))) AS after_sign_in;
+SELECT clerk_org_id, name, length(slug) AS len, replace(replace(slug, repeat('b', 90), '<b90>'), repeat('c', 90), '<c90>') AS slug
+  FROM tenants WHERE clerk_org_id LIKE 'org_evlong%' ORDER BY 1;
+SELECT count(*) AS holder_b_deleted FROM gtm_delete_tenant((SELECT id FROM tenants WHERE clerk_org_id = 'org_evlongb0'));
+SELECT pg_temp.slug_changes(pg_temp.apply(pg_temp.org_event('organization.updated', 'org_evlongb1', 'Longer', repeat('b', 100), 2005))) AS slug_free;
+SELECT length(slug) AS len FROM tenants WHERE clerk_org_id = 'org_evlongb1';
+-- (gone again, for the tests after this one)
+SELECT count(DISTINCT t.id) AS long_slug_tenants_deleted
+  FROM tenants t CROSS JOIN LATERAL gtm_delete_tenant(t.id) d WHERE t.clerk_org_id LIKE 'org_evlong%';
+SELECT count(*) AS long_slug_state_left FROM clerk_sync_state WHERE clerk_org_id LIKE 'org_evlong%';
