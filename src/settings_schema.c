@@ -404,6 +404,17 @@ check_object(Walk *w, JsonbContainer *s, JsonbValue *v, JsonbValue *def)
 		if (r != WJB_KEY)
 			continue;
 		(void) JsonbIteratorNext(&it, &e, true);
+		/*
+		 * A key names a setting, or a connector, field or signal that the
+		 * tenant chooses: never empty (round FN F2: a connector named ""
+		 * counted as a connected data source)
+		 */
+		if (k.val.string.len == 0)
+			return problem(w->depth > 0 ?
+						   psprintf("%s %s has an empty key", w->what, qpath(w)) :
+						   psprintf("%ss have an empty key", w->what),
+						   pstrdup("A key names a setting, or a connector, field or signal the tenant chooses."),
+						   pstrdup("Give it a name, or remove it."));
 		if (has_props &&
 			getKeyJsonValueFromContainer(props.val.binary.data, k.val.string.val,
 										 k.val.string.len, &sub))

@@ -169,3 +169,20 @@ SELECT * FROM gtm_invalid_tenant_settings();
 
 -- clean up
 DELETE FROM tenants WHERE clerk_org_id LIKE 'org_settingsV%';
+
+-- a key is never empty (round FN F2): a connector, a source field or a
+-- signal named "" was stored, and the setup checklist counted the ""
+-- connector as a connected data source; refused (22023) on every path,
+-- and nothing is stored
+\i test/lib/expect_error.sql
+SELECT gtm_provision_tenant('org_settingsV10', 'Validation Ten') IS NOT NULL AS provisioned;
+SELECT id AS t10 FROM tenants WHERE clerk_org_id = 'org_settingsV10' \gset
+SELECT * FROM pg_temp.expect_error($$SELECT gtm_check_settings('{"connectors": {"": {"type": "csv"}}}')$$);
+SELECT * FROM pg_temp.expect_error($$SELECT gtm_check_settings('{"fieldMappings": {"hubspot": {"": "website"}}}')$$);
+SELECT * FROM pg_temp.expect_error($$SELECT gtm_check_settings('{"scoring": {"engagement": {"signalWeights": {"": 5}}}}')$$);
+SELECT * FROM pg_temp.expect_error($$SELECT gtm_check_settings('{"": 1}')$$);
+SELECT * FROM pg_temp.expect_error(format($$SELECT gtm_update_tenant_settings(%L, '{"connectors": {"": {"type": "csv"}}}')$$, :'t10'));
+SELECT * FROM pg_temp.expect_error(format($$UPDATE tenants SET settings = '{"fieldMappings": {"": {"x": "website"}}}' WHERE id = %L$$, :'t10'));
+SELECT settings FROM tenants WHERE id = :'t10';
+SELECT gtm_check_settings('{"connectors": {"crm": {"type": "csv"}}, "fieldMappings": {"crm": {"domain": "website"}}}') AS named_keys_pass;
+DELETE FROM tenants WHERE clerk_org_id = 'org_settingsV10';
