@@ -252,19 +252,51 @@ gtm_update_tenant(PG_FUNCTION_ARGS)
 	PG_RETURN_HEAPTUPLEHEADER(result);
 }
 
-/* Is slug base-N (a slug derived from base)? */
-static bool
-derived_from(const char *slug, const char *base)
+/*
+ * The rank of slug among the slugs derived from base (free_derived_slug):
+ * 1 for base itself, N for base-N (N from 2, no leading zero), 0 for any
+ * other slug.
+ */
+static long
+derived_rank(const char *slug, const char *base)
 {
 	size_t		len = strlen(base);
 	const char *p;
+	long		n = 0;
 
-	if (strncmp(slug, base, len) != 0 || slug[len] != '-' || slug[len + 1] == '\0')
-		return false;
+	if (strncmp(slug, base, len) != 0)
+		return 0;
+	if (slug[len] == '\0')
+		return 1;
+	if (slug[len] != '-' || slug[len + 1] < '1' || slug[len + 1] > '9')
+		return 0;
 	for (p = slug + len + 1; *p; p++)
-		if (*p < '0' || *p > '9')
-			return false;
-	return true;
+	{
+		if (*p < '0' || *p > '9' || n > MAX_SLUG_SUFFIX / 10)
+			return 0;
+		n = n * 10 + (*p - '0');
+	}
+	return n >= 2 && n <= MAX_SLUG_SUFFIX ? n : 0;
+}
+
+/*
+ * The slug derived from base that the tenant id, whose slug is current,
+ * gets: the first one free, where its own counts as free, so that it keeps
+ * its own unless a lower one is free (a tenant's slug then depends on the
+ * slugs of the others, not on the order its organization's events came
+ * in: round FP, where a slug of the form base-N that Clerk had given it
+ * earlier was kept in one order and not in the other).  Leaves
+ * SPI_tuptable to the caller's next query.
+ */
+static char *
+tenant_derived_slug(Oid nsp, const char *id, const char *current, const char *base)
+{
+	char	   *first_free = free_derived_slug(nsp, base);
+	long		own = derived_rank(current, base);
+
+	if (own > 0 && own < derived_rank(first_free, base))
+		return (char *) current;
+	return claim_derived_slug(nsp, id, first_free, base);
 }
 
 /*
@@ -358,10 +390,8 @@ gtm_clerk_tenant(PG_FUNCTION_ARGS)
 			gtm_query_run(&queries, Q_LOCK_SLUG, nsp, slug_arg, false);
 			if ((owner = slug_owner(nsp, base)) == NULL || strcmp(owner, id) == 0)
 				slug = base;	/* free: the name's, whatever the tenant had */
-			else if (derived_from(current, base))
-				slug = current; /* taken: the derived one it has */
 			else
-				slug = claim_derived_slug(nsp, id, free_derived_slug(nsp, base), base);
+				slug = tenant_derived_slug(nsp, id, current, base);
 			gtm_query_run(&queries, Q_TENANT_BY_ORG, nsp, args, false);	/* the row again */
 		}
 	}
@@ -381,11 +411,12 @@ gtm_clerk_tenant(PG_FUNCTION_ARGS)
 		 * one, rather than failing on the unique index.  The slugs derived
 		 * from Clerk's are built from its base (clerk_slug_base: cut to
 		 * leave room for a suffix): the base itself, then base-2, base-3.
-		 * A tenant that has one of them keeps it, so that every event of
-		 * the organization (and a sign-in before them) leaves the slug the
-		 * first one gave, whatever their order (round FN: with a Clerk slug
-		 * over 90 characters that another tenant held, each event moved
-		 * the tenant between the base and base-2).
+		 * A tenant that has one of them keeps it unless a lower one is
+		 * free (tenant_derived_slug), so that every event of the
+		 * organization (and a sign-in before them) leaves one slug,
+		 * whatever their order (round FN: with a Clerk slug over 90
+		 * characters that another tenant held, each event moved the tenant
+		 * between the base and base-2).
 		 */
 		char	   *base = clerk_slug_base(slug);
 
@@ -393,10 +424,8 @@ gtm_clerk_tenant(PG_FUNCTION_ARGS)
 		gtm_query_run(&queries, Q_LOCK_SLUG, nsp, slug_arg, false);
 		if ((owner = slug_owner(nsp, slug)) == NULL || strcmp(owner, id) == 0)
 			;					/* free: Clerk's */
-		else if (strcmp(current, base) == 0 || derived_from(current, base))
-			slug = current;		/* still taken: the derived one it has */
 		else
-			slug = claim_derived_slug(nsp, id, free_derived_slug(nsp, base), base);
+			slug = tenant_derived_slug(nsp, id, current, base);
 		gtm_query_run(&queries, Q_TENANT_BY_ORG, nsp, args, false);	/* the row again */
 	}
 	write_name_slug(nsp, id, name, slug);

@@ -404,17 +404,6 @@ check_object(Walk *w, JsonbContainer *s, JsonbValue *v, JsonbValue *def)
 		if (r != WJB_KEY)
 			continue;
 		(void) JsonbIteratorNext(&it, &e, true);
-		/*
-		 * A key names a setting, or a connector, field or signal that the
-		 * tenant chooses: never empty (round FN F2: a connector named ""
-		 * counted as a connected data source)
-		 */
-		if (k.val.string.len == 0)
-			return problem(w->depth > 0 ?
-						   psprintf("%s %s has an empty key", w->what, qpath(w)) :
-						   psprintf("%ss have an empty key", w->what),
-						   pstrdup("A key names a setting, or a connector, field or signal the tenant chooses."),
-						   pstrdup("Give it a name, or remove it."));
 		if (has_props &&
 			getKeyJsonValueFromContainer(props.val.binary.data, k.val.string.val,
 										 k.val.string.len, &sub))
@@ -423,6 +412,22 @@ check_object(Walk *w, JsonbContainer *s, JsonbValue *v, JsonbValue *def)
 		{
 			if (addl.type == jbvBool && !addl.val.boolean)
 				return unknown_key(w, &k, has_props ? props.val.binary.data : NULL);
+
+			/*
+			 * A key of a map is a name the tenant chooses (a connector, a
+			 * source field, a signal): never empty (round FN F2: a
+			 * connector "" counted as a connected data source).  Only
+			 * there: a key the schema declares is the operator's, and the
+			 * schemas equivalent to 1.0.0's rules declare every key their
+			 * defaults have (round FP: the update from 1.0.0 failed on
+			 * such a key).
+			 */
+			if (k.val.string.len == 0)
+				return problem(w->depth > 0 ?
+							   psprintf("%s %s has an empty key", w->what, qpath(w)) :
+							   psprintf("%ss have an empty key", w->what),
+							   pstrdup("A key of this map names a connector, field or signal the tenant chooses."),
+							   pstrdup("Give it a name, or remove it (a patch sets it to null)."));
 			subschema = &addl;
 		}
 		else

@@ -140,5 +140,22 @@ is(sql('gtm_up_restored', q{SELECT reason FROM gtm_check_statement($$SELECT * FR
 	q{pinned to gtm_pin(current_setting('app.t'::text, true))},
 	'the restored database pins current_setting() through gtm_pin()');
 
+# An empty key that 1.0.0 stored, in an operator's defaults and in a
+# tenant's overrides, still passes after the update: the equivalent schema
+# declares it (round FP: the update failed with "default setting "labels"
+# has an empty key"); only a map's keys, which a tenant chooses, are never
+# empty
+sql('postgres', 'CREATE DATABASE gtm_up_empty_key');
+sql('gtm_up_empty_key', q{CREATE EXTENSION gtm_clarity VERSION '1.0.0';
+SELECT gtm_set_default_settings('{"timezone": "UTC", "defaultScoringVersion": 1, "features": {"buyingGroups": false, "writeback": false}, "labels": {"": "none", "a": "A"}}');
+SELECT gtm_sign_in('org_upemptykey', 'user_upemptykey', 'Empty Key Co');
+UPDATE tenants SET settings = '{"labels": {"": "empty label"}}' WHERE clerk_org_id = 'org_upemptykey';});
+($rc, $out, $err) = $node->psql('gtm_up_empty_key', 'ALTER EXTENSION gtm_clarity UPDATE');
+ok($rc == 0 && sql('gtm_up_empty_key', $extversion) eq $current,
+	'ALTER EXTENSION UPDATE of a 1.0.0 database whose settings have an empty key') or diag $err;
+is(sql('gtm_up_empty_key', 'SELECT count(*) FROM gtm_invalid_tenant_settings()') . '/'
+	  . sql('gtm_up_empty_key', q{SELECT gtm_tenant_settings(id) #>> '{labels,""}' FROM tenants WHERE clerk_org_id = 'org_upemptykey'}),
+	'0/empty label', '... its overrides still pass, with their value');
+
 $node->stop;
 done_testing();

@@ -566,6 +566,25 @@ SELECT clerk_org_id, name, length(slug) AS len, replace(replace(slug, repeat('b'
 SELECT count(*) AS holder_b_deleted FROM gtm_delete_tenant((SELECT id FROM tenants WHERE clerk_org_id = 'org_evlongb0'));
 SELECT pg_temp.slug_changes(pg_temp.apply(pg_temp.org_event('organization.updated', 'org_evlongb1', 'Longer', repeat('b', 100), 2005))) AS slug_free;
 SELECT length(slug) AS len FROM tenants WHERE clerk_org_id = 'org_evlongb1';
+-- A Clerk slug of the form base-N that the tenant had as Clerk's own, then
+-- one that another tenant holds (round FP): the tenant takes the first
+-- slug derived from it that is free (its own counts as free), in either
+-- order; it kept base-N in one order only.  Short slugs and over 90
+-- characters, each order in a world of its own.
+SELECT gtm_provision_tenant('org_evlongh1', 'Holder', 'acmesfx') IS NOT NULL AS h1,
+       gtm_provision_tenant('org_evlongh2', 'Holder', 'betasfx') IS NOT NULL AS h2,
+       gtm_provision_tenant('org_evlongh3', 'Holder', ('fpworldd' || repeat('d', 82)) || '-zzzz') IS NOT NULL AS h3,
+       gtm_provision_tenant('org_evlongh4', 'Holder', ('fpworlde' || repeat('e', 82)) || '-zzzz') IS NOT NULL AS h4;
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evlongs1', 'Acme', 'acmesfx-7', 1001))->>'outcome' AS short_in_order_1,
+       pg_temp.apply(pg_temp.org_event('organization.updated', 'org_evlongs1', 'Acme', 'acmesfx', 1002))->>'outcome' AS short_in_order_2;
+SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_evlongs2', 'Beta', 'betasfx', 1002))->>'outcome' AS short_reversed_1,
+       pg_temp.apply(pg_temp.org_event('organization.created', 'org_evlongs2', 'Beta', 'betasfx-7', 1001))->>'outcome' AS short_reversed_2;
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evlongs3', 'D', ('fpworldd' || repeat('d', 82)) || '-2024', 1001))->>'outcome' AS long_in_order_1,
+       pg_temp.apply(pg_temp.org_event('organization.updated', 'org_evlongs3', 'D', ('fpworldd' || repeat('d', 82)) || '-zzzz', 1002))->>'outcome' AS long_in_order_2;
+SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_evlongs4', 'E', ('fpworlde' || repeat('e', 82)) || '-zzzz', 1002))->>'outcome' AS long_reversed_1,
+       pg_temp.apply(pg_temp.org_event('organization.created', 'org_evlongs4', 'E', ('fpworlde' || repeat('e', 82)) || '-2024', 1001))->>'outcome' AS long_reversed_2;
+SELECT clerk_org_id, replace(replace(slug, ('fpworldd' || repeat('d', 82)), '<d>'), ('fpworlde' || repeat('e', 82)), '<e>') AS slug
+  FROM tenants WHERE clerk_org_id LIKE 'org_evlongs%' ORDER BY 1;
 -- (gone again, for the tests after this one)
 SELECT count(DISTINCT t.id) AS long_slug_tenants_deleted
   FROM tenants t CROSS JOIN LATERAL gtm_delete_tenant(t.id) d WHERE t.clerk_org_id LIKE 'org_evlong%';
