@@ -48,7 +48,7 @@ extern bool gtm_clerk_sync;
 extern bool index_probe(Oid nsp, const char *relname, const char *indexname,
 						int nkeys, Datum *keys, const char *want,
 						Datum *result, bool *isnull);
-extern char *free_derived_slug(Oid nsp, const char *base);
+extern char *free_derived_slug(Oid nsp, const char *base, const char *own);
 extern void lock_tenant_slug(Oid nsp, const char *slug);
 
 #endif							/* GTM_PROVISION_H */

@@ -316,7 +316,7 @@ provision_tenant(Oid nsp, const char *org_id, const char *name,
 
 	for (;;)
 	{
-		char	   *candidate = slug ? (char *) slug : free_derived_slug(nsp, base);
+		char	   *candidate = slug ? (char *) slug : free_derived_slug(nsp, base, NULL);
 
 		/* (see lock_tenant_slug: a rename of another tenant waits for it) */
 		lock_tenant_slug(nsp, candidate);

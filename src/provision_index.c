@@ -160,9 +160,13 @@ typedef struct SlugSearch
 	TupleTableSlot *slot;
 	StringInfoData slug;		/* the base, then the candidate */
 	int			baselen;
+	const char *own;			/* a slug that counts as free, or NULL */
 } SlugSearch;
 
-/* Is base-n (n = 1: the base itself) the slug of a row we can see? */
+/*
+ * Is base-n (n = 1: the base itself) the slug of a row we can see, other
+ * than the own one?
+ */
 static bool
 slug_taken(SlugSearch *ss, int n)
 {
@@ -175,6 +179,8 @@ slug_taken(SlugSearch *ss, int n)
 	ss->slug.data[ss->baselen] = '\0';
 	if (n > 1)
 		appendStringInfo(&ss->slug, "-%d", n);
+	if (ss->own != NULL && strcmp(ss->slug.data, ss->own) == 0)
+		return false;
 	key = cstring_to_text_with_len(ss->slug.data, ss->slug.len);
 	ScanKeyEntryInitialize(&skey, 0, 1, BTEqualStrategyNumber, InvalidOid,
 						   ss->idx->rd_indcollation[0], F_TEXTEQ,
@@ -186,9 +192,14 @@ slug_taken(SlugSearch *ss, int n)
 	return found;
 }
 
-/* The slug of the row to insert next: base or base-n, free when we looked. */
+/*
+ * The slug of the row to insert next: base or base-n, free when we looked,
+ * where own (a tenant's slug, or NULL) counts as free: the search then
+ * depends on the other tenants' slugs only, so that a tenant given one
+ * gets the same whatever slug it had before (round FQ).
+ */
 char *
-free_derived_slug(Oid nsp, const char *base)
+free_derived_slug(Oid nsp, const char *base, const char *own)
 {
 	SlugSearch	ss;
 	int			lo,
@@ -203,6 +214,7 @@ free_derived_slug(Oid nsp, const char *base)
 	initStringInfo(&ss.slug);
 	appendStringInfoString(&ss.slug, base);
 	ss.baselen = ss.slug.len;
+	ss.own = own;
 
 	if (!slug_taken(&ss, 1))
 		hi = 1;

@@ -165,7 +165,8 @@ lock_tenant_slug(Oid nsp, const char *slug)
  * meanwhile.  Leaves SPI_tuptable for the caller to read the row again.
  */
 static char *
-claim_derived_slug(Oid nsp, const char *id, char *slug, const char *base)
+claim_derived_slug(Oid nsp, const char *id, char *slug, const char *base,
+				   const char *own)
 {
 	for (;;)
 	{
@@ -176,7 +177,7 @@ claim_derived_slug(Oid nsp, const char *id, char *slug, const char *base)
 		if (owner == NULL || strcmp(owner, id) == 0)
 			return slug;
 		CHECK_FOR_INTERRUPTS();
-		slug = free_derived_slug(nsp, base);
+		slug = free_derived_slug(nsp, base, own);
 	}
 }
 
@@ -253,50 +254,23 @@ gtm_update_tenant(PG_FUNCTION_ARGS)
 }
 
 /*
- * The rank of slug among the slugs derived from base (free_derived_slug):
- * 1 for base itself, N for base-N (N from 2, no leading zero), 0 for any
- * other slug.
- */
-static long
-derived_rank(const char *slug, const char *base)
-{
-	size_t		len = strlen(base);
-	const char *p;
-	long		n = 0;
-
-	if (strncmp(slug, base, len) != 0)
-		return 0;
-	if (slug[len] == '\0')
-		return 1;
-	if (slug[len] != '-' || slug[len + 1] < '1' || slug[len + 1] > '9')
-		return 0;
-	for (p = slug + len + 1; *p; p++)
-	{
-		if (*p < '0' || *p > '9' || n > MAX_SLUG_SUFFIX / 10)
-			return 0;
-		n = n * 10 + (*p - '0');
-	}
-	return n >= 2 && n <= MAX_SLUG_SUFFIX ? n : 0;
-}
-
-/*
  * The slug derived from base that the tenant id, whose slug is current,
- * gets: the first one free, where its own counts as free, so that it keeps
- * its own unless a lower one is free (a tenant's slug then depends on the
- * slugs of the others, not on the order its organization's events came
- * in: round FP, where a slug of the form base-N that Clerk had given it
- * earlier was kept in one order and not in the other).  Leaves
- * SPI_tuptable to the caller's next query.
+ * gets: the one free_derived_slug finds where its own counts as free, so
+ * that it depends on the other tenants' slugs, not on the slug the tenant
+ * had (rounds FP and FQ: a slug of the form base-N that Clerk had given it
+ * earlier was kept in one delivery order and not in the other; a free
+ * base-3 below a taken base-4 kept it in one order and gave base-8 in the
+ * other).  A tenant that has it keeps it.  Leaves SPI_tuptable to the
+ * caller's next query.
  */
 static char *
 tenant_derived_slug(Oid nsp, const char *id, const char *current, const char *base)
 {
-	char	   *first_free = free_derived_slug(nsp, base);
-	long		own = derived_rank(current, base);
+	char	   *found = free_derived_slug(nsp, base, current);
 
-	if (own > 0 && own < derived_rank(first_free, base))
+	if (strcmp(found, current) == 0)
 		return (char *) current;
-	return claim_derived_slug(nsp, id, first_free, base);
+	return claim_derived_slug(nsp, id, found, base, current);
 }
 
 /*
@@ -411,9 +385,9 @@ gtm_clerk_tenant(PG_FUNCTION_ARGS)
 		 * one, rather than failing on the unique index.  The slugs derived
 		 * from Clerk's are built from its base (clerk_slug_base: cut to
 		 * leave room for a suffix): the base itself, then base-2, base-3.
-		 * A tenant that has one of them keeps it unless a lower one is
-		 * free (tenant_derived_slug), so that every event of the
-		 * organization (and a sign-in before them) leaves one slug,
+		 * The tenant gets the one the search finds with its own slug
+		 * counting as free (tenant_derived_slug), so that every event of
+		 * the organization (and a sign-in before them) leaves one slug,
 		 * whatever their order (round FN: with a Clerk slug over 90
 		 * characters that another tenant held, each event moved the tenant
 		 * between the base and base-2).
