@@ -350,8 +350,9 @@ gtm_clerk_tenant(PG_FUNCTION_ARGS)
 		 * Clerk has no slug for the organization: the tenant's is the one
 		 * derived from its name, as a tenant created by this event would
 		 * have (so the events give one slug whatever order they come in):
-		 * the base when it is free, else the slug derived from it that the
-		 * tenant has, else a new one.
+		 * the base when it is free, else the one the search for a free
+		 * suffix finds with the tenant's own slug counting as free
+		 * (tenant_derived_slug).
 		 */
 		char	   *base = name_slug_base(org_id, name);
 		Datum		slug_arg[1];
@@ -378,8 +379,8 @@ gtm_clerk_tenant(PG_FUNCTION_ARGS)
 		/*
 		 * Clerk's slug, when no other tenant has it (also over a slug
 		 * derived from it, which it held while the slug was taken, or a
-		 * Clerk slug of that form: "team-2024" for "team"), else the one
-		 * derived from it the tenant has, else a new one.  Two events
+		 * Clerk slug of that form: "team-2024" for "team"), else one
+		 * derived from it (tenant_derived_slug, below).  Two events
 		 * claiming one slug take the slug's lock, so that the second sees
 		 * the first's (slug_owner reads the latest snapshot) and derives
 		 * one, rather than failing on the unique index.  The slugs derived
