@@ -103,7 +103,10 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 # calling PostgreSQL through its GOT rather than PLT stubs; the library
 # binds its own symbols to themselves (-Bsymbolic: no interposition by
 # another library's function of the same name; PostgreSQL 16's PGXS hides
-# them instead).  Provisioning and settings keep PostgreSQL's flags (a TAP
+# them instead), and sorts its input sections by name (--sort-section=name:
+# the variables every statement uses, GTM_HOT_DATA in gtm_clarity.h, come
+# from several units of the link, and lie together only so).  Provisioning
+# and settings keep PostgreSQL's flags (a TAP
 # test stops a sign-in in gdb at a function of theirs).  Measured by
 # bench/instructions.sh (doc/benchmarks.md); GTM_OPTIMIZE=no builds with
 # PostgreSQL's flags alone.  The stack protector stays.
@@ -111,7 +114,7 @@ GTM_OPTIMIZE ?= $(if $(filter 1,$(shell $(CC) -v 2>&1 | grep -c '^gcc version'))
 GTM_OPT_FLAGS = -O3 -flto=auto -fno-semantic-interposition -fno-plt -fomit-frame-pointer
 GTM_HOT_OBJS = $(filter src/enforce_%.o src/tenant_%.o src/exempt%.o src/relfacts.o,$(OBJS))
 ifeq ($(GTM_OPTIMIZE),yes)
-SHLIB_LINK += $(GTM_OPT_FLAGS) -Wl,-Bsymbolic
+SHLIB_LINK += $(GTM_OPT_FLAGS) -Wl,-Bsymbolic -Wl,--sort-section=name
 endif
 
 # Tests (doc/development.md): test/sql/NAME.sql -> test/expected/NAME.out

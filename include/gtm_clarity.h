@@ -23,6 +23,26 @@
 
 #include "pg_compat.h"
 
+/*
+ * The variables that every statement's executor path reads or writes (the
+ * executor frames' counters, the running statement's tenant, the chained
+ * hooks, the caches of "is the extension here", "is this role exempt"):
+ * their definitions carry GTM_HOT_DATA, which keeps them together in one
+ * section of a few cache lines, instead of wherever the link puts each
+ * file's data (25 lines of data for a cached point select, measured with
+ * objdump; each one a likely cache miss when the backend's next statement
+ * comes after other work).  GTM_HOT_BUF: the buffers of the running
+ * statement's tenant and label, whose first bytes only are used, apart
+ * from them.  Elsewhere than ELF with GCC or Clang: no effect.
+ */
+#if defined(__ELF__) && defined(__GNUC__)
+#define GTM_HOT_DATA __attribute__((section(".data.gtm_hot")))
+#define GTM_HOT_BUF __attribute__((section(".data.gtm_hot_buf")))
+#else
+#define GTM_HOT_DATA
+#define GTM_HOT_BUF
+#endif
+
 /* src/extension.c: the extension's own objects */
 typedef struct GtmQueryDef
 {

@@ -135,7 +135,7 @@ static ShadowHooks shadow_saved = {NULL, NULL};
 bool
 distributed_planner_loaded(void)
 {
-	static int	loaded = -1;
+	static int	loaded GTM_HOT_DATA = -1;
 
 	if (loaded < 0)
 		loaded = GetCustomScanMethods("Citus Adaptive", true) != NULL ? 1 : 0;

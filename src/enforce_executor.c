@@ -38,10 +38,10 @@
 #include "enforce.h"
 #include "gtm_clarity.h"
 
-static ExecutorStart_hook_type prev_ExecutorStart_hook = NULL;
-static ExecutorRun_hook_type prev_ExecutorRun_hook = NULL;
-static ExecutorFinish_hook_type prev_ExecutorFinish_hook = NULL;
-static ExecutorCheckPerms_hook_type prev_ExecutorCheckPerms_hook = NULL;
+static ExecutorStart_hook_type prev_ExecutorStart_hook GTM_HOT_DATA = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun_hook GTM_HOT_DATA = NULL;
+static ExecutorFinish_hook_type prev_ExecutorFinish_hook GTM_HOT_DATA = NULL;
+static ExecutorCheckPerms_hook_type prev_ExecutorCheckPerms_hook GTM_HOT_DATA = NULL;
 
 /* The previous hook's start, or the standard one */
 static inline void

@@ -37,7 +37,7 @@ static const struct config_enum_entry enforcement_options[] = {
 };
 
 /* gtm.enforcement: error, warn or off (superuser; GRANT SET delegates it) */
-int			gtm_enforcement = GTM_ENFORCE_ERROR;
+int			gtm_enforcement GTM_HOT_DATA = GTM_ENFORCE_ERROR;
 
 /* gtm.tenant_column: the column that makes a table tenant-scoped */
 char	   *gtm_tenant_column = NULL;

@@ -79,7 +79,7 @@ EnforceState *cur_state = NULL;
  * gtm_current_tenant() answers NULL then instead of raising).  Incremented
  * and decremented by plan_with_state(), also on error.
  */
-int			planning_depth = 0;
+int			planning_depth GTM_HOT_DATA = 0;
 
 /*
  * Is the innermost activity planning (true) or an executor run (false)?
@@ -88,7 +88,7 @@ int			planning_depth = 0;
  * evaluates is checked as execution.  Set by plan_with_state and the
  * executor frames, each putting back the value it found, also on error.
  */
-bool		innermost_planning = false;
+bool		innermost_planning GTM_HOT_DATA = false;
 
 /*
  * The error context stack when the innermost planner call began.  A user
@@ -99,7 +99,7 @@ bool		innermost_planning = false;
  * means a function is running for the planner (planner_runs_function()).
  * Set and restored by plan_with_state(), also on error.
  */
-ErrorContextCallback *planner_error_context = NULL;
+ErrorContextCallback *planner_error_context GTM_HOT_DATA = NULL;
 
 /*
  * Executor runs (ExecutorRun, ExecutorFinish) and utility statements on
@@ -107,8 +107,8 @@ ErrorContextCallback *planner_error_context = NULL;
  * by gtm_ExecutorRun, gtm_ExecutorFinish and gtm_ProcessUtility, which put
  * back the value they found, also on error.
  */
-int			executor_nesting = 0;
-int			utility_nesting = 0;
+int			executor_nesting GTM_HOT_DATA = 0;
+int			utility_nesting GTM_HOT_DATA = 0;
 
 
 /*
@@ -119,14 +119,14 @@ int			utility_nesting = 0;
  * fetched) is refused to roles that are not exempt (run_statement_pins,
  * refuse_measured_run).
  */
-int			explain_analyze_depth = 0;
+int			explain_analyze_depth GTM_HOT_DATA = 0;
 
 /*
  * Planner calls and executor runs entered inside a foreign-key query (see
  * is_ri_query).  Incremented by plan_with_state, gtm_ExecutorRun and
  * gtm_ExecutorFinish when InNoForceRLSOperation(); put back, also on error.
  */
-int			noforce_depth = 0;
+int			noforce_depth GTM_HOT_DATA = 0;
 
 /*
  * The innermost REFRESH MATERIALIZED VIEW CONCURRENTLY (see RefreshPhase)

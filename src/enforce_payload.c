@@ -48,6 +48,7 @@
 #include "utils/memutils.h"
 
 #include "enforce.h"
+#include "gtm_clarity.h"
 
 /*
  * PlanInvalItem.cacheIds of the payload, none a syscache id (those are
@@ -353,8 +354,8 @@ static int	recent_labels[RECENT_LABELS] = {-1, -1, -1, -1};
 static int	recent_next = 0;
 
 static MemoryContext intern_cxt = NULL;
-static InternSet tenant_set = {NULL, 0, 0, INTERN_MAX_TENANTS, NULL, 0};
-static InternSet label_set = {NULL, 0, 0, INTERN_MAX_LABELS, NULL, 0};
+static InternSet tenant_set GTM_HOT_DATA = {NULL, 0, 0, INTERN_MAX_TENANTS, NULL, 0};
+static InternSet label_set GTM_HOT_DATA = {NULL, 0, 0, INTERN_MAX_LABELS, NULL, 0};
 
 static inline uint32
 intern_hash(const char *key, uint32 len, Oid relid)

@@ -46,7 +46,7 @@
  * carries that tenant (GTM_PLANNED_CACHEID), and its executor start
  * reaches it again (run_statement_pins).
  */
-static PlanningFrame *planning_frame = NULL;
+static PlanningFrame *planning_frame GTM_HOT_DATA = NULL;
 
 /* plan_with_state: frame is the planning's; returns the enclosing one */
 PlanningFrame *
@@ -150,7 +150,7 @@ folded_function(Oid fn_oid, bool sql_evaluated)
  * inline_function asks needs_fmgr_hook with no announcement.  Consumed by
  * the next question.
  */
-static Oid	announced_fn_oid = InvalidOid;
+static Oid	announced_fn_oid GTM_HOT_DATA = InvalidOid;
 static object_access_hook_type prev_object_access_hook = NULL;
 
 /*
@@ -323,7 +323,7 @@ refuse_callers_function_as_exempt(Oid fn_oid)
  * executor started inside one runs the caller's code (a cursor its
  * SECURITY DEFINER function in pg_temp opened): see tenant_session.c.
  */
-int			callers_code_depth = 0;
+int			callers_code_depth GTM_HOT_DATA = 0;
 
 static void
 gtm_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)

@@ -378,7 +378,7 @@ check_payload_pins(const char *payload, ParamListInfo params)
  * The buffer payloads are read into, in TopMemoryContext: a payload is
  * consumed (copied or parsed) before another statement can start.
  */
-static StringInfoData payload_buf = {NULL, 0, 0, 0};
+static StringInfoData payload_buf GTM_HOT_DATA = {NULL, 0, 0, 0};
 
 /*
  * The decimal number (an optional '-', digits) at *p, as written by

@@ -68,9 +68,9 @@
  * which also counts in exempt_cache_invals: an answer during whose lookup
  * one arrived is used once, not kept.
  */
-static Oid	exempt_cache_role = InvalidOid;
-static bool exempt_cache_value = false;
-static uint64 exempt_cache_invals = 0;
+static Oid	exempt_cache_role GTM_HOT_DATA = InvalidOid;
+static bool exempt_cache_value GTM_HOT_DATA = false;
+static uint64 exempt_cache_invals GTM_HOT_DATA = 0;
 
 static void
 exempt_cache_inval(Datum arg, int cacheid, uint32 hashvalue)

@@ -66,7 +66,7 @@ PG_FUNCTION_INFO_V1(gtm_unexempt_table);
  */
 static Oid *exempt_relids = NULL;
 static int	exempt_count = 0;
-static bool exempt_known = false;
+static bool exempt_known GTM_HOT_DATA = false;
 static uint64 exempt_invals = 0;
 
 /* The exemptions table the set was last read from (InvalidOid: none) */

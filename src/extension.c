@@ -161,9 +161,9 @@ gtm_extension_namespace(FunctionCallInfo fcinfo)
  * the extension's functions, a pg_proc change too), and stored only when no
  * such invalidation arrived during the lookup.
  */
-static bool nsp_known = false;
-static Oid	nsp_value = InvalidOid;
-static uint64 extension_invals = 0;
+static bool nsp_known GTM_HOT_DATA = false;
+static Oid	nsp_value GTM_HOT_DATA = InvalidOid;
+static uint64 extension_invals GTM_HOT_DATA = 0;
 
 /*
  * The schema of the extension from its pg_extension row, found by name;
@@ -222,15 +222,15 @@ gtm_installed_namespace(void)
  * invalidation (opening pg_extension accepts them), so the answer is stored
  * only after it.
  */
-static bool installed_known = false;
-static bool installed_value = false;
+static bool installed_known GTM_HOT_DATA = false;
+static bool installed_value GTM_HOT_DATA = false;
 
 /*
  * Has the extension been found installed in this session's database?
  * Stays true when an invalidation makes installed_known false, so that
  * gtm_installed_known_here() cannot be turned off by one.
  */
-static bool installed_seen = false;
+static bool installed_seen GTM_HOT_DATA = false;
 
 static void
 installed_inval(Datum arg, int cacheid, uint32 hashvalue)

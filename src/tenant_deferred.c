@@ -44,8 +44,8 @@
  * SET CONSTRAINTS, while it runs; for COMMIT and PREPARE TRANSACTION, which
  * fire them once the statement has returned, until the transaction ends.
  */
-static int	deferred_several = 0;
-static bool deferred_several_at_end = false;
+static int	deferred_several GTM_HOT_DATA = 0;
+static bool deferred_several_at_end GTM_HOT_DATA = false;
 
 /*
  * The tenant of the statements of the running transaction that wrote rows
@@ -56,12 +56,12 @@ static bool deferred_several_at_end = false;
  * of the transaction may reach another tenant after one queued them, and
  * the end of the transaction belongs to that tenant.
  */
-static char *deferred_tenant = NULL;	/* in TopMemoryContext */
+static char *deferred_tenant GTM_HOT_DATA = NULL;	/* in TopMemoryContext */
 static int	deferred_level = 0;	/* the (sub)transaction that noted it */
 static bool subxact_callback_registered = false;
 
 /* SET CONSTRAINTS ... DEFERRED ran in the transaction: any deferrable may be */
-static bool constraints_deferred = false;
+static bool constraints_deferred GTM_HOT_DATA = false;
 
 
 static bool trigdesc_defers(TriggerDesc *td);

@@ -70,8 +70,8 @@
  * every path out of the executor: ExecutorEnd, error, (sub)transaction
  * abort, portal drop.
  */
-static int	live_executors = 0;
-static int	tenant_executors = 0;
+static int	live_executors GTM_HOT_DATA = 0;
+static int	tenant_executors GTM_HOT_DATA = 0;
 
 /*
  * Executors of plans touching a tenant table being started, where Citus
@@ -80,17 +80,17 @@ static int	tenant_executors = 0;
  * and an UPDATE's SET in its scan's begin, round EM).  Set by
  * gtm_ExecutorStart around the standard start, put back on every path out.
  */
-int			tenant_executors_starting = 0;
+int			tenant_executors_starting GTM_HOT_DATA = 0;
 
 /* the live ones of them that were started while the planner ran a function */
-int			planner_executors = 0;
+int			planner_executors GTM_HOT_DATA = 0;
 
 /*
  * Utility statements running (ProcessUtility nesting: DO, CALL, EXPLAIN
  * ANALYZE, CREATE TABLE AS ...).  Incremented and decremented by
  * gtm_ProcessUtility around the standard call, also on error.
  */
-static int	utility_depth = 0;
+static int	utility_depth GTM_HOT_DATA = 0;
 
 /*
  * The tenant the running top-level statement has reached, with the label
@@ -102,10 +102,10 @@ static int	utility_depth = 0;
  * TopMemoryContext when longer.
  */
 #define SCOPE_BUF_SIZE 256
-static char *scope_tenant = NULL;
-static char *scope_label = NULL;
-static char scope_tenant_buf[SCOPE_BUF_SIZE];
-static char scope_label_buf[SCOPE_BUF_SIZE];
+static char *scope_tenant GTM_HOT_DATA = NULL;
+static char *scope_label GTM_HOT_DATA = NULL;
+static char scope_tenant_buf[SCOPE_BUF_SIZE] GTM_HOT_BUF;
+static char scope_label_buf[SCOPE_BUF_SIZE] GTM_HOT_BUF;
 
 /* Keep s, of len bytes, in buf when it fits, else in TopMemoryContext. */
 static char *
@@ -142,9 +142,9 @@ scope_free(char *s, char *buf)
  * planner, the rules of a statement, Bind or COMMIT run between its
  * executors).  scope_live counts the generation's live executors.
  */
-static uint64 scope_gen = 1;
-static int	scope_live = 0;
-static TimestampTz scope_started = 0;
+static uint64 scope_gen GTM_HOT_DATA = 1;
+static int	scope_live GTM_HOT_DATA = 0;
+static TimestampTz scope_started GTM_HOT_DATA = 0;
 
 /*
  * Was the running statement's tenant reached outside any portal and any
@@ -152,15 +152,15 @@ static TimestampTz scope_started = 0;
  * domain's CHECK on a literal of a temporary domain), or while Bind
  * converts parameters, or while a commit fires deferred triggers?
  */
-bool		scope_set_unframed = false;
+bool		scope_set_unframed GTM_HOT_DATA = false;
 
 /*
  * The tenant that the parse analysis of a client statement reached (a
  * domain's CHECK that reads a tenant table, run on a literal), for the
  * rest of the transaction (statement_scope_note_parse).
  */
-static char *parse_tenant = NULL;
-static char *parse_label = NULL;
+static char *parse_tenant GTM_HOT_DATA = NULL;
+static char *parse_label GTM_HOT_DATA = NULL;
 static char parse_tenant_buf[SCOPE_BUF_SIZE];
 static char parse_label_buf[SCOPE_BUF_SIZE];
 
@@ -182,7 +182,7 @@ typedef struct ScopeExecutor
 } ScopeExecutor;
 
 /* The counted executors alive, most recent first */
-static ScopeExecutor *live_list = NULL;
+static ScopeExecutor *live_list GTM_HOT_DATA = NULL;
 
 /*
  * Records of ended executors, kept for the next ones (in TopMemoryContext):
@@ -190,8 +190,8 @@ static ScopeExecutor *live_list = NULL;
  * executor's memory would cost more.  At most SCOPE_FREE_MAX are kept.
  */
 #define SCOPE_FREE_MAX 32
-static ScopeExecutor *free_list = NULL;
-static int	free_count = 0;
+static ScopeExecutor *free_list GTM_HOT_DATA = NULL;
+static int	free_count GTM_HOT_DATA = 0;
 
 static inline ScopeExecutor *
 scope_executor_new(void)
@@ -471,11 +471,11 @@ statement_scope_tenant_as_is(void)
  * commands Citus sends to end a transaction, mark_distributed_command).  Set by
  * statement_scope_check, forgotten when the transaction ends.
  */
-static char *xact_tenant = NULL;
-static bool xact_many = false;
+static char *xact_tenant GTM_HOT_DATA = NULL;
+static bool xact_many GTM_HOT_DATA = false;
 
-static char xact_tenant_buf[SCOPE_BUF_SIZE];
-static bool xact_callback_registered = false;
+static char xact_tenant_buf[SCOPE_BUF_SIZE] GTM_HOT_BUF;
+static bool xact_callback_registered GTM_HOT_DATA = false;
 
 static void
 scope_xact_end(XactEvent event, void *arg)

@@ -76,7 +76,7 @@
  * read (any relation: when the hook runs, a new pg_class row is not
  * visible to a lookup of its schema yet).  Only a hint to read it again.
  */
-static bool temp_dirty = false;
+static bool temp_dirty GTM_HOT_DATA = false;
 
 /*
  * The names of the statements a role the rule applies to prepared with SQL
@@ -87,7 +87,7 @@ static List *sql_prepared_names = NIL;
 static bool prepared_dirty = false;
 
 /* the client's statement names (note_client_statement) */
-static HTAB *client_statements = NULL;
+static HTAB *client_statements GTM_HOT_DATA = NULL;
 
 /*
  * Names kept at most.  A client that binds more (pgjdbc's re-prepared
@@ -98,20 +98,20 @@ static HTAB *client_statements = NULL;
  * any name could then be one of the client's.
  */
 #define CLIENT_STATEMENTS_MAX 1024
-static bool client_statements_overflowed = false;
+static bool client_statements_overflowed GTM_HOT_DATA = false;
 
 /*
  * The name noted last, as kept there (never removed from it): a client
  * that binds the same statement again is not looked up again.
  */
-static char last_client_statement[NAMEDATALEN];
+static char last_client_statement[NAMEDATALEN] GTM_HOT_BUF;
 
 /*
  * Has a SQL PREPARE run in this session, as any role?  Until one has, no
  * prepared statement of the session is from SQL, and a Bind needs no
  * lookup of its statement (refuse_bound_sql_prepared).
  */
-static bool sql_prepare_ran = false;
+static bool sql_prepare_ran GTM_HOT_DATA = false;
 
 /*
  * gtm_ProcessUtility: a DEALLOCATE that is not a top-level statement (run
