@@ -113,6 +113,20 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 GTM_OPTIMIZE ?= $(if $(filter 1,$(shell $(CC) -v 2>&1 | grep -c '^gcc version')),yes,no)
 GTM_OPT_FLAGS = -O3 -flto=auto -fno-semantic-interposition -fno-plt -fomit-frame-pointer
 GTM_HOT_OBJS = $(filter src/enforce_%.o src/tenant_%.o src/exempt%.o src/relfacts.o,$(OBJS))
+# Profile feedback (make profile-install, test/lib/profile_build.sh, which
+# the test suite and the benchmarks build with): GTM_PROFILE=generate
+# instruments GTM_HOT_OBJS, whose counts a training run writes into
+# GTM_PROFILE_DIR; GTM_PROFILE=use builds them with those counts.
+GTM_PROFILE ?=
+GTM_PROFILE_DIR ?= $(CURDIR)/profile
+ifeq ($(GTM_PROFILE),generate)
+GTM_OPT_FLAGS += -fprofile-generate -fprofile-dir=$(GTM_PROFILE_DIR)
+else ifeq ($(GTM_PROFILE),use)
+GTM_OPT_FLAGS += -fprofile-use -fprofile-partial-training -Wno-missing-profile \
+	-fprofile-dir=$(GTM_PROFILE_DIR)
+else ifneq ($(GTM_PROFILE),)
+$(error GTM_PROFILE is "generate", "use" or empty)
+endif
 ifeq ($(GTM_OPTIMIZE),yes)
 SHLIB_LINK += $(GTM_OPT_FLAGS) -Wl,-Bsymbolic -Wl,--sort-section=name
 endif
@@ -177,6 +191,14 @@ include $(PGXS)
 ifeq ($(GTM_OPTIMIZE),yes)
 $(GTM_HOT_OBJS): override CFLAGS += $(GTM_OPT_FLAGS)
 endif
+
+# Build, train and install with profile feedback (test/lib/profile_build.sh);
+# print-gtm-optimize tells that script whether GCC builds the library.
+.PHONY: profile-install print-gtm-optimize
+profile-install:
+	PG_CONFIG=$(PG_CONFIG) bash $(srcdir)/test/lib/profile_build.sh
+print-gtm-optimize:
+	@echo $(GTM_OPTIMIZE)
 
 # The three parts of installcheck, so test/suite.sh can log them apart.
 .PHONY: installcheck-regress installcheck-isolation installcheck-tap

@@ -39,9 +39,8 @@ gtm_build_install() {
     echo "== waited $((SECONDS - t0))s for the install lock (another checkout was testing)"
   fi
   echo "== building"
-  make -s clean >/dev/null
-  make -s PG_CONFIG="$PG_CONFIG"
-  $SUDO make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
+  # with profile feedback (test/lib/profile_build.sh: make profile-install)
+  SUDO=$SUDO PG_CONFIG="$PG_CONFIG" bash test/lib/profile_build.sh
   # the test module of the fail-closed tests (not part of the extension)
   make -s -C test/modules/custom_scan_probe clean >/dev/null
   make -s -C test/modules/custom_scan_probe PG_CONFIG="$PG_CONFIG"
