@@ -85,13 +85,20 @@ COMMENT ON FUNCTION @extschema@.gtm_role_from_clerk(text) IS
 -- timestamp of a deletion, in milliseconds), whether it is deleted, and (a
 -- membership's) the timestamp of the event applied, which orders two events
 -- of one version.  An event older than the version applied changes nothing;
--- a deleted organization stays deleted.
+-- a deleted organization stays deleted.  An organization's slug has a
+-- version of its own (slug_version, slug_event_ms): a membership's copy of
+-- its organization may lack the slug, so the newest snapshot that had one
+-- tells Clerk's slug (clerk_slug, NULL for "no slug"), whatever the order
+-- of delivery (round FR).
 CREATE TABLE @extschema@.clerk_sync_state (
 	clerk_org_id	text COLLATE "C" NOT NULL,
 	clerk_user_id	text COLLATE "C" NOT NULL DEFAULT '',
 	version			bigint NOT NULL,
 	deleted			boolean NOT NULL DEFAULT false,
 	event_ms		bigint NOT NULL DEFAULT 0,
+	slug_version	bigint,
+	slug_event_ms	bigint,
+	clerk_slug		text,
 	svix_id			text,
 	applied_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	CONSTRAINT clerk_sync_state_pkey PRIMARY KEY (clerk_org_id, clerk_user_id),
@@ -598,10 +605,17 @@ COMMENT ON FUNCTION @extschema@.gtm_clerk_event_ms(jsonb, text[]) IS
 -- and has checked it is not deleted.  One version (updated_at) seen by two
 -- events (created and updated in the same millisecond, or a membership
 -- event's copy) is the later event's (its timestamp), in either order of
--- delivery; a snapshot without a slug key (a membership's copy) keeps the
--- tenant's slug (a null slug is Clerk's "no slug") and, being partial, is
--- recorded with no timestamp, so that the organization's own event of the
--- same version still applies its slug.
+-- delivery.  A snapshot without a slug key (a membership's copy, or an
+-- organization event without one) says nothing of the slug: the slug is
+-- Clerk's as of the newest snapshot that had one (a null slug is Clerk's
+-- "no slug": the slug follows the name), tracked apart from the name
+-- (clerk_sync_state.slug_version), so that an older snapshot with a slug
+-- still applies it after a newer one without (round FR: the copy first,
+-- then the organization's own older event, ended on the slug derived from
+-- the name instead of Clerk's).  Until a snapshot with a slug comes, a
+-- tenant keeps the slug it has (a sign-in's), and a new one takes the
+-- slug derived from the name.  An event with nothing newer (stale, or the
+-- same again) still brings the slug to Clerk's when that came free.
 CREATE FUNCTION @extschema@.gtm_clerk_apply_org(
 	org_id text, org jsonb, prefix text[], svix text)
 RETURNS jsonb
@@ -611,30 +625,62 @@ DECLARE
 	ver bigint := @extschema@.gtm_clerk_event_ms(org, prefix || '{updated_at}');
 	oname text := @extschema@.gtm_clerk_event_field(org, prefix || '{name}', 'string') #>> '{}';
 	oslug text := @extschema@.gtm_clerk_event_field(org, prefix || '{slug}', 'string', true) #>> '{}';
-	-- a membership's copy without a slug key is partial (an organization
-	-- event without one keeps the slug too, but claims its timestamp)
-	partial boolean := prefix = '{data,organization}' AND (org #> prefix) -> 'slug' IS NULL;
+	has_slug boolean := (org #> prefix) ? 'slug';
+	-- a membership's copy without a slug key is partial: recorded with no
+	-- timestamp, so that the organization's own event of the same version
+	-- still applies (an organization event without one claims its timestamp)
+	partial boolean := prefix = '{data,organization}' AND NOT has_slug;
 	ts bigint := CASE WHEN partial THEN 0
 				 ELSE @extschema@.gtm_clerk_event_ms(org, '{timestamp}') END;
-	applied bigint;
-	applied_ms bigint;
+	st @extschema@.clerk_sync_state;
+	newer boolean;
+	newer_slug boolean;
 	old @extschema@.tenants;
 	new @extschema@.tenants;
 BEGIN
-	SELECT s.version, s.event_ms INTO applied, applied_ms FROM @extschema@.clerk_sync_state s
+	SELECT * INTO st FROM @extschema@.clerk_sync_state s
 	 WHERE s.clerk_org_id = org_id AND s.clerk_user_id = '';
-	IF (applied, applied_ms) >= (ver, ts) THEN
+	newer := st.version IS NULL OR (st.version, st.event_ms) < (ver, ts);
+	newer_slug := has_slug AND (st.slug_version IS NULL OR
+								(st.slug_version, st.slug_event_ms) < (ver, ts));
+	SELECT * INTO old FROM @extschema@.tenants t WHERE t.clerk_org_id = org_id;
+	IF NOT newer AND NOT newer_slug THEN
+		-- Nothing newer: the tenant's slug is still brought to Clerk's,
+		-- which may have come free since (round FR: an organization whose
+		-- slug went to another's tenant while that one's rename away from
+		-- it was on its way kept a derived slug through every redelivery)
+		IF old.id IS NULL OR st.slug_version IS NULL THEN
+			RETURN '[]';
+		END IF;
+		new := @extschema@.gtm_clerk_tenant(org_id, old.name, st.clerk_slug);
+		IF new.slug IS DISTINCT FROM old.slug THEN
+			RETURN jsonb_build_array(jsonb_build_object('change', 'tenant_updated',
+				'tenant_id', new.id, 'name', new.name, 'slug', new.slug,
+				'old_name', old.name, 'old_slug', old.slug));
+		END IF;
 		RETURN '[]';
 	END IF;
-	SELECT * INTO old FROM @extschema@.tenants t WHERE t.clerk_org_id = org_id;
-	IF (org #> prefix) -> 'slug' IS NULL THEN
-		oslug := old.slug;
+	IF NOT newer AND old.id IS NOT NULL THEN
+		oname := old.name;		-- a newer snapshot named it
+	END IF;
+	IF NOT newer_slug THEN
+		-- Clerk's slug as of the newest snapshot with one, else the
+		-- tenant's own (none yet: the slug derived from the name)
+		oslug := CASE WHEN st.slug_version IS NOT NULL THEN st.clerk_slug ELSE old.slug END;
 	END IF;
 	new := @extschema@.gtm_clerk_tenant(org_id, oname, oslug);
-	INSERT INTO @extschema@.clerk_sync_state AS s (clerk_org_id, clerk_user_id, version, event_ms, svix_id)
-	VALUES (org_id, '', ver, ts, svix)
+	INSERT INTO @extschema@.clerk_sync_state AS s
+		(clerk_org_id, clerk_user_id, version, event_ms, svix_id,
+		 slug_version, slug_event_ms, clerk_slug)
+	VALUES (org_id, '', greatest(ver, st.version),
+			CASE WHEN newer THEN ts ELSE st.event_ms END, svix,
+			CASE WHEN newer_slug THEN ver ELSE st.slug_version END,
+			CASE WHEN newer_slug THEN ts ELSE st.slug_event_ms END,
+			CASE WHEN newer_slug THEN oslug ELSE st.clerk_slug END)
 	ON CONFLICT (clerk_org_id, clerk_user_id) DO UPDATE
 	   SET version = EXCLUDED.version, event_ms = EXCLUDED.event_ms,
+		   slug_version = EXCLUDED.slug_version, slug_event_ms = EXCLUDED.slug_event_ms,
+		   clerk_slug = EXCLUDED.clerk_slug,
 		   svix_id = EXCLUDED.svix_id, applied_at = now();
 	IF old.id IS NULL THEN
 		RETURN jsonb_build_array(jsonb_build_object('change', 'tenant_created',

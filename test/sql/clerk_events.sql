@@ -497,7 +497,9 @@ SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evm1', 'Acme
 SELECT clerk_org_id, name, slug FROM tenants WHERE clerk_org_id IN ('org_evm1', 'org_evm3', 'org_evm4') ORDER BY 1;
 -- (round CM) only a membership's copy is partial: the organization's own
 -- event without a slug key claims its timestamp, and the later one wins;
--- the same event again is unchanged
+-- the same event again is unchanged.  Its name wins; the slug is the
+-- created event's, the one snapshot that had one (round FR: in the other
+-- order the slug was original-six too)
 SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_evm6', 'Renamed Six', 'x', 1000, ts => 2001) #- '{data,slug}')->>'outcome' AS updated_no_slug_first;
 SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evm6', 'Original Six', 'original-six', 1000, ts => 2000))->>'outcome' AS created_second;
 SELECT pg_temp.apply(pg_temp.org_event('organization.updated', 'org_evm6', 'Renamed Six', 'x', 1000, ts => 2001) #- '{data,slug}')->>'outcome' AS updated_again;
@@ -602,3 +604,49 @@ SELECT slug AS gap_reversed FROM tenants WHERE clerk_org_id = 'org_evlongs6';
 SELECT count(DISTINCT t.id) AS long_slug_tenants_deleted
   FROM tenants t CROSS JOIN LATERAL gtm_delete_tenant(t.id) d WHERE t.clerk_org_id LIKE 'org_evlong%';
 SELECT count(*) AS long_slug_state_left FROM clerk_sync_state WHERE clerk_org_id LIKE 'org_evlong%';
+-- A membership's copy of its organization without a slug key, newer than
+-- the organization's own event (round FR): the slug is Clerk's as of the
+-- newest snapshot that had one, in either order of delivery.  (a) Clerk's
+-- slug frslugone / frslugtwo: the copy first ended on the slug derived from
+-- the name, the organization's event being older; (b) Clerk has no slug
+-- (null) and the copy renames: the slug follows the new name (in order, it
+-- kept the slug derived from the old one).  Each order in a world of its own.
+CREATE FUNCTION pg_temp.mem_noslug(org text, usr text, org_name text, org_updated bigint)
+RETURNS jsonb LANGUAGE sql AS $$
+	SELECT jsonb_build_object('object', 'event', 'type', 'organizationMembership.created',
+		'timestamp', org_updated + 5,
+		'data', jsonb_build_object('object', 'organization_membership', 'id', 'orgmem_' || usr,
+			'role', 'org:admin', 'created_at', 900, 'updated_at', org_updated + 5,
+			'organization', jsonb_build_object('object', 'organization', 'id', org,
+				'name', org_name, 'created_at', 900, 'updated_at', org_updated),
+			'public_user_data', jsonb_build_object('user_id', usr)))
+$$;
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evfr1', 'Fr One', 'frslugone', 1000))->>'outcome' AS a_in_order_1,
+       pg_temp.apply(pg_temp.mem_noslug('org_evfr1', 'user_fr1', 'Fr One', 2000))->>'outcome' AS a_in_order_2;
+SELECT pg_temp.apply(pg_temp.mem_noslug('org_evfr2', 'user_fr2', 'Fr Two', 2000))->'changes' AS a_reversed_1,
+       pg_temp.apply(pg_temp.org_event('organization.created', 'org_evfr2', 'Fr Two', 'frslugtwo', 1000))->'changes' AS a_reversed_2;
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evfr3', 'Frgamma', NULL, 1000))->>'outcome' AS b_in_order_1,
+       pg_temp.apply(pg_temp.mem_noslug('org_evfr3', 'user_fr3', 'Frdelta', 2000))->'changes' AS b_in_order_2;
+SELECT pg_temp.apply(pg_temp.mem_noslug('org_evfr4', 'user_fr4', 'Frbeta', 2000))->>'outcome' AS b_reversed_1,
+       pg_temp.apply(pg_temp.org_event('organization.created', 'org_evfr4', 'Fralpha', NULL, 1000))->>'outcome' AS b_reversed_2;
+-- a later copy, and the organization's events again, change nothing
+SELECT pg_temp.apply(pg_temp.mem_noslug('org_evfr2', 'user_fr2', 'Fr Two', 2001))->'changes' AS later_copy,
+       pg_temp.apply(pg_temp.org_event('organization.created', 'org_evfr2', 'Fr Two', 'frslugtwo', 1000))->>'outcome' AS redelivered,
+       pg_temp.apply(pg_temp.org_event('organization.created', 'org_evfr4', 'Fralpha', NULL, 1000))->>'outcome' AS redelivered_null;
+SELECT clerk_org_id, name, slug FROM tenants WHERE clerk_org_id LIKE 'org_evfr%' ORDER BY 1;
+SELECT clerk_org_id, version, slug_version, clerk_slug FROM clerk_sync_state
+ WHERE clerk_org_id LIKE 'org_evfr%' AND clerk_user_id = '' ORDER BY 1;
+-- A slug that comes free goes to the organization whose Clerk slug it is
+-- at its next event, a redelivery of its last one or a stale one included
+-- (round FR: in Clerk, org 5 renamed itself away from frslugacme, then org
+-- 6 took it; delivered with the rename last, org 6 kept frslugacme-2
+-- through every redelivery of its own event)
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evfr5', 'Acme', 'frslugacme', 1000))->>'outcome' AS r1,
+       pg_temp.apply(pg_temp.org_event('organization.created', 'org_evfr6', 'Acme', 'frslugacme', 3000))->'changes'->0->>'slug' AS r2,
+       pg_temp.apply(pg_temp.org_event('organization.updated', 'org_evfr5', 'Acme Old', 'frslugold', 2000))->'changes'->0->>'slug' AS r3;
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evfr6', 'Acme', 'frslugacme', 3000))->'changes' AS redelivered;
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evfr6', 'Acme', 'frslugacme', 3000))->>'outcome' AS again,
+       pg_temp.apply(pg_temp.org_event('organization.created', 'org_evfr5', 'Acme', 'frslugacme', 1000))->>'outcome' AS stale_of_the_other;
+SELECT clerk_org_id, name, slug FROM tenants WHERE clerk_org_id IN ('org_evfr5', 'org_evfr6') ORDER BY 1;
+SELECT count(DISTINCT t.id) AS fr_tenants_deleted
+  FROM tenants t CROSS JOIN LATERAL gtm_delete_tenant(t.id) d WHERE t.clerk_org_id LIKE 'org_evfr%';
