@@ -72,10 +72,22 @@ typedef struct PathElem
 	int			index;
 } PathElem;
 
+/*
+ * The root keyword of a schema whose document keeps the rules of 1.0.0
+ * (gtm_settings_schema_from, which the upgrade gives every version of the
+ * defaults written under 1.0.0): no rule that later versions added to the
+ * keywords' own applies, i.e. a number need not fit a JSON reader's double
+ * (round FR: 1e400, stored under 1.0.0, made ALTER EXTENSION UPDATE fail,
+ * or a tenant's overrides stop passing).
+ */
+#define SETTINGS_RULES_KEYWORD "x-gtm-rules"
+#define SETTINGS_RULES_1_0_0 "1.0.0"
+
 typedef struct Walk
 {
 	const char *what;			/* "tenant setting", "default setting" */
 	bool		overrides;
+	bool		rules_1_0_0;	/* the schema's root has x-gtm-rules 1.0.0 */
 	int			depth;
 	PathElem	path[SETTINGS_MAX_DEPTH * 3 + 2];
 } Walk;
@@ -85,6 +97,7 @@ extern void push_index(Walk *w, int i);
 extern char *path_upto(Walk *w, int upto);
 extern char *schema_path(Walk *w);
 extern bool get_kw(JsonbContainer *schema, const char *kw, JsonbValue *out);
+extern SettingsProblem *chosen_key_problem(Walk *w, JsonbValue *k);
 extern const char *type_of(JsonbValue *v);
 extern bool numeric_is_integral(Numeric n);
 extern int	num_cmp(Numeric a, Numeric b);

@@ -43,6 +43,7 @@
 #include "regex/regex.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
@@ -355,6 +356,46 @@ unknown_key(Walk *w, JsonbValue *k, JsonbContainer *props)
 							   parent, near);
 }
 
+/*
+ * k, a key of an object that the schema does not declare (a key of a map,
+ * through "additionalProperties", or of an object the schema leaves free:
+ * no "additionalProperties", or a true schema), is a name the tenant
+ * chooses (a connector, a source field, a signal): never empty, nor white
+ * space alone (round FN F2: a connector "" counted as a connected data
+ * source; round FR: the rule depended on how the schema was spelled, and
+ * " " passed), which no screen can show or address.  A key the schema
+ * declares is the operator's, and the schemas equivalent to 1.0.0's rules
+ * declare every key their defaults have (round FP: the update from 1.0.0
+ * failed on such a key); under "x-gtm-rules": "1.0.0" the rule is not
+ * applied at all.
+ */
+SettingsProblem *
+chosen_key_problem(Walk *w, JsonbValue *k)
+{
+	int			len = k->val.string.len;
+	const char *key = k->val.string.val;
+	StringInfoData shown;
+	int			i;
+
+	if (w->rules_1_0_0)
+		return NULL;
+	for (i = 0; i < len; i++)
+		if (strchr(" \t\n\r\f\v", key[i]) == NULL)
+			return NULL;
+	initStringInfo(&shown);		/* as JSON writes it: "\t" */
+	escape_json(&shown, pnstrdup(key, len));
+	return problem(w->depth > 0 ?
+				   psprintf("%s %s has %s", w->what, qpath(w),
+							len == 0 ? "an empty key" : "a key of white space only") :
+				   psprintf("%ss have %s", w->what,
+							len == 0 ? "an empty key" : "a key of white space only"),
+				   len == 0 ?
+				   pstrdup("A key the settings schema does not declare names a connector, field or signal the tenant chooses.") :
+				   psprintf("The key is %s; a key the settings schema does not declare names a connector, field or signal the tenant chooses.",
+							shown.data),
+				   pstrdup("Give it a name, or remove it (a patch sets it to null)."));
+}
+
 static SettingsProblem *
 check_object(Walk *w, JsonbContainer *s, JsonbValue *v, JsonbValue *def)
 {
@@ -408,30 +449,15 @@ check_object(Walk *w, JsonbContainer *s, JsonbValue *v, JsonbValue *def)
 			getKeyJsonValueFromContainer(props.val.binary.data, k.val.string.val,
 										 k.val.string.len, &sub))
 			subschema = &sub;
-		else if (has_addl)
-		{
-			if (addl.type == jbvBool && !addl.val.boolean)
-				return unknown_key(w, &k, has_props ? props.val.binary.data : NULL);
-
-			/*
-			 * A key of a map is a name the tenant chooses (a connector, a
-			 * source field, a signal): never empty (round FN F2: a
-			 * connector "" counted as a connected data source).  Only
-			 * there: a key the schema declares is the operator's, and the
-			 * schemas equivalent to 1.0.0's rules declare every key their
-			 * defaults have (round FP: the update from 1.0.0 failed on
-			 * such a key).
-			 */
-			if (k.val.string.len == 0)
-				return problem(w->depth > 0 ?
-							   psprintf("%s %s has an empty key", w->what, qpath(w)) :
-							   psprintf("%ss have an empty key", w->what),
-							   pstrdup("A key of this map names a connector, field or signal the tenant chooses."),
-							   pstrdup("Give it a name, or remove it (a patch sets it to null)."));
-			subschema = &addl;
-		}
+		else if (has_addl && addl.type == jbvBool && !addl.val.boolean)
+			return unknown_key(w, &k, has_props ? props.val.binary.data : NULL);
 		else
-			subschema = NULL;	/* anything */
+		{
+			/* a key the tenant chooses (a map's, or of a free object) */
+			if ((p = chosen_key_problem(w, &k)) != NULL)
+				return p;
+			subschema = has_addl ? &addl : NULL;	/* NULL: anything */
+		}
 		if (defobj &&
 			getKeyJsonValueFromContainer(defobj, k.val.string.val, k.val.string.len, &childdef))
 			childdefp = &childdef;
@@ -577,6 +603,13 @@ schema_settings_problem(Jsonb *doc, Jsonb *schema, Jsonb *defs)
 	sroot.type = jbvBinary;
 	sroot.val.binary.data = &schema->root;
 	sroot.val.binary.len = VARSIZE(schema) - VARHDRSZ;
+	if (JB_ROOT_IS_OBJECT(schema))
+	{
+		JsonbValue	r;
+
+		w->rules_1_0_0 = get_kw(&schema->root, SETTINGS_RULES_KEYWORD, &r) &&
+			r.type == jbvString;
+	}
 	if (defs)
 	{
 		droot.type = jbvBinary;

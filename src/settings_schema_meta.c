@@ -36,7 +36,7 @@ static const char *const keywords[] = {
 	"type", "properties", "additionalProperties", "items", "enum", "const",
 	"minimum", "maximum", "exclusiveMinimum", "minLength", "maxLength",
 	"pattern", "minItems", "maxItems", "uniqueItems", "required", "default",
-	"description", "format"
+	"description", "format", SETTINGS_RULES_KEYWORD
 };
 
 static const char *const type_names[] = {
@@ -268,6 +268,21 @@ check_keyword(Walk *w, JsonbValue *k, JsonbValue *v)
 	}
 	if (strcmp(kw, "required") == 0)
 		return check_required(w, v);
+	if (strcmp(kw, SETTINGS_RULES_KEYWORD) == 0)
+	{
+		/* the root's only: the rules of the whole document */
+		if (w->depth != 0)
+			return schema_problem_at(w, "\"" SETTINGS_RULES_KEYWORD "\" belongs to the root schema only",
+									 NULL);
+		if (v->type != jbvString)
+			return kw_type_problem(w, kw, "the string \"" SETTINGS_RULES_1_0_0 "\"", v);
+		if (v->val.string.len != strlen(SETTINGS_RULES_1_0_0) ||
+			memcmp(v->val.string.val, SETTINGS_RULES_1_0_0, v->val.string.len) != 0)
+			return schema_problem_at(w, psprintf("\"" SETTINGS_RULES_KEYWORD "\" must be \"" SETTINGS_RULES_1_0_0 "\", not %s",
+												 quoted(v->val.string.val, v->val.string.len)),
+									 pstrdup("\"" SETTINGS_RULES_1_0_0 "\" keeps the rules of version 1.0.0 for a schema written for settings stored under it; leave the keyword out for the current rules."));
+		return NULL;
+	}
 	return NULL;				/* const, default: any value */
 }
 
@@ -446,6 +461,9 @@ settings_schema_from_defaults(Jsonb *defs)
 		f.val.boolean = false;
 		pushJsonbValue(&st, WJB_VALUE, &f);
 	}
+	/* what 1.0.0 stored passes: no rule of later versions' (round FR) */
+	push_str(&st, WJB_KEY, SETTINGS_RULES_KEYWORD);
+	push_str(&st, WJB_VALUE, SETTINGS_RULES_1_0_0);
 	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	return JsonbValueToJsonb(res);
 }

@@ -96,8 +96,12 @@ type_is_integer_only(JsonbContainer *s)
 static SettingsProblem *
 check_double(Walk *w, JsonbContainer *s, JsonbValue *v)
 {
-	Numeric		abs = DatumGetNumeric(DirectFunctionCall1(numeric_abs,
-														  NumericGetDatum(v->val.numeric)));
+	Numeric		abs;
+
+	if (w->rules_1_0_0)
+		return NULL;			/* 1.0.0 held any number numeric holds */
+	abs = DatumGetNumeric(DirectFunctionCall1(numeric_abs,
+											  NumericGetDatum(v->val.numeric)));
 
 	if (num_cmp(abs, numeric_const("1.7976931348623157e308", &double_max)) > 0)
 		return rule_problem(w, v, "is too large for a JSON reader (a double at most 1.7976931348623157e308 in magnitude)",
@@ -233,6 +237,9 @@ free_numbers(Walk *w, JsonbValue *v)
 			if (r != WJB_KEY)
 				continue;
 			(void) JsonbIteratorNext(&it, &e, true);
+			/* a key of an object the schema leaves free: the tenant's */
+			if ((p = chosen_key_problem(w, &k)) != NULL)
+				return p;
 			push_key(w, k.val.string.val, k.val.string.len);
 		}
 		else

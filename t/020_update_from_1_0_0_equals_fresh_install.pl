@@ -157,5 +157,30 @@ is(sql('gtm_up_empty_key', 'SELECT count(*) FROM gtm_invalid_tenant_settings()')
 	  . sql('gtm_up_empty_key', q{SELECT gtm_tenant_settings(id) #>> '{labels,""}' FROM tenants WHERE clerk_org_id = 'org_upemptykey'}),
 	'0/empty label', '... its overrides still pass, with their value');
 
+# A number that 1.0.0 stored and a JSON reader's double cannot hold (1e400,
+# 1e-400), in an operator's defaults (a version no longer in force) and in
+# a tenant's overrides: the update runs, the overrides still pass, and the
+# tenant's settings can still be changed (round FR: the update failed with
+# "default setting "limits.x" is too large for a JSON reader", or the
+# overrides stopped passing and every later change of them was refused).
+# The equivalent schema says "x-gtm-rules": "1.0.0".
+sql('postgres', 'CREATE DATABASE gtm_up_big_number');
+sql('gtm_up_big_number', q{CREATE EXTENSION gtm_clarity VERSION '1.0.0';
+SELECT gtm_set_default_settings('{"timezone": "UTC", "defaultScoringVersion": 1, "features": {"buyingGroups": false, "writeback": false}, "limits": {"x": 1e400}}');
+SELECT gtm_set_default_settings('{"timezone": "UTC", "defaultScoringVersion": 1, "features": {"buyingGroups": false, "writeback": false}, "limits": {"x": 1, "y": 2}}');
+SELECT gtm_sign_in('org_upbignumber', 'user_upbignumber', 'Big Number Co');
+SELECT gtm_update_tenant_settings(id, '{"limits": {"x": 1e-400, "y": -1e400}}') IS NOT NULL FROM tenants WHERE clerk_org_id = 'org_upbignumber';});
+($rc, $out, $err) = $node->psql('gtm_up_big_number', 'ALTER EXTENSION gtm_clarity UPDATE');
+ok($rc == 0 && sql('gtm_up_big_number', $extversion) eq $current,
+	'ALTER EXTENSION UPDATE of a 1.0.0 database whose settings hold numbers beyond a double') or diag $err;
+is(sql('gtm_up_big_number', 'SELECT count(*) FROM gtm_invalid_tenant_settings()') . '/'
+	  . sql('gtm_up_big_number', q{SELECT gtm_tenant_settings(id) #>> '{limits,y}' FROM tenants WHERE clerk_org_id = 'org_upbignumber'}) . '/'
+	  . sql('gtm_up_big_number', q{SELECT gtm_update_tenant_settings(id, '{"timezone": "Europe/Paris"}') #>> '{timezone}' FROM tenants WHERE clerk_org_id = 'org_upbignumber'}) . '/'
+	  . sql('gtm_up_big_number', q{SELECT settings #>> '{limits,x}' FROM tenants WHERE clerk_org_id = 'org_upbignumber'}),
+	'0/-1' . ('0' x 400) . '/Europe/Paris/0.' . ('0' x 399) . '1',
+	'... its overrides still pass, with their values, and can still be changed');
+is(sql('gtm_up_big_number', q{SELECT string_agg(version || ':' || (schema ->> 'x-gtm-rules'), ',' ORDER BY version) FROM settings_defaults WHERE version > 0}),
+	'1:1.0.0,2:1.0.0', '... its versions carry the schema of the 1.0.0 rules');
+
 $node->stop;
 done_testing();

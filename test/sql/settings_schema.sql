@@ -296,6 +296,21 @@ SELECT gtm_provision_tenant('org_schemaS10', 'Schema Ten', NULL, '{"ui": {"a": {
 SELECT clerk_org_id, settings FROM tenants WHERE clerk_org_id IN ('org_schemaS9', 'org_schemaS10') ORDER BY 1;
 SELECT * FROM gtm_invalid_tenant_settings();
 
+-- "x-gtm-rules": "1.0.0", the root keyword of the schema that the update
+-- from 1.0.0 gives the versions written under it (round FR): a number need
+-- not fit a JSON reader's double there, as under 1.0.0; elsewhere it must.
+-- The keyword belongs to the root, with that value only.
+\set d10 '{"timezone": "UTC", "defaultScoringVersion": 1, "features": {"buyingGroups": false, "writeback": false}, "limits": {"x": 1}}'
+SELECT gtm_settings_schema_from(:'d10') ->> 'x-gtm-rules' AS rules_of_equivalent_schema;
+SELECT gtm_set_default_settings(:'d10', gtm_settings_schema_from(:'d10')) IS NOT NULL AS set_under_1_0_0_rules;
+SELECT gtm_check_settings('{"limits": {"x": 1e400}}') #>> '{limits,x}' = '1' || repeat('0', 400) AS big_number_passes;
+SELECT gtm_check_settings('{"limits": {"x": -1e-400}}') IS NOT NULL AS tiny_number_passes;
+SELECT gtm_set_default_settings(:'d10', gtm_settings_schema_from(:'d10') - 'x-gtm-rules') IS NOT NULL AS set_without;
+SELECT gtm_check_settings('{"limits": {"x": 1e400}}');
+SELECT gtm_set_default_settings(:'d10', jsonb_set(gtm_settings_schema_from(:'d10'), '{properties,limits,x-gtm-rules}', '"1.0.0"'));
+SELECT gtm_set_default_settings(:'d10', jsonb_set(gtm_settings_schema_from(:'d10'), '{x-gtm-rules}', '"1.1.0"'));
+SELECT gtm_set_default_settings(:'d10', jsonb_set(gtm_settings_schema_from(:'d10'), '{x-gtm-rules}', 'true'));
+
 -- clean up
 DELETE FROM tenants WHERE clerk_org_id LIKE 'org_schemaS%';
 DELETE FROM settings_defaults WHERE version > 0;

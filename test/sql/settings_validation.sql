@@ -185,4 +185,22 @@ SELECT * FROM pg_temp.expect_error(format($$SELECT gtm_update_tenant_settings(%L
 SELECT * FROM pg_temp.expect_error(format($$UPDATE tenants SET settings = '{"fieldMappings": {"": {"x": "website"}}}' WHERE id = %L$$, :'t10'));
 SELECT settings FROM tenants WHERE id = :'t10';
 SELECT gtm_check_settings('{"connectors": {"crm": {"type": "csv"}}, "fieldMappings": {"crm": {"domain": "website"}}}') AS named_keys_pass;
+-- ... nor white space alone, and whatever the spelling of the schema that
+-- leaves the keys to the tenant (round FR: only "additionalProperties"
+-- refused "", and " " passed everywhere): a map's keys, a free object's
+-- (no "additionalProperties", or a true schema), at any depth
+SELECT * FROM pg_temp.expect_error($$SELECT gtm_check_settings('{"connectors": {" ": {"type": "csv"}}}')$$);
+SELECT * FROM pg_temp.expect_error(format($$SELECT gtm_update_tenant_settings(%L, '{"fieldMappings": {"crm": {"\t\n": "website"}}}')$$, :'t10'));
+SELECT settings FROM tenants WHERE id = :'t10';
+SELECT coalesce(max(version), 0) AS versions_before FROM settings_defaults \gset
+SELECT gtm_set_default_settings('{"a": {}, "b": {}, "c": {}, "d": {"x": 1}}',
+  '{"type": "object", "additionalProperties": false, "properties": {
+     "a": {"type": "object"}, "b": true, "c": {"type": "object", "additionalProperties": true},
+     "d": {"type": "object", "properties": {"x": {"type": "number"}, "": {"type": "number"}}, "additionalProperties": false}}}') IS NOT NULL AS open_objects_set;
+SELECT * FROM pg_temp.expect_error($$SELECT gtm_check_settings('{"a": {"": 1}}')$$);
+SELECT * FROM pg_temp.expect_error($$SELECT gtm_check_settings('{"b": {"": 1}}')$$);
+SELECT * FROM pg_temp.expect_error($$SELECT gtm_check_settings('{"c": {" ": 1}}')$$);
+SELECT * FROM pg_temp.expect_error($$SELECT gtm_check_settings('{"b": {"deep": [{"k": {"  ": 1}}]}}')$$);
+SELECT gtm_check_settings('{"a": {"x y": 1}, "b": {" z": {"w": 2}}, "c": {"k": 3}, "d": {"": 4}}') IS NOT NULL AS named_or_declared_keys_pass;
+DELETE FROM settings_defaults WHERE version > :versions_before;
 DELETE FROM tenants WHERE clerk_org_id = 'org_settingsV10';
