@@ -20,9 +20,10 @@
 #      (GTM_PROFILE=generate) and installed;
 #   2. a throwaway server (initdb in a temporary directory, on
 #      GTM_PROFILE_PORT, default 5598) preloads that build and runs a
-#      training workload of application statements as an ordinary role:
-#      point selects, a join, an ORM-style aggregate, updates, inserts and
-#      deletes by key, each pinned by a literal, a parameter or
+#      training workload of application statements as an ordinary role, on
+#      tables of its own (accounts, people, scores: not the benchmarks'):
+#      point selects, a 3-way join, an ORM-style json_agg, updates, inserts
+#      and deletes by key, pinned by a literal, an expression or
 #      gtm_current_tenant(), over the simple, extended and prepared
 #      protocols; its backends write their counts when they exit;
 #   3. the library is built again with those counts (GTM_PROFILE=use:
@@ -73,19 +74,25 @@ CONF
 as_pg "$BIN/pg_ctl" -D "$work/data" -l "$work/log" -w start >/dev/null 9>&-
 psql_() { "$BIN/psql" -h "$work" -p "$port" -X -q -v ON_ERROR_STOP=1 "$@"; }
 psql_ -U postgres -d postgres -c "CREATE ROLE train_app LOGIN" -c "CREATE DATABASE train"
+# A schema of the product's own kind (accounts, people, scores), not the
+# benchmarks' tables: the training teaches the shapes of statements, and a
+# benchmark measures statements it did not train on.
 psql_ -U postgres -d train <<'SQL'
 CREATE EXTENSION gtm_clarity;
-CREATE TABLE deals (tenant_id text NOT NULL, id int NOT NULL, stage text, amount numeric,
-                    PRIMARY KEY (tenant_id, id));
-CREATE TABLE contacts (tenant_id text NOT NULL, id int NOT NULL, deal_id int, email text,
-                       PRIMARY KEY (tenant_id, id));
-CREATE INDEX ON contacts (tenant_id, deal_id);
-CREATE TABLE activities (tenant_id text NOT NULL, contact_id int, kind text);
-CREATE INDEX ON activities (tenant_id, contact_id);
-INSERT INTO deals SELECT t::text, d, 'open', d FROM generate_series(1, 20) t, generate_series(1, 500) d;
-INSERT INTO contacts SELECT tenant_id, id, id, 'c' || id || '@x' FROM deals;
-INSERT INTO activities SELECT tenant_id, id, 'call' FROM contacts;
-GRANT SELECT, INSERT, UPDATE, DELETE ON deals, contacts, activities TO train_app;
+CREATE TABLE accounts (tenant_id text NOT NULL, id bigint NOT NULL, name text, domain text,
+                       owner_id bigint, PRIMARY KEY (tenant_id, id));
+CREATE TABLE people (tenant_id text NOT NULL, id bigint NOT NULL, account_id bigint NOT NULL,
+                     email text, title text, PRIMARY KEY (tenant_id, id));
+CREATE INDEX ON people (tenant_id, account_id);
+CREATE TABLE scores (tenant_id text NOT NULL, person_id bigint NOT NULL, model text NOT NULL,
+                     value real, scored_at timestamptz DEFAULT now());
+CREATE INDEX ON scores (tenant_id, person_id);
+INSERT INTO accounts SELECT 'tenant-' || t, a, 'Account ' || a, 'a' || a || '.example', a % 17
+  FROM generate_series(1, 12) t, generate_series(1, 400) a;
+INSERT INTO people SELECT tenant_id, id * 3 + k, id, 'p' || (id * 3 + k) || '@' || domain, 'VP'
+  FROM accounts, generate_series(0, 2) k;
+INSERT INTO scores (tenant_id, person_id, model, value) SELECT tenant_id, id, 'fit', (id % 100) / 100.0 FROM people;
+GRANT SELECT, INSERT, UPDATE, DELETE ON accounts, people, scores TO train_app;
 VACUUM ANALYZE;
 SQL
 # the tenants gtm_set_tenant() accepts
@@ -93,25 +100,25 @@ psql_ -U postgres -d train -c \
   "SELECT count(gtm_sign_in('org_train' || t, 'user_train' || t, 'Train ' || t)) FROM generate_series(1, 3) t" >/dev/null
 tenant=$(psql_ -U postgres -d train -At -c "SELECT id FROM tenants ORDER BY id LIMIT 1")
 cat > "$work/point.sql" <<'SQL'
-\set id random(1, 500)
-\set t random(1, 20)
-SELECT * FROM deals WHERE tenant_id = '7' AND id = :id;
-SELECT * FROM deals WHERE tenant_id = (:t)::text AND id = :id;
+\set id random(1, 400)
+\set t random(1, 12)
+SELECT id, name, domain FROM accounts WHERE tenant_id = 'tenant-3' AND id = :id;
+SELECT * FROM people WHERE tenant_id = 'tenant-' || :t AND id = :id * 3;
 SQL
 cat > "$work/mixed.sql" <<'SQL'
-\set id random(1, 500)
-SELECT d.id, c.email, count(a.*) FROM deals d JOIN contacts c ON c.tenant_id = d.tenant_id AND c.deal_id = d.id LEFT JOIN activities a ON a.tenant_id = c.tenant_id AND a.contact_id = c.id WHERE d.tenant_id = '7' AND d.id = :id GROUP BY d.id, c.email;
-SELECT d.id, d.stage, (SELECT json_agg(json_build_object('id', c.id, 'email', c.email)) FROM contacts c WHERE c.tenant_id = d.tenant_id AND c.deal_id = d.id) AS contacts FROM deals d WHERE d.tenant_id = '7' AND d.id BETWEEN :id AND :id + 4 ORDER BY d.id;
-UPDATE deals SET amount = amount + 1 WHERE tenant_id = '7' AND id = :id;
-INSERT INTO activities (tenant_id, contact_id, kind) VALUES ('7', :id, 'mail');
-DELETE FROM activities WHERE tenant_id = '7' AND contact_id = :id AND kind = 'mail';
+\set id random(1, 400)
+SELECT a.name, p.email, avg(s.value) FROM accounts a JOIN people p ON p.tenant_id = a.tenant_id AND p.account_id = a.id LEFT JOIN scores s ON s.tenant_id = p.tenant_id AND s.person_id = p.id WHERE a.tenant_id = 'tenant-5' AND a.id = :id GROUP BY a.name, p.email;
+SELECT a.id, a.name, (SELECT json_agg(json_build_object('id', p.id, 'email', p.email) ORDER BY p.id) FROM people p WHERE p.tenant_id = a.tenant_id AND p.account_id = a.id) AS people FROM accounts a WHERE a.tenant_id = 'tenant-5' AND a.id BETWEEN :id AND :id + 9 ORDER BY a.id;
+UPDATE people SET title = 'CTO' WHERE tenant_id = 'tenant-5' AND id = :id * 3 + 1;
+INSERT INTO scores (tenant_id, person_id, model, value) VALUES ('tenant-5', :id * 3, 'intent', 0.5);
+DELETE FROM scores WHERE tenant_id = 'tenant-5' AND person_id = :id * 3 AND model = 'intent';
 SQL
 cat > "$work/context.sql" <<SQL
-\set id random(1, 500)
+\set id random(1, 400)
 BEGIN;
 SELECT gtm_set_tenant('$tenant');
-SELECT * FROM deals WHERE tenant_id = gtm_current_tenant() AND id = :id;
-SELECT count(*) FROM contacts WHERE tenant_id = gtm_current_tenant() AND deal_id = :id;
+SELECT * FROM accounts WHERE tenant_id = gtm_current_tenant() AND id = :id;
+SELECT count(*) FROM people WHERE tenant_id = gtm_current_tenant() AND account_id = :id;
 COMMIT;
 SQL
 chmod 644 "$work"/*.sql
