@@ -52,12 +52,27 @@ mkdir "$work/counts"
 chmod 777 "$work/counts"		# the server's backends write there
 [ "$(id -u)" -eq 0 ] && chown postgres "$work"
 stop() { as_pg "$BIN/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1 || true; }
-trap 'stop; rm -rf "$work"' EXIT
+# On any failure after the instrumented build was installed, a plain build
+# replaces it: an instrumented library is never left installed.
+instrumented=
+finish() {
+  local rc=$?
+  stop
+  rm -rf "$work"
+  if [ "$rc" -ne 0 ] && [ -n "$instrumented" ]; then
+    echo "profile-guided build failed: installing a plain build instead" >&2
+    make -s clean >/dev/null
+    make -s PG_CONFIG="$PG_CONFIG" && $SUDO make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
+  fi
+  exit "$rc"
+}
+trap finish EXIT
 prof=(GTM_PROFILE_DIR="$work/counts" PG_CONFIG="$PG_CONFIG")
 
 echo "== profile-guided build: 1. instrumented"
 make -s clean >/dev/null
 make -s GTM_PROFILE=generate "${prof[@]}"
+instrumented=yes
 $SUDO make -s install GTM_PROFILE=generate "${prof[@]}" >/dev/null
 
 echo "== profile-guided build: 2. training"
@@ -140,3 +155,4 @@ echo "== profile-guided build: 3. with the profile"
 make -s clean >/dev/null
 make -s GTM_PROFILE=use "${prof[@]}"
 $SUDO make -s install GTM_PROFILE=use "${prof[@]}" >/dev/null
+instrumented=
