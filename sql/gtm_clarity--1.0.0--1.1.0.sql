@@ -615,7 +615,8 @@ COMMENT ON FUNCTION @extschema@.gtm_clerk_event_ms(jsonb, text[]) IS
 -- the name instead of Clerk's).  Until a snapshot with a slug comes, a
 -- tenant keeps the slug it has (a sign-in's), and a new one takes the
 -- slug derived from the name.  An event with nothing newer (stale, or the
--- same again) still brings the slug to Clerk's when that came free.
+-- same again) still brings a slug derived from Clerk's (base-N) to Clerk's
+-- when that came free.
 CREATE FUNCTION @extschema@.gtm_clerk_apply_org(
 	org_id text, org jsonb, prefix text[], svix text)
 RETURNS jsonb
@@ -645,11 +646,20 @@ BEGIN
 								(st.slug_version, st.slug_event_ms) < (ver, ts));
 	SELECT * INTO old FROM @extschema@.tenants t WHERE t.clerk_org_id = org_id;
 	IF NOT newer AND NOT newer_slug THEN
-		-- Nothing newer: the tenant's slug is still brought to Clerk's,
-		-- which may have come free since (round FR: an organization whose
-		-- slug went to another's tenant while that one's rename away from
-		-- it was on its way kept a derived slug through every redelivery)
-		IF old.id IS NULL OR st.slug_version IS NULL THEN
+		-- Nothing newer: a tenant whose slug is one derived from Clerk's
+		-- (base-N, taken when Clerk's was another tenant's) still gets
+		-- Clerk's, or a lower derived one, when that came free since
+		-- (round FR: an organization whose slug went to another's tenant
+		-- while that one's rename away from it was on its way kept a
+		-- derived slug through every redelivery).  Any other slug stays:
+		-- an operator's (gtm_update_tenant) is replaced only by a newer
+		-- snapshot (round FS: a redelivery, or any membership's copy,
+		-- undid it).
+		IF old.id IS NULL OR st.clerk_slug IS NULL OR
+		   pg_catalog.left(old.slug, pg_catalog.length(st.clerk_slug) + 1)
+			 OPERATOR(pg_catalog.<>) (st.clerk_slug OPERATOR(pg_catalog.||) '-') OR
+		   pg_catalog.substr(old.slug, pg_catalog.length(st.clerk_slug) + 2)
+			 OPERATOR(pg_catalog.!~) '^[0-9]+$' THEN
 			RETURN '[]';
 		END IF;
 		new := @extschema@.gtm_clerk_tenant(org_id, old.name, st.clerk_slug);

@@ -369,6 +369,25 @@ unknown_key(Walk *w, JsonbValue *k, JsonbContainer *props)
  * failed on such a key); under "x-gtm-rules": "1.0.0" the rule is not
  * applied at all.
  */
+/*
+ * A character that shows nothing: Unicode's white space (Zs, the line and
+ * paragraph separators, the C0 and C1 controls that are white space) and
+ * the invisible format characters a key could be made of (zero-width
+ * space, joiners, word joiner, byte order mark; round FS: keys of U+00A0,
+ * U+3000, U+2028, U+200B were stored).  Keys are UTF-8 (the database's
+ * encoding, which jsonb holds).
+ */
+static bool
+blank_char(pg_wchar c)
+{
+	if (c == ' ' || (c >= 0x09 && c <= 0x0D) || c == 0x85 || c == 0xA0 ||
+		c == 0x1680 || c == 0x180E || (c >= 0x2000 && c <= 0x200D) ||
+		c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
+		c == 0x2060 || c == 0x3000 || c == 0xFEFF)
+		return true;
+	return false;
+}
+
 SettingsProblem *
 chosen_key_problem(Walk *w, JsonbValue *k)
 {
@@ -379,8 +398,8 @@ chosen_key_problem(Walk *w, JsonbValue *k)
 
 	if (w->rules_1_0_0)
 		return NULL;
-	for (i = 0; i < len; i++)
-		if (strchr(" \t\n\r\f\v", key[i]) == NULL)
+	for (i = 0; i < len; i += pg_utf_mblen((const unsigned char *) key + i))
+		if (!blank_char(utf8_to_unicode((const unsigned char *) key + i)))
 			return NULL;
 	initStringInfo(&shown);		/* as JSON writes it: "\t" */
 	escape_json(&shown, pnstrdup(key, len));

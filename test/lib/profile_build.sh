@@ -67,6 +67,11 @@ finish() {
   exit "$rc"
 }
 trap finish EXIT
+# a signal exits with its status, so that finish sees the failure (round
+# FS: killed during the training, the instrumented library stayed)
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 prof=(GTM_PROFILE_DIR="$work/counts" PG_CONFIG="$PG_CONFIG")
 
 echo "== profile-guided build: 1. instrumented"

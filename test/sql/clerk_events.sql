@@ -648,5 +648,15 @@ SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evfr6', 'Acm
 SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evfr6', 'Acme', 'frslugacme', 3000))->>'outcome' AS again,
        pg_temp.apply(pg_temp.org_event('organization.created', 'org_evfr5', 'Acme', 'frslugacme', 1000))->>'outcome' AS stale_of_the_other;
 SELECT clerk_org_id, name, slug FROM tenants WHERE clerk_org_id IN ('org_evfr5', 'org_evfr6') ORDER BY 1;
+-- ... but a slug an operator set (gtm_update_tenant) stays through
+-- redeliveries and copies of versions already applied; only a newer
+-- snapshot replaces it (round FS: they undid it)
+SELECT (gtm_update_tenant(id, slug => 'frslughand')).slug AS by_hand FROM tenants WHERE clerk_org_id = 'org_evfr6';
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evfr6', 'Acme', 'frslugacme', 3000))->>'outcome' AS redelivered_after_hand,
+       pg_temp.apply(pg_temp.mem_noslug('org_evfr6', 'user_fr6', 'Acme', 3000))->'changes' AS copy_after_hand,
+       pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_evfr6', 'user_fr7', 'org:member', 3100, 'Acme', 2999))->'changes' AS copy_with_slug_after_hand;
+SELECT (gtm_update_tenant(id, name => 'Hand Named', slug => 'frslughand2')).slug AS by_hand_null FROM tenants WHERE clerk_org_id = 'org_evfr4';
+SELECT pg_temp.apply(pg_temp.mem_noslug('org_evfr4', 'user_fr8', 'Frbeta', 2000))->'changes' AS null_slug_copy_after_hand;
+SELECT clerk_org_id, name, slug FROM tenants WHERE clerk_org_id IN ('org_evfr4', 'org_evfr6') ORDER BY 1;
 SELECT count(DISTINCT t.id) AS fr_tenants_deleted
   FROM tenants t CROSS JOIN LATERAL gtm_delete_tenant(t.id) d WHERE t.clerk_org_id LIKE 'org_evfr%';

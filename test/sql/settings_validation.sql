@@ -203,4 +203,10 @@ SELECT * FROM pg_temp.expect_error($$SELECT gtm_check_settings('{"c": {" ": 1}}'
 SELECT * FROM pg_temp.expect_error($$SELECT gtm_check_settings('{"b": {"deep": [{"k": {"  ": 1}}]}}')$$);
 SELECT gtm_check_settings('{"a": {"x y": 1}, "b": {" z": {"w": 2}}, "c": {"k": 3}, "d": {"": 4}}') IS NOT NULL AS named_or_declared_keys_pass;
 DELETE FROM settings_defaults WHERE version > :versions_before;
+-- Unicode's white space and invisible characters too (round FS: U+00A0,
+-- U+3000, U+2028, U+0085, U+200B, U+FEFF were stored)
+SELECT name AS blank_key, (SELECT message FROM pg_temp.expect_error(format($$SELECT gtm_check_settings(jsonb_build_object('connectors', jsonb_build_object(%L, '{"type": "csv"}'::jsonb)))$$, k))) AS refused
+  FROM unnest(ARRAY[U&'\00A0', U&'\3000', U&'\2028', U&'\0085', U&'\200B', U&'\FEFF', U&' \00A0\2060'],
+              ARRAY['U+00A0', 'U+3000', 'U+2028', 'U+0085', 'U+200B', 'U+FEFF', 'U+0020 U+00A0 U+2060']) AS b(k, name);
+SELECT gtm_check_settings(jsonb_build_object('connectors', jsonb_build_object(U&'crm\00A0eu', '{"type": "csv"}'::jsonb))) IS NOT NULL AS visible_with_blank_inside_passes;
 DELETE FROM tenants WHERE clerk_org_id = 'org_settingsV10';
