@@ -662,36 +662,32 @@ BEGIN
 			 OPERATOR(pg_catalog.!~) '^[0-9]+$' THEN
 			RETURN '[]';
 		END IF;
+		-- (nothing recorded: the state says what was applied)
 		new := @extschema@.gtm_clerk_tenant(org_id, old.name, st.clerk_slug);
-		IF new.slug IS DISTINCT FROM old.slug THEN
-			RETURN jsonb_build_array(jsonb_build_object('change', 'tenant_updated',
-				'tenant_id', new.id, 'name', new.name, 'slug', new.slug,
-				'old_name', old.name, 'old_slug', old.slug));
+	ELSE
+		IF NOT newer AND old.id IS NOT NULL THEN
+			oname := old.name;		-- a newer snapshot named it
 		END IF;
-		RETURN '[]';
-	END IF;
-	IF NOT newer AND old.id IS NOT NULL THEN
-		oname := old.name;		-- a newer snapshot named it
-	END IF;
-	IF NOT newer_slug THEN
-		-- Clerk's slug as of the newest snapshot with one, else the
-		-- tenant's own (none yet: the slug derived from the name)
-		oslug := CASE WHEN st.slug_version IS NOT NULL THEN st.clerk_slug ELSE old.slug END;
-	END IF;
-	new := @extschema@.gtm_clerk_tenant(org_id, oname, oslug);
-	INSERT INTO @extschema@.clerk_sync_state AS s
+		IF NOT newer_slug THEN
+			-- Clerk's slug as of the newest snapshot with one, else the
+			-- tenant's own (none yet: the slug derived from the name)
+			oslug := CASE WHEN st.slug_version IS NOT NULL THEN st.clerk_slug ELSE old.slug END;
+		END IF;
+		new := @extschema@.gtm_clerk_tenant(org_id, oname, oslug);
+		INSERT INTO @extschema@.clerk_sync_state AS s
 		(clerk_org_id, clerk_user_id, version, event_ms, svix_id,
 		 slug_version, slug_event_ms, clerk_slug)
-	VALUES (org_id, '', greatest(ver, st.version),
-			CASE WHEN newer THEN ts ELSE st.event_ms END, svix,
-			CASE WHEN newer_slug THEN ver ELSE st.slug_version END,
-			CASE WHEN newer_slug THEN ts ELSE st.slug_event_ms END,
-			CASE WHEN newer_slug THEN oslug ELSE st.clerk_slug END)
-	ON CONFLICT (clerk_org_id, clerk_user_id) DO UPDATE
-	   SET version = EXCLUDED.version, event_ms = EXCLUDED.event_ms,
-		   slug_version = EXCLUDED.slug_version, slug_event_ms = EXCLUDED.slug_event_ms,
-		   clerk_slug = EXCLUDED.clerk_slug,
-		   svix_id = EXCLUDED.svix_id, applied_at = now();
+		VALUES (org_id, '', greatest(ver, st.version),
+				CASE WHEN newer THEN ts ELSE st.event_ms END, svix,
+				CASE WHEN newer_slug THEN ver ELSE st.slug_version END,
+				CASE WHEN newer_slug THEN ts ELSE st.slug_event_ms END,
+				CASE WHEN newer_slug THEN oslug ELSE st.clerk_slug END)
+		ON CONFLICT (clerk_org_id, clerk_user_id) DO UPDATE
+		   SET version = EXCLUDED.version, event_ms = EXCLUDED.event_ms,
+			   slug_version = EXCLUDED.slug_version, slug_event_ms = EXCLUDED.slug_event_ms,
+			   clerk_slug = EXCLUDED.clerk_slug,
+			   svix_id = EXCLUDED.svix_id, applied_at = now();
+	END IF;
 	IF old.id IS NULL THEN
 		RETURN jsonb_build_array(jsonb_build_object('change', 'tenant_created',
 			'tenant_id', new.id, 'name', new.name, 'slug', new.slug));
