@@ -48,6 +48,7 @@ OBJS = \
 	src/enforce_key.o \
 	src/enforce_key_filter.o \
 	src/enforce_judge.o \
+	src/enforce_recorded.o \
 	src/enforce_modify.o \
 	src/enforce_walk.o \
 	src/enforce_guc.o \

@@ -418,6 +418,8 @@ typedef struct EnforceState
 	 */
 	bool		first_call_only;
 	struct PlannerGlobal *glob;
+	/* and that call proved the statement empty (judge_records_alone) */
+	bool		proven_empty;
 
 	/*
 	 * Relations whose catalog rows the verdict read beyond those the plan
@@ -602,8 +604,19 @@ extern bool tenant_column_generated(EnforceState *st, RelFacts *f,
 extern bool plan_touches_tenant_table(EnforceState *st, PlannedStmt *stmt);
 extern List *judge_plan(EnforceState *st, PlannedStmt *stmt);
 struct QueryNames;
+extern void add_not_analysed(EnforceState *st, RelFacts *f, const char *alias,
+							 const char *opaque);
+extern bool relid_recorded(EnforceState *st, Oid relid);
+extern List *judged_refs(EnforceState *st);
+extern void judge_one_tenant(List *judged, PinClasses *classes,
+							 bool *has_nonconst, EnforceState *st);
+
+/* enforce_recorded.c: a distributed plan judged from the records */
+extern bool records_decide(Query *parse, struct QueryNames *names);
 extern List *judge_recorded(EnforceState *st, struct QueryNames *names,
 							PlannedStmt *dist);
+extern List *judge_records_alone(EnforceState *st, struct QueryNames *names,
+								 PlannedStmt *dist);
 
 /* enforce_distributed.c */
 

@@ -45,6 +45,7 @@
 #include "commands/defrem.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
+#include "optimizer/pathnode.h"
 #include "optimizer/paths.h"
 #include "optimizer/planner.h"
 #include "parser/parser.h"
@@ -251,6 +252,7 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	Query	   *original = NULL;
 	List	   *judged = NIL;
 	bool		distributed = false;
+	bool		distributed_query = false;
 	int			dist_settings = -1;
 	bool		delegable;
 	char	   *folded = NULL;
@@ -283,6 +285,7 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	st.parse = parse;
 	st.first_call_only = false;
 	st.glob = NULL;
+	st.proven_empty = false;
 	st.depends_on = NIL;
 	st.all_pinned = false;
 	st.any_key_lookup = false;
@@ -315,7 +318,10 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 			parse = fold_own_functions(parse, boundParams);
 		if (unlikely(names.reg_constant))
 			refuse_reg_constants(parse);
-		original = copyObject(parse);
+		/* no copy where the records decide (enforce_recorded.c) */
+		if (req.collect || !records_decide(parse, &names))
+			original = copyObject(parse);
+		distributed_query = true;
 		unfolded = parse;
 		parse = fold_current_tenant(parse, &names);
 		if (parse != unfolded)	/* the session tenant is in it */
@@ -351,23 +357,29 @@ gtm_planner(Query *parse, const char *query_string, int cursorOptions,
 	if (folded != NULL)
 		mark_folded_plan(result, folded);
 
-	if (original != NULL && plan_is_distributed(result))
+	if (distributed_query && plan_is_distributed(result))
 	{
 		/*
 		 * Accepted from what the distributed planner's first call of the
 		 * standard planner recorded, if that suffices; else the shadow
-		 * plan's verdict (enforce_distributed.c).
+		 * plan's verdict (enforce_distributed.c), or, where no copy was
+		 * kept for it, its verdict from the records alone (enforce_recorded.c).
 		 */
 		if (req.collect || st.glob == NULL ||
 			(judged = judge_recorded(&st, &names, result)) == NIL)
 		{
-			st.refs = NIL;
-			st.outer_params = NIL;
-			st.parse = original;
-			st.first_call_only = false;
-			st.glob = NULL;
-			judged = judge_distributed(&st, original, query_string,
-									   cursorOptions, boundParams, result);
+			if (original == NULL)
+				judged = judge_records_alone(&st, &names, result);
+			else
+			{
+				st.refs = NIL;
+				st.outer_params = NIL;
+				st.parse = original;
+				st.first_call_only = false;
+				st.glob = NULL;
+				judged = judge_distributed(&st, original, query_string,
+										   cursorOptions, boundParams, result);
+			}
 		}
 		distributed = true;
 		refuse_setting_dependent_tenants(judged);
@@ -481,7 +493,21 @@ gtm_create_upper_paths(PlannerInfo *root, UpperRelationKind stage,
 {
 	if (stage == UPPERREL_FINAL && cur_state != NULL &&
 		record_this_call(cur_state, root))
+	{
+		/*
+		 * The scan and join relation of the top level of a kept call proved
+		 * empty: the plan reads no relation (judge_records_alone)
+		 */
+		if (cur_state->first_call_only && root->parent_root == NULL)
+		{
+			RelOptInfo *scanjoin = bms_membership(root->all_baserels) == BMS_MULTIPLE ?
+				find_join_rel(root, root->all_baserels) : NULL;
+
+			if (scanjoin != NULL && IS_DUMMY_REL(scanjoin))
+				cur_state->proven_empty = true;
+		}
 		record_writes(cur_state, root);
+	}
 }
 
 static void

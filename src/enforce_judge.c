@@ -109,7 +109,7 @@ plan_touches_tenant_table(EnforceState *st, PlannedStmt *stmt)
 }
 
 /* A reference the plan reads without the check having seen its conditions */
-static void
+void
 add_not_analysed(EnforceState *st, RelFacts *f, const char *alias,
 				 const char *opaque)
 {
@@ -122,7 +122,7 @@ add_not_analysed(EnforceState *st, RelFacts *f, const char *alias,
 }
 
 /* Does st hold a reference recorded for relid (a scan or a write)? */
-static bool
+bool
 relid_recorded(EnforceState *st, Oid relid)
 {
 	ListCell   *lc;
@@ -322,7 +322,7 @@ resolve_deferred_pins(EnforceState *st)
  * reads them), with correlated pins resolved now that every level of the
  * statement is planned.
  */
-static List *
+List *
 judged_refs(EnforceState *st)
 {
 	List	   *judged = NIL;
@@ -370,7 +370,7 @@ judged_refs(EnforceState *st)
  * Fills *classes; *has_nonconst tells whether any class value is not a
  * constant (then the classes are compared when the statement starts).
  */
-static void
+void
 judge_one_tenant(List *judged, PinClasses *classes, bool *has_nonconst,
 				 EnforceState *st)
 {
@@ -559,55 +559,5 @@ judge_plan(EnforceState *st, PlannedStmt *stmt)
 		if (st->any_key_lookup)
 			attach_key_pins(stmt, judged);	/* unique-key pins: enforce_key.c */
 	}
-	return judged;
-}
-
-/*
- * A distributed plan accepted from the records of the standard planner's
- * call on the client's query (enforce_distributed.c): every tenant table
- * that the statement names (names->relids, found by query_names_distributed
- * on the client's query tree before planning) was recorded, every reference is pinned, none through a
- * unique key, and the pins denote one tenant; no ON CONFLICT (its
- * arbiters are judged on a plan).  Then the pin classes are
- * attached to dist, as judge_plan does, and the judged references are
- * returned; otherwise NIL (the caller judges a shadow plan).  No plan is
- * walked: all references count, which is stricter than judge_scans.
- */
-List *
-judge_recorded(EnforceState *st, QueryNames *names, PlannedStmt *dist)
-{
-	List	   *judged;
-	PinClasses	classes;
-	bool		has_nonconst;
-	ListCell   *lc;
-
-	/*
-	 * ON CONFLICT arbiters are judged on a plan (judge_modify_tables), and
-	 * so are the sources of a tenant written from a relation that is not a
-	 * tenant table (judge_distributed refuses it, round BW)
-	 */
-	if (st->refs == NIL || names->on_conflict || st->write_pin_sources)
-		return NIL;
-	foreach(lc, names->relids)
-	{
-		RelFacts   *f = rel_facts(lfirst_oid(lc));
-
-		if (f->tenant && !f->exempt && !relid_recorded(st, f->relid))
-			return NIL;
-	}
-	foreach(lc, st->refs)
-		((TenantRef *) lfirst(lc))->judged = true;
-	judged = judged_refs(st);
-	judge_one_tenant(judged, &classes, &has_nonconst, st);
-	foreach(lc, judged)
-	{
-		TenantRef  *ref = lfirst(lc);
-
-		if (ref->reason != PR_PINNED || ref->key_lookup != NIL ||
-			pin_computed_per_node(ref->values))
-			return NIL;
-	}
-	if (classes.n > 0)
-		attach_statement_pins(dist, &classes);
 	return judged;
 }

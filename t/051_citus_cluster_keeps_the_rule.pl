@@ -179,6 +179,41 @@ rejected('... and with the pin on a column that is no join column of the chain o
                WHERE c.name = 'c2'");
 is(app($C, "SELECT count(*) FROM deals d JOIN stages s ON s.name = d.stage WHERE d.tenant_id = '$t1'"), '5',
 	'pinned join with a reference table');
+
+# --- a join that Citus plans with the standard planner is judged from the
+# records of that call, without a copy of the query for a shadow plan
+# (src/enforce_recorded.c): the verdicts, message for message, are the ones
+# the shadow plan gave before (the outputs below were taken from it)
+my $unpinned_d = qq{ERROR:  tenant-scoped table "deals" (alias "d") is not pinned to one tenant
+DETAIL:  No condition of the statement restricts d.tenant_id to one value.
+HINT:  Add "d.tenant_id = <value>" to the statement, where <value> is a constant, a parameter or gtm_current_tenant(), or join it on tenant_id to a reference that has one.};
+is(app($C, "SELECT count(*) FROM deals d JOIN notes n ON n.tenant_id = d.tenant_id AND n.deal_id = d.id WHERE d.amount > 0"),
+	$unpinned_d, 'a join of two distributed tables with no tenant condition: rejected, as by the shadow plan');
+is(app($C, "SELECT count(*) FROM deals d JOIN stages s ON s.name = d.stage WHERE s.name = 'open'"),
+	$unpinned_d, 'a join with a reference table, the tenant table unpinned: rejected, as by the shadow plan');
+is(app($C, "SET app.t = '$t1'; SELECT count(*) FROM deals d JOIN notes n ON n.tenant_id = d.tenant_id AND n.deal_id = d.id WHERE d.tenant_id = current_setting('app.t')"),
+	qq{ERROR:  tenant-scoped table "deals" (alias "d") is not pinned to one tenant
+DETAIL:  d.tenant_id is compared with a value computed by a function that is not immutable, which Citus may evaluate on each worker, where it can yield another tenant on each node, rather than once on the coordinator.
+HINT:  On a distributed table, compare d.tenant_id with a constant, a parameter or gtm_current_tenant().},
+	'a join pinned by a value each node computes: rejected, as by the shadow plan');
+is(app($C, "SET citus.enable_repartition_joins = on; SELECT count(*) FROM deals d JOIN notes n ON n.deal_id = d.id WHERE d.tenant_id = '$t1' AND n.tenant_id = '$t2'"),
+	qq{ERROR:  statement touches more than one tenant
+DETAIL:  Table "deals" (alias "d") is pinned to '$t1'::text and table "notes" (alias "n") to '$t2'::text.
+HINT:  Use one tenant value per statement.},
+	'a repartition join of two tenants: rejected, as by the shadow plan');
+is(app($C, "SELECT count(*) FROM deals d JOIN notes n ON n.tenant_id = d.tenant_id AND n.deal_id = d.id WHERE d.tenant_id = '$t1' AND n.tenant_id = '$t2'"),
+	'0', 'a co-located join whose sides are pinned to two tenants: proved empty, reads nothing');
+is(app($C, "SELECT count(*) FROM deals d JOIN notes n ON n.tenant_id = d.tenant_id AND n.deal_id = d.id WHERE false"),
+	'0', 'a join with no tenant condition that the planner proves empty reads nothing: accepted, as by the shadow plan');
+is(app($C, "SELECT d.id FROM deals d JOIN notes n ON n.tenant_id = d.tenant_id AND n.deal_id = d.id WHERE d.amount > 0 AND 1 = 2"),
+	'', '... also without an aggregate');
+is(app($C, "PREPARE j(text) AS SELECT count(*), sum(d.amount) FROM companies c JOIN deals d ON d.tenant_id = c.tenant_id AND d.company_id = c.id
+               JOIN notes n ON n.tenant_id = d.tenant_id AND n.deal_id = d.id WHERE c.tenant_id = \$1;
+   EXECUTE j('$t1'); EXECUTE j('$t1'); EXECUTE j('$t1'); EXECUTE j('$t1'); EXECUTE j('$t1'); EXECUTE j('$t1'); EXECUTE j('$t2')"),
+	join("\n", ('5|15') x 6, '5|150'), 'a prepared 3-way join, planned again at each of 7 executions: each tenant\'s rows only');
+is(app($C, "PREPARE k(int) AS SELECT count(*) FROM deals d JOIN notes n ON n.tenant_id = d.tenant_id AND n.deal_id = d.id WHERE d.id = \$1;
+   EXECUTE k(1); EXECUTE k(1); EXECUTE k(1); EXECUTE k(1); EXECUTE k(1); EXECUTE k(1); EXECUTE k(1)"),
+	join("\n", ($unpinned_d) x 7), 'a prepared join with no tenant condition: rejected at each of 7 executions');
 is(app($C, "SELECT label FROM tenant_labels WHERE tenant_id = '$t1'"), 'vip',
 	'pinned reference table with a tenant column');
 is(app($C, "PREPARE s(text) AS SELECT sum(amount) FROM deals WHERE tenant_id = \$1;
