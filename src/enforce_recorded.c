@@ -36,8 +36,13 @@
  *	  a unique key (read on a worker, PR_OPAQUE_NODE), a value each node
  *	  computes (PR_NODE_VALUE), and, failing closed, a tenant table the
  *	  records lack (read through the distributed plan).
- * bench/citus.sh part C measures the copy saved; t/051 compares these
- * verdicts, message for message, with the shadow plan's.
+ * The messages are the shadow plan's but for one case: a pin by
+ * gtm_current_tenant(), which the records see folded into the session
+ * tenant (fold_current_tenant), and another tenant's pin are reported as
+ * two constants when planned, where the shadow plan, which keeps the call,
+ * compared them when the statement started.  bench/citus.sh part C
+ * measures the copy saved; t/051 compares these verdicts, message for
+ * message, with the shadow plan's.
  *
  * IDENTIFICATION
  *	  src/enforce_recorded.c
