@@ -68,6 +68,7 @@ OBJS = \
 	src/enforce_depended.o \
 	src/enforce_names.o \
 	src/enforce_runtime.o \
+	src/enforce_explain.o \
 	src/enforce_payload.o \
 	src/enforce_executor.o \
 	src/enforce_index_trust.o \

@@ -741,14 +741,16 @@ typedef struct UtilityVerdict
 
 extern bool explain_analyzes(ExplainStmt *es);
 extern bool explain_measures(ExplainStmt *es);
-extern void refuse_explain_analyze(PlannedStmt *stmt);
-extern void refuse_measured_run(QueryDesc *queryDesc);
-extern void refuse_measured_plan(PlannedStmt *stmt);
-extern Oid	plan_names_tenant_table(PlannedStmt *stmt);
 extern bool explain_is_plan_only(ExplainStmt *es);
 extern bool check_utility_statement(Node *parsetree);
 extern bool judge_utility(Node *parsetree, UtilityVerdict *v);
 extern bool lock_mode_allowed(int lockmode);
+
+/* enforce_explain.c: a measuring EXPLAIN refused */
+extern void refuse_explain_analyze(PlannedStmt *stmt);
+extern void refuse_measured_run(QueryDesc *queryDesc);
+extern void refuse_measured_plan(PlannedStmt *stmt);
+extern Oid	plan_names_tenant_table(PlannedStmt *stmt);
 
 /* enforce_depended.c: what another owner's tenant table uses */
 extern bool role_owns_relation(Oid relid);
@@ -876,11 +878,15 @@ extern char *read_plan_payload(List *invalItems, int kind, StringInfo buf);
 extern void read_plan_payloads(List *invalItems, StringInfo pins, char **pins_out,
 							   StringInfo keys, char **keys_out,
 							   StringInfo planned, char **planned_out,
-							   PlanInvalItem **constpin, bool *trusted);
+							   PlanInvalItem **pinitem, bool *trusted);
 extern bool plan_has_key_pins(PlannedStmt *stmt);
 extern bool intern_const_pin(const char *tenant, int tlen, Oid relid,
 							 const char *alias, uint32 *packed);
 extern bool interned_const_pin(uint32 packed, const char **tenant, int *tlen,
+							   const char **label, int *llen);
+extern bool intern_param_pin(int paramid, Oid paramtype, Oid relid,
+							 const char *alias, uint32 *packed);
+extern bool interned_param_pin(uint32 packed, int *paramid, Oid *paramtype,
 							   const char **label, int *llen);
 
 /* Header ids of the payloads a plan carries in its invalItems */
@@ -892,6 +898,7 @@ extern bool interned_const_pin(uint32 packed, const char **tenant, int *tlen,
 #define GTM_PLANNED_CACHEID		(-7253)	/* the tenant functions the planner ran reached */
 #define GTM_CONSTPIN_CACHEID	(-7255)	/* one constant pin, interned (no payload) */
 #define GTM_TRUSTED_CACHEID		(-7257)	/* the written rows trusted (trusted_writes) */
+#define GTM_PARAMPIN_CACHEID	(-7259)	/* one parameter pin, interned (no payload) */
 extern void run_statement_pins(QueryDesc *queryDesc, int eflags);
 
 /* enforce_generic.c: a rejected generic plan, refused when it starts */

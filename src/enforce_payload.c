@@ -42,6 +42,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "lib/stringinfo.h"
 #include "nodes/plannodes.h"
@@ -252,7 +253,7 @@ void
 read_plan_payloads(List *invalItems, StringInfo pins, char **pins_out,
 				   StringInfo keys, char **keys_out,
 				   StringInfo planned, char **planned_out,
-				   PlanInvalItem **constpin, bool *trusted)
+				   PlanInvalItem **pinitem, bool *trusted)
 {
 	ListCell   *lc;
 	int			pins_len = -1;
@@ -275,10 +276,11 @@ read_plan_payloads(List *invalItems, StringInfo pins, char **pins_out,
 			*trusted = true;	/* read on its own: rare */
 			cur = NULL;
 		}
-		else if (item->cacheId == GTM_CONSTPIN_CACHEID && pins_len < 0)
+		else if ((item->cacheId == GTM_CONSTPIN_CACHEID ||
+				  item->cacheId == GTM_PARAMPIN_CACHEID) && pins_len < 0)
 		{
 			/* the pins, interned: no payload follows */
-			*constpin = item;
+			*pinitem = item;
 			pins_len = 0;
 			cur = NULL;
 		}
@@ -474,6 +476,45 @@ intern_add(InternSet *set, const char *key, uint32 len, Oid relid,
 }
 
 /*
+ * The index of the label of a reference (relation relid, alias) in
+ * label_set, added if absent, or -1 when a bound is reached.
+ */
+static int
+intern_label(Oid relid, const char *alias)
+{
+	uint32		alen = strlen(alias);
+	uint32		lh;
+	int			l;
+
+	if (alen >= NAMEDATALEN)
+		return -1;
+	/* the statements of a request name few tables */
+	for (int k = 0; k < RECENT_LABELS; k++)
+	{
+		int			r = recent_labels[k];
+
+		if (r >= 0 && label_set.items[r].relid == relid &&
+			label_set.items[r].keylen == alen &&
+			memcmp(label_set.items[r].key, alias, alen) == 0)
+			return r;
+	}
+	lh = intern_hash(alias, alen, relid);
+	l = intern_find(&label_set, alias, alen, relid, lh);
+	if (l < 0)
+	{
+		char		label[NAMEDATALEN + 16];
+		int			llen = snprintf(label, sizeof(label), "%u:%s", relid, alias);
+
+		l = intern_add(&label_set, alias, alen, relid, label, llen, lh);
+	}
+	if (l < 0)
+		return -1;
+	recent_labels[recent_next] = l;
+	recent_next = (recent_next + 1) % RECENT_LABELS;
+	return l;
+}
+
+/*
  * Intern a constant pin: tenant (tlen bytes) and the label of the
  * reference (relation relid, alias).  Sets *packed to the two indexes and
  * returns true, or returns false when a bound is reached (the caller writes
@@ -483,13 +524,11 @@ bool
 intern_const_pin(const char *tenant, int tlen, Oid relid, const char *alias,
 				 uint32 *packed)
 {
-	uint32		alen = strlen(alias);
 	uint32		th;
-	uint32		lh;
 	int			t;
 	int			l;
 
-	if (tlen > INTERN_MAX_TENANT_LEN || alen >= NAMEDATALEN)
+	if (tlen > INTERN_MAX_TENANT_LEN || strlen(alias) >= NAMEDATALEN)
 		return false;
 
 	/* the statements of a request mostly repeat the last tenant */
@@ -507,35 +546,9 @@ intern_const_pin(const char *tenant, int tlen, Oid relid, const char *alias,
 	}
 
 	/* and the few tables they name */
-	l = -1;
-	for (int k = 0; k < RECENT_LABELS; k++)
-	{
-		int			r = recent_labels[k];
-
-		if (r >= 0 && label_set.items[r].relid == relid &&
-			label_set.items[r].keylen == alen &&
-			memcmp(label_set.items[r].key, alias, alen) == 0)
-		{
-			l = r;
-			break;
-		}
-	}
+	l = intern_label(relid, alias);
 	if (l < 0)
-	{
-		lh = intern_hash(alias, alen, relid);
-		l = intern_find(&label_set, alias, alen, relid, lh);
-		if (l < 0)
-		{
-			char		label[NAMEDATALEN + 16];
-			int			llen = snprintf(label, sizeof(label), "%u:%s", relid, alias);
-
-			l = intern_add(&label_set, alias, alen, relid, label, llen, lh);
-		}
-		if (l < 0)
-			return false;
-		recent_labels[recent_next] = l;
-		recent_next = (recent_next + 1) % RECENT_LABELS;
-	}
+		return false;
 	*packed = ((uint32) t << 16) | (uint32) l;
 	return true;
 }
@@ -555,6 +568,66 @@ interned_const_pin(uint32 packed, const char **tenant, int *tlen,
 		return false;
 	*tenant = tenant_set.items[t].text;
 	*tlen = (int) tenant_set.items[t].textlen;
+	*label = label_set.items[l].text;
+	*llen = (int) label_set.items[l].textlen;
+	return true;
+}
+
+/*
+ * The types of a parameter pin that intern_param_pin packs, by their index
+ * in these 4 bits (0: none): those of tenant columns.  Another type, or a
+ * parameter number beyond 12 bits, is written as a payload ("P").
+ */
+static const Oid param_pin_types[] = {
+	InvalidOid, TEXTOID, VARCHAROID, BPCHAROID, NAMEOID, INT2OID, INT4OID,
+	INT8OID, UUIDOID
+};
+
+StaticAssertDecl(lengthof(param_pin_types) <= 16, "a type's index is packed in 4 bits");
+
+#define PARAM_PIN_MAX_ID		4095
+
+/*
+ * Intern a pin by one bound parameter ($paramid of type paramtype) of the
+ * reference (relation relid, alias): *packed holds the parameter's number,
+ * its type's index and the label's index.  False when it cannot be packed
+ * or a bound is reached (the caller writes a payload instead).
+ */
+bool
+intern_param_pin(int paramid, Oid paramtype, Oid relid, const char *alias,
+				 uint32 *packed)
+{
+	int			code = 0;
+	int			l;
+
+	for (int k = 1; k < (int) lengthof(param_pin_types); k++)
+		if (param_pin_types[k] == paramtype)
+			code = k;
+	if (code == 0 || paramid < 1 || paramid > PARAM_PIN_MAX_ID)
+		return false;
+	l = intern_label(relid, alias);
+	if (l < 0)
+		return false;
+	*packed = ((uint32) paramid << 20) | ((uint32) code << 16) | (uint32) l;
+	return true;
+}
+
+/*
+ * The parameter, its type and the label of a packed parameter pin (a
+ * plan's item), or false when it names no entry (never, for a plan this
+ * backend made).
+ */
+bool
+interned_param_pin(uint32 packed, int *paramid, Oid *paramtype,
+				   const char **label, int *llen)
+{
+	int			code = (int) ((packed >> 16) & 0xf);
+	int			l = (int) (packed & 0xffff);
+
+	if (code == 0 || code >= (int) lengthof(param_pin_types) || l >= label_set.n)
+		return false;
+	*paramid = (int) (packed >> 20);
+	*paramtype = param_pin_types[code];
 	*label = label_set.items[l].text;
 	*llen = (int) label_set.items[l].textlen;
 	return true;

@@ -23,8 +23,10 @@
  * (the range table, and so EXPLAIN, stays as it was).  One class, a
  * constant -- most statements -- carries no payload: its tenant and label
  * are interned once per backend (enforce_payload.c) and one item
- * (GTM_CONSTPIN_CACHEID) holds their indexes; past that set's bounds, and
- * otherwise, the payload's form is:
+ * (GTM_CONSTPIN_CACHEID) holds their indexes; one class, a bound parameter
+ * only read (generic plans, the common prepared statement), likewise: one
+ * item (GTM_PARAMPIN_CACHEID) holds its number, its type and its label's
+ * index.  Past those sets' bounds, and otherwise, the payload's form is:
  *	"C" tenant NUL label NUL   one class, a constant: no parsing at all
  *	  (a label is "relid:alias", made readable only for a message);
  *	"P" paramid ":" typeoid NUL label NUL   one class, a bound parameter
@@ -75,6 +77,19 @@ raw_label(TenantRef *ref)
 }
 
 
+/* The one item of an interned pin (enforce_payload.c), appended to stmt */
+static void
+append_pin_item(PlannedStmt *stmt, int cacheId, uint32 packed)
+{
+	/* every field set: no zeroing (makeNode) on this path */
+	PlanInvalItem *item = palloc(sizeof(PlanInvalItem));
+
+	NodeSetTag(item, T_PlanInvalItem);
+	item->cacheId = cacheId;
+	item->hashValue = packed;
+	stmt->invalItems = lappend(stmt->invalItems, item);
+}
+
 /*
  * Attach the pin classes of an accepted statement to its plan (see the
  * file header): values, labels, and whether each is written.
@@ -94,9 +109,18 @@ attach_statement_pins(PlannedStmt *stmt, PinClasses *classes)
 	{
 		/* one parameter ($n), as generic plans have: "P" n:type NUL label */
 		Param	   *prm = (Param *) pc->value;
-		char	   *label = raw_label(pc->first);
+		char	   *label;
 		int			head;
+		uint32		packed;
 
+		/* interned: one item, no payload (enforce_payload.c) */
+		if (intern_param_pin(prm->paramid, prm->paramtype, pc->first->relid,
+							 pc->first->alias, &packed))
+		{
+			append_pin_item(stmt, GTM_PARAMPIN_CACHEID, packed);
+			return;
+		}
+		label = raw_label(pc->first);
 		payload_str = psprintf("P%d:%u%c%s", prm->paramid, prm->paramtype, '\0', label);
 		head = strlen(payload_str);
 		write_plan_payload(stmt, GTM_PINS_CACHEID, payload_str,
@@ -138,13 +162,7 @@ attach_statement_pins(PlannedStmt *stmt, PinClasses *classes)
 		if (intern_const_pin(tenant, tlen, pc->first->relid, pc->first->alias,
 							 &packed))
 		{
-			/* every field set: no zeroing (makeNode) on this path */
-			PlanInvalItem *item = palloc(sizeof(PlanInvalItem));
-
-			NodeSetTag(item, T_PlanInvalItem);
-			item->cacheId = GTM_CONSTPIN_CACHEID;
-			item->hashValue = packed;
-			stmt->invalItems = lappend(stmt->invalItems, item);
+			append_pin_item(stmt, GTM_CONSTPIN_CACHEID, packed);
 			return;
 		}
 		rlen = pg_ultoa_n(pc->first->relid, relid);
@@ -398,96 +416,6 @@ parse_decimal(const char **p)
 }
 
 /*
- * EXPLAIN ANALYZE of a statement on tenant tables, by a role that is not
- * exempt: its per-node counts ("actual rows", "Rows Removed by Filter")
- * include rows of other tenants that a scan reads before the rows of its
- * own tenant are kept (a unique-key pin, which the join applies; an index
- * on another column, with the tenant condition as a filter), so a search
- * on the values of a condition would read other tenants' values from the
- * counts.  Refused, as any cross-tenant read (warned in mode warn), and
- * so is a statement on tenant tables that the explained statement runs in
- * turn (a function's), whose buffers and time the plan's top node counts.
- * (The
- * same counts in LOG and DEBUG messages, trace_sort's, are withheld from
- * the client: gtm_emit_log_hook.)
- */
-pg_noinline pg_attribute_cold void
-refuse_explain_analyze(PlannedStmt *stmt)
-{
-	Oid			relid = InvalidOid;
-	ListCell   *lc;
-
-	foreach(lc, stmt->rtable)
-	{
-		RangeTblEntry *rte = lfirst(lc);
-
-		if (rte->rtekind == RTE_RELATION && rel_facts(rte->relid)->tenant)
-		{
-			relid = rte->relid;
-			break;
-		}
-	}
-	ereport(ENFORCE_ELEVEL(),
-			(errcode(GTM_ERRCODE_NOT_PINNED),
-			 errmsg("EXPLAIN ANALYZE, BUFFERS or MEMORY of a statement on tenant-scoped tables is not allowed for this role"),
-			 errdetail("Its row and buffer counts include rows of other tenants that the plan reads before it keeps the rows of its tenant."),
-			 err_tenant_scope(relid),
-			 errhint("Use EXPLAIN without ANALYZE, BUFFERS and MEMORY, or run it as a role exempt from the tenant-scope check.")));
-}
-
-/*
- * A statement that started before a measuring EXPLAIN (a cursor declared
- * earlier) runs under it: a FETCH by a function of the explained statement
- * (cursor_to_xml, PL/pgSQL) shows its buffers in the explained plan (round
- * ET, EU: 16 against 2 buffer hits told whether another tenant had the
- * value a pinned cursor searched).  Refused as at the start, when it reads
- * tenant tables, to a role that is not exempt.
- */
-void
-refuse_measured_run(QueryDesc *queryDesc)
-{
-	if (gtm_enforcement == GTM_ENFORCE_OFF || !gtm_installed_here() ||
-		role_is_exempt())
-		return;
-	refuse_measured_plan(queryDesc->plannedstmt);
-}
-
-/*
- * A plan on tenant tables made under a measuring EXPLAIN (gtm_planner, for
- * a statement it judged): refused when it is made, not only when it runs.
- * EXPLAIN (BUFFERS) or (MEMORY) without ANALYZE runs nothing of the
- * statement, but shows what its planning read (round FI: the planning's
- * buffer counts of a plan-only EXPLAIN (BUFFERS) were shown); its index
- * endpoint probes (get_actual_variable_range) read the entries of every
- * tenant.
- */
-void
-refuse_measured_plan(PlannedStmt *stmt)
-{
-	if (OidIsValid(plan_names_tenant_table(stmt)))
-		refuse_explain_analyze(stmt);
-}
-
-/*
- * The first tenant table of stmt's range table (also one whose scan the
- * planner removed: planning looked at it), or InvalidOid.
- */
-Oid
-plan_names_tenant_table(PlannedStmt *stmt)
-{
-	ListCell   *lc;
-
-	foreach(lc, stmt->rtable)
-	{
-		RangeTblEntry *rte = lfirst(lc);
-
-		if (rte->rtekind == RTE_RELATION && rel_facts(rte->relid)->tenant)
-			return rte->relid;
-	}
-	return InvalidOid;
-}
-
-/*
  * The statement's verdict trusted what some tables' written rows would hold
  * (no BEFORE row trigger could change them: row_may_differ_from_written),
  * as their triggers were when it was planned.  A trigger created since --
@@ -530,6 +458,30 @@ recheck_trusted_writes(PlannedStmt *stmt)
 }
 
 /*
+ * A pin by one bound parameter, $paramid of type typid, of the reference
+ * label (llen bytes): its value compared with the running statement's
+ * tenant.
+ */
+static void
+check_param_pin(ParamListInfo params, int paramid, Oid typid,
+				const char *label, size_t llen)
+{
+	bool		found;
+	char		buf[NAMEDATALEN * 2];
+	char	   *tenant = param_text(params, paramid, typid, &found, buf,
+									sizeof(buf));
+
+	/* fail closed on a parameter that cannot be read as planned */
+	if (unlikely(!found))
+		elog(ERROR, "gtm_clarity: parameter $%d of the tenant pin is not bound as type %u",
+			 paramid, typid);
+	/* a NULL parameter matches no row */
+	if (tenant != NULL)
+		statement_scope_check_n(tenant, strlen(tenant), label, llen,
+								ENFORCE_ELEVEL());
+}
+
+/*
  * ExecutorStart_hook's part, once the executor has started: check the pins
  * attached to the plan, then look up the rows of its unique-key pins
  * (run_key_pins, enforce_key.c); both payloads are read in one pass.  Not
@@ -545,7 +497,7 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 	char	   *keys;
 	StringInfoData planned_buf;
 	char	   *planned;
-	PlanInvalItem *constpin = NULL;
+	PlanInvalItem *pinitem = NULL;
 	bool		trusted = false;
 
 	if (stmt->invalItems == NIL || gtm_enforcement == GTM_ENFORCE_OFF ||
@@ -561,20 +513,21 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 	keys_buf.data = NULL;
 	planned_buf.data = NULL;
 	if (likely(list_length(stmt->invalItems) == 1) &&
-		((PlanInvalItem *) linitial(stmt->invalItems))->cacheId == GTM_CONSTPIN_CACHEID)
+		(((PlanInvalItem *) linitial(stmt->invalItems))->cacheId == GTM_CONSTPIN_CACHEID ||
+		 ((PlanInvalItem *) linitial(stmt->invalItems))->cacheId == GTM_PARAMPIN_CACHEID))
 	{
-		/* the common plan: one interned constant and nothing else */
-		constpin = linitial(stmt->invalItems);
+		/* the common plan: one interned pin and nothing else */
+		pinitem = linitial(stmt->invalItems);
 		payload = keys = planned = NULL;
 	}
 	else
 		read_plan_payloads(stmt->invalItems, &payload_buf, &payload,
-						   &keys_buf, &keys, &planned_buf, &planned, &constpin,
+						   &keys_buf, &keys, &planned_buf, &planned, &pinitem,
 						   &trusted);
 	if (unlikely(trusted) && !role_is_exempt() &&
 		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
 		recheck_trusted_writes(stmt);
-	if (payload == NULL && keys == NULL && planned == NULL && constpin == NULL)
+	if (payload == NULL && keys == NULL && planned == NULL && pinitem == NULL)
 		return;
 
 	/*
@@ -585,7 +538,7 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 	 */
 	if (role_is_exempt())
 	{
-		if (payload == NULL && keys == NULL && constpin == NULL)
+		if (payload == NULL && keys == NULL && pinitem == NULL)
 			return;
 		planned = NULL;
 	}
@@ -611,7 +564,7 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 	 */
 	if (unlikely(explain_analyze_depth > 0))
 		refuse_explain_analyze(stmt);
-	if (constpin != NULL)
+	if (pinitem != NULL && pinitem->cacheId == GTM_CONSTPIN_CACHEID)
 	{
 		/* one constant, interned (enforce_payload.c) */
 		const char *tenant;
@@ -619,10 +572,23 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 		int			tlen;
 		int			llen;
 
-		if (unlikely(!interned_const_pin(constpin->hashValue, &tenant, &tlen,
+		if (unlikely(!interned_const_pin(pinitem->hashValue, &tenant, &tlen,
 										 &label, &llen)))
 			elog(ERROR, "gtm_clarity: plan names no interned tenant pin");
 		statement_scope_check_n(tenant, tlen, label, llen, ENFORCE_ELEVEL());
+	}
+	else if (pinitem != NULL)
+	{
+		/* one parameter, interned (enforce_payload.c) */
+		int			paramid;
+		Oid			typid;
+		const char *label;
+		int			llen;
+
+		if (unlikely(!interned_param_pin(pinitem->hashValue, &paramid, &typid,
+										 &label, &llen)))
+			elog(ERROR, "gtm_clarity: plan names no interned parameter pin");
+		check_param_pin(queryDesc->params, paramid, typid, label, llen);
 	}
 	else if (payload == NULL)
 		;						/* only unique-key pins */
@@ -641,19 +607,9 @@ run_statement_pins(QueryDesc *queryDesc, int eflags)
 		const char *p = payload + 1;
 		int			paramid = parse_decimal(&p);
 		Oid			typid = (Oid) (*p == ':' ? (p++, parse_decimal(&p)) : 0);
-		bool		found;
-		char		buf[NAMEDATALEN * 2];
-		char	   *tenant = param_text(queryDesc->params, paramid, typid, &found,
-										buf, sizeof(buf));
+		const char *label = payload + strlen(payload) + 1;
 
-		/* fail closed on a parameter that cannot be read as planned */
-		if (unlikely(!found))
-			elog(ERROR, "gtm_clarity: parameter $%d of the tenant pin is not bound as type %u",
-				 paramid, typid);
-		/* a NULL parameter matches no row */
-		if (tenant != NULL)
-			statement_scope_check(tenant, payload + strlen(payload) + 1,
-								  ENFORCE_ELEVEL());
+		check_param_pin(queryDesc->params, paramid, typid, label, strlen(label));
 	}
 	else if (payload[0] == 'N')
 		check_payload_pins(payload, queryDesc->params);

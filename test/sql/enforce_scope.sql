@@ -619,6 +619,39 @@ DROP FUNCTION enforce_scope.norm(text);
 SELECT count(*) AS rows_written FROM deals WHERE stage = 'written';
 SET ROLE regress_enforce_scope;
 
+-- a generic plan pinned by one parameter carries it as one interned item
+-- (its number, its type, the reference's label), a parameter numbered
+-- past 4095 as a payload: each run reads its tenant's rows only, and the
+-- tenant bound is compared with the statement's, message for message
+SET plan_cache_mode = force_generic_plan;
+PREPARE by_param(text) AS SELECT string_agg(d.stage, ',' ORDER BY d.id) AS stages FROM deals d WHERE d.tenant_id = $1;
+EXECUTE by_param(:T1);
+EXECUTE by_param(:T2);
+EXECUTE by_param(NULL);
+-- (by_far: 4096 text parameters, the last one pinning d.tenant_id)
+\set ECHO none
+SELECT format('PREPARE by_far(%s) AS SELECT string_agg(d.stage, '','' ORDER BY d.id) AS stages FROM deals d WHERE d.tenant_id = $4096',
+              string_agg('text', ', ')) FROM generate_series(1, 4096) \gexec
+SELECT format('EXECUTE by_far(%s)', string_agg(CASE WHEN g = 4096 THEN quote_literal(:T1) ELSE 'NULL' END, ', ' ORDER BY g))
+  FROM generate_series(1, 4096) g \gexec
+\set ECHO all
+-- one top-level statement: T1 read first, each plan's pin then compared
+CREATE FUNCTION pg_temp.t1_then(p text) RETURNS text LANGUAGE plpgsql AS $f$
+DECLARE r text; BEGIN
+  PERFORM count(*) FROM deals WHERE tenant_id = '11111111-1111-4111-8111-111111111111';
+  EXECUTE p INTO r; RETURN r; END $f$;
+SELECT pg_temp.t1_then(format('EXECUTE by_param(%L)', :T1)) AS t1_stages;
+\set SHOW_CONTEXT never
+SELECT pg_temp.t1_then(format('EXECUTE by_param(%L)', :T2)) AS t2_stages;
+SELECT pg_temp.t1_then(format('EXECUTE by_far(%s)', (SELECT string_agg(CASE WHEN g = 4096 THEN quote_literal(:T2) ELSE 'NULL' END, ', ' ORDER BY g)
+  FROM generate_series(1, 4096) g))) AS t2_stages;
+\set SHOW_CONTEXT errors
+SELECT name, generic_plans FROM pg_prepared_statements WHERE name IN ('by_param', 'by_far') ORDER BY name;
+DEALLOCATE by_param;
+DEALLOCATE by_far;
+DROP FUNCTION pg_temp.t1_then(text);
+RESET plan_cache_mode;
+
 -- ---------------------------------------------------------------- 4. NULL tenant values
 -- a scan pinned to NULL reads nothing, in custom and generic plans alike
 PREPARE two(text, text) AS
