@@ -125,6 +125,11 @@ cat > "$work/point.sql" <<'SQL'
 SELECT id, name, domain FROM accounts WHERE tenant_id = 'tenant-3' AND id = :id;
 SELECT * FROM people WHERE tenant_id = 'tenant-' || :t AND id = :id * 3;
 SQL
+# pinned by a parameter (node-postgres, Drizzle): the generic plan's pin
+cat > "$work/param.sql" <<'SQL'
+\set id random(1, 400)
+SELECT id, name, domain FROM accounts WHERE tenant_id = :tenant AND id = :id;
+SQL
 cat > "$work/mixed.sql" <<'SQL'
 \set id random(1, 400)
 SELECT a.name, p.email, avg(s.value) FROM accounts a JOIN people p ON p.tenant_id = a.tenant_id AND p.account_id = a.id LEFT JOIN scores s ON s.tenant_id = p.tenant_id AND s.person_id = p.id WHERE a.tenant_id = 'tenant-5' AND a.id = :id GROUP BY a.name, p.email;
@@ -143,11 +148,13 @@ COMMIT;
 SQL
 chmod 644 "$work"/*.sql
 bench() {  # protocol transactions script
-  "$BIN/pgbench" -h "$work" -p "$port" -U train_app -n -M "$1" -c 2 -t "$2" -f "$work/$3" train \
+  "$BIN/pgbench" -h "$work" -p "$port" -U train_app -n -M "$1" -c 2 -t "$2" -f "$work/$3" \
+    -D tenant=tenant-4 train \
     > "$work/pgbench.log" 2>&1 || { cat "$work/pgbench.log" >&2; exit 1; }
 }
 bench prepared 8000 point.sql
 bench simple 8000 point.sql
+bench prepared 4000 param.sql
 bench simple 1500 mixed.sql
 bench extended 1500 mixed.sql
 bench prepared 1500 mixed.sql
