@@ -636,7 +636,6 @@ DECLARE
 	st @extschema@.clerk_sync_state;
 	newer boolean;
 	newer_slug boolean;
-	base text;
 	old @extschema@.tenants;
 	new @extschema@.tenants;
 BEGIN
@@ -655,17 +654,12 @@ BEGIN
 		-- derived slug through every redelivery).  Any other slug stays:
 		-- an operator's (gtm_update_tenant) is replaced only by a newer
 		-- snapshot (round FS: a redelivery, or any membership's copy,
-		-- undid it).  The derived slugs are the base of Clerk's (cut to
-		-- 90 characters, MAX_DERIVED_SLUG_LEN, without trailing dashes:
-		-- clerk_slug_base), then base-2, base-3...
-		base := pg_catalog.rtrim(pg_catalog.left(st.clerk_slug, 90), '-');
+		-- undid it).
 		IF old.id IS NULL OR st.clerk_slug IS NULL OR
-		   old.slug OPERATOR(pg_catalog.=) st.clerk_slug OR
-		   (old.slug OPERATOR(pg_catalog.<>) base AND
-			(pg_catalog.left(old.slug, pg_catalog.length(base) + 1)
-			  OPERATOR(pg_catalog.<>) (base OPERATOR(pg_catalog.||) '-') OR
-			 pg_catalog.substr(old.slug, pg_catalog.length(base) + 2)
-			  OPERATOR(pg_catalog.!~) '^[0-9]+$')) THEN
+		   pg_catalog.left(old.slug, pg_catalog.length(st.clerk_slug) + 1)
+			 OPERATOR(pg_catalog.<>) (st.clerk_slug OPERATOR(pg_catalog.||) '-') OR
+		   pg_catalog.substr(old.slug, pg_catalog.length(st.clerk_slug) + 2)
+			 OPERATOR(pg_catalog.!~) '^[0-9]+$' THEN
 			RETURN '[]';
 		END IF;
 		-- (nothing recorded: the state says what was applied)
