@@ -89,7 +89,10 @@ COMMENT ON FUNCTION @extschema@.gtm_role_from_clerk(text) IS
 -- version of its own (slug_version, slug_event_ms): a membership's copy of
 -- its organization may lack the slug, so the newest snapshot that had one
 -- tells Clerk's slug (clerk_slug, NULL for "no slug"), whatever the order
--- of delivery (round FR).
+-- of delivery (round FR).  applied_slug is the tenant's slug as the last
+-- event that set it left it (Clerk's, or one derived from it while
+-- another tenant held Clerk's): a tenant slug that differs from it was set
+-- since by an operator (gtm_update_tenant).
 CREATE TABLE @extschema@.clerk_sync_state (
 	clerk_org_id	text COLLATE "C" NOT NULL,
 	clerk_user_id	text COLLATE "C" NOT NULL DEFAULT '',
@@ -99,6 +102,7 @@ CREATE TABLE @extschema@.clerk_sync_state (
 	slug_version	bigint,
 	slug_event_ms	bigint,
 	clerk_slug		text,
+	applied_slug	text,
 	svix_id			text,
 	applied_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	CONSTRAINT clerk_sync_state_pkey PRIMARY KEY (clerk_org_id, clerk_user_id),
@@ -654,16 +658,21 @@ BEGIN
 		-- derived slug through every redelivery).  Any other slug stays:
 		-- an operator's (gtm_update_tenant) is replaced only by a newer
 		-- snapshot (round FS: a redelivery, or any membership's copy,
-		-- undid it).
+		-- undid it).  Which is which the state tells: the slug an event
+		-- applied (round FV: told by its form, base-N, an operator's
+		-- "acme-7" was undone, and the base of a Clerk slug over 90
+		-- characters, which is the first derived slug, was not recovered).
 		IF old.id IS NULL OR st.clerk_slug IS NULL OR
-		   pg_catalog.left(old.slug, pg_catalog.length(st.clerk_slug) + 1)
-			 OPERATOR(pg_catalog.<>) (st.clerk_slug OPERATOR(pg_catalog.||) '-') OR
-		   pg_catalog.substr(old.slug, pg_catalog.length(st.clerk_slug) + 2)
-			 OPERATOR(pg_catalog.!~) '^[0-9]+$' THEN
+		   old.slug OPERATOR(pg_catalog.=) st.clerk_slug OR
+		   st.applied_slug IS NULL OR
+		   old.slug OPERATOR(pg_catalog.<>) st.applied_slug THEN
 			RETURN '[]';
 		END IF;
-		-- (nothing recorded: the state says what was applied)
 		new := @extschema@.gtm_clerk_tenant(org_id, old.name, st.clerk_slug);
+		IF new.slug OPERATOR(pg_catalog.<>) old.slug THEN
+			UPDATE @extschema@.clerk_sync_state s SET applied_slug = new.slug
+			 WHERE s.clerk_org_id = org_id AND s.clerk_user_id = '';
+		END IF;
 	ELSE
 		IF NOT newer AND old.id IS NOT NULL THEN
 			oname := old.name;		-- a newer snapshot named it
@@ -676,16 +685,17 @@ BEGIN
 		new := @extschema@.gtm_clerk_tenant(org_id, oname, oslug);
 		INSERT INTO @extschema@.clerk_sync_state AS s
 		(clerk_org_id, clerk_user_id, version, event_ms, svix_id,
-		 slug_version, slug_event_ms, clerk_slug)
+		 slug_version, slug_event_ms, clerk_slug, applied_slug)
 		VALUES (org_id, '', greatest(ver, st.version),
 				CASE WHEN newer THEN ts ELSE st.event_ms END, svix,
 				CASE WHEN newer_slug THEN ver ELSE st.slug_version END,
 				CASE WHEN newer_slug THEN ts ELSE st.slug_event_ms END,
-				CASE WHEN newer_slug THEN oslug ELSE st.clerk_slug END)
+				CASE WHEN newer_slug THEN oslug ELSE st.clerk_slug END,
+				new.slug)
 		ON CONFLICT (clerk_org_id, clerk_user_id) DO UPDATE
 		   SET version = EXCLUDED.version, event_ms = EXCLUDED.event_ms,
 			   slug_version = EXCLUDED.slug_version, slug_event_ms = EXCLUDED.slug_event_ms,
-			   clerk_slug = EXCLUDED.clerk_slug,
+			   clerk_slug = EXCLUDED.clerk_slug, applied_slug = EXCLUDED.applied_slug,
 			   svix_id = EXCLUDED.svix_id, applied_at = now();
 	END IF;
 	IF old.id IS NULL THEN

@@ -648,6 +648,31 @@ SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evfr6', 'Acm
 SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evfr6', 'Acme', 'frslugacme', 3000))->>'outcome' AS again,
        pg_temp.apply(pg_temp.org_event('organization.created', 'org_evfr5', 'Acme', 'frslugacme', 1000))->>'outcome' AS stale_of_the_other;
 SELECT clerk_org_id, name, slug FROM tenants WHERE clerk_org_id IN ('org_evfr5', 'org_evfr6') ORDER BY 1;
+-- ... also a Clerk slug longer than the derived slugs' base (90
+-- characters): org 8 got the base itself, then the whole slug once org 7
+-- renamed itself away from it (which slug an event applied is recorded:
+-- applied_slug)
+SELECT 'frlong' || repeat('-x', 47) AS long_slug \gset
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evfr7', 'Long', :'long_slug', 1000))->>'outcome' AS l1,
+       length(pg_temp.apply(pg_temp.org_event('organization.created', 'org_evfr8', 'Long', :'long_slug', 3000))->'changes'->0->>'slug') AS l2_base_length,
+       pg_temp.apply(pg_temp.org_event('organization.updated', 'org_evfr7', 'Long Old', 'frlongold', 2000))->'changes'->0->>'slug' AS l3;
+SELECT c->>'change' AS change, length(c->>'old_slug') AS old_length, c->>'slug' = :'long_slug' AS clerks
+  FROM jsonb_array_elements(pg_temp.apply(pg_temp.org_event('organization.created', 'org_evfr8', 'Long', :'long_slug', 3000))->'changes') c;
+SELECT clerk_org_id, slug = :'long_slug' AS clerks, length(slug) FROM tenants WHERE clerk_org_id IN ('org_evfr7', 'org_evfr8') ORDER BY 1;
+-- ... and a slug an operator set stays, whatever its form: one of the
+-- form base-N of Clerk's, or the base of a Clerk slug over 90 characters
+-- (round FV: both were taken for derived slugs and undone)
+SELECT 'frnine' || repeat('-y', 47) AS nine_slug \gset
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evfr9', 'Nine', :'nine_slug', 1000))->>'outcome' AS n1,
+       pg_temp.apply(pg_temp.org_event('organization.created', 'org_evfr10', 'Ten', 'frslugten', 1000))->>'outcome' AS n2;
+SELECT (gtm_update_tenant(id, slug => left(:'nine_slug', 90))).slug = left(:'nine_slug', 90) AS nine_by_hand
+  FROM tenants WHERE clerk_org_id = 'org_evfr9';
+SELECT (gtm_update_tenant(id, slug => 'frslugten-7')).slug AS ten_by_hand FROM tenants WHERE clerk_org_id = 'org_evfr10';
+SELECT pg_temp.apply(pg_temp.org_event('organization.created', 'org_evfr9', 'Nine', :'nine_slug', 1000))->'changes' AS nine_redelivered,
+       pg_temp.apply(pg_temp.org_event('organization.created', 'org_evfr10', 'Ten', 'frslugten', 1000))->'changes' AS ten_redelivered,
+       pg_temp.apply(pg_temp.mem_event('organizationMembership.created', 'org_evfr10', 'user_fr10', 'org:member', 1100, 'Ten', 999))->'changes' AS ten_stale_copy;
+SELECT clerk_org_id, length(slug), slug = left(:'nine_slug', 90) AS nine_base, slug = 'frslugten-7' AS ten_hand
+  FROM tenants WHERE clerk_org_id IN ('org_evfr9', 'org_evfr10') ORDER BY 1;
 -- ... but a slug an operator set (gtm_update_tenant) stays through
 -- redeliveries and copies of versions already applied; only a newer
 -- snapshot replaces it (round FS: they undid it)
