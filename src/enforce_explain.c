@@ -43,19 +43,8 @@
 pg_noinline pg_attribute_cold void
 refuse_explain_analyze(PlannedStmt *stmt)
 {
-	Oid			relid = InvalidOid;
-	ListCell   *lc;
+	Oid			relid = plan_names_tenant_table(stmt);
 
-	foreach(lc, stmt->rtable)
-	{
-		RangeTblEntry *rte = lfirst(lc);
-
-		if (rte->rtekind == RTE_RELATION && rel_facts(rte->relid)->tenant)
-		{
-			relid = rte->relid;
-			break;
-		}
-	}
 	ereport(ENFORCE_ELEVEL(),
 			(errcode(GTM_ERRCODE_NOT_PINNED),
 			 errmsg("EXPLAIN ANALYZE, BUFFERS or MEMORY of a statement on tenant-scoped tables is not allowed for this role"),

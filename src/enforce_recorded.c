@@ -180,7 +180,7 @@ judge_records_alone(EnforceState *st, QueryNames *names, PlannedStmt *dist)
 	bool		refused = false;
 	ListCell   *lc;
 
-	if (st->proven_empty && st->glob != NULL)
+	if (st->proven_empty)
 		return NIL;
 	node = psprintf("Custom Scan (%s)", distributed_scan_name(dist));
 	(void) judge_every_record(st, names, node, &judged, &classes);
@@ -204,6 +204,5 @@ judge_records_alone(EnforceState *st, QueryNames *names, PlannedStmt *dist)
 				 errmsg("the tenant check could not judge a distributed statement"),
 				 errdetail("Every reference of it was pinned to one tenant, but the records of its planning did not decide it."),
 				 errhint("Report this to the gtm_clarity maintainers, with the statement.")));
-	st->all_pinned = false;
 	return judged;
 }
