@@ -87,6 +87,7 @@ typedef enum ProvisionQuery
 	Q_HAS_MEMBERS,
 	Q_FIND_MEMBER,
 	Q_INSERT_MEMBER,
+	Q_RECORD_APPLIED_SLUG,
 	NUM_PROVISION_QUERIES
 } ProvisionQuery;
 
@@ -131,6 +132,12 @@ static const GtmQueryDef query_defs[NUM_PROVISION_QUERIES] = {
 		"INSERT INTO %1$s.tenant_members (tenant_id, clerk_user_id, role) "
 		"VALUES ($1, $2, $3::%1$s.gtm_role) ON CONFLICT DO NOTHING RETURNING role",
 		3, {TEXTOID, TEXTOID, TEXTOID}
+	},
+	[Q_RECORD_APPLIED_SLUG] = {
+		"UPDATE %1$s.clerk_sync_state SET applied_slug = CASE WHEN $3 THEN $2 END "
+		"WHERE clerk_org_id = $1 AND clerk_user_id = '' "
+		"AND applied_slug IS DISTINCT FROM CASE WHEN $3 THEN $2 END",
+		3, {TEXTOID, TEXTOID, BOOLOID}
 	},
 };
 
@@ -260,6 +267,33 @@ lock_org_events(Oid nsp, const char *org_id)
 }
 
 /*
+ * A tenant was created (its row in SPI_tuptable, left there) for an
+ * organization whose events' state was kept when its previous tenant was
+ * deleted (gtm_delete_tenant without the right to delete it): the slug the
+ * events applied was the old tenant's.  The new one's slug is the one to
+ * record, when it comes from Clerk (a sign-in's token, an event), so that
+ * a redelivered event still gives it Clerk's slug once that comes free;
+ * an operator's (gtm_provision_tenant) is recorded as none, so that no
+ * event but a newer one replaces it (round FW: the old tenant's slug
+ * stayed recorded, and the re-created tenant kept a derived slug through
+ * every redelivery).  Called inside SPI, under the organization's lock.
+ */
+static void
+record_applied_slug(Oid nsp, const char *org_id, const char *slug, bool from_clerk)
+{
+	Datum		args[3];
+
+	if (!OidIsValid(get_relname_relid("clerk_sync_state", nsp)))
+		return;
+	args[0] = text_datum(org_id);
+	args[1] = text_datum(slug);
+	args[2] = BoolGetDatum(from_clerk);
+	(void) run(Q_RECORD_APPLIED_SLUG, nsp, args, false);
+	if (run(Q_FIND_TENANT_BY_ORG, nsp, args, false) != 1)	/* the row again */
+		elog(ERROR, "tenant of organization %s vanished after its creation", org_id);
+}
+
+/*
  * The base of the slug a tenant without one gets: its name slugified, or,
  * with nothing usable in the name, the organization id.
  */
@@ -324,6 +358,7 @@ provision_tenant(Oid nsp, const char *org_id, const char *name,
 		if (run(Q_INSERT_TENANT, nsp, args, false) == 1)
 		{
 			*created = true;
+			record_applied_slug(nsp, org_id, candidate, !slug_strict);
 			return;
 		}
 

@@ -80,7 +80,9 @@ enum
 	Q_TENANT_BY_ORG,
 	Q_SLUG_OWNER,
 	Q_LOCK_SLUG,
-	Q_UPDATE
+	Q_UPDATE,
+	Q_LOCK_TENANT_ORG,
+	Q_FORGET_APPLIED_SLUG
 };
 
 static const GtmQueryDef query_defs[] = {
@@ -105,6 +107,18 @@ static const GtmQueryDef query_defs[] = {
 		"UPDATE %1$s.tenants SET name = $2, slug = $3 WHERE id OPERATOR(pg_catalog.=) $1 "
 		"RETURNING *",
 		3, {TEXTOID, TEXTOID, TEXTOID}
+	},
+	/* the lock gtm_apply_clerk_event takes for the events of one organization */
+	[Q_LOCK_TENANT_ORG] = {
+		"SELECT pg_catalog.pg_advisory_xact_lock(1735549292, pg_catalog.hashtext(clerk_org_id)) "
+		"FROM %1$s.tenants WHERE id OPERATOR(pg_catalog.=) $1",
+		1, {TEXTOID}
+	},
+	[Q_FORGET_APPLIED_SLUG] = {
+		"UPDATE %1$s.clerk_sync_state SET applied_slug = NULL "
+		"WHERE clerk_org_id OPERATOR(pg_catalog.=) $1 AND clerk_user_id OPERATOR(pg_catalog.=) '' "
+		"AND applied_slug IS NOT NULL",
+		1, {TEXTOID}
 	},
 };
 static SPIPlanPtr plans[lengthof(query_defs)];
@@ -216,6 +230,7 @@ gtm_update_tenant(PG_FUNCTION_ARGS)
 	char	   *owner;
 	TupleDesc	rettupdesc;
 	Datum		args[1];
+	Datum		org_arg[1];
 	HeapTupleHeader result;
 
 	gtm_require_arg(fcinfo, 0, "tenant_id", "Pass the id of a row of tenants.");
@@ -229,11 +244,20 @@ gtm_update_tenant(PG_FUNCTION_ARGS)
 	statement_scope_reach(id, "\"tenants\" (through gtm_update_tenant())", true);
 	SPI_connect();
 	args[0] = text_datum(id);
+
+	/*
+	 * A slug written here is the operator's: ordered with the events of the
+	 * tenant's organization (their lock, taken before the tenant row's, as
+	 * they take it), it is no longer the slug an event applied.
+	 */
+	if (slug != NULL)
+		gtm_query_run(&queries, Q_LOCK_TENANT_ORG, nsp, args, false);
 	if (gtm_query_run(&queries, Q_TENANT_BY_ID, nsp, args, false) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("tenant %s does not exist", gtm_msg_value(id, -1, true)),
 				 errhint("Pass the id of a row of tenants (gtm_sign_in returns it).")));
+	org_arg[0] = text_datum(row_text("clerk_org_id"));
 	if (name == NULL)
 		name = row_text("name");
 	if (slug == NULL)
@@ -246,7 +270,17 @@ gtm_update_tenant(PG_FUNCTION_ARGS)
 						gtm_msg_value(slug, -1, true)),
 				 errhint("Choose another slug.")));
 	else
+	{
+		/*
+		 * Clerk's redelivered and stale events then leave it alone, whatever
+		 * its value (round FW: an operator setting the slug the events had
+		 * applied, or setting it again, was taken for the events, and a
+		 * redelivery replaced it by Clerk's once that came free).  Only a
+		 * newer snapshot of the organization replaces it.
+		 */
+		gtm_query_run(&queries, Q_FORGET_APPLIED_SLUG, nsp, org_arg, false);
 		gtm_query_run(&queries, Q_TENANT_BY_ID, nsp, args, false);	/* the row again */
+	}
 	write_name_slug(nsp, id, name, slug);
 	result = SPI_returntuple(gtm_query_first_row("the tenant"), rettupdesc);
 	SPI_finish();
