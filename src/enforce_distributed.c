@@ -603,6 +603,26 @@ names_walker(Node *node, QueryNames *names)
 				names->distributed = true;
 			names->relids = list_append_unique_oid(names->relids, rte->relid);
 		}
+		else if (rte->rtekind == RTE_JOIN)
+		{
+			/*
+			 * A join's columns as the query refers to them (walked here,
+			 * not by query_tree_walker: QTW_IGNORE_JOINALIASES): most are
+			 * plain Vars of its inputs, which hold nothing this walk looks
+			 * for and were a third of its nodes in a 3-way join; the
+			 * others (COALESCE of a FULL JOIN's USING column, a coercion
+			 * of an input's column) are walked as any expression.
+			 */
+			ListCell   *lc;
+
+			foreach(lc, rte->joinaliasvars)
+			{
+				Node	   *alias = lfirst(lc);
+
+				if (alias != NULL && !IsA(alias, Var) && names_walker(alias, names))
+					return true;
+			}
+		}
 		return false;
 	}
 	if (IsA(node, FuncExpr) && is_current_tenant_fn(((FuncExpr *) node)->funcid))
@@ -615,8 +635,8 @@ names_walker(Node *node, QueryNames *names)
 	{
 		if (((Query *) node)->onConflict != NULL)
 			names->on_conflict = true;
-		return query_tree_walker((Query *) node, names_walker,
-								 (void *) names, QTW_EXAMINE_RTES_BEFORE);
+		return query_tree_walker((Query *) node, names_walker, (void *) names,
+								 QTW_EXAMINE_RTES_BEFORE | QTW_IGNORE_JOINALIASES);
 	}
 	return expression_tree_walker(node, names_walker, (void *) names);
 }
