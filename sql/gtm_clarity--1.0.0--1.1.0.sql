@@ -643,12 +643,17 @@ DECLARE
 	old @extschema@.tenants;
 	new @extschema@.tenants;
 BEGIN
+	-- The tenant row first, locked: an operator's gtm_update_tenant that
+	-- changed its slug (and cleared applied_slug) commits before the state
+	-- is read (round FX: that call takes no lock of the events, which
+	-- deadlocked with a caller holding the tenant row already)
+	SELECT * INTO old FROM @extschema@.tenants t WHERE t.clerk_org_id = org_id
+	   FOR NO KEY UPDATE;
 	SELECT * INTO st FROM @extschema@.clerk_sync_state s
 	 WHERE s.clerk_org_id = org_id AND s.clerk_user_id = '';
 	newer := st.version IS NULL OR (st.version, st.event_ms) < (ver, ts);
 	newer_slug := has_slug AND (st.slug_version IS NULL OR
 								(st.slug_version, st.slug_event_ms) < (ver, ts));
-	SELECT * INTO old FROM @extschema@.tenants t WHERE t.clerk_org_id = org_id;
 	IF NOT newer AND NOT newer_slug THEN
 		-- Nothing newer: a tenant whose slug is one derived from Clerk's
 		-- (base-N, taken when Clerk's was another tenant's) still gets

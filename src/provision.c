@@ -87,6 +87,7 @@ typedef enum ProvisionQuery
 	Q_HAS_MEMBERS,
 	Q_FIND_MEMBER,
 	Q_INSERT_MEMBER,
+	Q_STATE_CLERK_SLUG,
 	Q_RECORD_APPLIED_SLUG,
 	NUM_PROVISION_QUERIES
 } ProvisionQuery;
@@ -132,6 +133,11 @@ static const GtmQueryDef query_defs[NUM_PROVISION_QUERIES] = {
 		"INSERT INTO %1$s.tenant_members (tenant_id, clerk_user_id, role) "
 		"VALUES ($1, $2, $3::%1$s.gtm_role) ON CONFLICT DO NOTHING RETURNING role",
 		3, {TEXTOID, TEXTOID, TEXTOID}
+	},
+	[Q_STATE_CLERK_SLUG] = {
+		"SELECT clerk_slug FROM %1$s.clerk_sync_state "
+		"WHERE clerk_org_id = $1 AND clerk_user_id = ''",
+		1, {TEXTOID}
 	},
 	[Q_RECORD_APPLIED_SLUG] = {
 		"UPDATE %1$s.clerk_sync_state SET applied_slug = CASE WHEN $3 THEN $2 END "
@@ -270,25 +276,40 @@ lock_org_events(Oid nsp, const char *org_id)
  * A tenant was created (its row in SPI_tuptable, left there) for an
  * organization whose events' state was kept when its previous tenant was
  * deleted (gtm_delete_tenant without the right to delete it): the slug the
- * events applied was the old tenant's.  The new one's slug is the one to
- * record, when it comes from Clerk (a sign-in's token, an event), so that
- * a redelivered event still gives it Clerk's slug once that comes free;
- * an operator's (gtm_provision_tenant) is recorded as none, so that no
- * event but a newer one replaces it (round FW: the old tenant's slug
- * stayed recorded, and the re-created tenant kept a derived slug through
- * every redelivery).  Called inside SPI, under the organization's lock.
+ * events applied was the old tenant's.  The new tenant's slug is recorded
+ * as the events' when it comes from the Clerk slug the state holds
+ * (requested, normalised, is that slug: the tenant has it, or one derived
+ * from it), so that a redelivered event still gives it Clerk's slug once
+ * that comes free; otherwise none is, and only a newer event replaces
+ * it: an operator's (gtm_provision_tenant), or a sign-in's token newer
+ * than the state (round FX: its slug was moved back to the older one a
+ * redelivery held).  Round FW: the old tenant's slug stayed recorded, and
+ * decided both wrongly.  Called inside SPI, under the organization's lock.
  */
 static void
-record_applied_slug(Oid nsp, const char *org_id, const char *slug, bool from_clerk)
+record_applied_slug(Oid nsp, const char *org_id, const char *slug,
+					const char *requested, bool from_clerk)
 {
 	Datum		args[3];
+	bool		events = false;
 
 	if (!OidIsValid(get_relname_relid("clerk_sync_state", nsp)))
 		return;
 	args[0] = text_datum(org_id);
-	args[1] = text_datum(slug);
-	args[2] = BoolGetDatum(from_clerk);
-	(void) run(Q_RECORD_APPLIED_SLUG, nsp, args, false);
+	if (run(Q_STATE_CLERK_SLUG, nsp, args, false) == 1)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+									  1, &isnull);
+		char	   *clerk_slug = isnull ? NULL :
+			normalize_clerk_slug(TextDatumGetCString(d));
+
+		events = from_clerk && requested != NULL && clerk_slug != NULL &&
+			strcmp(clerk_slug, requested) == 0;
+		args[1] = text_datum(slug);
+		args[2] = BoolGetDatum(events);
+		(void) run(Q_RECORD_APPLIED_SLUG, nsp, args, false);
+	}
 	if (run(Q_FIND_TENANT_BY_ORG, nsp, args, false) != 1)	/* the row again */
 		elog(ERROR, "tenant of organization %s vanished after its creation", org_id);
 }
@@ -321,6 +342,7 @@ provision_tenant(Oid nsp, const char *org_id, const char *name,
 {
 	Datum		args[4];
 	char	   *base = NULL;
+	const char *requested = slug;
 
 	args[0] = text_datum(org_id);
 
@@ -358,7 +380,7 @@ provision_tenant(Oid nsp, const char *org_id, const char *name,
 		if (run(Q_INSERT_TENANT, nsp, args, false) == 1)
 		{
 			*created = true;
-			record_applied_slug(nsp, org_id, candidate, !slug_strict);
+			record_applied_slug(nsp, org_id, candidate, requested, !slug_strict);
 			return;
 		}
 

@@ -81,7 +81,6 @@ enum
 	Q_SLUG_OWNER,
 	Q_LOCK_SLUG,
 	Q_UPDATE,
-	Q_LOCK_TENANT_ORG,
 	Q_FORGET_APPLIED_SLUG
 };
 
@@ -107,12 +106,6 @@ static const GtmQueryDef query_defs[] = {
 		"UPDATE %1$s.tenants SET name = $2, slug = $3 WHERE id OPERATOR(pg_catalog.=) $1 "
 		"RETURNING *",
 		3, {TEXTOID, TEXTOID, TEXTOID}
-	},
-	/* the lock gtm_apply_clerk_event takes for the events of one organization */
-	[Q_LOCK_TENANT_ORG] = {
-		"SELECT pg_catalog.pg_advisory_xact_lock(1735549292, pg_catalog.hashtext(clerk_org_id)) "
-		"FROM %1$s.tenants WHERE id OPERATOR(pg_catalog.=) $1",
-		1, {TEXTOID}
 	},
 	[Q_FORGET_APPLIED_SLUG] = {
 		"UPDATE %1$s.clerk_sync_state SET applied_slug = NULL "
@@ -228,6 +221,7 @@ gtm_update_tenant(PG_FUNCTION_ARGS)
 	char	   *name;
 	char	   *slug;
 	char	   *owner;
+	char	   *current;
 	TupleDesc	rettupdesc;
 	Datum		args[1];
 	Datum		org_arg[1];
@@ -244,24 +238,17 @@ gtm_update_tenant(PG_FUNCTION_ARGS)
 	statement_scope_reach(id, "\"tenants\" (through gtm_update_tenant())", true);
 	SPI_connect();
 	args[0] = text_datum(id);
-
-	/*
-	 * A slug written here is the operator's: ordered with the events of the
-	 * tenant's organization (their lock, taken before the tenant row's, as
-	 * they take it), it is no longer the slug an event applied.
-	 */
-	if (slug != NULL)
-		gtm_query_run(&queries, Q_LOCK_TENANT_ORG, nsp, args, false);
 	if (gtm_query_run(&queries, Q_TENANT_BY_ID, nsp, args, false) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("tenant %s does not exist", gtm_msg_value(id, -1, true)),
 				 errhint("Pass the id of a row of tenants (gtm_sign_in returns it).")));
 	org_arg[0] = text_datum(row_text("clerk_org_id"));
+	current = row_text("slug");
 	if (name == NULL)
 		name = row_text("name");
-	if (slug == NULL)
-		slug = row_text("slug");
+	if (slug == NULL || strcmp(slug, current) == 0)
+		slug = current;
 	else if ((lock_tenant_slug(nsp, slug),
 			  (owner = slug_owner(nsp, slug)) != NULL && strcmp(owner, id) != 0))
 		ereport(ERROR,
@@ -272,11 +259,17 @@ gtm_update_tenant(PG_FUNCTION_ARGS)
 	else
 	{
 		/*
-		 * Clerk's redelivered and stale events then leave it alone, whatever
-		 * its value (round FW: an operator setting the slug the events had
-		 * applied, or setting it again, was taken for the events, and a
-		 * redelivery replaced it by Clerk's once that came free).  Only a
-		 * newer snapshot of the organization replaces it.
+		 * A slug the operator changes is the operator's, whatever its value:
+		 * Clerk's redelivered and stale events leave it (round FW: the
+		 * operator's change back to the slug an event had derived was taken
+		 * for the event's, and a redelivery replaced it by Clerk's once that
+		 * came free); only a newer snapshot of the organization replaces it.
+		 * The event being applied meanwhile (under its organization's lock,
+		 * not taken here: round FX, a caller that already holds the tenant
+		 * row deadlocked with it) reads the state after the tenant row,
+		 * which this transaction holds until it ends.  A slug given equal
+		 * to the tenant's (a form that sends it back unchanged) changes
+		 * nothing.
 		 */
 		gtm_query_run(&queries, Q_FORGET_APPLIED_SLUG, nsp, org_arg, false);
 		gtm_query_run(&queries, Q_TENANT_BY_ID, nsp, args, false);	/* the row again */
