@@ -208,6 +208,31 @@ scope_executor_new(void)
 }
 
 /*
+ * The top-level statement that ends reached its tenant outside any portal
+ * and any frame of ours, in a message of the extended protocol that runs
+ * no portal: code a domain's CHECK runs while Bind converts the
+ * parameters (or Parse analyses a literal, statement_scope_note_parse).
+ * The portal it binds runs in the next messages, Execute, each a
+ * top-level statement of its own, where the statement's pins are checked
+ * for a write (a read starts at Bind): that tenant stays the
+ * transaction's, and any statement of it reaching another is refused
+ * (round FY: an INSERT pinned to T1 wrote into T1's row what its
+ * parameter's CHECK had read from T2 at Bind, and changed T2's row).
+ * What a commit's deferred triggers reached is forgotten with the
+ * transaction (scope_xact_end).
+ */
+static void
+keep_unframed_tenant(void)
+{
+	if (gtm_enforcement == GTM_ENFORCE_OFF || parse_tenant != NULL)
+		return;					/* (another one was refused when reached) */
+	transaction_callback_ensure();
+	parse_tenant = scope_copy(scope_tenant, parse_tenant_buf);
+	parse_label = scope_copy(scope_label ? scope_label : "0:a statement's Bind message",
+							 parse_label_buf);
+}
+
+/*
  * Is the current top-level statement still the one scope_gen stands for?
  * If not, forget its tenant and begin a new generation.
  */
@@ -228,6 +253,8 @@ scope_alive(void)
 		scope_started = now;
 		return true;
 	}
+	if (unlikely(scope_set_unframed) && scope_tenant != NULL)
+		keep_unframed_tenant();
 	scope_free(scope_tenant, scope_tenant_buf);
 	scope_free(scope_label, scope_label_buf);
 	scope_tenant = NULL;
@@ -491,6 +518,7 @@ scope_xact_end(XactEvent event, void *arg)
 		scope_free(parse_label, parse_label_buf);
 		parse_tenant = NULL;
 		parse_label = NULL;
+		scope_set_unframed = false;	/* not kept past its transaction */
 		deferred_xact_end();
 	}
 }
@@ -565,6 +593,8 @@ void
 statement_scope_check_n(const char *tenant, size_t tlen, const char *label,
 						size_t llen, int elevel)
 {
+	bool		has_tenant;
+
 	/*
 	 * While a function the planner runs (to fold or to estimate) reaches a
 	 * tenant: the plan carries it too (planning_reached).
@@ -572,11 +602,12 @@ statement_scope_check_n(const char *tenant, size_t tlen, const char *label,
 	if (unlikely(planning_depth > 0))
 		planning_reached(tenant);
 	deferred_check_reach(tenant, label, elevel);
-	/* the tenant the analysis of a statement of this transaction reached */
+	has_tenant = scope_has_tenant();	/* (a new statement: keep_unframed_tenant) */
+	/* the tenant that the analysis or the Bind of a statement of this transaction reached */
 	if (unlikely(parse_tenant != NULL) && strcmp(parse_tenant, tenant) != 0)
 		report_scope_two_tenants(parse_label, parse_tenant, label, tenant,
 								 elevel);
-	if (!scope_has_tenant())
+	if (!has_tenant)
 	{
 		scope_tenant = scope_copy_n(tenant, tlen, scope_tenant_buf);
 		scope_label = label ? scope_copy_n(label, llen, scope_label_buf) : NULL;

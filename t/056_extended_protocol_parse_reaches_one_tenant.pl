@@ -94,4 +94,35 @@ $out = run_script('bind-one', qq{[[$est],
  [["P","","UPDATE public.deals SET stage = 'seen' WHERE tenant_id = \$1 AND id = 2 AND id < pg_temp.s() RETURNING stage"],["B","","",["T2"]],["E",""],["S"]]]});
 like($out, qr/CMD UPDATE 1/, 'an estimate that reaches the statement\'s own tenant: accepted') or diag $out;
 
+# round FY: the same across Bind.  Bind converts the parameters, and a
+# parameter of a temporary domain runs its CHECK there, outside any
+# portal; a write's portal starts at Execute, a message of its own.  The
+# CHECK read T2's stages into a setting and changed T2's row, and the
+# INSERT (UPDATE, DELETE) pinned to T1 by that parameter wrote them into
+# T1's row, all committed.  The tenant Bind reached now stays the
+# transaction's, as Parse's does
+my $bind = q{["Q","CREATE FUNCTION pg_temp.b(v text) RETURNS bool LANGUAGE plpgsql AS $$BEGIN PERFORM set_config('my.bound', (SELECT string_agg(stage, ',' ORDER BY id) FROM public.deals WHERE tenant_id = 'T2'), false); IF v = 'T1' THEN UPDATE public.deals SET stage = 'bound' WHERE tenant_id = 'T2' AND id = 1; END IF; RETURN true; END$$; CREATE DOMAIN pg_temp.bd AS text CHECK (pg_temp.b(VALUE))"]};
+# the function's plans are cached first (a call of T2 alone, rolled back)
+my $warm = q{["Q","BEGIN"]],[["Q","SELECT pg_temp.b('T1')"]],[["Q","ROLLBACK"]};
+sql("UPDATE public.deals SET stage = 'open'; DELETE FROM public.deals WHERE id > 2");
+$before = rows();
+for my $write (
+	["an INSERT", q{INSERT INTO public.deals (tenant_id, id, stage) VALUES ($1::pg_temp.bd, 9, current_setting('my.bound', true)) RETURNING stage}],
+	["an UPDATE", q{UPDATE public.deals SET stage = current_setting('my.bound', true) WHERE tenant_id = $1::pg_temp.bd AND id = 1 RETURNING stage}],
+	["a DELETE", q{DELETE FROM public.deals WHERE tenant_id = $1::pg_temp.bd AND id = 1 RETURNING stage}])
+{
+	my ($what, $text) = @$write;
+	$out = run_script('bind-domain', qq{[[$bind],[$warm],
+ [["P","","$text"],["B","","",["T1"]],["E",""],["S"]],
+ [["Q","SELECT count(*) FROM public.deals WHERE tenant_id = 'T2' AND stage = 'bound'"]]]});
+	like($out, qr/ERROR statement touches more than one tenant/, "$what pinned to T1 whose parameter's CHECK reached T2 at Bind: refused") or diag $out;
+	unlike($out, qr/ROW \["open/, '... and returns no row') or diag $out;
+	is(rows(), $before, "... nothing written: no row of T1 holds T2's stages, T2's row unchanged");
+}
+# the CHECK reaches the statement's own tenant: accepted, its rows only
+$out = run_script('bind-domain-one', qq{[[$bind],[$warm],
+ [["P","","UPDATE public.deals SET stage = 'own' WHERE tenant_id = \$1::pg_temp.bd AND id = 2 RETURNING stage"],["B","","",["T2"]],["E",""],["S"]]]});
+like($out, qr/CMD UPDATE 1/, 'a parameter whose CHECK reaches the statement\'s own tenant: accepted') or diag $out;
+is(rows(), 'T1:1:open,T2:1:open,T2:2:own', '... and it changed its own row only');
+
 done_testing();
