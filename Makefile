@@ -84,6 +84,7 @@ OBJS = \
 	src/exemptions_table.o \
 	src/tenant_deferred.o \
 	src/tenant_session.o \
+	src/tenant_portal_bind.o \
 	src/tenant_request_bounds.o \
 	src/tenant_set.o \
 	src/checker.o

@@ -640,20 +640,16 @@ DECLARE
 	st @extschema@.clerk_sync_state;
 	newer boolean;
 	newer_slug boolean;
+	locked boolean := false;
 	old @extschema@.tenants;
 	new @extschema@.tenants;
 BEGIN
-	-- The tenant row first, locked: an operator's gtm_update_tenant that
-	-- changed its slug (and cleared applied_slug) commits before the state
-	-- is read (round FX: that call takes no lock of the events, which
-	-- deadlocked with a caller holding the tenant row already)
-	SELECT * INTO old FROM @extschema@.tenants t WHERE t.clerk_org_id = org_id
-	   FOR NO KEY UPDATE;
 	SELECT * INTO st FROM @extschema@.clerk_sync_state s
 	 WHERE s.clerk_org_id = org_id AND s.clerk_user_id = '';
 	newer := st.version IS NULL OR (st.version, st.event_ms) < (ver, ts);
 	newer_slug := has_slug AND (st.slug_version IS NULL OR
 								(st.slug_version, st.slug_event_ms) < (ver, ts));
+	SELECT * INTO old FROM @extschema@.tenants t WHERE t.clerk_org_id = org_id;
 	IF NOT newer AND NOT newer_slug THEN
 		-- Nothing newer: a tenant whose slug is one derived from Clerk's
 		-- (base-N, taken when Clerk's was another tenant's) still gets
@@ -667,12 +663,27 @@ BEGIN
 		-- applied (round FV: told by its form, base-N, an operator's
 		-- "acme-7" was undone, and the base of a Clerk slug over 90
 		-- characters, which is the first derived slug, was not recovered).
-		IF old.id IS NULL OR st.clerk_slug IS NULL OR
-		   old.slug OPERATOR(pg_catalog.=) st.clerk_slug OR
-		   st.applied_slug IS NULL OR
-		   old.slug OPERATOR(pg_catalog.<>) st.applied_slug THEN
-			RETURN '[]';
-		END IF;
+		LOOP
+			IF old.id IS NULL OR st.clerk_slug IS NULL OR
+			   old.slug OPERATOR(pg_catalog.=) st.clerk_slug OR
+			   st.applied_slug IS NULL OR
+			   old.slug OPERATOR(pg_catalog.<>) st.applied_slug THEN
+				RETURN '[]';
+			END IF;
+			EXIT WHEN locked;
+			-- About to move it: the tenant row locked, then both read
+			-- again, so that an operator's gtm_update_tenant that changed
+			-- the slug (and cleared applied_slug) and was committing is
+			-- seen (round FX: that call takes no lock of the events, which
+			-- deadlocked with a caller holding the tenant row already;
+			-- round FZ: locked for every event, a redelivery that changes
+			-- nothing deadlocked with a gtm_delete_tenant holding the row)
+			SELECT * INTO old FROM @extschema@.tenants t WHERE t.clerk_org_id = org_id
+			   FOR NO KEY UPDATE;
+			SELECT * INTO st FROM @extschema@.clerk_sync_state s
+			 WHERE s.clerk_org_id = org_id AND s.clerk_user_id = '';
+			locked := true;
+		END LOOP;
 		new := @extschema@.gtm_clerk_tenant(org_id, old.name, st.clerk_slug);
 		IF new.slug OPERATOR(pg_catalog.<>) old.slug THEN
 			UPDATE @extschema@.clerk_sync_state s SET applied_slug = new.slug

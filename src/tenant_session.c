@@ -207,30 +207,8 @@ scope_executor_new(void)
 	return MemoryContextAlloc(TopMemoryContext, sizeof(ScopeExecutor));
 }
 
-/*
- * The top-level statement that ends reached its tenant outside any portal
- * and any frame of ours, in a message of the extended protocol that runs
- * no portal: code a domain's CHECK runs while Bind converts the
- * parameters (or Parse analyses a literal, statement_scope_note_parse).
- * The portal it binds runs in the next messages, Execute, each a
- * top-level statement of its own, where the statement's pins are checked
- * for a write (a read starts at Bind): that tenant stays the
- * transaction's, and any statement of it reaching another is refused
- * (round FY: an INSERT pinned to T1 wrote into T1's row what its
- * parameter's CHECK had read from T2 at Bind, and changed T2's row).
- * What a commit's deferred triggers reached is forgotten with the
- * transaction (scope_xact_end).
- */
-static void
-keep_unframed_tenant(void)
-{
-	if (gtm_enforcement == GTM_ENFORCE_OFF || parse_tenant != NULL)
-		return;					/* (another one was refused when reached) */
-	transaction_callback_ensure();
-	parse_tenant = scope_copy(scope_tenant, parse_tenant_buf);
-	parse_label = scope_copy(scope_label ? scope_label : "0:a statement's Bind message",
-							 parse_label_buf);
-}
+static uint64 xact_seq = 1;		/* transactions ended, counted by scope_xact_end */
+static uint64 scope_xact = 0;	/* the transaction of the running statement */
 
 /*
  * Is the current top-level statement still the one scope_gen stands for?
@@ -253,8 +231,9 @@ scope_alive(void)
 		scope_started = now;
 		return true;
 	}
-	if (unlikely(scope_set_unframed) && scope_tenant != NULL)
-		keep_unframed_tenant();
+	if (scope_tenant != NULL && scope_xact == xact_seq)
+		message_reach_note(scope_started, scope_tenant);
+	scope_xact = xact_seq;
 	scope_free(scope_tenant, scope_tenant_buf);
 	scope_free(scope_label, scope_label_buf);
 	scope_tenant = NULL;
@@ -340,6 +319,11 @@ statement_scope_executor_started(QueryDesc *queryDesc)
 	if (IsParallelWorker())
 		return;					/* refused before it started, if it must be */
 	(void) scope_alive();
+	/* in a portal bound by an earlier message (not a simple Query's) */
+	if (unlikely(message_reach_pending) &&
+		queryDesc->plannedstmt->dependsOnRole && ActivePortal != NULL &&
+		ActivePortal->creation_time != scope_started && !role_is_exempt())
+		portal_bind_reach(ActivePortal->creation_time);
 	cxt = queryDesc->estate->es_query_cxt;
 	/* counted off by a callback of the executor's memory (executor_done) */
 	se = scope_executor_new();
@@ -519,6 +503,8 @@ scope_xact_end(XactEvent event, void *arg)
 		parse_tenant = NULL;
 		parse_label = NULL;
 		scope_set_unframed = false;	/* not kept past its transaction */
+		message_reach_forget();
+		xact_seq++;
 		deferred_xact_end();
 	}
 }
@@ -602,8 +588,8 @@ statement_scope_check_n(const char *tenant, size_t tlen, const char *label,
 	if (unlikely(planning_depth > 0))
 		planning_reached(tenant);
 	deferred_check_reach(tenant, label, elevel);
-	has_tenant = scope_has_tenant();	/* (a new statement: keep_unframed_tenant) */
-	/* the tenant that the analysis or the Bind of a statement of this transaction reached */
+	has_tenant = scope_has_tenant();	/* (a new statement begins first) */
+	/* the tenant the analysis of a statement of this transaction reached */
 	if (unlikely(parse_tenant != NULL) && strcmp(parse_tenant, tenant) != 0)
 		report_scope_two_tenants(parse_label, parse_tenant, label, tenant,
 								 elevel);

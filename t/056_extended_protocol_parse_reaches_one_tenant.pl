@@ -125,4 +125,29 @@ $out = run_script('bind-domain-one', qq{[[$bind],[$warm],
 like($out, qr/CMD UPDATE 1/, 'a parameter whose CHECK reaches the statement\'s own tenant: accepted') or diag $out;
 is(rows(), 'T1:1:open,T2:1:open,T2:2:own', '... and it changed its own row only');
 
+# round FZ: the CHECK reaches T2 one call down (a function it calls per
+# row), and a portal bound with it is executed after another portal's
+# Bind and Execute: what its Bind reached is found by the portal's start
+my $nest = q{["Q","CREATE FUNCTION pg_temp.inner(v text) RETURNS bool LANGUAGE plpgsql AS $$BEGIN PERFORM set_config('my.nested', (SELECT string_agg(stage, ',' ORDER BY id) FROM public.deals WHERE tenant_id = 'T2'), false); IF v = 'T1' THEN UPDATE public.deals SET stage = 'nested' WHERE tenant_id = 'T2' AND id = 1; END IF; RETURN true; END$$; CREATE FUNCTION pg_temp.outer(v text) RETURNS bool LANGUAGE plpgsql AS $$BEGIN PERFORM 1 FROM generate_series(1, 1) g WHERE pg_temp.inner(v); RETURN true; END$$; CREATE DOMAIN pg_temp.nd AS text CHECK (pg_temp.outer(VALUE))"]};
+my $nwarm = q{["Q","BEGIN"]],[["Q","SELECT pg_temp.outer('T1')"]],[["Q","ROLLBACK"]};
+$before = rows();
+$out = run_script('bind-nested', qq{[[$nest],[$nwarm],
+ [["P","","INSERT INTO public.deals (tenant_id, id, stage) VALUES (\$1::pg_temp.nd, 9, current_setting('my.nested', true)) RETURNING stage"],["B","","",["T1"]],["E",""],["S"]]]});
+like($out, qr/ERROR statement touches more than one tenant/, 'a CHECK that reaches T2 through a function it calls: refused') or diag $out;
+is(rows(), $before, '... nothing written or changed');
+$out = run_script('bind-interleaved', qq{[[$nest],[$nwarm],[["Q","BEGIN"]],
+ [["P","w","UPDATE public.deals SET stage = current_setting('my.nested', true) WHERE tenant_id = \$1::pg_temp.nd AND id = 1 RETURNING stage"],["B","pw","w",["T1"]],
+  ["P","","SELECT count(*) FROM public.deals WHERE tenant_id = 'T1'"],["B","",""],["E",""],["E","pw"],["S"]],
+ [["Q","COMMIT"]]]});
+like($out, qr/ERROR statement touches more than one tenant/, 'a named portal bound with it, executed after another statement: refused') or diag $out;
+is(rows(), $before, '... nothing written or changed');
+# statements of two tenants, each bound and executed, in one transaction
+# with no such CHECK: accepted, as before
+$out = run_script('two-tenants', qq{[[["Q","BEGIN"]],
+ [["P","","UPDATE public.deals SET stage = 'one' WHERE tenant_id = \$1 AND id = 1"],["B","","",["T1"]],["E",""],
+  ["P","","UPDATE public.deals SET stage = 'two' WHERE tenant_id = \$1 AND id = 2"],["B","","",["T2"]],["E",""],["S"]],
+ [["Q","ROLLBACK"]]]});
+unlike($out, qr/ERROR/, 'two tenants in one transaction, one per statement: accepted') or diag $out;
+like($out, qr/CMD UPDATE 1.*CMD UPDATE 1/s, '... both rows updated') or diag $out;
+
 done_testing();
