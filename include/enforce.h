@@ -971,9 +971,11 @@ extern void statement_scope_check_n(const char *tenant, size_t tlen,
 									const char *label, size_t llen, int elevel);
 /* tenant_portal_bind.c */
 extern bool message_reach_pending;
-extern void message_reach_note(TimestampTz started, const char *tenant);
+extern void scope_reach_message(void);
+extern void scope_reach_end(const char *tenant);
 extern void message_reach_forget(void);
-extern void portal_bind_reach(TimestampTz bound);
+extern void statement_scope_portal_start(void);
+extern void statement_scope_utility_start(void);
 
 extern void statement_scope_check(const char *tenant, const char *label,
 								  int elevel);

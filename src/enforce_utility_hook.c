@@ -223,6 +223,8 @@ gtm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	/* Citus deparses the commands it propagates (enforce_citus_strings.c) */
 	if (unlikely(!standard_conforming_strings) && distributed_planner_loaded())
 		refuse_nonstandard_strings(pstmt->utilityStmt);
+	/* a CALL of a portal bound earlier: what its Bind reached (tenant_portal_bind.c) */
+	statement_scope_utility_start();
 	if (IsA(pstmt->utilityStmt, CopyStmt) &&
 		gtm_enforcement != GTM_ENFORCE_OFF && !role_is_exempt())
 		pstmt = copy_from_checked(pstmt, &copied);

@@ -10,9 +10,11 @@
  * parameters and plans, and a write's executor starts in Execute.  Code
  * that runs at Bind (a domain's CHECK on a parameter, at any depth of
  * calls) reaches tenants in a statement of its own; this file keeps what
- * each statement of the transaction reached, by its start, so that a
- * portal's start can find its Bind's (portal->creation_time) and reach it
- * again (tenant_session.c: statement_scope_executor_started).
+ * the statements of the transaction reached, by the start times of the
+ * messages each spans, so that the start of a portal bound by an earlier
+ * message can find what its Bind reached (portal->creation_time) and reach
+ * it again (statement_scope_portal_start: at an executor's or a utility
+ * statement's start in that portal, whatever it touches).
  *
  * IDENTIFICATION
  *	  src/tenant_portal_bind.c
@@ -21,7 +23,9 @@
  */
 #include "postgres.h"
 
+#include "access/parallel.h"
 #include "access/xact.h"
+#include "tcop/pquery.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -29,90 +33,180 @@
 #include "gtm_clarity.h"
 
 /*
- * The tenants that the top-level statements of the running transaction
- * reached, by their start: the last MESSAGE_REACH_MAX, for the portals
- * that the extended protocol binds in one message and executes in a later
- * one.  Bind converts the parameters (a domain's CHECK, the caller's code,
- * at any depth of calls) and plans, outside the portal; a write's
- * executor starts at Execute, a top-level statement of its own: what the
- * Bind reached is the statement's, and its Execute may not reach another
- * (round FY: an INSERT pinned to T1 wrote into T1's row what its
- * parameter's CHECK read from T2 at Bind, and the CHECK changed T2's row;
- * round FZ: also when the CHECK reached T2 through a function it called
- * per row).  message_reach_lost is the start of the latest statement whose
- * tenant was dropped from the ring: a portal bound then or before, whose
- * Bind is not found, fails closed.  Kept in TopTransactionContext,
- * forgotten when the transaction ends (scope_xact_end).
+ * What the ended top-level statements of the running transaction reached,
+ * by the start times of the client messages in which they reached it (a
+ * statement whose executor stays open, a cursor, spans the messages sent
+ * meanwhile: the Bind of another portal among them, round GA), as ranges
+ * in time order, in TopTransactionContext (consecutive ones of one tenant
+ * share its copy); forgotten when the transaction ends.  Round FY: an INSERT pinned to T1 wrote into
+ * T1's row what its parameter's domain CHECK read from T2 at Bind, and the
+ * CHECK changed T2's row; round FZ: also one call down.  At most
+ * MESSAGE_REACH_MAX ranges: past that the older half is dropped, and a
+ * portal bound before lost_before fails closed (only after so many
+ * statements that reached a tenant, in one transaction).
  */
-#define MESSAGE_REACH_MAX 8
+#define MESSAGE_REACH_MAX 65536
 typedef struct MessageReach
 {
-	TimestampTz started;
+	TimestampTz first;
+	TimestampTz last;
 	char	   *tenant;
 } MessageReach;
 
-static MessageReach message_reach[MESSAGE_REACH_MAX];
-static int	message_reach_count = 0;
-static int	message_reach_next = 0;
-static TimestampTz message_reach_lost = 0;
+static MessageReach *reaches = NULL;
+static int	nreaches = 0;
+static int	maxreaches = 0;
+static TimestampTz lost_before = 0;
 
 /* Is any noted (or lost)?  Read at every executor start */
 bool		message_reach_pending GTM_HOT_DATA = false;
 
-/* The statement that ends (started at started) reached tenant: note it */
-void
-message_reach_note(TimestampTz started, const char *tenant)
+/* A statement reached tenant in the messages started from first to last */
+static void
+message_reach_note(TimestampTz first, TimestampTz last, const char *tenant)
 {
-	MessageReach *m = &message_reach[message_reach_next];
+	MessageReach *m;
+	char	   *copy;
 
 	if (!IsTransactionState())
 		return;
-	if (message_reach_count == MESSAGE_REACH_MAX)
+	if (reaches == NULL)
 	{
-		if (m->started > message_reach_lost)
-			message_reach_lost = m->started;
-		pfree(m->tenant);
+		maxreaches = 16;
+		reaches = MemoryContextAlloc(TopTransactionContext,
+									 maxreaches * sizeof(MessageReach));
 	}
+	else if (nreaches == maxreaches && maxreaches < MESSAGE_REACH_MAX)
+	{
+		maxreaches *= 2;
+		reaches = repalloc(reaches, maxreaches * sizeof(MessageReach));
+	}
+	else if (nreaches == maxreaches)
+	{
+		int			half = nreaches / 2;
+
+		/* (consecutive ranges of one tenant share its copy) */
+		for (int i = 0; i < half; i++)
+			if (reaches[i].tenant != reaches[i + 1].tenant)
+				pfree(reaches[i].tenant);
+		lost_before = reaches[half].first;
+		memmove(reaches, reaches + half, (nreaches - half) * sizeof(MessageReach));
+		nreaches -= half;
+	}
+	if (nreaches > 0 && strcmp(reaches[nreaches - 1].tenant, tenant) == 0)
+		copy = reaches[nreaches - 1].tenant;
 	else
-		message_reach_count++;
-	m->started = started;
-	m->tenant = MemoryContextStrdup(TopTransactionContext, tenant);
-	message_reach_next = (message_reach_next + 1) % MESSAGE_REACH_MAX;
+		copy = MemoryContextStrdup(TopTransactionContext, tenant);
+	m = &reaches[nreaches++];
+	m->first = first;
+	m->last = last;
+	m->tenant = copy;
 	message_reach_pending = true;
+}
+
+/*
+ * The client messages in which the running statement reached its tenant
+ * (their start times: a statement whose executor stays open spans the
+ * messages sent meanwhile), noted when it ends (tenant_portal_bind.c); past
+ * SCOPE_REACH_MAX of them, all from the first to the last.
+ */
+#define SCOPE_REACH_MAX 8
+static TimestampTz scope_reach_at[SCOPE_REACH_MAX];
+static int	scope_reach_n GTM_HOT_DATA = 0;
+
+/* A message of the running statement reaches its tenant (again) */
+void
+scope_reach_message(void)
+{
+	TimestampTz now = GetCurrentStatementStartTimestamp();
+
+	if (likely(scope_reach_n > 0 && scope_reach_at[Min(scope_reach_n, SCOPE_REACH_MAX) - 1] == now))
+		return;
+	if (scope_reach_n < SCOPE_REACH_MAX)
+		scope_reach_at[scope_reach_n] = now;
+	else
+		scope_reach_at[SCOPE_REACH_MAX - 1] = now; /* (the last; all between) */
+	scope_reach_n++;
+}
+
+/*
+ * The running statement ends, having reached tenant (NULL: none, or not
+ * to be noted: another transaction's): note in which messages.
+ */
+void
+scope_reach_end(const char *tenant)
+{
+	if (tenant != NULL && scope_reach_n > SCOPE_REACH_MAX)
+		message_reach_note(scope_reach_at[0], scope_reach_at[SCOPE_REACH_MAX - 1],
+						   tenant);
+	else if (tenant != NULL)
+		for (int i = 0; i < scope_reach_n; i++)
+			message_reach_note(scope_reach_at[i], scope_reach_at[i], tenant);
+	scope_reach_n = 0;
 }
 
 /* The transaction ends: forget them (their memory goes with it) */
 void
 message_reach_forget(void)
 {
-	message_reach_count = 0;
-	message_reach_next = 0;
-	message_reach_lost = 0;
+	reaches = NULL;
+	nreaches = 0;
+	maxreaches = 0;
+	lost_before = 0;
 	message_reach_pending = false;
 }
 
 /*
- * A tenant executor starts in a portal bound by an earlier message of the
- * transaction (created at bound): what that message reached is reached by
- * the running statement too.
+ * Something starts in a portal bound by an earlier message of the
+ * transaction (created at bound): what the statement that spanned that
+ * message reached is reached by the running statement too.
  */
-void
+static void
 portal_bind_reach(TimestampTz bound)
 {
-	for (int i = 0; i < message_reach_count; i++)
-		if (message_reach[i].started == bound)
+	int			lo = 0;
+	int			hi = nreaches - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (reaches[mid].last < bound)
+			lo = mid + 1;
+		else if (reaches[mid].first > bound)
+			hi = mid - 1;
+		else
 		{
-			statement_scope_check(message_reach[i].tenant,
+			statement_scope_check(reaches[mid].tenant,
 								  "0:the Bind of this statement's portal",
 								  ENFORCE_ELEVEL());
 			return;
 		}
-	if (bound <= message_reach_lost)
+	}
+	if (bound < lost_before)
 		ereport(ENFORCE_ELEVEL(),
 				(errcode(GTM_ERRCODE_NOT_PINNED),
 				 errmsg("the tenant that this statement's portal reached when it was bound is no longer known"),
-				 errdetail("More than %d statements of the transaction reached a tenant since the Bind of the portal.",
-						   MESSAGE_REACH_MAX),
+				 errdetail("More than %d statements of the transaction reached tenants since the Bind of the portal.",
+						   MESSAGE_REACH_MAX / 2),
 				 err_tenant_scope(InvalidOid),
 				 errhint("Execute a portal right after its Bind.")));
+}
+
+/*
+ * An executor or a utility statement starts (whatever it touches: the
+ * first statement on a tenant table may be one a function runs in a
+ * cursor of its own, round GA): in a portal bound by an earlier message,
+ * what its Bind reached is reached now.  Cheap when nothing is noted (a
+ * transaction's first statement, every autocommitted one).
+ */
+void
+statement_scope_portal_start(void)
+{
+	if (likely(!message_reach_pending) || ActivePortal == NULL ||
+		ActivePortal->creation_time == GetCurrentStatementStartTimestamp() ||
+		gtm_enforcement == GTM_ENFORCE_OFF || IsParallelWorker() ||
+		role_is_exempt())
+		return;
+	portal_bind_reach(ActivePortal->creation_time);
 }

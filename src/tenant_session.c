@@ -231,8 +231,7 @@ scope_alive(void)
 		scope_started = now;
 		return true;
 	}
-	if (scope_tenant != NULL && scope_xact == xact_seq)
-		message_reach_note(scope_started, scope_tenant);
+	scope_reach_end(scope_tenant != NULL && scope_xact == xact_seq ? scope_tenant : NULL);
 	scope_xact = xact_seq;
 	scope_free(scope_tenant, scope_tenant_buf);
 	scope_free(scope_label, scope_label_buf);
@@ -304,6 +303,24 @@ refuse_parallel_worker_statement(QueryDesc *queryDesc)
 }
 
 /*
+ * ProcessUtility_hook's part, before a utility statement runs in a portal
+ * bound by an earlier message (a CALL's Execute): the statement begins,
+ * and reaches what its Bind reached before the procedure runs (round GA:
+ * one that commits first forgot it).
+ */
+void
+statement_scope_utility_start(void)
+{
+	if (likely(ActivePortal == NULL) ||
+		ActivePortal->creation_time == GetCurrentStatementStartTimestamp() ||
+		gtm_enforcement == GTM_ENFORCE_OFF)
+		return;
+	(void) scope_alive();
+	if (message_reach_pending)
+		statement_scope_portal_start();
+}
+
+/*
  * ExecutorStart_hook's part, once the executor has started: count it, in
  * the running top-level statement, for as long as its memory lives.  Not
  * in parallel workers (the leader's executor stands for them).
@@ -319,11 +336,9 @@ statement_scope_executor_started(QueryDesc *queryDesc)
 	if (IsParallelWorker())
 		return;					/* refused before it started, if it must be */
 	(void) scope_alive();
-	/* in a portal bound by an earlier message (not a simple Query's) */
-	if (unlikely(message_reach_pending) &&
-		queryDesc->plannedstmt->dependsOnRole && ActivePortal != NULL &&
-		ActivePortal->creation_time != scope_started && !role_is_exempt())
-		portal_bind_reach(ActivePortal->creation_time);
+	/* in a portal bound by an earlier message (tenant_portal_bind.c) */
+	if (unlikely(message_reach_pending))
+		statement_scope_portal_start();
 	cxt = queryDesc->estate->es_query_cxt;
 	/* counted off by a callback of the executor's memory (executor_done) */
 	se = scope_executor_new();
@@ -567,7 +582,7 @@ statement_scope_mark_unknown(int elevel)
 	{
 		scope_tenant = scope_copy(unknown, scope_tenant_buf);
 		scope_label = scope_copy("0:a part of a distributed statement", scope_label_buf);
-		return;
+		return;					/* (not noted for a later message) */
 	}
 	if (strcmp(scope_tenant, unknown) != 0)
 		report_scope_two_tenants(scope_label, scope_tenant,
@@ -597,6 +612,7 @@ statement_scope_check_n(const char *tenant, size_t tlen, const char *label,
 	{
 		scope_tenant = scope_copy_n(tenant, tlen, scope_tenant_buf);
 		scope_label = label ? scope_copy_n(label, llen, scope_label_buf) : NULL;
+		scope_reach_message();
 		scope_set_unframed = ActivePortal == NULL && executor_nesting == 0 &&
 			utility_nesting == 0 && planning_depth == 0;
 		xact_reached(tenant, tlen);
@@ -607,6 +623,7 @@ statement_scope_check_n(const char *tenant, size_t tlen, const char *label,
 								 elevel);
 	else if (scope_label == NULL && label != NULL)
 		scope_label = scope_copy_n(label, llen, scope_label_buf);
+	scope_reach_message();
 }
 
 /* statement_scope_check_n of C strings */

@@ -150,4 +150,40 @@ $out = run_script('two-tenants', qq{[[["Q","BEGIN"]],
 unlike($out, qr/ERROR/, 'two tenants in one transaction, one per statement: accepted') or diag $out;
 like($out, qr/CMD UPDATE 1.*CMD UPDATE 1/s, '... both rows updated') or diag $out;
 
+# round GA: what the Bind reached is found however the portal starts:
+# after a cursor that stayed open across the Bind (its statement spanned
+# the Bind's message); when the first statement on a tenant table is one
+# a function runs in a cursor of its own (FOR ... IN UPDATE) while the
+# portal's statement writes a table of no tenant; when the portal is a
+# CALL whose procedure commits first
+sql(q{CREATE TABLE public.audit (v text); GRANT SELECT, INSERT ON public.audit TO parse_app});
+my $ga = q{["Q","CREATE FUNCTION pg_temp.w_for(t text) RETURNS text LANGUAGE plpgsql AS $$DECLARE r record; BEGIN FOR r IN UPDATE public.deals SET stage = current_setting('my.bound', true) WHERE tenant_id = t AND id = 1 RETURNING stage LOOP END LOOP; RETURN 'x'; END$$; CREATE PROCEDURE pg_temp.p_commit(t text) LANGUAGE plpgsql AS $$BEGIN COMMIT; UPDATE public.deals SET stage = current_setting('my.bound', true) WHERE tenant_id = t AND id = 1; END$$"]};
+$before = rows();
+$out = run_script('bind-cursor-open', qq{[[$bind],[$ga],[$warm],[["Q","BEGIN"]],[["Q","DECLARE hold CURSOR FOR SELECT g FROM generate_series(1, 3) g"]],
+ [["P","su","UPDATE public.deals SET stage = current_setting('my.bound', true) WHERE tenant_id = \$1::pg_temp.bd AND id = 1 RETURNING stage"],["B","pu","su",["T1"]],
+  ["P","","CLOSE hold"],["B","",""],["E",""],["E","pu"],["S"]],
+ [["Q","COMMIT"]]]});
+like($out, qr/ERROR statement touches more than one tenant/, 'Bind while a cursor of no tenant is open, Execute after it closed: refused') or diag $out;
+is(rows(), $before, '... nothing written or changed');
+$out = run_script('bind-for-cursor', qq{[[$bind],[$ga],[$warm],
+ [["P","","INSERT INTO public.audit SELECT pg_temp.w_for(\$1::pg_temp.bd)"],["B","","",["T1"]],["E",""],["S"]]]});
+like($out, qr/ERROR statement touches more than one tenant/, 'a statement of no tenant whose function writes T1 in a cursor of its own: refused') or diag $out;
+is(rows(), $before, '... nothing written or changed');
+is(sql('SELECT count(*) FROM public.audit'), '0', '... nothing inserted');
+$out = run_script('bind-call-commit', qq{[[$bind],[$ga],[$warm],
+ [["P","","CALL pg_temp.p_commit(\$1::pg_temp.bd)"],["B","","",["T1"]],["E",""],["S"]]]});
+like($out, qr/ERROR statement touches more than one tenant/, 'a CALL whose procedure commits, then writes T1: refused') or diag $out;
+# (the CHECK's own change of T2's row, a statement of T2 alone at Bind, is
+# what the procedure's COMMIT committed; T1's row holds nothing of T2's)
+is(sql(q{SELECT string_agg(id || ':' || stage, ',' ORDER BY id) FROM public.deals WHERE tenant_id = 'T1'}), '1:open', "... T1's row unchanged");
+sql(q{UPDATE public.deals SET stage = 'open' WHERE tenant_id = 'T2' AND id = 1});
+# a portal of no such CHECK, executed after many statements: accepted
+my $many = join(',', map { q{[["Q","SELECT count(*) FROM public.deals WHERE tenant_id = 'T1'"]]} } 1 .. 12);
+$out = run_script('bind-late', qq{[[["Q","BEGIN"]],
+ [["P","sl","UPDATE public.deals SET stage = 'late' WHERE tenant_id = \$1 AND id = 2"],["B","pl","sl",["T2"]],["S"]],
+ $many,
+ [["E","pl"],["S"]],[["Q","ROLLBACK"]]]});
+unlike($out, qr/ERROR/, 'a portal executed after twelve statements of another tenant: accepted') or diag $out;
+like($out, qr/CMD UPDATE 1/, '... and it updated its row') or diag $out;
+
 done_testing();
