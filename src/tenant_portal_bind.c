@@ -46,6 +46,7 @@
  * statements that reached a tenant, in one transaction).
  */
 #define MESSAGE_REACH_MAX 65536
+#define MESSAGE_REACH_BYTES (1024 * 1024)	/* of tenants' copies */
 typedef struct MessageReach
 {
 	TimestampTz first;
@@ -56,6 +57,7 @@ typedef struct MessageReach
 static MessageReach *reaches = NULL;
 static int	nreaches = 0;
 static int	maxreaches = 0;
+static Size reach_bytes = 0;
 static TimestampTz lost_before = 0;
 
 /* Is any noted (or lost)?  Read at every executor start */
@@ -66,10 +68,18 @@ static void
 message_reach_note(TimestampTz first, TimestampTz last, const char *tenant)
 {
 	MessageReach *m;
-	char	   *copy;
+	char	   *copy = NULL;
 
-	if (!IsTransactionState())
+	/*
+	 * (Also in a failed transaction or subtransaction, whose top transaction
+	 * runs on, and may execute the portal after ROLLBACK TO: round GB.)
+	 */
+	if (TopTransactionContext == NULL)
 		return;
+	/* the copy of one of the last two ranges (tenants that alternate) */
+	for (int i = nreaches - 1; i >= 0 && i >= nreaches - 2; i--)
+		if (strcmp(reaches[i].tenant, tenant) == 0)
+			copy = reaches[i].tenant;
 	if (reaches == NULL)
 	{
 		maxreaches = 16;
@@ -81,22 +91,45 @@ message_reach_note(TimestampTz first, TimestampTz last, const char *tenant)
 		maxreaches *= 2;
 		reaches = repalloc(reaches, maxreaches * sizeof(MessageReach));
 	}
-	else if (nreaches == maxreaches)
+	if (nreaches == maxreaches ||
+		(copy == NULL && reach_bytes + strlen(tenant) + 1 > MESSAGE_REACH_BYTES && nreaches > 1))
 	{
-		int			half = nreaches / 2;
+		int			half = Max(nreaches / 2, 1);
 
-		/* (consecutive ranges of one tenant share its copy) */
+		/*
+		 * The older half dropped.  A copy is shared by a chain of ranges
+		 * each within two of the one before (see above): it is freed at
+		 * its last range, one with no other holder among the next two.
+		 */
 		for (int i = 0; i < half; i++)
-			if (reaches[i].tenant != reaches[i + 1].tenant)
-				pfree(reaches[i].tenant);
+		{
+			char	   *t = reaches[i].tenant;
+
+			if ((i + 1 < nreaches && reaches[i + 1].tenant == t) ||
+				(i + 2 < nreaches && reaches[i + 2].tenant == t))
+				continue;
+			reach_bytes -= strlen(t) + 1;
+			pfree(t);
+		}
 		lost_before = reaches[half].first;
 		memmove(reaches, reaches + half, (nreaches - half) * sizeof(MessageReach));
 		nreaches -= half;
+		if (copy != NULL)
+		{
+			/* (its range may have been dropped with it: copied again) */
+			bool		kept = false;
+
+			for (int i = Max(nreaches - 2, 0); i < nreaches; i++)
+				kept |= reaches[i].tenant == copy;
+			if (!kept)
+				copy = NULL;
+		}
 	}
-	if (nreaches > 0 && strcmp(reaches[nreaches - 1].tenant, tenant) == 0)
-		copy = reaches[nreaches - 1].tenant;
-	else
+	if (copy == NULL)
+	{
 		copy = MemoryContextStrdup(TopTransactionContext, tenant);
+		reach_bytes += strlen(tenant) + 1;
+	}
 	m = &reaches[nreaches++];
 	m->first = first;
 	m->last = last;
@@ -152,6 +185,7 @@ message_reach_forget(void)
 	reaches = NULL;
 	nreaches = 0;
 	maxreaches = 0;
+	reach_bytes = 0;
 	lost_before = 0;
 	message_reach_pending = false;
 }

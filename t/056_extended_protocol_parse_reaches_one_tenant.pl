@@ -186,4 +186,24 @@ $out = run_script('bind-late', qq{[[["Q","BEGIN"]],
 unlike($out, qr/ERROR/, 'a portal executed after twelve statements of another tenant: accepted') or diag $out;
 like($out, qr/CMD UPDATE 1/, '... and it updated its row') or diag $out;
 
+# round GB: the Bind's statement ended in a failed subtransaction (a
+# cursor of T2 kept it open across SAVEPOINT, an error, ROLLBACK TO): what
+# it reached is kept all the same, and the portal executed after is
+# refused
+$out = run_script('bind-failed-savepoint', qq{[[$bind],[$warm],[["Q","BEGIN"]],
+ [["Q","DECLARE hold CURSOR FOR SELECT id FROM public.deals WHERE tenant_id = 'T2'"]],
+ [["P","sf","UPDATE public.deals SET stage = current_setting('my.bound', true) WHERE tenant_id = \$1::pg_temp.bd AND id = 1 RETURNING stage"],["B","pf","sf",["T1"]],["S"]],
+ [["Q","SAVEPOINT sp"]],[["Q","CLOSE hold"]],[["Q","SELEC 1"]],[["Q","ROLLBACK TO SAVEPOINT sp"]],
+ [["E","pf"],["S"]],[["Q","COMMIT"]]]});
+like($out, qr/ERROR statement touches more than one tenant/, 'Bind noted although its statement ended in a failed subtransaction: refused') or diag $out;
+is(sql(q{SELECT string_agg(id || ':' || stage, ',' ORDER BY id) FROM public.deals WHERE tenant_id = 'T1'}), '1:open', "... T1's row unchanged");
+sql(q{UPDATE public.deals SET stage = 'open' WHERE tenant_id = 'T2' AND id = 1});
+
+# round GB: the tenants noted in one transaction are bounded in bytes (3
+# tenants of 60 kB in turn, 300 statements: 18 MB were copied)
+my $big = join("\n", map { my $t = chr(65 + $_ % 3) x 60000; "SELECT count(*) FROM public.deals WHERE tenant_id = '$t';" } 1 .. 300);
+my $bytes = sql("BEGIN;\nSET ROLE parse_app;\n$big\nRESET ROLE;\nSELECT sum(total_bytes) FROM pg_backend_memory_contexts WHERE name = 'TopTransactionContext';\nCOMMIT;");
+$bytes =~ s/.*\n//s;
+cmp_ok($bytes, '<', 4 * 1024 * 1024, "300 statements of three 60 kB tenants in turn: TopTransactionContext under 4 MB ($bytes bytes)");
+
 done_testing();
