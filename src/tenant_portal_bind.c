@@ -221,8 +221,8 @@ portal_bind_reach(TimestampTz bound)
 		ereport(ENFORCE_ELEVEL(),
 				(errcode(GTM_ERRCODE_NOT_PINNED),
 				 errmsg("the tenant that this statement's portal reached when it was bound is no longer known"),
-				 errdetail("More than %d statements of the transaction reached tenants since the Bind of the portal.",
-						   MESSAGE_REACH_MAX / 2),
+				 errdetail("The statements of the transaction since the Bind of the portal reached more tenants than are kept (%d statements, %d kB of tenant values).",
+						   MESSAGE_REACH_MAX / 2, MESSAGE_REACH_BYTES / 1024),
 				 err_tenant_scope(InvalidOid),
 				 errhint("Execute a portal right after its Bind.")));
 }

@@ -206,4 +206,15 @@ my $bytes = sql("BEGIN;\nSET ROLE parse_app;\n$big\nRESET ROLE;\nSELECT sum(tota
 $bytes =~ s/.*\n//s;
 cmp_ok($bytes, '<', 4 * 1024 * 1024, "300 statements of three 60 kB tenants in turn: TopTransactionContext under 4 MB ($bytes bytes)");
 
+# ... and past that bound, a portal bound before what is kept fails closed
+# (round GC: bound with the CHECK, then 18 statements of three 60 kB
+# tenants in turn, then executed)
+my $turns = join(',', map { my $t = chr(65 + $_ % 3) x 60000; qq{[["Q","SELECT count(*) FROM public.deals WHERE tenant_id = '$t'"]]} } 1 .. 18);
+$out = run_script('bind-lost', qq{[[$bind],[$warm],[["Q","BEGIN"]],
+ [["P","sx","UPDATE public.deals SET stage = current_setting('my.bound', true) WHERE tenant_id = \$1::pg_temp.bd AND id = 1 RETURNING stage"],["B","px","sx",["T1"]],["S"]],
+ $turns,
+ [["E","px"],["S"]],[["Q","COMMIT"]]]});
+like($out, qr/ERROR the tenant that this statement's portal reached when it was bound is no longer known/, 'a portal bound before the tenants kept: fails closed') or diag $out;
+is(sql(q{SELECT string_agg(id || ':' || stage, ',' ORDER BY id) FROM public.deals WHERE tenant_id = 'T1'}), '1:open', "... T1's row unchanged");
+
 done_testing();
