@@ -264,10 +264,11 @@ gtm_update_tenant(PG_FUNCTION_ARGS)
 		 * operator's change back to the slug an event had derived was taken
 		 * for the event's, and a redelivery replaced it by Clerk's once that
 		 * came free); only a newer snapshot of the organization replaces it.
-		 * The event being applied meanwhile (under its organization's lock,
+		 * An event being applied meanwhile (under its organization's lock,
 		 * not taken here: round FX, a caller that already holds the tenant
-		 * row deadlocked with it) reads the state after the tenant row,
-		 * which this transaction holds until it ends.  A slug given equal
+		 * row deadlocked with it) locks the tenant row before it moves the
+		 * slug and then reads the state again, so it waits for this
+		 * transaction and sees the clear.  A slug given equal
 		 * to the tenant's (a form that sends it back unchanged) changes
 		 * nothing.
 		 */

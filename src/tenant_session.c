@@ -517,7 +517,6 @@ scope_xact_end(XactEvent event, void *arg)
 		scope_free(parse_label, parse_label_buf);
 		parse_tenant = NULL;
 		parse_label = NULL;
-		scope_set_unframed = false;	/* not kept past its transaction */
 		message_reach_forget();
 		xact_seq++;
 		deferred_xact_end();
