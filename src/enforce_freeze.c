@@ -16,6 +16,12 @@
  * The planner then carries gtm_pin(v) through equivalence classes like any
  * stable expression, and enforce_pin.c accepts it as a pin.
  *
+ * In the same pass, "tenant_col = ANY (list)" whose list is constants all
+ * equal to one non-null value c (ARRAY['T1'], '{T1,T1}', IN ('T1', 'T1'))
+ * becomes "tenant_col = c": the same clause for every row (an equality
+ * operator is strict, and each element gives the same answer), and one
+ * value, where a list is otherwise rejected (uniform_list_equality).
+ *
  * Only quals are rewritten (WHERE and JOIN ... ON of every query level):
  * an output column comparing the tenant column with a setting is not a pin
  * and must not fix the statement's tenant.  A tenant column is found
@@ -35,6 +41,8 @@
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "parser/parsetree.h"
+#include "utils/array.h"
+#include "utils/datum.h"
 #include "utils/lsyscache.h"
 
 #include "enforce.h"
@@ -173,6 +181,133 @@ needs_pin(FreezeContext *ctx, OpExpr *op, Node *col, Node *val)
 
 static void freeze_query(Query *q, FreezeContext *ctx);
 static bool sublink_walker(Node *node, FreezeContext *ctx);
+static Node *freeze_qual(Node *qual, FreezeContext *ctx);
+
+/*
+ * The one value of a list of constants, or NULL: every element a non-null
+ * constant with the same bytes as the first (a Const array, or an ArrayExpr
+ * of Consts, maybe relabelled), at least one.  Binary equality is stricter
+ * than the operator's: a list it does not find uniform stays a list.
+ */
+static Node *
+uniform_list_value(Node *list)
+{
+	if (IsA(list, Const))
+	{
+		Const	   *c = (Const *) list;
+		ArrayType  *a;
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n;
+		int16		typlen;
+		bool		typbyval;
+		char		typalign;
+
+		if (c->constisnull)
+			return NULL;
+		a = DatumGetArrayTypeP(c->constvalue);
+		if (ARR_NDIM(a) != 1)
+			return NULL;
+		get_typlenbyvalalign(ARR_ELEMTYPE(a), &typlen, &typbyval, &typalign);
+		deconstruct_array(a, ARR_ELEMTYPE(a), typlen, typbyval, typalign,
+						  &elems, &nulls, &n);
+		if (n < 1 || nulls[0])
+			return NULL;
+		for (int i = 1; i < n; i++)
+			if (nulls[i] || !datumIsEqual(elems[i], elems[0], typbyval, typlen))
+				return NULL;
+		return (Node *) makeConst(ARR_ELEMTYPE(a), -1, c->constcollid, typlen,
+								  datumCopy(elems[0], typbyval, typlen),
+								  false, typbyval);
+	}
+	if (IsA(list, ArrayExpr) && !((ArrayExpr *) list)->multidims &&
+		((ArrayExpr *) list)->elements != NIL)
+	{
+		List	   *elements = ((ArrayExpr *) list)->elements;
+		Const	   *first = (Const *) strip_relabel(linitial(elements));
+		int16		typlen;
+		bool		typbyval;
+		ListCell   *lc;
+
+		if (first == NULL || !IsA(first, Const) || first->constisnull)
+			return NULL;
+		get_typlenbyval(first->consttype, &typlen, &typbyval);
+		foreach(lc, elements)
+		{
+			Const	   *e = (Const *) strip_relabel(lfirst(lc));
+
+			if (e == NULL || !IsA(e, Const) || e->constisnull ||
+				e->consttype != first->consttype ||
+				!datumIsEqual(e->constvalue, first->constvalue, typbyval, typlen))
+				return NULL;
+		}
+		return linitial(elements);
+	}
+	return NULL;
+}
+
+/*
+ * The array below binary coercions (varchar[] read as text[]: a RelabelType,
+ * or an ArrayCoerceExpr that relabels each element).
+ */
+static Node *
+strip_array_relabel(Node *n)
+{
+	for (;;)
+	{
+		n = strip_relabel(n);
+		if (n == NULL || !IsA(n, ArrayCoerceExpr) ||
+			!IsA(strip_relabel((Node *) ((ArrayCoerceExpr *) n)->elemexpr), CaseTestExpr))
+			return n;
+		n = (Node *) ((ArrayCoerceExpr *) n)->arg;
+	}
+}
+
+/*
+ * "tenant_col = ANY (list)" with a uniform list (uniform_list_value) as
+ * "tenant_col = value", or NULL.  Only for an equality (mergejoinable, so
+ * strict) with a tenant column: for such an operator both give the same
+ * answer for every row, NULL included; the judge then treats it like any
+ * equality (identity, collation).
+ */
+static Node *
+uniform_list_equality(FreezeContext *ctx, ScalarArrayOpExpr *saop)
+{
+	Node	   *col;
+	Node	   *list;
+	Node	   *value;
+	Oid			elemtype;
+	OpExpr	   *op;
+
+	if (!saop->useOr || list_length(saop->args) != 2)
+		return NULL;
+	col = strip_relabel(linitial(saop->args));
+	if (col != NULL && IsA(col, CollateExpr))
+		col = strip_relabel((Node *) ((CollateExpr *) col)->arg);
+	if (col == NULL || !IsA(col, Var) ||
+		!is_tenant_column(levels_list(ctx->level), (Var *) col, 0) ||
+		!op_mergejoinable(saop->opno, exprType((Node *) linitial(saop->args))))
+		return NULL;
+	/* varchar[] read as text[] and the like: the element as the operator's type */
+	list = (Node *) lsecond(saop->args);
+	elemtype = get_element_type(exprType(list));
+	value = uniform_list_value(strip_array_relabel(list));
+	if (value == NULL || !OidIsValid(elemtype))
+		return NULL;
+	if (exprType(value) != elemtype)
+		value = (Node *) makeRelabelType((Expr *) value, elemtype, -1,
+										 exprCollation(list), COERCE_IMPLICIT_CAST);
+	op = makeNode(OpExpr);
+	op->opno = saop->opno;
+	op->opfuncid = saop->opfuncid;
+	op->opresulttype = BOOLOID;
+	op->opretset = false;
+	op->opcollid = InvalidOid;
+	op->inputcollid = saop->inputcollid;
+	op->args = list_make2(linitial(saop->args), value);
+	op->location = saop->location;
+	return (Node *) op;
+}
 
 /*
  * Rewrite the equalities of one qual expression; the query of a sublink is
@@ -236,7 +371,7 @@ freeze_qual_walker(Node *node, FreezeContext *ctx)
 			}
 			/* the args, as expression_tree_walker would visit them */
 			foreach(lc, ((BoolExpr *) node)->args)
-				(void) freeze_qual_walker(lfirst(lc), ctx);
+				lfirst(lc) = freeze_qual(lfirst(lc), ctx);
 			return false;
 		case T_OpExpr:
 			/* "col = constant" and the like: the common qual */
@@ -253,6 +388,25 @@ freeze_qual_walker(Node *node, FreezeContext *ctx)
 	return expression_tree_walker(node, freeze_qual_walker, ctx);
 }
 
+/*
+ * Rewrite one qual (a clause of an AND, or a whole condition): a uniform
+ * list becomes an equality, then its equalities and sublinks.  Returns the
+ * qual to put in its place.
+ */
+static Node *
+freeze_qual(Node *qual, FreezeContext *ctx)
+{
+	if (qual != NULL && IsA(qual, ScalarArrayOpExpr))
+	{
+		Node	   *eq = uniform_list_equality(ctx, (ScalarArrayOpExpr *) qual);
+
+		if (eq != NULL)
+			qual = eq;
+	}
+	(void) freeze_qual_walker(qual, ctx);
+	return qual;
+}
+
 /* Rewrite the quals of a join tree (FromExpr and JoinExpr nodes). */
 static void
 freeze_jointree(Node *jt, FreezeContext *ctx)
@@ -265,7 +419,7 @@ freeze_jointree(Node *jt, FreezeContext *ctx)
 
 		foreach(lc, ((FromExpr *) jt)->fromlist)
 			freeze_jointree(lfirst(lc), ctx);
-		(void) freeze_qual_walker(((FromExpr *) jt)->quals, ctx);
+		((FromExpr *) jt)->quals = freeze_qual(((FromExpr *) jt)->quals, ctx);
 	}
 	else if (IsA(jt, JoinExpr))
 	{
@@ -273,7 +427,7 @@ freeze_jointree(Node *jt, FreezeContext *ctx)
 
 		freeze_jointree(j->larg, ctx);
 		freeze_jointree(j->rarg, ctx);
-		(void) freeze_qual_walker(j->quals, ctx);
+		j->quals = freeze_qual(j->quals, ctx);
 	}
 }
 
@@ -307,10 +461,10 @@ freeze_query(Query *q, FreezeContext *ctx)
 	ctx->level = &level;
 	freeze_jointree((Node *) q->jointree, ctx);
 	/* HAVING on a grouped column: the planner moves it into WHERE (round FF) */
-	(void) freeze_qual_walker(q->havingQual, ctx);
+	q->havingQual = freeze_qual(q->havingQual, ctx);
 #if PG_VERSION_NUM >= 170000
 	/* MERGE ... ON: not in the join tree before planning from 17 on */
-	(void) freeze_qual_walker(q->mergeJoinCondition, ctx);
+	q->mergeJoinCondition = freeze_qual(q->mergeJoinCondition, ctx);
 #endif
 	foreach(lc, q->rtable)
 	{

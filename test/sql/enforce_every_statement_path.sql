@@ -315,7 +315,9 @@ SELECT count(*) FROM deals d JOIN contacts c ON c.deal_id = d.id WHERE d.tenant_
 SELECT count(*) FROM deals WHERE tenant_id = random()::text;
 SELECT count(*) FROM deals WHERE lower(tenant_id) = :T1;
 SELECT count(*) FROM deals WHERE tenant_id = stage;
-SELECT count(*) FROM deals WHERE tenant_id = ANY (ARRAY[:T1]);
+SELECT count(*) FROM deals WHERE tenant_id = ANY (ARRAY[:T1, :T2]);
+SELECT count(*) FROM deals WHERE tenant_id = ANY (ARRAY[:T1]);    -- one value: T1's rows
+SELECT count(*) FROM deals WHERE tenant_id = :T1;
 SELECT count(*) FROM deals WHERE tenant_id LIKE 'aaaa%';
 SELECT count(*) FROM deals WHERE tenant_id = NULL;
 SELECT count(*) FROM deals d LEFT JOIN contacts c ON c.tenant_id = :T1 AND c.deal_id = d.id;

@@ -368,6 +368,45 @@ UPDATE ci_deals SET id = 16 WHERE tenant_id::text = 'acme' AND id = 6;
 RESET ROLE;
 SELECT tenant_id, deal_id, body FROM ci_notes ORDER BY body;
 
+-- ------------------------------------------------ a list of one value
+-- "tenant_id = ANY (list)" whose elements are all one non-null constant is
+-- that equality (a query builder's inArray of one value, IN ('t-1', 't-1')),
+-- then judged like any equality: the identity rules above still apply
+SET ROLE regress_enforce_identity;
+SELECT v FROM by_text WHERE tenant_id = ANY (ARRAY['t-1']);
+SELECT v FROM by_text WHERE tenant_id IN ('t-1', 't-1');
+SELECT v FROM by_text WHERE tenant_id = ANY ('{t-1,t-1}'::text[]) AND v <> 'x';
+SELECT v FROM by_int WHERE tenant_id = ANY ('{2}'::int[]);
+SELECT v FROM by_varchar WHERE tenant_id = ANY (ARRAY['t-1'::varchar]);
+SELECT t.v, d.v FROM by_text t JOIN by_domain d ON d.tenant_id = t.tenant_id
+  WHERE t.tenant_id = ANY (ARRAY['t-1']);
+SELECT * FROM gtm_check_statement($$SELECT v FROM by_uuid WHERE tenant_id IN ('11111111-1111-4111-8111-111111111111', '11111111-1111-4111-8111-111111111111')$$);
+-- not one value: two tenants, a NULL, none, ALL, <>, a parameter's array
+SELECT v FROM by_text WHERE tenant_id = ANY (ARRAY['t-1', 'T-1']);
+\echo :LAST_ERROR_SQLSTATE
+SELECT v FROM by_text WHERE tenant_id = ANY (ARRAY['t-1', NULL]);
+SELECT v FROM maybe WHERE tenant_id = ANY (ARRAY[NULL::text]);
+SELECT v FROM by_text WHERE tenant_id = ANY ('{}'::text[]);
+SELECT v FROM by_text WHERE tenant_id = ALL (ARRAY['t-1']);
+SELECT v FROM by_text WHERE tenant_id <> ANY (ARRAY['t-1']);
+SELECT v FROM by_text WHERE tenant_id = ANY (ARRAY[['t-1']]);
+PREPARE any_text(text[]) AS SELECT v FROM by_text WHERE tenant_id = ANY ($1);
+EXECUTE any_text('{t-1}');
+DEALLOCATE any_text;
+-- equal but not identical: rejected as the equality is
+SELECT v FROM by_numeric WHERE tenant_id = ANY ('{1.0}'::numeric[]);
+SELECT v FROM by_numeric WHERE tenant_id = ANY ('{1.0,1.00}'::numeric[]);
+SELECT v FROM by_citext WHERE tenant_id = ANY (ARRAY['acme'::citext]);
+SELECT v FROM by_nocase WHERE tenant_id = ANY (ARRAY['acme']);
+SELECT v FROM by_text WHERE tenant_id COLLATE nocase = ANY (ARRAY['t-1']);
+-- writes: only the one tenant's rows change
+UPDATE by_domain SET v = v || '+' WHERE tenant_id = ANY (ARRAY['t-2']);
+DELETE FROM by_int WHERE tenant_id IN (1, 1);
+UPDATE by_domain SET v = v || '!' WHERE tenant_id = ANY (ARRAY['t-1', 't-2']);
+RESET ROLE;
+SELECT tenant_id, v FROM by_domain ORDER BY v;
+SELECT tenant_id, v FROM by_int ORDER BY v;
+
 SET client_min_messages = warning;
 DROP SCHEMA enforce_identity CASCADE;
 DROP EXTENSION citext;
