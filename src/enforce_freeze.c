@@ -446,6 +446,84 @@ sublink_walker(Node *node, FreezeContext *ctx)
 }
 
 /*
+ * Is column attno of VALUES entry rte one constant in every row (not NULL,
+ * the same bytes; uniform_list_value for a VALUES list)?  Its first row's
+ * expression, or NULL.
+ */
+static Node *
+uniform_values_column(RangeTblEntry *rte, AttrNumber attno)
+{
+	Const	   *first = NULL;
+	int16		typlen = 0;
+	bool		typbyval = false;
+	ListCell   *lc;
+
+	foreach(lc, rte->values_lists)
+	{
+		List	   *row = lfirst(lc);
+		Const	   *c;
+
+		if (attno > list_length(row))
+			return NULL;
+		c = (Const *) strip_relabel(list_nth(row, attno - 1));
+		if (c == NULL || !IsA(c, Const) || c->constisnull)
+			return NULL;
+		if (first == NULL)
+		{
+			first = c;
+			get_typlenbyval(c->consttype, &typlen, &typbyval);
+		}
+		else if (c->consttype != first->consttype ||
+				 !datumIsEqual(c->constvalue, first->constvalue, typbyval, typlen))
+			return NULL;
+	}
+	return first == NULL ? NULL :
+		list_nth(linitial(rte->values_lists), attno - 1);
+}
+
+/*
+ * A query that only lists a VALUES list ("(VALUES ('T1', 1), ('T1', 2)) AS
+ * v(t, id)" in FROM, USING or WITH): an output column that is one constant
+ * in every row becomes that constant, as the planner already does for a
+ * VALUES list of one row.  The same rows come out; where the query is
+ * pulled up into its parent, v.t is then 'T1' there ("UPDATE deals d ...
+ * FROM (VALUES ...) v WHERE d.tenant_id = v.t" pins d, a bulk update of one
+ * tenant), and under the nullable side of an outer join the planner keeps
+ * it a value that goes NULL (a PlaceHolderVar: no pin).
+ */
+static void
+fold_uniform_values(Query *q)
+{
+	RangeTblRef *ref;
+	RangeTblEntry *rte;
+	ListCell   *lc;
+
+	if (q->commandType != CMD_SELECT || q->setOperations != NULL ||
+		q->hasAggs || q->hasWindowFuncs || q->hasTargetSRFs ||
+		q->groupClause != NIL || q->groupingSets != NIL || q->havingQual != NULL ||
+		q->jointree == NULL || list_length(q->jointree->fromlist) != 1 ||
+		!IsA(linitial(q->jointree->fromlist), RangeTblRef))
+		return;
+	ref = linitial(q->jointree->fromlist);
+	rte = rt_fetch(ref->rtindex, q->rtable);
+	if (rte->rtekind != RTE_VALUES || list_length(rte->values_lists) < 2)
+		return;
+	foreach(lc, q->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+		Var		   *v = (Var *) tle->expr;
+		Node	   *c;
+
+		if (v == NULL || !IsA(v, Var) || v->varno != ref->rtindex ||
+			v->varlevelsup != 0 || v->varattno <= 0)
+			continue;
+		c = uniform_values_column(rte, v->varattno);
+		if (c != NULL && exprType(c) == v->vartype)
+			tle->expr = (Expr *) copyObject(c);
+	}
+}
+
+/*
  * Rewrite the quals of one query level, then of the levels below it:
  * subqueries in FROM (views among them), CTEs, and sublinks (those of the
  * quals are reached by freeze_qual_walker; the others are looked for only
@@ -471,7 +549,10 @@ freeze_query(Query *q, FreezeContext *ctx)
 		RangeTblEntry *rte = lfirst(lc);
 
 		if (rte->rtekind == RTE_SUBQUERY && rte->subquery != NULL)
+		{
+			fold_uniform_values(rte->subquery);
 			freeze_query(rte->subquery, ctx);
+		}
 		else if (rte->securityQuals != NIL)
 		{
 			ListCell   *lq;
@@ -486,7 +567,10 @@ freeze_query(Query *q, FreezeContext *ctx)
 			(void) range_table_entry_walker(rte, sublink_walker, ctx, 0);
 	}
 	foreach(lc, q->cteList)
+	{
+		fold_uniform_values((Query *) ((CommonTableExpr *) lfirst(lc))->ctequery);
 		freeze_query((Query *) ((CommonTableExpr *) lfirst(lc))->ctequery, ctx);
+	}
 	if (q->hasSubLinks)
 	{
 		(void) sublink_walker((Node *) q->targetList, ctx);

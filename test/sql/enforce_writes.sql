@@ -748,6 +748,43 @@ SELECT tenant_id, v FROM leaf ORDER BY v;
 SELECT tenant_id, v FROM gchild ORDER BY v;
 SELECT tenant_id, v FROM reg_nn7 ORDER BY v;
 
+-- ---------------------------------------- 5. a VALUES list of one tenant
+-- a VALUES list in FROM, USING or WITH whose tenant column holds one
+-- constant in every row is that constant (as for a list of one row): a
+-- bulk update, a MERGE, a join of one tenant's keys
+SET ROLE regress_enforce_writes;
+UPDATE deals d SET stage = v.s
+  FROM (VALUES ('t-1', 7, 'bulk-7'), ('t-1', 8, 'bulk-8')) v(t, id, s)
+  WHERE d.tenant_id = v.t AND d.id = v.id;
+MERGE INTO deals d USING (VALUES ('t-1', 8, 'merged'), ('t-1', 11, 'new')) v(t, id, s)
+  ON d.tenant_id = v.t AND d.id = v.id
+  WHEN MATCHED THEN UPDATE SET stage = v.s
+  WHEN NOT MATCHED THEN INSERT (tenant_id, id, stage) VALUES (v.t, v.id, v.s);
+WITH v(t, id) AS (VALUES ('t-1', 7), ('t-1', 11))
+  SELECT d.id, d.stage FROM deals d JOIN v ON d.tenant_id = v.t AND d.id = v.id ORDER BY 1;
+SELECT d.id, d.stage FROM (VALUES ('t-1'), ('t-1')) v(t) LEFT JOIN deals d ON d.tenant_id = v.t AND d.id = 7;
+INSERT INTO notes (tenant_id, body) SELECT v.t, v.b FROM (VALUES ('t-1', 'bulk a'), ('t-1', 'bulk b')) v(t, b);
+-- not one tenant: two, a NULL, the side of an outer join that goes NULL,
+-- parameters (their values are not looked into)
+UPDATE deals d SET stage = 'two' FROM (VALUES ('t-1', 7), ('t-2', 7)) v(t, id)
+  WHERE d.tenant_id = v.t AND d.id = v.id;
+\echo :LAST_ERROR_SQLSTATE
+UPDATE deals d SET stage = 'null' FROM (VALUES ('t-1', 7), (NULL, 7)) v(t, id)
+  WHERE d.tenant_id = v.t AND d.id = v.id;
+MERGE INTO deals d USING (VALUES ('t-2', 7, 'merged'), ('t-1', 7, 'merged')) v(t, id, s)
+  ON d.tenant_id = v.t AND d.id = v.id WHEN MATCHED THEN UPDATE SET stage = v.s;
+SELECT d.id FROM deals d LEFT JOIN (VALUES ('t-1'), ('t-1')) v(t) ON v.t = d.tenant_id;
+INSERT INTO notes (tenant_id, body)
+  SELECT v.t, 'outer' FROM deals d LEFT JOIN (VALUES ('t-1'), ('t-1')) v(t) ON false
+  WHERE d.tenant_id = 't-1';
+PREPARE bulk(text, text) AS UPDATE deals d SET stage = 'param' FROM (VALUES ($1, 7), ($2, 8)) v(t, id)
+  WHERE d.tenant_id = v.t AND d.id = v.id;
+EXECUTE bulk('t-1', 't-1');
+DEALLOCATE bulk;
+RESET ROLE;
+SELECT tenant_id, id, stage FROM deals ORDER BY 1, 2;
+SELECT tenant_id, body FROM notes WHERE body LIKE 'bulk%' OR body = 'outer' ORDER BY 2;
+
 SET client_min_messages = warning;
 SELECT gtm_unexempt_table('audit_log');
 DROP SCHEMA enforce_writes CASCADE;
