@@ -241,9 +241,12 @@ typedef struct RelFacts
 /*
  * The entries of the facts cache found last, by relid modulo RECENT_FACTS,
  * in front of its hash table (relfacts.c): a statement looks its few tables
- * up several times, so the lookup that hits them is inline.
+ * up several times, so the lookup that hits them is inline.  256 entries: a
+ * Citus worker's statements each name another shard and its index (relids
+ * a few apart, tables of 32 shards or more), which 16 entries kept only
+ * half the time.
  */
-#define RECENT_FACTS 16
+#define RECENT_FACTS 256
 extern RelFacts *recent_facts[RECENT_FACTS];
 extern RelFacts *rel_facts_lookup(Oid relid);
 
