@@ -151,6 +151,7 @@ REGRESS = $(REGRESS_PROVISION) $(REGRESS_SETTINGS) $(REGRESS_ENFORCE)
 REGRESS_OPTS = --inputdir=test
 
 ISOLATION_PROVISION = signin_race slug_race slug_search_race last_admin_race clerk_event_race clerk_slug_race \
+	clerk_deletion_event_race \
 	signin_after_deletion_race clerk_deletion_ddl_race
 ISOLATION_SETTINGS = settings_update_race settings_defaults_kept
 ISOLATION_ENFORCE = enforce_exempt enforce_session_tenant enforce_lock copy_concurrent exempt_drop_race \

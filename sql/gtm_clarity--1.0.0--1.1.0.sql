@@ -408,6 +408,14 @@ BEGIN
 		RAISE EXCEPTION 'max_rows must be positive or NULL' USING ERRCODE = '22023',
 			DETAIL = format('It is %s.', max_rows);
 	END IF;
+	-- The organization's event lock first, as Clerk's events and sign-ins
+	-- take it before the rows they change: taken only at the end, after
+	-- the members' rows were deleted, an event waiting for one of them
+	-- while it held the lock deadlocked the deletion, which rolled back.
+	SELECT tn.clerk_org_id INTO org FROM @extschema@.tenants tn WHERE tn.id = tenant_id;
+	IF org IS NOT NULL THEN
+		PERFORM pg_advisory_xact_lock(1735549292, hashtext(org));
+	END IF;
 	FOR t IN SELECT * FROM @extschema@.gtm_tenant_tables() LOOP
 		done := 0;
 		LOOP
@@ -436,15 +444,13 @@ BEGIN
 		END IF;
 	END LOOP;
 	-- What Clerk's events said of the organization goes with its tenant
-	-- (under the organization's event lock, as the events take it): a
-	-- sign-in that creates the tenant again starts from Clerk's next events,
-	-- which then apply, where recorded versions would answer "unchanged"
-	-- and keep the re-created tenant's roles as the sign-in made them.  A
-	-- tombstone (organization.deleted applied) stays: the organization is
-	-- gone in Clerk.
-	SELECT tn.clerk_org_id INTO org FROM @extschema@.tenants tn WHERE tn.id = tenant_id;
+	-- (under the organization's event lock, taken above): a sign-in that
+	-- creates the tenant again starts from Clerk's next events, which then
+	-- apply, where recorded versions would answer "unchanged" and keep the
+	-- re-created tenant's roles as the sign-in made them.  A tombstone
+	-- (organization.deleted applied) stays: the organization is gone in
+	-- Clerk.
 	IF org IS NOT NULL THEN
-		PERFORM pg_advisory_xact_lock(1735549292, hashtext(org));
 		IF has_table_privilege('@extschema@.clerk_sync_state', 'DELETE') THEN
 			DELETE FROM @extschema@.clerk_sync_state s
 			 WHERE s.clerk_org_id = org AND NOT s.deleted;
