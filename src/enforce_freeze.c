@@ -182,6 +182,7 @@ needs_pin(FreezeContext *ctx, OpExpr *op, Node *col, Node *val)
 static void freeze_query(Query *q, FreezeContext *ctx);
 static bool sublink_walker(Node *node, FreezeContext *ctx);
 static Node *freeze_qual(Node *qual, FreezeContext *ctx);
+static void fold_uniform_values(Query *q);
 
 /*
  * The one value of a list of constants, or NULL: every element a non-null
@@ -359,6 +360,7 @@ freeze_qual_walker(Node *node, FreezeContext *ctx)
 		case T_Param:
 			return false;		/* no sublink, no equality below */
 		case T_SubLink:
+			fold_uniform_values((Query *) ((SubLink *) node)->subselect);
 			freeze_query((Query *) ((SubLink *) node)->subselect, ctx);
 			return false;
 		case T_BoolExpr:
@@ -439,6 +441,7 @@ sublink_walker(Node *node, FreezeContext *ctx)
 		return false;			/* a leaf: no sublink below */
 	if (IsA(node, SubLink))
 	{
+		fold_uniform_values((Query *) ((SubLink *) node)->subselect);
 		freeze_query((Query *) ((SubLink *) node)->subselect, ctx);
 		return false;
 	}
@@ -483,7 +486,7 @@ uniform_values_column(RangeTblEntry *rte, AttrNumber attno)
 
 /*
  * A query that only lists a VALUES list ("(VALUES ('T1', 1), ('T1', 2)) AS
- * v(t, id)" in FROM, USING or WITH): an output column that is one constant
+ * v(t, id)" in FROM, USING or WITH, or "IN (VALUES ...)"): an output column that is one constant
  * in every row becomes that constant, as the planner already does for a
  * VALUES list of one row.  The same rows come out; where the query is
  * pulled up into its parent, v.t is then 'T1' there ("UPDATE deals d ...

@@ -764,11 +764,14 @@ WITH v(t, id) AS (VALUES ('t-1', 7), ('t-1', 11))
   SELECT d.id, d.stage FROM deals d JOIN v ON d.tenant_id = v.t AND d.id = v.id ORDER BY 1;
 SELECT d.id, d.stage FROM (VALUES ('t-1'), ('t-1')) v(t) LEFT JOIN deals d ON d.tenant_id = v.t AND d.id = 7;
 INSERT INTO notes (tenant_id, body) SELECT v.t, v.b FROM (VALUES ('t-1', 'bulk a'), ('t-1', 'bulk b')) v(t, b);
+SELECT d.id, d.stage FROM deals d WHERE (d.tenant_id, d.id) IN (VALUES ('t-1', 7), ('t-1', 8)) ORDER BY 1;
+DELETE FROM deals d WHERE (d.tenant_id, d.id) IN (VALUES ('t-1', 11), ('t-1', 12)) RETURNING tenant_id, id;
 -- not one tenant: two, a NULL, the side of an outer join that goes NULL,
 -- parameters (their values are not looked into)
 UPDATE deals d SET stage = 'two' FROM (VALUES ('t-1', 7), ('t-2', 7)) v(t, id)
   WHERE d.tenant_id = v.t AND d.id = v.id;
 \echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM deals WHERE tenant_id IN (VALUES ('t-2'), ('t-1'));
 UPDATE deals d SET stage = 'null' FROM (VALUES ('t-1', 7), (NULL, 7)) v(t, id)
   WHERE d.tenant_id = v.t AND d.id = v.id;
 MERGE INTO deals d USING (VALUES ('t-2', 7, 'merged'), ('t-1', 7, 'merged')) v(t, id, s)
