@@ -396,6 +396,7 @@ DECLARE
 	done bigint;
 	lim bigint;
 	org text;
+	members boolean;
 BEGIN
 	IF tenant_id IS NULL THEN
 		RAISE EXCEPTION 'tenant_id must not be null' USING ERRCODE = '22004';
@@ -408,6 +409,18 @@ BEGIN
 		RAISE EXCEPTION 'max_rows must be positive or NULL' USING ERRCODE = '22023',
 			DETAIL = format('It is %s.', max_rows);
 	END IF;
+	-- As Clerk's events: what an event or sign-in commits while the
+	-- deletion waits for the lock below must be seen after it (an older
+	-- snapshot would keep the state rows of an event committed meanwhile,
+	-- and a tenant created again would answer Clerk's redelivery
+	-- "unchanged"; round GE).
+	IF pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.<>) 'read committed' THEN
+		RAISE EXCEPTION 'gtm_delete_tenant must run in a READ COMMITTED transaction'
+			USING ERRCODE = '25000',
+				  DETAIL = pg_catalog.format('The transaction is %s: its snapshot may predate a Clerk event or sign-in of the tenant''s organization committed while the deletion waits for the organization''s lock, whose rows it would then leave.',
+											 pg_catalog.upper(pg_catalog.current_setting('transaction_isolation'))),
+				  HINT = 'Run it in a transaction of its own at the default isolation level: SET TRANSACTION ISOLATION LEVEL READ COMMITTED.';
+	END IF;
 	-- The organization's event lock first, as Clerk's events and sign-ins
 	-- take it before the rows they change: taken only at the end, after
 	-- the members' rows were deleted, an event waiting for one of them
@@ -416,10 +429,18 @@ BEGIN
 	IF org IS NOT NULL THEN
 		PERFORM pg_advisory_xact_lock(1735549292, hashtext(org));
 	END IF;
-	FOR t IN SELECT * FROM @extschema@.gtm_tenant_tables() LOOP
+	-- The members last, all of them in the call that deletes the tenant
+	-- row: while a batched deletion (max_rows) leaves data between calls,
+	-- the tenant keeps its members and their roles.  Emptied first, a former
+	-- member signing in between two calls was the tenant's first member
+	-- again, an admin of what was left (round GE).
+	FOR t IN SELECT tt.* FROM @extschema@.gtm_tenant_tables() WITH ORDINALITY tt
+			  ORDER BY tt.table_name OPERATOR(pg_catalog.=) '@extschema@.tenant_members'::pg_catalog.regclass,
+					   tt.ordinality LOOP
+		members := t.table_name OPERATOR(pg_catalog.=) '@extschema@.tenant_members'::pg_catalog.regclass;
 		done := 0;
 		LOOP
-			lim := CASE WHEN max_rows IS NULL THEN batch_size
+			lim := CASE WHEN max_rows IS NULL OR members THEN batch_size
 						ELSE least(batch_size::bigint, max_rows - total) END;
 			-- a parent's rows include its partitions' and children's
 			EXECUTE format('DELETE FROM %1$s WHERE %2$I OPERATOR(pg_catalog.=) CAST($1 AS %3$s) '
@@ -432,14 +453,14 @@ BEGIN
 			total := total + n;
 			-- fewer rows than asked for: none is left (a parent's DELETE
 			-- may remove more rows than its ctids, never fewer)
-			EXIT WHEN n < lim OR (max_rows IS NOT NULL AND total >= max_rows);
+			EXIT WHEN n < lim OR (NOT members AND max_rows IS NOT NULL AND total >= max_rows);
 		END LOOP;
 		IF done > 0 THEN
 			table_name := t.table_name;
 			rows_deleted := done;
 			RETURN NEXT;
 		END IF;
-		IF max_rows IS NOT NULL AND total >= max_rows THEN
+		IF NOT members AND max_rows IS NOT NULL AND total >= max_rows THEN
 			RETURN;				-- the rest, and the tenant, on the next call
 		END IF;
 	END LOOP;

@@ -95,6 +95,10 @@ SELECT * FROM pg_temp.expect_error($$SELECT gtm_export_tenant('00000000-0000-400
 -- tenant row last; each call is re-run until it reports nothing.
 SELECT * FROM gtm_delete_tenant('00000000-0000-4000-8000-00000000a001', 3, 10) ORDER BY 1::text;
 SELECT count(*) AS tenant_kept_meanwhile FROM tenants WHERE id = '00000000-0000-4000-8000-00000000a001';
+-- and its members, with their roles: they go with the tenant row, in the
+-- last call (a former member signing in meanwhile is no first member, no
+-- admin of what is left; round GE)
+SELECT clerk_user_id, role FROM tenant_members WHERE tenant_id = '00000000-0000-4000-8000-00000000a001' ORDER BY 1;
 SELECT * FROM gtm_delete_tenant('00000000-0000-4000-8000-00000000a001', 4, 30) ORDER BY 1::text;
 SELECT * FROM gtm_delete_tenant('00000000-0000-4000-8000-00000000a001', 4) ORDER BY 1::text;
 -- re-run after it finished: nothing left, no error
@@ -122,6 +126,11 @@ SELECT state, message FROM pg_temp.expect_error($$SELECT gtm_delete_tenant('0000
 SELECT count(*) AS accounts_kept FROM app.accounts WHERE tenant_id = '00000000-0000-4000-8000-00000000a002';
 SELECT * FROM pg_temp.expect_error($$SELECT gtm_delete_tenant('00000000-0000-4000-8000-00000000a002', 0)$$);
 SELECT * FROM pg_temp.expect_error($$SELECT gtm_delete_tenant(NULL)$$);
+-- READ COMMITTED only, as Clerk's events: nothing deleted otherwise
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT * FROM pg_temp.expect_error($$SELECT gtm_delete_tenant('00000000-0000-4000-8000-00000000a002')$$);
+ROLLBACK;
+SELECT count(*) AS accounts_kept FROM app.accounts WHERE tenant_id = '00000000-0000-4000-8000-00000000a002';
 
 -- No table's code runs with the extension owner's rights: a table owner's
 -- trigger fires as that owner when organization.deleted removes the tenant
