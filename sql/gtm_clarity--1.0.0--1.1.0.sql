@@ -433,11 +433,22 @@ BEGIN
 	-- row: while a batched deletion (max_rows) leaves data between calls,
 	-- the tenant keeps its members and their roles.  Emptied first, a former
 	-- member signing in between two calls was the tenant's first member
-	-- again, an admin of what was left (round GE).
-	FOR t IN SELECT tt.* FROM @extschema@.gtm_tenant_tables() WITH ORDINALITY tt
-			  ORDER BY tt.table_name OPERATOR(pg_catalog.=) '@extschema@.tenant_members'::pg_catalog.regclass,
-					   tt.ordinality LOOP
-		members := t.table_name OPERATOR(pg_catalog.=) '@extschema@.tenant_members'::pg_catalog.regclass;
+	-- again, an admin of what was left (round GE).  After them only the
+	-- tables they reference, at any depth (a site's own key from
+	-- tenant_members to a table of its teams: round GF), also whole in that
+	-- call.  Everything else keeps the order of gtm_tenant_tables().
+	FOR t IN WITH RECURSIVE up (rel) AS (
+				SELECT co.confrelid FROM pg_catalog.pg_constraint co
+				 WHERE co.contype OPERATOR(pg_catalog.=) 'f'
+				   AND co.conrelid OPERATOR(pg_catalog.=) '@extschema@.tenant_members'::pg_catalog.regclass
+				UNION
+				SELECT co.confrelid FROM pg_catalog.pg_constraint co JOIN up ON co.conrelid OPERATOR(pg_catalog.=) up.rel
+				 WHERE co.contype OPERATOR(pg_catalog.=) 'f')
+			  SELECT tt.*, CASE WHEN tt.table_name OPERATOR(pg_catalog.=) '@extschema@.tenant_members'::pg_catalog.regclass THEN 1
+								WHEN tt.table_name::pg_catalog.oid IN (SELECT rel FROM up) THEN 2 ELSE 0 END AS part
+				FROM @extschema@.gtm_tenant_tables() WITH ORDINALITY tt
+			   ORDER BY part, tt.ordinality LOOP
+		members := t.part OPERATOR(pg_catalog.>) 0;
 		done := 0;
 		LOOP
 			lim := CASE WHEN max_rows IS NULL OR members THEN batch_size
@@ -462,6 +473,21 @@ BEGIN
 		END IF;
 		IF NOT members AND max_rows IS NOT NULL AND total >= max_rows THEN
 			RETURN;				-- the rest, and the tenant, on the next call
+		END IF;
+	END LOOP;
+	-- Once more, whole, the tables emptied before the members: rows the
+	-- batches met updated by another transaction (a new ctid, so not
+	-- deleted) and rows the members' own triggers wrote meanwhile (round GF)
+	FOR t IN SELECT tt.* FROM @extschema@.gtm_tenant_tables() tt
+			  WHERE tt.table_name OPERATOR(pg_catalog.<>) '@extschema@.tenant_members'::pg_catalog.regclass LOOP
+		EXECUTE format('DELETE FROM %1$s WHERE %2$I OPERATOR(pg_catalog.=) CAST($1 AS %3$s)',
+					   t.table_name, t.tenant_column, t.column_type)
+			USING tenant_id;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		IF n > 0 THEN
+			table_name := t.table_name;
+			rows_deleted := n;
+			RETURN NEXT;
 		END IF;
 	END LOOP;
 	-- What Clerk's events said of the organization goes with its tenant

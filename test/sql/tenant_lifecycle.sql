@@ -162,6 +162,37 @@ REVOKE ALL ON SCHEMA app FROM lifecycle_owner;
 REVOKE ALL ON tenants FROM lifecycle_owner;
 DROP ROLE lifecycle_owner;
 
+-- A site's own key from tenant_members to its table of teams, and an
+-- audit trigger on tenant_members writing into a tenant table (round GF):
+-- the teams go after the members, whole, in the last call; the audit rows
+-- the members' deletion writes go in that call too; until then the members
+-- keep their roles.
+INSERT INTO tenants (id, clerk_org_id, name, slug) VALUES
+	('00000000-0000-4000-8000-00000000a003', 'org_life3', 'Life Three', 'life-three');
+CREATE TABLE app.teams (tenant_id text NOT NULL, id int, PRIMARY KEY (tenant_id, id));
+CREATE TABLE app.member_audit (tenant_id text NOT NULL REFERENCES tenants (id), who text);
+INSERT INTO app.teams VALUES ('00000000-0000-4000-8000-00000000a003', 1), ('00000000-0000-4000-8000-00000000a003', 2);
+ALTER TABLE tenant_members ADD COLUMN team_id int,
+	ADD FOREIGN KEY (tenant_id, team_id) REFERENCES app.teams ON DELETE CASCADE;
+CREATE FUNCTION app.audit_member() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN INSERT INTO app.member_audit VALUES (OLD.tenant_id, OLD.clerk_user_id); RETURN OLD; END $$;
+CREATE TRIGGER audit_member AFTER DELETE ON tenant_members FOR EACH ROW EXECUTE FUNCTION app.audit_member();
+INSERT INTO tenant_members (tenant_id, clerk_user_id, role, team_id) VALUES
+	('00000000-0000-4000-8000-00000000a003', 'user_l3a', 'admin', 1),
+	('00000000-0000-4000-8000-00000000a003', 'user_l3b', 'viewer', 2);
+INSERT INTO app.deals SELECT '00000000-0000-4000-8000-00000000a003', g, NULL, g FROM generate_series(1, 3) g;
+SELECT * FROM gtm_delete_tenant('00000000-0000-4000-8000-00000000a003', 1, 2) ORDER BY 1::text;
+SELECT clerk_user_id, role FROM tenant_members WHERE tenant_id = '00000000-0000-4000-8000-00000000a003' ORDER BY 1;
+SELECT * FROM gtm_delete_tenant('00000000-0000-4000-8000-00000000a003', 1, 2) ORDER BY 1::text;
+SELECT (SELECT count(*) FROM tenants WHERE id = '00000000-0000-4000-8000-00000000a003') AS tenants,
+	   (SELECT count(*) FROM tenant_members WHERE tenant_id = '00000000-0000-4000-8000-00000000a003') AS members,
+	   (SELECT count(*) FROM app.teams) AS teams, (SELECT count(*) FROM app.member_audit) AS audit,
+	   (SELECT count(*) FROM app.deals WHERE tenant_id = '00000000-0000-4000-8000-00000000a003') AS deals;
+DROP TRIGGER audit_member ON tenant_members;
+ALTER TABLE tenant_members DROP COLUMN team_id;
+DROP TABLE app.teams, app.member_audit;
+DROP FUNCTION app.audit_member();
+
 -- Who may call them: not PUBLIC.
 CREATE ROLE lifecycle_app;
 SET ROLE lifecycle_app;
