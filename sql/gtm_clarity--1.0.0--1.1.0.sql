@@ -396,7 +396,7 @@ DECLARE
 	done bigint;
 	lim bigint;
 	org text;
-	members boolean;
+	swept bigint;
 BEGIN
 	IF tenant_id IS NULL THEN
 		RAISE EXCEPTION 'tenant_id must not be null' USING ERRCODE = '22004';
@@ -429,29 +429,10 @@ BEGIN
 	IF org IS NOT NULL THEN
 		PERFORM pg_advisory_xact_lock(1735549292, hashtext(org));
 	END IF;
-	-- The members last, all of them in the call that deletes the tenant
-	-- row: while a batched deletion (max_rows) leaves data between calls,
-	-- the tenant keeps its members and their roles.  Emptied first, a former
-	-- member signing in between two calls was the tenant's first member
-	-- again, an admin of what was left (round GE).  After them only the
-	-- tables they reference, at any depth (a site's own key from
-	-- tenant_members to a table of its teams: round GF), also whole in that
-	-- call.  Everything else keeps the order of gtm_tenant_tables().
-	FOR t IN WITH RECURSIVE up (rel) AS (
-				SELECT co.confrelid FROM pg_catalog.pg_constraint co
-				 WHERE co.contype OPERATOR(pg_catalog.=) 'f'
-				   AND co.conrelid OPERATOR(pg_catalog.=) '@extschema@.tenant_members'::pg_catalog.regclass
-				UNION
-				SELECT co.confrelid FROM pg_catalog.pg_constraint co JOIN up ON co.conrelid OPERATOR(pg_catalog.=) up.rel
-				 WHERE co.contype OPERATOR(pg_catalog.=) 'f')
-			  SELECT tt.*, CASE WHEN tt.table_name OPERATOR(pg_catalog.=) '@extschema@.tenant_members'::pg_catalog.regclass THEN 1
-								WHEN tt.table_name::pg_catalog.oid IN (SELECT rel FROM up) THEN 2 ELSE 0 END AS part
-				FROM @extschema@.gtm_tenant_tables() WITH ORDINALITY tt
-			   ORDER BY part, tt.ordinality LOOP
-		members := t.part OPERATOR(pg_catalog.>) 0;
+	FOR t IN SELECT * FROM @extschema@.gtm_tenant_tables() LOOP
 		done := 0;
 		LOOP
-			lim := CASE WHEN max_rows IS NULL OR members THEN batch_size
+			lim := CASE WHEN max_rows IS NULL THEN batch_size
 						ELSE least(batch_size::bigint, max_rows - total) END;
 			-- a parent's rows include its partitions' and children's
 			EXECUTE format('DELETE FROM %1$s WHERE %2$I OPERATOR(pg_catalog.=) CAST($1 AS %3$s) '
@@ -464,31 +445,38 @@ BEGIN
 			total := total + n;
 			-- fewer rows than asked for: none is left (a parent's DELETE
 			-- may remove more rows than its ctids, never fewer)
-			EXIT WHEN n < lim OR (NOT members AND max_rows IS NOT NULL AND total >= max_rows);
+			EXIT WHEN n < lim OR (max_rows IS NOT NULL AND total >= max_rows);
 		END LOOP;
 		IF done > 0 THEN
 			table_name := t.table_name;
 			rows_deleted := done;
 			RETURN NEXT;
 		END IF;
-		IF NOT members AND max_rows IS NOT NULL AND total >= max_rows THEN
+		IF max_rows IS NOT NULL AND total >= max_rows THEN
 			RETURN;				-- the rest, and the tenant, on the next call
 		END IF;
 	END LOOP;
-	-- Once more, whole, the tables emptied before the members: rows the
-	-- batches met updated by another transaction (a new ctid, so not
-	-- deleted) and rows the members' own triggers wrote meanwhile (round GF)
-	FOR t IN SELECT tt.* FROM @extschema@.gtm_tenant_tables() tt
-			  WHERE tt.table_name OPERATOR(pg_catalog.<>) '@extschema@.tenant_members'::pg_catalog.regclass LOOP
-		EXECUTE format('DELETE FROM %1$s WHERE %2$I OPERATOR(pg_catalog.=) CAST($1 AS %3$s)',
-					   t.table_name, t.tenant_column, t.column_type)
-			USING tenant_id;
-		GET DIAGNOSTICS n = ROW_COUNT;
-		IF n > 0 THEN
-			table_name := t.table_name;
-			rows_deleted := n;
-			RETURN NEXT;
-		END IF;
+	-- Then, in the call that deletes the tenant row, the tables once more,
+	-- whole, until a pass finds nothing (at most 8): rows a trigger of a
+	-- table emptied before wrote into another meanwhile (an audit of the
+	-- members), and rows another transaction updated while a batch deleted
+	-- them (a batch deletes by ctid, and the new version has another; round
+	-- GF)
+	FOR pass IN 1..8 LOOP
+		swept := 0;
+		FOR t IN SELECT * FROM @extschema@.gtm_tenant_tables() LOOP
+			EXECUTE format('DELETE FROM %1$s WHERE %2$I OPERATOR(pg_catalog.=) CAST($1 AS %3$s)',
+						   t.table_name, t.tenant_column, t.column_type)
+				USING tenant_id;
+			GET DIAGNOSTICS n = ROW_COUNT;
+			IF n > 0 THEN
+				swept := swept + n;
+				table_name := t.table_name;
+				rows_deleted := n;
+				RETURN NEXT;
+			END IF;
+		END LOOP;
+		EXIT WHEN swept = 0;
 	END LOOP;
 	-- What Clerk's events said of the organization goes with its tenant
 	-- (under the organization's event lock, taken above): a sign-in that
