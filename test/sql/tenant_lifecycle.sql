@@ -187,6 +187,23 @@ SELECT (SELECT count(*) FROM tenants WHERE id = '00000000-0000-4000-8000-0000000
 	   (SELECT count(*) FROM tenant_members WHERE tenant_id = '00000000-0000-4000-8000-00000000a003') AS members,
 	   (SELECT count(*) FROM app.teams) AS teams, (SELECT count(*) FROM app.member_audit) AS audit,
 	   (SELECT count(*) FROM app.deals WHERE tenant_id = '00000000-0000-4000-8000-00000000a003') AS deals;
+-- a trigger that writes a row of the tenant for each one deleted: after 8
+-- passes the call fails and deletes nothing, never reporting the tenant
+-- gone with its rows there (round GH)
+INSERT INTO tenants (id, clerk_org_id, name, slug) VALUES
+	('00000000-0000-4000-8000-00000000a004', 'org_life4', 'Life Four', 'life-four');
+CREATE TABLE app.sticky (tenant_id text NOT NULL, n int);
+INSERT INTO app.sticky VALUES ('00000000-0000-4000-8000-00000000a004', 1);
+CREATE FUNCTION app.stick() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN INSERT INTO app.sticky VALUES (OLD.tenant_id, OLD.n + 1); RETURN OLD; END $$;
+CREATE TRIGGER stick AFTER DELETE ON app.sticky FOR EACH ROW EXECUTE FUNCTION app.stick();
+SELECT * FROM pg_temp.expect_error($$SELECT gtm_delete_tenant('00000000-0000-4000-8000-00000000a004')$$);
+SELECT (SELECT count(*) FROM tenants WHERE id = '00000000-0000-4000-8000-00000000a004') AS tenants,
+	   (SELECT string_agg(n::text, ',') FROM app.sticky) AS sticky;
+DROP TRIGGER stick ON app.sticky;
+SELECT * FROM gtm_delete_tenant('00000000-0000-4000-8000-00000000a004');
+DROP TABLE app.sticky;
+DROP FUNCTION app.stick();
 DROP TRIGGER audit_member ON tenant_members;
 ALTER TABLE tenant_members DROP COLUMN team_id;
 DROP TABLE app.teams, app.member_audit;
