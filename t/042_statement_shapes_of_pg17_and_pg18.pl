@@ -51,7 +51,7 @@ my $out;
 # ---------------------------------------------------------------- PostgreSQL 17
 SKIP:
 {
-	skip "PostgreSQL 17 syntax (server is $ver)", 31 if $ver < 170000;
+	skip "PostgreSQL 17 syntax (server is $ver)", 30 if $ver < 170000;
 	# a SQL/JSON expression of constants, which planning does not fold:
 	# frozen like a stable value (round AN), so a pin, of that tenant's rows
 	$out = as_app(qq{SELECT count(*) FROM deals WHERE tenant_id = JSON_VALUE('{"t": "$T1"}', '\$.t')});
@@ -109,17 +109,16 @@ SKIP:
 		"MERGE with both kinds of NOT MATCHED writing the source's pinned tenant runs, on that tenant's rows only")
 	  or diag $out;
 	sql('DELETE FROM deals; INSERT INTO deals SELECT * FROM deals_saved');
-	# a VALUES list whose tenant column is one constant is that constant;
-	# the FULL join's NULL side stays NULL (the planner's PlaceHolderVar)
+	# a VALUES list whose tenant column is one constant is that constant,
+	# but under the FULL join of both kinds of NOT MATCHED the planner keeps
+	# it a value that goes NULL (a PlaceHolderVar): its INSERT is refused as
+	# a nullable side's, where a table's column is a real row's (a false
+	# reject on the safe side, doc/enforcement.md)
 	$out = as_app(qq{MERGE INTO t1_deals d USING (VALUES ('$T1', 107, 'v'), ('$T1', 108, 'w')) s(tenant_id, id, stage)
                 ON d.id = s.id $both});
-	is(sql($rows), "$T1:7:gone,$T1:8:gone,$T1:107:v,$T1:108:w,$T2:7:open",
-		'... from a VALUES list of one tenant too') or diag $out;
-	sql('DELETE FROM deals; INSERT INTO deals SELECT * FROM deals_saved; DROP TABLE deals_saved');
-	$out = as_app(qq{MERGE INTO t1_deals d USING (VALUES ('$T1', 107), ('$T1', 108)) s(t, id) ON d.id = s.id
-                WHEN NOT MATCHED BY SOURCE THEN UPDATE SET tenant_id = s.t});
-	like($out, qr/ERROR:  42501: /,
-		"... but a BY SOURCE action writing the list's tenant (NULL for such a row) is rejected") or diag $out;
+	ok($out =~ /ERROR:  42501: / && $out =~ /nullable side of an outer join/ && sql($rows) eq $before,
+		'... from a VALUES list of one tenant: refused as a nullable side, no row changed') or diag $out;
+	sql('DROP TABLE deals_saved');
 	$out = as_app(qq{MERGE INTO deals d USING (VALUES ('$T1', 7), ('$T1', 8)) s(t, i) ON d.tenant_id = s.t AND d.id = s.i
                 WHEN NOT MATCHED BY SOURCE THEN DELETE});
 	ok(rejected($out), 'MERGE ... WHEN NOT MATCHED BY SOURCE from a VALUES list of one tenant, its pin only in ON, is rejected')

@@ -771,7 +771,7 @@ DELETE FROM deals d WHERE (d.tenant_id, d.id) IN (VALUES ('t-1', 11), ('t-1', 12
 UPDATE deals d SET stage = 'two' FROM (VALUES ('t-1', 7), ('t-2', 7)) v(t, id)
   WHERE d.tenant_id = v.t AND d.id = v.id;
 \echo :LAST_ERROR_SQLSTATE
-SELECT count(*) FROM deals WHERE tenant_id IN (VALUES ('t-2'), ('t-1'));
+SELECT count(*) FROM deals WHERE (tenant_id, id) IN (VALUES ('t-2', 7), ('t-1', 7));
 UPDATE deals d SET stage = 'null' FROM (VALUES ('t-1', 7), (NULL, 7)) v(t, id)
   WHERE d.tenant_id = v.t AND d.id = v.id;
 MERGE INTO deals d USING (VALUES ('t-2', 7, 'merged'), ('t-1', 7, 'merged')) v(t, id, s)
